@@ -13,10 +13,13 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012 as _DRAFT
 
 from .errors import InputError, InputErrors, Problem
 
 __all__ = ["load_schema", "validate_document", "format_key_path"]
+
 
 
 @cache
@@ -24,6 +27,17 @@ def load_schema(name: str) -> dict[str, Any]:
     """Return the shipped JSON Schema ``name`` (e.g. ``"study"``)."""
     text = resources.files("archsweep.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     return json.loads(text)
+
+
+@cache
+def _registry() -> Registry:
+    """All shipped schemas, addressable by file name (``"$ref": "search.schema.json"``)."""
+    resources_ = []
+    for entry in resources.files("archsweep.schemas").iterdir():
+        if entry.name.endswith(".schema.json"):
+            contents = json.loads(entry.read_text("utf-8"))
+            resources_.append((entry.name, Resource.from_contents(contents, default_specification=_DRAFT)))
+    return Registry().with_resources(resources_)
 
 
 def format_key_path(parts: Any) -> str:
@@ -69,7 +83,7 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
         InputError: exactly one problem. InputErrors: several problems.
     """
     schema = load_schema(schema_name)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema, registry=_registry())
     problems: list[Problem] = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         key_path = format_key_path(error.absolute_path)
