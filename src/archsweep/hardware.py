@@ -66,6 +66,9 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
                   positive=False),
     ParameterInfo("vector_flops_per_cycle_per_unit", "dimensionless", "float", "accelerator",
                   "FP32 vector (non-matrix) FLOP per clock per compute unit"),
+    ParameterInfo("matrix_efficiency", "dimensionless", "float", "accelerator",
+                  "achievable fraction of the dense BF16 matrix peak on large GEMMs (measured max achievable "
+                  "matmul / peak: power, clock and scheduling limits of the design)"),
     ParameterInfo("clock_hz", "frequency", "float", "accelerator", "matrix-engine clock at the rated peak, Hz"),
     ParameterInfo("sram_bytes", "bytes", "float", "accelerator",
                   "on-chip SRAM (last-level cache plus per-unit shared memory/L1), bytes"),
@@ -104,6 +107,7 @@ class AcceleratorDesign:
     matrix_flops_per_cycle_per_unit_bf16: float
     matrix_flops_per_cycle_per_unit_fp8: float
     vector_flops_per_cycle_per_unit: float
+    matrix_efficiency: float
     clock_hz: float
     sram_bytes: float
     hbm_generation: str
@@ -143,6 +147,7 @@ class HardwareArrays:
     matrix_flops_per_cycle_per_unit_bf16: np.ndarray
     matrix_flops_per_cycle_per_unit_fp8: np.ndarray
     vector_flops_per_cycle_per_unit: np.ndarray
+    matrix_efficiency: np.ndarray
     clock_hz: np.ndarray
     sram_bytes: np.ndarray
     hbm_generation: np.ndarray
