@@ -1,0 +1,140 @@
+"""Collective communication time over a two-tier network (scale-up domain + scale-out).
+
+Alpha-beta cost model (Thakur, Rabenseifner & Gropp, "Optimization of Collective Communication
+Operations in MPICH", IJHPCA 2005; Chan et al. 2007) for a group of ``n`` ranks exchanging a
+message of ``size`` bytes per rank:
+
+* ring all-reduce:      2 (n-1)/n * S / B + 2 (n-1) a
+* reduce-scatter / all-gather: (n-1)/n * S / B + (n-1) a
+* all-to-all (pairwise exchange): (n-1)/n * S / B + (n-1) a
+* double-binary-tree all-reduce (NCCL trees, latency-bound messages): 2 S / B + 2 log2(n) a
+* point-to-point: S / B + a
+
+Placement: a group with rank stride ``stride`` (Megatron order: TP innermost) puts
+``n_in = clip(D / stride, 1, n)`` members in each scale-up domain of size D and spans
+``n_out = n / n_in`` domains. Hierarchical all-reduce (Jia et al., "Highly Scalable Deep
+Learning Training System with Mixed-Precision", 2018; NCCL's NVLS/tree-of-rings): reduce-
+scatter inside the domain, all-reduce of S/n_in across domains on the scale-out network (every
+accelerator has its own NIC rail), all-gather inside the domain. Topology enters through the
+effective per-accelerator bandwidth of each tier (:func:`scaleout_bw_effective`,
+:func:`scaleup_bw_effective`). Every function is 0 for a group of one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hardware import HardwareArrays
+
+__all__ = [
+    "group_split", "scaleup_bw_effective", "scaleout_bw_effective",
+    "allreduce_time_s", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
+]
+
+
+def group_split(n: np.ndarray, stride: np.ndarray, domain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(members per scale-up domain, domains spanned) of a group of ``n`` ranks at ``stride``."""
+    n_in = np.clip(np.floor(domain / np.maximum(stride, 1.0)), 1.0, n)
+    n_in = np.where(n_in >= 1.0, n_in, 1.0)
+    return n_in, n / n_in
+
+
+def scaleup_bw_effective(hw: HardwareArrays, n_in: np.ndarray) -> np.ndarray:
+    """Per-accelerator bandwidth a collective over ``n_in`` domain members can use, bytes/s.
+
+    Switched domains give every rank its full bandwidth. In a k-D torus each dimension owns
+    1/k of the links; a group filling ``ceil(log_side(n_in))`` dimensions uses that share.
+    """
+    bw = hw.scaleup_bw_bytes_per_s
+    dims = np.select([hw.scaleup_topology == "torus2d", hw.scaleup_topology == "torus3d"], [2.0, 3.0], 1.0)
+    side = np.maximum(hw.scaleup_domain_size ** (1.0 / dims), 2.0)
+    dims_used = np.clip(np.ceil(np.log(np.maximum(n_in, 1.0)) / np.log(side) - 1e-9), 1.0, dims)
+    return bw * dims_used / dims
+
+
+def scaleout_bw_effective(hw: HardwareArrays, n_out: np.ndarray) -> np.ndarray:
+    """Per-accelerator scale-out bandwidth for a collective across ``n_out`` domains, bytes/s.
+
+    Rail-optimised fabrics keep same-rail traffic on one non-blocking leaf (full bandwidth).
+    An oversubscribed fat tree divides bandwidth by the oversubscription ratio once traffic
+    leaves the leaf; a dragonfly's global links carry it at half bandwidth under uniform
+    traffic (Kim et al., ISCA 2008, Sec. 4); a 3-D torus across pods shares 1/3 per dimension.
+    """
+    bw = hw.scaleout_bw_bytes_per_s
+    over = np.maximum(hw.scaleout_oversubscription, 1.0)
+    topo = hw.scaleout_topology
+    factor = np.select(
+        [topo == "rail_optimized", topo == "fat_tree", topo == "dragonfly", topo == "torus3d"],
+        [1.0 / np.where(n_out > 32, over, 1.0), 1.0 / over, 0.5 / over, 1.0 / 3.0], 1.0)
+    return bw * factor
+
+
+def _ring(steps_factor: float, size: np.ndarray, n: np.ndarray, bw: np.ndarray, latency: np.ndarray) -> np.ndarray:
+    n = np.maximum(n, 1.0)
+    return np.where(n > 1, steps_factor * ((n - 1) / n * size / bw + (n - 1) * latency), 0.0)
+
+
+def _tree_allreduce(size: np.ndarray, n: np.ndarray, bw: np.ndarray, latency: np.ndarray) -> np.ndarray:
+    n = np.maximum(n, 1.0)
+    return np.where(n > 1, 2.0 * size / bw + 2.0 * np.log2(n) * latency, 0.0)
+
+
+def _tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: float):
+    n_in, n_out = group_split(n, stride, hw.scaleup_domain_size)
+    bw_in = scaleup_bw_effective(hw, n_in) * efficiency
+    bw_out = scaleout_bw_effective(hw, n_out) * efficiency
+    return n_in, n_out, bw_in, bw_out
+
+
+def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
+                     efficiency: float) -> np.ndarray:
+    """All-reduce of ``size`` bytes per rank: best of flat ring, tree and hierarchical, s."""
+    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    lat_in, lat_out = hw.scaleup_latency_s, hw.scaleout_latency_s
+    inside = n_out <= 1
+    # Single tier: ring or tree on the scale-up fabric.
+    flat_in = np.minimum(_ring(2.0, size, n, bw_in, lat_in), _tree_allreduce(size, n, bw_in, lat_in))
+    # Two tiers: reduce-scatter + all-gather in the domain, all-reduce of size/n_in across domains.
+    cross = np.minimum(_ring(2.0, size / n_in, n_out, bw_out, lat_out),
+                       _tree_allreduce(size / n_in, n_out, bw_out, lat_out))
+    hierarchical = _ring(2.0, size, n_in, bw_in, lat_in) + cross
+    return np.where(inside, flat_in, hierarchical)
+
+
+def _sharded(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float) -> np.ndarray:
+    """Reduce-scatter or all-gather (same cost): in-domain ring, then cross-domain ring."""
+    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    return _ring(1.0, size, n_in, bw_in, hw.scaleup_latency_s) + _ring(1.0, size / n_in, n_out, bw_out, hw.scaleout_latency_s)
+
+
+def reduce_scatter_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
+                          efficiency: float) -> np.ndarray:
+    """Reduce-scatter of a ``size``-byte buffer per rank (each keeps size/n), s."""
+    return _sharded(hw, size, n, stride, efficiency)
+
+
+def all_gather_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
+                      efficiency: float) -> np.ndarray:
+    """All-gather producing a ``size``-byte buffer per rank, s."""
+    return _sharded(hw, size, n, stride, efficiency)
+
+
+def alltoall_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
+                    efficiency: float) -> np.ndarray:
+    """All-to-all where each rank sends ``size`` bytes in total, split evenly over the group, s.
+
+    The share for peers outside the scale-up domain, (n - n_in)/n of the message, crosses the
+    scale-out network; both tiers transfer concurrently, the slower one sets the time.
+    """
+    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    n_safe = np.maximum(n, 1.0)
+    t_in = (n_in - 1) / n_safe * size / bw_in + (n_in - 1) * hw.scaleup_latency_s
+    t_out = (n - n_in) / n_safe * size / bw_out + (n_out - 1) * hw.scaleout_latency_s
+    return np.where(n > 1, np.maximum(t_in, t_out), 0.0)
+
+
+def p2p_time_s(hw: HardwareArrays, size: np.ndarray, crosses_domain: np.ndarray, efficiency: float) -> np.ndarray:
+    """Point-to-point send of ``size`` bytes, on the scale-out tier where it crosses domains, s."""
+    bw = np.where(crosses_domain, hw.scaleout_bw_bytes_per_s, hw.scaleup_bw_bytes_per_s) * efficiency
+    lat = np.where(crosses_domain, hw.scaleout_latency_s, hw.scaleup_latency_s)
+    return size / bw + lat

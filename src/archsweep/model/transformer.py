@@ -1,0 +1,169 @@
+"""Per-layer compute of a decoder transformer on one accelerator, per micro-batch.
+
+Shapes follow Megatron-LM tensor parallelism (Shoeybi et al. 2019, Sec. 3; Narayanan et al.
+SC21, Sec. 3.3): QKV and FFN-up are column-parallel (N / tp), output and FFN-down are
+row-parallel (K / tp). With context parallelism each rank holds ``seq/cp`` query tokens and
+attends to the full sequence (ring attention, Liu et al. 2023). With expert parallelism each
+rank holds ``experts/ep`` experts and receives ``ep * T * top_k * capacity / experts`` tokens per
+local expert (Lepikhin et al., GShard, 2021; Megatron-Core MoE).
+
+Backward of a GEMM (M x K)@(K x N) is a data-gradient GEMM (M x N)@(N x K) and a weight-
+gradient GEMM (K x M)@(M x N), each timed with the same roofline. Flash attention (Dao et al.
+2022/2023) skips masked tiles of the causal mask (half the score FLOPs) and its backward does
+2.5x the forward FLOPs. All times in seconds, FLOPs and bytes per accelerator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hardware import HardwareArrays
+from ..workload import Workload
+from .calibration import Calibration
+from .gemm import gemm_time_s
+from .mapping import MappingArrays
+
+__all__ = ["LayerCosts", "layer_costs"]
+
+
+@dataclass(frozen=True)
+class LayerCosts:
+    """Time and work of one transformer layer for one micro-batch on one accelerator.
+
+    ``*_fwd_s``/``*_bwd_s``: forward/backward time; ``attn_core_fwd_s``: the attention
+    score/softmax/value part (what selective recomputation recomputes); ``*_flops``: matrix
+    FLOPs executed (forward); ``*_hbm_bytes``: forward HBM traffic.
+    """
+
+    dense_fwd_s: np.ndarray
+    dense_bwd_s: np.ndarray
+    moe_fwd_s: np.ndarray
+    moe_bwd_s: np.ndarray
+    attn_core_fwd_s: np.ndarray
+    logits_fwd_s: np.ndarray
+    logits_bwd_s: np.ndarray
+    dense_flops: np.ndarray
+    moe_flops: np.ndarray
+    attn_core_flops: np.ndarray
+    logits_flops: np.ndarray
+    dense_hbm_bytes: np.ndarray
+    moe_hbm_bytes: np.ndarray
+    attn_fwd_s: np.ndarray
+
+
+def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration):
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one GEMM."""
+    common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
+                  matrix_efficiency=hw.matrix_efficiency, bytes_per_element=bpe, cal=cal)
+    fwd = gemm_time_s(m, n, k, batch=batch, **common)
+    bwd = gemm_time_s(m, k, n, batch=batch, **common) + gemm_time_s(k, n, m, batch=batch, **common)
+    flops = 2.0 * m * n * k * batch
+    hbm = bpe * batch * (m * k + k * n + m * n)
+    return fwd, bwd, flops, hbm
+
+
+def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                peak_matrix_flops: np.ndarray) -> LayerCosts:
+    """Costs of a dense layer, a MoE layer and the output layer for one micro-batch."""
+    t, c = mp.tp, mp.cp
+    b = mp.micro_batch
+    s = float(wl.seq_len)
+    h = float(wl.hidden)
+    tokens = b * s / c  # local tokens per micro-batch
+    fp8 = wl.training.precision == "fp8"
+    bpe = 1.0 if fp8 else 2.0
+    peak = peak_matrix_flops
+    peak_bf16 = hw.peak_matrix_flops_bf16
+
+    heads_local = wl.heads / t
+    kv_local = np.maximum(wl.kv_heads / t, 1.0)
+    if wl.mla is not None:
+        m_ = wl.mla
+        qk_dim = float(m_.qk_nope_head_dim + m_.qk_rope_head_dim)
+        v_dim = float(m_.v_head_dim)
+        # MLA approximated as its projections: down-projections (replicated) + per-head up-projections.
+        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal)
+        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal)
+        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe, cal)
+        qkv = tuple(x + y + z for x, y, z in zip(q_down, q_up, kv_up))
+        kv_heads_for_attn = heads_local
+        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal)
+    else:
+        qk_dim = v_dim = float(wl.head_dim)
+        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal)
+        kv_heads_for_attn = kv_local
+        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal)
+
+    # Attention core: scores (s/c x s) per head, causal.
+    full_core_flops = 2.0 * b * heads_local * (s / c) * s * (qk_dim + v_dim)
+    flash = mp.flash_attention > 0
+    fa_rate = peak_bf16 * hw.matrix_efficiency * cal.flash_attention_efficiency
+    fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
+    fa_bwd = cal.flash_attention_backward_flop_ratio * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s
+    # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
+    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal)
+    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal)
+    score_elems = b * heads_local * (s / c) * s
+    softmax_fwd = 10.0 * score_elems / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    unfused_fwd = sc[0] + av[0] + softmax_fwd
+    unfused_bwd = sc[1] + av[1] + 2.0 * softmax_fwd
+    core_fwd = np.where(flash, fa_fwd, unfused_fwd)
+    core_bwd = np.where(flash, fa_bwd, unfused_bwd)
+    core_flops = np.where(flash, 0.5 * full_core_flops, full_core_flops)
+    core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
+                        10.0 * score_elems + sc[3] + av[3])
+
+    # Elementwise (norms, residuals, activation, dropout): HBM-bound; replicated without SP.
+    sp = mp.sequence_parallel > 0
+    elem_bytes_fwd = cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
+    elem_fwd = elem_bytes_fwd / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+
+    attn_fwd = qkv[0] + core_fwd + out[0]
+    attn_bwd = qkv[1] + core_bwd + out[1]
+    attn_flops = qkv[2] + core_flops + out[2]
+    attn_hbm = qkv[3] + core_hbm + out[3]
+
+    # Dense FFN.
+    ffn_in = float(wl.ffn_matrices - 1) * wl.ffn_hidden / t
+    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal)
+    down = _gemm_fwd_bwd(tokens, h, wl.ffn_hidden / t, 1.0, peak, hw, bpe, cal)
+    dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd
+    dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd
+    dense_flops = attn_flops + up[2] + down[2]
+    dense_hbm = attn_hbm + up[3] + down[3] + elem_bytes_fwd
+
+    if wl.moe is not None:
+        moe = wl.moe
+        ep = mp.ep
+        local_experts = moe.num_experts / ep
+        tokens_per_expert = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
+        e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / t
+        e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal)
+        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal)
+        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal)
+        shared = moe.shared_experts
+        s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal)
+        s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal)
+        has_shared = shared > 0
+        moe_ffn = [e_up[i] + e_down[i] + router[i] + (s_up[i] + s_down[i] if has_shared else 0.0) for i in range(4)]
+        # Token permutation/unpermutation traffic: each routed copy read + written twice.
+        perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
+        perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s
+        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s
+        moe_flops = attn_flops + moe_ffn[2]
+        moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
+    else:
+        moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
+
+    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal)
+    # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
+    ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    return LayerCosts(
+        dense_fwd_s=dense_fwd, dense_bwd_s=dense_bwd, moe_fwd_s=moe_fwd, moe_bwd_s=moe_bwd,
+        attn_core_fwd_s=core_fwd, logits_fwd_s=logits[0] + ce_s, logits_bwd_s=logits[1] + ce_s,
+        dense_flops=dense_flops, moe_flops=moe_flops, attn_core_flops=core_flops, logits_flops=logits[2],
+        dense_hbm_bytes=dense_hbm, moe_hbm_bytes=moe_hbm, attn_fwd_s=attn_fwd,
+    )
