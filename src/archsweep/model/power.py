@@ -1,0 +1,130 @@
+"""Energy per step and power of an accelerator, with a TDP cap by DVFS.
+
+Dynamic energy (J per accelerator per step) is built from the performance model's own
+counts (:class:`~archsweep.model.activity.ActivityCounts`) and per-operation energies of
+``data/technology``: matrix MACs by datatype and vector FMAs (Horowitz ISSCC'14 45 nm values
+scaled to the node, times a datapath factor for operand delivery fitted to the H100), SRAM
+bytes, HBM bytes, on-chip NoC transport of HBM and link bytes, scale-up and host/scale-out
+link bytes. Static power = node leakage fraction x the design's dynamic power at full
+activity (its peak rates), so it grows with the size of the design, not with the workload.
+
+DVFS: :func:`voltage_scale` is a linear V/f curve ``V/V_nom = v0 + (1 - v0) s`` for a clock
+scale ``s`` (v0 = ``calibration.dvfs_v_floor_fraction``). Energy per operation scales with
+``V^2``, static power with ``V``. :func:`tdp_clock_scale` solves the largest ``s <= 1`` that
+keeps a compute-bound package at its TDP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hardware import HardwareArrays
+from ..technology import Technology
+from .activity import ActivityCounts
+from .area import AreaBreakdown, link_values, memory_values, node_values
+
+__all__ = ["EnergyBreakdown", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
+           "tdp_clock_scale"]
+
+_BITS = 8.0
+
+
+@dataclass(frozen=True)
+class EnergyBreakdown:
+    """Dynamic energy per accelerator per step, J."""
+
+    matrix_bf16_j: np.ndarray
+    matrix_fp8_j: np.ndarray
+    vector_j: np.ndarray
+    sram_j: np.ndarray
+    hbm_j: np.ndarray
+    noc_j: np.ndarray
+    scaleup_j: np.ndarray
+    scaleout_j: np.ndarray
+    total_dynamic_j: np.ndarray
+
+
+def voltage_scale(clock_scale: np.ndarray | float, tech: Technology) -> np.ndarray:
+    """Supply voltage relative to nominal at clock ``clock_scale`` x nominal (linear V/f curve)."""
+    v0 = tech.calibration.dvfs_v_floor_fraction
+    return v0 + (1.0 - v0) * np.asarray(clock_scale, dtype=np.float64)
+
+
+def _op_energies(hw: HardwareArrays, tech: Technology) -> dict[str, np.ndarray]:
+    f = tech.calibration.datapath_energy_factor
+    return {
+        "bf16": node_values(hw, tech, "mac_bf16_j") * f,
+        "fp8": node_values(hw, tech, "mac_fp8_j") * f,
+        "fma": node_values(hw, tech, "fma_fp32_j") * f,
+        "sram": node_values(hw, tech, "sram_j_per_bit"),
+        "wire": node_values(hw, tech, "wire_j_per_bit_per_mm"),
+        "hbm": memory_values(hw, tech, "energy_j_per_bit"),
+        "up": link_values(hw, tech, "scaleup_link", "energy_j_per_bit"),
+        "out": link_values(hw, tech, "host_link", "energy_j_per_bit"),
+    }
+
+
+def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, area: AreaBreakdown,
+                clock_scale: np.ndarray | float = 1.0) -> EnergyBreakdown:
+    """Dynamic energy of one step at ``clock_scale`` (logic energies scale with V^2; HBM and SerDes do not).
+
+    Args:
+        area: the candidates' area (NoC distance = ``noc_distance_fraction x sqrt(die area)``).
+    """
+    e = _op_energies(hw, tech)
+    v2 = voltage_scale(clock_scale, tech) ** 2
+    noc_mm = tech.calibration.noc_distance_fraction * np.sqrt(area.die_area_mm2)
+    matrix_bf16 = activity.matrix_flops_bf16 / 2 * e["bf16"] * v2
+    matrix_fp8 = activity.matrix_flops_fp8 / 2 * e["fp8"] * v2
+    vector = activity.vector_flops / 2 * e["fma"] * v2
+    sram = activity.sram_bytes * _BITS * e["sram"] * v2
+    moved = activity.hbm_bytes + activity.scaleup_bytes + activity.scaleout_bytes
+    noc = moved * _BITS * e["wire"] * noc_mm * v2
+    hbm = activity.hbm_bytes * _BITS * e["hbm"]
+    up = activity.scaleup_bytes * _BITS * e["up"]
+    out = activity.scaleout_bytes * _BITS * e["out"]
+    total = matrix_bf16 + matrix_fp8 + vector + sram + noc + hbm + up + out
+    return EnergyBreakdown(matrix_bf16, matrix_fp8, vector, sram, hbm, noc, up, out, total)
+
+
+def peak_dynamic_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown) -> np.ndarray:
+    """Dynamic power with every engine at its peak rate for one second (reference for leakage), W."""
+    peak = ActivityCounts(
+        matrix_flops_bf16=hw.peak_matrix_flops_bf16, matrix_flops_fp8=np.zeros_like(hw.clock_hz),
+        vector_flops=hw.peak_vector_flops, hbm_bytes=hw.hbm_bw_bytes_per_s,
+        sram_bytes=hw.peak_matrix_flops_bf16 / 16.0,  # 16 FLOP per staged SRAM byte
+        scaleup_bytes=hw.scaleup_bw_bytes_per_s, scaleout_bytes=hw.scaleout_bw_bytes_per_s,
+    )
+    return step_energy(hw, tech, peak, area).total_dynamic_j
+
+
+def static_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown,
+                   clock_scale: np.ndarray | float = 1.0) -> np.ndarray:
+    """Leakage power, W: node leakage fraction x peak dynamic power, scaled linearly with V."""
+    frac = node_values(hw, tech, "leakage_fraction")
+    return frac * peak_dynamic_power_w(hw, tech, area) * voltage_scale(clock_scale, tech)
+
+
+def tdp_clock_scale(dynamic_w: np.ndarray, static_w: np.ndarray, tdp_w: np.ndarray, tech: Technology,
+                    iterations: int = 40) -> np.ndarray:
+    """Largest clock scale s in (0, 1] with ``dynamic_w s v(s)^2 + static_w v(s) <= tdp_w``.
+
+    ``dynamic_w`` and ``static_w`` are the powers at the nominal clock of a compute-bound step
+    (work per second proportional to s). Vectorised bisection; 1 where the TDP is not binding.
+    """
+    dyn, stat, tdp = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (dynamic_w, static_w, tdp_w)))
+
+    def power(s: np.ndarray) -> np.ndarray:
+        v = voltage_scale(s, tech)
+        return dyn * s * v**2 + stat * v
+
+    lo = np.full(dyn.shape, 1e-3)
+    hi = np.ones(dyn.shape)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        ok = power(mid) <= tdp
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    return np.where(power(np.ones(dyn.shape)) <= tdp, 1.0, lo)

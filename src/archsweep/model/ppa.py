@@ -1,0 +1,102 @@
+"""The one combining function of power, area, cost and reliability (called after performance).
+
+``power_area_cost`` takes the performance model's per-step activity counts and step time and
+returns tidy columns (one array per column, the candidates' broadcast shape). Constraint
+columns follow the convention "> 0 means violated".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hardware import HardwareArrays
+from ..technology import Technology
+from . import cost, reliability
+from .activity import ActivityCounts
+from .area import die_area, node_values
+from .power import static_power_w, step_energy
+
+__all__ = ["power_area_cost", "PPA_COLUMNS"]
+
+#: Columns returned by :func:`power_area_cost`, in order.
+PPA_COLUMNS: tuple[str, ...] = (
+    "power_w", "energy_per_token_j", "die_area_mm2", "dies_per_package", "yield", "accelerator_cost_usd",
+    "system_capex_usd", "system_power_w", "tco_usd_per_year", "usd_per_million_tokens", "goodput",
+    "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w", "violation_reticle", "violation_tdp",
+    "area_compute_mm2", "area_sram_mm2", "area_hbm_phy_mm2", "area_io_phy_mm2", "area_noc_uncore_mm2",
+    "area_d2d_mm2", "area_total_silicon_mm2",
+    "energy_matrix_bf16_j", "energy_matrix_fp8_j", "energy_vector_j", "energy_sram_j", "energy_hbm_j",
+    "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_dynamic_j", "power_static_w",
+)
+
+
+def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, step_time_s: np.ndarray,
+                    tokens_per_step: np.ndarray, total_tokens: np.ndarray,
+                    checkpoint_bytes: np.ndarray) -> dict[str, np.ndarray]:
+    """Power, area, cost, TCO, goodput and carbon of every candidate.
+
+    Args:
+        hw: candidates (clock_hz is the clock the activity and step time were computed at).
+        activity: per-accelerator work of one step.
+        step_time_s: seconds per optimizer step.
+        tokens_per_step: tokens per optimizer step (whole job).
+        total_tokens: token budget of the training run.
+        checkpoint_bytes: size of one full checkpoint of the job (see
+            :func:`archsweep.model.reliability.checkpoint_size_bytes`).
+
+    Returns:
+        mapping column name -> float64 array (:data:`PPA_COLUMNS`).
+    """
+    step = np.asarray(step_time_s, dtype=np.float64)
+    n = hw.accelerator_count
+    area = die_area(hw, tech)
+    energy = step_energy(hw, tech, activity, area)
+    static = static_power_w(hw, tech, area)
+    power = energy.total_dynamic_j / step + static
+    tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
+
+    accel_cost = cost.accelerator_cost_usd(hw, tech, area)
+    capex = cost.system_capex_usd(hw, tech, accel_cost)
+    it_power = cost.system_power_w(hw, tech, power)
+    tco = cost.tco_usd_per_year(tech, capex, it_power)
+
+    mtbf = 1.0 / reliability.job_failure_rate_per_s(hw, tech)
+    delta = reliability.checkpoint_write_s(hw, tech, checkpoint_bytes)
+    good = reliability.goodput(delta, reliability.restart_s(hw, tech, checkpoint_bytes), mtbf)
+    ttt = reliability.time_to_train_s(total_tokens, tokens_per_s, good)
+    e = tech.economics
+    yld = cost.die_yield(area.die_area_mm2, node_values(hw, tech, "defect_density_per_mm2"), tech)
+
+    out = {
+        "power_w": power,
+        "energy_per_token_j": power * n * step / np.asarray(tokens_per_step, dtype=np.float64),
+        "die_area_mm2": area.die_area_mm2,
+        "dies_per_package": area.dies_per_package,
+        "yield": yld,
+        "accelerator_cost_usd": accel_cost,
+        "system_capex_usd": capex,
+        "system_power_w": it_power,
+        "tco_usd_per_year": tco,
+        "usd_per_million_tokens": cost.usd_per_million_tokens(tco, tokens_per_s * good),
+        "goodput": good,
+        "time_to_train_s": ttt,
+        "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
+        "tokens_per_s_per_w": tokens_per_s / (n * power),
+        "violation_reticle": area.reticle_violation,
+        "violation_tdp": power - hw.tdp_w,
+        "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
+        "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
+        "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
+        "area_total_silicon_mm2": area.total_silicon_mm2,
+        "energy_matrix_bf16_j": energy.matrix_bf16_j, "energy_matrix_fp8_j": energy.matrix_fp8_j,
+        "energy_vector_j": energy.vector_j, "energy_sram_j": energy.sram_j, "energy_hbm_j": energy.hbm_j,
+        "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,
+        "energy_dynamic_j": energy.total_dynamic_j, "power_static_w": static,
+    }
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+    return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}
+
+
+
+
+
