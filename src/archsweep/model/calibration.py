@@ -26,11 +26,13 @@ class Calibration:
     gemm_tile_m: float
     gemm_tile_n: float
     gemm_k_half: float
+    gemm_in_training_ratio: float
     kernel_overhead_s: float
     hbm_bw_efficiency: float
     flash_attention_efficiency: float
     flash_attention_backward_flop_ratio: float
     elementwise_bytes_per_token_per_hidden: float
+    elementwise_bytes_per_token_per_ffn: float
     dp_grad_bytes_per_param: float
     optimizer_bytes_per_param: float
     memory_reserved_bytes: float

@@ -3,8 +3,10 @@
 Roofline per GEMM of shape (M x K) @ (K x N): the larger of the compute time at a
 shape-dependent efficiency and the HBM time of its operands, plus a fixed kernel overhead:
 
-    t = max(2 M N K / (P * eta_max * eta_tile * eta_wave * eta_k),  bytes / (B_hbm * eta_bw)) + t0
+    t = max(2 M N K / (P * r * eta_max * eta_tile * eta_wave * eta_k),  bytes / (B_hbm * eta_bw)) + t0
 
+* r: the in-training ratio (``gemm_in_training_ratio``: concurrent communication kernels,
+  fused epilogues and layouts cost a fixed share against an isolated benchmark).
 * eta_max: the design's large-GEMM efficiency (``matrix_efficiency``: measured max achievable
   matmul over peak).
 * eta_tile: tile quantisation, the useful fraction of the ceil-rounded (M, N) output tiles.
@@ -33,7 +35,7 @@ def gemm_efficiency(m: np.ndarray, n: np.ndarray, k: np.ndarray, compute_units: 
     tiles = tiles_m * tiles_n
     eta_wave = tiles / (np.ceil(tiles / compute_units) * compute_units)
     eta_k = k / (k + cal.gemm_k_half)
-    return matrix_efficiency * eta_tile * eta_wave * eta_k
+    return cal.gemm_in_training_ratio * matrix_efficiency * eta_tile * eta_wave * eta_k
 
 
 def gemm_time_s(m: np.ndarray, n: np.ndarray, k: np.ndarray, *, batch: np.ndarray | float,

@@ -115,9 +115,12 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
                         10.0 * score_elems + sc[3] + av[3])
 
-    # Elementwise (norms, residuals, activation, dropout): HBM-bound; replicated without SP.
+    # Elementwise: norms/dropout/residual outside the TP region (replicated unless SP) and the
+    # FFN activation inside it (always split by t). HBM-bound.
     sp = mp.sequence_parallel > 0
-    elem_bytes_fwd = cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
+    act_width = wl.ffn_hidden * (1.5 if wl.ffn_type == "swiglu" else 1.0)
+    elem_bytes_fwd = (cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
+                      + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
     elem_fwd = elem_bytes_fwd / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
     attn_fwd = qkv[0] + core_fwd + out[0]
@@ -144,10 +147,11 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal)
         router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal)
         shared = moe.shared_experts
-        s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal)
-        s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal)
-        has_shared = shared > 0
-        moe_ffn = [e_up[i] + e_down[i] + router[i] + (s_up[i] + s_down[i] if has_shared else 0.0) for i in range(4)]
+        moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
+        if shared > 0:
+            s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal)
+            s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal)
+            moe_ffn = [moe_ffn[i] + s_up[i] + s_down[i] for i in range(4)]
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
