@@ -226,4 +226,6 @@ def evaluate_grid(grid: Any, workload: Workload, *, tech: Any, strategy: str | N
     hw = HardwareArrays.from_columns(arrays)
     cols = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=objective)
     coords = {d: broadcast[0][d] for d in dims if d in broadcast[0].coords}
-    return xr.Dataset({k: (dims, np.asarray(v).reshape(shape)) for k, v in cols.items()}, coords=coords)
+    # Outputs that share a name with a grid coordinate (e.g. clock_hz after DVFS) get an "out_" prefix.
+    return xr.Dataset({(f"out_{k}" if k in coords else k): (dims, np.asarray(v).reshape(shape)) for k, v in cols.items()},
+                      coords=coords)

@@ -179,8 +179,9 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     pp, vpp, tp = cols["pp"], cols["vpp"], cols["tp"]
     keep = np.ones(pp.shape, dtype=bool)
     if "vpp" not in fixed:
-        # Interleaving only with a pipeline, and only when each virtual stage gets whole layers.
-        keep &= (vpp == 1) | ((pp > 1) & (layers % (pp * vpp) == 0))
+        # Interleaving only with a pipeline and at least one layer per virtual stage (uneven splits
+        # allowed, as in Llama 3's pipeline: the slowest stage takes ceil(L / pp) layers).
+        keep &= (vpp == 1) | ((pp > 1) & (layers >= pp * vpp))
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
