@@ -70,8 +70,9 @@ def scaleout_bw_effective(hw: HardwareArrays, n_out: np.ndarray) -> np.ndarray:
 
 
 def _ring(steps_factor: float, size: np.ndarray, n: np.ndarray, bw: np.ndarray, latency: np.ndarray) -> np.ndarray:
-    n = np.maximum(n, 1.0)
-    return np.where(n > 1, steps_factor * ((n - 1) / n * size / bw + (n - 1) * latency), 0.0)
+    """Ring collective; exactly 0 for n = 1 (both terms carry the factor n - 1)."""
+    steps = n - 1.0
+    return steps_factor * steps * (size / (n * bw) + latency)
 
 
 def _tree_allreduce(size: np.ndarray, n: np.ndarray, bw: np.ndarray, latency: np.ndarray) -> np.ndarray:

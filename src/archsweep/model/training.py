@@ -139,16 +139,21 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     expert_grad = expert_p * trainable_scale * gbytes
     expert_group = np.maximum(dp_group / mp.ep, 1.0)
     z = mp.zero_stage
-    ar_dense = coll.allreduce_time_s(hw, dense_grad, dp_group, stride, eff)
-    ar_expert = coll.allreduce_time_s(hw, expert_grad, expert_group, stride * mp.ep, eff)
-    rs_ag_dense = (coll.reduce_scatter_time_s(hw, dense_grad, dp_group, stride, eff)
-                   + coll.all_gather_time_s(hw, dense_p * trainable_scale * 2.0, dp_group, stride, eff))
-    rs_ag_expert = (coll.reduce_scatter_time_s(hw, expert_grad, expert_group, stride * mp.ep, eff)
-                    + coll.all_gather_time_s(hw, expert_p * trainable_scale * 2.0, expert_group, stride * mp.ep, eff))
-    grad_sync = np.where(z >= 1, rs_ag_dense + rs_ag_expert, ar_dense + ar_expert)
+    sharded = z >= 1
+    grad_sync = np.where(sharded,
+                         coll.reduce_scatter_time_s(hw, dense_grad, dp_group, stride, eff)
+                         + coll.all_gather_time_s(hw, dense_p * trainable_scale * 2.0, dp_group, stride, eff),
+                         coll.allreduce_time_s(hw, dense_grad, dp_group, stride, eff))
     # ZeRO-3 / FSDP: weights gathered for forward and backward of every micro-batch, overlapped with compute.
-    gather = (coll.all_gather_time_s(hw, dense_p * 2.0, dp_group, stride, eff)
-              + coll.all_gather_time_s(hw, expert_p * 2.0, expert_group, stride * mp.ep, eff))
+    gather = coll.all_gather_time_s(hw, dense_p * 2.0, dp_group, stride, eff)
+    if wl.moe is not None:
+        e_stride = stride * mp.ep
+        grad_sync = grad_sync + np.where(
+            sharded,
+            coll.reduce_scatter_time_s(hw, expert_grad, expert_group, e_stride, eff)
+            + coll.all_gather_time_s(hw, expert_p * trainable_scale * 2.0, expert_group, e_stride, eff),
+            coll.allreduce_time_s(hw, expert_grad, expert_group, e_stride, eff))
+        gather = gather + coll.all_gather_time_s(hw, expert_p * 2.0, expert_group, e_stride, eff)
     zero3_comm = microbatches * 2.0 * gather
     compute_total = microbatches * (t_f + t_b + t_rc)
     zero3_exposed = np.where(z >= 3, np.maximum(zero3_comm - compute_total, 0.0) + gather / np.maximum(layers_stage, 1.0), 0.0)
