@@ -1,0 +1,175 @@
+"""One what-if evaluation (``archsweep eval``): a workload on N catalog accelerators.
+
+:func:`what_if` loads the workload (``models/<stem>.yaml``) and the catalog accelerator,
+applies the overrides, and calls :func:`archsweep.model.evaluate.evaluate_design_batch` with
+the given (or, for the keys left out, the best) mapping. The result is one flat dict of plain
+Python values (ints for the mapping degrees, floats in SI units, None for NaN), the output
+names of the model plus the inputs, ready for JSON or a table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, get_args
+
+import numpy as np
+
+from .catalog import get_accelerator
+from .errors import InputError
+from .hardware import HardwareArrays
+from .model.mapping import parse_strategy
+from .workload import Precision, Workload
+from .workloads import load_workload
+
+__all__ = ["WorkloadOverrides", "apply_overrides", "what_if", "print_what_if", "INTEGER_COLUMNS"]
+
+#: Output columns that are whole numbers (written as ints).
+INTEGER_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "zero_stage", "microbatches",
+                                    "accelerator_count", "global_batch_seqs", "seq_len", "dies_per_package")
+
+
+@dataclass(frozen=True)
+class WorkloadOverrides:
+    """Changes to the workload's training setup (None keeps the file's value).
+
+    Attributes:
+        global_batch_seqs: sequences per optimizer step.
+        seq_len: tokens per sequence.
+        precision: "bf16", "fp16" or "fp8".
+    """
+
+    global_batch_seqs: int | None = None
+    seq_len: int | None = None
+    precision: str | None = None
+
+
+def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
+    """``workload`` with the overrides applied.
+
+    Raises:
+        InputError: a non-positive batch or sequence length, or an unknown precision.
+    """
+    training = workload.training
+    for key, value in (("global_batch_seqs", overrides.global_batch_seqs), ("seq_len", overrides.seq_len)):
+        if value is not None and value < 1:
+            raise InputError(source, f"--{key.replace('_', '-')}", value, "a positive integer")
+    if overrides.global_batch_seqs is not None:
+        training = replace(training, global_batch_seqs=int(overrides.global_batch_seqs))
+    if overrides.precision is not None:
+        allowed = get_args(Precision)
+        if overrides.precision.lower() not in allowed:
+            raise InputError(source, "--precision", overrides.precision, "one of " + ", ".join(allowed))
+        training = replace(training, precision=overrides.precision.lower())
+    changed = replace(workload, training=training)
+    if overrides.seq_len is not None:
+        changed = replace(changed, seq_len=int(overrides.seq_len))
+    return changed
+
+
+def _plain(name: str, value: Any) -> Any:
+    item = np.ravel(value)[0] if isinstance(value, np.ndarray) else value
+    if isinstance(item, (bool, np.bool_)):
+        return bool(item)
+    if isinstance(item, (int, np.integer)):
+        return int(item)
+    if isinstance(item, (float, np.floating)):
+        number = float(item)
+        if not math.isfinite(number):
+            return None
+        return int(round(number)) if name in INTEGER_COLUMNS else number
+    return str(item)
+
+
+def what_if(model: str, accelerator: str, count: int | None = None, strategy: str | None = None,
+            overrides: WorkloadOverrides | None = None, *, objective: str = "step_time_s") -> dict[str, Any]:
+    """Evaluate ``model`` on ``count`` accelerators of the catalog type ``accelerator``.
+
+    Args:
+        model: workload stem of ``models/`` (``"llama3-405b"``) or a YAML path.
+        accelerator: catalog name or alias (``"H100-SXM"``, ``"H100"``).
+        count: number of accelerators (default: the catalog entry's ``accelerator_count``).
+        strategy: fixed mapping text (``"tp=8,pp=16,mb=1"``); keys left out are searched.
+        overrides: training-setup overrides.
+        objective: what the mapping search minimises.
+
+    Returns:
+        flat dict: ``model``, ``accelerator``, ``accelerator_count``, ``global_batch_seqs``,
+        ``seq_len``, ``precision``, ``mapping_source`` ("given", "partial" or "searched"),
+        then every output column of the model (SI units).
+
+    Raises:
+        InputError: unknown model or accelerator, bad count, strategy or override, or a
+            given strategy that no valid mapping satisfies (e.g. tp*pp does not divide count).
+    """
+    entry = get_accelerator(accelerator)
+    workload = apply_overrides(load_workload(model), overrides or WorkloadOverrides())
+    n = entry.design.accelerator_count if count is None else count
+    if int(n) != n or n < 1:
+        raise InputError("<command line>", "--count", count, "a positive integer")
+    fixed = parse_strategy(strategy) if strategy else {}
+    from .model.evaluate import evaluate_design_batch
+    from .technology import load_technology
+
+    hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
+    result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective)
+    if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
+        raise InputError("--strategy", "", strategy,
+                         f"a mapping valid for {int(n)} accelerators and global batch "
+                         f"{workload.training.global_batch_seqs}: tp*pp*cp*dp = count and global batch divisible "
+                         "by dp*micro_batch")
+    searched = {"tp", "pp", "cp", "micro_batch", "recompute", "zero_stage"} - set(fixed)
+    source = "searched" if not fixed else ("partial" if searched else "given")
+    out: dict[str, Any] = {
+        "model": workload.name, "accelerator": entry.name, "accelerator_count": int(n),
+        "global_batch_seqs": workload.training.global_batch_seqs, "seq_len": workload.seq_len,
+        "precision": workload.training.precision, "mapping_source": source,
+    }
+    out.update({name: _plain(name, value) for name, value in result.items()})
+    return out
+
+
+def _row(label: str, value: Any, unit: str = "", scale: float = 1.0) -> tuple[str, str]:
+    if value is None:
+        return label, "-"
+    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
+        return label, str(value)
+    return label, f"{value / scale:,.4g}{(' ' + unit) if unit else ''}"
+
+
+def print_what_if(result: dict[str, Any], console: Any = None) -> None:
+    """Print ``result`` of :func:`what_if` as rich tables (mapping, step time, memory, PPA)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    step = result.get("step_time_s") or float("nan")
+    console.print(f"[bold]{result['model']}[/bold] on {result['accelerator_count']} x {result['accelerator']}: "
+                  f"global batch {result['global_batch_seqs']} x {result['seq_len']} tokens, {result['precision']}")
+    sections: list[tuple[str, list[tuple[str, str]]]] = [
+        ("mapping", [_row(k, result.get(k)) for k in ("mapping_source", "tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
+                                           "microbatches", "recompute", "zero_stage", "sequence_parallel",
+                                           "flash_attention", "tp_overlap", "dp_overlap")]),
+        ("step time", [(k, f"{result[k]:.4g} s ({100 * result[k] / step:.1f}%)") if result.get(k) is not None
+                       else (k, "-") for k in ("step_time_s", "compute_time_s", "recompute_time_s", "bubble_time_s",
+                                               "tp_comm_exposed_s", "cp_comm_exposed_s", "ep_comm_exposed_s",
+                                               "pp_comm_exposed_s", "dp_comm_exposed_s", "optimizer_time_s")]
+         + [_row("tokens_per_s", result.get("tokens_per_s")), _row("mfu", result.get("mfu")),
+            _row("hfu", result.get("hfu"))]),
+        ("memory per accelerator", [_row(k, result.get(k), "GiB", 2**30) for k in (
+            "memory_per_accelerator_bytes", "memory_weights_bytes", "memory_gradients_bytes", "memory_optimizer_bytes",
+            "memory_activations_bytes", "memory_reserved_bytes", "hbm_capacity_bytes")]
+         + [_row("feasible", result.get("feasible"))]
+         + [_row(k, result.get(k)) for k in sorted(result) if k.startswith("violation_")]),
+    ]
+    ppa_keys = ("power_w", "tdp_w", "clock_hz", "die_area_mm2", "accelerator_cost_usd", "system_capex_usd",
+                "system_power_w", "tco_usd_per_year", "usd_per_million_tokens", "energy_per_token_j",
+                "time_to_train_s", "goodput")
+    ppa = [_row(k, result[k]) for k in ppa_keys if k in result]
+    if ppa:
+        sections.append(("power, area, cost", ppa))
+    for title, rows in sections:
+        table = Table("output", "value", title=title, title_justify="left")
+        for label, text in rows:
+            table.add_row(label, text)
+        console.print(table)
