@@ -16,7 +16,7 @@ Components (one function each, summed in :func:`die_area`):
 Designs whose silicon exceeds the usable reticle split into ``ceil(total / usable)`` chiplets
 (at most ``max_compute_dies_per_package``), each die adding die-to-die PHY area for a
 boundary bandwidth of ``bw_fraction_of_hbm x HBM bandwidth``. ``reticle_violation`` =
-die area - reticle limit (mm^2, > 0 violated): only positive when even the maximum number of
+(die area - reticle limit) / reticle limit (> 0 violated): only positive when even the maximum number of
 chiplets cannot bring a die under the reticle.
 """
 
@@ -120,14 +120,21 @@ def die_area(hw: HardwareArrays, tech: Technology) -> AreaBreakdown:
     base = compute + sram + hbm + io + uncore
     p = tech.packaging
     usable = p.reticle_limit_mm2 * p.reticle_usable_fraction
-    dies = np.clip(np.ceil(base / usable - 1e-9), 1, p.max_compute_dies_per_package)
     d2d = tech.links.die_to_die
     boundary_tb_per_s = d2d.bw_fraction_of_hbm * hw.hbm_bw_bytes_per_s / 1e12
-    d2d_mm2 = np.where(dies > 1, dies * boundary_tb_per_s * d2d.area_mm2_per_tb_per_s, 0.0)
+
+    def _d2d(n_dies: np.ndarray) -> np.ndarray:
+        return np.where(n_dies > 1, n_dies * boundary_tb_per_s * d2d.area_mm2_per_tb_per_s, 0.0)
+
+    # Split count that fits the die-to-die PHYs it adds too (two passes: d2d area grows with dies).
+    dies = np.clip(np.ceil(base / usable - 1e-9), 1, p.max_compute_dies_per_package)
+    for _ in range(2):
+        dies = np.clip(np.maximum(dies, np.ceil((base + _d2d(dies)) / usable - 1e-9)), 1, p.max_compute_dies_per_package)
+    d2d_mm2 = _d2d(dies)
     total = base + d2d_mm2
     per_die = total / dies
     return AreaBreakdown(
         compute_mm2=compute, sram_mm2=sram, hbm_phy_mm2=hbm, io_phy_mm2=io, noc_uncore_mm2=uncore,
         d2d_mm2=d2d_mm2, total_silicon_mm2=total, dies_per_package=dies, die_area_mm2=per_die,
-        reticle_violation=per_die - p.reticle_limit_mm2,
+        reticle_violation=(per_die - p.reticle_limit_mm2) / p.reticle_limit_mm2,
     )

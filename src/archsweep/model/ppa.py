@@ -83,7 +83,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
         "tokens_per_s_per_w": tokens_per_s / (n * power),
         "violation_reticle": area.reticle_violation,
-        "violation_tdp": power - hw.tdp_w,
+        "violation_tdp": (power - hw.tdp_w) / hw.tdp_w,
         "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
         "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
         "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
