@@ -53,6 +53,11 @@ class InputError(ArchsweepError, ValueError):
         self.problem = Problem(str(file), key_path, value if isinstance(value, str) and value.startswith("<") else _short(value), allowed)
         super().__init__(self.problem.render())
 
+    @classmethod
+    def from_problem(cls, problem: Problem) -> InputError:
+        """An error for an already rendered :class:`Problem` (its value text is kept as is)."""
+        return _rebuild_input_error(problem.file, problem.key_path, problem.value, problem.allowed)
+
     def __reduce__(self):  # keep structured fields across pickling
         p = self.problem
         return (_rebuild_input_error, (p.file, p.key_path, p.value, p.allowed))

@@ -97,10 +97,10 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
             key_path = format_key_path([*error.absolute_path, extra[0]]) if extra else key_path
             value = f"<unknown key {extra[0]!r}>" if extra else "<unknown key>"
         else:
-            value = repr(error.instance) if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
-        problems.append(Problem(file, key_path, value, _allowed(error)))
+            value = error.instance if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
+        problems.append(Problem(file, key_path, value if isinstance(value, str) and value.startswith("<") else repr(value),
+                                _allowed(error)))
     if len(problems) == 1:
-        p = problems[0]
-        raise InputError(p.file, p.key_path, p.value, p.allowed)
+        raise InputError.from_problem(problems[0])
     if problems:
         raise InputErrors(problems)
