@@ -182,6 +182,10 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # Interleaving only with a pipeline and at least one layer per virtual stage (uneven splits
         # allowed, as in Llama 3's pipeline: the slowest stage takes ceil(L / pp) layers).
         keep &= (vpp == 1) | ((pp > 1) & (layers >= pp * vpp))
+    if "recompute" not in fixed:
+        # With flash attention, selective recomputation (of the unfused attention core) costs and
+        # saves nothing: identical to "none", so it is not enumerated twice.
+        keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
