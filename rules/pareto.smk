@@ -1,0 +1,13 @@
+# Non-dominated sorting of the feasible evaluations per workload (rank 0 = Pareto front):
+# results/<study>/pareto/pareto.parquet and table `pareto` of the database.
+rule pareto:
+    input:
+        study=STUDY_FILE,
+        db=rules.collect.output.db,
+    output:
+        front=f"{RESULTS}/pareto/pareto.parquet",
+    log:
+        f"{LOGS}/pareto.log",
+    localrule: True
+    run:
+        stages.pareto(input.study, input.db, output.front, log=log[0])

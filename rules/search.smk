@@ -1,0 +1,1 @@
+# rules of the Optuna search (owned by search engineer)

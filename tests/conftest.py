@@ -1,0 +1,61 @@
+"""Fixtures of the workflow, store, report and CLI tests: synthetic evaluation shards and
+studies built in memory (no model run), so these tests take milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from archsweep.study import MappingChoice, Objective, Study
+
+WORKLOADS = ("wl-a", "wl-b")
+
+
+def make_study(name: str = "synthetic", file: str = "<synthetic>") -> Study:
+    """A two-objective, two-workload study object (not read from a file)."""
+    return Study(
+        name=name, description="synthetic study for tests", file=file, workloads=WORKLOADS, base="H100-SXM",
+        parameters=(), sampling_method="grid", samples=None, seed=0, shards=2,
+        mapping=MappingChoice(search=True), objectives=(Objective("tokens_per_s", "maximize"),
+                                                        Objective("power_w", "minimize")),
+        constraints=(),
+    )
+
+
+def evaluation_table(study: str, ids: list[str], workloads: tuple[str, ...] = WORKLOADS, seed: int = 0) -> pa.Table:
+    """Evaluation rows shaped like the evaluate stage's output (a few metric columns)."""
+    rng = np.random.default_rng(seed)
+    n = len(ids) * len(workloads)
+    return pa.table({
+        "study": [study] * n,
+        "candidate_id": [c for _ in workloads for c in ids],
+        "workload": [w for w in workloads for _ in ids],
+        "compute_units": rng.integers(60, 200, n),
+        "tp": rng.choice([1, 2, 4, 8], n),
+        "recompute": rng.choice(["none", "selective", "full"], n),
+        "tokens_per_s": rng.uniform(1e3, 1e5, n),
+        "power_w": rng.uniform(300, 1200, n),
+        "compute_time_s": rng.uniform(0.1, 1.0, n),
+        "dp_comm_exposed_s": rng.uniform(0.0, 0.5, n),
+        "feasible": rng.uniform(size=n) > 0.2,
+    })
+
+
+@pytest.fixture
+def write_shards(tmp_path: Path):
+    """Factory: write evaluation shards for ``study`` (ids split in two files); returns the paths."""
+    def _write(study: str = "synthetic", count: int = 40, seed: int = 0) -> list[Path]:
+        ids = [f"{i:016x}" for i in range(count)]
+        table = evaluation_table(study, ids, seed=seed)
+        half = table.num_rows // 2
+        paths = []
+        for k, part in enumerate((table.slice(0, half), table.slice(half))):
+            path = tmp_path / f"{study}-{seed}-{k}.parquet"
+            pq.write_table(part, path)
+            paths.append(path)
+        return paths
+    return _write

@@ -1,0 +1,110 @@
+"""The ``archsweep`` command line: help, query formats, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from archsweep import store
+from archsweep.cli import build_parser, main
+
+
+@pytest.fixture
+def study_db(tmp_path, monkeypatch, write_shards):
+    """A database at ./results/synthetic/archsweep.duckdb (cwd = tmp_path)."""
+    db = tmp_path / "results" / "synthetic" / "archsweep.duckdb"
+    con = store.connect(db)
+    store.ingest_parquet(con, "evaluations", write_shards(count=5), store.EVALUATION_KEYS)
+    con.close()
+    monkeypatch.chdir(tmp_path)
+    return db
+
+
+def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archsweep.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_help_of_every_subcommand(capsys):
+    parser = build_parser()
+    assert {"run", "query"} <= set(parser._subparsers._group_actions[0].choices)
+    for argv in (["--help"], ["run", "--help"], ["query", "--help"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--cores" in out and "--csv" in out and "--json" in out
+
+
+def test_query_csv(study_db, capsys):
+    sql = "SELECT workload, count(*) AS n FROM evaluations GROUP BY workload ORDER BY workload"
+    assert main(["query", "synthetic", sql, "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["workload,n", "wl-a,5", "wl-b,5"]
+
+
+def test_query_json_lines(study_db, capsys):
+    sql = "SELECT candidate_id, tokens_per_s, feasible FROM evaluations WHERE workload = 'wl-a' ORDER BY candidate_id"
+    assert main(["query", "synthetic", sql, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 5
+    assert rows[0]["candidate_id"] == "0000000000000000"
+    assert isinstance(rows[0]["tokens_per_s"], float) and isinstance(rows[0]["feasible"], bool)
+
+
+def test_query_table(study_db, capsys):
+    assert main(["query", "synthetic", "SELECT count(*) AS rows FROM evaluations"]) == 0
+    out = capsys.readouterr().out
+    assert "rows" in out and "10" in out
+
+
+def test_query_bad_sql_is_one_line_exit_2(study_db, capsys):
+    assert main(["query", "synthetic", "SELECT nope FROM evaluations"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archsweep: error: query failed:") and "nope" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_query_missing_database_is_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "ghost").mkdir(parents=True)
+    assert main(["query", str(tmp_path / "nostudy.yaml"), "SELECT 1"]) == 2
+    assert "archsweep: error:" in capsys.readouterr().err
+
+
+def test_bad_study_is_one_line_error_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nworkloads: [llama3-8b]\nbase: H100-SXM\nobjectives:\n"
+                   "  - {column: tokens_per_s, direction: maximize}\n"
+                   "parameters: {clock_hz: {values: [1.5e9]}}\nsampling: {method: grid}\nfrobnicate: 1\n")
+    done = _cli("run", str(bad), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archsweep: error:")
+    assert "frobnicate" in lines[0] and str(bad) in lines[0]
+    assert not (tmp_path / "results").exists()  # nothing ran
+
+
+def test_malformed_study_yaml_is_exit_2(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: [unclosed\n")
+    done = _cli("run", str(bad), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "well-formed YAML" in done.stderr
+
+
+def test_unknown_option_of_query_is_a_usage_error(study_db, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["query", "synthetic", "SELECT 1", "--bogus"])
+    assert exc.value.code == 2
+
+
+def test_stage_command_line_reports_input_errors_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "archsweep.stages", "pareto", "--study", str(tmp_path / "none.yaml"),
+                           "--db", str(tmp_path / "x.duckdb"), "--out", str(tmp_path / "p.parquet")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("archsweep: error:") and "missing file" in done.stderr
