@@ -1,0 +1,94 @@
+"""Pareto filtering and ranking: brute force, Optuna's best_trials, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from archsweep.pareto import non_dominated_mask, pareto_front_indices, pareto_ranks, to_minimization
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _brute_mask(values: np.ndarray) -> np.ndarray:
+    ok = ~np.isnan(values).any(axis=1)
+    out = np.zeros(len(values), dtype=bool)
+    for j in np.flatnonzero(ok):
+        others = values[ok]
+        dominated = np.all(others <= values[j], axis=1) & np.any(others < values[j], axis=1)
+        out[j] = not dominated.any()
+    return out
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("integer", [False, True])
+def test_mask_matches_brute_force(k: int, integer: bool) -> None:
+    rng = np.random.default_rng(k + 10 * integer)
+    for _ in range(20):
+        n = int(rng.integers(1, 400))
+        values = rng.integers(0, 5, (n, k)).astype(float) if integer else rng.random((n, k))
+        values[rng.random(n) < 0.05, 0] = np.nan
+        np.testing.assert_array_equal(non_dominated_mask(values), _brute_mask(values))
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_large_inputs_exercise_prefilter_and_divide_and_conquer(k: int) -> None:
+    rng = np.random.default_rng(7)
+    for values in (rng.random((30_000, k)), rng.dirichlet(np.ones(k), size=3_000)):
+        mask = non_dominated_mask(values)
+        front = values[mask]
+        # no front point is dominated by any point; every other point is dominated by a front point
+        for chunk in np.array_split(np.arange(len(values)), 30):
+            q = values[chunk]
+            dom = (np.all(front[None] <= q[:, None], 2) & np.any(front[None] < q[:, None], 2)).any(1)
+            np.testing.assert_array_equal(dom, ~mask[chunk])
+
+
+def test_duplicates_all_on_front_and_nan_never() -> None:
+    values = np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [np.nan, 0.0], [0.5, np.nan]])
+    np.testing.assert_array_equal(non_dominated_mask(values), [True, True, True, False, False, False])
+    v3 = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 2.0], [np.nan, 0, 0]])
+    np.testing.assert_array_equal(non_dominated_mask(v3), [True, True, False, False])
+
+
+def test_infinite_values_are_ordinary() -> None:
+    values = np.array([[np.inf, 0.0, 0.0], [0.0, np.inf, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, np.inf]])
+    np.testing.assert_array_equal(non_dominated_mask(values), [True, True, True, False])
+
+
+@pytest.mark.parametrize("directions", [["minimize", "maximize"], ["maximize", "minimize", "maximize"],
+                                        ["minimize", "minimize", "maximize", "maximize"]])
+def test_agrees_with_optuna_best_trials(directions: list[str]) -> None:
+    rng = np.random.default_rng(len(directions))
+    values = rng.integers(0, 8, (300, len(directions))).astype(float)
+    study = optuna.create_study(directions=directions)
+    study.add_trials([optuna.trial.create_trial(values=list(v)) for v in values])
+    expected = sorted(t.number for t in study.best_trials)
+    assert pareto_front_indices(values, directions).tolist() == expected
+
+
+def test_to_minimization_is_the_flip() -> None:
+    values = np.array([[1.0, 2.0], [3.0, -4.0]])
+    np.testing.assert_array_equal(to_minimization(values, ["maximize", "minimize"]), [[-1.0, 2.0], [-3.0, -4.0]])
+    with pytest.raises(ValueError, match="directions\\[1\\]"):
+        to_minimization(values, ["minimize", "biggest"])
+    with pytest.raises(ValueError, match="one direction per column"):
+        to_minimization(values, ["minimize"])
+
+
+def test_ranks_are_successive_fronts() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.random((200, 3))
+    values[5] = np.nan
+    ranks = pareto_ranks(values, ["minimize"] * 3)
+    assert ranks[5] == -1
+    remaining = np.flatnonzero(ranks >= 0)
+    rank = 0
+    while remaining.size:
+        front = _brute_mask(values[remaining])
+        assert np.all(ranks[remaining[front]] == rank)
+        remaining = remaining[~front]
+        rank += 1
+    capped = pareto_ranks(values, ["minimize"] * 3, max_rank=1)
+    np.testing.assert_array_equal(capped, np.where(ranks > 1, 2, ranks))
