@@ -19,7 +19,8 @@ def get_study_file():
 STUDY_FILE = get_study_file()
 STUDY = load_study(STUDY_FILE)
 HAS_SWEEP = STUDY.sampling_method is not None
-RESULTS = f"results/{STUDY.name}"
+RESULTS_ROOT = "results"
+RESULTS = f"{RESULTS_ROOT}/{STUDY.name}"
 LOGS = f"{RESULTS}/logs"
 SHARD_IDS = list(range(STUDY.shards)) if HAS_SWEEP else []
 REPORT_PLOTS = [f"{RESULTS}/report/{name}" for name in plot_names(STUDY)]
