@@ -76,3 +76,20 @@ def test_golden_llama3_405b_on_16384_h100():
         load_workload("llama3-405b"), tech=load_technology(), strategy="tp=8,cp=1,pp=16,dp=128")
     assert out["feasible"][0]
     assert out["mfu"][0] == pytest.approx(0.38, rel=0.20)
+
+
+def test_mosaicml_rows_with_the_pytorch_fsdp_stack(results):
+    """MosaicML llm-foundry benchmark table (216 rows, A100 40/80 GB and H100, seq 512-65536):
+    mean |error| <= 8 % with the `pytorch-fsdp` software stack (data/calibration/software_stacks.yaml)."""
+    chosen = _select(results, lambda row: row["source_group"] == "mpt")
+    errors = np.abs([r.error_pct for r in chosen])
+    assert len(chosen) == 216
+    assert errors.mean() <= 8.0
+
+
+def test_unknown_software_stack_is_a_clear_error():
+    from archsweep.errors import InputError
+    from archsweep.model.calibration import load_calibration
+
+    with pytest.raises(InputError, match="megatron-core"):
+        load_calibration(stack="jax-magic")

@@ -389,13 +389,14 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if base is not None and base.attention == "mla":
         attention = "mla"
     training = TrainingSetup(global_batch_seqs=gbs or 1, precision=_precision(row), mode="pretrain")
+    position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
         return replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
                        ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, attention=attention,
-                       training=training)
+                       training=training, position_encoding=position)
     return Workload(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
                     ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, tied_embeddings=tied,
-                    attention=attention, training=training, source=_text(row, "source"))
+                    attention=attention, training=training, source=_text(row, "source"), position_encoding=position)
 
 
 # ---------------------------------------------------------------------------------------
@@ -447,6 +448,10 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
             return stage
     raise Skip(f"fsdp_zero={raw!r} not understood; allowed: FSDP FULL_SHARD/SHARD_GRAD_OP/NO_SHARD, ZeRO-0..3, "
                "distributed optimizer")
+
+
+#: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
+_STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "other": "megatron-core"}
 
 
 def _stack(row: Mapping[str, str]) -> str:
@@ -603,7 +608,7 @@ def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[st
               calibration: Any) -> dict[str, np.ndarray]:
     from .model.evaluate import evaluate_design_batch
 
-    key = (plan.entry.name, plan.workload, plan.count, strategy)
+    key = (plan.entry.name, plan.workload, plan.count, strategy, calibration.stack)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
         cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration)
@@ -669,9 +674,11 @@ def validate_rows(rows: Iterable[Mapping[str, str]], *, catalog: Mapping[str, Ca
 
     catalog = load_catalog() if catalog is None else catalog
     tech = load_technology() if tech is None else tech
-    calibration = load_calibration() if calibration is None else calibration
     cache: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
-    return [_validate_one(row, catalog, tech, calibration, cache) for row in rows]
+    if calibration is not None:
+        return [_validate_one(row, catalog, tech, calibration, cache) for row in rows]
+    return [_validate_one(row, catalog, tech, load_calibration(stack=_STACK_CALIBRATION[_stack(row)]), cache)
+            for row in rows]
 
 
 def validate_file(path: Path | str) -> list[RowResult]:

@@ -93,6 +93,9 @@ class Workload:
     moe: MoEConfig | None = None
     mla: MLAConfig | None = None
     source: str = ""
+    #: Positional encoding. ALiBi (Press et al., ICLR 2022) adds a per-head linear bias to every
+    #: attention score; kernels that load it as a tensor pay HBM traffic per score element.
+    position_encoding: Literal["rope", "learned", "alibi", "none"] = "rope"
 
     # ---- parameter accounting (counts) -------------------------------------------------
     @property

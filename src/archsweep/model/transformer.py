@@ -99,9 +99,19 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Attention core: scores (s/c x s) per head, causal.
     full_core_flops = 2.0 * b * heads_local * (s / c) * s * (qk_dim + v_dim)
     flash = mp.flash_attention > 0
-    fa_rate = peak_bf16 * hw.matrix_efficiency * cal.flash_attention_efficiency
+    attn_peak = peak_bf16
+    if cal.attention_mma_cap_flops_per_cycle_per_unit > 0:
+        # Attention kernels that cannot issue the design's widest matrix instructions (FA2 on Hopper).
+        attn_peak = np.minimum(peak_bf16, hw.compute_units * cal.attention_mma_cap_flops_per_cycle_per_unit * hw.clock_hz)
+    fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency
     fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
     fa_bwd = cal.flash_attention_backward_flop_ratio * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s
+    if wl.position_encoding == "alibi" and cal.alibi_bias_bytes_per_score > 0:
+        # Kernels that read ALiBi as a materialised bias: HBM traffic per (causal) score element,
+        # forward once, backward twice (recomputed scores + gradient), not hidden behind the MMAs.
+        bias_s = cal.alibi_bias_bytes_per_score * 0.5 * b * heads_local * (s / c) * s / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        fa_fwd = fa_fwd + bias_s
+        fa_bwd = fa_bwd + 2.0 * bias_s
     # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
     sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal)
     av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal)
@@ -119,8 +129,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # FFN activation inside it (always split by t). HBM-bound.
     sp = mp.sequence_parallel > 0
     act_width = wl.ffn_hidden * (1.5 if wl.ffn_type == "swiglu" else 1.0)
-    elem_bytes_fwd = (cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
-                      + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
+    elem_bytes_fwd = cal.elementwise_traffic_multiplier * (
+        cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
+        + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
     elem_fwd = elem_bytes_fwd / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
     attn_fwd = qkv[0] + core_fwd + out[0]
