@@ -6,7 +6,9 @@ each, listed in ``_SUBCOMMANDS``; a parser sets ``handler`` and ``accepts_extra`
 
 - ``archsweep run [STUDY] [--cores N] [snakemake args...]``: validate the study, run the
   Snakemake workflow (Snakemake's own progress output), then print where the database, Pareto
-  table, plots and report are, and a summary read from the database.
+  table, plots and report are, and a summary read from the database; after a search, trials
+  done / feasible / hypervolume and the search's Pareto front. A run killed with ``kill -9``
+  is resumed by running it again (the stale Snakemake lock is removed).
 - ``archsweep query STUDY "SQL" [--csv | --json]``: run SQL on the study's DuckDB database.
 - ``archsweep eval --model M --accelerator A [--count N] [--strategy ...] [--json]``: one what-if
   (:mod:`archsweep.whatif`).
@@ -20,11 +22,12 @@ printed as one message on stderr with exit status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,38 @@ def _summary(db: Path, study: Study) -> list[str]:
         con.close()
 
 
+@contextlib.contextmanager
+def _run_lock(workdir: Path) -> Iterator[None]:
+    """Hold ``.snakemake/archsweep-run.lock`` (``flock``) while ``archsweep run`` works in
+    ``workdir``. The kernel releases it when the process dies, even by ``kill -9``.
+
+    Raises:
+        ArchsweepError: another ``archsweep run`` holds it.
+    """
+    import fcntl
+
+    path = workdir / ".snakemake" / "archsweep-run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ArchsweepError(f"another `archsweep run` is working in {workdir} ({path} is locked); "
+                                 "wait for it to finish") from None
+        yield
+
+
+def _unlock_stale(command: Sequence[str], workdir: Path) -> None:
+    """Remove Snakemake's directory lock left by a killed run (``kill -9`` leaves
+    ``.snakemake/locks/*``; Snakemake would refuse to start). Called while holding
+    :func:`_run_lock`, so no other ``archsweep run`` uses the directory; a Snakemake started
+    by hand in the same directory at the same time is not protected."""
+    locks = workdir / ".snakemake" / "locks"
+    if locks.is_dir() and any(locks.iterdir()):
+        print("archsweep: removing the lock a killed run left in .snakemake/locks", file=sys.stderr)
+        subprocess.run([*command, "--unlock"], check=False, stdout=subprocess.DEVNULL)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``archsweep run``: validate, run Snakemake, print where the results are and a summary."""
     study_file = resolve_study_path(args.study)
@@ -106,7 +141,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(study_file), "--profile", str(root / "profiles" / "default"),
                "--cores", str(args.cores), *args.extra]
-    done = subprocess.run(command, check=False)
+    with _run_lock(workdir):
+        _unlock_stale(command, workdir)
+        done = subprocess.run(command, check=False)
     if done.returncode != 0:
         print(f"archsweep: error: the workflow failed (snakemake exit status {done.returncode}); "
               f"see the messages above and results/{study.name}/logs/", file=sys.stderr)
@@ -117,15 +154,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = db.parent
     print(f"\narchsweep: study {study.name!r} done")
     print(f"  database:     {db}")
+    print(f"  Pareto table: {results / 'pareto' / 'pareto.parquet'} (table `pareto`)")
+    print(f"  plots:        {results / 'report'}/*.png")
+    print(f"  report:       {results / 'report' / 'report.md'}")
     if study.sampling_method is not None:
-        print(f"  Pareto table: {results / 'pareto' / 'pareto.parquet'} (table `pareto`)")
-        print(f"  plots:        {results / 'report'}/*.png")
-        print(f"  report:       {results / 'report' / 'report.md'}")
         print("\n".join(_summary(db, study)))
+    table = "evaluations" if study.sampling_method is not None else "trials"
     if study.search is not None:
         print(f"  search:       {results / 'search'} (tables `trials`, `hypervolume_history`)")
-    print(f"  query with:   archsweep query {study_file} \"SELECT count(*) FROM evaluations\"")
+        _print_search_front(db, study)
+    print(f"  query with:   archsweep query {study_file} \"SELECT count(*) FROM {table}\"")
     return 0
+
+
+#: Front members printed by ``archsweep run`` after a search (the report lists more).
+MAX_PRINTED_FRONT = 20
+
+
+def _print_search_front(db: Path, study: Study) -> None:
+    """Trials done / feasible / hypervolume and the search's Pareto front as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .report import search_summary
+
+    con = store.connect(db, read_only=True)
+    try:
+        summary = search_summary(study, con)
+    finally:
+        con.close()
+    reference = ", ".join(f"{c}={v:.4g}" for c, v in summary.reference)
+    print(f"  search: {summary.trials}/{summary.budget} trials done, {summary.feasible} feasible, "
+          f"{len(summary.front_rows)} on the Pareto front; hypervolume {summary.hypervolume:.6g} "
+          f"(reference point {reference})")
+    shown = summary.front_rows[:MAX_PRINTED_FRONT]
+    title = f"search Pareto front of {study.name}" + (
+        f" (best {study.objectives[0].column} first; {len(shown)} of {len(summary.front_rows)} shown)"
+        if len(shown) < len(summary.front_rows) else "")
+    table = Table(*summary.front_columns, title=title)
+    for row in shown:
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    width = sum(max(len(c), 16 if i == 0 else 10) + 3 for i, c in enumerate(summary.front_columns)) + 1
+    Console(width=max(width, 80)).print(table)
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,6 +277,11 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--count", type=int, default=None, help="number of accelerators (default: catalog system size)")
     parser.add_argument("--strategy", default=None,
                         help='fixed mapping, e.g. "tp=8,pp=16,cp=1,vpp=2,mb=1,recompute=selective,zero=1,sp=on"')
+    parser.add_argument("--software", default="megatron-core",
+                        help="software stack whose kernel efficiencies apply (data/calibration/software_stacks.yaml)")
+    parser.add_argument("--objective", default="step_time_s",
+                        help="what the mapping search minimises: step_time_s, energy_per_token_j, "
+                             "usd_per_million_tokens or memory_per_accelerator_bytes")
     parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
     parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
@@ -219,7 +294,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .whatif import WorkloadOverrides, print_what_if, what_if
 
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision)
-    result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides)
+    result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
+                     software=args.software)
     if args.json:
         print(json.dumps(result))
     else:

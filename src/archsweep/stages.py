@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -32,7 +33,8 @@ from .provenance import file_sha256, make_run_record, run_id_for
 from .study import OUTPUT_COLUMNS, Study, constraint_violations, load_study
 from .workload import Workload
 
-__all__ = ["SEARCH_EXPORTS", "space", "evaluate", "evaluation_columns", "collect", "pareto_table", "pareto", "report",
+__all__ = ["SEARCH_EXPORTS", "PARETO_TABLE_KEYS", "space", "evaluate", "evaluation_columns", "collect", "pareto_table",
+           "search_front_label", "SearchObjectives", "search_objectives", "search_pareto_table", "pareto", "report",
            "write_parquet_atomic", "main"]
 
 #: Search exports ingested by :func:`collect`: file name -> (table, key columns).
@@ -40,6 +42,8 @@ SEARCH_EXPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "trials.parquet": ("trials", ("study", "trial_number", "workload")),
     "hypervolume.parquet": ("hypervolume_history", ("study", "trial_number")),
 }
+#: Primary key of table ``pareto``: a candidate may be on the sweep's and the search's front.
+PARETO_TABLE_KEYS: tuple[str, ...] = ("study", "source", "workload", "candidate_id")
 
 
 def _log(log: str | Path | None, message: str) -> None:
@@ -116,7 +120,10 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
 
     n = len(candidate_ids)
     strategy = None if study.mapping.search else study.mapping.strategy
-    metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective)
+    from .model.calibration import load_calibration
+
+    metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
+                                    calibration=load_calibration(stack=study.mapping.software))
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),
@@ -197,6 +204,7 @@ def collect(study_file: str | Path, evaluations: Sequence[str | Path], db: str |
 # ---------------------------------------------------------------------------------------
 
 def _front_table(study: Study, workload: str, data: Mapping[str, np.ndarray]) -> pa.Table:
+    """Columns study, workload, candidate_id, rank, objectives (+ trial_number when ``data`` has it)."""
     from .pareto import pareto_ranks
 
     objectives = [o.column for o in study.objectives]
@@ -209,44 +217,150 @@ def _front_table(study: Study, workload: str, data: Mapping[str, np.ndarray]) ->
                "candidate_id": pa.array(np.asarray(data["candidate_id"], dtype=object)[keep], pa.string()),
                "rank": pa.array(ranks[keep], pa.int64())}
     columns.update({c: pa.array(values[keep, i], pa.float64()) for i, c in enumerate(objectives)})
+    if "trial_number" in data:
+        columns["trial_number"] = pa.array(np.asarray(data["trial_number"], dtype=np.int64)[keep], pa.int64())
     return pa.table(columns)
 
 
+def _with_source(table: pa.Table, source: str) -> pa.Table:
+    """``table`` with column ``source`` (after ``study``) and a ``trial_number`` column (null for sweeps)."""
+    table = table.add_column(1, "source", pa.array([source] * table.num_rows, pa.string()))
+    if "trial_number" not in table.column_names:
+        table = table.append_column("trial_number", pa.nulls(table.num_rows, pa.int64()))
+    return table
+
+
 def pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Ranks of the feasible evaluations of ``study`` in ``con``, per workload (rank 0 = front).
+    """Ranks of the feasible sweep evaluations of ``study`` in ``con``, per workload (rank 0 = front).
 
     Columns: study, workload, candidate_id, rank (int64), one float64 column per objective.
-    Rows whose objectives hold NaN are left out (never ranked).
+    Rows whose objectives hold NaN are left out (never ranked). Empty when the study has no
+    sweep (no table ``evaluations``).
     """
+    from . import store
+
     objectives = ", ".join(f'"{o.column}"' for o in study.objectives)
     tables = []
-    for workload in study.workloads:
+    for workload in study.workloads if store.table_exists(con, "evaluations") else ():
         data = con.execute(
             f"SELECT candidate_id, {objectives} FROM evaluations WHERE study = ? AND workload = ? AND feasible "
             "ORDER BY candidate_id", [study.name, workload]).fetchnumpy()
         tables.append(_front_table(study, workload, data))
+    if not tables:
+        tables.append(_front_table(study, "", {"candidate_id": np.empty(0, dtype=object)}))
     return pa.concat_tables(tables)
 
 
-def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str | Path | None = None) -> Path:
-    """Rank the feasible evaluations of each workload by non-dominated sorting (rank 0 = front).
+def search_front_label(study: Study) -> str:
+    """The ``workload`` value of the search's rows in ``pareto``: the workload, or the
+    aggregate over several (``"mean(llama3-8b,llama3-70b)"``, see :mod:`archsweep.searchspec`)."""
+    if len(study.workloads) == 1:
+        return study.workloads[0]
+    aggregate = getattr(study.search, "aggregate", "mean")
+    return f"{aggregate}({','.join(study.workloads)})"
 
-    Writes the ranks and objective values to ``out`` (Parquet) and to table ``pareto``.
-    ``out`` is touched after the database is updated, so it stays newer than ``db``.
+
+@dataclass(frozen=True)
+class SearchObjectives:
+    """Objective values of the search's trials as the sampler saw them, one row per trial.
+
+    Attributes:
+        trial_number: Optuna trial numbers, ascending (int64).
+        candidate_id: candidate id per trial.
+        values: (n, k) objectives in their natural directions, combined over workloads with
+            the search's ``aggregate`` (mean, worst or sum; the value itself for one workload).
+        feasible: COMPLETE and feasible on every workload.
+    """
+
+    trial_number: np.ndarray
+    candidate_id: np.ndarray
+    values: np.ndarray
+    feasible: np.ndarray
+
+
+def search_objectives(study: Study, con: duckdb.DuckDBPyConnection) -> SearchObjectives:
+    """Read table ``trials`` of ``study`` and combine its objectives over workloads.
+
+    The combination repeats the one the search workers hand to Optuna
+    (:mod:`archsweep.searchspec`, ``aggregate``), so the front below is Optuna's front.
+    """
+    from . import store
+
+    k = len(study.objectives)
+    if not store.table_exists(con, "trials"):
+        return SearchObjectives(np.zeros(0, np.int64), np.zeros(0, object), np.zeros((0, k)), np.zeros(0, bool))
+    objectives = ", ".join(f'"{o.column}"' for o in study.objectives)
+    data = con.execute(
+        f"SELECT trial_number, workload, candidate_id, state, feasible, {objectives} FROM trials WHERE study = ? "
+        "ORDER BY trial_number, workload", [study.name]).fetchnumpy()
+    numbers, first = np.unique(np.asarray(data["trial_number"], dtype=np.int64), return_index=True)
+    n_workloads = len(data["trial_number"]) // max(len(numbers), 1)
+    if len(numbers) * n_workloads != len(data["trial_number"]):
+        raise ArchsweepError(f"table trials of study {study.name!r}: {len(data['trial_number'])} row(s) for "
+                             f"{len(numbers)} trial(s); expected one row per (trial, workload)")
+    aggregate = getattr(study.search, "aggregate", "mean")
+    columns = []
+    for o in study.objectives:
+        per_workload = np.asarray(data[o.column], dtype=np.float64).reshape(len(numbers), n_workloads)
+        if aggregate == "sum":
+            columns.append(per_workload.sum(axis=1))
+        elif aggregate == "worst":
+            columns.append(per_workload.min(axis=1) if o.direction == "maximize" else per_workload.max(axis=1))
+        else:
+            columns.append(per_workload.mean(axis=1))
+    feasible = (np.asarray(data["feasible"], dtype=bool).reshape(len(numbers), n_workloads).all(axis=1)
+                & (np.asarray(data["state"], dtype=object)[first] == "COMPLETE"))
+    values = np.stack(columns, axis=1) if columns else np.zeros((len(numbers), 0))
+    return SearchObjectives(numbers, np.asarray(data["candidate_id"], dtype=object)[first], values, feasible)
+
+
+def search_pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Ranks of the feasible search trials (rank 0 = the search's Pareto front).
+
+    Columns: study, source (``"search"``), workload (:func:`search_front_label`),
+    candidate_id, rank, the objectives (combined over workloads), trial_number. A candidate asked twice keeps its first
+    trial (same parameters, same objective values).
+    """
+    trials = search_objectives(study, con)
+    feasible = np.flatnonzero(trials.feasible)
+    _, first = np.unique(trials.candidate_id[feasible].astype(str), return_index=True)
+    rows = feasible[np.sort(first)]
+    data = {"candidate_id": trials.candidate_id[rows], "trial_number": trials.trial_number[rows],
+            **{o.column: trials.values[rows, i] for i, o in enumerate(study.objectives)}}
+    return _with_source(_front_table(study, search_front_label(study), data), "search")
+
+
+def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str | Path | None = None) -> Path:
+    """Rank the feasible sweep evaluations of each workload and the feasible search trials by
+    non-dominated sorting (rank 0 = front), the two apart (column ``source``).
+
+    Writes the ranks and objective values to ``out`` (Parquet) and to table ``pareto``
+    (primary key :data:`PARETO_TABLE_KEYS`). ``out`` is touched after the database is
+    updated, so it stays newer than ``db``.
     """
     from . import store
 
     study = load_study(study_file)
     con = store.connect(db)
     try:
-        table = pareto_table(study, con)
+        tables = [_with_source(pareto_table(study, con), "sweep")]
+        if study.search is not None:
+            tables.append(search_pareto_table(study, con))
+        table = pa.concat_tables(tables)
         write_parquet_atomic(table, out)
-        store.ingest_arrow(con, "pareto", table, store.PARETO_KEYS, scope_value=study.name)
+        existing = store.table_columns(con, "pareto")  # (fetchall: leaves no open result behind)
+        if existing and "source" not in existing:
+            con.execute("DROP TABLE pareto")  # made before sweep/search fronts shared it; derived data
+        store.ingest_arrow(con, "pareto", table, PARETO_TABLE_KEYS, scope_value=study.name)
     finally:
         con.close()
     os.utime(out)
-    front = int(np.sum(np.asarray(table.column("rank")) == 0)) if table.num_rows else 0
-    _log(log, f"pareto: {table.num_rows} feasible row(s) ranked, {front} on the front -> {out}")
+    ranks = np.asarray(table.column("rank"))
+    sources = np.asarray(table.column("source").to_pylist(), dtype=object)
+    counts = ", ".join(f"{source}: {int(np.sum(sources == source))} ranked, "
+                       f"{int(np.sum((sources == source) & (ranks == 0)))} on the front"
+                       for source in ("sweep", "search"))
+    _log(log, f"pareto: {counts} -> {out}")
     return Path(out)
 
 

@@ -22,10 +22,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .model.calibration import DEFAULT_STACK, software_stacks
 from .errors import InputError, InputErrors, Problem
 from .hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME, ParameterInfo
 from .paths import spaces_dir
 from .schema import validate_document
+from .sharding import ShardSizing, auto_shard_count
 from .units import parse_quantity
 from .yamlio import load_yaml
 
@@ -185,11 +187,14 @@ class MappingChoice:
         search: True: search the parallelism strategies, keep the one minimising ``objective``.
         objective: column minimised by the search (one of :data:`MAPPING_OBJECTIVES`).
         strategy: a fixed strategy string (``"tp=8,pp=4,dp=auto,mb=1,..."``) when not searching.
+        software: software stack whose kernel efficiencies apply (a name in
+            ``data/calibration/software_stacks.yaml``).
     """
 
     search: bool
     objective: str = "step_time_s"
     strategy: str | None = None
+    software: str = "megatron-core"
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ class Study:
         sampling_method: None when the study has no ``sampling`` (a search-only study).
         samples: number of random/sobol draws (None for grid).
         seed: seed for random/sobol (0 by default).
-        shards: number of evaluation jobs.
+        shards: number of evaluation jobs (resolved from ``shard_sizing`` for ``shards: auto``).
         search: the parsed ``search`` section (``archsweep.searchspec.SearchSpec``) or None.
     """
 
@@ -223,6 +228,7 @@ class Study:
     objectives: tuple[Objective, ...]
     constraints: tuple[Constraint, ...]
     search: object | None = None
+    shard_sizing: ShardSizing | None = None
 
     @property
     def varied(self) -> tuple[str, ...]:
@@ -319,10 +325,13 @@ def parse_study(document: Any, *, file: str) -> Study:
     if problems:
         raise _error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
+    software = raw_mapping.get("software", DEFAULT_STACK)
+    if software not in software_stacks():
+        raise InputError(file, "mapping.software", software, "one of " + ", ".join(software_stacks()))
     mapping = (
-        MappingChoice(search=False, objective="step_time_s", strategy=raw_mapping["strategy"])
+        MappingChoice(search=False, objective="step_time_s", strategy=raw_mapping["strategy"], software=software)
         if "strategy" in raw_mapping
-        else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"))
+        else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software)
     )
     return Study(
         name=document["name"],
@@ -334,12 +343,38 @@ def parse_study(document: Any, *, file: str) -> Study:
         sampling_method=method,
         samples=sampling.get("samples") if sampling else None,
         seed=sampling.get("seed", 0) if sampling else 0,
-        shards=document.get("shards", 1),
+        shards=_shard_count(document.get("shards", 1), parameters, method, sampling, len(workloads)),
         mapping=mapping,
         objectives=objectives,
         constraints=constraints,
         search=search,
+        shard_sizing=_shard_sizing(document.get("shards", 1)),
     )
+
+
+def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:
+    """The ``shards: auto`` / ``shards: {...}`` settings, or None for a fixed count."""
+    if isinstance(raw, int):
+        return None
+    if raw == "auto":
+        return ShardSizing()
+    defaults = ShardSizing()
+    return ShardSizing(
+        target_seconds_per_job=float(raw.get("target_seconds_per_job", defaults.target_seconds_per_job)),
+        evaluations_per_second=float(raw.get("evaluations_per_second", defaults.evaluations_per_second)),
+    )
+
+
+def _shard_count(raw: int | str | Mapping[str, Any], parameters: Sequence[ParameterSpace],
+                 method: SamplingMethod | None, sampling: Mapping[str, Any] | None, workloads: int) -> int:
+    """The study's shard count: given, or from :func:`archsweep.sharding.auto_shard_count`."""
+    sizing = _shard_sizing(raw)
+    if sizing is None:
+        return int(raw)  # type: ignore[arg-type]
+    if method is None:  # a search-only study has no sweep to shard
+        return 1
+    candidates = math.prod(p.size for p in parameters) if method == "grid" else int(sampling["samples"])  # type: ignore[index]
+    return auto_shard_count(candidates, workloads, sizing)
 
 
 def _problem(file: str, key_path: str, value: object, allowed: str) -> Problem:

@@ -82,7 +82,8 @@ def _plain(name: str, value: Any) -> Any:
 
 
 def what_if(model: str, accelerator: str, count: int | None = None, strategy: str | None = None,
-            overrides: WorkloadOverrides | None = None, *, objective: str = "step_time_s") -> dict[str, Any]:
+            overrides: WorkloadOverrides | None = None, *, objective: str = "step_time_s",
+            software: str = "megatron-core") -> dict[str, Any]:
     """Evaluate ``model`` on ``count`` accelerators of the catalog type ``accelerator``.
 
     Args:
@@ -112,7 +113,10 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     from .technology import load_technology
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
-    result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective)
+    from .model.calibration import load_calibration
+
+    result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
+                                   calibration=load_calibration(stack=software))
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "

@@ -28,9 +28,12 @@ from .training import StepResult, model_flops_per_token, training_step
 
 __all__ = ["evaluate_design_batch", "evaluate_grid", "MAPPING_OBJECTIVES", "evaluate_fixed"]
 
-#: Objectives the inner mapping search can optimise (all equivalent to minimising step time
-#: at fixed hardware, except memory).
-MAPPING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
+#: Objectives the inner mapping search can minimise. Step time (equivalently tokens/s or MFU at
+#: fixed hardware) and memory need only the performance model; energy per token and dollars per
+#: million tokens also evaluate power and cost for every (candidate, mapping) pair (slower).
+MAPPING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes", "energy_per_token_j",
+                      "usd_per_million_tokens")
+_PPA_OBJECTIVES = ("energy_per_token_j", "usd_per_million_tokens")
 
 _MAX_CHUNK_ELEMENTS = 65_536  # cache-sized chunks: ~4x faster than 1.5M-element ones
 
@@ -53,14 +56,19 @@ def _scaled_clock(hw: HardwareArrays, scale: np.ndarray) -> HardwareArrays:
     return replace(hw, clock_hz=hw.clock_hz * scale)
 
 
-def _score(res: StepResult, objective: str) -> np.ndarray:
+def _score(res: StepResult, objective: str, hw: HardwareArrays, wl: Workload, tech: Any) -> np.ndarray:
     ok = res.valid & (res.memory_violation <= 0)
-    value = res.memory.total_bytes if objective == "memory_per_accelerator_bytes" else res.step_time_s
+    if objective == "memory_per_accelerator_bytes":
+        value = res.memory.total_bytes
+    elif objective in _PPA_OBJECTIVES:
+        value = _ppa_columns(hw, wl, tech, res)[objective]
+    else:
+        value = res.step_time_s
     return np.where(ok, value, np.inf)
 
 
 def _best_mappings(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                   cal: Calibration, objective: str) -> np.ndarray:
+                   cal: Calibration, objective: str, tech: Any = None) -> np.ndarray:
     """Index of the best mapping for each of the n candidates (falls back to the least
     memory-violating valid mapping when none fits, so infeasible rows still carry numbers)."""
     n, m = int(np.size(hw.clock_hz)), len(mappings)
@@ -69,8 +77,9 @@ def _best_mappings(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
     mp2 = mappings.reshape((1, m))
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
-        res = training_step(_rows(hw, sl, trailing=True), wl, mp2, cal, fixed_dp)
-        score = _score(res, objective)
+        hw_rows = _rows(hw, sl, trailing=True)
+        res = training_step(hw_rows, wl, mp2, cal, fixed_dp)
+        score = _score(res, objective, hw_rows, wl, tech)
         fallback = np.where(res.valid, res.memory_violation, np.inf)
         fallback = np.where(np.isfinite(fallback), fallback, 1e30 + res.step_time_s)
         has_feasible = np.isfinite(score).any(axis=1)
@@ -185,7 +194,7 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Any, 
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
     flat, _shape = _flatten(hw)
     mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None)
-    best = _best_mappings(flat, workload, mappings, fixed_dp, cal, objective)
+    best = _best_mappings(flat, workload, mappings, fixed_dp, cal, objective, tech)
     chosen = mappings.take(best)
     final_hw, res, ppa_cols = _dvfs(flat, workload, chosen, fixed_dp, cal, tech)
     return _result_columns(flat, final_hw, workload, chosen, res, ppa_cols)
