@@ -30,12 +30,17 @@ __all__ = ["MemoryBreakdown", "memory_per_accelerator", "stage_parameters"]
 
 @dataclass(frozen=True)
 class MemoryBreakdown:
-    """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``."""
+    """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``.
+
+    ``activations_bytes`` are the stored activations (Korthikanti's accounting);
+    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute.
+    """
 
     weights_bytes: np.ndarray
     gradients_bytes: np.ndarray
     optimizer_bytes: np.ndarray
     activations_bytes: np.ndarray
+    recompute_working_bytes: np.ndarray
     reserved_bytes: np.ndarray
     total_bytes: np.ndarray
 
@@ -115,10 +120,11 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     acts = layers_stage * per_layer * in_flight * interleave
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, MappingArrays(**{**mp.__dict__, "recompute": np.zeros_like(mp.recompute)}), wl.moe is not None)
-    acts = acts + np.where(mp.recompute == 2, working, 0.0)
+    working = np.where(mp.recompute == 2, working, 0.0)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
     reserved = np.full(np.shape(acts), reserved_bytes)
-    total = w_bytes + g_bytes + o_bytes + acts + reserved
-    return MemoryBreakdown(w_bytes + 0 * total, g_bytes + 0 * total, o_bytes + 0 * total, acts + 0 * total, reserved + 0 * total, total)
+    total = w_bytes + g_bytes + o_bytes + acts + working + reserved
+    zero = 0.0 * total  # broadcast every part to the common shape
+    return MemoryBreakdown(w_bytes + zero, g_bytes + zero, o_bytes + zero, acts + zero, working + zero, reserved + zero, total)
