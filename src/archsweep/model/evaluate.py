@@ -87,13 +87,16 @@ def _best_mappings(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
     return best
 
 
-def _activity(res: StepResult, wl: Workload) -> ActivityCounts:
+def _activity(res: StepResult, wl: Workload, cal: Calibration) -> ActivityCounts:
     fp8 = wl.training.precision == "fp8"
     zeros = np.zeros_like(res.matrix_flops)
-    # Vector work: ~ 30 FLOP per element of the elementwise traffic (norms, softmax, Adam).
+    # Vector work: ~1 FLOP per byte of HBM traffic outside GEMM operands (norms, softmax, Adam do
+    # a few FLOP per 2-4-byte element); a small term next to the matrix energy.
     vector = res.hbm_bytes * 2.0
-    # Operand staging through SRAM: with 128x128 tiles each MAC reads 2 x (1/128) operands.
-    sram = res.matrix_flops * (1.0 if fp8 else 2.0) * (2.0 / 128.0)
+    # Operand staging through SRAM: with tile_m x tile_n output tiles, each MAC (2 FLOP) reads
+    # 1/tile_n of an A element and 1/tile_m of a B element.
+    bytes_per_element = 1.0 if fp8 else 2.0
+    sram = res.matrix_flops / 2.0 * bytes_per_element * (1.0 / cal.gemm_tile_m + 1.0 / cal.gemm_tile_n)
     return ActivityCounts(
         matrix_flops_bf16=zeros if fp8 else res.matrix_flops,
         matrix_flops_fp8=res.matrix_flops if fp8 else zeros,
@@ -104,9 +107,10 @@ def _activity(res: StepResult, wl: Workload) -> ActivityCounts:
 
 def _ppa_columns(hw: HardwareArrays, wl: Workload, tech: Any, res: StepResult) -> dict[str, np.ndarray]:
     from . import ppa  # power/area/cost model (technology-driven)
+    from .reliability import checkpoint_size_bytes
 
-    checkpoint_bytes = np.full(np.shape(res.step_time_s), 16.0 * wl.total_params)
-    return ppa.power_area_cost(hw, tech, _activity(res, wl), res.step_time_s, float(wl.tokens_per_step),
+    checkpoint_bytes = np.broadcast_to(checkpoint_size_bytes(wl.total_params, tech), np.shape(res.step_time_s))
+    return ppa.power_area_cost(hw, tech, _activity(res, wl, load_calibration()), res.step_time_s, float(wl.tokens_per_step),
                                float(wl.training.total_tokens), checkpoint_bytes)
 
 
