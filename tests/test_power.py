@@ -63,3 +63,22 @@ def test_lower_clock_lowers_energy_per_op() -> None:
     assert step_energy(hw, TECH, act, area, 0.7).matrix_bf16_j < step_energy(hw, TECH, act, area, 1.0).matrix_bf16_j
     zero = ActivityCounts(*(np.zeros(1) for _ in range(7)))
     assert float(step_energy(hw, TECH, zero, area).total_dynamic_j[0]) == 0.0
+
+
+def test_chiplet_designs_pay_die_to_die_energy() -> None:
+    """Splitting a design over chiplets adds die-to-die traffic energy; a monolithic die has none."""
+    from archsweep.catalog import get_accelerator
+    from archsweep.hardware import HardwareArrays
+    from archsweep.model.activity import ActivityCounts
+    from archsweep.model.area import die_area
+    from archsweep.model.power import step_energy
+
+    hw = HardwareArrays.from_designs([get_accelerator("H100-SXM").design, get_accelerator("B200").design])
+    one = np.ones(2)
+    activity = ActivityCounts(matrix_flops_bf16=1e15 * one, matrix_flops_fp8=0 * one, vector_flops=1e12 * one,
+                              hbm_bytes=1e12 * one, sram_bytes=1e13 * one, scaleup_bytes=1e10 * one,
+                              scaleout_bytes=1e9 * one)
+    area = die_area(hw, TECH)
+    energy = step_energy(hw, TECH, activity, area)
+    assert area.dies_per_package[0] == 1 and energy.d2d_j[0] == 0.0
+    assert area.dies_per_package[1] >= 2 and energy.d2d_j[1] > 0.0

@@ -43,6 +43,7 @@ class EnergyBreakdown:
     noc_j: np.ndarray
     scaleup_j: np.ndarray
     scaleout_j: np.ndarray
+    d2d_j: np.ndarray
     total_dynamic_j: np.ndarray
 
 
@@ -85,8 +86,13 @@ def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, 
     hbm = activity.hbm_bytes * _BITS * e["hbm"]
     up = activity.scaleup_bytes * _BITS * e["up"]
     out = activity.scaleout_bytes * _BITS * e["out"]
-    total = matrix_bf16 + matrix_fp8 + vector + sram + noc + hbm + up + out
-    return EnergyBreakdown(matrix_bf16, matrix_fp8, vector, sram, hbm, noc, up, out, total)
+    # Chiplets: the share (dies - 1) / dies of the memory traffic, scaled by the boundary
+    # bandwidth fraction, crosses a die-to-die interface.
+    d2d_tech = tech.links.die_to_die
+    dies = area.dies_per_package
+    d2d = activity.hbm_bytes * d2d_tech.bw_fraction_of_hbm * (dies - 1.0) / dies * _BITS * d2d_tech.energy_j_per_bit
+    total = matrix_bf16 + matrix_fp8 + vector + sram + noc + hbm + up + out + d2d
+    return EnergyBreakdown(matrix_bf16, matrix_fp8, vector, sram, hbm, noc, up, out, d2d, total)
 
 
 def peak_dynamic_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown) -> np.ndarray:

@@ -26,7 +26,7 @@ PPA_COLUMNS: tuple[str, ...] = (
     "area_compute_mm2", "area_sram_mm2", "area_hbm_phy_mm2", "area_io_phy_mm2", "area_noc_uncore_mm2",
     "area_d2d_mm2", "area_total_silicon_mm2",
     "energy_matrix_bf16_j", "energy_matrix_fp8_j", "energy_vector_j", "energy_sram_j", "energy_hbm_j",
-    "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_dynamic_j", "power_static_w",
+    "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_d2d_j", "energy_dynamic_j", "power_static_w",
 )
 
 
@@ -91,6 +91,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "energy_matrix_bf16_j": energy.matrix_bf16_j, "energy_matrix_fp8_j": energy.matrix_fp8_j,
         "energy_vector_j": energy.vector_j, "energy_sram_j": energy.sram_j, "energy_hbm_j": energy.hbm_j,
         "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,
+        "energy_d2d_j": energy.d2d_j,
         "energy_dynamic_j": energy.total_dynamic_j, "power_static_w": static,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
