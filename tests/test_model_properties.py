@@ -134,3 +134,16 @@ def test_fixed_strategy_is_respected(strategy):
     fixed = dict(kv.split("=") for kv in strategy.split(","))
     assert out["tp"][0] == float(fixed["tp"]) and out["pp"][0] == float(fixed["pp"])
     assert out["dp"][0] * out["cp"][0] == 64 / (float(fixed["tp"]) * float(fixed["pp"]))
+
+
+def test_lora_finetuning_needs_less_memory_and_time_than_full():
+    """LoRA keeps gradients and optimizer state for the adapters only, and reduces only them."""
+    full = load_workload("llama3-8b")
+    lora = replace(full, training=replace(full.training, mode="finetune_lora", lora_rank=16))
+    hw = HardwareArrays.from_designs(H100.replace(accelerator_count=64))
+    strategy = "tp=1,pp=1,cp=1,mb=1,recompute=full,zero=0"
+    a = evaluate_design_batch(hw, full, tech=TECH, strategy=strategy)
+    b = evaluate_design_batch(hw, lora, tech=TECH, strategy=strategy)
+    assert b["memory_optimizer_bytes"][0] < 0.01 * a["memory_optimizer_bytes"][0]
+    assert b["memory_per_accelerator_bytes"][0] < a["memory_per_accelerator_bytes"][0]
+    assert b["dp_comm_exposed_s"][0] <= a["dp_comm_exposed_s"][0]

@@ -18,7 +18,7 @@ The first pipeline stage holds the most: ``min(pp, micro-batches)`` micro-batche
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -98,16 +98,11 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     dense, experts = stage_parameters(wl, mp)
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group / mp.ep, 1.0)
-    lora = wl.training.mode == "finetune_lora"
     z = mp.zero_stage
     w_bytes = 2.0 * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
-    if lora:
-        # Adapter parameters: rank r on the attention and FFN projections (~ 2 r (in + out) per matrix).
-        adapters = (dense + experts) * 0.0 + wl.layers / mp.pp * 2.0 * wl.training.lora_rank * (
-            4 * wl.hidden + wl.ffn_matrices * (wl.hidden + wl.ffn_hidden)) / mp.tp
-        trainable_dense, trainable_exp = adapters, 0.0 * adapters
-    else:
-        trainable_dense, trainable_exp = dense, experts
+    # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
+    trainable = wl.trainable_params / wl.total_params
+    trainable_dense, trainable_exp = dense * trainable, experts * trainable
     g_bytes = 4.0 * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
                      + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
     o_bytes = 12.0 * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
@@ -119,7 +114,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     interleave = np.where(mp.vpp > 1, 1.0 + (mp.pp - 1) / (mp.pp * mp.vpp), 1.0)
     acts = layers_stage * per_layer * in_flight * interleave
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
-    working = _activation_bytes_per_layer(wl, MappingArrays(**{**mp.__dict__, "recompute": np.zeros_like(mp.recompute)}), wl.moe is not None)
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None)
     working = np.where(mp.recompute == 2, working, 0.0)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp

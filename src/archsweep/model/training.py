@@ -129,9 +129,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
     # --- data parallel: gradient reduction (+ parameter all-gather with a sharded optimizer) ---
     dense_p, expert_p = stage_parameters(wl, mp)
-    trainable_scale = 1.0
-    if wl.training.mode == "finetune_lora":
-        trainable_scale = wl.lora_params / wl.total_params if hasattr(wl, "lora_params") else 0.01
+    # LoRA: only the adapters are reduced and updated (their share of the weights).
+    trainable_scale = wl.trainable_params / wl.total_params
     dp_group = dp * mp.cp
     stride = mp.tp
     gbytes = cal.dp_grad_bytes_per_param
@@ -185,7 +184,10 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     scaleout_bytes = dp_bytes + np.where(crosses, 2.0 * microbatches * p2p_bytes * (mp.pp > 1), 0.0) + ep_bytes * 0.5
 
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
-    bc = lambda x: np.broadcast_to(x, shape)  # noqa: E731 - local broadcast helper
+
+    def bc(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
     return StepResult(
         step_time_s=bc(step), compute_time_s=bc(compute), recompute_time_s=bc(recompute), bubble_time_s=bc(bubble),
         tp_comm_exposed_s=bc(tp_exposed), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep_exposed),
