@@ -37,6 +37,5 @@ def get_search_exports(wildcards):
 
 
 def get_final_targets():
-    """The targets of the workflow: the report (sweep studies) or the database, and search exports."""
-    targets = [f"{RESULTS}/report/report.md"] if HAS_SWEEP else [f"{RESULTS}/archsweep.duckdb"]
-    return targets + get_search_exports(None)
+    """The targets of the workflow: the report (sweep and/or search) and the search exports."""
+    return [f"{RESULTS}/report/report.md"] + get_search_exports(None)

@@ -1,4 +1,5 @@
-# Non-dominated sorting of the feasible evaluations per workload (rank 0 = Pareto front):
+# Non-dominated sorting (rank 0 = Pareto front) of the feasible sweep evaluations per workload
+# and of the feasible search trials (column source = sweep / search):
 # results/<study>/pareto/pareto.parquet and table `pareto` of the database.
 rule pareto:
     input:

@@ -24,7 +24,8 @@ def test_pareto_table_ranks_feasible_rows_and_front_is_non_dominated(tmp_path, w
     study, _, con, table = _database(tmp_path, write_shards)
     feasible = con.execute("SELECT count(*) FROM evaluations WHERE feasible").fetchone()[0]
     assert table.num_rows == feasible
-    assert table.column_names == ["study", "workload", "candidate_id", "rank", "tokens_per_s", "power_w"]
+    assert table.column_names == ["study", "source", "workload", "candidate_id", "rank", "tokens_per_s", "power_w",
+                                  "trial_number"]
     for workload in study.workloads:
         rows = table.filter(np.asarray(table.column("workload")) == workload)
         tps, power = np.asarray(rows.column("tokens_per_s")), np.asarray(rows.column("power_w"))

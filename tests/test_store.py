@@ -61,7 +61,7 @@ def test_primary_key_rejects_duplicates_within_the_files(tmp_path, write_shards)
 
 def test_scope_value_clears_a_study_even_with_no_new_rows(tmp_path):
     con = store.connect(tmp_path / "db.duckdb")
-    rows = pa.table({"study": ["s", "s"], "workload": ["w", "w"], "candidate_id": ["x", "y"], "rank": [0, 1]})
+    rows = pa.table({"study": ["s", "s"], "source": ["sweep", "sweep"], "workload": ["w", "w"], "candidate_id": ["x", "y"], "rank": [0, 1]})
     store.ingest_arrow(con, "pareto", rows, store.PARETO_KEYS, scope_value="s")
     store.ingest_arrow(con, "pareto", rows.slice(0, 0), store.PARETO_KEYS, scope_value="s")
     assert con.execute("SELECT count(*) FROM pareto").fetchone()[0] == 0

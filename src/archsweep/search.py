@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pyarrow as pa
+from optuna.storages.journal._file import BaseJournalFileLock  # the lock interface JournalFileBackend takes
 
 from .errors import ArchsweepError, InputError
 from .hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME, HardwareArrays
@@ -86,8 +87,37 @@ def search_storage(study: Study, results: str | Path = "results") -> optuna.stor
         path.parent.mkdir(parents=True, exist_ok=True)
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        return JournalStorage(JournalFileBackend(str(path)))
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=_FlockLock(f"{path}.flock")))
     return optuna.storages.RDBStorage(target)
+
+
+class _FlockLock(BaseJournalFileLock):
+    """Journal file lock held with ``flock``: the kernel releases it when its process dies.
+
+    Optuna's default symlink lock survives ``kill -9`` of a worker that held it, and every
+    later writer then waits its 30 s grace period before breaking it; a search must resume
+    at once after ``kill -9``. (``flock`` also works on NFS v4 clients.)
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._handle: Any = None
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        handle = open(self._path, "a+b")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
 
 def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
@@ -266,7 +296,8 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     ostudy = optuna.load_study(study_name=study.name, storage=storage, sampler=make_sampler(spec, worker_index))
     own = _own_trials(ostudy, worker_index)
     stale = [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
-    for t in stale:  # left RUNNING by a killed run of this worker
+    for t in stale:  # left RUNNING by a killed run of this worker: never counted, even if evaluated
+        storage.set_trial_user_attr(t._trial_id, _EVALUATED_ATTR, False)
         storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
     stale_ids = {t.number for t in stale}
     done = sum(_counted(t) for t in own if t.number not in stale_ids)
@@ -347,14 +378,16 @@ def export_search(study_file: str | Path, trials_out: str | Path, hypervolume_ou
     """Write ``trials.parquet`` and ``hypervolume.parquet`` from the storage.
 
     Trials are re-evaluated in one batch (the model is a pure function, so the columns equal
-    what the workers saw); trials without parameters (none asked) are skipped.
+    what the workers saw); only counted trials (COMPLETE, or FAIL after evaluation) are
+    exported, so a search resumed after ``kill -9`` exports exactly its budget.
     """
     from .stages import write_parquet_atomic
 
     study = load_study(study_file)
     spec = _search_spec(study)
     ostudy = optuna.load_study(study_name=study.name, storage=search_storage(study, results))
-    trials = [t for t in ostudy.get_trials(deepcopy=False) if set(t.params) == set(spec.names)]
+    # Counted trials only (the budget): not trials a killed worker left behind, marked FAIL on restart.
+    trials = [t for t in ostudy.get_trials(deepcopy=False) if set(t.params) == set(spec.names) and _counted(t)]
     trials.sort(key=lambda t: t.number)
     directions = [o.direction for o in study.objectives]
     tables = []

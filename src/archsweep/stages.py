@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .store import PARETO_KEYS
 from . import MODEL_VERSION
 from .errors import ArchsweepError, InputError
 from .hardware import HARDWARE_PARAMETERS, HardwareArrays
@@ -43,7 +44,7 @@ SEARCH_EXPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hypervolume.parquet": ("hypervolume_history", ("study", "trial_number")),
 }
 #: Primary key of table ``pareto``: a candidate may be on the sweep's and the search's front.
-PARETO_TABLE_KEYS: tuple[str, ...] = ("study", "source", "workload", "candidate_id")
+PARETO_TABLE_KEYS: tuple[str, ...] = PARETO_KEYS  # the store's key of the `pareto` table
 
 
 def _log(log: str | Path | None, message: str) -> None:
@@ -233,9 +234,9 @@ def _with_source(table: pa.Table, source: str) -> pa.Table:
 def pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Ranks of the feasible sweep evaluations of ``study`` in ``con``, per workload (rank 0 = front).
 
-    Columns: study, workload, candidate_id, rank (int64), one float64 column per objective.
-    Rows whose objectives hold NaN are left out (never ranked). Empty when the study has no
-    sweep (no table ``evaluations``).
+    Columns: study, source (``"sweep"``), workload, candidate_id, rank (int64), one float64
+    column per objective, trial_number (null). Rows whose objectives hold NaN are left out
+    (never ranked). Empty when the study has no sweep (no table ``evaluations``).
     """
     from . import store
 
@@ -248,7 +249,7 @@ def pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
         tables.append(_front_table(study, workload, data))
     if not tables:
         tables.append(_front_table(study, "", {"candidate_id": np.empty(0, dtype=object)}))
-    return pa.concat_tables(tables)
+    return _with_source(pa.concat_tables(tables), "sweep")
 
 
 def search_front_label(study: Study) -> str:
@@ -343,7 +344,7 @@ def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str 
     study = load_study(study_file)
     con = store.connect(db)
     try:
-        tables = [_with_source(pareto_table(study, con), "sweep")]
+        tables = [pareto_table(study, con)]
         if study.search is not None:
             tables.append(search_pareto_table(study, con))
         table = pa.concat_tables(tables)

@@ -35,7 +35,7 @@ __all__ = ["EVALUATION_KEYS", "PARETO_KEYS", "RUN_KEYS", "connect", "ingest_parq
            "record_run", "table_exists", "table_columns"]
 
 EVALUATION_KEYS: tuple[str, ...] = ("study", "candidate_id", "workload")
-PARETO_KEYS: tuple[str, ...] = ("study", "workload", "candidate_id")
+PARETO_KEYS: tuple[str, ...] = ("study", "source", "workload", "candidate_id")
 RUN_KEYS: tuple[str, ...] = ("run_id",)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
