@@ -34,7 +34,7 @@ _PP = (1, 2, 4, 8, 16, 32, 64, 128)
 _CP = (1, 2, 4, 8, 16, 32)
 _VPP = (1, 2, 4)
 _MB = (1, 2, 4, 8)
-_ZERO = (1, 3)
+_ZERO = (1, 2, 3)
 _MAX_LOCAL_SEQ_FOR_CP = 4096  # CP degrees considered: sequence per CP rank >= this
 
 

@@ -138,25 +138,30 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     expert_grad = expert_p * trainable_scale * gbytes
     expert_group = np.maximum(dp_group / mp.ep, 1.0)
     z = mp.zero_stage
-    sharded = z >= 1
-    grad_sync = np.where(sharded,
-                         coll.reduce_scatter_time_s(hw, dense_grad, dp_group, stride, eff)
-                         + coll.all_gather_time_s(hw, dense_p * trainable_scale * 2.0, dp_group, stride, eff),
-                         coll.allreduce_time_s(hw, dense_grad, dp_group, stride, eff))
+    # ZeRO-0: one all-reduce per step. ZeRO-1 (distributed optimizer): reduce-scatter of the
+    # accumulated gradients + all-gather of the updated weights, once per step. ZeRO-2/3 keep only
+    # a gradient shard, so every micro-batch's gradients are reduce-scattered (Rajbhandari et al.,
+    # SC20, Sec. 5.2), each overlapping that micro-batch's backward; ZeRO-3 needs no all-gather
+    # after the update (weights are gathered on use, below).
+    per_microbatch = np.where(z >= 2, microbatches, 1.0)
+
+    def _sync(grad_bytes, param_count, group, grp_stride):
+        rs = coll.reduce_scatter_time_s(hw, grad_bytes, group, grp_stride, eff)
+        ag = coll.all_gather_time_s(hw, param_count * trainable_scale * 2.0, group, grp_stride, eff)
+        ar = coll.allreduce_time_s(hw, grad_bytes, group, grp_stride, eff)
+        return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
+
+    grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
     # ZeRO-3 / FSDP: weights gathered for forward and backward of every micro-batch, overlapped with compute.
     gather = coll.all_gather_time_s(hw, dense_p * 2.0, dp_group, stride, eff)
     if wl.moe is not None:
         e_stride = stride * mp.ep
-        grad_sync = grad_sync + np.where(
-            sharded,
-            coll.reduce_scatter_time_s(hw, expert_grad, expert_group, e_stride, eff)
-            + coll.all_gather_time_s(hw, expert_p * trainable_scale * 2.0, expert_group, e_stride, eff),
-            coll.allreduce_time_s(hw, expert_grad, expert_group, e_stride, eff))
+        grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
         gather = gather + coll.all_gather_time_s(hw, expert_p * 2.0, expert_group, e_stride, eff)
     zero3_comm = microbatches * 2.0 * gather
     compute_total = microbatches * (t_f + t_b + t_rc)
     zero3_exposed = np.where(z >= 3, np.maximum(zero3_comm - compute_total, 0.0) + gather / np.maximum(layers_stage, 1.0), 0.0)
-    overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b, 0.0)
+    overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
     dp_exposed = np.where(dp_group > 1, np.maximum(grad_sync - overlap_window, 0.0), 0.0) + zero3_exposed
 
     # --- optimizer step: HBM-bound Adam over the local (possibly sharded) trainable state ---
@@ -179,7 +184,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
     hbm_bytes = microbatches * layers_stage * 3.0 * h_layer + local_params * cal.optimizer_bytes_per_param
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
-    dp_bytes = 2.0 * (dense_grad + expert_grad) * (dp_group > 1)
+    dp_bytes = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
     scaleup_bytes = tp_bytes + np.where(crosses, 0.0, 2.0 * microbatches * p2p_bytes * (mp.pp > 1)) + ep_bytes * 0.5
     scaleout_bytes = dp_bytes + np.where(crosses, 2.0 * microbatches * p2p_bytes * (mp.pp > 1), 0.0) + ep_bytes * 0.5
 
