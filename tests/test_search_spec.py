@@ -78,3 +78,14 @@ def test_study_file_with_search_section(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("trials: 10", "trials: 10\n  sampler: {name: cmaes}"))
     with pytest.raises(InputError, match="search.sampler.name"):
         load_study(path)
+
+
+def test_storage_url_takes_passwords_from_the_environment(monkeypatch):
+    from archsweep.errors import InputError
+    from archsweep.search import _expand_url
+
+    monkeypatch.setenv("ARCHSWEEP_TEST_PW", "s3cret")
+    assert _expand_url("postgresql://u:${ARCHSWEEP_TEST_PW}@h/db", "s.yaml") == "postgresql://u:s3cret@h/db"
+    monkeypatch.delenv("ARCHSWEEP_TEST_PW")
+    with pytest.raises(InputError, match="ARCHSWEEP_TEST_PW"):
+        _expand_url("postgresql://u:${ARCHSWEEP_TEST_PW}@h/db", "s.yaml")

@@ -88,7 +88,20 @@ def search_storage(study: Study, results: str | Path = "results") -> optuna.stor
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         return JournalStorage(JournalFileBackend(str(path), lock_obj=_FlockLock(f"{path}.flock")))
-    return optuna.storages.RDBStorage(target)
+    return optuna.storages.RDBStorage(_expand_url(target, study.file))
+
+
+def _expand_url(url: str, file: str) -> str:
+    """``${VAR}`` / ``$VAR`` in a storage URL from the environment, so passwords stay out of
+    study files (``postgresql://user:${ARCHSWEEP_DB_PASSWORD}@host/db``). An unset variable is
+    an error, never an empty string."""
+    import os
+    import re
+
+    missing = [m for m in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", url) if m not in os.environ]
+    if missing:
+        raise InputError(file, "search.storage", url, f"environment variable(s) {', '.join(missing)} set")
+    return os.path.expandvars(url)
 
 
 class _FlockLock(BaseJournalFileLock):
