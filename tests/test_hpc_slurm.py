@@ -29,7 +29,7 @@ import yaml
 
 from archsweep.paths import repo_root
 from archsweep.sharding import (MAX_AUTO_SHARDS, MAX_CANDIDATES_PER_SHARD, ShardSizing, auto_shard_count)
-from archsweep.study import load_study, parse_study
+from archsweep.study import parse_study
 
 ROOT = repo_root()
 PROFILE = ROOT / "profiles" / "slurm"

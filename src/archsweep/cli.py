@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from . import __version__, store
-from .errors import ArchsweepError, InputError
+from .errors import ArchsweepError
 from .paths import repo_root
 from .study import Study, load_study
 

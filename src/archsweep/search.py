@@ -227,15 +227,11 @@ def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> Hardw
             columns[info.name] = np.asarray([p[info.name] for p in params])
         else:
             columns[info.name] = np.full(n, ctx.base[info.name])
+    from .space import hbm_per_stack_values
+
     searched = set(params[0]) if params else set()
-    if "hbm_generation" in searched:
-        memories = ctx.tech.memories
-        if "hbm_bw_per_stack_bytes_per_s" not in searched:
-            columns["hbm_bw_per_stack_bytes_per_s"] = np.asarray(
-                [float(memories[g].bw_per_stack_bytes_per_s) for g in columns["hbm_generation"]])
-        if "hbm_capacity_per_stack_bytes" not in searched:
-            columns["hbm_capacity_per_stack_bytes"] = np.asarray(
-                [float(memories[g].capacity_per_stack_bytes) for g in columns["hbm_generation"]])
+    columns.update(hbm_per_stack_values(columns["hbm_generation"], searched, file=ctx.study.file,
+                                        key_path="search.parameters.hbm_generation"))
     return HardwareArrays.from_columns(columns)
 
 

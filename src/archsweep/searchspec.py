@@ -105,7 +105,7 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         InputError / InputErrors: schema violations, unknown parameter, bad quantity, empty
         range (low > high), unknown sampler or option, grid sampler over a continuous range.
     """
-    from .study import _parse_parameter  # lazy: study imports this module lazily too
+    from .study import parse_parameter_space  # lazy: study imports this module lazily too
 
     try:
         validate_document(raw, "search", file)
@@ -123,7 +123,7 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
                                        "a hardware parameter: " + ", ".join(p.name for p in HARDWARE_PARAMETERS)).problem)
             continue
         try:
-            parameters.append(_parse_parameter(info, spec, file, key))
+            parameters.append(parse_parameter_space(info, spec, file, key))
         except InputErrors as exc:
             problems.extend(exc.problems)
         except InputError as exc:

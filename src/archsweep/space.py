@@ -34,7 +34,7 @@ from .study import ParameterSpace, Study
 
 __all__ = [
     "SIGNIFICANT_DIGITS", "canonical_value", "canonical_json", "candidate_id", "candidate_ids",
-    "expand_space", "write_space_shards", "read_shard", "space_schema",
+    "expand_space", "write_space_shards", "read_shard", "space_schema", "HBM_FOLLOWS_GENERATION", "hbm_per_stack_values",
 ]
 
 #: Floats are rounded to this many significant digits before hashing and storage.
@@ -264,25 +264,45 @@ def _base_values(study: Study) -> dict[str, Any]:
     return get_accelerator(study.base).as_dict()
 
 
-def _apply_hbm_rule(study: Study, columns: dict[str, _Column]) -> None:
-    """Per-stack HBM bandwidth and capacity follow the generation when only it is varied
-    (values from ``archsweep.technology.load_technology().memories``)."""
-    varied = set(study.varied)
-    follow = [k for k in ("hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes") if k not in varied]
+#: Per-stack HBM columns that follow ``hbm_generation`` when the generation alone is varied,
+#: with the technology attribute each comes from.
+HBM_FOLLOWS_GENERATION: dict[str, str] = {"hbm_bw_per_stack_bytes_per_s": "bw_per_stack_bytes_per_s",
+                                          "hbm_capacity_per_stack_bytes": "capacity_per_stack_bytes"}
+
+
+def hbm_per_stack_values(generations: np.ndarray, varied: set[str], *, file: str,
+                         key_path: str) -> dict[str, np.ndarray]:
+    """Per-stack HBM bandwidth and capacity for each row's generation, for the columns of
+    :data:`HBM_FOLLOWS_GENERATION` not in ``varied`` (empty when the generation is not varied).
+
+    Shared by sweeps (:mod:`archsweep.space`) and searches (:mod:`archsweep.search`); values from
+    ``archsweep.technology.load_technology().memories``. Vectorised over unique generations.
+
+    Raises:
+        InputError: a generation the technology data does not describe.
+    """
+    follow = [k for k in HBM_FOLLOWS_GENERATION if k not in varied]
     if "hbm_generation" not in varied or not follow:
-        return
+        return {}
     from archsweep.technology import load_technology  # lazy: owned by the technology module
 
     memories = load_technology().memories
-    generation = columns["hbm_generation"]
-    for gen in generation.table.tolist():
+    unique, inverse = np.unique(np.asarray(generations, dtype=str), return_inverse=True)
+    for gen in unique:
         if gen not in memories:
-            raise InputError(study.file, "parameters.hbm_generation", gen,
-                             f"a memory of the technology data: {', '.join(sorted(memories))}")
-    attribute = {"hbm_bw_per_stack_bytes_per_s": "bw_per_stack_bytes_per_s",
-                 "hbm_capacity_per_stack_bytes": "capacity_per_stack_bytes"}
-    for key in follow:
-        table = np.array([float(getattr(memories[g], attribute[key])) for g in generation.table.tolist()])
+            raise InputError(file, key_path, str(gen), f"a memory of the technology data: {', '.join(sorted(memories))}")
+    return {key: np.array([float(getattr(memories[g], HBM_FOLLOWS_GENERATION[key])) for g in unique])[inverse]
+            for key in follow}
+
+
+def _apply_hbm_rule(study: Study, columns: dict[str, _Column]) -> None:
+    """Per-stack HBM bandwidth and capacity follow the generation when only it is varied."""
+    generation = columns["hbm_generation"] if "hbm_generation" in columns else None
+    if generation is None:
+        return
+    values = hbm_per_stack_values(np.asarray(generation.table.tolist(), dtype=str), set(study.varied),
+                                  file=study.file, key_path="parameters.hbm_generation")
+    for key, table in values.items():
         columns[key] = _Column(table, generation.codes)
 
 

@@ -34,7 +34,7 @@ from .yamlio import load_yaml
 __all__ = [
     "OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "MAX_GRID_SIZE", "SamplingMethod", "Direction",
     "ParameterSpace", "Objective", "Constraint", "MappingChoice", "Study",
-    "load_study", "parse_study", "constraint_violations", "column_dimension", "parse_column_value",
+    "load_study", "parse_study", "parse_parameter_space", "constraint_violations", "column_dimension", "parse_column_value",
 ]
 
 SamplingMethod = Literal["grid", "random", "sobol"]
@@ -441,13 +441,13 @@ def _parse_parameters(raw: Mapping[str, Any], file: str, problems: list[Problem]
             problems.append(_problem(file, key, name,
                                     f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
             continue
-        parsed = _guard(problems, lambda: _parse_parameter(info, spec, file, key))
+        parsed = _guard(problems, lambda: parse_parameter_space(info, spec, file, key))
         if parsed is not None:
             out.append(parsed)
     return tuple(out)
 
 
-def _parse_parameter(info: ParameterInfo, spec: Mapping[str, Any], file: str, key: str) -> ParameterSpace:
+def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: str, key: str) -> ParameterSpace:
     """One parameter; raises InputErrors with every problem of this parameter."""
     problems: list[Problem] = []
 

@@ -56,12 +56,12 @@ def _scaled_clock(hw: HardwareArrays, scale: np.ndarray) -> HardwareArrays:
     return replace(hw, clock_hz=hw.clock_hz * scale)
 
 
-def _score(res: StepResult, objective: str, hw: HardwareArrays, wl: Workload, tech: Any) -> np.ndarray:
+def _score(res: StepResult, objective: str, hw: HardwareArrays, wl: Workload, tech: Any, cal: Calibration) -> np.ndarray:
     ok = res.valid & (res.memory_violation <= 0)
     if objective == "memory_per_accelerator_bytes":
         value = res.memory.total_bytes
     elif objective in _PPA_OBJECTIVES:
-        value = _ppa_columns(hw, wl, tech, res)[objective]
+        value = _ppa_columns(hw, wl, tech, res, cal)[objective]
     else:
         value = res.step_time_s
     return np.where(ok, value, np.inf)
@@ -79,7 +79,7 @@ def _best_mappings(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
         sl = slice(start, min(n, start + chunk))
         hw_rows = _rows(hw, sl, trailing=True)
         res = training_step(hw_rows, wl, mp2, cal, fixed_dp)
-        score = _score(res, objective, hw_rows, wl, tech)
+        score = _score(res, objective, hw_rows, wl, tech, cal)
         fallback = np.where(res.valid, res.memory_violation, np.inf)
         fallback = np.where(np.isfinite(fallback), fallback, 1e30 + res.step_time_s)
         has_feasible = np.isfinite(score).any(axis=1)
@@ -105,12 +105,12 @@ def _activity(res: StepResult, wl: Workload, cal: Calibration) -> ActivityCounts
     )
 
 
-def _ppa_columns(hw: HardwareArrays, wl: Workload, tech: Any, res: StepResult) -> dict[str, np.ndarray]:
+def _ppa_columns(hw: HardwareArrays, wl: Workload, tech: Any, res: StepResult, cal: Calibration) -> dict[str, np.ndarray]:
     from . import ppa  # power/area/cost model (technology-driven)
     from .reliability import checkpoint_size_bytes
 
     checkpoint_bytes = np.broadcast_to(checkpoint_size_bytes(wl.total_params, tech), np.shape(res.step_time_s))
-    return ppa.power_area_cost(hw, tech, _activity(res, wl, load_calibration()), res.step_time_s, float(wl.tokens_per_step),
+    return ppa.power_area_cost(hw, tech, _activity(res, wl, cal), res.step_time_s, float(wl.tokens_per_step),
                                float(wl.training.total_tokens), checkpoint_bytes)
 
 
@@ -118,7 +118,7 @@ def _dvfs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, fixed_dp: float |
           tech: Any) -> tuple[HardwareArrays, StepResult, dict[str, np.ndarray]]:
     """Lower the clock where power exceeds TDP (bisection on the clock scale, 12 steps)."""
     res = training_step(hw, wl, mp, cal, fixed_dp)
-    ppa_cols = _ppa_columns(hw, wl, tech, res)
+    ppa_cols = _ppa_columns(hw, wl, tech, res, cal)
     over = ppa_cols["power_w"] > hw.tdp_w * (1 + 1e-9)
     if not over.any():
         return hw, res, ppa_cols
@@ -127,14 +127,14 @@ def _dvfs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, fixed_dp: float |
     for _ in range(12):
         mid = np.where(over, 0.5 * (lo + hi), 1.0)
         trial_hw = _scaled_clock(hw, mid)
-        trial = _ppa_columns(trial_hw, wl, tech, training_step(trial_hw, wl, mp, cal, fixed_dp))
+        trial = _ppa_columns(trial_hw, wl, tech, training_step(trial_hw, wl, mp, cal, fixed_dp), cal)
         fits = trial["power_w"] <= hw.tdp_w
         lo = np.where(over & fits, mid, lo)
         hi = np.where(over & ~fits, mid, hi)
     scale = np.where(over, lo, 1.0)
     final_hw = _scaled_clock(hw, scale)
     res = training_step(final_hw, wl, mp, cal, fixed_dp)
-    return final_hw, res, _ppa_columns(final_hw, wl, tech, res)
+    return final_hw, res, _ppa_columns(final_hw, wl, tech, res, cal)
 
 
 def _result_columns(hw_nominal: HardwareArrays, hw: HardwareArrays, wl: Workload, mp: MappingArrays,
