@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .model.mapping import MAPPING_COLUMNS
 from . import store
 from .study import Study
 
@@ -41,8 +42,6 @@ __all__ = ["MAPPING_COLUMNS", "MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "MA
            "search_plot_names", "breakdown_columns", "search_summary", "SearchSummary", "write_report"]
 
 #: Mapping columns shown with a design, when the model returns them.
-MAPPING_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "recompute", "zero_stage",
-                                    "sequence_parallel")
 MAX_BACKGROUND_POINTS = 20_000
 MAX_BREAKDOWN_BARS = 12
 #: Front members listed in the report's search section (best first objective first).

@@ -386,10 +386,7 @@ def _error(problems: Sequence[Problem]) -> InputError | InputErrors:
     """One problem as an :class:`InputError`, several as :class:`InputErrors`."""
     if len(problems) > 1:
         return InputErrors(problems)
-    error = InputError(problems[0].file, problems[0].key_path, "<>", problems[0].allowed)
-    error.problem = problems[0]
-    error.args = (problems[0].render(),)
-    return error
+    return InputError.from_problem(problems[0])
 
 
 def _guard(problems: list[Problem], action: Callable[[], Any]) -> Any:

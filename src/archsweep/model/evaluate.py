@@ -14,7 +14,7 @@ The same function serves one point (0-d arrays), a 1-D batch, and (through
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from .calibration import Calibration, load_calibration
 from .mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
 from .training import StepResult, model_flops_per_token, training_step
 
-__all__ = ["evaluate_design_batch", "evaluate_grid", "MAPPING_OBJECTIVES", "evaluate_fixed"]
+__all__ = ["evaluate_design_batch", "evaluate_grid", "MAPPING_OBJECTIVES"]
 
 #: Objectives the inner mapping search can minimise. Step time (equivalently tokens/s or MFU at
 #: fixed hardware) and memory need only the performance model; energy per token and dollars per
@@ -203,18 +203,6 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Any, 
     chosen = mappings.take(best)
     final_hw, res, ppa_cols = _dvfs(flat, workload, chosen, fixed_dp, cal, tech)
     return _result_columns(flat, final_hw, workload, chosen, res, ppa_cols)
-
-
-def evaluate_fixed(hw: HardwareArrays, workload: Workload, mapping: MappingArrays, *, tech: Any,
-                   dp: float | None = None, calibration: Calibration | None = None) -> dict[str, np.ndarray]:
-    """Evaluate one fully specified mapping per candidate (no search); shapes broadcast to 1-D."""
-    cal = calibration or load_calibration()
-    flat, _ = _flatten(hw)
-    n = int(np.size(flat.clock_hz))
-    mp = MappingArrays(**{f.name: np.broadcast_to(getattr(mapping, f.name), (n,)).astype(np.float64)
-                          for f in fields(MappingArrays)})
-    final_hw, res, ppa_cols = _dvfs(flat, workload, mp, dp, cal, tech)
-    return _result_columns(flat, final_hw, workload, mp, res, ppa_cols)
 
 
 def evaluate_grid(grid: Any, workload: Workload, *, tech: Any, strategy: str | None = None,

@@ -59,8 +59,11 @@ def goodput(delta_s: np.ndarray, restart: np.ndarray, mtbf_s: np.ndarray) -> np.
     """Fraction of wall time doing useful work, in (0, 1] (Daly 2006 eq. 20 at the optimal interval)."""
     m = np.asarray(mtbf_s, dtype=np.float64)
     tau = daly_interval_s(delta_s, m)
-    ratio = (m / tau) * np.exp(np.minimum(restart / m, 700.0)) * np.expm1(np.minimum((tau + delta_s) / m, 700.0))
-    return np.clip(1.0 / ratio, np.finfo(np.float64).tiny, 1.0)
+    # Computed in logs: the product of two large exponentials overflows float64 for systems that
+    # fail far more often than they checkpoint (goodput then clips to the smallest positive value).
+    log_ratio = (np.log(m / tau) + restart / m
+                 + np.log(np.expm1(np.minimum((tau + delta_s) / m, 700.0))))
+    return np.clip(np.exp(-log_ratio), np.finfo(np.float64).tiny, 1.0)
 
 
 def time_to_train_s(total_tokens: np.ndarray, tokens_per_s: np.ndarray, good: np.ndarray) -> np.ndarray:
