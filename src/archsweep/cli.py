@@ -345,8 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``archsweep`` parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="archsweep",
-        description="Design-space exploration of AI accelerators and clusters: sweep a study with Snakemake, "
-                    "store results in DuckDB, rank them on a Pareto front, report.")
+        description="Design-space exploration of AI accelerators and clusters: sweep a study with Snakemake "
+                    "(or search it with Optuna), store results in DuckDB, rank them on a Pareto front, report; "
+                    "evaluate one what-if, validate the model against published training runs.")
     parser.add_argument("--version", action="version", version=f"archsweep {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _SUBCOMMANDS:
