@@ -10,7 +10,7 @@ wall time. Last line: ``hypervolume_ratio=<best> evaluated_fraction=<f> sampler=
 
 Objectives: maximise tokens_per_s, minimise power_w (aggregate: mean over workloads);
 feasible = the model's ``feasible`` on every workload. Reference point: nadir of the grid's
-front plus 10 % of its range (:func:`archsweep.search.reference_point`).
+front plus 10 % of its range (:func:`archsweep.search.optuna_search.reference_point`).
 
 Usage: ``python benchmarks/search_quality.py [--workloads llama3-8b ...] [--fraction 0.01]``
 """
@@ -23,14 +23,14 @@ import time
 import numpy as np
 import optuna
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import HardwareArrays
-from archsweep.hypervolume import hypervolume
-from archsweep.model.evaluate import evaluate_design_batch
-from archsweep.pareto import non_dominated_mask, to_minimization
-from archsweep.search import reference_point
-from archsweep.technology import load_technology
-from archsweep.workloads import load_workload
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.results.hypervolume import hypervolume
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.results.pareto import non_dominated_mask, to_minimization
+from archsweep.search.optuna_search import reference_point
+from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
 
 STRATEGY = "tp=8,pp=1,dp=auto,mb=1,recompute=selective,zero=1"
 DIRECTIONS = ("maximize", "minimize")

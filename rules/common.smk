@@ -1,9 +1,9 @@
 # Configuration and helpers shared by the rules: the study, its paths and the targets.
 # Functions only (no rules) in this file.
-from archsweep import stages
-from archsweep.errors import InputError
-from archsweep.report import plot_names
-from archsweep.study import load_study
+from archsweep.workflow import stages
+from archsweep.spec.errors import InputError
+from archsweep.results.report import plot_names
+from archsweep.load.study import load_study
 
 
 def get_study_file():

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.study import MappingChoice, Objective, Study
+from archsweep.spec.study import MappingChoice, Objective, Study
 
 WORKLOADS = ("wl-a", "wl-b")
 

@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import AcceleratorDesign, HardwareArrays
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
-from archsweep.technology import load_technology
+from archsweep.load.technology import load_technology
 
 TECH = load_technology()
 

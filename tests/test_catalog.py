@@ -1,4 +1,4 @@
-"""Tests of the hardware catalog (data/hardware/catalog.yaml, archsweep.catalog).
+"""Tests of the hardware catalog (data/hardware/catalog.yaml, archsweep.load.catalog).
 
 Published numbers are checked with stated tolerances: dense peaks computed from the
 parameters within 1% of the vendor figure, HBM bandwidth/capacity from stacks within 2%.
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.catalog import (
+from archsweep.load.catalog import (
     ALIASES, PUBLISHED_FIGURES, CatalogEntry, default_catalog_path, get_accelerator, load_catalog,
     normalize_name,
 )
-from archsweep.errors import InputError, InputErrors
-from archsweep.hardware import HARDWARE_PARAMETERS, HardwareArrays
-from archsweep.paths import data_dir
-from archsweep.schema import load_schema
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.load.paths import data_dir
+from archsweep.load.schema import load_schema
 
 REQUIRED = ("A100-SXM4", "A100-SXM4-40GB", "H100-SXM", "H200", "B200", "GB200", "MI300X", "TPU v4", "TPU v5p")
 CONFIDENCE = {"high", "medium-high", "medium", "low"}

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from archsweep.cli import main
-from archsweep.errors import InputError
-from archsweep.paths import data_dir
-from archsweep.validation import OUTPUT_COLUMNS, read_measurements
+from archsweep.cli.main import main
+from archsweep.spec.errors import InputError
+from archsweep.load.paths import data_dir
+from archsweep.validation.run import OUTPUT_COLUMNS, read_measurements
 from archsweep.whatif import WorkloadOverrides, what_if
 
 ISSUE_OUTPUTS = ("step_time_s", "compute_time_s", "bubble_time_s", "tp_comm_exposed_s", "dp_comm_exposed_s",

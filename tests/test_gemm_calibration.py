@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import HardwareArrays
-from archsweep.model.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.load.calibration import load_calibration
 from archsweep.model.gemm import gemm_efficiency, gemm_time_s
-from archsweep.paths import data_dir
-from archsweep.yamlio import load_yaml
+from archsweep.load.paths import data_dir
+from archsweep.load.yamlio import load_yaml
 
 
 def _a100_gemms():

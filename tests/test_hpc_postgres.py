@@ -26,10 +26,10 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.pareto import pareto_ranks
-from archsweep.paths import repo_root
-from archsweep.search import create_search_study, export_search, run_search_worker
-from archsweep.study import load_study
+from archsweep.results.pareto import pareto_ranks
+from archsweep.load.paths import repo_root
+from archsweep.search.optuna_search import create_search_study, export_search, run_search_worker
+from archsweep.load.study import load_study
 
 ROOT = repo_root()
 TRIALS = 40

@@ -27,9 +27,10 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from archsweep.paths import repo_root
-from archsweep.sharding import (MAX_AUTO_SHARDS, MAX_CANDIDATES_PER_SHARD, ShardSizing, auto_shard_count)
-from archsweep.study import parse_study
+from archsweep.load.paths import repo_root
+from archsweep.load.sharding import MAX_AUTO_SHARDS, MAX_CANDIDATES_PER_SHARD, auto_shard_count
+from archsweep.spec.study import ShardSizing
+from archsweep.load.study import parse_study
 
 ROOT = repo_root()
 PROFILE = ROOT / "profiles" / "slurm"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archsweep.hypervolume import hypervolume, hypervolume_history
+from archsweep.results.hypervolume import hypervolume, hypervolume_history
 
 
 def _grid_volume(points: np.ndarray, ref: np.ndarray) -> float:

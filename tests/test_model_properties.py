@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import HardwareArrays
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.model import collectives as coll
-from archsweep.model.evaluate import evaluate_design_batch
-from archsweep.technology import load_technology
-from archsweep.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
 
 TECH = load_technology()
 H100 = get_accelerator("H100-SXM").design
@@ -89,7 +89,7 @@ def test_scalar_equals_batch_equals_grid():
     """One point, a 1-D batch and an xarray grid give identical numbers."""
     import xarray as xr
 
-    from archsweep.model.evaluate import evaluate_grid
+    from archsweep.model.driver import evaluate_grid
 
     wl = load_workload("llama3-8b")
     designs = [H100.replace(accelerator_count=64, clock_hz=c, scaleup_bw_bytes_per_s=b)

@@ -67,8 +67,8 @@ def test_lower_clock_lowers_energy_per_op() -> None:
 
 def test_chiplet_designs_pay_die_to_die_energy() -> None:
     """Splitting a design over chiplets adds die-to-die traffic energy; a monolithic die has none."""
-    from archsweep.catalog import get_accelerator
-    from archsweep.hardware import HardwareArrays
+    from archsweep.load.catalog import get_accelerator
+    from archsweep.spec.hardware import HardwareArrays
     from archsweep.model.activity import ActivityCounts
     from archsweep.model.area import die_area
     from archsweep.model.power import step_energy

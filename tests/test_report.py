@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsweep import store
-from archsweep.report import breakdown_columns, plot_names, write_report
-from archsweep.stages import pareto_table
+from archsweep.results import store
+from archsweep.results.report import breakdown_columns, plot_names, write_report
+from archsweep.workflow.stages import pareto_table
 from conftest import make_study
 
 

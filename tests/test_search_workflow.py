@@ -16,9 +16,9 @@ import numpy as np
 import optuna
 import pytest
 
-from archsweep import cli
-from archsweep.search import search_storage
-from archsweep.study import load_study
+from archsweep.cli import main as cli
+from archsweep.search.optuna_search import search_storage
+from archsweep.load.study import load_study
 
 pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)

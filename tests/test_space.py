@@ -1,4 +1,4 @@
-"""Tests of archsweep.space: expansion, candidate ids, sampling, shards."""
+"""Tests of archsweep.candidates.space: expansion, candidate ids, sampling, shards."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.catalog import get_accelerator
-from archsweep.errors import InputError
-from archsweep.hardware import HARDWARE_PARAMETERS, HardwareArrays
-from archsweep.space import (
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.candidates.space import (
     candidate_id, candidate_ids, canonical_json, expand_space, read_shard, space_schema, write_space_shards,
 )
-from archsweep.study import load_study, parse_study
+from archsweep.load.study import load_study, parse_study
 
 DOC: dict[str, Any] = {
     "name": "t",
@@ -139,7 +139,7 @@ def test_column_types():
 
 
 def test_hbm_rule_per_stack_values_follow_the_generation():
-    technology = pytest.importorskip("archsweep.technology")
+    technology = pytest.importorskip("archsweep.load.technology")
     memories = technology.load_technology().memories
     table = expand_space(study({"hbm_generation": {"values": ["HBM3", "HBM3e", "HBM4"]}}))
     for row in rows(table):
@@ -150,7 +150,7 @@ def test_hbm_rule_per_stack_values_follow_the_generation():
 
 
 def test_hbm_rule_leaves_explicitly_varied_per_stack_values_alone():
-    technology = pytest.importorskip("archsweep.technology")
+    technology = pytest.importorskip("archsweep.load.technology")
     memories = technology.load_technology().memories
     table = expand_space(study({"hbm_generation": {"values": ["HBM3", "HBM4"]},
                                 "hbm_bw_per_stack_bytes_per_s": {"values": ["1 TB/s"]}}))

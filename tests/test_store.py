@@ -6,9 +6,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep import store
-from archsweep.errors import InputError
-from archsweep.provenance import make_run_record, run_id_for
+from archsweep.results import store
+from archsweep.spec.errors import InputError
+from archsweep.results.provenance import make_run_record, run_id_for
 
 
 def _rows(con, table: str) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Tests of archsweep.study: schema, cross-field checks, typed spec, constraints."""
+"""Tests of archsweep.load.study: schema, cross-field checks, typed spec, constraints."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from archsweep.errors import InputError, InputErrors
-from archsweep.hardware import HARDWARE_PARAMETERS
-from archsweep.paths import spaces_dir
-from archsweep.study import (
-    MAX_GRID_SIZE, OUTPUT_COLUMNS, Constraint, MappingChoice, Objective, ParameterSpace,
-    column_dimension, constraint_violations, load_study, parse_column_value, parse_study,
-)
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.hardware import HARDWARE_PARAMETERS
+from archsweep.load.paths import spaces_dir
+from archsweep.spec.study import MAX_GRID_SIZE, Constraint, MappingChoice, Objective
+from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
+from archsweep.spec.parameters import ParameterSpace
+from archsweep.results.objectives import constraint_violations
+from archsweep.load.study import load_study, parse_column_value, parse_study
 
 BAD = Path(__file__).parent / "data" / "bad_studies"
 
@@ -146,7 +147,7 @@ def test_choice_parameter_rejects_range():
 
 
 def test_search_section_is_parsed_by_searchspec_when_present():
-    pytest.importorskip("archsweep.searchspec")
+    pytest.importorskip("archsweep.load.searchspec")
     # Only the contract is checked here: a bad search section is an input error, not a crash.
     with pytest.raises(ValueError):
         study_from(search={"no_such_key": 1})

@@ -1,4 +1,4 @@
-"""``archsweep.validation``: every row of a measurements file gets a status and a reason.
+"""``archsweep.validation.run``: every row of a measurements file gets a status and a reason.
 
 No accuracy thresholds here (the model's calibration tests own those): these tests check that
 rows are read, planned, predicted in the right convention, and never dropped.
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.errors import InputError
-from archsweep.paths import data_dir
-from archsweep.validation import (
+from archsweep.spec.errors import InputError
+from archsweep.load.paths import data_dir
+from archsweep.validation.run import (
     OUTPUT_COLUMNS, Skip, flop_convention, megatron_step_flops, plan_row, read_measurements, summarize,
     validate_file, validate_rows, write_results_csv,
 )
-from archsweep.workload import TrainingSetup, Workload
+from archsweep.spec.workload import TrainingSetup, Workload
 
 PUBLIC = data_dir() / "validation" / "training_runs.csv"
 

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from archsweep import MODEL_VERSION
-from archsweep.paths import repo_root
-from archsweep.report import plot_names
-from archsweep.study import load_study
+from archsweep.load.paths import repo_root
+from archsweep.results.report import plot_names
+from archsweep.load.study import load_study
 
 ROOT = repo_root()
 TINY = ROOT / "spaces" / "tiny.yaml"

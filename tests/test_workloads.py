@@ -1,4 +1,4 @@
-"""Tests of the shipped workload definitions and their loader (archsweep.workloads)."""
+"""Tests of the shipped workload definitions and their loader (archsweep.load.workloads)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.errors import InputError, InputErrors
-from archsweep.workloads import list_workloads, load_workload, parse_token_count
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.load.workloads import list_workloads, load_workload, parse_token_count
 
 SHIPPED = list_workloads()
 

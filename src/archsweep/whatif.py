@@ -1,7 +1,7 @@
 """One what-if evaluation (``archsweep eval``): a workload on N catalog accelerators.
 
 :func:`what_if` loads the workload (``models/<stem>.yaml``) and the catalog accelerator,
-applies the overrides, and calls :func:`archsweep.model.evaluate.evaluate_design_batch` with
+applies the overrides, and calls :func:`archsweep.model.driver.evaluate_design_batch` with
 the given (or, for the keys left out, the best) mapping. The result is one flat dict of plain
 Python values (ints for the mapping degrees, floats in SI units, None for NaN), the output
 names of the model plus the inputs, ready for JSON or a table.
@@ -15,12 +15,12 @@ from typing import Any, get_args
 
 import numpy as np
 
-from .catalog import get_accelerator
-from .errors import InputError
-from .hardware import HardwareArrays
-from .model.mapping import parse_strategy
-from .workload import Precision, Workload
-from .workloads import load_workload
+from archsweep.load.catalog import get_accelerator
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.model.training.mapping import parse_strategy
+from archsweep.spec.workload import Precision, Workload
+from archsweep.load.workloads import load_workload
 
 __all__ = ["WorkloadOverrides", "apply_overrides", "what_if", "print_what_if", "INTEGER_COLUMNS"]
 
@@ -109,11 +109,11 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     if int(n) != n or n < 1:
         raise InputError("<command line>", "--count", count, "a positive integer")
     fixed = parse_strategy(strategy) if strategy else {}
-    from .model.evaluate import evaluate_design_batch
-    from .technology import load_technology
+    from archsweep.model.driver import evaluate_design_batch
+    from archsweep.load.technology import load_technology
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
-    from .model.calibration import load_calibration
+    from archsweep.load.calibration import load_calibration
 
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
                                    calibration=load_calibration(stack=software))

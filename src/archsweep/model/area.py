@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hardware import HardwareArrays
-from ..technology import Technology
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.load.technology import Technology
 
 __all__ = ["AreaBreakdown", "die_area", "node_values", "memory_values", "link_values"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..hardware import HardwareArrays
+from archsweep.spec.hardware import HardwareArrays
 
 __all__ = [
     "group_split", "scaleup_bw_effective", "scaleout_bw_effective",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..hardware import HardwareArrays
-from ..technology import Technology
-from . import cost, reliability
-from .activity import ActivityCounts
-from .area import die_area, node_values
-from .power import static_power_w, step_energy
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.load.technology import Technology
+from archsweep.model import cost
+from archsweep.model import reliability
+from archsweep.model.activity import ActivityCounts
+from archsweep.model.area import die_area, node_values
+from archsweep.model.power import static_power_w, step_energy
 
 __all__ = ["power_area_cost", "PPA_COLUMNS"]
 

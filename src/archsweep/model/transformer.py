@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hardware import HardwareArrays
-from ..workload import Workload
-from .calibration import Calibration
-from .gemm import gemm_time_s
-from .mapping import MappingArrays
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+from archsweep.load.calibration import Calibration
+from archsweep.model.gemm import gemm_time_s
+from archsweep.model.training.mapping import MappingArrays
 
 __all__ = ["LayerCosts", "layer_costs"]
 

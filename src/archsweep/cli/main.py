@@ -1,0 +1,379 @@
+"""The ``archsweep`` command line.
+
+Subcommands (one ``add_<command>_parser(subparsers)`` + ``cmd_<command>(args) -> int`` pair
+each, listed in ``_SUBCOMMANDS``; a parser sets ``handler`` and ``accepts_extra`` defaults;
+``args.extra`` holds unparsed arguments, allowed only where ``accepts_extra``):
+
+- ``archsweep run [STUDY] [--cores N] [snakemake args...]``: validate the study, run the
+  Snakemake workflow (Snakemake's own progress output), then print where the database, Pareto
+  table, plots and report are, and a summary read from the database; after a search, trials
+  done / feasible / hypervolume and the search's Pareto front. A run killed with ``kill -9``
+  is resumed by running it again (the stale Snakemake lock is removed).
+- ``archsweep query STUDY "SQL" [--csv | --json]``: run SQL on the study's DuckDB database.
+- ``archsweep eval --model M --accelerator A [--count N] [--strategy ...] [--json]``: one what-if
+  (:mod:`archsweep.whatif`).
+- ``archsweep validate --measurements FILE.csv [--output OUT.csv]``: the model against measured
+  runs (:mod:`archsweep.validation.run`).
+
+Every :class:`~archsweep.spec.errors.ArchsweepError` (bad study, missing database, bad SQL) is
+printed as one message on stderr with exit status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from archsweep import __version__
+from archsweep.results import store
+from archsweep.spec.errors import ArchsweepError
+from archsweep.load.paths import repo_root
+from archsweep.spec.study import Study
+from archsweep.load.study import load_study
+
+__all__ = ["build_parser", "main", "resolve_study_path", "database_path", "add_run_parser", "cmd_run",
+           "add_query_parser", "cmd_query", "add_eval_parser", "cmd_eval", "add_validate_parser", "cmd_validate"]
+
+DEFAULT_STUDY = "spaces/default.yaml"
+EXIT_INPUT_ERROR = 2
+
+
+class QueryError(ArchsweepError):
+    """The SQL given to ``archsweep query`` failed."""
+
+
+def resolve_study_path(study: str) -> Path:
+    """A study path as given if it exists; else the same relative path under the checkout
+    (so ``spaces/tiny.yaml`` works from any directory); else a stem of ``spaces/``."""
+    given = Path(study)
+    if given.exists():
+        return given.resolve()
+    in_repo = repo_root() / given
+    if not given.is_absolute() and in_repo.exists():
+        return in_repo
+    return Path(load_study(study).file).resolve()
+
+
+def database_path(study: Study, workdir: Path) -> Path:
+    """``<workdir>/results/<study>/archsweep.duckdb``."""
+    return workdir / "results" / study.name / "archsweep.duckdb"
+
+
+# ---------------------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------------------
+
+def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the workflow on a study (Snakemake)",
+        description="Validate STUDY, run the Snakemake workflow in the current directory (results/<study>/), "
+                    "then print where the results are and a summary. Arguments after the options go to Snakemake "
+                    "unchanged (e.g. --dry-run, --forceall).")
+    parser.add_argument("study", nargs="?", default=DEFAULT_STUDY,
+                        help=f"study file or stem of spaces/ (default {DEFAULT_STUDY})")
+    parser.add_argument("--cores", default="all", help="cores Snakemake may use: a number or 'all' (default all)")
+    parser.set_defaults(handler=cmd_run, accepts_extra=True)
+
+
+def _summary(db: Path, study: Study) -> list[str]:
+    con = store.connect(db, read_only=True)
+    try:
+        lines = []
+        for workload in study.workloads:
+            total, feasible = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE feasible) FROM evaluations WHERE study = ? AND workload = ?",
+                [study.name, workload]).fetchone()
+            front = (con.execute("SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0",
+                                 [study.name, workload]).fetchone()[0]
+                     if store.table_exists(con, "pareto") else 0)
+            lines.append(f"  {workload}: {total} candidates evaluated, {feasible} feasible, {front} on the Pareto front")
+        return lines
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _run_lock(workdir: Path) -> Iterator[None]:
+    """Hold ``.snakemake/archsweep-run.lock`` (``flock``) while ``archsweep run`` works in
+    ``workdir``. The kernel releases it when the process dies, even by ``kill -9``.
+
+    Raises:
+        ArchsweepError: another ``archsweep run`` holds it.
+    """
+    import fcntl
+
+    path = workdir / ".snakemake" / "archsweep-run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ArchsweepError(f"another `archsweep run` is working in {workdir} ({path} is locked); "
+                                 "wait for it to finish") from None
+        yield
+
+
+def _unlock_stale(command: Sequence[str], workdir: Path) -> None:
+    """Remove Snakemake's directory lock left by a killed run (``kill -9`` leaves
+    ``.snakemake/locks/*``; Snakemake would refuse to start). Called while holding
+    :func:`_run_lock`, so no other ``archsweep run`` uses the directory; a Snakemake started
+    by hand in the same directory at the same time is not protected."""
+    locks = workdir / ".snakemake" / "locks"
+    if locks.is_dir() and any(locks.iterdir()):
+        print("archsweep: removing the lock a killed run left in .snakemake/locks", file=sys.stderr)
+        subprocess.run([*command, "--unlock"], check=False, stdout=subprocess.DEVNULL)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``archsweep run``: validate, run Snakemake, print where the results are and a summary."""
+    study_file = resolve_study_path(args.study)
+    study = load_study(study_file)
+    root = repo_root()
+    workdir = Path.cwd()
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(study_file), "--profile", str(root / "profiles" / "default"),
+               "--cores", str(args.cores), *args.extra]
+    with _run_lock(workdir):
+        _unlock_stale(command, workdir)
+        done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        print(f"archsweep: error: the workflow failed (snakemake exit status {done.returncode}); "
+              f"see the messages above and results/{study.name}/logs/", file=sys.stderr)
+        return done.returncode
+    db = database_path(study, workdir)
+    if not db.exists():  # e.g. --dry-run
+        return 0
+    results = db.parent
+    print(f"\narchsweep: study {study.name!r} done")
+    print(f"  database:     {db}")
+    print(f"  Pareto table: {results / 'pareto' / 'pareto.parquet'} (table `pareto`)")
+    print(f"  plots:        {results / 'report'}/*.png")
+    print(f"  report:       {results / 'report' / 'report.md'}")
+    if study.sampling_method is not None:
+        print("\n".join(_summary(db, study)))
+    table = "evaluations" if study.sampling_method is not None else "trials"
+    if study.search is not None:
+        print(f"  search:       {results / 'search'} (tables `trials`, `hypervolume_history`)")
+        _print_search_front(db, study)
+    print(f"  query with:   archsweep query {study_file} \"SELECT count(*) FROM {table}\"")
+    return 0
+
+
+#: Front members printed by ``archsweep run`` after a search (the report lists more).
+MAX_PRINTED_FRONT = 20
+
+
+def _print_search_front(db: Path, study: Study) -> None:
+    """Trials done / feasible / hypervolume and the search's Pareto front as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from archsweep.results.report import search_summary
+
+    con = store.connect(db, read_only=True)
+    try:
+        summary = search_summary(study, con)
+    finally:
+        con.close()
+    reference = ", ".join(f"{c}={v:.4g}" for c, v in summary.reference)
+    print(f"  search: {summary.trials}/{summary.budget} trials done, {summary.feasible} feasible, "
+          f"{len(summary.front_rows)} on the Pareto front; hypervolume {summary.hypervolume:.6g} "
+          f"(reference point {reference})")
+    shown = summary.front_rows[:MAX_PRINTED_FRONT]
+    title = f"search Pareto front of {study.name}" + (
+        f" (best {study.objectives[0].column} first; {len(shown)} of {len(summary.front_rows)} shown)"
+        if len(shown) < len(summary.front_rows) else "")
+    table = Table(*summary.front_columns, title=title)
+    for row in shown:
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    width = sum(max(len(c), 16 if i == 0 else 10) + 3 for i, c in enumerate(summary.front_columns)) + 1
+    Console(width=max(width, 80)).print(table)
+
+
+# ---------------------------------------------------------------------------------------
+# query
+# ---------------------------------------------------------------------------------------
+
+def add_query_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "query", help="run SQL on a study's DuckDB database",
+        description="Run SQL on results/<study>/archsweep.duckdb (read-only). Tables: evaluations, pareto, runs "
+                    "(and trials, hypervolume_history after a search).")
+    parser.add_argument("study", help="study file, stem of spaces/, or study name with results in ./results/")
+    parser.add_argument("sql", help='SQL, e.g. "SELECT workload, count(*) FROM evaluations GROUP BY workload"')
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="print CSV (header line first)")
+    fmt.add_argument("--json", action="store_true", help="print one JSON object per row")
+    parser.set_defaults(handler=cmd_query, accepts_extra=False)
+
+
+def _query_db(study: str) -> Path:
+    by_name = Path.cwd() / "results" / study / "archsweep.duckdb"
+    if by_name.exists():
+        return by_name
+    return database_path(load_study(resolve_study_path(study)), Path.cwd())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return value
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """``archsweep query``: run read-only SQL, print a table, CSV or JSON lines."""
+    con = store.connect(_query_db(args.study), read_only=True)
+    try:
+        try:
+            cursor = con.execute(args.sql)
+            names = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall() if names else []
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif args.json:
+        for row in rows:
+            print(json.dumps({n: _jsonable(v) for n, v in zip(names, row)}, default=str))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*names, show_lines=False)
+        for row in rows:
+            table.add_row(*("NULL" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
+        Console().print(table)
+        print(f"{len(rows)} row(s)", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# eval
+# ---------------------------------------------------------------------------------------
+
+def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="one what-if: a workload on N accelerators, best (or given) mapping",
+        description="Evaluate one workload on COUNT catalog accelerators: the best mapping (or the one given with "
+                    "--strategy; keys left out are searched), the step-time breakdown, memory and power/area/cost.")
+    parser.add_argument("--model", required=True, help="workload stem of models/ (e.g. llama3-405b) or a YAML path")
+    parser.add_argument("--accelerator", required=True, help="catalog accelerator name or alias (e.g. H100-SXM)")
+    parser.add_argument("--count", type=int, default=None, help="number of accelerators (default: catalog system size)")
+    parser.add_argument("--strategy", default=None,
+                        help='fixed mapping, e.g. "tp=8,pp=16,cp=1,vpp=2,mb=1,recompute=selective,zero=1,sp=on"')
+    parser.add_argument("--software", default="megatron-core",
+                        help="software stack whose kernel efficiencies apply (data/calibration/software_stacks.yaml)")
+    parser.add_argument("--objective", default="step_time_s",
+                        help="what the mapping search minimises: step_time_s, energy_per_token_j, "
+                             "usd_per_million_tokens or memory_per_accelerator_bytes")
+    parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
+    parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
+    parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
+    parser.add_argument("--json", action="store_true", help="print one flat JSON object")
+    parser.set_defaults(handler=cmd_eval, accepts_extra=False)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``archsweep eval``: :func:`archsweep.whatif.what_if`, printed as tables or one JSON object."""
+    from archsweep.whatif import WorkloadOverrides, print_what_if, what_if
+
+    overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision)
+    result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
+                     software=args.software)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_what_if(result)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------
+
+def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="compare the model with measured training runs (CSV)",
+        description="Predict every row of a CSV with the columns of data/validation/training_runs.csv with the row's "
+                    "own workload, system and mapping, compare with what it measured, print a table and a summary "
+                    "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
+                    "with a reason.")
+    parser.add_argument("--measurements", required=True, help="CSV of measured runs")
+    parser.add_argument("--output", default=None,
+                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
+    parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
+    parser.set_defaults(handler=cmd_validate, accepts_extra=False)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
+    from archsweep.validation.run import print_report, validate_file, write_results_csv
+
+    results = validate_file(args.measurements)
+    print_report(results, summary_only=args.summary_only)
+    if args.output:
+        write_results_csv(results, args.output)
+        print(f"wrote {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------
+
+_SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_run_parser, add_query_parser,
+                                                                          add_eval_parser, add_validate_parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``archsweep`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="archsweep",
+        description="Design-space exploration of AI accelerators and clusters: sweep a study with Snakemake "
+                    "(or search it with Optuna), store results in DuckDB, rank them on a Pareto front, report; "
+                    "evaluate one what-if, validate the model against published training runs.")
+    parser.add_argument("--version", action="version", version=f"archsweep {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (2 for input errors, no traceback)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not args.accepts_extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    try:
+        return int(args.handler(args))
+    except ArchsweepError as exc:
+        message = str(exc)
+        print(f"archsweep: error: {message}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print("archsweep: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Calibration constants of the training performance model, from ``data/calibration/model.yaml``.
+
+One set of constants for every accelerator (no per-run tuning). Each entry in the file carries
+``value``, ``source``, ``locator`` and ``confidence``; this module parses it into a frozen
+:class:`Calibration` in SI units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from functools import cache
+from pathlib import Path
+
+from archsweep.spec.errors import InputError
+from archsweep.load.paths import data_dir
+from archsweep.load.units import parse_quantity
+from archsweep.load.yamlio import load_yaml
+
+__all__ = ["Calibration", "load_calibration", "software_stacks", "DEFAULT_STACK"]
+
+DEFAULT_STACK = "megatron-core"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Model constants (SI). See ``data/calibration/model.yaml`` for the source of each."""
+
+    gemm_tile_m: float
+    gemm_tile_n: float
+    gemm_k_half: float
+    gemm_in_training_ratio: float
+    kernel_overhead_s: float
+    hbm_bw_efficiency: float
+    flash_attention_efficiency: float
+    flash_attention_backward_flop_ratio: float
+    elementwise_bytes_per_token_per_hidden: float
+    elementwise_bytes_per_token_per_ffn: float
+    dp_grad_bytes_per_param: float
+    optimizer_bytes_per_param: float
+    memory_reserved_bytes: float
+    dp_overlap_fraction: float
+    tp_overlap_residual: float
+    collective_bw_efficiency: float
+    pipeline_p2p_overlap: float
+    # Set by the software stack (data/calibration/software_stacks.yaml):
+    stack: str = "megatron-core"
+    elementwise_traffic_multiplier: float = 1.0
+    attention_mma_cap_flops_per_cycle_per_unit: float = 0.0
+    alibi_bias_bytes_per_score: float = 0.0
+
+
+_DIMENSIONS = {"kernel_overhead_s": "time", "memory_reserved_bytes": "bytes"}
+_REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
+_STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
+               "alibi_bias_bytes_per_score"}
+
+
+def _stacks_path() -> Path:
+    return data_dir() / "calibration" / "software_stacks.yaml"
+
+
+@cache
+def software_stacks() -> tuple[str, ...]:
+    """Names of the software stacks in ``data/calibration/software_stacks.yaml``."""
+    doc = load_yaml(_stacks_path())
+    return tuple(doc) if isinstance(doc, dict) else ()
+
+
+@cache
+def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) -> Calibration:
+    """Model constants for ``stack`` (default ``data/calibration/model.yaml`` + the stack's overrides).
+
+    Raises:
+        InputError: unknown stack (lists the known ones), or a malformed/unsourced constant.
+    """
+    base = _load_base(path)
+    stacks_file = _stacks_path()
+    doc = load_yaml(stacks_file)
+    if not isinstance(doc, dict) or stack not in doc:
+        raise InputError(str(stacks_file), "stack", stack, "one of " + ", ".join(software_stacks()))
+    overrides: dict[str, float] = {}
+    names = {f.name for f in fields(Calibration)} - {"stack"}
+    for name, entry in doc[stack].items():
+        if name == "description":
+            continue
+        if name not in names:
+            raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
+        overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
+    return replace(base, stack=stack, **overrides)
+
+
+def _sourced_number(entry: object, name: str, file: str, key_path: str) -> float:
+    if not isinstance(entry, dict):
+        raise InputError(file, key_path, "<missing>", "{value, source, locator, confidence}")
+    for key in _REQUIRED_PROVENANCE:
+        if key not in entry:
+            raise InputError(file, f"{key_path}.{key}", "<missing>", "every constant carries value, source, locator, confidence")
+    return parse_quantity(entry["value"], _DIMENSIONS.get(name, "dimensionless"),  # type: ignore[arg-type]
+                          file=file, key_path=f"{key_path}.value", non_negative=True)
+
+
+@cache
+def _load_base(path: Path | None) -> Calibration:
+    path = Path(path) if path is not None else data_dir() / "calibration" / "model.yaml"
+    doc = load_yaml(path)
+    if not isinstance(doc, dict):
+        raise InputError(str(path), "", type(doc).__name__, "a mapping of constant name -> {value, source, locator, confidence}")
+    names = [f.name for f in fields(Calibration) if f.name not in _STACK_ONLY]
+    unknown = sorted(set(doc) - set(names))
+    if unknown:
+        raise InputError(str(path), unknown[0], "<unknown key>", "one of " + ", ".join(names))
+    values = {name: _sourced_number(doc.get(name), name, str(path), name) for name in names}
+    return Calibration(**values)

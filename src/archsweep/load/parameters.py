@@ -1,0 +1,83 @@
+"""Parsing one varied hardware parameter (study ``parameters`` and search ``parameters``),
+with the problem-collecting helpers the study and search parsers share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from archsweep.load.units import parse_quantity
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.hardware import ParameterInfo
+from archsweep.spec.parameters import ParameterSpace
+
+__all__ = ["parse_parameter_space", "problem", "error", "guard", "raise_problems"]
+
+
+def problem(file: str, key_path: str, value: object, allowed: str) -> Problem:
+    """A problem showing its value as :class:`InputError` does ("<...>" verbatim)."""
+    return InputError(file, key_path, value, allowed).problem
+
+
+def error(problems: Sequence[Problem]) -> InputError | InputErrors:
+    """One problem as an :class:`InputError`, several as :class:`InputErrors`."""
+    if len(problems) > 1:
+        return InputErrors(problems)
+    return InputError.from_problem(problems[0])
+
+
+def guard(problems: list[Problem], action: Callable[[], Any]) -> Any:
+    """Run ``action``; record its InputError(s) in ``problems`` and return None on failure."""
+    try:
+        return action()
+    except InputErrors as exc:
+        problems.extend(exc.problems)
+    except InputError as exc:
+        problems.append(exc.problem)
+    return None
+
+
+def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: str, key: str) -> ParameterSpace:
+    """One parameter; raises InputErrors with every problem of this parameter."""
+    problems: list[Problem] = []
+
+    def quantity(raw: object, key_path: str, *, strictly_positive: bool) -> float | None:
+        return guard(problems, lambda: parse_quantity(
+            raw, info.dimension, file=file, key_path=key_path,  # type: ignore[arg-type]
+            positive=strictly_positive, non_negative=not strictly_positive,
+        ))
+
+    if "values" in spec:
+        values: list[float | str] = []
+        if not spec["values"]:
+            problems.append(problem(file, f"{key}.values", [], "at least one value (empty space: 0 candidates)"))
+        for i, raw in enumerate(spec["values"]):
+            if info.kind == "choice":
+                if raw in info.choices:
+                    values.append(raw)
+                else:
+                    problems.append(problem(file, f"{key}.values[{i}]", raw, f"one of {', '.join(info.choices)}"))
+            else:
+                value = quantity(raw, f"{key}.values[{i}]", strictly_positive=info.positive)
+                if value is not None:
+                    values.append(value)
+        raise_problems(problems)
+        return ParameterSpace(info.name, "values", values=tuple(values))
+
+    if info.kind == "choice":
+        raise InputError(file, f"{key}.range", spec["range"], f"{{values: [...]}} from {', '.join(info.choices)} (a choice parameter has no range)")
+    scale = spec.get("scale", "linear")
+    low = quantity(spec["range"][0], f"{key}.range[0]", strictly_positive=info.positive or scale == "log")
+    high = quantity(spec["range"][1], f"{key}.range[1]", strictly_positive=info.positive or scale == "log")
+    step = quantity(spec["step"], f"{key}.step", strictly_positive=True) if "step" in spec else None
+    if low is not None and high is not None and low > high:
+        problems.append(problem(file, f"{key}.range", spec["range"], "[low, high] with low <= high (empty range)"))
+    if "step" in spec and scale == "log":
+        problems.append(problem(file, f"{key}.scale", "log", "linear with step (for a log grid use points)"))
+    raise_problems(problems)
+    return ParameterSpace(info.name, "range", low=low, high=high, step=step, points=spec.get("points"), scale=scale)
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise error(problems)

@@ -1,0 +1,106 @@
+"""JSON Schema validation of every input document (study, workload, hardware, technology).
+
+Schemas ship inside the package (``archsweep/schemas/<name>.schema.json``) and are used by
+the CLI, the Snakemake workflow and the tests alike. All violations of a document are
+reported at once, each with file, key path, value and what the schema allows.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012 as _DRAFT
+
+from archsweep.spec.errors import InputError, InputErrors, Problem
+
+__all__ = ["load_schema", "validate_document", "format_key_path"]
+
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Return the shipped JSON Schema ``name`` (e.g. ``"study"``)."""
+    text = resources.files("archsweep.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _registry() -> Registry:
+    """All shipped schemas, addressable by file name (``"$ref": "search.schema.json"``)."""
+    resources_ = []
+    for entry in resources.files("archsweep.schemas").iterdir():
+        if entry.name.endswith(".schema.json"):
+            contents = json.loads(entry.read_text("utf-8"))
+            resources_.append((entry.name, Resource.from_contents(contents, default_specification=_DRAFT)))
+    return Registry().with_resources(resources_)
+
+
+def format_key_path(parts: Any) -> str:
+    """``['hardware', 'clock', 'values', 2]`` -> ``hardware.clock.values[2]``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed(error: jsonschema.ValidationError) -> str:
+    validator, expected = error.validator, error.validator_value
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})] if isinstance(error.instance, dict) else []
+        return f"no unknown key {extra}; known keys: {', '.join(allowed)}"
+    if validator == "required":
+        return f"required key(s) present: {', '.join(expected)}"
+    if validator == "enum":
+        return "one of " + ", ".join(map(str, expected))
+    if validator == "type":
+        return f"type {expected}"
+    if validator in {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}:
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[validator]
+        return f"a number {op} {expected}"
+    if validator in {"minItems", "maxItems", "minLength", "minProperties"}:
+        return f"{validator} {expected}"
+    if validator == "pattern":
+        return f"text matching {expected}"
+    if validator in {"oneOf", "anyOf"}:
+        descr = error.schema.get("description")
+        return descr or "one of the documented forms"
+    return error.message
+
+
+def validate_document(document: Any, schema_name: str, file: str) -> None:
+    """Validate ``document`` against schema ``schema_name``; raise with every problem.
+
+    Raises:
+        InputError: exactly one problem. InputErrors: several problems.
+    """
+    schema = load_schema(schema_name)
+    validator = jsonschema.Draft202012Validator(schema, registry=_registry())
+    problems: list[Problem] = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        key_path = format_key_path(error.absolute_path)
+        if error.validator == "required":
+            missing = [k for k in error.validator_value if k not in (error.instance or {})]
+            key_path = format_key_path([*error.absolute_path, missing[0]]) if missing else key_path
+            value = "<missing>"
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            extra = [k for k in error.instance if k not in known]
+            key_path = format_key_path([*error.absolute_path, extra[0]]) if extra else key_path
+            value = f"<unknown key {extra[0]!r}>" if extra else "<unknown key>"
+        else:
+            value = error.instance if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
+        problems.append(Problem(file, key_path, value if isinstance(value, str) and value.startswith("<") else repr(value),
+                                _allowed(error)))
+    if len(problems) == 1:
+        raise InputError.from_problem(problems[0])
+    if problems:
+        raise InputErrors(problems)

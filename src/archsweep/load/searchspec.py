@@ -1,0 +1,98 @@
+"""The ``search:`` section of a study file, parsed into a frozen :class:`SearchSpec`.
+
+Validated against ``schemas/search.schema.json`` (referenced from ``study.schema.json``),
+then cross-checked: parameter names come from :data:`archsweep.spec.hardware.HARDWARE_PARAMETERS`,
+quantities are parsed with :func:`archsweep.load.units.parse_quantity` (SI inside), ranges must
+not be empty, the grid sampler needs every parameter discrete. Every problem is reported at
+once, each naming file, key path, value and what is allowed, before any trial runs.
+
+Objectives and constraints are the study's top-level ``objectives``/``constraints``
+(:class:`archsweep.load.study.Objective` / :class:`archsweep.load.study.Constraint`).
+
+Several workloads: each trial is evaluated on every workload; an objective is combined
+with ``aggregate`` (``mean`` by default, ``worst`` or ``sum``) and a constraint uses the
+worst workload (the largest violation), so a feasible trial is feasible everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.load.parameters import parse_parameter_space
+from archsweep.load.schema import validate_document
+
+from archsweep.spec.search import DEFAULT_STORAGE, SAMPLER_OPTIONS, SAMPLERS, SamplerSpec, SearchSpec
+
+__all__ = ["parse_search_spec"]
+
+def _prefixed(problem: Problem, key_path: str) -> Problem:
+    inner = problem.key_path
+    path = key_path if not inner else (f"{key_path}{inner}" if inner.startswith("[") else f"{key_path}.{inner}")
+    return Problem(problem.file, path, problem.value, problem.allowed)
+
+
+def _raise(problems: list[Problem]) -> None:
+    if len(problems) == 1:
+        err = InputError(problems[0].file, problems[0].key_path, "<>", problems[0].allowed)
+        err.problem = problems[0]
+        err.args = (problems[0].render(),)
+        raise err
+    if problems:
+        raise InputErrors(problems)
+
+
+def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:
+    """Validate and parse a ``search:`` mapping into a :class:`SearchSpec`.
+
+    Raises:
+        InputError / InputErrors: schema violations, unknown parameter, bad quantity, empty
+        range (low > high), unknown sampler or option, grid sampler over a continuous range.
+    """
+
+    try:
+        validate_document(raw, "search", file)
+    except InputErrors as exc:
+        raise InputErrors([_prefixed(p, key_path) for p in exc.problems]) from None
+    except InputError as exc:
+        _raise([_prefixed(exc.problem, key_path)])
+    problems: list[Problem] = []
+    parameters = []
+    for name, spec in raw["parameters"].items():
+        key = f"{key_path}.parameters.{name}"
+        info = PARAMETER_BY_NAME.get(name)
+        if info is None:
+            problems.append(InputError(file, key, name,
+                                       "a hardware parameter: " + ", ".join(p.name for p in HARDWARE_PARAMETERS)).problem)
+            continue
+        try:
+            parameters.append(parse_parameter_space(info, spec, file, key))
+        except InputErrors as exc:
+            problems.extend(exc.problems)
+        except InputError as exc:
+            problems.append(exc.problem)
+    sampler_raw = raw.get("sampler", {"name": "nsga2"})
+    name = sampler_raw["name"]
+    options = sampler_raw.get("options", {})
+    for option in options:
+        if option not in SAMPLER_OPTIONS[name]:
+            problems.append(InputError(file, f"{key_path}.sampler.options.{option}", option,
+                                       f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}").problem)
+    if name == "grid":
+        for p in parameters:
+            if p.is_continuous:
+                problems.append(InputError(file, f"{key_path}.parameters.{p.name}", "<continuous range>",
+                                           "values, or a range with step or points (the grid sampler needs discrete values)").problem)
+    _raise(problems)
+    return SearchSpec(
+        parameters=tuple(parameters),
+        trials=int(raw["trials"]),
+        sampler=SamplerSpec(name=name, options=tuple(sorted(options.items()))),
+        batch_size=int(raw.get("batch_size", 64)),
+        seed=int(raw.get("seed", 0)),
+        workers=int(raw.get("workers", 1)),
+        storage=str(raw.get("storage", DEFAULT_STORAGE)),
+        aggregate=raw.get("aggregate", "mean"),
+    )

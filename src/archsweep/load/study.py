@@ -1,0 +1,241 @@
+"""The study file: schema-validated YAML -> cross-checked, frozen :class:`Study`.
+
+A study (``spaces/<name>.yaml``, schema ``schemas/study.schema.json``) says which workloads
+to run, which catalog accelerator to perturb (``base``), which hardware parameters to vary and
+how to sample them, how to map each workload (search the best parallelism strategy or fix
+one), the Pareto objectives and the constraints. It is parsed once, at the edge (ZigZag
+style: schema, then cross-field checks that report every problem at once, then frozen typed
+objects); nothing past :func:`load_study` reads raw dicts.
+
+Units: hardware-parameter values are parsed with the dimension in
+:data:`archsweep.spec.hardware.HARDWARE_PARAMETERS` and stored in SI base units. Constraint bounds
+are stored in the unit of their column, inferred from its suffix (:func:`archsweep.spec.columns.column_dimension`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from archsweep.load.calibration import DEFAULT_STACK, software_stacks
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.parameters import error, guard, parse_parameter_space, problem, raise_problems
+from archsweep.load.paths import spaces_dir
+from archsweep.load.schema import validate_document
+from archsweep.load.searchspec import parse_search_spec
+from archsweep.load.sharding import auto_shard_count
+from archsweep.load.units import parse_quantity
+from archsweep.load.workloads import list_workloads
+from archsweep.load.yamlio import load_yaml
+from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.parameters import ParameterSpace
+from archsweep.spec.search import SearchSpec
+from archsweep.spec.study import (MAX_GRID_SIZE, Constraint, MappingChoice, Objective, SamplingMethod, ShardSizing,
+                                  Study)
+
+__all__ = ["load_study", "parse_study", "parse_column_value"]
+
+
+def parse_column_value(raw: object, column: str, *, file: str, key_path: str) -> float:
+    """A bound on ``column`` in the column's own unit (mm2 for ``_mm2``, SI otherwise).
+
+    Bare numbers are taken as already in the column's unit.
+    """
+    dimension = column_dimension(column)
+    if dimension == "area" and column.endswith("_mm2"):
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return parse_quantity(raw, "dimensionless", file=file, key_path=key_path)
+        return parse_quantity(raw, "area", file=file, key_path=key_path) / 1e-6
+    return parse_quantity(raw, dimension, file=file, key_path=key_path)  # type: ignore[arg-type]
+
+
+def _resolve_path(path: str | Path) -> Path:
+    """A path, or a stem of ``spaces/`` ("default" -> spaces_dir()/default.yaml)."""
+    candidate = Path(path)
+    if candidate.exists() or candidate.suffix in {".yaml", ".yml"} or len(candidate.parts) > 1:
+        return candidate
+    stem_file = spaces_dir() / f"{candidate}.yaml"
+    if stem_file.exists():
+        return stem_file
+    available = sorted(p.stem for p in spaces_dir().glob("*.yaml"))
+    raise InputError(str(path), "", str(path), f"a study file path or a stem of {spaces_dir()}: {', '.join(available)}")
+
+
+def load_study(path: str | Path) -> Study:
+    """Read, validate and cross-check a study file; return the frozen :class:`Study`.
+
+    Args:
+        path: a YAML path, or a stem of ``spaces/`` ("default").
+
+    Raises:
+        InputError / InputErrors: every problem found, each naming file, key path, value and
+        what is allowed.
+    """
+    resolved = _resolve_path(path)
+    return parse_study(load_yaml(resolved), file=str(resolved))
+
+
+def parse_study(document: Any, *, file: str) -> Study:
+    """Validate a raw study document (schema, then cross-field checks) into a :class:`Study`."""
+    validate_document(document, "study", file)
+    problems: list[Problem] = []
+    workloads = tuple(document["workloads"])
+    _check_workloads(workloads, file, problems)
+    _check_base(document["base"], file, problems)
+    parameters = _parse_parameters(document.get("parameters", {}), file, problems)
+    sampling = document.get("sampling")
+    method: SamplingMethod | None = sampling["method"] if sampling else None
+    if method is not None:
+        _check_sampling(parameters, method, file, problems)
+    objectives = _parse_objectives(document["objectives"], file, problems)
+    constraints = _parse_constraints(document.get("constraints", []), file, problems)
+    search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
+    if problems:
+        raise error(problems)
+    raw_mapping = document.get("mapping", {"search": "best"})
+    software = raw_mapping.get("software", DEFAULT_STACK)
+    if software not in software_stacks():
+        raise InputError(file, "mapping.software", software, "one of " + ", ".join(software_stacks()))
+    mapping = (
+        MappingChoice(search=False, objective="step_time_s", strategy=raw_mapping["strategy"], software=software)
+        if "strategy" in raw_mapping
+        else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software)
+    )
+    return Study(
+        name=document["name"],
+        description=document.get("description", ""),
+        file=file,
+        workloads=workloads,
+        base=document["base"],
+        parameters=parameters,
+        sampling_method=method,
+        samples=sampling.get("samples") if sampling else None,
+        seed=sampling.get("seed", 0) if sampling else 0,
+        shards=_shard_count(document.get("shards", 1), parameters, method, sampling, len(workloads)),
+        mapping=mapping,
+        objectives=objectives,
+        constraints=constraints,
+        search=search,
+        shard_sizing=_shard_sizing(document.get("shards", 1)),
+    )
+
+
+def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:
+    """The ``shards: auto`` / ``shards: {...}`` settings, or None for a fixed count."""
+    if isinstance(raw, int):
+        return None
+    if raw == "auto":
+        return ShardSizing()
+    defaults = ShardSizing()
+    return ShardSizing(
+        target_seconds_per_job=float(raw.get("target_seconds_per_job", defaults.target_seconds_per_job)),
+        evaluations_per_second=float(raw.get("evaluations_per_second", defaults.evaluations_per_second)),
+    )
+
+
+def _shard_count(raw: int | str | Mapping[str, Any], parameters: Sequence[ParameterSpace],
+                 method: SamplingMethod | None, sampling: Mapping[str, Any] | None, workloads: int) -> int:
+    """The study's shard count: given, or from :func:`archsweep.load.sharding.auto_shard_count`."""
+    sizing = _shard_sizing(raw)
+    if sizing is None:
+        return int(raw)  # type: ignore[arg-type]
+    if method is None:  # a search-only study has no sweep to shard
+        return 1
+    candidates = math.prod(p.size for p in parameters) if method == "grid" else int(sampling["samples"])  # type: ignore[index]
+    return auto_shard_count(candidates, workloads, sizing)
+
+
+def _parse_search(document: Mapping[str, Any], file: str) -> SearchSpec:
+    return parse_search_spec(document["search"], file=file, key_path="search")
+
+
+def _check_workloads(workloads: Sequence[str], file: str, problems: list[Problem]) -> None:
+    available = tuple(list_workloads())
+    for i, name in enumerate(workloads):
+        if name not in available:
+            problems.append(problem(file, f"workloads[{i}]", name,
+                                    f"a workload in models/: {', '.join(sorted(available)) or '(none)'}"))
+
+
+def _check_base(base: str, file: str, problems: list[Problem]) -> None:
+    try:
+        get_accelerator(base)
+    except InputError as exc:
+        problems.append(problem(file, "base", base, exc.problem.allowed))
+    except InputErrors as exc:
+        problems.append(problem(file, "base", base, "; ".join(p.allowed for p in exc.problems)))
+    except KeyError:
+        problems.append(problem(file, "base", base, "an accelerator of the hardware catalog"))
+
+
+def _parse_parameters(raw: Mapping[str, Any], file: str, problems: list[Problem]) -> tuple[ParameterSpace, ...]:
+    out: list[ParameterSpace] = []
+    for name, spec in raw.items():
+        key = f"parameters.{name}"
+        info = PARAMETER_BY_NAME.get(name)
+        if info is None:
+            problems.append(problem(file, key, name,
+                                    f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
+            continue
+        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))
+        if parsed is not None:
+            out.append(parsed)
+    return tuple(out)
+
+
+def _check_sampling(parameters: Sequence[ParameterSpace], method: str, file: str, problems: list[Problem]) -> None:
+    if method != "grid":
+        return
+    continuous = [p for p in parameters if p.is_continuous]
+    for p in continuous:
+        problems.append(problem(file, f"parameters.{p.name}", f"<range [{p.low:g}, {p.high:g}] without step or points>",
+                                "step or points for sampling: grid (or sampling random/sobol for a continuous range)"))
+    if continuous or not parameters:
+        return
+    size = math.prod(p.size for p in parameters)
+    if size == 0:
+        problems.append(problem(file, "parameters", "<0 candidates>", "a non-empty space"))
+    elif size > MAX_GRID_SIZE:
+        problems.append(problem(file, "sampling.method", f"<grid of {size:,} candidates>",
+                                f"a grid of at most {MAX_GRID_SIZE:,} candidates; use method random or sobol with samples"))
+
+
+def _parse_objectives(raw: Sequence[Mapping[str, Any]], file: str, problems: list[Problem]) -> tuple[Objective, ...]:
+    out: list[Objective] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        column = item["column"]
+        if column not in OUTPUT_COLUMNS:
+            problems.append(problem(file, f"objectives[{i}].column", column, f"an output column: {', '.join(OUTPUT_COLUMNS)}"))
+        elif column in seen:
+            problems.append(problem(file, f"objectives[{i}].column", column, "each column at most once"))
+        seen.add(column)
+        out.append(Objective(column, item["direction"]))
+    return tuple(out)
+
+
+def _parse_constraints(raw: Sequence[Mapping[str, Any]], file: str, problems: list[Problem]) -> tuple[Constraint, ...]:
+    out: list[Constraint] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        column, key = item["column"], f"constraints[{i}]"
+        if column not in OUTPUT_COLUMNS or (column in PARAMETER_BY_NAME and PARAMETER_BY_NAME[column].kind == "choice"):
+            numeric = [c for c in OUTPUT_COLUMNS if c not in PARAMETER_BY_NAME or PARAMETER_BY_NAME[c].kind != "choice"]
+            problems.append(problem(file, f"{key}.column", column, f"a numeric output column: {', '.join(numeric)}"))
+            continue
+        if column in seen:
+            problems.append(problem(file, f"{key}.column", column, "each column at most once (give min and max in one entry)"))
+            continue
+        seen.add(column)
+        bounds = {
+            b: guard(problems, lambda b=b: parse_column_value(item[b], column, file=file, key_path=f"{key}.{b}"))
+            for b in ("max", "min") if b in item
+        }
+        if bounds.get("max") is not None and bounds.get("min") is not None and bounds["min"] > bounds["max"]:
+            problems.append(problem(file, key, f"<min {item['min']!r} > max {item['max']!r}>", "min <= max"))
+        out.append(Constraint(column, max=bounds.get("max"), min=bounds.get("min")))
+    return tuple(out)

@@ -1,0 +1,249 @@
+"""Load workload definitions (``models/<name>.yaml``) into frozen :class:`Workload` objects.
+
+Parse, validate, build once at the edge (ZigZag-style): the YAML is read strictly
+(duplicate keys rejected), validated against ``schemas/workload.schema.json``, then checked
+across fields, every problem reported at once, and finally turned into a frozen
+:class:`~archsweep.spec.workload.Workload`. Nothing past this module reads the raw dict.
+
+Token counts (``training.global_batch.tokens``, ``training.total_tokens``) accept a plain
+integer, decimal suffixes ``k/K, M, G/B, T`` (powers of 1000, "B" = billion) and binary
+suffixes ``Ki, Mi, Gi, Ti`` (powers of 1024). Papers write "16M tokens" for 2048 x 8192 =
+2**24 tokens: write that as ``"16Mi"``; ``"16M"`` does not divide 8192 and is rejected with
+a hint, so a batch is never silently rounded.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from archsweep.load import paths
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.load.schema import validate_document
+from archsweep.spec.workload import MLAConfig, MoEConfig, TrainingSetup, Workload
+from archsweep.load.yamlio import load_yaml
+
+__all__ = ["load_workload", "list_workloads", "parse_token_count"]
+
+_SCHEMA = "workload"
+_SUFFIXES: dict[str, float] = {
+    "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
+    "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
+}
+_TOKEN_COUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Ki|Mi|Gi|Ti|k|K|M|G|B|T)?\s*$")
+_TOKEN_ALLOWED = "a positive token count: an integer, '4M', '15.6T' (decimal) or '16Mi' (binary)"
+
+
+def parse_token_count(raw: object, *, file: str = "<string>", key_path: str = "") -> float:
+    """Parse a token count (``4096``, ``"4M"``, ``"15.6T"``, ``"16Mi"``) into tokens.
+
+    Returns:
+        the count in tokens (float; may be non-integral, e.g. ``"15.6T"`` is exact anyway).
+
+    Raises:
+        InputError: not a positive integer nor a number with a known suffix.
+    """
+    if isinstance(raw, bool):
+        raise InputError(file, key_path, raw, _TOKEN_ALLOWED)
+    if isinstance(raw, int):
+        value = float(raw)
+    elif isinstance(raw, str) and (match := _TOKEN_COUNT.match(raw)):
+        value = float(match.group(1)) * _SUFFIXES[match.group(2) or ""]
+    else:
+        raise InputError(file, key_path, raw, _TOKEN_ALLOWED)
+    if not value > 0:
+        raise InputError(file, key_path, raw, _TOKEN_ALLOWED)
+    return value
+
+
+def list_workloads(models_dir: Path | None = None) -> list[str]:
+    """Names (file stems) of the workload definitions in ``models_dir`` (default ``models/``)."""
+    folder = paths.models_dir() if models_dir is None else Path(models_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+
+
+def _resolve(name_or_path: str | Path, models_dir: Path | None) -> Path:
+    """A path (``Path``, or text with a separator or a .yaml/.yml suffix) or a stem in models_dir."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
+        return Path(name_or_path)
+    folder = paths.models_dir() if models_dir is None else Path(models_dir)
+    candidate = folder / f"{text}.yaml"
+    if not candidate.is_file():
+        names = list_workloads(folder)
+        raise InputError("<workloads>", "workload", text,
+                         f"one of: {', '.join(names)}" if names else f"a workload file in {folder} (none found)")
+    return candidate
+
+
+def load_workload(name_or_path: str | Path, *, models_dir: Path | None = None) -> Workload:
+    """Load, validate and build a workload.
+
+    Args:
+        name_or_path: a workload name (``"llama3-405b"`` -> ``<models_dir>/llama3-405b.yaml``)
+            or a path to a YAML file.
+        models_dir: where names are looked up (default :func:`archsweep.load.paths.models_dir`).
+
+    Returns:
+        the frozen :class:`Workload` (cached per resolved file and modification time).
+
+    Raises:
+        InputError / InputErrors: unknown name, missing or malformed file, schema violations,
+            or failed cross-field checks (all problems of one stage reported together).
+    """
+    path = _resolve(name_or_path, models_dir).resolve()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1  # load_yaml reports the missing/unreadable file
+    return _load_cached(str(path), mtime)
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int) -> Workload:
+    del mtime_ns  # part of the cache key only: an edited file is reloaded
+    doc = load_yaml(path)
+    validate_document(doc, _SCHEMA, path)
+    return _build(doc, path)
+
+
+# ---- cross-field checks and building ------------------------------------------------------
+
+def _default_kv_heads(arch: dict[str, Any]) -> int | None:
+    if "kv_heads" in arch:
+        return int(arch["kv_heads"])
+    return {"mha": arch["heads"], "mla": arch["heads"], "mqa": 1}.get(arch["attention"])
+
+
+def _check_attention(arch: dict[str, Any], kv_heads: int | None, file: str) -> list[InputError]:
+    p: list[InputError] = []
+    heads, attention = arch["heads"], arch["attention"]
+    a = "architecture"
+    if kv_heads is None:
+        p.append(InputError(file, f"{a}.kv_heads", "<missing>", "kv_heads given when attention is gqa"))
+    elif heads % kv_heads != 0:
+        p.append(InputError(file, f"{a}.kv_heads", kv_heads, f"a divisor of heads ({heads})"))
+    elif attention == "mha" and kv_heads != heads:
+        p.append(InputError(file, f"{a}.kv_heads", kv_heads, f"equal to heads ({heads}) for attention mha (use gqa)"))
+    elif attention == "mqa" and kv_heads != 1:
+        p.append(InputError(file, f"{a}.kv_heads", kv_heads, "1 for attention mqa (use gqa)"))
+    elif attention == "gqa" and not 1 < kv_heads < heads:
+        p.append(InputError(file, f"{a}.kv_heads", kv_heads, f"between 2 and {heads - 1} for gqa (1: mqa, {heads}: mha)"))
+    elif attention == "mla" and kv_heads != heads:
+        p.append(InputError(file, f"{a}.kv_heads", kv_heads, f"equal to heads ({heads}) for attention mla"))
+    if attention == "mla" and "mla" not in arch:
+        p.append(InputError(file, f"{a}.mla", "<missing>", "an mla: block when attention is mla"))
+    if attention != "mla" and "mla" in arch:
+        p.append(InputError(file, f"{a}.mla", "<dict>", f"no mla: block unless attention is mla (got {attention})"))
+    if "head_dim" not in arch and attention != "mla" and arch["hidden"] % heads != 0:
+        p.append(InputError(file, f"{a}.hidden", arch["hidden"],
+                            f"a multiple of heads ({heads}), or give head_dim explicitly"))
+    return p
+
+
+def _check_moe(arch: dict[str, Any], file: str) -> list[InputError]:
+    moe = arch.get("moe")
+    if moe is None:
+        return []
+    p: list[InputError] = []
+    if moe["top_k"] > moe["num_experts"]:
+        p.append(InputError(file, "architecture.moe.top_k", moe["top_k"],
+                            f"at most num_experts ({moe['num_experts']})"))
+    if moe.get("dense_layers", 0) > arch["layers"]:
+        p.append(InputError(file, "architecture.moe.dense_layers", moe["dense_layers"],
+                            f"at most layers ({arch['layers']})"))
+    return p
+
+
+def _global_batch_seqs(train: dict[str, Any], seq_len: int, file: str) -> tuple[int | None, list[InputError]]:
+    """Sequences per step from ``{sequences: N}`` or ``{tokens: T}`` (T a multiple of seq_len)."""
+    batch = train["global_batch"]
+    if "sequences" in batch:
+        return int(batch["sequences"]), []
+    key = "training.global_batch.tokens"
+    try:
+        tokens = parse_token_count(batch["tokens"], file=file, key_path=key)
+    except InputError as exc:
+        return None, [exc]
+    if tokens != int(tokens) or int(tokens) % seq_len != 0:
+        return None, [InputError(file, key, batch["tokens"],
+                                 f"a whole multiple of seq_len ({seq_len}) tokens; got {tokens:.0f}"
+                                 f"{_binary_hint(batch['tokens'], seq_len)}")]
+    return int(tokens) // seq_len, []
+
+
+def _binary_hint(raw: object, seq_len: int) -> str:
+    """Suggest the binary suffix when a decimal one ("16M") misses a multiple of seq_len."""
+    match = _TOKEN_COUNT.match(raw) if isinstance(raw, str) else None
+    binary_suffix = {"k": "Ki", "K": "Ki", "M": "Mi", "G": "Gi", "B": "Gi", "T": "Ti"}.get(match.group(2) or "") if match else None
+    if match is None or binary_suffix is None:
+        return ""
+    tokens = float(match.group(1)) * _SUFFIXES[binary_suffix]
+    if tokens != int(tokens) or int(tokens) % seq_len != 0:
+        return ""
+    return f" (did you mean '{match.group(1)}{binary_suffix}' = {int(tokens)} tokens?)"
+
+
+def _check_training(train: dict[str, Any], file: str) -> list[InputError]:
+    p: list[InputError] = []
+    rank = train.get("lora_rank", 0)
+    if train["mode"] == "finetune_lora" and rank <= 0:
+        p.append(InputError(file, "training.lora_rank", "<missing>" if "lora_rank" not in train else rank,
+                            "a rank > 0 when mode is finetune_lora"))
+    if train["mode"] != "finetune_lora" and rank > 0:
+        p.append(InputError(file, "training.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {train['mode']})"))
+    if "total_tokens" in train:
+        try:
+            parse_token_count(train["total_tokens"], file=file, key_path="training.total_tokens")
+        except InputError as exc:
+            p.append(exc)
+    return p
+
+
+def _build(doc: dict[str, Any], file: str) -> Workload:
+    """Cross-field checks (all reported together), then the frozen Workload."""
+    arch, train = doc["architecture"], doc["training"]
+    problems: list[InputError] = []
+    stem = Path(file).stem
+    if doc["name"] != stem:
+        problems.append(InputError(file, "name", doc["name"], f"the file stem {stem!r}"))
+    kv_heads = _default_kv_heads(arch)
+    problems += _check_attention(arch, kv_heads, file)
+    problems += _check_moe(arch, file)
+    seqs, batch_problems = _global_batch_seqs(train, arch["seq_len"], file)
+    problems += batch_problems
+    problems += _check_training(train, file)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems or kv_heads is None or seqs is None:  # None only alongside a problem
+        raise InputErrors([e.problem for e in problems])
+
+    mla = MLAConfig(**arch["mla"]) if "mla" in arch else None
+    if "head_dim" in arch:
+        head_dim = int(arch["head_dim"])
+    elif mla is not None:
+        head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
+    else:
+        head_dim = arch["hidden"] // arch["heads"]
+    moe_raw = arch.get("moe")
+    moe = None if moe_raw is None else MoEConfig(
+        num_experts=moe_raw["num_experts"], top_k=moe_raw["top_k"],
+        shared_experts=moe_raw.get("shared_experts", 0), expert_ffn_hidden=moe_raw["expert_ffn_hidden"],
+        dense_layers=moe_raw.get("dense_layers", 0), capacity_factor=float(moe_raw.get("capacity_factor", 1.0)),
+    )
+    total = train.get("total_tokens")
+    training = TrainingSetup(
+        global_batch_seqs=seqs, precision=train["precision"], mode=train["mode"],
+        lora_rank=int(train.get("lora_rank", 0)),
+        total_tokens=0.0 if total is None else parse_token_count(total, file=file, key_path="training.total_tokens"),
+    )
+    return Workload(
+        name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
+        kv_heads=kv_heads, head_dim=head_dim, ffn_hidden=arch["ffn_hidden"], ffn_type=arch["ffn_type"],
+        vocab=arch["vocab"], seq_len=arch["seq_len"], tied_embeddings=arch["tied_embeddings"],
+        attention=arch["attention"], training=training, moe=moe, mla=mla, source=doc["source"],
+    )

@@ -1,0 +1,192 @@
+"""Parallelism mappings (the software side of co-design) as a struct of arrays.
+
+A mapping fixes how one training step is laid out on the accelerators: tensor (TP, with or
+without sequence parallelism), pipeline (PP, 1F1B with ``vpp`` interleaved virtual stages),
+context (CP, ring attention), expert (EP, all-to-all) and data parallelism (DP, with
+ZeRO-1/2/3 or FSDP = ZeRO-3), the micro-batch size, activation recomputation and
+communication/computation overlap. The data-parallel degree is not enumerated: it follows
+from the accelerator count, ``dp = N / (tp * pp * cp)``.
+
+:func:`enumerate_mappings` returns every mapping that is valid for a workload (divisibility),
+independent of the hardware, as one batch; :mod:`archsweep.model.driver` broadcasts it
+against a batch of hardware candidates and picks the best feasible one per candidate.
+Ranks are laid out Megatron-style, TP innermost, then CP, then DP (EP inside DP), PP outermost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from archsweep.spec.errors import InputError
+from archsweep.spec.workload import Workload
+
+__all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "MAPPING_COLUMNS"]
+
+#: Activation recomputation modes, by integer code used inside the arrays.
+RECOMPUTE: tuple[str, ...] = ("none", "selective", "full")
+
+_TP = (1, 2, 4, 8, 16, 32, 64)
+_PP = (1, 2, 4, 8, 16, 32, 64, 128)
+_CP = (1, 2, 4, 8, 16, 32)
+_VPP = (1, 2, 4)
+_MB = (1, 2, 4, 8)
+_ZERO = (1, 2, 3)
+_MAX_LOCAL_SEQ_FOR_CP = 4096  # CP degrees considered: sequence per CP rank >= this
+
+
+@dataclass(frozen=True)
+class MappingArrays:
+    """A batch of mappings (float64 arrays of one broadcast shape; flags are 0/1).
+
+    ``dp`` may be NaN in an enumerated batch: it is derived per hardware candidate.
+    """
+
+    tp: np.ndarray
+    pp: np.ndarray
+    cp: np.ndarray
+    ep: np.ndarray
+    vpp: np.ndarray
+    micro_batch: np.ndarray
+    recompute: np.ndarray
+    zero_stage: np.ndarray
+    sequence_parallel: np.ndarray
+    flash_attention: np.ndarray
+    tp_overlap: np.ndarray
+    dp_overlap: np.ndarray
+
+    def take(self, index: np.ndarray) -> MappingArrays:
+        """Rows ``index`` of a 1-D batch."""
+        return MappingArrays(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def reshape(self, shape: tuple[int, ...]) -> MappingArrays:
+        return MappingArrays(**{f.name: np.reshape(getattr(self, f.name), shape) for f in fields(self)})
+
+    def __len__(self) -> int:
+        return int(np.size(self.tp))
+
+
+#: Mapping columns as written to the result tables (``recompute`` as text, ``dp`` added).
+MAPPING_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "recompute",
+                                    "zero_stage", "sequence_parallel", "flash_attention", "tp_overlap",
+                                    "dp_overlap")
+
+_STRATEGY_KEYS = {
+    "tp": "tp", "pp": "pp", "dp": "dp", "cp": "cp", "ep": "ep", "vpp": "vpp", "mb": "micro_batch",
+    "micro_batch": "micro_batch", "recompute": "recompute", "zero": "zero_stage", "zero_stage": "zero_stage",
+    "sp": "sequence_parallel", "sequence_parallel": "sequence_parallel", "fa": "flash_attention",
+    "flash_attention": "flash_attention", "tp_overlap": "tp_overlap", "dp_overlap": "dp_overlap",
+}
+_FLAGS = {"sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap"}
+_BOOL_TEXT = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "on": 1, "off": 0}
+
+
+def parse_strategy(text: str, *, source: str = "--strategy") -> dict[str, float]:
+    """Parse ``"tp=8,pp=16,mb=1,recompute=selective,zero=1"`` into fixed mapping values.
+
+    Keys not given are searched over by :func:`enumerate_mappings`. ``dp=auto`` (or leaving dp
+    out) derives dp from the accelerator count; an integer dp is checked against it.
+
+    Raises:
+        InputError: unknown key, malformed pair or bad value (names the allowed ones).
+    """
+    fixed: dict[str, float] = {}
+    allowed_keys = ", ".join(sorted(_STRATEGY_KEYS))
+    for raw_pair in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in raw_pair:
+            raise InputError(source, raw_pair, raw_pair, f"key=value pairs with keys {allowed_keys}")
+        key, value = (s.strip() for s in raw_pair.split("=", 1))
+        name = _STRATEGY_KEYS.get(key.lower())
+        if name is None:
+            raise InputError(source, key, key, f"one of {allowed_keys}")
+        if name == "recompute":
+            if value.lower() not in RECOMPUTE:
+                raise InputError(source, key, value, "one of " + ", ".join(RECOMPUTE))
+            fixed[name] = float(RECOMPUTE.index(value.lower()))
+        elif name in _FLAGS:
+            if value.lower() not in _BOOL_TEXT:
+                raise InputError(source, key, value, "on/off, true/false, 1/0")
+            fixed[name] = float(_BOOL_TEXT[value.lower()])
+        elif name == "dp" and value.lower() == "auto":
+            continue
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                raise InputError(source, key, value, "a positive integer") from None
+            valid = 0 <= number <= 3 if name == "zero_stage" else number >= 1
+            if not valid:
+                raise InputError(source, key, value, "0, 1, 2 or 3" if name == "zero_stage" else "a positive integer")
+            fixed[name] = float(number)
+    return fixed
+
+
+def _valid_tp(workload: Workload) -> list[int]:
+    kv = workload.kv_heads
+    return [t for t in _TP if workload.heads % t == 0 and (kv % t == 0 or t % kv == 0)]
+
+
+def _valid_cp(workload: Workload) -> list[int]:
+    return [c for c in _CP if workload.seq_len % (2 * c) == 0 and (c == 1 or workload.seq_len // c >= _MAX_LOCAL_SEQ_FOR_CP)]
+
+
+def _valid_ep(workload: Workload) -> list[int]:
+    if workload.moe is None:
+        return [1]
+    e = workload.moe.num_experts
+    return [x for x in (1, 2, 4, 8, 16, 32, 64, 128, 256) if x <= e and e % x == 0]
+
+
+def _product(choices: dict[str, Iterable[float]]) -> dict[str, np.ndarray]:
+    names = list(choices)
+    grid = np.array(list(itertools.product(*(list(choices[n]) for n in names))), dtype=np.float64)
+    return {n: grid[:, i] for i, n in enumerate(names)}
+
+
+def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None) -> tuple[MappingArrays, float | None]:
+    """Every hardware-independent valid mapping for ``workload`` as one 1-D batch.
+
+    Args:
+        workload: the model being trained.
+        fixed: values from :func:`parse_strategy`; those keys are not searched.
+
+    Returns:
+        (mappings, dp) where dp is the fixed data-parallel degree, or None to derive it.
+    """
+    fixed = dict(fixed or {})
+    fixed_dp = fixed.pop("dp", None)
+    layers = workload.layers
+    choices: dict[str, Iterable[float]] = {
+        "tp": _valid_tp(workload),
+        "pp": [p for p in _PP if p <= layers],
+        "cp": _valid_cp(workload),
+        "ep": _valid_ep(workload),
+        "vpp": _VPP,
+        "micro_batch": [m for m in _MB if m <= workload.training.global_batch_seqs],
+        "recompute": range(len(RECOMPUTE)),
+        "zero_stage": _ZERO,
+        "sequence_parallel": (1,),
+        "flash_attention": (1,),
+        "tp_overlap": (0,),
+        "dp_overlap": (1,),
+    }
+    for name, value in fixed.items():
+        choices[name] = (value,)
+    cols = _product(choices)
+    pp, vpp, tp = cols["pp"], cols["vpp"], cols["tp"]
+    keep = np.ones(pp.shape, dtype=bool)
+    if "vpp" not in fixed:
+        # Interleaving only with a pipeline and at least one layer per virtual stage (uneven splits
+        # allowed, as in Llama 3's pipeline: the slowest stage takes ceil(L / pp) layers).
+        keep &= (vpp == 1) | ((pp > 1) & (layers >= pp * vpp))
+    if "recompute" not in fixed:
+        # With flash attention, selective recomputation (of the unfused attention core) costs and
+        # saves nothing: identical to "none", so it is not enumerated twice.
+        keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
+    cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
+    cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
+    mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
+    return mappings, fixed_dp

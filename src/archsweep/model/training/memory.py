@@ -1,0 +1,125 @@
+"""Memory per accelerator: weights, gradients, optimizer state and activations, bytes.
+
+Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights (2 B),
+FP32 gradient accumulation buffer (4 B, Megatron default), FP32 master weights + Adam
+moments (12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
+the weights over the data-parallel (x context-parallel) group. LoRA fine-tuning keeps
+gradients and optimizer state only for the adapters.
+
+Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
+Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes
+without parallelism, generalised here to GQA (K/V widths), SwiGLU (3 FFN tensors) and MoE
+(top-k routed copies); tensor + sequence parallelism divide everything by ``t``; without SP,
+``10 s b h`` stays replicated. Selective recomputation drops the ``5 a s^2 b`` attention
+term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
+The first pipeline stage holds the most: ``min(pp, micro-batches)`` micro-batches in flight for
+1F1B, times ``1 + (pp-1)/(pp*vpp)`` with interleaving (Korthikanti Sec. 4.2.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from archsweep.spec.workload import Workload
+from archsweep.model.training.mapping import MappingArrays
+
+__all__ = ["MemoryBreakdown", "memory_per_accelerator", "stage_parameters"]
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``.
+
+    ``activations_bytes`` are the stored activations (Korthikanti's accounting);
+    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute.
+    """
+
+    weights_bytes: np.ndarray
+    gradients_bytes: np.ndarray
+    optimizer_bytes: np.ndarray
+    activations_bytes: np.ndarray
+    recompute_working_bytes: np.ndarray
+    reserved_bytes: np.ndarray
+    total_bytes: np.ndarray
+
+
+def stage_parameters(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(dense parameters, expert parameters) held by one accelerator of the first stage.
+
+    Dense = attention + dense FFN + shared experts + router of the stage's layers, plus the
+    input embedding (and the output layer when pp = 1), divided by tp. Experts are divided by
+    tp * ep. Layers are split as evenly as the pipeline allows (ceil(L / pp) on the first stage).
+    """
+    layers_stage = np.ceil(wl.layers / mp.pp)
+    moe_frac = wl.moe_layers / wl.layers
+    moe_layers_stage = layers_stage * moe_frac
+    dense_layers_stage = layers_stage - moe_layers_stage
+    attn = wl.attention_params_per_layer
+    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
+    embed = wl.vocab * wl.hidden * np.where((mp.pp == 1) & (not wl.tied_embeddings), 2.0, 1.0)
+    dense = (layers_stage * attn + dense_layers_stage * wl.dense_ffn_params + moe_layers_stage * shared + embed) / mp.tp
+    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (mp.tp * mp.ep)
+    return dense, np.asarray(experts) + 0.0 * dense
+
+
+def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool) -> np.ndarray:
+    """Stored activations of one layer for one micro-batch, bytes (Korthikanti Eq. 1-2 generalised)."""
+    t, c, b = mp.tp, mp.cp, mp.micro_batch
+    s, h = float(wl.seq_len), float(wl.hidden)
+    tokens = b * s / c
+    q_width = wl.heads * wl.head_dim
+    kv_width = wl.kv_heads * wl.head_dim
+    # Attention block: QKV input 2Th, Q 2T*qw, K and V 2T*kvw each, out-proj input 2T*qw, dropout mask Th.
+    attn = 2 * tokens * h + 2 * tokens * q_width + 4 * tokens * kv_width + 2 * tokens * q_width + tokens * h
+    score = 5.0 * wl.heads * tokens * s  # softmax out 2, dropout mask 1, dropout out 2 bytes per score
+    if moe_layer and wl.moe is not None:
+        moe = wl.moe
+        copies = moe.top_k * moe.capacity_factor + moe.shared_experts
+        width = (6.0 if wl.ffn_type == "swiglu" else 4.0) * moe.expert_ffn_hidden
+        mlp = 3 * tokens * h + copies * tokens * (2 * h + width)
+    else:
+        mlp = 3 * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
+    norms = 4 * tokens * h
+    replicated = 10.0 * tokens * h  # LN inputs, dropout masks, QKV/MLP inputs stay whole without SP
+    sp = mp.sequence_parallel > 0
+    total = attn + mlp + norms
+    shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
+    keep_scores = (mp.recompute == 0) & (mp.flash_attention == 0)
+    shardable = shardable + np.where(keep_scores, score / t, 0.0)
+    layer_input = 2.0 * tokens * h / np.where(sp, t, 1.0)
+    return np.where(mp.recompute == 2, layer_input, shardable)
+
+
+def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
+                           reserved_bytes: float) -> MemoryBreakdown:
+    """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast."""
+    dense, experts = stage_parameters(wl, mp)
+    shard_group = dp * mp.cp
+    expert_group = np.maximum(shard_group / mp.ep, 1.0)
+    z = mp.zero_stage
+    w_bytes = 2.0 * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
+    # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
+    trainable = wl.trainable_params / wl.total_params
+    trainable_dense, trainable_exp = dense * trainable, experts * trainable
+    g_bytes = 4.0 * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
+                     + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
+    o_bytes = 12.0 * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
+                      + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
+    layers_stage = np.ceil(wl.layers / mp.pp)
+    moe_frac = wl.moe_layers / wl.layers
+    per_layer = (1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False) + moe_frac * _activation_bytes_per_layer(wl, mp, True)
+    in_flight = np.where(mp.pp > 1, np.minimum(mp.pp, microbatches), 1.0)
+    interleave = np.where(mp.vpp > 1, 1.0 + (mp.pp - 1) / (mp.pp * mp.vpp), 1.0)
+    acts = layers_stage * per_layer * in_flight * interleave
+    # Full recompute re-materialises one layer at a time: add one layer's full working set.
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None)
+    working = np.where(mp.recompute == 2, working, 0.0)
+    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
+    tokens = mp.micro_batch * wl.seq_len / mp.cp
+    acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
+    reserved = np.full(np.shape(acts), reserved_bytes)
+    total = w_bytes + g_bytes + o_bytes + acts + working + reserved
+    zero = 0.0 * total  # broadcast every part to the common shape
+    return MemoryBreakdown(w_bytes + zero, g_bytes + zero, o_bytes + zero, acts + zero, working + zero, reserved + zero, total)

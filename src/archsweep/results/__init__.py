@@ -1,0 +1,1 @@
+"""archsweep.results."""

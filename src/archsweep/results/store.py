@@ -1,0 +1,147 @@
+"""The DuckDB store of a study: ``results/<study>/archsweep.duckdb``.
+
+Tables (one row per ...):
+
+- ``evaluations``: (study, candidate, workload); primary key (study, candidate_id, workload);
+  columns are those of the evaluate shards (hardware parameters, mapping, metrics,
+  ``violation_*``, ``feasible``, ``model_version``, ``run_id``).
+- ``pareto``: (study, workload, feasible candidate): its non-dominated-sorting ``rank``
+  (0 = on the Pareto front) and the objective columns; primary key (study, workload, candidate_id).
+- ``runs``: one :class:`archsweep.results.provenance.RunRecord`; primary key run_id.
+- ``trials`` and ``hypervolume_history``: the Optuna search exports, when the study has a search.
+
+Ingest is idempotent: :func:`ingest_parquet` deletes, inside one transaction, every row of
+the studies present in the new files (and every row with a key present in them), then inserts
+the files' rows. Columns are derived from the Parquet files (DuckDB ``read_parquet``), never
+from a hand-kept list; columns new in the files are added to the table.
+
+DuckDB allows one read-write process per database file: only the collect and pareto steps
+of the workflow open it for writing, one after the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from archsweep.spec.errors import InputError
+from archsweep.results.provenance import RunRecord
+
+__all__ = ["EVALUATION_KEYS", "PARETO_KEYS", "RUN_KEYS", "connect", "ingest_parquet", "ingest_arrow",
+           "record_run", "table_exists", "table_columns"]
+
+EVALUATION_KEYS: tuple[str, ...] = ("study", "candidate_id", "workload")
+PARETO_KEYS: tuple[str, ...] = ("study", "source", "workload", "candidate_id")
+RUN_KEYS: tuple[str, ...] = ("run_id",)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _quote(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise InputError("<store>", "table/column", name, "an SQL identifier [A-Za-z_][A-Za-z0-9_]*")
+    return f'"{name}"'
+
+
+def connect(db: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the study database (created when missing, unless ``read_only``)."""
+    db = Path(db)
+    if read_only and not db.exists():
+        raise InputError(str(db), "", "<missing file>", "an existing archsweep DuckDB database (run `archsweep run` first)")
+    if not read_only:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(db), read_only=read_only)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` exists in the main schema."""
+    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()
+    return bool(rows and rows[0])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of ``table`` (empty if it does not exist)."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()
+    return {name: dtype for name, dtype in rows}
+
+
+def _ingest_source(con: duckdb.DuckDBPyConnection, table: str, source: str, key_columns: Sequence[str],
+                   scope_column: str | None, scope_value: str | None) -> int:
+    """Replace rows of ``table`` by the rows of the SQL relation ``source``; returns rows inserted."""
+    qtable = _quote(table)
+    keys = [_quote(k) for k in key_columns]
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    source_types = {row[0]: row[1] for row in described}
+    missing = [k for k in key_columns if k not in source_types]
+    if missing:
+        raise InputError(source, "columns", missing, f"files holding the key columns {list(key_columns)}")
+    con.begin()
+    try:
+        existing = table_columns(con, table)
+        if not existing:
+            cols = ", ".join(f"{_quote(c)} {t}" for c, t in source_types.items())
+            con.execute(f"CREATE TABLE {qtable} ({cols}, PRIMARY KEY ({', '.join(keys)}))")
+        else:
+            for col, dtype in source_types.items():
+                if col not in existing:
+                    con.execute(f"ALTER TABLE {qtable} ADD COLUMN {_quote(col)} {dtype}")
+        if scope_column is not None and scope_column in source_types:
+            qscope = _quote(scope_column)
+            con.execute(f"DELETE FROM {qtable} WHERE {qscope} IN (SELECT DISTINCT {qscope} FROM {source})")
+        if scope_column is not None and scope_value is not None:
+            con.execute(f"DELETE FROM {qtable} WHERE {_quote(scope_column)} = ?", [scope_value])
+        match = " AND ".join(f"{qtable}.{k} = s.{k}" for k in keys)
+        con.execute(f"DELETE FROM {qtable} USING (SELECT DISTINCT {', '.join(keys)} FROM {source}) AS s WHERE {match}")
+        con.execute(f"INSERT INTO {qtable} BY NAME SELECT * FROM {source}")
+        inserted = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return int(inserted[0]) if inserted else 0
+
+
+def ingest_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str | Path],
+                   key_columns: Sequence[str], *, scope_column: str | None = "study",
+                   scope_value: str | None = None) -> int:
+    """Load Parquet ``files`` into ``table`` idempotently; returns the number of rows inserted.
+
+    The table is created from the files' schema with primary key ``key_columns``. In one
+    transaction, rows whose ``scope_column`` value (default ``study``; skipped when None or
+    absent from the files) appears in the files are deleted, rows with a key present in the
+    files are deleted (and, with ``scope_value``, every row whose ``scope_column`` equals it,
+    so an empty input still clears the scope), then all rows of the files are inserted: ingesting the same files twice
+    leaves the same rows. Used for ``evaluations``, ``pareto``, ``trials`` and
+    ``hypervolume_history``.
+    """
+    paths = [Path(f) for f in files]
+    if not paths:
+        return 0
+    for p in paths:
+        if not p.is_file():
+            raise InputError(str(p), "", "<missing file>", f"an existing Parquet file to ingest into table {table!r}")
+    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return _ingest_source(con, table, f"read_parquet([{listing}])", key_columns, scope_column, scope_value)
+
+
+def ingest_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, key_columns: Sequence[str],
+                 *, scope_column: str | None = "study", scope_value: str | None = None) -> int:
+    """Same as :func:`ingest_parquet` for an in-memory Arrow table."""
+    view = f"_archsweep_ingest_{table}"
+    con.register(view, data)
+    try:
+        return _ingest_source(con, table, _quote(view), key_columns, scope_column, scope_value)
+    finally:
+        con.unregister(view)
+
+
+def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Insert or replace ``record`` in the ``runs`` table."""
+    data = pa.Table.from_pylist([record.as_dict()], schema=RunRecord.arrow_schema())
+    ingest_arrow(con, "runs", data, RUN_KEYS, scope_column=None)

@@ -1,0 +1,215 @@
+"""Hardware design parameters: the one list every other layer derives its columns from.
+
+A *hardware candidate* is one value per parameter in :data:`HARDWARE_PARAMETERS`. The
+catalog (``data/hardware/catalog.yaml``) gives complete base designs; a study perturbs one.
+Inside the model a batch of candidates is a :class:`HardwareArrays` (struct of arrays), so
+the same functions evaluate one point, a million-row batch or a broadcast xarray grid.
+
+All values are SI: bytes, bytes/s (per direction), Hz, W, s. ``*_per_cycle_per_unit``
+values are FLOP per clock per compute unit (an SM, CU or TensorCore): peak matrix rate is
+``compute_units * matrix_flops_per_cycle_per_unit_bf16 * clock_hz``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "ParameterInfo", "HARDWARE_PARAMETERS", "PARAMETER_BY_NAME", "NUMERIC_PARAMETERS",
+    "CHOICE_PARAMETERS", "AcceleratorDesign", "HardwareArrays",
+    "HBM_GENERATIONS", "PROCESS_NODES", "SCALEUP_TOPOLOGIES", "SCALEOUT_TOPOLOGIES",
+]
+
+HBM_GENERATIONS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "HBM4")
+PROCESS_NODES = ("N7", "N6", "N5", "N4", "N3", "N2", "A16")
+#: Scale-up fabric: a switched domain (NVSwitch, UALink switch), or a direct torus (TPU ICI).
+SCALEUP_TOPOLOGIES = ("switched", "torus2d", "torus3d")
+#: Scale-out fabric between scale-up domains.
+SCALEOUT_TOPOLOGIES = ("rail_optimized", "fat_tree", "dragonfly", "torus3d")
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    """Metadata of one hardware parameter.
+
+    Attributes:
+        name: column name (SI unit suffix where it has one).
+        dimension: unit dimension for :func:`archsweep.load.units.parse_quantity`, or "choice".
+        kind: "float", "int" or "choice".
+        group: "accelerator", "interconnect" or "system".
+        description: meaning and unit.
+        choices: allowed values for kind "choice".
+        minimum: smallest allowed value for numbers (exclusive of 0 where ``positive``).
+        positive: the value must be > 0.
+    """
+
+    name: str
+    dimension: str
+    kind: Literal["float", "int", "choice"]
+    group: Literal["accelerator", "interconnect", "system"]
+    description: str
+    choices: tuple[str, ...] = ()
+    positive: bool = True
+
+
+HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
+    ParameterInfo("compute_units", "count", "int", "accelerator",
+                  "number of compute units carrying matrix engines (NVIDIA SMs, AMD CUs, TPU TensorCores x MXUs)"),
+    ParameterInfo("matrix_flops_per_cycle_per_unit_bf16", "dimensionless", "float", "accelerator",
+                  "dense BF16 matrix FLOP per clock per compute unit (FMA = 2 FLOP)"),
+    ParameterInfo("matrix_flops_per_cycle_per_unit_fp8", "dimensionless", "float", "accelerator",
+                  "dense FP8 matrix FLOP per clock per compute unit (0 where FP8 is unsupported: BF16 rate used)",
+                  positive=False),
+    ParameterInfo("vector_flops_per_cycle_per_unit", "dimensionless", "float", "accelerator",
+                  "FP32 vector (non-matrix) FLOP per clock per compute unit"),
+    ParameterInfo("matrix_efficiency", "dimensionless", "float", "accelerator",
+                  "achievable fraction of the dense BF16 matrix peak on large GEMMs (measured max achievable "
+                  "matmul / peak: power, clock and scheduling limits of the design)"),
+    ParameterInfo("clock_hz", "frequency", "float", "accelerator", "matrix-engine clock at the rated peak, Hz"),
+    ParameterInfo("sram_bytes", "bytes", "float", "accelerator",
+                  "on-chip SRAM (last-level cache plus per-unit shared memory/L1), bytes"),
+    ParameterInfo("hbm_generation", "choice", "choice", "accelerator", "HBM standard", HBM_GENERATIONS),
+    ParameterInfo("hbm_stacks", "count", "int", "accelerator", "number of HBM stacks on the package"),
+    ParameterInfo("hbm_bw_per_stack_bytes_per_s", "bandwidth", "float", "accelerator",
+                  "delivered peak bandwidth per HBM stack, bytes/s"),
+    ParameterInfo("hbm_capacity_per_stack_bytes", "bytes", "float", "accelerator", "capacity per HBM stack, bytes"),
+    ParameterInfo("process_node", "choice", "choice", "accelerator", "logic process node of the compute die", PROCESS_NODES),
+    ParameterInfo("tdp_w", "power", "float", "accelerator", "thermal design power of the accelerator package, W"),
+    ParameterInfo("scaleup_domain_size", "count", "int", "interconnect",
+                  "accelerators in one scale-up (NVLink/ICI/Infinity Fabric) domain"),
+    ParameterInfo("scaleup_bw_bytes_per_s", "bandwidth", "float", "interconnect",
+                  "scale-up bandwidth per accelerator, per direction, bytes/s"),
+    ParameterInfo("scaleup_latency_s", "time", "float", "interconnect", "scale-up per-hop message latency, s"),
+    ParameterInfo("scaleup_topology", "choice", "choice", "interconnect", "scale-up fabric topology", SCALEUP_TOPOLOGIES),
+    ParameterInfo("scaleout_bw_bytes_per_s", "bandwidth", "float", "interconnect",
+                  "scale-out (NIC) bandwidth per accelerator, per direction, bytes/s"),
+    ParameterInfo("scaleout_latency_s", "time", "float", "interconnect", "scale-out message latency, s"),
+    ParameterInfo("scaleout_topology", "choice", "choice", "interconnect", "scale-out network topology", SCALEOUT_TOPOLOGIES),
+    ParameterInfo("scaleout_oversubscription", "dimensionless", "float", "interconnect",
+                  "fat-tree oversubscription ratio (1 = full bisection)"),
+    ParameterInfo("accelerator_count", "count", "int", "system", "accelerators in the system"),
+)
+
+PARAMETER_BY_NAME: dict[str, ParameterInfo] = {p.name: p for p in HARDWARE_PARAMETERS}
+NUMERIC_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind != "choice")
+CHOICE_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind == "choice")
+
+
+@dataclass(frozen=True)
+class AcceleratorDesign:
+    """One complete hardware design point (scalars, SI). Field order = HARDWARE_PARAMETERS."""
+
+    compute_units: int
+    matrix_flops_per_cycle_per_unit_bf16: float
+    matrix_flops_per_cycle_per_unit_fp8: float
+    vector_flops_per_cycle_per_unit: float
+    matrix_efficiency: float
+    clock_hz: float
+    sram_bytes: float
+    hbm_generation: str
+    hbm_stacks: int
+    hbm_bw_per_stack_bytes_per_s: float
+    hbm_capacity_per_stack_bytes: float
+    process_node: str
+    tdp_w: float
+    scaleup_domain_size: int
+    scaleup_bw_bytes_per_s: float
+    scaleup_latency_s: float
+    scaleup_topology: str
+    scaleout_bw_bytes_per_s: float
+    scaleout_latency_s: float
+    scaleout_topology: str
+    scaleout_oversubscription: float
+    accelerator_count: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> AcceleratorDesign:  # noqa: D401 - dataclasses.replace wrapper
+        from dataclasses import replace as _replace
+        return _replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class HardwareArrays:
+    """A batch of hardware candidates as a struct of arrays (broadcastable numpy arrays).
+
+    Numeric fields are float64 arrays (ints as float64 too, so broadcasting and arithmetic
+    never overflow); choice fields are arrays of ``str``. All fields share one broadcast
+    shape: ``(n,)`` for a batch, ``()`` for a point, any shape for an xarray grid.
+    """
+
+    compute_units: np.ndarray
+    matrix_flops_per_cycle_per_unit_bf16: np.ndarray
+    matrix_flops_per_cycle_per_unit_fp8: np.ndarray
+    vector_flops_per_cycle_per_unit: np.ndarray
+    matrix_efficiency: np.ndarray
+    clock_hz: np.ndarray
+    sram_bytes: np.ndarray
+    hbm_generation: np.ndarray
+    hbm_stacks: np.ndarray
+    hbm_bw_per_stack_bytes_per_s: np.ndarray
+    hbm_capacity_per_stack_bytes: np.ndarray
+    process_node: np.ndarray
+    tdp_w: np.ndarray
+    scaleup_domain_size: np.ndarray
+    scaleup_bw_bytes_per_s: np.ndarray
+    scaleup_latency_s: np.ndarray
+    scaleup_topology: np.ndarray
+    scaleout_bw_bytes_per_s: np.ndarray
+    scaleout_latency_s: np.ndarray
+    scaleout_topology: np.ndarray
+    scaleout_oversubscription: np.ndarray
+    accelerator_count: np.ndarray
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any]) -> HardwareArrays:
+        """Build from a mapping of column name -> array-like (e.g. a pyarrow/pandas table)."""
+        values = {}
+        for p in HARDWARE_PARAMETERS:
+            col = np.asarray(columns[p.name])
+            values[p.name] = col.astype(str) if p.kind == "choice" else col.astype(np.float64)
+        return cls(**values)
+
+    @classmethod
+    def from_designs(cls, designs: list[AcceleratorDesign] | AcceleratorDesign) -> HardwareArrays:
+        """A batch from design points (a single design gives 0-d arrays)."""
+        if isinstance(designs, AcceleratorDesign):
+            return cls.from_columns({k: np.asarray(v) for k, v in designs.as_dict().items()})
+        return cls.from_columns({p.name: [getattr(d, p.name) for d in designs] for p in HARDWARE_PARAMETERS})
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {p.name: getattr(self, p.name) for p in HARDWARE_PARAMETERS}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(*(np.shape(v) for v in self.columns().values()))
+
+    # Derived quantities used by several model modules (SI).
+    @property
+    def peak_matrix_flops_bf16(self) -> np.ndarray:
+        """Dense BF16 matrix peak, FLOP/s."""
+        return self.compute_units * self.matrix_flops_per_cycle_per_unit_bf16 * self.clock_hz
+
+    @property
+    def peak_matrix_flops_fp8(self) -> np.ndarray:
+        """Dense FP8 matrix peak, FLOP/s (BF16 peak where FP8 is unsupported)."""
+        fp8 = self.compute_units * self.matrix_flops_per_cycle_per_unit_fp8 * self.clock_hz
+        return np.where(fp8 > 0, fp8, self.peak_matrix_flops_bf16)
+
+    @property
+    def peak_vector_flops(self) -> np.ndarray:
+        """FP32 vector peak, FLOP/s."""
+        return self.compute_units * self.vector_flops_per_cycle_per_unit * self.clock_hz
+
+    @property
+    def hbm_bw_bytes_per_s(self) -> np.ndarray:
+        return self.hbm_stacks * self.hbm_bw_per_stack_bytes_per_s
+
+    @property
+    def hbm_capacity_bytes(self) -> np.ndarray:
+        return self.hbm_stacks * self.hbm_capacity_per_stack_bytes

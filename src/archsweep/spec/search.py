@@ -1,0 +1,70 @@
+"""Frozen types of a study's ``search:`` section (an Optuna multi-objective search).
+
+Parsed by :func:`archsweep.load.searchspec.parse_search_spec`. Several workloads: each trial is
+evaluated on every workload; an objective is combined with ``aggregate`` (``mean`` by default,
+``worst`` or ``sum``) and a constraint uses the worst workload (the largest violation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archsweep.spec.parameters import ParameterSpace
+
+__all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
+
+SamplerName = Literal["nsga2", "nsga3", "tpe", "qmc", "random", "grid"]
+Aggregate = Literal["mean", "worst", "sum"]
+SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "qmc", "random", "grid")
+#: ``storage: journal`` (the default): an Optuna journal file ``results/<study>/search/journal.log``.
+DEFAULT_STORAGE = "journal"
+
+SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob"),
+    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob"),
+    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate"),
+    "qmc": ("qmc_type", "scramble"),
+    "random": (),
+    "grid": (),
+}
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """Optuna sampler name and its constructor options (JSON scalars)."""
+
+    name: SamplerName = "nsga2"
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A validated search section. Parameter values are SI (see ``archsweep.load.study.ParameterSpace``).
+
+    Attributes:
+        parameters: searched parameters (``archsweep.load.study.ParameterSpace``), file order.
+        sampler: which Optuna sampler, with options.
+        trials: total trial budget over all workers.
+        batch_size: trials asked/evaluated/told together.
+        seed: sampler seed; worker ``w`` seeds its sampler with ``seed + w``.
+        workers: number of worker jobs sharing the storage.
+        storage: ``"journal"`` (default journal file), a ``*.log`` path, or an RDB URL.
+        aggregate: how objectives combine over workloads.
+    """
+
+    parameters: tuple[ParameterSpace, ...]
+    trials: int
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    batch_size: int = 64
+    seed: int = 0
+    workers: int = 1
+    storage: str = DEFAULT_STORAGE
+    aggregate: Aggregate = "mean"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
