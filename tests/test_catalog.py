@@ -14,9 +14,22 @@ from pathlib import Path
 import pytest
 
 from archsweep.load.catalog import (
-    ALIASES, PUBLISHED_FIGURES, CatalogEntry, default_catalog_path, get_accelerator, load_catalog,
+
+    ALIASES,
+
+    PUBLISHED_FIGURES,
+
+    default_catalog_path,
+
+    get_accelerator,
+
+    load_catalog,
+
     normalize_name,
+
 )
+
+from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.load.paths import data_dir

@@ -7,7 +7,7 @@ One set of constants for every accelerator (no per-run tuning). Each entry in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from functools import cache
 from pathlib import Path
 
@@ -16,38 +16,9 @@ from archsweep.load.paths import data_dir
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 
-__all__ = ["Calibration", "load_calibration", "software_stacks", "DEFAULT_STACK"]
+from archsweep.spec.calibration import DEFAULT_STACK, Calibration
 
-DEFAULT_STACK = "megatron-core"
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Model constants (SI). See ``data/calibration/model.yaml`` for the source of each."""
-
-    gemm_tile_m: float
-    gemm_tile_n: float
-    gemm_k_half: float
-    gemm_in_training_ratio: float
-    kernel_overhead_s: float
-    hbm_bw_efficiency: float
-    flash_attention_efficiency: float
-    flash_attention_backward_flop_ratio: float
-    elementwise_bytes_per_token_per_hidden: float
-    elementwise_bytes_per_token_per_ffn: float
-    dp_grad_bytes_per_param: float
-    optimizer_bytes_per_param: float
-    memory_reserved_bytes: float
-    dp_overlap_fraction: float
-    tp_overlap_residual: float
-    collective_bw_efficiency: float
-    pipeline_p2p_overlap: float
-    # Set by the software stack (data/calibration/software_stacks.yaml):
-    stack: str = "megatron-core"
-    elementwise_traffic_multiplier: float = 1.0
-    attention_mma_cap_flops_per_cycle_per_unit: float = 0.0
-    alibi_bias_bytes_per_score: float = 0.0
-
+__all__ = ["load_calibration", "software_stacks"]
 
 _DIMENSIONS = {"kernel_overhead_s": "time", "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")

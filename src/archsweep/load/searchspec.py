@@ -24,7 +24,7 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 from archsweep.load.parameters import parse_parameter_space
 from archsweep.load.schema import validate_document
 
-from archsweep.spec.search import DEFAULT_STORAGE, SAMPLER_OPTIONS, SAMPLERS, SamplerSpec, SearchSpec
+from archsweep.spec.search import DEFAULT_STORAGE, SAMPLER_OPTIONS, SamplerSpec, SearchSpec
 
 __all__ = ["parse_search_spec"]
 

@@ -19,9 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archsweep.load.calibration import DEFAULT_STACK, software_stacks
+from archsweep.spec.calibration import DEFAULT_STACK
+
+from archsweep.load.calibration import software_stacks
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.parameters import error, guard, parse_parameter_space, problem, raise_problems
+from archsweep.load.parameters import error, guard, parse_parameter_space, problem
 from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec

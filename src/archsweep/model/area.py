@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.technology import Technology
+from archsweep.spec.technology import Technology
 
 __all__ = ["AreaBreakdown", "die_area", "node_values", "memory_values", "link_values"]
 

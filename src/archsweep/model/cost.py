@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.technology import Technology
+from archsweep.spec.technology import Technology
 from archsweep.model.area import AreaBreakdown, memory_values, node_values
 
 __all__ = ["dies_per_wafer", "die_yield", "cost_per_good_die_usd", "hbm_cost_usd", "packaging_cost_usd",

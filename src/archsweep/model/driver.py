@@ -22,7 +22,8 @@ import numpy as np
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.model.activity import ActivityCounts
-from archsweep.load.calibration import Calibration, load_calibration
+from archsweep.spec.calibration import Calibration
+from archsweep.load.calibration import load_calibration
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
 from archsweep.model.training.step import StepResult, model_flops_per_token, training_step
 

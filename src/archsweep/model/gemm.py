@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsweep.load.calibration import Calibration
+from archsweep.spec.calibration import Calibration
 
 __all__ = ["gemm_efficiency", "gemm_time_s"]
 

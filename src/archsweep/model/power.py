@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.technology import Technology
+from archsweep.spec.technology import Technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import AreaBreakdown, link_values, memory_values, node_values
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.technology import Technology
+from archsweep.spec.technology import Technology
 from archsweep.model import cost
 from archsweep.model import reliability
 from archsweep.model.activity import ActivityCounts

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.technology import Technology
+from archsweep.spec.technology import Technology
 
 __all__ = ["job_failure_rate_per_s", "checkpoint_size_bytes", "checkpoint_write_s", "restart_s",
            "daly_interval_s", "goodput", "time_to_train_s"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
-from archsweep.load.calibration import Calibration
+from archsweep.spec.calibration import Calibration
 from archsweep.model.gemm import gemm_time_s
 from archsweep.model.training.mapping import MappingArrays
 

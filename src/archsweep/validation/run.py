@@ -43,7 +43,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from archsweep.load.catalog import CatalogEntry, get_accelerator, load_catalog
+from archsweep.spec.catalog import CatalogEntry
+
+from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Precision, TrainingSetup, Workload

@@ -22,7 +22,7 @@ import numpy as np
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.model import collectives as coll
-from archsweep.load.calibration import Calibration
+from archsweep.spec.calibration import Calibration
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import MemoryBreakdown, memory_per_accelerator, stage_parameters
 from archsweep.model.transformer import layer_costs

@@ -1,0 +1,43 @@
+"""Calibration constants of the performance model as a frozen type (SI units).
+
+One set of constants for every accelerator (no per-run tuning), loaded by
+:func:`archsweep.load.calibration.load_calibration` from ``data/calibration/model.yaml`` (each
+value with source, locator and confidence) and a software stack's entries of
+``data/calibration/software_stacks.yaml``. The model takes it as an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Calibration", "DEFAULT_STACK"]
+
+DEFAULT_STACK = "megatron-core"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Model constants (SI). See ``data/calibration/model.yaml`` for the source of each."""
+
+    gemm_tile_m: float
+    gemm_tile_n: float
+    gemm_k_half: float
+    gemm_in_training_ratio: float
+    kernel_overhead_s: float
+    hbm_bw_efficiency: float
+    flash_attention_efficiency: float
+    flash_attention_backward_flop_ratio: float
+    elementwise_bytes_per_token_per_hidden: float
+    elementwise_bytes_per_token_per_ffn: float
+    dp_grad_bytes_per_param: float
+    optimizer_bytes_per_param: float
+    memory_reserved_bytes: float
+    dp_overlap_fraction: float
+    tp_overlap_residual: float
+    collective_bw_efficiency: float
+    pipeline_p2p_overlap: float
+    # Set by the software stack (data/calibration/software_stacks.yaml):
+    stack: str = "megatron-core"
+    elementwise_traffic_multiplier: float = 1.0
+    attention_mma_cap_flops_per_cycle_per_unit: float = 0.0
+    alibi_bias_bytes_per_score: float = 0.0
