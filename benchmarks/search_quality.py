@@ -29,6 +29,7 @@ from archsweep.results.hypervolume import hypervolume
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.results.pareto import non_dominated_mask, to_minimization
 from archsweep.search.optuna_search import reference_point
+from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 
@@ -52,6 +53,7 @@ class Problem:
     def __init__(self, workloads: list[str]) -> None:
         self.base = get_accelerator("H100-SXM").as_dict()
         self.tech = load_technology()
+        self.calibration = load_calibration()
         self.memories = self.tech.memories
         self.workloads = [load_workload(w) for w in workloads]
 
@@ -66,7 +68,7 @@ class Problem:
         values = np.zeros((n, len(COLUMNS)))
         feasible = np.ones(n, dtype=bool)
         for wl in self.workloads:
-            out = evaluate_design_batch(hw, wl, tech=self.tech, strategy=STRATEGY)
+            out = evaluate_design_batch(hw, wl, tech=self.tech, calibration=self.calibration, strategy=STRATEGY)
             values += np.stack([np.asarray(out[c], dtype=float) for c in COLUMNS], axis=1) / len(self.workloads)
             feasible &= np.asarray(out["feasible"], dtype=bool)
         feasible &= np.all(np.isfinite(values), axis=1)

@@ -19,6 +19,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.load.paths import data_dir
+from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
 from archsweep.validation.run import megatron_step_flops, validate_rows
 from archsweep.load.workloads import load_workload
@@ -65,7 +66,7 @@ def test_golden_gpt3_175b_on_1536_a100():
     """SC21 Table 2: GPT-3 175B, PTD-P tp=8 pp=12 dp=16 on 1,536 A100: 141 TFLOP/s per GPU (Eq. 3). +-10 %."""
     wl = load_workload("gpt3-175b")
     hw = HardwareArrays.from_designs(get_accelerator("A100-SXM4").design.replace(accelerator_count=1536))
-    out = evaluate_design_batch(hw, wl, tech=load_technology(),
+    out = evaluate_design_batch(hw, wl, tech=load_technology(), calibration=load_calibration(),
                                 strategy="tp=8,pp=12,dp=16,mb=1,vpp=1,recompute=full,zero=0,sp=off,fa=off,dp_overlap=off")
     tflops = megatron_step_flops(wl, "full", hardware=True) / (out["step_time_s"][0] * 1536) / 1e12
     assert tflops == pytest.approx(141.0, rel=0.10)
@@ -77,7 +78,7 @@ def test_golden_llama3_405b_on_16384_h100():
     Tolerance +-20 % (relative): the paper's tuned uneven pipeline schedule is not modelled exactly."""
     out = evaluate_design_batch(
         HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=16384)),
-        load_workload("llama3-405b"), tech=load_technology(), strategy="tp=8,cp=1,pp=16,dp=128")
+        load_workload("llama3-405b"), tech=load_technology(), calibration=load_calibration(), strategy="tp=8,cp=1,pp=16,dp=128")
     assert out["feasible"][0]
     assert out["mfu"][0] == pytest.approx(0.38, rel=0.20)
 

@@ -14,17 +14,19 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.model import collectives as coll
 from archsweep.model.driver import evaluate_design_batch
+from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 
 TECH = load_technology()
+CAL = load_calibration()
 H100 = get_accelerator("H100-SXM").design
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORKLOADS = ["llama3-8b", "gpt3-175b", "mixtral-8x7b"]
 
 
 def _eval(designs, workload="llama3-8b", strategy=None):
-    return evaluate_design_batch(HardwareArrays.from_designs(designs), load_workload(workload), tech=TECH, strategy=strategy)
+    return evaluate_design_batch(HardwareArrays.from_designs(designs), load_workload(workload), tech=TECH, calibration=CAL, strategy=strategy)
 
 
 def _design(count: int, units: int, clock: float, hbm_bw: float, su_bw: float, so_bw: float):
@@ -94,16 +96,16 @@ def test_scalar_equals_batch_equals_grid():
     wl = load_workload("llama3-8b")
     designs = [H100.replace(accelerator_count=64, clock_hz=c, scaleup_bw_bytes_per_s=b)
                for c in (1.5e9, 1.83e9) for b in (300e9, 450e9, 900e9)]
-    batch = evaluate_design_batch(HardwareArrays.from_designs(designs), wl, tech=TECH)
+    batch = evaluate_design_batch(HardwareArrays.from_designs(designs), wl, tech=TECH, calibration=CAL)
     for i, d in enumerate(designs):
-        point = evaluate_design_batch(HardwareArrays.from_designs(d), wl, tech=TECH)
+        point = evaluate_design_batch(HardwareArrays.from_designs(d), wl, tech=TECH, calibration=CAL)
         for key in ("step_time_s", "power_w", "memory_per_accelerator_bytes", "die_area_mm2", "tp", "pp"):
             assert point[key][0] == batch[key][i], key
     base = {k: xr.DataArray(v) for k, v in H100.replace(accelerator_count=64).as_dict().items()}
     base["clock_hz"] = xr.DataArray([1.5e9, 1.83e9], dims="clock_hz", coords={"clock_hz": [1.5e9, 1.83e9]})
     base["scaleup_bw_bytes_per_s"] = xr.DataArray([300e9, 450e9, 900e9], dims="su", coords={"su": [300e9, 450e9, 900e9]})
     grid = evaluate_grid(xr.Dataset({k: v for k, v in base.items() if k not in ("clock_hz",)}, coords={"clock_hz": base["clock_hz"]}),
-                         wl, tech=TECH)
+                         wl, tech=TECH, calibration=CAL)
     assert grid["step_time_s"].shape == (2, 3)
     np.testing.assert_array_equal(grid["step_time_s"].values.reshape(-1), batch["step_time_s"])
 
@@ -142,8 +144,8 @@ def test_lora_finetuning_needs_less_memory_and_time_than_full():
     lora = replace(full, training=replace(full.training, mode="finetune_lora", lora_rank=16))
     hw = HardwareArrays.from_designs(H100.replace(accelerator_count=64))
     strategy = "tp=1,pp=1,cp=1,mb=1,recompute=full,zero=0"
-    a = evaluate_design_batch(hw, full, tech=TECH, strategy=strategy)
-    b = evaluate_design_batch(hw, lora, tech=TECH, strategy=strategy)
+    a = evaluate_design_batch(hw, full, tech=TECH, calibration=CAL, strategy=strategy)
+    b = evaluate_design_batch(hw, lora, tech=TECH, calibration=CAL, strategy=strategy)
     assert b["memory_optimizer_bytes"][0] < 0.01 * a["memory_optimizer_bytes"][0]
     assert b["memory_per_accelerator_bytes"][0] < a["memory_per_accelerator_bytes"][0]
     assert b["dp_comm_exposed_s"][0] <= a["dp_comm_exposed_s"][0]

@@ -6,7 +6,7 @@ import numpy as np
 
 from archsweep.results import store
 from archsweep.results.report import breakdown_columns, plot_names, write_report
-from archsweep.workflow.stages import pareto_table
+from archsweep.results.fronts import pareto_table
 from conftest import make_study
 
 

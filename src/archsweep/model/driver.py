@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.spec.technology import Technology
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.model.activity import ActivityCounts
 from archsweep.spec.calibration import Calibration
-from archsweep.load.calibration import load_calibration
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
 from archsweep.model.training.step import StepResult, model_flops_per_token, training_step
 
@@ -177,24 +177,24 @@ def _result_columns(hw_nominal: HardwareArrays, hw: HardwareArrays, wl: Workload
     return cols
 
 
-def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Any, strategy: str | None = None,
-                          objective: str = "step_time_s", calibration: Calibration | None = None) -> dict[str, np.ndarray]:
+def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Technology, calibration: Calibration,
+                          strategy: str | None = None, objective: str = "step_time_s") -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` on ``workload`` with its best (or a given) mapping.
 
     Args:
         hw: hardware candidates, any broadcast shape (flattened to 1-D here).
         workload: the training workload.
-        tech: :class:`archsweep.load.technology.Technology` for power, area and cost.
+        tech: :class:`archsweep.spec.technology.Technology` for power, area and cost.
         strategy: fixed mapping text (``"tp=8,pp=16,mb=1"``); keys left out are searched.
         objective: what the inner mapping search minimises (one of :data:`MAPPING_OBJECTIVES`).
-        calibration: model constants (default ``data/calibration/model.yaml``).
+        calibration: model constants (:func:`archsweep.load.calibration.load_calibration`).
 
     Returns:
         flat columns of length n = prod(hw.shape): the chosen mapping, step time and its
         breakdown, mfu, hfu, tokens_per_s, memory and its parts, power/area/cost columns,
         ``violation_*`` (> 0 violated) and ``feasible``.
     """
-    cal = calibration or load_calibration()
+    cal = calibration
     if objective not in MAPPING_OBJECTIVES:
         from archsweep.spec.errors import InputError
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
@@ -206,8 +206,8 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Any, 
     return _result_columns(flat, final_hw, workload, chosen, res, ppa_cols)
 
 
-def evaluate_grid(grid: Any, workload: Workload, *, tech: Any, strategy: str | None = None,
-                  objective: str = "step_time_s") -> Any:
+def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibration: Calibration,
+                  strategy: str | None = None, objective: str = "step_time_s") -> Any:
     """Evaluate a broadcast xarray grid of hardware parameters; returns an ``xarray.Dataset``.
 
     ``grid`` is an ``xarray.Dataset`` whose data variables (or coordinates) name hardware
@@ -227,7 +227,7 @@ def evaluate_grid(grid: Any, workload: Workload, *, tech: Any, strategy: str | N
     for name, arr in zip(names, broadcast):
         arrays[name] = np.asarray(arr.transpose(*dims).values)
     hw = HardwareArrays.from_columns(arrays)
-    cols = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=objective)
+    cols = evaluate_design_batch(hw, workload, tech=tech, calibration=calibration, strategy=strategy, objective=objective)
     coords = {d: broadcast[0][d] for d in dims if d in broadcast[0].coords}
     # Outputs that share a name with a grid coordinate (e.g. clock_hz after DVFS) get an "out_" prefix.
     return xr.Dataset({(f"out_{k}" if k in coords else k): (dims, np.asarray(v).reshape(shape)) for k, v in cols.items()},

@@ -193,7 +193,7 @@ class SearchSummary:
 
 def search_summary(study: Study, con: duckdb.DuckDBPyConnection) -> SearchSummary:
     """Summarise the search of ``study`` from ``con`` (see :class:`SearchSummary`)."""
-    from archsweep.workflow.stages import search_objectives
+    from archsweep.results.fronts import search_objectives
 
     objectives = [o.column for o in study.objectives]
     trials = search_objectives(study, con)
@@ -260,7 +260,7 @@ def _plot_hypervolume(con: duckdb.DuckDBPyConnection, study: Study, path: Path) 
 
 def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) -> tuple[list[str], list[Path]]:
     """Markdown lines and plots of the search section."""
-    from archsweep.workflow.stages import search_front_label, search_objectives
+    from archsweep.results.fronts import search_front_label, search_objectives
 
     spec = study.search
     summary = search_summary(study, con)

@@ -239,7 +239,7 @@ def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> Hardw
 def _evaluate(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
     """One dict of columns per workload, rows in ``params`` order."""
     from archsweep.candidates.space import candidate_ids
-    from archsweep.workflow.stages import evaluation_columns
+    from archsweep.candidates.evaluate import evaluation_columns
 
     hw = _hardware_batch(ctx, params)
     ids = candidate_ids(hw.columns())
@@ -391,7 +391,7 @@ def export_search(study_file: str | Path, trials_out: str | Path, hypervolume_ou
     what the workers saw); only counted trials (COMPLETE, or FAIL after evaluation) are
     exported, so a search resumed after ``kill -9`` exports exactly its budget.
     """
-    from archsweep.workflow.stages import write_parquet_atomic
+    from archsweep.results.parquet import write_parquet_atomic
 
     study = load_study(study_file)
     spec = _search_spec(study)

@@ -1,0 +1,87 @@
+"""The evaluation of a shard: every candidate of a batch on every workload of the study, as tidy rows.
+
+One row per (candidate, workload): the hardware parameters (design values, hashed into the
+candidate id), the chosen mapping and the model's metrics, the study's constraint violations,
+``feasible``, ``model_version`` and ``run_id``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from archsweep import MODEL_VERSION
+from archsweep.candidates.space import read_shard
+from archsweep.load.calibration import load_calibration
+from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.results.objectives import constraint_violations
+from archsweep.spec.columns import OUTPUT_COLUMNS
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.study import Study
+from archsweep.spec.technology import Technology
+from archsweep.spec.workload import Workload
+
+__all__ = ["evaluation_columns", "evaluate_shard"]
+
+
+def _hardware_columns(hw: HardwareArrays) -> dict[str, np.ndarray]:
+    """Hardware parameter columns with their declared kinds (ints back to int64)."""
+    out: dict[str, np.ndarray] = {}
+    for info in HARDWARE_PARAMETERS:
+        col = np.asarray(getattr(hw, info.name))
+        out[info.name] = col.astype(np.int64) if info.kind == "int" else col
+    return out
+
+
+def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarray, workload: Workload,
+                       *, tech: Technology, run_id: str) -> dict[str, np.ndarray]:
+    """Tidy result columns of one workload on a batch: one row per candidate.
+
+    Columns: ``study``, ``candidate_id``, ``workload``, every hardware parameter (design
+    values: the candidate id hashes them), the model's mapping and metric columns (a model
+    output named like a hardware parameter, e.g. ``clock_hz`` after the DVFS cap, is stored as
+    ``effective_<name>``), derived hardware quantities named in
+    :data:`archsweep.load.study.OUTPUT_COLUMNS` that the model does not return (e.g.
+    ``hbm_bw_bytes_per_s``), the study's ``violation_<column>_<max|min>`` columns,
+    ``feasible`` (the model's feasibility AND every study constraint satisfied; a NaN
+    violation counts as violated), ``model_version`` and ``run_id``.
+    """
+    n = len(candidate_ids)
+    strategy = None if study.mapping.search else study.mapping.strategy
+    metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
+                                    calibration=load_calibration(stack=study.mapping.software))
+    hardware = _hardware_columns(hw)
+    columns: dict[str, np.ndarray] = {
+        "study": np.full(n, study.name, dtype=object),
+        "candidate_id": np.asarray(candidate_ids, dtype=object),
+        "workload": np.full(n, workload.name, dtype=object),
+        **hardware,
+    }
+    for name, values in metrics.items():  # a model output named like a parameter is its effective value
+        columns[f"effective_{name}" if name in hardware else name] = np.broadcast_to(np.asarray(values), (n,))
+    for name in OUTPUT_COLUMNS:
+        if name not in columns and isinstance(getattr(type(hw), name, None), property):
+            columns[name] = np.broadcast_to(np.asarray(getattr(hw, name), dtype=np.float64), (n,))
+    violations = constraint_violations(study, columns)
+    feasible = np.asarray(columns.get("feasible", np.ones(n, dtype=bool)), dtype=bool).copy()
+    for values in violations.values():
+        feasible &= np.asarray(values) <= 0.0
+    columns.update(violations)
+    columns["feasible"] = feasible
+    columns["model_version"] = np.full(n, MODEL_VERSION, dtype=object)
+    columns["run_id"] = np.full(n, run_id, dtype=object)
+    return columns
+
+
+def evaluate_shard(study: Study, shard: str | Path, run_id: str) -> pa.Table:
+    """Every candidate of the shard file ``shard`` on every workload of ``study``, one table."""
+    tech = load_technology()
+    hw, candidate_ids = read_shard(shard)
+    tables = [pa.table(evaluation_columns(study, hw, np.asarray(candidate_ids), load_workload(name),
+                                          tech=tech, run_id=run_id))
+              for name in study.workloads]
+    return pa.concat_tables(tables, promote_options="default")
