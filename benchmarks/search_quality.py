@@ -10,7 +10,7 @@ wall time. Last line: ``hypervolume_ratio=<best> evaluated_fraction=<f> sampler=
 
 Objectives: maximise tokens_per_s, minimise power_w (aggregate: mean over workloads);
 feasible = the model's ``feasible`` on every workload. Reference point: nadir of the grid's
-front plus 10 % of its range (:func:`archsweep.search.optuna_search.reference_point`).
+front plus 10 % of its range (:func:`archsweep.search.worker.reference_point`).
 
 Usage: ``python benchmarks/search_quality.py [--workloads llama3-8b ...] [--fraction 0.01]``
 """
@@ -28,7 +28,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.results.hypervolume import hypervolume
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.results.pareto import non_dominated_mask, to_minimization
-from archsweep.search.optuna_search import reference_point
+from archsweep.search.worker import reference_point
 from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload

@@ -2,7 +2,7 @@
 # run N workers sharing its storage, export trials and hypervolume history to Parquet.
 # The study is created by its own rule before any worker starts: concurrent create_study on
 # an empty PostgreSQL database races (Optuna issue #1092).
-from archsweep.search import optuna_search as search
+from archsweep.workflow import search_rules as search
 
 SEARCH = f"{RESULTS}/search"
 SEARCH_WORKERS = list(range(STUDY.search.workers)) if STUDY.search is not None else []

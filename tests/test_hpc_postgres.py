@@ -28,7 +28,9 @@ import pytest
 
 from archsweep.results.pareto import pareto_ranks
 from archsweep.load.paths import repo_root
-from archsweep.search.optuna_search import create_search_study, export_search, run_search_worker
+from archsweep.search.storage import create_search_study
+from archsweep.search.export import export_search
+from archsweep.search.worker import run_search_worker
 from archsweep.load.study import load_study
 
 ROOT = repo_root()

@@ -9,9 +9,11 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.search.optuna_search import (
-    create_search_study, export_search, reference_point, run_search_worker, search_storage, worker_quota,
-)
+from archsweep.search.storage import create_search_study, search_storage, worker_quota
+
+from archsweep.search.export import export_search
+
+from archsweep.search.worker import reference_point, run_search_worker
 from archsweep.load.study import load_study
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -90,7 +92,7 @@ def test_resume_after_kill_marks_stale_and_finishes_budget(tmp_path: Path) -> No
     study = load_study(path)
     ostudy = create_search_study(study, results=results)
     # a killed worker: 8 told trials, then 3 asked and left RUNNING
-    from archsweep.search.optuna_search import _distributions
+    from archsweep.search.storage import distributions as _distributions
     first = run_search_worker(_study_file(tmp_path, trials=8), 0, results=results, progress=False)
     assert first.told == 8
     path = _study_file(tmp_path, trials=20)

@@ -83,7 +83,7 @@ def test_study_file_with_search_section(tmp_path: Path) -> None:
 
 def test_storage_url_takes_passwords_from_the_environment(monkeypatch):
     from archsweep.spec.errors import InputError
-    from archsweep.search.optuna_search import _expand_url
+    from archsweep.search.storage import _expand_url
 
     monkeypatch.setenv("ARCHSWEEP_TEST_PW", "s3cret")
     assert _expand_url("postgresql://u:${ARCHSWEEP_TEST_PW}@h/db", "s.yaml") == "postgresql://u:s3cret@h/db"

@@ -17,7 +17,7 @@ import optuna
 import pytest
 
 from archsweep.cli import main as cli
-from archsweep.search.optuna_search import search_storage
+from archsweep.search.storage import search_storage
 from archsweep.load.study import load_study
 
 pytestmark = pytest.mark.slow

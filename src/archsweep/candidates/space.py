@@ -276,7 +276,7 @@ def hbm_per_stack_values(generations: np.ndarray, varied: set[str], *, file: str
     """Per-stack HBM bandwidth and capacity for each row's generation, for the columns of
     :data:`HBM_FOLLOWS_GENERATION` not in ``varied`` (empty when the generation is not varied).
 
-    Shared by sweeps (:mod:`archsweep.candidates.space`) and searches (:mod:`archsweep.search.optuna_search`); values from
+    Shared by sweeps (:mod:`archsweep.candidates.space`) and searches (:mod:`archsweep.search.worker`); values from
     ``archsweep.load.technology.load_technology().memories``. Vectorised over unique generations.
 
     Raises:

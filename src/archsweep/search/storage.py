@@ -1,0 +1,155 @@
+"""Where a search lives and how it starts: Optuna storage (journal file or RDB URL), sampler,
+distributions, and the one-time creation of the Optuna study (before any worker starts:
+concurrent ``create_study`` on an empty PostgreSQL database races, Optuna issue #1092)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.storages.journal._file import BaseJournalFileLock  # the lock interface JournalFileBackend takes
+
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import PARAMETER_BY_NAME
+from archsweep.spec.search import DEFAULT_STORAGE, SearchSpec
+from archsweep.spec.study import Study
+
+__all__ = ["search_dir", "search_storage", "make_sampler", "worker_quota", "create_search_study"]
+
+WORKER_ATTR = "worker"
+EVALUATED_ATTR = "evaluated"
+FEASIBLE_ATTR = "feasible"
+CANDIDATE_ATTR = "candidate_id"
+
+
+# ---------------------------------------------------------------------------------------
+# Storage, sampler, distributions
+# ---------------------------------------------------------------------------------------
+
+def search_spec(study: Study) -> SearchSpec:
+    if not isinstance(study.search, SearchSpec):
+        raise InputError(study.file, "search", "<missing>", "a search section to run an Optuna search")
+    return study.search
+
+
+def search_dir(study: Study, results: str | Path = "results") -> Path:
+    """``results/<study>/search``: journal, worker markers and exports."""
+    return Path(results) / study.name / "search"
+
+
+def search_storage(study: Study, results: str | Path = "results") -> optuna.storages.BaseStorage:
+    """The study's Optuna storage: a journal file (default) or an RDB URL (``postgresql://...``)."""
+    spec = search_spec(study)
+    target = spec.storage
+    if target == DEFAULT_STORAGE or target.endswith(".log"):
+        path = search_dir(study, results) / "journal.log" if target == DEFAULT_STORAGE else Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=_FlockLock(f"{path}.flock")))
+    return optuna.storages.RDBStorage(_expand_url(target, study.file))
+
+
+def _expand_url(url: str, file: str) -> str:
+    """``${VAR}`` / ``$VAR`` in a storage URL from the environment, so passwords stay out of
+    study files (``postgresql://user:${ARCHSWEEP_DB_PASSWORD}@host/db``). An unset variable is
+    an error, never an empty string."""
+    import os
+    import re
+
+    missing = [m for m in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", url) if m not in os.environ]
+    if missing:
+        raise InputError(file, "search.storage", url, f"environment variable(s) {', '.join(missing)} set")
+    return os.path.expandvars(url)
+
+
+class _FlockLock(BaseJournalFileLock):
+    """Journal file lock held with ``flock``: the kernel releases it when its process dies.
+
+    Optuna's default symlink lock survives ``kill -9`` of a worker that held it, and every
+    later writer then waits its 30 s grace period before breaking it; a search must resume
+    at once after ``kill -9``. (``flock`` also works on NFS v4 clients.)
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._handle: Any = None
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        handle = open(self._path, "a+b")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded ``spec.seed + worker``."""
+    seed = spec.seed + worker
+    options = spec.sampler.option_dict()
+    name = spec.sampler.name
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, **options)
+    if name == "nsga3":
+        return optuna.samplers.NSGAIIISampler(seed=seed, **options)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, **options)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, **options)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    space = {p.name: python_values(p.grid_values()) for p in spec.parameters}
+    return optuna.samplers.GridSampler(space, seed=seed)
+
+
+def python_values(values: np.ndarray) -> list[Any]:
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def distributions(spec: SearchSpec) -> dict[str, optuna.distributions.BaseDistribution]:
+    """Optuna distribution per parameter: categorical for values/points, float/int otherwise."""
+    out: dict[str, optuna.distributions.BaseDistribution] = {}
+    for p in spec.parameters:
+        kind = PARAMETER_BY_NAME[p.name].kind
+        if p.kind == "values" or p.points is not None or spec.sampler.name == "grid":
+            out[p.name] = optuna.distributions.CategoricalDistribution(python_values(p.grid_values()))
+        elif kind == "int":
+            step = int(p.step) if p.step is not None else 1
+            out[p.name] = optuna.distributions.IntDistribution(int(p.low), int(p.high), log=p.scale == "log" and step == 1, step=step)
+        else:
+            out[p.name] = optuna.distributions.FloatDistribution(p.low, p.high, log=p.scale == "log", step=p.step)
+    return out
+
+
+def worker_quota(trials: int, workers: int, worker: int) -> int:
+    """Trials worker ``worker`` owns: an even split, the remainder to the first workers."""
+    if not 0 <= worker < workers:
+        raise ValueError(f"worker: got {worker}; allowed: 0 to {workers - 1}")
+    return trials // workers + (1 if worker < trials % workers else 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Create
+# ---------------------------------------------------------------------------------------
+
+def create_search_study(study: Study, storage: optuna.storages.BaseStorage | None = None,
+                        results: str | Path = "results") -> optuna.Study:
+    """Create (or load, if it exists) the Optuna study named after ``study``. Run it once."""
+    storage = storage or search_storage(study, results)
+    return optuna.create_study(
+        study_name=study.name, storage=storage, load_if_exists=True,
+        directions=[o.direction for o in study.objectives],
+    )
+
+

@@ -1,0 +1,240 @@
+"""Optuna multi-objective search over hardware candidates: create, workers, export.
+
+Flow (``rules/search.smk``, one package call per rule):
+
+1. :func:`create_search_study` creates the Optuna study once, before any worker starts
+   (concurrent ``create_study`` on an empty PostgreSQL database races: Optuna issue #1092).
+2. :func:`run_search_worker` (N jobs sharing the storage) asks ``batch_size`` trials,
+   builds one :class:`~archsweep.spec.hardware.HardwareArrays` batch (the study's base design
+   with the trials' parameters), evaluates it on every workload as one vectorised batch
+   (:func:`archsweep.workflow.stages.evaluation_columns`, i.e. the model with its mapping search and
+   the study's constraints), and tells the batch. Worker ``w`` owns
+   ``trials // workers (+1 for w < trials % workers)`` trials, tagged with the user attr
+   ``worker``. Restart after ``kill -9``: the worker's trials left RUNNING are marked FAIL
+   and only the evaluated ones (COMPLETE, or FAIL with ``evaluated``) count, so the budget
+   is finished exactly once.
+3. :func:`export_search` writes ``trials.parquet`` (one row per (trial, workload): trial
+   number, worker, state, hardware columns, every model output, constraint values,
+   ``candidate_id`` from :func:`archsweep.candidates.space.candidate_ids`) and ``hypervolume.parquet``
+   (hypervolume after each feasible completed trial, with the reference point).
+
+Constraints follow Optuna: values > 0 are violated; each ``violation_<column>_<max|min>``
+(worst workload) is stored with ``Trial.set_constraint`` (Optuna 5's replacement of the
+deprecated ``constraints_func``), which NSGA-II/III and TPE read. Several workloads: see :mod:`archsweep.load.searchspec` (``aggregate``).
+
+Reproducibility: with ``workers: 1`` the same seed and budget give the same trials (the
+sampler is seeded and batches are told in order). With several workers each sampler is
+seeded ``seed + worker``, but what a sampler sees of the other workers' trials depends on
+timing, so the set of trials is not reproducible, only the budget and the absence of
+duplicates are.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.results.hypervolume import hypervolume
+from archsweep.results.pareto import to_minimization
+from archsweep.spec.study import Study
+from archsweep.load.study import load_study
+
+from archsweep.search.storage import (search_spec, CANDIDATE_ATTR, EVALUATED_ATTR, FEASIBLE_ATTR, WORKER_ATTR, distributions,
+                                      make_sampler, search_storage, worker_quota)
+
+__all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context"]
+
+# ---------------------------------------------------------------------------------------
+# Evaluation of one batch
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Context:
+    """What every batch needs: base design, technology, workloads, run id."""
+
+    study: Study
+    base: Mapping[str, Any]
+    tech: Any
+    workloads: tuple[Any, ...]
+    run_id: str
+
+
+def batch_context(study: Study) -> _Context:
+    from archsweep.load.catalog import get_accelerator
+    from archsweep.results.provenance import file_sha256, run_id_for
+    from archsweep.load.technology import load_technology
+    from archsweep.load.workloads import load_workload
+
+    return _Context(study, get_accelerator(study.base).as_dict(), load_technology(),
+                    tuple(load_workload(w) for w in study.workloads), run_id_for(file_sha256(study.file)))
+
+
+def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> HardwareArrays:
+    """Base design with each trial's parameters; HBM per-stack values follow the generation
+    when only the generation is searched (as :mod:`archsweep.candidates.space` does for sweeps)."""
+    n = len(params)
+    columns: dict[str, np.ndarray] = {}
+    for info in HARDWARE_PARAMETERS:
+        if params and info.name in params[0]:
+            columns[info.name] = np.asarray([p[info.name] for p in params])
+        else:
+            columns[info.name] = np.full(n, ctx.base[info.name])
+    from archsweep.candidates.space import hbm_per_stack_values
+
+    searched = set(params[0]) if params else set()
+    columns.update(hbm_per_stack_values(columns["hbm_generation"], searched, file=ctx.study.file,
+                                        key_path="search.parameters.hbm_generation"))
+    return HardwareArrays.from_columns(columns)
+
+
+def evaluate_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
+    """One dict of columns per workload, rows in ``params`` order."""
+    from archsweep.candidates.space import candidate_ids
+    from archsweep.candidates.evaluate import evaluation_columns
+
+    hw = _hardware_batch(ctx, params)
+    ids = candidate_ids(hw.columns())
+    return [evaluation_columns(ctx.study, hw, ids, wl, tech=ctx.tech, run_id=ctx.run_id) for wl in ctx.workloads]
+
+
+def _aggregate(study: Study, per_workload: Sequence[Mapping[str, np.ndarray]]
+               ) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Objective values (n, k) aggregated over workloads, constraint names and values (n, c)
+    (worst workload), feasible (n,) (feasible on every workload)."""
+    spec = search_spec(study)
+    objectives = []
+    for o in study.objectives:
+        stack = np.stack([np.asarray(cols[o.column], dtype=np.float64) for cols in per_workload])
+        if spec.aggregate == "sum":
+            objectives.append(stack.sum(axis=0))
+        elif spec.aggregate == "worst":
+            objectives.append(stack.min(axis=0) if o.direction == "maximize" else stack.max(axis=0))
+        else:
+            objectives.append(stack.mean(axis=0))
+    names = sorted(k for k in per_workload[0] if k.startswith("violation_"))
+    n = len(per_workload[0]["candidate_id"])
+    constraints = (np.stack([np.max([np.asarray(c[k], dtype=np.float64) for c in per_workload], axis=0) for k in names], axis=1)
+                   if names else np.zeros((n, 0)))
+    feasible = np.logical_and.reduce([np.asarray(c["feasible"], dtype=bool) for c in per_workload])
+    return np.stack(objectives, axis=1), names, constraints, feasible
+
+
+# ---------------------------------------------------------------------------------------
+# Worker
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What one worker run did. Times in seconds."""
+
+    worker: int
+    told: int
+    already_done: int
+    failed_stale: int
+    optuna_s: float
+    model_s: float
+
+
+def _own_trials(ostudy: optuna.Study, worker: int) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get(WORKER_ATTR) == worker]
+
+
+def counted(trial: optuna.trial.FrozenTrial) -> bool:
+    return trial.state == optuna.trial.TrialState.COMPLETE or bool(trial.user_attrs.get(EVALUATED_ATTR))
+
+
+def run_search_worker(study_file: str | Path, worker_index: int, *, results: str | Path = "results",
+                      progress: bool = True) -> WorkerReport:
+    """Run worker ``worker_index`` until its share of the budget is told; resumable.
+
+    Progress lines: trials done / quota, feasible so far, hypervolume of this worker's
+    feasible trials (reference point: their nadir plus 10 % of the range).
+    """
+    study = load_study(study_file)
+    spec = search_spec(study)
+    quota = worker_quota(spec.trials, spec.workers, worker_index)
+    storage = search_storage(study, results)
+    ostudy = optuna.load_study(study_name=study.name, storage=storage, sampler=make_sampler(spec, worker_index))
+    own = _own_trials(ostudy, worker_index)
+    stale = [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
+    for t in stale:  # left RUNNING by a killed run of this worker: never counted, even if evaluated
+        storage.set_trial_user_attr(t._trial_id, EVALUATED_ATTR, False)
+        storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    stale_ids = {t.number for t in stale}
+    done = sum(counted(t) for t in own if t.number not in stale_ids)
+    already = done
+    directions = [o.direction for o in study.objectives]
+    feasible_min = [to_minimization(np.asarray([t.values]), directions)[0] for t in own
+                    if t.state == optuna.trial.TrialState.COMPLETE and t.user_attrs.get(FEASIBLE_ATTR)]
+    ctx = batch_context(study) if done < quota else None
+    trial_distributions = distributions(spec)
+    optuna_s = model_s = 0.0
+    told = 0
+    while done < quota and ctx is not None:
+        k = min(spec.batch_size, quota - done)
+        start = time.perf_counter()
+        trials = []
+        for _ in range(k):
+            trial = ostudy.ask(trial_distributions)
+            trial.set_user_attr(WORKER_ATTR, worker_index)
+            trials.append(trial)
+        params = [t.params for t in trials]
+        optuna_s += time.perf_counter() - start
+        start = time.perf_counter()
+        per_workload = evaluate_batch(ctx, params)
+        values, names, constraints, feasible = _aggregate(study, per_workload)
+        model_s += time.perf_counter() - start
+        start = time.perf_counter()
+        ids = per_workload[0]["candidate_id"]
+        for i, trial in enumerate(trials):
+            for name, c in zip(names, constraints[i]):
+                trial.set_constraint(name, float(c) if math.isfinite(c) else 1e300)
+            trial.set_user_attr(FEASIBLE_ATTR, bool(feasible[i]))
+            trial.set_user_attr(CANDIDATE_ATTR, str(ids[i]))
+            trial.set_user_attr(EVALUATED_ATTR, True)
+            row = values[i]
+            if np.all(np.isfinite(row)):
+                ostudy.tell(trial, row.tolist())
+                if feasible[i]:
+                    feasible_min.append(to_minimization(row[None, :], directions)[0])
+            else:  # the model gave no number (e.g. nothing fits): a failed, but evaluated, trial
+                ostudy.tell(trial, state=optuna.trial.TrialState.FAIL)
+        optuna_s += time.perf_counter() - start
+        done += k
+        told += k
+        if progress:
+            hv = _running_hypervolume(feasible_min)
+            print(f"search worker {worker_index}: {done}/{quota} trials, {len(feasible_min)} feasible, "
+                  f"hypervolume {hv:.6g} (optuna {optuna_s:.2f} s, model {model_s:.2f} s)", flush=True)
+    if progress:
+        pace = "Optuna" if optuna_s > model_s else "the model"
+        print(f"search worker {worker_index}: done; {told} told now, {already} before; "
+              f"{pace} sets the pace (optuna {optuna_s:.2f} s, model {model_s:.2f} s)", flush=True)
+    return WorkerReport(worker_index, told, already, len(stale), optuna_s, model_s)
+
+
+def _running_hypervolume(points: Sequence[np.ndarray]) -> float:
+    if not points:
+        return 0.0
+    values = np.asarray(points)
+    return hypervolume(values, reference_point(values))
+
+
+def reference_point(values_min: np.ndarray) -> np.ndarray:
+    """Hypervolume reference point: the nadir of ``values_min`` plus 10 % of each range
+    (plus 10 % of |nadir|, or 1, where the range is 0), so every point adds volume."""
+    values = np.asarray(values_min, dtype=np.float64)
+    low, high = values.min(axis=0), values.max(axis=0)
+    span = high - low
+    margin = np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
+    return high + margin
+
+

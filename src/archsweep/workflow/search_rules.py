@@ -1,0 +1,89 @@
+"""The search rules of ``rules/search.smk`` and ``python -m archsweep.workflow.search_rules
+create|worker|export --study FILE ...``: create the Optuna study, run a worker, export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+from archsweep.spec.errors import ArchsweepError
+from archsweep.load.study import load_study
+
+from archsweep.search.export import export_search
+from archsweep.search.storage import create_search_study
+from archsweep.search.worker import run_search_worker
+
+__all__ = ["main", "run_rule"]
+
+# ---------------------------------------------------------------------------------------
+# Command line: python -m archsweep.workflow.search_rules create|worker|export --study FILE ...
+# ---------------------------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m archsweep.workflow.search_rules", description="Optuna search: create the study, run a worker, export trials")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for verb in ("create", "worker", "export"):
+        p = sub.add_parser(verb)
+        p.add_argument("--study", required=True, help="study YAML file")
+        p.add_argument("--results", default="results", help="results root (default results/)")
+        if verb == "create":
+            p.add_argument("--marker", help="file written once the study exists")
+        if verb == "worker":
+            p.add_argument("--worker", type=int, required=True)
+            p.add_argument("--marker", help="file written when this worker's share is done")
+        if verb == "export":
+            p.add_argument("--trials", required=True)
+            p.add_argument("--hypervolume", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.verb == "create":
+            study = load_study(args.study)
+            ostudy = create_search_study(study, results=args.results)
+            _marker(args.marker, f"study {ostudy.study_name}\n")
+        elif args.verb == "worker":
+            report = run_search_worker(args.study, args.worker, results=args.results)
+            _marker(args.marker, f"{report}\n")
+        else:
+            export_search(args.study, args.trials, args.hypervolume, results=args.results)
+    except ArchsweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_rule(verb: str, *, study: str, results: str, log: str, marker: str | None = None, worker: int | None = None,
+             trials: str | None = None, hypervolume: str | None = None) -> None:
+    """One Snakemake rule of ``rules/search.smk`` (``create``, ``worker`` or ``export``), its
+    output and errors written to ``log``. Raises on failure so Snakemake marks the job failed."""
+    import contextlib
+
+    argv = [verb, "--study", study, "--results", results]
+    if marker is not None:
+        argv += ["--marker", marker]
+    if worker is not None:
+        argv += ["--worker", str(worker)]
+    if trials is not None:
+        argv += ["--trials", trials, "--hypervolume", str(hypervolume)]
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
+        status = main(argv)
+    if status != 0:
+        raise RuntimeError(f"search {verb} failed (exit {status}); see {log}")
+
+
+def _marker(path: str | None, text: str) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
