@@ -11,7 +11,8 @@ import pytest
 from archsweep.cli.main import main
 from archsweep.spec.errors import InputError
 from archsweep.load.paths import data_dir
-from archsweep.validation.run import OUTPUT_COLUMNS, read_measurements
+from archsweep.validation.types import OUTPUT_COLUMNS
+from archsweep.validation.cells import read_measurements
 from archsweep.whatif import WorkloadOverrides, what_if
 
 ISSUE_OUTPUTS = ("step_time_s", "compute_time_s", "bubble_time_s", "tp_comm_exposed_s", "dp_comm_exposed_s",

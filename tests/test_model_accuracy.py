@@ -21,7 +21,8 @@ from archsweep.model.driver import evaluate_design_batch
 from archsweep.load.paths import data_dir
 from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
-from archsweep.validation.run import megatron_step_flops, validate_rows
+from archsweep.validation.metrics import megatron_step_flops
+from archsweep.validation.run import validate_rows
 from archsweep.load.workloads import load_workload
 
 RUNS = data_dir() / "validation" / "training_runs.csv"

@@ -325,7 +325,8 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
-    from archsweep.validation.run import print_report, validate_file, write_results_csv
+    from archsweep.validation.summary import print_report, write_results_csv
+    from archsweep.validation.run import validate_file
 
     results = validate_file(args.measurements)
     print_report(results, summary_only=args.summary_only)

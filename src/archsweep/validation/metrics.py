@@ -1,0 +1,132 @@
+"""The measured metric of a row, its FLOP convention, and the model's prediction of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+from archsweep.validation.cells import _number, _text
+from archsweep.validation.types import _GIB, _STATED_PEAKS, METRICS, RowPlan, Skip
+
+Status = Literal["ok", "skipped"]
+MappingSource = Literal["given", "partial", "searched", "-"]
+#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
+#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
+#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
+#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
+#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
+FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
+
+#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
+
+
+# ---------------------------------------------------------------------------------------
+# metric, FLOP convention
+# ---------------------------------------------------------------------------------------
+
+_MEM_ACT = re.compile(r"activations\s+([0-9.]+)\s*GiB", re.I)
+_MEM_TOTAL = re.compile(r"(?:total|peak)\s+memory[^0-9]*([0-9.]+)\s*GiB", re.I)
+_MEM_PCT = re.compile(r"activation memory\s*=\s*([0-9.]+)\s*%\s*of\s+(?:the\s+)?no-recompute", re.I)
+
+
+def _measured(row: Mapping[str, str]) -> tuple[str, float]:
+    for metric in METRICS:
+        value = _number(row, metric)
+        if value is not None:
+            return metric, value
+    other = _text(row, "other_metric")
+    for pattern, metric, scale in ((_MEM_ACT, "memory_activations_bytes", _GIB),
+                                   (_MEM_TOTAL, "memory_per_accelerator_bytes", _GIB),
+                                   (_MEM_PCT, "activation_memory_pct_of_baseline", 1.0)):
+        match = pattern.search(other)
+        if match:
+            return metric, float(match.group(1)) * scale
+    if other:
+        raise Skip(f"no measured metric the model predicts (other_metric: {other[:80]!r})")
+    raise Skip("no measured metric (" + ", ".join(METRICS) + " all empty)")
+
+
+def flop_convention(row: Mapping[str, str]) -> FlopConvention:
+    """The FLOP accounting of the row's source (see :data:`FlopConvention`)."""
+    text = " ".join(_text(row, k).lower() for k in ("source", "framework", "run_id", "notes"))
+    if any(k in text for k in ("narayanan", "korthikanti", "2104.04473", "2205.05198", "eq.3", "eq. 3")):
+        return "megatron"
+    if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
+        return "mosaicml"
+    return "archsweep"
+
+
+def megatron_step_flops(wl: Workload, recompute: str, *, hardware: bool) -> float:
+    """FLOPs of one step in the Megatron accounting (GPT with tied embedding, MHA, 4h FFN).
+
+    Model FLOPs: 72 B s l h^2 (1 + s/(6h) + V/(12 l h)) (Korthikanti et al. MLSys'23 App. A).
+    Hardware FLOPs: full recompute 96 B s l h^2 (1 + s/(6h) + V/(16 l h)) (Narayanan et al.
+    SC21 Eq. 3); selective 72 B s l h^2 (1 + s/(3h) + V/(12 l h)) (Korthikanti Table 5: the
+    HFU/MFU ratios of its four models); none = model FLOPs.
+    """
+    b, s, l, h, v = float(wl.training.global_batch_seqs), float(wl.seq_len), float(wl.layers), float(wl.hidden), float(wl.vocab)
+    base = b * s * l * h * h
+    if hardware and recompute == "full":
+        return 96.0 * base * (1 + s / (6 * h) + v / (16 * l * h))
+    if hardware and recompute == "selective":
+        return 72.0 * base * (1 + s / (3 * h) + v / (12 * l * h))
+    return 72.0 * base * (1 + s / (6 * h) + v / (12 * l * h))
+
+
+def _peak(plan: RowPlan) -> float:
+    stated = _STATED_PEAKS.get((plan.convention, plan.entry.name, plan.workload.training.precision))
+    if stated is not None:
+        return stated
+    hw = HardwareArrays.from_designs(plan.entry.design)
+    peak = hw.peak_matrix_flops_fp8 if plan.workload.training.precision == "fp8" else hw.peak_matrix_flops_bf16
+    return float(np.ravel(peak)[0])
+
+
+def predict_metric(plan: RowPlan, result: Mapping[str, np.ndarray], baseline: Mapping[str, np.ndarray] | None) -> float:
+    """The row's metric from the model's output columns (one candidate), in the row's units."""
+    value = lambda key: float(np.ravel(result[key])[0])  # noqa: E731 - local accessor
+    step, n, wl = value("step_time_s"), float(plan.count), plan.workload
+    recompute = str(np.ravel(result["recompute"])[0])
+    metric = plan.metric
+    if metric == "step_time_s":
+        return step
+    if metric == "tokens_per_s_per_gpu":
+        return value("tokens_per_s") / n
+    if metric == "tokens_per_s_total":
+        return value("tokens_per_s")
+    if metric == "memory_activations_bytes":
+        return value("memory_activations_bytes")
+    if metric == "memory_per_accelerator_bytes":
+        return value("memory_per_accelerator_bytes")
+    if metric == "activation_memory_pct_of_baseline":
+        if baseline is None:
+            raise Skip("no baseline evaluation for the activation-memory ratio")
+        return 100.0 * value("memory_activations_bytes") / float(np.ravel(baseline["memory_activations_bytes"])[0])
+    tokens = float(wl.tokens_per_step)
+    mosaic_model = (6.0 * plan.params + 12.0 * wl.layers * wl.seq_len * wl.hidden) * tokens
+    if plan.convention == "megatron":
+        model_flops = megatron_step_flops(wl, recompute, hardware=False)
+        hw_flops = megatron_step_flops(wl, recompute, hardware=True)
+    elif plan.convention == "mosaicml":
+        model_flops = mosaic_model
+        hw_flops = mosaic_model * (4.0 / 3.0 if recompute == "full" else 1.0)
+    else:
+        from archsweep.model.training.step import model_flops_per_token
+
+        model_flops = model_flops_per_token(wl) * tokens
+        hw_flops = value("hfu") * step * n * _peak(plan)
+    if metric == "tflops_per_gpu":
+        # SC21 and MosaicML tables report the FLOPs their convention counts: hardware FLOPs
+        # (with recomputation) for Megatron, model FLOPs for MosaicML and by default.
+        flops = hw_flops if plan.convention == "megatron" else model_flops
+        return flops / (step * n) / 1e12
+    if metric == "mfu_pct":
+        return 100.0 * model_flops / (step * n * _peak(plan))
+    if metric == "hfu_pct":
+        return 100.0 * hw_flops / (step * n * _peak(plan))
+    raise Skip(f"metric {metric!r} not predicted")

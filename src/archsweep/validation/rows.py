@@ -1,0 +1,281 @@
+"""A published row -> the workload and the mapping it ran (stated, derived or the recipe default)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Literal
+
+from archsweep.load.workloads import list_workloads, load_workload
+from archsweep.spec.workload import Precision, TrainingSetup, Workload
+from archsweep.validation.cells import _int, _text
+from archsweep.validation.types import (
+    _MEMORY_METRICS,
+    _SWIGLU_FAMILIES,
+    _TIED_FAMILIES,
+    Skip,
+)
+
+Status = Literal["ok", "skipped"]
+MappingSource = Literal["given", "partial", "searched", "-"]
+#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
+#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
+#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
+#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
+#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
+FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
+
+#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
+
+
+# ---------------------------------------------------------------------------------------
+# row -> workload
+# ---------------------------------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _stem_for(model: str) -> str | None:
+    key = _norm(model)
+    if not key:
+        return None
+    return next((s for s in list_workloads() if _norm(s) == key), None)
+
+
+def _precision(row: Mapping[str, str]) -> Precision:
+    text = _text(row, "precision").lower()
+    if "fp8" in text:
+        return "fp8"
+    if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
+        raise Skip(f"precision {_text(row, 'precision')!r} not modelled; allowed: BF16/FP16 mixed or FP8 recipes")
+    return "bf16"
+
+
+def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: Workload | None) -> Literal["gelu", "swiglu"]:
+    text = (_text(row, "arch_type") + " " + model).lower()
+    if "swiglu" in text or "geglu" in text:
+        return "swiglu"
+    if "gelu" in text:
+        return "gelu"
+    if base is not None:
+        return base.ffn_type
+    llama_like = any(f in text for f in _SWIGLU_FAMILIES)
+    return "swiglu" if llama_like and ffn != 4 * hidden else "gelu"
+
+
+def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:
+    model = _text(row, "model") or _text(row, "run_id")
+    stem = _stem_for(model)
+    base = load_workload(stem) if stem else None
+    if base is not None:
+        notes.append(f"base workload models/{stem}.yaml")
+    arch = _text(row, "arch_type").lower()
+    if base is None and ("moe" in arch or "mixture" in arch or "mla" in arch):
+        raise Skip(f"arch_type {_text(row, 'arch_type')!r}: MoE/MLA details (experts, top-k) are not CSV columns "
+                   "and no models/ file matches the model name")
+
+    def pick(key: str, default: int | None) -> int:
+        value = _int(row, key)
+        if value is not None:
+            return value
+        if default is None:
+            raise Skip(f"{key} missing (needed to build the workload)")
+        return default
+
+    layers = pick("layers", base.layers if base else None)
+    hidden = pick("hidden", base.hidden if base else None)
+    heads = pick("heads", base.heads if base else None)
+    kv_heads = pick("kv_heads", base.kv_heads if base else heads)
+    if heads % kv_heads != 0:
+        raise Skip(f"heads={heads} not a multiple of kv_heads={kv_heads}")
+    if base is not None and hidden == base.hidden and heads == base.heads:
+        head_dim = base.head_dim
+    elif hidden % heads == 0:
+        head_dim = hidden // heads
+    else:
+        raise Skip(f"hidden={hidden} not a multiple of heads={heads}")
+    if _int(row, "ffn_hidden") is None and base is None:
+        notes.append("ffn_hidden assumed 4*hidden")
+    ffn = pick("ffn_hidden", base.ffn_hidden if base else 4 * hidden)
+    if _int(row, "vocab") is None and base is None:
+        notes.append("vocab assumed 51200 (Megatron GPT, SC21 Sec. 5.1)")
+    vocab = pick("vocab", base.vocab if base else 51200)
+    seq_len = pick("seq_len", None)
+    gbs = _int(row, "global_batch_seqs")
+    if gbs is None and metric not in _MEMORY_METRICS:
+        raise Skip("global_batch_seqs missing (needed for a throughput metric)")
+    ffn_type = _ffn_type(row, model, hidden, ffn, base)
+    family = model.lower()
+    tied = base.tied_embeddings if base else any(f in family for f in _TIED_FAMILIES)
+    attention = "mha" if kv_heads == heads else ("mqa" if kv_heads == 1 else "gqa")
+    if base is not None and base.attention == "mla":
+        attention = "mla"
+    training = TrainingSetup(global_batch_seqs=gbs or 1, precision=_precision(row), mode="pretrain")
+    position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
+    if base is not None:
+        return replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
+                       ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, attention=attention,
+                       training=training, position_encoding=position)
+    return Workload(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
+                    ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, tied_embeddings=tied,
+                    attention=attention, training=training, source=_text(row, "source"), position_encoding=position)
+
+
+# ---------------------------------------------------------------------------------------
+# row -> mapping
+# ---------------------------------------------------------------------------------------
+
+def _recompute(row: Mapping[str, str]) -> str | None:
+    raw = _text(row, "act_recompute")
+    text = raw.lower()
+    if not text:
+        return None
+    if re.search(r"\bfull\b", text) or "with recompute" in text:
+        return "full"
+    if "selective" in text:
+        return "selective"
+    if re.search(r"\b(none|no|off|false|without)\b", text) or text in ("sequence parallelism",):
+        return "none"
+    raise Skip(f"act_recompute={raw!r} not understood; allowed: text naming none, selective or full")
+
+
+def _sequence_parallel(row: Mapping[str, str]) -> bool | None:
+    raw = _text(row, "sp").lower()
+    if raw in ("yes", "true", "on", "1", "y"):
+        return True
+    if raw in ("no", "false", "off", "0", "n"):
+        return False
+    if raw:
+        raise Skip(f"sp={_text(row, 'sp')!r} not understood; allowed: yes/no")
+    text = _text(row, "act_recompute").lower()
+    if "no sp" in text:
+        return False
+    if "sequence parallel" in text or "+ sequence" in text:
+        return True
+    return None
+
+
+def _zero_stage(row: Mapping[str, str]) -> int | None:
+    raw = _text(row, "fsdp_zero")
+    text = raw.lower().replace(" ", "").replace("-", "").replace("_", "")
+    if not text:
+        return None
+    if "hybrid" in text:
+        raise Skip(f"fsdp_zero={raw!r}: hybrid sharding (shard in a node, replicate across) is not modelled")
+    table = (("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
+             ("zero1", 1), ("stage1", 1), ("distributedoptimizer", 1), ("distopt", 1), ("noshard", 0), ("ddp", 0),
+             ("zero0", 0), ("stage0", 0), ("none", 0))
+    for key, stage in table:
+        if key in text:
+            return stage
+    raise Skip(f"fsdp_zero={raw!r} not understood; allowed: FSDP FULL_SHARD/SHARD_GRAD_OP/NO_SHARD, ZeRO-0..3, "
+               "distributed optimizer")
+
+
+#: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
+_STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "other": "megatron-core"}
+
+
+def _stack(row: Mapping[str, str]) -> str:
+    text = " ".join(_text(row, k).lower() for k in ("source", "framework", "run_id"))
+    if any(k in text for k in ("narayanan", "korthikanti", "2104.04473", "2205.05198")):
+        return "megatron-2021"
+    if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
+        return "llm-foundry"
+    return "other"
+
+
+def _vpp(row: Mapping[str, str]) -> int | str | None:
+    """vpp as an integer, ``"interleaved"`` (chunks not stated: > 1) or None (not stated)."""
+    raw = _text(row, "vpp")
+    if "interleav" in raw.lower():
+        return "interleaved"
+    return _int(row, "vpp")
+
+
+def _interleaved_choices(layers: int, pp: int | None) -> list[int | None]:
+    """vpp values > 1 that give every virtual stage whole layers (None: let the model search)."""
+    if pp is None:
+        return [None]
+    if pp == 1:
+        return [1]
+    choices = [v for v in range(2, layers // pp + 1) if layers % (pp * v) == 0]
+    return choices or [1]
+
+
+def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
+             notes: list[str]) -> tuple[int, tuple[str, ...], str, MappingSource]:
+    """(accelerator count, candidate strategy texts, no-recompute/no-SP baseline strategy, mapping flag).
+
+    Several candidates only where the row says "interleaved" without the chunk count: every
+    vpp > 1 that divides the stage's layers is tried and the fastest kept.
+    """
+    tp, pp, dp, mb = _int(row, "tp"), _int(row, "pp"), _int(row, "dp"), _int(row, "micro_batch")
+    cp, ep, vpp_raw = _int(row, "cp"), _int(row, "ep"), _vpp(row)
+    vpp_choices: list[int | None] = (_interleaved_choices(wl.layers, pp) if vpp_raw == "interleaved"
+                                     else [vpp_raw if isinstance(vpp_raw, int) else None])
+    vpp = vpp_choices[0]
+    recompute, sp, zero = _recompute(row), _sequence_parallel(row), _zero_stage(row)
+    count = _int(row, "num_accels")
+    if cp is None:
+        cp = 1
+    if ep is None and wl.moe is None:
+        ep = 1
+    if count is None:
+        if None in (tp, pp, dp):
+            raise Skip("num_accels missing and tp/pp/dp do not give it")
+        count = tp * pp * cp * dp
+        notes.append("num_accels = tp*pp*cp*dp")
+    if tp is not None and pp is not None and dp is not None and tp * pp * cp * dp != count:
+        raise Skip(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} != num_accels {count}")
+    if metric in _MEMORY_METRICS:
+        # Memory figures are per micro-batch in flight: an unstated batch or vpp is irrelevant.
+        if tp is not None and pp is not None and dp is None and count % (tp * pp * cp) == 0:
+            dp = count // (tp * pp * cp)
+        if vpp is None:
+            vpp = 1
+    stack = _stack(row)
+    fa = stack != "megatron-2021"
+    dp_overlap: bool | None = None
+    if stack == "megatron-2021":
+        zero = 0 if zero is None else zero
+        sp = False if sp is None else sp  # SP appeared with Korthikanti'22, whose rows state it
+        dp_overlap = zero >= 1  # local DDP: all-reduce after backward; DeepSpeed ZeRO overlaps
+    elif stack == "llm-foundry":
+        dp_overlap = True
+        if zero is None:
+            zero = 3
+    if tp == 1:
+        sp = False
+    if pp == 1 and vpp is None:
+        vpp = 1
+    fixed: dict[str, object] = {"tp": tp, "pp": pp, "cp": cp, "ep": ep, "vpp": vpp, "mb": mb, "recompute": recompute,
+                                "zero": zero, "sp": sp, "fa": fa, "dp_overlap": dp_overlap}
+    if dp is not None and (tp is None or pp is None):
+        fixed["dp"] = dp
+    text = lambda values: ",".join(f"{k}={_flag(v)}" for k, v in values.items() if v is not None)  # noqa: E731
+    vpp_choices = vpp_choices if len(vpp_choices) > 1 else [vpp]
+    strategies = tuple(text({**fixed, "vpp": v}) for v in vpp_choices)
+    if len(vpp_choices) > 1:
+        notes.append("vpp tried: " + ", ".join(str(v) for v in vpp_choices))
+    baseline = text({**fixed, "recompute": "none", "sp": False})
+    core = (tp, pp, dp, mb, recompute)
+    searched = [k for k, v in fixed.items() if v is None and not (k == "ep" and wl.moe is None)]
+    searched += ["vpp"] if len(vpp_choices) > 1 else []
+    if all(v is None for v in core):
+        source: MappingSource = "searched"
+    elif searched:
+        source = "partial"
+        notes.append("searched: " + ", ".join(searched))
+    else:
+        source = "given"
+    notes.append(f"stack {stack}")
+    return count, strategies, baseline, source
+
+
+def _flag(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

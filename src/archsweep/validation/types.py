@@ -1,0 +1,102 @@
+"""Types and constants of validation against published runs: row plans, results, summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from archsweep.spec.catalog import CatalogEntry
+from archsweep.spec.workload import Workload
+
+Status = Literal["ok", "skipped"]
+MappingSource = Literal["given", "partial", "searched", "-"]
+#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
+#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
+#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
+#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
+#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
+FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
+
+#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
+
+
+OUTPUT_COLUMNS: tuple[str, ...] = ("run_id", "metric", "measured", "predicted", "error_pct", "status", "reason")
+EXTRA_COLUMNS: tuple[str, ...] = ("mapping", "source_group", "accelerator", "model", "notes")
+
+#: Measured columns compared, in order of preference.
+METRICS: tuple[str, ...] = ("step_time_s", "tokens_per_s_per_gpu", "tokens_per_s_total", "tflops_per_gpu",
+                            "mfu_pct", "hfu_pct")
+_MEMORY_METRICS = ("memory_activations_bytes", "memory_per_accelerator_bytes", "activation_memory_pct_of_baseline")
+
+_GIB = float(2**30)
+_EMPTY = {"", "nan", "na", "n/a", "-", "none given", "null"}
+_SWIGLU_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "deepseek", "gemma", "olmo", "yi-")
+_TIED_FAMILIES = ("gpt", "mpt", "bloom", "opt", "megatron", "mt-nlg", "turing")
+#: Peaks the sources divide by (TFLOP/s -> FLOP/s), by (convention, catalog name, precision).
+_STATED_PEAKS: Mapping[tuple[str, str, str], float] = {
+    ("megatron", "A100-SXM4", "bf16"): 312e12, ("megatron", "A100-SXM4-40GB", "bf16"): 312e12,
+    ("mosaicml", "A100-SXM4", "bf16"): 312e12, ("mosaicml", "A100-SXM4-40GB", "bf16"): 312e12,
+    ("mosaicml", "H100-SXM", "bf16"): 989e12, ("mosaicml", "H100-SXM", "fp8"): 1979e12,
+}
+
+
+class Skip(Exception):
+    """A row the model cannot evaluate; ``reason`` says why (internal control flow)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """Everything needed to predict one row (built by :func:`plan_row`)."""
+
+    run_id: str
+    source_group: str
+    accelerator: str
+    model: str
+    entry: CatalogEntry
+    workload: Workload
+    count: int
+    strategies: tuple[str, ...]
+    baseline_strategy: str
+    mapping: MappingSource
+    metric: str
+    measured: float
+    convention: FlopConvention
+    params: float
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One output row (see :data:`OUTPUT_COLUMNS` and :data:`EXTRA_COLUMNS`); error in percent."""
+
+    run_id: str
+    metric: str
+    measured: float
+    predicted: float
+    error_pct: float
+    status: Status
+    reason: str
+    mapping: MappingSource
+    source_group: str
+    accelerator: str
+    model: str
+    notes: str
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in OUTPUT_COLUMNS + EXTRA_COLUMNS}
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """Errors of one group of rows: MAPE and max |error| over its ``ok`` rows, percent."""
+
+    group: str
+    ok: int
+    skipped: int
+    mape_pct: float
+    max_abs_pct: float
