@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from archsweep.results import store
-from archsweep.cli.main import build_parser, main
+from archsweep.cli.app import build_parser, main
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from archsweep.cli.main import main
+from archsweep.cli.app import main
 from archsweep.spec.errors import InputError
 from archsweep.load.paths import data_dir
 from archsweep.validation.types import OUTPUT_COLUMNS

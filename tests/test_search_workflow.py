@@ -16,7 +16,7 @@ import numpy as np
 import optuna
 import pytest
 
-from archsweep.cli import main as cli
+from archsweep import cli
 from archsweep.search.storage import search_storage
 from archsweep.load.study import load_study
 

@@ -15,12 +15,15 @@ from typing import Any, get_args
 
 import numpy as np
 
+from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.model.training.mapping import parse_strategy
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.model.training.mapping import parse_strategy
 from archsweep.spec.workload import Precision, Workload
-from archsweep.load.workloads import load_workload
 
 __all__ = ["WorkloadOverrides", "apply_overrides", "what_if", "print_what_if", "INTEGER_COLUMNS"]
 
@@ -109,11 +112,8 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     if int(n) != n or n < 1:
         raise InputError("<command line>", "--count", count, "a positive integer")
     fixed = parse_strategy(strategy) if strategy else {}
-    from archsweep.model.driver import evaluate_design_batch
-    from archsweep.load.technology import load_technology
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
-    from archsweep.load.calibration import load_calibration
 
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
                                    calibration=load_calibration(stack=software))

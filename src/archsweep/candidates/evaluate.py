@@ -18,7 +18,6 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
-from archsweep.results.objectives import constraint_violations
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.study import Study
@@ -46,9 +45,10 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     output named like a hardware parameter, e.g. ``clock_hz`` after the DVFS cap, is stored as
     ``effective_<name>``), derived hardware quantities named in
     :data:`archsweep.load.study.OUTPUT_COLUMNS` that the model does not return (e.g.
-    ``hbm_bw_bytes_per_s``), the study's ``violation_<column>_<max|min>`` columns,
-    ``feasible`` (the model's feasibility AND every study constraint satisfied; a NaN
-    violation counts as violated), ``model_version`` and ``run_id``.
+    ``hbm_bw_bytes_per_s``), ``feasible`` (the model's own feasibility: a mapping fits and the
+    design's physical limits hold), ``model_version`` and ``run_id``. The study's constraints are
+    NOT applied here (:func:`archsweep.results.objectives.apply_constraints` does it after
+    evaluation, so editing a constraint re-runs no model).
     """
     n = len(candidate_ids)
     strategy = None if study.mapping.search else study.mapping.strategy
@@ -66,12 +66,6 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     for name in OUTPUT_COLUMNS:
         if name not in columns and isinstance(getattr(type(hw), name, None), property):
             columns[name] = np.broadcast_to(np.asarray(getattr(hw, name), dtype=np.float64), (n,))
-    violations = constraint_violations(study, columns)
-    feasible = np.asarray(columns.get("feasible", np.ones(n, dtype=bool)), dtype=bool).copy()
-    for values in violations.values():
-        feasible &= np.asarray(values) <= 0.0
-    columns.update(violations)
-    columns["feasible"] = feasible
     columns["model_version"] = np.full(n, MODEL_VERSION, dtype=object)
     columns["run_id"] = np.full(n, run_id, dtype=object)
     return columns

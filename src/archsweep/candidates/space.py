@@ -28,8 +28,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
 from archsweep.spec.errors import InputError
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME, HardwareArrays
+from archsweep.spec.hardware import (
+    HARDWARE_PARAMETERS,
+    PARAMETER_BY_NAME,
+    HardwareArrays,
+)
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.study import Study
 
@@ -260,7 +266,6 @@ def _sample(study: Study) -> tuple[dict[str, _Column], int]:
 # ---------------------------------------------------------------------------------------
 
 def _base_values(study: Study) -> dict[str, Any]:
-    from archsweep.load.catalog import get_accelerator  # lazy: reads data/ on first use
 
     return get_accelerator(study.base).as_dict()
 
@@ -285,7 +290,6 @@ def hbm_per_stack_values(generations: np.ndarray, varied: set[str], *, file: str
     follow = [k for k in HBM_FOLLOWS_GENERATION if k not in varied]
     if "hbm_generation" not in varied or not follow:
         return {}
-    from archsweep.load.technology import load_technology  # lazy: owned by the technology module
 
     memories = load_technology().memories
     unique, inverse = np.unique(np.asarray(generations, dtype=str), return_inverse=True)

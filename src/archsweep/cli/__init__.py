@@ -1,5 +1,5 @@
 """The ``archsweep`` command line: ``run``, ``query``, ``eval``, ``validate`` (see :func:`main`)."""
 
-from archsweep.cli.main import build_parser, main
+from archsweep.cli.app import build_parser, main
 
 __all__ = ["build_parser", "main"]

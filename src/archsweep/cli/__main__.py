@@ -1,5 +1,5 @@
 """``python -m archsweep.cli`` runs the command line."""
 
-from archsweep.cli.main import main
+from archsweep.cli.app import main
 
 raise SystemExit(main())

@@ -11,12 +11,11 @@ from dataclasses import fields, replace
 from functools import cache
 from pathlib import Path
 
-from archsweep.spec.errors import InputError
 from archsweep.load.paths import data_dir
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
-
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
+from archsweep.spec.errors import InputError
 
 __all__ = ["load_calibration", "software_stacks"]
 

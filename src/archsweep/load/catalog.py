@@ -24,14 +24,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, AcceleratorDesign
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.units import Dimension, parse_quantity
 from archsweep.load.yamlio import load_yaml
-
 from archsweep.spec.catalog import CatalogEntry, SourcedValue, SystemInfo
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, AcceleratorDesign
 
 __all__ = [
     "PUBLISHED_FIGURES", "ALIASES",

@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 from archsweep.load.parameters import parse_parameter_space
 from archsweep.load.schema import validate_document
-
-from archsweep.spec.search import DEFAULT_STORAGE, SAMPLER_OPTIONS, SamplerSpec, SearchSpec
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.search import (
+    DEFAULT_STORAGE,
+    SAMPLER_OPTIONS,
+    SamplerSpec,
+    SearchSpec,
+)
 
 __all__ = ["parse_search_spec"]
 

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import math
 
-from archsweep.spec.study import DEFAULT_EVALUATIONS_PER_SECOND, DEFAULT_TARGET_SECONDS_PER_JOB, ShardSizing
+from archsweep.spec.study import (
+    DEFAULT_EVALUATIONS_PER_SECOND,
+    DEFAULT_TARGET_SECONDS_PER_JOB,
+    ShardSizing,
+)
 
 __all__ = [
     "DEFAULT_TARGET_SECONDS_PER_JOB", "DEFAULT_EVALUATIONS_PER_SECOND", "MAX_AUTO_SHARDS",

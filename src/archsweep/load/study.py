@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archsweep.spec.calibration import DEFAULT_STACK
-
 from archsweep.load.calibration import software_stacks
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.parameters import error, guard, parse_parameter_space, problem
@@ -31,13 +29,21 @@ from archsweep.load.sharding import auto_shard_count
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
+from archsweep.spec.calibration import DEFAULT_STACK
 from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
-from archsweep.spec.study import (MAX_GRID_SIZE, Constraint, MappingChoice, Objective, SamplingMethod, ShardSizing,
-                                  Study)
+from archsweep.spec.study import (
+    MAX_GRID_SIZE,
+    Constraint,
+    MappingChoice,
+    Objective,
+    SamplingMethod,
+    ShardSizing,
+    Study,
+)
 
 __all__ = ["load_study", "parse_study", "parse_column_value"]
 

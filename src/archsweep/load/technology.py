@@ -20,13 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from archsweep.spec.errors import InputError
-from archsweep.spec.hardware import HBM_GENERATIONS, PROCESS_NODES
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
-
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HBM_GENERATIONS, PROCESS_NODES
 from archsweep.spec.technology import (
     CalibrationTech,
     DieToDieTech,

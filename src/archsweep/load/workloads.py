@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
-from archsweep.spec.errors import InputError, InputErrors
 from archsweep.load.schema import validate_document
-from archsweep.spec.workload import MLAConfig, MoEConfig, TrainingSetup, Workload
 from archsweep.load.yamlio import load_yaml
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.workload import MLAConfig, MoEConfig, TrainingSetup, Workload
 
 __all__ = ["load_workload", "list_workloads", "parse_token_count"]
 

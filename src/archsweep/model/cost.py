@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsweep.model.area import AreaBreakdown, memory_values, node_values
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
-from archsweep.model.area import AreaBreakdown, memory_values, node_values
 
 __all__ = ["dies_per_wafer", "die_yield", "cost_per_good_die_usd", "hbm_cost_usd", "packaging_cost_usd",
            "accelerator_cost_usd", "network_ports_per_accelerator", "network_cost_per_accelerator_usd",

@@ -19,13 +19,25 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.spec.technology import Technology
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
-from archsweep.spec.workload import Workload
+from archsweep.model import ppa
 from archsweep.model.activity import ActivityCounts
+from archsweep.model.reliability import checkpoint_size_bytes
+from archsweep.model.training.mapping import (
+    RECOMPUTE,
+    MappingArrays,
+    enumerate_mappings,
+    parse_strategy,
+)
+from archsweep.model.training.step import (
+    StepResult,
+    model_flops_per_token,
+    training_step,
+)
 from archsweep.spec.calibration import Calibration
-from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
-from archsweep.model.training.step import StepResult, model_flops_per_token, training_step
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.technology import Technology
+from archsweep.spec.workload import Workload
 
 __all__ = ["evaluate_design_batch", "evaluate_grid", "MAPPING_OBJECTIVES"]
 
@@ -107,8 +119,6 @@ def _activity(res: StepResult, wl: Workload, cal: Calibration) -> ActivityCounts
 
 
 def _ppa_columns(hw: HardwareArrays, wl: Workload, tech: Any, res: StepResult, cal: Calibration) -> dict[str, np.ndarray]:
-    from archsweep.model import ppa  # power/area/cost model (technology-driven)
-    from archsweep.model.reliability import checkpoint_size_bytes
 
     checkpoint_bytes = np.broadcast_to(checkpoint_size_bytes(wl.total_params, tech), np.shape(res.step_time_s))
     return ppa.power_area_cost(hw, tech, _activity(res, wl, cal), res.step_time_s, float(wl.tokens_per_step),
@@ -196,7 +206,6 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
     """
     cal = calibration
     if objective not in MAPPING_OBJECTIVES:
-        from archsweep.spec.errors import InputError
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
     flat, _shape = _flatten(hw)
     mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None)
@@ -220,7 +229,6 @@ def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibratio
     present = {**{k: grid[k] for k in grid.data_vars}, **{k: grid[k] for k in grid.coords}}
     missing = [n for n in names if n not in present]
     if missing:
-        from archsweep.spec.errors import InputError
         raise InputError("<xarray grid>", missing[0], "<missing>", "every hardware parameter as a variable or coordinate")
     broadcast = xr.broadcast(*[present[n] for n in names])
     dims, shape = broadcast[0].dims, broadcast[0].shape

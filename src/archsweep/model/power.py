@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.technology import Technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import AreaBreakdown, link_values, memory_values, node_values
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.technology import Technology
 
 __all__ = ["EnergyBreakdown", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
            "tdp_clock_scale"]

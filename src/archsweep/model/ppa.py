@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.technology import Technology
-from archsweep.model import cost
-from archsweep.model import reliability
+from archsweep.model import cost, reliability
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area, node_values
 from archsweep.model.power import static_power_w, step_energy
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.technology import Technology
 
 __all__ = ["power_area_cost", "PPA_COLUMNS"]
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.workload import Workload
-from archsweep.spec.calibration import Calibration
 from archsweep.model.gemm import gemm_time_s
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
 
 __all__ = ["LayerCosts", "layer_costs"]
 

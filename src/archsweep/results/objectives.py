@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pyarrow as pa
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.study import Study
 
-__all__ = ["constraint_violations"]
+__all__ = ["constraint_violations", "apply_constraints", "apply_constraints_table"]
 
 
 def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -33,3 +34,29 @@ def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> di
         if lower is not None:
             out[f"violation_{constraint.column}_min"] = lower
     return out
+
+
+def apply_constraints(study: Study, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``columns`` (one evaluation batch) with the study's ``violation_<column>_<max|min>`` columns
+    inserted before ``model_version`` and ``feasible`` ANDed with every constraint (a NaN
+    violation counts as violated)."""
+    violations = constraint_violations(study, columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    feasible = np.asarray(columns.get("feasible", np.ones(n, dtype=bool)), dtype=bool).copy()
+    for values in violations.values():
+        feasible &= np.asarray(values) <= 0.0
+    out: dict[str, np.ndarray] = {}
+    for name, values in columns.items():
+        if name == "model_version":
+            out.update(violations)
+        out[name] = feasible if name == "feasible" else values
+    out.update({k: v for k, v in violations.items() if k not in out})
+    return out
+
+
+def apply_constraints_table(study: Study, table: pa.Table) -> pa.Table:
+    """:func:`apply_constraints` on an Arrow table (one evaluate shard)."""
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    constrained = apply_constraints(study, columns)
+    return pa.table({name: (table.column(name) if name in table.column_names and name != "feasible" else values)
+                     for name, values in constrained.items()})

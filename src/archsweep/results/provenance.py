@@ -20,8 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from archsweep import MODEL_VERSION
-from archsweep import __version__
+from archsweep import MODEL_VERSION, __version__
 from archsweep.load.paths import repo_root
 
 __all__ = ["RunRecord", "TRACKED_PACKAGES", "file_sha256", "run_id_for", "git_commit",

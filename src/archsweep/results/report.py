@@ -34,8 +34,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from archsweep.model.training.mapping import MAPPING_COLUMNS
 from archsweep.results import store
+from archsweep.results.fronts import search_front_label, search_objectives
+from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
 
 __all__ = ["MAPPING_COLUMNS", "MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "MAX_FRONT_ROWS", "plot_names",
@@ -193,7 +194,6 @@ class SearchSummary:
 
 def search_summary(study: Study, con: duckdb.DuckDBPyConnection) -> SearchSummary:
     """Summarise the search of ``study`` from ``con`` (see :class:`SearchSummary`)."""
-    from archsweep.results.fronts import search_objectives
 
     objectives = [o.column for o in study.objectives]
     trials = search_objectives(study, con)
@@ -260,7 +260,6 @@ def _plot_hypervolume(con: duckdb.DuckDBPyConnection, study: Study, path: Path) 
 
 def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) -> tuple[list[str], list[Path]]:
     """Markdown lines and plots of the search section."""
-    from archsweep.results.fronts import search_front_label, search_objectives
 
     spec = study.search
     summary = search_summary(study, con)

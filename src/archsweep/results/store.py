@@ -28,8 +28,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from archsweep.spec.errors import InputError
 from archsweep.results.provenance import RunRecord
+from archsweep.spec.errors import InputError
 
 __all__ = ["EVALUATION_KEYS", "PARETO_KEYS", "RUN_KEYS", "connect", "ingest_parquet", "ingest_arrow",
            "record_run", "table_exists", "table_columns"]

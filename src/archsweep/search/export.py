@@ -9,12 +9,22 @@ import numpy as np
 import optuna
 import pyarrow as pa
 
+from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume_history
 from archsweep.results.pareto import to_minimization
-from archsweep.load.study import load_study
-
-from archsweep.search.storage import FEASIBLE_ATTR, WORKER_ATTR, search_spec, search_storage
-from archsweep.search.worker import batch_context, counted, evaluate_batch, reference_point
+from archsweep.results.parquet import write_parquet_atomic
+from archsweep.search.storage import (
+    FEASIBLE_ATTR,
+    WORKER_ATTR,
+    search_spec,
+    search_storage,
+)
+from archsweep.search.worker import (
+    batch_context,
+    counted,
+    evaluate_batch,
+    reference_point,
+)
 
 __all__ = ["export_search"]
 
@@ -30,7 +40,6 @@ def export_search(study_file: str | Path, trials_out: str | Path, hypervolume_ou
     what the workers saw); only counted trials (COMPLETE, or FAIL after evaluation) are
     exported, so a search resumed after ``kill -9`` exports exactly its budget.
     """
-    from archsweep.results.parquet import write_parquet_atomic
 
     study = load_study(study_file)
     spec = search_spec(study)

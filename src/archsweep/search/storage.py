@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages.journal._file import BaseJournalFileLock  # the lock interface JournalFileBackend takes
+from optuna.storages.journal._file import (
+    BaseJournalFileLock,  # the lock interface JournalFileBackend takes
+)
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME

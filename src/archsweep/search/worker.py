@@ -7,8 +7,8 @@ Flow (``rules/search.smk``, one package call per rule):
 2. :func:`run_search_worker` (N jobs sharing the storage) asks ``batch_size`` trials,
    builds one :class:`~archsweep.spec.hardware.HardwareArrays` batch (the study's base design
    with the trials' parameters), evaluates it on every workload as one vectorised batch
-   (:func:`archsweep.workflow.stages.evaluation_columns`, i.e. the model with its mapping search and
-   the study's constraints), and tells the batch. Worker ``w`` owns
+   (:func:`archsweep.candidates.evaluate.evaluation_columns`, i.e. the model with its mapping search,
+   then :func:`archsweep.results.objectives.apply_constraints`), and tells the batch. Worker ``w`` owns
    ``trials // workers (+1 for w < trials % workers)`` trials, tagged with the user attr
    ``worker``. Restart after ``kill -9``: the worker's trials left RUNNING are marked FAIL
    and only the evaluated ones (COMPLETE, or FAIL with ``evaluated``) count, so the budget
@@ -41,14 +41,29 @@ from typing import Any
 import numpy as np
 import optuna
 
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
-from archsweep.results.hypervolume import hypervolume
-from archsweep.results.pareto import to_minimization
-from archsweep.spec.study import Study
+from archsweep.candidates.evaluate import evaluation_columns
+from archsweep.candidates.space import candidate_ids, hbm_per_stack_values
+from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study
-
-from archsweep.search.storage import (search_spec, CANDIDATE_ATTR, EVALUATED_ATTR, FEASIBLE_ATTR, WORKER_ATTR, distributions,
-                                      make_sampler, search_storage, worker_quota)
+from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
+from archsweep.results.hypervolume import hypervolume
+from archsweep.results.objectives import apply_constraints
+from archsweep.results.pareto import to_minimization
+from archsweep.results.provenance import file_sha256, run_id_for
+from archsweep.search.storage import (
+    CANDIDATE_ATTR,
+    EVALUATED_ATTR,
+    FEASIBLE_ATTR,
+    WORKER_ATTR,
+    distributions,
+    make_sampler,
+    search_spec,
+    search_storage,
+    worker_quota,
+)
+from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.study import Study
 
 __all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context"]
 
@@ -68,10 +83,6 @@ class _Context:
 
 
 def batch_context(study: Study) -> _Context:
-    from archsweep.load.catalog import get_accelerator
-    from archsweep.results.provenance import file_sha256, run_id_for
-    from archsweep.load.technology import load_technology
-    from archsweep.load.workloads import load_workload
 
     return _Context(study, get_accelerator(study.base).as_dict(), load_technology(),
                     tuple(load_workload(w) for w in study.workloads), run_id_for(file_sha256(study.file)))
@@ -87,7 +98,6 @@ def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> Hardw
             columns[info.name] = np.asarray([p[info.name] for p in params])
         else:
             columns[info.name] = np.full(n, ctx.base[info.name])
-    from archsweep.candidates.space import hbm_per_stack_values
 
     searched = set(params[0]) if params else set()
     columns.update(hbm_per_stack_values(columns["hbm_generation"], searched, file=ctx.study.file,
@@ -97,12 +107,11 @@ def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> Hardw
 
 def evaluate_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
     """One dict of columns per workload, rows in ``params`` order."""
-    from archsweep.candidates.space import candidate_ids
-    from archsweep.candidates.evaluate import evaluation_columns
 
     hw = _hardware_batch(ctx, params)
     ids = candidate_ids(hw.columns())
-    return [evaluation_columns(ctx.study, hw, ids, wl, tech=ctx.tech, run_id=ctx.run_id) for wl in ctx.workloads]
+    return [apply_constraints(ctx.study, evaluation_columns(ctx.study, hw, ids, wl, tech=ctx.tech, run_id=ctx.run_id))
+            for wl in ctx.workloads]
 
 
 def _aggregate(study: Study, per_workload: Sequence[Mapping[str, np.ndarray]]

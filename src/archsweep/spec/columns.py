@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 
-__all__ = ["OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "column_dimension"]
+__all__ = ["OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "MAPPING_COLUMNS", "column_dimension"]
 
 _MODEL_OUTPUTS: tuple[str, ...] = (
     "step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_accelerator_bytes", "power_w",
@@ -55,3 +55,9 @@ def column_dimension(column: str) -> str:
         if column.endswith(suffix):
             return dimension
     return "dimensionless"
+
+
+#: Columns of a training mapping in the results (the chosen parallelism and its flags).
+MAPPING_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "recompute",
+                                    "zero_stage", "sequence_parallel", "flash_attention", "tp_overlap",
+                                    "dp_overlap")

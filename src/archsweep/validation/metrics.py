@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from archsweep.model.training.step import model_flops_per_token
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
@@ -116,7 +117,6 @@ def predict_metric(plan: RowPlan, result: Mapping[str, np.ndarray], baseline: Ma
         model_flops = mosaic_model
         hw_flops = mosaic_model * (4.0 / 3.0 if recompute == "full" else 1.0)
     else:
-        from archsweep.model.training.step import model_flops_per_token
 
         model_flops = model_flops_per_token(wl) * tokens
         hw_flops = value("hfu") * step * n * _peak(plan)

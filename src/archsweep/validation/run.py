@@ -41,7 +41,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
+from archsweep.load.technology import load_technology
+from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -111,7 +114,6 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
 
 def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
               calibration: Any) -> dict[str, np.ndarray]:
-    from archsweep.model.driver import evaluate_design_batch
 
     key = (plan.entry.name, plan.workload, plan.count, strategy, calibration.stack)
     if key not in cache:
@@ -174,8 +176,6 @@ def _fmt_mapping(value: np.ndarray) -> str:
 def validate_rows(rows: Iterable[Mapping[str, str]], *, catalog: Mapping[str, CatalogEntry] | None = None,
                   tech: Any = None, calibration: Any = None) -> list[RowResult]:
     """Predict and compare every row; one :class:`RowResult` per row, in input order."""
-    from archsweep.load.calibration import load_calibration
-    from archsweep.load.technology import load_technology
 
     catalog = load_catalog() if catalog is None else catalog
     tech = load_technology() if tech is None else tech

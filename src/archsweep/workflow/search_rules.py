@@ -8,13 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-
-from archsweep.spec.errors import ArchsweepError
 from archsweep.load.study import load_study
-
 from archsweep.search.export import export_search
 from archsweep.search.storage import create_search_study
 from archsweep.search.worker import run_search_worker
+from archsweep.spec.errors import ArchsweepError
 
 __all__ = ["main", "run_rule"]
 

@@ -16,18 +16,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from archsweep.candidates.evaluate import evaluate_shard
 from archsweep.candidates.space import write_space_shards
 from archsweep.load.study import load_study
 from archsweep.results import store
 from archsweep.results.fronts import pareto_table, search_pareto_table
+from archsweep.results.objectives import apply_constraints_table
 from archsweep.results.parquet import write_parquet_atomic
 from archsweep.results.provenance import file_sha256, make_run_record, run_id_for
 from archsweep.results.report import write_report
@@ -101,13 +104,21 @@ def collect(study_file: str | Path, evaluations: Sequence[str | Path], db: str |
             search: Sequence[str | Path] = (), log: str | Path | None = None) -> Path:
     """Ingest evaluate shards (and search exports) into ``db``; record the run.
 
+    The study's constraints are applied here, shard by shard (bounded memory), not in the
+    evaluate jobs: editing a constraint re-runs no model evaluation.
+
     Idempotent: rerunning replaces the study's rows (see :func:`archsweep.results.store.ingest_parquet`).
     """
     study = load_study(study_file)
     con = store.connect(db)
     try:
-        rows = store.ingest_parquet(con, "evaluations", evaluations, store.EVALUATION_KEYS)
-        _log(log, f"collect: {rows} evaluation row(s) from {len(evaluations)} shard(s) into {db}")
+        with tempfile.TemporaryDirectory(prefix="constrained-", dir=Path(db).parent) as scratch:
+            constrained = [write_parquet_atomic(apply_constraints_table(study, pq.read_table(shard)),
+                                                Path(scratch) / f"{k}.parquet")
+                           for k, shard in enumerate(evaluations)]
+            rows = store.ingest_parquet(con, "evaluations", constrained, store.EVALUATION_KEYS)
+        _log(log, f"collect: {rows} evaluation row(s) from {len(evaluations)} shard(s) into {db}, "
+                  f"{len(study.constraints)} study constraint(s) applied")
         for path in map(Path, search):
             if path.name not in SEARCH_EXPORTS:
                 raise InputError(str(path), "", path.name, f"a search export named one of {sorted(SEARCH_EXPORTS)}")

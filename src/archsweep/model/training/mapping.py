@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.errors import InputError
 from archsweep.spec.workload import Workload
 
@@ -70,10 +71,6 @@ class MappingArrays:
 
 
 #: Mapping columns as written to the result tables (``recompute`` as text, ``dp`` added).
-MAPPING_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "recompute",
-                                    "zero_stage", "sequence_parallel", "flash_attention", "tp_overlap",
-                                    "dp_overlap")
-
 _STRATEGY_KEYS = {
     "tp": "tp", "pp": "pp", "dp": "dp", "cp": "cp", "ep": "ep", "vpp": "vpp", "mb": "micro_batch",
     "micro_batch": "micro_batch", "recompute": "recompute", "zero": "zero_stage", "zero_stage": "zero_stage",

@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from archsweep.spec.workload import Workload
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.workload import Workload
 
 __all__ = ["MemoryBreakdown", "memory_per_accelerator", "stage_parameters"]
 

@@ -19,13 +19,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsweep.model import collectives as coll
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import (
+    MemoryBreakdown,
+    memory_per_accelerator,
+    stage_parameters,
+)
+from archsweep.model.transformer import layer_costs
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
-from archsweep.model import collectives as coll
-from archsweep.spec.calibration import Calibration
-from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import MemoryBreakdown, memory_per_accelerator, stage_parameters
-from archsweep.model.transformer import layer_costs
 
 __all__ = ["StepResult", "training_step", "model_flops_per_token"]
 

@@ -35,11 +35,11 @@ from typing import Any
 import duckdb
 
 from archsweep import __version__
+from archsweep.load.paths import repo_root
+from archsweep.load.study import load_study
 from archsweep.results import store
 from archsweep.spec.errors import ArchsweepError
-from archsweep.load.paths import repo_root
 from archsweep.spec.study import Study
-from archsweep.load.study import load_study
 
 __all__ = ["build_parser", "main", "resolve_study_path", "database_path", "add_run_parser", "cmd_run",
            "add_query_parser", "cmd_query", "add_eval_parser", "cmd_eval", "add_validate_parser", "cmd_validate"]
@@ -325,8 +325,8 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
-    from archsweep.validation.summary import print_report, write_results_csv
     from archsweep.validation.run import validate_file
+    from archsweep.validation.summary import print_report, write_results_csv
 
     results = validate_file(args.measurements)
     print_report(results, summary_only=args.summary_only)
