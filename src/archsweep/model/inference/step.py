@@ -123,7 +123,9 @@ def stage_iteration(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, 
     if wl.moe is not None:
         per_layer = per_layer + moe_frac * wl.moe.shared_experts * wl.expert_params
     params = layers * per_layer / tp + wl.vocab * h / tp  # + output projection (last stage)
-    eff = gemm_efficiency(np.maximum(t_rank, 1.0), h / tp, h, hw.compute_units, eta_max, cal)
+    # One layer's projections side by side (n = its weights / hidden): tile and wave quantisation of
+    # the whole layer's output width, as fused/stream-K kernels fill the machine.
+    eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_max, cal)
     flops = 2.0 * t_rank * params
     wbytes = wbpe * params
     linear = np.maximum(flops / (peak * eff), wbytes / (bw * scal.weight_stream_bw_efficiency))
@@ -134,8 +136,9 @@ def stage_iteration(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, 
         distinct = expected_distinct_experts(float(e.num_experts), float(e.top_k), tokens)
         ep_params = layers * moe_frac * wl.expert_params / width
         per_expert_tokens = np.maximum(routed / np.maximum(distinct, 1.0), 1.0)
-        e_eff = gemm_efficiency(per_expert_tokens, float(e.expert_ffn_hidden) * cfg.ep / width, h,
-                                hw.compute_units, eta_max, cal)
+        # Grouped GEMM over the rank's touched experts (their FFN widths side by side).
+        e_eff = gemm_efficiency(per_expert_tokens, wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
+                                h, hw.compute_units, eta_max, cal)
         e_flops = 2.0 * routed * ep_params
         e_bytes = wbpe * distinct * ep_params + 2.0 * layers * moe_frac * e.num_experts * h  # + router (bf16)
         linear = linear + np.maximum(e_flops / (peak * e_eff), e_bytes / (bw * scal.weight_stream_bw_efficiency))
