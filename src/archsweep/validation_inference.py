@@ -150,9 +150,12 @@ def _row(rec: dict, known: set[str], cal, scal) -> InferenceValidationRow:
     out["predicted_tokens_per_s"] = float(res["output_tokens_per_s"][0])
     out["predicted_tpot_s"] = float(res["tpot_s"][0])
     out["predicted_ttft_s"] = float(res["ttft_s"][0])
-    if qps is not None and _num(rec["samples_per_s"]) < 0.9 * qps:
-        # Overloaded in the measurement: TTFT grows with the number of queued requests (finite run).
+    if qps is not None and _num(rec["samples_per_s"]) < 0.8 * qps:
+        # Overloaded in the measurement (achieved < 80 % of offered): a finite-run transient where
+        # TTFT grows with the queued requests and ITL with the engine's batch limit; only the
+        # saturated throughput is compared.
         out["measured_ttft_s"] = float("nan")
+        out["measured_tpot_s"] = float("nan")
     return InferenceValidationRow(**out)
 
 

@@ -12,8 +12,8 @@ Agrawal et al. OSDI'24), per replica with ``B`` sequences in flight:
   and a decode pool; TPOT = pure decode iteration; the KV of the ISL prompt tokens crosses the
   scale-up fabric when the deployment fits one scale-up domain, else the scale-out network, and is
   added to TTFT; throughput = min(prefill pool rate, decode pool rate).
-* TTFT = half an iteration of waiting for the running one to finish + the prompt's prefill + one
-  iteration, plus queueing under load "qps": Poisson arrivals at rate lambda per replica on a
+* TTFT = half an iteration of waiting for the running one to finish + the iteration carrying the
+  prompt's prefill (whose time the prefill dominates), plus queueing under load "qps": Poisson arrivals at rate lambda per replica on a
   prefill server of deterministic service time S (M/D/1, Pollaczek-Khinchine mean wait
   ``Wq = rho S / (2 (1 - rho))``, rho = lambda S; Kleinrock, "Queueing Systems" Vol. 1, Eq. 5.105).
   The deployment is overloaded (TTFT infinite, violated) when lambda >= its service rate; the
@@ -151,7 +151,7 @@ def serving_performance(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArra
     link_lat = np.where(in_domain, hw.scaleup_latency_s, hw.scaleout_latency_s)
     kv_transfer = np.where(dis, kv_request / (cfg.replica_size * link_bw) + link_lat, 0.0)
 
-    base_ttft = np.where(dis, t_prefill + kv_transfer, 0.5 * tpot + t_prefill + tpot)
+    base_ttft = np.where(dis, t_prefill + kv_transfer, 0.5 * tpot + t_prefill)
     if job.load == "qps":
         lam = float(job.qps or 0.0)
         rho_total = lam / service_rate
@@ -162,11 +162,11 @@ def serving_performance(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArra
         b = np.maximum(b, 1.0)
         for _ in range(4):
             t_b, _st = tpot_at(b)
-            ttft_b = np.where(dis, t_prefill + kv_transfer, 1.5 * t_b + t_prefill) + wait
+            ttft_b = np.where(dis, t_prefill + kv_transfer, 0.5 * t_b + t_prefill) + wait
             b = np.clip(lam / replicas * (ttft_b + osl * t_b), 1.0, batch)
         tpot, dec_st = tpot_at(b)
         overloaded = rho_total >= 1.0
-        ttft = np.where(overloaded, np.inf, np.where(dis, t_prefill + kv_transfer, 1.5 * tpot + t_prefill) + wait)
+        ttft = np.where(overloaded, np.inf, np.where(dis, t_prefill + kv_transfer, 0.5 * tpot + t_prefill) + wait)
         requests = np.minimum(lam, service_rate)
         batch = np.where(overloaded, batch, b)
         tpot = np.where(overloaded, tpot_at(batch)[0], tpot)
