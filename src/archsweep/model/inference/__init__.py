@@ -1,0 +1,27 @@
+"""LLM serving (inference) performance model: a second job kind next to training.
+
+Pure vectorised numpy functions: hardware (:class:`archsweep.hardware.HardwareArrays`),
+architecture (:class:`archsweep.workload.Workload`), serving job (:class:`ServingJob`) and
+serving configuration (:class:`ServingConfigArrays`) are separate inputs; constants arrive as a
+:class:`ServingCalibration`. Nothing here reads a file.
+
+Protocol for the job-agnostic driver: ``enumerate_serving_configs`` (mappings) and
+``serving_performance`` (vectorised performance function, broadcast candidates (n, 1) x
+configurations (1, m)); ``best_serving_configs`` is the chunked best-configuration search.
+"""
+
+from __future__ import annotations
+
+from .best import SERVING_COLUMNS, best_serving_configs, throughput_latency_curve
+from .calibration import ServingCalibration
+from .configs import ServingConfigArrays, enumerate_serving_configs
+from .job import ServingJob
+from .kv_cache import kv_bytes_per_token_per_layer, kv_bytes_per_token_per_accelerator
+from .serving import ServingResult, serving_activity, serving_performance
+
+__all__ = [
+    "ServingCalibration", "ServingJob", "ServingConfigArrays", "enumerate_serving_configs",
+    "kv_bytes_per_token_per_layer", "kv_bytes_per_token_per_accelerator",
+    "ServingResult", "serving_performance", "serving_activity",
+    "best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS",
+]

@@ -1,0 +1,36 @@
+"""Decode: one engine iteration advancing every sequence of a replica by one token.
+
+With ``pp`` stages the ``batch`` sequences run as ``pp`` micro-batches of ``batch / pp`` (the
+pipeline stays full), so a sequence advances once per round of ``pp`` stage iterations. Weights
+are read once per stage iteration and the KV cache of every sequence once per token: memory-bound
+at small batch, compute-bound at large. ``prefill_tokens_per_step`` adds the prompt chunks that
+chunked prefill mixes into the same iteration (aggregated serving).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...hardware import HardwareArrays
+from ...workload import Workload
+from ..calibration import Calibration
+from .calibration import ServingCalibration
+from .configs import ServingConfigArrays
+from .job import ServingJob
+from .step import StageCost, stage_iteration
+
+__all__ = ["decode_step_time_s"]
+
+
+def decode_step_time_s(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+                       scal: ServingCalibration, cal: Calibration, peak: np.ndarray, batch: np.ndarray,
+                       prefill_tokens_per_step: np.ndarray | float = 0.0) -> tuple[np.ndarray, StageCost]:
+    """Seconds per output token of every sequence (one round), and one stage iteration's cost.
+
+    KV length per sequence: the prompt plus half the output on average (``ISL + OSL / 2``).
+    """
+    pp = cfg.pp
+    ctx = float(job.input_tokens) + 0.5 * float(job.output_tokens)
+    st = stage_iteration(hw, wl, cfg, job, scal, cal, peak, batch / pp, ctx, prefill_tokens_per_step / pp,
+                         0.5 * float(job.input_tokens))
+    return pp * st.time_s + scal.step_overhead_s, st

@@ -1,0 +1,95 @@
+"""A serving job: what is served, under which load and service-level objectives.
+
+Speculative decoding (draft models, Medusa, EAGLE, DeepSeek MTP) is NOT modelled: a job that
+asks for it is refused with an :class:`~archsweep.errors.InputError`. Input and output lengths
+are fixed means (every request has the same ISL/OSL, as in trtllm-bench's synthetic datasets);
+length distributions are not modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ...errors import InputError
+
+__all__ = ["ServingJob", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES"]
+
+Precision = Literal["bf16", "fp8", "fp4", "int4"]
+LoadMode = Literal["offline", "concurrency", "qps"]
+PRECISIONS: tuple[str, ...] = ("bf16", "fp8", "fp4", "int4")
+LOAD_MODES: tuple[str, ...] = ("offline", "concurrency", "qps")
+
+#: Bytes per stored element including block scales: NVFP4 = 4-bit values + one FP8 scale per
+#: 16 values (NVIDIA Blackwell NVFP4 format: 0.5 + 1/16 B); INT4 weight-only (AWQ/GPTQ, group
+#: 128 with an FP16 scale: 0.5 + 2/128 B).
+BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16.0, "int4": 0.5 + 2.0 / 128.0}
+
+
+def _check(cond: bool, key: str, value: object, allowed: str) -> None:
+    if not cond:
+        raise InputError("<serving job>", key, str(value), allowed)
+
+
+@dataclass(frozen=True)
+class ServingJob:
+    """One serving job.
+
+    Attributes:
+        input_tokens: prompt length (ISL), tokens per request.
+        output_tokens: generated tokens per request (OSL), >= 1.
+        load: "offline" (max throughput, all requests queued), "concurrency" (``concurrency``
+            requests in flight for the whole deployment, closed loop) or "qps" (Poisson arrivals at
+            ``qps`` requests/s for the deployment).
+        concurrency: requests in flight (load "concurrency").
+        qps: offered requests per second (load "qps").
+        ttft_max_s / tpot_max_s: SLO limits on mean time to first token and mean time per output
+            token, s (None = no limit).
+        weight_precision: stored weight type; "int4" is weight-only (activations as given).
+        activation_precision: matrix input type; sets the matrix peak used (bf16, fp8, fp4).
+        kv_precision: KV-cache element type (bf16, fp8, fp4).
+        speculative_decoding: must be False (not modelled).
+    """
+
+    input_tokens: float
+    output_tokens: float
+    load: LoadMode = "offline"
+    concurrency: float | None = None
+    qps: float | None = None
+    ttft_max_s: float | None = None
+    tpot_max_s: float | None = None
+    weight_precision: Precision = "bf16"
+    activation_precision: Precision = "bf16"
+    kv_precision: Precision = "bf16"
+    speculative_decoding: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")
+        _check(self.output_tokens >= 1, "output_tokens", self.output_tokens, ">= 1 token")
+        _check(self.load in LOAD_MODES, "load", self.load, "one of " + ", ".join(LOAD_MODES))
+        if self.load == "concurrency":
+            _check(self.concurrency is not None and self.concurrency >= 1, "concurrency", self.concurrency,
+                   ">= 1 request in flight with load 'concurrency'")
+        if self.load == "qps":
+            _check(self.qps is not None and self.qps > 0, "qps", self.qps, "> 0 requests/s with load 'qps'")
+        for key in ("ttft_max_s", "tpot_max_s"):
+            v = getattr(self, key)
+            _check(v is None or v > 0, key, v, "None (no limit) or > 0 s")
+        _check(self.weight_precision in PRECISIONS, "weight_precision", self.weight_precision, ", ".join(PRECISIONS))
+        _check(self.activation_precision in ("bf16", "fp8", "fp4"), "activation_precision", self.activation_precision,
+               "bf16, fp8, fp4 (int4 is weight-only)")
+        _check(self.kv_precision in ("bf16", "fp8", "fp4"), "kv_precision", self.kv_precision, "bf16, fp8, fp4")
+        _check(not self.speculative_decoding, "speculative_decoding", self.speculative_decoding,
+               "False: speculative decoding (MTP, draft models) is not modelled")
+
+    @property
+    def weight_bytes_per_element(self) -> float:
+        return BYTES_PER_ELEMENT[self.weight_precision]
+
+    @property
+    def kv_bytes_per_element(self) -> float:
+        return BYTES_PER_ELEMENT[self.kv_precision]
+
+    @property
+    def activation_bytes_per_element(self) -> float:
+        return BYTES_PER_ELEMENT[self.activation_precision]

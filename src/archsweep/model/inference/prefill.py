@@ -1,0 +1,29 @@
+"""Prefill: time to process prompts (compute-bound GEMMs plus causal attention quadratic in the prompt)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...hardware import HardwareArrays
+from ...workload import Workload
+from ..calibration import Calibration
+from .calibration import ServingCalibration
+from .configs import ServingConfigArrays
+from .job import ServingJob
+from .step import StageCost, stage_iteration
+
+__all__ = ["prefill_time_s"]
+
+
+def prefill_time_s(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+                   scal: ServingCalibration, cal: Calibration, peak: np.ndarray,
+                   prompts: np.ndarray | float = 1.0) -> tuple[np.ndarray, StageCost]:
+    """Latency of prefilling ``prompts`` prompts of ``job.input_tokens`` on one replica, s.
+
+    The prompt tokens pass all ``pp`` stages in turn (latency = pp x stage time); each token
+    attends on average to half the prompt (causal). Returns (seconds, the stage's cost).
+    """
+    isl = float(job.input_tokens)
+    zero = np.zeros_like(np.asarray(prompts, dtype=np.float64))
+    st = stage_iteration(hw, wl, cfg, job, scal, cal, peak, zero, zero, prompts * isl + zero, 0.5 * isl + zero)
+    return cfg.pp * st.time_s + scal.step_overhead_s, st

@@ -1,0 +1,212 @@
+"""Validation of the serving model against the public inference rows (``data/validation/inference_runs.csv``).
+
+The inference layout is told apart from the training one by its columns
+(:func:`is_inference_table`: ``avg_input_tokens``, ``avg_output_tokens``, ``scenario``). Each row
+is mapped to (model YAML stem, catalog accelerator, mapping from the run id, ISL/OSL, precision,
+offline vs online QPS) and predicted with the one set of constants in
+``data/calibration/serving.yaml``: output tokens/s (deployment), mean TTFT and mean TPOT (ITL).
+Rows that cannot be modelled are skipped with a reason; no constant is fitted per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import get_accelerator
+from .errors import InputError
+from .hardware import HardwareArrays
+from .model.calibration import load_calibration
+from .model.inference import ServingJob, best_serving_configs, enumerate_serving_configs
+from .paths import data_dir
+from .serving_calibration import load_serving_calibration
+from .workloads import list_workloads, load_workload
+
+__all__ = ["is_inference_table", "InferenceValidationRow", "validate_inference", "summarise", "main"]
+
+_INFERENCE_COLUMNS = ("avg_input_tokens", "avg_output_tokens", "scenario")
+
+#: Model names as printed in the tables -> models/<stem>.yaml.
+MODEL_STEMS: dict[str, str] = {
+    "LLaMA v3.1 8B": "llama3-8b", "LLaMA 3.1 8B": "llama3-8b",
+    "LLaMA v3.1 70B": "llama3-70b", "LLaMA 3.1 70B": "llama3-70b", "Llama-3.3-70B": "llama3-70b",
+    "LLaMA v3.1 405B": "llama3-405b", "Mixtral 8x7B": "mixtral-8x7b", "Mixtral 8x22B": "mixtral-8x22b",
+    "DeepSeek-R1-0528": "deepseek-v3", "GPT-OSS 120B": "gpt-oss-120b", "GPT-OSS 20B": "gpt-oss-20b",
+    "Llama-4-Maverick-17B-128E": "llama4-maverick", "Qwen3-235B-A22B": "qwen3-235b-a22b",
+    "Qwen3-30B-A3B": "qwen3-30b-a3b",
+}
+#: Accelerators whose matrix engines run NVFP4 at 2x FP8 (Blackwell).
+_FP4_NATIVE = {"B200", "GB200"}
+
+
+def is_inference_table(columns: Iterable[str]) -> bool:
+    """True for the inference CSV layout (it has ISL/OSL and scenario columns)."""
+    cols = set(columns)
+    return all(c in cols for c in _INFERENCE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class InferenceValidationRow:
+    run_id: str
+    group: str
+    model: str
+    accelerator: str
+    measured_tokens_per_s: float
+    predicted_tokens_per_s: float
+    measured_ttft_s: float
+    predicted_ttft_s: float
+    measured_tpot_s: float
+    predicted_tpot_s: float
+    skipped: str = ""
+
+
+def _precisions(text: str) -> tuple[str, str, str]:
+    t = text.upper()
+    if t.startswith("FP4"):
+        return "fp4", "fp4", "fp8"
+    if t.startswith("FP8"):
+        return "fp8", "fp8", "fp8"
+    return "bf16", "bf16", "bf16"
+
+
+def _mapping(run_id: str) -> dict[str, float] | None:
+    m = re.search(r"_(?:tp|TP)(\d+)(?:-PP(\d+))?_", run_id)
+    if m:
+        return {"width": float(m.group(1)), "attention_dp": 0.0, "pp": float(m.group(2) or 1), "ep": 1.0}
+    m = re.search(r"_DEP(\d+)_", run_id)
+    if m:
+        w = float(m.group(1))
+        return {"width": w, "attention_dp": 1.0, "pp": 1.0, "ep": w}
+    return None
+
+
+def _group(run_id: str) -> str:
+    if run_id.startswith("trtllm014_online"):
+        return "trtllm-online-qps"
+    if run_id.startswith("trtllm017"):
+        return "trtllm-v0.17-offline"
+    return "trtllm-latest-offline"
+
+
+def _num(x: object) -> float:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    return v
+
+
+def _row(rec: dict, known: set[str], cal, scal) -> InferenceValidationRow:
+    run_id = str(rec["run_id"])
+    group = _group(run_id)
+    out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
+               measured_tokens_per_s=_num(rec["tokens_per_s_total"]), predicted_tokens_per_s=float("nan"),
+               measured_ttft_s=_num(rec["ttft_mean_ms"]) / 1e3, predicted_ttft_s=float("nan"),
+               measured_tpot_s=_num(rec["tpot_mean_ms"]) / 1e3, predicted_tpot_s=float("nan"))
+
+    def skip(reason: str) -> InferenceValidationRow:
+        return InferenceValidationRow(**out, skipped=reason)
+
+    stem = MODEL_STEMS.get(out["model"])
+    if stem is None or stem not in known:
+        return skip(f"model YAML missing ({stem or out['model']})")
+    try:
+        entry = get_accelerator(out["accelerator"])
+    except InputError:
+        return skip(f"accelerator not in catalog ({out['accelerator']})")
+    scenario = str(rec["scenario"])
+    qps = None
+    if scenario.startswith("Server"):
+        m = re.search(r"QPS=([0-9.]+)", scenario)
+        if not m:
+            return skip("offered QPS infinite: a finite-request transient, no steady state")
+        qps = float(m.group(1))
+    fixed = _mapping(run_id)
+    if fixed is None:
+        return skip("mapping not stated in the run id")
+    n = int(rec["num_accels"])
+    wl = load_workload(stem)
+    w, a, kv = _precisions(str(rec["precision"]))
+    isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
+    job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
+                     weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
+    hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
+    if qps:
+        fixed = {**fixed, "chunk_tokens": 8192.0}
+        ladder: tuple[int, ...] = (int(scal.max_batch_size),)
+    else:
+        from .model.inference.configs import CONCURRENCY_LADDER
+        ladder = CONCURRENCY_LADDER
+    cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
+    if len(cfg) == 0:
+        return skip(f"mapping {fixed} invalid for {stem} on {n} accelerators")
+    res = best_serving_configs(hw, wl, job, cfg, scal, cal, fp4_supported=entry.name in _FP4_NATIVE)
+    if not bool(res["feasible"][0]):
+        return skip("model predicts no feasible configuration (memory)")
+    out["predicted_tokens_per_s"] = float(res["output_tokens_per_s"][0])
+    out["predicted_tpot_s"] = float(res["tpot_s"][0])
+    out["predicted_ttft_s"] = float(res["ttft_s"][0])
+    if qps is not None and _num(rec["samples_per_s"]) < 0.8 * qps:
+        # Overloaded in the measurement (achieved < 80 % of offered): a finite-run transient where
+        # TTFT grows with the queued requests and ITL with the engine's batch limit; only the
+        # saturated throughput is compared.
+        out["measured_ttft_s"] = float("nan")
+        out["measured_tpot_s"] = float("nan")
+    return InferenceValidationRow(**out)
+
+
+def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]:
+    """Predict every row of the inference validation table."""
+    import pandas as pd
+
+    path = Path(path) if path is not None else data_dir() / "validation" / "inference_runs.csv"
+    df = pd.read_csv(path)
+    if not is_inference_table(df.columns):
+        raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
+    known = set(list_workloads())
+    cal, scal = load_calibration(), load_serving_calibration()
+    return [_row(rec, known, cal, scal) for rec in df.to_dict("records")]
+
+
+def _ape(pred: np.ndarray, meas: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(pred) & np.isfinite(meas) & (meas > 0)
+    return np.abs(pred[ok] - meas[ok]) / meas[ok] * 100.0
+
+
+def summarise(rows: list[InferenceValidationRow]) -> str:
+    """Text report: rows modelled, skip reasons, MAPE per metric overall and per group."""
+    lines = []
+    total = len(rows)
+    done = [r for r in rows if not r.skipped]
+    lines.append(f"rows: {total}, modelled: {len(done)} ({100.0 * len(done) / max(total, 1):.1f} %)")
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if r.skipped:
+            reasons[r.skipped] = reasons.get(r.skipped, 0) + 1
+    for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  skipped {v:4d}: {k}")
+    metrics = (("output tok/s", "tokens_per_s"), ("TTFT", "ttft_s"), ("TPOT", "tpot_s"))
+    groups = ["all"] + sorted({r.group for r in done}) + sorted({f"model:{r.model}" for r in done})
+    lines.append(f"{'group':40s} " + " ".join(f"{m:>22s}" for m, _ in metrics))
+    for g in groups:
+        sel = [r for r in done if g == "all" or r.group == g or f"model:{r.model}" == g]
+        cells = []
+        for _, key in metrics:
+            p = np.array([getattr(r, f"predicted_{key}") for r in sel])
+            m = np.array([getattr(r, f"measured_{key}") for r in sel])
+            e = _ape(p, m)
+            cells.append(f"{e.mean():8.1f} % (n={e.size:3d})" if e.size else f"{'-':>22s}")
+        lines.append(f"{g:40s} " + " ".join(f"{c:>22s}" for c in cells))
+    return "\n".join(lines)
+
+
+def main() -> None:  # pragma: no cover - command-line entry
+    print(summarise(validate_inference()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
