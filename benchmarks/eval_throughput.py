@@ -18,12 +18,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import HardwareArrays
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training.mapping import enumerate_mappings
-from archsweep.load.workloads import load_workload
+from archsweep.spec.hardware import HardwareArrays
 
 
 def _candidates(n: int, seed: int) -> HardwareArrays:

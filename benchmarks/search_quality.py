@@ -23,15 +23,15 @@ import time
 import numpy as np
 import optuna
 
-from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.results.hypervolume import hypervolume
-from archsweep.model.driver import evaluate_design_batch
-from archsweep.results.pareto import non_dominated_mask, to_minimization
-from archsweep.search.worker import reference_point
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.results.hypervolume import hypervolume
+from archsweep.results.pareto import non_dominated_mask, to_minimization
+from archsweep.search.worker import reference_point
+from archsweep.spec.hardware import HardwareArrays
 
 STRATEGY = "tp=8,pp=1,dp=auto,mb=1,recompute=selective,zero=1"
 DIRECTIONS = ("maximize", "minimize")

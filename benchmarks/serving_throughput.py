@@ -15,12 +15,17 @@ import time
 
 import numpy as np
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import HardwareArrays
-from archsweep.model.calibration import load_calibration
-from archsweep.model.inference import ServingJob, best_serving_configs, enumerate_serving_configs, serving_performance
-from archsweep.serving_calibration import load_serving_calibration
-from archsweep.workloads import load_workload
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.workloads import load_workload
+from archsweep.model.inference import (
+    ServingJob,
+    best_serving_configs,
+    enumerate_serving_configs,
+    serving_performance,
+)
+from archsweep.spec.hardware import HardwareArrays
 
 
 def main(n: int = 2000) -> None:

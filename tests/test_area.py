@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
+from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
-from archsweep.load.technology import load_technology
+from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 
 TECH = load_technology()
 

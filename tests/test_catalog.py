@@ -14,26 +14,18 @@ from pathlib import Path
 import pytest
 
 from archsweep.load.catalog import (
-
     ALIASES,
-
     PUBLISHED_FIGURES,
-
     default_catalog_path,
-
     get_accelerator,
-
     load_catalog,
-
     normalize_name,
-
 )
-
+from archsweep.load.paths import data_dir
+from archsweep.load.schema import load_schema
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
-from archsweep.load.paths import data_dir
-from archsweep.load.schema import load_schema
 
 REQUIRED = ("A100-SXM4", "A100-SXM4-40GB", "H100-SXM", "H200", "B200", "GB200", "MI300X", "TPU v4", "TPU v5p")
 CONFIDENCE = {"high", "medium-high", "medium", "low"}

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from archsweep.results import store
 from archsweep.cli.app import build_parser, main
+from archsweep.results import store
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_area import TECH, arrays, dense_training_activity, design
 
 from archsweep.model import cost
 from archsweep.model.area import die_area
 from archsweep.model.ppa import PPA_COLUMNS, power_area_cost
-from test_area import TECH, arrays, dense_training_activity, design
 
 
 @settings(max_examples=50, deadline=None)

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from archsweep.cli.app import main
-from archsweep.spec.errors import InputError
 from archsweep.load.paths import data_dir
-from archsweep.validation.types import OUTPUT_COLUMNS
+from archsweep.spec.errors import InputError
 from archsweep.validation.cells import read_measurements
+from archsweep.validation.types import OUTPUT_COLUMNS
 from archsweep.whatif import WorkloadOverrides, what_if
 
 ISSUE_OUTPUTS = ("step_time_s", "compute_time_s", "bubble_time_s", "tp_comm_exposed_s", "dp_comm_exposed_s",

@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import HardwareArrays
 from archsweep.load.calibration import load_calibration
-from archsweep.model.gemm import gemm_efficiency, gemm_time_s
+from archsweep.load.catalog import get_accelerator
 from archsweep.load.paths import data_dir
 from archsweep.load.yamlio import load_yaml
+from archsweep.model.gemm import gemm_efficiency, gemm_time_s
+from archsweep.spec.hardware import HardwareArrays
 
 
 def _a100_gemms():

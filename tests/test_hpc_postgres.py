@@ -26,12 +26,12 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.results.pareto import pareto_ranks
 from archsweep.load.paths import repo_root
-from archsweep.search.storage import create_search_study
-from archsweep.search.export import export_search
-from archsweep.search.worker import run_search_worker
 from archsweep.load.study import load_study
+from archsweep.results.pareto import pareto_ranks
+from archsweep.search.export import export_search
+from archsweep.search.storage import create_search_study
+from archsweep.search.worker import run_search_worker
 
 ROOT = repo_root()
 TRIALS = 40

@@ -28,9 +28,13 @@ import pytest
 import yaml
 
 from archsweep.load.paths import repo_root
-from archsweep.load.sharding import MAX_AUTO_SHARDS, MAX_CANDIDATES_PER_SHARD, auto_shard_count
-from archsweep.spec.study import ShardSizing
+from archsweep.load.sharding import (
+    MAX_AUTO_SHARDS,
+    MAX_CANDIDATES_PER_SHARD,
+    auto_shard_count,
+)
 from archsweep.load.study import parse_study
+from archsweep.spec.study import ShardSizing
 
 ROOT = repo_root()
 PROFILE = ROOT / "profiles" / "slurm"

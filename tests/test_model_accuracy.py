@@ -15,15 +15,15 @@ import csv
 import numpy as np
 import pytest
 
-from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.model.driver import evaluate_design_batch
-from archsweep.load.paths import data_dir
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.metrics import megatron_step_flops
 from archsweep.validation.run import validate_rows
-from archsweep.load.workloads import load_workload
 
 RUNS = data_dir() / "validation" / "training_runs.csv"
 
@@ -94,8 +94,8 @@ def test_mosaicml_rows_with_the_pytorch_fsdp_stack(results):
 
 
 def test_unknown_software_stack_is_a_clear_error():
-    from archsweep.spec.errors import InputError
     from archsweep.load.calibration import load_calibration
+    from archsweep.spec.errors import InputError
 
     with pytest.raises(InputError, match="megatron-core"):
         load_calibration(stack="jax-magic")

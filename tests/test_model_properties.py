@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsweep.load.catalog import get_accelerator
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.model import collectives as coll
-from archsweep.model.driver import evaluate_design_batch
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
+from archsweep.model import collectives as coll
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.spec.hardware import HardwareArrays
 
 TECH = load_technology()
 CAL = load_calibration()

@@ -6,7 +6,12 @@ import numpy as np
 import optuna
 import pytest
 
-from archsweep.results.pareto import non_dominated_mask, pareto_front_indices, pareto_ranks, to_minimization
+from archsweep.results.pareto import (
+    non_dominated_mask,
+    pareto_front_indices,
+    pareto_ranks,
+    to_minimization,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_area import TECH, arrays, dense_training_activity, design
 
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
 from archsweep.model.cost import system_power_w
-from archsweep.model.power import static_power_w, step_energy, tdp_clock_scale, voltage_scale
-from test_area import TECH, arrays, dense_training_activity, design
+from archsweep.model.power import (
+    static_power_w,
+    step_energy,
+    tdp_clock_scale,
+    voltage_scale,
+)
 
 
 def package_power(hw, activity, clock_scale=1.0):
@@ -68,10 +74,10 @@ def test_lower_clock_lowers_energy_per_op() -> None:
 def test_chiplet_designs_pay_die_to_die_energy() -> None:
     """Splitting a design over chiplets adds die-to-die traffic energy; a monolithic die has none."""
     from archsweep.load.catalog import get_accelerator
-    from archsweep.spec.hardware import HardwareArrays
     from archsweep.model.activity import ActivityCounts
     from archsweep.model.area import die_area
     from archsweep.model.power import step_energy
+    from archsweep.spec.hardware import HardwareArrays
 
     hw = HardwareArrays.from_designs([get_accelerator("H100-SXM").design, get_accelerator("B200").design])
     one = np.ones(2)

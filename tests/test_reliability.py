@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_area import TECH, arrays, design
 
 from archsweep.model import reliability as rel
-from test_area import TECH, arrays, design
 
 
 def test_llama3_interruption_rate_reproduced() -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import make_study
 
 from archsweep.results import store
-from archsweep.results.report import breakdown_columns, plot_names, write_report
 from archsweep.results.fronts import pareto_table
-from conftest import make_study
+from archsweep.results.report import breakdown_columns, plot_names, write_report
 
 
 def _database(tmp_path, write_shards):

@@ -9,12 +9,10 @@ import optuna
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.search.storage import create_search_study, search_storage, worker_quota
-
-from archsweep.search.export import export_search
-
-from archsweep.search.worker import reference_point, run_search_worker
 from archsweep.load.study import load_study
+from archsweep.search.export import export_search
+from archsweep.search.storage import create_search_study, search_storage, worker_quota
+from archsweep.search.worker import reference_point, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.spec.errors import InputError, InputErrors
-from archsweep.spec.search import SearchSpec
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.search import SearchSpec
 
 GOOD = {
     "parameters": {
@@ -82,8 +82,8 @@ def test_study_file_with_search_section(tmp_path: Path) -> None:
 
 
 def test_storage_url_takes_passwords_from_the_environment(monkeypatch):
-    from archsweep.spec.errors import InputError
     from archsweep.search.storage import _expand_url
+    from archsweep.spec.errors import InputError
 
     monkeypatch.setenv("ARCHSWEEP_TEST_PW", "s3cret")
     assert _expand_url("postgresql://u:${ARCHSWEEP_TEST_PW}@h/db", "s.yaml") == "postgresql://u:s3cret@h/db"

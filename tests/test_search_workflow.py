@@ -17,8 +17,8 @@ import optuna
 import pytest
 
 from archsweep import cli
-from archsweep.search.storage import search_storage
 from archsweep.load.study import load_study
+from archsweep.search.storage import search_storage
 
 pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from archsweep.catalog import get_accelerator
-from archsweep.errors import InputError
-from archsweep.hardware import HardwareArrays
-from archsweep.model.calibration import load_calibration
-from archsweep.model.inference import (ServingJob, best_serving_configs, enumerate_serving_configs,
-                                       kv_bytes_per_token_per_accelerator, serving_performance,
-                                       throughput_latency_curve)
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.workloads import load_workload
+from archsweep.model.inference import (
+    ServingJob,
+    best_serving_configs,
+    enumerate_serving_configs,
+    kv_bytes_per_token_per_accelerator,
+    serving_performance,
+    throughput_latency_curve,
+)
 from archsweep.model.inference.decode import decode_step_time_s
 from archsweep.model.inference.prefill import prefill_time_s
 from archsweep.model.inference.step import expected_distinct_experts
-from archsweep.serving_calibration import load_serving_calibration
-from archsweep.workloads import load_workload
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
 SCAL = load_serving_calibration()

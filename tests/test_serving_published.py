@@ -5,13 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archsweep.catalog import get_accelerator
-from archsweep.hardware import HardwareArrays
-from archsweep.model.calibration import load_calibration
-from archsweep.model.inference import ServingJob, best_serving_configs, enumerate_serving_configs
-from archsweep.serving_calibration import load_serving_calibration
-from archsweep.validation_inference import is_inference_table, summarise, validate_inference
-from archsweep.workloads import load_workload
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.workloads import load_workload
+from archsweep.model.inference import (
+    ServingJob,
+    best_serving_configs,
+    enumerate_serving_configs,
+)
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.validation.inference import (
+    is_inference_table,
+    summarise,
+    validate_inference,
+)
 
 CAL = load_calibration()
 SCAL = load_serving_calibration()

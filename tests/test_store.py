@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from archsweep.results import store
-from archsweep.spec.errors import InputError
 from archsweep.results.provenance import make_run_record, run_id_for
+from archsweep.spec.errors import InputError
 
 
 def _rows(con, table: str) -> list[tuple]:

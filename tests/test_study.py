@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from archsweep.load.paths import spaces_dir
+from archsweep.load.study import load_study, parse_column_value, parse_study
+from archsweep.results.objectives import constraint_violations
+from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HARDWARE_PARAMETERS
-from archsweep.load.paths import spaces_dir
-from archsweep.spec.study import MAX_GRID_SIZE, Constraint, MappingChoice, Objective
-from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.parameters import ParameterSpace
-from archsweep.results.objectives import constraint_violations
-from archsweep.load.study import load_study, parse_column_value, parse_study
+from archsweep.spec.study import MAX_GRID_SIZE, Constraint, MappingChoice, Objective
 
 BAD = Path(__file__).parent / "data" / "bad_studies"
 

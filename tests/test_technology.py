@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.spec.errors import InputError, InputErrors
-from archsweep.spec.hardware import HBM_GENERATIONS, PROCESS_NODES
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import TECHNOLOGY_FILES, load_technology
 from archsweep.load.yamlio import load_yaml
+from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.hardware import HBM_GENERATIONS, PROCESS_NODES
 
 TECH = load_technology()
 

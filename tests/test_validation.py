@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.spec.errors import InputError
 from archsweep.load.paths import data_dir
-from archsweep.validation.types import OUTPUT_COLUMNS, Skip
+from archsweep.spec.errors import InputError
+from archsweep.spec.workload import TrainingSetup, Workload
+from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import flop_convention, megatron_step_flops
 from archsweep.validation.run import plan_row, validate_file, validate_rows
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.summary import summarize, write_results_csv
-from archsweep.spec.workload import TrainingSetup, Workload
+from archsweep.validation.types import OUTPUT_COLUMNS, Skip
 
 PUBLIC = data_dir() / "validation" / "training_runs.csv"
 

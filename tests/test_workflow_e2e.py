@@ -14,8 +14,8 @@ import pytest
 
 from archsweep import MODEL_VERSION
 from archsweep.load.paths import repo_root
-from archsweep.results.report import plot_names
 from archsweep.load.study import load_study
+from archsweep.results.report import plot_names
 
 ROOT = repo_root()
 TINY = ROOT / "spaces" / "tiny.yaml"

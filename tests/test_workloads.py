@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.spec.errors import InputError, InputErrors
 from archsweep.load.workloads import list_workloads, load_workload, parse_token_count
+from archsweep.spec.errors import InputError, InputErrors
 
 SHIPPED = list_workloads()
 

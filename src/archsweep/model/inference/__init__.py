@@ -12,12 +12,26 @@ configurations (1, m)); ``best_serving_configs`` is the chunked best-configurati
 
 from __future__ import annotations
 
-from .best import SERVING_COLUMNS, best_serving_configs, throughput_latency_curve
-from .calibration import ServingCalibration
-from .configs import ServingConfigArrays, enumerate_serving_configs
-from .job import ServingJob
-from .kv_cache import kv_bytes_per_token_per_layer, kv_bytes_per_token_per_accelerator
-from .serving import ServingResult, serving_activity, serving_performance
+from archsweep.model.inference.best import (
+    SERVING_COLUMNS,
+    best_serving_configs,
+    throughput_latency_curve,
+)
+from archsweep.model.inference.configs import (
+    ServingConfigArrays,
+    enumerate_serving_configs,
+)
+from archsweep.model.inference.kv_cache import (
+    kv_bytes_per_token_per_accelerator,
+    kv_bytes_per_token_per_layer,
+)
+from archsweep.model.inference.serving import (
+    ServingResult,
+    serving_activity,
+    serving_performance,
+)
+from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving_calibration import ServingCalibration
 
 __all__ = [
     "ServingCalibration", "ServingJob", "ServingConfigArrays", "enumerate_serving_configs",

@@ -14,13 +14,16 @@ from dataclasses import fields
 
 import numpy as np
 
-from ...hardware import HardwareArrays
-from ...workload import Workload
-from ..calibration import Calibration
-from .calibration import ServingCalibration
-from .configs import ServingConfigArrays
-from .job import ServingJob
-from .serving import SERVING_RESULT_COLUMNS, serving_performance
+from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.serving import (
+    SERVING_RESULT_COLUMNS,
+    serving_performance,
+)
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving_calibration import ServingCalibration
+from archsweep.spec.workload import Workload
 
 __all__ = ["best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS"]
 

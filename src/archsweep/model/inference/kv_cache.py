@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...workload import Workload
+from archsweep.spec.workload import Workload
 
 __all__ = ["kv_bytes_per_token_per_layer", "kv_bytes_per_token_per_accelerator"]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hardware import HardwareArrays
-from ...workload import Workload
-from ..calibration import Calibration
-from .calibration import ServingCalibration
-from .configs import ServingConfigArrays
-from .job import ServingJob
-from .step import StageCost, stage_iteration
+from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.step import StageCost, stage_iteration
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving_calibration import ServingCalibration
+from archsweep.spec.workload import Workload
 
 __all__ = ["prefill_time_s"]
 

@@ -32,17 +32,23 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ...hardware import HardwareArrays
-from ...workload import Workload
-from ..activity import ActivityCounts
-from ..calibration import Calibration
-from .calibration import ServingCalibration
-from .configs import ServingConfigArrays
-from .decode import decode_step_time_s
-from .job import ServingJob
-from .kv_cache import kv_bytes_per_token_per_accelerator, kv_bytes_per_token_per_layer
-from .prefill import prefill_time_s
-from .step import matrix_peak_flops, weight_bytes_per_accelerator
+from archsweep.model.activity import ActivityCounts
+from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.decode import decode_step_time_s
+from archsweep.model.inference.kv_cache import (
+    kv_bytes_per_token_per_accelerator,
+    kv_bytes_per_token_per_layer,
+)
+from archsweep.model.inference.prefill import prefill_time_s
+from archsweep.model.inference.step import (
+    matrix_peak_flops,
+    weight_bytes_per_accelerator,
+)
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving_calibration import ServingCalibration
+from archsweep.spec.workload import Workload
 
 __all__ = ["ServingResult", "serving_performance", "serving_activity", "SERVING_RESULT_COLUMNS"]
 

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...hardware import HardwareArrays
-from ...workload import Workload
-from .. import collectives as coll
-from ..calibration import Calibration
-from ..gemm import gemm_efficiency
-from .calibration import ServingCalibration
-from .configs import ServingConfigArrays
-from .job import ServingJob
+from archsweep.model import collectives as coll
+from archsweep.model.gemm import gemm_efficiency
+from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving_calibration import ServingCalibration
+from archsweep.spec.workload import Workload
 
 __all__ = ["StageCost", "stage_iteration", "matrix_peak_flops", "expected_distinct_experts", "weight_bytes_per_accelerator"]
 

@@ -1,6 +1,6 @@
 """Constants of the serving model (SI), passed in as an argument; never read here.
 
-Loaded from ``data/calibration/serving.yaml`` by :func:`archsweep.serving_calibration.load_serving_calibration`;
+Loaded from ``data/calibration/serving.yaml`` by :func:`archsweep.load.serving_calibration.load_serving_calibration`;
 that file gives the source, locator and confidence of every value and names the rows a fitted
 value was fitted on.
 """

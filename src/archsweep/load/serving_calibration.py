@@ -1,5 +1,5 @@
 """Loader of the serving-model constants (``data/calibration/serving.yaml``) into a frozen
-:class:`~archsweep.model.inference.calibration.ServingCalibration`.
+:class:`~archsweep.spec.serving_calibration.ServingCalibration`.
 
 Kept outside the model package (the model never reads files); the layout issue moves it to ``load/``.
 """
@@ -10,11 +10,11 @@ from dataclasses import fields
 from functools import cache
 from pathlib import Path
 
-from .errors import InputError
-from .model.inference.calibration import ServingCalibration
-from .paths import data_dir
-from .units import parse_quantity
-from .yamlio import load_yaml
+from archsweep.load.paths import data_dir
+from archsweep.load.units import parse_quantity
+from archsweep.load.yamlio import load_yaml
+from archsweep.spec.errors import InputError
+from archsweep.spec.serving_calibration import ServingCalibration
 
 __all__ = ["load_serving_calibration", "serving_calibration_path"]
 

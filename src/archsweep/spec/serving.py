@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ...errors import InputError
+from archsweep.spec.errors import InputError
 
 __all__ = ["ServingJob", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES"]
 

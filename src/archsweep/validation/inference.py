@@ -17,14 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import get_accelerator
-from .errors import InputError
-from .hardware import HardwareArrays
-from .model.calibration import load_calibration
-from .model.inference import ServingJob, best_serving_configs, enumerate_serving_configs
-from .paths import data_dir
-from .serving_calibration import load_serving_calibration
-from .workloads import list_workloads, load_workload
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.paths import data_dir
+from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.workloads import list_workloads, load_workload
+from archsweep.model.inference import (
+    ServingJob,
+    best_serving_configs,
+    enumerate_serving_configs,
+)
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HardwareArrays
 
 __all__ = ["is_inference_table", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
@@ -139,7 +143,7 @@ def _row(rec: dict, known: set[str], cal, scal) -> InferenceValidationRow:
         fixed = {**fixed, "chunk_tokens": 8192.0}
         ladder: tuple[int, ...] = (int(scal.max_batch_size),)
     else:
-        from .model.inference.configs import CONCURRENCY_LADDER
+        from archsweep.model.inference.configs import CONCURRENCY_LADDER
         ladder = CONCURRENCY_LADDER
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
