@@ -32,7 +32,7 @@ PPA_COLUMNS: tuple[str, ...] = (
 
 def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, step_time_s: np.ndarray,
                     tokens_per_step: np.ndarray, total_tokens: np.ndarray,
-                    checkpoint_bytes: np.ndarray) -> dict[str, np.ndarray]:
+                    checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Power, area, cost, TCO, goodput and carbon of every candidate.
 
     Args:
@@ -43,6 +43,9 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         total_tokens: token budget of the training run.
         checkpoint_bytes: size of one full checkpoint of the job (see
             :func:`archsweep.model.reliability.checkpoint_size_bytes`).
+        clock_scale: ``hw.clock_hz`` / the design's nominal clock (DVFS): logic energy per
+            operation scales with V(s)^2 and leakage with V(s) on the V/f curve
+            (:func:`archsweep.model.power.voltage_scale`); area and cost are those of the design.
 
     Returns:
         mapping column name -> float64 array (:data:`PPA_COLUMNS`).
@@ -50,8 +53,8 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     step = np.asarray(step_time_s, dtype=np.float64)
     n = hw.accelerator_count
     area = die_area(hw, tech)
-    energy = step_energy(hw, tech, activity, area)
-    static = static_power_w(hw, tech, area)
+    energy = step_energy(hw, tech, activity, area, 1.0)
+    static = static_power_w(hw, tech, area, 1.0)
     power = energy.total_dynamic_j / step + static
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 

@@ -1,0 +1,123 @@
+"""Training as a job kind of the driver (:class:`archsweep.model.job.JobKind`).
+
+Mappings: :func:`~archsweep.model.training.mapping.enumerate_mappings`; performance:
+:func:`~archsweep.model.training.step.training_step`; the time unit is one optimizer step.
+Output columns are derived from the result types: every ``*_s`` field of
+:class:`~archsweep.model.training.step.StepResult` (the step time and its breakdown), every field
+of :class:`~archsweep.model.training.memory.MemoryBreakdown` as ``memory_<field>`` (the total as
+``memory_per_accelerator_bytes``), the mapping's fields, and the rates derived from the step time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import cached_property
+
+import numpy as np
+
+from archsweep.model.activity import ActivityCounts
+from archsweep.model.job import PowerInputs
+from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
+from archsweep.model.training.memory import MemoryBreakdown
+from archsweep.model.training.step import StepResult, model_flops_per_token, training_step
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["TrainingJobKind", "TRAINING_OBJECTIVES"]
+
+#: Objectives the training kind ranks by itself (the driver adds power/cost objectives).
+TRAINING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
+
+_BOOL_MAPPING_FIELDS = ("sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap")
+
+
+def _memory_column(name: str) -> str:
+    return "memory_per_accelerator_bytes" if name == "total_bytes" else f"memory_{name}"
+
+
+@dataclass(frozen=True)
+class TrainingJobKind:
+    """Training of ``workload`` (architecture + training job) with the model constants ``calibration``.
+
+    ``strategy`` fixes mapping keys (``"tp=8,pp=16"``); keys left out are searched.
+    """
+
+    workload: Workload
+    calibration: Calibration
+    strategy: str | None = None
+    name: str = "training"
+    objectives: tuple[str, ...] = TRAINING_OBJECTIVES
+
+    @cached_property
+    def _enumerated(self) -> tuple[MappingArrays, float | None]:
+        return enumerate_mappings(self.workload, parse_strategy(self.strategy) if self.strategy else None)
+
+    @property
+    def fixed_dp(self) -> float | None:
+        return self._enumerated[1]
+
+    def mappings(self) -> MappingArrays:
+        return self._enumerated[0]
+
+    def performance(self, hw: HardwareArrays, mappings: MappingArrays) -> StepResult:
+        return training_step(hw, self.workload, mappings, self.calibration, self.fixed_dp)
+
+    def violations(self, result: StepResult) -> dict[str, np.ndarray]:
+        return {"violation_memory": result.memory_violation}
+
+    def rank(self, result: StepResult, objective: str) -> np.ndarray:
+        if objective == "memory_per_accelerator_bytes":
+            return result.memory.total_bytes
+        return result.step_time_s  # step_time_s, tokens_per_s, mfu: the same order at fixed hardware and job
+
+    def activity(self, result: StepResult) -> ActivityCounts:
+        """Per-accelerator work of one step for the power model."""
+        cal = self.calibration
+        fp8 = self.workload.training.precision == "fp8"
+        zeros = np.zeros_like(result.matrix_flops)
+        # Vector work: a few FLOP per byte of HBM traffic outside GEMM operands (norms, softmax, Adam);
+        # a small term next to the matrix energy.
+        vector = result.hbm_bytes * cal.vector_flops_per_hbm_byte
+        # Operand staging through SRAM: with tile_m x tile_n output tiles, each MAC (2 FLOP) reads
+        # 1/tile_n of an A element and 1/tile_m of a B element.
+        bytes_per_element = 1.0 if fp8 else 2.0  # FP8 / BF16 operand size
+        sram = result.matrix_flops / 2.0 * bytes_per_element * (1.0 / cal.gemm_tile_m + 1.0 / cal.gemm_tile_n)
+        return ActivityCounts(
+            matrix_flops_bf16=zeros if fp8 else result.matrix_flops,
+            matrix_flops_fp8=result.matrix_flops if fp8 else zeros,
+            vector_flops=vector, hbm_bytes=result.hbm_bytes, sram_bytes=sram,
+            scaleup_bytes=result.scaleup_bytes, scaleout_bytes=result.scaleout_bytes,
+        )
+
+    def power_inputs(self, hw: HardwareArrays, mappings: MappingArrays, result: StepResult) -> PowerInputs:
+        wl = self.workload
+        return PowerInputs(activity=self.activity(result), time_s=result.step_time_s,
+                           tokens=float(wl.tokens_per_step), total_tokens=float(wl.training.total_tokens),
+                           checkpoint_params=float(wl.total_params))
+
+    def columns(self, hw_nominal: HardwareArrays, hw: HardwareArrays, mappings: MappingArrays,
+                result: StepResult) -> dict[str, np.ndarray]:
+        wl = self.workload
+        tokens = float(wl.tokens_per_step)
+        fp8 = wl.training.precision == "fp8"
+        peak_nominal = hw_nominal.peak_matrix_flops_fp8 if fp8 else hw_nominal.peak_matrix_flops_bf16
+        step = result.step_time_s
+        cols: dict[str, np.ndarray] = {}
+        for f in fields(mappings):
+            value = getattr(mappings, f.name)
+            if f.name == "recompute":
+                value = np.asarray(RECOMPUTE, dtype=object)[value.astype(int)]
+            elif f.name in _BOOL_MAPPING_FIELDS:
+                value = value > 0
+            cols[f.name] = value
+            if f.name == "pp":
+                cols["dp"] = result.dp
+        cols["microbatches"] = result.microbatches
+        cols.update({f.name: getattr(result, f.name) for f in fields(StepResult) if f.name.endswith("_s")})
+        cols["tokens_per_s"] = tokens / step
+        cols["mfu"] = model_flops_per_token(wl) * tokens / (step * hw.accelerator_count * peak_nominal)
+        cols["hfu"] = result.matrix_flops / (step * peak_nominal)
+        cols["memory_per_accelerator_bytes"] = result.memory.total_bytes  # the total first, then its parts
+        cols.update({_memory_column(f.name): getattr(result.memory, f.name) for f in fields(MemoryBreakdown)})
+        return cols
