@@ -7,6 +7,8 @@ columns follow the convention "> 0 means violated".
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from archsweep.model import cost, reliability
@@ -53,8 +55,11 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     step = np.asarray(step_time_s, dtype=np.float64)
     n = hw.accelerator_count
     area = die_area(hw, tech)
-    energy = step_energy(hw, tech, activity, area, 1.0)
-    static = static_power_w(hw, tech, area, 1.0)
+    scale = np.asarray(clock_scale, dtype=np.float64)
+    energy = step_energy(hw, tech, activity, area, scale)
+    # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
+    nominal = hw if np.all(scale == 1.0) else replace(hw, clock_hz=hw.clock_hz / scale)
+    static = static_power_w(nominal, tech, area, scale)
     power = energy.total_dynamic_j / step + static
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 
