@@ -63,7 +63,11 @@ def test_ppa_columns_complete_and_sane() -> None:
     assert tuple(out) == PPA_COLUMNS
     for name, col in out.items():
         assert col.shape == (2,) and np.all(np.isfinite(col)), name
-    assert np.all(out["violation_tdp"] < 0.2 * hw.tdp_w)
+    # violation_tdp is the relative excess over TDP; the dense training load of the TDP fit draws
+    # the H100's 700 W (the fit's target, calibration datapath_energy_factor) and an A100 within 10% of 400 W.
+    np.testing.assert_allclose(out["violation_tdp"], (out["power_w"] - hw.tdp_w) / hw.tdp_w)
+    np.testing.assert_allclose(out["power_w"][0], 700.0, rtol=0.02)
+    assert abs(out["violation_tdp"][1]) < 0.10
     assert np.all((out["goodput"] > 0) & (out["goodput"] <= 1))
     assert np.all(out["tco_usd_per_year"] > out["system_capex_usd"] / TECH.economics.amortisation_years)
     # cost per token below renting the same GPUs at $2/GPU-hour and above 1/10 of it
