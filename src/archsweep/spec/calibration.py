@@ -31,6 +31,8 @@ class Calibration:
     elementwise_bytes_per_token_per_ffn: float
     dp_grad_bytes_per_param: float
     optimizer_bytes_per_param: float
+    weight_bytes_per_param: float
+    optimizer_state_bytes_per_param: float
     vector_flops_per_hbm_byte: float
     memory_reserved_bytes: float
     dp_overlap_fraction: float

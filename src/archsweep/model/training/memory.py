@@ -1,8 +1,9 @@
 """Memory per accelerator: weights, gradients, optimizer state and activations, bytes.
 
-Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights (2 B),
-FP32 gradient accumulation buffer (4 B, Megatron default), FP32 master weights + Adam
-moments (12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
+Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights
+(``calibration.weight_bytes_per_param``, 2 B), FP32 gradient accumulation buffer
+(``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam moments
+(``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
 the weights over the data-parallel (x context-parallel) group. LoRA fine-tuning keeps
 gradients and optimizer state only for the adapters.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
 __all__ = ["MemoryBreakdown", "memory_per_accelerator", "stage_parameters"]
@@ -93,19 +95,22 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
 
 
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
-                           reserved_bytes: float) -> MemoryBreakdown:
-    """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast."""
+                           cal: Calibration) -> MemoryBreakdown:
+    """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
+
+    Bytes per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
+    """
     dense, experts = stage_parameters(wl, mp)
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group / mp.ep, 1.0)
     z = mp.zero_stage
-    w_bytes = 2.0 * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
+    w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
     # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
     trainable = wl.trainable_params / wl.total_params
     trainable_dense, trainable_exp = dense * trainable, experts * trainable
-    g_bytes = 4.0 * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
+    g_bytes = cal.dp_grad_bytes_per_param * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
                      + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
-    o_bytes = 12.0 * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
+    o_bytes = cal.optimizer_state_bytes_per_param * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
                       + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
@@ -119,7 +124,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
-    reserved = np.full(np.shape(acts), reserved_bytes)
+    reserved = np.full(np.shape(acts), cal.memory_reserved_bytes)
     total = w_bytes + g_bytes + o_bytes + acts + working + reserved
     zero = 0.0 * total  # broadcast every part to the common shape
     return MemoryBreakdown(w_bytes + zero, g_bytes + zero, o_bytes + zero, acts + zero, working + zero, reserved + zero, total)

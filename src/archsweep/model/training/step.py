@@ -151,17 +151,17 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
     def _sync(grad_bytes, param_count, group, grp_stride):
         rs = coll.reduce_scatter_time_s(hw, grad_bytes, group, grp_stride, eff)
-        ag = coll.all_gather_time_s(hw, param_count * trainable_scale * 2.0, group, grp_stride, eff)
+        ag = coll.all_gather_time_s(hw, param_count * trainable_scale * cal.weight_bytes_per_param, group, grp_stride, eff)
         ar = coll.allreduce_time_s(hw, grad_bytes, group, grp_stride, eff)
         return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
 
     grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
     # ZeRO-3 / FSDP: weights gathered for forward and backward of every micro-batch, overlapped with compute.
-    gather = coll.all_gather_time_s(hw, dense_p * 2.0, dp_group, stride, eff)
+    gather = coll.all_gather_time_s(hw, dense_p * cal.weight_bytes_per_param, dp_group, stride, eff)
     if wl.moe is not None:
         e_stride = stride * mp.ep
         grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
-        gather = gather + coll.all_gather_time_s(hw, expert_p * 2.0, expert_group, e_stride, eff)
+        gather = gather + coll.all_gather_time_s(hw, expert_p * cal.weight_bytes_per_param, expert_group, e_stride, eff)
     zero3_comm = microbatches * 2.0 * gather
     compute_total = microbatches * (t_f + t_b + t_rc)
     zero3_exposed = np.where(z >= 3, np.maximum(zero3_comm - compute_total, 0.0) + gather / np.maximum(layers_stage, 1.0), 0.0)
@@ -177,7 +177,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     recompute = microbatches * t_rc
     step = compute + recompute + bubble + tp_exposed + cp_exposed + ep_exposed + pp_exposed + dp_exposed + optimizer
 
-    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal.memory_reserved_bytes)
+    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
     usable = hw.hbm_capacity_bytes
     memory_violation = (mem.total_bytes - usable) / usable
 
