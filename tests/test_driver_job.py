@@ -13,8 +13,8 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch, evaluate_job
 from archsweep.model.job import JobKind
-from archsweep.model.ppa import PPA_COLUMNS
 from archsweep.model.power import voltage_scale
+from archsweep.model.ppa import PPA_COLUMNS
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.memory import MemoryBreakdown
 from archsweep.model.training.step import StepResult
@@ -89,7 +89,11 @@ def test_performance_identical_where_no_cap_binds() -> None:
 
 def test_serving_kind_through_the_driver_matches_best_serving_configs_where_no_cap_binds() -> None:
     from archsweep.load.serving_calibration import load_serving_calibration
-    from archsweep.model.inference import ServingJob, best_serving_configs, enumerate_serving_configs
+    from archsweep.model.inference import (
+        ServingJob,
+        best_serving_configs,
+        enumerate_serving_configs,
+    )
     from archsweep.model.inference.job_kind import ServingJobKind
 
     wl, scal = load_workload("llama3-8b"), load_serving_calibration()

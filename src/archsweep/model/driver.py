@@ -32,7 +32,7 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["evaluate_job", "evaluate_design_batch", "evaluate_grid", "MAPPING_OBJECTIVES", "PPA_OBJECTIVES"]
+__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "evaluate_design_batch", "evaluate_grid", "evaluate_job"]
 
 #: Objectives the driver ranks by for every job kind: they need power and cost for every
 #: (candidate, mapping) pair (slower than the job's own time-like objectives).

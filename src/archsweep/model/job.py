@@ -28,7 +28,7 @@ only what is specific to it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -46,9 +46,9 @@ class Mappings(Protocol):
 
     def __len__(self) -> int: ...
 
-    def take(self: M, index: np.ndarray) -> M: ...
+    def take(self, index: np.ndarray) -> Self: ...
 
-    def reshape(self: M, shape: tuple[int, ...]) -> M: ...
+    def reshape(self, shape: tuple[int, ...]) -> Self: ...
 
 
 class JobResult(Protocol):
@@ -83,10 +83,15 @@ class PowerInputs:
 class JobKind(Protocol[M, R]):
     """A kind of job the driver can evaluate (see the module docstring)."""
 
-    #: name of the job kind ("training", "serving").
-    name: str
-    #: objective names :meth:`rank` knows; the first is the default.
-    objectives: tuple[str, ...]
+    @property
+    def name(self) -> str:
+        """Name of the job kind ("training", "serving")."""
+        ...
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """Objective names :meth:`rank` knows; the first is the default."""
+        ...
 
     def mappings(self) -> M: ...
 

@@ -33,7 +33,7 @@ PPA_COLUMNS: tuple[str, ...] = (
 
 
 def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, step_time_s: np.ndarray,
-                    tokens_per_step: np.ndarray, total_tokens: np.ndarray,
+                    tokens_per_step: np.ndarray | float, total_tokens: np.ndarray | float,
                     checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Power, area, cost, TCO, goodput and carbon of every candidate.
 
@@ -71,7 +71,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     mtbf = 1.0 / reliability.job_failure_rate_per_s(hw, tech)
     delta = reliability.checkpoint_write_s(hw, tech, checkpoint_bytes)
     good = reliability.goodput(delta, reliability.restart_s(hw, tech, checkpoint_bytes), mtbf)
-    ttt = reliability.time_to_train_s(total_tokens, tokens_per_s, good)
+    ttt = reliability.time_to_train_s(np.asarray(total_tokens, dtype=np.float64), tokens_per_s, good)
     e = tech.economics
     yld = cost.die_yield(area.die_area_mm2, node_values(hw, tech, "defect_density_per_mm2"), tech)
 

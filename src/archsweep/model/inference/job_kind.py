@@ -21,16 +21,20 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from archsweep.model.job import PowerInputs
 from archsweep.model.inference.configs import ServingConfigArrays
-from archsweep.model.inference.serving import ServingResult, serving_activity, serving_performance
+from archsweep.model.inference.serving import (
+    ServingResult,
+    serving_activity,
+    serving_performance,
+)
+from archsweep.model.job import PowerInputs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["ServingJobKind", "SERVING_OBJECTIVES"]
+__all__ = ["SERVING_OBJECTIVES", "ServingJobKind"]
 
 #: Objectives the serving kind ranks by itself (the driver adds power/cost objectives).
 SERVING_OBJECTIVES = ("output_tokens_per_s_per_accelerator", "ttft_s", "tpot_s")

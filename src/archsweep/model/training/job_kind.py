@@ -17,14 +17,23 @@ import numpy as np
 
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.job import PowerInputs
-from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, parse_strategy
+from archsweep.model.training.mapping import (
+    RECOMPUTE,
+    MappingArrays,
+    enumerate_mappings,
+    parse_strategy,
+)
 from archsweep.model.training.memory import MemoryBreakdown
-from archsweep.model.training.step import StepResult, model_flops_per_token, training_step
+from archsweep.model.training.step import (
+    StepResult,
+    model_flops_per_token,
+    training_step,
+)
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["TrainingJobKind", "TRAINING_OBJECTIVES"]
+__all__ = ["TRAINING_OBJECTIVES", "TrainingJobKind"]
 
 #: Objectives the training kind ranks by itself (the driver adds power/cost objectives).
 TRAINING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
