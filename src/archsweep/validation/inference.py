@@ -40,7 +40,7 @@ MODEL_STEMS: dict[str, str] = {
     "LLaMA v3.1 70B": "llama3-70b", "LLaMA 3.1 70B": "llama3-70b", "Llama-3.3-70B": "llama3-70b",
     "LLaMA v3.1 405B": "llama3-405b", "Mixtral 8x7B": "mixtral-8x7b", "Mixtral 8x22B": "mixtral-8x22b",
     "DeepSeek-R1-0528": "deepseek-v3", "GPT-OSS 120B": "gpt-oss-120b", "GPT-OSS 20B": "gpt-oss-20b",
-    "Llama-4-Maverick-17B-128E": "llama4-maverick", "Qwen3-235B-A22B": "qwen3-235b-a22b",
+    "Llama-4-Maverick-17B-128E": "llama4-maverick-17b-128e", "Qwen3-235B-A22B": "qwen3-235b-a22b",
     "Qwen3-30B-A3B": "qwen3-30b-a3b",
 }
 #: Accelerators whose matrix engines run NVFP4 at 2x FP8 (Blackwell).
