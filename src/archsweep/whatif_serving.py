@@ -23,7 +23,7 @@ from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 
-__all__ = ["serving_what_if", "print_serving_what_if"]
+__all__ = ["print_serving_what_if", "serving_what_if"]
 
 #: Catalog parts whose matrix engines run NVFP4 at 2x FP8 (Blackwell generation).
 FP4_NATIVE = ("B200", "GB200", "B300", "GB300", "RTX PRO 6000")

@@ -32,7 +32,7 @@ from archsweep.load.workloads import list_workloads
 from archsweep.spec.errors import InputError, Problem
 from archsweep.spec.serving import PRECISIONS, ServingJob, ServingWorkload
 
-__all__ = ["parse_workload_entries", "parse_serving_entry", "serving_job_from_options"]
+__all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options"]
 
 _SERVING_KEYS = ("input_tokens", "output_tokens", "ttft_max", "tpot_max", "load", "precision", "kv_precision",
                  "fp4_native", "disaggregation")

@@ -34,7 +34,7 @@ from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["evaluate_serving_batch", "SERVING_PPA_COLUMNS"]
+__all__ = ["SERVING_PPA_COLUMNS", "evaluate_serving_batch"]
 
 #: Power/area/cost columns kept for serving (training-run columns such as goodput are dropped).
 SERVING_PPA_COLUMNS: tuple[str, ...] = (
