@@ -7,6 +7,7 @@ candidate id), the chosen mapping and the model's metrics, the study's constrain
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,11 @@ import pyarrow as pa
 from archsweep import MODEL_VERSION
 from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
+from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
+from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.study import Study
@@ -51,9 +54,16 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     evaluation, so editing a constraint re-runs no model).
     """
     n = len(candidate_ids)
-    strategy = None if study.mapping.search else study.mapping.strategy
-    metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
-                                    calibration=load_calibration(stack=study.mapping.software))
+    serving = study.serving_workload(workload.name)
+    if serving is not None:  # a serving workload: best SLO-feasible configuration + power/area/cost
+        metrics = evaluate_serving_batch(hw, load_workload(serving.model), serving.job, tech=tech,
+                                         calibration=load_calibration(stack=study.mapping.software),
+                                         serving_calibration=load_serving_calibration(),
+                                         fp4_supported=serving.fp4_native, disaggregation=serving.disaggregation)
+    else:
+        strategy = None if study.mapping.search else study.mapping.strategy
+        metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
+                                        calibration=load_calibration(stack=study.mapping.software))
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),
@@ -71,11 +81,19 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     return columns
 
 
+def _workload(study: Study, name: str) -> Workload:
+    """The workload of a study entry; a serving entry's model renamed to the entry's label."""
+    serving = study.serving_workload(name)
+    if serving is None:
+        return load_workload(name)
+    return dataclasses.replace(load_workload(serving.model), name=name)
+
+
 def evaluate_shard(study: Study, shard: str | Path, run_id: str) -> pa.Table:
     """Every candidate of the shard file ``shard`` on every workload of ``study``, one table."""
     tech = load_technology()
     hw, candidate_ids = read_shard(shard)
-    tables = [pa.table(evaluation_columns(study, hw, np.asarray(candidate_ids), load_workload(name),
+    tables = [pa.table(evaluation_columns(study, hw, np.asarray(candidate_ids), _workload(study, name),
                                           tech=tech, run_id=run_id))
               for name in study.workloads]
     return pa.concat_tables(tables, promote_options="default")

@@ -37,7 +37,9 @@ import duckdb
 from archsweep import __version__
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
+from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
 from archsweep.results import store
+from archsweep.validation.inference import is_inference_csv, validate_inference_cli
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.study import Study
 
@@ -288,6 +290,7 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
     parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
     parser.add_argument("--json", action="store_true", help="print one flat JSON object")
+    add_serving_arguments(parser)
     parser.set_defaults(handler=cmd_eval, accepts_extra=False)
 
 
@@ -295,6 +298,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """``archsweep eval``: :func:`archsweep.whatif.what_if`, printed as tables or one JSON object."""
     from archsweep.whatif import WorkloadOverrides, print_what_if, what_if
 
+    if args.serving:
+        return cmd_eval_serving(args)
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software)
@@ -328,6 +333,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from archsweep.validation.run import validate_file
     from archsweep.validation.summary import print_report, write_results_csv
 
+    if is_inference_csv(args.measurements):
+        return validate_inference_cli(args.measurements, args.output)
     results = validate_file(args.measurements)
     print_report(results, summary_only=args.summary_only)
     if args.output:

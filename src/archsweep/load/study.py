@@ -25,6 +25,7 @@ from archsweep.load.parameters import error, guard, parse_parameter_space, probl
 from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
+from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import auto_shard_count
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
@@ -91,8 +92,8 @@ def parse_study(document: Any, *, file: str) -> Study:
     """Validate a raw study document (schema, then cross-field checks) into a :class:`Study`."""
     validate_document(document, "study", file)
     problems: list[Problem] = []
-    workloads = tuple(document["workloads"])
-    _check_workloads(workloads, file, problems)
+    workloads, serving = parse_workload_entries(document["workloads"], file, problems)
+    _check_workloads([w for w in workloads if w not in {s.name for s in serving}], file, problems)
     _check_base(document["base"], file, problems)
     parameters = _parse_parameters(document.get("parameters", {}), file, problems)
     sampling = document.get("sampling")
@@ -129,6 +130,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         constraints=constraints,
         search=search,
         shard_sizing=_shard_sizing(document.get("shards", 1)),
+        serving=serving,
     )
 
 

@@ -17,12 +17,19 @@ _MODEL_OUTPUTS: tuple[str, ...] = (
     "system_capex_usd", "tco_usd_per_year", "usd_per_million_tokens", "goodput",
     "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w",
 )
+#: Outputs of a serving workload (archsweep.model.inference.batch): throughput at the SLO, latency, cost.
+_SERVING_OUTPUTS: tuple[str, ...] = (
+    "tokens_per_s_per_accelerator", "output_tokens_per_s", "output_tokens_per_s_per_accelerator",
+    "tokens_per_s_per_user", "requests_per_s", "ttft_s", "tpot_s", "e2e_latency_s", "concurrency",
+    "kv_capacity_sequences", "prefill_time_s", "kv_transfer_s", "violation_ttft", "violation_tpot",
+    "prefill_accelerators", "decode_accelerators",
+)
 _DERIVED_HARDWARE: tuple[str, ...] = ("hbm_bw_bytes_per_s", "hbm_capacity_bytes", "peak_matrix_flops_bf16")
 
 #: Every column an objective or a constraint may name: model outputs, every hardware
 #: parameter, and derived hardware quantities (no duplicates, stable order).
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
-    (*_MODEL_OUTPUTS, *(p.name for p in HARDWARE_PARAMETERS), *_DERIVED_HARDWARE)
+    (*_MODEL_OUTPUTS, *_SERVING_OUTPUTS, *(p.name for p in HARDWARE_PARAMETERS), *_DERIVED_HARDWARE)
 ))
 
 #: Columns the per-candidate mapping search may minimise (``mapping.objective``).

@@ -13,7 +13,7 @@ from typing import Literal
 
 from archsweep.spec.errors import InputError
 
-__all__ = ["ServingJob", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES"]
+__all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES"]
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]
 LoadMode = Literal["offline", "concurrency", "qps"]
@@ -93,3 +93,24 @@ class ServingJob:
     @property
     def activation_bytes_per_element(self) -> float:
         return BYTES_PER_ELEMENT[self.activation_precision]
+
+
+@dataclass(frozen=True)
+class ServingWorkload:
+    """A serving workload of a study: a model served under a :class:`ServingJob`.
+
+    Attributes:
+        name: the label of its rows in the results (``workload`` column); unique in the study.
+        model: workload stem of ``models/``.
+        job: what is served, the load and the SLOs.
+        fp4_native: the candidates' matrix engines run FP4 at 2x the FP8 rate (Blackwell NVFP4);
+            else FP4 weights run at the FP8 rate. The hardware parameters have no FP4 field, so a
+            study compares FP4 support with two serving entries.
+        disaggregation: also search disaggregated prefill/decode pool splits.
+    """
+
+    name: str
+    model: str
+    job: ServingJob
+    fp4_native: bool = False
+    disaggregation: bool = True

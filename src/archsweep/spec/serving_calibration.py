@@ -40,6 +40,8 @@ class ServingCalibration:
         collective_bw_efficiency: fraction of link bandwidth reached by collectives.
         kv_transfer_bw_efficiency: fraction of link bandwidth reached by the KV-cache transfer
             of disaggregated serving.
+        moe_gemm_ratio: factor on the GEMM efficiency of the routed experts' grouped GEMM (many
+            small per-expert GEMMs plus token gather/scatter) relative to a dense GEMM of that shape.
     """
 
     gemm_ratio: float
@@ -56,3 +58,4 @@ class ServingCalibration:
     max_batch_size: float
     collective_bw_efficiency: float
     kv_transfer_bw_efficiency: float
+    moe_gemm_ratio: float

@@ -16,6 +16,7 @@ import numpy as np
 
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
+from archsweep.spec.serving import ServingWorkload
 
 __all__ = ["MAX_GRID_SIZE", "SamplingMethod", "Direction", "DEFAULT_TARGET_SECONDS_PER_JOB",
            "DEFAULT_EVALUATIONS_PER_SECOND", "ShardSizing", "ParameterSpace", "Objective", "Constraint",
@@ -128,6 +129,7 @@ class Study:
         seed: seed for random/sobol (0 by default).
         shards: number of evaluation jobs (resolved from ``shard_sizing`` for ``shards: auto``).
         search: the parsed ``search`` section (``archsweep.load.searchspec.SearchSpec``) or None.
+        serving: the serving workloads (their names are also in ``workloads``).
     """
 
     name: str
@@ -145,6 +147,11 @@ class Study:
     constraints: tuple[Constraint, ...]
     search: SearchSpec | None = None
     shard_sizing: ShardSizing | None = None
+    serving: tuple[ServingWorkload, ...] = ()
+
+    def serving_workload(self, name: str) -> ServingWorkload | None:
+        """The serving workload labelled ``name``, or None for a training workload."""
+        return next((s for s in self.serving if s.name == name), None)
 
     @property
     def varied(self) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from archsweep.model.inference import (
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 
-__all__ = ["is_inference_table", "InferenceValidationRow", "validate_inference", "summarise", "main"]
+__all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
 _INFERENCE_COLUMNS = ("avg_input_tokens", "avg_output_tokens", "scenario")
 
@@ -40,7 +40,7 @@ MODEL_STEMS: dict[str, str] = {
     "LLaMA v3.1 70B": "llama3-70b", "LLaMA 3.1 70B": "llama3-70b", "Llama-3.3-70B": "llama3-70b",
     "LLaMA v3.1 405B": "llama3-405b", "Mixtral 8x7B": "mixtral-8x7b", "Mixtral 8x22B": "mixtral-8x22b",
     "DeepSeek-R1-0528": "deepseek-v3", "GPT-OSS 120B": "gpt-oss-120b", "GPT-OSS 20B": "gpt-oss-20b",
-    "Llama-4-Maverick-17B-128E": "llama4-maverick", "Qwen3-235B-A22B": "qwen3-235b-a22b",
+    "Llama-4-Maverick-17B-128E": "llama4-maverick-17b-128e", "Qwen3-235B-A22B": "qwen3-235b-a22b",
     "Qwen3-30B-A3B": "qwen3-30b-a3b",
 }
 #: Accelerators whose matrix engines run NVFP4 at 2x FP8 (Blackwell).
@@ -206,6 +206,34 @@ def summarise(rows: list[InferenceValidationRow]) -> str:
             cells.append(f"{e.mean():8.1f} % (n={e.size:3d})" if e.size else f"{'-':>22s}")
         lines.append(f"{g:40s} " + " ".join(f"{c:>22s}" for c in cells))
     return "\n".join(lines)
+
+
+def is_inference_csv(path: str | Path) -> bool:
+    """True when the CSV at ``path`` has the inference layout (its header only is read)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except OSError:
+        return False  # the training validation reports the missing file
+    return is_inference_table(header)
+
+
+def validate_inference_cli(path: str | Path, output: str | Path | None = None) -> int:
+    """``archsweep validate`` on an inference CSV: print :func:`summarise`, optionally write every row."""
+    import csv
+    from dataclasses import asdict, fields
+
+    rows = validate_inference(Path(path))
+    print(summarise(rows))
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(InferenceValidationRow)])
+            writer.writeheader()
+            writer.writerows(asdict(r) for r in rows)
+        print(f"wrote {output}")
+    return 0
 
 
 def main() -> None:  # pragma: no cover - command-line entry

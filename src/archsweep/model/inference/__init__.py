@@ -12,6 +12,7 @@ configurations (1, m)); ``best_serving_configs`` is the chunked best-configurati
 
 from __future__ import annotations
 
+from archsweep.model.inference.batch import SERVING_PPA_COLUMNS, evaluate_serving_batch
 from archsweep.model.inference.best import (
     SERVING_COLUMNS,
     best_serving_configs,
@@ -38,4 +39,5 @@ __all__ = [
     "kv_bytes_per_token_per_layer", "kv_bytes_per_token_per_accelerator",
     "ServingResult", "serving_performance", "serving_activity",
     "best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS",
+    "evaluate_serving_batch", "SERVING_PPA_COLUMNS",
 ]

@@ -138,7 +138,7 @@ def stage_iteration(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, 
         per_expert_tokens = np.maximum(routed / np.maximum(distinct, 1.0), 1.0)
         # Grouped GEMM over the rank's touched experts (their FFN widths side by side).
         e_eff = gemm_efficiency(per_expert_tokens, wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
-                                h, hw.compute_units, eta_max, cal)
+                                h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
         e_flops = 2.0 * routed * ep_params
         e_bytes = wbpe * distinct * ep_params + 2.0 * layers * moe_frac * e.num_experts * h  # + router (bf16)
         linear = linear + np.maximum(e_flops / (peak * e_eff), e_bytes / (bw * scal.weight_stream_bw_efficiency))

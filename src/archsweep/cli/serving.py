@@ -1,0 +1,91 @@
+"""``archsweep eval --serving``: the serving options of the ``eval`` subcommand, and its handler.
+
+``archsweep eval --serving --model llama3-70b --accelerator H200 --count 8 --input-tokens 2048
+--output-tokens 256 --ttft-max 2s --tpot-max 50ms [--qps 5 | --concurrency 64] [--precision fp8]
+[--kv-precision fp8] [--no-disaggregation] [--json]``
+
+Options are added to the existing ``eval`` parser by :func:`add_serving_arguments` (one call in
+:mod:`archsweep.cli.app`); :func:`cmd_eval_serving` runs :func:`archsweep.whatif_serving.serving_what_if`.
+A bad value raises :class:`~archsweep.spec.errors.InputError` naming the option (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from archsweep.load.serving_workloads import serving_job_from_options
+from archsweep.load.units import parse_quantity
+from archsweep.spec.errors import InputError
+from archsweep.spec.serving import PRECISIONS
+from archsweep.whatif_serving import print_serving_what_if, serving_what_if
+
+__all__ = ["add_serving_arguments", "cmd_eval_serving"]
+
+_SOURCE = "<command line>"
+
+
+def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--serving`` options to the ``eval`` parser."""
+    group = parser.add_argument_group("serving (with --serving)")
+    group.add_argument("--serving", action="store_true",
+                       help="answer a serving what-if: best SLO-feasible serving configuration (TP/PP/EP/attention-DP, "
+                            "replicas, concurrency, prefill/decode split) and its latency, throughput, power and cost")
+    group.add_argument("--input-tokens", default=None, help="prompt tokens per request (ISL), e.g. 2048")
+    group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256")
+    group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms")
+    group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms")
+    load = group.add_mutually_exclusive_group()
+    load.add_argument("--qps", default=None, help="offered requests/s (Poisson arrivals); default offline (max throughput)")
+    load.add_argument("--concurrency", default=None, help="requests in flight for the deployment (closed loop)")
+    group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights)")
+    group.add_argument("--fp4-native", choices=("yes", "no"), default=None,
+                       help="matrix engines run FP4 at 2x FP8 (default: yes for Blackwell catalog parts)")
+    group.add_argument("--no-disaggregation", action="store_true", help="do not search disaggregated prefill/decode splits")
+
+
+def _number(raw: str | None, option: str, *, required: bool = False) -> float | None:
+    if raw is None:
+        if required:
+            raise InputError(_SOURCE, option, "<missing>", f"{option} N with --serving")
+        return None
+    return parse_quantity(raw, "dimensionless", file=_SOURCE, key_path=option, positive=True)
+
+
+def _time(raw: str | None, option: str) -> float | None:
+    if raw is None:
+        return None
+    return parse_quantity(raw.replace("ms", " ms") if raw.endswith("ms") and " " not in raw else raw, "time",
+                          file=_SOURCE, key_path=option, positive=True)
+
+
+def cmd_eval_serving(args: argparse.Namespace) -> int:
+    """``archsweep eval --serving``: one serving what-if, printed or as one flat JSON object."""
+    isl = _number(args.input_tokens, "--input-tokens", required=True)
+    osl = _number(args.output_tokens, "--output-tokens", required=True)
+    qps = _number(args.qps, "--qps")
+    conc = _number(args.concurrency, "--concurrency")
+    precision = args.precision or "bf16"
+    if precision not in PRECISIONS:
+        raise InputError(_SOURCE, "--precision", precision, "one of " + ", ".join(PRECISIONS) + " with --serving")
+    if args.kv_precision is not None and args.kv_precision not in ("bf16", "fp8", "fp4"):
+        raise InputError(_SOURCE, "--kv-precision", args.kv_precision, "one of bf16, fp8, fp4")
+    if args.count is not None and args.count < 1:
+        raise InputError(_SOURCE, "--count", str(args.count), "an integer >= 1")
+    for option in ("strategy", "global_batch", "seq_len"):
+        if getattr(args, option, None) is not None:
+            name = "--" + option.replace("_", "-")
+            raise InputError(_SOURCE, name, str(getattr(args, option)), "not used with --serving (training options)")
+    load = "qps" if qps is not None else "concurrency" if conc is not None else "offline"
+    job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,  # type: ignore[arg-type]
+                                   ttft_max_s=_time(args.ttft_max, "--ttft-max"),
+                                   tpot_max_s=_time(args.tpot_max, "--tpot-max"),
+                                   precision=precision, kv_precision=args.kv_precision)
+    fp4 = None if args.fp4_native is None else args.fp4_native == "yes"
+    result = serving_what_if(args.model, args.accelerator, args.count, job, fp4_native=fp4,
+                             disaggregation=not args.no_disaggregation)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_serving_what_if(result)
+    return 0

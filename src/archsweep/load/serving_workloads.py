@@ -1,0 +1,140 @@
+"""Serving entries of a study's ``workloads`` list -> frozen :class:`ServingWorkload`.
+
+A study's ``workloads`` may mix training stems (``llama3-70b``) and serving entries::
+
+    workloads:
+      - llama3-70b
+      - model: deepseek-v3
+        name: deepseek-v3-chat          # optional; default <model>-serving-<isl>-<osl>
+        serving:
+          input_tokens: 1024
+          output_tokens: 256
+          ttft_max: 2 s                 # optional SLO on mean time to first token
+          tpot_max: 50 ms               # optional SLO on mean time per output token
+          load: offline                 # or {concurrency: 256} or {qps: 20}
+          precision: fp8                # weights and matrix inputs: bf16, fp8, fp4, int4 (weight-only)
+          kv_precision: fp8             # optional; default fp8 for fp8/fp4, else bf16
+          fp4_native: false             # matrix engines run FP4 at 2x FP8 (Blackwell NVFP4)
+          disaggregation: true          # also search prefill/decode pool splits
+
+Parsing is kept here, apart from :mod:`archsweep.load.study`, so training entries can be added
+by their own function; every problem is collected (file, key path, value, what is allowed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from archsweep.load.parameters import guard, problem
+from archsweep.load.units import parse_quantity
+from archsweep.load.workloads import list_workloads
+from archsweep.spec.errors import InputError, Problem
+from archsweep.spec.serving import PRECISIONS, ServingJob, ServingWorkload
+
+__all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options"]
+
+_SERVING_KEYS = ("input_tokens", "output_tokens", "ttft_max", "tpot_max", "load", "precision", "kv_precision",
+                 "fp4_native", "disaggregation")
+
+
+def serving_job_from_options(*, input_tokens: float, output_tokens: float, load: str = "offline",
+                             concurrency: float | None = None, qps: float | None = None,
+                             ttft_max_s: float | None = None, tpot_max_s: float | None = None,
+                             precision: str = "bf16", kv_precision: str | None = None) -> ServingJob:
+    """A :class:`ServingJob` from one precision name (weights and matrix inputs) and an optional KV type.
+
+    ``int4`` is weight-only: matrix inputs stay BF16. KV defaults to FP8 for FP8/FP4 and to BF16 otherwise.
+    """
+    activation = "bf16" if precision == "int4" else precision
+    kv = kv_precision or ("fp8" if precision in ("fp8", "fp4") else "bf16")
+    return ServingJob(float(input_tokens), float(output_tokens), load=load, concurrency=concurrency,  # type: ignore[arg-type]
+                      qps=qps, ttft_max_s=ttft_max_s, tpot_max_s=tpot_max_s, weight_precision=precision,  # type: ignore[arg-type]
+                      activation_precision=activation, kv_precision=kv)  # type: ignore[arg-type]
+
+
+def _load(raw: Any, file: str, key: str) -> tuple[str, float | None, float | None]:
+    if raw == "offline":
+        return "offline", None, None
+    if isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in ("concurrency", "qps"):
+        name, value = next(iter(raw.items()))
+        v = parse_quantity(value, "dimensionless", file=file, key_path=f"{key}.{name}", positive=True)
+        return (name, v, None) if name == "concurrency" else (name, None, v)
+    raise InputError(file, key, repr(raw), "offline, {concurrency: N} or {qps: X}")
+
+
+def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems: list[Problem]) -> ServingWorkload | None:
+    """One ``{model, name?, serving: {...}}`` entry; problems are appended, None on failure."""
+    model = entry.get("model")
+    if model not in list_workloads():
+        problems.append(problem(file, f"{key}.model", model, "a workload in models/: " + ", ".join(sorted(list_workloads()))))
+        return None
+    raw = entry.get("serving")
+    if not isinstance(raw, Mapping):
+        problems.append(problem(file, f"{key}.serving", raw, "a mapping with " + ", ".join(_SERVING_KEYS)))
+        return None
+    unknown = sorted(set(raw) - set(_SERVING_KEYS))
+    if unknown:
+        problems.append(problem(file, f"{key}.serving.{unknown[0]}", unknown[0], "one of " + ", ".join(_SERVING_KEYS)))
+        return None
+    sk = f"{key}.serving"
+
+    def count(name: str) -> float | None:
+        if name not in raw:
+            problems.append(problem(file, f"{sk}.{name}", "<missing>", "a token count >= 1"))
+            return None
+        return guard(problems, lambda: parse_quantity(raw[name], "dimensionless", file=file, key_path=f"{sk}.{name}", positive=True))
+
+    def limit(name: str) -> float | None:
+        return guard(problems, lambda: parse_quantity(raw[name], "time", file=file, key_path=f"{sk}.{name}", positive=True)) if name in raw else None
+
+    isl, osl = count("input_tokens"), count("output_tokens")
+    ttft, tpot = limit("ttft_max"), limit("tpot_max")
+    load = guard(problems, lambda: _load(raw.get("load", "offline"), file, f"{sk}.load"))
+    precision = raw.get("precision", "bf16")
+    if precision not in PRECISIONS:
+        problems.append(problem(file, f"{sk}.precision", precision, "one of " + ", ".join(PRECISIONS)))
+    kv = raw.get("kv_precision")
+    if kv is not None and kv not in ("bf16", "fp8", "fp4"):
+        problems.append(problem(file, f"{sk}.kv_precision", kv, "one of bf16, fp8, fp4"))
+    flags = {}
+    for flag, default in (("fp4_native", False), ("disaggregation", True)):
+        value = raw.get(flag, default)
+        if not isinstance(value, bool):
+            problems.append(problem(file, f"{sk}.{flag}", value, "true or false"))
+        flags[flag] = bool(value)
+    if None in (isl, osl, load) or problems:
+        return None
+    mode, conc, qps = load  # type: ignore[misc]
+    job = guard(problems, lambda: serving_job_from_options(input_tokens=isl, output_tokens=osl, load=mode, concurrency=conc,  # type: ignore[arg-type]
+                                                           qps=qps, ttft_max_s=ttft, tpot_max_s=tpot, precision=precision,
+                                                           kv_precision=kv))
+    if job is None:
+        return None
+    name = entry.get("name") or f"{model}-serving-{int(isl)}-{int(osl)}"  # type: ignore[arg-type]
+    return ServingWorkload(name=str(name), model=str(model), job=job, **flags)
+
+
+def parse_workload_entries(raw: Sequence[Any], file: str,
+                           problems: list[Problem]) -> tuple[tuple[str, ...], tuple[ServingWorkload, ...]]:
+    """(every workload label in file order, the serving workloads). Strings pass through
+    unchanged (checked against ``models/`` by the study loader); ``{model, serving}`` entries
+    become :class:`ServingWorkload`; labels must be unique."""
+    names: list[str] = []
+    serving: list[ServingWorkload] = []
+    for i, entry in enumerate(raw):
+        if isinstance(entry, str):
+            names.append(entry)
+            continue
+        if isinstance(entry, Mapping) and "serving" in entry:
+            parsed = parse_serving_entry(entry, file, f"workloads[{i}]", problems)
+            if parsed is None:
+                continue
+            if parsed.name in names:
+                problems.append(problem(file, f"workloads[{i}].name", parsed.name, "a name unique among the study's workloads"))
+                continue
+            names.append(parsed.name)
+            serving.append(parsed)
+            continue
+        problems.append(problem(file, f"workloads[{i}]", entry, "a workload stem or {model: ..., serving: {...}}"))
+    return tuple(names), tuple(serving)
