@@ -1,7 +1,8 @@
 """Training step time of one mapping on one hardware design: the combining rule in one place.
 
     step = m * (t_f + t_b + t_rc)                      compute of all micro-batches (per stage)
-         + (pp - 1) / vpp * (t_f + t_b + t_rc)         pipeline bubble (Narayanan et al. SC21, Eq. 1-2)
+         + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of the schedule (schedule.py:
+                                                        (pp-1)/vpp only when m >= pp; pp-1 for m = 1)
          + exposed TP + CP + EP communication           per layer, on the critical path
          + exposed PP point-to-point                    activations between stages
          + exposed DP gradient reduction / ZeRO gathers after what overlaps with backward
@@ -21,6 +22,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.schedule import pipeline_bubble_slots
 from archsweep.model.training.memory import (
     MemoryBreakdown,
     memory_per_accelerator,
@@ -172,7 +174,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     local_params = np.where(z >= 1, (dense_p + expert_p * mp.ep / np.maximum(mp.ep, 1.0)) / dp_group, dense_p + expert_p)
     optimizer = local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
-    bubble = (mp.pp - 1) / mp.vpp * (t_f + t_b + t_rc)
+    bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
     compute = microbatches * (t_f + t_b)
     recompute = microbatches * t_rc
     step = compute + recompute + bubble + tp_exposed + cp_exposed + ep_exposed + pp_exposed + dp_exposed + optimizer
