@@ -186,7 +186,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
     f_layer = (1 - moe_frac) * lc.dense_flops + moe_frac * lc.moe_flops
     rc_flops = np.where(rc == 2, f_layer, np.where(rc == 1, lc.attn_core_flops * (mp.flash_attention == 0), 0.0))
-    matrix_flops = microbatches * (layers_stage * (3.0 * f_layer + rc_flops) + 3.0 * lc.logits_flops)
+    passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
+    matrix_flops = microbatches * (layers_stage * (passes * f_layer + rc_flops) + passes * lc.logits_flops)
     h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
     hbm_bytes = microbatches * layers_stage * 3.0 * h_layer + local_params * cal.optimizer_bytes_per_param
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
