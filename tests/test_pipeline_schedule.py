@@ -12,7 +12,10 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
-from archsweep.model.training.schedule import in_flight_layer_fraction, pipeline_bubble_slots
+from archsweep.model.training.schedule import (
+    in_flight_layer_fraction,
+    pipeline_bubble_slots,
+)
 from archsweep.spec.hardware import HardwareArrays
 
 M = st.integers(1, 256)

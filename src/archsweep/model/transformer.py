@@ -94,8 +94,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     peak = peak_matrix_flops
     peak_bf16 = hw.peak_matrix_flops_bf16
     lora = wl.training.mode == "finetune_lora"
-    wk = dict(frozen=lora, lora_rank=wl.training.lora_rank if lora else 0)  # adapted, frozen projections
-    fz = dict(frozen=lora)  # frozen, not adapted (router, output layer)
+    wk = {"frozen": lora, "lora_rank": wl.training.lora_rank if lora else 0}  # adapted, frozen projections
+    fz = {"frozen": lora}  # frozen, not adapted (router, output layer)
 
     heads_local = wl.heads / t
     kv_local = np.maximum(wl.kv_heads / t, 1.0)

@@ -29,6 +29,7 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
+from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
@@ -82,6 +83,10 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
                                                                "zero_stage"))
     ratio = step_given / step_best
     reason = "" if feasible else "search found no mapping that fits memory"
+    outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in (("tp", given["tp"], _TP), ("pp", given["pp"], _PP), ("cp", given["cp"], _CP))
+               if float(np.ravel(v)[0]) not in allowed]
+    if outside:
+        reason = "stated mapping outside the searched space (" + ", ".join(outside) + ")"
     if float(np.ravel(given["violation_memory"])[0]) > 0:
         reason = "stated mapping exceeds HBM in the model (the search keeps to mappings that fit)"
     return OptimismRow(plan.run_id, plan.source_group, thr, ratio, thr * ratio, chosen, reason)

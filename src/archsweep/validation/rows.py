@@ -39,7 +39,7 @@ def _norm(text: str) -> str:
 
 #: Training-mode suffixes of a model string (data/validation/COVERAGE_NOTES.md, "Proposed name
 #: resolution"): they name how the model was trained, not a different model.
-_MODE_WORDS = re.compile(r"\b(lora(\s*fine-?tune)?|sft|fine-?tune|pre-?train(ing)?)\b", re.I)
+_MODE_WORDS = re.compile(r"\b(lora(\s*fine-?tune)?|sft|fine-?tune|pre-?train(ing)?)\b", re.IGNORECASE)
 #: Family spellings -> the models/ family prefix (normalised text, longest first). Llama 3.1 / 3.3
 #: have the Llama 3 architecture; Megatron papers' "GPT <size>" is the GPT-3 / Megatron family;
 #: NVIDIA's "Nemotron-8B/22B" are Nemotron-3, "Nemotron-15B/340B" Nemotron-4 (COVERAGE_NOTES.md).

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pipeline_bubble_slots", "in_flight_layer_fraction"]
+__all__ = ["in_flight_layer_fraction", "pipeline_bubble_slots"]
 
 
 def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.schedule import pipeline_bubble_slots
 from archsweep.model.training.memory import (
     MemoryBreakdown,
     memory_per_accelerator,
     stage_parameters,
 )
+from archsweep.model.training.schedule import pipeline_bubble_slots
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
