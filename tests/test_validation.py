@@ -140,7 +140,7 @@ def test_synthetic_rows_are_skipped_with_reasons(public_rows, tmp_path):
         "bad_zero": {"fsdp_zero": "HYBRID_SHARD"},
         "bad_sp": {"sp": "maybe"},
         "no_metric": {"step_time_s": "", "mfu_pct": "", "hfu_pct": "", "other_metric": ""},
-        "no_layers": {"layers": ""},
+        "no_layers": {"layers": "", "model": "GPT-18.4B"},  # a size with no models/ file
         "inconsistent": {"num_accels": "16"},
         "moe_unknown": {"arch_type": "moe", "model": "Mystery-MoE 1T"},
         "fp4": {"precision": "NVFP4"},

@@ -8,7 +8,10 @@ rank holds ``experts/ep`` experts and receives ``ep * T * top_k * capacity / exp
 local expert (Lepikhin et al., GShard, 2021; Megatron-Core MoE).
 
 Backward of a GEMM (M x K)@(K x N) is a data-gradient GEMM (M x N)@(N x K) and a weight-
-gradient GEMM (K x M)@(M x N), each timed with the same roofline. Flash attention (Dao et al.
+gradient GEMM (K x M)@(M x N), each timed with the same roofline. Under LoRA fine-tuning the
+base weights are frozen (Hu et al., ICLR 2022, Sec. 4.1): their backward is the data-gradient
+GEMM alone (no weight gradient is formed); the rank-r adapter GEMMs (r << h) are small
+side GEMMs charged at the base GEMM's rate per FLOP (see :func:`_gemm_fwd_bwd`). Flash attention (Dao et al.
 2022/2023) skips masked tiles of the causal mask (half the score FLOPs) and its backward does
 2.5x the forward FLOPs. All times in seconds, FLOPs and bytes per accelerator.
 """
@@ -53,12 +56,26 @@ class LayerCosts:
     attn_fwd_s: np.ndarray
 
 
-def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one GEMM."""
+def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, frozen: bool = False,
+                  lora_rank: int = 0):
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM.
+
+    ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
+    ``lora_rank`` > 0 adds the adapter's down (k -> r) and up (r -> n) GEMMs, trained.
+    """
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
                   matrix_efficiency=hw.matrix_efficiency, bytes_per_element=bpe, cal=cal)
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
-    bwd = gemm_time_s(m, k, n, batch=batch, **common) + gemm_time_s(k, n, m, batch=batch, **common)
+    bwd = gemm_time_s(m, k, n, batch=batch, **common)
+    if not frozen:
+        bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
+    if lora_rank > 0:
+        # Adapter down (k -> r) and up (r -> n) GEMMs: r (k + n) / (k n) of the base GEMM's FLOPs,
+        # charged at the base GEMM's achieved rate (their T x k input and T x n output are the base
+        # GEMM's own operands); trained, so their backward is twice their forward.
+        share = float(lora_rank) * (k + n) / (k * n)
+        base = fwd - cal.kernel_overhead_s
+        fwd, bwd = fwd + share * base, bwd + 2.0 * share * base
     flops = 2.0 * m * n * k * batch
     hbm = bpe * batch * (m * k + k * n + m * n)
     return fwd, bwd, flops, hbm
@@ -76,6 +93,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     bpe = 1.0 if fp8 else 2.0
     peak = peak_matrix_flops
     peak_bf16 = hw.peak_matrix_flops_bf16
+    lora = wl.training.mode == "finetune_lora"
+    wk = {"frozen": lora, "lora_rank": wl.training.lora_rank if lora else 0}  # adapted, frozen projections
+    fz = {"frozen": lora}  # frozen, not adapted (router, output layer)
 
     heads_local = wl.heads / t
     kv_local = np.maximum(wl.kv_heads / t, 1.0)
@@ -84,17 +104,17 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         qk_dim = float(m_.qk_nope_head_dim + m_.qk_rope_head_dim)
         v_dim = float(m_.v_head_dim)
         # MLA approximated as its projections: down-projections (replicated) + per-head up-projections.
-        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal)
-        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal)
-        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe, cal)
+        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal, **wk)
+        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal, **wk)
+        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe, cal, **wk)
         qkv = tuple(x + y + z for x, y, z in zip(q_down, q_up, kv_up))
         kv_heads_for_attn = heads_local
-        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal)
+        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
     else:
         qk_dim = v_dim = float(wl.head_dim)
-        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal)
+        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal, **wk)
         kv_heads_for_attn = kv_local
-        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal)
+        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
 
     # Attention core: scores (s/c x s) per head, causal.
     full_core_flops = 2.0 * b * heads_local * (s / c) * s * (qk_dim + v_dim)
@@ -141,8 +161,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     # Dense FFN.
     ffn_in = float(wl.ffn_matrices - 1) * wl.ffn_hidden / t
-    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal)
-    down = _gemm_fwd_bwd(tokens, h, wl.ffn_hidden / t, 1.0, peak, hw, bpe, cal)
+    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal, **wk)
+    down = _gemm_fwd_bwd(tokens, h, wl.ffn_hidden / t, 1.0, peak, hw, bpe, cal, **wk)
     dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd
     dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd
     dense_flops = attn_flops + up[2] + down[2]
@@ -154,14 +174,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         local_experts = moe.num_experts / ep
         tokens_per_expert = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
         e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / t
-        e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal)
-        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal)
-        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal)
+        e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal, **wk)
+        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal, **wk)
+        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
-            s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal)
-            s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal)
+            s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal, **wk)
+            s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal, **wk)
             moe_ffn = [moe_ffn[i] + s_up[i] + s_down[i] for i in range(4)]
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
@@ -173,7 +193,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     else:
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
 
-    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal)
+    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
     ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     return LayerCosts(

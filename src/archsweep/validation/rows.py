@@ -37,11 +37,66 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+#: Training-mode suffixes of a model string (data/validation/COVERAGE_NOTES.md, "Proposed name
+#: resolution"): they name how the model was trained, not a different model.
+_MODE_WORDS = re.compile(r"\b(lora(\s*fine-?tune)?|sft|fine-?tune|pre-?train(ing)?)\b", re.IGNORECASE)
+#: Family spellings -> the models/ family prefix (normalised text, longest first). Llama 3.1 / 3.3
+#: have the Llama 3 architecture; Megatron papers' "GPT <size>" is the GPT-3 / Megatron family;
+#: NVIDIA's "Nemotron-8B/22B" are Nemotron-3, "Nemotron-15B/340B" Nemotron-4 (COVERAGE_NOTES.md).
+_FAMILY_ALIASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("llama33", ("llama3",)), ("llama31", ("llama3",)), ("deepseekr1", ("deepseekv3",)),
+    ("nemotron", ("nemotron3", "nemotron4", "nemotron")), ("gpt3", ("gpt3", "megatron")), ("gpt", ("gpt3", "megatron")),
+)
+
+
+def _stem_keys(model: str) -> list[str]:
+    """Normalised candidate keys of a model string, most literal first."""
+    inside = re.findall(r"\(([^)]*)\)", model)
+    outside = re.sub(r"\([^)]*\)", " ", model)
+    keys: list[str] = []
+    for text in (model, outside, *inside):
+        base = _norm(_MODE_WORDS.sub(" ", text))
+        keys.append(base)
+        for prefix, replacements in _FAMILY_ALIASES:
+            if base.startswith(prefix) and re.match(r"\d", base[len(prefix):] or "x") or (
+                    base.startswith(prefix) and prefix in ("llama33", "llama31", "deepseekr1")):
+                keys.extend(r + base[len(prefix):] for r in replacements)
+                break
+    return [k for k in dict.fromkeys(keys) if k]
+
+
 def _stem_for(model: str) -> str | None:
-    key = _norm(model)
-    if not key:
-        return None
-    return next((s for s in list_workloads() if _norm(s) == key), None)
+    """The models/ stem a CSV model string names (rules, not a per-row table), or None.
+
+    Mode suffixes (LoRA, SFT) and parentheses are dropped, then family spellings are mapped
+    (:data:`_FAMILY_ALIASES`); "DeepSeek-R1-0528" -> the DeepSeek-V3 architecture. A size that
+    is no stem ("GPT-174.6B") stays unresolved: such rows carry their own architecture columns.
+    """
+    stems = {_norm(s): s for s in list_workloads()}
+    for key in _stem_keys(model):
+        if key in stems:
+            return stems[key]
+        # DeepSeek-R1-0528: a release date after the family name.
+        trimmed = re.sub(r"\d{4}$", "", key)
+        if trimmed != key and trimmed in stems:
+            return stems[trimmed]
+    return None
+
+
+def _training_mode(row: Mapping[str, str]) -> tuple[str, int]:
+    """(mode, LoRA rank) from the row's model / arch_type text.
+
+    LoRA rank: the row's "rank N" when stated, else 16 (the MLPerf llama2_70b_lora reference,
+    data/validation/SOURCE.md; NeMo's LoRA recipes use rank 16 to 32: adapters are < 0.3 % of a
+    7B model's weights at either rank, so the choice moves the step time by < 1 %).
+    """
+    text = " ".join(_text(row, k) for k in ("model", "arch_type", "run_id")).lower()
+    if "lora" in text:
+        rank = re.search(r"rank\s*=?\s*(\d+)", text)
+        return "finetune_lora", int(rank.group(1)) if rank else 16
+    if re.search(r"\bsft\b|fine-?tun", text):
+        return "finetune_full", 0
+    return "pretrain", 0
 
 
 def _precision(row: Mapping[str, str]) -> Precision:
@@ -77,7 +132,14 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
                    "and no models/ file matches the model name")
 
     def pick(key: str, default: int | None) -> int:
-        value = _int(row, key)
+        try:
+            value = _int(row, key)
+        except Skip:
+            if base is None:
+                raise
+            # "expert 2880", "dense 18432 / expert 2048": MoE details come from the models/ file.
+            notes.append(f"{key}={_text(row, key)!r}: models/{stem}.yaml value used")
+            value = None
         if value is not None:
             return value
         if default is None:
@@ -96,7 +158,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
         head_dim = hidden // heads
     else:
         raise Skip(f"hidden={hidden} not a multiple of heads={heads}")
-    if _int(row, "ffn_hidden") is None and base is None:
+    if base is None and _int(row, "ffn_hidden") is None:
         notes.append("ffn_hidden assumed 4*hidden")
     ffn = pick("ffn_hidden", base.ffn_hidden if base else 4 * hidden)
     if _int(row, "vocab") is None and base is None:
@@ -112,7 +174,10 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     attention = "mha" if kv_heads == heads else ("mqa" if kv_heads == 1 else "gqa")
     if base is not None and base.attention == "mla":
         attention = "mla"
-    training = TrainingSetup(global_batch_seqs=gbs or 1, precision=_precision(row), mode="pretrain")
+    mode, rank = _training_mode(row)
+    if mode != "pretrain":
+        notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
+    training = TrainingSetup(global_batch_seqs=gbs or 1, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
         return replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
@@ -164,7 +229,7 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
         return None
     if "hybrid" in text:
         raise Skip(f"fsdp_zero={raw!r}: hybrid sharding (shard in a node, replicate across) is not modelled")
-    table = (("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
+    table = (("megatronfsdp", 3), ("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
              ("zero1", 1), ("stage1", 1), ("distributedoptimizer", 1), ("distopt", 1), ("noshard", 0), ("ddp", 0),
              ("zero0", 0), ("stage0", 0), ("none", 0))
     for key, stage in table:

@@ -13,8 +13,9 @@ without parallelism, generalised here to GQA (K/V widths), SwiGLU (3 FFN tensors
 (top-k routed copies); tensor + sequence parallelism divide everything by ``t``; without SP,
 ``10 s b h`` stays replicated. Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
-The first pipeline stage holds the most: ``min(pp, micro-batches)`` micro-batches in flight for
-1F1B, times ``1 + (pp-1)/(pp*vpp)`` with interleaving (Korthikanti Sec. 4.2.3).
+The first pipeline stage holds the most: the schedule's in-flight micro-batches
+(:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
+``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
@@ -115,9 +117,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
     per_layer = (1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False) + moe_frac * _activation_bytes_per_layer(wl, mp, True)
-    in_flight = np.where(mp.pp > 1, np.minimum(mp.pp, microbatches), 1.0)
-    interleave = np.where(mp.vpp > 1, 1.0 + (mp.pp - 1) / (mp.pp * mp.vpp), 1.0)
-    acts = layers_stage * per_layer * in_flight * interleave
+    acts = layers_stage * per_layer * in_flight_layer_fraction(microbatches, mp.pp, mp.vpp)
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None)
     working = np.where(mp.recompute == 2, working, 0.0)

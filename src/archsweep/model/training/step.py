@@ -1,7 +1,8 @@
 """Training step time of one mapping on one hardware design: the combining rule in one place.
 
     step = m * (t_f + t_b + t_rc)                      compute of all micro-batches (per stage)
-         + (pp - 1) / vpp * (t_f + t_b + t_rc)         pipeline bubble (Narayanan et al. SC21, Eq. 1-2)
+         + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of the schedule (schedule.py:
+                                                        (pp-1)/vpp only when m >= pp; pp-1 for m = 1)
          + exposed TP + CP + EP communication           per layer, on the critical path
          + exposed PP point-to-point                    activations between stages
          + exposed DP gradient reduction / ZeRO gathers after what overlaps with backward
@@ -26,6 +27,7 @@ from archsweep.model.training.memory import (
     memory_per_accelerator,
     stage_parameters,
 )
+from archsweep.model.training.schedule import pipeline_bubble_slots
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -172,7 +174,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     local_params = np.where(z >= 1, (dense_p + expert_p * mp.ep / np.maximum(mp.ep, 1.0)) / dp_group, dense_p + expert_p)
     optimizer = local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
-    bubble = (mp.pp - 1) / mp.vpp * (t_f + t_b + t_rc)
+    bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
     compute = microbatches * (t_f + t_b)
     recompute = microbatches * t_rc
     step = compute + recompute + bubble + tp_exposed + cp_exposed + ep_exposed + pp_exposed + dp_exposed + optimizer
@@ -184,7 +186,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
     f_layer = (1 - moe_frac) * lc.dense_flops + moe_frac * lc.moe_flops
     rc_flops = np.where(rc == 2, f_layer, np.where(rc == 1, lc.attn_core_flops * (mp.flash_attention == 0), 0.0))
-    matrix_flops = microbatches * (layers_stage * (3.0 * f_layer + rc_flops) + 3.0 * lc.logits_flops)
+    passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
+    matrix_flops = microbatches * (layers_stage * (passes * f_layer + rc_flops) + passes * lc.logits_flops)
     h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
     hbm_bytes = microbatches * layers_stage * 3.0 * h_layer + local_params * cal.optimizer_bytes_per_param
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)

@@ -1,0 +1,62 @@
+"""Pipeline schedules: bubble and in-flight activations for m micro-batches, p stages, v chunks.
+
+One stage (a device) holds ``v`` model chunks (virtual stages) of ``L / (p v)`` layers each;
+``T`` is the time one device spends on one micro-batch (forward + backward + recompute of all
+its chunks), so a chunk of one micro-batch costs ``T / v``.
+
+Step time of a schedule, in units of ``T`` (idle time included):
+
+* 1F1B (v = 1, PipeDream-Flush; Narayanan et al. SC21 Sec. 2.2.1, Eq. 1): ``m + p - 1``. This
+  holds for every m >= 1: a single micro-batch crosses all p stages forward and back (``p T``),
+  so with m < p the bubble is ``(p - 1) T``, a fraction ``(p - 1) / m`` of the work.
+* Interleaved 1F1B (v > 1; SC21 Sec. 2.2.2, Eq. 2): micro-batches enter in groups of p; each
+  group visits the p devices v times. With m >= p the step is ``m + (p - 1) / v`` (SC21's
+  bubble ``(p - 1) / v`` when m is a multiple of p, as Megatron-LM requires; Llama 3, Sec.
+  3.3.2, relaxes that requirement with the same bubble). With m < p a group cannot fill the
+  ring: every one of the first ``v - 1`` rounds lasts ``p`` chunk slots (the time a chunk
+  needs to come back to the first device), not ``m``; the last round drains as in 1F1B:
+
+      step / T = ((v - 1) * max(m, p) + m + p - 1) / v
+
+  which is ``m + (p - 1) / v`` for m >= p and ``p`` for m = 1 (interleaving buys nothing).
+
+Bubble = step - m (the schedule's idle time per device, in T). Properties (tested): the
+bubble is never below ``(p - 1) / v`` (SC21's lower bound) nor below ``p - m`` (one micro-batch
+must cross every stage), and the bubble fraction ``bubble / m`` never grows with m.
+
+In-flight activations on the first device (the fullest), in chunk-micro-batches of
+``L / (p v)`` layers: 1F1B keeps ``min(m, p)`` micro-batches (Korthikanti et al. MLSys 2023,
+Sec. 4.2.3); the interleaved schedule's warm-up runs ``(v - 1) p + 2 (p - 1)`` forward chunks
+before its first backward (Megatron-LM ``schedules.py``, ``get_num_warmup_microbatches``), so
+``min(m v, v p + p - 1)`` chunks are held: ``L (1 + (p - 1) / (p v))`` layers when m >= p,
+Korthikanti's interleaving factor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["in_flight_layer_fraction", "pipeline_bubble_slots"]
+
+
+def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Idle time per device of one step, in units of one micro-batch's stage time ``T``.
+
+    Args:
+        m: micro-batches per step (>= 1); p: pipeline stages (>= 1); v: chunks per stage (>= 1).
+    """
+    m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
+    step = ((v - 1.0) * np.maximum(m, p) + m + p - 1.0) / v
+    return step - m
+
+
+def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Micro-batches' worth of one stage's layers held by the first device at the peak.
+
+    Multiply by (layers per stage) x (one layer's activations of one micro-batch). 1 without a
+    pipeline; ``min(m, p)`` for 1F1B; ``min(m v, v p + p - 1) / v`` interleaved.
+    """
+    m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
+    warm_chunks = np.where(v > 1, v * p + p - 1.0, p)
+    chunks = np.minimum(m * v, warm_chunks)
+    return np.where(p > 1, chunks / v, 1.0)
