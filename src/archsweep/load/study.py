@@ -26,6 +26,7 @@ from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.sharding import auto_shard_count
+from archsweep.load.studychecks import check_sizes, check_strategy, check_system_size, check_workloads_load
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
@@ -104,6 +105,9 @@ def parse_study(document: Any, *, file: str) -> Study:
     search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
     if problems:
         raise error(problems)
+    _cross_check(document, workloads, parameters, method, file, problems)
+    if problems:
+        raise error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
     software = raw_mapping.get("software", DEFAULT_STACK)
     if software not in software_stacks():
@@ -130,6 +134,23 @@ def parse_study(document: Any, *, file: str) -> Study:
         search=search,
         shard_sizing=_shard_sizing(document.get("shards", 1)),
     )
+
+
+def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], parameters: Sequence[ParameterSpace],
+                 method: SamplingMethod | None, file: str, problems: list[Problem]) -> None:
+    """The checks against workloads, hardware and size limits (:mod:`archsweep.load.studychecks`)."""
+    base = get_accelerator(document["base"])
+    loaded = check_workloads_load(workloads, file, problems)
+    check_system_size(parameters, base, file, problems)
+    strategy = document.get("mapping", {}).get("strategy")
+    if strategy is not None and len(loaded) == len(workloads):
+        check_strategy(strategy, loaded, parameters, base, file, problems)
+    candidates = None
+    if method == "grid":
+        candidates = math.prod(p.size for p in parameters)
+    elif method is not None and isinstance(document["sampling"].get("samples"), int):
+        candidates = int(document["sampling"]["samples"])
+    check_sizes(document, candidates, file, problems)
 
 
 def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:
