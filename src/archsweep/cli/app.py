@@ -14,7 +14,7 @@ each, listed in ``_SUBCOMMANDS``; a parser sets ``handler`` and ``accepts_extra`
 - ``archsweep eval --model M --accelerator A [--count N] [--strategy ...] [--json]``: one what-if
   (:mod:`archsweep.whatif`).
 - ``archsweep validate --measurements FILE.csv [--output OUT.csv]``: the model against measured
-  runs (:mod:`archsweep.validation.run`).
+  runs (:mod:`archsweep.cli.validate`).
 
 Every :class:`~archsweep.spec.errors.ArchsweepError` (bad study, missing database, bad SQL) is
 printed as one message on stderr with exit status 2, without a traceback.
@@ -33,6 +33,7 @@ from pathlib import Path
 from archsweep import __version__
 from archsweep.cli.query import add_query_parser, cmd_query
 from archsweep.cli.studies import database_path, resolve_study_path
+from archsweep.cli.validate import add_validate_parser, cmd_validate
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
 from archsweep.results import store
@@ -214,37 +215,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print_what_if(result)
-    return 0
-
-
-# ---------------------------------------------------------------------------------------
-# validate
-# ---------------------------------------------------------------------------------------
-
-def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate", help="compare the model with measured training runs (CSV)",
-        description="Predict every row of a CSV with the columns of data/validation/training_runs.csv with the row's "
-                    "own workload, system and mapping, compare with what it measured, print a table and a summary "
-                    "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
-                    "with a reason.")
-    parser.add_argument("--measurements", required=True, help="CSV of measured runs")
-    parser.add_argument("--output", default=None,
-                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
-    parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
-    parser.set_defaults(handler=cmd_validate, accepts_extra=False)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
-    from archsweep.validation.run import validate_file
-    from archsweep.validation.summary import print_report, write_results_csv
-
-    results = validate_file(args.measurements)
-    print_report(results, summary_only=args.summary_only)
-    if args.output:
-        write_results_csv(results, args.output)
-        print(f"wrote {args.output}")
     return 0
 
 

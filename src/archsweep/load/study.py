@@ -26,7 +26,12 @@ from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.sharding import auto_shard_count
-from archsweep.load.studychecks import check_sizes, check_strategy, check_system_size, check_workloads_load
+from archsweep.load.studychecks import (
+    check_sizes,
+    check_strategy,
+    check_system_size,
+    check_workloads_load,
+)
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml

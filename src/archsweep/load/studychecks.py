@@ -25,7 +25,7 @@ from archsweep.load.workloads import load_workload
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.parameters import ParameterSpace
-from archsweep.spec.strategy import parse_strategy, strategy_problems
+from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, parse_strategy, strategy_problems
 from archsweep.spec.study import MAX_SAMPLES
 from archsweep.spec.workload import Workload
 
@@ -67,6 +67,9 @@ def check_system_size(parameters: Sequence[ParameterSpace], base: CatalogEntry, 
                       problems: list[Problem]) -> None:
     """A scale-up domain larger than every system of the study can never be built."""
     largest_system = _largest(parameters, "accelerator_count", base)
+    if largest_system > MAX_ACCELERATOR_COUNT:
+        problems.append(problem(file, "parameters.accelerator_count", largest_system,
+                                f"at most {MAX_ACCELERATOR_COUNT:,} accelerators (MAX_ACCELERATOR_COUNT)"))
     for p in parameters:
         if p.name != "scaleup_domain_size":
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 from archsweep.spec.errors import InputError
 from archsweep.spec.workload import Workload
 
-__all__ = ["RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "strategy_problems"]
+__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "strategy_problems"]
 
 #: Activation recomputation modes, by integer code used inside the arrays.
 RECOMPUTE: tuple[str, ...] = ("none", "selective", "full")
@@ -26,8 +26,11 @@ STRATEGY_KEYS: dict[str, str] = {
 }
 _FLAGS = {"sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap"}
 _BOOL_TEXT = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "on": 1, "off": 0}
-#: Largest parallel degree a strategy may give (no system has more accelerators than this).
-MAX_DEGREE = 1_000_000
+#: Most accelerators of one system (``archsweep eval --count``, a study's ``accelerator_count``):
+#: 10x the largest training clusters announced (~10^5 GPUs), so a typo (10^21) is refused.
+MAX_ACCELERATOR_COUNT = 1_000_000
+#: Largest parallel degree a strategy may give: no more than the largest system.
+MAX_DEGREE = MAX_ACCELERATOR_COUNT
 
 
 def parse_strategy(text: str, *, source: str = "--strategy") -> dict[str, float]:
@@ -51,9 +54,9 @@ def parse_strategy(text: str, *, source: str = "--strategy") -> dict[str, float]
         if name is None:
             raise InputError(source, key, key, f"one of {allowed_keys}")
         if name in given:
-            raise InputError(source, key, f"{given[name]}={fixed.get(name, 'auto')!s} and {raw_pair}",
+            raise InputError(source, key, f"{given[name]} and {raw_pair}",
                              f"each key at most once ({name} given twice)")
-        given[name] = key
+        given[name] = raw_pair
         if name == "recompute":
             if value.lower() not in RECOMPUTE:
                 raise InputError(source, key, value, "one of " + ", ".join(RECOMPUTE))
@@ -91,9 +94,9 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
     out: list[tuple[str, int, str]] = []
     name = workload.name
     if "tp" in fixed and not tp_divides(workload, int(fixed["tp"])):
-        out.append(("tp", int(fixed["tp"]),
-                    f"a tp dividing the {workload.heads} attention heads of {name} and dividing (or a multiple of) "
-                    f"its {workload.kv_heads} KV heads"))
+        allowed = (f"a tp dividing the {workload.heads} attention heads of {name} and dividing (or a multiple of) "
+                   f"its {workload.kv_heads} KV heads")
+        out.append(("tp", int(fixed["tp"]), allowed))
     if "pp" in fixed and fixed["pp"] > workload.layers:
         out.append(("pp", int(fixed["pp"]), f"at most the {workload.layers} layers of {name}"))
     if "cp" in fixed and fixed["cp"] > 1 and workload.seq_len % (2 * int(fixed["cp"])) != 0:
