@@ -114,7 +114,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         raise InputError("<command line>", "--count", count, f"an integer from 1 to {MAX_ACCELERATOR_COUNT:,} (MAX_ACCELERATOR_COUNT)")
     fixed = parse_strategy(strategy) if strategy else {}
     for key, value, allowed in strategy_problems(fixed, workload):
-        raise InputError("--strategy", key, value, allowed)
+        raise InputError("--strategy", key, f"{key}={value}", allowed)
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
 
