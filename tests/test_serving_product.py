@@ -97,7 +97,7 @@ def test_tiny_serving_study_end_to_end(tmp_path):
     doc["name"] = "serving-tiny"
     doc["workloads"] = [doc["workloads"][0], doc["workloads"][2]]
     doc["parameters"] = {"hbm_bw_per_stack_bytes_per_s": {"values": ["0.8 TB/s", "1.2 TB/s"]},
-                         "scaleup_domain_size": {"values": [8, 72]}, "accelerator_count": {"values": [16]}}
+                         "scaleup_domain_size": {"values": [8, 16]}, "accelerator_count": {"values": [16]}}
     path = tmp_path / "serving-tiny.yaml"
     path.write_text(yaml.safe_dump(doc))
     done = subprocess.run([sys.executable, "-m", "archsweep.cli", "run", str(path), "--cores", "2"], cwd=tmp_path,

@@ -116,9 +116,9 @@ def test_defaults():
 
 
 def test_fixed_mapping_strategy():
-    study = study_from(mapping={"strategy": "tp=8,pp=4,dp=auto,mb=1,recompute=selective,zero=1"})
+    study = study_from(mapping={"strategy": "tp=4,pp=2,dp=auto,mb=1,recompute=selective,zero=1"})
     assert study.mapping.search is False
-    assert study.mapping.strategy == "tp=8,pp=4,dp=auto,mb=1,recompute=selective,zero=1"
+    assert study.mapping.strategy == "tp=4,pp=2,dp=auto,mb=1,recompute=selective,zero=1"
 
 
 def test_random_sampling_needs_samples():

@@ -135,7 +135,6 @@ def test_synthetic_rows_are_skipped_with_reasons(public_rows, tmp_path):
     good = _row(public_rows, "korthikanti_22B_full")
     cases = {
         "unknown_accel": {"accelerator_canonical": "Gaudi-9", "accelerator": "Gaudi-9"},
-        "bad_tp": {"tp": "eight"},
         "bad_recompute": {"act_recompute": "sometimes"},
         "bad_zero": {"fsdp_zero": "HYBRID_SHARD"},
         "bad_sp": {"sp": "maybe"},
@@ -150,7 +149,7 @@ def test_synthetic_rows_are_skipped_with_reasons(public_rows, tmp_path):
     by_id = {r.run_id: r for r in results}
     assert len(results) == len(rows)
     assert by_id["ok_row"].status == "ok"
-    expected = {"unknown_accel": "Gaudi-9", "bad_tp": "tp=", "bad_recompute": "act_recompute", "bad_zero": "fsdp_zero",
+    expected = {"unknown_accel": "Gaudi-9", "bad_recompute": "act_recompute", "bad_zero": "fsdp_zero",
                 "bad_sp": "sp=", "no_metric": "no measured metric", "no_layers": "layers",
                 "inconsistent": "num_accels", "moe_unknown": "MoE", "fp4": "precision"}
     for rid, fragment in expected.items():
@@ -158,9 +157,17 @@ def test_synthetic_rows_are_skipped_with_reasons(public_rows, tmp_path):
         assert fragment in by_id[rid].reason, (rid, by_id[rid].reason)
 
 
+def test_garbage_number_is_an_input_error_naming_line_and_column(public_rows, tmp_path):
+    # Issue 12: a cell that is not a number is a broken file, not a skipped row.
+    good = _row(public_rows, "korthikanti_22B_full")
+    path = _write(tmp_path / "garbage.csv", [good, {**good, "run_id": "bad_tp", "tp": "eight"}], list(public_rows[0]))
+    with pytest.raises(InputError, match=r"line 3 \(run_id 'bad_tp'\), column tp: got 'eight'"):
+        read_measurements(path)
+
+
 def test_any_file_with_few_columns(tmp_path):
     path = tmp_path / "few.csv"
-    path.write_text("run_id,model,step_time_s\nr1,Llama 9T,3.0\nr2,,\n")
+    path.write_text("run_id,model,accelerator,step_time_s\nr1,Llama 9T,H100,3.0\nr2,,,\n")
     results = validate_file(path)
     assert [r.status for r in results] == ["skipped", "skipped"]
     assert all(r.reason for r in results)

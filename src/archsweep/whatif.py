@@ -23,6 +23,7 @@ from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import parse_strategy
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
 from archsweep.spec.workload import Precision, Workload
 
 __all__ = ["WorkloadOverrides", "apply_overrides", "what_if", "print_what_if", "INTEGER_COLUMNS"]
@@ -109,9 +110,11 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     entry = get_accelerator(accelerator)
     workload = apply_overrides(load_workload(model), overrides or WorkloadOverrides())
     n = entry.design.accelerator_count if count is None else count
-    if int(n) != n or n < 1:
-        raise InputError("<command line>", "--count", count, "a positive integer")
+    if int(n) != n or n < 1 or n > MAX_ACCELERATOR_COUNT:
+        raise InputError("<command line>", "--count", count, f"an integer from 1 to {MAX_ACCELERATOR_COUNT:,} (MAX_ACCELERATOR_COUNT)")
     fixed = parse_strategy(strategy) if strategy else {}
+    for key, value, allowed in strategy_problems(fixed, workload):
+        raise InputError("--strategy", key, f"{key}={value}", allowed)
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
 

@@ -9,11 +9,12 @@ each, listed in ``_SUBCOMMANDS``; a parser sets ``handler`` and ``accepts_extra`
   table, plots and report are, and a summary read from the database; after a search, trials
   done / feasible / hypervolume and the search's Pareto front. A run killed with ``kill -9``
   is resumed by running it again (the stale Snakemake lock is removed).
-- ``archsweep query STUDY "SQL" [--csv | --json]``: run SQL on the study's DuckDB database.
+- ``archsweep query STUDY "SQL" [--csv | --json]``: one read-only statement on the study's DuckDB
+  database (:mod:`archsweep.cli.query`).
 - ``archsweep eval --model M --accelerator A [--count N] [--strategy ...] [--json]``: one what-if
   (:mod:`archsweep.whatif`).
 - ``archsweep validate --measurements FILE.csv [--output OUT.csv]``: the model against measured
-  runs (:mod:`archsweep.validation.run`).
+  runs (:mod:`archsweep.cli.validate`).
 
 Every :class:`~archsweep.spec.errors.ArchsweepError` (bad study, missing database, bad SQL) is
 printed as one message on stderr with exit status 2, without a traceback.
@@ -23,23 +24,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import duckdb
 
 from archsweep import __version__
+from archsweep.cli.query import add_query_parser, cmd_query
+from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
+from archsweep.cli.studies import database_path, resolve_study_path
+from archsweep.cli.validate import add_validate_parser, cmd_validate
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
-from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
 from archsweep.results import store
-from archsweep.validation.inference import is_inference_csv, validate_inference_cli
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.study import Study
 
@@ -48,27 +46,6 @@ __all__ = ["build_parser", "main", "resolve_study_path", "database_path", "add_r
 
 DEFAULT_STUDY = "spaces/default.yaml"
 EXIT_INPUT_ERROR = 2
-
-
-class QueryError(ArchsweepError):
-    """The SQL given to ``archsweep query`` failed."""
-
-
-def resolve_study_path(study: str) -> Path:
-    """A study path as given if it exists; else the same relative path under the checkout
-    (so ``spaces/tiny.yaml`` works from any directory); else a stem of ``spaces/``."""
-    given = Path(study)
-    if given.exists():
-        return given.resolve()
-    in_repo = repo_root() / given
-    if not given.is_absolute() and in_repo.exists():
-        return in_repo
-    return Path(load_study(study).file).resolve()
-
-
-def database_path(study: Study, workdir: Path) -> Path:
-    """``<workdir>/results/<study>/archsweep.duckdb``."""
-    return workdir / "results" / study.name / "archsweep.duckdb"
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,71 +180,6 @@ def _print_search_front(db: Path, study: Study) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# query
-# ---------------------------------------------------------------------------------------
-
-def add_query_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "query", help="run SQL on a study's DuckDB database",
-        description="Run SQL on results/<study>/archsweep.duckdb (read-only). Tables: evaluations, pareto, runs "
-                    "(and trials, hypervolume_history after a search).")
-    parser.add_argument("study", help="study file, stem of spaces/, or study name with results in ./results/")
-    parser.add_argument("sql", help='SQL, e.g. "SELECT workload, count(*) FROM evaluations GROUP BY workload"')
-    fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", action="store_true", help="print CSV (header line first)")
-    fmt.add_argument("--json", action="store_true", help="print one JSON object per row")
-    parser.set_defaults(handler=cmd_query, accepts_extra=False)
-
-
-def _query_db(study: str) -> Path:
-    by_name = Path.cwd() / "results" / study / "archsweep.duckdb"
-    if by_name.exists():
-        return by_name
-    return database_path(load_study(resolve_study_path(study)), Path.cwd())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    return value
-
-
-def cmd_query(args: argparse.Namespace) -> int:
-    """``archsweep query``: run read-only SQL, print a table, CSV or JSON lines."""
-    con = store.connect(_query_db(args.study), read_only=True)
-    try:
-        try:
-            cursor = con.execute(args.sql)
-            names = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchall() if names else []
-        except duckdb.Error as exc:
-            raise QueryError(f"query failed: {str(exc).splitlines()[0]}") from None
-    finally:
-        con.close()
-    if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(rows)
-    elif args.json:
-        for row in rows:
-            print(json.dumps({n: _jsonable(v) for n, v in zip(names, row)}, default=str))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*names, show_lines=False)
-        for row in rows:
-            table.add_row(*("NULL" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
-        Console().print(table)
-        print(f"{len(rows)} row(s)", file=sys.stderr)
-    return 0
-
-
-# ---------------------------------------------------------------------------------------
 # eval
 # ---------------------------------------------------------------------------------------
 
@@ -307,39 +219,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print_what_if(result)
-    return 0
-
-
-# ---------------------------------------------------------------------------------------
-# validate
-# ---------------------------------------------------------------------------------------
-
-def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate", help="compare the model with measured training runs (CSV)",
-        description="Predict every row of a CSV with the columns of data/validation/training_runs.csv with the row's "
-                    "own workload, system and mapping, compare with what it measured, print a table and a summary "
-                    "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
-                    "with a reason.")
-    parser.add_argument("--measurements", required=True, help="CSV of measured runs")
-    parser.add_argument("--output", default=None,
-                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
-    parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
-    parser.set_defaults(handler=cmd_validate, accepts_extra=False)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
-    from archsweep.validation.run import validate_file
-    from archsweep.validation.summary import print_report, write_results_csv
-
-    if is_inference_csv(args.measurements):
-        return validate_inference_cli(args.measurements, args.output)
-    results = validate_file(args.measurements)
-    print_report(results, summary_only=args.summary_only)
-    if args.output:
-        write_results_csv(results, args.output)
-        print(f"wrote {args.output}")
     return 0
 
 

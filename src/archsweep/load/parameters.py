@@ -3,6 +3,7 @@ with the problem-collecting helpers the study and search parsers share."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.hardware import ParameterInfo
 from archsweep.spec.parameters import ParameterSpace
 
-__all__ = ["parse_parameter_space", "problem", "error", "guard", "raise_problems"]
+__all__ = ["MAX_PARAMETER_VALUES", "parse_parameter_space", "problem", "error", "guard", "raise_problems"]
 
 
 def problem(file: str, key_path: str, value: object, allowed: str) -> Problem:
@@ -37,6 +38,11 @@ def guard(problems: list[Problem], action: Callable[[], Any]) -> Any:
     return None
 
 
+#: Most grid values of one parameter (a step, points or a list); the whole grid is limited by
+#: :data:`archsweep.spec.study.MAX_GRID_SIZE`.
+MAX_PARAMETER_VALUES = 1_000_000
+
+
 def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: str, key: str) -> ParameterSpace:
     """One parameter; raises InputErrors with every problem of this parameter."""
     problems: list[Problem] = []
@@ -49,6 +55,9 @@ def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: st
 
     if "values" in spec:
         values: list[float | str] = []
+        if len(spec["values"]) > MAX_PARAMETER_VALUES:
+            raise InputError(file, f"{key}.values", f"<{len(spec['values']):,} values>",
+                             f"at most {MAX_PARAMETER_VALUES:,} values (MAX_PARAMETER_VALUES)")
         if not spec["values"]:
             problems.append(problem(file, f"{key}.values", [], "at least one value (empty space: 0 candidates)"))
         for i, raw in enumerate(spec["values"]):
@@ -74,6 +83,12 @@ def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: st
         problems.append(problem(file, f"{key}.range", spec["range"], "[low, high] with low <= high (empty range)"))
     if "step" in spec and scale == "log":
         problems.append(problem(file, f"{key}.scale", "log", "linear with step (for a log grid use points)"))
+    if low is not None and high is not None and step is not None and (high - low) / step + 1 > MAX_PARAMETER_VALUES:
+        problems.append(problem(file, f"{key}.step", spec["step"],
+                                f"a step giving at most {MAX_PARAMETER_VALUES:,} grid values over the range "
+                                f"(MAX_PARAMETER_VALUES; got {math.floor((high - low) / step) + 1:,})"))
+    if isinstance(spec.get("points"), int) and spec["points"] > MAX_PARAMETER_VALUES:
+        problems.append(problem(file, f"{key}.points", spec["points"], f"at most {MAX_PARAMETER_VALUES:,} points (MAX_PARAMETER_VALUES)"))
     raise_problems(problems)
     return ParameterSpace(info.name, "range", low=low, high=high, step=step, points=spec.get("points"), scale=scale)
 

@@ -76,6 +76,28 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def _branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For a ``oneOf``/``anyOf`` failure, the errors of the form the document came closest to,
+    when they say more than "not one of the forms" (an unknown key, a value outside an enum):
+    the branch with the fewest errors, its errors other than missing required keys. Else the
+    error itself."""
+    if error.validator not in {"oneOf", "anyOf"} or not error.context:
+        return [error]
+    branches: dict[int, list[jsonschema.ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)
+    informative = {k: [e for e in v if e.validator not in {"required", "const", "not"}] for k, v in branches.items()}
+    candidates = [k for k, v in informative.items() if v and len(v) == len(branches[k]) - sum(
+        e.validator == "required" for e in branches[k])]
+    if not candidates:
+        return [error]
+    best = min(candidates, key=lambda k: (len(branches[k]), k))
+    out: list[jsonschema.ValidationError] = []
+    for sub in informative[best]:
+        out.extend(_branch_errors(sub))
+    return out
+
+
 def validate_document(document: Any, schema_name: str, file: str) -> None:
     """Validate ``document`` against schema ``schema_name``; raise with every problem.
 
@@ -85,7 +107,8 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
     schema = load_schema(schema_name)
     validator = jsonschema.Draft202012Validator(schema, registry=_registry())
     problems: list[Problem] = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+    errors = [leaf for error in validator.iter_errors(document) for leaf in _branch_errors(error)]
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         key_path = format_key_path(error.absolute_path)
         if error.validator == "required":
             missing = [k for k in error.validator_value if k not in (error.instance or {})]

@@ -27,6 +27,12 @@ from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import auto_shard_count
+from archsweep.load.studychecks import (
+    check_sizes,
+    check_strategy,
+    check_system_size,
+    check_workloads_load,
+)
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
@@ -36,6 +42,7 @@ from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
+from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.study import (
     MAX_GRID_SIZE,
     Constraint,
@@ -105,6 +112,9 @@ def parse_study(document: Any, *, file: str) -> Study:
     search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
     if problems:
         raise error(problems)
+    _cross_check(document, workloads, serving, parameters, method, file, problems)
+    if problems:
+        raise error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
     software = raw_mapping.get("software", DEFAULT_STACK)
     if software not in software_stacks():
@@ -132,6 +142,30 @@ def parse_study(document: Any, *, file: str) -> Study:
         shard_sizing=_shard_sizing(document.get("shards", 1)),
         serving=serving,
     )
+
+
+def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],
+                 parameters: Sequence[ParameterSpace], method: SamplingMethod | None, file: str,
+                 problems: list[Problem]) -> None:
+    """The checks against workloads, hardware and size limits (:mod:`archsweep.load.studychecks`).
+
+    Training workloads are checked against the mapping strategy; a serving entry's model file
+    must load (the training strategy does not apply to it)."""
+    base = get_accelerator(document["base"])
+    serving_names = {s.name for s in serving}
+    training = [w for w in workloads if w not in serving_names]
+    loaded = check_workloads_load(training, file, problems)
+    check_workloads_load(list(dict.fromkeys(s.model for s in serving)), file, problems)
+    check_system_size(parameters, base, file, problems)
+    strategy = document.get("mapping", {}).get("strategy")
+    if strategy is not None and len(loaded) == len(training):
+        check_strategy(strategy, loaded, parameters, base, file, problems)
+    candidates = None
+    if method == "grid":
+        candidates = math.prod(p.size for p in parameters)
+    elif method is not None and isinstance(document["sampling"].get("samples"), int):
+        candidates = int(document["sampling"]["samples"])
+    check_sizes(document, candidates, file, problems)
 
 
 def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:

@@ -1,7 +1,16 @@
-"""YAML loading that refuses what silently corrupts a study: duplicate keys.
+"""YAML loading that refuses what silently corrupts a study (duplicate keys) or exhausts the
+machine (an alias bomb, a huge or absurdly nested document).
 
-Every input file of archsweep is read through :func:`load_yaml`. Syntax errors and duplicate
-keys become :class:`~archsweep.spec.errors.InputError` with file, line and key path.
+Every input file of archsweep is read through :func:`load_yaml`. Syntax errors, duplicate
+keys and documents over the limits become :class:`~archsweep.spec.errors.InputError` with
+file, line and key path or the limit. Limits (far above any real input: the largest file of
+``data/``, the hardware catalog, is ~170 kB and ~10,000 nodes):
+
+- :data:`MAX_DOCUMENT_BYTES`: the text of one file;
+- :data:`MAX_EXPANDED_NODES`: nodes of the document with every alias expanded, counted while
+  the document is composed (before any Python object is built), so nested anchors
+  (``b: [*a, *a, ...]``, "billion laughs") are refused in milliseconds and bounded memory;
+- :data:`MAX_DEPTH`: nesting of sequences and mappings.
 """
 
 from __future__ import annotations
@@ -13,13 +22,58 @@ import yaml
 
 from archsweep.spec.errors import InputError
 
-__all__ = ["load_yaml", "load_yaml_text"]
+__all__ = ["MAX_DOCUMENT_BYTES", "MAX_EXPANDED_NODES", "MAX_DEPTH", "load_yaml", "load_yaml_text"]
+
+#: Largest YAML text accepted, bytes (8 MiB).
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+#: Most nodes of one document with every alias expanded (scalars, sequences and mappings).
+MAX_EXPANDED_NODES = 1_000_000
+#: Deepest nesting of sequences and mappings.
+MAX_DEPTH = 100
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, line: int, what: str, allowed: str) -> None:
+        super().__init__(what)
+        self.line, self.what, self.allowed = line, what, allowed
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that raises on duplicate mapping keys."""
+    """SafeLoader that raises on duplicate mapping keys and counts expanded nodes."""
 
     source_name = "<string>"
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded = 0
+        self._depth = 0
+        self._weights: dict[int, int] = {}
+
+    def _add(self, nodes: int, line: int) -> None:
+        self._expanded += nodes
+        if self._expanded > MAX_EXPANDED_NODES:
+            raise _LimitExceeded(line, f"<more than {MAX_EXPANDED_NODES:,} nodes with aliases expanded>",
+                                 f"at most {MAX_EXPANDED_NODES:,} YAML nodes with every alias (*name) expanded "
+                                 "(MAX_EXPANDED_NODES; nested anchors multiply)")
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 (PyYAML hook)
+        line = self.peek_event().start_mark.line + 1
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._add(self._weights.get(id(node), 1), line)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _LimitExceeded(line, f"<nesting deeper than {MAX_DEPTH}>",
+                                 f"sequences and mappings nested at most {MAX_DEPTH} deep (MAX_DEPTH)")
+        before = self._expanded
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._add(1, line)
+        self._weights[id(node)] = self._expanded - before
+        return node
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -42,12 +96,21 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def load_yaml_text(text: str, source_name: str = "<string>") -> Any:
     """Parse YAML text strictly; errors name ``source_name``."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise InputError(source_name, "", f"<document of {size:,} bytes>",
+                         f"a YAML document of at most {MAX_DOCUMENT_BYTES:,} bytes (MAX_DOCUMENT_BYTES)")
     loader = _StrictLoader(text)
     loader.source_name = source_name
     try:
         return loader.get_single_data()
     except InputError:
         raise
+    except _LimitExceeded as exc:
+        raise InputError(source_name, f"line {exc.line}", exc.what, exc.allowed) from None
+    except RecursionError:
+        raise InputError(source_name, "", "<nesting too deep>",
+                         f"sequences and mappings nested at most {MAX_DEPTH} deep (MAX_DEPTH)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -61,6 +124,10 @@ def load_yaml(path: str | Path) -> Any:
     """Read and parse a YAML file strictly (duplicate keys rejected)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise InputError(str(path), "", f"<file of {size:,} bytes>",
+                             f"a YAML file of at most {MAX_DOCUMENT_BYTES:,} bytes (MAX_DOCUMENT_BYTES)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(str(path), "", "<missing file>", "an existing YAML file") from None

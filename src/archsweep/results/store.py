@@ -31,7 +31,7 @@ import pyarrow as pa
 from archsweep.results.provenance import RunRecord
 from archsweep.spec.errors import InputError
 
-__all__ = ["EVALUATION_KEYS", "PARETO_KEYS", "RUN_KEYS", "connect", "ingest_parquet", "ingest_arrow",
+__all__ = ["EVALUATION_KEYS", "PARETO_KEYS", "RUN_KEYS", "QUERY_CONFIG", "connect", "connect_query", "ingest_parquet", "ingest_arrow",
            "record_run", "table_exists", "table_columns"]
 
 EVALUATION_KEYS: tuple[str, ...] = ("study", "candidate_id", "workload")
@@ -55,6 +55,35 @@ def connect(db: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     if not read_only:
         db.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(db), read_only=read_only)
+
+
+#: DuckDB settings of a query connection (:func:`connect_query`), fixed when it opens: no file
+#: outside the database can be read or written (COPY TO, EXPORT, ATTACH, read_csv, INSTALL),
+#: no extension is installed or loaded, nothing spills to a temporary directory, and
+#: ``lock_configuration`` keeps a ``SET`` from changing any of it.
+QUERY_CONFIG: dict[str, str | bool] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "temp_directory": "",
+    "lock_configuration": True,
+}
+
+
+def connect_query(db: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open the study database for an analyst's query: read-only, with :data:`QUERY_CONFIG`.
+
+    Raises:
+        InputError: the database does not exist (nothing is created).
+    """
+    db = Path(db)
+    if not db.is_file():
+        raise InputError(str(db), "", "<missing file>", "an existing archsweep DuckDB database (run `archsweep run` first)")
+    try:
+        return duckdb.connect(str(db), read_only=True, config=dict(QUERY_CONFIG))
+    except duckdb.Error as exc:
+        raise InputError(str(db), "", "<unreadable database>",
+                         f"an archsweep DuckDB database ({str(exc).splitlines()[0]})") from None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -18,7 +18,7 @@ from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
 from archsweep.spec.serving import ServingWorkload
 
-__all__ = ["MAX_GRID_SIZE", "SamplingMethod", "Direction", "DEFAULT_TARGET_SECONDS_PER_JOB",
+__all__ = ["MAX_GRID_SIZE", "MAX_SAMPLES", "SamplingMethod", "Direction", "DEFAULT_TARGET_SECONDS_PER_JOB",
            "DEFAULT_EVALUATIONS_PER_SECOND", "ShardSizing", "ParameterSpace", "Objective", "Constraint",
            "MappingChoice", "Study"]
 
@@ -27,6 +27,8 @@ Direction = Literal["minimize", "maximize"]
 
 #: Largest grid a study may expand to; beyond it, use random or sobol sampling.
 MAX_GRID_SIZE = 50_000_000
+#: Most candidates random or sobol sampling may draw (``sampling.samples``): as many as a grid.
+MAX_SAMPLES = MAX_GRID_SIZE
 
 
 #: Wanted wall time of one evaluate job, seconds (10 min: long enough to amortise a job's start).

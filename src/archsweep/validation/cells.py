@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from archsweep.spec.errors import InputError
-from archsweep.validation.types import _EMPTY, Skip
+from archsweep.validation.types import _EMPTY, METRICS, Skip
 
 Status = Literal["ok", "skipped"]
 MappingSource = Literal["given", "partial", "searched", "-"]
@@ -27,21 +27,76 @@ FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
 # reading cells
 # ---------------------------------------------------------------------------------------
 
+#: Columns whose cells, when not empty, must be non-negative finite numbers (``ffn_hidden`` is
+#: not: MoE rows describe it in words, e.g. "dense 18432 / expert 2048").
+NUMERIC_COLUMNS: tuple[str, ...] = ("params_B", "active_params_B", "layers", "hidden", "heads", "kv_heads", "vocab",
+                                    "seq_len", "global_batch_seqs", "micro_batch", "tp", "pp", "dp", "cp", "ep",
+                                    "num_accels", *METRICS)
+#: Most rows of a measurements file (the public one has ~500).
+MAX_MEASUREMENT_ROWS = 100_000
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    allowed = ("a CSV with the columns of data/validation/training_runs.csv: run_id, accelerator or "
+               "accelerator_canonical, and at least one measured metric (" + ", ".join(METRICS) + ")")
+    shown = ",".join(header)[:200] or "<empty file>"
+    missing = [c for c in ("run_id",) if c not in header]
+    if not ({"accelerator", "accelerator_canonical"} & set(header)):
+        missing.append("accelerator")
+    if not (set(METRICS) & set(header)):
+        missing.append("a metric column")
+    if missing:
+        raise InputError(str(path), f"header (missing column(s) {', '.join(missing)})", shown, allowed)
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(str(path), f"header (column(s) {', '.join(repeated)} repeated)", shown, "each column once")
+
+
+def _check_cells(path: Path, line: int, row: Mapping[str, str]) -> None:
+    run_id = row.get("run_id", "")
+    for column in NUMERIC_COLUMNS:
+        raw = (row.get(column) or "").strip()
+        if not raw or raw.lower() in _EMPTY:
+            continue
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", raw,
+                             "a non-negative finite number, or an empty cell")
+
+
 def read_measurements(path: Path | str) -> list[dict[str, str]]:
     """Rows of a measurements CSV as text (missing columns read as empty).
 
     Raises:
-        InputError: unreadable file, or no ``run_id`` column.
+        InputError: unreadable file; a header without ``run_id``, an accelerator column or a
+            metric column; no data row; a numeric cell (:data:`NUMERIC_COLUMNS`) that is not a
+            non-negative finite number (names the line, run_id and column); more than
+            :data:`MAX_MEASUREMENT_ROWS` rows.
     """
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            if "run_id" not in header:
-                raise InputError(str(path), "header", ",".join(header)[:200] or "<empty file>",
-                                 "a CSV with the columns of data/validation/training_runs.csv (run_id required)")
-            return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+            header = list(reader.fieldnames or [])
+            _check_header(path, header)
+            rows = []
+            for row in reader:
+                if len(rows) >= MAX_MEASUREMENT_ROWS:
+                    raise InputError(str(path), "", f"<more than {MAX_MEASUREMENT_ROWS:,} rows>",
+                                     f"at most {MAX_MEASUREMENT_ROWS:,} rows (MAX_MEASUREMENT_ROWS)")
+                if None in row:
+                    raise InputError(str(path), f"line {reader.line_num}", f"<{len(header) + len(row[None])} cells>",
+                                     f"at most {len(header)} cells, one per header column")
+                _check_cells(path, reader.line_num, row)
+                rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
+            if not rows:
+                raise InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")
+            return rows
+    except IsADirectoryError:
+        raise InputError(str(path), "", "<a directory>", "a CSV file of measured runs") from None
     except OSError as exc:
         raise InputError(str(path), "", f"<{exc.strerror or exc}>", "a readable CSV file") from None
     except (csv.Error, UnicodeDecodeError) as exc:

@@ -22,13 +22,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.spec.columns import MAPPING_COLUMNS
-from archsweep.spec.errors import InputError
+from archsweep.spec.strategy import RECOMPUTE, parse_strategy, tp_divides
 from archsweep.spec.workload import Workload
 
 __all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "MAPPING_COLUMNS"]
-
-#: Activation recomputation modes, by integer code used inside the arrays.
-RECOMPUTE: tuple[str, ...] = ("none", "selective", "full")
 
 _TP = (1, 2, 4, 8, 16, 32, 64)
 _PP = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -70,60 +67,8 @@ class MappingArrays:
         return int(np.size(self.tp))
 
 
-#: Mapping columns as written to the result tables (``recompute`` as text, ``dp`` added).
-_STRATEGY_KEYS = {
-    "tp": "tp", "pp": "pp", "dp": "dp", "cp": "cp", "ep": "ep", "vpp": "vpp", "mb": "micro_batch",
-    "micro_batch": "micro_batch", "recompute": "recompute", "zero": "zero_stage", "zero_stage": "zero_stage",
-    "sp": "sequence_parallel", "sequence_parallel": "sequence_parallel", "fa": "flash_attention",
-    "flash_attention": "flash_attention", "tp_overlap": "tp_overlap", "dp_overlap": "dp_overlap",
-}
-_FLAGS = {"sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap"}
-_BOOL_TEXT = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "on": 1, "off": 0}
-
-
-def parse_strategy(text: str, *, source: str = "--strategy") -> dict[str, float]:
-    """Parse ``"tp=8,pp=16,mb=1,recompute=selective,zero=1"`` into fixed mapping values.
-
-    Keys not given are searched over by :func:`enumerate_mappings`. ``dp=auto`` (or leaving dp
-    out) derives dp from the accelerator count; an integer dp is checked against it.
-
-    Raises:
-        InputError: unknown key, malformed pair or bad value (names the allowed ones).
-    """
-    fixed: dict[str, float] = {}
-    allowed_keys = ", ".join(sorted(_STRATEGY_KEYS))
-    for raw_pair in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in raw_pair:
-            raise InputError(source, raw_pair, raw_pair, f"key=value pairs with keys {allowed_keys}")
-        key, value = (s.strip() for s in raw_pair.split("=", 1))
-        name = _STRATEGY_KEYS.get(key.lower())
-        if name is None:
-            raise InputError(source, key, key, f"one of {allowed_keys}")
-        if name == "recompute":
-            if value.lower() not in RECOMPUTE:
-                raise InputError(source, key, value, "one of " + ", ".join(RECOMPUTE))
-            fixed[name] = float(RECOMPUTE.index(value.lower()))
-        elif name in _FLAGS:
-            if value.lower() not in _BOOL_TEXT:
-                raise InputError(source, key, value, "on/off, true/false, 1/0")
-            fixed[name] = float(_BOOL_TEXT[value.lower()])
-        elif name == "dp" and value.lower() == "auto":
-            continue
-        else:
-            try:
-                number = int(value)
-            except ValueError:
-                raise InputError(source, key, value, "a positive integer") from None
-            valid = 0 <= number <= 3 if name == "zero_stage" else number >= 1
-            if not valid:
-                raise InputError(source, key, value, "0, 1, 2 or 3" if name == "zero_stage" else "a positive integer")
-            fixed[name] = float(number)
-    return fixed
-
-
 def _valid_tp(workload: Workload) -> list[int]:
-    kv = workload.kv_heads
-    return [t for t in _TP if workload.heads % t == 0 and (kv % t == 0 or t % kv == 0)]
+    return [t for t in _TP if tp_divides(workload, t)]
 
 
 def _valid_cp(workload: Workload) -> list[int]:

@@ -1,0 +1,68 @@
+"""``archsweep validate --measurements FILE.csv [--output OUT.csv]``: the model against measured
+runs (:mod:`archsweep.validation.run`).
+
+The measurements file is checked before anything is modelled
+(:func:`archsweep.validation.cells.read_measurements`: required columns, at least one row,
+numeric cells that are numbers, naming file, line and column), and ``--output`` before
+anything is computed: a directory, or a file in a folder that does not exist, is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from archsweep.spec.errors import InputError
+
+__all__ = ["add_validate_parser", "cmd_validate", "check_output_path"]
+
+
+def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="compare the model with measured training or serving runs (CSV)",
+        description="Predict every row of a CSV with the columns of data/validation/training_runs.csv (or of "
+                    "data/validation/inference_runs.csv: serving, told apart by its columns) with the row's "
+                    "own workload, system and mapping, compare with what it measured, print a table and a summary "
+                    "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
+                    "with a reason.")
+    parser.add_argument("--measurements", required=True, help="CSV of measured runs")
+    parser.add_argument("--output", default=None,
+                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
+    parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
+    parser.set_defaults(handler=cmd_validate, accepts_extra=False)
+
+
+def check_output_path(output: str, measurements: str) -> Path:
+    """``--output``: a file path (new or existing file) in an existing folder, not the input.
+
+    Raises:
+        InputError: a directory, a missing folder, or the measurements file itself.
+    """
+    path = Path(output)
+    if path.is_dir():
+        raise InputError("<command line>", "--output", output, "a CSV file path, not a directory")
+    if not path.parent.is_dir():
+        raise InputError("<command line>", "--output", output, f"a file in an existing folder ({path.parent} does not exist)")
+    if path.exists() and Path(measurements).exists() and path.resolve() == Path(measurements).resolve():
+        raise InputError("<command line>", "--output", output, "a file other than --measurements (it would be overwritten)")
+    return path
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
+    from archsweep.validation.inference import is_inference_csv, validate_inference_cli
+    from archsweep.validation.run import validate_file
+    from archsweep.validation.summary import print_report, write_results_csv
+
+    output = check_output_path(args.output, args.measurements) if args.output else None
+    if is_inference_csv(args.measurements):
+        return validate_inference_cli(args.measurements, str(output) if output is not None else None)
+    results = validate_file(args.measurements)
+    print_report(results, summary_only=args.summary_only)
+    if output is not None:
+        try:
+            write_results_csv(results, output)
+        except OSError as exc:
+            raise InputError("<command line>", "--output", args.output, f"a writable file ({exc.strerror or exc})") from None
+        print(f"wrote {output}")
+    return 0

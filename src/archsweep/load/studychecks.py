@@ -1,0 +1,124 @@
+"""Checks of a study against its workloads and its hardware, made when the study is read.
+
+What can be known before any candidate is evaluated is checked here, so a study that can
+never run is refused with the culprit named instead of sweeping infeasible rows or dying in
+a job:
+
+- every workload file loads (its own problems are reported, under the study's
+  ``workloads[i]``);
+- a fixed ``mapping.strategy`` parses and fits every workload (tp divides the heads, pp at
+  most the layers, ... :func:`archsweep.spec.strategy.strategy_problems`) and its fixed
+  degrees fit the largest system of the study;
+- the scale-up domain is never larger than the largest system (``accelerator_count``);
+- the size limits: ``sampling.samples`` at most :data:`MAX_SAMPLES`, and a fixed
+  ``shards`` at most the number of candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from archsweep.load.parameters import problem
+from archsweep.load.workloads import load_workload
+from archsweep.spec.catalog import CatalogEntry
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.parameters import ParameterSpace
+from archsweep.spec.strategy import (
+    MAX_ACCELERATOR_COUNT,
+    parse_strategy,
+    strategy_problems,
+)
+from archsweep.spec.study import MAX_SAMPLES
+from archsweep.spec.workload import Workload
+
+__all__ = ["check_workloads_load", "check_strategy", "check_system_size", "check_sizes"]
+
+
+def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Workload]:
+    """Load every workload; a broken workload file adds its own problems after one naming
+    ``workloads[i]``. Returns the workloads that loaded."""
+    out: dict[str, Workload] = {}
+    for i, name in enumerate(workloads):
+        try:
+            out[name] = load_workload(name)
+        except (InputError, InputErrors) as exc:
+            own = exc.problems if isinstance(exc, InputErrors) else (exc.problem,)
+            problems.append(problem(file, f"workloads[{i}]", name, "a workload whose own file is valid (its problems follow)"))
+            problems.extend(own)
+    return out
+
+
+def _largest(parameters: Sequence[ParameterSpace], name: str, base: CatalogEntry) -> float:
+    """Largest value the study can give numeric hardware parameter ``name``."""
+    for p in parameters:
+        if p.name == name:
+            return float(max(p.values)) if p.kind == "values" and p.values else float(p.high or 0.0)
+    return float(getattr(base.design, name))
+
+
+def _smallest(parameters: Sequence[ParameterSpace], name: str, base: CatalogEntry) -> tuple[float, str]:
+    """Smallest value of ``name`` and the key path it comes from."""
+    for p in parameters:
+        if p.name == name:
+            value = float(min(p.values)) if p.kind == "values" and p.values else float(p.low or 0.0)
+            return value, f"parameters.{name}"
+    return float(getattr(base.design, name)), f"base ({base.name}: {name})"
+
+
+def check_system_size(parameters: Sequence[ParameterSpace], base: CatalogEntry, file: str,
+                      problems: list[Problem]) -> None:
+    """A scale-up domain larger than every system of the study can never be built."""
+    largest_system = _largest(parameters, "accelerator_count", base)
+    if largest_system > MAX_ACCELERATOR_COUNT:
+        problems.append(problem(file, "parameters.accelerator_count", largest_system,
+                                f"at most {MAX_ACCELERATOR_COUNT:,} accelerators (MAX_ACCELERATOR_COUNT)"))
+    for p in parameters:
+        if p.name != "scaleup_domain_size":
+            continue
+        values = [float(v) for v in p.values] if p.kind == "values" else [float(p.low or 0.0)]
+        for j, value in enumerate(values):
+            if value > largest_system:
+                key = f"parameters.scaleup_domain_size.values[{j}]" if p.kind == "values" else "parameters.scaleup_domain_size.range[0]"
+                problems.append(problem(file, key, int(value) if value.is_integer() else value,
+                                        f"at most the largest system of the study (accelerator_count "
+                                        f"{int(largest_system):,}): a scale-up domain cannot be larger than the system"))
+
+
+def check_strategy(text: str, workloads: Mapping[str, Workload], parameters: Sequence[ParameterSpace],
+                   base: CatalogEntry, file: str, problems: list[Problem]) -> None:
+    """``mapping.strategy``: parses, fits every workload and the largest system."""
+    try:
+        fixed = parse_strategy(text, source=file)
+    except InputError as exc:
+        problems.append(Problem(file, f"mapping.strategy.{exc.problem.key_path}".rstrip("."), exc.problem.value,
+                                exc.problem.allowed))
+        return
+    for i, (name, workload) in enumerate(workloads.items()):
+        for key, value, allowed in strategy_problems(fixed, workload):
+            problems.append(problem(file, f"mapping.strategy.{key}", value, f"{allowed} (workload {name})"))
+    degrees = {k: int(fixed[k]) for k in ("tp", "pp", "cp", "dp") if k in fixed}
+    product = math.prod(degrees.values())
+    largest_system = _largest(parameters, "accelerator_count", base)
+    if degrees and product > largest_system:
+        given = "*".join(f"{k}={v}" for k, v in degrees.items())
+        problems.append(problem(file, "mapping.strategy", f"<{given} = {product:,} accelerators>",
+                                f"tp*pp*cp*dp at most the largest system of the study (accelerator_count "
+                                f"{int(largest_system):,})"))
+
+
+def check_sizes(document: Mapping[str, Any], candidates: int | None, file: str, problems: list[Problem]) -> None:
+    """``sampling.samples`` and a fixed ``shards`` within their limits."""
+    sampling = document.get("sampling") or {}
+    samples = sampling.get("samples")
+    if isinstance(samples, int) and samples > MAX_SAMPLES:
+        problems.append(problem(file, "sampling.samples", samples,
+                                f"at most {MAX_SAMPLES:,} samples (MAX_SAMPLES; split the study or search it with "
+                                "`search` instead)"))
+        return
+    shards = document.get("shards", 1)
+    if isinstance(shards, int) and candidates is not None and shards > max(candidates, 1):
+        problems.append(problem(file, "shards", shards,
+                                f"at most the {candidates:,} candidate(s) of the study (one shard per candidate at "
+                                "most), or 'auto'"))

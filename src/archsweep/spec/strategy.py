@@ -1,0 +1,113 @@
+"""A fixed parallelism strategy as text (``"tp=8,pp=16,mb=1,recompute=selective,zero=1"``) and
+the checks that need only the workload.
+
+Parsed at the edge (a study's ``mapping.strategy``, ``archsweep eval --strategy``) and by the
+model's mapping enumeration (:mod:`archsweep.model.training.mapping`), so one parser and one
+set of divisibility rules serve both: a strategy that can never run on a workload is refused
+when the study or the command is read, not after a sweep of infeasible rows.
+"""
+
+from __future__ import annotations
+
+from archsweep.spec.errors import InputError
+from archsweep.spec.workload import Workload
+
+__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "strategy_problems"]
+
+#: Activation recomputation modes, by integer code used inside the arrays.
+RECOMPUTE: tuple[str, ...] = ("none", "selective", "full")
+
+#: Strategy text key -> mapping field (aliases allowed).
+STRATEGY_KEYS: dict[str, str] = {
+    "tp": "tp", "pp": "pp", "dp": "dp", "cp": "cp", "ep": "ep", "vpp": "vpp", "mb": "micro_batch",
+    "micro_batch": "micro_batch", "recompute": "recompute", "zero": "zero_stage", "zero_stage": "zero_stage",
+    "sp": "sequence_parallel", "sequence_parallel": "sequence_parallel", "fa": "flash_attention",
+    "flash_attention": "flash_attention", "tp_overlap": "tp_overlap", "dp_overlap": "dp_overlap",
+}
+_FLAGS = {"sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap"}
+_BOOL_TEXT = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "on": 1, "off": 0}
+#: Most accelerators of one system (``archsweep eval --count``, a study's ``accelerator_count``):
+#: 10x the largest training clusters announced (~10^5 GPUs), so a typo (10^21) is refused.
+MAX_ACCELERATOR_COUNT = 1_000_000
+#: Largest parallel degree a strategy may give: no more than the largest system.
+MAX_DEGREE = MAX_ACCELERATOR_COUNT
+
+
+def parse_strategy(text: str, *, source: str = "--strategy") -> dict[str, float]:
+    """Parse ``"tp=8,pp=16,mb=1,recompute=selective,zero=1"`` into fixed mapping values.
+
+    Keys not given are searched. ``dp=auto`` (or leaving dp out) derives dp from the
+    accelerator count; an integer dp is checked against it.
+
+    Raises:
+        InputError: unknown or repeated key (aliases count: ``mb`` and ``micro_batch``),
+            malformed pair or bad value (names the allowed ones).
+    """
+    fixed: dict[str, float] = {}
+    given: dict[str, str] = {}
+    allowed_keys = ", ".join(sorted(STRATEGY_KEYS))
+    for raw_pair in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in raw_pair:
+            raise InputError(source, raw_pair, raw_pair, f"key=value pairs with keys {allowed_keys}")
+        key, value = (s.strip() for s in raw_pair.split("=", 1))
+        name = STRATEGY_KEYS.get(key.lower())
+        if name is None:
+            raise InputError(source, key, key, f"one of {allowed_keys}")
+        if name in given:
+            raise InputError(source, key, f"{given[name]} and {raw_pair}",
+                             f"each key at most once ({name} given twice)")
+        given[name] = raw_pair
+        if name == "recompute":
+            if value.lower() not in RECOMPUTE:
+                raise InputError(source, key, value, "one of " + ", ".join(RECOMPUTE))
+            fixed[name] = float(RECOMPUTE.index(value.lower()))
+        elif name in _FLAGS:
+            if value.lower() not in _BOOL_TEXT:
+                raise InputError(source, key, value, "on/off, true/false, 1/0")
+            fixed[name] = float(_BOOL_TEXT[value.lower()])
+        elif name == "dp" and value.lower() == "auto":
+            continue
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                raise InputError(source, key, value, "a positive integer") from None
+            valid = 0 <= number <= 3 if name == "zero_stage" else 1 <= number <= MAX_DEGREE
+            if not valid:
+                raise InputError(source, key, value,
+                                 "0, 1, 2 or 3" if name == "zero_stage" else f"an integer from 1 to {MAX_DEGREE:,}")
+            fixed[name] = float(number)
+    return fixed
+
+
+def tp_divides(workload: Workload, tp: int) -> bool:
+    """Whether tensor parallelism ``tp`` splits the attention heads of ``workload``: ``tp``
+    divides the query heads, and divides the KV heads or is a multiple of them (KV heads
+    replicated, as Megatron-LM does for GQA)."""
+    kv = workload.kv_heads
+    return workload.heads % tp == 0 and (kv % tp == 0 or tp % kv == 0)
+
+
+def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
+    """Why the fixed values of a strategy can never run ``workload``, whatever the hardware:
+    ``(key, value, allowed)`` for each problem (empty when none)."""
+    out: list[tuple[str, int, str]] = []
+    name = workload.name
+    if "tp" in fixed and not tp_divides(workload, int(fixed["tp"])):
+        allowed = (f"a tp dividing the {workload.heads} attention heads of {name} and dividing (or a multiple of) "
+                   f"its {workload.kv_heads} KV heads")
+        out.append(("tp", int(fixed["tp"]), allowed))
+    if "pp" in fixed and fixed["pp"] > workload.layers:
+        out.append(("pp", int(fixed["pp"]), f"at most the {workload.layers} layers of {name}"))
+    if "cp" in fixed and fixed["cp"] > 1 and workload.seq_len % (2 * int(fixed["cp"])) != 0:
+        out.append(("cp", int(fixed["cp"]), f"a cp with 2*cp dividing the sequence length {workload.seq_len} of {name}"))
+    if "ep" in fixed:
+        ep = int(fixed["ep"])
+        experts = workload.moe.num_experts if workload.moe is not None else 1
+        if experts % ep != 0:
+            out.append(("ep", ep, f"a divisor of the {experts} expert(s) of {name}" +
+                        (" (a dense model: ep=1)" if workload.moe is None else "")))
+    if "micro_batch" in fixed and fixed["micro_batch"] > workload.training.global_batch_seqs:
+        out.append(("micro_batch", int(fixed["micro_batch"]),
+                    f"at most the global batch of {name} ({workload.training.global_batch_seqs} sequences)"))
+    return out
