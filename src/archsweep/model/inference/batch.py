@@ -26,6 +26,7 @@ import numpy as np
 from archsweep.model import cost
 from archsweep.model.driver import evaluate_job
 from archsweep.model.inference.configs import (
+    CHUNK_SIZES,
     CONCURRENCY_LADDER,
     enumerate_serving_configs,
 )
@@ -69,12 +70,14 @@ def evaluate_serving_batch(hw: HardwareArrays, wl: Workload, job: ServingJob, *,
                            fp4_supported: np.ndarray | bool = False, disaggregation: bool = True,
                            fixed: dict[str, float] | None = None,
                            concurrency_ladder: tuple[int, ...] = CONCURRENCY_LADDER,
+                           chunk_sizes: tuple[int, ...] = CHUNK_SIZES,
                            objective: str = "output_tokens_per_s_per_accelerator") -> dict[str, np.ndarray]:
     """Best serving configuration and power/area/cost of every candidate (flat columns, see module doc).
 
     Args:
         fixed: keep only configurations with these values (see :func:`enumerate_serving_configs`).
         concurrency_ladder: sequences in flight per replica to try.
+        chunk_sizes: tokens per engine iteration to try.
         objective: what the configuration search minimises (a serving objective or a driver
             power/cost objective; default: maximise SLO-feasible output tokens/s per accelerator).
     """
@@ -86,7 +89,7 @@ def evaluate_serving_batch(hw: HardwareArrays, wl: Workload, job: ServingJob, *,
     for count, native in sorted({(int(c), bool(f)) for c, f in zip(counts, fp4, strict=True)}):
         idx = np.flatnonzero((counts == count) & (fp4 == native))
         configs = enumerate_serving_configs(wl, job, count, disaggregation=disaggregation, fixed=fixed,
-                                            concurrency_ladder=concurrency_ladder)
+                                            concurrency_ladder=concurrency_ladder, chunk_sizes=chunk_sizes)
         if len(configs) == 0:
             cols = _no_configuration(idx.size)
         else:
