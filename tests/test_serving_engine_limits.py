@@ -27,7 +27,7 @@ def test_mla_model_is_estimated_from_the_uncompressed_hf_heads():
 
 def test_limits_fall_with_longer_sequences():
     wl = load_workload("llama3-70b")
-    kw = dict(weight_bytes_per_element=1.0, kv_bytes_per_element=1.0, tp=2, pp=1, device_memory_bytes=141 * GIB)
+    kw = {"weight_bytes_per_element": 1.0, "kv_bytes_per_element": 1.0, "tp": 2, "pp": 1, "device_memory_bytes": 141 * GIB}
     short = trtllm_bench_limits(wl, input_tokens=1024, output_tokens=1024, **kw)
     long = trtllm_bench_limits(wl, input_tokens=32768, output_tokens=1024, **kw)
     assert long[0] <= short[0]
