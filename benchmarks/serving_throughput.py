@@ -4,8 +4,9 @@ Usage: ``PYTHONPATH=src taskset -c 0,1 python benchmarks/serving_throughput.py [
 with ``OMP_NUM_THREADS=1`` etc. (numpy is single-threaded for these element-wise ops; the second
 core is left to the OS). Evaluates n hardware candidates (H200 with perturbed HBM bandwidth,
 capacity and clock) against every enumerated configuration of Llama 3 70B on 8 accelerators,
-through ``best_serving_configs`` (the chunked search: full model for every pair + argmax) and
-through ``serving_performance`` alone; reports pairs per second for each.
+through the job-agnostic driver (:func:`archsweep.model.driver.evaluate_job` with the serving job
+kind: the chunked search, full model for every pair + argmin, then power/area/cost and DVFS on the
+chosen rows) and through ``serving_performance`` alone; reports pairs per second for each.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_job
 from archsweep.model.inference import (
     ServingJob,
-    best_serving_configs,
+    ServingJobKind,
     enumerate_serving_configs,
     serving_performance,
 )
@@ -43,9 +46,12 @@ def main(n: int = 2000) -> None:
     cal, scal = load_calibration(), load_serving_calibration()
     cfg = enumerate_serving_configs(wl, job, 8)
     m = len(cfg)
-    best_serving_configs(HardwareArrays.from_columns({k: v[:10] for k, v in cols.items()}), wl, job, cfg, scal, cal)
+    kind = ServingJobKind(wl, job, cfg, scal, cal)
+    tech = load_technology()
+    objective = "output_tokens_per_s_per_accelerator"
+    evaluate_job(HardwareArrays.from_columns({k: v[:10] for k, v in cols.items()}), kind, tech=tech, objective=objective)
     t0 = time.perf_counter()
-    best_serving_configs(hw, wl, job, cfg, scal, cal)
+    evaluate_job(hw, kind, tech=tech, objective=objective)
     t_best = time.perf_counter() - t0
     chunk = max(1, (1 << 19) // m)
     hw2 = HardwareArrays.from_columns({k: v[:chunk] for k, v in cols.items()})
@@ -55,7 +61,7 @@ def main(n: int = 2000) -> None:
     serving_performance(hw2, wl, cfg2, job, scal, cal)
     t_perf = time.perf_counter() - t0
     print(f"configurations per candidate: {m}")
-    print(f"best_serving_configs: {n} candidates x {m} configs = {n * m:,} pairs in {t_best:.2f} s "
+    print(f"evaluate_job (serving kind): {n} candidates x {m} configs = {n * m:,} pairs in {t_best:.2f} s "
           f"-> {n * m / t_best:,.0f} evaluations/s")
     print(f"serving_performance: {chunk} x {m} = {chunk * m:,} pairs in {t_perf:.3f} s -> {chunk * m / t_perf:,.0f} evaluations/s")
 

@@ -8,10 +8,12 @@ import pytest
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_job
 from archsweep.model.inference import (
     ServingJob,
-    best_serving_configs,
+    ServingJobKind,
     enumerate_serving_configs,
     kv_bytes_per_token_per_accelerator,
     serving_performance,
@@ -25,7 +27,14 @@ from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
 SCAL = load_serving_calibration()
+TECH = load_technology()
 MODELS = ("llama3-8b", "llama3-70b", "mixtral-8x7b", "deepseek-v3")
+
+def _best(hw, wl, job, cfg, scal, cal, *, fp4_supported=False):
+    """The driver's best configuration (serving job kind through :func:`evaluate_job`)."""
+    kind = ServingJobKind(wl, job, cfg, scal, cal, fp4_supported=fp4_supported)
+    return evaluate_job(hw, kind, tech=TECH, objective="output_tokens_per_s_per_accelerator")
+
 
 
 def _hw(name="H100", n=8, **changes) -> HardwareArrays:
@@ -144,7 +153,7 @@ def test_no_nan_and_scalar_equals_batch(model):
         one = serving_performance(_hw(n), wl, cfg, job, SCAL, CAL)
         for k, v in one.columns().items():
             np.testing.assert_allclose(np.asarray(v, float), np.asarray(batch.columns()[k][i], float), rtol=1e-12)
-    best = best_serving_configs(hw, wl, job, cfg, SCAL, CAL)
+    best = _best(hw, wl, job, cfg, SCAL, CAL)
     assert best["feasible"].dtype == bool and len(best["tp"]) == len(names)
 
 
@@ -152,7 +161,7 @@ def test_infeasible_candidate_is_flagged_not_raised():
     wl = load_workload("llama3-405b")
     job = ServingJob(2048, 256, tpot_max_s=0.001)
     hw = _hw("A100", 1)
-    best = best_serving_configs(hw, wl, job, enumerate_serving_configs(wl, job, 1), SCAL, CAL)
+    best = _best(hw, wl, job, enumerate_serving_configs(wl, job, 1), SCAL, CAL)
     assert not best["feasible"][0]
 
 

@@ -71,6 +71,8 @@ def plot_names(study: Study) -> list[str]:
     for workload in study.workloads if study.sampling_method is not None else ():
         names += [f"pareto_{_safe(workload)}_{a}__{b}.png" for a, b in _pairs(study)]
         names.append(f"breakdown_{_safe(workload)}.png")
+        if study.serving_workload(workload) is not None:
+            names.append(f"serving_curve_{_safe(workload)}.png")
     return names + search_plot_names(study)
 
 
@@ -116,6 +118,36 @@ def _plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: s
     ax.set_xlabel(a)
     ax.set_ylabel(b)
     ax.set_title(f"{study.name} / {workload}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _plot_serving_curve(con: duckdb.DuckDBPyConnection, study: Study, workload: str, path: Path) -> None:
+    """Output tokens/s per accelerator vs tokens/s per user (1 / TPOT) of every feasible candidate's
+    best configuration, with the upper-right envelope (no other design is both faster per user and
+    higher in throughput per accelerator) drawn as the curve of the best designs."""
+    fig, ax = _figure()
+    x_col, y_col = "tokens_per_s_per_user", "tokens_per_s_per_accelerator"
+    pts = con.execute(f'SELECT "{x_col}", "{y_col}" FROM evaluations WHERE study = ? AND workload = ? AND feasible',
+                      [study.name, workload]).fetchnumpy()
+    x, y = np.asarray(pts[x_col], dtype=float), np.asarray(pts[y_col], dtype=float)
+    if x.size:
+        order = np.lexsort((-y, -x))
+        keep, best = [], -np.inf
+        for i in order:
+            if y[i] > best:
+                keep.append(i)
+                best = y[i]
+        env = np.asarray(keep, dtype=np.int64)
+        env = env[np.argsort(x[env])]
+        ax.scatter(x, y, s=6, c="0.7", label="feasible designs (best configuration each)", rasterized=True)
+        ax.plot(x[env], y[env], "-o", ms=4, c="tab:red", label="best designs (envelope)")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("tokens/s per user (1 / TPOT)")
+    ax.set_ylabel("output tokens/s per accelerator")
+    ax.set_title(f"{study.name} / {workload}: throughput vs per-user speed", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
 
@@ -323,6 +355,11 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
         _plot_breakdown(con, study, workload, parts, path)
         lines.append(f"- [step-time breakdown of front members]({path.name})")
         written.append(path)
+        if study.serving_workload(workload) is not None:
+            path = folder / next(names)
+            _plot_serving_curve(con, study, workload, path)
+            lines.append(f"- [output tokens/s per accelerator vs tokens/s per user]({path.name})")
+            written.append(path)
     return lines, written
 
 

@@ -21,12 +21,14 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import list_workloads, load_workload
 from archsweep.model.inference import (
     ServingJob,
-    best_serving_configs,
     enumerate_serving_configs,
+    evaluate_serving_batch,
 )
+from archsweep.model.inference.engine_limits import trtllm_bench_limits
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 
@@ -104,7 +106,7 @@ def _num(x: object) -> float:
     return v
 
 
-def _row(rec: dict, known: set[str], cal, scal) -> InferenceValidationRow:
+def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
     run_id = str(rec["run_id"])
     group = _group(run_id)
     out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
@@ -139,17 +141,28 @@ def _row(rec: dict, known: set[str], cal, scal) -> InferenceValidationRow:
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
                      weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
+    chunks: tuple[int, ...] = (8192,)
     if qps:
         fixed = {**fixed, "chunk_tokens": 8192.0}
         ladder: tuple[int, ...] = (int(scal.max_batch_size),)
     else:
-        from archsweep.model.inference.configs import CONCURRENCY_LADDER
-        ladder = CONCURRENCY_LADDER
+        # Offline rows are trtllm-bench throughput runs whose option files leave max_batch_size and
+        # max_num_tokens out: the bench's own heuristic sets them (per engine; per rank under
+        # attention DP), see archsweep.model.inference.engine_limits.
+        ranks = fixed["width"] if fixed["attention_dp"] else 1.0
+        max_bs, max_tokens = trtllm_bench_limits(
+            wl, weight_bytes_per_element=job.weight_bytes_per_element, kv_bytes_per_element=job.kv_bytes_per_element,
+            tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
+            input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction)
+        ladder = (int(max_bs * ranks),)
+        chunks = (int(max_tokens * ranks),)
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
         return skip(f"mapping {fixed} invalid for {stem} on {n} accelerators")
-    res = best_serving_configs(hw, wl, job, cfg, scal, cal, fp4_supported=entry.name in _FP4_NATIVE)
-    if not bool(res["feasible"][0]):
+    res = evaluate_serving_batch(hw, wl, job, tech=tech, calibration=cal, serving_calibration=scal,
+                                 fp4_supported=entry.name in _FP4_NATIVE, disaggregation=False, fixed=fixed,
+                                 concurrency_ladder=ladder, chunk_sizes=chunks)
+    if not (res["violation_memory"][0] <= 0 and res["violation_mapping"][0] <= 0):
         return skip("model predicts no feasible configuration (memory)")
     out["predicted_tokens_per_s"] = float(res["output_tokens_per_s"][0])
     out["predicted_tpot_s"] = float(res["tpot_s"][0])
@@ -172,8 +185,8 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
     if not is_inference_table(df.columns):
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
     known = set(list_workloads())
-    cal, scal = load_calibration(), load_serving_calibration()
-    return [_row(rec, known, cal, scal) for rec in df.to_dict("records")]
+    cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
+    return [_row(rec, known, cal, scal, tech) for rec in df.to_dict("records")]
 
 
 def _ape(pred: np.ndarray, meas: np.ndarray) -> np.ndarray:

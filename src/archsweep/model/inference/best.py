@@ -1,11 +1,9 @@
-"""Best serving configuration per hardware candidate, and the throughput vs per-user speed curve.
+"""The throughput vs per-user speed curve of one candidate (every SLO-feasible configuration).
 
-The search is chunked over candidates like the training mapping search
-(:func:`archsweep.model.evaluate._best_mappings`): candidates (n, 1) x configurations (1, m),
-at most ``_MAX_CHUNK_ELEMENTS`` at once. Score: SLO-feasible output tokens/s per accelerator
-(feasible = valid, memory, TTFT and TPOT violations <= 0). A candidate with no feasible
-configuration is returned with ``feasible = False`` and the least-violating valid configuration;
-nothing raises.
+The best configuration per candidate is the driver's search
+(:func:`archsweep.model.driver.evaluate_job` with the serving job kind, through
+:func:`archsweep.model.inference.batch.evaluate_serving_batch`); this module keeps the whole
+non-dominated curve for the report.
 """
 
 from __future__ import annotations
@@ -15,25 +13,14 @@ from dataclasses import fields
 import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
-from archsweep.model.inference.serving import (
-    SERVING_RESULT_COLUMNS,
-    serving_performance,
-)
+from archsweep.model.inference.serving import serving_performance
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS"]
-
-_MAX_CHUNK_ELEMENTS = 1 << 19
-
-#: Flat columns returned by :func:`best_serving_configs`.
-SERVING_COLUMNS: tuple[str, ...] = (
-    "tp", "pp", "ep", "dp", "attention_dp", "width", "replicas", "concurrency_per_replica", "chunk_tokens",
-    "disaggregated", "prefill_accelerators", "decode_accelerators",
-) + tuple(c for c in SERVING_RESULT_COLUMNS if c != "valid") + ("violation_mapping", "feasible")
+__all__ = ["throughput_latency_curve"]
 
 
 def _rows(hw: HardwareArrays, sl: slice) -> HardwareArrays:
@@ -47,60 +34,7 @@ def _flat(hw: HardwareArrays) -> HardwareArrays:
 
 def _score(res) -> tuple[np.ndarray, np.ndarray]:
     feasible = res.valid & (res.memory_violation <= 0) & (res.violation_ttft <= 0) & (res.violation_tpot <= 0)
-    score = np.where(feasible, -res.output_tokens_per_s_per_accelerator, np.inf)
-    worst = np.maximum(np.maximum(res.memory_violation, res.violation_ttft), res.violation_tpot)
-    fallback = np.where(res.valid, worst, np.inf)
-    fallback = np.where(np.isfinite(fallback), fallback, 1e300)
-    return score, fallback
-
-
-def best_serving_configs(hw: HardwareArrays, wl: Workload, job: ServingJob, configs: ServingConfigArrays,
-                         scal: ServingCalibration, cal: Calibration, *,
-                         fp4_supported: np.ndarray | bool = False) -> dict[str, np.ndarray]:
-    """Best SLO-feasible configuration of every candidate (flat columns of length prod(hw.shape)).
-
-    ``configs`` is 1-D (from :func:`enumerate_serving_configs`); every candidate shares it, so
-    ``configs.accelerators`` fixes the deployment size.
-    """
-    flat = _flat(hw)
-    n, m = int(np.size(flat.clock_hz)), len(configs)
-    fp4 = np.broadcast_to(np.asarray(fp4_supported, dtype=bool), hw.shape).reshape(-1)
-    cfg2 = configs.reshape((1, m))
-    best = np.zeros(n, dtype=np.int64)
-    ok = np.zeros(n, dtype=bool)
-    chunk = max(1, _MAX_CHUNK_ELEMENTS // max(m, 1))
-    if m:
-        for start in range(0, n, chunk):
-            sl = slice(start, min(n, start + chunk))
-            res = serving_performance(_rows(flat, sl), wl, cfg2, job, scal, cal, fp4_supported=fp4[sl, None])
-            score, fallback = _score(res)
-            has = np.isfinite(score).any(axis=1)
-            best[sl] = np.where(has, np.argmin(score, axis=1), np.argmin(fallback, axis=1))
-            ok[sl] = has
-    if m == 0:
-        nan = np.full(n, np.nan)
-        out = {c: nan for c in SERVING_COLUMNS}
-        out["feasible"] = np.zeros(n, dtype=bool)
-        out["violation_mapping"] = np.ones(n)
-        return out
-    chosen = configs.take(best)
-    res = serving_performance(flat, wl, chosen, job, scal, cal, fp4_supported=fp4)
-    cols: dict[str, np.ndarray] = {
-        "tp": chosen.attention_tp, "pp": chosen.pp, "ep": chosen.ep,
-        "dp": chosen.replicas * np.where(chosen.attention_dp > 0, chosen.width, 1.0),
-        "attention_dp": chosen.attention_dp > 0, "width": chosen.width, "replicas": chosen.replicas,
-        "concurrency_per_replica": res.concurrency / np.maximum(chosen.replicas, 1.0),
-        "chunk_tokens": chosen.chunk_tokens, "disaggregated": chosen.disaggregated > 0,
-        "prefill_accelerators": np.where(chosen.disaggregated > 0, chosen.prefill_accelerators, 0.0),
-        "decode_accelerators": chosen.decode_accelerators,
-    }
-    rc = res.columns()
-    for c in SERVING_RESULT_COLUMNS:
-        if c != "valid":
-            cols[c] = rc[c]
-    cols["violation_mapping"] = np.where(res.valid, -1.0, 1.0)
-    cols["feasible"] = ok & res.valid
-    return cols
+    return np.where(feasible, -res.output_tokens_per_s_per_accelerator, np.inf), feasible
 
 
 def throughput_latency_curve(hw: HardwareArrays, wl: Workload, job: ServingJob, configs: ServingConfigArrays,

@@ -28,13 +28,14 @@ import numpy as np
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.workload import Workload
 
-__all__ = ["ServingConfigArrays", "enumerate_serving_configs", "CONCURRENCY_LADDER", "SERVING_CONFIG_COLUMNS"]
+__all__ = ["ServingConfigArrays", "enumerate_serving_configs", "CHUNK_SIZES", "CONCURRENCY_LADDER", "SERVING_CONFIG_COLUMNS"]
 
 _WIDTH = (1, 2, 4, 8, 16, 32, 64, 72)
 _PP = (1, 2, 4, 8)
 #: Sequences in flight per replica: 1, 2, 3, 4, 6, 8, 12, ... 4096, 6144 (ratio ~ sqrt 2).
 CONCURRENCY_LADDER: tuple[int, ...] = tuple(sorted({int(b * m) for b in (2 ** i for i in range(13)) for m in (1, 1.5)}))
-_CHUNKS = (2048, 8192)
+#: Tokens per engine iteration (chunked prefill / max_num_tokens) to try.
+CHUNK_SIZES: tuple[int, ...] = (2048, 8192)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _widths(wl: Workload, attention_dp: bool) -> list[int]:
 
 def enumerate_serving_configs(wl: Workload, job: ServingJob, accelerators: int, *,
                               concurrency_ladder: tuple[int, ...] = CONCURRENCY_LADDER,
-                              chunk_sizes: tuple[int, ...] = _CHUNKS, disaggregation: bool = True,
+                              chunk_sizes: tuple[int, ...] = CHUNK_SIZES, disaggregation: bool = True,
                               fixed: dict[str, float] | None = None) -> ServingConfigArrays:
     """Every valid configuration of ``wl`` on a deployment of ``accelerators`` accelerators.
 

@@ -10,9 +10,9 @@ configuration's fields and every :class:`~archsweep.model.inference.serving.Serv
 the constraint values (which come back as ``violation_*``).
 
 Through :func:`archsweep.model.driver.evaluate_job` a serving evaluation gets the same chunked
-search, power/area/cost and DVFS (clock and voltage) as training. Limitation: ``fp4_supported``
-is one value for the whole batch here (:func:`~archsweep.model.inference.best.best_serving_configs`
-takes it per candidate).
+search, power/area/cost and DVFS (clock and voltage) as training. ``fp4_supported`` and the
+deployment size are one value per kind: :func:`~archsweep.model.inference.batch.evaluate_serving_batch`
+groups the candidates by (accelerator count, FP4 support) and runs the driver once per group.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.serving import (
+    SERVING_RESULT_COLUMNS,
     ServingResult,
     serving_activity,
     serving_performance,
@@ -34,12 +35,20 @@ from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["SERVING_OBJECTIVES", "ServingJobKind"]
+__all__ = ["SERVING_COLUMNS", "SERVING_OBJECTIVES", "ServingJobKind"]
 
 #: Objectives the serving kind ranks by itself (the driver adds power/cost objectives).
 SERVING_OBJECTIVES = ("output_tokens_per_s_per_accelerator", "ttft_s", "tpot_s")
 
 _CONSTRAINT_FIELDS = ("valid", "memory_violation", "violation_ttft", "violation_tpot")
+
+#: Flat columns of a serving evaluation: the configuration (``tp`` = attention TP), the serving
+#: metrics (:class:`ServingResult` fields but the constraint values), the violations and ``feasible``.
+SERVING_COLUMNS: tuple[str, ...] = (
+    "tp", "pp", "ep", "dp", "attention_dp", "width", "replicas", "concurrency_per_replica", "chunk_tokens",
+    "disaggregated", "prefill_accelerators", "decode_accelerators",
+) + tuple(c for c in SERVING_RESULT_COLUMNS if c not in _CONSTRAINT_FIELDS) + (
+    "violation_memory", "violation_ttft", "violation_tpot", "violation_mapping", "feasible")
 
 
 @dataclass(frozen=True)
@@ -74,11 +83,22 @@ class ServingJobKind:
     def power_inputs(self, hw: HardwareArrays, mappings: ServingConfigArrays, result: ServingResult) -> PowerInputs:
         in_domain = mappings.accelerators <= hw.scaleup_domain_size
         activity = serving_activity(result, self.job, self.calibration, in_domain)
-        return PowerInputs(activity=activity, time_s=np.ones(np.shape(result.valid)), tokens=result.output_tokens_per_s,
+        tokens = np.maximum(np.nan_to_num(result.output_tokens_per_s, nan=0.0), 1e-300)
+        return PowerInputs(activity=activity, time_s=np.ones(np.shape(result.valid)), tokens=tokens,
                            total_tokens=0.0, checkpoint_params=0.0)
 
     def columns(self, hw_nominal: HardwareArrays, hw: HardwareArrays, mappings: ServingConfigArrays,
                 result: ServingResult) -> dict[str, np.ndarray]:
-        cols = {f.name: np.asarray(getattr(mappings, f.name)) for f in fields(mappings)}
+        """:data:`SERVING_COLUMNS` but ``violation_mapping`` and ``feasible`` (the driver adds them)."""
+        m = mappings
+        cols: dict[str, np.ndarray] = {
+            "tp": m.attention_tp, "pp": m.pp, "ep": m.ep,
+            "dp": m.replicas * np.where(m.attention_dp > 0, m.width, 1.0),
+            "attention_dp": m.attention_dp > 0, "width": m.width, "replicas": m.replicas,
+            "concurrency_per_replica": result.concurrency / np.maximum(m.replicas, 1.0),
+            "chunk_tokens": m.chunk_tokens, "disaggregated": m.disaggregated > 0,
+            "prefill_accelerators": np.where(m.disaggregated > 0, m.prefill_accelerators, 0.0),
+            "decode_accelerators": m.decode_accelerators,
+        }
         cols.update({f.name: getattr(result, f.name) for f in fields(result) if f.name not in _CONSTRAINT_FIELDS})
         return cols
