@@ -19,7 +19,13 @@ from archsweep.results.pareto import pareto_ranks
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.study import Study
 
-__all__ = ["pareto_table", "search_front_label", "SearchObjectives", "search_objectives", "search_pareto_table"]
+__all__ = ["PARETO_RANK_DEPTH", "pareto_table", "search_front_label", "SearchObjectives", "search_objectives", "search_pareto_table"]
+
+#: Non-dominated sorting stops after this rank: rows of ranks 0..PARETO_RANK_DEPTH get their rank,
+#: deeper feasible rows are stored with rank NULL. The report reads rank 0 only; the next ranks
+#: are near-optimal designs for database queries. Peeling every rank of a 10M-row table would
+#: take thousands of front extractions (one per rank).
+PARETO_RANK_DEPTH = 3
 
 
 def _front_table(study: Study, workload: str, data: Mapping[str, np.ndarray]) -> pa.Table:
@@ -27,12 +33,13 @@ def _front_table(study: Study, workload: str, data: Mapping[str, np.ndarray]) ->
     objectives = [o.column for o in study.objectives]
     values = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in objectives]) if len(data["candidate_id"]) \
         else np.empty((0, len(objectives)))
-    ranks = pareto_ranks(values, [o.direction for o in study.objectives])
+    ranks = pareto_ranks(values, [o.direction for o in study.objectives], max_rank=PARETO_RANK_DEPTH)
     keep = ranks >= 0
     n = int(keep.sum())
+    kept = ranks[keep]
     columns = {"study": pa.array([study.name] * n, pa.string()), "workload": pa.array([workload] * n, pa.string()),
                "candidate_id": pa.array(np.asarray(data["candidate_id"], dtype=object)[keep], pa.string()),
-               "rank": pa.array(ranks[keep], pa.int64())}
+               "rank": pa.array(kept, pa.int64(), mask=kept > PARETO_RANK_DEPTH)}
     columns.update({c: pa.array(values[keep, i], pa.float64()) for i, c in enumerate(objectives)})
     if "trial_number" in data:
         columns["trial_number"] = pa.array(np.asarray(data["trial_number"], dtype=np.int64)[keep], pa.int64())

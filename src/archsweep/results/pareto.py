@@ -13,16 +13,14 @@ Algorithms:
 
 * 2 objectives: one lexicographic sort and a running minimum (Kung, Luccio & Preparata,
   "On finding the maxima of a set of vectors", J. ACM 22(4), 1975): O(n log n).
-* 3-4 objectives: (a) on large inputs, a pivot prefilter: the minimiser of a strictly
+* 3 or more objectives: (a) on large inputs, a pivot prefilter: the minimiser of a strictly
   positive weighted sum of the range-normalised objectives is non-dominated, and every row
   it dominates is discarded in one column-wise pass (a few pivots remove almost all rows of
-  typical data); (b) on the rest, deduplicated and sorted lexicographically, divide and
-  conquer (Kung et al. 1975; Bentley, CACM 23(4), 1980): the front of the second half is
-  filtered by the front of the first half with a dominance query on the other k - 1
-  columns (a sort and running minimum for 2 columns, recursive splitting for 3).
-  O(n log^2 n)-ish vectorised work for 3 objectives. Measured on 2 shared cores:
-  10 million uniform random rows take 4-6 s for k = 2, 3, 4; 1 million rows on an
-  anti-correlated surface (fronts of 16k/117k points) take 16 s / 53 s for k = 3 / 4.
+  typical data); (b) on the rest, moocore's dimension sweep (Lopez-Ibanez et al., moocore,
+  ``is_nondominated``: O(n log n) for 3 objectives, in C). The earlier pure-numpy divide and
+  conquer (Kung et al. 1975; Bentley, CACM 23(4), 1980) stays as ``_reference_mask``.
+  Measured on 2 shared cores, 3 correlated objectives (benchmarks/pareto_scale.py): see README
+  "Scale".
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import moocore
 import numpy as np
 
 __all__ = ["Direction", "to_minimization", "non_dominated_mask", "pareto_ranks", "pareto_front_indices"]
@@ -247,18 +246,39 @@ def non_dominated_mask(values_min: np.ndarray) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values_min`` (n, k), all minimised.
 
     Identical points are all non-dominated; rows containing NaN are never on the front
-    (+/-inf are ordinary values). Works for any k >= 1; tuned for k = 2..4.
+    (+/-inf are ordinary values). Works for any k >= 1. For k >= 2 the pivot prefilter runs
+    first, then moocore's dimension sweep (``moocore.is_nondominated(keep_weakly=True)``:
+    O(n log n) for k <= 3, Kung et al. 1975) on what is left; the pure-numpy path below is
+    the reference it is tested against (``_reference_mask``).
     """
     values = _check_values(values_min)
     n, k = values.shape
     mask = np.zeros(n, dtype=bool)
-    finite = np.ones(n, dtype=bool)
-    for j in range(k):
-        finite &= ~np.isnan(values[:, j])
+    finite = ~np.isnan(values).any(axis=1) if k else np.ones(n, dtype=bool)
     if not finite.any():
         return mask
     rows = np.flatnonzero(finite)
     sub = values[rows] if rows.size != n else values
+    if k == 1:
+        mask[rows] = _mask_1d(sub[:, 0])
+        return mask
+    candidates = _prefilter(sub)
+    sub_mask = np.zeros(sub.shape[0], dtype=bool)
+    sub_mask[candidates] = moocore.is_nondominated(sub[candidates], keep_weakly=True)
+    mask[rows] = sub_mask
+    return mask
+
+
+def _reference_mask(values_min: np.ndarray) -> np.ndarray:
+    """The pure-numpy front (divide and conquer above), kept as the reference for tests."""
+    values = _check_values(values_min)
+    n, k = values.shape
+    mask = np.zeros(n, dtype=bool)
+    finite = ~np.isnan(values).any(axis=1)
+    if not finite.any():
+        return mask
+    rows = np.flatnonzero(finite)
+    sub = values[rows]
     if k == 1:
         mask[rows] = _mask_1d(sub[:, 0])
     elif k == 2:

@@ -1,0 +1,48 @@
+"""Candidates/s per core of the full best-mapping search: exhaustive (driver._best_mappings) vs
+pruned (model.training.pruned_search.best_mapping_indices), and whether they agree.
+
+Candidates: the random H100-SXM perturbations of benchmarks/eval_throughput.py (4096
+accelerators). One process (one core). Prints one line per workload:
+
+    <workload> mappings=<m> candidates=<n> mismatches=<k> exhaustive_per_s=<x> pruned_per_s=<y>
+
+Usage: python benchmarks/mapping_search.py [--candidates 1000 100 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from eval_throughput import _candidates
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.workloads import load_workload
+from archsweep.model.driver import _best_mappings
+from archsweep.model.training.mapping import enumerate_mappings
+from archsweep.model.training.pruned_search import best_mapping_indices
+
+WORKLOADS = ("llama3-70b", "mixtral-8x7b", "deepseek-v3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, nargs=3, default=[1000, 100, 100], help="per workload, in order " + ", ".join(WORKLOADS))
+    args = parser.parse_args()
+    cal = load_calibration()
+    for name, n in zip(WORKLOADS, args.candidates):
+        wl = load_workload(name)
+        mappings, fixed_dp = enumerate_mappings(wl)
+        hw = _candidates(n, 1)
+        start = time.perf_counter()
+        want = _best_mappings(hw, wl, mappings, fixed_dp, cal, "step_time_s")
+        t_exh = time.perf_counter() - start
+        start = time.perf_counter()
+        got = best_mapping_indices(hw, wl, mappings, fixed_dp, cal, "step_time_s")
+        t_pruned = time.perf_counter() - start
+        print(f"{name} mappings={len(mappings)} candidates={n} mismatches={int((want != got).sum())} "
+              f"exhaustive_per_s={n / t_exh:.0f} pruned_per_s={n / t_pruned:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Exact best-mapping search with lower bounds: the exhaustive search's answer at a fraction of its work.
+
+:func:`best_mapping_indices` returns, for every hardware candidate, exactly the index that
+``archsweep.model.driver._best_mappings`` returns (``np.argmin`` over the mapping axis of the
+step time of feasible mappings, first index on ties; the least memory-violating valid mapping
+when none fits). It evaluates :func:`~archsweep.model.training.step.training_step` in full only
+for mappings whose lower bound does not exceed the step time of a mapping already evaluated.
+
+Work computed once per *key* (accelerator count and the compute-side hardware fields, rounded up
+onto a ladder when a batch has many distinct values), over every mapping, with the model itself:
+
+* ``valid`` and ``memory.total_bytes``: they depend on the hardware only through the accelerator
+  count (data-parallel degree); feasibility of a candidate is then ``total <= hbm_capacity``, the
+  same test as ``memory_violation <= 0`` (``(t - u) / u <= 0`` iff ``t <= u`` for ``u > 0``).
+* ``A[key, m]``: ``compute_time_s + recompute_time_s + bubble_time_s`` of ``training_step`` on an
+  *ideal* hardware row: the key's (rounded-up) compute units, matrix FLOP/cycle and matrix
+  efficiency, clock 1 Hz, infinite HBM bandwidth, and ``kernel_overhead_s = 0``.
+
+Lower bound (claim): for a candidate c of key k, ``step_time_s(c, m) >= A[k, m] / clock_c``.
+
+Proof, from the structure of ``training_step`` (checked by tests/test_pruned_search.py):
+
+1. ``step = compute + recompute + bubble + (exposed TP, CP, EP, PP, DP communication) +
+   optimizer``, each added term ``>= 0`` (exposures are ``max(., 0)`` or products of non-negative
+   times), so ``step >= compute + recompute + bubble``. These three are non-negative
+   multiples (micro-batches, ``(pp - 1) / vpp``) of the per-stage times ``t_f, t_b, t_rc``.
+2. ``t_f, t_b, t_rc`` (``layer_costs``) are sums of GEMM times ``max(F / (P * eta), bytes / B) + t0``,
+   attention times ``F / R + t0`` (backward: ``ratio * (fwd - t0) + t0``, ratio >= 0) and
+   ``bytes / B`` terms. Each is non-increasing in the HBM bandwidth ``B`` and non-decreasing in
+   ``t0``; so setting ``B = inf`` and ``t0 = 0`` can only lower them.
+3. With ``B = inf``, ``t0 = 0``, every remaining term is FLOPs over a rate ``P * eta`` where
+   ``P = units * flop_per_cycle * clock`` and ``eta = ratio * matrix_efficiency * eta_tile *
+   eta_wave(units) * eta_k`` (or, for flash attention, ``min(P_bf16, units * cap * clock) *
+   matrix_efficiency * eff``). ``P * eta_wave = flop_per_cycle * clock * tiles / ceil(tiles / units)``
+   is non-decreasing in ``units``; every rate is non-decreasing in ``flop_per_cycle``,
+   ``matrix_efficiency`` and ``units``, so rounding those UP (the key) lowers the time again.
+4. Every rate is proportional to ``clock`` (the only clock-free parts, the ``t0`` constants, are 0
+   here; any clock-free constant ``C`` added later would enter the bound as ``C / clock <= C``
+   since clock >= 1 Hz). So the time at clock ``f`` is the time at 1 Hz divided by ``f``.
+
+Search, per candidate: mappings in ascending ``A`` (the order is the same for every candidate of
+a key, since the bound is ``A / clock``); evaluate the first feasible one exactly (``U``); every
+mapping with ``A / clock <= U`` (plus a 1e-9 relative margin for rounding) that fits is evaluated
+exactly; the argmin among them, first index on ties, is the answer, since every mapping left out
+has a step time ``>= its bound > U >= the minimum``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.step import training_step
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["best_mapping_indices", "PRUNABLE_OBJECTIVES"]
+
+#: Objectives this search answers (step time; tokens/s and MFU rank identically at fixed hardware;
+#: memory needs no step evaluation at all). Energy and cost objectives: the exhaustive path.
+PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
+
+_MARGIN = 1e-9  # relative slack on the bound: floating-point rounding of A / clock
+_SEED_WINDOW = 8  # mappings evaluated per candidate for the first upper bound
+_CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
+_LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
+_KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
+               "matrix_efficiency")
+
+
+def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
+    if steps == 0:
+        return x
+    with np.errstate(divide="ignore"):
+        y = np.exp2(np.ceil(np.log2(np.where(x > 0, x, 1.0)) * steps) / steps)
+    return np.where(x > 0, np.maximum(y, x), x)  # >= x exactly, whatever exp2/log2 rounding did
+
+
+def _keys(hw: HardwareArrays, fp8: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(key rows (K, 5): accelerator count then _KEY_FIELDS rounded up; key index per candidate)."""
+    n = int(np.size(hw.clock_hz))
+    cols = [np.asarray(getattr(hw, f), dtype=np.float64) for f in _KEY_FIELDS]
+    # FP8 rate as the model uses it (BF16 rate where FP8 is unsupported); irrelevant for BF16 work.
+    cols[2] = np.where(cols[2] > 0, cols[2], cols[1]) if fp8 else np.zeros(n)
+    budget = max(8, n // 16)
+    for steps in _LADDERS:
+        table = np.column_stack([hw.accelerator_count] + [_round_up(c, steps) for c in cols])
+        keys, inverse = np.unique(table, axis=0, return_inverse=True)
+        if len(keys) <= budget:
+            break
+    return keys, inverse.reshape(-1)
+
+
+def _ideal_rows(hw: HardwareArrays, keys: np.ndarray, first: np.ndarray) -> HardwareArrays:
+    """One hardware row per key: a representative candidate with the key's compute fields, clock
+    1 Hz and infinite HBM bandwidth (only the compute-side terms of its result are used)."""
+    cols = {k: np.asarray(v)[first] for k, v in hw.columns().items()}
+    cols["accelerator_count"] = keys[:, 0]
+    for j, name in enumerate(_KEY_FIELDS):
+        cols[name] = keys[:, j + 1]
+    cols["clock_hz"] = np.ones(len(keys))
+    cols["hbm_bw_per_stack_bytes_per_s"] = np.full(len(keys), np.inf)
+    return HardwareArrays(**cols)
+
+
+def _per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                    cal: Calibration, keys: np.ndarray, first: np.ndarray):
+    """(bound A, valid, memory total) per (key, mapping), from training_step on the ideal rows."""
+    m = len(mappings)
+    ideal = _ideal_rows(hw, keys, first)
+    cal0 = replace(cal, kernel_overhead_s=0.0)
+    k = len(keys)
+    bound, valid, total = np.empty((k, m)), np.empty((k, m), dtype=bool), np.empty((k, m))
+    rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    mp2 = mappings.reshape((1, m))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for start in range(0, k, rows):
+            sl = slice(start, min(k, start + rows))
+            part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
+            res = training_step(part, wl, mp2, cal0, fixed_dp)
+            bound[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+            valid[sl] = res.valid
+            total[sl] = res.memory.total_bytes
+    return bound, valid, total
+
+
+def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                  cal: Calibration, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Step time of feasible (candidate, mapping) pairs, inf where infeasible: the driver's score."""
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), _CHUNK_ELEMENTS):
+        r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
+        part = HardwareArrays(**{name: v[r] for name, v in hw.columns().items()})
+        res = training_step(part, wl, mappings.take(c), cal, fixed_dp)
+        ok = res.valid & (res.memory_violation <= 0)
+        out[start:start + len(r)] = np.where(ok, res.step_time_s, np.inf)
+    return out
+
+
+def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    """Per owner, the smallest ``index`` among its pairs of minimal score (np.argmin's tie rule)."""
+    order = np.lexsort((index, score, owner))
+    owner_sorted = owner[order]
+    starts = np.flatnonzero(np.r_[True, owner_sorted[1:] != owner_sorted[:-1]])
+    best = np.full(n, -1, dtype=np.int64)
+    best[owner_sorted[starts]] = index[order][starts]
+    return best
+
+
+def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: HardwareArrays, wl: Workload,
+              mappings: MappingArrays, fixed_dp: float | None, cal: Calibration, rows: np.ndarray) -> np.ndarray:
+    """The driver's choice for rows with no feasible mapping: least memory violation among valid
+    mappings; where none is valid, its ``1e30 + step`` rule, evaluated in full (rare)."""
+    out = np.empty(len(rows), dtype=np.int64)
+    violation = np.where(valid, (total - cap[:, None]) / cap[:, None], np.inf)
+    any_valid = valid.any(axis=1)
+    out[any_valid] = np.argmin(violation[any_valid], axis=1)
+    for i in np.flatnonzero(~any_valid):
+        one = HardwareArrays(**{name: v[rows[i]:rows[i] + 1, None] for name, v in hw.columns().items()})
+        res = training_step(one, wl, mappings.reshape((1, len(mappings))), cal, fixed_dp)
+        fb = np.where(res.valid, res.memory_violation, np.inf)
+        fb = np.where(np.isfinite(fb), fb, 1e30 + res.step_time_s)
+        out[i] = int(np.argmin(fb[0]))
+    return out
+
+
+def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                         cal: Calibration, objective: str, tech: object = None) -> np.ndarray:
+    """Index of the best mapping for each of the n candidates of the flat batch ``hw``; identical to
+    ``archsweep.model.driver._best_mappings`` (same signature; ``tech`` is unused here).
+
+    Raises:
+        InputError: ``objective`` is not one of :data:`PRUNABLE_OBJECTIVES`.
+    """
+    if objective not in PRUNABLE_OBJECTIVES:
+        raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(PRUNABLE_OBJECTIVES)
+                         + " (energy and cost objectives use the exhaustive search)")
+    n, m = int(np.size(hw.clock_hz)), len(mappings)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys, key_of = _keys(hw, wl.training.precision == "fp8")
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[key_of[::-1]] = np.arange(n)[::-1]
+    bound, valid, total = _per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first)
+    cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1)
+    clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
+
+    # Per key: valid mappings in ascending bound (stable: ties keep the mapping order), memory
+    # totals in that order and their running minimum (first feasible position by bisection).
+    big = np.where(valid, np.where(np.isnan(bound), 0.0, bound), np.inf)  # NaN bound: never pruned
+    order = np.argsort(big, axis=1, kind="stable")
+    a_sorted = np.take_along_axis(big, order, axis=1)
+    mem_sorted = np.where(np.isfinite(a_sorted), np.take_along_axis(total, order, axis=1), np.inf)
+    run_min = np.minimum.accumulate(mem_sorted, axis=1)
+
+    best = np.empty(n, dtype=np.int64)
+    if objective == "memory_per_accelerator_bytes":
+        lightest = np.argmin(np.where(valid, total, np.inf), axis=1)  # first index of the least memory
+        fits = total[key_of, lightest[key_of]] <= cap
+        best[fits] = lightest[key_of[fits]]
+        rows = np.flatnonzero(~fits)
+    else:
+        first_fit = np.empty(n, dtype=np.int64)
+        for k in range(len(keys)):
+            sel = key_of == k
+            first_fit[sel] = np.searchsorted(-run_min[k], -cap[sel], side="left")
+        has = first_fit < m
+        has &= np.isfinite(mem_sorted[key_of, np.minimum(first_fit, m - 1)])
+        rows_ok = np.flatnonzero(has)
+        # Upper bound U per candidate: the best of the first _SEED_WINDOW positions (in bound
+        # order) from its first feasible one, those that fit.
+        seed_owner = np.repeat(np.arange(len(rows_ok)), _SEED_WINDOW)
+        seed_pos = np.minimum(np.repeat(first_fit[rows_ok], _SEED_WINDOW) + np.tile(np.arange(_SEED_WINDOW), len(rows_ok)), m - 1)
+        seed_key = key_of[rows_ok][seed_owner]
+        seed_fit = mem_sorted[seed_key, seed_pos] <= cap[rows_ok][seed_owner]
+        seed_fit[::_SEED_WINDOW] = True  # the first feasible position itself
+        seed_owner, seed_pos, seed_key = seed_owner[seed_fit], seed_pos[seed_fit], seed_key[seed_fit]
+        seed_score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows_ok[seed_owner], order[seed_key, seed_pos])
+        upper = np.full(len(rows_ok), np.inf)
+        np.minimum.at(upper, seed_owner, seed_score)
+        limit = np.empty(len(rows_ok), dtype=np.int64)
+        for k in np.unique(key_of[rows_ok]):
+            sel = key_of[rows_ok] == k
+            limit[sel] = np.searchsorted(a_sorted[k], upper[sel] * clock[rows_ok[sel]] * (1 + _MARGIN), side="right")
+        start = first_fit[rows_ok]
+        limit = np.maximum(limit, start + 1)
+        lengths = limit - start
+        owner = np.repeat(np.arange(len(rows_ok)), lengths)
+        pos = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(start, lengths)
+        kk = key_of[rows_ok][owner]
+        fit = mem_sorted[kk, pos] <= cap[rows_ok][owner]
+        owner, pos, kk = owner[fit], pos[fit], kk[fit]
+        cand_map = order[kk, pos]
+        score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows_ok[owner], cand_map)
+        best[rows_ok] = _first_minimum(owner, score, cand_map, len(rows_ok))
+        rows = np.flatnonzero(~has)
+    if len(rows):
+        best[rows] = _fallback(total[key_of[rows]], valid[key_of[rows]], cap[rows], hw, wl, mappings, fixed_dp, cal, rows)
+    return best
