@@ -20,10 +20,14 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
+from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.spec.hardware import HardwareArrays
+
+TECH = load_technology()
 
 
 def _candidates(n: int, seed: int) -> HardwareArrays:
@@ -43,7 +47,7 @@ def _work(args: tuple[str, int, int]) -> int:
     workload_name, n, seed = args
     wl = load_workload(workload_name)
     mappings, fixed_dp = enumerate_mappings(wl)
-    _best_mappings(_candidates(n, seed), wl, mappings, fixed_dp, load_calibration(), "step_time_s")
+    _best_mappings(TrainingJobKind(wl, load_calibration()), _candidates(n, seed), mappings, "step_time_s", TECH)
     return n * len(mappings)
 
 

@@ -17,10 +17,14 @@ import time
 from eval_throughput import _candidates
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
+from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.pruned_search import best_mapping_indices
+
+TECH = load_technology()
 
 WORKLOADS = ("llama3-70b", "mixtral-8x7b", "deepseek-v3")
 
@@ -35,7 +39,7 @@ def main() -> None:
         mappings, fixed_dp = enumerate_mappings(wl)
         hw = _candidates(n, 1)
         start = time.perf_counter()
-        want = _best_mappings(hw, wl, mappings, fixed_dp, cal, "step_time_s")
+        want = _best_mappings(TrainingJobKind(wl, cal), hw, mappings, "step_time_s", TECH)
         t_exh = time.perf_counter() - start
         start = time.perf_counter()
         got = best_mapping_indices(hw, wl, mappings, fixed_dp, cal, "step_time_s")

@@ -8,12 +8,16 @@ import pytest
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training import pruned_search as ps
+from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.step import training_step
 from archsweep.spec.hardware import HardwareArrays
+
+TECH = load_technology()
 
 CAL = load_calibration()
 
@@ -53,7 +57,7 @@ def test_same_index_as_exhaustive(workload, n, objective):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = _random_candidates(n, seed=len(workload))
-    want = _best_mappings(hw, wl, mappings, fixed_dp, CAL, objective)
+    want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH)
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, objective)
     assert np.array_equal(got, want)
 
