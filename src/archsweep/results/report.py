@@ -35,6 +35,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from archsweep.results import store
+from archsweep.results.findings import front_findings
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
@@ -313,7 +314,8 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for workload in study.workloads:
         lines += ["", f"## {workload}", "", "Best feasible candidate per objective:", "",
                   "| objective | value | candidate | design and mapping |", "|---|---:|---|---|",
-                  *_best_rows(con, study, workload, shown), "", "Plots:", ""]
+                  *_best_rows(con, study, workload, shown), "",
+                  *front_findings(con, study, workload, parts), "Plots:", ""]
         for a, b in _pairs(study):
             path = folder / next(names)
             _plot_pair(con, study, workload, a, b, path)
