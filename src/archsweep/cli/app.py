@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from archsweep import __version__
+from archsweep.cli.sensitivity import add_sensitivity_parser
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
 from archsweep.results import store
@@ -341,7 +342,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------
 
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_run_parser, add_query_parser,
-                                                                          add_eval_parser, add_validate_parser)
+                                                                          add_eval_parser, add_validate_parser,
+                                                                          add_sensitivity_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

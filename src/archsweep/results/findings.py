@@ -22,7 +22,7 @@ import numpy as np
 from archsweep.results import store
 from archsweep.spec.study import Study
 
-__all__ = ["bottleneck", "front_findings", "PART_LABELS"]
+__all__ = ["PART_LABELS", "bottleneck", "front_findings"]
 
 #: Step-time part column -> the words a reviewer uses for it.
 PART_LABELS: dict[str, str] = {
