@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 
 from archsweep.results import store
 from archsweep.results.findings import front_findings
+from archsweep.results.html_report import write_html_report
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
@@ -354,6 +355,7 @@ def write_report(study: Study, db: str | Path, out: Path) -> list[Path]:
             search_lines, plots = _search_section(con, study, out.parent)
             lines += search_lines
             written += plots
+        written.append(write_html_report(study, con, out.with_name("report.html")))
     finally:
         con.close()
     tmp = out.with_name(out.name + ".tmp")
