@@ -74,7 +74,7 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
 
 
 #: Candidates evaluated per call of the model when progress is reported (bounded memory, a log line per chunk).
-PROGRESS_CHUNK = 512
+PROGRESS_CHUNK = 128
 
 
 def _take(hw: HardwareArrays, index: slice) -> HardwareArrays:
