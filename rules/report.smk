@@ -1,4 +1,4 @@
-# The report: results/<study>/report/report.md and its PNG plots.
+# The report: results/<study>/report/report.md, report.html (self-contained, interactive) and the PNG plots.
 rule report:
     input:
         study=STUDY_FILE,
@@ -6,6 +6,7 @@ rule report:
         front=rules.pareto.output.front,
     output:
         report=f"{RESULTS}/report/report.md",
+        html=f"{RESULTS}/report/report.html",
         plots=REPORT_PLOTS,
     log:
         f"{LOGS}/report.log",

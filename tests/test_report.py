@@ -48,8 +48,8 @@ def test_report_writes_markdown_and_every_declared_plot(tmp_path, write_shards):
     names = plot_names(study)
     assert names == ["pareto_wl-a_tokens_per_s__power_w.png", "breakdown_wl-a.png",
                      "pareto_wl-b_tokens_per_s__power_w.png", "breakdown_wl-b.png"]
-    assert [p.name for p in written] == ["report.md", *names]
-    for path in written[1:]:
+    assert [p.name for p in written] == ["report.md", *names, "report.html"]
+    for path in written[1:-1]:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
     text = out.read_text()
     front_a = int(np.sum((np.asarray(table.column("rank")) == 0) & (np.asarray(table.column("workload")) == "wl-a")))

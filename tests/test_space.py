@@ -126,7 +126,7 @@ def test_grid_order_first_parameter_slowest_and_round_robin_shards():
 
 
 def test_grid_count_of_default_study():
-    assert expand_space(load_study("default")).num_rows == 10_368
+    assert expand_space(load_study("default")).num_rows == 5_184
 
 
 def test_unvaried_parameters_take_the_base_values():

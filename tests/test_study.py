@@ -46,16 +46,16 @@ def study_from(**changes: Any):
 def test_default_study_parses_with_a_realistic_grid():
     study = load_study("default")
     assert study.name == "default"
-    assert study.workloads == ("llama3-70b", "gpt3-175b")
-    assert study.base == "H100-SXM"
+    assert study.workloads == ("llama3-405b", "deepseek-v3")
+    assert study.base == "B200"
     assert study.sampling_method == "grid" and study.shards == 8
-    assert 10_000 <= study.grid_size() <= 30_000
-    assert {"compute_units", "clock_hz", "hbm_generation", "hbm_stacks", "sram_bytes", "scaleup_domain_size",
-            "scaleup_bw_bytes_per_s", "scaleout_bw_bytes_per_s"} <= set(study.varied)
+    assert 2_000 <= study.grid_size() <= 10_000
+    assert {"compute_units", "clock_hz", "process_node", "hbm_generation", "hbm_stacks", "scaleup_domain_size",
+            "scaleup_bw_bytes_per_s", "scaleout_bw_bytes_per_s", "accelerator_count"} <= set(study.varied)
     scaleup = next(p for p in study.parameters if p.name == "scaleup_domain_size")
     assert set(scaleup.values) == {8, 72}
-    assert study.objectives[0] == Objective("tokens_per_s", "maximize")
-    assert Constraint("power_w", max=1200.0) in study.constraints
+    assert study.objectives[0] == Objective("usd_per_million_tokens", "minimize")
+    assert Constraint("power_w", max=1500.0) in study.constraints
     assert study.mapping == MappingChoice(search=True, objective="step_time_s")
 
 

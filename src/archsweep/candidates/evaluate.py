@@ -8,12 +8,14 @@ candidate id), the chosen mapping and the model's metrics, the study's constrain
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from archsweep import MODEL_VERSION
+from archsweep.candidates.progress import Progress
 from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
@@ -27,7 +29,7 @@ from archsweep.spec.study import Study
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["evaluation_columns", "evaluate_shard"]
+__all__ = ["PROGRESS_CHUNK", "evaluate_shard", "evaluation_columns"]
 
 
 def _hardware_columns(hw: HardwareArrays) -> dict[str, np.ndarray]:
@@ -89,11 +91,35 @@ def _workload(study: Study, name: str) -> Workload:
     return dataclasses.replace(load_workload(serving.model), name=name)
 
 
-def evaluate_shard(study: Study, shard: str | Path, run_id: str) -> pa.Table:
-    """Every candidate of the shard file ``shard`` on every workload of ``study``, one table."""
+#: Candidates evaluated per call of the model when progress is reported (bounded memory, a log line per chunk).
+PROGRESS_CHUNK = 128
+
+
+def _take(hw: HardwareArrays, index: slice) -> HardwareArrays:
+    return HardwareArrays.from_columns({k: np.asarray(v)[index] for k, v in hw.columns().items()})
+
+
+def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
+                   progress: Callable[[str], None] | None = None) -> pa.Table:
+    """Every candidate of the shard file ``shard`` on every workload of ``study``, one table.
+
+    With ``progress`` (a log function), candidates are evaluated in chunks of
+    :data:`PROGRESS_CHUNK` and the (candidate, workload) evaluations done, the rate and the ETA
+    are logged (:class:`archsweep.candidates.progress.Progress`); the rows are the same.
+    """
     tech = load_technology()
     hw, candidate_ids = read_shard(shard)
-    tables = [pa.table(evaluation_columns(study, hw, np.asarray(candidate_ids), _workload(study, name),
-                                          tech=tech, run_id=run_id))
-              for name in study.workloads]
+    ids = np.asarray(candidate_ids)
+    n = len(ids)
+    chunk = PROGRESS_CHUNK if progress is not None else max(n, 1)
+    meter = Progress(n * len(study.workloads), progress) if progress is not None else None
+    tables = []
+    for name in study.workloads:
+        workload = _workload(study, name)
+        for start in range(0, n, chunk):
+            part = slice(start, min(n, start + chunk))
+            rows = _take(hw, part) if chunk < n else hw
+            tables.append(pa.table(evaluation_columns(study, rows, ids[part], workload, tech=tech, run_id=run_id)))
+            if meter is not None:
+                meter.update(len(ids[part]))
     return pa.concat_tables(tables, promote_options="default")

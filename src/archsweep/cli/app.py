@@ -32,6 +32,7 @@ from pathlib import Path
 
 from archsweep import __version__
 from archsweep.cli.query import add_query_parser, cmd_query
+from archsweep.cli.sensitivity import add_sensitivity_parser
 from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
 from archsweep.cli.studies import database_path, resolve_study_path
 from archsweep.cli.validate import add_validate_parser, cmd_validate
@@ -227,7 +228,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------
 
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_run_parser, add_query_parser,
-                                                                          add_eval_parser, add_validate_parser)
+                                                                          add_eval_parser, add_validate_parser,
+                                                                          add_sensitivity_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,8 @@ from archsweep.model.area import AreaBreakdown, memory_values, node_values
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
-__all__ = ["dies_per_wafer", "die_yield", "cost_per_good_die_usd", "hbm_cost_usd", "packaging_cost_usd",
+__all__ = ["dies_per_wafer", "die_yield", "cost_per_good_die_usd", "hbm_cost_usd", "package_area_mm2",
+           "packaging_cost_usd",
            "accelerator_cost_usd", "network_ports_per_accelerator", "network_cost_per_accelerator_usd",
            "system_power_w", "system_capex_usd", "tco_usd_per_year", "usd_per_million_tokens"]
 
@@ -53,11 +54,20 @@ def hbm_cost_usd(hw: HardwareArrays, tech: Technology) -> np.ndarray:
     return hw.hbm_stacks * hw.hbm_capacity_per_stack_bytes / 1e9 * memory_values(hw, tech, "cost_usd_per_gb")
 
 
+def package_area_mm2(hw: HardwareArrays, tech: Technology, area: AreaBreakdown) -> np.ndarray:
+    """Interposer area of the package: (all dies + HBM stack footprints) x the routing overhead, mm2.
+
+    The quantity a 2.5D packaging limit (e.g. an interposer of a few reticles) constrains; unlike
+    the per-die area it does not shrink when a design is split into chiplets.
+    """
+    footprint = area.total_silicon_mm2 + hw.hbm_stacks * memory_values(hw, tech, "footprint_mm2_per_stack")
+    return footprint * tech.packaging.interposer_area_overhead
+
+
 def packaging_cost_usd(hw: HardwareArrays, tech: Technology, area: AreaBreakdown) -> np.ndarray:
     """Interposer (dies + HBM footprints, with overhead) plus assembly and test."""
     p = tech.packaging
-    footprint = area.total_silicon_mm2 + hw.hbm_stacks * memory_values(hw, tech, "footprint_mm2_per_stack")
-    return footprint * p.interposer_area_overhead * p.interposer_cost_usd_per_mm2 + p.assembly_test_usd
+    return package_area_mm2(hw, tech, area) * p.interposer_cost_usd_per_mm2 + p.assembly_test_usd
 
 
 def accelerator_cost_usd(hw: HardwareArrays, tech: Technology, area: AreaBreakdown) -> np.ndarray:

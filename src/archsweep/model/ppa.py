@@ -26,7 +26,7 @@ PPA_COLUMNS: tuple[str, ...] = (
     "system_capex_usd", "system_power_w", "tco_usd_per_year", "usd_per_million_tokens", "goodput",
     "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w", "violation_reticle", "violation_tdp",
     "area_compute_mm2", "area_sram_mm2", "area_hbm_phy_mm2", "area_io_phy_mm2", "area_noc_uncore_mm2",
-    "area_d2d_mm2", "area_total_silicon_mm2",
+    "area_d2d_mm2", "area_total_silicon_mm2", "package_area_mm2",
     "energy_matrix_bf16_j", "energy_matrix_fp8_j", "energy_vector_j", "energy_sram_j", "energy_hbm_j",
     "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_d2d_j", "energy_dynamic_j", "power_static_w",
 )
@@ -96,6 +96,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
         "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
         "area_total_silicon_mm2": area.total_silicon_mm2,
+        "package_area_mm2": cost.package_area_mm2(hw, tech, area),
         "energy_matrix_bf16_j": energy.matrix_bf16_j, "energy_matrix_fp8_j": energy.matrix_fp8_j,
         "energy_vector_j": energy.vector_j, "energy_sram_j": energy.sram_j, "energy_hbm_j": energy.hbm_j,
         "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,

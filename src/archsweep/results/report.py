@@ -35,7 +35,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from archsweep.results import store
+from archsweep.results.findings import front_findings
 from archsweep.results.fronts import search_front_label, search_objectives
+from archsweep.results.html_report import write_html_report
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
 
@@ -345,7 +347,8 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for workload in study.workloads:
         lines += ["", f"## {workload}", "", "Best feasible candidate per objective:", "",
                   "| objective | value | candidate | design and mapping |", "|---|---:|---|---|",
-                  *_best_rows(con, study, workload, shown), "", "Plots:", ""]
+                  *_best_rows(con, study, workload, shown), "",
+                  *front_findings(con, study, workload, parts), "Plots:", ""]
         for a, b in _pairs(study):
             path = folder / next(names)
             _plot_pair(con, study, workload, a, b, path)
@@ -389,6 +392,7 @@ def write_report(study: Study, db: str | Path, out: Path) -> list[Path]:
             search_lines, plots = _search_section(con, study, out.parent)
             lines += search_lines
             written += plots
+        written.append(write_html_report(study, con, out.with_name("report.html")))
     finally:
         con.close()
     tmp = out.with_name(out.name + ".tmp")

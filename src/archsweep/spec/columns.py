@@ -15,7 +15,8 @@ _MODEL_OUTPUTS: tuple[str, ...] = (
     "step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_accelerator_bytes", "power_w",
     "energy_per_token_j", "die_area_mm2", "tdp_w", "clock_hz", "accelerator_cost_usd",
     "system_capex_usd", "tco_usd_per_year", "usd_per_million_tokens", "goodput",
-    "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w",
+    "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w", "package_area_mm2", "area_total_silicon_mm2",
+    "system_power_w",
 )
 #: Outputs of a serving workload (archsweep.model.inference.batch): throughput at the SLO, latency, cost.
 _SERVING_OUTPUTS: tuple[str, ...] = (

@@ -88,7 +88,7 @@ def evaluate(study_file: str | Path, shard: str | Path, out: str | Path, *, log:
     """Evaluate every candidate of ``shard`` on every workload of the study; write ``out`` (Parquet)."""
     study = load_study(study_file)
     started = time.perf_counter()
-    table = evaluate_shard(study, shard, run_id_for(file_sha256(study.file)))
+    table = evaluate_shard(study, shard, run_id_for(file_sha256(study.file)), progress=lambda text: _log(log, text))
     elapsed = time.perf_counter() - started
     write_parquet_atomic(table, out)
     _log(log, f"evaluate: {table.num_rows // max(len(study.workloads), 1)} candidate(s) x {len(study.workloads)} "
