@@ -26,6 +26,7 @@ from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
+from archsweep.load.training_workloads import check_default_job
 from archsweep.load.sharding import auto_shard_count
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
@@ -92,8 +93,8 @@ def parse_study(document: Any, *, file: str) -> Study:
     """Validate a raw study document (schema, then cross-field checks) into a :class:`Study`."""
     validate_document(document, "study", file)
     problems: list[Problem] = []
-    workloads, serving = parse_workload_entries(document["workloads"], file, problems)
-    _check_workloads([w for w in workloads if w not in {s.name for s in serving}], file, problems)
+    workloads, serving, training = parse_workload_entries(document["workloads"], file, problems)
+    _check_workloads(document["workloads"], file, problems)
     _check_base(document["base"], file, problems)
     parameters = _parse_parameters(document.get("parameters", {}), file, problems)
     sampling = document.get("sampling")
@@ -131,6 +132,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         search=search,
         shard_sizing=_shard_sizing(document.get("shards", 1)),
         serving=serving,
+        training=training,
     )
 
 
@@ -163,12 +165,17 @@ def _parse_search(document: Mapping[str, Any], file: str) -> SearchSpec:
     return parse_search_spec(document["search"], file=file, key_path="search")
 
 
-def _check_workloads(workloads: Sequence[str], file: str, problems: list[Problem]) -> None:
+def _check_workloads(entries: Sequence[Any], file: str, problems: list[Problem]) -> None:
+    """Plain stem entries: a file in models/ with a default training job."""
     available = tuple(list_workloads())
-    for i, name in enumerate(workloads):
+    for i, name in enumerate(entries):
+        if not isinstance(name, str):
+            continue
         if name not in available:
             problems.append(problem(file, f"workloads[{i}]", name,
                                     f"a workload in models/: {', '.join(sorted(available)) or '(none)'}"))
+        else:
+            check_default_job(name, file, f"workloads[{i}]", problems)
 
 
 def _check_base(base: str, file: str, problems: list[Problem]) -> None:

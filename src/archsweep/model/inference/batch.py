@@ -32,7 +32,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.technology import Technology
-from archsweep.spec.workload import Workload
+from archsweep.spec.architecture import Architecture
 
 __all__ = ["SERVING_PPA_COLUMNS", "evaluate_serving_batch"]
 
@@ -52,7 +52,7 @@ def _take(hw: HardwareArrays, idx: np.ndarray) -> HardwareArrays:
     return HardwareArrays(**{f.name: np.asarray(getattr(hw, f.name))[idx] for f in fields(hw)})
 
 
-def evaluate_serving_batch(hw: HardwareArrays, wl: Workload, job: ServingJob, *, tech: Technology,
+def evaluate_serving_batch(hw: HardwareArrays, wl: Architecture, job: ServingJob, *, tech: Technology,
                            calibration: Calibration, serving_calibration: ServingCalibration,
                            fp4_supported: np.ndarray | bool = False, disaggregation: bool = True,
                            fixed: dict[str, float] | None = None) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
+from archsweep.spec.architecture import Architecture
 
 __all__ = ["best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS"]
 
@@ -54,7 +54,7 @@ def _score(res) -> tuple[np.ndarray, np.ndarray]:
     return score, fallback
 
 
-def best_serving_configs(hw: HardwareArrays, wl: Workload, job: ServingJob, configs: ServingConfigArrays,
+def best_serving_configs(hw: HardwareArrays, wl: Architecture, job: ServingJob, configs: ServingConfigArrays,
                          scal: ServingCalibration, cal: Calibration, *,
                          fp4_supported: np.ndarray | bool = False) -> dict[str, np.ndarray]:
     """Best SLO-feasible configuration of every candidate (flat columns of length prod(hw.shape)).
@@ -103,7 +103,7 @@ def best_serving_configs(hw: HardwareArrays, wl: Workload, job: ServingJob, conf
     return cols
 
 
-def throughput_latency_curve(hw: HardwareArrays, wl: Workload, job: ServingJob, configs: ServingConfigArrays,
+def throughput_latency_curve(hw: HardwareArrays, wl: Architecture, job: ServingJob, configs: ServingConfigArrays,
                              scal: ServingCalibration, cal: Calibration, *,
                              fp4_supported: bool = False) -> dict[str, np.ndarray]:
     """Pareto curve of one candidate: output tokens/s per accelerator vs tokens/s per user.

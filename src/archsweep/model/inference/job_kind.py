@@ -32,7 +32,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
+from archsweep.spec.architecture import Architecture
 
 __all__ = ["SERVING_OBJECTIVES", "ServingJobKind"]
 
@@ -46,7 +46,7 @@ _CONSTRAINT_FIELDS = ("valid", "memory_violation", "violation_ttft", "violation_
 class ServingJobKind:
     """Serving ``job`` of the architecture ``workload`` with the enumerated ``configs``."""
 
-    workload: Workload
+    workload: Architecture
     job: ServingJob
     configs: ServingConfigArrays
     serving_calibration: ServingCalibration

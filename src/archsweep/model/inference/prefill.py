@@ -10,12 +10,12 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
+from archsweep.spec.architecture import Architecture
 
 __all__ = ["prefill_time_s"]
 
 
-def prefill_time_s(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+def prefill_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                    scal: ServingCalibration, cal: Calibration, peak: np.ndarray,
                    prompts: np.ndarray | float = 1.0) -> tuple[np.ndarray, StageCost]:
     """Latency of prefilling ``prompts`` prompts of ``job.input_tokens`` on one replica, s.
