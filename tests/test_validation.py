@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from archsweep.load.paths import data_dir
-from archsweep.spec.errors import InputError
 from archsweep.spec.architecture import Architecture
+from archsweep.spec.errors import InputError
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import read_measurements

@@ -35,13 +35,13 @@ from typing import Any
 import duckdb
 
 from archsweep import __version__
+from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
-from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
 from archsweep.results import store
-from archsweep.validation.inference import is_inference_csv, validate_inference_cli
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.study import Study
+from archsweep.validation.inference import is_inference_csv, validate_inference_cli
 
 __all__ = ["build_parser", "main", "resolve_study_path", "database_path", "add_run_parser", "cmd_run",
            "add_query_parser", "cmd_query", "add_eval_parser", "cmd_eval", "add_validate_parser", "cmd_validate"]

@@ -26,8 +26,8 @@ from archsweep.load.paths import spaces_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
-from archsweep.load.training_workloads import check_default_job
 from archsweep.load.sharding import auto_shard_count
+from archsweep.load.training_workloads import check_default_job
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml

@@ -37,7 +37,7 @@ from archsweep.load.workloads import (
 from archsweep.spec.errors import Problem
 from archsweep.spec.training import TrainingWorkload
 
-__all__ = ["parse_training_entry", "check_default_job"]
+__all__ = ["check_default_job", "parse_training_entry"]
 
 
 def parse_training_entry(entry: Mapping[str, Any], file: str, key: str, problems: list[Problem]) -> TrainingWorkload | None:

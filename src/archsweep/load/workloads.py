@@ -30,14 +30,20 @@ from typing import Any
 from archsweep.load import paths
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
-from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
-from archsweep.spec.errors import Problem
+from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES, TrainingJob
 from archsweep.spec.workload import Workload
 
-__all__ = ["load_workload", "load_architecture", "load_default_training", "list_workloads", "parse_token_count",
-           "stated_seq_len", "training_job"]
+__all__ = [
+    "list_workloads",
+    "load_architecture",
+    "load_default_training",
+    "load_workload",
+    "parse_token_count",
+    "stated_seq_len",
+    "training_job",
+]
 
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "total_tokens")
@@ -126,7 +132,7 @@ def load_workload(name_or_path: str | Path, *, models_dir: Path | None = None) -
             without a ``training:`` section (set the job in the study entry instead).
     """
     path = _resolve(name_or_path, models_dir).resolve()
-    arch, job, _, workload = _load(path, None)
+    arch, _, _, workload = _load(path, None)
     if workload is None:
         raise InputError(str(path), "training", "<missing>",
                          "a default training job (training: {global_batch, precision, mode}); or give the job in "

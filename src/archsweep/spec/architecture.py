@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MoEConfig", "MLAConfig", "Architecture"]
+__all__ = ["Architecture", "MLAConfig", "MoEConfig"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
 
-__all__ = ["TrainingJob", "TrainingWorkload", "Precision", "TrainingMode", "PRECISIONS", "TRAINING_MODES"]
+__all__ = ["PRECISIONS", "TRAINING_MODES", "Precision", "TrainingJob", "TrainingMode", "TrainingWorkload"]
 
 Precision = Literal["bf16", "fp16", "fp8"]
 TrainingMode = Literal["pretrain", "finetune_full", "finetune_lora"]

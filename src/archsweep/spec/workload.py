@@ -16,8 +16,16 @@ from typing import Literal
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
 from archsweep.spec.training import Precision, TrainingJob, TrainingMode
 
-__all__ = ["Architecture", "MoEConfig", "MLAConfig", "TrainingJob", "TrainingSetup", "Workload", "Precision",
-           "TrainingMode"]
+__all__ = [
+    "Architecture",
+    "MLAConfig",
+    "MoEConfig",
+    "Precision",
+    "TrainingJob",
+    "TrainingMode",
+    "TrainingSetup",
+    "Workload",
+]
 
 #: Former name of :class:`TrainingJob`.
 TrainingSetup = TrainingJob

@@ -27,12 +27,12 @@ from archsweep.model.inference.best import best_serving_configs
 from archsweep.model.inference.configs import enumerate_serving_configs
 from archsweep.model.inference.serving import ServingResult, serving_activity
 from archsweep.model.ppa import power_area_cost
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.technology import Technology
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["SERVING_PPA_COLUMNS", "evaluate_serving_batch"]
 

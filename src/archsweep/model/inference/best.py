@@ -19,11 +19,11 @@ from archsweep.model.inference.serving import (
     SERVING_RESULT_COLUMNS,
     serving_performance,
 )
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["best_serving_configs", "throughput_latency_curve", "SERVING_COLUMNS"]
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from archsweep.spec.serving import ServingJob
 from archsweep.spec.architecture import Architecture
+from archsweep.spec.serving import ServingJob
 
 __all__ = ["ServingConfigArrays", "enumerate_serving_configs", "CONCURRENCY_LADDER", "SERVING_CONFIG_COLUMNS"]
 

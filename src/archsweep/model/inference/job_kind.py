@@ -28,11 +28,11 @@ from archsweep.model.inference.serving import (
     serving_performance,
 )
 from archsweep.model.job import PowerInputs
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["SERVING_OBJECTIVES", "ServingJobKind"]
 

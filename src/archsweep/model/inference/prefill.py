@@ -6,11 +6,11 @@ import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.step import StageCost, stage_iteration
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["prefill_time_s"]
 

@@ -44,11 +44,11 @@ from archsweep.model.inference.step import (
     matrix_peak_flops,
     weight_bytes_per_accelerator,
 )
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["ServingResult", "serving_performance", "serving_activity", "SERVING_RESULT_COLUMNS"]
 

@@ -31,11 +31,11 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.gemm import gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.architecture import Architecture
 
 __all__ = ["StageCost", "stage_iteration", "matrix_peak_flops", "expected_distinct_experts", "weight_bytes_per_accelerator"]
 
