@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from archsweep.load.paths import data_dir
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.errors import InputError
-from archsweep.spec.workload import TrainingSetup, Workload
+from archsweep.spec.training import TrainingJob
+from archsweep.spec.workload import Workload
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import flop_convention, megatron_step_flops
 from archsweep.validation.run import plan_row, validate_file, validate_rows
@@ -111,9 +113,9 @@ def test_flop_conventions(public_rows):
 
 
 def _gpt(layers: int, hidden: int, heads: int, batch: int) -> Workload:
-    return Workload(name="gpt", layers=layers, hidden=hidden, heads=heads, kv_heads=heads, head_dim=hidden // heads,
-                    ffn_hidden=4 * hidden, ffn_type="gelu", vocab=51200, seq_len=2048, tied_embeddings=True,
-                    attention="mha", training=TrainingSetup(global_batch_seqs=batch))
+    arch = Architecture(name="gpt", layers=layers, hidden=hidden, heads=heads, kv_heads=heads, head_dim=hidden // heads,
+                        ffn_hidden=4 * hidden, ffn_type="gelu", vocab=51200, tied_embeddings=True, attention="mha")
+    return Workload(name="gpt", architecture=arch, training=TrainingJob(global_batch_seqs=batch, seq_len=2048))
 
 
 def test_megatron_eq3_reproduces_the_derived_step_time():

@@ -180,8 +180,15 @@ def test_unknown_key(tmp_path: Path) -> None:
 
 
 def test_missing_key(tmp_path: Path) -> None:
+    err = _single_problem(toy(tmp_path, "  vocab: 128256\n", ""))
+    assert err.problem.key_path == "architecture.vocab"
+    assert err.problem.value == "<missing>"
+
+
+def test_missing_seq_len_is_a_job_problem(tmp_path: Path) -> None:
+    # seq_len belongs to the job: with a training section and no seq_len anywhere, the job lacks it.
     err = _single_problem(toy(tmp_path, "  seq_len: 8192\n", ""))
-    assert err.problem.key_path == "architecture.seq_len"
+    assert err.problem.key_path == "training.seq_len"
     assert err.problem.value == "<missing>"
 
 

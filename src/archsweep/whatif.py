@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload
+from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import parse_strategy
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
-from archsweep.spec.workload import Precision, Workload
+from archsweep.spec.training import PRECISIONS, TRAINING_MODES
+from archsweep.spec.workload import Workload
 
 __all__ = ["WorkloadOverrides", "apply_overrides", "what_if", "print_what_if", "INTEGER_COLUMNS"]
 
@@ -35,24 +36,32 @@ INTEGER_COLUMNS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_
 
 @dataclass(frozen=True)
 class WorkloadOverrides:
-    """Changes to the workload's training setup (None keeps the file's value).
+    """Changes to the workload's training job (None keeps the model file's default job value).
 
     Attributes:
         global_batch_seqs: sequences per optimizer step.
-        seq_len: tokens per sequence.
+        seq_len: tokens per sequence (the batch stays in sequences).
         precision: "bf16", "fp16" or "fp8".
+        mode: "pretrain", "finetune_full" or "finetune_lora".
+        lora_rank: LoRA rank (> 0 exactly when the resulting mode is finetune_lora; kept from the
+            file while the mode stays finetune_lora).
+        total_tokens: tokens of the whole run (time-to-train), e.g. "300B".
     """
 
     global_batch_seqs: int | None = None
     seq_len: int | None = None
     precision: str | None = None
+    mode: str | None = None
+    lora_rank: int | None = None
+    total_tokens: str | None = None
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
-    """``workload`` with the overrides applied.
+    """``workload`` with the overrides applied to its training job.
 
     Raises:
-        InputError: a non-positive batch or sequence length, or an unknown precision.
+        InputError: a non-positive batch or sequence length, an unknown precision or mode, a LoRA
+            rank that does not match the mode, or a malformed token count.
     """
     training = workload.training
     for key, value in (("global_batch_seqs", overrides.global_batch_seqs), ("seq_len", overrides.seq_len)):
@@ -60,15 +69,28 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
             raise InputError(source, f"--{key.replace('_', '-')}", value, "a positive integer")
     if overrides.global_batch_seqs is not None:
         training = replace(training, global_batch_seqs=int(overrides.global_batch_seqs))
-    if overrides.precision is not None:
-        allowed = get_args(Precision)
-        if overrides.precision.lower() not in allowed:
-            raise InputError(source, "--precision", overrides.precision, "one of " + ", ".join(allowed))
-        training = replace(training, precision=overrides.precision.lower())
-    changed = replace(workload, training=training)
     if overrides.seq_len is not None:
-        changed = replace(changed, seq_len=int(overrides.seq_len))
-    return changed
+        training = replace(training, seq_len=int(overrides.seq_len))
+    if overrides.precision is not None:
+        if overrides.precision.lower() not in PRECISIONS:
+            raise InputError(source, "--precision", overrides.precision, "one of " + ", ".join(PRECISIONS))
+        training = replace(training, precision=overrides.precision.lower())  # type: ignore[arg-type]
+    if overrides.mode is not None:
+        if overrides.mode not in TRAINING_MODES:
+            raise InputError(source, "--mode", overrides.mode, "one of " + ", ".join(TRAINING_MODES))
+        rank = training.lora_rank if training.mode == "finetune_lora" == overrides.mode else 0
+        training = replace(training, mode=overrides.mode, lora_rank=rank)  # type: ignore[arg-type]
+    if overrides.lora_rank is not None:
+        training = replace(training, lora_rank=int(overrides.lora_rank))
+    if training.mode == "finetune_lora" and training.lora_rank <= 0:
+        raise InputError(source, "--lora-rank", overrides.lora_rank if overrides.lora_rank is not None else "<missing>",
+                         "a rank > 0 with mode finetune_lora")
+    if training.mode != "finetune_lora" and training.lora_rank != 0:
+        raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
+    if overrides.total_tokens is not None:
+        total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
+        training = replace(training, total_tokens=total)
+    return replace(workload, training=training)
 
 
 def _plain(name: str, value: Any) -> Any:

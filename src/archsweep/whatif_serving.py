@@ -18,7 +18,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload
+from archsweep.load.workloads import load_architecture
 from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
@@ -46,7 +46,7 @@ def serving_what_if(model: str, accelerator: str, count: int | None, job: Servin
     design = entry.design if count is None else entry.design.replace(accelerator_count=int(count))
     hw = HardwareArrays.from_designs(design)
     fp4 = entry.name in FP4_NATIVE if fp4_native is None else fp4_native
-    cols = evaluate_serving_batch(hw, load_workload(model), job, tech=load_technology(), calibration=load_calibration(),
+    cols = evaluate_serving_batch(hw, load_architecture(model), job, tech=load_technology(), calibration=load_calibration(),
                                   serving_calibration=load_serving_calibration(), fp4_supported=fp4,
                                   disaggregation=disaggregation)
     out: dict[str, Any] = {"model": model, "accelerator": entry.name, "accelerator_count": int(design.accelerator_count),

@@ -7,7 +7,6 @@ candidate id), the chosen mapping and the model's metrics, the study's constrain
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,16 +19,17 @@ from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload
+from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.study import Study
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["PROGRESS_CHUNK", "evaluate_shard", "evaluation_columns"]
+__all__ = ["PROGRESS_CHUNK", "evaluate_shard", "evaluation_columns", "study_workload"]
 
 
 def _hardware_columns(hw: HardwareArrays) -> dict[str, np.ndarray]:
@@ -41,9 +41,9 @@ def _hardware_columns(hw: HardwareArrays) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarray, workload: Workload,
-                       *, tech: Technology, run_id: str) -> dict[str, np.ndarray]:
-    """Tidy result columns of one workload on a batch: one row per candidate.
+def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarray,
+                       workload: Workload | ServingWorkload, *, tech: Technology, run_id: str) -> dict[str, np.ndarray]:
+    """Tidy result columns of one workload (:func:`study_workload`) on a batch: one row per candidate.
 
     Columns: ``study``, ``candidate_id``, ``workload``, every hardware parameter (design
     values: the candidate id hashes them), the model's mapping and metric columns (a model
@@ -56,9 +56,9 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     evaluation, so editing a constraint re-runs no model).
     """
     n = len(candidate_ids)
-    serving = study.serving_workload(workload.name)
-    if serving is not None:  # a serving workload: best SLO-feasible configuration + power/area/cost
-        metrics = evaluate_serving_batch(hw, load_workload(serving.model), serving.job, tech=tech,
+    if isinstance(workload, ServingWorkload):  # best SLO-feasible configuration + power/area/cost
+        serving = workload
+        metrics = evaluate_serving_batch(hw, load_architecture(serving.model), serving.job, tech=tech,
                                          calibration=load_calibration(stack=study.mapping.software),
                                          serving_calibration=load_serving_calibration(),
                                          fp4_supported=serving.fp4_native, disaggregation=serving.disaggregation)
@@ -83,12 +83,18 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     return columns
 
 
-def _workload(study: Study, name: str) -> Workload:
-    """The workload of a study entry; a serving entry's model renamed to the entry's label."""
+def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
+    """The workload of the study entry labelled ``name``.
+
+    A plain stem: the model file's architecture under its default job. A ``{model, training}``
+    entry: the model's architecture under the study's job, named after the entry. A serving
+    entry: the :class:`ServingWorkload` itself (the model's architecture is loaded when evaluated).
+    """
+    training = study.training_workload(name)
+    if training is not None:
+        return Workload(name=name, architecture=load_architecture(training.model), training=training.job)
     serving = study.serving_workload(name)
-    if serving is None:
-        return load_workload(name)
-    return dataclasses.replace(load_workload(serving.model), name=name)
+    return load_workload(name) if serving is None else serving
 
 
 #: Candidates evaluated per call of the model when progress is reported (bounded memory, a log line per chunk).
@@ -115,7 +121,7 @@ def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
     meter = Progress(n * len(study.workloads), progress) if progress is not None else None
     tables = []
     for name in study.workloads:
-        workload = _workload(study, name)
+        workload = study_workload(study, name)
         for start in range(0, n, chunk):
             part = slice(start, min(n, start + chunk))
             rows = _take(hw, part) if chunk < n else hw

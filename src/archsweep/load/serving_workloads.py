@@ -17,8 +17,9 @@ A study's ``workloads`` may mix training stems (``llama3-70b``) and serving entr
           fp4_native: false             # matrix engines run FP4 at 2x FP8 (Blackwell NVFP4)
           disaggregation: true          # also search prefill/decode pool splits
 
-Parsing is kept here, apart from :mod:`archsweep.load.study`, so training entries can be added
-by their own function; every problem is collected (file, key path, value, what is allowed).
+Parsing is kept here, apart from :mod:`archsweep.load.study`; training entries
+(``{model, name?, training: {...}}``) are parsed by :mod:`archsweep.load.training_workloads`. Every
+problem is collected (file, key path, value, what is allowed).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsweep.load.parameters import guard, problem
+from archsweep.load.training_workloads import parse_training_entry
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.spec.errors import InputError, Problem
 from archsweep.spec.serving import PRECISIONS, ServingJob, ServingWorkload
+from archsweep.spec.training import TrainingWorkload
 
 __all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options"]
 
@@ -115,26 +118,34 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
     return ServingWorkload(name=str(name), model=str(model), job=job, **flags)
 
 
-def parse_workload_entries(raw: Sequence[Any], file: str,
-                           problems: list[Problem]) -> tuple[tuple[str, ...], tuple[ServingWorkload, ...]]:
-    """(every workload label in file order, the serving workloads). Strings pass through
-    unchanged (checked against ``models/`` by the study loader); ``{model, serving}`` entries
-    become :class:`ServingWorkload`; labels must be unique."""
+def parse_workload_entries(raw: Sequence[Any], file: str, problems: list[Problem]
+                           ) -> tuple[tuple[str, ...], tuple[ServingWorkload, ...], tuple[TrainingWorkload, ...]]:
+    """(every workload label in file order, the serving workloads, the training entries).
+
+    Strings pass through unchanged (checked against ``models/`` by the study loader);
+    ``{model, serving}`` entries become :class:`ServingWorkload`, ``{model, training}`` entries
+    :class:`TrainingWorkload` (:mod:`archsweep.load.training_workloads`); labels must be unique."""
     names: list[str] = []
     serving: list[ServingWorkload] = []
+    training: list[TrainingWorkload] = []
     for i, entry in enumerate(raw):
         if isinstance(entry, str):
             names.append(entry)
             continue
-        if isinstance(entry, Mapping) and "serving" in entry:
+        parsed: ServingWorkload | TrainingWorkload | None
+        if isinstance(entry, Mapping) and "serving" in entry and "training" not in entry:
             parsed = parse_serving_entry(entry, file, f"workloads[{i}]", problems)
-            if parsed is None:
-                continue
-            if parsed.name in names:
-                problems.append(problem(file, f"workloads[{i}].name", parsed.name, "a name unique among the study's workloads"))
-                continue
-            names.append(parsed.name)
-            serving.append(parsed)
+        elif isinstance(entry, Mapping) and "training" in entry and "serving" not in entry:
+            parsed = parse_training_entry(entry, file, f"workloads[{i}]", problems)
+        else:
+            problems.append(problem(file, f"workloads[{i}]", entry,
+                                    "a workload stem, {model: ..., training: {...}} or {model: ..., serving: {...}}"))
             continue
-        problems.append(problem(file, f"workloads[{i}]", entry, "a workload stem or {model: ..., serving: {...}}"))
-    return tuple(names), tuple(serving)
+        if parsed is None:
+            continue
+        if parsed.name in names:
+            problems.append(problem(file, f"workloads[{i}].name", parsed.name, "a name unique among the study's workloads"))
+            continue
+        names.append(parsed.name)
+        (serving if isinstance(parsed, ServingWorkload) else training).append(parsed)  # type: ignore[arg-type]
+    return tuple(names), tuple(serving), tuple(training)

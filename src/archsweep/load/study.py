@@ -28,11 +28,13 @@ from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import auto_shard_count
 from archsweep.load.studychecks import (
+    check_architectures_load,
     check_sizes,
     check_strategy,
     check_system_size,
     check_workloads_load,
 )
+from archsweep.load.training_workloads import check_default_job
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
@@ -52,6 +54,8 @@ from archsweep.spec.study import (
     ShardSizing,
     Study,
 )
+from archsweep.spec.training import TrainingWorkload
+from archsweep.spec.workload import Workload
 
 __all__ = ["load_study", "parse_study", "parse_column_value"]
 
@@ -99,8 +103,8 @@ def parse_study(document: Any, *, file: str) -> Study:
     """Validate a raw study document (schema, then cross-field checks) into a :class:`Study`."""
     validate_document(document, "study", file)
     problems: list[Problem] = []
-    workloads, serving = parse_workload_entries(document["workloads"], file, problems)
-    _check_workloads([w for w in workloads if w not in {s.name for s in serving}], file, problems)
+    workloads, serving, training = parse_workload_entries(document["workloads"], file, problems)
+    _check_workloads(document["workloads"], file, problems)
     _check_base(document["base"], file, problems)
     parameters = _parse_parameters(document.get("parameters", {}), file, problems)
     sampling = document.get("sampling")
@@ -112,7 +116,7 @@ def parse_study(document: Any, *, file: str) -> Study:
     search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
     if problems:
         raise error(problems)
-    _cross_check(document, workloads, serving, parameters, method, file, problems)
+    _cross_check(document, workloads, serving, training, parameters, method, file, problems)
     if problems:
         raise error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
@@ -141,24 +145,30 @@ def parse_study(document: Any, *, file: str) -> Study:
         search=search,
         shard_sizing=_shard_sizing(document.get("shards", 1)),
         serving=serving,
+        training=training,
     )
 
 
 def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],
-                 parameters: Sequence[ParameterSpace], method: SamplingMethod | None, file: str,
-                 problems: list[Problem]) -> None:
+                 training: Sequence[TrainingWorkload], parameters: Sequence[ParameterSpace],
+                 method: SamplingMethod | None, file: str, problems: list[Problem]) -> None:
     """The checks against workloads, hardware and size limits (:mod:`archsweep.load.studychecks`).
 
-    Training workloads are checked against the mapping strategy; a serving entry's model file
+    Training workloads (plain stems with their file's default job, ``{model, training}`` entries
+    with the study's job) are checked against the mapping strategy; a serving entry's model file
     must load (the training strategy does not apply to it)."""
     base = get_accelerator(document["base"])
-    serving_names = {s.name for s in serving}
-    training = [w for w in workloads if w not in serving_names]
-    loaded = check_workloads_load(training, file, problems)
-    check_workloads_load(list(dict.fromkeys(s.model for s in serving)), file, problems)
+    entry_names = {s.name for s in serving} | {t.name for t in training}
+    plain = [w for w in workloads if w not in entry_names]
+    loaded = check_workloads_load(plain, file, problems)
+    models = check_architectures_load(list(dict.fromkeys([*(s.model for s in serving), *(t.model for t in training)])),
+                                      file, problems)
+    for entry in training:
+        if entry.model in models:
+            loaded[entry.name] = Workload(name=entry.name, architecture=models[entry.model], training=entry.job)
     check_system_size(parameters, base, file, problems)
     strategy = document.get("mapping", {}).get("strategy")
-    if strategy is not None and len(loaded) == len(training):
+    if strategy is not None and len(loaded) == len(plain) + len(training):
         check_strategy(strategy, loaded, parameters, base, file, problems)
     candidates = None
     if method == "grid":
@@ -197,12 +207,17 @@ def _parse_search(document: Mapping[str, Any], file: str) -> SearchSpec:
     return parse_search_spec(document["search"], file=file, key_path="search")
 
 
-def _check_workloads(workloads: Sequence[str], file: str, problems: list[Problem]) -> None:
+def _check_workloads(entries: Sequence[Any], file: str, problems: list[Problem]) -> None:
+    """Plain stem entries: a file in models/ with a default training job."""
     available = tuple(list_workloads())
-    for i, name in enumerate(workloads):
+    for i, name in enumerate(entries):
+        if not isinstance(name, str):
+            continue
         if name not in available:
             problems.append(problem(file, f"workloads[{i}]", name,
                                     f"a workload in models/: {', '.join(sorted(available)) or '(none)'}"))
+        else:
+            check_default_job(name, file, f"workloads[{i}]", problems)
 
 
 def _check_base(base: str, file: str, problems: list[Problem]) -> None:

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsweep.load.parameters import problem
-from archsweep.load.workloads import load_workload
+from archsweep.load.workloads import load_architecture, load_workload
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.parameters import ParameterSpace
@@ -33,7 +34,7 @@ from archsweep.spec.strategy import (
 from archsweep.spec.study import MAX_SAMPLES
 from archsweep.spec.workload import Workload
 
-__all__ = ["check_workloads_load", "check_strategy", "check_system_size", "check_sizes"]
+__all__ = ["check_workloads_load", "check_architectures_load", "check_strategy", "check_system_size", "check_sizes"]
 
 
 def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Workload]:
@@ -46,6 +47,20 @@ def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Pro
         except (InputError, InputErrors) as exc:
             own = exc.problems if isinstance(exc, InputErrors) else (exc.problem,)
             problems.append(problem(file, f"workloads[{i}]", name, "a workload whose own file is valid (its problems follow)"))
+            problems.extend(own)
+    return out
+
+
+def check_architectures_load(models: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Architecture]:
+    """Load the architecture of every model named by a ``{model, training}`` or ``{model, serving}``
+    entry; a broken model file adds its own problems after one naming the model."""
+    out: dict[str, Architecture] = {}
+    for name in models:
+        try:
+            out[name] = load_architecture(name)
+        except (InputError, InputErrors) as exc:
+            own = exc.problems if isinstance(exc, InputErrors) else (exc.problem,)
+            problems.append(problem(file, "workloads", name, "a model whose own file is valid (its problems follow)"))
             problems.extend(own)
     return out
 

@@ -10,6 +10,14 @@ integer, decimal suffixes ``k/K, M, G/B, T`` (powers of 1000, "B" = billion) and
 suffixes ``Ki, Mi, Gi, Ti`` (powers of 1024). Papers write "16M tokens" for 2048 x 8192 =
 2**24 tokens: write that as ``"16Mi"``; ``"16M"`` does not divide 8192 and is rejected with
 a hint, so a batch is never silently rounded.
+
+Architecture vs job: a file holds an :class:`~archsweep.spec.architecture.Architecture` and, in its
+optional ``training:`` section, the model's default :class:`~archsweep.spec.training.TrainingJob`.
+The sequence length may sit in either section: ``architecture.seq_len`` (where every file has
+it today; kept so files need no migration) is read as the default job's ``seq_len``, and
+``training.seq_len`` is accepted instead (not both). ``architecture.max_context`` (optional) is
+the released model's longest context. :func:`load_workload` pairs the architecture with the
+default job; :func:`training_job` applies a study's overrides to it.
 """
 
 from __future__ import annotations
@@ -22,12 +30,23 @@ from typing import Any
 from archsweep.load import paths
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
-from archsweep.spec.errors import InputError, InputErrors
-from archsweep.spec.workload import MLAConfig, MoEConfig, TrainingSetup, Workload
+from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
+from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.training import PRECISIONS, TRAINING_MODES, TrainingJob
+from archsweep.spec.workload import Workload
 
-__all__ = ["load_workload", "list_workloads", "parse_token_count"]
+__all__ = [
+    "list_workloads",
+    "load_architecture",
+    "load_default_training",
+    "load_workload",
+    "parse_token_count",
+    "stated_seq_len",
+    "training_job",
+]
 
 _SCHEMA = "workload"
+_JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "total_tokens")
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -80,8 +99,23 @@ def _resolve(name_or_path: str | Path, models_dir: Path | None) -> Path:
     return candidate
 
 
+def load_architecture(name_or_path: str | Path, *, models_dir: Path | None = None) -> Architecture:
+    """The architecture of a model file (see :func:`load_workload` for the arguments and errors)."""
+    return _load(name_or_path, models_dir)[0]
+
+
+def load_default_training(name_or_path: str | Path, *, models_dir: Path | None = None) -> TrainingJob | None:
+    """The default training job of a model file (None when it has no ``training:`` section)."""
+    return _load(name_or_path, models_dir)[1]
+
+
+def stated_seq_len(name_or_path: str | Path, *, models_dir: Path | None = None) -> int | None:
+    """The sequence length a model file states (``training.seq_len`` or ``architecture.seq_len``), or None."""
+    return _load(name_or_path, models_dir)[2]
+
+
 def load_workload(name_or_path: str | Path, *, models_dir: Path | None = None) -> Workload:
-    """Load, validate and build a workload.
+    """Load, validate and build a workload: the architecture and its default training job.
 
     Args:
         name_or_path: a workload name (``"llama3-405b"`` -> ``<models_dir>/llama3-405b.yaml``)
@@ -89,12 +123,24 @@ def load_workload(name_or_path: str | Path, *, models_dir: Path | None = None) -
         models_dir: where names are looked up (default :func:`archsweep.load.paths.models_dir`).
 
     Returns:
-        the frozen :class:`Workload` (cached per resolved file and modification time).
+        the frozen :class:`Workload` named after the file stem (files cached per resolved path
+        and modification time).
 
     Raises:
         InputError / InputErrors: unknown name, missing or malformed file, schema violations,
-            or failed cross-field checks (all problems of one stage reported together).
+            failed cross-field checks (all problems of one stage reported together), or a file
+            without a ``training:`` section (set the job in the study entry instead).
     """
+    path = _resolve(name_or_path, models_dir).resolve()
+    arch, _, _, workload = _load(path, None)
+    if workload is None:
+        raise InputError(str(path), "training", "<missing>",
+                         "a default training job (training: {global_batch, precision, mode}); or give the job in "
+                         "the study entry: {model: " + arch.name + ", training: {...}}")
+    return workload
+
+
+def _load(name_or_path: str | Path, models_dir: Path | None) -> tuple[Architecture, TrainingJob | None, int | None, Workload | None]:
     path = _resolve(name_or_path, models_dir).resolve()
     try:
         mtime = path.stat().st_mtime_ns
@@ -104,11 +150,12 @@ def load_workload(name_or_path: str | Path, *, models_dir: Path | None = None) -
 
 
 @cache
-def _load_cached(path: str, mtime_ns: int) -> Workload:
+def _load_cached(path: str, mtime_ns: int) -> tuple[Architecture, TrainingJob | None, int | None, Workload | None]:
     del mtime_ns  # part of the cache key only: an edited file is reloaded
     doc = load_yaml(path)
     validate_document(doc, _SCHEMA, path)
-    return _build(doc, path)
+    arch, job, seq_len = _build(doc, path)
+    return arch, job, seq_len, None if job is None else Workload(name=arch.name, architecture=arch, training=job)
 
 
 # ---- cross-field checks and building ------------------------------------------------------
@@ -159,12 +206,11 @@ def _check_moe(arch: dict[str, Any], file: str) -> list[InputError]:
     return p
 
 
-def _global_batch_seqs(train: dict[str, Any], seq_len: int, file: str) -> tuple[int | None, list[InputError]]:
+def _global_batch_seqs(batch: Any, seq_len: int, file: str, key: str) -> tuple[int | None, list[InputError]]:
     """Sequences per step from ``{sequences: N}`` or ``{tokens: T}`` (T a multiple of seq_len)."""
-    batch = train["global_batch"]
     if "sequences" in batch:
         return int(batch["sequences"]), []
-    key = "training.global_batch.tokens"
+    key = f"{key}.tokens"
     try:
         tokens = parse_token_count(batch["tokens"], file=file, key_path=key)
     except InputError as exc:
@@ -188,39 +234,101 @@ def _binary_hint(raw: object, seq_len: int) -> str:
     return f" (did you mean '{match.group(1)}{binary_suffix}' = {int(tokens)} tokens?)"
 
 
-def _check_training(train: dict[str, Any], file: str) -> list[InputError]:
+def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | None, file: str,
+                 key: str) -> TrainingJob:
+    """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
+
+    Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
+    ``precision``, ``mode``, ``lora_rank``, ``total_tokens``. Without ``base``: ``global_batch`` is
+    required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
+    bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
+    change with it). ``lora_rank`` is kept from ``base`` only while the mode stays finetune_lora.
+
+    Raises:
+        InputError / InputErrors: every problem, each at ``<key>.<name>`` in ``file``.
+    """
+    if not isinstance(raw, dict):
+        raise InputError(file, key, raw, "a mapping with any of global_batch, seq_len, precision, mode, lora_rank, "
+                         "total_tokens")
+    unknown = sorted(set(raw) - set(_JOB_KEYS))
+    if unknown:
+        raise InputError(file, f"{key}.{unknown[0]}", f"<unknown key {unknown[0]!r}>", "one of " + ", ".join(_JOB_KEYS))
     p: list[InputError] = []
-    rank = train.get("lora_rank", 0)
-    if train["mode"] == "finetune_lora" and rank <= 0:
-        p.append(InputError(file, "training.lora_rank", "<missing>" if "lora_rank" not in train else rank,
+    seq_len = raw.get("seq_len", base.seq_len if base is not None else default_seq_len)
+    if seq_len is None:
+        p.append(InputError(file, f"{key}.seq_len", "<missing>", "tokens per sequence (the model file states none)"))
+    elif isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        p.append(InputError(file, f"{key}.seq_len", seq_len, "an integer >= 1"))
+        seq_len = None
+    seqs: int | None = base.global_batch_seqs if base is not None else None
+    if "global_batch" in raw:
+        seqs = None
+        batch = raw["global_batch"]
+        if not (isinstance(batch, dict) and len(batch) == 1 and next(iter(batch)) in ("sequences", "tokens")):
+            p.append(InputError(file, f"{key}.global_batch", batch, "{sequences: N} or {tokens: T}"))
+        elif "sequences" in batch and (isinstance(batch["sequences"], bool) or not isinstance(batch["sequences"], int)
+                                       or batch["sequences"] < 1):
+            p.append(InputError(file, f"{key}.global_batch.sequences", batch["sequences"], "an integer >= 1"))
+        elif seq_len is not None:
+            seqs, batch_problems = _global_batch_seqs(batch, seq_len, file, f"{key}.global_batch")
+            p += batch_problems
+    elif base is None:
+        p.append(InputError(file, f"{key}.global_batch", "<missing>",
+                            "{sequences: N} or {tokens: T} (the model file has no default training job)"))
+    precision = raw.get("precision", base.precision if base is not None else "bf16")
+    if precision not in PRECISIONS:
+        p.append(InputError(file, f"{key}.precision", precision, "one of " + ", ".join(PRECISIONS)))
+    mode = raw.get("mode", base.mode if base is not None else "pretrain")
+    if mode not in TRAINING_MODES:
+        p.append(InputError(file, f"{key}.mode", mode, "one of " + ", ".join(TRAINING_MODES)))
+    kept_rank = base.lora_rank if base is not None and base.mode == "finetune_lora" else 0
+    rank = raw.get("lora_rank", kept_rank if mode == "finetune_lora" else 0)
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+        p.append(InputError(file, f"{key}.lora_rank", rank, "an integer >= 0"))
+    elif mode == "finetune_lora" and rank <= 0:
+        p.append(InputError(file, f"{key}.lora_rank", "<missing>" if "lora_rank" not in raw else rank,
                             "a rank > 0 when mode is finetune_lora"))
-    if train["mode"] != "finetune_lora" and rank > 0:
-        p.append(InputError(file, "training.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {train['mode']})"))
-    if "total_tokens" in train:
+    elif mode != "finetune_lora" and rank > 0:
+        p.append(InputError(file, f"{key}.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {mode})"))
+    total = base.total_tokens if base is not None else 0.0
+    if "total_tokens" in raw:
         try:
-            parse_token_count(train["total_tokens"], file=file, key_path="training.total_tokens")
+            total = parse_token_count(raw["total_tokens"], file=file, key_path=f"{key}.total_tokens")
         except InputError as exc:
             p.append(exc)
-    return p
+    if len(p) == 1:
+        raise p[0]
+    if p or seqs is None or seq_len is None:  # None only alongside a problem
+        raise InputErrors([e.problem for e in p])
+    return TrainingJob(global_batch_seqs=seqs, seq_len=seq_len, precision=precision, mode=mode, lora_rank=rank,
+                       total_tokens=total)
 
 
-def _build(doc: dict[str, Any], file: str) -> Workload:
-    """Cross-field checks (all reported together), then the frozen Workload."""
-    arch, train = doc["architecture"], doc["training"]
-    problems: list[InputError] = []
+def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:
+    """Cross-field checks (all reported together), then the frozen architecture and default job."""
+    arch = doc["architecture"]
+    problems: list[Problem] = []
     stem = Path(file).stem
     if doc["name"] != stem:
-        problems.append(InputError(file, "name", doc["name"], f"the file stem {stem!r}"))
+        problems.append(InputError(file, "name", doc["name"], f"the file stem {stem!r}").problem)
     kv_heads = _default_kv_heads(arch)
-    problems += _check_attention(arch, kv_heads, file)
-    problems += _check_moe(arch, file)
-    seqs, batch_problems = _global_batch_seqs(train, arch["seq_len"], file)
-    problems += batch_problems
-    problems += _check_training(train, file)
+    problems += [e.problem for e in _check_attention(arch, kv_heads, file)]
+    problems += [e.problem for e in _check_moe(arch, file)]
+    job = None
+    if "training" in doc:
+        if "seq_len" in arch and "seq_len" in doc["training"]:
+            problems.append(InputError(file, "training.seq_len", doc["training"]["seq_len"],
+                                       "absent when architecture.seq_len is given (state it once)").problem)
+        try:
+            job = training_job(doc["training"], base=None, default_seq_len=arch.get("seq_len"), file=file, key="training")
+        except InputErrors as exc:
+            problems += exc.problems
+        except InputError as exc:
+            problems.append(exc.problem)
     if len(problems) == 1:
-        raise problems[0]
-    if problems or kv_heads is None or seqs is None:  # None only alongside a problem
-        raise InputErrors([e.problem for e in problems])
+        raise InputError.from_problem(problems[0])
+    if problems or kv_heads is None:  # None only alongside a problem
+        raise InputErrors(problems)
 
     mla = MLAConfig(**arch["mla"]) if "mla" in arch else None
     if "head_dim" in arch:
@@ -235,15 +343,11 @@ def _build(doc: dict[str, Any], file: str) -> Workload:
         shared_experts=moe_raw.get("shared_experts", 0), expert_ffn_hidden=moe_raw["expert_ffn_hidden"],
         dense_layers=moe_raw.get("dense_layers", 0), capacity_factor=float(moe_raw.get("capacity_factor", 1.0)),
     )
-    total = train.get("total_tokens")
-    training = TrainingSetup(
-        global_batch_seqs=seqs, precision=train["precision"], mode=train["mode"],
-        lora_rank=int(train.get("lora_rank", 0)),
-        total_tokens=0.0 if total is None else parse_token_count(total, file=file, key_path="training.total_tokens"),
-    )
-    return Workload(
+    architecture = Architecture(
         name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
         kv_heads=kv_heads, head_dim=head_dim, ffn_hidden=arch["ffn_hidden"], ffn_type=arch["ffn_type"],
-        vocab=arch["vocab"], seq_len=arch["seq_len"], tied_embeddings=arch["tied_embeddings"],
-        attention=arch["attention"], training=training, moe=moe, mla=mla, source=doc["source"],
+        vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
+        source=doc["source"], max_context=arch.get("max_context"),
     )
+    seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")
+    return architecture, job, seq_len

@@ -41,12 +41,11 @@ from typing import Any
 import numpy as np
 import optuna
 
-from archsweep.candidates.evaluate import evaluation_columns
+from archsweep.candidates.evaluate import evaluation_columns, study_workload
 from archsweep.candidates.space import candidate_ids, hbm_per_stack_values
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
@@ -85,7 +84,7 @@ class _Context:
 def batch_context(study: Study) -> _Context:
 
     return _Context(study, get_accelerator(study.base).as_dict(), load_technology(),
-                    tuple(load_workload(w) for w in study.workloads), run_id_for(file_sha256(study.file)))
+                    tuple(study_workload(study, w) for w in study.workloads), run_id_for(file_sha256(study.file)))
 
 
 def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> HardwareArrays:

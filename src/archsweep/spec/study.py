@@ -17,6 +17,7 @@ import numpy as np
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
 from archsweep.spec.serving import ServingWorkload
+from archsweep.spec.training import TrainingWorkload
 
 __all__ = ["MAX_GRID_SIZE", "MAX_SAMPLES", "SamplingMethod", "Direction", "DEFAULT_TARGET_SECONDS_PER_JOB",
            "DEFAULT_EVALUATIONS_PER_SECOND", "ShardSizing", "ParameterSpace", "Objective", "Constraint",
@@ -132,6 +133,8 @@ class Study:
         shards: number of evaluation jobs (resolved from ``shard_sizing`` for ``shards: auto``).
         search: the parsed ``search`` section (``archsweep.load.searchspec.SearchSpec``) or None.
         serving: the serving workloads (their names are also in ``workloads``).
+        training: the training entries that set their job in the study (``{model, training}``;
+            their names are also in ``workloads``). A plain stem trains under its file's default job.
     """
 
     name: str
@@ -150,6 +153,11 @@ class Study:
     search: SearchSpec | None = None
     shard_sizing: ShardSizing | None = None
     serving: tuple[ServingWorkload, ...] = ()
+    training: tuple[TrainingWorkload, ...] = ()
+
+    def training_workload(self, name: str) -> TrainingWorkload | None:
+        """The training entry labelled ``name`` when the study sets its job, else None."""
+        return next((t for t in self.training if t.name == name), None)
 
     def serving_workload(self, name: str) -> ServingWorkload | None:
         """The serving workload labelled ``name``, or None for a training workload."""

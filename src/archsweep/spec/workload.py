@@ -1,8 +1,11 @@
-"""Workload (the AI model being trained) as a frozen typed object, with its parameter count.
+"""A training workload: an architecture and the training job it runs, as one frozen pair.
 
-Built from ``models/<name>.yaml`` by :mod:`archsweep.load.workloads`; the model never reads raw
-dicts. Counts follow the standard decoder-only transformer accounting (Narayanan et al.
-SC21, Sec. 5.1; Korthikanti et al. MLSys'23, Sec. 4) extended to GQA/MQA, SwiGLU and MoE.
+:class:`Workload` is what the training model (:mod:`archsweep.model.training`) evaluates. It
+delegates the architecture's fields and parameter accounting (``wl.layers``, ``wl.total_params``)
+and the job's (``wl.seq_len``, ``wl.tokens_per_step``) so model code reads one object; the two
+halves are separate types (:class:`~archsweep.spec.architecture.Architecture`,
+:class:`~archsweep.spec.training.TrainingJob`) so a study can train one architecture under
+several jobs, and serving takes the architecture alone.
 """
 
 from __future__ import annotations
@@ -10,216 +13,158 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MoEConfig", "MLAConfig", "TrainingSetup", "Workload", "Precision", "TrainingMode"]
+from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
+from archsweep.spec.training import Precision, TrainingJob, TrainingMode
 
-Precision = Literal["bf16", "fp16", "fp8"]
-TrainingMode = Literal["pretrain", "finetune_full", "finetune_lora"]
+__all__ = [
+    "Architecture",
+    "MLAConfig",
+    "MoEConfig",
+    "Precision",
+    "TrainingJob",
+    "TrainingMode",
+    "TrainingSetup",
+    "Workload",
+]
 
-
-@dataclass(frozen=True)
-class MoEConfig:
-    """Mixture-of-experts FFN.
-
-    Attributes:
-        num_experts: routed experts per MoE layer.
-        top_k: routed experts activated per token.
-        shared_experts: always-active experts per MoE layer (DeepSeek-style), each of
-            ``expert_ffn_hidden`` width.
-        expert_ffn_hidden: intermediate width of one expert.
-        dense_layers: the first ``dense_layers`` layers use a dense FFN of ``ffn_hidden``.
-        capacity_factor: token capacity per expert relative to a perfect balance (>= 1);
-            compute and all-to-all volume scale with it.
-    """
-
-    num_experts: int
-    top_k: int
-    shared_experts: int
-    expert_ffn_hidden: int
-    dense_layers: int = 0
-    capacity_factor: float = 1.0
-
-
-@dataclass(frozen=True)
-class MLAConfig:
-    """Multi-head latent attention (DeepSeek-V2/V3), used for parameter and KV accounting.
-
-    The attention FLOPs are modelled as standard attention with ``qk_head_dim`` query/key
-    width and ``v_head_dim`` value width per head, plus the low-rank projections.
-    """
-
-    q_lora_rank: int
-    kv_lora_rank: int
-    qk_nope_head_dim: int
-    qk_rope_head_dim: int
-    v_head_dim: int
-
-
-@dataclass(frozen=True)
-class TrainingSetup:
-    """How the workload is trained.
-
-    Attributes:
-        global_batch_seqs: sequences per optimizer step.
-        precision: matrix datatype ("bf16"/"fp16" mixed precision, "fp8" recipe).
-        mode: pre-training, full fine-tuning, or LoRA fine-tuning.
-        lora_rank: LoRA rank (mode "finetune_lora" only).
-        total_tokens: tokens of the whole run (for time-to-train), 0 if unknown.
-    """
-
-    global_batch_seqs: int
-    precision: Precision = "bf16"
-    mode: TrainingMode = "pretrain"
-    lora_rank: int = 0
-    total_tokens: float = 0.0
+#: Former name of :class:`TrainingJob`.
+TrainingSetup = TrainingJob
 
 
 @dataclass(frozen=True)
 class Workload:
-    """A decoder-only transformer LLM and its training setup (all sizes are counts)."""
+    """An architecture trained under a job.
+
+    Attributes:
+        name: the label of its rows (``workload`` column): the model stem, or a study entry's name.
+        architecture: what is trained.
+        training: how it is trained.
+    """
 
     name: str
-    layers: int
-    hidden: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    ffn_hidden: int
-    ffn_type: Literal["gelu", "swiglu"]
-    vocab: int
-    seq_len: int
-    tied_embeddings: bool
-    attention: Literal["mha", "gqa", "mqa", "mla"]
-    training: TrainingSetup
-    moe: MoEConfig | None = None
-    mla: MLAConfig | None = None
-    source: str = ""
-    #: Positional encoding. ALiBi (Press et al., ICLR 2022) adds a per-head linear bias to every
-    #: attention score; kernels that load it as a tensor pay HBM traffic per score element.
-    position_encoding: Literal["rope", "learned", "alibi", "none"] = "rope"
+    architecture: Architecture
+    training: TrainingJob
 
-    # ---- parameter accounting (counts) -------------------------------------------------
+    # ---- the job -------------------------------------------------------------------------
     @property
-    def ffn_matrices(self) -> int:
-        """Weight matrices per FFN (SwiGLU: gate, up, down = 3; GELU: up, down = 2)."""
-        return 3 if self.ffn_type == "swiglu" else 2
+    def seq_len(self) -> int:
+        """Tokens per sequence of the training job."""
+        return self.training.seq_len
 
     @property
-    def attention_params_per_layer(self) -> float:
-        """Q, K, V and output projection weights of one layer.
-
-        MHA/GQA/MQA: h*H*d (Q) + 2*h*Hkv*d (K, V) + H*d*h (output). MLA (DeepSeek-V2,
-        arXiv:2405.04434 Sec. 2.1.2-2.1.3): down/up projections of the compressed query and KV,
-        the shared decoupled RoPE key (h x d_R), and the output projection.
-        """
-        h = self.hidden
-        if self.mla is not None:
-            m = self.mla
-            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
-            q = (h * m.q_lora_rank + m.q_lora_rank * self.heads * qk) if m.q_lora_rank else h * self.heads * qk
-            kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank * self.heads * (m.qk_nope_head_dim + m.v_head_dim)
-            out = self.heads * m.v_head_dim * h
-            return float(q + kv + out)
-        q = h * self.heads * self.head_dim
-        kv = 2 * h * self.kv_heads * self.head_dim
-        out = self.heads * self.head_dim * h
-        return float(q + kv + out)
-
-    @property
-    def dense_ffn_params(self) -> float:
-        """Weights of one dense FFN: ffn_matrices x hidden x ffn_hidden."""
-        return float(self.ffn_matrices * self.hidden * self.ffn_hidden)
-
-    @property
-    def expert_params(self) -> float:
-        """Weights of one expert."""
-        if self.moe is None:
-            return 0.0
-        return float(self.ffn_matrices * self.hidden * self.moe.expert_ffn_hidden)
-
-    @property
-    def moe_layers(self) -> int:
-        """Layers with an MoE FFN (all but the first ``moe.dense_layers``)."""
-        return 0 if self.moe is None else self.layers - self.moe.dense_layers
-
-    @property
-    def dense_layers(self) -> int:
-        """Layers with a dense FFN."""
-        return self.layers - self.moe_layers
-
-    @property
-    def embedding_params(self) -> float:
-        """Input embedding plus (untied) output projection."""
-        return float(self.vocab * self.hidden * (1 if self.tied_embeddings else 2))
-
-    @property
-    def router_params(self) -> float:
-        """Router (gate) weights of all MoE layers: hidden x num_experts per layer."""
-        if self.moe is None:
-            return 0.0
-        return float(self.moe_layers * self.hidden * self.moe.num_experts)
-
-    @property
-    def total_params(self) -> float:
-        """All weights (norm weights, biases and learned position embeddings neglected: < 0.2%).
-
-        MoE: every routed and shared expert plus the routers. Matches the published totals of
-        GPT-3 175B, Llama 3 (8.03/70.6/405.9B), Mixtral (46.7B) and DeepSeek-V3 (671B) within 1%.
-        """
-        moe = 0.0
-        if self.moe is not None:
-            moe = self.moe_layers * (self.moe.num_experts + self.moe.shared_experts) * self.expert_params
-        return (self.layers * self.attention_params_per_layer + self.dense_layers * self.dense_ffn_params
-                + moe + self.router_params + self.embedding_params)
-
-    @property
-    def active_params(self) -> float:
-        """Weights touched by one token (MoE: top-k routed plus shared experts, and the router,
-        which scores every expert for every token). Mixtral 12.9B, DeepSeek-V3 37B."""
-        if self.moe is None:
-            return self.total_params
-        active_experts = self.moe.top_k + self.moe.shared_experts
-        return (self.layers * self.attention_params_per_layer + self.dense_layers * self.dense_ffn_params
-                + self.moe_layers * active_experts * self.expert_params + self.router_params
-                + self.embedding_params)
+    def tokens_per_step(self) -> int:
+        """Tokens per optimizer step (global batch x sequence length)."""
+        return self.training.tokens_per_step
 
     @property
     def lora_params(self) -> float:
-        """LoRA adapter weights (mode "finetune_lora"; 0 otherwise).
-
-        Adapters of rank r on every attention and FFN/expert projection (the QLoRA setting,
-        Dettmers et al. 2023 Sec. 4: "LoRA on all linear transformer block layers"): a d_in x d_out
-        matrix gets r * (d_in + d_out) weights. Embeddings and routers are not adapted.
-        """
-        r = self.training.lora_rank
-        if self.training.mode != "finetune_lora" or r <= 0:
+        """LoRA adapter weights (mode "finetune_lora"; 0 otherwise): :meth:`Architecture.lora_params`."""
+        if self.training.mode != "finetune_lora":
             return 0.0
-        h = self.hidden
-        if self.mla is not None:
-            m = self.mla
-            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
-            q_shapes = [(h, m.q_lora_rank), (m.q_lora_rank, self.heads * qk)] if m.q_lora_rank else [(h, self.heads * qk)]
-            shapes = q_shapes + [(h, m.kv_lora_rank + m.qk_rope_head_dim),
-                                 (m.kv_lora_rank, self.heads * (m.qk_nope_head_dim + m.v_head_dim)),
-                                 (self.heads * m.v_head_dim, h)]
-        else:
-            shapes = [(h, self.heads * self.head_dim), (h, self.kv_heads * self.head_dim),
-                      (h, self.kv_heads * self.head_dim), (self.heads * self.head_dim, h)]
-        attention = sum(r * (a + b) for a, b in shapes)
-
-        def ffn_one(width: int) -> int:
-            return self.ffn_matrices * r * (h + width)
-
-        experts = 0.0
-        if self.moe is not None:
-            experts = self.moe_layers * (self.moe.num_experts + self.moe.shared_experts) * ffn_one(self.moe.expert_ffn_hidden)
-        return float(self.layers * attention + self.dense_layers * ffn_one(self.ffn_hidden) + experts)
+        return self.architecture.lora_params(self.training.lora_rank)
 
     @property
     def trainable_params(self) -> float:
         """Weights with gradients and optimizer state: LoRA adapters for "finetune_lora", else all."""
         return self.lora_params if self.training.mode == "finetune_lora" else self.total_params
 
+    # ---- the architecture (delegated) ------------------------------------------------------
     @property
-    def tokens_per_step(self) -> int:
-        """Tokens per optimizer step (global batch x sequence length)."""
-        return self.training.global_batch_seqs * self.seq_len
+    def layers(self) -> int:
+        return self.architecture.layers
+
+    @property
+    def hidden(self) -> int:
+        return self.architecture.hidden
+
+    @property
+    def heads(self) -> int:
+        return self.architecture.heads
+
+    @property
+    def kv_heads(self) -> int:
+        return self.architecture.kv_heads
+
+    @property
+    def head_dim(self) -> int:
+        return self.architecture.head_dim
+
+    @property
+    def ffn_hidden(self) -> int:
+        return self.architecture.ffn_hidden
+
+    @property
+    def ffn_type(self) -> Literal["gelu", "swiglu"]:
+        return self.architecture.ffn_type
+
+    @property
+    def vocab(self) -> int:
+        return self.architecture.vocab
+
+    @property
+    def tied_embeddings(self) -> bool:
+        return self.architecture.tied_embeddings
+
+    @property
+    def attention(self) -> Literal["mha", "gqa", "mqa", "mla"]:
+        return self.architecture.attention
+
+    @property
+    def moe(self) -> MoEConfig | None:
+        return self.architecture.moe
+
+    @property
+    def mla(self) -> MLAConfig | None:
+        return self.architecture.mla
+
+    @property
+    def source(self) -> str:
+        return self.architecture.source
+
+    @property
+    def position_encoding(self) -> Literal["rope", "learned", "alibi", "none"]:
+        return self.architecture.position_encoding
+
+    @property
+    def max_context(self) -> int | None:
+        return self.architecture.max_context
+
+    @property
+    def ffn_matrices(self) -> int:
+        return self.architecture.ffn_matrices
+
+    @property
+    def attention_params_per_layer(self) -> float:
+        return self.architecture.attention_params_per_layer
+
+    @property
+    def dense_ffn_params(self) -> float:
+        return self.architecture.dense_ffn_params
+
+    @property
+    def expert_params(self) -> float:
+        return self.architecture.expert_params
+
+    @property
+    def moe_layers(self) -> int:
+        return self.architecture.moe_layers
+
+    @property
+    def dense_layers(self) -> int:
+        return self.architecture.dense_layers
+
+    @property
+    def embedding_params(self) -> float:
+        return self.architecture.embedding_params
+
+    @property
+    def router_params(self) -> float:
+        return self.architecture.router_params
+
+    @property
+    def total_params(self) -> float:
+        return self.architecture.total_params
+
+    @property
+    def active_params(self) -> float:
+        return self.architecture.active_params

@@ -22,7 +22,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import list_workloads, load_workload
+from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.model.inference import (
     ServingJob,
     enumerate_serving_configs,
@@ -135,7 +135,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
     if fixed is None:
         return skip("mapping not stated in the run id")
     n = int(rec["num_accels"])
-    wl = load_workload(stem)
+    wl = load_architecture(stem)
     w, a, kv = _precisions(str(rec["precision"]))
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
 
-from archsweep.load.workloads import list_workloads, load_workload
-from archsweep.spec.workload import Precision, TrainingSetup, Workload
+from archsweep.load.workloads import list_workloads, load_architecture
+from archsweep.spec.architecture import Architecture
+from archsweep.spec.training import Precision, TrainingJob
+from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text
 from archsweep.validation.types import (
     _MEMORY_METRICS,
@@ -108,7 +110,7 @@ def _precision(row: Mapping[str, str]) -> Precision:
     return "bf16"
 
 
-def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: Workload | None) -> Literal["gelu", "swiglu"]:
+def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: Architecture | None) -> Literal["gelu", "swiglu"]:
     text = (_text(row, "arch_type") + " " + model).lower()
     if "swiglu" in text or "geglu" in text:
         return "swiglu"
@@ -123,7 +125,7 @@ def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: W
 def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:
     model = _text(row, "model") or _text(row, "run_id")
     stem = _stem_for(model)
-    base = load_workload(stem) if stem else None
+    base = load_architecture(stem) if stem else None
     if base is not None:
         notes.append(f"base workload models/{stem}.yaml")
     arch = _text(row, "arch_type").lower()
@@ -177,15 +179,17 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     mode, rank = _training_mode(row)
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
-    training = TrainingSetup(global_batch_seqs=gbs or 1, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
+    training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
-        return replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
-                       ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, attention=attention,
-                       training=training, position_encoding=position)
-    return Workload(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
-                    ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, seq_len=seq_len, tied_embeddings=tied,
-                    attention=attention, training=training, source=_text(row, "source"), position_encoding=position)
+        architecture = replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
+                               head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, attention=attention,
+                               position_encoding=position)
+    else:
+        architecture = Architecture(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
+                                    head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, tied_embeddings=tied,
+                                    attention=attention, source=_text(row, "source"), position_encoding=position)
+    return Workload(name=model, architecture=architecture, training=training)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """LLM serving (inference) performance model: a second job kind next to training.
 
 Pure vectorised numpy functions: hardware (:class:`archsweep.hardware.HardwareArrays`),
-architecture (:class:`archsweep.workload.Workload`), serving job (:class:`ServingJob`) and
+architecture (:class:`archsweep.spec.architecture.Architecture`), serving job (:class:`ServingJob`) and
 serving configuration (:class:`ServingConfigArrays`) are separate inputs; constants arrive as a
 :class:`ServingCalibration`. Nothing here reads a file.
 

@@ -32,12 +32,12 @@ from archsweep.model.inference.configs import (
 )
 from archsweep.model.inference.job_kind import SERVING_COLUMNS, ServingJobKind
 from archsweep.model.ppa import PPA_COLUMNS
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 from archsweep.spec.technology import Technology
-from archsweep.spec.workload import Workload
 
 __all__ = ["SERVING_PPA_COLUMNS", "evaluate_serving_batch"]
 
@@ -65,7 +65,7 @@ def _no_configuration(n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate_serving_batch(hw: HardwareArrays, wl: Workload, job: ServingJob, *, tech: Technology,
+def evaluate_serving_batch(hw: HardwareArrays, wl: Architecture, job: ServingJob, *, tech: Technology,
                            calibration: Calibration, serving_calibration: ServingCalibration,
                            fp4_supported: np.ndarray | bool = False, disaggregation: bool = True,
                            fixed: dict[str, float] | None = None,

@@ -14,11 +14,11 @@ import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.serving import serving_performance
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["throughput_latency_curve"]
 
@@ -37,7 +37,7 @@ def _score(res) -> tuple[np.ndarray, np.ndarray]:
     return np.where(feasible, -res.output_tokens_per_s_per_accelerator, np.inf), feasible
 
 
-def throughput_latency_curve(hw: HardwareArrays, wl: Workload, job: ServingJob, configs: ServingConfigArrays,
+def throughput_latency_curve(hw: HardwareArrays, wl: Architecture, job: ServingJob, configs: ServingConfigArrays,
                              scal: ServingCalibration, cal: Calibration, *,
                              fp4_supported: bool = False) -> dict[str, np.ndarray]:
     """Pareto curve of one candidate: output tokens/s per accelerator vs tokens/s per user.

@@ -25,8 +25,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.serving import ServingJob
-from archsweep.spec.workload import Workload
 
 __all__ = ["ServingConfigArrays", "enumerate_serving_configs", "CHUNK_SIZES", "CONCURRENCY_LADDER", "SERVING_CONFIG_COLUMNS"]
 
@@ -82,14 +82,14 @@ class ServingConfigArrays:
 SERVING_CONFIG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ServingConfigArrays))
 
 
-def _widths(wl: Workload, attention_dp: bool) -> list[int]:
+def _widths(wl: Architecture, attention_dp: bool) -> list[int]:
     if attention_dp:
         return [w for w in _WIDTH if w > 1 and wl.moe is not None and wl.moe.num_experts % w == 0]
     kv = wl.kv_heads
     return [w for w in _WIDTH if wl.heads % w == 0 and (kv % w == 0 or w % kv == 0)]
 
 
-def enumerate_serving_configs(wl: Workload, job: ServingJob, accelerators: int, *,
+def enumerate_serving_configs(wl: Architecture, job: ServingJob, accelerators: int, *,
                               concurrency_ladder: tuple[int, ...] = CONCURRENCY_LADDER,
                               chunk_sizes: tuple[int, ...] = CHUNK_SIZES, disaggregation: bool = True,
                               fixed: dict[str, float] | None = None) -> ServingConfigArrays:

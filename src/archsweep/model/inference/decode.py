@@ -13,16 +13,16 @@ import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.step import StageCost, stage_iteration
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["decode_step_time_s"]
 
 
-def decode_step_time_s(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+def decode_step_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                        scal: ServingCalibration, cal: Calibration, peak: np.ndarray, batch: np.ndarray,
                        prefill_tokens_per_step: np.ndarray | float = 0.0) -> tuple[np.ndarray, StageCost]:
     """Seconds per output token of every sequence (one round), and one stage iteration's cost.

@@ -29,11 +29,11 @@ from archsweep.model.inference.serving import (
     serving_performance,
 )
 from archsweep.model.job import PowerInputs
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["SERVING_COLUMNS", "SERVING_OBJECTIVES", "ServingJobKind"]
 
@@ -55,7 +55,7 @@ SERVING_COLUMNS: tuple[str, ...] = (
 class ServingJobKind:
     """Serving ``job`` of the architecture ``workload`` with the enumerated ``configs``."""
 
-    workload: Workload
+    workload: Architecture
     job: ServingJob
     configs: ServingConfigArrays
     serving_calibration: ServingCalibration

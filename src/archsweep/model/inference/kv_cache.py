@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsweep.spec.workload import Workload
+from archsweep.spec.architecture import Architecture
 
 __all__ = ["kv_bytes_per_token_per_layer", "kv_bytes_per_token_per_accelerator"]
 
 
-def kv_bytes_per_token_per_layer(wl: Workload, bytes_per_element: float) -> float:
+def kv_bytes_per_token_per_layer(wl: Architecture, bytes_per_element: float) -> float:
     """KV bytes one token adds to one layer's cache (whole model, no parallelism)."""
     if wl.mla is not None:
         return float((wl.mla.kv_lora_rank + wl.mla.qk_rope_head_dim) * bytes_per_element)
     return float(2 * wl.kv_heads * wl.head_dim * bytes_per_element)
 
 
-def kv_bytes_per_token_per_accelerator(wl: Workload, bytes_per_element: float, attention_tp: np.ndarray,
+def kv_bytes_per_token_per_accelerator(wl: Architecture, bytes_per_element: float, attention_tp: np.ndarray,
                                        pp: np.ndarray) -> np.ndarray:
     """KV bytes per token held by one accelerator (its TP share of heads, its PP share of layers)."""
     per_layer = kv_bytes_per_token_per_layer(wl, bytes_per_element)

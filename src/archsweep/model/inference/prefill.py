@@ -6,16 +6,16 @@ import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.step import StageCost, stage_iteration
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["prefill_time_s"]
 
 
-def prefill_time_s(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+def prefill_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                    scal: ServingCalibration, cal: Calibration, peak: np.ndarray,
                    prompts: np.ndarray | float = 1.0) -> tuple[np.ndarray, StageCost]:
     """Latency of prefilling ``prompts`` prompts of ``job.input_tokens`` on one replica, s.

@@ -44,11 +44,11 @@ from archsweep.model.inference.step import (
     matrix_peak_flops,
     weight_bytes_per_accelerator,
 )
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["ServingResult", "serving_performance", "serving_activity", "SERVING_RESULT_COLUMNS"]
 
@@ -94,7 +94,7 @@ def _violation(value: np.ndarray, limit: float | None) -> np.ndarray:
         return np.where(np.isfinite(value), (value - limit) / limit, np.inf)
 
 
-def serving_performance(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                         scal: ServingCalibration, cal: Calibration, *,
                         fp4_supported: np.ndarray | bool = False) -> ServingResult:
     """Serving metrics of ``wl`` under ``job`` on hardware ``hw`` with configurations ``cfg``.

@@ -31,11 +31,11 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.gemm import gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
-from archsweep.spec.workload import Workload
 
 __all__ = ["StageCost", "stage_iteration", "matrix_peak_flops", "expected_distinct_experts", "weight_bytes_per_accelerator"]
 
@@ -73,7 +73,7 @@ def expected_distinct_experts(num_experts: float, top_k: float, tokens: np.ndarr
     return num_experts * (1.0 - np.power(1.0 - top_k / num_experts, tokens))
 
 
-def _dims(wl: Workload) -> tuple[float, float, float]:
+def _dims(wl: Architecture) -> tuple[float, float, float]:
     """(attention weights per layer, query-key width, value width) per head."""
     if wl.mla is not None:
         m = wl.mla
@@ -82,7 +82,7 @@ def _dims(wl: Workload) -> tuple[float, float, float]:
     return wl.attention_params_per_layer, float(wl.head_dim), float(wl.head_dim)
 
 
-def weight_bytes_per_accelerator(wl: Workload, cfg: ServingConfigArrays, job: ServingJob) -> np.ndarray:
+def weight_bytes_per_accelerator(wl: Architecture, cfg: ServingConfigArrays, job: ServingJob) -> np.ndarray:
     """Weights held by one accelerator of a replica (largest stage), bytes."""
     tp = cfg.attention_tp
     stage = np.ceil(wl.layers / cfg.pp) / wl.layers
@@ -96,7 +96,7 @@ def weight_bytes_per_accelerator(wl: Workload, cfg: ServingConfigArrays, job: Se
     return job.weight_bytes_per_element * ((attn + dense + moe) * stage + emb) + 2.0 * wl.router_params * stage
 
 
-def stage_iteration(hw: HardwareArrays, wl: Workload, cfg: ServingConfigArrays, job: ServingJob,
+def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                     scal: ServingCalibration, cal: Calibration, peak: np.ndarray,
                     decode_tokens: np.ndarray, decode_context: np.ndarray,
                     prefill_tokens: np.ndarray, prefill_context: np.ndarray) -> StageCost:

@@ -1,0 +1,200 @@
+"""The architecture of a model (a decoder-only transformer LLM) as a frozen type, with its parameter count.
+
+Built from the ``architecture:`` section of ``models/<name>.yaml`` by :mod:`archsweep.load.workloads`;
+how it is trained (:class:`~archsweep.spec.training.TrainingJob`) or served
+(:class:`~archsweep.spec.serving.ServingJob`) is a separate type. Counts follow the standard
+decoder-only transformer accounting (Narayanan et al. SC21, Sec. 5.1; Korthikanti et al. MLSys'23,
+Sec. 4) extended to GQA/MQA, SwiGLU and MoE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Architecture", "MLAConfig", "MoEConfig"]
+
+
+@dataclass(frozen=True)
+class MoEConfig:
+    """Mixture-of-experts FFN.
+
+    Attributes:
+        num_experts: routed experts per MoE layer.
+        top_k: routed experts activated per token.
+        shared_experts: always-active experts per MoE layer (DeepSeek-style), each of
+            ``expert_ffn_hidden`` width.
+        expert_ffn_hidden: intermediate width of one expert.
+        dense_layers: the first ``dense_layers`` layers use a dense FFN of ``ffn_hidden``.
+        capacity_factor: token capacity per expert relative to a perfect balance (>= 1);
+            compute and all-to-all volume scale with it.
+    """
+
+    num_experts: int
+    top_k: int
+    shared_experts: int
+    expert_ffn_hidden: int
+    dense_layers: int = 0
+    capacity_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class MLAConfig:
+    """Multi-head latent attention (DeepSeek-V2/V3), used for parameter and KV accounting.
+
+    The attention FLOPs are modelled as standard attention with ``qk_head_dim`` query/key
+    width and ``v_head_dim`` value width per head, plus the low-rank projections.
+    """
+
+    q_lora_rank: int
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A decoder-only transformer LLM (all sizes are counts); no training or serving setting.
+
+    Attributes:
+        name: the model's name (the ``models/`` file stem, or a validation row's model).
+        max_context: longest context the released model supports, tokens (``architecture.max_context``;
+            None when the file does not state it). Informational: no model code reads it.
+        source: where the numbers come from (paper, table).
+        position_encoding: ALiBi (Press et al., ICLR 2022) adds a per-head linear bias to every
+            attention score; kernels that load it as a tensor pay HBM traffic per score element.
+    """
+
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn_hidden: int
+    ffn_type: Literal["gelu", "swiglu"]
+    vocab: int
+    tied_embeddings: bool
+    attention: Literal["mha", "gqa", "mqa", "mla"]
+    moe: MoEConfig | None = None
+    mla: MLAConfig | None = None
+    source: str = ""
+    position_encoding: Literal["rope", "learned", "alibi", "none"] = "rope"
+    max_context: int | None = None
+
+    # ---- parameter accounting (counts) -------------------------------------------------
+    @property
+    def ffn_matrices(self) -> int:
+        """Weight matrices per FFN (SwiGLU: gate, up, down = 3; GELU: up, down = 2)."""
+        return 3 if self.ffn_type == "swiglu" else 2
+
+    @property
+    def attention_params_per_layer(self) -> float:
+        """Q, K, V and output projection weights of one layer.
+
+        MHA/GQA/MQA: h*H*d (Q) + 2*h*Hkv*d (K, V) + H*d*h (output). MLA (DeepSeek-V2,
+        arXiv:2405.04434 Sec. 2.1.2-2.1.3): down/up projections of the compressed query and KV,
+        the shared decoupled RoPE key (h x d_R), and the output projection.
+        """
+        h = self.hidden
+        if self.mla is not None:
+            m = self.mla
+            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+            q = (h * m.q_lora_rank + m.q_lora_rank * self.heads * qk) if m.q_lora_rank else h * self.heads * qk
+            kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank * self.heads * (m.qk_nope_head_dim + m.v_head_dim)
+            out = self.heads * m.v_head_dim * h
+            return float(q + kv + out)
+        q = h * self.heads * self.head_dim
+        kv = 2 * h * self.kv_heads * self.head_dim
+        out = self.heads * self.head_dim * h
+        return float(q + kv + out)
+
+    @property
+    def dense_ffn_params(self) -> float:
+        """Weights of one dense FFN: ffn_matrices x hidden x ffn_hidden."""
+        return float(self.ffn_matrices * self.hidden * self.ffn_hidden)
+
+    @property
+    def expert_params(self) -> float:
+        """Weights of one expert."""
+        if self.moe is None:
+            return 0.0
+        return float(self.ffn_matrices * self.hidden * self.moe.expert_ffn_hidden)
+
+    @property
+    def moe_layers(self) -> int:
+        """Layers with an MoE FFN (all but the first ``moe.dense_layers``)."""
+        return 0 if self.moe is None else self.layers - self.moe.dense_layers
+
+    @property
+    def dense_layers(self) -> int:
+        """Layers with a dense FFN."""
+        return self.layers - self.moe_layers
+
+    @property
+    def embedding_params(self) -> float:
+        """Input embedding plus (untied) output projection."""
+        return float(self.vocab * self.hidden * (1 if self.tied_embeddings else 2))
+
+    @property
+    def router_params(self) -> float:
+        """Router (gate) weights of all MoE layers: hidden x num_experts per layer."""
+        if self.moe is None:
+            return 0.0
+        return float(self.moe_layers * self.hidden * self.moe.num_experts)
+
+    @property
+    def total_params(self) -> float:
+        """All weights (norm weights, biases and learned position embeddings neglected: < 0.2%).
+
+        MoE: every routed and shared expert plus the routers. Matches the published totals of
+        GPT-3 175B, Llama 3 (8.03/70.6/405.9B), Mixtral (46.7B) and DeepSeek-V3 (671B) within 1%.
+        """
+        moe = 0.0
+        if self.moe is not None:
+            moe = self.moe_layers * (self.moe.num_experts + self.moe.shared_experts) * self.expert_params
+        return (self.layers * self.attention_params_per_layer + self.dense_layers * self.dense_ffn_params
+                + moe + self.router_params + self.embedding_params)
+
+    @property
+    def active_params(self) -> float:
+        """Weights touched by one token (MoE: top-k routed plus shared experts, and the router,
+        which scores every expert for every token). Mixtral 12.9B, DeepSeek-V3 37B."""
+        if self.moe is None:
+            return self.total_params
+        active_experts = self.moe.top_k + self.moe.shared_experts
+        return (self.layers * self.attention_params_per_layer + self.dense_layers * self.dense_ffn_params
+                + self.moe_layers * active_experts * self.expert_params + self.router_params
+                + self.embedding_params)
+
+    def lora_params(self, rank: int) -> float:
+        """LoRA adapter weights of rank ``rank`` (0 when ``rank <= 0``).
+
+        Adapters of rank r on every attention and FFN/expert projection (the QLoRA setting,
+        Dettmers et al. 2023 Sec. 4: "LoRA on all linear transformer block layers"): a d_in x d_out
+        matrix gets r * (d_in + d_out) weights. Embeddings and routers are not adapted.
+        """
+        r = rank
+        if r <= 0:
+            return 0.0
+        h = self.hidden
+        if self.mla is not None:
+            m = self.mla
+            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+            q_shapes = [(h, m.q_lora_rank), (m.q_lora_rank, self.heads * qk)] if m.q_lora_rank else [(h, self.heads * qk)]
+            shapes = q_shapes + [(h, m.kv_lora_rank + m.qk_rope_head_dim),
+                                 (m.kv_lora_rank, self.heads * (m.qk_nope_head_dim + m.v_head_dim)),
+                                 (self.heads * m.v_head_dim, h)]
+        else:
+            shapes = [(h, self.heads * self.head_dim), (h, self.kv_heads * self.head_dim),
+                      (h, self.kv_heads * self.head_dim), (self.heads * self.head_dim, h)]
+        attention = sum(r * (a + b) for a, b in shapes)
+
+        def ffn_one(width: int) -> int:
+            return self.ffn_matrices * r * (h + width)
+
+        experts = 0.0
+        if self.moe is not None:
+            experts = self.moe_layers * (self.moe.num_experts + self.moe.shared_experts) * ffn_one(self.moe.expert_ffn_hidden)
+        return float(self.layers * attention + self.dense_layers * ffn_one(self.ffn_hidden) + experts)
