@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -143,9 +144,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(study_file), "--profile", str(root / "profiles" / "default"),
                "--cores", str(args.cores), *args.extra]
+    # The jobs run `python -m archsweep.workflow ...`: this Python first on PATH, even unactivated.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     with _run_lock(workdir):
         _unlock_stale(command, workdir)
-        done = subprocess.run(command, check=False)
+        done = subprocess.run(command, check=False, env=env)
     if done.returncode != 0:
         print(f"archsweep: error: the workflow failed (snakemake exit status {done.returncode}); "
               f"see the messages above and results/{study.name}/logs/", file=sys.stderr)

@@ -28,16 +28,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from archsweep.results import store
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["MAPPING_COLUMNS", "MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "MAX_FRONT_ROWS", "plot_names",
            "search_plot_names", "breakdown_columns", "search_summary", "SearchSummary", "write_report"]
@@ -89,6 +91,10 @@ def _fmt(value: object) -> str:
 
 
 def _figure(width_in: float = 6.4) -> tuple[Figure, object]:
+    # matplotlib (~0.2 s to import) only here: the workflow imports this module at DAG time for plot_names.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width_in, 4.8), dpi=100)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1)
