@@ -93,9 +93,9 @@ def _summary(db: Path, study: Study) -> list[str]:
         for workload in study.workloads:
             total, feasible = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE feasible) FROM evaluations WHERE study = ? AND workload = ?",
-                [study.name, workload]).fetchone()
+                [study.name, workload]).fetchone()  # type: ignore[misc]  # count(*) always returns a row
             front = (con.execute("SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0",
-                                 [study.name, workload]).fetchone()[0]
+                                 [study.name, workload]).fetchone()[0]  # type: ignore[index]
                      if store.table_exists(con, "pareto") else 0)
             lines.append(f"  {workload}: {total} candidates evaluated, {feasible} feasible, {front} on the Pareto front")
         return lines

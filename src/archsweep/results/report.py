@@ -39,6 +39,7 @@ from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["MAPPING_COLUMNS", "MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "MAX_FRONT_ROWS", "plot_names",
@@ -90,7 +91,7 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _figure(width_in: float = 6.4) -> tuple[Figure, object]:
+def _figure(width_in: float = 6.4) -> tuple[Figure, Axes]:
     # matplotlib (~0.2 s to import) only here: the workflow imports this module at DAG time for plot_names.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -268,6 +269,8 @@ def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     """Markdown lines and plots of the search section."""
 
     spec = study.search
+    if spec is None:
+        return [], []
     summary = search_summary(study, con)
     reference = ", ".join(f"`{c}` = {_fmt(v)}" for c, v in summary.reference)
     lines = ["", "## Search", "",
@@ -284,7 +287,7 @@ def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for row in summary.front_rows[:MAX_FRONT_ROWS]:
         lines.append("| " + " | ".join(f"`{v}`" if i == 0 else _fmt(v) for i, v in enumerate(row)) + " |")
     trials = search_objectives(study, con)
-    front = np.isin(trials.trial_number, [r[1] for r in summary.front_rows])
+    front = np.isin(trials.trial_number, np.asarray([r[1] for r in summary.front_rows]))
     written = []
     names = iter(search_plot_names(study))
     index = {o.column: i for i, o in enumerate(study.objectives)}
@@ -310,9 +313,9 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for workload in study.workloads:
         total, feasible = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE feasible) FROM evaluations WHERE study = ? AND workload = ?",
-            [study.name, workload]).fetchone()
+            [study.name, workload]).fetchone()  # type: ignore[misc]  # count(*) always returns a row
         front = con.execute(f"SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0{_sweep_only(con)}",
-                            [study.name, workload]).fetchone()[0]
+                            [study.name, workload]).fetchone()[0]  # type: ignore[index]
         lines.append(f"| {workload} | {total} | {feasible} | {front} |")
     written = []
     names = iter(plot_names(study))
