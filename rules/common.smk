@@ -40,8 +40,8 @@ BENCHMARKS = f"{RESULTS}/benchmarks"
 SHARD_IDS = list(range(STUDY.shards)) if HAS_SWEEP else []
 REPORT_PLOTS = [f"{RESULTS}/report/{name}" for name in plot_names(STUDY)]
 # What the space and evaluate jobs read of the study and data/ (their `params:`): they rerun
-# when it changes, not when the study file's mtime does (constraints, objectives and report
-# settings are applied after evaluation, by collect).
+# when it changes, not when the study file's mtime does (constraints and objectives are applied
+# after evaluation, by collect).
 SPACE_FINGERPRINT = space_fingerprint(STUDY)
 EVALUATE_FINGERPRINT = evaluate_fingerprint(STUDY)
 

@@ -1,6 +1,6 @@
 # Evaluate one shard on every workload: results/<study>/evaluate/<k>.parquet (one job per shard).
 # Reruns when its shard or what it reads of the study and data/ changes (params.fingerprint),
-# not when a constraint, objective or report setting does.
+# not when a constraint or objective does.
 rule evaluate:
     input:
         study=ancient(STUDY_FILE),

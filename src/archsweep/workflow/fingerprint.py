@@ -4,8 +4,8 @@ a job when its params change), in place of the study file's modification time.
 A space job reads the study's base, parameters, sampling, seed and shard count, the hardware
 catalog and the technology data. An evaluate job reads its space shard (an input file), those
 study parts, the workloads (and their ``models/<name>.yaml``), the mapping choice and the
-calibration data. Neither reads the constraints, objectives, report settings or search section:
-they are applied after evaluation (:func:`archsweep.results.objectives.apply_constraints_table`
+calibration data. Neither reads the constraints, objectives, description or search section:
+constraints and objectives are applied after evaluation (:func:`archsweep.results.objectives.apply_constraints_table`
 in :func:`archsweep.workflow.stages.collect`), so editing them re-runs collect, pareto and report
 but no model evaluation. Package and model versions are part of both hashes.
 
