@@ -5,8 +5,9 @@ A space job reads the study's base, parameters, sampling, seed and shard count, 
 catalog and the technology data. An evaluate job reads its space shard (an input file), those
 study parts, the workloads (and their ``models/<name>.yaml``), the mapping choice and the
 calibration data. Neither reads the constraints, objectives, description or search section:
-constraints and objectives are applied after evaluation (:func:`archsweep.results.objectives.apply_constraints_table`
-in :func:`archsweep.workflow.stages.collect`), so editing them re-runs collect, pareto and report
+constraints and objectives are applied after evaluation
+(:func:`archsweep.results.objectives.apply_constraints_table` in
+:func:`archsweep.workflow.stages.collect`), so editing them re-runs collect, pareto and report
 but no model evaluation. Package and model versions are part of both hashes.
 
 Imported by ``rules/common.smk`` at DAG time: keep it light (no model, no plotting, no Optuna).
