@@ -6,6 +6,7 @@
 #      or:   snakemake --cores all --configfile spaces/default.yaml --profile profiles/default
 # The study file IS the config; executor settings live in profiles/, never in the study.
 
+
 # ---- configuration, validation, targets and input functions ---------------------------
 include: "rules/common.smk"
 

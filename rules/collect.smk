@@ -1,5 +1,5 @@
-# Ingest every evaluated shard (and the search exports) into results/<study>/archsweep.duckdb.
-# Local: DuckDB allows one writing process per database file.
+# Ingest every evaluated shard (and the search exports) into results/<study>/archsweep.duckdb,
+# applying the study's constraints. Local: DuckDB allows one writing process per database file.
 rule collect:
     input:
         study=STUDY_FILE,
@@ -9,6 +9,11 @@ rule collect:
         db=f"{RESULTS}/archsweep.duckdb",
     log:
         f"{LOGS}/collect.log",
+    benchmark:
+        f"{BENCHMARKS}/collect.tsv"
     localrule: True
-    run:
-        stages.collect(input.study, input.evaluations, output.db, search=input.search, log=log[0])
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow collect --study {input.study:q} --db {output.db:q}"
+        " --evaluations {input.evaluations:q} --search {input.search:q} > {log:q} 2>&1"

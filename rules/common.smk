@@ -1,9 +1,18 @@
 # Configuration and helpers shared by the rules: the study, its paths and the targets.
-# Functions only (no rules) in this file.
-from archsweep.workflow import stages
-from archsweep.spec.errors import InputError
-from archsweep.results.report import plot_names
+# Functions only (no rules) in this file. Imports only what the DAG needs (the study loader,
+# the report's plot names, the jobs' fingerprints): no model, matplotlib or Optuna here.
+import os
+import shlex
+import sys
+
+# The package of this checkout, at DAG time and in every job (see envs/archsweep.yaml).
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+
 from archsweep.load.study import load_study
+from archsweep.results.report import plot_names
+from archsweep.spec.errors import InputError
+from archsweep.workflow.fingerprint import evaluate_fingerprint, space_fingerprint
 
 
 def get_study_file():
@@ -12,7 +21,12 @@ def get_study_file():
         return str(config["study_file"])
     if workflow.configfiles:
         return str(workflow.configfiles[-1])
-    raise InputError("<snakemake>", "--configfile", "<none>", "a study file: --configfile spaces/<name>.yaml")
+    raise InputError(
+        "<snakemake>",
+        "--configfile",
+        "<none>",
+        "a study file: --configfile spaces/<name>.yaml",
+    )
 
 
 # Validated once at DAG time (schema + cross-field checks); errors name file, key, value.
@@ -22,8 +36,20 @@ HAS_SWEEP = STUDY.sampling_method is not None
 RESULTS_ROOT = "results"
 RESULTS = f"{RESULTS_ROOT}/{STUDY.name}"
 LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
 SHARD_IDS = list(range(STUDY.shards)) if HAS_SWEEP else []
 REPORT_PLOTS = [f"{RESULTS}/report/{name}" for name in plot_names(STUDY)]
+# What the space and evaluate jobs read of the study and data/ (their `params:`): they rerun
+# when it changes, not when the study file's mtime does (constraints and objectives are applied
+# after evaluation, by collect).
+SPACE_FINGERPRINT = space_fingerprint(STUDY)
+EVALUATE_FINGERPRINT = evaluate_fingerprint(STUDY)
+
+# Every job is `python -m archsweep.workflow <stage> ...` (a shell job: no Snakefile re-read).
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+)
+
 
 wildcard_constraints:
     shard=r"\d+",

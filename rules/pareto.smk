@@ -9,6 +9,11 @@ rule pareto:
         front=f"{RESULTS}/pareto/pareto.parquet",
     log:
         f"{LOGS}/pareto.log",
+    benchmark:
+        f"{BENCHMARKS}/pareto.tsv"
     localrule: True
-    run:
-        stages.pareto(input.study, input.db, output.front, log=log[0])
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow pareto --study {input.study:q} --db {input.db:q} --out {output.front:q}"
+        " > {log:q} 2>&1"

@@ -10,6 +10,11 @@ rule report:
         plots=REPORT_PLOTS,
     log:
         f"{LOGS}/report.log",
+    benchmark:
+        f"{BENCHMARKS}/report.tsv"
     localrule: True
-    run:
-        stages.report(input.study, input.db, output.report, log=log[0])
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow report --study {input.study:q} --db {input.db:q} --out {output.report:q}"
+        " > {log:q} 2>&1"

@@ -2,10 +2,11 @@
 # run N workers sharing its storage, export trials and hypervolume history to Parquet.
 # The study is created by its own rule before any worker starts: concurrent create_study on
 # an empty PostgreSQL database races (Optuna issue #1092).
-from archsweep.workflow import search_rules as search
-
+# The search applies the study's constraints inside its trials, so it follows the study file's mtime.
+# Its storage lives under results/<study>/search/ (the stages' default --results root: RESULTS_ROOT).
 SEARCH = f"{RESULTS}/search"
 SEARCH_WORKERS = list(range(STUDY.search.workers)) if STUDY.search is not None else []
+
 
 wildcard_constraints:
     worker=r"\d+",
@@ -18,9 +19,14 @@ rule search_create:
         marker=f"{SEARCH}/created.txt",
     log:
         f"{LOGS}/search/create.log",
+    benchmark:
+        f"{BENCHMARKS}/search/create.tsv"
     localrule: True
-    run:
-        search.run_rule("create", study=input.study, results=RESULTS_ROOT, marker=output.marker, log=log[0])
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow search-create --study {input.study:q}"
+        " --marker {output.marker:q} > {log:q} 2>&1"
 
 
 rule search_worker:
@@ -31,9 +37,13 @@ rule search_worker:
         marker=f"{SEARCH}/worker_{{worker}}.done",
     log:
         f"{LOGS}/search/worker_{{worker}}.log",
-    run:
-        search.run_rule("worker", study=input.study, results=RESULTS_ROOT, marker=output.marker, log=log[0],
-                        worker=int(wildcards.worker))
+    benchmark:
+        f"{BENCHMARKS}/search/worker_{{worker}}.tsv"
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow search-worker --study {input.study:q}"
+        " --worker {wildcards.worker} --marker {output.marker:q} > {log:q} 2>&1"
 
 
 rule search_export:
@@ -45,7 +55,11 @@ rule search_export:
         hypervolume=f"{SEARCH}/hypervolume.parquet",
     log:
         f"{LOGS}/search/export.log",
+    benchmark:
+        f"{BENCHMARKS}/search/export.tsv"
     localrule: True
-    run:
-        search.run_rule("export", study=input.study, results=RESULTS_ROOT, log=log[0], trials=output.trials,
-                        hypervolume=output.hypervolume)
+    conda:
+        "../envs/archsweep.yaml"
+    shell:
+        "python -m archsweep.workflow search-export --study {input.study:q}"
+        " --trials {output.trials:q} --hypervolume {output.hypervolume:q} > {log:q} 2>&1"

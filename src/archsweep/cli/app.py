@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -72,9 +73,9 @@ def _summary(db: Path, study: Study) -> list[str]:
         for workload in study.workloads:
             total, feasible = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE feasible) FROM evaluations WHERE study = ? AND workload = ?",
-                [study.name, workload]).fetchone()
+                [study.name, workload]).fetchone()  # type: ignore[misc]  # count(*) always returns a row
             front = (con.execute("SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0",
-                                 [study.name, workload]).fetchone()[0]
+                                 [study.name, workload]).fetchone()[0]  # type: ignore[index]
                      if store.table_exists(con, "pareto") else 0)
             lines.append(f"  {workload}: {total} candidates evaluated, {feasible} feasible, {front} on the Pareto front")
         return lines
@@ -123,9 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(study_file), "--profile", str(root / "profiles" / "default"),
                "--cores", str(args.cores), *args.extra]
+    # The jobs run `python -m archsweep.workflow ...`: this Python first on PATH, even unactivated.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     with _run_lock(workdir):
         _unlock_stale(command, workdir)
-        done = subprocess.run(command, check=False)
+        done = subprocess.run(command, check=False, env=env)
     if done.returncode != 0:
         print(f"archsweep: error: the workflow failed (snakemake exit status {done.returncode}); "
               f"see the messages above and results/{study.name}/logs/", file=sys.stderr)

@@ -108,7 +108,7 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
         flags[flag] = bool(value)
     if None in (isl, osl, load) or problems:
         return None
-    mode, conc, qps = load  # type: ignore[misc]
+    mode, conc, qps = load
     job = guard(problems, lambda: serving_job_from_options(input_tokens=isl, output_tokens=osl, load=mode, concurrency=conc,  # type: ignore[arg-type]
                                                            qps=qps, ttft_max_s=ttft, tpot_max_s=tpot, precision=precision,
                                                            kv_precision=kv))

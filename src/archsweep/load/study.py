@@ -240,7 +240,7 @@ def _parse_parameters(raw: Mapping[str, Any], file: str, problems: list[Problem]
             problems.append(problem(file, key, name,
                                     f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
             continue
-        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))
+        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
         if parsed is not None:
             out.append(parsed)
     return tuple(out)
@@ -291,7 +291,7 @@ def _parse_constraints(raw: Sequence[Mapping[str, Any]], file: str, problems: li
             continue
         seen.add(column)
         bounds = {
-            b: guard(problems, lambda b=b: parse_column_value(item[b], column, file=file, key_path=f"{key}.{b}"))
+            b: guard(problems, lambda b=b: parse_column_value(item[b], column, file=file, key_path=f"{key}.{b}"))  # noqa: B023
             for b in ("max", "min") if b in item
         }
         if bounds.get("max") is not None and bounds.get("min") is not None and bounds["min"] > bounds["max"]:

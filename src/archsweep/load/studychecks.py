@@ -110,7 +110,7 @@ def check_strategy(text: str, workloads: Mapping[str, Workload], parameters: Seq
         problems.append(Problem(file, f"mapping.strategy.{exc.problem.key_path}".rstrip("."), exc.problem.value,
                                 exc.problem.allowed))
         return
-    for i, (name, workload) in enumerate(workloads.items()):
+    for name, workload in workloads.items():
         for key, value, allowed in strategy_problems(fixed, workload):
             problems.append(problem(file, f"mapping.strategy.{key}", value, f"{allowed} (workload {name})"))
     degrees = {k: int(fixed[k]) for k in ("tp", "pp", "cp", "dp") if k in fixed}

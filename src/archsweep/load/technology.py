@@ -67,7 +67,7 @@ def _value(cls: type, name: str, entry: Any, file: str, key: str) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             raise InputError(file, key, raw, allowed)
         return float(raw)
-    return parse_quantity(raw, dim, file=file, key_path=key)  # type: ignore[arg-type]
+    return parse_quantity(raw, dim, file=file, key_path=key)
 
 
 def _build(cls: type, raw: Mapping[str, Any], file: str, path: str, prov: dict[str, Provenance],

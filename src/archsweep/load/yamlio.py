@@ -15,6 +15,7 @@ file, line and key path or the limit. Limits (far above any real input: the larg
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,38 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+_CLoader: Any = getattr(yaml, "CSafeLoader", None)
+
+
+if _CLoader is not None:
+    class _FastStrictLoader(_CLoader):
+        """libyaml's C parser with the same duplicate-key check: 7x faster on the 165 KB hardware
+        catalog (0.08 s instead of 0.54 s, read by every job). Used only for text that cannot hold
+        an anchor or alias (:data:`_MAYBE_ANCHOR` finds none), so alias expansion cannot blow up; the
+        nesting depth is checked on the result."""
+
+        source_name = "<string>"
+
+    _FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+#: Where an anchor (``&a``) or alias (``*a``) could start a node; a false match (e.g. inside a quoted
+#: string) only costs speed (the counting Python loader is used).
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\{,:-])[&*][^\s,\[\]{}]")
+
+
+def _depth_exceeds(data: Any, limit: int) -> int | None:
+    """The first nesting depth above ``limit`` found in parsed ``data`` (None when within it)."""
+    stack = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth + 1 > limit:
+                return depth + 1
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
 
 def load_yaml_text(text: str, source_name: str = "<string>") -> Any:
     """Parse YAML text strictly; errors name ``source_name``."""
@@ -100,10 +133,15 @@ def load_yaml_text(text: str, source_name: str = "<string>") -> Any:
     if size > MAX_DOCUMENT_BYTES:
         raise InputError(source_name, "", f"<document of {size:,} bytes>",
                          f"a YAML document of at most {MAX_DOCUMENT_BYTES:,} bytes (MAX_DOCUMENT_BYTES)")
-    loader = _StrictLoader(text)
+    fast = _CLoader is not None and _MAYBE_ANCHOR.search(text) is None
+    loader = _FastStrictLoader(text) if fast else _StrictLoader(text)
     loader.source_name = source_name
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
+        if fast and _depth_exceeds(data, MAX_DEPTH) is not None:
+            raise _LimitExceeded(1, f"<nesting deeper than {MAX_DEPTH}>",
+                                 f"sequences and mappings nested at most {MAX_DEPTH} deep (MAX_DEPTH)")
+        return data
     except InputError:
         raise
     except _LimitExceeded as exc:

@@ -19,6 +19,7 @@ side GEMMs charged at the base GEMM's rate per FLOP (see :func:`_gemm_fwd_bwd`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +95,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     peak = peak_matrix_flops
     peak_bf16 = hw.peak_matrix_flops_bf16
     lora = wl.training.mode == "finetune_lora"
-    wk = {"frozen": lora, "lora_rank": wl.training.lora_rank if lora else 0}  # adapted, frozen projections
-    fz = {"frozen": lora}  # frozen, not adapted (router, output layer)
+    wk: dict[str, Any] = {"frozen": lora, "lora_rank": wl.training.lora_rank if lora else 0}  # adapted, frozen projections
+    fz: dict[str, Any] = {"frozen": lora}  # frozen, not adapted (router, output layer)
 
     heads_local = wl.heads / t
     kv_local = np.maximum(wl.kv_heads / t, 1.0)

@@ -68,7 +68,9 @@ def _binding(con: duckdb.DuckDBPyConnection, study: Study, workload: str, column
         return ""
     counts = con.execute("SELECT count(*), " + ", ".join(f'count(*) FILTER (WHERE "{c}" > 0)' for c in violations)
                          + " FROM evaluations WHERE study = ? AND workload = ?", [study.name, workload]).fetchone()
-    total, hits = counts[0], dict(zip(violations, counts[1:]))
+    if counts is None:
+        return ""
+    total, hits = counts[0], dict(zip(violations, counts[1:], strict=True))
     bound = [f"`{c.removeprefix('violation_')}` rules out {n} of {total}" for c, n in
              sorted(hits.items(), key=lambda kv: -kv[1]) if n]
     idle = [f"`{c.removeprefix('violation_')}`" for c, n in hits.items() if not n]
@@ -99,11 +101,11 @@ def front_findings(con: duckdb.DuckDBPyConnection, study: Study, workload: str, 
     lines += [f"The front has {n} design(s). Largest step-time part: {by}."]
     common = []
     for name in varied:
-        values = Counter(_fmt(v) for v in front[name].tolist())
-        if len(values) == 1:
-            common.append(f"`{name}` = {next(iter(values))} (all)")
+        tally = Counter(_fmt(v) for v in front[name].tolist())
+        if len(tally) == 1:
+            common.append(f"`{name}` = {next(iter(tally))} (all)")
         else:
-            top, k = values.most_common(1)[0]
+            top, k = tally.most_common(1)[0]
             if k / n >= 0.75:
                 common.append(f"`{name}` = {top} ({k} of {n})")
     if common:

@@ -88,7 +88,7 @@ def _clean(value: Any) -> Any:
 
 def report_data(study: Study, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The JSON the page draws: objectives, workloads, scenarios, column lists and the rows (column-wise)."""
-    columns = list(store.table_columns(con, "evaluations"))
+    columns = list(store.table_columns(con, "evaluations")) if store.table_exists(con, "evaluations") else []
     parts = [c for c in columns if _BREAKDOWN.match(c)]
     params = [c for c in study.varied if c in columns]
     mapping = [c for c in MAPPING_COLUMNS if c in columns]
@@ -100,12 +100,15 @@ def report_data(study: Study, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     front = (f"candidate_id IN (SELECT candidate_id FROM pareto p WHERE p.study = e.study AND p.workload = e.workload "
              f"AND p.rank = 0{source})") if has_front else "false"
     select = ", ".join(f'"{c}"' for c in wanted)
-    relation = con.execute(
-        f"SELECT {select}, front FROM (SELECT *, {front} AS front, row_number() OVER (PARTITION BY workload "
-        f"ORDER BY hash(candidate_id)) AS k FROM evaluations e WHERE study = ? AND feasible) "
-        f"WHERE front OR k <= {MAX_BACKGROUND_ROWS} ORDER BY workload, candidate_id", [study.name])
-    names = [d[0] for d in relation.description]
-    rows = relation.fetchall()
+    if not store.table_exists(con, "evaluations"):  # a search-only study: no sweep rows
+        wanted, names, rows = [], ["front"], []
+    else:
+        relation = con.execute(
+            f"SELECT {select}, front FROM (SELECT *, {front} AS front, row_number() OVER (PARTITION BY workload "
+            f"ORDER BY hash(candidate_id)) AS k FROM evaluations e WHERE study = ? AND feasible) "
+            f"WHERE front OR k <= {MAX_BACKGROUND_ROWS} ORDER BY workload, candidate_id", [study.name])
+        names = [d[0] for d in relation.description]
+        rows = relation.fetchall()
     data = {name: [_clean(r[k]) for r in rows] for k, name in enumerate(names)}
     data["front"] = [1 if v else 0 for v in data["front"]]
     scenarios = sorted({s for s in data.get("scenario", []) if s is not None})

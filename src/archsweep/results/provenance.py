@@ -13,7 +13,7 @@ import json
 import platform
 import subprocess
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,6 @@ def make_run_record(*, study: str, study_file: str | Path, seed: int | None, sam
     return RunRecord(
         run_id=run_id_for(sha), study=study, archsweep_version=__version__, model_version=MODEL_VERSION,
         git_commit=git_commit(), package_versions=json.dumps(package_versions(), sort_keys=True),
-        seed=seed, sampling=sampling, timestamp_utc=datetime.now(timezone.utc),
+        seed=seed, sampling=sampling, timestamp_utc=datetime.now(UTC),
         hostname=platform.node(), study_sha256=sha,
     )

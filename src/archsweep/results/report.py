@@ -28,25 +28,33 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from archsweep.results import store
 from archsweep.results.findings import front_findings
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.results.html_report import write_html_report
+from archsweep.results.plots import (
+    MAX_BACKGROUND_POINTS,
+    MAX_BREAKDOWN_BARS,
+    figure,
+    plot_breakdown,
+    plot_pair,
+    plot_serving_curve,
+    sweep_only,
+)
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["MAPPING_COLUMNS", "MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "MAX_FRONT_ROWS", "plot_names",
            "search_plot_names", "breakdown_columns", "search_summary", "SearchSummary", "write_report"]
 
-#: Mapping columns shown with a design, when the model returns them.
-MAX_BACKGROUND_POINTS = 20_000
-MAX_BREAKDOWN_BARS = 12
 #: Front members listed in the report's search section (best first objective first).
 MAX_FRONT_ROWS = 50
 _BREAKDOWN = re.compile(r"^(?!step_time_s$)[a-z0-9_]+_(time|exposed)_s$")
@@ -90,99 +98,6 @@ def _fmt(value: object) -> str:
     if isinstance(value, (np.floating,)):
         return _fmt(float(value))
     return str(value)
-
-
-def _figure(width_in: float = 6.4) -> tuple[Figure, object]:
-    fig = Figure(figsize=(width_in, 4.8), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
-
-
-def _sweep_only(con: duckdb.DuckDBPyConnection, prefix: str = "") -> str:
-    """SQL condition keeping the sweep's rows of ``pareto`` (tables made before searches had no ``source``)."""
-    return f" AND {prefix}source = 'sweep'" if "source" in store.table_columns(con, "pareto") else ""
-
-
-def _plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: str, b: str, path: Path) -> None:
-    fig, ax = _figure()
-    background = con.execute(
-        f'SELECT "{a}", "{b}" FROM evaluations WHERE study = ? AND workload = ? AND feasible '
-        f"USING SAMPLE {MAX_BACKGROUND_POINTS} ROWS (reservoir, 0)", [study.name, workload]).fetchnumpy()
-    front = con.execute(
-        f'SELECT "{a}", "{b}" FROM pareto WHERE study = ? AND workload = ? AND rank = 0{_sweep_only(con)} '
-        f'ORDER BY "{a}"', [study.name, workload]).fetchnumpy()
-    if len(background[a]):
-        ax.scatter(background[a], background[b], s=4, c="0.75", label="feasible", rasterized=True)
-        ax.scatter(front[a], front[b], s=14, c="tab:red", label="Pareto front (all objectives)")
-        ax.legend(loc="best", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
-    ax.set_title(f"{study.name} / {workload}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-
-
-def _plot_serving_curve(con: duckdb.DuckDBPyConnection, study: Study, workload: str, path: Path) -> None:
-    """Output tokens/s per accelerator vs tokens/s per user (1 / TPOT) of every feasible candidate's
-    best configuration, with the upper-right envelope (no other design is both faster per user and
-    higher in throughput per accelerator) drawn as the curve of the best designs."""
-    fig, ax = _figure()
-    x_col, y_col = "tokens_per_s_per_user", "tokens_per_s_per_accelerator"
-    pts = con.execute(f'SELECT "{x_col}", "{y_col}" FROM evaluations WHERE study = ? AND workload = ? AND feasible',
-                      [study.name, workload]).fetchnumpy()
-    x, y = np.asarray(pts[x_col], dtype=float), np.asarray(pts[y_col], dtype=float)
-    if x.size:
-        order = np.lexsort((-y, -x))
-        keep, best = [], -np.inf
-        for i in order:
-            if y[i] > best:
-                keep.append(i)
-                best = y[i]
-        env = np.asarray(keep, dtype=np.int64)
-        env = env[np.argsort(x[env])]
-        ax.scatter(x, y, s=6, c="0.7", label="feasible designs (best configuration each)", rasterized=True)
-        ax.plot(x[env], y[env], "-o", ms=4, c="tab:red", label="best designs (envelope)")
-        ax.legend(loc="best", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("tokens/s per user (1 / TPOT)")
-    ax.set_ylabel("output tokens/s per accelerator")
-    ax.set_title(f"{study.name} / {workload}: throughput vs per-user speed", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-
-
-def _plot_breakdown(con: duckdb.DuckDBPyConnection, study: Study, workload: str, parts: list[str], path: Path) -> None:
-    fig, ax = _figure(width_in=9.0)
-    first = study.objectives[0]
-    order = "DESC" if first.direction == "maximize" else "ASC"
-    selected = "".join(f', e."{p}"' for p in parts)
-    rows = con.execute(
-        f"SELECT e.candidate_id{selected} FROM pareto p JOIN evaluations e "
-        f"USING (study, workload, candidate_id) WHERE p.study = ? AND p.workload = ? AND p.rank = 0{_sweep_only(con, 'p.')} "
-        f'ORDER BY p."{first.column}" {order}, p.candidate_id LIMIT {MAX_BREAKDOWN_BARS}',
-        [study.name, workload]).fetchnumpy() if parts else {}
-    if parts and len(rows["candidate_id"]):
-        labels = [str(c) for c in rows["candidate_id"]]
-        positions = np.arange(len(labels))
-        bottom = np.zeros(len(labels))
-        for part in parts:
-            values = np.nan_to_num(np.asarray(rows[part], dtype=np.float64))
-            ax.bar(positions, values, bottom=bottom, label=part)
-            bottom += values
-        ax.set_xticks(positions, labels)
-        ax.set_ylabel("time per step, s")
-        ax.set_xlabel(f"front members (best {first.column} first), candidate id")
-        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
-    else:
-        reason = "no front member" if parts else "the model returns no <part>_time_s breakdown columns"
-        ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(f"step-time breakdown, {study.name} / {workload}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
 
 
 def _best_rows(con: duckdb.DuckDBPyConnection, study: Study, workload: str, shown: list[str]) -> list[str]:
@@ -258,7 +173,7 @@ def search_summary(study: Study, con: duckdb.DuckDBPyConnection) -> SearchSummar
 
 def _plot_search_pair(study: Study, values: np.ndarray, feasible: np.ndarray, front: np.ndarray, a: int, b: int,
                       path: Path) -> None:
-    fig, ax = _figure()
+    fig, ax = figure()
     names = [o.column for o in study.objectives]
     if feasible.any():
         ax.scatter(values[feasible, a], values[feasible, b], s=8, c="0.7", label="feasible trials")
@@ -277,7 +192,7 @@ def _plot_search_pair(study: Study, values: np.ndarray, feasible: np.ndarray, fr
 
 
 def _plot_hypervolume(con: duckdb.DuckDBPyConnection, study: Study, path: Path) -> None:
-    fig, ax = _figure()
+    fig, ax = figure()
     data = con.execute("SELECT trial_number, hypervolume FROM hypervolume_history WHERE study = ? "
                        "ORDER BY trial_number", [study.name]).fetchnumpy() \
         if store.table_exists(con, "hypervolume_history") else {"trial_number": np.zeros(0)}
@@ -296,6 +211,8 @@ def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     """Markdown lines and plots of the search section."""
 
     spec = study.search
+    if spec is None:
+        return [], []
     summary = search_summary(study, con)
     reference = ", ".join(f"`{c}` = {_fmt(v)}" for c, v in summary.reference)
     lines = ["", "## Search", "",
@@ -312,7 +229,7 @@ def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for row in summary.front_rows[:MAX_FRONT_ROWS]:
         lines.append("| " + " | ".join(f"`{v}`" if i == 0 else _fmt(v) for i, v in enumerate(row)) + " |")
     trials = search_objectives(study, con)
-    front = np.isin(trials.trial_number, [r[1] for r in summary.front_rows])
+    front = np.isin(trials.trial_number, np.asarray([r[1] for r in summary.front_rows]))
     written = []
     names = iter(search_plot_names(study))
     index = {o.column: i for i, o in enumerate(study.objectives)}
@@ -338,9 +255,9 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
     for workload in study.workloads:
         total, feasible = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE feasible) FROM evaluations WHERE study = ? AND workload = ?",
-            [study.name, workload]).fetchone()
-        front = con.execute(f"SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0{_sweep_only(con)}",
-                            [study.name, workload]).fetchone()[0]
+            [study.name, workload]).fetchone()  # type: ignore[misc]  # count(*) always returns a row
+        front = con.execute(f"SELECT count(*) FROM pareto WHERE study = ? AND workload = ? AND rank = 0{sweep_only(con)}",
+                            [study.name, workload]).fetchone()[0]  # type: ignore[index]
         lines.append(f"| {workload} | {total} | {feasible} | {front} |")
     written = []
     names = iter(plot_names(study))
@@ -351,16 +268,16 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
                   *front_findings(con, study, workload, parts), "Plots:", ""]
         for a, b in _pairs(study):
             path = folder / next(names)
-            _plot_pair(con, study, workload, a, b, path)
+            plot_pair(con, study, workload, a, b, path)
             lines.append(f"- [{b} vs {a}]({path.name})")
             written.append(path)
         path = folder / next(names)
-        _plot_breakdown(con, study, workload, parts, path)
+        plot_breakdown(con, study, workload, parts, path)
         lines.append(f"- [step-time breakdown of front members]({path.name})")
         written.append(path)
         if study.serving_workload(workload) is not None:
             path = folder / next(names)
-            _plot_serving_curve(con, study, workload, path)
+            plot_serving_curve(con, study, workload, path)
             lines.append(f"- [output tokens/s per accelerator vs tokens/s per user]({path.name})")
             written.append(path)
     return lines, written

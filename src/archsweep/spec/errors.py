@@ -77,7 +77,7 @@ class InputErrors(ArchsweepError, ValueError):
         self.problems = tuple(problems)
         lines = [p.render() for p in self.problems]
         header = f"{len(lines)} problem(s) in input:" if len(lines) > 1 else ""
-        super().__init__("\n".join(([header] if header else []) + [("  " if header else "") + l for l in lines]))
+        super().__init__("\n".join(([header] if header else []) + [("  " if header else "") + line for line in lines]))
 
     def __reduce__(self):
         return (InputErrors, (self.problems,))

@@ -82,7 +82,7 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
             reader = csv.DictReader(handle)
             header = list(reader.fieldnames or [])
             _check_header(path, header)
-            rows = []
+            rows: list[dict[str, str]] = []
             for row in reader:
                 if len(rows) >= MAX_MEASUREMENT_ROWS:
                     raise InputError(str(path), "", f"<more than {MAX_MEASUREMENT_ROWS:,} rows>",

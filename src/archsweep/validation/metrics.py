@@ -70,7 +70,7 @@ def megatron_step_flops(wl: Workload, recompute: str, *, hardware: bool) -> floa
     SC21 Eq. 3); selective 72 B s l h^2 (1 + s/(3h) + V/(12 l h)) (Korthikanti Table 5: the
     HFU/MFU ratios of its four models); none = model FLOPs.
     """
-    b, s, l, h, v = float(wl.training.global_batch_seqs), float(wl.seq_len), float(wl.layers), float(wl.hidden), float(wl.vocab)
+    b, s, l, h, v = float(wl.training.global_batch_seqs), float(wl.seq_len), float(wl.layers), float(wl.hidden), float(wl.vocab)  # noqa: E741 (the papers' l = layers)
     base = b * s * l * h * h
     if hardware and recompute == "full":
         return 96.0 * base * (1 + s / (6 * h) + v / (16 * l * h))

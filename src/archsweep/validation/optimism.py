@@ -94,7 +94,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
 
 def search_optimism(rows: Iterable[Mapping[str, str]]) -> list[OptimismRow]:
     """One :class:`OptimismRow` per throughput row the model can plan (others are left out)."""
-    catalog, tech, cache = load_catalog(), load_technology(), {}
+    catalog, tech = load_catalog(), load_technology()
+    cache: dict[Any, Any] = {}
     return [r for r in (_one(row, catalog, tech, cache) for row in rows) if r is not None]
 
 

@@ -1,5 +1,6 @@
-"""The search rules of ``rules/search.smk`` and ``python -m archsweep.workflow.search_rules
-create|worker|export --study FILE ...``: create the Optuna study, run a worker, export."""
+"""The search rules of ``rules/search.smk``: ``python -m archsweep.workflow
+search-create|search-worker|search-export --study FILE ...`` create the Optuna study, run a
+worker, export the trials (see :mod:`archsweep.workflow.__main__`)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ from archsweep.search.storage import create_search_study
 from archsweep.search.worker import run_search_worker
 from archsweep.spec.errors import ArchsweepError
 
-__all__ = ["main", "run_rule"]
+__all__ = ["main"]
 
 # ---------------------------------------------------------------------------------------
-# Command line: python -m archsweep.workflow.search_rules create|worker|export --study FILE ...
+# Command line: python -m archsweep.workflow search-create|search-worker|search-export --study FILE ...
 # ---------------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m archsweep.workflow.search_rules", description="Optuna search: create the study, run a worker, export trials")
+    parser = argparse.ArgumentParser(prog="python -m archsweep.workflow search-",
+                                     description="Optuna search: create the study, run a worker, export trials")
     sub = parser.add_subparsers(dest="verb", required=True)
     for verb in ("create", "worker", "export"):
-        p = sub.add_parser(verb)
+        p = sub.add_parser(verb, prog=f"python -m archsweep.workflow search-{verb}")
         p.add_argument("--study", required=True, help="study YAML file")
         p.add_argument("--results", default="results", help="results root (default results/)")
         if verb == "create":
@@ -51,29 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             export_search(args.study, args.trials, args.hypervolume, results=args.results)
     except ArchsweepError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"archsweep: error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def run_rule(verb: str, *, study: str, results: str, log: str, marker: str | None = None, worker: int | None = None,
-             trials: str | None = None, hypervolume: str | None = None) -> None:
-    """One Snakemake rule of ``rules/search.smk`` (``create``, ``worker`` or ``export``), its
-    output and errors written to ``log``. Raises on failure so Snakemake marks the job failed."""
-    import contextlib
-
-    argv = [verb, "--study", study, "--results", results]
-    if marker is not None:
-        argv += ["--marker", marker]
-    if worker is not None:
-        argv += ["--worker", str(worker)]
-    if trials is not None:
-        argv += ["--trials", trials, "--hypervolume", str(hypervolume)]
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
-        status = main(argv)
-    if status != 0:
-        raise RuntimeError(f"search {verb} failed (exit {status}); see {log}")
 
 
 def _marker(path: str | None, text: str) -> None:

@@ -1,7 +1,7 @@
 """The workflow stages: one function per Snakemake rule, plus a command line.
 
-Each rule of ``rules/*.smk`` makes exactly one call into this module. The same stages run
-from a shell as ``python -m archsweep.workflow.stages <stage> --study FILE ...`` (see :func:`main`).
+Each rule of ``rules/*.smk`` runs one stage as ``python -m archsweep.workflow <stage> --study FILE ...``
+(see :mod:`archsweep.workflow.__main__` and :func:`main`), a shell job: no Snakefile re-read per job.
 
 Data flow (paths relative to the working directory, ``<s>`` the study name):
 ``space`` -> ``results/<s>/space/<k>.parquet`` -> ``evaluate`` (one job per shard) ->
@@ -9,6 +9,10 @@ Data flow (paths relative to the working directory, ``<s>`` the study name):
 ``pareto`` -> ``results/<s>/pareto/pareto.parquet`` (+ table ``pareto``) -> ``report``.
 Every file is written atomically (temporary file, then ``os.replace``), so a killed job never
 leaves a truncated output behind.
+
+Each stage imports what it needs when it runs (the model for evaluate, DuckDB for collect,
+matplotlib for report): a job pays only for its own stage. These function-level imports hide
+no cycle: nothing in the package imports ``archsweep.workflow``.
 """
 
 from __future__ import annotations
@@ -20,32 +24,21 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from archsweep.candidates.evaluate import evaluate_shard
-from archsweep.candidates.space import write_space_shards
 from archsweep.load.study import load_study
-from archsweep.results import store
-from archsweep.results.fronts import pareto_table, search_pareto_table
-from archsweep.results.objectives import apply_constraints_table
-from archsweep.results.parquet import write_parquet_atomic
-from archsweep.results.provenance import file_sha256, make_run_record, run_id_for
-from archsweep.results.report import write_report
-from archsweep.results.store import PARETO_KEYS
 from archsweep.spec.errors import ArchsweepError, InputError
 
-__all__ = ["SEARCH_EXPORTS", "PARETO_TABLE_KEYS", "space", "evaluate", "collect", "pareto", "report", "main"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["SEARCH_EXPORTS", "space", "evaluate", "collect", "pareto", "report", "main"]
 
 #: Search exports ingested by :func:`collect`: file name -> (table, key columns).
 SEARCH_EXPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "trials.parquet": ("trials", ("study", "trial_number", "workload")),
     "hypervolume.parquet": ("hypervolume_history", ("study", "trial_number")),
 }
-#: Primary key of table ``pareto``: a candidate may be on the sweep's and the search's front.
-PARETO_TABLE_KEYS: tuple[str, ...] = PARETO_KEYS  # the store's key of the `pareto` table
 
 
 def _log(log: str | Path | None, message: str) -> None:
@@ -69,6 +62,8 @@ def space(study_file: str | Path, shards: Sequence[str | Path], *, log: str | Pa
     Raises:
         ArchsweepError: the written shards differ from ``shards`` (study and workflow disagree).
     """
+    from archsweep.candidates.space import write_space_shards
+
     study = load_study(study_file)
     expected = sorted(Path(s) for s in shards)
     out_dir = expected[0].parent
@@ -86,6 +81,10 @@ def space(study_file: str | Path, shards: Sequence[str | Path], *, log: str | Pa
 
 def evaluate(study_file: str | Path, shard: str | Path, out: str | Path, *, log: str | Path | None = None) -> Path:
     """Evaluate every candidate of ``shard`` on every workload of the study; write ``out`` (Parquet)."""
+    from archsweep.candidates.evaluate import evaluate_shard
+    from archsweep.results.parquet import write_parquet_atomic
+    from archsweep.results.provenance import file_sha256, run_id_for
+
     study = load_study(study_file)
     started = time.perf_counter()
     table = evaluate_shard(study, shard, run_id_for(file_sha256(study.file)), progress=lambda text: _log(log, text))
@@ -105,15 +104,27 @@ def collect(study_file: str | Path, evaluations: Sequence[str | Path], db: str |
     """Ingest evaluate shards (and search exports) into ``db``; record the run.
 
     The study's constraints are applied here, shard by shard (bounded memory), not in the
-    evaluate jobs: editing a constraint re-runs no model evaluation.
+    evaluate jobs: editing a constraint re-runs no model evaluation. The rows' ``run_id`` is
+    set to this run's record (an evaluate shard kept from before a constraint edit carries the
+    id of the study file it was evaluated with).
 
     Idempotent: rerunning replaces the study's rows (see :func:`archsweep.results.store.ingest_parquet`).
     """
+    import pyarrow.parquet as pq
+
+    from archsweep.results import store
+    from archsweep.results.objectives import apply_constraints_table
+    from archsweep.results.parquet import write_parquet_atomic
+    from archsweep.results.provenance import make_run_record
+
     study = load_study(study_file)
+    record = make_run_record(study=study.name, study_file=study.file, seed=study.seed,
+                             sampling=study.sampling_method or "search")
     con = store.connect(db)
     try:
         with tempfile.TemporaryDirectory(prefix="constrained-", dir=Path(db).parent) as scratch:
-            constrained = [write_parquet_atomic(apply_constraints_table(study, pq.read_table(shard)),
+            constrained = [write_parquet_atomic(_with_run_id(apply_constraints_table(study, pq.read_table(shard)),
+                                                             record.run_id),
                                                 Path(scratch) / f"{k}.parquet")
                            for k, shard in enumerate(evaluations)]
             rows = store.ingest_parquet(con, "evaluations", constrained, store.EVALUATION_KEYS)
@@ -125,11 +136,20 @@ def collect(study_file: str | Path, evaluations: Sequence[str | Path], db: str |
             table, keys = SEARCH_EXPORTS[path.name]
             rows = store.ingest_parquet(con, table, [path], keys)
             _log(log, f"collect: {rows} row(s) from {path} into table {table}")
-        store.record_run(con, make_run_record(study=study.name, study_file=study.file, seed=study.seed,
-                                              sampling=study.sampling_method or "search"))
+        store.record_run(con, record)
     finally:
         con.close()
     return Path(db)
+
+
+def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    """``table`` with its ``run_id`` column (added when absent) set to ``run_id``."""
+    import pyarrow as pa
+
+    column = pa.array([run_id] * table.num_rows, type=pa.string())
+    if "run_id" in table.column_names:
+        return table.set_column(table.column_names.index("run_id"), "run_id", column)
+    return table.append_column("run_id", column)
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,9 +161,17 @@ def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str 
     non-dominated sorting (rank 0 = front), the two apart (column ``source``).
 
     Writes the ranks and objective values to ``out`` (Parquet) and to table ``pareto``
-    (primary key :data:`PARETO_TABLE_KEYS`). ``out`` is touched after the database is
+    (primary key ``archsweep.results.store.PARETO_KEYS``: a candidate may be on the sweep's and
+    the search's front). ``out`` is touched after the database is
     updated, so it stays newer than ``db``.
     """
+    import numpy as np
+    import pyarrow as pa
+
+    from archsweep.results import store
+    from archsweep.results.fronts import pareto_table, search_pareto_table
+    from archsweep.results.parquet import write_parquet_atomic
+
     study = load_study(study_file)
     con = store.connect(db)
     try:
@@ -155,7 +183,7 @@ def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str 
         existing = store.table_columns(con, "pareto")  # (fetchall: leaves no open result behind)
         if existing and "source" not in existing:
             con.execute("DROP TABLE pareto")  # made before sweep/search fronts shared it; derived data
-        store.ingest_arrow(con, "pareto", table, PARETO_TABLE_KEYS, scope_value=study.name)
+        store.ingest_arrow(con, "pareto", table, store.PARETO_KEYS, scope_value=study.name)
     finally:
         con.close()
     os.utime(out)
@@ -174,6 +202,8 @@ def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str 
 
 def report(study_file: str | Path, db: str | Path, out: str | Path, *, log: str | Path | None = None) -> Path:
     """Write the Markdown report ``out`` and its plots (next to it)."""
+    from archsweep.results.report import write_report
+
     study = load_study(study_file)
     written = write_report(study, db, Path(out))
     _log(log, f"report: {out} and {len(written) - 1} plot(s)")
@@ -195,7 +225,7 @@ _STAGE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m archsweep.workflow.stages", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m archsweep.workflow", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="stage", required=True)
     for stage, (help_text, options) in _STAGE_OPTIONS.items():
         p = sub.add_parser(stage, help=help_text)
@@ -208,7 +238,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m archsweep.workflow.stages <stage> ...``; input errors -> one line on stderr, exit 2."""
+    """``python -m archsweep.workflow <stage> ...``; input errors -> one line on stderr, exit 2."""
     args = _parser().parse_args(argv)
     try:
         if args.stage == "space":

@@ -103,7 +103,7 @@ def test_unknown_option_of_query_is_a_usage_error(study_db, capsys):
 
 
 def test_stage_command_line_reports_input_errors_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "archsweep.workflow.stages", "pareto", "--study", str(tmp_path / "none.yaml"),
+    done = subprocess.run([sys.executable, "-m", "archsweep.workflow", "pareto", "--study", str(tmp_path / "none.yaml"),
                            "--db", str(tmp_path / "x.duckdb"), "--out", str(tmp_path / "p.parquet")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr

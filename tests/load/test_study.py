@@ -19,7 +19,7 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.study import MAX_GRID_SIZE, Constraint, MappingChoice, Objective
 
-BAD = Path(__file__).parent / "data" / "bad_studies"
+BAD = Path(__file__).parents[1] / "data" / "bad_studies"
 
 MINIMAL: dict[str, Any] = {
     "name": "t",

@@ -23,7 +23,7 @@ from archsweep.results.fronts import pareto_table
 from archsweep.results.objectives import apply_constraints
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "spaces" / "default.yaml"
 
 

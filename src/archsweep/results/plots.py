@@ -1,0 +1,122 @@
+"""The report's matplotlib plots (Agg backend, no display): Pareto projections, the step-time
+breakdown of front members, and the serving throughput vs per-user speed curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+
+from archsweep.results import store
+from archsweep.spec.study import Study
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "sweep_only", "plot_pair", "plot_serving_curve",
+           "plot_breakdown"]
+
+#: Feasible candidates drawn (a sample) behind the front in a projection plot.
+MAX_BACKGROUND_POINTS = 20_000
+#: Front members shown in the step-time breakdown bars.
+MAX_BREAKDOWN_BARS = 12
+
+
+def figure(width_in: float = 6.4) -> tuple[Figure, Axes]:
+    # matplotlib (~0.2 s to import) only here: the workflow imports this module at DAG time for plot_names.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, 4.8), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def sweep_only(con: duckdb.DuckDBPyConnection, prefix: str = "") -> str:
+    """SQL condition keeping the sweep's rows of ``pareto`` (tables made before searches had no ``source``)."""
+    return f" AND {prefix}source = 'sweep'" if "source" in store.table_columns(con, "pareto") else ""
+
+
+def plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: str, b: str, path: Path) -> None:
+    fig, ax = figure()
+    background = con.execute(
+        f'SELECT "{a}", "{b}" FROM evaluations WHERE study = ? AND workload = ? AND feasible '
+        f"USING SAMPLE {MAX_BACKGROUND_POINTS} ROWS (reservoir, 0)", [study.name, workload]).fetchnumpy()
+    front = con.execute(
+        f'SELECT "{a}", "{b}" FROM pareto WHERE study = ? AND workload = ? AND rank = 0{sweep_only(con)} '
+        f'ORDER BY "{a}"', [study.name, workload]).fetchnumpy()
+    if len(background[a]):
+        ax.scatter(background[a], background[b], s=4, c="0.75", label="feasible", rasterized=True)
+        ax.scatter(front[a], front[b], s=14, c="tab:red", label="Pareto front (all objectives)")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    ax.set_title(f"{study.name} / {workload}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_serving_curve(con: duckdb.DuckDBPyConnection, study: Study, workload: str, path: Path) -> None:
+    """Output tokens/s per accelerator vs tokens/s per user (1 / TPOT) of every feasible candidate's
+    best configuration, with the upper-right envelope (no other design is both faster per user and
+    higher in throughput per accelerator) drawn as the curve of the best designs."""
+    fig, ax = figure()
+    x_col, y_col = "tokens_per_s_per_user", "tokens_per_s_per_accelerator"
+    pts = con.execute(f'SELECT "{x_col}", "{y_col}" FROM evaluations WHERE study = ? AND workload = ? AND feasible',
+                      [study.name, workload]).fetchnumpy()
+    x, y = np.asarray(pts[x_col], dtype=float), np.asarray(pts[y_col], dtype=float)
+    if x.size:
+        order = np.lexsort((-y, -x))
+        keep, best = [], -np.inf
+        for i in order:
+            if y[i] > best:
+                keep.append(i)
+                best = y[i]
+        env = np.asarray(keep, dtype=np.int64)
+        env = env[np.argsort(x[env])]
+        ax.scatter(x, y, s=6, c="0.7", label="feasible designs (best configuration each)", rasterized=True)
+        ax.plot(x[env], y[env], "-o", ms=4, c="tab:red", label="best designs (envelope)")
+        ax.legend(loc="best", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("tokens/s per user (1 / TPOT)")
+    ax.set_ylabel("output tokens/s per accelerator")
+    ax.set_title(f"{study.name} / {workload}: throughput vs per-user speed", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_breakdown(con: duckdb.DuckDBPyConnection, study: Study, workload: str, parts: list[str], path: Path) -> None:
+    fig, ax = figure(width_in=9.0)
+    first = study.objectives[0]
+    order = "DESC" if first.direction == "maximize" else "ASC"
+    selected = "".join(f', e."{p}"' for p in parts)
+    rows = con.execute(
+        f"SELECT e.candidate_id{selected} FROM pareto p JOIN evaluations e "
+        f"USING (study, workload, candidate_id) WHERE p.study = ? AND p.workload = ? AND p.rank = 0{sweep_only(con, 'p.')} "
+        f'ORDER BY p."{first.column}" {order}, p.candidate_id LIMIT {MAX_BREAKDOWN_BARS}',
+        [study.name, workload]).fetchnumpy() if parts else {}
+    if parts and len(rows["candidate_id"]):
+        labels = [str(c) for c in rows["candidate_id"]]
+        positions = np.arange(len(labels))
+        bottom = np.zeros(len(labels))
+        for part in parts:
+            values = np.nan_to_num(np.asarray(rows[part], dtype=np.float64))
+            ax.bar(positions, values, bottom=bottom, label=part)
+            bottom += values
+        ax.set_xticks(positions, labels)
+        ax.set_ylabel("time per step, s")
+        ax.set_xlabel(f"front members (best {first.column} first), candidate id")
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    else:
+        reason = "no front member" if parts else "the model returns no <part>_time_s breakdown columns"
+        ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(f"step-time breakdown, {study.name} / {workload}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
