@@ -22,7 +22,7 @@ __all__ = ["load_calibration", "software_stacks"]
 _DIMENSIONS = {"kernel_overhead_s": "time", "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
-               "alibi_bias_bytes_per_score"}
+               "alibi_bias_bytes_per_score", "sharded_gather_flat"}
 
 
 def _stacks_path() -> Path:

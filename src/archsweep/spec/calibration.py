@@ -44,3 +44,6 @@ class Calibration:
     elementwise_traffic_multiplier: float = 1.0
     attention_mma_cap_flops_per_cycle_per_unit: float = 0.0
     alibi_bias_bytes_per_score: float = 0.0
+    #: 1: ZeRO-3 gathers/reduce-scatters run as flat rings over all ranks (every rank moves the
+    #: full message over its own NIC; no in-domain hierarchy), 0: hierarchical (model.yaml default).
+    sharded_gather_flat: float = 0.0

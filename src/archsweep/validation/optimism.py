@@ -33,7 +33,7 @@ from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.rows import _STACK_CALIBRATION, _stack
+from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MEMORY_METRICS, Skip
 
@@ -65,7 +65,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     if plan.metric in _MEMORY_METRICS:
         return None
-    cal = load_calibration(stack=_STACK_CALIBRATION[_stack(row)])
+    cal = load_calibration(stack=calibration_stack(row))
     try:
         given = _evaluate(plan, plan.strategies[0], cache, tech, cal)
         best = _evaluate(plan, _stack_only(plan.strategies[0]), cache, tech, cal)

@@ -50,7 +50,7 @@ from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
 from archsweep.validation.metrics import _measured, flop_convention, predict_metric
-from archsweep.validation.rows import _STACK_CALIBRATION, _mapping, _stack, _workload
+from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
 
 Status = Literal["ok", "skipped"]
@@ -182,7 +182,7 @@ def validate_rows(rows: Iterable[Mapping[str, str]], *, catalog: Mapping[str, Ca
     cache: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
     if calibration is not None:
         return [_validate_one(row, catalog, tech, calibration, cache) for row in rows]
-    return [_validate_one(row, catalog, tech, load_calibration(stack=_STACK_CALIBRATION[_stack(row)]), cache)
+    return [_validate_one(row, catalog, tech, load_calibration(stack=calibration_stack(row)), cache)
             for row in rows]
 
 

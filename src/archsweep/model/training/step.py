@@ -158,17 +158,37 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
 
     grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
-    # ZeRO-3 / FSDP: weights gathered for forward and backward of every micro-batch, overlapped with compute.
-    gather = coll.all_gather_time_s(hw, dense_p * cal.weight_bytes_per_param, dp_group, stride, eff)
     if wl.moe is not None:
         e_stride = stride * mp.ep
         grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
-        gather = gather + coll.all_gather_time_s(hw, expert_p * cal.weight_bytes_per_param, expert_group, e_stride, eff)
-    zero3_comm = microbatches * 2.0 * gather
-    compute_total = microbatches * (t_f + t_b + t_rc)
-    zero3_exposed = np.where(z >= 3, np.maximum(zero3_comm - compute_total, 0.0) + gather / np.maximum(layers_stage, 1.0), 0.0)
+    # ZeRO-3 / FSDP: every layer's weights are all-gathered before its forward and again before
+    # its backward (a recomputed layer reuses the backward gather), the gather of layer i+1
+    # prefetched while layer i computes (Rajbhandari et al., SC20, Sec. 5.3; PyTorch FSDP,
+    # Zhao et al., VLDB 2023, Sec. 3.3 "backward/forward prefetch"); the gradient reduce-scatter
+    # of a layer runs beside the next layer's backward. Per layer and pass the stage takes
+    # max(compute, communication): a layer too short to hide its gather exposes the difference,
+    # and the first layer's gather of each pass is never hidden. Monotone: faster compute or
+    # faster links never lengthen the step.
+    g_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride, hw.scaleup_domain_size), stride)
+    per_layer = 1.0 / np.maximum(layers_stage, 1.0)
+    wbytes = cal.weight_bytes_per_param
+    gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
+    rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
+    if wl.moe is not None:
+        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride * mp.ep, hw.scaleup_domain_size), stride * mp.ep)
+        gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
+        rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
+    fwd_c = t_layer_f
+    bwd_c = t_layer_b + t_layer_rc
+    exposed_layer = (np.maximum(gather_l - fwd_c, 0.0)
+                     + np.maximum(gather_l + rs_l - bwd_c, 0.0))
+    zero3_exposed = np.where(
+        (z >= 3) & (dp_group > 1),
+        microbatches * (layers_stage * exposed_layer + 2.0 * gather_l), 0.0)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
-    dp_exposed = np.where(dp_group > 1, np.maximum(grad_sync - overlap_window, 0.0), 0.0) + zero3_exposed
+    # ZeRO-3's per-micro-batch reduce-scatter is charged per layer above.
+    grad_exposed = np.where(z >= 3, 0.0, np.maximum(grad_sync - overlap_window, 0.0))
+    dp_exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3_exposed
 
     # --- optimizer step: HBM-bound Adam over the local (possibly sharded) trainable state ---
     local_params = np.where(z >= 1, (dense_p + expert_p * mp.ep / np.maximum(mp.ep, 1.0)) / dp_group, dense_p + expert_p)
