@@ -49,7 +49,7 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
-from archsweep.validation.metrics import _measured, flop_convention, predict_metric
+from archsweep.validation.metrics import _measured, consistency_skip_reason, flop_convention, predict_metric
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
 
@@ -86,6 +86,9 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         raise Skip(f"accelerator {name!r} not in the hardware catalog") from None
     wl = _workload(row, metric, notes)
     count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
+    inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MEMORY_METRICS else None
+    if inconsistent:
+        raise Skip(inconsistent)
     if metric in _MEMORY_METRICS and _int(row, "global_batch_seqs") is None:
         mb, dp, pp = _int(row, "micro_batch") or 1, _int(row, "dp"), _int(row, "pp") or 1
         tp, cp = _int(row, "tp") or 1, _int(row, "cp") or 1
