@@ -121,7 +121,8 @@ def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[st
     key = (plan.entry.name, plan.workload, plan.count, strategy, calibration.stack)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-        cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration)
+        cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration,
+                                          infeasible="least_violating")
     return cache[key]
 
 
