@@ -19,10 +19,11 @@ from archsweep.spec.errors import InputError
 
 __all__ = ["load_calibration", "software_stacks"]
 
-_DIMENSIONS = {"kernel_overhead_s": "time", "memory_reserved_bytes": "bytes"}
+_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
-               "alibi_bias_bytes_per_score", "sharded_gather_flat"}
+               "alibi_bias_bytes_per_score", "sharded_gather_flat",
+               "moe_layer_host_overhead_s"}
 
 
 def _stacks_path() -> Path:

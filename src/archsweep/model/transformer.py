@@ -186,8 +186,12 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s
-        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s
+        # Host time the GPU waits for (dropless dispatch syncs the per-expert token counts to the
+        # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
+        # forward, two thirds in the backward.
+        host = cal.moe_layer_host_overhead_s
+        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s + host / 3.0
+        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s + 2.0 * host / 3.0
         moe_flops = attn_flops + moe_ffn[2]
         moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
     else:

@@ -47,3 +47,5 @@ class Calibration:
     #: 1: ZeRO-3 gathers/reduce-scatters run as flat rings over all ranks (every rank moves the
     #: full message over its own NIC; no in-domain hierarchy), 0: hierarchical (model.yaml default).
     sharded_gather_flat: float = 0.0
+    #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
+    moe_layer_host_overhead_s: float = 0.0
