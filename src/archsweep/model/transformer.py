@@ -63,8 +63,10 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``lora_rank`` > 0 adds the adapter's down (k -> r) and up (r -> n) GEMMs, trained.
     """
+    # One-byte operands run at the part's measured FP8 efficiency relative to BF16 (MAMF ratio).
+    efficiency = hw.matrix_efficiency * (cal.fp8_matrix_efficiency_ratio if bpe < 2.0 else 1.0)
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=hw.matrix_efficiency, bytes_per_element=bpe, cal=cal)
+                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal)
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:

@@ -49,3 +49,6 @@ class Calibration:
     sharded_gather_flat: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
+    #: Set per catalog part by validation (:mod:`archsweep.spec.low_precision`): achieved FP8 GEMM
+    #: efficiency over achieved BF16 efficiency (MAMF / peak each); 1 for design candidates.
+    fp8_matrix_efficiency_ratio: float = 1.0

@@ -43,8 +43,10 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
+from archsweep.load.low_precision import load_low_precision_rates
 from archsweep.load.technology import load_technology
 from archsweep.model.driver import evaluate_design_batch
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -115,10 +117,21 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
     return f"mapping rejected by the model ({plan.strategies[0]})"
 
 
-def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
-              calibration: Any) -> dict[str, np.ndarray]:
+def part_calibration(calibration: Calibration, entry: CatalogEntry) -> Calibration:
+    """``calibration`` with the measured FP8 / BF16 GEMM efficiency ratio of the catalog part
+    (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has no measurement)."""
+    rates = load_low_precision_rates().get(entry.name)
+    if rates is None:
+        return calibration
+    hw = HardwareArrays.from_designs(entry.design)
+    ratio = rates.fp8_efficiency_ratio(float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0]))
+    return replace(calibration, fp8_matrix_efficiency_ratio=ratio)
 
-    key = (plan.entry.name, plan.workload, plan.count, strategy, calibration.stack)
+
+def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
+              calibration: Calibration) -> dict[str, np.ndarray]:
+    calibration = part_calibration(calibration, plan.entry)
+    key = (plan.entry.name, plan.workload, plan.count, strategy, calibration)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
         cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration,
