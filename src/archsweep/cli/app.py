@@ -325,17 +325,18 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", default=None,
                         help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
     parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
+    parser.add_argument("--hold-out", default=None, metavar="GROUP", help="refit the fitted constants without source_group GROUP and validate only GROUP's rows")
     parser.set_defaults(handler=cmd_validate, accepts_extra=False)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
-    from archsweep.validation.run import validate_file
+    from archsweep.validation.holdout import validate_file
     from archsweep.validation.summary import print_report, write_results_csv
 
     if is_inference_csv(args.measurements):
         return validate_inference_cli(args.measurements, args.output)
-    results = validate_file(args.measurements)
+    results = validate_file(args.measurements, hold_out=args.hold_out)
     print_report(results, summary_only=args.summary_only)
     if args.output:
         write_results_csv(results, args.output)

@@ -51,7 +51,12 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
-from archsweep.validation.metrics import _measured, consistency_skip_reason, flop_convention, predict_metric
+from archsweep.validation.metrics import (
+    _measured,
+    consistency_skip_reason,
+    flop_convention,
+    predict_metric,
+)
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
 
