@@ -84,8 +84,12 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
 
 
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                peak_matrix_flops: np.ndarray) -> LayerCosts:
-    """Costs of a dense layer, a MoE layer and the output layer for one micro-batch."""
+                peak_matrix_flops: np.ndarray, expert_tp: np.ndarray | None = None) -> LayerCosts:
+    """Costs of a dense layer, a MoE layer and the output layer for one micro-batch.
+
+    ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
+    over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
+    """
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
@@ -174,10 +178,11 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe = wl.moe
         ep = mp.ep
         local_experts = moe.num_experts / ep
-        tokens_per_expert = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
-        e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / t
+        et = t if expert_tp is None else expert_tp
+        tokens_per_expert = ep * tokens * (et / t) * moe.top_k * moe.capacity_factor / moe.num_experts
+        e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / et
         e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal, **wk)
-        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal, **wk)
+        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts, peak, hw, bpe, cal, **wk)
         router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.memory import (
     MemoryBreakdown,
     memory_per_accelerator,
@@ -83,11 +83,13 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     dp = np.maximum(dp, 1.0)
     gb = float(wl.training.global_batch_seqs)
     microbatches = np.maximum(np.floor(gb / (dp * mp.micro_batch)), 1.0)
+    # EP within DP x CP (experts TP-split), or folded over TP x DP x CP with unsplit experts.
+    etp = expert_tensor_parallel(mp, dp)
     valid = ((dp * model_par == n_acc) & (np.mod(gb, dp * mp.micro_batch) == 0)
-             & (mp.ep <= dp * mp.cp) & (np.mod(dp * mp.cp, mp.ep) == 0) & (mp.pp <= wl.layers))
+             & (mp.ep <= dp * mp.cp * mp.tp) & (np.mod(dp * mp.cp * mp.tp, mp.ep) == 0) & (mp.pp <= wl.layers))
 
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
-    lc = layer_costs(hw, wl, mp, cal, peak)
+    lc = layer_costs(hw, wl, mp, cal, peak, etp)
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
@@ -120,7 +122,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # --- expert parallel: dispatch + combine all-to-all, forward and backward, per MoE layer ---
     if wl.moe is not None:
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-        a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, mp.tp * mp.cp, eff)
+        # EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
+        a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), eff)
         ep_exposed = microbatches * layers_stage * moe_frac * 4.0 * a2a
         ep_bytes = microbatches * layers_stage * moe_frac * 4.0 * a2a_bytes * (mp.ep - 1) / mp.ep
     else:
@@ -134,7 +137,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     pp_exposed = np.where(mp.pp > 1, 2.0 * p2p * (mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + (mp.pp - 1)), 0.0)
 
     # --- data parallel: gradient reduction (+ parameter all-gather with a sharded optimizer) ---
-    dense_p, expert_p = stage_parameters(wl, mp)
+    dense_p, expert_p = stage_parameters(wl, mp, etp)
     # LoRA: only the adapters are reduced and updated (their share of the weights).
     trainable_scale = wl.trainable_params / wl.total_params
     dp_group = dp * mp.cp
@@ -142,7 +145,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     gbytes = cal.dp_grad_bytes_per_param
     dense_grad = dense_p * trainable_scale * gbytes
     expert_grad = expert_p * trainable_scale * gbytes
-    expert_group = np.maximum(dp_group / mp.ep, 1.0)
+    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
     # ZeRO-0: one all-reduce per step. ZeRO-1 (distributed optimizer): reduce-scatter of the
     # accumulated gradients + all-gather of the updated weights, once per step. ZeRO-2/3 keep only
@@ -159,7 +162,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
     grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
     if wl.moe is not None:
-        e_stride = stride * mp.ep
+        e_stride = etp * mp.ep
         grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
     # ZeRO-3 / FSDP: every layer's weights are all-gathered before its forward and again before
     # its backward (a recomputed layer reuses the backward gather), the gather of layer i+1
@@ -175,7 +178,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
     rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
     if wl.moe is not None:
-        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride * mp.ep, hw.scaleup_domain_size), stride * mp.ep)
+        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(etp * mp.ep, hw.scaleup_domain_size), etp * mp.ep)
         gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
         rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
     fwd_c = t_layer_f
@@ -191,7 +194,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     dp_exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3_exposed
 
     # --- optimizer step: HBM-bound Adam over the local (possibly sharded) trainable state ---
-    local_params = np.where(z >= 1, (dense_p + expert_p * mp.ep / np.maximum(mp.ep, 1.0)) / dp_group, dense_p + expert_p)
+    local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     optimizer = local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
     bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
