@@ -24,7 +24,6 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training.job_kind import TrainingJobKind
-from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.spec.hardware import HardwareArrays
 
 TECH = load_technology()
@@ -45,9 +44,9 @@ def _candidates(n: int, seed: int) -> HardwareArrays:
 
 def _work(args: tuple[str, int, int]) -> int:
     workload_name, n, seed = args
-    wl = load_workload(workload_name)
-    mappings, fixed_dp = enumerate_mappings(wl)
-    _best_mappings(TrainingJobKind(wl, load_calibration()), _candidates(n, seed), mappings, "step_time_s", TECH)
+    kind = TrainingJobKind(load_workload(workload_name), load_calibration(), None)
+    mappings = kind.mappings()
+    _best_mappings(kind, _candidates(n, seed), mappings, "step_time_s", load_technology())
     return n * len(mappings)
 
 
@@ -57,7 +56,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=4000, help="hardware candidates per core")
     parser.add_argument("--cores", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
-    n_map = len(enumerate_mappings(load_workload(args.workload))[0])
+    n_map = len(TrainingJobKind(load_workload(args.workload), load_calibration(), None).mappings())
     _work((args.workload, 16, 0))  # warm caches (catalog, workload, calibration) in this process
     jobs = [(args.workload, args.candidates, seed) for seed in range(args.cores)]
     with ProcessPoolExecutor(max_workers=args.cores) as pool:

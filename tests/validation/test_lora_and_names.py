@@ -21,7 +21,7 @@ TECH, CAL = load_technology(), load_calibration()
 
 def _run(wl, part, count, strategy):
     hw = HardwareArrays.from_designs(get_accelerator(part).design.replace(accelerator_count=count))
-    return evaluate_design_batch(hw, wl, tech=TECH, calibration=CAL, strategy=strategy)
+    return evaluate_design_batch(hw, wl, tech=TECH, calibration=CAL, strategy=strategy, infeasible="least_violating")
 
 
 def _modes(stem):

@@ -29,6 +29,9 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", default=None,
                         help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
     parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
+    parser.add_argument("--hold-out", default=None, metavar="GROUP",
+                        help="training runs: refit the fitted constants without source_group GROUP and judge only "
+                             "GROUP's rows (held-out error)")
     parser.set_defaults(handler=cmd_validate, accepts_extra=False)
 
 
@@ -49,15 +52,15 @@ def check_output_path(output: str, measurements: str) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """``archsweep validate``: :func:`archsweep.validation.run.validate_file`, table, summary, optional CSV."""
+    """``archsweep validate``: :func:`archsweep.validation.holdout.validate_file`, table, summary, optional CSV."""
+    from archsweep.validation.holdout import validate_file
     from archsweep.validation.inference import is_inference_csv, validate_inference_cli
-    from archsweep.validation.run import validate_file
     from archsweep.validation.summary import print_report, write_results_csv
 
     output = check_output_path(args.output, args.measurements) if args.output else None
     if is_inference_csv(args.measurements):
         return validate_inference_cli(args.measurements, str(output) if output is not None else None)
-    results = validate_file(args.measurements)
+    results = validate_file(args.measurements, hold_out=args.hold_out)
     print_report(results, summary_only=args.summary_only)
     if output is not None:
         try:

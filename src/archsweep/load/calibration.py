@@ -17,12 +17,13 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
 from archsweep.spec.errors import InputError
 
-__all__ = ["load_calibration", "software_stacks"]
+__all__ = ["load_calibration", "load_base_calibration", "software_stacks"]
 
-_DIMENSIONS = {"kernel_overhead_s": "time", "memory_reserved_bytes": "bytes"}
+_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
-               "alibi_bias_bytes_per_score"}
+               "alibi_bias_bytes_per_score", "sharded_gather_flat",
+               "moe_layer_host_overhead_s", "fp8_matrix_efficiency_ratio"}
 
 
 def _stacks_path() -> Path:
@@ -57,6 +58,11 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
     return replace(base, stack=stack, **overrides)
+
+
+def load_base_calibration() -> Calibration:
+    """``data/calibration/model.yaml`` alone: the unfitted defaults a held-out fit falls back to."""
+    return _load_base(None)
 
 
 def _sourced_number(entry: object, name: str, file: str, key_path: str) -> float:

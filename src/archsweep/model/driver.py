@@ -18,7 +18,7 @@ The same function serves one point (0-d arrays), a 1-D batch, and (through
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "evaluate_design_batch", "evaluate_grid", "evaluate_job"]
+__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "InfeasiblePolicy", "evaluate_design_batch", "evaluate_grid", "evaluate_job"]
 
 #: Objectives the driver ranks by for every job kind: they need power and cost for every
 #: (candidate, mapping) pair (slower than the job's own time-like objectives).
@@ -41,6 +41,15 @@ PPA_OBJECTIVES = ("energy_per_token_j", "usd_per_million_tokens")
 #: Objectives the inner mapping search of a training job can minimise. Step time (equivalently
 #: tokens/s or MFU at fixed hardware) and memory need only the performance model.
 MAPPING_OBJECTIVES = (*TRAINING_OBJECTIVES, *PPA_OBJECTIVES)
+
+#: What an infeasible candidate (no mapping satisfies every violation) reports in its time and
+#: throughput columns: ``"nan"`` (it cannot run: NaN, ``mapping_found`` False) or
+#: ``"least_violating"`` (the least-violating mapping's numbers, for validation of a run that
+#: demonstrably ran with a stated mapping: memory is a flag there, not a verdict).
+InfeasiblePolicy = Literal["nan", "least_violating"]
+#: Columns blanked for an infeasible candidate under ``"nan"`` (where the kind produces them),
+#: besides the kind's objectives other than memory.
+_TIME_COLUMNS = ("step_time_s", "tokens_per_s", "mfu", "hfu", "time_to_train_s", *PPA_OBJECTIVES)
 
 _MAX_CHUNK_ELEMENTS = 65_536  # cache-sized chunks: ~4x faster than 1.5M-element ones
 _DVFS_BISECTIONS = 12
@@ -135,7 +144,7 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
 
 
 def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technology,
-                 objective: str = "step_time_s") -> dict[str, np.ndarray]:
+                 objective: str = "step_time_s", infeasible: InfeasiblePolicy = "nan") -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` on the job ``kind`` with its best mapping.
 
     Args:
@@ -144,12 +153,16 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
         tech: technology data for power, area and cost.
         objective: what the inner mapping search minimises: a name the kind ranks by
             (:attr:`JobKind.objectives`) or one of :data:`PPA_OBJECTIVES`.
+        infeasible: see :data:`InfeasiblePolicy`; by default a candidate none of whose mappings
+            fits reports NaN time/throughput (it cannot run), never the least-violating mapping's.
 
     Returns:
         flat columns of length n = prod(hw.shape): the job's columns (:meth:`JobKind.columns`),
         derived hardware quantities, the effective ``clock_hz`` after DVFS, ``tdp_w``, the job's
         ``violation_*`` and ``violation_mapping``, power/area/cost (:data:`ppa.PPA_COLUMNS`) and
-        ``feasible`` (every violation <= 0).
+        ``feasible`` (every violation <= 0) and ``mapping_found`` (some mapping satisfies every
+        violation of the job: False means the time columns are NaN, or the least-violating
+        mapping's under ``infeasible="least_violating"``).
     """
     flat = _flatten(hw)
     if objective not in (*kind.objectives, *PPA_OBJECTIVES):
@@ -169,11 +182,18 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
     cols.update(ppa_cols)
     violations = [v for k, v in cols.items() if k.startswith("violation_")]
     cols["feasible"] = np.logical_and.reduce([np.asarray(v) <= 0 for v in violations])
+    found = res.valid & (_violation_max(kind, res) <= 0)
+    cols["mapping_found"] = np.asarray(found, dtype=bool)
+    if infeasible == "nan":
+        blank = {*(o for o in kind.objectives if "memory" not in o), *_TIME_COLUMNS}
+        for name in blank & cols.keys():
+            cols[name] = np.where(found, cols[name], np.nan)
     return cols
 
 
 def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Technology, calibration: Calibration,
-                          strategy: str | None = None, objective: str = "step_time_s") -> dict[str, np.ndarray]:
+                          strategy: str | None = None, objective: str = "step_time_s",
+                          infeasible: InfeasiblePolicy = "nan") -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` training ``workload`` with its best (or a given) mapping.
 
     Args:
@@ -183,6 +203,7 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
         strategy: fixed mapping text (``"tp=8,pp=16,mb=1"``); keys left out are searched.
         objective: what the inner mapping search minimises (one of :data:`MAPPING_OBJECTIVES`).
         calibration: model constants (:func:`archsweep.load.calibration.load_calibration`).
+        infeasible: what a candidate with no fitting mapping reports (:data:`InfeasiblePolicy`).
 
     Returns:
         flat columns of length n = prod(hw.shape) (:func:`evaluate_job` of the training kind):
@@ -192,7 +213,7 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
     if objective not in MAPPING_OBJECTIVES:
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
     kind = TrainingJobKind(workload, calibration, strategy)
-    return evaluate_job(hw, kind, tech=tech, objective=objective)
+    return evaluate_job(hw, kind, tech=tech, objective=objective, infeasible=infeasible)
 
 
 def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibration: Calibration,

@@ -64,8 +64,10 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``lora_rank`` > 0 adds the adapter's down (k -> r) and up (r -> n) GEMMs, trained.
     """
+    # One-byte operands run at the part's measured FP8 efficiency relative to BF16 (MAMF ratio).
+    efficiency = hw.matrix_efficiency * (cal.fp8_matrix_efficiency_ratio if bpe < 2.0 else 1.0)
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=hw.matrix_efficiency, bytes_per_element=bpe, cal=cal)
+                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal)
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:
@@ -83,8 +85,12 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
 
 
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                peak_matrix_flops: np.ndarray) -> LayerCosts:
-    """Costs of a dense layer, a MoE layer and the output layer for one micro-batch."""
+                peak_matrix_flops: np.ndarray, expert_tp: np.ndarray | None = None) -> LayerCosts:
+    """Costs of a dense layer, a MoE layer and the output layer for one micro-batch.
+
+    ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
+    over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
+    """
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
@@ -173,10 +179,11 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe = wl.moe
         ep = mp.ep
         local_experts = moe.num_experts / ep
-        tokens_per_expert = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
-        e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / t
+        et = t if expert_tp is None else expert_tp
+        tokens_per_expert = ep * tokens * (et / t) * moe.top_k * moe.capacity_factor / moe.num_experts
+        e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / et
         e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal, **wk)
-        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / t, local_experts, peak, hw, bpe, cal, **wk)
+        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts, peak, hw, bpe, cal, **wk)
         router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
@@ -187,8 +194,12 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s
-        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s
+        # Host time the GPU waits for (dropless dispatch syncs the per-expert token counts to the
+        # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
+        # forward, two thirds in the backward.
+        host = cal.moe_layer_host_overhead_s
+        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s + host / 3.0
+        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s + 2.0 * host / 3.0
         moe_flops = attn_flops + moe_ffn[2]
         moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
     else:

@@ -137,7 +137,8 @@ def _sensitivity_section(folder: Path) -> str:
 def write_html_report(study: Study, con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     """Write ``out`` (report.html); sensitivity charts are read from ``out.parent.parent / 'sensitivity'``."""
     data = report_data(study, con)
-    counts = ", ".join(f"{w}: {sum(1 for k, f in zip(data['rows']['workload'], data['rows']['front']) if k == w and f)} "
+    on_front = list(zip(data["rows"].get("workload", []), data["rows"]["front"], strict=True))
+    counts = ", ".join(f"{w}: {sum(1 for k, f in on_front if k == w and f)} "
                        "on the front" for w in study.workloads)
     history = ('<h2>Search history</h2><p>Hypervolume after each completed trial.</p>'
                '<svg id="history" width="760" height="300"></svg>') if data["history"] else ""

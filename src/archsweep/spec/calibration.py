@@ -44,3 +44,11 @@ class Calibration:
     elementwise_traffic_multiplier: float = 1.0
     attention_mma_cap_flops_per_cycle_per_unit: float = 0.0
     alibi_bias_bytes_per_score: float = 0.0
+    #: 1: ZeRO-3 gathers/reduce-scatters run as flat rings over all ranks (every rank moves the
+    #: full message over its own NIC; no in-domain hierarchy), 0: hierarchical (model.yaml default).
+    sharded_gather_flat: float = 0.0
+    #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
+    moe_layer_host_overhead_s: float = 0.0
+    #: Set per catalog part by validation (:mod:`archsweep.spec.low_precision`): achieved FP8 GEMM
+    #: efficiency over achieved BF16 efficiency (MAMF / peak each); 1 for design candidates.
+    fp8_matrix_efficiency_ratio: float = 1.0

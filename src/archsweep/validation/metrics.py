@@ -62,6 +62,69 @@ def flop_convention(row: Mapping[str, str]) -> FlopConvention:
     return "archsweep"
 
 
+#: Bounds of a row's implied FLOP per token relative to its architecture (see
+#: :func:`consistency_skip_reason`): below 0.8 x the fewest FLOPs any convention counts, above
+#: 1.25 x the most, the stated figures cannot describe this model at this batch.
+_FLOP_RATIO_BOUNDS = (0.8, 1.25)
+#: Relative tolerance of tokens/s x step time against global_batch_seqs x seq_len (the tables
+#: round to 3-4 significant digits).
+_BATCH_TOLERANCE = 0.05
+
+
+def _flop_per_token_range(wl: Workload) -> tuple[float, float]:
+    """(fewest, most) FLOP per token any published convention counts for ``wl``.
+
+    Fewest: the weight matmuls alone (sliding-window attention, as in GPT-OSS's alternate layers,
+    or a convention without the score FLOPs: the Megatron-Bridge GPT-OSS rows imply 6 x the
+    active non-embedding parameters), and under LoRA 4 instead of 6 FLOP per frozen weight.
+    Most: hardware FLOPs with full recomputation, 4/3 of the non-causal model FLOPs (Narayanan
+    et al. SC21 Eq. 3).
+    """
+    full = model_flops_per_token(wl)
+    qk = wl.head_dim if wl.mla is None else (wl.mla.qk_nope_head_dim + wl.mla.qk_rope_head_dim + wl.mla.v_head_dim) / 2
+    attention = 12.0 * wl.layers * wl.seq_len * wl.heads * qk
+    matmul = full - attention
+    low = matmul * (4.0 / 6.0 if wl.training.mode == "finetune_lora" else 1.0)
+    return low, full * 4.0 / 3.0
+
+
+def consistency_skip_reason(row: Mapping[str, str], wl: Workload, count: int) -> str | None:
+    """Why the row's own figures contradict each other or its architecture, or None.
+
+    Two checks on the figures a row states (issue 10, item 1):
+    * tokens/s x step time must equal global_batch_seqs x seq_len (a mistyped batch or sequence);
+    * TFLOP/s / (tokens/s) is the FLOP per token the source counted; it must lie within
+      :data:`_FLOP_RATIO_BOUNDS` of the range of conventions for the architecture the row names
+      (:func:`_flop_per_token_range`). A "proxy" run with fewer layers than the named model, or a
+      batch typed in the wrong unit, fails it. Such a row is skipped, never reported as an error.
+    """
+    step = _number(row, "step_time_s")
+    per_gpu = _number(row, "tokens_per_s_per_gpu")
+    total = _number(row, "tokens_per_s_total")
+    tps_total = total if total is not None else (per_gpu * count if per_gpu is not None else None)
+    if per_gpu is not None and total is not None and abs(total / (per_gpu * count) - 1.0) > _BATCH_TOLERANCE:
+        return (f"inconsistent row: tokens_per_s_total {total:g} != tokens_per_s_per_gpu {per_gpu:g} x "
+                f"num_accels {count}")
+    tokens_step = float(wl.tokens_per_step)
+    if step is not None and tps_total is not None:
+        stated = tps_total * step
+        if abs(stated / tokens_step - 1.0) > _BATCH_TOLERANCE:
+            return (f"inconsistent row: tokens/s x step_time_s = {stated:.4g} tokens per step, but global_batch_seqs x "
+                    f"seq_len = {tokens_step:.4g} (mistyped batch or sequence length?)")
+    if tps_total is None and step is not None:
+        tps_total = tokens_step / step
+    tflops = _number(row, "tflops_per_gpu")
+    if tflops is not None and tps_total is not None:
+        implied = tflops * 1e12 * count / tps_total
+        low, high = _flop_per_token_range(wl)
+        lo_bound, hi_bound = _FLOP_RATIO_BOUNDS
+        if implied < lo_bound * low or implied > hi_bound * high:
+            return (f"inconsistent row: tflops_per_gpu / tokens per s per GPU = {implied / 1e9:.4g} GFLOP per token, "
+                    f"but {wl.name} ({wl.layers} layers, seq {wl.seq_len}) counts {low / 1e9:.4g}-{high / 1e9:.4g} "
+                    "in any convention (reduced-layer proxy configuration or mistyped batch?)")
+    return None
+
+
 def megatron_step_flops(wl: Workload, recompute: str, *, hardware: bool) -> float:
     """FLOPs of one step in the Megatron accounting (GPT with tied embedding, MHA, 4h FFN).
 

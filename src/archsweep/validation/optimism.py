@@ -21,7 +21,7 @@ import math
 import statistics
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.rows import _STACK_CALIBRATION, _stack
+from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MEMORY_METRICS, Skip
 
@@ -41,6 +41,11 @@ __all__ = ["OptimismRow", "search_optimism", "summarise"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
 _STACK_KEYS = ("fa", "dp_overlap")
+#: Megatron-LM of 2021-22 (SC21, Korthikanti): no distributed optimizer or ZeRO in Megatron itself
+#: (ZeRO rows ran DeepSpeed), so the stage the row states is kept; SC21's code also had no
+#: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022).
+_MEGATRON_2021_KEYS = ("fa", "dp_overlap", "zero")
+_SC21 = ("2104.04473", "narayanan")
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,33 @@ class OptimismRow:
     best_over_measured: float
     best_mapping: str
     reason: str = ""
+    measured_step_s: float = math.nan  # the published step time (from the row's metric)
+    job: tuple[str, ...] = ()
+    #: The same source reports a faster configuration of the same job: a published baseline
+    #: (ZeRO-3 vs PTD-P in SC21 Table 2, full vs selective recomputation in Korthikanti Table 5),
+    #: not an expert-tuned run; reported, left out of the optimism figures.
+    baseline_of: str = ""
 
 
-def _stack_only(strategy: str) -> str:
-    return ",".join(p for p in strategy.split(",") if p.split("=")[0] in _STACK_KEYS)
+def _stack_only(strategy: str, keys: tuple[str, ...] = _STACK_KEYS) -> str:
+    return ",".join(p for p in strategy.split(",") if p.split("=")[0] in keys)
+
+
+def _search_strategies(row: Mapping[str, str], strategy: str) -> list[str]:
+    """What the search may choose for this row: everything but the features its software lacked."""
+    text = " ".join(str(row.get(k, "")) for k in ("source", "framework", "run_id")).lower()
+    if "korthikanti" in text or "2205.05198" in text:
+        return [_stack_only(strategy, _MEGATRON_2021_KEYS)]
+    if any(k in text for k in _SC21):
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",sp=off"
+        return [f"{fixed},recompute=none", f"{fixed},recompute=full"]
+    return [_stack_only(strategy)]
+
+
+def _job_key(row: Mapping[str, str]) -> tuple[str, ...]:
+    """Rows of one source that ran the same job (model, part, count, batch, sequence, precision)."""
+    return tuple(str(row.get(k, "")).strip().lower() for k in ("source", "model", "accelerator_canonical", "num_accels",
+                                                                "global_batch_seqs", "seq_len", "precision"))
 
 
 def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> OptimismRow | None:
@@ -65,10 +93,12 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     if plan.metric in _MEMORY_METRICS:
         return None
-    cal = load_calibration(stack=_STACK_CALIBRATION[_stack(row)])
+    cal = load_calibration(stack=calibration_stack(row))
     try:
         given = _evaluate(plan, plan.strategies[0], cache, tech, cal)
-        best = _evaluate(plan, _stack_only(plan.strategies[0]), cache, tech, cal)
+        searched = [_evaluate(plan, st, cache, tech, cal) for st in _search_strategies(row, plan.strategies[0])]
+        best = min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0]) if bool(np.ravel(r["mapping_found"])[0])
+                   else math.inf)
         predicted = predict_metric(plan, given, None)
     except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
         return None
@@ -89,17 +119,26 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         reason = "stated mapping outside the searched space (" + ", ".join(outside) + ")"
     if float(np.ravel(given["violation_memory"])[0]) > 0:
         reason = "stated mapping exceeds HBM in the model (the search keeps to mappings that fit)"
-    return OptimismRow(plan.run_id, plan.source_group, thr, ratio, thr * ratio, chosen, reason)
+    return OptimismRow(plan.run_id, plan.source_group, thr, ratio, thr * ratio, chosen, reason,
+                       measured_step_s=step_given / thr, job=_job_key(row))
 
 
 def search_optimism(rows: Iterable[Mapping[str, str]]) -> list[OptimismRow]:
     """One :class:`OptimismRow` per throughput row the model can plan (others are left out)."""
     catalog, tech = load_catalog(), load_technology()
     cache: dict[Any, Any] = {}
-    return [r for r in (_one(row, catalog, tech, cache) for row in rows) if r is not None]
+    results = [r for r in (_one(row, catalog, tech, cache) for row in rows) if r is not None]
+    fastest: dict[tuple[str, ...], OptimismRow] = {}
+    for r in results:
+        if r.job not in fastest or r.measured_step_s < fastest[r.job].measured_step_s:
+            fastest[r.job] = r
+    return [replace(r, baseline_of=fastest[r.job].run_id) if r.measured_step_s > 1.02 * fastest[r.job].measured_step_s
+            else r for r in results]
 
 
 def summarise(results: list[OptimismRow]) -> dict[str, Any]:
+    """Median, max and rows > 1.25 of best / measured over the expert-tuned rows (baselines left out)."""
+    results = [r for r in results if not r.baseline_of]
     ratios = [r.best_over_measured for r in results]
     if not ratios:
         return {"rows": 0}
@@ -120,9 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     s = summarise(results)
     print(f"{'all':10s} rows={s['rows']:4d} median best/measured={s['median']:.3f} max={s['max']:.3f} "
           f"rows>1.25={s['above_1.25']} median best/given={s['median_best_over_given']:.3f}")
+    baselines = sum(bool(r.baseline_of) for r in results)
+    print(f"({baselines} published baselines left out of the figures: the same source reports the job faster)")
     for r in sorted(results, key=lambda r: -r.best_over_measured)[:15]:
         print(f"  {r.run_id[:60]:60s} {r.best_over_measured:6.2f} (given/meas {r.given_over_measured:5.2f}, "
-              f"best/given {r.best_over_given:5.2f}) {r.best_mapping} {r.reason}")
+              f"best/given {r.best_over_given:5.2f}) {r.best_mapping} {r.reason}"
+              + (f" [baseline of {r.baseline_of}]" if r.baseline_of else ""))
     return 0
 
 

@@ -247,6 +247,20 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
 _STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "other": "megatron-core"}
 
 
+def calibration_stack(row: Mapping[str, str]) -> str:
+    """The data/calibration/software_stacks.yaml stack of a row: DeepSpeed ZeRO-3 rows (framework
+    text names DeepSpeed and the row states ZeRO stage 3) get ``deepspeed-zero3``, the others the
+    stack of :func:`_stack`."""
+    framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
+    try:
+        zero = _zero_stage(row)
+    except Skip:
+        zero = None
+    if "deepspeed" in framework and zero == 3:
+        return "deepspeed-zero3"
+    return _STACK_CALIBRATION[_stack(row)]
+
+
 def _stack(row: Mapping[str, str]) -> str:
     text = " ".join(_text(row, k).lower() for k in ("source", "framework", "run_id"))
     if any(k in text for k in ("narayanan", "korthikanti", "2104.04473", "2205.05198")):

@@ -43,14 +43,21 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
+from archsweep.load.low_precision import load_low_precision_rates
 from archsweep.load.technology import load_technology
 from archsweep.model.driver import evaluate_design_batch
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
-from archsweep.validation.metrics import _measured, flop_convention, predict_metric
-from archsweep.validation.rows import _STACK_CALIBRATION, _mapping, _stack, _workload
+from archsweep.validation.metrics import (
+    _measured,
+    consistency_skip_reason,
+    flop_convention,
+    predict_metric,
+)
+from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
 
 Status = Literal["ok", "skipped"]
@@ -86,6 +93,9 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         raise Skip(f"accelerator {name!r} not in the hardware catalog") from None
     wl = _workload(row, metric, notes)
     count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
+    inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MEMORY_METRICS else None
+    if inconsistent:
+        raise Skip(inconsistent)
     if metric in _MEMORY_METRICS and _int(row, "global_batch_seqs") is None:
         mb, dp, pp = _int(row, "micro_batch") or 1, _int(row, "dp"), _int(row, "pp") or 1
         tp, cp = _int(row, "tp") or 1, _int(row, "cp") or 1
@@ -112,13 +122,25 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
     return f"mapping rejected by the model ({plan.strategies[0]})"
 
 
-def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
-              calibration: Any) -> dict[str, np.ndarray]:
+def part_calibration(calibration: Calibration, entry: CatalogEntry) -> Calibration:
+    """``calibration`` with the measured FP8 / BF16 GEMM efficiency ratio of the catalog part
+    (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has no measurement)."""
+    rates = load_low_precision_rates().get(entry.name)
+    if rates is None:
+        return calibration
+    hw = HardwareArrays.from_designs(entry.design)
+    ratio = rates.fp8_efficiency_ratio(float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0]))
+    return replace(calibration, fp8_matrix_efficiency_ratio=ratio)
 
-    key = (plan.entry.name, plan.workload, plan.count, strategy, calibration.stack)
+
+def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
+              calibration: Calibration) -> dict[str, np.ndarray]:
+    calibration = part_calibration(calibration, plan.entry)
+    key = (plan.entry.name, plan.workload, plan.count, strategy, calibration)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-        cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration)
+        cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration,
+                                          infeasible="least_violating")
     return cache[key]
 
 
@@ -182,7 +204,7 @@ def validate_rows(rows: Iterable[Mapping[str, str]], *, catalog: Mapping[str, Ca
     cache: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
     if calibration is not None:
         return [_validate_one(row, catalog, tech, calibration, cache) for row in rows]
-    return [_validate_one(row, catalog, tech, load_calibration(stack=_STACK_CALIBRATION[_stack(row)]), cache)
+    return [_validate_one(row, catalog, tech, load_calibration(stack=calibration_stack(row)), cache)
             for row in rows]
 
 

@@ -132,3 +132,14 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
     return mappings, fixed_dp
+
+
+def expert_tensor_parallel(mp: MappingArrays, dp: np.ndarray) -> np.ndarray:
+    """Tensor-parallel width of the expert layers (Megatron-Core "MoE parallel folding", Liu et al.,
+    arXiv:2504.14960; ``expert_tensor_parallel_size``): experts are split like the dense layers
+    (ETP = tp) when EP fits in DP x CP, else EP folds over the TP ranks too with unsplit experts
+    (ETP = 1), e.g. TP 2 x EP 32 on 256 H100 with DP x CP = 16 (the Megatron-Bridge Qwen3-235B rows).
+    """
+    fits = (mp.ep <= dp * mp.cp) & (np.mod(dp * mp.cp, mp.ep) == 0)
+    return np.where(fits, mp.tp, 1.0)
+

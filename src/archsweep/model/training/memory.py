@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
@@ -49,12 +49,12 @@ class MemoryBreakdown:
     total_bytes: np.ndarray
 
 
-def stage_parameters(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(dense parameters, expert parameters) held by one accelerator of the first stage.
 
     Dense = attention + dense FFN + shared experts + router of the stage's layers, plus the
     input embedding (and the output layer when pp = 1), divided by tp. Experts are divided by
-    tp * ep. Layers are split as evenly as the pipeline allows (ceil(L / pp) on the first stage).
+    etp * ep (``etp``: expert tensor parallelism, default tp). Layers are split as evenly as the pipeline allows (ceil(L / pp) on the first stage).
     """
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
@@ -64,7 +64,8 @@ def stage_parameters(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.nd
     shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
     embed = wl.vocab * wl.hidden * np.where((mp.pp == 1) & (not wl.tied_embeddings), 2.0, 1.0)
     dense = (layers_stage * attn + dense_layers_stage * wl.dense_ffn_params + moe_layers_stage * shared + embed) / mp.tp
-    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (mp.tp * mp.ep)
+    etp = mp.tp if etp is None else etp
+    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
     return dense, np.asarray(experts) + 0.0 * dense
 
 
@@ -102,9 +103,10 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
 
     Bytes per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
     """
-    dense, experts = stage_parameters(wl, mp)
+    etp = expert_tensor_parallel(mp, dp)
+    dense, experts = stage_parameters(wl, mp, etp)
     shard_group = dp * mp.cp
-    expert_group = np.maximum(shard_group / mp.ep, 1.0)
+    expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
     w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
     # LoRA: gradients and optimizer state only for the adapters (their share of the weights).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.memory import (
     MemoryBreakdown,
     memory_per_accelerator,
@@ -83,11 +83,13 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     dp = np.maximum(dp, 1.0)
     gb = float(wl.training.global_batch_seqs)
     microbatches = np.maximum(np.floor(gb / (dp * mp.micro_batch)), 1.0)
+    # EP within DP x CP (experts TP-split), or folded over TP x DP x CP with unsplit experts.
+    etp = expert_tensor_parallel(mp, dp)
     valid = ((dp * model_par == n_acc) & (np.mod(gb, dp * mp.micro_batch) == 0)
-             & (mp.ep <= dp * mp.cp) & (np.mod(dp * mp.cp, mp.ep) == 0) & (mp.pp <= wl.layers))
+             & (mp.ep <= dp * mp.cp * mp.tp) & (np.mod(dp * mp.cp * mp.tp, mp.ep) == 0) & (mp.pp <= wl.layers))
 
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
-    lc = layer_costs(hw, wl, mp, cal, peak)
+    lc = layer_costs(hw, wl, mp, cal, peak, etp)
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
@@ -120,7 +122,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # --- expert parallel: dispatch + combine all-to-all, forward and backward, per MoE layer ---
     if wl.moe is not None:
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-        a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, mp.tp * mp.cp, eff)
+        # EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
+        a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), eff)
         ep_exposed = microbatches * layers_stage * moe_frac * 4.0 * a2a
         ep_bytes = microbatches * layers_stage * moe_frac * 4.0 * a2a_bytes * (mp.ep - 1) / mp.ep
     else:
@@ -134,7 +137,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     pp_exposed = np.where(mp.pp > 1, 2.0 * p2p * (mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + (mp.pp - 1)), 0.0)
 
     # --- data parallel: gradient reduction (+ parameter all-gather with a sharded optimizer) ---
-    dense_p, expert_p = stage_parameters(wl, mp)
+    dense_p, expert_p = stage_parameters(wl, mp, etp)
     # LoRA: only the adapters are reduced and updated (their share of the weights).
     trainable_scale = wl.trainable_params / wl.total_params
     dp_group = dp * mp.cp
@@ -142,7 +145,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     gbytes = cal.dp_grad_bytes_per_param
     dense_grad = dense_p * trainable_scale * gbytes
     expert_grad = expert_p * trainable_scale * gbytes
-    expert_group = np.maximum(dp_group / mp.ep, 1.0)
+    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
     # ZeRO-0: one all-reduce per step. ZeRO-1 (distributed optimizer): reduce-scatter of the
     # accumulated gradients + all-gather of the updated weights, once per step. ZeRO-2/3 keep only
@@ -158,20 +161,40 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
 
     grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
-    # ZeRO-3 / FSDP: weights gathered for forward and backward of every micro-batch, overlapped with compute.
-    gather = coll.all_gather_time_s(hw, dense_p * cal.weight_bytes_per_param, dp_group, stride, eff)
     if wl.moe is not None:
-        e_stride = stride * mp.ep
+        e_stride = etp * mp.ep
         grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
-        gather = gather + coll.all_gather_time_s(hw, expert_p * cal.weight_bytes_per_param, expert_group, e_stride, eff)
-    zero3_comm = microbatches * 2.0 * gather
-    compute_total = microbatches * (t_f + t_b + t_rc)
-    zero3_exposed = np.where(z >= 3, np.maximum(zero3_comm - compute_total, 0.0) + gather / np.maximum(layers_stage, 1.0), 0.0)
+    # ZeRO-3 / FSDP: every layer's weights are all-gathered before its forward and again before
+    # its backward (a recomputed layer reuses the backward gather), the gather of layer i+1
+    # prefetched while layer i computes (Rajbhandari et al., SC20, Sec. 5.3; PyTorch FSDP,
+    # Zhao et al., VLDB 2023, Sec. 3.3 "backward/forward prefetch"); the gradient reduce-scatter
+    # of a layer runs beside the next layer's backward. Per layer and pass the stage takes
+    # max(compute, communication): a layer too short to hide its gather exposes the difference,
+    # and the first layer's gather of each pass is never hidden. Monotone: faster compute or
+    # faster links never lengthen the step.
+    g_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride, hw.scaleup_domain_size), stride)
+    per_layer = 1.0 / np.maximum(layers_stage, 1.0)
+    wbytes = cal.weight_bytes_per_param
+    gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
+    rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
+    if wl.moe is not None:
+        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(etp * mp.ep, hw.scaleup_domain_size), etp * mp.ep)
+        gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
+        rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
+    fwd_c = t_layer_f
+    bwd_c = t_layer_b + t_layer_rc
+    exposed_layer = (np.maximum(gather_l - fwd_c, 0.0)
+                     + np.maximum(gather_l + rs_l - bwd_c, 0.0))
+    zero3_exposed = np.where(
+        (z >= 3) & (dp_group > 1),
+        microbatches * (layers_stage * exposed_layer + 2.0 * gather_l), 0.0)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
-    dp_exposed = np.where(dp_group > 1, np.maximum(grad_sync - overlap_window, 0.0), 0.0) + zero3_exposed
+    # ZeRO-3's per-micro-batch reduce-scatter is charged per layer above.
+    grad_exposed = np.where(z >= 3, 0.0, np.maximum(grad_sync - overlap_window, 0.0))
+    dp_exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3_exposed
 
     # --- optimizer step: HBM-bound Adam over the local (possibly sharded) trainable state ---
-    local_params = np.where(z >= 1, (dense_p + expert_p * mp.ep / np.maximum(mp.ep, 1.0)) / dp_group, dense_p + expert_p)
+    local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     optimizer = local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
     bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)

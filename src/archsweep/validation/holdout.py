@@ -1,0 +1,124 @@
+"""Held-out validation (issue 10, item 3): refit the fitted constants without one source group and
+judge the model on that group.
+
+The fitted constants of ``data/calibration/software_stacks.yaml`` (``source: "fit"``) and the rows
+each was fitted on are listed in :data:`FITTED`. Holding out group G refits each constant on the
+rows of its fit set outside G (the same 1-D grid, MAPE-minimising; a constant whose fit set has no
+row of G keeps its fitted value); where no row remains it takes
+its unfitted default (``data/calibration/model.yaml`` for a constant that file has, else the
+stack-free default of :class:`~archsweep.spec.calibration.Calibration`). Then G's rows are
+validated with those calibrations. ``archsweep validate --measurements F --hold-out G``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archsweep.load.calibration import load_base_calibration, load_calibration
+from archsweep.load.catalog import load_catalog
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.errors import ArchsweepError
+from archsweep.validation.cells import _text, read_measurements
+from archsweep.validation.rows import calibration_stack
+from archsweep.validation.run import plan_row, validate_rows
+from archsweep.validation.types import RowResult, Skip
+
+__all__ = ["FITTED", "FittedConstant", "held_out_calibrations", "validate_file", "validate_held_out"]
+
+
+def _is_moe(row: Mapping[str, str]) -> bool:
+    try:
+        return plan_row(row, load_catalog()).workload.moe is not None
+    except (Skip, ArchsweepError):
+        return False
+
+
+@dataclass(frozen=True)
+class FittedConstant:
+    """One fitted constant of a software stack: its grid and the rows it was fitted on."""
+
+    stack: str
+    name: str
+    grid: tuple[float, ...]
+    fit_rows: str  # what the fit set is, in words (as the YAML's locator says)
+    selects: Callable[[Mapping[str, str]], bool]
+
+
+FITTED: tuple[FittedConstant, ...] = (
+    FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
+                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
+    FittedConstant("pytorch-fsdp", "gemm_in_training_ratio", (0.80, 0.85, 0.88, 0.90, 0.95),
+                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
+    FittedConstant("pytorch-fsdp", "flash_attention_efficiency", (0.45, 0.5, 0.55, 0.6, 0.7),
+                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
+    FittedConstant("pytorch-fsdp", "alibi_bias_bytes_per_score", (0.0, 2.0),
+                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
+    FittedConstant("megatron-core", "moe_layer_host_overhead_s", (0.0, 2e-3, 4e-3, 6e-3, 8e-3),
+                   "MoE rows of the megatron-core stack", _is_moe),
+)
+
+
+def _default(name: str) -> float:
+    base = load_base_calibration()
+    value = getattr(base, name)
+    defaults = {f.name: f.default for f in fields(Calibration)}
+    stack_default = defaults.get(name)
+    # Stack-only constants keep the dataclass default in the base (model.yaml does not set them).
+    return float(value if stack_default is None or not isinstance(stack_default, float) else stack_default)
+
+
+def _with(cal: Calibration, name: str, value: float) -> Calibration:
+    """``cal`` with the constant ``name`` set to ``value``."""
+    changes: dict[str, Any] = {name: value}
+    return replace(cal, **changes)
+
+
+def _mape(rows: Sequence[Mapping[str, str]], cal: Calibration) -> float:
+    results = validate_rows(rows, calibration=cal)
+    errors = [abs(r.error_pct) for r in results if r.status == "ok"]
+    return float(np.mean(errors)) if errors else float("inf")
+
+
+def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict[str, Calibration]:
+    """Calibration per stack with every fitted constant refit without ``group`` (see module doc)."""
+    rows = list(rows)
+    out: dict[str, Calibration] = {}
+    for stack in sorted({c.stack for c in FITTED}):
+        cal = load_calibration(stack=stack)
+        for const in (c for c in FITTED if c.stack == stack):
+            fit_set = [r for r in rows if calibration_stack(r) == stack and const.selects(r)]
+            fit = [r for r in fit_set if _text(r, "source_group") != group]
+            if len(fit) == len(fit_set):
+                continue  # the group took no part in this fit: the fitted value stands
+            if not fit:
+                cal = _with(cal, const.name, _default(const.name))
+                continue
+            best = min(const.grid, key=lambda v, c=cal, n=const.name: _mape(fit, _with(c, n, v)))  # type: ignore[misc]
+            cal = _with(cal, const.name, best)
+        out[stack] = cal
+    return out
+
+
+def validate_held_out(rows: Iterable[Mapping[str, str]], group: str) -> list[RowResult]:
+    """Results of ``group``'s rows with the constants refit without them."""
+    rows = list(rows)
+    cals = held_out_calibrations(rows, group)
+    judged = [r for r in rows if _text(r, "source_group") == group]
+    results: list[RowResult] = []
+    for row in judged:
+        stack = calibration_stack(row)
+        cal = cals.get(stack, load_calibration(stack=stack))
+        results.extend(validate_rows([row], calibration=cal))
+    return results
+
+
+def validate_file(path: Path | str, *, hold_out: str | None = None) -> list[RowResult]:
+    """Every row of ``path`` (:func:`~archsweep.validation.run.validate_rows`), or with ``hold_out``
+    only that source group's rows, the fitted constants refit without them."""
+    rows = read_measurements(path)
+    return validate_rows(rows) if hold_out is None else validate_held_out(rows, hold_out)

@@ -1,0 +1,36 @@
+"""Held-out validation (issue 10, item 3): fitted constants refit without the held-out group."""
+
+from __future__ import annotations
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.holdout import FITTED, held_out_calibrations, validate_file
+
+CSV = data_dir() / "validation" / "training_runs.csv"
+ROWS = read_measurements(CSV)
+
+
+def test_fitted_constants_are_the_yaml_fits():
+    """Every constant FITTED names is one the stacks file marks source: fit (and vice versa)."""
+    from archsweep.load.yamlio import load_yaml
+
+    doc = load_yaml(data_dir() / "calibration" / "software_stacks.yaml")
+    fits = {(stack, name) for stack, entries in doc.items() for name, e in entries.items()
+            if isinstance(e, dict) and str(e.get("source", "")).startswith("fit")}
+    listed = {(c.stack, c.name) for c in FITTED}
+    assert fits <= listed, fits - listed
+
+
+def test_holding_out_the_fit_group_resets_its_constants():
+    nemo = held_out_calibrations(ROWS, "nemo")
+    assert load_calibration(stack="megatron-core").moe_layer_host_overhead_s > 0
+    assert nemo["megatron-core"].moe_layer_host_overhead_s == 0.0  # only nemo has MoE rows
+    assert nemo["pytorch-fsdp"] == load_calibration(stack="pytorch-fsdp")  # nemo took no part in that fit
+    mpt = held_out_calibrations(ROWS, "mpt")["pytorch-fsdp"]
+    assert mpt.elementwise_traffic_multiplier == 1.0 and mpt.alibi_bias_bytes_per_score == 0.0
+
+
+def test_hold_out_validates_only_the_group(tmp_path):
+    results = validate_file(CSV, hold_out="megatron")
+    assert results and {r.source_group for r in results} == {"megatron"}
