@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from archsweep import MODEL_VERSION
 from archsweep.candidates.progress import Progress
@@ -22,8 +23,9 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.inference import evaluate_serving_batch
-from archsweep.spec.columns import OUTPUT_COLUMNS
+from archsweep.spec.columns import OUTPUT_COLUMNS, SCENARIO_COLUMN
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.roadmap import Scenario, limit_violations, scenario_technology
 from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.study import Study
 from archsweep.spec.technology import Technology
@@ -42,7 +44,8 @@ def _hardware_columns(hw: HardwareArrays) -> dict[str, np.ndarray]:
 
 
 def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarray,
-                       workload: Workload | ServingWorkload, *, tech: Technology, run_id: str) -> dict[str, np.ndarray]:
+                       workload: Workload | ServingWorkload, *, tech: Technology, run_id: str,
+                       scenario: Scenario | None = None) -> dict[str, np.ndarray]:
     """Tidy result columns of one workload (:func:`study_workload`) on a batch: one row per candidate.
 
     Columns: ``study``, ``candidate_id``, ``workload``, every hardware parameter (design
@@ -54,6 +57,10 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     design's physical limits hold), ``model_version`` and ``run_id``. The study's constraints are
     NOT applied here (:func:`archsweep.results.objectives.apply_constraints` does it after
     evaluation, so editing a constraint re-runs no model).
+
+    With a ``scenario`` (``tech`` is then its technology): column ``scenario`` after
+    ``candidate_id``, and the scenario's packaging limits as ``violation_scenario_<column>_max``
+    (> 0 violated), ANDed into ``feasible`` (a limit of the technology, like the reticle).
     """
     n = len(candidate_ids)
     if isinstance(workload, ServingWorkload):  # best SLO-feasible configuration + power/area/cost
@@ -70,6 +77,7 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),
         "candidate_id": np.asarray(candidate_ids, dtype=object),
+        **({SCENARIO_COLUMN: np.full(n, scenario.name, dtype=object)} if scenario is not None else {}),
         "workload": np.full(n, workload.name, dtype=object),
         **hardware,
     }
@@ -78,6 +86,10 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     for name in OUTPUT_COLUMNS:
         if name not in columns and isinstance(getattr(type(hw), name, None), property):
             columns[name] = np.broadcast_to(np.asarray(getattr(hw, name), dtype=np.float64), (n,))
+    limits = limit_violations(scenario, columns)
+    if limits:
+        columns.update(limits)
+        columns["feasible"] = np.asarray(columns["feasible"], dtype=bool) & np.all([v <= 0 for v in limits.values()], axis=0)
     columns["model_version"] = np.full(n, MODEL_VERSION, dtype=object)
     columns["run_id"] = np.full(n, run_id, dtype=object)
     return columns
@@ -101,7 +113,7 @@ def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
 PROGRESS_CHUNK = 128
 
 
-def _take(hw: HardwareArrays, index: slice) -> HardwareArrays:
+def _take(hw: HardwareArrays, index: slice | np.ndarray) -> HardwareArrays:
     return HardwareArrays.from_columns({k: np.asarray(v)[index] for k, v in hw.columns().items()})
 
 
@@ -122,10 +134,24 @@ def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
     tables = []
     for name in study.workloads:
         workload = study_workload(study, name)
-        for start in range(0, n, chunk):
-            part = slice(start, min(n, start + chunk))
-            rows = _take(hw, part) if chunk < n else hw
-            tables.append(pa.table(evaluation_columns(study, rows, ids[part], workload, tech=tech, run_id=run_id)))
-            if meter is not None:
-                meter.update(len(ids[part]))
+        for scenario, index in _scenario_groups(study, shard):
+            group_hw, group_ids = (hw, ids) if index is None else (_take(hw, index), ids[index])
+            group_tech, m = scenario_technology(tech, scenario), len(group_ids)
+            for start in range(0, m, chunk):
+                part = slice(start, min(m, start + chunk))
+                rows = _take(group_hw, part) if chunk < m else group_hw
+                tables.append(pa.table(evaluation_columns(study, rows, group_ids[part], workload, tech=group_tech,
+                                                          run_id=run_id, scenario=scenario)))
+                if meter is not None:
+                    meter.update(len(group_ids[part]))
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _scenario_groups(study: Study, shard: str | Path) -> list[tuple[Scenario | None, np.ndarray | None]]:
+    """(scenario, row indices) of the shard's rows per scenario; ``[(None, None)]`` (all rows, the
+    base technology) for a study without scenarios."""
+    if not study.scenarios:
+        return [(None, None)]
+    names = pq.read_table(shard, columns=[SCENARIO_COLUMN]).column(SCENARIO_COLUMN).to_numpy(zero_copy_only=False)
+    groups = [(s, np.flatnonzero(names == s.name)) for s in study.scenarios]
+    return [(s, index) for s, index in groups if len(index)]

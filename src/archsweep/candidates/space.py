@@ -28,8 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from archsweep.candidates.hbm import HBM_FOLLOWS_GENERATION, hbm_per_stack_values
+from archsweep.candidates.scenarios import scenario_candidate_ids, scenario_study
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.technology import load_technology
+from archsweep.spec.columns import SCENARIO_COLUMN
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import (
     HARDWARE_PARAMETERS,
@@ -270,36 +272,6 @@ def _base_values(study: Study) -> dict[str, Any]:
     return get_accelerator(study.base).as_dict()
 
 
-#: Per-stack HBM columns that follow ``hbm_generation`` when the generation alone is varied,
-#: with the technology attribute each comes from.
-HBM_FOLLOWS_GENERATION: dict[str, str] = {"hbm_bw_per_stack_bytes_per_s": "bw_per_stack_bytes_per_s",
-                                          "hbm_capacity_per_stack_bytes": "capacity_per_stack_bytes"}
-
-
-def hbm_per_stack_values(generations: np.ndarray, varied: set[str], *, file: str,
-                         key_path: str) -> dict[str, np.ndarray]:
-    """Per-stack HBM bandwidth and capacity for each row's generation, for the columns of
-    :data:`HBM_FOLLOWS_GENERATION` not in ``varied`` (empty when the generation is not varied).
-
-    Shared by sweeps (:mod:`archsweep.candidates.space`) and searches (:mod:`archsweep.search.worker`); values from
-    ``archsweep.load.technology.load_technology().memories``. Vectorised over unique generations.
-
-    Raises:
-        InputError: a generation the technology data does not describe.
-    """
-    follow = [k for k in HBM_FOLLOWS_GENERATION if k not in varied]
-    if "hbm_generation" not in varied or not follow:
-        return {}
-
-    memories = load_technology().memories
-    unique, inverse = np.unique(np.asarray(generations, dtype=str), return_inverse=True)
-    for gen in unique:
-        if gen not in memories:
-            raise InputError(file, key_path, str(gen), f"a memory of the technology data: {', '.join(sorted(memories))}")
-    return {key: np.array([float(getattr(memories[g], HBM_FOLLOWS_GENERATION[key])) for g in unique])[inverse]
-            for key in follow}
-
-
 def _apply_hbm_rule(study: Study, columns: dict[str, _Column]) -> None:
     """Per-stack HBM bandwidth and capacity follow the generation when only it is varied."""
     generation = columns["hbm_generation"] if "hbm_generation" in columns else None
@@ -325,10 +297,12 @@ def _full_columns(study: Study) -> tuple[dict[str, _Column], int]:
     return columns, n
 
 
-def space_schema() -> pa.Schema:
-    """Arrow schema of a space table: id, shard, then every hardware parameter."""
+def space_schema(*, scenarios: bool = False) -> pa.Schema:
+    """Arrow schema of a space table: id, shard, (``scenario`` for a study with scenarios), then
+    every hardware parameter."""
     types = {"float": pa.float64(), "int": pa.int64(), "choice": pa.string()}
     return pa.schema([("candidate_id", pa.string()), ("shard", pa.int64())]
+                     + ([(SCENARIO_COLUMN, pa.string())] if scenarios else [])
                      + [(p.name, types[p.kind]) for p in HARDWARE_PARAMETERS])
 
 
@@ -340,7 +314,23 @@ def expand_space(study: Study) -> pa.Table:
     parameter in SI units (int parameters int64, floats float64 rounded to 12 significant
     digits, choices str). Rows follow the sampling order; duplicate designs keep their first
     occurrence. Deterministic: the same study gives the same table.
+
+    A study with ``scenarios``: the space of each scenario (:func:`scenario_study`) in turn, with
+    column ``scenario`` and ids of :func:`scenario_candidate_ids`; shards round-robin over all rows.
     """
+    if not study.scenarios:
+        return _expand(study)
+    tables = []
+    for scenario in study.scenarios:
+        table = _expand(scenario_study(study, scenario))
+        ids = scenario_candidate_ids(table.column("candidate_id").to_numpy(zero_copy_only=False), scenario.name)
+        table = table.set_column(0, "candidate_id", pa.array(ids, pa.string()))
+        tables.append(table.add_column(2, SCENARIO_COLUMN, pa.array([scenario.name] * table.num_rows, pa.string())))
+    table = pa.concat_tables(tables)
+    return table.set_column(1, "shard", pa.array(np.arange(table.num_rows, dtype=np.int64) % study.shards))
+
+
+def _expand(study: Study) -> pa.Table:
     columns, n = _full_columns(study)
     canonical, segments = _canonicalise(columns)
     digests = _digests(segments, n)

@@ -17,7 +17,7 @@ the file, key path, value and what is allowed:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,10 +32,11 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, Problem
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.roadmap import Allowed, Scenario, Sourced
 from archsweep.spec.technology import Provenance, Technology
 
-__all__ = ["roadmap_dir", "list_scenarios", "load_scenario", "parse_scenario", "FORBIDDEN_TECHNOLOGY"]
+__all__ = ["roadmap_dir", "list_scenarios", "load_scenario", "parse_scenario", "parse_study_scenarios", "FORBIDDEN_TECHNOLOGY"]
 
 #: Technology fields a scenario may not override: they are hardware parameters of the design.
 FORBIDDEN_TECHNOLOGY = {"bw_per_stack_bytes_per_s": "hardware.hbm_bw_per_stack_bytes_per_s",
@@ -236,3 +237,31 @@ def parse_scenario(document: Any, *, file: str, name: str) -> Scenario:
         raise error(problems)
     return Scenario(name=name, year=int(document["year"]), description=str(document["description"]), file=file,
                     hardware=hardware, allowed=allowed, technology=technology, limits=limits)
+
+
+def parse_study_scenarios(raw: Sequence[Any], parameters: Sequence[ParameterSpace], *, has_search: bool, file: str,
+                          problems: list[Problem]) -> tuple[Scenario, ...]:
+    """The scenarios a study names (``scenarios: [2025, 2027]``), each checked against the study:
+    it loads, and every varied parameter it restricts keeps at least one value. A study with a
+    ``search`` section cannot name scenarios (a search evaluates one technology)."""
+    out: list[Scenario] = []
+    if raw and has_search:
+        problems.append(problem(file, "scenarios", list(raw), "no scenarios in a study with a search section "
+                                "(scenarios apply to the sweep: parameters + sampling)"))
+        return ()
+    for i, name in enumerate(raw):
+        if not (roadmap_dir() / f"{name}.yaml").is_file():
+            problems.append(problem(file, f"scenarios[{i}]", name,
+                                    f"a scenario of {roadmap_dir()}: {', '.join(list_scenarios()) or '(none)'}"))
+            continue
+        scenario = guard(problems, lambda: load_scenario(str(name)))  # noqa: B023
+        if scenario is None:
+            continue
+        for space in parameters:
+            rule = scenario.allowed.get(space.name)
+            if rule is not None and not space.is_continuous and rule.restrict(space).size == 0:
+                offered = ", ".join(rule.values) if rule.values else f"[{rule.low}, {rule.high}]"
+                problems.append(problem(file, f"scenarios[{i}]", name, f"a scenario offering one of the values of "
+                                        f"parameters.{space.name} (scenario {name} offers {offered}; {scenario.file})"))
+        out.append(scenario)
+    return tuple(out)

@@ -23,6 +23,7 @@ from archsweep.load.calibration import software_stacks
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.parameters import error, guard, parse_parameter_space, problem
 from archsweep.load.paths import spaces_dir
+from archsweep.load.roadmap import parse_study_scenarios
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
@@ -114,6 +115,8 @@ def parse_study(document: Any, *, file: str) -> Study:
     objectives = _parse_objectives(document["objectives"], file, problems)
     constraints = _parse_constraints(document.get("constraints", []), file, problems)
     search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
+    scenarios = parse_study_scenarios(document.get("scenarios", []), parameters, has_search="search" in document,
+                                      file=file, problems=problems)
     if problems:
         raise error(problems)
     _cross_check(document, workloads, serving, training, parameters, method, file, problems)
@@ -138,7 +141,8 @@ def parse_study(document: Any, *, file: str) -> Study:
         sampling_method=method,
         samples=sampling.get("samples") if sampling else None,
         seed=sampling.get("seed", 0) if sampling else 0,
-        shards=_shard_count(document.get("shards", 1), parameters, method, sampling, len(workloads)),
+        shards=_shard_count(document.get("shards", 1), parameters, method, sampling,
+                            len(workloads) * max(len(scenarios), 1)),
         mapping=mapping,
         objectives=objectives,
         constraints=constraints,
@@ -146,6 +150,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         shard_sizing=_shard_sizing(document.get("shards", 1)),
         serving=serving,
         training=training,
+        scenarios=scenarios,
     )
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 
-__all__ = ["OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "MAPPING_COLUMNS", "column_dimension"]
+__all__ = ["SCENARIO_COLUMN", "OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "MAPPING_COLUMNS", "column_dimension"]
+
+#: Column naming the roadmap scenario of a candidate row (space shards, evaluations, pareto) in a
+#: study with ``scenarios``; absent otherwise.
+SCENARIO_COLUMN = "scenario"
 
 _MODEL_OUTPUTS: tuple[str, ...] = (
     "step_time_s", "tokens_per_s", "mfu", "hfu", "memory_per_accelerator_bytes", "power_w",

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from archsweep.spec.parameters import ParameterSpace
+from archsweep.spec.roadmap import Scenario
 from archsweep.spec.search import SearchSpec
 from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.training import TrainingWorkload
@@ -135,6 +136,8 @@ class Study:
         serving: the serving workloads (their names are also in ``workloads``).
         training: the training entries that set their job in the study (``{model, training}``;
             their names are also in ``workloads``). A plain stem trains under its file's default job.
+        scenarios: roadmap scenarios (``data/roadmap``): each candidate is expanded once per scenario
+            (:mod:`archsweep.candidates.scenarios`); empty: the base design's own technology.
     """
 
     name: str
@@ -154,10 +157,16 @@ class Study:
     shard_sizing: ShardSizing | None = None
     serving: tuple[ServingWorkload, ...] = ()
     training: tuple[TrainingWorkload, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
 
     def training_workload(self, name: str) -> TrainingWorkload | None:
         """The training entry labelled ``name`` when the study sets its job, else None."""
         return next((t for t in self.training if t.name == name), None)
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario named ``name`` (KeyError when the study has none of that name)."""
+        found = {s.name: s for s in self.scenarios}
+        return found[name]
 
     def serving_workload(self, name: str) -> ServingWorkload | None:
         """The serving workload labelled ``name``, or None for a training workload."""
