@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from archsweep.results import store
 from archsweep.results.pareto import pareto_ranks
+from archsweep.spec.columns import SCENARIO_COLUMN
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.study import Study
 
@@ -58,19 +59,33 @@ def pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Ranks of the feasible sweep evaluations of ``study`` in ``con``, per workload (rank 0 = front).
 
     Columns: study, source (``"sweep"``), workload, candidate_id, rank (int64), one float64
-    column per objective, trial_number (null). Rows whose objectives hold NaN are left out
+    column per objective, trial_number (null). A study with ``scenarios`` ranks each (workload,
+    scenario) on its own (a roadmap review compares the best designs each generation allows; a
+    front over all scenarios would hold only the latest generation's designs) and has a column
+    ``scenario`` after ``workload``. Rows whose objectives hold NaN are left out
     (never ranked). Empty when the study has no sweep (no table ``evaluations``).
     """
     objectives = ", ".join(f'"{o.column}"' for o in study.objectives)
     tables = []
+    scenarios: list[str | None] = [s.name for s in study.scenarios] or [None]  # one front per (workload, scenario)
     for workload in study.workloads if store.table_exists(con, "evaluations") else ():
-        data = con.execute(
-            f"SELECT candidate_id, {objectives} FROM evaluations WHERE study = ? AND workload = ? AND feasible "
-            "ORDER BY candidate_id", [study.name, workload]).fetchnumpy()
-        tables.append(_front_table(study, workload, data))
+        for scenario in scenarios:
+            where = "" if scenario is None else f" AND {SCENARIO_COLUMN} = ?"
+            data = con.execute(
+                f"SELECT candidate_id, {objectives} FROM evaluations WHERE study = ? AND workload = ? AND feasible"
+                f"{where} ORDER BY candidate_id", [study.name, workload, *([scenario] if scenario else [])]).fetchnumpy()
+            tables.append(_scenario_column(_front_table(study, workload, data), scenario))
     if not tables:
-        tables.append(_front_table(study, "", {"candidate_id": np.empty(0, dtype=object)}))
+        tables.append(_scenario_column(_front_table(study, "", {"candidate_id": np.empty(0, dtype=object)}),
+                                       "" if study.scenarios else None))
     return _with_source(pa.concat_tables(tables), "sweep")
+
+
+def _scenario_column(table: pa.Table, scenario: str | None) -> pa.Table:
+    """``table`` with column ``scenario`` after ``workload`` (unchanged when ``scenario`` is None)."""
+    if scenario is None:
+        return table
+    return table.add_column(2, SCENARIO_COLUMN, pa.array([scenario] * table.num_rows, pa.string()))
 
 
 def search_front_label(study: Study) -> str:

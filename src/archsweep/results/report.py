@@ -37,6 +37,7 @@ from archsweep.results import store
 from archsweep.results.findings import front_findings
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.results.html_report import write_html_report
+from archsweep.results.roadmap import roadmap_plot_names, roadmap_section
 from archsweep.results.plots import (
     MAX_BACKGROUND_POINTS,
     MAX_BREAKDOWN_BARS,
@@ -83,7 +84,7 @@ def plot_names(study: Study) -> list[str]:
         names.append(f"breakdown_{_safe(workload)}.png")
         if study.serving_workload(workload) is not None:
             names.append(f"serving_curve_{_safe(workload)}.png")
-    return names + search_plot_names(study)
+    return names + roadmap_plot_names(study) + search_plot_names(study)
 
 
 def breakdown_columns(columns: Sequence[str]) -> list[str]:
@@ -280,7 +281,8 @@ def _sweep_sections(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) 
             plot_serving_curve(con, study, workload, path)
             lines.append(f"- [output tokens/s per accelerator vs tokens/s per user]({path.name})")
             written.append(path)
-    return lines, written
+    roadmap_lines, plots = roadmap_section(con, study, columns, folder)
+    return lines + roadmap_lines, written + plots
 
 
 def write_report(study: Study, db: str | Path, out: Path) -> list[Path]:
