@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +131,7 @@ def _parse_allowed(raw: Mapping[str, Any], file: str, problems: list[Problem]) -
         if "values" in entry:
             problems.append(problem(file, f"{key}.values", entry["values"], f"min and/or max: {name} is a number"))
             continue
-        bounds = {b: guard(problems, lambda b=b: parse_quantity(entry[b], info.dimension,  # type: ignore[arg-type,misc]
-                                                                  file=file, key_path=f"{key}.{b}"))
+        bounds = {b: guard(problems, partial(parse_quantity, entry[b], info.dimension, file=file, key_path=f"{key}.{b}"))  # type: ignore[arg-type]
                   for b in ("min", "max") if b in entry}
         if None in bounds.values():
             continue
@@ -230,7 +229,7 @@ def parse_scenario(document: Any, *, file: str, name: str) -> Scenario:
     technology = _parse_technology(document.get("technology", {}), file, problems)
     limits = _parse_limits(document.get("limits", {}), file, problems)
     for pname, rule in allowed.items():  # the generation's own value must be one it offers
-        if pname in hardware and not bool(rule.admits([hardware[pname].value])[0]):  # type: ignore[list-item]
+        if pname in hardware and not bool(rule.admits([hardware[pname].value])[0]):
             problems.append(problem(file, f"hardware.{pname}.value", hardware[pname].value,
                                     f"a value allowed by allowed.{pname}"))
     if problems:

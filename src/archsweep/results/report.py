@@ -37,7 +37,6 @@ from archsweep.results import store
 from archsweep.results.findings import front_findings
 from archsweep.results.fronts import search_front_label, search_objectives
 from archsweep.results.html_report import write_html_report
-from archsweep.results.roadmap import roadmap_plot_names, roadmap_section
 from archsweep.results.plots import (
     MAX_BACKGROUND_POINTS,
     MAX_BREAKDOWN_BARS,
@@ -47,6 +46,7 @@ from archsweep.results.plots import (
     plot_serving_curve,
     sweep_only,
 )
+from archsweep.results.roadmap import roadmap_plot_names, roadmap_section
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.study import Study
 

@@ -22,7 +22,7 @@ its ``basis`` (confidence ``low``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,7 @@ class Allowed:
     high: float | None = None
     provenance: Provenance = field(default=Provenance("", "", ""))
 
-    def admits(self, values: np.ndarray) -> np.ndarray:
+    def admits(self, values: Sequence[float | str] | np.ndarray) -> np.ndarray:
         """Element-wise: the value is offered by the generation."""
         if self.values:
             return np.isin(np.asarray(values, dtype=str), np.asarray(self.values, dtype=str))
