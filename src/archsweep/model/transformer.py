@@ -58,11 +58,13 @@ class LayerCosts:
 
 
 def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, frozen: bool = False,
-                  lora_rank: int = 0):
+                  lora_rank: int = 0, input_from_norm: bool = False):
     """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM.
 
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``lora_rank`` > 0 adds the adapter's down (k -> r) and up (r -> n) GEMMs, trained.
+    ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
+    (TransformerEngine LayerNormLinear / LayerNormMLP), so it needs no separate cast.
     """
     # One-byte operands run at the part's measured FP8 efficiency relative to BF16 (MAMF ratio).
     efficiency = hw.matrix_efficiency * (cal.fp8_matrix_efficiency_ratio if bpe < 2.0 else 1.0)
@@ -79,8 +81,16 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         share = float(lora_rank) * (k + n) / (k * n)
         base = fwd - cal.kernel_overhead_s
         fwd, bwd = fwd + share * base, bwd + 2.0 * share * base
-    flops = 2.0 * m * n * k * batch
     hbm = bpe * batch * (m * k + k * n + m * n)
+    if bpe < 2.0 and cal.fp8_quantize_bytes_per_element > 0:
+        # FP8 recipes quantise each GEMM's BF16 activation input (forward) and output gradient
+        # (backward) in a separate HBM-bound kernel: read 2 B, write the row-wise and the column-wise
+        # (transposed, for the weight-gradient GEMM) FP8 copies (TransformerEngine cast_transpose).
+        q_s = cal.fp8_quantize_bytes_per_element * batch / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        fwd = fwd + (0.0 if input_from_norm else q_s * m * k)
+        bwd = bwd + q_s * m * n
+        hbm = hbm + cal.fp8_quantize_bytes_per_element * batch * m * (0.0 if input_from_norm else k)
+    flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
 
@@ -111,15 +121,18 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         qk_dim = float(m_.qk_nope_head_dim + m_.qk_rope_head_dim)
         v_dim = float(m_.v_head_dim)
         # MLA approximated as its projections: down-projections (replicated) + per-head up-projections.
-        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal, **wk)
-        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal, **wk)
-        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe, cal, **wk)
+        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal,
+                               input_from_norm=True, **wk)
+        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal,
+                             input_from_norm=True, **wk)
+        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe,
+                              cal, input_from_norm=True, **wk)
         qkv = tuple(x + y + z for x, y, z in zip(q_down, q_up, kv_up))
         kv_heads_for_attn = heads_local
         out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
     else:
         qk_dim = v_dim = float(wl.head_dim)
-        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal, **wk)
+        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal, input_from_norm=True, **wk)
         kv_heads_for_attn = kv_local
         out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
 
@@ -132,7 +145,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         attn_peak = np.minimum(peak_bf16, hw.compute_units * cal.attention_mma_cap_flops_per_cycle_per_unit * hw.clock_hz)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency
     fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
-    fa_bwd = cal.flash_attention_backward_flop_ratio * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s
+    # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
+    # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
+    fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio
+              * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s)
     if wl.position_encoding == "alibi" and cal.alibi_bias_bytes_per_score > 0:
         # Kernels that read ALiBi as a materialised bias: HBM traffic per (causal) score element,
         # forward once, backward twice (recomputed scores + gradient), not hidden behind the MMAs.
@@ -168,7 +184,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     # Dense FFN.
     ffn_in = float(wl.ffn_matrices - 1) * wl.ffn_hidden / t
-    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal, **wk)
+    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal, input_from_norm=True, **wk)
     down = _gemm_fwd_bwd(tokens, h, wl.ffn_hidden / t, 1.0, peak, hw, bpe, cal, **wk)
     dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd
     dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd

@@ -39,6 +39,10 @@ class Calibration:
     tp_overlap_residual: float
     collective_bw_efficiency: float
     pipeline_p2p_overlap: float
+    #: HBM bytes per element of an FP8 recipe's separate quantisation of a GEMM operand (0: none).
+    fp8_quantize_bytes_per_element: float = 0.0
+    #: Flash-attention backward efficiency over forward efficiency (share of peak), 1 = equal.
+    flash_attention_backward_efficiency_ratio: float = 1.0
     # Set by the software stack (data/calibration/software_stacks.yaml):
     stack: str = "megatron-core"
     elementwise_traffic_multiplier: float = 1.0

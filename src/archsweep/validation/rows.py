@@ -244,7 +244,8 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
 
 
 #: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
-_STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "other": "megatron-core"}
+_STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
+                      "other": "megatron-core"}
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
@@ -267,6 +268,8 @@ def _stack(row: Mapping[str, str]) -> str:
         return "megatron-2021"
     if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
         return "llm-foundry"
+    if any(k in text for k in ("nemo", "megatron-bridge")):
+        return "nemo"
     return "other"
 
 
@@ -322,6 +325,7 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
     stack = _stack(row)
     fa = stack != "megatron-2021"
     dp_overlap: bool | None = None
+    tp_overlap: bool | None = None
     if stack == "megatron-2021":
         zero = 0 if zero is None else zero
         sp = False if sp is None else sp  # SP appeared with Korthikanti'22, whose rows state it
@@ -330,12 +334,25 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         dp_overlap = True
         if zero is None:
             zero = 3
+    elif stack == "nemo":
+        # NeMo 2.0 / Megatron-Bridge recipe defaults where a row does not state them: sequence
+        # parallelism with TP, gradient reduce-scatter and parameter all-gather overlapped with the
+        # backward/forward, and TP communication overlapped with the GEMMs (TransformerEngine
+        # userbuffers) in the performance recipes (NVIDIA/NeMo nemo/collections/llm/recipes/
+        # llama3_70b.py @0189a3b: trainer(sequence_parallelism=True, ddp overlap_grad_reduce=True,
+        # overlap_param_gather=True); pretrain_recipe_performance: MegatronCommOverlapCallback(
+        # tp_comm_overlap=True, tp_comm_overlap_cfg=userbuffers_bf16_h100_h8192_tp4_mbs1_seqlen8192)).
+        sp = True if sp is None else sp
+        dp_overlap = True
+        tp_overlap = True
     if tp == 1:
         sp = False
     if pp == 1 and vpp is None:
         vpp = 1
     fixed: dict[str, object] = {"tp": tp, "pp": pp, "cp": cp, "ep": ep, "vpp": vpp, "mb": mb, "recompute": recompute,
                                 "zero": zero, "sp": sp, "fa": fa, "dp_overlap": dp_overlap}
+    if tp_overlap is not None and (tp is None or tp > 1):
+        fixed["tp_overlap"] = tp_overlap
     if dp is not None and (tp is None or pp is None):
         fixed["dp"] = dp
     text = lambda values: ",".join(f"{k}={_flag(v)}" for k, v in values.items() if v is not None)  # noqa: E731

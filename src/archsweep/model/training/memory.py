@@ -10,7 +10,8 @@ gradients and optimizer state only for the adapters.
 Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
 Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes
 without parallelism, generalised here to GQA (K/V widths), SwiGLU (3 FFN tensors) and MoE
-(top-k routed copies); tensor + sequence parallelism divide everything by ``t``; without SP,
+(top-k routed copies) and FP8 recipes (GEMM inputs kept in FP8); tensor + sequence parallelism
+divide everything by ``t``; without SP,
 ``10 s b h`` stays replicated. Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
 The first pipeline stage holds the most: the schedule's in-flight micro-batches
@@ -88,6 +89,17 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         mlp = 3 * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
     norms = 4 * tokens * h
     replicated = 10.0 * tokens * h  # LN inputs, dropout masks, QKV/MLP inputs stay whole without SP
+    if wl.training.precision == "fp8":
+        # An FP8 Linear keeps its input for the weight-gradient GEMM as the quantised column-wise
+        # copy, 1 B instead of 2 (TransformerEngine cast.cu: FP8 data + FP8 transpose): the QKV and
+        # FC1 inputs (norm outputs) and the FC2 input halve; the out-projection keeps an FP8 copy of
+        # the attention output beside the BF16 one flash attention saves for its own backward.
+        attn = attn - tokens * h + tokens * q_width
+        if moe_layer and wl.moe is not None:
+            mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden)
+        else:
+            mlp = mlp - tokens * h - tokens * wl.ffn_hidden
+        replicated = 8.0 * tokens * h
     sp = mp.sequence_parallel > 0
     total = attn + mlp + norms
     shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
