@@ -74,7 +74,7 @@ def _allreduce(size, n, stride, domain) -> _Coef:
     flat = (2.0 * (n1 - 1) / n1 * size, 0.0, 2.0 * np.log2(n1), 0.0)
     hier = (2.0 * (n_in - 1) / n_in * size, 2.0 * (n_out - 1) / n_out * size / n_in, 2.0 * (n_in - 1),
             2.0 * np.log2(np.maximum(n_out, 1.0)))
-    return tuple(np.where(inside, f, h) for f, h in zip(flat, hier))  # type: ignore[return-value]
+    return tuple(np.where(inside, f, h) for f, h in zip(flat, hier))
 
 
 def _sharded(size, n, stride, domain) -> _Coef:
