@@ -38,11 +38,17 @@ Proof, from the structure of ``training_step`` (checked by tests/test_pruned_sea
    here; any clock-free constant ``C`` added later would enter the bound as ``C / clock <= C``
    since clock >= 1 Hz). So the time at clock ``f`` is the time at 1 Hz divided by ``f``.
 
-Search, per candidate: mappings in ascending ``A`` (the order is the same for every candidate of
-a key, since the bound is ``A / clock``); evaluate the first feasible one exactly (``U``); every
-mapping with ``A / clock <= U`` (plus a 1e-9 relative margin for rounding) that fits is evaluated
-exactly; the argmin among them, first index on ties, is the answer, since every mapping left out
-has a step time ``>= its bound > U >= the minimum``.
+Since issue 14b the bound is tighter (tests/model/test_pruned_search.py checks it): the key also
+holds HBM bytes per clock cycle rounded up (A is then evaluated at that bandwidth, not infinity:
+the compute terms are homogeneous in (clock, HBM bandwidth)); the kernel-launch part count x t0
+is added back (table at clock and bandwidth 1e40); and
+:mod:`archsweep.model.training.comm_bound` adds the TP/EP/PP/ZeRO-3/DP-sync/optimizer terms as
+dot products with the candidate's rates (DP sync under overlap as max(compute, sync)).
+
+Search, per block of candidates sharing (accelerator count, scale-up domain): the _SEED_WINDOW
+fitting mappings of lowest bound are evaluated exactly (upper bound U); every fitting mapping
+with bound <= U (1 + _MARGIN) is evaluated exactly, in one flat batch; the argmin, first index on
+ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum.
 """
 
 from __future__ import annotations
