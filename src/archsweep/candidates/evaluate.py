@@ -72,7 +72,8 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     else:
         strategy = None if study.mapping.search else study.mapping.strategy
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
-                                        calibration=load_calibration(stack=study.mapping.software))
+                                        calibration=load_calibration(stack=study.mapping.software),
+                                        exhaustive=study.mapping.exhaustive)
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),

@@ -129,7 +129,8 @@ def parse_study(document: Any, *, file: str) -> Study:
     mapping = (
         MappingChoice(search=False, objective="step_time_s", strategy=raw_mapping["strategy"], software=software)
         if "strategy" in raw_mapping
-        else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software)
+        else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software,
+                           exhaustive=bool(raw_mapping.get("exhaustive", False)))
     )
     return Study(
         name=document["name"],

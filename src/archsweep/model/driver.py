@@ -26,6 +26,7 @@ from archsweep.model import ppa
 from archsweep.model.job import JobKind, Mappings
 from archsweep.model.reliability import checkpoint_size_bytes
 from archsweep.model.training.job_kind import TRAINING_OBJECTIVES, TrainingJobKind
+from archsweep.model.training.pruned_search import PRUNABLE_OBJECTIVES, best_mapping_indices
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
@@ -52,6 +53,9 @@ InfeasiblePolicy = Literal["nan", "least_violating"]
 _TIME_COLUMNS = ("step_time_s", "tokens_per_s", "mfu", "hfu", "time_to_train_s", *PPA_OBJECTIVES)
 
 _MAX_CHUNK_ELEMENTS = 65_536  # cache-sized chunks: ~4x faster than 1.5M-element ones
+#: Smallest batch the pruned search takes (its per-key tables cost 2 x mappings evaluations per key;
+#: below this the exhaustive chunks are as fast). Results are identical either way.
+_PRUNED_MIN_CANDIDATES = 64
 _DVFS_BISECTIONS = 12
 _DVFS_MIN_CLOCK_SCALE = 0.05
 
@@ -99,10 +103,18 @@ def _score(kind: JobKind[Any, Any], result: Any, objective: str, hw: HardwareArr
 
 
 def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, objective: str,
-                   tech: Technology) -> np.ndarray:
+                   tech: Technology, exhaustive: bool = True) -> np.ndarray:
     """Index of the best mapping for each of the n candidates (falls back to the least-violating
-    valid mapping when none is feasible, so infeasible rows still carry numbers)."""
+    valid mapping when none is feasible, so infeasible rows still carry numbers).
+
+    ``exhaustive=False``: a training job ranked by a time or memory objective goes through the exact
+    pruned search (:func:`archsweep.model.training.pruned_search.best_mapping_indices`, the same
+    indices) when the batch has at least ``_PRUNED_MIN_CANDIDATES`` candidates.
+    """
     n, m = int(np.size(hw.clock_hz)), len(mappings)
+    if (not exhaustive and isinstance(kind, TrainingJobKind) and objective in PRUNABLE_OBJECTIVES
+            and n >= _PRUNED_MIN_CANDIDATES):
+        return best_mapping_indices(hw, kind.workload, mappings, kind.fixed_dp, kind.calibration, objective)
     chunk = max(1, _MAX_CHUNK_ELEMENTS // max(m, 1))
     best = np.zeros(n, dtype=np.int64)
     mp2 = mappings.reshape((1, m))
@@ -144,7 +156,8 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
 
 
 def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technology,
-                 objective: str = "step_time_s", infeasible: InfeasiblePolicy = "nan") -> dict[str, np.ndarray]:
+                 objective: str = "step_time_s", infeasible: InfeasiblePolicy = "nan",
+                 exhaustive: bool = False) -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` on the job ``kind`` with its best mapping.
 
     Args:
@@ -155,6 +168,8 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
             (:attr:`JobKind.objectives`) or one of :data:`PPA_OBJECTIVES`.
         infeasible: see :data:`InfeasiblePolicy`; by default a candidate none of whose mappings
             fits reports NaN time/throughput (it cannot run), never the least-violating mapping's.
+        exhaustive: evaluate every mapping of every candidate (the reference path); by default a
+            training job's time/memory objectives use the exact pruned search (same result).
 
     Returns:
         flat columns of length n = prod(hw.shape): the job's columns (:meth:`JobKind.columns`),
@@ -168,7 +183,7 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
     if objective not in (*kind.objectives, *PPA_OBJECTIVES):
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join((*kind.objectives, *PPA_OBJECTIVES)))
     mappings = kind.mappings()
-    best = _best_mappings(kind, flat, mappings, objective, tech)
+    best = _best_mappings(kind, flat, mappings, objective, tech, exhaustive)
     chosen = mappings.take(best)
     final_hw, res, ppa_cols = _dvfs(kind, flat, chosen, tech)
     cols = kind.columns(flat, final_hw, chosen, res)
@@ -193,7 +208,7 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
 
 def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Technology, calibration: Calibration,
                           strategy: str | None = None, objective: str = "step_time_s",
-                          infeasible: InfeasiblePolicy = "nan") -> dict[str, np.ndarray]:
+                          infeasible: InfeasiblePolicy = "nan", exhaustive: bool = False) -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` training ``workload`` with its best (or a given) mapping.
 
     Args:
@@ -204,6 +219,7 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
         objective: what the inner mapping search minimises (one of :data:`MAPPING_OBJECTIVES`).
         calibration: model constants (:func:`archsweep.load.calibration.load_calibration`).
         infeasible: what a candidate with no fitting mapping reports (:data:`InfeasiblePolicy`).
+        exhaustive: the reference mapping search (:func:`evaluate_job`).
 
     Returns:
         flat columns of length n = prod(hw.shape) (:func:`evaluate_job` of the training kind):
@@ -213,7 +229,7 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
     if objective not in MAPPING_OBJECTIVES:
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
     kind = TrainingJobKind(workload, calibration, strategy)
-    return evaluate_job(hw, kind, tech=tech, objective=objective, infeasible=infeasible)
+    return evaluate_job(hw, kind, tech=tech, objective=objective, infeasible=infeasible, exhaustive=exhaustive)
 
 
 def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibration: Calibration,

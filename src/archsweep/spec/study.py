@@ -110,12 +110,14 @@ class MappingChoice:
         strategy: a fixed strategy string (``"tp=8,pp=4,dp=auto,mb=1,..."``) when not searching.
         software: software stack whose kernel efficiencies apply (a name in
             ``data/calibration/software_stacks.yaml``).
+        exhaustive: evaluate every mapping (the reference path) instead of the exact pruned search.
     """
 
     search: bool
     objective: str = "step_time_s"
     strategy: str | None = None
     software: str = "megatron-core"
+    exhaustive: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,17 @@ Proof, from the structure of ``training_step`` (checked by tests/test_pruned_sea
    here; any clock-free constant ``C`` added later would enter the bound as ``C / clock <= C``
    since clock >= 1 Hz). So the time at clock ``f`` is the time at 1 Hz divided by ``f``.
 
-Search, per candidate: mappings in ascending ``A`` (the order is the same for every candidate of
-a key, since the bound is ``A / clock``); evaluate the first feasible one exactly (``U``); every
-mapping with ``A / clock <= U`` (plus a 1e-9 relative margin for rounding) that fits is evaluated
-exactly; the argmin among them, first index on ties, is the answer, since every mapping left out
-has a step time ``>= its bound > U >= the minimum``.
+Since issue 14b the bound is tighter (tests/model/test_pruned_search.py checks it): the key also
+holds HBM bytes per clock cycle rounded up (A is then evaluated at that bandwidth, not infinity:
+the compute terms are homogeneous in (clock, HBM bandwidth)); the kernel-launch part count x t0
+is added back (table at clock and bandwidth 1e40); and
+:mod:`archsweep.model.training.comm_bound` adds the TP/EP/PP/ZeRO-3/DP-sync/optimizer terms as
+dot products with the candidate's rates (DP sync under overlap as max(compute, sync)).
+
+Search, per block of candidates sharing (accelerator count, scale-up domain): the _SEED_WINDOW
+fitting mappings of lowest bound are evaluated exactly (upper bound U); every fitting mapping
+with bound <= U (1 + _MARGIN) is evaluated exactly, in one flat batch; the argmin, first index on
+ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from archsweep.model.training import comm_bound
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.step import training_step
 from archsweep.spec.calibration import Calibration
@@ -64,8 +71,9 @@ __all__ = ["best_mapping_indices", "PRUNABLE_OBJECTIVES"]
 #: memory needs no step evaluation at all). Energy and cost objectives: the exhaustive path.
 PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
 
-_MARGIN = 1e-9  # relative slack on the bound: floating-point rounding of A / clock
+_MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
 _SEED_WINDOW = 8  # mappings evaluated per candidate for the first upper bound
+_KEY_SHARE = 256  # at most one key (2 x m table evaluations) per this many candidates
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
@@ -86,7 +94,10 @@ def _keys(hw: HardwareArrays, fp8: bool) -> tuple[np.ndarray, np.ndarray]:
     cols = [np.asarray(getattr(hw, f), dtype=np.float64) for f in _KEY_FIELDS]
     # FP8 rate as the model uses it (BF16 rate where FP8 is unsupported); irrelevant for BF16 work.
     cols[2] = np.where(cols[2] > 0, cols[2], cols[1]) if fp8 else np.zeros(n)
-    budget = max(8, n // 16)
+    # HBM bytes per clock cycle: the step's compute terms at clock f and HBM bandwidth B equal
+    # those at 1 Hz and B / f, divided by f (homogeneous); rounded UP, they can only shrink.
+    cols.append(np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64) / np.asarray(hw.clock_hz, dtype=np.float64))
+    budget = max(8, n // _KEY_SHARE)
     for steps in _LADDERS:
         table = np.column_stack([hw.accelerator_count] + [_round_up(c, steps) for c in cols])
         keys, inverse = np.unique(table, axis=0, return_inverse=True)
@@ -103,29 +114,40 @@ def _ideal_rows(hw: HardwareArrays, keys: np.ndarray, first: np.ndarray) -> Hard
     for j, name in enumerate(_KEY_FIELDS):
         cols[name] = keys[:, j + 1]
     cols["clock_hz"] = np.ones(len(keys))
-    cols["hbm_bw_per_stack_bytes_per_s"] = np.full(len(keys), np.inf)
+    cols["hbm_stacks"] = np.ones(len(keys))
+    cols["hbm_bw_per_stack_bytes_per_s"] = keys[:, len(_KEY_FIELDS) + 1]
     return HardwareArrays(**cols)
 
 
 def _per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                     cal: Calibration, keys: np.ndarray, first: np.ndarray):
-    """(bound A, valid, memory total) per (key, mapping), from training_step on the ideal rows."""
+    """(A, launch time, valid, memory total) per (key, mapping), from training_step on ideal rows:
+    A = compute + recompute + bubble at clock 1 Hz, the key's HBM bytes/cycle and no kernel
+    overhead; launch time = the same at clock and HBM bandwidth 1e40 with the kernel overhead
+    (every compute term is ``g(clock, B) + count * t0``: the count x t0 part, hardware-free)."""
     m = len(mappings)
     ideal = _ideal_rows(hw, keys, first)
-    cal0 = replace(cal, kernel_overhead_s=0.0)
     k = len(keys)
-    bound, valid, total = np.empty((k, m)), np.empty((k, m), dtype=bool), np.empty((k, m))
+    fast = {name: v.copy() for name, v in ideal.columns().items()}
+    fast["clock_hz"] = np.full(k, 1e40)
+    fast["hbm_bw_per_stack_bytes_per_s"] = np.full(k, 1e40)
+    crb, launch = np.empty((k, m)), np.empty((k, m))
+    valid, total = np.empty((k, m), dtype=bool), np.empty((k, m))
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
     mp2 = mappings.reshape((1, m))
+    cal0 = replace(cal, kernel_overhead_s=0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(0, k, rows):
             sl = slice(start, min(k, start + rows))
             part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
             res = training_step(part, wl, mp2, cal0, fixed_dp)
-            bound[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+            crb[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
             valid[sl] = res.valid
             total[sl] = res.memory.total_bytes
-    return bound, valid, total
+            part = HardwareArrays(**{name: v[sl, None] for name, v in fast.items()})
+            res = training_step(part, wl, mp2, cal, fixed_dp)
+            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
+    return crb, launch, valid, total
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -168,6 +190,14 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     return out
 
 
+def _block_bounds(a_rows: np.ndarray, h_rows: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
+                  l2: np.ndarray, dov: np.ndarray) -> np.ndarray:
+    """Lower bound of the step time for a block of candidates sharing one (count, domain) key."""
+    crb = a_rows / clock[:, None] + h_rows
+    out = np.maximum(crb, x @ dov.T) + np.maximum(x @ l1.T, x @ l2.T)
+    return np.where(np.isnan(out), -np.inf, out)  # NaN bound: never pruned (evaluated exactly)
+
+
 def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                          cal: Calibration, objective: str, tech: object = None) -> np.ndarray:
     """Index of the best mapping for each of the n candidates of the flat batch ``hw``; identical to
@@ -185,59 +215,67 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     keys, key_of = _keys(hw, wl.training.precision == "fp8")
     first = np.zeros(len(keys), dtype=np.int64)
     first[key_of[::-1]] = np.arange(n)[::-1]
-    bound, valid, total = _per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first)
+    bound, hbm, valid, total = _per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first)
     cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1)
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
-    # Per key: valid mappings in ascending bound (stable: ties keep the mapping order), memory
-    # totals in that order and their running minimum (first feasible position by bisection).
-    big = np.where(valid, np.where(np.isnan(bound), 0.0, bound), np.inf)  # NaN bound: never pruned
-    order = np.argsort(big, axis=1, kind="stable")
-    a_sorted = np.take_along_axis(big, order, axis=1)
-    mem_sorted = np.where(np.isfinite(a_sorted), np.take_along_axis(total, order, axis=1), np.inf)
-    run_min = np.minimum.accumulate(mem_sorted, axis=1)
-
-    best = np.empty(n, dtype=np.int64)
+    best = np.full(n, -1, dtype=np.int64)
     if objective == "memory_per_accelerator_bytes":
         lightest = np.argmin(np.where(valid, total, np.inf), axis=1)  # first index of the least memory
         fits = total[key_of, lightest[key_of]] <= cap
         best[fits] = lightest[key_of[fits]]
-        rows = np.flatnonzero(~fits)
     else:
-        first_fit = np.empty(n, dtype=np.int64)
-        for k in range(len(keys)):
-            sel = key_of == k
-            first_fit[sel] = np.searchsorted(-run_min[k], -cap[sel], side="left")
-        has = first_fit < m
-        has &= np.isfinite(mem_sorted[key_of, np.minimum(first_fit, m - 1)])
-        rows_ok = np.flatnonzero(has)
-        # Upper bound U per candidate: the best of the first _SEED_WINDOW positions (in bound
-        # order) from its first feasible one, those that fit.
-        seed_owner = np.repeat(np.arange(len(rows_ok)), _SEED_WINDOW)
-        seed_pos = np.minimum(np.repeat(first_fit[rows_ok], _SEED_WINDOW) + np.tile(np.arange(_SEED_WINDOW), len(rows_ok)), m - 1)
-        seed_key = key_of[rows_ok][seed_owner]
-        seed_fit = mem_sorted[seed_key, seed_pos] <= cap[rows_ok][seed_owner]
-        seed_fit[::_SEED_WINDOW] = True  # the first feasible position itself
-        seed_owner, seed_pos, seed_key = seed_owner[seed_fit], seed_pos[seed_fit], seed_key[seed_fit]
-        seed_score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows_ok[seed_owner], order[seed_key, seed_pos])
-        upper = np.full(len(rows_ok), np.inf)
-        np.minimum.at(upper, seed_owner, seed_score)
-        limit = np.empty(len(rows_ok), dtype=np.int64)
-        for k in np.unique(key_of[rows_ok]):
-            sel = key_of[rows_ok] == k
-            limit[sel] = np.searchsorted(a_sorted[k], upper[sel] * clock[rows_ok[sel]] * (1 + _MARGIN), side="right")
-        start = first_fit[rows_ok]
-        limit = np.maximum(limit, start + 1)
-        lengths = limit - start
-        owner = np.repeat(np.arange(len(rows_ok)), lengths)
-        pos = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(start, lengths)
-        kk = key_of[rows_ok][owner]
-        fit = mem_sorted[kk, pos] <= cap[rows_ok][owner]
-        owner, pos, kk = owner[fit], pos[fit], kk[fit]
-        cand_map = order[kk, pos]
-        score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows_ok[owner], cand_map)
-        best[rows_ok] = _first_minimum(owner, score, cand_map, len(rows_ok))
-        rows = np.flatnonzero(~has)
-    if len(rows):
-        best[rows] = _fallback(total[key_of[rows]], valid[key_of[rows]], cap[rows], hw, wl, mappings, fixed_dp, cal, rows)
+        x = comm_bound.features(hw, cal)
+        net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
+                               np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
+        net_keys, net_of = np.unique(net, axis=0, return_inverse=True)
+        net_of = net_of.reshape(-1)
+        mp2 = mappings.reshape((1, m))
+        for g in range(len(net_keys)):
+            members = np.flatnonzero(net_of == g)
+            kk = key_of[members]
+            cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
+            if len(cols) == 0:
+                continue
+            l1, l2, dov = comm_bound.coefficients(wl, mp2, cal, fixed_dp, net_keys[g, 0], net_keys[g, 1])
+            l1, l2, dov = l1[0, cols], l2[0, cols], dov[0, cols]
+            tot = total[kk[0], cols]
+            step = max(1, _CHUNK_ELEMENTS // len(cols))
+            for s0 in range(0, len(members), step):
+                rows = members[s0:s0 + step]
+                lb = _block_bounds(bound[key_of[rows]][:, cols], hbm[key_of[rows]][:, cols], clock[rows], x[rows], l1, l2, dov)
+                lb = np.where(tot[None, :] <= cap[rows, None], lb, np.inf)
+                best[rows] = _search_block(hw, wl, mappings, fixed_dp, cal, rows, cols, lb)
+    rest = np.flatnonzero(best < 0)
+    if len(rest):
+        best[rest] = _fallback(total[key_of[rest]], valid[key_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
     return best
+
+
+def _search_block(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                  cal: Calibration, rows: np.ndarray, cols: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """Best mapping index per row of a block (-1 where no mapping fits): evaluate the
+    _SEED_WINDOW lowest bounds exactly (upper bound U), then every fitting mapping with bound <= U."""
+    r, c = lb.shape
+    out = np.full(r, -1, dtype=np.int64)
+    w = min(_SEED_WINDOW, c)
+    seed = np.argpartition(lb, w - 1, axis=1)[:, :w] if w < c else np.broadcast_to(np.arange(c), (r, c))
+    seed_lb = np.take_along_axis(lb, seed, axis=1)
+    ok = np.isfinite(seed_lb) | (seed_lb == -np.inf)
+    owner = np.broadcast_to(np.arange(r)[:, None], seed.shape)[ok]
+    seed_col = seed[ok]
+    if len(owner) == 0:
+        return out
+    score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows[owner], cols[seed_col])
+    upper = np.full(r, np.inf)
+    np.minimum.at(upper, owner, score)
+    has = np.isfinite(upper)
+    keep = (lb <= (upper * (1 + _MARGIN))[:, None]) & has[:, None]
+    keep[owner, seed_col] = False  # already evaluated
+    o2, c2 = np.nonzero(keep)
+    if len(o2):
+        s2 = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows[o2], cols[c2])
+        owner, seed_col, score = np.r_[owner, o2], np.r_[seed_col, c2], np.r_[score, s2]
+    found = _first_minimum(owner, score, cols[seed_col], r)
+    out[has] = found[has]
+    return out

@@ -1,0 +1,183 @@
+"""A lower bound of a training step's communication and optimizer time, linear in five hardware rates.
+
+For every (accelerator count, scale-up domain size) pair and every mapping, :func:`coefficients`
+returns two coefficient rows ``L1, L2`` of length 5 such that, for ANY hardware row ``c`` with that
+accelerator count and domain size (any bandwidths, latencies, topologies, oversubscription)::
+
+    tp_exposed + cp_exposed + ep_exposed + pp_exposed + dp_exposed + optimizer
+        >= max(L1 . x(c), L2 . x(c)),
+    x(c) = (1 / (B_up * eff), 1 / (B_out * eff), a_up, a_out, 1 / B_hbm)      (:func:`features`)
+
+with ``B_up``/``B_out`` the raw per-accelerator scale-up/scale-out bandwidths, ``eff`` the
+collective efficiency, ``a`` the latencies and ``B_hbm`` the HBM bandwidth.
+
+Proof, term by term against :func:`archsweep.model.training.step.training_step` (same names):
+
+1. Effective bandwidths never exceed the raw ones: ``scaleup_bw_effective = B_up * dims_used / dims``
+   with ``1 <= dims_used <= dims``; ``scaleout_bw_effective = B_out * f`` with ``f`` in
+   {1, 1/over, 0.5/over, 1/3}, ``over >= 1``. Every collective time is a sum of ``bytes / bw`` and
+   ``count * latency`` with non-negative factors, so replacing ``bw`` by the raw ``B * eff`` can
+   only lower it. The group split (``group_split``) depends only on the group size, stride and the
+   domain size, all fixed by the (count, domain, mapping) triple.
+2. All-reduce: one tier: ``min(ring, tree)``; ring ``2 (n-1)/n S / bw + 2 (n-1) a``, tree
+   ``2 S / bw + 2 log2(n) a``; for ``n >= 1``: ``2 (n-1)/n <= 2`` and ``log2 n <= n - 1``, so the
+   minimum of the two is ``>= 2 (n-1)/n S / bw + 2 log2(n) a``. Two tiers: the in-domain ring as is,
+   plus the cross-domain ``min(ring, tree)`` bounded the same way. Reduce-scatter / all-gather and
+   point-to-point: linear already (equal to the model at the raw bandwidths). All-to-all
+   ``max(t_in, t_out)`` is ``>= t_in`` and ``>= t_out``: ``L1`` carries the in-domain part, ``L2``
+   the scale-out part, every other term is in both, hence the ``max`` of the two dot products.
+3. TP, EP and PP exposures are non-negative multiples (micro-batches, layers, overlap residuals:
+   the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
+   stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0; ZeRO-3 adds
+   ``microbatches * (layers * max(.., 0) + 2 * gather)``, bounded by ``2 * microbatches * gather``.
+   The optimizer time is exactly its coefficient times ``1 / B_hbm``.
+
+All other step terms (compute, recompute, bubble) are handled by the caller's compute bound.
+tests/model/test_comm_bound.py checks the claim on random hardware for dense and MoE workloads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.model import collectives as coll
+from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
+from archsweep.model.training.memory import stage_parameters
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["FEATURES", "coefficients", "features"]
+
+#: Names of the hardware rates the coefficients multiply, in order.
+FEATURES = ("inv_scaleup_bw_eff", "inv_scaleout_bw_eff", "scaleup_latency_s", "scaleout_latency_s", "inv_hbm_bw")
+
+_Coef = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (bytes up, bytes out, hops up, hops out)
+
+
+def features(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
+    """(n, 5) hardware rates of the flat batch ``hw`` (see :data:`FEATURES`)."""
+    eff = cal.collective_bw_efficiency
+    return np.column_stack([
+        1.0 / (np.asarray(hw.scaleup_bw_bytes_per_s, dtype=np.float64) * eff),
+        1.0 / (np.asarray(hw.scaleout_bw_bytes_per_s, dtype=np.float64) * eff),
+        np.asarray(hw.scaleup_latency_s, dtype=np.float64),
+        np.asarray(hw.scaleout_latency_s, dtype=np.float64),
+        1.0 / np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64),
+    ])
+
+
+def _allreduce(size, n, stride, domain) -> _Coef:
+    n_in, n_out = coll.group_split(n, stride, domain)
+    inside = n_out <= 1
+    n1 = np.maximum(n, 1.0)
+    flat = (2.0 * (n1 - 1) / n1 * size, 0.0, 2.0 * np.log2(n1), 0.0)
+    hier = (2.0 * (n_in - 1) / n_in * size, 2.0 * (n_out - 1) / n_out * size / n_in, 2.0 * (n_in - 1),
+            2.0 * np.log2(np.maximum(n_out, 1.0)))
+    return tuple(np.where(inside, f, h) for f, h in zip(flat, hier))
+
+
+def _sharded(size, n, stride, domain) -> _Coef:
+    n_in, n_out = coll.group_split(n, stride, domain)
+    return ((n_in - 1) / n_in * size, (n_out - 1) / n_out * size / n_in, n_in - 1.0, n_out - 1.0)
+
+
+def _alltoall(size, n, stride, domain) -> tuple[_Coef, _Coef]:
+    n_in, n_out = coll.group_split(n, stride, domain)
+    more = n > 1
+    n1 = np.maximum(n, 1.0)
+    zero = np.zeros(np.shape(more))
+    t_in = (np.where(more, (n_in - 1) / n1 * size, 0.0), zero, np.where(more, n_in - 1.0, 0.0), zero)
+    t_out = (zero, np.where(more, (n - n_in) / n1 * size, 0.0), zero, np.where(more, n_out - 1.0, 0.0))
+    return t_in, t_out
+
+
+def _add(acc: list, coef, mult) -> None:
+    for j in range(4):
+        acc[j] = acc[j] + mult * coef[j]
+
+
+def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: float | None,
+                 accelerator_count: np.ndarray, domain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(L1, L2, D), each of shape broadcast(count, domain, mapping) + (5,): see the module docstring."""
+    n_acc = np.asarray(accelerator_count, dtype=np.float64)
+    domain = np.asarray(domain, dtype=np.float64)
+    model_par = mp.tp * mp.pp * mp.cp
+    dp = np.floor(n_acc / model_par) if fixed_dp is None else np.full(np.shape(n_acc), float(fixed_dp))
+    dp = np.maximum(dp, 1.0)
+    gb = float(wl.training.global_batch_seqs)
+    microbatches = np.maximum(np.floor(gb / (dp * mp.micro_batch)), 1.0)
+    etp = expert_tensor_parallel(mp, dp)
+    layers_stage = np.ceil(wl.layers / mp.pp)
+    moe_frac = wl.moe_layers / wl.layers
+    rc = mp.recompute
+    s, h = float(wl.seq_len), float(wl.hidden)
+    tokens = mp.micro_batch * s / mp.cp
+    act_bytes = 2.0 * tokens * h
+    shape = np.broadcast_shapes(np.shape(n_acc), np.shape(domain), np.shape(mp.tp))
+    acc: list = [np.zeros(shape) for _ in range(4)]
+
+    # TP: (4 + 2 [full recompute]) all-reduces per layer and micro-batch, 2 more for embedding/logits.
+    tp_mult = microbatches * layers_stage * (4.0 + np.where(rc == 2, 2.0, 0.0)) + 2.0 * microbatches
+    tp_mult = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual, 1.0) * tp_mult
+    _add(acc, _allreduce(act_bytes, mp.tp, np.ones_like(mp.tp), domain), tp_mult)
+
+    # PP: point-to-point activations, on the scale-out tier where the pipeline crosses domains.
+    p2p_bytes = act_bytes / np.where(mp.sequence_parallel > 0, mp.tp, 1.0)
+    crosses = mp.tp * mp.cp * dp >= domain
+    pp_mult = np.where(mp.pp > 1, 2.0 * (mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + (mp.pp - 1)), 0.0)
+    _add(acc, (np.where(crosses, 0.0, p2p_bytes), np.where(crosses, p2p_bytes, 0.0),
+               np.where(crosses, 0.0, 1.0), np.where(crosses, 1.0, 0.0)), pp_mult)
+
+    # ZeRO-3: the first layer's gather of each pass (forward, backward) is never hidden.
+    dense_p, expert_p = stage_parameters(wl, mp, etp)
+    dp_group = dp * mp.cp
+    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
+    flat_gather = cal.sharded_gather_flat > 0
+    g_stride = np.maximum(mp.tp, domain) if flat_gather else mp.tp
+    per_layer = 1.0 / np.maximum(layers_stage, 1.0)
+    wbytes = cal.weight_bytes_per_param
+    z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
+    _add(acc, _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain), z3_mult)
+
+    acc2 = list(acc)
+    if wl.moe is not None:
+        eg_stride = np.maximum(etp * mp.ep, domain) if flat_gather else etp * mp.ep
+        _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
+        acc2 = list(acc)
+        # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).
+        a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
+        t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain)
+        ep_mult = microbatches * layers_stage * moe_frac * 4.0
+        _add(acc, t_in, ep_mult)
+        _add(acc2, t_out, ep_mult)
+
+    # DP gradient sync of ZeRO 0-2 (ZeRO-3's is charged per layer, bounded above by 0).
+    trainable_scale = wl.trainable_params / wl.total_params
+    gbytes = cal.dp_grad_bytes_per_param
+    z = mp.zero_stage
+    sync: list = [np.zeros(shape) for _ in range(4)]
+    groups = [(dense_p, dp_group, mp.tp)]
+    if wl.moe is not None:
+        groups.append((expert_p, expert_group, etp * mp.ep))
+    for params, group, stride in groups:
+        grad = params * trainable_scale * gbytes
+        ag_bytes = params * trainable_scale * cal.weight_bytes_per_param
+        ar, rs, ag = _allreduce(grad, group, stride, domain), _sharded(grad, group, stride, domain), _sharded(ag_bytes, group, stride, domain)
+        for j in range(4):
+            sync[j] = sync[j] + np.select([z == 0, z == 1, z == 2], [ar[j], rs[j] + ag[j], microbatches * rs[j] + ag[j]], 0.0)
+    on = (dp_group > 1) & (z < 3)
+    overlapped = on & (mp.dp_overlap > 0)
+    # Without overlap the sync is exposed in full (added); with it, compute + exposed sync
+    # >= max(compute, sync) since the overlap window (fraction x backward) never exceeds compute.
+    _add(acc, sync, np.where(on & ~overlapped, 1.0, 0.0))
+    _add(acc2, sync, np.where(on & ~overlapped, 1.0, 0.0))
+    ov_ok = 0.0 <= cal.dp_overlap_fraction <= 1.0
+    dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync] + [np.zeros(shape)], axis=-1)
+
+    # Optimizer: HBM-bound Adam over the local trainable state (exact).
+    local_params = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
+    opt = np.broadcast_to(local_params * trainable_scale * cal.optimizer_bytes_per_param / cal.hbm_bw_efficiency, shape)
+    out1 = np.stack([np.broadcast_to(a, shape) for a in acc] + [opt], axis=-1)
+    out2 = np.stack([np.broadcast_to(a, shape) for a in acc2] + [opt], axis=-1)
+    return out1, out2, dp_over
