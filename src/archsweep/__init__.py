@@ -15,6 +15,6 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 #: Version of the performance/power/area model; recorded with every evaluation row.
 #: Bump it whenever a model change alters numbers.
-MODEL_VERSION = "0.1.0"
+MODEL_VERSION = "0.2.0"
 
 __all__ = ["__version__", "MODEL_VERSION"]
