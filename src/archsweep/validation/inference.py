@@ -28,7 +28,7 @@ from archsweep.model.inference import (
     enumerate_serving_configs,
     evaluate_serving_batch,
 )
-from archsweep.model.inference.engine_limits import trtllm_bench_limits
+from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 
@@ -70,7 +70,17 @@ class InferenceValidationRow:
     skipped: str = ""
 
 
-def _precisions(text: str) -> tuple[str, str, str]:
+#: gpt-oss runs its own MXFP4 checkpoint, not a ModelOpt one (TensorRT-LLM perf-overview @585c7565,
+#: "GPT-OSS" llm_options: ``kv_cache_config.dtype: fp8`` with "Hopper: use auto", ``moe_config.backend:
+#: CUTLASS`` with "Hopper: use TRITON"; TensorRT-LLM "Deployment Guide for GPT-OSS", MoE backend
+#: support matrix: Blackwell MXFP8 activations x MXFP4 weights, H200 BF16 activations x MXFP4 weights).
+#: (weight, activation, KV) precisions; MXFP4 weight-only on Hopper is the "int4" (4-bit weight-only) class.
+_GPT_OSS_PRECISIONS = {True: ("fp4", "fp8", "fp8"), False: ("int4", "bf16", "bf16")}
+
+
+def _precisions(text: str, model: str = "", accelerator: str = "") -> tuple[str, str, str]:
+    if model.upper().startswith("GPT-OSS"):
+        return _GPT_OSS_PRECISIONS[accelerator in _FP4_NATIVE]
     t = text.upper()
     if t.startswith("FP4"):
         return "fp4", "fp4", "fp8"
@@ -136,7 +146,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
         return skip("mapping not stated in the run id")
     n = int(rec["num_accels"])
     wl = load_architecture(stem)
-    w, a, kv = _precisions(str(rec["precision"]))
+    w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"])
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
                      weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
@@ -154,7 +164,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
             wl, weight_bytes_per_element=job.weight_bytes_per_element, kv_bytes_per_element=job.kv_bytes_per_element,
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
             input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction)
-        ladder = (int(max_bs * ranks),)
+        ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
