@@ -136,9 +136,16 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         distinct = expected_distinct_experts(float(e.num_experts), float(e.top_k), tokens)
         ep_params = layers * moe_frac * wl.expert_params / width
         per_expert_tokens = np.maximum(routed / np.maximum(distinct, 1.0), 1.0)
-        # Grouped GEMM over the rank's touched experts (their FFN widths side by side).
-        e_eff = gemm_efficiency(per_expert_tokens, wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
-                                h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
+        # Grouped GEMM over the rank's touched experts (their FFN widths side by side), tiled along
+        # each expert's tokens with the smallest power-of-two tile that holds them (>= moe_min_token_tile):
+        # a handful of tokens per expert pads to 16, not to a 128-row tile, and stays weight-read bound.
+        tile_cap = float(cal.gemm_tile_m)
+        small = per_expert_tokens < tile_cap
+        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens))), scal.moe_min_token_tile, tile_cap)
+        eta_tokens = np.where(small, per_expert_tokens / token_tile, 1.0)
+        e_eff = eta_tokens * gemm_efficiency(np.where(small, tile_cap, per_expert_tokens),
+                                             wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
+                                             h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
         e_flops = 2.0 * routed * ep_params
         e_bytes = wbpe * distinct * ep_params + 2.0 * layers * moe_frac * e.num_experts * h  # + router (bf16)
         linear = linear + np.maximum(e_flops / (peak * e_eff), e_bytes / (bw * scal.weight_stream_bw_efficiency))
