@@ -23,6 +23,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import list_workloads, load_architecture
+from archsweep.load.yamlio import load_yaml
 from archsweep.model.inference import (
     ServingJob,
     enumerate_serving_configs,
@@ -70,17 +71,18 @@ class InferenceValidationRow:
     skipped: str = ""
 
 
-#: gpt-oss runs its own MXFP4 checkpoint, not a ModelOpt one (TensorRT-LLM perf-overview @585c7565,
-#: "GPT-OSS" llm_options: ``kv_cache_config.dtype: fp8`` with "Hopper: use auto", ``moe_config.backend:
-#: CUTLASS`` with "Hopper: use TRITON"; TensorRT-LLM "Deployment Guide for GPT-OSS", MoE backend
-#: support matrix: Blackwell MXFP8 activations x MXFP4 weights, H200 BF16 activations x MXFP4 weights).
-#: (weight, activation, KV) precisions; MXFP4 weight-only on Hopper is the "int4" (4-bit weight-only) class.
-_GPT_OSS_PRECISIONS = {True: ("fp4", "fp8", "fp8"), False: ("int4", "bf16", "bf16")}
+def _bench_precisions() -> dict[str, dict]:
+    """``data/validation/trtllm_bench_precisions.yaml``: precisions the table's column does not state."""
+    return dict(load_yaml(data_dir() / "validation" / "trtllm_bench_precisions.yaml"))
 
 
-def _precisions(text: str, model: str = "", accelerator: str = "") -> tuple[str, str, str]:
-    if model.upper().startswith("GPT-OSS"):
-        return _GPT_OSS_PRECISIONS[accelerator in _FP4_NATIVE]
+def _precisions(text: str, model: str = "", accelerator: str = "",
+                overrides: dict[str, dict] | None = None) -> tuple[str, str, str]:
+    """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
+    for prefix, entry in (overrides or {}).items():
+        if model.startswith(prefix):
+            p = entry["fp4_native" if accelerator in _FP4_NATIVE else "other"]
+            return str(p["weight"]), str(p["activation"]), str(p["kv"])
     t = text.upper()
     if t.startswith("FP4"):
         return "fp4", "fp4", "fp8"
@@ -116,7 +118,7 @@ def _num(x: object) -> float:
     return v
 
 
-def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
+def _row(rec: dict, known: set[str], cal, scal, tech, overrides: dict[str, dict] | None = None) -> InferenceValidationRow:
     run_id = str(rec["run_id"])
     group = _group(run_id)
     out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
@@ -146,7 +148,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
         return skip("mapping not stated in the run id")
     n = int(rec["num_accels"])
     wl = load_architecture(stem)
-    w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"])
+    w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"], overrides)
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
                      weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
@@ -196,7 +198,8 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
-    return [_row(rec, known, cal, scal, tech) for rec in df.to_dict("records")]
+    overrides = _bench_precisions()
+    return [_row(rec, known, cal, scal, tech, overrides) for rec in df.to_dict("records")]
 
 
 def _ape(pred: np.ndarray, meas: np.ndarray) -> np.ndarray:
