@@ -150,7 +150,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: dict[str, dict]
     wl = load_architecture(stem)
     w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"], overrides)
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
-    job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
+    n_req = None if qps else trtllm_bench_num_requests(isl, osl)
+    job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)

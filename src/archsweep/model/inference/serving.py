@@ -180,6 +180,17 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     else:
         ttft = base_ttft
         requests = service_rate
+    if job.num_requests is not None:
+        # A finite offline run (all requests queued at t = 0): the first ``B`` prompts are prefilled
+        # at most ``chunk_tokens`` per iteration, so the batch fills over ``R = B ISL / chunk``
+        # iterations; slots start staggered over R and, serving equal requests, end staggered over R.
+        # The fill iterations are as full as steady ones (prompt tokens instead of decode tokens);
+        # the drain adds R decode-only iterations at half the batch:
+        # time = (N / B) OSL t_steady + R t_decode(B / 2) (aggregated serving).
+        steady = float(job.num_requests) * osl / np.maximum(batch * replicas, 1.0) * tpot
+        fill_iters = np.where(dis, 0.0, batch * isl / cfg.chunk_tokens)
+        t_drain, _st = decode_step_time_s(hw, wl, cfg, job, scal, cal, peak, np.maximum(0.5 * batch, 1.0), 0.0)
+        requests = requests * steady / (steady + fill_iters * t_drain)
     out_tps = requests * osl
     n = cfg.accelerators
     e2e = ttft + (osl - 1.0) * tpot
