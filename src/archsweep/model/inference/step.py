@@ -73,13 +73,22 @@ def expected_distinct_experts(num_experts: float, top_k: float, tokens: np.ndarr
     return num_experts * (1.0 - np.power(1.0 - top_k / num_experts, tokens))
 
 
-def _dims(wl: Architecture) -> tuple[float, float, float]:
-    """(attention weights per layer, query-key width, value width) per head."""
+def _dims(wl: Architecture) -> tuple[float, float, float, float, float]:
+    """(attention weights per layer, decode query-key width, decode value width, prefill query-key
+    width, prefill value width) per head.
+
+    MLA decode runs with the up-projections absorbed into the query and output (DeepSeek-V2,
+    arXiv:2405.04434, Sec. 2.1.2; FlashMLA / TensorRT-LLM MLA generation kernels): every head scores
+    the cached latent plus the RoPE key (``kv_lora_rank + qk_rope_head_dim`` per KV position) and
+    sums latent values (``kv_lora_rank``). MLA prefill decompresses K and V once per prompt token
+    and attends with the per-head widths (``qk_nope + qk_rope``, ``v_head_dim``).
+    """
     if wl.mla is not None:
         m = wl.mla
-        # Decode with the absorbed MLA projections attends over the latent (DeepSeek-V2 Sec. 2.1.2).
-        return wl.attention_params_per_layer, float(m.kv_lora_rank + m.qk_rope_head_dim), float(m.kv_lora_rank)
-    return wl.attention_params_per_layer, float(wl.head_dim), float(wl.head_dim)
+        return (wl.attention_params_per_layer, float(m.kv_lora_rank + m.qk_rope_head_dim), float(m.kv_lora_rank),
+                float(m.qk_nope_head_dim + m.qk_rope_head_dim), float(m.v_head_dim))
+    d = float(wl.head_dim)
+    return wl.attention_params_per_layer, d, d, d, d
 
 
 def weight_bytes_per_accelerator(wl: Architecture, cfg: ServingConfigArrays, job: ServingJob) -> np.ndarray:
@@ -118,7 +127,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     bw = hw.hbm_bw_bytes_per_s
 
     # ---- linear layers outside the routed experts (attention projections, dense FFN, shared experts)
-    attn_p, qk, vd = _dims(wl)
+    attn_p, qk, vd, qk_pre, vd_pre = _dims(wl)
     per_layer = attn_p + (1.0 - moe_frac) * wl.dense_ffn_params
     if wl.moe is not None:
         per_layer = per_layer + moe_frac * wl.moe.shared_experts * wl.expert_params
@@ -162,7 +171,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     dec_flops = 2.0 * layers * dec_rank * heads_local * decode_context * (qk + vd)
     attn_rate = hw.peak_matrix_flops_bf16 * hw.matrix_efficiency * scal.prefill_attention_efficiency
     dec_attn = np.maximum(kv_bytes / (bw * scal.kv_read_bw_efficiency), dec_flops / attn_rate)
-    pre_flops = 2.0 * layers * pre_rank * heads_local * prefill_context * (qk + vd)
+    pre_flops = 2.0 * layers * pre_rank * heads_local * prefill_context * (qk_pre + vd_pre)
     attention = dec_attn + pre_flops / attn_rate
     flops = flops + dec_flops + pre_flops
 
