@@ -77,17 +77,40 @@ def test_validation_table_summary():
     done = [r for r in rows if not r.skipped]
     assert len(done) >= 0.9 * len(rows)  # 464 / 476 at the commit that added moe_gemm_ratio
     assert all(r.skipped for r in rows if np.isnan(r.predicted_tokens_per_s))
-    # TensorRT v0.17 offline table and the v0.14 online table: 12.0 % measured.
+    # TensorRT v0.17 offline table and the v0.14 online table: 11.6 % measured (issue 11, serving11c).
     older = [r for r in done if r.group != "trtllm-latest-offline"]
     assert _ape(older) < 0.15
-    # Dense rows of the latest (PyTorch backend) table: 16.6 % measured.
+    # Dense rows of the latest (PyTorch backend) table: 14.4 % measured.
     dense_latest = [r for r in done if r.group == "trtllm-latest-offline" and "Llama" in r.model and "Maverick" not in r.model]
     assert _ape(dense_latest) < 0.20
     assert "modelled" in summarise(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="MoE rows of the latest TensorRT-LLM (PyTorch backend) table are over-predicted "
-                   "(40.5 % MAPE; gpt-oss, Qwen3 up to 2.5x at ISL=OSL=1k): whole-table MAPE 20.1 % > 15 % target")
+@pytest.mark.xfail(strict=True, reason="whole-table output-throughput MAPE 15.8 % > 15 % target: the latest TensorRT-LLM "
+                   "(PyTorch backend) table is at 26.6 % (gpt-oss-120B over-predicted 1.1-2.0x, 50 %; DeepSeek-R1 34 %)")
 def test_validation_table_meets_issue_target():
     done = [r for r in validate_inference() if not r.skipped]
     assert _ape(done) <= 0.15
+
+
+def test_latency_targets_met():
+    done = [r for r in validate_inference() if not r.skipped]
+    for key in ("ttft_s", "tpot_s"):
+        pred = np.array([getattr(r, f"predicted_{key}") for r in done])
+        meas = np.array([getattr(r, f"measured_{key}") for r in done])
+        ok = np.isfinite(pred) & np.isfinite(meas) & (meas > 0)
+        assert ok.sum() >= 45
+        assert float(np.mean(np.abs(pred[ok] / meas[ok] - 1))) <= 0.20
+
+
+def test_benchmark_precisions_the_table_does_not_state():
+    from archsweep.validation.inference import _bench_precisions, _precisions
+
+    over = _bench_precisions()
+    # gpt-oss: MXFP8 x MXFP4 on Blackwell, BF16 x MXFP4 (weight-only) with BF16 KV on Hopper (deployment guide).
+    assert _precisions("FP4 (ModelOpt ...)", "GPT-OSS 120B", "B200", over) == ("fp4", "fp8", "fp8")
+    assert _precisions("FP8 (ModelOpt ...)", "GPT-OSS 20B", "H200", over) == ("int4", "bf16", "bf16")
+    assert _precisions("FP8 (ModelOpt ...)", "Qwen3-235B-A22B", "H200", over) == ("fp8", "fp8", "bf16")
+    assert _precisions("FP8 weights+KV", "LLaMA v3.1 8B", "H100-SXM", over) == ("fp8", "fp8", "fp8")
+    for entry in over.values():
+        assert {"source", "locator", "confidence"} <= set(entry)

@@ -186,6 +186,9 @@ def _check_attention(arch: dict[str, Any], kv_heads: int | None, file: str) -> l
         p.append(InputError(file, f"{a}.mla", "<missing>", "an mla: block when attention is mla"))
     if attention != "mla" and "mla" in arch:
         p.append(InputError(file, f"{a}.mla", "<dict>", f"no mla: block unless attention is mla (got {attention})"))
+    for key in ("sliding_window_pattern", "local_attention"):
+        if key in arch and "sliding_window" not in arch:
+            p.append(InputError(file, f"{a}.{key}", arch[key], "absent unless sliding_window is given"))
     if "head_dim" not in arch and attention != "mla" and arch["hidden"] % heads != 0:
         p.append(InputError(file, f"{a}.hidden", arch["hidden"],
                             f"a multiple of heads ({heads}), or give head_dim explicitly"))
@@ -347,7 +350,8 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
         kv_heads=kv_heads, head_dim=head_dim, ffn_hidden=arch["ffn_hidden"], ffn_type=arch["ffn_type"],
         vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
-        source=doc["source"], max_context=arch.get("max_context"),
+        source=doc["source"], max_context=arch.get("max_context"), sliding_window=arch.get("sliding_window"),
+        sliding_window_pattern=arch.get("sliding_window_pattern"), local_attention=arch.get("local_attention", "sliding"),
     )
     seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")
     return architecture, job, seq_len

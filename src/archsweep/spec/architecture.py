@@ -64,6 +64,12 @@ class Architecture:
         source: where the numbers come from (paper, table).
         position_encoding: ALiBi (Press et al., ICLR 2022) adds a per-head linear bias to every
             attention score; kernels that load it as a tensor pay HBM traffic per score element.
+        sliding_window: tokens a local attention layer attends to and caches (None: every layer full).
+        sliding_window_pattern: every n-th layer is full attention, the others local (None: all local
+            when ``sliding_window`` is set). gpt-oss: window 128, pattern 2 (alternating); Llama 4:
+            chunks of 8192, pattern 4 (every fourth layer a full-attention NoPE layer).
+        local_attention: ``"sliding"`` (the last ``sliding_window`` tokens; Beltagy et al., Longformer,
+            2020, Sec. 3.1) or ``"chunked"`` (the tokens of the same ``sliding_window``-token chunk).
     """
 
     name: str
@@ -82,6 +88,18 @@ class Architecture:
     source: str = ""
     position_encoding: Literal["rope", "learned", "alibi", "none"] = "rope"
     max_context: int | None = None
+    sliding_window: int | None = None
+    sliding_window_pattern: int | None = None
+    local_attention: Literal["sliding", "chunked"] = "sliding"
+
+    @property
+    def local_layers(self) -> int:
+        """Layers with local (sliding-window or chunked) attention; the rest attend to the whole context."""
+        if self.sliding_window is None:
+            return 0
+        if self.sliding_window_pattern is None:
+            return self.layers
+        return self.layers - self.layers // self.sliding_window_pattern
 
     # ---- parameter accounting (counts) -------------------------------------------------
     @property

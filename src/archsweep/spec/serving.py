@@ -49,6 +49,8 @@ class ServingJob:
         activation_precision: matrix input type; sets the matrix peak used (bf16, fp8, fp4).
         kv_precision: KV-cache element type (bf16, fp8, fp4).
         speculative_decoding: must be False (not modelled).
+        num_requests: requests of a finite offline run (a benchmark's dataset; load "offline" only);
+            None: an unbounded steady state.
     """
 
     input_tokens: float
@@ -62,6 +64,7 @@ class ServingJob:
     activation_precision: Precision = "bf16"
     kv_precision: Precision = "bf16"
     speculative_decoding: bool = False
+    num_requests: float | None = None
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")
@@ -79,6 +82,8 @@ class ServingJob:
         _check(self.activation_precision in ("bf16", "fp8", "fp4"), "activation_precision", self.activation_precision,
                "bf16, fp8, fp4 (int4 is weight-only)")
         _check(self.kv_precision in ("bf16", "fp8", "fp4"), "kv_precision", self.kv_precision, "bf16, fp8, fp4")
+        _check(self.num_requests is None or (self.load == "offline" and self.num_requests >= 1), "num_requests",
+               self.num_requests, "None, or >= 1 request with load 'offline'")
         _check(not self.speculative_decoding, "speculative_decoding", self.speculative_decoding,
                "False: speculative decoding (MTP, draft models) is not modelled")
 

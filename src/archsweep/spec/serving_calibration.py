@@ -42,6 +42,9 @@ class ServingCalibration:
             of disaggregated serving.
         moe_gemm_ratio: factor on the GEMM efficiency of the routed experts' grouped GEMM (many
             small per-expert GEMMs plus token gather/scatter) relative to a dense GEMM of that shape.
+        moe_min_token_tile: smallest tile along the tokens of one expert's GEMM (grouped MoE GEMM
+            kernels pick their tile by the tokens per expert, down to this many, by swapping the
+            operands); the tokens are padded to a power of two between it and ``gemm_tile_m``.
     """
 
     gemm_ratio: float
@@ -59,3 +62,4 @@ class ServingCalibration:
     collective_bw_efficiency: float
     kv_transfer_bw_efficiency: float
     moe_gemm_ratio: float
+    moe_min_token_tile: float = 16.0

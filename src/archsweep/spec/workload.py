@@ -130,6 +130,22 @@ class Workload:
         return self.architecture.max_context
 
     @property
+    def sliding_window(self) -> int | None:
+        return self.architecture.sliding_window
+
+    @property
+    def sliding_window_pattern(self) -> int | None:
+        return self.architecture.sliding_window_pattern
+
+    @property
+    def local_attention(self) -> Literal["sliding", "chunked"]:
+        return self.architecture.local_attention
+
+    @property
+    def local_layers(self) -> int:
+        return self.architecture.local_layers
+
+    @property
     def ffn_matrices(self) -> int:
         return self.architecture.ffn_matrices
 

@@ -23,12 +23,13 @@ from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import list_workloads, load_architecture
+from archsweep.load.yamlio import load_yaml
 from archsweep.model.inference import (
     ServingJob,
     enumerate_serving_configs,
     evaluate_serving_batch,
 )
-from archsweep.model.inference.engine_limits import trtllm_bench_limits
+from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 
@@ -70,7 +71,18 @@ class InferenceValidationRow:
     skipped: str = ""
 
 
-def _precisions(text: str) -> tuple[str, str, str]:
+def _bench_precisions() -> dict[str, dict]:
+    """``data/validation/trtllm_bench_precisions.yaml``: precisions the table's column does not state."""
+    return dict(load_yaml(data_dir() / "validation" / "trtllm_bench_precisions.yaml"))
+
+
+def _precisions(text: str, model: str = "", accelerator: str = "",
+                overrides: dict[str, dict] | None = None) -> tuple[str, str, str]:
+    """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
+    for prefix, entry in (overrides or {}).items():
+        if model.startswith(prefix):
+            p = entry["fp4_native" if accelerator in _FP4_NATIVE else "other"]
+            return str(p["weight"]), str(p["activation"]), str(p["kv"])
     t = text.upper()
     if t.startswith("FP4"):
         return "fp4", "fp4", "fp8"
@@ -106,7 +118,7 @@ def _num(x: object) -> float:
     return v
 
 
-def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
+def _row(rec: dict, known: set[str], cal, scal, tech, overrides: dict[str, dict] | None = None) -> InferenceValidationRow:
     run_id = str(rec["run_id"])
     group = _group(run_id)
     out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
@@ -136,9 +148,10 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
         return skip("mapping not stated in the run id")
     n = int(rec["num_accels"])
     wl = load_architecture(stem)
-    w, a, kv = _precisions(str(rec["precision"]))
+    w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"], overrides)
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
-    job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps,
+    n_req = None if qps else trtllm_bench_num_requests(isl, osl)
+    job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)
@@ -154,7 +167,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech) -> InferenceValidationRow:
             wl, weight_bytes_per_element=job.weight_bytes_per_element, kv_bytes_per_element=job.kv_bytes_per_element,
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
             input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction)
-        ladder = (int(max_bs * ranks),)
+        ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
@@ -186,7 +199,8 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
-    return [_row(rec, known, cal, scal, tech) for rec in df.to_dict("records")]
+    overrides = _bench_precisions()
+    return [_row(rec, known, cal, scal, tech, overrides) for rec in df.to_dict("records")]
 
 
 def _ape(pred: np.ndarray, meas: np.ndarray) -> np.ndarray:

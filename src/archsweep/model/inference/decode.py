@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsweep.model.inference.attention_span import decode_span, prefill_span
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.step import StageCost, stage_iteration
 from archsweep.spec.architecture import Architecture
@@ -27,10 +28,11 @@ def decode_step_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigA
                        prefill_tokens_per_step: np.ndarray | float = 0.0) -> tuple[np.ndarray, StageCost]:
     """Seconds per output token of every sequence (one round), and one stage iteration's cost.
 
-    KV length per sequence: the prompt plus half the output on average (``ISL + OSL / 2``).
+    KV length per sequence: the prompt plus half the output on average (``ISL + OSL / 2``); local
+    (sliding-window, chunked) layers read less (:mod:`~archsweep.model.inference.attention_span`).
     """
     pp = cfg.pp
-    ctx = float(job.input_tokens) + 0.5 * float(job.output_tokens)
+    ctx = decode_span(wl, float(job.input_tokens) + 0.5 * float(job.output_tokens))
     st = stage_iteration(hw, wl, cfg, job, scal, cal, peak, batch / pp, ctx, prefill_tokens_per_step / pp,
-                         0.5 * float(job.input_tokens))
+                         prefill_span(wl, float(job.input_tokens)))
     return pp * st.time_s + scal.step_overhead_s, st

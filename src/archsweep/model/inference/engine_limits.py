@@ -26,7 +26,7 @@ import math
 
 from archsweep.spec.workload import Workload
 
-__all__ = ["trtllm_bench_limits"]
+__all__ = ["trtllm_bench_limits", "trtllm_bench_num_requests", "TRTLLM_BENCH_NUM_REQUESTS"]
 
 _GIB = float(1024**3)
 
@@ -63,3 +63,22 @@ def trtllm_bench_limits(wl: Workload, *, weight_bytes_per_element: float, kv_byt
     else:
         max_token = 1024 * math.ceil(raw_token / 1024)
     return int(max_bs), int(max_token)
+
+
+#: Requests in the synthetic dataset of each published (ISL, OSL) point: TensorRT-LLM
+#: docs/source/performance/perf-overview.md @258c7540 (v0.17, "$num_requests" table) and
+#: docs/source/developer-guide/perf-overview.md @585c7565 (PyTorch-backend table, "Number of Requests").
+TRTLLM_BENCH_NUM_REQUESTS: dict[tuple[int, int], int] = {
+    (128, 128): 30000, (128, 2048): 3000, (128, 4096): 1500, (1000, 2000): 1500, (2048, 128): 3000,
+    (2048, 2048): 1500, (5000, 500): 1500, (1000, 1000): 3000, (500, 2000): 3000, (20000, 2000): 1000,
+    (1024, 1024): 3000, (8192, 1024): 1500, (1024, 8192): 1500, (32768, 1024): 1000, (1024, 32768): 1000,
+}
+
+
+def trtllm_bench_num_requests(input_tokens: float, output_tokens: float) -> float:
+    """Requests the published benchmark ran at (ISL, OSL) (:data:`TRTLLM_BENCH_NUM_REQUESTS`), inf if unknown.
+
+    A finite run of ``N`` requests never has more than ``N`` sequences in flight, however large the
+    engine's batch limit.
+    """
+    return float(TRTLLM_BENCH_NUM_REQUESTS.get((int(input_tokens), int(output_tokens)), math.inf))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.model.activity import ActivityCounts
+from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.decode import decode_step_time_s
 from archsweep.model.inference.kv_cache import (
@@ -121,7 +122,7 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     hbm = hw.hbm_capacity_bytes
     kv_tok = kv_bytes_per_token_per_accelerator(wl, job.kv_bytes_per_element, cfg.attention_tp, cfg.pp)
     free = (hbm - weights - act - scal.reserved_bytes) * scal.kv_cache_memory_fraction
-    per_seq = kv_tok * (isl + osl)
+    per_seq = kv_tok * kv_tokens_held(wl, isl + osl)
     capacity = np.floor(np.maximum(free, 0.0) / per_seq) * np.where(adp, cfg.width, 1.0)
 
     # ---- sequences in flight per replica
@@ -129,7 +130,7 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     token_cap = np.where(dis, np.inf, np.maximum(np.floor(cfg.chunk_tokens / (1.0 + isl / osl)), 1.0))
     requested = np.minimum(limit, token_cap)
     batch = np.maximum(np.minimum(requested, capacity), 1.0)
-    kv_needed = kv_tok * (isl + osl) * (requested if job.load == "concurrency" else batch) / np.where(adp, cfg.width, 1.0)
+    kv_needed = per_seq * (requested if job.load == "concurrency" else batch) / np.where(adp, cfg.width, 1.0)
     memory = weights + act + scal.reserved_bytes + kv_needed
     memory_violation = np.where(capacity >= 1.0, (memory - hbm) / hbm, np.maximum((memory - hbm) / hbm, 1e-3))
     if job.load == "concurrency":
@@ -151,7 +152,7 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     service_rate = np.where(dis, np.minimum(prefill_rate, decode_rate), decode_rate)
 
     # ---- KV transfer (disaggregated)
-    kv_request = isl * kv_bytes_per_token_per_layer(wl, job.kv_bytes_per_element) * wl.layers
+    kv_request = kv_tokens_held(wl, isl) * kv_bytes_per_token_per_layer(wl, job.kv_bytes_per_element) * wl.layers
     in_domain = cfg.accelerators <= hw.scaleup_domain_size
     link_bw = np.where(in_domain, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s) * scal.kv_transfer_bw_efficiency
     link_lat = np.where(in_domain, hw.scaleup_latency_s, hw.scaleout_latency_s)
@@ -179,6 +180,17 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     else:
         ttft = base_ttft
         requests = service_rate
+    if job.num_requests is not None:
+        # A finite offline run (all requests queued at t = 0): the first ``B`` prompts are prefilled
+        # at most ``chunk_tokens`` per iteration, so the batch fills over ``R = B ISL / chunk``
+        # iterations; slots start staggered over R and, serving equal requests, end staggered over R.
+        # The fill iterations are as full as steady ones (prompt tokens instead of decode tokens);
+        # the drain adds R decode-only iterations at half the batch:
+        # time = (N / B) OSL t_steady + R t_decode(B / 2) (aggregated serving).
+        steady = float(job.num_requests) * osl / np.maximum(batch * replicas, 1.0) * tpot
+        fill_iters = np.where(dis, 0.0, batch * isl / cfg.chunk_tokens)
+        t_drain, _st = decode_step_time_s(hw, wl, cfg, job, scal, cal, peak, np.maximum(0.5 * batch, 1.0), 0.0)
+        requests = requests * steady / (steady + fill_iters * t_drain)
     out_tps = requests * osl
     n = cfg.accelerators
     e2e = ttft + (osl - 1.0) * tpot

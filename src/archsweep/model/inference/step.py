@@ -73,13 +73,22 @@ def expected_distinct_experts(num_experts: float, top_k: float, tokens: np.ndarr
     return num_experts * (1.0 - np.power(1.0 - top_k / num_experts, tokens))
 
 
-def _dims(wl: Architecture) -> tuple[float, float, float]:
-    """(attention weights per layer, query-key width, value width) per head."""
+def _dims(wl: Architecture) -> tuple[float, float, float, float, float]:
+    """(attention weights per layer, decode query-key width, decode value width, prefill query-key
+    width, prefill value width) per head.
+
+    MLA decode runs with the up-projections absorbed into the query and output (DeepSeek-V2,
+    arXiv:2405.04434, Sec. 2.1.2; FlashMLA / TensorRT-LLM MLA generation kernels): every head scores
+    the cached latent plus the RoPE key (``kv_lora_rank + qk_rope_head_dim`` per KV position) and
+    sums latent values (``kv_lora_rank``). MLA prefill decompresses K and V once per prompt token
+    and attends with the per-head widths (``qk_nope + qk_rope``, ``v_head_dim``).
+    """
     if wl.mla is not None:
         m = wl.mla
-        # Decode with the absorbed MLA projections attends over the latent (DeepSeek-V2 Sec. 2.1.2).
-        return wl.attention_params_per_layer, float(m.kv_lora_rank + m.qk_rope_head_dim), float(m.kv_lora_rank)
-    return wl.attention_params_per_layer, float(wl.head_dim), float(wl.head_dim)
+        return (wl.attention_params_per_layer, float(m.kv_lora_rank + m.qk_rope_head_dim), float(m.kv_lora_rank),
+                float(m.qk_nope_head_dim + m.qk_rope_head_dim), float(m.v_head_dim))
+    d = float(wl.head_dim)
+    return wl.attention_params_per_layer, d, d, d, d
 
 
 def weight_bytes_per_accelerator(wl: Architecture, cfg: ServingConfigArrays, job: ServingJob) -> np.ndarray:
@@ -118,7 +127,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     bw = hw.hbm_bw_bytes_per_s
 
     # ---- linear layers outside the routed experts (attention projections, dense FFN, shared experts)
-    attn_p, qk, vd = _dims(wl)
+    attn_p, qk, vd, qk_pre, vd_pre = _dims(wl)
     per_layer = attn_p + (1.0 - moe_frac) * wl.dense_ffn_params
     if wl.moe is not None:
         per_layer = per_layer + moe_frac * wl.moe.shared_experts * wl.expert_params
@@ -136,9 +145,16 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         distinct = expected_distinct_experts(float(e.num_experts), float(e.top_k), tokens)
         ep_params = layers * moe_frac * wl.expert_params / width
         per_expert_tokens = np.maximum(routed / np.maximum(distinct, 1.0), 1.0)
-        # Grouped GEMM over the rank's touched experts (their FFN widths side by side).
-        e_eff = gemm_efficiency(per_expert_tokens, wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
-                                h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
+        # Grouped GEMM over the rank's touched experts (their FFN widths side by side), tiled along
+        # each expert's tokens with the smallest power-of-two tile that holds them (>= moe_min_token_tile):
+        # a handful of tokens per expert pads to 16, not to a 128-row tile, and stays weight-read bound.
+        tile_cap = float(cal.gemm_tile_m)
+        small = per_expert_tokens < tile_cap
+        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens))), scal.moe_min_token_tile, tile_cap)
+        eta_tokens = np.where(small, per_expert_tokens / token_tile, 1.0)
+        e_eff = eta_tokens * gemm_efficiency(np.where(small, tile_cap, per_expert_tokens),
+                                             wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
+                                             h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
         e_flops = 2.0 * routed * ep_params
         e_bytes = wbpe * distinct * ep_params + 2.0 * layers * moe_frac * e.num_experts * h  # + router (bf16)
         linear = linear + np.maximum(e_flops / (peak * e_eff), e_bytes / (bw * scal.weight_stream_bw_efficiency))
@@ -155,7 +171,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     dec_flops = 2.0 * layers * dec_rank * heads_local * decode_context * (qk + vd)
     attn_rate = hw.peak_matrix_flops_bf16 * hw.matrix_efficiency * scal.prefill_attention_efficiency
     dec_attn = np.maximum(kv_bytes / (bw * scal.kv_read_bw_efficiency), dec_flops / attn_rate)
-    pre_flops = 2.0 * layers * pre_rank * heads_local * prefill_context * (qk + vd)
+    pre_flops = 2.0 * layers * pre_rank * heads_local * prefill_context * (qk_pre + vd_pre)
     attention = dec_attn + pre_flops / attn_rate
     flops = flops + dec_flops + pre_flops
 
