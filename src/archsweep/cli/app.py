@@ -189,7 +189,7 @@ def _print_search_front(db: Path, study: Study) -> None:
 
 def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "eval", help="one what-if: a workload on N accelerators, best (or given) mapping",
+        "eval", help="one what-if: training (or serving, --serving) on N accelerators, best (or given) mapping",
         description="Evaluate one workload on COUNT catalog accelerators: the best mapping (or the one given with "
                     "--strategy; keys left out are searched), the step-time breakdown, memory and power/area/cost.")
     parser.add_argument("--model", required=True, help="workload stem of models/ (e.g. llama3-405b) or a YAML path")
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archsweep",
         description="Design-space exploration of AI accelerators and clusters: sweep a study with Snakemake "
                     "(or search it with Optuna), store results in DuckDB, rank them on a Pareto front, report; "
-                    "evaluate one what-if, validate the model against published training runs.")
+                    "evaluate one what-if, validate the model against published training and serving runs; sensitivity around a base design.")
     parser.add_argument("--version", action="version", version=f"archsweep {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in _SUBCOMMANDS:
