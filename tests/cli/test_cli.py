@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,13 @@ def test_stage_command_line_reports_input_errors_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("archsweep: error:") and "missing file" in done.stderr
+
+
+def test_closed_pipe_ends_quietly(tmp_path):
+    """`archsweep validate ... | head -1`: the reader closes early; no traceback on stderr."""
+    command = (f"{sys.executable} -m archsweep.cli validate --measurements data/validation/inference_runs.csv "
+               "| head -1")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=Path(__file__).parents[2],
+                          timeout=300)
+    assert done.stdout.startswith("rows:")
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr

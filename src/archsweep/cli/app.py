@@ -269,6 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archsweep: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`archsweep validate ... | head`): stop quietly, as a Unix filter does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
