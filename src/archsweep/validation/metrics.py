@@ -154,15 +154,16 @@ def _peak(plan: RowPlan) -> float:
 def predict_metric(plan: RowPlan, result: Mapping[str, np.ndarray], baseline: Mapping[str, np.ndarray] | None) -> float:
     """The row's metric from the model's output columns (one candidate), in the row's units."""
     value = lambda key: float(np.ravel(result[key])[0])  # noqa: E731 - local accessor
-    step, n, wl = value("step_time_s"), float(plan.count), plan.workload
+    # the wall-clock step the row measured: steady step plus the benchmark's evaluation pauses
+    step, n, wl = value("step_time_s") * plan.wallclock_factor, float(plan.count), plan.workload
     recompute = str(np.ravel(result["recompute"])[0])
     metric = plan.metric
     if metric == "step_time_s":
         return step
     if metric == "tokens_per_s_per_gpu":
-        return value("tokens_per_s") / n
+        return value("tokens_per_s") / plan.wallclock_factor / n
     if metric == "tokens_per_s_total":
-        return value("tokens_per_s")
+        return value("tokens_per_s") / plan.wallclock_factor
     if metric == "memory_activations_bytes":
         return value("memory_activations_bytes")
     if metric == "memory_per_accelerator_bytes":

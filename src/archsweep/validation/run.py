@@ -57,6 +57,7 @@ from archsweep.validation.metrics import (
     flop_convention,
     predict_metric,
 )
+from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
 
@@ -103,10 +104,13 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         wl = replace(wl, training=replace(wl.training, global_batch_seqs=mb * dp * pp))
         notes.append("global_batch_seqs assumed micro_batch*dp*pp (memory figure)")
     params = (_number(row, "params_B") or 0.0) * 1e9 or wl.total_params
+    factor, factor_note = wallclock_factor(row, wl) if metric not in _MEMORY_METRICS else (1.0, None)
+    if factor_note:
+        notes.append(factor_note)
     return RowPlan(run_id=_text(row, "run_id"), source_group=_text(row, "source_group"), accelerator=entry.name,
                    model=wl.name, entry=entry, workload=wl, count=count, strategies=strategies, baseline_strategy=baseline,
                    mapping=mapping, metric=metric, measured=measured, convention=flop_convention(row), params=params,
-                   notes=tuple(notes))
+                   notes=tuple(notes), wallclock_factor=factor)
 
 
 def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:

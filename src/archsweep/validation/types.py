@@ -68,6 +68,8 @@ class RowPlan:
     convention: FlopConvention
     params: float
     notes: tuple[str, ...]
+    #: measured wall-clock step / steady-state step (MLPerf evaluation pauses, validation/mlperf.py)
+    wallclock_factor: float = 1.0
 
 
 @dataclass(frozen=True)
