@@ -246,6 +246,8 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
 #: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
 _STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
                       "other": "megatron-core"}
+#: NeMo containers released before FlashAttention-3 (July 2024): Hopper attention ran FA2 kernels.
+_PRE_FA3_NEMO = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
@@ -259,6 +261,8 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         zero = None
     if "deepspeed" in framework and zero == 3:
         return "deepspeed-zero3"
+    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
+        return "megatron-core-fa2"
     return _STACK_CALIBRATION[_stack(row)]
 
 
