@@ -135,7 +135,12 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     # One layer's projections side by side (n = its weights / hidden): tile and wave quantisation of
     # the whole layer's output width, as fused/stream-K kernels fill the machine.
     eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_max, cal)
-    flops = 2.0 * t_rank * params
+    # The output projection runs only for the tokens that sample: every decode token and the last
+    # token of each prompt (TensorRT-LLM LlmArgs.gather_context_logits, default False: context
+    # logits are not returned, the LM head sees the gathered last positions).
+    prompts_rank = np.where(adp, prefill_tokens / width, prefill_tokens) / float(job.input_tokens)
+    head = wl.vocab * h / tp
+    flops = 2.0 * t_rank * (params - head) + 2.0 * (np.where(adp, decode_tokens / width, decode_tokens) + prompts_rank) * head
     wbytes = wbpe * params
     linear = np.maximum(flops / (peak * eff), wbytes / (bw * scal.weight_stream_bw_efficiency))
     # ---- routed experts
