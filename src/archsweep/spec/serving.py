@@ -51,6 +51,10 @@ class ServingJob:
         speculative_decoding: must be False (not modelled).
         num_requests: requests of a finite offline run (a benchmark's dataset; load "offline" only);
             None: an unbounded steady state.
+        non_expert_weight_precision: precision of the weights outside the routed experts
+            (attention projections, dense FFN, shared experts, LM head) when a checkpoint keeps them
+            wider than the experts (gpt-oss: MXFP4 experts, BF16 elsewhere); their GEMMs then run
+            at that precision's matrix rate. None: ``weight_precision`` / ``activation_precision``.
     """
 
     input_tokens: float
@@ -65,6 +69,7 @@ class ServingJob:
     kv_precision: Precision = "bf16"
     speculative_decoding: bool = False
     num_requests: float | None = None
+    non_expert_weight_precision: Precision | None = None
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")
@@ -82,6 +87,8 @@ class ServingJob:
         _check(self.activation_precision in ("bf16", "fp8", "fp4"), "activation_precision", self.activation_precision,
                "bf16, fp8, fp4 (int4 is weight-only)")
         _check(self.kv_precision in ("bf16", "fp8", "fp4"), "kv_precision", self.kv_precision, "bf16, fp8, fp4")
+        _check(self.non_expert_weight_precision in (None, "bf16"), "non_expert_weight_precision",
+               self.non_expert_weight_precision, "None (as the experts) or bf16")
         _check(self.num_requests is None or (self.load == "offline" and self.num_requests >= 1), "num_requests",
                self.num_requests, "None, or >= 1 request with load 'offline'")
         _check(not self.speculative_decoding, "speculative_decoding", self.speculative_decoding,

@@ -76,6 +76,14 @@ def _bench_precisions() -> dict[str, dict]:
     return dict(load_yaml(data_dir() / "validation" / "trtllm_bench_precisions.yaml"))
 
 
+def _non_expert_precision(model: str, overrides: dict[str, dict] | None) -> str | None:
+    """The file's ``non_expert_weight`` for the model's prefix (weights outside the routed experts), else None."""
+    for prefix, entry in (overrides or {}).items():
+        if model.startswith(prefix):
+            return entry.get("non_expert_weight")
+    return None
+
+
 def _precisions(text: str, model: str = "", accelerator: str = "",
                 overrides: dict[str, dict] | None = None) -> tuple[str, str, str]:
     """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
@@ -152,7 +160,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: dict[str, dict]
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
     n_req = None if qps else trtllm_bench_num_requests(isl, osl)
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
-                     weight_precision=w, activation_precision=a, kv_precision=kv)  # type: ignore[arg-type]
+                     weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
+                     non_expert_weight_precision=_non_expert_precision(out["model"], overrides))  # type: ignore[arg-type]
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)
     if qps:

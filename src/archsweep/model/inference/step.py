@@ -102,7 +102,14 @@ def weight_bytes_per_accelerator(wl: Architecture, cfg: ServingConfigArrays, job
         e = wl.moe
         moe = wl.moe_layers * (e.num_experts * wl.expert_params / cfg.width + e.shared_experts * wl.expert_params / tp)
     emb = wl.embedding_params / tp
-    return job.weight_bytes_per_element * ((attn + dense + moe) * stage + emb) + 2.0 * wl.router_params * stage
+    routed = 0.0
+    shared = 0.0
+    if wl.moe is not None:
+        routed = wl.moe_layers * wl.moe.num_experts * wl.expert_params / cfg.width
+        shared = moe - routed
+    other = job.weight_bytes_per_element if job.non_expert_weight_precision is None else 2.0
+    return (job.weight_bytes_per_element * routed * stage + other * ((attn + dense + shared) * stage + emb)
+            + 2.0 * wl.router_params * stage)
 
 
 def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
@@ -134,10 +141,19 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     params = layers * per_layer / tp + wl.vocab * h / tp  # + output projection (last stage)
     # One layer's projections side by side (n = its weights / hidden): tile and wave quantisation of
     # the whole layer's output width, as fused/stream-K kernels fill the machine.
-    eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_max, cal)
-    flops = 2.0 * t_rank * params
-    wbytes = wbpe * params
-    linear = np.maximum(flops / (peak * eff), wbytes / (bw * scal.weight_stream_bw_efficiency))
+    dense_bf16 = job.non_expert_weight_precision == "bf16"
+    eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and job.activation_precision != "bf16" else 1.0)
+    peak_dense = hw.peak_matrix_flops_bf16 if dense_bf16 else peak
+    wbpe_dense = 2.0 if dense_bf16 else wbpe
+    eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_dense, cal)
+    # The output projection runs only for the tokens that sample: every decode token and the last
+    # token of each prompt (TensorRT-LLM LlmArgs.gather_context_logits, default False: context
+    # logits are not returned, the LM head sees the gathered last positions).
+    prompts_rank = np.where(adp, prefill_tokens / width, prefill_tokens) / float(job.input_tokens)
+    head = wl.vocab * h / tp
+    flops = 2.0 * t_rank * (params - head) + 2.0 * (np.where(adp, decode_tokens / width, decode_tokens) + prompts_rank) * head
+    wbytes = wbpe_dense * params
+    linear = np.maximum(flops / (peak_dense * eff), wbytes / (bw * scal.weight_stream_bw_efficiency))
     # ---- routed experts
     if wl.moe is not None:
         e = wl.moe
