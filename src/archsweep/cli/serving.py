@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archsweep.load.serving_workloads import serving_job_from_options
+from archsweep.load.serving_workloads import serving_job_from_options, token_count
 from archsweep.load.units import parse_quantity
 from archsweep.spec.errors import InputError
 from archsweep.spec.serving import PRECISIONS
@@ -61,8 +61,8 @@ def _time(raw: str | None, option: str) -> float | None:
 
 def cmd_eval_serving(args: argparse.Namespace) -> int:
     """``archsweep eval --serving``: one serving what-if, printed or as one flat JSON object."""
-    isl = _number(args.input_tokens, "--input-tokens", required=True)
-    osl = _number(args.output_tokens, "--output-tokens", required=True)
+    isl = token_count(_number(args.input_tokens, "--input-tokens", required=True), _SOURCE, "--input-tokens")
+    osl = token_count(_number(args.output_tokens, "--output-tokens", required=True), _SOURCE, "--output-tokens")
     qps = _number(args.qps, "--qps")
     conc = _number(args.concurrency, "--concurrency")
     precision = args.precision or "bf16"
