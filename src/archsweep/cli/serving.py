@@ -52,6 +52,12 @@ def _number(raw: str | None, option: str, *, required: bool = False) -> float | 
     return parse_quantity(raw, "dimensionless", file=_SOURCE, key_path=option, positive=True)
 
 
+def _tokens(raw: str | None, option: str) -> float:
+    if raw is None:
+        raise InputError(_SOURCE, option, "<missing>", f"{option} N with --serving")
+    return token_count(raw, _SOURCE, option)
+
+
 def _time(raw: str | None, option: str) -> float | None:
     if raw is None:
         return None
@@ -61,8 +67,8 @@ def _time(raw: str | None, option: str) -> float | None:
 
 def cmd_eval_serving(args: argparse.Namespace) -> int:
     """``archsweep eval --serving``: one serving what-if, printed or as one flat JSON object."""
-    isl = token_count(_number(args.input_tokens, "--input-tokens", required=True), _SOURCE, "--input-tokens")
-    osl = token_count(_number(args.output_tokens, "--output-tokens", required=True), _SOURCE, "--output-tokens")
+    isl = _tokens(args.input_tokens, "--input-tokens")
+    osl = _tokens(args.output_tokens, "--output-tokens")
     qps = _number(args.qps, "--qps")
     conc = _number(args.concurrency, "--concurrency")
     precision = args.precision or "bf16"
