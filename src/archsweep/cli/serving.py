@@ -83,7 +83,7 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
             name = "--" + option.replace("_", "-")
             raise InputError(_SOURCE, name, str(getattr(args, option)), "not used with --serving (training options)")
     load = "qps" if qps is not None else "concurrency" if conc is not None else "offline"
-    job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,  # type: ignore[arg-type]
+    job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,
                                    ttft_max_s=_time(args.ttft_max, "--ttft-max"),
                                    tpot_max_s=_time(args.tpot_max, "--tpot-max"),
                                    precision=precision, kv_precision=args.kv_precision)
