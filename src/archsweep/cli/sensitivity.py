@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from archsweep.load.sensitivity import load_sensitivity
 from archsweep.load.study import load_study
 
 __all__ = ["add_sensitivity_parser", "cmd_sensitivity"]
@@ -22,10 +23,11 @@ def add_sensitivity_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    study = load_study(args.study)
+    load_sensitivity(study)  # refuse a bad section before matplotlib loads (it writes a font cache)
     # Imported here: matplotlib (plots) must not load for the other subcommands (start-up time, font cache).
     from archsweep.sensitivity import run_sensitivity
 
-    study = load_study(args.study)
     results = Path(args.directory) / "results" / study.name
     written = run_sensitivity(study, results)
     print(f"archsweep: sensitivity of '{study.name}' done: {len(written)} file(s) in {results / 'sensitivity'}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archsweep.load.serving_workloads import serving_job_from_options
+from archsweep.load.serving_workloads import serving_job_from_options, token_count
 from archsweep.load.units import parse_quantity
 from archsweep.spec.errors import InputError
 from archsweep.spec.serving import PRECISIONS
@@ -52,6 +52,12 @@ def _number(raw: str | None, option: str, *, required: bool = False) -> float | 
     return parse_quantity(raw, "dimensionless", file=_SOURCE, key_path=option, positive=True)
 
 
+def _tokens(raw: str | None, option: str) -> float:
+    if raw is None:
+        raise InputError(_SOURCE, option, "<missing>", f"{option} N with --serving")
+    return token_count(raw, _SOURCE, option)
+
+
 def _time(raw: str | None, option: str) -> float | None:
     if raw is None:
         return None
@@ -61,8 +67,8 @@ def _time(raw: str | None, option: str) -> float | None:
 
 def cmd_eval_serving(args: argparse.Namespace) -> int:
     """``archsweep eval --serving``: one serving what-if, printed or as one flat JSON object."""
-    isl = _number(args.input_tokens, "--input-tokens", required=True)
-    osl = _number(args.output_tokens, "--output-tokens", required=True)
+    isl = _tokens(args.input_tokens, "--input-tokens")
+    osl = _tokens(args.output_tokens, "--output-tokens")
     qps = _number(args.qps, "--qps")
     conc = _number(args.concurrency, "--concurrency")
     precision = args.precision or "bf16"
@@ -77,7 +83,7 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
             name = "--" + option.replace("_", "-")
             raise InputError(_SOURCE, name, str(getattr(args, option)), "not used with --serving (training options)")
     load = "qps" if qps is not None else "concurrency" if conc is not None else "offline"
-    job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,  # type: ignore[arg-type]
+    job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,
                                    ttft_max_s=_time(args.ttft_max, "--ttft-max"),
                                    tpot_max_s=_time(args.tpot_max, "--tpot-max"),
                                    precision=precision, kv_precision=args.kv_precision)

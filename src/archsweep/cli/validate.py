@@ -59,6 +59,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     output = check_output_path(args.output, args.measurements) if args.output else None
     if is_inference_csv(args.measurements):
+        if args.hold_out is not None:
+            raise InputError("<command line>", "--hold-out", args.hold_out,
+                             "no --hold-out with a serving measurements file (training runs only)")
         return validate_inference_cli(args.measurements, str(output) if output is not None else None)
     results = validate_file(args.measurements, hold_out=args.hold_out)
     print_report(results, summary_only=args.summary_only)

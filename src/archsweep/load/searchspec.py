@@ -16,6 +16,7 @@ worst workload (the largest violation), so a feasible trial is feasible everywhe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,25 @@ from archsweep.spec.search import (
 )
 
 __all__ = ["parse_search_spec"]
+
+#: RDB URL schemes Optuna's RDBStorage is tested with (SQLAlchemy dialect, optional +driver).
+RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+STORAGE_ALLOWED = ("'journal', a journal file path ending in .log, or an RDB URL "
+                   "(sqlite:///path.db, postgresql[+driver]://..., mysql[+driver]://...)")
+_RDB_URL = re.compile(r"^(?P<scheme>[a-z]+)(\+[a-z0-9_]+)?://(?P<rest>.*)$")
+
+
+def _supported_storage(storage: str) -> bool:
+    """``journal``, a ``*.log`` path (no URL scheme), or a supported RDB URL with something after ``://``."""
+    if storage == DEFAULT_STORAGE:
+        return True
+    match = _RDB_URL.match(storage)
+    if match is None:
+        return "://" not in storage and storage.endswith(".log")
+    if match["scheme"] not in RDB_SCHEMES:
+        return False
+    return bool(match["rest"].strip("/")) if match["scheme"] == "sqlite" else bool(match["rest"])
+
 
 def _prefixed(problem: Problem, key_path: str) -> Problem:
     inner = problem.key_path
@@ -89,6 +109,9 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
             if p.is_continuous:
                 problems.append(InputError(file, f"{key_path}.parameters.{p.name}", "<continuous range>",
                                            "values, or a range with step or points (the grid sampler needs discrete values)").problem)
+    storage = raw.get("storage", DEFAULT_STORAGE)
+    if not _supported_storage(storage):
+        problems.append(InputError(file, f"{key_path}.storage", storage, STORAGE_ALLOWED).problem)
     _raise(problems)
     return SearchSpec(
         parameters=tuple(parameters),
@@ -97,6 +120,6 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         batch_size=int(raw.get("batch_size", 64)),
         seed=int(raw.get("seed", 0)),
         workers=int(raw.get("workers", 1)),
-        storage=str(raw.get("storage", DEFAULT_STORAGE)),
+        storage=str(storage),
         aggregate=raw.get("aggregate", "mean"),
     )

@@ -17,6 +17,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.parameters import error, guard, parse_parameter_space, problem
 from archsweep.load.schema import validate_document
 from archsweep.load.units import parse_quantity
+from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.errors import Problem
@@ -27,7 +28,7 @@ from archsweep.spec.sensitivity import (
     SensitivitySpec,
     TornadoParameter,
 )
-from archsweep.spec.study import Study
+from archsweep.spec.study import MAX_CANDIDATES_PER_SHARD, Study
 
 __all__ = ["load_sensitivity", "parse_sensitivity"]
 
@@ -118,11 +119,20 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
         if x and y:
             if x[0] == y[0]:
                 problems.append(problem(file, f"sensitivity.grids[{i}].y", y[0], "a parameter other than x"))
+            if len(x[1]) * len(y[1]) > MAX_CANDIDATES_PER_SHARD:
+                problems.append(problem(file, f"sensitivity.grids[{i}]", f"{len(x[1])} x {len(y[1])} points",
+                                        f"at most {MAX_CANDIDATES_PER_SHARD:,} points per grid (MAX_CANDIDATES_PER_SHARD)"))
+                continue
             grids.append(SensitivityGrid(x[0], x[1], y[0], y[1]))
     outputs = tuple(raw.get("outputs", DEFAULT_SENSITIVITY_OUTPUTS))
     for k, name in enumerate(outputs):
         if name not in (*OUTPUT_COLUMNS, "mfu", "hfu"):
             problems.append(problem(file, f"sensitivity.outputs[{k}]", name, "an output column (archsweep.spec.columns)"))
+    known = list_workloads()
+    for k, name in enumerate(raw.get("workloads", ())):
+        if name not in known:
+            problems.append(problem(file, f"sensitivity.workloads[{k}]", name,
+                                    "a workload in models/: " + ", ".join(sorted(known))))
     if problems:
         raise error(problems)
     return SensitivitySpec(base=base, workloads=tuple(raw.get("workloads", study.workloads)), tornado=tuple(tornado),

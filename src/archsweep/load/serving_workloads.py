@@ -32,10 +32,10 @@ from archsweep.load.training_workloads import parse_training_entry
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.spec.errors import InputError, Problem
-from archsweep.spec.serving import PRECISIONS, ServingJob, ServingWorkload
+from archsweep.spec.serving import MAX_REQUEST_TOKENS, PRECISIONS, ServingJob, ServingWorkload
 from archsweep.spec.training import TrainingWorkload
 
-__all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options"]
+__all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options", "token_count"]
 
 _SERVING_KEYS = ("input_tokens", "output_tokens", "ttft_max", "tpot_max", "load", "precision", "kv_precision",
                  "fp4_native", "disaggregation")
@@ -54,6 +54,14 @@ def serving_job_from_options(*, input_tokens: float, output_tokens: float, load:
     return ServingJob(float(input_tokens), float(output_tokens), load=load, concurrency=concurrency,  # type: ignore[arg-type]
                       qps=qps, ttft_max_s=ttft_max_s, tpot_max_s=tpot_max_s, weight_precision=precision,  # type: ignore[arg-type]
                       activation_precision=activation, kv_precision=kv)  # type: ignore[arg-type]
+
+
+def token_count(raw: Any, file: str, key: str) -> float:
+    """A request's input or output token count: > 0 and at most :data:`MAX_REQUEST_TOKENS`."""
+    value = parse_quantity(raw, "dimensionless", file=file, key_path=key, positive=True)
+    if value > MAX_REQUEST_TOKENS:
+        raise InputError(file, key, raw, f"a token count <= {MAX_REQUEST_TOKENS} (MAX_REQUEST_TOKENS, 2^24)")
+    return value
 
 
 def _load(raw: Any, file: str, key: str) -> tuple[str, float | None, float | None]:
@@ -86,7 +94,7 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
         if name not in raw:
             problems.append(problem(file, f"{sk}.{name}", "<missing>", "a token count >= 1"))
             return None
-        return guard(problems, lambda: parse_quantity(raw[name], "dimensionless", file=file, key_path=f"{sk}.{name}", positive=True))
+        return guard(problems, lambda: token_count(raw[name], file, f"{sk}.{name}"))
 
     def limit(name: str) -> float | None:
         return guard(problems, lambda: parse_quantity(raw[name], "time", file=file, key_path=f"{sk}.{name}", positive=True)) if name in raw else None

@@ -10,19 +10,35 @@ import pyarrow as pa
 from archsweep.spec.errors import InputError
 from archsweep.spec.study import Study
 
-__all__ = ["constraint_violations", "apply_constraints", "apply_constraints_table"]
+__all__ = ["DOMAIN_VIOLATION", "domain_over_system", "constraint_violations", "apply_constraints",
+           "apply_constraints_table"]
+
+#: A candidate whose scale-up domain is larger than its system cannot be built. A study grid over
+#: both ``scaleup_domain_size`` and ``accelerator_count`` mixes such combinations with valid ones
+#: (a domain larger than the LARGEST system is refused when the study is read), so each one is
+#: flagged here, after evaluation, as infeasible: (domain - count) / count > 0.
+DOMAIN_VIOLATION = "violation_domain_over_system"
+
+
+def domain_over_system(domain: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(scale-up domain - accelerator count) / accelerator count: > 0 violated."""
+    count = np.asarray(count, dtype=np.float64)
+    return (np.asarray(domain, dtype=np.float64) - count) / count
 
 
 def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Violation columns of every constraint of ``study``: > 0 violated (Optuna convention).
 
     Returns:
-        ``{"violation_<column>_max": ..., "violation_<column>_min": ...}`` for each bound given.
+        ``{"violation_<column>_max": ..., "violation_<column>_min": ...}`` for each bound given,
+        and :data:`DOMAIN_VIOLATION` when the columns hold both scale-up domain and system size.
 
     Raises:
         InputError: a constrained column is missing from ``columns``.
     """
     out: dict[str, np.ndarray] = {}
+    if {"scaleup_domain_size", "accelerator_count"} <= columns.keys():
+        out[DOMAIN_VIOLATION] = domain_over_system(columns["scaleup_domain_size"], columns["accelerator_count"])
     for i, constraint in enumerate(study.constraints):
         if constraint.column not in columns:
             raise InputError(study.file, f"constraints[{i}].column", constraint.column,

@@ -13,12 +13,16 @@ from typing import Literal
 
 from archsweep.spec.errors import InputError
 
-__all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES"]
+__all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES",
+           "MAX_REQUEST_TOKENS"]
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]
 LoadMode = Literal["offline", "concurrency", "qps"]
 PRECISIONS: tuple[str, ...] = ("bf16", "fp8", "fp4", "int4")
 LOAD_MODES: tuple[str, ...] = ("offline", "concurrency", "qps")
+#: Input limit on input_tokens / output_tokens of one request: 2^24 tokens, above the longest
+#: context of any released model (Llama 4 Scout, 10M tokens); a larger value is a typo.
+MAX_REQUEST_TOKENS = 2**24
 
 #: Bytes per stored element including block scales: NVFP4 = 4-bit values + one FP8 scale per
 #: 16 values (NVIDIA Blackwell NVFP4 format: 0.5 + 1/16 B); INT4 weight-only (AWQ/GPTQ, group

@@ -22,7 +22,7 @@ import numpy as np
 from archsweep.load.calibration import load_base_calibration, load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.spec.calibration import Calibration
-from archsweep.spec.errors import ArchsweepError
+from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.validation.cells import _text, read_measurements
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import plan_row, validate_rows
@@ -121,4 +121,10 @@ def validate_file(path: Path | str, *, hold_out: str | None = None) -> list[RowR
     """Every row of ``path`` (:func:`~archsweep.validation.run.validate_rows`), or with ``hold_out``
     only that source group's rows, the fitted constants refit without them."""
     rows = read_measurements(path)
-    return validate_rows(rows) if hold_out is None else validate_held_out(rows, hold_out)
+    if hold_out is None:
+        return validate_rows(rows)
+    groups = sorted({_text(r, "source_group") for r in rows} - {""})
+    if hold_out not in groups:
+        raise InputError("<command line>", "--hold-out", hold_out,
+                         f"a source_group of {path}: " + (", ".join(groups) if groups else "none (no source_group column)"))
+    return validate_held_out(rows, hold_out)
