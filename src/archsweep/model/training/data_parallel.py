@@ -1,0 +1,113 @@
+"""Data parallelism and the optimizer of one training step: gradient reduction, ZeRO / FSDP weight
+gathers, and the HBM-bound optimizer update (seconds per step, bytes per step)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsweep.model import collectives as coll
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import stage_parameters
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["DataParallelCost", "data_parallel", "optimizer_time_s"]
+
+
+@dataclass(frozen=True)
+class DataParallelCost:
+    """What data parallelism costs one step.
+
+    Attributes:
+        exposed_s: gradient reduction / ZeRO gathers left on the critical path, s.
+        reduced_bytes: gradient bytes reduced per step (for link energy).
+        local_params: trainable-state parameters this accelerator updates (sharded with ZeRO >= 1).
+    """
+
+    exposed_s: np.ndarray
+    reduced_bytes: np.ndarray
+    local_params: np.ndarray
+
+
+def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp: np.ndarray,
+                  etp: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray, t_layer_f: np.ndarray,
+                  t_layer_b: np.ndarray, t_layer_rc: np.ndarray, t_b: np.ndarray) -> DataParallelCost:
+    """Gradient reduction (+ parameter all-gather with a sharded optimizer) of one step.
+
+    ZeRO-0: one all-reduce per step. ZeRO-1 (distributed optimizer): reduce-scatter of the
+    accumulated gradients + all-gather of the updated weights, once per step. ZeRO-2/3 keep only
+    a gradient shard, so every micro-batch's gradients are reduce-scattered (Rajbhandari et al.,
+    SC20, Sec. 5.2), each overlapping that micro-batch's backward; ZeRO-3 needs no all-gather
+    after the update (weights are gathered on use, below). LoRA: only the adapters (their share
+    of the weights) are reduced and updated.
+    """
+    eff = cal.collective_bw_efficiency
+    dense_p, expert_p = stage_parameters(wl, mp, etp)
+    trainable_scale = wl.trainable_params / wl.total_params
+    dp_group = dp * mp.cp
+    stride = mp.tp
+    gbytes = cal.dp_grad_bytes_per_param
+    dense_grad = dense_p * trainable_scale * gbytes
+    expert_grad = expert_p * trainable_scale * gbytes
+    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
+    z = mp.zero_stage
+    per_microbatch = np.where(z >= 2, microbatches, 1.0)
+
+    def _sync(grad_bytes, param_count, group, grp_stride):
+        rs = coll.reduce_scatter_time_s(hw, grad_bytes, group, grp_stride, eff)
+        ag = coll.all_gather_time_s(hw, param_count * trainable_scale * cal.weight_bytes_per_param, group, grp_stride, eff)
+        ar = coll.allreduce_time_s(hw, grad_bytes, group, grp_stride, eff)
+        return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
+
+    grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
+    if wl.moe is not None:
+        e_stride = etp * mp.ep
+        grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
+    zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
+                             microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
+    overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
+    # ZeRO-3's per-micro-batch reduce-scatter is charged per layer by _zero3_exposed_s.
+    grad_exposed = np.where(z >= 3, 0.0, np.maximum(grad_sync - overlap_window, 0.0))
+    exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3
+    local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
+    reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
+    return DataParallelCost(exposed, reduced, local_params)
+
+
+def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp_group: np.ndarray,
+                     expert_group: np.ndarray, etp: np.ndarray, dense_p: np.ndarray, expert_p: np.ndarray,
+                     dense_grad: np.ndarray, expert_grad: np.ndarray, microbatches: np.ndarray,
+                     layers_stage: np.ndarray, fwd_c: np.ndarray, bwd_c: np.ndarray) -> np.ndarray:
+    """ZeRO-3 / FSDP: every layer's weights are all-gathered before its forward and again before
+    its backward (a recomputed layer reuses the backward gather), the gather of layer i+1
+    prefetched while layer i computes (Rajbhandari et al., SC20, Sec. 5.3; PyTorch FSDP, Zhao et
+    al., VLDB 2023, Sec. 3.3 "backward/forward prefetch"); the gradient reduce-scatter of a layer
+    runs beside the next layer's backward. Per layer and pass the stage takes max(compute,
+    communication): a layer too short to hide its gather exposes the difference, and the first
+    layer's gather of each pass is never hidden. Monotone: faster compute or faster links never
+    lengthen the step. ``fwd_c``/``bwd_c``: one layer's forward / backward (+ recompute) time."""
+    eff = cal.collective_bw_efficiency
+    stride = mp.tp
+    g_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride, hw.scaleup_domain_size), stride)
+    per_layer = 1.0 / np.maximum(layers_stage, 1.0)
+    wbytes = cal.weight_bytes_per_param
+    gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
+    rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
+    if wl.moe is not None:
+        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(etp * mp.ep, hw.scaleup_domain_size), etp * mp.ep)
+        gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
+        rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
+    exposed_layer = (np.maximum(gather_l - fwd_c, 0.0)
+                     + np.maximum(gather_l + rs_l - bwd_c, 0.0))
+    return np.where((mp.zero_stage >= 3) & (dp_group > 1),
+                    microbatches * (layers_stage * exposed_layer + 2.0 * gather_l), 0.0)
+
+
+def optimizer_time_s(hw: HardwareArrays, wl: Workload, cal: Calibration, local_params: np.ndarray) -> np.ndarray:
+    """HBM-bound Adam over the local (possibly sharded) trainable state: ``optimizer_bytes_per_param``
+    read and written per trainable parameter at the achievable HBM bandwidth."""
+    trainable_scale = wl.trainable_params / wl.total_params
+    return local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
