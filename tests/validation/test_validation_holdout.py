@@ -29,6 +29,10 @@ def test_holding_out_the_fit_group_resets_its_constants():
     assert nemo["pytorch-fsdp"] == load_calibration(stack="pytorch-fsdp")  # nemo took no part in that fit
     mpt = held_out_calibrations(ROWS, "mpt")["pytorch-fsdp"]
     assert mpt.elementwise_traffic_multiplier == 1.0 and mpt.alibi_bias_bytes_per_score == 0.0
+    # Sourced, not fitted (Triton flash attention rates from FlashAttention-2 Sec. 4.1): kept when held out.
+    stack = load_calibration(stack="pytorch-fsdp")
+    assert (mpt.flash_attention_efficiency, mpt.flash_attention_backward_efficiency_ratio) == (0.50, 0.60)
+    assert mpt.gemm_in_training_ratio == stack.gemm_in_training_ratio == load_calibration().gemm_in_training_ratio
 
 
 def test_hold_out_validates_only_the_group(tmp_path):

@@ -52,12 +52,6 @@ class FittedConstant:
 FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
-    FittedConstant("pytorch-fsdp", "gemm_in_training_ratio", (0.80, 0.85, 0.88, 0.90, 0.95),
-                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
-    FittedConstant("pytorch-fsdp", "flash_attention_efficiency", (0.45, 0.5, 0.55, 0.6, 0.7),
-                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
-    FittedConstant("pytorch-fsdp", "alibi_bias_bytes_per_score", (0.0, 2.0),
-                   "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
     FittedConstant("megatron-core", "moe_layer_host_overhead_s", (0.0, 2e-3, 4e-3, 6e-3, 8e-3),
                    "MoE rows of the megatron-core stack", _is_moe),
 )
