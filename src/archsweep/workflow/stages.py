@@ -146,7 +146,7 @@ def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
     """``table`` with its ``run_id`` column (added when absent) set to ``run_id``."""
     import pyarrow as pa
 
-    column = pa.array([run_id] * table.num_rows, type=pa.string())
+    column = pa.repeat(pa.scalar(run_id, pa.string()), table.num_rows)
     if "run_id" in table.column_names:
         return table.set_column(table.column_names.index("run_id"), "run_id", column)
     return table.append_column("run_id", column)
