@@ -109,7 +109,7 @@ def _plain(name: str, value: Any) -> Any:
 
 def what_if(model: str, accelerator: str, count: int | None = None, strategy: str | None = None,
             overrides: WorkloadOverrides | None = None, *, objective: str = "step_time_s",
-            software: str = "megatron-core") -> dict[str, Any]:
+            software: str = "megatron-core", exhaustive: bool = False) -> dict[str, Any]:
     """Evaluate ``model`` on ``count`` accelerators of the catalog type ``accelerator``.
 
     Args:
@@ -119,6 +119,9 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         strategy: fixed mapping text (``"tp=8,pp=16,mb=1"``); keys left out are searched.
         overrides: training-setup overrides.
         objective: what the mapping search minimises.
+        software: software stack whose kernel efficiencies apply.
+        exhaustive: evaluate every mapping (the reference search) instead of the exact pruned
+            search; the result is the same.
 
     Returns:
         flat dict: ``model``, ``accelerator``, ``accelerator_count``, ``global_batch_seqs``,
@@ -141,7 +144,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
 
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
-                                   calibration=load_calibration(stack=software))
+                                   calibration=load_calibration(stack=software), exhaustive=exhaustive)
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "

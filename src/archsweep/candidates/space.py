@@ -325,7 +325,7 @@ def expand_space(study: Study) -> pa.Table:
         table = _expand(scenario_study(study, scenario))
         ids = scenario_candidate_ids(table.column("candidate_id").to_numpy(zero_copy_only=False), scenario.name)
         table = table.set_column(0, "candidate_id", pa.array(ids, pa.string()))
-        tables.append(table.add_column(2, SCENARIO_COLUMN, pa.array([scenario.name] * table.num_rows, pa.string())))
+        tables.append(table.add_column(2, SCENARIO_COLUMN, pa.repeat(pa.scalar(scenario.name, pa.string()), table.num_rows)))
     table = pa.concat_tables(tables)
     return table.set_column(1, "shard", pa.array(np.arange(table.num_rows, dtype=np.int64) % study.shards))
 

@@ -208,6 +208,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="evaluate every mapping (the reference search) instead of the exact pruned search; "
+                             "same result, slower")
     parser.add_argument("--json", action="store_true", help="print one flat JSON object")
     add_serving_arguments(parser)
     parser.set_defaults(handler=cmd_eval, accepts_extra=False)
@@ -222,7 +225,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
-                     software=args.software)
+                     software=args.software, exhaustive=args.exhaustive)
     if args.json:
         print(json.dumps(result))
     else:

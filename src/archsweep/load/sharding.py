@@ -13,11 +13,13 @@ file only (never on a measurement at run time), so the DAG, the shard files and 
 the same.
 
 Default rate: :data:`DEFAULT_EVALUATIONS_PER_SECOND` (candidate x workload) evaluations per
-second per job, below what one core measured with the mapping search on
-``spaces/default.yaml`` (llama3-70b ~650/s, gpt3-175b ~1,450/s; 4,000 candidates per batch,
-one run, this project's development machine). A fixed ``mapping.strategy`` is faster, so the
-default errs towards shorter jobs. Measure on your nodes: the evaluate logs print the
-candidates, rows and seconds of every shard.
+second per job, re-measured with the exact pruned mapping search (issue 14) on this project's
+2-core development machine (shared with other jobs): ``benchmarks/study_scale.py`` (1M Llama-3
+70B candidates, 4 shards, 2 jobs at a time, load average ~4.5) ran ~510/s per evaluate job;
+``benchmarks/mapping_search.py`` on one core: Llama-3 405B 771/s, DeepSeek-V3 498/s. The
+default stays at the slowest of these (the MoE rate), so an MoE study's jobs stay near the
+target time and a dense study's are shorter. A fixed ``mapping.strategy`` is faster. Measure on
+your nodes: the evaluate logs print the candidates, rows and seconds of every shard.
 """
 
 from __future__ import annotations

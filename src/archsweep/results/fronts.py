@@ -49,7 +49,7 @@ def _front_table(study: Study, workload: str, data: Mapping[str, np.ndarray]) ->
 
 def _with_source(table: pa.Table, source: str) -> pa.Table:
     """``table`` with column ``source`` (after ``study``) and a ``trial_number`` column (null for sweeps)."""
-    table = table.add_column(1, "source", pa.array([source] * table.num_rows, pa.string()))
+    table = table.add_column(1, "source", pa.repeat(pa.scalar(source, pa.string()), table.num_rows))
     if "trial_number" not in table.column_names:
         table = table.append_column("trial_number", pa.nulls(table.num_rows, pa.int64()))
     return table
@@ -65,27 +65,52 @@ def pareto_table(study: Study, con: duckdb.DuckDBPyConnection) -> pa.Table:
     ``scenario`` after ``workload``. Rows whose objectives hold NaN are left out
     (never ranked). Empty when the study has no sweep (no table ``evaluations``).
     """
-    objectives = ", ".join(f'"{o.column}"' for o in study.objectives)
     tables = []
     scenarios: list[str | None] = [s.name for s in study.scenarios] or [None]  # one front per (workload, scenario)
     for workload in study.workloads if store.table_exists(con, "evaluations") else ():
         for scenario in scenarios:
-            where = "" if scenario is None else f" AND {SCENARIO_COLUMN} = ?"
-            data = con.execute(
-                f"SELECT candidate_id, {objectives} FROM evaluations WHERE study = ? AND workload = ? AND feasible"
-                f"{where} ORDER BY candidate_id", [study.name, workload, *([scenario] if scenario else [])]).fetchnumpy()
-            tables.append(_scenario_column(_front_table(study, workload, data), scenario))
+            tables.append(_scenario_column(_sweep_front(study, con, workload, scenario), scenario))
     if not tables:
         tables.append(_scenario_column(_front_table(study, "", {"candidate_id": np.empty(0, dtype=object)}),
                                        "" if study.scenarios else None))
     return _with_source(pa.concat_tables(tables), "sweep")
 
 
+def _sweep_front(study: Study, con: duckdb.DuckDBPyConnection, workload: str, scenario: str | None) -> pa.Table:
+    """:func:`_front_table` of one (workload, scenario) of the sweep, without Python strings per row.
+
+    The objectives come to numpy in ``candidate_id`` order; the ranks go back to DuckDB as
+    (position, rank) and are joined to the rows there, so candidate ids never become Python
+    objects (10M of them would take gigabytes and minutes).
+    """
+    objectives = [o.column for o in study.objectives]
+    quoted = ", ".join(f'"{c}"' for c in objectives)
+    where = "study = ? AND workload = ? AND feasible" + ("" if scenario is None else f" AND {SCENARIO_COLUMN} = ?")
+    params = [study.name, workload, *([scenario] if scenario is not None else [])]
+    data = con.execute(f"SELECT {quoted} FROM evaluations WHERE {where} ORDER BY candidate_id", params).fetchnumpy()
+    values = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in objectives])
+    ranks = pareto_ranks(values, [o.direction for o in study.objectives], max_rank=PARETO_RANK_DEPTH)
+    kept = np.flatnonzero(ranks >= 0)
+    positions = pa.table({"pos": pa.array(kept, pa.int64()),
+                          "rank": pa.array(ranks[kept], pa.int64(), mask=ranks[kept] > PARETO_RANK_DEPTH)})
+    con.register("_archsweep_front_ranks", positions)
+    try:
+        table = con.sql(
+            f"SELECT ?::VARCHAR AS study, ?::VARCHAR AS workload, e.candidate_id, r.rank, "
+            f"{', '.join('e.' + q for q in quoted.split(', '))} "
+            f"FROM (SELECT row_number() OVER (ORDER BY candidate_id) - 1 AS pos, candidate_id, {quoted} "
+            f"FROM evaluations WHERE {where}) e JOIN _archsweep_front_ranks r USING (pos) ORDER BY pos",
+            params=[study.name, workload, *params]).to_arrow_table()
+    finally:
+        con.unregister("_archsweep_front_ranks")
+    return table.cast(_front_table(study, workload, {"candidate_id": np.empty(0, dtype=object)}).schema)
+
+
 def _scenario_column(table: pa.Table, scenario: str | None) -> pa.Table:
     """``table`` with column ``scenario`` after ``workload`` (unchanged when ``scenario`` is None)."""
     if scenario is None:
         return table
-    return table.add_column(2, SCENARIO_COLUMN, pa.array([scenario] * table.num_rows, pa.string()))
+    return table.add_column(2, SCENARIO_COLUMN, pa.repeat(pa.scalar(scenario, pa.string()), table.num_rows))
 
 
 def search_front_label(study: Study) -> str:

@@ -35,7 +35,8 @@ MAX_SAMPLES = MAX_GRID_SIZE
 
 #: Wanted wall time of one evaluate job, seconds (10 min: long enough to amortise a job's start).
 DEFAULT_TARGET_SECONDS_PER_JOB = 600.0
-#: Conservative (candidate x workload) evaluations per second of one evaluate job (see module doc).
+#: Conservative (candidate x workload) evaluations per second of one evaluate job: the pruned mapping
+#: search's DeepSeek-V3 rate on one core (498/s; see archsweep.load.sharding's module doc).
 DEFAULT_EVALUATIONS_PER_SECOND = 500.0
 #: Most shards ``auto`` makes (also the DAG size limit: ~4 s of Snakemake planning).
 MAX_AUTO_SHARDS = 10_000

@@ -146,7 +146,7 @@ def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
     """``table`` with its ``run_id`` column (added when absent) set to ``run_id``."""
     import pyarrow as pa
 
-    column = pa.array([run_id] * table.num_rows, type=pa.string())
+    column = pa.repeat(pa.scalar(run_id, pa.string()), table.num_rows)
     if "run_id" in table.column_names:
         return table.set_column(table.column_names.index("run_id"), "run_id", column)
     return table.append_column("run_id", column)
@@ -187,10 +187,12 @@ def pareto(study_file: str | Path, db: str | Path, out: str | Path, *, log: str 
     finally:
         con.close()
     os.utime(out)
-    ranks = np.asarray(table.column("rank"))
-    sources = np.asarray(table.column("source").to_pylist(), dtype=object)
-    counts = ", ".join(f"{source}: {int(np.sum(sources == source))} ranked, "
-                       f"{int(np.sum((sources == source) & (ranks == 0)))} on the front"
+    ranks = table.column("rank").to_numpy(zero_copy_only=False)  # float, NaN for null (deeper than the depth)
+    sources = table.column("source").combine_chunks().dictionary_encode()
+    codes = sources.indices.to_numpy(zero_copy_only=False)
+    names = sources.dictionary.to_pylist()
+    counts = ", ".join(f"{source}: {int(np.sum(codes == names.index(source)) if source in names else 0)} ranked, "
+                       f"{int(np.sum((codes == names.index(source)) & (ranks == 0)) if source in names else 0)} on the front"
                        for source in ("sweep", "search"))
     _log(log, f"pareto: {counts} -> {out}")
     return Path(out)

@@ -181,12 +181,16 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     violation = np.where(valid, (total - cap[:, None]) / cap[:, None], np.inf)
     any_valid = valid.any(axis=1)
     out[any_valid] = np.argmin(violation[any_valid], axis=1)
-    for i in np.flatnonzero(~any_valid):
-        one = HardwareArrays(**{name: v[rows[i]:rows[i] + 1, None] for name, v in hw.columns().items()})
-        res = training_step(one, wl, mappings.reshape((1, len(mappings))), cal, fixed_dp)
+    none_valid = np.flatnonzero(~any_valid)  # e.g. a count whose factor 3 no mapping can absorb: whole shards
+    m = len(mappings)
+    step = max(1, _CHUNK_ELEMENTS // max(m, 1))  # the driver's exhaustive chunks, not one candidate per call
+    for start in range(0, len(none_valid), step):
+        block = none_valid[start:start + step]
+        part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[rows[block], None] for name, v in hw.columns().items()})
+        res = training_step(part, wl, mappings.reshape((1, m)), cal, fixed_dp)
         fb = np.where(res.valid, res.memory_violation, np.inf)
         fb = np.where(np.isfinite(fb), fb, 1e30 + res.step_time_s)
-        out[i] = int(np.argmin(fb[0]))
+        out[block] = np.argmin(fb, axis=1)
     return out
 
 
