@@ -22,7 +22,7 @@ scenarios: [2025, 2027, 2029]
 parameters:
   compute_units: {values: [148, 222]}
   process_node: {values: [N4, N3, N2, A16]}
-  accelerator_count: {values: [64]}
+  accelerator_count: {values: [256]}   # at least every scenario's scale-up domain (2029: 144)
 sampling: {method: grid}
 shards: 2
 objectives:
