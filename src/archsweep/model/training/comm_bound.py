@@ -41,7 +41,12 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
+from archsweep.model.training.mapping import (
+    MappingArrays,
+    data_parallel_degree,
+    expert_tensor_parallel,
+    microbatch_count,
+)
 from archsweep.model.training.memory import stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -102,11 +107,8 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     """(L1, L2, D), each of shape broadcast(count, domain, mapping) + (5,): see the module docstring."""
     n_acc = np.asarray(accelerator_count, dtype=np.float64)
     domain = np.asarray(domain, dtype=np.float64)
-    model_par = mp.tp * mp.pp * mp.cp
-    dp = np.floor(n_acc / model_par) if fixed_dp is None else np.full(np.shape(n_acc), float(fixed_dp))
-    dp = np.maximum(dp, 1.0)
-    gb = float(wl.training.global_batch_seqs)
-    microbatches = np.maximum(np.floor(gb / (dp * mp.micro_batch)), 1.0)
+    dp = data_parallel_degree(n_acc, mp, fixed_dp)
+    microbatches = microbatch_count(wl.training.global_batch_seqs, dp, mp)
     etp = expert_tensor_parallel(mp, dp)
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers

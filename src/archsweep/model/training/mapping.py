@@ -25,7 +25,8 @@ from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.strategy import RECOMPUTE, parse_strategy, tp_divides
 from archsweep.spec.workload import Workload
 
-__all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "MAPPING_COLUMNS"]
+__all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "MAPPING_COLUMNS",
+           "data_parallel_degree", "microbatch_count"]
 
 _TP = (1, 2, 4, 8, 16, 32, 64)
 _PP = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -132,6 +133,18 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
     return mappings, fixed_dp
+
+
+def data_parallel_degree(accelerator_count: np.ndarray, mp: MappingArrays, fixed_dp: float | None) -> np.ndarray:
+    """Data-parallel degree: the accelerators left after TP x PP x CP (at least 1), or the given one."""
+    n_acc = np.asarray(accelerator_count, dtype=np.float64)
+    dp = np.floor(n_acc / (mp.tp * mp.pp * mp.cp)) if fixed_dp is None else np.full(np.shape(n_acc), float(fixed_dp))
+    return np.maximum(dp, 1.0)
+
+
+def microbatch_count(global_batch_seqs: int, dp: np.ndarray, mp: MappingArrays) -> np.ndarray:
+    """Micro-batches per step and pipeline: global batch / (dp x micro-batch), at least 1."""
+    return np.maximum(np.floor(float(global_batch_seqs) / (dp * mp.micro_batch)), 1.0)
 
 
 def expert_tensor_parallel(mp: MappingArrays, dp: np.ndarray) -> np.ndarray:

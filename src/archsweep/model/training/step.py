@@ -27,7 +27,12 @@ from archsweep.model.training.communication import (
     tensor_parallel,
 )
 from archsweep.model.training.data_parallel import data_parallel, optimizer_time_s
-from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
+from archsweep.model.training.mapping import (
+    MappingArrays,
+    data_parallel_degree,
+    expert_tensor_parallel,
+    microbatch_count,
+)
 from archsweep.model.training.memory import MemoryBreakdown, memory_per_accelerator
 from archsweep.model.training.schedule import pipeline_bubble_slots
 from archsweep.model.transformer import layer_costs
@@ -81,10 +86,9 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
     n_acc = hw.accelerator_count
     model_par = mp.tp * mp.pp * mp.cp
-    dp = np.floor(n_acc / model_par) if fixed_dp is None else np.full(np.shape(n_acc), float(fixed_dp))
-    dp = np.maximum(dp, 1.0)
+    dp = data_parallel_degree(n_acc, mp, fixed_dp)
     gb = float(wl.training.global_batch_seqs)
-    microbatches = np.maximum(np.floor(gb / (dp * mp.micro_batch)), 1.0)
+    microbatches = microbatch_count(wl.training.global_batch_seqs, dp, mp)
     # EP within DP x CP (experts TP-split), or folded over TP x DP x CP with unsplit experts.
     etp = expert_tensor_parallel(mp, dp)
     valid = ((dp * model_par == n_acc) & (np.mod(gb, dp * mp.micro_batch) == 0)
