@@ -114,10 +114,6 @@ def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
 PROGRESS_CHUNK = 128
 
 
-def _take(hw: HardwareArrays, index: slice | np.ndarray) -> HardwareArrays:
-    return HardwareArrays.from_columns({k: np.asarray(v)[index] for k, v in hw.columns().items()})
-
-
 def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
                    progress: Callable[[str], None] | None = None) -> pa.Table:
     """Every candidate of the shard file ``shard`` on every workload of ``study``, one table.
@@ -136,11 +132,11 @@ def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
     for name in study.workloads:
         workload = study_workload(study, name)
         for scenario, index in _scenario_groups(study, shard):
-            group_hw, group_ids = (hw, ids) if index is None else (_take(hw, index), ids[index])
+            group_hw, group_ids = (hw, ids) if index is None else (hw.rows(index), ids[index])
             group_tech, m = scenario_technology(tech, scenario), len(group_ids)
             for start in range(0, m, chunk):
                 part = slice(start, min(m, start + chunk))
-                rows = _take(group_hw, part) if chunk < m else group_hw
+                rows = group_hw.rows(part) if chunk < m else group_hw
                 tables.append(pa.table(evaluation_columns(study, rows, group_ids[part], workload, tech=group_tech,
                                                           run_id=run_id, scenario=scenario)))
                 if meter is not None:

@@ -60,19 +60,6 @@ _DVFS_BISECTIONS = 12
 _DVFS_MIN_CLOCK_SCALE = 0.05
 
 
-def _flatten(hw: HardwareArrays) -> HardwareArrays:
-    shape = hw.shape
-    return HardwareArrays(**{k: np.broadcast_to(v, shape).reshape(-1) for k, v in hw.columns().items()})
-
-
-def _rows(hw: HardwareArrays, index: np.ndarray | slice, trailing: bool = False) -> HardwareArrays:
-    out = {}
-    for k, v in hw.columns().items():
-        sel = v[index]
-        out[k] = sel[:, None] if trailing else sel
-    return HardwareArrays(**out)
-
-
 def _ppa(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, result: Any, tech: Technology,
          clock_scale: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Power/area/cost columns of a result computed at ``clock_scale`` x the nominal clock."""
@@ -120,7 +107,7 @@ def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappin
     mp2 = mappings.reshape((1, m))
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
-        hw_rows = _rows(hw, sl, trailing=True)
+        hw_rows = hw.rows(sl, trailing=True)
         res = kind.performance(hw_rows, mp2)
         score, fallback = _score(kind, res, objective, hw_rows, mp2, tech)
         has_feasible = np.isfinite(score).any(axis=1)
@@ -179,7 +166,7 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
         violation of the job: False means the time columns are NaN, or the least-violating
         mapping's under ``infeasible="least_violating"``).
     """
-    flat = _flatten(hw)
+    flat = hw.flat()
     if objective not in (*kind.objectives, *PPA_OBJECTIVES):
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join((*kind.objectives, *PPA_OBJECTIVES)))
     mappings = kind.mappings()

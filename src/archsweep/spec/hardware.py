@@ -185,6 +185,20 @@ class HardwareArrays:
     def columns(self) -> dict[str, np.ndarray]:
         return {p.name: getattr(self, p.name) for p in HARDWARE_PARAMETERS}
 
+    def flat(self) -> HardwareArrays:
+        """Every column broadcast to :attr:`shape` and flattened to 1-D (one entry per candidate)."""
+        shape = self.shape
+        return HardwareArrays(**{k: np.broadcast_to(v, shape).reshape(-1) for k, v in self.columns().items()})
+
+    def rows(self, index: Any, *, trailing: bool = False) -> HardwareArrays:
+        """The candidates ``index`` (slice, integer or boolean array) of every column; with
+        ``trailing`` each column gets a trailing axis of length 1, to broadcast against (1, m) mappings."""
+        out = {}
+        for k, v in self.columns().items():
+            sel = np.asarray(v)[index]
+            out[k] = sel[:, None] if trailing else sel
+        return HardwareArrays(**out)
+
     @property
     def shape(self) -> tuple[int, ...]:
         return np.broadcast_shapes(*(np.shape(v) for v in self.columns().values()))

@@ -19,8 +19,6 @@ hardware quantities and :data:`SERVING_PPA_COLUMNS`.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 
 from archsweep.model import cost
@@ -49,15 +47,6 @@ SERVING_PPA_COLUMNS: tuple[str, ...] = (
 _DROPPED = frozenset(PPA_COLUMNS) - frozenset(SERVING_PPA_COLUMNS)
 
 
-def _flat(hw: HardwareArrays) -> HardwareArrays:
-    shape = hw.shape
-    return HardwareArrays(**{f.name: np.broadcast_to(getattr(hw, f.name), shape).reshape(-1) for f in fields(hw)})
-
-
-def _take(hw: HardwareArrays, idx: np.ndarray) -> HardwareArrays:
-    return HardwareArrays(**{f.name: np.asarray(getattr(hw, f.name))[idx] for f in fields(hw)})
-
-
 def _no_configuration(n: int) -> dict[str, np.ndarray]:
     out = {c: np.full(n, np.nan) for c in SERVING_COLUMNS}
     out["feasible"] = np.zeros(n, dtype=bool)
@@ -81,7 +70,7 @@ def evaluate_serving_batch(hw: HardwareArrays, wl: Architecture, job: ServingJob
         objective: what the configuration search minimises (a serving objective or a driver
             power/cost objective; default: maximise SLO-feasible output tokens/s per accelerator).
     """
-    flat = _flat(hw)
+    flat = hw.flat()
     n = int(np.size(flat.clock_hz))
     counts = np.asarray(flat.accelerator_count, dtype=np.int64)
     fp4 = np.broadcast_to(np.asarray(fp4_supported, dtype=bool), hw.shape).reshape(-1)
@@ -94,7 +83,7 @@ def evaluate_serving_batch(hw: HardwareArrays, wl: Architecture, job: ServingJob
             cols = _no_configuration(idx.size)
         else:
             kind = ServingJobKind(wl, job, configs, serving_calibration, calibration, fp4_supported=native)
-            cols = evaluate_job(_take(flat, idx), kind, tech=tech, objective=objective)
+            cols = evaluate_job(flat.rows(idx), kind, tech=tech, objective=objective)
         for key, values in cols.items():
             if key in _DROPPED:
                 continue

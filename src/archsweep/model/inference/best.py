@@ -8,8 +8,6 @@ non-dominated curve for the report.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 
 from archsweep.model.inference.configs import ServingConfigArrays
@@ -21,15 +19,6 @@ from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 
 __all__ = ["throughput_latency_curve"]
-
-
-def _rows(hw: HardwareArrays, sl: slice) -> HardwareArrays:
-    return HardwareArrays(**{f.name: np.asarray(getattr(hw, f.name))[sl, None] for f in fields(hw)})
-
-
-def _flat(hw: HardwareArrays) -> HardwareArrays:
-    shape = hw.shape
-    return HardwareArrays(**{f.name: np.broadcast_to(getattr(hw, f.name), shape).reshape(-1) for f in fields(hw)})
 
 
 def _score(res) -> tuple[np.ndarray, np.ndarray]:
@@ -45,8 +34,8 @@ def throughput_latency_curve(hw: HardwareArrays, wl: Architecture, job: ServingJ
     ``hw`` holds one candidate (0-d or shape (1,)). Returns the non-dominated feasible
     configurations (both maximised), sorted by tokens/s per user, with their mapping columns.
     """
-    one = _flat(hw)
-    res = serving_performance(_rows(one, slice(0, 1)), wl, configs.reshape((1, len(configs))), job, scal, cal,
+    one = hw.flat()
+    res = serving_performance(one.rows(slice(0, 1), trailing=True), wl, configs.reshape((1, len(configs))), job, scal, cal,
                               fp4_supported=fp4_supported)
     score, _ = _score(res)
     ok = np.isfinite(score[0])
