@@ -35,9 +35,10 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256")
     group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms")
     group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms")
-    load = group.add_mutually_exclusive_group()
-    load.add_argument("--qps", default=None, help="offered requests/s (Poisson arrivals); default offline (max throughput)")
-    load.add_argument("--concurrency", default=None, help="requests in flight for the deployment (closed loop)")
+    group.add_argument("--qps", default=None,
+                       help="offered requests/s (Poisson arrivals); default offline (max throughput); not with --concurrency")
+    group.add_argument("--concurrency", default=None,
+                       help="requests in flight for the deployment (closed loop); not with --qps")
     group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights)")
     group.add_argument("--fp4-native", choices=("yes", "no"), default=None,
                        help="matrix engines run FP4 at 2x FP8 (default: yes for Blackwell catalog parts)")
@@ -67,6 +68,9 @@ def _time(raw: str | None, option: str) -> float | None:
 
 def cmd_eval_serving(args: argparse.Namespace) -> int:
     """``archsweep eval --serving``: one serving what-if, printed or as one flat JSON object."""
+    if args.qps is not None and args.concurrency is not None:
+        raise InputError(_SOURCE, "--qps/--concurrency", f"--qps {args.qps} --concurrency {args.concurrency}",
+                         "one of --qps (open loop) or --concurrency (closed loop), not both; neither: offline")
     isl = _tokens(args.input_tokens, "--input-tokens")
     osl = _tokens(args.output_tokens, "--output-tokens")
     qps = _number(args.qps, "--qps")
