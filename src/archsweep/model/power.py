@@ -6,7 +6,8 @@ counts (:class:`~archsweep.model.activity.ActivityCounts`) and per-operation ene
 scaled to the node, times a datapath factor for operand delivery fitted to the H100), SRAM
 bytes, HBM bytes, on-chip NoC transport of HBM and link bytes, scale-up and host/scale-out
 link bytes. Static power = node leakage fraction x the design's dynamic power at full
-activity (its peak rates), so it grows with the size of the design, not with the workload.
+activity (its peak rates, SRAM staged at ``calibration.leakage_reference_flops_per_sram_byte``),
+so it grows with the size of the design, not with the workload.
 
 DVFS: :func:`voltage_scale` is a linear V/f curve ``V/V_nom = v0 + (1 - v0) s`` for a clock
 scale ``s`` (v0 = ``calibration.dvfs_v_floor_fraction``). Energy per operation scales with
@@ -100,7 +101,7 @@ def peak_dynamic_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdo
     peak = ActivityCounts(
         matrix_flops_bf16=hw.peak_matrix_flops_bf16, matrix_flops_fp8=np.zeros_like(hw.clock_hz),
         vector_flops=hw.peak_vector_flops, hbm_bytes=hw.hbm_bw_bytes_per_s,
-        sram_bytes=hw.peak_matrix_flops_bf16 / 16.0,  # 16 FLOP per staged SRAM byte
+        sram_bytes=hw.peak_matrix_flops_bf16 / tech.calibration.leakage_reference_flops_per_sram_byte,
         scaleup_bytes=hw.scaleup_bw_bytes_per_s, scaleout_bytes=hw.scaleout_bw_bytes_per_s,
     )
     return step_energy(hw, tech, peak, area).total_dynamic_j

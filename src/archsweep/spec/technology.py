@@ -190,6 +190,8 @@ class CalibrationTech:
     datapath_energy_factor: float = _q()
     noc_distance_fraction: float = _q()
     dvfs_v_floor_fraction: float = _q()
+    #: Matrix FLOPs per byte staged through SRAM in the leakage reference (the design at its peak rates).
+    leakage_reference_flops_per_sram_byte: float = _q()
 
 
 @dataclass(frozen=True)
