@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from archsweep.validation.mlperf import EVAL_RULES, benchmark_of, forward_share, wallclock_factor
+from archsweep.load.validation_data import load_mlperf_eval_rules
+from archsweep.validation.mlperf import benchmark_of, forward_share, wallclock_factor
 from archsweep.validation.run import plan_row
 
 _LORA_ROW = "mlperf_train_v4.1_NVIDIA_eos_ngc24.09_nemo_llama2_70b_lora"
@@ -23,7 +24,7 @@ def test_benchmark_only_for_mlperf_rows() -> None:
 
 
 def test_lora_rule_counts_the_published_schedule() -> None:
-    rule = EVAL_RULES["llama2_70b_lora"]
+    rule = load_mlperf_eval_rules()["llama2_70b_lora"]
     # evaluations at 1536, 1920, 2304, 2688, 3072 samples: 5 x 173 eval samples over 3072 trained
     assert rule.eval_per_train_sample == pytest.approx(5 * 173 / 3072)
 

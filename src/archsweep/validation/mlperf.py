@@ -13,58 +13,19 @@ forward pass at the training batch, no backward, no optimizer, no gradient reduc
 pre-training (2 of 6 FLOP per weight), (2 + a) / (4 + 3a) for LoRA, whose frozen weights need no
 weight-gradient GEMM (``a``: attention-score FLOPs per token relative to 2 x the weights).
 Warm-up (CUDA-graph capture, compilation) happens before ``run_start`` in the reference
-implementations and is not added.
+implementations and is not added. The schedules, with their sources, are data:
+``data/validation/mlperf_eval_rules.yaml`` (benchmarks it does not list are compared as measured).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.model.training.step import model_flops_per_token
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _text
-
-
-@dataclass(frozen=True)
-class EvalRule:
-    """One benchmark's evaluation schedule (samples = packed sequences of the benchmark's length).
-
-    ``first_eval_samples``: the first evaluation a submission runs (earlier ones may be skipped);
-    ``train_samples``: the typical samples to reach the quality target, from the same source.
-    """
-
-    benchmark: str
-    every_samples: int
-    eval_samples: int
-    first_eval_samples: int
-    train_samples: int
-    source: str
-    locator: str
-    confidence: str
-
-    @property
-    def eval_per_train_sample(self) -> float:
-        """Evaluation samples run per training sample over a run of ``train_samples``."""
-        evals = max(0, (self.train_samples - self.first_eval_samples) // self.every_samples + 1)
-        return evals * self.eval_samples / self.train_samples
-
-
-#: Rules with a cited schedule. gpt3 is not listed: its evaluation thoroughness (the size of the
-#: C4 validation subset) is stated inconsistently in the copies we could read (NVIDIA v4.0
-#: README: "every 24576 samples ... 24567 examples", which would make evaluation as long as
-#: training), so those rows are compared as measured (see the README accuracy section).
-EVAL_RULES: dict[str, EvalRule] = {
-    "llama2_70b_lora": EvalRule(
-        benchmark="llama2_70b_lora", every_samples=384, eval_samples=173, first_eval_samples=1536, train_samples=3072,
-        source="mlcommons/training_results_v4.0 NVIDIA/benchmarks/llama2_70b_lora/implementations/nemo",
-        locator=("README.md section 5 (evaluation every 384 samples on the 173-example validation subset); "
-                 "config_DGXH100_1x8x4xtp4pp1cp1.sh SKIP_EVALS=3 (first evaluation at 4 x 384 = 1536 samples); "
-                 "train_samples: 27.1 min x 60 / 4.16 s per step x GBS 8 = 3.1k samples (training_runs.csv, NVIDIA "
-                 "1xDGX H100 v4.1 row), and the 0.87 ratio of the fastest to the typical run time = 2688 / 3072"),
-        confidence="medium"),
-}
 
 _BENCHMARK = re.compile(r"(llama2_70b_lora|llama31_405b|llama31_8b|gpt3)\s*$")
 
@@ -89,7 +50,7 @@ def forward_share(wl: Workload) -> float:
 
 def wallclock_factor(row: Mapping[str, str], wl: Workload) -> tuple[float, str | None]:
     """(measured wall-clock step / steady-state step, a note) for the row; (1, None) if no rule."""
-    rule = EVAL_RULES.get(benchmark_of(row) or "")
+    rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
     if rule is None:
         return 1.0, None
     extra = rule.eval_per_train_sample * forward_share(wl)

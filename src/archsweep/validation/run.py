@@ -45,6 +45,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.load.low_precision import load_low_precision_rates
 from archsweep.load.technology import load_technology
+from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
@@ -205,6 +206,7 @@ def validate_rows(rows: Iterable[Mapping[str, str]], *, catalog: Mapping[str, Ca
 
     catalog = load_catalog() if catalog is None else catalog
     tech = load_technology() if tech is None else tech
+    load_mlperf_eval_rules()  # a bad rules file is an input error here, not a skipped row per MLPerf row
     cache: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
     if calibration is not None:
         return [_validate_one(row, catalog, tech, calibration, cache) for row in rows]

@@ -1,0 +1,35 @@
+"""Sourced inputs of the validation against published runs, as frozen types (no I/O).
+
+Loaded by :mod:`archsweep.load.validation_data` from ``data/validation/mlperf_eval_rules.yaml``
+(:class:`EvalRule`), each entry with source, locator and confidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EvalRule"]
+
+
+@dataclass(frozen=True)
+class EvalRule:
+    """One MLPerf benchmark's evaluation schedule (samples = packed sequences of the benchmark's length).
+
+    ``first_eval_samples``: the first evaluation a submission runs (earlier ones may be skipped);
+    ``train_samples``: the typical samples to reach the quality target, from the same source.
+    """
+
+    benchmark: str
+    every_samples: int
+    eval_samples: int
+    first_eval_samples: int
+    train_samples: int
+    source: str
+    locator: str
+    confidence: str
+
+    @property
+    def eval_per_train_sample(self) -> float:
+        """Evaluation samples run per training sample over a run of ``train_samples``."""
+        evals = max(0, (self.train_samples - self.first_eval_samples) // self.every_samples + 1)
+        return evals * self.eval_samples / self.train_samples
