@@ -28,6 +28,11 @@ def _data_with(tmp_path: Path, name: str, mutate: Callable[[dict], None]) -> Pat
 
 
 _CASES = {
+    "precision_kv_unknown": ("trtllm_bench_precisions.yaml", "inference_runs.csv",
+                             lambda d: d["Qwen3"]["other"].update(kv="fp6"),
+                             "Qwen3.other.kv: got 'fp6'; allowed: one of bf16, fp8, fp4"),
+    "precision_entry_not_a_mapping": ("trtllm_bench_precisions.yaml", "inference_runs.csv",
+                                      lambda d: d.update({"Llama-4": "fp8"}), "Llama-4: got 'fp8'; allowed: type object"),
     "eval_rule_every_zero": ("mlperf_eval_rules.yaml", "training_runs.csv",
                              lambda d: d["llama2_70b_lora"].update(every_samples=0),
                              "llama2_70b_lora.every_samples: got 0; allowed: a number >= 1"),

@@ -1,5 +1,5 @@
-"""Typed loader of data/validation/mlperf_eval_rules.yaml:
-the shipped file loads; a bad entry is refused naming file, key path, value and what is allowed."""
+"""Typed loaders of data/validation/mlperf_eval_rules.yaml and trtllm_bench_precisions.yaml:
+the shipped files load; a bad entry is refused naming file, key path, value and what is allowed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from archsweep.load.paths import data_dir
-from archsweep.load.validation_data import load_mlperf_eval_rules
-from archsweep.spec.errors import InputError
+from archsweep.load.validation_data import load_bench_precisions, load_mlperf_eval_rules
+from archsweep.spec.errors import InputError, InputErrors
 
 
 def _write(tmp_path: Path, name: str, doc: object) -> Path:
@@ -23,12 +23,51 @@ def _shipped(name: str) -> dict:
     return yaml.safe_load((data_dir() / "validation" / name).read_text(encoding="utf-8"))
 
 
-def test_shipped_rules_load_typed() -> None:
+def test_shipped_files_load_typed() -> None:
     rules = load_mlperf_eval_rules()
     lora = rules["llama2_70b_lora"]
     assert (lora.every_samples, lora.eval_samples, lora.first_eval_samples, lora.train_samples) == (384, 173, 1536, 3072)
-    assert lora.source and lora.locator and lora.confidence == "medium"
     assert "gpt3" not in rules  # compared as measured (inconsistent sources, see the file)
+    entries = {e.prefix: e for e in load_bench_precisions()}
+    assert list(entries) == ["GPT-OSS", "Qwen3", "Llama-4"]
+    gpt = entries["GPT-OSS"]
+    assert (gpt.fp4_native.weight, gpt.other.weight, gpt.non_expert_weight) == ("fp4", "int4", "bf16")
+    assert entries["Qwen3"].non_expert_weight is None and entries["Qwen3"].confidence == "low"
+
+
+def test_bad_precision_names_file_key_value_and_allowed(tmp_path: Path) -> None:
+    doc = _shipped("trtllm_bench_precisions.yaml")
+    doc["Qwen3"]["other"]["kv"] = "fp6"
+    path = _write(tmp_path, "trtllm_bench_precisions.yaml", doc)
+    with pytest.raises(InputError) as exc:
+        load_bench_precisions(path)
+    p = exc.value.problem
+    assert (p.file, p.key_path, p.value) == (str(path), "Qwen3.other.kv", "'fp6'")
+    assert p.allowed == "one of bf16, fp8, fp4"
+
+
+def test_missing_source_and_unknown_key_reported_together(tmp_path: Path) -> None:
+    doc = _shipped("trtllm_bench_precisions.yaml")
+    del doc["GPT-OSS"]["source"]
+    doc["Llama-4"]["fp4_native"]["weights"] = "fp4"
+    path = _write(tmp_path, "trtllm_bench_precisions.yaml", doc)
+    with pytest.raises(InputErrors) as exc:
+        load_bench_precisions(path)
+    found = {(p.key_path, p.value) for p in exc.value.problems}
+    assert ("GPT-OSS.source", "<missing>") in found
+    assert ("Llama-4.fp4_native.weights", "<unknown key 'weights'>") in found
+
+
+def test_non_expert_weight_only_bf16(tmp_path: Path) -> None:
+    doc = _shipped("trtllm_bench_precisions.yaml")
+    doc["GPT-OSS"]["non_expert_weight"] = "fp8"
+    with pytest.raises(InputError, match=r"GPT-OSS\.non_expert_weight: got 'fp8'; allowed: one of bf16"):
+        load_bench_precisions(_write(tmp_path, "p.yaml", doc))
+
+
+def test_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="allowed: type object"):
+        load_bench_precisions(_write(tmp_path, "p.yaml", ["GPT-OSS"]))
 
 
 @pytest.mark.parametrize(("key", "value", "allowed"), [

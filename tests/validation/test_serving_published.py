@@ -104,13 +104,14 @@ def test_latency_targets_met():
 
 
 def test_benchmark_precisions_the_table_does_not_state():
-    from archsweep.validation.inference import _bench_precisions, _precisions
+    from archsweep.load.validation_data import load_bench_precisions
+    from archsweep.validation.inference import _precisions
 
-    over = _bench_precisions()
+    over = load_bench_precisions()
     # gpt-oss: MXFP8 x MXFP4 on Blackwell, BF16 x MXFP4 (weight-only) with BF16 KV on Hopper (deployment guide).
     assert _precisions("FP4 (ModelOpt ...)", "GPT-OSS 120B", "B200", over) == ("fp4", "fp8", "fp8")
     assert _precisions("FP8 (ModelOpt ...)", "GPT-OSS 20B", "H200", over) == ("int4", "bf16", "bf16")
     assert _precisions("FP8 (ModelOpt ...)", "Qwen3-235B-A22B", "H200", over) == ("fp8", "fp8", "bf16")
     assert _precisions("FP8 weights+KV", "LLaMA v3.1 8B", "H100-SXM", over) == ("fp8", "fp8", "fp8")
-    for entry in over.values():
-        assert {"source", "locator", "confidence"} <= set(entry)
+    for entry in over:
+        assert entry.source and entry.locator and entry.confidence

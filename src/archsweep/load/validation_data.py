@@ -1,7 +1,8 @@
 """Loaders of the validation's sourced inputs (``data/validation/*.yaml``) into frozen types.
 
 ``mlperf_eval_rules.yaml`` -> :class:`~archsweep.spec.validation_data.EvalRule` per MLPerf
-benchmark. Each file is checked against its shipped JSON Schema first, so a bad
+benchmark; ``trtllm_bench_precisions.yaml`` -> :class:`~archsweep.spec.validation_data.BenchPrecisions`
+per model-name prefix. Each file is checked against its shipped JSON Schema first, so a bad
 entry is reported with file, key path, value and what is allowed (exit 2 through the CLI).
 """
 
@@ -16,13 +17,17 @@ from typing import Any
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
-from archsweep.spec.validation_data import EvalRule
+from archsweep.spec.validation_data import BenchPrecisions, EvalRule, PrecisionTriple
 
-__all__ = ["load_mlperf_eval_rules", "mlperf_eval_rules_path"]
+__all__ = ["load_mlperf_eval_rules", "load_bench_precisions", "mlperf_eval_rules_path", "bench_precisions_path"]
 
 
 def mlperf_eval_rules_path() -> Path:
     return data_dir() / "validation" / "mlperf_eval_rules.yaml"
+
+
+def bench_precisions_path() -> Path:
+    return data_dir() / "validation" / "trtllm_bench_precisions.yaml"
 
 
 def _document(path: Path, schema: str) -> dict[str, Any]:
@@ -44,3 +49,28 @@ def load_mlperf_eval_rules(path: Path | None = None) -> Mapping[str, EvalRule]:
         InputError / InputErrors: unreadable file or a schema violation (file, key path, value, allowed).
     """
     return _eval_rules(Path(path) if path is not None else mlperf_eval_rules_path())
+
+
+def _triple(raw: Mapping[str, str]) -> PrecisionTriple:
+    return PrecisionTriple(weight=raw["weight"], activation=raw["activation"], kv=raw["kv"])  # type: ignore[arg-type]
+
+
+@cache
+def _bench_precisions(path: Path) -> tuple[BenchPrecisions, ...]:
+    doc = _document(path, "trtllm_bench_precisions")
+    return tuple(
+        BenchPrecisions(prefix=str(prefix), fp4_native=_triple(e["fp4_native"]), other=_triple(e["other"]),
+                        non_expert_weight=e.get("non_expert_weight"), source=e["source"], locator=e["locator"],
+                        confidence=e["confidence"])
+        for prefix, e in doc.items())
+
+
+def load_bench_precisions(path: Path | None = None) -> tuple[BenchPrecisions, ...]:
+    """Precisions of TensorRT-LLM runs by model-name prefix, in file order (the first matching prefix wins).
+
+    Default ``data/validation/trtllm_bench_precisions.yaml``.
+
+    Raises:
+        InputError / InputErrors: unreadable file or a schema violation (file, key path, value, allowed).
+    """
+    return _bench_precisions(Path(path) if path is not None else bench_precisions_path())

@@ -1,14 +1,17 @@
 """Sourced inputs of the validation against published runs, as frozen types (no I/O).
 
 Loaded by :mod:`archsweep.load.validation_data` from ``data/validation/mlperf_eval_rules.yaml``
-(:class:`EvalRule`), each entry with source, locator and confidence.
+(:class:`EvalRule`) and ``data/validation/trtllm_bench_precisions.yaml`` (:class:`BenchPrecisions`),
+each entry with source, locator and confidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EvalRule"]
+from archsweep.spec.serving import Precision
+
+__all__ = ["EvalRule", "PrecisionTriple", "BenchPrecisions"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,30 @@ class EvalRule:
         """Evaluation samples run per training sample over a run of ``train_samples``."""
         evals = max(0, (self.train_samples - self.first_eval_samples) // self.every_samples + 1)
         return evals * self.eval_samples / self.train_samples
+
+
+@dataclass(frozen=True)
+class PrecisionTriple:
+    """Weight, activation and KV-cache precision of a serving run."""
+
+    weight: Precision
+    activation: Precision
+    kv: Precision
+
+
+@dataclass(frozen=True)
+class BenchPrecisions:
+    """Precisions of published TensorRT-LLM runs of models whose name starts with ``prefix``.
+
+    ``fp4_native``: on accelerators whose matrix engines run FP4 natively (Blackwell); ``other``:
+    elsewhere. ``non_expert_weight``: weights outside the routed experts, when wider (None: as
+    the experts).
+    """
+
+    prefix: str
+    fp4_native: PrecisionTriple
+    other: PrecisionTriple
+    non_expert_weight: Precision | None
+    source: str
+    locator: str
+    confidence: str

@@ -22,8 +22,8 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
+from archsweep.load.validation_data import load_bench_precisions
 from archsweep.load.workloads import list_workloads, load_architecture
-from archsweep.load.yamlio import load_yaml
 from archsweep.model.inference import (
     ServingJob,
     enumerate_serving_configs,
@@ -32,6 +32,7 @@ from archsweep.model.inference import (
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.validation_data import BenchPrecisions
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
@@ -71,26 +72,24 @@ class InferenceValidationRow:
     skipped: str = ""
 
 
-def _bench_precisions() -> dict[str, dict]:
-    """``data/validation/trtllm_bench_precisions.yaml``: precisions the table's column does not state."""
-    return dict(load_yaml(data_dir() / "validation" / "trtllm_bench_precisions.yaml"))
+def _entry(model: str, overrides: tuple[BenchPrecisions, ...] | None) -> BenchPrecisions | None:
+    """``data/validation/trtllm_bench_precisions.yaml``'s entry for the model's prefix (precisions the table does not state)."""
+    return next((e for e in overrides or () if model.startswith(e.prefix)), None)
 
 
-def _non_expert_precision(model: str, overrides: dict[str, dict] | None) -> str | None:
+def _non_expert_precision(model: str, overrides: tuple[BenchPrecisions, ...] | None) -> str | None:
     """The file's ``non_expert_weight`` for the model's prefix (weights outside the routed experts), else None."""
-    for prefix, entry in (overrides or {}).items():
-        if model.startswith(prefix):
-            return entry.get("non_expert_weight")
-    return None
+    entry = _entry(model, overrides)
+    return entry.non_expert_weight if entry else None
 
 
 def _precisions(text: str, model: str = "", accelerator: str = "",
-                overrides: dict[str, dict] | None = None) -> tuple[str, str, str]:
+                overrides: tuple[BenchPrecisions, ...] | None = None) -> tuple[str, str, str]:
     """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
-    for prefix, entry in (overrides or {}).items():
-        if model.startswith(prefix):
-            p = entry["fp4_native" if accelerator in _FP4_NATIVE else "other"]
-            return str(p["weight"]), str(p["activation"]), str(p["kv"])
+    entry = _entry(model, overrides)
+    if entry is not None:
+        p = entry.fp4_native if accelerator in _FP4_NATIVE else entry.other
+        return p.weight, p.activation, p.kv
     t = text.upper()
     if t.startswith("FP4"):
         return "fp4", "fp4", "fp8"
@@ -126,7 +125,7 @@ def _num(x: object) -> float:
     return v
 
 
-def _row(rec: dict, known: set[str], cal, scal, tech, overrides: dict[str, dict] | None = None) -> InferenceValidationRow:
+def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrecisions, ...] | None = None) -> InferenceValidationRow:
     run_id = str(rec["run_id"])
     group = _group(run_id)
     out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
@@ -208,7 +207,7 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
-    overrides = _bench_precisions()
+    overrides = load_bench_precisions()
     return [_row(rec, known, cal, scal, tech, overrides) for rec in df.to_dict("records")]
 
 
