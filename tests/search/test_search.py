@@ -8,6 +8,7 @@ import numpy as np
 import optuna
 import pyarrow.parquet as pq
 import pytest
+from search_study import write_search_study
 
 from archsweep.load.study import load_study
 from archsweep.search.export import export_search
@@ -16,30 +17,9 @@ from archsweep.search.worker import reference_point, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-STUDY = """name: searchtest
-workloads: [llama3-8b]
-base: H100-SXM
-objectives:
-  - {column: tokens_per_s, direction: maximize}
-  - {column: power_w, direction: minimize}
-constraints:
-  - {column: power_w, max: "1000 W"}
-search:
-  parameters:
-    compute_units: {range: [66, 198], step: 2}
-    clock_hz: {range: ["1.2 GHz", "2.0 GHz"]}
-    hbm_generation: {values: [HBM3, HBM3e]}
-  trials: TRIALS
-  batch_size: 8
-  seed: 3
-  workers: WORKERS
-"""
-
-
-def _study_file(tmp_path: Path, trials: int = 20, workers: int = 1) -> Path:
-    path = tmp_path / "study.yaml"
-    path.write_text(STUDY.replace("TRIALS", str(trials)).replace("WORKERS", str(workers)))
-    return path
+def _study_file(folder: Path, trials: int = 20, workers: int = 1) -> Path:
+    return write_search_study(folder, "searchtest", power_max="1000 W", clock_max="2.0 GHz",
+                              trials=trials, batch_size=8, seed=3, workers=workers)
 
 
 def _trials(path: Path, results: Path) -> list[optuna.trial.FrozenTrial]:

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import optuna
 import pytest
+from search_study import write_search_study
 
 from archsweep import cli
 from archsweep.load.study import load_study
@@ -24,32 +25,13 @@ pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 ARCHSWEEP = [sys.executable, "-m", "archsweep.cli"]
-STUDY = """name: searchwf
-description: Tiny search for the workflow test.
-workloads: [llama3-8b]
-base: H100-SXM
-objectives:
-  - {column: tokens_per_s, direction: maximize}
-  - {column: power_w, direction: minimize}
-constraints:
-  - {column: power_w, max: "650 W"}
-search:
-  parameters:
-    compute_units: {range: [66, 198], step: 2}
-    clock_hz: {range: ["1.2 GHz", "2.2 GHz"]}
-    hbm_generation: {values: [HBM3, HBM3e]}
-  sampler: {name: nsga2, options: {population_size: 10}}
-  trials: TRIALS
-  batch_size: BATCH
-  seed: 1
-  workers: 2
-"""
 
 
 def _study(folder: Path, trials: int, batch: int) -> Path:
-    path = folder / "searchwf.yaml"
-    path.write_text(STUDY.replace("TRIALS", str(trials)).replace("BATCH", str(batch)))
-    return path
+    return write_search_study(folder, "searchwf", power_max="650 W", clock_max="2.2 GHz",
+                              description="Tiny search for the workflow test.",
+                              sampler="{name: nsga2, options: {population_size: 10}}",
+                              trials=trials, batch_size=batch, seed=1, workers=2)
 
 
 def _run(folder: Path, study: Path) -> subprocess.CompletedProcess[str]:

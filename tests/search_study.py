@@ -1,0 +1,36 @@
+"""The tiny search study of the search tests (tests/search, tests/workflow), written in one place.
+
+llama3-8b on H100-SXM variants: compute units, clock and HBM generation searched; tokens/s up,
+power down, under a power cap. Each test sets what it varies (name, cap, clock range, search
+options such as trials, workers, batch_size, seed, sampler).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_TEXT = """name: {name}
+description: {description}
+workloads: [llama3-8b]
+base: H100-SXM
+objectives:
+  - {{column: tokens_per_s, direction: maximize}}
+  - {{column: power_w, direction: minimize}}
+constraints:
+  - {{column: power_w, max: "{power_max}"}}
+search:
+  parameters:
+    compute_units: {{range: [66, 198], step: 2}}
+    clock_hz: {{range: ["1.2 GHz", "{clock_max}"]}}
+    hbm_generation: {{values: [HBM3, HBM3e]}}
+"""
+
+
+def write_search_study(folder: Path, name: str, *, power_max: str, clock_max: str,
+                       description: str = "Tiny search study for the tests.", **search: object) -> Path:
+    """Write ``folder/<name>.yaml``; ``search`` adds keys of its ``search`` section (YAML flow text as is)."""
+    text = _TEXT.format(name=name, description=description, power_max=power_max, clock_max=clock_max)
+    text += "".join(f"  {key}: {value}\n" for key, value in search.items())
+    path = folder / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
