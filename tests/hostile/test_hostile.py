@@ -64,6 +64,21 @@ def sandbox(tmp_path, monkeypatch):
     return project, home, temp
 
 
+def data_with(tmp_path: Path, folder: str, name: str, document: object) -> Path:
+    """A data directory ``tmp_path/data`` linking to the checkout's ``data/``, except ``folder/name``,
+    written as YAML from ``document``."""
+    data = tmp_path / "data"
+    (data / folder).mkdir(parents=True)
+    for entry in (ROOT / "data").iterdir():
+        if entry.name != folder:
+            (data / entry.name).symlink_to(entry)
+    for entry in (ROOT / "data" / folder).iterdir():
+        if entry.name != name:
+            (data / folder / entry.name).symlink_to(entry)
+    (data / folder / name).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return data
+
+
 def _refused(argv: list[str], fragment: str, capsys, watched: tuple[Path, ...]) -> str:
     """Run ``archsweep argv``; assert exit 2, one message with ``fragment``, no traceback,
     nothing written under ``watched`` (nor the checkout), within :data:`MAX_SECONDS`."""
@@ -130,17 +145,9 @@ def catalog_document():
 @pytest.mark.parametrize("case", sorted(_CATALOG_CASES))
 def test_bad_catalog_entry_is_refused(case, catalog_document, sandbox, capsys, monkeypatch, tmp_path):
     mutate, fragment = _CATALOG_CASES[case]
-    data = tmp_path / "data"
-    (data / "hardware").mkdir(parents=True)
-    for entry in (ROOT / "data").iterdir():
-        if entry.name != "hardware":
-            (data / entry.name).symlink_to(entry)
-    for entry in (ROOT / "data" / "hardware").iterdir():
-        if entry.name != "catalog.yaml":
-            (data / "hardware" / entry.name).symlink_to(entry)
     document = copy.deepcopy(catalog_document)
     mutate(document["H100-SXM"])
-    (data / "hardware" / "catalog.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    data = data_with(tmp_path, "hardware", "catalog.yaml", document)
     monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(data))
     err = _refused(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8"], fragment, capsys,
                    sandbox)

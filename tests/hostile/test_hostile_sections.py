@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from test_hostile import ROOT, _refused, sandbox  # noqa: F401  (sandbox is a fixture)
+from test_hostile import ROOT, _refused, data_with, sandbox  # noqa: F401  (sandbox is a fixture)
 
 from archsweep.cli.app import build_parser
 from archsweep.load.study import load_study
@@ -157,17 +157,9 @@ _ROADMAP_FILE_CASES: dict[str, tuple[Callable[[Doc], None], str]] = {
 @pytest.mark.parametrize("case", sorted(_ROADMAP_FILE_CASES))
 def test_bad_roadmap_data_file_is_refused(case, sandbox, capsys, monkeypatch, tmp_path):  # noqa: F811
     mutate, fragment = _ROADMAP_FILE_CASES[case]
-    data = tmp_path / "data"
-    (data / "roadmap").mkdir(parents=True)
-    for entry in (ROOT / "data").iterdir():
-        if entry.name != "roadmap":
-            (data / entry.name).symlink_to(entry)
-    for entry in (ROOT / "data" / "roadmap").iterdir():
-        if entry.name != "2027.yaml":
-            (data / "roadmap" / entry.name).symlink_to(entry)
     doc = yaml.safe_load((ROOT / "data" / "roadmap" / "2027.yaml").read_text(encoding="utf-8"))
     mutate(doc)
-    (data / "roadmap" / "2027.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    data = data_with(tmp_path, "roadmap", "2027.yaml", doc)
     monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(data))
     err = _refused(["run", str(ROOT / "spaces" / "roadmap.yaml"), "--dry-run"], fragment, capsys, (*sandbox, data))
     assert "2027.yaml" in err

@@ -3,29 +3,9 @@ key path, value and what is allowed, no traceback, nothing written (the contract
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 import yaml
-from test_hostile import ROOT, _refused, sandbox  # noqa: F401  (sandbox is a fixture)
-
-
-def _data_with(tmp_path: Path, name: str, mutate: Callable[[dict], None]) -> Path:
-    """A data directory linking to the checkout's, with ``validation/<name>`` mutated."""
-    data = tmp_path / "data"
-    (data / "validation").mkdir(parents=True)
-    for entry in (ROOT / "data").iterdir():
-        if entry.name != "validation":
-            (data / entry.name).symlink_to(entry)
-    for entry in (ROOT / "data" / "validation").iterdir():
-        if entry.name != name:
-            (data / "validation" / entry.name).symlink_to(entry)
-    doc = yaml.safe_load((ROOT / "data" / "validation" / name).read_text(encoding="utf-8"))
-    mutate(doc)
-    (data / "validation" / name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return data
-
+from test_hostile import ROOT, _refused, data_with, sandbox  # noqa: F401  (sandbox is a fixture)
 
 _CASES = {
     "precision_kv_unknown": ("trtllm_bench_precisions.yaml", "inference_runs.csv",
@@ -42,7 +22,9 @@ _CASES = {
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_bad_validation_data_file_is_refused(case, sandbox, capsys, monkeypatch, tmp_path):  # noqa: F811
     name, table, mutate, fragment = _CASES[case]
-    data = _data_with(tmp_path, name, mutate)
+    doc = yaml.safe_load((ROOT / "data" / "validation" / name).read_text(encoding="utf-8"))
+    mutate(doc)
+    data = data_with(tmp_path, "validation", name, doc)
     monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(data))
     argv = ["validate", "--measurements", str(ROOT / "data" / "validation" / table), "--summary-only"]
     err = _refused(argv, fragment, capsys, (*sandbox, data))
