@@ -13,7 +13,7 @@ _TEXT = """name: {name}
 description: {description}
 workloads: [llama3-8b]
 base: H100-SXM
-objectives:
+{mapping}objectives:
   - {{column: tokens_per_s, direction: maximize}}
   - {{column: power_w, direction: minimize}}
 constraints:
@@ -27,9 +27,12 @@ search:
 
 
 def write_search_study(folder: Path, name: str, *, power_max: str, clock_max: str,
-                       description: str = "Tiny search study for the tests.", **search: object) -> Path:
-    """Write ``folder/<name>.yaml``; ``search`` adds keys of its ``search`` section (YAML flow text as is)."""
-    text = _TEXT.format(name=name, description=description, power_max=power_max, clock_max=clock_max)
+                       description: str = "Tiny search study for the tests.", mapping: str | None = None,
+                       **search: object) -> Path:
+    """Write ``folder/<name>.yaml``; ``search`` adds keys of its ``search`` section and ``mapping`` the
+    study's mapping section (YAML flow text as is; None: the default)."""
+    text = _TEXT.format(name=name, description=description, power_max=power_max, clock_max=clock_max,
+                        mapping="" if mapping is None else f"mapping: {mapping}\n")
     text += "".join(f"  {key}: {value}\n" for key, value in search.items())
     path = folder / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")

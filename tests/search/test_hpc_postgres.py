@@ -25,6 +25,7 @@ import numpy as np
 import optuna
 import pyarrow.parquet as pq
 import pytest
+from search_study import write_search_study
 
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
@@ -36,28 +37,12 @@ from archsweep.search.worker import run_search_worker
 ROOT = repo_root()
 TRIALS = 40
 
-STUDY_TEXT = """\
-name: {name}
-workloads: [llama3-8b]
-base: H100-SXM
-mapping: {{search: best, objective: step_time_s}}
-objectives:
-  - {{column: tokens_per_s, direction: maximize}}
-  - {{column: power_w, direction: minimize}}
-constraints:
-  - {{column: power_w, max: "1000 W"}}
-search:
-  parameters:
-    compute_units: {{range: [66, 198], step: 2}}
-    clock_hz: {{range: ["1.2 GHz", "2.2 GHz"]}}
-    hbm_generation: {{values: [HBM3, HBM3e]}}
-  sampler: {{name: nsga2, options: {{population_size: 10}}}}
-  trials: {trials}
-  batch_size: 5
-  seed: 0
-  workers: {workers}
-  storage: "{storage}"
-"""
+
+def _study_file(folder: Path, name: str, workers: int, storage: str) -> Path:
+    return write_search_study(folder, name, power_max="1000 W", clock_max="2.2 GHz",
+                              mapping="{search: best, objective: step_time_s}",
+                              sampler="{name: nsga2, options: {population_size: 10}}", trials=TRIALS, batch_size=5,
+                              seed=0, workers=workers, storage=f'"{storage}"')
 
 
 def _postgres_problem() -> tuple[str | None, str]:
@@ -102,8 +87,7 @@ def _front(trials_file: Path, study_file: Path) -> dict[str, tuple[float, ...]]:
 @pytest.mark.slow
 def test_two_workers_on_postgres_land_every_trial_once(postgres_url, tmp_path):
     name = f"hpcpg-{uuid.uuid4().hex[:8]}"  # a fresh Optuna study on a possibly reused server
-    study_file = tmp_path / f"{name}.yaml"
-    study_file.write_text(STUDY_TEXT.format(name=name, trials=TRIALS, workers=2, storage=postgres_url))
+    study_file = _study_file(tmp_path, name, workers=2, storage=postgres_url)
     done = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
                            str(tmp_path), "--configfile", str(study_file), "--profile", str(ROOT / "profiles" / "default"),
                            "--cores", "2"], capture_output=True, text=True, timeout=420)
@@ -128,8 +112,7 @@ def test_two_workers_on_postgres_land_every_trial_once(postgres_url, tmp_path):
 
     # The same trials run by one worker (enqueued, journal storage) give the same Pareto front.
     single = f"{name}-single"
-    single_file = tmp_path / f"{single}.yaml"
-    single_file.write_text(STUDY_TEXT.format(name=single, trials=TRIALS, workers=1, storage="journal"))
+    single_file = _study_file(tmp_path, single, workers=1, storage="journal")
     results = tmp_path / "single-results"
     reference = create_search_study(load_study(single_file), results=results)
     for trial in sorted(counted, key=lambda t: t.number):
