@@ -53,6 +53,10 @@ class Calibration:
     sharded_gather_flat: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
+    #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
+    #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
+    #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
+    moe_a2a_overlap: float = 0.0
     #: Set per catalog part by validation (:mod:`archsweep.spec.low_precision`): achieved FP8 GEMM
     #: efficiency over achieved BF16 efficiency (MAMF / peak each); 1 for design candidates.
     fp8_matrix_efficiency_ratio: float = 1.0

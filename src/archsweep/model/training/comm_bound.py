@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
+from archsweep.model.training.communication import a2a_unpaired_share
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -150,7 +151,8 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
         t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain)
-        ep_mult = microbatches * layers_stage * moe_frac * 4.0
+        # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
+        ep_mult = microbatches * layers_stage * moe_frac * 4.0 * a2a_unpaired_share(mp, cal, microbatches)
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 

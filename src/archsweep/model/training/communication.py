@@ -20,7 +20,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "context_parallel_exposed_s", "ExpertParallelCost",
-           "expert_parallel", "PipelineCost", "pipeline_p2p"]
+           "expert_parallel", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p"]
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,20 @@ class ExpertParallelCost:
 
 def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray,
                     etp: np.ndarray, dp: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray,
-                    moe_frac: float) -> ExpertParallelCost:
+                    moe_frac: float, moe_layer_s: np.ndarray | float = 0.0) -> ExpertParallelCost:
     """Dispatch + combine all-to-all of the routed tokens (top-k copies, capacity factor), forward
     and backward, per MoE layer (Lepikhin et al., GShard, 2020; Megatron-Core token dispatcher).
-    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks."""
+    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
+
+    With ``cal.moe_a2a_overlap`` and an interleaved pipeline (pp > 1, vpp > 1), whose combined 1F1B
+    schedule pairs the forward of one micro-batch with the backward of another (Megatron-Core
+    pipeline_parallel/combined_1f1b.py, used under ``overlap_moe_expert_parallel_comm``; Megatron-Core
+    also offers it at pp = 1, which no Megatron-Bridge preset uses, so it is not assumed there), the
+    four all-to-alls of a MoE layer run on their own stream under that pair's compute
+    (``moe_layer_s``: forward + backward of one MoE layer): only the excess stays exposed. The
+    passes without a partner (the schedule's warm-up forwards and cool-down backwards: pp - 1
+    non-interleaved, 2 (pp - 1) + (vpp - 1) pp interleaved, one more for the combined schedule,
+    Megatron-Core get_pipeline_parallel_schedule / Narayanan et al. SC21 Sec. 2.2) stay exposed."""
     if wl.moe is None:
         zero = np.zeros(np.broadcast_shapes(np.shape(dp), np.shape(mp.tp)))
         return ExpertParallelCost(zero, zero)
@@ -79,9 +89,22 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
     a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
                                cal.collective_bw_efficiency)
-    exposed = microbatches * layers_stage * moe_frac * 4.0 * a2a
+    per_layer = 4.0 * a2a
+    unpaired = a2a_unpaired_share(mp, cal, microbatches)
+    per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
+    exposed = microbatches * layers_stage * moe_frac * per_layer
     moved = microbatches * layers_stage * moe_frac * 4.0 * a2a_bytes * (mp.ep - 1) / mp.ep
     return ExpertParallelCost(exposed, moved)
+
+
+def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
+    """Share of a step's MoE all-to-alls that no other micro-batch's compute can hide: 1 without the
+    combined-1F1B overlap (``cal.moe_a2a_overlap`` 0, or no interleaved pipeline); else the
+    schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see :func:`expert_parallel`)."""
+    pairs = (mp.pp > 1) & (mp.vpp > 1)
+    warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
+    share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
+    return np.where(pairs & (cal.moe_a2a_overlap > 0), share, 1.0)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     act_bytes = 2.0 * tokens * h
     tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage)
     cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)
-    ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac)
+    ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac,
+                         lc.moe_fwd_s + lc.moe_bwd_s)
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
