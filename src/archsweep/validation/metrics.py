@@ -12,7 +12,7 @@ from archsweep.model.training.step import model_flops_per_token
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
-from archsweep.validation.types import _GIB, _STATED_PEAKS, METRICS, RowPlan, Skip
+from archsweep.validation.types import _GIB, _STATED_PEAKS, METRICS, STEADY_STEP, RowPlan, Skip
 
 Status = Literal["ok", "skipped"]
 MappingSource = Literal["given", "partial", "searched", "-"]
@@ -36,6 +36,9 @@ _MEM_PCT = re.compile(r"activation memory\s*=\s*([0-9.]+)\s*%\s*of\s+(?:the\s+)?
 
 
 def _measured(row: Mapping[str, str]) -> tuple[str, float]:
+    steady = _number(row, STEADY_STEP)
+    if steady is not None:  # MLPerf: the training step between evaluations (validation/mlperf.py)
+        return "step_time_s", steady
     for metric in METRICS:
         value = _number(row, metric)
         if value is not None:

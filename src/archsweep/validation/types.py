@@ -27,6 +27,9 @@ EXTRA_COLUMNS: tuple[str, ...] = ("mapping", "source_group", "accelerator", "mod
 #: Measured columns compared, in order of preference.
 METRICS: tuple[str, ...] = ("step_time_s", "tokens_per_s_per_gpu", "tokens_per_s_total", "tflops_per_gpu",
                             "mfu_pct", "hfu_pct")
+#: MLPerf rows: the steady-state step measured between evaluations, preferred over the wall-clock
+#: ``step_time_s`` (data/validation/derive/mlperf_steady_step.py).
+STEADY_STEP = "steady_step_time_s"
 _MEMORY_METRICS = ("memory_activations_bytes", "memory_per_accelerator_bytes", "activation_memory_pct_of_baseline")
 
 _GIB = float(2**30)

@@ -1,0 +1,159 @@
+"""Fill the parallel layout of the MLPerf Training llama2_70b_lora rows from the submitters' launch configs.
+
+Source: github.com/mlcommons/training_results_v4.0 / _v4.1,
+``<submitter>/benchmarks/llama2_70b_lora/implementations/<impl>/[configs/]config_*.sh`` (NeMo-based
+submissions: NVIDIA's reference implementation and its derivatives). Each config exports ``TP``, ``PP``,
+``CP``, ``SP``, ``MBS`` (micro-batch), ``MINIBS`` (sequences per data-parallel rank per step),
+``DGXNNODES`` x ``DGXNGPU`` (GPUs), ``FP8`` / ``FP8_DPA`` (FP8 GEMMs / FP8 dot-product attention) and,
+where set, ``ACG`` (activation-checkpoint granularity; unset = no recomputation, the NeMo yaml's
+``activations_checkpoint_granularity: ${oc.env:ACG,null}``); a config sources its ``config_common.sh``
+first and the last assignment wins.
+
+Which config a result used: the implementation folder's README names it where the submitter wrote one
+(NVIDIA v4.0: ``README-eos_n8_ngc24.04_nemo.md`` -> ``config_DGXH100_8x8x1xtp4pp1cp2.sh``); otherwise
+every config of the submitter's llama2_70b_lora implementations (the folder named like the result
+folder first; among several, those named after the result's system) whose GPU count and global batch (``MINIBS x GPUs / (TP x PP x CP)``) match the row and
+which names no other accelerator; the row is filled only when all of them state one layout. Rows of
+submitters with no NeMo-style config (DeepSpeed, Habana, or no implementation published) stay as they
+are.
+
+Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
+_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
+_ACCELS = ("H100", "H200", "L40S", "B200", "A100")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
+
+
+def _git(repo: str, *args: str) -> str:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _value(raw: str, env: dict[str, str]) -> str:
+    raw = raw.strip("\"'")
+    m = re.fullmatch(r"\$\{(\w+):-([^}]*)\}", raw)
+    if m:
+        return env.get(m.group(1), m.group(2))
+    return raw
+
+
+def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
+    """Environment a config exports, after the configs it sources (last assignment wins)."""
+    env: dict[str, str] = {}
+    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
+        line = line.split(" #", 1)[0]
+        src = _SOURCE_LINE.match(line)
+        if src and depth < 3:
+            name = PurePosixPath(src.group(1)).name
+            here = PurePosixPath(path).parent
+            for cand in (here / name, here / "configs" / name, here.parent / name):
+                if str(cand) in files:
+                    env.update(parse_config(repo, str(cand), files, depth + 1))
+                    break
+            continue
+        m = _ASSIGN.match(line)
+        if m:
+            env[m.group(1)] = _value(m.group(2), env)
+    return env
+
+
+def layout(env: dict[str, str]) -> dict[str, object] | None:
+    """(tp, pp, cp, sp, mbs, minibs, gpus, fp8, fp8_dpa, acg) of a config, None when it lacks one."""
+    try:
+        tp, pp, cp = int(env.get("TP", "1")), int(env.get("PP", "1")), int(env.get("CP", "1"))
+        gpus = int(env["DGXNNODES"]) * int(env.get("DGXNGPU", "8"))
+        minibs, mbs = int(env["MINIBS"]), int(env.get("MBS", "1"))
+    except (KeyError, ValueError):
+        return None
+    truthy = lambda k: env.get(k, "0").lower() in ("1", "true", "yes")  # noqa: E731
+    return {"tp": tp, "pp": pp, "cp": cp, "sp": truthy("SP"), "mbs": mbs, "minibs": minibs, "gpus": gpus,
+            "gbs": minibs * gpus // (tp * pp * cp), "fp8": truthy("FP8"), "fp8_dpa": truthy("FP8_DPA"),
+            "acg": env.get("ACG", "") if env.get("ACG", "null") not in ("", "null", "None") else ""}
+
+
+def _names_other_accel(path: str, accel: str) -> bool:
+    name = PurePosixPath(path).name.upper()
+    return any(a in name for a in _ACCELS if a not in accel.upper())
+
+
+def find_config(repo: str, submitter: str, folder: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
+    """(config path, layout) for a row, or the reason none was chosen."""
+    prefix = f"{submitter}/benchmarks/llama2_70b_lora/implementations/"
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    configs = sorted(f for f in files if re.search(r"/config_[^/]+\.sh$", f) and "common" not in PurePosixPath(f).name
+                     and "/NeMo/" not in f and "/Megatron-LM/" not in f)
+    named = []
+    for readme in sorted(f for f in files if f.startswith(prefix + folder + "/") and PurePosixPath(f).name.startswith("README")):
+        named += re.findall(r"(config_[\w.-]+\.sh)", _git(repo, "show", f"HEAD:{readme}"))
+    named = [n for n in named if "common" not in n]
+    own = [c for c in configs if c.startswith(prefix + folder + "/")]
+    chosen = [c for c in configs if PurePosixPath(c).name in named] or own or configs  # a README may name a file not shipped
+    gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
+    fits = []
+    for c in chosen:
+        lay = layout(parse_config(repo, c, files))
+        if lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"]):
+            fits.append((c, lay))
+    if not fits:
+        return f"no config of {prefix}* with {gpus} GPUs and global batch {gbs}"
+    stem = re.sub(r"-\d+$", "", folder).upper()  # SYS-821GE-TNHR-1 -> config_SYS-821GE-TNHR_1x8x4...
+    fits = [f for f in fits if stem in PurePosixPath(f[0]).name.upper()] or fits
+    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
+    if len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
+        return "configs disagree: " + "; ".join(f"{PurePosixPath(c).name} {[lay[k] for k in keys]}" for c, lay in fits)
+    own = [f for f in fits if f[0].startswith(prefix + folder + "/")]
+    return (own or fits)[0]
+
+
+def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -> None:
+    dp = int(row["num_accels"]) // (int(lay["tp"]) * int(lay["pp"]) * int(lay["cp"]))  # type: ignore[call-overload]
+    row.update(tp=str(lay["tp"]), pp=str(lay["pp"]), cp=str(lay["cp"]), dp=str(dp), sp="yes" if lay["sp"] else "no",
+               micro_batch=str(lay["mbs"]), act_recompute=str(lay["acg"]) or "none")
+    if lay["fp8"]:
+        row["precision"] = ("FP8 (TransformerEngine hybrid recipe, FP8=True; "
+                            + ("FP8 dot-product attention FP8_DPA=1)" if lay["fp8_dpa"] else "attention BF16, FP8_DPA=0)"))
+    note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/precision from the launch config "
+            f"training_results_{version}/{path} (MINIBS={lay['minibs']} per data-parallel rank, MBS={lay['mbs']}; "
+            "act_recompute none = ACG unset; dp = num_accels / (tp*pp*cp)), data/validation/derive/mlperf_lora_layout.py")
+    row["derived"] = re.sub(r"; tp/pp/cp/dp/sp/micro_batch.*?mlperf_lora_layout\.py", "", row["derived"]) + "; " + note
+
+
+def main(mirrors: list[str]) -> None:
+    repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    with CSV.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    for row in rows:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match:
+            continue
+        version, submitter, folder = match.groups()
+        if version not in repos:
+            continue
+        found = find_config(repos[version], submitter, folder, row)
+        if isinstance(found, str):
+            print(f"{row['run_id']}: left as is ({found})")
+            continue
+        fill(row, version, *found)
+        print(f"{row['run_id']}: {found[0]} tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} "
+              f"mb{row['micro_batch']} {row['precision']}")
+    with CSV.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
