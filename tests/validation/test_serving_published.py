@@ -86,8 +86,9 @@ def test_validation_table_summary():
     assert "modelled" in summarise(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="whole-table output-throughput MAPE 15.5 % > 15 % target: the latest TensorRT-LLM "
-                   "(PyTorch backend) table is at 26.1 % (gpt-oss-120B over-predicted up to 2x, 48 %; DeepSeek-R1 34.5 %)")
+@pytest.mark.xfail(strict=True, reason="whole-table output-throughput MAPE 15.04 % > 15 % target: the latest TensorRT-LLM "
+                   "(PyTorch backend) table is at 24.6 % (gpt-oss-120B over-predicted up to 2x, 48 %; DeepSeek-R1 34.5 %); "
+                   "L40S TP4/TP8 rows over-predicted 1.25-1.43x (PCIe all-reduce)")
 def test_validation_table_meets_issue_target():
     done = [r for r in validate_inference() if not r.skipped]
     assert _ape(done) <= 0.15
@@ -114,3 +115,19 @@ def test_benchmark_precisions_the_table_does_not_state():
     assert _precisions("FP8 weights+KV", "LLaMA v3.1 8B", "H100-SXM", over) == ("fp8", "fp8", "fp8")
     for entry in over.values():
         assert {"source", "locator", "confidence"} <= set(entry)
+
+
+def test_fp4_native_list_is_shared_and_covers_blackwell_workstation():
+    # One list for what-if and validation: RTX PRO 6000 (GB202 Blackwell) runs NVFP4 at 2x FP8; the
+    # validation once left it out and priced its FP4 Llama-3.3 rows at the FP8 rate (0.60-0.73x measured).
+    from archsweep import whatif_serving
+    from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
+    from archsweep.validation import inference
+
+    assert whatif_serving.FP4_NATIVE is FP4_NATIVE_ACCELERATORS
+    assert inference._FP4_NATIVE is FP4_NATIVE_ACCELERATORS
+    assert {"B200", "GB200", "RTX PRO 6000"} <= FP4_NATIVE_ACCELERATORS
+    assert not {"H100", "H200", "A100", "L40S"} & FP4_NATIVE_ACCELERATORS
+    rtx = [r for r in validate_inference() if not r.skipped and r.accelerator == "RTX PRO 6000"]
+    assert len(rtx) == 7
+    assert all(0.85 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.15 for r in rtx)
