@@ -32,8 +32,8 @@ from archsweep.model.inference import (
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.validation_data import BenchPrecisions
 from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
+from archsweep.spec.validation_data import BenchPrecisions
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
