@@ -144,7 +144,7 @@ def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: f
     """comm_bound.coefficients of one (count, domain) over every mapping, cached per process."""
     def compute() -> tuple[np.ndarray, ...]:
         l1, l2, dov, window = comm_bound.coefficients(wl, mappings.reshape((1, len(mappings))), cal, fixed_dp,
-                                                      np.float64(count), np.float64(domain))
+                                                      np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
         return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
     return key_tables.cached(ctx, "comm", (count, domain), compute)
 
@@ -201,9 +201,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
-        l1, l2, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
-        if wl.moe is None and np.array_equal(l1, l2):
-            l2 = None
+        l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
+        l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
         a_g, h_g, tot_g = bound[:, cols], hbm[:, cols], total[:, cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
