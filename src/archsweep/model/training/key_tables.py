@@ -46,6 +46,7 @@ _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 16  # new keys a batch may compute whatever its size (2 x mappings evaluations each)
 _KEY_SHARE = 256  # plus one new key per this many candidates
+_TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
 class _Lru:
@@ -130,10 +131,11 @@ def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
 
 
 def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
-         budget: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+         budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
     index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
-    ``budget`` (default ``_MISS_BUDGET + n / _KEY_SHARE``)."""
+    ``budget`` (default ``_MISS_BUDGET + n / _KEY_SHARE``) and whose tables for ``mappings``
+    mappings hold at most ``_TABLE_ELEMENTS`` entries (a batch's tables stay ~200 MB or less)."""
     n = int(np.size(hw.clock_hz))
     cols = [np.asarray(getattr(hw, f), dtype=np.float64).reshape(-1) for f in KEY_FIELDS]
     # FP8 rate as the model uses it (BF16 rate where FP8 is unsupported); irrelevant for BF16 work.
@@ -150,7 +152,7 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
         found, inverse = np.unique(table, axis=0, return_inverse=True)
         if len(found) <= budget:
             break
-        if ctx is not None and sum((ctx, "tables", tuple(row)) not in _CACHE for row in found.tolist()) <= budget:
+        if ctx is not None and len(found) * mappings <= _TABLE_ELEMENTS and sum((ctx, "tables", tuple(row)) not in _CACHE for row in found.tolist()) <= budget:
             break
     return found, inverse.reshape(-1)
 

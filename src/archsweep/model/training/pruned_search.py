@@ -164,7 +164,7 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     ctx = key_tables.context(wl, mappings, fixed_dp, cal)
-    keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx)
+    keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
     bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
     cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1)
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
