@@ -14,6 +14,7 @@ from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.schedule import (
     in_flight_layer_fraction,
+    interleaving_allowed,
     pipeline_bubble_slots,
 )
 from archsweep.spec.hardware import HardwareArrays
@@ -91,3 +92,17 @@ def test_issue_10_single_microbatch_pipeline_pays_whole_stages():
     # Bubble of one micro-batch through 2 stages = one whole stage time = half the step's compute share.
     assert np.isclose(float(out["bubble_time_s"][0]), float(out["compute_time_s"][0]) + float(out["recompute_time_s"][0]),
                       rtol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(m=M, p=P, v=V)
+def test_interleaving_needs_as_many_microbatches_as_stages(m, p, v):
+    # Megatron-Core schedules.py: microbatch_group_size_per_vp_stage must lie in [pp, m] (ValueError otherwise).
+    assert bool(interleaving_allowed(m, p, v)) == (v == 1 or m >= p)
+
+
+def test_issue_10_interleaved_mapping_with_fewer_microbatches_than_stages_is_rejected():
+    """The framework raises for vpp > 1 with m < pp: the model flags the mapping invalid (the search
+    never picks it), while the same pipeline without interleaving stays valid."""
+    assert float(_llama405b("tp=4,pp=2,vpp=4,mb=1,cp=1")["violation_mapping"][0]) > 0
+    assert float(_llama405b("tp=4,pp=2,vpp=1,mb=1,cp=1")["violation_mapping"][0]) <= 0

@@ -36,7 +36,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["in_flight_layer_fraction", "pipeline_bubble_slots"]
+__all__ = ["in_flight_layer_fraction", "interleaving_allowed", "pipeline_bubble_slots"]
+
+
+def interleaving_allowed(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Whether the framework runs an interleaved schedule (v > 1) with ``m`` micro-batches.
+
+    Megatron-Core's interleaved 1F1B takes micro-batches in groups of N contiguous ones per
+    virtual stage, with ``p <= N <= m``, and raises otherwise (ValueError "The number of contiguous
+    micro-batches in a virtual pipeline stage should range in [PP, M]";
+    megatron/core/pipeline_parallel/schedules.py, forward_backward_pipelining_with_interleaving,
+    ``microbatch_group_size_per_vp_stage``, NVIDIA/Megatron-LM @d98e8a6). So interleaving needs
+    ``m >= p`` (any such m: N = m leaves no remainder); 1F1B (v = 1) runs any m >= 1. The bubble
+    formula above still covers m < p, for schedules that allow it (it is then ``p``: no gain).
+    """
+    m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
+    return (v <= 1.0) | (m >= p)
 
 
 def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from archsweep.model.training.mapping import (
     microbatch_count,
 )
 from archsweep.model.training.memory import MemoryBreakdown, memory_per_accelerator
-from archsweep.model.training.schedule import pipeline_bubble_slots
+from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -92,7 +92,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # EP within DP x CP (experts TP-split), or folded over TP x DP x CP with unsplit experts.
     etp = expert_tensor_parallel(mp, dp)
     valid = ((dp * model_par == n_acc) & (np.mod(gb, dp * mp.micro_batch) == 0)
-             & (mp.ep <= dp * mp.cp * mp.tp) & (np.mod(dp * mp.cp * mp.tp, mp.ep) == 0) & (mp.pp <= wl.layers))
+             & (mp.ep <= dp * mp.cp * mp.tp) & (np.mod(dp * mp.cp * mp.tp, mp.ep) == 0) & (mp.pp <= wl.layers)
+             & interleaving_allowed(microbatches, mp.pp, mp.vpp))
 
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
     lc = layer_costs(hw, wl, mp, cal, peak, etp)
