@@ -26,7 +26,10 @@ spread-out sample fills: random sampling scored 0.98 with it on the fixed-mappin
 could not separate samplers. With the front's own nadir, only the trade-off region counts: a
 point adds volume only if it beats the worst front value in every objective, and a set scores
 1.0 only if it matches the front where the front trades one objective against another. The
-ratio with the old reference point is printed too (``old_ref``) for comparison.
+ratio with the old reference point is printed too (``old_ref``) for comparison. Measured on the
+default study (README "Scale"): random sampling scores 0.81-0.88 at 1 % with the front's nadir and
+0.83-0.90 with the old point, against 0.90-0.95 for NSGA-II and TPE, so samplers are separated.
+(QMC's default ``scramble: false`` ignores the seed: its seeds give the same trials.)
 
 Prints one line per (sampler, fraction) and a last line
 ``hypervolume_ratio=<best mean at the largest fraction> evaluated_fraction=<f> sampler=<name>``.
@@ -208,19 +211,21 @@ def main() -> None:
         if cache is not None and cache.exists() and str(np.load(cache)["key"]) == key:
             stored = np.load(cache)
             grid_values, grid_feasible, seconds = stored["values"], stored["feasible"], float(stored["seconds"])
+            jobs = int(stored["jobs"]) if "jobs" in stored else args.jobs
             print(f"grid: read from {cache} (computed in {seconds:.1f} s)")
         else:
             grid_file = variant_file(doc, folder, sampler="random", seed=0, trials=1, strategy=args.strategy)
-            grid_values, grid_feasible, seconds = exhaustive(str(grid_file), jobs=args.jobs)
+            jobs = args.jobs
+            grid_values, grid_feasible, seconds = exhaustive(str(grid_file), jobs=jobs)
             if cache is not None:
-                np.savez(cache, key=key, values=grid_values, feasible=grid_feasible, seconds=seconds)
+                np.savez(cache, key=key, values=grid_values, feasible=grid_feasible, seconds=seconds, jobs=jobs)
         grid_min = to_minimization(grid_values, directions)
         front = front_of(grid_min, grid_feasible)
         reference = front.max(axis=0)
         old_reference = reference_point(front)
         exact, exact_old = hypervolume(front, reference), hypervolume(front, old_reference)
         print(f"grid: {total} candidates x {len(study.workloads)} workloads ({', '.join(study.workloads)}), "
-              f"{int(grid_feasible.sum())} feasible, front {len(front)} points, {seconds:.1f} s with {args.jobs} "
+              f"{int(grid_feasible.sum())} feasible, front {len(front)} points, {seconds:.1f} s with {jobs} "
               f"process(es) = {total / seconds:.0f} candidates/s; reference (front nadir, minimised) {reference.tolist()}")
         best = ("none", 0.0)
         results: dict[str, list[list[float]]] = {}
