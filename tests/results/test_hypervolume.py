@@ -1,4 +1,4 @@
-"""Hypervolume: our implementation against Optuna's private helper and brute force."""
+"""Hypervolume (moocore) against Optuna's private helper and brute force."""
 
 from __future__ import annotations
 
