@@ -250,13 +250,11 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
 
     Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
-    ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` (a list of attention_qkv, attention_dense,
-    mlp_fc1, mlp_fc2 or the groups attention, mlp, all; default all), ``lora_dropout`` (default 0),
-    ``lora_a2a`` (default false), ``total_tokens``. Without ``base``: ``global_batch`` is
+    ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
+    :class:`TrainingJob`; finetune_lora only), ``total_tokens``. Without ``base``: ``global_batch`` is
     required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
     bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
-    change with it). ``lora_rank`` and the other ``lora_*`` keys are kept from ``base`` only while the
-    mode stays finetune_lora; they are errors under any other mode.
+    change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
 
     Raises:
         InputError / InputErrors: every problem, each at ``<key>.<name>`` in ``file``.
@@ -341,15 +339,14 @@ def _lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file:
                 targets = expand_lora_targets(names)
     if "lora_dropout" in raw:
         value = raw["lora_dropout"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and 0.0 <= value < 1.0
+        dropout = float(value) if ok else dropout
+        if not ok:
             p.append(InputError(file, f"{key}.lora_dropout", value, "a probability in [0, 1)"))
-        else:
-            dropout = float(value)
     if "lora_a2a" in raw:
+        a2a = raw["lora_a2a"] if isinstance(raw["lora_a2a"], bool) else a2a
         if not isinstance(raw["lora_a2a"], bool):
             p.append(InputError(file, f"{key}.lora_a2a", raw["lora_a2a"], "true or false"))
-        else:
-            a2a = raw["lora_a2a"]
     return targets, dropout, a2a
 
 

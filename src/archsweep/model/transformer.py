@@ -74,8 +74,8 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     memory-bound: the roofline's bytes / bandwidth term), each elementwise kernel bytes / (HBM
     bandwidth x ``hbm_bw_efficiency``), every kernel + ``kernel_overhead_s``: no new constant.
     """
-    r = float(rank)
-    common = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
+    r = np.full((), float(rank))
+    common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                   compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
                   cal=cal)
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency

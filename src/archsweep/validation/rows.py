@@ -105,9 +105,8 @@ def _training_mode(row: Mapping[str, str]) -> tuple[str, int]:
 
 
 def _benchmark_lora_recipe(row: Mapping[str, str]) -> LoraRecipe | None:
-    """The LoRA recipe of the MLPerf benchmark the row ran, if its rule file states one."""
-    bench = benchmark_of(row)
-    rule = load_mlperf_eval_rules().get(bench) if bench is not None else None
+    """The LoRA recipe of the row's MLPerf benchmark (mlperf_eval_rules.yaml ``lora``), or None."""
+    rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
     return rule.lora if rule is not None else None
 
 
@@ -192,7 +191,6 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
     recipe = _benchmark_lora_recipe(row)
     if mode == "finetune_lora" and recipe is not None:
-        # The benchmark's adapter recipe (data/validation/mlperf_eval_rules.yaml ``lora``).
         training = replace(training, lora_rank=recipe.rank, lora_targets=recipe.targets, lora_dropout=recipe.dropout,
                            lora_a2a=recipe.a2a)
         notes.append(f"LoRA recipe of the benchmark: rank {recipe.rank} on {'+'.join(recipe.targets)}, dropout "
