@@ -21,12 +21,12 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture
 from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.serving import ServingJob
+from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS, ServingJob
 
 __all__ = ["print_serving_what_if", "serving_what_if"]
 
 #: Catalog parts whose matrix engines run NVFP4 at 2x FP8 (Blackwell generation).
-FP4_NATIVE = ("B200", "GB200", "B300", "GB300", "RTX PRO 6000")
+FP4_NATIVE = FP4_NATIVE_ACCELERATORS
 
 
 def _plain(value: Any) -> Any:

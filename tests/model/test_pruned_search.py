@@ -82,9 +82,10 @@ def test_bound_is_below_every_step_time(workload, n):
     x = comm_bound.features(hw, CAL)
     lb = np.empty(res.step_time_s.shape)
     for i in range(n):
-        l1, l2, dov = comm_bound.coefficients(wl, mp2, CAL, fixed_dp, hw.accelerator_count[i], hw.scaleup_domain_size[i])
+        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, CAL, fixed_dp, hw.accelerator_count[i],
+                                                      hw.scaleup_domain_size[i])
         lb[i] = ps._block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
-                                 l1[0], l2[0], dov[0])[0]
+                                 l1[0], l2[0], dov[0], window[0])[0]
     assert np.array_equal(valid[key_of], res.valid)
     assert np.array_equal(total[key_of], res.memory.total_bytes)
     ok = res.valid

@@ -86,11 +86,25 @@ def test_validation_table_summary():
     assert "modelled" in summarise(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="whole-table output-throughput MAPE 15.5 % > 15 % target: the latest TensorRT-LLM "
-                   "(PyTorch backend) table is at 26.1 % (gpt-oss-120B over-predicted up to 2x, 48 %; DeepSeek-R1 34.5 %)")
 def test_validation_table_meets_issue_target():
+    # Issue 11 target: output-throughput MAPE <= 15 % on the public rows. Measured 14.16 % once PCIe parts
+    # priced their collectives at the measured P2P data rate (catalog L40S / RTX PRO 6000
+    # scaleup_bw_bytes_per_s); 13.97 % once prefill attention scaled with the head dimension
+    # (archsweep.model.attention_kernel: GPT-OSS, head dim 64); the tolerance is that figure, rounded up.
     done = [r for r in validate_inference() if not r.skipped]
-    assert _ape(done) <= 0.15
+    assert _ape(done) <= 0.140
+
+
+def test_l40s_tensor_parallel_rows_priced_at_pcie_p2p_rate():
+    # L40S has no NVLink: TensorRT-LLM runs NCCL over PCIe Gen4 (~26 GB/s measured per link, not 32).
+    # At the raw line rate the TP4/TP8 rows were over-predicted 1.25-1.43x (L40S MAPE 22.6 %); now 13.5 %,
+    # TP4 under 1.3x and none of the rows beyond 1.31x (TP8 still crosses the 4+4 socket split, not modelled).
+    rows = [r for r in validate_inference() if not r.skipped and r.accelerator == "L40S"]
+    assert len(rows) == 45
+    assert _ape(rows) <= 0.14
+    ratios = {r.run_id: r.predicted_tokens_per_s / r.measured_tokens_per_s for r in rows}
+    assert max(v for k, v in ratios.items() if "_tp4_" in k) < 1.30
+    assert max(ratios.values()) < 1.32
 
 
 def test_latency_targets_met():
@@ -115,3 +129,19 @@ def test_benchmark_precisions_the_table_does_not_state():
     assert _precisions("FP8 weights+KV", "LLaMA v3.1 8B", "H100-SXM", over) == ("fp8", "fp8", "fp8")
     for entry in over:
         assert entry.source and entry.locator and entry.confidence
+
+
+def test_fp4_native_list_is_shared_and_covers_blackwell_workstation():
+    # One list for what-if and validation: RTX PRO 6000 (GB202 Blackwell) runs NVFP4 at 2x FP8; the
+    # validation once left it out and priced its FP4 Llama-3.3 rows at the FP8 rate (0.60-0.73x measured).
+    from archsweep import whatif_serving
+    from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
+    from archsweep.validation import inference
+
+    assert whatif_serving.FP4_NATIVE is FP4_NATIVE_ACCELERATORS
+    assert inference._FP4_NATIVE is FP4_NATIVE_ACCELERATORS
+    assert {"B200", "GB200", "RTX PRO 6000"} <= FP4_NATIVE_ACCELERATORS
+    assert not {"H100", "H200", "A100", "L40S"} & FP4_NATIVE_ACCELERATORS
+    rtx = [r for r in validate_inference() if not r.skipped and r.accelerator == "RTX PRO 6000"]
+    assert len(rtx) == 7
+    assert all(0.85 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.15 for r in rtx)

@@ -51,8 +51,15 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         raise InputError(str(stacks_file), "stack", stack, "one of " + ", ".join(software_stacks()))
     overrides: dict[str, float] = {}
     names = {f.name for f in fields(Calibration)} - {"stack"}
+    parent = doc[stack].get("based_on")
+    if parent is not None:
+        # A recipe variant of another stack: that stack's constants, then its own overrides.
+        if parent not in doc or parent == stack or "based_on" in doc[parent]:
+            raise InputError(str(stacks_file), f"{stack}.based_on", str(parent),
+                             "another stack of the file that is not itself based on one")
+        base = load_calibration(path, stack=parent)
     for name, entry in doc[stack].items():
-        if name == "description":
+        if name in ("description", "based_on"):
             continue
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))

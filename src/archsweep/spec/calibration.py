@@ -43,6 +43,9 @@ class Calibration:
     fp8_quantize_bytes_per_element: float = 0.0
     #: Flash-attention backward efficiency over forward efficiency (share of peak), 1 = equal.
     flash_attention_backward_efficiency_ratio: float = 1.0
+    #: Matmul FLOPs one softmax exponential costs in time (0 = no head-dimension dependence of the
+    #: attention efficiency); see archsweep.model.attention_kernel.
+    attention_softmax_flop_equivalent: float = 0.0
     # Set by the software stack (data/calibration/software_stacks.yaml):
     stack: str = "megatron-core"
     elementwise_traffic_multiplier: float = 1.0

@@ -52,8 +52,10 @@ class FittedConstant:
 FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
-    FittedConstant("megatron-core", "moe_layer_host_overhead_s", (0.0, 2e-3, 4e-3, 6e-3, 8e-3),
-                   "MoE rows of the megatron-core stack", _is_moe),
+    FittedConstant("megatron-core", "moe_layer_host_overhead_s", (0.0, 2e-3, 4e-3, 6e-3, 8e-3, 10e-3, 12e-3, 14e-3),
+                   "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
+    FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", (0.0, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3),
+                   "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
 )
 
 

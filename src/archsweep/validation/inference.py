@@ -32,6 +32,7 @@ from archsweep.model.inference import (
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
 from archsweep.spec.validation_data import BenchPrecisions
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
@@ -47,8 +48,7 @@ MODEL_STEMS: dict[str, str] = {
     "Llama-4-Maverick-17B-128E": "llama4-maverick-17b-128e", "Qwen3-235B-A22B": "qwen3-235b-a22b",
     "Qwen3-30B-A3B": "qwen3-30b-a3b",
 }
-#: Accelerators whose matrix engines run NVFP4 at 2x FP8 (Blackwell).
-_FP4_NATIVE = {"B200", "GB200"}
+_FP4_NATIVE = FP4_NATIVE_ACCELERATORS
 
 
 def is_inference_table(columns: Iterable[str]) -> bool:

@@ -263,6 +263,8 @@ _STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-
                       "other": "megatron-core"}
 #: NeMo containers released before FlashAttention-3 (July 2024): Hopper attention ran FA2 kernels.
 _PRE_FA3_NEMO = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")
+#: Megatron-Core flex-dispatcher backends (moe_flex_dispatcher_backend): fused permute + dispatch.
+_FLEX_DISPATCHERS = ("deepep", "hybridep")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
@@ -278,6 +280,8 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         return "deepspeed-zero3"
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
         return "megatron-core-fa2"
+    if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
+        return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]
 
 

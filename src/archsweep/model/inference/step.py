@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.model import collectives as coll
+from archsweep.model.attention_kernel import attention_head_dim_factor
 from archsweep.model.gemm import gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.spec.architecture import Architecture
@@ -186,6 +187,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     kv_bytes = layers * dec_rank * decode_context * kv_tok
     dec_flops = 2.0 * layers * dec_rank * heads_local * decode_context * (qk + vd)
     attn_rate = hw.peak_matrix_flops_bf16 * hw.matrix_efficiency * scal.prefill_attention_efficiency
+    attn_rate = attn_rate * attention_head_dim_factor(qk_pre, vd_pre, cal)  # softmax share by head dim
     dec_attn = np.maximum(kv_bytes / (bw * scal.kv_read_bw_efficiency), dec_flops / attn_rate)
     pre_flops = 2.0 * layers * pre_rank * heads_local * prefill_context * (qk_pre + vd_pre)
     attention = dec_attn + pre_flops / attn_rate

@@ -28,7 +28,8 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
    the scale-out part, every other term is in both, hence the ``max`` of the two dot products.
 3. TP, EP and PP exposures are non-negative multiples (micro-batches, layers, overlap residuals:
    the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
-   stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0; ZeRO-3 adds
+   stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0 in ``L1, L2`` (the caller adds
+   ``D`` and ``W``: see :func:`coefficients`); ZeRO-3 adds
    ``microbatches * (layers * max(.., 0) + 2 * gather)``, bounded by ``2 * microbatches * gather``.
    The optimizer time is exactly its coefficient times ``1 / B_hbm``.
 
@@ -104,8 +105,10 @@ def _add(acc: list, coef, mult) -> None:
 
 
 def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: float | None,
-                 accelerator_count: np.ndarray, domain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(L1, L2, D), each of shape broadcast(count, domain, mapping) + (5,): see the module docstring."""
+                 accelerator_count: np.ndarray, domain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(L1, L2, D, W): L1, L2 and D (the DP sync of overlapped mappings) of shape
+    broadcast(count, domain, mapping) + (5,), W (the overlap window per unit of compute, in
+    [0, 1]) of the broadcast shape: see the module docstring."""
     n_acc = np.asarray(accelerator_count, dtype=np.float64)
     domain = np.asarray(domain, dtype=np.float64)
     dp = data_parallel_degree(n_acc, mp, fixed_dp)
@@ -178,10 +181,15 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     _add(acc2, sync, np.where(on & ~overlapped, 1.0, 0.0))
     ov_ok = 0.0 <= cal.dp_overlap_fraction <= 1.0
     dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync] + [np.zeros(shape)], axis=-1)
+    # The overlap window is f x one micro-batch's backward (x micro-batches for ZeRO-2) and
+    # compute >= micro-batches x backward, so window <= w x compute with w = f / micro-batches
+    # (ZeRO 0-1) or f (ZeRO-2): compute + exposed sync >= max(compute, (1 - w) compute + sync).
+    window = np.broadcast_to(np.where(overlapped & ov_ok, cal.dp_overlap_fraction * np.where(z == 2, 1.0, 1.0 / microbatches),
+                                      1.0), shape)
 
     # Optimizer: HBM-bound Adam over the local trainable state (exact).
     local_params = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     opt = np.broadcast_to(local_params * trainable_scale * cal.optimizer_bytes_per_param / cal.hbm_bw_efficiency, shape)
     out1 = np.stack([np.broadcast_to(a, shape) for a in acc] + [opt], axis=-1)
     out2 = np.stack([np.broadcast_to(a, shape) for a in acc2] + [opt], axis=-1)
-    return out1, out2, dp_over
+    return out1, out2, dp_over, window

@@ -11,7 +11,7 @@ of :class:`~archsweep.model.training.memory.MemoryBreakdown` as ``memory_<field>
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -45,6 +45,17 @@ def _memory_column(name: str) -> str:
     return "memory_per_accelerator_bytes" if name == "total_bytes" else f"memory_{name}"
 
 
+@lru_cache(maxsize=32)
+def _enumerated_mappings(workload: Workload, strategy: str | None) -> tuple[MappingArrays, float | None]:
+    """The mapping batch of (workload, strategy), enumerated once per process: a shard evaluation
+    builds a job kind per batch of candidates, and the pruned search caches its tables per batch
+    object (its arrays are made read-only)."""
+    mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None)
+    for f in fields(mappings):
+        getattr(mappings, f.name).flags.writeable = False
+    return mappings, fixed_dp
+
+
 @dataclass(frozen=True)
 class TrainingJobKind:
     """Training of ``workload`` (architecture + training job) with the model constants ``calibration``.
@@ -60,7 +71,7 @@ class TrainingJobKind:
 
     @cached_property
     def _enumerated(self) -> tuple[MappingArrays, float | None]:
-        return enumerate_mappings(self.workload, parse_strategy(self.strategy) if self.strategy else None)
+        return _enumerated_mappings(self.workload, self.strategy)
 
     @property
     def fixed_dp(self) -> float | None:

@@ -43,21 +43,25 @@ holds HBM bytes per clock cycle rounded up (A is then evaluated at that bandwidt
 the compute terms are homogeneous in (clock, HBM bandwidth)); the kernel-launch part count x t0
 is added back (table at clock and bandwidth 1e40); and
 :mod:`archsweep.model.training.comm_bound` adds the TP/EP/PP/ZeRO-3/DP-sync/optimizer terms as
-dot products with the candidate's rates (DP sync under overlap as max(compute, sync)).
+dot products with the candidate's rates (DP sync S under overlap: compute + exposed sync >=
+max(compute, (1 - w) compute + S), w the overlap window per unit of compute).
 
-Search, per block of candidates sharing (accelerator count, scale-up domain): the _SEED_WINDOW
-fitting mappings of lowest bound are evaluated exactly (upper bound U); every fitting mapping
-with bound <= U (1 + _MARGIN) is evaluated exactly, in one flat batch; the argmin, first index on
-ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum.
+The tables live in :mod:`archsweep.model.training.key_tables` (cached across batches of one
+process; so are the communication coefficients per (accelerator count, domain)).
+
+Search, per block of candidates sharing (accelerator count, scale-up domain), best-first: each
+round evaluates exactly the fitting mappings among a candidate's _SEED_WINDOWS[k] lowest bounds
+whose bound is <= U (1 + _MARGIN), U the best step time evaluated so far; the last round every
+fitting mapping with bound <= U; the argmin, first index on ties, is the answer, since every
+mapping left out has step time >= bound > U >= the minimum. The exact evaluations of many blocks
+go together into one flat batch per round (_PENDING_ELEMENTS bound elements at most).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from archsweep.model.training import comm_bound
+from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.step import training_step
 from archsweep.spec.calibration import Calibration
@@ -72,82 +76,13 @@ __all__ = ["best_mapping_indices", "PRUNABLE_OBJECTIVES"]
 PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
 
 _MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
-_SEED_WINDOW = 8  # mappings evaluated per candidate for the first upper bound
-_KEY_SHARE = 256  # at most one key (2 x m table evaluations) per this many candidates
+_SEED_WINDOWS = (8, 32)  # lowest bounds per candidate evaluated in the rounds before the last
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
-_LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
-_KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
-               "matrix_efficiency")
+_PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
-
-def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
-    if steps == 0:
-        return x
-    with np.errstate(divide="ignore"):
-        y = np.exp2(np.ceil(np.log2(np.where(x > 0, x, 1.0)) * steps) / steps)
-    return np.where(x > 0, np.maximum(y, x), x)  # >= x exactly, whatever exp2/log2 rounding did
-
-
-def _keys(hw: HardwareArrays, fp8: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(key rows (K, 5): accelerator count then _KEY_FIELDS rounded up; key index per candidate)."""
-    n = int(np.size(hw.clock_hz))
-    cols = [np.asarray(getattr(hw, f), dtype=np.float64) for f in _KEY_FIELDS]
-    # FP8 rate as the model uses it (BF16 rate where FP8 is unsupported); irrelevant for BF16 work.
-    cols[2] = np.where(cols[2] > 0, cols[2], cols[1]) if fp8 else np.zeros(n)
-    # HBM bytes per clock cycle: the step's compute terms at clock f and HBM bandwidth B equal
-    # those at 1 Hz and B / f, divided by f (homogeneous); rounded UP, they can only shrink.
-    cols.append(np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64) / np.asarray(hw.clock_hz, dtype=np.float64))
-    budget = max(8, n // _KEY_SHARE)
-    for steps in _LADDERS:
-        table = np.column_stack([hw.accelerator_count] + [_round_up(c, steps) for c in cols])
-        keys, inverse = np.unique(table, axis=0, return_inverse=True)
-        if len(keys) <= budget:
-            break
-    return keys, inverse.reshape(-1)
-
-
-def _ideal_rows(hw: HardwareArrays, keys: np.ndarray, first: np.ndarray) -> HardwareArrays:
-    """One hardware row per key: a representative candidate with the key's compute fields, clock
-    1 Hz and infinite HBM bandwidth (only the compute-side terms of its result are used)."""
-    cols = {k: np.asarray(v)[first] for k, v in hw.columns().items()}
-    cols["accelerator_count"] = keys[:, 0]
-    for j, name in enumerate(_KEY_FIELDS):
-        cols[name] = keys[:, j + 1]
-    cols["clock_hz"] = np.ones(len(keys))
-    cols["hbm_stacks"] = np.ones(len(keys))
-    cols["hbm_bw_per_stack_bytes_per_s"] = keys[:, len(_KEY_FIELDS) + 1]
-    return HardwareArrays(**cols)
-
-
-def _per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, keys: np.ndarray, first: np.ndarray):
-    """(A, launch time, valid, memory total) per (key, mapping), from training_step on ideal rows:
-    A = compute + recompute + bubble at clock 1 Hz, the key's HBM bytes/cycle and no kernel
-    overhead; launch time = the same at clock and HBM bandwidth 1e40 with the kernel overhead
-    (every compute term is ``g(clock, B) + count * t0``: the count x t0 part, hardware-free)."""
-    m = len(mappings)
-    ideal = _ideal_rows(hw, keys, first)
-    k = len(keys)
-    fast = {name: v.copy() for name, v in ideal.columns().items()}
-    fast["clock_hz"] = np.full(k, 1e40)
-    fast["hbm_bw_per_stack_bytes_per_s"] = np.full(k, 1e40)
-    crb, launch = np.empty((k, m)), np.empty((k, m))
-    valid, total = np.empty((k, m), dtype=bool), np.empty((k, m))
-    rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
-    mp2 = mappings.reshape((1, m))
-    cal0 = replace(cal, kernel_overhead_s=0.0)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, k, rows):
-            sl = slice(start, min(k, start + rows))
-            part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
-            res = training_step(part, wl, mp2, cal0, fixed_dp)
-            crb[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
-            valid[sl] = res.valid
-            total[sl] = res.memory.total_bytes
-            part = HardwareArrays(**{name: v[sl, None] for name, v in fast.items()})
-            res = training_step(part, wl, mp2, cal, fixed_dp)
-            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
-    return crb, launch, valid, total
+# Kept under their former names for the tests.
+_keys = key_tables.keys
+_per_key_tables = key_tables.per_key_tables
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -156,7 +91,7 @@ def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     out = np.empty(len(rows))
     for start in range(0, len(rows), _CHUNK_ELEMENTS):
         r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
-        part = HardwareArrays(**{name: v[r] for name, v in hw.columns().items()})
+        part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
         res = training_step(part, wl, mappings.take(c), cal, fixed_dp)
         ok = res.valid & (res.memory_violation <= 0)
         out[start:start + len(r)] = np.where(ok, res.step_time_s, np.inf)
@@ -195,11 +130,23 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
 
 
 def _block_bounds(a_rows: np.ndarray, h_rows: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
-                  l2: np.ndarray, dov: np.ndarray) -> np.ndarray:
-    """Lower bound of the step time for a block of candidates sharing one (count, domain) key."""
+                  l2: np.ndarray | None, dov: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Lower bound of the step time for a block of candidates sharing one (count, domain) key
+    (``l2`` None: equal to ``l1``, as for a dense workload)."""
     crb = a_rows / clock[:, None] + h_rows
-    out = np.maximum(crb, x @ dov.T) + np.maximum(x @ l1.T, x @ l2.T)
+    comm = x @ l1.T if l2 is None else np.maximum(x @ l1.T, x @ l2.T)
+    out = np.maximum(crb, (1.0 - window) * crb + x @ dov.T) + comm
     return np.where(np.isnan(out), -np.inf, out)  # NaN bound: never pruned (evaluated exactly)
+
+
+def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                  count: float, domain: float) -> tuple[np.ndarray, ...]:
+    """comm_bound.coefficients of one (count, domain) over every mapping, cached per process."""
+    def compute() -> tuple[np.ndarray, ...]:
+        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.reshape((1, len(mappings))), cal, fixed_dp,
+                                                      np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
+        return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
+    return key_tables.cached(ctx, "comm", (count, domain), compute)
 
 
 def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -213,13 +160,12 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     if objective not in PRUNABLE_OBJECTIVES:
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(PRUNABLE_OBJECTIVES)
                          + " (energy and cost objectives use the exhaustive search)")
-    n, m = int(np.size(hw.clock_hz)), len(mappings)
+    n = int(np.size(hw.clock_hz))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    keys, key_of = _keys(hw, wl.training.precision == "fp8")
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[key_of[::-1]] = np.arange(n)[::-1]
-    bound, hbm, valid, total = _per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first)
+    ctx = key_tables.context(wl, mappings, fixed_dp, cal)
+    keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
+    bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
     cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1)
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
@@ -229,57 +175,85 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
         fits = total[key_of, lightest[key_of]] <= cap
         best[fits] = lightest[key_of[fits]]
     else:
-        x = comm_bound.features(hw, cal)
-        net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
-                               np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
-        net_keys, net_of = np.unique(net, axis=0, return_inverse=True)
-        net_of = net_of.reshape(-1)
-        mp2 = mappings.reshape((1, m))
-        for g in range(len(net_keys)):
-            members = np.flatnonzero(net_of == g)
-            kk = key_of[members]
-            cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
-            if len(cols) == 0:
-                continue
-            l1, l2, dov = comm_bound.coefficients(wl, mp2, cal, fixed_dp, net_keys[g, 0], net_keys[g, 1])
-            l1, l2, dov = l1[0, cols], l2[0, cols], dov[0, cols]
-            tot = total[kk[0], cols]
-            step = max(1, _CHUNK_ELEMENTS // len(cols))
-            for s0 in range(0, len(members), step):
-                rows = members[s0:s0 + step]
-                lb = _block_bounds(bound[key_of[rows]][:, cols], hbm[key_of[rows]][:, cols], clock[rows], x[rows], l1, l2, dov)
-                lb = np.where(tot[None, :] <= cap[rows, None], lb, np.inf)
-                best[rows] = _search_block(hw, wl, mappings, fixed_dp, cal, rows, cols, lb)
+        _time_search(hw, wl, mappings, fixed_dp, cal, ctx, (bound, hbm, valid, total), key_of, cap, clock, best)
     rest = np.flatnonzero(best < 0)
     if len(rest):
         best[rest] = _fallback(total[key_of[rest]], valid[key_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
     return best
 
 
-def _search_block(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                  cal: Calibration, rows: np.ndarray, cols: np.ndarray, lb: np.ndarray) -> np.ndarray:
-    """Best mapping index per row of a block (-1 where no mapping fits): evaluate the
-    _SEED_WINDOW lowest bounds exactly (upper bound U), then every fitting mapping with bound <= U."""
-    r, c = lb.shape
-    out = np.full(r, -1, dtype=np.int64)
-    w = min(_SEED_WINDOW, c)
-    seed = np.argpartition(lb, w - 1, axis=1)[:, :w] if w < c else np.broadcast_to(np.arange(c), (r, c))
-    seed_lb = np.take_along_axis(lb, seed, axis=1)
-    ok = np.isfinite(seed_lb) | (seed_lb == -np.inf)
-    owner = np.broadcast_to(np.arange(r)[:, None], seed.shape)[ok]
-    seed_col = seed[ok]
-    if len(owner) == 0:
-        return out
-    score = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows[owner], cols[seed_col])
-    upper = np.full(r, np.inf)
-    np.minimum.at(upper, owner, score)
+def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                 cal: Calibration, ctx: tuple, tables: tuple[np.ndarray, ...], key_of: np.ndarray, cap: np.ndarray,
+                 clock: np.ndarray, best: np.ndarray) -> None:
+    """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
+    bound, hbm, valid, total = tables
+    x = comm_bound.features(hw, cal)
+    net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
+                           np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
+    net_keys, net_of = np.unique(net, axis=0, return_inverse=True)
+    order = np.argsort(net_of.reshape(-1), kind="stable")
+    bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    held = 0
+    for g in range(len(net_keys)):
+        members = order[bounds_at[g]:bounds_at[g + 1]]
+        kk = key_of[members]
+        cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
+        if len(cols) == 0:
+            continue
+        l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
+        l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
+        a_g, h_g, tot_g = bound[:, cols], hbm[:, cols], total[:, cols]
+        step = max(1, _CHUNK_ELEMENTS // len(cols))
+        for s0 in range(0, len(members), step):
+            rows = members[s0:s0 + step]
+            lb = _block_bounds(a_g[key_of[rows]], h_g[key_of[rows]], clock[rows], x[rows], l1, l2, dov, window)
+            lb[tot_g[key_of[rows]] > cap[rows, None]] = np.inf
+            pending.append((rows, cols, lb))
+            held += lb.size
+            if held >= _PENDING_ELEMENTS:
+                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+                pending, held = [], 0
+    if pending:
+        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+
+
+def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                    cal: Calibration, pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]], best: np.ndarray) -> None:
+    """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
+    each round evaluates exactly, per row, the not yet evaluated mappings among its
+    _SEED_WINDOWS[k] lowest bounds whose bound is <= the row's best step so far (upper bound U);
+    the last round evaluates every mapping with bound <= U. The exact evaluations of all blocks
+    go in one flat batch per round."""
+    n = len(best)
+    upper = np.full(n, np.inf)
+    done = [np.zeros(lb.shape, dtype=bool) for _, _, lb in pending]
+    all_rows, all_cols, all_scores = [], [], []
+    for window in (*_SEED_WINDOWS, None):
+        new_rows, new_cols = [], []
+        for (rows, cols, lb), seen in zip(pending, done):
+            r, c = lb.shape
+            limit = (upper[rows] * (1 + _MARGIN))[:, None]
+            if window is None or window >= c:
+                pick = (lb <= limit) & ~seen
+            else:
+                part = np.argpartition(lb, window - 1, axis=1)[:, :window]
+                pick = np.zeros(lb.shape, dtype=bool)
+                np.put_along_axis(pick, part, True, axis=1)
+                pick &= (lb <= limit) & (lb < np.inf) & ~seen
+            o2, c2 = np.nonzero(pick)
+            seen[o2, c2] = True
+            new_rows.append(rows[o2])
+            new_cols.append(cols[c2])
+        n_rows, n_cols = np.concatenate(new_rows), np.concatenate(new_cols)
+        if len(n_rows):
+            score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
+            np.minimum.at(upper, n_rows, score)
+            all_rows.append(n_rows)
+            all_cols.append(n_cols)
+            all_scores.append(score)
+    if not all_rows:
+        return
+    found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), n)
     has = np.isfinite(upper)
-    keep = (lb <= (upper * (1 + _MARGIN))[:, None]) & has[:, None]
-    keep[owner, seed_col] = False  # already evaluated
-    o2, c2 = np.nonzero(keep)
-    if len(o2):
-        s2 = _exact_scores(hw, wl, mappings, fixed_dp, cal, rows[o2], cols[c2])
-        owner, seed_col, score = np.r_[owner, o2], np.r_[seed_col, c2], np.r_[score, s2]
-    found = _first_minimum(owner, score, cols[seed_col], r)
-    out[has] = found[has]
-    return out
+    best[has] = found[has]

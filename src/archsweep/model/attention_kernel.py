@@ -1,0 +1,37 @@
+"""Share of a flash-attention kernel's time spent in matrix instructions, by head dimension.
+
+Per score element a flash-attention kernel does ``2 (d_qk + d_v)`` matrix FLOPs (``Q K^T`` and
+``P V``) and one exponential on the special-function units, which are far slower: on H100 SXM5
+989 TFLOP/s of BF16 matmul against 3.9 TFLOP/s of exponentials, i.e. one exponential costs the
+time of ~256 matmul FLOPs (Shah et al., "FlashAttention-3", NeurIPS 2024, Sec. 3.2). Where the
+two do not overlap, the matrix share of the kernel's time is
+
+    g(d) = 2 (d_qk + d_v) / (2 (d_qk + d_v) + X),    X = ``attention_softmax_flop_equivalent``
+
+so halving the head dimension halves the matmul work per exponential. The calibrated attention
+efficiency (``flash_attention_efficiency``) refers to head dimension 128; other head dimensions
+scale it by ``g(d) / g(128)``, capped at 1 (FlashAttention-3 Fig. 5, H100, causal, 16k: head dim
+64 reaches 473 vs 616 TFLOP/s at 128 (0.77; cuDNN 388 / 539 = 0.72; the rule gives 0.75), and
+head dim 256 no more than 128 (642 vs 616; cuDNN 509 vs 539)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.spec.calibration import Calibration
+
+__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor"]
+
+#: Head dimension the calibrated attention efficiencies refer to (the Llama / GPT-3 class).
+REFERENCE_HEAD_DIM = 128.0
+
+
+def attention_head_dim_factor(qk_dim: float | np.ndarray, v_dim: float | np.ndarray, cal: Calibration) -> np.ndarray:
+    """Attention-kernel efficiency at (``qk_dim``, ``v_dim``) over that at head dimension 128, in (0, 1]."""
+    x = float(cal.attention_softmax_flop_equivalent)
+    work = 2.0 * (np.asarray(qk_dim, dtype=np.float64) + np.asarray(v_dim, dtype=np.float64))
+    if x <= 0.0:
+        return np.ones_like(work)
+    ref = 4.0 * REFERENCE_HEAD_DIM
+    return np.minimum(1.0, (work / (work + x)) / (ref / (ref + x)))

@@ -1,0 +1,213 @@
+"""Per-key tables of the pruned mapping search, cached across batches in one process.
+
+A *key* is an accelerator count and the compute-side hardware fields (compute units, matrix
+FLOP/cycle BF16 and FP8, matrix efficiency, HBM bytes per clock cycle), rounded UP onto a
+ladder when a batch brings too many new ones. For every key and mapping the tables hold
+(see :mod:`archsweep.model.training.pruned_search` for the proof that they bound the step):
+
+* ``A``: compute + recompute + bubble of ``training_step`` at clock 1 Hz, the key's HBM
+  bytes/cycle and no kernel overhead;
+* ``launch``: the same at clock and HBM bandwidth 1e40 with the kernel overhead (the
+  hardware-free count x t0 part);
+* ``valid`` and the memory ``total`` (they depend on the accelerator count only).
+
+They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
+outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
+they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
+evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
+The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch computes at most
+``_MISS_BUDGET + n / _KEY_SHARE`` new keys, choosing the finest ladder that fits that budget given
+what is already cached. Results never depend on the cache (only the bound's tightness does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import fields, replace
+from typing import Any
+
+import numpy as np
+
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.step import training_step
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables"]
+
+#: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
+CACHE_BYTES = 256 * 2**20
+KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
+              "matrix_efficiency")
+_CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
+_LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
+_MISS_BUDGET = 16  # new keys a batch may compute whatever its size (2 x mappings evaluations each)
+_KEY_SHARE = 256  # plus one new key per this many candidates
+_TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
+
+
+class _Lru:
+    """An LRU dictionary bounded by the summed ``nbytes`` of its values (tuples of arrays)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[Hashable, tuple[np.ndarray, ...]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: Hashable) -> tuple[np.ndarray, ...] | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._data
+
+    def put(self, key: Hashable, value: tuple[np.ndarray, ...]) -> None:
+        if key in self._data:
+            return
+        self._data[key] = value
+        self._bytes += sum(v.nbytes for v in value)
+        while self._bytes > self.max_bytes and len(self._data) > 1:
+            _, old = self._data.popitem(last=False)
+            self._bytes -= sum(v.nbytes for v in old)
+
+    def clear(self) -> None:
+        self._data.clear()
+        self._bytes = 0
+
+
+_CACHE = _Lru(CACHE_BYTES)
+_DIGESTS: list[tuple[MappingArrays, str]] = []  # (batch, digest): a strong reference keeps id() unique
+
+
+def clear_cache() -> None:
+    """Forget every cached table (tests; results never depend on the cache)."""
+    _CACHE.clear()
+    _DIGESTS.clear()
+
+
+def _digest(mappings: MappingArrays) -> str:
+    for known, digest in _DIGESTS:
+        if known is mappings:
+            return digest
+    h = hashlib.blake2b(digest_size=16)
+    for f in fields(mappings):
+        arr = np.ascontiguousarray(getattr(mappings, f.name), dtype=np.float64)
+        h.update(f.name.encode())
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    digest = h.hexdigest()
+    _DIGESTS.append((mappings, digest))
+    del _DIGESTS[:-8]
+    return digest
+
+
+def context(wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration) -> tuple[Hashable, ...]:
+    """What every cached entry of one search depends on besides its own key."""
+    return (wl, cal, fixed_dp, _digest(mappings), wl.training.precision == "fp8")
+
+
+def cached(ctx: tuple[Hashable, ...], name: str, key: tuple[float, ...],
+           compute: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """The cached value of (``ctx``, ``name``, ``key``), computed by ``compute()`` on a miss."""
+    full = (ctx, name, key)
+    value = _CACHE.get(full)
+    if value is None:
+        value = compute()
+        _CACHE.put(full, value)
+    return value
+
+
+def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
+    if steps == 0:
+        return x
+    with np.errstate(divide="ignore"):
+        y = np.exp2(np.ceil(np.log2(np.where(x > 0, x, 1.0)) * steps) / steps)
+    return np.where(x > 0, np.maximum(y, x), x)  # >= x exactly, whatever exp2/log2 rounding did
+
+
+def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
+         budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
+    index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
+    ``budget`` (default ``_MISS_BUDGET + n / _KEY_SHARE``) and whose tables for ``mappings``
+    mappings hold at most ``_TABLE_ELEMENTS`` entries (a batch's tables stay ~200 MB or less)."""
+    n = int(np.size(hw.clock_hz))
+    cols = [np.asarray(getattr(hw, f), dtype=np.float64).reshape(-1) for f in KEY_FIELDS]
+    # FP8 rate as the model uses it (BF16 rate where FP8 is unsupported); irrelevant for BF16 work.
+    cols[2] = np.where(cols[2] > 0, cols[2], cols[1]) if fp8 else np.zeros(n)
+    # HBM bytes per clock cycle: the step's compute terms at clock f and HBM bandwidth B equal
+    # those at 1 Hz and B / f, divided by f (homogeneous); rounded UP, they can only shrink.
+    cols.append(np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64).reshape(-1)
+                / np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1))
+    if budget is None:
+        budget = _MISS_BUDGET + n // _KEY_SHARE
+    count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
+    for steps in _LADDERS:
+        table = np.column_stack([count] + [_round_up(c, steps) for c in cols])
+        found, inverse = np.unique(table, axis=0, return_inverse=True)
+        if len(found) <= budget:
+            break
+        if ctx is not None and len(found) * mappings <= _TABLE_ELEMENTS and sum((ctx, "tables", tuple(row)) not in _CACHE for row in found.tolist()) <= budget:
+            break
+    return found, inverse.reshape(-1)
+
+
+def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> HardwareArrays:
+    """One hardware row per key: a representative candidate (its other fields are not read for
+    the tables) with the key's compute fields, clock 1 Hz and the key's HBM bytes per cycle."""
+    cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
+    cols["accelerator_count"] = key_rows[:, 0]
+    for j, name in enumerate(KEY_FIELDS):
+        cols[name] = key_rows[:, j + 1]
+    cols["clock_hz"] = np.ones(len(key_rows))
+    cols["hbm_stacks"] = np.ones(len(key_rows))
+    cols["hbm_bw_per_stack_bytes_per_s"] = key_rows[:, len(KEY_FIELDS) + 1]
+    return HardwareArrays(**cols)
+
+
+def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                   cal: Calibration, key_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(A, launch, valid, total), each (K, m), computed (uncached) from training_step on ideal rows."""
+    m = len(mappings)
+    ideal = _ideal_rows(hw, key_rows, first)
+    k = len(key_rows)
+    fast = {name: v.copy() for name, v in ideal.columns().items()}
+    fast["clock_hz"] = np.full(k, 1e40)
+    fast["hbm_bw_per_stack_bytes_per_s"] = np.full(k, 1e40)
+    crb, launch = np.empty((k, m)), np.empty((k, m))
+    valid, total = np.empty((k, m), dtype=bool), np.empty((k, m))
+    rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    mp2 = mappings.reshape((1, m))
+    cal0 = replace(cal, kernel_overhead_s=0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for start in range(0, k, rows):
+            sl = slice(start, min(k, start + rows))
+            part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
+            res = training_step(part, wl, mp2, cal0, fixed_dp)
+            crb[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+            valid[sl] = res.valid
+            total[sl] = res.memory.total_bytes
+            part = HardwareArrays(**{name: v[sl, None] for name, v in fast.items()})
+            res = training_step(part, wl, mp2, cal, fixed_dp)
+            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
+    return crb, launch, valid, total
+
+
+def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+           ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows, the missing ones
+    computed in one batch and cached."""
+    names = [tuple(row) for row in key_rows.tolist()]
+    got: list[Any] = [_CACHE.get((ctx, "tables", name)) for name in names]
+    missing = [i for i, value in enumerate(got) if value is None]
+    if missing:
+        fresh = per_key_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64))
+        for j, i in enumerate(missing):
+            got[i] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
+            _CACHE.put((ctx, "tables", names[i]), got[i])
+    return tuple(np.stack([g[t] for g in got]) for t in range(4))

@@ -1,0 +1,37 @@
+"""MoE rows carry their Megatron-Bridge recipe (issue 10): the flex dispatcher (DeepEP / HybridEP)
+selects the megatron-core-flex stack, which inherits megatron-core and overrides only the host time."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.rows import calibration_stack
+
+
+def test_flex_stack_inherits_megatron_core_except_host_time():
+    core, flex = load_calibration(stack="megatron-core"), load_calibration(stack="megatron-core-flex")
+    differ = {f.name for f in fields(core) if getattr(core, f.name) != getattr(flex, f.name)}
+    assert differ == {"stack", "moe_layer_host_overhead_s"}
+    assert 0 < flex.moe_layer_host_overhead_s < core.moe_layer_host_overhead_s
+
+
+@pytest.mark.parametrize(("dispatcher", "stack"), [("hybridep", "megatron-core-flex"), ("deepep", "megatron-core-flex"),
+                                                   ("alltoall", "megatron-core"), ("", "megatron-core")])
+def test_dispatcher_column_picks_the_stack(dispatcher, stack):
+    rows = read_measurements(data_dir() / "validation" / "training_runs.csv")
+    row = dict(next(r for r in rows if r["run_id"].startswith("mbridge_25.11_DGX-GB200_Qwen3_235B")))
+    row["moe_token_dispatcher"] = dispatcher
+    assert calibration_stack(row) == stack
+
+
+def test_every_nemo_moe_row_states_its_dispatcher():
+    rows = read_measurements(data_dir() / "validation" / "training_runs.csv")
+    moe = [r for r in rows if r["source_group"] == "nemo" and r["arch_type"] != "dense"]
+    assert len(moe) >= 36
+    assert {r["moe_token_dispatcher"] for r in moe} <= {"alltoall", "deepep", "hybridep"}
+    assert all(r["moe_recipe_source"].startswith("v0.") for r in moe)
