@@ -7,14 +7,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
 
-from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import Precision, TrainingJob
-from archsweep.spec.validation_data import LoraRecipe
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text
-from archsweep.validation.mlperf import benchmark_of
+from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.types import (
     _MEMORY_METRICS,
     _SWIGLU_FAMILIES,
@@ -104,12 +102,6 @@ def _training_mode(row: Mapping[str, str]) -> tuple[str, int]:
     return "pretrain", 0
 
 
-def _benchmark_lora_recipe(row: Mapping[str, str]) -> LoraRecipe | None:
-    """The LoRA recipe of the row's MLPerf benchmark (mlperf_eval_rules.yaml ``lora``), or None."""
-    rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
-    return rule.lora if rule is not None else None
-
-
 def _precision(row: Mapping[str, str]) -> Precision:
     text = _text(row, "precision").lower()
     if "fp8" in text:
@@ -189,12 +181,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
-    recipe = _benchmark_lora_recipe(row)
-    if mode == "finetune_lora" and recipe is not None:
-        training = replace(training, lora_rank=recipe.rank, lora_targets=recipe.targets, lora_dropout=recipe.dropout,
-                           lora_a2a=recipe.a2a)
-        notes.append(f"LoRA recipe of the benchmark: rank {recipe.rank} on {'+'.join(recipe.targets)}, dropout "
-                     f"{recipe.dropout:g}" + (", all-to-all output exchange" if recipe.a2a else ""))
+    training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
         architecture = replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
