@@ -320,7 +320,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
 def _lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
                  p: list[InputError]) -> tuple[tuple[str, ...], float, bool]:
     """(targets, dropout, a2a) of a LoRA job; problems appended to ``p``."""
-    kept = base if base is not None and base.mode == "finetune_lora" else TrainingJob(1, 1)
+    kept = base if base is not None and base.mode == mode == "finetune_lora" else TrainingJob(1, 1)
     targets, dropout, a2a = kept.lora_targets, kept.lora_dropout, kept.lora_a2a
     given = [k for k in ("lora_targets", "lora_dropout", "lora_a2a") if k in raw]
     if given and mode != "finetune_lora":
