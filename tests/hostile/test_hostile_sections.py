@@ -76,6 +76,11 @@ _STUDY_CASES: dict[str, tuple[str, Callable[[Doc], None], str]] = {
                            "workloads[0].training.seq_len: got 0"),
     "training_lora_without_mode": ("tiny", _workload({"model": "llama3-8b", "training": {"lora_rank": 16}}),
                                    "workloads[0].training.lora_rank: got 16"),
+    "training_bad_lora_target": ("tiny", _workload({"model": "llama3-8b", "training": {
+        "mode": "finetune_lora", "lora_rank": 16, "lora_targets": ["mlp_fc3"]}}),
+        "workloads[0].training.lora_targets[0]: got 'mlp_fc3'"),
+    "training_lora_dropout_outside_lora": ("tiny", _workload({"model": "llama3-8b", "training": {"lora_dropout": 0.1}}),
+                                           "workloads[0].training.lora_dropout: got 0.1"),
     "training_unknown_model": ("tiny", _workload({"model": "nope-7b", "training": {"seq_len": 2048}}),
                                "workloads[0].model: got 'nope-7b'"),
     "roadmap_unknown_scenario": ("roadmap", _set("scenarios", [2025, 2031]), "scenarios[1]: got 2031"),

@@ -24,27 +24,50 @@ def _run(wl, part, count, strategy):
     return evaluate_design_batch(hw, wl, tech=TECH, calibration=CAL, strategy=strategy, infeasible="least_violating")
 
 
-def _modes(stem):
+ALL = ("attention_qkv", "attention_dense", "mlp_fc1", "mlp_fc2")
+
+
+def _modes(stem, targets=ALL):
     wl = load_workload(stem)
     full = replace(wl, training=replace(wl.training, mode="finetune_full", lora_rank=0))
-    lora = replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
+    lora = replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16, lora_targets=targets))
     return full, lora
 
 
-@settings(max_examples=15, deadline=None)
-@given(stem=st.sampled_from(["llama2-7b", "llama3-8b", "mixtral-8x7b"]), tp=st.sampled_from([1, 2, 4, 8]),
-       mb=st.sampled_from([1, 2]), recompute=st.sampled_from(["none", "full"]))
-def test_lora_never_slower_than_full_finetuning(stem, tp, mb, recompute):
-    full, lora = _modes(stem)
-    strategy = f"tp={tp},pp=1,cp=1,mb={mb},recompute={recompute},zero=1"
+def _never_slower(stem, strategy, targets):
+    full, lora = _modes(stem, targets)
     a, b = _run(full, "H100-SXM", 8, strategy), _run(lora, "H100-SXM", 8, strategy)
     assert float(b["step_time_s"][0]) <= float(a["step_time_s"][0])
     assert float(b["memory_per_accelerator_bytes"][0]) < float(a["memory_per_accelerator_bytes"][0])
 
 
+@settings(max_examples=15, deadline=None)
+@given(stem=st.sampled_from(["llama2-7b", "llama3-8b", "mixtral-8x7b", "llama2-70b"]), tp=st.sampled_from([1, 2, 4, 8]),
+       mb=st.sampled_from([1, 2]), recompute=st.sampled_from(["none", "full"]))
+def test_lora_on_column_parallel_targets_never_slower_than_full_finetuning(stem, tp, mb, recompute):
+    # NeMo 1.x's default target (attention_qkv): the adapter exchanges only T x r tensors over TP,
+    # and the weight-gradient GEMMs it drops outweigh its kernels at every TP and recompute setting.
+    _never_slower(stem, f"tp={tp},pp=1,cp=1,mb={mb},recompute={recompute},zero=1", ("attention_qkv",))
+
+
+@settings(max_examples=8, deadline=None)
+@given(stem=st.sampled_from(["llama2-7b", "llama3-8b", "mixtral-8x7b", "llama2-70b"]), mb=st.sampled_from([1, 2]))
+def test_lora_on_all_projections_never_slower_without_tp_or_recompute(stem, mb):
+    # Not asserted beyond this because it does not hold in NeMo's implementation: (1) under TP an
+    # adapter on a row-parallel projection (attention_dense, mlp_fc2) returns its T x h output by a
+    # synchronous all-gather (with LORA_A2A an all-to-all) outside TE's overlap, as large as the base
+    # layer's own SP exchange (parallel_adapters.py ParallelLinearAdapter: linear_out
+    # gather_output=True; NVIDIA's MLPerf LoRA sets LORA_A2A=1 for this); (2) full recompute re-runs
+    # every adapter's forward kernels, and on 7-8B models at T = 4096 the output-sized scale + add of
+    # the fc1 adapter (T x 2 ffn) then nearly equal the weight-gradient GEMMs saved (model, H100:
+    # llama2-7b TP1 full recompute, all four 1.04x full fine-tuning, qkv only 0.86x).
+    _never_slower(stem, f"tp=1,pp=1,cp=1,mb={mb},recompute=none,zero=1", ALL)
+
+
 def test_lora_backward_drops_the_weight_gradient_gemms():
     # Compute-bound 70B layer on one 8-GPU node: forward F, full backward ~2F, frozen backward ~F.
-    full, lora = _modes("llama2-70b")
+    # Adapter on the QKV projection only, so the adapter kernels (priced separately) stay small.
+    full, lora = _modes("llama2-70b", ("attention_qkv",))
     s = "tp=8,pp=1,cp=1,mb=1,recompute=none,zero=1"
     a, b = _run(full, "H100-SXM", 8, s), _run(lora, "H100-SXM", 8, s)
     ratio = float(b["compute_time_s"][0]) / float(a["compute_time_s"][0])

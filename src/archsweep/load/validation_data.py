@@ -17,7 +17,8 @@ from typing import Any
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
-from archsweep.spec.validation_data import BenchPrecisions, EvalRule, PrecisionTriple
+from archsweep.spec.training import expand_lora_targets
+from archsweep.spec.validation_data import BenchPrecisions, EvalRule, LoraRecipe, PrecisionTriple
 
 __all__ = ["load_mlperf_eval_rules", "load_bench_precisions", "mlperf_eval_rules_path", "bench_precisions_path"]
 
@@ -39,7 +40,15 @@ def _document(path: Path, schema: str) -> dict[str, Any]:
 @cache
 def _eval_rules(path: Path) -> Mapping[str, EvalRule]:
     doc = _document(path, "mlperf_eval_rules")
-    return MappingProxyType({name: EvalRule(benchmark=name, **entry) for name, entry in doc.items()})
+    rules = {}
+    for name, entry in doc.items():
+        entry = dict(entry)
+        lora = entry.pop("lora", None)
+        recipe = None if lora is None else LoraRecipe(
+            rank=lora["rank"], targets=expand_lora_targets(lora["targets"]), dropout=float(lora["dropout"]),
+            a2a=lora["a2a"], source=lora["source"], locator=lora["locator"], confidence=lora["confidence"])
+        rules[name] = EvalRule(benchmark=name, lora=recipe, **entry)
+    return MappingProxyType(rules)
 
 
 def load_mlperf_eval_rules(path: Path | None = None) -> Mapping[str, EvalRule]:

@@ -10,8 +10,9 @@ local expert (Lepikhin et al., GShard, 2021; Megatron-Core MoE).
 Backward of a GEMM (M x K)@(K x N) is a data-gradient GEMM (M x N)@(N x K) and a weight-
 gradient GEMM (K x M)@(M x N), each timed with the same roofline. Under LoRA fine-tuning the
 base weights are frozen (Hu et al., ICLR 2022, Sec. 4.1): their backward is the data-gradient
-GEMM alone (no weight gradient is formed); the rank-r adapter GEMMs (r << h) are small
-side GEMMs charged at the base GEMM's rate per FLOP (see :func:`_gemm_fwd_bwd`). Flash attention (Dao et al.
+GEMM alone (no weight gradient is formed); the projections named in ``lora_targets`` carry a
+rank-r adapter, priced as the separate small kernels it runs as (:func:`_adapter_fwd_bwd`).
+Flash attention (Dao et al.
 2022/2023) skips masked tiles of the causal mask (half the score FLOPs) and its backward does
 2.5x the forward FLOPs. All times in seconds, FLOPs and bytes per accelerator.
 """
@@ -57,12 +58,50 @@ class LayerCosts:
     attn_fwd_s: np.ndarray
 
 
+def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration):
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter.
+
+    The adapter on a projection with input (m x k) runs as its own kernels (NeMo
+    ``ParallelLinearAdapter.forward``, nemo/collections/nlp/modules/common/megatron/adapters/
+    parallel_adapters.py; adapters are Megatron ``ColumnParallelLinear`` / ``RowParallelLinear``,
+    not TransformerEngine modules, so BF16 under FP8 recipes): forward, dropout on the input
+    (``dropout_position: pre``; read 2 B, write 2 B + a 1 B mask per element), the down GEMM
+    (m x k)@(k x r), the up GEMM (m x r)@(r x n), the ``alpha / dim`` scale of the ``out_elems``
+    output elements (read + write) and the add into the base output (2 reads, 1 write); backward,
+    the scale, the up GEMM's data and weight gradients, the down GEMM's data and weight gradients,
+    the dropout backward (read gradient and mask, write) and the add of the input gradient into
+    the base projection's (2 reads, 1 write). Each GEMM through :func:`gemm_time_s` (with r = 16
+    memory-bound: the roofline's bytes / bandwidth term), each elementwise kernel bytes / (HBM
+    bandwidth x ``hbm_bw_efficiency``), every kernel + ``kernel_overhead_s``: no new constant.
+    """
+    r = np.full((), float(rank))
+    common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
+                  compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
+                  cal=cal)
+    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+    t0 = cal.kernel_overhead_s
+    x = batch * m * k  # adapter input elements
+
+    def elementwise(nbytes):
+        return nbytes / bw + t0
+
+    drop = dropout > 0.0
+    fwd = (gemm_time_s(m, r, k, **common) + gemm_time_s(m, n, r, **common)
+           + elementwise(4.0 * out_elems) + elementwise(6.0 * out_elems)
+           + (elementwise(5.0 * x) if drop else 0.0))
+    bwd = (elementwise(4.0 * out_elems) + gemm_time_s(m, r, n, **common) + gemm_time_s(r, n, m, **common)
+           + gemm_time_s(m, k, r, **common) + gemm_time_s(k, r, m, **common) + elementwise(6.0 * x)
+           + (elementwise(5.0 * x) if drop else 0.0))
+    flops = 2.0 * batch * m * r * (k + n)
+    hbm = 2.0 * (x + batch * r * (k + n) + 2.0 * batch * m * r + batch * m * n) + 10.0 * out_elems + (5.0 * x if drop else 0.0)
+    return fwd, bwd, flops, hbm
+
+
 def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, frozen: bool = False,
-                  lora_rank: int = 0, input_from_norm: bool = False):
+                  input_from_norm: bool = False):
     """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM.
 
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
-    ``lora_rank`` > 0 adds the adapter's down (k -> r) and up (r -> n) GEMMs, trained.
     ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
     (TransformerEngine LayerNormLinear / LayerNormMLP), so it needs no separate cast.
     """
@@ -74,13 +113,6 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:
         bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
-    if lora_rank > 0:
-        # Adapter down (k -> r) and up (r -> n) GEMMs: r (k + n) / (k n) of the base GEMM's FLOPs,
-        # charged at the base GEMM's achieved rate (their T x k input and T x n output are the base
-        # GEMM's own operands); trained, so their backward is twice their forward.
-        share = float(lora_rank) * (k + n) / (k * n)
-        base = fwd - cal.kernel_overhead_s
-        fwd, bwd = fwd + share * base, bwd + 2.0 * share * base
     hbm = bpe * batch * (m * k + k * n + m * n)
     if bpe < 2.0 and cal.fp8_quantize_bytes_per_element > 0:
         # FP8 recipes quantise each GEMM's BF16 activation input (forward) and output gradient
@@ -111,8 +143,27 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     peak = peak_matrix_flops
     peak_bf16 = hw.peak_matrix_flops_bf16
     lora = wl.training.mode == "finetune_lora"
-    wk: dict[str, Any] = {"frozen": lora, "lora_rank": wl.training.lora_rank if lora else 0}  # adapted, frozen projections
     fz: dict[str, Any] = {"frozen": lora}  # frozen, not adapted (router, output layer)
+    targets = wl.training.lora_targets if lora else ()
+    out_split = np.where(mp.sequence_parallel > 0, t, 1.0)
+
+    def proj(target: str, m, n, k, batch=1.0, row_parallel: bool = False, input_from_norm: bool = False):
+        """A frozen (LoRA) or trained projection, plus its adapter when ``target`` is adapted.
+
+        Row-parallel projections (attention output, FFN down; ``k`` split by tp, ``n`` full):
+        the adapter's up GEMM is column-parallel (n / tp per rank) and its output, after the TP
+        exchange (communication.lora_tensor_parallel_s), is (m / tp) x n with sequence
+        parallelism, m x n without (NeMo ParallelLinearAdapter, ``gather_output``)."""
+        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, frozen=lora, input_from_norm=input_from_norm)
+        if target not in targets:
+            return base
+        if row_parallel:
+            adapter = _adapter_fwd_bwd(m, n / t, k, batch, batch * m * n / out_split, wl.training.lora_rank,
+                                       wl.training.lora_dropout, hw, cal)
+        else:
+            adapter = _adapter_fwd_bwd(m, n, k, batch, batch * m * n, wl.training.lora_rank,
+                                       wl.training.lora_dropout, hw, cal)
+        return tuple(x + y for x, y in zip(base, adapter))
 
     heads_local = wl.heads / t
     kv_local = np.maximum(wl.kv_heads / t, 1.0)
@@ -121,20 +172,19 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         qk_dim = float(m_.qk_nope_head_dim + m_.qk_rope_head_dim)
         v_dim = float(m_.v_head_dim)
         # MLA approximated as its projections: down-projections (replicated) + per-head up-projections.
-        q_down = _gemm_fwd_bwd(tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h, 1.0, peak, hw, bpe, cal,
-                               input_from_norm=True, **wk)
-        q_up = _gemm_fwd_bwd(tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), 1.0, peak, hw, bpe, cal,
-                             input_from_norm=True, **wk)
-        kv_up = _gemm_fwd_bwd(tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank), 1.0, peak, hw, bpe,
-                              cal, input_from_norm=True, **wk)
+        q_down = proj("attention_qkv", tokens, float(m_.q_lora_rank or 0) + m_.kv_lora_rank + m_.qk_rope_head_dim, h,
+                      input_from_norm=True)
+        q_up = proj("attention_qkv", tokens, heads_local * qk_dim, float(m_.q_lora_rank or h), input_from_norm=True)
+        kv_up = proj("attention_qkv", tokens, heads_local * (m_.qk_nope_head_dim + v_dim), float(m_.kv_lora_rank),
+                     input_from_norm=True)
         qkv = tuple(x + y + z for x, y, z in zip(q_down, q_up, kv_up))
         kv_heads_for_attn = heads_local
-        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
+        out = proj("attention_dense", tokens, h, heads_local * v_dim, row_parallel=True)
     else:
         qk_dim = v_dim = float(wl.head_dim)
-        qkv = _gemm_fwd_bwd(tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, 1.0, peak, hw, bpe, cal, input_from_norm=True, **wk)
+        qkv = proj("attention_qkv", tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, input_from_norm=True)
         kv_heads_for_attn = kv_local
-        out = _gemm_fwd_bwd(tokens, h, heads_local * v_dim, 1.0, peak, hw, bpe, cal, **wk)
+        out = proj("attention_dense", tokens, h, heads_local * v_dim, row_parallel=True)
 
     # Attention core: scores (s/c x s) per head, causal.
     full_core_flops = 2.0 * b * heads_local * (s / c) * s * (qk_dim + v_dim)
@@ -184,8 +234,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     # Dense FFN.
     ffn_in = float(wl.ffn_matrices - 1) * wl.ffn_hidden / t
-    up = _gemm_fwd_bwd(tokens, ffn_in, h, 1.0, peak, hw, bpe, cal, input_from_norm=True, **wk)
-    down = _gemm_fwd_bwd(tokens, h, wl.ffn_hidden / t, 1.0, peak, hw, bpe, cal, **wk)
+    up = proj("mlp_fc1", tokens, ffn_in, h, input_from_norm=True)
+    down = proj("mlp_fc2", tokens, h, wl.ffn_hidden / t, row_parallel=True)
     dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd
     dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd
     dense_flops = attn_flops + up[2] + down[2]
@@ -198,14 +248,15 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         et = t if expert_tp is None else expert_tp
         tokens_per_expert = ep * tokens * (et / t) * moe.top_k * moe.capacity_factor / moe.num_experts
         e_in = float(wl.ffn_matrices - 1) * moe.expert_ffn_hidden / et
-        e_up = _gemm_fwd_bwd(tokens_per_expert, e_in, h, local_experts, peak, hw, bpe, cal, **wk)
-        e_down = _gemm_fwd_bwd(tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts, peak, hw, bpe, cal, **wk)
+        # Expert adapters act on the expert's local tokens (no sequence-parallel exchange).
+        e_up = proj("mlp_fc1", tokens_per_expert, e_in, h, local_experts)
+        e_down = proj("mlp_fc2", tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts)
         router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
-            s_up = _gemm_fwd_bwd(tokens, shared * e_in, h, 1.0, peak, hw, bpe, cal, **wk)
-            s_down = _gemm_fwd_bwd(tokens, h, shared * moe.expert_ffn_hidden / t, 1.0, peak, hw, bpe, cal, **wk)
+            s_up = proj("mlp_fc1", tokens, shared * e_in, h)
+            s_down = proj("mlp_fc2", tokens, h, shared * moe.expert_ffn_hidden / t, row_parallel=True)
             moe_ffn = [moe_ffn[i] + s_up[i] + s_down[i] for i in range(4)]
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from archsweep.spec.training import LORA_TARGETS
+
 __all__ = ["Architecture", "MLAConfig", "MoEConfig"]
 
 
@@ -186,12 +188,14 @@ class Architecture:
                 + self.moe_layers * active_experts * self.expert_params + self.router_params
                 + self.embedding_params)
 
-    def lora_params(self, rank: int) -> float:
-        """LoRA adapter weights of rank ``rank`` (0 when ``rank <= 0``).
+    def lora_params(self, rank: int, targets: tuple[str, ...] = LORA_TARGETS) -> float:
+        """LoRA adapter weights of rank ``rank`` on the projections ``targets`` (0 when ``rank <= 0``).
 
-        Adapters of rank r on every attention and FFN/expert projection (the QLoRA setting,
-        Dettmers et al. 2023 Sec. 4: "LoRA on all linear transformer block layers"): a d_in x d_out
-        matrix gets r * (d_in + d_out) weights. Embeddings and routers are not adapted.
+        A d_in x d_out projection gets r * (d_in + d_out) adapter weights. ``targets``
+        (:data:`~archsweep.spec.training.LORA_TARGETS`): "attention_qkv" (MLA: its query and KV down /
+        up projections), "attention_dense", "mlp_fc1" and "mlp_fc2" (dense FFN and every expert's);
+        the default, all four, is the QLoRA setting (Dettmers et al. 2023 Sec. 4: "LoRA on all linear
+        transformer block layers"). Embeddings and routers are not adapted.
         """
         r = rank
         if r <= 0:
@@ -201,16 +205,19 @@ class Architecture:
             m = self.mla
             qk = m.qk_nope_head_dim + m.qk_rope_head_dim
             q_shapes = [(h, m.q_lora_rank), (m.q_lora_rank, self.heads * qk)] if m.q_lora_rank else [(h, self.heads * qk)]
-            shapes = q_shapes + [(h, m.kv_lora_rank + m.qk_rope_head_dim),
-                                 (m.kv_lora_rank, self.heads * (m.qk_nope_head_dim + m.v_head_dim)),
-                                 (self.heads * m.v_head_dim, h)]
+            qkv = q_shapes + [(h, m.kv_lora_rank + m.qk_rope_head_dim),
+                              (m.kv_lora_rank, self.heads * (m.qk_nope_head_dim + m.v_head_dim))]
+            dense = [(self.heads * m.v_head_dim, h)]
         else:
-            shapes = [(h, self.heads * self.head_dim), (h, self.kv_heads * self.head_dim),
-                      (h, self.kv_heads * self.head_dim), (self.heads * self.head_dim, h)]
+            qkv = [(h, self.heads * self.head_dim), (h, self.kv_heads * self.head_dim), (h, self.kv_heads * self.head_dim)]
+            dense = [(self.heads * self.head_dim, h)]
+        shapes = (qkv if "attention_qkv" in targets else []) + (dense if "attention_dense" in targets else [])
         attention = sum(r * (a + b) for a, b in shapes)
 
         def ffn_one(width: int) -> int:
-            return self.ffn_matrices * r * (h + width)
+            up = (self.ffn_matrices - 1) * r * (h + width) if "mlp_fc1" in targets else 0
+            down = r * (h + width) if "mlp_fc2" in targets else 0
+            return up + down
 
         experts = 0.0
         if self.moe is not None:

@@ -13,12 +13,32 @@ from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
 
-__all__ = ["PRECISIONS", "TRAINING_MODES", "Precision", "TrainingJob", "TrainingMode", "TrainingWorkload"]
+__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "TRAINING_MODES", "LoraTarget", "Precision",
+           "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
 
 Precision = Literal["bf16", "fp16", "fp8"]
 TrainingMode = Literal["pretrain", "finetune_full", "finetune_lora"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 TRAINING_MODES: tuple[str, ...] = get_args(TrainingMode)
+
+#: Projections a LoRA adapter can sit on (NeMo's names, nemo/collections/nlp/parts/peft_config.py
+#: PEFT_MODULE_MAP): the fused QKV projection (MLA: its down/up projections), the attention output
+#: projection, the FFN up (gate + up; MoE: every expert's) and down projections.
+LoraTarget = Literal["attention_qkv", "attention_dense", "mlp_fc1", "mlp_fc2"]
+LORA_TARGETS: tuple[str, ...] = get_args(LoraTarget)
+#: Group names and what they expand to (NeMo ``get_target_modules``: "attention" = qkv + dense,
+#: "mlp" = fc1 + fc2, "all" = the four).
+LORA_TARGET_GROUPS: dict[str, tuple[str, ...]] = {
+    "attention": ("attention_qkv", "attention_dense"), "mlp": ("mlp_fc1", "mlp_fc2"), "all": LORA_TARGETS}
+
+
+def expand_lora_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Projection names from target / group names, in :data:`LORA_TARGETS` order; unknown names kept
+    (the caller reports them)."""
+    wanted: set[str] = set()
+    for name in names:
+        wanted.update(LORA_TARGET_GROUPS.get(name, (name,)))
+    return tuple(t for t in LORA_TARGETS if t in wanted) + tuple(sorted(wanted - set(LORA_TARGETS)))
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,13 @@ class TrainingJob:
         mode: pre-training, full fine-tuning, or LoRA fine-tuning.
         lora_rank: LoRA rank (mode "finetune_lora" only; the loaders require it > 0 there).
         total_tokens: tokens of the whole run (for time-to-train), 0 if unknown.
+        lora_targets: projections that carry adapters (:data:`LORA_TARGETS`); default all four,
+            the QLoRA setting (Dettmers et al. 2023 Sec. 4) this model assumed before the field existed.
+        lora_dropout: dropout probability on the adapter input (NeMo ``adapter_dropout``,
+            ``dropout_position: pre``); > 0 adds a dropout kernel forward and backward per adapter.
+        lora_a2a: adapters on row-parallel projections under sequence parallelism return their
+            output with one all-to-all (hidden-split to sequence-split) instead of an all-gather of
+            the whole output (NeMo ``a2a_experimental``, set by ``LORA_A2A=1``).
     """
 
     global_batch_seqs: int
@@ -40,6 +67,9 @@ class TrainingJob:
     mode: TrainingMode = "pretrain"
     lora_rank: int = 0
     total_tokens: float = 0.0
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    lora_dropout: float = 0.0
+    lora_a2a: bool = False
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -50,6 +80,12 @@ class TrainingJob:
             raise InputError("<training job>", "precision", self.precision, "one of " + ", ".join(PRECISIONS))
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
+        bad = [t for t in self.lora_targets if t not in LORA_TARGETS]
+        if bad or not self.lora_targets:
+            raise InputError("<training job>", "lora_targets", list(self.lora_targets),
+                             "a non-empty list of " + ", ".join(LORA_TARGETS))
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise InputError("<training job>", "lora_dropout", self.lora_dropout, "a probability in [0, 1)")
 
     @property
     def tokens_per_step(self) -> int:

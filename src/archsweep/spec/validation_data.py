@@ -11,7 +11,21 @@ from dataclasses import dataclass
 
 from archsweep.spec.serving import Precision
 
-__all__ = ["EvalRule", "PrecisionTriple", "BenchPrecisions"]
+__all__ = ["EvalRule", "LoraRecipe", "PrecisionTriple", "BenchPrecisions"]
+
+
+@dataclass(frozen=True)
+class LoraRecipe:
+    """A fine-tuning benchmark's LoRA recipe: rank, adapted projections (expanded names of
+    :data:`~archsweep.spec.training.LORA_TARGETS`), adapter dropout, all-to-all output exchange."""
+
+    rank: int
+    targets: tuple[str, ...]
+    dropout: float
+    a2a: bool
+    source: str
+    locator: str
+    confidence: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,7 @@ class EvalRule:
     source: str
     locator: str
     confidence: str
+    lora: LoraRecipe | None = None
 
     @property
     def eval_per_train_sample(self) -> float:

@@ -61,7 +61,7 @@ class Workload:
         """LoRA adapter weights (mode "finetune_lora"; 0 otherwise): :meth:`Architecture.lora_params`."""
         if self.training.mode != "finetune_lora":
             return 0.0
-        return self.architecture.lora_params(self.training.lora_rank)
+        return self.architecture.lora_params(self.training.lora_rank, self.training.lora_targets)
 
     @property
     def trainable_params(self) -> float:

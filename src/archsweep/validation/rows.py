@@ -12,6 +12,7 @@ from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import Precision, TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text
+from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.types import (
     _MEMORY_METRICS,
     _SWIGLU_FAMILIES,
@@ -180,6 +181,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
+    training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
         architecture = replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,

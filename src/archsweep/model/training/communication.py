@@ -19,7 +19,8 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["TensorParallelCost", "tensor_parallel", "context_parallel_exposed_s", "ExpertParallelCost",
+__all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
+           "ExpertParallelCost",
            "expert_parallel", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p"]
 
 
@@ -43,6 +44,53 @@ def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act
     tp_total = microbatches * layers_stage * tp_layer + 2.0 * microbatches * tp_ar  # + embedding/logits
     exposed = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual * tp_total, tp_total)
     return TensorParallelCost(exposed, tp_ar)
+
+
+def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                           tokens: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray) -> np.ndarray:
+    """Tensor-parallel collectives of the LoRA adapters (dense layers), s per step; 0 without LoRA or TP.
+
+    From NeMo's ``ParallelLinearAdapter`` (nemo/collections/nlp/modules/common/megatron/adapters/
+    parallel_adapters.py, NeMo 24.09 as in the MLPerf v4.1 NVIDIA Dockerfile): synchronous
+    ``torch.distributed`` calls on the compute path, outside TransformerEngine's TP overlap, so
+    exposed. Per adapter and micro-batch, T = local tokens, r = rank:
+
+    * on a column-parallel projection (attention_qkv, mlp_fc1): the down GEMM's
+      ``gather_output=True`` all-gathers the T x r result forward; the up GEMM's input copy
+      all-reduces T x r backward (the input gradient's reduce is left to the base layer under SP);
+    * on a row-parallel projection (attention_dense, mlp_fc2): the down GEMM (RowParallelLinear)
+      all-reduces T x r forward and the up GEMM's input copy T x r backward; its T x h/tp output
+      returns to the sequence-parallel layout by one all-to-all forward and one backward when
+      ``lora_a2a`` (``_All2AllHp2Sp``), else by an all-gather of the whole T x h output forward
+      (``gather_output``) and, under SP, one more backward (``scatter_to_sequence_parallel_region``).
+
+    Full recomputation repeats the forward ones. MoE expert adapters add none here.
+    """
+    targets = wl.training.lora_targets
+    if wl.training.mode != "finetune_lora" or not wl.training.lora_rank:
+        return np.zeros_like(mp.tp * tokens)
+    one = np.ones_like(mp.tp)
+    eff = cal.collective_bw_efficiency
+    h = float(wl.hidden)
+    small = 2.0 * tokens * float(wl.training.lora_rank)
+    ag_small = coll.all_gather_time_s(hw, small, mp.tp, one, eff)
+    ar_small = coll.allreduce_time_s(hw, small, mp.tp, one, eff)
+    sp = mp.sequence_parallel > 0
+    if wl.training.lora_a2a:
+        a2a = coll.alltoall_time_s(hw, 2.0 * tokens * h / mp.tp, mp.tp, one, eff)
+        out_f, out_b = np.where(sp, a2a, coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)), np.where(sp, a2a, 0.0)
+    else:
+        gather = coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+        out_f, out_b = gather, np.where(sp, gather, 0.0)
+    column_f, column_b = ag_small, ar_small
+    row_f, row_b = ar_small + out_f, ar_small + out_b
+    dense_share = 1.0 - wl.moe_layers / wl.layers
+    fwd = ((column_f if "attention_qkv" in targets else 0.0) + (row_f if "attention_dense" in targets else 0.0)
+           + dense_share * ((column_f if "mlp_fc1" in targets else 0.0) + (row_f if "mlp_fc2" in targets else 0.0)))
+    bwd = ((column_b if "attention_qkv" in targets else 0.0) + (row_b if "attention_dense" in targets else 0.0)
+           + dense_share * ((column_b if "mlp_fc1" in targets else 0.0) + (row_b if "mlp_fc2" in targets else 0.0)))
+    per_layer = fwd + bwd + np.where(mp.recompute == 2, fwd, 0.0)
+    return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 
 def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,

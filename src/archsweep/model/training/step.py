@@ -3,7 +3,8 @@
     step = m * (t_f + t_b + t_rc)                      compute of all micro-batches (per stage)
          + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of the schedule (schedule.py:
                                                         (pp-1)/vpp only when m >= pp; pp-1 for m = 1)
-         + exposed TP + CP + EP communication           per layer, on the critical path
+         + exposed TP + CP + EP communication           per layer, on the critical path (TP: with
+                                                        the LoRA adapters' own collectives)
          + exposed PP point-to-point                    activations between stages
          + exposed DP gradient reduction / ZeRO gathers after what overlaps with backward
          + optimizer step                               HBM-bound Adam update
@@ -23,6 +24,7 @@ import numpy as np
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
     expert_parallel,
+    lora_tensor_parallel_s,
     pipeline_p2p,
     tensor_parallel,
 )
@@ -113,6 +115,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     tokens = mp.micro_batch * s / mp.cp
     act_bytes = 2.0 * tokens * h
     tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage)
+    # LoRA adapters' own TP collectives: serial, reported with the exposed TP communication.
+    tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
     cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)
     ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac,
                          lc.moe_fwd_s + lc.moe_bwd_s)
@@ -123,7 +127,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
     compute = microbatches * (t_f + t_b)
     recompute = microbatches * t_rc
-    step = (compute + recompute + bubble + tp.exposed_s + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
+    step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer)
 
     mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
@@ -150,7 +154,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
     return StepResult(
         step_time_s=bc(step), compute_time_s=bc(compute), recompute_time_s=bc(recompute), bubble_time_s=bc(bubble),
-        tp_comm_exposed_s=bc(tp.exposed_s), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep.exposed_s),
+        tp_comm_exposed_s=bc(tp_exposed), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep.exposed_s),
         pp_comm_exposed_s=bc(pp.exposed_s), dp_comm_exposed_s=bc(data.exposed_s), optimizer_time_s=bc(optimizer),
         dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(matrix_flops), hbm_bytes=bc(hbm_bytes),
         scaleup_bytes=bc(scaleup_bytes), scaleout_bytes=bc(scaleout_bytes), valid=bc(valid),

@@ -1,0 +1,65 @@
+"""Add the LoRA recipe of the NeMo 24.07 performance-summary LoRA runs to their rows of
+data/validation/training_runs.csv (new columns only; other rows and columns untouched).
+
+Re-run after merging other edits of the CSV:  python data/validation/derive/lora_recipes.py
+
+Columns written (empty for every row not matched here; MLPerf llama2_70b_lora rows take the
+benchmark's recipe from mlperf_eval_rules.yaml instead):
+  lora_rank           adapter dimension
+  lora_targets        "+"-joined projections (attention_qkv, attention_dense, mlp_fc1, mlp_fc2)
+  lora_dropout        adapter dropout probability
+  lora_recipe_source  repository, tag and file the three values were read from
+
+Provenance (read from github:NVIDIA/NeMo-Framework-Launcher tag 24.07 and github:NVIDIA/NeMo tag
+r2.0.0rc1, the NeMo of the 24.07 container): the performance table's three LoRA runs (8 GPUs, GBS 32,
+MBS 1, TP1 PP1 / TP1 PP1 / TP2 PP4, FP8, SQuAD packed 4096) are the launcher's
+examples/peft/llama/h100/{7b,13b,70b}_1node_lora.sh, which run `peft=llama/sft` with
+`peft.model.peft.peft_scheme=lora` and do not override the adapter. launcher_scripts/conf/peft/llama/
+sft.yaml `lora_tuning` sets adapter_dim 32 and adapter_dropout 0.0 and no target_modules, so NeMo 1.x
+nemo/collections/nlp/parts/peft_config.py `get_target_modules(lora_cfg, default=("attention_qkv",))`
+adapts the fused QKV projection only (the same default as examples/nlp/language_modeling/tuning/conf/
+megatron_gpt_finetuning_config.yaml). NeMo 2.0's all-four-linear default (nemo/collections/llm/peft/
+lora.py) is not what produced this table: the 24.07 figures come from the NeMo 1.x launcher.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
+COLUMNS = ("lora_rank", "lora_targets", "lora_dropout", "lora_recipe_source")
+
+_LAUNCHER = ("NeMo-Framework-Launcher 24.07 examples/peft/llama/h100/{size}_1node_lora.sh (peft=llama/sft, "
+             "peft_scheme=lora) + launcher_scripts/conf/peft/llama/sft.yaml lora_tuning (adapter_dim 32, "
+             "adapter_dropout 0.0, no target_modules); NeMo r2.0.0rc1 nemo/collections/nlp/parts/peft_config.py "
+             "get_target_modules default ('attention_qkv',)")
+
+#: run_id -> (rank, targets, dropout, source)
+RECIPES: dict[str, tuple[str, str, str, str]] = {
+    f"nemo2407_LLAMA2-{size.upper()}_LoRA_8gpu": ("32", "attention_qkv", "0", _LAUNCHER.format(size=size))
+    for size in ("7b", "13b", "70b")
+}
+
+
+def main() -> None:
+    with CSV.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    header += [c for c in COLUMNS if c not in header]
+    matched = 0
+    for row in rows:
+        recipe = RECIPES.get(row["run_id"])
+        for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
+            row[column] = value
+        matched += recipe is not None
+    with CSV.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{CSV}: LoRA recipe columns set on {matched} rows")
+
+
+if __name__ == "__main__":
+    main()
