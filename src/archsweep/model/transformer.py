@@ -265,8 +265,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
         # forward, two thirds in the backward.
         host = cal.moe_layer_host_overhead_s
-        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s + host / 3.0
-        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s + 2.0 * host / 3.0
+        # Per-expert launches: TransformerEngine's GroupedLinear (Megatron-Core TEGroupedMLP) runs
+        # one cuBLAS GEMM per local expert (nvte_multi_stream_cublas_gemm loops over the experts on
+        # 4 streams), fc1 + fc2 forward, and dgrad (+ wgrad unless frozen) backward; after the
+        # dropless host sync the GPU waits on that serial launch chain.
+        launches_bwd = 2.0 if lora else 4.0
+        expert_launch_s = local_experts * cal.kernel_overhead_s
+        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s + host / 3.0 + 2.0 * expert_launch_s
+        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
         moe_flops = attn_flops + moe_ffn[2]
         moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
     else:
