@@ -52,6 +52,7 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
+from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
     consistency_skip_reason,
@@ -60,7 +61,6 @@ from archsweep.validation.metrics import (
 )
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
-from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
 Status = Literal["ok", "skipped"]
