@@ -12,7 +12,8 @@ from archsweep.model.training.step import model_flops_per_token
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
-from archsweep.validation.types import _GIB, _STATED_PEAKS, METRICS, STEADY_STEP, RowPlan, Skip
+from archsweep.validation.layer_time import measured_layer_times
+from archsweep.validation.types import _GIB, _STATED_PEAKS, LAYER_METRIC, METRICS, STEADY_STEP, RowPlan, Skip
 
 Status = Literal["ok", "skipped"]
 MappingSource = Literal["given", "partial", "searched", "-"]
@@ -33,12 +34,22 @@ FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
 _MEM_ACT = re.compile(r"activations\s+([0-9.]+)\s*GiB", re.I)
 _MEM_TOTAL = re.compile(r"(?:total|peak)\s+memory[^0-9]*([0-9.]+)\s*GiB", re.I)
 _MEM_PCT = re.compile(r"activation memory\s*=\s*([0-9.]+)\s*%\s*of\s+(?:the\s+)?no-recompute", re.I)
+#: Narayanan et al. SC21 Sec. 5.9 (arXiv:2104.04473 v5): "we observed that the effective bisection
+#: bandwidth of point-to-point communication among pipeline stages is 892 GB/s, while the effective
+#: bisection bandwidth of all-reduce operations among data-parallel replicas is 12.9 TB/s".
+_BISECTION = re.compile(r"bisection\s+(bw|bandwidth)", re.I)
+_BISECTION_REASON = ("an 'effective bisection bandwidth' is not a quantity the model predicts as the source defines it: "
+                     "SC21 Sec. 5.9 gives no definition (which bytes, over which time window, across which cut of the "
+                     "3072 GPUs), and no other figure of the run (step time, batch, mapping) is stated with it")
 
 
 def _measured(row: Mapping[str, str]) -> tuple[str, float]:
     steady = _number(row, STEADY_STEP)
     if steady is not None:  # MLPerf: the training step between evaluations (validation/mlperf.py)
         return "step_time_s", steady
+    layer = measured_layer_times(row)
+    if layer is not None:  # one layer's forward + backward (validation/layer_time.py)
+        return LAYER_METRIC, layer.total_s
     for metric in METRICS:
         value = _number(row, metric)
         if value is not None:
@@ -50,6 +61,8 @@ def _measured(row: Mapping[str, str]) -> tuple[str, float]:
         match = pattern.search(other)
         if match:
             return metric, float(match.group(1)) * scale
+    if _BISECTION.search(other):
+        raise Skip(_BISECTION_REASON)
     if other:
         raise Skip(f"no measured metric the model predicts (other_metric: {other[:80]!r})")
     raise Skip("no measured metric (" + ", ".join(METRICS) + " all empty)")

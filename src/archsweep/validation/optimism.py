@@ -35,7 +35,7 @@ from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
-from archsweep.validation.types import _MEMORY_METRICS, Skip
+from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
 __all__ = ["OptimismRow", "search_optimism", "summarise"]
 
@@ -91,7 +91,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         plan = plan_row(row, catalog)
     except (Skip, ArchsweepError):
         return None
-    if plan.metric in _MEMORY_METRICS:
+    if plan.metric in _MICROBATCH_METRICS:
         return None
     cal = load_calibration(stack=calibration_stack(row))
     try:

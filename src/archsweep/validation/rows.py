@@ -14,7 +14,7 @@ from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.types import (
-    _MEMORY_METRICS,
+    _MICROBATCH_METRICS,
     _SWIGLU_FAMILIES,
     _TIED_FAMILIES,
     Skip,
@@ -169,7 +169,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     vocab = pick("vocab", base.vocab if base else 51200)
     seq_len = pick("seq_len", None)
     gbs = _int(row, "global_batch_seqs")
-    if gbs is None and metric not in _MEMORY_METRICS:
+    if gbs is None and metric not in _MICROBATCH_METRICS:
         raise Skip("global_batch_seqs missing (needed for a throughput metric)")
     ffn_type = _ffn_type(row, model, hidden, ffn, base)
     family = model.lower()
@@ -326,8 +326,8 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         notes.append("num_accels = tp*pp*cp*dp")
     if tp is not None and pp is not None and dp is not None and tp * pp * cp * dp != count:
         raise Skip(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} != num_accels {count}")
-    if metric in _MEMORY_METRICS:
-        # Memory figures are per micro-batch in flight: an unstated batch or vpp is irrelevant.
+    if metric in _MICROBATCH_METRICS:
+        # Memory and per-layer figures are per micro-batch in flight: an unstated batch or vpp is irrelevant.
         if tp is not None and pp is not None and dp is None and count % (tp * pp * cp) == 0:
             dp = count // (tp * pp * cp)
         if vpp is None:

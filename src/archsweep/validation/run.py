@@ -52,6 +52,7 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
+from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
     consistency_skip_reason,
@@ -60,7 +61,7 @@ from archsweep.validation.metrics import (
 )
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
-from archsweep.validation.types import _MEMORY_METRICS, RowPlan, RowResult, Skip
+from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
 Status = Literal["ok", "skipped"]
 MappingSource = Literal["given", "partial", "searched", "-"]
@@ -95,17 +96,17 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         raise Skip(f"accelerator {name!r} not in the hardware catalog") from None
     wl = _workload(row, metric, notes)
     count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
-    inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MEMORY_METRICS else None
+    inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MICROBATCH_METRICS else None
     if inconsistent:
         raise Skip(inconsistent)
-    if metric in _MEMORY_METRICS and _int(row, "global_batch_seqs") is None:
+    if metric in _MICROBATCH_METRICS and _int(row, "global_batch_seqs") is None:
         mb, dp, pp = _int(row, "micro_batch") or 1, _int(row, "dp"), _int(row, "pp") or 1
         tp, cp = _int(row, "tp") or 1, _int(row, "cp") or 1
         dp = dp or max(count // (tp * pp * cp), 1)
         wl = replace(wl, training=replace(wl.training, global_batch_seqs=mb * dp * pp))
-        notes.append("global_batch_seqs assumed micro_batch*dp*pp (memory figure)")
+        notes.append("global_batch_seqs assumed micro_batch*dp*pp (figure of one micro-batch)")
     params = (_number(row, "params_B") or 0.0) * 1e9 or wl.total_params
-    factor, factor_note = wallclock_factor(row, wl) if metric not in _MEMORY_METRICS else (1.0, None)
+    factor, factor_note = wallclock_factor(row, wl) if metric not in _MICROBATCH_METRICS else (1.0, None)
     if factor_note:
         notes.append(factor_note)
     return RowPlan(run_id=_text(row, "run_id"), source_group=_text(row, "source_group"), accelerator=entry.name,
@@ -174,7 +175,13 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         baseline = None
         if plan.metric == "activation_memory_pct_of_baseline":
             baseline = _evaluate(plan, plan.baseline_strategy, cache, tech, calibration)
-        predicted = predict_metric(plan, result, baseline)
+        extra: tuple[str, ...] = ()
+        layer = measured_layer_times(row) if plan.metric == LAYER_METRIC else None
+        if layer is not None:
+            layer_predicted = predict_layer_times(plan, result, part_calibration(calibration, plan.entry))
+            predicted, extra = layer_predicted.total_s, (layer_notes(layer, layer_predicted),)
+        else:
+            predicted = predict_metric(plan, result, baseline)
     except Skip as skip:
         return replace(_skipped(row, skip.reason, plan.metric, plan.measured), mapping=plan.mapping)
     except (ArchsweepError, ValueError, ArithmeticError, KeyError) as exc:
@@ -188,7 +195,7 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         return replace(_skipped(row, "model prediction is not finite", plan.metric, plan.measured), mapping=plan.mapping)
     chosen = ",".join(f"{k}={_fmt_mapping(result[k])}" for k in ("tp", "pp", "dp", "vpp", "micro_batch", "recompute",
                                                                   "zero_stage"))
-    notes = "; ".join((*plan.notes, f"mapping {chosen}"))
+    notes = "; ".join((*plan.notes, *extra, f"mapping {chosen}"))
     error = 100.0 * (predicted - plan.measured) / plan.measured
     return RowResult(run_id=plan.run_id, metric=plan.metric, measured=plan.measured, predicted=predicted,
                      error_pct=error, status="ok", reason=reason, mapping=plan.mapping, source_group=plan.source_group,

@@ -31,6 +31,11 @@ METRICS: tuple[str, ...] = ("step_time_s", "tokens_per_s_per_gpu", "tokens_per_s
 #: ``step_time_s`` (data/validation/derive/mlperf_steady_step.py).
 STEADY_STEP = "steady_step_time_s"
 _MEMORY_METRICS = ("memory_activations_bytes", "memory_per_accelerator_bytes", "activation_memory_pct_of_baseline")
+#: One transformer layer's forward + backward time for one micro-batch (validation/layer_time.py).
+LAYER_METRIC = "layer_time_s"
+#: Figures of one micro-batch in flight: the global batch, the step's FLOP consistency, the
+#: evaluation pauses and the search optimism do not apply to them.
+_MICROBATCH_METRICS = (*_MEMORY_METRICS, LAYER_METRIC)
 
 _GIB = float(2**30)
 _EMPTY = {"", "nan", "na", "n/a", "-", "none given", "null"}
