@@ -43,6 +43,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.communication import a2a_unpaired_share
+from archsweep.model.training.data_parallel import flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -140,7 +141,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     dp_group = dp * mp.cp
     expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     flat_gather = cal.sharded_gather_flat > 0
-    g_stride = np.maximum(mp.tp, domain) if flat_gather else mp.tp
+    g_stride = flat_gather_stride(flat_gather, dp_group, mp.tp, domain)
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
     z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
@@ -148,7 +149,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
 
     acc2 = list(acc)
     if wl.moe is not None:
-        eg_stride = np.maximum(etp * mp.ep, domain) if flat_gather else etp * mp.ep
+        eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
         _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
         acc2 = list(acc)
         # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).
