@@ -30,7 +30,11 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
    the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
    stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0 in ``L1, L2`` (the caller adds
    ``D`` and ``W``: see :func:`coefficients`); ZeRO-3 adds
-   ``microbatches * (layers * max(.., 0) + 2 * gather)``, bounded by ``2 * microbatches * gather``.
+   ``microbatches * (layers * overlapped + 2 * gather)``, bounded by ``2 * microbatches * gather``.
+   ``overlapped_exposed_s`` (``max(comm - compute, 0) + kappa min(comm, compute)``, kappa >= 0: the
+   stack's ``overlap_interference``) is >= the ``max(comm - compute, 0)`` these bounds assume, so the
+   interference term never invalidates them. A flat ZeRO-3 gather group is placed by the same
+   ``flat_gather_stride`` as the model (flat only when the group spans more than one domain).
    The optimizer time is exactly its coefficient times ``1 / B_hbm``.
 
 All other step terms (compute, recompute, bubble) are handled by the caller's compute bound.
