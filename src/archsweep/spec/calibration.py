@@ -46,6 +46,9 @@ class Calibration:
     #: Matmul FLOPs one softmax exponential costs in time (0 = no head-dimension dependence of the
     #: attention efficiency); see archsweep.model.attention_kernel.
     attention_softmax_flop_equivalent: float = 0.0
+    #: Share of the shorter of (collective, compute) that running them concurrently does not hide
+    #: (0 = perfect overlap, 1 = serial); see archsweep.model.training.data_parallel.
+    overlap_interference: float = 0.0
     # Set by the software stack (data/calibration/software_stacks.yaml):
     stack: str = "megatron-core"
     elementwise_traffic_multiplier: float = 1.0

@@ -30,7 +30,11 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
    the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
    stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0 in ``L1, L2`` (the caller adds
    ``D`` and ``W``: see :func:`coefficients`); ZeRO-3 adds
-   ``microbatches * (layers * max(.., 0) + 2 * gather)``, bounded by ``2 * microbatches * gather``.
+   ``microbatches * (layers * overlapped + 2 * gather)``, bounded by ``2 * microbatches * gather``.
+   ``overlapped_exposed_s`` (``max(comm - compute, 0) + kappa min(comm, compute)``, kappa >= 0: the
+   stack's ``overlap_interference``) is >= the ``max(comm - compute, 0)`` these bounds assume, so the
+   interference term never invalidates them. A flat ZeRO-3 gather group is placed by the same
+   ``flat_gather_stride`` as the model (flat only when the group spans more than one domain).
    The optimizer time is exactly its coefficient times ``1 / B_hbm``.
 
 All other step terms (compute, recompute, bubble) are handled by the caller's compute bound.
@@ -43,6 +47,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.communication import a2a_unpaired_share
+from archsweep.model.training.data_parallel import flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -140,7 +145,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     dp_group = dp * mp.cp
     expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     flat_gather = cal.sharded_gather_flat > 0
-    g_stride = np.maximum(mp.tp, domain) if flat_gather else mp.tp
+    g_stride = flat_gather_stride(flat_gather, dp_group, mp.tp, domain)
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
     z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
@@ -148,7 +153,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
 
     acc2 = list(acc)
     if wl.moe is not None:
-        eg_stride = np.maximum(etp * mp.ep, domain) if flat_gather else etp * mp.ep
+        eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
         _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
         acc2 = list(acc)
         # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).

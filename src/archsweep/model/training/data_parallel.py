@@ -14,7 +14,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["DataParallelCost", "data_parallel", "optimizer_time_s"]
+__all__ = ["DataParallelCost", "data_parallel", "flat_gather_stride", "optimizer_time_s", "overlapped_exposed_s"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
     # ZeRO-3's per-micro-batch reduce-scatter is charged per layer by _zero3_exposed_s.
-    grad_exposed = np.where(z >= 3, 0.0, np.maximum(grad_sync - overlap_window, 0.0))
+    grad_exposed = np.where(z >= 3, 0.0, overlapped_exposed_s(grad_sync, overlap_window, cal.overlap_interference))
     exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3
     local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
@@ -91,19 +91,43 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     lengthen the step. ``fwd_c``/``bwd_c``: one layer's forward / backward (+ recompute) time."""
     eff = cal.collective_bw_efficiency
     stride = mp.tp
-    g_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(stride, hw.scaleup_domain_size), stride)
+    g_stride = flat_gather_stride(cal.sharded_gather_flat > 0, dp_group, stride, hw.scaleup_domain_size)
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
     gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
     rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
     if wl.moe is not None:
-        eg_stride = np.where(cal.sharded_gather_flat > 0, np.maximum(etp * mp.ep, hw.scaleup_domain_size), etp * mp.ep)
+        eg_stride = flat_gather_stride(cal.sharded_gather_flat > 0, expert_group, etp * mp.ep, hw.scaleup_domain_size)
         gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
         rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
-    exposed_layer = (np.maximum(gather_l - fwd_c, 0.0)
-                     + np.maximum(gather_l + rs_l - bwd_c, 0.0))
+    kappa = cal.overlap_interference
+    exposed_layer = (overlapped_exposed_s(gather_l, fwd_c, kappa)
+                     + overlapped_exposed_s(gather_l + rs_l, bwd_c, kappa))
     return np.where((mp.zero_stage >= 3) & (dp_group > 1),
                     microbatches * (layers_stage * exposed_layer + 2.0 * gather_l), 0.0)
+
+
+def flat_gather_stride(flat: bool | np.ndarray, group: np.ndarray, stride: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    """Stride at which a ZeRO-3 gather / reduce-scatter group is placed for the collective model.
+
+    Flat (``sharded_gather_flat``, DeepSpeed ZeRO-3: one ring over all ranks, every rank moving the
+    whole message over its own NIC, ZeRO++ Sec. 3) is modelled as a stride of at least one domain,
+    so that every member sits in its own domain; but only for a group that spans more than one
+    scale-up domain: a group that fits in one domain (``group x stride <= domain``, Megatron order)
+    has no scale-out hop and runs on the scale-up fabric."""
+    spans = np.asarray(group) * np.asarray(stride) > np.asarray(domain)
+    return np.where(np.asarray(flat) & spans, np.maximum(stride, domain), stride)
+
+
+def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference: float) -> np.ndarray:
+    """Time a collective of ``comm_s`` adds to ``compute_s`` of compute it runs beside, s.
+
+    ``max(comm - compute, 0)``: the part no compute hides; ``interference x min(comm, compute)``:
+    the slowdown of the compute while both run (the collective's kernels hold SMs and HBM
+    bandwidth the compute kernels then lack; see ``overlap_interference`` in
+    data/calibration/model.yaml). 0 = perfect overlap, 1 = serial. Non-decreasing in both
+    arguments' rates for interference in [0, 1] and never negative."""
+    return np.maximum(comm_s - compute_s, 0.0) + interference * np.minimum(comm_s, compute_s)
 
 
 def optimizer_time_s(hw: HardwareArrays, wl: Workload, cal: Calibration, local_params: np.ndarray) -> np.ndarray:
