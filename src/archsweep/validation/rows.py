@@ -255,9 +255,12 @@ _FLEX_DISPATCHERS = ("deepep", "hybridep")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
-    """The data/calibration/software_stacks.yaml stack of a row: DeepSpeed ZeRO-3 rows (framework
-    text names DeepSpeed and the row states ZeRO stage 3) get ``deepspeed-zero3``, the others the
-    stack of :func:`_stack`."""
+    """The data/calibration/software_stacks.yaml stack of a row: rows on a TPU (accelerator text)
+    get ``xla-tpu`` (JAX / XLA, collectives as ICI DMAs), DeepSpeed ZeRO-3 rows (framework text
+    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, the others the stack of
+    :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
+    if _is_tpu(row):
+        return "xla-tpu"
     framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
     try:
         zero = _zero_stage(row)
@@ -270,6 +273,11 @@ def calibration_stack(row: Mapping[str, str]) -> str:
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
         return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]
+
+
+def _is_tpu(row: Mapping[str, str]) -> bool:
+    """A Google TPU row (``accelerator`` / ``accelerator_canonical``: "TPU-v5p", "TPU v6e", "TPU-trillium")."""
+    return any("tpu" in _text(row, k).lower() for k in ("accelerator", "accelerator_canonical"))
 
 
 def _stack(row: Mapping[str, str]) -> str:
