@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from archsweep.load.calibration import load_calibration
+from archsweep.load.calibration import load_base_calibration, load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
@@ -44,7 +44,9 @@ def test_overlap_monotone_in_both_times():
 def test_stacks_state_their_interference():
     assert load_calibration(stack="pytorch-fsdp").overlap_interference == pytest.approx(0.2)
     assert load_calibration(stack="deepspeed-zero3").overlap_interference == pytest.approx(0.2)
-    assert load_calibration().overlap_interference == 0.0
+    assert load_calibration().overlap_interference == pytest.approx(0.2)  # megatron-core: NCCL too
+    assert load_base_calibration().overlap_interference == 0.0  # model.yaml default
+    assert load_calibration(stack="xla-tpu").overlap_interference == 0.0  # ICI DMAs
 
 
 def test_flat_stride_only_for_groups_beyond_one_domain():

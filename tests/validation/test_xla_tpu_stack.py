@@ -1,0 +1,52 @@
+"""TPU rows get their own software stack (``xla-tpu``): JAX / XLA collectives run as ICI DMAs, not as
+kernels on the compute cores, so the overlap-interference term of the NCCL stacks does not apply."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from archsweep.load.calibration import load_calibration, software_stacks
+from archsweep.load.paths import repo_root
+from archsweep.load.study import parse_study
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.rows import calibration_stack
+
+ROWS = read_measurements(repo_root() / "data" / "validation" / "training_runs.csv")
+
+
+def test_every_tpu_row_of_the_public_set_gets_the_xla_stack():
+    tpu = [r for r in ROWS if "tpu" in r["accelerator_canonical"].lower()]
+    assert len(tpu) >= 12  # MLPerf MaxText (v5p, v6e) and Paxml (v5e) rows
+    assert {calibration_stack(r) for r in tpu} == {"xla-tpu"}
+    assert all(calibration_stack(r) != "xla-tpu" for r in ROWS if r not in tpu)
+
+
+def test_jax_on_gpus_stays_on_an_nccl_stack():
+    row = {"framework": "maxtext", "accelerator": "NVIDIA H100-SXM5-80GB", "accelerator_canonical": "H100-SXM",
+           "source_group": "mlperf"}
+    assert calibration_stack(row) == "megatron-core"
+    assert calibration_stack({**row, "accelerator": "TPU-v5p", "accelerator_canonical": "TPU v5p"}) == "xla-tpu"
+
+
+def test_xla_stack_has_no_interference_and_otherwise_megatron_core_constants():
+    xla, mcore = load_calibration(stack="xla-tpu"), load_calibration(stack="megatron-core")
+    assert xla.overlap_interference == 0.0
+    assert mcore.overlap_interference > 0.0  # NCCL channels take SMs from the GEMMs beside them
+    differ = {f.name for f in fields(xla) if getattr(xla, f.name) != getattr(mcore, f.name)}
+    assert differ == {"stack", "overlap_interference"}
+
+
+def test_a_study_can_name_the_xla_stack():
+    assert "xla-tpu" in software_stacks()
+    doc = yaml.safe_load((repo_root() / "spaces" / "tiny.yaml").read_text())
+    doc.setdefault("mapping", {"search": "best"})["software"] = "xla-tpu"
+    study = parse_study(doc, file="tiny.yaml")
+    assert study.mapping.software == "xla-tpu"
+
+
+@pytest.mark.parametrize("stack", ["megatron-core", "megatron-core-flex", "megatron-core-fa2"])
+def test_nccl_megatron_stacks_state_the_interference(stack):
+    assert load_calibration(stack=stack).overlap_interference == pytest.approx(0.2)
