@@ -4,9 +4,11 @@ A job kind (:class:`~archsweep.model.job.JobKind`: training, serving, ...) suppl
 enumeration and its vectorised performance function; this module does the rest once for every
 kind. For every candidate the job's mappings are evaluated as one broadcast (candidates x
 mappings) batch, in chunks that bound memory, and the best feasible mapping (every violation
-<= 0) is kept. The chosen rows are then re-evaluated exactly at (n,), power/area/cost are added,
-and a TDP cap is enforced by DVFS: where the package would exceed its TDP, the clock is lowered
-until it does not, with the supply voltage following the V/f curve
+<= 0) is kept; candidates that differ only in fields the job's performance does not read (TDP,
+process node, ...: :attr:`~archsweep.model.job.JobKind.performance_fields`) share one search,
+unless the objective ranks by power or cost. The chosen rows are then re-evaluated exactly at
+(n,), power/area/cost are added, and a TDP cap is enforced by DVFS: where the package would
+exceed its TDP, the clock is lowered until it does not, with the supply voltage following the V/f curve
 (:func:`archsweep.model.power.voltage_scale`), so energy per operation falls with V^2 and leakage
 with V; the performance is recomputed at that clock. Nothing raises for an infeasible
 candidate: it comes back with ``feasible = False`` and violation columns > 0.
@@ -115,6 +117,32 @@ def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappin
     return best
 
 
+def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
+                               objective: str) -> tuple[HardwareArrays, np.ndarray] | None:
+    """(one candidate per distinct row of the kind's :attr:`~archsweep.model.job.JobKind.performance_fields`,
+    the index of each candidate's row) when some candidates share a row; ``None`` when none do, or
+    when ``objective`` ranks by power/cost (:data:`PPA_OBJECTIVES`: every field matters then).
+
+    Candidates of one row get identical performance results for every mapping, hence the same best
+    mapping under a performance objective: the search runs once per row. Rows are compared bit for
+    bit (floats as their 64-bit patterns, choices as strings).
+    """
+    n = int(np.size(hw.clock_hz))
+    if objective in PPA_OBJECTIVES or n < 2:
+        return None
+    columns = []
+    for name in kind.performance_fields:
+        value = np.asarray(getattr(hw, name)).reshape(-1)
+        if value.dtype.kind in "fiu":
+            columns.append(np.ascontiguousarray(value, dtype=np.float64).view(np.int64))
+        else:
+            columns.append(np.unique(value, return_inverse=True)[1].reshape(-1).astype(np.int64))
+    _, first, inverse = np.unique(np.column_stack(columns), axis=0, return_index=True, return_inverse=True)
+    if len(first) == n:
+        return None
+    return hw.rows(first), inverse.reshape(-1)
+
+
 def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
           tech: Technology) -> tuple[HardwareArrays, Any, dict[str, np.ndarray]]:
     """Lower clock and voltage together where power exceeds TDP (bisection on the clock scale).
@@ -170,7 +198,12 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
     if objective not in (*kind.objectives, *PPA_OBJECTIVES):
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join((*kind.objectives, *PPA_OBJECTIVES)))
     mappings = kind.mappings()
-    best = _best_mappings(kind, flat, mappings, objective, tech, exhaustive)
+    distinct = _distinct_performance_rows(kind, flat, objective)
+    if distinct is None:
+        best = _best_mappings(kind, flat, mappings, objective, tech, exhaustive)
+    else:  # one search per distinct performance row, its index broadcast back to every candidate
+        rows, inverse = distinct
+        best = _best_mappings(kind, rows, mappings, objective, tech, exhaustive)[inverse]
     chosen = mappings.take(best)
     final_hw, res, ppa_cols = _dvfs(kind, flat, chosen, tech)
     cols = kind.columns(flat, final_hw, chosen, res)
