@@ -35,7 +35,8 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "InfeasiblePolicy", "evaluate_design_batch", "evaluate_grid", "evaluate_job"]
+__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "InfeasiblePolicy", "evaluate_design_batch", "evaluate_grid", "evaluate_job",
+           "performance_order"]
 
 #: Objectives the driver ranks by for every job kind: they need power and cost for every
 #: (candidate, mapping) pair (slower than the job's own time-like objectives).
@@ -117,6 +118,27 @@ def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappin
     return best
 
 
+def _field_codes(hw: HardwareArrays, names: tuple[str, ...]) -> np.ndarray:
+    """(n, len(names)) int64 codes, equal iff the fields are bit-identical: floats as their 64-bit
+    patterns, choices as their rank among the batch's distinct strings."""
+    columns = []
+    for name in names:
+        value = np.asarray(getattr(hw, name)).reshape(-1)
+        if value.dtype.kind in "fiub":
+            columns.append(np.ascontiguousarray(value, dtype=np.float64).view(np.int64))
+        else:
+            columns.append(np.unique(value, return_inverse=True)[1].reshape(-1).astype(np.int64))
+    return np.column_stack(columns)
+
+
+def performance_order(hw: HardwareArrays, names: tuple[str, ...]) -> np.ndarray:
+    """A stable order of the candidates of ``hw`` (1-D) that puts rows equal in the fields ``names``
+    (a job kind's :attr:`~archsweep.model.job.JobKind.performance_fields`) next to each other, so
+    that the batches handed to :func:`evaluate_job` share mapping searches."""
+    codes = _field_codes(hw, names)
+    return np.lexsort(codes.T[::-1])
+
+
 def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
                                objective: str) -> tuple[HardwareArrays, np.ndarray] | None:
     """(one candidate per distinct row of the kind's :attr:`~archsweep.model.job.JobKind.performance_fields`,
@@ -130,14 +152,8 @@ def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
     n = int(np.size(hw.clock_hz))
     if objective in PPA_OBJECTIVES or n < 2:
         return None
-    columns = []
-    for name in kind.performance_fields:
-        value = np.asarray(getattr(hw, name)).reshape(-1)
-        if value.dtype.kind in "fiu":
-            columns.append(np.ascontiguousarray(value, dtype=np.float64).view(np.int64))
-        else:
-            columns.append(np.unique(value, return_inverse=True)[1].reshape(-1).astype(np.int64))
-    _, first, inverse = np.unique(np.column_stack(columns), axis=0, return_index=True, return_inverse=True)
+    codes = _field_codes(hw, kind.performance_fields)
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     if len(first) == n:
         return None
     return hw.rows(first), inverse.reshape(-1)
