@@ -11,10 +11,10 @@ import numpy as np
 from archsweep.candidates.shard_groups import SHARD_GROUP_FIELDS, shard_of_rows
 from archsweep.candidates.space import expand_space
 from archsweep.load.study import load_study
+from archsweep.load.workloads import load_workload
 from archsweep.model.inference.job_kind import serving_performance_fields
 from archsweep.model.training.job_kind import training_performance_fields
 from archsweep.spec.serving import ServingJob
-from archsweep.load.workloads import load_workload
 
 STUDY = """\
 name: shard-groups

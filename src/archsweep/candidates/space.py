@@ -332,6 +332,10 @@ def expand_space(study: Study) -> pa.Table:
     return table.set_column(1, "shard", pa.array(np.arange(table.num_rows, dtype=np.int64) % study.shards))
 
 
+def _kept_codes(column: _Column, keep: np.ndarray) -> np.ndarray | None:
+    return None if column.codes is None else column.codes[keep]
+
+
 def _expand(study: Study) -> pa.Table:
     columns, n = _full_columns(study)
     canonical, segments = _canonicalise(columns)
@@ -340,9 +344,8 @@ def _expand(study: Study) -> pa.Table:
     keep = np.sort(first)
     arrays = {
         "candidate_id": pa.array(_hex(digests[keep]), type=pa.string()),
-        "shard": pa.array(shard_of_rows({name: (None if canonical[name].codes is None else canonical[name].codes[keep],
-                                                len(canonical[name].table)) for name in SHARD_GROUP_FIELDS},
-                                        len(keep), study.shards)),
+        "shard": pa.array(shard_of_rows({name: (_kept_codes(canonical[name], keep), len(canonical[name].table))
+                                         for name in SHARD_GROUP_FIELDS}, len(keep), study.shards)),
     }
     schema = space_schema()
     for p in HARDWARE_PARAMETERS:
