@@ -114,8 +114,11 @@ def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
 
 #: Candidates evaluated per call of the model when progress is reported (bounded memory; the log
 #: is throttled by Progress). 1,024 rather than 128: the per-call overhead of the model and of the
-#: pruned mapping search halved the shard's rate at 128 (issue 14, README "Scale").
-PROGRESS_CHUNK = 1024
+#: pruned mapping search halved the shard's rate at 128; 8,192 rather than 1,024 since the driver
+#: searches once per distinct performance row: a ten-parameter grid with three power/cost axes has
+#: 64 variants per row, so 1,024 candidates left 16 searches per call (13,300 vs 32,000
+#: candidates/CPU-s on benchmarks/spaces/scale-1m.yaml; issue 14, README "Scale").
+PROGRESS_CHUNK = 8192
 
 
 def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,

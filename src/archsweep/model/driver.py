@@ -171,16 +171,20 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
     over = ppa_cols["power_w"] > hw.tdp_w * (1 + 1e-9)
     if not over.any():
         return hw, res, ppa_cols
-    lo = np.where(over, _DVFS_MIN_CLOCK_SCALE, 1.0)
+    # Bisection on the candidates over their TDP only (every quantity is per candidate).
+    idx = np.flatnonzero(over)
+    sub_hw, sub_mappings = hw.rows(idx), mappings.take(idx)
+    lo = np.full(idx.size, _DVFS_MIN_CLOCK_SCALE)
     hi = np.ones_like(lo)
     for _ in range(_DVFS_BISECTIONS):
-        mid = np.where(over, 0.5 * (lo + hi), 1.0)
-        trial_hw = replace(hw, clock_hz=hw.clock_hz * mid)
-        trial = _ppa(kind, trial_hw, mappings, kind.performance(trial_hw, mappings), tech, clock_scale=mid)
-        fits = trial["power_w"] <= hw.tdp_w
-        lo = np.where(over & fits, mid, lo)
-        hi = np.where(over & ~fits, mid, hi)
-    scale = np.where(over, lo, 1.0)
+        mid = 0.5 * (lo + hi)
+        trial_hw = replace(sub_hw, clock_hz=sub_hw.clock_hz * mid)
+        trial = _ppa(kind, trial_hw, sub_mappings, kind.performance(trial_hw, sub_mappings), tech, clock_scale=mid)
+        fits = trial["power_w"] <= sub_hw.tdp_w
+        lo = np.where(fits, mid, lo)
+        hi = np.where(~fits, mid, hi)
+    scale = np.ones(np.shape(over))
+    scale[idx] = lo
     final_hw = replace(hw, clock_hz=hw.clock_hz * scale)
     res = kind.performance(final_hw, mappings)
     return final_hw, res, _ppa(kind, final_hw, mappings, res, tech, clock_scale=scale)
