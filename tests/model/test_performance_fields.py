@@ -23,7 +23,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
-from archsweep.model.inference import ServingJob, ServingJobKind, enumerate_serving_configs
+from archsweep.model.inference import ServingJob, ServingJobKind, enumerate_serving_configs, evaluate_serving_batch
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME, HardwareArrays
 
@@ -159,6 +159,23 @@ def test_driver_dedup_is_bit_identical(monkeypatch: pytest.MonkeyPatch, exhausti
     distinct = driver._distinct_performance_rows(TrainingJobKind(wl, CAL), hw.flat(), "step_time_s")
     assert distinct is not None and len(distinct[1]) == len(rows) and int(np.size(distinct[0].clock_hz)) <= 40
     assert np.asarray(run()["mapping_found"]).any()
+    _assert_columns_identical(run(), _columns_without_dedup(monkeypatch, run))
+
+
+def test_serving_dedup_is_bit_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for serving (through evaluate_serving_batch, grouped by accelerator count)."""
+    rng = np.random.default_rng(11)
+    perf = replace(_candidates(rng, 12), accelerator_count=rng.choice(np.array([8.0, 16.0]), 12))
+    rows = np.repeat(np.arange(12), 4)
+    hw = replace(perf.rows(rows), tdp_w=rng.choice(np.array([300.0, 700.0, 1000.0]), len(rows)),
+                 process_node=rng.choice(np.array(["N5", "N3"]), len(rows)))
+    arch = load_architecture("llama3-8b")
+    job = ServingJob(1024, 256, weight_precision="fp8", activation_precision="fp8", kv_precision="fp8")
+
+    def run() -> dict[str, np.ndarray]:
+        return evaluate_serving_batch(hw, arch, job, tech=TECH, calibration=CAL, serving_calibration=SCAL)
+
+    assert np.asarray(run()["feasible"]).any()
     _assert_columns_identical(run(), _columns_without_dedup(monkeypatch, run))
 
 
