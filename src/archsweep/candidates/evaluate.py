@@ -21,8 +21,10 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
-from archsweep.model.driver import evaluate_design_batch
+from archsweep.model.driver import PPA_OBJECTIVES, evaluate_design_batch, performance_order
 from archsweep.model.inference import evaluate_serving_batch
+from archsweep.model.inference.job_kind import serving_performance_fields
+from archsweep.model.training.job_kind import training_performance_fields
 from archsweep.spec.columns import OUTPUT_COLUMNS, SCENARIO_COLUMN
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.roadmap import Scenario, limit_violations, scenario_technology
@@ -112,8 +114,11 @@ def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
 
 #: Candidates evaluated per call of the model when progress is reported (bounded memory; the log
 #: is throttled by Progress). 1,024 rather than 128: the per-call overhead of the model and of the
-#: pruned mapping search halved the shard's rate at 128 (issue 14, README "Scale").
-PROGRESS_CHUNK = 1024
+#: pruned mapping search halved the shard's rate at 128; 8,192 rather than 1,024 since the driver
+#: searches once per distinct performance row: a ten-parameter grid with three power/cost axes has
+#: 64 variants per row, so 1,024 candidates left 16 searches per call (13,300 vs 32,000
+#: candidates/CPU-s on benchmarks/spaces/scale-1m.yaml; issue 14, README "Scale").
+PROGRESS_CHUNK = 8192
 
 
 def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
@@ -122,7 +127,9 @@ def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
 
     With ``progress`` (a log function), candidates are evaluated in chunks of
     :data:`PROGRESS_CHUNK` and the (candidate, workload) evaluations done, the rate and the ETA
-    are logged (:class:`archsweep.candidates.progress.Progress`); the rows are the same.
+    are logged (:class:`archsweep.candidates.progress.Progress`); the rows are the same. The chunks
+    follow :func:`_search_order` (candidates that share a mapping search together) and the table
+    comes back in the shard's row order.
     """
     tech = load_technology()
     hw, candidate_ids = read_shard(shard)
@@ -136,14 +143,30 @@ def evaluate_shard(study: Study, shard: str | Path, run_id: str, *,
         for scenario, index in _scenario_groups(study, shard):
             group_hw, group_ids = (hw, ids) if index is None else (hw.rows(index), ids[index])
             group_tech, m = scenario_technology(tech, scenario), len(group_ids)
+            order = _search_order(study, workload, group_hw) if chunk < m else None
+            parts = []
             for start in range(0, m, chunk):
-                part = slice(start, min(m, start + chunk))
+                part = slice(start, min(m, start + chunk)) if order is None else order[start:start + chunk]
                 rows = group_hw.rows(part) if chunk < m else group_hw
-                tables.append(pa.table(evaluation_columns(study, rows, group_ids[part], workload, tech=group_tech,
-                                                          run_id=run_id, scenario=scenario)))
+                parts.append(pa.table(evaluation_columns(study, rows, group_ids[part], workload, tech=group_tech,
+                                                         run_id=run_id, scenario=scenario)))
                 if meter is not None:
                     meter.update(len(group_ids[part]))
+            group = pa.concat_tables(parts, promote_options="default")
+            tables.append(group if order is None else group.take(np.argsort(order)))  # the shard's row order
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _search_order(study: Study, workload: Workload | ServingWorkload, hw: HardwareArrays) -> np.ndarray | None:
+    """The order in which the chunks of a shard are evaluated: candidates equal in the fields the
+    job's performance reads (they differ only in TDP, process node, ...) next to each other, so the
+    driver searches their mapping once (:func:`archsweep.model.driver.performance_order`); ``None``
+    (the shard's order) where the mapping objective reads power or cost. Rows are the same either way."""
+    if isinstance(workload, ServingWorkload):
+        return performance_order(hw, serving_performance_fields(workload.job))
+    if study.mapping.objective in PPA_OBJECTIVES:
+        return None
+    return performance_order(hw, training_performance_fields(workload))
 
 
 def _scenario_groups(study: Study, shard: str | Path) -> list[tuple[Scenario | None, np.ndarray | None]]:

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from archsweep.candidates.hbm import HBM_FOLLOWS_GENERATION, hbm_per_stack_values
 from archsweep.candidates.scenarios import scenario_candidate_ids, scenario_study
+from archsweep.candidates.shard_groups import SHARD_GROUP_FIELDS, shard_of_rows
 from archsweep.load.catalog import get_accelerator
 from archsweep.spec.columns import SCENARIO_COLUMN
 from archsweep.spec.errors import InputError
@@ -310,7 +311,8 @@ def expand_space(study: Study) -> pa.Table:
     """One row per distinct hardware candidate of ``study``.
 
     Columns (:func:`space_schema`): ``candidate_id`` (see :func:`candidate_id`), ``shard``
-    (round-robin: row ``i`` goes to shard ``i % study.shards``), then every hardware
+    (rows equal in the fields a job's performance reads share a shard, the groups dealt round-robin:
+    :func:`archsweep.candidates.shard_groups.shard_of_rows`), then every hardware
     parameter in SI units (int parameters int64, floats float64 rounded to 12 significant
     digits, choices str). Rows follow the sampling order; duplicate designs keep their first
     occurrence. Deterministic: the same study gives the same table.
@@ -330,6 +332,10 @@ def expand_space(study: Study) -> pa.Table:
     return table.set_column(1, "shard", pa.array(np.arange(table.num_rows, dtype=np.int64) % study.shards))
 
 
+def _kept_codes(column: _Column, keep: np.ndarray) -> np.ndarray | None:
+    return None if column.codes is None else column.codes[keep]
+
+
 def _expand(study: Study) -> pa.Table:
     columns, n = _full_columns(study)
     canonical, segments = _canonicalise(columns)
@@ -338,7 +344,8 @@ def _expand(study: Study) -> pa.Table:
     keep = np.sort(first)
     arrays = {
         "candidate_id": pa.array(_hex(digests[keep]), type=pa.string()),
-        "shard": pa.array(np.arange(len(keep), dtype=np.int64) % study.shards),
+        "shard": pa.array(shard_of_rows({name: (_kept_codes(canonical[name], keep), len(canonical[name].table))
+                                         for name in SHARD_GROUP_FIELDS}, len(keep), study.shards)),
     }
     schema = space_schema()
     for p in HARDWARE_PARAMETERS:

@@ -4,9 +4,11 @@ A job kind (:class:`~archsweep.model.job.JobKind`: training, serving, ...) suppl
 enumeration and its vectorised performance function; this module does the rest once for every
 kind. For every candidate the job's mappings are evaluated as one broadcast (candidates x
 mappings) batch, in chunks that bound memory, and the best feasible mapping (every violation
-<= 0) is kept. The chosen rows are then re-evaluated exactly at (n,), power/area/cost are added,
-and a TDP cap is enforced by DVFS: where the package would exceed its TDP, the clock is lowered
-until it does not, with the supply voltage following the V/f curve
+<= 0) is kept; candidates that differ only in fields the job's performance does not read (TDP,
+process node, ...: :attr:`~archsweep.model.job.JobKind.performance_fields`) share one search,
+unless the objective ranks by power or cost. The chosen rows are then re-evaluated exactly at
+(n,), power/area/cost are added, and a TDP cap is enforced by DVFS: where the package would
+exceed its TDP, the clock is lowered until it does not, with the supply voltage following the V/f curve
 (:func:`archsweep.model.power.voltage_scale`), so energy per operation falls with V^2 and leakage
 with V; the performance is recomputed at that clock. Nothing raises for an infeasible
 candidate: it comes back with ``feasible = False`` and violation columns > 0.
@@ -33,7 +35,8 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
-__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "InfeasiblePolicy", "evaluate_design_batch", "evaluate_grid", "evaluate_job"]
+__all__ = ["MAPPING_OBJECTIVES", "PPA_OBJECTIVES", "InfeasiblePolicy", "evaluate_design_batch", "evaluate_grid", "evaluate_job",
+           "performance_order"]
 
 #: Objectives the driver ranks by for every job kind: they need power and cost for every
 #: (candidate, mapping) pair (slower than the job's own time-like objectives).
@@ -115,6 +118,47 @@ def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappin
     return best
 
 
+def _field_codes(hw: HardwareArrays, names: tuple[str, ...]) -> np.ndarray:
+    """(n, len(names)) int64 codes, equal iff the fields are bit-identical: floats as their 64-bit
+    patterns, choices as their rank among the batch's distinct strings."""
+    columns = []
+    for name in names:
+        value = np.asarray(getattr(hw, name)).reshape(-1)
+        if value.dtype.kind in "fiub":
+            columns.append(np.ascontiguousarray(value, dtype=np.float64).view(np.int64))
+        else:
+            columns.append(np.unique(value, return_inverse=True)[1].reshape(-1).astype(np.int64))
+    return np.column_stack(columns)
+
+
+def performance_order(hw: HardwareArrays, names: tuple[str, ...]) -> np.ndarray:
+    """A stable order of the candidates of ``hw`` (1-D) that puts rows equal in the fields ``names``
+    (a job kind's :attr:`~archsweep.model.job.JobKind.performance_fields`) next to each other, so
+    that the batches handed to :func:`evaluate_job` share mapping searches."""
+    codes = _field_codes(hw, names)
+    return np.lexsort(codes.T[::-1])
+
+
+def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
+                               objective: str) -> tuple[HardwareArrays, np.ndarray] | None:
+    """(one candidate per distinct row of the kind's :attr:`~archsweep.model.job.JobKind.performance_fields`,
+    the index of each candidate's row) when some candidates share a row; ``None`` when none do, or
+    when ``objective`` ranks by power/cost (:data:`PPA_OBJECTIVES`: every field matters then).
+
+    Candidates of one row get identical performance results for every mapping, hence the same best
+    mapping under a performance objective: the search runs once per row. Rows are compared bit for
+    bit (floats as their 64-bit patterns, choices as strings).
+    """
+    n = int(np.size(hw.clock_hz))
+    if objective in PPA_OBJECTIVES or n < 2:
+        return None
+    codes = _field_codes(hw, kind.performance_fields)
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    if len(first) == n:
+        return None
+    return hw.rows(first), inverse.reshape(-1)
+
+
 def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
           tech: Technology) -> tuple[HardwareArrays, Any, dict[str, np.ndarray]]:
     """Lower clock and voltage together where power exceeds TDP (bisection on the clock scale).
@@ -127,16 +171,20 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
     over = ppa_cols["power_w"] > hw.tdp_w * (1 + 1e-9)
     if not over.any():
         return hw, res, ppa_cols
-    lo = np.where(over, _DVFS_MIN_CLOCK_SCALE, 1.0)
+    # Bisection on the candidates over their TDP only (every quantity is per candidate).
+    idx = np.flatnonzero(over)
+    sub_hw, sub_mappings = hw.rows(idx), mappings.take(idx)
+    lo = np.full(idx.size, _DVFS_MIN_CLOCK_SCALE)
     hi = np.ones_like(lo)
     for _ in range(_DVFS_BISECTIONS):
-        mid = np.where(over, 0.5 * (lo + hi), 1.0)
-        trial_hw = replace(hw, clock_hz=hw.clock_hz * mid)
-        trial = _ppa(kind, trial_hw, mappings, kind.performance(trial_hw, mappings), tech, clock_scale=mid)
-        fits = trial["power_w"] <= hw.tdp_w
-        lo = np.where(over & fits, mid, lo)
-        hi = np.where(over & ~fits, mid, hi)
-    scale = np.where(over, lo, 1.0)
+        mid = 0.5 * (lo + hi)
+        trial_hw = replace(sub_hw, clock_hz=sub_hw.clock_hz * mid)
+        trial = _ppa(kind, trial_hw, sub_mappings, kind.performance(trial_hw, sub_mappings), tech, clock_scale=mid)
+        fits = trial["power_w"] <= sub_hw.tdp_w
+        lo = np.where(fits, mid, lo)
+        hi = np.where(~fits, mid, hi)
+    scale = np.ones(np.shape(over))
+    scale[idx] = lo
     final_hw = replace(hw, clock_hz=hw.clock_hz * scale)
     res = kind.performance(final_hw, mappings)
     return final_hw, res, _ppa(kind, final_hw, mappings, res, tech, clock_scale=scale)
@@ -170,7 +218,12 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
     if objective not in (*kind.objectives, *PPA_OBJECTIVES):
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join((*kind.objectives, *PPA_OBJECTIVES)))
     mappings = kind.mappings()
-    best = _best_mappings(kind, flat, mappings, objective, tech, exhaustive)
+    distinct = _distinct_performance_rows(kind, flat, objective)
+    if distinct is None:
+        best = _best_mappings(kind, flat, mappings, objective, tech, exhaustive)
+    else:  # one search per distinct performance row, its index broadcast back to every candidate
+        rows, inverse = distinct
+        best = _best_mappings(kind, rows, mappings, objective, tech, exhaustive)[inverse]
     chosen = mappings.take(best)
     final_hw, res, ppa_cols = _dvfs(kind, flat, chosen, tech)
     cols = kind.columns(flat, final_hw, chosen, res)

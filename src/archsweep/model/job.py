@@ -11,6 +11,9 @@ only what is specific to it:
   broadcast ((n, 1) x (1, m) in the search, (n,) x (n,) for the chosen rows). Its result
   (:class:`JobResult`) carries ``valid`` (the mapping is possible on this hardware) and
   ``memory_violation`` (> 0 violated); infeasible is a value, never an exception.
+* :attr:`JobKind.performance_fields`: the hardware fields :meth:`JobKind.performance` reads (not
+  TDP, process node, ... that enter only power/area/cost); the driver's mapping search runs once per
+  distinct row of them.
 * :meth:`JobKind.violations`: every ``violation_<name>`` of the result (> 0 violated), memory
   included; the driver adds ``violation_mapping`` and the chip's (TDP, reticle).
 * :attr:`JobKind.objectives` and :meth:`JobKind.rank`: the objective names the kind ranks by
@@ -91,6 +94,14 @@ class JobKind(Protocol[M, R]):
     @property
     def objectives(self) -> tuple[str, ...]:
         """Objective names :meth:`rank` knows; the first is the default."""
+        ...
+
+    @property
+    def performance_fields(self) -> tuple[str, ...]:
+        """The hardware fields (:data:`~archsweep.spec.hardware.HARDWARE_PARAMETERS` names) that
+        :meth:`performance` reads. Candidates equal in these fields get the same best mapping under a
+        performance objective, so the driver searches once per distinct row of them; a property
+        test (tests/model/test_performance_fields.py) checks that no other field changes the result."""
         ...
 
     def mappings(self) -> M: ...

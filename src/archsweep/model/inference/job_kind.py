@@ -35,10 +35,31 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.serving import ServingJob
 from archsweep.spec.serving_calibration import ServingCalibration
 
-__all__ = ["SERVING_COLUMNS", "SERVING_OBJECTIVES", "ServingJobKind"]
+__all__ = ["SERVING_COLUMNS", "SERVING_OBJECTIVES", "SERVING_PERFORMANCE_FIELDS", "ServingJobKind",
+           "serving_performance_fields"]
 
 #: Objectives the serving kind ranks by itself (the driver adds power/cost objectives).
 SERVING_OBJECTIVES = ("output_tokens_per_s_per_accelerator", "ttft_s", "tpot_s")
+
+#: Hardware fields :func:`~archsweep.model.inference.serving.serving_performance` reads for a BF16
+#: job: compute and HBM rates and capacity, the clock, the fabrics and the system size. Not read:
+#: TDP, process node, HBM generation, SRAM size and the vector rate (power/area/cost only).
+SERVING_PERFORMANCE_FIELDS: tuple[str, ...] = (
+    "compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_efficiency", "clock_hz",
+    "hbm_stacks", "hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes",
+    "scaleup_domain_size", "scaleup_bw_bytes_per_s", "scaleup_latency_s", "scaleup_topology",
+    "scaleout_bw_bytes_per_s", "scaleout_latency_s", "scaleout_topology", "scaleout_oversubscription",
+    "accelerator_count",
+)
+
+
+def serving_performance_fields(job: ServingJob) -> tuple[str, ...]:
+    """The fields serving reads for ``job``: the FP8 matrix rate only for FP8/FP4 activations
+    (:func:`~archsweep.model.inference.step.matrix_peak_flops`)."""
+    if job.activation_precision == "bf16":
+        return SERVING_PERFORMANCE_FIELDS
+    return (*SERVING_PERFORMANCE_FIELDS, "matrix_flops_per_cycle_per_unit_fp8")
+
 
 _CONSTRAINT_FIELDS = ("valid", "memory_violation", "violation_ttft", "violation_tpot")
 
@@ -63,6 +84,10 @@ class ServingJobKind:
     fp4_supported: bool = False
     name: str = "serving"
     objectives: tuple[str, ...] = SERVING_OBJECTIVES
+
+    @property
+    def performance_fields(self) -> tuple[str, ...]:
+        return serving_performance_fields(self.job)
 
     def mappings(self) -> ServingConfigArrays:
         return self.configs
