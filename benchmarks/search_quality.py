@@ -38,7 +38,7 @@ Usage::
 
     python benchmarks/search_quality.py [--study FILE] [--seeds 0 1 2] [--jobs 2]
         [--samplers nsga2 tpe tpe:multivariate=true random ...] [--grid-cache FILE.npz]
-        [--strategy "tp=8,pp=1,dp=auto,mb=1,recompute=selective,zero=1"]   # old fixed-mapping mode
+        [--batch-size 16] [--strategy "tp=8,pp=1,dp=auto,mb=1,recompute=selective,zero=1"]   # old fixed-mapping mode
 """
 
 from __future__ import annotations
@@ -131,11 +131,15 @@ def parse_sampler(text: str) -> dict[str, Any]:
 
 
 def variant_file(doc: dict[str, Any], folder: Path, *, sampler: str, seed: int, trials: int,
-                 strategy: str | None) -> Path:
-    """A copy of the study with this sampler, seed, budget and one worker (and a fixed mapping)."""
-    variant = {**doc, "name": f"{doc['name']}-{hashlib.sha1(f'{sampler}/{seed}'.encode()).hexdigest()[:8]}",
-               "search": {**doc["search"], "sampler": parse_sampler(sampler), "seed": seed, "trials": trials,
-                          "workers": 1, "storage": "journal"}}
+                 strategy: str | None, batch_size: int | None = None) -> Path:
+    """A copy of the study with this sampler, seed, budget and one worker (and a fixed mapping,
+    and a batch size other than the study's)."""
+    search = {**doc["search"], "sampler": parse_sampler(sampler), "seed": seed, "trials": trials,
+              "workers": 1, "storage": "journal"}
+    if batch_size is not None:
+        search["batch_size"] = batch_size
+    variant = {**doc, "name": f"{doc['name']}-{hashlib.sha1(f'{sampler}/{seed}/{batch_size}'.encode()).hexdigest()[:8]}",
+               "search": search}
     if strategy is not None:
         variant["mapping"] = {"strategy": strategy}
     path = folder / f"{variant['name']}.yaml"
@@ -194,6 +198,8 @@ def main() -> None:
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--jobs", type=int, default=1, help="processes for the exhaustive grid")
     parser.add_argument("--grid-cache", help="npz file keeping the exhaustive grid's values (keyed by the study file)")
+    parser.add_argument("--batch-size", type=int, help="trials asked and told together (default: the study's "
+                        "batch_size); the grid cache does not depend on it")
     parser.add_argument("--strategy", help="fixed mapping for every candidate (the old mode) instead of the search")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -227,10 +233,12 @@ def main() -> None:
         print(f"grid: {total} candidates x {len(study.workloads)} workloads ({', '.join(study.workloads)}), "
               f"{int(grid_feasible.sum())} feasible, front {len(front)} points, {seconds:.1f} s with {jobs} "
               f"process(es) = {total / seconds:.0f} candidates/s; reference (front nadir, minimised) {reference.tolist()}")
+        batch_size = args.batch_size or int(doc["search"].get("batch_size", 64))
         best = ("none", 0.0)
         results: dict[str, list[list[float]]] = {}
         for sampler, seed in itertools.product(args.samplers, args.seeds):
-            path = variant_file(doc, folder, sampler=sampler, seed=seed, trials=counts[-1], strategy=args.strategy)
+            path = variant_file(doc, folder, sampler=sampler, seed=seed, trials=counts[-1], strategy=args.strategy,
+                                batch_size=args.batch_size)
             values, feasible, params, report = run_search(path, folder / "results")
             values_min = to_minimization(values, directions)
             ratios = hypervolume_curve(values_min, feasible, counts, reference, exact)
@@ -239,7 +247,7 @@ def main() -> None:
             ok = feasible & grid_feasible[at]
             drift = float(np.nanmax(np.abs(values_min[ok] / grid_min[at][ok] - 1))) if ok.any() else 0.0
             curve = " ".join(f"{f:g}:{r:.4f}" for f, r in zip(args.fractions, ratios))
-            print(f"sampler={sampler} seed={seed} trials={len(values)} feasible={int(feasible.sum())} "
+            print(f"sampler={sampler} batch_size={batch_size} seed={seed} trials={len(values)} feasible={int(feasible.sum())} "
                   f"unique={len(set(at.tolist()))} hv_ratio {curve} old_ref={old:.4f} "
                   f"max_rel_diff_vs_grid={drift:.1e} optuna_s={report.optuna_s:.1f} model_s={report.model_s:.1f}", flush=True)
             results.setdefault(sampler, []).append(ratios)

@@ -57,3 +57,18 @@ def test_sampler_text(bench):
     assert bench.parse_sampler("nsga2") == {"name": "nsga2"}
     assert bench.parse_sampler("tpe:multivariate=true,n_startup_trials=50") == {
         "name": "tpe", "options": {"multivariate": True, "n_startup_trials": 50}}
+
+
+def test_variant_file_overrides_the_batch_size_only_when_asked(bench, tmp_path):
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "benchmarks" / "spaces" / "search-quality.yaml").read_text())
+    kept = load_study(bench.variant_file(doc, tmp_path, sampler="tpe:multivariate=true", seed=1, trials=80,
+                                         strategy=None))
+    small = load_study(bench.variant_file(doc, tmp_path, sampler="tpe:multivariate=true", seed=1, trials=80,
+                                          strategy=None, batch_size=16))
+    assert kept.search is not None and small.search is not None
+    assert kept.search.batch_size == doc["search"]["batch_size"] == 64
+    assert small.search.batch_size == 16
+    assert small.search.sampler.option_dict() == {"multivariate": True} and small.search.seed == 1
+    assert kept.name != small.name  # separate Optuna studies in one storage folder
