@@ -30,10 +30,12 @@ import yaml
 from archsweep.load.paths import repo_root
 from archsweep.load.sharding import (
     MAX_AUTO_SHARDS,
-    MAX_CANDIDATES_PER_SHARD,
+    SizedWorkload,
     auto_shard_count,
+    estimated_seconds,
 )
 from archsweep.load.study import parse_study
+from archsweep.load.throughput import load_throughput_rates
 from archsweep.spec.study import ShardSizing
 
 ROOT = repo_root()
@@ -122,16 +124,14 @@ def test_partition_and_account_come_from_the_environment(key, variable):
 # Shard sizing (no services needed)
 # ---------------------------------------------------------------------------------------
 
-def test_ten_million_candidates_make_a_few_dozen_jobs_not_ten_million():
-    shards = auto_shard_count(10_000_000, 2, ShardSizing())
-    assert shards == 67  # ceil(2e7 / (500/s * 600 s))
-    assert auto_shard_count(10_000_000, 2, ShardSizing(target_seconds_per_job=1, evaluations_per_second=1)) \
-        == MAX_AUTO_SHARDS
-    # few workloads, a fast rate: the memory cap still splits the space
-    assert auto_shard_count(10_000_000, 1, ShardSizing(600, 1e9)) == 10_000_000 // MAX_CANDIDATES_PER_SHARD
-    assert auto_shard_count(0, 1, ShardSizing()) == 1
-    with pytest.raises(ValueError):
-        auto_shard_count(10, 1, ShardSizing(target_seconds_per_job=0))
+def test_ten_million_candidates_make_a_few_jobs_not_ten_million():
+    # 10^7 random dense 70B designs on 2 workloads: ~2 x (4,300 s search + 125 s per-candidate work)
+    rates = load_throughput_rates()
+    workloads = [SizedWorkload("llama3-70b", "dense"), SizedWorkload("llama3-405b", "dense")]
+    shards = auto_shard_count(10_000_000, estimated_seconds(10_000_000, 10_000_000, workloads, rates), ShardSizing())
+    assert 10 <= shards <= 100
+    assert auto_shard_count(10_000_000, 1e9, ShardSizing(target_seconds_per_job=1)) == MAX_AUTO_SHARDS
+    assert auto_shard_count(0, 0.0, ShardSizing()) == 1
 
 
 def _study_doc(shards: object, **sampling: object) -> dict:
@@ -148,7 +148,7 @@ def test_study_shards_auto_follows_the_target_time_per_job():
     study = parse_study(_study_doc(target), file="s.yaml")
     assert study.shards == 3 and study.shard_sizing == ShardSizing(2.0, 10.0)
     sobol = parse_study(_study_doc(target, method="sobol", samples=1000, seed=1), file="s.yaml")
-    assert sobol.shards == 50
+    assert sobol.shards == 48  # 50 by time, but only 4 x 3 x 2 x 2 = 48 performance groups to deal
     assert parse_study(_study_doc(7), file="s.yaml").shard_sizing is None
 
 

@@ -27,7 +27,8 @@ from archsweep.load.roadmap import parse_study_scenarios
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
-from archsweep.load.sharding import auto_shard_count
+from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
+from archsweep.load.throughput import load_throughput_rates
 from archsweep.load.studychecks import (
     check_architectures_load,
     check_sizes,
@@ -119,7 +120,7 @@ def parse_study(document: Any, *, file: str) -> Study:
                                       file=file, problems=problems)
     if problems:
         raise error(problems)
-    _cross_check(document, workloads, serving, training, parameters, method, file, problems)
+    loaded = _cross_check(document, workloads, serving, training, parameters, method, file, problems)
     if problems:
         raise error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
@@ -143,7 +144,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         samples=sampling.get("samples") if sampling else None,
         seed=sampling.get("seed", 0) if sampling else 0,
         shards=_shard_count(document.get("shards", 1), parameters, method, sampling,
-                            len(workloads) * max(len(scenarios), 1)),
+                            _sized_workloads(workloads, loaded) * max(len(scenarios), 1), mapping),
         mapping=mapping,
         objectives=objectives,
         constraints=constraints,
@@ -157,12 +158,12 @@ def parse_study(document: Any, *, file: str) -> Study:
 
 def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],
                  training: Sequence[TrainingWorkload], parameters: Sequence[ParameterSpace],
-                 method: SamplingMethod | None, file: str, problems: list[Problem]) -> None:
+                 method: SamplingMethod | None, file: str, problems: list[Problem]) -> dict[str, Workload]:
     """The checks against workloads, hardware and size limits (:mod:`archsweep.load.studychecks`).
 
     Training workloads (plain stems with their file's default job, ``{model, training}`` entries
     with the study's job) are checked against the mapping strategy; a serving entry's model file
-    must load (the training strategy does not apply to it)."""
+    must load (the training strategy does not apply to it). Returns the training workloads by name."""
     base = get_accelerator(document["base"])
     entry_names = {s.name for s in serving} | {t.name for t in training}
     plain = [w for w in workloads if w not in entry_names]
@@ -182,6 +183,7 @@ def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving:
     elif method is not None and isinstance(document["sampling"].get("samples"), int):
         candidates = int(document["sampling"]["samples"])
     check_sizes(document, candidates, file, problems)
+    return loaded
 
 
 def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:
@@ -191,22 +193,37 @@ def _shard_sizing(raw: int | str | Mapping[str, Any]) -> ShardSizing | None:
     if raw == "auto":
         return ShardSizing()
     defaults = ShardSizing()
+    rate = raw.get("evaluations_per_second")
     return ShardSizing(
         target_seconds_per_job=float(raw.get("target_seconds_per_job", defaults.target_seconds_per_job)),
-        evaluations_per_second=float(raw.get("evaluations_per_second", defaults.evaluations_per_second)),
+        evaluations_per_second=None if rate is None else float(rate),
     )
 
 
+def _sized_workloads(names: Sequence[str], loaded: Mapping[str, Workload]) -> list[SizedWorkload]:
+    """Each workload with its kind for the rates: training (dense or MoE) or serving."""
+    return [SizedWorkload(name, "serving" if name not in loaded else "moe" if loaded[name].moe is not None else "dense")
+            for name in names]
+
+
 def _shard_count(raw: int | str | Mapping[str, Any], parameters: Sequence[ParameterSpace],
-                 method: SamplingMethod | None, sampling: Mapping[str, Any] | None, workloads: int) -> int:
-    """The study's shard count: given, or from :func:`archsweep.load.sharding.auto_shard_count`."""
+                 method: SamplingMethod | None, sampling: Mapping[str, Any] | None,
+                 workloads: Sequence[SizedWorkload], mapping: MappingChoice) -> int:
+    """The study's shard count: given, or sized from the measured rates (:mod:`archsweep.load.sharding`)."""
     sizing = _shard_sizing(raw)
     if sizing is None:
         return int(raw)  # type: ignore[arg-type]
     if method is None:  # a search-only study has no sweep to shard
         return 1
     candidates = math.prod(p.size for p in parameters) if method == "grid" else int(sampling["samples"])  # type: ignore[index]
-    return auto_shard_count(candidates, workloads, sizing)
+    groups = performance_rows(parameters, candidates)
+    if sizing.evaluations_per_second is not None:
+        seconds = candidates * len(workloads) / sizing.evaluations_per_second
+    else:
+        rows = performance_rows(parameters, candidates, mapping_objective=mapping.objective)
+        seconds = estimated_seconds(candidates, rows, workloads, load_throughput_rates(),
+                                    exhaustive=mapping.search and mapping.exhaustive)
+    return auto_shard_count(candidates, seconds, sizing, groups=groups)
 
 
 def _parse_search(document: Mapping[str, Any], file: str) -> SearchSpec:

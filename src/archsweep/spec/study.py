@@ -21,7 +21,7 @@ from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.training import TrainingWorkload
 
 __all__ = ["MAX_GRID_SIZE", "MAX_SAMPLES", "SamplingMethod", "Direction", "DEFAULT_TARGET_SECONDS_PER_JOB",
-           "DEFAULT_EVALUATIONS_PER_SECOND", "ShardSizing", "ParameterSpace", "Objective", "Constraint",
+           "ShardSizing", "ParameterSpace", "Objective", "Constraint",
            "MappingChoice", "Study"]
 
 SamplingMethod = Literal["grid", "random", "sobol"]
@@ -35,9 +35,6 @@ MAX_SAMPLES = MAX_GRID_SIZE
 
 #: Wanted wall time of one evaluate job, seconds (10 min: long enough to amortise a job's start).
 DEFAULT_TARGET_SECONDS_PER_JOB = 600.0
-#: Conservative (candidate x workload) evaluations per second of one evaluate job: the pruned mapping
-#: search's DeepSeek-V3 rate on one core (498/s; see archsweep.load.sharding's module doc).
-DEFAULT_EVALUATIONS_PER_SECOND = 500.0
 #: Most shards ``auto`` makes (also the DAG size limit: ~4 s of Snakemake planning).
 MAX_AUTO_SHARDS = 10_000
 #: Most candidates in one shard (a job holds its shard's columns and the model's temporaries).
@@ -50,11 +47,13 @@ class ShardSizing:
 
     Attributes:
         target_seconds_per_job: wanted wall time of one evaluate job, seconds (> 0).
-        evaluations_per_second: (candidate x workload) evaluations one job does per second (> 0).
+        evaluations_per_second: a flat (candidate x workload) evaluations per second of one job
+            (> 0), or None for the estimate from the measured rates of
+            ``data/calibration/throughput_rates.yaml`` (:mod:`archsweep.load.sharding`).
     """
 
     target_seconds_per_job: float = DEFAULT_TARGET_SECONDS_PER_JOB
-    evaluations_per_second: float = DEFAULT_EVALUATIONS_PER_SECOND
+    evaluations_per_second: float | None = None
 
 
 @dataclass(frozen=True)
