@@ -28,7 +28,6 @@ from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
-from archsweep.load.throughput import load_throughput_rates
 from archsweep.load.studychecks import (
     check_architectures_load,
     check_sizes,
@@ -36,6 +35,7 @@ from archsweep.load.studychecks import (
     check_system_size,
     check_workloads_load,
 )
+from archsweep.load.throughput import load_throughput_rates
 from archsweep.load.training_workloads import check_default_job
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
