@@ -11,7 +11,7 @@ With ``--batches K`` (K > 1) the pruned search then runs on K - 1 further batche
 ``warm_pruned_per_s`` (the per-key tables are cached across batches; checked against the
 exhaustive search only on the first batch).
 
-Usage: python benchmarks/mapping_search.py [--candidates 1000 100 100] [--batches 1]
+Usage: python benchmarks/mapping_search.py [--candidates 1000 100 100] [--batches 1] [--workloads A B C]
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ WORKLOADS = ("llama3-70b", "mixtral-8x7b", "deepseek-v3")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", type=int, nargs=3, default=[1000, 100, 100], help="per workload, in order " + ", ".join(WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), help="workload names (default " + ", ".join(WORKLOADS) + ")")
+    parser.add_argument("--candidates", type=int, nargs="+", default=[1000, 100, 100], help="per workload, in order")
     parser.add_argument("--batches", type=int, default=1, help="batches per workload (the first also runs the exhaustive search)")
     args = parser.parse_args()
+    if len(args.candidates) != len(args.workloads):
+        parser.error(f"--candidates needs one count per workload ({len(args.workloads)}), got {len(args.candidates)}")
     cal = load_calibration()
-    for name, n in zip(WORKLOADS, args.candidates):
+    for name, n in zip(args.workloads, args.candidates):
         wl = load_workload(name)
         mappings, fixed_dp = enumerate_mappings(wl)
         hw = _candidates(n, 1)

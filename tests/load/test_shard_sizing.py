@@ -1,4 +1,4 @@
-"""``shards: auto``: the estimate from the measured rates (data/calibration/throughput_rates.yaml)."""
+"""``shards: auto``: the estimate from the measured rates (data/sizing/throughput_rates.yaml)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,16 @@ def test_flat_rate_in_the_study_replaces_the_estimate():
     study = parse_study(_study(shards={"target_seconds_per_job": 2, "evaluations_per_second": 10}), file="s.yaml")
     assert study.shards == 3  # 48 evaluations at 20 per job
     assert study.shard_sizing == ShardSizing(2.0, 10.0)
+
+
+def test_rate_file_is_not_an_evaluate_input():
+    # it changes the shard count only (which the fingerprints hold), not a result: re-measuring the
+    # rates must not re-run the evaluations of a study whose shard count stays the same
+    from archsweep.load.paths import data_dir
+    from archsweep.workflow.fingerprint import EVALUATE_DATA, SPACE_DATA
+
+    folder = throughput_rates_path().relative_to(data_dir()).parts[0]
+    assert folder not in EVALUATE_DATA and folder not in SPACE_DATA
 
 
 def test_the_sizing_constants_agree_with_the_model():

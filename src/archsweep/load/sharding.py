@@ -16,7 +16,7 @@ per-candidate term. ``performance_rows`` is, for a grid, the product of the size
 performance reads (:data:`POWER_COST_ONLY_PARAMETERS` excluded); for random or Sobol sampling the
 sample count (at most that product when every performance axis is discrete); every candidate when
 the mapping objective reads power or cost (:data:`PPA_MAPPING_OBJECTIVES`: no deduplication).
-The rates are measured data (``data/calibration/throughput_rates.yaml``, per workload or per
+The rates are measured data (``data/sizing/throughput_rates.yaml``, per workload or per
 kind: dense, MoE, serving; :mod:`archsweep.load.throughput`); ``evaluations_per_second`` in the
 study replaces the whole estimate with one flat (candidate x workload) rate. A fixed
 ``mapping.strategy`` is sized as a search (conservative: shorter jobs).

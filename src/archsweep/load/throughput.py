@@ -1,4 +1,4 @@
-"""``data/calibration/throughput_rates.yaml`` -> frozen :class:`~archsweep.spec.throughput.ThroughputRates`.
+"""``data/sizing/throughput_rates.yaml`` -> frozen :class:`~archsweep.spec.throughput.ThroughputRates`.
 
 The rates ``shards: auto`` sizes evaluate jobs with (:mod:`archsweep.load.sharding`): measured by
 the benchmarks of ``benchmarks/``, each value with its source (the command), locator, date and
@@ -28,7 +28,7 @@ _ENTRY = "{value: rate per second > 0, source: command, locator, date: YYYY-MM-D
 
 def throughput_rates_path() -> Path:
     """The shipped rate file."""
-    return data_dir() / "calibration" / "throughput_rates.yaml"
+    return data_dir() / "sizing" / "throughput_rates.yaml"
 
 
 def load_throughput_rates(path: str | Path | None = None) -> ThroughputRates:

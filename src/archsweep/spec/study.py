@@ -49,7 +49,7 @@ class ShardSizing:
         target_seconds_per_job: wanted wall time of one evaluate job, seconds (> 0).
         evaluations_per_second: a flat (candidate x workload) evaluations per second of one job
             (> 0), or None for the estimate from the measured rates of
-            ``data/calibration/throughput_rates.yaml`` (:mod:`archsweep.load.sharding`).
+            ``data/sizing/throughput_rates.yaml`` (:mod:`archsweep.load.sharding`).
     """
 
     target_seconds_per_job: float = DEFAULT_TARGET_SECONDS_PER_JOB

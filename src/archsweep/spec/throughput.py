@@ -1,5 +1,5 @@
 """Measured evaluation rates of one evaluate job, for ``shards: auto`` (no I/O; loaded from
-``data/calibration/throughput_rates.yaml`` by :mod:`archsweep.load.throughput`).
+``data/sizing/throughput_rates.yaml`` by :mod:`archsweep.load.throughput`).
 
 An evaluate job's time is modelled as two terms per workload (:mod:`archsweep.load.sharding`):
 the best-mapping search, done once per distinct row of the fields the job's performance reads
