@@ -45,4 +45,4 @@ class ThroughputRates:
         """Rows/s of the mapping search for ``workload`` (its own measurement, else its kind's)."""
         by_workload, by_kind = ((self.exhaustive_by_workload, self.exhaustive_by_kind) if exhaustive
                                 else (self.search_by_workload, self.search_by_kind))
-        return by_workload.get(workload, by_kind[kind])
+        return by_workload[workload] if workload in by_workload else by_kind[kind]
