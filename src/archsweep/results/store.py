@@ -96,7 +96,7 @@ def connect(db: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         raise InputError(str(db), "", "<missing file>", "an existing archsweep DuckDB database (run `archsweep run` first)")
     if not read_only:
         db.parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str | bool] = {"memory_limit": memory_limit(), "temp_directory": f"{db}.tmp"}
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit(), "temp_directory": f"{db}.tmp"}
     if not read_only:
         config["preserve_insertion_order"] = False
     return duckdb.connect(str(db), read_only=read_only, config=config)
