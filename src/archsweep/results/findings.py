@@ -88,7 +88,7 @@ def front_findings(con: duckdb.DuckDBPyConnection, study: Study, workload: str, 
     objectives = [o.column for o in study.objectives]
     select = ", ".join(f'e."{c}"' for c in dict.fromkeys(["candidate_id", *parts, *varied, *objectives]))
     front = con.execute(f"SELECT {select} FROM pareto p JOIN evaluations e USING (study, workload, candidate_id) "
-                        f"WHERE p.study = ? AND p.workload = ? AND p.rank = 0{source}",
+                        f"WHERE p.study = ? AND p.workload = ? AND p.rank = 0{source} ORDER BY e.candidate_id",
                         [study.name, workload]).fetchnumpy()
     n = len(front["candidate_id"]) if front else 0
     if n == 0 or not parts:
@@ -112,6 +112,7 @@ def front_findings(con: duckdb.DuckDBPyConnection, study: Study, workload: str, 
         lines.append("Shared by the front: " + ", ".join(common) + ".")
     for objective in study.objectives:
         values = np.asarray(front[objective.column], dtype=np.float64)
+        # rows in candidate_id order: a tie goes to the lowest id, as in the report's best-candidate table
         i = int(np.nanargmax(values) if objective.direction == "maximize" else np.nanargmin(values))
         design = ", ".join(f"{c}={_fmt(front[c][i])}" for c in varied)
         lines.append(f"- best `{objective.column}` = {_fmt(values[i])}: `{front['candidate_id'][i]}` ({design}); "

@@ -10,8 +10,9 @@ SVG, :file:`html_report.js`) are inline, sensitivity charts are inline PNG. It s
 - the sensitivity tornado charts and heatmaps (when ``archsweep sensitivity`` has run);
 - the search history (hypervolume after each trial, when the study searched).
 
-Rows: every front member and a reservoir sample of at most :data:`MAX_BACKGROUND_ROWS` other
-feasible rows per workload (the plot stays responsive for large sweeps).
+Rows: every front member and a sample of at most :data:`MAX_BACKGROUND_ROWS` other feasible rows
+per workload, the first in ``hash(candidate_id)`` order (the plot stays responsive for large
+sweeps; the sample does not depend on the table's physical row order).
 """
 
 from __future__ import annotations
@@ -86,6 +87,35 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+def _rows_query(con: duckdb.DuckDBPyConnection, study: Study, wanted: list[str]) -> tuple[str, list[object]]:
+    """SQL and parameters of the page's rows: the ``wanted`` columns and ``front`` of every feasible
+    front member and of the first :data:`MAX_BACKGROUND_ROWS` feasible rows per workload in
+    ``hash(candidate_id)`` order, sorted by (workload, candidate_id).
+
+    Bounded memory on 10M rows: the sample is one top-N per workload (a heap of N rows, not a window
+    over every row), and the front and the sample are small hash-join build sides probed by one scan.
+    """
+    empty = "SELECT NULL::VARCHAR AS workload, NULL::VARCHAR AS candidate_id WHERE false"
+    front, params = empty, []
+    if store.table_exists(con, "pareto"):
+        source = " AND source = 'sweep'" if "source" in store.table_columns(con, "pareto") else ""
+        front, params = f"SELECT DISTINCT workload, candidate_id FROM pareto WHERE study = ? AND rank = 0{source}", [study.name]
+    workloads = [w for (w,) in con.execute("SELECT DISTINCT workload FROM evaluations WHERE study = ? ORDER BY workload",
+                                           [study.name]).fetchall()]
+    sample = " UNION ALL ".join(
+        "(SELECT workload, candidate_id FROM evaluations WHERE study = ? AND workload = ? AND feasible "
+        f"ORDER BY hash(candidate_id), candidate_id LIMIT {MAX_BACKGROUND_ROWS})" for _ in workloads) or empty
+    for workload in workloads:
+        params += [study.name, workload]
+    select = ", ".join(f'e."{c}"' for c in wanted)
+    sql = (f"SELECT {select}, f.candidate_id IS NOT NULL AS front FROM evaluations e "
+           f"LEFT JOIN ({front}) f ON f.workload = e.workload AND f.candidate_id = e.candidate_id "
+           f"LEFT JOIN ({sample}) s ON s.workload = e.workload AND s.candidate_id = e.candidate_id "
+           "WHERE e.study = ? AND e.feasible AND (f.candidate_id IS NOT NULL OR s.candidate_id IS NOT NULL) "
+           "ORDER BY e.workload, e.candidate_id")
+    return sql, [*params, study.name]
+
+
 def report_data(study: Study, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The JSON the page draws: objectives, workloads, scenarios, column lists and the rows (column-wise)."""
     columns = list(store.table_columns(con, "evaluations")) if store.table_exists(con, "evaluations") else []
@@ -95,18 +125,10 @@ def report_data(study: Study, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     objectives = [o.column for o in study.objectives]
     scenario = ["scenario"] if "scenario" in columns else []
     wanted = list(dict.fromkeys(["candidate_id", "workload", *scenario, *objectives, *params, *mapping, *parts]))
-    has_front = store.table_exists(con, "pareto")
-    source = " AND source = 'sweep'" if has_front and "source" in store.table_columns(con, "pareto") else ""
-    front = (f"candidate_id IN (SELECT candidate_id FROM pareto p WHERE p.study = e.study AND p.workload = e.workload "
-             f"AND p.rank = 0{source})") if has_front else "false"
-    select = ", ".join(f'"{c}"' for c in wanted)
     if not store.table_exists(con, "evaluations"):  # a search-only study: no sweep rows
-        wanted, names, rows = [], ["front"], []
+        names, rows = ["front"], []
     else:
-        relation = con.execute(
-            f"SELECT {select}, front FROM (SELECT *, {front} AS front, row_number() OVER (PARTITION BY workload "
-            f"ORDER BY hash(candidate_id)) AS k FROM evaluations e WHERE study = ? AND feasible) "
-            f"WHERE front OR k <= {MAX_BACKGROUND_ROWS} ORDER BY workload, candidate_id", [study.name])
+        relation = con.execute(*_rows_query(con, study, wanted))
         names = [d[0] for d in relation.description]
         rows = relation.fetchall()
     data = {name: [_clean(r[k]) for r in rows] for k, name in enumerate(names)}

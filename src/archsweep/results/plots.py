@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "sweep_only", "plot_pair", "plot_serving_curve",
            "plot_breakdown"]
 
-#: Feasible candidates drawn (a sample) behind the front in a projection plot.
+#: Feasible candidates drawn behind the front in a projection plot: the first in ``hash(candidate_id)``
+#: order (a top-N in bounded memory, a pseudo-random sample that does not depend on the table's
+#: physical row order, which the collector does not preserve).
 MAX_BACKGROUND_POINTS = 20_000
 #: Front members shown in the step-time breakdown bars.
 MAX_BREAKDOWN_BARS = 12
@@ -44,7 +46,7 @@ def plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: st
     fig, ax = figure()
     background = con.execute(
         f'SELECT "{a}", "{b}" FROM evaluations WHERE study = ? AND workload = ? AND feasible '
-        f"USING SAMPLE {MAX_BACKGROUND_POINTS} ROWS (reservoir, 0)", [study.name, workload]).fetchnumpy()
+        f"ORDER BY hash(candidate_id), candidate_id LIMIT {MAX_BACKGROUND_POINTS}", [study.name, workload]).fetchnumpy()
     front = con.execute(
         f'SELECT "{a}", "{b}" FROM pareto WHERE study = ? AND workload = ? AND rank = 0{sweep_only(con)} '
         f'ORDER BY "{a}"', [study.name, workload]).fetchnumpy()
