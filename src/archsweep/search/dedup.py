@@ -72,6 +72,7 @@ class PointCache:
     def __init__(self) -> None:
         self._points: dict[tuple[tuple[str, Any], ...], Told] = {}
         self._looked: set[int] = set()
+        self._settled = 0  # every trial numbered below it is finished and looked at
 
     def __len__(self) -> int:
         return len(self._points)
@@ -84,11 +85,14 @@ class PointCache:
         self._looked.add(told.number)
 
     def refresh(self, ostudy: optuna.Study) -> int:
-        """Add the counted finished trials not seen yet; returns how many were added."""
+        """Add the counted finished trials not seen yet; returns how many were added. Trials
+        below the first unfinished one are not looked at again (a study's trials are numbered
+        0, 1, ... in ``get_trials`` order), so a refresh costs the unfinished tail, not the study."""
         added = 0
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-        for t in ostudy.get_trials(deepcopy=False, states=states):
-            if t.number in self._looked:
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+        trials = ostudy.get_trials(deepcopy=False)
+        for t in trials[self._settled:]:
+            if t.state not in finished or t.number in self._looked:
                 continue
             self._looked.add(t.number)
             if not counted(t):
@@ -101,6 +105,9 @@ class PointCache:
                 self._points[key] = Told(t.number, values, constraints, bool(t.user_attrs.get(FEASIBLE_ATTR)),
                                          str(t.user_attrs.get(CANDIDATE_ATTR, "")))
                 added += 1
+        while self._settled < len(trials) and trials[self._settled].state in finished \
+                and trials[self._settled].number in self._looked:
+            self._settled += 1
         return added
 
 
