@@ -15,7 +15,11 @@ stepped range or a value list) with the same functions (``evaluate_batch`` and t
 aggregation), ``--jobs`` processes, and keeps the feasible Pareto front. Each trial's numbers
 are checked against the grid's at the same point (largest relative difference printed).
 
-Measure: hypervolume of a run's feasible trials among its first ``k`` trials over the
+Deduplication (the worker's default): a trial at a point already evaluated is told the stored
+values and not counted, so ``k`` below counts distinct model evaluations (``--no-deduplicate``:
+every trial is evaluated and counted, as before).
+
+Measure: hypervolume of a run's feasible trials among its first ``k`` evaluations over the
 hypervolume of the exhaustive front, at ``k`` = 0.1 %, 0.25 %, 0.5 % and 1 % of the grid
 (``--fractions``): mean and worst over ``--seeds`` seeds per sampler.
 
@@ -60,7 +64,7 @@ import yaml
 from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.pareto import non_dominated_mask, to_minimization
-from archsweep.search.storage import FEASIBLE_ATTR, create_search_study, search_storage
+from archsweep.search.storage import DUPLICATE_ATTR, FEASIBLE_ATTR, create_search_study, search_storage
 from archsweep.search.worker import (
     WorkerReport,
     _aggregate,
@@ -131,14 +135,14 @@ def parse_sampler(text: str) -> dict[str, Any]:
 
 
 def variant_file(doc: dict[str, Any], folder: Path, *, sampler: str, seed: int, trials: int,
-                 strategy: str | None, batch_size: int | None = None) -> Path:
+                 strategy: str | None, batch_size: int | None = None, deduplicate: bool = True) -> Path:
     """A copy of the study with this sampler, seed, budget and one worker (and a fixed mapping,
     and a batch size other than the study's)."""
     search = {**doc["search"], "sampler": parse_sampler(sampler), "seed": seed, "trials": trials,
-              "workers": 1, "storage": "journal"}
+              "workers": 1, "storage": "journal", "deduplicate": deduplicate}
     if batch_size is not None:
         search["batch_size"] = batch_size
-    variant = {**doc, "name": f"{doc['name']}-{hashlib.sha1(f'{sampler}/{seed}/{batch_size}'.encode()).hexdigest()[:8]}",
+    variant = {**doc, "name": f"{doc['name']}-{hashlib.sha1(f'{sampler}/{seed}/{batch_size}/{deduplicate}'.encode()).hexdigest()[:8]}",
                "search": search}
     if strategy is not None:
         variant["mapping"] = {"strategy": strategy}
@@ -154,8 +158,9 @@ def run_search(study_file: Path, results: Path) -> tuple[np.ndarray, np.ndarray,
     study = load_study(study_file)
     create_search_study(study, results=results)
     report = run_search_worker(study_file, 0, results=results, progress=False)
-    trials = sorted(optuna.load_study(study_name=study.name, storage=search_storage(study, results)).get_trials(),
-                    key=lambda t: t.number)
+    # Model evaluations only: a trial told stored values (deduplicate) is not an evaluation.
+    trials = sorted((t for t in optuna.load_study(study_name=study.name, storage=search_storage(study, results)).get_trials()
+                     if DUPLICATE_ATTR not in t.user_attrs), key=lambda t: t.number)
     k = len(study.objectives)
     values = np.array([t.values if t.values is not None else [np.nan] * k for t in trials], dtype=np.float64)
     feasible = np.array([bool(t.user_attrs.get(FEASIBLE_ATTR)) and t.values is not None for t in trials])
@@ -200,6 +205,8 @@ def main() -> None:
     parser.add_argument("--grid-cache", help="npz file keeping the exhaustive grid's values (keyed by the study file)")
     parser.add_argument("--batch-size", type=int, help="trials asked and told together (default: the study's "
                         "batch_size); the grid cache does not depend on it")
+    parser.add_argument("--no-deduplicate", action="store_true", help="evaluate repeated points again and count "
+                        "them (the worker's behaviour before deduplication)")
     parser.add_argument("--strategy", help="fixed mapping for every candidate (the old mode) instead of the search")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -238,7 +245,7 @@ def main() -> None:
         results: dict[str, list[list[float]]] = {}
         for sampler, seed in itertools.product(args.samplers, args.seeds):
             path = variant_file(doc, folder, sampler=sampler, seed=seed, trials=counts[-1], strategy=args.strategy,
-                                batch_size=args.batch_size)
+                                batch_size=args.batch_size, deduplicate=not args.no_deduplicate)
             values, feasible, params, report = run_search(path, folder / "results")
             values_min = to_minimization(values, directions)
             ratios = hypervolume_curve(values_min, feasible, counts, reference, exact)
@@ -249,7 +256,8 @@ def main() -> None:
             curve = " ".join(f"{f:g}:{r:.4f}" for f, r in zip(args.fractions, ratios))
             print(f"sampler={sampler} batch_size={batch_size} seed={seed} trials={len(values)} feasible={int(feasible.sum())} "
                   f"unique={len(set(at.tolist()))} hv_ratio {curve} old_ref={old:.4f} "
-                  f"max_rel_diff_vs_grid={drift:.1e} optuna_s={report.optuna_s:.1f} model_s={report.model_s:.1f}", flush=True)
+                  f"max_rel_diff_vs_grid={drift:.1e} duplicates_told={report.duplicates} optuna_s={report.optuna_s:.1f} "
+                  f"model_s={report.model_s:.1f} lookup_s={report.lookup_s:.2f}", flush=True)
             results.setdefault(sampler, []).append(ratios)
         print("summary: hypervolume ratio, mean (worst) over seeds " + " ".join(map(str, args.seeds)))
         print("sampler".ljust(28) + "".join(f"{f * 100:g} % ({k})".rjust(18) for f, k in zip(args.fractions, counts)))

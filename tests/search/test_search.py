@@ -13,7 +13,7 @@ from search_study import write_search_study
 from archsweep.load.study import load_study
 from archsweep.search.export import export_search
 from archsweep.search.storage import create_search_study, search_storage, worker_quota
-from archsweep.search.worker import reference_point, run_search_worker
+from archsweep.search.worker import counted, reference_point, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -80,11 +80,12 @@ def test_resume_after_kill_marks_stale_and_finishes_budget(tmp_path: Path) -> No
     report = run_search_worker(path, 0, results=results, progress=False)
     assert (report.already_done, report.failed_stale, report.told) == (8, 3, 12)
     trials = _trials(path, results)
-    states = [t.state for t in trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 20
-    assert states.count(optuna.trial.TrialState.FAIL) == 3
+    evaluated = [t.state for t in trials if "duplicate_of" not in t.user_attrs]  # duplicates: not counted
+    assert evaluated.count(optuna.trial.TrialState.COMPLETE) == 20
+    assert evaluated.count(optuna.trial.TrialState.FAIL) == 3
+    assert sum(counted(t) for t in trials) == 20
     again = run_search_worker(path, 0, results=results, progress=False)
-    assert again.told == 0 and len(_trials(path, results)) == 23
+    assert again.told == 0 and len(_trials(path, results)) == len(trials)
 
 
 def test_same_seed_same_trials_with_one_worker(tmp_path: Path) -> None:

@@ -122,4 +122,5 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         workers=int(raw.get("workers", 1)),
         storage=str(storage),
         aggregate=raw.get("aggregate", "mean"),
+        deduplicate=bool(raw.get("deduplicate", True)),
     )

@@ -13,6 +13,7 @@ from optuna.storages.journal._file import (
     BaseJournalFileLock,  # the lock interface JournalFileBackend takes
 )
 
+from archsweep.search.startup import SobolStartupSampler
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
 from archsweep.spec.search import DEFAULT_STORAGE, SearchSpec
@@ -24,6 +25,8 @@ WORKER_ATTR = "worker"
 EVALUATED_ATTR = "evaluated"
 FEASIBLE_ATTR = "feasible"
 CANDIDATE_ATTR = "candidate_id"
+#: user attr of a trial told a point already evaluated (``deduplicate``): the evaluated trial's number.
+DUPLICATE_ATTR = "duplicate_of"
 
 
 # ---------------------------------------------------------------------------------------
@@ -97,9 +100,18 @@ class _FlockLock(BaseJournalFileLock):
 
 
 def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded ``spec.seed + worker``."""
-    seed = spec.seed + worker
+    """The configured sampler, seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
+    a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``)."""
     options = spec.sampler.option_dict()
+    startup = int(options.pop("qmc_startup_trials", 0))
+    sampler = _sampler(spec, worker, options)
+    if startup > 0:
+        return SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
+    return sampler
+
+
+def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.samplers.BaseSampler:
+    seed = spec.seed + worker
     name = spec.sampler.name
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, **options)

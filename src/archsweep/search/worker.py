@@ -12,7 +12,10 @@ Flow (``rules/search.smk``, one package call per rule):
    ``trials // workers (+1 for w < trials % workers)`` trials, tagged with the user attr
    ``worker``. Restart after ``kill -9``: the worker's trials left RUNNING are marked FAIL
    and only the evaluated ones (COMPLETE, or FAIL with ``evaluated``) count, so the budget
-   is finished exactly once.
+   is finished exactly once. Deduplication (``deduplicate``, on by default,
+   :mod:`archsweep.search.dedup`): a trial at a point already evaluated in the study is told
+   the stored values without a model evaluation and not counted, so the budget is the number
+   of distinct points the model evaluated.
 3. :func:`export_search` writes ``trials.parquet`` (one row per (trial, workload): trial
    number, worker, state, hardware columns, every model output, constraint values,
    ``candidate_id`` from :func:`archsweep.candidates.space.candidate_ids`) and ``hypervolume.parquet``
@@ -31,7 +34,6 @@ duplicates are.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,8 +52,10 @@ from archsweep.results.hypervolume import hypervolume
 from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
 from archsweep.results.provenance import file_sha256, run_id_for
+from archsweep.search.dedup import PointCache, Told, counted, finite_or_cap, point_key, space_size
 from archsweep.search.storage import (
     CANDIDATE_ATTR,
+    DUPLICATE_ATTR,
     EVALUATED_ATTR,
     FEASIBLE_ATTR,
     WORKER_ATTR,
@@ -65,6 +69,10 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.study import Study
 
 __all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context"]
+
+#: Batches in a row with only evaluated points after which a worker stops short of its quota
+#: (a sampler that keeps proposing known points, e.g. a nearly exhausted grid).
+MAX_STALLED_BATCHES = 100
 
 # ---------------------------------------------------------------------------------------
 # Evaluation of one batch
@@ -141,7 +149,9 @@ def _aggregate(study: Study, per_workload: Sequence[Mapping[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class WorkerReport:
-    """What one worker run did. Times in seconds."""
+    """What one worker run did. ``told``: trials evaluated by the model (counted); ``duplicates``:
+    trials told stored values (not counted); ``lookup_s``: reading the others' finished trials
+    (part of ``optuna_s``'s bookkeeping, timed apart). Times in seconds."""
 
     worker: int
     told: int
@@ -149,14 +159,12 @@ class WorkerReport:
     failed_stale: int
     optuna_s: float
     model_s: float
+    duplicates: int = 0
+    lookup_s: float = 0.0
 
 
 def _own_trials(ostudy: optuna.Study, worker: int) -> list[optuna.trial.FrozenTrial]:
     return [t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get(WORKER_ATTR) == worker]
-
-
-def counted(trial: optuna.trial.FrozenTrial) -> bool:
-    return trial.state == optuna.trial.TrialState.COMPLETE or bool(trial.user_attrs.get(EVALUATED_ATTR))
 
 
 def run_search_worker(study_file: str | Path, worker_index: int, *, results: str | Path = "results",
@@ -186,7 +194,19 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     trial_distributions = distributions(spec)
     optuna_s = model_s = 0.0
     told = 0
+    cache = PointCache() if spec.deduplicate else None
+    size = space_size(trial_distributions)
+    duplicates = stalled = 0
+    lookup_s = 0.0
     while done < quota and ctx is not None:
+        if cache is not None:
+            start = time.perf_counter()
+            cache.refresh(ostudy)
+            lookup_s += time.perf_counter() - start
+            if size is not None and len(cache) >= size:
+                print(f"search worker {worker_index}: every one of the {size} points is evaluated; stopping at "
+                      f"{done}/{quota}", flush=True)
+                break
         k = min(spec.batch_size, quota - done)
         start = time.perf_counter()
         trials = []
@@ -194,39 +214,67 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
             trial = ostudy.ask(trial_distributions)
             trial.set_user_attr(WORKER_ATTR, worker_index)
             trials.append(trial)
-        params = [t.params for t in trials]
+        # First trial at each point not evaluated yet: evaluated; the others are told the stored values.
+        keys = [point_key(t.params) for t in trials]
+        first: dict[tuple[tuple[str, Any], ...], int] = {}
+        for i, key in enumerate(keys):
+            if (cache is None or cache.get(key) is None) and key not in first:
+                first[key] = i
+        fresh = sorted(first.values()) if cache is not None else list(range(k))
         optuna_s += time.perf_counter() - start
         start = time.perf_counter()
-        per_workload = evaluate_batch(ctx, params)
-        values, names, constraints, feasible = _aggregate(study, per_workload)
+        told_now: dict[int, Told] = {}
+        if fresh:
+            per_workload = evaluate_batch(ctx, [trials[i].params for i in fresh])
+            values, names, constraints, feasible = _aggregate(study, per_workload)
+            ids = per_workload[0]["candidate_id"]
+            for j, i in enumerate(fresh):
+                row = values[j]
+                told_now[i] = Told(trials[i].number, tuple(row.tolist()) if np.all(np.isfinite(row)) else None,
+                                   tuple((n, finite_or_cap(c)) for n, c in zip(names, constraints[j])),
+                                   bool(feasible[j]), str(ids[j]))
         model_s += time.perf_counter() - start
         start = time.perf_counter()
-        ids = per_workload[0]["candidate_id"]
         for i, trial in enumerate(trials):
-            for name, c in zip(names, constraints[i]):
-                trial.set_constraint(name, float(c) if math.isfinite(c) else 1e300)
-            trial.set_user_attr(FEASIBLE_ATTR, bool(feasible[i]))
-            trial.set_user_attr(CANDIDATE_ATTR, str(ids[i]))
-            trial.set_user_attr(EVALUATED_ATTR, True)
-            row = values[i]
-            if np.all(np.isfinite(row)):
-                ostudy.tell(trial, row.tolist())
-                if feasible[i]:
-                    feasible_min.append(to_minimization(row[None, :], directions)[0])
+            if i in told_now:
+                told_i = told_now[i]
+                trial.set_user_attr(EVALUATED_ATTR, True)
+                if cache is not None:
+                    cache.add(keys[i], told_i)
+            else:
+                known = cache.get(keys[i]) if cache is not None else None
+                told_i = known if known is not None else told_now[first[keys[i]]]
+                trial.set_user_attr(DUPLICATE_ATTR, told_i.number)
+                trial.set_user_attr(EVALUATED_ATTR, False)
+                duplicates += 1
+            for name, c in told_i.constraints:
+                trial.set_constraint(name, c)
+            trial.set_user_attr(FEASIBLE_ATTR, told_i.feasible)
+            trial.set_user_attr(CANDIDATE_ATTR, told_i.candidate_id)
+            if told_i.values is not None:
+                ostudy.tell(trial, list(told_i.values))
+                if told_i.feasible and i in told_now:
+                    feasible_min.append(to_minimization(np.asarray([told_i.values]), directions)[0])
             else:  # the model gave no number (e.g. nothing fits): a failed, but evaluated, trial
                 ostudy.tell(trial, state=optuna.trial.TrialState.FAIL)
         optuna_s += time.perf_counter() - start
-        done += k
-        told += k
+        done += len(fresh)
+        told += len(fresh)
+        stalled = 0 if fresh else stalled + 1
+        if stalled >= MAX_STALLED_BATCHES:
+            print(f"search worker {worker_index}: {stalled} batches in a row proposed only evaluated points; "
+                  f"stopping at {done}/{quota} ({len(cache or ())} distinct points known)", flush=True)
+            break
         if progress:
             hv = _running_hypervolume(feasible_min)
             print(f"search worker {worker_index}: {done}/{quota} trials, {len(feasible_min)} feasible, "
-                  f"hypervolume {hv:.6g} (optuna {optuna_s:.2f} s, model {model_s:.2f} s)", flush=True)
+                  f"{duplicates} duplicates told from the cache, hypervolume {hv:.6g} "
+                  f"(optuna {optuna_s:.2f} s, model {model_s:.2f} s, lookup {lookup_s:.2f} s)", flush=True)
     if progress:
         pace = "Optuna" if optuna_s > model_s else "the model"
         print(f"search worker {worker_index}: done; {told} told now, {already} before; "
               f"{pace} sets the pace (optuna {optuna_s:.2f} s, model {model_s:.2f} s)", flush=True)
-    return WorkerReport(worker_index, told, already, len(stale), optuna_s, model_s)
+    return WorkerReport(worker_index, told, already, len(stale), optuna_s, model_s, duplicates, lookup_s)
 
 
 def _running_hypervolume(points: Sequence[np.ndarray]) -> float:

@@ -21,9 +21,9 @@ SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "qmc", "random", "grid")
 DEFAULT_STORAGE = "journal"
 
 SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob"),
-    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob"),
-    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate"),
+    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
+    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
+    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "qmc_startup_trials"),
     "qmc": ("qmc_type", "scramble"),
     "random": (),
     "grid": (),
@@ -54,6 +54,8 @@ class SearchSpec:
         workers: number of worker jobs sharing the storage.
         storage: ``"journal"`` (default journal file), a ``*.log`` path, or an RDB URL.
         aggregate: how objectives combine over workloads.
+        deduplicate: a trial at a point already evaluated in the study is told the stored
+            values without a model evaluation and does not count against ``trials``.
     """
 
     parameters: tuple[ParameterSpace, ...]
@@ -64,6 +66,7 @@ class SearchSpec:
     workers: int = 1
     storage: str = DEFAULT_STORAGE
     aggregate: Aggregate = "mean"
+    deduplicate: bool = True
 
     @property
     def names(self) -> tuple[str, ...]:
