@@ -74,6 +74,7 @@ from archsweep.search.worker import (
     run_search_worker,
 )
 from archsweep.spec.study import Study
+from archsweep.workflow.fingerprint import evaluate_fingerprint
 
 DEFAULT_STUDY = Path(__file__).parent / "spaces" / "search-quality.yaml"
 SAMPLERS = ("random", "nsga2", "tpe", "tpe:multivariate=true", "qmc")
@@ -195,6 +196,18 @@ def hypervolume_curve(values_min: np.ndarray, feasible: np.ndarray, counts: list
             for k in counts]
 
 
+def _grid_key(study_path: Path, study: Study, strategy: str | None) -> str:
+    """Key of the cached exhaustive grid: the study text and strategy, what an evaluate job reads
+    (data files, workload files, model version: the workflow's fingerprint) and the model's source
+    files, so a cache computed with another model is never read back."""
+    import archsweep.model as model_package
+
+    digest = hashlib.sha256((study_path.read_text() + str(strategy) + evaluate_fingerprint(study)).encode())
+    for source in sorted(Path(model_package.__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default=str(DEFAULT_STUDY))
@@ -202,7 +215,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--jobs", type=int, default=1, help="processes for the exhaustive grid")
-    parser.add_argument("--grid-cache", help="npz file keeping the exhaustive grid's values (keyed by the study file)")
+    parser.add_argument("--grid-cache", help="npz file keeping the exhaustive grid's values (keyed by the study, its data and the model source)")
     parser.add_argument("--batch-size", type=int, help="trials asked and told together (default: the study's "
                         "batch_size); the grid cache does not depend on it")
     parser.add_argument("--no-deduplicate", action="store_true", help="evaluate repeated points again and count "
@@ -219,7 +232,7 @@ def main() -> None:
     counts = [max(1, round(f * total)) for f in args.fractions]
     with tempfile.TemporaryDirectory(prefix="search-quality-") as tmp:
         folder = Path(tmp)
-        key = hashlib.sha256((Path(args.study).read_text() + str(args.strategy)).encode()).hexdigest()
+        key = _grid_key(Path(args.study), study, args.strategy)
         cache = Path(args.grid_cache) if args.grid_cache else None
         if cache is not None and cache.exists() and str(np.load(cache)["key"]) == key:
             stored = np.load(cache)
