@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from archsweep.results import store
+from archsweep.results.fronts import pareto_table
 from archsweep.spec.study import MappingChoice, Objective, Study
 
 WORKLOADS = ("wl-a", "wl-b")
@@ -59,3 +61,15 @@ def write_shards(tmp_path: Path):
             paths.append(path)
         return paths
     return _write
+
+
+@pytest.fixture
+def collected_db(tmp_path: Path, write_shards) -> tuple[Study, Path]:
+    """(study, database path): 60 synthetic candidates x 2 workloads ingested, with their Pareto table."""
+    study = make_study()
+    db = tmp_path / "archsweep.duckdb"
+    con = store.connect(db)
+    store.ingest_parquet(con, "evaluations", write_shards(count=60), store.EVALUATION_KEYS)
+    store.ingest_arrow(con, "pareto", pareto_table(study, con), store.PARETO_KEYS, scope_value=study.name)
+    con.close()
+    return study, db

@@ -8,28 +8,21 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import make_study
 
 from archsweep.results import store
-from archsweep.results.fronts import pareto_table
 from archsweep.results.html_report import report_data
 from archsweep.results.report import write_report
 
 
-def _report(tmp_path, write_shards):
-    study = make_study()
-    db = tmp_path / "archsweep.duckdb"
-    con = store.connect(db)
-    store.ingest_parquet(con, "evaluations", write_shards(count=60), store.EVALUATION_KEYS)
-    store.ingest_arrow(con, "pareto", pareto_table(study, con), store.PARETO_KEYS, scope_value=study.name)
-    con.close()
+def _report(tmp_path, collected_db):
+    study, db = collected_db
     out = tmp_path / "report" / "report.md"
     written = write_report(study, db, out)
     return study, db, out.with_name("report.html"), written
 
 
-def test_report_html_is_written_self_contained_with_the_front(tmp_path, write_shards) -> None:
-    study, db, page, written = _report(tmp_path, write_shards)
+def test_report_html_is_written_self_contained_with_the_front(tmp_path, collected_db) -> None:
+    study, db, page, written = _report(tmp_path, collected_db)
     assert page in written and page.exists()
     text = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing fetched from the network
@@ -45,11 +38,11 @@ def test_report_html_is_written_self_contained_with_the_front(tmp_path, write_sh
 
 
 @pytest.mark.slow
-def test_report_html_renders_its_plots_in_headless_chromium_without_console_errors(tmp_path, write_shards) -> None:
+def test_report_html_renders_its_plots_in_headless_chromium_without_console_errors(tmp_path, collected_db) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed (Debian package `chromium`: apt-get install chromium)")
-    _, _, page, _ = _report(tmp_path, write_shards)
+    _, _, page, _ = _report(tmp_path, collected_db)
     run = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
                           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120, check=False)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import make_study
 
 from archsweep.results import html_report, store
-from archsweep.results.fronts import pareto_table
 from archsweep.spec.errors import InputError
 
 
@@ -34,13 +32,8 @@ def test_memory_limit_is_a_fraction_of_physical_memory_or_the_override(monkeypat
         store.memory_limit()
 
 
-def test_report_rows_are_the_front_and_a_hash_top_n_per_workload(tmp_path, write_shards, monkeypatch) -> None:
-    study = make_study()
-    db = tmp_path / "archsweep.duckdb"
-    con = store.connect(db)
-    store.ingest_parquet(con, "evaluations", write_shards(count=60), store.EVALUATION_KEYS)
-    store.ingest_arrow(con, "pareto", pareto_table(study, con), store.PARETO_KEYS, scope_value=study.name)
-    con.close()
+def test_report_rows_are_the_front_and_a_hash_top_n_per_workload(collected_db, monkeypatch) -> None:
+    study, db = collected_db
     monkeypatch.setattr(html_report, "MAX_BACKGROUND_ROWS", 7)
     con = store.connect(db, read_only=True)
     data = html_report.report_data(study, con)

@@ -24,10 +24,8 @@ lora.py) is not what produced this table: the 24.07 figures come from the NeMo 1
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from runs_table import CSV, read_runs, write_runs
 
-CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
 COLUMNS = ("lora_rank", "lora_targets", "lora_dropout", "lora_recipe_source")
 
 _LAUNCHER = ("NeMo-Framework-Launcher 24.07 examples/peft/llama/h100/{size}_1node_lora.sh (peft=llama/sft, "
@@ -43,21 +41,14 @@ RECIPES: dict[str, tuple[str, str, str, str]] = {
 
 
 def main() -> None:
-    with CSV.open(newline="") as f:
-        reader = csv.DictReader(f)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
-    header += [c for c in COLUMNS if c not in header]
+    header, rows = read_runs(COLUMNS)
     matched = 0
     for row in rows:
         recipe = RECIPES.get(row["run_id"])
         for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
             row[column] = value
         matched += recipe is not None
-    with CSV.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_runs(header, rows)
     print(f"{CSV}: LoRA recipe columns set on {matched} rows")
 
 

@@ -19,11 +19,10 @@ Idempotent; only the rows and cells named below change (the ``derived`` text is 
 
 from __future__ import annotations
 
-import csv
 import re
-from pathlib import Path
 
-CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
+from runs_table import CSV, read_runs, write_runs
+
 LAYER_COLUMNS = ("layer_fwd_time_s", "layer_bwd_time_s")
 
 _SC21_SEQ = ("seq_len 2048: Narayanan et al. SC21 Sec. 5.1 ('All models use a vocabulary size of 51,200 and a "
@@ -62,16 +61,9 @@ def fill(rows: list[dict[str, str]]) -> tuple[int, int]:
 
 
 def main() -> None:
-    with CSV.open(newline="") as f:
-        reader = csv.DictReader(f)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
-    header += [c for c in LAYER_COLUMNS if c not in header]
+    header, rows = read_runs(LAYER_COLUMNS)
     fusion, layer = fill(rows)
-    with CSV.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_runs(header, rows)
     print(f"{CSV}: seq_len on {fusion} SC21 Sec. 5.8 rows, layer times on {layer} Korthikanti Table 4 rows")
 
 

@@ -23,13 +23,13 @@ rewrites data/validation/training_runs.csv in place.
 
 from __future__ import annotations
 
-import csv
 import re
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
-CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
+from runs_table import read_runs, write_runs
+
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
 _ACCELS = ("H100", "H200", "L40S", "B200", "A100")
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
@@ -131,10 +131,7 @@ def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -
 
 def main(mirrors: list[str]) -> None:
     repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}  # type: ignore[union-attr]
-    with CSV.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = list(reader.fieldnames or [])
-        rows = list(reader)
+    fields, rows = read_runs()
     for row in rows:
         match = _SOURCE.search(row["source"])
         if row["source_group"] != "mlperf" or not match:
@@ -149,10 +146,7 @@ def main(mirrors: list[str]) -> None:
         fill(row, version, *found)
         print(f"{row['run_id']}: {found[0]} tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} "
               f"mb{row['micro_batch']} {row['precision']}")
-    with CSV.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_runs(fields, rows)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_s
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import statistics
@@ -24,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
+from runs_table import read_runs, write_runs
+
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
 
 
@@ -55,10 +55,7 @@ def steady_step(text: str) -> float | None:
 
 def main(mirrors: list[str]) -> None:
     repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}
-    with CSV.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = list(reader.fieldnames or [])
-        rows = list(reader)
+    fields, rows = read_runs()
     if "steady_step_time_s" not in fields:
         fields.insert(fields.index("step_time_s") + 1, "steady_step_time_s")
     for row in rows:
@@ -82,10 +79,7 @@ def main(mirrors: list[str]) -> None:
                     "(block samples / GBS) over the blocks after the first (no evaluation, no warm-up)")
             if note not in row["derived"]:
                 row["derived"] = (row["derived"] + "; " if row["derived"] else "") + note
-    with CSV.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_runs(fields, rows)
 
 
 if __name__ == "__main__":

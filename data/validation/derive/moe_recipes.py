@@ -18,10 +18,8 @@ is in v0.2.0. The settings below were read from those tags (github:NVIDIA-NeMo/M
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from runs_table import CSV, read_runs, write_runs
 
-CSV = Path(__file__).resolve().parents[1] / "training_runs.csv"
 COLUMNS = ("moe_token_dispatcher", "moe_cuda_graph_scope", "moe_recompute_modules", "moe_recipe_source")
 
 _Q3 = "scripts/performance/configs/qwen3/workload_base_configs.py"
@@ -88,11 +86,7 @@ def _key(row: dict[str, str]) -> tuple[str, str, str] | None:
 
 
 def main() -> None:
-    with CSV.open(newline="") as f:
-        reader = csv.DictReader(f)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
-    header += [c for c in COLUMNS if c not in header]
+    header, rows = read_runs(COLUMNS)
     matched = 0
     for row in rows:
         key = _key(row)
@@ -100,10 +94,7 @@ def main() -> None:
         for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
             row[column] = value
         matched += recipe is not None
-    with CSV.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_runs(header, rows)
     print(f"{CSV}: MoE recipe columns set on {matched} rows")
 
 
