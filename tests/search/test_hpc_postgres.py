@@ -30,6 +30,7 @@ from search_study import write_search_study
 from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
 from archsweep.results.pareto import pareto_ranks
+from archsweep.search.dedup import counted as counts_toward_budget
 from archsweep.search.export import export_search
 from archsweep.search.storage import create_search_study
 from archsweep.search.worker import run_search_worker
@@ -96,7 +97,7 @@ def test_two_workers_on_postgres_land_every_trial_once(postgres_url, tmp_path):
     # Every trial of the budget is in the storage once, and each worker did its share.
     ostudy = optuna.load_study(study_name=name, storage=postgres_url)
     trials = ostudy.get_trials(deepcopy=False)
-    counted = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE or t.user_attrs.get("evaluated")]
+    counted = [t for t in trials if counts_toward_budget(t)]  # told repeats (duplicate_of) are not
     assert len(counted) == TRIALS
     assert len({t.number for t in trials}) == len(trials)
     assert sorted(int(t.user_attrs["worker"]) for t in counted) == [0] * (TRIALS // 2) + [1] * (TRIALS // 2)
