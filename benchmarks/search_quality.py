@@ -67,7 +67,7 @@ from archsweep.results.pareto import non_dominated_mask, to_minimization
 from archsweep.search.storage import DUPLICATE_ATTR, FEASIBLE_ATTR, create_search_study, search_storage
 from archsweep.search.worker import (
     WorkerReport,
-    _aggregate,
+    aggregate_objectives,
     batch_context,
     evaluate_batch,
     reference_point,
@@ -108,7 +108,7 @@ def _init(study_file: str) -> None:
 def _evaluate_span(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     study = _WORKER["study"]
     params = _grid_params(grid_axes(study), *span)
-    values, _, _, feasible = _aggregate(study, evaluate_batch(_WORKER["ctx"], params))
+    values, _, _, feasible = aggregate_objectives(study, evaluate_batch(_WORKER["ctx"], params))
     return values, feasible
 
 

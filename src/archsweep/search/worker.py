@@ -68,7 +68,8 @@ from archsweep.search.storage import (
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.study import Study
 
-__all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context"]
+__all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context",
+           "aggregate_objectives"]
 
 #: Batches in a row with only evaluated points after which a worker stops short of its quota
 #: (a sampler that keeps proposing known points, e.g. a nearly exhausted grid).
@@ -121,7 +122,7 @@ def evaluate_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> list[d
             for wl in ctx.workloads]
 
 
-def _aggregate(study: Study, per_workload: Sequence[Mapping[str, np.ndarray]]
+def aggregate_objectives(study: Study, per_workload: Sequence[Mapping[str, np.ndarray]]
                ) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Objective values (n, k) aggregated over workloads, constraint names and values (n, c)
     (worst workload), feasible (n,) (feasible on every workload)."""
@@ -226,7 +227,7 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
         told_now: dict[int, Told] = {}
         if fresh:
             per_workload = evaluate_batch(ctx, [trials[i].params for i in fresh])
-            values, names, constraints, feasible = _aggregate(study, per_workload)
+            values, names, constraints, feasible = aggregate_objectives(study, per_workload)
             ids = per_workload[0]["candidate_id"]
             for j, i in enumerate(fresh):
                 row = values[j]
