@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +26,14 @@ def domain_over_system(domain: np.ndarray, count: np.ndarray) -> np.ndarray:
     return (np.asarray(domain, dtype=np.float64) - count) / count
 
 
+def _check_constraint_columns(study: Study, available: Collection[str]) -> None:
+    """Raise InputError for the first constraint whose column is not among ``available``."""
+    for i, constraint in enumerate(study.constraints):
+        if constraint.column not in available:
+            raise InputError(study.file, f"constraints[{i}].column", constraint.column,
+                             f"a column of the results: {', '.join(sorted(available))}")
+
+
 def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Violation columns of every constraint of ``study``: > 0 violated (Optuna convention).
 
@@ -36,13 +44,11 @@ def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> di
     Raises:
         InputError: a constrained column is missing from ``columns``.
     """
+    _check_constraint_columns(study, columns.keys())
     out: dict[str, np.ndarray] = {}
     if {"scaleup_domain_size", "accelerator_count"} <= columns.keys():
         out[DOMAIN_VIOLATION] = domain_over_system(columns["scaleup_domain_size"], columns["accelerator_count"])
-    for i, constraint in enumerate(study.constraints):
-        if constraint.column not in columns:
-            raise InputError(study.file, f"constraints[{i}].column", constraint.column,
-                             f"a column of the results: {', '.join(sorted(columns))}")
+    for constraint in study.constraints:
         values = np.asarray(columns[constraint.column], dtype=np.float64)
         upper, lower = constraint.violation_max(values), constraint.violation_min(values)
         if upper is not None:
@@ -52,15 +58,21 @@ def constraint_violations(study: Study, columns: Mapping[str, np.ndarray]) -> di
     return out
 
 
+def _feasible_under(columns: Mapping[str, np.ndarray], violations: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """``feasible`` (all True when absent) ANDed with every violation <= 0 (NaN counts as violated)."""
+    feasible = np.asarray(columns.get("feasible", np.ones(n, dtype=bool)), dtype=bool).copy()
+    for values in violations.values():
+        feasible &= np.asarray(values) <= 0.0
+    return feasible
+
+
 def apply_constraints(study: Study, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``columns`` (one evaluation batch) with the study's ``violation_<column>_<max|min>`` columns
     inserted before ``model_version`` and ``feasible`` ANDed with every constraint (a NaN
     violation counts as violated)."""
     violations = constraint_violations(study, columns)
     n = len(next(iter(columns.values()))) if columns else 0
-    feasible = np.asarray(columns.get("feasible", np.ones(n, dtype=bool)), dtype=bool).copy()
-    for values in violations.values():
-        feasible &= np.asarray(values) <= 0.0
+    feasible = _feasible_under(columns, violations, n)
     out: dict[str, np.ndarray] = {}
     for name, values in columns.items():
         if name == "model_version":
@@ -71,8 +83,19 @@ def apply_constraints(study: Study, columns: Mapping[str, np.ndarray]) -> dict[s
 
 
 def apply_constraints_table(study: Study, table: pa.Table) -> pa.Table:
-    """:func:`apply_constraints` on an Arrow table (one evaluate shard)."""
-    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
-    constrained = apply_constraints(study, columns)
-    return pa.table({name: (table.column(name) if name in table.column_names and name != "feasible" else values)
-                     for name, values in constrained.items()})
+    """:func:`apply_constraints` on an Arrow table (one evaluate shard), same columns in the same
+    order. Only the columns the constraints read become numpy arrays; every other column (the
+    string columns above all) stays an Arrow column, never a Python object per row."""
+    _check_constraint_columns(study, table.column_names)
+    needed = {"scaleup_domain_size", "accelerator_count", "feasible"} | {c.column for c in study.constraints}
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False)
+               for name in table.column_names if name in needed}
+    violations = constraint_violations(study, columns)
+    feasible = _feasible_under(columns, violations, table.num_rows)
+    out: dict[str, pa.ChunkedArray | pa.Array | np.ndarray] = {}
+    for name in table.column_names:
+        if name == "model_version":
+            out.update(violations)
+        out[name] = feasible if name == "feasible" else table.column(name)
+    out.update({k: v for k, v in violations.items() if k not in out})
+    return pa.table(out)
