@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "sweep_only", "plot_pair", "plot_serving_curve",
+__all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "sweep_only", "plot_pair", "plot_serving_curve", "serving_envelope",
            "plot_breakdown"]
 
 #: Feasible candidates drawn behind the front in a projection plot: the first in ``hash(candidate_id)``
@@ -63,26 +63,37 @@ def plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: st
     fig.savefig(path)
 
 
+def serving_envelope(con: duckdb.DuckDBPyConnection, study: str, workload: str) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-right envelope of the feasible (tokens/s per user, tokens/s per accelerator) points of
+    ``evaluations``: the points that no other point matches or beats in both, sorted by per-user
+    speed. Computed in DuckDB as a running maximum of throughput in descending per-user speed."""
+    x_col, y_col = "tokens_per_s_per_user", "tokens_per_s_per_accelerator"
+    env = con.execute(
+        f'SELECT x, y FROM (SELECT "{x_col}" AS x, "{y_col}" AS y, max("{y_col}") OVER '
+        f'(ORDER BY "{x_col}" DESC, "{y_col}" DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS above '
+        f'FROM evaluations WHERE study = ? AND workload = ? AND feasible AND isfinite("{x_col}") '
+        f'AND isfinite("{y_col}")) WHERE above IS NULL OR y > above ORDER BY x', [study, workload]).fetchnumpy()
+    return np.asarray(env["x"], dtype=float), np.asarray(env["y"], dtype=float)
+
+
 def plot_serving_curve(con: duckdb.DuckDBPyConnection, study: Study, workload: str, path: Path) -> None:
-    """Output tokens/s per accelerator vs tokens/s per user (1 / TPOT) of every feasible candidate's
-    best configuration, with the upper-right envelope (no other design is both faster per user and
-    higher in throughput per accelerator) drawn as the curve of the best designs."""
+    """Output tokens/s per accelerator vs tokens/s per user (1 / TPOT) of the feasible candidates'
+    best configurations (at most :data:`MAX_BACKGROUND_POINTS`, sampled as :func:`plot_pair` does),
+    with the upper-right envelope of ALL feasible candidates (no other design is both faster per
+    user and higher in throughput per accelerator) drawn as the curve of the best designs. The
+    envelope is computed in DuckDB (a running maximum in descending per-user speed), so only its
+    points reach Python."""
     fig, ax = figure()
     x_col, y_col = "tokens_per_s_per_user", "tokens_per_s_per_accelerator"
-    pts = con.execute(f'SELECT "{x_col}", "{y_col}" FROM evaluations WHERE study = ? AND workload = ? AND feasible',
+    where = f'study = ? AND workload = ? AND feasible AND isfinite("{x_col}") AND isfinite("{y_col}")'
+    pts = con.execute(f'SELECT "{x_col}", "{y_col}" FROM evaluations WHERE {where} '
+                      f"ORDER BY hash(candidate_id), candidate_id LIMIT {MAX_BACKGROUND_POINTS}",
                       [study.name, workload]).fetchnumpy()
+    env_x, env_y = serving_envelope(con, study.name, workload)
     x, y = np.asarray(pts[x_col], dtype=float), np.asarray(pts[y_col], dtype=float)
     if x.size:
-        order = np.lexsort((-y, -x))
-        keep, best = [], -np.inf
-        for i in order:
-            if y[i] > best:
-                keep.append(i)
-                best = y[i]
-        env = np.asarray(keep, dtype=np.int64)
-        env = env[np.argsort(x[env])]
         ax.scatter(x, y, s=6, c="0.7", label="feasible designs (best configuration each)", rasterized=True)
-        ax.plot(x[env], y[env], "-o", ms=4, c="tab:red", label="best designs (envelope)")
+        ax.plot(env_x, env_y, "-o", ms=4, c="tab:red", label="best designs (envelope)")
         ax.legend(loc="best", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
