@@ -59,7 +59,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
                              "another stack of the file that is not itself based on one")
         base = load_calibration(path, stack=parent)
     for name, entry in doc[stack].items():
-        if name in ("description", "based_on"):
+        if name in ("description", "based_on", "parallelism"):
             continue
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))

@@ -4,7 +4,8 @@ the model's own best-mapping search claims the same job can go.
 For every row whose metric is a throughput (step time, tokens/s, TFLOP/s, MFU/HFU) the row is
 planned as in :mod:`archsweep.validation.run`; the row's mapping is evaluated (``given``) and
 the best-mapping search is run for the same model, accelerator, count, global batch, sequence
-length, precision and software stack (flash attention, DP overlap), everything else searched.
+length, precision and software stack (flash attention, DP overlap), everything else searched
+over what that stack can run (``parallelism`` in data/calibration/software_stacks.yaml).
 
     best / measured = (predicted / measured throughput of the stated mapping) x step_given / step_best
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
@@ -77,7 +79,12 @@ def _search_strategies(row: Mapping[str, str], strategy: str) -> list[str]:
     if any(k in text for k in _SC21):
         fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",sp=off"
         return [f"{fixed},recompute=none", f"{fixed},recompute=full"]
-    return [_stack_only(strategy)]
+    # Only what the row's software stack can run (llm-foundry: FSDP only, no TP/PP/CP).
+    return list(load_stack_parallelism(calibration_stack(row)).strategies(_stack_only(strategy)))
+
+
+def _given_order(r: Mapping[str, np.ndarray]) -> tuple[bool, float]:
+    return (float(np.ravel(r["violation_mapping"])[0]) > 0, float(np.ravel(r["step_time_s"])[0]))
 
 
 def _job_key(row: Mapping[str, str]) -> tuple[str, ...]:
@@ -95,7 +102,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     cal = load_calibration(stack=calibration_stack(row))
     try:
-        given = _evaluate(plan, plan.strategies[0], cache, tech, cal)
+        # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
+        given = min((_evaluate(plan, st, cache, tech, cal) for st in plan.strategies), key=_given_order)
         searched = [_evaluate(plan, st, cache, tech, cal) for st in _search_strategies(row, plan.strategies[0])]
         best = min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0]) if bool(np.ravel(r["mapping_found"])[0])
                    else math.inf)

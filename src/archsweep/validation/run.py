@@ -19,7 +19,8 @@ Row -> inputs (the rules, in one place):
 * System: ``accelerator_canonical`` (else ``accelerator``) through the catalog with its
   aliases, ``accelerator_count = num_accels`` (else tp*pp*cp*dp).
 * Mapping: the row's tp, pp, dp, cp, ep, vpp, micro_batch, act_recompute, sp and fsdp_zero;
-  what the row leaves out is searched by the model and the row is flagged ``partial``
+  what the row leaves out is searched by the model, over what the row's software stack can run
+  (``parallelism`` of the stack in data/calibration/software_stacks.yaml) and the row is flagged ``partial``
   (``searched`` when it gives none of tp/pp/dp/micro_batch/act_recompute). Software stack:
   Megatron-LM of SC21 / Korthikanti (2021-22): no flash attention, no distributed optimizer
   (ZeRO stage 0) unless stated, and gradient all-reduce after the backward pass (the
@@ -44,6 +45,7 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.load.low_precision import load_low_precision_rates
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.model.driver import evaluate_design_batch
@@ -96,6 +98,9 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         raise Skip(f"accelerator {name!r} not in the hardware catalog") from None
     wl = _workload(row, metric, notes)
     count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
+    # What the row leaves open is searched only over what its software stack can run.
+    stack = load_stack_parallelism(calibration_stack(row))
+    strategies = tuple(dict.fromkeys(s2 for s in strategies for s2 in stack.strategies(s)))
     inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MICROBATCH_METRICS else None
     if inconsistent:
         raise Skip(inconsistent)

@@ -1,0 +1,69 @@
+"""The parallelism each software stack can run, from the ``parallelism`` block of a stack in
+``data/calibration/software_stacks.yaml`` (:class:`~archsweep.spec.stack.StackParallelism`).
+
+Block format, one entry per key of :data:`~archsweep.spec.stack.PARALLELISM_KEYS`::
+
+    parallelism:
+      tp: {value: [1], source: ..., locator: ..., confidence: high}
+      recompute: {value: [none, full], source: ..., locator: ..., confidence: high}
+      pp: {value: all, source: ..., locator: ..., confidence: high}
+
+``all`` = every value the model enumerates. A stack ``based_on`` another without its own block
+takes the other's; every stack of the file must end with a full block (all seven keys, sourced).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from archsweep.load.calibration import _stacks_path
+from archsweep.load.yamlio import load_yaml
+from archsweep.spec.errors import InputError
+from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
+
+__all__ = ["load_stack_parallelism"]
+
+_PROVENANCE = ("value", "source", "locator", "confidence")
+_ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero": "'all' or a list of ZeRO stages 0..3"}
+
+
+@cache
+def load_stack_parallelism(stack: str) -> StackParallelism:
+    """What ``stack`` can run (its ``parallelism`` block, or its ``based_on`` stack's).
+
+    Raises:
+        InputError: unknown stack, a missing block or key, a value outside what is allowed, or an
+            entry without value / source / locator / confidence (names file and key path).
+    """
+    path = _stacks_path()
+    file = str(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, dict) or stack not in doc:
+        raise InputError(file, "stack", stack, "one of " + ", ".join(doc if isinstance(doc, dict) else ()))
+    entry = doc[stack]
+    block = entry.get("parallelism")
+    if block is None and entry.get("based_on") in doc:
+        return StackParallelism(stack, load_stack_parallelism(entry["based_on"]).allowed)
+    if not isinstance(block, dict):
+        raise InputError(file, f"{stack}.parallelism", "<missing>",
+                         "a mapping of " + ", ".join(PARALLELISM_KEYS) + " -> {value, source, locator, confidence}")
+    unknown = sorted(set(block) - set(PARALLELISM_KEYS))
+    if unknown:
+        raise InputError(file, f"{stack}.parallelism.{unknown[0]}", "<unknown key>", "one of " + ", ".join(PARALLELISM_KEYS))
+    allowed: list[tuple[str, tuple[int | str, ...] | None]] = []
+    for key in PARALLELISM_KEYS:
+        item, key_path = block.get(key), f"{stack}.parallelism.{key}"
+        if not isinstance(item, dict):
+            raise InputError(file, key_path, "<missing>", "{value, source, locator, confidence}")
+        for field in _PROVENANCE:
+            if field not in item:
+                raise InputError(file, f"{key_path}.{field}", "<missing>", "every entry carries value, source, locator, confidence")
+        value = item["value"]
+        what = _ALLOWED_TEXT.get(key, "'all' or a list of positive integers")
+        if value == "all":
+            allowed.append((key, None))
+            continue
+        if not isinstance(value, list) or not value or not all(check_value(key, v) for v in value):
+            raise InputError(file, f"{key_path}.value", value, what)
+        allowed.append((key, tuple(value)))
+    return StackParallelism(stack, tuple(allowed))
