@@ -31,7 +31,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
-from archsweep.model.training.mapping import _CP, _PP, _TP
+from archsweep.model.training.mapping import _CP, _PP, _TP, _VPP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
@@ -71,14 +71,30 @@ def _stack_only(strategy: str, keys: tuple[str, ...] = _STACK_KEYS) -> str:
     return ",".join(p for p in strategy.split(",") if p.split("=")[0] in keys)
 
 
-def _search_strategies(row: Mapping[str, str], strategy: str) -> list[str]:
+def _megatron_2021_pipelines(layers: int) -> list[tuple[int, int]]:
+    """(pp, vpp) that Megatron-LM of 2021-22 could run for ``layers`` layers (NVIDIA/Megatron-LM
+    @83c4d95, 2021-06-01, the SC21 code; the same asserts at @7fccd6a, 2022-06-01, Korthikanti's
+    code, in megatron/mpu/initialize.py get_num_layers): megatron/model/transformer.py ParallelTransformer asserts
+    'num_layers must be divisible by pipeline_model_parallel_size' and, interleaved,
+    'num_layers_per_stage must be divisible by virtual_pipeline_model_parallel_size';
+    megatron/arguments.py asserts 'pipeline-model-parallel size should be greater than 2 with
+    interleaved schedule'. Any pp that divides the layers (SC21 Table 1 runs pp 35 for 105 layers),
+    not only the powers of two the model enumerates; the model itself allows uneven splits, as
+    Megatron-Core does."""
+    return [(pp, v) for pp in range(1, min(layers, max(_PP)) + 1) if layers % pp == 0
+            for v in _VPP if v == 1 or (pp > 2 and (layers // pp) % v == 0)]
+
+
+def _search_strategies(row: Mapping[str, str], strategy: str, layers: int) -> list[str]:
     """What the search may choose for this row: everything but the features its software lacked."""
     text = " ".join(str(row.get(k, "")) for k in ("source", "framework", "run_id")).lower()
     if "korthikanti" in text or "2205.05198" in text:
-        return [_stack_only(strategy, _MEGATRON_2021_KEYS)]
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS)
+        return [f"{fixed},pp={pp},vpp={v}" for pp, v in _megatron_2021_pipelines(layers)]
     if any(k in text for k in _SC21):
         fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",sp=off"
-        return [f"{fixed},recompute=none", f"{fixed},recompute=full"]
+        return [f"{fixed},pp={pp},vpp={v},recompute={rc}" for pp, v in _megatron_2021_pipelines(layers)
+                for rc in ("none", "full")]
     # Only what the row's software stack can run (llm-foundry: FSDP only, no TP/PP/CP).
     return list(load_stack_parallelism(calibration_stack(row)).strategies(_stack_only(strategy)))
 
@@ -104,7 +120,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
     try:
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
         given = min((_evaluate(plan, st, cache, tech, cal) for st in plan.strategies), key=_given_order)
-        searched = [_evaluate(plan, st, cache, tech, cal) for st in _search_strategies(row, plan.strategies[0])]
+        strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
+        searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
         best = min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0]) if bool(np.ravel(r["mapping_found"])[0])
                    else math.inf)
         predicted = predict_metric(plan, given, None)
@@ -121,7 +138,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
                                                                "zero_stage"))
     ratio = step_given / step_best
     reason = "" if feasible else "search found no mapping that fits memory"
-    outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in (("tp", given["tp"], _TP), ("pp", given["pp"], _PP), ("cp", given["cp"], _CP))
+    pps = tuple(_PP) + tuple(int(p.split("=")[1]) for st in strategies for p in st.split(",") if p.startswith("pp="))
+    outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in (("tp", given["tp"], _TP), ("pp", given["pp"], pps), ("cp", given["cp"], _CP))
                if float(np.ravel(v)[0]) not in allowed]
     if outside:
         reason = "stated mapping outside the searched space (" + ", ".join(outside) + ")"
