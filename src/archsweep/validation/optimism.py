@@ -31,7 +31,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
-from archsweep.model.training.mapping import _CP, _PP, _TP, _VPP
+from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
@@ -79,10 +79,10 @@ def _megatron_2021_pipelines(layers: int) -> list[tuple[int, int]]:
     'num_layers_per_stage must be divisible by virtual_pipeline_model_parallel_size';
     megatron/arguments.py asserts 'pipeline-model-parallel size should be greater than 2 with
     interleaved schedule'. Any pp that divides the layers (SC21 Table 1 runs pp 35 for 105 layers),
-    not only the powers of two the model enumerates; the model itself allows uneven splits, as
-    Megatron-Core does."""
+    and any vpp that divides the stage's layers (Korthikanti's 530B: 3 layers per stage), not only
+    the powers of two the model enumerates; the model itself allows uneven splits, as Megatron-Core does."""
     return [(pp, v) for pp in range(1, min(layers, max(_PP)) + 1) if layers % pp == 0
-            for v in _VPP if v == 1 or (pp > 2 and (layers // pp) % v == 0)]
+            for v in range(1, layers // pp + 1) if (layers // pp) % v == 0 and (v == 1 or pp > 2)]
 
 
 def _search_strategies(row: Mapping[str, str], strategy: str, layers: int) -> list[str]:
