@@ -17,6 +17,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
@@ -144,7 +145,8 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
 
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
-                                   calibration=load_calibration(stack=software), exhaustive=exhaustive)
+                                   calibration=load_calibration(stack=software), exhaustive=exhaustive,
+                                   parallelism=load_stack_parallelism(software))
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "

@@ -19,6 +19,7 @@ from archsweep.candidates.progress import Progress
 from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.model.driver import PPA_OBJECTIVES, evaluate_design_batch, performance_order
@@ -75,7 +76,8 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
         strategy = None if study.mapping.search else study.mapping.strategy
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
                                         calibration=load_calibration(stack=study.mapping.software),
-                                        exhaustive=study.mapping.exhaustive)
+                                        exhaustive=study.mapping.exhaustive,
+                                        parallelism=load_stack_parallelism(study.mapping.software))
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),

@@ -32,6 +32,7 @@ from archsweep.model.training.pruned_search import PRUNABLE_OBJECTIVES, best_map
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
+from archsweep.spec.stack import StackParallelism
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
@@ -248,7 +249,8 @@ def evaluate_job(hw: HardwareArrays, kind: JobKind[Any, Any], *, tech: Technolog
 
 def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Technology, calibration: Calibration,
                           strategy: str | None = None, objective: str = "step_time_s",
-                          infeasible: InfeasiblePolicy = "nan", exhaustive: bool = False) -> dict[str, np.ndarray]:
+                          infeasible: InfeasiblePolicy = "nan", exhaustive: bool = False,
+                          parallelism: StackParallelism | None = None) -> dict[str, np.ndarray]:
     """Evaluate every hardware candidate of ``hw`` training ``workload`` with its best (or a given) mapping.
 
     Args:
@@ -260,6 +262,8 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
         calibration: model constants (:func:`archsweep.load.calibration.load_calibration`).
         infeasible: what a candidate with no fitting mapping reports (:data:`InfeasiblePolicy`).
         exhaustive: the reference mapping search (:func:`evaluate_job`).
+        parallelism: what the software stack can run (:func:`archsweep.load.stack_parallelism.load_stack_parallelism`);
+            the mapping search stays within it. None: every mapping the model enumerates.
 
     Returns:
         flat columns of length n = prod(hw.shape) (:func:`evaluate_job` of the training kind):
@@ -268,12 +272,13 @@ def evaluate_design_batch(hw: HardwareArrays, workload: Workload, *, tech: Techn
     """
     if objective not in MAPPING_OBJECTIVES:
         raise InputError("<mapping>", "objective", objective, "one of " + ", ".join(MAPPING_OBJECTIVES))
-    kind = TrainingJobKind(workload, calibration, strategy)
+    kind = TrainingJobKind(workload, calibration, strategy, parallelism)
     return evaluate_job(hw, kind, tech=tech, objective=objective, infeasible=infeasible, exhaustive=exhaustive)
 
 
 def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibration: Calibration,
-                  strategy: str | None = None, objective: str = "step_time_s") -> Any:
+                  strategy: str | None = None, objective: str = "step_time_s",
+                  parallelism: StackParallelism | None = None) -> Any:
     """Evaluate a broadcast xarray grid of hardware parameters; returns an ``xarray.Dataset``.
 
     ``grid`` is an ``xarray.Dataset`` whose data variables (or coordinates) name hardware
@@ -292,7 +297,8 @@ def evaluate_grid(grid: Any, workload: Workload, *, tech: Technology, calibratio
     for name, arr in zip(names, broadcast):
         arrays[name] = np.asarray(arr.transpose(*dims).values)
     hw = HardwareArrays.from_columns(arrays)
-    cols = evaluate_design_batch(hw, workload, tech=tech, calibration=calibration, strategy=strategy, objective=objective)
+    cols = evaluate_design_batch(hw, workload, tech=tech, calibration=calibration, strategy=strategy, objective=objective,
+                                 parallelism=parallelism)
     coords = {d: broadcast[0][d] for d in dims if d in broadcast[0].coords}
     # Outputs that share a name with a grid coordinate (e.g. clock_hz after DVFS) get an "out_" prefix.
     return xr.Dataset({(f"out_{k}" if k in coords else k): (dims, np.asarray(v).reshape(shape)) for k, v in cols.items()},

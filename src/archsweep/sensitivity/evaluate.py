@@ -22,6 +22,7 @@ from archsweep.spec.hardware import (
     HardwareArrays,
 )
 from archsweep.spec.sensitivity import SensitivityGrid, SensitivitySpec
+from archsweep.spec.stack import StackParallelism
 from archsweep.spec.technology import Technology
 from archsweep.spec.workload import Workload
 
@@ -77,7 +78,7 @@ def _with_hbm_rule(columns: dict[str, np.ndarray], spec: SensitivitySpec, change
 
 
 def tornado_dataset(spec: SensitivitySpec, workload: Workload, *, tech: Technology, calibration: Calibration,
-                    objective: str = "step_time_s") -> xr.Dataset:
+                    objective: str = "step_time_s", parallelism: StackParallelism | None = None) -> xr.Dataset:
     """Outputs at the base design and at each parameter's low and high setting.
 
     Returns:
@@ -92,7 +93,7 @@ def tornado_dataset(spec: SensitivitySpec, workload: Workload, *, tech: Technolo
                for info in HARDWARE_PARAMETERS}
     columns = _with_hbm_rule(columns, spec, {p.name for p in spec.tornado})
     out = evaluate_design_batch(HardwareArrays.from_columns(columns), workload, tech=tech, calibration=calibration,
-                                objective=objective)
+                                objective=objective, parallelism=parallelism)
     names = [p.name for p in spec.tornado]
     data: dict[str, Any] = {}
     for name in spec.outputs:
@@ -112,7 +113,8 @@ def tornado_dataset(spec: SensitivitySpec, workload: Workload, *, tech: Technolo
 
 
 def grid_dataset(spec: SensitivitySpec, grid: SensitivityGrid, workload: Workload, *, tech: Technology,
-                 calibration: Calibration, objective: str = "step_time_s") -> xr.Dataset:
+                 calibration: Calibration, objective: str = "step_time_s",
+                 parallelism: StackParallelism | None = None) -> xr.Dataset:
     """Outputs on the (x, y) grid with every other parameter at the base (``evaluate_grid``)."""
     variables: dict[str, Any] = {}
     for info in HARDWARE_PARAMETERS:
@@ -127,7 +129,8 @@ def grid_dataset(spec: SensitivitySpec, grid: SensitivityGrid, workload: Workloa
         for key in ("hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes"):
             if key in follows and key not in coords:
                 ds[key] = xr.DataArray(follows[key], dims=("hbm_generation",))
-    result = evaluate_grid(ds, workload, tech=tech, calibration=calibration, objective=objective)
+    result = evaluate_grid(ds, workload, tech=tech, calibration=calibration, objective=objective,
+                           parallelism=parallelism)
     out = xr.Dataset({name: result[name if name in result else f"out_{name}"].assign_attrs(output_attrs(name))
                       for name in spec.outputs})
     for axis in (grid.x, grid.y):

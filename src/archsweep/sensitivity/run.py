@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.sensitivity import load_sensitivity
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.results import store
@@ -49,6 +50,7 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     """Evaluate the study's sensitivity section; return the files written."""
     spec = load_sensitivity(study)
     tech, cal = load_technology(), load_calibration(stack=study.mapping.software)
+    parallelism = load_stack_parallelism(study.mapping.software)
     folder = results / "sensitivity"
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -56,11 +58,13 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     for name in spec.workloads:
         start = time.perf_counter()
         workload = load_workload(name)
-        tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective)
+        tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
+                                  parallelism=parallelism)
         written.append(_write_nc(tornado, folder / f"tornado_{_safe(name)}.nc"))
         grids = []
         for grid in spec.grids:
-            ds = grid_dataset(spec, grid, workload, tech=tech, calibration=cal, objective=study.mapping.objective)
+            ds = grid_dataset(spec, grid, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
+                              parallelism=parallelism)
             written.append(_write_nc(ds, folder / f"grid_{grid.name}_{_safe(name)}.nc"))
             grids.append(ds)
         for output in spec.outputs:

@@ -22,6 +22,7 @@ from archsweep.model.training.mapping import (
     MappingArrays,
     enumerate_mappings,
     parse_strategy,
+    restrict_to_stack,
 )
 from archsweep.model.training.memory import MemoryBreakdown
 from archsweep.model.training.step import (
@@ -30,7 +31,9 @@ from archsweep.model.training.step import (
     training_step,
 )
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.stack import StackParallelism
 from archsweep.spec.workload import Workload
 
 __all__ = ["TRAINING_OBJECTIVES", "TRAINING_PERFORMANCE_FIELDS", "TrainingJobKind", "training_performance_fields"]
@@ -64,11 +67,23 @@ def _memory_column(name: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _enumerated_mappings(workload: Workload, strategy: str | None) -> tuple[MappingArrays, float | None]:
-    """The mapping batch of (workload, strategy), enumerated once per process: a shard evaluation
-    builds a job kind per batch of candidates, and the pruned search caches its tables per batch
-    object (its arrays are made read-only)."""
+def _enumerated_mappings(workload: Workload, strategy: str | None,
+                         parallelism: StackParallelism | None = None) -> tuple[MappingArrays, float | None]:
+    """The mapping batch of (workload, strategy, stack parallelism), enumerated once per process: a
+    shard evaluation builds a job kind per batch of candidates, and the pruned search caches its
+    tables per batch object (its arrays are made read-only).
+
+    Raises:
+        InputError: ``strategy`` fixes a value the stack cannot run (no mapping would be left).
+    """
     mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None)
+    if parallelism is not None:
+        allowed = restrict_to_stack(mappings, parallelism)
+        if len(mappings) and not len(allowed):
+            runnable = "; ".join(f"{k} in {list(v)}" for k, v in parallelism.allowed if v is not None)
+            raise InputError("<mapping>", "strategy", strategy or "",
+                             f"a mapping the {parallelism.stack} stack can run ({runnable})")
+        mappings = allowed
     for f in fields(mappings):
         getattr(mappings, f.name).flags.writeable = False
     return mappings, fixed_dp
@@ -78,18 +93,20 @@ def _enumerated_mappings(workload: Workload, strategy: str | None) -> tuple[Mapp
 class TrainingJobKind:
     """Training of ``workload`` (architecture + training job) with the model constants ``calibration``.
 
-    ``strategy`` fixes mapping keys (``"tp=8,pp=16"``); keys left out are searched.
+    ``strategy`` fixes mapping keys (``"tp=8,pp=16"``); keys left out are searched, over what the
+    software stack can run when ``parallelism`` is given (None: every mapping the model enumerates).
     """
 
     workload: Workload
     calibration: Calibration
     strategy: str | None = None
+    parallelism: StackParallelism | None = None
     name: str = "training"
     objectives: tuple[str, ...] = TRAINING_OBJECTIVES
 
     @cached_property
     def _enumerated(self) -> tuple[MappingArrays, float | None]:
-        return _enumerated_mappings(self.workload, self.strategy)
+        return _enumerated_mappings(self.workload, self.strategy, self.parallelism)
 
     @property
     def fixed_dp(self) -> float | None:

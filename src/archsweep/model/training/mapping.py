@@ -22,10 +22,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.spec.columns import MAPPING_COLUMNS
-from archsweep.spec.strategy import RECOMPUTE, parse_strategy, tp_divides
+from archsweep.spec.stack import StackParallelism
+from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, parse_strategy, tp_divides
 from archsweep.spec.workload import Workload
 
-__all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "MAPPING_COLUMNS",
+__all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "restrict_to_stack", "MAPPING_COLUMNS",
            "data_parallel_degree", "microbatch_count"]
 
 _TP = (1, 2, 4, 8, 16, 32, 64)
@@ -133,6 +134,23 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
     return mappings, fixed_dp
+
+
+def restrict_to_stack(mappings: MappingArrays, parallelism: StackParallelism) -> MappingArrays:
+    """The mappings of ``mappings`` the software stack can run (its ``parallelism`` block in
+    ``data/calibration/software_stacks.yaml``): e.g. no TP / PP / CP on llm-foundry's FSDP, no
+    pipeline under DeepSpeed ZeRO-3. Unrestricted keys keep every value; order is kept (the same
+    object when the stack restricts nothing)."""
+    if all(allowed is None for _, allowed in parallelism.allowed):
+        return mappings
+    keep = np.ones(len(mappings), dtype=bool)
+    for key, allowed in parallelism.allowed:
+        if allowed is None:
+            continue
+        column = np.asarray(getattr(mappings, STRATEGY_KEYS[key]))
+        codes = [RECOMPUTE.index(str(v)) for v in allowed] if key == "recompute" else [float(v) for v in allowed]
+        keep &= np.isin(column, codes)
+    return mappings.take(np.flatnonzero(keep))
 
 
 def data_parallel_degree(accelerator_count: np.ndarray, mp: MappingArrays, fixed_dp: float | None) -> np.ndarray:
