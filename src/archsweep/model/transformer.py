@@ -114,14 +114,16 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     if not frozen:
         bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
     hbm = bpe * batch * (m * k + k * n + m * n)
-    if bpe < 2.0 and cal.fp8_quantize_bytes_per_element > 0:
-        # FP8 recipes quantise each GEMM's BF16 activation input (forward) and output gradient
-        # (backward) in a separate HBM-bound kernel: read 2 B, write the row-wise and the column-wise
-        # (transposed, for the weight-gradient GEMM) FP8 copies (TransformerEngine cast_transpose).
-        q_s = cal.fp8_quantize_bytes_per_element * batch / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        fwd = fwd + (0.0 if input_from_norm else q_s * m * k)
-        bwd = bwd + q_s * m * n
-        hbm = hbm + cal.fp8_quantize_bytes_per_element * batch * m * (0.0 if input_from_norm else k)
+    if bpe < 2.0 and (cal.fp8_quantize_bytes_per_element > 0 or cal.fp8_norm_quantize_bytes_per_element > 0):
+        # Low-precision recipes quantise each GEMM's BF16 activation input (forward) and output
+        # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
+        # bytes per element by recipe and part: data/calibration/low_precision_recipes.yaml). A norm
+        # output is quantised by the norm itself (delayed scaling) or by its own pass after it.
+        in_bytes = cal.fp8_norm_quantize_bytes_per_element if input_from_norm else cal.fp8_quantize_bytes_per_element
+        bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+        fwd = fwd + in_bytes * batch * m * k / bw
+        bwd = bwd + cal.fp8_quantize_bytes_per_element * batch * m * n / bw
+        hbm = hbm + in_bytes * batch * m * k
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
