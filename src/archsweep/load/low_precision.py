@@ -28,6 +28,8 @@ _FIELDS = {
 }
 #: Yes/no facts about a part (value true / false).
 _FLAGS = {"fp8_gemm_any_layout": "fp8_gemm_any_layout"}
+#: Plain counts (value a number >= 0).
+_COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit"}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -52,9 +54,9 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
         for key, entry in entries.items():
             if key in _KNOWN_UNUSED:
                 continue
-            if key not in _FIELDS and key not in _FLAGS:
+            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS:
                 raise InputError(str(path), f"{name}.{key}", "<unknown key>",
-                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_KNOWN_UNUSED})))
+                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_KNOWN_UNUSED})))
             first = entry[0] if isinstance(entry, list) and entry else entry
             if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
                 raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
@@ -62,6 +64,12 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
                 if not isinstance(first["value"], bool):
                     raise InputError(str(path), f"{name}.{key}.value", first["value"], "true or false")
                 values[_FLAGS[key]] = first["value"]
+                continue
+            if key in _COUNTS:
+                count = first["value"]
+                if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
+                    raise InputError(str(path), f"{name}.{key}.value", count, "a number >= 0")
+                values[_COUNTS[key]] = float(count)
                 continue
             values[_FIELDS[key]] = parse_quantity(first["value"], "flops_rate", file=str(path), key_path=f"{name}.{key}.value",
                                                   non_negative=True)

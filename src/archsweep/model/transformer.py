@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.attention_kernel import softmax_rate_factor
 from archsweep.model.gemm import gemm_time_s
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
@@ -195,7 +196,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     if cal.attention_mma_cap_flops_per_cycle_per_unit > 0:
         # Attention kernels that cannot issue the design's widest matrix instructions (FA2 on Hopper).
         attn_peak = np.minimum(peak_bf16, hw.compute_units * cal.attention_mma_cap_flops_per_cycle_per_unit * hw.clock_hz)
-    fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency
+    # Exponentials on the special-function units: parts with more matrix FLOP per exponential than
+    # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
+    softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal)
+    fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
     # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).

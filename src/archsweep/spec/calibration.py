@@ -69,3 +69,6 @@ class Calibration:
     #: Set per (recipe, part) by validation (data/calibration/low_precision_recipes.yaml): HBM bytes
     #: per element of quantising a norm output that feeds a GEMM (0: the norm writes it quantised).
     fp8_norm_quantize_bytes_per_element: float = 0.0
+    #: Set per catalog part by validation (data/hardware/low_precision_rates.yaml): exponentials the
+    #: special-function units issue per clock per compute unit (0: unknown, no softmax-rate factor).
+    softmax_exponentials_per_cycle_per_unit: float = 0.0

@@ -62,6 +62,8 @@ class LowPrecisionRates:
     peak_nvfp4_flops_per_s: float | None = None
     #: The part's FP8 GEMMs take non-TN layouts (Blackwell), so per-tensor recipes write no transpose.
     fp8_gemm_any_layout: bool = False
+    #: Exponentials (MUFU.EX2) the special-function units issue per clock per SM (None: unknown).
+    softmax_exponentials_per_cycle_per_unit: float | None = None
 
     def fp8_efficiency_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
         """Achieved FP8 GEMM efficiency (MAMF FP8 / dense FP8 peak) over ``bf16_efficiency``, the

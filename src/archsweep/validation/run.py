@@ -133,7 +133,8 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
     """``calibration`` for a low-precision job of ``recipe`` on the catalog part: the measured FP8 /
     BF16 GEMM efficiency ratio (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has
     no measurement), for an NVFP4 recipe times the NVFP4 / FP8 peak ratio, and the recipe's
-    quantisation bytes on the part's GEMM layouts (data/calibration/low_precision_recipes.yaml).
+    quantisation bytes on the part's GEMM layouts (data/calibration/low_precision_recipes.yaml), and
+    the part's exponential rate (softmax in the attention kernel; BF16 jobs too).
 
     Raises:
         InputError: an NVFP4 recipe on a part without an NVFP4 peak.
@@ -150,7 +151,8 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
             raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
                              "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
     return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
-                   fp8_norm_quantize_bytes_per_element=norm_cast)
+                   fp8_norm_quantize_bytes_per_element=norm_cast,
+                   softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0)
 
 
 def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
