@@ -1,4 +1,5 @@
-"""Loader of ``data/hardware/low_precision_rates.yaml`` -> :class:`LowPrecisionRates` per catalog name.
+"""Loaders of ``data/hardware/low_precision_rates.yaml`` (:class:`LowPrecisionRates` per catalog
+name) and ``data/calibration/low_precision_recipes.yaml`` (:class:`LowPrecisionRecipe` per recipe).
 
 Each figure is ``{value, source, locator, confidence}`` (or a list of them where sources
 disagree: the first, the file's preferred source, is used). Values carry units ("794.5 TFLOP/s").
@@ -15,9 +16,9 @@ from archsweep.load.paths import data_dir
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
-from archsweep.spec.low_precision import LowPrecisionRates
+from archsweep.spec.low_precision import RECIPE_NAMES, LowPrecisionRates, LowPrecisionRecipe
 
-__all__ = ["load_low_precision_rates"]
+__all__ = ["load_low_precision_rates", "load_low_precision_recipes"]
 
 _FIELDS = {
     "measured_max_matmul_bf16_flops_per_s": "mamf_bf16_flops_per_s",
@@ -25,6 +26,10 @@ _FIELDS = {
     "peak_dense_fp4_flops_per_s": "peak_fp4_flops_per_s",
     "peak_dense_nvfp4_flops_per_s": "peak_nvfp4_flops_per_s",
 }
+#: Yes/no facts about a part (value true / false).
+_FLAGS = {"fp8_gemm_any_layout": "fp8_gemm_any_layout"}
+#: Plain counts (value a number >= 0).
+_COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit"}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -45,16 +50,69 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
     for name, entries in doc.items():
         if not isinstance(entries, dict):
             raise InputError(str(path), str(name), type(entries).__name__, "a mapping of figure -> {value, source, ...}")
-        values: dict[str, float] = {}
+        values: dict[str, float | bool] = {}
         for key, entry in entries.items():
             if key in _KNOWN_UNUSED:
                 continue
-            if key not in _FIELDS:
-                raise InputError(str(path), f"{name}.{key}", "<unknown key>", "one of " + ", ".join(sorted({*_FIELDS, *_KNOWN_UNUSED})))
+            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS:
+                raise InputError(str(path), f"{name}.{key}", "<unknown key>",
+                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_KNOWN_UNUSED})))
             first = entry[0] if isinstance(entry, list) and entry else entry
             if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
                 raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
+            if key in _FLAGS:
+                if not isinstance(first["value"], bool):
+                    raise InputError(str(path), f"{name}.{key}.value", first["value"], "true or false")
+                values[_FLAGS[key]] = first["value"]
+                continue
+            if key in _COUNTS:
+                count = first["value"]
+                if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
+                    raise InputError(str(path), f"{name}.{key}.value", count, "a number >= 0")
+                values[_COUNTS[key]] = float(count)
+                continue
             values[_FIELDS[key]] = parse_quantity(first["value"], "flops_rate", file=str(path), key_path=f"{name}.{key}.value",
                                                   non_negative=True)
-        out[str(name)] = LowPrecisionRates(name=str(name), **values)
+        out[str(name)] = LowPrecisionRates(name=str(name), **values)  # type: ignore[arg-type]
+    return MappingProxyType(out)
+
+
+_RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout")
+
+
+@cache
+def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrecisionRecipe]:
+    """Recipes by name (read-only mapping): every name of :data:`RECIPE_NAMES`, each byte figure
+    ``{value, source, locator, confidence}`` (bytes per element, >= 0).
+
+    Raises:
+        InputError: missing or unknown recipe or key, missing provenance, a bad value (file, key path).
+    """
+    path = Path(path) if path is not None else data_dir() / "calibration" / "low_precision_recipes.yaml"
+    doc = load_yaml(path)
+    if not isinstance(doc, dict):
+        raise InputError(str(path), "", type(doc).__name__, "a mapping of recipe name -> figures")
+    missing = [n for n in RECIPE_NAMES if n not in doc]
+    unknown = [str(n) for n in doc if n not in RECIPE_NAMES]
+    if missing or unknown:
+        raise InputError(str(path), "", ", ".join(unknown) or "<missing " + ", ".join(missing) + ">",
+                         "exactly the recipes " + ", ".join(RECIPE_NAMES))
+    out: dict[str, LowPrecisionRecipe] = {}
+    for name in RECIPE_NAMES:
+        entries = doc[name]
+        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES}:
+            got = sorted(entries) if isinstance(entries, dict) else type(entries).__name__
+            raise InputError(str(path), name, got, "keys gemm_dtype, " + ", ".join(_RECIPE_BYTES))
+        if entries["gemm_dtype"] not in ("fp8", "nvfp4"):
+            raise InputError(str(path), f"{name}.gemm_dtype", entries["gemm_dtype"], "fp8 or nvfp4")
+        values: dict[str, float] = {}
+        for key in _RECIPE_BYTES:
+            entry = entries[key]
+            if not isinstance(entry, dict) or any(k not in entry for k in _PROVENANCE):
+                raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
+            value = entry["value"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InputError(str(path), f"{name}.{key}.value", value, "a number of bytes per element >= 0")
+            values[key] = float(value)
+        out[name] = LowPrecisionRecipe(name=name, gemm_dtype=entries["gemm_dtype"], **values)
     return MappingProxyType(out)

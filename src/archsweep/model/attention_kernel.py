@@ -13,6 +13,13 @@ efficiency (``flash_attention_efficiency``) refers to head dimension 128; other 
 scale it by ``g(d) / g(128)``, capped at 1 (FlashAttention-3 Fig. 5, H100, causal, 16k: head dim
 64 reaches 473 vs 616 TFLOP/s at 128 (0.77; cuDNN 388 / 539 = 0.72; the rule gives 0.75), and
 head dim 256 no more than 128 (642 vs 616; cuDNN 509 vs 539)).
+
+The same rule across parts (:func:`softmax_rate_factor`): X is the part's matrix FLOPs per clock
+per unit over its exponentials per clock per unit. The calibrated efficiency refers to the H100
+(4096 BF16 FLOP / 16 exponentials = 256); a Blackwell B200 SM issues 8192 BF16 FLOP per clock with
+the same 16 exponentials (X = 512, the matmul work per exponential halved, as head dim 64 on H100:
+0.75), Blackwell Ultra (B300 / GB300) doubles the special-function units (X = 256 again; NVIDIA,
+"Making Softmax More Efficient with NVIDIA Blackwell Ultra", developer blog).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import numpy as np
 
 from archsweep.spec.calibration import Calibration
 
-__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor"]
+__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor", "softmax_rate_factor"]
 
 #: Head dimension the calibrated attention efficiencies refer to (the Llama / GPT-3 class).
 REFERENCE_HEAD_DIM = 128.0
@@ -35,3 +42,16 @@ def attention_head_dim_factor(qk_dim: float | np.ndarray, v_dim: float | np.ndar
         return np.ones_like(work)
     ref = 4.0 * REFERENCE_HEAD_DIM
     return np.minimum(1.0, (work / (work + x)) / (ref / (ref + x)))
+
+
+def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Attention-kernel efficiency on a part whose units issue ``mma_flops_per_cycle_per_unit``
+    attention matrix FLOP and ``cal.softmax_exponentials_per_cycle_per_unit`` exponentials per
+    clock, over that on the reference part (X = ``attention_softmax_flop_equivalent``), at head
+    dimension 128; in (0, 1]. 1 where either figure is unknown (0)."""
+    mma = np.asarray(mma_flops_per_cycle_per_unit, dtype=np.float64)
+    e, x_ref = float(cal.softmax_exponentials_per_cycle_per_unit), float(cal.attention_softmax_flop_equivalent)
+    if e <= 0.0 or x_ref <= 0.0:
+        return np.ones_like(mma)
+    ref = 4.0 * REFERENCE_HEAD_DIM
+    return np.minimum(1.0, (ref / (ref + mma / e)) / (ref / (ref + x_ref)))

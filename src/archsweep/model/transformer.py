@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.attention_kernel import softmax_rate_factor
 from archsweep.model.gemm import gemm_time_s
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
@@ -114,14 +115,16 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     if not frozen:
         bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
     hbm = bpe * batch * (m * k + k * n + m * n)
-    if bpe < 2.0 and cal.fp8_quantize_bytes_per_element > 0:
-        # FP8 recipes quantise each GEMM's BF16 activation input (forward) and output gradient
-        # (backward) in a separate HBM-bound kernel: read 2 B, write the row-wise and the column-wise
-        # (transposed, for the weight-gradient GEMM) FP8 copies (TransformerEngine cast_transpose).
-        q_s = cal.fp8_quantize_bytes_per_element * batch / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        fwd = fwd + (0.0 if input_from_norm else q_s * m * k)
-        bwd = bwd + q_s * m * n
-        hbm = hbm + cal.fp8_quantize_bytes_per_element * batch * m * (0.0 if input_from_norm else k)
+    if bpe < 2.0 and (cal.fp8_quantize_bytes_per_element > 0 or cal.fp8_norm_quantize_bytes_per_element > 0):
+        # Low-precision recipes quantise each GEMM's BF16 activation input (forward) and output
+        # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
+        # bytes per element by recipe and part: data/calibration/low_precision_recipes.yaml). A norm
+        # output is quantised by the norm itself (delayed scaling) or by its own pass after it.
+        in_bytes = cal.fp8_norm_quantize_bytes_per_element if input_from_norm else cal.fp8_quantize_bytes_per_element
+        bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+        fwd = fwd + in_bytes * batch * m * k / bw
+        bwd = bwd + cal.fp8_quantize_bytes_per_element * batch * m * n / bw
+        hbm = hbm + in_bytes * batch * m * k
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -193,7 +196,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     if cal.attention_mma_cap_flops_per_cycle_per_unit > 0:
         # Attention kernels that cannot issue the design's widest matrix instructions (FA2 on Hopper).
         attn_peak = np.minimum(peak_bf16, hw.compute_units * cal.attention_mma_cap_flops_per_cycle_per_unit * hw.clock_hz)
-    fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency
+    # Exponentials on the special-function units: parts with more matrix FLOP per exponential than
+    # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
+    softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal)
+    fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
     # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).

@@ -66,3 +66,9 @@ class Calibration:
     #: Set per catalog part by validation (:mod:`archsweep.spec.low_precision`): achieved FP8 GEMM
     #: efficiency over achieved BF16 efficiency (MAMF / peak each); 1 for design candidates.
     fp8_matrix_efficiency_ratio: float = 1.0
+    #: Set per (recipe, part) by validation (data/calibration/low_precision_recipes.yaml): HBM bytes
+    #: per element of quantising a norm output that feeds a GEMM (0: the norm writes it quantised).
+    fp8_norm_quantize_bytes_per_element: float = 0.0
+    #: Set per catalog part by validation (data/hardware/low_precision_rates.yaml): exponentials the
+    #: special-function units issue per clock per compute unit (0: unknown, no softmax-rate factor).
+    softmax_exponentials_per_cycle_per_unit: float = 0.0

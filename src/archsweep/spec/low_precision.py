@@ -10,8 +10,45 @@ validates; design candidates keep the catalog's ``matrix_efficiency`` for every 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-__all__ = ["LowPrecisionRates"]
+__all__ = ["RECIPE_NAMES", "LowPrecisionRates", "LowPrecisionRecipe", "RecipeName"]
+
+#: Scaling recipes of low-precision training (TransformerEngine ``recipe``): per-tensor delayed
+#: scaling (amax history), per-tensor current scaling (``Float8CurrentScaling``), MXFP8 block
+#: scaling (``MXFP8BlockScaling``, 32-element blocks), NVFP4 (``NVFP4BlockScaling``).
+RecipeName = Literal["delayed", "current", "mxfp8", "nvfp4"]
+RECIPE_NAMES: tuple[str, ...] = get_args(RecipeName)
+
+
+@dataclass(frozen=True)
+class LowPrecisionRecipe:
+    """HBM traffic and GEMM datatype of one recipe (``data/calibration/low_precision_recipes.yaml``).
+
+    Attributes:
+        name: recipe name (:data:`RECIPE_NAMES`).
+        gemm_dtype: datatype of the Linear GEMMs (Fprop, Dgrad, Wgrad): "fp8" or "nvfp4".
+        cast_bytes_tn_only: HBM bytes per element to quantise a BF16 GEMM input that does not
+            come from a norm (and each output gradient), on a part whose low-precision GEMMs take
+            only the TN layout (Hopper: a transposed copy is written for the other GEMM).
+        cast_bytes_any_layout: the same on a part whose GEMMs take any layout (Blackwell).
+        norm_cast_bytes_tn_only / norm_cast_bytes_any_layout: extra HBM bytes per element of a
+            GEMM input produced by a LayerNorm/RMSNorm (LayerNormLinear, LayerNormMLP), over a
+            norm that writes the quantised tensor itself (0: fully fused).
+    """
+
+    name: str
+    gemm_dtype: Literal["fp8", "nvfp4"]
+    cast_bytes_tn_only: float
+    cast_bytes_any_layout: float
+    norm_cast_bytes_tn_only: float
+    norm_cast_bytes_any_layout: float
+
+    def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
+        """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""
+        if any_layout:
+            return self.cast_bytes_any_layout, self.norm_cast_bytes_any_layout
+        return self.cast_bytes_tn_only, self.norm_cast_bytes_tn_only
 
 
 @dataclass(frozen=True)
@@ -23,6 +60,10 @@ class LowPrecisionRates:
     mamf_fp8_flops_per_s: float | None = None
     peak_fp4_flops_per_s: float | None = None
     peak_nvfp4_flops_per_s: float | None = None
+    #: The part's FP8 GEMMs take non-TN layouts (Blackwell), so per-tensor recipes write no transpose.
+    fp8_gemm_any_layout: bool = False
+    #: Exponentials (MUFU.EX2) the special-function units issue per clock per SM (None: unknown).
+    softmax_exponentials_per_cycle_per_unit: float | None = None
 
     def fp8_efficiency_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
         """Achieved FP8 GEMM efficiency (MAMF FP8 / dense FP8 peak) over ``bf16_efficiency``, the
@@ -33,3 +74,15 @@ class LowPrecisionRates:
         if not (self.mamf_fp8_flops_per_s and bf16_efficiency > 0 and peak_fp8 > 0):
             return 1.0
         return (self.mamf_fp8_flops_per_s / peak_fp8) / bf16_efficiency
+
+    def nvfp4_rate_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
+        """Achieved NVFP4 GEMM rate over ``bf16_efficiency`` x the FP8 peak (what the model runs
+        FP8 GEMMs at), for a job whose Linear GEMMs run in NVFP4.
+
+        No source measures an NVFP4 max-achievable matmul, so the NVFP4 peak is taken at the
+        part's measured FP8 efficiency (MAMF FP8 / FP8 peak; the BF16 efficiency where that is
+        missing). 0 where the part has no NVFP4 peak (NVFP4 unsupported).
+        """
+        if not (self.peak_nvfp4_flops_per_s and bf16_efficiency > 0 and peak_fp8 > 0):
+            return 0.0
+        return self.fp8_efficiency_ratio(bf16_efficiency, peak_fp8) * self.peak_nvfp4_flops_per_s / peak_fp8

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
+from archsweep.spec.low_precision import RECIPE_NAMES, RecipeName
 
 __all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
@@ -59,6 +60,10 @@ class TrainingJob:
         lora_a2a: adapters on row-parallel projections under sequence parallelism return their
             output with one all-to-all (hidden-split to sequence-split) instead of an all-gather of
             the whole output (NeMo ``a2a_experimental``, set by ``LORA_A2A=1``).
+        low_precision_recipe: scaling recipe of a low-precision ("fp8") job
+            (:data:`archsweep.spec.low_precision.RECIPE_NAMES`: per-tensor delayed or current scaling,
+            MXFP8 block scaling, NVFP4); the recipe's cast traffic and GEMM rate come from
+            ``data/calibration/low_precision_recipes.yaml`` (resolved into the calibration).
     """
 
     global_batch_seqs: int
@@ -70,6 +75,7 @@ class TrainingJob:
     lora_targets: tuple[str, ...] = LORA_TARGETS
     lora_dropout: float = 0.0
     lora_a2a: bool = False
+    low_precision_recipe: RecipeName = "delayed"
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -78,6 +84,9 @@ class TrainingJob:
                 raise InputError("<training job>", key, value, "an integer >= 1")
         if self.precision not in PRECISIONS:
             raise InputError("<training job>", "precision", self.precision, "one of " + ", ".join(PRECISIONS))
+        if self.low_precision_recipe not in RECIPE_NAMES:
+            raise InputError("<training job>", "low_precision_recipe", self.low_precision_recipe,
+                             "one of " + ", ".join(RECIPE_NAMES))
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

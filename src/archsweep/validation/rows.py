@@ -9,10 +9,11 @@ from typing import Literal
 
 from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
-from archsweep.spec.training import Precision, TrainingJob
+from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text
 from archsweep.validation.lora_recipe import apply_lora_recipe
+from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.types import (
     _MICROBATCH_METRICS,
     _SWIGLU_FAMILIES,
@@ -102,15 +103,6 @@ def _training_mode(row: Mapping[str, str]) -> tuple[str, int]:
     return "pretrain", 0
 
 
-def _precision(row: Mapping[str, str]) -> Precision:
-    text = _text(row, "precision").lower()
-    if "fp8" in text:
-        return "fp8"
-    if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
-        raise Skip(f"precision {_text(row, 'precision')!r} not modelled; allowed: BF16/FP16 mixed or FP8 recipes")
-    return "bf16"
-
-
 def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: Architecture | None) -> Literal["gelu", "swiglu"]:
     text = (_text(row, "arch_type") + " " + model).lower()
     if "swiglu" in text or "geglu" in text:
@@ -180,7 +172,8 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     mode, rank = _training_mode(row)
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
-    training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=_precision(row), mode=mode, lora_rank=rank)  # type: ignore[arg-type]
+    training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
+                           low_precision_recipe=recipe_of(row))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:

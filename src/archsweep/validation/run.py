@@ -44,7 +44,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
-from archsweep.load.low_precision import load_low_precision_rates
+from archsweep.load.low_precision import load_low_precision_rates, load_low_precision_recipes
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.validation_data import load_mlperf_eval_rules
@@ -53,6 +53,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.low_precision import LowPrecisionRates
 from archsweep.validation.cells import _int, _number, _text, read_measurements
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
@@ -133,20 +134,35 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
     return f"mapping rejected by the model ({plan.strategies[0]})"
 
 
-def part_calibration(calibration: Calibration, entry: CatalogEntry) -> Calibration:
-    """``calibration`` with the measured FP8 / BF16 GEMM efficiency ratio of the catalog part
-    (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has no measurement)."""
-    rates = load_low_precision_rates().get(entry.name)
-    if rates is None:
-        return calibration
+def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str = "delayed") -> Calibration:
+    """``calibration`` for a low-precision job of ``recipe`` on the catalog part: the measured FP8 /
+    BF16 GEMM efficiency ratio (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has
+    no measurement), for an NVFP4 recipe times the NVFP4 / FP8 peak ratio, and the recipe's
+    quantisation bytes on the part's GEMM layouts (data/calibration/low_precision_recipes.yaml), and
+    the part's exponential rate (softmax in the attention kernel; BF16 jobs too).
+
+    Raises:
+        InputError: an NVFP4 recipe on a part without an NVFP4 peak.
+    """
+    rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
+    rec = load_low_precision_recipes()[recipe]
+    cast, norm_cast = rec.cast_bytes(rates.fp8_gemm_any_layout)
     hw = HardwareArrays.from_designs(entry.design)
-    ratio = rates.fp8_efficiency_ratio(float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0]))
-    return replace(calibration, fp8_matrix_efficiency_ratio=ratio)
+    bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
+    ratio = rates.fp8_efficiency_ratio(bf16_eff, peak_fp8)
+    if rec.gemm_dtype == "nvfp4":
+        ratio = rates.nvfp4_rate_ratio(bf16_eff, peak_fp8)
+        if ratio <= 0:
+            raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
+                             "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
+    return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
+                   fp8_norm_quantize_bytes_per_element=norm_cast,
+                   softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0)
 
 
 def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
               calibration: Calibration) -> dict[str, np.ndarray]:
-    calibration = part_calibration(calibration, plan.entry)
+    calibration = part_calibration(calibration, plan.entry, plan.workload.training.low_precision_recipe)
     key = (plan.entry.name, plan.workload, plan.count, strategy, calibration)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
@@ -183,7 +199,8 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         extra: tuple[str, ...] = ()
         layer = measured_layer_times(row) if plan.metric == LAYER_METRIC else None
         if layer is not None:
-            layer_predicted = predict_layer_times(plan, result, part_calibration(calibration, plan.entry))
+            layer_predicted = predict_layer_times(plan, result, part_calibration(calibration, plan.entry,
+                                                                                  plan.workload.training.low_precision_recipe))
             predicted, extra = layer_predicted.total_s, (layer_notes(layer, layer_predicted),)
         else:
             predicted = predict_metric(plan, result, baseline)

@@ -1,0 +1,38 @@
+"""Precision and low-precision recipe of a measurement row (the ``precision`` column and the stack)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from archsweep.spec.low_precision import RecipeName
+from archsweep.spec.training import Precision
+from archsweep.validation.cells import _text
+from archsweep.validation.types import Skip
+
+__all__ = ["precision_of", "recipe_of"]
+
+
+def precision_of(row: Mapping[str, str]) -> Precision:
+    text = _text(row, "precision").lower()
+    if "fp8" in text or "nvfp4" in text:
+        return "fp8"  # the low-precision class; the recipe (recipe_of) says which
+    if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
+        raise Skip(f"precision {_text(row, 'precision')!r} not modelled; allowed: BF16/FP16 mixed, FP8 recipes, NVFP4")
+    return "bf16"
+
+
+def recipe_of(row: Mapping[str, str]) -> RecipeName:
+    """Scaling recipe of a low-precision row: named in the precision text (FP8-CS, FP8-MX / MXFP8,
+    NVFP4), else the stack's per-tensor default: Megatron-Bridge performance scripts offer only
+    current scaling as per-tensor FP8 (scripts/performance/argument_parser.py ``--compute_dtype``
+    bf16 / fp8_cs / fp8_mx / fp8_sc / nvfp4), NeMo's and Megatron-LM's default is delayed scaling
+    (NeMo scripts/performance ``--fp8_recipe`` default ``ds``; Megatron-LM ``--fp8-recipe delayed``)."""
+    text = _text(row, "precision").lower()
+    if "nvfp4" in text:
+        return "nvfp4"
+    if "mxfp8" in text or "fp8-mx" in text:
+        return "mxfp8"
+    if "fp8-cs" in text or "current" in text:
+        return "current"
+    stack = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
+    return "current" if ("megatron-bridge" in stack or stack.startswith("mbridge")) else "delayed"

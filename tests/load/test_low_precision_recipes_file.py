@@ -1,0 +1,49 @@
+"""data/calibration/low_precision_recipes.yaml loader: errors name the file, key path and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archsweep.load.low_precision import load_low_precision_rates, load_low_precision_recipes
+from archsweep.load.paths import data_dir
+from archsweep.spec.errors import InputError
+
+
+def _copy(tmp_path: Path, old: str, new: str, name: str = "low_precision_recipes.yaml",
+          sub: str = "calibration") -> Path:
+    text = (data_dir() / sub / name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_shipped_recipes_load():
+    assert set(load_low_precision_recipes()) == {"delayed", "current", "mxfp8", "nvfp4"}
+
+
+def test_negative_bytes_rejected(tmp_path: Path):
+    path = _copy(tmp_path, "cast_bytes_tn_only: {value: 4.0,", "cast_bytes_tn_only: {value: -4.0,")
+    with pytest.raises(InputError, match=r"delayed\.cast_bytes_tn_only\.value"):
+        load_low_precision_recipes(path)
+
+
+def test_unknown_recipe_rejected(tmp_path: Path):
+    path = _copy(tmp_path, "\nmxfp8:\n", "\nmxfp9:\n")
+    with pytest.raises(InputError, match="mxfp9"):
+        load_low_precision_recipes(path)
+
+
+def test_bad_gemm_dtype_rejected(tmp_path: Path):
+    path = _copy(tmp_path, "gemm_dtype: nvfp4", "gemm_dtype: fp6")
+    with pytest.raises(InputError, match=r"nvfp4\.gemm_dtype"):
+        load_low_precision_recipes(path)
+
+
+def test_part_flag_must_be_boolean(tmp_path: Path):
+    path = _copy(tmp_path, 'fp8_gemm_any_layout: {"value": true', 'fp8_gemm_any_layout: {"value": "yes"',
+                 name="low_precision_rates.yaml", sub="hardware")
+    with pytest.raises(InputError, match=r"fp8_gemm_any_layout\.value"):
+        load_low_precision_rates(path)
