@@ -16,18 +16,15 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.low_precision import fp4_native_accelerators
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture
 from archsweep.model.inference import evaluate_serving_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS, ServingJob
+from archsweep.spec.serving import ServingJob
 
 __all__ = ["print_serving_what_if", "serving_what_if"]
-
-#: Catalog parts whose matrix engines run NVFP4 at 2x FP8 (Blackwell generation).
-FP4_NATIVE = FP4_NATIVE_ACCELERATORS
-
 
 def _plain(value: Any) -> Any:
     v = np.asarray(value).reshape(-1)[0]
@@ -45,7 +42,7 @@ def serving_what_if(model: str, accelerator: str, count: int | None, job: Servin
     entry = get_accelerator(accelerator)
     design = entry.design if count is None else entry.design.replace(accelerator_count=int(count))
     hw = HardwareArrays.from_designs(design)
-    fp4 = entry.name in FP4_NATIVE if fp4_native is None else fp4_native
+    fp4 = entry.name in fp4_native_accelerators() if fp4_native is None else fp4_native
     cols = evaluate_serving_batch(hw, load_architecture(model), job, tech=load_technology(), calibration=load_calibration(),
                                   serving_calibration=load_serving_calibration(), fp4_supported=fp4,
                                   disaggregation=disaggregation)

@@ -131,17 +131,17 @@ def test_benchmark_precisions_the_table_does_not_state():
         assert entry.source and entry.locator and entry.confidence
 
 
-def test_fp4_native_list_is_shared_and_covers_blackwell_workstation():
-    # One list for what-if and validation: RTX PRO 6000 (GB202 Blackwell) runs NVFP4 at 2x FP8; the
+def test_fp4_native_parts_come_from_published_fp4_peaks():
+    # One list for what-if and validation, derived from data/hardware/low_precision_rates.yaml (a part
+    # with a published dense FP4 / NVFP4 peak): RTX PRO 6000 (GB202 Blackwell) runs NVFP4 at 2x FP8; the
     # validation once left it out and priced its FP4 Llama-3.3 rows at the FP8 rate (0.60-0.73x measured).
-    from archsweep import whatif_serving
-    from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
-    from archsweep.validation import inference
+    from archsweep.load.catalog import load_catalog
+    from archsweep.load.low_precision import fp4_native_accelerators
 
-    assert whatif_serving.FP4_NATIVE is FP4_NATIVE_ACCELERATORS
-    assert inference._FP4_NATIVE is FP4_NATIVE_ACCELERATORS
-    assert {"B200", "GB200", "RTX PRO 6000"} <= FP4_NATIVE_ACCELERATORS
-    assert not {"H100", "H200", "A100", "L40S"} & FP4_NATIVE_ACCELERATORS
+    fp4 = fp4_native_accelerators()
+    assert {"B200", "GB200", "B300", "GB300", "RTX PRO 6000", "MI355X"} <= fp4
+    assert not {"H100-SXM", "H200", "A100-SXM4", "L40S", "MI300X", "Gaudi3"} & fp4
+    assert fp4 <= set(load_catalog())  # every name is a catalog part
     rtx = [r for r in validate_inference() if not r.skipped and r.accelerator == "RTX PRO 6000"]
     assert len(rtx) == 7
     assert all(0.85 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.15 for r in rtx)

@@ -41,7 +41,8 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
                        help="requests in flight for the deployment (closed loop); not with --qps")
     group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights)")
     group.add_argument("--fp4-native", choices=("yes", "no"), default=None,
-                       help="matrix engines run FP4 at 2x FP8 (default: yes for Blackwell catalog parts)")
+                       help="matrix engines run FP4 at 2x FP8 (default: yes for the catalog parts with a published "
+                            "FP4 peak in data/hardware/low_precision_rates.yaml: Blackwell, MI355X, Rubin)")
     group.add_argument("--no-disaggregation", action="store_true", help="do not search disaggregated prefill/decode splits")
 
 

@@ -18,7 +18,7 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES, LowPrecisionRates, LowPrecisionRecipe
 
-__all__ = ["load_low_precision_rates", "load_low_precision_recipes"]
+__all__ = ["load_low_precision_rates", "load_low_precision_recipes", "fp4_native_accelerators"]
 
 _FIELDS = {
     "measured_max_matmul_bf16_flops_per_s": "mamf_bf16_flops_per_s",
@@ -116,3 +116,12 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
             values[key] = float(value)
         out[name] = LowPrecisionRecipe(name=name, gemm_dtype=entries["gemm_dtype"], **values)
     return MappingProxyType(out)
+
+
+def fp4_native_accelerators(path: Path | None = None) -> frozenset[str]:
+    """Catalog parts whose matrix engines run FP4 natively: those with a published dense FP4 or
+    NVFP4 peak in ``data/hardware/low_precision_rates.yaml`` (every Blackwell part, AMD CDNA4
+    MI355X, Rubin, RTX PRO 6000). Hopper, Ada and Ampere have none (FP4 weights are dequantised to
+    the compute precision). One list for the serving what-if and the serving validation."""
+    return frozenset(name for name, rates in load_low_precision_rates(path).items()
+                     if rates.peak_fp4_flops_per_s or rates.peak_nvfp4_flops_per_s)

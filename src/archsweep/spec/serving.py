@@ -14,7 +14,7 @@ from typing import Literal
 from archsweep.spec.errors import InputError
 
 __all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES",
-           "MAX_REQUEST_TOKENS", "FP4_NATIVE_ACCELERATORS"]
+           "MAX_REQUEST_TOKENS"]
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]
 LoadMode = Literal["offline", "concurrency", "qps"]
@@ -29,14 +29,6 @@ MAX_REQUEST_TOKENS = 2**24
 #: 128 with an FP16 scale: 0.5 + 2/128 B).
 BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16.0, "int4": 0.5 + 2.0 / 128.0}
 
-#: Catalog accelerators (data/hardware/catalog.yaml names) whose matrix engines run FP4 at 2x the
-#: FP8 rate: every Blackwell part, data-centre (B200/GB200, B300/GB300: NVIDIA Blackwell datasheets,
-#: dense FP4 = 2 x dense FP8) and workstation/server GB202 (RTX PRO 6000 Blackwell: 5th-generation
-#: Tensor Cores with FP4, "4000 AI TOPS" FP4 with sparsity = 2000 dense = 2 x the catalog's 1007.6
-#: TFLOP/s dense FP8; NVIDIA GTC 2025 announcement / RTX PRO 6000 Blackwell datasheet). Hopper, Ada
-#: and Ampere have no FP4 tensor-core path (FP4 weights are dequantised). One list for the what-if
-#: and the validation.
-FP4_NATIVE_ACCELERATORS: frozenset[str] = frozenset({"B200", "GB200", "B300", "GB300", "RTX PRO 6000"})
 
 
 def _check(cond: bool, key: str, value: object, allowed: str) -> None:

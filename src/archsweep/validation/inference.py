@@ -19,6 +19,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.low_precision import fp4_native_accelerators
 from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.technology import load_technology
@@ -32,7 +33,6 @@ from archsweep.model.inference import (
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.serving import FP4_NATIVE_ACCELERATORS
 from archsweep.spec.validation_data import BenchPrecisions
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
@@ -48,7 +48,6 @@ MODEL_STEMS: dict[str, str] = {
     "Llama-4-Maverick-17B-128E": "llama4-maverick-17b-128e", "Qwen3-235B-A22B": "qwen3-235b-a22b",
     "Qwen3-30B-A3B": "qwen3-30b-a3b",
 }
-_FP4_NATIVE = FP4_NATIVE_ACCELERATORS
 
 
 def is_inference_table(columns: Iterable[str]) -> bool:
@@ -88,7 +87,7 @@ def _precisions(text: str, model: str = "", accelerator: str = "",
     """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
     entry = _entry(model, overrides)
     if entry is not None:
-        p = entry.fp4_native if accelerator in _FP4_NATIVE else entry.other
+        p = entry.fp4_native if accelerator in fp4_native_accelerators() else entry.other
         return p.weight, p.activation, p.kv
     t = text.upper()
     if t.startswith("FP4"):
@@ -181,7 +180,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     if len(cfg) == 0:
         return skip(f"mapping {fixed} invalid for {stem} on {n} accelerators")
     res = evaluate_serving_batch(hw, wl, job, tech=tech, calibration=cal, serving_calibration=scal,
-                                 fp4_supported=entry.name in _FP4_NATIVE, disaggregation=False, fixed=fixed,
+                                 fp4_supported=entry.name in fp4_native_accelerators(), disaggregation=False, fixed=fixed,
                                  concurrency_ladder=ladder, chunk_sizes=chunks)
     if not (res["violation_memory"][0] <= 0 and res["violation_mapping"][0] <= 0):
         return skip("model predicts no feasible configuration (memory)")
