@@ -102,7 +102,7 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         gather = t if etp is None else etp  # FC1 input gathered over the expert-TP group
         width = (6.0 if wl.ffn_type == "swiglu" else 4.0) * moe.expert_ffn_hidden
         router_scores = 4.0 * tokens * moe.num_experts
-        mlp = (3 * tokens * h + copies * tokens * (2 * h + width) + routed * tokens * 2 * h * (gather / t - 1.0)
+        mlp = (3 * tokens * h + copies * tokens * (2 * h + width) + routed * tokens * 2 * h * (gather - 1.0)
                + router_scores)
     else:
         mlp = 3 * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
@@ -115,7 +115,7 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         # the attention output beside the BF16 one flash attention saves for its own backward.
         attn = attn - tokens * h + tokens * q_width
         if moe_layer and wl.moe is not None:
-            mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden) - routed * tokens * h * (gather / t - 1.0)
+            mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden) - routed * tokens * h * (gather - 1.0)
         else:
             mlp = mlp - tokens * h - tokens * wl.ffn_hidden
         replicated = 8.0 * tokens * h
