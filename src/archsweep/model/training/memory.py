@@ -70,8 +70,23 @@ def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | 
     return dense, np.asarray(experts) + 0.0 * dense
 
 
-def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool) -> np.ndarray:
-    """Stored activations of one layer for one micro-batch, bytes (Korthikanti Eq. 1-2 generalised)."""
+def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
+                                etp: np.ndarray | float | None = None) -> np.ndarray:
+    """Stored activations of one layer for one micro-batch, bytes (Korthikanti Eq. 1-2 generalised).
+
+    A MoE layer (Megatron-Core, NVIDIA/Megatron-LM @d98e8a6, megatron/core/transformer/moe/) keeps per
+    routed copy (top-k x capacity factor copies of each token) the grouped FC1 input, the FC1 output and
+    the activation output (experts.py TEGroupedMLP); its router keeps the score function's FP32 output,
+    tokens x experts x 4 B (router.py gating in ``moe_router_dtype`` fp32; softmax / sigmoid save their
+    output for the backward). With expert tensor parallelism ``etp`` > 1 the all-to-all dispatcher
+    all-gathers the received tokens over the expert-TP group before the experts
+    (token_dispatcher.py MoEAlltoAllTokenDispatcher.dispatch_postprocess,
+    gather_from_sequence_parallel_region), so each rank keeps the FC1 input of etp / tp of the routed
+    copies, not 1 / tp (FC1 output and activation are split etp ways: 1 / tp again). ``etp`` defaults
+    to tp (experts split like the dense layers); :func:`memory_per_accelerator` passes the mapping's.
+    Permute / unpermute and the all-to-all buffers save only indices for the backward (moe_utils.py
+    permute / unpermute without merging probs: the probs multiply inside the experts' activation).
+    """
     t, c, b = mp.tp, mp.cp, mp.micro_batch
     s, h = float(wl.seq_len), float(wl.hidden)
     tokens = b * s / c
@@ -82,9 +97,13 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
     score = 5.0 * wl.heads * tokens * s  # softmax out 2, dropout mask 1, dropout out 2 bytes per score
     if moe_layer and wl.moe is not None:
         moe = wl.moe
-        copies = moe.top_k * moe.capacity_factor + moe.shared_experts
+        routed = moe.top_k * moe.capacity_factor
+        copies = routed + moe.shared_experts
+        gather = t if etp is None else etp  # FC1 input gathered over the expert-TP group
         width = (6.0 if wl.ffn_type == "swiglu" else 4.0) * moe.expert_ffn_hidden
-        mlp = 3 * tokens * h + copies * tokens * (2 * h + width)
+        router_scores = 4.0 * tokens * moe.num_experts
+        mlp = (3 * tokens * h + copies * tokens * (2 * h + width) + routed * tokens * 2 * h * (gather - 1.0)
+               + router_scores)
     else:
         mlp = 3 * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
     norms = 4 * tokens * h
@@ -96,7 +115,7 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         # the attention output beside the BF16 one flash attention saves for its own backward.
         attn = attn - tokens * h + tokens * q_width
         if moe_layer and wl.moe is not None:
-            mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden)
+            mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden) - routed * tokens * h * (gather - 1.0)
         else:
             mlp = mlp - tokens * h - tokens * wl.ffn_hidden
         replicated = 8.0 * tokens * h
@@ -130,10 +149,10 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
                       + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
-    per_layer = (1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False) + moe_frac * _activation_bytes_per_layer(wl, mp, True)
+    per_layer = (1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False) + moe_frac * _activation_bytes_per_layer(wl, mp, True, etp)
     acts = layers_stage * per_layer * in_flight_layer_fraction(microbatches, mp.pp, mp.vpp)
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
-    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None)
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
     working = np.where(mp.recompute == 2, working, 0.0)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
