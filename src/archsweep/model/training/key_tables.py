@@ -170,44 +170,86 @@ def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> 
     return HardwareArrays(**cols)
 
 
-def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                   cal: Calibration, key_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(A, launch, valid, total), each (K, m), computed (uncached) from training_step on ideal rows."""
+def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                  cal: Calibration, counts: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: ``training_step`` on
+    one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40. ``valid`` and
+    ``total`` read only the count; ``launch`` is the clock-free part of compute + recompute + bubble:
+    ``kernel_overhead_s`` times kernel counts (GEMMs, attention, elementwise and expert launches per
+    layer, times layers, micro-batches and bubble slots), which depend on the workload, the mapping
+    and the count (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product
+    with ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch
+    against rows of other compute fields)."""
     m = len(mappings)
-    ideal = _ideal_rows(hw, key_rows, first)
-    k = len(key_rows)
-    fast = {name: v.copy() for name, v in ideal.columns().items()}
-    fast["clock_hz"] = np.full(k, 1e40)
-    fast["hbm_bw_per_stack_bytes_per_s"] = np.full(k, 1e40)
-    crb, launch = np.empty((k, m)), np.empty((k, m))
-    valid, total = np.empty((k, m), dtype=bool), np.empty((k, m))
+    cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
+    cols["accelerator_count"] = np.asarray(counts, dtype=np.float64)
+    c = len(counts)
+    cols["clock_hz"] = np.full(c, 1e40)
+    cols["hbm_stacks"] = np.ones(c)
+    cols["hbm_bw_per_stack_bytes_per_s"] = np.full(c, 1e40)
+    fast = HardwareArrays(**cols)
+    launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
     mp2 = mappings.reshape((1, m))
-    cal0 = replace(cal, kernel_overhead_s=0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, k, rows):
-            sl = slice(start, min(k, start + rows))
-            part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
-            res = training_step(part, wl, mp2, cal0, fixed_dp)
-            crb[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+        for start in range(0, c, rows):
+            sl = slice(start, min(c, start + rows))
+            res = training_step(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, mp2, cal, fixed_dp)
+            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
             valid[sl] = res.valid
             total[sl] = res.memory.total_bytes
-            part = HardwareArrays(**{name: v[sl, None] for name, v in fast.items()})
-            res = training_step(part, wl, mp2, cal, fixed_dp)
-            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
-    return crb, launch, valid, total
+    return launch, valid, total
+
+
+def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
+    ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
+    One flat ``training_step`` call per chunk of (key, mapping) pairs."""
+    ideal = _ideal_rows(hw, key_rows, first)
+    out = np.zeros(valid.shape)
+    rows, cols = np.nonzero(valid)
+    cal0 = replace(cal, kernel_overhead_s=0.0)
+    columns = ideal.columns()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for start in range(0, len(rows), _CHUNK_ELEMENTS):
+            r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
+            res = training_step(HardwareArrays(**{n: v[r] for n, v in columns.items()}), wl, mappings.take(c), cal0, fixed_dp)
+            out[r, c] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+    return out
+
+
+def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                   cal: Calibration, key_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(A, launch, valid, total), each (K, m), computed (uncached) from training_step: A on the
+    keys' ideal rows (valid mappings only, 0 elsewhere), the rest per accelerator count."""
+    counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
+    first_of = np.zeros(len(counts), dtype=np.int64)
+    first_of[count_of[::-1]] = np.asarray(first)[::-1]
+    launch, valid, total = (t[count_of] for t in _count_tables(hw, wl, mappings, fixed_dp, cal, counts, first_of))
+    return _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows, first, valid), launch, valid, total
 
 
 def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
            ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows, the missing ones
-    computed in one batch and cached."""
+    """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows (A per key; launch,
+    valid and total per accelerator count), the missing ones computed in one batch and cached."""
+    counts = key_rows[:, 0].tolist()
+    per_count: dict[float, Any] = {c: _CACHE.get((ctx, "count", (c,))) for c in counts}
+    new_counts = sorted(c for c, value in per_count.items() if value is None)
+    if new_counts:
+        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64))
+        for j, c in enumerate(new_counts):
+            per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
+            _CACHE.put((ctx, "count", (c,)), per_count[c])
+    launch, valid, total = (np.stack([per_count[c][t] for c in counts]) for t in range(3))
     names = [tuple(row) for row in key_rows.tolist()]
     got: list[Any] = [_CACHE.get((ctx, "tables", name)) for name in names]
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
-        fresh = per_key_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64))
+        fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
+                                  valid[missing])
         for j, i in enumerate(missing):
-            got[i] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
+            got[i] = (np.ascontiguousarray(fresh_a[j]),)
             _CACHE.put((ctx, "tables", names[i]), got[i])
-    return tuple(np.stack([g[t] for g in got]) for t in range(4))
+    return np.stack([g[0] for g in got]), launch, valid, total

@@ -98,13 +98,18 @@ def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     return out
 
 
-def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
-    """Per owner, the smallest ``index`` among its pairs of minimal score (np.argmin's tie rule)."""
-    order = np.lexsort((index, score, owner))
-    owner_sorted = owner[order]
-    starts = np.flatnonzero(np.r_[True, owner_sorted[1:] != owner_sorted[:-1]])
+def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Per owner, the smallest ``index`` among its pairs of score ``low[owner]`` (each owner's
+    minimal score: np.argmin's tie rule); -1 for owners without such a pair. Only the pairs at
+    their owner's minimum are sorted."""
+    n = len(low)
+    at_min = np.flatnonzero(score == low[owner])
     best = np.full(n, -1, dtype=np.int64)
-    best[owner_sorted[starts]] = index[order][starts]
+    o, i = owner[at_min], index[at_min]
+    order = np.lexsort((i, o))
+    o, i = o[order], i[order]
+    starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    best[o[starts]] = i[starts]
     return best
 
 
@@ -254,6 +259,6 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             all_scores.append(score)
     if not all_rows:
         return
-    found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), n)
+    found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), upper)
     has = np.isfinite(upper)
     best[has] = found[has]
