@@ -44,8 +44,8 @@ KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_f
               "matrix_efficiency")
 _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
-_MISS_BUDGET = 16  # new keys a batch may compute whatever its size (2 x mappings evaluations each)
-_KEY_SHARE = 256  # plus one new key per this many candidates
+_MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
+_KEY_SHARE = 128  # plus one new key per this many candidates
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
