@@ -46,6 +46,8 @@ _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
 _KEY_SHARE = 128  # plus one new key per this many candidates
+_GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
+_GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
@@ -146,15 +148,39 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
                 / np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1))
     if budget is None:
         budget = _MISS_BUDGET + n // _KEY_SHARE
+    max_keys = max(budget, _TABLE_ELEMENTS // max(mappings, 1))
     count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
-    for steps in _LADDERS:
-        table = np.column_stack([count] + [_round_up(c, steps) for c in cols])
-        found, inverse = np.unique(table, axis=0, return_inverse=True)
-        if len(found) <= budget:
+    levels = []
+    bulk = len(_LADDERS) - 1
+    for level, steps in enumerate(_LADDERS):
+        found, inverse = np.unique(np.column_stack([count] + [_round_up(c, steps) for c in cols]), axis=0, return_inverse=True)
+        new = np.ones(len(found), dtype=bool) if ctx is None else \
+            np.array([(ctx, "tables", tuple(r)) not in _CACHE for r in found.tolist()], dtype=bool)
+        levels.append((found, inverse.reshape(-1), new))
+        if new.sum() <= budget and len(found) <= max_keys:
+            bulk = level
             break
-        if ctx is not None and len(found) * mappings <= _TABLE_ELEMENTS and sum((ctx, "tables", tuple(row)) not in _CACHE for row in found.tolist()) <= budget:
-            break
-    return found, inverse.reshape(-1)
+    found, inverse, new = levels[bulk]
+    choice = np.full(n, bulk)  # ladder of each candidate's key: the bulk one, or a finer cached one
+    if bulk > 0 and 0 < _LADDERS[bulk - 1] <= _GROWTH_STEPS:  # growth: the most shared new keys one ladder finer
+        f_found, f_inv, f_new = levels[bulk - 1]
+        shared = np.bincount(f_inv, minlength=len(f_found))
+        pick = np.flatnonzero(f_new & (shared >= max(2, -(-mappings // _GROWTH_PAYBACK))))
+        pick = pick[np.argsort(-shared[pick], kind="stable")][:max(0, budget - int(new.sum()))]
+        grown = np.zeros(len(f_found), dtype=bool)
+        grown[pick] = True
+        levels[bulk - 1] = (f_found, f_inv, f_new & ~grown)  # to be computed: counts as cached below
+    for level in range(bulk - 1, -1, -1):
+        l_found, l_inv, l_new = levels[level]
+        choice[~l_new[l_inv]] = level
+    rows, key_of = [], np.empty(n, dtype=np.int64)
+    for level in np.unique(choice).tolist():
+        l_found, l_inv, _ = levels[level]
+        members = np.flatnonzero(choice == level)
+        ids, local = np.unique(l_inv[members], return_inverse=True)
+        key_of[members] = sum(len(r) for r in rows) + local.reshape(-1)
+        rows.append(l_found[ids])
+    return np.concatenate(rows), key_of
 
 
 def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> HardwareArrays:

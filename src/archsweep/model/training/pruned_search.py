@@ -134,14 +134,21 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     return out
 
 
-def _block_bounds(a_rows: np.ndarray, h_rows: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
+def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
                   l2: np.ndarray | None, dov: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Lower bound of the step time for a block of candidates sharing one (count, domain) key
-    (``l2`` None: equal to ``l1``, as for a dense workload)."""
-    crb = a_rows / clock[:, None] + h_rows
-    comm = x @ l1.T if l2 is None else np.maximum(x @ l1.T, x @ l2.T)
-    out = np.maximum(crb, (1.0 - window) * crb + x @ dov.T) + comm
-    return np.where(np.isnan(out), -np.inf, out)  # NaN bound: never pruned (evaluated exactly)
+    (``l2`` None: equal to ``l1``, as for a dense workload; ``launch`` one row, or one per
+    candidate)."""
+    out = a_rows / clock[:, None]
+    out += launch
+    if np.any(dov):
+        np.maximum(out, (1.0 - window) * out + x @ dov.T, out=out)
+    comm = x @ l1.T
+    if l2 is not None:
+        np.maximum(comm, x @ l2.T, out=comm)
+    out += comm
+    np.copyto(out, -np.inf, where=np.isnan(out))  # NaN bound: never pruned (evaluated exactly)
+    return out
 
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
@@ -208,12 +215,13 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
             continue
         l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
-        a_g, h_g, tot_g = bound[:, cols], hbm[:, cols], total[:, cols]
+        # launch, validity and memory depend on the accelerator count only: one row for the group.
+        a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
-            lb = _block_bounds(a_g[key_of[rows]], h_g[key_of[rows]], clock[rows], x[rows], l1, l2, dov, window)
-            lb[tot_g[key_of[rows]] > cap[rows, None]] = np.inf
+            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov, window)
+            np.copyto(lb, np.inf, where=tot_g > cap[rows, None])
             pending.append((rows, cols, lb))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
@@ -232,24 +240,24 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     go in one flat batch per round."""
     n = len(best)
     upper = np.full(n, np.inf)
-    done = [np.zeros(lb.shape, dtype=bool) for _, _, lb in pending]
+    seeds = [_seed_order(lb) for _, _, lb in pending]
     all_rows, all_cols, all_scores = [], [], []
-    for window in (*_SEED_WINDOWS, None):
+    lo = 0
+    for hi in (*_SEED_WINDOWS, None):
         new_rows, new_cols = [], []
-        for (rows, cols, lb), seen in zip(pending, done):
-            r, c = lb.shape
+        for (rows, cols, lb), seed in zip(pending, seeds):
             limit = (upper[rows] * (1 + _MARGIN))[:, None]
-            if window is None or window >= c:
-                pick = (lb <= limit) & ~seen
+            if hi is None:
+                o2, c2 = np.nonzero(lb <= limit)  # evaluated entries are NaN: never picked again
             else:
-                part = np.argpartition(lb, window - 1, axis=1)[:, :window]
-                pick = np.zeros(lb.shape, dtype=bool)
-                np.put_along_axis(pick, part, True, axis=1)
-                pick &= (lb <= limit) & (lb < np.inf) & ~seen
-            o2, c2 = np.nonzero(pick)
-            seen[o2, c2] = True
+                part = seed[:, lo:hi]
+                vals = np.take_along_axis(lb, part, axis=1)
+                o2, j2 = np.nonzero((vals <= limit) & (vals < np.inf))
+                c2 = part[o2, j2]
+            lb[o2, c2] = np.nan
             new_rows.append(rows[o2])
             new_cols.append(cols[c2])
+        lo = hi or 0
         n_rows, n_cols = np.concatenate(new_rows), np.concatenate(new_cols)
         if len(n_rows):
             score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
@@ -262,3 +270,13 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), upper)
     has = np.isfinite(upper)
     best[has] = found[has]
+
+
+def _seed_order(lb: np.ndarray) -> np.ndarray:
+    """Per row, the column indices of its _SEED_WINDOWS[-1] lowest bounds, lowest first (all
+    columns, in bound order, when there are fewer)."""
+    w = _SEED_WINDOWS[-1]
+    if lb.shape[1] <= w:
+        return np.argsort(lb, axis=1, kind="stable")
+    part = np.argpartition(lb, w - 1, axis=1)[:, :w]
+    return np.take_along_axis(part, np.argsort(np.take_along_axis(lb, part, axis=1), axis=1, kind="stable"), axis=1)
