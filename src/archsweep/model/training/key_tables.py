@@ -6,18 +6,20 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 (see :mod:`archsweep.model.training.pruned_search` for the proof that they bound the step):
 
 * ``A``: compute + recompute + bubble of ``training_step`` at clock 1 Hz, the key's HBM
-  bytes/cycle and no kernel overhead;
-* ``launch``: the same at clock and HBM bandwidth 1e40 with the kernel overhead (the
-  hardware-free count x t0 part);
-* ``valid`` and the memory ``total`` (they depend on the accelerator count only).
+  bytes/cycle and no kernel overhead, over the count's valid mappings only (0 elsewhere);
+* per accelerator count (one ``training_step`` pass each): ``launch``, the same at clock and HBM
+  bandwidth 1e40 with the kernel overhead (the hardware-free count x t0 part), ``valid`` and the
+  memory ``total`` (all three depend on the accelerator count only).
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
 they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
 evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
 The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch computes at most
-``_MISS_BUDGET + n / _KEY_SHARE`` new keys, choosing the finest ladder that fits that budget given
-what is already cached. Results never depend on the cache (only the bound's tightness does).
+``_MISS_BUDGET + n / _KEY_SHARE`` new keys (see :func:`keys`: the finest ladder that fits that
+budget given what is already cached, the rest of the budget on shared keys one ladder finer, each
+candidate on its finest cached key). Results never depend on the cache (only the bound's
+tightness does).
 """
 
 from __future__ import annotations
@@ -173,13 +175,16 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
     for level in range(bulk - 1, -1, -1):
         l_found, l_inv, l_new = levels[level]
         choice[~l_new[l_inv]] = level
-    rows, key_of = [], np.empty(n, dtype=np.int64)
+    rows: list[np.ndarray] = []
+    key_of = np.empty(n, dtype=np.int64)
+    used = 0
     for level in np.unique(choice).tolist():
         l_found, l_inv, _ = levels[level]
         members = np.flatnonzero(choice == level)
         ids, local = np.unique(l_inv[members], return_inverse=True)
-        key_of[members] = sum(len(r) for r in rows) + local.reshape(-1)
+        key_of[members] = used + local.reshape(-1)
         rows.append(l_found[ids])
+        used += len(ids)
     return np.concatenate(rows), key_of
 
 

@@ -47,14 +47,24 @@ dot products with the candidate's rates (DP sync S under overlap: compute + expo
 max(compute, (1 - w) compute + S), w the overlap window per unit of compute).
 
 The tables live in :mod:`archsweep.model.training.key_tables` (cached across batches of one
-process; so are the communication coefficients per (accelerator count, domain)).
+process; so are the communication coefficients per (accelerator count, domain)). Since issue 14
+(speed) the launch part, ``valid`` and the memory ``total`` are tables per accelerator count, not
+per key: launch is ``kernel_overhead_s`` times kernel counts, which depend on the workload, the
+mapping and the count only (tests/model/test_pruned_search_keys.py: identical from any hardware
+row); A is evaluated only over the count's valid mappings (0, a trivial bound, elsewhere; the
+search never reads them). Candidates may take keys of different ladders (their finest cached
+one): any key rounded UP from a candidate's own values bounds its step by points 2-4 above.
 
 Search, per block of candidates sharing (accelerator count, scale-up domain), best-first: each
 round evaluates exactly the fitting mappings among a candidate's _SEED_WINDOWS[k] lowest bounds
 whose bound is <= U (1 + _MARGIN), U the best step time evaluated so far; the last round every
 fitting mapping with bound <= U; the argmin, first index on ties, is the answer, since every
 mapping left out has step time >= bound > U >= the minimum. The exact evaluations of many blocks
-go together into one flat batch per round (_PENDING_ELEMENTS bound elements at most).
+go together into one flat batch per round (_PENDING_ELEMENTS bound elements at most). The seed
+windows come from one partition per row (its _SEED_WINDOWS[-1] lowest bounds, sorted); an
+evaluated entry's bound is set to NaN, which no comparison with U selects again (bounds that
+are NaN from the model are -inf before that: never pruned). The final argmin takes, per row,
+the smallest mapping index among the evaluated pairs whose score equals U (np.argmin's rule).
 """
 
 from __future__ import annotations
