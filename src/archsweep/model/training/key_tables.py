@@ -45,7 +45,7 @@ CACHE_BYTES = 256 * 2**20
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
 _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
-_LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
+_LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
 _KEY_SHARE = 128  # plus one new key per this many candidates
 _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
