@@ -157,7 +157,8 @@ def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: 
     if l2 is not None:
         np.maximum(comm, x @ l2.T, out=comm)
     out += comm
-    np.copyto(out, -np.inf, where=np.isnan(out))  # NaN bound: never pruned (evaluated exactly)
+    if np.isnan(out.sum()):  # one pass when no bound is NaN (the terms are >= 0: no inf - inf)
+        np.copyto(out, -np.inf, where=np.isnan(out))  # NaN bound: never pruned (evaluated exactly)
     return out
 
 
@@ -231,7 +232,9 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
             lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov, window)
-            np.copyto(lb, np.inf, where=tot_g > cap[rows, None])
+            over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
+            if len(over):
+                lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             pending.append((rows, cols, lb))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
