@@ -96,6 +96,22 @@ def test_exhaustive_answer_while_the_cache_warms(workload, n, batches, narrow):
     key_tables.clear_cache()
 
 
+def test_mixed_keys_stay_within_the_table_bound(monkeypatch):
+    """A warm cache of exact keys never lets a batch's tables exceed _TABLE_ELEMENTS (memory)."""
+    wl = load_workload("llama3-70b")
+    mappings, fixed_dp = enumerate_mappings(wl)
+    key_tables.clear_cache()
+    ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
+    hw = _random_candidates(300, seed=9)
+    exact_rows, _ = key_tables.keys(hw, False, None, budget=10**9)
+    key_tables.lookup(hw, wl, mappings, fixed_dp, CAL, ctx, exact_rows)
+    monkeypatch.setattr(key_tables, "_TABLE_ELEMENTS", 200 * len(mappings))
+    rows, key_of = key_tables.keys(hw, False, ctx, mappings=len(mappings))
+    assert len(rows) <= 200 < len(exact_rows)
+    np.testing.assert_array_equal(rows[key_of][:, 0], exact_rows[key_tables.keys(hw, False, None, budget=10**9)[1]][:, 0])
+    key_tables.clear_cache()
+
+
 def test_first_minimum_takes_the_first_index_among_ties():
     owner = np.array([0, 0, 0, 1, 1, 2])
     score = np.array([2.0, 1.0, 1.0, np.inf, np.inf, 3.0])

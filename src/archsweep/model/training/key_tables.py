@@ -172,9 +172,12 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
         grown = np.zeros(len(f_found), dtype=bool)
         grown[pick] = True
         levels[bulk - 1] = (f_found, f_inv, f_new & ~grown)  # to be computed: counts as cached below
-    for level in range(bulk - 1, -1, -1):
+    for level in range(bulk - 1, -1, -1):  # finer and finer, while the batch's keys stay <= max_keys
         l_found, l_inv, l_new = levels[level]
-        choice[~l_new[l_inv]] = level
+        trial = np.where(~l_new[l_inv], level, choice)
+        if sum(len(np.unique(levels[v][1][trial == v])) for v in np.unique(trial).tolist()) > max_keys:
+            break
+        choice = trial
     rows: list[np.ndarray] = []
     key_of = np.empty(n, dtype=np.int64)
     used = 0
