@@ -6,18 +6,20 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 (see :mod:`archsweep.model.training.pruned_search` for the proof that they bound the step):
 
 * ``A``: compute + recompute + bubble of ``training_step`` at clock 1 Hz, the key's HBM
-  bytes/cycle and no kernel overhead;
-* ``launch``: the same at clock and HBM bandwidth 1e40 with the kernel overhead (the
-  hardware-free count x t0 part);
-* ``valid`` and the memory ``total`` (they depend on the accelerator count only).
+  bytes/cycle and no kernel overhead, over the count's valid mappings only (0 elsewhere);
+* per accelerator count (one ``training_step`` pass each): ``launch``, the same at clock and HBM
+  bandwidth 1e40 with the kernel overhead (the hardware-free count x t0 part), ``valid`` and the
+  memory ``total`` (all three depend on the accelerator count only).
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
 they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
 evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
 The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch computes at most
-``_MISS_BUDGET + n / _KEY_SHARE`` new keys, choosing the finest ladder that fits that budget given
-what is already cached. Results never depend on the cache (only the bound's tightness does).
+``_MISS_BUDGET + n / _KEY_SHARE`` new keys (see :func:`keys`: the finest ladder that fits that
+budget given what is already cached, the rest of the budget on shared keys one ladder finer, each
+candidate on its finest cached key). Results never depend on the cache (only the bound's
+tightness does).
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ CACHE_BYTES = 256 * 2**20
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
 _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
-_LADDERS = (0, 32, 8, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
-_MISS_BUDGET = 16  # new keys a batch may compute whatever its size (2 x mappings evaluations each)
-_KEY_SHARE = 256  # plus one new key per this many candidates
+_LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
+_MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
+_KEY_SHARE = 128  # plus one new key per this many candidates
+_GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
+_GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
@@ -146,15 +150,45 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
                 / np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1))
     if budget is None:
         budget = _MISS_BUDGET + n // _KEY_SHARE
+    max_keys = max(budget, _TABLE_ELEMENTS // max(mappings, 1))
     count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
-    for steps in _LADDERS:
-        table = np.column_stack([count] + [_round_up(c, steps) for c in cols])
-        found, inverse = np.unique(table, axis=0, return_inverse=True)
-        if len(found) <= budget:
+    levels = []
+    bulk = len(_LADDERS) - 1
+    for level, steps in enumerate(_LADDERS):
+        found, inverse = np.unique(np.column_stack([count] + [_round_up(c, steps) for c in cols]), axis=0, return_inverse=True)
+        new = np.ones(len(found), dtype=bool) if ctx is None else \
+            np.array([(ctx, "tables", tuple(r)) not in _CACHE for r in found.tolist()], dtype=bool)
+        levels.append((found, inverse.reshape(-1), new))
+        if new.sum() <= budget and len(found) <= max_keys:
+            bulk = level
             break
-        if ctx is not None and len(found) * mappings <= _TABLE_ELEMENTS and sum((ctx, "tables", tuple(row)) not in _CACHE for row in found.tolist()) <= budget:
+    found, inverse, new = levels[bulk]
+    choice = np.full(n, bulk)  # ladder of each candidate's key: the bulk one, or a finer cached one
+    if bulk > 0 and 0 < _LADDERS[bulk - 1] <= _GROWTH_STEPS:  # growth: the most shared new keys one ladder finer
+        f_found, f_inv, f_new = levels[bulk - 1]
+        shared = np.bincount(f_inv, minlength=len(f_found))
+        pick = np.flatnonzero(f_new & (shared >= max(2, -(-mappings // _GROWTH_PAYBACK))))
+        pick = pick[np.argsort(-shared[pick], kind="stable")][:max(0, budget - int(new.sum()))]
+        grown = np.zeros(len(f_found), dtype=bool)
+        grown[pick] = True
+        levels[bulk - 1] = (f_found, f_inv, f_new & ~grown)  # to be computed: counts as cached below
+    for level in range(bulk - 1, -1, -1):  # finer and finer, while the batch's keys stay <= max_keys
+        l_found, l_inv, l_new = levels[level]
+        trial = np.where(~l_new[l_inv], level, choice)
+        if sum(len(np.unique(levels[v][1][trial == v])) for v in np.unique(trial).tolist()) > max_keys:
             break
-    return found, inverse.reshape(-1)
+        choice = trial
+    rows: list[np.ndarray] = []
+    key_of = np.empty(n, dtype=np.int64)
+    used = 0
+    for level in np.unique(choice).tolist():
+        l_found, l_inv, _ = levels[level]
+        members = np.flatnonzero(choice == level)
+        ids, local = np.unique(l_inv[members], return_inverse=True)
+        key_of[members] = used + local.reshape(-1)
+        rows.append(l_found[ids])
+        used += len(ids)
+    return np.concatenate(rows), key_of
 
 
 def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> HardwareArrays:
@@ -170,44 +204,86 @@ def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> 
     return HardwareArrays(**cols)
 
 
-def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                   cal: Calibration, key_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(A, launch, valid, total), each (K, m), computed (uncached) from training_step on ideal rows."""
+def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                  cal: Calibration, counts: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: ``training_step`` on
+    one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40. ``valid`` and
+    ``total`` read only the count; ``launch`` is the clock-free part of compute + recompute + bubble:
+    ``kernel_overhead_s`` times kernel counts (GEMMs, attention, elementwise and expert launches per
+    layer, times layers, micro-batches and bubble slots), which depend on the workload, the mapping
+    and the count (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product
+    with ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch
+    against rows of other compute fields)."""
     m = len(mappings)
-    ideal = _ideal_rows(hw, key_rows, first)
-    k = len(key_rows)
-    fast = {name: v.copy() for name, v in ideal.columns().items()}
-    fast["clock_hz"] = np.full(k, 1e40)
-    fast["hbm_bw_per_stack_bytes_per_s"] = np.full(k, 1e40)
-    crb, launch = np.empty((k, m)), np.empty((k, m))
-    valid, total = np.empty((k, m), dtype=bool), np.empty((k, m))
+    cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
+    cols["accelerator_count"] = np.asarray(counts, dtype=np.float64)
+    c = len(counts)
+    cols["clock_hz"] = np.full(c, 1e40)
+    cols["hbm_stacks"] = np.ones(c)
+    cols["hbm_bw_per_stack_bytes_per_s"] = np.full(c, 1e40)
+    fast = HardwareArrays(**cols)
+    launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
     mp2 = mappings.reshape((1, m))
-    cal0 = replace(cal, kernel_overhead_s=0.0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, k, rows):
-            sl = slice(start, min(k, start + rows))
-            part = HardwareArrays(**{name: v[sl, None] for name, v in ideal.columns().items()})
-            res = training_step(part, wl, mp2, cal0, fixed_dp)
-            crb[sl] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+        for start in range(0, c, rows):
+            sl = slice(start, min(c, start + rows))
+            res = training_step(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, mp2, cal, fixed_dp)
+            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
             valid[sl] = res.valid
             total[sl] = res.memory.total_bytes
-            part = HardwareArrays(**{name: v[sl, None] for name, v in fast.items()})
-            res = training_step(part, wl, mp2, cal, fixed_dp)
-            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
-    return crb, launch, valid, total
+    return launch, valid, total
+
+
+def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
+    ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
+    One flat ``training_step`` call per chunk of (key, mapping) pairs."""
+    ideal = _ideal_rows(hw, key_rows, first)
+    out = np.zeros(valid.shape)
+    rows, cols = np.nonzero(valid)
+    cal0 = replace(cal, kernel_overhead_s=0.0)
+    columns = ideal.columns()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for start in range(0, len(rows), _CHUNK_ELEMENTS):
+            r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
+            res = training_step(HardwareArrays(**{n: v[r] for n, v in columns.items()}), wl, mappings.take(c), cal0, fixed_dp)
+            out[r, c] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+    return out
+
+
+def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
+                   cal: Calibration, key_rows: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(A, launch, valid, total), each (K, m), computed (uncached) from training_step: A on the
+    keys' ideal rows (valid mappings only, 0 elsewhere), the rest per accelerator count."""
+    counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
+    first_of = np.zeros(len(counts), dtype=np.int64)
+    first_of[count_of[::-1]] = np.asarray(first)[::-1]
+    launch, valid, total = (t[count_of] for t in _count_tables(hw, wl, mappings, fixed_dp, cal, counts, first_of))
+    return _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows, first, valid), launch, valid, total
 
 
 def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
            ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows, the missing ones
-    computed in one batch and cached."""
+    """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows (A per key; launch,
+    valid and total per accelerator count), the missing ones computed in one batch and cached."""
+    counts = key_rows[:, 0].tolist()
+    per_count: dict[float, Any] = {c: _CACHE.get((ctx, "count", (c,))) for c in counts}
+    new_counts = sorted(c for c, value in per_count.items() if value is None)
+    if new_counts:
+        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64))
+        for j, c in enumerate(new_counts):
+            per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
+            _CACHE.put((ctx, "count", (c,)), per_count[c])
+    launch, valid, total = (np.stack([per_count[c][t] for c in counts]) for t in range(3))
     names = [tuple(row) for row in key_rows.tolist()]
     got: list[Any] = [_CACHE.get((ctx, "tables", name)) for name in names]
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
-        fresh = per_key_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64))
+        fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
+                                  valid[missing])
         for j, i in enumerate(missing):
-            got[i] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
+            got[i] = (np.ascontiguousarray(fresh_a[j]),)
             _CACHE.put((ctx, "tables", names[i]), got[i])
-    return tuple(np.stack([g[t] for g in got]) for t in range(4))
+    return np.stack([g[0] for g in got]), launch, valid, total

@@ -47,14 +47,24 @@ dot products with the candidate's rates (DP sync S under overlap: compute + expo
 max(compute, (1 - w) compute + S), w the overlap window per unit of compute).
 
 The tables live in :mod:`archsweep.model.training.key_tables` (cached across batches of one
-process; so are the communication coefficients per (accelerator count, domain)).
+process; so are the communication coefficients per (accelerator count, domain)). Since issue 14
+(speed) the launch part, ``valid`` and the memory ``total`` are tables per accelerator count, not
+per key: launch is ``kernel_overhead_s`` times kernel counts, which depend on the workload, the
+mapping and the count only (tests/model/test_pruned_search_keys.py: identical from any hardware
+row); A is evaluated only over the count's valid mappings (0, a trivial bound, elsewhere; the
+search never reads them). Candidates may take keys of different ladders (their finest cached
+one): any key rounded UP from a candidate's own values bounds its step by points 2-4 above.
 
 Search, per block of candidates sharing (accelerator count, scale-up domain), best-first: each
 round evaluates exactly the fitting mappings among a candidate's _SEED_WINDOWS[k] lowest bounds
 whose bound is <= U (1 + _MARGIN), U the best step time evaluated so far; the last round every
 fitting mapping with bound <= U; the argmin, first index on ties, is the answer, since every
 mapping left out has step time >= bound > U >= the minimum. The exact evaluations of many blocks
-go together into one flat batch per round (_PENDING_ELEMENTS bound elements at most).
+go together into one flat batch per round (_PENDING_ELEMENTS bound elements at most). The seed
+windows come from one partition per row (its _SEED_WINDOWS[-1] lowest bounds, sorted); an
+evaluated entry's bound is set to NaN, which no comparison with U selects again (bounds that
+are NaN from the model are -inf before that: never pruned). The final argmin takes, per row,
+the smallest mapping index among the evaluated pairs whose score equals U (np.argmin's rule).
 """
 
 from __future__ import annotations
@@ -98,13 +108,18 @@ def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     return out
 
 
-def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
-    """Per owner, the smallest ``index`` among its pairs of minimal score (np.argmin's tie rule)."""
-    order = np.lexsort((index, score, owner))
-    owner_sorted = owner[order]
-    starts = np.flatnonzero(np.r_[True, owner_sorted[1:] != owner_sorted[:-1]])
+def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Per owner, the smallest ``index`` among its pairs of score ``low[owner]`` (each owner's
+    minimal score: np.argmin's tie rule); -1 for owners without such a pair. Only the pairs at
+    their owner's minimum are sorted."""
+    n = len(low)
+    at_min = np.flatnonzero(score == low[owner])
     best = np.full(n, -1, dtype=np.int64)
-    best[owner_sorted[starts]] = index[order][starts]
+    o, i = owner[at_min], index[at_min]
+    order = np.lexsort((i, o))
+    o, i = o[order], i[order]
+    starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    best[o[starts]] = i[starts]
     return best
 
 
@@ -129,14 +144,22 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     return out
 
 
-def _block_bounds(a_rows: np.ndarray, h_rows: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
+def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
                   l2: np.ndarray | None, dov: np.ndarray, window: np.ndarray) -> np.ndarray:
     """Lower bound of the step time for a block of candidates sharing one (count, domain) key
-    (``l2`` None: equal to ``l1``, as for a dense workload)."""
-    crb = a_rows / clock[:, None] + h_rows
-    comm = x @ l1.T if l2 is None else np.maximum(x @ l1.T, x @ l2.T)
-    out = np.maximum(crb, (1.0 - window) * crb + x @ dov.T) + comm
-    return np.where(np.isnan(out), -np.inf, out)  # NaN bound: never pruned (evaluated exactly)
+    (``l2`` None: equal to ``l1``, as for a dense workload; ``launch`` one row, or one per
+    candidate)."""
+    out = a_rows / clock[:, None]
+    out += launch
+    if np.any(dov):
+        np.maximum(out, (1.0 - window) * out + x @ dov.T, out=out)
+    comm = x @ l1.T
+    if l2 is not None:
+        np.maximum(comm, x @ l2.T, out=comm)
+    out += comm
+    if np.isnan(out.sum()):  # one pass when no bound is NaN (the terms are >= 0: no inf - inf)
+        np.copyto(out, -np.inf, where=np.isnan(out))  # NaN bound: never pruned (evaluated exactly)
+    return out
 
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
@@ -203,12 +226,15 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
             continue
         l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
-        a_g, h_g, tot_g = bound[:, cols], hbm[:, cols], total[:, cols]
+        # launch, validity and memory depend on the accelerator count only: one row for the group.
+        a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
-            lb = _block_bounds(a_g[key_of[rows]], h_g[key_of[rows]], clock[rows], x[rows], l1, l2, dov, window)
-            lb[tot_g[key_of[rows]] > cap[rows, None]] = np.inf
+            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov, window)
+            over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
+            if len(over):
+                lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             pending.append((rows, cols, lb))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
@@ -227,24 +253,24 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     go in one flat batch per round."""
     n = len(best)
     upper = np.full(n, np.inf)
-    done = [np.zeros(lb.shape, dtype=bool) for _, _, lb in pending]
+    seeds = [_seed_order(lb) for _, _, lb in pending]
     all_rows, all_cols, all_scores = [], [], []
-    for window in (*_SEED_WINDOWS, None):
+    lo = 0
+    for hi in (*_SEED_WINDOWS, None):
         new_rows, new_cols = [], []
-        for (rows, cols, lb), seen in zip(pending, done):
-            r, c = lb.shape
+        for (rows, cols, lb), seed in zip(pending, seeds):
             limit = (upper[rows] * (1 + _MARGIN))[:, None]
-            if window is None or window >= c:
-                pick = (lb <= limit) & ~seen
+            if hi is None:
+                o2, c2 = np.nonzero(lb <= limit)  # evaluated entries are NaN: never picked again
             else:
-                part = np.argpartition(lb, window - 1, axis=1)[:, :window]
-                pick = np.zeros(lb.shape, dtype=bool)
-                np.put_along_axis(pick, part, True, axis=1)
-                pick &= (lb <= limit) & (lb < np.inf) & ~seen
-            o2, c2 = np.nonzero(pick)
-            seen[o2, c2] = True
+                part = seed[:, lo:hi]
+                vals = np.take_along_axis(lb, part, axis=1)
+                o2, j2 = np.nonzero((vals <= limit) & (vals < np.inf))
+                c2 = part[o2, j2]
+            lb[o2, c2] = np.nan
             new_rows.append(rows[o2])
             new_cols.append(cols[c2])
+        lo = hi or 0
         n_rows, n_cols = np.concatenate(new_rows), np.concatenate(new_cols)
         if len(n_rows):
             score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
@@ -254,6 +280,16 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             all_scores.append(score)
     if not all_rows:
         return
-    found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), n)
+    found = _first_minimum(np.concatenate(all_rows), np.concatenate(all_scores), np.concatenate(all_cols), upper)
     has = np.isfinite(upper)
     best[has] = found[has]
+
+
+def _seed_order(lb: np.ndarray) -> np.ndarray:
+    """Per row, the column indices of its _SEED_WINDOWS[-1] lowest bounds, lowest first (all
+    columns, in bound order, when there are fewer)."""
+    w = _SEED_WINDOWS[-1]
+    if lb.shape[1] <= w:
+        return np.argsort(lb, axis=1, kind="stable")
+    part = np.argpartition(lb, w - 1, axis=1)[:, :w]
+    return np.take_along_axis(part, np.argsort(np.take_along_axis(lb, part, axis=1), axis=1, kind="stable"), axis=1)
