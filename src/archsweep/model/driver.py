@@ -57,8 +57,9 @@ InfeasiblePolicy = Literal["nan", "least_violating"]
 _TIME_COLUMNS = ("step_time_s", "tokens_per_s", "mfu", "hfu", "time_to_train_s", *PPA_OBJECTIVES)
 
 _MAX_CHUNK_ELEMENTS = 65_536  # cache-sized chunks: ~4x faster than 1.5M-element ones
-#: Smallest batch the pruned search takes (its per-key tables cost 2 x mappings evaluations per key;
-#: below this the exhaustive chunks are as fast). Results are identical either way.
+#: Smallest batch the pruned search takes (its tables cost about one pass over the valid mappings
+#: per accelerator count plus one per hardware key, cached per process; below this the exhaustive
+#: chunks are about as fast; not re-measured since the per-count tables). Results are identical.
 _PRUNED_MIN_CANDIDATES = 64
 _DVFS_BISECTIONS = 12
 _DVFS_MIN_CLOCK_SCALE = 0.05
