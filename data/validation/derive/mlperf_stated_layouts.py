@@ -63,14 +63,35 @@ def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[
         line = line.split("#", 1)[0]
         src = _SOURCE_LINE.match(line)
         if src and depth < 3:
-            cand = PurePosixPath(path).parent / PurePosixPath(src.group(1)).name
-            if str(cand) in files:
-                env.update(parse_config(repo, str(cand), files, depth + 1))
+            here, name = PurePosixPath(path).parent, PurePosixPath(src.group(1)).name
+            for cand in (here / name, here / "configs" / name, here.parent / name):
+                if str(cand) in files:
+                    env.update(parse_config(repo, str(cand), files, depth + 1))
+                    break
             continue
         m = _ASSIGN.match(line)
         if m:
             env[m.group(1)] = _value(m.group(2), env)
     return env
+
+
+def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
+    """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
+    against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
+    impl = re.match(r"(.*?/implementations/[^/]+)/", config).group(1)  # type: ignore[union-attr]
+    out: dict[str, str] = {}
+    for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split():
+        if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
+            continue
+        text = _git(repo, "show", f"HEAD:{path}")
+        m = re.search(r"^\s*fp8_params:\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
+        if m:
+            out["fp8_params"] = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
+            out["fp8_params_from"] = f"{path} (fp8_params: ${{oc.env:{m.group(1)},{m.group(2)}}})"
+        m = re.search(r"^\s*optim:\s*\n\s*name:\s*(\w+)", text, re.M)
+        if m:
+            out["optim"] = m.group(1)
+    return out
 
 
 def _true(text: str) -> bool:
@@ -170,13 +191,17 @@ def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], 
     row["precision"] = ("FP8 (stated in the launch code)" if lay["fp8"] else "BF16 (no FP8 flag in the launch code)")
     note = (f"tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero/precision from training_results_{version}/{where}, "
             f"{_NOTE}")
-    row["derived"] = re.sub(r"; tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero.*?mlperf_stated_layouts\.py", "",
-                            row["derived"]) + "; " + note
+    row["derived"] = re.sub(r"; tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero.*?mlperf_stated_layouts\.py"
+                            r"( \(fp8_params from [^;]*\))?", "", row["derived"]) + "; " + note
+
+
+def _note(row: dict[str, str], note: str) -> None:
+    row["derived"] = re.sub(r"; tp_comm_overlap .*?mlperf_stated_layouts\.py", "", row["derived"]) + f"; {note}, {_NOTE}"
 
 
 def main(mirrors: list[str]) -> None:
     repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
-    fields, rows = read_runs()
+    fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
     for row in rows:
         match = _SOURCE.search(row["source"])
         if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
@@ -190,6 +215,22 @@ def main(mirrors: list[str]) -> None:
         elif bench == "gpt3":
             found = find_nemo_gpt3(repo, submitter, folder, gpus, int(row["global_batch_seqs"]))
             zero = "distributed optimizer (USE_DIST_OPTIMIZER=True)"
+        elif (config := re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])):
+            env = parse_config(repo, config.group(1), set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD",
+                                                                str(PurePosixPath(config.group(1)).parent)).split()))
+            row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
+            yaml = nemo_yaml_settings(repo, config.group(1), env)
+            row["fp8_params"] = yaml.get("fp8_params", "")
+            if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
+                row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
+            elif "distributed" in yaml.get("optim", ""):  # optimizer state sharded, the (frozen) weights not
+                row["fsdp_zero"] = f"distributed optimizer (optim {yaml['optim']})"
+            _note(row, f"tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP and FP8 of training_results_{version}/"
+                       f"{config.group(1)} (after configs/config_common.sh; unset = False) and "
+                       f"{yaml.get('fp8_params_from', '-')}, optim {yaml.get('optim', '-')}")
+            print(f"{row['run_id']}: tp_comm_overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} "
+                  f"optim {yaml.get('optim')}")
+            continue
         elif submitter in _DEEPSPEED_LORA:
             where, fp8 = _DEEPSPEED_LORA[submitter]
             found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
@@ -203,6 +244,13 @@ def main(mirrors: list[str]) -> None:
             print(f"{row['run_id']}: left as is ({found})")
             continue
         fill(row, version, found[0], found[1], zero)
+        if bench == "gpt3" and submitter != "Intel-HabanaLabs":
+            config = found[0].split(" ")[0]
+            env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD",
+                                                      str(PurePosixPath(config).parent)).split())) if config.endswith(".sh") else {}
+            yaml = nemo_yaml_settings(repo, config, env)
+            row["fp8_params"] = yaml.get("fp8_params", "no")
+            row["derived"] += f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} vpp{row['vpp']} dp{row['dp']} mb{row['micro_batch']} "
               f"sp {row['sp']} recompute {row['act_recompute'][:10]} {row['precision'][:4]} <- {found[0][:90]}")
     write_runs(fields, rows)
