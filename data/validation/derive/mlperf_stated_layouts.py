@@ -37,6 +37,8 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from mlperf_lora_layout import fill as fill_lora
+from mlperf_lora_layout import layout as lora_layout
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
@@ -78,7 +80,7 @@ def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[
 def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
     """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
     against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
-    impl = re.match(r"(.*?/implementations/[^/]+)/", config).group(1)  # type: ignore[union-attr]
+    impl = _impl(config)
     out: dict[str, str] = {}
     for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split():
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
@@ -199,6 +201,52 @@ def _note(row: dict[str, str], note: str) -> None:
     row["derived"] = re.sub(r"; tp_comm_overlap .*?mlperf_stated_layouts\.py", "", row["derived"]) + f"; {note}, {_NOTE}"
 
 
+def find_lora_outside_implementations(repo: str, submitter: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
+    """A NeMo llama2_70b_lora config of a submitter that ships its code outside ``implementations/`` (Oracle v4.1:
+    ``Oracle/benchmarks/llama2_70b_lora/BM.GPU.H100.<n>/configs/config_*.sh``), matched on GPU count and global
+    batch as data/validation/derive/mlperf_lora_layout.py does; folders named ``.<GPU count>`` first."""
+    prefix = f"{submitter}/benchmarks/llama2_70b_lora/"
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    configs = sorted(f for f in files if re.search(r"/configs/config_[^/]+\.sh$", f) and "/implementations/" not in f
+                     and "common" not in f and "/config.bak/" not in f)
+    gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
+    fits = [(c, lay) for c in configs if (lay := lora_layout(parse_config(repo, c, files)))
+            and lay["gpus"] == gpus and lay["gbs"] == gbs]
+    fits = [f for f in fits if re.search(rf"\.{gpus}/configs/", f[0])] or fits
+    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
+    if not fits or len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
+        return f"no single layout among {prefix}*/configs/config_*.sh for {gpus} GPUs and global batch {gbs}"
+    return fits[0]
+
+
+def nemo_lora_settings(row: dict[str, str], repo: str, version: str) -> None:
+    """tp_comm_overlap, fp8_params and the optimizer of a NeMo llama2_70b_lora row whose launch config is named
+    in ``derived`` (by data/validation/derive/mlperf_lora_layout.py or :func:`find_lora_outside_implementations`)."""
+    config = re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])
+    if not config:
+        return
+    path = config.group(1)
+    env = parse_config(repo, path, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(path)).split()))
+    row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
+    yaml = nemo_yaml_settings(repo, path, env)
+    row["fp8_params"] = yaml.get("fp8_params", "")
+    if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
+        row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
+    elif "distributed" in yaml.get("optim", ""):  # optimizer state sharded, the (frozen) weights not
+        row["fsdp_zero"] = f"distributed optimizer (optim {yaml['optim']})"
+    _note(row, f"tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP and FP8 of training_results_{version}/{path} "
+               f"(after configs/config_common.sh; unset = False) and {yaml.get('fp8_params_from', '-')}, "
+               f"optim {yaml.get('optim', '-')}")
+    print(f"{row['run_id']}: tp{row['tp']} cp{row['cp']} tp_comm_overlap {row['tp_comm_overlap']} "
+          f"fp8_params {row['fp8_params']} optim {yaml.get('optim')}")
+
+
+def _impl(config: str) -> str:
+    """The implementation folder of a launch config (the folder above ``configs/``, else the config's own)."""
+    parent = PurePosixPath(config).parent
+    return str(parent.parent if parent.name == "configs" else parent)
+
+
 def main(mirrors: list[str]) -> None:
     repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
     fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
@@ -215,22 +263,6 @@ def main(mirrors: list[str]) -> None:
         elif bench == "gpt3":
             found = find_nemo_gpt3(repo, submitter, folder, gpus, int(row["global_batch_seqs"]))
             zero = "distributed optimizer (USE_DIST_OPTIMIZER=True)"
-        elif (config := re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])):
-            env = parse_config(repo, config.group(1), set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD",
-                                                                str(PurePosixPath(config.group(1)).parent)).split()))
-            row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
-            yaml = nemo_yaml_settings(repo, config.group(1), env)
-            row["fp8_params"] = yaml.get("fp8_params", "")
-            if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
-                row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
-            elif "distributed" in yaml.get("optim", ""):  # optimizer state sharded, the (frozen) weights not
-                row["fsdp_zero"] = f"distributed optimizer (optim {yaml['optim']})"
-            _note(row, f"tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP and FP8 of training_results_{version}/"
-                       f"{config.group(1)} (after configs/config_common.sh; unset = False) and "
-                       f"{yaml.get('fp8_params_from', '-')}, optim {yaml.get('optim', '-')}")
-            print(f"{row['run_id']}: tp_comm_overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} "
-                  f"optim {yaml.get('optim')}")
-            continue
         elif submitter in _DEEPSPEED_LORA:
             where, fp8 = _DEEPSPEED_LORA[submitter]
             found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
@@ -239,6 +271,9 @@ def main(mirrors: list[str]) -> None:
             if "deepspeed" not in row["framework"].lower():
                 row["framework"] += " + DeepSpeed ZeRO-3 (HuggingFace Transformers / PEFT)"
         else:
+            if not row["tp"] and isinstance(lora := find_lora_outside_implementations(repo, submitter, row), tuple):
+                fill_lora(row, version, *lora)
+            nemo_lora_settings(row, repo, version)
             continue
         if isinstance(found, str):
             print(f"{row['run_id']}: left as is ({found})")
@@ -246,8 +281,8 @@ def main(mirrors: list[str]) -> None:
         fill(row, version, found[0], found[1], zero)
         if bench == "gpt3" and submitter != "Intel-HabanaLabs":
             config = found[0].split(" ")[0]
-            env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD",
-                                                      str(PurePosixPath(config).parent)).split())) if config.endswith(".sh") else {}
+            env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config)).split())
+                               ) if config.endswith(".sh") else {}
             yaml = nemo_yaml_settings(repo, config, env)
             row["fp8_params"] = yaml.get("fp8_params", "no")
             row["derived"] += f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
