@@ -34,7 +34,7 @@ from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import _evaluate, plan_row, row_calibration
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
 __all__ = ["OptimismRow", "search_optimism", "summarise"]
@@ -93,7 +93,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     if plan.metric in _MICROBATCH_METRICS:
         return None
-    cal = load_calibration(stack=calibration_stack(row))
+    cal = row_calibration(load_calibration(stack=calibration_stack(row)), row)  # the row's software (fp8_params)
     try:
         given = _evaluate(plan, plan.strategies[0], cache, tech, cal)
         searched = [_evaluate(plan, st, cache, tech, cal) for st in _search_strategies(row, plan.strategies[0])]
