@@ -268,8 +268,8 @@ def main(mirrors: list[str]) -> None:
             found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
                              "acg": "full (--use_gradient_checkpointing True: every decoder layer)"})
             zero = "ZeRO-3 (DeepSpeed zero_optimization.stage 3)"
-            if "deepspeed" not in row["framework"].lower():
-                row["framework"] += " + DeepSpeed ZeRO-3 (HuggingFace Transformers / PEFT)"
+            if "huggingface" not in row["framework"].lower():
+                row["framework"] += "; HuggingFace Transformers / PEFT under DeepSpeed ZeRO-3"
         else:
             if not row["tp"] and isinstance(lora := find_lora_outside_implementations(repo, submitter, row), tuple):
                 fill_lora(row, version, *lora)

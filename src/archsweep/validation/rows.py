@@ -261,8 +261,9 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         zero = _zero_stage(row)
     except Skip:
         zero = None
-    if "deepspeed" in framework and zero == 3:
-        return "deepspeed-zero3"
+    if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
+        gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
+        return "hf-deepspeed-zero3" if "huggingface" in framework and not gaudi else "deepspeed-zero3"
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
         return "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
