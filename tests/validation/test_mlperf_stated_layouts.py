@@ -44,6 +44,8 @@ def test_nvidia_gpt3_configs_tp4_pp8_interleaved_and_habana_n48_pp6() -> None:
     rows = _mlperf()
     eos = rows["mlperf_train_v4.1_NVIDIA_eos_n64_ngc24.09_nemo_gpt3"]  # config_DGXH100_64x8x128x4x8_mbs2.sh
     assert (eos["tp"], eos["pp"], eos["vpp"], eos["micro_batch"], eos["fp8_params"]) == ("4", "8", "6", "2", "yes")
+    v40 = rows["mlperf_train_v4.0_NVIDIA_eos_n64_ngc24.04_nemo_gpt3"]  # README-named config, MINIBS overridden (GBS 2304)
+    assert (v40["tp"], v40["pp"], v40["vpp"], v40["dp"], v40["micro_batch"]) == ("4", "8", "4", "16", "2")
     n48 = rows["mlperf_train_v3.1_Intel-HabanaLabs_HLS-Gaudi2-N48-PT_gpt3"]  # README: --pipeline-model-parallel-size 6
     assert (n48["tp"], n48["pp"], n48["dp"], n48["micro_batch"]) == ("8", "6", "8", "2")
 

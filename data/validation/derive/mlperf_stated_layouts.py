@@ -134,6 +134,12 @@ def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) 
         return fits[0]
     for readme in sorted(f for f in files if PurePosixPath(f).name.startswith("README")):
         for name in re.findall(r"config_[\w.-]+\.sh", _git(repo, "show", f"HEAD:{readme}")):
+            shipped = [(c, lay) for c, lay in layouts.items() if PurePosixPath(c).name == name and lay["gpus"] == gpus]
+            if shipped and readme.startswith(prefix + folder + "/") and _minibs_overridable(repo, shipped[0][0]):
+                # the result's own README names a shipped config whose MINIBS is a default (${MINIBS:=n}): the run
+                # set another one; its global batch (the row's, from the log) gives it
+                lay = {**shipped[0][1], "gbs": gbs}
+                return f"{shipped[0][0]} (named by {PurePosixPath(readme).name}; MINIBS overridden: global batch {gbs} from the log)", lay
             m = _NAME.match(name)
             if not m:
                 continue
@@ -148,6 +154,10 @@ def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) 
             lay.update(tp=tp, pp=pp, mbs=int(m.group(6) or 1), gpus=gpus, gbs=gbs)
             return f"{readme} -> {name} (named, not shipped; vpp/sp/recompute/fp8 from the shipped configs)", lay
     return f"no config of {prefix}* with {gpus} GPUs and global batch {gbs}"
+
+
+def _minibs_overridable(repo: str, config: str) -> bool:
+    return bool(re.search(r"MINIBS=\"?\$\{MINIBS:=", _git(repo, "show", f"HEAD:{config}")))
 
 
 def _flag(args: list[str], name: str, default: str) -> str:
