@@ -128,3 +128,11 @@ def _int(row: Mapping[str, str], key: str) -> int | None:
     if value != int(value):
         raise Skip(f"{key}={_text(row, key)!r}: allowed a positive integer")
     return int(value)
+
+
+def _yes_no(row: Mapping[str, str], key: str) -> bool | None:
+    """A yes/no cell as a bool (None when empty); other text skips the row."""
+    raw = _text(row, key).lower()
+    if raw and raw not in ("yes", "true", "on", "1", "y", "no", "false", "off", "0", "n"):
+        raise Skip(f"{key}={_text(row, key)!r} not understood; allowed: yes/no")
+    return raw in ("yes", "true", "on", "1", "y") if raw else None

@@ -11,7 +11,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text
+from archsweep.validation.cells import _int, _text, _yes_no
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.types import (
@@ -206,13 +206,8 @@ def _recompute(row: Mapping[str, str]) -> str | None:
 
 
 def _sequence_parallel(row: Mapping[str, str]) -> bool | None:
-    raw = _text(row, "sp").lower()
-    if raw in ("yes", "true", "on", "1", "y"):
-        return True
-    if raw in ("no", "false", "off", "0", "n"):
-        return False
-    if raw:
-        raise Skip(f"sp={_text(row, 'sp')!r} not understood; allowed: yes/no")
+    if (stated := _yes_no(row, "sp")) is not None:
+        return stated
     text = _text(row, "act_recompute").lower()
     if "no sp" in text:
         return False
@@ -259,8 +254,9 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         zero = _zero_stage(row)
     except Skip:
         zero = None
-    if "deepspeed" in framework and zero == 3:
-        return "deepspeed-zero3"
+    if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
+        gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
+        return "hf-deepspeed-zero3" if "huggingface" in framework and not gaudi else "deepspeed-zero3"
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
         return "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
@@ -356,6 +352,8 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         sp = True if sp is None else sp
         dp_overlap = True
         tp_overlap = True
+    if (stated_overlap := _yes_no(row, "tp_comm_overlap")) is not None:  # a launch config's TP_COMM_OVERLAP
+        tp_overlap = stated_overlap
     if tp == 1:
         sp = False
     if pp == 1 and vpp is None:

@@ -54,7 +54,7 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
-from archsweep.validation.cells import _int, _number, _text, read_measurements
+from archsweep.validation.cells import _int, _number, _text, _yes_no, read_measurements
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
@@ -160,6 +160,15 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
                    softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0)
 
 
+def row_calibration(calibration: Calibration, row: Mapping[str, str]) -> Calibration:
+    """``calibration`` with what a row states about its software: ``fp8_params`` yes = the weights
+    are held (and gathered) in FP8, 1 byte per parameter (TransformerEngine ``fp8_model_init``; NeMo
+    ``fp8_params``, Megatron ``--fp8-param-gather``), instead of the BF16 2 bytes."""
+    if _yes_no(row, "fp8_params"):
+        return replace(calibration, weight_bytes_per_param=1.0)
+    return calibration
+
+
 def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
               calibration: Calibration) -> dict[str, np.ndarray]:
     calibration = part_calibration(calibration, plan.entry, plan.workload.training.low_precision_recipe)
@@ -188,6 +197,7 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
     except ArchsweepError as exc:  # a models/ file that fails to load, etc.
         return _skipped(row, f"input error: {exc}")
     try:
+        calibration = row_calibration(calibration, row)
         results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:

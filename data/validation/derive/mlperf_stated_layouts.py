@@ -1,0 +1,305 @@
+"""Fill the stated layout of the MLPerf Training gpt3 rows and of the DeepSpeed llama2_70b_lora rows from the submitters' code.
+
+Sources: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1 (the version in each row's ``source``).
+
+* gpt3, NeMo-based submissions (NVIDIA, Azure+NVIDIA): ``<submitter>/benchmarks/gpt3/implementations/<impl>/
+  config_*.sh`` after the ``config_common.sh`` / ``config_fp8.sh`` they source (last assignment wins).
+  ``TENSOR_MODEL_PARALLEL``, ``PIPELINE_MODEL_PARALLEL``, ``MICRO_BATCH_SIZE``, ``MINIBS`` (sequences per
+  data-parallel rank), ``DGXNNODES`` x ``DGXNGPU``, ``FP8``; the unset ones take the defaults of the
+  implementation's ``conf/custom.yaml``: ``virtual_pipeline_model_parallel_size: ${oc.env:INTERLEAVED_PIPELINE,12}``,
+  ``sequence_parallel: ${oc.env:SEQ_PARALLEL,True}``, ``activations_checkpoint_granularity:
+  ${oc.env:ACT_CKPT_GRANULARITY,null}``; ``USE_DIST_OPTIMIZER=True`` (config_common.sh) = ZeRO-1. A row takes
+  the configs whose GPU count and ``MINIBS x GPUs / (TP x PP)`` match it (the folder named like the result
+  first); where none is shipped, the config an implementation README names, read from its name
+  (``config_<system>_<nodes>x<gpus>x<MINIBS>x<TP>x<PP>_mbs<MBS>.sh``) with the rest from the shipped configs
+  of that implementation when they agree.
+* gpt3, Intel-Habana (Megatron-DeepSpeed on Gaudi 2): the ``run_gpt.sh`` command line of the benchmark README
+  (v3.1 ``Intel-HabanaLabs/benchmarks/README.md``, v4.0 ``Intel-HabanaLabs/benchmarks/gpt3/README.md``) for the
+  row's node count, with ``run_gpt.sh``'s defaults (TP 8, PP 8, micro-batch 1, ``SEQUENCE_PARALLEL=true``,
+  ``ZERO_STAGE=0``, ``--checkpoint-activations-granularity=selective`` unless
+  ``--use-fused-sdpa-with-recompute true``; FP8 with ``--use-fp8-transformer-engine``).
+* llama2_70b_lora, DeepSpeed submissions (JuniperNetworks v4.0 ``.../implementations/pytorch/run/
+  run_single_node.sh``, ``run.sub``, ``configs/ds_lora_config.json``; Intel-Habana v4.0
+  ``benchmarks/llm_finetune/run_llama_70B_fp8_submission.sh`` (the one its README runs),
+  ``configs/ds_zero3.json``): HuggingFace + PEFT under DeepSpeed ZeRO stage 3, one sequence per GPU,
+  no gradient accumulation, ``--use_gradient_checkpointing True`` (every decoder layer: full recompute),
+  no tensor / pipeline / context parallelism; BF16 (Juniper), FP8 (Habana ``--fp8``).
+
+Usage: python data/validation/derive/mlperf_stated_layouts.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+from mlperf_lora_layout import fill as fill_lora
+from mlperf_lora_layout import layout as lora_layout
+from runs_table import read_runs, write_runs
+
+_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
+_NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
+_NOTE = "data/validation/derive/mlperf_stated_layouts.py"
+
+
+def _git(repo: str, *args: str) -> str:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _value(raw: str, env: dict[str, str]) -> str:
+    raw = raw.strip("\"'")
+    m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)
+    return env.get(m.group(1), m.group(2)) if m else raw
+
+
+def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
+    """Environment a launch config exports after the configs it sources (last assignment wins)."""
+    env: dict[str, str] = {}
+    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
+        line = line.split("#", 1)[0]
+        src = _SOURCE_LINE.match(line)
+        if src and depth < 3:
+            here, name = PurePosixPath(path).parent, PurePosixPath(src.group(1)).name
+            for cand in (here / name, here / "configs" / name, here.parent / name):
+                if str(cand) in files:
+                    env.update(parse_config(repo, str(cand), files, depth + 1))
+                    break
+            continue
+        m = _ASSIGN.match(line)
+        if m:
+            env[m.group(1)] = _value(m.group(2), env)
+    return env
+
+
+def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
+    """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
+    against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
+    impl = _impl(config)
+    out: dict[str, str] = {}
+    for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split():
+        if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
+            continue
+        text = _git(repo, "show", f"HEAD:{path}")
+        m = re.search(r"^\s*fp8_params:\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
+        if m:
+            out["fp8_params"] = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
+            out["fp8_params_from"] = f"{path} (fp8_params: ${{oc.env:{m.group(1)},{m.group(2)}}})"
+        m = re.search(r"^\s*optim:\s*\n\s*name:\s*(\w+)", text, re.M)
+        if m:
+            out["optim"] = m.group(1)
+    return out
+
+
+def _true(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
+
+
+def nemo_gpt3_layout(env: dict[str, str]) -> dict[str, object] | None:
+    """Layout of one NeMo gpt3 launch config (None when it lacks the parallel sizes)."""
+    try:
+        tp, pp = int(env["TENSOR_MODEL_PARALLEL"]), int(env["PIPELINE_MODEL_PARALLEL"])
+        gpus = int(env["DGXNNODES"]) * int(env.get("DGXNGPU", "8"))
+        minibs, mbs = int(env["MINIBS"]), int(env.get("MICRO_BATCH_SIZE", "1"))
+        vpp = int(env.get("INTERLEAVED_PIPELINE", "12")) if pp > 1 else 1
+    except (KeyError, ValueError):
+        return None
+    acg = env.get("ACT_CKPT_GRANULARITY", "null")
+    return {"tp": tp, "pp": pp, "vpp": vpp, "mbs": mbs, "gpus": gpus, "gbs": minibs * gpus // (tp * pp),
+            "sp": _true(env.get("SEQ_PARALLEL", "True")), "acg": "" if acg in ("", "null", "None") else acg,
+            "fp8": _true(env.get("FP8", "False")), "zero": 1 if _true(env.get("USE_DIST_OPTIMIZER", "False")) else 0}
+
+
+_SHARED = ("sp", "acg", "fp8", "zero", "vpp")
+
+
+def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) -> tuple[str, dict[str, object]] | str:
+    """(config, layout) of a NeMo gpt3 row, or why none was chosen."""
+    prefix = f"{submitter}/benchmarks/gpt3/implementations/"
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    configs = sorted(f for f in files if re.search(r"^[^/]+/benchmarks/gpt3/implementations/[^/]+/config_[^/]+\.sh$", f)
+                     and not re.search(r"common|fp8|shared", PurePosixPath(f).name))
+    layouts = {c: lay for c in configs if (lay := nemo_gpt3_layout(parse_config(repo, c, files)))}
+    fits = [(c, lay) for c, lay in layouts.items() if lay["gpus"] == gpus and lay["gbs"] == gbs]
+    fits = [f for f in fits if f[0].startswith(prefix + folder + "/")] or fits
+    if fits:
+        keys = ("tp", "pp", "mbs", *_SHARED)
+        if len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
+            return "configs disagree: " + "; ".join(PurePosixPath(c).name for c, _ in fits)
+        return fits[0]
+    for readme in sorted(f for f in files if PurePosixPath(f).name.startswith("README")):
+        for name in re.findall(r"config_[\w.-]+\.sh", _git(repo, "show", f"HEAD:{readme}")):
+            shipped = [(c, lay) for c, lay in layouts.items() if PurePosixPath(c).name == name and lay["gpus"] == gpus]
+            if shipped and readme.startswith(prefix + folder + "/") and _minibs_overridable(repo, shipped[0][0]):
+                # the result's own README names a shipped config whose MINIBS is a default (${MINIBS:=n}): the run
+                # set another one; its global batch (the row's, from the log) gives it
+                lay = {**shipped[0][1], "gbs": gbs}
+                return f"{shipped[0][0]} (named by {PurePosixPath(readme).name}; MINIBS overridden: global batch {gbs} from the log)", lay
+            m = _NAME.match(name)
+            if not m:
+                continue
+            nodes, per, minibs, tp, pp = (int(g) for g in m.groups()[:5])
+            if nodes * per != gpus or minibs * gpus // (tp * pp) != gbs:
+                continue
+            here = [lay for c, lay in layouts.items() if PurePosixPath(c).parent == PurePosixPath(readme).parent]
+            shared = {tuple(lay[k] for k in _SHARED) for lay in here}
+            if len(shared) != 1:
+                return f"{readme} names {name} (not shipped); the shipped configs disagree on {_SHARED}"
+            lay = dict(zip(_SHARED, shared.pop(), strict=True))
+            lay.update(tp=tp, pp=pp, mbs=int(m.group(6) or 1), gpus=gpus, gbs=gbs)
+            return f"{readme} -> {name} (named, not shipped; vpp/sp/recompute/fp8 from the shipped configs)", lay
+    return f"no config of {prefix}* with {gpus} GPUs and global batch {gbs}"
+
+
+def _minibs_overridable(repo: str, config: str) -> bool:
+    return bool(re.search(r"MINIBS=\"?\$\{MINIBS:=", _git(repo, "show", f"HEAD:{config}")))
+
+
+def _flag(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else default
+
+
+def find_habana_gpt3(repo: str, version: str, gpus: int) -> tuple[str, dict[str, object]] | str:
+    """(README, layout) of an Intel-Habana gpt3 row from the run_gpt.sh command its README gives."""
+    readme = "Intel-HabanaLabs/benchmarks/README.md" if version == "v3.1" else "Intel-HabanaLabs/benchmarks/gpt3/README.md"
+    text = _git(repo, "show", f"HEAD:{readme}").replace("\\\n", " ")
+    for line in text.splitlines():
+        if "run_gpt.sh" not in line or "--num-nodes" not in line:
+            continue
+        args = shlex.split(line.strip().strip("`"))
+        if int(_flag(args, "--num-nodes", "0")) * 8 != gpus:
+            continue
+        tp = int(_flag(args, "--tensor-model-parallel-size", "8"))
+        pp = int(_flag(args, "--pipeline-model-parallel-size", "8"))
+        fused_recompute = _true(_flag(args, "--use-fused-sdpa-with-recompute", "false"))
+        lay: dict[str, object] = {"tp": tp, "pp": pp, "vpp": 1, "mbs": int(_flag(args, "--micro-batch-size", "1")),
+                                  "dp": int(_flag(args, "--data-parallel-size", "1")), "sp": True,
+                                  "acg": "" if fused_recompute else "selective", "zero": 0,
+                                  "fp8": "--use-fp8-transformer-engine" in args, "gpus": gpus}
+        return f"{readme} (run_gpt.sh --num-nodes {gpus // 8})", lay
+    return f"no run_gpt.sh command for {gpus // 8} nodes in {readme}"
+
+
+#: The DeepSpeed llama2_70b_lora launches (see the module docstring): file read, FP8.
+_DEEPSPEED_LORA = {
+    "JuniperNetworks": ("JuniperNetworks/benchmarks/llama2_70b_lora/implementations/pytorch/run/run_single_node.sh, "
+                        "run/run.sub, configs/ds_lora_config.json (zero_optimization.stage 3, overlap_comm true)", False),
+    "Intel-HabanaLabs": ("Intel-HabanaLabs/benchmarks/llm_finetune/run_llama_70B_fp8_submission.sh (--fp8), "
+                         "configs/ds_zero3.json (zero_optimization.stage 3, overlap_comm false)", True),
+}
+
+
+def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], zero_text: str) -> None:
+    gpus = int(row["num_accels"])
+    tp, pp = int(lay["tp"]), int(lay["pp"])  # type: ignore[call-overload]
+    row.update(tp=str(tp), pp=str(pp), cp="1", dp=str(gpus // (tp * pp)), vpp=str(lay["vpp"]),
+               sp="yes" if lay["sp"] and tp > 1 else "no", micro_batch=str(lay["mbs"]),
+               act_recompute=str(lay["acg"]) or "none", fsdp_zero=zero_text)
+    row["precision"] = ("FP8 (stated in the launch code)" if lay["fp8"] else "BF16 (no FP8 flag in the launch code)")
+    note = (f"tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero/precision from training_results_{version}/{where}, "
+            f"{_NOTE}")
+    row["derived"] = re.sub(r"; tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero.*?mlperf_stated_layouts\.py"
+                            r"( \(fp8_params from [^;]*\))?", "", row["derived"]) + "; " + note
+
+
+def _note(row: dict[str, str], note: str) -> None:
+    row["derived"] = re.sub(r"; tp_comm_overlap .*?mlperf_stated_layouts\.py", "", row["derived"]) + f"; {note}, {_NOTE}"
+
+
+def find_lora_outside_implementations(repo: str, submitter: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
+    """A NeMo llama2_70b_lora config of a submitter that ships its code outside ``implementations/`` (Oracle v4.1:
+    ``Oracle/benchmarks/llama2_70b_lora/BM.GPU.H100.<n>/configs/config_*.sh``), matched on GPU count and global
+    batch as data/validation/derive/mlperf_lora_layout.py does; folders named ``.<GPU count>`` first."""
+    prefix = f"{submitter}/benchmarks/llama2_70b_lora/"
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    configs = sorted(f for f in files if re.search(r"/configs/config_[^/]+\.sh$", f) and "/implementations/" not in f
+                     and "common" not in f and "/config.bak/" not in f)
+    gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
+    fits = [(c, lay) for c in configs if (lay := lora_layout(parse_config(repo, c, files)))
+            and lay["gpus"] == gpus and lay["gbs"] == gbs]
+    fits = [f for f in fits if re.search(rf"\.{gpus}/configs/", f[0])] or fits
+    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
+    if not fits or len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
+        return f"no single layout among {prefix}*/configs/config_*.sh for {gpus} GPUs and global batch {gbs}"
+    return fits[0]
+
+
+def nemo_lora_settings(row: dict[str, str], repo: str, version: str) -> None:
+    """tp_comm_overlap, fp8_params and the optimizer of a NeMo llama2_70b_lora row whose launch config is named
+    in ``derived`` (by data/validation/derive/mlperf_lora_layout.py or :func:`find_lora_outside_implementations`)."""
+    config = re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])
+    if not config:
+        return
+    path = config.group(1)
+    env = parse_config(repo, path, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(path)).split()))
+    row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
+    yaml = nemo_yaml_settings(repo, path, env)
+    row["fp8_params"] = yaml.get("fp8_params", "")
+    if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
+        row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
+    elif "distributed" in yaml.get("optim", ""):  # optimizer state sharded, the (frozen) weights not
+        row["fsdp_zero"] = f"distributed optimizer (optim {yaml['optim']})"
+    _note(row, f"tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP and FP8 of training_results_{version}/{path} "
+               f"(after configs/config_common.sh; unset = False) and {yaml.get('fp8_params_from', '-')}, "
+               f"optim {yaml.get('optim', '-')}")
+    print(f"{row['run_id']}: tp{row['tp']} cp{row['cp']} tp_comm_overlap {row['tp_comm_overlap']} "
+          f"fp8_params {row['fp8_params']} optim {yaml.get('optim')}")
+
+
+def _impl(config: str) -> str:
+    """The implementation folder of a launch config (the folder above ``configs/``, else the config's own)."""
+    parent = PurePosixPath(config).parent
+    return str(parent.parent if parent.name == "configs" else parent)
+
+
+def main(mirrors: list[str]) -> None:
+    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
+    for row in rows:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+            continue
+        version, submitter, folder, bench = match.groups()
+        repo, gpus = repos[version], int(row["num_accels"])
+        found: tuple[str, dict[str, object]] | str
+        if bench == "gpt3" and submitter == "Intel-HabanaLabs":
+            found = find_habana_gpt3(repo, version, gpus)
+            zero = "ZeRO-0 (DeepSpeed zero_optimization.stage 0, run_gpt.sh ZERO_STAGE=0)"
+        elif bench == "gpt3":
+            found = find_nemo_gpt3(repo, submitter, folder, gpus, int(row["global_batch_seqs"]))
+            zero = "distributed optimizer (USE_DIST_OPTIMIZER=True)"
+        elif submitter in _DEEPSPEED_LORA:
+            where, fp8 = _DEEPSPEED_LORA[submitter]
+            found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
+                             "acg": "full (--use_gradient_checkpointing True: every decoder layer)"})
+            zero = "ZeRO-3 (DeepSpeed zero_optimization.stage 3)"
+            if "huggingface" not in row["framework"].lower():
+                row["framework"] += "; HuggingFace Transformers / PEFT under DeepSpeed ZeRO-3"
+        else:
+            if not row["tp"] and isinstance(lora := find_lora_outside_implementations(repo, submitter, row), tuple):
+                fill_lora(row, version, *lora)
+            nemo_lora_settings(row, repo, version)
+            continue
+        if isinstance(found, str):
+            print(f"{row['run_id']}: left as is ({found})")
+            continue
+        fill(row, version, found[0], found[1], zero)
+        if bench == "gpt3" and submitter != "Intel-HabanaLabs":
+            config = found[0].split(" ")[0]
+            env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config)).split())
+                               ) if config.endswith(".sh") else {}
+            yaml = nemo_yaml_settings(repo, config, env)
+            row["fp8_params"] = yaml.get("fp8_params", "no")
+            row["derived"] += f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
+        print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} vpp{row['vpp']} dp{row['dp']} mb{row['micro_batch']} "
+              f"sp {row['sp']} recompute {row['act_recompute'][:10]} {row['precision'][:4]} <- {found[0][:90]}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
