@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.communication import a2a_unpaired_share
+from archsweep.model.training.communication import a2a_unpaired_share, pipeline_p2p_exposed_sends
 from archsweep.model.training.data_parallel import flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
@@ -136,7 +136,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     # PP: point-to-point activations, on the scale-out tier where the pipeline crosses domains.
     p2p_bytes = act_bytes / np.where(mp.sequence_parallel > 0, mp.tp, 1.0)
     crosses = mp.tp * mp.cp * dp >= domain
-    pp_mult = np.where(mp.pp > 1, 2.0 * (mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + (mp.pp - 1)), 0.0)
+    pp_mult = np.where(mp.pp > 1, 2.0 * pipeline_p2p_exposed_sends(mp, cal, microbatches), 0.0)
     _add(acc, (np.where(crosses, 0.0, p2p_bytes), np.where(crosses, p2p_bytes, 0.0),
                np.where(crosses, 0.0, 1.0), np.where(crosses, 1.0, 0.0)), pp_mult)
 

@@ -15,13 +15,15 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.schedule import unpaired_chunk_passes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
            "ExpertParallelCost",
-           "expert_parallel", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p"]
+           "expert_parallel", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
+           "pipeline_p2p_exposed_sends"]
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,22 @@ class PipelineCost:
 def pipeline_p2p(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act_bytes: np.ndarray, dp: np.ndarray,
                  microbatches: np.ndarray) -> PipelineCost:
     """Activations forward and gradients backward between stages, once per micro-batch and virtual
-    stage; ``cal.pipeline_p2p_overlap`` of the steady-state sends hide behind compute, the
-    warm-up's (pp - 1) do not (Narayanan et al., SC21, Sec. 2.2)."""
+    stage (``vpp x m`` chunk passes each way per device and step); ``cal.pipeline_p2p_overlap`` of
+    the steady-state sends hide behind compute, the warm-up's and cool-down's do not (Narayanan et
+    al., SC21, Sec. 2.2): ``p - 1`` with 1F1B, ``2 (p - 1) + (v - 1) p`` interleaved
+    (:func:`~archsweep.model.training.schedule.unpaired_chunk_passes`). Each send also pays one
+    NCCL kernel launch (``cal.kernel_overhead_s``) besides the link latency of
+    :func:`~archsweep.model.collectives.p2p_time_s`: a fixed cost per chunk pass, so the exposed time
+    grows with ``vpp``. The pruned search's communication bound leaves the launch out (a
+    non-negative term: the bound stays a bound)."""
     p2p_bytes = act_bytes / np.where(mp.sequence_parallel > 0, mp.tp, 1.0)
     crosses = mp.tp * mp.cp * dp >= hw.scaleup_domain_size
-    p2p = coll.p2p_time_s(hw, p2p_bytes, crosses, cal.collective_bw_efficiency)
-    exposed = np.where(mp.pp > 1, 2.0 * p2p * (mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + (mp.pp - 1)),
-                       0.0)
+    p2p = coll.p2p_time_s(hw, p2p_bytes, crosses, cal.collective_bw_efficiency) + cal.kernel_overhead_s
+    exposed = np.where(mp.pp > 1, 2.0 * p2p * pipeline_p2p_exposed_sends(mp, cal, microbatches), 0.0)
     return PipelineCost(exposed, p2p_bytes, crosses)
+
+
+def pipeline_p2p_exposed_sends(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
+    """Sends each way per device and step whose time is on the critical path (see :func:`pipeline_p2p`)."""
+    unpaired = unpaired_chunk_passes(microbatches, mp.pp, mp.vpp)
+    return mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + unpaired

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["in_flight_layer_fraction", "interleaving_allowed", "pipeline_bubble_slots"]
+__all__ = ["in_flight_layer_fraction", "interleaving_allowed", "pipeline_bubble_slots", "unpaired_chunk_passes"]
 
 
 def interleaving_allowed(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -75,3 +75,21 @@ def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.
     warm_chunks = np.where(v > 1, v * p + p - 1.0, p)
     chunks = np.minimum(m * v, warm_chunks)
     return np.where(p > 1, chunks / v, 1.0)
+
+
+def unpaired_chunk_passes(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Forward chunk passes of the first device before its first backward (its warm-up), which no
+    backward runs beside; the cool-down has as many backward passes without a forward.
+
+    1F1B: ``p - 1`` (SC21 Sec. 2.2.1). Interleaved: ``2 (p - 1) + (v - 1) p`` with the default
+    micro-batch group of ``p`` (Megatron-Core ``schedules.py`` ``get_num_warmup_microbatches``,
+    ``(p - rank - 1) * 2 + (v - 1) * microbatch_group_size_per_vp_stage`` at rank 0, capped at the
+    ``m v`` chunk passes of a step; NVIDIA/Megatron-LM @d98e8a6; 1F1B keeps ``p - 1`` even for
+    m < p: one micro-batch still crosses all p stages). During the warm-up a chunk's input
+    comes from the stage before it within the same round of ``p`` chunk slots, so every send is on
+    the critical path; in the steady state a send has the other half of the 1F1B slot to hide under.
+    0 without a pipeline. Non-decreasing in ``v`` (tested).
+    """
+    m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
+    interleaved = np.minimum(2.0 * (p - 1.0) + (v - 1.0) * p, m * v)
+    return np.where(p > 1, np.where(v > 1, interleaved, p - 1.0), 0.0)

@@ -1,0 +1,72 @@
+"""Per-chunk pipeline costs (issue 10): the interleaved schedule's warm-up / cool-down sends are
+exposed, every send pays its launch + link latency, and the exposed P2P time never falls with vpp."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.model.training.communication import pipeline_p2p
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.schedule import unpaired_chunk_passes
+from archsweep.spec.hardware import HardwareArrays
+
+M = st.integers(1, 512)
+P = st.sampled_from([1, 2, 4, 8, 16, 35, 64])
+V = st.sampled_from([1, 2, 3, 4, 6, 8, 12, 24])
+
+
+def _warmup_megatron(m: int, p: int, v: int) -> int:
+    """Megatron-Core schedules.py get_num_warmup_microbatches at rank 0 (group size N = p)."""
+    if p == 1:
+        return 0
+    if v == 1:
+        return p - 1
+    return min(m * v, (p - 1) * 2 + (v - 1) * p)
+
+
+@settings(max_examples=300, deadline=None)
+@given(M, P, V)
+def test_unpaired_passes_match_megatron_warmup(m, p, v):
+    assert unpaired_chunk_passes(m, p, v) == _warmup_megatron(m, p, v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(M, P, V, st.sampled_from([2, 3, 4, 6, 8, 12, 24, 48]))
+def test_unpaired_passes_non_decreasing_in_v(m, p, v, v2):
+    if v2 < v:
+        v, v2 = v2, v
+    if v > 1 and m < p:  # interleaving needs m >= p (schedule.interleaving_allowed)
+        return
+    assert unpaired_chunk_passes(m, p, v) <= unpaired_chunk_passes(m, p, v2)
+
+
+def _mapping(n: int, **cols: np.ndarray) -> MappingArrays:
+    base = dict(tp=1.0, pp=2.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
+                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
+    base.update(cols)
+    return MappingArrays(**{f.name: np.broadcast_to(np.asarray(base[f.name], dtype=float), (n,)).copy()
+                            for f in fields(MappingArrays)})
+
+
+def test_exposed_p2p_non_decreasing_in_vpp_and_pays_fixed_costs():
+    """Qwen3-30B-A3B's pipeline on 16 H100 (pp2, mb2, m 32: 25.11 preset) over vpp 1..24, and a
+    zero-byte send (only the fixed costs: link latency + one NCCL launch per chunk pass)."""
+    cal = load_calibration()
+    hw = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=16))
+    v = np.array([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0])
+    mp = _mapping(v.size, vpp=v, micro_batch=2.0)
+    m, dp = np.full(v.size, 32.0), np.full(v.size, 8.0)
+    exposed = pipeline_p2p(hw, mp, cal, 2.0 * 2 * 4096 * 2048, dp, m).exposed_s
+    assert np.all(np.diff(exposed) >= 0.0), exposed
+    zero = pipeline_p2p(hw, mp, cal, np.zeros(v.size), dp, m)
+    fixed = np.where(zero.crosses_scaleout, hw.scaleout_latency_s, hw.scaleup_latency_s) + cal.kernel_overhead_s
+    sends = v * 32.0 * (1 - cal.pipeline_p2p_overlap) + unpaired_chunk_passes(m, 2.0, v)
+    np.testing.assert_allclose(zero.exposed_s, 2.0 * fixed * sends, rtol=1e-12)
+    # no pipeline, no P2P
+    assert np.all(pipeline_p2p(hw, _mapping(1, pp=1.0), cal, np.ones(1), np.ones(1), np.ones(1)).exposed_s == 0.0)
