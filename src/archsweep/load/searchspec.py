@@ -104,6 +104,13 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         if option not in SAMPLER_OPTIONS[name]:
             problems.append(InputError(file, f"{key_path}.sampler.options.{option}", option,
                                        f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}").problem)
+    if "local_search_start" in options and parameters and all(p.is_continuous for p in parameters):
+        problems.append(InputError(file, f"{key_path}.sampler.options.local_search_start", options["local_search_start"],
+                                   "a search with at least one discrete parameter (values, or a range with step or "
+                                   "points): the local search steps on the grid").problem)
+    if options.get("group") and not options.get("multivariate"):
+        problems.append(InputError(file, f"{key_path}.sampler.options.group", options["group"],
+                                   "group: true only with multivariate: true (Optuna's TPE)").problem)
     if name == "grid":
         for p in parameters:
             if p.is_continuous:

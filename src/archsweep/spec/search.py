@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from archsweep.spec.parameters import ParameterSpace
 
-__all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
+__all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "LOCAL_SEARCH_OPTIONS", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
 
 SamplerName = Literal["nsga2", "nsga3", "tpe", "qmc", "random", "grid"]
 Aggregate = Literal["mean", "worst", "sum"]
@@ -20,12 +20,20 @@ SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "qmc", "random", "grid")
 #: ``storage: journal`` (the default): an Optuna journal file ``results/<study>/search/journal.log``.
 DEFAULT_STORAGE = "journal"
 
+#: Options of every sampler but grid: a Pareto local search after the global phase
+#: (:mod:`archsweep.search.localsearch`): ``local_search_start`` the fraction of ``trials`` evaluated
+#: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes).
+LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes")
+
 SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
-    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
-    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "qmc_startup_trials"),
-    "qmc": ("qmc_type", "scramble"),
-    "random": (),
+    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
+              *LOCAL_SEARCH_OPTIONS),
+    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
+              *LOCAL_SEARCH_OPTIONS),
+    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar", "qmc_startup_trials",
+            *LOCAL_SEARCH_OPTIONS),
+    "qmc": ("qmc_type", "scramble", *LOCAL_SEARCH_OPTIONS),
+    "random": LOCAL_SEARCH_OPTIONS,
     "grid": (),
 }
 
