@@ -219,3 +219,32 @@ def test_local_search_needs_a_discrete_parameter(tmp_path: Path) -> None:
     path.write_text(text.replace('{range: ["1.2 GHz", "1.8 GHz"], step: "0.2 GHz"}', '{range: ["1.2 GHz", "1.8 GHz"]}'))
     with pytest.raises((InputError, InputErrors), match=r"local_search_start.*at least one discrete parameter"):
         load_study(path)
+
+
+def test_state_is_read_back_from_the_study(tmp_path: Path) -> None:
+    """Two workers on one storage never get the same new point in a batch, and a sampler made
+    afresh on a study in progress (a restarted worker) proposes what the running one would."""
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.log")))
+    optuna.create_study(study_name="s", storage=storage, directions=["minimize", "minimize"])
+
+    def handle(seed: int) -> optuna.Study:
+        sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=30, seed=seed)
+        return optuna.load_study(study_name="s", storage=storage, sampler=sampler)
+
+    workers = [handle(0), handle(1)]
+    for _ in range(15):
+        batch = [w.ask(SPACE) for w in workers for _ in range(2)]
+        indices = [_index(t.params) for t in batch]
+        if len({_index(t.params) for t in workers[0].get_trials() if t.state.is_finished()}) >= 30:
+            assert len(set(indices)) == len(indices)  # local phase: every point in flight differs
+        for w, t in zip([workers[0]] * 2 + [workers[1]] * 2, batch):
+            values, constraint = _objectives(t.params)
+            t.set_constraint("limit", constraint)
+            w.tell(t, values)
+    running, fresh = handle(0), handle(0)
+    running.ask(SPACE)  # warm the memo of one handle, then compare on the next trial number
+    trial_a = running.ask(SPACE)
+    running.tell(trial_a, state=optuna.trial.TrialState.FAIL)
+    proposal_a = running.sampler._propose(running, running.get_trials()[-1])  # type: ignore[attr-defined]
+    proposal_b = fresh.sampler._propose(fresh, fresh.get_trials()[-1])  # type: ignore[attr-defined]
+    assert proposal_a == proposal_b and proposal_a is not None
