@@ -50,6 +50,12 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 Index = tuple[int, ...]
 
 
+def _key(value: Any) -> Any:
+    """A grid value as a dict key: strings as they are, numbers to 12 significant digits (a stepped
+    float distribution may differ from ``low + i * step`` in the last bits)."""
+    return value if isinstance(value, str) else float(f"{float(value):.12g}")
+
+
 @dataclass(frozen=True)
 class GridAxis:
     """One discrete parameter: its grid values in order (Python scalars)."""
@@ -58,12 +64,16 @@ class GridAxis:
     values: tuple[Any, ...]
 
     def index(self, value: Any) -> int | None:
-        """Position of ``value`` on the axis (nearest step for numbers), None if off the grid."""
-        if isinstance(value, str) or isinstance(self.values[0], str):
-            return self.values.index(value) if value in self.values else None
-        position = int(np.abs(np.asarray(self.values, dtype=np.float64) - float(value)).argmin())
-        scale = max(abs(float(self.values[position])), 1e-300)
-        return position if abs(float(self.values[position]) - float(value)) <= 1e-9 * scale else None
+        """Position of ``value`` on the axis, None if off the grid."""
+        return self._positions.get(_key(value))
+
+    @property
+    def _positions(self) -> dict[Any, int]:
+        cached: dict[Any, int] | None = self.__dict__.get("_positions_cache")
+        if cached is None:
+            cached = {_key(v): i for i, v in enumerate(self.values)}
+            object.__setattr__(self, "_positions_cache", cached)
+        return cached
 
 
 def grid_axes(space: Mapping[str, BaseDistribution]) -> tuple[GridAxis, ...]:
@@ -137,9 +147,17 @@ class ParetoLocalSearchSampler(BaseSampler):
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
         self._proposals: dict[int, dict[str, Any]] = {}
+        self._indices: dict[int, Index | None] = {}  # trial number -> grid index (params never change)
         self._memo: tuple[int, _Parents] | None = None
 
     # -- grid bookkeeping ------------------------------------------------------------------
+
+    def _trial_index(self, trial: FrozenTrial) -> Index | None:
+        if trial.number not in self._indices:
+            if len(trial.params) < len(self._axes):  # asked, parameters not all set yet: not cached
+                return self._index(trial.params)
+            self._indices[trial.number] = self._index(trial.params)
+        return self._indices[trial.number]
 
     def _index(self, params: Mapping[str, Any]) -> Index | None:
         out = []
@@ -158,7 +176,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
         rows, indices = [], []
         for t in finished:
-            index = self._index(t.params)
+            index = self._trial_index(t)
             if (t.state != TrialState.COMPLETE or t.values is None or index is None
                     or any(c > 0 for c in _constraints(t)) or not np.all(np.isfinite(t.values))):
                 continue
@@ -186,7 +204,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         finished = [t for t in trials if t.state in _FINISHED]
         known: set[Index] = set()
         for t in finished:
-            index = self._index(t.params)
+            index = self._trial_index(t)
             if index is not None:
                 known.add(index)
         if len(known) < self._start:
@@ -195,7 +213,7 @@ class ParetoLocalSearchSampler(BaseSampler):
         if not parents.indices:
             return None
         flying = {i for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                  for i in [self._index(t.params)] if i is not None}
+                  for i in [self._trial_index(t)] if i is not None}
         rng = np.random.default_rng([self._seed, trial.number])
         best: tuple[float, float, list[Index]] | None = None
         for parent, gain in zip(parents.indices, parents.contribution):
