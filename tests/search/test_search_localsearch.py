@@ -248,3 +248,15 @@ def test_state_is_read_back_from_the_study(tmp_path: Path) -> None:
     proposal_a = running.sampler._propose(running, running.get_trials()[-1])  # type: ignore[attr-defined]
     proposal_b = fresh.sampler._propose(fresh, fresh.get_trials()[-1])  # type: ignore[attr-defined]
     assert proposal_a == proposal_b and proposal_a is not None
+
+
+def test_default_sampler_adds_the_local_search_on_a_grid_only() -> None:
+    from archsweep.load.searchspec import parse_search_spec
+
+    grid = parse_search_spec({"parameters": {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10}, file="s.yaml")
+    assert grid.sampler.name == "nsga2" and grid.sampler.option_dict() == {"local_search_start": 0.5}
+    sampler = make_sampler(grid, 0)
+    assert isinstance(sampler, ParetoLocalSearchSampler) and sampler._start == 5
+    continuous = parse_search_spec({"parameters": {"clock_hz": {"range": ["1 GHz", "2 GHz"]}}, "trials": 10}, file="s.yaml")
+    assert continuous.sampler.option_dict() == {}
+    assert isinstance(make_sampler(continuous, 0), optuna.samplers.NSGAIISampler)
