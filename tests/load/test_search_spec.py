@@ -49,7 +49,7 @@ def test_parses_with_defaults_and_si_values() -> None:
     ({"parameters": {"clock_hz": {"values": ["1 GW"]}}, "trials": 5},
      "search.parameters.clock_hz.values[0]", "frequency"),
     ({"parameters": {"clock_hz": {"values": [1e9]}}, "trials": 5, "sampler": {"name": "random", "options": {"population_size": 4}}},
-     "search.sampler.options.population_size", "none"),
+     "search.sampler.options.population_size", "an option of sampler random: local_search_start"),
     ({"parameters": {"clock_hz": {"values": [1e9]}}, "trials": 0}, "search.trials", ">="),
 ])
 def test_bad_specs_name_key_path(raw: dict, key_path: str, fragment: str) -> None:

@@ -17,21 +17,23 @@ worst workload (the largest violation), so a feasible trial is feasible everywhe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsweep.load.parameters import parse_parameter_space
 from archsweep.load.schema import validate_document
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
+    DEFAULT_LOCAL_SEARCH_START,
     DEFAULT_STORAGE,
     SAMPLER_OPTIONS,
     SamplerSpec,
     SearchSpec,
 )
 
-__all__ = ["parse_search_spec"]
+__all__ = ["parse_search_spec", "default_sampler"]
 
 #: RDB URL schemes Optuna's RDBStorage is tested with (SQLAlchemy dialect, optional +driver).
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
@@ -68,6 +70,15 @@ def _raise(problems: list[Problem]) -> None:
         raise InputErrors(problems)
 
 
+def default_sampler(parameters: Sequence[ParameterSpace]) -> dict[str, Any]:
+    """The sampler of a search section without one: NSGA-II, followed by the Pareto local search
+    from half the budget when a parameter is discrete (README "Scale": on the 80,000-point
+    search-quality grid, hypervolume ratio 0.977 vs 0.960 at 1 % and 0.999 vs 0.992 at 5 %)."""
+    if any(not p.is_continuous for p in parameters):
+        return {"name": "nsga2", "options": {"local_search_start": DEFAULT_LOCAL_SEARCH_START}}
+    return {"name": "nsga2"}
+
+
 def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:
     """Validate and parse a ``search:`` mapping into a :class:`SearchSpec`.
 
@@ -97,13 +108,20 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
             problems.extend(exc.problems)
         except InputError as exc:
             problems.append(exc.problem)
-    sampler_raw = raw.get("sampler", {"name": "nsga2"})
+    sampler_raw = raw.get("sampler") or default_sampler(parameters)
     name = sampler_raw["name"]
     options = sampler_raw.get("options", {})
     for option in options:
         if option not in SAMPLER_OPTIONS[name]:
             problems.append(InputError(file, f"{key_path}.sampler.options.{option}", option,
                                        f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}").problem)
+    if "local_search_start" in options and parameters and all(p.is_continuous for p in parameters):
+        problems.append(InputError(file, f"{key_path}.sampler.options.local_search_start", options["local_search_start"],
+                                   "a search with at least one discrete parameter (values, or a range with step or "
+                                   "points): the local search steps on the grid").problem)
+    if options.get("group") and not options.get("multivariate"):
+        problems.append(InputError(file, f"{key_path}.sampler.options.group", options["group"],
+                                   "group: true only with multivariate: true (Optuna's TPE)").problem)
     if name == "grid":
         for p in parameters:
             if p.is_continuous:

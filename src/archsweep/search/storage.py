@@ -13,6 +13,7 @@ from optuna.storages.journal._file import (
     BaseJournalFileLock,  # the lock interface JournalFileBackend takes
 )
 
+from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
@@ -101,12 +102,19 @@ class _FlockLock(BaseJournalFileLock):
 
 def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     """The configured sampler, seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
-    a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``)."""
+    a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``);
+    with ``local_search_start`` followed by a Pareto local search on the grid
+    (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
+    local_start = options.pop("local_search_start", None)
+    local_axes = int(options.pop("local_search_axes", 2))
     sampler = _sampler(spec, worker, options)
     if startup > 0:
-        return SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
+        sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
+    if local_start is not None:
+        sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
+                                           axes=local_axes, seed=spec.seed + worker)
     return sampler
 
 

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from archsweep.spec.parameters import ParameterSpace
 
-__all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
+__all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "LOCAL_SEARCH_OPTIONS",
+           "DEFAULT_LOCAL_SEARCH_START", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
 
 SamplerName = Literal["nsga2", "nsga3", "tpe", "qmc", "random", "grid"]
 Aggregate = Literal["mean", "worst", "sum"]
@@ -20,12 +21,23 @@ SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "qmc", "random", "grid")
 #: ``storage: journal`` (the default): an Optuna journal file ``results/<study>/search/journal.log``.
 DEFAULT_STORAGE = "journal"
 
+#: Options of every sampler but grid: a Pareto local search after the global phase
+#: (:mod:`archsweep.search.localsearch`): ``local_search_start`` the fraction of ``trials`` evaluated
+#: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes).
+LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes")
+#: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
+#: discrete parameter): NSGA-II, then the local search from half the budget.
+DEFAULT_LOCAL_SEARCH_START = 0.5
+
 SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
-    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials"),
-    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "qmc_startup_trials"),
-    "qmc": ("qmc_type", "scramble"),
-    "random": (),
+    "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
+              *LOCAL_SEARCH_OPTIONS),
+    "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
+              *LOCAL_SEARCH_OPTIONS),
+    "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar", "qmc_startup_trials",
+            *LOCAL_SEARCH_OPTIONS),
+    "qmc": ("qmc_type", "scramble", *LOCAL_SEARCH_OPTIONS),
+    "random": LOCAL_SEARCH_OPTIONS,
     "grid": (),
 }
 
@@ -47,7 +59,9 @@ class SearchSpec:
 
     Attributes:
         parameters: searched parameters (``archsweep.load.study.ParameterSpace``), file order.
-        sampler: which Optuna sampler, with options.
+        sampler: which Optuna sampler, with options (a study file without one gets
+            :func:`archsweep.load.searchspec.default_sampler`: NSGA-II, plus the local search
+            from half the budget when a parameter is discrete).
         trials: total trial budget over all workers.
         batch_size: trials asked/evaluated/told together.
         seed: sampler seed; worker ``w`` seeds its sampler with ``seed + w``.

@@ -1,0 +1,89 @@
+"""Search quality without the model: samplers screened on the stored exhaustive grid (issue 14).
+
+Same study, grid cache, reference point and measure as ``benchmarks/search_quality.py`` (run that
+first with ``--grid-cache FILE.npz``; this script only reads the cache), and the same sampler
+(:func:`archsweep.search.storage.make_sampler` on the study's search section with the given
+sampler, seed and budget), deduplication (a point already seen is told its stored values and not
+counted) and batches of 16 asked before any is told. The model evaluation is replaced by the grid's
+stored values and feasibility, so a run costs the sampler's time only. On the rows run both ways
+(``nsga2``, ``nsga2:local_search_start=0.5``, ``tpe:multivariate=true,local_search_start=0.5``)
+the ratios equal the real worker's to 4 digits.
+
+Prints per seed the hypervolume ratio at 200, 400, 800 (, 2,000, 4,000) distinct evaluations and
+how many exhaustive-front points were found, then ``SUMMARY`` mean (worst) over seeds.
+
+Usage::
+
+    python benchmarks/search_quality_lookup.py GRID.npz SAMPLER SEEDS [BUDGET]
+    python benchmarks/search_quality_lookup.py /tmp/s4q-grid.npz nsga2:local_search_start=0.5 0,1,2 4000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+from search_quality import DEFAULT_STUDY, _grid_key, grid_axes, grid_index, parse_sampler
+
+from archsweep.load.study import load_study
+from archsweep.results.hypervolume import hypervolume
+from archsweep.results.pareto import non_dominated_mask, to_minimization
+from archsweep.search.storage import distributions, make_sampler
+from archsweep.spec.search import SamplerSpec
+
+
+def main() -> None:
+    grid_file, sampler_text, seeds_text = sys.argv[1:4]
+    budget = int(sys.argv[4]) if len(sys.argv) > 4 else 800
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = load_study(DEFAULT_STUDY)
+    assert study.search is not None
+    axes, directions = grid_axes(study), [o.direction for o in study.objectives]
+    stored = np.load(grid_file)
+    if str(stored["key"]) != _grid_key(Path(DEFAULT_STUDY), study, None):
+        sys.exit(f"{grid_file}: computed with another study, data or model; run benchmarks/search_quality.py "
+                 f"--grid-cache {grid_file} first")
+    natural, feasible = stored["values"], stored["feasible"]
+    values = to_minimization(natural, directions)
+    kept = np.flatnonzero(feasible & np.all(np.isfinite(values), axis=1))
+    on_front = kept[non_dominated_mask(values[kept])]
+    front = set(on_front.tolist())
+    reference = values[on_front].max(axis=0)
+    exact = hypervolume(values[on_front], reference)
+    space = distributions(study.search)
+    parsed = parse_sampler(sampler_text)
+    counts = [k for k in (200, 400, 800, 2000, 4000) if k <= budget]
+    rows = []
+    for seed in (int(s) for s in seeds_text.split(",")):
+        spec = dataclasses.replace(study.search, trials=budget, seed=seed, sampler=SamplerSpec(
+            parsed["name"], tuple(sorted(parsed.get("options", {}).items()))))
+        ostudy = optuna.create_study(directions=directions, sampler=make_sampler(spec, 0))
+        order: list[int] = []
+        seen: set[int] = set()
+        while len(order) < budget:
+            for trial in [ostudy.ask(space) for _ in range(16)]:
+                g = int(grid_index(axes, [trial.params])[0])
+                trial.set_constraint("limit", -1.0 if feasible[g] else 1.0)
+                if g not in seen and len(order) < budget:
+                    seen.add(g)
+                    order.append(g)
+                ostudy.tell(trial, natural[g].tolist())
+        at = np.asarray(order)
+
+        def ratio(k: int, at: np.ndarray = at) -> float:
+            points = values[at[:k]][feasible[at[:k]]]
+            return hypervolume(points[non_dominated_mask(points)], reference) / exact
+
+        rows.append([ratio(k) for k in counts])
+        print(f"seed={seed} hv_ratio " + " ".join(f"{k}:{r:.4f}" for k, r in zip(counts, rows[-1]))
+              + f" front_points_found={len(front & seen)}", flush=True)
+    table = np.asarray(rows)
+    print(f"SUMMARY {sampler_text} " + " ".join(f"{k}:{m:.4f} ({w:.4f})" for k, m, w in
+                                                zip(counts, table.mean(axis=0), table.min(axis=0))))
+
+
+if __name__ == "__main__":
+    main()

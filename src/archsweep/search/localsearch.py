@@ -1,0 +1,264 @@
+"""Pareto local search on a stepped grid behind another Optuna sampler (``local_search_start``).
+
+The classic refinement of a multi-objective search over a discrete design space (Paquete, Chiarandini
+and Stuetzle, "Pareto local optimum sets in the biobjective TSP", 2004; Liefooghe et al., "On
+dominance-based multiobjective local search", J. Heuristics 18, 2012): after a global phase, propose
+the unevaluated grid neighbours of the current non-dominated feasible points.
+
+* Global phase: while the study holds fewer than ``start`` distinct finished points, every trial
+  goes to the global sampler (NSGA-II, TPE, ...).
+* Local phase: the parents are the feasible non-dominated finished trials (minimised objectives,
+  every constraint <= 0). A parent's neighbours are the grid points one step away on one axis, or,
+  once those are all known, one step on each of two axes (``axes`` = 2). Stepped int/float ranges
+  step by their ``step``; a categorical steps to the adjacent choice in the order the study lists
+  it (``values: [HBM2e, HBM3, HBM3e, HBM4]``). A neighbour is free when no trial of the study,
+  finished or still running, is at that point, so the trials of one batch get different points.
+  The parent with the largest exclusive hypervolume contribution (reference: the parents' nadir
+  plus 10 % of each range), divided by one plus its neighbours in flight, proposes one of its free
+  neighbours (drawn with a generator seeded by ``seed`` and the trial number). When no parent has a
+  free neighbour (a Pareto local optimum set), the trial goes to the global sampler.
+* Continuous parameters (a range without step or points) are not on a grid: they are left to the
+  global sampler's ``sample_independent`` in both phases.
+
+Everything is read back from the study's trials at each ask (the parents, the points known, the
+points in flight), so several workers sharing one RDB or journal study cooperate without other
+state; a per-process memo only avoids recomputing the parents while no trial has finished. The
+global sampler's ``before_trial``/``after_trial`` see every trial (NSGA-II counts the local trials
+in its generations).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import moocore
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from archsweep.results.pareto import non_dominated_mask
+
+__all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+Index = tuple[int, ...]
+
+
+def _key(value: Any) -> Any:
+    """A grid value as a dict key: strings as they are, numbers to 12 significant digits (a stepped
+    float distribution may differ from ``low + i * step`` in the last bits)."""
+    return value if isinstance(value, str) else float(f"{float(value):.12g}")
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """One discrete parameter: its grid values in order (Python scalars)."""
+
+    name: str
+    values: tuple[Any, ...]
+
+    def index(self, value: Any) -> int | None:
+        """Position of ``value`` on the axis, None if off the grid."""
+        return self._positions.get(_key(value))
+
+    @property
+    def _positions(self) -> dict[Any, int]:
+        cached: dict[Any, int] | None = self.__dict__.get("_positions_cache")
+        if cached is None:
+            cached = {_key(v): i for i, v in enumerate(self.values)}
+            object.__setattr__(self, "_positions_cache", cached)
+        return cached
+
+
+def grid_axes(space: Mapping[str, BaseDistribution]) -> tuple[GridAxis, ...]:
+    """The discrete parameters of ``space`` (sorted by name): categorical choices in their listed
+    order, stepped int/float ranges ``low, low + step, ..., high``. Continuous ranges are left out."""
+    axes = []
+    for name in sorted(space):
+        dist = space[name]
+        if isinstance(dist, CategoricalDistribution):
+            axes.append(GridAxis(name, tuple(dist.choices)))
+        elif isinstance(dist, (IntDistribution, FloatDistribution)) and dist.step is not None:
+            count = int(round((dist.high - dist.low) / dist.step)) + 1
+            steps = (dist.low + i * dist.step for i in range(count))
+            values = tuple(int(v) for v in steps) if isinstance(dist, IntDistribution) else tuple(float(v) for v in steps)
+            axes.append(GridAxis(name, values))
+    return tuple(axes)
+
+
+def neighbours(index: Index, sizes: Sequence[int], axes: int) -> tuple[list[Index], list[Index]]:
+    """Grid neighbours of ``index`` inside ``0 <= i < sizes``: one step on one axis, and one step on
+    each of two axes (empty when ``axes`` is 1)."""
+    one, two = [], []
+    for a in range(len(sizes)):
+        for d in (-1, 1):
+            if 0 <= index[a] + d < sizes[a]:
+                one.append(index[:a] + (index[a] + d,) + index[a + 1:])
+    if axes >= 2:
+        for a, b in itertools.combinations(range(len(sizes)), 2):
+            for da, db in itertools.product((-1, 1), repeat=2):
+                if 0 <= index[a] + da < sizes[a] and 0 <= index[b] + db < sizes[b]:
+                    moved = list(index)
+                    moved[a] += da
+                    moved[b] += db
+                    two.append(tuple(moved))
+    return one, two
+
+
+def _constraints(trial: FrozenTrial) -> list[float]:
+    """The trial's constraint values (Optuna 5: a dict by name; older: a list)."""
+    constraints: Any = trial.constraints
+    return [float(c) for c in (constraints.values() if isinstance(constraints, Mapping) else constraints)]
+
+
+@dataclass(frozen=True)
+class _Parents:
+    """Feasible non-dominated finished trials: grid indices and exclusive hypervolume contributions."""
+
+    indices: tuple[Index, ...]
+    contribution: np.ndarray
+
+
+class ParetoLocalSearchSampler(BaseSampler):
+    """Global sampler until ``start`` distinct points are finished, then Pareto local search (module doc).
+
+    Args:
+        main: the global sampler.
+        space: the search's distributions (the discrete ones form the grid).
+        start: distinct finished points before the local phase (>= 0).
+        axes: 1 (one-axis steps only) or 2 (then two-axis steps once a parent's one-axis neighbours are known).
+        seed: seed of the neighbour draw (with the trial number).
+    """
+
+    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
+                 seed: int = 0) -> None:
+        if start < 0:
+            raise ValueError(f"start: got {start}; allowed: an integer >= 0")
+        if axes not in (1, 2):
+            raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
+        self._main, self._space = main, dict(space)
+        self._axes = grid_axes(self._space)
+        self._sizes = tuple(len(a.values) for a in self._axes)
+        self._start, self._max_axes, self._seed = start, axes, seed
+        self._proposals: dict[int, dict[str, Any]] = {}
+        self._indices: dict[int, Index | None] = {}  # trial number -> grid index (params never change)
+        self._memo: tuple[int, _Parents] | None = None
+
+    # -- grid bookkeeping ------------------------------------------------------------------
+
+    def _trial_index(self, trial: FrozenTrial) -> Index | None:
+        if trial.number not in self._indices:
+            if len(trial.params) < len(self._axes):  # asked, parameters not all set yet: not cached
+                return self._index(trial.params)
+            self._indices[trial.number] = self._index(trial.params)
+        return self._indices[trial.number]
+
+    def _index(self, params: Mapping[str, Any]) -> Index | None:
+        out = []
+        for axis in self._axes:
+            if axis.name not in params:
+                return None
+            i = axis.index(params[axis.name])
+            if i is None:
+                return None
+            out.append(i)
+        return tuple(out)
+
+    def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
+        if self._memo is not None and self._memo[0] == len(finished):
+            return self._memo[1]
+        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
+        rows, indices = [], []
+        for t in finished:
+            index = self._trial_index(t)
+            if (t.state != TrialState.COMPLETE or t.values is None or index is None
+                    or any(c > 0 for c in _constraints(t)) or not np.all(np.isfinite(t.values))):
+                continue
+            rows.append(signs * np.asarray(t.values, dtype=np.float64))
+            indices.append(index)
+        parents = _Parents((), np.zeros(0))
+        if rows:
+            values = np.unique(np.stack(rows), axis=0, return_index=True)
+            points, first = values[0], values[1]
+            mask = non_dominated_mask(points)
+            front = points[mask]
+            low, high = front.min(axis=0), front.max(axis=0)
+            span = high - low
+            reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
+            contribution = np.asarray(moocore.hv_contributions(front, ref=reference), dtype=np.float64)
+            parents = _Parents(tuple(indices[i] for i in first[mask]), contribution)
+        self._memo = (len(finished), parents)
+        return parents
+
+    def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """The local phase's point for ``trial`` (discrete parameters), or None (global sampler)."""
+        if not self._axes:
+            return None
+        trials = study.get_trials(deepcopy=False)
+        finished = [t for t in trials if t.state in _FINISHED]
+        known: set[Index] = set()
+        for t in finished:
+            index = self._trial_index(t)
+            if index is not None:
+                known.add(index)
+        if len(known) < self._start:
+            return None
+        parents = self._parents(study, finished)
+        if not parents.indices:
+            return None
+        flying = {i for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
+                  for i in [self._trial_index(t)] if i is not None}
+        rng = np.random.default_rng([self._seed, trial.number])
+        best: tuple[float, float, list[Index]] | None = None
+        for parent, gain in zip(parents.indices, parents.contribution):
+            one, two = neighbours(parent, self._sizes, self._max_axes)
+            free = [n for n in one if n not in known and n not in flying]
+            if not free:
+                free = [n for n in two if n not in known and n not in flying]
+            if not free:
+                continue
+            pending = sum(n in flying for n in one) + sum(n in flying for n in two)
+            score = (float(gain) / (1 + pending), float(rng.random()), free)
+            if best is None or score[:2] > best[:2]:
+                best = score
+        if best is None:
+            return None
+        chosen = best[2][int(rng.integers(len(best[2])))]
+        return {axis.name: axis.values[i] for axis, i in zip(self._axes, chosen)}
+
+    # -- BaseSampler -------------------------------------------------------------------------
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        proposal = self._propose(study, trial)
+        if proposal is None:
+            self._proposals.pop(trial.number, None)
+            return self._main.infer_relative_search_space(study, trial)
+        self._proposals[trial.number] = proposal
+        return {axis.name: self._space[axis.name] for axis in self._axes}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        proposal = self._proposals.pop(trial.number, None)
+        if proposal is not None:
+            return {k: v for k, v in proposal.items() if k in search_space}
+        return self._main.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._main.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._main.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._main.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._main.reseed_rng()
