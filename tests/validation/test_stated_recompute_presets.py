@@ -40,3 +40,23 @@ def test_stated_rows_validate_with_recompute_none():
         # large-model rows are within +-11 %, the GB200 70B TP2 rows stay at about +25 % (open)
         bound = 30.0 if "GB200_LLAMA3-70B" in row["run_id"] else 12.0
         assert abs(res.error_pct) < bound, (row["run_id"], res.error_pct)
+
+
+def _launcher_rows() -> list[dict[str, str]]:
+    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
+        return [r for r in csv.DictReader(f) if "NeMo-Framework-Launcher 24.07" in r["act_recompute"]]
+
+
+def test_nemo2407_finetuning_rows_take_the_launcher_example_layout():
+    rows = {r["run_id"]: r for r in _launcher_rows()}
+    assert len(rows) == 6
+    for run_id, row in rows.items():
+        assert _recompute(row) == "none" and row["fp8_params"] == "yes", run_id
+        assert "examples/peft/llama/h100/" in row["act_recompute"]
+    # 13b_1node.sh / 70b_2node.sh: virtual_pipeline_model_parallel_size 10 / 20
+    assert rows["nemo2407_LLAMA2-13B_SFT_8gpu"]["vpp"] == "10"
+    assert rows["nemo2407_LLAMA2-70B_SFT_16gpu"]["vpp"] == "20"
+    results = {r.run_id: r for r in validate_rows(list(rows.values()))}
+    sft70 = results["nemo2407_LLAMA2-70B_SFT_16gpu"]
+    assert sft70.status == "ok" and "recompute=none" in sft70.notes and "vpp=20" in sft70.notes
+    assert abs(sft70.error_pct) < 10.0  # -19.8 % when recompute was searched (full)
