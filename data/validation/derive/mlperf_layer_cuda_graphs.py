@@ -26,12 +26,16 @@ _KEY = re.compile(r"^\s*(enable_cuda_graph|external_cuda_graph):\s*\$\{oc\.decod
 _NOTE = "data/validation/derive/mlperf_layer_cuda_graphs.py"
 
 
-def layer_cuda_graphs(repo: str, config: str) -> tuple[str, str]:
-    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``."""
+def layer_cuda_graphs(repo: str, config: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
+    the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
     impl = _impl(config)
     files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
+    yamls = sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
+    if not yamls:
+        return None
     env = parse_config(repo, config, files)
-    for path in sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f)):
+    for path in yamls:
         m = _KEY.search(_git(repo, "show", f"HEAD:{path}"))
         if m:
             value = "yes" if _true(env.get(m.group(2), m.group(3))) else "no"
@@ -47,9 +51,10 @@ def main(mirrors: list[str]) -> None:
         if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
             continue
         config = _CONFIG.search(row["derived"])
-        if not config or "nemo" not in (row["framework"] + row["run_id"] + row["derived"]).lower():
+        found = layer_cuda_graphs(repos[match.group(1)], config.group(1)) if config else None
+        if found is None:
             continue
-        value, where = layer_cuda_graphs(repos[match.group(1)], config.group(1))
+        value, where = found
         row["layer_cuda_graphs"] = value
         row["derived"] = re.sub(r"; layer_cuda_graphs .*?mlperf_layer_cuda_graphs\.py", "", row["derived"])
         row["derived"] += f"; layer_cuda_graphs {value} from {where}, {_NOTE}"
