@@ -43,6 +43,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
+from archsweep.search.delegating import DelegatingSampler
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
 
@@ -125,7 +126,7 @@ class _Parents:
     contribution: np.ndarray
 
 
-class ParetoLocalSearchSampler(BaseSampler):
+class ParetoLocalSearchSampler(DelegatingSampler):
     """Global sampler until ``start`` distinct points are finished, then Pareto local search (module doc).
 
     Args:
@@ -248,17 +249,3 @@ class ParetoLocalSearchSampler(BaseSampler):
         if proposal is not None:
             return {k: v for k, v in proposal.items() if k in search_space}
         return self._main.sample_relative(study, trial, search_space)
-
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
-        return self._main.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._main.before_trial(study, trial)
-
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
-        self._main.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self._main.reseed_rng()

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.samplers import BaseSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
+
+from archsweep.search.delegating import DelegatingSampler
 
 __all__ = ["SobolStartupSampler", "unit_to_value"]
 
@@ -44,7 +46,7 @@ def unit_to_value(u: float, dist: BaseDistribution) -> Any:
     return min(max(int(round(value)), dist.low), dist.high) if isinstance(dist, IntDistribution) else float(value)
 
 
-class SobolStartupSampler(BaseSampler):
+class SobolStartupSampler(DelegatingSampler):
     """Trials numbered below ``n`` from a scrambled Sobol sequence over ``space``; the rest from ``main``."""
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], n: int, seed: int) -> None:
@@ -71,17 +73,3 @@ class SobolStartupSampler(BaseSampler):
         if self._startup(trial):
             return {k: v for k, v in self._points[trial.number].items() if k in search_space}
         return self._main.sample_relative(study, trial, search_space)
-
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
-        return self._main.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._main.before_trial(study, trial)
-
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
-        self._main.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self._main.reseed_rng()
