@@ -3,16 +3,24 @@ studies built in memory (no model run), so these tests take milliseconds."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import settings
 
 from archsweep.results import store
 from archsweep.results.fronts import pareto_table
 from archsweep.spec.study import MappingChoice, Objective, Study
+
+# Property tests draw the same examples on every run (a CI run must not pass or fail by chance);
+# HYPOTHESIS_PROFILE=explore draws fresh ones for a local search for counterexamples.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 WORKLOADS = ("wl-a", "wl-b")
 

@@ -41,7 +41,7 @@ def test_unpaired_passes_match_megatron_warmup(m, p, v):
 def test_unpaired_passes_non_decreasing_in_v(m, p, v, v2):
     if v2 < v:
         v, v2 = v2, v
-    if v > 1 and m < p:  # interleaving needs m >= p (schedule.interleaving_allowed)
+    if v2 > 1 and m < p:  # interleaving needs m >= p (schedule.interleaving_allowed); v <= v2
         return
     assert unpaired_chunk_passes(m, p, v) <= unpaired_chunk_passes(m, p, v2)
 
