@@ -59,13 +59,6 @@ class Calibration:
     sharded_gather_flat: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
-    #: Host time to issue one eager operation (a torch op / kernel launch through the framework), s;
-    #: 0 = host issue not modelled (the stack runs each layer as a CUDA graph, or ops not counted).
-    host_op_s: float = 0.0
-    #: Eager operations the host issues per dense transformer layer per micro-batch, forward and
-    #: backward, LoRA adapters excluded (added per adapted projection by the model).
-    layer_host_ops_fwd: float = 0.0
-    layer_host_ops_bwd: float = 0.0
     #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.

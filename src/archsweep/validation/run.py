@@ -165,9 +165,7 @@ def row_calibration(calibration: Calibration, row: Mapping[str, str]) -> Calibra
     are held (and gathered) in FP8, 1 byte per parameter (TransformerEngine ``fp8_model_init``; NeMo
     ``fp8_params``, Megatron ``--fp8-param-gather``), instead of the BF16 2 bytes."""
     if _yes_no(row, "fp8_params"):
-        calibration = replace(calibration, weight_bytes_per_param=1.0)
-    if _yes_no(row, "layer_cuda_graphs"):  # each layer replayed as a CUDA graph: no eager host issue
-        calibration = replace(calibration, host_op_s=0.0)
+        return replace(calibration, weight_bytes_per_param=1.0)
     return calibration
 
 

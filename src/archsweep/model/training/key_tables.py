@@ -215,9 +215,6 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     with ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch
     against rows of other compute fields)."""
     m = len(mappings)
-    # The host-issue term (max(device, host) per layer) is left out of both tables: a non-negative
-    # term left out keeps the sum a lower bound.
-    cal = replace(cal, host_op_s=0.0)
     cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
     cols["accelerator_count"] = np.asarray(counts, dtype=np.float64)
     c = len(counts)
@@ -246,7 +243,7 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     ideal = _ideal_rows(hw, key_rows, first)
     out = np.zeros(valid.shape)
     rows, cols = np.nonzero(valid)
-    cal0 = replace(cal, kernel_overhead_s=0.0, host_op_s=0.0)
+    cal0 = replace(cal, kernel_overhead_s=0.0)
     columns = ideal.columns()
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(0, len(rows), _CHUNK_ELEMENTS):

@@ -42,12 +42,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["StepResult", "training_step", "model_flops_per_token", "layer_host_issue_s"]
-
-#: Eager operations of one LoRA adapter (forward, backward): the kernels of
-#: :func:`archsweep.model.transformer._adapter_fwd_bwd` (dropout, down GEMM, up GEMM, scale, add; scale,
-#: 4 gradient GEMMs, dropout backward, add), each issued by the host as one torch op.
-_ADAPTER_HOST_OPS = (5.0, 7.0)
+__all__ = ["StepResult", "training_step", "model_flops_per_token"]
 
 
 @dataclass(frozen=True)
@@ -88,20 +83,6 @@ def model_flops_per_token(wl: Workload) -> float:
     return 6.0 * matmul_params + 12.0 * wl.layers * wl.seq_len * wl.heads * qk
 
 
-def layer_host_issue_s(wl: Workload, cal: Calibration) -> tuple[float, float]:
-    """Host time to issue one transformer layer's eager operations for one micro-batch (forward,
-    backward), s: the stack's operations per layer (``layer_host_ops_fwd`` / ``_bwd``) plus each LoRA
-    adapter's, times ``host_op_s``. 0 where the stack captures the layer in a CUDA graph
-    (``host_op_s = 0``). The step takes ``max(device, host)`` per layer and pass: the host issues
-    ahead of the GPU, so its time shows only where the GPU's work per layer is shorter."""
-    if cal.host_op_s <= 0.0:
-        return 0.0, 0.0
-    adapters = float(len(wl.training.lora_targets)) if wl.training.mode == "finetune_lora" else 0.0
-    ops_f = cal.layer_host_ops_fwd + adapters * _ADAPTER_HOST_OPS[0]
-    ops_b = cal.layer_host_ops_bwd + adapters * _ADAPTER_HOST_OPS[1]
-    return ops_f * cal.host_op_s, ops_b * cal.host_op_s
-
-
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                   fixed_dp: float | None = None) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
@@ -122,10 +103,6 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
     t_layer_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
-    host_f, host_b = layer_host_issue_s(wl, cal)
-    # Asynchronous issue: the host's time per layer shows only where it exceeds the device's.
-    t_layer_f = np.maximum(t_layer_f, host_f)
-    t_layer_b = np.maximum(t_layer_b, host_b)
     rc = mp.recompute
     t_layer_rc = np.where(rc == 2, t_layer_f, np.where(rc == 1, lc.attn_core_fwd_s * (mp.flash_attention == 0), 0.0))
     # The output layer runs on the last stage; it shares it with that stage's layers.
