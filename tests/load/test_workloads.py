@@ -27,6 +27,7 @@ architecture:
   vocab: 128256
   seq_len: 8192
   tied_embeddings: false
+  dropout: 0.0
 training:
   global_batch: {{sequences: 512}}
   precision: bf16
