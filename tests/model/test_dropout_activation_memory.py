@@ -16,7 +16,6 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer, memory_per_accelerator
-from archsweep.spec.architecture import Architecture
 from archsweep.spec.errors import InputError
 
 CAL = load_calibration()
