@@ -11,7 +11,7 @@ from archsweep.spec.errors import InputError
 
 def _write(tmp_path, extra: dict) -> str:
     arch = {"layers": 2, "hidden": 64, "heads": 4, "kv_heads": 2, "attention": "gqa", "ffn_hidden": 128,
-            "ffn_type": "swiglu", "vocab": 100, "tied_embeddings": True, **extra}
+            "ffn_type": "swiglu", "vocab": 100, "tied_embeddings": True, "dropout": 0.0, **extra}
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump({"name": "tiny", "source": "test", "architecture": arch}))
     return str(path)

@@ -27,6 +27,7 @@ architecture:
   vocab: 128256
   seq_len: 8192
   tied_embeddings: false
+  dropout: 0.0
 training:
   global_batch: {{sequences: 512}}
   precision: bf16
@@ -272,3 +273,16 @@ def test_errors_pickle(tmp_path: Path) -> None:
     err = _single_problem(toy(tmp_path, "kv_heads: 8", "kv_heads: 7"))
     again = pickle.loads(pickle.dumps(err))
     assert isinstance(again, ValueError) and again.problem == err.problem
+
+
+def test_dropout_missing_is_named(tmp_path: Path) -> None:
+    err = _single_problem(toy(tmp_path, "  dropout: 0.0\n", ""))
+    assert err.problem.key_path == "architecture.dropout"
+    assert err.problem.value == "<missing>"
+
+
+@pytest.mark.parametrize("bad", ["1.0", "-0.1", "high"])
+def test_dropout_outside_unit_interval_is_named(tmp_path: Path, bad: str) -> None:
+    err = _single_problem(toy(tmp_path, "  dropout: 0.0\n", f"  dropout: {bad}\n"))
+    assert err.problem.key_path == "architecture.dropout"
+    assert bad in err.problem.value

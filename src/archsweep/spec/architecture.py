@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from archsweep.spec.errors import InputError
 from archsweep.spec.training import LORA_TARGETS
 
 __all__ = ["Architecture", "MLAConfig", "MoEConfig"]
@@ -70,6 +71,12 @@ class Architecture:
         sliding_window_pattern: every n-th layer is full attention, the others local (None: all local
             when ``sliding_window`` is set). gpt-oss: window 128, pattern 2 (alternating); Llama 4:
             chunks of 8192, pattern 4 (every fourth layer a full-attention NoPE layer).
+        dropout: hidden and attention dropout probability in training (``architecture.dropout``).
+            With 0 the stack stores no dropout mask or dropout output (PyTorch ``dropout`` returns
+            its input when p = 0: ATen Dropout.cpp ``_dropout_impl``; Megatron-Core
+            fusions/fused_bias_dropout.py calls it). Default 0.1: Megatron-LM's
+            ``--hidden-dropout`` / ``--attention-dropout`` defaults, the GPT runs of SC21 and
+            Korthikanti et al. (whose 34 s b h + 5 a s^2 b counts the masks).
         local_attention: ``"sliding"`` (the last ``sliding_window`` tokens; Beltagy et al., Longformer,
             2020, Sec. 3.1) or ``"chunked"`` (the tokens of the same ``sliding_window``-token chunk).
     """
@@ -93,6 +100,11 @@ class Architecture:
     sliding_window: int | None = None
     sliding_window_pattern: int | None = None
     local_attention: Literal["sliding", "chunked"] = "sliding"
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"<architecture {self.name}>", "dropout", self.dropout, "a probability in [0, 1)")
 
     @property
     def local_layers(self) -> int:

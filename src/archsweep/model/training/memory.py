@@ -12,7 +12,8 @@ Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s
 without parallelism, generalised here to GQA (K/V widths), SwiGLU (3 FFN tensors) and MoE
 (top-k routed copies) and FP8 recipes (GEMM inputs kept in FP8); tensor + sequence parallelism
 divide everything by ``t``; without SP,
-``10 s b h`` stays replicated. Selective recomputation drops the ``5 a s^2 b`` attention
+``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
+only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with 0). Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
 The first pipeline stage holds the most: the schedule's in-flight micro-batches
 (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
@@ -92,9 +93,13 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
     tokens = b * s / c
     q_width = wl.heads * wl.head_dim
     kv_width = wl.kv_heads * wl.head_dim
+    # Dropout (p > 0) keeps a 1 B mask after the out-projection and after FC2 (Th each), and on the
+    # attention scores a mask (1 B) and the dropped scores (2 B); with p = 0 PyTorch's dropout returns
+    # its input and stores nothing (Architecture.dropout).
+    drop = 1.0 if wl.architecture.dropout > 0.0 else 0.0
     # Attention block: QKV input 2Th, Q 2T*qw, K and V 2T*kvw each, out-proj input 2T*qw, dropout mask Th.
-    attn = 2 * tokens * h + 2 * tokens * q_width + 4 * tokens * kv_width + 2 * tokens * q_width + tokens * h
-    score = 5.0 * wl.heads * tokens * s  # softmax out 2, dropout mask 1, dropout out 2 bytes per score
+    attn = 2 * tokens * h + 2 * tokens * q_width + 4 * tokens * kv_width + 2 * tokens * q_width + drop * tokens * h
+    score = (2.0 + 3.0 * drop) * wl.heads * tokens * s  # softmax out 2, dropout mask 1, dropout out 2 bytes per score
     if moe_layer and wl.moe is not None:
         moe = wl.moe
         routed = moe.top_k * moe.capacity_factor
@@ -102,12 +107,12 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         gather = t if etp is None else etp  # FC1 input gathered over the expert-TP group
         width = (6.0 if wl.ffn_type == "swiglu" else 4.0) * moe.expert_ffn_hidden
         router_scores = 4.0 * tokens * moe.num_experts
-        mlp = (3 * tokens * h + copies * tokens * (2 * h + width) + routed * tokens * 2 * h * (gather - 1.0)
+        mlp = ((2 + drop) * tokens * h + copies * tokens * (2 * h + width) + routed * tokens * 2 * h * (gather - 1.0)
                + router_scores)
     else:
-        mlp = 3 * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
+        mlp = (2 + drop) * tokens * h + (6.0 if wl.ffn_type == "swiglu" else 4.0) * tokens * wl.ffn_hidden
     norms = 4 * tokens * h
-    replicated = 10.0 * tokens * h  # LN inputs, dropout masks, QKV/MLP inputs stay whole without SP
+    replicated = (8.0 + 2.0 * drop) * tokens * h  # LN inputs, dropout masks, QKV/MLP inputs stay whole without SP
     if wl.training.precision == "fp8":
         # An FP8 Linear keeps its input for the weight-gradient GEMM as the quantised column-wise
         # copy, 1 B instead of 2 (TransformerEngine cast.cu: FP8 data + FP8 transpose): the QKV and
@@ -118,7 +123,7 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
             mlp = mlp - copies * tokens * (h + wl.moe.expert_ffn_hidden) - routed * tokens * h * (gather - 1.0)
         else:
             mlp = mlp - tokens * h - tokens * wl.ffn_hidden
-        replicated = 8.0 * tokens * h
+        replicated = (6.0 + 2.0 * drop) * tokens * h
     sp = mp.sequence_parallel > 0
     total = attn + mlp + norms
     shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
