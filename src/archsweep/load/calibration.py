@@ -24,7 +24,8 @@ _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
-               "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit"}
+               "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
+               "host_link_bw_bytes_per_s"}
 
 
 def _stacks_path() -> Path:

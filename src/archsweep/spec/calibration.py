@@ -72,3 +72,6 @@ class Calibration:
     #: Set per catalog part by validation (data/hardware/low_precision_rates.yaml): exponentials the
     #: special-function units issue per clock per compute unit (0: unknown, no softmax-rate factor).
     softmax_exponentials_per_cycle_per_unit: float = 0.0
+    #: Copy rate between the accelerator and host memory, per direction, bytes/s (set per part from the
+    #: catalog's published ``host_link_bw_bytes_per_s``; 0 = no host link known: offloading infeasible).
+    host_link_bw_bytes_per_s: float = 0.0

@@ -64,6 +64,9 @@ class TrainingJob:
             (:data:`archsweep.spec.low_precision.RECIPE_NAMES`: per-tensor delayed or current scaling,
             MXFP8 block scaling, NVFP4); the recipe's cast traffic and GEMM rate come from
             ``data/calibration/low_precision_recipes.yaml`` (resolved into the calibration).
+        activation_offload_layers: transformer layers (per pipeline stage) whose stored activations
+            are copied to host memory in the forward and back in the backward (Megatron-Core
+            ``cpu_offloading_num_layers``; TransformerEngine ``get_cpu_offload_context``); 0 = off.
     """
 
     global_batch_seqs: int
@@ -76,6 +79,7 @@ class TrainingJob:
     lora_dropout: float = 0.0
     lora_a2a: bool = False
     low_precision_recipe: RecipeName = "delayed"
+    activation_offload_layers: int = 0
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -87,6 +91,9 @@ class TrainingJob:
         if self.low_precision_recipe not in RECIPE_NAMES:
             raise InputError("<training job>", "low_precision_recipe", self.low_precision_recipe,
                              "one of " + ", ".join(RECIPE_NAMES))
+        if not (isinstance(self.activation_offload_layers, int) and self.activation_offload_layers >= 0):
+            raise InputError("<training job>", "activation_offload_layers", self.activation_offload_layers,
+                             "an integer >= 0")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

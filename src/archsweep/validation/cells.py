@@ -136,3 +136,12 @@ def _yes_no(row: Mapping[str, str], key: str) -> bool | None:
     if raw and raw not in ("yes", "true", "on", "1", "y", "no", "false", "off", "0", "n"):
         raise Skip(f"{key}={_text(row, key)!r} not understood; allowed: yes/no")
     return raw in ("yes", "true", "on", "1", "y") if raw else None
+
+
+def offload_layers(row: Mapping[str, str]) -> int:
+    """``act_offload_layers``: layers whose activations the row offloads to host memory (empty: 0).
+    Filled by data/validation/derive/activation_offload.py from Megatron-Bridge presets."""
+    n = _int(row, "act_offload_layers")
+    if n is not None and n < 0:
+        raise Skip(f"act_offload_layers={n} not understood; allowed: an integer >= 0")
+    return n or 0

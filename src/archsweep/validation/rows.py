@@ -11,7 +11,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, _yes_no
+from archsweep.validation.cells import _int, _text, _yes_no, offload_layers
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.types import (
@@ -173,7 +173,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
-                           low_precision_recipe=recipe_of(row))
+                           low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
@@ -195,7 +195,10 @@ def _recompute(row: Mapping[str, str]) -> str | None:
     raw = _text(row, "act_recompute")
     text = raw.lower()
     if not text:
-        return None
+        # Megatron-Core refuses recomputation with CPU offloading (NVIDIA/Megatron-LM @d98e8a6
+        # megatron/core/transformer/transformer_config.py: "CPU offloading does not work when activation
+        # recomputation is enabled"): a row that offloads runs without recompute.
+        return "none" if offload_layers(row) > 0 else None
     if re.search(r"\bfull\b", text) or "with recompute" in text:
         return "full"
     if "selective" in text:

@@ -155,9 +155,11 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
         if ratio <= 0:
             raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
                              "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
+    host = entry.published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
     return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
                    fp8_norm_quantize_bytes_per_element=norm_cast,
-                   softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0)
+                   softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
+                   host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0)
 
 
 def row_calibration(calibration: Calibration, row: Mapping[str, str]) -> Calibration:

@@ -31,7 +31,7 @@ from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "memory_per_accelerator", "stage_parameters"]
+__all__ = ["MemoryBreakdown", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,24 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
     return np.where(mp.recompute == 2, layer_input, shardable)
 
 
+def layer_activation_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None) -> np.ndarray:
+    """Stored activations of one layer for one micro-batch, bytes, dense and MoE layers in the
+    workload's proportion (what one offloaded layer copies to host memory)."""
+    moe_frac = wl.moe_layers / wl.layers
+    return ((1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False)
+            + moe_frac * _activation_bytes_per_layer(wl, mp, True, etp))
+
+
+def resident_layers(wl: Workload, layers_stage: np.ndarray) -> np.ndarray:
+    """Layers of a stage whose activations stay in HBM: all but the ``activation_offload_layers``
+    offloaded ones. TransformerEngine's default offload schedule keeps "at most (model_layers -
+    num_layers) sets of activations on GPU at any time" (docs/features/other_optimizations/cpu_offloading/
+    cpu_offloading.rst @d0067d0): the copy and reload buffers live inside that budget. At least one
+    layer stays (num_layers <= model_layers - 1 there)."""
+    offloaded = np.minimum(float(wl.training.activation_offload_layers), layers_stage - 1.0)
+    return layers_stage - np.maximum(offloaded, 0.0)
+
+
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
                            cal: Calibration) -> MemoryBreakdown:
     """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
@@ -153,9 +171,8 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     o_bytes = cal.optimizer_state_bytes_per_param * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
                       + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     layers_stage = np.ceil(wl.layers / mp.pp)
-    moe_frac = wl.moe_layers / wl.layers
-    per_layer = (1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False) + moe_frac * _activation_bytes_per_layer(wl, mp, True, etp)
-    acts = layers_stage * per_layer * in_flight_layer_fraction(microbatches, mp.pp, mp.vpp)
+    per_layer = layer_activation_bytes(wl, mp, etp)
+    acts = resident_layers(wl, layers_stage) * per_layer * in_flight_layer_fraction(microbatches, mp.pp, mp.vpp)
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
     working = np.where(mp.recompute == 2, working, 0.0)

@@ -8,6 +8,7 @@
          + exposed PP point-to-point                    activations between stages
          + exposed DP gradient reduction / ZeRO gathers after what overlaps with backward
          + optimizer step                               HBM-bound Adam update
+         + m * exposed activation offload copies        host-link copy longer than the layer (offload.py)
 
 ``t_f``/``t_b`` are one stage's forward/backward time for one micro-batch (the slowest stage:
 ceil(L/pp) layers, plus the output layer when it shares the stage), ``m = B / (dp * mb)``.
@@ -35,7 +36,8 @@ from archsweep.model.training.mapping import (
     expert_tensor_parallel,
     microbatch_count,
 )
-from archsweep.model.training.memory import MemoryBreakdown, memory_per_accelerator
+from archsweep.model.training.memory import MemoryBreakdown, layer_activation_bytes, memory_per_accelerator
+from archsweep.model.training.offload import activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
@@ -59,6 +61,7 @@ class StepResult:
     pp_comm_exposed_s: np.ndarray
     dp_comm_exposed_s: np.ndarray
     optimizer_time_s: np.ndarray
+    offload_exposed_s: np.ndarray
     dp: np.ndarray
     microbatches: np.ndarray
     memory: MemoryBreakdown
@@ -124,11 +127,14 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
 
+    offload = activation_offload(wl, cal, layer_activation_bytes(wl, mp, etp), layers_stage, t_layer_f, t_layer_b)
+    offload_exposed = microbatches * offload.exposed_s
+    valid = valid & offload.feasible
     bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
     compute = microbatches * (t_f + t_b)
     recompute = microbatches * t_rc
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
-            + optimizer)
+            + optimizer + offload_exposed)
 
     mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
     usable = hw.hbm_capacity_bytes
@@ -140,7 +146,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     matrix_flops = microbatches * (layers_stage * (passes * f_layer + rc_flops) + passes * lc.logits_flops)
     h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
-    hbm_bytes = microbatches * layers_stage * 3.0 * h_layer + data.local_params * cal.optimizer_bytes_per_param
+    hbm_bytes = (microbatches * layers_stage * 3.0 * h_layer + data.local_params * cal.optimizer_bytes_per_param
+                 + microbatches * offload.hbm_bytes)
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
     dp_bytes = data.reduced_bytes
     pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
@@ -156,6 +163,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         step_time_s=bc(step), compute_time_s=bc(compute), recompute_time_s=bc(recompute), bubble_time_s=bc(bubble),
         tp_comm_exposed_s=bc(tp_exposed), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep.exposed_s),
         pp_comm_exposed_s=bc(pp.exposed_s), dp_comm_exposed_s=bc(data.exposed_s), optimizer_time_s=bc(optimizer),
+        offload_exposed_s=bc(offload_exposed),
         dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(matrix_flops), hbm_bytes=bc(hbm_bytes),
         scaleup_bytes=bc(scaleup_bytes), scaleout_bytes=bc(scaleout_bytes), valid=bc(valid),
         memory_violation=bc(memory_violation),

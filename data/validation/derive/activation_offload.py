@@ -1,0 +1,55 @@
+"""Fill ``act_offload_layers`` / ``act_offload_source`` of data/validation/training_runs.csv: the
+transformer layers whose activations Megatron-Core moves to host memory (``cpu_offloading_num_layers``;
+TransformerEngine ``get_cpu_offload_context(num_layers=...)``) as NVIDIA's Megatron-Bridge performance
+presets state them for the NeMo rows that ran them. Every other row is left empty (none stated: 0
+offloaded layers; the presets of the other NeMo rows set no ``cpu_offloading_num_layers``).
+
+Sources (read in the github:NVIDIA-NeMo/Megatron-Bridge repository at the tag named per row):
+``scripts/performance/configs/llama/llama3_workload_base_configs.py`` (v0.3.0) and
+``scripts/performance/configs/llama31/workload_base_configs.py`` (v0.2.0, the first tag with the
+405B FSDP preset). ``scripts/performance/utils/overrides.py`` ``_set_recompute_overrides`` turns the
+preset value into ``cpu_offloading = True``, ``cpu_offloading_weights = False`` (activations only).
+
+Run: ``python data/validation/derive/activation_offload.py`` (re-runnable; rewrites the two columns).
+"""
+
+from __future__ import annotations
+
+from runs_table import read_runs, write_runs
+
+_L3 = "Megatron-Bridge {tag} scripts/performance/configs/llama/llama3_workload_base_configs.py {name}: cpu_offloading_num_layers={n}"
+_L31 = "Megatron-Bridge v0.2.0 scripts/performance/configs/llama31/workload_base_configs.py {name}: cpu_offloading_num_layers={n} (25.09 predates the first tagged preset; same layout TP2 FSDP GBS 64 on 128 GPUs: confidence medium)"
+
+#: run_id -> (layers offloaded, source).
+STATED: dict[str, tuple[int, str]] = {
+    "mbridge_25.11_DGX-GB300_LLAMA3-70B_FP8-CS_64":
+        (20, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB300_FP8_CS_V2", n=20)),
+    "mbridge_25.11_DGX-GB200_LLAMA3-70B_FP8-CS_64":
+        (40, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB200_FP8_CS_V2", n=40)),
+    "mbridge_26.02_DGX-GB300_LLAMA3-70B_FP8_64":
+        (20, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB300_FP8_CS_V2", n=20)),
+    "mbridge_26.02_DGX-GB200_LLAMA3-70B_FP8_64":
+        (40, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB200_FP8_CS_V2", n=40)),
+    "mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128":
+        (92, _L31.format(name="LLAMA31_405B_GB200_FP8_CS_BASE_CONFIG", n=92)),
+}
+
+
+def main() -> None:
+    header, rows = read_runs(("act_offload_layers", "act_offload_source"))
+    found = set()
+    for row in rows:
+        layers, source = STATED.get(row["run_id"], (0, ""))
+        if source:
+            found.add(row["run_id"])
+        row["act_offload_layers"] = str(layers) if source else ""
+        row["act_offload_source"] = source
+    missing = sorted(set(STATED) - found)
+    if missing:
+        raise SystemExit(f"training_runs.csv has no row {missing}")
+    write_runs(header, rows)
+    print(f"act_offload_layers stated for {len(found)} rows")
+
+
+if __name__ == "__main__":
+    main()
