@@ -46,7 +46,7 @@ def activation_offload(wl: Workload, cal: Calibration, layer_bytes: np.ndarray, 
         copy_s = layer_bytes / rate
         exposed = offloaded * (np.maximum(copy_s - t_layer_f, 0.0) + np.maximum(copy_s - t_layer_b, 0.0))
     else:
-        exposed = np.where(offloaded > 0, np.inf, 0.0) + 0.0 * layer_bytes
+        exposed = 0.0 * layer_bytes  # no known host link: the mapping is infeasible (below), not timed
     feasible = (offloaded <= 0) | (rate > 0)
     return OffloadCost(exposed_s=np.where(offloaded > 0, exposed, 0.0), hbm_bytes=2.0 * offloaded * layer_bytes,
                        feasible=np.asarray(feasible))
