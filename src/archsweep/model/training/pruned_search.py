@@ -86,7 +86,9 @@ __all__ = ["best_mapping_indices", "PRUNABLE_OBJECTIVES"]
 PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
 
 _MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
-_SEED_WINDOWS = (8, 32)  # lowest bounds per candidate evaluated in the rounds before the last
+_SEED_WINDOWS = (1, 4, 16, 64)  # lowest bounds per candidate evaluated in the rounds before the last (geometric:
+# one evaluation first sets an upper bound that already prunes most of the next window; 8,192 dense
+# candidates: 1.2x faster than (8, 32), while windows up to 256 cost more in the partition than they save)
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
