@@ -110,7 +110,7 @@ def _digest(mappings: MappingArrays) -> str:
     return digest
 
 
-class _Context(tuple):  # type: ignore[type-arg]
+class _Context(tuple):
     """A tuple that hashes once: a cache key holds the workload and calibration, frozen dataclasses
     whose hash walks every field; :func:`keys` looks up thousands of keys per batch."""
 
