@@ -110,9 +110,25 @@ def _digest(mappings: MappingArrays) -> str:
     return digest
 
 
+class _Context(tuple):
+    """A tuple that hashes once: a cache key holds the workload and calibration, frozen dataclasses
+    whose hash walks every field; :func:`keys` looks up thousands of keys per batch."""
+
+    _hash: int
+
+    def __new__(cls, items: tuple[Hashable, ...]) -> _Context:
+        self = super().__new__(cls, items)
+        self._hash = tuple.__hash__(self)
+        return self
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def context(wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration) -> tuple[Hashable, ...]:
-    """What every cached entry of one search depends on besides its own key."""
-    return (wl, cal, fixed_dp, _digest(mappings), wl.training.precision == "fp8")
+    """What every cached entry of one search depends on besides its own key (equal to the plain
+    tuple, its hash computed once)."""
+    return _Context((wl, cal, fixed_dp, _digest(mappings), wl.training.precision == "fp8"))
 
 
 def cached(ctx: tuple[Hashable, ...], name: str, key: tuple[float, ...],
