@@ -42,17 +42,15 @@ def _git(repo: str, *args: str) -> str:
 
 def _value(raw: str, env: dict[str, str]) -> str:
     raw = raw.strip("\"'")
-    m = re.fullmatch(r"\$\{(\w+):-([^}]*)\}", raw)
-    if m:
-        return env.get(m.group(1), m.group(2))
-    return raw
+    m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
+    return env.get(m.group(1), m.group(2)) if m else raw
 
 
 def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
     """Environment a config exports, after the configs it sources (last assignment wins)."""
     env: dict[str, str] = {}
     for line in _git(repo, "show", f"HEAD:{path}").splitlines():
-        line = line.split(" #", 1)[0]
+        line = line.split("#", 1)[0]
         src = _SOURCE_LINE.match(line)
         if src and depth < 3:
             name = PurePosixPath(src.group(1)).name

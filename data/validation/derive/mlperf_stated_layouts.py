@@ -33,48 +33,17 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from mlperf_lora_layout import _git, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
-_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
 _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
 _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
-
-
-def _git(repo: str, *args: str) -> str:
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
-
-
-def _value(raw: str, env: dict[str, str]) -> str:
-    raw = raw.strip("\"'")
-    m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)
-    return env.get(m.group(1), m.group(2)) if m else raw
-
-
-def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
-    """Environment a launch config exports after the configs it sources (last assignment wins)."""
-    env: dict[str, str] = {}
-    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
-        line = line.split("#", 1)[0]
-        src = _SOURCE_LINE.match(line)
-        if src and depth < 3:
-            here, name = PurePosixPath(path).parent, PurePosixPath(src.group(1)).name
-            for cand in (here / name, here / "configs" / name, here.parent / name):
-                if str(cand) in files:
-                    env.update(parse_config(repo, str(cand), files, depth + 1))
-                    break
-            continue
-        m = _ASSIGN.match(line)
-        if m:
-            env[m.group(1)] = _value(m.group(2), env)
-    return env
 
 
 def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
