@@ -31,6 +31,7 @@ from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
 from archsweep.results.pareto import pareto_ranks
 from archsweep.search.dedup import counted as counts_toward_budget
+from archsweep.search.dedup import point_key
 from archsweep.search.export import export_search
 from archsweep.search.storage import create_search_study
 from archsweep.search.worker import run_search_worker
@@ -39,10 +40,10 @@ ROOT = repo_root()
 TRIALS = 40
 
 
-def _study_file(folder: Path, name: str, workers: int, storage: str) -> Path:
+def _study_file(folder: Path, name: str, workers: int, storage: str, trials: int = TRIALS) -> Path:
     return write_search_study(folder, name, power_max="1000 W", clock_max="2.2 GHz",
                               mapping="{search: best, objective: step_time_s}",
-                              sampler="{name: nsga2, options: {population_size: 10}}", trials=TRIALS, batch_size=5,
+                              sampler="{name: nsga2, options: {population_size: 10}}", trials=trials, batch_size=5,
                               seed=0, workers=workers, storage=f'"{storage}"')
 
 
@@ -111,18 +112,25 @@ def test_two_workers_on_postgres_land_every_trial_once(postgres_url, tmp_path):
         con.close()
     assert rows == distinct == TRIALS
 
-    # The same trials run by one worker (enqueued, journal storage) give the same Pareto front.
+    # The same points run by one worker (enqueued, journal storage) give the same Pareto front.
+    # Two workers that ask the same point before either tells it both evaluate it, and both
+    # count (search/dedup.py); one worker evaluates it once, so the replay's budget is the
+    # number of distinct points, enqueued in trial order.
+    distinct_params: dict[tuple, dict] = {}
+    for trial in sorted(counted, key=lambda t: t.number):
+        distinct_params.setdefault(point_key(trial.params), trial.params)
     single = f"{name}-single"
-    single_file = _study_file(tmp_path, single, workers=1, storage="journal")
+    single_file = _study_file(tmp_path, single, workers=1, storage="journal", trials=len(distinct_params))
     results = tmp_path / "single-results"
     reference = create_search_study(load_study(single_file), results=results)
-    for trial in sorted(counted, key=lambda t: t.number):
-        reference.enqueue_trial(trial.params)
+    for params in distinct_params.values():
+        reference.enqueue_trial(params)
     run_search_worker(single_file, 0, results=results, progress=False)
     trials_single, _ = export_search(single_file, tmp_path / "single_trials.parquet",
                                      tmp_path / "single_hv.parquet", results=results)
     trials_multi = tmp_path / "results" / name / "search" / "trials.parquet"
-    multi_ids = sorted(pq.read_table(trials_multi).column("candidate_id").to_pylist())
-    assert sorted(pq.read_table(trials_single).column("candidate_id").to_pylist()) == multi_ids
+    multi_ids = set(pq.read_table(trials_multi).column("candidate_id").to_pylist())
+    single_ids = pq.read_table(trials_single).column("candidate_id").to_pylist()
+    assert len(single_ids) == len(distinct_params) and set(single_ids) == multi_ids
     front = _front(trials_multi, study_file)
     assert front and front == _front(trials_single, single_file)
