@@ -119,3 +119,26 @@ def test_closed_pipe_ends_quietly(tmp_path):
                           timeout=300)
     assert done.stdout.startswith("rows:")
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+
+
+def test_validate_optimism_prints_best_over_measured_per_group(tmp_path, capsys):
+    """`archsweep validate --optimism`: the validation summary, then search optimism per source group."""
+    source = Path(__file__).parents[2] / "data" / "validation" / "training_runs.csv"
+    lines = source.read_text().splitlines(keepends=True)
+    subset = tmp_path / "runs.csv"
+    subset.write_text(lines[0] + "".join(line for line in lines[1:] if line.startswith("korthikanti_")))
+    assert main(["validate", "--measurements", str(subset), "--summary-only", "--optimism"]) == 0
+    out = capsys.readouterr().out
+    assert "search optimism" in out
+    megatron = next(line for line in out.splitlines() if line.startswith("megatron "))
+    assert "median best/measured=" in megatron and "rows>1.25=" in megatron
+    assert "baseline of korthikanti_175B_seqsel" in out  # the full-recompute row is its job's baseline
+
+
+def test_validate_optimism_refuses_hold_out_and_serving(capsys):
+    runs = Path(__file__).parents[2] / "data" / "validation"
+    assert main(["validate", "--measurements", str(runs / "training_runs.csv"), "--hold-out", "mpt",
+                 "--optimism"]) == 2
+    assert "--optimism" in capsys.readouterr().err
+    assert main(["validate", "--measurements", str(runs / "inference_runs.csv"), "--optimism"]) == 2
+    assert "training runs only" in capsys.readouterr().err

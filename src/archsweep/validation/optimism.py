@@ -18,6 +18,7 @@ Run: ``python -m archsweep.validation.optimism data/validation/training_runs.csv
 
 from __future__ import annotations
 
+import argparse
 import math
 import statistics
 import sys
@@ -39,7 +40,7 @@ from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row, row_calibration
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
-__all__ = ["OptimismRow", "search_optimism", "summarise"]
+__all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
 _STACK_KEYS = ("fa", "dp_overlap")
@@ -173,24 +174,37 @@ def summarise(results: list[OptimismRow]) -> dict[str, Any]:
             "median_best_over_given": statistics.median(r.best_over_given for r in results)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    path = args[0] if args else "data/validation/training_runs.csv"
-    results = search_optimism(read_measurements(path))
-    groups = sorted({r.source_group for r in results})
-    for g in groups:
-        s = summarise([r for r in results if r.source_group == g])
+def print_optimism(results: list[OptimismRow], top: int = 15) -> None:
+    """Per-group and overall summary lines, then the ``top`` rows with the largest best / measured."""
+    for g in sorted({r.source_group for r in results}) + ["all"]:
+        s = summarise(results if g == "all" else [r for r in results if r.source_group == g])
+        if not s["rows"]:
+            print(f"{g:10s} rows=   0 (every row of the group is a published baseline)")
+            continue
         print(f"{g:10s} rows={s['rows']:4d} median best/measured={s['median']:.3f} max={s['max']:.3f} "
               f"rows>1.25={s['above_1.25']} median best/given={s['median_best_over_given']:.3f}")
-    s = summarise(results)
-    print(f"{'all':10s} rows={s['rows']:4d} median best/measured={s['median']:.3f} max={s['max']:.3f} "
-          f"rows>1.25={s['above_1.25']} median best/given={s['median_best_over_given']:.3f}")
     baselines = sum(bool(r.baseline_of) for r in results)
     print(f"({baselines} published baselines left out of the figures: the same source reports the job faster)")
-    for r in sorted(results, key=lambda r: -r.best_over_measured)[:15]:
+    for r in sorted(results, key=lambda r: -r.best_over_measured)[:top]:
         print(f"  {r.run_id[:60]:60s} {r.best_over_measured:6.2f} (given/meas {r.given_over_measured:5.2f}, "
               f"best/given {r.best_over_given:5.2f}) {r.best_mapping} {r.reason}"
               + (f" [baseline of {r.baseline_of}]" if r.baseline_of else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m archsweep.validation.optimism [CSV] [--top N]`` (also ``archsweep validate --optimism``)."""
+    parser = argparse.ArgumentParser(prog="python -m archsweep.validation.optimism",
+                                     description="Search optimism: the best-mapping search's throughput over the "
+                                                 "measured one, for every throughput row of a training-runs CSV.")
+    parser.add_argument("measurements", nargs="?", default="data/validation/training_runs.csv",
+                        help="CSV with the columns of data/validation/training_runs.csv (default: %(default)s)")
+    parser.add_argument("--top", type=int, default=15, help="rows to list, largest best / measured first")
+    args = parser.parse_args(argv)
+    try:
+        print_optimism(search_optimism(read_measurements(args.measurements)), top=args.top)
+    except ArchsweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
