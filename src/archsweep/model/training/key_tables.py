@@ -255,18 +255,29 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
                     cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
     ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
-    One flat :func:`~archsweep.model.training.step.stage_compute` call (the compute side of
-    ``training_step``, its very arrays, ~1/4 of its cost) per chunk of (key, mapping) pairs."""
+    :func:`~archsweep.model.training.step.stage_compute` (the compute side of ``training_step``,
+    its very arrays, ~1/4 of its cost) on grids of keys x mappings, one per accelerator count (its
+    keys x the mappings valid for any of them): broadcasting computes the mapping-only terms (GEMM
+    shapes, tile and pipeline-fill efficiencies, micro-batches, bubble slots) once per mapping for
+    all the count's keys instead of once per (key, mapping) pair."""
     ideal = _ideal_rows(hw, key_rows, first)
     out = np.zeros(valid.shape)
-    rows, cols = np.nonzero(valid)
     cal0 = replace(cal, kernel_overhead_s=0.0)
     columns = ideal.columns()
+    counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, len(rows), _CHUNK_ELEMENTS):
-            r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
-            sc = stage_compute(HardwareArrays(**{n: v[r] for n, v in columns.items()}), wl, mappings.take(c), cal0, fixed_dp)
-            out[r, c] = sc.compute + sc.recompute + sc.bubble
+        for ci in range(len(counts)):
+            keys_c = np.flatnonzero(count_of.reshape(-1) == ci)
+            cols = np.flatnonzero(valid[keys_c].any(axis=0))
+            if not len(cols):
+                continue
+            mp = mappings.take(cols).reshape((1, len(cols)))
+            step = max(1, _CHUNK_ELEMENTS // len(cols))
+            for start in range(0, len(keys_c), step):
+                r = keys_c[start:start + step]
+                sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)
+                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(cols)))
+                out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
 
 
