@@ -38,7 +38,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables"]
+__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
 
 #: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
 CACHE_BYTES = 256 * 2**20
@@ -150,6 +150,22 @@ def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
     return np.where(x > 0, np.maximum(y, x), x)  # >= x exactly, whatever exp2/log2 rounding did
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` of a 2-D float array without NaN (the same
+    rows, order and inverse), from a 1-D unique per column and one over the rows' mixed-radix codes
+    (the axis=0 form sorts a structured view: ~5x slower on rows with many repeats)."""
+    n, k = a.shape
+    code = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        values, inv = np.unique(a[:, j], return_inverse=True)
+        if n and int(code.max()) > np.iinfo(np.int64).max // len(values) - len(values):  # codes would overflow
+            found, inverse = np.unique(a, axis=0, return_inverse=True)
+            return found, inverse.reshape(-1)
+        code = code * len(values) + inv.reshape(-1)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return a[first], inverse.reshape(-1)
+
+
 def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
          budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
@@ -171,7 +187,7 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
     levels = []
     bulk = len(_LADDERS) - 1
     for level, steps in enumerate(_LADDERS):
-        found, inverse = np.unique(np.column_stack([count] + [_round_up(c, steps) for c in cols]), axis=0, return_inverse=True)
+        found, inverse = unique_rows(np.column_stack([count] + [_round_up(c, steps) for c in cols]))
         new = np.ones(len(found), dtype=bool) if ctx is None else \
             np.array([(ctx, "tables", tuple(r)) not in _CACHE for r in found.tolist()], dtype=bool)
         levels.append((found, inverse.reshape(-1), new))

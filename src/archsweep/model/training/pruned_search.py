@@ -217,7 +217,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     x = comm_bound.features(hw, cal)
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
-    net_keys, net_of = np.unique(net, axis=0, return_inverse=True)
+    net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
