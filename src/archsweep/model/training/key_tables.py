@@ -15,8 +15,11 @@ They depend on the hardware ONLY through the key (``training_step`` reads nothin
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
 they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
 evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
-The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch computes at most
-``_MISS_BUDGET + n / _KEY_SHARE`` new keys (see :func:`keys`: the finest ladder that fits that
+The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch of n candidates over m
+mappings computes at most ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / m)``
+new keys (a key costs one evaluation of the compute side over the count's valid mappings, so the
+second term caps a small batch's tables to a share of its exact evaluations: 100 DeepSeek-V3
+candidates get 5 keys, not 32) (see :func:`keys`: the finest ladder that fits that
 budget given what is already cached, the rest of the budget on shared keys one ladder finer, each
 candidate on its finest cached key). Results never depend on the cache (only the bound's
 tightness does).
@@ -46,8 +49,13 @@ KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_f
               "matrix_efficiency")
 _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
-_MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
-_KEY_SHARE = 128  # plus one new key per this many candidates
+_MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
+_KEY_SHARE = 64  # plus one new key per this many candidates
+_MIN_KEYS = 4  # and at most this many plus
+_KEY_WORK = 400  # one new key per (mappings / this) candidates: table work <~ 400 x n stage evaluations
+# (tuned on benchmarks/mapping_search.py after the tables got ~4x cheaper: 8,192 Llama-3 70B, 1,000
+# Llama-3 70B and 100 DeepSeek-V3 candidates per batch; the former 32 + n / 128 bought 21 keys of
+# 15,438 valid mappings for 100 DeepSeek-V3 candidates, 2/3 of that batch's time)
 _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
 _GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
@@ -170,7 +178,7 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
          budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
     index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
-    ``budget`` (default ``_MISS_BUDGET + n / _KEY_SHARE``) and whose tables for ``mappings``
+    ``budget`` (default ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / mappings)``) and whose tables for ``mappings``
     mappings hold at most ``_TABLE_ELEMENTS`` entries (a batch's tables stay ~200 MB or less)."""
     n = int(np.size(hw.clock_hz))
     cols = [np.asarray(getattr(hw, f), dtype=np.float64).reshape(-1) for f in KEY_FIELDS]
@@ -181,7 +189,7 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
     cols.append(np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64).reshape(-1)
                 / np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1))
     if budget is None:
-        budget = _MISS_BUDGET + n // _KEY_SHARE
+        budget = min(_MISS_BUDGET + n // _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK // max(mappings, 1))
     max_keys = max(budget, _TABLE_ELEMENTS // max(mappings, 1))
     count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
     levels = []

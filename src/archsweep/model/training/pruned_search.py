@@ -91,6 +91,7 @@ PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_acceler
 _MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
 _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - lo) (see _search_pending);
 # 8,192 dense 70B candidates: ~1.2x faster than seed windows (1, 4, 16, 64) of per-row partitions
+_FINITE = np.finfo(np.float64).max
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
@@ -274,8 +275,8 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     np.minimum.at(upper, all_rows[0], all_scores[0])
     s_rows, s_cols, s_lb, s_lo = [], [], [], []
     for (rows, cols, lb), low in zip(pending, lowest):
-        # NaN (evaluated) never passes; inf (HBM overflow) never fits: neither enters the set.
-        o2, c2 = np.nonzero((lb <= (upper[rows] * (1 + _MARGIN))[:, None]) & (lb < np.inf))
+        # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
+        o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
         s_rows.append(rows[o2])
         s_cols.append(cols[c2])
         s_lb.append(lb[o2, c2])
