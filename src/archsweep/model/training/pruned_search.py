@@ -221,7 +221,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
-    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[np.ndarray, ...]] = []
     held = 0
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
@@ -240,7 +240,9 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
-            pending.append((rows, cols, lb))
+            j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
+            low = lb[np.arange(len(rows)), j]
+            pending.append((rows, cols, lb, j, low))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
                 _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
@@ -250,7 +252,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
 
 
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]], best: np.ndarray) -> None:
+                    cal: Calibration, pending: list[tuple[np.ndarray, ...]], best: np.ndarray) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
@@ -260,9 +262,7 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
     first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb in pending:
-        j = np.argmin(lb, axis=1)
-        low = lb[np.arange(len(rows)), j]
+    for rows, cols, lb, j, low in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
@@ -274,7 +274,7 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
     s_rows, s_cols, s_lb, s_lo = [], [], [], []
-    for (rows, cols, lb), low in zip(pending, lowest):
+    for (rows, cols, lb, _, _), low in zip(pending, lowest):
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
         o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
         s_rows.append(rows[o2])
