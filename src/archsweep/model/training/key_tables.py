@@ -19,7 +19,7 @@ The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch of n candida
 mappings computes at most ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / m)``
 new keys (a key costs one evaluation of the compute side over the count's valid mappings, so the
 second term caps a small batch's tables to a share of its exact evaluations: 100 DeepSeek-V3
-candidates get 5 keys, not 32) (see :func:`keys`: the finest ladder that fits that
+candidates get 10 keys, not 32) (see :func:`keys`: the finest ladder that fits that
 budget given what is already cached, the rest of the budget on shared keys one ladder finer, each
 candidate on its finest cached key). Results never depend on the cache (only the bound's
 tightness does).
@@ -51,7 +51,7 @@ _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
 _KEY_SHARE = 64  # plus one new key per this many candidates
-_MIN_KEYS = 4  # and at most this many plus
+_MIN_KEYS = 8  # and at most this many plus
 _KEY_WORK = 400  # one new key per (mappings / this) candidates: table work <~ 400 x n stage evaluations
 # (tuned on benchmarks/mapping_search.py after the tables got ~4x cheaper: 8,192 Llama-3 70B, 1,000
 # Llama-3 70B and 100 DeepSeek-V3 candidates per batch; the former 32 + n / 128 bought 21 keys of
