@@ -54,6 +54,12 @@ mapping and the count only (tests/model/test_pruned_search_keys.py: identical fr
 row); A is evaluated only over the count's valid mappings (0, a trivial bound, elsewhere; the
 search never reads them). Candidates may take keys of different ladders (their finest cached
 one): any key rounded UP from a candidate's own values bounds its step by points 2-4 above.
+Since issue 14 (first batch) A is evaluated with ``step.stage_compute`` (the compute side of
+``training_step``: its compute, recompute and bubble are the very arrays the step adds, so A is
+unchanged) on a keys x mappings grid per count (the mapping-only terms once per mapping), ~4x
+cheaper than the full step on flat (key, mapping) pairs; a batch buys at most
+``min(64 + n / 64, 8 + 400 n / mappings)`` new keys (key_tables: a key costs one pass over the
+count's valid mappings, so few for a small batch over many mappings).
 
 Search, per block of candidates sharing (accelerator count, scale-up domain), best-first: the
 first round evaluates exactly each candidate's fitting mapping of lowest bound (np.argmin over the
