@@ -64,7 +64,7 @@ def test_unique_rows_is_numpys_unique_over_rows():
     rng = np.random.default_rng(3)
     cases = [rng.integers(0, 4, (500, 6)).astype(float) * 1.5, rng.uniform(size=(300, 3)),
              rng.uniform(size=(2000, 8)),  # 2,000^8 codes overflow int64: numpy's own form
-             np.zeros((0, 4)), np.full((7, 2), 4096.0)]
+             np.zeros((0, 4)), np.full((7, 2), 4096.0), np.array([[1.0, np.nan], [1.0, np.nan], [0.0, 2.0]])]
     for a in cases:
         found, inverse = np.unique(a, axis=0, return_inverse=True)
         got, got_inverse = key_tables.unique_rows(a)
