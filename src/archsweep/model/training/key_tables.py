@@ -15,8 +15,11 @@ They depend on the hardware ONLY through the key (``training_step`` reads nothin
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
 they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
 evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
-The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch computes at most
-``_MISS_BUDGET + n / _KEY_SHARE`` new keys (see :func:`keys`: the finest ladder that fits that
+The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch of n candidates over m
+mappings computes at most ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / m)``
+new keys (a key costs one evaluation of the compute side over the count's valid mappings, so the
+second term caps a small batch's tables to a share of its exact evaluations: 100 DeepSeek-V3
+candidates get 10 keys, not 32) (see :func:`keys`: the finest ladder that fits that
 budget given what is already cached, the rest of the budget on shared keys one ladder finer, each
 candidate on its finest cached key). Results never depend on the cache (only the bound's
 tightness does).
@@ -33,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.step import training_step
+from archsweep.model.training.step import stage_compute, training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables"]
+__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
 
 #: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
 CACHE_BYTES = 256 * 2**20
@@ -46,8 +49,13 @@ KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_f
               "matrix_efficiency")
 _CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
-_MISS_BUDGET = 32  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
-_KEY_SHARE = 128  # plus one new key per this many candidates
+_MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
+_KEY_SHARE = 64  # plus one new key per this many candidates
+_MIN_KEYS = 8  # and at most this many plus
+_KEY_WORK = 400  # one new key per (mappings / this) candidates: table work <~ 400 x n stage evaluations
+# (tuned on benchmarks/mapping_search.py after the tables got ~4x cheaper: 8,192 Llama-3 70B, 1,000
+# Llama-3 70B and 100 DeepSeek-V3 candidates per batch; the former 32 + n / 128 bought 21 keys of
+# 15,438 valid mappings for 100 DeepSeek-V3 candidates, 2/3 of that batch's time)
 _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
 _GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
@@ -150,11 +158,30 @@ def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
     return np.where(x > 0, np.maximum(y, x), x)  # >= x exactly, whatever exp2/log2 rounding did
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` of a 2-D float array (the same
+    rows, order and inverse), from a 1-D unique per column and one over the rows' mixed-radix codes
+    (the axis=0 form sorts a structured view: ~5x slower on rows with many repeats)."""
+    n, k = a.shape
+    if np.isnan(a).any():  # 1-D unique collapses NaNs, the axis=0 form does not: numpy's own form
+        found, inverse = np.unique(a, axis=0, return_inverse=True)
+        return found, inverse.reshape(-1)
+    code = np.zeros(n, dtype=np.int64)
+    for j in range(k):
+        values, inv = np.unique(a[:, j], return_inverse=True)
+        if n and int(code.max()) > np.iinfo(np.int64).max // len(values) - len(values):  # codes would overflow
+            found, inverse = np.unique(a, axis=0, return_inverse=True)
+            return found, inverse.reshape(-1)
+        code = code * len(values) + inv.reshape(-1)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return a[first], inverse.reshape(-1)
+
+
 def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
          budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
     index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
-    ``budget`` (default ``_MISS_BUDGET + n / _KEY_SHARE``) and whose tables for ``mappings``
+    ``budget`` (default ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / mappings)``) and whose tables for ``mappings``
     mappings hold at most ``_TABLE_ELEMENTS`` entries (a batch's tables stay ~200 MB or less)."""
     n = int(np.size(hw.clock_hz))
     cols = [np.asarray(getattr(hw, f), dtype=np.float64).reshape(-1) for f in KEY_FIELDS]
@@ -165,13 +192,13 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
     cols.append(np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64).reshape(-1)
                 / np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1))
     if budget is None:
-        budget = _MISS_BUDGET + n // _KEY_SHARE
+        budget = min(_MISS_BUDGET + n // _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK // max(mappings, 1))
     max_keys = max(budget, _TABLE_ELEMENTS // max(mappings, 1))
     count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
     levels = []
     bulk = len(_LADDERS) - 1
     for level, steps in enumerate(_LADDERS):
-        found, inverse = np.unique(np.column_stack([count] + [_round_up(c, steps) for c in cols]), axis=0, return_inverse=True)
+        found, inverse = unique_rows(np.column_stack([count] + [_round_up(c, steps) for c in cols]))
         new = np.ones(len(found), dtype=bool) if ctx is None else \
             np.array([(ctx, "tables", tuple(r)) not in _CACHE for r in found.tolist()], dtype=bool)
         levels.append((found, inverse.reshape(-1), new))
@@ -255,17 +282,29 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
                     cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
     ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
-    One flat ``training_step`` call per chunk of (key, mapping) pairs."""
+    :func:`~archsweep.model.training.step.stage_compute` (the compute side of ``training_step``,
+    its very arrays, ~1/4 of its cost) on grids of keys x mappings, one per accelerator count (its
+    keys x the mappings valid for any of them): broadcasting computes the mapping-only terms (GEMM
+    shapes, tile and pipeline-fill efficiencies, micro-batches, bubble slots) once per mapping for
+    all the count's keys instead of once per (key, mapping) pair."""
     ideal = _ideal_rows(hw, key_rows, first)
     out = np.zeros(valid.shape)
-    rows, cols = np.nonzero(valid)
     cal0 = replace(cal, kernel_overhead_s=0.0)
     columns = ideal.columns()
+    counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, len(rows), _CHUNK_ELEMENTS):
-            r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
-            res = training_step(HardwareArrays(**{n: v[r] for n, v in columns.items()}), wl, mappings.take(c), cal0, fixed_dp)
-            out[r, c] = res.compute_time_s + res.recompute_time_s + res.bubble_time_s
+        for ci in range(len(counts)):
+            keys_c = np.flatnonzero(count_of.reshape(-1) == ci)
+            cols = np.flatnonzero(valid[keys_c].any(axis=0))
+            if not len(cols):
+                continue
+            mp = mappings.take(cols).reshape((1, len(cols)))
+            step = max(1, _CHUNK_ELEMENTS // len(cols))
+            for start in range(0, len(keys_c), step):
+                r = keys_c[start:start + step]
+                sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)
+                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(cols)))
+                out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
 
 

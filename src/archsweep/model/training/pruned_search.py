@@ -54,6 +54,12 @@ mapping and the count only (tests/model/test_pruned_search_keys.py: identical fr
 row); A is evaluated only over the count's valid mappings (0, a trivial bound, elsewhere; the
 search never reads them). Candidates may take keys of different ladders (their finest cached
 one): any key rounded UP from a candidate's own values bounds its step by points 2-4 above.
+Since issue 14 (first batch) A is evaluated with ``step.stage_compute`` (the compute side of
+``training_step``: its compute, recompute and bubble are the very arrays the step adds, so A is
+unchanged) on a keys x mappings grid per count (the mapping-only terms once per mapping), ~4x
+cheaper than the full step on flat (key, mapping) pairs; a batch buys at most
+``min(64 + n / 64, 8 + 400 n / mappings)`` new keys (key_tables: a key costs one pass over the
+count's valid mappings, so few for a small batch over many mappings).
 
 Search, per block of candidates sharing (accelerator count, scale-up domain), best-first: the
 first round evaluates exactly each candidate's fitting mapping of lowest bound (np.argmin over the
@@ -91,6 +97,7 @@ PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_acceler
 _MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
 _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - lo) (see _search_pending);
 # 8,192 dense 70B candidates: ~1.2x faster than seed windows (1, 4, 16, 64) of per-row partitions
+_FINITE = np.finfo(np.float64).max
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
@@ -217,10 +224,10 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     x = comm_bound.features(hw, cal)
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
-    net_keys, net_of = np.unique(net, axis=0, return_inverse=True)
+    net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
-    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pending: list[tuple[np.ndarray, ...]] = []
     held = 0
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
@@ -239,7 +246,9 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
-            pending.append((rows, cols, lb))
+            j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
+            low = lb[np.arange(len(rows)), j]
+            pending.append((rows, cols, lb, j, low))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
                 _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
@@ -249,7 +258,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
 
 
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]], best: np.ndarray) -> None:
+                    cal: Calibration, pending: list[tuple[np.ndarray, ...]], best: np.ndarray) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
@@ -259,9 +268,7 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
     first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb in pending:
-        j = np.argmin(lb, axis=1)
-        low = lb[np.arange(len(rows)), j]
+    for rows, cols, lb, j, low in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
@@ -273,9 +280,9 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
     s_rows, s_cols, s_lb, s_lo = [], [], [], []
-    for (rows, cols, lb), low in zip(pending, lowest):
-        # NaN (evaluated) never passes; inf (HBM overflow) never fits: neither enters the set.
-        o2, c2 = np.nonzero((lb <= (upper[rows] * (1 + _MARGIN))[:, None]) & (lb < np.inf))
+    for (rows, cols, lb, _, _), low in zip(pending, lowest):
+        # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
+        o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
         s_rows.append(rows[o2])
         s_cols.append(cols[c2])
         s_lb.append(lb[o2, c2])

@@ -39,12 +39,12 @@ from archsweep.model.training.mapping import (
 from archsweep.model.training.memory import MemoryBreakdown, layer_activation_bytes, memory_per_accelerator
 from archsweep.model.training.offload import activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
-from archsweep.model.transformer import layer_costs
+from archsweep.model.transformer import LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["StepResult", "training_step", "model_flops_per_token"]
+__all__ = ["StageCompute", "StepResult", "stage_compute", "training_step", "model_flops_per_token"]
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,32 @@ def model_flops_per_token(wl: Workload) -> float:
     return 6.0 * matmul_params + 12.0 * wl.layers * wl.seq_len * wl.heads * qk
 
 
-def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                  fixed_dp: float | None = None) -> StepResult:
-    """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
+@dataclass(frozen=True)
+class StageCompute:
+    """The compute side of a step (:func:`stage_compute`): per-layer and per-stage times of one
+    micro-batch, and the step's ``compute``, ``recompute`` and ``bubble`` terms (arrays, SI)."""
+
+    dp: np.ndarray
+    microbatches: np.ndarray
+    etp: np.ndarray
+    valid: np.ndarray
+    lc: LayerCosts
+    layers_stage: np.ndarray
+    moe_frac: float
+    t_layer_f: np.ndarray
+    t_layer_b: np.ndarray
+    t_layer_rc: np.ndarray
+    t_b: np.ndarray
+    compute: np.ndarray
+    recompute: np.ndarray
+    bubble: np.ndarray
+
+
+def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                  fixed_dp: float | None = None) -> StageCompute:
+    """Compute, recompute and bubble of ``training_step`` (the same arrays), without its
+    communication, memory and work counts: what the pruned mapping search tabulates
+    (``valid`` here is before the offload check that ``training_step`` adds)."""
     n_acc = hw.accelerator_count
     model_par = mp.tp * mp.pp * mp.cp
     dp = data_parallel_degree(n_acc, mp, fixed_dp)
@@ -112,6 +135,19 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     t_f = layers_stage * t_layer_f + lc.logits_fwd_s
     t_b = layers_stage * t_layer_b + lc.logits_bwd_s
     t_rc = layers_stage * t_layer_rc
+    bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
+    return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
+                        moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
+                        compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
+
+
+def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                  fixed_dp: float | None = None) -> StepResult:
+    """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
+    sc = stage_compute(hw, wl, mp, cal, fixed_dp)
+    dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
+    t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
+    rc = mp.recompute
 
     # --- communication, one effect each (communication.py, data_parallel.py) ---
     s, h = float(wl.seq_len), float(wl.hidden)
@@ -129,10 +165,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
     offload = activation_offload(wl, cal, layer_activation_bytes(wl, mp, etp), layers_stage, t_layer_f, t_layer_b)
     offload_exposed = microbatches * offload.exposed_s
-    valid = valid & offload.feasible
-    bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
-    compute = microbatches * (t_f + t_b)
-    recompute = microbatches * t_rc
+    valid = sc.valid & offload.feasible
+    compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer + offload_exposed)
 
