@@ -51,6 +51,7 @@ class WorkloadOverrides:
         total_tokens: tokens of the whole run (time-to-train), e.g. "300B".
         low_precision_recipe: scaling recipe of an FP8 job (delayed, current, mxfp8, nvfp4).
         fp8_params: hold and gather the weights in FP8 (1 byte per parameter).
+        activation_offload_layers: layers per pipeline stage whose activations go to host memory.
     """
 
     global_batch_seqs: int | None = None
@@ -61,6 +62,7 @@ class WorkloadOverrides:
     total_tokens: str | None = None
     low_precision_recipe: str | None = None
     fp8_params: bool | None = None
+    activation_offload_layers: int | None = None
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -100,6 +102,10 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         training = replace(training, low_precision_recipe=overrides.low_precision_recipe)  # type: ignore[arg-type]
     if overrides.fp8_params is not None:
         training = replace(training, fp8_params=bool(overrides.fp8_params))
+    if overrides.activation_offload_layers is not None:
+        if overrides.activation_offload_layers < 0:
+            raise InputError(source, "--offload-layers", overrides.activation_offload_layers, "an integer >= 0")
+        training = replace(training, activation_offload_layers=int(overrides.activation_offload_layers))
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
