@@ -160,3 +160,38 @@ def test_eval_fp8_params_and_offload_overrides() -> None:
                    WorkloadOverrides(precision="fp8", fp8_params=True))
     assert fp8w["fp8_params"] and not plain["fp8_params"]
     assert fp8w["memory_per_accelerator_bytes"] < plain["memory_per_accelerator_bytes"]  # 1 B weights, not 2
+
+
+@pytest.mark.parametrize(("workload", "part", "job", "n"), [
+    ("llama3-70b", "H100-SXM", TrainingJob(512, 8192, precision="fp8", fp8_params=True), 200),
+    ("llama3-70b", "GB200", TrainingJob(512, 8192, precision="fp8", low_precision_recipe="mxfp8",
+                                        activation_offload_layers=10), 200),
+    ("mixtral-8x7b", "B200", TrainingJob(512, 4096, precision="fp8", low_precision_recipe="current"), 30),
+])
+@pytest.mark.parametrize("objective", ["step_time_s", "energy_per_token_j"])
+def test_pruned_search_stays_exact_under_a_parts_physics(workload: str, part: str, job: TrainingJob, n: int,
+                                                         objective: str) -> None:
+    """A study's candidates now run with the base part's FP8 ratio, cast bytes, host link and FP8 weights:
+    the pruned best-mapping search still returns the exhaustive search's mapping."""
+    from archsweep.model.driver import evaluate_design_batch
+
+    entry = get_accelerator(part)
+    wl = apply_overrides(load_workload(workload), WorkloadOverrides(
+        global_batch_seqs=job.global_batch_seqs, seq_len=job.seq_len, precision="fp8",
+        low_precision_recipe=job.low_precision_recipe, fp8_params=job.fp8_params,
+        activation_offload_layers=job.activation_offload_layers))
+    cal = job_calibration(CAL, entry, wl.training)
+    rng = np.random.default_rng(n)
+    cols = {k: np.full(n, v, dtype=object if isinstance(v, str) else float) for k, v in entry.design.as_dict().items()}
+    cols["compute_units"] = rng.integers(64, 300, n).astype(float)
+    cols["clock_hz"] = rng.uniform(1.0e9, 2.2e9, n)
+    cols["hbm_capacity_per_stack_bytes"] = rng.choice([16e9, 24e9, 36e9], n)
+    cols["scaleup_bw_bytes_per_s"] = rng.uniform(100e9, 1.8e12, n)
+    cols["scaleout_bw_bytes_per_s"] = rng.uniform(25e9, 400e9, n)
+    cols["accelerator_count"] = rng.choice([64.0, 256.0, 1024.0], n)
+    hw = HardwareArrays.from_columns(cols)
+    tech = load_technology()
+    fast = evaluate_design_batch(hw, wl, tech=tech, calibration=cal, objective=objective)
+    slow = evaluate_design_batch(hw, wl, tech=tech, calibration=cal, objective=objective, exhaustive=True)
+    for key in ("tp", "pp", "cp", "micro_batch", "recompute", "zero_stage", objective):
+        np.testing.assert_array_equal(np.asarray(fast[key]), np.asarray(slow[key]), err_msg=key)
