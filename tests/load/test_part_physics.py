@@ -195,3 +195,16 @@ def test_pruned_search_stays_exact_under_a_parts_physics(workload: str, part: st
     slow = evaluate_design_batch(hw, wl, tech=tech, calibration=cal, objective=objective, exhaustive=True)
     for key in ("tp", "pp", "cp", "micro_batch", "recompute", "zero_stage", objective):
         np.testing.assert_array_equal(np.asarray(fast[key]), np.asarray(slow[key]), err_msg=key)
+
+
+def test_a_study_whose_recipe_the_base_part_cannot_run_is_refused_when_read() -> None:
+    doc = copy.deepcopy(STUDY)
+    doc["base"] = "H100-SXM"  # Hopper: no NVFP4 peak in data/hardware/low_precision_rates.yaml
+    doc["parameters"] = {"compute_units": {"values": [132]}}
+    doc["workloads"][0]["training"]["low_precision_recipe"] = "nvfp4"
+    with pytest.raises(InputError) as err:
+        parse_study(doc, file="s.yaml")
+    assert (err.value.problem.file, err.value.problem.key_path, err.value.problem.value) == ("s.yaml", "workloads", "'l8-fp8'")
+    assert "H100-SXM.peak_dense_nvfp4_flops_per_s" in err.value.problem.allowed
+    doc["base"] = "B200"
+    assert parse_study(doc, file="s.yaml").base == "B200"

@@ -31,7 +31,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
 from archsweep.spec.training import TrainingJob
 
-__all__ = ["part_calibration", "job_calibration", "FP8_PARAM_BYTES"]
+__all__ = ["part_calibration", "job_calibration", "gemm_rate_ratio", "FP8_PARAM_BYTES"]
 
 #: Bytes per parameter of weights held and gathered in FP8 (TransformerEngine ``fp8_model_init``;
 #: NeMo ``fp8_params``, Megatron ``--fp8-param-gather``): one E4M3 byte instead of BF16's two.
@@ -50,21 +50,33 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
         InputError: an NVFP4 recipe on a part without an NVFP4 peak.
     """
     rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
-    rec = load_low_precision_recipes()[recipe]
-    cast, norm_cast = rec.cast_bytes(rates.fp8_gemm_any_layout)
-    hw = HardwareArrays.from_designs(entry.design)
-    bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
-    ratio = rates.fp8_efficiency_ratio(bf16_eff, peak_fp8)
-    if rec.gemm_dtype == "nvfp4":
-        ratio = rates.nvfp4_rate_ratio(bf16_eff, peak_fp8)
-        if ratio <= 0:
-            raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
-                             "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
+    cast, norm_cast = load_low_precision_recipes()[recipe].cast_bytes(rates.fp8_gemm_any_layout)
     host = entry.published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
-    return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
+    return replace(calibration, fp8_matrix_efficiency_ratio=gemm_rate_ratio(entry, recipe),
+                   fp8_quantize_bytes_per_element=cast,
                    fp8_norm_quantize_bytes_per_element=norm_cast,
                    softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
                    host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0)
+
+
+def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
+    """Achieved low-precision GEMM rate of ``recipe`` on the part over what the model runs FP8 GEMMs at
+    without it (the part's BF16 efficiency x its FP8 peak): MAMF FP8 / FP8 peak over the BF16
+    efficiency (1 without a measurement), times the NVFP4 / FP8 peak ratio for an NVFP4 recipe.
+
+    Raises:
+        InputError: an NVFP4 recipe on a part without an NVFP4 peak.
+    """
+    rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
+    hw = HardwareArrays.from_designs(entry.design)
+    bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
+    if load_low_precision_recipes()[recipe].gemm_dtype != "nvfp4":
+        return rates.fp8_efficiency_ratio(bf16_eff, peak_fp8)
+    ratio = rates.nvfp4_rate_ratio(bf16_eff, peak_fp8)
+    if ratio <= 0:
+        raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
+                         "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
+    return ratio
 
 
 def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob) -> Calibration:
