@@ -96,6 +96,11 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                          "a rank > 0 with mode finetune_lora")
     if training.mode != "finetune_lora" and training.lora_rank != 0:
         raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
+    for flag, given in (("--recipe", overrides.low_precision_recipe), ("--fp8-params", overrides.fp8_params)):
+        if given is not None and training.precision != "fp8":
+            raise InputError(source, flag, given, f"absent unless the precision is fp8 (got {training.precision})")
+    if training.precision != "fp8":  # as a study entry: a BF16 job carries no FP8 options
+        training = replace(training, low_precision_recipe="delayed", fp8_params=False)
     if overrides.low_precision_recipe is not None:
         if overrides.low_precision_recipe not in RECIPE_NAMES:
             raise InputError(source, "--recipe", overrides.low_precision_recipe, "one of " + ", ".join(RECIPE_NAMES))

@@ -154,6 +154,10 @@ def test_eval_fp8_params_and_offload_overrides() -> None:
     with pytest.raises(InputError) as err:
         apply_overrides(wl, WorkloadOverrides(precision="fp8", low_precision_recipe="fp6"))
     assert err.value.problem.key_path == "--recipe"
+    with pytest.raises(InputError) as err:
+        apply_overrides(wl, WorkloadOverrides(fp8_params=True))  # llama3-8b's own job is BF16
+    assert err.value.problem.key_path == "--fp8-params"
+    assert not apply_overrides(held, WorkloadOverrides(precision="bf16")).training.fp8_params
     plain = what_if("llama3-8b", "H100-SXM", 8, "tp=1,pp=1,cp=1,mb=1,recompute=none,zero=1",
                     WorkloadOverrides(precision="fp8"))
     fp8w = what_if("llama3-8b", "H100-SXM", 8, "tp=1,pp=1,cp=1,mb=1,recompute=none,zero=1",
