@@ -17,6 +17,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
@@ -24,6 +25,7 @@ from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import parse_strategy
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES
 from archsweep.spec.workload import Workload
@@ -47,6 +49,9 @@ class WorkloadOverrides:
         lora_rank: LoRA rank (> 0 exactly when the resulting mode is finetune_lora; kept from the
             file while the mode stays finetune_lora).
         total_tokens: tokens of the whole run (time-to-train), e.g. "300B".
+        low_precision_recipe: scaling recipe of an FP8 job (delayed, current, mxfp8, nvfp4).
+        fp8_params: hold and gather the weights in FP8 (1 byte per parameter).
+        activation_offload_layers: layers per pipeline stage whose activations go to host memory.
     """
 
     global_batch_seqs: int | None = None
@@ -55,6 +60,9 @@ class WorkloadOverrides:
     mode: str | None = None
     lora_rank: int | None = None
     total_tokens: str | None = None
+    low_precision_recipe: str | None = None
+    fp8_params: bool | None = None
+    activation_offload_layers: int | None = None
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -88,6 +96,21 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                          "a rank > 0 with mode finetune_lora")
     if training.mode != "finetune_lora" and training.lora_rank != 0:
         raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
+    for flag, given in (("--recipe", overrides.low_precision_recipe), ("--fp8-params", overrides.fp8_params)):
+        if given is not None and training.precision != "fp8":
+            raise InputError(source, flag, given, f"absent unless the precision is fp8 (got {training.precision})")
+    if training.precision != "fp8":  # as a study entry: a BF16 job carries no FP8 options
+        training = replace(training, low_precision_recipe="delayed", fp8_params=False)
+    if overrides.low_precision_recipe is not None:
+        if overrides.low_precision_recipe not in RECIPE_NAMES:
+            raise InputError(source, "--recipe", overrides.low_precision_recipe, "one of " + ", ".join(RECIPE_NAMES))
+        training = replace(training, low_precision_recipe=overrides.low_precision_recipe)  # type: ignore[arg-type]
+    if overrides.fp8_params is not None:
+        training = replace(training, fp8_params=bool(overrides.fp8_params))
+    if overrides.activation_offload_layers is not None:
+        if overrides.activation_offload_layers < 0:
+            raise InputError(source, "--offload-layers", overrides.activation_offload_layers, "an integer >= 0")
+        training = replace(training, activation_offload_layers=int(overrides.activation_offload_layers))
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -126,7 +149,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
 
     Returns:
         flat dict: ``model``, ``accelerator``, ``accelerator_count``, ``global_batch_seqs``,
-        ``seq_len``, ``precision``, ``mapping_source`` ("given", "partial" or "searched"),
+        ``seq_len``, ``precision``, ``low_precision_recipe``, ``fp8_params``, ``mapping_source`` ("given", "partial" or "searched"),
         then every output column of the model (SI units).
 
     Raises:
@@ -143,9 +166,10 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         raise InputError("--strategy", key, f"{key}={value}", allowed)
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
-
+    # The part's measured rates and the job's recipe, as validation applies them (one path).
+    calibration = job_calibration(load_calibration(stack=software), entry, workload.training)
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
-                                   calibration=load_calibration(stack=software), exhaustive=exhaustive,
+                                   calibration=calibration, exhaustive=exhaustive,
                                    parallelism=load_stack_parallelism(software))
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
@@ -157,7 +181,8 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     out: dict[str, Any] = {
         "model": workload.name, "accelerator": entry.name, "accelerator_count": int(n),
         "global_batch_seqs": workload.training.global_batch_seqs, "seq_len": workload.seq_len,
-        "precision": workload.training.precision, "mapping_source": source,
+        "precision": workload.training.precision, "low_precision_recipe": workload.training.low_precision_recipe,
+        "fp8_params": workload.training.fp8_params, "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})
     return out
@@ -179,7 +204,9 @@ def print_what_if(result: dict[str, Any], console: Any = None) -> None:
     console = console or Console()
     step = result.get("step_time_s") or float("nan")
     console.print(f"[bold]{result['model']}[/bold] on {result['accelerator_count']} x {result['accelerator']}: "
-                  f"global batch {result['global_batch_seqs']} x {result['seq_len']} tokens, {result['precision']}")
+                  f"global batch {result['global_batch_seqs']} x {result['seq_len']} tokens, {result['precision']}"
+                  + (f" ({result['low_precision_recipe']} scaling{', FP8 weights' if result.get('fp8_params') else ''})"
+                     if result["precision"] == "fp8" else ""))
     sections: list[tuple[str, list[tuple[str, str]]]] = [
         ("mapping", [_row(k, result.get(k)) for k in ("mapping_source", "tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
                                            "microbatches", "recompute", "zero_stage", "sequence_parallel",

@@ -9,11 +9,11 @@ import pytest
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.load.low_precision import load_low_precision_rates
+from archsweep.load.part_physics import part_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.run import part_calibration
 
 CAL = load_calibration()
 

@@ -11,13 +11,13 @@ import pytest
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.low_precision import load_low_precision_rates, load_low_precision_recipes
+from archsweep.load.part_physics import part_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.attention_kernel import softmax_rate_factor
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.low_precision import RECIPE_NAMES
-from archsweep.validation.run import part_calibration
 
 TECH, CAL = load_technology(), load_calibration(stack="megatron-core")
 STRATEGY = "tp=1,pp=1,cp=1,mb=1,recompute=none,zero=1,fa=on"

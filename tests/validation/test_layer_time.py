@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.part_physics import part_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.driver import evaluate_design_batch
@@ -18,7 +19,7 @@ from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result, measured_layer_times, predict_layer_times
-from archsweep.validation.run import part_calibration, plan_row, validate_rows
+from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import LAYER_METRIC, Skip
 
 CSV = data_dir() / "validation" / "training_runs.csv"

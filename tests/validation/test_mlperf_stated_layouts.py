@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.part_physics import job_calibration
 from archsweep.validation.cells import _yes_no
 from archsweep.validation.metrics import _measured
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
-from archsweep.validation.run import row_calibration, validate_rows
+from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
 
 CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
@@ -77,11 +79,18 @@ def test_stated_tp_comm_overlap_beats_the_nemo_default() -> None:
 
 
 def test_fp8_params_hold_weights_in_one_byte() -> None:
-    cal = load_calibration(stack="megatron-core")
+    """The row's fp8_params becomes the job's (TrainingJob.fp8_params); job_calibration, the one path of
+    eval, studies and validate, holds such weights in 1 byte."""
+    cal, entry = load_calibration(stack="megatron-core"), get_accelerator("H100-SXM")
     assert cal.weight_bytes_per_param == 2
-    assert row_calibration(cal, {"fp8_params": "yes"}).weight_bytes_per_param == 1
-    assert row_calibration(cal, {"fp8_params": "no"}) == cal
-    assert row_calibration(cal, {}) == cal
+    jobs = {}
+    for cell in ("yes", "no", ""):
+        row = {**_mlperf()[next(iter(_mlperf()))], "fp8_params": cell}
+        jobs[cell] = _workload(row, _measured(row)[0], []).training
+    assert jobs["yes"].fp8_params and not jobs["no"].fp8_params and not jobs[""].fp8_params
+    assert job_calibration(cal, entry, jobs["yes"]).weight_bytes_per_param == 1
+    assert job_calibration(cal, entry, jobs["no"]).weight_bytes_per_param == 2
+    assert job_calibration(cal, entry, jobs[""]) == job_calibration(cal, entry, jobs["no"])
 
 
 def test_l40s_lora_rows_fit_without_sharding_and_are_modelled_within_10_percent() -> None:

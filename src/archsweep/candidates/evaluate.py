@@ -18,6 +18,8 @@ from archsweep import MODEL_VERSION
 from archsweep.candidates.progress import Progress
 from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.part_physics import job_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
@@ -59,7 +61,10 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     ``hbm_bw_bytes_per_s``), ``feasible`` (the model's own feasibility: a mapping fits and the
     design's physical limits hold), ``model_version`` and ``run_id``. The study's constraints are
     NOT applied here (:func:`archsweep.results.objectives.apply_constraints` does it after
-    evaluation, so editing a constraint re-runs no model).
+    evaluation, so editing a constraint re-runs no model). A training workload runs with the study
+    base part's measured rates, host link and the job's low-precision recipe
+    (:func:`archsweep.load.part_physics.job_calibration`), so a candidate equal to the base part
+    gives what ``archsweep eval`` and ``archsweep validate`` give for that part.
 
     With a ``scenario`` (``tech`` is then its technology): column ``scenario`` after
     ``candidate_id``, and the scenario's packaging limits as ``violation_scenario_<column>_max``
@@ -74,8 +79,11 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
                                          fp4_supported=serving.fp4_native, disaggregation=serving.disaggregation)
     else:
         strategy = None if study.mapping.search else study.mapping.strategy
+        # The base part's measured rates and host link, and the job's recipe (as eval and validate).
+        calibration = job_calibration(load_calibration(stack=study.mapping.software), get_accelerator(study.base),
+                                      workload.training)
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
-                                        calibration=load_calibration(stack=study.mapping.software),
+                                        calibration=calibration,
                                         exhaustive=study.mapping.exhaustive,
                                         parallelism=load_stack_parallelism(study.mapping.software))
     hardware = _hardware_columns(hw)

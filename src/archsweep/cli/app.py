@@ -205,6 +205,15 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
     parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
+    parser.add_argument("--recipe", default=None,
+                        help="scaling recipe of an FP8 job: delayed, current, mxfp8 or nvfp4 (override; its cast "
+                             "traffic and GEMM rate on the part come from data/calibration/low_precision_recipes.yaml "
+                             "and data/hardware/low_precision_rates.yaml, as in validate)")
+    parser.add_argument("--fp8-params", action=argparse.BooleanOptionalAction, default=None,
+                        help="hold and gather the weights in FP8, 1 byte per parameter (override)")
+    parser.add_argument("--offload-layers", type=int, default=None,
+                        help="layers per pipeline stage whose activations are offloaded to host memory over the "
+                             "part's host link (catalog host_link_bw; override)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -223,7 +232,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.serving:
         return cmd_eval_serving(args)
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
-                                  mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens)
+                                  mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
+                                  low_precision_recipe=args.recipe, fp8_params=args.fp8_params,
+                                  activation_offload_layers=args.offload_layers)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

@@ -10,6 +10,8 @@ a job:
   most the layers, ... :func:`archsweep.spec.strategy.strategy_problems`) and its fixed
   degrees fit the largest system of the study;
 - the scale-up domain is never larger than the largest system (``accelerator_count``);
+- every training job's low-precision recipe runs on the base part (an NVFP4 recipe needs the
+  part's NVFP4 peak: :func:`archsweep.load.part_physics.gemm_rate_ratio`);
 - the size limits: ``sampling.samples`` at most :data:`MAX_SAMPLES`, and a fixed
   ``shards`` at most the number of candidates.
 """
@@ -21,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsweep.load.parameters import problem
+from archsweep.load.part_physics import gemm_rate_ratio
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.catalog import CatalogEntry
@@ -34,7 +37,8 @@ from archsweep.spec.strategy import (
 from archsweep.spec.study import MAX_SAMPLES
 from archsweep.spec.workload import Workload
 
-__all__ = ["check_workloads_load", "check_architectures_load", "check_strategy", "check_system_size", "check_sizes"]
+__all__ = ["check_workloads_load", "check_architectures_load", "check_strategy", "check_system_size", "check_sizes",
+           "check_recipes"]
 
 
 def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Workload]:
@@ -137,3 +141,17 @@ def check_sizes(document: Mapping[str, Any], candidates: int | None, file: str, 
         problems.append(problem(file, "shards", shards,
                                 f"at most the {candidates:,} candidate(s) of the study (one shard per candidate at "
                                 "most), or 'auto'"))
+
+
+def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: str, problems: list[Problem]) -> None:
+    """Every FP8 job's ``low_precision_recipe`` runs on the base part (NVFP4 needs its NVFP4 peak)."""
+    for name, workload in workloads.items():
+        job = workload.training
+        if job.precision != "fp8":
+            continue
+        try:
+            gemm_rate_ratio(base, job.low_precision_recipe)
+        except InputError as exc:
+            problems.append(problem(file, "workloads", name, f"a low_precision_recipe the base part {base.name} runs "
+                                    f"({job.low_precision_recipe}: {exc.problem.allowed}; "
+                                    f"{exc.problem.file}: {exc.problem.key_path} {exc.problem.value})"))

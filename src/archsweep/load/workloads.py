@@ -28,17 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
+from archsweep.load.job_options import PRECISION_KEYS, lora_recipe, precision_recipe
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.training import (
-    LORA_TARGET_GROUPS,
-    LORA_TARGETS,
     PRECISIONS,
     TRAINING_MODES,
     TrainingJob,
-    expand_lora_targets,
 )
 from archsweep.spec.workload import Workload
 
@@ -54,7 +52,7 @@ __all__ = [
 
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
-             "total_tokens")
+             "total_tokens", *PRECISION_KEYS)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -251,7 +249,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
 
     Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
     ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
-    :class:`TrainingJob`; finetune_lora only), ``total_tokens``. Without ``base``: ``global_batch`` is
+    :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
+    (precision fp8 only) and ``activation_offload_layers`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
     required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
     bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
     change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
@@ -302,7 +301,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                             "a rank > 0 when mode is finetune_lora"))
     elif mode != "finetune_lora" and rank > 0:
         p.append(InputError(file, f"{key}.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {mode})"))
-    lora_targets, lora_dropout, lora_a2a = _lora_recipe(raw, base, mode, file, key, p)
+    lora_targets, lora_dropout, lora_a2a = lora_recipe(raw, base, mode, file, key, p)
+    recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -314,40 +314,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     if p or seqs is None or seq_len is None:  # None only alongside a problem
         raise InputErrors([e.problem for e in p])
     return TrainingJob(global_batch_seqs=seqs, seq_len=seq_len, precision=precision, mode=mode, lora_rank=rank,
-                       total_tokens=total, lora_targets=lora_targets, lora_dropout=lora_dropout, lora_a2a=lora_a2a)
-
-
-def _lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
-                 p: list[InputError]) -> tuple[tuple[str, ...], float, bool]:
-    """(targets, dropout, a2a) of a LoRA job; problems appended to ``p``."""
-    kept = base if base is not None and base.mode == mode == "finetune_lora" else TrainingJob(1, 1)
-    targets, dropout, a2a = kept.lora_targets, kept.lora_dropout, kept.lora_a2a
-    given = [k for k in ("lora_targets", "lora_dropout", "lora_a2a") if k in raw]
-    if given and mode != "finetune_lora":
-        p.append(InputError(file, f"{key}.{given[0]}", raw[given[0]], f"absent unless mode is finetune_lora (got {mode})"))
-        return targets, dropout, a2a
-    allowed = "a non-empty list of " + ", ".join(LORA_TARGETS) + " or the groups " + ", ".join(LORA_TARGET_GROUPS)
-    if "lora_targets" in raw:
-        names = raw["lora_targets"]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            p.append(InputError(file, f"{key}.lora_targets", names, allowed))
-        else:
-            bad = [n for n in names if n not in LORA_TARGETS and n not in LORA_TARGET_GROUPS]
-            if bad:
-                p.append(InputError(file, f"{key}.lora_targets", bad[0], allowed))
-            else:
-                targets = expand_lora_targets(names)
-    if "lora_dropout" in raw:
-        value = raw["lora_dropout"]
-        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and 0.0 <= value < 1.0
-        dropout = float(value) if ok else dropout
-        if not ok:
-            p.append(InputError(file, f"{key}.lora_dropout", value, "a probability in [0, 1)"))
-    if "lora_a2a" in raw:
-        a2a = raw["lora_a2a"] if isinstance(raw["lora_a2a"], bool) else a2a
-        if not isinstance(raw["lora_a2a"], bool):
-            p.append(InputError(file, f"{key}.lora_a2a", raw["lora_a2a"], "true or false"))
-    return targets, dropout, a2a
+                       total_tokens=total, lora_targets=lora_targets, lora_dropout=lora_dropout, lora_a2a=lora_a2a,
+                       low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:

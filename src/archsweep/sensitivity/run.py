@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.part_physics import job_calibration
 from archsweep.load.sensitivity import load_sensitivity
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
@@ -49,7 +51,7 @@ def _write_nc(ds, path: Path) -> Path:
 def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     """Evaluate the study's sensitivity section; return the files written."""
     spec = load_sensitivity(study)
-    tech, cal = load_technology(), load_calibration(stack=study.mapping.software)
+    tech, stack_cal = load_technology(), load_calibration(stack=study.mapping.software)
     parallelism = load_stack_parallelism(study.mapping.software)
     folder = results / "sensitivity"
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,6 +60,8 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     for name in spec.workloads:
         start = time.perf_counter()
         workload = load_workload(name)
+        # The base part's measured rates and host link, and the job's recipe (as eval and validate).
+        cal = job_calibration(stack_cal, get_accelerator(study.base), workload.training)
         tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
                                   parallelism=parallelism)
         written.append(_write_nc(tornado, folder / f"tornado_{_safe(name)}.nc"))

@@ -67,6 +67,10 @@ class TrainingJob:
         activation_offload_layers: transformer layers (per pipeline stage) whose stored activations
             are copied to host memory in the forward and back in the backward (Megatron-Core
             ``cpu_offloading_num_layers``; TransformerEngine ``get_cpu_offload_context``); 0 = off.
+        fp8_params: the weights are held and gathered in FP8, 1 byte per parameter instead of BF16's
+            2 (TransformerEngine ``fp8_model_init``; NeMo ``fp8_params``, Megatron
+            ``--fp8-param-gather``); resolved into the calibration by
+            :func:`archsweep.load.part_physics.job_calibration`.
     """
 
     global_batch_seqs: int
@@ -80,6 +84,7 @@ class TrainingJob:
     lora_a2a: bool = False
     low_precision_recipe: RecipeName = "delayed"
     activation_offload_layers: int = 0
+    fp8_params: bool = False
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -94,6 +99,8 @@ class TrainingJob:
         if not (isinstance(self.activation_offload_layers, int) and self.activation_offload_layers >= 0):
             raise InputError("<training job>", "activation_offload_layers", self.activation_offload_layers,
                              "an integer >= 0")
+        if not isinstance(self.fp8_params, bool):
+            raise InputError("<training job>", "fp8_params", self.fp8_params, "true or false")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

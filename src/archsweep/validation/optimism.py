@@ -37,7 +37,7 @@ from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row, row_calibration
+from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
 __all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism"]
@@ -117,7 +117,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     if plan.metric in _MICROBATCH_METRICS:
         return None
-    cal = row_calibration(load_calibration(stack=calibration_stack(row)), row)  # the row's software (fp8_params)
+    cal = load_calibration(stack=calibration_stack(row))  # the row's software (fp8_params: in plan.workload)
     try:
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
         given = min((_evaluate(plan, st, cache, tech, cal) for st in plan.strategies), key=_given_order)

@@ -173,7 +173,8 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
-                           low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row))
+                           low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
+                           fp8_params=bool(_yes_no(row, "fp8_params")))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:

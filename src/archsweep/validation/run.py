@@ -44,7 +44,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
-from archsweep.load.low_precision import load_low_precision_rates, load_low_precision_recipes
+from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.validation_data import load_mlperf_eval_rules
@@ -53,8 +53,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.low_precision import LowPrecisionRates
-from archsweep.validation.cells import _int, _number, _text, _yes_no, read_measurements
+from archsweep.validation.cells import _int, _number, _text, read_measurements
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
@@ -134,46 +133,9 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
     return f"mapping rejected by the model ({plan.strategies[0]})"
 
 
-def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str = "delayed") -> Calibration:
-    """``calibration`` for a low-precision job of ``recipe`` on the catalog part: the measured FP8 /
-    BF16 GEMM efficiency ratio (data/hardware/low_precision_rates.yaml, MAMF; 1 where the part has
-    no measurement), for an NVFP4 recipe times the NVFP4 / FP8 peak ratio, and the recipe's
-    quantisation bytes on the part's GEMM layouts (data/calibration/low_precision_recipes.yaml), and
-    the part's exponential rate (softmax in the attention kernel; BF16 jobs too).
-
-    Raises:
-        InputError: an NVFP4 recipe on a part without an NVFP4 peak.
-    """
-    rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
-    rec = load_low_precision_recipes()[recipe]
-    cast, norm_cast = rec.cast_bytes(rates.fp8_gemm_any_layout)
-    hw = HardwareArrays.from_designs(entry.design)
-    bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
-    ratio = rates.fp8_efficiency_ratio(bf16_eff, peak_fp8)
-    if rec.gemm_dtype == "nvfp4":
-        ratio = rates.nvfp4_rate_ratio(bf16_eff, peak_fp8)
-        if ratio <= 0:
-            raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
-                             "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
-    host = entry.published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
-    return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
-                   fp8_norm_quantize_bytes_per_element=norm_cast,
-                   softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
-                   host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0)
-
-
-def row_calibration(calibration: Calibration, row: Mapping[str, str]) -> Calibration:
-    """``calibration`` with what a row states about its software: ``fp8_params`` yes = the weights
-    are held (and gathered) in FP8, 1 byte per parameter (TransformerEngine ``fp8_model_init``; NeMo
-    ``fp8_params``, Megatron ``--fp8-param-gather``), instead of the BF16 2 bytes."""
-    if _yes_no(row, "fp8_params"):
-        return replace(calibration, weight_bytes_per_param=1.0)
-    return calibration
-
-
 def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
               calibration: Calibration) -> dict[str, np.ndarray]:
-    calibration = part_calibration(calibration, plan.entry, plan.workload.training.low_precision_recipe)
+    calibration = job_calibration(calibration, plan.entry, plan.workload.training)  # as eval and studies
     key = (plan.entry.name, plan.workload, plan.count, strategy, calibration)
     if key not in cache:
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
@@ -199,7 +161,6 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
     except ArchsweepError as exc:  # a models/ file that fails to load, etc.
         return _skipped(row, f"input error: {exc}")
     try:
-        calibration = row_calibration(calibration, row)
         results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:
@@ -211,8 +172,8 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         extra: tuple[str, ...] = ()
         layer = measured_layer_times(row) if plan.metric == LAYER_METRIC else None
         if layer is not None:
-            layer_predicted = predict_layer_times(plan, result, part_calibration(calibration, plan.entry,
-                                                                                  plan.workload.training.low_precision_recipe))
+            layer_predicted = predict_layer_times(plan, result, job_calibration(calibration, plan.entry,
+                                                                                 plan.workload.training))
             predicted, extra = layer_predicted.total_s, (layer_notes(layer, layer_predicted),)
         else:
             predicted = predict_metric(plan, result, baseline)

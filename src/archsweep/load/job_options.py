@@ -1,0 +1,83 @@
+"""Options of a training job beyond batch, length, precision and mode (``training:`` keys of a model
+file or a study entry): the LoRA recipe and the low-precision recipe. Called by
+:func:`archsweep.load.workloads.training_job`; every problem is appended to ``p`` (reported together).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archsweep.spec.errors import InputError
+from archsweep.spec.low_precision import RECIPE_NAMES
+from archsweep.spec.training import LORA_TARGET_GROUPS, LORA_TARGETS, TrainingJob, expand_lora_targets
+
+__all__ = ["lora_recipe", "precision_recipe", "PRECISION_KEYS"]
+
+#: Keys of the low-precision recipe (:func:`precision_recipe`).
+PRECISION_KEYS = ("low_precision_recipe", "fp8_params", "activation_offload_layers")
+
+
+def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
+                 p: list[InputError]) -> tuple[tuple[str, ...], float, bool]:
+    """(targets, dropout, a2a) of a LoRA job; problems appended to ``p``."""
+    kept = base if base is not None and base.mode == mode == "finetune_lora" else TrainingJob(1, 1)
+    targets, dropout, a2a = kept.lora_targets, kept.lora_dropout, kept.lora_a2a
+    given = [k for k in ("lora_targets", "lora_dropout", "lora_a2a") if k in raw]
+    if given and mode != "finetune_lora":
+        p.append(InputError(file, f"{key}.{given[0]}", raw[given[0]], f"absent unless mode is finetune_lora (got {mode})"))
+        return targets, dropout, a2a
+    allowed = "a non-empty list of " + ", ".join(LORA_TARGETS) + " or the groups " + ", ".join(LORA_TARGET_GROUPS)
+    if "lora_targets" in raw:
+        names = raw["lora_targets"]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            p.append(InputError(file, f"{key}.lora_targets", names, allowed))
+        else:
+            bad = [n for n in names if n not in LORA_TARGETS and n not in LORA_TARGET_GROUPS]
+            if bad:
+                p.append(InputError(file, f"{key}.lora_targets", bad[0], allowed))
+            else:
+                targets = expand_lora_targets(names)
+    if "lora_dropout" in raw:
+        value = raw["lora_dropout"]
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and 0.0 <= value < 1.0
+        dropout = float(value) if ok else dropout
+        if not ok:
+            p.append(InputError(file, f"{key}.lora_dropout", value, "a probability in [0, 1)"))
+    if "lora_a2a" in raw:
+        a2a = raw["lora_a2a"] if isinstance(raw["lora_a2a"], bool) else a2a
+        if not isinstance(raw["lora_a2a"], bool):
+            p.append(InputError(file, f"{key}.lora_a2a", raw["lora_a2a"], "true or false"))
+    return targets, dropout, a2a
+
+
+def precision_recipe(raw: dict[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
+                     p: list[InputError]) -> tuple[Any, bool, int]:
+    """(low_precision_recipe, fp8_params, activation_offload_layers), each kept from ``base`` (else the
+    :class:`TrainingJob` default) where ``raw`` leaves it out. ``low_precision_recipe`` and
+    ``fp8_params`` only with precision fp8 (they describe how FP8 runs); problems appended to ``p``."""
+    kept = base if base is not None else TrainingJob(1, 1)
+    recipe, fp8_params, offload = kept.low_precision_recipe, kept.fp8_params, kept.activation_offload_layers
+    for name in ("low_precision_recipe", "fp8_params"):
+        if name in raw and precision != "fp8":
+            p.append(InputError(file, f"{key}.{name}", raw[name], f"absent unless precision is fp8 (got {precision})"))
+            return recipe, fp8_params, offload
+    if "low_precision_recipe" in raw:
+        if raw["low_precision_recipe"] in RECIPE_NAMES:
+            recipe = raw["low_precision_recipe"]
+        else:
+            p.append(InputError(file, f"{key}.low_precision_recipe", raw["low_precision_recipe"],
+                                "one of " + ", ".join(RECIPE_NAMES)))
+    if "fp8_params" in raw:
+        if isinstance(raw["fp8_params"], bool):
+            fp8_params = raw["fp8_params"]
+        else:
+            p.append(InputError(file, f"{key}.fp8_params", raw["fp8_params"], "true or false"))
+    if "activation_offload_layers" in raw:
+        value = raw["activation_offload_layers"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            p.append(InputError(file, f"{key}.activation_offload_layers", value, "an integer >= 0"))
+        else:
+            offload = value
+    if precision != "fp8":  # a study entry that turns an FP8 file's job into BF16 drops its FP8 options
+        recipe, fp8_params = TrainingJob(1, 1).low_precision_recipe, False
+    return recipe, fp8_params, offload
