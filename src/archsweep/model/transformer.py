@@ -125,6 +125,13 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         fwd = fwd + in_bytes * batch * m * k / bw
         bwd = bwd + cal.fp8_quantize_bytes_per_element * batch * m * n / bw
         hbm = hbm + in_bytes * batch * m * k
+    if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
+        # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
+        # transpose for the data-gradient GEMM (TransformerEngine Linear backward
+        # ``weight.transpose_2d(cache=is_first_microbatch is not None)``; Megatron-Core passes None
+        # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM.
+        bwd = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
+                     / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 

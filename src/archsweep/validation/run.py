@@ -62,7 +62,7 @@ from archsweep.validation.metrics import (
     flop_convention,
     predict_metric,
 )
-from archsweep.validation.mlperf import wallclock_factor
+from archsweep.validation.mlperf import benchmark_of, wallclock_factor
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
@@ -156,18 +156,31 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
             raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
                              "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
     host = entry.published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
+    transpose = 0.0 if rates.fp8_gemm_any_layout else calibration.fp8_weight_transpose_bytes_per_element
     return replace(calibration, fp8_matrix_efficiency_ratio=ratio, fp8_quantize_bytes_per_element=cast,
+                   fp8_weight_transpose_bytes_per_element=transpose,
                    fp8_norm_quantize_bytes_per_element=norm_cast,
                    softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
                    host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0)
 
 
+#: HBM bytes per weight element of an FP8 transpose kernel (read 1 B, write 1 B).
+_FP8_TRANSPOSE_BYTES = 2.0
+
+
 def row_calibration(calibration: Calibration, row: Mapping[str, str]) -> Calibration:
     """``calibration`` with what a row states about its software: ``fp8_params`` yes = the weights
     are held (and gathered) in FP8, 1 byte per parameter (TransformerEngine ``fp8_model_init``; NeMo
-    ``fp8_params``, Megatron ``--fp8-param-gather``), instead of the BF16 2 bytes."""
+    ``fp8_params``, Megatron ``--fp8-param-gather``), instead of the BF16 2 bytes; and, where the
+    row's benchmark implementation does not cache the FP8 weight transpose (mlperf_eval_rules.yaml
+    ``fp8_weights``), the transpose re-formed in every backward pass."""
     if _yes_no(row, "fp8_params"):
-        return replace(calibration, weight_bytes_per_param=1.0)
+        rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
+        uncached = rule is not None and rule.fp8_weights is not None and not rule.fp8_weights.transpose_cached
+        # An uncached FP8 weight transpose: read 1 B + write 1 B per weight element, every backward
+        # (mlperf_eval_rules.yaml fp8_weights; part_calibration drops it on any-layout FP8 GEMMs).
+        return replace(calibration, weight_bytes_per_param=1.0,
+                       fp8_weight_transpose_bytes_per_element=_FP8_TRANSPOSE_BYTES if uncached else 0.0)
     return calibration
 
 
