@@ -227,6 +227,20 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     unfused_bwd = sc[1] + av[1] + 2.0 * softmax_fwd
     core_fwd = np.where(flash, fa_fwd, unfused_fwd)
     core_bwd = np.where(flash, fa_bwd, unfused_bwd)
+    # Ring attention (cp > 1) runs the core as cp partial steps and merges them (TransformerEngine
+    # v1.6rc2 AttnFuncWithCP, transformer_engine/pytorch/attention.py): per step, forward, the
+    # output correction out += out_step * exp(lse_step - lse) (read out, out_step, write out) and
+    # the log-sum-exp update; backward, dq += dq_step (read 2, write 1), the cat of dk, dv into one
+    # buffer (read 1, write 1) and dkv += dkv_step (read 2, write 1). HBM-bound, each kernel +
+    # kernel_overhead_s, plus one attention kernel per extra step in each direction. No new constant.
+    q_bytes = 2.0 * tokens * heads_local * qk_dim
+    kv_bytes = 2.0 * 2.0 * tokens * kv_heads_for_attn * qk_dim
+    bw_hbm = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+    ring = c > 1
+    core_fwd = core_fwd + np.where(ring, c * (3.0 * q_bytes / bw_hbm + 2.0 * cal.kernel_overhead_s)
+                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
+    core_bwd = core_bwd + np.where(ring, c * ((3.0 * q_bytes + 5.0 * kv_bytes) / bw_hbm + 3.0 * cal.kernel_overhead_s)
+                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
     core_flops = np.where(flash, 0.5 * full_core_flops, full_core_flops)
     core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
                         10.0 * score_elems + sc[3] + av[3])
