@@ -25,7 +25,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
                "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
-               "host_link_bw_bytes_per_s"}
+               "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element"}
 
 
 def _stacks_path() -> Path:

@@ -36,6 +36,8 @@ __all__ = ["part_calibration", "job_calibration", "gemm_rate_ratio", "FP8_PARAM_
 #: Bytes per parameter of weights held and gathered in FP8 (TransformerEngine ``fp8_model_init``;
 #: NeMo ``fp8_params``, Megatron ``--fp8-param-gather``): one E4M3 byte instead of BF16's two.
 FP8_PARAM_BYTES = 1.0
+#: HBM bytes per weight element of an FP8 transpose kernel (read 1 B, write 1 B).
+FP8_TRANSPOSE_BYTES = 2.0
 
 
 def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str = "delayed") -> Calibration:
@@ -82,7 +84,8 @@ def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
 def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob) -> Calibration:
     """``calibration`` for training ``job`` on the catalog part ``entry`` (or on designs based on it):
     :func:`part_calibration` for the job's ``low_precision_recipe``, and FP8 weights
-    (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``.
+    (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
+    transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it.
 
     The one path of ``archsweep eval``, studies, sensitivity and validation.
 
@@ -91,5 +94,10 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     """
     out = part_calibration(calibration, entry, job.low_precision_recipe)
     if job.fp8_params:
-        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES)
+        rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
+        # An uncached FP8 weight transpose is re-formed in every backward, except where FP8 GEMMs
+        # take any layout (Blackwell: no transpose is needed at all).
+        uncached = not job.fp8_weight_transpose_cached and not rates.fp8_gemm_any_layout
+        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
+                      fp8_weight_transpose_bytes_per_element=FP8_TRANSPOSE_BYTES if uncached else 0.0)
     return out

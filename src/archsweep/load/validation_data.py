@@ -18,7 +18,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.training import expand_lora_targets
-from archsweep.spec.validation_data import BenchPrecisions, EvalRule, LoraRecipe, PrecisionTriple
+from archsweep.spec.validation_data import BenchPrecisions, EvalRule, Fp8WeightHandling, LoraRecipe, PrecisionTriple
 
 __all__ = ["load_mlperf_eval_rules", "load_bench_precisions", "mlperf_eval_rules_path", "bench_precisions_path"]
 
@@ -47,7 +47,11 @@ def _eval_rules(path: Path) -> Mapping[str, EvalRule]:
         recipe = None if lora is None else LoraRecipe(
             rank=lora["rank"], targets=expand_lora_targets(lora["targets"]), dropout=float(lora["dropout"]),
             a2a=lora["a2a"], source=lora["source"], locator=lora["locator"], confidence=lora["confidence"])
-        rules[name] = EvalRule(benchmark=name, lora=recipe, **entry)
+        fp8 = entry.pop("fp8_weights", None)
+        handling = None if fp8 is None else Fp8WeightHandling(
+            transpose_cached=fp8["transpose_cached"], source=fp8["source"], locator=fp8["locator"],
+            confidence=fp8["confidence"])
+        rules[name] = EvalRule(benchmark=name, lora=recipe, fp8_weights=handling, **entry)
     return MappingProxyType(rules)
 
 

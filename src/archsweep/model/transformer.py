@@ -125,6 +125,13 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         fwd = fwd + in_bytes * batch * m * k / bw
         bwd = bwd + cal.fp8_quantize_bytes_per_element * batch * m * n / bw
         hbm = hbm + in_bytes * batch * m * k
+    if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
+        # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
+        # transpose for the data-gradient GEMM (TransformerEngine Linear backward
+        # ``weight.transpose_2d(cache=is_first_microbatch is not None)``; Megatron-Core passes None
+        # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM.
+        bwd = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
+                     / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -220,6 +227,20 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     unfused_bwd = sc[1] + av[1] + 2.0 * softmax_fwd
     core_fwd = np.where(flash, fa_fwd, unfused_fwd)
     core_bwd = np.where(flash, fa_bwd, unfused_bwd)
+    # Ring attention (cp > 1) runs the core as cp partial steps and merges them (TransformerEngine
+    # v1.6rc2 AttnFuncWithCP, transformer_engine/pytorch/attention.py): per step, forward, the
+    # output correction out += out_step * exp(lse_step - lse) (read out, out_step, write out) and
+    # the log-sum-exp update; backward, dq += dq_step (read 2, write 1), the cat of dk, dv into one
+    # buffer (read 1, write 1) and dkv += dkv_step (read 2, write 1). HBM-bound, each kernel +
+    # kernel_overhead_s, plus one attention kernel per extra step in each direction. No new constant.
+    q_bytes = 2.0 * tokens * heads_local * qk_dim
+    kv_bytes = 2.0 * 2.0 * tokens * kv_heads_for_attn * qk_dim
+    bw_hbm = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+    ring = c > 1
+    core_fwd = core_fwd + np.where(ring, c * (3.0 * q_bytes / bw_hbm + 2.0 * cal.kernel_overhead_s)
+                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
+    core_bwd = core_bwd + np.where(ring, c * ((3.0 * q_bytes + 5.0 * kv_bytes) / bw_hbm + 3.0 * cal.kernel_overhead_s)
+                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
     core_flops = np.where(flash, 0.5 * full_core_flops, full_core_flops)
     core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
                         10.0 * score_elems + sc[3] + av[3])

@@ -75,3 +75,8 @@ class Calibration:
     #: Copy rate between the accelerator and host memory, per direction, bytes/s (set per part from the
     #: catalog's published ``host_link_bw_bytes_per_s``; 0 = no host link known: offloading infeasible).
     host_link_bw_bytes_per_s: float = 0.0
+    #: Set per row by validation: HBM bytes per weight element of re-forming the FP8 weight transpose
+    #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
+    #: weights are held in FP8 and the transpose is not cached across micro-batches on a part whose FP8
+    #: GEMMs take one operand layout only; 0 = cached once per step or not needed).
+    fp8_weight_transpose_bytes_per_element: float = 0.0

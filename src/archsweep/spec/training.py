@@ -71,6 +71,11 @@ class TrainingJob:
             2 (TransformerEngine ``fp8_model_init``; NeMo ``fp8_params``, Megatron
             ``--fp8-param-gather``); resolved into the calibration by
             :func:`archsweep.load.part_physics.job_calibration`.
+        fp8_weight_transpose_cached: with ``fp8_params``, the FP8 transpose of each weight is kept
+            between micro-batches (TransformerEngine's default); False = re-formed in every backward
+            pass (``disable_parameter_transpose_cache`` in the MLPerf NeMo LoRA configs: Megatron-Core
+            passes ``is_first_microbatch=None``), 2 bytes of HBM traffic per weight element on parts
+            whose FP8 GEMMs take one layout only (resolved by ``job_calibration``).
     """
 
     global_batch_seqs: int
@@ -85,6 +90,7 @@ class TrainingJob:
     low_precision_recipe: RecipeName = "delayed"
     activation_offload_layers: int = 0
     fp8_params: bool = False
+    fp8_weight_transpose_cached: bool = True
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from archsweep.spec.serving import Precision
 
-__all__ = ["EvalRule", "LoraRecipe", "PrecisionTriple", "BenchPrecisions"]
+__all__ = ["EvalRule", "Fp8WeightHandling", "LoraRecipe", "PrecisionTriple", "BenchPrecisions"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,20 @@ class LoraRecipe:
     targets: tuple[str, ...]
     dropout: float
     a2a: bool
+    source: str
+    locator: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class Fp8WeightHandling:
+    """How a benchmark's implementation treats weights held in FP8 (``fp8_params``).
+
+    ``transpose_cached`` False: the FP8 transpose of each weight that the data-gradient GEMM reads
+    is re-formed in every backward pass instead of once per step (NeMo ``disable_parameter_transpose_cache``).
+    """
+
+    transpose_cached: bool
     source: str
     locator: str
     confidence: str
@@ -45,6 +59,7 @@ class EvalRule:
     locator: str
     confidence: str
     lora: LoraRecipe | None = None
+    fp8_weights: Fp8WeightHandling | None = None
 
     @property
     def eval_per_train_sample(self) -> float:

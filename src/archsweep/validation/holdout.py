@@ -49,6 +49,13 @@ class FittedConstant:
     selects: Callable[[Mapping[str, str]], bool]
 
 
+def _mlperf_lora_tp_overlap_cp1(row: Mapping[str, str]) -> bool:
+    """MLPerf llama2_70b_lora rows stating TP communication overlap on, at TP > 1 and CP 1."""
+    return (_text(row, "source_group") == "mlperf" and _text(row, "run_id").endswith("llama2_70b_lora")
+            and _text(row, "tp_comm_overlap") == "yes" and (_text(row, "cp") or "1") == "1"
+            and int(_text(row, "tp") or "1") > 1)
+
+
 FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
@@ -56,6 +63,8 @@ FITTED: tuple[FittedConstant, ...] = (
                    "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
     FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", (0.0, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3),
                    "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
+    FittedConstant("megatron-core", "tp_overlap_residual", (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+                   "MLPerf llama2_70b_lora rows with tp_comm_overlap yes at TP > 1, CP 1", _mlperf_lora_tp_overlap_cp1),
 )
 
 

@@ -50,6 +50,13 @@ def benchmark_of(row: Mapping[str, str]) -> str | None:
     return match.group(1) if match else None
 
 
+def transpose_cached(row: Mapping[str, str]) -> bool:
+    """False where the row's MLPerf benchmark implementation re-forms the FP8 weight transpose in every
+    backward (data/validation/mlperf_eval_rules.yaml ``fp8_weights.transpose_cached``); True otherwise."""
+    rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
+    return not (rule is not None and rule.fp8_weights is not None and not rule.fp8_weights.transpose_cached)
+
+
 def forward_share(wl: Workload) -> float:
     """Forward-pass share of one training step's FLOPs (see the module docstring)."""
     if wl.training.mode != "finetune_lora":

@@ -13,6 +13,7 @@ from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text, _yes_no, offload_layers
 from archsweep.validation.lora_recipe import apply_lora_recipe
+from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.types import (
     _MICROBATCH_METRICS,
@@ -174,7 +175,8 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
                            low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
-                           fp8_params=bool(_yes_no(row, "fp8_params")))
+                           fp8_params=bool(_yes_no(row, "fp8_params")),
+                           fp8_weight_transpose_cached=transpose_cached(row))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
