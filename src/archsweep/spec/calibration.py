@@ -75,3 +75,7 @@ class Calibration:
     #: Copy rate between the accelerator and host memory, per direction, bytes/s (set per part from the
     #: catalog's published ``host_link_bw_bytes_per_s``; 0 = no host link known: offloading infeasible).
     host_link_bw_bytes_per_s: float = 0.0
+    #: Share of the HBM capacity a mapping may fill (memory feasibility: total <= fraction x capacity);
+    #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
+    #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
+    hbm_usable_fraction: float = 1.0
