@@ -103,3 +103,10 @@ def test_a_fraction_outside_0_1_names_file_key_and_allowed(tmp_path, monkeypatch
         assert "software_stacks.yaml" in text and "megatron-2021.hbm_usable_fraction.value" in text and "(0, 1]" in text
     finally:
         load_calibration.cache_clear()
+
+
+def test_holding_out_megatron_resets_the_fraction(rows):
+    from archsweep.validation.holdout import held_out_calibrations
+
+    assert held_out_calibrations(rows.values(), "megatron")["megatron-2021"].hbm_usable_fraction == 1.0
+    assert held_out_calibrations(rows.values(), "mpt")["megatron-2021"].hbm_usable_fraction == pytest.approx(0.82)

@@ -56,6 +56,11 @@ FITTED: tuple[FittedConstant, ...] = (
                    "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
     FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", (0.0, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3),
                    "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
+    # Bounded, not MAPE-fitted (feasibility only: no validated figure depends on it): the row that
+    # gives the lower bound; the upper bound is SC21 Fig. 17, not a row. Held out with its group.
+    FittedConstant("megatron-2021", "hbm_usable_fraction", (0.82,),
+                   "korthikanti_1000B_seqsel (its stated mapping must fit)",
+                   lambda r: _text(r, "run_id") == "korthikanti_1000B_seqsel"),
 )
 
 
