@@ -23,6 +23,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.spec.errors import InputError
 from archsweep.validation.cells import read_measurements
+from archsweep.validation.holdout import held_out_calibrations
 from archsweep.validation.rows import _stack, calibration_stack
 from archsweep.validation.run import _evaluate, plan_row, row_calibration
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
@@ -106,7 +107,5 @@ def test_a_fraction_outside_0_1_names_file_key_and_allowed(tmp_path, monkeypatch
 
 
 def test_holding_out_megatron_resets_the_fraction(rows):
-    from archsweep.validation.holdout import held_out_calibrations
-
     assert held_out_calibrations(rows.values(), "megatron")["megatron-2021"].hbm_usable_fraction == 1.0
     assert held_out_calibrations(rows.values(), "mpt")["megatron-2021"].hbm_usable_fraction == pytest.approx(0.82)
