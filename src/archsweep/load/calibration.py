@@ -25,7 +25,8 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
                "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
-               "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element"}
+               "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element",
+               "hbm_usable_fraction"}
 
 
 def _stacks_path() -> Path:
@@ -66,6 +67,8 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
+        if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
+            raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
     return replace(base, stack=stack, **overrides)
 
 

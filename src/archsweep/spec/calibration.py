@@ -80,3 +80,7 @@ class Calibration:
     #: weights are held in FP8 and the transpose is not cached across micro-batches on a part whose FP8
     #: GEMMs take one operand layout only; 0 = cached once per step or not needed).
     fp8_weight_transpose_bytes_per_element: float = 0.0
+    #: Share of the HBM capacity a mapping may fill (memory feasibility: total <= fraction x capacity);
+    #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
+    #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
+    hbm_usable_fraction: float = 1.0

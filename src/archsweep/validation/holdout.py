@@ -65,6 +65,11 @@ FITTED: tuple[FittedConstant, ...] = (
                    "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
     FittedConstant("megatron-core", "tp_overlap_residual", (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
                    "MLPerf llama2_70b_lora rows with tp_comm_overlap yes at TP > 1, CP 1", _mlperf_lora_tp_overlap_cp1),
+    # Bounded, not MAPE-fitted (feasibility only: no validated figure depends on it): the row that
+    # gives the lower bound; the upper bound is SC21 Fig. 17, not a row. Held out with its group.
+    FittedConstant("megatron-2021", "hbm_usable_fraction", (0.82,),
+                   "korthikanti_1000B_seqsel (its stated mapping must fit)",
+                   lambda r: _text(r, "run_id") == "korthikanti_1000B_seqsel"),
 )
 
 

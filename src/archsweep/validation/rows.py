@@ -240,7 +240,7 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
 
 
 #: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
-_STACK_CALIBRATION = {"megatron-2021": "megatron-core", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
+_STACK_CALIBRATION = {"megatron-2021": "megatron-2021", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
                       "other": "megatron-core"}
 #: NeMo containers released before FlashAttention-3 (July 2024): Hopper attention ran FA2 kernels.
 _PRE_FA3_NEMO = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")

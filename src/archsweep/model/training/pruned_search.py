@@ -200,7 +200,7 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     ctx = key_tables.context(wl, mappings, fixed_dp, cal)
     keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
     bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
-    cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1)
+    cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1) * cal.hbm_usable_fraction  # as training_step
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
     best = np.full(n, -1, dtype=np.int64)

@@ -171,7 +171,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
             + optimizer + offload_exposed)
 
     mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
-    usable = hw.hbm_capacity_bytes
+    usable = hw.hbm_capacity_bytes * cal.hbm_usable_fraction  # the stack's usable share (1 = all)
     memory_violation = (mem.total_bytes - usable) / usable
 
     # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
