@@ -149,12 +149,16 @@ class _Counting(optuna.samplers.RandomSampler):
 
 @pytest.mark.parametrize("share", [0.25, 0.5])
 def test_global_share_sends_that_fraction_of_the_local_phase_to_the_global_sampler(share: float) -> None:
+    """The evenly spaced ``share`` of the local phase's trials go to the global sampler; without
+    the share the local phase (the 270-point grid has free neighbours throughout) sends none."""
+    local_phase = set(range(60, 120))  # 40 distinct points are known well before trial 60
     main = _Counting(1)
     _run(1, trials=120, start=40, share=share, main=main)
-    local_phase = set(range(40, 120))
-    went_global = main.numbers & local_phase
-    assert len(went_global) == pytest.approx(share * len(local_phase), abs=1)
-    assert {n for n in local_phase if int((n + 1) * share) > int(n * share)} == went_global
+    assert main.numbers & local_phase == {n for n in local_phase if int((n + 1) * share) > int(n * share)}
+    assert len(main.numbers & local_phase) == pytest.approx(share * len(local_phase), abs=1)
+    plain = _Counting(1)
+    _run(1, trials=120, start=40, main=plain)
+    assert not plain.numbers & local_phase
 
 
 def test_bad_global_share() -> None:
