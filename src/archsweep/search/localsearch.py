@@ -134,12 +134,11 @@ def _constraints(trial: FrozenTrial) -> list[float]:
 @dataclass(frozen=True)
 class _Parents:
     """Feasible non-dominated finished trials: grid indices and exclusive hypervolume contributions;
-    with the step model, also their transformed objectives and constraints and the fitted model."""
+    with the step model, also their transformed objectives and the fitted model."""
 
     indices: tuple[Index, ...]
     contribution: np.ndarray
     values: np.ndarray | None = None
-    constraints: np.ndarray | None = None
     model: StepModel | None = None
 
 
@@ -224,12 +223,9 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             chosen = first[mask]
             parents = _Parents(tuple(indices[i] for i in chosen), contribution)
             if self._model:
-                widths = {len(c) for c in constraints}
-                table = np.array(constraints, dtype=np.float64) if len(widths) == 1 else np.zeros((len(rows), 0))
                 transformed, _ = objective_transform(np.stack(rows))
-                targets = np.concatenate([transformed, table], axis=1)
-                model = fit_step_model(np.array(indices), targets, self._sizes)
-                parents = _Parents(parents.indices, contribution, transformed[chosen], table[chosen], model)
+                model = fit_step_model(np.array(indices), transformed, self._sizes)
+                parents = _Parents(parents.indices, contribution, transformed[chosen], model)
         self._memo = (len(finished), parents)
         return parents
 
@@ -284,14 +280,11 @@ class ParetoLocalSearchSampler(DelegatingSampler):
     def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
         """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current
         front (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`); ties drawn."""
-        assert parents.model is not None and parents.values is not None and parents.constraints is not None
+        assert parents.model is not None and parents.values is not None
         p = parents.indices.index(parent)
-        k = parents.values.shape[1]
-        children = np.array(free)
-        base = np.concatenate([parents.values[p], parents.constraints[p]])
-        predicted = base + parents.model.step(np.array([parent] * len(free)), children)
+        predicted = parents.values[p] + parents.model.step(np.array([parent] * len(free)), np.array(free))
         span = parents.values.max(axis=0) - parents.values.min(axis=0)
-        margin = front_margin(predicted[:, :k], parents.values, np.where(span > 0, span, 1.0))
+        margin = front_margin(predicted, parents.values, np.where(span > 0, span, 1.0))
         order = np.lexsort((rng.random(len(free)), margin))
         return free[int(order[-1])]
 
