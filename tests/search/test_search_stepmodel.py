@@ -165,3 +165,43 @@ def test_bad_global_share() -> None:
     for share in (-0.1, 1.0):
         with pytest.raises(ValueError, match="global_share"):
             ParetoLocalSearchSampler(optuna.samplers.RandomSampler(), SPACE, start=1, global_share=share)
+
+
+class _Stuck(optuna.samplers.BaseSampler):
+    """A global sampler that proposes the same grid point for every trial (relative sampling)."""
+
+    POINT = {"a": 4, "b": 1.0, "c": "y"}
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+        return dict(SPACE)
+
+    def sample_relative(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                        search_space: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.POINT)
+
+    def sample_independent(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, param_name: str,
+                           param_distribution: optuna.distributions.BaseDistribution) -> Any:
+        raise AssertionError("relative only")
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_fresh_moves_a_repeated_global_proposal_to_a_free_neighbour(fresh: bool) -> None:
+    """With ``fresh``, a global proposal where a trial already is (finished or in the same batch)
+    becomes a new one-axis neighbour of it while one is free (6 here), then a two-axis one; without
+    it the point repeats."""
+    sampler = ParetoLocalSearchSampler(_Stuck(), SPACE, start=10_000, seed=0, fresh=fresh)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    asked = []
+    for _ in range(4):
+        batch = [study.ask(SPACE) for _ in range(4)]
+        asked += [_index(t.params) for t in batch]
+        for trial in batch:
+            study.tell(trial, _objectives(trial.params)[0])
+    point = _index(_Stuck.POINT)
+    if not fresh:
+        assert set(asked) == {point}
+        return
+    one, two = neighbours(point, SIZES, 2)
+    assert asked[0] == point and len(set(asked)) == len(asked)
+    assert set(asked[1:7]) == set(one)
+    assert set(asked[7:]) <= set(two)

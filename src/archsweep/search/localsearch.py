@@ -23,6 +23,12 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
 * ``global_share`` (``local_search_global``): that fraction of the local phase's trials, evenly
   spaced by trial number, still goes to the global sampler, which keeps exploring regions the
   front has not reached (and learns from the local trials).
+* ``fresh`` (``local_search_fresh``): in both phases, a point the global sampler proposes (its
+  relative sampling: multivariate TPE, NSGA-II's crossover) where a trial of the study already is,
+  finished or running, moves to a random free one- (then two-) axis neighbour of it. Deduplication
+  (``search.deduplicate``) would otherwise only tell the known values again, which spends a trial
+  of the sampler and repeats a point in its history; with ``local_search_start: 1`` this is the
+  only change to the global sampler.
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -156,10 +162,12 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             the largest contribution.
         global_share: fraction of the local phase's trials left to the global sampler (spread
             evenly by trial number), so it keeps exploring, and learning from the local trials.
+        fresh: a point the global sampler proposes (relative sampling) where a trial already is
+            moves to a random free one- (then two-) axis neighbour, in both phases.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
-                 seed: int = 0, model: bool = False, global_share: float = 0.0) -> None:
+                 seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
@@ -175,6 +183,7 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         self._memo: tuple[int, _Parents] | None = None
         self._model = model
         self._global_share = global_share
+        self._fresh = fresh
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -301,4 +310,26 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         proposal = self._proposals.pop(trial.number, None)
         if proposal is not None:
             return {k: v for k, v in proposal.items() if k in search_space}
-        return self._main.sample_relative(study, trial, search_space)
+        params = self._main.sample_relative(study, trial, search_space)
+        if self._fresh:
+            return self._moved_off_known(study, trial, params)
+        return params
+
+    def _moved_off_known(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
+        """The global sampler's point, or, when a trial is already at it, a random free one- (then
+        two-) axis neighbour of it (the point itself when none is free)."""
+        fixed = {axis.name: axis.values[0] for axis in self._axes if len(axis.values) == 1}
+        index = self._index({**fixed, **params})  # Optuna leaves single-value parameters out of the relative space
+        if index is None:
+            return params
+        taken = {i for t in study.get_trials(deepcopy=False) if t.number != trial.number
+                 for i in [self._trial_index(t)] if i is not None}
+        if index not in taken:
+            return params
+        rng = np.random.default_rng([self._seed, trial.number, 1])
+        one, two = neighbours(index, self._sizes, self._max_axes)
+        free = [n for n in one if n not in taken] or [n for n in two if n not in taken]
+        if not free:
+            return params
+        chosen = free[int(rng.integers(len(free)))]
+        return {**params, **{axis.name: axis.values[i] for axis, i in zip(self._axes, chosen) if axis.name in params}}

@@ -111,13 +111,14 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     local_axes = int(options.pop("local_search_axes", 2))
     local_model = bool(options.pop("local_search_model", False))
     local_global = float(options.pop("local_search_global", 0.0))
+    local_fresh = bool(options.pop("local_search_fresh", False))
     sampler = _sampler(spec, worker, options)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
     if local_start is not None:
         sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
-                                           global_share=local_global)
+                                           global_share=local_global, fresh=local_fresh)
     return sampler
 
 
