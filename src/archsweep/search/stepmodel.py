@@ -22,7 +22,8 @@ hypervolume contribution) proposes the free neighbour with the best prediction i
 The predictions are rough (README "Scale": correlation 0.9, 0.7 and 0.97 of the predicted and true
 log steps of throughput, energy and price on the search-quality grid), so they only order one
 parent's few neighbours. Ranking every neighbour of every parent by predicted margin or predicted
-hypervolume gain, or skipping neighbours predicted dominated, did worse than the random draw.
+hypervolume gain did worse than the random draw (0.944 and 0.938 against 0.971 at 1 %), skipping
+neighbours predicted dominated no better (0.966-0.972).
 """
 
 from __future__ import annotations
