@@ -9,12 +9,13 @@ stored values and feasibility, so a run costs the sampler's time only. On the ro
 (``nsga2``, ``nsga2:local_search_start=0.5``, ``tpe:multivariate=true,local_search_start=0.5``)
 the ratios equal the real worker's to 4 digits.
 
-Prints per seed the hypervolume ratio at 200, 400, 800 (, 2,000, 4,000) distinct evaluations and
+Prints per seed the hypervolume ratio at 200, 400, 800 (, 2,000, 4,000) and a quarter, half and all
+of ``BUDGET`` distinct evaluations and
 how many exhaustive-front points were found, then ``SUMMARY`` mean (worst) over seeds.
 
 Usage::
 
-    python benchmarks/search_quality_lookup.py GRID.npz SAMPLER SEEDS [BUDGET]
+    python benchmarks/search_quality_lookup.py GRID.npz SAMPLER SEEDS [BUDGET [STUDY]]
     python benchmarks/search_quality_lookup.py /tmp/s4q-grid.npz nsga2:local_search_start=0.5 0,1,2 4000
 """
 
@@ -38,12 +39,13 @@ from archsweep.spec.search import SamplerSpec
 def main() -> None:
     grid_file, sampler_text, seeds_text = sys.argv[1:4]
     budget = int(sys.argv[4]) if len(sys.argv) > 4 else 800
+    study_file = Path(sys.argv[5]) if len(sys.argv) > 5 else DEFAULT_STUDY
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = load_study(DEFAULT_STUDY)
+    study = load_study(study_file)
     assert study.search is not None
     axes, directions = grid_axes(study), [o.direction for o in study.objectives]
     stored = np.load(grid_file)
-    if str(stored["key"]) != _grid_key(Path(DEFAULT_STUDY), study, None):
+    if str(stored["key"]) != _grid_key(Path(study_file), study, None):
         sys.exit(f"{grid_file}: computed with another study, data or model; run benchmarks/search_quality.py "
                  f"--grid-cache {grid_file} first")
     natural, feasible = stored["values"], stored["feasible"]
@@ -55,7 +57,7 @@ def main() -> None:
     exact = hypervolume(values[on_front], reference)
     space = distributions(study.search)
     parsed = parse_sampler(sampler_text)
-    counts = [k for k in (200, 400, 800, 2000, 4000) if k <= budget]
+    counts = sorted({k for k in (200, 400, 800, 2000, 4000) if k <= budget} | {budget // 4, budget // 2, budget})
     rows = []
     for seed in (int(s) for s in seeds_text.split(",")):
         spec = dataclasses.replace(study.search, trials=budget, seed=seed, sampler=SamplerSpec(

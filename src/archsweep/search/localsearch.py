@@ -17,6 +17,18 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
   plus 10 % of each range), divided by one plus its neighbours in flight, proposes one of its free
   neighbours (drawn with a generator seeded by ``seed`` and the trial number). When no parent has a
   free neighbour (a Pareto local optimum set), the trial goes to the global sampler.
+* ``model`` (``local_search_model``): the parent's neighbour is not drawn but chosen by an additive
+  step model fitted on every finished trial (:mod:`archsweep.search.stepmodel`): the free neighbour
+  predicted to reach farthest beyond the current front.
+* ``global_share`` (``local_search_global``): that fraction of the local phase's trials, evenly
+  spaced by trial number, still goes to the global sampler, which keeps exploring regions the
+  front has not reached (and learns from the local trials).
+* ``fresh`` (``local_search_fresh``): in both phases, a point the global sampler proposes (its
+  relative sampling: multivariate TPE, NSGA-II's crossover) where a trial of the study already is,
+  finished or running, moves to a random free one- (then two-) axis neighbour of it. Deduplication
+  (``search.deduplicate``) would otherwise only tell the known values again, which spends a trial
+  of the sampler and repeats a point in its history; with ``local_search_start: 1`` this is the
+  only change to the global sampler.
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -44,6 +56,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.delegating import DelegatingSampler
+from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
 
@@ -112,6 +125,12 @@ def neighbours(index: Index, sizes: Sequence[int], axes: int) -> tuple[list[Inde
     return one, two
 
 
+def _to_global(number: int, share: float) -> bool:
+    """Whether trial ``number`` of the local phase goes to the global sampler: ``share`` of the
+    trials, evenly spaced (``floor((n + 1) s) > floor(n s)``; every other trial at 0.5)."""
+    return share > 0 and int((number + 1) * share) > int(number * share)
+
+
 def _constraints(trial: FrozenTrial) -> list[float]:
     """The trial's constraint values (Optuna 5: a dict by name; older: a list)."""
     constraints: Any = trial.constraints
@@ -120,10 +139,13 @@ def _constraints(trial: FrozenTrial) -> list[float]:
 
 @dataclass(frozen=True)
 class _Parents:
-    """Feasible non-dominated finished trials: grid indices and exclusive hypervolume contributions."""
+    """Feasible non-dominated finished trials: grid indices and exclusive hypervolume contributions;
+    with the step model, also their transformed objectives and the fitted model."""
 
     indices: tuple[Index, ...]
     contribution: np.ndarray
+    values: np.ndarray | None = None
+    model: StepModel | None = None
 
 
 class ParetoLocalSearchSampler(DelegatingSampler):
@@ -135,12 +157,21 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         start: distinct finished points before the local phase (>= 0).
         axes: 1 (one-axis steps only) or 2 (then two-axis steps once a parent's one-axis neighbours are known).
         seed: seed of the neighbour draw (with the trial number).
+        model: rank every free neighbour of every parent by the step model's prediction
+            (:mod:`archsweep.search.stepmodel`) instead of drawing a neighbour of the parent with
+            the largest contribution.
+        global_share: fraction of the local phase's trials left to the global sampler (spread
+            evenly by trial number), so it keeps exploring, and learning from the local trials.
+        fresh: a point the global sampler proposes (relative sampling) where a trial already is
+            moves to a random free one- (then two-) axis neighbour, in both phases.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
-                 seed: int = 0) -> None:
+                 seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
+        if not 0.0 <= global_share < 1.0:
+            raise ValueError(f"global_share: got {global_share}; allowed: 0 <= global_share < 1")
         if axes not in (1, 2):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
         self._main, self._space = main, dict(space)
@@ -150,6 +181,9 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         self._proposals: dict[int, dict[str, Any]] = {}
         self._indices: dict[int, Index | None] = {}  # trial number -> grid index (params never change)
         self._memo: tuple[int, _Parents] | None = None
+        self._model = model
+        self._global_share = global_share
+        self._fresh = fresh
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -175,25 +209,32 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        rows, indices = [], []
+        rows, indices, constraints, feasible = [], [], [], []
         for t in finished:
             index = self._trial_index(t)
-            if (t.state != TrialState.COMPLETE or t.values is None or index is None
-                    or any(c > 0 for c in _constraints(t)) or not np.all(np.isfinite(t.values))):
+            if t.state != TrialState.COMPLETE or t.values is None or index is None:
                 continue
             rows.append(signs * np.asarray(t.values, dtype=np.float64))
             indices.append(index)
+            constraints.append(_constraints(t))
+            feasible.append(not any(c > 0 for c in constraints[-1]) and bool(np.all(np.isfinite(rows[-1]))))
         parents = _Parents((), np.zeros(0))
-        if rows:
-            values = np.unique(np.stack(rows), axis=0, return_index=True)
-            points, first = values[0], values[1]
+        kept = np.flatnonzero(feasible) if rows else np.zeros(0, dtype=np.int64)
+        if len(kept):
+            values = np.unique(np.stack(rows)[kept], axis=0, return_index=True)
+            points, first = values[0], kept[values[1]]
             mask = non_dominated_mask(points)
             front = points[mask]
             low, high = front.min(axis=0), front.max(axis=0)
             span = high - low
             reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
             contribution = np.asarray(moocore.hv_contributions(front, ref=reference), dtype=np.float64)
-            parents = _Parents(tuple(indices[i] for i in first[mask]), contribution)
+            chosen = first[mask]
+            parents = _Parents(tuple(indices[i] for i in chosen), contribution)
+            if self._model:
+                transformed, _ = objective_transform(np.stack(rows))
+                model = fit_step_model(np.array(indices), transformed, self._sizes)
+                parents = _Parents(parents.indices, contribution, transformed[chosen], model)
         self._memo = (len(finished), parents)
         return parents
 
@@ -210,13 +251,24 @@ class ParetoLocalSearchSampler(DelegatingSampler):
                 known.add(index)
         if len(known) < self._start:
             return None
+        if _to_global(trial.number, self._global_share):
+            return None
         parents = self._parents(study, finished)
         if not parents.indices:
             return None
-        flying = {i for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                  for i in [self._trial_index(t)] if i is not None}
+        running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
+        flying = {i for t in running for i in [self._trial_index(t)] if i is not None}
         rng = np.random.default_rng([self._seed, trial.number])
-        best: tuple[float, float, list[Index]] | None = None
+        chosen = self._drawn(parents, known, flying, rng)
+        if chosen is None:
+            return None
+        return {axis.name: axis.values[i] for axis, i in zip(self._axes, chosen)}
+
+    def _drawn(self, parents: _Parents, known: set[Index], flying: set[Index],
+               rng: np.random.Generator) -> Index | None:
+        """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight):
+        drawn at random, or with the step model the one with the largest predicted margin."""
+        best: tuple[float, float, list[Index], Index] | None = None
         for parent, gain in zip(parents.indices, parents.contribution):
             one, two = neighbours(parent, self._sizes, self._max_axes)
             free = [n for n in one if n not in known and n not in flying]
@@ -225,15 +277,25 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             if not free:
                 continue
             pending = sum(n in flying for n in one) + sum(n in flying for n in two)
-            score = (float(gain) / (1 + pending), float(rng.random()), free)
+            score = (float(gain) / (1 + pending), float(rng.random()), free, parent)
             if best is None or score[:2] > best[:2]:
                 best = score
         if best is None:
             return None
-        chosen = best[2][int(rng.integers(len(best[2])))]
-        return {axis.name: axis.values[i] for axis, i in zip(self._axes, chosen)}
+        if parents.model is not None:
+            return self._best_child(parents, best[3], best[2], rng)
+        return best[2][int(rng.integers(len(best[2])))]
 
-    # -- BaseSampler -------------------------------------------------------------------------
+    def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
+        """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current
+        front (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`); ties drawn."""
+        assert parents.model is not None and parents.values is not None
+        p = parents.indices.index(parent)
+        predicted = parents.values[p] + parents.model.step(np.array([parent] * len(free)), np.array(free))
+        span = parents.values.max(axis=0) - parents.values.min(axis=0)
+        margin = front_margin(predicted, parents.values, np.where(span > 0, span, 1.0))
+        order = np.lexsort((rng.random(len(free)), margin))
+        return free[int(order[-1])]
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         proposal = self._propose(study, trial)
@@ -248,4 +310,26 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         proposal = self._proposals.pop(trial.number, None)
         if proposal is not None:
             return {k: v for k, v in proposal.items() if k in search_space}
-        return self._main.sample_relative(study, trial, search_space)
+        params = self._main.sample_relative(study, trial, search_space)
+        if self._fresh:
+            return self._moved_off_known(study, trial, params)
+        return params
+
+    def _moved_off_known(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
+        """The global sampler's point, or, when a trial is already at it, a random free one- (then
+        two-) axis neighbour of it (the point itself when none is free)."""
+        fixed = {axis.name: axis.values[0] for axis in self._axes if len(axis.values) == 1}
+        index = self._index({**fixed, **params})  # Optuna leaves single-value parameters out of the relative space
+        if index is None:
+            return params
+        taken = {i for t in study.get_trials(deepcopy=False) if t.number != trial.number
+                 for i in [self._trial_index(t)] if i is not None}
+        if index not in taken:
+            return params
+        rng = np.random.default_rng([self._seed, trial.number, 1])
+        one, two = neighbours(index, self._sizes, self._max_axes)
+        free = [n for n in one if n not in taken] or [n for n in two if n not in taken]
+        if not free:
+            return params
+        chosen = free[int(rng.integers(len(free)))]
+        return {**params, **{axis.name: axis.values[i] for axis, i in zip(self._axes, chosen) if axis.name in params}}

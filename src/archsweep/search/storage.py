@@ -109,12 +109,16 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     startup = int(options.pop("qmc_startup_trials", 0))
     local_start = options.pop("local_search_start", None)
     local_axes = int(options.pop("local_search_axes", 2))
+    local_model = bool(options.pop("local_search_model", False))
+    local_global = float(options.pop("local_search_global", 0.0))
+    local_fresh = bool(options.pop("local_search_fresh", False))
     sampler = _sampler(spec, worker, options)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
     if local_start is not None:
         sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
-                                           axes=local_axes, seed=spec.seed + worker)
+                                           axes=local_axes, seed=spec.seed + worker, model=local_model,
+                                           global_share=local_global, fresh=local_fresh)
     return sampler
 
 

@@ -23,8 +23,12 @@ DEFAULT_STORAGE = "journal"
 
 #: Options of every sampler but grid: a Pareto local search after the global phase
 #: (:mod:`archsweep.search.localsearch`): ``local_search_start`` the fraction of ``trials`` evaluated
-#: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes).
-LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes")
+#: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes),
+#: ``local_search_model`` (a step model picks the parent's neighbour), ``local_search_global`` (share
+#: of the local phase left to the global sampler), ``local_search_fresh`` (a global proposal at a
+#: known point moves to a free neighbour).
+LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
+                                         "local_search_global", "local_search_fresh")
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.
 DEFAULT_LOCAL_SEARCH_START = 0.5
