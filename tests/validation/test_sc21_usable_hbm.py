@@ -25,7 +25,7 @@ from archsweep.spec.errors import InputError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import held_out_calibrations
 from archsweep.validation.rows import _stack, calibration_stack
-from archsweep.validation.run import _evaluate, plan_row, row_calibration
+from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
 _CSV = data_dir() / "validation" / "training_runs.csv"
@@ -47,7 +47,7 @@ def _fig17(rows: dict[str, dict[str, str]], batch: int, recompute: str) -> Mappi
                dp="1", micro_batch="1", vpp="1", act_recompute=recompute, **_CLEAR)
     plan = plan_row(row, load_catalog())
     assert calibration_stack(row) == "megatron-2021"
-    cal = row_calibration(load_calibration(stack=calibration_stack(row)), row)
+    cal = load_calibration(stack=calibration_stack(row))  # the row's job (fp8_params) is in plan.workload
     return _evaluate(plan, plan.strategies[0], {}, load_technology(), cal)
 
 
@@ -75,7 +75,7 @@ def test_every_stated_megatron_2021_mapping_still_fits(rows):
             continue  # the three rows validate skips (SC21 Sec. 5.8 / 5.9: no batch or GPU count)
         if plan.metric in _MICROBATCH_METRICS or plan.metric == "layer_time_s":
             continue  # memory / per-layer figures of the paper's analysis, not runs
-        cal = row_calibration(load_calibration(stack="megatron-2021"), row)
+        cal = load_calibration(stack="megatron-2021")
         results = [_evaluate(plan, st, cache, tech, cal) for st in plan.strategies]
         fastest = min((r for r in results if _value(r, "violation_mapping") <= 0), key=lambda r: _value(r, "step_time_s"))
         assert _value(fastest, "violation_memory") <= 0, row["run_id"]
