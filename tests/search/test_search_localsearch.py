@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import FloatDistribution
+from search_toy_space import AXES, SPACE
 
 from archsweep.load.study import load_study
 from archsweep.search.localsearch import GridAxis, ParetoLocalSearchSampler, grid_axes, neighbours
@@ -19,13 +20,6 @@ from archsweep.search.worker import run_search_worker
 from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-SPACE = {
-    "a": IntDistribution(0, 9, step=1),
-    "b": FloatDistribution(0.0, 2.0, step=0.25),
-    "c": CategoricalDistribution(["x", "y", "z"]),
-}
-AXES = {axis.name: axis for axis in grid_axes(SPACE)}
 
 
 def _objectives(p: dict[str, Any]) -> tuple[list[float], float]:

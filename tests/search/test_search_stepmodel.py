@@ -8,19 +8,13 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from search_toy_space import AXES, SPACE
 
-from archsweep.search.localsearch import ParetoLocalSearchSampler, grid_axes, neighbours
+from archsweep.search.localsearch import ParetoLocalSearchSampler, neighbours
 from archsweep.search.stepmodel import fit_step_model, front_margin, objective_transform
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-SPACE = {
-    "a": IntDistribution(0, 9, step=1),
-    "b": FloatDistribution(0.0, 2.0, step=0.25),
-    "c": CategoricalDistribution(["x", "y", "z"]),
-}
-AXES = {axis.name: axis for axis in grid_axes(SPACE)}
 SIZES = tuple(len(AXES[name].values) for name in sorted(AXES))
 
 
