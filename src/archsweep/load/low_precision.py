@@ -28,8 +28,10 @@ _FIELDS = {
 }
 #: Yes/no facts about a part (value true / false).
 _FLAGS = {"fp8_gemm_any_layout": "fp8_gemm_any_layout"}
-#: Plain counts (value a number >= 0).
-_COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit"}
+#: Plain numbers (value >= 0): counts per clock, GEMM reduction lengths (elements).
+_COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit",
+           "gemm_k_half_bf16": "gemm_k_half_bf16", "gemm_k_half_fp8": "gemm_k_half_fp8",
+           "gemm_k_reference": "gemm_k_reference"}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")

@@ -1,9 +1,9 @@
 """Part- and job-specific physics of a catalog accelerator, folded into the model's calibration.
 
 A catalog part is more than its :class:`~archsweep.spec.hardware.AcceleratorDesign` columns: it
-has a measured FP8 GEMM rate (max achievable matmul, MAMF), an NVFP4 peak, a special-function
-(exponential) rate, a GEMM layout rule (Hopper FP8 GEMMs take only the TN layout) and a host
-link (``data/hardware/low_precision_rates.yaml``, ``data/hardware/catalog.yaml``); a training job
+has a measured FP8 GEMM rate (max achievable matmul, MAMF), GEMM pipeline-fill constants, an NVFP4
+peak, a special-function (exponential) rate, a GEMM layout rule (Hopper FP8 GEMMs take only the TN
+layout) and a host link (``data/hardware/low_precision_rates.yaml``, ``data/hardware/catalog.yaml``); a training job
 has a low-precision recipe (``data/calibration/low_precision_recipes.yaml``) and may hold its
 weights in FP8 (``fp8_params``). :func:`job_calibration` reads them once, at the edge, and
 returns the :class:`~archsweep.spec.calibration.Calibration` the model takes, so that
@@ -46,7 +46,8 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
     no measurement), for an NVFP4 recipe times the NVFP4 / FP8 peak ratio, and the recipe's
     quantisation bytes on the part's GEMM layouts (data/calibration/low_precision_recipes.yaml), and
     the part's exponential rate (softmax in the attention kernel; BF16 jobs too), and its host-link
-    bandwidth (catalog ``host_link_bw``; activation offloading).
+    bandwidth (catalog ``host_link_bw``; activation offloading), and its GEMM pipeline-fill constants
+    (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``; the model-wide ``gemm_k_half`` without them).
 
     Raises:
         InputError: an NVFP4 recipe on a part without an NVFP4 peak.
@@ -58,7 +59,10 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
                    fp8_quantize_bytes_per_element=cast,
                    fp8_norm_quantize_bytes_per_element=norm_cast,
                    softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
-                   host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0)
+                   host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0,
+                   gemm_k_half_part=rates.gemm_k_half_bf16 or 0.0,
+                   gemm_k_half_fp8=rates.gemm_k_half_fp8 or 0.0,
+                   gemm_k_reference=rates.gemm_k_reference or 0.0)
 
 
 def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:

@@ -11,7 +11,12 @@ shape-dependent efficiency and the HBM time of its operands, plus a fixed kernel
   matmul over peak).
 * eta_tile: tile quantisation, the useful fraction of the ceil-rounded (M, N) output tiles.
 * eta_wave: wave quantisation over the compute units, tiles / (ceil(tiles / units) * units).
-* eta_k: pipeline fill for short reductions, K / (K + k_half) (small-K penalty).
+* eta_k: pipeline fill for short reductions, K / (K + k_half) (small-K penalty), k_half the
+  model-wide ``gemm_k_half`` (k0). A part with its own fill constant (Hopper,
+  data/hardware/low_precision_rates.yaml; issue 10) has ``gemm_k_half_part`` (two-byte operands) and
+  ``gemm_k_half_fp8`` (one-byte) and the K of its measured max matmul K_ref (``gemm_k_reference``):
+  eta_k = min(1, K / (K + k_half) x (K_ref + k_half) / (K_ref + k0)), equal to the model-wide curve
+  at K_ref, where ``matrix_efficiency`` was measured.
 
 Following the NVIDIA "Matrix Multiplication Background User's Guide" (tile and wave
 quantization sections); constants in ``data/calibration/model.yaml``.
@@ -23,18 +28,38 @@ import numpy as np
 
 from archsweep.spec.calibration import Calibration
 
-__all__ = ["gemm_efficiency", "gemm_time_s"]
+__all__ = ["gemm_efficiency", "gemm_time_s", "k_fill"]
+
+
+def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False) -> np.ndarray:
+    """Pipeline-fill factor eta_k of a reduction of length ``k`` (0, 1]; ``one_byte``: FP8 operands.
+
+    The part's own K-half (``gemm_k_half_part`` / ``gemm_k_half_fp8``) where set, its curve scaled to
+    cross the model-wide one (``gemm_k_half``, with which ``matrix_efficiency`` = MAMF / peak and the
+    in-training ratio were set) at the part's MAMF K (``gemm_k_reference``), capped at 1.
+    """
+    k_half = cal.gemm_k_half_part if cal.gemm_k_half_part > 0 else cal.gemm_k_half
+    if one_byte and cal.gemm_k_half_fp8 > 0:
+        k_half = cal.gemm_k_half_fp8
+    eta_k = k / (k + k_half)
+    if cal.gemm_k_reference > 0 and k_half != cal.gemm_k_half:
+        scale = (cal.gemm_k_reference + k_half) / (cal.gemm_k_reference + cal.gemm_k_half)
+        eta_k = np.minimum(eta_k * scale, 1.0)
+    return eta_k
 
 
 def gemm_efficiency(m: np.ndarray, n: np.ndarray, k: np.ndarray, compute_units: np.ndarray,
-                    matrix_efficiency: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Fraction of peak achieved by the compute part of one GEMM (0, 1]. Arrays broadcast."""
+                    matrix_efficiency: np.ndarray, cal: Calibration, one_byte: bool = False) -> np.ndarray:
+    """Fraction of peak achieved by the compute part of one GEMM (0, 1]. Arrays broadcast.
+
+    ``one_byte``: FP8 operands (the part's FP8 fill constant, :func:`k_fill`).
+    """
     tiles_m = np.ceil(m / cal.gemm_tile_m)
     tiles_n = np.ceil(n / cal.gemm_tile_n)
     eta_tile = (m * n) / (tiles_m * cal.gemm_tile_m * tiles_n * cal.gemm_tile_n)
     tiles = tiles_m * tiles_n
     eta_wave = tiles / (np.ceil(tiles / compute_units) * compute_units)
-    eta_k = k / (k + cal.gemm_k_half)
+    eta_k = k_fill(k, cal, one_byte)
     return cal.gemm_in_training_ratio * matrix_efficiency * eta_tile * eta_wave * eta_k
 
 
@@ -46,7 +71,7 @@ def gemm_time_s(m: np.ndarray, n: np.ndarray, k: np.ndarray, *, batch: np.ndarra
     A batched GEMM shares one launch; its tiles fill the compute units together.
     """
     flops = 2.0 * m * n * k * batch
-    eff = gemm_efficiency(m, n * batch, k, compute_units, matrix_efficiency, cal)
+    eff = gemm_efficiency(m, n * batch, k, compute_units, matrix_efficiency, cal, one_byte=bytes_per_element < 2.0)
     compute_s = flops / (peak_flops * eff)
     bytes_moved = bytes_per_element * batch * (m * k + k * n + m * n)
     memory_s = bytes_moved / (hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)

@@ -84,3 +84,11 @@ class Calibration:
     #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
     #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
     hbm_usable_fraction: float = 1.0
+    #: Set per catalog part (data/hardware/low_precision_rates.yaml ``gemm_k_half_bf16`` / ``_fp8``): the
+    #: part's pipeline-fill K-half of two-byte / one-byte GEMMs; 0 = the model-wide ``gemm_k_half``
+    #: (every part without the evidence). See :func:`archsweep.model.gemm.k_fill`.
+    gemm_k_half_part: float = 0.0
+    gemm_k_half_fp8: float = 0.0
+    #: Set per catalog part (``gemm_k_reference``): reduction length K of the part's measured max matmul
+    #: (MAMF), where its fill curve equals the model-wide one; 0 = no per-part fill.
+    gemm_k_reference: float = 0.0

@@ -64,6 +64,11 @@ class LowPrecisionRates:
     fp8_gemm_any_layout: bool = False
     #: Exponentials (MUFU.EX2) the special-function units issue per clock per SM (None: unknown).
     softmax_exponentials_per_cycle_per_unit: float | None = None
+    #: Pipeline-fill K-half of the part's BF16 / FP8 GEMMs and the K of its measured max matmul
+    #: (:func:`archsweep.model.gemm.k_fill`); None: the model-wide ``gemm_k_half``, no normalisation.
+    gemm_k_half_bf16: float | None = None
+    gemm_k_half_fp8: float | None = None
+    gemm_k_reference: float | None = None
 
     def fp8_efficiency_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
         """Achieved FP8 GEMM efficiency (MAMF FP8 / dense FP8 peak) over ``bf16_efficiency``, the
