@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_pruned_search import TECH, _random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -60,8 +61,6 @@ def test_other_parts_keep_the_model_wide_fill(part):
 @pytest.mark.parametrize("workload", ["llama3-70b", "mixtral-8x7b"])
 def test_pruned_search_exact_with_hopper_fill(workload):
     """The fill depends on K and the calibration only (clock- and unit-free), so the bounds hold."""
-    from tests.model.test_pruned_search import TECH, _random_candidates
-
     cal = part_calibration(CAL, get_accelerator("H100-SXM"))
     wl = load_workload(workload)
     wl = replace(wl, training=replace(wl.training, precision="fp8"))
