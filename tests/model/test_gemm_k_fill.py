@@ -34,7 +34,7 @@ def test_hopper_fill_follows_deepgemm(part):
     """DeepGEMM README @327ec92, H800 FP8, M = 4096: 775 / 1212 / 1410 TFLOP/s at K = 512 / 1536 / 7168
     over 1520 at K = 16384 (0.51 / 0.80 / 0.93). The clock-homogeneous constant gives 0.58 / 0.82 / 0.97."""
     cal = part_calibration(CAL, get_accelerator(part))
-    assert (cal.gemm_k_half_part, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (192.0, 384.0, 13312.0)
+    assert (cal.gemm_k_half_bf16, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (192.0, 384.0, 13312.0)
     assert cal.gemm_k_half == CAL.gemm_k_half
     fp8 = k_fill(np.array([512.0, 1536.0, 7168.0, 16384.0]), cal, one_byte=True)
     rel = fp8[:3] / fp8[3]
@@ -54,7 +54,7 @@ def test_hopper_fill_follows_deepgemm(part):
 def test_other_parts_keep_the_model_wide_fill(part):
     """Blackwell's MAMF best shapes sit at K = 1024-3072: no rate-scaled fill (documented in the data file)."""
     cal = part_calibration(CAL, get_accelerator(part))
-    assert (cal.gemm_k_half_part, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (0.0, 0.0, 0.0)
+    assert (cal.gemm_k_half_bf16, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (0.0, 0.0, 0.0)
     assert np.array_equal(k_fill(K, cal, one_byte=True), K / (K + CAL.gemm_k_half))
 
 

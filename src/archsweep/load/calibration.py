@@ -26,7 +26,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
                "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
                "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element",
-               "hbm_usable_fraction", "gemm_k_half_part", "gemm_k_half_fp8",
+               "hbm_usable_fraction", "gemm_k_half_bf16", "gemm_k_half_fp8",
                "gemm_k_reference"}
 
 

@@ -60,7 +60,7 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
                    fp8_norm_quantize_bytes_per_element=norm_cast,
                    softmax_exponentials_per_cycle_per_unit=rates.softmax_exponentials_per_cycle_per_unit or 0.0,
                    host_link_bw_bytes_per_s=float(host.value) if host is not None else 0.0,
-                   gemm_k_half_part=rates.gemm_k_half_bf16 or 0.0,
+                   gemm_k_half_bf16=rates.gemm_k_half_bf16 or 0.0,
                    gemm_k_half_fp8=rates.gemm_k_half_fp8 or 0.0,
                    gemm_k_reference=rates.gemm_k_reference or 0.0)
 

@@ -13,7 +13,7 @@ shape-dependent efficiency and the HBM time of its operands, plus a fixed kernel
 * eta_wave: wave quantisation over the compute units, tiles / (ceil(tiles / units) * units).
 * eta_k: pipeline fill for short reductions, K / (K + k_half) (small-K penalty), k_half the
   model-wide ``gemm_k_half`` (k0). A part with its own fill constant (Hopper,
-  data/hardware/low_precision_rates.yaml; issue 10) has ``gemm_k_half_part`` (two-byte operands) and
+  data/hardware/low_precision_rates.yaml; issue 10) has ``gemm_k_half_bf16`` (two-byte operands) and
   ``gemm_k_half_fp8`` (one-byte) and the K of its measured max matmul K_ref (``gemm_k_reference``):
   eta_k = min(1, K / (K + k_half) x (K_ref + k_half) / (K_ref + k0)), equal to the model-wide curve
   at K_ref, where ``matrix_efficiency`` was measured.
@@ -34,11 +34,11 @@ __all__ = ["gemm_efficiency", "gemm_time_s", "k_fill"]
 def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False) -> np.ndarray:
     """Pipeline-fill factor eta_k of a reduction of length ``k`` (0, 1]; ``one_byte``: FP8 operands.
 
-    The part's own K-half (``gemm_k_half_part`` / ``gemm_k_half_fp8``) where set, its curve scaled to
+    The part's own K-half (``gemm_k_half_bf16`` / ``gemm_k_half_fp8``) where set, its curve scaled to
     cross the model-wide one (``gemm_k_half``, with which ``matrix_efficiency`` = MAMF / peak and the
     in-training ratio were set) at the part's MAMF K (``gemm_k_reference``), capped at 1.
     """
-    k_half = cal.gemm_k_half_part if cal.gemm_k_half_part > 0 else cal.gemm_k_half
+    k_half = cal.gemm_k_half_bf16 if cal.gemm_k_half_bf16 > 0 else cal.gemm_k_half
     if one_byte and cal.gemm_k_half_fp8 > 0:
         k_half = cal.gemm_k_half_fp8
     eta_k = k / (k + k_half)

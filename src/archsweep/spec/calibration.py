@@ -75,7 +75,7 @@ class Calibration:
     #: Copy rate between the accelerator and host memory, per direction, bytes/s (set per part from the
     #: catalog's published ``host_link_bw_bytes_per_s``; 0 = no host link known: offloading infeasible).
     host_link_bw_bytes_per_s: float = 0.0
-    #: Set per row by validation: HBM bytes per weight element of re-forming the FP8 weight transpose
+    #: Set per job by ``load.part_physics.job_calibration``: HBM bytes per weight element of re-forming the FP8 weight transpose
     #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
     #: weights are held in FP8 and the transpose is not cached across micro-batches on a part whose FP8
     #: GEMMs take one operand layout only; 0 = cached once per step or not needed).
@@ -87,7 +87,7 @@ class Calibration:
     #: Set per catalog part (data/hardware/low_precision_rates.yaml ``gemm_k_half_bf16`` / ``_fp8``): the
     #: part's pipeline-fill K-half of two-byte / one-byte GEMMs; 0 = the model-wide ``gemm_k_half``
     #: (every part without the evidence). See :func:`archsweep.model.gemm.k_fill`.
-    gemm_k_half_part: float = 0.0
+    gemm_k_half_bf16: float = 0.0
     gemm_k_half_fp8: float = 0.0
     #: Set per catalog part (``gemm_k_reference``): reduction length K of the part's measured max matmul
     #: (MAMF), where its fill curve equals the model-wide one; 0 = no per-part fill.
