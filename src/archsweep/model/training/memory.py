@@ -29,9 +29,11 @@ import numpy as np
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters"]
+__all__ = ["MemoryBreakdown", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
+           "usable_hbm_bytes"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class MemoryBreakdown:
     recompute_working_bytes: np.ndarray
     reserved_bytes: np.ndarray
     total_bytes: np.ndarray
+
+
+def usable_hbm_bytes(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
+    """HBM bytes a mapping may fill per accelerator: the capacity times the software stack's usable
+    share (``hbm_usable_fraction``, 1 = all of it). The one feasibility limit of ``training_step``
+    and of the pruned mapping search."""
+    return np.asarray(hw.hbm_capacity_bytes, dtype=np.float64) * cal.hbm_usable_fraction
 
 
 def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -82,6 +82,7 @@ import numpy as np
 
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import usable_hbm_bytes
 from archsweep.model.training.step import training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
@@ -200,7 +201,7 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     ctx = key_tables.context(wl, mappings, fixed_dp, cal)
     keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
     bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
-    cap = np.asarray(hw.hbm_capacity_bytes, dtype=np.float64).reshape(-1) * cal.hbm_usable_fraction  # as training_step
+    cap = usable_hbm_bytes(hw, cal).reshape(-1)  # as training_step
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
     best = np.full(n, -1, dtype=np.int64)

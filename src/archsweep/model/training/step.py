@@ -36,7 +36,12 @@ from archsweep.model.training.mapping import (
     expert_tensor_parallel,
     microbatch_count,
 )
-from archsweep.model.training.memory import MemoryBreakdown, layer_activation_bytes, memory_per_accelerator
+from archsweep.model.training.memory import (
+    MemoryBreakdown,
+    layer_activation_bytes,
+    memory_per_accelerator,
+    usable_hbm_bytes,
+)
 from archsweep.model.training.offload import activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.transformer import LayerCosts, layer_costs
@@ -171,7 +176,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
             + optimizer + offload_exposed)
 
     mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
-    usable = hw.hbm_capacity_bytes * cal.hbm_usable_fraction  # the stack's usable share (1 = all)
+    usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
     # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
