@@ -47,3 +47,19 @@ def test_part_flag_must_be_boolean(tmp_path: Path):
                  name="low_precision_rates.yaml", sub="hardware")
     with pytest.raises(InputError, match=r"fp8_gemm_any_layout\.value"):
         load_low_precision_rates(path)
+
+
+@pytest.mark.parametrize("bad", ["0.0", "1.6", "true"])
+def test_recipe_gemm_rate_out_of_range_rejected(tmp_path: Path, bad: str):
+    path = _copy(tmp_path, "gemm_rate_vs_per_tensor: {value: 0.951,", f"gemm_rate_vs_per_tensor: {{value: {bad},")
+    with pytest.raises(InputError, match=r"mxfp8\.gemm_rate_vs_per_tensor\.value"):
+        load_low_precision_recipes(path)
+
+
+def test_recipe_gemm_rate_is_required(tmp_path: Path):
+    text = (data_dir() / "calibration" / "low_precision_recipes.yaml").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("  gemm_rate_vs_per_tensor: {value: 1.0,")]
+    path = tmp_path / "low_precision_recipes.yaml"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match="gemm_rate_vs_per_tensor"):
+        load_low_precision_recipes(path)

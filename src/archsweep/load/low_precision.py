@@ -80,12 +80,15 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
 
 
 _RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout")
+#: GEMM kernel rate of the recipe over the per-tensor FP8 kernels: a ratio in (0, 1.5].
+_RECIPE_RATE = "gemm_rate_vs_per_tensor"
 
 
 @cache
 def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrecisionRecipe]:
     """Recipes by name (read-only mapping): every name of :data:`RECIPE_NAMES`, each byte figure
-    ``{value, source, locator, confidence}`` (bytes per element, >= 0).
+    ``{value, source, locator, confidence}`` (bytes per element, >= 0) and the GEMM rate over the
+    per-tensor FP8 kernels (``gemm_rate_vs_per_tensor``, a ratio in (0, 1.5]).
 
     Raises:
         InputError: missing or unknown recipe or key, missing provenance, a bad value (file, key path).
@@ -102,9 +105,9 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
     out: dict[str, LowPrecisionRecipe] = {}
     for name in RECIPE_NAMES:
         entries = doc[name]
-        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES}:
+        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES, _RECIPE_RATE}:
             got = sorted(entries) if isinstance(entries, dict) else type(entries).__name__
-            raise InputError(str(path), name, got, "keys gemm_dtype, " + ", ".join(_RECIPE_BYTES))
+            raise InputError(str(path), name, got, "keys gemm_dtype, " + ", ".join((*_RECIPE_BYTES, _RECIPE_RATE)))
         if entries["gemm_dtype"] not in ("fp8", "nvfp4"):
             raise InputError(str(path), f"{name}.gemm_dtype", entries["gemm_dtype"], "fp8 or nvfp4")
         values: dict[str, float] = {}
@@ -116,6 +119,13 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise InputError(str(path), f"{name}.{key}.value", value, "a number of bytes per element >= 0")
             values[key] = float(value)
+        rate = entries[_RECIPE_RATE]
+        if not isinstance(rate, dict) or any(k not in rate for k in _PROVENANCE):
+            raise InputError(str(path), f"{name}.{_RECIPE_RATE}", "<missing provenance>", "{value, source, locator, confidence}")
+        value = rate["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1.5:
+            raise InputError(str(path), f"{name}.{_RECIPE_RATE}.value", value, "a rate ratio in (0, 1.5]")
+        values[_RECIPE_RATE] = float(value)
         out[name] = LowPrecisionRecipe(name=name, gemm_dtype=entries["gemm_dtype"], **values)
     return MappingProxyType(out)
 

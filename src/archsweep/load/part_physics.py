@@ -68,7 +68,9 @@ def part_calibration(calibration: Calibration, entry: CatalogEntry, recipe: str 
 def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
     """Achieved low-precision GEMM rate of ``recipe`` on the part over what the model runs FP8 GEMMs at
     without it (the part's BF16 efficiency x its FP8 peak): MAMF FP8 / FP8 peak over the BF16
-    efficiency (1 without a measurement), times the NVFP4 / FP8 peak ratio for an NVFP4 recipe.
+    efficiency (1 without a measurement) times the recipe's GEMM kernel rate over the per-tensor
+    kernels (``gemm_rate_vs_per_tensor``: MXFP8 block-scaled GEMMs 0.951), or, for an NVFP4 recipe,
+    times the NVFP4 / FP8 peak ratio.
 
     Raises:
         InputError: an NVFP4 recipe on a part without an NVFP4 peak.
@@ -76,8 +78,9 @@ def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
     rates = load_low_precision_rates().get(entry.name) or LowPrecisionRates(name=entry.name)
     hw = HardwareArrays.from_designs(entry.design)
     bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
-    if load_low_precision_recipes()[recipe].gemm_dtype != "nvfp4":
-        return rates.fp8_efficiency_ratio(bf16_eff, peak_fp8)
+    spec = load_low_precision_recipes()[recipe]
+    if spec.gemm_dtype != "nvfp4":
+        return rates.fp8_efficiency_ratio(bf16_eff, peak_fp8) * spec.gemm_rate_vs_per_tensor
     ratio = rates.nvfp4_rate_ratio(bf16_eff, peak_fp8)
     if ratio <= 0:
         raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",

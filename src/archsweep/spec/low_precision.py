@@ -35,6 +35,11 @@ class LowPrecisionRecipe:
         norm_cast_bytes_tn_only / norm_cast_bytes_any_layout: extra HBM bytes per element of a
             GEMM input produced by a LayerNorm/RMSNorm (LayerNormLinear, LayerNormMLP), over a
             norm that writes the quantised tensor itself (0: fully fused).
+        gemm_rate_vs_per_tensor: rate of the recipe's GEMM kernels over the per-tensor FP8 GEMM
+            kernels at the same shapes, quantisation excluded (block-scaled MXFP8 GEMMs read and
+            apply a scale per 32 elements: TransformerEngine's pre-quantised GEMM benchmark on B300
+            measures 0.951). 1 for the per-tensor recipes and for NVFP4, whose rate comes from the
+            part's NVFP4 peak instead.
     """
 
     name: str
@@ -43,6 +48,7 @@ class LowPrecisionRecipe:
     cast_bytes_any_layout: float
     norm_cast_bytes_tn_only: float
     norm_cast_bytes_any_layout: float
+    gemm_rate_vs_per_tensor: float = 1.0
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""
