@@ -19,11 +19,12 @@ from archsweep.spec.errors import InputError
 
 __all__ = ["held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
 
-_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "memory_reserved_bytes": "bytes"}
+_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "moe_host_ungraphed_extra_s": "time",
+               "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
-               "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
+               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
                "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
                "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element",
                "hbm_usable_fraction", "gemm_k_half_bf16", "gemm_k_half_fp8",
