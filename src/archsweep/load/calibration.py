@@ -17,13 +17,14 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
 from archsweep.spec.errors import InputError
 
-__all__ = ["load_calibration", "load_base_calibration", "software_stacks"]
+__all__ = ["held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
 
-_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "memory_reserved_bytes": "bytes"}
+_DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "moe_host_ungraphed_extra_s": "time",
+               "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
-               "moe_layer_host_overhead_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
+               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
                "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
                "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element",
                "hbm_usable_fraction", "gemm_k_half_bf16", "gemm_k_half_fp8",
@@ -71,6 +72,34 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
     return replace(base, stack=stack, **overrides)
+
+
+@cache
+def held_out_priors(path: Path | None = None) -> dict[tuple[str, str], float]:
+    """Sourced priors of fitted constants, ``(stack, constant) -> value`` in SI units, from
+    ``data/calibration/held_out_priors.yaml``: what a held-out refit takes where no row of the
+    constant's fit set remains (``archsweep.validation.holdout``).
+
+    Raises:
+        InputError: an unknown stack or constant, or a value without its provenance.
+    """
+    path = Path(path) if path is not None else data_dir() / "calibration" / "held_out_priors.yaml"
+    doc = load_yaml(path)
+    if not isinstance(doc, dict):
+        raise InputError(str(path), "", type(doc).__name__, "a mapping of stack -> constant -> {value, source, locator, confidence}")
+    names = {f.name for f in fields(Calibration)} - {"stack"}
+    stacks = software_stacks()
+    priors: dict[tuple[str, str], float] = {}
+    for stack, entries in doc.items():
+        if stack not in stacks:
+            raise InputError(str(path), str(stack), "<unknown stack>", "one of " + ", ".join(stacks))
+        if not isinstance(entries, dict):
+            raise InputError(str(path), str(stack), type(entries).__name__, "a mapping of constant -> {value, source, locator, confidence}")
+        for name, entry in entries.items():
+            if name not in names:
+                raise InputError(str(path), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
+            priors[(str(stack), str(name))] = _sourced_number(entry, name, str(path), f"{stack}.{name}")
+    return priors
 
 
 def load_base_calibration() -> Calibration:

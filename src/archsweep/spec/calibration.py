@@ -59,6 +59,11 @@ class Calibration:
     sharded_gather_flat: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
+    #: Host time per MoE layer per micro-batch that a CUDA graph over attention, router and EP
+    #: preprocess removes, s: validation adds it to ``moe_layer_host_overhead_s`` (the time with those
+    #: parts graphed) on a row whose stated ``moe_cuda_graph_scope`` leaves them eager
+    #: (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
+    moe_host_ungraphed_extra_s: float = 0.0
     #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.load.calibration import load_base_calibration, load_calibration
+from archsweep.load.calibration import held_out_priors, load_base_calibration, load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError, InputError
@@ -73,7 +73,11 @@ FITTED: tuple[FittedConstant, ...] = (
 )
 
 
-def _default(name: str) -> float:
+def _default(stack: str, name: str) -> float:
+    """The value of ``stack``'s constant ``name`` with no fit: its sourced prior, else the unfitted default."""
+    prior = held_out_priors().get((stack, name))
+    if prior is not None:
+        return prior
     base = load_base_calibration()
     value = getattr(base, name)
     defaults = {f.name: f.default for f in fields(Calibration)}
@@ -106,7 +110,7 @@ def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict
             if len(fit) == len(fit_set):
                 continue  # the group took no part in this fit: the fitted value stands
             if not fit:
-                cal = _with(cal, const.name, _default(const.name))
+                cal = _with(cal, const.name, _default(stack, const.name))
                 continue
             best = min(const.grid, key=lambda v, c=cal, n=const.name: _mape(fit, _with(c, n, v)))  # type: ignore[misc]
             cal = _with(cal, const.name, best)

@@ -36,6 +36,7 @@ from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
@@ -117,7 +118,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         return None
     if plan.metric in _MICROBATCH_METRICS:
         return None
-    cal = load_calibration(stack=calibration_stack(row))  # the row's software (fp8_params: in plan.workload)
+    # the row's software (fp8_params: in plan.workload; its stated CUDA-graph scope)
+    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)))
     try:
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
         given = min((_evaluate(plan, st, cache, tech, cal) for st in plan.strategies), key=_given_order)
