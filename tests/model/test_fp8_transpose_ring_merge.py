@@ -22,6 +22,9 @@ from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
+#: The merge kernels alone: the unmasked off-diagonal steps' faster rate (attention_noncausal_rate_ratio,
+#: tests/model/test_ring_attention_mask.py) held at 1 so that the core's FLOP time is exactly 1/cp per rank.
+MERGE_CAL = replace(CAL, attention_noncausal_rate_ratio=1.0)
 HW = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=8))
 
 
@@ -68,7 +71,7 @@ def test_ring_attention_merge_costs_more_per_token_than_one_kernel(stem):
     of cp = 1 (same causal FLOPs per token); the merge makes it larger, by more at larger cp."""
     wl = load_workload(stem)
     peak = HW.peak_matrix_flops_bf16
-    t = [float(layer_costs(HW, wl, _mapping(1, c), CAL, peak).attn_core_fwd_s.ravel()[0]) * c for c in (1, 2, 4, 8)]
+    t = [float(layer_costs(HW, wl, _mapping(1, c), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0]) * c for c in (1, 2, 4, 8)]
     assert t[0] < t[1] < t[2] < t[3]
 
 
@@ -80,8 +83,8 @@ def test_ring_merge_share_falls_with_sequence_length():
     share = []
     for s in (4096, 8192, 32768):
         w = replace(wl, training=replace(wl.training, seq_len=s))
-        one = float(layer_costs(HW, w, _mapping(1, 1), CAL, peak).attn_core_fwd_s.ravel()[0])
-        two = float(layer_costs(HW, w, _mapping(1, 2), CAL, peak).attn_core_fwd_s.ravel()[0])
+        one = float(layer_costs(HW, w, _mapping(1, 1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
+        two = float(layer_costs(HW, w, _mapping(1, 2), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
         share.append(2 * two / one - 1)
     assert share[0] > share[1] > share[2] > 0
     assert share[0] < 0.5 and share[2] < 0.1
@@ -90,12 +93,12 @@ def test_ring_merge_share_falls_with_sequence_length():
 def test_ring_merge_matches_the_counted_kernels():
     wl = load_workload("llama3-8b")
     peak = HW.peak_matrix_flops_bf16
-    one = float(layer_costs(HW, wl, _mapping(1, 1), CAL, peak).attn_core_fwd_s.ravel()[0])
-    two = layer_costs(HW, wl, _mapping(1, 2), CAL, peak)
+    one = float(layer_costs(HW, wl, _mapping(1, 1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
+    two = layer_costs(HW, wl, _mapping(1, 2), MERGE_CAL, peak)
     tokens = wl.seq_len / 2
     q_bytes = 2.0 * tokens * wl.heads * wl.head_dim
-    bw = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency
-    t0 = CAL.kernel_overhead_s
+    bw = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * MERGE_CAL.hbm_bw_efficiency
+    t0 = MERGE_CAL.kernel_overhead_s
     merge_fwd = 2 * (3 * q_bytes / bw + 2 * t0) + t0
     # the core without merge at cp 2 is half the cp 1 core (same kernel overhead once)
     no_merge = (one - t0) / 2 + t0

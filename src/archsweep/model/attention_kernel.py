@@ -28,7 +28,7 @@ import numpy as np
 
 from archsweep.spec.calibration import Calibration
 
-__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor", "softmax_rate_factor"]
+__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor", "ring_attention_mask_factor", "softmax_rate_factor"]
 
 #: Head dimension the calibrated attention efficiencies refer to (the Llama / GPT-3 class).
 REFERENCE_HEAD_DIM = 128.0
@@ -55,3 +55,21 @@ def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibrati
         return np.ones_like(mma)
     ref = 4.0 * REFERENCE_HEAD_DIM
     return np.minimum(1.0, (ref / (ref + mma / e)) / (ref / (ref + x_ref)))
+
+
+def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Time of causal ring attention over ``cp`` ranks relative to one causal kernel of the same
+    executed FLOPs, in [1 / r, 1] (r = ``cal.attention_noncausal_rate_ratio``; 1 at cp = 1).
+
+    TransformerEngine's ``AttnFuncWithCP`` (v1.4 .. v1.6rc2 ``transformer_engine/pytorch/attention.py``)
+    splits the sequence into 2 cp chunks (rank i holds chunks i and 2 cp - 1 - i) and runs cp steps;
+    every step executes the same work (two chunk-pairs of scores): step 0, the rank's own chunks, with
+    the causal mask; the cp - 1 others over whole chunk-pairs without a mask (``no_mask`` /
+    ``causal=False``), which run at r times the causal kernel's rate (FlashAttention-3 Fig. 5:
+    FlashAttention-2 and cuDNN 1.10 at 16k, head dim 128). Time factor (1 + (cp - 1) / r) / cp.
+    """
+    c = np.asarray(cp, dtype=np.float64)
+    r = float(cal.attention_noncausal_rate_ratio)
+    if r <= 0.0:
+        return np.ones_like(c)
+    return (1.0 + (np.maximum(c, 1.0) - 1.0) / r) / np.maximum(c, 1.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.model.attention_kernel import softmax_rate_factor
+from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
 from archsweep.model.gemm import gemm_time_s
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
@@ -207,7 +207,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
     softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
-    fa_fwd = 0.5 * full_core_flops / fa_rate + cal.kernel_overhead_s
+    # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
+    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(c, cal) / fa_rate + cal.kernel_overhead_s
     # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
     fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio

@@ -46,6 +46,10 @@ class Calibration:
     #: Matmul FLOPs one softmax exponential costs in time (0 = no head-dimension dependence of the
     #: attention efficiency); see archsweep.model.attention_kernel.
     attention_softmax_flop_equivalent: float = 0.0
+    #: Rate of an unmasked (non-causal) flash-attention kernel over that of a causal one at the same
+    #: length (1 = no difference): the cp - 1 off-diagonal steps of causal ring attention run unmasked
+    #: (archsweep.model.transformer, ``ring_attention_mask_factor``).
+    attention_noncausal_rate_ratio: float = 1.0
     #: Share of the shorter of (collective, compute) that running them concurrently does not hide
     #: (0 = perfect overlap, 1 = serial); see archsweep.model.training.data_parallel.
     overlap_interference: float = 0.0
