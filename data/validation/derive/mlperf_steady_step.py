@@ -1,4 +1,4 @@
-"""Derive ``steady_step_time_s`` of the MLPerf Training llama2_70b_lora rows from their mllog files.
+"""Derive ``steady_step_time_s`` of the MLPerf Training llama2_70b_lora and gpt3 rows from their mllog files.
 
 Source: github.com/mlcommons/training_results_v4.0 / _v4.1, ``<submitter>/results/<system>/llama2_70b_lora/
 result_*.txt`` (the path in each row's ``source`` column). Each result file logs ``block_start`` /
@@ -9,6 +9,17 @@ value is the median over its files. The first block is left out (it holds the wa
 than its steps at the steady rate on NVIDIA's H100 runs); evaluations are outside the blocks. The
 ``tracked_stats`` throughput these files also log agrees within 0.5 %. Files in another log layout
 (epoch-based blocks: Intel-Habana, Juniper DeepSpeed) give no value and keep the wall-clock metric.
+
+gpt3 (:func:`steady_step_tokens`): the files count tokens (``epoch_num`` of ``eval_start`` / ``eval_stop``,
+``epoch_count`` of the blocks; 24,576 sequences of 2,048 tokens between two evaluations, the benchmark
+rule). The training between two evaluations is the time from one ``eval_stop`` to the next
+``eval_start``, over ``(epoch_num difference) / (global_batch_size x max_sequence_length)`` steps; the
+steady step is, per file, the median of that over every such interval (the first block, from
+``run_start`` to the first evaluation, is not one of them), the row's value the median over its files.
+The same markers exist in NVIDIA's / Azure's / Oracle's NeMo logs and in Intel-Habana's
+Megatron-DeepSpeed logs; Google's MaxText / PAX logs have no ``eval_start`` / ``eval_stop`` (their
+blocks hold the evaluation) and give no value. E.g. NVIDIA v4.0 eos_n64, result_0.txt: 119.9 s of
+training per 11 steps of GBS 2304 (10.90 s a step) between evaluations of 11.2 s each.
 
 Usage: python data/validation/derive/mlperf_steady_step.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_step_time_s`` column).
@@ -53,6 +64,36 @@ def steady_step(text: str) -> float | None:
     return step if step > 1e-3 else None  # block markers logged back to back: no timing in them
 
 
+def steady_step_tokens(text: str) -> float | None:
+    """Median step (s) between evaluations of one token-counted result file (gpt3), or None."""
+    ev = _events(text)
+    gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
+    seq = next((e["value"] for e in ev if e["key"] == "max_sequence_length"), None)
+    if not gbs or not seq:
+        return None
+    stops = [(e["time_ms"], e["metadata"].get("epoch_num")) for e in ev if e["key"] == "eval_stop"]
+    starts = [(e["time_ms"], e["metadata"].get("epoch_num")) for e in ev if e["key"] == "eval_start"]
+    steps = []
+    for t0, n0 in stops:
+        nxt = [(t1, n1) for t1, n1 in starts if t1 >= t0 and n0 is not None and n1 is not None and n1 > n0]
+        if nxt:
+            t1, n1 = min(nxt)
+            steps.append((t1 - t0) / 1000.0 / ((n1 - n0) / (gbs * seq)))
+    if not steps:
+        return None
+    step = statistics.median(steps)
+    return step if step > 1e-3 else None
+
+
+_DERIVE = {
+    "llama2_70b_lora": (steady_step, "steady_step_time_s = median over result_*.txt of the median (block_stop - "
+                        "block_start) / (block samples / GBS) over the blocks after the first (no evaluation, no warm-up)"),
+    "gpt3": (steady_step_tokens, "steady_step_time_s = median over result_*.txt of the median (next eval_start - "
+             "eval_stop) / (epoch_num tokens between them / (GBS x seq)): training between evaluations, the first "
+             "block (warm-up) left out"),
+}
+
+
 def main(mirrors: list[str]) -> None:
     repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}
     fields, rows = read_runs()
@@ -61,8 +102,10 @@ def main(mirrors: list[str]) -> None:
     for row in rows:
         row.setdefault("steady_step_time_s", "")
         match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or not row["run_id"].endswith("llama2_70b_lora"):
+        benchmark = next((b for b in _DERIVE if row["run_id"].endswith(b)), None)
+        if row["source_group"] != "mlperf" or not match or benchmark is None:
             continue
+        derive, note = _DERIVE[benchmark]
         version, folder = match.groups()
         repo = repos.get(version)
         if repo is None:
@@ -70,13 +113,11 @@ def main(mirrors: list[str]) -> None:
         names = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", "HEAD", folder + "/"],
                                capture_output=True, text=True, check=True).stdout.split()
         values = [v for name in names if re.search(r"result_\d+\.txt$", name)
-                  if (v := steady_step(subprocess.run(["git", "-C", repo, "show", "HEAD:" + name],
+                  if (v := derive(subprocess.run(["git", "-C", repo, "show", "HEAD:" + name],
                                                       capture_output=True, text=True, check=True).stdout))]
         row["steady_step_time_s"] = ""
         if values:
             row["steady_step_time_s"] = f"{statistics.median(values):.4g}"
-            note = ("steady_step_time_s = median over result_*.txt of the median (block_stop - block_start) / "
-                    "(block samples / GBS) over the blocks after the first (no evaluation, no warm-up)")
             if note not in row["derived"]:
                 row["derived"] = (row["derived"] + "; " if row["derived"] else "") + note
     write_runs(fields, rows)

@@ -47,7 +47,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.communication import a2a_unpaired_share, pipeline_p2p_exposed_sends
-from archsweep.model.training.data_parallel import flat_gather_stride
+from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -186,10 +186,12 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     _add(acc2, sync, np.where(on & ~overlapped, 1.0, 0.0))
     ov_ok = 0.0 <= cal.dp_overlap_fraction <= 1.0
     dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync] + [np.zeros(shape)], axis=-1)
-    # The overlap window is f x one micro-batch's backward (x micro-batches for ZeRO-2) and
-    # compute >= micro-batches x backward, so window <= w x compute with w = f / micro-batches
-    # (ZeRO 0-1) or f (ZeRO-2): compute + exposed sync >= max(compute, (1 - w) compute + sync).
-    window = np.broadcast_to(np.where(overlapped & ov_ok, cal.dp_overlap_fraction * np.where(z == 2, 1.0, 1.0 / microbatches),
+    # The overlap window is f x one micro-batch's backward x chunked_sync_window (ZeRO 0-1: one sync
+    # issued per model chunk) or x micro-batches (ZeRO-2), and compute >= micro-batches x backward,
+    # so window <= w x compute with w = f x chunked_sync_window / micro-batches (<= f) or f:
+    # compute + exposed sync >= max(compute, (1 - w) compute + sync).
+    chunked = chunked_sync_window(microbatches, mp.pp, mp.vpp) / microbatches
+    window = np.broadcast_to(np.where(overlapped & ov_ok, cal.dp_overlap_fraction * np.where(z == 2, 1.0, chunked),
                                       1.0), shape)
 
     # Optimizer: HBM-bound Adam over the local trainable state (exact).

@@ -14,7 +14,8 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["DataParallelCost", "data_parallel", "flat_gather_stride", "optimizer_time_s", "overlapped_exposed_s"]
+__all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "flat_gather_stride",
+           "optimizer_time_s", "overlapped_exposed_s"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,13 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
+    # ZeRO 0-1: one sync per step, issued per model chunk (:func:`chunked_sync_exposed_s`; v = 1: the
+    # window above). ZeRO-2 reduce-scatters every micro-batch under its own backward.
+    chunk_b = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b, 0.0)
+    once = chunked_sync_exposed_s(grad_sync, chunk_b, microbatches, mp.pp, mp.vpp, cal.overlap_interference)
     # ZeRO-3's per-micro-batch reduce-scatter is charged per layer by _zero3_exposed_s.
-    grad_exposed = np.where(z >= 3, 0.0, overlapped_exposed_s(grad_sync, overlap_window, cal.overlap_interference))
+    grad_exposed = np.select([z >= 3, z == 2], [0.0, overlapped_exposed_s(grad_sync, overlap_window,
+                                                                          cal.overlap_interference)], once)
     exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3
     local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
@@ -128,6 +134,45 @@ def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference
     data/calibration/model.yaml). 0 = perfect overlap, 1 = serial. Non-decreasing in both
     arguments' rates for interference in [0, 1] and never negative."""
     return np.maximum(comm_s - compute_s, 0.0) + interference * np.minimum(comm_s, compute_s)
+
+
+def chunked_sync_window(microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
+    """Backward passes, in units of one micro-batch's stage backward, that a once-per-step DP sync
+    issued chunk by chunk can run beside: ``((v - 1) G + 1) / v`` with ``G = min(m, p)``.
+
+    Megatron-Core's interleaved schedule (``forward_backward_pipelining_with_interleaving``,
+    ``backward_step_helper_postprocess``: ``config.grad_sync_func[grad_sync_chunk_id]`` is called as
+    soon as the last micro-batch of a model chunk has run its backward; remaining chunks at the end of
+    the step; megatron/core/pipeline_parallel/schedules.py, NVIDIA/Megatron-LM @d98e8a6; NeMo's Apex
+    ``distributed_fused_adam`` with ``overlap_grad_sync`` plugs in there) takes the last group of
+    ``G`` micro-batches (``microbatch_group_size_per_vp_stage``, default p) through the chunks one
+    after the other, so the first chunk's gradients are final ``(v - 1) G`` chunk backward passes
+    before the end of the step (plus its own pass, which its buckets overlap, as with v = 1). 1 for
+    v = 1 or no pipeline (the one-micro-batch window of PyTorch DDP bucketing, Li et al. VLDB 2020).
+    Never above ``m``: the window lies within the step's backward work (``G <= m``)."""
+    m, p = np.asarray(microbatches, dtype=float), np.asarray(pp, dtype=float)
+    v = np.where(p > 1, np.maximum(np.asarray(vpp, dtype=float), 1.0), 1.0)
+    return ((v - 1.0) * np.minimum(m, p) + 1.0) / v
+
+
+def chunked_sync_exposed_s(sync_s: np.ndarray, chunk_backward_s: np.ndarray, microbatches: np.ndarray,
+                           pp: np.ndarray, vpp: np.ndarray, interference: float) -> np.ndarray:
+    """Exposed time of a once-per-step DP sync (all-reduce, or reduce-scatter + all-gather) of
+    ``sync_s`` issued per model chunk (v chunks of equal size) as each chunk's gradients are final.
+
+    ``chunk_backward_s``: the overlappable backward of one micro-batch over the whole stage
+    (fraction x t_b), so one chunk pass is that / v. Chunk ``j`` (j = 1..v) is ready ``(j - 1) G``
+    chunk passes after the first, the network takes them in turn (``sync / v`` each), the step's
+    compute ends ``W = ((v - 1) G + 1)`` chunk passes after the first chunk's pass began
+    (:func:`chunked_sync_window`). The last sync finishes at ``max(sync, (v - 1) G c + sync / v)``,
+    so ``E0 = max(sync - W, sync / v - c, 0)`` is left after the compute, and the overlapped rest
+    slows that compute by ``interference x (sync - E0)`` (:func:`overlapped_exposed_s`; 1 = serial:
+    the whole sync). v = 1 gives :func:`overlapped_exposed_s` of the one-micro-batch window exactly. Non-negative, non-decreasing in ``sync_s``, non-increasing
+    in v, m and p; the step (which holds ``m`` backward passes) never shortens when compute slows."""
+    v = np.where(np.asarray(pp, dtype=float) > 1, np.maximum(np.asarray(vpp, dtype=float), 1.0), 1.0)
+    window = chunk_backward_s * chunked_sync_window(microbatches, pp, vpp)
+    left = np.maximum(np.maximum(sync_s - window, (sync_s - chunk_backward_s) / v), 0.0)
+    return left + interference * (sync_s - left)
 
 
 def optimizer_time_s(hw: HardwareArrays, wl: Workload, cal: Calibration, local_params: np.ndarray) -> np.ndarray:
