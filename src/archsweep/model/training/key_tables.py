@@ -41,7 +41,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
+__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
 
 #: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
 CACHE_BYTES = 256 * 2**20
@@ -58,6 +58,7 @@ _KEY_WORK = 400  # one new key per (mappings / this) candidates: table work <~ 4
 # 15,438 valid mappings for 100 DeepSeek-V3 candidates, 2/3 of that batch's time)
 _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
 _GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
+_COMPUTE_FREE = ("zero_stage", "tp_overlap", "dp_overlap")  # mapping fields stage_compute never reads
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
@@ -278,8 +279,27 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     return launch, valid, total
 
 
+def compute_classes(mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(class of each mapping, first mapping of each class): mappings equal in every field that
+    :func:`~archsweep.model.training.step.stage_compute` reads (all but :data:`_COMPUTE_FREE`) share
+    a class, and so every compute-side output on any hardware (tests/model/test_pruned_search_classes.py).
+    DeepSeek-V3 at 4,096 accelerators: 15,438 valid mappings, 5,146 classes (the ZeRO stage)."""
+    names = [f.name for f in fields(mappings) if f.name not in _COMPUTE_FREE]
+    _, class_of = unique_rows(np.column_stack([np.asarray(getattr(mappings, n), dtype=np.float64).reshape(-1) for n in names]))
+    first = np.zeros(int(class_of.max()) + 1 if len(class_of) else 0, dtype=np.int64)
+    first[class_of[::-1]] = np.arange(len(class_of))[::-1]
+    return class_of, first
+
+
+def classes(ctx: tuple[Hashable, ...], mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compute_classes` of ``mappings`` (those of ``ctx``), cached."""
+    class_of, first = cached(ctx, "classes", (), lambda: compute_classes(mappings))
+    return class_of, first
+
+
 def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
+                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray,
+                    classes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
     ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
     :func:`~archsweep.model.training.step.stage_compute` (the compute side of ``training_step``,
@@ -291,6 +311,7 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     out = np.zeros(valid.shape)
     cal0 = replace(cal, kernel_overhead_s=0.0)
     columns = ideal.columns()
+    class_of, class_first = compute_classes(mappings) if classes is None else classes
     counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for ci in range(len(counts)):
@@ -298,12 +319,13 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             cols = np.flatnonzero(valid[keys_c].any(axis=0))
             if not len(cols):
                 continue
-            mp = mappings.take(cols).reshape((1, len(cols)))
-            step = max(1, _CHUNK_ELEMENTS // len(cols))
+            reps, spread = np.unique(class_of[cols], return_inverse=True)  # one evaluation per class
+            mp = mappings.take(class_first[reps]).reshape((1, len(reps)))
+            step = max(1, _CHUNK_ELEMENTS // len(reps))
             for start in range(0, len(keys_c), step):
                 r = keys_c[start:start + step]
                 sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)
-                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(cols)))
+                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(reps)))[:, spread.reshape(-1)]
                 out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
 
@@ -337,7 +359,7 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
         fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
-                                  valid[missing])
+                                  valid[missing], classes(ctx, mappings))
         for j, i in enumerate(missing):
             got[i] = (np.ascontiguousarray(fresh_a[j]),)
             _CACHE.put((ctx, "tables", names[i]), got[i])

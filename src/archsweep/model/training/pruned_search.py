@@ -83,7 +83,7 @@ import numpy as np
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import usable_hbm_bytes
-from archsweep.model.training.step import training_step
+from archsweep.model.training.step import stage_compute, training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -223,6 +223,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
     bound, hbm, valid, total = tables
     x = comm_bound.features(hw, cal)
+    classes = key_tables.classes(ctx, mappings)
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
     net_keys, net_of = key_tables.unique_rows(net)
@@ -249,17 +250,41 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
             low = lb[np.arange(len(rows)), j]
-            pending.append((rows, cols, lb, j, low))
+            pending.append((rows, cols, lb, j, low, (l1, l2 if l2 is not None else l1, dov, window)))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
-                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
                 pending, held = [], 0
     if pending:
-        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
+
+
+def _refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                    classes: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, comm: np.ndarray,
+                    sync: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The bound of :func:`_block_bounds` with the candidate's EXACT compute + recompute + bubble C
+    (``stage_compute`` on its own hardware row: training_step's very arrays, ~1/2 of its cost on
+    flat pairs; once per (candidate, compute class), ``key_tables.compute_classes``) in place of
+    the key table's ``A / clock + launch`` (<= C): ``max(C, (1 - w) C + sync) + comm`` is
+    non-decreasing in C (0 <= w <= 1), so it stays below the step time, and is tighter."""
+    class_of, class_first = classes
+    n_cls = max(len(class_first), 1)
+    code, spread = np.unique(rows * n_cls + class_of[cols], return_inverse=True)
+    u_rows, u_cols = code // n_cls, class_first[code % n_cls]
+    total = np.empty(len(code))
+    for start in range(0, len(code), _CHUNK_ELEMENTS):
+        sl = slice(start, start + _CHUNK_ELEMENTS)
+        part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
+        sc = stage_compute(part, wl, mappings.take(u_cols[sl]), cal, fixed_dp)
+        total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
+    c = total[spread.reshape(-1)]
+    out = np.maximum(c, (1.0 - window) * c + sync) + comm
+    return np.where(np.isnan(out), -np.inf, out)  # NaN: never pruned
 
 
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple[np.ndarray, ...]], best: np.ndarray) -> None:
+                    cal: Calibration, pending: list[tuple], best: np.ndarray, x: np.ndarray,
+                    classes: tuple[np.ndarray, ...]) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
@@ -269,7 +294,7 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
     first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb, j, low in pending:
+    for rows, cols, lb, j, low, _ in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
@@ -280,15 +305,20 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
         return
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
-    s_rows, s_cols, s_lb, s_lo = [], [], [], []
-    for (rows, cols, lb, _, _), low in zip(pending, lowest):
+    s_rows, s_cols, s_lb, s_lo, s_comm, s_sync, s_win = [], [], [], [], [], [], []
+    for (rows, cols, lb, _, _, (l1, l2, dov, window)), low in zip(pending, lowest):
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
         o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
+        xr = x[rows[o2]]
         s_rows.append(rows[o2])
         s_cols.append(cols[c2])
         s_lb.append(lb[o2, c2])
         s_lo.append(np.where(low[o2] > -np.inf, low[o2], 0.0))  # a NaN bound (-inf) row: every bound >= 0
-    cand_rows, cand_cols, cand_lb, cand_lo = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo))
+        s_comm.append(np.maximum(np.einsum("ij,ij->i", xr, l1[c2]), np.einsum("ij,ij->i", xr, l2[c2])))
+        s_sync.append(np.einsum("ij,ij->i", xr, dov[c2]))
+        s_win.append(window[c2])
+    cand_rows, cand_cols, cand_lb, cand_lo, comm, sync, win = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo,
+                                                                                           s_comm, s_sync, s_win))
     alive = np.ones(len(cand_rows), dtype=bool)
     for frac in (*_ROUND_FRACTIONS, None):
         u = upper[cand_rows]
@@ -299,6 +329,10 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
         if not len(pick):
             continue
         alive[pick] = False
+        # The exact compute side drops most picks (step >= refined > U >= the minimum, U only falls).
+        refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick], comm[pick],
+                                  sync[pick], win[pick])
+        pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
         np.minimum.at(upper, n_rows, score)
