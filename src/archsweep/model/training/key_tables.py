@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.step import stage_compute, training_step
+from archsweep.model.training.memory import layer_activation_bytes, memory_per_accelerator
+from archsweep.model.training.offload import activation_offload
+from archsweep.model.training.step import stage_compute
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -249,16 +251,21 @@ def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> 
 
 
 def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                  cal: Calibration, counts: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: ``training_step`` on
-    one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40. ``valid`` and
-    ``total`` read only the count; ``launch`` is the clock-free part of compute + recompute + bubble:
-    ``kernel_overhead_s`` times kernel counts (GEMMs, attention, elementwise and expert launches per
-    layer, times layers, micro-batches and bubble slots), which depend on the workload, the mapping
-    and the count (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product
-    with ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch
-    against rows of other compute fields)."""
+                  cal: Calibration, counts: np.ndarray, first: np.ndarray,
+                  classes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: training_step's own
+    parts on one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40:
+    ``stage_compute`` and the offload check once per compute class (neither reads the ZeRO stage or
+    the overlap flags), ``memory_per_accelerator`` per mapping (tests/model/test_pruned_search.py:
+    ``valid`` and ``total`` equal training_step's). ``valid`` and ``total`` read only the count;
+    ``launch`` is the clock-free part of compute + recompute + bubble: ``kernel_overhead_s`` times
+    kernel counts (GEMMs, attention, elementwise and expert launches per layer, times layers,
+    micro-batches and bubble slots), which depend on the workload, the mapping and the count
+    (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product with
+    ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch against
+    rows of other compute fields)."""
     m = len(mappings)
+    class_of, class_first = compute_classes(mappings) if classes is None else classes
     cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
     cols["accelerator_count"] = np.asarray(counts, dtype=np.float64)
     c = len(counts)
@@ -268,14 +275,19 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     fast = HardwareArrays(**cols)
     launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    reps = mappings.take(class_first).reshape((1, len(class_first)))
     mp2 = mappings.reshape((1, m))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(0, c, rows):
             sl = slice(start, min(c, start + rows))
-            res = training_step(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, mp2, cal, fixed_dp)
-            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
-            valid[sl] = res.valid
-            total[sl] = res.memory.total_bytes
+            sc = stage_compute(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, reps, cal, fixed_dp)
+            offload = activation_offload(wl, cal, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
+                                         sc.t_layer_f, sc.t_layer_b)
+            shape = (sl.stop - sl.start, len(class_first))
+            launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
+            valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
+            dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
+            total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal).total_bytes
     return launch, valid, total
 
 
@@ -349,7 +361,8 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     per_count: dict[float, Any] = {c: _CACHE.get((ctx, "count", (c,))) for c in counts}
     new_counts = sorted(c for c, value in per_count.items() if value is None)
     if new_counts:
-        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64))
+        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64),
+                              classes(ctx, mappings))
         for j, c in enumerate(new_counts):
             per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
             _CACHE.put((ctx, "count", (c,)), per_count[c])

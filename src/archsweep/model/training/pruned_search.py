@@ -175,10 +175,11 @@ def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: 
 
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                  count: float, domain: float) -> tuple[np.ndarray, ...]:
-    """comm_bound.coefficients of one (count, domain) over every mapping, cached per process."""
+                  count: float, domain: float, cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """comm_bound.coefficients of one (count, domain) over the mappings ``cols`` (the count's
+    valid ones: a function of the count), cached per process."""
     def compute() -> tuple[np.ndarray, ...]:
-        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.reshape((1, len(mappings))), cal, fixed_dp,
+        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
                                                       np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
         return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
     return key_tables.cached(ctx, "comm", (count, domain), compute)
@@ -237,7 +238,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
-        l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
+        l1, l2_all, dov, window = _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist(), cols)
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
