@@ -7,9 +7,13 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 
 * ``A``: compute + recompute + bubble of ``training_step`` at clock 1 Hz, the key's HBM
   bytes/cycle and no kernel overhead, over the count's valid mappings only (0 elsewhere);
-* per accelerator count (one ``training_step`` pass each): ``launch``, the same at clock and HBM
+* per accelerator count (training_step's own parts): ``launch``, the same at clock and HBM
   bandwidth 1e40 with the kernel overhead (the hardware-free count x t0 part), ``valid`` and the
   memory ``total`` (all three depend on the accelerator count only).
+
+The compute side is evaluated once per *compute class* (:func:`compute_classes`: mappings equal
+in every field but the ZeRO stage and the overlap flags, which ``stage_compute`` never reads; a
+third of DeepSeek-V3's mappings) and spread to its mappings.
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
