@@ -69,10 +69,11 @@ and only pairs with bound <= U (1 + _MARGIN) can still win (U never grows), so t
 candidate set; each further round evaluates the set's pairs with bound <= lo + f (U - lo) (lo the
 row's lowest bound, f in _ROUND_FRACTIONS: the most promising first, lowering U) and <= U (1 +
 _MARGIN); the last round every pair left with bound <= U (1 + _MARGIN). Since issue 14 (DeepSeek-V3 first batch) every
-pair a round picks first gets the refined bound :func:`_refined_bounds` (the candidate's exact
-compute side from ``stage_compute``, once per (candidate, compute class), with the same
+pair the last round picks first gets the refined bound :func:`_refined_bounds` (the candidate's
+exact compute side from ``stage_compute``, once per (candidate, compute class), with the same
 communication bound): only pairs whose refined bound is <= U (1 + _MARGIN) are evaluated in full
-(100 DeepSeek-V3 candidates: ~1,500 full steps instead of ~30,000). The argmin, first index on
+(100 DeepSeek-V3 candidates: ~500 full steps instead of ~28,000 in that round; the earlier rounds'
+picks mostly survive it, so they skip it). The argmin, first index on
 ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum. The
 exact evaluations of many blocks go together into one flat batch per round (_PENDING_ELEMENTS bound
 elements at most). An evaluated entry is marked NaN (first round) or dropped from the set (bounds
@@ -336,10 +337,11 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
         if not len(pick):
             continue
         alive[pick] = False
-        # The exact compute side drops most picks (step >= refined > U >= the minimum, U only falls).
-        refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick], comm[pick],
-                                  sync[pick], win[pick])
-        pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
+        if frac is None:  # the last round's many picks: the exact compute side drops most of them (step
+            # >= refined > U >= the minimum, U only falls); the first rounds' few, most promising picks mostly survive it
+            refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
+                                      comm[pick], sync[pick], win[pick])
+            pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
         np.minimum.at(upper, n_rows, score)
