@@ -163,13 +163,13 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
 
 
 def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
-                  l2: np.ndarray | None, dov: np.ndarray, window: np.ndarray) -> np.ndarray:
+                  l2: np.ndarray | None, dov: np.ndarray | None, window: np.ndarray) -> np.ndarray:
     """Lower bound of the step time for a block of candidates sharing one (count, domain) key
-    (``l2`` None: equal to ``l1``, as for a dense workload; ``launch`` one row, or one per
-    candidate)."""
+    (``l2`` None: equal to ``l1``, as for a dense workload; ``dov`` None: all zero, no DP overlap;
+    ``launch`` one row, or one per candidate)."""
     out = a_rows / clock[:, None]
     out += launch
-    if np.any(dov):
+    if dov is not None:
         np.maximum(out, (1.0 - window) * out + x @ dov.T, out=out)
     comm = x @ l1.T
     if l2 is not None:
@@ -247,12 +247,13 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         count, domain = net_keys[g].tolist()
         l1, l2_all, dov, window = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domain, cols)
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
+        dov_g = dov if np.any(dov) else None  # once per group, not per block
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
-            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov, window)
+            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov_g, window)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
