@@ -172,12 +172,13 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     groups = [(dense_p, dp_group, mp.tp)]
     if wl.moe is not None:
         groups.append((expert_p, expert_group, etp * mp.ep))
+    stages = [z == 0, z == 1, z == 2]  # (ZeRO 3: 0)
     for params, group, stride in groups:
         grad = params * trainable_scale * gbytes
         ag_bytes = params * trainable_scale * cal.weight_bytes_per_param
         ar, rs, ag = _allreduce(grad, group, stride, domain), _sharded(grad, group, stride, domain), _sharded(ag_bytes, group, stride, domain)
         for j in range(4):
-            sync[j] = sync[j] + np.select([z == 0, z == 1, z == 2], [ar[j], rs[j] + ag[j], microbatches * rs[j] + ag[j]], 0.0)
+            sync[j] = sync[j] + np.select(stages, [ar[j], rs[j] + ag[j], microbatches * rs[j] + ag[j]], 0.0)
     on = (dp_group > 1) & (z < 3)
     overlapped = on & (mp.dp_overlap > 0)
     # Without overlap the sync is exposed in full (added); with it, compute + exposed sync

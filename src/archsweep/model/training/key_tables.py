@@ -7,9 +7,13 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 
 * ``A``: compute + recompute + bubble of ``training_step`` at clock 1 Hz, the key's HBM
   bytes/cycle and no kernel overhead, over the count's valid mappings only (0 elsewhere);
-* per accelerator count (one ``training_step`` pass each): ``launch``, the same at clock and HBM
+* per accelerator count (training_step's own parts): ``launch``, the same at clock and HBM
   bandwidth 1e40 with the kernel overhead (the hardware-free count x t0 part), ``valid`` and the
   memory ``total`` (all three depend on the accelerator count only).
+
+The compute side is evaluated once per *compute class* (:func:`compute_classes`: mappings equal
+in every field but the ZeRO stage and the overlap flags, which ``stage_compute`` never reads; a
+third of DeepSeek-V3's mappings) and spread to its mappings.
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
@@ -36,12 +40,14 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.step import stage_compute, training_step
+from archsweep.model.training.memory import layer_activation_bytes, memory_per_accelerator
+from archsweep.model.training.offload import activation_offload
+from archsweep.model.training.step import stage_compute
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "clear_cache", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
+__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "unique_rows"]
 
 #: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
 CACHE_BYTES = 256 * 2**20
@@ -58,6 +64,7 @@ _KEY_WORK = 400  # one new key per (mappings / this) candidates: table work <~ 4
 # 15,438 valid mappings for 100 DeepSeek-V3 candidates, 2/3 of that batch's time)
 _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones rarely pay back)
 _GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
+_COMPUTE_FREE = ("zero_stage", "tp_overlap", "dp_overlap")  # mapping fields stage_compute never reads
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
 
 
@@ -248,16 +255,21 @@ def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> 
 
 
 def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                  cal: Calibration, counts: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: ``training_step`` on
-    one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40. ``valid`` and
-    ``total`` read only the count; ``launch`` is the clock-free part of compute + recompute + bubble:
-    ``kernel_overhead_s`` times kernel counts (GEMMs, attention, elementwise and expert launches per
-    layer, times layers, micro-batches and bubble slots), which depend on the workload, the mapping
-    and the count (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product
-    with ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch
-    against rows of other compute fields)."""
+                  cal: Calibration, counts: np.ndarray, first: np.ndarray,
+                  classes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """(launch, valid, total), each (C, m), for accelerator counts ``counts``: training_step's own
+    parts on one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40:
+    ``stage_compute`` and the offload check once per compute class (neither reads the ZeRO stage or
+    the overlap flags), ``memory_per_accelerator`` per mapping (tests/model/test_pruned_search.py:
+    ``valid`` and ``total`` equal training_step's). ``valid`` and ``total`` read only the count;
+    ``launch`` is the clock-free part of compute + recompute + bubble: ``kernel_overhead_s`` times
+    kernel counts (GEMMs, attention, elementwise and expert launches per layer, times layers,
+    micro-batches and bubble slots), which depend on the workload, the mapping and the count
+    (data-parallel degree) only; every rate term is <= 1e-28 s here, so the product with
+    ``1 - 1e-12`` is below the true part (tests/model/test_pruned_search.py checks launch against
+    rows of other compute fields)."""
     m = len(mappings)
+    class_of, class_first = compute_classes(mappings) if classes is None else classes
     cols = {k: np.asarray(v).reshape(-1)[first] for k, v in hw.columns().items()}
     cols["accelerator_count"] = np.asarray(counts, dtype=np.float64)
     c = len(counts)
@@ -267,19 +279,43 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     fast = HardwareArrays(**cols)
     launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    reps = mappings.take(class_first).reshape((1, len(class_first)))
     mp2 = mappings.reshape((1, m))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(0, c, rows):
             sl = slice(start, min(c, start + rows))
-            res = training_step(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, mp2, cal, fixed_dp)
-            launch[sl] = (res.compute_time_s + res.recompute_time_s + res.bubble_time_s) * (1 - 1e-12)
-            valid[sl] = res.valid
-            total[sl] = res.memory.total_bytes
+            sc = stage_compute(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, reps, cal, fixed_dp)
+            offload = activation_offload(wl, cal, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
+                                         sc.t_layer_f, sc.t_layer_b)
+            shape = (sl.stop - sl.start, len(class_first))
+            launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
+            valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
+            dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
+            total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal).total_bytes
     return launch, valid, total
 
 
+def compute_classes(mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(class of each mapping, first mapping of each class): mappings equal in every field that
+    :func:`~archsweep.model.training.step.stage_compute` reads (all but :data:`_COMPUTE_FREE`) share
+    a class, and so every compute-side output on any hardware (tests/model/test_pruned_search_classes.py).
+    DeepSeek-V3 at 4,096 accelerators: 15,438 valid mappings, 5,146 classes (the ZeRO stage)."""
+    names = [f.name for f in fields(mappings) if f.name not in _COMPUTE_FREE]
+    _, class_of = unique_rows(np.column_stack([np.asarray(getattr(mappings, n), dtype=np.float64).reshape(-1) for n in names]))
+    first = np.zeros(int(class_of.max()) + 1 if len(class_of) else 0, dtype=np.int64)
+    first[class_of[::-1]] = np.arange(len(class_of))[::-1]
+    return class_of, first
+
+
+def classes(ctx: tuple[Hashable, ...], mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compute_classes` of ``mappings`` (those of ``ctx``), cached."""
+    class_of, first = cached(ctx, "classes", (), lambda: compute_classes(mappings))
+    return class_of, first
+
+
 def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray) -> np.ndarray:
+                    cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray,
+                    classes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
     ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
     :func:`~archsweep.model.training.step.stage_compute` (the compute side of ``training_step``,
@@ -291,6 +327,7 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     out = np.zeros(valid.shape)
     cal0 = replace(cal, kernel_overhead_s=0.0)
     columns = ideal.columns()
+    class_of, class_first = compute_classes(mappings) if classes is None else classes
     counts, count_of = np.unique(key_rows[:, 0], return_inverse=True)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for ci in range(len(counts)):
@@ -298,12 +335,13 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             cols = np.flatnonzero(valid[keys_c].any(axis=0))
             if not len(cols):
                 continue
-            mp = mappings.take(cols).reshape((1, len(cols)))
-            step = max(1, _CHUNK_ELEMENTS // len(cols))
+            reps, spread = np.unique(class_of[cols], return_inverse=True)  # one evaluation per class
+            mp = mappings.take(class_first[reps]).reshape((1, len(reps)))
+            step = max(1, _CHUNK_ELEMENTS // len(reps))
             for start in range(0, len(keys_c), step):
                 r = keys_c[start:start + step]
                 sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)
-                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(cols)))
+                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(reps)))[:, spread.reshape(-1)]
                 out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
 
@@ -327,7 +365,8 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     per_count: dict[float, Any] = {c: _CACHE.get((ctx, "count", (c,))) for c in counts}
     new_counts = sorted(c for c, value in per_count.items() if value is None)
     if new_counts:
-        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64))
+        fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64),
+                              classes(ctx, mappings))
         for j, c in enumerate(new_counts):
             per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
             _CACHE.put((ctx, "count", (c,)), per_count[c])
@@ -337,7 +376,7 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
         fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
-                                  valid[missing])
+                                  valid[missing], classes(ctx, mappings))
         for j, i in enumerate(missing):
             got[i] = (np.ascontiguousarray(fresh_a[j]),)
             _CACHE.put((ctx, "tables", names[i]), got[i])

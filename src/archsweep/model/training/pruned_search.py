@@ -52,7 +52,8 @@ process; so are the communication coefficients per (accelerator count, domain)).
 per key: launch is ``kernel_overhead_s`` times kernel counts, which depend on the workload, the
 mapping and the count only (tests/model/test_pruned_search_keys.py: identical from any hardware
 row); A is evaluated only over the count's valid mappings (0, a trivial bound, elsewhere; the
-search never reads them). Candidates may take keys of different ladders (their finest cached
+search never reads them), once per compute class (``key_tables.compute_classes``: mappings that
+differ only in the ZeRO stage or the overlap flags, which ``stage_compute`` never reads). Candidates may take keys of different ladders (their finest cached
 one): any key rounded UP from a candidate's own values bounds its step by points 2-4 above.
 Since issue 14 (first batch) A is evaluated with ``step.stage_compute`` (the compute side of
 ``training_step``: its compute, recompute and bubble are the very arrays the step adds, so A is
@@ -67,7 +68,12 @@ row, no partition); U, the best step time evaluated so far, is then an upper bou
 and only pairs with bound <= U (1 + _MARGIN) can still win (U never grows), so they form a flat
 candidate set; each further round evaluates the set's pairs with bound <= lo + f (U - lo) (lo the
 row's lowest bound, f in _ROUND_FRACTIONS: the most promising first, lowering U) and <= U (1 +
-_MARGIN); the last round every pair left with bound <= U (1 + _MARGIN). The argmin, first index on
+_MARGIN); the last round every pair left with bound <= U (1 + _MARGIN). Since issue 14 (DeepSeek-V3 first batch) every
+pair the last round picks first gets the refined bound :func:`_refined_bounds` (the candidate's
+exact compute side from ``stage_compute``, once per (candidate, compute class), with the same
+communication bound): only pairs whose refined bound is <= U (1 + _MARGIN) are evaluated in full
+(100 DeepSeek-V3 candidates: ~500 full steps instead of ~28,000 in that round; the earlier rounds'
+picks mostly survive it, so they skip it). The argmin, first index on
 ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum. The
 exact evaluations of many blocks go together into one flat batch per round (_PENDING_ELEMENTS bound
 elements at most). An evaluated entry is marked NaN (first round) or dropped from the set (bounds
@@ -83,7 +89,7 @@ import numpy as np
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import usable_hbm_bytes
-from archsweep.model.training.step import training_step
+from archsweep.model.training.step import stage_compute, training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -157,13 +163,13 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
 
 
 def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
-                  l2: np.ndarray | None, dov: np.ndarray, window: np.ndarray) -> np.ndarray:
+                  l2: np.ndarray | None, dov: np.ndarray | None, window: np.ndarray) -> np.ndarray:
     """Lower bound of the step time for a block of candidates sharing one (count, domain) key
-    (``l2`` None: equal to ``l1``, as for a dense workload; ``launch`` one row, or one per
-    candidate)."""
+    (``l2`` None: equal to ``l1``, as for a dense workload; ``dov`` None: all zero, no DP overlap;
+    ``launch`` one row, or one per candidate)."""
     out = a_rows / clock[:, None]
     out += launch
-    if np.any(dov):
+    if dov is not None:
         np.maximum(out, (1.0 - window) * out + x @ dov.T, out=out)
     comm = x @ l1.T
     if l2 is not None:
@@ -175,10 +181,11 @@ def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: 
 
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                  count: float, domain: float) -> tuple[np.ndarray, ...]:
-    """comm_bound.coefficients of one (count, domain) over every mapping, cached per process."""
+                  count: float, domain: float, cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """comm_bound.coefficients of one (count, domain) over the mappings ``cols`` (the count's
+    valid ones: a function of the count), cached per process."""
     def compute() -> tuple[np.ndarray, ...]:
-        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.reshape((1, len(mappings))), cal, fixed_dp,
+        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
                                                       np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
         return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
     return key_tables.cached(ctx, "comm", (count, domain), compute)
@@ -223,12 +230,13 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
     bound, hbm, valid, total = tables
     x = comm_bound.features(hw, cal)
+    classes = key_tables.classes(ctx, mappings)
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
     net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
-    pending: list[tuple[np.ndarray, ...]] = []
+    pending: list[tuple] = []  # (rows, cols, bounds, first pick, its bound, communication coefficients)
     held = 0
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
@@ -236,30 +244,56 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
-        l1, l2_all, dov, window = (a[cols] for a in _coefficients(ctx, wl, mappings, fixed_dp, cal, *net_keys[g].tolist()))
+        count, domain = net_keys[g].tolist()
+        l1, l2_all, dov, window = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domain, cols)
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
+        dov_g = dov if np.any(dov) else None  # once per group, not per block
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
-            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov, window)
+            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov_g, window)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
             low = lb[np.arange(len(rows)), j]
-            pending.append((rows, cols, lb, j, low))
+            pending.append((rows, cols, lb, j, low, (l1, l2 if l2 is not None else l1, dov, window)))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
-                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
                 pending, held = [], 0
     if pending:
-        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best)
+        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
+
+
+def _refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                    classes: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, comm: np.ndarray,
+                    sync: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The bound of :func:`_block_bounds` with the candidate's EXACT compute + recompute + bubble C
+    (``stage_compute`` on its own hardware row: training_step's very arrays, ~1/2 of its cost on
+    flat pairs; once per (candidate, compute class), ``key_tables.compute_classes``) in place of
+    the key table's ``A / clock + launch`` (<= C): ``max(C, (1 - w) C + sync) + comm`` is
+    non-decreasing in C (0 <= w <= 1), so it stays below the step time, and is tighter."""
+    class_of, class_first = classes
+    n_cls = max(len(class_first), 1)
+    code, spread = np.unique(rows * n_cls + class_of[cols], return_inverse=True)
+    u_rows, u_cols = code // n_cls, class_first[code % n_cls]
+    total = np.empty(len(code))
+    for start in range(0, len(code), _CHUNK_ELEMENTS):
+        sl = slice(start, start + _CHUNK_ELEMENTS)
+        part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
+        sc = stage_compute(part, wl, mappings.take(u_cols[sl]), cal, fixed_dp)
+        total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
+    c = total[spread.reshape(-1)]
+    out = np.maximum(c, (1.0 - window) * c + sync) + comm
+    return np.where(np.isnan(out), -np.inf, out)  # NaN: never pruned
 
 
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple[np.ndarray, ...]], best: np.ndarray) -> None:
+                    cal: Calibration, pending: list[tuple], best: np.ndarray, x: np.ndarray,
+                    classes: tuple[np.ndarray, ...]) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
@@ -269,7 +303,7 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
     first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb, j, low in pending:
+    for rows, cols, lb, j, low, _ in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
@@ -280,15 +314,20 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
         return
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
-    s_rows, s_cols, s_lb, s_lo = [], [], [], []
-    for (rows, cols, lb, _, _), low in zip(pending, lowest):
+    s_rows, s_cols, s_lb, s_lo, s_comm, s_sync, s_win = [], [], [], [], [], [], []
+    for (rows, cols, lb, _, _, (l1, l2, dov, window)), low in zip(pending, lowest):
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
         o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
+        xr = x[rows[o2]]
         s_rows.append(rows[o2])
         s_cols.append(cols[c2])
         s_lb.append(lb[o2, c2])
         s_lo.append(np.where(low[o2] > -np.inf, low[o2], 0.0))  # a NaN bound (-inf) row: every bound >= 0
-    cand_rows, cand_cols, cand_lb, cand_lo = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo))
+        s_comm.append(np.maximum(np.einsum("ij,ij->i", xr, l1[c2]), np.einsum("ij,ij->i", xr, l2[c2])))
+        s_sync.append(np.einsum("ij,ij->i", xr, dov[c2]))
+        s_win.append(window[c2])
+    cand_rows, cand_cols, cand_lb, cand_lo, comm, sync, win = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo,
+                                                                                           s_comm, s_sync, s_win))
     alive = np.ones(len(cand_rows), dtype=bool)
     for frac in (*_ROUND_FRACTIONS, None):
         u = upper[cand_rows]
@@ -299,6 +338,11 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
         if not len(pick):
             continue
         alive[pick] = False
+        if frac is None:  # the last round's many picks: the exact compute side drops most of them (step
+            # >= refined > U >= the minimum, U only falls); the first rounds' few, most promising picks mostly survive it
+            refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
+                                      comm[pick], sync[pick], win[pick])
+            pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
         np.minimum.at(upper, n_rows, score)
