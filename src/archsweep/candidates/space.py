@@ -69,12 +69,21 @@ def canonical_value(name: str, value: Any) -> float | int | str:
     return 0.0 if rounded == 0 else rounded  # -0.0 and 0.0 are one design
 
 
+def _neutral(name: str, canon: float | int | str) -> bool:
+    """A part-physics parameter at its neutral default: left out of the canonical JSON, so the id of a
+    design without part physics is the one it had before those parameters existed."""
+    default = PARAMETER_BY_NAME[name].default
+    return default is not None and canon == canonical_value(name, default)
+
+
 def canonical_json(params: Mapping[str, Any]) -> str:
-    """Canonical JSON of a full parameter dict (every hardware parameter, canonical values)."""
-    missing = [p.name for p in HARDWARE_PARAMETERS if p.name not in params]
+    """Canonical JSON of a full parameter dict (every hardware parameter, canonical values; a
+    part-physics parameter left out where it holds its neutral default, or is not given)."""
+    missing = [p.name for p in HARDWARE_PARAMETERS if p.name not in params and p.default is None]
     if missing:
         raise KeyError(f"canonical_json needs every hardware parameter; missing {missing}")
-    canon = {p.name: canonical_value(p.name, params[p.name]) for p in HARDWARE_PARAMETERS}
+    canon = {p.name: canonical_value(p.name, params[p.name]) for p in HARDWARE_PARAMETERS if p.name in params}
+    canon = {k: v for k, v in canon.items() if not _neutral(k, v)}
     return json.dumps(canon, sort_keys=True, separators=(",", ":"))
 
 
@@ -122,7 +131,11 @@ def _canonicalise(columns: Mapping[str, _Column]) -> tuple[dict[str, _Column], l
         dtype = str if kind == "choice" else (np.int64 if kind == "int" else np.float64)
         canonical[name] = _Column(np.asarray(canon, dtype=dtype), column.codes)
         frags = tuple(f"{json.dumps(name)}:{json.dumps(c)}".encode() for c in canon)
-        pending += b"," if i else b""
+        if PARAMETER_BY_NAME[name].default is not None:  # part physics: absent at the neutral default
+            # (never the first key: accelerator_count, always present, opens the object without a comma)
+            frags = tuple(b"" if _neutral(name, c) else b"," + f for c, f in zip(canon, frags))
+        else:
+            pending += b"," if i else b""
         if column.codes is None:
             pending += frags[0]
         else:
@@ -184,6 +197,8 @@ def _digest_rows(segments: list[_Segment], rows: np.ndarray, scratch: np.ndarray
             continue
         codes = s.codes[rows]
         length = len(s.table[codes[0]])
+        if length == 0:  # a part-physics column at its neutral default in every row of this group
+            continue
         fields.append((len(template), np.array([b[:length] for b in s.table], dtype=f"S{length}"), codes))
         template += b"_" * length
     width = len(template)
