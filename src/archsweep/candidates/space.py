@@ -69,22 +69,17 @@ def canonical_value(name: str, value: Any) -> float | int | str:
     return 0.0 if rounded == 0 else rounded  # -0.0 and 0.0 are one design
 
 
-def _neutral(name: str, canon: float | int | str) -> bool:
-    """A part-physics parameter at its neutral default: left out of the canonical JSON, so the id of a
-    design without part physics is the one it had before those parameters existed."""
-    default = PARAMETER_BY_NAME[name].default
-    return default is not None and canon == canonical_value(name, default)
+#: Part-physics parameters at their neutral defaults: left out of the canonical JSON (ids as before them).
+_NEUTRAL = {p.name: canonical_value(p.name, p.default) for p in HARDWARE_PARAMETERS if p.default is not None}
 
 
 def canonical_json(params: Mapping[str, Any]) -> str:
     """Canonical JSON of a full parameter dict (every hardware parameter, canonical values; a
     part-physics parameter left out where it holds its neutral default, or is not given)."""
-    missing = [p.name for p in HARDWARE_PARAMETERS if p.name not in params and p.default is None]
-    if missing:
+    if missing := [p.name for p in HARDWARE_PARAMETERS if p.name not in params and p.default is None]:
         raise KeyError(f"canonical_json needs every hardware parameter; missing {missing}")
     canon = {p.name: canonical_value(p.name, params[p.name]) for p in HARDWARE_PARAMETERS if p.name in params}
-    canon = {k: v for k, v in canon.items() if not _neutral(k, v)}
-    return json.dumps(canon, sort_keys=True, separators=(",", ":"))
+    return json.dumps({k: v for k, v in canon.items() if _NEUTRAL.get(k, None) != v}, sort_keys=True, separators=(",", ":"))
 
 
 def candidate_id(params: Mapping[str, Any]) -> str:
@@ -131,9 +126,8 @@ def _canonicalise(columns: Mapping[str, _Column]) -> tuple[dict[str, _Column], l
         dtype = str if kind == "choice" else (np.int64 if kind == "int" else np.float64)
         canonical[name] = _Column(np.asarray(canon, dtype=dtype), column.codes)
         frags = tuple(f"{json.dumps(name)}:{json.dumps(c)}".encode() for c in canon)
-        if PARAMETER_BY_NAME[name].default is not None:  # part physics: absent at the neutral default
-            # (never the first key: accelerator_count, always present, opens the object without a comma)
-            frags = tuple(b"" if _neutral(name, c) else b"," + f for c, f in zip(canon, frags))
+        if name in _NEUTRAL:  # part physics: absent at the neutral default (never the first key)
+            frags = tuple(b"" if c == _NEUTRAL[name] else b"," + f for c, f in zip(canon, frags))
         else:
             pending += b"," if i else b""
         if column.codes is None:
