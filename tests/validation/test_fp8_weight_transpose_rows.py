@@ -12,10 +12,10 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.technology import load_technology
+from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.mlperf import transpose_cached
 

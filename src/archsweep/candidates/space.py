@@ -323,7 +323,7 @@ def expand_space(study: Study) -> pa.Table:
     (rows equal in the fields a job's performance reads share a shard, the groups dealt round-robin:
     :func:`archsweep.candidates.shard_groups.shard_of_rows`), then every hardware
     parameter in SI units (int parameters int64, floats float64 rounded to 12 significant
-    digits, choices str). Rows follow the sampling order; duplicate designs keep their first
+    digits but for the part physics, choices str). Rows follow the sampling order; duplicate designs keep their first
     occurrence. Deterministic: the same study gives the same table.
 
     A study with ``scenarios``: the space of each scenario (:func:`scenario_study`) in turn, with
@@ -357,8 +357,8 @@ def _expand(study: Study) -> pa.Table:
                                          for name in SHARD_GROUP_FIELDS}, len(keep), study.shards)),
     }
     schema = space_schema()
-    for p in HARDWARE_PARAMETERS:
-        column = canonical[p.name]
+    for p in HARDWARE_PARAMETERS:  # part physics unrounded: a measured ratio rounded would move every figure
+        column = columns[p.name] if p.name in _NEUTRAL else canonical[p.name]
         codes = column.codes[keep] if column.codes is not None else np.zeros(len(keep), dtype=np.int32)
         if p.kind == "choice":
             dictionary = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(column.table.tolist()))
