@@ -25,15 +25,16 @@ quantization sections); constants in ``data/calibration/model.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from archsweep.spec.calibration import Calibration
-from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.hardware import PART_PHYSICS_PARAMETERS, HardwareArrays
 
-__all__ = ["PartFill", "gemm_efficiency", "gemm_time_s", "k_fill", "low_precision_rate_ratio", "uniform"]
+__all__ = ["PartFill", "gemm_efficiency", "gemm_time_s", "k_fill", "low_precision_rate_ratio", "scalar_part_physics",
+           "uniform"]
 
 
 def uniform(column: Any) -> Any:
@@ -44,6 +45,13 @@ def uniform(column: Any) -> Any:
         return a.item()
     first = a.flat[0]
     return first.item() if np.all(a == first) else column
+
+
+def scalar_part_physics(hw: HardwareArrays) -> HardwareArrays:
+    """``hw`` with each part-physics column that the whole batch shares as a 0-d array (same values), so
+    the many :func:`uniform` reads of one evaluation cost one comparison per column."""
+    shared = {p.name: np.asarray(uniform(getattr(hw, p.name))) for p in PART_PHYSICS_PARAMETERS}
+    return replace(hw, **{k: v for k, v in shared.items() if v.ndim == 0})
 
 
 def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:

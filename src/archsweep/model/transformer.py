@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import softmax_rate_factor
-from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, uniform
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, scalar_part_physics, uniform
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -139,7 +139,8 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
         reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
                           / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
-        bwd = np.where(hw.fp8_gemm_layouts == "any", bwd, reformed)
+        tn_only = uniform(hw.fp8_gemm_layouts != "any")
+        bwd = reformed if tn_only is True else (bwd if tn_only is False else np.where(tn_only, reformed, bwd))
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -151,6 +152,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
     """
+    hw = scalar_part_physics(hw)  # once: the GEMMs below read a batch-wide part column as a scalar
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
