@@ -17,15 +17,15 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.job_options import precision_recipe
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import parse_strategy
-from archsweep.spec.errors import InputError
+from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES
 from archsweep.spec.workload import Workload
@@ -65,6 +65,10 @@ class WorkloadOverrides:
     activation_offload_layers: int | None = None
 
 
+#: The command-line flag of each training key of the low-precision recipe (``archsweep eval``).
+_FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers"}
+
+
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
     """``workload`` with the overrides applied to its training job.
 
@@ -96,21 +100,14 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                          "a rank > 0 with mode finetune_lora")
     if training.mode != "finetune_lora" and training.lora_rank != 0:
         raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
-    for flag, given in (("--recipe", overrides.low_precision_recipe), ("--fp8-params", overrides.fp8_params)):
-        if given is not None and training.precision != "fp8":
-            raise InputError(source, flag, given, f"absent unless the precision is fp8 (got {training.precision})")
-    if training.precision != "fp8":  # as a study entry: a BF16 job carries no FP8 options
-        training = replace(training, low_precision_recipe="delayed", fp8_params=False)
-    if overrides.low_precision_recipe is not None:
-        if overrides.low_precision_recipe not in RECIPE_NAMES:
-            raise InputError(source, "--recipe", overrides.low_precision_recipe, "one of " + ", ".join(RECIPE_NAMES))
-        training = replace(training, low_precision_recipe=overrides.low_precision_recipe)  # type: ignore[arg-type]
-    if overrides.fp8_params is not None:
-        training = replace(training, fp8_params=bool(overrides.fp8_params))
-    if overrides.activation_offload_layers is not None:
-        if overrides.activation_offload_layers < 0:
-            raise InputError(source, "--offload-layers", overrides.activation_offload_layers, "an integer >= 0")
-        training = replace(training, activation_offload_layers=int(overrides.activation_offload_layers))
+    # The low-precision recipe: the checks of a study entry's training keys (load.job_options), named by flag.
+    raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
+                             ("activation_offload_layers", overrides.activation_offload_layers)) if v is not None}
+    problems: list[InputError] = []
+    recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
+    if problems:
+        raise problems[0] if len(problems) == 1 else InputErrors([e.problem for e in problems])
+    training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)

@@ -66,35 +66,38 @@ def test_eval_of_a_catalog_fp8_job_equals_validation(run_id: str, stem: str) -> 
     assert best["low_precision_recipe"] == "current" and best["precision"] == "fp8"
 
 
-def test_job_calibration_folds_the_parts_rates_and_the_jobs_recipe() -> None:
+def test_job_calibration_folds_the_jobs_recipe_and_the_part_its_columns() -> None:
     h100, b200 = get_accelerator("H100-SXM"), get_accelerator("B200")
     job = TrainingJob(global_batch_seqs=8, seq_len=4096, precision="fp8", low_precision_recipe="delayed")
     cal = job_calibration(CAL, h100, job)
     rates = load_low_precision_rates()["H100-SXM"]
     peak_fp8 = float(HardwareArrays.from_designs(h100.design).peak_matrix_flops_fp8)
-    # MAMF FP8 1402.6 / 1979 TFLOP/s over the catalog's BF16 efficiency (MAMF BF16 794.5 / 989)
-    assert cal.fp8_matrix_efficiency_ratio == pytest.approx((rates.mamf_fp8_flops_per_s / peak_fp8)
-                                                            / h100.design.matrix_efficiency, rel=1e-12)
-    assert 0.85 < cal.fp8_matrix_efficiency_ratio < 0.92
+    # MAMF FP8 1402.6 / 1979 TFLOP/s over the catalog's BF16 efficiency (MAMF BF16 794.5 / 989): a column
+    d = h100.design
+    assert d.fp8_matrix_efficiency_ratio == pytest.approx((rates.mamf_fp8_flops_per_s / peak_fp8)
+                                                          / h100.design.matrix_efficiency, rel=1e-12)
+    assert 0.85 < d.fp8_matrix_efficiency_ratio < 0.92
     assert cal.fp8_quantize_bytes_per_element == load_low_precision_recipes()["delayed"].cast_bytes_tn_only == 4.0
-    assert cal.softmax_exponentials_per_cycle_per_unit == 16  # FlashAttention-3 Sec. 3.2
-    assert cal.host_link_bw_bytes_per_s == pytest.approx(55e9)  # catalog host_link_bw (PCIe Gen5 x16)
+    assert d.fp8_gemm_layouts == "tn_only" and b200.design.fp8_gemm_layouts == "any"
+    assert d.softmax_exponentials_per_cycle_per_unit == 16  # FlashAttention-3 Sec. 3.2
+    assert d.host_link_bw_bytes_per_s == pytest.approx(55e9)  # catalog host_link_bw (PCIe Gen5 x16)
     assert cal.weight_bytes_per_param == CAL.weight_bytes_per_param == 2
     held = job_calibration(CAL, b200, TrainingJob(8, 4096, precision="fp8", low_precision_recipe="current",
                                                   fp8_params=True))
     assert held.weight_bytes_per_param == FP8_PARAM_BYTES == 1
-    assert held.fp8_quantize_bytes_per_element == 5.0  # Blackwell: no FP8 transpose
+    assert held.fp8_quantize_bytes_per_element_any_layout == 5.0  # Blackwell: no FP8 transpose
     with pytest.raises(InputError):  # NVFP4 on Hopper: no NVFP4 peak
         job_calibration(CAL, h100, TrainingJob(8, 4096, precision="fp8", low_precision_recipe="nvfp4"))
 
 
 def test_a_part_without_measurements_gets_the_documented_neutral_values() -> None:
     """TPU v5p: no MAMF, exponential rate or host link in data/: FP8 GEMMs at the BF16 efficiency,
-    no softmax-rate factor, no offloading (Calibration defaults, documented in load/part_physics.py)."""
-    cal = job_calibration(CAL, get_accelerator("TPU v5p"), TrainingJob(8, 4096, precision="fp8"))
-    assert cal.fp8_matrix_efficiency_ratio == 1.0
-    assert cal.softmax_exponentials_per_cycle_per_unit == 0.0
-    assert cal.host_link_bw_bytes_per_s == 0.0
+    no softmax-rate factor, no offloading (the columns' neutral defaults, spec.hardware)."""
+    d = get_accelerator("TPU v5p").design
+    assert d.fp8_matrix_efficiency_ratio == 1.0 and d.nvfp4_matrix_rate_ratio == 0.0
+    assert d.softmax_exponentials_per_cycle_per_unit == 0.0
+    assert d.host_link_bw_bytes_per_s == 0.0
+    assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (0.0, 0.0, 0.0)
 
 
 STUDY: dict[str, Any] = {

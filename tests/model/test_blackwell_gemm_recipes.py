@@ -4,7 +4,7 @@ TransformerEngine @d0067d0 ``docs/examples/gemm_profiling/gemm_profiling.rst`` t
 Linear GEMMs (Fprop, Dgrad, Wgrad of QKV, attention out, MLP up, MLP down) of a hidden 4096 / FFN
 16384 layer at 15872 tokens on B300, inputs pre-quantised (kernel time only): per layer BF16
 13.102 ms, FP8 current scaling 6.812 ms, MXFP8 7.161 ms. The model (``gemm_time_s`` at the part's
-calibration, ``part_calibration``) must reproduce the MXFP8 / per-tensor ratio and stay near the
+columns and the recipe's calibration, ``recipe_calibration``) must reproduce the MXFP8 / per-tensor ratio and stay near the
 measured times (its in-training ratio makes it no faster than an isolated benchmark by much).
 """
 
@@ -15,8 +15,8 @@ import pytest
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.part_physics import part_calibration
-from archsweep.model.gemm import gemm_time_s
+from archsweep.load.part_physics import recipe_calibration
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio
 from archsweep.spec.hardware import HardwareArrays
 
 TOKENS = 15872.0
@@ -27,11 +27,10 @@ MEASURED_MS = {"bf16": 13.102, "current": 6.812, "mxfp8": 7.161}
 
 
 def _layer_gemm_ms(part: str, dtype: str) -> float:
-    entry = get_accelerator(part)
-    hw = HardwareArrays.from_designs(entry.design)
-    cal = part_calibration(load_calibration(), entry, "current" if dtype == "bf16" else dtype)
+    hw = HardwareArrays.from_designs(get_accelerator(part).design)
+    cal = recipe_calibration(load_calibration(), "current" if dtype == "bf16" else dtype)
     one_byte = dtype != "bf16"
-    eff = hw.matrix_efficiency * (cal.fp8_matrix_efficiency_ratio if one_byte else 1.0)
+    eff = hw.matrix_efficiency * (low_precision_rate_ratio(hw, cal) if one_byte else 1.0)
     peak = hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16
     total = 0.0
     for k, n in FPROP_KN:
@@ -40,7 +39,7 @@ def _layer_gemm_ms(part: str, dtype: str) -> float:
             total += float(np.ravel(gemm_time_s(np.asarray(m_), np.asarray(n_), np.asarray(k_), batch=1.0,
                                                  peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                                                  compute_units=hw.compute_units, matrix_efficiency=eff,
-                                                 bytes_per_element=1.0 if one_byte else 2.0, cal=cal))[0])
+                                                 bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw)))[0])
     return 1e3 * total
 
 
@@ -59,8 +58,7 @@ def test_mxfp8_gemms_slower_than_per_tensor_by_the_measured_ratio() -> None:
 def test_gb300_fp8_gemms_at_the_b300_measured_share() -> None:
     # Same Blackwell Ultra GPU: FP8 MAMF 3353.3 of 4500 TFLOP/s on B300 (ml-engineering), 0.745 of peak.
     for part in ("B300", "GB300"):
-        entry = get_accelerator(part)
-        hw = HardwareArrays.from_designs(entry.design)
-        cal = part_calibration(load_calibration(), entry, "current")
-        fp8_share = float(np.ravel(hw.matrix_efficiency)[0]) * cal.fp8_matrix_efficiency_ratio
+        hw = HardwareArrays.from_designs(get_accelerator(part).design)
+        cal = recipe_calibration(load_calibration(), "current")
+        fp8_share = float(np.ravel(hw.matrix_efficiency)[0] * np.ravel(low_precision_rate_ratio(hw, cal))[0])
         assert fp8_share == pytest.approx(3353.3 / 4500, rel=1e-3)

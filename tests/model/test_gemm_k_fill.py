@@ -12,13 +12,14 @@ from test_pruned_search import TECH, _random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.part_physics import part_calibration
+from archsweep.load.part_physics import recipe_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
-from archsweep.model.gemm import k_fill
+from archsweep.model.gemm import PartFill, k_fill
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
+from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
 K = np.array([256.0, 512.0, 1536.0, 4096.0, 7168.0, 13312.0, 16384.0, 65536.0])
@@ -33,35 +34,36 @@ def test_default_fill_is_unchanged():
 def test_hopper_fill_follows_deepgemm(part):
     """DeepGEMM README @327ec92, H800 FP8, M = 4096: 775 / 1212 / 1410 TFLOP/s at K = 512 / 1536 / 7168
     over 1520 at K = 16384 (0.51 / 0.80 / 0.93). The clock-homogeneous constant gives 0.58 / 0.82 / 0.97."""
-    cal = part_calibration(CAL, get_accelerator(part))
-    assert (cal.gemm_k_half_bf16, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (192.0, 384.0, 13312.0)
-    assert cal.gemm_k_half == CAL.gemm_k_half
-    fp8 = k_fill(np.array([512.0, 1536.0, 7168.0, 16384.0]), cal, one_byte=True)
+    d = get_accelerator(part).design
+    assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (192.0, 384.0, 13312.0)
+    fill, cal = PartFill.of(HardwareArrays.from_designs(d)), CAL
+    fp8 = k_fill(np.array([512.0, 1536.0, 7168.0, 16384.0]), cal, one_byte=True, fill=fill)
     rel = fp8[:3] / fp8[3]
     assert np.allclose(rel, [775 / 1520, 1212 / 1520, 1410 / 1520], atol=0.09)
     assert rel[0] < 512 / (512 + CAL.gemm_k_half)  # the model-wide constant gives 0.84: fill too cheap
     # Equal to the model-wide curve at the MAMF shape (where matrix_efficiency was measured), capped at 1.
     for one_byte in (False, True):
-        assert k_fill(np.array(13312.0), cal, one_byte) == pytest.approx(13312 / (13312 + CAL.gemm_k_half))
+        assert k_fill(np.array(13312.0), cal, one_byte, fill) == pytest.approx(13312 / (13312 + CAL.gemm_k_half))
     for one_byte in (False, True):
-        f = k_fill(K, cal, one_byte=one_byte)
+        f = k_fill(K, cal, one_byte=one_byte, fill=fill)
         assert np.all(np.diff(f) >= 0) and np.all(f <= 1.0) and np.all(f > 0)
-    below = K <= cal.gemm_k_reference  # FP8 pays more fill than BF16 up to the crossing point
-    assert np.all(k_fill(K[below], cal, one_byte=True) <= k_fill(K[below], cal) + 1e-12)
+    below = K <= d.gemm_k_reference  # FP8 pays more fill than BF16 up to the crossing point
+    assert np.all(k_fill(K[below], cal, one_byte=True, fill=fill) <= k_fill(K[below], cal, fill=fill) + 1e-12)
 
 
 @pytest.mark.parametrize("part", ["A100-SXM4", "B200", "GB200", "B300", "MI300X"])
 def test_other_parts_keep_the_model_wide_fill(part):
     """Blackwell's MAMF best shapes sit at K = 1024-3072: no rate-scaled fill (documented in the data file)."""
-    cal = part_calibration(CAL, get_accelerator(part))
-    assert (cal.gemm_k_half_bf16, cal.gemm_k_half_fp8, cal.gemm_k_reference) == (0.0, 0.0, 0.0)
-    assert np.array_equal(k_fill(K, cal, one_byte=True), K / (K + CAL.gemm_k_half))
+    d = get_accelerator(part).design
+    assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (0.0, 0.0, 0.0)
+    fill = PartFill.of(HardwareArrays.from_designs(d))
+    assert np.array_equal(k_fill(K, CAL, one_byte=True, fill=fill), K / (K + CAL.gemm_k_half))
 
 
 @pytest.mark.parametrize("workload", ["llama3-70b", "mixtral-8x7b"])
 def test_pruned_search_exact_with_hopper_fill(workload):
-    """The fill depends on K and the calibration only (clock- and unit-free), so the bounds hold."""
-    cal = part_calibration(CAL, get_accelerator("H100-SXM"))
+    """The fill depends on K and the part's fill columns only (clock- and unit-free), so the bounds hold."""
+    cal = recipe_calibration(CAL)
     wl = load_workload(workload)
     wl = replace(wl, training=replace(wl.training, precision="fp8"))
     mappings, fixed_dp = enumerate_mappings(wl)

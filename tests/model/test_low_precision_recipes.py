@@ -11,7 +11,7 @@ import pytest
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.low_precision import load_low_precision_rates, load_low_precision_recipes
-from archsweep.load.part_physics import part_calibration
+from archsweep.load.part_physics import recipe_calibration
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.attention_kernel import softmax_rate_factor
@@ -30,7 +30,7 @@ def _step_s(part: str, precision: str, recipe: str = "delayed", model: str = "ll
     wl = load_workload(model)
     wl = replace(wl, training=replace(wl.training, seq_len=seq, global_batch_seqs=64, precision=precision,
                                       low_precision_recipe=recipe))
-    cal = part_calibration(CAL, entry, recipe)
+    cal = recipe_calibration(CAL, recipe)
     out = evaluate_design_batch(hw, wl, tech=TECH, calibration=cal, strategy=STRATEGY, infeasible="least_violating")
     return float(out["step_time_s"][0])
 
@@ -66,27 +66,30 @@ def test_recipe_bytes_follow_the_kernels():
     assert rec["nvfp4"].gemm_dtype == "nvfp4" and rec["delayed"].norm_cast_bytes_any_layout == 0.0
 
 
-def test_part_calibration_resolves_recipe_and_part():
-    h100, gb300 = get_accelerator("H100-SXM"), get_accelerator("GB300")
-    assert part_calibration(CAL, h100, "delayed").fp8_quantize_bytes_per_element == 4.0
-    assert part_calibration(CAL, gb300, "current").fp8_quantize_bytes_per_element == 5.0
-    assert part_calibration(CAL, gb300, "current").fp8_norm_quantize_bytes_per_element == 3.0
-    fp8, fp4 = part_calibration(CAL, gb300, "current"), part_calibration(CAL, gb300, "nvfp4")
+def test_recipe_calibration_and_part_columns():
+    h100, gb300 = get_accelerator("H100-SXM").design, get_accelerator("GB300").design
+    assert (h100.fp8_gemm_layouts, gb300.fp8_gemm_layouts) == ("tn_only", "any")
+    assert recipe_calibration(CAL, "delayed").fp8_quantize_bytes_per_element == 4.0  # TN-only part (H100)
+    assert recipe_calibration(CAL, "current").fp8_quantize_bytes_per_element_any_layout == 5.0  # GB300
+    assert recipe_calibration(CAL, "current").fp8_norm_quantize_bytes_per_element_any_layout == 3.0
+    assert recipe_calibration(CAL, "nvfp4").low_precision_gemm_dtype == "nvfp4"
     # GB300: NVFP4 14.7 PFLOP/s dense (dgxc-benchmarking) over FP8 4.9 PFLOP/s = 3.0.
-    assert fp4.fp8_matrix_efficiency_ratio / fp8.fp8_matrix_efficiency_ratio == pytest.approx(14700 / 4900, rel=1e-3)
+    assert gb300.nvfp4_matrix_rate_ratio / gb300.fp8_matrix_efficiency_ratio == pytest.approx(14700 / 4900, rel=1e-3)
     # MXFP8's block-scaled GEMMs run at 0.951 of the per-tensor ones (TransformerEngine GEMM benchmark, B300).
-    mx = part_calibration(CAL, gb300, "mxfp8")
-    assert mx.fp8_matrix_efficiency_ratio / fp8.fp8_matrix_efficiency_ratio == pytest.approx(6.812 / 7.161, rel=1e-3)
+    assert recipe_calibration(CAL, "mxfp8").low_precision_gemm_rate_factor == pytest.approx(6.812 / 7.161, rel=1e-3)
+    assert recipe_calibration(CAL, "current").low_precision_gemm_rate_factor == 1.0
 
 
 def test_softmax_rate_factor_per_generation():
-    cal = part_calibration(CAL, get_accelerator("B200"))
+    e = get_accelerator("B200").design.softmax_exponentials_per_cycle_per_unit
     # B200: 8192 BF16 FLOP / 16 exponentials per clock per SM = 512 against H100's 256:
     # g = 512 / (512 + X): 0.50 / 0.667 = 0.75 (as head dim 64 on H100: FlashAttention-3 Fig. 5 0.77).
-    assert float(softmax_rate_factor(np.array(8192.0), cal)) == pytest.approx(0.75, rel=1e-3)
-    assert float(softmax_rate_factor(np.array(4096.0), cal)) == pytest.approx(1.0)
-    gb300 = part_calibration(CAL, get_accelerator("GB300"))
-    assert gb300.softmax_exponentials_per_cycle_per_unit == 32.0  # Blackwell Ultra: doubled SFU
-    assert float(softmax_rate_factor(np.array(8192.0), gb300)) == pytest.approx(1.0)
-    # Unknown part: no factor.
-    assert float(softmax_rate_factor(np.array(8192.0), CAL)) == 1.0
+    assert float(softmax_rate_factor(np.array(8192.0), CAL, e)) == pytest.approx(0.75, rel=1e-3)
+    assert float(softmax_rate_factor(np.array(4096.0), CAL, e)) == pytest.approx(1.0)
+    gb300 = get_accelerator("GB300").design.softmax_exponentials_per_cycle_per_unit
+    assert gb300 == 32.0  # Blackwell Ultra: doubled SFU
+    assert float(softmax_rate_factor(np.array(8192.0), CAL, gb300)) == pytest.approx(1.0)
+    # Unknown part: no factor; per candidate, the factor follows each one's column.
+    assert float(softmax_rate_factor(np.array(8192.0), CAL, 0.0)) == 1.0
+    per = softmax_rate_factor(np.array([8192.0, 8192.0, 8192.0]), CAL, np.array([16.0, 0.0, 32.0]))
+    assert per == pytest.approx([0.75, 1.0, 1.0], rel=1e-3)

@@ -6,10 +6,16 @@ studies and validation) resolves it per part."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
+from archsweep.load.technology import load_technology
 from archsweep.load.validation_data import load_mlperf_eval_rules
+from archsweep.load.workloads import load_workload
+from archsweep.model.driver import evaluate_design_batch
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.mlperf import transpose_cached
 
@@ -37,7 +43,17 @@ def test_fp8_weights_uncached_pay_two_bytes_per_weight_on_single_layout_parts_on
                       fp8_weight_transpose_cached=False)
     h100, b200 = get_accelerator("H100-SXM"), get_accelerator("B200")
     assert job_calibration(CAL, h100, job).fp8_weight_transpose_bytes_per_element == 2.0
-    assert job_calibration(CAL, b200, job).fp8_weight_transpose_bytes_per_element == 0.0
+    # The job's bytes; the model drops them on a part whose FP8 GEMMs take any layout (fp8_gemm_layouts).
+    assert (h100.design.fp8_gemm_layouts, b200.design.fp8_gemm_layouts) == ("tn_only", "any")
+    for entry, slower in ((h100, True), (b200, False)):
+        hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=8))
+        wl = replace(load_workload("llama3-8b"), training=job)
+        uncached, cached_t = (float(evaluate_design_batch(hw, wl, tech=load_technology(), calibration=c,
+                                                          strategy="tp=1,pp=1,cp=1,mb=1,recompute=none,zero=1",
+                                                          infeasible="least_violating")["step_time_s"][0])
+                              for c in (job_calibration(CAL, entry, job),
+                                        job_calibration(CAL, entry, replace(job, fp8_weight_transpose_cached=True))))
+        assert (uncached > cached_t) if slower else (uncached == cached_t), entry.name
     cached = TrainingJob(global_batch_seqs=8, seq_len=8192, precision="fp8", fp8_params=True)
     assert job_calibration(CAL, h100, cached).fp8_weight_transpose_bytes_per_element == 0.0
     bf16_weights = TrainingJob(global_batch_seqs=8, seq_len=8192, precision="fp8", fp8_weight_transpose_cached=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.part_physics import part_calibration
+from archsweep.load.part_physics import recipe_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.driver import evaluate_design_batch
@@ -79,7 +79,7 @@ def test_layer_terms_rebuild_the_step(layer_rows, name):
     training = replace(plan.workload.training, global_batch_seqs=4 * m)
     wl = replace(plan.workload, architecture=replace(plan.workload.architecture, layers=layers), training=training)
     plan = replace(plan, workload=wl)
-    cal = part_calibration(load_calibration(stack="megatron-core"), plan.entry)
+    cal = recipe_calibration(load_calibration(stack="megatron-core"))
     hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
     result = evaluate_design_batch(hw, wl, tech=load_technology(), calibration=cal, strategy=plan.strategies[0],
                                    infeasible="least_violating")

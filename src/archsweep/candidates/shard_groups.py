@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model.inference.job_kind import SERVING_PERFORMANCE_FIELDS
-from archsweep.model.training.job_kind import TRAINING_PERFORMANCE_FIELDS
+from archsweep.model.training.job_kind import TRAINING_FP8_FIELDS, TRAINING_PERFORMANCE_FIELDS
 
 __all__ = ["SHARD_GROUP_FIELDS", "shard_of_rows"]
 
 #: Hardware fields some job kind's performance reads (the union over kinds and precisions).
 SHARD_GROUP_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(
-    (*TRAINING_PERFORMANCE_FIELDS, *SERVING_PERFORMANCE_FIELDS, "matrix_flops_per_cycle_per_unit_fp8")))
+    (*TRAINING_PERFORMANCE_FIELDS, *SERVING_PERFORMANCE_FIELDS, *TRAINING_FP8_FIELDS)))
 
 _MAX_KEY = 2**62
 

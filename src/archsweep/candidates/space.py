@@ -69,13 +69,17 @@ def canonical_value(name: str, value: Any) -> float | int | str:
     return 0.0 if rounded == 0 else rounded  # -0.0 and 0.0 are one design
 
 
+#: Part-physics parameters at their neutral defaults: left out of the canonical JSON (ids as before them).
+_NEUTRAL = {p.name: canonical_value(p.name, p.default) for p in HARDWARE_PARAMETERS if p.default is not None}
+
+
 def canonical_json(params: Mapping[str, Any]) -> str:
-    """Canonical JSON of a full parameter dict (every hardware parameter, canonical values)."""
-    missing = [p.name for p in HARDWARE_PARAMETERS if p.name not in params]
-    if missing:
+    """Canonical JSON of a full parameter dict (every hardware parameter, canonical values; a
+    part-physics parameter left out where it holds its neutral default, or is not given)."""
+    if missing := [p.name for p in HARDWARE_PARAMETERS if p.name not in params and p.default is None]:
         raise KeyError(f"canonical_json needs every hardware parameter; missing {missing}")
-    canon = {p.name: canonical_value(p.name, params[p.name]) for p in HARDWARE_PARAMETERS}
-    return json.dumps(canon, sort_keys=True, separators=(",", ":"))
+    canon = {p.name: canonical_value(p.name, params[p.name]) for p in HARDWARE_PARAMETERS if p.name in params}
+    return json.dumps({k: v for k, v in canon.items() if _NEUTRAL.get(k, None) != v}, sort_keys=True, separators=(",", ":"))
 
 
 def candidate_id(params: Mapping[str, Any]) -> str:
@@ -122,7 +126,10 @@ def _canonicalise(columns: Mapping[str, _Column]) -> tuple[dict[str, _Column], l
         dtype = str if kind == "choice" else (np.int64 if kind == "int" else np.float64)
         canonical[name] = _Column(np.asarray(canon, dtype=dtype), column.codes)
         frags = tuple(f"{json.dumps(name)}:{json.dumps(c)}".encode() for c in canon)
-        pending += b"," if i else b""
+        if name in _NEUTRAL:  # part physics: absent at the neutral default (never the first key)
+            frags = tuple(b"" if c == _NEUTRAL[name] else b"," + f for c, f in zip(canon, frags))
+        else:
+            pending += b"," if i else b""
         if column.codes is None:
             pending += frags[0]
         else:
@@ -184,6 +191,8 @@ def _digest_rows(segments: list[_Segment], rows: np.ndarray, scratch: np.ndarray
             continue
         codes = s.codes[rows]
         length = len(s.table[codes[0]])
+        if length == 0:  # a part-physics column at its neutral default in every row of this group
+            continue
         fields.append((len(template), np.array([b[:length] for b in s.table], dtype=f"S{length}"), codes))
         template += b"_" * length
     width = len(template)
@@ -314,7 +323,7 @@ def expand_space(study: Study) -> pa.Table:
     (rows equal in the fields a job's performance reads share a shard, the groups dealt round-robin:
     :func:`archsweep.candidates.shard_groups.shard_of_rows`), then every hardware
     parameter in SI units (int parameters int64, floats float64 rounded to 12 significant
-    digits, choices str). Rows follow the sampling order; duplicate designs keep their first
+    digits but for the part physics, choices str). Rows follow the sampling order; duplicate designs keep their first
     occurrence. Deterministic: the same study gives the same table.
 
     A study with ``scenarios``: the space of each scenario (:func:`scenario_study`) in turn, with
@@ -348,8 +357,8 @@ def _expand(study: Study) -> pa.Table:
                                          for name in SHARD_GROUP_FIELDS}, len(keep), study.shards)),
     }
     schema = space_schema()
-    for p in HARDWARE_PARAMETERS:
-        column = canonical[p.name]
+    for p in HARDWARE_PARAMETERS:  # part physics unrounded: a measured ratio rounded would move every figure
+        column = columns[p.name] if p.name in _NEUTRAL else canonical[p.name]
         codes = column.codes[keep] if column.codes is not None else np.zeros(len(keep), dtype=np.int32)
         if p.kind == "choice":
             dictionary = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(column.table.tolist()))

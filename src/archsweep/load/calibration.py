@@ -24,11 +24,11 @@ _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time",
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
-               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_a2a_overlap", "fp8_matrix_efficiency_ratio",
-               "fp8_norm_quantize_bytes_per_element", "softmax_exponentials_per_cycle_per_unit",
-               "host_link_bw_bytes_per_s", "fp8_weight_transpose_bytes_per_element",
-               "hbm_usable_fraction", "gemm_k_half_bf16", "gemm_k_half_fp8",
-               "gemm_k_reference"}
+               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_a2a_overlap",
+               "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
+               "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
+               "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
+               "hbm_usable_fraction"}
 
 
 def _stacks_path() -> Path:

@@ -3,8 +3,11 @@
 ``data/hardware/catalog.yaml`` maps an accelerator name (the ``accelerator_canonical``
 spelling of ``data/validation/*.csv``, e.g. ``"H100-SXM"``, ``"TPU v4"``) to its vendor,
 the system it ships in, one sourced value per hardware parameter
-(:data:`archsweep.spec.hardware.HARDWARE_PARAMETERS`, no more, no less) and published figures
-used to check the model (vendor peaks, measured max matmul, HBM, die area, power).
+(:data:`archsweep.spec.hardware.CATALOG_PARAMETERS`, no more, no less) and published figures
+used to check the model (vendor peaks, measured max matmul, HBM, die area, power). The part-physics
+columns (:data:`archsweep.spec.hardware.PART_PHYSICS_PARAMETERS`) of each entry's design come from
+``data/hardware/low_precision_rates.yaml`` and the published ``host_link_bw``
+(:func:`archsweep.load.part_physics.part_columns`).
 
 Loading follows the edge pattern of the project: strict YAML (duplicate keys rejected) ->
 JSON Schema ``hardware`` (every problem reported) -> unit parsing with file and key path in
@@ -24,13 +27,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from archsweep.load.part_physics import part_columns
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.units import Dimension, parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.catalog import CatalogEntry, SourcedValue, SystemInfo
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, AcceleratorDesign
+from archsweep.spec.hardware import CATALOG_PARAMETERS, AcceleratorDesign
 
 __all__ = [
     "PUBLISHED_FIGURES", "ALIASES",
@@ -113,7 +117,7 @@ def _parse_parameters(
     """Parse every parameter of one entry to SI; collect problems instead of stopping."""
     values: dict[str, Any] = {}
     provenance: dict[str, SourcedValue] = {}
-    for info in HARDWARE_PARAMETERS:
+    for info in CATALOG_PARAMETERS:
         raw = raw_params[info.name]
         key_path = f"{name}.parameters.{info.name}.value"
         if info.kind == "choice":
@@ -188,11 +192,12 @@ def _build(document: Mapping[str, Any], file: str) -> dict[str, CatalogEntry]:
             scaleup_fabric=system_raw["scaleup_fabric"], scaleout_nic=system_raw["scaleout_nic"],
         )
         _check_entry(name, values, system.node_size, file, problems)
-        if len(values) != len(HARDWARE_PARAMETERS):
+        if len(values) != len(CATALOG_PARAMETERS):
             continue  # problems already recorded
+        design = AcceleratorDesign(**values)
         entries[name] = CatalogEntry(
             name=name, vendor=raw["vendor"], system=system,
-            design=AcceleratorDesign(**values),
+            design=design.replace(**part_columns(name, design, published)),
             provenance=MappingProxyType(provenance), published=MappingProxyType(published),
         )
     if len(problems) == 1:

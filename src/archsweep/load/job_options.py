@@ -5,6 +5,7 @@ file or a study entry): the LoRA recipe and the low-precision recipe. Called by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from archsweep.spec.errors import InputError
@@ -51,31 +52,36 @@ def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: 
 
 
 def precision_recipe(raw: dict[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
-                     p: list[InputError]) -> tuple[Any, bool, int]:
+                     p: list[InputError], names: Mapping[str, str] | None = None) -> tuple[Any, bool, int]:
     """(low_precision_recipe, fp8_params, activation_offload_layers), each kept from ``base`` (else the
     :class:`TrainingJob` default) where ``raw`` leaves it out. ``low_precision_recipe`` and
-    ``fp8_params`` only with precision fp8 (they describe how FP8 runs); problems appended to ``p``."""
+    ``fp8_params`` only with precision fp8 (they describe how FP8 runs); problems appended to ``p``,
+    each at ``key.<name>`` or at ``names[<name>]`` (a command line's flag: ``archsweep eval``).
+    The one implementation of these checks (study and model-file entries, what-if overrides)."""
+    def at(name: str) -> str:
+        return names[name] if names is not None else f"{key}.{name}"
+
     kept = base if base is not None else TrainingJob(1, 1)
     recipe, fp8_params, offload = kept.low_precision_recipe, kept.fp8_params, kept.activation_offload_layers
     for name in ("low_precision_recipe", "fp8_params"):
         if name in raw and precision != "fp8":
-            p.append(InputError(file, f"{key}.{name}", raw[name], f"absent unless precision is fp8 (got {precision})"))
+            p.append(InputError(file, at(name), raw[name], f"absent unless precision is fp8 (got {precision})"))
             return recipe, fp8_params, offload
     if "low_precision_recipe" in raw:
         if raw["low_precision_recipe"] in RECIPE_NAMES:
             recipe = raw["low_precision_recipe"]
         else:
-            p.append(InputError(file, f"{key}.low_precision_recipe", raw["low_precision_recipe"],
+            p.append(InputError(file, at("low_precision_recipe"), raw["low_precision_recipe"],
                                 "one of " + ", ".join(RECIPE_NAMES)))
     if "fp8_params" in raw:
         if isinstance(raw["fp8_params"], bool):
             fp8_params = raw["fp8_params"]
         else:
-            p.append(InputError(file, f"{key}.fp8_params", raw["fp8_params"], "true or false"))
+            p.append(InputError(file, at("fp8_params"), raw["fp8_params"], "true or false"))
     if "activation_offload_layers" in raw:
         value = raw["activation_offload_layers"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            p.append(InputError(file, f"{key}.activation_offload_layers", value, "an integer >= 0"))
+            p.append(InputError(file, at("activation_offload_layers"), value, "an integer >= 0"))
         else:
             offload = value
     if precision != "fp8":  # a study entry that turns an FP8 file's job into BF16 drops its FP8 options

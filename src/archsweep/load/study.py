@@ -30,6 +30,7 @@ from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
 from archsweep.load.studychecks import (
     check_architectures_load,
+    check_part_physics,
     check_recipes,
     check_sizes,
     check_strategy,
@@ -175,7 +176,8 @@ def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving:
         if entry.model in models:
             loaded[entry.name] = Workload(name=entry.name, architecture=models[entry.model], training=entry.job)
     check_system_size(parameters, base, file, problems)
-    check_recipes(loaded, base, file, problems)
+    check_recipes(loaded, base, file, problems, parameters)
+    check_part_physics(parameters, base, file, problems)
     strategy = document.get("mapping", {}).get("strategy")
     if strategy is not None and len(loaded) == len(plain) + len(training):
         check_strategy(strategy, loaded, parameters, base, file, problems)

@@ -10,8 +10,10 @@ a job:
   most the layers, ... :func:`archsweep.spec.strategy.strategy_problems`) and its fixed
   degrees fit the largest system of the study;
 - the scale-up domain is never larger than the largest system (``accelerator_count``);
-- every training job's low-precision recipe runs on the base part (an NVFP4 recipe needs the
-  part's NVFP4 peak: :func:`archsweep.load.part_physics.gemm_rate_ratio`);
+- every training job's low-precision recipe runs on the candidates (an NVFP4 recipe needs the
+  base part's NVFP4 peak, :func:`archsweep.load.part_physics.gemm_rate_ratio`, or a varied
+  ``nvfp4_matrix_rate_ratio`` > 0), and a varied ``fp8_matrix_efficiency_ratio`` keeps FP8 GEMMs at
+  most at the FP8 peak;
 - the size limits: ``sampling.samples`` at most :data:`MAX_SAMPLES`, and a fixed
   ``shards`` at most the number of candidates.
 """
@@ -22,6 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archsweep.load.low_precision import load_low_precision_recipes
 from archsweep.load.parameters import problem
 from archsweep.load.part_physics import gemm_rate_ratio
 from archsweep.load.workloads import load_architecture, load_workload
@@ -38,7 +41,7 @@ from archsweep.spec.study import MAX_SAMPLES
 from archsweep.spec.workload import Workload
 
 __all__ = ["check_workloads_load", "check_architectures_load", "check_strategy", "check_system_size", "check_sizes",
-           "check_recipes"]
+           "check_recipes", "check_part_physics"]
 
 
 def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Workload]:
@@ -143,11 +146,42 @@ def check_sizes(document: Mapping[str, Any], candidates: int | None, file: str, 
                                 "most), or 'auto'"))
 
 
-def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: str, problems: list[Problem]) -> None:
-    """Every FP8 job's ``low_precision_recipe`` runs on the base part (NVFP4 needs its NVFP4 peak)."""
+def _extent(space: ParameterSpace) -> tuple[float, float]:
+    """(smallest, largest) value a numeric parameter space takes."""
+    if space.kind == "values":
+        values = [float(v) for v in space.values]
+        return min(values), max(values)
+    return float(space.low or 0.0), float(space.high or 0.0)
+
+
+def check_part_physics(parameters: Sequence[ParameterSpace], base: CatalogEntry, file: str,
+                       problems: list[Problem]) -> None:
+    """A varied ``fp8_matrix_efficiency_ratio`` keeps the FP8 GEMM efficiency (``matrix_efficiency`` x the
+    ratio) at most 1 for every candidate: the achieved rate cannot exceed the FP8 peak."""
+    varied = {p.name: p for p in parameters}
+    if "fp8_matrix_efficiency_ratio" not in varied:
+        return
+    top = _extent(varied["fp8_matrix_efficiency_ratio"])[1]
+    eff = _extent(varied["matrix_efficiency"])[1] if "matrix_efficiency" in varied else base.design.matrix_efficiency
+    if top * eff > 1.0:
+        problems.append(problem(file, "parameters.fp8_matrix_efficiency_ratio", top,
+                                f"at most 1 / matrix_efficiency = {1.0 / eff:.4g} (matrix_efficiency up to {eff:g}: "
+                                "FP8 GEMMs cannot run above the FP8 peak)"))
+
+
+def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: str, problems: list[Problem],
+                  parameters: Sequence[ParameterSpace] = ()) -> None:
+    """Every FP8 job's ``low_precision_recipe`` runs on every candidate: NVFP4 needs an NVFP4 rate (the
+    base part's NVFP4 peak, or a varied ``nvfp4_matrix_rate_ratio`` > 0 throughout)."""
+    nvfp4 = next((p for p in parameters if p.name == "nvfp4_matrix_rate_ratio"), None)
     for name, workload in workloads.items():
         job = workload.training
         if job.precision != "fp8":
+            continue
+        if nvfp4 is not None and load_low_precision_recipes()[job.low_precision_recipe].gemm_dtype == "nvfp4":
+            if _extent(nvfp4)[0] <= 0:
+                problems.append(problem(file, "parameters.nvfp4_matrix_rate_ratio", _extent(nvfp4)[0],
+                                        f"> 0 for every candidate: workload {name} runs the NVFP4 recipe"))
             continue
         try:
             gemm_rate_ratio(base, job.low_precision_recipe)

@@ -44,17 +44,20 @@ def attention_head_dim_factor(qk_dim: float | np.ndarray, v_dim: float | np.ndar
     return np.minimum(1.0, (work / (work + x)) / (ref / (ref + x)))
 
 
-def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibration) -> np.ndarray:
+def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibration,
+                        exponentials_per_cycle_per_unit: float | np.ndarray) -> np.ndarray:
     """Attention-kernel efficiency on a part whose units issue ``mma_flops_per_cycle_per_unit``
-    attention matrix FLOP and ``cal.softmax_exponentials_per_cycle_per_unit`` exponentials per
-    clock, over that on the reference part (X = ``attention_softmax_flop_equivalent``), at head
-    dimension 128; in (0, 1]. 1 where either figure is unknown (0)."""
+    attention matrix FLOP and ``exponentials_per_cycle_per_unit`` exponentials per clock (hardware
+    column ``softmax_exponentials_per_cycle_per_unit``), over that on the reference part
+    (X = ``attention_softmax_flop_equivalent``), at head dimension 128; in (0, 1]. 1 where either
+    figure is unknown (0)."""
     mma = np.asarray(mma_flops_per_cycle_per_unit, dtype=np.float64)
-    e, x_ref = float(cal.softmax_exponentials_per_cycle_per_unit), float(cal.attention_softmax_flop_equivalent)
-    if e <= 0.0 or x_ref <= 0.0:
+    e, x_ref = np.asarray(exponentials_per_cycle_per_unit, dtype=np.float64), float(cal.attention_softmax_flop_equivalent)
+    if not np.any(e > 0.0) or x_ref <= 0.0:
         return np.ones_like(mma)
     ref = 4.0 * REFERENCE_HEAD_DIM
-    return np.minimum(1.0, (ref / (ref + mma / e)) / (ref / (ref + x_ref)))
+    factor = np.minimum(1.0, (ref / (ref + mma / np.where(e > 0.0, e, 1.0))) / (ref / (ref + x_ref)))
+    return factor if np.all(e > 0.0) else np.where(e > 0.0, factor, 1.0)
 
 
 def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration) -> np.ndarray:

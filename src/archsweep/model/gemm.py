@@ -13,8 +13,9 @@ shape-dependent efficiency and the HBM time of its operands, plus a fixed kernel
 * eta_wave: wave quantisation over the compute units, tiles / (ceil(tiles / units) * units).
 * eta_k: pipeline fill for short reductions, K / (K + k_half) (small-K penalty), k_half the
   model-wide ``gemm_k_half`` (k0). A part with its own fill constant (Hopper,
-  data/hardware/low_precision_rates.yaml; issue 10) has ``gemm_k_half_bf16`` (two-byte operands) and
-  ``gemm_k_half_fp8`` (one-byte) and the K of its measured max matmul K_ref (``gemm_k_reference``):
+  data/hardware/low_precision_rates.yaml; issue 10) has the hardware columns ``gemm_k_half_bf16``
+  (two-byte operands) and ``gemm_k_half_fp8`` (one-byte) and the K of its measured max matmul K_ref
+  (``gemm_k_reference``):
   eta_k = min(1, K / (K + k_half) x (K_ref + k_half) / (K_ref + k0)), equal to the model-wide curve
   at K_ref, where ``matrix_efficiency`` was measured.
 
@@ -24,54 +25,112 @@ quantization sections); constants in ``data/calibration/model.yaml``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Any
+
 import numpy as np
 
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import PART_PHYSICS_PARAMETERS, HardwareArrays
 
-__all__ = ["gemm_efficiency", "gemm_time_s", "k_fill"]
+__all__ = ["PartFill", "gemm_efficiency", "gemm_time_s", "k_fill", "low_precision_rate_ratio", "scalar_part_physics",
+           "uniform"]
 
 
-def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False) -> np.ndarray:
+def uniform(column: Any) -> Any:
+    """``column`` as a Python scalar where every candidate holds one value (a study that does not vary
+    it), else unchanged: the same values, without broadcasting a (candidates x mappings) array early."""
+    a = np.asarray(column)
+    if a.ndim == 0:
+        return a.item()
+    first = a.flat[0]
+    return first.item() if np.all(a == first) else column
+
+
+def scalar_part_physics(hw: HardwareArrays) -> HardwareArrays:
+    """``hw`` with each part-physics column that the whole batch shares as a 0-d array (same values), so
+    the many :func:`uniform` reads of one evaluation cost one comparison per column."""
+    shared = {p.name: np.asarray(uniform(getattr(hw, p.name))) for p in PART_PHYSICS_PARAMETERS}
+    return replace(hw, **{k: v for k, v in shared.items() if v.ndim == 0})
+
+
+def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:
+    """Achieved rate of a low-precision job's Linear GEMMs over ``matrix_efficiency`` x the FP8 peak:
+    the part column ``nvfp4_matrix_rate_ratio`` for an NVFP4 recipe (``cal.low_precision_gemm_dtype``),
+    else ``fp8_matrix_efficiency_ratio`` times the recipe's kernel rate over the per-tensor FP8 kernels
+    (``cal.low_precision_gemm_rate_factor``)."""
+    if cal.low_precision_gemm_dtype == "nvfp4":
+        return uniform(hw.nvfp4_matrix_rate_ratio)
+    ratio = uniform(hw.fp8_matrix_efficiency_ratio)
+    factor = float(cal.low_precision_gemm_rate_factor)
+    return ratio if factor == 1.0 else ratio * factor
+
+
+@dataclass(frozen=True)
+class PartFill:
+    """A part's GEMM pipeline-fill columns (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``;
+    scalars where the batch shares one value). 0: the model-wide ``gemm_k_half``."""
+
+    k_half_bf16: Any = 0.0
+    k_half_fp8: Any = 0.0
+    k_reference: Any = 0.0
+
+    @classmethod
+    def of(cls, hw: HardwareArrays) -> PartFill:
+        return cls(uniform(hw.gemm_k_half_bf16), uniform(hw.gemm_k_half_fp8), uniform(hw.gemm_k_reference))
+
+
+def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False, fill: PartFill | None = None) -> np.ndarray:
     """Pipeline-fill factor eta_k of a reduction of length ``k`` (0, 1]; ``one_byte``: FP8 operands.
 
-    The part's own K-half (``gemm_k_half_bf16`` / ``gemm_k_half_fp8``) where set, its curve scaled to
-    cross the model-wide one (``gemm_k_half``, with which ``matrix_efficiency`` = MAMF / peak and the
-    in-training ratio were set) at the part's MAMF K (``gemm_k_reference``), capped at 1.
+    The part's own K-half (``fill``: hardware columns ``gemm_k_half_bf16`` / ``gemm_k_half_fp8``) where
+    set, its curve scaled to cross the model-wide one (``gemm_k_half``, with which ``matrix_efficiency``
+    = MAMF / peak and the in-training ratio were set) at the part's MAMF K (``gemm_k_reference``),
+    capped at 1. Without ``fill`` (or with zeros), the model-wide curve.
     """
-    k_half = cal.gemm_k_half_bf16 if cal.gemm_k_half_bf16 > 0 else cal.gemm_k_half
-    if one_byte and cal.gemm_k_half_fp8 > 0:
-        k_half = cal.gemm_k_half_fp8
+    k0 = cal.gemm_k_half
+    if fill is None or not (np.any(np.asarray(fill.k_half_bf16) > 0) or (one_byte and np.any(np.asarray(fill.k_half_fp8) > 0))):
+        return k / (k + k0)
+    k_half = np.where(np.asarray(fill.k_half_bf16) > 0, fill.k_half_bf16, k0)
+    if one_byte:
+        k_half = np.where(np.asarray(fill.k_half_fp8) > 0, fill.k_half_fp8, k_half)
+    k_half = uniform(k_half)
     eta_k = k / (k + k_half)
-    if cal.gemm_k_reference > 0 and k_half != cal.gemm_k_half:
-        scale = (cal.gemm_k_reference + k_half) / (cal.gemm_k_reference + cal.gemm_k_half)
-        eta_k = np.minimum(eta_k * scale, 1.0)
+    scaled = (np.asarray(fill.k_reference) > 0) & (k_half != k0)
+    if np.any(scaled):
+        scale = (fill.k_reference + k_half) / (fill.k_reference + k0)
+        capped = np.minimum(eta_k * scale, 1.0)
+        eta_k = capped if np.all(scaled) else np.where(scaled, capped, eta_k)
     return eta_k
 
 
 def gemm_efficiency(m: np.ndarray, n: np.ndarray, k: np.ndarray, compute_units: np.ndarray,
-                    matrix_efficiency: np.ndarray, cal: Calibration, one_byte: bool = False) -> np.ndarray:
+                    matrix_efficiency: np.ndarray, cal: Calibration, one_byte: bool = False,
+                    fill: PartFill | None = None) -> np.ndarray:
     """Fraction of peak achieved by the compute part of one GEMM (0, 1]. Arrays broadcast.
 
-    ``one_byte``: FP8 operands (the part's FP8 fill constant, :func:`k_fill`).
+    ``one_byte``: FP8 operands; ``fill``: the part's fill columns (:func:`k_fill`).
     """
     tiles_m = np.ceil(m / cal.gemm_tile_m)
     tiles_n = np.ceil(n / cal.gemm_tile_n)
     eta_tile = (m * n) / (tiles_m * cal.gemm_tile_m * tiles_n * cal.gemm_tile_n)
     tiles = tiles_m * tiles_n
     eta_wave = tiles / (np.ceil(tiles / compute_units) * compute_units)
-    eta_k = k_fill(k, cal, one_byte)
+    eta_k = k_fill(k, cal, one_byte, fill)
     return cal.gemm_in_training_ratio * matrix_efficiency * eta_tile * eta_wave * eta_k
 
 
 def gemm_time_s(m: np.ndarray, n: np.ndarray, k: np.ndarray, *, batch: np.ndarray | float,
                 peak_flops: np.ndarray, hbm_bw_bytes_per_s: np.ndarray, compute_units: np.ndarray,
-                matrix_efficiency: np.ndarray, bytes_per_element: float, cal: Calibration) -> np.ndarray:
+                matrix_efficiency: np.ndarray, bytes_per_element: float, cal: Calibration,
+                fill: PartFill | None = None) -> np.ndarray:
     """Time of ``batch`` independent GEMMs of shape (m x k) @ (k x n), seconds.
 
     A batched GEMM shares one launch; its tiles fill the compute units together.
     """
     flops = 2.0 * m * n * k * batch
-    eff = gemm_efficiency(m, n * batch, k, compute_units, matrix_efficiency, cal, one_byte=bytes_per_element < 2.0)
+    eff = gemm_efficiency(m, n * batch, k, compute_units, matrix_efficiency, cal, one_byte=bytes_per_element < 2.0,
+                          fill=fill)
     compute_s = flops / (peak_flops * eff)
     bytes_moved = bytes_per_element * batch * (m * k + k * n + m * n)
     memory_s = bytes_moved / (hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)

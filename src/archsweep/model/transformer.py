@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
-from archsweep.model.gemm import gemm_time_s
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, scalar_part_physics, uniform
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -78,7 +78,7 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     r = np.full((), float(rank))
     common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                   compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
-                  cal=cal)
+                  cal=cal, fill=PartFill.of(hw))
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t0 = cal.kernel_overhead_s
     x = batch * m * k  # adapter input elements
@@ -106,32 +106,41 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
     (TransformerEngine LayerNormLinear / LayerNormMLP), so it needs no separate cast.
     """
-    # One-byte operands run at the part's measured FP8 efficiency relative to BF16 (MAMF ratio).
-    efficiency = hw.matrix_efficiency * (cal.fp8_matrix_efficiency_ratio if bpe < 2.0 else 1.0)
+    # One-byte operands run at the part's measured FP8 (or NVFP4) rate relative to BF16 (MAMF ratio).
+    efficiency = hw.matrix_efficiency * (low_precision_rate_ratio(hw, cal) if bpe < 2.0 else 1.0)
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal)
+                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=PartFill.of(hw))
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:
         bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
     hbm = bpe * batch * (m * k + k * n + m * n)
-    if bpe < 2.0 and (cal.fp8_quantize_bytes_per_element > 0 or cal.fp8_norm_quantize_bytes_per_element > 0):
+    if bpe < 2.0 and (cal.fp8_quantize_bytes_per_element > 0 or cal.fp8_norm_quantize_bytes_per_element > 0
+                      or cal.fp8_quantize_bytes_per_element_any_layout > 0
+                      or cal.fp8_norm_quantize_bytes_per_element_any_layout > 0):
         # Low-precision recipes quantise each GEMM's BF16 activation input (forward) and output
         # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
-        # bytes per element by recipe and part: data/calibration/low_precision_recipes.yaml). A norm
-        # output is quantised by the norm itself (delayed scaling) or by its own pass after it.
-        in_bytes = cal.fp8_norm_quantize_bytes_per_element if input_from_norm else cal.fp8_quantize_bytes_per_element
+        # bytes per element by recipe and the part's layout rule: data/calibration/low_precision_recipes.yaml).
+        # A norm output is quantised by the norm itself (delayed scaling) or by its own pass after it.
+        any_layout = uniform(hw.fp8_gemm_layouts == "any")
+        cast = np.where(any_layout, cal.fp8_quantize_bytes_per_element_any_layout, cal.fp8_quantize_bytes_per_element)
+        norm_cast = np.where(any_layout, cal.fp8_norm_quantize_bytes_per_element_any_layout,
+                             cal.fp8_norm_quantize_bytes_per_element)
+        in_bytes = uniform(norm_cast if input_from_norm else cast)
         bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
         fwd = fwd + in_bytes * batch * m * k / bw
-        bwd = bwd + cal.fp8_quantize_bytes_per_element * batch * m * n / bw
+        bwd = bwd + uniform(cast) * batch * m * n / bw
         hbm = hbm + in_bytes * batch * m * k
     if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
         # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
         # transpose for the data-gradient GEMM (TransformerEngine Linear backward
         # ``weight.transpose_2d(cache=is_first_microbatch is not None)``; Megatron-Core passes None
-        # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM.
-        bwd = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
-                     / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
+        # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM, on a part
+        # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
+        reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
+                          / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
+        tn_only = uniform(hw.fp8_gemm_layouts != "any")
+        bwd = reformed if tn_only is True else (bwd if tn_only is False else np.where(tn_only, reformed, bwd))
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -143,6 +152,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
     """
+    hw = scalar_part_physics(hw)  # once: the GEMMs below read a batch-wide part column as a scalar
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
@@ -205,7 +215,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         attn_peak = np.minimum(peak_bf16, hw.compute_units * cal.attention_mma_cap_flops_per_cycle_per_unit * hw.clock_hz)
     # Exponentials on the special-function units: parts with more matrix FLOP per exponential than
     # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
-    softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal)
+    softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal,
+                                  uniform(hw.softmax_exponentials_per_cycle_per_unit))
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
     fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(c, cal) / fa_rate + cal.kernel_overhead_s

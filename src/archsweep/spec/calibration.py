@@ -72,32 +72,27 @@ class Calibration:
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
     moe_a2a_overlap: float = 0.0
-    #: Set per catalog part by validation (:mod:`archsweep.spec.low_precision`): achieved FP8 GEMM
-    #: efficiency over achieved BF16 efficiency (MAMF / peak each); 1 for design candidates.
-    fp8_matrix_efficiency_ratio: float = 1.0
-    #: Set per (recipe, part) by validation (data/calibration/low_precision_recipes.yaml): HBM bytes
-    #: per element of quantising a norm output that feeds a GEMM (0: the norm writes it quantised).
+    #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
+    #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
+    #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).
+    low_precision_gemm_dtype: str = "fp8"
+    #: Set per recipe (data/calibration/low_precision_recipes.yaml ``gemm_rate_vs_per_tensor``): rate of
+    #: the recipe's FP8 GEMM kernels over the per-tensor FP8 kernels (MXFP8 block-scaled GEMMs 0.951,
+    #: TransformerEngine's pre-quantised GEMM benchmark on B300); 1 for per-tensor recipes and NVFP4.
+    low_precision_gemm_rate_factor: float = 1.0
+    #: Set per recipe (data/calibration/low_precision_recipes.yaml): HBM bytes per element of quantising
+    #: a norm output that feeds a GEMM (0: the norm writes it quantised), on a part whose FP8 GEMMs take
+    #: the TN layout only; ``fp8_quantize_bytes_per_element`` and this on an any-layout part
+    #: (hardware column ``fp8_gemm_layouts``) are the ``_any_layout`` fields.
     fp8_norm_quantize_bytes_per_element: float = 0.0
-    #: Set per catalog part by validation (data/hardware/low_precision_rates.yaml): exponentials the
-    #: special-function units issue per clock per compute unit (0: unknown, no softmax-rate factor).
-    softmax_exponentials_per_cycle_per_unit: float = 0.0
-    #: Copy rate between the accelerator and host memory, per direction, bytes/s (set per part from the
-    #: catalog's published ``host_link_bw_bytes_per_s``; 0 = no host link known: offloading infeasible).
-    host_link_bw_bytes_per_s: float = 0.0
+    fp8_quantize_bytes_per_element_any_layout: float = 0.0
+    fp8_norm_quantize_bytes_per_element_any_layout: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration``: HBM bytes per weight element of re-forming the FP8 weight transpose
     #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
-    #: weights are held in FP8 and the transpose is not cached across micro-batches on a part whose FP8
-    #: GEMMs take one operand layout only; 0 = cached once per step or not needed).
+    #: weights are held in FP8 and the transpose is not cached across micro-batches; 0 = cached once per
+    #: step). The model drops it on a part whose FP8 GEMMs take any layout (no transpose needed).
     fp8_weight_transpose_bytes_per_element: float = 0.0
     #: Share of the HBM capacity a mapping may fill (memory feasibility: total <= fraction x capacity);
     #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
     #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
     hbm_usable_fraction: float = 1.0
-    #: Set per catalog part (data/hardware/low_precision_rates.yaml ``gemm_k_half_bf16`` / ``_fp8``): the
-    #: part's pipeline-fill K-half of two-byte / one-byte GEMMs; 0 = the model-wide ``gemm_k_half``
-    #: (every part without the evidence). See :func:`archsweep.model.gemm.k_fill`.
-    gemm_k_half_bf16: float = 0.0
-    gemm_k_half_fp8: float = 0.0
-    #: Set per catalog part (``gemm_k_reference``): reduction length K of the part's measured max matmul
-    #: (MAMF), where its fill curve equals the model-wide one; 0 = no per-part fill.
-    gemm_k_reference: float = 0.0

@@ -13,7 +13,7 @@ values are FLOP per clock per compute unit (an SM, CU or TensorCore): peak matri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +22,7 @@ __all__ = [
     "ParameterInfo", "HARDWARE_PARAMETERS", "PARAMETER_BY_NAME", "NUMERIC_PARAMETERS",
     "CHOICE_PARAMETERS", "AcceleratorDesign", "HardwareArrays",
     "HBM_GENERATIONS", "PROCESS_NODES", "SCALEUP_TOPOLOGIES", "SCALEOUT_TOPOLOGIES",
+    "FP8_GEMM_LAYOUTS", "CATALOG_PARAMETERS", "PART_PHYSICS_PARAMETERS",
 ]
 
 HBM_GENERATIONS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "HBM4")
@@ -30,6 +31,9 @@ PROCESS_NODES = ("N7", "N6", "N5", "N4", "N3", "N2", "A16")
 SCALEUP_TOPOLOGIES = ("switched", "torus2d", "torus3d")
 #: Scale-out fabric between scale-up domains.
 SCALEOUT_TOPOLOGIES = ("rail_optimized", "fat_tree", "dragonfly", "torus3d")
+#: Operand layouts the part's FP8 GEMMs take: the TN layout only (Hopper: a per-tensor recipe writes a
+#: transposed copy for the other GEMMs), or any layout (Blackwell).
+FP8_GEMM_LAYOUTS = ("tn_only", "any")
 
 
 @dataclass(frozen=True)
@@ -40,20 +44,26 @@ class ParameterInfo:
         name: column name (SI unit suffix where it has one).
         dimension: unit dimension for :func:`archsweep.load.units.parse_quantity`, or "choice".
         kind: "float", "int" or "choice".
-        group: "accelerator", "interconnect" or "system".
+        group: "accelerator", "interconnect", "system", or "physics": a part's measured physics,
+            not a parameter of ``data/hardware/catalog.yaml`` but filled per catalog part from
+            ``data/hardware/low_precision_rates.yaml`` and the catalog's published figures
+            (:func:`archsweep.load.part_physics.part_columns`), ``default`` for a part without the figure.
         description: meaning and unit.
         choices: allowed values for kind "choice".
         minimum: smallest allowed value for numbers (exclusive of 0 where ``positive``).
         positive: the value must be > 0.
+        default: value of a "physics" parameter for a part without the figure (neutral: the model's
+            behaviour without the effect); None for the other groups (every catalog part sets them).
     """
 
     name: str
     dimension: str
     kind: Literal["float", "int", "choice"]
-    group: Literal["accelerator", "interconnect", "system"]
+    group: Literal["accelerator", "interconnect", "system", "physics"]
     description: str
     choices: tuple[str, ...] = ()
     positive: bool = True
+    default: float | str | None = None
 
 
 HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
@@ -92,16 +102,56 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("scaleout_oversubscription", "dimensionless", "float", "interconnect",
                   "fat-tree oversubscription ratio (1 = full bisection)"),
     ParameterInfo("accelerator_count", "count", "int", "system", "accelerators in the system"),
+    # A part's measured physics (issue 10): per candidate, so a study can sweep them; a design
+    # candidate keeps its base part's values unless the study varies them.
+    ParameterInfo("fp8_matrix_efficiency_ratio", "dimensionless", "float", "physics",
+                  "achieved FP8 GEMM efficiency over the BF16 one (MAMF FP8 / FP8 peak over matrix_efficiency; "
+                  "1 = FP8 GEMMs at the BF16 efficiency); matrix_efficiency x this is at most 1", default=1.0),
+    ParameterInfo("nvfp4_matrix_rate_ratio", "dimensionless", "float", "physics",
+                  "achieved NVFP4 GEMM rate over matrix_efficiency x the FP8 peak (NVFP4 peak at the FP8 "
+                  "efficiency; 0 = no NVFP4: an NVFP4 recipe cannot run)", positive=False, default=0.0),
+    ParameterInfo("fp8_gemm_layouts", "choice", "choice", "physics",
+                  "operand layouts of FP8 GEMMs: tn_only (per-tensor recipes write a transposed copy; uncached "
+                  "FP8 weight transposes re-formed every backward) or any", FP8_GEMM_LAYOUTS, default="tn_only"),
+    ParameterInfo("softmax_exponentials_per_cycle_per_unit", "dimensionless", "float", "physics",
+                  "exponentials the special-function units issue per clock per compute unit (attention softmax; "
+                  "0 = unknown: no softmax-rate factor)", positive=False, default=0.0),
+    ParameterInfo("host_link_bw_bytes_per_s", "bandwidth", "float", "physics",
+                  "accelerator <-> host memory copy rate per direction, bytes/s (activation offloading; "
+                  "0 = no host link known: offloading infeasible)", positive=False, default=0.0),
+    ParameterInfo("gemm_k_half_bf16", "dimensionless", "float", "physics",
+                  "pipeline-fill K-half of the part's two-byte GEMMs (0 = the model-wide gemm_k_half)",
+                  positive=False, default=0.0),
+    ParameterInfo("gemm_k_half_fp8", "dimensionless", "float", "physics",
+                  "pipeline-fill K-half of the part's one-byte GEMMs (0 = as two-byte GEMMs)",
+                  positive=False, default=0.0),
+    ParameterInfo("gemm_k_reference", "dimensionless", "float", "physics",
+                  "reduction length K of the part's measured max matmul, where its fill curve meets the "
+                  "model-wide one (0 = no per-part fill)", positive=False, default=0.0),
 )
 
 PARAMETER_BY_NAME: dict[str, ParameterInfo] = {p.name: p for p in HARDWARE_PARAMETERS}
 NUMERIC_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind != "choice")
 CHOICE_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind == "choice")
+#: The parameters every entry of ``data/hardware/catalog.yaml`` gives (all but the part physics).
+CATALOG_PARAMETERS: tuple[ParameterInfo, ...] = tuple(p for p in HARDWARE_PARAMETERS if p.group != "physics")
+PART_PHYSICS_PARAMETERS: tuple[ParameterInfo, ...] = tuple(p for p in HARDWARE_PARAMETERS if p.group == "physics")
+
+
+def _column(columns: Mapping[str, Any], info: ParameterInfo, shape: tuple[int, ...]) -> Any:
+    """``columns[info.name]``; the neutral default (of ``shape``) of a part-physics column ``columns`` lacks."""
+    try:
+        return columns[info.name]
+    except KeyError:
+        if info.default is None:
+            raise
+        return np.full(shape, info.default)
 
 
 @dataclass(frozen=True)
 class AcceleratorDesign:
-    """One complete hardware design point (scalars, SI). Field order = HARDWARE_PARAMETERS."""
+    """One complete hardware design point (scalars, SI). Field order = HARDWARE_PARAMETERS; the part
+    physics default to the neutral values (a part without the figures)."""
 
     compute_units: int
     matrix_flops_per_cycle_per_unit_bf16: float
@@ -125,6 +175,14 @@ class AcceleratorDesign:
     scaleout_topology: str
     scaleout_oversubscription: float
     accelerator_count: int
+    fp8_matrix_efficiency_ratio: float = 1.0
+    nvfp4_matrix_rate_ratio: float = 0.0
+    fp8_gemm_layouts: str = "tn_only"
+    softmax_exponentials_per_cycle_per_unit: float = 0.0
+    host_link_bw_bytes_per_s: float = 0.0
+    gemm_k_half_bf16: float = 0.0
+    gemm_k_half_fp8: float = 0.0
+    gemm_k_reference: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -165,13 +223,23 @@ class HardwareArrays:
     scaleout_topology: np.ndarray
     scaleout_oversubscription: np.ndarray
     accelerator_count: np.ndarray
+    fp8_matrix_efficiency_ratio: np.ndarray = field(default_factory=lambda: np.asarray(1.0))
+    nvfp4_matrix_rate_ratio: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    fp8_gemm_layouts: np.ndarray = field(default_factory=lambda: np.asarray("tn_only"))
+    softmax_exponentials_per_cycle_per_unit: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    host_link_bw_bytes_per_s: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    gemm_k_half_bf16: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    gemm_k_half_fp8: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    gemm_k_reference: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Any]) -> HardwareArrays:
-        """Build from a mapping of column name -> array-like (e.g. a pyarrow/pandas table)."""
+        """Build from a mapping of column name -> array-like (e.g. a pyarrow/pandas table); a part-physics
+        column it lacks takes the parameter's neutral ``default``."""
         values = {}
+        shape = np.shape(columns[HARDWARE_PARAMETERS[0].name])
         for p in HARDWARE_PARAMETERS:
-            col = np.asarray(columns[p.name])
+            col = np.asarray(_column(columns, p, shape))
             values[p.name] = col.astype(str) if p.kind == "choice" else col.astype(np.float64)
         return cls(**values)
 
@@ -193,9 +261,9 @@ class HardwareArrays:
     def rows(self, index: Any, *, trailing: bool = False) -> HardwareArrays:
         """The candidates ``index`` (slice, integer or boolean array) of every column; with
         ``trailing`` each column gets a trailing axis of length 1, to broadcast against (1, m) mappings."""
-        out = {}
+        out, shape = {}, self.shape
         for k, v in self.columns().items():
-            sel = np.asarray(v)[index]
+            sel = np.broadcast_to(np.asarray(v), shape)[index]
             out[k] = sel[:, None] if trailing else sel
         return HardwareArrays(**out)
 

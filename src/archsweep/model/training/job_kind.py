@@ -36,27 +36,34 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.stack import StackParallelism
 from archsweep.spec.workload import Workload
 
-__all__ = ["TRAINING_OBJECTIVES", "TRAINING_PERFORMANCE_FIELDS", "TrainingJobKind", "training_performance_fields"]
+__all__ = ["TRAINING_OBJECTIVES", "TRAINING_FP8_FIELDS", "TRAINING_PERFORMANCE_FIELDS", "TrainingJobKind", "training_performance_fields"]
 
 #: Objectives the training kind ranks by itself (the driver adds power/cost objectives).
 TRAINING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
 
 #: Hardware fields :func:`~archsweep.model.training.step.training_step` reads (BF16 and FP8 jobs alike):
-#: compute and HBM rates and capacity, the clock, the fabrics and the system size. Not read: TDP,
-#: process node, HBM generation, SRAM size and the vector rate (power/area/cost only).
+#: compute and HBM rates and capacity, the clock, the fabrics and the system size, and the part physics
+#: of BF16 GEMMs, attention and offloading. Not read: TDP, process node, HBM generation, SRAM size and the
+#: vector rate (power/area/cost only).
 TRAINING_PERFORMANCE_FIELDS: tuple[str, ...] = (
     "compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_efficiency", "clock_hz",
     "hbm_stacks", "hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes",
     "scaleup_domain_size", "scaleup_bw_bytes_per_s", "scaleup_latency_s", "scaleup_topology",
     "scaleout_bw_bytes_per_s", "scaleout_latency_s", "scaleout_topology", "scaleout_oversubscription",
-    "accelerator_count",
+    "accelerator_count", "softmax_exponentials_per_cycle_per_unit", "host_link_bw_bytes_per_s",
+    "gemm_k_half_bf16", "gemm_k_reference",
+)
+#: The fields an FP8 job reads besides: the FP8 matrix rate and the part's low-precision GEMM physics.
+TRAINING_FP8_FIELDS: tuple[str, ...] = (
+    "matrix_flops_per_cycle_per_unit_fp8", "fp8_matrix_efficiency_ratio", "nvfp4_matrix_rate_ratio",
+    "fp8_gemm_layouts", "gemm_k_half_fp8",
 )
 
 
 def training_performance_fields(workload: Workload) -> tuple[str, ...]:
-    """The fields ``training_step`` reads for ``workload``: the FP8 matrix rate only for an FP8 job."""
+    """The fields ``training_step`` reads for ``workload``: the FP8 ones only for an FP8 job."""
     if workload.training.precision == "fp8":
-        return (*TRAINING_PERFORMANCE_FIELDS, "matrix_flops_per_cycle_per_unit_fp8")
+        return (*TRAINING_PERFORMANCE_FIELDS, *TRAINING_FP8_FIELDS)
     return TRAINING_PERFORMANCE_FIELDS
 
 _BOOL_MAPPING_FIELDS = ("sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap")

@@ -284,8 +284,9 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(0, c, rows):
             sl = slice(start, min(c, start + rows))
-            sc = stage_compute(HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()}), wl, reps, cal, fixed_dp)
-            offload = activation_offload(wl, cal, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
+            sub = HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()})
+            sc = stage_compute(sub, wl, reps, cal, fixed_dp)
+            offload = activation_offload(wl, sub.host_link_bw_bytes_per_s, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
                                          sc.t_layer_f, sc.t_layer_b)
             shape = (sl.stop - sl.start, len(class_first))
             launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]

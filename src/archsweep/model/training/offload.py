@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.model.training.memory import resident_layers
-from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
 __all__ = ["OffloadCost", "activation_offload"]
@@ -33,17 +32,18 @@ class OffloadCost:
     feasible: np.ndarray
 
 
-def activation_offload(wl: Workload, cal: Calibration, layer_bytes: np.ndarray, layers_stage: np.ndarray,
-                       t_layer_f: np.ndarray, t_layer_b: np.ndarray) -> OffloadCost:
-    """Cost of offloading ``wl.training.activation_offload_layers`` layers of each stage, per micro-batch.
+def activation_offload(wl: Workload, host_link_bw_bytes_per_s: float | np.ndarray, layer_bytes: np.ndarray,
+                       layers_stage: np.ndarray, t_layer_f: np.ndarray, t_layer_b: np.ndarray) -> OffloadCost:
+    """Cost of offloading ``wl.training.activation_offload_layers`` layers of each stage, per micro-batch,
+    over a host link of ``host_link_bw_bytes_per_s`` per direction (hardware column; 0: unknown).
 
     ``layer_bytes``: one layer's stored activations for one micro-batch (bytes); ``t_layer_f`` / ``_b``:
     one layer's forward / backward time (s). Zero offloaded layers cost exactly 0.
     """
     offloaded = layers_stage - resident_layers(wl, layers_stage)
-    rate = cal.host_link_bw_bytes_per_s
-    if rate > 0:
-        copy_s = layer_bytes / rate
+    rate = np.asarray(host_link_bw_bytes_per_s, dtype=np.float64)
+    if np.any(rate > 0):
+        copy_s = layer_bytes / np.where(rate > 0, rate, 1.0)
         exposed = offloaded * (np.maximum(copy_s - t_layer_f, 0.0) + np.maximum(copy_s - t_layer_b, 0.0))
     else:
         exposed = 0.0 * layer_bytes  # no known host link: the mapping is infeasible (below), not timed

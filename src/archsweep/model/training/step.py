@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsweep.model.gemm import uniform
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
     expert_parallel,
@@ -168,7 +169,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
 
-    offload = activation_offload(wl, cal, layer_activation_bytes(wl, mp, etp), layers_stage, t_layer_f, t_layer_b)
+    offload = activation_offload(wl, uniform(hw.host_link_bw_bytes_per_s), layer_activation_bytes(wl, mp, etp),
+                                 layers_stage, t_layer_f, t_layer_b)
     offload_exposed = microbatches * offload.exposed_s
     valid = sc.valid & offload.feasible
     compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble
