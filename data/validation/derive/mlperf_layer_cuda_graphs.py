@@ -1,0 +1,66 @@
+"""Fill ``layer_cuda_graphs`` of the NeMo-based MLPerf Training rows (gpt3, llama2_70b_lora) from the submitters' code.
+
+Source: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1. The launch config a row used is the one its
+``derived`` names (written by mlperf_lora_layout.py / mlperf_stated_layouts.py). NeMo captures each transformer
+layer's forward and backward in a CUDA graph when the implementation's ``conf/*.yaml`` sets
+``enable_cuda_graph`` (or ``external_cuda_graph``) ``: ${oc.decode:${oc.env:LAYER_CUDA_GRAPH,False}}`` and the
+config exports ``LAYER_CUDA_GRAPH`` true (v4.1 NVIDIA ``config_DGXH100_*x8x1xtp4pp1cp2.sh``: ``LAYER_CUDA_GRAPH=1``);
+an implementation whose yaml has no such key (v3.1, v4.0) runs every layer eagerly: ``no``. Rows whose config is not
+named stay empty (unknown: the model treats them as eager).
+
+Usage: python data/validation/derive/mlperf_layer_cuda_graphs.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place (idempotent).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from mlperf_stated_layouts import _SOURCE, _git, _impl, _true, parse_config
+from runs_table import read_runs, write_runs
+
+_CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
+_KEY = re.compile(r"^\s*(enable_cuda_graph|external_cuda_graph):\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", re.M)
+_NOTE = "data/validation/derive/mlperf_layer_cuda_graphs.py"
+
+
+def layer_cuda_graphs(repo: str, config: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
+    the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
+    impl = _impl(config)
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
+    yamls = sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
+    if not yamls:
+        return None
+    env = parse_config(repo, config, files)
+    for path in yamls:
+        m = _KEY.search(_git(repo, "show", f"HEAD:{path}"))
+        if m:
+            value = "yes" if _true(env.get(m.group(2), m.group(3))) else "no"
+            return value, f"{path} ({m.group(1)}: ${{oc.env:{m.group(2)},{m.group(3)}}}; {m.group(2)}={env.get(m.group(2), 'unset')})"
+    return "no", f"no enable_cuda_graph key in {impl}/conf/*.yaml"
+
+
+def main(mirrors: list[str]) -> None:
+    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    fields, rows = read_runs(["layer_cuda_graphs"])
+    for row in rows:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+            continue
+        config = _CONFIG.search(row["derived"])
+        found = layer_cuda_graphs(repos[match.group(1)], config.group(1)) if config else None
+        if found is None:
+            continue
+        value, where = found
+        row["layer_cuda_graphs"] = value
+        row["derived"] = re.sub(r"; layer_cuda_graphs .*?mlperf_layer_cuda_graphs\.py", "", row["derived"])
+        row["derived"] += f"; layer_cuda_graphs {value} from {where}, {_NOTE}"
+        print(f"{row['run_id']}: layer_cuda_graphs {value} <- {where[:100]}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,59 @@
+"""The MLPerf NeMo rows state whether every transformer layer ran under a per-layer CUDA graph
+(``layer_cuda_graphs``, data/validation/derive/mlperf_layer_cuda_graphs.py; issue 10, s6-graphs).
+
+The statement is read from the submitters' launch configs (``LAYER_CUDA_GRAPH``) and the
+implementation's NeMo yaml (``enable_cuda_graph`` / ``external_cuda_graph``), with the path in
+``derived``; the checks below pin what those files say for the rows the model predicts too fast.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
+
+
+def _rows() -> dict[str, dict[str, str]]:
+    with CSV.open(newline="") as fh:
+        return {r["run_id"]: r for r in csv.DictReader(fh)}
+
+
+def test_values_are_yes_no_or_unstated_and_carry_their_config() -> None:
+    rows = _rows()
+    assert {r["layer_cuda_graphs"] for r in rows.values()} <= {"", "yes", "no"}
+    stated = [r for r in rows.values() if r["layer_cuda_graphs"]]
+    assert len(stated) >= 45
+    assert all(r["source_group"] == "mlperf" for r in stated)
+    assert all("mlperf_layer_cuda_graphs.py" in r["derived"] for r in stated)
+
+
+def test_every_v4_0_nemo_lora_row_ran_eager() -> None:
+    """No v4.0 llama2_70b_lora implementation has a CUDA-graph key in its NeMo yaml."""
+    lora = [r for k, r in _rows().items() if k.startswith("mlperf_train_v4.0_") and k.endswith("llama2_70b_lora")
+            and r["layer_cuda_graphs"]]
+    assert len(lora) >= 12
+    assert {r["layer_cuda_graphs"] for r in lora} == {"no"}
+    assert "no enable_cuda_graph key" in _rows()["mlperf_train_v4.0_NVIDIA_eos_n8_ngc24.04_nemo_llama2_70b_lora"]["derived"]
+
+
+def test_v4_1_multi_node_cp2_rows_ran_graphed_single_node_cp1_rows_eager() -> None:
+    rows = _rows()
+    graphed = ["mlperf_train_v4.1_NVIDIA_eos_n8_ngc24.09_nemo_llama2_70b_lora",
+               "mlperf_train_v4.1_NVIDIA_eos_n128_ngc24.09_nemo_llama2_70b_lora",
+               "mlperf_train_v4.1_Azure_ND_H200_v5_n64_nemo_llama2_70b_lora",
+               "mlperf_train_v4.1_NVIDIA_b200_preview_nemo_llama2_70b_lora",
+               "mlperf_train_v4.1_Oracle_64xBM.GPU.H100.8_llama2_70b_lora"]
+    eager = ["mlperf_train_v4.1_NVIDIA_eos_ngc24.09_nemo_llama2_70b_lora",
+             "mlperf_train_v4.1_NVIDIA_h200_ngc24.09_nemo_llama2_70b_lora",
+             "mlperf_train_v4.1_Dell_XE9680x8H100-SXM-80GB_llama2_70b_lora"]
+    assert [rows[k]["layer_cuda_graphs"] for k in graphed] == ["yes"] * len(graphed)
+    assert [rows[k]["layer_cuda_graphs"] for k in eager] == ["no"] * len(eager)
+    assert "LAYER_CUDA_GRAPH=1" in rows[graphed[0]]["derived"]
+
+
+def test_rows_without_a_shipped_nemo_yaml_stay_unstated() -> None:
+    """Lenovo v4.1 ships only launch configs: the default of LAYER_CUDA_GRAPH cannot be read."""
+    rows = _rows()
+    lenovo = [r for k, r in rows.items() if "_Lenovo_" in k and k.endswith("llama2_70b_lora")]
+    assert lenovo and all(r["layer_cuda_graphs"] == "" for r in lenovo)
