@@ -4,6 +4,8 @@ concurrent ``create_study`` on an empty PostgreSQL database races, Optuna issue 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,18 +109,25 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
+    lhs_startup = int(options.pop("lhs_startup_trials", 0))
     local_start = options.pop("local_search_start", None)
     local_axes = int(options.pop("local_search_axes", 2))
     local_model = bool(options.pop("local_search_model", False))
     local_global = float(options.pop("local_search_global", 0.0))
     local_fresh = bool(options.pop("local_search_fresh", False))
+    local_parents = str(options.pop("local_search_parents", "contribution"))
+    local_final = options.pop("local_search_final", None)
     sampler = _sampler(spec, worker, options)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
+    elif lhs_startup > 0:
+        sampler = SobolStartupSampler(sampler, distributions(spec), lhs_startup, spec.seed, design="lhs")
     if local_start is not None:
         sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
-                                           global_share=local_global, fresh=local_fresh)
+                                           global_share=local_global, fresh=local_fresh, parents=local_parents,
+                                           final=None if local_final is None
+                                           else round((1.0 - float(local_final)) * spec.trials))
     return sampler
 
 
@@ -130,6 +139,10 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
     if name == "nsga3":
         return optuna.samplers.NSGAIIISampler(seed=seed, **options)
     if name == "tpe":
+        if "gamma" in options:
+            options["gamma"] = TopFraction(float(options["gamma"]), int(options.pop("gamma_max", 25)))
+        elif "gamma_max" in options:
+            options["gamma"] = TopFraction(0.1, int(options.pop("gamma_max")))
         return optuna.samplers.TPESampler(seed=seed, **options)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, **options)
@@ -137,6 +150,20 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
         return optuna.samplers.RandomSampler(seed=seed)
     space = {p.name: python_values(p.grid_values()) for p in spec.parameters}
     return optuna.samplers.GridSampler(space, seed=seed)
+
+
+@dataclass(frozen=True)
+class TopFraction:
+    """TPE's ``gamma`` from the ``gamma`` and ``gamma_max`` options: of ``n`` finished trials, the
+    ``min(ceil(fraction * n), most)`` best form the "below" density (Optuna's default is 0.1 and 25;
+    with several objectives the below set is the best non-domination ranks, the last one thinned by
+    hypervolume subset selection). A picklable callable, unlike a lambda."""
+
+    fraction: float
+    most: int = 25
+
+    def __call__(self, n: int) -> int:
+        return min(math.ceil(self.fraction * n), self.most)
 
 
 def python_values(values: np.ndarray) -> list[Any]:
