@@ -107,7 +107,24 @@ def _local(seed: int, **options: Any) -> ParetoLocalSearchSampler:
     return ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=30, seed=seed, **options)
 
 
-@pytest.mark.parametrize("options", [{"parents": "gap"}, {"parents": "gap", "global_share": 0.5, "final": 60},
+def test_extremes_rule_steps_from_each_objective_best_first() -> None:
+    """The first local proposal is a one-axis neighbour of the best finished point on one of the
+    objectives."""
+    sampler = _local(0, parents="extremes")
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    for _ in range(30):
+        trial = study.ask(SPACE)
+        values, constraint = _objectives(trial.params)
+        trial.set_constraint("limit", constraint)
+        study.tell(trial, values)
+    feasible = [t for t in study.trials if t.constraints["limit"] <= 0]
+    best = {_index(min(feasible, key=lambda t: t.values[j]).params) for j in range(2)}
+    proposal = _index(study.ask(SPACE).params)
+    assert any(sum(abs(a - b) for a, b in zip(proposal, e)) == 1 for e in best)
+
+
+@pytest.mark.parametrize("options", [{"parents": "gap"}, {"parents": "extremes"},
+                                     {"parents": "gap", "global_share": 0.5, "final": 60},
                                      {"global_share": 0.75, "final": 50, "model": True}])
 def test_local_search_variants_propose_new_grid_points(options: dict[str, Any]) -> None:
     asked = _asked(_local(0, **options), 120)

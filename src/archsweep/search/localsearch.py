@@ -32,7 +32,10 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
 * ``parents`` (``local_search_parents``): ``contribution`` (above) or ``gap``: the parent is the
   front point with the largest crowding distance (:mod:`archsweep.search.frontgaps`), i.e. at the
   ends of the largest gaps of the found front in normalised objective space, divided likewise by
-  one plus its neighbours in flight.
+  one plus its neighbours in flight. ``extremes``: as ``contribution``, but the best front point on
+  each objective proposes its free one-axis neighbours before any other parent (NSGA-II's infinite
+  crowding distance of the extreme points): the reference point of the measure is the front's
+  nadir, so a missed extreme loses the most.
 * ``final`` (``local_search_final``): once this many distinct points are finished, the
   ``global_share`` no longer applies: every trial is a neighbour of a front point (the final
   exploitation phase).
@@ -154,6 +157,7 @@ class _Parents:
     contribution: np.ndarray
     values: np.ndarray | None = None
     model: StepModel | None = None
+    extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
 
 
 class ParetoLocalSearchSampler(DelegatingSampler):
@@ -172,8 +176,9 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             evenly by trial number), so it keeps exploring, and learning from the local trials.
         fresh: a point the global sampler proposes (relative sampling) where a trial already is
             moves to a random free one- (then two-) axis neighbour, in both phases.
-        parents: "contribution" (largest exclusive hypervolume contribution first) or "gap"
-            (largest crowding distance first).
+        parents: "contribution" (largest exclusive hypervolume contribution first), "gap"
+            (largest crowding distance first) or "extremes" (each objective's best point's one-axis
+            neighbours first, then by contribution).
         final: distinct finished points after which ``global_share`` is 0 (None: never).
     """
 
@@ -186,8 +191,8 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             raise ValueError(f"global_share: got {global_share}; allowed: 0 <= global_share < 1")
         if axes not in (1, 2):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
-        if parents not in ("contribution", "gap"):
-            raise ValueError(f"parents: got {parents!r}; allowed: 'contribution' or 'gap'")
+        if parents not in ("contribution", "gap", "extremes"):
+            raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
         self._main, self._space = main, dict(space)
         self._axes = grid_axes(self._space)
         self._sizes = tuple(len(a.values) for a in self._axes)
@@ -248,11 +253,12 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             else:
                 contribution = np.asarray(moocore.hv_contributions(front, ref=reference), dtype=np.float64)
             chosen = first[mask]
-            parents = _Parents(tuple(indices[i] for i in chosen), contribution)
+            extremes = frozenset(int(i) for i in front.argmin(axis=0)) if self._parent_rule == "extremes" else frozenset()
+            parents = _Parents(tuple(indices[i] for i in chosen), contribution, extremes=extremes)
             if self._model:
                 transformed, _ = objective_transform(np.stack(rows))
                 model = fit_step_model(np.array(indices), transformed, self._sizes)
-                parents = _Parents(parents.indices, contribution, transformed[chosen], model)
+                parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes)
         self._memo = (len(finished), parents)
         return parents
 
@@ -287,23 +293,24 @@ class ParetoLocalSearchSampler(DelegatingSampler):
                rng: np.random.Generator) -> Index | None:
         """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight):
         drawn at random, or with the step model the one with the largest predicted margin."""
-        best: tuple[float, float, list[Index], Index] | None = None
-        for parent, gain in zip(parents.indices, parents.contribution):
+        best: tuple[int, float, float, list[Index], Index] | None = None
+        for k, (parent, gain) in enumerate(zip(parents.indices, parents.contribution)):
             one, two = neighbours(parent, self._sizes, self._max_axes)
             free = [n for n in one if n not in known and n not in flying]
+            first = int(k in parents.extremes and bool(free))  # an extreme's one-axis neighbours first
             if not free:
                 free = [n for n in two if n not in known and n not in flying]
             if not free:
                 continue
             pending = sum(n in flying for n in one) + sum(n in flying for n in two)
-            score = (float(gain) / (1 + pending), float(rng.random()), free, parent)
-            if best is None or score[:2] > best[:2]:
+            score = (first, float(gain) / (1 + pending), float(rng.random()), free, parent)
+            if best is None or score[:3] > best[:3]:
                 best = score
         if best is None:
             return None
         if parents.model is not None:
-            return self._best_child(parents, best[3], best[2], rng)
-        return best[2][int(rng.integers(len(best[2])))]
+            return self._best_child(parents, best[4], best[3], rng)
+        return best[3][int(rng.integers(len(best[3])))]
 
     def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
         """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current
