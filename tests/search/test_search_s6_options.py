@@ -110,7 +110,7 @@ def _local(seed: int, **options: Any) -> ParetoLocalSearchSampler:
 def test_extremes_rule_steps_from_each_objective_best_first() -> None:
     """The first local proposal is a one-axis neighbour of the best finished point on one of the
     objectives."""
-    sampler = _local(0, parents="extremes")
+    sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=0), SPACE, start=20, seed=0, parents="extremes")
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     for _ in range(30):
         trial = study.ask(SPACE)
