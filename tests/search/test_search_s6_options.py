@@ -173,7 +173,9 @@ def test_options_reach_the_samplers() -> None:
     assert isinstance(tpe, optuna.samplers.TPESampler)
     assert tpe._gamma(100) == 20 and tpe._gamma(1000) == 40
     assert tpe._parzen_estimator_parameters.consider_endpoints and tpe._parzen_estimator_parameters.prior_weight == 0.5
-    assert TopFraction(0.1)(1000) == 25 and pickle.loads(pickle.dumps(TopFraction(0.3, 7)))(100) == 7
+    assert TopFraction(0.1)(1000) == 100 and pickle.loads(pickle.dumps(TopFraction(0.3, 7)))(100) == 7
+    capped = make_sampler(_spec({"multivariate": True, "gamma_max": 30}), 0)
+    assert isinstance(capped, optuna.samplers.TPESampler) and capped._gamma(1000) == 30 and capped._gamma(100) == 10
 
 
 @pytest.mark.parametrize(("options", "key", "allowed"), [

@@ -139,10 +139,9 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
     if name == "nsga3":
         return optuna.samplers.NSGAIIISampler(seed=seed, **options)
     if name == "tpe":
-        if "gamma" in options:
-            options["gamma"] = TopFraction(float(options["gamma"]), int(options.pop("gamma_max", 25)))
-        elif "gamma_max" in options:
-            options["gamma"] = TopFraction(0.1, int(options.pop("gamma_max")))
+        if "gamma" in options or "gamma_max" in options:
+            most = options.pop("gamma_max", None)
+            options["gamma"] = TopFraction(float(options.pop("gamma", 0.1)), None if most is None else int(most))
         return optuna.samplers.TPESampler(seed=seed, **options)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, **options)
@@ -155,15 +154,17 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
 @dataclass(frozen=True)
 class TopFraction:
     """TPE's ``gamma`` from the ``gamma`` and ``gamma_max`` options: of ``n`` finished trials, the
-    ``min(ceil(fraction * n), most)`` best form the "below" density (Optuna's default is 0.1 and 25;
-    with several objectives the below set is the best non-domination ranks, the last one thinned by
-    hypervolume subset selection). A picklable callable, unlike a lambda."""
+    ``min(ceil(fraction * n), most)`` best form the "below" density (Optuna 5's default: 0.1 with no
+    cap for several objectives, 0.1 capped at 25 for one; with several objectives the below set is
+    the best non-domination ranks, the last one thinned by hypervolume subset selection). A
+    picklable callable, unlike a lambda."""
 
     fraction: float
-    most: int = 25
+    most: int | None = None
 
     def __call__(self, n: int) -> int:
-        return min(math.ceil(self.fraction * n), self.most)
+        below = math.ceil(self.fraction * n)
+        return below if self.most is None else min(below, self.most)
 
 
 def python_values(values: np.ndarray) -> list[Any]:
