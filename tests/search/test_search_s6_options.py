@@ -73,6 +73,12 @@ def test_level_design_continuous_axis_is_stratified_and_seeded() -> None:
     assert not np.array_equal(units, level_design(space, 16, seed=2))
 
 
+def test_level_design_large_start_is_balanced_without_the_pairwise_distances() -> None:
+    units = level_design(SPACE, 5000, seed=0)
+    assert np.bincount(np.floor(units[:, 2] * 3).astype(int)).tolist() in ([1667, 1667, 1666], [1667, 1666, 1667],
+                                                                          [1666, 1667, 1667])
+
+
 def test_level_design_is_maximin_among_its_candidates() -> None:
     def gap(u: np.ndarray) -> float:
         d = ((u[:, None] - u[None]) ** 2).sum(axis=2)

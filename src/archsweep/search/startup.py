@@ -64,12 +64,18 @@ def _levels(dist: BaseDistribution) -> int:
     return 0
 
 
+_MAXIMIN_LIMIT = 2048  # points; the maximin choice holds an n x n x axes array
+
+
 def level_design(space: Mapping[str, BaseDistribution], n: int, seed: int, candidates: int = 32) -> np.ndarray:
     """``n`` x ``len(space)`` unit coordinates (columns in sorted parameter order): a maximin Latin
     hypercube over the levels (module doc). A discrete axis of ``m`` levels holds each level
-    ``floor(n / m)`` or ``ceil(n / m)`` times, at the level's centre ``(k + 0.5) / m``."""
+    ``floor(n / m)`` or ``ceil(n / m)`` times, at the level's centre ``(k + 0.5) / m``. Above
+    ``_MAXIMIN_LIMIT`` points the pairwise distances would not fit in memory: one random design."""
     if n < 0 or candidates < 1:
         raise ValueError(f"n, candidates: got {n}, {candidates}; allowed: n >= 0, candidates >= 1")
+    if n > _MAXIMIN_LIMIT:
+        candidates = 1
     names = sorted(space)
     levels = [_levels(space[name]) for name in names]
     rng = np.random.default_rng(seed)
@@ -86,7 +92,7 @@ def level_design(space: Mapping[str, BaseDistribution], n: int, seed: int, candi
             else:
                 units[:, j] = (rng.permutation(n) + rng.random(n)) / n
                 scaled[:, j] = units[:, j]
-        gap = _smallest_distance(scaled)
+        gap = _smallest_distance(scaled) if candidates > 1 else 0.0
         if gap > best_gap:
             best, best_gap = units, gap
     return best
