@@ -119,6 +119,9 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         problems.append(InputError(file, f"{key_path}.sampler.options.local_search_start", options["local_search_start"],
                                    "a search with at least one discrete parameter (values, or a range with step or "
                                    "points): the local search steps on the grid").problem)
+    if options.get("qmc_startup_trials") and options.get("lhs_startup_trials"):
+        problems.append(InputError(file, f"{key_path}.sampler.options.lhs_startup_trials", options["lhs_startup_trials"],
+                                   "one start design: qmc_startup_trials or lhs_startup_trials, not both").problem)
     if options.get("group") and not options.get("multivariate"):
         problems.append(InputError(file, f"{key_path}.sampler.options.group", options["group"],
                                    "group: true only with multivariate: true (Optuna's TPE)").problem)

@@ -29,6 +29,16 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
   (``search.deduplicate``) would otherwise only tell the known values again, which spends a trial
   of the sampler and repeats a point in its history; with ``local_search_start: 1`` this is the
   only change to the global sampler.
+* ``parents`` (``local_search_parents``): ``contribution`` (above) or ``gap``: the parent is the
+  front point with the largest crowding distance (:mod:`archsweep.search.frontgaps`), i.e. at the
+  ends of the largest gaps of the found front in normalised objective space, divided likewise by
+  one plus its neighbours in flight. ``extremes``: as ``contribution``, but the best front point on
+  each objective proposes its free one-axis neighbours before any other parent (NSGA-II's infinite
+  crowding distance of the extreme points): the reference point of the measure is the front's
+  nadir, so a missed extreme loses the most.
+* ``final`` (``local_search_final``): once this many distinct points are finished, the
+  ``global_share`` no longer applies: every trial is a neighbour of a front point (the final
+  exploitation phase).
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -56,6 +66,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.delegating import DelegatingSampler
+from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
@@ -146,6 +157,7 @@ class _Parents:
     contribution: np.ndarray
     values: np.ndarray | None = None
     model: StepModel | None = None
+    extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
 
 
 class ParetoLocalSearchSampler(DelegatingSampler):
@@ -164,16 +176,23 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             evenly by trial number), so it keeps exploring, and learning from the local trials.
         fresh: a point the global sampler proposes (relative sampling) where a trial already is
             moves to a random free one- (then two-) axis neighbour, in both phases.
+        parents: "contribution" (largest exclusive hypervolume contribution first), "gap"
+            (largest crowding distance first) or "extremes" (each objective's best point's one-axis
+            neighbours first, then by contribution).
+        final: distinct finished points after which ``global_share`` is 0 (None: never).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
-                 seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False) -> None:
+                 seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False,
+                 parents: str = "contribution", final: int | None = None) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
             raise ValueError(f"global_share: got {global_share}; allowed: 0 <= global_share < 1")
         if axes not in (1, 2):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
+        if parents not in ("contribution", "gap", "extremes"):
+            raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
         self._main, self._space = main, dict(space)
         self._axes = grid_axes(self._space)
         self._sizes = tuple(len(a.values) for a in self._axes)
@@ -184,6 +203,7 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         self._model = model
         self._global_share = global_share
         self._fresh = fresh
+        self._parent_rule, self._final = parents, final
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -228,13 +248,17 @@ class ParetoLocalSearchSampler(DelegatingSampler):
             low, high = front.min(axis=0), front.max(axis=0)
             span = high - low
             reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
-            contribution = np.asarray(moocore.hv_contributions(front, ref=reference), dtype=np.float64)
+            if self._parent_rule == "gap":
+                contribution = crowding_distance(front)
+            else:
+                contribution = np.asarray(moocore.hv_contributions(front, ref=reference), dtype=np.float64)
             chosen = first[mask]
-            parents = _Parents(tuple(indices[i] for i in chosen), contribution)
+            extremes = frozenset(int(i) for i in front.argmin(axis=0)) if self._parent_rule == "extremes" else frozenset()
+            parents = _Parents(tuple(indices[i] for i in chosen), contribution, extremes=extremes)
             if self._model:
                 transformed, _ = objective_transform(np.stack(rows))
                 model = fit_step_model(np.array(indices), transformed, self._sizes)
-                parents = _Parents(parents.indices, contribution, transformed[chosen], model)
+                parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes)
         self._memo = (len(finished), parents)
         return parents
 
@@ -251,7 +275,8 @@ class ParetoLocalSearchSampler(DelegatingSampler):
                 known.add(index)
         if len(known) < self._start:
             return None
-        if _to_global(trial.number, self._global_share):
+        final = self._final is not None and len(known) >= self._final
+        if not final and _to_global(trial.number, self._global_share):
             return None
         parents = self._parents(study, finished)
         if not parents.indices:
@@ -268,23 +293,24 @@ class ParetoLocalSearchSampler(DelegatingSampler):
                rng: np.random.Generator) -> Index | None:
         """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight):
         drawn at random, or with the step model the one with the largest predicted margin."""
-        best: tuple[float, float, list[Index], Index] | None = None
-        for parent, gain in zip(parents.indices, parents.contribution):
+        best: tuple[int, float, float, list[Index], Index] | None = None
+        for k, (parent, gain) in enumerate(zip(parents.indices, parents.contribution)):
             one, two = neighbours(parent, self._sizes, self._max_axes)
             free = [n for n in one if n not in known and n not in flying]
+            first = int(k in parents.extremes and bool(free))  # an extreme's one-axis neighbours first
             if not free:
                 free = [n for n in two if n not in known and n not in flying]
             if not free:
                 continue
             pending = sum(n in flying for n in one) + sum(n in flying for n in two)
-            score = (float(gain) / (1 + pending), float(rng.random()), free, parent)
-            if best is None or score[:2] > best[:2]:
+            score = (first, float(gain) / (1 + pending), float(rng.random()), free, parent)
+            if best is None or score[:3] > best[:3]:
                 best = score
         if best is None:
             return None
         if parents.model is not None:
-            return self._best_child(parents, best[3], best[2], rng)
-        return best[2][int(rng.integers(len(best[2])))]
+            return self._best_child(parents, best[4], best[3], rng)
+        return best[3][int(rng.integers(len(best[3])))]
 
     def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
         """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current

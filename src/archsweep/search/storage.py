@@ -4,6 +4,8 @@ concurrent ``create_study`` on an empty PostgreSQL database races, Optuna issue 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,18 +109,25 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
+    lhs_startup = int(options.pop("lhs_startup_trials", 0))
     local_start = options.pop("local_search_start", None)
     local_axes = int(options.pop("local_search_axes", 2))
     local_model = bool(options.pop("local_search_model", False))
     local_global = float(options.pop("local_search_global", 0.0))
     local_fresh = bool(options.pop("local_search_fresh", False))
+    local_parents = str(options.pop("local_search_parents", "contribution"))
+    local_final = options.pop("local_search_final", None)
     sampler = _sampler(spec, worker, options)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
+    elif lhs_startup > 0:
+        sampler = SobolStartupSampler(sampler, distributions(spec), lhs_startup, spec.seed, design="lhs")
     if local_start is not None:
         sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
-                                           global_share=local_global, fresh=local_fresh)
+                                           global_share=local_global, fresh=local_fresh, parents=local_parents,
+                                           final=None if local_final is None
+                                           else round((1.0 - float(local_final)) * spec.trials))
     return sampler
 
 
@@ -130,6 +139,9 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
     if name == "nsga3":
         return optuna.samplers.NSGAIIISampler(seed=seed, **options)
     if name == "tpe":
+        if "gamma" in options or "gamma_max" in options:
+            most = options.pop("gamma_max", None)
+            options["gamma"] = TopFraction(float(options.pop("gamma", 0.1)), None if most is None else int(most))
         return optuna.samplers.TPESampler(seed=seed, **options)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, **options)
@@ -137,6 +149,22 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
         return optuna.samplers.RandomSampler(seed=seed)
     space = {p.name: python_values(p.grid_values()) for p in spec.parameters}
     return optuna.samplers.GridSampler(space, seed=seed)
+
+
+@dataclass(frozen=True)
+class TopFraction:
+    """TPE's ``gamma`` from the ``gamma`` and ``gamma_max`` options: of ``n`` finished trials, the
+    ``min(ceil(fraction * n), most)`` best form the "below" density (Optuna 5's default: 0.1 with no
+    cap for several objectives, 0.1 capped at 25 for one; with several objectives the below set is
+    the best non-domination ranks, the last one thinned by hypervolume subset selection). A
+    picklable callable, unlike a lambda."""
+
+    fraction: float
+    most: int | None = None
+
+    def __call__(self, n: int) -> int:
+        below = math.ceil(self.fraction * n)
+        return below if self.most is None else min(below, self.most)
 
 
 def python_values(values: np.ndarray) -> list[Any]:

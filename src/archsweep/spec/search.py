@@ -26,20 +26,22 @@ DEFAULT_STORAGE = "journal"
 #: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes),
 #: ``local_search_model`` (a step model picks the parent's neighbour), ``local_search_global`` (share
 #: of the local phase left to the global sampler), ``local_search_fresh`` (a global proposal at a
-#: known point moves to a free neighbour).
+#: known point moves to a free neighbour), ``local_search_parents`` (``contribution`` or ``gap``: which
+#: front point proposes), ``local_search_final`` (the last fraction of ``trials`` without the global share).
 LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
-                                         "local_search_global", "local_search_fresh")
+                                         "local_search_global", "local_search_fresh", "local_search_parents",
+                                         "local_search_final")
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.
 DEFAULT_LOCAL_SEARCH_START = 0.5
 
 SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
     "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
-              *LOCAL_SEARCH_OPTIONS),
+              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS),
     "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
-              *LOCAL_SEARCH_OPTIONS),
+              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS),
     "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar", "qmc_startup_trials",
-            *LOCAL_SEARCH_OPTIONS),
+            "lhs_startup_trials", "consider_endpoints", "prior_weight", "gamma", "gamma_max", *LOCAL_SEARCH_OPTIONS),
     "qmc": ("qmc_type", "scramble", *LOCAL_SEARCH_OPTIONS),
     "random": LOCAL_SEARCH_OPTIONS,
     "grid": (),
