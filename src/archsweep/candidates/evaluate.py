@@ -81,7 +81,7 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
         strategy = None if study.mapping.search else study.mapping.strategy
         # The base part's measured rates and host link, and the job's recipe (as eval and validate).
         calibration = job_calibration(load_calibration(stack=study.mapping.software), get_accelerator(study.base),
-                                      workload.training)
+                                      workload.training, designs=hw)
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
                                         calibration=calibration,
                                         exhaustive=study.mapping.exhaustive,

@@ -98,7 +98,8 @@ def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
     return ratio
 
 
-def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob) -> Calibration:
+def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob, *,
+                    designs: HardwareArrays | None = None) -> Calibration:
     """``calibration`` for training ``job`` on the catalog part ``entry`` (or on designs based on it):
     :func:`recipe_calibration` for the job's ``low_precision_recipe``, and FP8 weights
     (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
@@ -106,12 +107,20 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
     ``fp8_gemm_layouts``).
 
-    The one path of ``archsweep eval``, studies, sensitivity and validation.
+    The one path of ``archsweep eval``, studies, sensitivity and validation. ``designs``: the candidates
+    evaluated (a study's, based on ``entry``): an NVFP4 recipe then needs their ``nvfp4_matrix_rate_ratio``
+    > 0, not the base part's (a study may give a Hopper base an NVFP4 rate; the study checks refuse a
+    candidate without one when the study is read, :mod:`archsweep.load.studychecks`).
 
     Raises:
-        InputError: an NVFP4 recipe on a part without an NVFP4 peak.
+        InputError: an NVFP4 recipe on a part (or a candidate of ``designs``) without an NVFP4 peak.
     """
-    gemm_rate_ratio(entry, job.low_precision_recipe)  # the part runs the recipe
+    nvfp4 = load_low_precision_recipes()[job.low_precision_recipe].gemm_dtype == "nvfp4"
+    if designs is None or not nvfp4:
+        gemm_rate_ratio(entry, job.low_precision_recipe)  # the part runs the recipe
+    elif np.any(np.asarray(designs.nvfp4_matrix_rate_ratio) <= 0):
+        raise InputError("<candidates>", "nvfp4_matrix_rate_ratio", float(np.min(designs.nvfp4_matrix_rate_ratio)),
+                         f"> 0 on every candidate of a job with the NVFP4 recipe {job.low_precision_recipe!r}")
     out = recipe_calibration(calibration, job.low_precision_recipe)
     if job.fp8_params:
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,

@@ -128,14 +128,23 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
     for k, name in enumerate(outputs):
         if name not in (*OUTPUT_COLUMNS, "mfu", "hfu"):
             problems.append(problem(file, f"sensitivity.outputs[{k}]", name, "an output column (archsweep.spec.columns)"))
-    known = list_workloads()
+    entries = [t.name for t in study.training]  # the study's {model, training} entries, under the study's job
+    known = [*list_workloads(), *entries]
     for k, name in enumerate(raw.get("workloads", ())):
         if name not in known:
             problems.append(problem(file, f"sensitivity.workloads[{k}]", name,
-                                    "a workload in models/: " + ", ".join(sorted(known))))
+                                    "a training workload: a workload in models/ or a {model, training} entry of the "
+                                    "study: " + ", ".join(sorted(known))))
+    # Default: the study's training workloads (sensitivity evaluates training jobs; a serving entry is left out).
+    default = tuple(w for w in study.workloads if study.serving_workload(w) is None)
+    workloads = tuple(raw.get("workloads", default))
+    if not workloads:
+        problems.append(problem(file, "workloads", list(study.workloads),
+                                "a training workload for the sensitivity (a serving-only study has none; name one "
+                                "under sensitivity.workloads)"))
     if problems:
         raise error(problems)
-    return SensitivitySpec(base=base, workloads=tuple(raw.get("workloads", study.workloads)), tornado=tuple(tornado),
+    return SensitivitySpec(base=base, workloads=workloads, tornado=tuple(tornado),
                            grids=tuple(grids), outputs=outputs, relative=relative, file=file)
 
 

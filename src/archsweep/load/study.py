@@ -30,8 +30,7 @@ from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
 from archsweep.load.studychecks import (
     check_architectures_load,
-    check_part_physics,
-    check_recipes,
+    check_part_physics_spaces,
     check_sizes,
     check_strategy,
     check_system_size,
@@ -122,7 +121,7 @@ def parse_study(document: Any, *, file: str) -> Study:
                                       file=file, problems=problems)
     if problems:
         raise error(problems)
-    loaded = _cross_check(document, workloads, serving, training, parameters, method, file, problems)
+    loaded = _cross_check(document, workloads, serving, training, parameters, method, search, file, problems)
     if problems:
         raise error(problems)
     raw_mapping = document.get("mapping", {"search": "best"})
@@ -160,7 +159,8 @@ def parse_study(document: Any, *, file: str) -> Study:
 
 def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],
                  training: Sequence[TrainingWorkload], parameters: Sequence[ParameterSpace],
-                 method: SamplingMethod | None, file: str, problems: list[Problem]) -> dict[str, Workload]:
+                 method: SamplingMethod | None, search: SearchSpec | None, file: str,
+                 problems: list[Problem]) -> dict[str, Workload]:
     """The checks against workloads, hardware and size limits (:mod:`archsweep.load.studychecks`).
 
     Training workloads (plain stems with their file's default job, ``{model, training}`` entries
@@ -176,8 +176,11 @@ def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving:
         if entry.model in models:
             loaded[entry.name] = Workload(name=entry.name, architecture=models[entry.model], training=entry.job)
     check_system_size(parameters, base, file, problems)
-    check_recipes(loaded, base, file, problems, parameters)
-    check_part_physics(parameters, base, file, problems)
+    # The spaces the study evaluates: its sweep (a study without sampling and without search is read for
+    # `eval`/`sensitivity` around the base) and its search (the base with the searched parameters changed).
+    spaces = [*([(parameters, "parameters")] if method is not None or search is None else []),
+              *([(search.parameters, "search.parameters")] if search is not None else [])]
+    check_part_physics_spaces(loaded, base, spaces, file, problems)
     strategy = document.get("mapping", {}).get("strategy")
     if strategy is not None and len(loaded) == len(plain) + len(training):
         check_strategy(strategy, loaded, parameters, base, file, problems)

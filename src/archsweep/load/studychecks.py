@@ -13,7 +13,8 @@ a job:
 - every training job's low-precision recipe runs on the candidates (an NVFP4 recipe needs the
   base part's NVFP4 peak, :func:`archsweep.load.part_physics.gemm_rate_ratio`, or a varied
   ``nvfp4_matrix_rate_ratio`` > 0), and a varied ``fp8_matrix_efficiency_ratio`` keeps FP8 GEMMs at
-  most at the FP8 peak;
+  most at the FP8 peak: the same checks over the sweep's ``parameters`` and over a ``search:``
+  section's ``search.parameters`` (:func:`check_part_physics_spaces`);
 - the size limits: ``sampling.samples`` at most :data:`MAX_SAMPLES`, and a fixed
   ``shards`` at most the number of candidates.
 """
@@ -41,7 +42,7 @@ from archsweep.spec.study import MAX_SAMPLES
 from archsweep.spec.workload import Workload
 
 __all__ = ["check_workloads_load", "check_architectures_load", "check_strategy", "check_system_size", "check_sizes",
-           "check_recipes", "check_part_physics"]
+           "check_recipes", "check_part_physics", "check_part_physics_spaces"]
 
 
 def check_workloads_load(workloads: Sequence[str], file: str, problems: list[Problem]) -> dict[str, Workload]:
@@ -155,24 +156,26 @@ def _extent(space: ParameterSpace) -> tuple[float, float]:
 
 
 def check_part_physics(parameters: Sequence[ParameterSpace], base: CatalogEntry, file: str,
-                       problems: list[Problem]) -> None:
+                       problems: list[Problem], key: str = "parameters") -> None:
     """A varied ``fp8_matrix_efficiency_ratio`` keeps the FP8 GEMM efficiency (``matrix_efficiency`` x the
-    ratio) at most 1 for every candidate: the achieved rate cannot exceed the FP8 peak."""
+    ratio) at most 1 for every candidate: the achieved rate cannot exceed the FP8 peak. ``key``: where
+    ``parameters`` come from (``parameters`` of a sweep, ``search.parameters`` of a search)."""
     varied = {p.name: p for p in parameters}
     if "fp8_matrix_efficiency_ratio" not in varied:
         return
     top = _extent(varied["fp8_matrix_efficiency_ratio"])[1]
     eff = _extent(varied["matrix_efficiency"])[1] if "matrix_efficiency" in varied else base.design.matrix_efficiency
     if top * eff > 1.0:
-        problems.append(problem(file, "parameters.fp8_matrix_efficiency_ratio", top,
+        problems.append(problem(file, f"{key}.fp8_matrix_efficiency_ratio", top,
                                 f"at most 1 / matrix_efficiency = {1.0 / eff:.4g} (matrix_efficiency up to {eff:g}: "
                                 "FP8 GEMMs cannot run above the FP8 peak)"))
 
 
 def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: str, problems: list[Problem],
-                  parameters: Sequence[ParameterSpace] = ()) -> None:
+                  parameters: Sequence[ParameterSpace] = (), key: str = "parameters") -> None:
     """Every FP8 job's ``low_precision_recipe`` runs on every candidate: NVFP4 needs an NVFP4 rate (the
-    base part's NVFP4 peak, or a varied ``nvfp4_matrix_rate_ratio`` > 0 throughout)."""
+    base part's NVFP4 peak, or a varied ``nvfp4_matrix_rate_ratio`` > 0 throughout). ``key``: where
+    ``parameters`` come from, as in :func:`check_part_physics`."""
     nvfp4 = next((p for p in parameters if p.name == "nvfp4_matrix_rate_ratio"), None)
     for name, workload in workloads.items():
         job = workload.training
@@ -180,7 +183,7 @@ def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: s
             continue
         if nvfp4 is not None and load_low_precision_recipes()[job.low_precision_recipe].gemm_dtype == "nvfp4":
             if _extent(nvfp4)[0] <= 0:
-                problems.append(problem(file, "parameters.nvfp4_matrix_rate_ratio", _extent(nvfp4)[0],
+                problems.append(problem(file, f"{key}.nvfp4_matrix_rate_ratio", _extent(nvfp4)[0],
                                         f"> 0 for every candidate: workload {name} runs the NVFP4 recipe"))
             continue
         try:
@@ -189,3 +192,17 @@ def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: s
             problems.append(problem(file, "workloads", name, f"a low_precision_recipe the base part {base.name} runs "
                                     f"({job.low_precision_recipe}: {exc.problem.allowed}; "
                                     f"{exc.problem.file}: {exc.problem.key_path} {exc.problem.value})"))
+
+
+def check_part_physics_spaces(workloads: Mapping[str, Workload], base: CatalogEntry,
+                              spaces: Sequence[tuple[Sequence[ParameterSpace], str]], file: str,
+                              problems: list[Problem]) -> None:
+    """:func:`check_recipes` and :func:`check_part_physics` over every space the study evaluates, each
+    ``(parameters, key)``: the sweep's ``parameters`` and a search's ``search.parameters`` (a search
+    evaluates the base part with only its searched parameters changed). A problem of the base part
+    itself (no NVFP4 peak, varied in neither space) is reported once."""
+    found: list[Problem] = []
+    for parameters, key in spaces:
+        check_recipes(workloads, base, file, found, parameters, key)
+        check_part_physics(parameters, base, file, found, key)
+    problems.extend(dict.fromkeys(found))

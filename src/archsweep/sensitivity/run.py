@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from archsweep.candidates.evaluate import study_workload
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.sensitivity import load_sensitivity
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload
 from archsweep.results import store
 from archsweep.results.sensitivity import (
     SENSITIVITY_KEYS,
@@ -32,7 +32,9 @@ from archsweep.results.sensitivity import (
     sensitivity_table,
 )
 from archsweep.sensitivity.evaluate import grid_dataset, tornado_dataset
+from archsweep.spec.errors import InputError
 from archsweep.spec.study import Study
+from archsweep.spec.workload import Workload
 
 __all__ = ["run_sensitivity"]
 
@@ -59,7 +61,11 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     tables = []
     for name in spec.workloads:
         start = time.perf_counter()
-        workload = load_workload(name)
+        # A models/ stem under its file's default job, or a {model, training} entry under the study's job.
+        workload = study_workload(study, name) if study.serving_workload(name) is None else None
+        if not isinstance(workload, Workload):
+            raise InputError(spec.file, "sensitivity.workloads", name, "a training workload (a serving entry has no "
+                             "training sensitivity)")
         # The base part's measured rates and host link, and the job's recipe (as eval and validate).
         cal = job_calibration(stack_cal, get_accelerator(study.base), workload.training)
         tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
