@@ -20,6 +20,14 @@ nemo/collections/nlp/parts/peft_config.py `get_target_modules(lora_cfg, default=
 adapts the fused QKV projection only (the same default as examples/nlp/language_modeling/tuning/conf/
 megatron_gpt_finetuning_config.yaml). NeMo 2.0's all-four-linear default (nemo/collections/llm/peft/
 lora.py) is not what produced this table: the 24.07 figures come from the NeMo 1.x launcher.
+
+Stated layout of the 70B run (s6-nemolora; set on that row only, other rows' layout columns untouched):
+examples/peft/llama/h100/70b_1node_lora.sh sets TP2 PP4, ``ub_tp_comm_overlap=true`` and no
+``virtual_pipeline_model_parallel_size`` or ``sequence_parallel``, so sft.yaml's defaults hold
+(``virtual_pipeline_model_parallel_size: null``, ``sequence_parallel: False``); NeMo r2.0.0rc1
+nemo/collections/nlp/models/language_modeling/megatron_base_model.py (``if ub_tp_comm_overlap: if not
+sequence_parallel: ... Setting ub_tp_comm_overlap to False``) then turns the TP overlap off:
+vpp 1, sp no, tp_comm_overlap no. (The 7B / 13B runs are TP1 PP1: nothing to state.)
 """
 
 from __future__ import annotations
@@ -39,6 +47,11 @@ RECIPES: dict[str, tuple[str, str, str, str]] = {
     for size in ("7b", "13b", "70b")
 }
 
+#: run_id -> {layout column: value} (the launcher script's layout; see the module docstring)
+LAYOUTS: dict[str, dict[str, str]] = {
+    "nemo2407_LLAMA2-70B_LoRA_8gpu": {"vpp": "1", "sp": "no", "tp_comm_overlap": "no"},
+}
+
 
 def main() -> None:
     header, rows = read_runs(COLUMNS)
@@ -48,6 +61,7 @@ def main() -> None:
         for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
             row[column] = value
         matched += recipe is not None
+        row.update(LAYOUTS.get(row["run_id"], {}))
     write_runs(header, rows)
     print(f"{CSV}: LoRA recipe columns set on {matched} rows")
 
