@@ -204,9 +204,10 @@ def print_optimism(results: list[OptimismRow], top: int = 15) -> None:
     baselines = sum(bool(r.baseline_of) for r in results)
     print(f"({baselines} published baselines left out of the figures: the same source reports the job faster)")
     print("(headline criterion unchanged: best/measured. best/max(meas,ceiling) is a diagnostic beside it: the "
-          "same-silicon ceiling is the fastest measured row of the same source, model, count, batch, sequence and "
-          "precision on a part of the same die (data/validation/die_families.yaml), scaled by the model's step-time "
-          "ratio of that row's mapping on the two parts; a row still > 1.25 under it points at a model hole)")
+          "same-silicon ceiling is the fastest measured row of the same source group, model, count, batch, sequence "
+          "and precision on a part of the same die (data/validation/die_families.yaml), scaled by the model's "
+          "step-time ratio of that row's mapping on the two parts (clock, power cap, HBM and the system's NVLink "
+          "domain are the model's); a row still > 1.25 under it points at a model hole)")
     for r in sorted(results, key=lambda r: -r.best_over_measured)[:top]:
         ceil = (f" ceil {r.best_over_ceiling:5.2f} from {r.ceiling.from_run} (part ratio {r.ceiling.part_ratio:.2f})"
                 if r.ceiling.from_run else f" ceil {r.best_over_ceiling:5.2f}")
