@@ -14,6 +14,8 @@ __all__ = ["precision_of", "recipe_of"]
 
 def precision_of(row: Mapping[str, str]) -> Precision:
     text = _text(row, "precision").lower()
+    if text.startswith(("bf16", "fp16")) and "no fp8" in text:  # "BF16 (no FP8 flag in the launch code)"
+        return "bf16"
     if "fp8" in text or "nvfp4" in text:
         return "fp8"  # the low-precision class; the recipe (recipe_of) says which
     if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
