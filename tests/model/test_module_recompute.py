@@ -96,3 +96,24 @@ def test_unknown_or_empty_module_list_is_an_input_error():
         with pytest.raises(InputError, match="recompute_modules"):
             TrainingJob(global_batch_seqs=1, seq_len=1, recompute_modules=bad)
     assert "moe" not in RECOMPUTE_MODULES
+
+
+@pytest.mark.parametrize("objective", ["step_time_s", "memory_per_accelerator_bytes"])
+def test_pruned_search_stays_exact_with_a_module_list(objective):
+    """The module time and memory enter training_step's own recompute and memory arrays, which the pruned
+    search's bounds and feasibility tables are built from: same best mapping as the exhaustive search."""
+    from test_pruned_search import _random_candidates
+
+    from archsweep.model.driver import _best_mappings
+    from archsweep.model.training import pruned_search as ps
+    from archsweep.model.training.job_kind import TrainingJobKind
+    from archsweep.model.training.mapping import enumerate_mappings
+
+    wl = load_workload("deepseek-v3")
+    wl = replace(wl, training=replace(wl.training, recompute_modules=("layernorm", "moe_act", "mla_up_proj", "mlp")))
+    mappings, fixed_dp = enumerate_mappings(wl, {"recompute": 1.0})  # the default space never tries selective
+    assert np.all(mappings.recompute == 1) and len(mappings.recompute) > 1000
+    hw = _random_candidates(40, seed=3)
+    want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH)
+    got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, objective)
+    assert np.array_equal(got, want)
