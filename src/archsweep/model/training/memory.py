@@ -137,8 +137,8 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
     total = attn + mlp + norms
     shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
     modules = wl.training.recompute_modules
-    drops_scores = (mp.recompute == 1) & ("core_attn" in modules)
-    keep_scores = (mp.recompute != 2) & ~drops_scores & (mp.flash_attention == 0)
+    # Scores kept without recompute, and under selective recompute that leaves the attention core out.
+    keep_scores = ((mp.recompute == 0) if "core_attn" in modules else (mp.recompute != 2)) & (mp.flash_attention == 0)
     shardable = shardable + np.where(keep_scores, score / t, 0.0)
     if set(modules) - {"core_attn"}:
         split, whole = _module_recompute_dropped_bytes(wl, moe_layer, tokens, q_width, kv_width)
