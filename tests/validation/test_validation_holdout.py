@@ -50,9 +50,11 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     """Held out, the 37 MoE rows take the sourced 1.5 ms prior (not 0): nemo 28.4 % on main 9443689,
     17.43 % with the prior and the CUDA-graph-scope term (docs/model-accuracy.md, s6-moe), 16.38 % with
     the other sixth-session changes (s6-bw, s6-cp, s6-gpt3), 16.51 % with the stated layout of the
-    70B LoRA row (s6-nemolora: -1.4 -> -14.9 %)."""
+    70B LoRA row (s6-nemolora: -1.4 -> -14.9 %), 17.28 % with the presets' module-level recompute
+    (s6-modrecomp: the stated lists replace the full-recompute stand-in, so the MoE rows get faster
+    and, with the prior, too fast)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 108
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.51, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(17.28, abs=0.1)

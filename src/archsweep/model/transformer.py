@@ -40,7 +40,9 @@ class LayerCosts:
 
     ``*_fwd_s``/``*_bwd_s``: forward/backward time; ``attn_core_fwd_s``: the attention
     score/softmax/value part (what selective recomputation recomputes); ``*_flops``: matrix
-    FLOPs executed (forward); ``*_hbm_bytes``: forward HBM traffic.
+    FLOPs executed (forward); ``*_hbm_bytes``: forward HBM traffic; ``*_module_rc_s``: forward time
+    of the job's ``recompute_modules`` other than the attention core (what selective recompute re-runs
+    besides ``attn_core_fwd_s``), 0 with the default ("core_attn",).
     """
 
     dense_fwd_s: np.ndarray
@@ -57,6 +59,8 @@ class LayerCosts:
     dense_hbm_bytes: np.ndarray
     moe_hbm_bytes: np.ndarray
     attn_fwd_s: np.ndarray
+    dense_module_rc_s: np.ndarray | float = 0.0
+    moe_module_rc_s: np.ndarray | float = 0.0
 
 
 def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration):
@@ -205,6 +209,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         qkv = proj("attention_qkv", tokens, (heads_local + 2.0 * kv_local) * qk_dim, h, input_from_norm=True)
         kv_heads_for_attn = kv_local
         out = proj("attention_dense", tokens, h, heads_local * v_dim, row_parallel=True)
+        q_up = kv_up = (0.0, 0.0, 0.0, 0.0)
 
     # Attention core: scores (s/c x s) per head, causal.
     full_core_flops = 2.0 * b * heads_local * (s / c) * s * (qk_dim + v_dim)
@@ -280,6 +285,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     dense_flops = attn_flops + up[2] + down[2]
     dense_hbm = attn_hbm + up[3] + down[3] + elem_bytes_fwd
 
+    shared_fwd: Any = 0.0
     if wl.moe is not None:
         moe = wl.moe
         ep = mp.ep
@@ -297,6 +303,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             s_up = proj("mlp_fc1", tokens, shared * e_in, h)
             s_down = proj("mlp_fc2", tokens, h, shared * moe.expert_ffn_hidden / t, row_parallel=True)
             moe_ffn = [moe_ffn[i] + s_up[i] + s_down[i] for i in range(4)]
+            shared_fwd = s_up[0] + s_down[0]
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
@@ -316,6 +323,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
     else:
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
+    dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)
 
     logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
@@ -325,4 +333,39 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         attn_core_fwd_s=core_fwd, logits_fwd_s=logits[0] + ce_s, logits_bwd_s=logits[1] + ce_s,
         dense_flops=dense_flops, moe_flops=moe_flops, attn_core_flops=core_flops, logits_flops=logits[2],
         dense_hbm_bytes=dense_hbm, moe_hbm_bytes=moe_hbm, attn_fwd_s=attn_fwd,
+        dense_module_rc_s=dense_rc, moe_module_rc_s=moe_rc,
     )
+
+
+def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens,
+                        mla_up_fwd, mlp_gemm_fwd, shared_fwd) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """Forward time of the job's ``recompute_modules`` besides the attention core, (dense layer, MoE
+    layer): what selective recompute re-runs in the backward (Megatron-Core transformer_config.py
+    ``recompute_modules``, NVIDIA/Megatron-LM @d98e8a6). Each module's forward as this model costs it:
+    ``layernorm`` the two norms (read + write 2 B per element, replicated unless SP); ``moe_act`` the
+    routed experts' activation (SwiGLU reads 2 x 2 B, writes 2 B per FFN element; GELU 2 + 2 B);
+    ``mla_up_proj`` the MLA Q / KV up-projections; ``mlp`` a dense layer's FC1 + FC2 + activation;
+    ``shared_experts`` the shared experts' GEMMs. Communication inside a recomputed module is not
+    re-charged (``mlp`` under TP re-runs its sequence-parallel all-gather / reduce-scatter: not counted)."""
+    modules = set(wl.training.recompute_modules) - {"core_attn"}
+    if not modules:
+        return 0.0, 0.0
+    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
+    t, h = mp.tp, float(wl.hidden)
+    elem = lambda nbytes: cal.elementwise_traffic_multiplier * nbytes / bw + cal.kernel_overhead_s  # noqa: E731
+    swiglu = wl.ffn_type == "swiglu"
+    dense = moe = 0.0 * tokens
+    if "layernorm" in modules:
+        norms = 2.0 * elem(4.0 * tokens * h / np.where(mp.sequence_parallel > 0, t, 1.0))
+        dense, moe = dense + norms, moe + norms
+    if "mla_up_proj" in modules and wl.mla is not None:
+        dense, moe = dense + mla_up_fwd, moe + mla_up_fwd
+    if "mlp" in modules:
+        dense = dense + mlp_gemm_fwd + elem((6.0 if swiglu else 4.0) * tokens * wl.ffn_hidden / t)
+    if wl.moe is not None:
+        if "moe_act" in modules:
+            routed = wl.moe.top_k * wl.moe.capacity_factor
+            moe = moe + elem((6.0 if swiglu else 4.0) * routed * tokens * wl.moe.expert_ffn_hidden / t)
+        if "shared_experts" in modules:
+            moe = moe + shared_fwd
+    return dense, moe

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES, RecipeName
 
-__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "TRAINING_MODES", "LoraTarget", "Precision",
+__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
 
 Precision = Literal["bf16", "fp16", "fp8"]
@@ -31,6 +31,12 @@ LORA_TARGETS: tuple[str, ...] = get_args(LoraTarget)
 #: "mlp" = fc1 + fc2, "all" = the four).
 LORA_TARGET_GROUPS: dict[str, tuple[str, ...]] = {
     "attention": ("attention_qkv", "attention_dense"), "mlp": ("mlp_fc1", "mlp_fc2"), "all": LORA_TARGETS}
+
+
+#: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
+#: @d98e8a6 megatron/core/transformer/transformer_config.py; default ["core_attn"]). Not modelled:
+#: "moe" (re-runs the whole MoE layer, its token all-to-alls included) and the GatedDeltaNet / mHC ones.
+RECOMPUTE_MODULES: tuple[str, ...] = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "shared_experts")
 
 
 def expand_lora_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -76,6 +82,8 @@ class TrainingJob:
             pass (``disable_parameter_transpose_cache`` in the MLPerf NeMo LoRA configs: Megatron-Core
             passes ``is_first_microbatch=None``), 2 bytes of HBM traffic per weight element on parts
             whose FP8 GEMMs take one layout only (resolved by ``job_calibration``).
+        recompute_modules: what the mapping's ``recompute = selective`` re-runs in the backward
+            (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
     """
 
     global_batch_seqs: int
@@ -91,6 +99,7 @@ class TrainingJob:
     activation_offload_layers: int = 0
     fp8_params: bool = False
     fp8_weight_transpose_cached: bool = True
+    recompute_modules: tuple[str, ...] = ("core_attn",)
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -113,6 +122,10 @@ class TrainingJob:
         if bad or not self.lora_targets:
             raise InputError("<training job>", "lora_targets", list(self.lora_targets),
                              "a non-empty list of " + ", ".join(LORA_TARGETS))
+        bad_rc = [m for m in self.recompute_modules if m not in RECOMPUTE_MODULES]
+        if bad_rc or not self.recompute_modules:
+            raise InputError("<training job>", "recompute_modules", list(self.recompute_modules),
+                             "a non-empty list of " + ", ".join(RECOMPUTE_MODULES))
         if not 0.0 <= self.lora_dropout < 1.0:
             raise InputError("<training job>", "lora_dropout", self.lora_dropout, "a probability in [0, 1)")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from archsweep.spec.errors import InputError
+from archsweep.spec.training import RECOMPUTE_MODULES
 from archsweep.validation.types import _EMPTY, METRICS, Skip
 
 Status = Literal["ok", "skipped"]
@@ -145,3 +146,19 @@ def offload_layers(row: Mapping[str, str]) -> int:
     if n is not None and n < 0:
         raise Skip(f"act_offload_layers={n} not understood; allowed: an integer >= 0")
     return n or 0
+
+
+def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
+    """``moe_recompute_modules``: the "+"-joined Megatron-Core ``recompute_modules`` of the row's
+    Megatron-Bridge preset (data/validation/derive/moe_recipes.py), None when empty or "none". A preset
+    that sets them runs ``recompute_granularity = "selective"`` (NVIDIA-NeMo/Megatron-Bridge @067f987
+    scripts/performance/utils/overrides.py ``_set_recompute_overrides``)."""
+    raw = _text(row, "moe_recompute_modules").lower()
+    if not raw or raw == "none":
+        return None
+    names = tuple(m.strip() for m in raw.split("+"))
+    bad = [m for m in names if m not in RECOMPUTE_MODULES]
+    if bad:
+        raise Skip(f"moe_recompute_modules={raw!r}: {', '.join(bad)} not modelled; allowed: "
+                   + ", ".join(RECOMPUTE_MODULES))
+    return names

@@ -11,7 +11,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, _yes_no, offload_layers
+from archsweep.validation.cells import _int, _text, _yes_no, offload_layers, recompute_modules_of
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
@@ -176,7 +176,8 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
                            low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
                            fp8_params=bool(_yes_no(row, "fp8_params")),
-                           fp8_weight_transpose_cached=transpose_cached(row))
+                           fp8_weight_transpose_cached=transpose_cached(row),
+                           recompute_modules=recompute_modules_of(row) or ("core_attn",))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
@@ -201,7 +202,8 @@ def _recompute(row: Mapping[str, str]) -> str | None:
         # Megatron-Core refuses recomputation with CPU offloading (NVIDIA/Megatron-LM @d98e8a6
         # megatron/core/transformer/transformer_config.py: "CPU offloading does not work when activation
         # recomputation is enabled"): a row that offloads runs without recompute.
-        return "none" if offload_layers(row) > 0 else None
+        # A preset's recompute_modules run selective recompute (cells.recompute_modules_of).
+        return "none" if offload_layers(row) > 0 else ("selective" if recompute_modules_of(row) else None)
     if re.search(r"\bfull\b", text) or "with recompute" in text:
         return "full"
     if "selective" in text:

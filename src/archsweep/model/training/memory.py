@@ -136,10 +136,48 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
     sp = mp.sequence_parallel > 0
     total = attn + mlp + norms
     shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
-    keep_scores = (mp.recompute == 0) & (mp.flash_attention == 0)
+    modules = wl.training.recompute_modules
+    # Scores kept without recompute, and under selective recompute that leaves the attention core out.
+    keep_scores = ((mp.recompute == 0) if "core_attn" in modules else (mp.recompute != 2)) & (mp.flash_attention == 0)
     shardable = shardable + np.where(keep_scores, score / t, 0.0)
+    if set(modules) - {"core_attn"}:
+        split, whole = _module_recompute_dropped_bytes(wl, moe_layer, tokens, q_width, kv_width)
+        shardable = shardable - np.where(mp.recompute == 1, split / t + np.where(sp, whole / t, whole), 0.0)
     layer_input = 2.0 * tokens * h / np.where(sp, t, 1.0)
     return np.where(mp.recompute == 2, layer_input, shardable)
+
+
+def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float,
+                                    kv_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stored bytes of one layer that selective recompute of the job's ``recompute_modules`` frees,
+    (split by tp, replicated without SP), in the terms of :func:`_activation_bytes_per_layer`.
+
+    Megatron-Core (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``recompute_modules``):
+    ``layernorm``, ``moe_act`` and ``mla_up_proj`` use output-discarding checkpointing (the output's
+    storage is freed after its consumer saved it, and re-filled before that consumer's backward):
+    freed are the two norm outputs (the QKV and MLP inputs, replicated without SP; FP8: the 1 B copy
+    the Linear keeps), the routed experts' activation output (the grouped FC2 input), and the MLA
+    up-projections' Q, K, V (the attention core's saved inputs). ``mlp`` and ``shared_experts``
+    checkpoint the whole module: only its input stays (a dense layer's FC1 output, activation output
+    and FC2 input are freed; the shared experts' FC1 input, FC1 output and activation output)."""
+    modules = set(wl.training.recompute_modules)
+    h = float(wl.hidden)
+    fp8 = wl.training.precision == "fp8"
+    width = 6.0 if wl.ffn_type == "swiglu" else 4.0  # FC1 output + activation output, BF16 bytes per FFN element
+    split = whole = 0.0 * tokens
+    if "layernorm" in modules:
+        whole = whole + (2.0 if fp8 else 4.0) * tokens * h
+    if "mla_up_proj" in modules and wl.mla is not None:
+        split = split + 2.0 * tokens * q_width + 4.0 * tokens * kv_width
+    moe = wl.moe if moe_layer else None
+    if "mlp" in modules and moe is None:
+        split = split + (width - (1.0 if fp8 else 0.0)) * tokens * wl.ffn_hidden
+    if moe is not None and "moe_act" in modules:
+        split = split + (1.0 if fp8 else 2.0) * moe.top_k * moe.capacity_factor * tokens * moe.expert_ffn_hidden
+    if moe is not None and "shared_experts" in modules and moe.shared_experts > 0:
+        per_copy = 2.0 * h + width * moe.expert_ffn_hidden - ((h + moe.expert_ffn_hidden) if fp8 else 0.0)
+        split = split + moe.shared_experts * tokens * per_copy
+    return split, whole
 
 
 def layer_activation_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None) -> np.ndarray:
