@@ -1,0 +1,37 @@
+"""Keep freed memory in the process for an evaluate job: fewer page faults, same results.
+
+The pruned mapping search (:mod:`archsweep.model.training.pruned_search`) allocates and frees
+arrays of a few MiB many times per call. glibc's default malloc returns such blocks to the
+operating system (mmap above a dynamic threshold, heap trimming above 128 KiB free at the top),
+so every new array is first touched page by page: ~150,000 minor page faults for 1,000
+DeepSeek-V3 candidates, ~20 % of the search's CPU time (issue 14, README "Scale").
+:func:`keep_freed_memory` sets, with ``mallopt(3)``: allocations below 32 MiB from the heap
+(``M_MMAP_THRESHOLD``; larger ones, e.g. the 32 MiB pending bound matrices, are still mapped and
+unmapped), the heap trimmed only above 1 GiB free (``M_TRIM_THRESHOLD``) and grown 64 MiB at a
+time (``M_TOP_PAD``). Numbers are unchanged (only where memory comes from); peak RSS of such a job
++1-4 % (measured 364 -> 368 MB at 1,000 candidates, 411 -> 416 MB at 5,000).
+
+Not glibc (macOS, musl): nothing is changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+__all__ = ["keep_freed_memory"]
+
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc <malloc.h>
+_SETTINGS = ((_M_MMAP_THRESHOLD, 32 * 2**20), (_M_TRIM_THRESHOLD, 2**30), (_M_TOP_PAD, 64 * 2**20))
+
+
+def keep_freed_memory() -> bool:
+    """Apply the settings above to this process's malloc; False (nothing set) without glibc's ``mallopt``."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # the codes above are glibc's
+        return False
+    mallopt = libc.mallopt
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return all(mallopt(param, value) == 1 for param, value in _SETTINGS)

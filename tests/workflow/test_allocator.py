@@ -1,0 +1,47 @@
+"""keep_freed_memory: the mallopt settings of an evaluate job (fewer page faults, same numbers)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from archsweep.workflow.allocator import keep_freed_memory
+
+_PROBE = textwrap.dedent("""
+    import resource, sys
+    import numpy as np
+    from archsweep.workflow.allocator import keep_freed_memory
+    if sys.argv[1] == "1":
+        assert keep_freed_memory()
+    sizes = np.random.default_rng(0).integers(2**18, 2**22, 300)  # 2-32 MiB arrays, as the mapping search's
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for n in sizes:
+        a = np.ones(n)
+        b = a * 2.0
+        del a, b
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+""")
+
+
+def _faults(keep: bool) -> int:
+    out = subprocess.run([sys.executable, "-c", _PROBE, "1" if keep else "0"], capture_output=True, text=True,
+                         check=True, env=os.environ.copy())
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+                    reason="mallopt settings are glibc's")
+def test_freed_memory_is_reused_not_faulted_in_again():
+    """Allocating and freeing arrays of a few MiB: fewer than 60 % of the default's minor page
+    faults (measured 2,564 vs 7,277 on glibc 2.36)."""
+    assert _faults(keep=True) < 0.6 * _faults(keep=False)
+
+
+def test_keep_freed_memory_is_a_bool_and_idempotent():
+    first = keep_freed_memory()
+    assert isinstance(first, bool)
+    assert keep_freed_memory() == first
