@@ -58,7 +58,9 @@ def test_rate_file_is_measured_data_with_provenance():
 
 
 def test_moe_gets_more_shards_than_dense_at_equal_candidates():
-    rates, sizing = load_throughput_rates(), ShardSizing()
+    # 60 s jobs: with the 2026-12-01 rates a 600 s job holds ~1M MoE candidates, where the memory cap
+    # (one shard per 1M candidates) already sets the count for both kinds.
+    rates, sizing = load_throughput_rates(), ShardSizing(target_seconds_per_job=60.0)
     for n in (10**6, 3 * 10**6, 10**7):
         dense = auto_shard_count(n, estimated_seconds(n, n, [SizedWorkload("llama3-70b", "dense")], rates), sizing)
         moe = auto_shard_count(n, estimated_seconds(n, n, [SizedWorkload("deepseek-v3", "moe")], rates), sizing)
