@@ -10,7 +10,13 @@ from typing import Any
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
-from archsweep.spec.training import LORA_TARGET_GROUPS, LORA_TARGETS, RECOMPUTE_MODULES, TrainingJob, expand_lora_targets
+from archsweep.spec.training import (
+    LORA_TARGET_GROUPS,
+    LORA_TARGETS,
+    RECOMPUTE_MODULES,
+    TrainingJob,
+    expand_lora_targets,
+)
 
 __all__ = ["lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS", "RECOMPUTE_KEY"]
 

@@ -111,6 +111,7 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
     schema = load_schema(schema_name)
     validator = jsonschema.Draft202012Validator(schema, registry=_registry())
     problems: list[Problem] = []
+    value: Any
     errors = [leaf for error in validator.iter_errors(document) for leaf in _branch_errors(error)]
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         key_path = format_key_path(error.absolute_path)
@@ -124,6 +125,7 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
             key_path = format_key_path([*error.absolute_path, extra[0]]) if extra else key_path
             value = f"<unknown key {extra[0]!r}>" if extra else "<unknown key>"
         elif error.validator in {"minItems", "uniqueItems"} and isinstance(error.instance, list):
+            # the array itself (short), shown as repr below
             value = error.instance if len(repr(error.instance)) <= 120 else f"<list of {len(error.instance)} items>"
         else:
             value = error.instance if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
