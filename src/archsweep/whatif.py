@@ -17,7 +17,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.job_options import precision_recipe
+from archsweep.load.job_options import RECOMPUTE_KEY, precision_recipe, recompute_option
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
@@ -52,6 +52,9 @@ class WorkloadOverrides:
         low_precision_recipe: scaling recipe of an FP8 job (delayed, current, mxfp8, nvfp4).
         fp8_params: hold and gather the weights in FP8 (1 byte per parameter).
         activation_offload_layers: layers per pipeline stage whose activations go to host memory.
+        recompute_modules: what the mapping's ``recompute = selective`` re-runs (Megatron-Core
+            ``recompute_modules``: core_attn, layernorm, moe_act, mla_up_proj, mlp, shared_experts), a
+            sequence of names or one comma-separated string (``--recompute-modules``).
     """
 
     global_batch_seqs: int | None = None
@@ -63,10 +66,12 @@ class WorkloadOverrides:
     low_precision_recipe: str | None = None
     fp8_params: bool | None = None
     activation_offload_layers: int | None = None
+    recompute_modules: str | tuple[str, ...] | None = None
 
 
-#: The command-line flag of each training key of the low-precision recipe (``archsweep eval``).
-_FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers"}
+#: The command-line flag of each training key of the low-precision recipe and the recompute modules (``archsweep eval``).
+_FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
+          RECOMPUTE_KEY: "--recompute-modules"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -100,14 +105,21 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                          "a rank > 0 with mode finetune_lora")
     if training.mode != "finetune_lora" and training.lora_rank != 0:
         raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
-    # The low-precision recipe: the checks of a study entry's training keys (load.job_options), named by flag.
+    # The low-precision recipe and the recompute modules: the checks of a study entry's training keys
+    # (load.job_options), named by flag.
+    modules = overrides.recompute_modules
+    if isinstance(modules, str):  # "core_attn,layernorm" (an empty string is the empty list)
+        modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()
     raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
-                             ("activation_offload_layers", overrides.activation_offload_layers)) if v is not None}
+                             ("activation_offload_layers", overrides.activation_offload_layers),
+                             (RECOMPUTE_KEY, modules)) if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
+    recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise problems[0] if len(problems) == 1 else InputErrors([e.problem for e in problems])
-    training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload)
+    training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
+                       recompute_modules=recompute_modules)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -146,7 +158,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
 
     Returns:
         flat dict: ``model``, ``accelerator``, ``accelerator_count``, ``global_batch_seqs``,
-        ``seq_len``, ``precision``, ``low_precision_recipe``, ``fp8_params``, ``mapping_source`` ("given", "partial" or "searched"),
+        ``seq_len``, ``precision``, ``low_precision_recipe``, ``fp8_params``, ``recompute_modules`` (comma-joined), ``mapping_source`` ("given", "partial" or "searched"),
         then every output column of the model (SI units).
 
     Raises:
@@ -179,7 +191,8 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "model": workload.name, "accelerator": entry.name, "accelerator_count": int(n),
         "global_batch_seqs": workload.training.global_batch_seqs, "seq_len": workload.seq_len,
         "precision": workload.training.precision, "low_precision_recipe": workload.training.low_precision_recipe,
-        "fp8_params": workload.training.fp8_params, "mapping_source": source,
+        "fp8_params": workload.training.fp8_params, "recompute_modules": ",".join(workload.training.recompute_modules),
+        "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})
     return out
@@ -206,7 +219,7 @@ def print_what_if(result: dict[str, Any], console: Any = None) -> None:
                      if result["precision"] == "fp8" else ""))
     sections: list[tuple[str, list[tuple[str, str]]]] = [
         ("mapping", [_row(k, result.get(k)) for k in ("mapping_source", "tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch",
-                                           "microbatches", "recompute", "zero_stage", "sequence_parallel",
+                                           "microbatches", "recompute", "recompute_modules", "zero_stage", "sequence_parallel",
                                            "flash_attention", "tp_overlap", "dp_overlap")]),
         ("step time", [(k, f"{result[k]:.4g} s ({100 * result[k] / step:.1f}%)") if result.get(k) is not None
                        else (k, "-") for k in ("step_time_s", "compute_time_s", "recompute_time_s", "bubble_time_s",

@@ -214,6 +214,10 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--offload-layers", type=int, default=None,
                         help="layers per pipeline stage whose activations are offloaded to host memory over the "
                              "part's host link (catalog host_link_bw; override)")
+    parser.add_argument("--recompute-modules", default=None,
+                        help="what recompute=selective re-runs, comma-separated: core_attn, layernorm, moe_act, "
+                             "mla_up_proj, mlp, shared_experts (Megatron-Core recompute_modules; override, "
+                             "default core_attn)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -234,7 +238,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
                                   low_precision_recipe=args.recipe, fp8_params=args.fp8_params,
-                                  activation_offload_layers=args.offload_layers)
+                                  activation_offload_layers=args.offload_layers,
+                                  recompute_modules=args.recompute_modules)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

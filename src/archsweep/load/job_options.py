@@ -1,5 +1,5 @@
 """Options of a training job beyond batch, length, precision and mode (``training:`` keys of a model
-file or a study entry): the LoRA recipe and the low-precision recipe. Called by
+file or a study entry): the LoRA recipe, the low-precision recipe and the selective-recompute modules. Called by
 :func:`archsweep.load.workloads.training_job`; every problem is appended to ``p`` (reported together).
 """
 
@@ -10,12 +10,21 @@ from typing import Any
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
-from archsweep.spec.training import LORA_TARGET_GROUPS, LORA_TARGETS, TrainingJob, expand_lora_targets
+from archsweep.spec.training import (
+    LORA_TARGET_GROUPS,
+    LORA_TARGETS,
+    RECOMPUTE_MODULES,
+    TrainingJob,
+    expand_lora_targets,
+)
 
-__all__ = ["lora_recipe", "precision_recipe", "PRECISION_KEYS"]
+__all__ = ["lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS", "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
 PRECISION_KEYS = ("low_precision_recipe", "fp8_params", "activation_offload_layers")
+
+#: Key of the modules that the mapping's ``recompute = selective`` re-runs (:func:`recompute_option`).
+RECOMPUTE_KEY = "recompute_modules"
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -87,3 +96,34 @@ def precision_recipe(raw: dict[str, Any], base: TrainingJob | None, precision: A
     if precision != "fp8":  # a study entry that turns an FP8 file's job into BF16 drops its FP8 options
         recipe, fp8_params = TrainingJob(1, 1).low_precision_recipe, False
     return recipe, fp8_params, offload
+
+
+def recompute_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+                     names: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``recompute_modules``: what the mapping's ``recompute = selective`` re-runs (Megatron-Core
+    ``recompute_modules``; :data:`archsweep.spec.training.RECOMPUTE_MODULES`), kept from ``base`` (else the
+    :class:`TrainingJob` default, the attention core) where ``raw`` leaves it out. A non-empty list of
+    known modules, each once; returned in :data:`RECOMPUTE_MODULES` order (the model reads it as a set).
+    Problems appended to ``p`` at ``key.recompute_modules`` (``[i]`` for one entry) or at
+    ``names["recompute_modules"]`` (a command line's flag). The one implementation of this check (study
+    and model-file entries, what-if overrides)."""
+    kept = base.recompute_modules if base is not None else TrainingJob(1, 1).recompute_modules
+    if RECOMPUTE_KEY not in raw:
+        return kept
+    at = names[RECOMPUTE_KEY] if names is not None else f"{key}.{RECOMPUTE_KEY}"
+    allowed = "a non-empty list of distinct modules out of " + ", ".join(RECOMPUTE_MODULES)
+    value = raw[RECOMPUTE_KEY]
+    if not isinstance(value, (list, tuple)) or not value:
+        p.append(InputError(file, at, list(value) if isinstance(value, tuple) else value, allowed))
+        return kept
+    seen: set[str] = set()
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or name not in RECOMPUTE_MODULES:
+            p.append(InputError(file, f"{at}[{i}]", name, "one of " + ", ".join(RECOMPUTE_MODULES)))
+            return kept
+        if name in seen:
+            p.append(InputError(file, f"{at}[{i}]", name, f"each module once ({name} is listed twice); "
+                                "modules: " + ", ".join(RECOMPUTE_MODULES)))
+            return kept
+        seen.add(name)
+    return tuple(m for m in RECOMPUTE_MODULES if m in seen)

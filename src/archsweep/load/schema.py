@@ -66,7 +66,11 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     if validator in {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"}:
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[validator]
         return f"a number {op} {expected}"
-    if validator in {"minItems", "maxItems", "minLength", "minProperties"}:
+    if validator in {"minItems", "uniqueItems"}:  # an array: the item choices, where the schema lists them
+        items = error.schema.get("items", {})
+        choices = (" out of " + ", ".join(map(str, items["enum"]))) if isinstance(items, dict) and "enum" in items else ""
+        return (f"at least {expected} item(s)" if validator == "minItems" else "each item once") + choices
+    if validator in {"maxItems", "minLength", "minProperties"}:
         return f"{validator} {expected}"
     if validator == "pattern":
         return f"text matching {expected}"
@@ -107,6 +111,7 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
     schema = load_schema(schema_name)
     validator = jsonschema.Draft202012Validator(schema, registry=_registry())
     problems: list[Problem] = []
+    value: Any
     errors = [leaf for error in validator.iter_errors(document) for leaf in _branch_errors(error)]
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         key_path = format_key_path(error.absolute_path)
@@ -119,6 +124,9 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
             extra = [k for k in error.instance if k not in known]
             key_path = format_key_path([*error.absolute_path, extra[0]]) if extra else key_path
             value = f"<unknown key {extra[0]!r}>" if extra else "<unknown key>"
+        elif error.validator in {"minItems", "uniqueItems"} and isinstance(error.instance, list):
+            # the array itself (short), shown as repr below
+            value = error.instance if len(repr(error.instance)) <= 120 else f"<list of {len(error.instance)} items>"
         else:
             value = error.instance if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
         problems.append(Problem(file, key_path, value if isinstance(value, str) and value.startswith("<") else repr(value),

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
-from archsweep.load.job_options import PRECISION_KEYS, lora_recipe, precision_recipe
+from archsweep.load.job_options import PRECISION_KEYS, RECOMPUTE_KEY, lora_recipe, precision_recipe, recompute_option
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
@@ -52,7 +52,7 @@ __all__ = [
 
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
-             "total_tokens", *PRECISION_KEYS)
+             "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -250,7 +250,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
     ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
     :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
-    (precision fp8 only) and ``activation_offload_layers`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
+    (precision fp8 only), ``activation_offload_layers`` and ``recompute_modules`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
     required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
     bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
     change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
@@ -303,6 +303,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
         p.append(InputError(file, f"{key}.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {mode})"))
     lora_targets, lora_dropout, lora_a2a = lora_recipe(raw, base, mode, file, key, p)
     recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p)
+    recompute_modules = recompute_option(raw, base, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -315,7 +316,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
         raise InputErrors([e.problem for e in p])
     return TrainingJob(global_batch_seqs=seqs, seq_len=seq_len, precision=precision, mode=mode, lora_rank=rank,
                        total_tokens=total, lora_targets=lora_targets, lora_dropout=lora_dropout, lora_a2a=lora_a2a,
-                       low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload)
+                       low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
+                       recompute_modules=recompute_modules)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:
