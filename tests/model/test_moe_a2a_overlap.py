@@ -39,3 +39,29 @@ def test_overlap_only_with_interleaving_and_bounded():
     assert 0.0 < inter_on["ep_comm_exposed_s"] < inter_off["ep_comm_exposed_s"]
     assert inter_on["step_time_s"] <= inter_off["step_time_s"]
     assert inter_on["step_time_s"] >= inter_off["step_time_s"] - inter_off["ep_comm_exposed_s"]
+
+
+def test_full_recompute_keeps_the_all_to_all_exposed():
+    """Megatron-Core (transformer_config.py __post_init__) refuses overlap_moe_expert_parallel_comm
+    with full recompute: an interleaved full-recompute mapping exposes every all-to-all, exactly as
+    with the overlap off; selective recompute (no 'moe' module) keeps the overlap."""
+    off = replace(CAL, moe_a2a_overlap=0.0)
+    full = STRATEGIES[0].replace("recompute=none", "recompute=full")
+    assert _run(full) == _run(full, off)
+    sel = STRATEGIES[0].replace("recompute=none", "recompute=selective")
+    sel_on, sel_off = _run(sel), _run(sel, off)
+    assert 0.0 < sel_on["ep_comm_exposed_s"] < sel_off["ep_comm_exposed_s"]
+
+
+def test_unpaired_share_is_one_exactly_where_megatron_refuses_the_overlap():
+    """a2a_unpaired_share (used by the step and by the pruned search's bound) over every enumerated
+    mapping of a MoE workload: < 1 only with pp > 1, vpp > 1 and recompute other than full."""
+    from archsweep.model.training.communication import a2a_unpaired_share
+    from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
+
+    mappings, _ = enumerate_mappings(load_workload("mixtral-8x7b"))
+    share = a2a_unpaired_share(mappings, CAL, np.full(len(mappings), 64.0))
+    allowed = (mappings.pp > 1) & (mappings.vpp > 1) & (mappings.recompute != RECOMPUTE.index("full"))
+    assert np.any(allowed) and np.any(mappings.recompute == RECOMPUTE.index("full"))
+    assert np.all(share[~allowed] == 1.0)
+    assert np.all(share[allowed] < 1.0)

@@ -149,9 +149,16 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
 
 def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
     """Share of a step's MoE all-to-alls that no other micro-batch's compute can hide: 1 without the
-    combined-1F1B overlap (``cal.moe_a2a_overlap`` 0, or no interleaved pipeline); else the
-    schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see :func:`expert_parallel`)."""
-    pairs = (mp.pp > 1) & (mp.vpp > 1)
+    combined-1F1B overlap (``cal.moe_a2a_overlap`` 0, no interleaved pipeline, or full recompute);
+    else the schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see
+    :func:`expert_parallel`).
+
+    Megatron-Core refuses ``overlap_moe_expert_parallel_comm`` with full recompute
+    (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``__post_init__``: recompute_granularity !=
+    'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
+    only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
+    recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
+    pairs = (mp.pp > 1) & (mp.vpp > 1) & (mp.recompute != 2)
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(pairs & (cal.moe_a2a_overlap > 0), share, 1.0)
