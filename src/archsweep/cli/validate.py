@@ -36,7 +36,10 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--optimism", action="store_true",
                         help="training runs: also run the best-mapping search for every throughput row (same model, "
                              "accelerator, count, batch, sequence, precision and software stack) and print best / "
-                             "measured per source group (search optimism; about 15 s on the public set)")
+                             "measured per source group (search optimism, the criterion; about 15 s on the public set), "
+                             "beside best / max(measured, same-silicon ceiling): the fastest measured row of the same "
+                             "group, model, count, batch, sequence and precision on a part of the same die "
+                             "(data/validation/die_families.yaml), converted by the model's part ratio")
     parser.set_defaults(handler=cmd_validate, accepts_extra=False)
 
 
