@@ -18,13 +18,14 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.job_options import RECOMPUTE_KEY, precision_recipe, recompute_option
+from archsweep.load.parameters import error
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import parse_strategy
-from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES
@@ -117,7 +118,7 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
     if problems:
-        raise problems[0] if len(problems) == 1 else InputErrors([e.problem for e in problems])
+        raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules)
     if overrides.total_tokens is not None:

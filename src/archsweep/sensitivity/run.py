@@ -62,11 +62,11 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     for name in spec.workloads:
         start = time.perf_counter()
         # A models/ stem under its file's default job, or a {model, training} entry under the study's job.
-        workload = study_workload(study, name) if study.serving_workload(name) is None else None
+        workload = study_workload(study, name)
         if not isinstance(workload, Workload):
             raise InputError(spec.file, "sensitivity.workloads", name, "a training workload (a serving entry has no "
                              "training sensitivity)")
-        # The base part's measured rates and host link, and the job's recipe (as eval and validate).
+        # The job's recipe (as eval and validate); the part's physics are hardware columns.
         cal = job_calibration(stack_cal, get_accelerator(study.base), workload.training)
         tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
                                   parallelism=parallelism)
