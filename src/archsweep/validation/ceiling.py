@@ -40,7 +40,7 @@ from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import Skip
 
-__all__ = ["Ceiling", "load_die_families", "peer_key", "same_silicon_ceiling"]
+__all__ = ["Ceiling", "load_die_families", "peer_key", "same_silicon_ceiling", "with_ceilings"]
 
 #: Columns of a row that the peer rows must share (besides the die family and precision class).
 _PEER_COLUMNS = ("source_group", "model", "num_accels", "global_batch_seqs", "seq_len")
@@ -82,7 +82,8 @@ def _part(row: Mapping[str, str]) -> str:
 def peer_key(row: Mapping[str, str], families: Mapping[str, str]) -> tuple[str, ...] | None:
     """Rows with equal keys are the same job on the same silicon; None: precision not modelled."""
     try:
-        precision = (precision_of(row), recipe_of(row) if precision_of(row) == "fp8" else "")
+        dtype = precision_of(row)
+        precision = (dtype, recipe_of(row) if dtype == "fp8" else "")
     except Skip:
         return None
     part = _part(row)
@@ -130,9 +131,13 @@ def with_ceilings(results: Sequence[Any], rows: Sequence[Mapping[str, str]], cat
     families = load_die_families()
     by_id = {_text(r, "run_id"): r for r in rows}
     keyed = [(res, by_id[res.run_id], peer_key(by_id[res.run_id], families)) for res in results if res.run_id in by_id]
+    groups: dict[tuple[str, ...], list[tuple[Any, Mapping[str, str]]]] = {}
+    for res, row, key in keyed:
+        if key is not None and res.given_strategy:
+            groups.setdefault(key, []).append((res, row))
     out = []
     for res, row, key in keyed:
-        peers = [(prow, pres.given_strategy, pres.measured_step_s) for pres, prow, pkey in keyed
-                 if key is not None and pkey == key and pres.run_id != res.run_id and pres.given_strategy]
+        peers = [(prow, pres.given_strategy, pres.measured_step_s) for pres, prow in groups.get(key, [])
+                 if pres.run_id != res.run_id] if key is not None else []
         out.append(replace(res, ceiling=same_silicon_ceiling(row, res.measured_step_s, peers, catalog, tech, cache)))
     return out + [res for res in results if res.run_id not in by_id]
