@@ -25,7 +25,9 @@ from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
+from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.metrics import predict_metric
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 
 _RECOMPUTE = {"none": 0.0, "selective": 1.0, "full": 2.0}
@@ -45,14 +47,14 @@ def breakdown(run_id: str) -> str:
     row = rows[run_id]
     catalog, tech = load_catalog(), load_technology()
     plan = validation_run.plan_row(row, catalog)
-    base = load_calibration(stack=calibration_stack(row))
+    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)))  # as validate
     cache: dict = {}
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
     valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results
     result = min(valid, key=lambda r: _value(r, "step_time_s"))
     cal = job_calibration(base, plan.entry, plan.workload.training)
     hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-    mp = MappingArrays(**{f.name: np.array([_value(result, f.name)]) for f in fields(MappingArrays)})
+    mp = mapping_from_result(result)
     wl = plan.workload
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
     lc = layer_costs(hw, wl, mp, cal, peak)
