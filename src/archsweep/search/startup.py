@@ -35,6 +35,7 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial
 
 from archsweep.search.delegating import DelegatingSampler
+from archsweep.search.localsearch import grid_axes
 
 __all__ = ["SobolStartupSampler", "unit_to_value", "level_design"]
 
@@ -55,15 +56,6 @@ def unit_to_value(u: float, dist: BaseDistribution) -> Any:
     return min(max(int(round(value)), dist.low), dist.high) if isinstance(dist, IntDistribution) else float(value)
 
 
-def _levels(dist: BaseDistribution) -> int:
-    """Number of grid levels of ``dist``; 0 for a continuous range."""
-    if isinstance(dist, CategoricalDistribution):
-        return len(dist.choices)
-    if isinstance(dist, (IntDistribution, FloatDistribution)) and dist.step is not None:
-        return int(round((dist.high - dist.low) / dist.step)) + 1
-    return 0
-
-
 _MAXIMIN_LIMIT = 2048  # points; the maximin choice holds an n x n x axes array
 
 
@@ -77,7 +69,8 @@ def level_design(space: Mapping[str, BaseDistribution], n: int, seed: int, candi
     if n > _MAXIMIN_LIMIT:
         candidates = 1
     names = sorted(space)
-    levels = [_levels(space[name]) for name in names]
+    sizes = {axis.name: len(axis.values) for axis in grid_axes(space)}  # 0: a continuous range
+    levels = [sizes.get(name, 0) for name in names]
     rng = np.random.default_rng(seed)
     best, best_gap = np.zeros((n, len(names))), -1.0
     for _ in range(candidates):
