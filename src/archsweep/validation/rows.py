@@ -253,8 +253,9 @@ _FLEX_DISPATCHERS = ("deepep", "hybridep")
 def calibration_stack(row: Mapping[str, str]) -> str:
     """The data/calibration/software_stacks.yaml stack of a row: rows on a TPU (accelerator text)
     get ``xla-tpu`` (JAX / XLA, collectives as ICI DMAs), DeepSpeed ZeRO-3 rows (framework text
-    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, the others the stack of
-    :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
+    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, rows of no named stack whose
+    ``fsdp_zero`` names DeepSpeed at ZeRO 0-1 (Megatron-DeepSpeed's pipeline engine, Intel Gaudi 2
+    gpt3) ``megatron-deepspeed``, the others the stack of :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
     if _is_tpu(row):
         return "xla-tpu"
     framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
@@ -265,6 +266,8 @@ def calibration_stack(row: Mapping[str, str]) -> str:
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
         gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
         return "hf-deepspeed-zero3" if "huggingface" in framework and not gaudi else "deepspeed-zero3"
+    if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
+        return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
         return "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
