@@ -253,9 +253,8 @@ _FLEX_DISPATCHERS = ("deepep", "hybridep")
 def calibration_stack(row: Mapping[str, str]) -> str:
     """The data/calibration/software_stacks.yaml stack of a row: rows on a TPU (accelerator text)
     get ``xla-tpu`` (JAX / XLA, collectives as ICI DMAs), DeepSpeed ZeRO-3 rows (framework text
-    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, rows of no named stack whose
-    ``fsdp_zero`` names DeepSpeed at ZeRO 0-1 (Megatron-DeepSpeed's pipeline engine, Intel Gaudi 2
-    gpt3) ``megatron-deepspeed``, the others the stack of :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
+    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, rows of no named stack whose ``fsdp_zero``
+    names DeepSpeed at ZeRO 0-1 (Gaudi 2 gpt3) ``megatron-deepspeed``, the others the stack of :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
     if _is_tpu(row):
         return "xla-tpu"
     framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
