@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-import pytest
-
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.stack_parallelism import load_stack_parallelism
@@ -45,5 +43,6 @@ def test_the_search_for_the_gaudi_rows_never_interleaves():
         chosen = dict(p.split("=") for p in r.best_mapping.split(","))
         assert float(chosen["vpp"]) == 1.0 and float(chosen["zero_stage"]) <= 1.0
     v40 = next(r for r in results if "v4.0" in r.run_id)
-    # Without virtual stages the best the model finds is TP 4 PP 8 (was TP 2 PP 16 VPP 4, 1.365).
-    assert v40.best_over_measured == pytest.approx(1.237, abs=0.02)
+    # Without virtual stages the best the model finds is TP 4 PP 8 at 1.237 x measured on main 8db1f87
+    # (with them: TP 2 PP 16 VPP 4, 1.365); a margin for other model changes.
+    assert v40.best_over_measured < 1.30
