@@ -45,24 +45,12 @@ new = [
         num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
         precision="BF16", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep",
         moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act"),
-    row("mcore_moe_qwen3_235b_h100_256_deepep_ep8_fsdp_full",
-        "H100 table, 'Intra-node EP strategy', first row (DeepEP, TP2 CP1 EP8 PP1 EDP32 DP128, FSDP On, MBS4 GBS2048 GA4, recompute full, step 17.6 s, 276 TF per GPU, 'disable log para norm')",
-        global_batch_seqs="2048", micro_batch="4", tp="2", pp="1", dp="128", cp="1", ep="8", vpp="1",
-        num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
-        precision="BF16", tflops_per_gpu="276", step_time_s="17.6", act_recompute="full", fsdp_zero="Megatron FSDP (parameters, gradients and optimizer sharded)",
-        moe_token_dispatcher="deepep", moe_cuda_graph_scope="none"),
     row("mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32",
         "H100 table, 'Intra-node EP strategy', second row (A2A, TP2 CP1 EP8 PP32 VPP3 DP4, MBS1 GBS2048 GA512, recompute norm+act, step 24.2 s, 200 TF per GPU)",
         global_batch_seqs="2048", micro_batch="1", tp="2", pp="32", dp="4", cp="1", ep="8", vpp="3",
         num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
         precision="BF16", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall",
         moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act"),
-    row("mcore_moe_qwen3_235b_h100_256_deepep_tp4_ep8_pp8",
-        "H100 table, 'Intra-node EP strategy', third row (DeepEP, TP4 CP1 EP8 PP8 VPP4 DP8, MBS1 GBS2048 GA256, recompute cell empty, step 29.0 s, 167 TF per GPU)",
-        global_batch_seqs="2048", micro_batch="1", tp="4", pp="8", dp="8", cp="1", ep="8", vpp="4",
-        num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
-        precision="BF16", tflops_per_gpu="167", step_time_s="29.0", act_recompute="none (recompute cell empty)",
-        moe_token_dispatcher="deepep", moe_cuda_graph_scope="none"),
     row("mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8",
         "GB200 table, first row (BF16, 64 nodes, TP1 PP8 VPP1 CP1 EP8, MBS1 GBS8192, seq 4096, 750 TFLOPS) and its 'Command (BF16)': hybridep, A2A_OVERLAP=0, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
         global_batch_seqs="8192", micro_batch="1", tp="1", pp="8", dp="32", cp="1", ep="8", vpp="1",
@@ -87,6 +75,10 @@ print(len(new), "mcore-moe rows written")
 # Left out (not representable by the model or its row columns):
 # * H100 'Cross-node EP strategy' first row (245 TF, 19.7 s): the same layout as the kept row without the
 #   EP all-to-all 1F1B overlap; the model assumes the overlap wherever Megatron-Core allows it (no row column).
+# * H100 'Intra-node EP strategy' rows 1 and 3 (DeepEP TP2 EP8 PP1 FSDP, 276 TF / 17.6 s; DeepEP TP4 EP8 PP8,
+#   167 TF / 29.0 s): the table states ETP 1 (model_configs/benchmarking/*.yaml --expert-tensor-parallel-size 1)
+#   where EP fits in DP, and the model splits the experts like the dense layers there (ETP = TP,
+#   model/training/mapping.py expert_tensor_parallel): the stated layout is not one the model evaluates.
 # * H100 Qwen3-Next-80B-A3B (gated DeltaNet hybrid attention: not a modelled architecture).
 # * H100 long-context table (16k-128k): TFLOPS only, and the command recomputes the 'moe' module, which
 #   the model's recompute modules do not include.
