@@ -285,8 +285,8 @@ def _stack(row: Mapping[str, str]) -> str:
         return "megatron-2021"
     if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
         return "llm-foundry"
-    if any(k in text for k in ("nemo", "megatron-bridge")):
-        return "nemo"
+    if any(k in text for k in ("nemo", "megatron-bridge", "megatron-core")):
+        return "nemo"  # the Megatron-Core stack (NeMo / Megatron-Bridge, or Megatron-LM's own scripts)
     return "other"
 
 
