@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
-from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, scalar_part_physics, uniform
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick, scalar_part_physics
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -126,14 +126,14 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
         # bytes per element by recipe and the part's layout rule: data/calibration/low_precision_recipes.yaml).
         # A norm output is quantised by the norm itself (delayed scaling) or by its own pass after it.
-        any_layout = uniform(hw.fp8_gemm_layouts == "any")
+        any_layout = hw.fp8_gemm_layouts == "any"
         cast = np.where(any_layout, cal.fp8_quantize_bytes_per_element_any_layout, cal.fp8_quantize_bytes_per_element)
         norm_cast = np.where(any_layout, cal.fp8_norm_quantize_bytes_per_element_any_layout,
                              cal.fp8_norm_quantize_bytes_per_element)
-        in_bytes = uniform(norm_cast if input_from_norm else cast)
+        in_bytes = norm_cast if input_from_norm else cast
         bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
         fwd = fwd + in_bytes * batch * m * k / bw
-        bwd = bwd + uniform(cast) * batch * m * n / bw
+        bwd = bwd + cast * batch * m * n / bw
         hbm = hbm + in_bytes * batch * m * k
     if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
         # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
@@ -143,8 +143,7 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
         reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
                           / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
-        tn_only = uniform(hw.fp8_gemm_layouts != "any")
-        bwd = reformed if tn_only is True else (bwd if tn_only is False else np.where(tn_only, reformed, bwd))
+        bwd = pick(hw.fp8_gemm_layouts != "any", reformed, bwd)
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -221,7 +220,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Exponentials on the special-function units: parts with more matrix FLOP per exponential than
     # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
     softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal,
-                                  uniform(hw.softmax_exponentials_per_cycle_per_unit))
+                                  hw.softmax_exponentials_per_cycle_per_unit)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
     fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(c, cal) / fa_rate + cal.kernel_overhead_s

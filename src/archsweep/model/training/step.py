@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsweep.model.gemm import uniform
+from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
     expert_parallel,
@@ -155,6 +155,7 @@ def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                   fixed_dp: float | None = None) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
+    hw = scalar_part_physics(hw)
     sc = stage_compute(hw, wl, mp, cal, fixed_dp)
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
@@ -174,7 +175,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
 
-    offload = activation_offload(wl, uniform(hw.host_link_bw_bytes_per_s), layer_activation_bytes(wl, mp, etp),
+    offload = activation_offload(wl, hw.host_link_bw_bytes_per_s, layer_activation_bytes(wl, mp, etp),
                                  layers_stage, t_layer_f, t_layer_b)
     offload_exposed = microbatches * offload.exposed_s
     valid = sc.valid & offload.feasible
