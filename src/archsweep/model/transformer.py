@@ -63,7 +63,8 @@ class LayerCosts:
     moe_module_rc_s: np.ndarray | float = 0.0
 
 
-def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration):
+def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration,
+                     fill: PartFill):
     """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter.
 
     The adapter on a projection with input (m x k) runs as its own kernels (NeMo
@@ -82,7 +83,7 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     r = np.full((), float(rank))
     common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                   compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
-                  cal=cal, fill=PartFill.of(hw))
+                  cal=cal, fill=fill)
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t0 = cal.kernel_overhead_s
     x = batch * m * k  # adapter input elements
@@ -102,9 +103,10 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     return fwd, bwd, flops, hbm
 
 
-def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, frozen: bool = False,
-                  input_from_norm: bool = False):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM.
+def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, fill: PartFill,
+                  frozen: bool = False, input_from_norm: bool = False):
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM; ``fill``: the
+    batch's :class:`PartFill` (built once by :func:`layer_costs`).
 
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
@@ -113,7 +115,7 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     # One-byte operands run at the part's measured FP8 (or NVFP4) rate relative to BF16 (MAMF ratio).
     efficiency = hw.matrix_efficiency * (low_precision_rate_ratio(hw, cal) if bpe < 2.0 else 1.0)
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=PartFill.of(hw))
+                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=fill)
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:
@@ -156,6 +158,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
     """
     hw = scalar_part_physics(hw)  # once: the GEMMs below read a batch-wide part column as a scalar
+    fill = PartFill.of(hw)
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
@@ -177,15 +180,15 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         the adapter's up GEMM is column-parallel (n / tp per rank) and its output, after the TP
         exchange (communication.lora_tensor_parallel_s), is (m / tp) x n with sequence
         parallelism, m x n without (NeMo ParallelLinearAdapter, ``gather_output``)."""
-        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, frozen=lora, input_from_norm=input_from_norm)
+        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, fill, frozen=lora, input_from_norm=input_from_norm)
         if target not in targets:
             return base
         if row_parallel:
             adapter = _adapter_fwd_bwd(m, n / t, k, batch, batch * m * n / out_split, wl.training.lora_rank,
-                                       wl.training.lora_dropout, hw, cal)
+                                       wl.training.lora_dropout, hw, cal, fill)
         else:
             adapter = _adapter_fwd_bwd(m, n, k, batch, batch * m * n, wl.training.lora_rank,
-                                       wl.training.lora_dropout, hw, cal)
+                                       wl.training.lora_dropout, hw, cal, fill)
         return tuple(x + y for x, y in zip(base, adapter))
 
     heads_local = wl.heads / t
@@ -235,8 +238,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         fa_fwd = fa_fwd + bias_s
         fa_bwd = fa_bwd + 2.0 * bias_s
     # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
-    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal)
-    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal)
+    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
+    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
     score_elems = b * heads_local * (s / c) * s
     softmax_fwd = 10.0 * score_elems / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     unfused_fwd = sc[0] + av[0] + softmax_fwd
@@ -295,7 +298,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Expert adapters act on the expert's local tokens (no sequence-parallel exchange).
         e_up = proj("mlp_fc1", tokens_per_expert, e_in, h, local_experts)
         e_down = proj("mlp_fc2", tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts)
-        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
+        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
@@ -324,7 +327,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
     dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)
 
-    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
+    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
     ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     return LayerCosts(
