@@ -40,9 +40,8 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import layer_activation_bytes, memory_per_accelerator
-from archsweep.model.training.offload import activation_offload
-from archsweep.model.training.step import stage_compute
+from archsweep.model.training.memory import memory_per_accelerator
+from archsweep.model.training.step import stage_compute, stage_offload
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -286,8 +285,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             sl = slice(start, min(c, start + rows))
             sub = HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()})
             sc = stage_compute(sub, wl, reps, cal, fixed_dp)
-            offload = activation_offload(wl, sub.host_link_bw_bytes_per_s, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
-                                         sc.t_layer_f, sc.t_layer_b)
+            offload = stage_offload(sub, wl, reps, sc)
             shape = (sl.stop - sl.start, len(class_first))
             launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
             valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
