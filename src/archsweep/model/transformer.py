@@ -267,7 +267,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Elementwise: norms/dropout/residual outside the TP region (replicated unless SP) and the
     # FFN activation inside it (always split by t). HBM-bound.
     sp = mp.sequence_parallel > 0
-    act_width = wl.ffn_hidden * (1.5 if wl.ffn_type == "swiglu" else 1.0)
+    act_width = wl.ffn_hidden * _activation_inputs(wl)
     elem_bytes_fwd = cal.elementwise_traffic_multiplier * (
         cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
         + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
@@ -339,13 +339,20 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     )
 
 
+def _activation_inputs(wl: Workload) -> float:
+    """Traffic of the FFN activation per output element relative to GELU's (read 1, write 1): 1.5 for
+    SwiGLU (reads gate and up, writes 1)."""
+    return 1.5 if wl.ffn_type == "swiglu" else 1.0
+
+
 def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens,
                         mla_up_fwd, mlp_gemm_fwd, shared_fwd) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Forward time of the job's ``recompute_modules`` besides the attention core, (dense layer, MoE
     layer): what selective recompute re-runs in the backward (Megatron-Core transformer_config.py
     ``recompute_modules``, NVIDIA/Megatron-LM @d98e8a6). Each module's forward as this model costs it:
     ``layernorm`` the two norms (read + write 2 B per element, replicated unless SP); ``moe_act`` the
-    routed experts' activation (SwiGLU reads 2 x 2 B, writes 2 B per FFN element; GELU 2 + 2 B);
+    routed experts' activation at the layer's activation traffic per FFN element (``layer_costs``:
+    ``elementwise_bytes_per_token_per_ffn`` x :func:`_activation_inputs`, 6 B SwiGLU, 4 B GELU);
     ``mla_up_proj`` the MLA Q / KV up-projections; ``mlp`` a dense layer's FC1 + FC2 + activation;
     ``shared_experts`` the shared experts' GEMMs. Communication inside a recomputed module is not
     re-charged (``mlp`` under TP re-runs its sequence-parallel all-gather / reduce-scatter: not counted)."""
@@ -355,7 +362,7 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t, h = mp.tp, float(wl.hidden)
     elem = lambda nbytes: cal.elementwise_traffic_multiplier * nbytes / bw + cal.kernel_overhead_s  # noqa: E731
-    swiglu = wl.ffn_type == "swiglu"
+    act = cal.elementwise_bytes_per_token_per_ffn * _activation_inputs(wl)  # bytes per FFN element, as layer_costs
     dense = moe = 0.0 * tokens
     if "layernorm" in modules:
         norms = 2.0 * elem(4.0 * tokens * h / np.where(mp.sequence_parallel > 0, t, 1.0))
@@ -363,11 +370,11 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     if "mla_up_proj" in modules and wl.mla is not None:
         dense, moe = dense + mla_up_fwd, moe + mla_up_fwd
     if "mlp" in modules:
-        dense = dense + mlp_gemm_fwd + elem((6.0 if swiglu else 4.0) * tokens * wl.ffn_hidden / t)
+        dense = dense + mlp_gemm_fwd + elem(act * tokens * wl.ffn_hidden / t)
     if wl.moe is not None:
         if "moe_act" in modules:
             routed = wl.moe.top_k * wl.moe.capacity_factor
-            moe = moe + elem((6.0 if swiglu else 4.0) * routed * tokens * wl.moe.expert_ffn_hidden / t)
+            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t)
         if "shared_experts" in modules:
             moe = moe + shared_fwd
     return dense, moe
