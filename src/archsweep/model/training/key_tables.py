@@ -167,7 +167,9 @@ def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
 def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(a, axis=0, return_inverse=True)`` of a 2-D float array (the same
     rows, order and inverse), from a 1-D unique per column and one over the rows' mixed-radix codes
-    (the axis=0 form sorts a structured view: ~5x slower on rows with many repeats)."""
+    (the axis=0 form sorts a structured view: CPU time 16.6 vs 1.1 ms on DeepSeek-V3's 19,656 mappings
+    (:func:`compute_classes`), 7.0 vs 0.67 ms on 8,192 candidates' keys (:func:`keys`), equal at 128; best
+    of 7, 2026-12-01)."""
     n, k = a.shape
     if np.isnan(a).any():  # 1-D unique collapses NaNs, the axis=0 form does not: numpy's own form
         found, inverse = np.unique(a, axis=0, return_inverse=True)
