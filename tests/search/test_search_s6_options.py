@@ -191,6 +191,19 @@ def test_options_reach_the_samplers() -> None:
     assert isinstance(capped, optuna.samplers.TPESampler) and capped._gamma(1000) == 30 and capped._gamma(100) == 10
 
 
+def test_gamma_alone_keeps_optunas_single_objective_cap() -> None:
+    """Optuna's TPE caps the below set at 25 for one objective (default_gamma) and not for several: a
+    ``gamma`` option alone changes the fraction, not that cap; ``gamma_max`` sets it."""
+    one = make_sampler(_spec({"gamma": 0.2}), 0, objectives=1)
+    several = make_sampler(_spec({"gamma": 0.2}), 0, objectives=2)
+    assert isinstance(one, optuna.samplers.TPESampler) and isinstance(several, optuna.samplers.TPESampler)
+    assert one._gamma(100) == several._gamma(100) == 20
+    assert one._gamma(1000) == 25 and several._gamma(1000) == 200
+    assert make_sampler(_spec({"gamma": 0.2, "gamma_max": 40}), 0, objectives=1)._gamma(1000) == 40
+    default = make_sampler(_spec({}), 0, objectives=1)  # no option: Optuna's own default_gamma
+    assert optuna.samplers.TPESampler(seed=0)._gamma is None and default._gamma is None
+
+
 @pytest.mark.parametrize(("options", "key", "allowed"), [
     ({"qmc_startup_trials": 4, "lhs_startup_trials": 4}, "lhs_startup_trials: got 4",
      "one start design: qmc_startup_trials or lhs_startup_trials, not both"),
