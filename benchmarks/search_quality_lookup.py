@@ -62,7 +62,7 @@ def main() -> None:
     for seed in (int(s) for s in seeds_text.split(",")):
         spec = dataclasses.replace(study.search, trials=budget, seed=seed, sampler=SamplerSpec(
             parsed["name"], tuple(sorted(parsed.get("options", {}).items()))))
-        ostudy = optuna.create_study(directions=directions, sampler=make_sampler(spec, 0))
+        ostudy = optuna.create_study(directions=directions, sampler=make_sampler(spec, 0, objectives=len(directions)))
         order: list[int] = []
         seen: set[int] = set()
         while len(order) < budget:

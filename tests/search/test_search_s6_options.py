@@ -19,7 +19,7 @@ from search_toy_space import AXES, SPACE
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.localsearch import ParetoLocalSearchSampler
+from archsweep.search.localsearch import ParetoLocalSearchSampler, _to_global
 from archsweep.search.startup import SobolStartupSampler, level_design
 from archsweep.search.storage import TopFraction, make_sampler
 from archsweep.spec.errors import InputError, InputErrors
@@ -135,9 +135,16 @@ def test_extremes_rule_steps_from_each_objective_best_first() -> None:
 def test_local_search_variants_propose_new_grid_points(options: dict[str, Any]) -> None:
     asked = _asked(_local(0, **options), 120)
     indices = [_index(p) for p in asked]  # every proposal on the grid
-    local = indices[30:]
-    assert len(set(local)) == len(local) and not set(local) & set(indices[:30]) or options.get("global_share")
-    if not options.get("global_share"):
+    share, final = options.get("global_share", 0.0), options.get("final")
+    # The local phase starts at the first batch (of 4) after 30 distinct finished points; from there a
+    # trial goes to the local search unless _to_global routes it to the global sampler (never once
+    # ``final`` distinct points are finished), and every local proposal is a point not asked before.
+    start = next(b for b in range(0, 120, 4) if len(set(indices[:b])) >= 30)
+    local = [n for n in range(start, 120)
+             if not _to_global(n, share) or (final is not None and len(set(indices[:n - n % 4])) >= final)]
+    assert len(local) >= 20
+    assert all(indices[n] not in indices[:n] for n in local)
+    if not share:
         assert len(set(indices[30:])) == 90
     assert asked == _asked(_local(0, **options), 120)  # reproducible by seed
     assert asked != _asked(_local(1, **options), 120)
@@ -184,11 +191,25 @@ def test_options_reach_the_samplers() -> None:
     assert isinstance(capped, optuna.samplers.TPESampler) and capped._gamma(1000) == 30 and capped._gamma(100) == 10
 
 
+def test_gamma_alone_keeps_optunas_single_objective_cap() -> None:
+    """Optuna's TPE caps the below set at 25 for one objective (default_gamma) and not for several: a
+    ``gamma`` option alone changes the fraction, not that cap; ``gamma_max`` sets it."""
+    one = make_sampler(_spec({"gamma": 0.2}), 0, objectives=1)
+    several = make_sampler(_spec({"gamma": 0.2}), 0, objectives=2)
+    assert isinstance(one, optuna.samplers.TPESampler) and isinstance(several, optuna.samplers.TPESampler)
+    assert one._gamma(100) == several._gamma(100) == 20
+    assert one._gamma(1000) == 25 and several._gamma(1000) == 200
+    assert make_sampler(_spec({"gamma": 0.2, "gamma_max": 40}), 0, objectives=1)._gamma(1000) == 40
+    default = make_sampler(_spec({}), 0, objectives=1)  # no option: Optuna's own default_gamma
+    assert optuna.samplers.TPESampler(seed=0)._gamma is None and default._gamma is None
+
+
 @pytest.mark.parametrize(("options", "key", "allowed"), [
-    ({"qmc_startup_trials": 4, "lhs_startup_trials": 4}, "lhs_startup_trials", "not both"),
-    ({"local_search_parents": "width"}, "local_search_parents", "contribution"),
-    ({"gamma": 0}, "gamma", "0"),
-    ({"local_search_final": 2}, "local_search_final", "1"),
+    ({"qmc_startup_trials": 4, "lhs_startup_trials": 4}, "lhs_startup_trials: got 4",
+     "one start design: qmc_startup_trials or lhs_startup_trials, not both"),
+    ({"local_search_parents": "width"}, "local_search_parents: got 'width'", "one of contribution, gap, extremes"),
+    ({"gamma": 0}, "gamma: got 0", "a number > 0"),
+    ({"local_search_final": 2}, "local_search_final: got 2", "a number <= 1"),
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], key: str, allowed: str) -> None:
     path = tmp_path / "s.yaml"
@@ -202,4 +223,4 @@ def test_bad_options(tmp_path: Path, options: dict[str, Any], key: str, allowed:
     with pytest.raises((InputError, InputErrors)) as info:
         load_study(path)
     text = str(info.value)
-    assert str(path) in text and key in text and allowed in text
+    assert f"{path}: search.sampler.options.{key}; allowed: {allowed}" in text

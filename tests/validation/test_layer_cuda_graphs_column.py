@@ -8,15 +8,9 @@ implementation's NeMo yaml (``enable_cuda_graph`` / ``external_cuda_graph``), wi
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from measured_runs import runs_by_id
 
-CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
-
-
-def _rows() -> dict[str, dict[str, str]]:
-    with CSV.open(newline="") as fh:
-        return {r["run_id"]: r for r in csv.DictReader(fh)}
+_rows = runs_by_id
 
 
 def test_values_are_yes_no_or_unstated_and_carry_their_config() -> None:

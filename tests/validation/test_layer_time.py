@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import CSV, runs_by_id
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.part_physics import recipe_calibration
@@ -17,19 +18,17 @@ from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.communication import tensor_parallel
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result, measured_layer_times, predict_layer_times
 from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import LAYER_METRIC, Skip
 
-CSV = data_dir() / "validation" / "training_runs.csv"
 TABLE4 = ("Baseline_no_recompute", "Sequence_Parallelism", "Baseline_with_recompute", "Selective_Recompute",
           "Selective_plus_Sequence")
 
 
 @pytest.fixture(scope="module")
 def layer_rows() -> dict[str, dict[str, str]]:
-    rows = {r["run_id"]: r for r in read_measurements(CSV)}
+    rows = runs_by_id()
     return {name: rows[f"korthikanti_22B_layer_{name}"] for name in TABLE4}
 
 

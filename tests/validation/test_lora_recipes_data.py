@@ -3,20 +3,15 @@ the NeMo 24.07 performance-summary rows' launcher recipe (training_runs.csv lora
 
 from __future__ import annotations
 
-import csv
-
 import pytest
+from measured_runs import runs_by_id
 
-from archsweep.load.paths import data_dir
 from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.spec.errors import InputError
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.lora_recipe import apply_lora_recipe, row_lora_recipe
 
-
-def _rows() -> dict[str, dict[str, str]]:
-    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
-        return {r["run_id"]: r for r in csv.DictReader(f)}
+_rows = runs_by_id
 
 
 def test_mlperf_llama2_70b_lora_recipe_is_the_benchmark_config():

@@ -3,23 +3,21 @@ data/validation/derive/mlperf_steady_step.py ``steady_step_tokens``, from the ml
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from measured_runs import runs
 
 from archsweep.validation.metrics import _measured
 
 ROOT = Path(__file__).resolve().parents[2]
-CSV = ROOT / "data" / "validation" / "training_runs.csv"
 
 
 def _rows() -> list[dict[str, str]]:
-    with CSV.open(newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r["source_group"] == "mlperf" and r["run_id"].endswith("gpt3")]
+    return runs(lambda r: r["source_group"] == "mlperf" and r["run_id"].endswith("gpt3"))
 
 
 def _derive_module():

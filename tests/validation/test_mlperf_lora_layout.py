@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from measured_runs import runs_by_id
 
 from archsweep.validation.metrics import _measured
 from archsweep.validation.rows import _mapping, _workload
 
-CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
-
 
 def _rows() -> dict[str, dict[str, str]]:
-    with CSV.open(newline="") as fh:
-        return {r["run_id"]: r for r in csv.DictReader(fh)
-                if r["source_group"] == "mlperf" and r["run_id"].endswith("llama2_70b_lora")}
+    return runs_by_id(lambda r: r["source_group"] == "mlperf" and r["run_id"].endswith("llama2_70b_lora"))
 
 
 def test_filled_layouts_multiply_to_the_gpu_count_and_batch() -> None:

@@ -3,10 +3,8 @@ and FP8-held weights (issue 10, MLPerf group; data/validation/derive/mlperf_stat
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -17,12 +15,9 @@ from archsweep.validation.rows import _mapping, _workload, calibration_stack
 from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
 
-CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
-
 
 def _mlperf() -> dict[str, dict[str, str]]:
-    with CSV.open(newline="") as fh:
-        return {r["run_id"]: r for r in csv.DictReader(fh) if r["source_group"] == "mlperf"}
+    return runs_by_id(lambda r: r["source_group"] == "mlperf")
 
 
 def _strategy(row: dict[str, str]) -> str:

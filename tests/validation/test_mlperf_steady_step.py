@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from measured_runs import runs
 
 from archsweep.validation.metrics import _measured
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.rows import _workload
 
-CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
-
 
 def _rows() -> list[dict[str, str]]:
-    with CSV.open(newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r["source_group"] == "mlperf" and r["run_id"].endswith("llama2_70b_lora")]
+    return runs(lambda r: r["source_group"] == "mlperf" and r["run_id"].endswith("llama2_70b_lora"))
 
 
 def test_steady_step_is_below_the_wallclock_step_by_the_evaluation_share() -> None:

@@ -10,14 +10,12 @@ software stack (data/calibration/software_stacks.yaml).
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
@@ -25,13 +23,10 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.metrics import megatron_step_flops
 from archsweep.validation.run import validate_rows
 
-RUNS = data_dir() / "validation" / "training_runs.csv"
-
 
 @pytest.fixture(scope="module")
 def results():
-    with RUNS.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = runs()
     return {r.run_id: r for r in validate_rows(rows)}, {row["run_id"]: row for row in rows}
 
 

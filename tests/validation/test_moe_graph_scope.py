@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import _text, read_measurements
+from archsweep.validation.cells import _text
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.run import validate_rows
 
-ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+ROWS = runs()
 
 
 def _row(run_id: str) -> dict[str, str]:

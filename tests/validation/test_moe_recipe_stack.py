@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.rows import calibration_stack
 
 
@@ -23,14 +22,14 @@ def test_flex_stack_inherits_megatron_core_except_host_time():
 @pytest.mark.parametrize(("dispatcher", "stack"), [("hybridep", "megatron-core-flex"), ("deepep", "megatron-core-flex"),
                                                    ("alltoall", "megatron-core"), ("", "megatron-core")])
 def test_dispatcher_column_picks_the_stack(dispatcher, stack):
-    rows = read_measurements(data_dir() / "validation" / "training_runs.csv")
+    rows = runs()
     row = dict(next(r for r in rows if r["run_id"].startswith("mbridge_25.11_DGX-GB200_Qwen3_235B")))
     row["moe_token_dispatcher"] = dispatcher
     assert calibration_stack(row) == stack
 
 
 def test_every_nemo_moe_row_states_its_dispatcher():
-    rows = read_measurements(data_dir() / "validation" / "training_runs.csv")
+    rows = runs()
     moe = [r for r in rows if r["source_group"] == "nemo" and r["arch_type"] != "dense"]
     assert len(moe) >= 36
     assert {r["moe_token_dispatcher"] for r in moe} <= {"alltoall", "deepep", "hybridep"}

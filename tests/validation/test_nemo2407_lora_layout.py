@@ -6,18 +6,15 @@ lora_recipes.py ``LAYOUTS``)."""
 
 from __future__ import annotations
 
-import csv
+from measured_runs import runs_by_id
 
-from archsweep.load.paths import data_dir
 from archsweep.validation.run import validate_rows
 
 RUN_70B = "nemo2407_LLAMA2-70B_LoRA_8gpu"
 
 
 def _lora_rows() -> dict[str, dict[str, str]]:
-    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
-        return {r["run_id"]: r for r in csv.DictReader(f)
-                if r["run_id"].startswith("nemo2407_LLAMA2") and "_LoRA_" in r["run_id"]}
+    return runs_by_id(lambda r: r["run_id"].startswith("nemo2407_LLAMA2") and "_LoRA_" in r["run_id"])
 
 
 def test_70b_lora_row_states_the_launcher_layout():

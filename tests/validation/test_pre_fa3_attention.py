@@ -9,14 +9,13 @@ FlashAttention-2 reaches on H100 (Dao, ICLR 2024, Sec. 4.1), not FlashAttention-
 from __future__ import annotations
 
 import numpy as np
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import validate_rows
 
-ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+ROWS = runs()
 
 
 def test_pre_fa3_nemo_rows_get_the_fa2_stack():

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from measured_runs import runs
 
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
@@ -35,7 +34,7 @@ def test_other_fp4_still_skipped():
 
 
 def test_nvfp4_rows_modelled():
-    rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if r["precision"] == "NVFP4"]
+    rows = runs(lambda r: r["precision"] == "NVFP4")
     assert len(rows) == 4
     results = validate_rows(rows)
     assert all(r.status == "ok" for r in results), [r.reason for r in results]

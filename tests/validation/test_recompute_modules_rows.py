@@ -4,16 +4,13 @@ selective recompute of exactly those modules (Megatron-Bridge scripts/performanc
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.validation.run import plan_row
 from archsweep.validation.types import Skip
 
-CSV = Path(__file__).resolve().parents[2] / "data" / "validation" / "training_runs.csv"
-ROWS = {r["run_id"]: r for r in csv.DictReader(CSV.open(encoding="utf-8"))}
+ROWS = runs_by_id()
 
 
 def test_stated_modules_run_selective_recompute_of_those_modules():

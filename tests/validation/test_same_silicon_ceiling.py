@@ -4,11 +4,10 @@ ceiling)) beside the unchanged headline best / measured."""
 from __future__ import annotations
 
 import pytest
+from measured_runs import runs_by_id
 
-from archsweep.load.paths import data_dir
 from archsweep.spec.errors import InputError
 from archsweep.validation.ceiling import load_die_families
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.optimism import search_optimism, summarise
 
 _B200 = "mbridge_25.11_DGX-B200_Qwen3_30B_a3B_FP8-MX_8"
@@ -16,7 +15,7 @@ _GB200 = "mbridge_25.11_DGX-GB200_Qwen3_30B_a3B_FP8-MX_8"
 
 
 def _rows(*run_ids: str) -> list[dict[str, str]]:
-    rows = {r["run_id"]: dict(r) for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    rows = runs_by_id()
     return [rows[i] for i in run_ids]
 
 

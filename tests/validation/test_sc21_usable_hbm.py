@@ -16,19 +16,18 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 import yaml
+from measured_runs import runs_by_id
 
 from archsweep.load.calibration import load_calibration, software_stacks
 from archsweep.load.catalog import load_catalog
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.spec.errors import InputError
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import held_out_calibrations
 from archsweep.validation.rows import _stack, calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
-_CSV = data_dir() / "validation" / "training_runs.csv"
 _CLEAR = {"step_time_s": "", "aggregate_pflops": "", "tokens_per_s_total": "", "tokens_per_s_per_gpu": ""}
 
 
@@ -38,7 +37,7 @@ def _value(result: Mapping[str, np.ndarray], key: str) -> float:
 
 @pytest.fixture(scope="module")
 def rows() -> dict[str, dict[str, str]]:
-    return {r["run_id"]: dict(r) for r in read_measurements(_CSV)}
+    return runs_by_id()
 
 
 def _fig17(rows: dict[str, dict[str, str]], batch: int, recompute: str) -> Mapping[str, np.ndarray]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from measured_runs import runs
 
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.optimism import search_optimism, summarise
 
 
 def test_search_optimism_decomposes_and_never_loses_to_the_stated_mapping():
-    rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
-            if r["run_id"].startswith(("korthikanti_", "nemo2407_LLAMA3-8B"))]
+    rows = runs(lambda r: r["run_id"].startswith(("korthikanti_", "nemo2407_LLAMA3-8B")))
     results = search_optimism(rows)
     assert results
     for r in results:

@@ -90,9 +90,11 @@ def test_validation_table_meets_issue_target():
     # Issue 11 target: output-throughput MAPE <= 15 % on the public rows. Measured 14.16 % once PCIe parts
     # priced their collectives at the measured P2P data rate (catalog L40S / RTX PRO 6000
     # scaleup_bw_bytes_per_s); 13.97 % once prefill attention scaled with the head dimension
-    # (archsweep.model.attention_kernel: GPT-OSS, head dim 64); the tolerance is that figure, rounded up.
+    # (archsweep.model.attention_kernel: GPT-OSS, head dim 64); 14.02 % once serving GEMMs took the part's
+    # pipeline fill as training's do (model.gemm.PartFill: the Hopper rows move); the tolerance is that
+    # figure, rounded up.
     done = [r for r in validate_inference() if not r.skipped]
-    assert _ape(done) <= 0.140
+    assert _ape(done) <= 0.141
 
 
 def test_l40s_tensor_parallel_rows_priced_at_pcie_p2p_rate():

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import yaml
+from measured_runs import runs, runs_by_id
 
 from archsweep.load.calibration import load_calibration, software_stacks
 from archsweep.load.paths import data_dir
@@ -17,7 +18,6 @@ from archsweep.load.workloads import load_workload
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.spec.errors import InputError
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.optimism import _megatron_2021_pipelines, search_optimism
 from archsweep.validation.run import plan_row
 
@@ -68,9 +68,8 @@ def test_a_bad_parallelism_entry_names_file_key_and_allowed(tmp_path, monkeypatc
 
 
 def test_fsdp_rows_never_get_a_mapping_their_stack_cannot_run():
-    rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
-            if r["run_id"] in ("mpt_080_30b_a100_80gb_8192_8gpu_amp_bf16", "mpt_020_70b_h100_80gb_2048_32gpu_amp_bf16",
-                               "mpt_149_13b_a100_40gb_2048_8gpu_bf16")]
+    rows = runs(lambda r: r["run_id"] in ("mpt_080_30b_a100_80gb_8192_8gpu_amp_bf16", "mpt_020_70b_h100_80gb_2048_32gpu_amp_bf16",
+                                          "mpt_149_13b_a100_40gb_2048_8gpu_bf16"))
     results = search_optimism(rows)
     assert len(results) == 3
     for r in results:
@@ -82,8 +81,7 @@ def test_fsdp_rows_never_get_a_mapping_their_stack_cannot_run():
 
 
 def test_validate_searches_an_unstated_key_within_the_stack():
-    row = next(r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
-               if r["run_id"] == "mpt_149_13b_a100_40gb_2048_8gpu_bf16")
+    row = runs_by_id()["mpt_149_13b_a100_40gb_2048_8gpu_bf16"]
     plan = plan_row({**row, "fsdp_zero": "", "act_recompute": ""})
     # zero defaults to FULL_SHARD for llm-foundry (rows.py); the unstated recompute is searched
     # over what FSDP offers (none, full), never selective.

@@ -5,16 +5,14 @@ because the memory model over-estimates these layouts by 4-12 %)."""
 
 from __future__ import annotations
 
-import csv
+from measured_runs import runs
 
-from archsweep.load.paths import data_dir
 from archsweep.validation.rows import _recompute
 from archsweep.validation.run import validate_rows
 
 
 def _stated_rows() -> list[dict[str, str]]:
-    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
-        return [r for r in csv.DictReader(f) if "Megatron-Bridge v0.3.0" in r["act_recompute"]]
+    return runs(lambda r: "Megatron-Bridge v0.3.0" in r["act_recompute"])
 
 
 def test_stated_rows_name_their_preset_and_parse_as_none():
@@ -45,8 +43,7 @@ def test_stated_rows_validate_with_recompute_none():
 
 
 def _launcher_rows() -> list[dict[str, str]]:
-    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
-        return [r for r in csv.DictReader(f) if "NeMo-Framework-Launcher 24.07" in r["act_recompute"]]
+    return runs(lambda r: "NeMo-Framework-Launcher 24.07" in r["act_recompute"])
 
 
 def test_nemo2407_finetuning_rows_take_the_launcher_example_layout():

@@ -7,14 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from measured_runs import runs
 
 from archsweep.load.calibration import load_base_calibration, load_calibration
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import _mlperf_lora_tp_overlap_cp1, held_out_calibrations
 from archsweep.validation.run import validate_rows
 
-ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+ROWS = runs()
 FIT = [r for r in ROWS if _mlperf_lora_tp_overlap_cp1(r)]
 
 

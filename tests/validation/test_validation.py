@@ -11,8 +11,8 @@ import math
 from pathlib import Path
 
 import pytest
+from measured_runs import CSV, runs
 
-from archsweep.load.paths import data_dir
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.errors import InputError
 from archsweep.spec.training import TrainingJob
@@ -23,17 +23,15 @@ from archsweep.validation.run import plan_row, validate_file, validate_rows
 from archsweep.validation.summary import summarize, write_results_csv
 from archsweep.validation.types import OUTPUT_COLUMNS, Skip
 
-PUBLIC = data_dir() / "validation" / "training_runs.csv"
-
 
 @pytest.fixture(scope="module")
 def public_rows() -> list[dict[str, str]]:
-    return read_measurements(PUBLIC)
+    return runs()
 
 
 @pytest.fixture(scope="module")
 def public_results():
-    return validate_file(PUBLIC)
+    return validate_file(CSV)
 
 
 def _row(rows: list[dict[str, str]], run_id: str) -> dict[str, str]:

@@ -4,13 +4,12 @@ architecture in any published convention, tokens/s x step time against the batch
 from __future__ import annotations
 
 import pytest
+from measured_runs import runs_by_id
 
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import Skip
 
-ROWS = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+ROWS = runs_by_id()
 
 
 def test_public_rows_are_self_consistent():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from measured_runs import CSV, runs
 
 from archsweep.load.calibration import held_out_priors, load_calibration
 from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import FITTED, held_out_calibrations, validate_file
 
-CSV = data_dir() / "validation" / "training_runs.csv"
-ROWS = read_measurements(CSV)
+ROWS = runs()
 
 
 def test_fitted_constants_are_the_yaml_fits():

@@ -7,14 +7,14 @@ from dataclasses import fields
 
 import pytest
 import yaml
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration, software_stacks
 from archsweep.load.paths import repo_root
 from archsweep.load.study import parse_study
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.rows import calibration_stack
 
-ROWS = read_measurements(repo_root() / "data" / "validation" / "training_runs.csv")
+ROWS = runs()
 
 
 def test_every_tpu_row_of_the_public_set_gets_the_xla_stack():

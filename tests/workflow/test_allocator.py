@@ -9,8 +9,6 @@ import textwrap
 
 import pytest
 
-from archsweep.workflow.allocator import keep_freed_memory
-
 _PROBE = textwrap.dedent("""
     import resource, sys
     import numpy as np
@@ -42,6 +40,10 @@ def test_freed_memory_is_reused_not_faulted_in_again():
 
 
 def test_keep_freed_memory_is_a_bool_and_idempotent():
-    first = keep_freed_memory()
-    assert isinstance(first, bool)
-    assert keep_freed_memory() == first
+    """In a child process: the settings would otherwise stay in this test process's malloc for the rest
+    of the session."""
+    probe = ("from archsweep.workflow.allocator import keep_freed_memory\n"
+             "first = keep_freed_memory()\n"
+             "print(type(first).__name__, keep_freed_memory() == first)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=os.environ.copy())
+    assert out.stdout.split() == ["bool", "True"]

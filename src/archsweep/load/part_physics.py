@@ -34,7 +34,7 @@ from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
 from archsweep.spec.training import TrainingJob
 
-__all__ = ["part_columns", "recipe_calibration", "job_calibration", "gemm_rate_ratio", "FP8_PARAM_BYTES"]
+__all__ = ["part_columns", "recipe_calibration", "job_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
 
 #: Bytes per parameter of weights held and gathered in FP8 (TransformerEngine ``fp8_model_init``;
 #: NeMo ``fp8_params``, Megatron ``--fp8-param-gather``): one E4M3 byte instead of BF16's two.
@@ -82,23 +82,28 @@ def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Cal
                    fp8_norm_quantize_bytes_per_element_any_layout=norm_cast_any)
 
 
-def gemm_rate_ratio(entry: CatalogEntry, recipe: str = "delayed") -> float:
-    """Achieved low-precision GEMM rate of ``recipe`` on the part over what the model runs FP8 GEMMs at
-    without it (the part's BF16 efficiency x its FP8 peak): its ``fp8_matrix_efficiency_ratio`` times
-    the recipe's GEMM kernel rate over the per-tensor kernels (``gemm_rate_vs_per_tensor``: MXFP8
-    block-scaled GEMMs 0.951), or for an NVFP4 recipe its ``nvfp4_matrix_rate_ratio``.
+def runs_nvfp4(recipe: str) -> bool:
+    """Whether ``recipe``'s Linear GEMMs run in NVFP4 (``gemm_dtype``, data/calibration/low_precision_recipes.yaml)."""
+    return load_low_precision_recipes()[recipe].gemm_dtype == "nvfp4"
+
+
+def check_recipe(entry: CatalogEntry, recipe: str = "delayed", designs: HardwareArrays | None = None) -> None:
+    """The one check that catalog part ``entry`` (or every candidate of ``designs``, a study's, based on
+    it) runs low-precision ``recipe``: an NVFP4 recipe needs an NVFP4 rate (``nvfp4_matrix_rate_ratio`` > 0:
+    the part's NVFP4 peak, or the candidates' own column); every part runs the FP8 recipes (at its
+    ``fp8_matrix_efficiency_ratio`` x the recipe's ``gemm_rate_vs_per_tensor``, :func:`recipe_calibration`).
 
     Raises:
-        InputError: an NVFP4 recipe on a part without an NVFP4 peak.
+        InputError: an NVFP4 recipe on a part (or a candidate of ``designs``) without an NVFP4 rate.
     """
-    spec = load_low_precision_recipes()[recipe]
-    if spec.gemm_dtype != "nvfp4":
-        return entry.design.fp8_matrix_efficiency_ratio * spec.gemm_rate_vs_per_tensor
-    ratio = entry.design.nvfp4_matrix_rate_ratio
-    if ratio <= 0:
+    if not runs_nvfp4(recipe):
+        return
+    if designs is None and entry.design.nvfp4_matrix_rate_ratio <= 0:
         raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
                          "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
-    return ratio
+    if designs is not None and np.any(np.asarray(designs.nvfp4_matrix_rate_ratio) <= 0):
+        raise InputError("<candidates>", "nvfp4_matrix_rate_ratio", float(np.min(designs.nvfp4_matrix_rate_ratio)),
+                         f"> 0 on every candidate of a job with the NVFP4 recipe {recipe!r}")
 
 
 def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob, *,
@@ -118,12 +123,7 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     Raises:
         InputError: an NVFP4 recipe on a part (or a candidate of ``designs``) without an NVFP4 peak.
     """
-    nvfp4 = load_low_precision_recipes()[job.low_precision_recipe].gemm_dtype == "nvfp4"
-    if designs is None or not nvfp4:
-        gemm_rate_ratio(entry, job.low_precision_recipe)  # the part runs the recipe
-    elif np.any(np.asarray(designs.nvfp4_matrix_rate_ratio) <= 0):
-        raise InputError("<candidates>", "nvfp4_matrix_rate_ratio", float(np.min(designs.nvfp4_matrix_rate_ratio)),
-                         f"> 0 on every candidate of a job with the NVFP4 recipe {job.low_precision_recipe!r}")
+    check_recipe(entry, job.low_precision_recipe, designs)
     out = recipe_calibration(calibration, job.low_precision_recipe)
     if job.fp8_params:
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,

@@ -11,7 +11,7 @@ a job:
   degrees fit the largest system of the study;
 - the scale-up domain is never larger than the largest system (``accelerator_count``);
 - every training job's low-precision recipe runs on the candidates (an NVFP4 recipe needs the
-  base part's NVFP4 peak, :func:`archsweep.load.part_physics.gemm_rate_ratio`, or a varied
+  base part's NVFP4 peak, :func:`archsweep.load.part_physics.check_recipe`, or a varied
   ``nvfp4_matrix_rate_ratio`` > 0), and a varied ``fp8_matrix_efficiency_ratio`` keeps FP8 GEMMs at
   most at the FP8 peak: the same checks over the sweep's ``parameters`` and over a ``search:``
   section's ``search.parameters`` (:func:`check_part_physics_spaces`);
@@ -25,9 +25,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from archsweep.load.low_precision import load_low_precision_recipes
 from archsweep.load.parameters import problem
-from archsweep.load.part_physics import gemm_rate_ratio
+from archsweep.load.part_physics import check_recipe, runs_nvfp4
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.catalog import CatalogEntry
@@ -181,13 +180,13 @@ def check_recipes(workloads: Mapping[str, Workload], base: CatalogEntry, file: s
         job = workload.training
         if job.precision != "fp8":
             continue
-        if nvfp4 is not None and load_low_precision_recipes()[job.low_precision_recipe].gemm_dtype == "nvfp4":
+        if nvfp4 is not None and runs_nvfp4(job.low_precision_recipe):
             if _extent(nvfp4)[0] <= 0:
                 problems.append(problem(file, f"{key}.nvfp4_matrix_rate_ratio", _extent(nvfp4)[0],
                                         f"> 0 for every candidate: workload {name} runs the NVFP4 recipe"))
             continue
         try:
-            gemm_rate_ratio(base, job.low_precision_recipe)
+            check_recipe(base, job.low_precision_recipe)
         except InputError as exc:
             problems.append(problem(file, "workloads", name, f"a low_precision_recipe the base part {base.name} runs "
                                     f"({job.low_precision_recipe}: {exc.problem.allowed}; "

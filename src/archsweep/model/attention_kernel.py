@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsweep.model.gemm import pick
 from archsweep.spec.calibration import Calibration
 
 __all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor", "ring_attention_mask_factor", "softmax_rate_factor"]
@@ -57,7 +58,7 @@ def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibrati
         return np.ones_like(mma)
     ref = 4.0 * REFERENCE_HEAD_DIM
     factor = np.minimum(1.0, (ref / (ref + mma / np.where(e > 0.0, e, 1.0))) / (ref / (ref + x_ref)))
-    return factor if np.all(e > 0.0) else np.where(e > 0.0, factor, 1.0)
+    return pick(e > 0.0, factor, 1.0)
 
 
 def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration) -> np.ndarray:

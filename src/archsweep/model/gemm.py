@@ -33,25 +33,28 @@ import numpy as np
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import PART_PHYSICS_PARAMETERS, HardwareArrays
 
-__all__ = ["PartFill", "gemm_efficiency", "gemm_time_s", "k_fill", "low_precision_rate_ratio", "scalar_part_physics",
-           "uniform"]
-
-
-def uniform(column: Any) -> Any:
-    """``column`` as a Python scalar where every candidate holds one value (a study that does not vary
-    it), else unchanged: the same values, without broadcasting a (candidates x mappings) array early."""
-    a = np.asarray(column)
-    if a.ndim == 0:
-        return a.item()
-    first = a.flat[0]
-    return first.item() if np.all(a == first) else column
+__all__ = ["PartFill", "gemm_efficiency", "gemm_time_s", "k_fill", "low_precision_rate_ratio", "pick",
+           "scalar_part_physics"]
 
 
 def scalar_part_physics(hw: HardwareArrays) -> HardwareArrays:
-    """``hw`` with each part-physics column that the whole batch shares as a 0-d array (same values), so
-    the many :func:`uniform` reads of one evaluation cost one comparison per column."""
-    shared = {p.name: np.asarray(uniform(getattr(hw, p.name))) for p in PART_PHYSICS_PARAMETERS}
-    return replace(hw, **{k: v for k, v in shared.items() if v.ndim == 0})
+    """``hw`` with each part-physics column that the whole batch shares (a study that does not vary it)
+    as a 0-d array of that value: the one place a batch-wide column is collapsed, once per evaluation,
+    so the model's reads of it neither compare nor broadcast a (candidates x mappings) array (:func:`pick`)."""
+    shared = {}
+    for p in PART_PHYSICS_PARAMETERS:
+        a = np.asarray(getattr(hw, p.name))
+        if a.ndim and np.all(a == a.flat[0]):
+            shared[p.name] = np.asarray(a.flat[0])
+    return replace(hw, **shared) if shared else hw
+
+
+def pick(cond: Any, a: Any, b: Any) -> Any:
+    """``np.where(cond, a, b)``; ``a`` or ``b`` itself where ``cond`` is one value for the whole batch
+    (0-d: a condition on :func:`scalar_part_physics` columns), without broadcasting either."""
+    if np.ndim(cond) == 0:
+        return a if cond else b
+    return np.where(cond, a, b)
 
 
 def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:
@@ -60,8 +63,8 @@ def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:
     else ``fp8_matrix_efficiency_ratio`` times the recipe's kernel rate over the per-tensor FP8 kernels
     (``cal.low_precision_gemm_rate_factor``)."""
     if cal.low_precision_gemm_dtype == "nvfp4":
-        return uniform(hw.nvfp4_matrix_rate_ratio)
-    ratio = uniform(hw.fp8_matrix_efficiency_ratio)
+        return hw.nvfp4_matrix_rate_ratio
+    ratio = hw.fp8_matrix_efficiency_ratio
     factor = float(cal.low_precision_gemm_rate_factor)
     return ratio if factor == 1.0 else ratio * factor
 
@@ -69,7 +72,7 @@ def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:
 @dataclass(frozen=True)
 class PartFill:
     """A part's GEMM pipeline-fill columns (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``;
-    scalars where the batch shares one value). 0: the model-wide ``gemm_k_half``."""
+    0-d where the batch shares one value, :func:`scalar_part_physics`). 0: the model-wide ``gemm_k_half``."""
 
     k_half_bf16: Any = 0.0
     k_half_fp8: Any = 0.0
@@ -77,7 +80,7 @@ class PartFill:
 
     @classmethod
     def of(cls, hw: HardwareArrays) -> PartFill:
-        return cls(uniform(hw.gemm_k_half_bf16), uniform(hw.gemm_k_half_fp8), uniform(hw.gemm_k_reference))
+        return cls(hw.gemm_k_half_bf16, hw.gemm_k_half_fp8, hw.gemm_k_reference)
 
 
 def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False, fill: PartFill | None = None) -> np.ndarray:
@@ -94,13 +97,12 @@ def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False, fill: PartFi
     k_half = np.where(np.asarray(fill.k_half_bf16) > 0, fill.k_half_bf16, k0)
     if one_byte:
         k_half = np.where(np.asarray(fill.k_half_fp8) > 0, fill.k_half_fp8, k_half)
-    k_half = uniform(k_half)
     eta_k = k / (k + k_half)
     scaled = (np.asarray(fill.k_reference) > 0) & (k_half != k0)
     if np.any(scaled):
         scale = (fill.k_reference + k_half) / (fill.k_reference + k0)
         capped = np.minimum(eta_k * scale, 1.0)
-        eta_k = capped if np.all(scaled) else np.where(scaled, capped, eta_k)
+        eta_k = pick(scaled, capped, eta_k)
     return eta_k
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
-from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, scalar_part_physics, uniform
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick, scalar_part_physics
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -63,7 +63,8 @@ class LayerCosts:
     moe_module_rc_s: np.ndarray | float = 0.0
 
 
-def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration):
+def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration,
+                     fill: PartFill):
     """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter.
 
     The adapter on a projection with input (m x k) runs as its own kernels (NeMo
@@ -82,7 +83,7 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     r = np.full((), float(rank))
     common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                   compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
-                  cal=cal, fill=PartFill.of(hw))
+                  cal=cal, fill=fill)
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t0 = cal.kernel_overhead_s
     x = batch * m * k  # adapter input elements
@@ -102,9 +103,10 @@ def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: H
     return fwd, bwd, flops, hbm
 
 
-def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, frozen: bool = False,
-                  input_from_norm: bool = False):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM.
+def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, fill: PartFill,
+                  frozen: bool = False, input_from_norm: bool = False):
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM; ``fill``: the
+    batch's :class:`PartFill` (built once by :func:`layer_costs`).
 
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
@@ -113,7 +115,7 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
     # One-byte operands run at the part's measured FP8 (or NVFP4) rate relative to BF16 (MAMF ratio).
     efficiency = hw.matrix_efficiency * (low_precision_rate_ratio(hw, cal) if bpe < 2.0 else 1.0)
     common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=PartFill.of(hw))
+                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=fill)
     fwd = gemm_time_s(m, n, k, batch=batch, **common)
     bwd = gemm_time_s(m, k, n, batch=batch, **common)
     if not frozen:
@@ -126,14 +128,14 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
         # bytes per element by recipe and the part's layout rule: data/calibration/low_precision_recipes.yaml).
         # A norm output is quantised by the norm itself (delayed scaling) or by its own pass after it.
-        any_layout = uniform(hw.fp8_gemm_layouts == "any")
+        any_layout = hw.fp8_gemm_layouts == "any"
         cast = np.where(any_layout, cal.fp8_quantize_bytes_per_element_any_layout, cal.fp8_quantize_bytes_per_element)
         norm_cast = np.where(any_layout, cal.fp8_norm_quantize_bytes_per_element_any_layout,
                              cal.fp8_norm_quantize_bytes_per_element)
-        in_bytes = uniform(norm_cast if input_from_norm else cast)
+        in_bytes = norm_cast if input_from_norm else cast
         bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
         fwd = fwd + in_bytes * batch * m * k / bw
-        bwd = bwd + uniform(cast) * batch * m * n / bw
+        bwd = bwd + cast * batch * m * n / bw
         hbm = hbm + in_bytes * batch * m * k
     if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
         # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
@@ -143,8 +145,7 @@ def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cal
         # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
         reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
                           / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
-        tn_only = uniform(hw.fp8_gemm_layouts != "any")
-        bwd = reformed if tn_only is True else (bwd if tn_only is False else np.where(tn_only, reformed, bwd))
+        bwd = pick(hw.fp8_gemm_layouts != "any", reformed, bwd)
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm
 
@@ -157,6 +158,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
     """
     hw = scalar_part_physics(hw)  # once: the GEMMs below read a batch-wide part column as a scalar
+    fill = PartFill.of(hw)
     t, c = mp.tp, mp.cp
     b = mp.micro_batch
     s = float(wl.seq_len)
@@ -178,15 +180,15 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         the adapter's up GEMM is column-parallel (n / tp per rank) and its output, after the TP
         exchange (communication.lora_tensor_parallel_s), is (m / tp) x n with sequence
         parallelism, m x n without (NeMo ParallelLinearAdapter, ``gather_output``)."""
-        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, frozen=lora, input_from_norm=input_from_norm)
+        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, fill, frozen=lora, input_from_norm=input_from_norm)
         if target not in targets:
             return base
         if row_parallel:
             adapter = _adapter_fwd_bwd(m, n / t, k, batch, batch * m * n / out_split, wl.training.lora_rank,
-                                       wl.training.lora_dropout, hw, cal)
+                                       wl.training.lora_dropout, hw, cal, fill)
         else:
             adapter = _adapter_fwd_bwd(m, n, k, batch, batch * m * n, wl.training.lora_rank,
-                                       wl.training.lora_dropout, hw, cal)
+                                       wl.training.lora_dropout, hw, cal, fill)
         return tuple(x + y for x, y in zip(base, adapter))
 
     heads_local = wl.heads / t
@@ -221,7 +223,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Exponentials on the special-function units: parts with more matrix FLOP per exponential than
     # the reference (Blackwell B200 / GB200) reach a lower share of peak in the attention kernel.
     softmax = softmax_rate_factor(attn_peak / (hw.compute_units * hw.clock_hz), cal,
-                                  uniform(hw.softmax_exponentials_per_cycle_per_unit))
+                                  hw.softmax_exponentials_per_cycle_per_unit)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
     fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(c, cal) / fa_rate + cal.kernel_overhead_s
@@ -236,8 +238,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         fa_fwd = fa_fwd + bias_s
         fa_bwd = fa_bwd + 2.0 * bias_s
     # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
-    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal)
-    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal)
+    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
+    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
     score_elems = b * heads_local * (s / c) * s
     softmax_fwd = 10.0 * score_elems / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     unfused_fwd = sc[0] + av[0] + softmax_fwd
@@ -265,7 +267,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Elementwise: norms/dropout/residual outside the TP region (replicated unless SP) and the
     # FFN activation inside it (always split by t). HBM-bound.
     sp = mp.sequence_parallel > 0
-    act_width = wl.ffn_hidden * (1.5 if wl.ffn_type == "swiglu" else 1.0)
+    act_width = wl.ffn_hidden * _activation_inputs(wl)
     elem_bytes_fwd = cal.elementwise_traffic_multiplier * (
         cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
         + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
@@ -296,7 +298,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Expert adapters act on the expert's local tokens (no sequence-parallel exchange).
         e_up = proj("mlp_fc1", tokens_per_expert, e_in, h, local_experts)
         e_down = proj("mlp_fc2", tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts)
-        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
+        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
@@ -325,7 +327,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
     dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)
 
-    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, **fz)
+    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
     ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     return LayerCosts(
@@ -337,13 +339,20 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     )
 
 
+def _activation_inputs(wl: Workload) -> float:
+    """Traffic of the FFN activation per output element relative to GELU's (read 1, write 1): 1.5 for
+    SwiGLU (reads gate and up, writes 1)."""
+    return 1.5 if wl.ffn_type == "swiglu" else 1.0
+
+
 def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens,
                         mla_up_fwd, mlp_gemm_fwd, shared_fwd) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Forward time of the job's ``recompute_modules`` besides the attention core, (dense layer, MoE
     layer): what selective recompute re-runs in the backward (Megatron-Core transformer_config.py
     ``recompute_modules``, NVIDIA/Megatron-LM @d98e8a6). Each module's forward as this model costs it:
     ``layernorm`` the two norms (read + write 2 B per element, replicated unless SP); ``moe_act`` the
-    routed experts' activation (SwiGLU reads 2 x 2 B, writes 2 B per FFN element; GELU 2 + 2 B);
+    routed experts' activation at the layer's activation traffic per FFN element (``layer_costs``:
+    ``elementwise_bytes_per_token_per_ffn`` x :func:`_activation_inputs`, 6 B SwiGLU, 4 B GELU);
     ``mla_up_proj`` the MLA Q / KV up-projections; ``mlp`` a dense layer's FC1 + FC2 + activation;
     ``shared_experts`` the shared experts' GEMMs. Communication inside a recomputed module is not
     re-charged (``mlp`` under TP re-runs its sequence-parallel all-gather / reduce-scatter: not counted)."""
@@ -353,7 +362,7 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t, h = mp.tp, float(wl.hidden)
     elem = lambda nbytes: cal.elementwise_traffic_multiplier * nbytes / bw + cal.kernel_overhead_s  # noqa: E731
-    swiglu = wl.ffn_type == "swiglu"
+    act = cal.elementwise_bytes_per_token_per_ffn * _activation_inputs(wl)  # bytes per FFN element, as layer_costs
     dense = moe = 0.0 * tokens
     if "layernorm" in modules:
         norms = 2.0 * elem(4.0 * tokens * h / np.where(mp.sequence_parallel > 0, t, 1.0))
@@ -361,11 +370,11 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     if "mla_up_proj" in modules and wl.mla is not None:
         dense, moe = dense + mla_up_fwd, moe + mla_up_fwd
     if "mlp" in modules:
-        dense = dense + mlp_gemm_fwd + elem((6.0 if swiglu else 4.0) * tokens * wl.ffn_hidden / t)
+        dense = dense + mlp_gemm_fwd + elem(act * tokens * wl.ffn_hidden / t)
     if wl.moe is not None:
         if "moe_act" in modules:
             routed = wl.moe.top_k * wl.moe.capacity_factor
-            moe = moe + elem((6.0 if swiglu else 4.0) * routed * tokens * wl.moe.expert_ffn_hidden / t)
+            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t)
         if "shared_experts" in modules:
             moe = moe + shared_fwd
     return dense, moe

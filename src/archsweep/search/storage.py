@@ -102,8 +102,9 @@ class _FlockLock(BaseJournalFileLock):
             handle.close()
 
 
-def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
+def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optuna.samplers.BaseSampler:
+    """The configured sampler for a study of ``objectives`` objectives (one: TPE's ``gamma_max`` defaults
+    to Optuna's single-objective cap, :class:`TopFraction`), seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
     a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``);
     with ``local_search_start`` followed by a Pareto local search on the grid
     (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`)."""
@@ -117,7 +118,7 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     local_fresh = bool(options.pop("local_search_fresh", False))
     local_parents = str(options.pop("local_search_parents", "contribution"))
     local_final = options.pop("local_search_final", None)
-    sampler = _sampler(spec, worker, options)
+    sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
     elif lhs_startup > 0:
@@ -131,7 +132,7 @@ def make_sampler(spec: SearchSpec, worker: int) -> optuna.samplers.BaseSampler:
     return sampler
 
 
-def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.samplers.BaseSampler:
+def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any], objectives: int) -> optuna.samplers.BaseSampler:
     seed = spec.seed + worker
     name = spec.sampler.name
     if name == "nsga2":
@@ -140,7 +141,7 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
         return optuna.samplers.NSGAIIISampler(seed=seed, **options)
     if name == "tpe":
         if "gamma" in options or "gamma_max" in options:
-            most = options.pop("gamma_max", None)
+            most = options.pop("gamma_max", None if objectives > 1 else SINGLE_OBJECTIVE_GAMMA_MAX)
             options["gamma"] = TopFraction(float(options.pop("gamma", 0.1)), None if most is None else int(most))
         return optuna.samplers.TPESampler(seed=seed, **options)
     if name == "qmc":
@@ -151,13 +152,20 @@ def _sampler(spec: SearchSpec, worker: int, options: dict[str, Any]) -> optuna.s
     return optuna.samplers.GridSampler(space, seed=seed)
 
 
+#: Optuna 5's cap on TPE's "below" trials for one objective (optuna/samplers/_tpe/sampler.py
+#: ``default_gamma``: ``min(ceil(0.1 n), 25)``; ``default_gamma_multiobjective`` has none).
+SINGLE_OBJECTIVE_GAMMA_MAX = 25
+
+
 @dataclass(frozen=True)
 class TopFraction:
     """TPE's ``gamma`` from the ``gamma`` and ``gamma_max`` options: of ``n`` finished trials, the
     ``min(ceil(fraction * n), most)`` best form the "below" density (Optuna 5's default: 0.1 with no
     cap for several objectives, 0.1 capped at 25 for one; with several objectives the below set is
-    the best non-domination ranks, the last one thinned by hypervolume subset selection). A
-    picklable callable, unlike a lambda."""
+    the best non-domination ranks, the last one thinned by hypervolume subset selection). An option
+    left out keeps Optuna's default for the study: ``gamma`` 0.1, ``gamma_max`` none with several
+    objectives and :data:`SINGLE_OBJECTIVE_GAMMA_MAX` with one (so ``gamma`` alone does not lift a
+    single-objective study's cap). A picklable callable, unlike a lambda."""
 
     fraction: float
     most: int | None = None

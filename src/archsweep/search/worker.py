@@ -179,7 +179,8 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     spec = search_spec(study)
     quota = worker_quota(spec.trials, spec.workers, worker_index)
     storage = search_storage(study, results)
-    ostudy = optuna.load_study(study_name=study.name, storage=storage, sampler=make_sampler(spec, worker_index))
+    sampler = make_sampler(spec, worker_index, objectives=len(study.objectives))
+    ostudy = optuna.load_study(study_name=study.name, storage=storage, sampler=sampler)
     own = _own_trials(ostudy, worker_index)
     stale = [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
     for t in stale:  # left RUNNING by a killed run of this worker: never counted, even if evaluated

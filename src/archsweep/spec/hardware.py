@@ -12,7 +12,7 @@ values are FLOP per clock per compute unit (an SM, CU or TensorCore): peak matri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -142,6 +142,17 @@ CATALOG_PARAMETERS: tuple[ParameterInfo, ...] = tuple(p for p in HARDWARE_PARAME
 PART_PHYSICS_PARAMETERS: tuple[ParameterInfo, ...] = tuple(p for p in HARDWARE_PARAMETERS if p.group == "physics")
 
 
+def _default(name: str) -> Any:
+    """The ``default`` of part-physics parameter ``name`` (:data:`HARDWARE_PARAMETERS`: the one table of the
+    defaults, which :class:`AcceleratorDesign`, :class:`HardwareArrays` and :meth:`HardwareArrays.from_columns` read)."""
+    return PARAMETER_BY_NAME[name].default
+
+
+def _array_default(name: str) -> Callable[[], np.ndarray]:
+    """A 0-d array of :func:`_default` (``name``), as a dataclass ``default_factory``."""
+    return lambda: np.asarray(_default(name))
+
+
 def _column(columns: Mapping[str, Any], info: ParameterInfo, shape: tuple[int, ...]) -> Any:
     """``columns[info.name]``; the neutral default (of ``shape``) of a part-physics column ``columns`` lacks."""
     try:
@@ -179,15 +190,15 @@ class AcceleratorDesign:
     scaleout_topology: str
     scaleout_oversubscription: float
     accelerator_count: int
-    fp8_matrix_efficiency_ratio: float = 1.0
-    nvfp4_matrix_rate_ratio: float = 0.0
-    fp8_gemm_layouts: str = "tn_only"
-    softmax_exponentials_per_cycle_per_unit: float = 0.0
-    host_link_bw_bytes_per_s: float = 0.0
-    die_reference_clock_hz: float = 0.0
-    gemm_k_half_bf16: float = 0.0
-    gemm_k_half_fp8: float = 0.0
-    gemm_k_reference: float = 0.0
+    fp8_matrix_efficiency_ratio: float = _default("fp8_matrix_efficiency_ratio")
+    nvfp4_matrix_rate_ratio: float = _default("nvfp4_matrix_rate_ratio")
+    fp8_gemm_layouts: str = _default("fp8_gemm_layouts")
+    softmax_exponentials_per_cycle_per_unit: float = _default("softmax_exponentials_per_cycle_per_unit")
+    host_link_bw_bytes_per_s: float = _default("host_link_bw_bytes_per_s")
+    die_reference_clock_hz: float = _default("die_reference_clock_hz")
+    gemm_k_half_bf16: float = _default("gemm_k_half_bf16")
+    gemm_k_half_fp8: float = _default("gemm_k_half_fp8")
+    gemm_k_reference: float = _default("gemm_k_reference")
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -228,15 +239,15 @@ class HardwareArrays:
     scaleout_topology: np.ndarray
     scaleout_oversubscription: np.ndarray
     accelerator_count: np.ndarray
-    fp8_matrix_efficiency_ratio: np.ndarray = field(default_factory=lambda: np.asarray(1.0))
-    nvfp4_matrix_rate_ratio: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    fp8_gemm_layouts: np.ndarray = field(default_factory=lambda: np.asarray("tn_only"))
-    softmax_exponentials_per_cycle_per_unit: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    host_link_bw_bytes_per_s: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    die_reference_clock_hz: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    gemm_k_half_bf16: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    gemm_k_half_fp8: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
-    gemm_k_reference: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    fp8_matrix_efficiency_ratio: np.ndarray = field(default_factory=_array_default("fp8_matrix_efficiency_ratio"))
+    nvfp4_matrix_rate_ratio: np.ndarray = field(default_factory=_array_default("nvfp4_matrix_rate_ratio"))
+    fp8_gemm_layouts: np.ndarray = field(default_factory=_array_default("fp8_gemm_layouts"))
+    softmax_exponentials_per_cycle_per_unit: np.ndarray = field(default_factory=_array_default("softmax_exponentials_per_cycle_per_unit"))
+    host_link_bw_bytes_per_s: np.ndarray = field(default_factory=_array_default("host_link_bw_bytes_per_s"))
+    die_reference_clock_hz: np.ndarray = field(default_factory=_array_default("die_reference_clock_hz"))
+    gemm_k_half_bf16: np.ndarray = field(default_factory=_array_default("gemm_k_half_bf16"))
+    gemm_k_half_fp8: np.ndarray = field(default_factory=_array_default("gemm_k_half_fp8"))
+    gemm_k_reference: np.ndarray = field(default_factory=_array_default("gemm_k_reference"))
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Any]) -> HardwareArrays:

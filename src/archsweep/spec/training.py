@@ -84,6 +84,7 @@ class TrainingJob:
             whose FP8 GEMMs take one layout only (resolved by ``job_calibration``).
         recompute_modules: what the mapping's ``recompute = selective`` re-runs in the backward
             (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
+            Checked where it is read (``load.job_options.recompute_option``, ``validation.cells``), not here.
     """
 
     global_batch_seqs: int
@@ -122,10 +123,6 @@ class TrainingJob:
         if bad or not self.lora_targets:
             raise InputError("<training job>", "lora_targets", list(self.lora_targets),
                              "a non-empty list of " + ", ".join(LORA_TARGETS))
-        bad_rc = [m for m in self.recompute_modules if m not in RECOMPUTE_MODULES]
-        if bad_rc or not self.recompute_modules:
-            raise InputError("<training job>", "recompute_modules", list(self.recompute_modules),
-                             "a non-empty list of " + ", ".join(RECOMPUTE_MODULES))
         if not 0.0 <= self.lora_dropout < 1.0:
             raise InputError("<training job>", "lora_dropout", self.lora_dropout, "a probability in [0, 1)")
 

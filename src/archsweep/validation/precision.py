@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from archsweep.spec.low_precision import RecipeName
@@ -11,11 +12,17 @@ from archsweep.validation.types import Skip
 
 __all__ = ["precision_of", "recipe_of"]
 
+#: A precision the text says the run does not use ("BF16 (no FP8 flag in the launch code)", "without FP8").
+_NEGATED = re.compile(r"\b(?:no|not|without|non|w/o)[\s-]+(?:nv|mx)?(?:fp8|fp4|fp16|bf16|int8|int4)\b")
+
+
+def _stated(row: Mapping[str, str]) -> str:
+    """The row's ``precision`` text in lower case, without the precisions it negates."""
+    return _NEGATED.sub(" ", _text(row, "precision").lower())
+
 
 def precision_of(row: Mapping[str, str]) -> Precision:
-    text = _text(row, "precision").lower()
-    if text.startswith(("bf16", "fp16")) and "no fp8" in text:  # "BF16 (no FP8 flag in the launch code)"
-        return "bf16"
+    text = _stated(row)
     if "fp8" in text or "nvfp4" in text:
         return "fp8"  # the low-precision class; the recipe (recipe_of) says which
     if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
@@ -29,7 +36,7 @@ def recipe_of(row: Mapping[str, str]) -> RecipeName:
     current scaling as per-tensor FP8 (scripts/performance/argument_parser.py ``--compute_dtype``
     bf16 / fp8_cs / fp8_mx / fp8_sc / nvfp4), NeMo's and Megatron-LM's default is delayed scaling
     (NeMo scripts/performance ``--fp8_recipe`` default ``ds``; Megatron-LM ``--fp8-recipe delayed``)."""
-    text = _text(row, "precision").lower()
+    text = _stated(row)
     if "nvfp4" in text:
         return "nvfp4"
     if "mxfp8" in text or "fp8-mx" in text:

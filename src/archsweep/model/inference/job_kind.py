@@ -42,23 +42,24 @@ __all__ = ["SERVING_COLUMNS", "SERVING_OBJECTIVES", "SERVING_PERFORMANCE_FIELDS"
 SERVING_OBJECTIVES = ("output_tokens_per_s_per_accelerator", "ttft_s", "tpot_s")
 
 #: Hardware fields :func:`~archsweep.model.inference.serving.serving_performance` reads for a BF16
-#: job: compute and HBM rates and capacity, the clock, the fabrics and the system size. Not read:
+#: job: compute and HBM rates and capacity, the clock, the fabrics, the system size and the part's GEMM
+#: pipeline fill (as training's). Not read:
 #: TDP, process node, HBM generation, SRAM size and the vector rate (power/area/cost only).
 SERVING_PERFORMANCE_FIELDS: tuple[str, ...] = (
     "compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_efficiency", "clock_hz",
     "hbm_stacks", "hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes",
     "scaleup_domain_size", "scaleup_bw_bytes_per_s", "scaleup_latency_s", "scaleup_topology",
     "scaleout_bw_bytes_per_s", "scaleout_latency_s", "scaleout_topology", "scaleout_oversubscription",
-    "accelerator_count",
+    "accelerator_count", "gemm_k_half_bf16", "gemm_k_reference",
 )
 
 
 def serving_performance_fields(job: ServingJob) -> tuple[str, ...]:
-    """The fields serving reads for ``job``: the FP8 matrix rate only for FP8/FP4 activations
-    (:func:`~archsweep.model.inference.step.matrix_peak_flops`)."""
+    """The fields serving reads for ``job``: the FP8 matrix rate (:func:`~archsweep.model.inference.step.matrix_peak_flops`)
+    and the one-byte GEMM fill only for FP8/FP4 activations."""
     if job.activation_precision == "bf16":
         return SERVING_PERFORMANCE_FIELDS
-    return (*SERVING_PERFORMANCE_FIELDS, "matrix_flops_per_cycle_per_unit_fp8")
+    return (*SERVING_PERFORMANCE_FIELDS, "matrix_flops_per_cycle_per_unit_fp8", "gemm_k_half_fp8")
 
 
 _CONSTRAINT_FIELDS = ("valid", "memory_violation", "violation_ttft", "violation_tpot")

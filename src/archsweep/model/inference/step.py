@@ -30,7 +30,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.attention_kernel import attention_head_dim_factor
-from archsweep.model.gemm import gemm_efficiency
+from archsweep.model.gemm import PartFill, gemm_efficiency, scalar_part_physics
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
@@ -128,6 +128,8 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     layers = np.ceil(wl.layers / cfg.pp)
     h = float(wl.hidden)
     tokens = decode_tokens + prefill_tokens
+    one_byte = job.activation_precision != "bf16"  # FP8 / FP4 GEMM operands (training's bytes_per_element < 2)
+    fill = PartFill.of(scalar_part_physics(hw))  # the part's GEMM pipeline fill, as in training
     t_rank = np.where(adp, tokens / width, tokens)  # tokens each rank's attention sees
     moe_frac = wl.moe_layers / wl.layers
     wbpe = job.weight_bytes_per_element
@@ -146,7 +148,8 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and job.activation_precision != "bf16" else 1.0)
     peak_dense = hw.peak_matrix_flops_bf16 if dense_bf16 else peak
     wbpe_dense = 2.0 if dense_bf16 else wbpe
-    eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_dense, cal)
+    eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_dense, cal,
+                          one_byte=one_byte and not dense_bf16, fill=fill)
     # The output projection runs only for the tokens that sample: every decode token and the last
     # token of each prompt (TensorRT-LLM LlmArgs.gather_context_logits, default False: context
     # logits are not returned, the LM head sees the gathered last positions).
@@ -171,7 +174,8 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         eta_tokens = np.where(small, per_expert_tokens / token_tile, 1.0)
         e_eff = eta_tokens * gemm_efficiency(np.where(small, tile_cap, per_expert_tokens),
                                              wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
-                                             h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal)
+                                             h, hw.compute_units, eta_max * scal.moe_gemm_ratio, cal,
+                                             one_byte=one_byte, fill=fill)
         e_flops = 2.0 * routed * ep_params
         e_bytes = wbpe * distinct * ep_params + 2.0 * layers * moe_frac * e.num_experts * h  # + router (bf16)
         linear = linear + np.maximum(e_flops / (peak * e_eff), e_bytes / (bw * scal.weight_stream_bw_efficiency))

@@ -150,8 +150,17 @@ def chunked_sync_window(microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarra
     before the end of the step (plus its own pass, which its buckets overlap, as with v = 1). 1 for
     v = 1 or no pipeline (the one-micro-batch window of PyTorch DDP bucketing, Li et al. VLDB 2020).
     Never above ``m``: the window lies within the step's backward work (``G <= m``)."""
+    return _window(microbatches, pp, _chunks(pp, vpp))
+
+
+def _chunks(pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
+    """Model chunks per pipeline rank: ``vpp`` (at least 1) with a pipeline, 1 without."""
+    return np.where(np.asarray(pp, dtype=float) > 1, np.maximum(np.asarray(vpp, dtype=float), 1.0), 1.0)
+
+
+def _window(microbatches: np.ndarray, pp: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`chunked_sync_window` for ``v`` chunks (:func:`_chunks`)."""
     m, p = np.asarray(microbatches, dtype=float), np.asarray(pp, dtype=float)
-    v = np.where(p > 1, np.maximum(np.asarray(vpp, dtype=float), 1.0), 1.0)
     return ((v - 1.0) * np.minimum(m, p) + 1.0) / v
 
 
@@ -169,8 +178,8 @@ def chunked_sync_exposed_s(sync_s: np.ndarray, chunk_backward_s: np.ndarray, mic
     slows that compute by ``interference x (sync - E0)`` (:func:`overlapped_exposed_s`; 1 = serial:
     the whole sync). v = 1 gives :func:`overlapped_exposed_s` of the one-micro-batch window exactly. Non-negative, non-decreasing in ``sync_s``, non-increasing
     in v, m and p; the step (which holds ``m`` backward passes) never shortens when compute slows."""
-    v = np.where(np.asarray(pp, dtype=float) > 1, np.maximum(np.asarray(vpp, dtype=float), 1.0), 1.0)
-    window = chunk_backward_s * chunked_sync_window(microbatches, pp, vpp)
+    v = _chunks(pp, vpp)
+    window = chunk_backward_s * _window(microbatches, pp, v)
     left = np.maximum(np.maximum(sync_s - window, (sync_s - chunk_backward_s) / v), 0.0)
     return left + interference * (sync_s - left)
 

@@ -40,9 +40,8 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import layer_activation_bytes, memory_per_accelerator
-from archsweep.model.training.offload import activation_offload
-from archsweep.model.training.step import stage_compute
+from archsweep.model.training.memory import memory_per_accelerator
+from archsweep.model.training.step import stage_compute, stage_offload
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -168,7 +167,9 @@ def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
 def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(a, axis=0, return_inverse=True)`` of a 2-D float array (the same
     rows, order and inverse), from a 1-D unique per column and one over the rows' mixed-radix codes
-    (the axis=0 form sorts a structured view: ~5x slower on rows with many repeats)."""
+    (the axis=0 form sorts a structured view: CPU time 16.6 vs 1.1 ms on DeepSeek-V3's 19,656 mappings
+    (:func:`compute_classes`), 7.0 vs 0.67 ms on 8,192 candidates' keys (:func:`keys`), equal at 128; best
+    of 7, 2026-12-01)."""
     n, k = a.shape
     if np.isnan(a).any():  # 1-D unique collapses NaNs, the axis=0 form does not: numpy's own form
         found, inverse = np.unique(a, axis=0, return_inverse=True)
@@ -286,8 +287,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             sl = slice(start, min(c, start + rows))
             sub = HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()})
             sc = stage_compute(sub, wl, reps, cal, fixed_dp)
-            offload = activation_offload(wl, sub.host_link_bw_bytes_per_s, layer_activation_bytes(wl, reps, sc.etp), sc.layers_stage,
-                                         sc.t_layer_f, sc.t_layer_b)
+            offload = stage_offload(sub, wl, reps, sc)
             shape = (sl.stop - sl.start, len(class_first))
             launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
             valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step

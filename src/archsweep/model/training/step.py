@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsweep.model.gemm import uniform
+from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
     expert_parallel,
@@ -43,14 +43,14 @@ from archsweep.model.training.memory import (
     memory_per_accelerator,
     usable_hbm_bytes,
 )
-from archsweep.model.training.offload import activation_offload
+from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.transformer import LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["StageCompute", "StepResult", "stage_compute", "training_step", "model_flops_per_token"]
+__all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "training_step", "model_flops_per_token"]
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,17 @@ def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
 
 
+def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute) -> OffloadCost:
+    """The step's activation offload (offload.py) on ``sc``'s layer times: its ``feasible`` completes
+    ``sc.valid`` to ``training_step``'s ``valid`` (the one place of that check, for the pruned search too)."""
+    return activation_offload(wl, hw.host_link_bw_bytes_per_s, layer_activation_bytes(wl, mp, sc.etp), sc.layers_stage,
+                              sc.t_layer_f, sc.t_layer_b)
+
+
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                   fixed_dp: float | None = None) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
+    hw = scalar_part_physics(hw)
     sc = stage_compute(hw, wl, mp, cal, fixed_dp)
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
@@ -174,8 +182,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
 
-    offload = activation_offload(wl, uniform(hw.host_link_bw_bytes_per_s), layer_activation_bytes(wl, mp, etp),
-                                 layers_stage, t_layer_f, t_layer_b)
+    offload = stage_offload(hw, wl, mp, sc)
     offload_exposed = microbatches * offload.exposed_s
     valid = sc.valid & offload.feasible
     compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble

@@ -1,0 +1,30 @@
+"""The public training validation set (data/validation/training_runs.csv) for the tests: read once per
+test session through :func:`archsweep.validation.cells.read_measurements` (cells stripped, numbers
+checked); every call hands out fresh copies of the rows, so a test may change its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+
+CSV = data_dir() / "validation" / "training_runs.csv"
+
+Row = dict[str, str]
+
+
+@cache
+def _rows() -> tuple[Row, ...]:
+    return tuple(read_measurements(CSV))
+
+
+def runs(where: Callable[[Row], bool] | None = None) -> list[Row]:
+    """The rows (those ``where`` accepts), in file order."""
+    return [dict(r) for r in _rows() if where is None or where(r)]
+
+
+def runs_by_id(where: Callable[[Row], bool] | None = None) -> dict[str, Row]:
+    """:func:`runs` by ``run_id``."""
+    return {r["run_id"]: r for r in runs(where)}
