@@ -322,13 +322,24 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # dropless host sync the GPU waits on that serial launch chain.
         launches_bwd = 2.0 if lora else 4.0
         expert_launch_s = local_experts * cal.kernel_overhead_s
+        if fp8:
+            # Low-precision recipes quantise each grouped-GEMM operand per local expert (TransformerEngine
+            # v2.8-v2.12 split_quantize: no fused multi-tensor kernel except delayed scaling on a TN-only
+            # part; current scaling runs amax + scale + cast per split): FC1 / FC2 inputs forward, their
+            # output gradients backward, each ``fp8_split_quantize_kernels`` launches per local expert.
+            quant = np.where(uniform(hw.fp8_gemm_layouts == "any"), cal.fp8_split_quantize_kernels_any_layout,
+                             cal.fp8_split_quantize_kernels)
+            launches_fwd = 2.0 + 2.0 * quant
+            launches_bwd = launches_bwd + 2.0 * quant
+        else:
+            launches_fwd = 2.0
         # The activation of a MoE layer runs over every routed copy (top-k x capacity per token) and the
         # shared experts, not over the dense ``ffn_hidden``: Megatron-Core TEGroupedMLP applies the
         # (weighted, fused) activation to the grouped FC1 output of all permuted tokens
         # (megatron/core/transformer/moe/experts.py, weighted_bias_swiglu_impl / weighted_bias_quick_geglu_impl).
         moe_elem_bytes = elementwise_bytes((moe.top_k * moe.capacity_factor + shared) * float(moe.expert_ffn_hidden))
         moe_elem = moe_elem_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        moe_fwd = attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + 2.0 * expert_launch_s
+        moe_fwd = attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + launches_fwd * expert_launch_s
         moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * moe_elem + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
         moe_flops = attn_flops + moe_ffn[2]
         moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + perm_bytes
