@@ -320,7 +320,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # one cuBLAS GEMM per local expert (nvte_multi_stream_cublas_gemm loops over the experts on
         # 4 streams), fc1 + fc2 forward, and dgrad (+ wgrad unless frozen) backward; after the
         # dropless host sync the GPU waits on that serial launch chain.
-        launches_bwd = 2.0 if lora else 4.0
+        launches_bwd: Any = 2.0 if lora else 4.0
+        launches_fwd: Any = 2.0
         expert_launch_s = local_experts * cal.kernel_overhead_s
         if fp8:
             # Low-precision recipes quantise each grouped-GEMM operand per local expert (TransformerEngine
@@ -331,8 +332,6 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
                              cal.fp8_split_quantize_kernels)
             launches_fwd = 2.0 + 2.0 * quant
             launches_bwd = launches_bwd + 2.0 * quant
-        else:
-            launches_fwd = 2.0
         # The activation of a MoE layer runs over every routed copy (top-k x capacity per token) and the
         # shared experts, not over the dense ``ffn_hidden``: Megatron-Core TEGroupedMLP applies the
         # (weighted, fused) activation to the grouped FC1 output of all permuted tokens
