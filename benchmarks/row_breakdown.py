@@ -1,11 +1,15 @@
 """Where the model spends a validation row's predicted step (issue 10 investigations).
 
-    python benchmarks/row_breakdown.py RUN_ID [RUN_ID ...]
+    python benchmarks/row_breakdown.py RUN_ID [RUN_ID ...] [--mapping ep=4,pp=2,vpp=4,micro_batch=4]
 
 For each ``run_id`` of data/validation/training_runs.csv: the row's plan and chosen mapping as
 ``archsweep validate`` makes them, the step's terms (compute, bubble, exposed TP / CP / EP / PP / DP,
 optimizer), and per layer per micro-batch the forward / backward time with the attention core's share
-(the flash kernels alone, the rest being kernel overheads and ring-merge kernels).
+(the flash kernels alone, the rest being kernel overheads and ring-merge kernels). For a MoE model also
+the MoE layer's terms per micro-batch (expert GEMMs with their achieved rate, router, permutation,
+activation, per-expert launches and quantisation kernels, host time, one all-to-all). ``--mapping``
+re-prices the MoE layer at other mapping fields (e.g. the search's best mapping; the step terms stay
+those of the row's own mapping).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from archsweep.load.catalog import load_catalog
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
+from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.transformer import layer_costs
+from archsweep.model.transformer import _gemm_fwd_bwd, layer_costs  # noqa: PLC2701 - a diagnostic of the private terms
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
@@ -42,7 +47,45 @@ def _value(result: dict[str, np.ndarray], key: str) -> float:
     return float(item)
 
 
-def breakdown(run_id: str) -> str:
+def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]:
+    """The MoE layer's terms per micro-batch at mapping ``mp``, ms (as model/transformer.py prices them)."""
+    moe, f = wl.moe, lambda x: float(np.ravel(x)[0])  # noqa: E731 - local reader
+    fp8 = wl.training.precision == "fp8"
+    bpe, t, ep = (1.0 if fp8 else 2.0), f(mp.tp), f(mp.ep)
+    tokens = f(mp.micro_batch) * wl.seq_len / f(mp.cp)
+    local, h, ffn = moe.num_experts / ep, float(wl.hidden), float(moe.expert_ffn_hidden)
+    m = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
+    up = _gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / t, h, local, peak, hw, bpe, cal)
+    down = _gemm_fwd_bwd(m, h, ffn / t, local, peak, hw, bpe, cal)
+    router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal)
+    bw = f(hw.hbm_bw_bytes_per_s) * cal.hbm_bw_efficiency
+    routed = tokens * moe.top_k * moe.capacity_factor
+    perm = 8.0 * routed * h / bw
+    act = (cal.elementwise_traffic_multiplier * cal.elementwise_bytes_per_token_per_ffn
+           * (1.5 if wl.ffn_type == "swiglu" else 1.0) * routed * ffn / t / bw)
+    any_layout = bool(np.ravel(hw.fp8_gemm_layouts == "any")[0])
+    quant = (cal.fp8_split_quantize_kernels_any_layout if any_layout else cal.fp8_split_quantize_kernels) if fp8 else 0.0
+    launches = (6.0 + 4.0 * quant) * local * cal.kernel_overhead_s
+    a2a = coll.alltoall_time_s(hw, 2.0 * routed * h / t, mp.ep, mp.tp * mp.cp, cal.collective_bw_efficiency)
+    ms = lambda x: 1e3 * f(x)  # noqa: E731 - local formatter
+    rate = lambda flops, s: 3.0 * flops / s / 1e12  # noqa: E731 - forward FLOPs x 3 over forward + backward time
+    return [f"  MoE layer at tp={t:g} ep={ep:g} micro_batch={f(mp.micro_batch):g}: {local:g} local experts x {m:g} tokens,"
+            f" per micro-batch (ms, forward / backward):",
+            f"    expert FC1 {ms(up[0]):.3f} / {ms(up[1]):.3f} ({rate(f(up[2]), f(up[0]) + f(up[1])):.0f} TFLOP/s),"
+            f" FC2 {ms(down[0]):.3f} / {ms(down[1]):.3f} ({rate(f(down[2]), f(down[0]) + f(down[1])):.0f} TFLOP/s),"
+            f" router {ms(router[0]):.3f} / {ms(router[1]):.3f}",
+            f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
+            f" per-expert launches + quantisation {ms(launches):.3f} in all ({quant:g} kernels per operand and expert),"
+            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} (4 per layer)"]
+
+
+def _override(mp: MappingArrays, text: str) -> MappingArrays:
+    """``mp`` with the ``field=value`` pairs of ``text`` (comma separated) replaced."""
+    pairs = dict(item.split("=") for item in text.split(",") if item)
+    return replace(mp, **{k: np.asarray([float(v)]) for k, v in pairs.items()})
+
+
+def breakdown(run_id: str, mapping: str = "") -> str:
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     row = rows[run_id]
     catalog, tech = load_catalog(), load_technology()
@@ -70,9 +113,13 @@ def breakdown(run_id: str) -> str:
              f"  per layer per micro-batch: forward {ms(lc.dense_fwd_s):.3f} ms (attention core {ms(lc.attn_core_fwd_s):.3f},"
              f" of it flash kernels {ms(kernels.attn_core_fwd_s):.3f}), backward {ms(lc.dense_bwd_s):.3f} ms;"
              f" executed core FLOPs {float(np.ravel(lc.attn_core_flops)[0]):.3e} per forward"]
+    if wl.moe is not None:
+        lines += moe_terms(hw, wl, _override(mp, mapping), cal, peak)
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        print(breakdown(name))
+    args = sys.argv[1:]
+    override = args[args.index("--mapping") + 1] if "--mapping" in args else ""
+    for name in (a for a in args if a != "--mapping" and a != override):
+        print(breakdown(name, override))

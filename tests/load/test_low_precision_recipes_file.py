@@ -63,3 +63,10 @@ def test_recipe_gemm_rate_is_required(tmp_path: Path):
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(InputError, match="gemm_rate_vs_per_tensor"):
         load_low_precision_recipes(path)
+
+
+@pytest.mark.parametrize("bad", ["-1", "1.5", "true"])
+def test_split_quantize_kernels_must_be_a_whole_count(tmp_path: Path, bad: str):
+    path = _copy(tmp_path, "split_quantize_kernels_tn_only: {value: 3,", f"split_quantize_kernels_tn_only: {{value: {bad},")
+    with pytest.raises(InputError, match=r"current\.split_quantize_kernels_tn_only\.value"):
+        load_low_precision_recipes(path)

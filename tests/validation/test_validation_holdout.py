@@ -54,12 +54,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     (s6-modrecomp: the stated lists replace the full-recompute stand-in, so the MoE rows get faster
     and, with the prior, too fast); 17.28 % with the mcore-moe rows in the fit sets (s7-moedata: their
     refit stops at the 1.5 ms lower bound; refit without the bound, at 0 ms, it would be 23.86 %),
-    17.09 % with GB200 / GB300 on their die's V/f curve (s7-gb200)."""
+    17.09 % with GB200 / GB300 on their die's V/f curve (s7-gb200), 16.09 % with the MoE activation over
+    the routed width and the per-expert quantisation kernels of the low-precision recipes (s7-smallmoe)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 108
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(17.09, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.09, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound():
@@ -81,11 +82,12 @@ def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound()
 def test_held_out_mcore_moe_takes_the_nemo_fit():
     """Held out, the mcore-moe rows take the constants refit on the nemo MoE rows alone: 38.65 % at
     alltoall 6 ms, flex 5 ms (s7-moedata); 33.67 % after s7-gb200 (the GB200 / GB300 nemo rows slow
-    down, and the nemo-only flex refit moves to 4 ms, as the in-sample fit). Every row too slow."""
+    down, and the nemo-only flex refit moves to 4 ms, as the in-sample fit); 33.72 % after s7-smallmoe.
+    Every row too slow."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 4
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(33.67, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(33.72, abs=0.1)
     too_slow = [(r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results]
     assert all(too_slow)

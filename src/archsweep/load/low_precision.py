@@ -82,13 +82,16 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
 _RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout")
 #: GEMM kernel rate of the recipe over the per-tensor FP8 kernels: a ratio in (0, 1.5].
 _RECIPE_RATE = "gemm_rate_vs_per_tensor"
+#: Kernels per split of TransformerEngine's split_quantize (grouped MoE GEMM operands): counts >= 0.
+_RECIPE_KERNELS = ("split_quantize_kernels_tn_only", "split_quantize_kernels_any_layout")
 
 
 @cache
 def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrecisionRecipe]:
     """Recipes by name (read-only mapping): every name of :data:`RECIPE_NAMES`, each byte figure
-    ``{value, source, locator, confidence}`` (bytes per element, >= 0) and the GEMM rate over the
-    per-tensor FP8 kernels (``gemm_rate_vs_per_tensor``, a ratio in (0, 1.5]).
+    ``{value, source, locator, confidence}`` (bytes per element, >= 0), the GEMM rate over the
+    per-tensor FP8 kernels (``gemm_rate_vs_per_tensor``, a ratio in (0, 1.5]) and the kernels per split
+    of a grouped GEMM operand's quantisation (``split_quantize_kernels_*``, whole numbers >= 0).
 
     Raises:
         InputError: missing or unknown recipe or key, missing provenance, a bad value (file, key path).
@@ -105,9 +108,10 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
     out: dict[str, LowPrecisionRecipe] = {}
     for name in RECIPE_NAMES:
         entries = doc[name]
-        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES, _RECIPE_RATE}:
+        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES, _RECIPE_RATE, *_RECIPE_KERNELS}:
             got = sorted(entries) if isinstance(entries, dict) else type(entries).__name__
-            raise InputError(str(path), name, got, "keys gemm_dtype, " + ", ".join((*_RECIPE_BYTES, _RECIPE_RATE)))
+            raise InputError(str(path), name, got,
+                             "keys gemm_dtype, " + ", ".join((*_RECIPE_BYTES, _RECIPE_RATE, *_RECIPE_KERNELS)))
         if entries["gemm_dtype"] not in ("fp8", "nvfp4"):
             raise InputError(str(path), f"{name}.gemm_dtype", entries["gemm_dtype"], "fp8 or nvfp4")
         values: dict[str, float] = {}
@@ -118,6 +122,14 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
             value = entry["value"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise InputError(str(path), f"{name}.{key}.value", value, "a number of bytes per element >= 0")
+            values[key] = float(value)
+        for key in _RECIPE_KERNELS:
+            entry = entries[key]
+            if not isinstance(entry, dict) or any(k not in entry for k in _PROVENANCE):
+                raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
+            value = entry["value"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(str(path), f"{name}.{key}.value", value, "a whole number of kernels >= 0")
             values[key] = float(value)
         rate = entries[_RECIPE_RATE]
         if not isinstance(rate, dict) or any(k not in rate for k in _PROVENANCE):

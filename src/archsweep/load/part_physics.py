@@ -79,7 +79,9 @@ def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Cal
                    fp8_quantize_bytes_per_element=cast,
                    fp8_norm_quantize_bytes_per_element=norm_cast,
                    fp8_quantize_bytes_per_element_any_layout=cast_any,
-                   fp8_norm_quantize_bytes_per_element_any_layout=norm_cast_any)
+                   fp8_norm_quantize_bytes_per_element_any_layout=norm_cast_any,
+                   fp8_split_quantize_kernels=rec.split_quantize_kernels_tn_only,
+                   fp8_split_quantize_kernels_any_layout=rec.split_quantize_kernels_any_layout)
 
 
 def runs_nvfp4(recipe: str) -> bool:

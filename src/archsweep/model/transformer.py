@@ -267,10 +267,13 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # Elementwise: norms/dropout/residual outside the TP region (replicated unless SP) and the
     # FFN activation inside it (always split by t). HBM-bound.
     sp = mp.sequence_parallel > 0
-    act_width = wl.ffn_hidden * _activation_inputs(wl)
-    elem_bytes_fwd = cal.elementwise_traffic_multiplier * (
-        cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
-        + cal.elementwise_bytes_per_token_per_ffn * tokens * act_width / t)
+    def elementwise_bytes(ffn_width):
+        """Forward elementwise HBM bytes of a layer whose activation runs over ``ffn_width`` FFN units per token."""
+        return cal.elementwise_traffic_multiplier * (
+            cal.elementwise_bytes_per_token_per_hidden * tokens * h / np.where(sp, t, 1.0)
+            + cal.elementwise_bytes_per_token_per_ffn * tokens * _activation_inputs(wl) * ffn_width / t)
+
+    elem_bytes_fwd = elementwise_bytes(float(wl.ffn_hidden))
     elem_fwd = elem_bytes_fwd / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
 
     attn_fwd = qkv[0] + core_fwd + out[0]
@@ -317,12 +320,28 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # one cuBLAS GEMM per local expert (nvte_multi_stream_cublas_gemm loops over the experts on
         # 4 streams), fc1 + fc2 forward, and dgrad (+ wgrad unless frozen) backward; after the
         # dropless host sync the GPU waits on that serial launch chain.
-        launches_bwd = 2.0 if lora else 4.0
+        launches_bwd: Any = 2.0 if lora else 4.0
+        launches_fwd: Any = 2.0
         expert_launch_s = local_experts * cal.kernel_overhead_s
-        moe_fwd = attn_fwd + moe_ffn[0] + elem_fwd + perm_s + host / 3.0 + 2.0 * expert_launch_s
-        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * elem_fwd + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
+        if fp8:
+            # Low-precision recipes quantise each grouped-GEMM operand per local expert (TransformerEngine
+            # v2.8-v2.12 split_quantize: no fused multi-tensor kernel except delayed scaling on a TN-only
+            # part; current scaling runs amax + scale + cast per split): FC1 / FC2 inputs forward, their
+            # output gradients backward, each ``fp8_split_quantize_kernels`` launches per local expert.
+            quant = pick(hw.fp8_gemm_layouts == "any", cal.fp8_split_quantize_kernels_any_layout,
+                         cal.fp8_split_quantize_kernels)
+            launches_fwd = 2.0 + 2.0 * quant
+            launches_bwd = launches_bwd + 2.0 * quant
+        # The activation of a MoE layer runs over every routed copy (top-k x capacity per token) and the
+        # shared experts, not over the dense ``ffn_hidden``: Megatron-Core TEGroupedMLP applies the
+        # (weighted, fused) activation to the grouped FC1 output of all permuted tokens
+        # (megatron/core/transformer/moe/experts.py, weighted_bias_swiglu_impl / weighted_bias_quick_geglu_impl).
+        moe_elem_bytes = elementwise_bytes((moe.top_k * moe.capacity_factor + shared) * float(moe.expert_ffn_hidden))
+        moe_elem = moe_elem_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        moe_fwd = attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + launches_fwd * expert_launch_s
+        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * moe_elem + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
         moe_flops = attn_flops + moe_ffn[2]
-        moe_hbm = attn_hbm + moe_ffn[3] + elem_bytes_fwd + perm_bytes
+        moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + perm_bytes
     else:
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
     dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)

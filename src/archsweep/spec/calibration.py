@@ -87,6 +87,11 @@ class Calibration:
     fp8_norm_quantize_bytes_per_element: float = 0.0
     fp8_quantize_bytes_per_element_any_layout: float = 0.0
     fp8_norm_quantize_bytes_per_element_any_layout: float = 0.0
+    #: Set per recipe (data/calibration/low_precision_recipes.yaml ``split_quantize_kernels_*``): kernels
+    #: TransformerEngine launches per local expert to quantise one operand of a grouped MoE GEMM, on a
+    #: TN-only part and on an any-layout part (0: BF16, or one fused kernel for all experts).
+    fp8_split_quantize_kernels: float = 0.0
+    fp8_split_quantize_kernels_any_layout: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration``: HBM bytes per weight element of re-forming the FP8 weight transpose
     #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
     #: weights are held in FP8 and the transpose is not cached across micro-batches; 0 = cached once per

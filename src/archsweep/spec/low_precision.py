@@ -40,6 +40,9 @@ class LowPrecisionRecipe:
             apply a scale per 32 elements: TransformerEngine's pre-quantised GEMM benchmark on B300
             measures 0.951). 1 for the per-tensor recipes and for NVFP4, whose rate comes from the
             part's NVFP4 peak instead.
+        split_quantize_kernels_tn_only / split_quantize_kernels_any_layout: kernels TransformerEngine's
+            ``split_quantize`` launches per split (per local expert of a grouped MoE GEMM) to quantise one
+            operand, on a TN-only / any-layout part (0: one fused multi-tensor kernel for all splits).
     """
 
     name: str
@@ -49,6 +52,8 @@ class LowPrecisionRecipe:
     norm_cast_bytes_tn_only: float
     norm_cast_bytes_any_layout: float
     gemm_rate_vs_per_tensor: float = 1.0
+    split_quantize_kernels_tn_only: float = 0.0
+    split_quantize_kernels_any_layout: float = 0.0
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""
