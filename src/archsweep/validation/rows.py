@@ -11,7 +11,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, _yes_no, offload_layers, recompute_modules_of
+from archsweep.validation.cells import _int, _text, _yes_no, ds_overlap_comm, offload_layers, recompute_modules_of
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
@@ -264,7 +264,7 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         zero = None
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
         gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
-        return "hf-deepspeed-zero3" if "huggingface" in framework and not gaudi else "deepspeed-zero3"
+        return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
         return "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
@@ -362,6 +362,7 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         tp_overlap = True
     if (stated_overlap := _yes_no(row, "tp_comm_overlap")) is not None:  # a launch config's TP_COMM_OVERLAP
         tp_overlap = stated_overlap
+    dp_overlap = stated if (stated := ds_overlap_comm(row)) is not None else dp_overlap  # DeepSpeed overlap_comm
     if tp == 1:
         sp = False
     if pp == 1 and vpp is None:
