@@ -265,8 +265,8 @@ def calibration_stack(row: Mapping[str, str]) -> str:
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
         gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
         return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
-    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
-        return "megatron-core-fa2"
+    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):  # FP8: torch FSDP refuses it
+        return "megatron-core-fa2-fp8" if "fp8" in _text(row, "precision").lower() else "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
         return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]
