@@ -20,6 +20,7 @@ from archsweep.model import collectives as coll
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import ds_overlap_comm, read_measurements
+from archsweep.validation.optimism import search_optimism
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import validate_rows
 
@@ -114,3 +115,23 @@ def test_gaudi_huggingface_row_on_its_stack_and_megatron_deepspeed_rows_keep_tp(
     sc21 = _rows("megatron21_t2_ZeRO-3")
     assert sc21 and all(calibration_stack(r) == "deepspeed-zero3" for r in sc21)
     assert dict(load_stack_parallelism("deepspeed-zero3").allowed)["tp"] is None  # 'all': Megatron-DeepSpeed TP
+
+
+def test_nemo_2407_fp8_rows_cannot_shard_parameters_or_gradients():
+    """NeMo r2.0.0rc1 megatron_base_model.py: 'Torch FSDP does not support FP8.'; Megatron-FSDP came in 2025."""
+    rows = _rows("nemo2407_")
+    assert rows and all(calibration_stack(r) == "megatron-core-fa2-fp8" for r in rows)
+    assert dict(load_stack_parallelism("megatron-core-fa2-fp8").allowed)["zero"] == (0, 1)
+    assert dict(load_stack_parallelism("megatron-core-fa2").allowed)["zero"] is None  # BF16: torch FSDP full / grad
+
+
+@pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.25),
+                                                ("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora", 1.35),
+                                                ("JuniperNetworks_h100_n1_", 1.75)])
+def test_search_keeps_to_what_the_row_software_runs(pattern, limit):
+    """The search optimism of the rows it exploited through ZeRO-3 / TP the software lacked: Nemotron-22B 1.36 -> 1.24
+    (no ZeRO-3 under FP8), the DeepSpeed LoRA rows 1.85 / 2.05 -> their stated mapping (no TP under the HF Trainer)."""
+    (row,) = _rows(pattern)
+    (res,) = search_optimism([row])
+    assert res.best_over_measured < limit, (res.best_over_measured, res.best_mapping)
+    assert "zero_stage=3" not in res.best_mapping if "nemo" in pattern else "tp=1.0," in res.best_mapping
