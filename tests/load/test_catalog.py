@@ -335,5 +335,6 @@ def test_validation_data_copied_with_provenance():
         assert (folder / name).is_file(), name
     first = (folder / "SOURCE.md").read_text(encoding="utf-8").splitlines()[0]
     assert "Copied verbatim" in first and "/work/shared/reference/validation" in first
-    assert len(_validation_csv("training_runs.csv")) == 474  # 2026-11-30 copy (nemo + mlperf groups added)
+    # 2026-11-30 copy (nemo + mlperf groups added): 474; + 4 mcore-moe rows (s7-moedata, SOURCE.md)
+    assert len(_validation_csv("training_runs.csv")) == 478
     assert len(_validation_csv("hardware_specs.csv")) == 576

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.load.calibration import held_out_priors
+from archsweep.load.calibration import held_out_lower_bounds, held_out_priors
 from archsweep.spec.errors import InputError
 
 
@@ -61,3 +61,19 @@ def test_prior_of_an_unknown_stack_or_constant_is_rejected(tmp_path: Path):
     path.write_text("megatron-core:\n  no_such_constant:\n" + entry)
     with pytest.raises(InputError, match="no_such_constant"):
         held_out_priors(path)
+
+
+def test_the_moe_host_priors_are_lower_bounds():
+    """Both MoE host priors are marked `bound: lower` (the write-up gives 'at least 10 %')."""
+    assert held_out_lower_bounds() == {("megatron-core", "moe_layer_host_overhead_s"),
+                                       ("megatron-core-flex", "moe_layer_host_overhead_s")}
+
+
+def test_a_bound_other_than_lower_is_rejected(tmp_path: Path):
+    entry = "    value: 1 ms\n    source: s\n    locator: l\n    confidence: low\n"
+    path = tmp_path / "bound.yaml"
+    path.write_text("megatron-core:\n  moe_layer_host_overhead_s:\n" + entry + "    bound: upper\n")
+    with pytest.raises(InputError, match=r"moe_layer_host_overhead_s\.bound"):
+        held_out_lower_bounds(path)
+    path.write_text("megatron-core:\n  moe_layer_host_overhead_s:\n" + entry)
+    assert held_out_lower_bounds(path) == frozenset()

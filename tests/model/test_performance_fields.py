@@ -45,6 +45,8 @@ def _random_values(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.choice(_COUNTS, n)
     if name == "scaleup_domain_size":
         return rng.choice(_DOMAINS, n)
+    if name == "die_reference_clock_hz":  # none, or a reference bin of the same die near the clock
+        return np.where(rng.uniform(size=n) < 0.5, 0.0, float(BASE.clock_hz) * rng.uniform(0.8, 1.2, n))
     base = float(getattr(BASE, name))
     values = (base if base > 0 else 1000.0) * np.exp(rng.uniform(np.log(0.4), np.log(2.5), n))
     if name == "matrix_efficiency":

@@ -49,7 +49,8 @@ def _write(path: Path, rows: list[dict[str, str]], header: list[str]) -> Path:
 
 
 def test_every_public_row_gets_a_status(public_rows, public_results):
-    assert len(public_results) == len(public_rows) == 474  # 2026-11-30 copy (nemo + mlperf groups added)
+    # 2026-11-30 copy (nemo + mlperf groups added): 474; + 4 mcore-moe rows (s7-moedata)
+    assert len(public_results) == len(public_rows) == 478
     assert [r.run_id for r in public_results] == [r["run_id"] for r in public_rows]
     assert {r.status for r in public_results} <= {"ok", "skipped"}
     for r in public_results:
@@ -63,7 +64,7 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # Coverage (not accuracy): the throughput and memory rows of the public set are modelled.
     ok = [r for r in public_results if r.status == "ok"]
     assert len(ok) >= 270
-    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf"}
+    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf", "mcore-moe"}
 
 
 def test_public_rows_use_the_metric_the_row_provides(public_results):

@@ -17,7 +17,7 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
 from archsweep.spec.errors import InputError
 
-__all__ = ["held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
+__all__ = ["held_out_lower_bounds", "held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
 
 _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "moe_host_ungraphed_extra_s": "time",
                "memory_reserved_bytes": "bytes"}
@@ -100,6 +100,31 @@ def held_out_priors(path: Path | None = None) -> dict[tuple[str, str], float]:
                 raise InputError(str(path), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
             priors[(str(stack), str(name))] = _sourced_number(entry, name, str(path), f"{stack}.{name}")
     return priors
+
+
+@cache
+def held_out_lower_bounds(path: Path | None = None) -> frozenset[tuple[str, str]]:
+    """``(stack, constant)`` pairs whose prior in ``data/calibration/held_out_priors.yaml`` is a
+    sourced lower bound (``bound: lower``): a held-out refit from the remaining rows never goes
+    below it (``archsweep.validation.holdout``).
+
+    Raises:
+        InputError: a ``bound`` other than ``lower``; the errors of :func:`held_out_priors`.
+    """
+    path = Path(path) if path is not None else data_dir() / "calibration" / "held_out_priors.yaml"
+    held_out_priors(path)  # the same file, checked
+    doc = load_yaml(path)
+    bounds: set[tuple[str, str]] = set()
+    for stack, entries in doc.items():
+        for name, entry in entries.items():
+            bound = entry.get("bound")
+            if bound is None:
+                continue
+            if bound != "lower":
+                raise InputError(str(path), f"{stack}.{name}.bound", str(bound),
+                                 "lower (the prior is a sourced lower bound), or no bound key")
+            bounds.add((str(stack), str(name)))
+    return frozenset(bounds)
 
 
 def load_base_calibration() -> Calibration:

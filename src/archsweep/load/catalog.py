@@ -58,6 +58,7 @@ PUBLISHED_FIGURES: Mapping[str, tuple[Dimension, float]] = MappingProxyType({
     "measured_chip_power_mean_w": ("power", 1.0),
     "system_power_w": ("power", 1.0),
     "host_link_bw_bytes_per_s": ("bandwidth", 1.0),
+    "die_reference_clock_hz": ("frequency", 1.0),
 })
 
 #: Common alternative spellings -> canonical catalog name. Keys are compared after

@@ -47,18 +47,21 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
     """The part-physics columns of catalog part ``name`` (its ``design`` and published figures): the
     measured FP8 / BF16 GEMM efficiency ratio (MAMF; 1 where the part has no measurement), the NVFP4
     rate ratio (0 without an NVFP4 peak), its FP8 GEMM layout rule, its exponential rate (softmax in the
-    attention kernel), its host-link bandwidth (activation offloading) and its GEMM pipeline-fill
+    attention kernel), its host-link bandwidth (activation offloading), the clock of its die's reference bin
+    (the V/f curve's nominal point; 0: its own clock) and its GEMM pipeline-fill
     constants (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``; 0: the model-wide ``gemm_k_half``).
     """
     rates = load_low_precision_rates().get(name) or LowPrecisionRates(name=name)
     hw = HardwareArrays.from_designs(design)
     bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
     host = published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
+    die_ref = published.get("die_reference_clock_hz")  # the same die's reference bin (V/f curve, model/power.py)
     return {"fp8_matrix_efficiency_ratio": rates.fp8_efficiency_ratio(bf16_eff, peak_fp8),
             "nvfp4_matrix_rate_ratio": rates.nvfp4_rate_ratio(bf16_eff, peak_fp8),
             "fp8_gemm_layouts": "any" if rates.fp8_gemm_any_layout else "tn_only",
             "softmax_exponentials_per_cycle_per_unit": rates.softmax_exponentials_per_cycle_per_unit or 0.0,
             "host_link_bw_bytes_per_s": float(host.value) if host is not None else 0.0,
+            "die_reference_clock_hz": float(die_ref.value) if die_ref is not None else 0.0,
             "gemm_k_half_bf16": rates.gemm_k_half_bf16 or 0.0,
             "gemm_k_half_fp8": rates.gemm_k_half_fp8 or 0.0,
             "gemm_k_reference": rates.gemm_k_reference or 0.0}

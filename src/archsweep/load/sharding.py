@@ -51,7 +51,8 @@ __all__ = [
 #: Hardware parameters no job kind's performance reads (they enter power, area, cost and DVFS only):
 #: the complement of ``candidates.shard_groups.SHARD_GROUP_FIELDS`` and ``hbm_generation`` (whose
 #: per-stack bandwidth and capacity the performance reads); a test checks it against the model.
-POWER_COST_ONLY_PARAMETERS = frozenset({"tdp_w", "process_node", "sram_bytes", "vector_flops_per_cycle_per_unit"})
+POWER_COST_ONLY_PARAMETERS = frozenset({"tdp_w", "process_node", "sram_bytes", "vector_flops_per_cycle_per_unit",
+                                        "die_reference_clock_hz"})
 #: Mapping objectives that read power or cost, so the driver searches every candidate
 #: (``model.driver.PPA_OBJECTIVES``; a test checks they agree).
 PPA_MAPPING_OBJECTIVES = frozenset({"energy_per_token_j", "usd_per_million_tokens"})

@@ -13,6 +13,13 @@ DVFS: :func:`voltage_scale` is a linear V/f curve ``V/V_nom = v0 + (1 - v0) s`` 
 scale ``s`` (v0 = ``calibration.dvfs_v_floor_fraction``). Energy per operation scales with
 ``V^2``, static power with ``V``. :func:`tdp_clock_scale` solves the largest ``s <= 1`` that
 keeps a compute-bound package at its TDP.
+
+One die, one V/f curve (:func:`die_clock_scale`): ``V_nom`` is the voltage of the design's own
+nominal clock unless the part names the clock of its die's reference bin (part-physics column
+``die_reference_clock_hz``, > 0): then ``s`` is the clock over that reference, so a faster bin of
+the same silicon (GB200 runs the B200 die at 2450 / 2250 of its rated peak) pays the voltage of
+its clock, ``V = v0 + (1 - v0) f / f_ref``, in dynamic energy (``V^2``) and leakage (``V``). The
+leakage reference (:func:`peak_dynamic_power_w`) stays at ``V_nom``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
 __all__ = ["EnergyBreakdown", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
-           "tdp_clock_scale"]
+           "die_clock_scale", "tdp_clock_scale"]
 
 _BITS = 8.0
 
@@ -54,6 +61,17 @@ def voltage_scale(clock_scale: np.ndarray | float, tech: Technology) -> np.ndarr
     return v0 + (1.0 - v0) * np.asarray(clock_scale, dtype=np.float64)
 
 
+def die_clock_scale(hw: HardwareArrays, clock_scale: np.ndarray | float) -> np.ndarray:
+    """Clock on the die's V/f curve for ``hw`` run at ``clock_scale`` x its nominal ``hw.clock_hz``:
+    ``clock_scale`` where the part has no die reference (``die_reference_clock_hz`` 0), else the clock
+    over the reference bin's, ``clock_scale x clock_hz / die_reference_clock_hz``."""
+    ref = np.asarray(hw.die_reference_clock_hz, dtype=np.float64)
+    scale = np.asarray(clock_scale, dtype=np.float64)
+    if not np.any(ref > 0):
+        return scale
+    return np.where(ref > 0, scale * np.asarray(hw.clock_hz, dtype=np.float64) / np.where(ref > 0, ref, 1.0), scale)
+
+
 def _op_energies(hw: HardwareArrays, tech: Technology) -> dict[str, np.ndarray]:
     f = tech.calibration.datapath_energy_factor
     return {
@@ -74,9 +92,21 @@ def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, 
 
     Args:
         area: the candidates' area (NoC distance = ``noc_distance_fraction x sqrt(die area)``).
+        clock_scale: ``hw.clock_hz`` over the design's nominal clock (DVFS); ``hw.clock_hz`` is the clock
+            the step ran at, so the die's V/f point is ``hw.clock_hz`` over its reference clock where the
+            part names one (:func:`die_clock_scale` of the nominal design).
     """
+    ref = np.asarray(hw.die_reference_clock_hz, dtype=np.float64)
+    scale = np.asarray(clock_scale, dtype=np.float64)
+    if np.any(ref > 0):  # = die_clock_scale of the nominal design (clock_hz / clock_scale) at clock_scale
+        scale = np.where(ref > 0, np.asarray(hw.clock_hz, dtype=np.float64) / np.where(ref > 0, ref, 1.0), scale)
+    return _dynamic_energy(hw, tech, activity, area, voltage_scale(scale, tech) ** 2)
+
+
+def _dynamic_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, area: AreaBreakdown,
+                    v2: np.ndarray | float) -> EnergyBreakdown:
+    """:func:`step_energy` with logic energies at ``v2`` x their nominal-voltage values."""
     e = _op_energies(hw, tech)
-    v2 = voltage_scale(clock_scale, tech) ** 2
     noc_mm = tech.calibration.noc_distance_fraction * np.sqrt(area.die_area_mm2)
     matrix_bf16 = activity.matrix_flops_bf16 / 2 * e["bf16"] * v2
     matrix_fp8 = activity.matrix_flops_fp8 / 2 * e["fp8"] * v2
@@ -104,14 +134,15 @@ def peak_dynamic_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdo
         sram_bytes=hw.peak_matrix_flops_bf16 / tech.calibration.leakage_reference_flops_per_sram_byte,
         scaleup_bytes=hw.scaleup_bw_bytes_per_s, scaleout_bytes=hw.scaleout_bw_bytes_per_s,
     )
-    return step_energy(hw, tech, peak, area).total_dynamic_j
+    return _dynamic_energy(hw, tech, peak, area, 1.0).total_dynamic_j
 
 
 def static_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown,
                    clock_scale: np.ndarray | float = 1.0) -> np.ndarray:
-    """Leakage power, W: node leakage fraction x peak dynamic power, scaled linearly with V."""
+    """Leakage power, W, of the nominal design ``hw`` run at ``clock_scale``: node leakage fraction x peak
+    dynamic power (at ``V_nom``), scaled linearly with V at the die's V/f point (:func:`die_clock_scale`)."""
     frac = node_values(hw, tech, "leakage_fraction")
-    return frac * peak_dynamic_power_w(hw, tech, area) * voltage_scale(clock_scale, tech)
+    return frac * peak_dynamic_power_w(hw, tech, area) * voltage_scale(die_clock_scale(hw, clock_scale), tech)
 
 
 def tdp_clock_scale(dynamic_w: np.ndarray, static_w: np.ndarray, tdp_w: np.ndarray, tech: Technology,

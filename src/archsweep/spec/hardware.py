@@ -119,6 +119,10 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("host_link_bw_bytes_per_s", "bandwidth", "float", "physics",
                   "accelerator <-> host memory copy rate per direction, bytes/s (activation offloading; "
                   "0 = no host link known: offloading infeasible)", positive=False, default=0.0),
+    ParameterInfo("die_reference_clock_hz", "frequency", "float", "physics",
+                  "clock of the reference bin of the same die (the node's nominal voltage point of its V/f curve): "
+                  "a part run faster than it pays the voltage of the faster clock (model/power.py; 0 = the "
+                  "design's own clock_hz is that point)", positive=False, default=0.0),
     ParameterInfo("gemm_k_half_bf16", "dimensionless", "float", "physics",
                   "pipeline-fill K-half of the part's two-byte GEMMs (0 = the model-wide gemm_k_half)",
                   positive=False, default=0.0),
@@ -180,6 +184,7 @@ class AcceleratorDesign:
     fp8_gemm_layouts: str = "tn_only"
     softmax_exponentials_per_cycle_per_unit: float = 0.0
     host_link_bw_bytes_per_s: float = 0.0
+    die_reference_clock_hz: float = 0.0
     gemm_k_half_bf16: float = 0.0
     gemm_k_half_fp8: float = 0.0
     gemm_k_reference: float = 0.0
@@ -228,6 +233,7 @@ class HardwareArrays:
     fp8_gemm_layouts: np.ndarray = field(default_factory=lambda: np.asarray("tn_only"))
     softmax_exponentials_per_cycle_per_unit: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
     host_link_bw_bytes_per_s: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
+    die_reference_clock_hz: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
     gemm_k_half_bf16: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
     gemm_k_half_fp8: np.ndarray = field(default_factory=lambda: np.asarray(0.0))
     gemm_k_reference: np.ndarray = field(default_factory=lambda: np.asarray(0.0))

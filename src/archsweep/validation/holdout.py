@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.load.calibration import held_out_priors, load_base_calibration, load_calibration
+from archsweep.load.calibration import held_out_lower_bounds, held_out_priors, load_base_calibration, load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError, InputError
@@ -86,6 +86,15 @@ def _default(stack: str, name: str) -> float:
     return float(value if stack_default is None or not isinstance(stack_default, float) else stack_default)
 
 
+def _candidates(const: FittedConstant) -> tuple[float, ...]:
+    """The values a held-out refit of ``const`` tries: its grid, or, where its prior is a sourced
+    lower bound, that bound and the grid values above it."""
+    if (const.stack, const.name) not in held_out_lower_bounds():
+        return const.grid
+    bound = held_out_priors()[(const.stack, const.name)]
+    return (bound, *(v for v in const.grid if v > bound))
+
+
 def _with(cal: Calibration, name: str, value: float) -> Calibration:
     """``cal`` with the constant ``name`` set to ``value``."""
     changes: dict[str, Any] = {name: value}
@@ -112,7 +121,7 @@ def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict
             if not fit:
                 cal = _with(cal, const.name, _default(stack, const.name))
                 continue
-            best = min(const.grid, key=lambda v, c=cal, n=const.name: _mape(fit, _with(c, n, v)))  # type: ignore[misc]
+            best = min(_candidates(const), key=lambda v, c=cal, n=const.name: _mape(fit, _with(c, n, v)))  # type: ignore[misc]
             cal = _with(cal, const.name, best)
         out[stack] = cal
     return out

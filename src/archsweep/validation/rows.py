@@ -251,10 +251,9 @@ _FLEX_DISPATCHERS = ("deepep", "hybridep")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
-    """The data/calibration/software_stacks.yaml stack of a row: rows on a TPU (accelerator text)
-    get ``xla-tpu`` (JAX / XLA, collectives as ICI DMAs), DeepSpeed ZeRO-3 rows (framework text
-    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, the others the stack of
-    :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
+    """data/calibration/software_stacks.yaml stack of a row: TPU ``xla-tpu`` (JAX on GPUs: NCCL stacks); DeepSpeed ZeRO-3
+    ``hf-deepspeed-zero3[-gaudi]`` under the HuggingFace Trainer, else ``deepspeed-zero3``; DeepSpeed ZeRO 0-1 of no named
+    stack ``megatron-deepspeed`` (Gaudi 2 gpt3); pre-FA3 NeMo ``megatron-core-fa2[-fp8]``; else :func:`_stack`'s."""
     if _is_tpu(row):
         return "xla-tpu"
     framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
@@ -265,6 +264,8 @@ def calibration_stack(row: Mapping[str, str]) -> str:
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
         gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
         return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
+    if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
+        return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):  # FP8: torch FSDP refuses it
         return "megatron-core-fa2-fp8" if "fp8" in _text(row, "precision").lower() else "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
@@ -283,8 +284,8 @@ def _stack(row: Mapping[str, str]) -> str:
         return "megatron-2021"
     if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
         return "llm-foundry"
-    if any(k in text for k in ("nemo", "megatron-bridge")):
-        return "nemo"
+    if any(k in text for k in ("nemo", "megatron-bridge", "megatron-core")):
+        return "nemo"  # the Megatron-Core stack (NeMo / Megatron-Bridge, or Megatron-LM's own scripts)
     return "other"
 
 
