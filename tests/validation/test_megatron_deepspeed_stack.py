@@ -25,7 +25,9 @@ def test_the_gaudi_gpt3_rows_and_only_they_get_the_pipeline_engine_stack():
     # DeepSpeed ZeRO-3 rows (no pipeline at all) and the SC21 PTD-P rows keep their stacks.
     by_id = {r["run_id"]: r for r in ROWS}
     assert calibration_stack(by_id["megatron21_t2_PTD-P_174.6B_384gpu"]) == "megatron-2021"
-    assert calibration_stack(by_id["mlperf_train_v4.0_Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora"]) == "deepspeed-zero3"
+    # (the Gaudi 2 LoRA row: HuggingFace Trainer under ZeRO-3, s7-zero3)
+    assert calibration_stack(by_id["mlperf_train_v4.0_Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora"]) == "hf-deepspeed-zero3-gaudi"
+    assert calibration_stack(by_id["megatron21_t2_ZeRO-3_174.6B_384gpu"]) == "deepspeed-zero3"
 
 
 def test_the_stack_runs_no_virtual_stages_and_no_zero_2_3_and_keeps_megatron_core_constants():

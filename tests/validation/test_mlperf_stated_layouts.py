@@ -52,8 +52,11 @@ def test_deepspeed_lora_rows_run_zero3_full_recompute_without_model_parallelism(
     assert len(rows) == 4
     for r in rows:
         assert (r["tp"], r["pp"], r["cp"], r["micro_batch"]) == ("1", "1", "1", "1")
-        assert calibration_stack(r) == ("deepspeed-zero3" if "Gaudi" in r["accelerator_canonical"] else "hf-deepspeed-zero3")
+        gaudi = "Gaudi" in r["accelerator_canonical"]
+        assert calibration_stack(r) == ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3")
         assert "zero=3" in _strategy(r) and "recompute=full" in _strategy(r)
+        # configs/ds_zero3.json (Habana) overlap_comm false, configs/ds_lora_config.json (Juniper) true
+        assert f"dp_overlap={'off' if gaudi else 'on'}" in _strategy(r)
     juniper = [r for r in rows if "Juniper" in r["run_id"]]
     assert all(r["precision"].startswith("BF16") for r in juniper)  # run_single_node.sh: --bf16, no FP8 flag
 

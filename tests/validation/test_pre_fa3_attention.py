@@ -8,6 +8,8 @@ FlashAttention-2 reaches on H100 (Dao, ICLR 2024, Sec. 4.1), not FlashAttention-
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from measured_runs import runs
 
@@ -20,8 +22,11 @@ ROWS = runs()
 
 def test_pre_fa3_nemo_rows_get_the_fa2_stack():
     stacks = {r["run_id"]: calibration_stack(r) for r in ROWS if r["source_group"] == "nemo"}
-    assert stacks["nemo_longseq_h100_llama2_7b_1024k"] == "megatron-core-fa2"
-    assert stacks["nemo2407_LLAMA2-7B_8gpu"] == "megatron-core-fa2"
+    # FP8 rows: the FP8 variant of the stack (same constants, no ZeRO-2/3: tests/model/test_zero3_overlap_comm.py)
+    assert stacks["nemo_longseq_h100_llama2_7b_1024k"] == "megatron-core-fa2-fp8"
+    assert stacks["nemo2407_LLAMA2-7B_8gpu"] == "megatron-core-fa2-fp8"
+    assert load_calibration(stack="megatron-core-fa2-fp8") == replace(load_calibration(stack="megatron-core-fa2"),
+                                                                       stack="megatron-core-fa2-fp8")
     assert stacks["nemo_longseq_b200_llama3_8b_1024k"] == "megatron-core"  # NeMo 25.04: cuDNN / FA3-era
     fa2 = load_calibration(stack="megatron-core-fa2")
     core = load_calibration(stack="megatron-core")

@@ -31,6 +31,7 @@ rewrites data/validation/training_runs.csv in place.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -154,13 +155,23 @@ def find_habana_gpt3(repo: str, version: str, gpus: int) -> tuple[str, dict[str,
     return f"no run_gpt.sh command for {gpus // 8} nodes in {readme}"
 
 
-#: The DeepSpeed llama2_70b_lora launches (see the module docstring): file read, FP8.
+#: The DeepSpeed llama2_70b_lora launches (see the module docstring): file read, FP8, DeepSpeed config.
 _DEEPSPEED_LORA = {
     "JuniperNetworks": ("JuniperNetworks/benchmarks/llama2_70b_lora/implementations/pytorch/run/run_single_node.sh, "
-                        "run/run.sub, configs/ds_lora_config.json (zero_optimization.stage 3, overlap_comm true)", False),
+                        "run/run.sub, configs/ds_lora_config.json (zero_optimization.stage 3, overlap_comm true)", False,
+                        "JuniperNetworks/benchmarks/llama2_70b_lora/implementations/pytorch/configs/ds_lora_config.json"),
     "Intel-HabanaLabs": ("Intel-HabanaLabs/benchmarks/llm_finetune/run_llama_70B_fp8_submission.sh (--fp8), "
-                         "configs/ds_zero3.json (zero_optimization.stage 3, overlap_comm false)", True),
+                         "configs/ds_zero3.json (zero_optimization.stage 3, overlap_comm false)", True,
+                         "Intel-HabanaLabs/benchmarks/llm_finetune/configs/ds_zero3.json"),
 }
+
+
+def _overlap_comm(repo: str, config: str) -> str:
+    """``zero_optimization.overlap_comm`` of a DeepSpeed JSON config ("true" / "false"); unset = true for stage 3
+    (microsoft/DeepSpeed deepspeed/runtime/zero/config.py: overlap_comm defaults to stage == 3)."""
+    zero = json.loads(_git(repo, "show", f"HEAD:{config}")).get("zero_optimization", {})
+    value = zero.get("overlap_comm", zero.get("stage") == 3)
+    return "true" if value is True or str(value).lower() == "true" else "false"
 
 
 def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], zero_text: str) -> None:
@@ -243,10 +254,10 @@ def main(mirrors: list[str]) -> None:
             found = find_nemo_gpt3(repo, submitter, folder, gpus, int(row["global_batch_seqs"]))
             zero = "distributed optimizer (USE_DIST_OPTIMIZER=True)"
         elif submitter in _DEEPSPEED_LORA:
-            where, fp8 = _DEEPSPEED_LORA[submitter]
+            where, fp8, ds_config = _DEEPSPEED_LORA[submitter]
             found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
                              "acg": "full (--use_gradient_checkpointing True: every decoder layer)"})
-            zero = "ZeRO-3 (DeepSpeed zero_optimization.stage 3)"
+            zero = f"ZeRO-3 (DeepSpeed zero_optimization.stage 3, overlap_comm {_overlap_comm(repo, ds_config)})"
             if "huggingface" not in row["framework"].lower():
                 row["framework"] += "; HuggingFace Transformers / PEFT under DeepSpeed ZeRO-3"
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -137,6 +138,14 @@ def _yes_no(row: Mapping[str, str], key: str) -> bool | None:
     if raw and raw not in ("yes", "true", "on", "1", "y", "no", "false", "off", "0", "n"):
         raise Skip(f"{key}={_text(row, key)!r} not understood; allowed: yes/no")
     return raw in ("yes", "true", "on", "1", "y") if raw else None
+
+
+def ds_overlap_comm(row: Mapping[str, str]) -> bool | None:
+    """DeepSpeed ``zero_optimization.overlap_comm`` as a row's ``fsdp_zero`` cell states it ("ZeRO-3 (DeepSpeed
+    zero_optimization.stage 3, overlap_comm false)", written from the submission's config by
+    data/validation/derive/mlperf_stated_layouts.py); None where the cell does not state it."""
+    match = re.search(r"overlap_comm\W*(true|false)", _text(row, "fsdp_zero").lower())
+    return None if match is None else match.group(1) == "true"
 
 
 def offload_layers(row: Mapping[str, str]) -> int:

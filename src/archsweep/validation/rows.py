@@ -11,7 +11,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, _yes_no, offload_layers, recompute_modules_of
+from archsweep.validation.cells import _int, _text, _yes_no, ds_overlap_comm, offload_layers, recompute_modules_of
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
@@ -251,10 +251,9 @@ _FLEX_DISPATCHERS = ("deepep", "hybridep")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
-    """The data/calibration/software_stacks.yaml stack of a row: rows on a TPU (accelerator text)
-    get ``xla-tpu`` (JAX / XLA, collectives as ICI DMAs), DeepSpeed ZeRO-3 rows (framework text
-    names DeepSpeed and the row states ZeRO stage 3) ``deepspeed-zero3``, rows of no named stack whose ``fsdp_zero``
-    names DeepSpeed at ZeRO 0-1 (Gaudi 2 gpt3) ``megatron-deepspeed``, the others the stack of :func:`_stack`. JAX on GPUs stays on the NCCL stacks: there XLA's collectives are NCCL kernels."""
+    """data/calibration/software_stacks.yaml stack of a row: TPU ``xla-tpu`` (JAX on GPUs: NCCL stacks); DeepSpeed ZeRO-3
+    ``hf-deepspeed-zero3[-gaudi]`` under the HuggingFace Trainer, else ``deepspeed-zero3``; DeepSpeed ZeRO 0-1 of no named
+    stack ``megatron-deepspeed`` (Gaudi 2 gpt3); pre-FA3 NeMo ``megatron-core-fa2[-fp8]``; else :func:`_stack`'s."""
     if _is_tpu(row):
         return "xla-tpu"
     framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
@@ -264,11 +263,11 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         zero = None
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
         gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
-        return "hf-deepspeed-zero3" if "huggingface" in framework and not gaudi else "deepspeed-zero3"
+        return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
     if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
         return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
-    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):
-        return "megatron-core-fa2"
+    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):  # FP8: torch FSDP refuses it
+        return "megatron-core-fa2-fp8" if "fp8" in _text(row, "precision").lower() else "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
         return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]
@@ -364,6 +363,7 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         tp_overlap = True
     if (stated_overlap := _yes_no(row, "tp_comm_overlap")) is not None:  # a launch config's TP_COMM_OVERLAP
         tp_overlap = stated_overlap
+    dp_overlap = stated if (stated := ds_overlap_comm(row)) is not None else dp_overlap  # DeepSpeed overlap_comm
     if tp == 1:
         sp = False
     if pp == 1 and vpp is None:

@@ -94,7 +94,14 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     runs beside the next layer's backward. Per layer and pass the stage takes max(compute,
     communication): a layer too short to hide its gather exposes the difference, and the first
     layer's gather of each pass is never hidden. Monotone: faster compute or faster links never
-    lengthen the step. ``fwd_c``/``bwd_c``: one layer's forward / backward (+ recompute) time."""
+    lengthen the step. ``fwd_c``/``bwd_c``: one layer's forward / backward (+ recompute) time.
+
+    With ``dp_overlap`` off the gathers and reduce-scatters run on the compute stream, one after
+    the other with the layers (interference 1: every byte exposed): DeepSpeed ZeRO-3 with
+    ``zero_optimization.overlap_comm: false`` issues its parameter all-gathers on
+    ``default_stream()`` (deepspeed/runtime/zero/parameter_offload.py, DeepSpeedZeRoOffload:
+    ``__allgather_stream = Stream() if overlap_comm else default_stream()``) and its gradient
+    reduce-scatters likewise (deepspeed/runtime/zero/stage3.py, ``reduce_and_partition_stream``)."""
     eff = cal.collective_bw_efficiency
     stride = mp.tp
     g_stride = flat_gather_stride(cal.sharded_gather_flat > 0, dp_group, stride, hw.scaleup_domain_size)
@@ -106,11 +113,13 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
         eg_stride = flat_gather_stride(cal.sharded_gather_flat > 0, expert_group, etp * mp.ep, hw.scaleup_domain_size)
         gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
         rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
-    kappa = cal.overlap_interference
+    overlap = mp.dp_overlap > 0
+    kappa = np.where(overlap, cal.overlap_interference, 1.0)  # off: serial with the compute
     exposed_layer = (overlapped_exposed_s(gather_l, fwd_c, kappa)
                      + overlapped_exposed_s(gather_l + rs_l, bwd_c, kappa))
+    first = np.where(overlap, 2.0 * gather_l, 0.0)  # serial: the first layers' gathers are in exposed_layer already
     return np.where((mp.zero_stage >= 3) & (dp_group > 1),
-                    microbatches * (layers_stage * exposed_layer + 2.0 * gather_l), 0.0)
+                    microbatches * (layers_stage * exposed_layer + first), 0.0)
 
 
 def flat_gather_stride(flat: bool | np.ndarray, group: np.ndarray, stride: np.ndarray, domain: np.ndarray) -> np.ndarray:
@@ -125,7 +134,7 @@ def flat_gather_stride(flat: bool | np.ndarray, group: np.ndarray, stride: np.nd
     return np.where(np.asarray(flat) & spans, np.maximum(stride, domain), stride)
 
 
-def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference: float) -> np.ndarray:
+def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference: float | np.ndarray) -> np.ndarray:
     """Time a collective of ``comm_s`` adds to ``compute_s`` of compute it runs beside, s.
 
     ``max(comm - compute, 0)``: the part no compute hides; ``interference x min(comm, compute)``:
