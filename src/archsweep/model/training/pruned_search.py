@@ -104,6 +104,7 @@ PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_acceler
 _MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
 _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - lo) (see _search_pending);
 # 8,192 dense 70B candidates: ~1.2x faster than seed windows (1, 4, 16, 64) of per-row partitions
+_REFINE_FROM = 2.0  # rounds of this fraction or more (and the last) refine their picks' bounds first
 _FINITE = np.finfo(np.float64).max
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
@@ -181,14 +182,25 @@ def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: 
 
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                  count: float, domain: float, cols: np.ndarray) -> tuple[np.ndarray, ...]:
-    """comm_bound.coefficients of one (count, domain) over the mappings ``cols`` (the count's
-    valid ones: a function of the count), cached per process."""
-    def compute() -> tuple[np.ndarray, ...]:
-        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
-                                                      np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
-        return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
-    return key_tables.cached(ctx, "comm", (count, domain), compute)
+                  count: float, domains: list[float], cols: np.ndarray) -> dict[float, tuple[np.ndarray, ...]]:
+    """comm_bound.coefficients of (count, domain) for every domain of ``domains`` over the mappings
+    ``cols`` (the count's valid ones: a function of the count), cached per process; the missing
+    domains in one broadcast call (the mapping-only terms once for all of them)."""
+    out: dict[float, tuple[np.ndarray, ...]] = {}
+    missing = []
+    for d in domains:
+        value = key_tables.cached_value(ctx, "comm", (count, d))
+        if value is None:
+            missing.append(d)
+        else:
+            out[d] = value
+    if missing:
+        got = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
+                                      np.asarray(count, dtype=np.float64), np.asarray(missing, dtype=np.float64)[:, None])
+        for j, d in enumerate(missing):
+            out[d] = tuple(np.ascontiguousarray(a[j]) for a in got)
+            key_tables.store(ctx, "comm", (count, d), out[d])
+    return out
 
 
 def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -236,8 +248,10 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
-    pending: list[tuple] = []  # (rows, cols, bounds, first pick, its bound, communication coefficients)
+    groups: list[tuple] = []  # per (count, domain): (valid mappings, communication coefficients)
+    pending: list[tuple] = []  # (rows, group, bounds, first pick, its bound)
     held = 0
+    coefficients: dict[float, dict[float, tuple[np.ndarray, ...]]] = {}
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
@@ -245,9 +259,13 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         if len(cols) == 0:
             continue
         count, domain = net_keys[g].tolist()
-        l1, l2_all, dov, window = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domain, cols)
+        if count not in coefficients:  # every domain of this count in one call
+            domains = sorted({d for c, d in net_keys.tolist() if c == count})
+            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domains, cols)
+        l1, l2_all, dov, window = coefficients[count][domain]
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
         dov_g = dov if np.any(dov) else None  # once per group, not per block
+        groups.append((cols, (l1, l2 if l2 is not None else l1, dov, window)))
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
         step = max(1, _CHUNK_ELEMENTS // len(cols))
@@ -259,13 +277,13 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
             low = lb[np.arange(len(rows)), j]
-            pending.append((rows, cols, lb, j, low, (l1, l2 if l2 is not None else l1, dov, window)))
+            pending.append((rows, len(groups) - 1, lb, j, low))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
-                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
+                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, groups, best, x, classes)
                 pending, held = [], 0
     if pending:
-        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
+        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, groups, best, x, classes)
 
 
 def _refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
@@ -291,58 +309,75 @@ def _refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     return np.where(np.isnan(out), -np.inf, out)  # NaN: never pruned
 
 
+def _last_round_terms(x: np.ndarray, groups: list[tuple], m: int, rows: np.ndarray, cols: np.ndarray,
+                      grp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(communication bound, DP sync, overlap window) of the pairs (``rows``, ``cols``) of groups
+    ``grp``: the terms of :func:`_block_bounds` that :func:`_refined_bounds` reuses, per pair."""
+    comm, sync, win = np.empty(len(rows)), np.empty(len(rows)), np.empty(len(rows))
+    for g in key_tables.present(grp):
+        at = np.flatnonzero(grp == g) if len(groups) > 1 else np.arange(len(rows))
+        g_cols, (l1, l2, dov, window) = groups[g]
+        local = np.empty(m, dtype=np.int64)
+        local[g_cols] = np.arange(len(g_cols))
+        c, xr = local[cols[at]], x[rows[at]]
+        comm[at] = np.maximum(np.einsum("ij,ij->i", xr, l1[c]), np.einsum("ij,ij->i", xr, l2[c]))
+        sync[at] = np.einsum("ij,ij->i", xr, dov[c])
+        win[at] = window[c]
+    return comm, sync, win
+
+
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple], best: np.ndarray, x: np.ndarray,
+                    cal: Calibration, pending: list[tuple], groups: list[tuple], best: np.ndarray, x: np.ndarray,
                     classes: tuple[np.ndarray, ...]) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
     outside it is ever needed); each further round evaluates the pairs of the set whose bound is
-    <= lo + f (U - lo) (lo the row's lowest bound, f in _ROUND_FRACTIONS) and <= U (1 + _MARGIN);
-    the last round every pair left with bound <= U (1 + _MARGIN). The exact evaluations of all
-    blocks go in one flat batch per round."""
+    <= lo + f (U - lo) (lo the row's lowest bound, f in _ROUND_FRACTIONS) and <= U (1 + _MARGIN),
+    and drops them and every pair whose bound exceeds U (1 + _MARGIN) from the set; the last round
+    every pair left with bound <= U (1 + _MARGIN), after the refined bound. The exact evaluations
+    of all blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
-    first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb, j, low, _ in pending:
+    lo_row = np.zeros(len(best))  # each row's lowest bound (0 for a NaN bound's -inf: every bound >= 0)
+    first_rows, first_cols = [], []
+    for rows, g, lb, j, low in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
-        first_cols.append(cols[j[fits]])
-        lowest.append(low)
+        first_cols.append(groups[g][0][j[fits]])
+        lo_row[rows] = np.where(low > -np.inf, low, 0.0)
     all_rows, all_cols = [np.concatenate(first_rows)], [np.concatenate(first_cols)]
     if not len(all_rows[0]):
         return
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
-    s_rows, s_cols, s_lb, s_lo, s_comm, s_sync, s_win = [], [], [], [], [], [], []
-    for (rows, cols, lb, _, _, (l1, l2, dov, window)), low in zip(pending, lowest):
+    s_rows, s_cols, s_lb, s_grp = [], [], [], []
+    for rows, g, lb, _, _ in pending:
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
         o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
-        xr = x[rows[o2]]
         s_rows.append(rows[o2])
-        s_cols.append(cols[c2])
+        s_cols.append(groups[g][0][c2])
         s_lb.append(lb[o2, c2])
-        s_lo.append(np.where(low[o2] > -np.inf, low[o2], 0.0))  # a NaN bound (-inf) row: every bound >= 0
-        s_comm.append(np.maximum(np.einsum("ij,ij->i", xr, l1[c2]), np.einsum("ij,ij->i", xr, l2[c2])))
-        s_sync.append(np.einsum("ij,ij->i", xr, dov[c2]))
-        s_win.append(window[c2])
-    cand_rows, cand_cols, cand_lb, cand_lo, comm, sync, win = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo,
-                                                                                           s_comm, s_sync, s_win))
+        s_grp.append(np.full(len(o2), g, dtype=np.int32))
+    cand_rows, cand_cols, cand_lb, cand_grp = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_grp))
     alive = np.ones(len(cand_rows), dtype=bool)
     for frac in (*_ROUND_FRACTIONS, None):
         u = upper[cand_rows]
         limit = u * (1 + _MARGIN)
         if frac is not None:
-            limit = np.minimum(limit, cand_lo + frac * (u - cand_lo))
+            lo = lo_row[cand_rows]
+            np.minimum(limit, lo + frac * (u - lo), out=limit)
         pick = np.flatnonzero(alive & (cand_lb <= limit))
         if not len(pick):
             continue
         alive[pick] = False
-        if frac is None:  # the last round's many picks: the exact compute side drops most of them (step
-            # >= refined > U >= the minimum, U only falls); the first rounds' few, most promising picks mostly survive it
+        if frac is None or frac >= _REFINE_FROM:
+            # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
+            # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
+            comm, sync, win = _last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick], cand_grp[pick])
             refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
-                                      comm[pick], sync[pick], win[pick])
-            pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
+                                      comm, sync, win)
+            pick = pick[refined <= u[pick] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
         np.minimum.at(upper, n_rows, score)
