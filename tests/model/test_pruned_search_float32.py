@@ -20,7 +20,7 @@ U32 = 2.0**-24
 
 
 @pytest.mark.parametrize(("workload", "n"), [("llama3-70b", 24), ("mixtral-8x7b", 4), ("deepseek-v3", 4)])
-def test_float32_bound_is_within_20u_of_float64_and_below_the_step(workload, n):
+def test_float32_bound_is_within_40u_of_float64_and_below_the_step(workload, n):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = _random_candidates(n, seed=32)
@@ -46,8 +46,8 @@ def test_float32_bound_is_within_20u_of_float64_and_below_the_step(workload, n):
         assert search_bounds.bound_dtype(*[np.asarray(a) for a in inputs if a is not inputs[2]]) is np.float32
         b32 = search_bounds.block_bounds(*[np.asarray(a, dtype=np.float32) for a in inputs], split=split)[0]
         assert b32.dtype == np.float32
-        np.testing.assert_array_less(b32.astype(np.float64), b64 * (1 + 20 * U32))
-        np.testing.assert_array_less(b64 * (1 - 20 * U32), b32.astype(np.float64))
+        np.testing.assert_array_less(b32.astype(np.float64), b64 * (1 + 40 * U32))
+        np.testing.assert_array_less(b64 * (1 - 40 * U32), b32.astype(np.float64))
         step = res.step_time_s[i, cols]
         ok = res.valid[i, cols]
         assert np.all(b32[ok] <= step[ok] * (1 + ps._MARGIN / 4))

@@ -5,16 +5,17 @@ refined bound of the last round.
 Float32 (issue 14, speed): a block's bound matrix is computed in float32 when every input (the
 key table A, the launch row, the communication coefficients L1, L2, D, the overlap window W, the
 features x) is finite and in [0, 1e15] and every clock is >= 1 Hz (:func:`bound_dtype`; else in
-float64, as before). Claim: the float32 bound b32 satisfies ``b32 <= (1 + 20 u) b`` with b the
-exact bound of the float64 inputs and ``u = 2**-24``, so ``b32 <= (1 + 1.2e-6) step``, inside
+float64, as before). Claim: the float32 bound b32 satisfies ``b32 <= (1 + 40 u) b`` with b the
+exact bound of the float64 inputs and ``u = 2**-24``, so ``b32 <= (1 + 2.4e-6) step``, inside
 the search's relative margin (``pruned_search._MARGIN`` = 1e-5: a pair is dropped only when
 ``b32 > U (1 + 1e-5)``, so its step time is > U). Proof: every quantity is a sum, product or
-quotient of non-negative numbers (rounding an input to float32 is one relative error <= u; each
-operation, or each of the <= 9 operations of a five-term dot product, at most one more); the one
-difference, ``1 - W`` with W in [0, 1], has an absolute error <= 2u and multiplies C, which the
-max ``max(C, (1 - W) C + S)`` bounds from below, so it adds <= 2u relative to the result. Along
-the longest chain (A and clock cast, divide, launch cast and add; D and x cast, dot product;
-``1 - W``, product, sum, max; L1 dot product and add) the errors add up to less than 20u. No
+quotient of non-negative numbers, so relative errors add: casting an input to float32 is one
+relative error <= u, each operation one more (a five-term dot product: <= 9). C = A / clock +
+launch carries <= 5u, the DP sync S = x . D <= 11u, the communication x . L1 (or the max with
+x . L2) <= 11u. The one difference, ``1 - W`` with W in [0, 1], has an absolute error <= u, so
+``(1 - W) C`` has an absolute error <= 7u C, and ``(1 - W) C + S`` an absolute error <= 12u (C +
+S) <= 24u max(C, (1 - W) C + S) (both C and S are below that max). Adding the communication
+term: <= 25u + 11u + u < 40u relative to the exact bound. No
 overflow: products of two inputs are <= 1e30, sums of a few such terms <= 1e31 < 3.4e38;
 underflow only rounds a non-negative term toward 0 (a lower bound again). NaN and inf behave as
 in float64 (NaN bound -> -inf: never pruned; inf -> never fits). Tests:
