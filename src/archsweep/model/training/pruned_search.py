@@ -69,7 +69,7 @@ and only pairs with bound <= U (1 + _MARGIN) can still win (U never grows), so t
 candidate set; each further round evaluates the set's pairs with bound <= lo + f (U - lo) (lo the
 row's lowest bound, f in _ROUND_FRACTIONS: the most promising first, lowering U) and <= U (1 +
 _MARGIN); the last round every pair left with bound <= U (1 + _MARGIN). Since issue 14 (DeepSeek-V3 first batch) every
-pair the last round picks first gets the refined bound :func:`_refined_bounds` (the candidate's
+pair the last round picks first gets the refined bound :func:`~archsweep.model.training.search_bounds.refined_bounds` (the candidate's
 exact compute side from ``stage_compute``, once per (candidate, compute class), with the same
 communication bound): only pairs whose refined bound is <= U (1 + _MARGIN) are evaluated in full
 (100 DeepSeek-V3 candidates: ~500 full steps instead of ~28,000 in that round; the earlier rounds'
@@ -80,6 +80,14 @@ elements at most). An evaluated entry is marked NaN (first round) or dropped fro
 that are NaN from the model are -inf before that: never pruned; their row's lo counts as 0, every
 bound being >= 0). The final argmin takes, per row, the smallest mapping index among the
 evaluated pairs whose score equals U (np.argmin's rule).
+
+Since issue 14 (s7, first batches): the bound matrices are float32 where the inputs allow it
+(:mod:`~archsweep.model.training.search_bounds`: the proof that they stay within the relative
+margin, now 1e-5); each group's mappings with a DP-overlap term come last, so the overlap max runs
+over those columns only; the communication terms of the refined bound are computed for the last
+round's picks only (not for the whole candidate set); a set of fewer than _FEW_PAIRS pairs gets one
+round (f = 0.1) before the last (an exact evaluation call has ~3 ms of fixed cost); the
+coefficients of a count's domains come from one broadcast call.
 """
 
 from __future__ import annotations
@@ -89,7 +97,8 @@ import numpy as np
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import usable_hbm_bytes
-from archsweep.model.training.step import stage_compute, training_step
+from archsweep.model.training.search_bounds import block_bounds, bound_dtype, last_round_terms, refined_bounds
+from archsweep.model.training.step import training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -101,9 +110,13 @@ __all__ = ["best_mapping_indices", "PRUNABLE_OBJECTIVES"]
 #: memory needs no step evaluation at all). Energy and cost objectives: the exhaustive path.
 PRUNABLE_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
 
-_MARGIN = 1e-6  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative (rounding)
+_MARGIN = 1e-5  # relative slack on the bound: the tables reproduce the step to ~1e-10 relative, float32 bounds to
+# ~1.2e-6 (module docstring)
+_BLOCK_ELEMENTS = 65_536  # bound elements (candidates x mappings) per block
 _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - lo) (see _search_pending);
 # 8,192 dense 70B candidates: ~1.2x faster than seed windows (1, 4, 16, 64) of per-row partitions
+_FEW_PAIRS, _FEW_FRACTIONS = 2**17, (0.1,)  # a smaller set: one round before the last (an exact evaluation
+# call costs ~3 ms of fixed overhead, ~2,500 evaluations' worth; 100 DeepSeek-V3 candidates: ~45,000 pairs)
 _FINITE = np.finfo(np.float64).max
 _CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
@@ -111,6 +124,7 @@ _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before 
 # Kept under their former names for the tests.
 _keys = key_tables.keys
 _per_key_tables = key_tables.per_key_tables
+_block_bounds, _refined_bounds = block_bounds, refined_bounds
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -162,33 +176,26 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     return out
 
 
-def _block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
-                  l2: np.ndarray | None, dov: np.ndarray | None, window: np.ndarray) -> np.ndarray:
-    """Lower bound of the step time for a block of candidates sharing one (count, domain) key
-    (``l2`` None: equal to ``l1``, as for a dense workload; ``dov`` None: all zero, no DP overlap;
-    ``launch`` one row, or one per candidate)."""
-    out = a_rows / clock[:, None]
-    out += launch
-    if dov is not None:
-        np.maximum(out, (1.0 - window) * out + x @ dov.T, out=out)
-    comm = x @ l1.T
-    if l2 is not None:
-        np.maximum(comm, x @ l2.T, out=comm)
-    out += comm
-    if np.isnan(out.sum()):  # one pass when no bound is NaN (the terms are >= 0: no inf - inf)
-        np.copyto(out, -np.inf, where=np.isnan(out))  # NaN bound: never pruned (evaluated exactly)
-    return out
-
-
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                  count: float, domain: float, cols: np.ndarray) -> tuple[np.ndarray, ...]:
-    """comm_bound.coefficients of one (count, domain) over the mappings ``cols`` (the count's
-    valid ones: a function of the count), cached per process."""
-    def compute() -> tuple[np.ndarray, ...]:
-        l1, l2, dov, window = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
-                                                      np.asarray(count, dtype=np.float64), np.asarray(domain, dtype=np.float64))
-        return tuple(np.ascontiguousarray(a[0]) for a in (l1, l2, dov, window))
-    return key_tables.cached(ctx, "comm", (count, domain), compute)
+                  count: float, domains: list[float], cols: np.ndarray) -> dict[float, tuple[np.ndarray, ...]]:
+    """comm_bound.coefficients of (count, domain) for every domain of ``domains`` over the mappings
+    ``cols`` (the count's valid ones: a function of the count), cached per process; the missing
+    domains in one broadcast call (the mapping-only terms once for all of them)."""
+    out: dict[float, tuple[np.ndarray, ...]] = {}
+    missing = []
+    for d in domains:
+        value = key_tables.cached_value(ctx, "comm", (count, d))
+        if value is None:
+            missing.append(d)
+        else:
+            out[d] = value
+    if missing:
+        got = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
+                                      np.asarray(count, dtype=np.float64), np.asarray(missing, dtype=np.float64)[:, None])
+        for j, d in enumerate(missing):
+            out[d] = tuple(np.ascontiguousarray(a[j]) for a in got)
+            key_tables.store(ctx, "comm", (count, d), out[d])
+    return out
 
 
 def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
@@ -236,8 +243,11 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     net_keys, net_of = key_tables.unique_rows(net)
     order = np.argsort(net_of.reshape(-1), kind="stable")
     bounds_at = np.searchsorted(net_of.reshape(-1)[order], np.arange(len(net_keys) + 1))
-    pending: list[tuple] = []  # (rows, cols, bounds, first pick, its bound, communication coefficients)
+    groups: list[tuple] = []  # per (count, domain): (valid mappings, communication coefficients)
+    pending: list[tuple] = []  # (rows, group, bounds, first pick, its bound)
+    group_of = np.full(len(best), -1, dtype=np.int64)  # each row's group
     held = 0
+    coefficients: dict[float, dict[float, tuple[np.ndarray, ...]]] = {}
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
@@ -245,104 +255,97 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         if len(cols) == 0:
             continue
         count, domain = net_keys[g].tolist()
-        l1, l2_all, dov, window = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domain, cols)
+        if count not in coefficients:  # every domain of this count in one call
+            domains = sorted({d for c, d in net_keys.tolist() if c == count})
+            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domains, cols)
+        l1, l2_all, dov, window = coefficients[count][domain]
+        overlapped = np.any(dov != 0, axis=1)  # mappings with a DP-overlap term, placed last
+        split = len(cols) - int(overlapped.sum())
+        if 0 < split < len(cols):
+            perm = np.argsort(overlapped, kind="stable")
+            cols, l1, l2_all, dov, window = cols[perm], l1[perm], l2_all[perm], dov[perm], window[perm]
         l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
-        dov_g = dov if np.any(dov) else None  # once per group, not per block
+        groups.append((cols, (l1, l2 if l2 is not None else l1, dov, window)))
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
-        step = max(1, _CHUNK_ELEMENTS // len(cols))
+        inputs = [a_g, launch_g, l1, dov, window, l2 if l2 is not None else l1]
+        dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
+        a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
+        x_b: np.ndarray = x.astype(dt)
+        clock_b: np.ndarray = clock.astype(dt)
+        l2_b = l2_b if l2 is not None else None
+        dov_b = dov_b if split < len(cols) else None
+        step = max(1, _BLOCK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
-            lb = _block_bounds(a_g[key_of[rows]], launch_g, clock[rows], x[rows], l1, l2, dov_g, window)
+            group_of[rows] = len(groups) - 1
+            lb = block_bounds(a_g[key_of[rows]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
             low = lb[np.arange(len(rows)), j]
-            pending.append((rows, cols, lb, j, low, (l1, l2 if l2 is not None else l1, dov, window)))
+            pending.append((rows, len(groups) - 1, lb, j, low))
             held += lb.size
             if held >= _PENDING_ELEMENTS:
-                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
+                _search_pending(hw, wl, mappings, fixed_dp, cal, pending, (groups, group_of), best, x, classes)
                 pending, held = [], 0
     if pending:
-        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, best, x, classes)
-
-
-def _refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                    classes: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, comm: np.ndarray,
-                    sync: np.ndarray, window: np.ndarray) -> np.ndarray:
-    """The bound of :func:`_block_bounds` with the candidate's EXACT compute + recompute + bubble C
-    (``stage_compute`` on its own hardware row: training_step's very arrays, ~1/2 of its cost on
-    flat pairs; once per (candidate, compute class), ``key_tables.compute_classes``) in place of
-    the key table's ``A / clock + launch`` (<= C): ``max(C, (1 - w) C + sync) + comm`` is
-    non-decreasing in C (0 <= w <= 1), so it stays below the step time, and is tighter."""
-    class_of, class_first = classes
-    n_cls = max(len(class_first), 1)
-    code, spread = np.unique(rows * n_cls + class_of[cols], return_inverse=True)
-    u_rows, u_cols = code // n_cls, class_first[code % n_cls]
-    total = np.empty(len(code))
-    for start in range(0, len(code), _CHUNK_ELEMENTS):
-        sl = slice(start, start + _CHUNK_ELEMENTS)
-        part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
-        sc = stage_compute(part, wl, mappings.take(u_cols[sl]), cal, fixed_dp)
-        total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
-    c = total[spread.reshape(-1)]
-    out = np.maximum(c, (1.0 - window) * c + sync) + comm
-    return np.where(np.isnan(out), -np.inf, out)  # NaN: never pruned
+        _search_pending(hw, wl, mappings, fixed_dp, cal, pending, (groups, group_of), best, x, classes)
 
 
 def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                    cal: Calibration, pending: list[tuple], best: np.ndarray, x: np.ndarray,
+                    cal: Calibration, pending: list[tuple], groups: tuple[list[tuple], np.ndarray], best: np.ndarray, x: np.ndarray,
                     classes: tuple[np.ndarray, ...]) -> None:
     """Best mapping of every row of the pending blocks (left -1 where no mapping fits), best-first:
     the first round evaluates exactly, per row, its lowest-bound fitting mapping (upper bound U);
     the candidate set is then the pairs with bound <= U (1 + _MARGIN) (U only falls: nothing
     outside it is ever needed); each further round evaluates the pairs of the set whose bound is
-    <= lo + f (U - lo) (lo the row's lowest bound, f in _ROUND_FRACTIONS) and <= U (1 + _MARGIN);
-    the last round every pair left with bound <= U (1 + _MARGIN). The exact evaluations of all
-    blocks go in one flat batch per round."""
+    <= lo + f (U - lo) (lo the row's lowest bound, f in _ROUND_FRACTIONS) and <= U (1 + _MARGIN),
+    and drops them and every pair whose bound exceeds U (1 + _MARGIN) from the set; the last round
+    every pair left with bound <= U (1 + _MARGIN), after the refined bound. The exact evaluations
+    of all blocks go in one flat batch per round."""
     upper = np.full(len(best), np.inf)
-    first_rows, first_cols, lowest = [], [], []
-    for rows, cols, lb, j, low, _ in pending:
+    lo_row = np.zeros(len(best))  # each row's lowest bound (0 for a NaN bound's -inf: every bound >= 0)
+    first_rows, first_cols = [], []
+    for rows, g, lb, j, low in pending:
         fits = low < np.inf
         lb[np.flatnonzero(fits), j[fits]] = np.nan  # evaluated: never picked again
         first_rows.append(rows[fits])
-        first_cols.append(cols[j[fits]])
-        lowest.append(low)
+        first_cols.append(groups[0][g][0][j[fits]])
+        lo_row[rows] = np.where(low > -np.inf, low, 0.0)
     all_rows, all_cols = [np.concatenate(first_rows)], [np.concatenate(first_cols)]
     if not len(all_rows[0]):
         return
     all_scores = [_exact_scores(hw, wl, mappings, fixed_dp, cal, all_rows[0], all_cols[0])]
     np.minimum.at(upper, all_rows[0], all_scores[0])
-    s_rows, s_cols, s_lb, s_lo, s_comm, s_sync, s_win = [], [], [], [], [], [], []
-    for (rows, cols, lb, _, _, (l1, l2, dov, window)), low in zip(pending, lowest):
+    s_rows, s_cols, s_lb = [], [], []
+    for rows, g, lb, _, _ in pending:
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
         o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
-        xr = x[rows[o2]]
         s_rows.append(rows[o2])
-        s_cols.append(cols[c2])
+        s_cols.append(groups[0][g][0][c2])
         s_lb.append(lb[o2, c2])
-        s_lo.append(np.where(low[o2] > -np.inf, low[o2], 0.0))  # a NaN bound (-inf) row: every bound >= 0
-        s_comm.append(np.maximum(np.einsum("ij,ij->i", xr, l1[c2]), np.einsum("ij,ij->i", xr, l2[c2])))
-        s_sync.append(np.einsum("ij,ij->i", xr, dov[c2]))
-        s_win.append(window[c2])
-    cand_rows, cand_cols, cand_lb, cand_lo, comm, sync, win = (np.concatenate(a) for a in (s_rows, s_cols, s_lb, s_lo,
-                                                                                           s_comm, s_sync, s_win))
+    cand_rows, cand_cols, cand_lb = (np.concatenate(a) for a in (s_rows, s_cols, s_lb))
     alive = np.ones(len(cand_rows), dtype=bool)
-    for frac in (*_ROUND_FRACTIONS, None):
+    fractions = _ROUND_FRACTIONS if len(cand_rows) >= _FEW_PAIRS else _FEW_FRACTIONS
+    for frac in (*fractions, None):
         u = upper[cand_rows]
         limit = u * (1 + _MARGIN)
         if frac is not None:
-            limit = np.minimum(limit, cand_lo + frac * (u - cand_lo))
+            lo = lo_row[cand_rows]
+            np.minimum(limit, lo + frac * (u - lo), out=limit)
         pick = np.flatnonzero(alive & (cand_lb <= limit))
         if not len(pick):
             continue
         alive[pick] = False
-        if frac is None:  # the last round's many picks: the exact compute side drops most of them (step
-            # >= refined > U >= the minimum, U only falls); the first rounds' few, most promising picks mostly survive it
-            refined = _refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
-                                      comm[pick], sync[pick], win[pick])
-            pick = pick[refined <= upper[cand_rows[pick]] * (1 + _MARGIN)]  # NaN (-inf) kept
+        if frac is None:
+            # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
+            # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
+            comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
+            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
+                                      comm, sync, win)
+            pick = pick[refined <= u[pick] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
         np.minimum.at(upper, n_rows, score)
