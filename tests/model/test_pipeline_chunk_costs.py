@@ -66,7 +66,8 @@ def test_exposed_p2p_non_decreasing_in_vpp_and_pays_fixed_costs():
     assert np.all(np.diff(exposed) >= 0.0), exposed
     zero = pipeline_p2p(hw, mp, cal, np.zeros(v.size), dp, m)
     fixed = np.where(zero.crosses_scaleout, hw.scaleout_latency_s, hw.scaleup_latency_s) + cal.kernel_overhead_s
-    sends = v * 32.0 * (1 - cal.pipeline_p2p_overlap) + unpaired_chunk_passes(m, 2.0, v)
+    hidden = np.where(v > 1, cal.pipeline_p2p_overlap, 0.0)  # 1F1B waits on every send
+    sends = v * 32.0 * (1 - hidden) + unpaired_chunk_passes(m, 2.0, v)
     np.testing.assert_allclose(zero.exposed_s, 2.0 * fixed * sends, rtol=1e-12)
     # no pipeline, no P2P
     assert np.all(pipeline_p2p(hw, _mapping(1, pp=1.0), cal, np.ones(1), np.ones(1), np.ones(1)).exposed_s == 0.0)

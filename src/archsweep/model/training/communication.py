@@ -177,9 +177,9 @@ class PipelineCost:
 def pipeline_p2p(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act_bytes: np.ndarray, dp: np.ndarray,
                  microbatches: np.ndarray) -> PipelineCost:
     """Activations forward and gradients backward between stages, once per micro-batch and virtual
-    stage (``vpp x m`` chunk passes each way per device and step); ``cal.pipeline_p2p_overlap`` of
-    the steady-state sends hide behind compute, the warm-up's and cool-down's do not (Narayanan et
-    al., SC21, Sec. 2.2): ``p - 1`` with 1F1B, ``2 (p - 1) + (v - 1) p`` interleaved
+    stage (``vpp x m`` chunk passes each way per device and step); the steady-state sends hide behind
+    compute only in an interleaved schedule that overlaps them (:func:`pipeline_p2p_exposed_sends`),
+    the warm-up's and cool-down's never do: ``p - 1`` with 1F1B, ``2 (p - 1) + (v - 1) p`` interleaved
     (:func:`~archsweep.model.training.schedule.unpaired_chunk_passes`). Each send also pays one
     NCCL kernel launch (``cal.kernel_overhead_s``) besides the link latency of
     :func:`~archsweep.model.collectives.p2p_time_s`: a fixed cost per chunk pass, so the exposed time
@@ -193,6 +193,24 @@ def pipeline_p2p(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act_by
 
 
 def pipeline_p2p_exposed_sends(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
-    """Sends each way per device and step whose time is on the critical path (see :func:`pipeline_p2p`)."""
+    """Sends each way per device and step whose time is on the critical path (see :func:`pipeline_p2p`).
+
+    The schedule's own accounting (NVIDIA/Megatron-LM @d98e8a6 megatron/core/pipeline_parallel/):
+    1F1B (``vpp`` 1) waits on every transfer before the next compute: ``schedules.py``
+    ``forward_backward_pipelining_without_interleaving`` calls the blocking
+    ``send_forward_recv_backward`` / ``send_backward_recv_forward`` after each forward / backward and
+    raises on ``overlap_p2p_comm`` (l. 2181), ``arguments.py`` forces it off without interleaving
+    (l. 1010-1012): all ``m`` steady-state passes exposed, plus the ``p - 1`` of the fill. The
+    interleaved schedule with ``overlap_p2p_comm`` (``forward_backward_pipelining_with_interleaving``
+    l. 1731-1899: ``pp_post_forward`` posts ``send_forward_recv_forward(..., overlap_p2p_comm=True)``
+    and ``pp_pre_forward`` waits on that receive only before the *next* forward, one backward chunk
+    later; the same for gradients) hides the steady-state sends behind the other direction's chunk;
+    its warm-up and cool-down sends stay blocking (``overlap_p2p_comm_warmup_flush`` defaults to
+    False: l. 1633-1657, 2053): the ``unpaired`` passes. ``cal.pipeline_p2p_overlap`` is the share of
+    steady-state sends a stack hides *when it interleaves*: 0.5 for Megatron-Core / NeMo /
+    Megatron-Bridge, which set ``overlap_p2p_comm`` whenever vpp > 1 and, with
+    ``deallocate_pipeline_outputs``, wait on each activation send at once (l. 1811-1815) while the
+    gradient send runs under the next chunk; 0 for the synchronous 2021-22 code."""
     unpaired = unpaired_chunk_passes(microbatches, mp.pp, mp.vpp)
-    return mp.vpp * microbatches * (1 - cal.pipeline_p2p_overlap) + unpaired
+    hidden = np.where(mp.vpp > 1, cal.pipeline_p2p_overlap, 0.0)
+    return mp.vpp * microbatches * (1 - hidden) + unpaired
