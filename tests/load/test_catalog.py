@@ -336,5 +336,5 @@ def test_validation_data_copied_with_provenance():
     first = (folder / "SOURCE.md").read_text(encoding="utf-8").splitlines()[0]
     assert "Copied verbatim" in first and "/work/shared/reference/validation" in first
     # 2026-11-30 copy (nemo + mlperf groups added): 474; + 4 mcore-moe rows (s7-moedata, SOURCE.md)
-    assert len(_validation_csv("training_runs.csv")) == 478
+    assert len(_validation_csv("training_runs.csv")) == 484
     assert len(_validation_csv("hardware_specs.csv")) == 576

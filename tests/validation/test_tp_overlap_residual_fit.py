@@ -35,8 +35,9 @@ def test_fitted_value_is_the_grid_minimum_and_beats_the_assumption():
 
 
 def test_overlap_off_rows_need_no_fit():
+    # TP > 1: a TP1 row (v5.0 B200 / GB200, s7-rows) has no TP communication for the overlap to hide.
     off = [r for r in ROWS if r["source_group"] == "mlperf" and r["run_id"].endswith("llama2_70b_lora")
-           and r["tp_comm_overlap"] == "no" and r["cp"] == "1"]
+           and r["tp_comm_overlap"] == "no" and r["cp"] == "1" and r["tp"] not in ("", "1")]
     assert len(off) >= 4
     assert all(abs(r.error_pct) < 5 for r in validate_rows(off))
 

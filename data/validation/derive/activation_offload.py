@@ -19,6 +19,7 @@ from runs_table import read_runs, write_runs
 
 _L3 = "Megatron-Bridge {tag} scripts/performance/configs/llama/llama3_workload_base_configs.py {name}: cpu_offloading_num_layers={n}"
 _L31 = "Megatron-Bridge v0.2.0 scripts/performance/configs/llama31/workload_base_configs.py {name}: cpu_offloading_num_layers={n} (25.09 predates the first tagged preset; same layout TP2 FSDP GBS 64 on 128 GPUs: confidence medium)"
+_L3_V020 = "Megatron-Bridge v0.2.0 scripts/performance/configs/llama3/workload_base_configs.py {name}: cpu_offloading_num_layers={n} (25.09 predates the first tagged preset; same layout MBS 2 FSDP TP1 GBS 128 on 64 GPUs: confidence medium)"
 
 #: run_id -> (layers offloaded, source).
 STATED: dict[str, tuple[int, str]] = {
@@ -30,6 +31,8 @@ STATED: dict[str, tuple[int, str]] = {
         (20, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB300_FP8_CS_V2", n=20)),
     "mbridge_26.02_DGX-GB200_LLAMA3-70B_FP8_64":
         (40, _L3.format(tag="v0.3.0", name="LLAMA3_70B_PRETRAIN_CONFIG_GB200_FP8_CS_V2", n=40)),
+    "mbridge_25.09_DGX-GB200_LLAMA3-70B_FP8_(per-tensor)_64":
+        (40, _L3_V020.format(name="LLAMA3_70B_GB200_FP8_CS_BASE_CONFIG", n=40)),
     "mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128":
         (92, _L31.format(name="LLAMA31_405B_GB200_FP8_CS_BASE_CONFIG", n=92)),
 }

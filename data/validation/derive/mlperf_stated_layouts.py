@@ -63,6 +63,12 @@ def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str,
         m = re.search(r"^\s*optim:\s*\n\s*name:\s*(\w+)", text, re.M)
         if m:
             out["optim"] = m.group(1)
+        # v5.0 NVIDIA: the optim block names no optimizer, it states
+        # ``use_distributed_optimizer: ${oc.decode:${oc.env:USE_DISTRIBUTED_OPTIMIZER,True}}``
+        m = re.search(r"^optim:\s*\n(?:\s+.*\n)*?\s+use_distributed_optimizer:\s*"
+                      r"\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
+        if m and "optim" not in out and _true(env.get(m.group(1), m.group(2))):
+            out["optim"] = f"use_distributed_optimizer ({m.group(1)} default {m.group(2)})"
     return out
 
 

@@ -7,7 +7,9 @@ result_*.txt`` (the path in each row's ``source`` column). Each result file logs
 over the blocks after the first of ``block time / (block samples / global_batch_size)``; the row's
 value is the median over its files. The first block is left out (it holds the warm-up: 7-19 s more
 than its steps at the steady rate on NVIDIA's H100 runs); evaluations are outside the blocks. The
-``tracked_stats`` throughput these files also log agrees within 0.5 %. Files in another log layout
+``tracked_stats`` throughput these files also log agrees within 0.5 %. v5.0 NVIDIA logs write
+the block's start count on its ``block_stop`` too; the block then ends at the count of the evaluation that
+follows it. Files in another log layout
 (epoch-based blocks: Intel-Habana, Juniper DeepSpeed) give no value and keep the wall-clock metric.
 
 gpt3 (:func:`steady_step_tokens`): the files count tokens (``epoch_num`` of ``eval_start`` / ``eval_stop``,
@@ -50,12 +52,23 @@ def _events(text: str) -> list[dict]:
     return out
 
 
+def _block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, int | None]]) -> int | None:
+    """Samples count at a block's end: its ``block_stop``'s own, or where that repeats the block's start
+    (v5.0 NVIDIA logs: ``block_stop`` carries the count the block started at), the count of the
+    evaluation that follows it at once (``eval_start`` at the same time)."""
+    if s1 is None or s0 is None or s1 > s0:
+        return s1
+    return next((s for t, s in evals if t >= t1 and s is not None and s > s0), s1)
+
+
 def steady_step(text: str) -> float | None:
     """Median steady-state step (s) of one result file, or None when its blocks are not sample-based."""
     ev = _events(text)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
     starts = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_start"]
-    stops = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_stop"]
+    evals = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "eval_start"]
+    stops = [(t, _block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(
+        [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_stop"], starts, strict=False)]
     blocks = [(t1 - t0, s1 - s0) for (t0, s0), (t1, s1) in zip(starts, stops, strict=False)
               if s0 is not None and s1 is not None and s1 > s0]
     if not gbs or len(blocks) < 2:

@@ -1,0 +1,129 @@
+"""Add MLPerf Training llama2_70b_lora result rows to data/validation/training_runs.csv from the mllog files.
+
+Source: github.com/mlcommons/training_results_vX.Y (v5.0: @0fdc28f), ``<submitter>/results/<system>/
+llama2_70b_lora/result_*.txt`` and ``<submitter>/systems/<system>.json``. The same conventions as the v4.0 / v4.1
+llama2_70b_lora rows of the ``mlperf`` group (data/validation/SOURCE.md, "MLPerf Training"):
+
+* time_to_train_min = mean over the result files of (run_stop - run_start);
+* tokens_per_s_total = median over the result files of (samples_count of the last evaluation x seq) /
+  (time of that evaluation's ``eval_accuracy`` - run_start): wall clock, evaluations and warm-up included;
+* step_time_s = global_batch_size x seq / tokens_per_s_total; tokens_per_s_per_gpu = total / GPUs;
+* GPUs = ``number_of_nodes`` x ``accelerators_per_node`` of the system file; global batch from the
+  ``global_batch_size`` marker; the model columns are the benchmark's (Llama 2 70B, seq 8192).
+
+The layout, recipe and CUDA-graph columns and ``steady_step_time_s`` are then filled by the scripts that filled
+the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf_lora_layout.py, mlperf_stated_layouts.py,
+mlperf_layer_cuda_graphs.py, mlperf_steady_step.py.
+
+Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
+adds (or rewrites, idempotent) the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora``.
+Rows added with it (s7-rows, 2026-12-01): v5.0 NVIDIA/nyx_n1_ngc25.04_nemo (1 x DGX B200) and
+NVIDIA/tyche_ngpu8_ngc25.04_nemo (2 x 4 GB200 of one NVL72 rack), the two 8-GPU Blackwell submissions whose
+launch configs are identical except CPU binding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from runs_table import read_runs, write_runs
+
+_SEQ = 8192
+_CANONICAL = (("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
+_MODEL = {
+    "model": "Llama 2 70B LoRA fine-tune (MLPerf llama2_70b_lora)", "arch_type": "dense + LoRA", "params_B": "70",
+    "layers": "80", "hidden": "8192", "heads": "64", "kv_heads": "8", "ffn_hidden": "28672", "vocab": "32000",
+    "seq_len": str(_SEQ),
+}
+_DERIVED = ("time_to_train_min = mean over result_*.txt of (run_stop-run_start) (official MLPerf score may use a "
+            "different averaging rule); tokens_per_s_total = (last eval samples/tokens count x seq) / (last eval time "
+            "- run_start), median over runs; includes eval + checkpoint-free overheads; step_time_s derived = "
+            "GBS*seq/tokens_per_s; rows added by data/validation/derive/mlperf_lora_rows.py")
+
+
+def _git(repo: str, *args: str) -> str:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _events(text: str) -> list[dict]:
+    out = []
+    for line in text.splitlines():
+        if ":::MLLOG" in line:
+            try:
+                out.append(json.loads(line.split(":::MLLOG", 1)[1]))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def run_figures(text: str) -> tuple[float, float, int, str] | None:
+    """(minutes run_start -> run_stop, tokens/s to the last evaluation, global batch, platform) of one file."""
+    ev = _events(text)
+    t0 = next((e["time_ms"] for e in ev if e["key"] == "run_start"), None)
+    t1 = next((e["time_ms"] for e in ev if e["key"] == "run_stop"), None)
+    evals = [e for e in ev if e["key"] == "eval_accuracy" and e["metadata"].get("samples_count")]
+    gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
+    platform = next((e["value"] for e in ev if e["key"] == "submission_platform"), "")
+    if t0 is None or t1 is None or not evals or not gbs:
+        return None
+    last = evals[-1]
+    return (t1 - t0) / 60000.0, last["metadata"]["samples_count"] * _SEQ / ((last["time_ms"] - t0) / 1000.0), gbs, platform
+
+
+def make_row(repo: str, version: str, submitter: str, system: str) -> dict[str, str]:
+    folder = f"{submitter}/results/{system}/llama2_70b_lora"
+    names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split()
+             if re.search(r"result_\d+\.txt$", n)]
+    runs = [f for n in names if (f := run_figures(_git(repo, "show", "HEAD:" + n)))]
+    if not runs:
+        raise SystemExit(f"{folder}: no result file with run_start / run_stop / eval_accuracy markers")
+    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
+    gpus = int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
+    gbs = runs[0][2]
+    total = statistics.median(r[1] for r in runs)
+    minutes = sorted(r[0] for r in runs)
+    accel = sysj["accelerator_model_name"]
+    canonical = next((c for key, c in _CANONICAL if key in accel), accel)
+    commit = _git(repo, "rev-parse", "HEAD").strip()[:7]
+    return {
+        "run_id": f"mlperf_train_{version}_{submitter}_{system}_llama2_70b_lora",
+        "source": (f"MLCommons MLPerf Training {version} results (github.com/mlcommons/training_results_{version}), "
+                   f"{folder}/result_*.txt + {submitter}/systems/{system}.json"),
+        "source_locator": f"mllog run_start/run_stop and eval markers, {len(runs)} runs (commit {commit})",
+        **_MODEL,
+        "global_batch_seqs": str(gbs), "num_accels": str(gpus), "accelerator": accel,
+        "accelerator_canonical": canonical,
+        "system": (f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj['accelerator_interconnect']}; "
+                   f"net: {sysj['host_networking']}"),
+        "precision": "per submission (NVIDIA: FP8; see code)",
+        "tokens_per_s_per_gpu": f"{total / gpus:.1f}", "tokens_per_s_total": f"{total:.0f}",
+        "step_time_s": f"{gbs * _SEQ / total:.4g}",
+        "other_metric": (f"time_to_train_min mean={statistics.mean(minutes):.2f} min (runs: "
+                         + ", ".join(f"{m:.2f}" for m in minutes) + ")"),
+        "framework": sysj.get("framework", ""), "derived": _DERIVED,
+        "confidence": "high (official MLPerf logs); derived throughput medium",
+        "notes": (f"benchmark starts from a checkpoint and trains to a quality target; submission_platform={runs[0][3]}; "
+                  f"accelerator memory {sysj['accelerator_memory_capacity']}"),
+        "source_group": "mlperf",
+    }
+
+
+def main(repo: str, systems: list[str]) -> None:
+    version = re.search(r"(v[\d.]+)", Path(repo).as_posix().split("training_results_")[-1]).group(1)  # type: ignore[union-attr]
+    fields, rows = read_runs()
+    for spec in systems:
+        submitter, system = spec.split("/", 1)
+        new = {k: "" for k in fields} | make_row(repo, version, submitter, system)
+        rows = [r for r in rows if r["run_id"] != new["run_id"]] + [new]
+        print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
+              f"{new['tokens_per_s_total']} tokens/s, step {new['step_time_s']} s; {new['other_metric']}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
