@@ -7,19 +7,22 @@ Pareto local search of :mod:`archsweep.search.localsearch`). A proposal:
 * **Model**: one Gaussian process per objective and one for the largest constraint value
   (:mod:`archsweep.search.gp`) over the grid-level positions scaled to [0, 1], fitted on every
   finished trial; objectives of one sign in log space (:func:`~archsweep.search.stepmodel.objective_transform`).
-  The hyperparameters are refitted when the finished trials have grown by a quarter since the last
+  The hyperparameters are refitted when the finished trials have grown by half since the last
   fit, otherwise only the Cholesky factor is updated.
 * **Candidates**: the free (not finished, not in flight) one- and two-axis grid neighbours of the
   feasible non-dominated trials, plus ``_RANDOM_POOL`` free grid points drawn at random (exploration).
+  The predicted mean of every candidate is computed (O(n) each); the standard deviation (O(n^2)
+  each) only for the random ones and the ``_SCREENED`` neighbours whose mean reaches farthest beyond
+  the front (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`).
 * **Acquisition**: the optimistic prediction (mean minus ``beta`` standard deviations, each
   objective minimised; the upper-confidence-bound rule of Srinivas et al., ICML 2010, per objective)
   is mapped back to the objectives' units, and the candidate with the largest hypervolume improvement
   over the found front (exact, moocore; reference: the found front's nadir plus 10 % of its range)
-  times its probability of feasibility is proposed (Emmerich et al., "Single- and multiobjective
-  evolutionary optimization assisted by Gaussian random field metamodels", IEEE TEVC 10(4), 2006,
-  use the expected improvement; the optimistic point is its cheap bound). The exact improvement is
-  computed for the ``_SHORTLIST`` candidates whose optimistic point is farthest beyond the front
-  (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`).
+  times its probability of feasibility (the constraint GP's probability of a value <= 0) is
+  proposed (Emmerich et al., "Single- and multiobjective evolutionary optimization assisted by
+  Gaussian random field metamodels", IEEE TEVC 10(4), 2006, use the expected improvement; the
+  optimistic point is its cheap stand-in). The exact improvement is computed for the ``_SHORTLIST``
+  candidates whose optimistic point is farthest beyond the front.
 * **Batches**: a trial still in flight enters the front with its predicted mean (the "Kriging
   believer" of Ginsbourger et al., "Kriging is well-suited to parallelize optimization", 2010), so
   the trials of one batch spread out instead of piling on one region.
@@ -54,13 +57,18 @@ __all__ = ["SurrogateSampler"]
 
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 #: Random free grid points added to the front's neighbours as candidates at each model update.
-_RANDOM_POOL = 1000
+_RANDOM_POOL = 512
 #: Front neighbours whose variance is computed at each model update (the best by predicted mean).
 _SCREENED = 1024
 #: Candidates whose exact hypervolume improvement is computed at each ask (~40 us each, 3 objectives).
-_SHORTLIST = 256
-#: Refit the hyperparameters when the finished trials have grown by this factor since the last fit.
+_SHORTLIST = 128
+#: Probability of feasibility a candidate needs to enter the shortlist (when any candidate has it).
+_LIKELY_FEASIBLE = 0.5
+#: Refit the hyperparameters when the finished trials have grown by this factor since the last fit,
+#: on at most ``_FIT_POINTS`` of them drawn at random (the O(n^3) likelihood); the model then
+#: conditions on every finished trial with those hyperparameters.
 _REFIT_GROWTH = 1.5
+_FIT_POINTS = 300
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class _Model:
     gps: tuple[GaussianProcess, ...]
     constraint: GaussianProcess | None
     logged: np.ndarray  # which objectives are modelled in log space
-    signs: np.ndarray
+    template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
 
 
 def _untransform(t: np.ndarray, logged: np.ndarray, template: np.ndarray) -> np.ndarray:
@@ -114,8 +122,19 @@ class SurrogateSampler(DelegatingSampler):
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
         self._random_count = 0
+        self._indices: dict[int, Index] = {}
+        self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
+
+    def _trial_index(self, trial: FrozenTrial) -> Index | None:
+        """Grid index of a trial (cached once its parameters are all set: they never change)."""
+        if trial.number in self._indices:
+            return self._indices[trial.number]
+        index = self._index(trial.params)
+        if index is not None:
+            self._indices[trial.number] = index
+        return index
 
     def _index(self, params: Mapping[str, Any]) -> Index | None:
         out = []
@@ -136,9 +155,14 @@ class SurrogateSampler(DelegatingSampler):
         if len(self._theta) != len(targets):
             self._theta = [None] * len(targets)
         gps = []
+        rng = np.random.default_rng([self._seed, len(x)])
         for j, y in enumerate(targets):
-            rows = np.isfinite(y)
-            gp = fit_gp(x[rows], y[rows], self._theta[j], optimise=refit or self._theta[j] is None)
+            rows = np.flatnonzero(np.isfinite(y))
+            theta = self._theta[j]
+            if refit or theta is None:
+                subset = rng.choice(rows, _FIT_POINTS, replace=False) if len(rows) > _FIT_POINTS else rows
+                theta = fit_gp(x[subset], y[subset], theta).theta
+            gp = fit_gp(x[rows], y[rows], theta, optimise=False)
             self._theta[j] = gp.theta
             gps.append(gp)
         if refit:
@@ -151,7 +175,7 @@ class SurrogateSampler(DelegatingSampler):
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
         rows, indices, violation = [], [], []
         for t in finished:
-            index = self._index(t.params)
+            index = self._trial_index(t)
             if t.state != TrialState.COMPLETE or t.values is None or index is None:
                 continue
             rows.append(signs * np.asarray(t.values, dtype=np.float64))
@@ -163,10 +187,14 @@ class SurrogateSampler(DelegatingSampler):
             model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation), signs,
                                  len(finished))
         self._memo = (len(finished), model)
+        self._believed = {}
         return model
 
     def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, signs: np.ndarray,
                 count: int) -> _Model | None:
+        # a non-finite violation is told as 1e300 (search.dedup.finite_or_cap): as large as the largest finite one
+        finite = violation < 1e299
+        violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
         feasible = (violation <= 0) & np.all(np.isfinite(values), axis=1)
         if not feasible.any():
             return None
@@ -225,16 +253,18 @@ class SurrogateSampler(DelegatingSampler):
     # -- proposal ---------------------------------------------------------------------------
 
     def _predicted_mean(self, model: _Model, index: Index) -> np.ndarray:
-        xq = self._unit(np.array([index]))
-        mean = np.array([float(gp.predict(xq)[0][0]) for gp in model.gps])
-        return _untransform(mean, model.logged, model.signs)
+        if index not in self._believed:
+            xq = self._unit(np.array([index]))
+            mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
+            self._believed[index] = _untransform(mean, model.logged, model.template)
+        return self._believed[index]
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
         if not self._axes:
             return None
         trials = study.get_trials(deepcopy=False)
         finished = [t for t in trials if t.state in _FINISHED]
-        distinct = len({self._index(t.params) for t in finished} - {None})
+        distinct = len({self._trial_index(t) for t in finished} - {None})
         if distinct < self._start or (self._stop is not None and distinct >= self._stop):
             return None
         if self._share < 1.0 and not _to_global(trial.number, self._share):
@@ -243,7 +273,7 @@ class SurrogateSampler(DelegatingSampler):
         if model is None:
             return None
         flying = [i for t in trials if t.state == TrialState.RUNNING and t.number != trial.number
-                  for i in [self._index(t.params)] if i is not None]
+                  for i in [self._trial_index(t)] if i is not None]
         front = model.front
         if flying:
             believed = np.stack([self._predicted_mean(model, i) for i in flying])
@@ -260,7 +290,9 @@ class SurrogateSampler(DelegatingSampler):
         low, high = model.front.min(axis=0), model.front.max(axis=0)
         span = high - low
         reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
-        candidates = np.flatnonzero(free & np.all(model.optimistic < reference, axis=1))
+        inside = free & np.all(model.optimistic < reference, axis=1)
+        likely = inside & (model.feasible >= _LIKELY_FEASIBLE)  # the shortlist is of likely feasible points
+        candidates = np.flatnonzero(likely if likely.any() else inside)
         if len(candidates) == 0:
             return None
         margin = front_margin(model.optimistic[candidates], front, np.where(span > 0, span, 1.0))
