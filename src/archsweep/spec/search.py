@@ -37,8 +37,8 @@ LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axe
 DEFAULT_LOCAL_SEARCH_START = 0.5
 #: Options of every sampler but grid: Gaussian-process hypervolume-improvement proposals on the grid
 #: (:mod:`archsweep.search.surrogate`): ``surrogate_share`` the fraction of the trials after
-#: ``surrogate_start`` x ``trials`` distinct points that the surrogate proposes (0: off),
-#: ``surrogate_beta`` the standard deviations of optimism.
+#: ``surrogate_start`` x ``trials`` distinct points (and before ``surrogate_stop`` x ``trials``) that
+#: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism.
 SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta")
 DEFAULT_SURROGATE_START = 0.25
 DEFAULT_SURROGATE_BETA = 1.0
