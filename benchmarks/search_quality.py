@@ -105,15 +105,17 @@ def _init(study_file: str) -> None:
     _WORKER["ctx"] = batch_context(_WORKER["study"])
 
 
-def _evaluate_span(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate_span(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     study = _WORKER["study"]
     params = _grid_params(grid_axes(study), *span)
-    values, _, _, feasible = aggregate_objectives(study, evaluate_batch(_WORKER["ctx"], params))
-    return values, feasible
+    values, names, constraints, feasible = aggregate_objectives(study, evaluate_batch(_WORKER["ctx"], params))
+    return values, feasible, constraints, names
 
 
-def exhaustive(study_file: str, *, jobs: int, chunk: int = 4000) -> tuple[np.ndarray, np.ndarray, float]:
-    """Objective values (natural directions, grid order) and feasibility of every grid point, seconds."""
+def exhaustive(study_file: str, *, jobs: int, chunk: int = 4000
+               ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, list[str]]:
+    """Objective values (natural directions, grid order) and feasibility of every grid point, seconds,
+    and the constraint values the worker tells (n, c; > 0 violated) with their names."""
     study = load_study(study_file)
     total = math.prod(len(v) for _, v in grid_axes(study))
     spans = [(s, min(total, s + chunk)) for s in range(0, total, chunk)]
@@ -121,7 +123,7 @@ def exhaustive(study_file: str, *, jobs: int, chunk: int = 4000) -> tuple[np.nda
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(study_file,)) as pool:
         parts = list(pool.map(_evaluate_span, spans))
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            time.perf_counter() - started)
+            time.perf_counter() - started, np.concatenate([p[2] for p in parts]), parts[0][3])
 
 
 # ---------------------------------------------------------------------------------------
@@ -242,9 +244,10 @@ def main() -> None:
         else:
             grid_file = variant_file(doc, folder, sampler="random", seed=0, trials=1, strategy=args.strategy)
             jobs = args.jobs
-            grid_values, grid_feasible, seconds = exhaustive(str(grid_file), jobs=jobs)
+            grid_values, grid_feasible, seconds, constraints, names = exhaustive(str(grid_file), jobs=jobs)
             if cache is not None:
-                np.savez(cache, key=key, values=grid_values, feasible=grid_feasible, seconds=seconds, jobs=jobs)
+                np.savez(cache, key=key, values=grid_values, feasible=grid_feasible, seconds=seconds, jobs=jobs,
+                         constraints=constraints, constraint_names=np.array(names))
         grid_min = to_minimization(grid_values, directions)
         front = front_of(grid_min, grid_feasible)
         reference = front.max(axis=0)

@@ -5,7 +5,8 @@ first with ``--grid-cache FILE.npz``; this script only reads the cache), and the
 (:func:`archsweep.search.storage.make_sampler` on the study's search section with the given
 sampler, seed and budget), deduplication (a point already seen is told its stored values and not
 counted) and batches of 16 asked before any is told. The model evaluation is replaced by the grid's
-stored values and feasibility, so a run costs the sampler's time only. On the rows run both ways
+stored values and constraint values (a cache without them: -1 / +1 by feasibility, which is all
+that every sampler but ``surrogate_share`` reads), so a run costs the sampler's time only. On the rows run both ways
 (``nsga2``, ``nsga2:local_search_start=0.5``, ``tpe:multivariate=true,local_search_start=0.5``)
 the ratios equal the real worker's to 4 digits.
 
@@ -32,6 +33,7 @@ from search_quality import DEFAULT_STUDY, _grid_key, grid_axes, grid_index, pars
 from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.pareto import non_dominated_mask, to_minimization
+from archsweep.search.dedup import finite_or_cap
 from archsweep.search.storage import distributions, make_sampler
 from archsweep.spec.search import SamplerSpec
 
@@ -49,6 +51,9 @@ def main() -> None:
         sys.exit(f"{grid_file}: computed with another study, data or model; run benchmarks/search_quality.py "
                  f"--grid-cache {grid_file} first")
     natural, feasible = stored["values"], stored["feasible"]
+    # the worker's constraint values (a cache written before they were stored: -1 / +1 by feasibility)
+    names = [str(n) for n in stored["constraint_names"]] if "constraints" in stored else ["limit"]
+    limits = stored["constraints"] if "constraints" in stored else np.where(feasible, -1.0, 1.0)[:, None]
     values = to_minimization(natural, directions)
     kept = np.flatnonzero(feasible & np.all(np.isfinite(values), axis=1))
     on_front = kept[non_dominated_mask(values[kept])]
@@ -68,7 +73,8 @@ def main() -> None:
         while len(order) < budget:
             for trial in [ostudy.ask(space) for _ in range(16)]:
                 g = int(grid_index(axes, [trial.params])[0])
-                trial.set_constraint("limit", -1.0 if feasible[g] else 1.0)
+                for name, limit in zip(names, limits[g]):
+                    trial.set_constraint(name, finite_or_cap(float(limit)))
                 if g not in seen and len(order) < budget:
                     seen.add(g)
                     order.append(g)

@@ -28,6 +28,7 @@ from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
     DEFAULT_LOCAL_SEARCH_START,
     DEFAULT_STORAGE,
+    DEFAULT_SURROGATE_START,
     SAMPLER_OPTIONS,
     SamplerSpec,
     SearchSpec,
@@ -119,6 +120,18 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         problems.append(InputError(file, f"{key_path}.sampler.options.local_search_start", options["local_search_start"],
                                    "a search with at least one discrete parameter (values, or a range with step or "
                                    "points): the local search steps on the grid").problem)
+    if options.get("surrogate_share") and parameters and all(p.is_continuous for p in parameters):
+        problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_share", options["surrogate_share"],
+                                   "a search with at least one discrete parameter (values, or a range with step or "
+                                   "points): the surrogate proposes grid points").problem)
+    surrogate_keys = [k for k in ("surrogate_start", "surrogate_stop", "surrogate_beta") if k in options]
+    if surrogate_keys and not options.get("surrogate_share"):
+        problems.append(InputError(file, f"{key_path}.sampler.options.{surrogate_keys[0]}", options[surrogate_keys[0]],
+                                   "surrogate_share > 0 alongside (the surrogate proposals are off without it)").problem)
+    start = options.get("surrogate_start", DEFAULT_SURROGATE_START)
+    if "surrogate_stop" in options and options["surrogate_stop"] <= start:
+        problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_stop", options["surrogate_stop"],
+                                   f"a fraction above surrogate_start ({start})").problem)
     if options.get("qmc_startup_trials") and options.get("lhs_startup_trials"):
         problems.append(InputError(file, f"{key_path}.sampler.options.lhs_startup_trials", options["lhs_startup_trials"],
                                    "one start design: qmc_startup_trials or lhs_startup_trials, not both").problem)

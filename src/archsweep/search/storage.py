@@ -17,9 +17,10 @@ from optuna.storages.journal._file import (
 
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
+from archsweep.search.surrogate import SurrogateSampler
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
-from archsweep.spec.search import DEFAULT_STORAGE, SearchSpec
+from archsweep.spec.search import DEFAULT_STORAGE, DEFAULT_SURROGATE_BETA, DEFAULT_SURROGATE_START, SearchSpec
 from archsweep.spec.study import Study
 
 __all__ = ["search_dir", "search_storage", "make_sampler", "worker_quota", "create_search_study"]
@@ -118,6 +119,10 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     local_fresh = bool(options.pop("local_search_fresh", False))
     local_parents = str(options.pop("local_search_parents", "contribution"))
     local_final = options.pop("local_search_final", None)
+    surrogate_share = float(options.pop("surrogate_share", 0.0))
+    surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
+    surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
+    surrogate_stop = options.pop("surrogate_stop", None)
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -129,6 +134,10 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,
                                            final=None if local_final is None
                                            else round((1.0 - float(local_final)) * spec.trials))
+    if surrogate_share > 0:
+        sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
+                                   share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
+                                   stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials))
     return sampler
 
 

@@ -13,7 +13,8 @@ from typing import Any, Literal
 from archsweep.spec.parameters import ParameterSpace
 
 __all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "LOCAL_SEARCH_OPTIONS",
-           "DEFAULT_LOCAL_SEARCH_START", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
+           "DEFAULT_LOCAL_SEARCH_START", "SURROGATE_OPTIONS",
+           "DEFAULT_SURROGATE_START", "DEFAULT_SURROGATE_BETA", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
 
 SamplerName = Literal["nsga2", "nsga3", "tpe", "qmc", "random", "grid"]
 Aggregate = Literal["mean", "worst", "sum"]
@@ -34,16 +35,23 @@ LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axe
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.
 DEFAULT_LOCAL_SEARCH_START = 0.5
+#: Options of every sampler but grid: Gaussian-process hypervolume-improvement proposals on the grid
+#: (:mod:`archsweep.search.surrogate`): ``surrogate_share`` the fraction of the trials after
+#: ``surrogate_start`` x ``trials`` distinct points (and before ``surrogate_stop`` x ``trials``) that
+#: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism.
+SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta")
+DEFAULT_SURROGATE_START = 0.25
+DEFAULT_SURROGATE_BETA = 1.0
 
 SAMPLER_OPTIONS: dict[str, tuple[str, ...]] = {
     "nsga2": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
-              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS),
+              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS, *SURROGATE_OPTIONS),
     "nsga3": ("population_size", "mutation_prob", "crossover_prob", "swapping_prob", "qmc_startup_trials",
-              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS),
+              "lhs_startup_trials", *LOCAL_SEARCH_OPTIONS, *SURROGATE_OPTIONS),
     "tpe": ("n_startup_trials", "n_ei_candidates", "multivariate", "group", "constant_liar", "qmc_startup_trials",
-            "lhs_startup_trials", "consider_endpoints", "prior_weight", "gamma", "gamma_max", *LOCAL_SEARCH_OPTIONS),
-    "qmc": ("qmc_type", "scramble", *LOCAL_SEARCH_OPTIONS),
-    "random": LOCAL_SEARCH_OPTIONS,
+            "lhs_startup_trials", "consider_endpoints", "prior_weight", "gamma", "gamma_max", *LOCAL_SEARCH_OPTIONS, *SURROGATE_OPTIONS),
+    "qmc": ("qmc_type", "scramble", *LOCAL_SEARCH_OPTIONS, *SURROGATE_OPTIONS),
+    "random": (*LOCAL_SEARCH_OPTIONS, *SURROGATE_OPTIONS),
     "grid": (),
 }
 
