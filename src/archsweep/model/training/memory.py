@@ -5,7 +5,8 @@ Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weight
 (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam moments
 (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
 the weights over the data-parallel (x context-parallel) group. LoRA fine-tuning keeps
-gradients and optimizer state only for the adapters.
+gradients and optimizer state only for the adapters, and its frozen projections keep no input
+for the backward (:func:`_lora_frozen_input_delta`).
 
 Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
 Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes
