@@ -5,7 +5,8 @@ Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weight
 (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam moments
 (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
 the weights over the data-parallel (x context-parallel) group. LoRA fine-tuning keeps
-gradients and optimizer state only for the adapters.
+gradients and optimizer state only for the adapters, and its frozen projections keep no input
+for the backward (:func:`_lora_frozen_input_delta`).
 
 Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
 Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes
@@ -133,6 +134,11 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         else:
             mlp = mlp - tokens * h - tokens * wl.ffn_hidden
         replicated = (6.0 + 2.0 * drop) * tokens * h
+    if wl.training.mode == "finetune_lora":
+        lora_split, lora_whole = _lora_frozen_input_delta(wl, moe_layer, tokens, q_width)
+        attn = attn + lora_split
+        replicated = replicated + lora_whole
+        attn = attn + lora_whole
     sp = mp.sequence_parallel > 0
     total = attn + mlp + norms
     shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
@@ -145,6 +151,33 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         shardable = shardable - np.where(mp.recompute == 1, split / t + np.where(sp, whole / t, whole), 0.0)
     layer_input = 2.0 * tokens * h / np.where(sp, t, 1.0)
     return np.where(mp.recompute == 2, layer_input, shardable)
+
+
+def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Change of one layer's stored bytes under LoRA fine-tuning, (split by tp, replicated without SP).
+
+    A frozen Linear keeps no input for the backward: it forms only the data gradient, which needs
+    the weight alone (TransformerEngine >= 2.1, NVIDIA/TransformerEngine @d0067d0
+    transformer_engine/pytorch/module/linear.py ``backward_needs_input = is_grad_enabled and
+    weight.requires_grad``, layernorm_linear.py the same; first in 544dd14, 2025-02-07). So the QKV, FC1
+    and FC2 inputs that :func:`_activation_bytes_per_layer` keeps for the weight gradient (BF16, or the
+    1 B FP8 copy) go, as does the out-projection's FP8 copy of the attention output (flash attention
+    keeps the BF16 output for its own backward). An adapted projection's adapter keeps its own BF16
+    input for the adapter weight gradients (NeMo ``ParallelLinearAdapter``: ``linear_in`` takes the
+    base layer's input, the layernorm output for the fused norm + QKV / FC1): the norm output for
+    ``attention_qkv`` / ``mlp_fc1`` (2 B), the attention output for ``attention_dense`` (already kept:
+    0), the activation output for ``mlp_fc2`` (2 B). Adapter dropout storage is not counted (NVIDIA's
+    MLPerf v5.0 recipe recomputes it: ``NEMO_LORA_USE_THUNDER_DROPOUT=1``, NeMo lora.py
+    ``dropout_recompute``). MoE layers: only their attention (the experts' inputs are left as they are)."""
+    h = float(wl.hidden)
+    kept = 1.0 if wl.training.precision == "fp8" else 2.0  # bytes of the input a trained Linear keeps
+    targets = set(wl.training.lora_targets)
+    whole = (2.0 * ("attention_qkv" in targets) - kept) * tokens * h  # QKV input (norm output)
+    split = -(1.0 if wl.training.precision == "fp8" else 0.0) * tokens * q_width  # out-proj FP8 copy
+    if not (moe_layer and wl.moe is not None):
+        whole = whole + (2.0 * ("mlp_fc1" in targets) - kept) * tokens * h  # FC1 input (norm output)
+        split = split + (2.0 * ("mlp_fc2" in targets) - kept) * tokens * wl.ffn_hidden  # FC2 input
+    return split + 0.0 * tokens, whole + 0.0 * tokens
 
 
 def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float,
@@ -165,13 +198,17 @@ def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_wid
     fp8 = wl.training.precision == "fp8"
     width = 6.0 if wl.ffn_type == "swiglu" else 4.0  # FC1 output + activation output, BF16 bytes per FFN element
     split = whole = 0.0 * tokens
-    if "layernorm" in modules:
-        whole = whole + (2.0 if fp8 else 4.0) * tokens * h
+    lora = wl.training.mode == "finetune_lora"
+    targets = set(wl.training.lora_targets)
+    if "layernorm" in modules:  # the norm outputs as the Linears (LoRA: the adapters) keep them
+        kept = (2.0 * ("attention_qkv" in targets) + 2.0 * ("mlp_fc1" in targets)) if lora else (2.0 if fp8 else 4.0)
+        whole = whole + kept * tokens * h
     if "mla_up_proj" in modules and wl.mla is not None:
         split = split + 2.0 * tokens * q_width + 4.0 * tokens * kv_width
     moe = wl.moe if moe_layer else None
-    if "mlp" in modules and moe is None:
-        split = split + (width - (1.0 if fp8 else 0.0)) * tokens * wl.ffn_hidden
+    if "mlp" in modules and moe is None:  # FC1 output + the FC2 input as kept (LoRA: by its adapter only)
+        fc2_in = (2.0 * ("mlp_fc2" in targets)) if lora else (1.0 if fp8 else 2.0)
+        split = split + (width - 2.0 + fc2_in) * tokens * wl.ffn_hidden
     if moe is not None and "moe_act" in modules:
         split = split + (1.0 if fp8 else 2.0) * moe.top_k * moe.capacity_factor * tokens * moe.expert_ffn_hidden
     if moe is not None and "shared_experts" in modules and moe.shared_experts > 0:

@@ -1,0 +1,67 @@
+"""Issue 10 (s7-loramem): under LoRA the frozen projections keep no input for the backward
+(TransformerEngine >= 2.1 linear.py / layernorm_linear.py: ``backward_needs_input = is_grad_enabled and
+weight.requires_grad``); the adapters keep their own BF16 inputs. Full fine-tuning is unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsweep.load.workloads import load_workload
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import _activation_bytes_per_layer
+from archsweep.spec.training import LORA_TARGETS
+
+
+def _mapping(**kw: float) -> MappingArrays:
+    base = dict(tp=1.0, pp=1.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
+                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
+    base.update(kw)
+    return MappingArrays(**{k: np.full(1, float(v)) for k, v in base.items()})
+
+
+def _job(wl, mode: str, precision: str, targets: tuple[str, ...] = LORA_TARGETS):
+    return replace(wl, training=replace(wl.training, mode=mode, precision=precision, lora_rank=16,
+                                        lora_targets=targets))
+
+
+def test_fp8_attention_adapters_drop_the_frozen_mlp_inputs():
+    # Llama 2 70B, FP8, TP1, adapters on QKV + out-projection (the MLPerf recipe): the FC1 input (FP8 copy,
+    # T h) and FC2 input (T ffn) go, the QKV base FP8 copy (T h) is replaced by the adapter's BF16 norm
+    # output (2 T h), the out-projection's FP8 copy of the attention output (T q) goes.
+    wl = load_workload("llama2-70b")
+    mp = _mapping()
+    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "fp8"), mp, False)
+    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "fp8", ("attention_qkv", "attention_dense")), mp, False)
+    t = float(wl.training.seq_len)
+    expected = t * (wl.hidden - wl.hidden - wl.heads * wl.head_dim - wl.ffn_hidden)
+    np.testing.assert_allclose(lora - full, expected, rtol=1e-12)
+    assert float((full - lora)[0] / full[0]) == pytest.approx(0.155, abs=0.005)
+
+
+@settings(max_examples=40, deadline=None)
+@given(stem=st.sampled_from(["llama2-70b", "llama3-8b", "gpt3-5b"]), tp=st.sampled_from([1, 2, 8]),
+       sp=st.sampled_from([0, 1]), recompute=st.sampled_from([0, 1, 2]), flash=st.sampled_from([0, 1]),
+       targets=st.sampled_from([LORA_TARGETS, ("attention_qkv", "attention_dense"), ("attention_qkv",), ("mlp_fc2",)]))
+def test_bf16_lora_never_stores_more_than_full_finetuning(stem, tp, sp, recompute, flash, targets):
+    # In BF16 an adapter keeps the very tensor the trained base Linear would have kept; frozen ones keep none.
+    wl = load_workload(stem)
+    mp = _mapping(tp=tp, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
+    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
+    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16", targets), mp, False)
+    assert np.all(lora <= full + 1e-6)
+    assert np.all(lora > 0)
+    if recompute == 2:  # full recompute keeps only the layer input either way
+        np.testing.assert_array_equal(lora, full)
+
+
+def test_all_four_bf16_adapters_store_what_full_finetuning_stores():
+    wl = load_workload("llama3-8b")
+    mp = _mapping(tp=2.0, sequence_parallel=1.0)
+    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
+    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16"), mp, False)
+    np.testing.assert_allclose(lora, full, rtol=1e-12)
