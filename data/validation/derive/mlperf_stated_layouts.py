@@ -52,7 +52,13 @@ def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str,
     against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
     impl = _impl(config)
     out: dict[str, str] = {}
-    for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split():
+    paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split()
+    if not paths:  # configs + run.sub only (Lenovo v4.1): it runs NVIDIA's container, the config of that name
+        name = PurePosixPath(config).name
+        nvidia = [p for p in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "NVIDIA/benchmarks/llama2_70b_lora/").split()
+                  if PurePosixPath(p).name == name]
+        paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(sorted(nvidia)[0]) + "/conf/").split() if nvidia else []
+    for path in paths:
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
             continue
         text = _git(repo, "show", f"HEAD:{path}")

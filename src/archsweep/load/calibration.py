@@ -43,6 +43,10 @@ def software_stacks() -> tuple[str, ...]:
     return tuple(doc) if isinstance(doc, dict) else ()
 
 
+#: Stack keys on what the stack's software releases can run (archsweep.load.stack_parallelism), not constants.
+SOFTWARE_KEYS = ("sharded_params_fp8_since", "mlperf_round_software")
+
+
 @cache
 def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) -> Calibration:
     """Model constants for ``stack`` (default ``data/calibration/model.yaml`` + the stack's overrides).
@@ -65,7 +69,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
                              "another stack of the file that is not itself based on one")
         base = load_calibration(path, stack=parent)
     for name, entry in doc[stack].items():
-        if name in ("description", "based_on", "parallelism"):
+        if name in ("description", "based_on", "parallelism", *SOFTWARE_KEYS):
             continue
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))

@@ -14,14 +14,16 @@ takes the other's; every stack of the file must end with a full block (all seven
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from typing import Any
 
-from archsweep.load.calibration import _stacks_path
+from archsweep.load.calibration import SOFTWARE_KEYS, _stacks_path
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
 
-__all__ = ["load_stack_parallelism"]
+__all__ = ["load_stack_parallelism", "load_stack_software"]
 
 _PROVENANCE = ("value", "source", "locator", "confidence")
 _ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero": "'all' or a list of ZeRO stages 0..3"}
@@ -67,3 +69,46 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
             raise InputError(file, f"{key_path}.value", value, what)
         allowed.append((key, tuple(value)))
     return StackParallelism(stack, tuple(allowed))
+
+
+_RELEASE = re.compile(r"^\d\d\.\d\d$")
+
+
+@cache
+def load_stack_software(stack: str) -> dict[str, Any]:
+    """The stack's software-release keys (``sharded_params_fp8_since``: first container release "YY.MM" that
+    shards the parameters of an FP8 run; ``mlperf_round_software``: MLPerf round -> "YY.MM" bound), its own or,
+    like the parallelism block, its ``based_on`` stack's when it has no parallelism of its own; {} when none. Releases are returned as (YY, MM) tuples.
+
+    Raises:
+        InputError: unknown stack, an entry without provenance, or a release that is not "YY.MM".
+    """
+    file = str(_stacks_path())
+    doc = load_yaml(_stacks_path())
+    if not isinstance(doc, dict) or stack not in doc:
+        raise InputError(file, "stack", stack, "one of " + ", ".join(doc if isinstance(doc, dict) else ()))
+    entry = doc[stack]
+    if not any(k in entry for k in SOFTWARE_KEYS) and "parallelism" not in entry and entry.get("based_on") in doc:
+        return load_stack_software(entry["based_on"])
+    out: dict[str, Any] = {}
+    for key in SOFTWARE_KEYS:
+        if key not in entry:
+            continue
+        item, key_path = entry[key], f"{stack}.{key}"
+        for field in _PROVENANCE:
+            if not isinstance(item, dict) or field not in item:
+                raise InputError(file, f"{key_path}.{field}", "<missing>", "every entry carries value, source, locator, confidence")
+        value = item["value"]
+        releases = value.values() if isinstance(value, dict) else [value]
+        if not all(isinstance(v, str) and _RELEASE.match(v) for v in releases):
+            raise InputError(file, f"{key_path}.value", value, 'a release "YY.MM" (or a mapping of MLPerf round -> "YY.MM")')
+        if isinstance(value, dict):
+            out[key] = {str(k): _release(v) for k, v in value.items()}
+        else:
+            out[key] = _release(value)
+    return out
+
+
+def _release(text: str) -> tuple[int, int]:
+    yy, mm = text.split(".")
+    return int(yy), int(mm)

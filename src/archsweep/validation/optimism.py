@@ -30,7 +30,6 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
-from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.model.training.mapping import _CP, _PP, _TP
 from archsweep.spec.errors import ArchsweepError
@@ -40,6 +39,7 @@ from archsweep.validation.metrics import predict_metric
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
 __all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism"]
@@ -108,7 +108,7 @@ def _search_strategies(row: Mapping[str, str], strategy: str, layers: int) -> li
         return [f"{fixed},pp={pp},vpp={v},recompute={rc}" for pp, v in _megatron_2021_pipelines(layers)
                 for rc in ("none", "full")]
     # Only what the row's software stack can run (llm-foundry: FSDP only, no TP/PP/CP).
-    return list(load_stack_parallelism(calibration_stack(row)).strategies(_stack_only(strategy)))
+    return list(row_parallelism(row).strategies(_stack_only(strategy)))
 
 
 def _given_order(r: Mapping[str, np.ndarray]) -> tuple[bool, float]:

@@ -45,7 +45,6 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.load.part_physics import job_calibration
-from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.model.driver import evaluate_design_batch
@@ -64,6 +63,7 @@ from archsweep.validation.metrics import (
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import _mapping, _workload, calibration_stack
+from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
 Status = Literal["ok", "skipped"]
@@ -100,7 +100,7 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
     wl = _workload(row, metric, notes)
     count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
     # What the row leaves open is searched only over what its software stack can run.
-    stack = load_stack_parallelism(calibration_stack(row))
+    stack = row_parallelism(row)
     strategies = tuple(dict.fromkeys(s2 for s in strategies for s2 in stack.strategies(s)))
     inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MICROBATCH_METRICS else None
     if inconsistent:

@@ -1,0 +1,68 @@
+"""A row's software release decides whether FP8 could shard parameters: before Megatron-FSDP (NeMo 2.3.0 /
+container 25.04; NVIDIA/NeMo 95c9edead4) an FP8 Megatron-Core row searches ZeRO 0-1 only (s7-zero3ver)."""
+
+from __future__ import annotations
+
+import pytest
+
+from archsweep.load.paths import data_dir
+from archsweep.load.stack_parallelism import load_stack_software
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.optimism import search_optimism
+from archsweep.validation.software import row_parallelism, row_release
+
+ROUNDS = load_stack_software("megatron-core")["mlperf_round_software"]
+ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+
+
+def _row(**kw: str) -> dict[str, str]:
+    base = {"run_id": "x", "source": "", "framework": "", "precision": "FP8", "fsdp_zero": "", "accelerator": "H100-SXM",
+            "accelerator_canonical": "H100-SXM", "source_group": "nemo"}
+    return base | kw
+
+
+@pytest.mark.parametrize(("framework", "run_id", "release"), [
+    ("NVIDIA NeMo Framework Release 24.04", "", (24, 4)),
+    ("", "mlperf_train_v4.1_NVIDIA_eos_ngc24.09_nemo_llama2_70b_lora", (24, 9)),
+    ("NeMo 24.07 (Megatron-Core)", "nemo2407_GPT3-175B", (24, 7)),
+    ("NVIDIA Release 24.04 MxNet, pytorch, dgl and 23.09 pytorch", "", (24, 4)),  # the newest named
+    ("CUDA 12.3", "mlperf_train_v4.0_Supermicro_AS-8125GS-TNHR_8_H100-SXM-80GB_llama2_70b_lora", (24, 6)),  # round
+    ("Megatron-Bridge / NeMo 25.11", "", (25, 11)),
+    ("PyTorch", "some_row", None),
+])
+def test_row_release(framework, run_id, release):
+    assert row_release({"framework": framework, "run_id": run_id}, ROUNDS) == release
+
+
+def test_capability_follows_the_parallelism_block():
+    assert load_stack_software("megatron-core")["sharded_params_fp8_since"] == (25, 4)
+    assert load_stack_software("megatron-core-flex")["sharded_params_fp8_since"] == (25, 4)  # no block: Megatron-Core's
+    assert load_stack_software("xla-tpu") == {} and load_stack_software("pytorch-fsdp") == {}  # own software
+
+
+@pytest.mark.parametrize(("framework", "precision", "zero"), [
+    ("NVIDIA NeMo Framework Release 24.09", "FP8 (TransformerEngine hybrid recipe)", (0, 1)),
+    ("NVIDIA NeMo Framework Release 25.04", "FP8 (TransformerEngine hybrid recipe)", None),  # Megatron-FSDP there
+    ("NVIDIA NeMo Framework Release 24.09", "BF16", None),  # torch FSDP runs BF16
+    ("NeMo", "FP8", None),  # no release named, no MLPerf round: the stack's whole parallelism
+])
+def test_row_parallelism(framework, precision, zero):
+    assert row_parallelism(_row(framework=framework, precision=precision)).values("zero") == zero
+
+
+def test_every_pre_2025_fp8_megatron_core_row_is_zero_0_1():
+    """Every FP8 Megatron-Core row of the validation set older than 25.04 (MLPerf v3.1-v4.1, NeMo 24.03-24.09)."""
+    old = [r for r in ROWS if "fp8" in r["precision"].lower() and row_parallelism(r).stack.startswith("megatron-core")
+           and (row_release(r, ROUNDS) or (99, 0)) < (25, 4)]
+    assert len(old) >= 60
+    assert all(set(row_parallelism(r).values("zero") or (0, 1, 2, 3)) <= {0, 1} for r in old)
+
+
+@pytest.mark.parametrize("pattern", ["v4.1_Lenovo_SR680aV3-8xH200", "v4.0_Supermicro_AS-8125GS-TNHR_8_H100"])
+def test_nemo_lora_search_keeps_zero_0_1(pattern):
+    """The LoRA rows s7-loramem's freed memory put on ZeRO-3 (TP1 CP2): the search keeps ZeRO 0-1 and the
+    Supermicro row's optimism (1.255 with ZeRO-3) stays under 1.25."""
+    (row,) = [r for r in ROWS if pattern in r["run_id"]]
+    (res,) = search_optimism([row])
+    assert "zero_stage=3" not in res.best_mapping and "zero_stage=2" not in res.best_mapping, res.best_mapping
+    assert res.best_over_measured < 1.25
