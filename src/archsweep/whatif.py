@@ -17,7 +17,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.job_options import RECOMPUTE_KEY, precision_recipe, recompute_option
+from archsweep.load.job_options import FP8_ACT_KEY, RECOMPUTE_KEY, fp8_act_option, precision_recipe, recompute_option
 from archsweep.load.parameters import error
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
@@ -56,6 +56,8 @@ class WorkloadOverrides:
         recompute_modules: what the mapping's ``recompute = selective`` re-runs (Megatron-Core
             ``recompute_modules``: core_attn, layernorm, moe_act, mla_up_proj, mlp, shared_experts), a
             sequence of names or one comma-separated string (``--recompute-modules``).
+        activation_fp8_input_store: keep the SwiGLU input in FP8 for the backward (Megatron-Core
+            ``activation_func_fp8_input_store``; ``--fp8-act``).
     """
 
     global_batch_seqs: int | None = None
@@ -68,11 +70,12 @@ class WorkloadOverrides:
     fp8_params: bool | None = None
     activation_offload_layers: int | None = None
     recompute_modules: str | tuple[str, ...] | None = None
+    activation_fp8_input_store: bool | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe and the recompute modules (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
-          RECOMPUTE_KEY: "--recompute-modules"}
+          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -113,14 +116,16 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()
     raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
                              ("activation_offload_layers", overrides.activation_offload_layers),
-                             (RECOMPUTE_KEY, modules)) if v is not None}
+                             (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store))
+           if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
+    fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
-                       recompute_modules=recompute_modules)
+                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -193,6 +198,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "global_batch_seqs": workload.training.global_batch_seqs, "seq_len": workload.seq_len,
         "precision": workload.training.precision, "low_precision_recipe": workload.training.low_precision_recipe,
         "fp8_params": workload.training.fp8_params, "recompute_modules": ",".join(workload.training.recompute_modules),
+        "activation_fp8_input_store": workload.training.activation_fp8_input_store,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

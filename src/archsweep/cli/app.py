@@ -218,6 +218,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="what recompute=selective re-runs, comma-separated: core_attn, layernorm, moe_act, "
                              "mla_up_proj, mlp, shared_experts (Megatron-Core recompute_modules; override, "
                              "default core_attn)")
+    parser.add_argument("--fp8-act", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 "
+                             "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -239,7 +242,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
                                   low_precision_recipe=args.recipe, fp8_params=args.fp8_params,
                                   activation_offload_layers=args.offload_layers,
-                                  recompute_modules=args.recompute_modules)
+                                  recompute_modules=args.recompute_modules,
+                                  activation_fp8_input_store=args.fp8_act)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

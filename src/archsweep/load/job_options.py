@@ -18,13 +18,17 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS", "RECOMPUTE_KEY"]
+__all__ = ["FP8_ACT_KEY", "fp8_act_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+           "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
 PRECISION_KEYS = ("low_precision_recipe", "fp8_params", "activation_offload_layers")
 
 #: Key of the modules that the mapping's ``recompute = selective`` re-runs (:func:`recompute_option`).
 RECOMPUTE_KEY = "recompute_modules"
+
+#: Key of the SwiGLU input kept in FP8 (:func:`fp8_act_option`).
+FP8_ACT_KEY = "activation_fp8_input_store"
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -127,3 +131,25 @@ def recompute_option(raw: dict[str, Any], base: TrainingJob | None, file: str, k
             return kept
         seen.add(name)
     return tuple(m for m in RECOMPUTE_MODULES if m in seen)
+
+
+def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str | None, file: str, key: str,
+                   p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
+    """``activation_fp8_input_store``: the SwiGLU keeps its input (the FC1 output) in FP8 for the backward
+    (Megatron-Core ``activation_func_fp8_input_store``; NeMo ``FP8_ACT``), kept from ``base`` (else off)
+    where ``raw`` leaves it out. true or false; true only for a SwiGLU model (``ffn_type``, None = not
+    known here), as Megatron-Core requires (transformer_config.py @d98e8a6 L2467). Problems appended to
+    ``p`` at ``key.activation_fp8_input_store`` or ``names["activation_fp8_input_store"]`` (a flag)."""
+    kept = base.activation_fp8_input_store if base is not None else False
+    if FP8_ACT_KEY not in raw:
+        return kept
+    at = names[FP8_ACT_KEY] if names is not None else f"{key}.{FP8_ACT_KEY}"
+    value = raw[FP8_ACT_KEY]
+    if not isinstance(value, bool):
+        p.append(InputError(file, at, value, "true or false"))
+        return kept
+    if value and ffn_type is not None and ffn_type != "swiglu":
+        p.append(InputError(file, at, value, f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
+                            "input in FP8 only for SwiGLU)"))
+        return kept
+    return value

@@ -51,7 +51,7 @@ def parse_training_entry(entry: Mapping[str, Any], file: str, key: str, problems
         return None
     arch, base = loaded
     job = guard(problems, lambda: training_job(entry.get("training"), base=base, default_seq_len=stated_seq_len(model),
-                                               file=file, key=f"{key}.training"))
+                                               file=file, key=f"{key}.training", ffn_type=arch.ffn_type))
     if job is None:
         return None
     return TrainingWorkload(name=str(entry.get("name") or arch.name), model=str(model), job=job)

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
-from archsweep.load.job_options import PRECISION_KEYS, RECOMPUTE_KEY, lora_recipe, precision_recipe, recompute_option
+from archsweep.load.job_options import (
+    FP8_ACT_KEY,
+    PRECISION_KEYS,
+    RECOMPUTE_KEY,
+    fp8_act_option,
+    lora_recipe,
+    precision_recipe,
+    recompute_option,
+)
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
@@ -52,7 +60,7 @@ __all__ = [
 
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
-             "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY)
+             "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -244,13 +252,14 @@ def _binary_hint(raw: object, seq_len: int) -> str:
 
 
 def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | None, file: str,
-                 key: str) -> TrainingJob:
+                 key: str, ffn_type: str | None = None) -> TrainingJob:
     """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
 
     Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
     ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
     :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
-    (precision fp8 only), ``activation_offload_layers`` and ``recompute_modules`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
+    (precision fp8 only), ``activation_offload_layers``, ``recompute_modules`` and ``activation_fp8_input_store``
+    (true only when ``ffn_type``, the model's MLP, is swiglu or not given) (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
     required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
     bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
     change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
@@ -304,6 +313,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     lora_targets, lora_dropout, lora_a2a = lora_recipe(raw, base, mode, file, key, p)
     recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p)
     recompute_modules = recompute_option(raw, base, file, key, p)
+    fp8_act = fp8_act_option(raw, base, ffn_type, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -317,7 +327,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     return TrainingJob(global_batch_seqs=seqs, seq_len=seq_len, precision=precision, mode=mode, lora_rank=rank,
                        total_tokens=total, lora_targets=lora_targets, lora_dropout=lora_dropout, lora_a2a=lora_a2a,
                        low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
-                       recompute_modules=recompute_modules)
+                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:
@@ -336,7 +346,8 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
             problems.append(InputError(file, "training.seq_len", doc["training"]["seq_len"],
                                        "absent when architecture.seq_len is given (state it once)").problem)
         try:
-            job = training_job(doc["training"], base=None, default_seq_len=arch.get("seq_len"), file=file, key="training")
+            job = training_job(doc["training"], base=None, default_seq_len=arch.get("seq_len"), file=file, key="training",
+                               ffn_type=arch.get("ffn_type"))
         except InputErrors as exc:
             problems += exc.problems
         except InputError as exc:

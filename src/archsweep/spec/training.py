@@ -85,6 +85,12 @@ class TrainingJob:
         recompute_modules: what the mapping's ``recompute = selective`` re-runs in the backward
             (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
             Checked where it is read (``load.job_options.recompute_option``, ``validation.cells``), not here.
+        activation_fp8_input_store: the SwiGLU activation's input (the FC1 output) is kept for the
+            backward in FP8 E4M3, 1 byte per element instead of 2 (Megatron-Core
+            ``activation_func_fp8_input_store``, NVIDIA/Megatron-LM @d98e8a6
+            megatron/core/fusions/fused_bias_swiglu.py L180 / L232 ``input.to(torch.float8_e4m3fn)``;
+            NeMo ``FP8_ACT=1`` in the MLPerf LoRA configs). Any precision; SwiGLU MLPs only (others ignore it:
+            Megatron-Core rejects it, transformer_config.py L2467).
     """
 
     global_batch_seqs: int
@@ -101,6 +107,7 @@ class TrainingJob:
     fp8_params: bool = False
     fp8_weight_transpose_cached: bool = True
     recompute_modules: tuple[str, ...] = ("core_attn",)
+    activation_fp8_input_store: bool = False
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -117,6 +124,9 @@ class TrainingJob:
                              "an integer >= 0")
         if not isinstance(self.fp8_params, bool):
             raise InputError("<training job>", "fp8_params", self.fp8_params, "true or false")
+        if not isinstance(self.activation_fp8_input_store, bool):
+            raise InputError("<training job>", "activation_fp8_input_store", self.activation_fp8_input_store,
+                             "true or false")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

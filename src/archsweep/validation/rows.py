@@ -175,7 +175,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
                            low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
-                           fp8_params=bool(_yes_no(row, "fp8_params")),
+                           fp8_params=bool(_yes_no(row, "fp8_params")), activation_fp8_input_store=bool(_yes_no(row, "fp8_act")),
                            fp8_weight_transpose_cached=transpose_cached(row),
                            recompute_modules=recompute_modules_of(row) or ("core_attn",))
     training = apply_lora_recipe(training, row, notes)

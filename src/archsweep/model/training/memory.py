@@ -134,6 +134,11 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         else:
             mlp = mlp - tokens * h - tokens * wl.ffn_hidden
         replicated = (6.0 + 2.0 * drop) * tokens * h
+    if _fp8_act_input(wl):  # FC1 output (2 x ffn wide) kept in FP8 by the SwiGLU: 1 B less per element
+        if moe_layer and wl.moe is not None:
+            mlp = mlp - copies * tokens * 2.0 * wl.moe.expert_ffn_hidden
+        else:
+            mlp = mlp - tokens * 2.0 * wl.ffn_hidden
     if wl.training.mode == "finetune_lora":
         lora_split, lora_whole = _lora_frozen_input_delta(wl, moe_layer, tokens, q_width)
         attn = attn + lora_split
@@ -151,6 +156,16 @@ def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool
         shardable = shardable - np.where(mp.recompute == 1, split / t + np.where(sp, whole / t, whole), 0.0)
     layer_input = 2.0 * tokens * h / np.where(sp, t, 1.0)
     return np.where(mp.recompute == 2, layer_input, shardable)
+
+
+def _fp8_act_input(wl: Workload) -> bool:
+    """Whether the SwiGLU keeps its input (the FC1 output, gate and up halves) in FP8 E4M3 for the
+    backward (``activation_fp8_input_store``; Megatron-Core ``activation_func_fp8_input_store``,
+    NVIDIA/Megatron-LM @d98e8a6 megatron/core/fusions/fused_bias_swiglu.py L180 / L232 save
+    ``input.to(torch.float8_e4m3fn)``, read by mlp.py L283-L312 (dense MLP), moe/experts.py L970 / L978
+    (routed experts) and moe/shared_experts.py L289): 1 byte per element instead of BF16's 2. SwiGLU
+    only (transformer_config.py L2467 rejects the flag for any other activation)."""
+    return bool(wl.training.activation_fp8_input_store) and wl.ffn_type == "swiglu"
 
 
 def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -197,6 +212,7 @@ def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_wid
     h = float(wl.hidden)
     fp8 = wl.training.precision == "fp8"
     width = 6.0 if wl.ffn_type == "swiglu" else 4.0  # FC1 output + activation output, BF16 bytes per FFN element
+    width = width - 2.0 * _fp8_act_input(wl)  # the FC1 output kept in FP8 (1 B x 2 ffn)
     split = whole = 0.0 * tokens
     lora = wl.training.mode == "finetune_lora"
     targets = set(wl.training.lora_targets)

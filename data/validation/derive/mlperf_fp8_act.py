@@ -1,0 +1,73 @@
+"""Fill ``fp8_act`` of the NeMo-based MLPerf Training rows (gpt3, llama2_70b_lora) from the submitters' code.
+
+Source: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1 / _v5.0. The launch config a row used is
+the one its ``derived`` names (written by mlperf_lora_layout.py / mlperf_stated_layouts.py). NeMo passes
+``model.activation_func_fp8_input_store`` to Megatron-Core's ``activation_func_fp8_input_store`` (the SwiGLU
+input kept in FP8 for the backward); the v5.0 NVIDIA implementations' ``conf/megatron_gpt_peft_tuning_config.yaml``
+set it as ``${oc.decode:${oc.env:FP8_ACT,0}}`` and config_DGXB200_1x8x1xtp1pp1cp1.sh /
+config_GB200_2x4x1xtp1pp1cp1.sh export ``FP8_ACT=1``; v4.1 names the variable ``FP8_ACTIVATION`` (NVIDIA
+h200_ngc24.09_nemo config_DGXH200_1x8x2xtp1pp1cp2.sh: ``FP8_ACTIVATION=True``). An implementation whose yaml has no
+such key (v3.1, v4.0, every gpt3 one) runs with Megatron-Core's default, False (the v4.0 Dell logs warn "does not
+have field.name: activation_func_fp8_input_store in its cfg"): ``no``. Rows whose config is not named stay empty
+(unknown: off).
+
+Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place (idempotent).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from mlperf_stated_layouts import _SOURCE, _git, _impl, _true, parse_config
+from runs_table import read_runs, write_runs
+
+_CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
+_KEY = re.compile(r"^\s*activation_func_fp8_input_store:\s*(?:\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}|(\w+))\s*$",
+                  re.M)
+_NOTE = "data/validation/derive/mlperf_fp8_act.py"
+
+
+def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
+    the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
+    impl = _impl(config)
+    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
+    yamls = sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
+    if not yamls:
+        return None
+    env = parse_config(repo, config, files)
+    for path in yamls:
+        m = _KEY.search(_git(repo, "show", f"HEAD:{path}"))
+        if m and m.group(3) is not None:
+            return ("yes" if _true(m.group(3)) else "no"), f"{path} (activation_func_fp8_input_store: {m.group(3)})"
+        if m:
+            value = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
+            return value, (f"{path} (activation_func_fp8_input_store: ${{oc.env:{m.group(1)},{m.group(2)}}}; "
+                           f"{m.group(1)}={env.get(m.group(1), 'unset')})")
+    return "no", f"no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)"
+
+
+def main(mirrors: list[str]) -> None:
+    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    fields, rows = read_runs(["fp8_act"])
+    for row in rows:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+            continue
+        config = _CONFIG.search(row["derived"])
+        found = fp8_act(repos[match.group(1)], config.group(1)) if config else None
+        if found is None:
+            continue
+        value, where = found
+        row["fp8_act"] = value
+        row["derived"] = re.sub(r"; fp8_act .*?mlperf_fp8_act\.py", "", row["derived"])
+        row["derived"] += f"; fp8_act {value} from {where}, {_NOTE}"
+        print(f"{row['run_id']}: fp8_act {value} <- {where[:110]}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
