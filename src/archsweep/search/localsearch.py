@@ -65,8 +65,8 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
-from archsweep.search.delegating import DelegatingSampler
 from archsweep.search.frontgaps import crowding_distance
+from archsweep.search.proposing import ProposingSampler
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
@@ -160,7 +160,7 @@ class _Parents:
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
 
 
-class ParetoLocalSearchSampler(DelegatingSampler):
+class ParetoLocalSearchSampler(ProposingSampler):
     """Global sampler until ``start`` distinct points are finished, then Pareto local search (module doc).
 
     Args:
@@ -213,17 +213,6 @@ class ParetoLocalSearchSampler(DelegatingSampler):
                 return self._index(trial.params)
             self._indices[trial.number] = self._index(trial.params)
         return self._indices[trial.number]
-
-    def _index(self, params: Mapping[str, Any]) -> Index | None:
-        out = []
-        for axis in self._axes:
-            if axis.name not in params:
-                return None
-            i = axis.index(params[axis.name])
-            if i is None:
-                return None
-            out.append(i)
-        return tuple(out)
 
     def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
         if self._memo is not None and self._memo[0] == len(finished):
@@ -323,23 +312,8 @@ class ParetoLocalSearchSampler(DelegatingSampler):
         order = np.lexsort((rng.random(len(free)), margin))
         return free[int(order[-1])]
 
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        proposal = self._propose(study, trial)
-        if proposal is None:
-            self._proposals.pop(trial.number, None)
-            return self._main.infer_relative_search_space(study, trial)
-        self._proposals[trial.number] = proposal
-        return {axis.name: self._space[axis.name] for axis in self._axes}
-
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        proposal = self._proposals.pop(trial.number, None)
-        if proposal is not None:
-            return {k: v for k, v in proposal.items() if k in search_space}
-        params = self._main.sample_relative(study, trial, search_space)
-        if self._fresh:
-            return self._moved_off_known(study, trial, params)
-        return params
+    def _main_sampled(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
+        return self._moved_off_known(study, trial, params) if self._fresh else params
 
     def _moved_off_known(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
         """The global sampler's point, or, when a trial is already at it, a random free one- (then

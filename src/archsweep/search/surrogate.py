@@ -50,9 +50,9 @@ from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
 from archsweep.results.pareto import non_dominated_mask
-from archsweep.search.delegating import DelegatingSampler
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
+from archsweep.search.proposing import ProposingSampler
 from archsweep.search.stepmodel import front_margin, objective_transform
 
 __all__ = ["SurrogateSampler"]
@@ -94,7 +94,7 @@ def _untransform(t: np.ndarray, logged: np.ndarray, template: np.ndarray) -> np.
     return np.where(logged, sign * np.exp(sign * t), t)
 
 
-class SurrogateSampler(DelegatingSampler):
+class SurrogateSampler(ProposingSampler):
     """GP hypervolume-improvement proposals for ``share`` of the trials after ``start`` (module doc).
 
     Args:
@@ -137,17 +137,6 @@ class SurrogateSampler(DelegatingSampler):
         if index is not None:
             self._indices[trial.number] = index
         return index
-
-    def _index(self, params: Mapping[str, Any]) -> Index | None:
-        out = []
-        for axis in self._axes:
-            if axis.name not in params:
-                return None
-            i = axis.index(params[axis.name])
-            if i is None:
-                return None
-            out.append(i)
-        return tuple(out)
 
     def _unit(self, indices: np.ndarray) -> np.ndarray:
         return np.asarray(indices, dtype=np.float64) / np.maximum(self._sizes - 1, 1)
@@ -308,20 +297,3 @@ class SurrogateSampler(DelegatingSampler):
         score = gains * model.feasible[shortlist]
         best = int(np.argmax(score))
         return int(shortlist[best]) if score[best] > 0 else None
-
-    # -- Optuna hooks ---------------------------------------------------------------------------
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        proposal = self._propose(study, trial)
-        if proposal is None:
-            self._proposals.pop(trial.number, None)
-            return self._main.infer_relative_search_space(study, trial)
-        self._proposals[trial.number] = proposal
-        return {axis.name: self._space[axis.name] for axis in self._axes}
-
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        proposal = self._proposals.pop(trial.number, None)
-        if proposal is not None:
-            return {k: v for k, v in proposal.items() if k in search_space}
-        return self._main.sample_relative(study, trial, search_space)

@@ -1,0 +1,80 @@
+"""A wrapper sampler that proposes some trials' grid points itself and leaves the others to the wrapped sampler.
+
+:class:`~archsweep.search.localsearch.ParetoLocalSearchSampler` and
+:class:`~archsweep.search.surrogate.SurrogateSampler` share this plumbing: at each ask,
+``infer_relative_search_space`` calls the subclass's ``_propose``; a proposal (a full grid point) is
+kept per trial number and returned by ``sample_relative``; without one, both hooks go to the wrapped
+sampler, whose relative sample passes through ``_main_sampled`` (a subclass may move it). Every other
+hook is the wrapped sampler's (:class:`~archsweep.search.delegating.DelegatingSampler`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial
+
+from archsweep.search.delegating import DelegatingSampler
+
+__all__ = ["ProposingSampler"]
+
+
+class _Axis(Protocol):
+    """One discrete parameter of the grid (:class:`~archsweep.search.localsearch.GridAxis`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def values(self) -> tuple[Any, ...]: ...
+
+    def index(self, value: Any) -> int | None: ...
+
+
+class ProposingSampler(DelegatingSampler):
+    """Base of the proposing wrappers: subclasses set ``_main``, ``_space``, ``_axes`` and an empty
+    ``_proposals`` dict, and implement ``_propose``."""
+
+    _space: dict[str, BaseDistribution]
+    _axes: Sequence[_Axis]
+    _proposals: dict[int, dict[str, Any]]
+
+    def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """This trial's grid point (every axis), or None to leave the trial to the wrapped sampler."""
+        raise NotImplementedError
+
+    def _main_sampled(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
+        """The wrapped sampler's relative sample as this sampler returns it (unchanged here)."""
+        return params
+
+    def _index(self, params: Mapping[str, Any]) -> tuple[int, ...] | None:
+        """Grid index of a parameter set, None when an axis is missing or off the grid."""
+        out = []
+        for axis in self._axes:
+            if axis.name not in params:
+                return None
+            i = axis.index(params[axis.name])
+            if i is None:
+                return None
+            out.append(i)
+        return tuple(out)
+
+    # -- Optuna hooks ---------------------------------------------------------------------------
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        proposal = self._propose(study, trial)
+        if proposal is None:
+            self._proposals.pop(trial.number, None)
+            return self._main.infer_relative_search_space(study, trial)
+        self._proposals[trial.number] = proposal
+        return {axis.name: self._space[axis.name] for axis in self._axes}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        proposal = self._proposals.pop(trial.number, None)
+        if proposal is not None:
+            return {k: v for k, v in proposal.items() if k in search_space}
+        return self._main_sampled(study, trial, self._main.sample_relative(study, trial, search_space))
