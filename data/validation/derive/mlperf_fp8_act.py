@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
-from mlperf_stated_layouts import _SOURCE, _git, _impl, _true, parse_config
-from runs_table import read_runs, write_runs
+from _mlperf_common import fill_from_launch_configs, nemo_yamls
+from mlperf_stated_layouts import _git, _true
 
-_CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
 _KEY = re.compile(r"^\s*activation_func_fp8_input_store:\s*(?:\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}|(\w+))\s*$",
                   re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_act.py"
@@ -33,12 +31,10 @@ _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    impl = _impl(config)
-    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
-    yamls = sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
-    if not yamls:
+    found = nemo_yamls(repo, config)
+    if found is None:
         return None
-    env = parse_config(repo, config, files)
+    impl, yamls, env = found
     for path in yamls:
         m = _KEY.search(_git(repo, "show", f"HEAD:{path}"))
         if m and m.group(3) is not None:
@@ -51,22 +47,7 @@ def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
 
 
 def main(mirrors: list[str]) -> None:
-    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
-    fields, rows = read_runs(["fp8_act"])
-    for row in rows:
-        match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
-            continue
-        config = _CONFIG.search(row["derived"])
-        found = fp8_act(repos[match.group(1)], config.group(1)) if config else None
-        if found is None:
-            continue
-        value, where = found
-        row["fp8_act"] = value
-        row["derived"] = re.sub(r"; fp8_act .*?mlperf_fp8_act\.py", "", row["derived"])
-        row["derived"] += f"; fp8_act {value} from {where}, {_NOTE}"
-        print(f"{row['run_id']}: fp8_act {value} <- {where[:110]}")
-    write_runs(fields, rows)
+    fill_from_launch_configs(mirrors, "fp8_act", fp8_act, _NOTE, 110)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _mlperf_common import mllog_events
 from runs_table import read_runs, write_runs
 
 _SEQ = 8192
@@ -50,20 +51,9 @@ def _git(repo: str, *args: str) -> str:
     return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
 
 
-def _events(text: str) -> list[dict]:
-    out = []
-    for line in text.splitlines():
-        if ":::MLLOG" in line:
-            try:
-                out.append(json.loads(line.split(":::MLLOG", 1)[1]))
-            except json.JSONDecodeError:
-                continue
-    return out
-
-
 def run_figures(text: str) -> tuple[float, float, int, str] | None:
     """(minutes run_start -> run_stop, tokens/s to the last evaluation, global batch, platform) of one file."""
-    ev = _events(text)
+    ev = mllog_events(text)
     t0 = next((e["time_ms"] for e in ev if e["key"] == "run_start"), None)
     t1 = next((e["time_ms"] for e in ev if e["key"] == "run_stop"), None)
     evals = [e for e in ev if e["key"] == "eval_accuracy" and e["metadata"].get("samples_count")]

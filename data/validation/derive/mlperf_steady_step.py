@@ -29,27 +29,16 @@ rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_s
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+from _mlperf_common import mllog_events
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
-
-
-def _events(text: str) -> list[dict]:
-    out = []
-    for line in text.splitlines():
-        if ":::MLLOG" in line:
-            try:
-                out.append(json.loads(line.split(":::MLLOG", 1)[1]))
-            except json.JSONDecodeError:
-                continue
-    return out
 
 
 def _block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, int | None]]) -> int | None:
@@ -63,7 +52,7 @@ def _block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, i
 
 def steady_step(text: str) -> float | None:
     """Median steady-state step (s) of one result file, or None when its blocks are not sample-based."""
-    ev = _events(text)
+    ev = mllog_events(text)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
     starts = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_start"]
     evals = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "eval_start"]
@@ -79,7 +68,7 @@ def steady_step(text: str) -> float | None:
 
 def steady_step_tokens(text: str) -> float | None:
     """Median step (s) between evaluations of one token-counted result file (gpt3), or None."""
-    ev = _events(text)
+    ev = mllog_events(text)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
     seq = next((e["value"] for e in ev if e["key"] == "max_sequence_length"), None)
     if not gbs or not seq:
