@@ -1,8 +1,12 @@
 """The toy three-axis grid (integer, stepped float, categorical) shared by the local-search and
-step-model tests of tests/search/."""
+step-model tests of tests/search/, and the ask-and-tell loop they run samplers with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from archsweep.search.localsearch import grid_axes
@@ -13,3 +17,20 @@ SPACE = {
     "c": CategoricalDistribution(["x", "y", "z"]),
 }
 AXES = {axis.name: axis for axis in grid_axes(SPACE)}
+
+
+def asked_and_told(sampler: optuna.samplers.BaseSampler, trials: int,
+                   objectives: Callable[[dict[str, Any]], tuple[list[float], float]],
+                   batch: int = 4) -> list[dict[str, Any]]:
+    """The parameters of ``trials`` (rounded up to whole batches) trials of a two-objective study over SPACE,
+    asked ``batch`` at a time before any is told; ``objectives`` gives each one's values and constraint."""
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    asked: list[dict[str, Any]] = []
+    while len(asked) < trials:
+        batch_trials = [study.ask(SPACE) for _ in range(batch)]
+        for trial in batch_trials:
+            asked.append(dict(trial.params))
+            values, constraint = objectives(trial.params)
+            trial.set_constraint("limit", constraint)
+            study.tell(trial, values)
+    return asked

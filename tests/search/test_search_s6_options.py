@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
-from search_toy_space import AXES, SPACE
+from search_toy_space import AXES, SPACE, asked_and_told
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
@@ -40,16 +40,7 @@ def _index(p: dict[str, Any]) -> tuple[int, ...]:
 
 
 def _asked(sampler: optuna.samplers.BaseSampler, trials: int, batch: int = 4) -> list[dict[str, Any]]:
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    asked: list[dict[str, Any]] = []
-    while len(asked) < trials:
-        batch_trials = [study.ask(SPACE) for _ in range(batch)]
-        for trial in batch_trials:
-            asked.append(dict(trial.params))
-            values, constraint = _objectives(trial.params)
-            trial.set_constraint("limit", constraint)
-            study.tell(trial, values)
-    return asked
+    return asked_and_told(sampler, trials, _objectives, batch)
 
 
 # -- Latin hypercube over the levels ------------------------------------------------------------
