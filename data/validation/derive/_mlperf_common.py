@@ -1,5 +1,6 @@
 """Helpers shared by the MLPerf Training derive scripts: the mllog event reader and the walk that fills one
 column of the NeMo-based rows from the implementation of the launch config each row's ``derived`` names
+and the first NeMo yaml key found there
 (mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
 """
 
@@ -38,6 +39,21 @@ def nemo_yamls(repo: str, config: str) -> tuple[str, list[str], dict[str, str]] 
     if not yamls:
         return None
     return impl, yamls, parse_config(repo, config, files)
+
+
+def nemo_key(repo: str, config: str, key: re.Pattern[str]) -> tuple[str, dict[str, str], str, re.Match[str] | None] | None:
+    """(implementation folder, launch config environment, yaml path, match) of the first NeMo yaml of the
+    launch config's implementation (in path order) where ``key`` matches; path "" and match None when none
+    does; None when the implementation has no NeMo yaml (:func:`nemo_yamls`)."""
+    found = nemo_yamls(repo, config)
+    if found is None:
+        return None
+    impl, yamls, env = found
+    for path in yamls:
+        m = key.search(_git(repo, "show", f"HEAD:{path}"))
+        if m:
+            return impl, env, path, m
+    return impl, env, "", None
 
 
 def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[str, str], tuple[str, str] | None],

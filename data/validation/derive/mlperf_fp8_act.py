@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, nemo_yamls
-from mlperf_stated_layouts import _git, _true
+from _mlperf_common import fill_from_launch_configs, nemo_key
+from mlperf_stated_layouts import _true
 
 _KEY = re.compile(r"^\s*activation_func_fp8_input_store:\s*(?:\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}|(\w+))\s*$",
                   re.M)
@@ -31,19 +31,17 @@ _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    found = nemo_yamls(repo, config)
+    found = nemo_key(repo, config, _KEY)
     if found is None:
         return None
-    impl, yamls, env = found
-    for path in yamls:
-        m = _KEY.search(_git(repo, "show", f"HEAD:{path}"))
-        if m and m.group(3) is not None:
-            return ("yes" if _true(m.group(3)) else "no"), f"{path} (activation_func_fp8_input_store: {m.group(3)})"
-        if m:
-            value = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
-            return value, (f"{path} (activation_func_fp8_input_store: ${{oc.env:{m.group(1)},{m.group(2)}}}; "
-                           f"{m.group(1)}={env.get(m.group(1), 'unset')})")
-    return "no", f"no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)"
+    impl, env, path, m = found
+    if m is None:
+        return "no", f"no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)"
+    if m.group(3) is not None:
+        return ("yes" if _true(m.group(3)) else "no"), f"{path} (activation_func_fp8_input_store: {m.group(3)})"
+    value = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
+    return value, (f"{path} (activation_func_fp8_input_store: ${{oc.env:{m.group(1)},{m.group(2)}}}; "
+                   f"{m.group(1)}={env.get(m.group(1), 'unset')})")
 
 
 def main(mirrors: list[str]) -> None:
