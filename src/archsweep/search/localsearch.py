@@ -61,7 +61,6 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.samplers import BaseSampler
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
@@ -217,16 +216,11 @@ class ParetoLocalSearchSampler(ProposingSampler):
     def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        rows, indices, constraints, feasible = [], [], [], []
-        for t in finished:
-            index = self._trial_index(t)
-            if t.state != TrialState.COMPLETE or t.values is None or index is None:
-                continue
-            rows.append(signs * np.asarray(t.values, dtype=np.float64))
-            indices.append(index)
-            constraints.append(_constraints(t))
-            feasible.append(not any(c > 0 for c in constraints[-1]) and bool(np.all(np.isfinite(rows[-1]))))
+        _, completed = self._completed(study, finished)
+        rows = [values for _, _, values in completed]
+        indices = [index for _, index, _ in completed]
+        constraints = [_constraints(t) for t, _, _ in completed]
+        feasible = [not any(c > 0 for c in cs) and bool(np.all(np.isfinite(v))) for cs, v in zip(constraints, rows)]
         parents = _Parents((), np.zeros(0))
         kept = np.flatnonzero(feasible) if rows else np.zeros(0, dtype=np.int64)
         if len(kept):

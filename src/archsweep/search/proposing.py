@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.trial import FrozenTrial
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.search.delegating import DelegatingSampler
 
@@ -49,6 +51,23 @@ class ProposingSampler(DelegatingSampler):
     def _main_sampled(self, study: optuna.Study, trial: FrozenTrial, params: dict[str, Any]) -> dict[str, Any]:
         """The wrapped sampler's relative sample as this sampler returns it (unchanged here)."""
         return params
+
+    def _trial_index(self, trial: FrozenTrial) -> tuple[int, ...] | None:
+        """Grid index of a trial's parameters (a subclass may cache it)."""
+        return self._index(trial.params)
+
+    def _completed(self, study: optuna.Study, finished: list[FrozenTrial]
+                   ) -> tuple[np.ndarray, list[tuple[FrozenTrial, tuple[int, ...], np.ndarray]]]:
+        """(the objectives' signs, +1 minimised / -1 maximised; (trial, grid index, signed values: smaller is
+        better) of each complete trial of ``finished`` on the grid, in order)."""
+        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
+        out = []
+        for t in finished:
+            index = self._trial_index(t)
+            if t.state != TrialState.COMPLETE or t.values is None or index is None:
+                continue
+            out.append((t, index, signs * np.asarray(t.values, dtype=np.float64)))
+        return signs, out
 
     def _index(self, params: Mapping[str, Any]) -> tuple[int, ...] | None:
         """Grid index of a parameter set, None when an axis is missing or off the grid."""

@@ -45,7 +45,6 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
@@ -163,16 +162,10 @@ class SurrogateSampler(ProposingSampler):
     def _model(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Model | None:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        rows, indices, violation = [], [], []
-        for t in finished:
-            index = self._trial_index(t)
-            if t.state != TrialState.COMPLETE or t.values is None or index is None:
-                continue
-            rows.append(signs * np.asarray(t.values, dtype=np.float64))
-            indices.append(index)
-            constraints = _constraints(t)
-            violation.append(max(constraints) if constraints else -1.0)
+        signs, completed = self._completed(study, finished)
+        rows = [values for _, _, values in completed]
+        indices = [index for _, index, _ in completed]
+        violation = [max(c) if (c := _constraints(t)) else -1.0 for t, _, _ in completed]
         model = None
         if len(rows) >= 2:
             model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation), signs,
