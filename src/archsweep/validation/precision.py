@@ -10,7 +10,7 @@ from archsweep.spec.training import Precision
 from archsweep.validation.cells import _text
 from archsweep.validation.types import Skip
 
-__all__ = ["precision_of", "recipe_of"]
+__all__ = ["is_fp8", "precision_of", "recipe_of"]
 
 #: A precision the text says the run does not use ("BF16 (no FP8 flag in the launch code)", "without FP8").
 _NEGATED = re.compile(r"\b(?:no|not|without|non|w/o)[\s-]+(?:nv|mx)?(?:fp8|fp4|fp16|bf16|int8|int4)\b")
@@ -28,6 +28,15 @@ def precision_of(row: Mapping[str, str]) -> Precision:
     if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
         raise Skip(f"precision {_text(row, 'precision')!r} not modelled; allowed: BF16/FP16 mixed, FP8 recipes, NVFP4")
     return "bf16"
+
+
+def is_fp8(row: Mapping[str, str]) -> bool:
+    """Whether :func:`precision_of` puts the row in the low-precision (FP8 / NVFP4) class; a precision it skips
+    (not modelled) counts as not FP8."""
+    try:
+        return precision_of(row) == "fp8"
+    except Skip:
+        return False
 
 
 def recipe_of(row: Mapping[str, str]) -> RecipeName:

@@ -14,7 +14,7 @@ from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text, _yes_no, ds_overlap_comm, offload_layers, recompute_modules_of
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
-from archsweep.validation.precision import precision_of, recipe_of
+from archsweep.validation.precision import is_fp8, precision_of, recipe_of
 from archsweep.validation.types import (
     _MICROBATCH_METRICS,
     _SWIGLU_FAMILIES,
@@ -267,7 +267,7 @@ def calibration_stack(row: Mapping[str, str]) -> str:
     if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
         return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
     if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):  # FP8: torch FSDP refuses it
-        return "megatron-core-fa2-fp8" if "fp8" in _text(row, "precision").lower() else "megatron-core-fa2"
+        return "megatron-core-fa2-fp8" if is_fp8(row) else "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
         return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from archsweep.load.stack_parallelism import load_stack_parallelism, load_stack_software
 from archsweep.spec.stack import StackParallelism
+from archsweep.validation.precision import is_fp8
 from archsweep.validation.rows import calibration_stack
 
 __all__ = ["row_parallelism", "row_release"]
@@ -46,7 +47,7 @@ def row_parallelism(row: Mapping[str, str]) -> StackParallelism:
     allowed = load_stack_parallelism(stack)
     software = load_stack_software(stack)
     since = software.get("sharded_params_fp8_since")
-    if since is None or "fp8" not in str(row.get("precision") or "").lower():
+    if since is None or not is_fp8(row):
         return allowed
     release = row_release(row, software.get("mlperf_round_software"))
     if release is None or release >= since:
