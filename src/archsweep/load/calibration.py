@@ -79,7 +79,6 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
     return replace(base, stack=stack, **overrides)
 
 
-@cache
 def held_out_priors(path: Path | None = None) -> dict[tuple[str, str], float]:
     """Sourced priors of fitted constants, ``(stack, constant) -> value`` in SI units, from
     ``data/calibration/held_out_priors.yaml``: what a held-out refit takes where no row of the
@@ -88,13 +87,35 @@ def held_out_priors(path: Path | None = None) -> dict[tuple[str, str], float]:
     Raises:
         InputError: an unknown stack or constant, or a value without its provenance.
     """
-    path = Path(path) if path is not None else data_dir() / "calibration" / "held_out_priors.yaml"
+    return _held_out(_held_out_path(path))[0]
+
+
+def held_out_lower_bounds(path: Path | None = None) -> frozenset[tuple[str, str]]:
+    """``(stack, constant)`` pairs whose prior in ``data/calibration/held_out_priors.yaml`` is a
+    sourced lower bound (``bound: lower``): a held-out refit from the remaining rows never goes
+    below it (``archsweep.validation.holdout``).
+
+    Raises:
+        InputError: a ``bound`` other than ``lower``; the errors of :func:`held_out_priors`.
+    """
+    return _held_out(_held_out_path(path))[1]
+
+
+def _held_out_path(path: Path | None) -> Path:
+    return Path(path) if path is not None else data_dir() / "calibration" / "held_out_priors.yaml"
+
+
+@cache
+def _held_out(path: Path) -> tuple[dict[tuple[str, str], float], frozenset[tuple[str, str]]]:
+    """``data/calibration/held_out_priors.yaml`` read and checked once: (priors, lower bounds). Every value is
+    checked before any ``bound``, so the first error a file reports does not depend on which view asked."""
     doc = load_yaml(path)
     if not isinstance(doc, dict):
         raise InputError(str(path), "", type(doc).__name__, "a mapping of stack -> constant -> {value, source, locator, confidence}")
     names = {f.name for f in fields(Calibration)} - {"stack"}
     stacks = software_stacks()
     priors: dict[tuple[str, str], float] = {}
+    bounds: list[tuple[str, str, object]] = []
     for stack, entries in doc.items():
         if stack not in stacks:
             raise InputError(str(path), str(stack), "<unknown stack>", "one of " + ", ".join(stacks))
@@ -104,32 +125,13 @@ def held_out_priors(path: Path | None = None) -> dict[tuple[str, str], float]:
             if name not in names:
                 raise InputError(str(path), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
             priors[(str(stack), str(name))] = _sourced_number(entry, name, str(path), f"{stack}.{name}")
-    return priors
-
-
-@cache
-def held_out_lower_bounds(path: Path | None = None) -> frozenset[tuple[str, str]]:
-    """``(stack, constant)`` pairs whose prior in ``data/calibration/held_out_priors.yaml`` is a
-    sourced lower bound (``bound: lower``): a held-out refit from the remaining rows never goes
-    below it (``archsweep.validation.holdout``).
-
-    Raises:
-        InputError: a ``bound`` other than ``lower``; the errors of :func:`held_out_priors`.
-    """
-    path = Path(path) if path is not None else data_dir() / "calibration" / "held_out_priors.yaml"
-    held_out_priors(path)  # the same file, checked
-    doc = load_yaml(path)
-    bounds: set[tuple[str, str]] = set()
-    for stack, entries in doc.items():
-        for name, entry in entries.items():
-            bound = entry.get("bound")
-            if bound is None:
-                continue
-            if bound != "lower":
-                raise InputError(str(path), f"{stack}.{name}.bound", str(bound),
-                                 "lower (the prior is a sourced lower bound), or no bound key")
-            bounds.add((str(stack), str(name)))
-    return frozenset(bounds)
+            if entry.get("bound") is not None:
+                bounds.append((str(stack), str(name), entry["bound"]))
+    for stack, name, bound in bounds:
+        if bound != "lower":
+            raise InputError(str(path), f"{stack}.{name}.bound", str(bound),
+                             "lower (the prior is a sourced lower bound), or no bound key")
+    return priors, frozenset((stack, name) for stack, name, _ in bounds)
 
 
 def load_base_calibration() -> Calibration:
