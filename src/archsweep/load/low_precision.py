@@ -7,7 +7,7 @@ disagree: the first, the file's preferred source, is used). Values carry units (
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -116,30 +116,31 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
             raise InputError(str(path), f"{name}.gemm_dtype", entries["gemm_dtype"], "fp8 or nvfp4")
         values: dict[str, float] = {}
         for key in _RECIPE_BYTES:
-            entry = entries[key]
-            if not isinstance(entry, dict) or any(k not in entry for k in _PROVENANCE):
-                raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
-            value = entry["value"]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InputError(str(path), f"{name}.{key}.value", value, "a number of bytes per element >= 0")
-            values[key] = float(value)
+            values[key] = _sourced_value(path, name, key, entries[key], False, lambda v: v >= 0,
+                                         "a number of bytes per element >= 0")
         for key in _RECIPE_KERNELS:
-            entry = entries[key]
-            if not isinstance(entry, dict) or any(k not in entry for k in _PROVENANCE):
-                raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
-            value = entry["value"]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(str(path), f"{name}.{key}.value", value, "a whole number of kernels >= 0")
-            values[key] = float(value)
-        rate = entries[_RECIPE_RATE]
-        if not isinstance(rate, dict) or any(k not in rate for k in _PROVENANCE):
-            raise InputError(str(path), f"{name}.{_RECIPE_RATE}", "<missing provenance>", "{value, source, locator, confidence}")
-        value = rate["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1.5:
-            raise InputError(str(path), f"{name}.{_RECIPE_RATE}.value", value, "a rate ratio in (0, 1.5]")
-        values[_RECIPE_RATE] = float(value)
+            values[key] = _sourced_value(path, name, key, entries[key], True, lambda v: v >= 0,
+                                         "a whole number of kernels >= 0")
+        values[_RECIPE_RATE] = _sourced_value(path, name, _RECIPE_RATE, entries[_RECIPE_RATE], False,
+                                              lambda v: 0 < v <= 1.5, "a rate ratio in (0, 1.5]")
         out[name] = LowPrecisionRecipe(name=name, gemm_dtype=entries["gemm_dtype"], **values)
     return MappingProxyType(out)
+
+
+def _sourced_value(path: Path, name: str, key: str, entry: object, whole: bool,
+                   ok: Callable[[float], bool], allowed: str) -> float:
+    """``{value, source, locator, confidence}`` of ``name.key`` in ``path``: its value as a float, a
+    number (an integer where ``whole``; not a bool) for which ``ok`` holds.
+
+    Raises:
+        InputError: provenance missing, or a value that is not such a number (``allowed`` says what is).
+    """
+    if not isinstance(entry, dict) or any(k not in entry for k in _PROVENANCE):
+        raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
+    value = entry["value"]
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) or not ok(value):
+        raise InputError(str(path), f"{name}.{key}.value", value, allowed)
+    return float(value)
 
 
 def fp4_native_accelerators(path: Path | None = None) -> frozenset[str]:
