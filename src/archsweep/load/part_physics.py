@@ -100,12 +100,14 @@ def check_recipe(entry: CatalogEntry, recipe: str = "delayed", designs: Hardware
     """
     if not runs_nvfp4(recipe):
         return
-    if designs is None and entry.design.nvfp4_matrix_rate_ratio <= 0:
+    rates = np.asarray(entry.design.nvfp4_matrix_rate_ratio if designs is None else designs.nvfp4_matrix_rate_ratio)
+    if not np.any(rates <= 0):
+        return
+    if designs is None:
         raise InputError("data/hardware/low_precision_rates.yaml", f"{entry.name}.peak_dense_nvfp4_flops_per_s",
                          "<missing>", "an NVFP4 peak for a part that runs an NVFP4 recipe")
-    if designs is not None and np.any(np.asarray(designs.nvfp4_matrix_rate_ratio) <= 0):
-        raise InputError("<candidates>", "nvfp4_matrix_rate_ratio", float(np.min(designs.nvfp4_matrix_rate_ratio)),
-                         f"> 0 on every candidate of a job with the NVFP4 recipe {recipe!r}")
+    raise InputError("<candidates>", "nvfp4_matrix_rate_ratio", float(np.min(rates)),
+                     f"> 0 on every candidate of a job with the NVFP4 recipe {recipe!r}")
 
 
 def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob, *,
