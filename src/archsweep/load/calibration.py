@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from archsweep.load.paths import data_dir
+from archsweep.load.stack_parallelism import SOFTWARE_KEYS, _stacks_path
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
@@ -32,19 +33,11 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "hbm_usable_fraction"}
 
 
-def _stacks_path() -> Path:
-    return data_dir() / "calibration" / "software_stacks.yaml"
-
-
 @cache
 def software_stacks() -> tuple[str, ...]:
     """Names of the software stacks in ``data/calibration/software_stacks.yaml``."""
     doc = load_yaml(_stacks_path())
     return tuple(doc) if isinstance(doc, dict) else ()
-
-
-#: Stack keys on what the stack's software releases can run (archsweep.load.stack_parallelism), not constants.
-SOFTWARE_KEYS = ("sharded_params_fp8_since", "mlperf_round_software")
 
 
 @cache

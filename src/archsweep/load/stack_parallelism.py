@@ -16,17 +16,46 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from archsweep.load.calibration import SOFTWARE_KEYS, _stacks_path
+from archsweep.load.paths import data_dir
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
 
-__all__ = ["load_stack_parallelism", "load_stack_software"]
+__all__ = ["SOFTWARE_KEYS", "load_stack_parallelism", "load_stack_software"]
+
+#: Stack keys on what the stack's software releases can run (:func:`load_stack_software`), not constants.
+SOFTWARE_KEYS = ("sharded_params_fp8_since", "mlperf_round_software")
 
 _PROVENANCE = ("value", "source", "locator", "confidence")
 _ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero": "'all' or a list of ZeRO stages 0..3"}
+
+
+def _stacks_path() -> Path:
+    return data_dir() / "calibration" / "software_stacks.yaml"
+
+
+def _stack_entry(stack: str) -> tuple[str, dict[str, Any], Any]:
+    """(file, whole document, ``stack``'s entry) of ``data/calibration/software_stacks.yaml``.
+
+    Raises:
+        InputError: ``stack`` is not a stack of the file (lists those that are).
+    """
+    path = _stacks_path()
+    file = str(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, dict) or stack not in doc:
+        raise InputError(file, "stack", stack, "one of " + ", ".join(doc if isinstance(doc, dict) else ()))
+    return file, doc, doc[stack]
+
+
+def _check_sourced(item: object, file: str, key_path: str) -> None:
+    """Raises InputError naming ``key_path.<field>`` unless ``item`` is a mapping with value, source, locator, confidence."""
+    for field in _PROVENANCE:
+        if not isinstance(item, dict) or field not in item:
+            raise InputError(file, f"{key_path}.{field}", "<missing>", "every entry carries value, source, locator, confidence")
 
 
 @cache
@@ -37,12 +66,7 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
         InputError: unknown stack, a missing block or key, a value outside what is allowed, or an
             entry without value / source / locator / confidence (names file and key path).
     """
-    path = _stacks_path()
-    file = str(path)
-    doc = load_yaml(path)
-    if not isinstance(doc, dict) or stack not in doc:
-        raise InputError(file, "stack", stack, "one of " + ", ".join(doc if isinstance(doc, dict) else ()))
-    entry = doc[stack]
+    file, doc, entry = _stack_entry(stack)
     block = entry.get("parallelism")
     if block is None and entry.get("based_on") in doc:
         return StackParallelism(stack, load_stack_parallelism(entry["based_on"]).allowed)
@@ -57,9 +81,7 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
         item, key_path = block.get(key), f"{stack}.parallelism.{key}"
         if not isinstance(item, dict):
             raise InputError(file, key_path, "<missing>", "{value, source, locator, confidence}")
-        for field in _PROVENANCE:
-            if field not in item:
-                raise InputError(file, f"{key_path}.{field}", "<missing>", "every entry carries value, source, locator, confidence")
+        _check_sourced(item, file, key_path)
         value = item["value"]
         what = _ALLOWED_TEXT.get(key, "'all' or a list of positive integers")
         if value == "all":
@@ -83,11 +105,7 @@ def load_stack_software(stack: str) -> dict[str, Any]:
     Raises:
         InputError: unknown stack, an entry without provenance, or a release that is not "YY.MM".
     """
-    file = str(_stacks_path())
-    doc = load_yaml(_stacks_path())
-    if not isinstance(doc, dict) or stack not in doc:
-        raise InputError(file, "stack", stack, "one of " + ", ".join(doc if isinstance(doc, dict) else ()))
-    entry = doc[stack]
+    file, doc, entry = _stack_entry(stack)
     if not any(k in entry for k in SOFTWARE_KEYS) and "parallelism" not in entry and entry.get("based_on") in doc:
         return load_stack_software(entry["based_on"])
     out: dict[str, Any] = {}
@@ -95,9 +113,7 @@ def load_stack_software(stack: str) -> dict[str, Any]:
         if key not in entry:
             continue
         item, key_path = entry[key], f"{stack}.{key}"
-        for field in _PROVENANCE:
-            if not isinstance(item, dict) or field not in item:
-                raise InputError(file, f"{key_path}.{field}", "<missing>", "every entry carries value, source, locator, confidence")
+        _check_sourced(item, file, key_path)
         value = item["value"]
         releases = value.values() if isinstance(value, dict) else [value]
         if not all(isinstance(v, str) and _RELEASE.match(v) for v in releases):
