@@ -73,7 +73,8 @@ class WorkloadOverrides:
     activation_fp8_input_store: bool | None = None
 
 
-#: The command-line flag of each training key of the low-precision recipe and the recompute modules (``archsweep eval``).
+#: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
+#: the recompute modules (--recompute-modules) and the FP8 SwiGLU input store (--fp8-act) (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act"}
 
@@ -83,7 +84,12 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
 
     Raises:
         InputError: a non-positive batch or sequence length, an unknown precision or mode, a LoRA
-            rank that does not match the mode, or a malformed token count.
+            rank that does not match the mode, or a malformed token count; and, named by flag
+            (:data:`_FLAGS`), the problems of the low-precision / recompute / FP8-activation options
+            (``archsweep.load.job_options``): --recipe or --fp8-params without precision fp8, an unknown
+            --recipe, a --fp8-params or --fp8-act that is not true/false, a negative --offload-layers, an
+            empty, unknown or repeated --recompute-modules entry, --fp8-act on a non-SwiGLU MLP.
+        InputErrors: several of the option problems at once (all of them reported together).
     """
     training = workload.training
     for key, value in (("global_batch_seqs", overrides.global_batch_seqs), ("seq_len", overrides.seq_len)):
