@@ -27,11 +27,10 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from _mlperf_common import mllog_events
+from _mlperf_common import _git, mllog_events
 from runs_table import read_runs, write_runs
 
 _SEQ = 8192
@@ -45,10 +44,6 @@ _DERIVED = ("time_to_train_min = mean over result_*.txt of (run_stop-run_start) 
             "different averaging rule); tokens_per_s_total = (last eval samples/tokens count x seq) / (last eval time "
             "- run_start), median over runs; includes eval + checkpoint-free overheads; step_time_s derived = "
             "GBS*seq/tokens_per_s; rows added by data/validation/derive/mlperf_lora_rows.py")
-
-
-def _git(repo: str, *args: str) -> str:
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
 
 
 def run_figures(text: str) -> tuple[float, float, int, str] | None:
