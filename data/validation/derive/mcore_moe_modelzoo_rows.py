@@ -5,7 +5,7 @@ Usage: python data/validation/derive/mcore_moe_modelzoo_rows.py data/validation/
 
 Source: NVIDIA/Megatron-LM examples/moe-modelzoo/best_practice/qwen3/readme.md at f13818d695 (read with
 `git show` from a mirror of the repository). Rows the model cannot represent are left out (see the
-docstring's list at the end of this file and docs/model-accuracy.md, s7-moedata).
+comment at the end of this file and docs/model-accuracy.md, s7-moedata).
 """
 import csv
 import sys
