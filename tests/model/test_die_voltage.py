@@ -4,14 +4,13 @@ the reference bin's nominal voltage instead of giving it the extra clock at no v
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
@@ -89,8 +88,7 @@ def test_die_clock_scale_follows_the_dvfs_clock():
 
 
 def _rows(*run_ids: str) -> list[dict[str, str]]:
-    with (data_dir() / "validation" / "training_runs.csv").open(newline="") as f:
-        rows = {r["run_id"]: r for r in csv.DictReader(f)}
+    rows = runs_by_id()
     return [rows[i] for i in run_ids]
 
 

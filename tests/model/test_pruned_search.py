@@ -46,6 +46,15 @@ def _random_candidates(n: int, seed: int) -> HardwareArrays:
     return HardwareArrays.from_columns(cols)
 
 
+def _key_tables(hw: HardwareArrays, wl, mappings, fixed_dp) -> tuple[np.ndarray, ...]:
+    """The pruned search's per-key tables for ``hw`` (each key's first candidate as its row):
+    (key_of, bound, launch, valid, total), ``key_of[i]`` the table row of candidate i."""
+    keys, key_of = ps._keys(hw, wl.training.precision == "fp8")
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[key_of[::-1]] = np.arange(len(key_of))[::-1]
+    return (key_of, *ps._per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first))
+
+
 CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40),
          pytest.param("llama3-70b", 3000, marks=pytest.mark.slow), pytest.param("mixtral-8x7b", 2000, marks=pytest.mark.slow),
          pytest.param("deepseek-v3", 2000, marks=pytest.mark.slow)]
@@ -72,10 +81,7 @@ def test_bound_is_below_every_step_time(workload, n):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = _random_candidates(n, seed=7)
-    keys, key_of = ps._keys(hw, wl.training.precision == "fp8")
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[key_of[::-1]] = np.arange(n)[::-1]
-    bound, launch, valid, total = ps._per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first)
+    key_of, bound, launch, valid, total = _key_tables(hw, wl, mappings, fixed_dp)
     rows = HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()})
     mp2 = mappings.reshape((1, len(mappings)))
     res = training_step(rows, wl, mp2, CAL, fixed_dp)

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_pruned_search import CAL, TECH, _random_candidates
+from test_pruned_search import CAL, TECH, _key_tables, _random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
@@ -89,10 +89,7 @@ def test_refined_bound_lies_between_the_table_bound_and_the_step(workload, n):
     mappings, fixed_dp = enumerate_mappings(wl)
     m = len(mappings)
     hw = _random_candidates(n, seed=24)
-    keys, key_of = ps._keys(hw, wl.training.precision == "fp8")
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[key_of[::-1]] = np.arange(n)[::-1]
-    bound, launch, valid, _ = ps._per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first)
+    key_of, bound, launch, valid, _ = _key_tables(hw, wl, mappings, fixed_dp)
     res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl,
                         mappings.reshape((1, m)), CAL, fixed_dp)
     x = comm_bound.features(hw, CAL)

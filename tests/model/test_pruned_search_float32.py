@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_pruned_search import _random_candidates
+from test_pruned_search import _key_tables, _random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
@@ -24,10 +24,7 @@ def test_float32_bound_is_within_40u_of_float64_and_below_the_step(workload, n):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = _random_candidates(n, seed=32)
-    keys, key_of = ps._keys(hw, wl.training.precision == "fp8")
-    first = np.zeros(len(keys), dtype=np.int64)
-    first[key_of[::-1]] = np.arange(n)[::-1]
-    bound, launch, valid, _ = ps._per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first)
+    key_of, bound, launch, valid, _ = _key_tables(hw, wl, mappings, fixed_dp)
     res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl,
                         mappings.reshape((1, len(mappings))), CAL, fixed_dp)
     x = comm_bound.features(hw, CAL)

@@ -9,17 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import data_dir
 from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.cells import ds_overlap_comm, read_measurements
+from archsweep.validation.cells import ds_overlap_comm
 from archsweep.validation.optimism import search_optimism
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import validate_rows
@@ -77,7 +77,7 @@ def test_overlap_off_step_never_longer_with_more_resources(field):
 
 
 def _rows(pattern: str) -> list[dict[str, str]]:
-    return [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if pattern in r["run_id"]]
+    return runs(lambda r: pattern in r["run_id"])
 
 
 def test_deepspeed_lora_rows_state_overlap_comm_from_their_configs():

@@ -156,12 +156,14 @@ def test_options_reach_the_sampler() -> None:
 
 
 @pytest.mark.parametrize(("options", "parameters", "key", "allowed"), [
-    ({"surrogate_share": 1.5}, None, "surrogate_share", "1"),
-    ({"surrogate_beta": 1.0}, None, "surrogate_beta", "surrogate_share > 0"),
-    ({"surrogate_share": 0.5, "surrogate_start": 0.4, "surrogate_stop": 0.3}, None, "surrogate_stop",
-     "above surrogate_start (0.4)"),
-    ({"surrogate_share": 0.5, "surrogate_stop": 0.2}, None, "surrogate_stop", "above surrogate_start (0.25)"),
-    ({"surrogate_share": 0.5}, {"clock_hz": {"range": ["1 GHz", "2 GHz"]}}, "surrogate_share", "discrete parameter"),
+    ({"surrogate_share": 1.5}, None, "surrogate_share: got 1.5", "a number <= 1"),
+    ({"surrogate_beta": 1.0}, None, "surrogate_beta: got 1.0", "surrogate_share > 0 alongside"),
+    ({"surrogate_share": 0.5, "surrogate_start": 0.4, "surrogate_stop": 0.3}, None, "surrogate_stop: got 0.3",
+     "a fraction above surrogate_start (0.4)"),
+    ({"surrogate_share": 0.5, "surrogate_stop": 0.2}, None, "surrogate_stop: got 0.2",
+     "a fraction above surrogate_start (0.25)"),
+    ({"surrogate_share": 0.5}, {"clock_hz": {"range": ["1 GHz", "2 GHz"]}}, "surrogate_share: got 0.5",
+     "a search with at least one discrete parameter"),
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], parameters: dict[str, Any] | None, key: str,
                      allowed: str) -> None:
@@ -174,4 +176,4 @@ def test_bad_options(tmp_path: Path, options: dict[str, Any], parameters: dict[s
     with pytest.raises((InputError, InputErrors)) as info:
         load_study(path)
     text = str(info.value)
-    assert str(path) in text and key in text and allowed in text
+    assert f"{path}: search.sampler.options.{key}; allowed: {allowed}" in text

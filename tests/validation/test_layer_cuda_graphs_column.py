@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from measured_runs import runs_by_id
 
-_rows = runs_by_id
-
 
 def test_values_are_yes_no_or_unstated_and_carry_their_config() -> None:
-    rows = _rows()
+    rows = runs_by_id()
     assert {r["layer_cuda_graphs"] for r in rows.values()} <= {"", "yes", "no"}
     stated = [r for r in rows.values() if r["layer_cuda_graphs"]]
     assert len(stated) >= 45
@@ -24,15 +22,15 @@ def test_values_are_yes_no_or_unstated_and_carry_their_config() -> None:
 
 def test_every_v4_0_nemo_lora_row_ran_eager() -> None:
     """No v4.0 llama2_70b_lora implementation has a CUDA-graph key in its NeMo yaml."""
-    lora = [r for k, r in _rows().items() if k.startswith("mlperf_train_v4.0_") and k.endswith("llama2_70b_lora")
+    lora = [r for k, r in runs_by_id().items() if k.startswith("mlperf_train_v4.0_") and k.endswith("llama2_70b_lora")
             and r["layer_cuda_graphs"]]
     assert len(lora) >= 12
     assert {r["layer_cuda_graphs"] for r in lora} == {"no"}
-    assert "no enable_cuda_graph key" in _rows()["mlperf_train_v4.0_NVIDIA_eos_n8_ngc24.04_nemo_llama2_70b_lora"]["derived"]
+    assert "no enable_cuda_graph key" in runs_by_id()["mlperf_train_v4.0_NVIDIA_eos_n8_ngc24.04_nemo_llama2_70b_lora"]["derived"]
 
 
 def test_v4_1_multi_node_cp2_rows_ran_graphed_single_node_cp1_rows_eager() -> None:
-    rows = _rows()
+    rows = runs_by_id()
     graphed = ["mlperf_train_v4.1_NVIDIA_eos_n8_ngc24.09_nemo_llama2_70b_lora",
                "mlperf_train_v4.1_NVIDIA_eos_n128_ngc24.09_nemo_llama2_70b_lora",
                "mlperf_train_v4.1_Azure_ND_H200_v5_n64_nemo_llama2_70b_lora",
@@ -48,6 +46,6 @@ def test_v4_1_multi_node_cp2_rows_ran_graphed_single_node_cp1_rows_eager() -> No
 
 def test_rows_without_a_shipped_nemo_yaml_stay_unstated() -> None:
     """Lenovo v4.1 ships only launch configs: the default of LAYER_CUDA_GRAPH cannot be read."""
-    rows = _rows()
+    rows = runs_by_id()
     lenovo = [r for k, r in rows.items() if "_Lenovo_" in k and k.endswith("llama2_70b_lora")]
     assert lenovo and all(r["layer_cuda_graphs"] == "" for r in lenovo)

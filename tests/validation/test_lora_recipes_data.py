@@ -11,8 +11,6 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.lora_recipe import apply_lora_recipe, row_lora_recipe
 
-_rows = runs_by_id
-
 
 def test_mlperf_llama2_70b_lora_recipe_is_the_benchmark_config():
     recipe = load_mlperf_eval_rules()["llama2_70b_lora"].lora
@@ -25,7 +23,7 @@ def test_mlperf_llama2_70b_lora_recipe_is_the_benchmark_config():
 
 
 def test_every_mlperf_lora_row_gets_the_benchmark_recipe():
-    rows = [r for r in _rows().values() if "llama2_70b_lora" in (r["model"] + r["notes"] + r["run_id"]).lower()
+    rows = [r for r in runs_by_id().values() if "llama2_70b_lora" in (r["model"] + r["notes"] + r["run_id"]).lower()
             and r["source_group"] == "mlperf"]
     assert len(rows) >= 40
     for row in rows:
@@ -34,7 +32,7 @@ def test_every_mlperf_lora_row_gets_the_benchmark_recipe():
 
 
 def test_nemo_2407_lora_rows_take_their_launchers_recipe():
-    rows = _rows()
+    rows = runs_by_id()
     for size in ("7B", "13B", "70B"):
         row = rows[f"nemo2407_LLAMA2-{size}_LoRA_8gpu"]
         recipe, origin = row_lora_recipe(row) or (None, "")

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
-from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
@@ -23,7 +22,7 @@ ROWS = {"mlperf_train_v5.0_NVIDIA_nyx_n1_ngc25.04_nemo_llama2_70b_lora": -0.130,
 
 @pytest.mark.parametrize("run_id", sorted(ROWS))
 def test_v5_lora_rows_memory_over_run(run_id):
-    row = next(r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if r["run_id"] == run_id)
+    row = runs_by_id()[run_id]
     plan = plan_row(row, load_catalog())
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)))
     r = _evaluate(plan, plan.strategies[0], {}, load_technology(), cal)

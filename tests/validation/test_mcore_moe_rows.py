@@ -8,14 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import validate_rows
 
-ROWS = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if r["source_group"] == "mcore-moe"]
+ROWS = runs(lambda r: r["source_group"] == "mcore-moe")
 #: Megatron-LM num_floating_point_operations per token of Qwen3-235B-A22B at seq 4096, as the table's
 #: H100 rows imply it (TF per GPU x GPUs x step time / tokens per step).
 FLOP_PER_TOKEN = 147.8e9

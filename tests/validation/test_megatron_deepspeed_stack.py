@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from measured_runs import runs
+
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
 from archsweep.load.stack_parallelism import load_stack_parallelism
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.optimism import search_optimism
 from archsweep.validation.rows import calibration_stack
 
-ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+ROWS = runs()
 GAUDI_GPT3 = [r for r in ROWS if "Gaudi2" in r["run_id"] and r["run_id"].endswith("_gpt3")]
 
 

@@ -9,13 +9,11 @@ model +36 %; Table 5: full -> selective + SP 1.29-1.32x at the same layout, the 
 from __future__ import annotations
 
 import pytest
+from measured_runs import runs
 
 import archsweep.validation.optimism as optimism
-from archsweep.load.paths import data_dir
-from archsweep.validation.cells import read_measurements
 
-ROWS = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
-        if r["run_id"].startswith("megatron21_t1_")]
+ROWS = runs(lambda r: r["run_id"].startswith("megatron21_t1_"))
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,14 @@ container 25.04; NVIDIA/NeMo 95c9edead4) an FP8 Megatron-Core row searches ZeRO 
 from __future__ import annotations
 
 import pytest
+from measured_runs import runs
 
-from archsweep.load.paths import data_dir
 from archsweep.load.stack_parallelism import load_stack_software
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.optimism import search_optimism
 from archsweep.validation.software import row_parallelism, row_release
 
 ROUNDS = load_stack_software("megatron-core")["mlperf_round_software"]
-ROWS = read_measurements(data_dir() / "validation" / "training_runs.csv")
+ROWS = runs()
 
 
 def _row(**kw: str) -> dict[str, str]:

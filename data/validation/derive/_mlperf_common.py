@@ -1,20 +1,66 @@
-"""Helpers shared by the MLPerf Training derive scripts: the mllog event reader and the walk that fills one
-column of the NeMo-based rows from the implementation of the launch config each row's ``derived`` names
-and the first NeMo yaml key found there
-(mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
+"""Helpers shared by the MLPerf Training derive scripts (and mbridge_2509_rows.py's ``git``): reading a
+mirror (``_git``), a launch config's environment after the configs it sources (``parse_config``), its
+implementation folder (``_impl``), the mllog event reader, and the walk that fills one yes / no column of the
+NeMo-based rows from the implementation of the launch config each row's ``derived`` names and the first NeMo
+yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from mlperf_stated_layouts import _SOURCE, _git, _impl, parse_config
 from runs_table import read_runs, write_runs
 
+# The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
+_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
+
+
+def _git(repo: str, *args: str) -> str:
+    """stdout of ``git -C repo args`` (a failing command raises)."""
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _value(raw: str, env: dict[str, str]) -> str:
+    raw = raw.strip("\"'")
+    m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
+    return env.get(m.group(1), m.group(2)) if m else raw
+
+
+def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
+    """Environment a config exports, after the configs it sources (last assignment wins)."""
+    env: dict[str, str] = {}
+    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
+        line = line.split("#", 1)[0]
+        src = _SOURCE_LINE.match(line)
+        if src and depth < 3:
+            name = PurePosixPath(src.group(1)).name
+            here = PurePosixPath(path).parent
+            for cand in (here / name, here / "configs" / name, here.parent / name):
+                if str(cand) in files:
+                    env.update(parse_config(repo, str(cand), files, depth + 1))
+                    break
+            continue
+        m = _ASSIGN.match(line)
+        if m:
+            env[m.group(1)] = _value(m.group(2), env)
+    return env
+
+
+def _impl(config: str) -> str:
+    """The implementation folder of a launch config (the folder above ``configs/``, else the config's own)."""
+    parent = PurePosixPath(config).parent
+    return str(parent.parent if parent.name == "configs" else parent)
+
+
+def _true(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
 
 
 def mllog_events(text: str) -> list[dict]:
@@ -54,6 +100,26 @@ def nemo_key(repo: str, config: str, key: re.Pattern[str]) -> tuple[str, dict[st
         if m:
             return impl, env, path, m
     return impl, env, "", None
+
+
+def nemo_flag(repo: str, config: str, key: re.Pattern[str], missing: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) of the yes / no NeMo yaml setting ``key`` matches (named groups ``key``,
+    ``env`` and ``default`` of ``${oc.decode:${oc.env:ENV,DEFAULT}}``, or ``literal`` for a plain value) for the
+    launch config ``config`` of the mirror ``repo``: the launch config's ``ENV`` else ``DEFAULT``; "no" with
+    ``missing`` (formatted with ``impl``) when no yaml of the implementation has the key; None when the
+    implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
+    found = nemo_key(repo, config, key)
+    if found is None:
+        return None
+    impl, env, path, m = found
+    if m is None:
+        return "no", missing.format(impl=impl)
+    literal = m.groupdict().get("literal")
+    if literal is not None:
+        return ("yes" if _true(literal) else "no"), f"{path} ({m['key']}: {literal})"
+    var, default = m["env"], m["default"]
+    value = "yes" if _true(env.get(var, default)) else "no"
+    return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
 def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[str, str], tuple[str, str] | None],

@@ -26,9 +26,9 @@ adds (or rewrites: idempotent) the four rows, appended at the end of data/valida
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 
+from _mlperf_common import _git
 from runs_table import read_runs, write_runs
 
 _TAG = "v0.2.0"
@@ -102,10 +102,8 @@ def make_row(cells: dict[str, str], system: str, model: str, paren: bool, base: 
 
 
 def main(repo: str) -> None:
-    text = subprocess.run(["git", "-C", repo, "show", f"{_TAG}:{_DOC}"], capture_output=True, text=True,
-                          check=True).stdout
-    commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short=9", f"{_TAG}^{{commit}}"], capture_output=True,
-                            text=True, check=True).stdout.strip()
+    text = _git(repo, "show", f"{_TAG}:{_DOC}")
+    commit = _git(repo, "rev-parse", "--short=9", f"{_TAG}^{{commit}}").strip()
     table = tables(text)
     header, rows = read_runs()
     by_id = {r["run_id"]: r for r in rows}

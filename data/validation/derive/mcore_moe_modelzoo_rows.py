@@ -5,7 +5,7 @@ Usage: python data/validation/derive/mcore_moe_modelzoo_rows.py data/validation/
 
 Source: NVIDIA/Megatron-LM examples/moe-modelzoo/best_practice/qwen3/readme.md at f13818d695 (read with
 `git show` from a mirror of the repository). Rows the model cannot represent are left out (see the
-docstring's list at the end of this file and docs/model-accuracy.md, s7-moedata).
+comment at the end of this file and docs/model-accuracy.md, s7-moedata).
 """
 import csv
 import sys
@@ -38,19 +38,17 @@ def row(run_id, loc, **kw):
              fsdp_zero="none (distributed optimizer)", notes=COMMON_NOTES)
     r.update(kw)
     return r
+# What the two H100 rows share (256 GPUs, TP2 CP1, MBS1 GBS2048, BF16, recompute norm+act, no CUDA graphs).
+H100 = dict(global_batch_seqs="2048", micro_batch="1", tp="2", cp="1", num_accels="256", accelerator="H100",
+            accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s", precision="BF16",
+            moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act")
 new = [
     row("mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap",
         "H100 table, 'Cross-node EP strategy', second row (DeepEP, TP2 CP1 EP32 PP8 VPP4 DP16, MBS1 GBS2048 GA128, recompute norm+act, '+1f1b overlap', step 17.6 s, 276 TF per GPU); command: best_practice/qwen3/run_235b.sh 'H100 baseline config' (A2A_OVERLAP=1, --recompute-granularity selective --recompute-modules moe_act layernorm, --moe-router-force-load-balancing, no CUDA graph flags)",
-        global_batch_seqs="2048", micro_batch="1", tp="2", pp="8", dp="16", cp="1", ep="32", vpp="4",
-        num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
-        precision="BF16", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep",
-        moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act"),
+        **H100, pp="8", dp="16", ep="32", vpp="4", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep"),
     row("mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32",
         "H100 table, 'Intra-node EP strategy', second row (A2A, TP2 CP1 EP8 PP32 VPP3 DP4, MBS1 GBS2048 GA512, recompute norm+act, step 24.2 s, 200 TF per GPU)",
-        global_batch_seqs="2048", micro_batch="1", tp="2", pp="32", dp="4", cp="1", ep="8", vpp="3",
-        num_accels="256", accelerator="H100", accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s",
-        precision="BF16", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall",
-        moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act"),
+        **H100, pp="32", dp="4", ep="8", vpp="3", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall"),
     row("mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8",
         "GB200 table, first row (BF16, 64 nodes, TP1 PP8 VPP1 CP1 EP8, MBS1 GBS8192, seq 4096, 750 TFLOPS) and its 'Command (BF16)': hybridep, A2A_OVERLAP=0, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
         global_batch_seqs="8192", micro_batch="1", tp="1", pp="8", dp="32", cp="1", ep="8", vpp="1",

@@ -20,28 +20,18 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, nemo_key
-from mlperf_stated_layouts import _true
+from _mlperf_common import fill_from_launch_configs, nemo_flag
 
-_KEY = re.compile(r"^\s*activation_func_fp8_input_store:\s*(?:\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}|(\w+))\s*$",
-                  re.M)
+_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store):\s*"
+                  r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 
 
 def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    found = nemo_key(repo, config, _KEY)
-    if found is None:
-        return None
-    impl, env, path, m = found
-    if m is None:
-        return "no", f"no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)"
-    if m.group(3) is not None:
-        return ("yes" if _true(m.group(3)) else "no"), f"{path} (activation_func_fp8_input_store: {m.group(3)})"
-    value = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
-    return value, (f"{path} (activation_func_fp8_input_store: ${{oc.env:{m.group(1)},{m.group(2)}}}; "
-                   f"{m.group(1)}={env.get(m.group(1), 'unset')})")
+    return nemo_flag(repo, config, _KEY,
+                     "no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)")
 
 
 def main(mirrors: list[str]) -> None:

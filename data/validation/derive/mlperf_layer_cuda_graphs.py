@@ -17,24 +17,17 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, nemo_key
-from mlperf_stated_layouts import _true
+from _mlperf_common import fill_from_launch_configs, nemo_flag
 
-_KEY = re.compile(r"^\s*(enable_cuda_graph|external_cuda_graph):\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", re.M)
+_KEY = re.compile(r"^\s*(?P<key>enable_cuda_graph|external_cuda_graph):\s*"
+                  r"\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}", re.M)
 _NOTE = "data/validation/derive/mlperf_layer_cuda_graphs.py"
 
 
 def layer_cuda_graphs(repo: str, config: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    found = nemo_key(repo, config, _KEY)
-    if found is None:
-        return None
-    impl, env, path, m = found
-    if m is None:
-        return "no", f"no enable_cuda_graph key in {impl}/conf/*.yaml"
-    value = "yes" if _true(env.get(m.group(2), m.group(3))) else "no"
-    return value, f"{path} ({m.group(1)}: ${{oc.env:{m.group(2)},{m.group(3)}}}; {m.group(2)}={env.get(m.group(2), 'unset')})"
+    return nemo_flag(repo, config, _KEY, "no enable_cuda_graph key in {impl}/conf/*.yaml")
 
 
 def main(mirrors: list[str]) -> None:

@@ -24,46 +24,14 @@ rewrites data/validation/training_runs.csv in place.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from _mlperf_common import _git, parse_config
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
 _ACCELS = ("H100", "H200", "L40S", "B200", "A100")
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
-_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
-
-
-def _git(repo: str, *args: str) -> str:
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
-
-
-def _value(raw: str, env: dict[str, str]) -> str:
-    raw = raw.strip("\"'")
-    m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
-    return env.get(m.group(1), m.group(2)) if m else raw
-
-
-def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
-    """Environment a config exports, after the configs it sources (last assignment wins)."""
-    env: dict[str, str] = {}
-    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
-        line = line.split("#", 1)[0]
-        src = _SOURCE_LINE.match(line)
-        if src and depth < 3:
-            name = PurePosixPath(src.group(1)).name
-            here = PurePosixPath(path).parent
-            for cand in (here / name, here / "configs" / name, here.parent / name):
-                if str(cand) in files:
-                    env.update(parse_config(repo, str(cand), files, depth + 1))
-                    break
-            continue
-        m = _ASSIGN.match(line)
-        if m:
-            env[m.group(1)] = _value(m.group(2), env)
-    return env
 
 
 def layout(env: dict[str, str]) -> dict[str, object] | None:

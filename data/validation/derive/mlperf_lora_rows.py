@@ -11,9 +11,9 @@ llama2_70b_lora rows of the ``mlperf`` group (data/validation/SOURCE.md, "MLPerf
 * GPUs = ``number_of_nodes`` x ``accelerators_per_node`` of the system file; global batch from the
   ``global_batch_size`` marker; the model columns are the benchmark's (Llama 2 70B, seq 8192).
 
-The layout, recipe and CUDA-graph columns and ``steady_step_time_s`` are then filled by the scripts that filled
-the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf_lora_layout.py, mlperf_stated_layouts.py,
-mlperf_layer_cuda_graphs.py, mlperf_steady_step.py.
+The layout, recipe, FP8-activation and CUDA-graph columns and ``steady_step_time_s`` are then filled by the scripts
+that filled the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf_lora_layout.py,
+mlperf_stated_layouts.py, mlperf_layer_cuda_graphs.py, mlperf_steady_step.py, mlperf_fp8_act.py.
 
 Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
 adds (or rewrites, idempotent) the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora``.
@@ -27,11 +27,10 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from _mlperf_common import mllog_events
+from _mlperf_common import _git, mllog_events
 from runs_table import read_runs, write_runs
 
 _SEQ = 8192
@@ -45,10 +44,6 @@ _DERIVED = ("time_to_train_min = mean over result_*.txt of (run_stop-run_start) 
             "different averaging rule); tokens_per_s_total = (last eval samples/tokens count x seq) / (last eval time "
             "- run_start), median over runs; includes eval + checkpoint-free overheads; step_time_s derived = "
             "GBS*seq/tokens_per_s; rows added by data/validation/derive/mlperf_lora_rows.py")
-
-
-def _git(repo: str, *args: str) -> str:
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
 
 
 def run_figures(text: str) -> tuple[float, float, int, str] | None:

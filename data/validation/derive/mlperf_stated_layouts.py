@@ -37,12 +37,11 @@ import shlex
 import sys
 from pathlib import Path, PurePosixPath
 
-from mlperf_lora_layout import _git, parse_config
+from _mlperf_common import _SOURCE, _git, _impl, _true, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from runs_table import read_runs, write_runs
 
-_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
 _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
 _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
 
@@ -76,10 +75,6 @@ def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str,
         if m and "optim" not in out and _true(env.get(m.group(1), m.group(2))):
             out["optim"] = f"use_distributed_optimizer ({m.group(1)} default {m.group(2)})"
     return out
-
-
-def _true(text: str) -> bool:
-    return text.lower() in ("1", "true", "yes")
 
 
 def nemo_gpt3_layout(env: dict[str, str]) -> dict[str, object] | None:
@@ -241,12 +236,6 @@ def nemo_lora_settings(row: dict[str, str], repo: str, version: str) -> None:
                f"optim {yaml.get('optim', '-')}")
     print(f"{row['run_id']}: tp{row['tp']} cp{row['cp']} tp_comm_overlap {row['tp_comm_overlap']} "
           f"fp8_params {row['fp8_params']} optim {yaml.get('optim')}")
-
-
-def _impl(config: str) -> str:
-    """The implementation folder of a launch config (the folder above ``configs/``, else the config's own)."""
-    parent = PurePosixPath(config).parent
-    return str(parent.parent if parent.name == "configs" else parent)
 
 
 def main(mirrors: list[str]) -> None:

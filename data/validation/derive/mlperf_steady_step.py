@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from _mlperf_common import mllog_events
+from _mlperf_common import _git, mllog_events
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
@@ -112,11 +111,9 @@ def main(mirrors: list[str]) -> None:
         repo = repos.get(version)
         if repo is None:
             continue
-        names = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", "HEAD", folder + "/"],
-                               capture_output=True, text=True, check=True).stdout.split()
+        names = _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split()
         values = [v for name in names if re.search(r"result_\d+\.txt$", name)
-                  if (v := derive(subprocess.run(["git", "-C", repo, "show", "HEAD:" + name],
-                                                      capture_output=True, text=True, check=True).stdout))]
+                  if (v := derive(_git(repo, "show", "HEAD:" + name)))]
         row["steady_step_time_s"] = ""
         if values:
             row["steady_step_time_s"] = f"{statistics.median(values):.4g}"
