@@ -40,7 +40,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import moocore
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
@@ -48,6 +47,7 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
+from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
@@ -271,9 +271,8 @@ class SurrogateSampler(ProposingSampler):
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
     def _best(self, model: _Model, front: np.ndarray, free: np.ndarray) -> int | None:
-        low, high = model.front.min(axis=0), model.front.max(axis=0)
-        span = high - low
-        reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
+        span = model.front.max(axis=0) - model.front.min(axis=0)
+        reference = reference_point(model.front)
         inside = free & np.all(model.optimistic < reference, axis=1)
         likely = inside & (model.feasible >= _LIKELY_FEASIBLE)  # the shortlist is of likely feasible points
         candidates = np.flatnonzero(likely if likely.any() else inside)
@@ -284,9 +283,8 @@ class SurrogateSampler(ProposingSampler):
         shortlist = candidates[order[margin[order] > 0]]
         if len(shortlist) == 0:
             return None
-        base = float(moocore.hypervolume(front, ref=reference))
-        gains = np.array([float(moocore.hypervolume(np.vstack([front, model.optimistic[c]]), ref=reference)) - base
-                          for c in shortlist])
+        base = hypervolume(front, reference)
+        gains = np.array([hypervolume(np.vstack([front, model.optimistic[c]]), reference) - base for c in shortlist])
         score = gains * model.feasible[shortlist]
         best = int(np.argmax(score))
         return int(shortlist[best]) if score[best] > 0 else None
