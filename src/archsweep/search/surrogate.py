@@ -76,13 +76,11 @@ _FIT_POINTS = 300
 class _Model:
     """What one model update gives every ask until the next trial finishes."""
 
-    known: frozenset[Index]
     front: np.ndarray  # found feasible non-dominated points, minimised, objective units
     pool: np.ndarray  # candidate grid indices (m, axes)
     optimistic: np.ndarray  # (m, k) optimistic predictions, minimised, objective units
     feasible: np.ndarray  # (m,) probability of feasibility
     gps: tuple[GaussianProcess, ...]
-    constraint: GaussianProcess | None
     logged: np.ndarray  # which objectives are modelled in log space
     template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
 
@@ -162,20 +160,19 @@ class SurrogateSampler(ProposingSampler):
     def _model(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Model | None:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        signs, completed = self._completed(study, finished)
+        _, completed = self._completed(study, finished)
         rows = [values for _, _, values in completed]
         indices = [index for _, index, _ in completed]
         violation = [max(c) if (c := _constraints(t)) else -1.0 for t, _, _ in completed]
         model = None
         if len(rows) >= 2:
-            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation), signs,
+            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation),
                                  len(finished))
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
-    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, signs: np.ndarray,
-                count: int) -> _Model | None:
+    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
         # a non-finite violation is told as 1e300 (search.dedup.finite_or_cap): as large as the largest finite one
         finite = violation < 1e299
         violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
@@ -214,11 +211,10 @@ class SurrogateSampler(ProposingSampler):
             optimistic[:, j] = mu - self._beta * sd
         optimistic = _untransform(optimistic, logged, template)
         probability = np.ones(len(pool))
-        constraint = gps[-1] if constrained else None
-        if constraint is not None:
-            mu, sd = constraint.predict(xq)
+        if constrained:
+            mu, sd = gps[-1].predict(xq)
             probability = norm.cdf(-mu / np.maximum(sd, 1e-9))
-        return _Model(known, front, pool, optimistic, probability, tuple(gps[:k]), constraint, logged, template)
+        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), logged, template)
 
     def _pool(self, front: np.ndarray, known: frozenset[Index], rng: np.random.Generator) -> np.ndarray:
         """Free one- and two-axis neighbours of the front, then (the last ``self._random_count`` rows)
@@ -251,7 +247,7 @@ class SurrogateSampler(ProposingSampler):
         distinct = len({self._trial_index(t) for t in finished} - {None})
         if distinct < self._start or (self._stop is not None and distinct >= self._stop):
             return None
-        if self._share < 1.0 and not _to_global(trial.number, self._share):
+        if not _to_global(trial.number, self._share):
             return None
         model = self._model(study, finished)
         if model is None:
