@@ -21,7 +21,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.search.delegating import DelegatingSampler
 
-__all__ = ["ProposingSampler"]
+__all__ = ["ProposingSampler", "CONSTRAINT_CAP"]
+
+#: The constraint value the worker tells for a non-finite one (:func:`archsweep.search.dedup.finite_or_cap`;
+#: Optuna accepts no NaN/inf): violated, larger than any real one. Here, not in dedup, because dedup imports
+#: storage, which imports the samplers.
+CONSTRAINT_CAP = 1e300
 
 
 class _Axis(Protocol):

@@ -51,7 +51,7 @@ from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
-from archsweep.search.proposing import ProposingSampler
+from archsweep.search.proposing import CONSTRAINT_CAP, ProposingSampler
 from archsweep.search.stepmodel import front_margin, objective_transform
 
 __all__ = ["SurrogateSampler"]
@@ -173,8 +173,8 @@ class SurrogateSampler(ProposingSampler):
         return model
 
     def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
-        # a non-finite violation is told as 1e300 (search.dedup.finite_or_cap): as large as the largest finite one
-        finite = violation < 1e299
+        # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
+        finite = violation < CONSTRAINT_CAP
         violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
         feasible = (violation <= 0) & np.all(np.isfinite(values), axis=1)
         if not feasible.any():
