@@ -147,10 +147,13 @@ class SurrogateSampler(ProposingSampler):
         for j, y in enumerate(targets):
             rows = np.flatnonzero(np.isfinite(y))
             theta = self._theta[j]
-            if refit or theta is None:
-                subset = rng.choice(rows, _FIT_POINTS, replace=False) if len(rows) > _FIT_POINTS else rows
-                theta = fit_gp(x[subset], y[subset], theta).theta
-            gp = fit_gp(x[rows], y[rows], theta, optimise=False)
+            if (refit or theta is None) and len(rows) <= _FIT_POINTS:
+                gp = fit_gp(x[rows], y[rows], theta)  # fitted on every row: the model itself
+            else:
+                if refit or theta is None:
+                    subset = rng.choice(rows, _FIT_POINTS, replace=False)
+                    theta = fit_gp(x[subset], y[subset], theta).theta
+                gp = fit_gp(x[rows], y[rows], theta, optimise=False)
             self._theta[j] = gp.theta
             gps.append(gp)
         if refit:
