@@ -171,8 +171,12 @@ class ParetoLocalSearchSampler(ProposingSampler):
         model: rank every free neighbour of every parent by the step model's prediction
             (:mod:`archsweep.search.stepmodel`) instead of drawing a neighbour of the parent with
             the largest contribution.
-        global_share: fraction of the local phase's trials left to the global sampler (spread
-            evenly by trial number), so it keeps exploring, and learning from the local trials.
+        global_share: the local phase's trials left to the global sampler, so it keeps exploring, and
+            learning from the local trials: those whose study trial number n has
+            ``floor((n + 1) share) > floor(n share)`` (a share of all trial numbers, evenly spaced).
+            Under a :class:`~archsweep.search.surrogate.SurrogateSampler`, whose share picks by the
+            same rule, this is not a share of the trials the surrogate leaves (equal shares pick the
+            same numbers: only the surrogate's fallbacks then go to the global sampler).
         fresh: a point the global sampler proposes (relative sampling) where a trial already is
             moves to a random free one- (then two-) axis neighbour, in both phases.
         parents: "contribution" (largest exclusive hypervolume contribution first), "gap"

@@ -1,8 +1,11 @@
 """Surrogate proposals on the grid: Gaussian processes and hypervolume improvement (``surrogate_share``).
 
-Once ``start`` distinct points are finished, the share ``share`` of the later trials (evenly spaced by
-trial number) is proposed here; the others go to the wrapped sampler (the global sampler, or the
-Pareto local search of :mod:`archsweep.search.localsearch`). A proposal:
+Once ``start`` distinct grid points are finished (COMPLETE or FAIL) and until ``stop`` are, the trials
+whose study trial number n has ``floor((n + 1) share) > floor(n share)`` (a share ``share``, evenly
+spaced) are proposed here; the others, and a selected trial when no candidate gains hypervolume (or
+there is no feasible trial yet), go to the wrapped sampler (the global sampler, or the Pareto local
+search of :mod:`archsweep.search.localsearch`, which applies its own ``global_share`` rule to the same
+trial numbers: the two shares do not compose as fractions of what is left). A proposal:
 
 * **Model**: one Gaussian process per objective and one for the largest constraint value
   (:mod:`archsweep.search.gp`) over the grid-level positions scaled to [0, 1], fitted on every
@@ -53,6 +56,7 @@ from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
 from archsweep.search.proposing import CONSTRAINT_CAP, ProposingSampler
 from archsweep.search.stepmodel import front_margin, objective_transform
+from archsweep.spec.search import DEFAULT_SURROGATE_BETA
 
 __all__ = ["SurrogateSampler"]
 
@@ -98,14 +102,15 @@ class SurrogateSampler(ProposingSampler):
         main: the sampler of the other trials.
         space: the search's distributions (the discrete ones form the grid).
         start: distinct finished points before the first proposal (>= 2).
-        share: fraction of the later trials proposed here, in (0, 1].
+        share: fraction of the later trials proposed here (by trial number, module doc), in (0, 1];
+            a selected trial falls back to ``main`` when no candidate gains hypervolume.
         beta: standard deviations of optimism (>= 0).
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
-                 beta: float = 1.0, seed: int = 0, stop: int | None = None) -> None:
+                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
