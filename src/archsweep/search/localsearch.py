@@ -65,12 +65,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.proposing import ProposingSampler
+from archsweep.search.proposing import _FINISHED, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
 
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 Index = tuple[int, ...]
 
 
@@ -135,18 +134,6 @@ def neighbours(index: Index, sizes: Sequence[int], axes: int) -> tuple[list[Inde
     return one, two
 
 
-def _to_global(number: int, share: float) -> bool:
-    """Whether trial ``number`` of the local phase goes to the global sampler: ``share`` of the
-    trials, evenly spaced (``floor((n + 1) s) > floor(n s)``; every other trial at 0.5)."""
-    return share > 0 and int((number + 1) * share) > int(number * share)
-
-
-def _constraints(trial: FrozenTrial) -> list[float]:
-    """The trial's constraint values (Optuna 5: a dict by name; older: a list)."""
-    constraints: Any = trial.constraints
-    return [float(c) for c in (constraints.values() if isinstance(constraints, Mapping) else constraints)]
-
-
 @dataclass(frozen=True)
 class _Parents:
     """Feasible non-dominated finished trials: grid indices and exclusive hypervolume contributions;
@@ -201,7 +188,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
         self._proposals: dict[int, dict[str, Any]] = {}
-        self._indices: dict[int, Index | None] = {}  # trial number -> grid index (params never change)
+        self._indices: dict[int, Index | None] = {}
         self._memo: tuple[int, _Parents] | None = None
         self._model = model
         self._global_share = global_share
@@ -209,13 +196,6 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._parent_rule, self._final = parents, final
 
     # -- grid bookkeeping ------------------------------------------------------------------
-
-    def _trial_index(self, trial: FrozenTrial) -> Index | None:
-        if trial.number not in self._indices:
-            if len(trial.params) < len(self._axes):  # asked, parameters not all set yet: not cached
-                return self._index(trial.params)
-            self._indices[trial.number] = self._index(trial.params)
-        return self._indices[trial.number]
 
     def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
         if self._memo is not None and self._memo[0] == len(finished):

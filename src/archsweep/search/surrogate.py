@@ -53,14 +53,13 @@ from scipy.stats import norm
 from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
-from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
-from archsweep.search.proposing import CONSTRAINT_CAP, ProposingSampler
+from archsweep.search.localsearch import Index, grid_axes, neighbours
+from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.spec.search import DEFAULT_SURROGATE_BETA
 
 __all__ = ["SurrogateSampler"]
 
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 #: Random free grid points added to the front's neighbours as candidates at each model update.
 _RANDOM_POOL = 512
 #: Front neighbours whose variance is computed at each model update (the best by predicted mean).
@@ -126,19 +125,10 @@ class SurrogateSampler(ProposingSampler):
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
         self._random_count = 0
-        self._indices: dict[int, Index] = {}
+        self._indices: dict[int, Index | None] = {}
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
-
-    def _trial_index(self, trial: FrozenTrial) -> Index | None:
-        """Grid index of a trial (cached once its parameters are all set: they never change)."""
-        if trial.number in self._indices:
-            return self._indices[trial.number]
-        index = self._index(trial.params)
-        if index is not None:
-            self._indices[trial.number] = index
-        return index
 
     def _unit(self, indices: np.ndarray) -> np.ndarray:
         return np.asarray(indices, dtype=np.float64) / np.maximum(self._sizes - 1, 1)
