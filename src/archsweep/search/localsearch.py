@@ -183,12 +183,9 @@ class ParetoLocalSearchSampler(ProposingSampler):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
         if parents not in ("contribution", "gap", "extremes"):
             raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
-        self._main, self._space = main, dict(space)
-        self._axes = grid_axes(self._space)
+        super().__init__(main, space, grid_axes(space))
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
-        self._proposals: dict[int, dict[str, Any]] = {}
-        self._indices: dict[int, Index | None] = {}
         self._memo: tuple[int, _Parents] | None = None
         self._model = model
         self._global_share = global_share

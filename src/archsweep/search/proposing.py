@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -59,13 +60,13 @@ class _Axis(Protocol):
 
 
 class ProposingSampler(DelegatingSampler):
-    """Base of the proposing wrappers: subclasses set ``_main``, ``_space``, ``_axes`` and empty
-    ``_proposals`` and ``_indices`` dicts, and implement ``_propose``."""
+    """Base of the proposing wrappers: wraps ``main`` over ``space`` with grid ``axes`` (the space's
+    discrete parameters); subclasses implement ``_propose``."""
 
-    _space: dict[str, BaseDistribution]
-    _axes: Sequence[_Axis]
-    _proposals: dict[int, dict[str, Any]]
-    _indices: dict[int, tuple[int, ...] | None]  # trial number -> grid index, once every axis is set
+    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[_Axis]) -> None:
+        self._main, self._space, self._axes = main, dict(space), axes
+        self._proposals: dict[int, dict[str, Any]] = {}  # trial number -> this sampler's proposal
+        self._indices: dict[int, tuple[int, ...] | None] = {}  # trial number -> grid index, once every axis is set
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
         """This trial's grid point (every axis), or None to leave the trial to the wrapped sampler."""

@@ -116,16 +116,13 @@ class SurrogateSampler(ProposingSampler):
             raise ValueError(f"share: got {share}; allowed: 0 < share <= 1")
         if beta < 0:
             raise ValueError(f"beta: got {beta}; allowed: beta >= 0")
-        self._main, self._space = main, dict(space)
-        self._axes = grid_axes(self._space)
+        super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
-        self._proposals: dict[int, dict[str, Any]] = {}
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
         self._random_count = 0
-        self._indices: dict[int, Index | None] = {}
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
