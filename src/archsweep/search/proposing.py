@@ -48,7 +48,7 @@ def _constraints(trial: FrozenTrial) -> list[float]:
 
 
 class _Axis(Protocol):
-    """One discrete parameter of the grid (:class:`~archsweep.search.localsearch.GridAxis`)."""
+    """One discrete parameter of the grid (:class:`~archsweep.search.grid.GridAxis`)."""
 
     @property
     def name(self) -> str: ...

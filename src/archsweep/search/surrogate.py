@@ -53,7 +53,7 @@ from scipy.stats import norm
 from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
-from archsweep.search.localsearch import Index, grid_axes, neighbours
+from archsweep.search.grid import Index, grid_axes, neighbours
 from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.spec.search import DEFAULT_SURROGATE_BETA
