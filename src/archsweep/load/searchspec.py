@@ -30,6 +30,7 @@ from archsweep.spec.search import (
     DEFAULT_STORAGE,
     DEFAULT_SURROGATE_START,
     SAMPLER_OPTIONS,
+    SURROGATE_OPTIONS,
     SamplerSpec,
     SearchSpec,
 )
@@ -116,18 +117,21 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         if option not in SAMPLER_OPTIONS[name]:
             problems.append(InputError(file, f"{key_path}.sampler.options.{option}", option,
                                        f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}").problem)
-    if "local_search_start" in options and parameters and all(p.is_continuous for p in parameters):
-        problems.append(InputError(file, f"{key_path}.sampler.options.local_search_start", options["local_search_start"],
-                                   "a search with at least one discrete parameter (values, or a range with step or "
-                                   "points): the local search steps on the grid").problem)
-    if options.get("surrogate_share") and parameters and all(p.is_continuous for p in parameters):
-        problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_share", options["surrogate_share"],
-                                   "a search with at least one discrete parameter (values, or a range with step or "
-                                   "points): the surrogate proposes grid points").problem)
-    surrogate_keys = [k for k in ("surrogate_start", "surrogate_stop", "surrogate_beta") if k in options]
-    if surrogate_keys and not options.get("surrogate_share"):
-        problems.append(InputError(file, f"{key_path}.sampler.options.{surrogate_keys[0]}", options[surrogate_keys[0]],
-                                   "surrogate_share > 0 alongside (the surrogate proposals are off without it)").problem)
+    # options that act on the grid, when they are on (local_search_start: any value; surrogate_share: > 0)
+    grid_only = (("local_search_start", "local_search_start" in options, "the local search steps on the grid"),
+                 ("surrogate_share", bool(options.get("surrogate_share")), "the surrogate proposes grid points"))
+    if parameters and all(p.is_continuous for p in parameters):
+        for option, on, why in grid_only:
+            if on:
+                problems.append(InputError(file, f"{key_path}.sampler.options.{option}", options[option],
+                                           "a search with at least one discrete parameter (values, or a range with "
+                                           f"step or points): {why}").problem)
+    if not options.get("surrogate_share"):
+        for option in SURROGATE_OPTIONS:
+            if option != "surrogate_share" and option in options:
+                problems.append(InputError(file, f"{key_path}.sampler.options.{option}", options[option],
+                                           "surrogate_share > 0 alongside (the surrogate proposals are off without it)"
+                                           ).problem)
     start = options.get("surrogate_start", DEFAULT_SURROGATE_START)
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
         problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_stop", options["surrogate_stop"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import moocore
 import numpy as np
 
-__all__ = ["hypervolume", "hypervolume_history"]
+__all__ = ["hypervolume", "hypervolume_history", "reference_point"]
 
 
 def _check(points_min: np.ndarray, reference_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,3 +79,13 @@ def hypervolume_history(values_min: np.ndarray, reference_point: np.ndarray) -> 
             front = np.vstack([front[keep], p])
         history[i] = current
     return history
+
+
+def reference_point(values_min: np.ndarray) -> np.ndarray:
+    """Hypervolume reference point: the nadir of ``values_min`` plus 10 % of each range
+    (plus 10 % of |nadir|, or 1, where the range is 0), so every point adds volume."""
+    values = np.asarray(values_min, dtype=np.float64)
+    low, high = values.min(axis=0), values.max(axis=0)
+    span = high - low
+    margin = np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
+    return high + margin

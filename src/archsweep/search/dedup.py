@@ -22,10 +22,10 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
+from archsweep.search.proposing import CONSTRAINT_CAP
 from archsweep.search.storage import CANDIDATE_ATTR, DUPLICATE_ATTR, EVALUATED_ATTR, FEASIBLE_ATTR
 
-__all__ = ["Told", "PointCache", "point_key", "space_size", "counted"]
-
+__all__ = ["Told", "PointCache", "point_key", "space_size", "counted", "finite_or_cap"]
 _CONSTRAINT_PREFIX = "constraints:"  # where Trial.set_constraint keeps a value (Optuna 5 system attrs)
 
 
@@ -112,5 +112,5 @@ class PointCache:
 
 
 def finite_or_cap(value: float) -> float:
-    """A constraint value Optuna accepts (no NaN/inf): non-finite -> 1e300 (violated)."""
-    return float(value) if math.isfinite(value) else 1e300
+    """A constraint value Optuna accepts (no NaN/inf): non-finite -> ``CONSTRAINT_CAP`` (violated)."""
+    return float(value) if math.isfinite(value) else CONSTRAINT_CAP

@@ -51,100 +51,24 @@ in its generations).
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import moocore
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.proposing import ProposingSampler
+from archsweep.search.grid import GridAxis, Index, grid_axes, neighbours
+from archsweep.search.proposing import _FINISHED, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
-__all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]
-
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
-Index = tuple[int, ...]
-
-
-def _key(value: Any) -> Any:
-    """A grid value as a dict key: strings as they are, numbers to 12 significant digits (a stepped
-    float distribution may differ from ``low + i * step`` in the last bits)."""
-    return value if isinstance(value, str) else float(f"{float(value):.12g}")
-
-
-@dataclass(frozen=True)
-class GridAxis:
-    """One discrete parameter: its grid values in order (Python scalars)."""
-
-    name: str
-    values: tuple[Any, ...]
-
-    def index(self, value: Any) -> int | None:
-        """Position of ``value`` on the axis, None if off the grid."""
-        return self._positions.get(_key(value))
-
-    @property
-    def _positions(self) -> dict[Any, int]:
-        cached: dict[Any, int] | None = self.__dict__.get("_positions_cache")
-        if cached is None:
-            cached = {_key(v): i for i, v in enumerate(self.values)}
-            object.__setattr__(self, "_positions_cache", cached)
-        return cached
-
-
-def grid_axes(space: Mapping[str, BaseDistribution]) -> tuple[GridAxis, ...]:
-    """The discrete parameters of ``space`` (sorted by name): categorical choices in their listed
-    order, stepped int/float ranges ``low, low + step, ..., high``. Continuous ranges are left out."""
-    axes = []
-    for name in sorted(space):
-        dist = space[name]
-        if isinstance(dist, CategoricalDistribution):
-            axes.append(GridAxis(name, tuple(dist.choices)))
-        elif isinstance(dist, (IntDistribution, FloatDistribution)) and dist.step is not None:
-            count = int(round((dist.high - dist.low) / dist.step)) + 1
-            steps = (dist.low + i * dist.step for i in range(count))
-            values = tuple(int(v) for v in steps) if isinstance(dist, IntDistribution) else tuple(float(v) for v in steps)
-            axes.append(GridAxis(name, values))
-    return tuple(axes)
-
-
-def neighbours(index: Index, sizes: Sequence[int], axes: int) -> tuple[list[Index], list[Index]]:
-    """Grid neighbours of ``index`` inside ``0 <= i < sizes``: one step on one axis, and one step on
-    each of two axes (empty when ``axes`` is 1)."""
-    one, two = [], []
-    for a in range(len(sizes)):
-        for d in (-1, 1):
-            if 0 <= index[a] + d < sizes[a]:
-                one.append(index[:a] + (index[a] + d,) + index[a + 1:])
-    if axes >= 2:
-        for a, b in itertools.combinations(range(len(sizes)), 2):
-            for da, db in itertools.product((-1, 1), repeat=2):
-                if 0 <= index[a] + da < sizes[a] and 0 <= index[b] + db < sizes[b]:
-                    moved = list(index)
-                    moved[a] += da
-                    moved[b] += db
-                    two.append(tuple(moved))
-    return one, two
-
-
-def _to_global(number: int, share: float) -> bool:
-    """Whether trial ``number`` of the local phase goes to the global sampler: ``share`` of the
-    trials, evenly spaced (``floor((n + 1) s) > floor(n s)``; every other trial at 0.5)."""
-    return share > 0 and int((number + 1) * share) > int(number * share)
-
-
-def _constraints(trial: FrozenTrial) -> list[float]:
-    """The trial's constraint values (Optuna 5: a dict by name; older: a list)."""
-    constraints: Any = trial.constraints
-    return [float(c) for c in (constraints.values() if isinstance(constraints, Mapping) else constraints)]
+__all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]  # the grid's names re-exported
 
 
 @dataclass(frozen=True)
@@ -171,8 +95,12 @@ class ParetoLocalSearchSampler(ProposingSampler):
         model: rank every free neighbour of every parent by the step model's prediction
             (:mod:`archsweep.search.stepmodel`) instead of drawing a neighbour of the parent with
             the largest contribution.
-        global_share: fraction of the local phase's trials left to the global sampler (spread
-            evenly by trial number), so it keeps exploring, and learning from the local trials.
+        global_share: the local phase's trials left to the global sampler, so it keeps exploring, and
+            learning from the local trials: those whose study trial number n has
+            ``floor((n + 1) share) > floor(n share)`` (a share of all trial numbers, evenly spaced).
+            Under a :class:`~archsweep.search.surrogate.SurrogateSampler`, whose share picks by the
+            same rule, this is not a share of the trials the surrogate leaves (equal shares pick the
+            same numbers: only the surrogate's fallbacks then go to the global sampler).
         fresh: a point the global sampler proposes (relative sampling) where a trial already is
             moves to a random free one- (then two-) axis neighbour, in both phases.
         parents: "contribution" (largest exclusive hypervolume contribution first), "gap"
@@ -192,12 +120,9 @@ class ParetoLocalSearchSampler(ProposingSampler):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
         if parents not in ("contribution", "gap", "extremes"):
             raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
-        self._main, self._space = main, dict(space)
-        self._axes = grid_axes(self._space)
+        super().__init__(main, space, grid_axes(space))
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
-        self._proposals: dict[int, dict[str, Any]] = {}
-        self._indices: dict[int, Index | None] = {}  # trial number -> grid index (params never change)
         self._memo: tuple[int, _Parents] | None = None
         self._model = model
         self._global_share = global_share
@@ -205,13 +130,6 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._parent_rule, self._final = parents, final
 
     # -- grid bookkeeping ------------------------------------------------------------------
-
-    def _trial_index(self, trial: FrozenTrial) -> Index | None:
-        if trial.number not in self._indices:
-            if len(trial.params) < len(self._axes):  # asked, parameters not all set yet: not cached
-                return self._index(trial.params)
-            self._indices[trial.number] = self._index(trial.params)
-        return self._indices[trial.number]
 
     def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
         if self._memo is not None and self._memo[0] == len(finished):

@@ -16,16 +16,39 @@ from typing import Any, Protocol
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.search.delegating import DelegatingSampler
 
-__all__ = ["ProposingSampler"]
+__all__ = ["ProposingSampler", "CONSTRAINT_CAP"]
+
+#: The constraint value the worker tells for a non-finite one (:func:`archsweep.search.dedup.finite_or_cap`;
+#: Optuna accepts no NaN/inf): violated, larger than any real one. Here, not in dedup, because dedup imports
+#: storage, which imports the samplers.
+CONSTRAINT_CAP = 1e300
+
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+
+
+def _to_global(number: int, share: float) -> bool:
+    """Whether trial ``number`` is among ``share`` of the study's trial numbers, evenly spaced
+    (``floor((n + 1) s) > floor(n s)``; every other trial at 0.5): the local search's trials left to
+    the global sampler, the surrogate's own trials. Both read the raw trial number, so equal shares
+    pick the same trials."""
+    return share > 0 and int((number + 1) * share) > int(number * share)
+
+
+def _constraints(trial: FrozenTrial) -> list[float]:
+    """The trial's constraint values (Optuna 5: a dict by name; older: a list)."""
+    constraints: Any = trial.constraints
+    return [float(c) for c in (constraints.values() if isinstance(constraints, Mapping) else constraints)]
 
 
 class _Axis(Protocol):
-    """One discrete parameter of the grid (:class:`~archsweep.search.localsearch.GridAxis`)."""
+    """One discrete parameter of the grid (:class:`~archsweep.search.grid.GridAxis`)."""
 
     @property
     def name(self) -> str: ...
@@ -37,12 +60,13 @@ class _Axis(Protocol):
 
 
 class ProposingSampler(DelegatingSampler):
-    """Base of the proposing wrappers: subclasses set ``_main``, ``_space``, ``_axes`` and an empty
-    ``_proposals`` dict, and implement ``_propose``."""
+    """Base of the proposing wrappers: wraps ``main`` over ``space`` with grid ``axes`` (the space's
+    discrete parameters); subclasses implement ``_propose``."""
 
-    _space: dict[str, BaseDistribution]
-    _axes: Sequence[_Axis]
-    _proposals: dict[int, dict[str, Any]]
+    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[_Axis]) -> None:
+        self._main, self._space, self._axes = main, dict(space), axes
+        self._proposals: dict[int, dict[str, Any]] = {}  # trial number -> this sampler's proposal
+        self._indices: dict[int, tuple[int, ...] | None] = {}  # trial number -> grid index, once every axis is set
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
         """This trial's grid point (every axis), or None to leave the trial to the wrapped sampler."""
@@ -53,8 +77,15 @@ class ProposingSampler(DelegatingSampler):
         return params
 
     def _trial_index(self, trial: FrozenTrial) -> tuple[int, ...] | None:
-        """Grid index of a trial's parameters (a subclass may cache it)."""
-        return self._index(trial.params)
+        """Grid index of a trial's parameters (None: an axis is missing or off the grid), cached once
+        every axis has a value (a parameter never changes once set; another worker's trial may be
+        seen while its parameters are being set)."""
+        if trial.number in self._indices:
+            return self._indices[trial.number]
+        index = self._index(trial.params)
+        if index is not None or all(axis.name in trial.params for axis in self._axes):
+            self._indices[trial.number] = index
+        return index
 
     def _completed(self, study: optuna.Study, finished: list[FrozenTrial]
                    ) -> tuple[np.ndarray, list[tuple[FrozenTrial, tuple[int, ...], np.ndarray]]]:

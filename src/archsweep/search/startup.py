@@ -35,7 +35,7 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial
 
 from archsweep.search.delegating import DelegatingSampler
-from archsweep.search.localsearch import grid_axes
+from archsweep.search.grid import grid_axes
 
 __all__ = ["SobolStartupSampler", "unit_to_value", "level_design"]
 

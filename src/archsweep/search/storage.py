@@ -108,7 +108,9 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     to Optuna's single-objective cap, :class:`TopFraction`), seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
     a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``);
     with ``local_search_start`` followed by a Pareto local search on the grid
-    (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`)."""
+    (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`); with ``surrogate_share`` all of it
+    wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
+    number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
     lhs_startup = int(options.pop("lhs_startup_trials", 0))

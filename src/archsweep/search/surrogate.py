@@ -1,8 +1,11 @@
 """Surrogate proposals on the grid: Gaussian processes and hypervolume improvement (``surrogate_share``).
 
-Once ``start`` distinct points are finished, the share ``share`` of the later trials (evenly spaced by
-trial number) is proposed here; the others go to the wrapped sampler (the global sampler, or the
-Pareto local search of :mod:`archsweep.search.localsearch`). A proposal:
+Once ``start`` distinct grid points are finished (COMPLETE or FAIL) and until ``stop`` are, the trials
+whose study trial number n has ``floor((n + 1) share) > floor(n share)`` (a share ``share``, evenly
+spaced) are proposed here; the others, and a selected trial when no candidate gains hypervolume (or
+there is no feasible trial yet), go to the wrapped sampler (the global sampler, or the Pareto local
+search of :mod:`archsweep.search.localsearch`, which applies its own ``global_share`` rule to the same
+trial numbers: the two shares do not compose as fractions of what is left). A proposal:
 
 * **Model**: one Gaussian process per objective and one for the largest constraint value
   (:mod:`archsweep.search.gp`) over the grid-level positions scaled to [0, 1], fitted on every
@@ -40,7 +43,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import moocore
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
@@ -48,15 +50,16 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
+from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
-from archsweep.search.localsearch import Index, _constraints, _to_global, grid_axes, neighbours
-from archsweep.search.proposing import ProposingSampler
+from archsweep.search.grid import Index, grid_axes, neighbours
+from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
+from archsweep.spec.search import DEFAULT_SURROGATE_BETA
 
 __all__ = ["SurrogateSampler"]
 
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 #: Random free grid points added to the front's neighbours as candidates at each model update.
 _RANDOM_POOL = 512
 #: Front neighbours whose variance is computed at each model update (the best by predicted mean).
@@ -76,13 +79,11 @@ _FIT_POINTS = 300
 class _Model:
     """What one model update gives every ask until the next trial finishes."""
 
-    known: frozenset[Index]
     front: np.ndarray  # found feasible non-dominated points, minimised, objective units
     pool: np.ndarray  # candidate grid indices (m, axes)
     optimistic: np.ndarray  # (m, k) optimistic predictions, minimised, objective units
     feasible: np.ndarray  # (m,) probability of feasibility
     gps: tuple[GaussianProcess, ...]
-    constraint: GaussianProcess | None
     logged: np.ndarray  # which objectives are modelled in log space
     template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
 
@@ -100,42 +101,31 @@ class SurrogateSampler(ProposingSampler):
         main: the sampler of the other trials.
         space: the search's distributions (the discrete ones form the grid).
         start: distinct finished points before the first proposal (>= 2).
-        share: fraction of the later trials proposed here, in (0, 1].
+        share: fraction of the later trials proposed here (by trial number, module doc), in (0, 1];
+            a selected trial falls back to ``main`` when no candidate gains hypervolume.
         beta: standard deviations of optimism (>= 0).
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
-                 beta: float = 1.0, seed: int = 0, stop: int | None = None) -> None:
+                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
             raise ValueError(f"share: got {share}; allowed: 0 < share <= 1")
         if beta < 0:
             raise ValueError(f"beta: got {beta}; allowed: beta >= 0")
-        self._main, self._space = main, dict(space)
-        self._axes = grid_axes(self._space)
+        super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
-        self._proposals: dict[int, dict[str, Any]] = {}
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
         self._random_count = 0
-        self._indices: dict[int, Index] = {}
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
-
-    def _trial_index(self, trial: FrozenTrial) -> Index | None:
-        """Grid index of a trial (cached once its parameters are all set: they never change)."""
-        if trial.number in self._indices:
-            return self._indices[trial.number]
-        index = self._index(trial.params)
-        if index is not None:
-            self._indices[trial.number] = index
-        return index
 
     def _unit(self, indices: np.ndarray) -> np.ndarray:
         return np.asarray(indices, dtype=np.float64) / np.maximum(self._sizes - 1, 1)
@@ -149,10 +139,13 @@ class SurrogateSampler(ProposingSampler):
         for j, y in enumerate(targets):
             rows = np.flatnonzero(np.isfinite(y))
             theta = self._theta[j]
-            if refit or theta is None:
-                subset = rng.choice(rows, _FIT_POINTS, replace=False) if len(rows) > _FIT_POINTS else rows
-                theta = fit_gp(x[subset], y[subset], theta).theta
-            gp = fit_gp(x[rows], y[rows], theta, optimise=False)
+            if (refit or theta is None) and len(rows) <= _FIT_POINTS:
+                gp = fit_gp(x[rows], y[rows], theta)  # fitted on every row: the model itself
+            else:
+                if refit or theta is None:
+                    subset = rng.choice(rows, _FIT_POINTS, replace=False)
+                    theta = fit_gp(x[subset], y[subset], theta).theta
+                gp = fit_gp(x[rows], y[rows], theta, optimise=False)
             self._theta[j] = gp.theta
             gps.append(gp)
         if refit:
@@ -162,22 +155,21 @@ class SurrogateSampler(ProposingSampler):
     def _model(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Model | None:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        signs, completed = self._completed(study, finished)
+        _, completed = self._completed(study, finished)
         rows = [values for _, _, values in completed]
         indices = [index for _, index, _ in completed]
         violation = [max(c) if (c := _constraints(t)) else -1.0 for t, _, _ in completed]
         model = None
         if len(rows) >= 2:
-            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation), signs,
+            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation),
                                  len(finished))
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
-    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, signs: np.ndarray,
-                count: int) -> _Model | None:
-        # a non-finite violation is told as 1e300 (search.dedup.finite_or_cap): as large as the largest finite one
-        finite = violation < 1e299
+    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
+        # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
+        finite = violation < CONSTRAINT_CAP
         violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
         feasible = (violation <= 0) & np.all(np.isfinite(values), axis=1)
         if not feasible.any():
@@ -214,11 +206,10 @@ class SurrogateSampler(ProposingSampler):
             optimistic[:, j] = mu - self._beta * sd
         optimistic = _untransform(optimistic, logged, template)
         probability = np.ones(len(pool))
-        constraint = gps[-1] if constrained else None
-        if constraint is not None:
-            mu, sd = constraint.predict(xq)
+        if constrained:
+            mu, sd = gps[-1].predict(xq)
             probability = norm.cdf(-mu / np.maximum(sd, 1e-9))
-        return _Model(known, front, pool, optimistic, probability, tuple(gps[:k]), constraint, logged, template)
+        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), logged, template)
 
     def _pool(self, front: np.ndarray, known: frozenset[Index], rng: np.random.Generator) -> np.ndarray:
         """Free one- and two-axis neighbours of the front, then (the last ``self._random_count`` rows)
@@ -251,7 +242,7 @@ class SurrogateSampler(ProposingSampler):
         distinct = len({self._trial_index(t) for t in finished} - {None})
         if distinct < self._start or (self._stop is not None and distinct >= self._stop):
             return None
-        if self._share < 1.0 and not _to_global(trial.number, self._share):
+        if not _to_global(trial.number, self._share):
             return None
         model = self._model(study, finished)
         if model is None:
@@ -271,9 +262,8 @@ class SurrogateSampler(ProposingSampler):
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
     def _best(self, model: _Model, front: np.ndarray, free: np.ndarray) -> int | None:
-        low, high = model.front.min(axis=0), model.front.max(axis=0)
-        span = high - low
-        reference = high + np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
+        span = model.front.max(axis=0) - model.front.min(axis=0)
+        reference = reference_point(model.front)
         inside = free & np.all(model.optimistic < reference, axis=1)
         likely = inside & (model.feasible >= _LIKELY_FEASIBLE)  # the shortlist is of likely feasible points
         candidates = np.flatnonzero(likely if likely.any() else inside)
@@ -284,9 +274,8 @@ class SurrogateSampler(ProposingSampler):
         shortlist = candidates[order[margin[order] > 0]]
         if len(shortlist) == 0:
             return None
-        base = float(moocore.hypervolume(front, ref=reference))
-        gains = np.array([float(moocore.hypervolume(np.vstack([front, model.optimistic[c]]), ref=reference)) - base
-                          for c in shortlist])
+        base = hypervolume(front, reference)
+        gains = np.array([hypervolume(np.vstack([front, model.optimistic[c]]), reference) - base for c in shortlist])
         score = gains * model.feasible[shortlist]
         best = int(np.argmax(score))
         return int(shortlist[best]) if score[best] > 0 else None

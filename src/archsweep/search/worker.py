@@ -48,7 +48,7 @@ from archsweep.candidates.space import candidate_ids, hbm_per_stack_values
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study
 from archsweep.load.technology import load_technology
-from archsweep.results.hypervolume import hypervolume
+from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
 from archsweep.results.provenance import file_sha256, run_id_for
@@ -284,15 +284,3 @@ def _running_hypervolume(points: Sequence[np.ndarray]) -> float:
         return 0.0
     values = np.asarray(points)
     return hypervolume(values, reference_point(values))
-
-
-def reference_point(values_min: np.ndarray) -> np.ndarray:
-    """Hypervolume reference point: the nadir of ``values_min`` plus 10 % of each range
-    (plus 10 % of |nadir|, or 1, where the range is 0), so every point adds volume."""
-    values = np.asarray(values_min, dtype=np.float64)
-    low, high = values.min(axis=0), values.max(axis=0)
-    span = high - low
-    margin = np.where(span > 0, 0.1 * span, np.where(high != 0, 0.1 * np.abs(high), 1.0))
-    return high + margin
-
-
