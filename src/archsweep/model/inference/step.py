@@ -133,7 +133,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     t_rank = np.where(adp, tokens / width, tokens)  # tokens each rank's attention sees
     moe_frac = wl.moe_layers / wl.layers
     wbpe = job.weight_bytes_per_element
-    eta_max = hw.matrix_efficiency * scal.gemm_ratio * (1.0 if job.activation_precision == "bf16" else scal.low_precision_gemm_ratio)
+    eta_max = hw.matrix_efficiency * scal.gemm_ratio * (scal.low_precision_gemm_ratio if one_byte else 1.0)
     bw = hw.hbm_bw_bytes_per_s
 
     # ---- linear layers outside the routed experts (attention projections, dense FFN, shared experts)
@@ -145,7 +145,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     # One layer's projections side by side (n = its weights / hidden): tile and wave quantisation of
     # the whole layer's output width, as fused/stream-K kernels fill the machine.
     dense_bf16 = job.non_expert_weight_precision == "bf16"
-    eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and job.activation_precision != "bf16" else 1.0)
+    eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and one_byte else 1.0)
     peak_dense = hw.peak_matrix_flops_bf16 if dense_bf16 else peak
     wbpe_dense = 2.0 if dense_bf16 else wbpe
     eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_dense, cal,
