@@ -118,21 +118,19 @@ _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - 
 _FEW_PAIRS, _FEW_FRACTIONS = 2**17, (0.1,)  # a smaller set: one round before the last (an exact evaluation
 # call costs ~3 ms of fixed overhead, ~2,500 evaluations' worth; 100 DeepSeek-V3 candidates: ~45,000 pairs)
 _FINITE = np.finfo(np.float64).max
-_CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
 # Kept under their former names for the tests.
 _keys = key_tables.keys
 _per_key_tables = key_tables.per_key_tables
-_block_bounds, _refined_bounds = block_bounds, refined_bounds
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                   cal: Calibration, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Step time of feasible (candidate, mapping) pairs, inf where infeasible: the driver's score."""
     out = np.empty(len(rows))
-    for start in range(0, len(rows), _CHUNK_ELEMENTS):
-        r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
+    for start in range(0, len(rows), key_tables.CHUNK_ELEMENTS):
+        r, c = rows[start:start + key_tables.CHUNK_ELEMENTS], cols[start:start + key_tables.CHUNK_ELEMENTS]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
         res = training_step(part, wl, mappings.take(c), cal, fixed_dp)
         ok = res.valid & (res.memory_violation <= 0)
@@ -165,7 +163,7 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     out[any_valid] = np.argmin(violation[any_valid], axis=1)
     none_valid = np.flatnonzero(~any_valid)  # e.g. a count whose factor 3 no mapping can absorb: whole shards
     m = len(mappings)
-    step = max(1, _CHUNK_ELEMENTS // max(m, 1))  # the driver's exhaustive chunks, not one candidate per call
+    step = max(1, key_tables.CHUNK_ELEMENTS // max(m, 1))  # the driver's exhaustive chunks, not one candidate per call
     for start in range(0, len(none_valid), step):
         block = none_valid[start:start + step]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[rows[block], None] for name, v in hw.columns().items()})
