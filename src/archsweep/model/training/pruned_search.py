@@ -246,32 +246,40 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     group_of = np.full(len(best), -1, dtype=np.int64)  # each row's group
     held = 0
     coefficients: dict[float, dict[float, tuple[np.ndarray, ...]]] = {}
+    net_list = net_keys.tolist()
+    domains_of: dict[float, set[float]] = {}
+    for c, d in net_list:
+        domains_of.setdefault(c, set()).add(d)
+    # features and clocks in each bound dtype, cast once (float32 on a group's first float32 block)
+    cast: dict[type, tuple[np.ndarray, np.ndarray]] = {
+        np.float64: (x.astype(np.float64, copy=False), clock.astype(np.float64, copy=False))}
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
         cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
-        count, domain = net_keys[g].tolist()
+        count, domain = net_list[g]
         if count not in coefficients:  # every domain of this count in one call
-            domains = sorted({d for c, d in net_keys.tolist() if c == count})
-            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domains, cols)
+            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, sorted(domains_of[count]), cols)
         l1, l2_all, dov, window = coefficients[count][domain]
         overlapped = np.any(dov != 0, axis=1)  # mappings with a DP-overlap term, placed last
         split = len(cols) - int(overlapped.sum())
         if 0 < split < len(cols):
             perm = np.argsort(overlapped, kind="stable")
             cols, l1, l2_all, dov, window = cols[perm], l1[perm], l2_all[perm], dov[perm], window[perm]
-        l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
-        groups.append((cols, (l1, l2 if l2 is not None else l1, dov, window)))
+        same_l2 = wl.moe is None and np.array_equal(l1, l2_all)  # block_bounds' l2 None: equal to l1
+        l2 = l1 if same_l2 else l2_all
+        groups.append((cols, (l1, l2, dov, window)))
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
-        inputs = [a_g, launch_g, l1, dov, window, l2 if l2 is not None else l1]
+        inputs = [a_g, launch_g, l1, dov, window, l2]
         dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
         a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
-        x_b: np.ndarray = x.astype(dt)
-        clock_b: np.ndarray = clock.astype(dt)
-        l2_b = l2_b if l2 is not None else None
+        if dt not in cast:
+            cast[dt] = (x.astype(dt), clock.astype(dt))
+        x_b, clock_b = cast[dt]
+        l2_b = None if same_l2 else l2_b
         dov_b = dov_b if split < len(cols) else None
         step = max(1, _BLOCK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
