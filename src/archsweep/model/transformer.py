@@ -156,10 +156,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
-    ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it (the GEMMs below read a
-    batch-wide part column as a scalar): the callers collapse it once per evaluation
-    (``training.step.stage_compute`` / ``training_step``, ``validation.layer_time``); an uncollapsed
-    ``hw`` gives the same values, with more broadcasting.
+    ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it, collapsed once per evaluation by
+    the callers (``stage_compute``, ``validation.layer_time``); uncollapsed: same values, more broadcasting.
     """
     fill = PartFill.of(hw)
     t, c = mp.tp, mp.cp

@@ -52,8 +52,7 @@ __all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_valu
 CACHE_BYTES = 256 * 2**20
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
-#: Evaluations per training_step / stage_compute call of the training search (cache-sized, as the driver).
-CHUNK_ELEMENTS = 65_536
+CHUNK_ELEMENTS = 65_536  # evaluations per training_step / stage_compute call of the search (cache-sized, as the driver)
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
 _KEY_SHARE = 64  # plus one new key per this many candidates
