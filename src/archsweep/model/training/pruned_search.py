@@ -272,7 +272,9 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         l2 = l1 if same_l2 else l2_all
         groups.append((cols, (l1, l2, dov, window)))
         # launch, validity and memory depend on the accelerator count only: one row for the group.
-        a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
+        own, local_key = np.unique(kk, return_inverse=True)  # the group's own keys: A of those rows only
+        local_key = local_key.reshape(-1)
+        a_g, launch_g, tot_g = bound[np.ix_(own, cols)], hbm[kk[0], cols], total[kk[0], cols]
         inputs = [a_g, launch_g, l1, dov, window, l2]
         dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
         a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
@@ -285,7 +287,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
             group_of[rows] = len(groups) - 1
-            lb = block_bounds(a_g[key_of[rows]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
+            lb = block_bounds(a_g[local_key[s0:s0 + step]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
