@@ -14,6 +14,7 @@ from archsweep.model.driver import _best_mappings
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
+from archsweep.model.training.search_bounds import block_bounds
 from archsweep.model.training.step import training_step
 from archsweep.spec.hardware import HardwareArrays
 
@@ -90,7 +91,7 @@ def test_bound_is_below_every_step_time(workload, n):
     for i in range(n):
         l1, l2, dov, window = comm_bound.coefficients(wl, mp2, CAL, fixed_dp, hw.accelerator_count[i],
                                                       hw.scaleup_domain_size[i])
-        lb[i] = ps._block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
+        lb[i] = block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
                                  l1[0], l2[0], dov[0], window[0])[0]
     assert np.array_equal(valid[key_of], res.valid)
     assert np.array_equal(total[key_of], res.memory.total_bytes)

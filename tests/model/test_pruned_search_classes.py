@@ -24,6 +24,7 @@ from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.model.training.memory import layer_activation_bytes
+from archsweep.model.training.search_bounds import block_bounds, refined_bounds
 from archsweep.model.training.step import stage_compute, training_step
 from archsweep.spec.hardware import HardwareArrays
 
@@ -99,11 +100,11 @@ def test_refined_bound_lies_between_the_table_bound_and_the_step(workload, n):
         cols = np.flatnonzero(res.valid[i])
         l1, l2, dov, window = (a[0] for a in comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), CAL,
                                                                      fixed_dp, hw.accelerator_count[i], hw.scaleup_domain_size[i]))
-        table = ps._block_bounds(bound[key_of[i], cols][None], launch[key_of[i], cols], hw.clock_hz[i:i + 1], x[i:i + 1],
+        table = block_bounds(bound[key_of[i], cols][None], launch[key_of[i], cols], hw.clock_hz[i:i + 1], x[i:i + 1],
                                  l1, l2, dov, window)[0]
         rows = np.full(len(cols), i)
         comm = np.maximum(np.einsum("ij,ij->i", x[rows], l1), np.einsum("ij,ij->i", x[rows], l2))
-        refined = ps._refined_bounds(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols, comm,
+        refined = refined_bounds(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols, comm,
                                      np.einsum("ij,ij->i", x[rows], dov), window)
         step = res.step_time_s[i, cols]
         assert np.all(refined <= step * (1 + 1e-8))  # rounding ~1e-10; the search's margin is 1e-6

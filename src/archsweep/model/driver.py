@@ -8,8 +8,9 @@ mappings) batch, in chunks that bound memory, and the best feasible mapping (eve
 process node, ...: :attr:`~archsweep.model.job.JobKind.performance_fields`) share one search,
 unless the objective ranks by power or cost. The chosen rows are then re-evaluated exactly at
 (n,), power/area/cost are added, and a TDP cap is enforced by DVFS: where the package would
-exceed its TDP, the clock is lowered until it does not, with the supply voltage following the V/f curve
-(:func:`archsweep.model.power.voltage_scale`), so energy per operation falls with V^2 and leakage
+exceed its TDP, the clock is lowered until it does not, with the supply voltage following the die's V/f
+curve (:func:`archsweep.model.power.voltage_scale` at :func:`archsweep.model.power.die_clock_scale`: the
+clock scale, or the clock over the die's reference bin where the part names one), so energy per operation falls with V^2 and leakage
 with V; the performance is recomputed at that clock. Nothing raises for an infeasible
 candidate: it comes back with ``feasible = False`` and violation columns > 0.
 
@@ -166,7 +167,8 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
     """Lower clock and voltage together where power exceeds TDP (bisection on the clock scale).
 
     At clock scale ``s`` the performance is recomputed at ``s x clock_hz`` and the power at the
-    V/f curve's voltage ``v(s)`` (dynamic energy per operation x v^2, leakage x v).
+    voltage ``v`` of the die's V/f point, ``voltage_scale(die_clock_scale(hw, s))`` (``v(s)`` unless the
+    part names a die reference clock; dynamic energy per operation x v^2, leakage x v).
     """
     res = kind.performance(hw, mappings)
     ppa_cols = _ppa(kind, hw, mappings, res, tech)

@@ -46,8 +46,10 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         checkpoint_bytes: size of one full checkpoint of the job (see
             :func:`archsweep.model.reliability.checkpoint_size_bytes`).
         clock_scale: ``hw.clock_hz`` / the design's nominal clock (DVFS): logic energy per
-            operation scales with V(s)^2 and leakage with V(s) on the V/f curve
-            (:func:`archsweep.model.power.voltage_scale`); area and cost are those of the design.
+            operation scales with V^2 and leakage with V, V the voltage of the die's V/f point
+            (:func:`archsweep.model.power.voltage_scale` of
+            :func:`archsweep.model.power.die_clock_scale`: ``clock_scale`` itself, or the clock over
+            the die's reference bin where the part names one); area and cost are those of the design.
 
     Returns:
         mapping column name -> float64 array (:data:`PPA_COLUMNS`).

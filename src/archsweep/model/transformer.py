@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
-from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick, scalar_part_physics
+from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -156,8 +156,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     ``expert_tp``: tensor-parallel width of the expert GEMMs (default tp). With ETP < tp, EP folds
     over the TP ranks: each rank dispatches its tp/ETP share of the tokens to unsplit experts.
+    ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it, collapsed once per evaluation by
+    the callers (``stage_compute``, ``validation.layer_time``); uncollapsed: same values, more broadcasting.
     """
-    hw = scalar_part_physics(hw)  # once: the GEMMs below read a batch-wide part column as a scalar
     fill = PartFill.of(hw)
     t, c = mp.tp, mp.cp
     b = mp.micro_batch

@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import tensor_parallel
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays
 from archsweep.model.transformer import layer_costs
@@ -93,7 +94,7 @@ def predict_layer_times(plan: RowPlan, result: Mapping[str, np.ndarray], calibra
     hw = replace(hw, clock_hz=np.asarray(np.ravel(result["clock_hz"])[:1], dtype=float))
     mp = mapping_from_result(result)
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
-    lc = layer_costs(hw, wl, mp, calibration, peak)
+    lc = layer_costs(scalar_part_physics(hw), wl, mp, calibration, peak)
     tokens = mp.micro_batch * float(wl.seq_len) / mp.cp
     one = np.ones_like(mp.tp)
     tp = tensor_parallel(hw, mp, calibration, 2.0 * tokens * float(wl.hidden), one, one)

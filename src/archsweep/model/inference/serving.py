@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.model.activity import ActivityCounts
+from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.decode import decode_step_time_s
@@ -137,17 +138,18 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
         memory_violation = np.where(requested > capacity, np.maximum(memory_violation, (requested - capacity) / np.maximum(capacity, 1.0)), memory_violation)
 
     # ---- prefill of one prompt (TTFT service part) and the prefill pool's rate
-    t_prefill, _ = prefill_time_s(hw, wl, cfg, job, scal, cal, peak, 1.0)
+    part = scalar_part_physics(hw)  # once: the stage iterations' GEMMs read batch-wide part columns as scalars
+    t_prefill, _ = prefill_time_s(part, wl, cfg, job, scal, cal, peak, 1.0)
     prompts_per_iter = np.maximum(cfg.chunk_tokens / isl, 1.0)
-    t_pool_iter, pre_st = prefill_time_s(hw, wl, cfg, job, scal, cal, peak, prompts_per_iter)
+    t_pool_iter, pre_st = prefill_time_s(part, wl, cfg, job, scal, cal, peak, prompts_per_iter)
     prefill_rate = prefill_replicas * prompts_per_iter / t_pool_iter  # requests/s of the prefill pool
 
     chunk_per_step = np.where(dis, 0.0, batch * isl / osl)
 
     def tpot_at(b: np.ndarray):
-        return decode_step_time_s(hw, wl, cfg, job, scal, cal, peak, b, np.where(dis, 0.0, b * isl / osl))
+        return decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, np.where(dis, 0.0, b * isl / osl))
 
-    tpot, dec_st = decode_step_time_s(hw, wl, cfg, job, scal, cal, peak, batch, chunk_per_step)
+    tpot, dec_st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, batch, chunk_per_step)
     decode_rate = replicas * batch / (osl * tpot)  # requests/s at the full batch
     service_rate = np.where(dis, np.minimum(prefill_rate, decode_rate), decode_rate)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.attention_kernel import attention_head_dim_factor
-from archsweep.model.gemm import PartFill, gemm_efficiency, scalar_part_physics
+from archsweep.model.gemm import PartFill, gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
@@ -120,7 +120,9 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     """Time and work of one iteration of one stage, per accelerator (see module docstring).
 
     ``decode_tokens`` / ``prefill_tokens`` are per replica per stage (one micro-batch); ``cal``
-    supplies the GEMM tile constants; ``peak`` the matrix peak of the activation precision.
+    supplies the GEMM tile constants; ``peak`` the matrix peak of the activation precision. ``hw`` as
+    :func:`~archsweep.model.gemm.scalar_part_physics` returns it (``serving_performance`` collapses it
+    once; an uncollapsed ``hw`` gives the same values, with more broadcasting).
     """
     tp = cfg.attention_tp
     width = cfg.width
@@ -129,11 +131,11 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     h = float(wl.hidden)
     tokens = decode_tokens + prefill_tokens
     one_byte = job.activation_precision != "bf16"  # FP8 / FP4 GEMM operands (training's bytes_per_element < 2)
-    fill = PartFill.of(scalar_part_physics(hw))  # the part's GEMM pipeline fill, as in training
+    fill = PartFill.of(hw)  # the part's GEMM pipeline fill, as in training
     t_rank = np.where(adp, tokens / width, tokens)  # tokens each rank's attention sees
     moe_frac = wl.moe_layers / wl.layers
     wbpe = job.weight_bytes_per_element
-    eta_max = hw.matrix_efficiency * scal.gemm_ratio * (1.0 if job.activation_precision == "bf16" else scal.low_precision_gemm_ratio)
+    eta_max = hw.matrix_efficiency * scal.gemm_ratio * (scal.low_precision_gemm_ratio if one_byte else 1.0)
     bw = hw.hbm_bw_bytes_per_s
 
     # ---- linear layers outside the routed experts (attention projections, dense FFN, shared experts)
@@ -145,7 +147,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     # One layer's projections side by side (n = its weights / hidden): tile and wave quantisation of
     # the whole layer's output width, as fused/stream-K kernels fill the machine.
     dense_bf16 = job.non_expert_weight_precision == "bf16"
-    eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and job.activation_precision != "bf16" else 1.0)
+    eta_dense = eta_max / (scal.low_precision_gemm_ratio if dense_bf16 and one_byte else 1.0)
     peak_dense = hw.peak_matrix_flops_bf16 if dense_bf16 else peak
     wbpe_dense = 2.0 if dense_bf16 else wbpe
     eff = gemm_efficiency(np.maximum(t_rank, 1.0), per_layer / tp / h, h, hw.compute_units, eta_dense, cal,

@@ -46,13 +46,13 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "present", "store", "unique_rows"]
+__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "store", "unique_rows"]
 
 #: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
 CACHE_BYTES = 256 * 2**20
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
-_CHUNK_ELEMENTS = 65_536  # table evaluations per training_step call
+CHUNK_ELEMENTS = 65_536  # evaluations per training_step / stage_compute call of the search (cache-sized, as the driver)
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
 _KEY_SHARE = 64  # plus one new key per this many candidates
@@ -196,8 +196,8 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def present(codes: np.ndarray) -> list[int]:
-    """The distinct values of small non-negative ints, ascending (``np.unique`` without its
-    first-call import of ``numpy.ma``, ~6 ms of a fresh process)."""
+    """The distinct values of small non-negative ints, ascending: ``np.unique(codes).tolist()`` by a
+    count instead of a sort (about 10x faster at 10^3-10^6 codes, numpy 2.4)."""
     return np.flatnonzero(np.bincount(codes)).tolist()
 
 
@@ -295,7 +295,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     cols["hbm_bw_per_stack_bytes_per_s"] = np.full(c, 1e40)
     fast = HardwareArrays(**cols)
     launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
-    rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    rows = max(1, CHUNK_ELEMENTS // max(m, 1))
     reps = mappings.take(class_first).reshape((1, len(class_first)))
     mp2 = mappings.reshape((1, m))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -354,7 +354,7 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
                 continue
             reps, spread = np.unique(class_of[cols], return_inverse=True)  # one evaluation per class
             mp = mappings.take(class_first[reps]).reshape((1, len(reps)))
-            step = max(1, _CHUNK_ELEMENTS // len(reps))
+            step = max(1, CHUNK_ELEMENTS // len(reps))
             for start in range(0, len(keys_c), step):
                 r = keys_c[start:start + step]
                 sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)

@@ -185,14 +185,29 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
     MLPerf v5.0 recipe recomputes it: ``NEMO_LORA_USE_THUNDER_DROPOUT=1``, NeMo lora.py
     ``dropout_recompute``). MoE layers: only their attention (the experts' inputs are left as they are)."""
     h = float(wl.hidden)
-    kept = 1.0 if wl.training.precision == "fp8" else 2.0  # bytes of the input a trained Linear keeps
-    targets = set(wl.training.lora_targets)
-    whole = (2.0 * ("attention_qkv" in targets) - kept) * tokens * h  # QKV input (norm output)
+
+    def delta(target: str) -> float:  # bytes per input element: as kept under LoRA minus as a trained Linear keeps
+        return _kept_input_bytes(wl, target, moe_layer) - _kept_input_bytes(wl, target, moe_layer, lora=False)
+
+    whole = delta("attention_qkv") * tokens * h  # QKV input (norm output)
     split = -(1.0 if wl.training.precision == "fp8" else 0.0) * tokens * q_width  # out-proj FP8 copy
     if not (moe_layer and wl.moe is not None):
-        whole = whole + (2.0 * ("mlp_fc1" in targets) - kept) * tokens * h  # FC1 input (norm output)
-        split = split + (2.0 * ("mlp_fc2" in targets) - kept) * tokens * wl.ffn_hidden  # FC2 input
-    return split + 0.0 * tokens, whole + 0.0 * tokens
+        whole = whole + delta("mlp_fc1") * tokens * h  # FC1 input (norm output)
+        split = split + delta("mlp_fc2") * tokens * wl.ffn_hidden  # FC2 input
+    return split, whole
+
+
+def _kept_input_bytes(wl: Workload, target: str, moe_layer: bool, lora: bool | None = None) -> float:
+    """Bytes per element of its input that the Linear ``target`` (``attention_qkv``, ``mlp_fc1``,
+    ``mlp_fc2``) keeps for the backward, in the terms of :func:`_activation_bytes_per_layer`: a trained
+    Linear its input (BF16 2 B, FP8 the 1 B copy); under LoRA (``lora`` None: the job's mode) the
+    frozen base Linear nothing and an adapted one's adapter its BF16 input (2 B). A MoE layer's MLP
+    inputs are kept as trained (LoRA leaves the experts' inputs as they are: see
+    :func:`_lora_frozen_input_delta`)."""
+    lora = wl.training.mode == "finetune_lora" if lora is None else lora
+    if lora and not (moe_layer and wl.moe is not None and target.startswith("mlp_")):
+        return 2.0 if target in wl.training.lora_targets else 0.0
+    return 1.0 if wl.training.precision == "fp8" else 2.0
 
 
 def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float,
@@ -214,17 +229,14 @@ def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_wid
     width = 6.0 if wl.ffn_type == "swiglu" else 4.0  # FC1 output + activation output, BF16 bytes per FFN element
     width = width - 2.0 * _fp8_act_input(wl)  # the FC1 output kept in FP8 (1 B x 2 ffn)
     split = whole = 0.0 * tokens
-    lora = wl.training.mode == "finetune_lora"
-    targets = set(wl.training.lora_targets)
     if "layernorm" in modules:  # the norm outputs as the Linears (LoRA: the adapters) keep them
-        kept = (2.0 * ("attention_qkv" in targets) + 2.0 * ("mlp_fc1" in targets)) if lora else (2.0 if fp8 else 4.0)
+        kept = _kept_input_bytes(wl, "attention_qkv", moe_layer) + _kept_input_bytes(wl, "mlp_fc1", moe_layer)
         whole = whole + kept * tokens * h
     if "mla_up_proj" in modules and wl.mla is not None:
         split = split + 2.0 * tokens * q_width + 4.0 * tokens * kv_width
     moe = wl.moe if moe_layer else None
     if "mlp" in modules and moe is None:  # FC1 output + the FC2 input as kept (LoRA: by its adapter only)
-        fc2_in = (2.0 * ("mlp_fc2" in targets)) if lora else (1.0 if fp8 else 2.0)
-        split = split + (width - 2.0 + fc2_in) * tokens * wl.ffn_hidden
+        split = split + (width - 2.0 + _kept_input_bytes(wl, "mlp_fc2", moe_layer)) * tokens * wl.ffn_hidden
     if moe is not None and "moe_act" in modules:
         split = split + (1.0 if fp8 else 2.0) * moe.top_k * moe.capacity_factor * tokens * moe.expert_ffn_hidden
     if moe is not None and "shared_experts" in modules and moe.shared_experts > 0:

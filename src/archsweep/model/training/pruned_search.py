@@ -118,21 +118,19 @@ _ROUND_FRACTIONS = (0.05, 0.2)  # rounds before the last: bounds <= lo + f (U - 
 _FEW_PAIRS, _FEW_FRACTIONS = 2**17, (0.1,)  # a smaller set: one round before the last (an exact evaluation
 # call costs ~3 ms of fixed overhead, ~2,500 evaluations' worth; 100 DeepSeek-V3 candidates: ~45,000 pairs)
 _FINITE = np.finfo(np.float64).max
-_CHUNK_ELEMENTS = 65_536  # exact evaluations per training_step call (cache-sized, as the driver)
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
 # Kept under their former names for the tests.
 _keys = key_tables.keys
 _per_key_tables = key_tables.per_key_tables
-_block_bounds, _refined_bounds = block_bounds, refined_bounds
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                   cal: Calibration, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Step time of feasible (candidate, mapping) pairs, inf where infeasible: the driver's score."""
     out = np.empty(len(rows))
-    for start in range(0, len(rows), _CHUNK_ELEMENTS):
-        r, c = rows[start:start + _CHUNK_ELEMENTS], cols[start:start + _CHUNK_ELEMENTS]
+    for start in range(0, len(rows), key_tables.CHUNK_ELEMENTS):
+        r, c = rows[start:start + key_tables.CHUNK_ELEMENTS], cols[start:start + key_tables.CHUNK_ELEMENTS]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
         res = training_step(part, wl, mappings.take(c), cal, fixed_dp)
         ok = res.valid & (res.memory_violation <= 0)
@@ -165,7 +163,7 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
     out[any_valid] = np.argmin(violation[any_valid], axis=1)
     none_valid = np.flatnonzero(~any_valid)  # e.g. a count whose factor 3 no mapping can absorb: whole shards
     m = len(mappings)
-    step = max(1, _CHUNK_ELEMENTS // max(m, 1))  # the driver's exhaustive chunks, not one candidate per call
+    step = max(1, key_tables.CHUNK_ELEMENTS // max(m, 1))  # the driver's exhaustive chunks, not one candidate per call
     for start in range(0, len(none_valid), step):
         block = none_valid[start:start + step]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[rows[block], None] for name, v in hw.columns().items()})
@@ -248,38 +246,48 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     group_of = np.full(len(best), -1, dtype=np.int64)  # each row's group
     held = 0
     coefficients: dict[float, dict[float, tuple[np.ndarray, ...]]] = {}
+    net_list = net_keys.tolist()
+    domains_of: dict[float, set[float]] = {}
+    for c, d in net_list:
+        domains_of.setdefault(c, set()).add(d)
+    # features and clocks in each bound dtype, cast once (float32 on a group's first float32 block)
+    cast: dict[type, tuple[np.ndarray, np.ndarray]] = {
+        np.float64: (x.astype(np.float64, copy=False), clock.astype(np.float64, copy=False))}
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
         cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
-        count, domain = net_keys[g].tolist()
+        count, domain = net_list[g]
         if count not in coefficients:  # every domain of this count in one call
-            domains = sorted({d for c, d in net_keys.tolist() if c == count})
-            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, domains, cols)
+            coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, sorted(domains_of[count]), cols)
         l1, l2_all, dov, window = coefficients[count][domain]
         overlapped = np.any(dov != 0, axis=1)  # mappings with a DP-overlap term, placed last
         split = len(cols) - int(overlapped.sum())
         if 0 < split < len(cols):
             perm = np.argsort(overlapped, kind="stable")
             cols, l1, l2_all, dov, window = cols[perm], l1[perm], l2_all[perm], dov[perm], window[perm]
-        l2 = None if wl.moe is None and np.array_equal(l1, l2_all) else l2_all
-        groups.append((cols, (l1, l2 if l2 is not None else l1, dov, window)))
+        same_l2 = wl.moe is None and np.array_equal(l1, l2_all)  # block_bounds' l2 None: equal to l1
+        l2 = l1 if same_l2 else l2_all
+        groups.append((cols, (l1, l2, dov, window)))
         # launch, validity and memory depend on the accelerator count only: one row for the group.
-        a_g, launch_g, tot_g = bound[:, cols], hbm[kk[0], cols], total[kk[0], cols]
-        inputs = [a_g, launch_g, l1, dov, window, l2 if l2 is not None else l1]
+        own, local_key = np.unique(kk, return_inverse=True)  # the group's own keys: A of those rows only
+        local_key = local_key.reshape(-1)
+        a_g, launch_g, tot_g = bound[np.ix_(own, cols)], hbm[kk[0], cols], total[kk[0], cols]
+        inputs = [a_g, launch_g, l1, dov, window, l2]
         dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
         a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
-        x_b: np.ndarray = x.astype(dt)
-        clock_b: np.ndarray = clock.astype(dt)
-        l2_b = l2_b if l2 is not None else None
+        if dt not in cast:
+            cast[dt] = (x.astype(dt), clock.astype(dt))
+        x_b, clock_b = cast[dt]
+        l2_b = None if same_l2 else l2_b
         dov_b = dov_b if split < len(cols) else None
         step = max(1, _BLOCK_ELEMENTS // len(cols))
         for s0 in range(0, len(members), step):
             rows = members[s0:s0 + step]
             group_of[rows] = len(groups) - 1
-            lb = block_bounds(a_g[key_of[rows]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
+            lb = block_bounds(a_g[local_key[s0:s0 + step]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
             if len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])

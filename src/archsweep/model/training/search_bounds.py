@@ -36,7 +36,6 @@ from archsweep.spec.workload import Workload
 __all__ = ["F32_LIMIT", "block_bounds", "bound_dtype", "last_round_terms", "refined_bounds"]
 
 F32_LIMIT = 1e15  # largest input of a float32 bound matrix (products of two <= 1e30 < 3.4e38)
-_CHUNK_ELEMENTS = 65_536  # stage_compute evaluations per call (cache-sized, as the driver)
 
 
 def block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: np.ndarray, l1: np.ndarray,
@@ -60,7 +59,7 @@ def block_bounds(a_rows: np.ndarray, launch: np.ndarray, clock: np.ndarray, x: n
 
 
 def bound_dtype(*arrays: np.ndarray) -> type:
-    """float32 where every input of :func:`_block_bounds` is finite and in [0, F32_LIMIT] (clock
+    """float32 where every input of :func:`block_bounds` is finite and in [0, F32_LIMIT] (clock
     >= 1 Hz checked by the caller), so no product or sum of five overflows float32 (module docstring); float64 otherwise (NaN, inf or huge inputs keep the reference arithmetic)."""
     for a in arrays:
         if a.size and not (np.isfinite(a).all() and 0.0 <= a.min() and a.max() <= F32_LIMIT):
@@ -81,8 +80,8 @@ def refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
     code, spread = np.unique(rows * n_cls + class_of[cols], return_inverse=True)
     u_rows, u_cols = code // n_cls, class_first[code % n_cls]
     total = np.empty(len(code))
-    for start in range(0, len(code), _CHUNK_ELEMENTS):
-        sl = slice(start, start + _CHUNK_ELEMENTS)
+    for start in range(0, len(code), key_tables.CHUNK_ELEMENTS):
+        sl = slice(start, start + key_tables.CHUNK_ELEMENTS)
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
         sc = stage_compute(part, wl, mappings.take(u_cols[sl]), cal, fixed_dp)
         total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
@@ -99,7 +98,7 @@ def last_round_terms(x: np.ndarray, groups: tuple[list[tuple], np.ndarray], m: i
     grp = group_of[rows]
     comm, sync, win = np.empty(len(rows)), np.empty(len(rows)), np.empty(len(rows))
     for g in key_tables.present(grp):
-        at = np.flatnonzero(grp == g) if len(groups_list) > 1 else np.arange(len(rows))
+        at = np.flatnonzero(grp == g)
         g_cols, (l1, l2, dov, window) = groups_list[g]
         local = np.empty(m, dtype=np.int64)
         local[g_cols] = np.arange(len(g_cols))

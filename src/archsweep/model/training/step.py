@@ -117,7 +117,14 @@ def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                   fixed_dp: float | None = None) -> StageCompute:
     """Compute, recompute and bubble of ``training_step`` (the same arrays), without its
     communication, memory and work counts: what the pruned mapping search tabulates
-    (``valid`` here is before the offload check that ``training_step`` adds)."""
+    (``valid`` here is before the offload check that ``training_step`` adds); ``hw``'s batch-wide
+    part columns collapsed once here (:func:`~archsweep.model.gemm.scalar_part_physics`)."""
+    return _stage_compute(scalar_part_physics(hw), wl, mp, cal, fixed_dp)
+
+
+def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                   fixed_dp: float | None) -> StageCompute:
+    """:func:`stage_compute` of ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it."""
     n_acc = hw.accelerator_count
     model_par = mp.tp * mp.pp * mp.cp
     dp = data_parallel_degree(n_acc, mp, fixed_dp)
@@ -163,7 +170,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                   fixed_dp: float | None = None) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
     hw = scalar_part_physics(hw)
-    sc = stage_compute(hw, wl, mp, cal, fixed_dp)
+    sc = _stage_compute(hw, wl, mp, cal, fixed_dp)
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
     rc = mp.recompute
