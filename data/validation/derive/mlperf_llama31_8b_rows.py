@@ -1,0 +1,115 @@
+"""Add MLPerf Training v5.1 llama31_8b rows (one 8-GPU launch config, several parts) to training_runs.csv.
+
+Source: github.com/mlcommons/training_results_v5.1 (@441d65f4), ``<submitter>/results/<system>/llama31_8b/
+result_*.txt`` and ``<submitter>/systems/<system>.json``; the launch config each row ran is named in ``CONFIGS``
+(NVIDIA's own logs do not print it: its only 8-GPU GB200 / GB300 configs are ``config_GB{200,300}_2x4x2xtp1pp1cp1_8b_fp4
+.sh``; Oracle's logs name ``DGXB200_1x8x2xtp1pp1cp1_8b_fp4``; Dell's config is named after its system). The configs
+are identical but for node count and tags that do not act at TP1 (``GPU_ARCH`` picks the TP-overlap file; GB300's
+omits a ``TP_COMM_OVERLAP=False`` that config_common_fp4.sh sets anyway): NVFP4 GEMMs (``FP4_RECIPE=nvfp4``), FP8
+dot-product attention (``FP8_DPA=True``, current scaling), TP1 PP1 CP1, ``MINIBS=2`` (GBS 16, GA 1), the distributed
+optimizer, ``FP8_PARAM_GATHER=False``, ``TP_COMM_OVERLAP=False``, full-iteration and per-layer CUDA graphs
+(config_common_cg.sh), no recomputation.
+
+Columns as the llama2_70b_lora rows (mlperf_lora_rows.py): tokens_per_s_total = median over the files of (samples of
+the last evaluation x seq) / (its time - run_start), wall clock; step_time_s = GBS x seq / that;
+``steady_step_time_s`` = median over the files of each file's median ``tracked_stats`` ``train_step_time``
+(mlperf_pair_steps.py; on the v5.0 LoRA rows that agrees with mlperf_steady_step.py's block rule within 0.2 %).
+
+Usage: python data/validation/derive/mlperf_llama31_8b_rows.py <mirror dir of training_results_v5.1>
+adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+
+from _mlperf_common import _git, mllog_events
+from mlperf_pair_steps import folder_step
+from runs_table import read_runs, write_runs
+
+_SEQ = 8192
+_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"))
+#: (submitter, system, launch config) of every row this script writes.
+CONFIGS = (
+    ("NVIDIA", "tyche_ngpu8_ngc25.09_nemo",
+     "NVIDIA/benchmarks/llama31_8b/implementations/nemo/config_GB200_2x4x2xtp1pp1cp1_8b_fp4.sh"),
+    ("NVIDIA", "theia_ngpu8_ngc25.09_nemo",
+     "NVIDIA/benchmarks/llama31_8b/implementations/nemo/config_GB300_2x4x2xtp1pp1cp1_8b_fp4.sh"),
+    ("Oracle", "1xBM.GPU.B200.8", "Oracle/benchmarks/llama31_8b/config_DGXB200_1x8x2xtp1pp1cp1_8b_fp4.sh"),
+    ("Dell", "1xXE9680Lx8B200-SXM-180GB",
+     "Dell/benchmarks/llama31_8b/implementations/nemo/config_1xXE9680Lx8B200-SXM-180GB.sh"),
+)
+_MODEL = {
+    "model": "Llama 3.1 8B pre-training (MLPerf llama31_8b)", "arch_type": "dense", "params_B": "8.03",
+    "layers": "32", "hidden": "4096", "heads": "32", "kv_heads": "8", "ffn_hidden": "14336", "vocab": "128256",
+    "seq_len": str(_SEQ),
+}
+_LAYOUT = {
+    "micro_batch": "2", "tp": "1", "pp": "1", "sp": "no", "cp": "1", "ep": "1", "vpp": "n/a",
+    "fsdp_zero": "distributed optimizer (USE_DIST_OPTIMIZER=True, config_common.sh)",
+    "precision": ("NVFP4 (TransformerEngine nvfp4 recipe: FP4=True, FP4_RECIPE=nvfp4; FP8 dot-product attention "
+                  "FP8_DPA=True, NVTE_DPA_FP8_RECIPE=Float8CurrentScaling)"),
+    "act_recompute": "none", "tp_comm_overlap": "no", "fp8_params": "no",
+}  # layer_cuda_graphs / fp8_act stay empty: those columns are written by mlperf_layer_cuda_graphs.py /
+#   mlperf_fp8_act.py from the NeMo yamls (llama2_70b_lora / gpt3 only); the configs' CUDA graphs are in `derived`
+
+
+def wall_clock(text: str) -> float | None:
+    """Tokens/s of one result file from run_start to its last evaluation (samples x seq / elapsed)."""
+    ev = mllog_events(text)
+    t0 = next((e["time_ms"] for e in ev if e.get("key") == "run_start"), None)
+    evals = [e for e in ev if e.get("key") == "eval_accuracy" and e.get("metadata", {}).get("samples_count")]
+    if t0 is None or not evals:
+        return None
+    return evals[-1]["metadata"]["samples_count"] * _SEQ / ((evals[-1]["time_ms"] - t0) / 1000.0)
+
+
+def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, str]:
+    folder = f"{submitter}/results/{system}/llama31_8b"
+    steady, files, markers = folder_step(repo, folder)
+    names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split() if "result_" in n]
+    rates = [r for n in names if (r := wall_clock(_git(repo, "show", "HEAD:" + n)))]
+    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
+    gpus = int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
+    gbs = int(markers["global_batch_size"])  # type: ignore[call-overload]
+    total = statistics.median(rates)
+    accel = sysj["accelerator_model_name"]
+    commit = _git(repo, "rev-parse", "HEAD").strip()[:8]
+    return {
+        "run_id": f"mlperf_train_v5.1_{submitter}_{system}_llama31_8b",
+        "source": (f"MLCommons MLPerf Training v5.1 results (github.com/mlcommons/training_results_v5.1), "
+                   f"{folder}/result_*.txt + {submitter}/systems/{system}.json"),
+        "source_locator": f"mllog run_start, eval and tracked_stats markers, {files} runs (commit {commit})",
+        **_MODEL, **_LAYOUT,
+        "global_batch_seqs": str(gbs), "dp": str(gpus), "num_accels": str(gpus), "accelerator": accel,
+        "accelerator_canonical": next((c for key, c in _CANONICAL if key in accel), accel),
+        "system": f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj.get('accelerator_interconnect', '')}",
+        "tokens_per_s_per_gpu": f"{total / gpus:.1f}", "tokens_per_s_total": f"{total:.0f}",
+        "step_time_s": f"{gbs * _SEQ / total:.4g}", "steady_step_time_s": f"{steady:.4g}",
+        "framework": sysj.get("framework", ""),
+        "derived": (f"launch config training_results_v5.1/{config} (identical across the parts but node count; "
+                    "CUDA graphs FULL_CUDA_GRAPH=1, MCORE_CUDA_GRAPH=1 from config_common_cg.sh; no FP8_ACT); "
+                    "tokens_per_s_total = (last eval samples x seq) / (last eval time - run_start), median over runs; "
+                    "steady_step_time_s = median over runs of the median tracked_stats train_step_time; rows added by "
+                    "data/validation/derive/mlperf_llama31_8b_rows.py"),
+        "confidence": "high (official MLPerf logs); launch config per system medium (NVIDIA's logs do not name it)",
+        "notes": (f"pre-training to a log-perplexity target; submission_platform={markers.get('submission_platform')}; "
+                  f"accelerator memory {sysj.get('accelerator_memory_capacity', '')}; s8-gb200 same-configuration set"),
+        "source_group": "mlperf",
+    }
+
+
+def main(repo: str) -> None:
+    fields, rows = read_runs()
+    for submitter, system, config in CONFIGS:
+        new = {k: "" for k in fields} | make_row(repo, submitter, system, config)
+        rows = [r for r in rows if r["run_id"] != new["run_id"]] + [new]
+        print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
+              f"steady step {new['steady_step_time_s']} s, wall clock {new['step_time_s']} s")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
