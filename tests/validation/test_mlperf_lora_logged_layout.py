@@ -82,10 +82,16 @@ def test_benchmark_folder_submitters_take_their_launch_configs() -> None:
         assert "mlperf_lora_layout.py" in r["derived"] and "mlperf_stated_layouts.py" in r["derived"], run
 
 
+def test_asustek_v4_0_reads_its_ft_llm_folder() -> None:
+    """ASUSTeK v4.0 files the benchmark's code as benchmarks/ft-llm/ (every config there: TP4 CP1, TP overlap)."""
+    r = runs_by_id()["mlperf_train_v4.0_ASUSTeK_ESC_N8A-E12_llama2_70b_lora"]
+    assert (r["tp"], r["cp"], r["dp"], r["tp_comm_overlap"], r["fp8_params"]) == ("4", "1", "2", "yes", "yes")
+    assert "ASUSTeK/benchmarks/ft-llm/implementations/pytorch/configs/config_" in r["derived"]
+
+
 def test_only_rows_with_no_published_layout_stay_searched() -> None:
-    """Dell v4.1 2x / 4x XE9680 (no config of 16 / 32 GPUs shipped, no config printed) and ASUSTeK v4.0 (none)."""
+    """Dell v4.1 2x / 4x XE9680: no config of 16 / 32 GPUs shipped and no config printed in their result files."""
     searched = sorted(k for k, r in runs_by_id().items()
                       if r["source_group"] == "mlperf" and k.endswith("llama2_70b_lora") and not r["tp"])
-    assert searched == ["mlperf_train_v4.0_ASUSTeK_ESC_N8A-E12_llama2_70b_lora",
-                        "mlperf_train_v4.1_Dell_2xXE9680x8H100-SXM-80GB_llama2_70b_lora",
+    assert searched == ["mlperf_train_v4.1_Dell_2xXE9680x8H100-SXM-80GB_llama2_70b_lora",
                         "mlperf_train_v4.1_Dell_4xXE9680x8H100-SXM-80GB_llama2_70b_lora"]

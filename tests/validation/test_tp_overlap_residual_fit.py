@@ -22,8 +22,8 @@ def _mape(rows, residual: float) -> float:
     return float(np.mean([abs(r.error_pct) for r in validate_rows(rows, calibration=cal) if r.status == "ok"]))
 
 
-def test_fit_set_is_the_sixteen_stated_overlap_rows():
-    assert len(FIT) == 16  # 12 until s8-mlperf stated GigaComputing and Quanta v4.0 / v4.1
+def test_fit_set_is_the_seventeen_stated_overlap_rows():
+    assert len(FIT) == 17  # 12 until s8-mlperf stated GigaComputing and Quanta v4.0 / v4.1 and ASUSTeK v4.0
     assert all(r["tp_comm_overlap"] == "yes" and r["cp"] == "1" for r in FIT)
 
 
@@ -31,7 +31,7 @@ def test_fitted_value_is_the_grid_minimum_and_beats_the_assumption():
     assert load_calibration().tp_overlap_residual == 0.6
     by_value = {v: _mape(FIT, v) for v in (0.5, 0.6, 0.7)}
     assert min(by_value, key=by_value.get) == 0.6
-    assert _mape(FIT, 0.3) > by_value[0.6] + 2.0  # 5.7 % against 3.05 %
+    assert _mape(FIT, 0.3) > by_value[0.6] + 2.0  # 6.0 % against 3.2 %
 
 
 def test_overlap_off_rows_need_no_fit():
