@@ -75,13 +75,29 @@ def mllog_events(text: str) -> list[dict]:
     return out
 
 
+def nemo_conf_paths(repo: str, config: str) -> list[str]:
+    """The files under the ``conf/`` folder of the implementation of launch config ``config`` of the mirror
+    ``repo``. An implementation that ships only ``configs/`` + ``run.sub`` (Lenovo v4.1 llama2_70b_lora: its
+    ``run.sub`` runs ``${CONT}``, NVIDIA's container) takes the ``conf/`` of the NVIDIA implementation that
+    ships a launch config of the same file name (``h200_ngc24.09_nemo`` for ``config_DGXH200_1x8x2xtp1pp1cp2.sh``);
+    [] when there is none."""
+    paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config) + "/conf/").split()
+    if paths:
+        return paths
+    name = PurePosixPath(config).name
+    nvidia = [p for p in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "NVIDIA/benchmarks/llama2_70b_lora/").split()
+              if PurePosixPath(p).name == name]
+    return _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(sorted(nvidia)[0]) + "/conf/").split() if nvidia else []
+
+
 def nemo_yamls(repo: str, config: str) -> tuple[str, list[str], dict[str, str]] | None:
-    """(implementation folder, its NeMo ``conf/custom.yaml`` / ``conf/megatron_gpt_*.yaml`` paths, the launch
-    config's environment) of the launch config ``config`` of the mirror ``repo``; None when the implementation
-    has no NeMo yaml (not a NeMo implementation)."""
+    """(implementation folder, its NeMo ``conf/custom.yaml`` / ``conf/megatron_gpt_*.yaml`` paths (with the
+    fallback of :func:`nemo_conf_paths`), the launch config's environment, read in the implementation's own
+    folder) of the launch config ``config`` of the mirror ``repo``; None when there is no NeMo yaml (not a NeMo
+    implementation)."""
     impl = _impl(config)
     files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
-    yamls = sorted(f for f in files if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
+    yamls = sorted(f for f in nemo_conf_paths(repo, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
     if not yamls:
         return None
     return impl, yamls, parse_config(repo, config, files)

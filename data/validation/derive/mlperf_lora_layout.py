@@ -1,8 +1,9 @@
 """Fill the parallel layout of the MLPerf Training llama2_70b_lora rows from the submitters' launch configs.
 
 Source: github.com/mlcommons/training_results_v4.0 / _v4.1,
-``<submitter>/benchmarks/llama2_70b_lora/implementations/<impl>/[configs/]config_*.sh`` (NeMo-based
-submissions: NVIDIA's reference implementation and its derivatives). Each config exports ``TP``, ``PP``,
+``<submitter>/benchmarks/llama2_70b_lora/implementations/<impl>/[configs/]config_*.sh`` (``benchmark/`` for
+GigaComputing and Quanta_Cloud_Technology, whose folders are named so, ``benchmarks/ft-llm/`` for ASUSTeK v4.0;
+NeMo-based submissions: NVIDIA's reference implementation and its derivatives). Each config exports ``TP``, ``PP``,
 ``CP``, ``SP``, ``MBS`` (micro-batch), ``MINIBS`` (sequences per data-parallel rank per step),
 ``DGXNNODES`` x ``DGXNGPU`` (GPUs), ``FP8`` / ``FP8_DPA`` (FP8 GEMMs / FP8 dot-product attention) and,
 where set, ``ACG`` (activation-checkpoint granularity; unset = no recomputation, the NeMo yaml's
@@ -55,8 +56,13 @@ def _names_other_accel(path: str, accel: str) -> bool:
 
 def find_config(repo: str, submitter: str, folder: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
     """(config path, layout) for a row, or the reason none was chosen."""
-    prefix = f"{submitter}/benchmarks/llama2_70b_lora/implementations/"
-    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    # GigaComputing and Quanta_Cloud_Technology (v4.0, v4.1) ship their code under benchmark/; ASUSTeK v4.0 names
+    # the implementation folder ft-llm (the benchmark's working name; its results are filed as llama2_70b_lora)
+    for prefix in (f"{submitter}/{where}/implementations/" for where in
+                   ("benchmarks/llama2_70b_lora", "benchmark/llama2_70b_lora", "benchmarks/ft-llm")):
+        files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+        if files:
+            break
     configs = sorted(f for f in files if re.search(r"/config_[^/]+\.sh$", f) and "common" not in PurePosixPath(f).name
                      and "/NeMo/" not in f and "/Megatron-LM/" not in f)
     named = []

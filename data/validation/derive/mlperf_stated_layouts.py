@@ -37,7 +37,7 @@ import shlex
 import sys
 from pathlib import Path, PurePosixPath
 
-from _mlperf_common import _SOURCE, _git, _impl, _true, parse_config
+from _mlperf_common import _SOURCE, _git, _impl, _true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from runs_table import read_runs, write_runs
@@ -49,15 +49,8 @@ _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
 def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
     """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
     against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
-    impl = _impl(config)
     out: dict[str, str] = {}
-    paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl + "/conf/").split()
-    if not paths:  # configs + run.sub only (Lenovo v4.1): it runs NVIDIA's container, the config of that name
-        name = PurePosixPath(config).name
-        nvidia = [p for p in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "NVIDIA/benchmarks/llama2_70b_lora/").split()
-                  if PurePosixPath(p).name == name]
-        paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(sorted(nvidia)[0]) + "/conf/").split() if nvidia else []
-    for path in paths:
+    for path in nemo_conf_paths(repo, config):  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
             continue
         text = _git(repo, "show", f"HEAD:{path}")

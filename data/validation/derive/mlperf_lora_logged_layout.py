@@ -1,0 +1,110 @@
+"""Fill the layout of the MLPerf llama2_70b_lora rows that ship no launch config from the NeMo config their logs print.
+
+Source: github.com/mlcommons/training_results_v4.0 / _v4.1, ``<submitter>/results/<system>/llama2_70b_lora/
+result_*.txt``. Some NeMo-based submissions publish no implementation of their own (Red Hat v4.0, Fujitsu v4.1)
+but their result files print the resolved NeMo configuration (hydra) before training: ``model:
+tensor_model_parallel_size``, ``pipeline_model_parallel_size``, ``context_parallel_size``, ``sequence_parallel``,
+``micro_batch_size``, ``activations_checkpoint_granularity``, ``ub_tp_comm_overlap`` (TP communication overlap),
+``fp8`` / ``fp8_params``, ``enable_cuda_graph``, ``activation_func_fp8_input_store``, ``optim: name``. A row is
+filled only when its ``tp`` is empty (no launch config found by mlperf_lora_layout.py) and every result file of the
+row prints the same values; the key path and file are written to ``derived``.
+
+Usage: python data/validation/derive/mlperf_lora_logged_layout.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place (idempotent).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from _mlperf_common import _git, _true
+from runs_table import read_runs, write_runs
+
+_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
+_NOTE = "data/validation/derive/mlperf_lora_logged_layout.py"
+# The dumped keys this script reads (first occurrence in a file; the ``N:`` rank prefix of srun logs is dropped).
+_KEYS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "context_parallel_size", "sequence_parallel",
+         "micro_batch_size", "activations_checkpoint_granularity", "ub_tp_comm_overlap", "fp8", "fp8_params",
+         "enable_cuda_graph", "activation_func_fp8_input_store")
+_LINE = re.compile(r"^(?:\d+: )?\s+(\w+):\s*(\S*)\s*$")
+_OPTIM = re.compile(r"^(?:\d+: )?\s+optim:\s*\n(?:\d+: )?\s+name:\s*(\w+)", re.M)
+
+
+def logged_settings(text: str) -> dict[str, str]:
+    """The first printed value of each of :data:`_KEYS` and the optimizer name in one result file."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m and m.group(1) in _KEYS and m.group(1) not in out:
+            out[m.group(1)] = m.group(2)
+    optim = _OPTIM.search(text)
+    if optim:
+        out["optim"] = optim.group(1)
+    return out
+
+
+def row_settings(repo: str, folder: str) -> dict[str, str] | str:
+    """The settings every ``result_*.txt`` of ``folder`` prints alike, or why there are none."""
+    files = [f for f in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", folder + "/").split()
+             if re.search(r"/result_\d+\.txt$", f)]
+    found = [logged_settings(_git(repo, "show", f"HEAD:{f}")) for f in files]
+    if not found or "tensor_model_parallel_size" not in found[0]:
+        return "no NeMo config printed in the result files"
+    if any(f != found[0] for f in found[1:]):
+        return "the result files print different settings"
+    return found[0]
+
+
+def _yes(value: str) -> str:
+    return "yes" if _true(value) else "no"
+
+
+def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) -> None:
+    """Write the logged layout and software settings into ``row``."""
+    tp, pp = int(cfg["tensor_model_parallel_size"]), int(cfg.get("pipeline_model_parallel_size", "1"))
+    cp = int(cfg.get("context_parallel_size", "1"))
+    acg = cfg.get("activations_checkpoint_granularity", "null")
+    row.update(tp=str(tp), pp=str(pp), cp=str(cp), dp=str(int(row["num_accels"]) // (tp * pp * cp)),
+               sp=_yes(cfg.get("sequence_parallel", "0")), micro_batch=cfg.get("micro_batch_size", "1"),
+               act_recompute="none" if acg in ("", "null", "None") else acg,
+               tp_comm_overlap=_yes(cfg.get("ub_tp_comm_overlap", "0")), fp8_params=_yes(cfg.get("fp8_params", "0")),
+               layer_cuda_graphs=_yes(cfg.get("enable_cuda_graph", "0")),
+               fp8_act=_yes(cfg.get("activation_func_fp8_input_store", "0")))
+    optim = cfg.get("optim", "")
+    if optim == "fused_adam":
+        row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
+    elif "distributed" in optim:
+        row["fsdp_zero"] = f"distributed optimizer (optim {optim})"
+    printed = ", ".join(f"{k} {v}" for k, v in cfg.items())
+    note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap/fp8_params/layer_cuda_graphs/fp8_act/fsdp_zero "
+            f"from the NeMo config printed in training_results_{version}/{folder}/result_*.txt (all alike: {printed}), "
+            f"{_NOTE}")
+    row["derived"] = re.sub(rf"; tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap.*?{re.escape(_NOTE)}", "",
+                            row["derived"]) + "; " + note
+
+
+def main(mirrors: list[str]) -> None:
+    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    fields, rows = read_runs()
+    for row in rows:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+            continue
+        if row["tp"] and _NOTE not in row["derived"]:
+            continue  # a launch config states it (mlperf_lora_layout.py / mlperf_stated_layouts.py)
+        version, folder = match.groups()
+        cfg = row_settings(repos[version], folder)
+        if isinstance(cfg, str):
+            print(f"{row['run_id']}: left as is ({cfg})")
+            continue
+        fill(row, version, folder, cfg)
+        print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} mb{row['micro_batch']} "
+              f"overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} graphs {row['layer_cuda_graphs']} "
+              f"fp8_act {row['fp8_act']} {row['fsdp_zero']}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,97 @@
+"""MLPerf llama2_70b_lora rows whose layout was searched now state it (issue 10, s8-mlperf): GigaComputing and
+Quanta ship their launch configs under ``benchmark/`` (read by data/validation/derive/mlperf_lora_layout.py),
+Red Hat v4.0 and Fujitsu v4.1 ship none but print the resolved NeMo config in their result files (read by
+data/validation/derive/mlperf_lora_logged_layout.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from measured_runs import runs_by_id
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The printed NeMo config of a result file as Fujitsu v4.1 writes it (srun rank prefix, hydra indentation);
+# the values are the ones of training_results_v4.1 Fujitsu/results/GX2560M7_H100_SXM_80GBx4/llama2_70b_lora/result_0.txt.
+_DUMP = """0: model:
+0:   tensor_model_parallel_size: 4
+0:   pipeline_model_parallel_size: 1
+0:   context_parallel_size: 1
+0:   micro_batch_size: 1
+0:   sequence_parallel: 1
+0:   activations_checkpoint_granularity: null
+0:   fp8: true
+0:   fp8_params: true
+0:   activation_func_fp8_input_store: 0
+0:   ub_tp_comm_overlap: 0
+0:   enable_cuda_graph: false
+0:   optim:
+0:     name: mcore_distributed_optim
+0:   data:
+0:     micro_batch_size: 2
+"""
+
+
+def _logged_module() -> ModuleType:
+    derive = ROOT / "data" / "validation" / "derive"
+    sys.path.insert(0, str(derive))  # the derive scripts import their siblings
+    try:
+        spec = importlib.util.spec_from_file_location("mlperf_lora_logged_layout", derive / "mlperf_lora_logged_layout.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(derive))
+
+
+def test_the_printed_config_is_read_key_by_key_first_occurrence_wins() -> None:
+    got = _logged_module().logged_settings(_DUMP)
+    assert got == {"tensor_model_parallel_size": "4", "pipeline_model_parallel_size": "1", "context_parallel_size": "1",
+                   "micro_batch_size": "1", "sequence_parallel": "1", "activations_checkpoint_granularity": "null",
+                   "fp8": "true", "fp8_params": "true", "activation_func_fp8_input_store": "0",
+                   "ub_tp_comm_overlap": "0", "enable_cuda_graph": "false", "optim": "mcore_distributed_optim"}
+
+
+def test_logged_rows_state_what_their_result_files_print() -> None:
+    rows = runs_by_id()
+    expected = {  # (tp, cp, dp, tp_comm_overlap, fp8_params, fsdp_zero starts with)
+        "mlperf_train_v4.0_Red_Hat_AS-8125GS-TNHR-RHEL9.4_llama2_70b_lora": ("4", "1", "2", "no", "yes", "ZeRO-0"),
+        "mlperf_train_v4.1_Fujitsu_GX2560M7_H100_SXM_80GBx4_llama2_70b_lora": ("4", "1", "1", "no", "yes", "distributed"),
+    }
+    for run, (tp, cp, dp, overlap, fp8p, zero) in expected.items():
+        r = rows[run]
+        assert (r["tp"], r["pp"], r["cp"], r["dp"], r["sp"], r["micro_batch"], r["act_recompute"]) == (tp, "1", cp, dp, "yes", "1", "none")
+        assert (r["tp_comm_overlap"], r["fp8_params"], r["layer_cuda_graphs"], r["fp8_act"]) == (overlap, fp8p, "no", "no")
+        assert r["fsdp_zero"].startswith(zero)
+        assert "mlperf_lora_logged_layout.py" in r["derived"] and "result_*.txt (all alike" in r["derived"]
+
+
+def test_benchmark_folder_submitters_take_their_launch_configs() -> None:
+    rows = runs_by_id()
+    for run, tp in (("mlperf_train_v4.0_GigaComputing_G593-SD1_pytorch_llama2_70b_lora", "4"),
+                    ("mlperf_train_v4.0_Quanta_Cloud_Technology_D74H-7U_llama2_70b_lora", "4"),
+                    ("mlperf_train_v4.1_GigaComputing_G593-ZD1_pytorch_llama2_70b_lora", "2"),
+                    ("mlperf_train_v4.1_Quanta_Cloud_Technology_D74H-7U_llama2_70b_lora", "4")):
+        r = rows[run]
+        assert (r["tp"], r["cp"], r["tp_comm_overlap"], r["fp8_params"]) == (tp, "1", "yes", "yes"), run
+        assert "/benchmark/llama2_70b_lora/implementations/pytorch/configs/config_" in r["derived"], run
+        assert "mlperf_lora_layout.py" in r["derived"] and "mlperf_stated_layouts.py" in r["derived"], run
+
+
+def test_asustek_v4_0_reads_its_ft_llm_folder() -> None:
+    """ASUSTeK v4.0 files the benchmark's code as benchmarks/ft-llm/ (every config there: TP4 CP1, TP overlap)."""
+    r = runs_by_id()["mlperf_train_v4.0_ASUSTeK_ESC_N8A-E12_llama2_70b_lora"]
+    assert (r["tp"], r["cp"], r["dp"], r["tp_comm_overlap"], r["fp8_params"]) == ("4", "1", "2", "yes", "yes")
+    assert "ASUSTeK/benchmarks/ft-llm/implementations/pytorch/configs/config_" in r["derived"]
+
+
+def test_only_rows_with_no_published_layout_stay_searched() -> None:
+    """Dell v4.1 2x / 4x XE9680: no config of 16 / 32 GPUs shipped and no config printed in their result files."""
+    searched = sorted(k for k, r in runs_by_id().items()
+                      if r["source_group"] == "mlperf" and k.endswith("llama2_70b_lora") and not r["tp"])
+    assert searched == ["mlperf_train_v4.1_Dell_2xXE9680x8H100-SXM-80GB_llama2_70b_lora",
+                        "mlperf_train_v4.1_Dell_4xXE9680x8H100-SXM-80GB_llama2_70b_lora"]
