@@ -1,21 +1,18 @@
 """Write the Megatron-LM MoE model-zoo Qwen3-235B-A22B rows (source group mcore-moe) into
-data/validation/training_runs.csv, replacing any earlier mcore-moe rows (idempotent).
+data/validation/training_runs.csv: each row over the row of the same run_id in place (its other columns
+kept), new ones at the end, and earlier mcore-moe rows no longer listed here removed (idempotent).
 
-Usage: python data/validation/derive/mcore_moe_modelzoo_rows.py data/validation/training_runs.csv
+Usage: python data/validation/derive/mcore_moe_modelzoo_rows.py
 
 Source: NVIDIA/Megatron-LM examples/moe-modelzoo/best_practice/qwen3/readme.md at f13818d695 (read with
 `git show` from a mirror of the repository). Rows the model cannot represent are left out (see the
 comment at the end of this file and docs/model-accuracy.md, s7-moedata).
 """
-import csv
-import sys
 
-path = sys.argv[1]
-with open(path, newline="") as f:
-    reader = csv.DictReader(f)
-    header = reader.fieldnames
-    rows = list(reader)
-rows = [r for r in rows if r["source_group"] != "mcore-moe"]
+from __future__ import annotations
+
+from runs_table import read_runs, upsert_rows, write_runs
+
 COMMIT = "f13818d695"
 SRC = ("NVIDIA/Megatron-LM examples/moe-modelzoo/best_practice/qwen3/readme.md @" + COMMIT +
        " (2026-07-16, 'Add MoE ModelZoo benchmarking recipes'; Megatron-Core MoE team), 'Performance Results'")
@@ -29,15 +26,19 @@ COMMON_NOTES = ("architecture from examples/moe-modelzoo/model_configs/benchmark
                 "only when the command passes --cuda-graph-scope; MoE force-balanced routing where the command says "
                 "--moe-router-force-load-balancing (the table's figures are force-balanced unless noted)")
 FRAMEWORK = "Megatron-LM / Megatron-Core (pretrain_gpt.py, MoE model zoo)"
-def row(run_id, loc, **kw):
-    r = {k: "" for k in header}
-    r.update(ARCH)
+
+
+def row(run_id: str, loc: str, **kw: str) -> dict[str, str]:
+    """One mcore-moe row: the shared columns, then ``kw``."""
+    r = dict(ARCH)
     r.update(run_id=run_id, source=SRC, source_locator=loc, seq_len="4096", framework=FRAMEWORK,
              confidence="high (Megatron-Core team's measured table with the exact parallel layout)",
              source_group="mcore-moe", sp="yes", tp_comm_overlap="no", moe_recipe_source=COMMIT + " " + loc,
              fsdp_zero="none (distributed optimizer)", notes=COMMON_NOTES)
     r.update(kw)
     return r
+
+
 # What the two H100 rows share (256 GPUs, TP2 CP1, MBS1 GBS2048, BF16, recompute norm+act, no CUDA graphs).
 H100 = dict(global_batch_seqs="2048", micro_batch="1", tp="2", cp="1", num_accels="256", accelerator="H100",
             accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s", precision="BF16",
@@ -64,10 +65,10 @@ new = [
         derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)",
         moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess"),
 ]
-with open(path, "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows + new)
+header, rows = read_runs()
+ids = {r["run_id"] for r in new}
+rows = [r for r in rows if r["source_group"] != "mcore-moe" or r["run_id"] in ids]
+write_runs(header, upsert_rows(header, rows, new))
 print(len(new), "mcore-moe rows written")
 
 # Left out (not representable by the model or its row columns):
