@@ -99,6 +99,10 @@ def make_row(cells: dict[str, str], system: str, model: str, paren: bool, base: 
                      "GB200 / B200); recipe read as MXFP8 (v0.2.0 fp8_mx preset of the same layout): confidence medium; ")
                     if paren else "25.09 table does not list precision explicitly; the value in parentheses is the "
                     "FP8-MX row; ") + tail
+    if paren:
+        row["confidence"] = ("medium (official NVIDIA doc table, the parenthesised block-scaled values; the recipe FP8-MX "
+                             "is read from the v0.2.0 fp8_mx preset of the same layout, which postdates 25.09, and "
+                             "micro_batch is derived from GBS / (GA x DP))")
     return row
 
 

@@ -26,6 +26,9 @@ COMMON_NOTES = ("architecture from examples/moe-modelzoo/model_configs/benchmark
                 "only when the command passes --cuda-graph-scope; MoE force-balanced routing where the command says "
                 "--moe-router-force-load-balancing (the table's figures are force-balanced unless noted)")
 FRAMEWORK = "Megatron-LM / Megatron-Core (pretrain_gpt.py, MoE model zoo)"
+#: The GB200 / GB300 rows: the table states TFLOPS only; their tokens/s is derived (``derived``).
+DERIVED_TOKENS = ("medium (Megatron-Core team's measured table with the exact parallel layout; the table states "
+                  "TFLOPS only: tokens_per_s_per_gpu derived at the H100 rows' 147.8 GFLOP per token)")
 
 
 def row(run_id: str, loc: str, **kw: str) -> dict[str, str]:
@@ -56,14 +59,14 @@ new = [
         num_accels="256", accelerator="GB200", accelerator_canonical="GB200", system="GB200 NVL72 (NVLink domain 72), 64 nodes x 4 GPUs",
         precision="BF16", tflops_per_gpu="750", tokens_per_s_per_gpu=f"{750e12 / FPT:.0f}", act_recompute="none",
         derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (Megatron-LM num_floating_point_operations for this model at seq 4096, implied by the same table's four H100 rows: TF per GPU x 256 x step time / (GBS x 4096) = 147.3, 148.2, 147.7, 147.8 GFLOP); dp = GPUs / (TP x PP x CP)",
-        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess"),
+        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess", confidence=DERIVED_TOKENS),
     row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64",
         "GB300 table (MXFP8, 16 nodes, TP1 PP1 VPP1 CP1 EP64, MBS1 GBS8192, seq 4096, 1055 TFLOPS) and its command: hybridep, A2A_OVERLAP=1, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
         global_batch_seqs="8192", micro_batch="1", tp="1", pp="1", dp="64", cp="1", ep="64", vpp="1",
         num_accels="64", accelerator="GB300", accelerator_canonical="GB300", system="GB300 NVL72 (NVLink domain 72), 16 nodes x 4 GPUs",
         precision="MXFP8", tflops_per_gpu="1055", tokens_per_s_per_gpu=f"{1055e12 / FPT:.0f}", act_recompute="none",
         derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)",
-        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess"),
+        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess", confidence=DERIVED_TOKENS),
 ]
 header, rows = read_runs()
 ids = {r["run_id"] for r in new}
