@@ -244,8 +244,12 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
 #: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
 _STACK_CALIBRATION = {"megatron-2021": "megatron-2021", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
                       "other": "megatron-core"}
-#: NeMo containers released before FlashAttention-3 (July 2024): Hopper attention ran FA2 kernels.
-_PRE_FA3_NEMO = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")
+#: The NeMo container a row states in the form of NVIDIA's NeMo performance tables: "NeMo YY.MM" in
+#: ``framework`` or the ``nemoYYMM`` prefix of ``run_id``. (MLPerf rows write "NeMo Framework Release YY.MM",
+#: an MLPerf build whose launch configs pick TransformerEngine's attention backend: not matched.)
+_NEMO_CONTAINER = re.compile(r"\bnemo ?(\d{2})\.?(\d{2})")
+#: The last NeMo container before FlashAttention-3 (July 2024): up to it Hopper attention ran FA2 kernels.
+_LAST_PRE_FA3_NEMO = (24, 7)
 #: Megatron-Core flex-dispatcher backends (moe_flex_dispatcher_backend): fused permute + dispatch.
 _FLEX_DISPATCHERS = ("deepep", "hybridep")
 
@@ -266,11 +270,16 @@ def calibration_stack(row: Mapping[str, str]) -> str:
         return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
     if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
         return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
-    if _stack(row) == "nemo" and any(v in framework for v in _PRE_FA3_NEMO):  # FP8: torch FSDP refuses it
+    if _stack(row) == "nemo" and _pre_fa3_nemo(framework):  # FP8: torch FSDP refuses it
         return "megatron-core-fa2-fp8" if is_fp8(row) else "megatron-core-fa2"
     if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
         return "megatron-core-flex"
     return _STACK_CALIBRATION[_stack(row)]
+
+
+def _pre_fa3_nemo(text: str) -> bool:
+    """Whether ``text`` (lower case) states a NeMo container (:data:`_NEMO_CONTAINER`) released before FA3."""
+    return any((int(y), int(m)) <= _LAST_PRE_FA3_NEMO for y, m in _NEMO_CONTAINER.findall(text))
 
 
 def _is_tpu(row: Mapping[str, str]) -> bool:
