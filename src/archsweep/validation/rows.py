@@ -19,20 +19,9 @@ from archsweep.validation.types import (
     _MICROBATCH_METRICS,
     _SWIGLU_FAMILIES,
     _TIED_FAMILIES,
+    MappingSource,
     Skip,
 )
-
-Status = Literal["ok", "skipped"]
-MappingSource = Literal["given", "partial", "searched", "-"]
-#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
-#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
-#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
-#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
-#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
-FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
-
-#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
-
 
 # ---------------------------------------------------------------------------------------
 # row -> workload
