@@ -14,7 +14,7 @@ import numpy as np
 from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.validation.rows import _pre_fa3_nemo, _stack, calibration_stack
+from archsweep.validation.row_stack import _pre_fa3_nemo, _stack, calibration_stack
 from archsweep.validation.run import validate_rows
 
 ROWS = runs()

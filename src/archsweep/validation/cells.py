@@ -158,3 +158,23 @@ def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
         raise Skip(f"moe_recompute_modules={raw!r}: {', '.join(bad)} not modelled; allowed: "
                    + ", ".join(RECOMPUTE_MODULES))
     return names
+
+
+def _zero_stage(row: Mapping[str, str]) -> int | None:
+    """ZeRO stage of ``fsdp_zero`` (FSDP FULL_SHARD / Megatron-FSDP 3, SHARD_GRAD_OP 2, distributed optimizer 1,
+    DDP / NO_SHARD 0); None when empty; :class:`Skip` for hybrid sharding or text not understood."""
+    raw = _text(row, "fsdp_zero")
+    text = raw.lower().replace(" ", "").replace("-", "").replace("_", "")
+    if not text:
+        return None
+    if "hybrid" in text:
+        raise Skip(f"fsdp_zero={raw!r}: hybrid sharding (shard in a node, replicate across) is not modelled")
+    table = (("megatronfsdp", 3), ("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
+             ("zero1", 1), ("stage1", 1), ("distributedoptimizer", 1), ("distopt", 1), ("noshard", 0), ("ddp", 0),
+             ("zero0", 0), ("stage0", 0), ("none", 0))
+    for key, stage in table:
+        if key in text:
+            return stage
+    raise Skip(f"fsdp_zero={raw!r} not understood; allowed: FSDP FULL_SHARD/SHARD_GRAD_OP/NO_SHARD, ZeRO-0..3, "
+               "distributed optimizer")
+

@@ -62,7 +62,8 @@ from archsweep.validation.metrics import (
 )
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import _mapping, _workload, calibration_stack
+from archsweep.validation.row_workload import _workload
+from archsweep.validation.rows import _mapping, calibration_stack
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
