@@ -46,6 +46,17 @@ def row(run_id: str, loc: str, **kw: str) -> dict[str, str]:
 H100 = dict(global_batch_seqs="2048", micro_batch="1", tp="2", cp="1", num_accels="256", accelerator="H100",
             accelerator_canonical="H100-SXM", system="256 H100, NVLink 4, InfiniBand 8x50 GB/s", precision="BF16",
             moe_cuda_graph_scope="none", moe_recompute_modules="layernorm+moe_act")
+# What the GB200 / GB300 rows share (TP1 CP1 VPP1, MBS1 GBS8192, HybridEP, CUDA graphs of attention, router and
+# preprocess, no recompute); their table states TFLOPS only, so tokens/s is derived (confidence medium).
+GB = dict(global_batch_seqs="8192", micro_batch="1", tp="1", cp="1", vpp="1", act_recompute="none",
+          moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess", confidence=DERIVED_TOKENS)
+
+
+def tokens_per_s(tflops: float) -> str:
+    """tokens_per_s_per_gpu of a row whose table states ``tflops`` TFLOP/s per GPU only."""
+    return f"{tflops * 1e12 / FPT:.0f}"
+
+
 new = [
     row("mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap",
         "H100 table, 'Cross-node EP strategy', second row (DeepEP, TP2 CP1 EP32 PP8 VPP4 DP16, MBS1 GBS2048 GA128, recompute norm+act, '+1f1b overlap', step 17.6 s, 276 TF per GPU); command: best_practice/qwen3/run_235b.sh 'H100 baseline config' (A2A_OVERLAP=1, --recompute-granularity selective --recompute-modules moe_act layernorm, --moe-router-force-load-balancing, no CUDA graph flags)",
@@ -55,18 +66,16 @@ new = [
         **H100, pp="32", dp="4", ep="8", vpp="3", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall"),
     row("mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8",
         "GB200 table, first row (BF16, 64 nodes, TP1 PP8 VPP1 CP1 EP8, MBS1 GBS8192, seq 4096, 750 TFLOPS) and its 'Command (BF16)': hybridep, A2A_OVERLAP=0, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
-        global_batch_seqs="8192", micro_batch="1", tp="1", pp="8", dp="32", cp="1", ep="8", vpp="1",
+        **GB, pp="8", dp="32", ep="8",
         num_accels="256", accelerator="GB200", accelerator_canonical="GB200", system="GB200 NVL72 (NVLink domain 72), 64 nodes x 4 GPUs",
-        precision="BF16", tflops_per_gpu="750", tokens_per_s_per_gpu=f"{750e12 / FPT:.0f}", act_recompute="none",
-        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (Megatron-LM num_floating_point_operations for this model at seq 4096, implied by the same table's four H100 rows: TF per GPU x 256 x step time / (GBS x 4096) = 147.3, 148.2, 147.7, 147.8 GFLOP); dp = GPUs / (TP x PP x CP)",
-        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess", confidence=DERIVED_TOKENS),
+        precision="BF16", tflops_per_gpu="750", tokens_per_s_per_gpu=tokens_per_s(750),
+        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (Megatron-LM num_floating_point_operations for this model at seq 4096, implied by the same table's four H100 rows: TF per GPU x 256 x step time / (GBS x 4096) = 147.3, 148.2, 147.7, 147.8 GFLOP); dp = GPUs / (TP x PP x CP)"),
     row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64",
         "GB300 table (MXFP8, 16 nodes, TP1 PP1 VPP1 CP1 EP64, MBS1 GBS8192, seq 4096, 1055 TFLOPS) and its command: hybridep, A2A_OVERLAP=1, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
-        global_batch_seqs="8192", micro_batch="1", tp="1", pp="1", dp="64", cp="1", ep="64", vpp="1",
+        **GB, pp="1", dp="64", ep="64",
         num_accels="64", accelerator="GB300", accelerator_canonical="GB300", system="GB300 NVL72 (NVLink domain 72), 16 nodes x 4 GPUs",
-        precision="MXFP8", tflops_per_gpu="1055", tokens_per_s_per_gpu=f"{1055e12 / FPT:.0f}", act_recompute="none",
-        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)",
-        moe_token_dispatcher="hybridep", moe_cuda_graph_scope="attn+moe_router+moe_preprocess", confidence=DERIVED_TOKENS),
+        precision="MXFP8", tflops_per_gpu="1055", tokens_per_s_per_gpu=tokens_per_s(1055),
+        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)"),
 ]
 header, rows = read_runs()
 ids = {r["run_id"] for r in new}
