@@ -25,8 +25,10 @@ from archsweep.load.part_physics import job_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model import collectives as coll
+from archsweep.model.gemm import PartFill
+from archsweep.model.projection import gemm_fwd_bwd
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.transformer import _gemm_fwd_bwd, layer_costs  # noqa: PLC2701 - a diagnostic of the private terms
+from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
@@ -55,9 +57,10 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
     tokens = f(mp.micro_batch) * wl.seq_len / f(mp.cp)
     local, h, ffn = moe.num_experts / ep, float(wl.hidden), float(moe.expert_ffn_hidden)
     m = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
-    up = _gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / t, h, local, peak, hw, bpe, cal)
-    down = _gemm_fwd_bwd(m, h, ffn / t, local, peak, hw, bpe, cal)
-    router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal)
+    fill = PartFill.of(hw)
+    up = gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / t, h, local, peak, hw, bpe, cal, fill)
+    down = gemm_fwd_bwd(m, h, ffn / t, local, peak, hw, bpe, cal, fill)
+    router = gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal, fill)
     bw = f(hw.hbm_bw_bytes_per_s) * cal.hbm_bw_efficiency
     routed = tokens * moe.top_k * moe.capacity_factor
     perm = 8.0 * routed * h / bw

@@ -73,6 +73,12 @@ def test_a_faster_bin_pays_the_voltage_of_its_clock():
     assert float(e_die.matrix_fp8_j) == pytest.approx(v**2 * float(e_free.matrix_fp8_j), rel=1e-9)
     assert float(e_die.hbm_j) == pytest.approx(float(e_free.hbm_j), rel=1e-12)  # HBM energy has no V
     assert float(static_power_w(gb, TECH, area)) == pytest.approx(v * float(static_power_w(free, TECH, area)))
+    # Under DVFS (step_energy gets the running design and its clock scale s) the V/f point is s x the ratio.
+    s = 0.8
+    run, run_free = (replace(h, clock_hz=h.clock_hz * s) for h in (gb, free))
+    e_run, e_run_free = (step_energy(h, TECH, act, area, s) for h in (run, run_free))
+    v_run, v_free = (float(voltage_scale(x, TECH)) for x in (s * ratio, s))
+    assert float(e_run.matrix_fp8_j) == pytest.approx((v_run / v_free) ** 2 * float(e_run_free.matrix_fp8_j), rel=1e-9)
 
 
 def test_die_clock_scale_follows_the_dvfs_clock():

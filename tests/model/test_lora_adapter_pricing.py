@@ -1,4 +1,4 @@
-"""Issue 10: LoRA adapters priced as their own kernels (model/transformer.py _adapter_fwd_bwd) and
+"""Issue 10: LoRA adapters priced as their own kernels (model/projection.py adapter_fwd_bwd) and
 TP collectives (communication.lora_tensor_parallel_s): monotone in rank and in the adapted projections."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from test_pruned_search import CAL, TECH, _random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
-from archsweep.model.training import key_tables
+from archsweep.model.training import key_tables, table_cache
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
@@ -38,7 +38,7 @@ def test_warm_cache_gives_exact_keys_and_the_exhaustive_answer():
 
 
 def test_cache_is_bounded_in_bytes():
-    lru = key_tables._Lru(1000)
+    lru = table_cache._Lru(1000)
     for i in range(10):
         lru.put(i, (np.zeros(50),))  # 400 bytes each
     assert sum(v[0].nbytes for v in lru._data.values()) <= 1000

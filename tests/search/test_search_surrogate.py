@@ -63,11 +63,11 @@ def test_gp_likelihood_gradient_matches_finite_differences() -> None:
     x, y = rng.random((25, 3)), rng.normal(size=25)
     diffs = (x.T[:, :, None] - x.T[:, None, :]) ** 2
     theta = np.array([np.log(0.4), np.log(0.7), np.log(1.3), 0.2, np.log(1e-2)])
-    _, grad = _neg_log_likelihood(theta, x, y, diffs)
+    _, grad = _neg_log_likelihood(theta, y, diffs)
     for j in range(len(theta)):
         step = np.zeros_like(theta)
         step[j] = 1e-6
-        numeric = (_neg_log_likelihood(theta + step, x, y, diffs)[0] - _neg_log_likelihood(theta - step, x, y, diffs)[0]) / 2e-6
+        numeric = (_neg_log_likelihood(theta + step, y, diffs)[0] - _neg_log_likelihood(theta - step, y, diffs)[0]) / 2e-6
         assert grad[j] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
 
 

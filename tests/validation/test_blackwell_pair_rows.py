@@ -60,6 +60,12 @@ def test_mbridge_2509_rows_state_the_table_layouts(rows: dict[str, dict[str, str
     assert (mx["tp"], mx["pp"], mx["vpp"], mx["micro_batch"], mx["precision"]) == ("2", "4", "5", "1", "FP8-MX")
 
 
+def test_fp8_mx_rows_say_medium_confidence_with_the_reason(rows: dict[str, dict[str, str]]) -> None:
+    """The recipe of the parenthesised rows is read from a later preset and their micro-batch derived: medium."""
+    for run in (B200_405B_MX, GB200_405B_MX, GB200_70B[1]):
+        assert rows[run]["confidence"].startswith("medium (") and "fp8_mx preset" in rows[run]["confidence"]
+
+
 def test_every_new_row_passes_the_consistency_check(results: dict[str, object]) -> None:
     for run in NEW:
         assert results[run].status == "ok", results[run]  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.rows import _stem_for, _training_mode
+from archsweep.validation.row_workload import _stem_for, _training_mode
 
 TECH, CAL = load_technology(), load_calibration()
 

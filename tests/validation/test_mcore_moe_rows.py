@@ -40,6 +40,7 @@ def test_rows_carry_source_locator_and_the_table_figures():
         else:
             assert float(r["tokens_per_s_per_gpu"]) == pytest.approx(tf * 1e12 / FLOP_PER_TOKEN, abs=1)
             assert "147.8 GFLOP" in r["derived"]
+            assert r["confidence"].startswith("medium (") and "tokens_per_s_per_gpu derived" in r["confidence"]
 
 
 def test_rows_are_modelled_self_consistent_and_on_the_megatron_core_stacks():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from measured_runs import runs_by_id
 
 from archsweep.validation.metrics import _measured
-from archsweep.validation.rows import _mapping, _workload
+from archsweep.validation.row_workload import _workload
+from archsweep.validation.rows import _mapping
 
 
 def _rows() -> dict[str, dict[str, str]]:

@@ -11,7 +11,8 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
 from archsweep.validation.cells import _yes_no
 from archsweep.validation.metrics import _measured
-from archsweep.validation.rows import _mapping, _workload, calibration_stack
+from archsweep.validation.row_workload import _workload
+from archsweep.validation.rows import _mapping, calibration_stack
 from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
 

@@ -6,7 +6,7 @@ from measured_runs import runs
 
 from archsweep.validation.metrics import _measured
 from archsweep.validation.mlperf import wallclock_factor
-from archsweep.validation.rows import _workload
+from archsweep.validation.row_workload import _workload
 
 
 def _rows() -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ import numpy as np
 from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.row_stack import _pre_fa3_nemo, _stack, calibration_stack
 from archsweep.validation.run import validate_rows
 
 ROWS = runs()
@@ -32,6 +32,21 @@ def test_pre_fa3_nemo_rows_get_the_fa2_stack():
     core = load_calibration(stack="megatron-core")
     assert fa2.attention_mma_cap_flops_per_cycle_per_unit == 2048 and core.attention_mma_cap_flops_per_cycle_per_unit == 0
     assert fa2.elementwise_traffic_multiplier == core.elementwise_traffic_multiplier
+
+
+def test_the_container_rule_selects_the_rows_of_the_former_hand_list():
+    """The NeMo 24.03 / 24.07 performance-table rows (27: 9 long-sequence, 6 + 12 pre-training / fine-tuning),
+    the rows the hand list ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407") named; not the
+    MLPerf rows of the NeMo Framework 23.09 / 24.04 containers, nor NeMo 24.09 and later."""
+    hand_list = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")
+    fa2 = {r["run_id"] for r in ROWS if calibration_stack(r).startswith("megatron-core-fa2")}
+    listed = {r["run_id"] for r in ROWS
+              if _stack(r) == "nemo" and any(v in (r["framework"] + " " + r["run_id"]).lower() for v in hand_list)}
+    assert fa2 == listed and len(fa2) == 27
+    mlperf_2404 = [r for r in ROWS if r["source_group"] == "mlperf" and "release 24.04" in r["framework"].lower()]
+    assert mlperf_2404 and not fa2 & {r["run_id"] for r in mlperf_2404}
+    assert _pre_fa3_nemo("nemo 24.07 (megatron-core)") and _pre_fa3_nemo("nemo2403_llama2")
+    assert not _pre_fa3_nemo("megatron-bridge / nemo 25.09") and not _pre_fa3_nemo("nvidia nemo 24.09")
 
 
 def test_h100_long_sequence_rows_lose_their_sequence_trend():

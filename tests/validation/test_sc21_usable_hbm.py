@@ -24,7 +24,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.spec.errors import InputError
 from archsweep.validation.holdout import held_out_calibrations
-from archsweep.validation.rows import _stack, calibration_stack
+from archsweep.validation.row_stack import _stack, calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
@@ -155,7 +155,7 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
             continue
         value, where = found
         row[column] = value
-        row["derived"] = re.sub(rf"; {column} .*?{re.escape(Path(note).name)}", "", row["derived"])
-        row["derived"] += f"; {column} {value} from {where}, {note}"
+        row["derived"] = set_note(row["derived"], rf"{column} .*?{re.escape(Path(note).name)}",
+                                  f"{column} {value} from {where}, {note}")
         print(f"{row['run_id']}: {column} {value} <- {where[:width]}")
     write_runs(fields, rows)

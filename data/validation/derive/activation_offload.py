@@ -15,7 +15,7 @@ Run: ``python data/validation/derive/activation_offload.py`` (re-runnable; rewri
 
 from __future__ import annotations
 
-from runs_table import read_runs, write_runs
+from runs_table import fill_columns, read_runs, write_runs
 
 _L3 = "Megatron-Bridge {tag} scripts/performance/configs/llama/llama3_workload_base_configs.py {name}: cpu_offloading_num_layers={n}"
 _L31 = "Megatron-Bridge v0.2.0 scripts/performance/configs/llama31/workload_base_configs.py {name}: cpu_offloading_num_layers={n} (25.09 predates the first tagged preset; same layout TP2 FSDP GBS 64 on 128 GPUs: confidence medium)"
@@ -39,19 +39,14 @@ STATED: dict[str, tuple[int, str]] = {
 
 
 def main() -> None:
-    header, rows = read_runs(("act_offload_layers", "act_offload_source"))
-    found = set()
-    for row in rows:
-        layers, source = STATED.get(row["run_id"], (0, ""))
-        if source:
-            found.add(row["run_id"])
-        row["act_offload_layers"] = str(layers) if source else ""
-        row["act_offload_source"] = source
-    missing = sorted(set(STATED) - found)
+    columns = ("act_offload_layers", "act_offload_source")
+    header, rows = read_runs(columns)
+    found = fill_columns(rows, columns, lambda row: (str(s[0]), s[1]) if (s := STATED.get(row["run_id"])) else None)
+    missing = sorted(set(STATED) - {row["run_id"] for row in rows})
     if missing:
         raise SystemExit(f"training_runs.csv has no row {missing}")
     write_runs(header, rows)
-    print(f"act_offload_layers stated for {len(found)} rows")
+    print(f"act_offload_layers stated for {found} rows")
 
 
 if __name__ == "__main__":

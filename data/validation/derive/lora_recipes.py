@@ -32,7 +32,7 @@ vpp 1, sp no, tp_comm_overlap no. (The 7B / 13B runs are TP1 PP1: nothing to sta
 
 from __future__ import annotations
 
-from runs_table import CSV, read_runs, write_runs
+from runs_table import CSV, fill_columns, read_runs, write_runs
 
 COLUMNS = ("lora_rank", "lora_targets", "lora_dropout", "lora_recipe_source")
 
@@ -55,12 +55,8 @@ LAYOUTS: dict[str, dict[str, str]] = {
 
 def main() -> None:
     header, rows = read_runs(COLUMNS)
-    matched = 0
+    matched = fill_columns(rows, COLUMNS, lambda row: RECIPES.get(row["run_id"]))
     for row in rows:
-        recipe = RECIPES.get(row["run_id"])
-        for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
-            row[column] = value
-        matched += recipe is not None
         row.update(LAYOUTS.get(row["run_id"], {}))
     write_runs(header, rows)
     print(f"{CSV}: LoRA recipe columns set on {matched} rows")

@@ -20,7 +20,8 @@ MBS 1, the v0.2.0 preset's default). Architecture columns are copied from the da
 The GB200 70B FSDP row's activation offload (40 layers) is written by activation_offload.py.
 
 Usage: python data/validation/derive/mbridge_2509_rows.py <Megatron-Bridge git dir>
-adds (or rewrites: idempotent) the four rows, appended at the end of data/validation/training_runs.csv.
+adds the four rows at the end of data/validation/training_runs.csv, or rewrites them in place (idempotent: the
+columns other scripts fill, e.g. activation_offload.py's, are kept).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import re
 import sys
 
 from _mlperf_common import _git
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, upsert_rows, write_runs
 
 _TAG = "v0.2.0"
 _DOC = "docs/performance-summary.md"
@@ -98,6 +99,10 @@ def make_row(cells: dict[str, str], system: str, model: str, paren: bool, base: 
                      "GB200 / B200); recipe read as MXFP8 (v0.2.0 fp8_mx preset of the same layout): confidence medium; ")
                     if paren else "25.09 table does not list precision explicitly; the value in parentheses is the "
                     "FP8-MX row; ") + tail
+    if paren:
+        row["confidence"] = ("medium (official NVIDIA doc table, the parenthesised block-scaled values; the recipe FP8-MX "
+                             "is read from the v0.2.0 fp8_mx preset of the same layout, which postdates 25.09, and "
+                             "micro_batch is derived from GBS / (GA x DP))")
     return row
 
 
@@ -107,13 +112,13 @@ def main(repo: str) -> None:
     table = tables(text)
     header, rows = read_runs()
     by_id = {r["run_id"]: r for r in rows}
-    for system, name, paren, model, base_id in _WANTED:
-        row = {k: "" for k in header} | make_row(table[system][name], system, model, paren, by_id[base_id], commit)
-        rows = [r for r in rows if r["run_id"] != row["run_id"]] + [row]
+    new = [make_row(table[system][name], system, model, paren, by_id[base_id], commit)
+           for system, name, paren, model, base_id in _WANTED]
+    for row in new:
         print(f"{row['run_id']}: {row['tokens_per_s_per_gpu']} tokens/s/GPU, {row['tflops_per_gpu']} TFLOP/s, "
               f"TP{row['tp']} PP{row['pp']} CP{row['cp']} VP{row['vpp']} DP{row['dp']} MBS{row['micro_batch']} "
               f"{row['fsdp_zero']}")
-    write_runs(header, rows)
+    write_runs(header, upsert_rows(header, rows, new))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 _NOTE = ("tp_comm_overlap no: Megatron-Bridge v0.3.0 scripts/performance/configs/llama/{script} {function}: "
          "tp_comm_overlap = False if precision == 'nvfp4', data/validation/derive/mbridge_tp_overlap.py")
@@ -33,8 +33,8 @@ def main() -> None:
         script, function = (("llama3_llm_pretrain.py", f"llama3_70b_pretrain_config_{gpu}") if model == "LLAMA3-70B"
                             else ("llama31_llm_pretrain.py", f"llama31_405b_pretrain_config_{gpu}"))
         row["tp_comm_overlap"] = "no"
-        row["derived"] = re.sub(r"; tp_comm_overlap no: Megatron-Bridge .*?mbridge_tp_overlap\.py", "", row["derived"])
-        row["derived"] += "; " + _NOTE.format(script=script, function=function)
+        row["derived"] = set_note(row["derived"], r"tp_comm_overlap no: Megatron-Bridge .*?mbridge_tp_overlap\.py",
+                                  _NOTE.format(script=script, function=function))
         found += 1
     if not found:
         raise SystemExit("training_runs.csv has no Megatron-Bridge NVFP4 Llama row")

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from _mlperf_common import _git, parse_config
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
 _ACCELS = ("H100", "H200", "L40S", "B200", "A100")
@@ -98,7 +98,7 @@ def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -
     note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/precision from the launch config "
             f"training_results_{version}/{path} (MINIBS={lay['minibs']} per data-parallel rank, MBS={lay['mbs']}; "
             "act_recompute none = ACG unset; dp = num_accels / (tp*pp*cp)), data/validation/derive/mlperf_lora_layout.py")
-    row["derived"] = re.sub(r"; tp/pp/cp/dp/sp/micro_batch.*?mlperf_lora_layout\.py", "", row["derived"]) + "; " + note
+    row["derived"] = set_note(row["derived"], r"tp/pp/cp/dp/sp/micro_batch.*?mlperf_lora_layout\.py", note)
 
 
 def main(mirrors: list[str]) -> None:

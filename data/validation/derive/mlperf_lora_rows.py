@@ -16,7 +16,8 @@ that filled the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf
 mlperf_stated_layouts.py, mlperf_layer_cuda_graphs.py, mlperf_steady_step.py, mlperf_fp8_act.py.
 
 Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
-adds (or rewrites, idempotent) the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora``.
+adds the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora`` or rewrites its base columns in place
+(idempotent: the columns the fill scripts set are kept, and so are ``precision`` and ``derived``, which they refine).
 Rows added with it (s7-rows, 2026-12-01): v5.0 NVIDIA/nyx_n1_ngc25.04_nemo (1 x DGX B200) and
 NVIDIA/tyche_ngpu8_ngc25.04_nemo (2 x 4 GB200 of one NVL72 rack), the two 8-GPU Blackwell submissions whose
 launch configs are identical except CPU binding.
@@ -31,7 +32,7 @@ import sys
 from pathlib import Path
 
 from _mlperf_common import _git, mllog_events
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
 _CANONICAL = (("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
@@ -103,8 +104,8 @@ def main(repo: str, systems: list[str]) -> None:
     fields, rows = read_runs()
     for spec in systems:
         submitter, system = spec.split("/", 1)
-        new = {k: "" for k in fields} | make_row(repo, version, submitter, system)
-        rows = [r for r in rows if r["run_id"] != new["run_id"]] + [new]
+        new = make_row(repo, version, submitter, system)
+        rows = upsert_rows(fields, rows, [new], first_write_only=("precision", "derived"))
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"{new['tokens_per_s_total']} tokens/s, step {new['step_time_s']} s; {new['other_metric']}")
     write_runs(fields, rows)

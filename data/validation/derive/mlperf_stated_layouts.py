@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from _mlperf_common import _SOURCE, _git, _impl, _true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
 _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
@@ -174,7 +174,7 @@ def _overlap_comm(repo: str, config: str) -> str:
     return "true" if value is True or str(value).lower() == "true" else "false"
 
 
-def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], zero_text: str) -> None:
+def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], zero_text: str, suffix: str = "") -> None:
     gpus = int(row["num_accels"])
     tp, pp = int(lay["tp"]), int(lay["pp"])  # type: ignore[call-overload]
     row.update(tp=str(tp), pp=str(pp), cp="1", dp=str(gpus // (tp * pp)), vpp=str(lay["vpp"]),
@@ -182,13 +182,13 @@ def fill(row: dict[str, str], version: str, where: str, lay: dict[str, object], 
                act_recompute=str(lay["acg"]) or "none", fsdp_zero=zero_text)
     row["precision"] = ("FP8 (stated in the launch code)" if lay["fp8"] else "BF16 (no FP8 flag in the launch code)")
     note = (f"tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero/precision from training_results_{version}/{where}, "
-            f"{_NOTE}")
-    row["derived"] = re.sub(r"; tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero.*?mlperf_stated_layouts\.py"
-                            r"( \(fp8_params from [^;]*\))?", "", row["derived"]) + "; " + note
+            f"{_NOTE}{suffix}")
+    row["derived"] = set_note(row["derived"], r"tp/pp/cp/dp/vpp/sp/micro_batch/act_recompute/fsdp_zero.*?"
+                              r"mlperf_stated_layouts\.py( \(fp8_params from [^;]*\))?", note)
 
 
 def _note(row: dict[str, str], note: str) -> None:
-    row["derived"] = re.sub(r"; tp_comm_overlap .*?mlperf_stated_layouts\.py", "", row["derived"]) + f"; {note}, {_NOTE}"
+    row["derived"] = set_note(row["derived"], r"tp_comm_overlap .*?mlperf_stated_layouts\.py", f"{note}, {_NOTE}")
 
 
 def find_lora_outside_implementations(repo: str, submitter: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
@@ -262,14 +262,15 @@ def main(mirrors: list[str]) -> None:
         if isinstance(found, str):
             print(f"{row['run_id']}: left as is ({found})")
             continue
-        fill(row, version, found[0], found[1], zero)
+        suffix = ""
         if bench == "gpt3" and submitter != "Intel-HabanaLabs":
             config = found[0].split(" ")[0]
             env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config)).split())
                                ) if config.endswith(".sh") else {}
             yaml = nemo_yaml_settings(repo, config, env)
             row["fp8_params"] = yaml.get("fp8_params", "no")
-            row["derived"] += f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
+            suffix = f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
+        fill(row, version, found[0], found[1], zero, suffix)
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} vpp{row['vpp']} dp{row['dp']} mb{row['micro_batch']} "
               f"sp {row['sp']} recompute {row['act_recompute'][:10]} {row['precision'][:4]} <- {found[0][:90]}")
     write_runs(fields, rows)

@@ -3,7 +3,8 @@ data/validation/training_runs.csv (new columns only; other rows and columns unto
 
 Re-run after merging other edits of the CSV:  python data/validation/derive/moe_recipes.py
 
-Columns written (empty for every row not matched here):
+Columns written on the Megatron-Bridge rows of the nemo group (empty there where no preset is listed here;
+other rows, e.g. the mcore-moe rows that state their own recipe, are left as they are):
   moe_token_dispatcher   alltoall | deepep | hybridep  (Megatron-Core moe_token_dispatcher_type
                          "alltoall", or "flex" with moe_flex_dispatcher_backend deepep / hybridep)
   moe_cuda_graph_scope   "+"-joined cuda_graph_scope of the preset (cuda_graph_impl
@@ -18,7 +19,7 @@ is in v0.2.0. The settings below were read from those tags (github:NVIDIA-NeMo/M
 
 from __future__ import annotations
 
-from runs_table import CSV, read_runs, write_runs
+from runs_table import CSV, fill_columns, read_runs, write_runs
 
 COLUMNS = ("moe_token_dispatcher", "moe_cuda_graph_scope", "moe_recompute_modules", "moe_recipe_source")
 
@@ -74,9 +75,12 @@ RECIPES: dict[tuple[str, str, str], tuple[str, str, str, str]] = {
 }
 
 
+def _owns(row: dict[str, str]) -> bool:
+    """The rows this script writes: the nemo group's Megatron-Bridge performance-summary rows."""
+    return row.get("source_group") == "nemo" and row["run_id"].startswith("mbridge_")
+
+
 def _key(row: dict[str, str]) -> tuple[str, str, str] | None:
-    if row.get("source_group") != "nemo" or not row["run_id"].startswith("mbridge_"):
-        return None
     container = row["run_id"].split("_")[1]
     model = row["model"].lower()
     family = ("deepseek" if "deepseek" in model else "gpt_oss" if "gpt oss" in model
@@ -87,13 +91,7 @@ def _key(row: dict[str, str]) -> tuple[str, str, str] | None:
 
 def main() -> None:
     header, rows = read_runs(COLUMNS)
-    matched = 0
-    for row in rows:
-        key = _key(row)
-        recipe = RECIPES.get(key) if key else None
-        for column, value in zip(COLUMNS, recipe or ("",) * len(COLUMNS), strict=True):
-            row[column] = value
-        matched += recipe is not None
+    matched = fill_columns(rows, COLUMNS, lambda row: RECIPES.get(key) if (key := _key(row)) else None, _owns)
     write_runs(header, rows)
     print(f"{CSV}: MoE recipe columns set on {matched} rows")
 

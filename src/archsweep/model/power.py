@@ -11,8 +11,8 @@ so it grows with the size of the design, not with the workload.
 
 DVFS: :func:`voltage_scale` is a linear V/f curve ``V/V_nom = v0 + (1 - v0) s`` for a clock
 scale ``s`` (v0 = ``calibration.dvfs_v_floor_fraction``). Energy per operation scales with
-``V^2``, static power with ``V``. :func:`tdp_clock_scale` solves the largest ``s <= 1`` that
-keeps a compute-bound package at its TDP.
+``V^2``, static power with ``V``. The clock that keeps a package at its TDP is found by the driver
+(:mod:`archsweep.model.driver`: bisection on ``s``, the performance recomputed at each trial).
 
 One die, one V/f curve (:func:`die_clock_scale`): ``V_nom`` is the voltage of the design's own
 nominal clock unless the part names the clock of its die's reference bin (part-physics column
@@ -24,7 +24,7 @@ leakage reference (:func:`peak_dynamic_power_w`) stays at ``V_nom``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
 __all__ = ["EnergyBreakdown", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
-           "die_clock_scale", "tdp_clock_scale"]
+           "die_clock_scale"]
 
 _BITS = 8.0
 
@@ -96,11 +96,9 @@ def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, 
             the step ran at, so the die's V/f point is ``hw.clock_hz`` over its reference clock where the
             part names one (:func:`die_clock_scale` of the nominal design).
     """
-    ref = np.asarray(hw.die_reference_clock_hz, dtype=np.float64)
     scale = np.asarray(clock_scale, dtype=np.float64)
-    if np.any(ref > 0):  # = die_clock_scale of the nominal design (clock_hz / clock_scale) at clock_scale
-        scale = np.where(ref > 0, np.asarray(hw.clock_hz, dtype=np.float64) / np.where(ref > 0, ref, 1.0), scale)
-    return _dynamic_energy(hw, tech, activity, area, voltage_scale(scale, tech) ** 2)
+    nominal = hw if np.all(scale == 1.0) else replace(hw, clock_hz=hw.clock_hz / scale)
+    return _dynamic_energy(hw, tech, activity, area, voltage_scale(die_clock_scale(nominal, scale), tech) ** 2)
 
 
 def _dynamic_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, area: AreaBreakdown,
@@ -144,25 +142,3 @@ def static_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown,
     frac = node_values(hw, tech, "leakage_fraction")
     return frac * peak_dynamic_power_w(hw, tech, area) * voltage_scale(die_clock_scale(hw, clock_scale), tech)
 
-
-def tdp_clock_scale(dynamic_w: np.ndarray, static_w: np.ndarray, tdp_w: np.ndarray, tech: Technology,
-                    iterations: int = 40) -> np.ndarray:
-    """Largest clock scale s in (0, 1] with ``dynamic_w s v(s)^2 + static_w v(s) <= tdp_w``.
-
-    ``dynamic_w`` and ``static_w`` are the powers at the nominal clock of a compute-bound step
-    (work per second proportional to s). Vectorised bisection; 1 where the TDP is not binding.
-    """
-    dyn, stat, tdp = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (dynamic_w, static_w, tdp_w)))
-
-    def power(s: np.ndarray) -> np.ndarray:
-        v = voltage_scale(s, tech)
-        return dyn * s * v**2 + stat * v
-
-    lo = np.full(dyn.shape, 1e-3)
-    hi = np.ones(dyn.shape)
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        ok = power(mid) <= tdp
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    return np.where(power(np.ones(dyn.shape)) <= tdp, 1.0, lo)

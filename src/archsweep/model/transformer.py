@@ -11,7 +11,7 @@ Backward of a GEMM (M x K)@(K x N) is a data-gradient GEMM (M x N)@(N x K) and a
 gradient GEMM (K x M)@(M x N), each timed with the same roofline. Under LoRA fine-tuning the
 base weights are frozen (Hu et al., ICLR 2022, Sec. 4.1): their backward is the data-gradient
 GEMM alone (no weight gradient is formed); the projections named in ``lora_targets`` carry a
-rank-r adapter, priced as the separate small kernels it runs as (:func:`_adapter_fwd_bwd`).
+rank-r adapter, priced as the separate small kernels it runs as (:mod:`archsweep.model.projection`).
 Flash attention (Dao et al.
 2022/2023) skips masked tiles of the causal mask (half the score FLOPs) and its backward does
 2.5x the forward FLOPs. All times in seconds, FLOPs and bytes per accelerator.
@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
-from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick
+from archsweep.model.gemm import PartFill, pick
+from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -63,93 +64,6 @@ class LayerCosts:
     moe_module_rc_s: np.ndarray | float = 0.0
 
 
-def _adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration,
-                     fill: PartFill):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter.
-
-    The adapter on a projection with input (m x k) runs as its own kernels (NeMo
-    ``ParallelLinearAdapter.forward``, nemo/collections/nlp/modules/common/megatron/adapters/
-    parallel_adapters.py; adapters are Megatron ``ColumnParallelLinear`` / ``RowParallelLinear``,
-    not TransformerEngine modules, so BF16 under FP8 recipes): forward, dropout on the input
-    (``dropout_position: pre``; read 2 B, write 2 B + a 1 B mask per element), the down GEMM
-    (m x k)@(k x r), the up GEMM (m x r)@(r x n), the ``alpha / dim`` scale of the ``out_elems``
-    output elements (read + write) and the add into the base output (2 reads, 1 write); backward,
-    the scale, the up GEMM's data and weight gradients, the down GEMM's data and weight gradients,
-    the dropout backward (read gradient and mask, write) and the add of the input gradient into
-    the base projection's (2 reads, 1 write). Each GEMM through :func:`gemm_time_s` (with r = 16
-    memory-bound: the roofline's bytes / bandwidth term), each elementwise kernel bytes / (HBM
-    bandwidth x ``hbm_bw_efficiency``), every kernel + ``kernel_overhead_s``: no new constant.
-    """
-    r = np.full((), float(rank))
-    common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
-                  compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
-                  cal=cal, fill=fill)
-    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
-    t0 = cal.kernel_overhead_s
-    x = batch * m * k  # adapter input elements
-
-    def elementwise(nbytes):
-        return nbytes / bw + t0
-
-    drop = dropout > 0.0
-    fwd = (gemm_time_s(m, r, k, **common) + gemm_time_s(m, n, r, **common)
-           + elementwise(4.0 * out_elems) + elementwise(6.0 * out_elems)
-           + (elementwise(5.0 * x) if drop else 0.0))
-    bwd = (elementwise(4.0 * out_elems) + gemm_time_s(m, r, n, **common) + gemm_time_s(r, n, m, **common)
-           + gemm_time_s(m, k, r, **common) + gemm_time_s(k, r, m, **common) + elementwise(6.0 * x)
-           + (elementwise(5.0 * x) if drop else 0.0))
-    flops = 2.0 * batch * m * r * (k + n)
-    hbm = 2.0 * (x + batch * r * (k + n) + 2.0 * batch * m * r + batch * m * n) + 10.0 * out_elems + (5.0 * x if drop else 0.0)
-    return fwd, bwd, flops, hbm
-
-
-def _gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Calibration, fill: PartFill,
-                  frozen: bool = False, input_from_norm: bool = False):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM; ``fill``: the
-    batch's :class:`PartFill` (built once by :func:`layer_costs`).
-
-    ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
-    ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel
-    (TransformerEngine LayerNormLinear / LayerNormMLP), so it needs no separate cast.
-    """
-    # One-byte operands run at the part's measured FP8 (or NVFP4) rate relative to BF16 (MAMF ratio).
-    efficiency = hw.matrix_efficiency * (low_precision_rate_ratio(hw, cal) if bpe < 2.0 else 1.0)
-    common = dict(peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                  matrix_efficiency=efficiency, bytes_per_element=bpe, cal=cal, fill=fill)
-    fwd = gemm_time_s(m, n, k, batch=batch, **common)
-    bwd = gemm_time_s(m, k, n, batch=batch, **common)
-    if not frozen:
-        bwd = bwd + gemm_time_s(k, n, m, batch=batch, **common)
-    hbm = bpe * batch * (m * k + k * n + m * n)
-    if bpe < 2.0 and (cal.fp8_quantize_bytes_per_element > 0 or cal.fp8_norm_quantize_bytes_per_element > 0
-                      or cal.fp8_quantize_bytes_per_element_any_layout > 0
-                      or cal.fp8_norm_quantize_bytes_per_element_any_layout > 0):
-        # Low-precision recipes quantise each GEMM's BF16 activation input (forward) and output
-        # gradient (backward) in separate HBM-bound kernels (TransformerEngine cast / cast_transpose;
-        # bytes per element by recipe and the part's layout rule: data/calibration/low_precision_recipes.yaml).
-        # A norm output is quantised by the norm itself (delayed scaling) or by its own pass after it.
-        any_layout = hw.fp8_gemm_layouts == "any"
-        cast = np.where(any_layout, cal.fp8_quantize_bytes_per_element_any_layout, cal.fp8_quantize_bytes_per_element)
-        norm_cast = np.where(any_layout, cal.fp8_norm_quantize_bytes_per_element_any_layout,
-                             cal.fp8_norm_quantize_bytes_per_element)
-        in_bytes = norm_cast if input_from_norm else cast
-        bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
-        fwd = fwd + in_bytes * batch * m * k / bw
-        bwd = bwd + cast * batch * m * n / bw
-        hbm = hbm + in_bytes * batch * m * k
-    if bpe < 2.0 and cal.fp8_weight_transpose_bytes_per_element > 0:
-        # FP8 weights whose transpose is not cached: each backward re-forms the (k x n) weight's
-        # transpose for the data-gradient GEMM (TransformerEngine Linear backward
-        # ``weight.transpose_2d(cache=is_first_microbatch is not None)``; Megatron-Core passes None
-        # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM, on a part
-        # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
-        reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
-                          / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
-        bwd = pick(hw.fp8_gemm_layouts != "any", reformed, bwd)
-    flops = 2.0 * m * n * k * batch
-    return fwd, bwd, flops, hbm
-
-
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                 peak_matrix_flops: np.ndarray, expert_tp: np.ndarray | None = None) -> LayerCosts:
     """Costs of a dense layer, a MoE layer and the output layer for one micro-batch.
@@ -181,14 +95,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         the adapter's up GEMM is column-parallel (n / tp per rank) and its output, after the TP
         exchange (communication.lora_tensor_parallel_s), is (m / tp) x n with sequence
         parallelism, m x n without (NeMo ParallelLinearAdapter, ``gather_output``)."""
-        base = _gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, fill, frozen=lora, input_from_norm=input_from_norm)
+        base = gemm_fwd_bwd(m, n, k, batch, peak, hw, bpe, cal, fill, frozen=lora, input_from_norm=input_from_norm)
         if target not in targets:
             return base
         if row_parallel:
-            adapter = _adapter_fwd_bwd(m, n / t, k, batch, batch * m * n / out_split, wl.training.lora_rank,
+            adapter = adapter_fwd_bwd(m, n / t, k, batch, batch * m * n / out_split, wl.training.lora_rank,
                                        wl.training.lora_dropout, hw, cal, fill)
         else:
-            adapter = _adapter_fwd_bwd(m, n, k, batch, batch * m * n, wl.training.lora_rank,
+            adapter = adapter_fwd_bwd(m, n, k, batch, batch * m * n, wl.training.lora_rank,
                                        wl.training.lora_dropout, hw, cal, fill)
         return tuple(x + y for x, y in zip(base, adapter))
 
@@ -239,8 +153,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         fa_fwd = fa_fwd + bias_s
         fa_bwd = fa_bwd + 2.0 * bias_s
     # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
-    sc = _gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
-    av = _gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
+    sc = gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
+    av = gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
     score_elems = b * heads_local * (s / c) * s
     softmax_fwd = 10.0 * score_elems / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     unfused_fwd = sc[0] + av[0] + softmax_fwd
@@ -302,7 +216,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Expert adapters act on the expert's local tokens (no sequence-parallel exchange).
         e_up = proj("mlp_fc1", tokens_per_expert, e_in, h, local_experts)
         e_down = proj("mlp_fc2", tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts)
-        router = _gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
+        router = gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
@@ -347,7 +261,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
     dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)
 
-    logits = _gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
+    logits = gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
     ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     return LayerCosts(

@@ -59,9 +59,10 @@ class GaussianProcess:
         return self.mean + self.scale * mu, self.scale * np.sqrt(var)
 
 
-def _neg_log_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray,
-                        diffs: np.ndarray) -> tuple[float, np.ndarray]:
-    d = x.shape[1]
+def _neg_log_likelihood(theta: np.ndarray, y: np.ndarray, diffs: np.ndarray) -> tuple[float, np.ndarray]:
+    """(negative log marginal likelihood, its gradient in ``theta``) of targets ``y`` (n,) for the squared
+    differences ``diffs`` (d, n, n) of the inputs; ``theta`` = (log length scales (d), log signal, log noise)."""
+    d = diffs.shape[0]
     inv_length, signal, noise = np.exp(-theta[:d]), np.exp(theta[d]), np.exp(theta[d + 1])
     scaled = diffs * (inv_length ** 2)[:, None, None]  # (d, n, n) squared differences / l^2
     kernel = signal * np.exp(-0.5 * scaled.sum(axis=0))
@@ -97,7 +98,7 @@ def fit_gp(x: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None, optimi
     start = np.clip(start, [b[0] for b in bounds], [b[1] for b in bounds])
     if optimise:
         diffs = (x.T[:, :, None] - x.T[:, None, :]) ** 2
-        result = minimize(_neg_log_likelihood, start, args=(x, target, diffs), jac=True, method="L-BFGS-B",
+        result = minimize(_neg_log_likelihood, start, args=(target, diffs), jac=True, method="L-BFGS-B",
                           bounds=bounds, options={"maxiter": 40})
         start = result.x if np.all(np.isfinite(result.x)) else start
     inv_length, signal, noise = np.exp(-start[:d]), np.exp(start[d]), np.exp(start[d + 1])

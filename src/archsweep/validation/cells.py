@@ -7,23 +7,10 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.training import RECOMPUTE_MODULES
 from archsweep.validation.types import _EMPTY, METRICS, Skip
-
-Status = Literal["ok", "skipped"]
-MappingSource = Literal["given", "partial", "searched", "-"]
-#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
-#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
-#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
-#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
-#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
-FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
-
-#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
-
 
 # ---------------------------------------------------------------------------------------
 # reading cells
@@ -171,3 +158,23 @@ def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
         raise Skip(f"moe_recompute_modules={raw!r}: {', '.join(bad)} not modelled; allowed: "
                    + ", ".join(RECOMPUTE_MODULES))
     return names
+
+
+def _zero_stage(row: Mapping[str, str]) -> int | None:
+    """ZeRO stage of ``fsdp_zero`` (FSDP FULL_SHARD / Megatron-FSDP 3, SHARD_GRAD_OP 2, distributed optimizer 1,
+    DDP / NO_SHARD 0); None when empty; :class:`Skip` for hybrid sharding or text not understood."""
+    raw = _text(row, "fsdp_zero")
+    text = raw.lower().replace(" ", "").replace("-", "").replace("_", "")
+    if not text:
+        return None
+    if "hybrid" in text:
+        raise Skip(f"fsdp_zero={raw!r}: hybrid sharding (shard in a node, replicate across) is not modelled")
+    table = (("megatronfsdp", 3), ("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
+             ("zero1", 1), ("stage1", 1), ("distributedoptimizer", 1), ("distopt", 1), ("noshard", 0), ("ddp", 0),
+             ("zero0", 0), ("stage0", 0), ("none", 0))
+    for key, stage in table:
+        if key in text:
+            return stage
+    raise Skip(f"fsdp_zero={raw!r} not understood; allowed: FSDP FULL_SHARD/SHARD_GRAD_OP/NO_SHARD, ZeRO-0..3, "
+               "distributed optimizer")
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 
@@ -13,19 +12,16 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
 from archsweep.validation.layer_time import measured_layer_times
-from archsweep.validation.types import _GIB, _STATED_PEAKS, LAYER_METRIC, METRICS, STEADY_STEP, RowPlan, Skip
-
-Status = Literal["ok", "skipped"]
-MappingSource = Literal["given", "partial", "searched", "-"]
-#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
-#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
-#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
-#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
-#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
-FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
-
-#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
-
+from archsweep.validation.types import (
+    _GIB,
+    _STATED_PEAKS,
+    LAYER_METRIC,
+    METRICS,
+    STEADY_STEP,
+    FlopConvention,
+    RowPlan,
+    Skip,
+)
 
 # ---------------------------------------------------------------------------------------
 # metric, FLOP convention

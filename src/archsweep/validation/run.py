@@ -29,7 +29,7 @@ Row -> inputs (the rules, in one place):
 * Metric, the first the row provides: ``step_time_s``, ``tokens_per_s_per_gpu``,
   ``tokens_per_s_total``, ``tflops_per_gpu``, ``mfu_pct``, ``hfu_pct``; then memory figures
   from ``other_metric`` (activations GiB; activation memory as % of the no-recompute,
-  no-SP baseline). FLOP-based metrics use the row's FLOP convention (:data:`FlopConvention`).
+  no-SP baseline). FLOP-based metrics use the row's FLOP convention (:data:`~archsweep.validation.types.FlopConvention`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -62,21 +62,10 @@ from archsweep.validation.metrics import (
 )
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import _mapping, _workload, calibration_stack
+from archsweep.validation.row_workload import _workload
+from archsweep.validation.rows import _mapping, calibration_stack
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
-
-Status = Literal["ok", "skipped"]
-MappingSource = Literal["given", "partial", "searched", "-"]
-#: ``megatron``: Narayanan SC21 Eq. 3 / Korthikanti App. A (hardware FLOPs include the
-#: recomputation, model FLOPs 72 B s l h^2 (1 + s/6h + V/12lh), peak 312 TFLOP/s on A100);
-#: ``mosaicml``: llm-foundry benchmark README (6 N + 12 l s h per token with N = the row's
-#: parameter count; HFU = 4/3 MFU with activation checkpointing; peaks 312/989/1979 TFLOP/s);
-#: ``archsweep``: the model's own MFU/HFU (PaLM App. B convention).
-FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
-
-#: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
-
 
 # ---------------------------------------------------------------------------------------
 # plan, evaluate, summarise

@@ -19,8 +19,6 @@ MappingSource = Literal["given", "partial", "searched", "-"]
 FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
 
 #: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
-
-
 OUTPUT_COLUMNS: tuple[str, ...] = ("run_id", "metric", "measured", "predicted", "error_pct", "status", "reason")
 EXTRA_COLUMNS: tuple[str, ...] = ("mapping", "source_group", "accelerator", "model", "notes")
 

@@ -19,7 +19,8 @@ They depend on the hardware ONLY through the key (``training_step`` reads nothin
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
 they are cached per (workload, calibration, fixed dp, mapping batch, precision, key row): a shard
 evaluation hands the search batches of 128 candidates, and a study grid has few distinct keys.
-The cache is an LRU bounded in bytes (:data:`CACHE_BYTES`); a batch of n candidates over m
+The cache (:mod:`archsweep.model.training.table_cache`; its functions re-exported here) is an LRU
+bounded in bytes (:data:`CACHE_BYTES`); a batch of n candidates over m
 mappings computes at most ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / m)``
 new keys (a key costs one evaluation of the compute side over the count's valid mappings, so the
 second term caps a small batch's tables to a share of its exact evaluations: 100 DeepSeek-V3
@@ -31,9 +32,7 @@ tightness does).
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import fields, replace
 from typing import Any
 
@@ -42,14 +41,21 @@ import numpy as np
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.step import stage_compute, stage_offload
+from archsweep.model.training.table_cache import (
+    CACHE_BYTES,
+    cached,
+    cached_value,
+    clear_cache,
+    context,
+    is_cached,
+    store,
+)
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "store", "unique_rows"]
 
-#: Upper bound of the process-wide cache (tables and communication coefficients), bytes.
-CACHE_BYTES = 256 * 2**20
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
 CHUNK_ELEMENTS = 65_536  # evaluations per training_step / stage_compute call of the search (cache-sized, as the driver)
@@ -65,105 +71,6 @@ _GROWTH_STEPS = 8  # finest ladder the leftover budget buys keys of (finer ones 
 _GROWTH_PAYBACK = 2700  # a bought key must serve >= mappings / this candidates of its batch
 _COMPUTE_FREE = ("zero_stage", "tp_overlap", "dp_overlap")  # mapping fields stage_compute never reads
 _TABLE_ELEMENTS = 2**23  # (keys x mappings) entries of one batch's tables at most, beyond the miss budget
-
-
-class _Lru:
-    """An LRU dictionary bounded by the summed ``nbytes`` of its values (tuples of arrays)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[Hashable, tuple[np.ndarray, ...]] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: Hashable) -> tuple[np.ndarray, ...] | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._data
-
-    def put(self, key: Hashable, value: tuple[np.ndarray, ...]) -> None:
-        if key in self._data:
-            return
-        self._data[key] = value
-        self._bytes += sum(v.nbytes for v in value)
-        while self._bytes > self.max_bytes and len(self._data) > 1:
-            _, old = self._data.popitem(last=False)
-            self._bytes -= sum(v.nbytes for v in old)
-
-    def clear(self) -> None:
-        self._data.clear()
-        self._bytes = 0
-
-
-_CACHE = _Lru(CACHE_BYTES)
-_DIGESTS: list[tuple[MappingArrays, str]] = []  # (batch, digest): a strong reference keeps id() unique
-
-
-def clear_cache() -> None:
-    """Forget every cached table (tests; results never depend on the cache)."""
-    _CACHE.clear()
-    _DIGESTS.clear()
-
-
-def _digest(mappings: MappingArrays) -> str:
-    for known, digest in _DIGESTS:
-        if known is mappings:
-            return digest
-    h = hashlib.blake2b(digest_size=16)
-    for f in fields(mappings):
-        arr = np.ascontiguousarray(getattr(mappings, f.name), dtype=np.float64)
-        h.update(f.name.encode())
-        h.update(str(arr.shape).encode())
-        h.update(arr.tobytes())
-    digest = h.hexdigest()
-    _DIGESTS.append((mappings, digest))
-    del _DIGESTS[:-8]
-    return digest
-
-
-class _Context(tuple):
-    """A tuple that hashes once: a cache key holds the workload and calibration, frozen dataclasses
-    whose hash walks every field; :func:`keys` looks up thousands of keys per batch."""
-
-    _hash: int
-
-    def __new__(cls, items: tuple[Hashable, ...]) -> _Context:
-        self = super().__new__(cls, items)
-        self._hash = tuple.__hash__(self)
-        return self
-
-    def __hash__(self) -> int:
-        return self._hash
-
-
-def context(wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration) -> tuple[Hashable, ...]:
-    """What every cached entry of one search depends on besides its own key (equal to the plain
-    tuple, its hash computed once)."""
-    return _Context((wl, cal, fixed_dp, _digest(mappings), wl.training.precision == "fp8"))
-
-
-def cached(ctx: tuple[Hashable, ...], name: str, key: tuple[float, ...],
-           compute: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """The cached value of (``ctx``, ``name``, ``key``), computed by ``compute()`` on a miss."""
-    full = (ctx, name, key)
-    value = _CACHE.get(full)
-    if value is None:
-        value = compute()
-        _CACHE.put(full, value)
-    return value
-
-
-def cached_value(ctx: tuple[Hashable, ...], name: str, key: tuple[float, ...]) -> tuple[np.ndarray, ...] | None:
-    """The cached value of (``ctx``, ``name``, ``key``), or None."""
-    return _CACHE.get((ctx, name, key))
-
-
-def store(ctx: tuple[Hashable, ...], name: str, key: tuple[float, ...], value: tuple[np.ndarray, ...]) -> None:
-    """Cache ``value`` under (``ctx``, ``name``, ``key``)."""
-    _CACHE.put((ctx, name, key), value)
 
 
 def _round_up(x: np.ndarray, steps: int) -> np.ndarray:
@@ -224,7 +131,7 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
     for level, steps in enumerate(_LADDERS):
         found, inverse = unique_rows(np.column_stack([count] + [_round_up(c, steps) for c in cols]))
         new = np.ones(len(found), dtype=bool) if ctx is None else \
-            np.array([(ctx, "tables", tuple(r)) not in _CACHE for r in found.tolist()], dtype=bool)
+            np.array([not is_cached(ctx, "tables", tuple(r)) for r in found.tolist()], dtype=bool)
         levels.append((found, inverse.reshape(-1), new))
         if new.sum() <= budget and len(found) <= max_keys:
             bulk = level
@@ -379,22 +286,22 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows (A per key; launch,
     valid and total per accelerator count), the missing ones computed in one batch and cached."""
     counts = key_rows[:, 0].tolist()
-    per_count: dict[float, Any] = {c: _CACHE.get((ctx, "count", (c,))) for c in counts}
+    per_count: dict[float, Any] = {c: cached_value(ctx, "count", (c,)) for c in counts}
     new_counts = sorted(c for c, value in per_count.items() if value is None)
     if new_counts:
         fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64),
                               classes(ctx, mappings))
         for j, c in enumerate(new_counts):
             per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
-            _CACHE.put((ctx, "count", (c,)), per_count[c])
+            store(ctx, "count", (c,), per_count[c])
     launch, valid, total = (np.stack([per_count[c][t] for c in counts]) for t in range(3))
     names = [tuple(row) for row in key_rows.tolist()]
-    got: list[Any] = [_CACHE.get((ctx, "tables", name)) for name in names]
+    got: list[Any] = [cached_value(ctx, "tables", name) for name in names]
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
         fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
                                   valid[missing], classes(ctx, mappings))
         for j, i in enumerate(missing):
             got[i] = (np.ascontiguousarray(fresh_a[j]),)
-            _CACHE.put((ctx, "tables", names[i]), got[i])
+            store(ctx, "tables", names[i], got[i])
     return np.stack([g[0] for g in got]), launch, valid, total
