@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,11 @@ def test_tiny_study_end_to_end(tmp_path):
     assert f"database:     {db}" in done.stdout and "on the Pareto front" in done.stdout
 
     candidates = sum(pq.read_metadata(results / "space" / f"{k}.parquet").num_rows for k in range(study.shards))
+    if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):  # each job ran with keep_freed_memory
+        logs = sorted((results / "logs" / "evaluate").glob("*.log"))
+        assert len(logs) == study.shards
+        for log in logs:
+            assert "malloc settings of archsweep.workflow.allocator applied" in log.read_text(), log
     first = _snapshot(db)
     evaluations = first["evaluations"]
     assert evaluations.num_rows == candidates * len(study.workloads) > 0
