@@ -1,0 +1,54 @@
+"""The bias-split helper (benchmarks/part_bias_split.py): joins a ``validate --output`` file with the rows'
+facts, keeps the group's modelled dense rows, and reports count, mean signed error and MAPE per split."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("part_bias_split_bench", ROOT / "benchmarks" / "part_bias_split.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _output(tmp_path: Path) -> str:
+    """A validate --output file of five real run_ids: two B200 dense rows, one H100 FSDP row, one MoE row and
+    one skipped row."""
+    rows = [("mbridge_25.11_DGX-B200_LLAMA3-8B_FP8-CS_8", 10.0, "ok"),
+            ("mbridge_25.11_DGX-B200_LLAMA3-8B_FP8-MX_8", 14.0, "ok"),
+            ("mbridge_25.11_DGX-H100_LLAMA3-8B_FP8-CS_8", -2.0, "ok"),
+            ("mbridge_25.11_DGX-B200_GPT_OSS_120B_BF16_64", 23.0, "ok"),
+            ("mbridge_25.11_DGX-GB300_LLAMA3-8B_FP8-CS_8", 99.0, "skipped")]
+    path = tmp_path / "rows.csv"
+    pd.DataFrame({"run_id": [r[0] for r in rows], "error_pct": [r[1] for r in rows],
+                  "status": [r[2] for r in rows], "source_group": "nemo"}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_dense_modelled_rows_split_by_part_and_precision(bench, tmp_path):
+    df = bench.rows(_output(tmp_path), "nemo", all_archs=False)
+    assert sorted(df.accelerator_canonical) == ["B200", "B200", "H100-SXM"]  # no MoE row, no skipped row
+    by_part = bench.split(df, ["accelerator_canonical"])
+    assert by_part.loc["B200", "rows"] == 2
+    assert by_part.loc["B200", "mean_signed_pct"] == pytest.approx(12.0)
+    assert by_part.loc["H100-SXM", "mape_pct"] == pytest.approx(2.0)
+    by_precision = bench.split(df, ["precision"])
+    assert set(by_precision.index) == {"FP8 per-tensor", "MXFP8"}  # FP8-CS and FP8-MX named as recipes
+    assert dict(zip(df.run_id, df.layout))["mbridge_25.11_DGX-H100_LLAMA3-8B_FP8-CS_8"] == "FSDP"
+
+
+def test_all_archs_keeps_the_moe_row(bench, tmp_path):
+    df = bench.rows(_output(tmp_path), "nemo", all_archs=True)
+    assert bench.split(df, ["accelerator_canonical"]).loc["B200", "rows"] == 3
