@@ -1,6 +1,6 @@
 """Where the model spends a validation row's predicted step (issue 10 investigations).
 
-    python benchmarks/row_breakdown.py RUN_ID [RUN_ID ...] [--mapping ep=4,pp=2,vpp=4,micro_batch=4]
+    python benchmarks/row_breakdown.py RUN_ID [RUN_ID ...] [--mapping ep=4,pp=2,vpp=4,micro_batch=4] [--best]
 
 For each ``run_id`` of data/validation/training_runs.csv: the row's plan and chosen mapping as
 ``archsweep validate`` makes them, the step's terms (compute, bubble, exposed TP / CP / EP / PP / DP,
@@ -9,7 +9,9 @@ optimizer), and per layer per micro-batch the forward / backward time with the a
 the MoE layer's terms per micro-batch (expert GEMMs with their achieved rate, router, permutation,
 activation, per-expert launches and quantisation kernels, host time, one all-to-all). ``--mapping``
 re-prices the MoE layer at other mapping fields (e.g. the search's best mapping; the step terms stay
-those of the row's own mapping).
+those of the row's own mapping). ``--best`` adds the step's terms at the mapping the search-optimism
+search picks for the row (validation/optimism.py: the same strategies, the same calibration), so the
+stated and the searched step can be compared term by term.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     lines = [f"{run_id} [{calibration_stack(row)}]: {plan.metric} measured {plan.measured:.4g}, predicted "
              f"{predicted:.4g} ({100 * (predicted - plan.measured) / plan.measured:+.1f} %)",
              "  mapping " + ", ".join(f"{f.name}={_value(result, f.name):g}" for f in fields(MappingArrays))
-             + f", micro-batches {_value(result, 'microbatches'):g}",
+             + f", micro-batches {_value(result, 'microbatches'):g}, HBM share {_value(result, 'memory_per_accelerator_bytes') / _value(result, 'hbm_capacity_bytes'):.3f}",
              f"  step {_value(result, 'step_time_s'):.4g} s = "
              + " + ".join(f"{k.removesuffix('_s')} {_value(result, k):.4g}" for k in _TERMS if _value(result, k) > 0),
              f"  per layer per micro-batch: forward {ms(lc.dense_fwd_s):.3f} ms (attention core {ms(lc.attn_core_fwd_s):.3f},"
@@ -121,8 +123,29 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     return "\n".join(lines)
 
 
+def best_breakdown(run_id: str) -> str:
+    """The step's terms at the search-optimism search's best mapping for ``run_id`` (s)."""
+    from archsweep.validation.optimism import _search_strategies
+
+    rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    row = rows[run_id]
+    plan = validation_run.plan_row(row, load_catalog())
+    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)))
+    tech, cache = load_technology(), {}
+    searched = [validation_run._evaluate(plan, st, cache, tech, cal)
+                for st in _search_strategies(row, plan.strategies[0], plan.workload.layers)]
+    best = min(searched, key=lambda r: _value(r, "step_time_s") if _value(r, "mapping_found") else np.inf)
+    return "\n".join([
+        "  search's best mapping " + ", ".join(f"{f.name}={_value(best, f.name):g}" for f in fields(MappingArrays))
+        + f", micro-batches {_value(best, 'microbatches'):g}, HBM share {_value(best, 'memory_per_accelerator_bytes') / _value(best, 'hbm_capacity_bytes'):.3f}",
+        f"  best step {_value(best, 'step_time_s'):.4g} s = "
+        + " + ".join(f"{k.removesuffix('_s')} {_value(best, k):.4g}" for k in _TERMS if _value(best, k) > 0)])
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     override = args[args.index("--mapping") + 1] if "--mapping" in args else ""
-    for name in (a for a in args if a != "--mapping" and a != override):
+    for name in (a for a in args if a not in ("--mapping", "--best") and a != override):
         print(breakdown(name, override))
+        if "--best" in args:
+            print(best_breakdown(name))

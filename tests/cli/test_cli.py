@@ -135,6 +135,46 @@ def test_validate_optimism_prints_best_over_measured_per_group(tmp_path, capsys)
     assert "baseline of korthikanti_175B_seqsel" in out  # the full-recompute row is its job's baseline
 
 
+def test_validate_optimism_output_has_best_over_measured_per_row(tmp_path, capsys):
+    """`archsweep validate --optimism --output`: every row the search covers gets its best / measured (and its
+    factors, the ceiling figure, the searched mapping) beside its error; the figures are the printed ones."""
+    import csv
+    import math
+
+    from archsweep.validation.cells import read_measurements
+    from archsweep.validation.optimism import search_optimism
+
+    source = Path(__file__).parents[2] / "data" / "validation" / "training_runs.csv"
+    lines = source.read_text().splitlines(keepends=True)
+    subset = tmp_path / "runs.csv"
+    subset.write_text(lines[0] + "".join(line for line in lines[1:] if line.startswith("korthikanti_")))
+    out = tmp_path / "out.csv"
+    assert main(["validate", "--measurements", str(subset), "--summary-only", "--optimism", "--output", str(out)]) == 0
+    assert "with the search-optimism columns" in capsys.readouterr().out
+    with out.open(newline="") as handle:
+        rows = {r["run_id"]: r for r in csv.DictReader(handle)}
+    header = next(iter(rows.values())).keys()
+    assert list(header)[:5] == ["run_id", "metric", "measured", "predicted", "error_pct"]
+    assert {"best_over_measured", "given_over_measured", "best_over_given", "best_over_ceiling", "best_mapping",
+            "optimism_note"} <= set(header)
+    expected = {r.run_id: r for r in search_optimism(read_measurements(subset))}
+    assert expected and set(expected) < set(rows)  # layer-time rows are validated but not searched
+    for run_id, r in rows.items():
+        if run_id not in expected:
+            assert r["best_over_measured"] == r["best_mapping"] == ""
+            continue
+        e = expected[run_id]
+        assert float(r["best_over_measured"]) == pytest.approx(e.best_over_measured, rel=1e-5)
+        assert float(r["best_over_measured"]) == pytest.approx(
+            float(r["given_over_measured"]) * float(r["best_over_given"]), rel=1e-4)
+        assert math.isfinite(float(r["best_over_ceiling"])) and r["best_mapping"] == e.best_mapping
+    assert rows["korthikanti_175B_full"]["optimism_note"].startswith("baseline of korthikanti_175B_seqsel")
+    # Without --optimism the file keeps its columns.
+    plain = tmp_path / "plain.csv"
+    assert main(["validate", "--measurements", str(subset), "--summary-only", "--output", str(plain)]) == 0
+    assert "best_over_measured" not in plain.read_text().splitlines()[0]
+
+
 def test_validate_optimism_refuses_hold_out_and_serving(capsys):
     runs = Path(__file__).parents[2] / "data" / "validation"
     assert main(["validate", "--measurements", str(runs / "training_runs.csv"), "--hold-out", "mpt",

@@ -28,7 +28,7 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
                     "with a reason.")
     parser.add_argument("--measurements", required=True, help="CSV of measured runs")
     parser.add_argument("--output", default=None,
-                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns)")
+                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row)")
     parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
     parser.add_argument("--hold-out", default=None, metavar="GROUP",
                         help="training runs: refit the fitted constants without source_group GROUP and judge only "
@@ -77,17 +77,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
                          "--optimism without --hold-out (the search runs on the in-sample constants)")
     results = validate_file(args.measurements, hold_out=args.hold_out)
     print_report(results, summary_only=args.summary_only)
-    if output is not None:
-        try:
-            write_results_csv(results, output)
-        except OSError as exc:
-            raise InputError("<command line>", "--output", args.output, f"a writable file ({exc.strerror or exc})") from None
-        print(f"wrote {output}")
+    cells = None
     if args.optimism:
         from archsweep.validation.cells import read_measurements
-        from archsweep.validation.optimism import print_optimism, search_optimism
+        from archsweep.validation.optimism import optimism_cells, print_optimism, search_optimism
 
         print("search optimism (best-mapping search / measured throughput; issue-10 target: median in "
               "[0.95, 1.10], no row above 1.25)")
-        print_optimism(search_optimism(read_measurements(args.measurements)))
+        optimism = search_optimism(read_measurements(args.measurements))
+        print_optimism(optimism)
+        cells = optimism_cells(optimism)
+    if output is not None:
+        try:
+            write_results_csv(results, output, optimism=cells)
+        except OSError as exc:
+            raise InputError("<command line>", "--output", args.output, f"a writable file ({exc.strerror or exc})") from None
+        print(f"wrote {output}" + (" (with the search-optimism columns)" if cells is not None else ""))
     return 0

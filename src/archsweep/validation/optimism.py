@@ -42,7 +42,7 @@ from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MICROBATCH_METRICS, Skip
 
-__all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism"]
+__all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
 _STACK_KEYS = ("fa", "dp_overlap")
@@ -189,6 +189,21 @@ def summarise(results: list[OptimismRow]) -> dict[str, Any]:
             "above_1.25_ceiling": sum(r.best_over_ceiling > 1.25 for r in results),
             "median_ceiling": statistics.median(r.best_over_ceiling for r in results),
             "median_best_over_given": statistics.median(r.best_over_given for r in results)}
+
+
+def optimism_cells(results: list[OptimismRow]) -> dict[str, dict[str, Any]]:
+    """Per run_id the cells of :data:`~archsweep.validation.types.OPTIMISM_COLUMNS` (ratios as floats).
+
+    ``optimism_note`` names the faster published row a baseline is left out of the figures for,
+    then the row's reason (e.g. the stated mapping exceeds HBM in the model), ``; ``-joined.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for r in results:
+        note = [f"baseline of {r.baseline_of}"] if r.baseline_of else []
+        out[r.run_id] = {"best_over_measured": r.best_over_measured, "given_over_measured": r.given_over_measured,
+                         "best_over_given": r.best_over_given, "best_over_ceiling": r.best_over_ceiling,
+                         "best_mapping": r.best_mapping, "optimism_note": "; ".join(note + ([r.reason] if r.reason else []))}
+    return out
 
 
 def print_optimism(results: list[OptimismRow], top: int = 15) -> None:

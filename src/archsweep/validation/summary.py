@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from archsweep.validation.types import (
     EXTRA_COLUMNS,
+    OPTIMISM_COLUMNS,
     OUTPUT_COLUMNS,
     GroupSummary,
     RowResult,
@@ -46,15 +47,25 @@ def summarize(results: Sequence[RowResult]) -> dict[str, list[GroupSummary]]:
     return out
 
 
-def write_results_csv(results: Sequence[RowResult], path: Path | str) -> None:
-    """Write :data:`OUTPUT_COLUMNS` then :data:`EXTRA_COLUMNS`; NaN as empty cells."""
+def write_results_csv(results: Sequence[RowResult], path: Path | str,
+                      optimism: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """Write :data:`OUTPUT_COLUMNS` then :data:`EXTRA_COLUMNS`; NaN as empty cells.
+
+    ``optimism`` (``archsweep validate --optimism --output``): per run_id the search-optimism cells
+    (:func:`archsweep.validation.optimism.optimism_cells`), written as :data:`OPTIMISM_COLUMNS` after
+    the others; a row the search does not cover (memory, layer-time or skipped rows) leaves them empty.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    columns = OUTPUT_COLUMNS + EXTRA_COLUMNS + (OPTIMISM_COLUMNS if optimism is not None else ())
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(OUTPUT_COLUMNS + EXTRA_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for result in results:
             row = result.as_row()
+            if optimism is not None:
+                cells = optimism.get(result.run_id, {})
+                row.update({c: cells.get(c, "") for c in OPTIMISM_COLUMNS})
             writer.writerow({k: ("" if isinstance(v, float) and not math.isfinite(v) else
                                  f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
 

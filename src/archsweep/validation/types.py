@@ -21,6 +21,12 @@ FlopConvention = Literal["megatron", "mosaicml", "archsweep"]
 #: Columns of ``--output`` (in this order), then :data:`EXTRA_COLUMNS`.
 OUTPUT_COLUMNS: tuple[str, ...] = ("run_id", "metric", "measured", "predicted", "error_pct", "status", "reason")
 EXTRA_COLUMNS: tuple[str, ...] = ("mapping", "source_group", "accelerator", "model", "notes")
+#: Columns ``--optimism --output`` adds (validation/optimism.py): best / measured (the issue-10
+#: criterion), its two factors, best / max(measured, same-silicon ceiling), the searched mapping,
+#: and the row's optimism note (a published baseline it is left out as, or why the stated mapping
+#: is not comparable).
+OPTIMISM_COLUMNS: tuple[str, ...] = ("best_over_measured", "given_over_measured", "best_over_given",
+                                     "best_over_ceiling", "best_mapping", "optimism_note")
 
 #: Measured columns compared, in order of preference.
 METRICS: tuple[str, ...] = ("step_time_s", "tokens_per_s_per_gpu", "tokens_per_s_total", "tflops_per_gpu",
