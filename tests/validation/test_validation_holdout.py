@@ -57,12 +57,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     17.09 % with GB200 / GB300 on their die's V/f curve (s7-gb200), 16.09 % with the MoE activation over
     the routed width and the per-expert quantisation kernels of the low-precision recipes (s7-smallmoe),
     16.07 % with the schedule's P2P accounting (s7-p2p), 16.34 % over 112 rows with the four Megatron-Bridge
-    25.09 GB200 / B200 rows added (s7-rows: data only)."""
+    25.09 GB200 / B200 rows added (s7-rows: data only), 16.32 % with the weight all-gather of the four
+    25.11 fp8_mx rows whose Megatron-Bridge v0.2.0 preset turns overlap_param_gather off (s8-presets)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.34, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.32, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound():
