@@ -58,12 +58,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     the routed width and the per-expert quantisation kernels of the low-precision recipes (s7-smallmoe),
     16.07 % with the schedule's P2P accounting (s7-p2p), 16.34 % over 112 rows with the four Megatron-Bridge
     25.09 GB200 / B200 rows added (s7-rows: data only), 16.30 % with tp_overlap_residual refit to 0.6 on 16
-    MLPerf LoRA rows (s8-mlperf: the nemo rows with TP overlap take the mlperf-fitted residual)."""
+    MLPerf LoRA rows (s8-mlperf: the nemo rows with TP overlap take the mlperf-fitted residual), 16.28 % with
+    the weight all-gather of the four 25.11 fp8_mx rows whose Megatron-Bridge v0.2.0 preset turns
+    overlap_param_gather off (s8-presets)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.30, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.28, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound():

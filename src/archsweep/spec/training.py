@@ -91,6 +91,11 @@ class TrainingJob:
             megatron/core/fusions/fused_bias_swiglu.py L180 / L232 ``input.to(torch.float8_e4m3fn)``;
             NeMo ``FP8_ACT=1`` in the MLPerf LoRA configs). Any precision; SwiGLU MLPs only (others ignore it:
             Megatron-Core rejects it, transformer_config.py L2467).
+        param_gather_overlap: with a sharded optimizer (ZeRO 1-2), the all-gather of the updated weights
+            after the optimizer step overlaps the next step's forward (Megatron-Core ``overlap_param_gather``,
+            the Megatron-Bridge default with DP > 1: ``CommOverlapConfig``, src/megatron/bridge/training/
+            comm_overlap.py); False = issued synchronously after the step, all of it exposed (the
+            Megatron-Bridge v0.2.0 ``fp8_mx`` presets: ``cfg.ddp.overlap_param_gather = False``).
     """
 
     global_batch_seqs: int
@@ -108,6 +113,7 @@ class TrainingJob:
     fp8_weight_transpose_cached: bool = True
     recompute_modules: tuple[str, ...] = ("core_attn",)
     activation_fp8_input_store: bool = False
+    param_gather_overlap: bool = True
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -127,6 +133,8 @@ class TrainingJob:
         if not isinstance(self.activation_fp8_input_store, bool):
             raise InputError("<training job>", "activation_fp8_input_store", self.activation_fp8_input_store,
                              "true or false")
+        if not isinstance(self.param_gather_overlap, bool):
+            raise InputError("<training job>", "param_gather_overlap", self.param_gather_overlap, "true or false")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

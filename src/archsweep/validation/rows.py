@@ -114,11 +114,10 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         if zero is None:
             zero = 3
     elif stack == "nemo":
-        # NeMo 2.0 / Megatron-Bridge recipe defaults where a row does not state them: sequence
-        # parallelism with TP, gradient reduce-scatter and parameter all-gather overlapped with the
-        # backward/forward, and TP communication overlapped with the GEMMs (TransformerEngine
-        # userbuffers) in the performance recipes (NVIDIA/NeMo nemo/collections/llm/recipes/
-        # llama3_70b.py @0189a3b: trainer(sequence_parallelism=True, ddp overlap_grad_reduce=True,
+        # NeMo 2.0 / Megatron-Bridge recipe defaults where a row does not state them (param_gather_overlap: cell
+        # of its own): SP with TP, gradient reduce-scatter and parameter all-gather overlapped with the backward /
+        # forward, TP comm overlapped with the GEMMs (TE userbuffers) in the perf recipes (NVIDIA/NeMo
+        # nemo/collections/llm/recipes/llama3_70b.py @0189a3b: trainer(sequence_parallelism=True, ddp overlap_grad_reduce=True,
         # overlap_param_gather=True); pretrain_recipe_performance: MegatronCommOverlapCallback(
         # tp_comm_overlap=True, tp_comm_overlap_cfg=userbuffers_bf16_h100_h8192_tp4_mbs1_seqlen8192)).
         sp = True if sp is None else sp

@@ -43,8 +43,9 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     a gradient shard, so every micro-batch's gradients are reduce-scattered (Rajbhandari et al.,
     SC20, Sec. 5.2), each overlapping that micro-batch's backward; ZeRO-3 needs no all-gather
     after the update (weights are gathered on use, below). LoRA: only the adapters (their share
-    of the weights) are reduced and updated.
-    """
+    of the weights) are reduced and updated. With ``wl.training.param_gather_overlap`` off, the
+    ZeRO 1-2 all-gather leaves the overlapped sync and is added in full: the exposed sync functions
+    rise by at most their argument's rise, so the step never shortens."""
     eff = cal.collective_bw_efficiency
     dense_p, expert_p = stage_parameters(wl, mp, etp)
     trainable_scale = wl.trainable_params / wl.total_params
@@ -57,16 +58,24 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     z = mp.zero_stage
     per_microbatch = np.where(z >= 2, microbatches, 1.0)
 
+    # The weight all-gather after the update of ZeRO 1-2: part of the overlapped sync, or (the job's
+    # ``param_gather_overlap`` off: Megatron-Core with overlap_param_gather=False gathers synchronously
+    # after the optimizer step) exposed in full beside it.
+    gather_serial = not wl.training.param_gather_overlap
+
     def _sync(grad_bytes, param_count, group, grp_stride):
         rs = coll.reduce_scatter_time_s(hw, grad_bytes, group, grp_stride, eff)
         ag = coll.all_gather_time_s(hw, param_count * trainable_scale * cal.weight_bytes_per_param, group, grp_stride, eff)
         ar = coll.allreduce_time_s(hw, grad_bytes, group, grp_stride, eff)
-        return np.select([z == 0, z == 1, z == 2], [ar, rs + ag, microbatches * rs + ag], microbatches * rs)
+        ag_over = np.zeros_like(ag) if gather_serial else ag
+        sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_over, microbatches * rs + ag_over], microbatches * rs)
+        return sync, np.where((z == 1) | (z == 2), ag - ag_over, 0.0)
 
-    grad_sync = _sync(dense_grad, dense_p, dp_group, stride)
+    grad_sync, gather_exposed = _sync(dense_grad, dense_p, dp_group, stride)
     if wl.moe is not None:
         e_stride = etp * mp.ep
-        grad_sync = grad_sync + _sync(expert_grad, expert_p, expert_group, e_stride)
+        e_sync, e_gather = _sync(expert_grad, expert_p, expert_group, e_stride)
+        grad_sync, gather_exposed = grad_sync + e_sync, gather_exposed + e_gather
     zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
@@ -77,7 +86,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # ZeRO-3's per-micro-batch reduce-scatter is charged per layer by _zero3_exposed_s.
     grad_exposed = np.select([z >= 3, z == 2], [0.0, overlapped_exposed_s(grad_sync, overlap_window,
                                                                           cal.overlap_interference)], once)
-    exposed = np.where(dp_group > 1, grad_exposed, 0.0) + zero3
+    exposed = np.where(dp_group > 1, grad_exposed + gather_exposed, 0.0) + zero3
     local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
     return DataParallelCost(exposed, reduced, local_params)

@@ -1,0 +1,141 @@
+"""Fill ``param_gather_overlap`` of the Megatron-Bridge performance rows (``mbridge_YY.MM_*``) of
+data/validation/training_runs.csv from the preset of the release each row ran.
+
+The release a row ran: its ``run_id`` prefix names the NeMo container; Megatron-Bridge's
+``docs/releases/software-versions.md`` (tag v0.3.0) gives the Megatron-Bridge inside each: NeMo Framework 25.09 ->
+0.1.0rc3, 25.11 -> 0.2.0, 26.02 -> 0.3.0 (and ``scripts/performance/README.md`` @v0.3.0: "If using 25.11
+Container git switch r0.2.0"). The presets are read at those tags (commits in :data:`_RELEASES`).
+
+What is read: every assignment ``<x>.ddp.overlap_param_gather = False`` in the tag's
+``scripts/performance/configs/**/*.py`` (parsed with ``ast``), with the function it is in and the
+``precision == "<dtype>"`` test it is under, if any. A row is ``no`` when its preset function
+(``{model}_{gpu}_config`` at v0.2.0, ``{model}_pretrain_config_{gpu}`` at v0.3.0) holds such an assignment for
+the row's compute dtype (or unconditionally), else ``yes``: Megatron-Bridge's ``CommOverlapConfig`` turns
+``overlap_param_gather`` on whenever DP > 1 (src/megatron/bridge/training/comm_overlap.py, same at the three
+tags). v0.1.0rc3 configures the runs with yaml files and ``run_script.py``; the script refuses a tag whose yaml
+names ``overlap_param_gather`` at all (none does). Found: v0.2.0 sets it False for ``fp8_mx`` in
+``llama3_70b_{gb300,gb200,b200}``, ``llama31_405b_{gb300,gb200,b200}``, ``qwen3_235b_a22b_b200`` and
+``deepseek_v3_{gb300,gb200}`` ("keeping this eanbled causes NaN grad norm"); v0.1.0rc3 and v0.3.0 nowhere for
+these models. The column is read by the model for ZeRO 1-2 rows (the distributed optimizer) only.
+
+Usage: python data/validation/derive/mbridge_param_gather.py <Megatron-Bridge git dir>
+rewrites data/validation/training_runs.csv in place (idempotent).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+
+from _mlperf_common import _git
+from runs_table import read_runs, write_runs
+
+#: NeMo container -> (Megatron-Bridge tag, its commit) per docs/releases/software-versions.md @v0.3.0.
+_RELEASES = {"25.09": ("v0.1.0rc3", "bf71eba07bae8d36f08b796c106d1197d46ad541"),
+             "25.11": ("v0.2.0", "7af9601c9da746d21481194356295bfe23df3737"),
+             "26.02": ("v0.3.0", "21b02e0cfb2f8ff907e0d8baee0c5205876c6812")}
+#: Data-set model name -> the preset functions' model prefix.
+_MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-405B", "llama31_405b"),
+           ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
+           ("GPT OSS 120B", "gpt_oss_120b"))
+_ROW = re.compile(r"^mbridge_(\d\d\.\d\d)_DGX-(\w+?)_")
+_NOTE = re.compile(r"; param_gather_overlap (yes|no): Megatron-Bridge .*?mbridge_param_gather\.py")
+_SCRIPT = "data/validation/derive/mbridge_param_gather.py"
+
+
+def compute_dtype(precision: str) -> str:
+    """The performance scripts' ``compute_dtype`` of a row's ``precision`` cell."""
+    text = precision.upper()
+    if "MX" in text:
+        return "fp8_mx"
+    if "NVFP4" in text:
+        return "nvfp4"
+    return "bf16" if "BF16" in text else "fp8_cs"
+
+
+def _condition(node: ast.If) -> str | None:
+    """``"fp8_mx"`` for ``if precision == "fp8_mx":``; None for another test."""
+    test = node.test
+    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "precision"
+            and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)):
+        return str(test.comparators[0].value)
+    return None
+
+
+def _offs(body: list[ast.stmt], dtype: str) -> list[str]:
+    """Conditions ("*" = any dtype) under which ``body`` sets ``<x>.ddp.overlap_param_gather = False``."""
+    found = []
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and stmt.value.value is False:
+            for target in stmt.targets:
+                text = ast.unparse(target)
+                if text.endswith(".ddp.overlap_param_gather"):
+                    found.append(dtype)
+        elif isinstance(stmt, ast.If):
+            found += _offs(stmt.body, _condition(stmt) or dtype)
+            found += _offs(stmt.orelse, dtype)
+    return found
+
+
+def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], str]:
+    """{(function, dtype or "*"): file} of the presets at ``commit`` that switch the parameter all-gather
+    overlap off."""
+    files = _git(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
+    offs: dict[tuple[str, str], str] = {}
+    for path in files:
+        text = _git(repo, "show", f"{commit}:{path}")
+        if path.endswith((".yaml", ".yml")) and re.search(r"overlap_param_gather\s*:", text):
+            raise SystemExit(f"{commit}:{path} sets overlap_param_gather in yaml: read it by hand")
+        if not (path.startswith("scripts/performance/configs/") and path.endswith(".py")):
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef):
+                for dtype in _offs(node.body, "*"):
+                    offs[(node.name, dtype)] = path
+    return offs
+
+
+def _function_matches(name: str, model: str, gpu: str) -> bool:
+    return re.fullmatch(rf"{model}_(?:pretrain_config_)?{gpu}(?:_config)?", name) is not None
+
+
+def main(repo: str) -> None:
+    header, rows = read_runs(["param_gather_overlap"])
+    offs = {release: preset_offs(repo, commit) for release, (_tag, commit) in _RELEASES.items()}
+    counts = {"yes": 0, "no": 0}
+    for row in rows:
+        match = _ROW.match(row["run_id"])
+        if not match or match.group(1) not in _RELEASES:
+            continue
+        release, gpu = match.group(1), match.group(2).lower()
+        model = next((key for name, key in _MODELS if row["model"].startswith(name)), None)
+        if model is None:
+            raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
+        tag, commit = _RELEASES[release]
+        dtype = compute_dtype(row["precision"])
+        hits = [(f, d, p) for (f, d), p in offs[release].items()
+                if _function_matches(f, model, gpu) and d in ("*", dtype)]
+        value = "no" if hits else "yes"
+        if hits:
+            function, cond, path = hits[0]
+            where = f"{path} {function}: " + (f"if precision == '{cond}': " if cond != "*" else "")
+            where += "cfg.ddp.overlap_param_gather = False"
+        else:
+            where = (f"scripts/performance sets no ddp.overlap_param_gather = False for {model} {gpu} {dtype} "
+                     "(CommOverlapConfig default on)")
+        row["param_gather_overlap"] = value
+        row["derived"] = _NOTE.sub("", row["derived"])
+        row["derived"] += (f"; param_gather_overlap {value}: Megatron-Bridge {tag} ({commit[:9]}, NeMo {release}) "
+                           f"{where}, {_SCRIPT}")
+        counts[value] += 1
+    if not counts["yes"] + counts["no"]:
+        raise SystemExit("training_runs.csv has no Megatron-Bridge performance row")
+    write_runs(header, rows)
+    print(f"param_gather_overlap: {counts['yes']} yes, {counts['no']} no")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    main(sys.argv[1])
