@@ -32,7 +32,7 @@ from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
+from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.rows import calibration_stack
 
 _RECOMPUTE = {"none": 0.0, "selective": 1.0, "full": 2.0}
@@ -90,7 +90,8 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     row = rows[run_id]
     catalog, tech = load_catalog(), load_technology()
     plan = validation_run.plan_row(row, catalog)
-    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)))  # as validate
+    base = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
+                                   plan.workload.architecture)
     cache: dict = {}
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
     valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results

@@ -67,12 +67,15 @@ def _errors(host_s: float | None) -> list[float]:
 
 
 def test_the_fitted_moe_host_time_makes_every_row_too_slow():
-    """At the fitted host times (alltoall 6 ms, flex 4 ms) every row is predicted too slow by 30-40 %
-    (group MAPE 33.67 %); with no MoE host time beyond the eager-scope term every row is within 11 %:
-    the Megatron-LM code of the model zoo (2026-07) exposes far less host time per MoE layer and
-    micro-batch than the Megatron-Bridge presets of the nemo group (25.09-26.02)."""
+    """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost; each row's stated EP
+    all-to-all overlap) every row is predicted too slow by 15-41 % (group MAPE 23.87 %; 33.67 % at flex
+    4 ms with the overlap assumed wherever allowed); with no MoE host time beyond the eager-scope term
+    every row is within 11 %: the model-zoo runs expose less host time per MoE layer and micro-batch
+    than the Megatron-Bridge presets of the nemo group (25.09-26.02), though no stated setting of
+    theirs (sync points, fusions, graph scope, CPU binding) removes host work the presets keep
+    (docs/model-accuracy.md, s8-moehost)."""
     fitted = _errors(None)
-    assert all(30.0 < e < 40.0 for e in fitted), fitted
-    assert float(np.mean(np.abs(fitted))) == pytest.approx(33.67, abs=0.1)
+    assert all(14.0 < e < 42.0 for e in fitted), fitted
+    assert float(np.mean(np.abs(fitted))) == pytest.approx(23.87, abs=0.1)
     none = _errors(0.0)
     assert all(abs(e) < 11.0 for e in none), none

@@ -68,6 +68,10 @@ class Calibration:
     #: parts graphed) on a row whose stated ``moe_cuda_graph_scope`` leaves them eager
     #: (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
     moe_host_ungraphed_extra_s: float = 0.0
+    #: Host time per MoE layer per micro-batch that capturing the shared experts in the router's CUDA
+    #: graph removes, s: validation adds it on a row with shared experts whose stated scope has no
+    #: ``moe_router`` (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
+    moe_host_shared_expert_ungraphed_s: float = 0.0
     #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
