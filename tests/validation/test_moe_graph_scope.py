@@ -99,13 +99,28 @@ def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
     cal = load_calibration(stack="megatron-core-flex")
     assert cal.moe_a2a_overlap == 1.0
     assert stated_moe_calibration({"moe_a2a_overlap": "no"}, cal, None).moe_a2a_overlap == 0.0
-    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, cal, None) == cal
     assert stated_moe_calibration({}, cal, None) == cal
     row = _row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256")  # pp 4, vpp 4
     assert _text(row, "moe_a2a_overlap") == "no"
     exposed, overlapped = validate_rows([row, {**row, "moe_a2a_overlap": "yes"}])
     assert exposed.status == overlapped.status == "ok"
     assert exposed.predicted < overlapped.predicted  # tokens/s per GPU
+
+
+def test_a_row_stating_the_overlap_also_overlaps_without_a_pipeline():
+    """'yes' adds the pp = 1 case (Megatron-Core combined_1f1b_schedule_for_no_pipelining), which the stack
+    alone does not assume; the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is predicted faster
+    with it than with the cell left empty."""
+    cal = load_calibration(stack="megatron-core-flex")
+    assert cal.moe_a2a_overlap_without_pipeline == 0.0
+    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, cal, None).moe_a2a_overlap_without_pipeline == 1.0
+    off = replace(cal, moe_a2a_overlap=0.0)
+    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, off, None) == off  # a stack without the overlap
+    row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    assert (_text(row, "pp"), _text(row, "moe_a2a_overlap")) == ("1", "yes")
+    stated, unstated = validate_rows([row, {**row, "moe_a2a_overlap": ""}])
+    assert stated.status == unstated.status == "ok"
+    assert stated.predicted > unstated.predicted  # tokens/s per GPU
 
 
 def test_an_unreadable_overlap_cell_skips_the_row():

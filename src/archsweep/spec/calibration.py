@@ -76,6 +76,11 @@ class Calibration:
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
     moe_a2a_overlap: float = 0.0
+    #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
+    #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the
+    #: overlap (:mod:`archsweep.validation.moe_graphs`); 0: only under an interleaved pipeline (studies,
+    #: eval: no Megatron-Bridge preset runs it at pp = 1).
+    moe_a2a_overlap_without_pipeline: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).
