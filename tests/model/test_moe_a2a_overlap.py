@@ -65,3 +65,25 @@ def test_unpaired_share_is_one_exactly_where_megatron_refuses_the_overlap():
     assert np.any(allowed) and np.any(mappings.recompute == RECOMPUTE.index("full"))
     assert np.all(share[~allowed] == 1.0)
     assert np.all(share[allowed] < 1.0)
+
+
+def test_a_stated_overlap_also_pairs_without_a_pipeline():
+    """With ``moe_a2a_overlap_without_pipeline`` (validation, a row stating the overlap) pp = 1 pairs too
+    (Megatron-Core combined_1f1b_schedule_for_no_pipelining); an interleaved or a plain pp > 1 mapping and
+    a full-recompute mapping are as without it; it needs the stack's overlap."""
+    from archsweep.model.training.communication import a2a_unpaired_share
+    from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
+
+    mappings, _ = enumerate_mappings(load_workload("mixtral-8x7b"))
+    mb = np.full(len(mappings), 64.0)
+    base = a2a_unpaired_share(mappings, CAL, mb)
+    stated = a2a_unpaired_share(mappings, replace(CAL, moe_a2a_overlap_without_pipeline=1.0), mb)
+    plain = (mappings.pp == 1) & (mappings.recompute != RECOMPUTE.index("full"))
+    assert np.any(plain) and np.all(base[plain] == 1.0)
+    assert np.all(stated[plain] == 1.0 / 64.0)  # one unpaired pass (warm-up 0 + 1) of 64 micro-batches
+    assert np.array_equal(stated[~plain], base[~plain])
+    off = replace(CAL, moe_a2a_overlap=0.0, moe_a2a_overlap_without_pipeline=1.0)
+    assert np.all(a2a_unpaired_share(mappings, off, mb) == 1.0)
+    single = "tp=2,pp=1,cp=1,ep=32,vpp=1,mb=1,recompute=none,zero=1"
+    on = _run(single, replace(CAL, moe_a2a_overlap_without_pipeline=1.0))
+    assert on["step_time_s"] <= _run(single)["step_time_s"]

@@ -67,13 +67,20 @@ def _errors(host_s: float | None) -> list[float]:
     return out
 
 
-def test_the_fitted_moe_host_time_makes_every_row_too_slow():
-    """At the fitted host times (alltoall 6 ms, flex 4 ms) every row is predicted too slow by 30-40 %
-    (group MAPE 33.67 %); with no MoE host time beyond the eager-scope term every row is within 11 %:
-    the Megatron-LM code of the model zoo (2026-07) exposes far less host time per MoE layer and
-    micro-batch than the Megatron-Bridge presets of the nemo group (25.09-26.02)."""
-    fitted = _errors(None)
-    assert all(30.0 < e < 40.0 for e in fitted), fitted
-    assert float(np.mean(np.abs(fitted))) == pytest.approx(33.67, abs=0.1)
-    none = _errors(0.0)
-    assert all(abs(e) < 11.0 for e in none), none
+def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
+    """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost) and each row's stated EP
+    all-to-all overlap, the H100 and GB200 rows are predicted too slow by 15-41 % and the GB300 row (PP1,
+    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 19.56 %; 33.67 % at flex 4 ms with
+    the overlap assumed only under an interleaved pipeline); with no MoE host time beyond the eager-scope
+    term those three are within 11 %: they expose less host time per MoE layer and micro-batch than the
+    Megatron-Bridge presets of the nemo group (25.09-26.02), though no stated setting of theirs (sync
+    points, fusions, graph scope, CPU binding) removes host work the presets keep (docs/model-accuracy.md,
+    s8-moehost)."""
+    fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
+    gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    assert abs(gb300) < 5.0
+    assert all(14.0 < e < 42.0 for e in fitted.values()), fitted
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(19.56, abs=0.1)
+    none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
+    none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    assert all(abs(e) < 11.0 for e in none.values()), none

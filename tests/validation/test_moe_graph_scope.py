@@ -1,54 +1,155 @@
-"""MoE host time by a row's stated CUDA-graph scope (archsweep.validation.moe_graphs)."""
+"""The MoE software a row states: host time by its CUDA-graph scope, its EP all-to-all overlap
+(archsweep.validation.moe_graphs)."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
+from itertools import chain, combinations
+from pathlib import Path
 
 import pytest
 from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
 from archsweep.validation.cells import _text
-from archsweep.validation.moe_graphs import graph_scope_calibration
+from archsweep.validation.moe_graphs import graph_scope_calibration, stated_moe_calibration, ungraphed_host_extra_s
 from archsweep.validation.run import validate_rows
 
 ROWS = runs()
+#: Megatron-Core token-count GFLOP per token of DeepSeek-V3 (write-up arithmetic, held_out_priors.yaml)
+_FLOP_PER_GPU_STEP = 2048 * 4096 / 256 * 249.812e9
+_LAYER_MICROBATCHES = 64 * 8  # micro-batches x MoE layers of the busiest pipeline rank
 
 
 def _row(run_id: str) -> dict[str, str]:
     return dict(next(r for r in ROWS if _text(r, "run_id") == run_id))
 
 
-def test_extra_is_the_write_ups_cuda_graph_step():
-    """610.71 -> 663.27 TFLOPS/GPU when attention, router and EP preprocess were graphed (DeepSeek-V3,
-    256 GB200, 249.81 GFLOP per token, 32768 tokens per GPU per step, 64 micro-batches x 8 MoE layers)."""
-    flop_per_gpu_step = 2048 * 4096 / 256 * 249.812e9
-    saved_s = flop_per_gpu_step / 610.71e12 - flop_per_gpu_step / 663.27e12
+def _saved_per_layer_mb(before_tflops: float, after_tflops: float) -> float:
+    return (_FLOP_PER_GPU_STEP / (before_tflops * 1e12) - _FLOP_PER_GPU_STEP / (after_tflops * 1e12)) / _LAYER_MICROBATCHES
+
+
+def test_extras_are_the_write_ups_cuda_graph_steps():
+    """610.71 -> 663.27 TFLOPS/GPU when attention, router and EP preprocess were graphed; 797.67 -> 829.93
+    when the router graph also captured the shared expert (DeepSeek-V3, 256 GB200, 249.81 GFLOP per token,
+    32768 tokens per GPU per step, 64 micro-batches x 8 MoE layers). Sec. 2.3 states both together:
+    'a total of 84.8 TFLOPS'."""
+    assert (663.27 - 610.71) + (829.93 - 797.67) == pytest.approx(84.8, abs=0.05)
     for stack in ("megatron-core", "megatron-core-flex"):
-        assert load_calibration(stack=stack).moe_host_ungraphed_extra_s == pytest.approx(saved_s / (64 * 8), rel=0.01)
-    assert load_calibration(stack="pytorch-fsdp").moe_host_ungraphed_extra_s == 0.0
+        cal = load_calibration(stack=stack)
+        assert cal.moe_host_ungraphed_extra_s == pytest.approx(_saved_per_layer_mb(610.71, 663.27), rel=0.01)
+        assert cal.moe_host_shared_expert_ungraphed_s == pytest.approx(_saved_per_layer_mb(797.67, 829.93), rel=0.01)
+    other = load_calibration(stack="pytorch-fsdp")
+    assert other.moe_host_ungraphed_extra_s == other.moe_host_shared_expert_ungraphed_s == 0.0
 
 
-@pytest.mark.parametrize(("scope", "extra"), [("none", True), ("attn+moe_router+moe_preprocess", False),
-                                              ("moe_router+moe_preprocess", False), ("", False)])
-def test_only_rows_that_leave_the_moe_preprocess_eager_pay_it(scope: str, extra: bool):
+@pytest.mark.parametrize(("scope", "shared", "parts"), [
+    ("none", 0, ("eager",)), ("none", 1, ("eager", "shared")), ("attn+moe_router+moe_preprocess", 1, ()),
+    ("moe_router+moe_preprocess", 0, ()), ("moe_router+moe_preprocess", 1, ()), ("attn", 1, ("eager", "shared")),
+    ("", 1, ())])
+def test_a_row_pays_for_each_static_part_its_scope_leaves_eager(scope: str, shared: int, parts: tuple[str, ...]):
     cal = load_calibration(stack="megatron-core")
-    out = graph_scope_calibration({"moe_cuda_graph_scope": scope}, cal)
-    expected = cal.moe_layer_host_overhead_s + (cal.moe_host_ungraphed_extra_s if extra else 0.0)
-    assert out.moe_layer_host_overhead_s == pytest.approx(expected)
-    assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s) == cal  # nothing else moves
+    expected = (cal.moe_host_ungraphed_extra_s * ("eager" in parts)
+                + cal.moe_host_shared_expert_ungraphed_s * ("shared" in parts))
+    assert ungraphed_host_extra_s(scope, shared, cal) == pytest.approx(expected)
+
+
+def test_graphing_more_never_costs_more_host_time():
+    """Monotone: a scope that graphs a superset of another's parts, or a model with fewer shared experts
+    (none), never pays more MoE host time."""
+    cal = load_calibration(stack="megatron-core-flex")
+    parts = ("attn", "moe_router", "moe_preprocess")
+    scopes = [frozenset(c) for c in chain.from_iterable(combinations(parts, n) for n in range(4))]
+    for small in scopes:
+        for big in (s for s in scopes if small <= s):
+            for shared in (0, 1):
+                text = "+".join(sorted(small)) or "none"
+                more = "+".join(sorted(big)) or "none"
+                assert ungraphed_host_extra_s(more, shared, cal) <= ungraphed_host_extra_s(text, shared, cal)
+                assert ungraphed_host_extra_s(text, 0, cal) <= ungraphed_host_extra_s(text, shared, cal)
+
+
+def test_graph_scope_moves_only_the_host_time():
+    cal = load_calibration(stack="megatron-core")
+    out = graph_scope_calibration({"moe_cuda_graph_scope": "none"}, cal, None)
+    assert out.moe_layer_host_overhead_s == pytest.approx(cal.moe_layer_host_overhead_s + cal.moe_host_ungraphed_extra_s)
+    assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s) == cal
 
 
 def test_an_eager_preset_is_slower_than_the_same_preset_graphed():
     """The same stated MoE row, restated with a graphed router / preprocess, is predicted faster by the
-    extra host time; a dense row does not move (its layers have no MoE host time)."""
+    extra host time (a DeepSeek-V3 row also by its shared expert's); a dense row does not move."""
     moe = _row("mbridge_26.02_DGX-B200_DeepSeekV3_MXFP8_256")
     assert _text(moe, "moe_cuda_graph_scope") == "none"
+    preprocess = {**moe, "moe_cuda_graph_scope": "attn+moe_preprocess"}
     graphed = {**moe, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
-    eager_res, graphed_res = validate_rows([moe, graphed])
-    assert eager_res.status == graphed_res.status == "ok"
-    assert eager_res.predicted < graphed_res.predicted  # tokens/s per GPU
+    eager_res, preprocess_res, graphed_res = validate_rows([moe, preprocess, graphed])
+    assert eager_res.status == preprocess_res.status == graphed_res.status == "ok"
+    assert eager_res.predicted < preprocess_res.predicted < graphed_res.predicted  # tokens/s per GPU
     dense = _row("mbridge_26.02_DGX-GB200_LLAMA3-70B_FP8_64")
-    restated = {**dense, "moe_cuda_graph_scope": "none"}
+    restated = {**dense, "moe_cuda_graph_scope": "none", "moe_a2a_overlap": "no"}
     a, b = validate_rows([dense, restated])
     assert a.predicted == b.predicted
+
+
+def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
+    """'no' turns the stack's EP all-to-all overlap off for the row; a row whose mapping allows the
+    overlap (interleaved pipeline) is predicted slower without it, never faster."""
+    cal = load_calibration(stack="megatron-core-flex")
+    assert cal.moe_a2a_overlap == 1.0
+    assert stated_moe_calibration({"moe_a2a_overlap": "no"}, cal, None).moe_a2a_overlap == 0.0
+    assert stated_moe_calibration({}, cal, None) == cal
+    row = _row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256")  # pp 4, vpp 4
+    assert _text(row, "moe_a2a_overlap") == "no"
+    exposed, overlapped = validate_rows([row, {**row, "moe_a2a_overlap": "yes"}])
+    assert exposed.status == overlapped.status == "ok"
+    assert exposed.predicted < overlapped.predicted  # tokens/s per GPU
+
+
+def test_a_row_stating_the_overlap_also_overlaps_without_a_pipeline():
+    """'yes' adds the pp = 1 case (Megatron-Core combined_1f1b_schedule_for_no_pipelining), which the stack
+    alone does not assume; the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is predicted faster
+    with it than with the cell left empty."""
+    cal = load_calibration(stack="megatron-core-flex")
+    assert cal.moe_a2a_overlap_without_pipeline == 0.0
+    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, cal, None).moe_a2a_overlap_without_pipeline == 1.0
+    off = replace(cal, moe_a2a_overlap=0.0)
+    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, off, None) == off  # a stack without the overlap
+    row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    assert (_text(row, "pp"), _text(row, "moe_a2a_overlap")) == ("1", "yes")
+    stated, unstated = validate_rows([row, {**row, "moe_a2a_overlap": ""}])
+    assert stated.status == unstated.status == "ok"
+    assert stated.predicted > unstated.predicted  # tokens/s per GPU
+
+
+def test_an_unreadable_overlap_cell_skips_the_row():
+    row = {**_row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256"), "moe_a2a_overlap": "maybe"}
+    (result,) = validate_rows([row])
+    assert result.status == "skipped" and "moe_a2a_overlap" in result.reason
+
+
+def test_the_csv_states_the_presets_overlap():
+    """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 37
+    set moe_a2a_overlap=True) and the model-zoo commands' A2A_OVERLAP."""
+    path = Path(__file__).parents[2] / "data" / "validation" / "derive" / "moe_recipes.py"
+    spec = importlib.util.spec_from_file_location("moe_recipes_for_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    assert module.A2A_OVERLAP <= set(module.RECIPES) and len(module.A2A_OVERLAP) == 7
+    nemo = [r for r in ROWS if _text(r, "moe_recipe_source") and _text(r, "source_group") == "nemo"]
+    assert len(nemo) == 37
+    for r in nemo:
+        assert _text(r, "moe_a2a_overlap") == ("yes" if module._key(r) in module.A2A_OVERLAP else "no")
+    zoo = {_text(r, "run_id"): _text(r, "moe_a2a_overlap") for r in ROWS if _text(r, "source_group") == "mcore-moe"}
+    assert zoo == {"mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap": "yes",
+                   "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
+                   "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "no",
+                   "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "yes"}

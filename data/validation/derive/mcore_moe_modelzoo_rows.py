@@ -60,22 +60,26 @@ def tokens_per_s(tflops: float) -> str:
 new = [
     row("mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap",
         "H100 table, 'Cross-node EP strategy', second row (DeepEP, TP2 CP1 EP32 PP8 VPP4 DP16, MBS1 GBS2048 GA128, recompute norm+act, '+1f1b overlap', step 17.6 s, 276 TF per GPU); command: best_practice/qwen3/run_235b.sh 'H100 baseline config' (A2A_OVERLAP=1, --recompute-granularity selective --recompute-modules moe_act layernorm, --moe-router-force-load-balancing, no CUDA graph flags)",
-        **H100, pp="8", dp="16", ep="32", vpp="4", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep"),
+        **H100, pp="8", dp="16", ep="32", vpp="4", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep",
+        moe_a2a_overlap="yes"),
     row("mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32",
         "H100 table, 'Intra-node EP strategy', second row (A2A, TP2 CP1 EP8 PP32 VPP3 DP4, MBS1 GBS2048 GA512, recompute norm+act, step 24.2 s, 200 TF per GPU)",
-        **H100, pp="32", dp="4", ep="8", vpp="3", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall"),
+        **H100, pp="32", dp="4", ep="8", vpp="3", tflops_per_gpu="200", step_time_s="24.2", moe_token_dispatcher="alltoall",
+        moe_a2a_overlap="no"),
     row("mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8",
         "GB200 table, first row (BF16, 64 nodes, TP1 PP8 VPP1 CP1 EP8, MBS1 GBS8192, seq 4096, 750 TFLOPS) and its 'Command (BF16)': hybridep, A2A_OVERLAP=0, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
         **GB, pp="8", dp="32", ep="8",
         num_accels="256", accelerator="GB200", accelerator_canonical="GB200", system="GB200 NVL72 (NVLink domain 72), 64 nodes x 4 GPUs",
         precision="BF16", tflops_per_gpu="750", tokens_per_s_per_gpu=tokens_per_s(750),
-        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (Megatron-LM num_floating_point_operations for this model at seq 4096, implied by the same table's four H100 rows: TF per GPU x 256 x step time / (GBS x 4096) = 147.3, 148.2, 147.7, 147.8 GFLOP); dp = GPUs / (TP x PP x CP)"),
+        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (Megatron-LM num_floating_point_operations for this model at seq 4096, implied by the same table's four H100 rows: TF per GPU x 256 x step time / (GBS x 4096) = 147.3, 148.2, 147.7, 147.8 GFLOP); dp = GPUs / (TP x PP x CP)",
+        moe_a2a_overlap="no"),
     row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64",
         "GB300 table (MXFP8, 16 nodes, TP1 PP1 VPP1 CP1 EP64, MBS1 GBS8192, seq 4096, 1055 TFLOPS) and its command: hybridep, A2A_OVERLAP=1, --moe-router-force-load-balancing, --cuda-graph-impl transformer_engine --cuda-graph-scope attn moe_router moe_preprocess, no recompute flag",
         **GB, pp="1", dp="64", ep="64",
         num_accels="64", accelerator="GB300", accelerator_canonical="GB300", system="GB300 NVL72 (NVLink domain 72), 16 nodes x 4 GPUs",
         precision="MXFP8", tflops_per_gpu="1055", tokens_per_s_per_gpu=tokens_per_s(1055),
-        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)"),
+        derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)",
+        moe_a2a_overlap="yes"),
 ]
 header, rows = read_runs()
 ids = {r["run_id"] for r in new}
@@ -85,7 +89,9 @@ print(len(new), "mcore-moe rows written")
 
 # Left out (not representable by the model or its row columns):
 # * H100 'Cross-node EP strategy' first row (245 TF, 19.7 s): the same layout as the kept row without the
-#   EP all-to-all 1F1B overlap; the model assumes the overlap wherever Megatron-Core allows it (no row column).
+#   EP all-to-all 1F1B overlap (left out before the moe_a2a_overlap column existed; the column now states
+#   A2A_OVERLAP per row: sbatch_benchmarking.sh A2A_OVERLAP=${A2A_OVERLAP:-0}, 1 adds
+#   --overlap-moe-expert-parallel-comm --delay-wgrad-compute).
 # * H100 'Intra-node EP strategy' rows 1 and 3 (DeepEP TP2 EP8 PP1 FSDP, 276 TF / 17.6 s; DeepEP TP4 EP8 PP8,
 #   167 TF / 29.0 s): the table states ETP 1 (model_configs/benchmarking/*.yaml --expert-tensor-parallel-size 1)
 #   where EP fits in DP, and the model splits the experts like the dense layers there (ETP = TP,

@@ -11,6 +11,11 @@ other rows, e.g. the mcore-moe rows that state their own recipe, are left as the
                          transformer_engine), "none" when the preset sets no graphs
   moe_recompute_modules  "+"-joined recompute_modules (selective module recompute), "none" if unset
   moe_recipe_source      Megatron-Bridge tag + scripts/performance/configs/<file>:<preset name>
+  moe_a2a_overlap        yes | no: the preset's moe_a2a_overlap (WorkloadBaseConfig, default False), which
+                         the performance scripts turn into overlap_moe_expert_parallel_comm +
+                         delay_wgrad_compute (v0.2.x scripts/performance/utils/helpers.py
+                         set_moe_a2a_overlap_overrides, v0.3.0 utils/overrides.py _set_moe_a2a_overlap_overrides):
+                         the EP all-to-all hidden under the combined 1F1B schedule; "no" = exposed
 
 Preset versions: a NeMo container's table first appears in Megatron-Bridge
 docs/performance-summary.md at v0.2.2 ("25.11 NeMo Container") and v0.3.0 ("26.02"); the 25.09 table
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from runs_table import CSV, fill_columns, read_runs, write_runs
 
-COLUMNS = ("moe_token_dispatcher", "moe_cuda_graph_scope", "moe_recompute_modules", "moe_recipe_source")
+COLUMNS = ("moe_token_dispatcher", "moe_cuda_graph_scope", "moe_recompute_modules", "moe_recipe_source", "moe_a2a_overlap")
 
 _Q3 = "scripts/performance/configs/qwen3/workload_base_configs.py"
 _DS = "scripts/performance/configs/deepseek/workload_base_configs.py"
@@ -74,6 +79,14 @@ RECIPES: dict[tuple[str, str, str], tuple[str, str, str, str]] = {
     ("26.02", "qwen3_235b", "H100"): ("alltoall", "none", "none", f"v0.3.0 {_Q3_3}:QWEN3_235B_A22B_PRETRAIN_CONFIG_H100_BF16_V2"),
 }
 
+#: Presets that set moe_a2a_overlap=True (read from the same tags and preset names as RECIPES; every
+#: other preset leaves the WorkloadBaseConfig default False, scripts/performance/utils/utils.py).
+A2A_OVERLAP: frozenset[tuple[str, str, str]] = frozenset({
+    ("25.09", "deepseek", "H100"),
+    ("25.11", "qwen3_235b", "B200"), ("25.11", "qwen3_235b", "H100"), ("25.11", "qwen3_30b", "H100"),
+    ("26.02", "qwen3_235b", "B300"), ("26.02", "qwen3_235b", "H100"), ("26.02", "qwen3_30b", "H100"),
+})
+
 
 def _owns(row: dict[str, str]) -> bool:
     """The rows this script writes: the nemo group's Megatron-Bridge performance-summary rows."""
@@ -91,7 +104,12 @@ def _key(row: dict[str, str]) -> tuple[str, str, str] | None:
 
 def main() -> None:
     header, rows = read_runs(COLUMNS)
-    matched = fill_columns(rows, COLUMNS, lambda row: RECIPES.get(key) if (key := _key(row)) else None, _owns)
+    def values(row: dict[str, str]) -> tuple[str, ...] | None:
+        key = _key(row)
+        recipe = RECIPES.get(key) if key else None
+        return (*recipe, "yes" if key in A2A_OVERLAP else "no") if recipe else None
+
+    matched = fill_columns(rows, COLUMNS, values, _owns)
     write_runs(header, rows)
     print(f"{CSV}: MoE recipe columns set on {matched} rows")
 

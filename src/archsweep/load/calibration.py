@@ -21,11 +21,12 @@ from archsweep.spec.errors import InputError
 __all__ = ["held_out_lower_bounds", "held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
 
 _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "moe_host_ungraphed_extra_s": "time",
-               "memory_reserved_bytes": "bytes"}
+               "moe_host_shared_expert_ungraphed_s": "time", "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
-               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_a2a_overlap",
+               "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_host_shared_expert_ungraphed_s",
+               "moe_a2a_overlap", "moe_a2a_overlap_without_pipeline",
                "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",

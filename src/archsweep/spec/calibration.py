@@ -68,10 +68,19 @@ class Calibration:
     #: parts graphed) on a row whose stated ``moe_cuda_graph_scope`` leaves them eager
     #: (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
     moe_host_ungraphed_extra_s: float = 0.0
+    #: Host time per MoE layer per micro-batch that capturing the shared experts in the router's CUDA
+    #: graph removes, s: validation adds it on a row with shared experts whose stated scope has no
+    #: ``moe_router`` (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
+    moe_host_shared_expert_ungraphed_s: float = 0.0
     #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
     moe_a2a_overlap: float = 0.0
+    #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
+    #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the
+    #: overlap (:mod:`archsweep.validation.moe_graphs`); 0: only under an interleaved pipeline (studies,
+    #: eval: no Megatron-Bridge preset runs it at pp = 1).
+    moe_a2a_overlap_without_pipeline: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).

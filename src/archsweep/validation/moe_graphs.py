@@ -1,14 +1,36 @@
-"""The MoE host time of a row's stated CUDA-graph scope (validation only).
+"""The MoE software a row states: its CUDA-graph scope's host time and its EP all-to-all overlap (validation only).
 
 A dropless Megatron-Core MoE layer synchronises with the host once per micro-batch, so its eager host
 work after the sync shows on the step (``Calibration.moe_layer_host_overhead_s``). Megatron-Core's
 partial CUDA graphs (``--cuda-graph-scope attn moe_router moe_preprocess``) replay the static parts
-(attention, router, EP preprocess) as graphs and remove their host time; the routed experts stay
-eager. The stack constant is the host time with those parts graphed; a row whose preset leaves them
-eager (``moe_cuda_graph_scope`` column without ``moe_preprocess``, written by
-``data/validation/derive/moe_recipes.py`` from the Megatron-Bridge presets) pays
-``moe_host_ungraphed_extra_s`` more (NVIDIA/Megatron-LM deepseek-v3-gb200-optimization.md, Sec. 2.3
-and Sec. 3 table: "CUDA Graphs" 610.71 -> 663.27 TFLOPS/GPU). Rows without the column are unchanged.
+(attention, router, EP preprocess and, inside the ``moe_router`` graph, the shared experts) as graphs
+and remove their host time; the routed experts stay eager. The stack constant is the host time with
+every static part graphed. A row pays more for each static part its stated scope
+(``moe_cuda_graph_scope``, written by ``data/validation/derive/moe_recipes.py`` from the
+Megatron-Bridge presets) leaves eager, priced from the two pure host-side steps of
+NVIDIA/Megatron-LM deepseek-v3-gb200-optimization.md (Sec. 2.3 and the Sec. 3 table; device work is
+the same kernels, replayed):
+
+* no ``moe_preprocess`` in the scope: ``moe_host_ungraphed_extra_s`` (step "CUDA Graphs",
+  610.71 -> 663.27 TFLOPS/GPU: attention, router and EP preprocess);
+* a model with shared experts and no ``moe_router`` in the scope: ``moe_host_shared_expert_ungraphed_s``
+  more (step "CUDA Graphs capture shared expert", 797.67 -> 829.93 TFLOPS/GPU). Megatron-Core captures
+  the shared experts in the router graph unless ``moe_shared_expert_overlap`` is set
+  (transformer_config.py ``cuda_graph_scope`` doc, @0d8e0714 .. @b0cc2706 moe_layer.py
+  ``shared_experts_compute``); Megatron-Bridge turns that overlap off for the flex dispatcher
+  (``apply_flex_dispatcher_backend``) and with the EP all-to-all overlap (performance-script
+  overrides), so a scope with ``moe_router`` is read as capturing them.
+
+Each part only adds: a scope that graphs more never pays more. Rows without the column are unchanged.
+
+The EP all-to-all overlap (Megatron-Core ``overlap_moe_expert_parallel_comm``, the combined 1F1B
+schedule) is a launch setting too: the Megatron-Bridge presets set it per preset (``moe_a2a_overlap``,
+default False) and the Megatron-LM MoE model zoo's launcher per command (``A2A_OVERLAP``, default 0).
+A row whose ``moe_a2a_overlap`` column says "no" runs with the stack's ``moe_a2a_overlap`` off (every
+all-to-all exposed); "yes" keeps it and adds the pp = 1 case Megatron-Core also runs
+(``combined_1f1b_schedule_for_no_pipelining``; the stack alone assumes the overlap only under an
+interleaved pipeline, ``model.training.communication``); an empty cell keeps the stack's. Written by ``data/validation/derive/moe_recipes.py`` and
+``mcore_moe_modelzoo_rows.py``.
 """
 
 from __future__ import annotations
@@ -16,16 +38,49 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import _text, _yes_no
 
-__all__ = ["graph_scope_calibration"]
+__all__ = ["graph_scope_calibration", "stated_moe_calibration", "ungraphed_host_extra_s"]
 
 
-def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration) -> Calibration:
-    """``calibration`` with the MoE host time of the row's stated CUDA-graph scope (see module doc)."""
-    scope = _text(row, "moe_cuda_graph_scope").lower()
-    extra = calibration.moe_host_ungraphed_extra_s
-    if not scope or "moe_preprocess" in scope or extra == 0.0:
+def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibration) -> float:
+    """Host time per MoE layer per micro-batch, s, that the stated CUDA-graph ``scope`` ("+"-joined
+    Megatron-Core ``cuda_graph_scope``, "none" for no graphs, "" when not stated) leaves eager on top of
+    the stack constant, for a model with ``shared_experts`` shared experts per MoE layer (module doc)."""
+    scope = scope.strip().lower()
+    if not scope:
+        return 0.0
+    parts = set(scope.split("+"))
+    extra = 0.0
+    if "moe_preprocess" not in parts:
+        extra += calibration.moe_host_ungraphed_extra_s
+    if shared_experts > 0 and "moe_router" not in parts:
+        extra += calibration.moe_host_shared_expert_ungraphed_s
+    return extra
+
+
+def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
+                            architecture: Architecture | None) -> Calibration:
+    """``calibration`` with the MoE host time of the row's stated CUDA-graph scope for the trained
+    ``architecture`` (its shared experts; None: none) (see module doc)."""
+    shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
+    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration)
+    if extra == 0.0:
         return calibration
     return replace(calibration, moe_layer_host_overhead_s=calibration.moe_layer_host_overhead_s + extra)
+
+
+def stated_moe_calibration(row: Mapping[str, str], calibration: Calibration,
+                           architecture: Architecture | None) -> Calibration:
+    """:func:`graph_scope_calibration`, with the EP all-to-all overlap off where the row's
+    ``moe_a2a_overlap`` cell says "no", and also without a pipeline where it says "yes" (module doc).
+    Raises ``Skip`` on a cell that is not yes / no."""
+    out = graph_scope_calibration(row, calibration, architecture)
+    stated = _yes_no(row, "moe_a2a_overlap")
+    if stated is False and out.moe_a2a_overlap != 0.0:
+        out = replace(out, moe_a2a_overlap=0.0)
+    elif stated and out.moe_a2a_overlap > 0.0:
+        out = replace(out, moe_a2a_overlap_without_pipeline=1.0)
+    return out

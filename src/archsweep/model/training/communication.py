@@ -126,7 +126,8 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     With ``cal.moe_a2a_overlap`` and an interleaved pipeline (pp > 1, vpp > 1), whose combined 1F1B
     schedule pairs the forward of one micro-batch with the backward of another (Megatron-Core
     pipeline_parallel/combined_1f1b.py, used under ``overlap_moe_expert_parallel_comm``; Megatron-Core
-    also offers it at pp = 1, which no Megatron-Bridge preset uses, so it is not assumed there), the
+    also offers it at pp = 1, which no Megatron-Bridge preset uses, so it is assumed there only where
+    ``cal.moe_a2a_overlap_without_pipeline`` says a validation row states it), the
     four all-to-alls of a MoE layer run on their own stream under that pair's compute
     (``moe_layer_s``: forward + backward of one MoE layer): only the excess stays exposed. The
     passes without a partner (the schedule's warm-up forwards and cool-down backwards: pp - 1
@@ -158,7 +159,8 @@ def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.nda
     'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
     only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
     recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
-    pairs = (mp.pp > 1) & (mp.vpp > 1) & (mp.recompute != 2)
+    interleaved = (mp.pp > 1) & (mp.vpp > 1)
+    pairs = (interleaved | ((mp.pp == 1) & (cal.moe_a2a_overlap_without_pipeline > 0))) & (mp.recompute != 2)
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(pairs & (cal.moe_a2a_overlap > 0), share, 1.0)
