@@ -275,12 +275,14 @@ def main() -> None:
                   f"max_rel_diff_vs_grid={drift:.1e} duplicates_told={report.duplicates} optuna_s={report.optuna_s:.1f} "
                   f"model_s={report.model_s:.1f} lookup_s={report.lookup_s:.2f}", flush=True)
             results.setdefault(sampler, []).append(ratios)
-        print("summary: hypervolume ratio, mean (worst) over seeds " + " ".join(map(str, args.seeds)))
+        print("summary: hypervolume ratio, mean (worst) and median (worst) over seeds " + " ".join(map(str, args.seeds)))
         print("sampler".ljust(28) + "".join(f"{f * 100:g} % ({k})".rjust(18) for f, k in zip(args.fractions, counts)))
         for sampler, runs in results.items():
             table = np.asarray(runs)
             print(sampler.ljust(28) + "".join(f"{m:.4f} ({w:.4f})".rjust(18)
                                               for m, w in zip(table.mean(axis=0), table.min(axis=0))))
+            print(f"{'  median':28}" + "".join(f"{m:.4f} ({w:.4f})".rjust(18)
+                                              for m, w in zip(np.median(table, axis=0), table.min(axis=0))))
             if table.mean(axis=0)[-1] > best[1]:
                 best = (sampler, float(table.mean(axis=0)[-1]))
     print(f"hypervolume_ratio={best[1]:.4f} evaluated_fraction={counts[-1] / total:.4f} sampler={best[0]}")

@@ -12,7 +12,8 @@ the ratios equal the real worker's to 4 digits.
 
 Prints per seed the hypervolume ratio at 200, 400, 800 (, 2,000, 4,000) and a quarter, half and all
 of ``BUDGET`` distinct evaluations and
-how many exhaustive-front points were found, then ``SUMMARY`` mean (worst) over seeds.
+how many exhaustive-front points were found, then ``SUMMARY`` mean (worst) and ``MEDIAN`` median (worst)
+over seeds.
 
 Usage::
 
@@ -91,6 +92,8 @@ def main() -> None:
     table = np.asarray(rows)
     print(f"SUMMARY {sampler_text} " + " ".join(f"{k}:{m:.4f} ({w:.4f})" for k, m, w in
                                                 zip(counts, table.mean(axis=0), table.min(axis=0))))
+    print(f"MEDIAN {sampler_text} " + " ".join(f"{k}:{m:.4f} ({w:.4f})" for k, m, w in
+                                               zip(counts, np.median(table, axis=0), table.min(axis=0))))
 
 
 if __name__ == "__main__":

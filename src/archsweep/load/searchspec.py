@@ -132,6 +132,10 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
                 problems.append(InputError(file, f"{key_path}.sampler.options.{option}", options[option],
                                            "surrogate_share > 0 alongside (the surrogate proposals are off without it)"
                                            ).problem)
+    if "neighbour_reach" in options and "local_search_start" not in options and not options.get("surrogate_share"):
+        problems.append(InputError(file, f"{key_path}.sampler.options.neighbour_reach", options["neighbour_reach"],
+                                   "local_search_start or surrogate_share > 0 alongside (only they step to grid "
+                                   "neighbours)").problem)
     start = options.get("surrogate_start", DEFAULT_SURROGATE_START)
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
         problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_stop", options["surrogate_stop"],

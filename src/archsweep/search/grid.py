@@ -60,14 +60,15 @@ def grid_axes(space: Mapping[str, BaseDistribution]) -> tuple[GridAxis, ...]:
     return tuple(axes)
 
 
-def neighbours(index: Index, sizes: Sequence[int], axes: int) -> tuple[list[Index], list[Index]]:
-    """Grid neighbours of ``index`` inside ``0 <= i < sizes``: one step on one axis, and one step on
-    each of two axes (empty when ``axes`` is 1)."""
+def neighbours(index: Index, sizes: Sequence[int], axes: int, reach: int = 1) -> tuple[list[Index], list[Index]]:
+    """Grid neighbours of ``index`` inside ``0 <= i < sizes``: up to ``reach`` steps on one axis
+    (nearest first), and one step on each of two axes (empty when ``axes`` is 1)."""
     one, two = [], []
-    for a in range(len(sizes)):
-        for d in (-1, 1):
-            if 0 <= index[a] + d < sizes[a]:
-                one.append(index[:a] + (index[a] + d,) + index[a + 1:])
+    for step in range(1, reach + 1):
+        for a in range(len(sizes)):
+            for d in (-step, step):
+                if 0 <= index[a] + d < sizes[a]:
+                    one.append(index[:a] + (index[a] + d,) + index[a + 1:])
     if axes >= 2:
         for a, b in itertools.combinations(range(len(sizes)), 2):
             for da, db in itertools.product((-1, 1), repeat=2):

@@ -121,6 +121,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     local_fresh = bool(options.pop("local_search_fresh", False))
     local_parents = str(options.pop("local_search_parents", "contribution"))
     local_final = options.pop("local_search_final", None)
+    reach = int(options.pop("neighbour_reach", 1))
     surrogate_share = float(options.pop("surrogate_share", 0.0))
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
@@ -135,11 +136,12 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,
                                            final=None if local_final is None
-                                           else round((1.0 - float(local_final)) * spec.trials))
+                                           else round((1.0 - float(local_final)) * spec.trials), reach=reach)
     if surrogate_share > 0:
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
-                                   stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials))
+                                   stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
+                                   reach=reach)
     return sampler
 
 

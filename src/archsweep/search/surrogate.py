@@ -13,7 +13,7 @@ trial numbers: the two shares do not compose as fractions of what is left). A pr
   The hyperparameters are refitted (on at most ``_FIT_POINTS`` of the trials) when the finished
   trials have grown by half since the last fit; every update conditions on all finished trials.
 * **Candidates**: the free (not finished, not in flight) one- and two-axis grid neighbours of the
-  feasible non-dominated trials, plus ``_RANDOM_POOL`` free grid points drawn at random (exploration).
+  feasible non-dominated trials (one-axis moves of up to ``reach`` steps, ``neighbour_reach``), plus ``_RANDOM_POOL`` free grid points drawn at random (exploration).
   The predicted mean of every candidate is computed (O(n) each); the standard deviation (O(n^2)
   each) only for the random ones and the ``_SCREENED`` neighbours whose mean reaches farthest beyond
   the front (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`).
@@ -106,10 +106,11 @@ class SurrogateSampler(ProposingSampler):
         beta: standard deviations of optimism (>= 0).
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
+        reach: the most steps of a one-axis move among the front's neighbours (>= 1).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
-                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None) -> None:
+                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -119,6 +120,9 @@ class SurrogateSampler(ProposingSampler):
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
+        if reach < 1:
+            raise ValueError(f"reach: got {reach}; allowed: an integer >= 1")
+        self._reach = reach
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
@@ -217,7 +221,7 @@ class SurrogateSampler(ProposingSampler):
         sizes = tuple(int(s) for s in self._sizes)
         near: set[Index] = set()
         for parent in map(tuple, front.tolist()):
-            one, two = neighbours(parent, sizes, 2)
+            one, two = neighbours(parent, sizes, 2, self._reach)
             near.update(n for n in one + two if n not in known)
         total = int(np.prod(self._sizes))
         draws = np.unravel_index(rng.integers(0, total, size=min(_RANDOM_POOL, total)), sizes)

@@ -28,10 +28,12 @@ DEFAULT_STORAGE = "journal"
 #: ``local_search_model`` (a step model picks the parent's neighbour), ``local_search_global`` (share
 #: of the local phase left to the global sampler), ``local_search_fresh`` (a global proposal at a
 #: known point moves to a free neighbour), ``local_search_parents`` (``contribution`` or ``gap``: which
-#: front point proposes), ``local_search_final`` (the last fraction of ``trials`` without the global share).
+#: front point proposes), ``local_search_final`` (the last fraction of ``trials`` without the global share),
+#: ``neighbour_reach`` (one-axis moves of up to this many steps among a front point's neighbours, in the
+#: local search and in the surrogate's candidates).
 LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
                                          "local_search_global", "local_search_fresh", "local_search_parents",
-                                         "local_search_final")
+                                         "local_search_final", "neighbour_reach")
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.
 DEFAULT_LOCAL_SEARCH_START = 0.5
