@@ -40,7 +40,7 @@ from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
-from archsweep.validation.types import _MICROBATCH_METRICS, Skip
+from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, Skip
 
 __all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
@@ -77,6 +77,12 @@ class OptimismRow:
     def best_over_ceiling(self) -> float:
         """best / max(measured, same-silicon ceiling): what is left when a faster measured mapping counts."""
         return self.best_over_measured / max(1.0, self.ceiling.over_measured)
+
+    @property
+    def optimism_note(self) -> str:
+        """The faster published row a baseline is left out of the figures for, then the row's reason (e.g. the
+        stated mapping exceeds HBM in the model), ``; ``-joined."""
+        return "; ".join(([f"baseline of {self.baseline_of}"] if self.baseline_of else []) + ([self.reason] if self.reason else []))
 
 
 def _stack_only(strategy: str, keys: tuple[str, ...] = _STACK_KEYS) -> str:
@@ -192,18 +198,9 @@ def summarise(results: list[OptimismRow]) -> dict[str, Any]:
 
 
 def optimism_cells(results: list[OptimismRow]) -> dict[str, dict[str, Any]]:
-    """Per run_id the cells of :data:`~archsweep.validation.types.OPTIMISM_COLUMNS` (ratios as floats).
-
-    ``optimism_note`` names the faster published row a baseline is left out of the figures for,
-    then the row's reason (e.g. the stated mapping exceeds HBM in the model), ``; ``-joined.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for r in results:
-        note = [f"baseline of {r.baseline_of}"] if r.baseline_of else []
-        out[r.run_id] = {"best_over_measured": r.best_over_measured, "given_over_measured": r.given_over_measured,
-                         "best_over_given": r.best_over_given, "best_over_ceiling": r.best_over_ceiling,
-                         "best_mapping": r.best_mapping, "optimism_note": "; ".join(note + ([r.reason] if r.reason else []))}
-    return out
+    """Per run_id the cells of :data:`~archsweep.validation.types.OPTIMISM_COLUMNS` (ratios as floats), each
+    the :class:`OptimismRow` attribute of the column's name (``optimism_note``: :attr:`OptimismRow.optimism_note`)."""
+    return {r.run_id: {c: getattr(r, c) for c in OPTIMISM_COLUMNS} for r in results}
 
 
 def print_optimism(results: list[OptimismRow], top: int = 15) -> None:
