@@ -42,7 +42,7 @@ from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, Skip
 
-__all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
+__all__ = ["OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
 _STACK_KEYS = ("fa", "dp_overlap")
@@ -127,6 +127,15 @@ def _job_key(row: Mapping[str, str]) -> tuple[str, ...]:
                                                                 "global_batch_seqs", "seq_len", "precision"))
 
 
+def best_searched(row: Mapping[str, str], plan: Any, cache: dict, tech: Any, cal: Any) -> tuple[list[str], Any]:
+    """The search's strategies for ``row`` (its planned ``plan``) and the evaluation of the fastest one that
+    found a mapping (step time, s), as the optimism figures and ``benchmarks/row_breakdown.py`` use it."""
+    strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
+    searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
+    return strategies, min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0])
+                           if bool(np.ravel(r["mapping_found"])[0]) else math.inf)
+
+
 def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> OptimismRow | None:
     try:
         plan = plan_row(row, catalog)
@@ -140,10 +149,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
         given_st, given = min(((st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies),
                               key=lambda p: _given_order(p[1]))
-        strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
-        searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
-        best = min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0]) if bool(np.ravel(r["mapping_found"])[0])
-                   else math.inf)
+        strategies, best = best_searched(row, plan, cache, tech, cal)
         predicted = predict_metric(plan, given, None)
     except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
         return None
