@@ -8,7 +8,7 @@ data/validation/training_runs.csv (precision, params_B, tp, cp, fsdp_zero, accel
 modelled (``ok``) rows of ``--group`` (default nemo) that are dense (``arch_type`` not starting with ``moe``;
 ``--all-archs`` keeps MoE too), and prints per part the row count, the mean signed error (%, + = the model too
 fast on throughput metrics) and the MAPE, then the same split by precision (per-tensor FP8 / current scaling /
-NeMo's "FP8" taken as one recipe, FP8-MX = MXFP8), by model size, by layout (TP > 1, CP > 1, FSDP) and by
+NeMo's "FP8" / NeMo 24.07's "FP8 (Transformer Engine)" taken as one recipe, FP8-MX = MXFP8), by model size, by layout (TP > 1, CP > 1, FSDP) and by
 source table (the NeMo long-sequence table against the Megatron-Bridge performance tables).
 """
 
@@ -21,7 +21,7 @@ import pandas as pd
 from archsweep.load.paths import data_dir
 
 _PRECISION = {"FP8-CS": "FP8 per-tensor", "FP8": "FP8 per-tensor", "FP8 (per-tensor)": "FP8 per-tensor",
-              "FP8-MX": "MXFP8"}
+              "FP8 (Transformer Engine)": "FP8 per-tensor", "FP8-MX": "MXFP8"}
 
 
 def rows(output_csv: str, group: str, all_archs: bool) -> pd.DataFrame:

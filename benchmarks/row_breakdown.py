@@ -126,16 +126,14 @@ def breakdown(run_id: str, mapping: str = "") -> str:
 
 def best_breakdown(run_id: str) -> str:
     """The step's terms at the search-optimism search's best mapping for ``run_id`` (s)."""
-    from archsweep.validation.optimism import _search_strategies
+    from archsweep.validation.optimism import best_searched
 
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     row = rows[run_id]
     plan = validation_run.plan_row(row, load_catalog())
     cal = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     tech, cache = load_technology(), {}
-    searched = [validation_run._evaluate(plan, st, cache, tech, cal)
-                for st in _search_strategies(row, plan.strategies[0], plan.workload.layers)]
-    best = min(searched, key=lambda r: _value(r, "step_time_s") if _value(r, "mapping_found") else np.inf)
+    _, best = best_searched(row, plan, cache, tech, cal)
     return "\n".join([
         "  search's best mapping " + ", ".join(f"{f.name}={_value(best, f.name):g}" for f in fields(MappingArrays))
         + f", micro-batches {_value(best, 'microbatches'):g}, HBM share {_value(best, 'memory_per_accelerator_bytes') / _value(best, 'hbm_capacity_bytes'):.3f}",

@@ -17,7 +17,15 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.job_options import FP8_ACT_KEY, RECOMPUTE_KEY, fp8_act_option, precision_recipe, recompute_option
+from archsweep.load.job_options import (
+    FP8_ACT_KEY,
+    PARAM_GATHER_KEY,
+    RECOMPUTE_KEY,
+    fp8_act_option,
+    param_gather_option,
+    precision_recipe,
+    recompute_option,
+)
 from archsweep.load.parameters import error
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.stack_parallelism import load_stack_parallelism
@@ -58,6 +66,8 @@ class WorkloadOverrides:
             sequence of names or one comma-separated string (``--recompute-modules``).
         activation_fp8_input_store: keep the SwiGLU input in FP8 for the backward (Megatron-Core
             ``activation_func_fp8_input_store``; ``--fp8-act``).
+        param_gather_overlap: the distributed optimizer's parameter all-gather overlaps the next step's
+            forward (Megatron-Core ``overlap_param_gather``; ``--param-gather-overlap`` / ``--no-...``).
     """
 
     global_batch_seqs: int | None = None
@@ -71,12 +81,13 @@ class WorkloadOverrides:
     activation_offload_layers: int | None = None
     recompute_modules: str | tuple[str, ...] | None = None
     activation_fp8_input_store: bool | None = None
+    param_gather_overlap: bool | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
 #: the recompute modules (--recompute-modules) and the FP8 SwiGLU input store (--fp8-act) (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
-          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act"}
+          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -122,16 +133,19 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()
     raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
                              ("activation_offload_layers", overrides.activation_offload_layers),
-                             (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store))
+                             (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
+                             (PARAM_GATHER_KEY, overrides.param_gather_overlap))
            if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
+    param_gather = param_gather_option(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
-                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act)
+                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
+                       param_gather_overlap=param_gather)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -205,6 +219,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "precision": workload.training.precision, "low_precision_recipe": workload.training.low_precision_recipe,
         "fp8_params": workload.training.fp8_params, "recompute_modules": ",".join(workload.training.recompute_modules),
         "activation_fp8_input_store": workload.training.activation_fp8_input_store,
+        "param_gather_overlap": workload.training.param_gather_overlap,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

@@ -14,7 +14,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
-from archsweep.model.power import die_clock_scale, static_power_w, step_energy, voltage_scale
+from archsweep.model.power import die_clock_scale, nominal_design, static_power_w, step_energy, voltage_scale
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.run import validate_rows
 
@@ -111,3 +111,26 @@ def test_published_gb200_rows_the_rule_moves():
     for res in results:
         assert res.status == "ok", res.reason
         assert res.error_pct == pytest.approx(expected[res.run_id], abs=3.0), res.run_id
+
+
+@pytest.mark.parametrize("part", ["B200", "GB200", "H100-SXM"])
+def test_the_nominal_design_passed_in_prices_as_the_one_derived(part):
+    """power_area_cost passes its nominal design into step_energy (one derivation of it): the same energy, exact,
+    at several clock scales, on a part with a die reference (GB200) and without."""
+    hw = _hw(part)
+    area = die_area(hw, TECH)
+    for s in (0.6, 0.85, 1.0, 1.1):
+        run = replace(hw, clock_hz=hw.clock_hz * s)
+        act = _activity(run)
+        nominal = nominal_design(run, s)
+        assert np.array_equal(nominal.clock_hz, run.clock_hz / s if s != 1.0 else run.clock_hz)
+        assert step_energy(run, TECH, act, area, s, nominal) == step_energy(run, TECH, act, area, s)
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.5, np.array([1.0, 0.0])])
+def test_a_clock_scale_not_above_zero_is_a_clear_error(scale):
+    hw = _hw("B200")
+    with pytest.raises(ValueError, match="clock scale .* must be > 0"):
+        nominal_design(hw, scale)
+    with pytest.raises(ValueError, match="clock_scale"):
+        step_energy(hw, TECH, _activity(hw), die_area(hw, TECH), scale)

@@ -52,3 +52,16 @@ def test_dense_modelled_rows_split_by_part_and_precision(bench, tmp_path):
 def test_all_archs_keeps_the_moe_row(bench, tmp_path):
     df = bench.rows(_output(tmp_path), "nemo", all_archs=True)
     assert bench.split(df, ["accelerator_canonical"]).loc["B200", "rows"] == 3
+
+
+def test_every_nemo_table_fp8_label_is_one_named_recipe(bench, tmp_path):
+    """The NeMo / Megatron-Bridge tables' FP8 labels (24.07's "FP8 (Transformer Engine)" included) fall into
+    the two named recipes, so H100 is not split into two FP8 groups."""
+    facts = pd.read_csv(ROOT / "data" / "validation" / "training_runs.csv", usecols=["run_id", "precision"])
+    fp8 = facts[facts.precision.astype(str).str.startswith("FP8")
+                & facts.run_id.str.split("_").str[0].isin(["nemo", "nemo2407", "mbridge"])]
+    assert "FP8 (Transformer Engine)" in set(fp8.precision)
+    path = tmp_path / "rows.csv"
+    pd.DataFrame({"run_id": fp8.run_id, "error_pct": 0.0, "status": "ok", "source_group": "nemo"}).to_csv(path)
+    df = bench.rows(str(path), "nemo", all_archs=True)
+    assert set(df.precision) == {"FP8 per-tensor", "MXFP8"}

@@ -47,3 +47,36 @@ def test_keep_freed_memory_is_a_bool_and_idempotent():
              "print(type(first).__name__, keep_freed_memory() == first)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=os.environ.copy())
     assert out.stdout.split() == ["bool", "True"]
+
+
+class _FakeMallopt:
+    """``mallopt`` returning ``answer`` (glibc's 1 = set, 0 = refused); takes ctypes' argtypes / restype."""
+
+    def __init__(self, answer: int) -> None:
+        self.answer = answer
+
+    def __call__(self, param: int, value: int) -> int:
+        return self.answer
+
+
+class _FakeLibc:
+    """A C library: glibc's two entry points, or neither."""
+
+    def __init__(self, answer: int, glibc: bool = True) -> None:
+        if glibc:
+            self.gnu_get_libc_version = lambda: b"2.36"
+            self.mallopt = _FakeMallopt(answer)
+
+
+@pytest.mark.parametrize(("libc", "reason"), [
+    (_FakeLibc(1), "applied"),
+    (_FakeLibc(0), "not applied (mallopt refused M_MMAP_THRESHOLD = 33554432)"),
+    (_FakeLibc(1, glibc=False), "not applied (not glibc)")])
+def test_the_evaluate_log_says_why_the_settings_were_not_applied(monkeypatch, libc, reason):
+    """A glibc whose mallopt refuses is not reported as "not glibc" (a fake C library: the real settings would
+    stay in this test process's malloc)."""
+    from archsweep.workflow import allocator
+
+    monkeypatch.setattr(allocator.ctypes, "CDLL", lambda name: libc)
+    assert allocator.apply_freed_memory_settings() == reason
+    assert allocator.keep_freed_memory() == (reason == "applied")

@@ -221,6 +221,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fp8-act", action=argparse.BooleanOptionalAction, default=None,
                         help="keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 "
                              "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)")
+    parser.add_argument("--param-gather-overlap", action=argparse.BooleanOptionalAction, default=None,
+                        help="the distributed optimizer's parameter all-gather overlaps the next step's forward "
+                             "(Megatron-Core overlap_param_gather; default on; --no-param-gather-overlap: exposed)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -243,7 +246,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   low_precision_recipe=args.recipe, fp8_params=args.fp8_params,
                                   activation_offload_layers=args.offload_layers,
                                   recompute_modules=args.recompute_modules,
-                                  activation_fp8_input_store=args.fp8_act)
+                                  activation_fp8_input_store=args.fp8_act,
+                                  param_gather_overlap=args.param_gather_overlap)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

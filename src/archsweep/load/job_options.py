@@ -18,7 +18,7 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["FP8_ACT_KEY", "fp8_act_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+__all__ = ["FP8_ACT_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
            "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
@@ -29,6 +29,8 @@ RECOMPUTE_KEY = "recompute_modules"
 
 #: Key of the SwiGLU input kept in FP8 (:func:`fp8_act_option`).
 FP8_ACT_KEY = "activation_fp8_input_store"
+#: Key of the distributed optimizer's overlapped parameter all-gather (:func:`param_gather_option`).
+PARAM_GATHER_KEY = "param_gather_overlap"
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -151,5 +153,23 @@ def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str 
     if value and ffn_type is not None and ffn_type != "swiglu":
         p.append(InputError(file, at, value, f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
                             "input in FP8 only for SwiGLU)"))
+        return kept
+    return value
+
+
+def param_gather_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+                        names: Mapping[str, str] | None = None) -> bool:
+    """``param_gather_overlap``: the distributed optimizer's parameter all-gather after the optimizer step overlaps
+    the next step's forward (Megatron-Core ``overlap_param_gather``; true, the default) or is issued after the step,
+    all of it exposed (false: the Megatron-Bridge v0.2.0 ``fp8_mx`` presets), kept from ``base`` (else true) where
+    ``raw`` leaves it out (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p``
+    at ``key.param_gather_overlap`` or ``names["param_gather_overlap"]`` (a flag)."""
+    kept = base.param_gather_overlap if base is not None else True
+    if PARAM_GATHER_KEY not in raw:
+        return kept
+    value = raw[PARAM_GATHER_KEY]
+    if not isinstance(value, bool):
+        at = names[PARAM_GATHER_KEY] if names is not None else f"{key}.{PARAM_GATHER_KEY}"
+        p.append(InputError(file, at, value, "true or false"))
         return kept
     return value

@@ -33,7 +33,7 @@ from archsweep.model.area import AreaBreakdown, link_values, memory_values, node
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
-__all__ = ["EnergyBreakdown", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
+__all__ = ["EnergyBreakdown", "nominal_design", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
            "die_clock_scale"]
 
 _BITS = 8.0
@@ -86,8 +86,20 @@ def _op_energies(hw: HardwareArrays, tech: Technology) -> dict[str, np.ndarray]:
     }
 
 
+def nominal_design(hw: HardwareArrays, clock_scale: np.ndarray | float) -> HardwareArrays:
+    """The design ``hw`` runs at ``clock_scale`` x its nominal clock: ``hw`` with ``clock_hz / clock_scale``
+    (``hw`` itself at scale 1). Raises ValueError on a clock scale that is not > 0 (no nominal clock)."""
+    scale = np.asarray(clock_scale, dtype=np.float64)
+    if np.all(scale == 1.0):
+        return hw
+    if not np.all(scale > 0.0):
+        raise ValueError(f"clock_scale {scale[~(scale > 0.0)].ravel()[:3].tolist()}: a clock scale (the run clock over "
+                         "the design's nominal clock) must be > 0")
+    return replace(hw, clock_hz=hw.clock_hz / scale)
+
+
 def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, area: AreaBreakdown,
-                clock_scale: np.ndarray | float = 1.0) -> EnergyBreakdown:
+                clock_scale: np.ndarray | float = 1.0, nominal: HardwareArrays | None = None) -> EnergyBreakdown:
     """Dynamic energy of one step at ``clock_scale`` (logic energies scale with V^2; HBM and SerDes do not).
 
     Args:
@@ -95,9 +107,11 @@ def step_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, 
         clock_scale: ``hw.clock_hz`` over the design's nominal clock (DVFS); ``hw.clock_hz`` is the clock
             the step ran at, so the die's V/f point is ``hw.clock_hz`` over its reference clock where the
             part names one (:func:`die_clock_scale` of the nominal design).
+        nominal: that nominal design where the caller has it (``power_area_cost`` does);
+            else :func:`nominal_design` of ``hw`` and ``clock_scale``.
     """
     scale = np.asarray(clock_scale, dtype=np.float64)
-    nominal = hw if np.all(scale == 1.0) else replace(hw, clock_hz=hw.clock_hz / scale)
+    nominal = nominal_design(hw, scale) if nominal is None else nominal
     return _dynamic_energy(hw, tech, activity, area, voltage_scale(die_clock_scale(nominal, scale), tech) ** 2)
 
 

@@ -7,14 +7,12 @@ columns follow the convention "> 0 means violated".
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from archsweep.model import cost, reliability
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area, node_values
-from archsweep.model.power import static_power_w, step_energy
+from archsweep.model.power import nominal_design, static_power_w, step_energy
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
@@ -58,9 +56,9 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     n = hw.accelerator_count
     area = die_area(hw, tech)
     scale = np.asarray(clock_scale, dtype=np.float64)
-    energy = step_energy(hw, tech, activity, area, scale)
+    nominal = nominal_design(hw, scale)
+    energy = step_energy(hw, tech, activity, area, scale, nominal)
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
-    nominal = hw if np.all(scale == 1.0) else replace(hw, clock_hz=hw.clock_hz / scale)
     static = static_power_w(nominal, tech, area, scale)
     power = energy.total_dynamic_j / step + static
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step

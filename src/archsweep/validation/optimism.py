@@ -40,9 +40,9 @@ from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
-from archsweep.validation.types import _MICROBATCH_METRICS, Skip
+from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, Skip
 
-__all__ = ["OptimismRow", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
+__all__ = ["OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
 _STACK_KEYS = ("fa", "dp_overlap")
@@ -77,6 +77,12 @@ class OptimismRow:
     def best_over_ceiling(self) -> float:
         """best / max(measured, same-silicon ceiling): what is left when a faster measured mapping counts."""
         return self.best_over_measured / max(1.0, self.ceiling.over_measured)
+
+    @property
+    def optimism_note(self) -> str:
+        """The faster published row a baseline is left out of the figures for, then the row's reason (e.g. the
+        stated mapping exceeds HBM in the model), ``; ``-joined."""
+        return "; ".join(([f"baseline of {self.baseline_of}"] if self.baseline_of else []) + ([self.reason] if self.reason else []))
 
 
 def _stack_only(strategy: str, keys: tuple[str, ...] = _STACK_KEYS) -> str:
@@ -121,6 +127,15 @@ def _job_key(row: Mapping[str, str]) -> tuple[str, ...]:
                                                                 "global_batch_seqs", "seq_len", "precision"))
 
 
+def best_searched(row: Mapping[str, str], plan: Any, cache: dict, tech: Any, cal: Any) -> tuple[list[str], Any]:
+    """The search's strategies for ``row`` (its planned ``plan``) and the evaluation of the fastest one that
+    found a mapping (step time, s), as the optimism figures and ``benchmarks/row_breakdown.py`` use it."""
+    strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
+    searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
+    return strategies, min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0])
+                           if bool(np.ravel(r["mapping_found"])[0]) else math.inf)
+
+
 def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> OptimismRow | None:
     try:
         plan = plan_row(row, catalog)
@@ -134,10 +149,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
         given_st, given = min(((st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies),
                               key=lambda p: _given_order(p[1]))
-        strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
-        searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
-        best = min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0]) if bool(np.ravel(r["mapping_found"])[0])
-                   else math.inf)
+        strategies, best = best_searched(row, plan, cache, tech, cal)
         predicted = predict_metric(plan, given, None)
     except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
         return None
@@ -192,18 +204,9 @@ def summarise(results: list[OptimismRow]) -> dict[str, Any]:
 
 
 def optimism_cells(results: list[OptimismRow]) -> dict[str, dict[str, Any]]:
-    """Per run_id the cells of :data:`~archsweep.validation.types.OPTIMISM_COLUMNS` (ratios as floats).
-
-    ``optimism_note`` names the faster published row a baseline is left out of the figures for,
-    then the row's reason (e.g. the stated mapping exceeds HBM in the model), ``; ``-joined.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for r in results:
-        note = [f"baseline of {r.baseline_of}"] if r.baseline_of else []
-        out[r.run_id] = {"best_over_measured": r.best_over_measured, "given_over_measured": r.given_over_measured,
-                         "best_over_given": r.best_over_given, "best_over_ceiling": r.best_over_ceiling,
-                         "best_mapping": r.best_mapping, "optimism_note": "; ".join(note + ([r.reason] if r.reason else []))}
-    return out
+    """Per run_id the cells of :data:`~archsweep.validation.types.OPTIMISM_COLUMNS` (ratios as floats), each
+    the :class:`OptimismRow` attribute of the column's name (``optimism_note``: :attr:`OptimismRow.optimism_note`)."""
+    return {r.run_id: {c: getattr(r, c) for c in OPTIMISM_COLUMNS} for r in results}
 
 
 def print_optimism(results: list[OptimismRow], top: int = 15) -> None:

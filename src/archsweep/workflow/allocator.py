@@ -18,20 +18,33 @@ from __future__ import annotations
 
 import ctypes
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["apply_freed_memory_settings", "keep_freed_memory"]
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc <malloc.h>
 _SETTINGS = ((_M_MMAP_THRESHOLD, 32 * 2**20), (_M_TRIM_THRESHOLD, 2**30), (_M_TOP_PAD, 64 * 2**20))
 
 
-def keep_freed_memory() -> bool:
-    """Apply the settings above to this process's malloc; False (nothing set) without glibc's ``mallopt``."""
+_NAMES = {_M_TRIM_THRESHOLD: "M_TRIM_THRESHOLD", _M_TOP_PAD: "M_TOP_PAD", _M_MMAP_THRESHOLD: "M_MMAP_THRESHOLD"}
+
+
+def apply_freed_memory_settings() -> str:
+    """Apply the settings above to this process's malloc; ``"applied"``, or ``"not applied (<why>)"``: no C
+    library to load, not glibc (no ``gnu_get_libc_version`` / ``mallopt``), or ``mallopt`` refused a setting
+    (it returns 0; the settings before it stay set)."""
     try:
         libc = ctypes.CDLL(None)
-    except OSError:
-        return False
+    except OSError as exc:
+        return f"not applied (no C library: {exc})"
     if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # the codes above are glibc's
-        return False
+        return "not applied (not glibc)"
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return all(mallopt(param, value) == 1 for param, value in _SETTINGS)
+    for param, value in _SETTINGS:
+        if mallopt(param, value) != 1:
+            return f"not applied (mallopt refused {_NAMES[param]} = {value})"
+    return "applied"
+
+
+def keep_freed_memory() -> bool:
+    """:func:`apply_freed_memory_settings`; True when every setting was applied."""
+    return apply_freed_memory_settings() == "applied"

@@ -84,11 +84,11 @@ def evaluate(study_file: str | Path, shard: str | Path, out: str | Path, *, log:
     from archsweep.candidates.evaluate import evaluate_shard
     from archsweep.results.parquet import write_parquet_atomic
     from archsweep.results.provenance import file_sha256, run_id_for
-    from archsweep.workflow.allocator import keep_freed_memory
+    from archsweep.workflow.allocator import apply_freed_memory_settings
 
-    kept = keep_freed_memory()  # fewer page faults in the mapping search; same numbers
+    malloc = apply_freed_memory_settings()  # fewer page faults in the mapping search; same numbers
     study = load_study(study_file)
-    _log(log, f"evaluate: malloc settings of archsweep.workflow.allocator {'applied' if kept else 'unavailable (not glibc)'}")
+    _log(log, f"evaluate: malloc settings of archsweep.workflow.allocator {malloc}")
     started = time.perf_counter()
     table = evaluate_shard(study, shard, run_id_for(file_sha256(study.file)), progress=lambda text: _log(log, text))
     elapsed = time.perf_counter() - started
