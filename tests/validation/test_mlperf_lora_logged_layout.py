@@ -5,14 +5,10 @@ data/validation/derive/mlperf_lora_logged_layout.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 from measured_runs import runs_by_id
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # The printed NeMo config of a result file as Fujitsu v4.1 writes it (srun rank prefix, hydra indentation);
 # the values are the ones of training_results_v4.1 Fujitsu/results/GX2560M7_H100_SXM_80GBx4/llama2_70b_lora/result_0.txt.
@@ -35,21 +31,8 @@ _DUMP = """0: model:
 """
 
 
-def _logged_module() -> ModuleType:
-    derive = ROOT / "data" / "validation" / "derive"
-    sys.path.insert(0, str(derive))  # the derive scripts import their siblings
-    try:
-        spec = importlib.util.spec_from_file_location("mlperf_lora_logged_layout", derive / "mlperf_lora_logged_layout.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(derive))
-
-
-def test_the_printed_config_is_read_key_by_key_first_occurrence_wins() -> None:
-    got = _logged_module().logged_settings(_DUMP)
+def test_the_printed_config_is_read_key_by_key_first_occurrence_wins(derive_script: Callable[[str], ModuleType]) -> None:
+    got = derive_script("mlperf_lora_logged_layout").logged_settings(_DUMP)
     assert got == {"tensor_model_parallel_size": "4", "pipeline_model_parallel_size": "1", "context_parallel_size": "1",
                    "micro_batch_size": "1", "sequence_parallel": "1", "activations_checkpoint_granularity": "null",
                    "fp8": "true", "fp8_params": "true", "activation_func_fp8_input_store": "0",
