@@ -1,10 +1,14 @@
 """Fixtures of the workflow, store, report and CLI tests: synthetic evaluation shards and
-studies built in memory (no model run), so these tests take milliseconds."""
+studies built in memory (no model run), so these tests take milliseconds; and the derive scripts of
+data/validation/derive/ as modules (``derive_script``) for the validation tests."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
@@ -12,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import settings
 
+from archsweep.load.paths import data_dir
 from archsweep.results import store
 from archsweep.results.fronts import pareto_table
 from archsweep.spec.study import MappingChoice, Objective, Study
@@ -81,3 +86,12 @@ def collected_db(tmp_path: Path, write_shards) -> tuple[Study, Path]:
     store.ingest_arrow(con, "pareto", pareto_table(study, con), store.PARETO_KEYS, scope_value=study.name)
     con.close()
     return study, db
+
+
+@pytest.fixture()
+def derive_script(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """A loader of one script of data/validation/derive/ by module name (``"mlperf_pair_steps"``), with that
+    folder on ``sys.path`` for the test as when the script is run (``python data/validation/derive/<script>.py``
+    puts its folder first, so it imports its siblings ``runs_table`` / ``_mlperf_common``)."""
+    monkeypatch.syspath_prepend(str(data_dir() / "validation" / "derive"))
+    return importlib.import_module

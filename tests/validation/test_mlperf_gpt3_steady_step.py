@@ -3,34 +3,18 @@ data/validation/derive/mlperf_steady_step.py ``steady_step_tokens``, from the ml
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 from measured_runs import runs
 
 from archsweep.validation.metrics import _measured
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _rows() -> list[dict[str, str]]:
     return runs(lambda r: r["source_group"] == "mlperf" and r["run_id"].endswith("gpt3"))
-
-
-def _derive_module():
-    derive = ROOT / "data" / "validation" / "derive"
-    sys.path.insert(0, str(derive))  # the derive scripts import their sibling runs_table
-    try:
-        spec = importlib.util.spec_from_file_location("mlperf_steady_step", derive / "mlperf_steady_step.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(derive))
 
 
 def test_gpt3_rows_with_eval_markers_have_a_steady_step() -> None:
@@ -57,7 +41,7 @@ def _log(events: list[tuple[int, str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def test_steady_step_tokens_on_a_synthetic_log() -> None:
+def test_steady_step_tokens_on_a_synthetic_log(derive_script: Callable[[str], ModuleType]) -> None:
     gbs, seq = 4, 10
     per_block = 3 * gbs * seq  # three steps between evaluations
     events = [(0, "global_batch_size", {"value": gbs}), (0, "max_sequence_length", {"value": seq}),
@@ -67,5 +51,5 @@ def test_steady_step_tokens_on_a_synthetic_log() -> None:
         events += [(t, "eval_start", {"epoch_num": k * per_block}), (t + 7_000, "eval_stop", {"epoch_num": k * per_block})]
         t += 7_000 + 6_000  # 6 s of training: 2 s a step
     text = _log(events)
-    assert _derive_module().steady_step_tokens(text) == pytest.approx(2.0)
-    assert _derive_module().steady_step_tokens(_log(events[:2])) is None  # no evaluations: no value
+    assert derive_script("mlperf_steady_step").steady_step_tokens(text) == pytest.approx(2.0)
+    assert derive_script("mlperf_steady_step").steady_step_tokens(_log(events[:2])) is None  # no evaluations: no value

@@ -5,14 +5,11 @@ data/validation/derive/mlperf_lora_logged_layout.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
+import pytest
 from measured_runs import runs_by_id
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # The printed NeMo config of a result file as Fujitsu v4.1 writes it (srun rank prefix, hydra indentation);
 # the values are the ones of training_results_v4.1 Fujitsu/results/GX2560M7_H100_SXM_80GBx4/llama2_70b_lora/result_0.txt.
@@ -35,21 +32,8 @@ _DUMP = """0: model:
 """
 
 
-def _logged_module() -> ModuleType:
-    derive = ROOT / "data" / "validation" / "derive"
-    sys.path.insert(0, str(derive))  # the derive scripts import their siblings
-    try:
-        spec = importlib.util.spec_from_file_location("mlperf_lora_logged_layout", derive / "mlperf_lora_logged_layout.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(derive))
-
-
-def test_the_printed_config_is_read_key_by_key_first_occurrence_wins() -> None:
-    got = _logged_module().logged_settings(_DUMP)
+def test_the_printed_config_is_read_key_by_key_first_occurrence_wins(derive_script: Callable[[str], ModuleType]) -> None:
+    got = derive_script("mlperf_lora_logged_layout").logged_settings(_DUMP)
     assert got == {"tensor_model_parallel_size": "4", "pipeline_model_parallel_size": "1", "context_parallel_size": "1",
                    "micro_batch_size": "1", "sequence_parallel": "1", "activations_checkpoint_granularity": "null",
                    "fp8": "true", "fp8_params": "true", "activation_func_fp8_input_store": "0",
@@ -95,3 +79,18 @@ def test_only_rows_with_no_published_layout_stay_searched() -> None:
                       if r["source_group"] == "mlperf" and k.endswith("llama2_70b_lora") and not r["tp"])
     assert searched == ["mlperf_train_v4.1_Dell_2xXE9680x8H100-SXM-80GB_llama2_70b_lora",
                         "mlperf_train_v4.1_Dell_4xXE9680x8H100-SXM-80GB_llama2_70b_lora"]
+
+
+def test_fill_keeps_its_note_in_place_and_refuses_a_fractional_dp(derive_script: Callable[[str], ModuleType]) -> None:
+    """Review finding 7: a re-run rewrites the script's note where it stands (runs_table.set_note), and a GPU count
+    that tp x pp x cp does not divide is an error, not a floored dp."""
+    script = derive_script("mlperf_lora_logged_layout")
+    cfg = {"tensor_model_parallel_size": "4", "micro_batch_size": "1", "optim": "fused_adam"}
+    old = f"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap/... from an earlier run, {script._NOTE}"
+    row = {"run_id": "r", "num_accels": "8", "derived": f"base; {old}; a later script's note"}
+    script.fill(row, "v4.0", "S/results/x/llama2_70b_lora", cfg)
+    assert row["dp"] == "2" and row["fsdp_zero"].startswith("ZeRO-0")
+    assert row["derived"].startswith("base; tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap/fp8_params")
+    assert row["derived"].endswith(f"{script._NOTE}; a later script's note") and row["derived"].count(script._NOTE) == 1
+    with pytest.raises(SystemExit, match="num_accels 6 is not a multiple of tp x pp x cp = 4 x 1 x 1"):
+        script.fill(row | {"num_accels": "6"}, "v4.0", "S/results/x/llama2_70b_lora", cfg)

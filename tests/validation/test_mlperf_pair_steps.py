@@ -3,27 +3,11 @@ data/validation/derive/mlperf_pair_steps.py): median of one file's ``tracked_sta
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
+from collections.abc import Callable
+from types import ModuleType
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _module():
-    derive = ROOT / "data" / "validation" / "derive"
-    sys.path.insert(0, str(derive))  # the derive scripts import their sibling helpers
-    try:
-        spec = importlib.util.spec_from_file_location("mlperf_pair_steps", derive / "mlperf_pair_steps.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(derive))
 
 
 def _line(key: str, value: object) -> str:
@@ -31,7 +15,7 @@ def _line(key: str, value: object) -> str:
                                      "value": value, "metadata": {}})
 
 
-def test_file_step_is_the_median_of_the_tracked_step_times() -> None:
+def test_file_step_is_the_median_of_the_tracked_step_times(derive_script: Callable[[str], ModuleType]) -> None:
     text = "\n".join([
         _line("global_batch_size", 16), _line("gradient_accumulation_steps", 1.0),
         _line("submission_platform", "2xNVIDIA GB200"),
@@ -41,12 +25,12 @@ def test_file_step_is_the_median_of_the_tracked_step_times() -> None:
         _line("tracked_stats", {"train_step_time": 0.52}),  # one slow step (an evaluation boundary) does not move it
         _line("tracked_stats", {"throughput": 2.0}),  # no step time: ignored
     ])
-    step, markers = _module().file_step(text)
+    step, markers = derive_script("mlperf_pair_steps").file_step(text)
     assert step == pytest.approx(0.41)
     assert markers == {"global_batch_size": 16, "gradient_accumulation_steps": 1.0,
                        "submission_platform": "2xNVIDIA GB200"}
 
 
-def test_file_without_tracked_steps_gives_none() -> None:
-    step, _ = _module().file_step(_line("global_batch_size", 8))
+def test_file_without_tracked_steps_gives_none(derive_script: Callable[[str], ModuleType]) -> None:
+    step, _ = derive_script("mlperf_pair_steps").file_step(_line("global_batch_size", 8))
     assert step is None

@@ -6,6 +6,7 @@ switch the overlap off."""
 
 from __future__ import annotations
 
+import pytest
 from measured_runs import runs_by_id
 
 
@@ -29,7 +30,7 @@ def test_25_11_fp8_mx_ran_v0_2_0_which_switches_it_off():
     row = rows["mbridge_25.11_DGX-B200_LLAMA3.1-405B_FP8-MX_128"]
     assert row["param_gather_overlap"] == "no"
     assert ("Megatron-Bridge v0.2.0 (7af9601c9, NeMo 25.11) scripts/performance/configs/llama31/llama31_llm_pretrain.py "
-            "llama31_405b_b200_config: if precision == 'fp8_mx': cfg.ddp.overlap_param_gather = False") in row["derived"]
+            "llama31_405b_b200_config: if precision == 'fp8_mx': cfg.comm_overlap.overlap_param_gather = False") in row["derived"]
     off = sorted(k for k, r in rows.items() if r["param_gather_overlap"] == "no")
     assert off == ["mbridge_25.11_DGX-B200_LLAMA3.1-405B_FP8-MX_128", "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64",
                    "mbridge_25.11_DGX-GB200_DeepSeekV3_(w/o_MTP)_FP8-MX_256",
@@ -42,3 +43,43 @@ def test_26_02_mxfp8_ran_v0_3_0_which_keeps_the_overlap():
     row = runs_by_id()["mbridge_26.02_DGX-GB200_LLAMA3.1-405B_MXFP8_256"]
     assert row["param_gather_overlap"] == "yes"
     assert "param_gather_overlap yes: Megatron-Bridge v0.3.0 (21b02e0cf, NeMo 26.02)" in row["derived"]
+
+
+_PRESETS = '''
+def llama3_70b_b200_config(precision):
+    if precision == "fp8_mx":
+        cfg.comm_overlap.overlap_param_gather = False
+        cfg.ddp.overlap_param_gather = False
+def llama3_8b_b200_config(precision):
+    cfg.ddp.overlap_param_gather = False
+'''
+
+
+def test_comm_overlap_decides_a_ddp_value_alone_is_refused(derive_script, monkeypatch):
+    """CommOverlapConfig copies ``cfg.comm_overlap`` over ``cfg.ddp`` (Megatron-Bridge @7af9601c9
+    src/megatron/bridge/training/comm_overlap.py ``setup``): the script keys on ``comm_overlap`` and refuses a
+    preset that sets only ``ddp`` (review finding 5)."""
+    script = derive_script("mbridge_param_gather")
+    files = {"scripts/performance/configs/llama3/p.py": _PRESETS}
+    monkeypatch.setattr(script, "_git", lambda repo, cmd, *args: "\n".join(files) if cmd == "ls-tree"
+                        else files[args[-1].split(":", 1)[1]])
+    offs = script.preset_offs("repo", "c")
+    assert offs == {("llama3_70b_b200_config", "fp8_mx"): ("scripts/performance/configs/llama3/p.py",
+                                                           frozenset({"comm_overlap", "ddp"})),
+                    ("llama3_8b_b200_config", "*"): ("scripts/performance/configs/llama3/p.py", frozenset({"ddp"}))}
+    header = ["run_id", "model", "precision", "derived", "param_gather_overlap"]
+    row = {"run_id": "mbridge_25.11_DGX-B200_LLAMA3-70B_FP8-MX_64", "model": "LLAMA3-70B", "precision": "FP8-MX",
+           "derived": "base; param_gather_overlap yes: Megatron-Bridge old, data/validation/derive/"
+                      "mbridge_param_gather.py; later note", "param_gather_overlap": "yes"}
+    written = []
+    monkeypatch.setattr(script, "read_runs", lambda new: (header, [row]))
+    monkeypatch.setattr(script, "write_runs", lambda h, rows: written.append(rows))
+    monkeypatch.setattr(script, "preset_offs", lambda repo, commit: offs)
+    script.main("repo")
+    assert row["param_gather_overlap"] == "no"
+    assert row["derived"].startswith("base; param_gather_overlap no: Megatron-Bridge v0.2.0")  # in its place
+    assert row["derived"].endswith("cfg.comm_overlap.overlap_param_gather = False, "
+                                   "data/validation/derive/mbridge_param_gather.py; later note")
+    row |= {"run_id": "mbridge_25.11_DGX-B200_LLAMA3-8B_FP8-MX_8", "model": "LLAMA3-8B"}
+    with pytest.raises(SystemExit, match="sets ddp.overlap_param_gather = False but not comm_overlap"):
+        script.main("repo")

@@ -61,7 +61,7 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     17.09 % with GB200 / GB300 on their die's V/f curve (s7-gb200), 16.09 % with the MoE activation over
     the routed width and the per-expert quantisation kernels of the low-precision recipes (s7-smallmoe),
     16.07 % with the schedule's P2P accounting (s7-p2p), 16.34 % over 112 rows with the four Megatron-Bridge
-    25.09 GB200 / B200 rows added (s7-rows: data only), 16.30 % with tp_overlap_residual refit to 0.6 on 16
+    25.09 GB200 / B200 rows added (s7-rows: data only), 16.30 % with tp_overlap_residual refit to 0.6 on 17
     MLPerf LoRA rows (s8-mlperf: the nemo rows with TP overlap take the mlperf-fitted residual), 16.28 % with
     the weight all-gather of the four 25.11 fp8_mx rows whose Megatron-Bridge v0.2.0 preset turns
     overlap_param_gather off (s8-presets), 14.49 % with each preset's stated EP

@@ -118,7 +118,7 @@ def main(repo: str) -> None:
         print(f"{row['run_id']}: {row['tokens_per_s_per_gpu']} tokens/s/GPU, {row['tflops_per_gpu']} TFLOP/s, "
               f"TP{row['tp']} PP{row['pp']} CP{row['cp']} VP{row['vpp']} DP{row['dp']} MBS{row['micro_batch']} "
               f"{row['fsdp_zero']}")
-    write_runs(header, upsert_rows(header, rows, new))
+    write_runs(header, upsert_rows(header, rows, new, first_write_only=("derived",)))  # keep later notes
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ The release a row ran: its ``run_id`` prefix names the NeMo container; Megatron-
 0.1.0rc3, 25.11 -> 0.2.0, 26.02 -> 0.3.0 (and ``scripts/performance/README.md`` @v0.3.0: "If using 25.11
 Container git switch r0.2.0"). The presets are read at those tags (commits in :data:`_RELEASES`).
 
-What is read: every assignment ``<x>.ddp.overlap_param_gather = False`` in the tag's
-``scripts/performance/configs/**/*.py`` (parsed with ``ast``), with the function it is in and the
-``precision == "<dtype>"`` test it is under, if any. A row is ``no`` when its preset function
-(``{model}_{gpu}_config`` at v0.2.0, ``{model}_pretrain_config_{gpu}`` at v0.3.0) holds such an assignment for
-the row's compute dtype (or unconditionally), else ``yes``: Megatron-Bridge's ``CommOverlapConfig`` turns
-``overlap_param_gather`` on whenever DP > 1 (src/megatron/bridge/training/comm_overlap.py, same at the three
-tags). v0.1.0rc3 configures the runs with yaml files and ``run_script.py``; the script refuses a tag whose yaml
+What is read: every assignment ``<x>.comm_overlap.overlap_param_gather = False`` and
+``<x>.ddp.overlap_param_gather = False`` in the tag's ``scripts/performance/configs/**/*.py`` (parsed with
+``ast``), with the function it is in and the ``precision == "<dtype>"`` test it is under, if any. The
+``comm_overlap`` one decides: Megatron-Bridge's ``CommOverlapConfig`` turns ``overlap_param_gather`` on whenever
+DP > 1, applies the recipe's ``cfg.comm_overlap`` values over that, then copies the result onto the DDP config
+(src/megatron/bridge/training/comm_overlap.py @7af9601c9 ``_get_optimizer_overlap_cfgs``, ``_override_user_cfgs``,
+``setup``; same at the three tags), so a ``cfg.ddp`` value alone is overwritten. A row is ``no`` when its preset
+function (``{model}_{gpu}_config`` at v0.2.0, ``{model}_pretrain_config_{gpu}`` at v0.3.0) sets
+``comm_overlap.overlap_param_gather = False`` for the row's compute dtype (or unconditionally), else ``yes``; a
+preset that sets only the ``ddp`` one is refused (read it by hand). v0.1.0rc3 configures the runs with yaml files and ``run_script.py``; the script refuses a tag whose yaml
 names ``overlap_param_gather`` at all (none does). Found: v0.2.0 sets it False for ``fp8_mx`` in
 ``llama3_70b_{gb300,gb200,b200}``, ``llama31_405b_{gb300,gb200,b200}``, ``qwen3_235b_a22b_b200`` and
 ``deepseek_v3_{gb300,gb200}`` ("keeping this eanbled causes NaN grad norm"); v0.1.0rc3 and v0.3.0 nowhere for
@@ -29,7 +32,7 @@ import re
 import sys
 
 from _mlperf_common import _git
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 #: NeMo container -> (Megatron-Bridge tag, its commit) per docs/releases/software-versions.md @v0.3.0.
 _RELEASES = {"25.09": ("v0.1.0rc3", "bf71eba07bae8d36f08b796c106d1197d46ad541"),
@@ -40,7 +43,7 @@ _MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-
            ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
            ("GPT OSS 120B", "gpt_oss_120b"))
 _ROW = re.compile(r"^mbridge_(\d\d\.\d\d)_DGX-(\w+?)_")
-_NOTE = re.compile(r"; param_gather_overlap (yes|no): Megatron-Bridge .*?mbridge_param_gather\.py")
+_NOTE = r"param_gather_overlap (?:yes|no): Megatron-Bridge .*?mbridge_param_gather\.py"
 _SCRIPT = "data/validation/derive/mbridge_param_gather.py"
 
 
@@ -63,26 +66,28 @@ def _condition(node: ast.If) -> str | None:
     return None
 
 
-def _offs(body: list[ast.stmt], dtype: str) -> list[str]:
-    """Conditions ("*" = any dtype) under which ``body`` sets ``<x>.ddp.overlap_param_gather = False``."""
+def _offs(body: list[ast.stmt], dtype: str) -> list[tuple[str, str]]:
+    """(condition ("*" = any dtype), config ``"comm_overlap"`` or ``"ddp"``) of each
+    ``<x>.<config>.overlap_param_gather = False`` in ``body``."""
     found = []
     for stmt in body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and stmt.value.value is False:
             for target in stmt.targets:
                 text = ast.unparse(target)
-                if text.endswith(".ddp.overlap_param_gather"):
-                    found.append(dtype)
+                for config in ("comm_overlap", "ddp"):
+                    if text.endswith(f".{config}.overlap_param_gather"):
+                        found.append((dtype, config))
         elif isinstance(stmt, ast.If):
             found += _offs(stmt.body, _condition(stmt) or dtype)
             found += _offs(stmt.orelse, dtype)
     return found
 
 
-def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], str]:
-    """{(function, dtype or "*"): file} of the presets at ``commit`` that switch the parameter all-gather
-    overlap off."""
+def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], tuple[str, frozenset[str]]]:
+    """{(function, dtype or "*"): (file, the configs it sets ``overlap_param_gather = False`` on)} of the presets
+    at ``commit`` that switch the parameter all-gather overlap off."""
     files = _git(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
-    offs: dict[tuple[str, str], str] = {}
+    offs: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
     for path in files:
         text = _git(repo, "show", f"{commit}:{path}")
         if path.endswith((".yaml", ".yml")) and re.search(r"overlap_param_gather\s*:", text):
@@ -91,8 +96,11 @@ def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], str]:
             continue
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.FunctionDef):
-                for dtype in _offs(node.body, "*"):
-                    offs[(node.name, dtype)] = path
+                configs: dict[str, set[str]] = {}
+                for dtype, config in _offs(node.body, "*"):
+                    configs.setdefault(dtype, set()).add(config)
+                for dtype, names in configs.items():
+                    offs[(node.name, dtype)] = (path, frozenset(names))
     return offs
 
 
@@ -114,20 +122,23 @@ def main(repo: str) -> None:
             raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
         tag, commit = _RELEASES[release]
         dtype = compute_dtype(row["precision"])
-        hits = [(f, d, p) for (f, d), p in offs[release].items()
+        hits = [(f, d, p, c) for (f, d), (p, c) in offs[release].items()
                 if _function_matches(f, model, gpu) and d in ("*", dtype)]
-        value = "no" if hits else "yes"
-        if hits:
-            function, cond, path = hits[0]
+        decisive = [h for h in hits if "comm_overlap" in h[3]]
+        if hits and not decisive:
+            raise SystemExit(f"{tag} {hits[0][2]} {hits[0][0]}: sets ddp.overlap_param_gather = False but not "
+                             "comm_overlap.overlap_param_gather, which CommOverlapConfig copies over it: read it by hand")
+        value = "no" if decisive else "yes"
+        if decisive:
+            function, cond, path, _configs = decisive[0]
             where = f"{path} {function}: " + (f"if precision == '{cond}': " if cond != "*" else "")
-            where += "cfg.ddp.overlap_param_gather = False"
+            where += "cfg.comm_overlap.overlap_param_gather = False"
         else:
-            where = (f"scripts/performance sets no ddp.overlap_param_gather = False for {model} {gpu} {dtype} "
-                     "(CommOverlapConfig default on)")
+            where = (f"scripts/performance sets no comm_overlap.overlap_param_gather = False for {model} {gpu} "
+                     f"{dtype} (CommOverlapConfig default on)")
         row["param_gather_overlap"] = value
-        row["derived"] = _NOTE.sub("", row["derived"])
-        row["derived"] += (f"; param_gather_overlap {value}: Megatron-Bridge {tag} ({commit[:9]}, NeMo {release}) "
-                           f"{where}, {_SCRIPT}")
+        row["derived"] = set_note(row["derived"], _NOTE, f"param_gather_overlap {value}: Megatron-Bridge {tag} "
+                                  f"({commit[:9]}, NeMo {release}) {where}, {_SCRIPT}")
         counts[value] += 1
     if not counts["yes"] + counts["no"]:
         raise SystemExit("training_runs.csv has no Megatron-Bridge performance row")

@@ -25,9 +25,9 @@ import json
 import statistics
 import sys
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import _git, mllog_events, parse_config
 from mlperf_pair_steps import folder_step
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
 _CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"))
@@ -54,6 +54,22 @@ _LAYOUT = {
     "act_recompute": "none", "tp_comm_overlap": "no", "fp8_params": "no",
 }  # layer_cuda_graphs / fp8_act stay empty: those columns are written by mlperf_layer_cuda_graphs.py /
 #   mlperf_fp8_act.py from the NeMo yamls (llama2_70b_lora / gpt3 only); the configs' CUDA graphs are in `derived`
+#: The launch-config variables behind :data:`_LAYOUT` and the value each must have (checked per row, after the
+#: files the config sources; a recomputation variable must be absent).
+_STATED = (("MINIBS", "2"), ("TENSOR_MODEL_PARALLEL", "1"), ("PIPELINE_MODEL_PARALLEL", "1"), ("SEQ_PARALLEL", "False"),
+           ("CONTEXT_PARALLEL", "1"), ("INTERLEAVED_PIPELINE", "null"), ("USE_DIST_OPTIMIZER", "True"), ("FP4", "True"),
+           ("FP4_RECIPE", "nvfp4"), ("FP8_DPA", "True"), ("NVTE_DPA_FP8_RECIPE", "Float8CurrentScaling"),
+           ("TP_COMM_OVERLAP", "False"), ("FP8_PARAM_GATHER", "False"))
+
+
+def check_layout(config: str, env: dict[str, str]) -> None:
+    """Refuse a launch config whose variables (``env``, as ``parse_config`` reads them) differ from
+    :data:`_LAYOUT`: the column values are stated once, so a config that changes them needs a look."""
+    wrong = [f"{key}={env.get(key)!r} (expected {value!r})" for key, value in _STATED if env.get(key) != value]
+    wrong += [f"{key}={env[key]!r} (no recomputation expected)" for key in env if "RECOMPUTE" in key]
+    if wrong:
+        raise SystemExit(f"training_results_v5.1/{config}: {', '.join(wrong)}; "
+                         "data/validation/derive/mlperf_llama31_8b_rows.py _LAYOUT states otherwise")
 
 
 def wall_clock(text: str) -> float | None:
@@ -68,6 +84,8 @@ def wall_clock(text: str) -> float | None:
 
 def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, str]:
     folder = f"{submitter}/results/{system}/llama31_8b"
+    near = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", config.rsplit("/", 1)[0] + "/").split()
+    check_layout(config, parse_config(repo, config, set(near)))
     steady, files, markers = folder_step(repo, folder)
     names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split() if "result_" in n]
     rates = [r for n in names if (r := wall_clock(_git(repo, "show", "HEAD:" + n)))]
@@ -104,8 +122,8 @@ def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, s
 def main(repo: str) -> None:
     fields, rows = read_runs()
     for submitter, system, config in CONFIGS:
-        new = {k: "" for k in fields} | make_row(repo, submitter, system, config)
-        rows = [r for r in rows if r["run_id"] != new["run_id"]] + [new]
+        new = make_row(repo, submitter, system, config)
+        rows = upsert_rows(fields, rows, [new])  # in place; columns other scripts fill are kept
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"steady step {new['steady_step_time_s']} s, wall clock {new['step_time_s']} s")
     write_runs(fields, rows)

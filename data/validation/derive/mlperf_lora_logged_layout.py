@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from _mlperf_common import _git, _true
-from runs_table import read_runs, write_runs
+from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
 _NOTE = "data/validation/derive/mlperf_lora_logged_layout.py"
@@ -65,8 +65,12 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) ->
     """Write the logged layout and software settings into ``row``."""
     tp, pp = int(cfg["tensor_model_parallel_size"]), int(cfg.get("pipeline_model_parallel_size", "1"))
     cp = int(cfg.get("context_parallel_size", "1"))
+    gpus = int(row["num_accels"])
+    if gpus % (tp * pp * cp):
+        raise SystemExit(f"{row['run_id']}: num_accels {gpus} is not a multiple of tp x pp x cp = {tp} x {pp} x {cp} "
+                         f"(training_results_{version}/{folder}/result_*.txt): no whole data-parallel size")
     acg = cfg.get("activations_checkpoint_granularity", "null")
-    row.update(tp=str(tp), pp=str(pp), cp=str(cp), dp=str(int(row["num_accels"]) // (tp * pp * cp)),
+    row.update(tp=str(tp), pp=str(pp), cp=str(cp), dp=str(gpus // (tp * pp * cp)),
                sp=_yes(cfg.get("sequence_parallel", "0")), micro_batch=cfg.get("micro_batch_size", "1"),
                act_recompute="none" if acg in ("", "null", "None") else acg,
                tp_comm_overlap=_yes(cfg.get("ub_tp_comm_overlap", "0")), fp8_params=_yes(cfg.get("fp8_params", "0")),
@@ -81,8 +85,8 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) ->
     note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap/fp8_params/layer_cuda_graphs/fp8_act/fsdp_zero "
             f"from the NeMo config printed in training_results_{version}/{folder}/result_*.txt (all alike: {printed}), "
             f"{_NOTE}")
-    row["derived"] = re.sub(rf"; tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap.*?{re.escape(_NOTE)}", "",
-                            row["derived"]) + "; " + note
+    row["derived"] = set_note(row["derived"], rf"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap.*?"
+                              rf"{re.escape(_NOTE)}", note)
 
 
 def main(mirrors: list[str]) -> None:

@@ -170,8 +170,9 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
     if "hybrid" in text:
         raise Skip(f"fsdp_zero={raw!r}: hybrid sharding (shard in a node, replicate across) is not modelled")
     table = (("megatronfsdp", 3), ("fullshard", 3), ("zero3", 3), ("stage3", 3), ("shardgradop", 2), ("zero2", 2), ("stage2", 2),
-             ("zero1", 1), ("stage1", 1), ("distributedoptimizer", 1), ("distopt", 1), ("noshard", 0), ("ddp", 0),
-             ("zero0", 0), ("stage0", 0), ("none", 0))
+             ("zero1", 1), ("stage1", 1), ("zero0", 0), ("stage0", 0), ("distributedoptimizer", 1), ("distopt", 1),
+             ("noshard", 0), ("ddp", 0), ("none", 0))  # a stated stage before its prose ("ZeRO-0 (not the distributed
+    # optimizer)" is 0); "distributed optimizer" before "ddp" / "none" ("none (DDP, distributed optimizer)" is 1)
     for key, stage in table:
         if key in text:
             return stage
