@@ -95,7 +95,7 @@ class TrainingJob:
             after the optimizer step overlaps the next step's forward (Megatron-Core ``overlap_param_gather``,
             the Megatron-Bridge default with DP > 1: ``CommOverlapConfig``, src/megatron/bridge/training/
             comm_overlap.py); False = issued synchronously after the step, all of it exposed (the
-            Megatron-Bridge v0.2.0 ``fp8_mx`` presets: ``cfg.ddp.overlap_param_gather = False``).
+            Megatron-Bridge v0.2.0 ``fp8_mx`` presets: ``cfg.comm_overlap.overlap_param_gather = False``, which CommOverlapConfig copies onto ``cfg.ddp``).
     """
 
     global_batch_seqs: int
