@@ -80,12 +80,14 @@ def _errors(prefix: str) -> dict[str, float]:
 def test_long_sequence_rows_after_the_rule():
     """Published rows (NeMo long-sequence table; model TFLOP/s with full, non-causal attention FLOPs,
     as NeMo's flops_formulas before its 2025-08 causal discount). Before the rule: H100 -15 .. -22 % at
-    64k-1M, B200 -2 .. -12.6 % at 64k-1M; after: H100 -12 .. -15 %, B200 -5.4 .. +3.5 %."""
+    64k-1M, B200 -2 .. -12.6 % at 64k-1M; after: H100 -12 .. -15 %, B200 -5.4 .. +3.5 %. The H100 rows
+    (NeMo 24.03.01, FlashAttention-2 kernels) then moved to +1.0 .. +3.2 % at 64k-1M with FA2's measured
+    H100 rate in place of the cap's 0.83 of it (s8-fa2)."""
     h100 = _errors("nemo_longseq_h100_")
     b200 = _errors("nemo_longseq_b200_")
     for k in ("64k", "128k", "256k", "512k", "1024k"):
-        assert -16.0 < h100[f"nemo_longseq_h100_llama2_7b_{k}"] < -11.0, h100
+        assert 0.0 < h100[f"nemo_longseq_h100_llama2_7b_{k}"] < 4.5, h100
         assert -6.0 < b200[f"nemo_longseq_b200_llama3_8b_{k}"] < 4.0, b200
     # cp 1 rows unchanged by the rule
-    assert h100["nemo_longseq_h100_llama2_7b_8k"] == pytest.approx(-1.9, abs=0.2)
+    assert h100["nemo_longseq_h100_llama2_7b_8k"] == pytest.approx(5.3, abs=0.2)
     assert b200["nemo_longseq_b200_llama3_8b_8k"] == pytest.approx(19.7, abs=0.2)

@@ -125,12 +125,14 @@ def test_nemo_2407_fp8_rows_cannot_shard_parameters_or_gradients():
     assert dict(load_stack_parallelism("megatron-core-fa2").allowed)["zero"] is None  # BF16: torch FSDP full / grad
 
 
-@pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.25),
+@pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.30),
                                                 ("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora", 1.35),
                                                 ("JuniperNetworks_h100_n1_", 1.75)])
 def test_search_keeps_to_what_the_row_software_runs(pattern, limit):
     """The search optimism of the rows it exploited through ZeRO-3 / TP the software lacked: Nemotron-22B 1.36 -> 1.24
-    (no ZeRO-3 under FP8), the DeepSpeed LoRA rows 1.85 / 2.05 -> their stated mapping (no TP under the HF Trainer)."""
+    (no ZeRO-3 under FP8), the DeepSpeed LoRA rows 1.85 / 2.05 -> their stated mapping (no TP under the HF Trainer).
+    Nemotron-22B 1.24 -> 1.27 with the NeMo 24.07 FA2 kernels at FA2's measured H100 rate (s8-fa2: the row's
+    in-sample error +3.9 -> +6.2 %; the search's gain over the stated mapping stays 1.19-1.20)."""
     (row,) = _rows(pattern)
     (res,) = search_optimism([row])
     assert res.best_over_measured < limit, (res.best_over_measured, res.best_mapping)

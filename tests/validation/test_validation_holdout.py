@@ -65,12 +65,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     MLPerf LoRA rows (s8-mlperf: the nemo rows with TP overlap take the mlperf-fitted residual), 16.28 % with
     the weight all-gather of the four 25.11 fp8_mx rows whose Megatron-Bridge v0.2.0 preset turns
     overlap_param_gather off (s8-presets), 14.49 % with each preset's stated EP
-    all-to-all overlap and the eager shared experts' host time (s8-moehost)."""
+    all-to-all overlap and the eager shared experts' host time (s8-moehost), 14.26 % with the NeMo 24.03 /
+    24.07 rows' FlashAttention-2 kernels at FA2's measured H100 rate (s8-fa2)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(14.49, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(14.26, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound():

@@ -18,14 +18,14 @@ _STACK_CALIBRATION = {"megatron-2021": "megatron-2021", "llm-foundry": "pytorch-
 #: ``framework`` or the ``nemoYYMM`` prefix of ``run_id``. (MLPerf rows write "NeMo Framework Release YY.MM",
 #: an MLPerf build whose launch configs pick TransformerEngine's attention backend: not matched.)
 _NEMO_CONTAINER = re.compile(r"\bnemo ?(\d{2})\.?(\d{2})")
-#: The last NeMo container of the megatron-core-fa2 stack (NeMo 24.03 and 24.07 rows). Sourced: FlashAttention-3's
-#: release month (Shah et al., July 2024), so no earlier container could ship it; TransformerEngine first imports FA3
-#: (flashattn-hopper) in v1.11, 2024-10-08 (NVIDIA/TransformerEngine@v1.11 transformer_engine/pytorch/attention.py
-#: L101-125), after 24.07. NOT sourced (no NeMo / TE / Megatron-Core release note found, s8-m2): the first NeMo
-#: container whose Hopper attention ran FA3 kernels, and that 24.03 / 24.07 ran FA2 kernels at all: TE v1.2-v1.8
-#: prefer cuDNN FusedAttention over flash-attn 2 on sm90 where both are eligible (same file, v1.8 L5158-5168), and
-#: still do for BF16 after v1.11. Confidence low; see software_stacks.yaml megatron-core-fa2
-#: attention_mma_cap_flops_per_cycle_per_unit.
+#: The last NeMo container of the megatron-core-fa2 stack (NeMo 24.03 and 24.07 rows), whose Hopper attention ran
+#: flash-attn 2: NVIDIA/NeMo-Framework-Launcher tags 24.01-24.07 export NVTE_FUSED_ATTN=0 into every job
+#: (launcher_scripts/conf/config.yaml env_vars, "Disable cudnn FA until we've tested it more"; 24.07 L72), which turns
+#: off the cuDNN FusedAttention that TransformerEngine v1.2-v1.11 would otherwise pick on sm90 (v1.8
+#: transformer_engine/pytorch/attention.py L4445-4449 and L5158-5168); the setting was removed after 24.07 (04b8d098,
+#: 2024-08-29; absent at tag 24.09). FlashAttention-3 (July 2024) was not in TE before v1.11 either. Confidence
+#: medium: the NeMo performance tables do not name the launcher, their layouts are its example scripts' (s6-nemolora,
+#: s8-fa2); see software_stacks.yaml megatron-core-fa2 attention_mma_cap_flops_per_cycle_per_unit.
 _LAST_PRE_FA3_NEMO = (24, 7)
 #: Megatron-Core flex-dispatcher backends (moe_flex_dispatcher_backend): fused permute + dispatch.
 _FLEX_DISPATCHERS = ("deepep", "hybridep")
