@@ -150,6 +150,7 @@ def test_the_csv_states_the_presets_overlap():
         assert _text(r, "moe_a2a_overlap") == ("yes" if module._key(r) in module.A2A_OVERLAP else "no")
     zoo = {_text(r, "run_id"): _text(r, "moe_a2a_overlap") for r in ROWS if _text(r, "source_group") == "mcore-moe"}
     assert zoo == {"mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap": "yes",
+                   "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8": "no",
                    "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
                    "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "no",
                    "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "yes"}
