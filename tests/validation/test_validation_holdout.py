@@ -76,12 +76,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(14.64, abs=0.1)
 
 
-def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_stops_at_the_bound():
+def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
     """The MoE host constants' fit sets hold the mcore-moe rows (Megatron-LM MoE model zoo): they are
-    the rows a held-out nemo refit uses. Their own minimum is at 0 ms (s7-moedata: alltoall -6.0 % at 0,
-    +7.0 % at 2 ms; flex 6.3 % MAPE at 0), below the sourced lower bound, so the refit's candidates
-    start at the bound (1.5 ms) and the alltoall refit lands there (the flex refit at 2 ms since
-    s8-moehost)."""
+    the rows a held-out nemo refit uses. The refit's candidates start at the sourced lower bound
+    (1.5 ms), never at the grid's 0 ms. Where the refit lands is pinned in
+    :func:`test_holding_out_the_fit_group_resets_its_constants`: the alltoall refit on the bound (its one
+    mcore-moe row would take less: +2 % at 0 ms), the flex refit on 2 ms from s8-moehost to s8-m2 and on
+    the bound again since s8-m3 (the no-overlap twin of the EP32 row joins its set)."""
     from archsweep.validation.holdout import _candidates
     from archsweep.validation.rows import calibration_stack
 
