@@ -170,8 +170,8 @@ def test_an_unreadable_overlap_cell_skips_the_row():
 
 
 def test_the_csv_states_the_presets_overlap():
-    """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 37
-    set moe_a2a_overlap=True) and the model-zoo commands' A2A_OVERLAP."""
+    """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 35
+    set moe_a2a_overlap=True; the 37 nemo MoE rows come from them) and the model-zoo commands' A2A_OVERLAP."""
     path = Path(__file__).parents[2] / "data" / "validation" / "derive" / "moe_recipes.py"
     spec = importlib.util.spec_from_file_location("moe_recipes_for_test", path)
     assert spec is not None and spec.loader is not None
