@@ -16,6 +16,7 @@ stated and the searched step can be compared term by term.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import fields, replace
 
@@ -141,10 +142,23 @@ def best_breakdown(run_id: str) -> str:
         + " + ".join(f"{k.removesuffix('_s')} {_value(best, k):.4g}" for k in _TERMS if _value(best, k) > 0)])
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    override = args[args.index("--mapping") + 1] if "--mapping" in args else ""
-    for name in (a for a in args if a not in ("--mapping", "--best") and a != override):
-        print(breakdown(name, override))
-        if "--best" in args:
+def main(argv: list[str] | None = None) -> int:
+    """Print the breakdown of each run_id given (see the module doc); 2 on an unknown run_id."""
+    parser = argparse.ArgumentParser(description="Where the model spends a validation row's predicted step.")
+    parser.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="run_id of data/validation/training_runs.csv")
+    parser.add_argument("--mapping", default="", help="re-price the MoE layer at these mapping fields, e.g. ep=4,pp=2")
+    parser.add_argument("--best", action="store_true", help="also the step's terms at the search's best mapping")
+    args = parser.parse_args(argv)
+    known = {r["run_id"] for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    unknown = [r for r in args.run_ids if r not in known]
+    if unknown:
+        parser.error(f"data/validation/training_runs.csv has no run_id {unknown[0]!r}")
+    for name in args.run_ids:
+        print(breakdown(name, args.mapping))
+        if args.best:
             print(best_breakdown(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,16 +21,21 @@ FLOP_PER_TOKEN = 147.8e9
 
 
 def test_rows_carry_source_locator_and_the_table_figures():
-    """Four rows: the two H100 rows with step time and TF per GPU, the GB200 / GB300 rows with TFLOPS
+    """Five rows: the three H100 rows with step time and TF per GPU (the cross-node EP32 layout with and
+    without the EP all-to-all overlap, the intra-node alltoall one), the GB200 / GB300 rows with TFLOPS
     (tokens/s derived at the H100 rows' FLOP per token, stated in `derived`)."""
     by_id = {r["run_id"]: r for r in ROWS}
-    assert len(by_id) == 4
+    assert len(by_id) == 5
     for r in ROWS:
         assert "examples/moe-modelzoo/best_practice/qwen3/readme.md @f13818d695" in r["source"]
         assert r["source_locator"] and r["moe_token_dispatcher"] and r["moe_cuda_graph_scope"]
     h100 = by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap"]
     assert (h100["tp"], h100["pp"], h100["vpp"], h100["ep"], h100["step_time_s"], h100["tflops_per_gpu"]) == (
         "2", "8", "4", "32", "17.6", "276")
+    twin = by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"]
+    assert (twin["tp"], twin["pp"], twin["vpp"], twin["ep"], twin["step_time_s"], twin["tflops_per_gpu"]) == (
+        "2", "8", "4", "32", "19.7", "245")
+    assert (twin["moe_a2a_overlap"], h100["moe_a2a_overlap"]) == ("no", "yes")
     for r in ROWS:
         tf, gpus = float(r["tflops_per_gpu"]), int(r["num_accels"])
         tokens_per_step = int(r["global_batch_seqs"]) * int(r["seq_len"])
@@ -45,10 +50,11 @@ def test_rows_carry_source_locator_and_the_table_figures():
 
 def test_rows_are_modelled_self_consistent_and_on_the_megatron_core_stacks():
     results = validate_rows(ROWS)
-    assert [r.status for r in results] == ["ok"] * 4
+    assert [r.status for r in results] == ["ok"] * 5
     assert not [r for r in results if "inconsistent" in r.reason]
     assert {r["run_id"]: calibration_stack(r) for r in ROWS} == {
         "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap": "megatron-core-flex",
+        "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8": "megatron-core-flex",
         "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "megatron-core",
         "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "megatron-core-flex",
         "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "megatron-core-flex",
@@ -70,17 +76,37 @@ def _errors(host_s: float | None) -> list[float]:
 def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost) and each row's stated EP
     all-to-all overlap, the H100 and GB200 rows are predicted too slow by 15-41 % and the GB300 row (PP1,
-    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 19.56 %; 33.67 % at flex 4 ms with
-    the overlap assumed only under an interleaved pipeline); with no MoE host time beyond the eager-scope
-    term those three are within 11 %: they expose less host time per MoE layer and micro-batch than the
+    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 19.56 % over those four; 33.67 % at
+    flex 4 ms with the overlap assumed only under an interleaved pipeline); with no MoE host time beyond
+    the eager-scope term those three are within 11 %: they expose less host time per MoE layer and micro-batch than the
     Megatron-Bridge presets of the nemo group (25.09-26.02), though no stated setting of theirs (sync
     points, fusions, graph scope, CPU binding) removes host work the presets keep (docs/model-accuracy.md,
-    s8-moehost)."""
+    s8-moehost). The no-overlap twin of the EP32 row (review B finding 4, s8-m3) is the group's worst
+    row: +75.7 % (+59.9 % with no host time), see :func:`test_the_overlap_a_b_is_over_predicted`; with it
+    the group MAPE is 30.79 %."""
+    twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
+    assert fitted[twin] == pytest.approx(75.7, abs=0.5)
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(30.79, abs=0.1)
+    fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     assert abs(gb300) < 5.0
     assert all(14.0 < e < 42.0 for e in fitted.values()), fitted
     assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(19.56, abs=0.1)
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    none.pop(twin)
     assert all(abs(e) < 11.0 for e in none.values()), none
+
+
+def test_the_overlap_a_b_is_over_predicted():
+    """The table's only measured A/B of the EP all-to-all overlap (same EP32 PP8 VPP4 layout and code,
+    A2A_OVERLAP 0 vs 1): measured 19.7 / 17.6 s = 1.12x, modelled 1.71x (34.6 / 20.2 s at the fitted
+    host times): the model exposes far more all-to-all without the overlap than the run shows (or hides
+    too much with it). Pinned as it stands, an open gap (docs/model-accuracy.md, s8-m3)."""
+    by_id = {r["run_id"]: r for r in ROWS}
+    pair = [by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"],
+            by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap"]]
+    off, on = (r.predicted for r in validate_rows(pair))
+    assert float(pair[0]["step_time_s"]) / float(pair[1]["step_time_s"]) == pytest.approx(1.12, abs=0.01)
+    assert off / on == pytest.approx(1.71, abs=0.02)

@@ -12,6 +12,7 @@ import pytest
 from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.workloads import load_workload
 from archsweep.validation.cells import _text
 from archsweep.validation.moe_graphs import graph_scope_calibration, stated_moe_calibration, ungraphed_host_extra_s
 from archsweep.validation.run import validate_rows
@@ -52,7 +53,7 @@ def test_a_row_pays_for_each_static_part_its_scope_leaves_eager(scope: str, shar
     cal = load_calibration(stack="megatron-core")
     expected = (cal.moe_host_ungraphed_extra_s * ("eager" in parts)
                 + cal.moe_host_shared_expert_ungraphed_s * ("shared" in parts))
-    assert ungraphed_host_extra_s(scope, shared, cal) == pytest.approx(expected)
+    assert ungraphed_host_extra_s(scope, shared, cal, True) == pytest.approx(expected)
 
 
 def test_graphing_more_never_costs_more_host_time():
@@ -66,8 +67,47 @@ def test_graphing_more_never_costs_more_host_time():
             for shared in (0, 1):
                 text = "+".join(sorted(small)) or "none"
                 more = "+".join(sorted(big)) or "none"
-                assert ungraphed_host_extra_s(more, shared, cal) <= ungraphed_host_extra_s(text, shared, cal)
-                assert ungraphed_host_extra_s(text, 0, cal) <= ungraphed_host_extra_s(text, shared, cal)
+                for captures in (False, True):
+                    assert (ungraphed_host_extra_s(more, shared, cal, captures)
+                            <= ungraphed_host_extra_s(text, shared, cal, captures))
+                    assert ungraphed_host_extra_s(text, 0, cal, captures) <= ungraphed_host_extra_s(text, shared, cal, captures)
+                    assert ungraphed_host_extra_s(text, shared, cal, True) <= ungraphed_host_extra_s(text, shared, cal, False)
+
+
+@pytest.mark.parametrize(("dispatcher", "overlap", "captured"), [
+    ("alltoall", "no", False), ("alltoall", "", False), ("alltoall", "yes", True), ("deepep", "no", True),
+    ("hybridep", "", True), ("HybridEP", "no", True), ("", "", False)])
+def test_the_router_graph_captures_shared_experts_only_without_their_overlap(dispatcher: str, overlap: str,
+                                                                              captured: bool):
+    """Megatron-Bridge's DeepSeek provider keeps moe_shared_expert_overlap on (v0.2.2
+    deepseek_provider.py) unless the flex dispatcher or the EP all-to-all overlap turns it off; only
+    then does a ``moe_router`` graph capture the shared experts (review B finding 9): an alltoall row
+    without the overlap pays the shared experts' host time even with moe_router in its scope."""
+    from archsweep.validation.moe_graphs import router_captures_shared_experts
+
+    row = {"moe_token_dispatcher": dispatcher, "moe_a2a_overlap": overlap,
+           "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
+    assert router_captures_shared_experts(row) is captured
+    cal = load_calibration(stack="megatron-core")
+    extra = ungraphed_host_extra_s(row["moe_cuda_graph_scope"], 1, cal, router_captures_shared_experts(row))
+    assert extra == pytest.approx(0.0 if captured else cal.moe_host_shared_expert_ungraphed_s)
+
+
+def test_an_alltoall_deepseek_row_with_the_router_graphed_pays_for_its_shared_expert():
+    """The DeepSeek-V3 B200 row (hybridep) restated with the alltoall dispatcher and moe_router in its
+    scope runs slower than as stated, and than the alltoall restatement with the EP overlap stated."""
+    moe = _row("mbridge_26.02_DGX-B200_DeepSeekV3_MXFP8_256")
+    graphed = {**moe, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
+    alltoall = {**graphed, "moe_token_dispatcher": "alltoall"}
+    arch = load_workload("deepseek-v3").architecture
+    assert arch.moe is not None and arch.moe.shared_experts == 1
+    cal = load_calibration(stack="megatron-core")
+    flex = graph_scope_calibration(graphed, cal, arch)
+    plain = graph_scope_calibration(alltoall, cal, arch)
+    assert flex.moe_layer_host_overhead_s == cal.moe_layer_host_overhead_s
+    assert plain.moe_layer_host_overhead_s == pytest.approx(cal.moe_layer_host_overhead_s + cal.moe_host_shared_expert_ungraphed_s)
+    stated = graph_scope_calibration({**alltoall, "moe_a2a_overlap": "yes"}, cal, arch)
+    assert stated.moe_layer_host_overhead_s == cal.moe_layer_host_overhead_s
 
 
 def test_graph_scope_moves_only_the_host_time():
@@ -130,8 +170,8 @@ def test_an_unreadable_overlap_cell_skips_the_row():
 
 
 def test_the_csv_states_the_presets_overlap():
-    """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 37
-    set moe_a2a_overlap=True) and the model-zoo commands' A2A_OVERLAP."""
+    """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 35
+    set moe_a2a_overlap=True; the 37 nemo MoE rows come from them) and the model-zoo commands' A2A_OVERLAP."""
     path = Path(__file__).parents[2] / "data" / "validation" / "derive" / "moe_recipes.py"
     spec = importlib.util.spec_from_file_location("moe_recipes_for_test", path)
     assert spec is not None and spec.loader is not None
@@ -150,6 +190,7 @@ def test_the_csv_states_the_presets_overlap():
         assert _text(r, "moe_a2a_overlap") == ("yes" if module._key(r) in module.A2A_OVERLAP else "no")
     zoo = {_text(r, "run_id"): _text(r, "moe_a2a_overlap") for r in ROWS if _text(r, "source_group") == "mcore-moe"}
     assert zoo == {"mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap": "yes",
+                   "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8": "no",
                    "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
                    "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "no",
                    "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "yes"}

@@ -58,6 +58,10 @@ def tokens_per_s(tflops: float) -> str:
 
 
 new = [
+    row("mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8",
+        "H100 table, 'Cross-node EP strategy', first row (DeepEP, TP2 CP1 EP32 PP8 VPP4 DP16, MBS1 GBS2048 GA128, recompute norm+act, no overlap note, step 19.7 s, 245 TF per GPU): the same layout and code (moe_dev f3e6c5) as the '+1f1b overlap' row below, run without the EP all-to-all overlap (sbatch_benchmarking.sh A2A_OVERLAP=${A2A_OVERLAP:-0}; 1 adds --overlap-moe-expert-parallel-comm --delay-wgrad-compute): the table's only measured A/B of the overlap",
+        **H100, pp="8", dp="16", ep="32", vpp="4", tflops_per_gpu="245", step_time_s="19.7", moe_token_dispatcher="deepep",
+        moe_a2a_overlap="no"),
     row("mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap",
         "H100 table, 'Cross-node EP strategy', second row (DeepEP, TP2 CP1 EP32 PP8 VPP4 DP16, MBS1 GBS2048 GA128, recompute norm+act, '+1f1b overlap', step 17.6 s, 276 TF per GPU); command: best_practice/qwen3/run_235b.sh 'H100 baseline config' (A2A_OVERLAP=1, --recompute-granularity selective --recompute-modules moe_act layernorm, --moe-router-force-load-balancing, no CUDA graph flags)",
         **H100, pp="8", dp="16", ep="32", vpp="4", tflops_per_gpu="276", step_time_s="17.6", moe_token_dispatcher="deepep",
@@ -87,11 +91,9 @@ rows = [r for r in rows if r["source_group"] != "mcore-moe" or r["run_id"] in id
 write_runs(header, upsert_rows(header, rows, new))
 print(len(new), "mcore-moe rows written")
 
-# Left out (not representable by the model or its row columns):
-# * H100 'Cross-node EP strategy' first row (245 TF, 19.7 s): the same layout as the kept row without the
-#   EP all-to-all 1F1B overlap (left out before the moe_a2a_overlap column existed; the column now states
-#   A2A_OVERLAP per row: sbatch_benchmarking.sh A2A_OVERLAP=${A2A_OVERLAP:-0}, 1 adds
-#   --overlap-moe-expert-parallel-comm --delay-wgrad-compute).
+# Left out (not representable by the model or its row columns). The 'Cross-node EP strategy' first row
+# (19.7 s, no overlap) was left out while no column stated A2A_OVERLAP; the moe_a2a_overlap column states it
+# now, so it is kept above (review B finding 4).
 # * H100 'Intra-node EP strategy' rows 1 and 3 (DeepEP TP2 EP8 PP1 FSDP, 276 TF / 17.6 s; DeepEP TP4 EP8 PP8,
 #   167 TF / 29.0 s): the table states ETP 1 (model_configs/benchmarking/*.yaml --expert-tensor-parallel-size 1)
 #   where EP fits in DP, and the model splits the experts like the dense layers there (ETP = TP,

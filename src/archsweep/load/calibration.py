@@ -32,6 +32,9 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "hbm_usable_fraction"}
+#: Set only by validation for a row that states it (archsweep.validation.moe_graphs): neither
+#: model.yaml nor a stack of software_stacks.yaml may set it (spec/calibration.py).
+_VALIDATION_ONLY = {"moe_a2a_overlap_without_pipeline"}
 
 
 @cache
@@ -65,8 +68,12 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
     for name, entry in doc[stack].items():
         if name in ("description", "based_on", "parallelism", *SOFTWARE_KEYS):
             continue
+        if name in _VALIDATION_ONLY:
+            raise InputError(str(stacks_file), f"{stack}.{name}", entry.get("value") if isinstance(entry, dict) else entry,
+                             "no stack setting: validation sets it per row from the row's moe_a2a_overlap cell")
         if name not in names:
-            raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>", "one of " + ", ".join(sorted(names)))
+            raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>",
+                             "one of " + ", ".join(sorted(names - _VALIDATION_ONLY)))
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")

@@ -78,8 +78,9 @@ class Calibration:
     moe_a2a_overlap: float = 0.0
     #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
     #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the
-    #: overlap (:mod:`archsweep.validation.moe_graphs`); 0: only under an interleaved pipeline (studies,
-    #: eval: no Megatron-Bridge preset runs it at pp = 1).
+    #: overlap (:mod:`archsweep.validation.moe_graphs`; model.yaml and software_stacks.yaml refuse it,
+    #: archsweep.load.calibration); 0: only under an interleaved pipeline (studies, eval: no
+    #: Megatron-Bridge preset runs it at pp = 1).
     moe_a2a_overlap_without_pipeline: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,

@@ -13,13 +13,17 @@ the same kernels, replayed):
 
 * no ``moe_preprocess`` in the scope: ``moe_host_ungraphed_extra_s`` (step "CUDA Graphs",
   610.71 -> 663.27 TFLOPS/GPU: attention, router and EP preprocess);
-* a model with shared experts and no ``moe_router`` in the scope: ``moe_host_shared_expert_ungraphed_s``
+* a model with shared experts whose router graph does not capture them: ``moe_host_shared_expert_ungraphed_s``
   more (step "CUDA Graphs capture shared expert", 797.67 -> 829.93 TFLOPS/GPU). Megatron-Core captures
   the shared experts in the router graph unless ``moe_shared_expert_overlap`` is set
   (transformer_config.py ``cuda_graph_scope`` doc, @0d8e0714 .. @b0cc2706 moe_layer.py
-  ``shared_experts_compute``); Megatron-Bridge turns that overlap off for the flex dispatcher
-  (``apply_flex_dispatcher_backend``) and with the EP all-to-all overlap (performance-script
-  overrides), so a scope with ``moe_router`` is read as capturing them.
+  ``shared_experts_compute``). Megatron-Bridge's DeepSeek provider sets that overlap
+  (NVIDIA-NeMo/Megatron-Bridge @v0.2.2 deepseek_provider.py ``moe_shared_expert_overlap: bool = True``)
+  and turns it off only for the flex dispatcher (``apply_flex_dispatcher_backend``) and with the EP
+  all-to-all overlap (performance-script overrides), so a scope with ``moe_router`` is read as capturing
+  them only on a row with a flex dispatcher (``moe_token_dispatcher`` deepep / hybridep) or a stated
+  ``moe_a2a_overlap`` "yes" (:func:`router_captures_shared_experts`); any other row pays the term
+  whatever its scope.
 
 Each part only adds: a scope that graphs more never pays more. Rows without the column are unchanged.
 
@@ -41,14 +45,24 @@ from dataclasses import replace
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import _text, _yes_no
+from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 
-__all__ = ["graph_scope_calibration", "stated_moe_calibration", "ungraphed_host_extra_s"]
+__all__ = ["graph_scope_calibration", "router_captures_shared_experts", "stated_moe_calibration",
+           "ungraphed_host_extra_s"]
+
+def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
+    """Whether a ``moe_router`` graph of the row also captures the shared experts: only where
+    ``moe_shared_expert_overlap`` is off, i.e. a flex dispatcher or a stated EP all-to-all overlap
+    (module doc). Raises ``Skip`` on a ``moe_a2a_overlap`` cell that is not yes / no."""
+    return _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS or bool(_yes_no(row, "moe_a2a_overlap"))
 
 
-def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibration) -> float:
+def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibration,
+                           router_captures_shared: bool) -> float:
     """Host time per MoE layer per micro-batch, s, that the stated CUDA-graph ``scope`` ("+"-joined
     Megatron-Core ``cuda_graph_scope``, "none" for no graphs, "" when not stated) leaves eager on top of
-    the stack constant, for a model with ``shared_experts`` shared experts per MoE layer (module doc)."""
+    the stack constant, for a model with ``shared_experts`` shared experts per MoE layer, whose
+    ``moe_router`` graph captures them only if ``router_captures_shared`` (module doc)."""
     scope = scope.strip().lower()
     if not scope:
         return 0.0
@@ -56,7 +70,7 @@ def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibra
     extra = 0.0
     if "moe_preprocess" not in parts:
         extra += calibration.moe_host_ungraphed_extra_s
-    if shared_experts > 0 and "moe_router" not in parts:
+    if shared_experts > 0 and not ("moe_router" in parts and router_captures_shared):
         extra += calibration.moe_host_shared_expert_ungraphed_s
     return extra
 
@@ -64,9 +78,11 @@ def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibra
 def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
                             architecture: Architecture | None) -> Calibration:
     """``calibration`` with the MoE host time of the row's stated CUDA-graph scope for the trained
-    ``architecture`` (its shared experts; None: none) (see module doc)."""
+    ``architecture`` (its shared experts; None: none) (see module doc). Raises ``Skip`` on a
+    ``moe_a2a_overlap`` cell that is not yes / no."""
     shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
-    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration)
+    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration,
+                                   router_captures_shared_experts(row))
     if extra == 0.0:
         return calibration
     return replace(calibration, moe_layer_host_overhead_s=calibration.moe_layer_host_overhead_s + extra)

@@ -18,7 +18,8 @@ only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
 The first pipeline stage holds the most: the schedule's in-flight micro-batches
 (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
-``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3).
+``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3); 2 at pp = 1 when the
+MoE all-to-all overlap pairs micro-batches there (:func:`a2a_paired_in_flight`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
+__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
            "usable_hbm_bytes"]
 
 
@@ -263,6 +264,23 @@ def resident_layers(wl: Workload, layers_stage: np.ndarray) -> np.ndarray:
     return layers_stage - np.maximum(offloaded, 0.0)
 
 
+def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Micro-batches in flight without a pipeline (pp = 1): 2 where the MoE all-to-all overlap pairs
+    micro-batches there, else 1.
+
+    Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` (NVIDIA/Megatron-LM @d98e8a6
+    megatron/core/pipeline_parallel/combined_1f1b.py, used with ``overlap_moe_expert_parallel_comm``) runs
+    the forward of micro-batch i + 1 together with the backward of micro-batch i, so both hold their
+    activations at the peak. The pairing condition is the one of
+    :func:`~archsweep.model.training.communication.a2a_unpaired_share` at pp = 1 (the stack's overlap,
+    the stated no-pipeline overlap, no full recompute) plus at least two micro-batches; the test
+    tests/model/test_moe_a2a_overlap.py keeps the two in step. The delayed weight-gradient inputs
+    (``--delay-wgrad-compute``) are not priced: no source states their lifetime."""
+    paired = ((wl.moe is not None) & (mp.pp == 1) & (cal.moe_a2a_overlap > 0)
+              & (cal.moe_a2a_overlap_without_pipeline > 0) & (mp.recompute != 2) & (microbatches >= 2))
+    return np.where(paired, 2.0, 1.0)
+
+
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
                            cal: Calibration) -> MemoryBreakdown:
     """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
@@ -284,7 +302,8 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
                       + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     layers_stage = np.ceil(wl.layers / mp.pp)
     per_layer = layer_activation_bytes(wl, mp, etp)
-    acts = resident_layers(wl, layers_stage) * per_layer * in_flight_layer_fraction(microbatches, mp.pp, mp.vpp)
+    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp) * a2a_paired_in_flight(wl, mp, microbatches, cal)
+    acts = resident_layers(wl, layers_stage) * per_layer * in_flight
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
     working = np.where(mp.recompute == 2, working, 0.0)
