@@ -17,7 +17,7 @@ from search_toy_space import AXES, SPACE, asked_and_told
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
-from archsweep.search.grid import neighbours
+from archsweep.search.grid import nearest_ring, neighbours
 from archsweep.search.localsearch import ParetoLocalSearchSampler, _Parents
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
@@ -55,6 +55,22 @@ def test_local_search_steps_two_levels_once_one_step_is_known() -> None:
     chosen = sampler._drawn(_Parents((parent,), np.ones(1)), {parent, *one}, set(), np.random.default_rng(0))
     assert chosen is not None and sum(a != b for a, b in zip(chosen, parent)) == 1
     assert max(abs(a - b) for a, b in zip(chosen, parent)) == 2
+
+
+def test_local_search_proposes_the_nearest_ring_first() -> None:
+    """README: the moves of up to ``reach`` steps, nearest first. With one one-step move of the only
+    parent still free (its two-step moves all free), every seed proposes it; once it is in flight, a
+    two-step move comes, not a two-axis one."""
+    sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=0), SPACE, start=0, seed=0, reach=2)
+    parent = (4, 4, 1)
+    one, _ = neighbours(parent, sampler._sizes, 1)
+    known = {parent, *one[1:]}
+    for seed in range(20):
+        assert sampler._drawn(_Parents((parent,), np.ones(1)), known, set(), np.random.default_rng(seed)) == one[0]
+    chosen = sampler._drawn(_Parents((parent,), np.ones(1)), known, {one[0]}, np.random.default_rng(0))
+    assert chosen is not None and sorted(abs(a - b) for a, b in zip(chosen, parent)) == [0, 0, 2]
+    assert nearest_ring(parent, [(6, 4, 1), (5, 4, 1), (4, 2, 1)]) == [(5, 4, 1)]
+    assert nearest_ring(parent, []) == []
 
 
 def _local(seed: int, reach: int) -> ParetoLocalSearchSampler:
