@@ -13,7 +13,7 @@ import numpy as np
 import optuna
 import pytest
 import yaml
-from search_toy_space import AXES, SPACE, asked_and_told
+from search_toy_space import SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
@@ -24,18 +24,6 @@ from archsweep.search.surrogate import SurrogateSampler
 from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-NAMES = sorted(AXES)
-
-
-def _objectives(p: dict[str, Any]) -> tuple[list[float], float]:
-    c = "xyz".index(p["c"])
-    return [p["a"] + 2 * p["b"] + c, (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5], float(p["a"] + p["b"] - 10)
-
-
-def _index(p: dict[str, Any]) -> tuple[int, ...]:
-    index = tuple(AXES[name].index(p[name]) for name in NAMES)
-    assert None not in index, p
-    return index  # type: ignore[return-value]
 
 
 def test_neighbours_within_reach_nearest_first() -> None:
@@ -78,24 +66,24 @@ def _local(seed: int, reach: int) -> ParetoLocalSearchSampler:
 
 
 def test_local_search_with_reach_proposes_new_points_and_is_seeded() -> None:
-    asked = asked_and_told(_local(0, 2), 120, _objectives)
-    indices = [_index(p) for p in asked]
+    asked = asked_and_told(_local(0, 2), 120, objectives)
+    indices = [grid_index(p) for p in asked]
     start = next(b for b in range(0, 120, 4) if len(set(indices[:b])) >= 30)
     assert all(indices[n] not in indices[:n] for n in range(start, 120))  # no point asked twice in the local phase
     assert len(set(indices[start:])) == 120 - start  # each local trial is a distinct (counted) evaluation
-    assert asked == asked_and_told(_local(0, 2), 120, _objectives)
-    assert asked != asked_and_told(_local(1, 2), 120, _objectives)
-    assert asked != asked_and_told(_local(0, 1), 120, _objectives)  # the option changes the trials
+    assert asked == asked_and_told(_local(0, 2), 120, objectives)
+    assert asked != asked_and_told(_local(1, 2), 120, objectives)
+    assert asked != asked_and_told(_local(0, 1), 120, objectives)  # the option changes the trials
 
 
 def test_surrogate_with_reach_proposes_new_points_and_is_seeded() -> None:
     def run(seed: int) -> list[dict[str, Any]]:
         sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=12, share=1.0, seed=seed,
                                    reach=2)
-        return asked_and_told(sampler, 40, _objectives)
+        return asked_and_told(sampler, 40, objectives)
 
     asked = run(3)
-    indices = [_index(p) for p in asked]
+    indices = [grid_index(p) for p in asked]
     assert all(indices[n] not in indices[:n] for n in range(12, 40))
     assert asked == run(3)
 
