@@ -1,5 +1,6 @@
 """The toy three-axis grid (integer, stepped float, categorical) shared by the local-search and
-step-model tests of tests/search/, and the ask-and-tell loop they run samplers with."""
+step-model tests of tests/search/, two conflicting objectives on it, and the ask-and-tell loop they run
+samplers with."""
 
 from __future__ import annotations
 
@@ -17,6 +18,19 @@ SPACE = {
     "c": CategoricalDistribution(["x", "y", "z"]),
 }
 AXES = {axis.name: axis for axis in grid_axes(SPACE)}
+
+
+def objectives(p: dict[str, Any]) -> tuple[list[float], float]:
+    """Two conflicting objectives (both minimised) and a constraint (> 0 violated: a + b > 10) on SPACE."""
+    c = "xyz".index(p["c"])
+    return [p["a"] + 2 * p["b"] + c, (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5], float(p["a"] + p["b"] - 10)
+
+
+def grid_index(p: dict[str, Any]) -> tuple[int, ...]:
+    """The grid index of the point ``p`` (axes in name order); an error when it is off the grid."""
+    index = tuple(AXES[name].index(p[name]) for name in sorted(AXES))
+    assert None not in index, p
+    return index  # type: ignore[return-value]
 
 
 def asked_and_told(sampler: optuna.samplers.BaseSampler, trials: int,

@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
-from search_toy_space import AXES, SPACE
+from search_toy_space import AXES, SPACE, grid_index, objectives
 
 from archsweep.load.study import load_study
 from archsweep.search.localsearch import GridAxis, ParetoLocalSearchSampler, grid_axes, neighbours
@@ -20,20 +20,6 @@ from archsweep.search.worker import run_search_worker
 from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def _objectives(p: dict[str, Any]) -> tuple[list[float], float]:
-    """Two conflicting objectives (both minimised) and a constraint (> 0 violated) on the grid."""
-    c = "xyz".index(p["c"])
-    f1 = p["a"] + 2 * p["b"] + c
-    f2 = (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5
-    return [f1, f2], float(p["a"] + p["b"] - 10)  # a + b > 10 infeasible
-
-
-def _index(p: dict[str, Any]) -> tuple[int, ...]:
-    index = tuple(AXES[name].index(p[name]) for name in sorted(AXES))
-    assert None not in index
-    return index  # type: ignore[return-value]
 
 
 def _run(seed: int, *, trials: int = 120, batch: int = 4, start: int = 40, check: bool = False,
@@ -51,7 +37,7 @@ def _run(seed: int, *, trials: int = 120, batch: int = 4, start: int = 40, check
             if check:
                 _check_proposal(before, trial.params, start, axes)
         for trial in batch_trials:
-            values, constraint = _objectives(trial.params)
+            values, constraint = objectives(trial.params)
             trial.set_constraint("limit", constraint)
             study.tell(trial, values)
     return asked
@@ -61,23 +47,23 @@ def _check_proposal(before: list[optuna.trial.FrozenTrial], params: dict[str, An
     """A local-phase proposal: on the grid, never a point asked before (finished or running), a
     one- or two-axis neighbour of a feasible non-dominated finished trial."""
     finished = [t for t in before if t.state == optuna.trial.TrialState.COMPLETE]
-    if len({_index(t.params) for t in finished}) < start:
+    if len({grid_index(t.params) for t in finished}) < start:
         return
-    index = _index(params)
+    index = grid_index(params)
     sizes = [len(AXES[name].values) for name in sorted(AXES)]
     assert all(0 <= i < s for i, s in zip(index, sizes))
     feasible = [t for t in finished if all(v <= 0 for v in t.constraints.values())]
     values = np.array([t.values for t in feasible])
     front = [t for t, v in zip(feasible, values) if not np.any(np.all(values <= v, axis=1) & np.any(values < v, axis=1))]
-    asked_before = {_index(t.params) for t in before}
+    asked_before = {grid_index(t.params) for t in before}
     if index in asked_before:  # only the global fallback may repeat: every front neighbour is then known
         for t in front:
-            one, two = neighbours(_index(t.params), sizes, axes)
+            one, two = neighbours(grid_index(t.params), sizes, axes)
             assert set(one + two) <= asked_before
         return
     reachable = set()
     for t in front:
-        one, two = neighbours(_index(t.params), sizes, axes)
+        one, two = neighbours(grid_index(t.params), sizes, axes)
         reachable.update(one + two)
     assert index in reachable
 
@@ -105,7 +91,7 @@ def test_neighbours_in_bounds_one_step() -> None:
 def test_local_phase_proposes_unevaluated_grid_neighbours_of_the_front() -> None:
     asked = _run(0, check=True)
     local = asked[40:]
-    assert len({_index(p) for p in local}) == len(local)  # the grid has 270 points: no fallback needed here
+    assert len({grid_index(p) for p in local}) == len(local)  # the grid has 270 points: no fallback needed here
 
 
 def test_one_axis_mode() -> None:
@@ -120,12 +106,12 @@ def test_deterministic_by_seed() -> None:
 def test_local_search_improves_on_random_on_the_toy_front() -> None:
     """The same budget finds more of the exact front than random sampling (seeds 0-2)."""
     grid = [{"a": a, "b": b, "c": c} for a in AXES["a"].values for b in AXES["b"].values for c in AXES["c"].values]
-    feasible = [p for p in grid if _objectives(p)[1] <= 0]
-    values = np.array([_objectives(p)[0] for p in feasible])
+    feasible = [p for p in grid if objectives(p)[1] <= 0]
+    values = np.array([objectives(p)[0] for p in feasible])
     exact = {tuple(v) for v in values if not np.any(np.all(values <= v, axis=1) & np.any(values < v, axis=1))}
 
     def found(asked: list[dict[str, Any]]) -> int:
-        return len({tuple(_objectives(p)[0]) for p in asked if _objectives(p)[1] <= 0} & exact)
+        return len({tuple(objectives(p)[0]) for p in asked if objectives(p)[1] <= 0} & exact)
 
     local = [found(_run(s, trials=100, start=40)) for s in range(3)]
     plain = [found(_run(s, trials=100, start=10_000)) for s in range(3)]  # never starts: random only
@@ -139,7 +125,7 @@ def test_parameters_off_the_grid_go_to_the_global_sampler() -> None:
     for _ in range(30):
         trial = study.ask(space)
         assert 1.0 <= trial.params["d"] <= 2.0
-        study.tell(trial, _objectives(trial.params)[0])
+        study.tell(trial, objectives(trial.params)[0])
 
 
 def test_bad_arguments() -> None:
@@ -228,11 +214,11 @@ def test_state_is_read_back_from_the_study(tmp_path: Path) -> None:
     workers = [handle(0), handle(1)]
     for _ in range(15):
         batch = [w.ask(SPACE) for w in workers for _ in range(2)]
-        indices = [_index(t.params) for t in batch]
-        if len({_index(t.params) for t in workers[0].get_trials() if t.state.is_finished()}) >= 30:
+        indices = [grid_index(t.params) for t in batch]
+        if len({grid_index(t.params) for t in workers[0].get_trials() if t.state.is_finished()}) >= 30:
             assert len(set(indices)) == len(indices)  # local phase: every point in flight differs
         for w, t in zip([workers[0]] * 2 + [workers[1]] * 2, batch):
-            values, constraint = _objectives(t.params)
+            values, constraint = objectives(t.params)
             t.set_constraint("limit", constraint)
             w.tell(t, values)
     running, fresh = handle(0), handle(0)

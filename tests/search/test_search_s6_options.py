@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
-from search_toy_space import AXES, SPACE, asked_and_told
+from search_toy_space import AXES, SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
@@ -28,19 +28,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAMES = sorted(AXES)
 
 
-def _objectives(p: dict[str, Any]) -> tuple[list[float], float]:
-    c = "xyz".index(p["c"])
-    return [p["a"] + 2 * p["b"] + c, (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5], float(p["a"] + p["b"] - 10)
-
-
-def _index(p: dict[str, Any]) -> tuple[int, ...]:
-    index = tuple(AXES[name].index(p[name]) for name in NAMES)
-    assert None not in index, p
-    return index  # type: ignore[return-value]
-
-
 def _asked(sampler: optuna.samplers.BaseSampler, trials: int, batch: int = 4) -> list[dict[str, Any]]:
-    return asked_and_told(sampler, trials, _objectives, batch)
+    return asked_and_told(sampler, trials, objectives, batch)
 
 
 # -- Latin hypercube over the levels ------------------------------------------------------------
@@ -81,7 +70,7 @@ def test_level_design_is_maximin_among_its_candidates() -> None:
 def test_lhs_start_proposes_every_level_then_hands_over() -> None:
     sampler = SobolStartupSampler(optuna.samplers.RandomSampler(seed=0), SPACE, 10, seed=4, design="lhs")
     asked = _asked(sampler, 20)
-    start = [_index(p) for p in asked[:10]]
+    start = [grid_index(p) for p in asked[:10]]
     for j, name in enumerate(NAMES):
         assert {i[j] for i in start} == set(range(len(AXES[name].values)))  # every level of every axis
     assert len(set(start)) == 10  # distinct points
@@ -111,12 +100,12 @@ def test_extremes_rule_steps_from_each_objective_best_first() -> None:
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     for _ in range(30):
         trial = study.ask(SPACE)
-        values, constraint = _objectives(trial.params)
+        values, constraint = objectives(trial.params)
         trial.set_constraint("limit", constraint)
         study.tell(trial, values)
     feasible = [t for t in study.trials if t.constraints["limit"] <= 0]
-    best = {_index(min(feasible, key=lambda t: t.values[j]).params) for j in range(2)}
-    proposal = _index(study.ask(SPACE).params)
+    best = {grid_index(min(feasible, key=lambda t: t.values[j]).params) for j in range(2)}
+    proposal = grid_index(study.ask(SPACE).params)
     assert any(sum(abs(a - b) for a, b in zip(proposal, e)) == 1 for e in best)
 
 
@@ -125,7 +114,7 @@ def test_extremes_rule_steps_from_each_objective_best_first() -> None:
                                      {"global_share": 0.75, "final": 50, "model": True}])
 def test_local_search_variants_propose_new_grid_points(options: dict[str, Any]) -> None:
     asked = _asked(_local(0, **options), 120)
-    indices = [_index(p) for p in asked]  # every proposal on the grid
+    indices = [grid_index(p) for p in asked]  # every proposal on the grid
     share, final = options.get("global_share", 0.0), options.get("final")
     # The local phase starts at the first batch (of 4) after 30 distinct finished points; from there a
     # trial goes to the local search unless _to_global routes it to the global sampler (never once
@@ -146,7 +135,7 @@ def test_final_phase_stops_the_global_share() -> None:
     the final phase's trials are new grid points (neighbours of the front), the earlier ones not
     necessarily."""
     asked = _asked(_local(2, global_share=0.999, final=80), 160)
-    indices = [_index(p) for p in asked]
+    indices = [grid_index(p) for p in asked]
     first = next(b for b in range(0, 160, 4) if len(set(indices[:b])) >= 80)  # first batch of the final phase
     final, earlier = indices[first:first + 24], set(indices[:first])  # before the front's neighbours run out
     assert 0 < len(final) and len(set(final)) == len(final) and not set(final) & earlier

@@ -13,29 +13,17 @@ import numpy as np
 import optuna
 import pytest
 import yaml
-from search_toy_space import AXES, SPACE, asked_and_told
+from search_toy_space import SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.load.study import load_study
-from archsweep.search.grid import neighbours
+from archsweep.search.grid import nearest_ring, neighbours
 from archsweep.search.localsearch import ParetoLocalSearchSampler, _Parents
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-NAMES = sorted(AXES)
-
-
-def _objectives(p: dict[str, Any]) -> tuple[list[float], float]:
-    c = "xyz".index(p["c"])
-    return [p["a"] + 2 * p["b"] + c, (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5], float(p["a"] + p["b"] - 10)
-
-
-def _index(p: dict[str, Any]) -> tuple[int, ...]:
-    index = tuple(AXES[name].index(p[name]) for name in NAMES)
-    assert None not in index, p
-    return index  # type: ignore[return-value]
 
 
 def test_neighbours_within_reach_nearest_first() -> None:
@@ -57,29 +45,45 @@ def test_local_search_steps_two_levels_once_one_step_is_known() -> None:
     assert max(abs(a - b) for a, b in zip(chosen, parent)) == 2
 
 
+def test_local_search_proposes_the_nearest_ring_first() -> None:
+    """README: the moves of up to ``reach`` steps, nearest first. With one one-step move of the only
+    parent still free (its two-step moves all free), every seed proposes it; once it is in flight, a
+    two-step move comes, not a two-axis one."""
+    sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=0), SPACE, start=0, seed=0, reach=2)
+    parent = (4, 4, 1)
+    one, _ = neighbours(parent, sampler._sizes, 1)
+    known = {parent, *one[1:]}
+    for seed in range(20):
+        assert sampler._drawn(_Parents((parent,), np.ones(1)), known, set(), np.random.default_rng(seed)) == one[0]
+    chosen = sampler._drawn(_Parents((parent,), np.ones(1)), known, {one[0]}, np.random.default_rng(0))
+    assert chosen is not None and sorted(abs(a - b) for a, b in zip(chosen, parent)) == [0, 0, 2]
+    assert nearest_ring(parent, [(6, 4, 1), (5, 4, 1), (4, 2, 1)]) == [(5, 4, 1)]
+    assert nearest_ring(parent, []) == []
+
+
 def _local(seed: int, reach: int) -> ParetoLocalSearchSampler:
     return ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=30, seed=seed, reach=reach)
 
 
 def test_local_search_with_reach_proposes_new_points_and_is_seeded() -> None:
-    asked = asked_and_told(_local(0, 2), 120, _objectives)
-    indices = [_index(p) for p in asked]
+    asked = asked_and_told(_local(0, 2), 120, objectives)
+    indices = [grid_index(p) for p in asked]
     start = next(b for b in range(0, 120, 4) if len(set(indices[:b])) >= 30)
     assert all(indices[n] not in indices[:n] for n in range(start, 120))  # no point asked twice in the local phase
     assert len(set(indices[start:])) == 120 - start  # each local trial is a distinct (counted) evaluation
-    assert asked == asked_and_told(_local(0, 2), 120, _objectives)
-    assert asked != asked_and_told(_local(1, 2), 120, _objectives)
-    assert asked != asked_and_told(_local(0, 1), 120, _objectives)  # the option changes the trials
+    assert asked == asked_and_told(_local(0, 2), 120, objectives)
+    assert asked != asked_and_told(_local(1, 2), 120, objectives)
+    assert asked != asked_and_told(_local(0, 1), 120, objectives)  # the option changes the trials
 
 
 def test_surrogate_with_reach_proposes_new_points_and_is_seeded() -> None:
     def run(seed: int) -> list[dict[str, Any]]:
         sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=12, share=1.0, seed=seed,
                                    reach=2)
-        return asked_and_told(sampler, 40, _objectives)
+        return asked_and_told(sampler, 40, objectives)
 
     asked = run(3)
-    indices = [_index(p) for p in asked]
+    indices = [grid_index(p) for p in asked]
     assert all(indices[n] not in indices[:n] for n in range(12, 40))
     assert asked == run(3)
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from dataclasses import replace
 from itertools import chain, combinations
-from pathlib import Path
+from types import ModuleType
 
 import pytest
 from measured_runs import runs
@@ -169,20 +169,10 @@ def test_an_unreadable_overlap_cell_skips_the_row():
     assert result.status == "skipped" and "moe_a2a_overlap" in result.reason
 
 
-def test_the_csv_states_the_presets_overlap():
+def test_the_csv_states_the_presets_overlap(derive_script: Callable[[str], ModuleType]) -> None:
     """The column holds what data/validation/derive/moe_recipes.py reads from the presets (7 of the 35
     set moe_a2a_overlap=True; the 37 nemo MoE rows come from them) and the model-zoo commands' A2A_OVERLAP."""
-    path = Path(__file__).parents[2] / "data" / "validation" / "derive" / "moe_recipes.py"
-    spec = importlib.util.spec_from_file_location("moe_recipes_for_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    import sys
-
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
+    module = derive_script("moe_recipes")
     assert module.A2A_OVERLAP <= set(module.RECIPES) and len(module.A2A_OVERLAP) == 7
     nemo = [r for r in ROWS if _text(r, "moe_recipe_source") and _text(r, "source_group") == "nemo"]
     assert len(nemo) == 37

@@ -68,15 +68,29 @@ class _FakeLibc:
             self.mallopt = _FakeMallopt(answer)
 
 
-@pytest.mark.parametrize(("libc", "reason"), [
-    (_FakeLibc(1), "applied"),
-    (_FakeLibc(0), "not applied (mallopt refused M_MMAP_THRESHOLD = 33554432)"),
-    (_FakeLibc(1, glibc=False), "not applied (not glibc)")])
-def test_the_evaluate_log_says_why_the_settings_were_not_applied(monkeypatch, libc, reason):
-    """A glibc whose mallopt refuses is not reported as "not glibc" (a fake C library: the real settings would
-    stay in this test process's malloc)."""
+@pytest.mark.parametrize(("libc", "status", "reason", "logged"), [
+    (_FakeLibc(1), "APPLIED", "", "applied"),
+    (_FakeLibc(0), "REFUSED", "mallopt refused M_MMAP_THRESHOLD = 33554432",
+     "not applied (mallopt refused M_MMAP_THRESHOLD = 33554432)"),
+    (_FakeLibc(1, glibc=False), "NOT_GLIBC", "not glibc", "not applied (not glibc)")])
+def test_the_evaluate_log_says_why_the_settings_were_not_applied(monkeypatch, libc, status, reason, logged):
+    """A glibc whose mallopt refuses is not reported as "not glibc": a status (enum) and a reason, which the
+    evaluate log prints (a fake C library: the real settings would stay in this test process's malloc)."""
     from archsweep.workflow import allocator
 
     monkeypatch.setattr(allocator.ctypes, "CDLL", lambda name: libc)
-    assert allocator.apply_freed_memory_settings() == reason
-    assert allocator.keep_freed_memory() == (reason == "applied")
+    outcome = allocator.apply_freed_memory_settings()
+    assert (outcome.status, outcome.reason, str(outcome)) == (allocator.MallocStatus[status], reason, logged)
+    assert allocator.keep_freed_memory() == (status == "APPLIED")
+
+
+def test_no_c_library_is_its_own_status(monkeypatch):
+    from archsweep.workflow import allocator
+
+    def refuse(name: None) -> None:
+        raise OSError("cannot load")
+
+    monkeypatch.setattr(allocator.ctypes, "CDLL", refuse)
+    outcome = allocator.apply_freed_memory_settings()
+    assert outcome.status is allocator.MallocStatus.NO_C_LIBRARY and str(outcome) == "not applied (no C library: cannot load)"
+    assert not allocator.keep_freed_memory()

@@ -30,10 +30,12 @@ import re
 import sys
 
 from _mlperf_common import _git
-from runs_table import read_runs, upsert_rows, write_runs
+from runs_table import read_runs, set_note, upsert_rows, write_runs
 
 _TAG = "v0.2.0"
 _DOC = "docs/performance-summary.md"
+# this script's own note in ``derived`` (set_note), so a re-run updates it and keeps later scripts' notes
+_OWN_NOTE = r"dp = GPUs/\(TP\*PP\*CP\).*?row added by data/validation/derive/mbridge_2509_rows\.py"
 _CELL = re.compile(r"^\s*([\w./]+)\s*(?:\(([\w./]+)\))?\s*$")
 #: (system, table model, parenthesised?, data-set model name, row whose architecture columns are copied)
 _WANTED = (
@@ -118,7 +120,10 @@ def main(repo: str) -> None:
         print(f"{row['run_id']}: {row['tokens_per_s_per_gpu']} tokens/s/GPU, {row['tflops_per_gpu']} TFLOP/s, "
               f"TP{row['tp']} PP{row['pp']} CP{row['cp']} VP{row['vpp']} DP{row['dp']} MBS{row['micro_batch']} "
               f"{row['fsdp_zero']}")
-    write_runs(header, upsert_rows(header, rows, new, first_write_only=("derived",)))  # keep later notes
+    for row in new:
+        if row["run_id"] in by_id:  # a re-run: its own note replaced in place, later scripts' notes kept
+            row["derived"] = set_note(by_id[row["run_id"]]["derived"], _OWN_NOTE, row["derived"])
+    write_runs(header, upsert_rows(header, rows, new))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ comment at the end of this file and docs/model-accuracy.md, s7-moedata).
 
 from __future__ import annotations
 
+from moe_recipes import COLUMNS as MOE_COLUMNS  # the moe_* columns its rows fill, in moe_recipes.py's order
 from runs_table import read_runs, upsert_rows, write_runs
 
 COMMIT = "f13818d695"
@@ -85,11 +86,19 @@ new = [
         derived="tokens_per_s_per_gpu = tflops_per_gpu / 147.8 GFLOP per token (as the GB200 row); dp = GPUs / (TP x PP x CP)",
         moe_a2a_overlap="yes"),
 ]
-header, rows = read_runs()
-ids = {r["run_id"] for r in new}
-rows = [r for r in rows if r["source_group"] != "mcore-moe" or r["run_id"] in ids]
-write_runs(header, upsert_rows(header, rows, new))
-print(len(new), "mcore-moe rows written")
+
+
+def main() -> None:
+    """Write the rows (module doc); the moe_* columns are added to the header when not there yet."""
+    header, rows = read_runs(MOE_COLUMNS)
+    ids = {r["run_id"] for r in new}
+    rows = [r for r in rows if r["source_group"] != "mcore-moe" or r["run_id"] in ids]
+    write_runs(header, upsert_rows(header, rows, new))
+    print(len(new), "mcore-moe rows written")
+
+
+if __name__ == "__main__":
+    main()
 
 # Left out (not representable by the model or its row columns). The 'Cross-node EP strategy' first row
 # (19.7 s, no overlap) was left out while no column stated A2A_OVERLAP; the moe_a2a_overlap column states it

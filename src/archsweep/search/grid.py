@@ -13,7 +13,7 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-__all__ = ["Index", "GridAxis", "grid_axes", "neighbours"]
+__all__ = ["Index", "GridAxis", "grid_axes", "nearest_ring", "neighbours"]
 
 Index = tuple[int, ...]
 
@@ -78,3 +78,12 @@ def neighbours(index: Index, sizes: Sequence[int], axes: int, reach: int = 1) ->
                     moved[b] += db
                     two.append(tuple(moved))
     return one, two
+
+
+def nearest_ring(index: Index, moves: Sequence[Index]) -> list[Index]:
+    """The ``moves`` (one-axis moves of ``index``) of the fewest steps, in their order; empty when
+    ``moves`` is: the ring a parent proposes from before any move farther away (``neighbour_reach``)."""
+    if not moves:
+        return []
+    steps = [max(abs(a - b) for a, b in zip(move, index)) for move in moves]
+    return [move for move, step in zip(moves, steps) if step == min(steps)]

@@ -39,8 +39,10 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
 * ``final`` (``local_search_final``): once this many distinct points are finished, the
   ``global_share`` no longer applies: every trial is a neighbour of a front point (the final
   exploitation phase).
-* ``reach`` (``neighbour_reach``): a parent's first ring of neighbours holds the moves of up to
-  ``reach`` steps on one axis (default 1), before the one-step moves on two axes. On the
+* ``reach`` (``neighbour_reach``): a parent's one-axis neighbours are the moves of up to ``reach``
+  steps on one axis (default 1), nearest ring first: a parent proposes (draws, or with the step
+  model ranks) only its free moves of the fewest steps, so a move of k steps comes once every move
+  of fewer steps is known or in flight; all of them before the one-step moves on two axes. On the
   search-quality grid b a level that is dominated (a TDP just below the power cap) separates the
   found front from its highest-throughput points: an exhaustive Pareto local search with one-step
   moves stops there (0.97 of the exhaustive hypervolume), with ``reach`` 2 it does not (0.99+).
@@ -69,7 +71,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.grid import GridAxis, Index, grid_axes, neighbours
+from archsweep.search.grid import GridAxis, Index, grid_axes, nearest_ring, neighbours
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
@@ -201,12 +203,13 @@ class ParetoLocalSearchSampler(ProposingSampler):
 
     def _drawn(self, parents: _Parents, known: set[Index], flying: set[Index],
                rng: np.random.Generator) -> Index | None:
-        """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight):
-        drawn at random, or with the step model the one with the largest predicted margin."""
+        """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight),
+        from its nearest ring of free one-axis moves (else its two-axis moves): drawn at random, or
+        with the step model the one with the largest predicted margin."""
         best: tuple[int, float, float, list[Index], Index] | None = None
         for k, (parent, gain) in enumerate(zip(parents.indices, parents.contribution)):
             one, two = neighbours(parent, self._sizes, self._max_axes, self._reach)
-            free = [n for n in one if n not in known and n not in flying]
+            free = nearest_ring(parent, [n for n in one if n not in known and n not in flying])
             first = int(k in parents.extremes and bool(free))  # an extreme's one-axis neighbours first
             if not free:
                 free = [n for n in two if n not in known and n not in flying]

@@ -17,8 +17,10 @@ Not glibc (macOS, musl): nothing is changed.
 from __future__ import annotations
 
 import ctypes
+import enum
+from dataclasses import dataclass
 
-__all__ = ["apply_freed_memory_settings", "keep_freed_memory"]
+__all__ = ["MallocSettings", "MallocStatus", "apply_freed_memory_settings", "keep_freed_memory"]
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc <malloc.h>
 _SETTINGS = ((_M_MMAP_THRESHOLD, 32 * 2**20), (_M_TRIM_THRESHOLD, 2**30), (_M_TOP_PAD, 64 * 2**20))
@@ -27,24 +29,46 @@ _SETTINGS = ((_M_MMAP_THRESHOLD, 32 * 2**20), (_M_TRIM_THRESHOLD, 2**30), (_M_TO
 _NAMES = {_M_TRIM_THRESHOLD: "M_TRIM_THRESHOLD", _M_TOP_PAD: "M_TOP_PAD", _M_MMAP_THRESHOLD: "M_MMAP_THRESHOLD"}
 
 
-def apply_freed_memory_settings() -> str:
-    """Apply the settings above to this process's malloc; ``"applied"``, or ``"not applied (<why>)"``: no C
+class MallocStatus(enum.Enum):
+    """What :func:`apply_freed_memory_settings` did."""
+
+    APPLIED = "applied"
+    NO_C_LIBRARY = "no C library"  # ctypes could not load this process's C library
+    NOT_GLIBC = "not glibc"  # no gnu_get_libc_version / mallopt: the setting codes are glibc's
+    REFUSED = "mallopt refused"  # mallopt returned 0 for a setting (the settings before it stay set)
+
+
+@dataclass(frozen=True)
+class MallocSettings:
+    """The outcome of :func:`apply_freed_memory_settings`: ``status`` and, unless applied, ``reason`` (the
+    detail: the loader's error, or the refused setting and value). ``str()`` is the evaluate log's text:
+    ``applied`` or ``not applied (<reason>)``."""
+
+    status: MallocStatus
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return "applied" if self.status is MallocStatus.APPLIED else f"not applied ({self.reason})"
+
+
+def apply_freed_memory_settings() -> MallocSettings:
+    """Apply the settings above to this process's malloc; the outcome says whether, and if not why: no C
     library to load, not glibc (no ``gnu_get_libc_version`` / ``mallopt``), or ``mallopt`` refused a setting
     (it returns 0; the settings before it stay set)."""
     try:
         libc = ctypes.CDLL(None)
     except OSError as exc:
-        return f"not applied (no C library: {exc})"
+        return MallocSettings(MallocStatus.NO_C_LIBRARY, f"no C library: {exc}")
     if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # the codes above are glibc's
-        return "not applied (not glibc)"
+        return MallocSettings(MallocStatus.NOT_GLIBC, "not glibc")
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     for param, value in _SETTINGS:
         if mallopt(param, value) != 1:
-            return f"not applied (mallopt refused {_NAMES[param]} = {value})"
-    return "applied"
+            return MallocSettings(MallocStatus.REFUSED, f"mallopt refused {_NAMES[param]} = {value}")
+    return MallocSettings(MallocStatus.APPLIED)
 
 
 def keep_freed_memory() -> bool:
     """:func:`apply_freed_memory_settings`; True when every setting was applied."""
-    return apply_freed_memory_settings() == "applied"
+    return apply_freed_memory_settings().status is MallocStatus.APPLIED
