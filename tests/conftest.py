@@ -5,7 +5,9 @@ data/validation/derive/ as modules (``derive_script``) for the validation tests.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -95,3 +97,16 @@ def derive_script(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType
     puts its folder first, so it imports its siblings ``runs_table`` / ``_mlperf_common``)."""
     monkeypatch.syspath_prepend(str(data_dir() / "validation" / "derive"))
     return importlib.import_module
+
+
+def load_benchmark(stem: str) -> ModuleType:
+    """The script ``benchmarks/<stem>.py`` as a module (registered in ``sys.modules`` under
+    ``<stem>_bench``, so its dataclasses resolve their module)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{stem}.py"
+    spec = importlib.util.spec_from_file_location(f"{stem}_bench", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -3,13 +3,12 @@ indexing and its sampler syntax, on tiny inputs (no model evaluation)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
@@ -19,12 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("search_quality_bench", ROOT / "benchmarks" / "search_quality.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("search_quality")
 
 
 def test_curve_grows_to_one_with_the_whole_front_and_ignores_infeasible_rows(bench):

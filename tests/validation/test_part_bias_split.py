@@ -3,24 +3,18 @@ facts, keeps the group's modelled dense rows, and reports count, mean signed err
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("part_bias_split_bench", ROOT / "benchmarks" / "part_bias_split.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("part_bias_split")
 
 
 def _output(tmp_path: Path) -> str:
