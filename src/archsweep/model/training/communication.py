@@ -22,7 +22,7 @@ from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
            "ExpertParallelCost",
-           "expert_parallel", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
+           "expert_parallel", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
            "pipeline_p2p_exposed_sends"]
 
 
@@ -159,11 +159,20 @@ def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.nda
     'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
     only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
     recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
-    interleaved = (mp.pp > 1) & (mp.vpp > 1)
-    pairs = (interleaved | ((mp.pp == 1) & (cal.moe_a2a_overlap_without_pipeline > 0))) & (mp.recompute != 2)
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
-    return np.where(pairs & (cal.moe_a2a_overlap > 0), share, 1.0)
+    return np.where(a2a_overlap_pairs(mp, cal), share, 1.0)
+
+
+def a2a_overlap_pairs(mp: MappingArrays, cal: Calibration) -> np.ndarray:
+    """Where the combined-1F1B EP all-to-all overlap pairs the forward of one micro-batch with the backward
+    of another: the stack's ``moe_a2a_overlap`` on, no full recompute, and an interleaved pipeline (pp > 1,
+    vpp > 1) or, where ``cal.moe_a2a_overlap_without_pipeline`` says a row states it, pp = 1 (see
+    :func:`a2a_unpaired_share`). The one predicate of the hidden all-to-alls and of the second micro-batch
+    the pairing holds in memory (:func:`archsweep.model.training.memory.a2a_paired_in_flight`)."""
+    interleaved = (mp.pp > 1) & (mp.vpp > 1)
+    unpipelined = (mp.pp == 1) & (cal.moe_a2a_overlap_without_pipeline > 0)
+    return (interleaved | unpipelined) & (mp.recompute != 2) & (cal.moe_a2a_overlap > 0)
 
 
 @dataclass(frozen=True)

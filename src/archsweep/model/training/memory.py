@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from archsweep.model.training.communication import a2a_overlap_pairs
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
@@ -271,13 +272,11 @@ def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarr
     Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` (NVIDIA/Megatron-LM @d98e8a6
     megatron/core/pipeline_parallel/combined_1f1b.py, used with ``overlap_moe_expert_parallel_comm``) runs
     the forward of micro-batch i + 1 together with the backward of micro-batch i, so both hold their
-    activations at the peak. The pairing condition is the one of
-    :func:`~archsweep.model.training.communication.a2a_unpaired_share` at pp = 1 (the stack's overlap,
-    the stated no-pipeline overlap, no full recompute) plus at least two micro-batches; the test
-    tests/model/test_moe_a2a_overlap.py keeps the two in step. The delayed weight-gradient inputs
+    activations at the peak. Paired: a MoE model at pp = 1 where
+    :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
+    hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient inputs
     (``--delay-wgrad-compute``) are not priced: no source states their lifetime."""
-    paired = ((wl.moe is not None) & (mp.pp == 1) & (cal.moe_a2a_overlap > 0)
-              & (cal.moe_a2a_overlap_without_pipeline > 0) & (mp.recompute != 2) & (microbatches >= 2))
+    paired = (wl.moe is not None) & (mp.pp == 1) & a2a_overlap_pairs(mp, cal) & (microbatches >= 2)
     return np.where(paired, 2.0, 1.0)
 
 
