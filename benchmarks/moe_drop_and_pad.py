@@ -22,7 +22,8 @@ hidden.
 For each pair this prints, per MoE layer and micro-batch (step = global tokens / GPUs / measured tokens/s,
 over micro-batches x layers per pipeline stage, bubble included): the dropless 25.11 row measured and as the
 model prices it (with the stack's fitted host time), and the drop-and-pad row measured and the model's time
-with the MoE host time set to 0 and no all-to-all overlap (the model is run with the 25.11 row's recipe; the 25.09 table states no
+with the MoE host time set to 0, no all-to-all overlap and no per-expert FP8 padding (capacity 2,048 or 8,192 rows per
+expert is a multiple of the 16 / 32-row block, so TransformerEngine's Fp8Padding returns its input) (the model is run with the 25.11 row's recipe; the 25.09 table states no
 precision: its main figures are per-tensor FP8, the 235B B200 figure used is the parenthesised MXFP8 one).
 """
 
@@ -57,8 +58,8 @@ def _predicted(row, catalog, tech, host_zero: bool) -> tuple[float, float, float
     """(measured, predicted tokens/s/GPU, micro-batches per step) of ``row`` at its stated mapping."""
     plan = validation_run.plan_row(row, catalog)
     cal = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    if host_zero:  # the drop-and-pad run: no host sync, no combined-1F1B all-to-all overlap
-        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0)
+    if host_zero:  # the drop-and-pad run: no host sync, no combined-1F1B all-to-all overlap, aligned capacities
+        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0, moe_fp8_padding_bytes_per_element=0.0)
     results = [validation_run._evaluate(plan, s, {}, tech, cal) for s in plan.strategies]  # noqa: SLF001 - as validate
     valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0] or results
     best = min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0]))

@@ -69,12 +69,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     all-to-all overlap and the eager shared experts' host time (s8-moehost), 14.26 % with the NeMo 24.03 /
     24.07 rows' FlashAttention-2 kernels at FA2's measured H100 rate (s8-fa2), 14.40 % with the no-overlap
     twin of the mcore-moe EP32 row in the flex fit set (s8-m3: the held-out flex refit moves from 2 ms
-    to the 1.5 ms bound)."""
+    to the 1.5 ms bound), 13.78 % with the per-expert FP8 padding of dropless low-precision MoE layers
+    (s9-moecost)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(14.40, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.78, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -102,12 +103,16 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     25.21 % with each row's stated EP all-to-all overlap (s8-moehost: the nemo-only flex refit moves to
     3 ms; the GB300 row overlaps at PP1 as its command states); 19.56 % on main after s8-mlperf's
     tp_overlap_residual 0.6 and s8-presets (the nemo-only flex refit lands on 2 ms, the in-sample value);
-    30.79 % over five rows with the no-overlap twin of the EP32 row (s8-m3: +75.7 %). Every row but GB300 (within 5 %, as in-sample: tests/validation/test_mcore_moe_rows.py) too slow."""
+    30.79 % over five rows with the no-overlap twin of the EP32 row (s8-m3: +75.7 %); 30.10 % with the
+    per-expert FP8 padding of dropless low-precision MoE layers (s9-moecost: the GB300 MXFP8 row). Every row but GB300 (within 5 %, as in-sample: tests/validation/test_mcore_moe_rows.py; 1.1 % too slow
+    since s9-moecost, 4.5 % too fast before) too slow."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(30.79, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(30.10, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
-    assert not too_slow.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    too_slow.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    gb300 = next(r for r in results if r.run_id == "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    assert abs(gb300.error_pct) < 5.0
     assert all(too_slow.values())

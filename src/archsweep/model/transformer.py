@@ -227,6 +227,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        if fp8 and cal.moe_fp8_padding_bytes_per_element > 0:
+            # Dropless low-precision layers pad each local expert's rows to the quantisation block
+            # (Megatron-Core TEGroupedMLP Fp8Padding before FC1, Fp8Unpadding after FC2; TransformerEngine
+            # fused_multi_row_padding / _unpadding copy every routed row: read + write, forward and backward;
+            # 3 kernels each way: hidden states, probabilities, output).
+            pad_bytes = cal.moe_fp8_padding_bytes_per_element * tokens_per_expert * local_experts * h
+            perm_s = perm_s + pad_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + 3.0 * cal.kernel_overhead_s
+            perm_bytes = perm_bytes + pad_bytes
         # Host time the GPU waits for (dropless dispatch syncs the per-expert token counts to the
         # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
         # forward, two thirds in the backward.

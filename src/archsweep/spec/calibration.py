@@ -72,6 +72,11 @@ class Calibration:
     #: graph removes, s: validation adds it on a row with shared experts whose stated scope has no
     #: ``moe_router`` (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
     moe_host_shared_expert_ungraphed_s: float = 0.0
+    #: HBM bytes per routed copy and hidden unit, in each of forward and backward, of re-laying the
+    #: permuted tokens of a dropless low-precision MoE layer so that each local expert's rows are a
+    #: multiple of the quantisation block (Megatron-Core TEGroupedMLP ``Fp8Padding`` / ``Fp8Unpadding``);
+    #: 0 = the stack does not pad (or the run is drop-and-pad: capacities already aligned).
+    moe_fp8_padding_bytes_per_element: float = 0.0
     #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
     #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
     #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.

@@ -1,0 +1,82 @@
+"""Per-expert FP8 padding of dropless low-precision MoE layers (issue 10, s9-moecost).
+
+Megatron-Core's TEGroupedMLP pads the permuted tokens of each local expert to the quantisation block
+(TransformerEngine Fp8Padding / Fp8Unpadding: ``fused_multi_row_padding`` into a new tensor) whenever a
+low-precision recipe is on and the per-expert counts are not all aligned, which a dropless run's are not.
+The stack constant ``moe_fp8_padding_bytes_per_element`` (8 B per routed copy and hidden unit, each of
+forward and backward: read + write of the FC1 input and of the FC2 output) prices that copy at the HBM
+rate, plus three kernels each way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.workloads import load_workload
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.transformer import layer_costs
+from archsweep.spec.hardware import HardwareArrays
+
+CAL = load_calibration(stack="megatron-core")
+
+
+def _mapping(ep: float = 8.0, mb: float = 1.0) -> MappingArrays:
+    one = np.ones(1)
+    return MappingArrays(tp=one, pp=one, cp=one, ep=ep * one, vpp=one, micro_batch=mb * one,
+                         recompute=0 * one, zero_stage=one, sequence_parallel=one, flash_attention=one,
+                         tp_overlap=0 * one, dp_overlap=one)
+
+
+def _layer(precision: str, cal, part: str = "H100-SXM", top_k: int = 8, mb: float = 1.0):
+    wl = load_workload("qwen3-30b-a3b")
+    wl = replace(wl, training=replace(wl.training, seq_len=4096, precision=precision))
+    arch = wl.architecture
+    wl = replace(wl, architecture=replace(arch, moe=replace(arch.moe, top_k=top_k)))
+    hw = HardwareArrays.from_designs(get_accelerator(part).design.replace(accelerator_count=64))
+    peak = hw.peak_matrix_flops_fp8 if precision == "fp8" else hw.peak_matrix_flops_bf16
+    return layer_costs(hw, wl, _mapping(mb=mb), cal, peak), hw, wl
+
+
+def test_the_stack_states_eight_bytes():
+    assert CAL.moe_fp8_padding_bytes_per_element == 8.0
+    assert load_calibration(stack="megatron-core-flex").moe_fp8_padding_bytes_per_element == 8.0
+
+
+@pytest.mark.parametrize("part", ["H100-SXM", "B200"])
+def test_fp8_layer_pays_the_padding_copy_each_way(part):
+    """FP8: the MoE layer costs 8 B x routed copies x hidden / HBM rate + 3 kernels more in each direction
+    than with the padding off; the dense layer and the FLOPs are unchanged."""
+    with_pad, hw, wl = _layer("fp8", CAL, part)
+    without, _, _ = _layer("fp8", replace(CAL, moe_fp8_padding_bytes_per_element=0.0), part)
+    copies = 4096 * wl.architecture.moe.top_k  # tokens x top-k x capacity factor 1, ep x local experts = 128
+    expected = (8.0 * copies * wl.architecture.hidden / (float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency)
+                + 3.0 * CAL.kernel_overhead_s)
+    assert float(np.ravel(with_pad.moe_fwd_s - without.moe_fwd_s)[0]) == pytest.approx(expected, rel=1e-9)
+    assert float(np.ravel(with_pad.moe_bwd_s - without.moe_bwd_s)[0]) == pytest.approx(expected, rel=1e-9)
+    assert float(np.ravel(with_pad.moe_hbm_bytes - without.moe_hbm_bytes)[0]) == pytest.approx(
+        8.0 * copies * wl.architecture.hidden, rel=1e-9)
+    assert np.array_equal(with_pad.dense_fwd_s, without.dense_fwd_s)
+    assert np.array_equal(with_pad.moe_flops, without.moe_flops)
+
+
+def test_bf16_layers_do_not_pad():
+    with_pad, _, _ = _layer("bf16", CAL)
+    without, _, _ = _layer("bf16", replace(CAL, moe_fp8_padding_bytes_per_element=0.0))
+    assert np.array_equal(with_pad.moe_fwd_s, without.moe_fwd_s)
+    assert np.array_equal(with_pad.moe_bwd_s, without.moe_bwd_s)
+
+
+def test_the_padding_grows_with_the_routed_copies():
+    """Twice the top-k or twice the micro-batch: twice the padded rows, twice the copy time."""
+    def extra(**kw):
+        a, _, _ = _layer("fp8", CAL, **kw)
+        b, _, _ = _layer("fp8", replace(CAL, moe_fp8_padding_bytes_per_element=0.0), **kw)
+        return float(np.ravel(a.moe_fwd_s - b.moe_fwd_s)[0]) - 3.0 * CAL.kernel_overhead_s
+
+    assert extra(top_k=8) == pytest.approx(2.0 * extra(top_k=4), rel=1e-9)
+    assert extra(mb=2.0) == pytest.approx(2.0 * extra(mb=1.0), rel=1e-9)
