@@ -54,8 +54,8 @@ def test_fp8_layer_pays_the_padding_copy_each_way(part):
     with_pad, hw, wl = _layer("fp8", CAL, part)
     without, _, _ = _layer("fp8", replace(CAL, moe_fp8_padding_bytes_per_element=0.0), part)
     copies = 4096 * wl.architecture.moe.top_k  # tokens x top-k x capacity factor 1, ep x local experts = 128
-    expected = (8.0 * copies * wl.architecture.hidden / (float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency)
-                + 3.0 * CAL.kernel_overhead_s)
+    bw = float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency
+    expected = 8.0 * copies * wl.architecture.hidden / bw + 3.0 * CAL.kernel_overhead_s
     assert float(np.ravel(with_pad.moe_fwd_s - without.moe_fwd_s)[0]) == pytest.approx(expected, rel=1e-9)
     assert float(np.ravel(with_pad.moe_bwd_s - without.moe_bwd_s)[0]) == pytest.approx(expected, rel=1e-9)
     assert float(np.ravel(with_pad.moe_hbm_bytes - without.moe_hbm_bytes)[0]) == pytest.approx(
