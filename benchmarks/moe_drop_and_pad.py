@@ -22,9 +22,11 @@ hidden.
 For each pair this prints, per MoE layer and micro-batch (step = global tokens / GPUs / measured tokens/s,
 over micro-batches x layers per pipeline stage, bubble included): the dropless 25.11 row measured and as the
 model prices it (with the stack's fitted host time), and the drop-and-pad row measured and the model's time
-with the MoE host time set to 0, no all-to-all overlap and no per-expert FP8 padding (capacity 2,048 or 8,192 rows per
-expert is a multiple of the 16 / 32-row block, so TransformerEngine's Fp8Padding returns its input) (the model is run with the 25.11 row's recipe; the 25.09 table states no
-precision: its main figures are per-tensor FP8, the 235B B200 figure used is the parenthesised MXFP8 one).
+with the MoE host time set to 0, no all-to-all overlap and no per-expert FP8 padding (a capacity of 2,048 or
+8,192 rows per expert is a multiple of the 16 / 32-row block, so TransformerEngine's Fp8Padding returns its
+input). The model runs the 25.11 row's mapping with the 25.09 figure's recipe: the 25.09 table states no
+precision for these rows; its main figures are per-tensor FP8 (FP8-CS), the 235B B200 figure used is the
+parenthesised MXFP8 one.
 """
 
 from __future__ import annotations
@@ -43,13 +45,19 @@ from archsweep.validation.metrics import predict_metric
 from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.rows import calibration_stack
 
-#: (label, dropless validation row, drop-and-pad tokens/s/GPU of the 25.09 table, global batch, GPUs, pp, layers).
+#: (label, dropless validation row, drop-and-pad tokens/s/GPU of the 25.09 table, its recipe, global batch, GPUs,
+#: pp, layers). The recipe: the table's main figure is per-tensor FP8 (FP8-CS, as the 25.09 rows that state a
+#: precision label theirs), its parenthesised one the finer "quantization granularity" of the table's note (MXFP8
+#: on B200 / GB200); until s9-moecost the B200 / GB200 Qwen3-30B figures were priced with the 25.11 row's FP8-MX.
 PAIRS = (
-    ("H100 Qwen3-30B mb 2 pp 2 ep 8", "mbridge_25.11_DGX-H100_Qwen3_30B_a3B_FP8-CS_16", 10494.0, 512, 16, 2, 48),
-    ("B200 Qwen3-30B mb 1 ep 8", "mbridge_25.11_DGX-B200_Qwen3_30B_a3B_FP8-MX_8", 18066.0, 512, 8, 1, 48),
-    ("GB200 Qwen3-30B mb 4 ep 8", "mbridge_25.11_DGX-GB200_Qwen3_30B_a3B_FP8-MX_8", 22775.0, 512, 8, 1, 48),
-    ("H100 Qwen3-235B tp 2 pp 8 ep 32", "mbridge_25.11_DGX-H100_Qwen3_235B_a22B_FP8-CS_256", 1204.0, 2048, 256, 8, 94),
-    ("B200 Qwen3-235B pp 8 ep 8 (MX)", "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64", 4275.0, 1024, 64, 8, 94),
+    ("H100 Qwen3-30B mb 2 pp 2 ep 8", "mbridge_25.11_DGX-H100_Qwen3_30B_a3B_FP8-CS_16", 10494.0, "FP8-CS",
+     512, 16, 2, 48),
+    ("B200 Qwen3-30B mb 1 ep 8", "mbridge_25.11_DGX-B200_Qwen3_30B_a3B_FP8-MX_8", 18066.0, "FP8-CS", 512, 8, 1, 48),
+    ("GB200 Qwen3-30B mb 4 ep 8", "mbridge_25.11_DGX-GB200_Qwen3_30B_a3B_FP8-MX_8", 22775.0, "FP8-CS", 512, 8, 1, 48),
+    ("H100 Qwen3-235B tp 2 pp 8 ep 32", "mbridge_25.11_DGX-H100_Qwen3_235B_a22B_FP8-CS_256", 1204.0, "FP8-CS",
+     2048, 256, 8, 94),
+    ("B200 Qwen3-235B pp 8 ep 8 (MX)", "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64", 4275.0, "FP8-MX",
+     1024, 64, 8, 94),
 )
 SEQ = 4096
 
@@ -71,9 +79,9 @@ def main() -> None:
     catalog, tech = load_catalog(), load_technology()
     print("ms per MoE layer and micro-batch: dropless measured / model (fitted host) | drop-and-pad measured /"
           " model device (host 0), ratio")
-    for label, run_id, drop, gbs, gpus, pp, layers in PAIRS:
+    for label, run_id, drop, recipe, gbs, gpus, pp, layers in PAIRS:
         measured, with_host, mbs = _predicted(rows[run_id], catalog, tech, host_zero=False)
-        _, device, _ = _predicted(rows[run_id], catalog, tech, host_zero=True)
+        _, device, _ = _predicted({**rows[run_id], "precision": recipe}, catalog, tech, host_zero=True)
         scale = 1e3 * gbs * SEQ / gpus / (mbs * layers / pp)  # ms per layer-micro-batch x tokens/s
         dropless, model, padded, bare = (scale / t for t in (measured, with_host, drop, device))
         print(f"{label:34s} {dropless:6.2f} / {model:6.2f} | {padded:6.2f} / {bare:6.2f}, {padded / bare:.2f}")
