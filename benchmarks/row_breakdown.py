@@ -67,6 +67,8 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
     bw = f(hw.hbm_bw_bytes_per_s) * cal.hbm_bw_efficiency
     routed = tokens * moe.top_k * moe.capacity_factor
     perm = 8.0 * routed * h / bw
+    pad_b = cal.moe_fp8_padding_bytes_per_element if fp8 else 0.0
+    pad = pad_b * routed * h / bw + (3.0 * cal.kernel_overhead_s if pad_b > 0 else 0.0)
     act = (cal.elementwise_traffic_multiplier * cal.elementwise_bytes_per_token_per_ffn
            * (1.5 if wl.ffn_type == "swiglu" else 1.0) * routed * ffn / t / bw)
     any_layout = bool(np.ravel(hw.fp8_gemm_layouts == "any")[0])
@@ -80,7 +82,7 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
             f"    expert FC1 {ms(up[0]):.3f} / {ms(up[1]):.3f} ({rate(f(up[2]), f(up[0]) + f(up[1])):.0f} TFLOP/s),"
             f" FC2 {ms(down[0]):.3f} / {ms(down[1]):.3f} ({rate(f(down[2]), f(down[0]) + f(down[1])):.0f} TFLOP/s),"
             f" router {ms(router[0]):.3f} / {ms(router[1]):.3f}",
-            f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
+            f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, FP8 padding {ms(pad):.3f} / {ms(pad):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
             f" per-expert launches + quantisation {ms(launches):.3f} in all ({quant:g} kernels per operand and expert),"
             f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} (4 per layer)"]
 
