@@ -287,8 +287,9 @@ def delayed_wgrad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration, etp: 
     one MoE layer's routed-expert output gradients, where
     :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds, else 0.
 
-    Megatron-Bridge sets ``delay_wgrad_compute`` with ``overlap_moe_expert_parallel_comm`` (its
-    performance-script overrides, ``moe_a2a_overlap``). TransformerEngine then keeps, instead of running
+    Megatron-Bridge sets ``delay_wgrad_compute`` with ``overlap_moe_expert_parallel_comm`` (NVIDIA-NeMo/
+    Megatron-Bridge scripts/performance/utils/overrides.py ``_set_moe_a2a_overlap_overrides``, a preset's
+    ``moe_a2a_overlap``). TransformerEngine then keeps, instead of running
     the weight-gradient GEMM in the backward, each grouped expert Linear's input and output gradient in
     its wgrad store (NVIDIA/TransformerEngine @d0067d0 transformer_engine/pytorch/module/grouped_linear.py
     ``ctx.wgrad_store.put([inputmats, grad_output, wgrad_list], ...)``) until Megatron-Core's combined
