@@ -188,3 +188,24 @@ def test_the_csv_states_the_presets_overlap(derive_script: Callable[[str], Modul
                    "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
                    "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "no",
                    "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "yes"}
+
+
+def test_every_moe_row_states_its_overlap() -> None:
+    """An empty cell would run the overlap off (Megatron-Core's default, as a study job that does not ask);
+    no MoE row relies on that: each of the 42 states yes or no (Megatron-Bridge presets, zoo commands)."""
+    moe = [r for r in ROWS if _text(r, "arch_type").lower().startswith("moe")]
+    assert len(moe) == 42
+    assert {_text(r, "moe_a2a_overlap") for r in moe} == {"yes", "no"}
+    assert sum(_text(r, "moe_a2a_overlap") == "yes" for r in moe) == 9
+
+
+def test_the_search_optimism_runs_the_rows_overlap() -> None:
+    """``archsweep validate --optimism`` searches under the row's own job and calibration: the zoo GB300 row
+    (TP1 PP1 EP64, 'yes') searched with its overlap and with the cell empty (off) gives two different best
+    mappings' speeds, each against its own stated-mapping prediction."""
+    from archsweep.validation.optimism import search_optimism
+
+    row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    stated, unstated = (search_optimism([r])[0] for r in (row, {**row, "moe_a2a_overlap": ""}))
+    assert stated.given_over_measured != unstated.given_over_measured
+    assert stated.best_over_measured > unstated.best_over_measured  # the overlap makes the best mapping faster
