@@ -72,9 +72,10 @@ class Calibration:
     #: graph removes, s: validation adds it on a row with shared experts whose stated scope has no
     #: ``moe_router`` (:mod:`archsweep.validation.moe_graphs`); 0 = no such distinction.
     moe_host_shared_expert_ungraphed_s: float = 0.0
-    #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
-    #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
-    #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
+    #: 1: the stack offers the overlap of the MoE dispatch/combine all-to-all of one micro-batch with the
+    #: compute of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``): a job that
+    #: asks for it (``TrainingJob.moe_a2a_overlap``, off by default) runs it where the schedule allows it
+    #: (interleaved; pp = 1 see below); 0: the all-to-all is exposed whatever the job asks.
     moe_a2a_overlap: float = 0.0
     #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
     #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the
