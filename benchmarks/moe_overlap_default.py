@@ -1,13 +1,17 @@
-"""The MoE rows' errors and search optimism with each row's stated EP all-to-all overlap and with the
-cell left empty (the stack default: studies and eval run every interleaved mapping with the overlap on,
-no pp = 1 pairing), review B finding 5.
+"""The MoE rows' errors and search optimism with each row's stated EP all-to-all overlap, with the cell
+left empty and with every row stating "yes" (review B finding 5; issue 10, s9-epdefault).
+
+An empty cell is the default of a study or eval job since s9-epdefault: the overlap off, Megatron-Core's
+default (``TrainingJob.moe_a2a_overlap`` False). Before, it was the stack's "on" for every interleaved
+mapping (no pp = 1 pairing); docs/model-accuracy.md keeps that variant's figures. "yes" everywhere: every
+row's job asks for the overlap (and pairs at pp = 1, as a row stating it does).
 
     python benchmarks/moe_overlap_default.py
 
 Prints per row (rows with a ``moe_a2a_overlap`` cell): stack, stated cell, the signed error (model too
-slow > 0, whatever the metric) and best/measured as stated and with the cell empty, then MAPE and
-optimism (median, rows > 1.25, published baselines left out as in ``archsweep validate --optimism``)
-over all those rows and over the flex rows stating "yes".
+slow > 0, whatever the metric) and best/measured per variant, then MAPE and optimism (median, rows > 1.25,
+published baselines left out as in ``archsweep validate --optimism``) over all those rows and over the
+flex rows stating "yes".
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ def _figures(label: str, errors: list[float], ratios: list[float]) -> str:
 
 def main() -> int:
     rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if _text(r, "moe_a2a_overlap")]
-    variants = {"stated": rows, "empty": [{**r, "moe_a2a_overlap": ""} for r in rows]}
+    variants = {"stated": rows, "empty": [{**r, "moe_a2a_overlap": ""} for r in rows],
+                "yes": [{**r, "moe_a2a_overlap": "yes"} for r in rows]}
     errors, ratios = {}, {}
     for name, rs in variants.items():
         errors[name] = {res.run_id: _slow_pct(res) for res in validate_rows(rs) if res.status == "ok"}
         ratios[name] = {o.run_id: o.best_over_measured for o in search_optimism(rs) if not o.baseline_of}
-    print(f"{'run_id':64s} {'stack':20s} cell  err stated / empty   best/meas stated / empty")
+    print(f"{'run_id':64s} {'stack':20s} cell  err stated / empty / yes   best/meas stated / empty / yes")
     for r in rows:
         i = r["run_id"]
         e, o = (errors[v].get(i, float("nan")) for v in variants), (ratios[v].get(i, float("nan")) for v in variants)

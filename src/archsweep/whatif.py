@@ -19,9 +19,11 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.job_options import (
     FP8_ACT_KEY,
+    MOE_A2A_KEY,
     PARAM_GATHER_KEY,
     RECOMPUTE_KEY,
     fp8_act_option,
+    moe_a2a_option,
     param_gather_option,
     precision_recipe,
     recompute_option,
@@ -68,6 +70,8 @@ class WorkloadOverrides:
             ``activation_func_fp8_input_store``; ``--fp8-act``).
         param_gather_overlap: the distributed optimizer's parameter all-gather overlaps the next step's
             forward (Megatron-Core ``overlap_param_gather``; ``--param-gather-overlap`` / ``--no-...``).
+        moe_a2a_overlap: a MoE job runs Megatron-Core's EP all-to-all overlap where the stack and the mapping
+            allow it (``overlap_moe_expert_parallel_comm``; ``--moe-a2a-overlap`` / ``--no-...``; default off).
     """
 
     global_batch_seqs: int | None = None
@@ -82,12 +86,14 @@ class WorkloadOverrides:
     recompute_modules: str | tuple[str, ...] | None = None
     activation_fp8_input_store: bool | None = None
     param_gather_overlap: bool | None = None
+    moe_a2a_overlap: bool | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
 #: the recompute modules (--recompute-modules) and the FP8 SwiGLU input store (--fp8-act) (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
-          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap"}
+          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
+          MOE_A2A_KEY: "--moe-a2a-overlap"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -134,18 +140,20 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
                              ("activation_offload_layers", overrides.activation_offload_layers),
                              (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
-                             (PARAM_GATHER_KEY, overrides.param_gather_overlap))
+                             (PARAM_GATHER_KEY, overrides.param_gather_overlap),
+                             (MOE_A2A_KEY, overrides.moe_a2a_overlap))
            if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     param_gather = param_gather_option(raw, training, source, "", problems, _FLAGS)
+    moe_a2a = moe_a2a_option(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
-                       param_gather_overlap=param_gather)
+                       param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -220,6 +228,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "fp8_params": workload.training.fp8_params, "recompute_modules": ",".join(workload.training.recompute_modules),
         "activation_fp8_input_store": workload.training.activation_fp8_input_store,
         "param_gather_overlap": workload.training.param_gather_overlap,
+        "moe_a2a_overlap": workload.training.moe_a2a_overlap,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

@@ -1,5 +1,6 @@
 """EP all-to-all overlap with the combined 1F1B schedule (issue 10, MoE rows): the dispatch/combine
-of one micro-batch hides under another's compute only with an interleaved pipeline; the step is
+of one micro-batch hides under another's compute only where the job asks for it (``moe_a2a_overlap``,
+off by default as in Megatron-Core), the stack offers it and the pipeline is interleaved; the step is
 never slower with the overlap than without, never faster than without the all-to-all at all, and
 the pruned search's communication bound stays a lower bound."""
 
@@ -22,8 +23,17 @@ STRATEGIES = ("tp=2,pp=8,cp=1,ep=32,vpp=4,mb=1,recompute=none,zero=1",
               "tp=2,pp=8,cp=1,ep=32,vpp=1,mb=1,recompute=none,zero=1")
 
 
-def _run(strategy: str, cal=CAL) -> dict[str, float]:
-    wl = load_workload("qwen3-235b-a22b")
+def _workload(name: str = "qwen3-235b-a22b", overlap: bool = True):
+    wl = load_workload(name)
+    return replace(wl, training=replace(wl.training, moe_a2a_overlap=overlap))
+
+
+#: Mixtral 8x7B asking for the overlap (the mapping enumeration's workload).
+WL = _workload("mixtral-8x7b")
+
+
+def _run(strategy: str, cal=CAL, overlap: bool = True) -> dict[str, float]:
+    wl = _workload(overlap=overlap)
     wl = replace(wl, training=replace(wl.training, seq_len=4096, global_batch_seqs=2048, precision="fp8"))
     out = evaluate_design_batch(HardwareArrays.from_designs([H100]), wl, tech=TECH, calibration=cal,
                                 strategy=strategy, infeasible="least_violating")
@@ -39,6 +49,16 @@ def test_overlap_only_with_interleaving_and_bounded():
     assert 0.0 < inter_on["ep_comm_exposed_s"] < inter_off["ep_comm_exposed_s"]
     assert inter_on["step_time_s"] <= inter_off["step_time_s"]
     assert inter_on["step_time_s"] >= inter_off["step_time_s"] - inter_off["ep_comm_exposed_s"]
+
+
+def test_the_overlap_is_off_unless_the_job_asks_for_it():
+    """Megatron-Core's default (overlap_moe_expert_parallel_comm False): a job that does not ask hides nothing,
+    exactly as on a stack without the overlap; a job that asks does, on an interleaved mapping."""
+    assert load_workload("qwen3-235b-a22b").training.moe_a2a_overlap is False
+    off = replace(CAL, moe_a2a_overlap=0.0)
+    unasked, asked = _run(STRATEGIES[0], overlap=False), _run(STRATEGIES[0])
+    assert unasked == _run(STRATEGIES[0], off) == _run(STRATEGIES[0], off, overlap=True)
+    assert asked["ep_comm_exposed_s"] < unasked["ep_comm_exposed_s"]
 
 
 def test_full_recompute_keeps_the_all_to_all_exposed():
@@ -59,8 +79,10 @@ def test_unpaired_share_is_one_exactly_where_megatron_refuses_the_overlap():
     from archsweep.model.training.communication import a2a_unpaired_share
     from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
 
-    mappings, _ = enumerate_mappings(load_workload("mixtral-8x7b"))
-    share = a2a_unpaired_share(mappings, CAL, np.full(len(mappings), 64.0))
+    mappings, _ = enumerate_mappings(WL)
+    assert np.all(a2a_unpaired_share(_workload("mixtral-8x7b", overlap=False), mappings, CAL,
+                                     np.full(len(mappings), 64.0)) == 1.0)
+    share = a2a_unpaired_share(WL, mappings, CAL, np.full(len(mappings), 64.0))
     allowed = (mappings.pp > 1) & (mappings.vpp > 1) & (mappings.recompute != RECOMPUTE.index("full"))
     assert np.any(allowed) and np.any(mappings.recompute == RECOMPUTE.index("full"))
     assert np.all(share[~allowed] == 1.0)
@@ -74,16 +96,16 @@ def test_a_stated_overlap_also_pairs_without_a_pipeline():
     from archsweep.model.training.communication import a2a_unpaired_share
     from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
 
-    mappings, _ = enumerate_mappings(load_workload("mixtral-8x7b"))
+    mappings, _ = enumerate_mappings(WL)
     mb = np.full(len(mappings), 64.0)
-    base = a2a_unpaired_share(mappings, CAL, mb)
-    stated = a2a_unpaired_share(mappings, replace(CAL, moe_a2a_overlap_without_pipeline=1.0), mb)
+    base = a2a_unpaired_share(WL, mappings, CAL, mb)
+    stated = a2a_unpaired_share(WL, mappings, replace(CAL, moe_a2a_overlap_without_pipeline=1.0), mb)
     plain = (mappings.pp == 1) & (mappings.recompute != RECOMPUTE.index("full"))
     assert np.any(plain) and np.all(base[plain] == 1.0)
     assert np.all(stated[plain] == 1.0 / 64.0)  # one unpaired pass (warm-up 0 + 1) of 64 micro-batches
     assert np.array_equal(stated[~plain], base[~plain])
     off = replace(CAL, moe_a2a_overlap=0.0, moe_a2a_overlap_without_pipeline=1.0)
-    assert np.all(a2a_unpaired_share(mappings, off, mb) == 1.0)
+    assert np.all(a2a_unpaired_share(WL, mappings, off, mb) == 1.0)
     single = "tp=2,pp=1,cp=1,ep=32,vpp=1,mb=1,recompute=none,zero=1"
     on, off_pp1 = _run(single, replace(CAL, moe_a2a_overlap_without_pipeline=1.0)), _run(single)
     # ep = 32 at pp = 1: the stated overlap hides some all-to-all, so the step is strictly faster

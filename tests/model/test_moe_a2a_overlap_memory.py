@@ -1,6 +1,8 @@
-"""Memory of the MoE all-to-all overlap without a pipeline (review B finding 2): Megatron-Core's
-``combined_1f1b_schedule_for_no_pipelining`` runs micro-batch i + 1's forward beside micro-batch i's
-backward, so a pp = 1 mapping that pairs holds two micro-batches' activations; nothing else moves."""
+"""Memory of the MoE all-to-all overlap (a job asking for it, ``moe_a2a_overlap``). Without a pipeline (review B
+finding 2): Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` runs micro-batch i + 1's forward beside
+micro-batch i's backward, so a pp = 1 mapping that pairs holds two micro-batches' activations. Wherever it pairs,
+the delayed weight gradients (``delay_wgrad_compute``) hold one MoE layer's expert output gradients
+(:func:`~archsweep.model.training.memory.delayed_wgrad_bytes`)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,16 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.training.communication import a2a_unpaired_share
-from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
-from archsweep.model.training.memory import a2a_paired_in_flight, memory_per_accelerator
+from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings, expert_tensor_parallel
+from archsweep.model.training.memory import a2a_paired_in_flight, delayed_wgrad_bytes, memory_per_accelerator
 
 CAL = load_calibration()
 STATED = replace(CAL, moe_a2a_overlap_without_pipeline=1.0)
+
+
+def _asking(name: str):
+    wl = load_workload(name)
+    return replace(wl, training=replace(wl.training, moe_a2a_overlap=True))
 
 
 def _acts(wl, mappings, mb, cal):
@@ -23,7 +30,7 @@ def _acts(wl, mappings, mb, cal):
 
 
 def test_paired_pp1_mappings_hold_two_micro_batches():
-    wl = load_workload("mixtral-8x7b")
+    wl = _asking("mixtral-8x7b")
     mappings, _ = enumerate_mappings(wl)
     mb = np.full(len(mappings), 64.0)
     base, stated = _acts(wl, mappings, mb, CAL), _acts(wl, mappings, mb, STATED)
@@ -41,19 +48,46 @@ def test_paired_pp1_mappings_hold_two_micro_batches():
 def test_memory_pairs_exactly_where_the_all_to_all_pairs_at_pp1():
     """The memory rule and a2a_unpaired_share agree: at pp = 1 (m >= 2) two micro-batches are held
     exactly where some all-to-all hides under another micro-batch's compute."""
-    wl = load_workload("mixtral-8x7b")
+    wl = _asking("mixtral-8x7b")
     mappings, _ = enumerate_mappings(wl)
     pp1 = mappings.pp == 1
     for cal in (CAL, STATED, replace(STATED, moe_a2a_overlap=0.0)):
         for m in (2.0, 64.0):
             mb = np.full(len(mappings), m)
             paired = a2a_paired_in_flight(wl, mappings, mb, cal) == 2.0
-            hides = a2a_unpaired_share(mappings, cal, mb) < 1.0
+            hides = a2a_unpaired_share(wl, mappings, cal, mb) < 1.0
             assert np.array_equal(paired[pp1], hides[pp1])
             assert not np.any(paired[~pp1])
 
 
 def test_a_dense_workload_never_pairs():
-    wl = load_workload("llama3-8b")
+    wl = _asking("llama3-8b")
     mappings, _ = enumerate_mappings(wl)
     assert np.all(a2a_paired_in_flight(wl, mappings, np.full(len(mappings), 64.0), STATED) == 1.0)
+
+
+def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
+    """Where the overlap pairs (interleaved, not full recompute; or pp = 1 stated), the working set holds
+    FC2's (h) and FC1's (2 x expert FFN, SwiGLU) output gradients of every routed copy of one micro-batch,
+    2 B each, split over tp; nowhere else, and not for a job that does not ask for the overlap."""
+    wl = _asking("mixtral-8x7b")
+    mappings, _ = enumerate_mappings(wl)
+    held = delayed_wgrad_bytes(wl, mappings, STATED, 1.0)
+    pairs = a2a_unpaired_share(wl, mappings, STATED, np.full(len(mappings), 64.0)) < 1.0
+    assert np.any(pairs) and np.any(~pairs)
+    moe = wl.moe
+    tokens = mappings.micro_batch * wl.seq_len / mappings.cp
+    expected = 2.0 * moe.top_k * moe.capacity_factor * tokens * (wl.hidden + 2.0 * moe.expert_ffn_hidden) / mappings.tp
+    np.testing.assert_allclose(held[pairs], expected[pairs], rtol=1e-12)
+    assert np.all(held[~pairs] == 0.0)
+    unasked = load_workload("mixtral-8x7b")
+    assert np.all(delayed_wgrad_bytes(unasked, mappings, STATED, 1.0) == 0.0)
+    # it lands in the working set: the memory with the overlap asked exceeds the unasked by exactly this (plus
+    # the second micro-batch of a paired pp = 1 mapping, which lands in the activations)
+    dp, mb = np.full(len(mappings), 8.0), np.full(len(mappings), 64.0)
+    on = memory_per_accelerator(wl, mappings, dp, mb, STATED)
+    off = memory_per_accelerator(unasked, mappings, dp, mb, STATED)
+    etp = expert_tensor_parallel(mappings, dp)
+    np.testing.assert_allclose(on.recompute_working_bytes - off.recompute_working_bytes,
+                               delayed_wgrad_bytes(wl, mappings, STATED, etp), rtol=1e-12)
+    assert np.all(on.total_bytes >= off.total_bytes)

@@ -15,7 +15,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.validation.cells import _text
 from archsweep.validation.moe_graphs import graph_scope_calibration, stated_moe_calibration, ungraphed_host_extra_s
-from archsweep.validation.run import validate_rows
+from archsweep.validation.run import plan_row, validate_rows
 
 ROWS = runs()
 #: Megatron-Core token-count GFLOP per token of DeepSeek-V3 (write-up arithmetic, held_out_priors.yaml)
@@ -134,23 +134,27 @@ def test_an_eager_preset_is_slower_than_the_same_preset_graphed():
 
 
 def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
-    """'no' turns the stack's EP all-to-all overlap off for the row; a row whose mapping allows the
-    overlap (interleaved pipeline) is predicted slower without it, never faster."""
+    """The row's job carries the overlap it states: 'yes' on, 'no' and an empty cell off (Megatron-Core's
+    default, as a study job that does not ask); the stack still offers it. A row whose mapping allows the
+    overlap (interleaved pipeline) is predicted slower without it, never faster; empty is 'no'."""
     cal = load_calibration(stack="megatron-core-flex")
     assert cal.moe_a2a_overlap == 1.0
-    assert stated_moe_calibration({"moe_a2a_overlap": "no"}, cal, None).moe_a2a_overlap == 0.0
+    assert stated_moe_calibration({"moe_a2a_overlap": "no"}, cal, None) == cal
     assert stated_moe_calibration({}, cal, None) == cal
     row = _row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256")  # pp 4, vpp 4
     assert _text(row, "moe_a2a_overlap") == "no"
-    exposed, overlapped = validate_rows([row, {**row, "moe_a2a_overlap": "yes"}])
+    jobs = {cell: plan_row({**row, "moe_a2a_overlap": cell}).workload.training.moe_a2a_overlap for cell in ("yes", "no", "")}
+    assert jobs == {"yes": True, "no": False, "": False}
+    exposed, overlapped, empty = validate_rows([row, {**row, "moe_a2a_overlap": "yes"}, {**row, "moe_a2a_overlap": ""}])
     assert exposed.status == overlapped.status == "ok"
     assert exposed.predicted < overlapped.predicted  # tokens/s per GPU
+    assert empty.predicted == exposed.predicted
 
 
 def test_a_row_stating_the_overlap_also_overlaps_without_a_pipeline():
-    """'yes' adds the pp = 1 case (Megatron-Core combined_1f1b_schedule_for_no_pipelining), which the stack
+    """'yes' adds the pp = 1 case (Megatron-Core combined_1f1b_schedule_for_no_pipelining), which a job
     alone does not assume; the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is predicted faster
-    with it than with the cell left empty."""
+    with it than with the cell left empty (overlap off)."""
     cal = load_calibration(stack="megatron-core-flex")
     assert cal.moe_a2a_overlap_without_pipeline == 0.0
     assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, cal, None).moe_a2a_overlap_without_pipeline == 1.0
@@ -184,3 +188,24 @@ def test_the_csv_states_the_presets_overlap(derive_script: Callable[[str], Modul
                    "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
                    "mcore_moe_qwen3_235b_gb200_256_hybridep_bf16_ep8_pp8": "no",
                    "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64": "yes"}
+
+
+def test_every_moe_row_states_its_overlap() -> None:
+    """An empty cell would run the overlap off (Megatron-Core's default, as a study job that does not ask);
+    no MoE row relies on that: each of the 42 states yes or no (Megatron-Bridge presets, zoo commands)."""
+    moe = [r for r in ROWS if _text(r, "arch_type").lower().startswith("moe")]
+    assert len(moe) == 42
+    assert {_text(r, "moe_a2a_overlap") for r in moe} == {"yes", "no"}
+    assert sum(_text(r, "moe_a2a_overlap") == "yes" for r in moe) == 9
+
+
+def test_the_search_optimism_runs_the_rows_overlap() -> None:
+    """``archsweep validate --optimism`` searches under the row's own job and calibration: the zoo GB300 row
+    (TP1 PP1 EP64, 'yes') searched with its overlap and with the cell empty (off) gives two different best
+    mappings' speeds, each against its own stated-mapping prediction."""
+    from archsweep.validation.optimism import search_optimism
+
+    row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
+    stated, unstated = (search_optimism([r])[0] for r in (row, {**row, "moe_a2a_overlap": ""}))
+    assert stated.given_over_measured != unstated.given_over_measured
+    assert stated.best_over_measured > unstated.best_over_measured  # the overlap makes the best mapping faster

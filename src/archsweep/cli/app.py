@@ -224,6 +224,10 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--param-gather-overlap", action=argparse.BooleanOptionalAction, default=None,
                         help="the distributed optimizer's parameter all-gather overlaps the next step's forward "
                              "(Megatron-Core overlap_param_gather; default on; --no-param-gather-overlap: exposed)")
+    parser.add_argument("--moe-a2a-overlap", action=argparse.BooleanOptionalAction, default=None,
+                        help="MoE: hide the EP all-to-all of one micro-batch under another's compute (Megatron-Core "
+                             "overlap_moe_expert_parallel_comm, combined 1F1B; interleaved pipelines without full "
+                             "recompute only; default off, as Megatron-Core)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -247,7 +251,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   activation_offload_layers=args.offload_layers,
                                   recompute_modules=args.recompute_modules,
                                   activation_fp8_input_store=args.fp8_act,
-                                  param_gather_overlap=args.param_gather_overlap)
+                                  param_gather_overlap=args.param_gather_overlap,
+                                  moe_a2a_overlap=args.moe_a2a_overlap)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

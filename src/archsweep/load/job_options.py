@@ -18,7 +18,7 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["FP8_ACT_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+__all__ = ["FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "moe_a2a_option", "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
            "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
@@ -31,6 +31,8 @@ RECOMPUTE_KEY = "recompute_modules"
 FP8_ACT_KEY = "activation_fp8_input_store"
 #: Key of the distributed optimizer's overlapped parameter all-gather (:func:`param_gather_option`).
 PARAM_GATHER_KEY = "param_gather_overlap"
+#: Key of the MoE EP all-to-all overlap (:func:`moe_a2a_option`).
+MOE_A2A_KEY = "moe_a2a_overlap"
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -170,6 +172,24 @@ def param_gather_option(raw: dict[str, Any], base: TrainingJob | None, file: str
     value = raw[PARAM_GATHER_KEY]
     if not isinstance(value, bool):
         at = names[PARAM_GATHER_KEY] if names is not None else f"{key}.{PARAM_GATHER_KEY}"
+        p.append(InputError(file, at, value, "true or false"))
+        return kept
+    return value
+
+
+def moe_a2a_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+                   names: Mapping[str, str] | None = None) -> bool:
+    """``moe_a2a_overlap``: a MoE job runs Megatron-Core's EP all-to-all overlap (``overlap_moe_expert_parallel_comm``,
+    the combined 1F1B schedule) where the stack and the mapping allow it (true), or not (false, the default:
+    Megatron-Core's), kept from ``base`` (else false) where ``raw`` leaves it out
+    (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p`` at
+    ``key.moe_a2a_overlap`` or ``names["moe_a2a_overlap"]`` (a flag)."""
+    kept = base.moe_a2a_overlap if base is not None else False
+    if MOE_A2A_KEY not in raw:
+        return kept
+    value = raw[MOE_A2A_KEY]
+    if not isinstance(value, bool):
+        at = names[MOE_A2A_KEY] if names is not None else f"{key}.{MOE_A2A_KEY}"
         p.append(InputError(file, at, value, "true or false"))
         return kept
     return value

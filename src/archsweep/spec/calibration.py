@@ -77,9 +77,10 @@ class Calibration:
     #: multiple of the quantisation block (Megatron-Core TEGroupedMLP ``Fp8Padding`` / ``Fp8Unpadding``);
     #: 0 = the stack does not pad (or the run is drop-and-pad: capacities already aligned).
     moe_fp8_padding_bytes_per_element: float = 0.0
-    #: 1: the stack overlaps the MoE dispatch/combine all-to-all of one micro-batch with the compute
-    #: of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``) where the
-    #: schedule allows it (pp = 1 or interleaved); 0: the all-to-all is exposed.
+    #: 1: the stack offers the overlap of the MoE dispatch/combine all-to-all of one micro-batch with the
+    #: compute of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``): a job that
+    #: asks for it (``TrainingJob.moe_a2a_overlap``, off by default) runs it where the schedule allows it
+    #: (interleaved; pp = 1 see below); 0: the all-to-all is exposed whatever the job asks.
     moe_a2a_overlap: float = 0.0
     #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
     #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the

@@ -96,6 +96,14 @@ class TrainingJob:
             the Megatron-Bridge default with DP > 1: ``CommOverlapConfig``, src/megatron/bridge/training/
             comm_overlap.py); False = issued synchronously after the step, all of it exposed (the
             Megatron-Bridge v0.2.0 ``fp8_mx`` presets: ``cfg.comm_overlap.overlap_param_gather = False``, which CommOverlapConfig copies onto ``cfg.ddp``).
+        moe_a2a_overlap: a MoE job runs Megatron-Core's EP all-to-all overlap (``overlap_moe_expert_parallel_comm``,
+            the combined 1F1B schedule that hides one micro-batch's dispatch / combine under another's compute,
+            with ``delay_wgrad_compute``) where the stack offers it (``Calibration.moe_a2a_overlap``) and the
+            mapping allows it (interleaved pipeline, no full recompute:
+            :func:`archsweep.model.training.communication.a2a_overlap_pairs`). False, the default, is
+            Megatron-Core's (NVIDIA/Megatron-LM transformer_config.py ``overlap_moe_expert_parallel_comm: bool =
+            False``); Megatron-Bridge's performance presets turn it on in 7 of 35 (DeepSeek-V3, Qwen3-235B
+            H100 / B200: data/validation/derive/moe_recipes.py).
     """
 
     global_batch_seqs: int
@@ -114,6 +122,7 @@ class TrainingJob:
     recompute_modules: tuple[str, ...] = ("core_attn",)
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
+    moe_a2a_overlap: bool = False
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -135,6 +144,8 @@ class TrainingJob:
                              "true or false")
         if not isinstance(self.param_gather_overlap, bool):
             raise InputError("<training job>", "param_gather_overlap", self.param_gather_overlap, "true or false")
+        if not isinstance(self.moe_a2a_overlap, bool):
+            raise InputError("<training job>", "moe_a2a_overlap", self.moe_a2a_overlap, "true or false")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

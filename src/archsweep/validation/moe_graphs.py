@@ -30,11 +30,12 @@ Each part only adds: a scope that graphs more never pays more. Rows without the 
 The EP all-to-all overlap (Megatron-Core ``overlap_moe_expert_parallel_comm``, the combined 1F1B
 schedule) is a launch setting too: the Megatron-Bridge presets set it per preset (``moe_a2a_overlap``,
 default False) and the Megatron-LM MoE model zoo's launcher per command (``A2A_OVERLAP``, default 0).
-A row whose ``moe_a2a_overlap`` column says "no" runs with the stack's ``moe_a2a_overlap`` off (every
-all-to-all exposed); "yes" keeps it and adds the pp = 1 case Megatron-Core also runs
-(``combined_1f1b_schedule_for_no_pipelining``; the stack alone assumes the overlap only under an
-interleaved pipeline, ``model.training.communication``); an empty cell keeps the stack's. Written by ``data/validation/derive/moe_recipes.py`` and
-``mcore_moe_modelzoo_rows.py``.
+The row's job carries it (``TrainingJob.moe_a2a_overlap``, set by
+:mod:`archsweep.validation.row_workload`): "yes" turns it on, "no" and an empty cell leave it
+off (Megatron-Core's default, as for a study or eval job that does not ask for it; no MoE row has an empty
+cell today). Here "yes" also adds the pp = 1 case Megatron-Core runs (``combined_1f1b_schedule_for_no_pipelining``;
+a job alone assumes the overlap only under an interleaved pipeline, ``model.training.communication``).
+Written by ``data/validation/derive/moe_recipes.py`` and ``mcore_moe_modelzoo_rows.py``.
 """
 
 from __future__ import annotations
@@ -90,13 +91,10 @@ def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
 
 def stated_moe_calibration(row: Mapping[str, str], calibration: Calibration,
                            architecture: Architecture | None) -> Calibration:
-    """:func:`graph_scope_calibration`, with the EP all-to-all overlap off where the row's
-    ``moe_a2a_overlap`` cell says "no", and also without a pipeline where it says "yes" (module doc).
-    Raises ``Skip`` on a cell that is not yes / no."""
+    """:func:`graph_scope_calibration`, with the EP all-to-all overlap also without a pipeline where the row's
+    ``moe_a2a_overlap`` cell says "yes" and the stack offers the overlap (module doc; the overlap itself is the
+    row's job's, ``TrainingJob.moe_a2a_overlap``). Raises ``Skip`` on a cell that is not yes / no."""
     out = graph_scope_calibration(row, calibration, architecture)
-    stated = _yes_no(row, "moe_a2a_overlap")
-    if stated is False and out.moe_a2a_overlap != 0.0:
-        out = replace(out, moe_a2a_overlap=0.0)
-    elif stated and out.moe_a2a_overlap > 0.0:
+    if _yes_no(row, "moe_a2a_overlap") and out.moe_a2a_overlap > 0.0:
         out = replace(out, moe_a2a_overlap_without_pipeline=1.0)
     return out

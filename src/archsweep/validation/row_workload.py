@@ -160,6 +160,8 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
                            fp8_params=bool(_yes_no(row, "fp8_params")), activation_fp8_input_store=bool(_yes_no(row, "fp8_act")),
                            fp8_weight_transpose_cached=transpose_cached(row),
                            param_gather_overlap=_yes_no(row, "param_gather_overlap") is not False,
+                           # the stated EP all-to-all overlap; an empty cell: Megatron-Core's default, off
+                           moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
                            recompute_modules=recompute_modules_of(row) or ("core_attn",))
     training = apply_lora_recipe(training, row, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")

@@ -160,7 +160,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
         t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain)
         # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
-        ep_mult = microbatches * layers_stage * moe_frac * 4.0 * a2a_unpaired_share(mp, cal, microbatches)
+        ep_mult = microbatches * layers_stage * moe_frac * 4.0 * a2a_unpaired_share(wl, mp, cal, microbatches)
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 

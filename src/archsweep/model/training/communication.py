@@ -123,7 +123,8 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     and backward, per MoE layer (Lepikhin et al., GShard, 2020; Megatron-Core token dispatcher).
     EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
 
-    With ``cal.moe_a2a_overlap`` and an interleaved pipeline (pp > 1, vpp > 1), whose combined 1F1B
+    With the job's ``moe_a2a_overlap`` on a stack that offers it (``cal.moe_a2a_overlap``) and an interleaved
+    pipeline (pp > 1, vpp > 1), whose combined 1F1B
     schedule pairs the forward of one micro-batch with the backward of another (Megatron-Core
     pipeline_parallel/combined_1f1b.py, used under ``overlap_moe_expert_parallel_comm``; Megatron-Core
     also offers it at pp = 1, which no Megatron-Bridge preset uses, so it is assumed there only where
@@ -141,16 +142,17 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
                                cal.collective_bw_efficiency)
     per_layer = 4.0 * a2a
-    unpaired = a2a_unpaired_share(mp, cal, microbatches)
+    unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
     moved = microbatches * layers_stage * moe_frac * 4.0 * a2a_bytes * (mp.ep - 1) / mp.ep
     return ExpertParallelCost(exposed, moved)
 
 
-def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
+def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
     """Share of a step's MoE all-to-alls that no other micro-batch's compute can hide: 1 without the
-    combined-1F1B overlap (``cal.moe_a2a_overlap`` 0, no interleaved pipeline, or full recompute);
+    combined-1F1B overlap (the job's ``moe_a2a_overlap`` off, the default; the stack's ``cal.moe_a2a_overlap``
+    0; no interleaved pipeline; or full recompute);
     else the schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see
     :func:`expert_parallel`).
 
@@ -161,18 +163,21 @@ def a2a_unpaired_share(mp: MappingArrays, cal: Calibration, microbatches: np.nda
     recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
-    return np.where(a2a_overlap_pairs(mp, cal), share, 1.0)
+    return np.where(a2a_overlap_pairs(wl, mp, cal), share, 1.0)
 
 
-def a2a_overlap_pairs(mp: MappingArrays, cal: Calibration) -> np.ndarray:
+def a2a_overlap_pairs(wl: Workload, mp: MappingArrays, cal: Calibration) -> np.ndarray:
     """Where the combined-1F1B EP all-to-all overlap pairs the forward of one micro-batch with the backward
-    of another: the stack's ``moe_a2a_overlap`` on, no full recompute, and an interleaved pipeline (pp > 1,
+    of another: the job asks for it (``wl.training.moe_a2a_overlap``: Megatron-Core
+    ``overlap_moe_expert_parallel_comm``, off by default), the stack offers it (``cal.moe_a2a_overlap``),
+    no full recompute, and an interleaved pipeline (pp > 1,
     vpp > 1) or, where ``cal.moe_a2a_overlap_without_pipeline`` says a row states it, pp = 1 (see
     :func:`a2a_unpaired_share`). The one predicate of the hidden all-to-alls and of the second micro-batch
     the pairing holds in memory (:func:`archsweep.model.training.memory.a2a_paired_in_flight`)."""
     interleaved = (mp.pp > 1) & (mp.vpp > 1)
     unpipelined = (mp.pp == 1) & (cal.moe_a2a_overlap_without_pipeline > 0)
-    return (interleaved | unpipelined) & (mp.recompute != 2) & (cal.moe_a2a_overlap > 0)
+    asked = bool(wl.training.moe_a2a_overlap) and cal.moe_a2a_overlap > 0
+    return (interleaved | unpipelined) & (mp.recompute != 2) & asked
 
 
 @dataclass(frozen=True)

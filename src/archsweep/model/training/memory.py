@@ -35,7 +35,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
+__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
            "usable_hbm_bytes"]
 
 
@@ -44,7 +44,9 @@ class MemoryBreakdown:
     """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``.
 
     ``activations_bytes`` are the stored activations (Korthikanti's accounting);
-    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute.
+    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute, or, where
+    the EP all-to-all overlap pairs micro-batches, one MoE layer's delayed weight-gradient tensors
+    (:func:`delayed_wgrad_bytes`; the overlap refuses full recompute, so the two never add).
     """
 
     weights_bytes: np.ndarray
@@ -274,10 +276,38 @@ def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarr
     the forward of micro-batch i + 1 together with the backward of micro-batch i, so both hold their
     activations at the peak. Paired: a MoE model at pp = 1 where
     :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
-    hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient inputs
-    (``--delay-wgrad-compute``) are not priced: no source states their lifetime."""
-    paired = (wl.moe is not None) & (mp.pp == 1) & a2a_overlap_pairs(mp, cal) & (microbatches >= 2)
+    hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient tensors
+    (``delay_wgrad_compute``) are :func:`delayed_wgrad_bytes`."""
+    paired = (wl.moe is not None) & (mp.pp == 1) & a2a_overlap_pairs(wl, mp, cal) & (microbatches >= 2)
     return np.where(paired, 2.0, 1.0)
+
+
+def delayed_wgrad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration, etp: np.ndarray | float) -> np.ndarray:
+    """Bytes the EP all-to-all overlap's delayed weight gradients hold on top of the stored activations:
+    one MoE layer's routed-expert output gradients, where
+    :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds, else 0.
+
+    Megatron-Bridge sets ``delay_wgrad_compute`` with ``overlap_moe_expert_parallel_comm`` (NVIDIA-NeMo/
+    Megatron-Bridge scripts/performance/utils/overrides.py ``_set_moe_a2a_overlap_overrides``, a preset's
+    ``moe_a2a_overlap``). TransformerEngine then keeps, instead of running
+    the weight-gradient GEMM in the backward, each grouped expert Linear's input and output gradient in
+    its wgrad store (NVIDIA/TransformerEngine @d0067d0 transformer_engine/pytorch/module/grouped_linear.py
+    ``ctx.wgrad_store.put([inputmats, grad_output, wgrad_list], ...)``) until Megatron-Core's combined
+    1F1B layer step calls ``mlp.backward_dw()`` after the other micro-batch's dispatch
+    (NVIDIA/Megatron-LM @d98e8a6 megatron/core/models/common/model_chunk_schedule_plan.py
+    ``TransformerLayerSchedulePlan.run``: mlp backward, dispatch forward, mlp backward_dw). The inputs are
+    stored activations (already counted); the output gradients of FC2 (h wide, over the FC1 input's
+    etp-gathered tokens) and FC1 (2 x or 1 x the expert FFN width, SwiGLU / GeLU, split etp ways) of
+    every routed copy stay alive together, one layer at a time (the attention Linears' delayed gradients
+    are computed before the next layer's and are smaller). 2 bytes per element: BF16, or FP8 with the
+    row-wise and column-wise copies the quantiser keeps for the dgrad and wgrad GEMMs."""
+    if wl.moe is None:
+        return np.zeros(np.shape(mp.tp))
+    tokens = mp.micro_batch * float(wl.seq_len) / mp.cp
+    routed = wl.moe.top_k * wl.moe.capacity_factor
+    fc1_width = (2.0 if wl.ffn_type == "swiglu" else 1.0) * wl.moe.expert_ffn_hidden
+    held = 2.0 * routed * tokens * (float(wl.hidden) * etp + fc1_width) / mp.tp
+    return np.where(a2a_overlap_pairs(wl, mp, cal), held, 0.0)
 
 
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
@@ -305,7 +335,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
-    working = np.where(mp.recompute == 2, working, 0.0)
+    working = np.where(mp.recompute == 2, working, 0.0) + delayed_wgrad_bytes(wl, mp, cal, etp)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
