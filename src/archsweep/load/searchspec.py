@@ -23,7 +23,7 @@ from typing import Any
 from archsweep.load.parameters import parse_parameter_space
 from archsweep.load.schema import validate_document
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
     DEFAULT_LOCAL_SEARCH_START,
@@ -101,8 +101,7 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
         key = f"{key_path}.parameters.{name}"
         info = PARAMETER_BY_NAME.get(name)
         if info is None:
-            problems.append(InputError(file, key, name,
-                                       "a hardware parameter: " + ", ".join(p.name for p in HARDWARE_PARAMETERS)).problem)
+            problems.append(InputError(file, key, name, ANY_HARDWARE_PARAMETER).problem)
             continue
         try:
             parameters.append(parse_parameter_space(info, spec, file, key))
