@@ -33,8 +33,8 @@ default False) and the Megatron-LM MoE model zoo's launcher per command (``A2A_O
 A row whose ``moe_a2a_overlap`` column says "no" runs with the stack's ``moe_a2a_overlap`` off (every
 all-to-all exposed); "yes" keeps it and adds the pp = 1 case Megatron-Core also runs
 (``combined_1f1b_schedule_for_no_pipelining``; the stack alone assumes the overlap only under an
-interleaved pipeline, ``model.training.communication``); an empty cell keeps the stack's. Written by ``data/validation/derive/moe_recipes.py`` and
-``mcore_moe_modelzoo_rows.py``.
+interleaved pipeline, ``model.training.communication``); an empty cell keeps the stack's. Written by
+``data/validation/derive/moe_recipes.py`` and ``mcore_moe_modelzoo_rows.py``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 
 __all__ = ["graph_scope_calibration", "router_captures_shared_experts", "stated_moe_calibration",
            "ungraphed_host_extra_s"]
+
 
 def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
     """Whether a ``moe_router`` graph of the row also captures the shared experts: only where

@@ -180,4 +180,3 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
                                     head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, tied_embeddings=tied,
                                     attention=attention, source=_text(row, "source"), position_encoding=position)
     return Workload(name=model, architecture=architecture, training=training)
-
