@@ -7,7 +7,7 @@ every call of the pruned mapping search timed (``time.process_time``: CPU second
 process). Prints one line per run and the medians:
 
     run=<k> first_call=<n candidates> first_cpu_ms=<t> first_per_cpu_s=<n / t> search_per_cpu_s=<all calls>
-    job_cpu_s=<user + sys of the whole job> minor_faults=<in the first call> peak_rss_mb=<job>
+    job_cpu_s=<user + sys of the whole job> minor_faults=<in the first call> peak_rss_mb=<job, MiB>
 
 The first call is what issue 14 asks of a fresh process ("first batch"): its tables (key tables,
 count tables, communication coefficients) are all built in it. The load average before and after
@@ -73,7 +73,8 @@ def main() -> int:
     parser.add_argument("study", nargs="?", default=str(HERE / "spaces" / "dsv3-first-batch.yaml"), help="study file")
     parser.add_argument("--runs", type=int, default=5, help="fresh evaluate processes (default 5)")
     args = parser.parse_args()
-    env = dict(os.environ)
+    if args.runs < 1:
+        parser.error(f"--runs: got {args.runs}; allowed: an integer >= 1 (the medians need a run)")
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="evaluate-job-") as scratch:
         shard, out = Path(scratch) / "space" / "0.parquet", Path(scratch) / "out.parquet"
@@ -81,11 +82,11 @@ def main() -> int:
 
         shards = [str(Path(scratch) / "space" / f"{k}.parquet") for k in range(load_study(args.study).shards)]
         subprocess.run([sys.executable, "-m", "archsweep.workflow", "space", "--study", args.study, "--shards", *shards],
-                       check=True, env=env)
+                       check=True)
         rows = []
         for k in range(args.runs):
             done = subprocess.run([sys.executable, __file__, "--child", "--study", args.study, "--shard", str(shard),
-                                   "--out", str(out)], capture_output=True, text=True, env=env)
+                                   "--out", str(out)], capture_output=True, text=True)
             line = next((s for s in done.stdout.splitlines() if s.startswith(_TAG)), None)
             if done.returncode != 0 or line is None or "first_call=" not in line:
                 print(done.stdout[-2000:] + done.stderr[-3000:], file=sys.stderr)

@@ -14,6 +14,7 @@ source table (the NeMo long-sequence table against the Megatron-Bridge performan
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import pandas as pd
@@ -47,17 +48,25 @@ def split(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                               mape_pct=("abs_error", "mean")).round(2)
 
 
-def main(argv: list[str]) -> None:
-    """Print the splits for the ``validate --output`` file named first in ``argv``."""
-    if not argv or argv[0].startswith("-"):
-        sys.exit(__doc__)
-    group = argv[argv.index("--group") + 1] if "--group" in argv else "nemo"
-    df = rows(argv[0], group, "--all-archs" in argv)
+def main(argv: list[str] | None = None) -> int:
+    """Print the splits for a ``validate --output`` file (see the module doc); 2 when ``--group`` names no
+    modelled row of it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output_csv", help="per-row file of archsweep validate --output")
+    parser.add_argument("--group", default="nemo", help="source_group to split (default nemo)")
+    parser.add_argument("--all-archs", action="store_true", help="keep MoE rows too")
+    args = parser.parse_args(argv)
+    df = rows(args.output_csv, args.group, args.all_archs)
+    if df.empty:
+        groups = sorted(pd.read_csv(args.output_csv).source_group.dropna().unique())
+        parser.error(f"{args.output_csv}: no modelled row of --group {args.group!r}"
+                     f"{'' if args.all_archs else ' (dense only; --all-archs keeps MoE)'}; groups: {', '.join(groups)}")
     for by in (["accelerator_canonical"], ["accelerator_canonical", "precision"],
                ["accelerator_canonical", "params_B"], ["accelerator_canonical", "layout"],
                ["accelerator_canonical", "table"]):
         print(split(df, by).to_string(), end="\n\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

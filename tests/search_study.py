@@ -7,6 +7,7 @@ options such as trials, workers, batch_size, seed, sampler).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 _TEXT = """name: {name}
@@ -20,18 +21,25 @@ constraints:
   - {{column: power_w, max: "{power_max}"}}
 search:
   parameters:
-    compute_units: {{range: [66, 198], step: 2}}
-    clock_hz: {{range: ["1.2 GHz", "{clock_max}"]}}
-    hbm_generation: {{values: [HBM3, HBM3e]}}
-"""
+{parameters}"""
 
 
-def write_search_study(folder: Path, name: str, *, power_max: str, clock_max: str,
+def write_search_study(folder: Path, name: str, *, power_max: str, clock_max: str | None = None,
+                       parameters: Mapping[str, str] | None = None,
                        description: str = "Tiny search study for the tests.", mapping: str | None = None,
                        **search: object) -> Path:
     """Write ``folder/<name>.yaml``; ``search`` adds keys of its ``search`` section and ``mapping`` the
-    study's mapping section (YAML flow text as is; None: the default)."""
-    text = _TEXT.format(name=name, description=description, power_max=power_max, clock_max=clock_max,
+    study's mapping section (YAML flow text as is; None: the default). The searched parameters are
+    ``parameters`` (name -> YAML flow text) or, given ``clock_max`` instead, compute units 66-198 in
+    steps of 2, the clock from 1.2 GHz to ``clock_max`` and the HBM generation."""
+    if (parameters is None) == (clock_max is None):
+        raise ValueError(f"write_search_study: give parameters or clock_max, not both or neither "
+                         f"(got parameters={parameters!r}, clock_max={clock_max!r})")
+    if parameters is None:
+        parameters = {"compute_units": "{range: [66, 198], step: 2}", "clock_hz": f'{{range: ["1.2 GHz", "{clock_max}"]}}',
+                      "hbm_generation": "{values: [HBM3, HBM3e]}"}
+    text = _TEXT.format(name=name, description=description, power_max=power_max,
+                        parameters="".join(f"    {key}: {value}\n" for key, value in parameters.items()),
                         mapping="" if mapping is None else f"mapping: {mapping}\n")
     text += "".join(f"  {key}: {value}\n" for key, value in search.items())
     path = folder / f"{name}.yaml"

@@ -90,7 +90,8 @@ class WorkloadOverrides:
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
-#: the recompute modules (--recompute-modules) and the FP8 SwiGLU input store (--fp8-act) (``archsweep eval``).
+#: the recompute modules (--recompute-modules), the FP8 SwiGLU input store (--fp8-act) and the overlapped
+#: parameter all-gather (--param-gather-overlap) (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
           MOE_A2A_KEY: "--moe-a2a-overlap"}

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_pruned_search import TECH, _random_candidates
+from random_hardware import TECH, random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -67,7 +67,7 @@ def test_pruned_search_exact_with_hopper_fill(workload):
     wl = load_workload(workload)
     wl = replace(wl, training=replace(wl.training, precision="fp8"))
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _random_candidates(60, seed=3)
+    hw = random_candidates(60, seed=3)
     want = _best_mappings(TrainingJobKind(wl, cal), hw, mappings, "step_time_s", TECH)
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, cal, "step_time_s")
     assert np.array_equal(got, want)

@@ -93,7 +93,7 @@ def test_default_core_attn_is_todays_selective_recompute():
 def test_pruned_search_stays_exact_with_a_module_list(objective):
     """The module time and memory enter training_step's own recompute and memory arrays, which the pruned
     search's bounds and feasibility tables are built from: same best mapping as the exhaustive search."""
-    from test_pruned_search import _random_candidates
+    from random_hardware import random_candidates
 
     from archsweep.model.driver import _best_mappings
     from archsweep.model.training import pruned_search as ps
@@ -104,7 +104,7 @@ def test_pruned_search_stays_exact_with_a_module_list(objective):
     wl = replace(wl, training=replace(wl.training, recompute_modules=("layernorm", "moe_act", "mla_up_proj", "mlp")))
     mappings, fixed_dp = enumerate_mappings(wl, {"recompute": 1.0})  # the default space never tries selective
     assert np.all(mappings.recompute == 1) and len(mappings.recompute) > 1000
-    hw = _random_candidates(40, seed=3)
+    hw = random_candidates(40, seed=3)
     want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH)
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, objective)
     assert np.array_equal(got, want)

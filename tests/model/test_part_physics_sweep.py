@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_pruned_search import TECH, _random_candidates
+from random_hardware import TECH, random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -92,7 +92,7 @@ def test_pruned_search_exact_with_per_candidate_part_physics(workload):
     mappings, fixed_dp = enumerate_mappings(wl)
     n = 40
     rng = np.random.default_rng(7)
-    cols = _random_candidates(n, seed=5).columns()
+    cols = random_candidates(n, seed=5).columns()
     cols["fp8_matrix_efficiency_ratio"] = rng.uniform(0.6, 1.1, n)
     cols["fp8_gemm_layouts"] = rng.choice(["tn_only", "any"], n)
     cols["softmax_exponentials_per_cycle_per_unit"] = rng.choice([0.0, 8.0, 16.0, 32.0], n)

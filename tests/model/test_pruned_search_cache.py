@@ -4,7 +4,7 @@ cache makes the keys finer (tighter bounds), never changes the answer."""
 from __future__ import annotations
 
 import numpy as np
-from test_pruned_search import CAL, TECH, _random_candidates
+from random_hardware import CAL, TECH, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
@@ -19,7 +19,7 @@ def test_warm_cache_gives_exact_keys_and_the_exhaustive_answer():
     mappings, fixed_dp = enumerate_mappings(wl)
     key_tables.clear_cache()
     ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
-    hw = _random_candidates(120, seed=3)
+    hw = random_candidates(120, seed=3)
     cold, _ = key_tables.keys(hw, False, ctx)
     exact, _ = key_tables.keys(hw, False, None, budget=10**9)
     assert len(cold) < len(exact)  # a cold cache and 120 distinct designs: rounded keys

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_pruned_search import CAL, TECH, _key_tables, _random_candidates
+from random_hardware import CAL, TECH, candidate_key_tables, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
@@ -32,7 +32,7 @@ WORKLOADS = ["llama3-70b", "mixtral-8x7b", "deepseek-v3"]
 
 
 def _one_count(n: int, seed: int, count: float = 4096.0) -> HardwareArrays:
-    cols = {k: np.asarray(v).copy() for k, v in _random_candidates(n, seed).columns().items()}
+    cols = {k: np.asarray(v).copy() for k, v in random_candidates(n, seed).columns().items()}
     cols["accelerator_count"][:] = count
     return HardwareArrays(**cols)
 
@@ -50,7 +50,7 @@ def test_compute_side_ignores_the_fields_the_classes_drop(workload):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     assert set(key_tables._COMPUTE_FREE) == {"zero_stage", "tp_overlap", "dp_overlap"}
-    rows = HardwareArrays(**{k: v[:, None] for k, v in _random_candidates(4, seed=21).columns().items()})
+    rows = HardwareArrays(**{k: v[:, None] for k, v in random_candidates(4, seed=21).columns().items()})
     mp2 = mappings.reshape((1, len(mappings)))
     other = _scrambled(mappings, seed=22).reshape((1, len(mappings)))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -70,7 +70,7 @@ def test_count_tables_are_training_steps_own(workload):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     counts = np.array([64.0, 1024.0, 4096.0])
-    hw = _random_candidates(1, seed=23)
+    hw = random_candidates(1, seed=23)
     launch, valid, total = key_tables._count_tables(hw, wl, mappings, fixed_dp, CAL, counts, np.zeros(3, dtype=np.int64))
     cols = {k: np.repeat(np.asarray(v), 3)[:, None] for k, v in hw.columns().items()}
     cols["accelerator_count"] = counts[:, None]
@@ -89,8 +89,8 @@ def test_refined_bound_lies_between_the_table_bound_and_the_step(workload, n):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     m = len(mappings)
-    hw = _random_candidates(n, seed=24)
-    key_of, bound, launch, valid, _ = _key_tables(hw, wl, mappings, fixed_dp)
+    hw = random_candidates(n, seed=24)
+    key_of, bound, launch, valid, _ = candidate_key_tables(hw, wl, mappings, fixed_dp)
     res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl,
                         mappings.reshape((1, m)), CAL, fixed_dp)
     x = comm_bound.features(hw, CAL)

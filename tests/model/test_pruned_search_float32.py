@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_pruned_search import _key_tables, _random_candidates
+from random_hardware import candidate_key_tables, random_candidates
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
@@ -23,8 +23,8 @@ U32 = 2.0**-24
 def test_float32_bound_is_within_40u_of_float64_and_below_the_step(workload, n):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _random_candidates(n, seed=32)
-    key_of, bound, launch, valid, _ = _key_tables(hw, wl, mappings, fixed_dp)
+    hw = random_candidates(n, seed=32)
+    key_of, bound, launch, valid, _ = candidate_key_tables(hw, wl, mappings, fixed_dp)
     res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl,
                         mappings.reshape((1, len(mappings))), CAL, fixed_dp)
     x = comm_bound.features(hw, CAL)

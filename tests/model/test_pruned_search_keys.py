@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_pruned_search import CAL, TECH, _random_candidates
+from random_hardware import CAL, TECH, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
@@ -34,7 +34,7 @@ def test_launch_valid_memory_depend_on_the_count_only(workload):
     """The per-count tables computed from any of 6 very different hardware rows are identical."""
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _with_count(_random_candidates(6, seed=41), 1024.0)
+    hw = _with_count(random_candidates(6, seed=41), 1024.0)
     tables = [key_tables._count_tables(hw, wl, mappings, fixed_dp, CAL, np.array([1024.0]), np.array([i]))
               for i in range(6)]
     for other in tables[1:]:
@@ -49,7 +49,7 @@ def test_keys_round_up_and_prefer_cached_finer_keys():
     mappings, fixed_dp = enumerate_mappings(wl)
     key_tables.clear_cache()
     ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
-    hw = _random_candidates(400, seed=5)
+    hw = random_candidates(400, seed=5)
     rows, key_of = key_tables.keys(hw, False, ctx, mappings=len(mappings))
     exact_rows, exact_of = key_tables.keys(hw, False, None, budget=10**9)  # each candidate's own values
     mine = exact_rows[exact_of]
@@ -75,7 +75,7 @@ def test_exhaustive_answer_while_the_cache_warms(workload, n, batches, narrow):
     key_tables.clear_cache()
     kind = TrainingJobKind(wl, CAL)
     for seed in range(batches):
-        hw = _random_candidates(n, seed=100 + seed)
+        hw = random_candidates(n, seed=100 + seed)
         if narrow:
             cols = {k: np.asarray(v).copy() for k, v in hw.columns().items()}
             cols["accelerator_count"][:] = 4096.0
@@ -102,7 +102,7 @@ def test_mixed_keys_stay_within_the_table_bound(monkeypatch):
     mappings, fixed_dp = enumerate_mappings(wl)
     key_tables.clear_cache()
     ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
-    hw = _random_candidates(300, seed=9)
+    hw = random_candidates(300, seed=9)
     exact_rows, _ = key_tables.keys(hw, False, None, budget=10**9)
     key_tables.lookup(hw, wl, mappings, fixed_dp, CAL, ctx, exact_rows)
     monkeypatch.setattr(key_tables, "_TABLE_ELEMENTS", 200 * len(mappings))

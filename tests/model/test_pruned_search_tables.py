@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_pruned_search import CAL, _random_candidates
+from random_hardware import CAL, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
@@ -28,7 +28,7 @@ from archsweep.spec.hardware import HardwareArrays
 def test_stage_compute_is_training_steps_compute_side(workload):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _random_candidates(6, seed=11)
+    hw = random_candidates(6, seed=11)
     rows = HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()})
     mp2 = mappings.reshape((1, len(mappings)))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -43,7 +43,7 @@ def test_stage_compute_is_training_steps_compute_side(workload):
 def test_grid_tables_equal_the_flat_evaluation(workload):
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _random_candidates(40, seed=12)
+    hw = random_candidates(40, seed=12)
     key_rows, key_of = key_tables.keys(hw, wl.training.precision == "fp8", None, budget=10**9)
     key_rows = key_rows[:12]
     first = np.zeros(len(key_rows), dtype=np.int64)
@@ -76,7 +76,7 @@ def test_small_batch_over_many_mappings_buys_few_keys():
     """100 candidates over DeepSeek-V3's ~20,000 mappings: at most _MIN_KEYS + 100 * _KEY_WORK /
     mappings new keys (a key costs one pass over the count's valid mappings), or the coarsest
     ladder's keys where even those are more; with one mapping the same batch gets more keys."""
-    cols = {k: np.asarray(v).copy() for k, v in _random_candidates(100, seed=13).columns().items()}
+    cols = {k: np.asarray(v).copy() for k, v in random_candidates(100, seed=13).columns().items()}
     cols["accelerator_count"][:] = 4096.0  # one count and efficiency: the fields vary, the ladders can round
     cols["matrix_efficiency"][:] = 0.7
     hw = HardwareArrays(**cols)

@@ -8,6 +8,7 @@ from typing import Any
 
 import optuna
 import pytest
+from search_study import write_search_study
 
 import archsweep.search.worker as worker_module
 from archsweep.load.study import load_study
@@ -18,33 +19,16 @@ from archsweep.spec.errors import InputError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-_STUDY = """name: {name}
-description: Eight-point search for the deduplication tests.
-workloads: [llama3-8b]
-base: H100-SXM
-objectives:
-  - {{column: tokens_per_s, direction: maximize}}
-  - {{column: power_w, direction: minimize}}
-constraints:
-  - {{column: power_w, max: "800 W"}}
-search:
-  parameters:
-    compute_units: {{values: [66, 132]}}
-    clock_hz: {{range: ["1.2 GHz", "1.8 GHz"], step: "0.6 GHz"}}
-    hbm_generation: {{values: [HBM3, HBM3e]}}
-  sampler: {sampler}
-  trials: {trials}
-  batch_size: {batch_size}
-  workers: {workers}
-  seed: 1
-"""
+#: The eight points of the deduplication tests' search.
+_EIGHT_POINTS = {"compute_units": "{values: [66, 132]}", "clock_hz": '{range: ["1.2 GHz", "1.8 GHz"], step: "0.6 GHz"}',
+                 "hbm_generation": "{values: [HBM3, HBM3e]}"}
 
 
 def _study(folder: Path, *, trials: int, batch_size: int = 4, workers: int = 1, sampler: str = "{name: random}",
            name: str = "deduptest") -> Path:
-    path = folder / f"{name}.yaml"
-    path.write_text(_STUDY.format(name=name, trials=trials, batch_size=batch_size, workers=workers, sampler=sampler))
-    return path
+    return write_search_study(folder, name, power_max="800 W", parameters=_EIGHT_POINTS,
+                              description="Eight-point search for the deduplication tests.", sampler=sampler,
+                              trials=trials, batch_size=batch_size, workers=workers, seed=1)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
+from search_study import write_search_study
 from search_toy_space import AXES, SPACE, grid_index, objectives
 
 from archsweep.load.study import load_study
@@ -140,30 +141,13 @@ def test_bad_arguments() -> None:
 # Study file: options, validation, the real worker
 # ---------------------------------------------------------------------------------------
 
-_STUDY = """name: lstest
-description: Local-search option tests.
-workloads: [llama3-8b]
-base: H100-SXM
-objectives:
-  - {{column: tokens_per_s, direction: maximize}}
-  - {{column: power_w, direction: minimize}}
-constraints:
-  - {{column: power_w, max: "800 W"}}
-search:
-  parameters:
-    compute_units: {compute_units}
-    clock_hz: {{range: ["1.2 GHz", "1.8 GHz"], step: "0.2 GHz"}}
-  sampler: {sampler}
-  trials: 10
-  batch_size: 4
-  seed: 2
-"""
+_CLOCK = '{range: ["1.2 GHz", "1.8 GHz"], step: "0.2 GHz"}'
 
 
-def _study(folder: Path, sampler: str, compute_units: str = "{values: [66, 99, 132]}") -> Path:
-    path = folder / "lstest.yaml"
-    path.write_text(_STUDY.format(sampler=sampler, compute_units=compute_units))
-    return path
+def _study(folder: Path, sampler: str, compute_units: str = "{values: [66, 99, 132]}", clock_hz: str = _CLOCK) -> Path:
+    return write_search_study(folder, "lstest", power_max="800 W", description="Local-search option tests.",
+                              parameters={"compute_units": compute_units, "clock_hz": clock_hz}, sampler=sampler,
+                              trials=10, batch_size=4, seed=2)
 
 
 def test_worker_runs_with_local_search(tmp_path: Path) -> None:
@@ -194,9 +178,8 @@ def test_bad_options_name_key_value_and_allowed(tmp_path: Path, sampler: str, ke
 
 
 def test_local_search_needs_a_discrete_parameter(tmp_path: Path) -> None:
-    path = tmp_path / "lstest.yaml"
-    text = _STUDY.format(sampler="{name: tpe, options: {local_search_start: 0.5}}", compute_units="{range: [66, 132]}")
-    path.write_text(text.replace('{range: ["1.2 GHz", "1.8 GHz"], step: "0.2 GHz"}', '{range: ["1.2 GHz", "1.8 GHz"]}'))
+    path = _study(tmp_path, "{name: tpe, options: {local_search_start: 0.5}}", compute_units="{range: [66, 132]}",
+                  clock_hz='{range: ["1.2 GHz", "1.8 GHz"]}')
     with pytest.raises((InputError, InputErrors), match=r"local_search_start.*at least one discrete parameter"):
         load_study(path)
 

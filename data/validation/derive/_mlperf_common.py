@@ -1,8 +1,11 @@
 """Helpers shared by the MLPerf Training derive scripts (and mbridge_2509_rows.py's ``git``): reading a
 mirror (``_git``), a launch config's environment after the configs it sources (``parse_config``), its
-implementation folder (``_impl``), the mllog event reader, and the walk that fills one yes / no column of the
-NeMo-based rows from the implementation of the launch config each row's ``derived`` names and the first NeMo
-yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
+implementation folder (``_impl``), the mllog event reader, the parts of a result row the row-adding scripts share
+(``result_files``, ``last_eval_rate``, ``system_file``, ``canonical_accelerator``, ``result_source``,
+``throughput_columns``: mlperf_lora_rows.py, mlperf_llama31_8b_rows.py; ``result_files`` also
+mlperf_pair_steps.py, mlperf_steady_step.py), and the walk that fills one yes / no
+column of the NeMo-based rows from the implementation of the launch config each row's ``derived`` names and the
+first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
 """
 
 from __future__ import annotations
@@ -73,6 +76,50 @@ def mllog_events(text: str) -> list[dict]:
             except json.JSONDecodeError:
                 continue
     return out
+
+
+#: (substring of a system file's ``accelerator_model_name``, the validation set's canonical name), first match wins.
+_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
+
+
+def result_files(repo: str, folder: str) -> list[str]:
+    """The ``result_<n>.txt`` files of a results folder of the mirror ``repo``, in git's order."""
+    return [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder.rstrip("/") + "/").split()
+            if re.search(r"result_\d+\.txt$", n)]
+
+
+def last_eval_rate(events: list[dict], seq: int) -> float | None:
+    """Tokens/s of one result file from ``run_start`` to its last evaluation with a ``samples_count``
+    (samples x ``seq`` / elapsed wall clock, evaluations and warm-up included); None without either marker."""
+    t0 = next((e["time_ms"] for e in events if e.get("key") == "run_start"), None)
+    evals = [e for e in events if e.get("key") == "eval_accuracy" and e.get("metadata", {}).get("samples_count")]
+    if t0 is None or not evals:
+        return None
+    return evals[-1]["metadata"]["samples_count"] * seq / ((evals[-1]["time_ms"] - t0) / 1000.0)
+
+
+def system_file(repo: str, submitter: str, system: str) -> tuple[dict, int]:
+    """(``<submitter>/systems/<system>.json`` of the mirror ``repo``, its GPUs = ``number_of_nodes`` x
+    ``accelerators_per_node``)."""
+    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
+    return sysj, int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
+
+
+def canonical_accelerator(name: str) -> str:
+    """The validation set's name of a system file's ``accelerator_model_name`` (itself when not known)."""
+    return next((c for key, c in _CANONICAL if key in name), name)
+
+
+def result_source(version: str, folder: str, submitter: str, system: str) -> str:
+    """The ``source`` cell of a row read from the result files of ``folder`` and its system file."""
+    return (f"MLCommons MLPerf Training {version} results (github.com/mlcommons/training_results_{version}), "
+            f"{folder}/result_*.txt + {submitter}/systems/{system}.json")
+
+
+def throughput_columns(total: float, gpus: int, gbs: int, seq: int) -> dict[str, str]:
+    """tokens_per_s_per_gpu, tokens_per_s_total and step_time_s (= GBS x seq / total) of ``total`` tokens/s."""
+    return {"tokens_per_s_per_gpu": f"{total / gpus:.1f}", "tokens_per_s_total": f"{total:.0f}",
+            "step_time_s": f"{gbs * seq / total:.4g}"}
 
 
 def nemo_conf_paths(repo: str, config: str) -> list[str]:

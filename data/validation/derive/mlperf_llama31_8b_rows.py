@@ -21,16 +21,24 @@ adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B2
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 
-from _mlperf_common import _git, mllog_events, parse_config
+from _mlperf_common import (
+    _git,
+    canonical_accelerator,
+    last_eval_rate,
+    mllog_events,
+    parse_config,
+    result_files,
+    result_source,
+    system_file,
+    throughput_columns,
+)
 from mlperf_pair_steps import folder_step
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
-_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"))
 #: (submitter, system, launch config) of every row this script writes.
 CONFIGS = (
     ("NVIDIA", "tyche_ngpu8_ngc25.09_nemo",
@@ -72,40 +80,27 @@ def check_layout(config: str, env: dict[str, str]) -> None:
                          "data/validation/derive/mlperf_llama31_8b_rows.py _LAYOUT states otherwise")
 
 
-def wall_clock(text: str) -> float | None:
-    """Tokens/s of one result file from run_start to its last evaluation (samples x seq / elapsed)."""
-    ev = mllog_events(text)
-    t0 = next((e["time_ms"] for e in ev if e.get("key") == "run_start"), None)
-    evals = [e for e in ev if e.get("key") == "eval_accuracy" and e.get("metadata", {}).get("samples_count")]
-    if t0 is None or not evals:
-        return None
-    return evals[-1]["metadata"]["samples_count"] * _SEQ / ((evals[-1]["time_ms"] - t0) / 1000.0)
-
-
 def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, str]:
     folder = f"{submitter}/results/{system}/llama31_8b"
     near = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", config.rsplit("/", 1)[0] + "/").split()
     check_layout(config, parse_config(repo, config, set(near)))
     steady, files, markers = folder_step(repo, folder)
-    names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split() if "result_" in n]
-    rates = [r for n in names if (r := wall_clock(_git(repo, "show", "HEAD:" + n)))]
-    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
-    gpus = int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
+    texts = [_git(repo, "show", "HEAD:" + n) for n in result_files(repo, folder)]
+    rates = [r for text in texts if (r := last_eval_rate(mllog_events(text), _SEQ))]
+    sysj, gpus = system_file(repo, submitter, system)
     gbs = int(markers["global_batch_size"])  # type: ignore[call-overload]
     total = statistics.median(rates)
     accel = sysj["accelerator_model_name"]
     commit = _git(repo, "rev-parse", "HEAD").strip()[:8]
     return {
         "run_id": f"mlperf_train_v5.1_{submitter}_{system}_llama31_8b",
-        "source": (f"MLCommons MLPerf Training v5.1 results (github.com/mlcommons/training_results_v5.1), "
-                   f"{folder}/result_*.txt + {submitter}/systems/{system}.json"),
+        "source": result_source("v5.1", folder, submitter, system),
         "source_locator": f"mllog run_start, eval and tracked_stats markers, {files} runs (commit {commit})",
         **_MODEL, **_LAYOUT,
         "global_batch_seqs": str(gbs), "dp": str(gpus), "num_accels": str(gpus), "accelerator": accel,
-        "accelerator_canonical": next((c for key, c in _CANONICAL if key in accel), accel),
+        "accelerator_canonical": canonical_accelerator(accel),
         "system": f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj.get('accelerator_interconnect', '')}",
-        "tokens_per_s_per_gpu": f"{total / gpus:.1f}", "tokens_per_s_total": f"{total:.0f}",
-        "step_time_s": f"{gbs * _SEQ / total:.4g}", "steady_step_time_s": f"{steady:.4g}",
+        **throughput_columns(total, gpus, gbs, _SEQ), "steady_step_time_s": f"{steady:.4g}",
         "framework": sysj.get("framework", ""),
         "derived": (f"launch config training_results_v5.1/{config} (identical across the parts but node count; "
                     "CUDA graphs FULL_CUDA_GRAPH=1, MCORE_CUDA_GRAPH=1 from config_common_cg.sh; no FP8_ACT); "

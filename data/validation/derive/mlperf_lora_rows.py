@@ -25,17 +25,24 @@ launch configs are identical except CPU binding.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import sys
 from pathlib import Path
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import (
+    _git,
+    canonical_accelerator,
+    last_eval_rate,
+    mllog_events,
+    result_files,
+    result_source,
+    system_file,
+    throughput_columns,
+)
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
-_CANONICAL = (("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
 _MODEL = {
     "model": "Llama 2 70B LoRA fine-tune (MLPerf llama2_70b_lora)", "arch_type": "dense + LoRA", "params_B": "70",
     "layers": "80", "hidden": "8192", "heads": "64", "kv_heads": "8", "ffn_hidden": "28672", "vocab": "32000",
@@ -52,43 +59,36 @@ def run_figures(text: str) -> tuple[float, float, int, str] | None:
     ev = mllog_events(text)
     t0 = next((e["time_ms"] for e in ev if e["key"] == "run_start"), None)
     t1 = next((e["time_ms"] for e in ev if e["key"] == "run_stop"), None)
-    evals = [e for e in ev if e["key"] == "eval_accuracy" and e["metadata"].get("samples_count")]
+    rate = last_eval_rate(ev, _SEQ)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
     platform = next((e["value"] for e in ev if e["key"] == "submission_platform"), "")
-    if t0 is None or t1 is None or not evals or not gbs:
+    if t0 is None or t1 is None or rate is None or not gbs:
         return None
-    last = evals[-1]
-    return (t1 - t0) / 60000.0, last["metadata"]["samples_count"] * _SEQ / ((last["time_ms"] - t0) / 1000.0), gbs, platform
+    return (t1 - t0) / 60000.0, rate, gbs, platform
 
 
 def make_row(repo: str, version: str, submitter: str, system: str) -> dict[str, str]:
     folder = f"{submitter}/results/{system}/llama2_70b_lora"
-    names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split()
-             if re.search(r"result_\d+\.txt$", n)]
-    runs = [f for n in names if (f := run_figures(_git(repo, "show", "HEAD:" + n)))]
+    runs = [f for n in result_files(repo, folder) if (f := run_figures(_git(repo, "show", "HEAD:" + n)))]
     if not runs:
         raise SystemExit(f"{folder}: no result file with run_start / run_stop / eval_accuracy markers")
-    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
-    gpus = int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
+    sysj, gpus = system_file(repo, submitter, system)
     gbs = runs[0][2]
     total = statistics.median(r[1] for r in runs)
     minutes = sorted(r[0] for r in runs)
     accel = sysj["accelerator_model_name"]
-    canonical = next((c for key, c in _CANONICAL if key in accel), accel)
     commit = _git(repo, "rev-parse", "HEAD").strip()[:7]
     return {
         "run_id": f"mlperf_train_{version}_{submitter}_{system}_llama2_70b_lora",
-        "source": (f"MLCommons MLPerf Training {version} results (github.com/mlcommons/training_results_{version}), "
-                   f"{folder}/result_*.txt + {submitter}/systems/{system}.json"),
+        "source": result_source(version, folder, submitter, system),
         "source_locator": f"mllog run_start/run_stop and eval markers, {len(runs)} runs (commit {commit})",
         **_MODEL,
         "global_batch_seqs": str(gbs), "num_accels": str(gpus), "accelerator": accel,
-        "accelerator_canonical": canonical,
+        "accelerator_canonical": canonical_accelerator(accel),
         "system": (f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj['accelerator_interconnect']}; "
                    f"net: {sysj['host_networking']}"),
         "precision": "per submission (NVIDIA: FP8; see code)",
-        "tokens_per_s_per_gpu": f"{total / gpus:.1f}", "tokens_per_s_total": f"{total:.0f}",
-        "step_time_s": f"{gbs * _SEQ / total:.4g}",
+        **throughput_columns(total, gpus, gbs, _SEQ),
         "other_metric": (f"time_to_train_min mean={statistics.mean(minutes):.2f} min (runs: "
                          + ", ".join(f"{m:.2f}" for m in minutes) + ")"),
         "framework": sysj.get("framework", ""), "derived": _DERIVED,

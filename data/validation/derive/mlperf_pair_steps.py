@@ -16,11 +16,10 @@ prints one line per folder; writes nothing.
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import _git, mllog_events, result_files
 
 _MARKERS = ("global_batch_size", "gradient_accumulation_steps", "submission_platform")
 
@@ -38,10 +37,8 @@ def file_step(text: str) -> tuple[float | None, dict[str, object]]:
 
 def folder_step(repo: str, folder: str) -> tuple[float, int, dict[str, object]]:
     """(median over the folder's result files of :func:`file_step`, s; files with a value; their markers)."""
-    names = [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder.rstrip("/") + "/").split()
-             if re.search(r"result_\d+\.txt$", n)]
     steps, markers = [], {}
-    for name in names:
+    for name in result_files(repo, folder):
         step, found = file_step(_git(repo, "show", "HEAD:" + name))
         if step is not None:
             steps.append(step)

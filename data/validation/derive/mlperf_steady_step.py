@@ -34,7 +34,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import _git, mllog_events, result_files
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
@@ -111,9 +111,7 @@ def main(mirrors: list[str]) -> None:
         repo = repos.get(version)
         if repo is None:
             continue
-        names = _git(repo, "ls-tree", "--name-only", "HEAD", folder + "/").split()
-        values = [v for name in names if re.search(r"result_\d+\.txt$", name)
-                  if (v := derive(_git(repo, "show", "HEAD:" + name)))]
+        values = [v for name in result_files(repo, folder) if (v := derive(_git(repo, "show", "HEAD:" + name)))]
         row["steady_step_time_s"] = ""
         if values:
             row["steady_step_time_s"] = f"{statistics.median(values):.4g}"

@@ -17,7 +17,7 @@ the file, key path, value and what is allowed:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -31,7 +31,7 @@ from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.roadmap import Allowed, Scenario, Sourced
 from archsweep.spec.technology import Provenance, Technology
@@ -97,13 +97,21 @@ def _hardware_value(name: str, raw: object, file: str, key: str) -> float | str:
     return value
 
 
+def _known_entries(raw: Mapping[str, Any], section: str, known: Collection[str], allowed: str, file: str,
+                   problems: list[Problem]) -> Iterator[tuple[str, str, Any]]:
+    """(name, key path, entry) of each entry of ``section`` whose name is in ``known``; each other name is a
+    problem that names ``allowed``."""
+    for name, entry in raw.items():
+        key = f"{section}.{name}"
+        if name not in known:
+            problems.append(problem(file, key, name, allowed))
+            continue
+        yield name, key, entry
+
+
 def _parse_hardware(raw: Mapping[str, Any], file: str, problems: list[Problem]) -> dict[str, Sourced]:
     out: dict[str, Sourced] = {}
-    for name, entry in raw.items():
-        key = f"hardware.{name}"
-        if name not in PARAMETER_BY_NAME:
-            problems.append(problem(file, key, name, f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
-            continue
+    for name, key, entry in _known_entries(raw, "hardware", PARAMETER_BY_NAME, ANY_HARDWARE_PARAMETER, file, problems):
         value = guard(problems, lambda: _hardware_value(name, entry["value"], file, f"{key}.value"))  # noqa: B023
         if value is not None:
             out[name] = _sourced(entry, value)
@@ -112,12 +120,8 @@ def _parse_hardware(raw: Mapping[str, Any], file: str, problems: list[Problem]) 
 
 def _parse_allowed(raw: Mapping[str, Any], file: str, problems: list[Problem]) -> dict[str, Allowed]:
     out: dict[str, Allowed] = {}
-    for name, entry in raw.items():
-        key = f"allowed.{name}"
-        info = PARAMETER_BY_NAME.get(name)
-        if info is None:
-            problems.append(problem(file, key, name, f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
-            continue
+    for name, key, entry in _known_entries(raw, "allowed", PARAMETER_BY_NAME, ANY_HARDWARE_PARAMETER, file, problems):
+        info = PARAMETER_BY_NAME[name]
         if info.kind == "choice":
             if "values" not in entry:
                 problems.append(problem(file, f"{key}.values", "<missing>", f"a list of {', '.join(info.choices)}"))
@@ -203,11 +207,8 @@ def _limit_value(column: str, raw: object, file: str, key: str) -> float:
 def _parse_limits(raw: Mapping[str, Any], file: str, problems: list[Problem]) -> dict[str, Sourced]:
     numeric = [c for c in OUTPUT_COLUMNS if c not in PARAMETER_BY_NAME or PARAMETER_BY_NAME[c].kind != "choice"]
     out: dict[str, Sourced] = {}
-    for column, entry in raw.items():
-        key = f"limits.{column}"
-        if column not in numeric:
-            problems.append(problem(file, key, column, f"a numeric output column: {', '.join(numeric)}"))
-            continue
+    for column, key, entry in _known_entries(raw, "limits", numeric, f"a numeric output column: {', '.join(numeric)}",
+                                             file, problems):
         value = guard(problems, lambda: _limit_value(column, entry["max"], file, f"{key}.max"))  # noqa: B023
         if value is not None and value <= 0:
             problems.append(problem(file, f"{key}.max", entry["max"], "a positive bound"))

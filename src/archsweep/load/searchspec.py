@@ -20,10 +20,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from archsweep.load.parameters import parse_parameter_space
+from archsweep.load.parameters import error, guard, parse_parameter_space, problem
 from archsweep.load.schema import validate_document
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
     DEFAULT_LOCAL_SEARCH_START,
@@ -62,16 +62,6 @@ def _prefixed(problem: Problem, key_path: str) -> Problem:
     return Problem(problem.file, path, problem.value, problem.allowed)
 
 
-def _raise(problems: list[Problem]) -> None:
-    if len(problems) == 1:
-        err = InputError(problems[0].file, problems[0].key_path, "<>", problems[0].allowed)
-        err.problem = problems[0]
-        err.args = (problems[0].render(),)
-        raise err
-    if problems:
-        raise InputErrors(problems)
-
-
 def default_sampler(parameters: Sequence[ParameterSpace]) -> dict[str, Any]:
     """The sampler of a search section without one: NSGA-II, followed by the Pareto local search
     from half the budget when a parameter is discrete (README "Scale": on the 80,000-point
@@ -81,80 +71,83 @@ def default_sampler(parameters: Sequence[ParameterSpace]) -> dict[str, Any]:
     return {"name": "nsga2"}
 
 
-def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:
-    """Validate and parse a ``search:`` mapping into a :class:`SearchSpec`.
-
-    Raises:
-        InputError / InputErrors: schema violations, unknown parameter, bad quantity, empty
-        range (low > high), unknown sampler or option, grid sampler over a continuous range.
-    """
-
-    try:
-        validate_document(raw, "search", file)
-    except InputErrors as exc:
-        raise InputErrors([_prefixed(p, key_path) for p in exc.problems]) from None
-    except InputError as exc:
-        _raise([_prefixed(exc.problem, key_path)])
-    problems: list[Problem] = []
-    parameters = []
-    for name, spec in raw["parameters"].items():
-        key = f"{key_path}.parameters.{name}"
-        info = PARAMETER_BY_NAME.get(name)
-        if info is None:
-            problems.append(InputError(file, key, name,
-                                       "a hardware parameter: " + ", ".join(p.name for p in HARDWARE_PARAMETERS)).problem)
-            continue
-        try:
-            parameters.append(parse_parameter_space(info, spec, file, key))
-        except InputErrors as exc:
-            problems.extend(exc.problems)
-        except InputError as exc:
-            problems.append(exc.problem)
-    sampler_raw = raw.get("sampler") or default_sampler(parameters)
-    name = sampler_raw["name"]
-    options = sampler_raw.get("options", {})
+def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence[ParameterSpace], file: str,
+                     at: str) -> list[Problem]:
+    """The problems of sampler ``name``'s ``options`` (each at ``at.<option>``): an option the sampler does
+    not take, a grid-only option over a search without a discrete parameter, an option without the one it
+    needs alongside, and a pair of options that exclude each other."""
+    out: list[Problem] = []
     for option in options:
         if option not in SAMPLER_OPTIONS[name]:
-            problems.append(InputError(file, f"{key_path}.sampler.options.{option}", option,
-                                       f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}").problem)
+            out.append(problem(file, f"{at}.{option}", option,
+                               f"an option of sampler {name}: {', '.join(SAMPLER_OPTIONS[name]) or 'none'}"))
     # options that act on the grid, when they are on (local_search_start: any value; surrogate_share: > 0)
     grid_only = (("local_search_start", "local_search_start" in options, "the local search steps on the grid"),
                  ("surrogate_share", bool(options.get("surrogate_share")), "the surrogate proposes grid points"))
     if parameters and all(p.is_continuous for p in parameters):
         for option, on, why in grid_only:
             if on:
-                problems.append(InputError(file, f"{key_path}.sampler.options.{option}", options[option],
-                                           "a search with at least one discrete parameter (values, or a range with "
-                                           f"step or points): {why}").problem)
+                out.append(problem(file, f"{at}.{option}", options[option], "a search with at least one discrete "
+                                   f"parameter (values, or a range with step or points): {why}"))
     if not options.get("surrogate_share"):
         for option in SURROGATE_OPTIONS:
             if option != "surrogate_share" and option in options:
-                problems.append(InputError(file, f"{key_path}.sampler.options.{option}", options[option],
-                                           "surrogate_share > 0 alongside (the surrogate proposals are off without it)"
-                                           ).problem)
+                out.append(problem(file, f"{at}.{option}", options[option],
+                                   "surrogate_share > 0 alongside (the surrogate proposals are off without it)"))
     if "neighbour_reach" in options and "local_search_start" not in options and not options.get("surrogate_share"):
-        problems.append(InputError(file, f"{key_path}.sampler.options.neighbour_reach", options["neighbour_reach"],
-                                   "local_search_start or surrogate_share > 0 alongside (only they step to grid "
-                                   "neighbours)").problem)
+        out.append(problem(file, f"{at}.neighbour_reach", options["neighbour_reach"],
+                           "local_search_start or surrogate_share > 0 alongside (only they step to grid neighbours)"))
     start = options.get("surrogate_start", DEFAULT_SURROGATE_START)
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
-        problems.append(InputError(file, f"{key_path}.sampler.options.surrogate_stop", options["surrogate_stop"],
-                                   f"a fraction above surrogate_start ({start})").problem)
+        out.append(problem(file, f"{at}.surrogate_stop", options["surrogate_stop"],
+                           f"a fraction above surrogate_start ({start})"))
     if options.get("qmc_startup_trials") and options.get("lhs_startup_trials"):
-        problems.append(InputError(file, f"{key_path}.sampler.options.lhs_startup_trials", options["lhs_startup_trials"],
-                                   "one start design: qmc_startup_trials or lhs_startup_trials, not both").problem)
+        out.append(problem(file, f"{at}.lhs_startup_trials", options["lhs_startup_trials"],
+                           "one start design: qmc_startup_trials or lhs_startup_trials, not both"))
     if options.get("group") and not options.get("multivariate"):
-        problems.append(InputError(file, f"{key_path}.sampler.options.group", options["group"],
-                                   "group: true only with multivariate: true (Optuna's TPE)").problem)
+        out.append(problem(file, f"{at}.group", options["group"], "group: true only with multivariate: true (Optuna's TPE)"))
+    return out
+
+
+def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:
+    """Validate and parse a ``search:`` mapping into a :class:`SearchSpec`.
+
+    Raises:
+        InputError / InputErrors: schema violations, unknown parameter, bad quantity, empty
+        range (low > high), unknown sampler or option, options that need or exclude another
+        (:func:`_option_problems`), grid sampler over a continuous range, unsupported storage.
+    """
+    try:
+        validate_document(raw, "search", file)
+    except InputErrors as exc:
+        raise InputErrors([_prefixed(p, key_path) for p in exc.problems]) from None
+    except InputError as exc:
+        raise error([_prefixed(exc.problem, key_path)]) from None
+    problems: list[Problem] = []
+    parameters: list[ParameterSpace] = []
+    for name, spec in raw["parameters"].items():
+        key = f"{key_path}.parameters.{name}"
+        info = PARAMETER_BY_NAME.get(name)
+        if info is None:
+            problems.append(problem(file, key, name, ANY_HARDWARE_PARAMETER))
+            continue
+        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
+        if parsed is not None:
+            parameters.append(parsed)
+    sampler_raw = raw.get("sampler") or default_sampler(parameters)
+    name = sampler_raw["name"]
+    options = sampler_raw.get("options", {})
+    problems += _option_problems(name, options, parameters, file, f"{key_path}.sampler.options")
     if name == "grid":
         for p in parameters:
             if p.is_continuous:
-                problems.append(InputError(file, f"{key_path}.parameters.{p.name}", "<continuous range>",
-                                           "values, or a range with step or points (the grid sampler needs discrete values)").problem)
+                problems.append(problem(file, f"{key_path}.parameters.{p.name}", "<continuous range>",
+                                        "values, or a range with step or points (the grid sampler needs discrete values)"))
     storage = raw.get("storage", DEFAULT_STORAGE)
     if not _supported_storage(storage):
-        problems.append(InputError(file, f"{key_path}.storage", storage, STORAGE_ALLOWED).problem)
-    _raise(problems)
+        problems.append(problem(file, f"{key_path}.storage", storage, STORAGE_ALLOWED))
+    if problems:
+        raise error(problems)
     return SearchSpec(
         parameters=tuple(parameters),
         trials=int(raw["trials"]),

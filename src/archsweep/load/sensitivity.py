@@ -21,7 +21,7 @@ from archsweep.load.workloads import list_workloads
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.errors import Problem
-from archsweep.spec.hardware import PARAMETER_BY_NAME
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.sensitivity import (
     DEFAULT_SENSITIVITY_OUTPUTS,
     SensitivityGrid,
@@ -72,7 +72,7 @@ def _explored(study: Study) -> dict[str, tuple[Any, Any]]:
 def _axis(raw: Mapping[str, Any], file: str, key: str) -> tuple[str, tuple[Any, ...]]:
     (name, spec), = raw.items()
     if name not in PARAMETER_BY_NAME:
-        raise error([problem(file, key, name, "a hardware parameter name")])
+        raise error([problem(file, key, name, ANY_HARDWARE_PARAMETER)])
     space = parse_parameter_space(PARAMETER_BY_NAME[name], spec, file, f"{key}.{name}")
     if space.kind == "range" and space.points is None and space.step is None:
         raise error([problem(file, f"{key}.{name}", "<range>", "a range with points or step (a grid needs values)")])
@@ -89,7 +89,7 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
     base = dict(get_accelerator(study.base).as_dict())
     for name, value in (raw.get("base") or {}).items():
         if name not in PARAMETER_BY_NAME:
-            problems.append(problem(file, f"sensitivity.base.{name}", name, "a hardware parameter name"))
+            problems.append(problem(file, f"sensitivity.base.{name}", name, ANY_HARDWARE_PARAMETER))
             continue
         parsed = guard(problems, lambda n=name, v=value: _value(n, v, file, f"sensitivity.base.{n}"))
         if parsed is not None:
@@ -102,7 +102,7 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
     tornado = []
     for name, setting in tornado_raw.items():
         if name not in PARAMETER_BY_NAME:
-            problems.append(problem(file, f"sensitivity.tornado.{name}", name, "a hardware parameter name"))
+            problems.append(problem(file, f"sensitivity.tornado.{name}", name, ANY_HARDWARE_PARAMETER))
             continue
         if setting is None and name in explored:
             low, high = explored[name]

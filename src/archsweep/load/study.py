@@ -44,7 +44,7 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK
 from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
 from archsweep.spec.serving import ServingWorkload
@@ -267,8 +267,7 @@ def _parse_parameters(raw: Mapping[str, Any], file: str, problems: list[Problem]
         key = f"parameters.{name}"
         info = PARAMETER_BY_NAME.get(name)
         if info is None:
-            problems.append(problem(file, key, name,
-                                    f"a hardware parameter: {', '.join(p.name for p in HARDWARE_PARAMETERS)}"))
+            problems.append(problem(file, key, name, ANY_HARDWARE_PARAMETER))
             continue
         parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
         if parsed is not None:

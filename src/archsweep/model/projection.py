@@ -23,7 +23,9 @@ __all__ = ["gemm_fwd_bwd", "adapter_fwd_bwd"]
 
 def adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: HardwareArrays, cal: Calibration,
                      fill: PartFill):
-    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter.
+    """(forward time, backward time, forward FLOPs, forward HBM bytes) of one LoRA adapter of rank ``rank``
+    on a projection of forward GEMM (m x k)@(k x n) (elements), ``batch`` of them per micro-batch, whose
+    output has ``out_elems`` elements; ``dropout``: the adapter's input dropout probability.
 
     The adapter on a projection with input (m x k) runs as its own kernels (NeMo
     ``ParallelLinearAdapter.forward``, nemo/collections/nlp/modules/common/megatron/adapters/
@@ -65,6 +67,10 @@ def gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cali
                   frozen: bool = False, input_from_norm: bool = False):
     """(forward time, backward time, forward FLOPs, forward HBM bytes) of one weight GEMM; ``fill``: the
     batch's :class:`PartFill` (built once per batch by :func:`~archsweep.model.transformer.layer_costs`).
+
+    ``m``, ``n``, ``k``: the forward GEMM's dimensions (M x K)@(K x N), elements; ``batch``: GEMMs of that
+    shape per micro-batch (attention heads, local experts); ``peak``: the peak matrix rate of the operands'
+    datatype, FLOP/s; ``bpe``: bytes per operand element (2 BF16, 1 for a low-precision recipe's GEMMs).
 
     ``frozen``: the weight gets no gradient (LoRA base weights): backward = data gradient only.
     ``input_from_norm``: under FP8 the input arrives already quantised from a fused norm kernel

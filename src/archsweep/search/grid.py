@@ -13,7 +13,7 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-__all__ = ["Index", "GridAxis", "grid_axes", "nearest_ring", "neighbours"]
+__all__ = ["Index", "GridAxis", "grid_axes", "checked_reach", "nearest_ring", "neighbours"]
 
 Index = tuple[int, ...]
 
@@ -58,6 +58,14 @@ def grid_axes(space: Mapping[str, BaseDistribution]) -> tuple[GridAxis, ...]:
             values = tuple(int(v) for v in steps) if isinstance(dist, IntDistribution) else tuple(float(v) for v in steps)
             axes.append(GridAxis(name, values))
     return tuple(axes)
+
+
+def checked_reach(reach: int) -> int:
+    """``reach`` (the most steps of a one-axis move, ``neighbour_reach``) of a sampler that steps to grid
+    neighbours; ValueError naming it unless it is >= 1."""
+    if reach < 1:
+        raise ValueError(f"reach: got {reach}; allowed: an integer >= 1")
+    return reach
 
 
 def neighbours(index: Index, sizes: Sequence[int], axes: int, reach: int = 1) -> tuple[list[Index], list[Index]]:

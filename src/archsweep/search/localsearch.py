@@ -71,7 +71,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.grid import GridAxis, Index, grid_axes, nearest_ring, neighbours
+from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
@@ -136,9 +136,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._global_share = global_share
         self._fresh = fresh
         self._parent_rule, self._final = parents, final
-        if reach < 1:
-            raise ValueError(f"reach: got {reach}; allowed: an integer >= 1")
-        self._reach = reach
+        self._reach = checked_reach(reach)
 
     # -- grid bookkeeping ------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ from scipy.stats import norm
 from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
-from archsweep.search.grid import Index, grid_axes, neighbours
+from archsweep.search.grid import Index, checked_reach, grid_axes, neighbours
 from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.spec.search import DEFAULT_SURROGATE_BETA
@@ -120,9 +120,7 @@ class SurrogateSampler(ProposingSampler):
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
-        if reach < 1:
-            raise ValueError(f"reach: got {reach}; allowed: an integer >= 1")
-        self._reach = reach
+        self._reach = checked_reach(reach)
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0

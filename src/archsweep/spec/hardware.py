@@ -22,7 +22,7 @@ __all__ = [
     "ParameterInfo", "HARDWARE_PARAMETERS", "PARAMETER_BY_NAME", "NUMERIC_PARAMETERS",
     "CHOICE_PARAMETERS", "AcceleratorDesign", "HardwareArrays",
     "HBM_GENERATIONS", "PROCESS_NODES", "SCALEUP_TOPOLOGIES", "SCALEOUT_TOPOLOGIES",
-    "FP8_GEMM_LAYOUTS", "CATALOG_PARAMETERS", "PART_PHYSICS_PARAMETERS",
+    "FP8_GEMM_LAYOUTS", "CATALOG_PARAMETERS", "PART_PHYSICS_PARAMETERS", "ANY_HARDWARE_PARAMETER",
 ]
 
 HBM_GENERATIONS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "HBM4")
@@ -135,6 +135,8 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
 )
 
 PARAMETER_BY_NAME: dict[str, ParameterInfo] = {p.name: p for p in HARDWARE_PARAMETERS}
+#: What an error says is allowed where a key must name a hardware parameter (every name, in order).
+ANY_HARDWARE_PARAMETER: str = "a hardware parameter: " + ", ".join(p.name for p in HARDWARE_PARAMETERS)
 NUMERIC_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind != "choice")
 CHOICE_PARAMETERS: tuple[str, ...] = tuple(p.name for p in HARDWARE_PARAMETERS if p.kind == "choice")
 #: The parameters every entry of ``data/hardware/catalog.yaml`` gives (all but the part physics).

@@ -178,4 +178,3 @@ def _zero_stage(row: Mapping[str, str]) -> int | None:
             return stage
     raise Skip(f"fsdp_zero={raw!r} not understood; allowed: FSDP FULL_SHARD/SHARD_GRAD_OP/NO_SHARD, ZeRO-0..3, "
                "distributed optimizer")
-

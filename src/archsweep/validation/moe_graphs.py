@@ -51,6 +51,7 @@ from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 __all__ = ["graph_scope_calibration", "router_captures_shared_experts", "stated_moe_calibration",
            "ungraphed_host_extra_s"]
 
+
 def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
     """Whether a ``moe_router`` graph of the row also captures the shared experts: only where
     ``moe_shared_expert_overlap`` is off, i.e. a flex dispatcher or a stated EP all-to-all overlap

@@ -32,7 +32,9 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
 from archsweep.model.training.mapping import _CP, _PP, _TP
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError
+from archsweep.spec.technology import Technology
 from archsweep.validation.ceiling import Ceiling, with_ceilings
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
@@ -40,7 +42,7 @@ from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
-from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, Skip
+from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, RowPlan, Skip
 
 __all__ = ["OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
@@ -127,7 +129,8 @@ def _job_key(row: Mapping[str, str]) -> tuple[str, ...]:
                                                                 "global_batch_seqs", "seq_len", "precision"))
 
 
-def best_searched(row: Mapping[str, str], plan: Any, cache: dict, tech: Any, cal: Any) -> tuple[list[str], Any]:
+def best_searched(row: Mapping[str, str], plan: RowPlan, cache: dict[tuple[Any, ...], dict[str, np.ndarray]],
+                  tech: Technology, cal: Calibration) -> tuple[list[str], dict[str, np.ndarray]]:
     """The search's strategies for ``row`` (its planned ``plan``) and the evaluation of the fastest one that
     found a mapping (step time, s), as the optimism figures and ``benchmarks/row_breakdown.py`` use it."""
     strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)

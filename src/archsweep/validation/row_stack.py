@@ -73,4 +73,3 @@ def _stack(row: Mapping[str, str]) -> str:
     if any(k in text for k in ("nemo", "megatron-bridge", "megatron-core")):
         return "nemo"  # the Megatron-Core stack (NeMo / Megatron-Bridge, or Megatron-LM's own scripts)
     return "other"
-

@@ -98,6 +98,26 @@ def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: A
     return "swiglu" if llama_like and ffn != 4 * hidden else "gelu"
 
 
+def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, notes: list[str]) -> TrainingJob:
+    """The training job a row states: mode and LoRA rank (:func:`_training_mode`), precision and recipe, offload,
+    FP8 weights / SwiGLU input / transpose cache, parameter-gather overlap (on unless the cell says "no"), EP
+    all-to-all overlap (on only where the cell says "yes"),
+    recompute modules (default core_attn), then the row's LoRA recipe; what was read goes to ``notes``."""
+    mode, rank = _training_mode(row)
+    if mode != "pretrain":
+        notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
+    training = TrainingJob(global_batch_seqs=global_batch_seqs, seq_len=seq_len, precision=precision_of(row),
+                           mode=mode, lora_rank=rank,  # type: ignore[arg-type]
+                           low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
+                           fp8_params=bool(_yes_no(row, "fp8_params")), activation_fp8_input_store=bool(_yes_no(row, "fp8_act")),
+                           fp8_weight_transpose_cached=transpose_cached(row),
+                           param_gather_overlap=_yes_no(row, "param_gather_overlap") is not False,
+                           # the stated EP all-to-all overlap; an empty cell: Megatron-Core's default, off
+                           moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
+                           recompute_modules=recompute_modules_of(row) or ("core_attn",))
+    return apply_lora_recipe(training, row, notes)
+
+
 def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:
     model = _text(row, "model") or _text(row, "run_id")
     stem = _stem_for(model)
@@ -152,18 +172,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     attention: Literal["mha", "gqa", "mqa", "mla"] = "mha" if kv_heads == heads else ("mqa" if kv_heads == 1 else "gqa")
     if base is not None and base.attention == "mla":
         attention = "mla"
-    mode, rank = _training_mode(row)
-    if mode != "pretrain":
-        notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
-    training = TrainingJob(global_batch_seqs=gbs or 1, seq_len=seq_len, precision=precision_of(row), mode=mode, lora_rank=rank,  # type: ignore[arg-type]
-                           low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
-                           fp8_params=bool(_yes_no(row, "fp8_params")), activation_fp8_input_store=bool(_yes_no(row, "fp8_act")),
-                           fp8_weight_transpose_cached=transpose_cached(row),
-                           param_gather_overlap=_yes_no(row, "param_gather_overlap") is not False,
-                           # the stated EP all-to-all overlap; an empty cell: Megatron-Core's default, off
-                           moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
-                           recompute_modules=recompute_modules_of(row) or ("core_attn",))
-    training = apply_lora_recipe(training, row, notes)
+    training = _training_job(row, gbs or 1, seq_len, notes)
     position = "alibi" if "alibi" in arch else (base.position_encoding if base is not None else "learned")
     if base is not None:
         architecture = replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
@@ -174,4 +183,3 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
                                     head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, tied_embeddings=tied,
                                     attention=attention, source=_text(row, "source"), position_encoding=position)
     return Workload(name=model, architecture=architecture, training=training)
-

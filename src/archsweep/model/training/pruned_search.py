@@ -120,10 +120,6 @@ _FEW_PAIRS, _FEW_FRACTIONS = 2**17, (0.1,)  # a smaller set: one round before th
 _FINITE = np.finfo(np.float64).max
 _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before their exact evaluations
 
-# Kept under their former names for the tests.
-_keys = key_tables.keys
-_per_key_tables = key_tables.per_key_tables
-
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                   cal: Calibration, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -1,0 +1,51 @@
+"""Random accelerator candidates for the best-mapping search tests (tests/model): wide perturbations
+of H100-SXM, and the pruned search's per-key tables of a candidate set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
+from archsweep.model.training import key_tables
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+TECH = load_technology()
+CAL = load_calibration()
+
+
+def random_candidates(n: int, seed: int) -> HardwareArrays:
+    """Wide random perturbations of H100-SXM: compute, clock, HBM, both networks, topologies, counts."""
+    rng = np.random.default_rng(seed)
+    base = get_accelerator("H100-SXM").design
+    cols = {k: np.full(n, v, dtype=object if isinstance(v, str) else float) for k, v in base.as_dict().items()}
+    cols["compute_units"] = rng.integers(32, 300, n).astype(float)
+    cols["matrix_flops_per_cycle_per_unit_fp8"] = rng.choice([0.0, 4096.0, 8192.0], n)
+    cols["matrix_efficiency"] = rng.uniform(0.5, 0.95, n)
+    cols["clock_hz"] = rng.uniform(0.8e9, 2.5e9, n)
+    cols["hbm_stacks"] = rng.integers(2, 9, n).astype(float)
+    cols["hbm_bw_per_stack_bytes_per_s"] = rng.uniform(200e9, 2e12, n)
+    cols["hbm_capacity_per_stack_bytes"] = rng.choice([8e9, 16e9, 24e9, 36e9], n)
+    cols["scaleup_bw_bytes_per_s"] = rng.uniform(50e9, 1.8e12, n)
+    cols["scaleout_bw_bytes_per_s"] = rng.uniform(12.5e9, 400e9, n)
+    cols["scaleup_latency_s"] = rng.uniform(0.5e-6, 5e-6, n)
+    cols["scaleout_latency_s"] = rng.uniform(2e-6, 20e-6, n)
+    cols["scaleup_domain_size"] = rng.choice([4.0, 8.0, 16.0, 64.0, 72.0], n)
+    cols["scaleup_topology"] = rng.choice(["switched", "torus2d", "torus3d"], n).astype(object)
+    cols["scaleout_topology"] = rng.choice(["rail_optimized", "fat_tree", "dragonfly", "torus3d"], n).astype(object)
+    cols["scaleout_oversubscription"] = rng.choice([1.0, 2.0, 4.0], n)
+    cols["accelerator_count"] = rng.choice([64.0, 512.0, 1024.0, 2048.0, 4096.0, 6144.0], n)
+    return HardwareArrays.from_columns(cols)
+
+
+def candidate_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays,
+                         fixed_dp: float | None) -> tuple[np.ndarray, ...]:
+    """The pruned search's per-key tables for ``hw`` (each key's first candidate as its row):
+    (key_of, bound, launch, valid, total), ``key_of[i]`` the table row of candidate i."""
+    keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8")
+    first = np.zeros(len(keys), dtype=np.int64)
+    first[key_of[::-1]] = np.arange(len(key_of))[::-1]
+    return (key_of, *key_tables.per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first))
