@@ -114,3 +114,12 @@ def test_microbatch_sweep_fixed_cost_is_the_fsdp_collectives():
     low = validate_rows(rows, calibration=replace(cal, overlap_interference=0.2))
     assert _per_microbatch_intercept_s(rows, [r.predicted for r in low]) < 0.5 * measured
     assert low[0].error_pct > 20.0  # micro-batch 1: the model was a fifth too fast
+
+
+def test_holding_out_mpt_takes_the_sm_share_prior():
+    """The sweep is llm-foundry data, as the mpt rows are: held out with them (prior 0.2, the SM share)."""
+    from archsweep.validation.holdout import held_out_calibrations
+
+    rows = list(runs_by_id().values())
+    assert held_out_calibrations(rows, "mpt")["pytorch-fsdp"].overlap_interference == pytest.approx(0.2)
+    assert held_out_calibrations(rows, "mlperf")["pytorch-fsdp"].overlap_interference == pytest.approx(0.8)
