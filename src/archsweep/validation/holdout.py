@@ -60,7 +60,7 @@ FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
     # Fitted on llm-foundry's micro-batch sweep, six runs outside training_runs.csv from the same source
-    # as the mpt group: held out with that group (then the SM-share prior, held_out_priors.yaml).
+    # as the mpt group: held out with that group (then its measured prior, held_out_priors.yaml).
     FittedConstant("pytorch-fsdp", "overlap_interference", (0.8,),
                    "llm-foundry's micro-batch sweep (data/validation/llm_foundry_microbatch_sweep.csv; source group mpt)",
                    lambda r: _text(r, "source_group") == "mpt"),
