@@ -42,7 +42,7 @@ def test_overlap_monotone_in_both_times():
 
 
 def test_stacks_state_their_interference():
-    assert load_calibration(stack="pytorch-fsdp").overlap_interference == pytest.approx(0.2)
+    assert load_calibration(stack="pytorch-fsdp").overlap_interference == pytest.approx(0.8)  # fitted: llm-foundry sweep
     assert load_calibration(stack="deepspeed-zero3").overlap_interference == pytest.approx(0.2)
     assert load_calibration().overlap_interference == pytest.approx(0.2)  # megatron-core: NCCL too
     assert load_base_calibration().overlap_interference == 0.0  # model.yaml default

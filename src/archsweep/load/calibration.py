@@ -31,7 +31,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
-               "hbm_usable_fraction"}
+               "hbm_usable_fraction", "checkpoint_early_stop"}
 #: Set only by validation for a row that states it (archsweep.validation.moe_graphs): neither
 #: model.yaml nor a stack of software_stacks.yaml may set it (spec/calibration.py).
 _VALIDATION_ONLY = {"moe_a2a_overlap_without_pipeline"}
@@ -77,6 +77,8 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
+        if name == "checkpoint_early_stop" and overrides[name] not in (0.0, 1.0):
+            raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
 
 

@@ -18,7 +18,14 @@ from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.training import expand_lora_targets
-from archsweep.spec.validation_data import BenchPrecisions, EvalRule, Fp8WeightHandling, LoraRecipe, PrecisionTriple
+from archsweep.spec.validation_data import (
+    BenchPrecisions,
+    EvalRule,
+    Fp8WeightHandling,
+    HfTrainerSchedule,
+    LoraRecipe,
+    PrecisionTriple,
+)
 
 __all__ = ["load_mlperf_eval_rules", "load_bench_precisions", "mlperf_eval_rules_path", "bench_precisions_path"]
 
@@ -51,7 +58,11 @@ def _eval_rules(path: Path) -> Mapping[str, EvalRule]:
         handling = None if fp8 is None else Fp8WeightHandling(
             transpose_cached=fp8["transpose_cached"], source=fp8["source"], locator=fp8["locator"],
             confidence=fp8["confidence"])
-        rules[name] = EvalRule(benchmark=name, lora=recipe, fp8_weights=handling, **entry)
+        hf = entry.pop("hf_trainer", None)
+        schedule = None if hf is None else HfTrainerSchedule(
+            eval_steps={str(k): int(v) for k, v in hf["eval_steps"].items()}, source=hf["source"],
+            locator=hf["locator"], confidence=hf["confidence"])
+        rules[name] = EvalRule(benchmark=name, lora=recipe, fp8_weights=handling, hf_trainer=schedule, **entry)
     return MappingProxyType(rules)
 
 

@@ -62,6 +62,9 @@ class LayerCosts:
     attn_fwd_s: np.ndarray
     dense_module_rc_s: np.ndarray | float = 0.0
     moe_module_rc_s: np.ndarray | float = 0.0
+    #: forward time of a dense layer's last GEMM (the FFN down projection), what a full recompute under
+    #: PyTorch's non-reentrant checkpoint with early stop does not re-run (``checkpoint_early_stop``)
+    dense_last_gemm_fwd_s: np.ndarray | float = 0.0
 
 
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -277,7 +280,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         attn_core_fwd_s=core_fwd, logits_fwd_s=logits[0] + ce_s, logits_bwd_s=logits[1] + ce_s,
         dense_flops=dense_flops, moe_flops=moe_flops, attn_core_flops=core_flops, logits_flops=logits[2],
         dense_hbm_bytes=dense_hbm, moe_hbm_bytes=moe_hbm, attn_fwd_s=attn_fwd,
-        dense_module_rc_s=dense_rc, moe_module_rc_s=moe_rc,
+        dense_module_rc_s=dense_rc, moe_module_rc_s=moe_rc, dense_last_gemm_fwd_s=down[0],
     )
 
 

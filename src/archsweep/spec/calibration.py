@@ -117,3 +117,8 @@ class Calibration:
     #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
     #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
     hbm_usable_fraction: float = 1.0
+    #: 1 where full recompute runs under PyTorch's non-reentrant ``torch.utils.checkpoint`` with its default
+    #: early stop: the recomputation ends once the last saved tensor is re-packed, which autograd does
+    #: before the op that saves it runs, so a dense layer's last GEMM (FFN down projection) is not
+    #: re-run (data/calibration/software_stacks.yaml ``pytorch-fsdp``); 0: the whole layer forward.
+    checkpoint_early_stop: float = 0.0

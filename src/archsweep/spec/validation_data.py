@@ -11,7 +11,30 @@ from dataclasses import dataclass
 
 from archsweep.spec.serving import Precision
 
-__all__ = ["EvalRule", "Fp8WeightHandling", "LoraRecipe", "PrecisionTriple", "BenchPrecisions"]
+__all__ = ["EvalRule", "Fp8WeightHandling", "HfTrainerSchedule", "LoraRecipe", "PrecisionTriple", "BenchPrecisions"]
+
+
+@dataclass(frozen=True)
+class HfTrainerSchedule:
+    """Evaluation schedule of submissions on the HuggingFace-Trainer reference ``train.py``: every
+    ``eval_steps[submitter]`` optimizer steps, the first after ``int(0.125 x GBS + 2) x eval_steps``
+    steps (its ``TrainingArguments(eval_delay=...)``); samples scale with the row's global batch."""
+
+    eval_steps: dict[str, int]
+    source: str
+    locator: str
+    confidence: str
+
+    def steps_of(self, run_id: str) -> int | None:
+        """``eval_steps`` of the submitter named in ``run_id`` (``_<submitter>_``), or None."""
+        return next((n for name, n in self.eval_steps.items() if f"_{name}_" in run_id), None)
+
+    def samples(self, run_id: str, global_batch: int) -> tuple[int, int] | None:
+        """(every, first) evaluation in training samples for the row, or None if not listed."""
+        steps = self.steps_of(run_id)
+        if steps is None:
+            return None
+        return steps * global_batch, int(0.125 * global_batch + 2) * steps * global_batch
 
 
 @dataclass(frozen=True)
@@ -60,12 +83,22 @@ class EvalRule:
     confidence: str
     lora: LoraRecipe | None = None
     fp8_weights: Fp8WeightHandling | None = None
+    hf_trainer: HfTrainerSchedule | None = None
 
     @property
     def eval_per_train_sample(self) -> float:
         """Evaluation samples run per training sample over a run of ``train_samples``."""
-        evals = max(0, (self.train_samples - self.first_eval_samples) // self.every_samples + 1)
-        return evals * self.eval_samples / self.train_samples
+        return evals_per_train_sample(self.every_samples, self.first_eval_samples, self.train_samples,
+                                      self.eval_samples)
+
+
+def evals_per_train_sample(every: int, first: int, train: int, eval_samples: int) -> float:
+    """Evaluation samples per training sample of a run of ``train`` samples that evaluates
+    ``eval_samples`` every ``every`` samples from ``first`` on (a run ends at an evaluation, so it
+    trains at least to ``first``)."""
+    train = max(train, first, 1)
+    evals = max(0, (train - first) // every + 1)
+    return evals * eval_samples / train
 
 
 @dataclass(frozen=True)

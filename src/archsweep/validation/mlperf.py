@@ -35,11 +35,13 @@ from collections.abc import Mapping
 
 from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.model.training.step import model_flops_per_token
+from archsweep.spec.validation_data import EvalRule, evals_per_train_sample
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
 from archsweep.validation.types import STEADY_STEP
 
 _BENCHMARK = re.compile(r"(llama2_70b_lora|llama31_405b|llama31_8b|gpt3)\s*$")
+_TIME_TO_TRAIN = re.compile(r"time_to_train_min mean=([0-9.]+)")
 
 
 def benchmark_of(row: Mapping[str, str]) -> str | None:
@@ -74,7 +76,23 @@ def wallclock_factor(row: Mapping[str, str], wl: Workload) -> tuple[float, str |
         return 1.0, None
     if _number(row, STEADY_STEP) is not None:
         return 1.0, "MLPerf: compared with the steady-state step between evaluations (mllog blocks after the first)"
-    extra = rule.eval_per_train_sample * forward_share(wl)
-    note = (f"MLPerf {rule.benchmark}: evaluation of {rule.eval_samples} samples every {rule.every_samples} "
-            f"(from {rule.first_eval_samples}) adds {100 * extra:.1f}% to the steady step")
+    every, first, per_sample = _schedule(row, rule)
+    extra = per_sample * forward_share(wl)
+    note = (f"MLPerf {rule.benchmark}: evaluation of {rule.eval_samples} samples every {every} "
+            f"(from {first}) adds {100 * extra:.1f}% to the steady step")
     return 1.0 + extra, note
+
+
+def _schedule(row: Mapping[str, str], rule: EvalRule) -> tuple[int, int, float]:
+    """(every, first, evaluation samples per training sample) of the row: the benchmark's schedule, or
+    the one a HuggingFace-Trainer submission states (``rule.hf_trainer``: every and first scale with the
+    row's global batch; the run's training samples from its own time to train x rate, else the rule's)."""
+    gbs = _number(row, "global_batch_seqs")
+    own = rule.hf_trainer.samples(_text(row, "run_id"), int(gbs)) if rule.hf_trainer and gbs else None
+    if own is None:
+        return rule.every_samples, rule.first_eval_samples, rule.eval_per_train_sample
+    every, first = own
+    minutes, rate, seq = (_TIME_TO_TRAIN.search(_text(row, "other_metric")), _number(row, "tokens_per_s_total"),
+                          _number(row, "seq_len"))
+    train = int(float(minutes.group(1)) * 60.0 * rate / seq) if minutes and rate and seq else rule.train_samples
+    return every, first, evals_per_train_sample(every, first, train, rule.eval_samples)

@@ -144,11 +144,13 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     t_layer_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
     rc = mp.recompute
     # Selective: the job's recompute_modules (default the attention core, re-run only when unfused:
-    # flash attention keeps no scores to drop); full: the whole layer forward.
+    # flash attention keeps no scores to drop).
     core = lc.attn_core_fwd_s * (mp.flash_attention == 0) if "core_attn" in wl.training.recompute_modules else 0.0
     if set(wl.training.recompute_modules) - {"core_attn"}:
         core = core + (1 - moe_frac) * lc.dense_module_rc_s + moe_frac * lc.moe_module_rc_s
-    t_layer_rc = np.where(rc == 2, t_layer_f, np.where(rc == 1, core, 0.0))
+    # Full: the layer forward, less its last GEMM where the checkpoint stops early (checkpoint_early_stop).
+    full = t_layer_f - cal.checkpoint_early_stop * (1 - moe_frac) * lc.dense_last_gemm_fwd_s
+    t_layer_rc = np.where(rc == 2, full, np.where(rc == 1, core, 0.0))
     # The output layer runs on the last stage; it shares it with that stage's layers.
     t_f = layers_stage * t_layer_f + lc.logits_fwd_s
     t_b = layers_stage * t_layer_b + lc.logits_bwd_s
