@@ -121,7 +121,10 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
                     moe_frac: float, moe_layer_s: np.ndarray | float = 0.0) -> ExpertParallelCost:
     """Dispatch + combine all-to-all of the routed tokens (top-k copies, capacity factor), forward
     and backward, per MoE layer (Lepikhin et al., GShard, 2020; Megatron-Core token dispatcher).
-    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
+    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks. A stack whose
+    dispatcher forwards per domain (``cal.moe_dispatch_per_domain``: DeepEP / HybridEP) sends a token
+    across the scale-out network once per remote domain it reaches
+    (:func:`~archsweep.model.collectives.ep_dispatch_bytes`).
 
     With ``cal.moe_a2a_overlap`` and an interleaved pipeline (pp > 1, vpp > 1), whose combined 1F1B
     schedule pairs the forward of one micro-batch with the backward of another (Megatron-Core
@@ -138,8 +141,9 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
         return ExpertParallelCost(zero, zero)
     h = float(wl.hidden)
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-    a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
-                               cal.collective_bw_efficiency)
+    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
+                                  cal.collective_bw_efficiency, cal.moe_dispatch_per_domain,
+                                  float(wl.moe.num_experts), wl.moe.top_k)
     per_layer = 4.0 * a2a
     unpaired = a2a_unpaired_share(mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
