@@ -30,6 +30,7 @@ from archsweep.load.technology import load_technology
 from archsweep.model import collectives as coll
 from archsweep.model.gemm import PartFill
 from archsweep.model.projection import gemm_fwd_bwd
+from archsweep.model.training.communication import ep_alltoalls_per_layer
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
@@ -83,7 +84,7 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
             f" router {ms(router[0]):.3f} / {ms(router[1]):.3f}",
             f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
             f" per-expert launches + quantisation {ms(launches):.3f} in all ({quant:g} kernels per operand and expert),"
-            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} (4 per layer)"]
+            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} ({f(ep_alltoalls_per_layer(mp)):g} per layer)"]
 
 
 def _override(mp: MappingArrays, text: str) -> MappingArrays:

@@ -53,14 +53,15 @@ def test_deepep_intranode_nvlink_rate_reproduced():
 
 
 def test_all_to_all_form_is_the_model_of_record():
-    """``per_domain`` 0 equals the plain all-to-all exactly; no stack turns the rule on (s8-a2a: not kept)."""
+    """``per_domain`` 0 equals the plain all-to-all exactly; the flex stack (DeepEP / HybridEP) turns the rule on
+    (s9-a2a), the alltoall dispatcher (NCCL all-to-all, one copy per routed expert) keeps the all-to-all."""
     hw, size = _hw(), np.asarray([1e6, 3e8])
     for ep in (2.0, 8.0, 16.0, 64.0):
         n = np.full(2, ep)
         assert np.array_equal(coll.ep_dispatch_time_s(hw, size, n, np.ones(2), EFF, 0.0, EXPERTS, TOP_K),
                               coll.alltoall_time_s(hw, size, n, np.ones(2), EFF))
-    for stack in ("megatron-core", "megatron-core-flex"):
-        assert load_calibration(stack=stack).moe_dispatch_per_domain == 0.0
+    assert load_calibration(stack="megatron-core").moe_dispatch_per_domain == 0.0
+    assert load_calibration(stack="megatron-core-flex").moe_dispatch_per_domain == 1.0
 
 
 def test_monotone_in_bytes_and_scaleout_bandwidth():

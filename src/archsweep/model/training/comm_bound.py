@@ -46,7 +46,11 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.communication import a2a_unpaired_share, pipeline_p2p_exposed_sends
+from archsweep.model.training.communication import (
+    a2a_unpaired_share,
+    ep_alltoalls_per_layer,
+    pipeline_p2p_exposed_sends,
+)
 from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
@@ -156,12 +160,14 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
         _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
         acc2 = list(acc)
-        # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).
+        # EP: dispatch + combine all-to-all, forward and backward (+ forward again under full recompute):
+        # in-domain part (L1), scale-out part (L2).
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
         t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain,
                                 cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k)
         # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
-        ep_mult = microbatches * layers_stage * moe_frac * 4.0 * a2a_unpaired_share(mp, cal, microbatches)
+        ep_mult = (microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+                   * a2a_unpaired_share(mp, cal, microbatches))
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 
