@@ -30,6 +30,7 @@ from archsweep.load.technology import load_technology
 from archsweep.model import collectives as coll
 from archsweep.model.gemm import PartFill
 from archsweep.model.projection import gemm_fwd_bwd
+from archsweep.model.training.communication import ep_alltoalls_per_layer
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
@@ -74,7 +75,8 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
     any_layout = bool(np.ravel(hw.fp8_gemm_layouts == "any")[0])
     quant = (cal.fp8_split_quantize_kernels_any_layout if any_layout else cal.fp8_split_quantize_kernels) if fp8 else 0.0
     launches = (6.0 + 4.0 * quant) * local * cal.kernel_overhead_s
-    a2a = coll.alltoall_time_s(hw, 2.0 * routed * h / t, mp.ep, mp.tp * mp.cp, cal.collective_bw_efficiency)
+    a2a = coll.ep_dispatch_time_s(hw, 2.0 * routed * h / t, mp.ep, mp.tp * mp.cp, cal.collective_bw_efficiency,
+                                  cal.moe_dispatch_per_domain, float(moe.num_experts), moe.top_k)
     ms = lambda x: 1e3 * f(x)  # noqa: E731 - local formatter
     rate = lambda flops, s: 3.0 * flops / s / 1e12  # noqa: E731 - forward FLOPs x 3 over forward + backward time
     return [f"  MoE layer at tp={t:g} ep={ep:g} micro_batch={f(mp.micro_batch):g}: {local:g} local experts x {m:g} tokens,"
@@ -84,7 +86,7 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
             f" router {ms(router[0]):.3f} / {ms(router[1]):.3f}",
             f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, FP8 padding {ms(pad):.3f} / {ms(pad):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
             f" per-expert launches + quantisation {ms(launches):.3f} in all ({quant:g} kernels per operand and expert),"
-            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} (4 per layer)"]
+            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} ({f(ep_alltoalls_per_layer(mp)):g} per layer)"]
 
 
 def _override(mp: MappingArrays, text: str) -> MappingArrays:

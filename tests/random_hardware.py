@@ -10,6 +10,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
@@ -42,10 +43,10 @@ def random_candidates(n: int, seed: int) -> HardwareArrays:
 
 
 def candidate_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays,
-                         fixed_dp: float | None) -> tuple[np.ndarray, ...]:
+                         fixed_dp: float | None, cal: Calibration = CAL) -> tuple[np.ndarray, ...]:
     """The pruned search's per-key tables for ``hw`` (each key's first candidate as its row):
     (key_of, bound, launch, valid, total), ``key_of[i]`` the table row of candidate i."""
     keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8")
     first = np.zeros(len(keys), dtype=np.int64)
     first[key_of[::-1]] = np.arange(len(key_of))[::-1]
-    return (key_of, *key_tables.per_key_tables(hw, wl, mappings, fixed_dp, CAL, keys, first))
+    return (key_of, *key_tables.per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first))

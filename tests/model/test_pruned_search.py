@@ -32,24 +32,29 @@ def test_same_index_as_exhaustive(workload, n, objective):
     assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize(("workload", "n"), [("llama3-70b", 30), ("mixtral-8x7b", 4), ("deepseek-v3", 4)])
-def test_bound_is_below_every_step_time(workload, n):
+@pytest.mark.parametrize(("workload", "n", "per_domain"), [("llama3-70b", 30, 0.0), ("mixtral-8x7b", 4, 0.0),
+                                                     ("deepseek-v3", 4, 0.0), ("deepseek-v3", 4, 1.0)])
+def test_bound_is_below_every_step_time(workload, n, per_domain):
     """The full bound (compute table / clock + launch overhead, max DP overlap, + communication)
     is <= step_time_s for every candidate and valid mapping, and the feasibility tables equal
-    training_step's (valid, memory) on the real candidate."""
+    training_step's (valid, memory) on the real candidate; also with the per-domain EP dispatch
+    (``moe_dispatch_per_domain``, tests/model/test_ep_dispatch.py)."""
+    from dataclasses import replace
+
     from archsweep.model.training import comm_bound
 
+    cal = replace(CAL, moe_dispatch_per_domain=per_domain)
     wl = load_workload(workload)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = random_candidates(n, seed=7)
-    key_of, bound, launch, valid, total = candidate_key_tables(hw, wl, mappings, fixed_dp)
+    key_of, bound, launch, valid, total = candidate_key_tables(hw, wl, mappings, fixed_dp, cal)
     rows = HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()})
     mp2 = mappings.reshape((1, len(mappings)))
-    res = training_step(rows, wl, mp2, CAL, fixed_dp)
-    x = comm_bound.features(hw, CAL)
+    res = training_step(rows, wl, mp2, cal, fixed_dp)
+    x = comm_bound.features(hw, cal)
     lb = np.empty(res.step_time_s.shape)
     for i in range(n):
-        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, CAL, fixed_dp, hw.accelerator_count[i],
+        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, cal, fixed_dp, hw.accelerator_count[i],
                                                       hw.scaleup_domain_size[i])
         lb[i] = block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
                                  l1[0], l2[0], dov[0], window[0])[0]

@@ -12,11 +12,14 @@ from archsweep.load.calibration import load_calibration
 from archsweep.validation.rows import calibration_stack
 
 
-def test_flex_stack_inherits_megatron_core_except_host_time():
+def test_flex_stack_inherits_megatron_core_except_host_time_and_dispatch():
+    """The flex stack differs from megatron-core only in its MoE host time and, since s9-a2a, in sending a token
+    across the network once per remote domain (DeepEP / HybridEP forwarding, ``moe_dispatch_per_domain``)."""
     core, flex = load_calibration(stack="megatron-core"), load_calibration(stack="megatron-core-flex")
     differ = {f.name for f in fields(core) if getattr(core, f.name) != getattr(flex, f.name)}
-    assert differ == {"stack", "moe_layer_host_overhead_s"}
+    assert differ == {"stack", "moe_layer_host_overhead_s", "moe_dispatch_per_domain"}
     assert 0 < flex.moe_layer_host_overhead_s < core.moe_layer_host_overhead_s
+    assert (core.moe_dispatch_per_domain, flex.moe_dispatch_per_domain) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize(("dispatcher", "stack"), [("hybridep", "megatron-core-flex"), ("deepep", "megatron-core-flex"),

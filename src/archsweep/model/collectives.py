@@ -29,6 +29,7 @@ from archsweep.spec.hardware import HardwareArrays
 __all__ = [
     "group_split", "scaleup_bw_effective", "scaleout_bw_effective",
     "allreduce_time_s", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
+    "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
 
 
@@ -131,6 +132,59 @@ def alltoall_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride:
     n_safe = np.maximum(n, 1.0)
     t_in = (n_in - 1) / n_safe * size / bw_in + (n_in - 1) * hw.scaleup_latency_s
     t_out = (n - n_in) / n_safe * size / bw_out + (n_out - 1) * hw.scaleout_latency_s
+    return np.where(n > 1, np.maximum(t_in, t_out), 0.0)
+
+
+def _reach(experts: float, held: np.ndarray, top_k: int) -> np.ndarray:
+    """Probability that a token's ``top_k`` distinct experts, drawn uniformly from ``experts``, include
+    one of ``held`` given experts: 1 - C(experts - held, top_k) / C(experts, top_k)."""
+    miss = np.ones_like(np.asarray(held, dtype=np.float64))
+    for i in range(int(top_k)):
+        miss = miss * np.clip((experts - held - i) / (experts - i), 0.0, 1.0)
+    return 1.0 - miss
+
+
+def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_domain: float, experts: float,
+                      top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scale-up bytes, scale-out bytes) one rank sends in an expert-parallel dispatch (or combine)
+    whose ``size`` bytes are ``top_k`` routed copies of its tokens, over ``n`` ranks, ``n_in`` per domain.
+
+    ``per_domain`` 0: one copy per routed expert, as an all-to-all (Megatron-Core alltoall dispatcher):
+    (n_in - 1)/n of ``size`` stays in the domain, (n - n_in)/n crosses the scale-out network.
+    ``per_domain`` 1: hierarchical dispatch (DeepEP normal kernels, "NVLink and RDMA forwarding";
+    HybridEP): a token crosses the scale-out network once per remote domain holding any of its
+    experts (deepseek-ai/DeepEP tests/test_internode.py: ``num_rdma_token_sent`` counts (token, node)
+    pairs) and reaches each expert rank once (``is_token_in_rank``), forwarded inside the domain over
+    the scale-up fabric. With the ``experts`` spread evenly over the ranks and a token's ``top_k``
+    experts drawn uniformly (balanced routing), a group holding ``e`` experts is reached with
+    probability :func:`_reach` (hypergeometric): the scale-out bytes are size / top_k x (n/n_in - 1)
+    x reach(experts n_in / n), never above the all-to-all's; the scale-up bytes are size / top_k x
+    n x reach(experts / n) x (n_in - 1)/n_in (every rank copy but the receiver's own passes a
+    forwarder) once the group spans domains, and size / top_k x (n_in - 1) x reach(experts / n)
+    inside one domain. All linear in ``size`` with non-negative factors."""
+    n_safe = np.maximum(n, 1.0)
+    flat_in, flat_out = (n_in - 1.0) / n_safe * size, (n - n_in) / n_safe * size
+    if per_domain <= 0.0:
+        return flat_in, flat_out
+    n_in_safe = np.maximum(n_in, 1.0)
+    n_out = n_safe / n_in_safe
+    copy = size / max(int(top_k), 1)
+    remote = copy * (n_out - 1.0) * _reach(experts, experts * n_in_safe / n_safe, top_k)
+    rank_reach = _reach(experts, experts / n_safe, top_k)
+    forwarded = np.where(n_out > 1.0, copy * n_safe * rank_reach * (n_in_safe - 1.0) / n_in_safe,
+                         copy * (n_in_safe - 1.0) * rank_reach)
+    return forwarded, np.minimum(remote, flat_out)
+
+
+def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float,
+                       per_domain: float, experts: float, top_k: int) -> np.ndarray:
+    """One expert-parallel dispatch (or combine) of ``size`` bytes per rank (``top_k`` routed copies),
+    s: both tiers at once, the slower sets the time (:func:`alltoall_time_s`), with the bytes of
+    :func:`ep_dispatch_bytes`; ``per_domain`` 0 equals :func:`alltoall_time_s` exactly."""
+    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    b_in, b_out = ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k)
+    t_in = b_in / bw_in + (n_in - 1) * hw.scaleup_latency_s
+    t_out = b_out / bw_out + (n_out - 1) * hw.scaleout_latency_s
     return np.where(n > 1, np.maximum(t_in, t_out), 0.0)
 
 

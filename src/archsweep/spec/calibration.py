@@ -88,6 +88,11 @@ class Calibration:
     #: archsweep.load.calibration); 0: only under an interleaved pipeline (studies, eval: no
     #: Megatron-Bridge preset runs it at pp = 1).
     moe_a2a_overlap_without_pipeline: float = 0.0
+    #: 1: the MoE token dispatcher sends a token across the scale-out network once per remote scale-up
+    #: domain holding any of its experts and forwards it inside the domain (DeepEP normal kernels,
+    #: HybridEP: :func:`archsweep.model.collectives.ep_dispatch_bytes`); 0: one copy per routed
+    #: expert, an all-to-all (Megatron-Core alltoall dispatcher).
+    moe_dispatch_per_domain: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).

@@ -46,7 +46,11 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.communication import a2a_unpaired_share, pipeline_p2p_exposed_sends
+from archsweep.model.training.communication import (
+    a2a_unpaired_share,
+    ep_alltoalls_per_layer,
+    pipeline_p2p_exposed_sends,
+)
 from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride
 from archsweep.model.training.mapping import (
     MappingArrays,
@@ -94,13 +98,13 @@ def _sharded(size, n, stride, domain) -> _Coef:
     return ((n_in - 1) / n_in * size, (n_out - 1) / n_out * size / n_in, n_in - 1.0, n_out - 1.0)
 
 
-def _alltoall(size, n, stride, domain) -> tuple[_Coef, _Coef]:
+def _alltoall(size, n, stride, domain, per_domain: float, experts: float, top_k: int) -> tuple[_Coef, _Coef]:
     n_in, n_out = coll.group_split(n, stride, domain)
     more = n > 1
-    n1 = np.maximum(n, 1.0)
+    b_in, b_out = coll.ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k)
     zero = np.zeros(np.shape(more))
-    t_in = (np.where(more, (n_in - 1) / n1 * size, 0.0), zero, np.where(more, n_in - 1.0, 0.0), zero)
-    t_out = (zero, np.where(more, (n - n_in) / n1 * size, 0.0), zero, np.where(more, n_out - 1.0, 0.0))
+    t_in = (np.where(more, b_in, 0.0), zero, np.where(more, n_in - 1.0, 0.0), zero)
+    t_out = (zero, np.where(more, b_out, 0.0), zero, np.where(more, n_out - 1.0, 0.0))
     return t_in, t_out
 
 
@@ -156,11 +160,14 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
         _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
         acc2 = list(acc)
-        # EP: dispatch + combine all-to-all, forward and backward: in-domain part (L1), scale-out part (L2).
+        # EP: dispatch + combine all-to-all, forward and backward (+ forward again under full recompute):
+        # in-domain part (L1), scale-out part (L2).
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-        t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain)
+        t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain,
+                                cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k)
         # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
-        ep_mult = microbatches * layers_stage * moe_frac * 4.0 * a2a_unpaired_share(wl, mp, cal, microbatches)
+        ep_mult = (microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+                   * a2a_unpaired_share(wl, mp, cal, microbatches))
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 

@@ -22,7 +22,7 @@ from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
            "ExpertParallelCost",
-           "expert_parallel", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
+           "expert_parallel", "ep_alltoalls_per_layer", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
            "pipeline_p2p_exposed_sends"]
 
 
@@ -121,7 +121,10 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
                     moe_frac: float, moe_layer_s: np.ndarray | float = 0.0) -> ExpertParallelCost:
     """Dispatch + combine all-to-all of the routed tokens (top-k copies, capacity factor), forward
     and backward, per MoE layer (Lepikhin et al., GShard, 2020; Megatron-Core token dispatcher).
-    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks.
+    EP ranks sit after TP x CP (stride tp*cp) or, folded over TP, on consecutive ranks. A stack whose
+    dispatcher forwards per domain (``cal.moe_dispatch_per_domain``: DeepEP / HybridEP) sends a token
+    across the scale-out network once per remote domain it reaches
+    (:func:`~archsweep.model.collectives.ep_dispatch_bytes`).
 
     With the job's ``moe_a2a_overlap`` on a stack that offers it (``cal.moe_a2a_overlap``) and an interleaved
     pipeline (pp > 1, vpp > 1), whose combined 1F1B
@@ -139,14 +142,27 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
         return ExpertParallelCost(zero, zero)
     h = float(wl.hidden)
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-    a2a = coll.alltoall_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
-                               cal.collective_bw_efficiency)
-    per_layer = 4.0 * a2a
+    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
+                                  cal.collective_bw_efficiency, cal.moe_dispatch_per_domain,
+                                  float(wl.moe.num_experts), wl.moe.top_k)
+    per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
-    moved = microbatches * layers_stage * moe_frac * 4.0 * a2a_bytes * (mp.ep - 1) / mp.ep
+    moved = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp) * a2a_bytes * (mp.ep - 1) / mp.ep
     return ExpertParallelCost(exposed, moved)
+
+
+def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
+    """EP all-to-alls per MoE layer and micro-batch: dispatch + combine forward and backward (4), and the
+    forward's two again where the layer is recomputed in full. Megatron-Core's full recompute checkpoints
+    whole transformer layers (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/recompute.py
+    ``checkpointed_forward``: ``custom_forward`` calls each ``layer(...)``, run again in the backward by
+    ``tensor_parallel.checkpoint`` / ``te_checkpoint``), and a MoE layer's forward is router, token
+    dispatcher (dispatch all-to-all), experts, combine all-to-all (transformer/moe/moe_layer.py), as the
+    TP all-reduces of a recomputed layer are re-charged (:func:`tensor_parallel`). Selective recompute
+    never re-runs them ('moe' is not in the model's ``RECOMPUTE_MODULES``)."""
+    return 4.0 + np.where(mp.recompute == 2, 2.0, 0.0)
 
 
 def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
