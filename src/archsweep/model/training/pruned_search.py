@@ -235,7 +235,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
     bound, hbm, valid, total = tables
     x = comm_bound.features(hw, cal)
-    classes = key_tables.classes(ctx, mappings)
+    classes = (*key_tables.classes(ctx, mappings), key_tables.layer_fields(ctx, mappings))  # + layer code per class
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
     net_keys, net_of = key_tables.unique_rows(net)
@@ -351,8 +351,8 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
             # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
             comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
-            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
-                                      comm, sync, win)
+            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
+                                      comm, sync, win, classes[2])
             pick = pick[refined <= u[pick] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
