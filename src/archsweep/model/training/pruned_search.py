@@ -176,9 +176,10 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
                   count: float, domains: list[float], cols: np.ndarray) -> dict[float, tuple[np.ndarray, ...]]:
-    """comm_bound.coefficients of (count, domain) for every domain of ``domains`` over the mappings
-    ``cols`` (the count's valid ones: a function of the count), cached per process; the missing
-    domains in one broadcast call (the mapping-only terms once for all of them)."""
+    """Per domain of ``domains``: (mappings, L1, L2, D, W) of comm_bound.coefficients of (count, domain) over
+    the mappings ``cols`` (the count's valid ones: a function of the count), those with a DP-overlap term
+    (D != 0) last (block_bounds' split), cached per process in that order; the missing domains in one
+    broadcast call (the mapping-only terms once for all of them)."""
     out: dict[float, tuple[np.ndarray, ...]] = {}
     missing = []
     for d in domains:
@@ -191,7 +192,8 @@ def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: f
         got = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
                                       np.asarray(count, dtype=np.float64), np.asarray(missing, dtype=np.float64)[:, None])
         for j, d in enumerate(missing):
-            out[d] = tuple(np.ascontiguousarray(a[j]) for a in got)
+            perm = np.argsort(np.any(got[2][j] != 0, axis=1), kind="stable")  # overlapped mappings last
+            out[d] = (cols[perm], *(np.ascontiguousarray(a[j][perm]) for a in got))
             key_tables.store(ctx, "comm", (count, d), out[d])
     return out
 
@@ -262,12 +264,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         count, domain = net_list[g]
         if count not in coefficients:  # every domain of this count in one call
             coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, sorted(domains_of[count]), cols)
-        l1, l2_all, dov, window = coefficients[count][domain]
-        overlapped = np.any(dov != 0, axis=1)  # mappings with a DP-overlap term, placed last
-        split = len(cols) - int(overlapped.sum())
-        if 0 < split < len(cols):
-            perm = np.argsort(overlapped, kind="stable")
-            cols, l1, l2_all, dov, window = cols[perm], l1[perm], l2_all[perm], dov[perm], window[perm]
+        cols, l1, l2_all, dov, window = coefficients[count][domain]  # mappings with a DP-overlap term last
+        split = len(cols) - int(np.count_nonzero(np.any(dov != 0, axis=1)))
         same_l2 = wl.moe is None and np.array_equal(l1, l2_all)  # block_bounds' l2 None: equal to l1
         l2 = l1 if same_l2 else l2_all
         groups.append((cols, (l1, l2, dov, window)))
