@@ -13,7 +13,9 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 
 The compute side is evaluated once per *compute class* (:func:`compute_classes`: mappings equal
 in every field but the ZeRO stage and the overlap flags, which ``stage_compute`` never reads; a
-third of DeepSeek-V3's mappings) and spread to its mappings.
+third of DeepSeek-V3's mappings) and spread to its mappings; within it ``layer_costs`` runs once per
+*layer class* (:func:`layer_classes`: equal in the mapping fields it reads and the expert TP width; DeepSeek-V3
+at 4,096 accelerators: 1,512 of 6,552 compute classes), spread by ``stage_compute`` itself (issue 14, s9).
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
