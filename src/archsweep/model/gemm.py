@@ -25,7 +25,7 @@ quantization sections); constants in ``data/calibration/model.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -72,15 +72,36 @@ def low_precision_rate_ratio(hw: HardwareArrays, cal: Calibration) -> Any:
 @dataclass(frozen=True)
 class PartFill:
     """A part's GEMM pipeline-fill columns (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``;
-    0-d where the batch shares one value, :func:`scalar_part_physics`). 0: the model-wide ``gemm_k_half``."""
+    0-d where the batch shares one value, :func:`scalar_part_physics`). 0: the model-wide ``gemm_k_half``.
+    ``curves`` holds :func:`k_fill`'s hardware-only terms per (``gemm_k_half``, operand width), computed on
+    the first GEMM of a batch (a layer has ~40 GEMM passes)."""
 
     k_half_bf16: Any = 0.0
     k_half_fp8: Any = 0.0
     k_reference: Any = 0.0
+    curves: dict[tuple[float, bool], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, hw: HardwareArrays) -> PartFill:
         return cls(hw.gemm_k_half_bf16, hw.gemm_k_half_fp8, hw.gemm_k_reference)
+
+    def curve(self, k0: float, one_byte: bool) -> tuple[Any, Any, Any] | None:
+        """(the part's K-half, where its curve is scaled, the scale or None where nowhere) of :func:`k_fill`;
+        None where the batch has no K-half of its own (the model-wide curve)."""
+        key = (k0, one_byte)
+        if key not in self.curves:
+            self.curves[key] = self._curve(k0, one_byte)
+        return self.curves[key]
+
+    def _curve(self, k0: float, one_byte: bool) -> tuple[Any, Any, Any] | None:
+        if not (np.any(np.asarray(self.k_half_bf16) > 0) or (one_byte and np.any(np.asarray(self.k_half_fp8) > 0))):
+            return None
+        k_half = np.where(np.asarray(self.k_half_bf16) > 0, self.k_half_bf16, k0)
+        if one_byte:
+            k_half = np.where(np.asarray(self.k_half_fp8) > 0, self.k_half_fp8, k_half)
+        scaled = (np.asarray(self.k_reference) > 0) & (k_half != k0)
+        scale = (self.k_reference + k_half) / (self.k_reference + k0) if np.any(scaled) else None
+        return k_half, scaled, scale
 
 
 def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False, fill: PartFill | None = None) -> np.ndarray:
@@ -92,15 +113,12 @@ def k_fill(k: np.ndarray, cal: Calibration, one_byte: bool = False, fill: PartFi
     capped at 1. Without ``fill`` (or with zeros), the model-wide curve.
     """
     k0 = cal.gemm_k_half
-    if fill is None or not (np.any(np.asarray(fill.k_half_bf16) > 0) or (one_byte and np.any(np.asarray(fill.k_half_fp8) > 0))):
+    curve = None if fill is None else fill.curve(k0, one_byte)
+    if curve is None:
         return k / (k + k0)
-    k_half = np.where(np.asarray(fill.k_half_bf16) > 0, fill.k_half_bf16, k0)
-    if one_byte:
-        k_half = np.where(np.asarray(fill.k_half_fp8) > 0, fill.k_half_fp8, k_half)
+    k_half, scaled, scale = curve
     eta_k = k / (k + k_half)
-    scaled = (np.asarray(fill.k_reference) > 0) & (k_half != k0)
-    if np.any(scaled):
-        scale = (fill.k_reference + k_half) / (fill.k_reference + k0)
+    if scale is not None:
         capped = np.minimum(eta_k * scale, 1.0)
         eta_k = pick(scaled, capped, eta_k)
     return eta_k

@@ -32,7 +32,11 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["LayerCosts", "layer_costs"]
+__all__ = ["LAYER_MAPPING_FIELDS", "LayerCosts", "layer_costs"]
+
+#: The mapping fields :func:`layer_costs` reads (with its ``expert_tp``): mappings equal in these share every
+#: output on any hardware (tests/model/test_layer_classes.py perturbs the others).
+LAYER_MAPPING_FIELDS = ("tp", "cp", "ep", "micro_batch", "sequence_parallel", "flash_attention")
 
 
 @dataclass(frozen=True)

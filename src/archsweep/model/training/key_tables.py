@@ -13,7 +13,9 @@ ladder when a batch brings too many new ones. For every key and mapping the tabl
 
 The compute side is evaluated once per *compute class* (:func:`compute_classes`: mappings equal
 in every field but the ZeRO stage and the overlap flags, which ``stage_compute`` never reads; a
-third of DeepSeek-V3's mappings) and spread to its mappings.
+third of DeepSeek-V3's mappings) and spread to its mappings; within it ``layer_costs`` runs once per
+*layer class* (:func:`layer_classes`: equal in the mapping fields it reads and the expert TP width; DeepSeek-V3
+at 4,096 accelerators: 1,512 of 6,552 compute classes), spread by ``stage_compute`` itself (issue 14, s9).
 
 They depend on the hardware ONLY through the key (``training_step`` reads nothing else for these
 outputs; tests/model/test_pruned_search.py checks the tables against the real candidates), so
@@ -38,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, data_parallel_degree, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.step import stage_compute, stage_offload
 from archsweep.model.training.table_cache import (
@@ -50,11 +52,12 @@ from archsweep.model.training.table_cache import (
     is_cached,
     store,
 )
+from archsweep.model.transformer import LAYER_MAPPING_FIELDS
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "lookup", "per_key_tables", "store", "unique_rows"]
+__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "layer_classes", "layer_fields", "lookup", "per_key_tables", "store", "unique_rows"]
 
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
@@ -180,7 +183,8 @@ def _ideal_rows(hw: HardwareArrays, key_rows: np.ndarray, first: np.ndarray) -> 
 
 def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                   cal: Calibration, counts: np.ndarray, first: np.ndarray,
-                  classes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+                  classes: tuple[np.ndarray, np.ndarray] | None = None,
+                  layer_code: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """(launch, valid, total), each (C, m), for accelerator counts ``counts``: training_step's own
     parts on one row per count (candidate ``first``'s fields) at clock and HBM bandwidth 1e40:
     ``stage_compute`` and the offload check once per compute class (neither reads the ZeRO stage or
@@ -202,16 +206,16 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     cols["hbm_bw_per_stack_bytes_per_s"] = np.full(c, 1e40)
     fast = HardwareArrays(**cols)
     launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
-    rows = max(1, CHUNK_ELEMENTS // max(m, 1))
     reps = mappings.take(class_first).reshape((1, len(class_first)))
     mp2 = mappings.reshape((1, m))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for start in range(0, c, rows):
-            sl = slice(start, min(c, start + rows))
+        for start in range(c):  # one count per call: layer_costs once per layer class (dp along the mappings only)
+            sl = slice(start, start + 1)
             sub = HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()})
-            sc = stage_compute(sub, wl, reps, cal, fixed_dp)
+            sub = replace(sub, accelerator_count=np.asarray(counts[start], dtype=np.float64))
+            sc = stage_compute(sub, wl, reps, cal, fixed_dp, layer_classes(reps, counts[start], fixed_dp, None, layer_code))
             offload = stage_offload(sub, wl, reps, sc)
-            shape = (sl.stop - sl.start, len(class_first))
+            shape = (1, len(class_first))
             launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
             valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
             dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
@@ -225,10 +229,43 @@ def compute_classes(mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
     a class, and so every compute-side output on any hardware (tests/model/test_pruned_search_classes.py).
     DeepSeek-V3 at 4,096 accelerators: 15,438 valid mappings, 5,146 classes (the ZeRO stage)."""
     names = [f.name for f in fields(mappings) if f.name not in _COMPUTE_FREE]
-    _, class_of = unique_rows(np.column_stack([np.asarray(getattr(mappings, n), dtype=np.float64).reshape(-1) for n in names]))
+    return _classes_of([np.asarray(getattr(mappings, n), dtype=np.float64).reshape(-1) for n in names])
+
+
+def _classes_of(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(class of each position, first position of each class) of the rows of equal-length ``columns``."""
+    _, class_of = unique_rows(np.column_stack(columns))
     first = np.zeros(int(class_of.max()) + 1 if len(class_of) else 0, dtype=np.int64)
     first[class_of[::-1]] = np.arange(len(class_of))[::-1]
     return class_of, first
+
+
+def layer_classes(mp: MappingArrays, count: np.ndarray | float, fixed_dp: float | None,
+                  rows: np.ndarray | None = None, fields_code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``stage_compute``'s ``layer_classes`` of the mappings ``mp`` (1-D, or a (1, m) row) at accelerator
+    count(s) ``count`` (broadcast with ``mp``; the data-parallel degree sets the expert TP width): positions
+    equal in :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS`, the expert TP width and ``rows``
+    (for flat (candidate, mapping) pairs: the candidate of each position) share a class, and so every
+    ``layer_costs`` output. ``fields_code``: a code of those fields per position (:func:`layer_fields`),
+    else found here. DeepSeek-V3 at 4,096 accelerators: 5,146 compute classes, ~1,200 layer classes."""
+    etp = expert_tensor_parallel(mp, data_parallel_degree(np.asarray(count, dtype=np.float64), mp, fixed_dp))
+    if fields_code is None:
+        fields_code = _classes_of([np.broadcast_to(getattr(mp, f), np.shape(etp)).reshape(-1) for f in LAYER_MAPPING_FIELDS])[0]
+    # the expert TP width is tp or 1 (tp among the fields): one flag fixes it
+    code = np.asarray(fields_code, dtype=np.int64).reshape(-1) * 2 + np.broadcast_to(etp != mp.tp, np.shape(etp)).reshape(-1)
+    if rows is not None and len(code):
+        code = np.asarray(rows, dtype=np.int64).reshape(-1) * (int(code.max()) + 1) + code
+    _, first, class_of = np.unique(code, return_index=True, return_inverse=True)
+    return class_of.reshape(-1), first
+
+
+def layer_fields(ctx: tuple[Hashable, ...], mappings: MappingArrays) -> np.ndarray:
+    """Per compute class of ``mappings`` (:func:`classes`), a code of its
+    :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS` (equal codes: equal fields), cached."""
+    def build() -> tuple[np.ndarray, ...]:
+        reps = mappings.take(classes(ctx, mappings)[1])
+        return (_classes_of([np.asarray(getattr(reps, f), dtype=np.float64).reshape(-1) for f in LAYER_MAPPING_FIELDS])[0],)
+    return cached(ctx, "layer_fields", (), build)[0]
 
 
 def classes(ctx: tuple[Hashable, ...], mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -239,7 +276,8 @@ def classes(ctx: tuple[Hashable, ...], mappings: MappingArrays) -> tuple[np.ndar
 
 def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
                     cal: Calibration, key_rows: np.ndarray, first: np.ndarray, valid: np.ndarray,
-                    classes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                    classes: tuple[np.ndarray, np.ndarray] | None = None,
+                    layer_code: np.ndarray | None = None) -> np.ndarray:
     """A (K, m): compute + recompute + bubble on the keys' ideal rows, evaluated only where
     ``valid`` (K, m) holds (0 elsewhere: a trivial bound; the search never reads invalid mappings).
     :func:`~archsweep.model.training.step.stage_compute` (the compute side of ``training_step``,
@@ -261,10 +299,14 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
                 continue
             reps, spread = np.unique(class_of[cols], return_inverse=True)  # one evaluation per class
             mp = mappings.take(class_first[reps]).reshape((1, len(reps)))
+            layers = layer_classes(mp, counts[ci], fixed_dp, None,  # layer_costs once per layer class
+                                   None if layer_code is None else layer_code[reps])
             step = max(1, CHUNK_ELEMENTS // len(reps))
             for start in range(0, len(keys_c), step):
                 r = keys_c[start:start + step]
-                sc = stage_compute(HardwareArrays(**{n: v[r, None] for n, v in columns.items()}), wl, mp, cal0, fixed_dp)
+                rows = {n: v[r, None] for n, v in columns.items()}
+                rows["accelerator_count"] = np.asarray(counts[ci])  # the grid's one count: dp along the mappings only
+                sc = stage_compute(HardwareArrays(**rows), wl, mp, cal0, fixed_dp, layers)
                 grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(reps)))[:, spread.reshape(-1)]
                 out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
@@ -290,7 +332,7 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     new_counts = sorted(c for c, value in per_count.items() if value is None)
     if new_counts:
         fresh = _count_tables(hw, wl, mappings, fixed_dp, cal, np.asarray(new_counts), np.zeros(len(new_counts), dtype=np.int64),
-                              classes(ctx, mappings))
+                              classes(ctx, mappings), layer_fields(ctx, mappings))
         for j, c in enumerate(new_counts):
             per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
             store(ctx, "count", (c,), per_count[c])
@@ -300,7 +342,7 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
         fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
-                                  valid[missing], classes(ctx, mappings))
+                                  valid[missing], classes(ctx, mappings), layer_fields(ctx, mappings))
         for j, i in enumerate(missing):
             got[i] = (np.ascontiguousarray(fresh_a[j]),)
             store(ctx, "tables", names[i], got[i])

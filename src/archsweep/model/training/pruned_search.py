@@ -172,9 +172,10 @@ def _fallback(total: np.ndarray, valid: np.ndarray, cap: np.ndarray, hw: Hardwar
 
 def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
                   count: float, domains: list[float], cols: np.ndarray) -> dict[float, tuple[np.ndarray, ...]]:
-    """comm_bound.coefficients of (count, domain) for every domain of ``domains`` over the mappings
-    ``cols`` (the count's valid ones: a function of the count), cached per process; the missing
-    domains in one broadcast call (the mapping-only terms once for all of them)."""
+    """Per domain of ``domains``: (mappings, L1, L2, D, W) of comm_bound.coefficients of (count, domain) over
+    the mappings ``cols`` (the count's valid ones: a function of the count), those with a DP-overlap term
+    (D != 0) last (block_bounds' split), cached per process in that order; the missing domains in one
+    broadcast call (the mapping-only terms once for all of them)."""
     out: dict[float, tuple[np.ndarray, ...]] = {}
     missing = []
     for d in domains:
@@ -187,7 +188,8 @@ def _coefficients(ctx: tuple, wl: Workload, mappings: MappingArrays, fixed_dp: f
         got = comm_bound.coefficients(wl, mappings.take(cols).reshape((1, len(cols))), cal, fixed_dp,
                                       np.asarray(count, dtype=np.float64), np.asarray(missing, dtype=np.float64)[:, None])
         for j, d in enumerate(missing):
-            out[d] = tuple(np.ascontiguousarray(a[j]) for a in got)
+            perm = np.argsort(np.any(got[2][j] != 0, axis=1), kind="stable")  # overlapped mappings last
+            out[d] = (cols[perm], *(np.ascontiguousarray(a[j][perm]) for a in got))
             key_tables.store(ctx, "comm", (count, d), out[d])
     return out
 
@@ -231,7 +233,7 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
     bound, hbm, valid, total = tables
     x = comm_bound.features(hw, cal)
-    classes = key_tables.classes(ctx, mappings)
+    classes = (*key_tables.classes(ctx, mappings), key_tables.layer_fields(ctx, mappings))  # + layer code per class
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
                            np.asarray(hw.scaleup_domain_size, dtype=np.float64).reshape(-1)])
     net_keys, net_of = key_tables.unique_rows(net)
@@ -258,12 +260,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         count, domain = net_list[g]
         if count not in coefficients:  # every domain of this count in one call
             coefficients[count] = _coefficients(ctx, wl, mappings, fixed_dp, cal, count, sorted(domains_of[count]), cols)
-        l1, l2_all, dov, window = coefficients[count][domain]
-        overlapped = np.any(dov != 0, axis=1)  # mappings with a DP-overlap term, placed last
-        split = len(cols) - int(overlapped.sum())
-        if 0 < split < len(cols):
-            perm = np.argsort(overlapped, kind="stable")
-            cols, l1, l2_all, dov, window = cols[perm], l1[perm], l2_all[perm], dov[perm], window[perm]
+        cols, l1, l2_all, dov, window = coefficients[count][domain]  # mappings with a DP-overlap term last
+        split = len(cols) - int(np.count_nonzero(np.any(dov != 0, axis=1)))
         same_l2 = wl.moe is None and np.array_equal(l1, l2_all)  # block_bounds' l2 None: equal to l1
         l2 = l1 if same_l2 else l2_all
         groups.append((cols, (l1, l2, dov, window)))
@@ -285,7 +283,9 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
             group_of[rows] = len(groups) - 1
             lb = block_bounds(a_g[local_key[s0:s0 + step]], launch_g, clock_b[rows], x_b[rows], l1_b, l2_b, dov_b, win_b, split)
             over = np.flatnonzero(tot_g > cap[rows].min())  # mappings that overflow some row's HBM
-            if len(over):
+            if len(over) * 8 > len(cols):  # many (MoE: a third): one masked pass, ~3x cheaper than gather + scatter
+                np.putmask(lb, tot_g > cap[rows, None], np.inf)
+            elif len(over):
                 lb[:, over] = np.where(tot_g[over] > cap[rows, None], np.inf, lb[:, over])
             j = np.argmin(lb, axis=1)  # the first round's pick, while the block is in cache
             low = lb[np.arange(len(rows)), j]
@@ -347,8 +347,8 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
             # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
             comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
-            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes, cand_rows[pick], cand_cols[pick],
-                                      comm, sync, win)
+            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
+                                      comm, sync, win, classes[2])
             pick = pick[refined <= u[pick] * (1 + _MARGIN)]  # NaN (-inf) kept
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
         score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)

@@ -69,7 +69,7 @@ def bound_dtype(*arrays: np.ndarray) -> type:
 
 def refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
                     classes: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, comm: np.ndarray,
-                    sync: np.ndarray, window: np.ndarray) -> np.ndarray:
+                    sync: np.ndarray, window: np.ndarray, layer_code: np.ndarray | None = None) -> np.ndarray:
     """The bound of :func:`block_bounds` with the candidate's EXACT compute + recompute + bubble C
     (``stage_compute`` on its own hardware row: training_step's very arrays, ~1/2 of its cost on
     flat pairs; once per (candidate, compute class), ``key_tables.compute_classes``) in place of
@@ -83,7 +83,10 @@ def refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
     for start in range(0, len(code), key_tables.CHUNK_ELEMENTS):
         sl = slice(start, start + key_tables.CHUNK_ELEMENTS)
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
-        sc = stage_compute(part, wl, mappings.take(u_cols[sl]), cal, fixed_dp)
+        mp = mappings.take(u_cols[sl])  # layer_costs once per (candidate, layer class): ~1/4 of the pairs
+        layers = key_tables.layer_classes(mp, part.accelerator_count, fixed_dp, u_rows[sl],
+                                          None if layer_code is None else layer_code[code[sl] % n_cls])
+        sc = stage_compute(part, wl, mp, cal, fixed_dp, layers)
         total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
     c = total[spread.reshape(-1)]
     out = np.maximum(c, (1.0 - window) * c + sync) + comm

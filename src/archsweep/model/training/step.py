@@ -18,7 +18,8 @@ never raised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -45,10 +46,12 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
-from archsweep.model.transformer import LayerCosts, layer_costs
+from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
+
+_MAPPING_NAMES = tuple(f.name for f in fields(MappingArrays))
 
 __all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "training_step", "model_flops_per_token"]
 
@@ -114,16 +117,49 @@ class StageCompute:
 
 
 def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                  fixed_dp: float | None = None) -> StageCompute:
+                  fixed_dp: float | None = None,
+                  layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
     """Compute, recompute and bubble of ``training_step`` (the same arrays), without its
     communication, memory and work counts: what the pruned mapping search tabulates
     (``valid`` here is before the offload check that ``training_step`` adds); ``hw``'s batch-wide
-    part columns collapsed once here (:func:`~archsweep.model.gemm.scalar_part_physics`)."""
-    return _stage_compute(scalar_part_physics(hw), wl, mp, cal, fixed_dp)
+    part columns collapsed once here (:func:`~archsweep.model.gemm.scalar_part_physics`).
+
+    ``layer_classes`` (class of each position of the inputs' LAST axis, first position of each class):
+    ``layer_costs`` is evaluated once per class and spread, for callers whose positions of one class
+    share every input ``layer_costs`` reads (the hardware row, the mapping's
+    :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS` and the expert TP width; the pipeline
+    depth, schedule and recomputation may differ): the same values, element for element
+    (tests/model/test_layer_classes.py); :func:`~archsweep.model.training.key_tables.layer_classes`
+    builds them."""
+    return _stage_compute(scalar_part_physics(hw), wl, mp, cal, fixed_dp, layer_classes)
+
+
+def _take_last(x: Any, index: np.ndarray, size: int) -> Any:
+    """``x`` at ``index`` along its last axis where that axis has ``size`` positions; ``x`` itself where it
+    broadcasts along it (0-d, a float or length 1)."""
+    if np.ndim(x) == 0 or np.shape(x)[-1] != size or size == 1:
+        return x
+    return np.take(x, index, axis=-1)
+
+
+def _layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, peak: np.ndarray,
+                 etp: np.ndarray, layer_classes: tuple[np.ndarray, np.ndarray] | None) -> LayerCosts:
+    """``layer_costs``, once per layer class when ``layer_classes`` is given (:func:`stage_compute`)."""
+    if layer_classes is None:
+        return layer_costs(hw, wl, mp, cal, peak, etp)
+    class_of, first = layer_classes
+    size = len(class_of)
+    sub_hw = HardwareArrays(**{k: _take_last(v, first, size) for k, v in hw.columns().items()})
+    sub_mp = MappingArrays(**{f: (_take_last(getattr(mp, f), first, size) if f in LAYER_MAPPING_FIELDS
+                                  else np.full((), np.nan)) for f in _MAPPING_NAMES})  # never read (NaN if it were)
+    lc = layer_costs(sub_hw, wl, sub_mp, cal, _take_last(peak, first, size), _take_last(etp, first, size))
+    n = len(first)
+    return LayerCosts(**{f.name: _take_last(getattr(lc, f.name), class_of, n) for f in fields(lc)})
 
 
 def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                   fixed_dp: float | None) -> StageCompute:
+                   fixed_dp: float | None,
+                   layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
     """:func:`stage_compute` of ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it."""
     n_acc = hw.accelerator_count
     model_par = mp.tp * mp.pp * mp.cp
@@ -137,7 +173,7 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
              & interleaving_allowed(microbatches, mp.pp, mp.vpp))
 
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
-    lc = layer_costs(hw, wl, mp, cal, peak, etp)
+    lc = _layer_costs(hw, wl, mp, cal, peak, etp, layer_classes)
     layers_stage = np.ceil(wl.layers / mp.pp)
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s

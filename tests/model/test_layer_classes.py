@@ -1,0 +1,107 @@
+"""Issue 14 (speed): ``stage_compute`` evaluates ``layer_costs`` once per *layer class* for the pruned search.
+
+* ``layer_costs`` reads only :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS` of a mapping (and the
+  expert TP width): every other field perturbed at random leaves all its outputs bit-identical;
+* ``stage_compute`` with ``key_tables.layer_classes`` returns every array of the plain call, element for
+  element (``assert_array_equal``, not a tolerance), on a keys x mappings grid at one accelerator count
+  (the key tables) and on flat (candidate, mapping) pairs at several counts (the refined bound), for
+  dense, MoE, MLA, FP8, LoRA and module-recompute workloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+from test_pruned_search import CAL, _random_candidates
+
+from archsweep.load.workloads import load_workload
+from archsweep.model.training import key_tables
+from archsweep.model.training.mapping import MappingArrays, enumerate_mappings, expert_tensor_parallel
+from archsweep.model.training.step import StageCompute, stage_compute
+from archsweep.model.transformer import LAYER_MAPPING_FIELDS, layer_costs
+from archsweep.spec.hardware import HardwareArrays
+
+
+def _workload(name: str, variant: str):
+    wl = load_workload(name)
+    if variant == "fp8":
+        return replace(wl, training=replace(wl.training, precision="fp8"))
+    if variant == "lora":
+        return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
+    if variant == "modules":
+        return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
+    return wl
+
+
+CASES = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"), ("deepseek-v3", "base"),
+         ("deepseek-v3", "modules")]
+
+
+def _assert_same(a: StageCompute, b: StageCompute) -> None:
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "lc":
+            for g in fields(x):
+                np.testing.assert_array_equal(np.broadcast_arrays(getattr(x, g.name), getattr(y, g.name))[0],
+                                              np.broadcast_arrays(getattr(y, g.name), getattr(x, g.name))[0], err_msg=g.name)
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_layer_costs_read_only_the_layer_fields(name, variant):
+    wl = _workload(name, variant)
+    mappings, fixed_dp = enumerate_mappings(wl)
+    rng = np.random.default_rng(41)
+    m = len(mappings)
+    other = replace(mappings, **{f.name: rng.permutation(getattr(mappings, f.name)) for f in fields(MappingArrays)
+                                 if f.name not in LAYER_MAPPING_FIELDS})
+    hw = HardwareArrays(**{k: v[:, None] for k, v in _random_candidates(3, seed=42).columns().items()})
+    etp = np.where(rng.random(m) < 0.5, mappings.tp, 1.0)[None]
+    peak = hw.peak_matrix_flops_bf16
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        a = layer_costs(hw, wl, mappings.reshape((1, m)), CAL, peak, etp)
+        b = layer_costs(hw, wl, other.reshape((1, m)), CAL, peak, etp)
+    for g in fields(a):
+        np.testing.assert_array_equal(getattr(a, g.name), getattr(b, g.name), err_msg=g.name)
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_layer_classes_on_a_grid_at_one_count(name, variant):
+    wl = _workload(name, variant)
+    mappings, fixed_dp = enumerate_mappings(wl)
+    _, first = key_tables.compute_classes(mappings)
+    reps = mappings.take(first).reshape((1, len(first)))
+    cols = {k: v[:, None] for k, v in _random_candidates(5, seed=43).columns().items()}
+    cols["accelerator_count"] = np.asarray(1024.0)
+    hw = HardwareArrays(**cols)
+    layers = key_tables.layer_classes(reps, 1024.0, fixed_dp)
+    assert len(layers[1]) < len(first)  # fewer layer evaluations than compute classes
+    ctx = key_tables.context(wl, mappings, fixed_dp, CAL)  # the search's path: a cached code of the fields per class
+    coded = key_tables.layer_classes(reps, 1024.0, fixed_dp, None, key_tables.layer_fields(ctx, mappings))
+    assert np.array_equal(coded[0], layers[0]) and np.array_equal(coded[1], layers[1])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _assert_same(stage_compute(hw, wl, reps, CAL, fixed_dp, layers), stage_compute(hw, wl, reps, CAL, fixed_dp))
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_layer_classes_on_flat_pairs(name, variant):
+    wl = _workload(name, variant)
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = _random_candidates(7, seed=44)
+    rng = np.random.default_rng(45)
+    rows, cols = rng.integers(0, 7, 3000), rng.integers(0, len(mappings), 3000)
+    part = HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()})
+    mp = mappings.take(cols)
+    layers = key_tables.layer_classes(mp, part.accelerator_count, fixed_dp, rows)
+    class_of, first = layers
+    assert np.array_equal(class_of[first], np.arange(len(first)))
+    assert np.array_equal(rows[first][class_of], rows)  # a class never spans two candidates
+    etp = expert_tensor_parallel(mp, np.maximum(np.floor(part.accelerator_count / (mp.tp * mp.pp * mp.cp)), 1.0)) \
+        if fixed_dp is None else None
+    if etp is not None:
+        assert np.array_equal(etp[first][class_of], etp)  # nor two expert TP widths
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _assert_same(stage_compute(part, wl, mp, CAL, fixed_dp, layers), stage_compute(part, wl, mp, CAL, fixed_dp))
