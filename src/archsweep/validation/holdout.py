@@ -28,7 +28,7 @@ from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import RowResult, Skip
 
-__all__ = ["FITTED", "FittedConstant", "held_out_calibrations", "validate_file", "validate_held_out"]
+__all__ = ["FITTED", "FittedConstant", "fit_grid", "held_out_calibrations", "validate_file", "validate_held_out"]
 
 
 def _is_moe(row: Mapping[str, str]) -> bool:
@@ -110,6 +110,14 @@ def _mape(rows: Sequence[Mapping[str, str]], cal: Calibration) -> float:
     results = validate_rows(rows, calibration=cal)
     errors = [abs(r.error_pct) for r in results if r.status == "ok"]
     return float(np.mean(errors)) if errors else float("inf")
+
+
+def fit_grid(rows: Iterable[Mapping[str, str]], const: FittedConstant) -> dict[float, float]:
+    """MAPE (%) of ``const``'s fit set at each value of its grid, every other constant as loaded: the in-sample
+    fit that data/calibration/*.yaml locators quote (``benchmarks/refit_grid.py``)."""
+    cal = load_calibration(stack=const.stack)
+    fit = [r for r in rows if calibration_stack(r) == const.stack and const.selects(r)]
+    return {v: _mape(fit, _with(cal, const.name, v)) for v in const.grid}
 
 
 def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict[str, Calibration]:

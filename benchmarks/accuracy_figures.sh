@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every accuracy figure of the tree in the current directory: in-sample MAPE per group, search optimism, then
+# held-out MAPE per group (fit without the group, judge on it). docs/model-accuracy.md sections cite this
+# script as /work/tools/sN/figures.sh (the session helpers' copy; same commands).
+#   bash benchmarks/accuracy_figures.sh
+set -euo pipefail
+M=data/validation/training_runs.csv
+archsweep validate --measurements $M --summary-only --optimism 2>&1 | sed -n '/summary/,$p' | head -80
+for g in nemo mlperf megatron mpt mcore-moe; do
+  echo "== held-out $g"
+  archsweep validate --measurements $M --summary-only --hold-out $g 2>&1 | grep -E "^\s*(all|$g)\b|MAPE" | head -4
+done
