@@ -96,11 +96,14 @@ def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride
     inside = n_out <= 1
     # Single tier: ring or tree on the scale-up fabric.
     flat_in = np.minimum(_ring(2.0, size, n, bw_in, lat_in), _tree_allreduce(size, n, bw_in, lat_in))
-    # Two tiers: reduce-scatter + all-gather in the domain, all-reduce of size/n_in across domains.
-    cross = np.minimum(_ring(2.0, size / n_in, n_out, bw_out, lat_out),
-                       _tree_allreduce(size / n_in, n_out, bw_out, lat_out))
-    hierarchical = _ring(2.0, size, n_in, bw_in, lat_in) + cross
-    return np.where(inside, flat_in, hierarchical)
+    # Two tiers: NCCL's pipelined ring (reduce-scatter + all-gather over the whole group: twice the
+    # ring's link shares, nInterSteps = 2 (nNodes - 1)) or its tree (chain in the domain, double binary
+    # tree across, pipelined: 2 S per rank, over the members' n_in NICs); the slower tier sets each.
+    up, out, hops_up, hops_out = ring_link_shares(n, n_in, n_out)
+    ring = 2.0 * (np.maximum(up * size / bw_in, out * size / bw_out) + hops_up * lat_in + hops_out * lat_out)
+    tree = 2.0 * (np.maximum((n_in - 1.0) / n_in * size / bw_in, size / (n_in * bw_out))
+                  + (n_in - 1.0) * lat_in + np.log2(np.maximum(n_out, 1.0)) * lat_out)
+    return np.where(inside, flat_in, np.minimum(ring, tree))
 
 
 def ring_link_shares(n: np.ndarray, n_in: np.ndarray, n_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

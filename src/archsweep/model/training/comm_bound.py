@@ -81,14 +81,22 @@ def features(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
     ])
 
 
-def _allreduce(size, n, stride, domain) -> _Coef:
+def _allreduce(size, n, stride, domain) -> tuple[_Coef, _Coef]:
+    """(in-domain, scale-out) parts bounding the all-reduce: see the module docstring, item 2."""
     n_in, n_out = coll.group_split(n, stride, domain)
     inside = n_out <= 1
     n1 = np.maximum(n, 1.0)
-    flat = (2.0 * (n1 - 1) / n1 * size, 0.0, 2.0 * np.log2(n1), 0.0)
-    hier = (2.0 * (n_in - 1) / n_in * size, 2.0 * (n_out - 1) / n_out * size / n_in, 2.0 * (n_in - 1),
-            2.0 * np.log2(np.maximum(n_out, 1.0)))
-    return tuple(np.where(inside, f, h) for f, h in zip(flat, hier))
+    zero = np.zeros(np.shape(n_in * size))
+    flat = (2.0 * (n1 - 1) / n1 * size, zero, 2.0 * np.log2(n1), zero)
+    # Across domains min(ring, tree), each 2 (max(in-domain, scale-out bytes / bw) + hops): >= either
+    # part of the algorithm with the smaller coefficients (all coefficients and rates are >= 0).
+    up, out, hops_up, hops_out = coll.ring_link_shares(n, n_in, n_out)
+    hop_u = 2.0 * np.minimum(hops_up, n_in - 1.0)
+    hop_o = 2.0 * np.minimum(hops_out, np.log2(np.maximum(n_out, 1.0)))
+    in_part = (2.0 * np.minimum(up, (n_in - 1) / n_in) * size, zero, hop_u, hop_o)
+    out_part = (zero, 2.0 * np.minimum(out, 1.0 / n_in) * size, hop_u, hop_o)
+    pick = lambda h: tuple(np.where(inside, f, x) for f, x in zip(flat, h))  # noqa: E731
+    return pick(in_part), pick(out_part)
 
 
 def _sharded(size, n, stride, domain) -> tuple[_Coef, _Coef]:
@@ -132,18 +140,23 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     act_bytes = 2.0 * tokens * h
     shape = np.broadcast_shapes(np.shape(n_acc), np.shape(domain), np.shape(mp.tp))
     acc: list = [np.zeros(shape) for _ in range(4)]
+    acc2: list = [np.zeros(shape) for _ in range(4)]
 
     # TP: (4 + 2 [full recompute]) all-reduces per layer and micro-batch, 2 more for embedding/logits.
     tp_mult = microbatches * layers_stage * (4.0 + np.where(rc == 2, 2.0, 0.0)) + 2.0 * microbatches
     tp_mult = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual, 1.0) * tp_mult
-    _add(acc, _allreduce(act_bytes, mp.tp, np.ones_like(mp.tp), domain), tp_mult)
+    tp_in, tp_out = _allreduce(act_bytes, mp.tp, np.ones_like(mp.tp), domain)
+    _add(acc, tp_in, tp_mult)
+    _add(acc2, tp_out, tp_mult)
 
     # PP: point-to-point activations, on the scale-out tier where the pipeline crosses domains.
     p2p_bytes = act_bytes / np.where(mp.sequence_parallel > 0, mp.tp, 1.0)
     crosses = mp.tp * mp.cp * dp >= domain
     pp_mult = np.where(mp.pp > 1, 2.0 * pipeline_p2p_exposed_sends(mp, cal, microbatches), 0.0)
-    _add(acc, (np.where(crosses, 0.0, p2p_bytes), np.where(crosses, p2p_bytes, 0.0),
-               np.where(crosses, 0.0, 1.0), np.where(crosses, 1.0, 0.0)), pp_mult)
+    p2p = (np.where(crosses, 0.0, p2p_bytes), np.where(crosses, p2p_bytes, 0.0),
+           np.where(crosses, 0.0, 1.0), np.where(crosses, 1.0, 0.0))
+    _add(acc, p2p, pp_mult)
+    _add(acc2, p2p, pp_mult)
 
     # ZeRO-3: the first layer's gather of each pass (forward, backward) is never hidden.
     dense_p, expert_p = stage_parameters(wl, mp, etp)
@@ -155,7 +168,6 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     wbytes = cal.weight_bytes_per_param
     z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
     # Ring gathers: max(t_up, t_out) + hops >= either part: L1 takes the in-domain parts, L2 the scale-out ones.
-    acc2 = list(acc)
     g_up, g_out = _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain)
     _add(acc, g_up, z3_mult)
     _add(acc2, g_out, z3_mult)
@@ -187,12 +199,12 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     for params, group, stride in groups:
         grad = params * trainable_scale * gbytes
         ag_bytes = params * trainable_scale * cal.weight_bytes_per_param
-        ar = _allreduce(grad, group, stride, domain)
+        ar1, ar2 = _allreduce(grad, group, stride, domain)
         rs1, rs2 = _sharded(grad, group, stride, domain)
         ag1, ag2 = _sharded(ag_bytes, group, stride, domain)
         for j in range(4):
-            sync[j] = sync[j] + np.select(stages, [ar[j], rs1[j] + ag1[j], microbatches * rs1[j] + ag1[j]], 0.0)
-            sync2[j] = sync2[j] + np.select(stages, [ar[j], rs2[j] + ag2[j], microbatches * rs2[j] + ag2[j]], 0.0)
+            sync[j] = sync[j] + np.select(stages, [ar1[j], rs1[j] + ag1[j], microbatches * rs1[j] + ag1[j]], 0.0)
+            sync2[j] = sync2[j] + np.select(stages, [ar2[j], rs2[j] + ag2[j], microbatches * rs2[j] + ag2[j]], 0.0)
     on = (dp_group > 1) & (z < 3)
     overlapped = on & (mp.dp_overlap > 0)
     # Without overlap the sync is exposed in full (added); with it, compute + exposed sync
