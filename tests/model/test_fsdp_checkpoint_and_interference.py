@@ -117,9 +117,10 @@ def test_microbatch_sweep_fixed_cost_is_the_fsdp_collectives():
 
 
 def test_holding_out_mpt_takes_the_sm_share_prior():
-    """The sweep is llm-foundry data, as the mpt rows are: held out with them (prior 0.41, H100 forum measurement)."""
+    """The sweep is llm-foundry data, as the mpt rows are: held out with them (the prior registered first: the
+    SM-share 0.2 of the other NCCL-overlapping stacks; held-out mpt 11.65 %)."""
     from archsweep.validation.holdout import held_out_calibrations
 
     rows = list(runs_by_id().values())
-    assert held_out_calibrations(rows, "mpt")["pytorch-fsdp"].overlap_interference == pytest.approx(0.41)
+    assert held_out_calibrations(rows, "mpt")["pytorch-fsdp"].overlap_interference == pytest.approx(0.2)
     assert held_out_calibrations(rows, "mlperf")["pytorch-fsdp"].overlap_interference == pytest.approx(0.8)
