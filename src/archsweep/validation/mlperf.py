@@ -35,6 +35,7 @@ evaluations every 384 samples, and the first block holds 7-19 s of warm-up (not 
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Mapping
 
 import numpy as np
@@ -50,7 +51,7 @@ from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.types import STEADY_STEP, RowPlan, Skip
 
 _BENCHMARK = re.compile(r"(llama2_70b_lora|llama31_405b|llama31_8b|gpt3)\s*$")
-_TIME_TO_TRAIN = re.compile(r"time_to_train_min mean=([0-9.]+)")
+_TIME_TO_TRAIN = re.compile(r"time_to_train_min\b[^(]*\(runs:\s*([0-9.]+(?:\s*,\s*[0-9.]+)*)\)")
 
 
 def benchmark_of(row: Mapping[str, str]) -> str | None:
@@ -110,13 +111,24 @@ def wallclock_factor(plan: RowPlan, result: Mapping[str, np.ndarray]) -> float:
 def _schedule(row: Mapping[str, str], rule: EvalRule) -> tuple[int, int, float]:
     """(every, first, evaluation samples per training sample) of the row: the benchmark's schedule, or
     the one a HuggingFace-Trainer submission states (``rule.hf_trainer``: every and first scale with the
-    row's global batch; the run's training samples from its own time to train x rate, else the rule's)."""
-    gbs = _number(row, "global_batch_seqs")
-    own = rule.hf_trainer.samples(_text(row, "run_id"), int(gbs)) if rule.hf_trainer and gbs else None
-    if own is None:
+    row's global batch; the run's training samples = its median time to train (the ``runs:`` list of
+    ``other_metric``) x its median rate ``tokens_per_s_total`` / ``seq_len``: both medians over the runs).
+
+    Raises:
+        Skip: a row of a listed HF-Trainer submitter without one of those cells (named).
+    """
+    run_id = _text(row, "run_id")
+    if rule.hf_trainer is None or rule.hf_trainer.steps_of(run_id) is None:
         return rule.every_samples, rule.first_eval_samples, rule.eval_per_train_sample
-    every, first = own
-    minutes, rate, seq = (_TIME_TO_TRAIN.search(_text(row, "other_metric")), _number(row, "tokens_per_s_total"),
-                          _number(row, "seq_len"))
-    train = int(float(minutes.group(1)) * 60.0 * rate / seq) if minutes and rate and seq else rule.train_samples
+    gbs, rate, seq = (_number(row, c) for c in ("global_batch_seqs", "tokens_per_s_total", "seq_len"))
+    runs = _TIME_TO_TRAIN.search(_text(row, "other_metric"))
+    missing = [what for value, what in ((gbs, "global_batch_seqs"), (rate, "tokens_per_s_total"), (seq, "seq_len"),
+                                        (runs, "other_metric 'time_to_train_min ... (runs: <minutes>, ...)'"))
+               if not value]
+    if missing or gbs is None or rate is None or seq is None or runs is None:
+        raise Skip(f"{run_id}: the MLPerf {rule.benchmark} HF-Trainer evaluation schedule needs "
+                   f"{', '.join(missing)} (empty or unreadable): its training samples are the median time to "
+                   "train x the median rate")
+    every, first = rule.hf_trainer.samples(run_id, int(gbs)) or (0, 0)
+    train = int(statistics.median(float(m) for m in runs.group(1).split(",")) * 60.0 * rate / seq)
     return every, first, evals_per_train_sample(every, first, train, rule.eval_samples)
