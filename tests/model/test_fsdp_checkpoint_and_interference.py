@@ -55,8 +55,15 @@ def test_early_stop_skips_the_ffn_down_projection_only():
 
 
 def test_only_the_pytorch_checkpoint_stack_stops_early():
-    for stack in set(software_stacks()) - {"pytorch-fsdp"}:
-        assert load_calibration(stack=stack).checkpoint_early_stop == 0.0, stack
+    """Evaluated, not read: under every other stack a full recompute re-runs the whole layer forward (the
+    MPT-13B step is identical with early stop forced off); under PyTorch's checkpoint it re-runs less."""
+    for stack in software_stacks():
+        cal = load_calibration(stack=stack)
+        stated, whole = _terms(cal), _terms(replace(cal, checkpoint_early_stop=0.0))
+        if stack == "pytorch-fsdp":
+            assert stated["recompute_time_s"] < whole["recompute_time_s"], stack
+        else:
+            assert stated == whole, stack
 
 
 def test_early_stop_other_than_0_or_1_names_file_key_and_allowed(tmp_path, monkeypatch):

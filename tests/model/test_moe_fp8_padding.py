@@ -42,9 +42,16 @@ def _layer(precision: str, cal, part: str = "H100-SXM", top_k: int = 8, mb: floa
     return layer_costs(hw, wl, _mapping(mb=mb), cal, peak), hw, wl
 
 
-def test_the_stack_states_eight_bytes():
-    assert CAL.moe_fp8_padding_bytes_per_element == 8.0
-    assert load_calibration(stack="megatron-core-flex").moe_fp8_padding_bytes_per_element == 8.0
+@pytest.mark.parametrize("stack", ["megatron-core", "megatron-core-flex"])
+def test_one_qwen3_layer_pads_512_mib(stack):
+    """Qwen3-30B-A3B (hidden 2048) at 4096 tokens, top-8: 32768 routed copies x 2048 hidden units x 8 B
+    (read + write of the FC1 input and of the FC2 output, FP8 recipe) = 536 870 912 B = 512 MiB of HBM
+    traffic the padding adds to the MoE layer, in both Megatron-Core stacks."""
+    cal = load_calibration(stack=stack)
+    with_pad, _, wl = _layer("fp8", cal)
+    without, _, _ = _layer("fp8", replace(cal, moe_fp8_padding_bytes_per_element=0.0))
+    assert wl.architecture.hidden == 2048 and wl.architecture.moe.top_k == 8
+    assert float(np.ravel(with_pad.moe_hbm_bytes - without.moe_hbm_bytes)[0]) == pytest.approx(536_870_912, rel=1e-12)
 
 
 @pytest.mark.parametrize("part", ["H100-SXM", "B200"])

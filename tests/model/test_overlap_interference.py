@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from archsweep.load.calibration import load_base_calibration, load_calibration
+from archsweep.load.calibration import load_base_calibration, load_calibration, software_stacks
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
@@ -41,12 +41,21 @@ def test_overlap_monotone_in_both_times():
     assert np.all(np.diff(t) >= -1e-15)
 
 
-def test_stacks_state_their_interference():
-    assert load_calibration(stack="pytorch-fsdp").overlap_interference == pytest.approx(0.8)  # fitted: llm-foundry sweep
-    assert load_calibration(stack="deepspeed-zero3").overlap_interference == pytest.approx(0.2)
-    assert load_calibration().overlap_interference == pytest.approx(0.2)  # megatron-core: NCCL too
-    assert load_base_calibration().overlap_interference == 0.0  # model.yaml default
-    assert load_calibration(stack="xla-tpu").overlap_interference == 0.0  # ICI DMAs
+def test_every_stack_states_an_interference_between_perfect_and_serial():
+    """[0, 1] is where ``overlapped_exposed_s`` lies between perfect overlap and a serial collective
+    (test_overlap_bounds_perfect_and_serial); the values themselves are fitted or measured in data/calibration
+    (pytorch-fsdp's on the llm-foundry micro-batch sweep: test_fsdp_checkpoint_and_interference.py)."""
+    for stack in software_stacks():
+        assert 0.0 <= load_calibration(stack=stack).overlap_interference <= 1.0, stack
+    assert 0.0 <= load_base_calibration().overlap_interference <= 1.0
+    # the stated FSDP value costs the ZeRO-3 step something, and less than running the collectives serially
+    cal = load_calibration(stack="pytorch-fsdp")
+    wl = load_workload("mpt-13b")
+    wl = replace(wl, training=replace(wl.training, global_batch_seqs=16, seq_len=2048))
+    hw = HardwareArrays.from_designs([H100.replace(accelerator_count=8, tdp_w=5000.0)])
+    steps = [float(evaluate_design_batch(hw, wl, tech=TECH, strategy=ZERO3, calibration=c)["step_time_s"][0])
+             for c in (replace(cal, overlap_interference=0.0), cal, replace(cal, overlap_interference=1.0))]
+    assert steps[0] < steps[1] < steps[2]
 
 
 def test_flat_stride_only_for_groups_beyond_one_domain():

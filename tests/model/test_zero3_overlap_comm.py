@@ -92,11 +92,13 @@ def test_deepspeed_lora_rows_state_overlap_comm_from_their_configs():
 
 def test_habana_lora_row_pays_its_serial_gathers_and_moves_toward_the_measurement():
     """MLPerf v4.0 Gaudi 2 Llama 2 70B LoRA, 11.77 s per step (wall clock): the model was 30.7 % too fast with
-    the gathers hidden; serial gathers take it to within 25 % (the rest is not ZeRO-3: see docs s7-zero3)."""
+    the gathers hidden; serial gathers took it to -23.0 % with the evaluation at a FLOP share (the rest is not
+    ZeRO-3: see docs s7-zero3), -27.0 % with the evaluation at the model's forward time over its step (s9-m1:
+    the evaluation adds 7.3 % to the step, not 13.2 %), measured on e215cb1 + s9-m1."""
     (row,) = _rows("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora")
     (result,) = validate_rows([row])
     assert result.status == "ok"
-    assert -25.0 < result.error_pct < -15.0, result.error_pct
+    assert result.error_pct == pytest.approx(-26.99, abs=0.5), result.error_pct
 
 
 @pytest.mark.parametrize("stack", ["hf-deepspeed-zero3", "hf-deepspeed-zero3-gaudi"])
@@ -126,13 +128,15 @@ def test_nemo_2407_fp8_rows_cannot_shard_parameters_or_gradients():
 
 
 @pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.30),
-                                                ("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora", 1.35),
+                                                ("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora", 1.40),
                                                 ("JuniperNetworks_h100_n1_", 1.75)])
 def test_search_keeps_to_what_the_row_software_runs(pattern, limit):
     """The search optimism of the rows it exploited through ZeRO-3 / TP the software lacked: Nemotron-22B 1.36 -> 1.24
     (no ZeRO-3 under FP8), the DeepSpeed LoRA rows 1.85 / 2.05 -> their stated mapping (no TP under the HF Trainer).
     Nemotron-22B 1.24 -> 1.27 with the NeMo 24.07 FA2 kernels at FA2's measured H100 rate (s8-fa2: the row's
-    in-sample error +3.9 -> +6.2 %; the search's gain over the stated mapping stays 1.19-1.20)."""
+    in-sample error +3.9 -> +6.2 %; the search's gain over the stated mapping stays 1.19-1.20). Gaudi2 1.30 -> 1.37
+    with its MLPerf evaluation at the model's forward time over its step instead of a FLOP share (s9-m1: the
+    evaluation adds 7.3 %, not 13.2 %, to the predicted step; the stated mapping itself moved, not the search)."""
     (row,) = _rows(pattern)
     (res,) = search_optimism([row])
     assert res.best_over_measured < limit, (res.best_over_measured, res.best_mapping)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.validation_data import load_mlperf_eval_rules
-from archsweep.validation.mlperf import benchmark_of, forward_share, wallclock_factor
-from archsweep.validation.run import plan_row
+from archsweep.validation.metrics import predict_metric
+from archsweep.validation.mlperf import EVAL_SHARE, benchmark_of, eval_schedule, wallclock_factor
+from archsweep.validation.run import plan_row, validate_rows
+from archsweep.validation.types import Skip
 
 _LORA_ROW = "mlperf_train_v4.1_NVIDIA_eos_ngc24.09_nemo_llama2_70b_lora"
 
@@ -29,17 +33,30 @@ def test_lora_rule_counts_the_published_schedule() -> None:
     assert rule.eval_per_train_sample == pytest.approx(5 * 173 / 3072)
 
 
-def test_factor_for_the_lora_row_and_none_without_a_rule() -> None:
-    row = {"run_id": _LORA_ROW, "source_group": "mlperf", "model": "Llama 2 70B LoRA fine-tune (MLPerf llama2_70b_lora)",
-           "accelerator_canonical": "H100-SXM", "num_accels": "8", "seq_len": "8192", "global_batch_seqs": "8",
-           "step_time_s": "4.163", "precision": "fp8"}
+def test_factor_is_the_models_forward_time_over_its_step() -> None:
+    """The Gaudi2 row (no steady blocks, NeMo schedule, recompute=full): the evaluation adds
+    eval-per-train-sample x the model's forward time of one training batch / its steady step."""
+    row = next(r for run, r in runs_by_id(lambda r: "Intel-HabanaLabs" in r["run_id"]).items()
+               if run.endswith("_llama2_70b_lora"))
     plan = plan_row(row)
-    # forward share of a LoRA step lies between 1/3 (pre-training) and 1/2 (no attention)
-    share = forward_share(plan.workload)
-    assert 1 / 3 < share < 0.5
-    factor, note = wallclock_factor(row, plan.workload)
-    assert factor == pytest.approx(1 + 5 * 173 / 3072 * share)
-    assert plan.wallclock_factor == pytest.approx(factor) and note
-    pre = replace(plan.workload, training=replace(plan.workload.training, mode="pretrain"))
-    assert forward_share(pre) == pytest.approx(1 / 3)
-    assert wallclock_factor(_row("mlperf_train_v4.0_NVIDIA_eos_n64_ngc24.04_nemo_gpt3"), pre) == (1.0, None)
+    rule = load_mlperf_eval_rules()["llama2_70b_lora"]
+    assert plan.eval_per_train_sample == pytest.approx(rule.eval_per_train_sample)
+    [result] = validate_rows([row])
+    share = float(next(n for n in result.notes.split("; ") if "forward share" in n).split("forward share ")[1][:5])
+    # full recompute: the forward runs twice and the backward is >= a forward, so an evaluation forward of the
+    # batch is below a third of the step; LoRA's backward (no weight gradients) keeps it above a fifth.
+    assert 0.2 < share < 1 / 3
+    # the evaluation's cost moves the prediction by that factor, and nothing else does
+    plain = replace(plan, eval_per_train_sample=0.0)
+    fake = {"step_time_s": np.asarray([2.0]), "tokens_per_s": np.asarray([1.0]), "recompute": np.asarray(["full"]),
+            EVAL_SHARE: np.asarray([share])}
+    assert wallclock_factor(plan, fake) == pytest.approx(1 + rule.eval_per_train_sample * share)
+    assert wallclock_factor(plain, fake) == 1.0
+    assert predict_metric(plan, fake, None) == pytest.approx(2.0 * (1 + rule.eval_per_train_sample * share))
+    with pytest.raises(Skip, match=EVAL_SHARE):
+        wallclock_factor(plan, {k: v for k, v in fake.items() if k != EVAL_SHARE})
+
+
+def test_no_schedule_without_a_rule() -> None:
+    assert eval_schedule(_row("mlperf_train_v4.0_NVIDIA_eos_n64_ngc24.04_nemo_gpt3")) == (0.0, None)
+    assert eval_schedule(_row(_LORA_ROW, group="nemo")) == (0.0, None)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from measured_runs import runs
 
 from archsweep.validation.metrics import _measured
-from archsweep.validation.mlperf import wallclock_factor
-from archsweep.validation.row_workload import _workload
+from archsweep.validation.mlperf import eval_schedule
 
 
 def _rows() -> list[dict[str, str]]:
@@ -32,12 +31,11 @@ def test_validation_uses_the_steady_step_and_no_evaluation_factor() -> None:
     row = next(r for r in _rows() if r["steady_step_time_s"])
     metric, value = _measured(row)
     assert (metric, value) == ("step_time_s", float(row["steady_step_time_s"]))
-    factor, note = wallclock_factor(row, _workload(row, metric, []))
-    assert factor == 1.0 and note is not None and "steady-state" in note
+    per_sample, note = eval_schedule(row)
+    assert per_sample == 0.0 and note is not None and "steady-state" in note
 
 
 def test_rows_without_a_steady_step_keep_the_evaluation_factor() -> None:
     row = next(r for r in _rows() if not r["steady_step_time_s"])  # DeepSpeed / Gaudi logs: epoch-based blocks
-    metric, _ = _measured(row)
-    factor, _ = wallclock_factor(row, _workload(row, metric, []))
-    assert 1.10 < factor < 1.20
+    per_sample, note = eval_schedule(row)
+    assert abs(per_sample - 5 * 173 / 3072) < 1e-12 and note is not None and "forward pass" in note

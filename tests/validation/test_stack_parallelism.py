@@ -67,8 +67,11 @@ def test_a_bad_parallelism_entry_names_file_key_and_allowed(tmp_path, monkeypatc
         load_stack_parallelism.cache_clear()
 
 
+_MPT_080 = "mpt_080_30b_a100_80gb_8192_8gpu_amp_bf16"
+
+
 def test_fsdp_rows_never_get_a_mapping_their_stack_cannot_run():
-    rows = runs(lambda r: r["run_id"] in ("mpt_080_30b_a100_80gb_8192_8gpu_amp_bf16", "mpt_020_70b_h100_80gb_2048_32gpu_amp_bf16",
+    rows = runs(lambda r: r["run_id"] in (_MPT_080, "mpt_020_70b_h100_80gb_2048_32gpu_amp_bf16",
                                           "mpt_149_13b_a100_40gb_2048_8gpu_bf16"))
     results = search_optimism(rows)
     assert len(results) == 3
@@ -77,9 +80,13 @@ def test_fsdp_rows_never_get_a_mapping_their_stack_cannot_run():
         assert float(chosen["tp"]) == float(chosen["pp"]) == float(chosen["cp"]) == float(chosen["vpp"]) == 1.0
         assert float(chosen["zero_stage"]) in (0.0, 2.0, 3.0) and chosen["recompute"] in ("none", "full")
         # Before the stack's parallelism was data, these picked TP x PP / TP x CP: 1.35-1.52 x measured.
-        # Above 1.30 only where the search adds nothing to the stated mapping (mpt_080 since s9-dense:
-        # its in-sample +32 %, the 30B 8192-token outlier of docs/model-accuracy.md s7-zero3).
-        assert r.best_over_measured < 1.30 or r.best_over_given < 1.01, r
+        if r.run_id == _MPT_080:
+            # The one exception: its stated mapping is itself +32 % in-sample (since s9-dense; the 30B
+            # 8192-token outlier of docs/model-accuracy.md s7-zero3), so best / measured exceeds 1.30 on the
+            # stated mapping alone; the search must add nothing to it.
+            assert r.best_over_given < 1.01, r
+        else:
+            assert r.best_over_measured < 1.30, r
 
 
 def test_validate_searches_an_unstated_key_within_the_stack():

@@ -12,6 +12,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _number, _text
 from archsweep.validation.layer_time import measured_layer_times
+from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.types import (
     _GIB,
     _STATED_PEAKS,
@@ -167,15 +168,16 @@ def predict_metric(plan: RowPlan, result: Mapping[str, np.ndarray], baseline: Ma
     """The row's metric from the model's output columns (one candidate), in the row's units."""
     value = lambda key: float(np.ravel(result[key])[0])  # noqa: E731 - local accessor
     # the wall-clock step the row measured: steady step plus the benchmark's evaluation pauses
-    step, n, wl = value("step_time_s") * plan.wallclock_factor, float(plan.count), plan.workload
+    factor = wallclock_factor(plan, result)
+    step, n, wl = value("step_time_s") * factor, float(plan.count), plan.workload
     recompute = str(np.ravel(result["recompute"])[0])
     metric = plan.metric
     if metric == "step_time_s":
         return step
     if metric == "tokens_per_s_per_gpu":
-        return value("tokens_per_s") / plan.wallclock_factor / n
+        return value("tokens_per_s") / factor / n
     if metric == "tokens_per_s_total":
-        return value("tokens_per_s") / plan.wallclock_factor
+        return value("tokens_per_s") / factor
     if metric == "memory_activations_bytes":
         return value("memory_activations_bytes")
     if metric == "memory_per_accelerator_bytes":

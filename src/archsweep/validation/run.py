@@ -60,7 +60,7 @@ from archsweep.validation.metrics import (
     flop_convention,
     predict_metric,
 )
-from archsweep.validation.mlperf import wallclock_factor
+from archsweep.validation.mlperf import EVAL_SHARE, eval_forward_share, eval_schedule, wallclock_factor
 from archsweep.validation.moe_graphs import stated_moe_calibration
 from archsweep.validation.row_workload import _workload
 from archsweep.validation.rows import _mapping, calibration_stack
@@ -101,13 +101,13 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
         wl = replace(wl, training=replace(wl.training, global_batch_seqs=mb * dp * pp))
         notes.append("global_batch_seqs assumed micro_batch*dp*pp (figure of one micro-batch)")
     params = (_number(row, "params_B") or 0.0) * 1e9 or wl.total_params
-    factor, factor_note = wallclock_factor(row, wl) if metric not in _MICROBATCH_METRICS else (1.0, None)
+    per_sample, factor_note = eval_schedule(row) if metric not in _MICROBATCH_METRICS else (0.0, None)
     if factor_note:
         notes.append(factor_note)
     return RowPlan(run_id=_text(row, "run_id"), source_group=_text(row, "source_group"), accelerator=entry.name,
                    model=wl.name, entry=entry, workload=wl, count=count, strategies=strategies, baseline_strategy=baseline,
                    mapping=mapping, metric=metric, measured=measured, convention=flop_convention(row), params=params,
-                   notes=tuple(notes), wallclock_factor=factor)
+                   notes=tuple(notes), eval_per_train_sample=per_sample)
 
 
 def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
@@ -131,7 +131,12 @@ def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[st
         hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
         cache[key] = evaluate_design_batch(hw, plan.workload, tech=tech, strategy=strategy, calibration=calibration,
                                           infeasible="least_violating")
-    return cache[key]
+    result = cache[key]
+    if plan.eval_per_train_sample > 0.0 and EVAL_SHARE not in result:  # MLPerf evaluation pauses (mlperf.py)
+        hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
+        hw = replace(hw, clock_hz=np.asarray(np.ravel(result["clock_hz"])[:1], dtype=float))
+        result[EVAL_SHARE] = np.asarray([eval_forward_share(plan.workload, result, hw, calibration)])
+    return result
 
 
 def _skipped(row: Mapping[str, str], reason: str, metric: str = "", measured: float = math.nan) -> RowResult:
@@ -169,6 +174,9 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
             predicted, extra = layer_predicted.total_s, (layer_notes(layer, layer_predicted),)
         else:
             predicted = predict_metric(plan, result, baseline)
+        if plan.eval_per_train_sample > 0.0:
+            extra = (*extra, f"evaluation adds {100.0 * (wallclock_factor(plan, result) - 1.0):.1f}% to the model's "
+                             f"steady step (forward share {float(np.ravel(result[EVAL_SHARE])[0]):.3f})")
     except Skip as skip:
         return replace(_skipped(row, skip.reason, plan.metric, plan.measured), mapping=plan.mapping)
     except (ArchsweepError, ValueError, ArithmeticError, KeyError) as exc:

@@ -80,8 +80,9 @@ class RowPlan:
     convention: FlopConvention
     params: float
     notes: tuple[str, ...]
-    #: measured wall-clock step / steady-state step (MLPerf evaluation pauses, validation/mlperf.py)
-    wallclock_factor: float = 1.0
+    #: MLPerf evaluation samples per training sample inside the measured wall-clock step (0: none;
+    #: validation/mlperf.py turns it into the wall-clock factor with the model's forward time)
+    eval_per_train_sample: float = 0.0
 
 
 @dataclass(frozen=True)
