@@ -59,9 +59,10 @@ def test_constructed_pair_needs_same_die_precision_and_job():
 def test_real_qwen3_30b_b200_preset_is_beaten_by_gb200_measurement():
     """Megatron-Bridge 25.11: DGX-B200 9,299 and DGX-GB200 23,766 tokens/s/GPU, same count (8), batch
     (512), sequence (4096) and MXFP8; the search's 2.5x over the B200 preset is mostly the faster
-    mapping (micro-batch 4) that the GB200 run used. Since s9-a2a (the flex dispatcher sends a token once
-    per expert rank, DeepEP / HybridEP) the GB200 row itself is above 1.25 (1.306: the Qwen3-30B per-token
-    cost the model does not price, s7-smallmoe / s8-smallmoe), with no faster measured row to explain it."""
+    mapping (micro-batch 4) that the GB200 run used. With s9-a2a alone (the flex dispatcher sends a token
+    once per remote domain, DeepEP / HybridEP) the GB200 row itself rose above 1.25 (1.306: the Qwen3-30B
+    per-token cost the model does not price, s7-smallmoe / s8-smallmoe); with s9-moecost's per-expert FP8
+    padding merged too it is 1.235, just under."""
     res = {r.run_id: r for r in search_optimism(_rows(_B200, _GB200))}
     b200, gb200 = res[_B200], res[_GB200]
     assert b200.best_over_measured > 2.0                       # the headline figure stays as it was
@@ -72,7 +73,8 @@ def test_real_qwen3_30b_b200_preset_is_beaten_by_gb200_measurement():
     assert b200.best_over_ceiling < 1.25
     assert gb200.ceiling.from_run == "" and gb200.best_over_ceiling == gb200.best_over_measured
     s = summarise(list(res.values()))
-    assert s["above_1.25"] == 2 and s["above_1.25_ceiling"] == 1
+    assert 1.2 < gb200.best_over_measured < 1.25
+    assert s["above_1.25"] == 1 and s["above_1.25_ceiling"] == 0
 
 
 def test_die_families_are_sourced_and_disjoint(tmp_path):
