@@ -67,7 +67,11 @@ def _predicted(row, catalog, tech, host_zero: bool) -> tuple[float, float, float
     plan = validation_run.plan_row(row, catalog)
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     if host_zero:  # the drop-and-pad run: no host sync, no combined-1F1B all-to-all overlap, aligned capacities
-        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0, moe_fp8_padding_bytes_per_element=0.0)
+        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0)
+        arch = plan.workload.architecture
+        assert arch.moe is not None  # every PAIRS row is a MoE row
+        padded = replace(arch, moe=replace(arch.moe, dropless=False))
+        plan = replace(plan, workload=replace(plan.workload, architecture=padded))
     results = [validation_run._evaluate(plan, s, {}, tech, cal) for s in plan.strategies]  # noqa: SLF001 - as validate
     valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0] or results
     best = min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0]))
