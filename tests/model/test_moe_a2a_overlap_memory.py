@@ -68,7 +68,7 @@ def test_a_dense_workload_never_pairs():
 
 
 def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
-    """Where the overlap pairs (pp = 1 or interleaved, ep > 1, not full recompute), the working set holds
+    """Where the overlap pairs (pp = 1 or interleaved, ep > 1, not full recompute), the memory holds
     FC2's (h) and FC1's (2 x expert FFN, SwiGLU) output gradients of every routed copy of one micro-batch,
     2 B each, split over tp; nowhere else, and not for a job that does not ask for the overlap."""
     wl = _asking("mixtral-8x7b")
@@ -83,12 +83,15 @@ def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
     assert np.all(held[~pairs] == 0.0)
     unasked = load_workload("mixtral-8x7b")
     assert np.all(delayed_wgrad_bytes(unasked, mappings, CAL, 1.0) == 0.0)
-    # it lands in the working set: the memory with the overlap asked exceeds the unasked by exactly this (plus
+    # it lands in its own part: the memory with the overlap asked exceeds the unasked by exactly this (plus
     # the second micro-batch of a paired pp = 1 mapping, which lands in the activations)
     dp, mb = np.full(len(mappings), 8.0), np.full(len(mappings), 64.0)
     on = memory_per_accelerator(wl, mappings, dp, mb, CAL)
     off = memory_per_accelerator(unasked, mappings, dp, mb, CAL)
     etp = expert_tensor_parallel(mappings, dp)
-    np.testing.assert_allclose(on.recompute_working_bytes - off.recompute_working_bytes,
+    np.testing.assert_allclose(on.delayed_wgrad_bytes - off.delayed_wgrad_bytes,
                                delayed_wgrad_bytes(wl, mappings, CAL, etp), rtol=1e-12)
+    # its own part, not recompute memory: a mapping that does not recompute reports no recompute working set
+    assert np.array_equal(on.recompute_working_bytes, off.recompute_working_bytes)
+    assert np.all(on.recompute_working_bytes[mappings.recompute != RECOMPUTE.index("full")] == 0.0)
     assert np.all(on.total_bytes >= off.total_bytes)
