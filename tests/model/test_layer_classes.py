@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from test_pruned_search import CAL, _random_candidates
+from random_hardware import CAL, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
@@ -58,7 +58,7 @@ def test_layer_costs_read_only_the_layer_fields(name, variant):
     m = len(mappings)
     other = replace(mappings, **{f.name: rng.permutation(getattr(mappings, f.name)) for f in fields(MappingArrays)
                                  if f.name not in LAYER_MAPPING_FIELDS})
-    hw = HardwareArrays(**{k: v[:, None] for k, v in _random_candidates(3, seed=42).columns().items()})
+    hw = HardwareArrays(**{k: v[:, None] for k, v in random_candidates(3, seed=42).columns().items()})
     etp = np.where(rng.random(m) < 0.5, mappings.tp, 1.0)[None]
     peak = hw.peak_matrix_flops_bf16
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -74,7 +74,7 @@ def test_layer_classes_on_a_grid_at_one_count(name, variant):
     mappings, fixed_dp = enumerate_mappings(wl)
     _, first = key_tables.compute_classes(mappings)
     reps = mappings.take(first).reshape((1, len(first)))
-    cols = {k: v[:, None] for k, v in _random_candidates(5, seed=43).columns().items()}
+    cols = {k: v[:, None] for k, v in random_candidates(5, seed=43).columns().items()}
     cols["accelerator_count"] = np.asarray(1024.0)
     hw = HardwareArrays(**cols)
     layers = key_tables.layer_classes(reps, 1024.0, fixed_dp)
@@ -90,7 +90,7 @@ def test_layer_classes_on_a_grid_at_one_count(name, variant):
 def test_layer_classes_on_flat_pairs(name, variant):
     wl = _workload(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = _random_candidates(7, seed=44)
+    hw = random_candidates(7, seed=44)
     rng = np.random.default_rng(45)
     rows, cols = rng.integers(0, 7, 3000), rng.integers(0, len(mappings), 3000)
     part = HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()})
