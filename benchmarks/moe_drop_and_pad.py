@@ -42,7 +42,7 @@ from archsweep.load.technology import load_technology
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import stated_moe_calibration
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 
 #: (label, dropless validation row, drop-and-pad tokens/s/GPU of the 25.09 table, its recipe, global batch, GPUs,
@@ -65,9 +65,13 @@ SEQ = 4096
 def _predicted(row, catalog, tech, host_zero: bool) -> tuple[float, float, float]:
     """(measured, predicted tokens/s/GPU, micro-batches per step) of ``row`` at its stated mapping."""
     plan = validation_run.plan_row(row, catalog)
-    cal = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     if host_zero:  # the drop-and-pad run: no host sync, no combined-1F1B all-to-all overlap, aligned capacities
-        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0, moe_fp8_padding_bytes_per_element=0.0)
+        cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0)
+        arch = plan.workload.architecture
+        assert arch.moe is not None  # every PAIRS row is a MoE row
+        padded = replace(arch, moe=replace(arch.moe, dropless=False))
+        plan = replace(plan, workload=replace(plan.workload, architecture=padded))
     results = [validation_run._evaluate(plan, s, {}, tech, cal) for s in plan.strategies]  # noqa: SLF001 - as validate
     valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0] or results
     best = min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0]))

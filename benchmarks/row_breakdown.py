@@ -38,7 +38,7 @@ from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import stated_moe_calibration
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
 
 _RECOMPUTE = {"none": 0.0, "selective": 1.0, "full": 2.0}
@@ -100,7 +100,7 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     row = rows[run_id]
     catalog, tech = load_catalog(), load_technology()
     plan = validation_run.plan_row(row, catalog)
-    base = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
+    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
                                    plan.workload.architecture)
     cache: dict = {}
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
@@ -136,7 +136,7 @@ def best_breakdown(run_id: str) -> str:
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     row = rows[run_id]
     plan = validation_run.plan_row(row, load_catalog())
-    cal = stated_moe_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     tech, cache = load_technology(), {}
     _, best = best_searched(row, plan, cache, tech, cal)
     return "\n".join([

@@ -34,7 +34,9 @@ from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
-from archsweep.model.training.mapping import parse_strategy
+from archsweep.model.training.communication import a2a_overlap_pairs
+from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, parse_strategy
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
@@ -202,6 +204,9 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     """
     entry = get_accelerator(accelerator)
     workload = apply_overrides(load_workload(model), overrides or WorkloadOverrides())
+    if workload.moe is None and workload.training.moe_a2a_overlap:
+        raise InputError("<command line>", "--moe-a2a-overlap", True,
+                         f"only for a MoE model: {workload.name} has no experts, so no EP all-to-all to overlap")
     n = entry.design.accelerator_count if count is None else count
     if int(n) != n or n < 1 or n > MAX_ACCELERATOR_COUNT:
         raise InputError("<command line>", "--count", count, f"an integer from 1 to {MAX_ACCELERATOR_COUNT:,} (MAX_ACCELERATOR_COUNT)")
@@ -233,7 +238,31 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})
+    if workload.moe is not None:
+        out["moe_a2a_overlap_paired"], note = _a2a_overlap_outcome(workload, calibration, out, software)
+        if note:
+            out["moe_a2a_overlap_note"] = note
     return out
+
+
+def _a2a_overlap_outcome(workload: Any, calibration: Calibration, out: dict[str, Any], software: str) -> tuple[bool, str]:
+    """Whether the evaluated mapping of a MoE ``workload`` pairs micro-batches under the EP all-to-all overlap
+    (:func:`~archsweep.model.training.communication.a2a_overlap_pairs`), and, where the job asks for it and it
+    does not, a sentence saying why ("" otherwise)."""
+    if out.get("pp") is None or not isinstance(out.get("recompute"), str):
+        return False, ""
+    one = {name: np.array([float(out[name])]) for name in ("tp", "pp", "cp", "ep", "vpp", "micro_batch", "zero_stage",
+                                                            "sequence_parallel", "flash_attention", "tp_overlap",
+                                                            "dp_overlap")}
+    mapping = MappingArrays(recompute=np.array([float(RECOMPUTE.index(out["recompute"]))]), **one)
+    paired = bool(a2a_overlap_pairs(workload, mapping, calibration)[0])
+    if paired or not workload.training.moe_a2a_overlap:
+        return paired, ""
+    if calibration.moe_a2a_overlap <= 0:
+        return False, f"moe_a2a_overlap asked, but the software stack {software} does not offer it: all-to-alls exposed"
+    return False, (f"moe_a2a_overlap asked, but the mapping (pp={out['pp']}, vpp={out['vpp']}, ep={out['ep']}, "
+                   f"recompute={out['recompute']}) does not pair micro-batches: Megatron-Core runs the combined 1F1B "
+                   "schedule only at pp = 1 or with vpp > 1, with ep > 1 and without full recompute; all-to-alls exposed")
 
 
 def _row(label: str, value: Any, unit: str = "", scale: float = 1.0) -> tuple[str, str]:
@@ -267,7 +296,8 @@ def print_what_if(result: dict[str, Any], console: Any = None) -> None:
             _row("hfu", result.get("hfu"))]),
         ("memory per accelerator", [_row(k, result.get(k), "GiB", 2**30) for k in (
             "memory_per_accelerator_bytes", "memory_weights_bytes", "memory_gradients_bytes", "memory_optimizer_bytes",
-            "memory_activations_bytes", "memory_recompute_working_bytes", "memory_reserved_bytes", "hbm_capacity_bytes")]
+            "memory_activations_bytes", "memory_recompute_working_bytes", "memory_delayed_wgrad_bytes",
+            "memory_reserved_bytes", "hbm_capacity_bytes")]
          + [_row("feasible", result.get("feasible"))]
          + [_row(k, result.get(k)) for k in sorted(result) if k.startswith("violation_")]),
     ]
@@ -277,6 +307,8 @@ def print_what_if(result: dict[str, Any], console: Any = None) -> None:
     ppa = [_row(k, result[k]) for k in ppa_keys if k in result]
     if ppa:
         sections.append(("power, area, cost", ppa))
+    if result.get("moe_a2a_overlap_note"):
+        console.print(f"note: {result['moe_a2a_overlap_note']}")
     for title, rows in sections:
         table = Table("output", "value", title=title, title_justify="left")
         for label, text in rows:

@@ -238,6 +238,22 @@ def test_top_k_above_num_experts(tmp_path: Path) -> None:
     assert err.problem.key_path == "architecture.moe.top_k"
 
 
+@pytest.mark.parametrize(("text", "expected"), [("", True), ("    dropless: false\n", False)])
+def test_moe_dropless_defaults_to_true(tmp_path: Path, text: str, expected: bool) -> None:
+    moe = ("  tied_embeddings: false\n  moe:\n    num_experts: 8\n    top_k: 2\n"
+           "    expert_ffn_hidden: 14336\n" + text)
+    toy(tmp_path, "  tied_embeddings: false\n", moe)
+    wl = load_workload("toy", models_dir=tmp_path)
+    assert wl.architecture.moe is not None and wl.architecture.moe.dropless is expected
+
+
+def test_moe_dropless_must_be_a_boolean(tmp_path: Path) -> None:
+    moe = ("  tied_embeddings: false\n  moe:\n    num_experts: 8\n    top_k: 2\n"
+           "    expert_ffn_hidden: 14336\n    dropless: maybe\n")
+    err = _single_problem(toy(tmp_path, "  tied_embeddings: false\n", moe))
+    assert err.problem.key_path == "architecture.moe.dropless"
+
+
 def test_lora_rank_required_for_lora_mode(tmp_path: Path) -> None:
     err = _single_problem(toy(tmp_path, "mode: pretrain", "mode: finetune_lora"))
     assert err.problem.key_path == "training.lora_rank"

@@ -63,7 +63,8 @@ def test_only_the_activations_change_in_the_memory_breakdown():
     dp, m = np.full(1, 8.0), np.full(1, 16.0)
     off = memory_per_accelerator(_job(wl, False, "fp8", "pretrain"), mp, dp, m, cal)
     on = memory_per_accelerator(_job(wl, True, "fp8", "pretrain"), mp, dp, m, cal)
-    for part in ("weights_bytes", "gradients_bytes", "optimizer_bytes", "recompute_working_bytes", "reserved_bytes"):
+    for part in ("weights_bytes", "gradients_bytes", "optimizer_bytes", "recompute_working_bytes", "delayed_wgrad_bytes",
+                 "reserved_bytes"):
         np.testing.assert_array_equal(getattr(off, part), getattr(on, part))
     # first stage of PP4 1F1B holds min(pp, m) = 4 micro-batches of its 20 layers
     per_layer = 2.0 * wl.seq_len * wl.ffn_hidden / 2.0

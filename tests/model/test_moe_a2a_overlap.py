@@ -1,6 +1,7 @@
 """EP all-to-all overlap with the combined 1F1B schedule (issue 10, MoE rows): the dispatch/combine
 of one micro-batch hides under another's compute only where the job asks for it (``moe_a2a_overlap``,
-off by default as in Megatron-Core), the stack offers it and the pipeline is interleaved; the step is
+off by default as in Megatron-Core), the stack offers it and Megatron-Core runs the combined schedule
+(pp = 1 or an interleaved pipeline, ep > 1, no full recompute); the step is
 never slower with the overlap than without, never faster than without the all-to-all at all, and
 the pruned search's communication bound stays a lower bound."""
 
@@ -75,7 +76,8 @@ def test_full_recompute_keeps_the_all_to_all_exposed():
 
 def test_unpaired_share_is_one_exactly_where_megatron_refuses_the_overlap():
     """a2a_unpaired_share (used by the step and by the pruned search's bound) over every enumerated
-    mapping of a MoE workload: < 1 only with pp > 1, vpp > 1 and recompute other than full."""
+    mapping of a MoE workload: < 1 only with pp = 1 or vpp > 1, ep > 1 and recompute other than full
+    (Megatron-Core transformer_config.py __post_init__ and schedules.py, see a2a_overlap_pairs)."""
     from archsweep.model.training.communication import a2a_unpaired_share
     from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
 
@@ -83,31 +85,31 @@ def test_unpaired_share_is_one_exactly_where_megatron_refuses_the_overlap():
     assert np.all(a2a_unpaired_share(_workload("mixtral-8x7b", overlap=False), mappings, CAL,
                                      np.full(len(mappings), 64.0)) == 1.0)
     share = a2a_unpaired_share(WL, mappings, CAL, np.full(len(mappings), 64.0))
-    allowed = (mappings.pp > 1) & (mappings.vpp > 1) & (mappings.recompute != RECOMPUTE.index("full"))
+    scheduled = (mappings.pp == 1) | (mappings.vpp > 1)
+    allowed = scheduled & (mappings.ep > 1) & (mappings.recompute != RECOMPUTE.index("full"))
     assert np.any(allowed) and np.any(mappings.recompute == RECOMPUTE.index("full"))
+    assert np.any((mappings.pp > 1) & (mappings.vpp == 1)) and np.any(mappings.ep == 1)
     assert np.all(share[~allowed] == 1.0)
     assert np.all(share[allowed] < 1.0)
+    assert np.all(share[allowed & (mappings.pp == 1)] == 1.0 / 64.0)  # one unpaired pass (warm-up 0 + 1) of 64
 
 
-def test_a_stated_overlap_also_pairs_without_a_pipeline():
-    """With ``moe_a2a_overlap_without_pipeline`` (validation, a row stating the overlap) pp = 1 pairs too
-    (Megatron-Core combined_1f1b_schedule_for_no_pipelining); an interleaved or a plain pp > 1 mapping and
-    a full-recompute mapping are as without it; it needs the stack's overlap."""
-    from archsweep.model.training.communication import a2a_unpaired_share
-    from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
-
-    mappings, _ = enumerate_mappings(WL)
-    mb = np.full(len(mappings), 64.0)
-    base = a2a_unpaired_share(WL, mappings, CAL, mb)
-    stated = a2a_unpaired_share(WL, mappings, replace(CAL, moe_a2a_overlap_without_pipeline=1.0), mb)
-    plain = (mappings.pp == 1) & (mappings.recompute != RECOMPUTE.index("full"))
-    assert np.any(plain) and np.all(base[plain] == 1.0)
-    assert np.all(stated[plain] == 1.0 / 64.0)  # one unpaired pass (warm-up 0 + 1) of 64 micro-batches
-    assert np.array_equal(stated[~plain], base[~plain])
-    off = replace(CAL, moe_a2a_overlap=0.0, moe_a2a_overlap_without_pipeline=1.0)
-    assert np.all(a2a_unpaired_share(WL, mappings, off, mb) == 1.0)
+def test_the_job_overlap_pairs_without_a_pipeline():
+    """A job asking for the overlap pairs at pp = 1 too (Megatron-Core forward_backward_no_pipelining runs
+    combined_1f1b_schedule_for_no_pipelining): the step is strictly faster at pp = 1, ep = 32 than without
+    it, and nothing changes on a stack without the overlap."""
     single = "tp=2,pp=1,cp=1,ep=32,vpp=1,mb=1,recompute=none,zero=1"
-    on, off_pp1 = _run(single, replace(CAL, moe_a2a_overlap_without_pipeline=1.0)), _run(single)
-    # ep = 32 at pp = 1: the stated overlap hides some all-to-all, so the step is strictly faster
-    assert 0.0 <= on["ep_comm_exposed_s"] < off_pp1["ep_comm_exposed_s"]
-    assert on["step_time_s"] < off_pp1["step_time_s"]
+    on, off = _run(single), _run(single, overlap=False)
+    assert 0.0 <= on["ep_comm_exposed_s"] < off["ep_comm_exposed_s"]
+    assert on["step_time_s"] < off["step_time_s"]
+    no_stack = replace(CAL, moe_a2a_overlap=0.0)
+    assert _run(single, no_stack) == _run(single, no_stack, overlap=False) == off
+
+
+def test_a_dense_job_asking_for_the_overlap_pairs_nowhere():
+    from archsweep.model.training.communication import a2a_overlap_pairs
+    from archsweep.model.training.mapping import enumerate_mappings
+
+    dense = _workload("llama3-8b")
+    mappings, _ = enumerate_mappings(dense)
+    assert not np.any(a2a_overlap_pairs(dense, mappings, CAL))

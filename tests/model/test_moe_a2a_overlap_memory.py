@@ -17,7 +17,6 @@ from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings, expe
 from archsweep.model.training.memory import a2a_paired_in_flight, delayed_wgrad_bytes, memory_per_accelerator
 
 CAL = load_calibration()
-STATED = replace(CAL, moe_a2a_overlap_without_pipeline=1.0)
 
 
 def _asking(name: str):
@@ -31,17 +30,19 @@ def _acts(wl, mappings, mb, cal):
 
 def test_paired_pp1_mappings_hold_two_micro_batches():
     wl = _asking("mixtral-8x7b")
+    unasked = load_workload("mixtral-8x7b")
     mappings, _ = enumerate_mappings(wl)
     mb = np.full(len(mappings), 64.0)
-    base, stated = _acts(wl, mappings, mb, CAL), _acts(wl, mappings, mb, STATED)
-    plain = (mappings.pp == 1) & (mappings.recompute != RECOMPUTE.index("full"))
+    base, asked = _acts(unasked, mappings, mb, CAL), _acts(wl, mappings, mb, CAL)
+    plain = (mappings.pp == 1) & (mappings.ep > 1) & (mappings.recompute != RECOMPUTE.index("full"))
     assert np.any(plain) and np.any(~plain)
     logits = 6.0 * mappings.micro_batch * wl.seq_len / mappings.cp * wl.vocab / mappings.tp  # pp = 1: not per layer
-    np.testing.assert_allclose(stated[plain] - logits[plain], 2.0 * (base[plain] - logits[plain]), rtol=1e-12)
-    assert np.array_equal(stated[~plain], base[~plain])
+    np.testing.assert_allclose(asked[plain] - logits[plain], 2.0 * (base[plain] - logits[plain]), rtol=1e-12)
+    assert np.array_equal(asked[~plain], base[~plain])
     # One micro-batch: nothing to pair with; the stack's overlap off: no pairing at all.
-    assert np.array_equal(_acts(wl, mappings, np.ones(len(mappings)), STATED), _acts(wl, mappings, np.ones(len(mappings)), CAL))
-    off = replace(STATED, moe_a2a_overlap=0.0)
+    one = np.ones(len(mappings))
+    assert np.array_equal(_acts(wl, mappings, one, CAL), _acts(unasked, mappings, one, CAL))
+    off = replace(CAL, moe_a2a_overlap=0.0)
     assert np.array_equal(_acts(wl, mappings, mb, off), base)
 
 
@@ -51,7 +52,7 @@ def test_memory_pairs_exactly_where_the_all_to_all_pairs_at_pp1():
     wl = _asking("mixtral-8x7b")
     mappings, _ = enumerate_mappings(wl)
     pp1 = mappings.pp == 1
-    for cal in (CAL, STATED, replace(STATED, moe_a2a_overlap=0.0)):
+    for cal in (CAL, replace(CAL, moe_a2a_overlap=0.0)):
         for m in (2.0, 64.0):
             mb = np.full(len(mappings), m)
             paired = a2a_paired_in_flight(wl, mappings, mb, cal) == 2.0
@@ -63,11 +64,11 @@ def test_memory_pairs_exactly_where_the_all_to_all_pairs_at_pp1():
 def test_a_dense_workload_never_pairs():
     wl = _asking("llama3-8b")
     mappings, _ = enumerate_mappings(wl)
-    assert np.all(a2a_paired_in_flight(wl, mappings, np.full(len(mappings), 64.0), STATED) == 1.0)
+    assert np.all(a2a_paired_in_flight(wl, mappings, np.full(len(mappings), 64.0), CAL) == 1.0)
 
 
 def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
-    """Where the overlap pairs (interleaved, not full recompute; or pp = 1 stated), the working set holds
+    """Where the overlap pairs (pp = 1 or interleaved, ep > 1, not full recompute), the memory holds
     FC2's (h) and FC1's (2 x expert FFN, SwiGLU) output gradients of every routed copy of one micro-batch,
     2 B each, split over tp; nowhere else, and not for a job that does not ask for the overlap.
 
@@ -78,8 +79,8 @@ def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
     gradient doubles, 65536 x (8192 + 28672) x 2 B."""
     wl = _asking("mixtral-8x7b")
     mappings, _ = enumerate_mappings(wl)
-    held = delayed_wgrad_bytes(wl, mappings, STATED, 1.0)
-    pairs = a2a_unpaired_share(wl, mappings, STATED, np.full(len(mappings), 64.0)) < 1.0
+    held = delayed_wgrad_bytes(wl, mappings, CAL, 1.0)
+    pairs = a2a_unpaired_share(wl, mappings, CAL, np.full(len(mappings), 64.0)) < 1.0
     assert np.any(pairs) and np.any(~pairs)
     gib = 2.0**30
     for (tp, cp, mb), expected in (((1, 1, 1), 4 * gib), ((2, 1, 1), 2 * gib), ((1, 2, 1), 2 * gib),
@@ -87,19 +88,24 @@ def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
         at = pairs & (mappings.tp == tp) & (mappings.cp == cp) & (mappings.micro_batch == mb)
         assert np.any(at) and np.all(held[at] == expected), (tp, cp, mb)
     one = pairs & (mappings.tp == 1) & (mappings.cp == 1) & (mappings.micro_batch == 1)
-    assert np.all(delayed_wgrad_bytes(wl, mappings, STATED, 2.0)[one] == 65536 * (8192 + 28672) * 2)
+    assert np.all(delayed_wgrad_bytes(wl, mappings, CAL, 2.0)[one] == 65536 * (8192 + 28672) * 2)
     assert np.all(held[~pairs] == 0.0)
     unasked = load_workload("mixtral-8x7b")
-    assert np.all(delayed_wgrad_bytes(unasked, mappings, STATED, 1.0) == 0.0)
-    # It adds to the memory: with the overlap asked, a paired pp > 1 mapping (no second micro-batch of
-    # activations) holds exactly these bytes more in total; an unpaired one holds the same.
+    assert np.all(delayed_wgrad_bytes(unasked, mappings, CAL, 1.0) == 0.0)
+    # it lands in its own part: the memory with the overlap asked exceeds the unasked by exactly this (plus
+    # the second micro-batch of a paired pp = 1 mapping, which lands in the activations)
     dp, mb = np.full(len(mappings), 8.0), np.full(len(mappings), 64.0)
-    on = memory_per_accelerator(wl, mappings, dp, mb, STATED)
-    off = memory_per_accelerator(unasked, mappings, dp, mb, STATED)
+    on = memory_per_accelerator(wl, mappings, dp, mb, CAL)
+    off = memory_per_accelerator(unasked, mappings, dp, mb, CAL)
     etp = expert_tensor_parallel(mappings, dp)
+    np.testing.assert_allclose(on.delayed_wgrad_bytes - off.delayed_wgrad_bytes,
+                               delayed_wgrad_bytes(wl, mappings, CAL, etp), rtol=1e-12)
+    # its own part, not recompute memory: a mapping that does not recompute reports no recompute working set
+    assert np.array_equal(on.recompute_working_bytes, off.recompute_working_bytes)
+    assert np.all(on.recompute_working_bytes[mappings.recompute != RECOMPUTE.index("full")] == 0.0)
     deep = pairs & (mappings.pp > 1)
     assert np.any(deep)
     np.testing.assert_allclose(on.total_bytes[deep] - off.total_bytes[deep],
-                               delayed_wgrad_bytes(wl, mappings, STATED, etp)[deep], rtol=1e-12)
+                               delayed_wgrad_bytes(wl, mappings, CAL, etp)[deep], rtol=1e-12)
     assert np.array_equal(on.total_bytes[~pairs], off.total_bytes[~pairs])
     assert np.all(on.total_bytes >= off.total_bytes)

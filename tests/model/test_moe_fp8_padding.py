@@ -87,3 +87,20 @@ def test_the_padding_grows_with_the_routed_copies():
 
     assert extra(top_k=8) == pytest.approx(2.0 * extra(top_k=4), rel=1e-9)
     assert extra(mb=2.0) == pytest.approx(2.0 * extra(mb=1.0), rel=1e-9)
+
+
+def test_a_drop_and_pad_layer_pays_no_padding():
+    """MoEConfig.dropless False (drop-and-pad: every expert receives exactly its capacity, so TransformerEngine's
+    Fp8Padding returns the input unchanged): the FP8 layer costs exactly what it costs with the padding off;
+    the shipped models are dropless (Megatron-Core's default, moe_expert_capacity_factor None)."""
+    padded_wl = load_workload("qwen3-30b-a3b")
+    assert padded_wl.architecture.moe.dropless is True
+    dropless, hw, wl = _layer("fp8", CAL)
+    without, _, _ = _layer("fp8", replace(CAL, moe_fp8_padding_bytes_per_element=0.0))
+    arch = wl.architecture
+    drop = replace(wl, architecture=replace(arch, moe=replace(arch.moe, dropless=False)))
+    peak = hw.peak_matrix_flops_fp8
+    padded = layer_costs(hw, drop, _mapping(), CAL, peak)
+    assert np.array_equal(padded.moe_fwd_s, without.moe_fwd_s)
+    assert np.array_equal(padded.moe_bwd_s, without.moe_bwd_s)
+    assert np.all(dropless.moe_fwd_s > padded.moe_fwd_s)

@@ -14,7 +14,7 @@ from measured_runs import runs
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.validation.cells import _text
-from archsweep.validation.moe_graphs import graph_scope_calibration, stated_moe_calibration, ungraphed_host_extra_s
+from archsweep.validation.moe_graphs import graph_scope_calibration, ungraphed_host_extra_s
 from archsweep.validation.run import plan_row, validate_rows
 
 ROWS = runs()
@@ -139,8 +139,8 @@ def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
     overlap (interleaved pipeline) is predicted slower without it, never faster; empty is 'no'."""
     cal = load_calibration(stack="megatron-core-flex")
     assert cal.moe_a2a_overlap == 1.0
-    assert stated_moe_calibration({"moe_a2a_overlap": "no"}, cal, None) == cal
-    assert stated_moe_calibration({}, cal, None) == cal
+    assert graph_scope_calibration({"moe_a2a_overlap": "no"}, cal, None) == cal
+    assert graph_scope_calibration({}, cal, None) == cal
     row = _row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256")  # pp 4, vpp 4
     assert _text(row, "moe_a2a_overlap") == "no"
     jobs = {cell: plan_row({**row, "moe_a2a_overlap": cell}).workload.training.moe_a2a_overlap for cell in ("yes", "no", "")}
@@ -152,14 +152,9 @@ def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
 
 
 def test_a_row_stating_the_overlap_also_overlaps_without_a_pipeline():
-    """'yes' adds the pp = 1 case (Megatron-Core combined_1f1b_schedule_for_no_pipelining), which a job
-    alone does not assume; the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is predicted faster
-    with it than with the cell left empty (overlap off)."""
-    cal = load_calibration(stack="megatron-core-flex")
-    assert cal.moe_a2a_overlap_without_pipeline == 0.0
-    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, cal, None).moe_a2a_overlap_without_pipeline == 1.0
-    off = replace(cal, moe_a2a_overlap=0.0)
-    assert stated_moe_calibration({"moe_a2a_overlap": "yes"}, off, None) == off  # a stack without the overlap
+    """'yes' turns on the row's job's overlap, which at pp = 1 pairs as for any job asking for it (Megatron-Core
+    combined_1f1b_schedule_for_no_pipelining); the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is
+    predicted faster with it than with the cell left empty (overlap off)."""
     row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     assert (_text(row, "pp"), _text(row, "moe_a2a_overlap")) == ("1", "yes")
     stated, unstated = validate_rows([row, {**row, "moe_a2a_overlap": ""}])

@@ -226,8 +226,8 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                              "(Megatron-Core overlap_param_gather; default on; --no-param-gather-overlap: exposed)")
     parser.add_argument("--moe-a2a-overlap", action=argparse.BooleanOptionalAction, default=None,
                         help="MoE: hide the EP all-to-all of one micro-batch under another's compute (Megatron-Core "
-                             "overlap_moe_expert_parallel_comm, combined 1F1B; interleaved pipelines without full "
-                             "recompute only; default off, as Megatron-Core)")
+                             "overlap_moe_expert_parallel_comm, combined 1F1B; pp = 1 or interleaved pipelines, ep > 1, "
+                             "without full recompute; default off, as Megatron-Core; an error for a dense model)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')

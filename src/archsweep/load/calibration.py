@@ -26,16 +26,13 @@ _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_host_shared_expert_ungraphed_s",
-               "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap", "moe_a2a_overlap_without_pipeline",
+               "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap",
                "moe_dispatch_per_domain",
                "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "hbm_usable_fraction", "checkpoint_early_stop"}
-#: Set only by validation for a row that states it (archsweep.validation.moe_graphs): neither
-#: model.yaml nor a stack of software_stacks.yaml may set it (spec/calibration.py).
-_VALIDATION_ONLY = {"moe_a2a_overlap_without_pipeline"}
 
 
 @cache
@@ -69,12 +66,9 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
     for name, entry in doc[stack].items():
         if name in ("description", "based_on", "parallelism", *SOFTWARE_KEYS):
             continue
-        if name in _VALIDATION_ONLY:
-            raise InputError(str(stacks_file), f"{stack}.{name}", entry.get("value") if isinstance(entry, dict) else entry,
-                             "no stack setting: validation sets it per row from the row's moe_a2a_overlap cell")
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>",
-                             "one of " + ", ".join(sorted(names - _VALIDATION_ONLY)))
+                             "one of " + ", ".join(sorted(names)))
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")

@@ -225,6 +225,8 @@ def _check_moe(arch: dict[str, Any], file: str) -> list[InputError]:
     if moe.get("dense_layers", 0) > arch["layers"]:
         p.append(InputError(file, "architecture.moe.dense_layers", moe["dense_layers"],
                             f"at most layers ({arch['layers']})"))
+    if not isinstance(moe.get("dropless", True), bool):
+        p.append(InputError(file, "architecture.moe.dropless", moe["dropless"], "true (dropless, the default) or false (drop-and-pad)"))
     return p
 
 
@@ -378,7 +380,7 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         num_experts=moe_raw["num_experts"], top_k=moe_raw["top_k"],
         shared_experts=moe_raw.get("shared_experts", 0), expert_ffn_hidden=moe_raw["expert_ffn_hidden"],
         dense_layers=moe_raw.get("dense_layers", 0), capacity_factor=float(moe_raw.get("capacity_factor", 1.0)),
-    )
+        dropless=moe_raw.get("dropless", True))
     architecture = Architecture(
         name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
         kv_heads=kv_heads, head_dim=head_dim, ffn_hidden=arch["ffn_hidden"], ffn_type=arch["ffn_type"],

@@ -234,8 +234,8 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        if fp8 and cal.moe_fp8_padding_bytes_per_element > 0:
-            # Dropless low-precision layers pad each local expert's rows to the quantisation block
+        if fp8 and moe.dropless and cal.moe_fp8_padding_bytes_per_element > 0:
+            # Dropless (MoEConfig.dropless) low-precision layers pad each local expert's rows to the quantisation block
             # (Megatron-Core TEGroupedMLP Fp8Padding before FC1, Fp8Unpadding after FC2; TransformerEngine
             # fused_multi_row_padding / _unpadding copy every routed row: read + write, forward and backward;
             # 3 kernels each way: hidden states, probabilities, output).

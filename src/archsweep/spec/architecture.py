@@ -31,6 +31,15 @@ class MoEConfig:
         dense_layers: the first ``dense_layers`` layers use a dense FFN of ``ffn_hidden``.
         capacity_factor: token capacity per expert relative to a perfect balance (>= 1);
             compute and all-to-all volume scale with it.
+        dropless: True (the default, Megatron-Core's: NVIDIA/Megatron-LM @d98e8a6
+            megatron/core/transformer/transformer_config.py ``moe_expert_capacity_factor: Optional[float] =
+            None``, "None means no token will be dropped"): each expert takes however many tokens the router
+            sends it, so a low-precision layer pads each local expert's rows to the quantisation block
+            (``Calibration.moe_fp8_padding_bytes_per_element``). False: drop-and-pad (a capacity factor with
+            ``moe_pad_expert_input_to_capacity``): every expert receives exactly its capacity, the padding
+            is already there and the quantisation padding is not charged (TransformerEngine @d0067d0
+            transformer_engine/pytorch/module/fp8_padding.py returns the input unchanged when the splits
+            are already aligned).
     """
 
     num_experts: int
@@ -39,6 +48,7 @@ class MoEConfig:
     expert_ffn_hidden: int
     dense_layers: int = 0
     capacity_factor: float = 1.0
+    dropless: bool = True
 
 
 @dataclass(frozen=True)

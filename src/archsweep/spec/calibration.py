@@ -80,14 +80,9 @@ class Calibration:
     #: 1: the stack offers the overlap of the MoE dispatch/combine all-to-all of one micro-batch with the
     #: compute of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``): a job that
     #: asks for it (``TrainingJob.moe_a2a_overlap``, off by default) runs it where the schedule allows it
-    #: (interleaved; pp = 1 see below); 0: the all-to-all is exposed whatever the job asks.
+    #: (pp = 1 or interleaved, ep > 1, no full recompute: model.training.communication.a2a_overlap_pairs);
+    #: 0: the all-to-all is exposed whatever the job asks.
     moe_a2a_overlap: float = 0.0
-    #: 1: the overlap also runs without a pipeline (pp = 1: Megatron-Core
-    #: ``combined_1f1b_schedule_for_no_pipelining``), set only by validation for a row that states the
-    #: overlap (:mod:`archsweep.validation.moe_graphs`; model.yaml and software_stacks.yaml refuse it,
-    #: archsweep.load.calibration); 0: only under an interleaved pipeline (studies, eval: no
-    #: Megatron-Bridge preset runs it at pp = 1).
-    moe_a2a_overlap_without_pipeline: float = 0.0
     #: 1: the MoE token dispatcher sends a token across the scale-out network once per remote scale-up
     #: domain holding any of its experts and forwards it inside the domain (DeepEP normal kernels,
     #: HybridEP: :func:`archsweep.model.collectives.ep_dispatch_bytes`); 0: one copy per routed

@@ -99,7 +99,7 @@ class TrainingJob:
         moe_a2a_overlap: a MoE job runs Megatron-Core's EP all-to-all overlap (``overlap_moe_expert_parallel_comm``,
             the combined 1F1B schedule that hides one micro-batch's dispatch / combine under another's compute,
             with ``delay_wgrad_compute``) where the stack offers it (``Calibration.moe_a2a_overlap``) and the
-            mapping allows it (interleaved pipeline, no full recompute:
+            mapping allows it (pp = 1 or an interleaved pipeline, ep > 1, no full recompute:
             :func:`archsweep.model.training.communication.a2a_overlap_pairs`). False, the default, is
             Megatron-Core's (NVIDIA/Megatron-LM transformer_config.py ``overlap_moe_expert_parallel_comm: bool =
             False``); Megatron-Bridge's performance presets turn it on in 7 of 35 (DeepSeek-V3, Qwen3-235B

@@ -33,9 +33,8 @@ default False) and the Megatron-LM MoE model zoo's launcher per command (``A2A_O
 The row's job carries it (``TrainingJob.moe_a2a_overlap``, set by
 :mod:`archsweep.validation.row_workload`): "yes" turns it on, "no" and an empty cell leave it
 off (Megatron-Core's default, as for a study or eval job that does not ask for it; no MoE row has an empty
-cell today). Here "yes" also adds the pp = 1 case Megatron-Core runs (``combined_1f1b_schedule_for_no_pipelining``;
-a job alone assumes the overlap only under an interleaved pipeline, ``model.training.communication``).
-Written by ``data/validation/derive/moe_recipes.py`` and ``mcore_moe_modelzoo_rows.py``.
+cell today). Where the job's overlap pairs micro-batches (pp = 1 or interleaved) is the model's, as for any
+job (``model.training.communication.a2a_overlap_pairs``). Written by ``data/validation/derive/moe_recipes.py`` and ``mcore_moe_modelzoo_rows.py``.
 """
 
 from __future__ import annotations
@@ -48,8 +47,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import _text, _yes_no
 from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 
-__all__ = ["graph_scope_calibration", "router_captures_shared_experts", "stated_moe_calibration",
-           "ungraphed_host_extra_s"]
+__all__ = ["graph_scope_calibration", "router_captures_shared_experts", "ungraphed_host_extra_s"]
 
 
 def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
@@ -89,13 +87,3 @@ def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
         return calibration
     return replace(calibration, moe_layer_host_overhead_s=calibration.moe_layer_host_overhead_s + extra)
 
-
-def stated_moe_calibration(row: Mapping[str, str], calibration: Calibration,
-                           architecture: Architecture | None) -> Calibration:
-    """:func:`graph_scope_calibration`, with the EP all-to-all overlap also without a pipeline where the row's
-    ``moe_a2a_overlap`` cell says "yes" and the stack offers the overlap (module doc; the overlap itself is the
-    row's job's, ``TrainingJob.moe_a2a_overlap``). Raises ``Skip`` on a cell that is not yes / no."""
-    out = graph_scope_calibration(row, calibration, architecture)
-    if _yes_no(row, "moe_a2a_overlap") and out.moe_a2a_overlap > 0.0:
-        out = replace(out, moe_a2a_overlap_without_pipeline=1.0)
-    return out

@@ -61,7 +61,7 @@ from archsweep.validation.metrics import (
     predict_metric,
 )
 from archsweep.validation.mlperf import EVAL_SHARE, eval_forward_share, eval_schedule, wallclock_factor
-from archsweep.validation.moe_graphs import stated_moe_calibration
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.row_workload import _workload
 from archsweep.validation.rows import _mapping, calibration_stack
 from archsweep.validation.software import row_parallelism
@@ -157,7 +157,7 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         return _skipped(row, f"input error: {exc}")
     try:
         # the row's stated MoE software: CUDA-graph scope and EP all-to-all overlap
-        calibration = stated_moe_calibration(row, calibration, plan.workload.architecture)
+        calibration = graph_scope_calibration(row, calibration, plan.workload.architecture)
         results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:

@@ -126,12 +126,10 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     across the scale-out network once per remote domain it reaches
     (:func:`~archsweep.model.collectives.ep_dispatch_bytes`).
 
-    With the job's ``moe_a2a_overlap`` on a stack that offers it (``cal.moe_a2a_overlap``) and an interleaved
-    pipeline (pp > 1, vpp > 1), whose combined 1F1B
-    schedule pairs the forward of one micro-batch with the backward of another (Megatron-Core
-    pipeline_parallel/combined_1f1b.py, used under ``overlap_moe_expert_parallel_comm``; Megatron-Core
-    also offers it at pp = 1, which no Megatron-Bridge preset uses, so it is assumed there only where
-    ``cal.moe_a2a_overlap_without_pipeline`` says a validation row states it), the
+    With the job's ``moe_a2a_overlap`` on a stack that offers it (``cal.moe_a2a_overlap``) on a mapping where
+    Megatron-Core runs the combined 1F1B schedule (:func:`a2a_overlap_pairs`: pp = 1 or an interleaved
+    pipeline), which pairs the forward of one micro-batch with the backward of another (NVIDIA/Megatron-LM
+    @d98e8a6 megatron/core/pipeline_parallel/combined_1f1b.py), the
     four all-to-alls of a MoE layer run on their own stream under that pair's compute
     (``moe_layer_s``: forward + backward of one MoE layer): only the excess stays exposed. The
     passes without a partner (the schedule's warm-up forwards and cool-down backwards: pp - 1
@@ -166,17 +164,12 @@ def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
 
 
 def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:
-    """Share of a step's MoE all-to-alls that no other micro-batch's compute can hide: 1 without the
-    combined-1F1B overlap (the job's ``moe_a2a_overlap`` off, the default; the stack's ``cal.moe_a2a_overlap``
-    0; no interleaved pipeline; or full recompute);
+    """Share of a step's MoE all-to-alls that no other micro-batch's compute can hide: 1 where the
+    combined-1F1B overlap does not pair (:func:`a2a_overlap_pairs`: the job's ``moe_a2a_overlap`` off, the
+    default; the stack's ``cal.moe_a2a_overlap`` 0; ep = 1; a non-interleaved pipeline; or full recompute);
     else the schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see
-    :func:`expert_parallel`).
-
-    Megatron-Core refuses ``overlap_moe_expert_parallel_comm`` with full recompute
-    (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``__post_init__``: recompute_granularity !=
-    'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
-    only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
-    recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
+    :func:`expert_parallel`; pp = 1: one unpaired pass, the first forward of
+    ``combined_1f1b_schedule_for_no_pipelining``)."""
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(a2a_overlap_pairs(wl, mp, cal), share, 1.0)
@@ -184,16 +177,28 @@ def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microb
 
 def a2a_overlap_pairs(wl: Workload, mp: MappingArrays, cal: Calibration) -> np.ndarray:
     """Where the combined-1F1B EP all-to-all overlap pairs the forward of one micro-batch with the backward
-    of another: the job asks for it (``wl.training.moe_a2a_overlap``: Megatron-Core
-    ``overlap_moe_expert_parallel_comm``, off by default), the stack offers it (``cal.moe_a2a_overlap``),
-    no full recompute, and an interleaved pipeline (pp > 1,
-    vpp > 1) or, where ``cal.moe_a2a_overlap_without_pipeline`` says a row states it, pp = 1 (see
-    :func:`a2a_unpaired_share`). The one predicate of the hidden all-to-alls and of the second micro-batch
-    the pairing holds in memory (:func:`archsweep.model.training.memory.a2a_paired_in_flight`)."""
-    interleaved = (mp.pp > 1) & (mp.vpp > 1)
-    unpipelined = (mp.pp == 1) & (cal.moe_a2a_overlap_without_pipeline > 0)
+    of another: a MoE job that asks for it (``wl.training.moe_a2a_overlap``: Megatron-Core
+    ``overlap_moe_expert_parallel_comm``, off by default) on a stack that offers it (``cal.moe_a2a_overlap``),
+    on a mapping Megatron-Core accepts it for and runs the combined schedule on. The one predicate of the
+    hidden all-to-alls, of the pruned search's bound (:mod:`archsweep.model.training.comm_bound`) and of
+    the memory the pairing holds (:func:`archsweep.model.training.memory.a2a_paired_in_flight`,
+    :func:`~archsweep.model.training.memory.delayed_wgrad_bytes`).
+
+    NVIDIA/Megatron-LM @d98e8a6 megatron/core/transformer/transformer_config.py ``__post_init__`` (``if
+    self.overlap_moe_expert_parallel_comm``) refuses it for pp > 1 without
+    ``virtual_pipeline_model_parallel_size``, for ``expert_model_parallel_size`` 1, and with full recompute
+    (``recompute_granularity != 'full'``, ``recompute_method`` / ``recompute_num_layers`` None, 'moe' not in
+    ``recompute_modules``; selective recompute is allowed, its modules never include 'moe'): such a mapping
+    keeps every all-to-all exposed and holds nothing extra. The schedules that remain
+    (megatron/core/pipeline_parallel/schedules.py): ``forward_backward_no_pipelining`` calls
+    ``combined_1f1b_schedule_for_no_pipelining`` (pp = 1) and ``forward_backward_pipelining_with_interleaving``
+    calls ``combined_1f1b_schedule_for_interleaved_pipelining`` (pp > 1, vpp > 1), both when
+    ``overlap_moe_expert_parallel_comm`` is set and the step is not forward-only."""
+    if wl.moe is None:
+        return np.zeros(np.shape(mp.pp), dtype=bool)
+    scheduled = (mp.pp == 1) | (mp.vpp > 1)
     asked = bool(wl.training.moe_a2a_overlap) and cal.moe_a2a_overlap > 0
-    return (interleaved | unpipelined) & (mp.recompute != 2) & asked
+    return scheduled & (mp.ep > 1) & (mp.recompute != 2) & asked
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,10 @@ class MemoryBreakdown:
     """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``.
 
     ``activations_bytes`` are the stored activations (Korthikanti's accounting);
-    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute, or, where
-    the EP all-to-all overlap pairs micro-batches, one MoE layer's delayed weight-gradient tensors
-    (:func:`delayed_wgrad_bytes`; the overlap refuses full recompute, so the two never add).
+    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute (0 otherwise);
+    ``delayed_wgrad_bytes`` is, where the EP all-to-all overlap pairs micro-batches, one MoE layer's delayed
+    weight-gradient tensors (:func:`delayed_wgrad_bytes`, 0 elsewhere; the overlap refuses full recompute,
+    so at most one of the two is non-zero).
     """
 
     weights_bytes: np.ndarray
@@ -54,6 +55,7 @@ class MemoryBreakdown:
     optimizer_bytes: np.ndarray
     activations_bytes: np.ndarray
     recompute_working_bytes: np.ndarray
+    delayed_wgrad_bytes: np.ndarray
     reserved_bytes: np.ndarray
     total_bytes: np.ndarray
 
@@ -335,11 +337,14 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
-    working = np.where(mp.recompute == 2, working, 0.0) + delayed_wgrad_bytes(wl, mp, cal, etp)
+    working = np.where(mp.recompute == 2, working, 0.0)
+    wgrad = delayed_wgrad_bytes(wl, mp, cal, etp)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
     reserved = np.full(np.shape(acts), cal.memory_reserved_bytes)
-    total = w_bytes + g_bytes + o_bytes + acts + working + reserved
+    total = w_bytes + g_bytes + o_bytes + acts + working + wgrad + reserved
     zero = 0.0 * total  # broadcast every part to the common shape
-    return MemoryBreakdown(w_bytes + zero, g_bytes + zero, o_bytes + zero, acts + zero, working + zero, reserved + zero, total)
+    return MemoryBreakdown(weights_bytes=w_bytes + zero, gradients_bytes=g_bytes + zero, optimizer_bytes=o_bytes + zero,
+                           activations_bytes=acts + zero, recompute_working_bytes=working + zero,
+                           delayed_wgrad_bytes=wgrad + zero, reserved_bytes=reserved + zero, total_bytes=total)

@@ -1,6 +1,6 @@
-"""A validation-only calibration field (``moe_a2a_overlap_without_pipeline``, set per row by
-archsweep.validation.moe_graphs) is refused in software_stacks.yaml with a clear error (review B
-finding 13); model.yaml never took it."""
+"""The EP all-to-all overlap is a stack setting (``moe_a2a_overlap``) and a job's request; the former
+validation-only pp = 1 switch (``moe_a2a_overlap_without_pipeline``, s9-m2: the job's request now covers
+pp = 1) is an unknown key with a clear error."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def stacks_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     load_calibration.cache_clear()
 
 
-def test_a_stack_may_not_set_the_no_pipeline_overlap(stacks_file):
+def test_the_removed_no_pipeline_switch_is_an_unknown_key(stacks_file):
     write, monkeypatch = stacks_file
     path = write("moe_a2a_overlap_without_pipeline")
     monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
@@ -37,7 +37,7 @@ def test_a_stack_may_not_set_the_no_pipeline_overlap(stacks_file):
         load_calibration(stack="teststack")
     problem = err.value.problem
     assert problem.file == str(path) and problem.key_path == "teststack.moe_a2a_overlap_without_pipeline"
-    assert "validation sets it per row" in problem.allowed
+    assert "moe_a2a_overlap" in problem.allowed
 
 
 def test_the_stack_overlap_itself_stays_a_stack_setting(stacks_file):
@@ -47,6 +47,6 @@ def test_the_stack_overlap_itself_stays_a_stack_setting(stacks_file):
     assert load_calibration(stack="teststack").moe_a2a_overlap == 1.0
 
 
-def test_no_shipped_stack_sets_it():
+def test_no_shipped_stack_has_the_removed_switch():
     for stack in calibration_module.software_stacks():
-        assert load_calibration(stack=stack).moe_a2a_overlap_without_pipeline == 0.0
+        assert not hasattr(load_calibration(stack=stack), "moe_a2a_overlap_without_pipeline")
