@@ -8,5 +8,5 @@ M=data/validation/training_runs.csv
 archsweep validate --measurements $M --summary-only --optimism 2>&1 | sed -n '/summary/,$p' | head -80
 for g in nemo mlperf megatron mpt mcore-moe; do
   echo "== held-out $g"
-  archsweep validate --measurements $M --summary-only --hold-out $g 2>&1 | grep -E "^\s*(all|$g)\b|MAPE" | head -4
+  archsweep validate --measurements $M --summary-only --hold-out $g 2>&1 | grep -E "^validated"
 done
