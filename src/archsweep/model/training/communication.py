@@ -161,7 +161,10 @@ def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
     ``tensor_parallel.checkpoint`` / ``te_checkpoint``), and a MoE layer's forward is router, token
     dispatcher (dispatch all-to-all), experts, combine all-to-all (transformer/moe/moe_layer.py), as the
     TP all-reduces of a recomputed layer are re-charged (:func:`tensor_parallel`). Selective recompute
-    never re-runs them ('moe' is not in the model's ``RECOMPUTE_MODULES``)."""
+    here never re-runs them because the one Megatron-Core module that would, 'moe' (the whole MoE layer,
+    dispatch and combine included), is not modelled: archsweep's ``RECOMPUTE_MODULES`` rejects it.
+    Modelling it would take 6 all-to-alls here, as full recompute, and no overlap
+    (:func:`a2a_unpaired_share`)."""
     return 4.0 + np.where(mp.recompute == 2, 2.0, 0.0)
 
 
@@ -176,7 +179,10 @@ def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microb
     (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``__post_init__``: recompute_granularity !=
     'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
     only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
-    recompute is allowed: its modules never include 'moe' (``RECOMPUTE_MODULES`` rejects it)."""
+    recompute is allowed here because archsweep rejects the 'moe' module (not modelled:
+    :data:`~archsweep.spec.training.RECOMPUTE_MODULES`); Megatron-Core accepts it and it re-runs the
+    dispatch and combine, so modelling it would take 6 all-to-alls (:func:`ep_alltoalls_per_layer`) and no
+    overlap, as full recompute."""
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(a2a_overlap_pairs(wl, mp, cal), share, 1.0)
