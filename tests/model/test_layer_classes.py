@@ -105,3 +105,24 @@ def test_layer_classes_on_flat_pairs(name, variant):
         assert np.array_equal(etp[first][class_of], etp)  # nor two expert TP widths
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         _assert_same(stage_compute(part, wl, mp, CAL, fixed_dp, layers), stage_compute(part, wl, mp, CAL, fixed_dp))
+
+
+def test_layer_classes_code_the_expert_tp_width_itself(monkeypatch):
+    """The class code holds the expert TP width, not only whether it equals tp: with a width rule that
+    gave other values than tp or 1 (here, where EP does not fit in DP x CP, 1 at even DP and 2 at odd DP:
+    not fixed by tp and the flag), positions of one class still share it."""
+    wl = load_workload("mixtral-8x7b")
+    mappings, fixed_dp = enumerate_mappings(wl)
+
+    def halved(mp, dp):
+        return np.where(expert_tensor_parallel(mp, dp) == mp.tp, mp.tp,
+                        np.where(np.mod(dp, 2) == 0, 1.0, np.minimum(mp.tp, 2.0)))
+
+    monkeypatch.setattr(key_tables, "expert_tensor_parallel", halved)
+    rng = np.random.default_rng(46)
+    counts = rng.choice([24.0, 48.0, 64.0, 96.0, 256.0], len(mappings))
+    class_of, first = key_tables.layer_classes(mappings, counts, fixed_dp)
+    dp = np.maximum(np.floor(counts / (mappings.tp * mappings.pp * mappings.cp)), 1.0)
+    etp = halved(mappings, dp)
+    assert len(np.unique(etp[etp != mappings.tp])) > 1
+    assert np.array_equal(etp[first][class_of], etp)
