@@ -110,10 +110,13 @@ def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArra
 
 @dataclass(frozen=True)
 class ExpertParallelCost:
-    """Expert-parallel dispatch and combine of one step: exposed time (s) and bytes moved."""
+    """Expert-parallel dispatch and combine of one step: exposed time (s) and the bytes one rank sends over
+    the scale-up fabric and the scale-out network, as the time prices them
+    (:func:`~archsweep.model.collectives.ep_dispatch_bytes` x all-to-alls x MoE layers x micro-batches)."""
 
     exposed_s: np.ndarray
-    bytes: np.ndarray
+    scaleup_bytes: np.ndarray
+    scaleout_bytes: np.ndarray
 
 
 def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray,
@@ -139,18 +142,23 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     Megatron-Core get_pipeline_parallel_schedule / Narayanan et al. SC21 Sec. 2.2) stay exposed."""
     if wl.moe is None:
         zero = np.zeros(np.broadcast_shapes(np.shape(dp), np.shape(mp.tp)))
-        return ExpertParallelCost(zero, zero)
+        return ExpertParallelCost(zero, zero, zero)
     h = float(wl.hidden)
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
-                                  cal.collective_bw_efficiency, cal.moe_dispatch_per_domain,
-                                  float(wl.moe.num_experts), wl.moe.top_k)
+    stride = np.where(etp < mp.tp, 1.0, mp.tp * mp.cp)
+    experts = float(wl.moe.num_experts)
+    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
+                                  cal.moe_dispatch_per_domain, experts, wl.moe.top_k)
+    # the bytes of that time's two tiers (0 over scale-out where the EP group sits in one domain)
+    n_in = coll.group_split(mp.ep, stride, hw.scaleup_domain_size)[0]
+    a2a_in, a2a_out = coll.ep_dispatch_bytes(a2a_bytes, mp.ep, n_in, cal.moe_dispatch_per_domain, experts,
+                                             wl.moe.top_k)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
-    moved = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp) * a2a_bytes * (mp.ep - 1) / mp.ep
-    return ExpertParallelCost(exposed, moved)
+    passes = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+    return ExpertParallelCost(exposed, passes * a2a_in, passes * a2a_out)
 
 
 def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:

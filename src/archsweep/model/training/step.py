@@ -286,8 +286,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
     dp_bytes = data.reduced_bytes
     pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
-    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.bytes * 0.5
-    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.bytes * 0.5
+    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.scaleup_bytes
+    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.scaleout_bytes
 
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
