@@ -66,19 +66,22 @@ def test_only_the_pytorch_checkpoint_stack_stops_early():
             assert stated == whole, stack
 
 
-def test_early_stop_other_than_0_or_1_names_file_key_and_allowed(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("stack", "switch"), [("pytorch-fsdp", "checkpoint_early_stop"),
+                                               ("megatron-core-flex", "moe_dispatch_per_domain")])
+def test_switch_other_than_0_or_1_names_file_key_and_allowed(tmp_path, monkeypatch, stack, switch):
+    """The 0-or-1 switches: the model reads any positive value as 1 (collectives: ``per_domain > 0``)."""
     shutil.copytree(data_dir() / "calibration", tmp_path / "calibration")
     path = tmp_path / "calibration" / "software_stacks.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["pytorch-fsdp"]["checkpoint_early_stop"]["value"] = 0.5
+    doc[stack][switch]["value"] = 0.5
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(tmp_path))
     load_calibration.cache_clear()
     try:
         with pytest.raises(InputError) as err:
-            load_calibration(stack="pytorch-fsdp")
+            load_calibration(stack=stack)
         text = str(err.value)
-        assert "software_stacks.yaml" in text and "pytorch-fsdp.checkpoint_early_stop.value" in text and "0 or 1" in text
+        assert "software_stacks.yaml" in text and f"{stack}.{switch}.value" in text and "0 or 1" in text
     finally:
         load_calibration.cache_clear()
 

@@ -51,6 +51,19 @@ def test_hopper_fill_follows_deepgemm(part):
     assert np.all(k_fill(K[below], cal, one_byte=True, fill=fill) <= k_fill(K[below], cal, fill=fill) + 1e-12)
 
 
+def test_replace_starts_a_fresh_curve_memo():
+    """``curves`` memoises k_fill's hardware terms: a ``dataclasses.replace`` of a used fill must not carry
+    them over (it gave 0.8595 where a fresh fill of the same columns gives 1.0)."""
+    fill = PartFill.of(HardwareArrays.from_designs(get_accelerator("H100-SXM").design))
+    k = np.array([400.0])
+    k_fill(k, CAL, fill=fill)  # fills the memo
+    changed = replace(fill, k_half_bf16=400.0)
+    assert changed.curves == {}
+    fresh = PartFill(400.0, fill.k_half_fp8, fill.k_reference)
+    assert np.array_equal(k_fill(k, CAL, fill=changed), k_fill(k, CAL, fill=fresh))
+    assert not np.array_equal(k_fill(k, CAL, fill=changed), k_fill(k, CAL, fill=fill))
+
+
 @pytest.mark.parametrize("part", ["A100-SXM4", "B200", "GB200", "B300", "MI300X"])
 def test_other_parts_keep_the_model_wide_fill(part):
     """Blackwell's MAMF best shapes sit at K = 1024-3072: no rate-scaled fill (documented in the data file)."""

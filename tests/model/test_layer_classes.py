@@ -105,3 +105,80 @@ def test_layer_classes_on_flat_pairs(name, variant):
         assert np.array_equal(etp[first][class_of], etp)  # nor two expert TP widths
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         _assert_same(stage_compute(part, wl, mp, CAL, fixed_dp, layers), stage_compute(part, wl, mp, CAL, fixed_dp))
+
+
+def test_layer_classes_code_the_expert_tp_width_itself(monkeypatch):
+    """The class code holds the expert TP width, not only whether it equals tp: with a width rule that
+    gave other values than tp or 1 (here, where EP does not fit in DP x CP, 1 at even DP and 2 at odd DP:
+    not fixed by tp and the flag), positions of one class still share it."""
+    wl = load_workload("mixtral-8x7b")
+    mappings, fixed_dp = enumerate_mappings(wl)
+
+    def halved(mp, dp):
+        return np.where(expert_tensor_parallel(mp, dp) == mp.tp, mp.tp,
+                        np.where(np.mod(dp, 2) == 0, 1.0, np.minimum(mp.tp, 2.0)))
+
+    monkeypatch.setattr(key_tables, "expert_tensor_parallel", halved)
+    rng = np.random.default_rng(46)
+    counts = rng.choice([24.0, 48.0, 64.0, 96.0, 256.0], len(mappings))
+    class_of, first = key_tables.layer_classes(mappings, counts, fixed_dp)
+    dp = np.maximum(np.floor(counts / (mappings.tp * mappings.pp * mappings.cp)), 1.0)
+    etp = halved(mappings, dp)
+    assert len(np.unique(etp[etp != mappings.tp])) > 1
+    assert np.array_equal(etp[first][class_of], etp)
+
+
+def _flat_case():
+    wl = load_workload("mixtral-8x7b")
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = random_candidates(3, seed=47)
+    rng = np.random.default_rng(48)
+    rows, cols = rng.integers(0, 3, 400), rng.integers(0, len(mappings), 400)
+    part = HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()})
+    mp = mappings.take(cols)
+    return wl, part, mp, fixed_dp, key_tables.layer_classes(mp, part.accelerator_count, fixed_dp, rows)
+
+
+def test_an_unlisted_field_cannot_be_read_per_class(monkeypatch):
+    """A ``layer_costs`` that read a field outside LAYER_MAPPING_FIELDS (here ``vpp``) on the per-class path
+    raises, naming the field and the list, instead of reading a placeholder."""
+    from archsweep.model.training import step
+
+    def reads_vpp(hw, wl, mp, cal, peak, etp):
+        _ = mp.vpp > 1
+        return layer_costs(hw, wl, mp, cal, peak, etp)
+
+    monkeypatch.setattr(step, "layer_costs", reads_vpp)
+    wl, part, mp, fixed_dp, layers = _flat_case()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        stage_compute(part, wl, mp, CAL, fixed_dp)  # the plain path reads every field
+        with pytest.raises(AttributeError, match="'vpp' is not in LAYER_MAPPING_FIELDS"):
+            stage_compute(part, wl, mp, CAL, fixed_dp, layers)
+
+
+@pytest.mark.parametrize("what", ["tp", "hardware", "etp"])
+def test_classes_merging_unequal_inputs_raise(what):
+    """Classes that merge positions differing in a listed field, a hardware column or the expert TP width
+    (here: two positions of one class made to differ) raise, naming the input."""
+    wl, part, mp, fixed_dp, layers = _flat_case()
+    class_of, first = layers
+    sizes = np.bincount(class_of)
+    pos = int(np.flatnonzero(class_of == int(np.flatnonzero(sizes > 1)[0]))[1])  # a second member of a class
+    if what == "tp":
+        mp = replace(mp, tp=np.where(np.arange(len(class_of)) == pos, mp.tp * 2, mp.tp))
+        name = "mapping field tp"
+    elif what == "hardware":
+        cols = part.columns()
+        cols["hbm_bw_per_stack_bytes_per_s"] = np.where(np.arange(len(class_of)) == pos, cols["hbm_bw_per_stack_bytes_per_s"] * 2,
+                                              cols["hbm_bw_per_stack_bytes_per_s"])
+        part = HardwareArrays(**cols)
+        name = "hardware column hbm_bw_per_stack_bytes_per_s"
+    else:  # the expert TP width is stage_compute's own: given here as _layer_costs takes it
+        from archsweep.model.training import step
+        etp = np.where(np.arange(len(class_of)) == pos, mp.tp + 1.0, mp.tp)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"), \
+                pytest.raises(ValueError, match="expert TP width"):
+            step._layer_costs(part, wl, mp, CAL, part.peak_matrix_flops_bf16, etp, layers)
+        return
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), pytest.raises(ValueError, match=name):
+        stage_compute(part, wl, mp, CAL, fixed_dp, layers)

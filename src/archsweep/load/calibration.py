@@ -72,7 +72,8 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
-        if name == "checkpoint_early_stop" and overrides[name] not in (0.0, 1.0):
+        # Switches: collectives reads moe_dispatch_per_domain > 0 as 1, so no other value may pass.
+        if name in ("checkpoint_early_stop", "moe_dispatch_per_domain") and overrides[name] not in (0.0, 1.0):
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
 

@@ -79,7 +79,8 @@ class PartFill:
     k_half_bf16: Any = 0.0
     k_half_fp8: Any = 0.0
     k_reference: Any = 0.0
-    curves: dict[tuple[float, bool], Any] = field(default_factory=dict, compare=False, repr=False)
+    # A memo, not an input: ``dataclasses.replace`` must start a fresh one (init=False).
+    curves: dict[tuple[float, bool], Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def of(cls, hw: HardwareArrays) -> PartFill:

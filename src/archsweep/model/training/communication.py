@@ -110,10 +110,13 @@ def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArra
 
 @dataclass(frozen=True)
 class ExpertParallelCost:
-    """Expert-parallel dispatch and combine of one step: exposed time (s) and bytes moved."""
+    """Expert-parallel dispatch and combine of one step: exposed time (s) and the bytes one rank sends over
+    the scale-up fabric and the scale-out network, as the time prices them
+    (:func:`~archsweep.model.collectives.ep_dispatch_bytes` x all-to-alls x MoE layers x micro-batches)."""
 
     exposed_s: np.ndarray
-    bytes: np.ndarray
+    scaleup_bytes: np.ndarray
+    scaleout_bytes: np.ndarray
 
 
 def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray,
@@ -137,18 +140,23 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     Megatron-Core get_pipeline_parallel_schedule / Narayanan et al. SC21 Sec. 2.2) stay exposed."""
     if wl.moe is None:
         zero = np.zeros(np.broadcast_shapes(np.shape(dp), np.shape(mp.tp)))
-        return ExpertParallelCost(zero, zero)
+        return ExpertParallelCost(zero, zero, zero)
     h = float(wl.hidden)
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
-    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
-                                  cal.collective_bw_efficiency, cal.moe_dispatch_per_domain,
-                                  float(wl.moe.num_experts), wl.moe.top_k)
+    stride = np.where(etp < mp.tp, 1.0, mp.tp * mp.cp)
+    experts = float(wl.moe.num_experts)
+    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
+                                  cal.moe_dispatch_per_domain, experts, wl.moe.top_k)
+    # the bytes of that time's two tiers (0 over scale-out where the EP group sits in one domain)
+    n_in = coll.group_split(mp.ep, stride, hw.scaleup_domain_size)[0]
+    a2a_in, a2a_out = coll.ep_dispatch_bytes(a2a_bytes, mp.ep, n_in, cal.moe_dispatch_per_domain, experts,
+                                             wl.moe.top_k)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
-    moved = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp) * a2a_bytes * (mp.ep - 1) / mp.ep
-    return ExpertParallelCost(exposed, moved)
+    passes = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+    return ExpertParallelCost(exposed, passes * a2a_in, passes * a2a_out)
 
 
 def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
@@ -159,7 +167,10 @@ def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
     ``tensor_parallel.checkpoint`` / ``te_checkpoint``), and a MoE layer's forward is router, token
     dispatcher (dispatch all-to-all), experts, combine all-to-all (transformer/moe/moe_layer.py), as the
     TP all-reduces of a recomputed layer are re-charged (:func:`tensor_parallel`). Selective recompute
-    never re-runs them ('moe' is not in the model's ``RECOMPUTE_MODULES``)."""
+    here never re-runs them because the one Megatron-Core module that would, 'moe' (the whole MoE layer,
+    dispatch and combine included), is not modelled: archsweep's ``RECOMPUTE_MODULES`` rejects it.
+    Modelling it would take 6 all-to-alls here, as full recompute, and no overlap
+    (:func:`a2a_unpaired_share`)."""
     return 4.0 + np.where(mp.recompute == 2, 2.0, 0.0)
 
 
@@ -169,7 +180,16 @@ def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microb
     default; the stack's ``cal.moe_a2a_overlap`` 0; ep = 1; a non-interleaved pipeline; or full recompute);
     else the schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see
     :func:`expert_parallel`; pp = 1: one unpaired pass, the first forward of
-    ``combined_1f1b_schedule_for_no_pipelining``)."""
+    ``combined_1f1b_schedule_for_no_pipelining``).
+
+    Megatron-Core refuses ``overlap_moe_expert_parallel_comm`` with full recompute
+    (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``__post_init__``: recompute_granularity !=
+    'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
+    only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
+    recompute is allowed here because archsweep rejects the 'moe' module (not modelled:
+    :data:`~archsweep.spec.training.RECOMPUTE_MODULES`); Megatron-Core accepts it and it re-runs the
+    dispatch and combine, so modelling it would take 6 all-to-alls (:func:`ep_alltoalls_per_layer`) and no
+    overlap, as full recompute."""
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(a2a_overlap_pairs(wl, mp, cal), share, 1.0)

@@ -251,8 +251,9 @@ def layer_classes(mp: MappingArrays, count: np.ndarray | float, fixed_dp: float 
     etp = expert_tensor_parallel(mp, data_parallel_degree(np.asarray(count, dtype=np.float64), mp, fixed_dp))
     if fields_code is None:
         fields_code = _classes_of([np.broadcast_to(getattr(mp, f), np.shape(etp)).reshape(-1) for f in LAYER_MAPPING_FIELDS])[0]
-    # the expert TP width is tp or 1 (tp among the fields): one flag fixes it
-    code = np.asarray(fields_code, dtype=np.int64).reshape(-1) * 2 + np.broadcast_to(etp != mp.tp, np.shape(etp)).reshape(-1)
+    # the expert TP width itself (not only whether it equals tp): a code per distinct width, O(m log m)
+    widths, width_of = np.unique(np.broadcast_to(etp, np.shape(etp)).reshape(-1), return_inverse=True)
+    code = np.asarray(fields_code, dtype=np.int64).reshape(-1) * len(widths) + width_of.reshape(-1)
     if rows is not None and len(code):
         code = np.asarray(rows, dtype=np.int64).reshape(-1) * (int(code.max()) + 1) + code
     _, first, class_of = np.unique(code, return_index=True, return_inverse=True)

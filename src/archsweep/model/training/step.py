@@ -142,17 +142,54 @@ def _take_last(x: Any, index: np.ndarray, size: int) -> Any:
     return np.take(x, index, axis=-1)
 
 
+def _class_reps(name: str, x: Any, class_of: np.ndarray, first: np.ndarray) -> Any:
+    """``x`` at the first position of each layer class (:func:`_take_last`), after checking that spreading
+    those back by ``class_of`` gives ``x`` (O(size)): a caller's classes that merge positions differing in an
+    input of ``layer_costs`` raise here instead of returning another position's costs.
+
+    Raises:
+        ValueError: ``x`` differs within a class (names the input)."""
+    reps = _take_last(x, first, len(class_of))
+    if reps is x:
+        return x
+    kind = np.asarray(x).dtype
+    if not np.array_equal(np.take(reps, class_of, axis=-1), x, equal_nan=bool(np.issubdtype(kind, np.inexact))):
+        raise ValueError(f"stage_compute layer_classes: {name} differs within a layer class; positions of one class "
+                         f"must share the hardware row, the expert TP width and {', '.join(LAYER_MAPPING_FIELDS)} "
+                         "(key_tables.layer_classes)")
+    return reps
+
+
+_UNLISTED = frozenset(_MAPPING_NAMES) - set(LAYER_MAPPING_FIELDS)
+
+
+class _LayerFieldsOnly(MappingArrays):
+    """The per-class mapping ``layer_costs`` gets on the deduplicated path: a field outside
+    :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS` was not taken per class, so reading it raises
+    (a placeholder would give ordinary wrong values: ``nan > 0`` is False, ``np.where(nan, ...)`` true)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _UNLISTED:
+            raise AttributeError(f"mapping field {name!r} is not in LAYER_MAPPING_FIELDS "
+                                 f"({', '.join(LAYER_MAPPING_FIELDS)}), so layer_costs cannot read it per layer "
+                                 "class (stage_compute layer_classes): add it there (model/transformer.py)")
+        return super().__getattribute__(name)
+
+
 def _layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, peak: np.ndarray,
                  etp: np.ndarray, layer_classes: tuple[np.ndarray, np.ndarray] | None) -> LayerCosts:
-    """``layer_costs``, once per layer class when ``layer_classes`` is given (:func:`stage_compute`)."""
+    """``layer_costs``, once per layer class when ``layer_classes`` is given (:func:`stage_compute`): on the
+    classes' first positions (every input checked to be equal within each class, :func:`_class_reps`), with
+    a mapping whose unlisted fields cannot be read (:class:`_LayerFieldsOnly`)."""
     if layer_classes is None:
         return layer_costs(hw, wl, mp, cal, peak, etp)
     class_of, first = layer_classes
-    size = len(class_of)
-    sub_hw = HardwareArrays(**{k: _take_last(v, first, size) for k, v in hw.columns().items()})
-    sub_mp = MappingArrays(**{f: (_take_last(getattr(mp, f), first, size) if f in LAYER_MAPPING_FIELDS
-                                  else np.full((), np.nan)) for f in _MAPPING_NAMES})  # never read (NaN if it were)
-    lc = layer_costs(sub_hw, wl, sub_mp, cal, _take_last(peak, first, size), _take_last(etp, first, size))
+    sub_hw = HardwareArrays(**{k: _class_reps(f"hardware column {k}", v, class_of, first)
+                               for k, v in hw.columns().items()})
+    sub_mp = _LayerFieldsOnly(**{f: (_class_reps(f"mapping field {f}", getattr(mp, f), class_of, first)
+                                     if f in LAYER_MAPPING_FIELDS else np.full((), np.nan)) for f in _MAPPING_NAMES})
+    lc = layer_costs(sub_hw, wl, sub_mp, cal, _class_reps("peak", peak, class_of, first),
+                     _class_reps("expert TP width", etp, class_of, first))
     n = len(first)
     return LayerCosts(**{f.name: _take_last(getattr(lc, f.name), class_of, n) for f in fields(lc)})
 
@@ -249,8 +286,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
     dp_bytes = data.reduced_bytes
     pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
-    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.bytes * 0.5
-    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.bytes * 0.5
+    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.scaleup_bytes
+    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.scaleout_bytes
 
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
