@@ -50,6 +50,5 @@ def test_full_shard_across_nodes_hides_gathers_at_micro_batch_2():
     """mpt_030 (64 GPUs) and mpt_033 (8 GPUs) measure the same 4800 / 4792 tokens/s per GPU: the per-GPU
     step of the model does not grow by more than 7.5 % from one node to eight. (Was 5 %: with the
     stack's ``overlap_interference`` 0.2 the longer cross-node gathers cost 0.2 of their hidden time,
-    +6.2 % at 64 GPUs; the measured +0.2 % is a residual the model does not reproduce. With 0.8 the
-    gathers passed only once NCCL's ring was priced as one pipelined ring, max of the tiers, s9-ring.)"""
+    +6.2 % at 64 GPUs; the measured +0.2 % is a residual the model does not reproduce.)"""
     assert _step(64) <= 1.075 * _step(8)

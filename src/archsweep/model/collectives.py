@@ -5,8 +5,7 @@ Operations in MPICH", IJHPCA 2005; Chan et al. 2007) for a group of ``n`` ranks 
 message of ``size`` bytes per rank:
 
 * ring all-reduce:      2 (n-1)/n * S / B + 2 (n-1) a
-* reduce-scatter / all-gather: (n-1)/n * S / B + (n-1) a; across domains one pipelined ring
-  (NCCL), whose slower tier sets the bandwidth time (:func:`ring_link_shares`)
+* reduce-scatter / all-gather: (n-1)/n * S / B + (n-1) a
 * all-to-all (pairwise exchange): (n-1)/n * S / B + (n-1) a
 * double-binary-tree all-reduce (NCCL trees, latency-bound messages): 2 S / B + 2 log2(n) a
 * point-to-point: S / B + a
@@ -29,8 +28,8 @@ from archsweep.spec.hardware import HardwareArrays
 
 __all__ = [
     "group_split", "scaleup_bw_effective", "scaleout_bw_effective",
-    "allreduce_time_s", "reduce_scatter_time_s", "ring_link_shares", "all_gather_time_s", "alltoall_time_s",
-    "p2p_time_s", "ep_dispatch_bytes", "ep_dispatch_time_s",
+    "allreduce_time_s", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
+    "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
 
 
@@ -104,38 +103,10 @@ def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride
     return np.where(inside, flat_in, hierarchical)
 
 
-def ring_link_shares(n: np.ndarray, n_in: np.ndarray, n_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(bytes per byte of message on each rank's scale-up link, on each rank's NIC, scale-up hops,
-    scale-out hops) of one pipelined ring reduce-scatter / all-gather over ``n`` ranks, ``n_in``
-    per domain in ``n_out`` domains.
-
-    Every link of the ring carries (n-1)/n of the message. Of the ring's n links, n_out cross
-    domains (none if n_out = 1) and the rest stay inside; NCCL spreads its channels so that the
-    crossings rotate over the n_in members' own NICs (rail-aligned rings), hence per rank
-    (n-1)/n * (n - n_out)/n on the scale-up link and (n-1)/n / n_in on the NIC. Hops follow NCCL's
-    latency model (NVIDIA/nccl src/graph/tuning.cc: (nsteps - nInterSteps) intra + nInterSteps inter,
-    nInterSteps = nNodes - 1 for ring reduce-scatter / all-gather).
-    """
-    n1 = np.maximum(n, 1.0)
-    moved = (n1 - 1.0) / n1
-    crossings = np.where(n_out > 1.0, n_out, 0.0)
-    up = moved * (n1 - crossings) / n1
-    out = np.where(n_out > 1.0, moved / n_in, 0.0)
-    hops_out = np.maximum(n_out - 1.0, 0.0)
-    return up, out, (n1 - 1.0) - hops_out, hops_out
-
-
 def _sharded(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float) -> np.ndarray:
-    """Reduce-scatter or all-gather (same cost) as NCCL's one pipelined ring over the whole group.
-
-    The chunks cross the scale-up and scale-out links at once, so the slower tier sets the
-    bandwidth time (busBw = min(NVLink, NICs x rails), not the sum of two phases); the per-step
-    latencies add. See :func:`ring_link_shares`.
-    """
+    """Reduce-scatter or all-gather (same cost): in-domain ring, then cross-domain ring."""
     n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
-    up, out, hops_up, hops_out = ring_link_shares(n, n_in, n_out)
-    return (np.maximum(up * size / bw_in, out * size / bw_out)
-            + hops_up * hw.scaleup_latency_s + hops_out * hw.scaleout_latency_s)
+    return _ring(1.0, size, n_in, bw_in, hw.scaleup_latency_s) + _ring(1.0, size / n_in, n_out, bw_out, hw.scaleout_latency_s)
 
 
 def reduce_scatter_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,

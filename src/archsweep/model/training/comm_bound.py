@@ -22,12 +22,10 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
 2. All-reduce: one tier: ``min(ring, tree)``; ring ``2 (n-1)/n S / bw + 2 (n-1) a``, tree
    ``2 S / bw + 2 log2(n) a``; for ``n >= 1``: ``2 (n-1)/n <= 2`` and ``log2 n <= n - 1``, so the
    minimum of the two is ``>= 2 (n-1)/n S / bw + 2 log2(n) a``. Two tiers: the in-domain ring as is,
-   plus the cross-domain ``min(ring, tree)`` bounded the same way. Point-to-point: linear already
-   (equal to the model at the raw bandwidths). Ring reduce-scatter / all-gather
-   ``max(t_up, t_out) + hops`` and all-to-all ``max(t_in, t_out)`` are ``>=`` either part: ``L1``
-   carries the in-domain parts, ``L2`` the scale-out parts, every other term is in both, hence the
-   ``max`` of the two dot products (a sum of maxima is >= the maximum of the sums); the single
-   overlapped-sync row ``D`` takes the mean of the two parts (<= their maximum).
+   plus the cross-domain ``min(ring, tree)`` bounded the same way. Reduce-scatter / all-gather and
+   point-to-point: linear already (equal to the model at the raw bandwidths). All-to-all
+   ``max(t_in, t_out)`` is ``>= t_in`` and ``>= t_out``: ``L1`` carries the in-domain part, ``L2``
+   the scale-out part, every other term is in both, hence the ``max`` of the two dot products.
 3. TP, EP and PP exposures are non-negative multiples (micro-batches, layers, overlap residuals:
    the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
    stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0 in ``L1, L2`` (the caller adds
@@ -95,12 +93,9 @@ def _allreduce(size, n, stride, domain) -> _Coef:
     return tuple(np.where(inside, f, h) for f, h in zip(flat, hier))
 
 
-def _sharded(size, n, stride, domain) -> tuple[_Coef, _Coef]:
-    """(in-domain, scale-out) parts of the pipelined ring ``max(t_up, t_out) + hops``: each with the hops."""
+def _sharded(size, n, stride, domain) -> _Coef:
     n_in, n_out = coll.group_split(n, stride, domain)
-    up, out, hops_up, hops_out = coll.ring_link_shares(n, n_in, n_out)
-    zero = np.zeros(np.shape(up))
-    return (up * size, zero, hops_up, hops_out), (zero, out * size, hops_up, hops_out)
+    return ((n_in - 1) / n_in * size, (n_out - 1) / n_out * size / n_in, n_in - 1.0, n_out - 1.0)
 
 
 def _alltoall(size, n, stride, domain, per_domain: float, experts: float, top_k: int) -> tuple[_Coef, _Coef]:
@@ -158,16 +153,13 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
     z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
-    # Ring gathers: max(t_up, t_out) + hops >= either part: L1 takes the in-domain parts, L2 the scale-out ones.
+    _add(acc, _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain), z3_mult)
+
     acc2 = list(acc)
-    g_up, g_out = _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain)
-    _add(acc, g_up, z3_mult)
-    _add(acc2, g_out, z3_mult)
     if wl.moe is not None:
         eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
-        g_up, g_out = _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain)
-        _add(acc, g_up, z3_mult)
-        _add(acc2, g_out, z3_mult)
+        _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
+        acc2 = list(acc)
         # EP: dispatch + combine all-to-all, forward and backward (+ forward again under full recompute):
         # in-domain part (L1), scale-out part (L2).
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
@@ -179,14 +171,11 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 
-    # DP gradient sync of ZeRO 0-2 (ZeRO-3's is charged per layer, bounded above by 0). Its ring
-    # reduce-scatter / all-gather take the in-domain part in L1 (sync), the scale-out part in L2
-    # (sync2); the overlapped row D needs one linear function: their mean (<= the max).
+    # DP gradient sync of ZeRO 0-2 (ZeRO-3's is charged per layer, bounded above by 0).
     trainable_scale = wl.trainable_params / wl.total_params
     gbytes = cal.dp_grad_bytes_per_param
     z = mp.zero_stage
     sync: list = [np.zeros(shape) for _ in range(4)]
-    sync2: list = [np.zeros(shape) for _ in range(4)]
     groups = [(dense_p, dp_group, mp.tp)]
     if wl.moe is not None:
         groups.append((expert_p, expert_group, etp * mp.ep))
@@ -194,21 +183,17 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     for params, group, stride in groups:
         grad = params * trainable_scale * gbytes
         ag_bytes = params * trainable_scale * cal.weight_bytes_per_param
-        ar = _allreduce(grad, group, stride, domain)
-        rs1, rs2 = _sharded(grad, group, stride, domain)
-        ag1, ag2 = _sharded(ag_bytes, group, stride, domain)
+        ar, rs, ag = _allreduce(grad, group, stride, domain), _sharded(grad, group, stride, domain), _sharded(ag_bytes, group, stride, domain)
         for j in range(4):
-            sync[j] = sync[j] + np.select(stages, [ar[j], rs1[j] + ag1[j], microbatches * rs1[j] + ag1[j]], 0.0)
-            sync2[j] = sync2[j] + np.select(stages, [ar[j], rs2[j] + ag2[j], microbatches * rs2[j] + ag2[j]], 0.0)
+            sync[j] = sync[j] + np.select(stages, [ar[j], rs[j] + ag[j], microbatches * rs[j] + ag[j]], 0.0)
     on = (dp_group > 1) & (z < 3)
     overlapped = on & (mp.dp_overlap > 0)
     # Without overlap the sync is exposed in full (added); with it, compute + exposed sync
     # >= max(compute, sync) since the overlap window (fraction x backward) never exceeds compute.
     _add(acc, sync, np.where(on & ~overlapped, 1.0, 0.0))
-    _add(acc2, sync2, np.where(on & ~overlapped, 1.0, 0.0))
+    _add(acc2, sync, np.where(on & ~overlapped, 1.0, 0.0))
     ov_ok = 0.0 <= cal.dp_overlap_fraction <= 1.0
-    sync_mean = [0.5 * (a + b) for a, b in zip(sync, sync2)]
-    dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync_mean] + [np.zeros(shape)], axis=-1)
+    dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync] + [np.zeros(shape)], axis=-1)
     # The overlap window is f x one micro-batch's backward x chunked_sync_window (ZeRO 0-1: one sync
     # issued per model chunk) or x micro-batches (ZeRO-2), and compute >= micro-batches x backward,
     # so window <= w x compute with w = f x chunked_sync_window / micro-batches (<= f) or f:
