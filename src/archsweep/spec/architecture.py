@@ -31,6 +31,10 @@ class MoEConfig:
         dense_layers: the first ``dense_layers`` layers use a dense FFN of ``ffn_hidden``.
         capacity_factor: token capacity per expert relative to a perfect balance (>= 1);
             compute and all-to-all volume scale with it.
+        router_groups: group-limited routing (Megatron-Core ``moe_router_num_groups``, HF ``n_group``):
+            the routed experts fall into this many groups of consecutive experts; 1: no group limit.
+        router_group_topk: groups a token's ``top_k`` experts come from (``moe_router_group_topk``,
+            HF ``topk_group``); 1 with ``router_groups`` 1.
     """
 
     num_experts: int
@@ -39,6 +43,8 @@ class MoEConfig:
     expert_ffn_hidden: int
     dense_layers: int = 0
     capacity_factor: float = 1.0
+    router_groups: int = 1
+    router_group_topk: int = 1
 
 
 @dataclass(frozen=True)
