@@ -144,7 +144,8 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
     a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp),
                                   cal.collective_bw_efficiency, cal.moe_dispatch_per_domain,
-                                  float(wl.moe.num_experts), wl.moe.top_k)
+                                  float(wl.moe.num_experts), wl.moe.top_k, wl.moe.router_groups,
+                                  wl.moe.router_group_topk)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
