@@ -76,7 +76,8 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
     quant = (cal.fp8_split_quantize_kernels_any_layout if any_layout else cal.fp8_split_quantize_kernels) if fp8 else 0.0
     launches = (6.0 + 4.0 * quant) * local * cal.kernel_overhead_s
     a2a = coll.ep_dispatch_time_s(hw, 2.0 * routed * h / t, mp.ep, mp.tp * mp.cp, cal.collective_bw_efficiency,
-                                  cal.moe_dispatch_per_domain, float(moe.num_experts), moe.top_k)
+                                  cal.moe_dispatch_per_domain, float(moe.num_experts), moe.top_k, moe.router_groups,
+                                  moe.router_group_topk)
     ms = lambda x: 1e3 * f(x)  # noqa: E731 - local formatter
     rate = lambda flops, s: 3.0 * flops / s / 1e12  # noqa: E731 - forward FLOPs x 3 over forward + backward time
     return [f"  MoE layer at tp={t:g} ep={ep:g} micro_batch={f(mp.micro_batch):g}: {local:g} local experts x {m:g} tokens,"

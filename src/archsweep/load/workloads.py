@@ -41,6 +41,7 @@ from archsweep.load.job_options import (
     precision_recipe,
     recompute_option,
 )
+from archsweep.load.moe_routing import check_router_groups
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
@@ -222,6 +223,7 @@ def _check_moe(arch: dict[str, Any], file: str) -> list[InputError]:
     if moe["top_k"] > moe["num_experts"]:
         p.append(InputError(file, "architecture.moe.top_k", moe["top_k"],
                             f"at most num_experts ({moe['num_experts']})"))
+    p.extend(check_router_groups(moe, file))
     if moe.get("dense_layers", 0) > arch["layers"]:
         p.append(InputError(file, "architecture.moe.dense_layers", moe["dense_layers"],
                             f"at most layers ({arch['layers']})"))
@@ -380,7 +382,9 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         num_experts=moe_raw["num_experts"], top_k=moe_raw["top_k"],
         shared_experts=moe_raw.get("shared_experts", 0), expert_ffn_hidden=moe_raw["expert_ffn_hidden"],
         dense_layers=moe_raw.get("dense_layers", 0), capacity_factor=float(moe_raw.get("capacity_factor", 1.0)),
-        dropless=moe_raw.get("dropless", True))
+        dropless=moe_raw.get("dropless", True),
+        router_groups=int(moe_raw.get("router_groups", 1)), router_group_topk=int(moe_raw.get("router_group_topk", 1)),
+    )
     architecture = Architecture(
         name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
         kv_heads=kv_heads, head_dim=head_dim, ffn_hidden=arch["ffn_hidden"], ffn_type=arch["ffn_type"],

@@ -144,8 +144,44 @@ def _reach(experts: float, held: np.ndarray, top_k: int) -> np.ndarray:
     return 1.0 - miss
 
 
+def _comb(a: np.ndarray, b: int) -> np.ndarray:
+    """C(a, b) for integer-valued ``a`` >= 0 (array) and integer ``b`` >= 0; 0 where b > a."""
+    out = np.ones_like(np.asarray(a, dtype=np.float64))
+    for i in range(int(b)):
+        out = out * np.maximum(a - i, 0.0) / (i + 1.0)
+    return out
+
+
+def _grouped_reach(experts: float, held: np.ndarray, top_k: int, groups: int, group_topk: int) -> np.ndarray:
+    """Probability that a token reaches a unit (rank or domain) holding ``held`` consecutive experts
+    under group-limited routing: the ``experts`` fall into ``groups`` consecutive groups, a token picks
+    ``group_topk`` groups, then its ``top_k`` experts among theirs (Megatron-Core ``group_limited_topk``;
+    DeepSeek-V3 node-limited routing; both drawn uniformly: balanced routing). Where the unit's experts
+    are whole groups (m = held / group size of them) or lie inside one group (m = 1), the unit is
+    reached with sum_j P(j of its m groups picked) x :func:`_reach` (held / m x j of the picked groups'
+    experts); elsewhere (groups not aligned with units), or with no group limit, :func:`_reach`."""
+    held = np.asarray(held, dtype=np.float64)
+    uniform = _reach(experts, held, top_k)
+    if groups <= 1 or group_topk >= groups:
+        return uniform
+    size = experts / groups
+    ratio = held / size
+    whole = (ratio >= 1.0) & np.isclose(ratio, np.round(ratio))
+    inside = (ratio < 1.0) & (held > 0.0) & np.isclose(size / np.maximum(held, 1e-30),
+                                                     np.round(size / np.maximum(held, 1e-30)))
+    m = np.where(whole, np.round(ratio), 1.0)
+    per_group = held / m
+    picked = group_topk * size
+    total = _comb(np.asarray(float(groups)), group_topk)
+    grouped = np.zeros_like(held)
+    for j in range(1, int(group_topk) + 1):
+        p_j = _comb(m, j) * _comb(groups - m, group_topk - j) / total
+        grouped = grouped + p_j * _reach(picked, j * per_group, top_k)
+    return np.where(whole | inside, grouped, uniform)
+
+
 def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_domain: float, experts: float,
-                      top_k: int) -> tuple[np.ndarray, np.ndarray]:
+                      top_k: int, groups: int = 1, group_topk: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(scale-up bytes, scale-out bytes) one rank sends in an expert-parallel dispatch (or combine)
     whose ``size`` bytes are ``top_k`` routed copies of its tokens, over ``n`` ranks, ``n_in`` per domain.
 
@@ -161,7 +197,12 @@ def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_dom
     x reach(experts n_in / n), never above the all-to-all's; the scale-up bytes are size / top_k x
     n x reach(experts / n) x (n_in - 1)/n_in (every rank copy but the receiver's own passes a
     forwarder) once the group spans domains, and size / top_k x (n_in - 1) x reach(experts / n)
-    inside one domain. All linear in ``size`` with non-negative factors."""
+    inside one domain. With group-limited routing (``groups`` > 1: a token's experts come from
+    ``group_topk`` of ``groups`` groups of consecutive experts; DeepSeek-V3 Sec. 2.1.2, at most 4 nodes)
+    the domain reach is :func:`_grouped_reach`, which caps the domains a token reaches where the groups
+    align with the domains; the scale-up forwarding keeps the uniform rank reach (an upper bound on those
+    bytes: capping it too moved held-out mcore-moe 20.07 -> 27.8 % through a flip of the flex MoE host
+    constant's held-out fit, s9-m4, not kept). All linear in ``size`` with non-negative factors."""
     n_safe = np.maximum(n, 1.0)
     flat_in, flat_out = (n_in - 1.0) / n_safe * size, (n - n_in) / n_safe * size
     if per_domain <= 0.0:
@@ -169,7 +210,7 @@ def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_dom
     n_in_safe = np.maximum(n_in, 1.0)
     n_out = n_safe / n_in_safe
     copy = size / max(int(top_k), 1)
-    remote = copy * (n_out - 1.0) * _reach(experts, experts * n_in_safe / n_safe, top_k)
+    remote = copy * (n_out - 1.0) * _grouped_reach(experts, experts * n_in_safe / n_safe, top_k, groups, group_topk)
     rank_reach = _reach(experts, experts / n_safe, top_k)
     forwarded = np.where(n_out > 1.0, copy * n_safe * rank_reach * (n_in_safe - 1.0) / n_in_safe,
                          copy * (n_in_safe - 1.0) * rank_reach)
@@ -177,12 +218,14 @@ def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_dom
 
 
 def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float,
-                       per_domain: float, experts: float, top_k: int) -> np.ndarray:
+                       per_domain: float, experts: float, top_k: int, groups: int = 1,
+                       group_topk: int = 1) -> np.ndarray:
     """One expert-parallel dispatch (or combine) of ``size`` bytes per rank (``top_k`` routed copies),
     s: both tiers at once, the slower sets the time (:func:`alltoall_time_s`), with the bytes of
-    :func:`ep_dispatch_bytes`; ``per_domain`` 0 equals :func:`alltoall_time_s` exactly."""
+    :func:`ep_dispatch_bytes` (``groups`` / ``group_topk``: the router's group limit, 1 / 1 none);
+    ``per_domain`` 0 equals :func:`alltoall_time_s` exactly."""
     n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
-    b_in, b_out = ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k)
+    b_in, b_out = ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k, groups, group_topk)
     t_in = b_in / bw_in + (n_in - 1) * hw.scaleup_latency_s
     t_out = b_out / bw_out + (n_out - 1) * hw.scaleout_latency_s
     return np.where(n > 1, np.maximum(t_in, t_out), 0.0)

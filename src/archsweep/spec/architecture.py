@@ -40,6 +40,10 @@ class MoEConfig:
             is already there and the quantisation padding is not charged (TransformerEngine @d0067d0
             transformer_engine/pytorch/module/fp8_padding.py returns the input unchanged when the splits
             are already aligned).
+        router_groups: group-limited routing (Megatron-Core ``moe_router_num_groups``, HF ``n_group``):
+            the routed experts fall into this many groups of consecutive experts; 1: no group limit.
+        router_group_topk: groups a token's ``top_k`` experts come from (``moe_router_group_topk``,
+            HF ``topk_group``); 1 with ``router_groups`` 1.
     """
 
     num_experts: int
@@ -49,6 +53,8 @@ class MoEConfig:
     dense_layers: int = 0
     capacity_factor: float = 1.0
     dropless: bool = True
+    router_groups: int = 1
+    router_group_topk: int = 1
 
 
 @dataclass(frozen=True)

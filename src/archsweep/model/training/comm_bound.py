@@ -98,10 +98,11 @@ def _sharded(size, n, stride, domain) -> _Coef:
     return ((n_in - 1) / n_in * size, (n_out - 1) / n_out * size / n_in, n_in - 1.0, n_out - 1.0)
 
 
-def _alltoall(size, n, stride, domain, per_domain: float, experts: float, top_k: int) -> tuple[_Coef, _Coef]:
+def _alltoall(size, n, stride, domain, per_domain: float, experts: float, top_k: int, groups: int,
+              group_topk: int) -> tuple[_Coef, _Coef]:
     n_in, n_out = coll.group_split(n, stride, domain)
     more = n > 1
-    b_in, b_out = coll.ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k)
+    b_in, b_out = coll.ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k, groups, group_topk)
     zero = np.zeros(np.shape(more))
     t_in = (np.where(more, b_in, 0.0), zero, np.where(more, n_in - 1.0, 0.0), zero)
     t_out = (zero, np.where(more, b_out, 0.0), zero, np.where(more, n_out - 1.0, 0.0))
@@ -164,7 +165,8 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         # in-domain part (L1), scale-out part (L2).
         a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
         t_in, t_out = _alltoall(a2a_bytes, mp.ep, np.where(etp < mp.tp, 1.0, mp.tp * mp.cp), domain,
-                                cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k)
+                                cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k,
+                                wl.moe.router_groups, wl.moe.router_group_topk)
         # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
         ep_mult = (microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
                    * a2a_unpaired_share(wl, mp, cal, microbatches))

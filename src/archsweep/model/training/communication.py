@@ -146,11 +146,12 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     stride = np.where(etp < mp.tp, 1.0, mp.tp * mp.cp)
     experts = float(wl.moe.num_experts)
     a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
-                                  cal.moe_dispatch_per_domain, experts, wl.moe.top_k)
+                                  cal.moe_dispatch_per_domain, experts, wl.moe.top_k, wl.moe.router_groups,
+                                  wl.moe.router_group_topk)
     # the bytes of that time's two tiers (0 over scale-out where the EP group sits in one domain)
     n_in = coll.group_split(mp.ep, stride, hw.scaleup_domain_size)[0]
     a2a_in, a2a_out = coll.ep_dispatch_bytes(a2a_bytes, mp.ep, n_in, cal.moe_dispatch_per_domain, experts,
-                                             wl.moe.top_k)
+                                             wl.moe.top_k, wl.moe.router_groups, wl.moe.router_group_topk)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
