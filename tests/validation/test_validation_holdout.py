@@ -106,16 +106,15 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     tp_overlap_residual 0.6 and s8-presets (the nemo-only flex refit lands on 2 ms, the in-sample value);
     30.79 % over five rows with the no-overlap twin of the EP32 row (s8-m3: +75.7 %); 30.10 % with the
     per-expert FP8 padding of dropless low-precision MoE layers (s9-moecost: the GB300 MXFP8 row); 20.07 %
-    with the flex dispatcher priced per domain (s9-a2a; the nemo-only flex refit stays at 2 ms). Every
-    row but GB300 too slow; GB300 within 5 % either way, as in-sample (tests/validation/test_mcore_moe_rows.py;
-    1.1 % too slow since s9-moecost, 4.5 % too fast before)."""
+    with the flex dispatcher priced per domain (s9-a2a; the nemo-only flex refit stays at 2 ms); 27.80 %
+    with DeepSeek-V3's node-limited routing in that dispatch (s9-m4: the 19 nemo flex rows' grid is an exact
+    tie between 2 and 3 ms, 10.6642 against 10.6638 %, and it tips to 3 ms; the in-sample fit stays 2 ms, where
+    this figure would be 20.07 %). At 3 ms every row is too slow, GB300 by 14.9 % (within 5 % in-sample,
+    tests/validation/test_mcore_moe_rows.py)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(20.07, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(27.80, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
-    too_slow.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
-    gb300 = next(r for r in results if r.run_id == "mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
-    assert abs(gb300.error_pct) < 5.0
     assert all(too_slow.values())
