@@ -167,14 +167,7 @@ def param_gather_option(raw: dict[str, Any], base: TrainingJob | None, file: str
     ``raw`` leaves it out (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p``
     at ``key.param_gather_overlap`` or ``names["param_gather_overlap"]`` (a flag)."""
     kept = base.param_gather_overlap if base is not None else True
-    if PARAM_GATHER_KEY not in raw:
-        return kept
-    value = raw[PARAM_GATHER_KEY]
-    if not isinstance(value, bool):
-        at = names[PARAM_GATHER_KEY] if names is not None else f"{key}.{PARAM_GATHER_KEY}"
-        p.append(InputError(file, at, value, "true or false"))
-        return kept
-    return value
+    return _bool_option(raw, PARAM_GATHER_KEY, kept, file, key, p, names)
 
 
 def moe_a2a_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
@@ -185,11 +178,18 @@ def moe_a2a_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key
     (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p`` at
     ``key.moe_a2a_overlap`` or ``names["moe_a2a_overlap"]`` (a flag)."""
     kept = base.moe_a2a_overlap if base is not None else False
-    if MOE_A2A_KEY not in raw:
+    return _bool_option(raw, MOE_A2A_KEY, kept, file, key, p, names)
+
+
+def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str, p: list[InputError],
+                 names: Mapping[str, str] | None) -> bool:
+    """``raw[name]`` where it is true or false, else ``kept``; a value that is not a boolean appends a problem
+    to ``p`` at ``key.name`` or ``names[name]`` (a command-line flag) and keeps ``kept``."""
+    if name not in raw:
         return kept
-    value = raw[MOE_A2A_KEY]
+    value = raw[name]
     if not isinstance(value, bool):
-        at = names[MOE_A2A_KEY] if names is not None else f"{key}.{MOE_A2A_KEY}"
+        at = names[name] if names is not None else f"{key}.{name}"
         p.append(InputError(file, at, value, "true or false"))
         return kept
     return value
