@@ -29,7 +29,7 @@ from archsweep.spec.hardware import HardwareArrays
 __all__ = [
     "group_split", "scaleup_bw_effective", "scaleout_bw_effective",
     "allreduce_time_s", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
-    "ep_dispatch_bytes", "ep_dispatch_time_s",
+    "ep_dispatch", "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
 
 
@@ -201,8 +201,7 @@ def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_dom
     ``group_topk`` of ``groups`` groups of consecutive experts; DeepSeek-V3 Sec. 2.1.2, at most 4 nodes)
     the domain reach is :func:`_grouped_reach`, which caps the domains a token reaches where the groups
     align with the domains; the scale-up forwarding keeps the uniform rank reach (an upper bound on those
-    bytes: capping it too moved held-out mcore-moe 20.07 -> 27.8 % through a flip of the flex MoE host
-    constant's held-out fit, s9-m4, not kept). All linear in ``size`` with non-negative factors."""
+    bytes; capping it too was measured and not kept, docs/model-accuracy.md s9-m4). All linear in ``size`` with non-negative factors."""
     n_safe = np.maximum(n, 1.0)
     flat_in, flat_out = (n_in - 1.0) / n_safe * size, (n - n_in) / n_safe * size
     if per_domain <= 0.0:
@@ -217,18 +216,25 @@ def ep_dispatch_bytes(size: np.ndarray, n: np.ndarray, n_in: np.ndarray, per_dom
     return forwarded, np.minimum(remote, flat_out)
 
 
-def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float,
-                       per_domain: float, experts: float, top_k: int, groups: int = 1,
-                       group_topk: int = 1) -> np.ndarray:
-    """One expert-parallel dispatch (or combine) of ``size`` bytes per rank (``top_k`` routed copies),
-    s: both tiers at once, the slower sets the time (:func:`alltoall_time_s`), with the bytes of
-    :func:`ep_dispatch_bytes` (``groups`` / ``group_topk``: the router's group limit, 1 / 1 none);
-    ``per_domain`` 0 equals :func:`alltoall_time_s` exactly."""
+def ep_dispatch(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float,
+                per_domain: float, experts: float, top_k: int, groups: int = 1,
+                group_topk: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One expert-parallel dispatch (or combine) of ``size`` bytes per rank (``top_k`` routed copies):
+    (time s, scale-up bytes, scale-out bytes). Both tiers at once, the slower sets the time
+    (:func:`alltoall_time_s`), with the bytes of :func:`ep_dispatch_bytes` (``groups`` / ``group_topk``: the
+    router's group limit, 1 / 1 none); ``per_domain`` 0 gives :func:`alltoall_time_s` exactly."""
     n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
     b_in, b_out = ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k, groups, group_topk)
     t_in = b_in / bw_in + (n_in - 1) * hw.scaleup_latency_s
     t_out = b_out / bw_out + (n_out - 1) * hw.scaleout_latency_s
-    return np.where(n > 1, np.maximum(t_in, t_out), 0.0)
+    return np.where(n > 1, np.maximum(t_in, t_out), 0.0), b_in, b_out
+
+
+def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float,
+                       per_domain: float, experts: float, top_k: int, groups: int = 1,
+                       group_topk: int = 1) -> np.ndarray:
+    """The time of :func:`ep_dispatch`, s."""
+    return ep_dispatch(hw, size, n, stride, efficiency, per_domain, experts, top_k, groups, group_topk)[0]
 
 
 def p2p_time_s(hw: HardwareArrays, size: np.ndarray, crosses_domain: np.ndarray, efficiency: float) -> np.ndarray:

@@ -144,14 +144,10 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     h = float(wl.hidden)
     a2a_bytes = 2.0 * tokens * wl.moe.top_k * wl.moe.capacity_factor * h / mp.tp
     stride = np.where(etp < mp.tp, 1.0, mp.tp * mp.cp)
-    experts = float(wl.moe.num_experts)
-    a2a = coll.ep_dispatch_time_s(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
-                                  cal.moe_dispatch_per_domain, experts, wl.moe.top_k, wl.moe.router_groups,
-                                  wl.moe.router_group_topk)
-    # the bytes of that time's two tiers (0 over scale-out where the EP group sits in one domain)
-    n_in = coll.group_split(mp.ep, stride, hw.scaleup_domain_size)[0]
-    a2a_in, a2a_out = coll.ep_dispatch_bytes(a2a_bytes, mp.ep, n_in, cal.moe_dispatch_per_domain, experts,
-                                             wl.moe.top_k, wl.moe.router_groups, wl.moe.router_group_topk)
+    # the time and the bytes of its two tiers (0 over scale-out where the EP group sits in one domain)
+    a2a, a2a_in, a2a_out = coll.ep_dispatch(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
+                                            cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k,
+                                            wl.moe.router_groups, wl.moe.router_group_topk)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
@@ -181,16 +177,8 @@ def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microb
     default; the stack's ``cal.moe_a2a_overlap`` 0; ep = 1; a non-interleaved pipeline; or full recompute);
     else the schedule's warm-up + 1 chunk passes over all ``microbatches * vpp`` (see
     :func:`expert_parallel`; pp = 1: one unpaired pass, the first forward of
-    ``combined_1f1b_schedule_for_no_pipelining``).
-
-    Megatron-Core refuses ``overlap_moe_expert_parallel_comm`` with full recompute
-    (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``__post_init__``: recompute_granularity !=
-    'full', recompute_method and recompute_num_layers None, 'moe' not in recompute_modules, pp > 1
-    only with vpp), so a mapping with ``recompute`` full keeps every all-to-all exposed. Selective
-    recompute is allowed here because archsweep rejects the 'moe' module (not modelled:
-    :data:`~archsweep.spec.training.RECOMPUTE_MODULES`); Megatron-Core accepts it and it re-runs the
-    dispatch and combine, so modelling it would take 6 all-to-alls (:func:`ep_alltoalls_per_layer`) and no
-    overlap, as full recompute."""
+    ``combined_1f1b_schedule_for_no_pipelining``). Which mappings Megatron-Core accepts the overlap for, with
+    its sources: :func:`a2a_overlap_pairs`; why selective recompute keeps it: :func:`ep_alltoalls_per_layer`."""
     warmup = np.where(mp.vpp > 1, 2.0 * (mp.pp - 1) + (mp.vpp - 1) * mp.pp, mp.pp - 1) + 1.0
     share = np.minimum(warmup / np.maximum(microbatches * mp.vpp, 1.0), 1.0)
     return np.where(a2a_overlap_pairs(wl, mp, cal), share, 1.0)

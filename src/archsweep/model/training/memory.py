@@ -280,7 +280,7 @@ def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarr
     :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
     hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient tensors
     (``delay_wgrad_compute``) are :func:`delayed_wgrad_bytes`."""
-    paired = (wl.moe is not None) & (mp.pp == 1) & a2a_overlap_pairs(wl, mp, cal) & (microbatches >= 2)
+    paired = (mp.pp == 1) & a2a_overlap_pairs(wl, mp, cal) & (microbatches >= 2)
     return np.where(paired, 2.0, 1.0)
 
 
