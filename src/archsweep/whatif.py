@@ -10,7 +10,7 @@ names of the model plus the inputs, ready for JSON or a table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -92,8 +92,9 @@ class WorkloadOverrides:
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
-#: the recompute modules (--recompute-modules), the FP8 SwiGLU input store (--fp8-act) and the overlapped
-#: parameter all-gather (--param-gather-overlap) (``archsweep eval``).
+#: the recompute modules (--recompute-modules), the FP8 SwiGLU input store (--fp8-act), the overlapped
+#: parameter all-gather (--param-gather-overlap) and the EP all-to-all overlap (--moe-a2a-overlap)
+#: (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
           MOE_A2A_KEY: "--moe-a2a-overlap"}
@@ -251,10 +252,8 @@ def _a2a_overlap_outcome(workload: Any, calibration: Calibration, out: dict[str,
     does not, a sentence saying why ("" otherwise)."""
     if out.get("pp") is None or not isinstance(out.get("recompute"), str):
         return False, ""
-    one = {name: np.array([float(out[name])]) for name in ("tp", "pp", "cp", "ep", "vpp", "micro_batch", "zero_stage",
-                                                            "sequence_parallel", "flash_attention", "tp_overlap",
-                                                            "dp_overlap")}
-    mapping = MappingArrays(recompute=np.array([float(RECOMPUTE.index(out["recompute"]))]), **one)
+    mapping = MappingArrays(**{f.name: np.array([float(RECOMPUTE.index(out[f.name]) if f.name == "recompute"
+                                                       else out[f.name])]) for f in fields(MappingArrays)})
     paired = bool(a2a_overlap_pairs(workload, mapping, calibration)[0])
     if paired or not workload.training.moe_a2a_overlap:
         return paired, ""
