@@ -27,6 +27,7 @@ JUNIPER = {n: f"mlperf_train_v4.0_JuniperNetworks_{n}_ngc24.1_pytorch_deepspeed_
 
 
 def test_juniper_schedule_scales_with_the_global_batch():
+    """The published scripts' schedule (--eval_steps 12); h100_n1's logs show 48 (mlperf_eval_rules.yaml locator)."""
     rule = load_mlperf_eval_rules()["llama2_70b_lora"]
     got = {n: _schedule(ROWS[run], rule)[:2] for n, run in JUNIPER.items()}
     assert got == {"h100_n1": (96, 288), "h100_n4": (384, 2304), "a100_n8": (768, 7680)}
