@@ -64,6 +64,10 @@ def test_hf_trainer_stamps_give_the_step_between_evaluations() -> None:
     Trainer's first (unlogged) evaluation, block markers written together after each later one (no timing)."""
     assert steady_step(_HF_LOG) is None
     assert steady_step_stamps(_HF_LOG) == pytest.approx(13.095)  # median of 13.39, 12.80, 23.93, 12.70 s
+    # two intervals, one holding the evaluation: no median can leave it out, so no value
+    short = "\n".join(line for line in _HF_LOG.splitlines() if '"samples_count": 320' not in line
+                       and '"samples_count": 400' not in line)
+    assert steady_step_stamps(short) is None
 
 
 def test_the_deepspeed_and_gaudi_lora_rows_carry_their_stamped_steady_step() -> None:

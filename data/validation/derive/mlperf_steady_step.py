@@ -18,7 +18,8 @@ same instant after each evaluation, so the blocks give no value. Their ``train_l
 training: the steady step is, per file, the median over consecutive stamps after the first (the first
 holds the warm-up) and before the first ``block_stop`` of ``(t1 - t0) / ((s1 - s0) / GBS)``. The
 Trainer's first evaluation (at ``eval_delay``) has no ``block_stop`` (the callback writes one only after
-it) and lies inside one such interval; the median leaves it out (one of 2-18 intervals). E.g. Juniper
+it) and lies inside one such interval; the median leaves it out (one of 3-18 intervals;
+fewer than 3 give no value). E.g. Juniper
 1 x 8 H100, result_0.txt: 125-128 s per 10 steps from step 10 to 140, 239 s for steps 140-150 (the
 evaluation at step 144); the block markers every 48 steps (1536, 1920, ... samples) show that this run
 evaluated every 48 steps, not every 12 as the published run scripts pass (``--eval_steps 12``).
@@ -78,15 +79,17 @@ def steady_step(text: str) -> float | None:
 
 def steady_step_stamps(text: str) -> float | None:
     """Median step (s) between ``train_loss`` stamps before the first ``block_stop`` of a HuggingFace-Trainer
-    result file (its block markers carry no timing), or None where fewer than two such intervals exist."""
+    result file (its block markers carry no timing), or None without a global batch or with fewer than three intervals."""
     ev = mllog_events(text)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
+    if not gbs:
+        return None
     first_stop = next((e["time_ms"] for e in ev if e["key"] == "block_stop"), None)
     stamps = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "train_loss"
               and (first_stop is None or e["time_ms"] <= first_stop)]
     steps = [(t1 - t0) / 1000.0 / ((s1 - s0) / gbs) for (t0, s0), (t1, s1) in zip(stamps, stamps[1:], strict=False)
              if s0 is not None and s1 is not None and s1 > s0]
-    if not gbs or len(steps) < 2:
+    if len(steps) < 3:  # the median must be able to leave out the interval with the first evaluation
         return None
     return statistics.median(steps)
 
