@@ -9,8 +9,20 @@ value is the median over its files. The first block is left out (it holds the wa
 than its steps at the steady rate on NVIDIA's H100 runs); evaluations are outside the blocks. The
 ``tracked_stats`` throughput these files also log agrees within 0.5 %. v5.0 NVIDIA logs write
 the block's start count on its ``block_stop`` too; the block then ends at the count of the evaluation that
-follows it. Files in another log layout
-(epoch-based blocks: Intel-Habana, Juniper DeepSpeed) give no value and keep the wall-clock metric.
+follows it.
+
+HuggingFace-Trainer logs (:func:`steady_step_stamps`: Juniper DeepSpeed, Intel-Habana Gaudi 2) log no
+``eval_start`` / ``eval_stop``; their ``block_stop`` (samples) and ``block_start`` (steps) are written at the
+same instant after each evaluation, so the blocks give no value. Their ``train_loss`` stamps (every
+``logging_steps``: 10 steps for Juniper, 48 for Intel-Habana, ``samples_count`` in samples) time the
+training: the steady step is, per file, the median over consecutive stamps after the first (the first
+holds the warm-up) and before the first ``block_stop`` of ``(t1 - t0) / ((s1 - s0) / GBS)``. The
+Trainer's first evaluation (at ``eval_delay``) has no ``block_stop`` (the callback writes one only after
+it) and lies inside one such interval; the median leaves it out (one of 3-18 intervals;
+fewer than 3 give no value). E.g. Juniper
+1 x 8 H100, result_0.txt: 125-128 s per 10 steps from step 10 to 140, 239 s for steps 140-150 (the
+evaluation at step 144); the block markers every 48 steps (1536, 1920, ... samples) show that this run
+evaluated every 48 steps, not every 12 as the published run scripts pass (``--eval_steps 12``).
 
 gpt3 (:func:`steady_step_tokens`): the files count tokens (``epoch_num`` of ``eval_start`` / ``eval_stop``,
 ``epoch_count`` of the blocks; 24,576 sequences of 2,048 tokens between two evaluations, the benchmark
@@ -65,6 +77,23 @@ def steady_step(text: str) -> float | None:
     return step if step > 1e-3 else None  # block markers logged back to back: no timing in them
 
 
+def steady_step_stamps(text: str) -> float | None:
+    """Median step (s) between ``train_loss`` stamps before the first ``block_stop`` of a HuggingFace-Trainer
+    result file (its block markers carry no timing), or None without a global batch or with fewer than three intervals."""
+    ev = mllog_events(text)
+    gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
+    if not gbs:
+        return None
+    first_stop = next((e["time_ms"] for e in ev if e["key"] == "block_stop"), None)
+    stamps = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "train_loss"
+              and (first_stop is None or e["time_ms"] <= first_stop)]
+    steps = [(t1 - t0) / 1000.0 / ((s1 - s0) / gbs) for (t0, s0), (t1, s1) in zip(stamps, stamps[1:], strict=False)
+             if s0 is not None and s1 is not None and s1 > s0]
+    if len(steps) < 3:  # the median must be able to leave out the interval with the first evaluation
+        return None
+    return statistics.median(steps)
+
+
 def steady_step_tokens(text: str) -> float | None:
     """Median step (s) between evaluations of one token-counted result file (gpt3), or None."""
     ev = mllog_events(text)
@@ -86,8 +115,17 @@ def steady_step_tokens(text: str) -> float | None:
     return step if step > 1e-3 else None
 
 
+def steady_step_lora(text: str) -> float | None:
+    """A llama2_70b_lora file's steady step: from its blocks, else (HuggingFace-Trainer logs) its stamps."""
+    return steady_step(text) or steady_step_stamps(text)
+
+
+_STAMPS_NOTE = ("steady_step_time_s = median over result_*.txt of the median (t1 - t0) / ((samples1 - samples0) / "
+                "GBS) over consecutive train_loss stamps after the first and before the first block_stop "
+                "(HuggingFace-Trainer log: its block markers hold no timing; data/validation/derive/mlperf_steady_step.py "
+                "steady_step_stamps)")
 _DERIVE = {
-    "llama2_70b_lora": (steady_step, "steady_step_time_s = median over result_*.txt of the median (block_stop - "
+    "llama2_70b_lora": (steady_step_lora, "steady_step_time_s = median over result_*.txt of the median (block_stop - "
                         "block_start) / (block samples / GBS) over the blocks after the first (no evaluation, no warm-up)"),
     "gpt3": (steady_step_tokens, "steady_step_time_s = median over result_*.txt of the median (next eval_start - "
              "eval_stop) / (epoch_num tokens between them / (GBS x seq)): training between evaluations, the first "
@@ -115,6 +153,9 @@ def main(mirrors: list[str]) -> None:
         row["steady_step_time_s"] = ""
         if values:
             row["steady_step_time_s"] = f"{statistics.median(values):.4g}"
+            if benchmark == "llama2_70b_lora" and not any(
+                    steady_step(_git(repo, "show", "HEAD:" + name)) for name in result_files(repo, folder)):
+                note = _STAMPS_NOTE
             if note not in row["derived"]:
                 row["derived"] = (row["derived"] + "; " if row["derived"] else "") + note
     write_runs(fields, rows)
