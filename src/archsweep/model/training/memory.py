@@ -18,8 +18,8 @@ only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
 The first pipeline stage holds the most: the schedule's in-flight micro-batches
 (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
-``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3); 2 at pp = 1 when the
-MoE all-to-all overlap pairs micro-batches there (:func:`a2a_paired_in_flight`).
+``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3); one micro-batch and one
+layer at pp = 1 when the MoE all-to-all overlap pairs micro-batches there (:func:`a2a_paired_in_flight`).
 """
 
 from __future__ import annotations
@@ -270,18 +270,23 @@ def resident_layers(wl: Workload, layers_stage: np.ndarray) -> np.ndarray:
 
 
 def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Micro-batches in flight without a pipeline (pp = 1): 2 where the MoE all-to-all overlap pairs
-    micro-batches there, else 1.
+    """Micro-batches' worth of the stage's layers in flight without a pipeline (pp = 1): one micro-batch
+    and one layer, ``1 + 1 / layers``, where the MoE all-to-all overlap pairs micro-batches there, else 1.
 
-    Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` (NVIDIA/Megatron-LM @d98e8a6
-    megatron/core/pipeline_parallel/combined_1f1b.py, used with ``overlap_moe_expert_parallel_comm``) runs
-    the forward of micro-batch i + 1 together with the backward of micro-batch i, so both hold their
-    activations at the peak. Paired: a MoE model at pp = 1 where
-    :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
+    Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` (NVIDIA/Megatron-LM @b0cc2706dd, the
+    Megatron-Bridge v0.3.0 pin, megatron/core/pipeline_parallel/combined_1f1b.py, used with
+    ``overlap_moe_expert_parallel_comm``) runs the forward of micro-batch i + 1 together with the backward of
+    micro-batch i, layer by layer: ``TransformerModelChunkSchedulePlan.run``
+    (megatron/core/models/common/model_chunk_schedule_plan.py) pairs forward layer j with backward layer
+    n - 1 - j (``pop_layer``, last in first out) and releases each backward layer's state after its step, so
+    at step j micro-batch i + 1 holds layers 0..j and micro-batch i layers 0..n - 1 - j: one micro-batch's
+    layers and the pair's one layer more, not two micro-batches (the loss backward of i runs at the call's
+    start, the output layer of i + 1 at its end: one micro-batch's logits). Paired: a MoE model at pp = 1
+    where :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
     hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient tensors
     (``delay_wgrad_compute``) are :func:`delayed_wgrad_bytes`."""
     paired = (mp.pp == 1) & a2a_overlap_pairs(wl, mp, cal) & (microbatches >= 2)
-    return np.where(paired, 2.0, 1.0)
+    return np.where(paired, 1.0 + 1.0 / max(float(wl.layers), 1.0), 1.0)
 
 
 def delayed_wgrad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration, etp: np.ndarray | float) -> np.ndarray:
