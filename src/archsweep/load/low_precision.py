@@ -79,7 +79,8 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
     return MappingProxyType(out)
 
 
-_RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout")
+_RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout",
+                 "tp_grad_regather_bytes")
 #: GEMM kernel rate of the recipe over the per-tensor FP8 kernels: a ratio in (0, 1.5].
 _RECIPE_RATE = "gemm_rate_vs_per_tensor"
 #: Kernels per split of TransformerEngine's split_quantize (grouped MoE GEMM operands): counts >= 0.

@@ -69,7 +69,8 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
 
 def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Calibration:
     """``calibration`` for a low-precision job of ``recipe``: its GEMM datatype, its GEMM kernel rate over
-    the per-tensor FP8 kernels and its quantisation bytes on a TN-only part and on an any-layout part
+    the per-tensor FP8 kernels, its quantisation bytes on a TN-only part and on an any-layout part, and the
+    output-gradient bytes its row-parallel Linears gather a second time under sequence parallelism
     (data/calibration/low_precision_recipes.yaml)."""
     rec = load_low_precision_recipes()[recipe]
     cast, norm_cast = rec.cast_bytes(False)
@@ -81,7 +82,8 @@ def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Cal
                    fp8_quantize_bytes_per_element_any_layout=cast_any,
                    fp8_norm_quantize_bytes_per_element_any_layout=norm_cast_any,
                    fp8_split_quantize_kernels=rec.split_quantize_kernels_tn_only,
-                   fp8_split_quantize_kernels_any_layout=rec.split_quantize_kernels_any_layout)
+                   fp8_split_quantize_kernels_any_layout=rec.split_quantize_kernels_any_layout,
+                   fp8_tp_grad_regather_bytes_per_element=rec.tp_grad_regather_bytes)
 
 
 def runs_nvfp4(recipe: str) -> bool:

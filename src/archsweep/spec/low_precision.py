@@ -43,6 +43,8 @@ class LowPrecisionRecipe:
         split_quantize_kernels_tn_only / split_quantize_kernels_any_layout: kernels TransformerEngine's
             ``split_quantize`` launches per split (per local expert of a grouped MoE GEMM) to quantise one
             operand, on a TN-only / any-layout part (0: one fused multi-tensor kernel for all splits).
+        tp_grad_regather_bytes: bytes per element of the output gradient that a row-parallel Linear
+            all-gathers a second time in backward under sequence parallelism (0: none).
     """
 
     name: str
@@ -54,6 +56,7 @@ class LowPrecisionRecipe:
     gemm_rate_vs_per_tensor: float = 1.0
     split_quantize_kernels_tn_only: float = 0.0
     split_quantize_kernels_any_layout: float = 0.0
+    tp_grad_regather_bytes: float = 0.0
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""
