@@ -76,3 +76,11 @@ def test_negative_regather_bytes_rejected(tmp_path: Path):
     path = _copy(tmp_path, "tp_grad_regather_bytes: {value: 1.03125,", "tp_grad_regather_bytes: {value: -1.0,")
     with pytest.raises(InputError, match=r"mxfp8\.tp_grad_regather_bytes\.value"):
         load_low_precision_recipes(path)
+
+
+@pytest.mark.parametrize("bad", ["0.0", "1.2", "true"])
+def test_quantize_hbm_share_must_be_a_share(tmp_path: Path, bad: str):
+    path = _copy(tmp_path, 'quantize_hbm_share_mxfp8: {"value": 0.622,', f'quantize_hbm_share_mxfp8: {{"value": {bad},',
+                 name="low_precision_rates.yaml", sub="hardware")
+    with pytest.raises(InputError, match=r"B200\.quantize_hbm_share_mxfp8\.value"):
+        load_low_precision_rates(path)

@@ -83,6 +83,19 @@ class LowPrecisionRates:
     gemm_k_half_bf16: float | None = None
     gemm_k_half_fp8: float | None = None
     gemm_k_reference: float | None = None
+    #: Share of the part's peak HBM bandwidth that TransformerEngine's quantisation kernels of each recipe
+    #: reach (their cast bytes over their measured time); None: not measured (the model-wide
+    #: ``hbm_bw_efficiency``).
+    quantize_hbm_share_delayed: float | None = None
+    quantize_hbm_share_current: float | None = None
+    quantize_hbm_share_mxfp8: float | None = None
+    quantize_hbm_share_nvfp4: float | None = None
+
+    def quantize_hbm_share(self, recipe: str) -> float:
+        """The share of peak HBM bandwidth the quantisation kernels of ``recipe`` reach on this part; 0 where
+        not measured (the model then streams the cast bytes at ``hbm_bw_efficiency``)."""
+        value = getattr(self, f"quantize_hbm_share_{recipe}", None)
+        return float(value) if value else 0.0
 
     def fp8_efficiency_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
         """Achieved FP8 GEMM efficiency (MAMF FP8 / dense FP8 peak) over ``bf16_efficiency``, the
