@@ -70,3 +70,17 @@ def test_split_quantize_kernels_must_be_a_whole_count(tmp_path: Path, bad: str):
     path = _copy(tmp_path, "split_quantize_kernels_tn_only: {value: 3,", f"split_quantize_kernels_tn_only: {{value: {bad},")
     with pytest.raises(InputError, match=r"current\.split_quantize_kernels_tn_only\.value"):
         load_low_precision_recipes(path)
+
+
+def test_negative_regather_bytes_rejected(tmp_path: Path):
+    path = _copy(tmp_path, "tp_grad_regather_bytes: {value: 1.03125,", "tp_grad_regather_bytes: {value: -1.0,")
+    with pytest.raises(InputError, match=r"mxfp8\.tp_grad_regather_bytes\.value"):
+        load_low_precision_recipes(path)
+
+
+@pytest.mark.parametrize("bad", ["0.0", "1.2", "true"])
+def test_quantize_hbm_share_must_be_a_share(tmp_path: Path, bad: str):
+    path = _copy(tmp_path, 'quantize_hbm_share_mxfp8: {"value": 0.622,', f'quantize_hbm_share_mxfp8: {{"value": {bad},',
+                 name="low_precision_rates.yaml", sub="hardware")
+    with pytest.raises(InputError, match=r"B200\.quantize_hbm_share_mxfp8\.value"):
+        load_low_precision_rates(path)

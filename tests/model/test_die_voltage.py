@@ -102,11 +102,13 @@ def test_published_gb200_rows_the_rule_moves():
     """Published Megatron-Bridge throughputs (tokens/s/GPU, docs/performance-summary.md): the GB200 rows
     the model ran at 1176-1200 W now hit the 1200 W cap and throttle (before -> after, s7-gb200):
     25.09 405B FSDP TP2 +22.2 -> +19.6 %, 26.02 70B NVFP4 +21.6 -> +17.8 %, 26.02 405B FP8 +4.9 -> +3.0 %;
-    the 70B MXFP8 row (1154 W) does not move (+20.4 %, open). 3 % tolerance around the new errors."""
+    the 70B MXFP8 row (1154 W) does not move (+20.4 %, open; +17.3 % since s10-mxfp8 priced MXFP8's second
+    output-gradient gather at TP2 and the quantisation kernels at their measured share of peak HBM
+    bandwidth). 3 % tolerance around the new errors."""
     expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 19.6,
                 "mbridge_26.02_DGX-GB200_LLAMA3-70B_NVFP4_64": 17.8,
                 "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 3.0,
-                "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 20.4}
+                "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 17.3}
     results = validate_rows(_rows(*expected))
     for res in results:
         assert res.status == "ok", res.reason

@@ -76,7 +76,8 @@ def _errors(host_s: float | None) -> list[float]:
 def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost) and each row's stated EP
     all-to-all overlap, the H100 and GB200 rows are predicted too slow by 11-41 % and the GB300 row (PP1,
-    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 16.88 % over those four; 18.70 % before
+    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 17.37 % over those four since s10-mxfp8's
+    measured quantisation share slowed the GB300 MXFP8 row from -1.1 to -3.0 %, 16.88 % before; 18.70 % before
     s9-a2a priced the flex dispatcher per domain, 19.56 % before s9-moecost priced the GB300 MXFP8 row's
     per-expert FP8 padding; 33.67 % at flex 4 ms with the overlap assumed only under an interleaved pipeline);
     with no MoE host time beyond the eager-scope term those three are within 11 %: they expose less host time
@@ -85,16 +86,16 @@ def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     keep (docs/model-accuracy.md, s8-moehost). The no-overlap twin of the EP32 row (review B finding 4, s8-m3)
     is the group's worst row after the alltoall EP8 row: +32.8 % since s9-a2a (+75.7 % when every routed copy
     crossed the network), see :func:`test_the_overlap_a_b_is_over_predicted`; with it the group MAPE is
-    20.07 % (30.10 % before s9-a2a, 30.79 % before s9-moecost)."""
+    20.46 % (20.07 % before s10-mxfp8, 30.10 % before s9-a2a, 30.79 % before s9-moecost)."""
     twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
     assert fitted[twin] == pytest.approx(32.8, abs=0.5)
-    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(20.07, abs=0.1)
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(20.46, abs=0.1)
     fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     assert abs(gb300) < 5.0
     assert all(11.0 < e < 42.0 for e in fitted.values()), fitted
-    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(16.88, abs=0.1)
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(17.37, abs=0.1)
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     none.pop(twin)

@@ -71,13 +71,15 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     twin of the mcore-moe EP32 row in the flex fit set (s8-m3: the held-out flex refit moves from 2 ms
     to the 1.5 ms bound), 13.78 % with the per-expert FP8 padding of dropless low-precision MoE layers
     (s9-moecost), 14.09 % with the flex dispatcher priced per domain (s9-a2a: the Qwen3-30B rows' unpriced
-    per-token cost shows once their all-to-all is cheaper), 13.55 % with DGX B300's scale-out at the 50 GB/s per GPU
-    its Megatron-Bridge benchmark runs achieved (s10-gptoss: the EP64-over-8-nodes GPT-OSS row +75.8 -> +14.6 % held out)."""
+    per-token cost shows once their all-to-all is cheaper), 13.55 % with DGX B300's scale-out at the
+    50 GB/s per GPU its Megatron-Bridge benchmark runs achieved (s10-gptoss: the EP64-over-8-nodes GPT-OSS
+    row +75.8 -> +14.6 % held out), 13.06 % with MXFP8's second output-gradient gather under sequence parallelism and the quantisation kernels at their measured share of peak HBM bandwidth
+    (s10-mxfp8; 14.09 -> 14.06 -> 13.61 on its own branch)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.55, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.06, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -111,11 +113,13 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     with DeepSeek-V3's node-limited routing in that dispatch (s9-m4: the 19 nemo flex rows' grid is an exact
     tie between 2 and 3 ms, 10.6642 against 10.6638 %, and it tips to 3 ms; the in-sample fit stays 2 ms, where
     this figure would be 20.07 %). At 3 ms every row is too slow, GB300 by 14.9 % (within 5 % in-sample,
-    tests/validation/test_mcore_moe_rows.py)."""
+    tests/validation/test_mcore_moe_rows.py). 20.46 % with the Blackwell / Hopper quantisation kernels at their
+    measured share of peak HBM bandwidth (s10-mxfp8: the nemo-only flex refit tips back to 2 ms, the in-sample
+    value, so the held-out figure is the in-sample one)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(27.80, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(20.46, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

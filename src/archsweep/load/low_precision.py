@@ -32,6 +32,8 @@ _FLAGS = {"fp8_gemm_any_layout": "fp8_gemm_any_layout"}
 _COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit",
            "gemm_k_half_bf16": "gemm_k_half_bf16", "gemm_k_half_fp8": "gemm_k_half_fp8",
            "gemm_k_reference": "gemm_k_reference"}
+#: Shares of peak HBM bandwidth (value in (0, 1]): the quantisation kernels of each recipe.
+_SHARES = {f"quantize_hbm_share_{r}": f"quantize_hbm_share_{r}" for r in RECIPE_NAMES}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -56,9 +58,9 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
         for key, entry in entries.items():
             if key in _KNOWN_UNUSED:
                 continue
-            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS:
+            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS and key not in _SHARES:
                 raise InputError(str(path), f"{name}.{key}", "<unknown key>",
-                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_KNOWN_UNUSED})))
+                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_KNOWN_UNUSED})))
             first = entry[0] if isinstance(entry, list) and entry else entry
             if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
                 raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
@@ -66,6 +68,12 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
                 if not isinstance(first["value"], bool):
                     raise InputError(str(path), f"{name}.{key}.value", first["value"], "true or false")
                 values[_FLAGS[key]] = first["value"]
+                continue
+            if key in _SHARES:
+                share = first["value"]
+                if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+                    raise InputError(str(path), f"{name}.{key}.value", share, "a share of peak HBM bandwidth in (0, 1]")
+                values[_SHARES[key]] = float(share)
                 continue
             if key in _COUNTS:
                 count = first["value"]
@@ -79,7 +87,8 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
     return MappingProxyType(out)
 
 
-_RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout")
+_RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout",
+                 "tp_grad_regather_bytes")
 #: GEMM kernel rate of the recipe over the per-tensor FP8 kernels: a ratio in (0, 1.5].
 _RECIPE_RATE = "gemm_rate_vs_per_tensor"
 #: Kernels per split of TransformerEngine's split_quantize (grouped MoE GEMM operands): counts >= 0.

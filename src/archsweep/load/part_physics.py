@@ -69,7 +69,8 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
 
 def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Calibration:
     """``calibration`` for a low-precision job of ``recipe``: its GEMM datatype, its GEMM kernel rate over
-    the per-tensor FP8 kernels and its quantisation bytes on a TN-only part and on an any-layout part
+    the per-tensor FP8 kernels, its quantisation bytes on a TN-only part and on an any-layout part, and the
+    output-gradient bytes its row-parallel Linears gather a second time under sequence parallelism
     (data/calibration/low_precision_recipes.yaml)."""
     rec = load_low_precision_recipes()[recipe]
     cast, norm_cast = rec.cast_bytes(False)
@@ -81,7 +82,8 @@ def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Cal
                    fp8_quantize_bytes_per_element_any_layout=cast_any,
                    fp8_norm_quantize_bytes_per_element_any_layout=norm_cast_any,
                    fp8_split_quantize_kernels=rec.split_quantize_kernels_tn_only,
-                   fp8_split_quantize_kernels_any_layout=rec.split_quantize_kernels_any_layout)
+                   fp8_split_quantize_kernels_any_layout=rec.split_quantize_kernels_any_layout,
+                   fp8_tp_grad_regather_bytes_per_element=rec.tp_grad_regather_bytes)
 
 
 def runs_nvfp4(recipe: str) -> bool:
@@ -113,7 +115,9 @@ def check_recipe(entry: CatalogEntry, recipe: str = "delayed", designs: Hardware
 def job_calibration(calibration: Calibration, entry: CatalogEntry, job: TrainingJob, *,
                     designs: HardwareArrays | None = None) -> Calibration:
     """``calibration`` for training ``job`` on the catalog part ``entry`` (or on designs based on it):
-    :func:`recipe_calibration` for the job's ``low_precision_recipe``, and FP8 weights
+    :func:`recipe_calibration` for the job's ``low_precision_recipe``, the share of peak HBM bandwidth that
+    recipe's quantisation kernels reach on the part (``quantize_hbm_share_<recipe>``,
+    data/hardware/low_precision_rates.yaml; candidates of a study keep their base part's), and FP8 weights
     (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
     transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
@@ -129,6 +133,9 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     """
     check_recipe(entry, job.low_precision_recipe, designs)
     out = recipe_calibration(calibration, job.low_precision_recipe)
+    rates = load_low_precision_rates().get(entry.name)
+    if rates is not None:
+        out = replace(out, fp8_quantize_hbm_share=rates.quantize_hbm_share(job.low_precision_recipe))
     if job.fp8_params:
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)

@@ -108,6 +108,15 @@ class Calibration:
     #: TN-only part and on an any-layout part (0: BF16, or one fused kernel for all experts).
     fp8_split_quantize_kernels: float = 0.0
     fp8_split_quantize_kernels_any_layout: float = 0.0
+    #: Set per recipe (data/calibration/low_precision_recipes.yaml ``tp_grad_regather_bytes``): bytes per
+    #: element of the output gradient that each row-parallel Linear all-gathers a second time in backward
+    #: under sequence parallelism (MXFP8: its column-wise copy for the weight gradient, 1 + 1/32 B; 0: the
+    #: row-wise copy gathered for the data gradient serves both GEMMs).
+    fp8_tp_grad_regather_bytes_per_element: float = 0.0
+    #: Set per job by ``load.part_physics.job_calibration`` from the part and the recipe
+    #: (data/hardware/low_precision_rates.yaml ``quantize_hbm_share_<recipe>``): share of peak HBM
+    #: bandwidth the recipe's quantisation kernels reach on the part; 0 = ``hbm_bw_efficiency``.
+    fp8_quantize_hbm_share: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration``: HBM bytes per weight element of re-forming the FP8 weight transpose
     #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
     #: weights are held in FP8 and the transpose is not cached across micro-batches; 0 = cached once per

@@ -43,6 +43,8 @@ class LowPrecisionRecipe:
         split_quantize_kernels_tn_only / split_quantize_kernels_any_layout: kernels TransformerEngine's
             ``split_quantize`` launches per split (per local expert of a grouped MoE GEMM) to quantise one
             operand, on a TN-only / any-layout part (0: one fused multi-tensor kernel for all splits).
+        tp_grad_regather_bytes: bytes per element of the output gradient that a row-parallel Linear
+            all-gathers a second time in backward under sequence parallelism (0: none).
     """
 
     name: str
@@ -54,6 +56,7 @@ class LowPrecisionRecipe:
     gemm_rate_vs_per_tensor: float = 1.0
     split_quantize_kernels_tn_only: float = 0.0
     split_quantize_kernels_any_layout: float = 0.0
+    tp_grad_regather_bytes: float = 0.0
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""
@@ -80,6 +83,19 @@ class LowPrecisionRates:
     gemm_k_half_bf16: float | None = None
     gemm_k_half_fp8: float | None = None
     gemm_k_reference: float | None = None
+    #: Share of the part's peak HBM bandwidth that TransformerEngine's quantisation kernels of each recipe
+    #: reach (their cast bytes over their measured time); None: not measured (the model-wide
+    #: ``hbm_bw_efficiency``).
+    quantize_hbm_share_delayed: float | None = None
+    quantize_hbm_share_current: float | None = None
+    quantize_hbm_share_mxfp8: float | None = None
+    quantize_hbm_share_nvfp4: float | None = None
+
+    def quantize_hbm_share(self, recipe: str) -> float:
+        """The share of peak HBM bandwidth the quantisation kernels of ``recipe`` reach on this part; 0 where
+        not measured (the model then streams the cast bytes at ``hbm_bw_efficiency``)."""
+        value = getattr(self, f"quantize_hbm_share_{recipe}", None)
+        return float(value) if value else 0.0
 
     def fp8_efficiency_ratio(self, bf16_efficiency: float, peak_fp8: float) -> float:
         """Achieved FP8 GEMM efficiency (MAMF FP8 / dense FP8 peak) over ``bf16_efficiency``, the

@@ -39,10 +39,22 @@ def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act
     """2 all-reduces (or reduce-scatter + all-gather with sequence parallelism, the same volume)
     forward and 2 backward per layer, 2 more when the layer is recomputed, plus the embedding and
     logits; with TP communication overlap only ``cal.tp_overlap_residual`` of it stays exposed
-    (Megatron-LM SC21 Sec. 3.2; Korthikanti et al. MLSys'23 Sec. 4.2.2)."""
+    (Megatron-LM SC21 Sec. 3.2; Korthikanti et al. MLSys'23 Sec. 4.2.2).
+
+    Under sequence parallelism a recipe with ``cal.fp8_tp_grad_regather_bytes_per_element`` > 0 (MXFP8)
+    all-gathers the output gradient of each of the layer's two row-parallel Linears (attention
+    out-projection, FC2) a second time in backward, its column-wise copy for the weight gradient
+    (TransformerEngine v2.7 / v2.9 / v2.12 module/linear.py and layernorm_mlp.py backward: "we can't convert
+    row-scaled MXFP8 to column-scaled, so we can't reuse the grad output that was gathered for the dgrad
+    GEMM"; without Userbuffers distributed.py ``_all_gather_mxfp8`` gathers both copies); ``act_bytes``
+    is the BF16 activation (2 B per element)."""
     one = np.ones_like(mp.tp)
     tp_ar = coll.allreduce_time_s(hw, act_bytes, mp.tp, one, cal.collective_bw_efficiency)
     tp_layer = 4.0 * tp_ar + np.where(mp.recompute == 2, 2.0 * tp_ar, 0.0)
+    if cal.fp8_tp_grad_regather_bytes_per_element > 0:
+        regather = coll.all_gather_time_s(hw, act_bytes / 2.0 * cal.fp8_tp_grad_regather_bytes_per_element,
+                                          mp.tp, one, cal.collective_bw_efficiency)
+        tp_layer = tp_layer + np.where(mp.sequence_parallel > 0, 2.0 * regather, 0.0)
     tp_total = microbatches * layers_stage * tp_layer + 2.0 * microbatches * tp_ar  # + embedding/logits
     exposed = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual * tp_total, tp_total)
     return TensorParallelCost(exposed, tp_ar)
