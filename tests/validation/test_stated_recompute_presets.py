@@ -45,7 +45,9 @@ def test_stated_rows_validate_with_recompute_none():
 
 
 def _launcher_rows() -> list[dict[str, str]]:
-    return runs(lambda r: "NeMo-Framework-Launcher 24.07" in r["act_recompute"])
+    """The six fine-tuning rows (their ``act_recompute`` cites the launcher's peft example scripts; the
+    Nemotron-340B pre-training row cites the launcher's training conf, s10-nemo2407)."""
+    return runs(lambda r: "NeMo-Framework-Launcher 24.07 examples/peft/" in r["act_recompute"])
 
 
 def test_nemo2407_finetuning_rows_take_the_launcher_example_layout():

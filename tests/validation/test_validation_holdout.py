@@ -73,13 +73,16 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     (s9-moecost), 14.09 % with the flex dispatcher priced per domain (s9-a2a: the Qwen3-30B rows' unpriced
     per-token cost shows once their all-to-all is cheaper), 13.55 % with DGX B300's scale-out at the
     50 GB/s per GPU its Megatron-Bridge benchmark runs achieved (s10-gptoss: the EP64-over-8-nodes GPT-OSS
-    row +75.8 -> +14.6 % held out), 13.06 % with MXFP8's second output-gradient gather under sequence parallelism and the quantisation kernels at their measured share of peak HBM bandwidth
-    (s10-mxfp8; 14.09 -> 14.06 -> 13.61 on its own branch)."""
+    row +75.8 -> +14.6 % held out), 13.06 % with MXFP8's second output-gradient gather under
+    sequence parallelism and the quantisation kernels at their measured share of peak HBM bandwidth (s10-mxfp8;
+    14.09 -> 14.06 -> 13.61 on its own branch), 12.88 % with what the recipes of two NeMo 24.07 rows state
+    (s10-nemo2407: GPT-3 175B 128 GPUs without the userbuffer TP overlap, +14.0 -> +3.8 %; Nemotron-340B
+    without activation recompute, -16.0 -> +5.4 %)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.06, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(12.88, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
