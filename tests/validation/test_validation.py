@@ -65,7 +65,7 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # Coverage (not accuracy): the throughput and memory rows of the public set are modelled.
     ok = [r for r in public_results if r.status == "ok"]
     assert len(ok) >= 270
-    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf", "mcore-moe"}
+    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf", "mcore-moe", "mbridge-forward"}
 
 
 def test_public_rows_use_the_metric_the_row_provides(public_results):
