@@ -88,11 +88,11 @@ def test_pick_takes_the_highest_version_of_the_tables_layout(script: ModuleType)
 
 
 def test_forward_rows_are_sourced_and_cover_the_yaml_models() -> None:
-    assert len(FORWARD) == 123
+    assert len(FORWARD) == 133
     assert Counter(r["framework"].split()[-1] for r in FORWARD) == {
-        "26.02.01": 31, "26.04": 31, "26.04.01": 33, "26.06": 20, "26.06.01": 8}
+        "26.02.01": 31, "26.04": 31, "26.04.01": 33, "26.06": 30, "26.06.01": 8}
     assert {r["model"] for r in FORWARD} == {"LLAMA3-70B", "LLAMA3.1-405B", "DeepSeekV3", "GPT OSS 120B",
-                                             "Qwen3_30B_a3B", "Qwen3_235B_a22B"}
+                                             "Qwen3_30B_a3B", "Qwen3_235B_a22B", "LLAMA3-70B SFT", "LLAMA3-70B LoRA"}
     for row in FORWARD:
         assert "NVIDIA-NeMo/Megatron-Bridge@067f987df:docs/performance-summary-archive.md" in row["source_locator"]
         assert row["confidence"].split()[0] in {"high", "medium", "low"}
@@ -102,6 +102,18 @@ def test_forward_rows_are_sourced_and_cover_the_yaml_models() -> None:
     flagged = [r["run_id"] for r in FORWARD if "table footnote" in r["notes"]]
     assert flagged == ["mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64",
                        "mbridge-fwd_26.06.01_DGX-GB200_GPT_OSS_120B_MXFP8_64"]  # the cuDNN regression footnote
+
+
+def test_finetuning_rows_state_the_presets_lora_recipe() -> None:
+    """The 26.06 SFT / LoRA tables (Llama 3 70B, 5 + 5 rows): LoRA rank 16 on the fused QKV only, dropout 0, from
+    the v0.5.0 finetune script and recipe; TP overlap on exactly where TP > 1 (CommOverlapConfig in the script)."""
+    sft = [r for r in FORWARD if "_SFT_" in r["run_id"]]
+    lora = [r for r in FORWARD if "_LoRA_" in r["run_id"]]
+    assert len(sft) == len(lora) == 5
+    assert all((r["lora_rank"], r["lora_targets"], r["lora_dropout"]) == ("16", "attention_qkv", "0") for r in lora)
+    assert all(r["lora_rank"] == "" and r["notes"].startswith("fine-tuning workload (SFT") for r in sft)
+    assert all(r["tp_comm_overlap"] == ("yes" if int(r["tp"]) > 1 else "no") for r in sft + lora)
+    assert {r["confidence"].split()[0] for r in sft + lora} == {"high"}
 
 
 def test_no_fit_set_takes_a_forward_row() -> None:

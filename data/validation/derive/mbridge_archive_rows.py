@@ -32,8 +32,9 @@ Per row:
 * no preset of the table's layout at the tag: the 26.02 row's recipe cells (the documented default of the last
   fitted release, ``act_recompute`` included) and confidence low.
 
-Left out (the table model has no ``models/`` YAML): Nemotron_3_Nano, Nemotron_3_Super, Kimi_K2. The 26.06 SFT and
-LoRA tables (Llama 3 70B) are not added yet (docs/model-accuracy.md, 2026-12-01 s10-forward).
+The 26.06 SFT and LoRA tables (Llama 3 70B) are read the same way with the ``<MODEL>_{SFT,LORA}_CONFIG_*`` presets
+and :func:`_finetune`. Left out (the table model has no ``models/`` YAML): Nemotron_3_Nano, Nemotron_3_Super,
+Kimi_K2.
 
 Usage: python data/validation/derive/mbridge_archive_rows.py <Megatron-Bridge git dir>
 (idempotent: rows are written over the rows of the same run_id, see runs_table.upsert_rows).
@@ -66,6 +67,9 @@ MODELS = {
     "Qwen3_235B_a22B": ("Qwen3_235B_a22B", "qwen/qwen3_workload_base_configs.py", "QWEN3_235B_A22B", ""),
 }
 SKIPPED = {"Nemotron_3_Nano": "no models/ YAML", "Nemotron_3_Super": "no models/ YAML", "Kimi_K2": "no models/ YAML"}
+#: archive section title -> preset task name (``<MODEL>_<TASK>_CONFIG_<GPU>_<DTYPE>_V<n>``)
+TASKS = {"Pre-Training Performance": "PRETRAIN", "SFT Performance": "SFT", "LoRA Performance": "LORA"}
+_TITLE = {task: title for title, task in TASKS.items()}
 _DTYPE = {"FP8": "FP8_CS", "MXFP8": "FP8_MX", "NVFP4": "NVFP4", "BF16": "BF16"}
 #: WorkloadBaseConfig defaults (scripts/performance/utils/utils.py, the same at every tag read)
 _DEFAULTS: dict[str, Any] = {"num_gpus": 1, "tensor_model_parallel_size": 1, "pipeline_model_parallel_size": 1,
@@ -81,26 +85,37 @@ _WIDEST_SCOPE = "attn+moe_router+moe_preprocess"
 
 
 def tables(text: str) -> list[tuple[str, str, int, dict[str, str]]]:
-    """(container, table model, row number from 1, {column: cell}) of every pre-training table row of the
-    archive's containers in :data:`RELEASES`; footnote marks are taken out of the cells and the footnotes they
-    point to are under ``"_footnotes"`` (empty: none)."""
+    """(container, table model, row number from 1, {column: cell}) of every pre-training, SFT and LoRA table row
+    of the archive's containers in :data:`RELEASES`; the task (:data:`TASKS` value) is under ``"_task"``; footnote
+    marks are taken out of the cells and the footnotes they point to are under ``"_footnotes"`` (empty: none)."""
     footnotes = dict(re.findall(r"^\[\^([\w-]+)\]:\s*(.+)$", text, flags=re.MULTILINE))
     out = []
     for part in text.split("\n## ")[1:]:
         container = part.split(" NeMo Container", 1)[0].strip()
-        if container not in RELEASES or "### Pre-Training Performance" not in part:
+        if container not in RELEASES:
             continue
-        section = part.split("### Pre-Training Performance", 1)[1].split("\n### ", 1)[0]
-        for block in section.split("#### Model: ")[1:]:
-            model = block.split("\n", 1)[0].strip()
-            lines = [ln for ln in block.splitlines() if ln.startswith("|")]
-            head = [c.strip() for c in lines[0].strip("|").split("|")]
-            for i, ln in enumerate(lines[2:], start=1):
-                marks = re.findall(r"\[\^([\w-]+)\]", ln)
-                cells = [re.sub(r"\[\^[\w-]+\]", "", c).strip() for c in ln.strip("|").split("|")]
-                row = dict(zip(head, cells, strict=True))
-                row["_footnotes"] = " ".join(f"[^{m}]: {footnotes.get(m, '?')}" for m in marks)
-                out.append((container, model, i, row))
+        for section in part.split("\n### ")[1:]:
+            task = TASKS.get(section.split("\n", 1)[0].strip())
+            if task is not None:
+                out.extend(_rows(container, task, section, footnotes))
+    return out
+
+
+def _rows(container: str, task: str, section: str,
+          footnotes: dict[str, str]) -> list[tuple[str, str, int, dict[str, str]]]:
+    """The rows of one ``### <task> Performance`` section (see :func:`tables`)."""
+    out = []
+    for block in section.split("#### Model: ")[1:]:
+        model = block.split("\n", 1)[0].strip()
+        lines = [ln for ln in block.splitlines() if ln.startswith("|")]
+        head = [c.strip() for c in lines[0].strip("|").split("|")]
+        for i, ln in enumerate(lines[2:], start=1):
+            marks = re.findall(r"\[\^([\w-]+)\]", ln)
+            cells = [re.sub(r"\[\^[\w-]+\]", "", c).strip() for c in ln.strip("|").split("|")]
+            row = dict(zip(head, cells, strict=True))
+            row["_footnotes"] = " ".join(f"[^{m}]: {footnotes.get(m, '?')}" for m in marks)
+            row["_task"] = task
+            out.append((container, model, i, row))
     return out
 
 
@@ -150,9 +165,9 @@ def layout(cells: dict[str, str]) -> dict[str, Any]:
 
 
 def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str,
-         want: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The highest-version preset ``<prefix>_PRETRAIN_CONFIG_<gpu>_<dtype>_V<n>`` with the table's layout."""
-    pattern = re.compile(rf"^{re.escape(prefix)}_PRETRAIN_CONFIG_{gpu}_{_DTYPE[precision]}_V(\d+)$")
+         want: dict[str, Any], task: str = "PRETRAIN") -> tuple[str, dict[str, Any]] | None:
+    """The highest-version preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_V<n>`` with the table's layout."""
+    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V(\d+)$")
     hits = [(int(m.group(1)), name) for name in found if (m := pattern.match(name))
             and all(found[name].get(k) == v for k, v in want.items())]
     if not hits:
@@ -194,12 +209,13 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     if key not in cache:
         cache[key] = presets(_git(repo, "show", f"{tag}:{_CFG}{cfg_file}"))
     fsdp = cells.get("FSDP", "0") not in ("0", "", "n/a")
-    found = pick(cache[key], prefix, gpu, precision, want)
+    task = cells.get("_task", "PRETRAIN")
+    found = pick(cache[key], prefix, gpu, precision, want, task)
     gpus, tp, pp, cp = want["num_gpus"], int(cells["TP"]), int(cells["PP"]), int(cells["CP"])
     row = {k: arch[k] for k in _ARCH}
     row.update({
         "source": "NVIDIA Megatron-Bridge docs \"Performance\" archive (docs/performance-summary-archive.md)",
-        "source_locator": (f"{container} NeMo container, Pre-Training Performance, Model: {table_model} table, row {index} "
+        "source_locator": (f"{container} NeMo container, {_TITLE[task]}, Model: {table_model} table, row {index} "
                            f"({system} {precision}); NVIDIA-NeMo/Megatron-Bridge@{_COMMIT}:{_DOC}"),
         "source_group": GROUP, "seq_len": cells["Sequence Length"], "global_batch_seqs": cells["GBS"],
         "micro_batch": cells["MBS"], "tp": str(tp), "pp": str(pp), "dp": str(gpus // (tp * pp * cp)), "cp": str(cp),
@@ -211,10 +227,11 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     part = next(r for (_, s, _), r in bases.items() if s == system)  # the part as the 26.02 rows of the system name it
     row["accelerator"], row["accelerator_canonical"] = part["accelerator"], part["accelerator_canonical"]
     for column in _CARRIED:
-        row[column] = base.get(column, "")
+        row[column] = base.get(column, "") if task == "PRETRAIN" else ""
     notes = ["dp = GPUs/(TP*PP*CP) (EP is carved out of DP)",
              f"architecture from {arch['run_id']}",
-             f"{', '.join(_CARRIED)} carried from {base['run_id']} (not re-read at {tag})"]
+             (f"{', '.join(_CARRIED)} carried from {base['run_id']} (not re-read at {tag})" if task == "PRETRAIN"
+              else f"{', '.join(_CARRIED)} not stated (fine-tuning: no pre-training row to carry them from)")]
     moe = arch["arch_type"] != "dense"
     if found is not None:
         name, preset = found
@@ -248,7 +265,7 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
         for column in ("act_recompute", "act_offload_layers", "act_offload_source", "moe_token_dispatcher", "moe_cuda_graph_scope",
                        "moe_recompute_modules", "moe_a2a_overlap", "moe_recipe_source"):
             row[column] = base.get(column, "")
-        notes.append(f"no {prefix}_PRETRAIN_CONFIG_{gpu}_{_DTYPE[precision]}_V* preset of this layout at {tag}: "
+        notes.append(f"no {prefix}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V* preset of this layout at {tag}: "
                      f"recipe cells of {base['run_id']}")
         row["confidence"] = "low (official NVIDIA doc table; recipe not pinned to the release: the 26.02 row's)"
     if cells.get("_footnotes"):  # e.g. 26.06.01 GPT-OSS: "Performance regression ... is a known issue"
@@ -258,10 +275,44 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     if precision == "NVFP4" and pretrain and 'precision == "nvfp4"' in _git(repo, "show", f"{tag}:{_CFG}{pretrain}"):
         row["tp_comm_overlap"] = "no"
         notes.append(f"tp_comm_overlap no: {tag} {_CFG}{pretrain} switches it off for nvfp4")
+    if task != "PRETRAIN":
+        _finetune(row, notes, task, gpu, tag, repo)
     notes.append("row added by data/validation/derive/mbridge_archive_rows.py")
     row["derived"] = "; ".join(notes)
-    row["run_id"] = f"mbridge-fwd_{container}_{system}_{model.replace(' ', '_')}_{precision}_{gpus}"
+    label = {"PRETRAIN": "", "SFT": "SFT_", "LORA": "LoRA_"}[task]
+    row["run_id"] = f"mbridge-fwd_{container}_{system}_{model.replace(' ', '_')}_{label}{precision}_{gpus}"
     return row
+
+
+def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: str, repo: str) -> None:
+    """The fine-tuning cells of an SFT / LoRA row of Llama 3 70B (the only fine-tuning tables), from the tag's
+    ``scripts/performance/configs/llama/llama3_llm_finetune.py`` ``llama3_70b_{sft,lora}_config_<gpu>`` (packed
+    sequences of 4096; ``CommOverlapConfig(tp_comm_overlap=TP > 1)``; LoRA ``cfg.peft.target_modules =
+    ["linear_qkv"]``), ``src/megatron/bridge/recipes/llama/llama3.py`` ``llama3_70b_peft_config`` (LoRA dim 16)
+    and ``src/megatron/bridge/peft/lora.py`` (dropout default 0.0). A statement not found at the tag is an error."""
+    script = f"{_CFG}llama/llama3_llm_finetune.py"
+    text = _git(repo, "show", f"{tag}:{script}")
+    function = f"def llama3_70b_{task.lower()}_config_{gpu.lower()}("
+    body = text.split(function, 1)[1].split("\ndef ", 1)[0] if function in text else ""
+    overlap = "tp_comm_overlap=bool(cfg.model.tensor_model_parallel_size > 1)"
+    if overlap not in body or "packed_sequence_size = seq_length" not in body:
+        raise SystemExit(f"{tag}:{script}: {function} no longer sets {overlap!r} and packed sequences")
+    row["tp_comm_overlap"] = "yes" if int(row["tp"]) > 1 else "no"
+    notes.append(f"tp_comm_overlap {row['tp_comm_overlap']}: {tag} {script} {function[4:-1]} {overlap}")
+    kind = "SFT" if task == "SFT" else "LoRA"
+    row["notes"] = f"fine-tuning workload ({kind}, packed sequences of 4096); {row['notes']}"
+    row["model"] = f"{row['model']} {kind}"  # as the nemo 24.07 rows name it: validation reads the mode from it
+    if task == "LORA":
+        recipe = _git(repo, "show", f"{tag}:src/megatron/bridge/recipes/llama/llama3.py")
+        lora = _git(repo, "show", f"{tag}:src/megatron/bridge/peft/lora.py")
+        if ('cfg.peft.target_modules = ["linear_qkv"]' not in body or "peft_cfg.dim = 16" not in recipe
+                or "dropout: float = 0.0" not in lora):
+            raise SystemExit(f"{tag}: the LoRA recipe of {function[4:-1]} is no longer qkv-only, dim 16, dropout 0.0")
+        row.update({"lora_rank": "16", "lora_targets": "attention_qkv", "lora_dropout": "0",
+                    "lora_recipe_source": (f"Megatron-Bridge {tag} {script} {function[4:-1]} (target_modules "
+                                           "['linear_qkv']); src/megatron/bridge/recipes/llama/llama3.py "
+                                           "llama3_70b_peft_config (dim 16); src/megatron/bridge/peft/lora.py "
+                                           "(dropout 0.0)")})
 
 
 def main(repo: str) -> None:
