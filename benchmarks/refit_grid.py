@@ -16,8 +16,7 @@ import sys
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.validation.cells import read_measurements
-from archsweep.validation.holdout import FITTED, fit_grid
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.holdout import FITTED, fit_grid, fit_set
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         current = getattr(load_calibration(stack=const.stack), const.name)
         fit = fit_grid(rows, const)
-        n = sum(1 for r in rows if calibration_stack(r) == const.stack and const.selects(r))
+        n = len(fit_set(rows, const))
         print(f"{key} current={current:g} n={n} ({const.fit_rows}) "
               + " ".join(f"{v:g}:{m:.2f}" for v, m in fit.items()), flush=True)
     return 0

@@ -15,8 +15,14 @@ def test_every_mbridge_row_is_filled_with_its_source():
     assert len(rows) == 77
     assert {r["param_gather_overlap"] for r in rows} == {"yes", "no"}
     assert all("mbridge_param_gather.py" in r["derived"] for r in rows)
-    others = [r for k, r in runs_by_id().items() if not k.startswith("mbridge_")]
+    others = [r for k, r in runs_by_id().items() if not k.startswith(("mbridge_", "mbridge-fwd_"))]
     assert {r["param_gather_overlap"] for r in others} == {""}
+    # the forward-test rows (mbridge_archive_rows.py) carry the 26.02 row's cell and say so
+    forward = [r for k, r in runs_by_id().items() if k.startswith("mbridge-fwd_")]
+    pretrain = [r for r in forward if "fine-tuning" not in r["notes"]]
+    assert pretrain and {r["param_gather_overlap"] for r in pretrain} <= {"yes", "no"}
+    assert all("param_gather_overlap" in r["derived"] and "carried from mbridge_26.02_" in r["derived"] for r in pretrain)
+    assert {r["param_gather_overlap"] for r in forward if r not in pretrain} == {""}  # SFT / LoRA: not stated
 
 
 def test_25_09_fp8_mx_ran_v0_1_0rc3_which_keeps_the_overlap():

@@ -34,7 +34,7 @@ def test_other_fp4_still_skipped():
 
 
 def test_nvfp4_rows_modelled():
-    rows = runs(lambda r: r["precision"] == "NVFP4")
+    rows = runs(lambda r: r["precision"] == "NVFP4" and r["source_group"] == "nemo")
     assert len(rows) == 4
     results = validate_rows(rows)
     assert all(r.status == "ok" for r in results), [r.reason for r in results]

@@ -12,7 +12,7 @@ from archsweep.validation.run import validate_rows
 
 
 def _stated_rows() -> list[dict[str, str]]:
-    return runs(lambda r: "Megatron-Bridge v0.3.0" in r["act_recompute"])
+    return runs(lambda r: "Megatron-Bridge v0.3.0" in r["act_recompute"] and r["source_group"] == "nemo")
 
 
 def test_stated_rows_name_their_preset_and_parse_as_none():

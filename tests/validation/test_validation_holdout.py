@@ -92,12 +92,10 @@ def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start
     :func:`test_holding_out_the_fit_group_resets_its_constants`: the alltoall refit on the bound (its one
     mcore-moe row would take less: +2 % at 0 ms), the flex refit on 2 ms from s8-moehost to s8-m2 and on
     the bound again since s8-m3 (the no-overlap twin of the EP32 row joins its set)."""
-    from archsweep.validation.holdout import _candidates
-    from archsweep.validation.rows import calibration_stack
+    from archsweep.validation.holdout import _candidates, fit_set
 
     for const in (c for c in FITTED if c.name == "moe_layer_host_overhead_s"):
-        fit_set = [r for r in ROWS if calibration_stack(r) == const.stack and const.selects(r)]
-        outside = {r["run_id"] for r in fit_set if r["source_group"] != "nemo"}
+        outside = {r["run_id"] for r in fit_set(ROWS, const) if r["source_group"] != "nemo"}
         assert outside and all(i.startswith("mcore_moe_") for i in outside)
         candidates = _candidates(const)
         assert candidates[0] == 1.5e-3 and min(candidates) == 1.5e-3 and 0.0 in const.grid

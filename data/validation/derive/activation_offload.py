@@ -2,7 +2,9 @@
 transformer layers whose activations Megatron-Core moves to host memory (``cpu_offloading_num_layers``;
 TransformerEngine ``get_cpu_offload_context(num_layers=...)``) as NVIDIA's Megatron-Bridge performance
 presets state them for the NeMo rows that ran them. Every other row is left empty (none stated: 0
-offloaded layers; the presets of the other NeMo rows set no ``cpu_offloading_num_layers``).
+offloaded layers; the presets of the other NeMo rows set no ``cpu_offloading_num_layers``), except the
+``mbridge-forward`` rows, whose two columns data/validation/derive/mbridge_archive_rows.py writes from the preset
+at each row's tag (left as they are here).
 
 Sources (read in the github:NVIDIA-NeMo/Megatron-Bridge repository at the tag named per row):
 ``scripts/performance/configs/llama/llama3_workload_base_configs.py`` (v0.3.0) and
@@ -41,7 +43,8 @@ STATED: dict[str, tuple[int, str]] = {
 def main() -> None:
     columns = ("act_offload_layers", "act_offload_source")
     header, rows = read_runs(columns)
-    found = fill_columns(rows, columns, lambda row: (str(s[0]), s[1]) if (s := STATED.get(row["run_id"])) else None)
+    found = fill_columns(rows, columns, lambda row: (str(s[0]), s[1]) if (s := STATED.get(row["run_id"])) else None,
+                         lambda row: row["source_group"] != "mbridge-forward")
     missing = sorted(set(STATED) - {row["run_id"] for row in rows})
     if missing:
         raise SystemExit(f"training_runs.csv has no row {missing}")

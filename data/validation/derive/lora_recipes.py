@@ -3,8 +3,9 @@ data/validation/training_runs.csv (new columns only; other rows and columns unto
 
 Re-run after merging other edits of the CSV:  python data/validation/derive/lora_recipes.py
 
-Columns written (empty for every row not matched here; MLPerf llama2_70b_lora rows take the
-benchmark's recipe from mlperf_eval_rules.yaml instead):
+Columns written (empty for every row not matched here but the mbridge-forward rows, whose columns
+mbridge_archive_rows.py writes; MLPerf llama2_70b_lora rows take the benchmark's recipe from
+mlperf_eval_rules.yaml instead):
   lora_rank           adapter dimension
   lora_targets        "+"-joined projections (attention_qkv, attention_dense, mlp_fc1, mlp_fc2)
   lora_dropout        adapter dropout probability
@@ -55,7 +56,9 @@ LAYOUTS: dict[str, dict[str, str]] = {
 
 def main() -> None:
     header, rows = read_runs(COLUMNS)
-    matched = fill_columns(rows, COLUMNS, lambda row: RECIPES.get(row["run_id"]))
+    # the mbridge-forward LoRA rows' columns are mbridge_archive_rows.py's (left as they are here)
+    matched = fill_columns(rows, COLUMNS, lambda row: RECIPES.get(row["run_id"]),
+                           lambda row: row["source_group"] != "mbridge-forward")
     for row in rows:
         row.update(LAYOUTS.get(row["run_id"], {}))
     write_runs(header, rows)

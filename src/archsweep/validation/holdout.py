@@ -28,7 +28,13 @@ from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import RowResult, Skip
 
-__all__ = ["FITTED", "FittedConstant", "fit_grid", "held_out_calibrations", "validate_file", "validate_held_out"]
+__all__ = ["FITTED", "FORWARD_TEST_GROUPS", "FittedConstant", "fit_grid", "fit_set", "held_out_calibrations",
+           "validate_file", "validate_held_out"]
+
+#: Source groups published after every fit and never fitted on (forward tests): no fit set takes their rows,
+#: whatever a constant's selector says. ``mbridge-forward``: the Megatron-Bridge performance tables of NeMo
+#: 26.02.01 .. 26.06.01 (data/validation/derive/mbridge_archive_rows.py).
+FORWARD_TEST_GROUPS: frozenset[str] = frozenset({"mbridge-forward"})
 
 
 def _is_moe(row: Mapping[str, str]) -> bool:
@@ -112,11 +118,17 @@ def _mape(rows: Sequence[Mapping[str, str]], cal: Calibration) -> float:
     return float(np.mean(errors)) if errors else float("inf")
 
 
+def fit_set(rows: Iterable[Mapping[str, str]], const: FittedConstant) -> list[Mapping[str, str]]:
+    """The rows ``const`` is fitted on: its stack's rows its selector takes, outside :data:`FORWARD_TEST_GROUPS`."""
+    return [r for r in rows if calibration_stack(r) == const.stack and const.selects(r)
+            and _text(r, "source_group") not in FORWARD_TEST_GROUPS]
+
+
 def fit_grid(rows: Iterable[Mapping[str, str]], const: FittedConstant) -> dict[float, float]:
     """MAPE (%) of ``const``'s fit set at each value of its grid, every other constant as loaded: the in-sample
     fit that data/calibration/*.yaml locators quote (``benchmarks/refit_grid.py``)."""
     cal = load_calibration(stack=const.stack)
-    fit = [r for r in rows if calibration_stack(r) == const.stack and const.selects(r)]
+    fit = fit_set(rows, const)
     return {v: _mape(fit, _with(cal, const.name, v)) for v in const.grid}
 
 
@@ -127,9 +139,9 @@ def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict
     for stack in sorted({c.stack for c in FITTED}):
         cal = load_calibration(stack=stack)
         for const in (c for c in FITTED if c.stack == stack):
-            fit_set = [r for r in rows if calibration_stack(r) == stack and const.selects(r)]
-            fit = [r for r in fit_set if _text(r, "source_group") != group]
-            if len(fit) == len(fit_set):
+            full = fit_set(rows, const)
+            fit = [r for r in full if _text(r, "source_group") != group]
+            if len(fit) == len(full):
                 continue  # the group took no part in this fit: the fitted value stands
             if not fit:
                 cal = _with(cal, const.name, _default(stack, const.name))

@@ -1,0 +1,122 @@
+"""The ``mbridge-forward`` group (data/validation/derive/mbridge_archive_rows.py): the Megatron-Bridge tables of NeMo
+26.02.01 .. 26.06.01, a forward test that no fit set takes (validation/holdout.py FORWARD_TEST_GROUPS)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.holdout import FITTED, FORWARD_TEST_GROUPS, fit_set
+
+CSV = data_dir() / "validation" / "training_runs.csv"
+ROWS = read_measurements(CSV)
+FORWARD = [r for r in ROWS if r["source_group"] == "mbridge-forward"]
+
+_ARCHIVE = """# Performance Archive
+
+## 26.04 NeMo Container
+
+### Pre-Training Performance
+
+#### Model: Qwen3_30B_a3B
+
+| System | #-GPUs | Precision | GBS | MBS | Sequence Length | FSDP | TP | PP | CP | VP | EP | Tokens / sec / GPU | Model TFLOP / sec / GPU |
+|--------|--------|-----------|-----|-----|-----------------|------|----|----|----|----|----|-----------------------|-------------------------|
+| DGX-GB300 | 8 | MXFP8 | 512 | 8 | 4096 | 0 | 1 | 1 | 1 | n/a | 8 | 31470 | 724[^note] |
+
+[^note]: A known regression.
+
+## 25.11 NeMo Container
+
+### Pre-Training Performance
+
+#### Model: Qwen3_30B_a3B
+
+| System | #-GPUs | Precision | GBS | MBS | Sequence Length | FSDP | TP | PP | CP | VP | EP | Tokens / sec / GPU | Model TFLOP / sec / GPU |
+|--------|--------|-----------|-----|-----|-----------------|------|----|----|----|----|----|-----------------------|-------------------------|
+| DGX-GB300 | 8 | MXFP8 | 512 | 8 | 4096 | 0 | 1 | 1 | 1 | n/a | 8 | 1 | 1 |
+"""
+
+_PRESETS = """
+from dataclasses import replace
+from utils.utils import WorkloadBaseConfig
+GRAPH = ["moe_router", "moe_preprocess"]
+BASE = WorkloadBaseConfig(expert_model_parallel_size=8, global_batch_size=512)
+M_PRETRAIN_CONFIG_GB300_FP8_MX_V1 = replace(BASE, num_gpus=8, micro_batch_size=8, cuda_graph_scope=GRAPH,
+                                            cuda_graph_impl="transformer_engine", moe_flex_dispatcher_backend="hybridep")
+M_PRETRAIN_CONFIG_GB300_FP8_MX_V2 = replace(M_PRETRAIN_CONFIG_GB300_FP8_MX_V1, cuda_graph_impl="full_iteration")
+M_PRETRAIN_CONFIG_GB300_FP8_MX_V3 = replace(M_PRETRAIN_CONFIG_GB300_FP8_MX_V1, micro_batch_size=4)
+M_PRETRAIN_CONFIG_GB300_NVFP4_V1 = M_PRETRAIN_CONFIG_GB300_FP8_MX_V1
+"""
+
+
+@pytest.fixture()
+def script(derive_script: Callable[[str], ModuleType]) -> ModuleType:
+    return derive_script("mbridge_archive_rows")
+
+
+def test_tables_reads_only_the_forward_containers_and_drops_footnote_marks(script: ModuleType) -> None:
+    [(container, model, index, cells)] = script.tables(_ARCHIVE)
+    assert (container, model, index) == ("26.04", "Qwen3_30B_a3B", 1)
+    assert cells["Model TFLOP / sec / GPU"] == "724" and cells["VP"] == "n/a" and cells["MBS"] == "8"
+    assert cells["_footnotes"] == "[^note]: A known regression."
+
+
+def test_presets_follow_replace_and_aliases_with_the_dataclass_defaults(script: ModuleType) -> None:
+    found = script.presets(_PRESETS)
+    v1 = found["M_PRETRAIN_CONFIG_GB300_FP8_MX_V1"]
+    assert v1["expert_model_parallel_size"] == 8 and v1["cuda_graph_scope"] == ["moe_router", "moe_preprocess"]
+    assert v1["pipeline_model_parallel_size"] == 1 and v1["virtual_pipeline_model_parallel_size"] is None
+    assert found["M_PRETRAIN_CONFIG_GB300_NVFP4_V1"] == v1
+    assert found["M_PRETRAIN_CONFIG_GB300_FP8_MX_V3"]["micro_batch_size"] == 4
+
+
+def test_pick_takes_the_highest_version_of_the_tables_layout(script: ModuleType) -> None:
+    found = script.presets(_PRESETS)
+    [(_, _, _, cells)] = script.tables(_ARCHIVE)
+    want = script.layout(cells)
+    name, preset = script.pick(found, "M", "GB300", "MXFP8", want)
+    assert name == "M_PRETRAIN_CONFIG_GB300_FP8_MX_V2"  # V3 has MBS 4, the table MBS 8
+    assert script.scope_of(preset)[0] == "attn+moe_router+moe_preprocess"  # full_iteration: the widest scope
+    assert script.scope_of(found["M_PRETRAIN_CONFIG_GB300_FP8_MX_V1"]) == ("moe_router+moe_preprocess", "")
+    assert script.pick(found, "M", "GB300", "MXFP8", want | {"micro_batch_size": 2}) is None
+
+
+def test_forward_rows_are_sourced_and_cover_the_yaml_models() -> None:
+    assert len(FORWARD) == 133
+    assert Counter(r["framework"].split()[-1] for r in FORWARD) == {
+        "26.02.01": 31, "26.04": 31, "26.04.01": 33, "26.06": 30, "26.06.01": 8}
+    assert {r["model"] for r in FORWARD} == {"LLAMA3-70B", "LLAMA3.1-405B", "DeepSeekV3", "GPT OSS 120B",
+                                             "Qwen3_30B_a3B", "Qwen3_235B_a22B", "LLAMA3-70B SFT", "LLAMA3-70B LoRA"}
+    for row in FORWARD:
+        assert "NVIDIA-NeMo/Megatron-Bridge@067f987df:docs/performance-summary-archive.md" in row["source_locator"]
+        assert row["confidence"].split()[0] in {"high", "medium", "low"}
+        assert row["arch_type"] == "dense" or row["moe_recipe_source"].startswith(("v0.3.1 ", "v0.4.0 ", "v0.4.2 ",
+                                                                                   "v0.5.0 ", "v0.5.1 ", "v0.3.0 "))
+    assert len({r["run_id"] for r in ROWS}) == len(ROWS)
+    flagged = [r["run_id"] for r in FORWARD if "table footnote" in r["notes"]]
+    assert flagged == ["mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64",
+                       "mbridge-fwd_26.06.01_DGX-GB200_GPT_OSS_120B_MXFP8_64"]  # the cuDNN regression footnote
+
+
+def test_finetuning_rows_state_the_presets_lora_recipe() -> None:
+    """The 26.06 SFT / LoRA tables (Llama 3 70B, 5 + 5 rows): LoRA rank 16 on the fused QKV only, dropout 0, from
+    the v0.5.0 finetune script and recipe; TP overlap on exactly where TP > 1 (CommOverlapConfig in the script)."""
+    sft = [r for r in FORWARD if "_SFT_" in r["run_id"]]
+    lora = [r for r in FORWARD if "_LoRA_" in r["run_id"]]
+    assert len(sft) == len(lora) == 5
+    assert all((r["lora_rank"], r["lora_targets"], r["lora_dropout"]) == ("16", "attention_qkv", "0") for r in lora)
+    assert all(r["lora_rank"] == "" and r["notes"].startswith("fine-tuning workload (SFT") for r in sft)
+    assert all(r["tp_comm_overlap"] == ("yes" if int(r["tp"]) > 1 else "no") for r in sft + lora)
+    assert {r["confidence"].split()[0] for r in sft + lora} == {"high"}
+
+
+def test_no_fit_set_takes_a_forward_row() -> None:
+    assert "mbridge-forward" in FORWARD_TEST_GROUPS
+    for const in FITTED:
+        assert not [r for r in fit_set(ROWS, const) if r["source_group"] == "mbridge-forward"], const.name
