@@ -246,8 +246,8 @@ def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
     """``sc`` (of inputs whose last axis has ``size`` positions) at ``index`` along that axis, every array
     field and every :class:`~archsweep.model.transformer.LayerCosts` field taken alike (0-d fields as they are)."""
     lc = LayerCosts(**{f.name: _take_last(getattr(sc.lc, f.name), index, size) for f in fields(sc.lc)})
-    return StageCompute(**{f.name: lc if f.name == "lc" else _take_last(getattr(sc, f.name), index, size)
-                           for f in fields(sc)})
+    taken: dict[str, Any] = {f.name: _take_last(getattr(sc, f.name), index, size) for f in fields(sc) if f.name != "lc"}
+    return StageCompute(lc=lc, **taken)
 
 
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
