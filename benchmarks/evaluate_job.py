@@ -13,6 +13,13 @@ The first call is what issue 14 asks of a fresh process ("first batch"): its tab
 count tables, communication coefficients) are all built in it. The load average before and after
 is printed: on a shared machine the CPU rates are lower than an idle machine's.
 
+Each evaluate process gets the environment Snakemake gives a job's shell command: the thread counts of
+the linear-algebra libraries set to the job's threads (``snakemake/shell.py``: ``OMP_NUM_THREADS``,
+``GOTO_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ``VECLIB_MAXIMUM_THREADS``,
+``NUMEXPR_NUM_THREADS``; ``rules/evaluate.smk`` declares no ``threads``, so 1). ``--inherit-env`` runs them
+with this process's environment instead (OpenBLAS then starts a thread per core: the bound matrices'
+products of the pruned search are large enough for it to use them, which costs CPU time; s10-speed).
+
 Usage (from the repository root):
 
     python benchmarks/evaluate_job.py                      # benchmarks/spaces/dsv3-first-batch.yaml, 5 runs
@@ -33,6 +40,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 _TAG = "evaluate_job:"
+#: What Snakemake sets to a job's threads in its shell commands (snakemake/shell.py, Snakemake 9).
+_JOB_THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                         "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def _child(argv: list[str]) -> int:
@@ -72,10 +82,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", nargs="?", default=str(HERE / "spaces" / "dsv3-first-batch.yaml"), help="study file")
     parser.add_argument("--runs", type=int, default=5, help="fresh evaluate processes (default 5)")
+    parser.add_argument("--inherit-env", action="store_true",
+                        help="run the evaluate processes in this environment, not a Snakemake job's (threads 1)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs: got {args.runs}; allowed: an integer >= 1 (the medians need a run)")
-    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    env = dict(os.environ) if args.inherit_env else {**os.environ, **{name: "1" for name in _JOB_THREAD_VARIABLES}}
+    print(f"load average before: {os.getloadavg()[0]:.2f}; environment: "
+          f"{'inherited' if args.inherit_env else 'a Snakemake job of 1 thread'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="evaluate-job-") as scratch:
         shard, out = Path(scratch) / "space" / "0.parquet", Path(scratch) / "out.parquet"
         from archsweep.load.study import load_study
@@ -86,7 +100,7 @@ def main() -> int:
         rows = []
         for k in range(args.runs):
             done = subprocess.run([sys.executable, __file__, "--child", "--study", args.study, "--shard", str(shard),
-                                   "--out", str(out)], capture_output=True, text=True)
+                                   "--out", str(out)], capture_output=True, text=True, env=env)
             line = next((s for s in done.stdout.splitlines() if s.startswith(_TAG)), None)
             if done.returncode != 0 or line is None or "first_call=" not in line:
                 print(done.stdout[-2000:] + done.stderr[-3000:], file=sys.stderr)

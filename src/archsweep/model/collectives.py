@@ -22,13 +22,15 @@ effective per-accelerator bandwidth of each tier (:func:`scaleout_bw_effective`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from archsweep.spec.hardware import HardwareArrays
 
 __all__ = [
-    "group_split", "scaleup_bw_effective", "scaleout_bw_effective",
-    "allreduce_time_s", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
+    "Tiers", "group_split", "scaleup_bw_effective", "scaleout_bw_effective", "tiers",
+    "allreduce_time_s", "allreduce_on", "sharded_on", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
     "ep_dispatch", "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
 
@@ -81,17 +83,40 @@ def _tree_allreduce(size: np.ndarray, n: np.ndarray, bw: np.ndarray, latency: np
     return np.where(n > 1, 2.0 * size / bw + 2.0 * np.log2(n) * latency, 0.0)
 
 
-def _tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: float):
+@dataclass(frozen=True)
+class Tiers:
+    """A group of ``n`` ranks placed over the two tiers (:func:`group_split`) with each tier's effective
+    bandwidth times the collective efficiency (:func:`tiers`): what every collective of that group on one
+    hardware batch shares, whatever its message (the ``*_on`` functions)."""
+
+    n: np.ndarray
+    n_in: np.ndarray
+    n_out: np.ndarray
+    bw_in: np.ndarray
+    bw_out: np.ndarray
+
+
+def tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: float) -> Tiers:
+    """The :class:`Tiers` of a group of ``n`` ranks at ``stride`` on ``hw``: computed once for several
+    collectives of one group (data_parallel.py: a reduce-scatter, an all-gather and an all-reduce)."""
     n_in, n_out = group_split(n, stride, hw.scaleup_domain_size)
-    bw_in = scaleup_bw_effective(hw, n_in) * efficiency
-    bw_out = scaleout_bw_effective(hw, n_out) * efficiency
-    return n_in, n_out, bw_in, bw_out
+    return Tiers(n, n_in, n_out, scaleup_bw_effective(hw, n_in) * efficiency, scaleout_bw_effective(hw, n_out) * efficiency)
+
+
+def _tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: float):
+    t = tiers(hw, n, stride, efficiency)
+    return t.n_in, t.n_out, t.bw_in, t.bw_out
 
 
 def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
                      efficiency: float) -> np.ndarray:
     """All-reduce of ``size`` bytes per rank: best of flat ring, tree and hierarchical, s."""
-    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    return allreduce_on(hw, size, tiers(hw, n, stride, efficiency))
+
+
+def allreduce_on(hw: HardwareArrays, size: np.ndarray, t: Tiers) -> np.ndarray:
+    """:func:`allreduce_time_s` of the group ``t`` (:func:`tiers`), s."""
+    n, n_in, n_out, bw_in, bw_out = t.n, t.n_in, t.n_out, t.bw_in, t.bw_out
     lat_in, lat_out = hw.scaleup_latency_s, hw.scaleout_latency_s
     inside = n_out <= 1
     # Single tier: ring or tree on the scale-up fabric.
@@ -105,7 +130,13 @@ def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride
 
 def _sharded(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray, efficiency: float) -> np.ndarray:
     """Reduce-scatter or all-gather (same cost): in-domain ring, then cross-domain ring."""
-    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    return sharded_on(hw, size, tiers(hw, n, stride, efficiency))
+
+
+def sharded_on(hw: HardwareArrays, size: np.ndarray, t: Tiers) -> np.ndarray:
+    """A reduce-scatter or all-gather (:func:`reduce_scatter_time_s`, :func:`all_gather_time_s`: the same
+    cost) of ``size`` bytes per rank over the group ``t`` (:func:`tiers`), s."""
+    n_in, n_out, bw_in, bw_out = t.n_in, t.n_out, t.bw_in, t.bw_out
     return _ring(1.0, size, n_in, bw_in, hw.scaleup_latency_s) + _ring(1.0, size / n_in, n_out, bw_out, hw.scaleout_latency_s)
 
 

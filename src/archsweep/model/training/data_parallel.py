@@ -64,9 +64,10 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     gather_serial = not wl.training.param_gather_overlap
 
     def _sync(grad_bytes, param_count, group, grp_stride):
-        rs = coll.reduce_scatter_time_s(hw, grad_bytes, group, grp_stride, eff)
-        ag = coll.all_gather_time_s(hw, param_count * trainable_scale * cal.weight_bytes_per_param, group, grp_stride, eff)
-        ar = coll.allreduce_time_s(hw, grad_bytes, group, grp_stride, eff)
+        on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
+        rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
+        ag = coll.sharded_on(hw, param_count * trainable_scale * cal.weight_bytes_per_param, on)  # all-gather
+        ar = coll.allreduce_on(hw, grad_bytes, on)
         ag_over = np.zeros_like(ag) if gather_serial else ag
         sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_over, microbatches * rs + ag_over], microbatches * rs)
         return sync, np.where((z == 1) | (z == 2), ag - ag_over, 0.0)
@@ -116,12 +117,14 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     g_stride = flat_gather_stride(cal.sharded_gather_flat > 0, dp_group, stride, hw.scaleup_domain_size)
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
-    gather_l = coll.all_gather_time_s(hw, dense_p * per_layer * wbytes, dp_group, g_stride, eff)
-    rs_l = coll.reduce_scatter_time_s(hw, dense_grad * per_layer, dp_group, g_stride, eff)
+    on = coll.tiers(hw, dp_group, g_stride, eff)  # the gather and the reduce-scatter share the group
+    gather_l = coll.sharded_on(hw, dense_p * per_layer * wbytes, on)
+    rs_l = coll.sharded_on(hw, dense_grad * per_layer, on)
     if wl.moe is not None:
         eg_stride = flat_gather_stride(cal.sharded_gather_flat > 0, expert_group, etp * mp.ep, hw.scaleup_domain_size)
-        gather_l = gather_l + coll.all_gather_time_s(hw, expert_p * per_layer * wbytes, expert_group, eg_stride, eff)
-        rs_l = rs_l + coll.reduce_scatter_time_s(hw, expert_grad * per_layer, expert_group, eg_stride, eff)
+        e_on = coll.tiers(hw, expert_group, eg_stride, eff)
+        gather_l = gather_l + coll.sharded_on(hw, expert_p * per_layer * wbytes, e_on)
+        rs_l = rs_l + coll.sharded_on(hw, expert_grad * per_layer, e_on)
     overlap = mp.dp_overlap > 0
     kappa = np.where(overlap, cal.overlap_interference, 1.0)  # off: serial with the compute
     exposed_layer = (overlapped_exposed_s(gather_l, fwd_c, kappa)

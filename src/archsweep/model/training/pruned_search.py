@@ -97,8 +97,8 @@ import numpy as np
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import usable_hbm_bytes
-from archsweep.model.training.search_bounds import block_bounds, bound_dtype, last_round_terms, refined_bounds
-from archsweep.model.training.step import training_step
+from archsweep.model.training.search_bounds import block_bounds, bound_dtype, last_round_terms, refined_stage
+from archsweep.model.training.step import StageCompute, take_stage, training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
@@ -122,13 +122,19 @@ _PENDING_ELEMENTS = 2**22  # bound elements (candidates x mappings) held before 
 
 
 def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                  cal: Calibration, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Step time of feasible (candidate, mapping) pairs, inf where infeasible: the driver's score."""
+                  cal: Calibration, rows: np.ndarray, cols: np.ndarray,
+                  stage: tuple[StageCompute, np.ndarray, int] | None = None) -> np.ndarray:
+    """Step time of feasible (candidate, mapping) pairs, inf where infeasible: the driver's score.
+    ``stage``: the pairs' compute side already computed (``search_bounds.refined_stage``: a StageCompute,
+    each pair's position in it, its positions), reused by a single ``training_step`` call."""
     out = np.empty(len(rows))
+    if stage is not None and len(rows) > key_tables.CHUNK_ELEMENTS:
+        stage = None
     for start in range(0, len(rows), key_tables.CHUNK_ELEMENTS):
         r, c = rows[start:start + key_tables.CHUNK_ELEMENTS], cols[start:start + key_tables.CHUNK_ELEMENTS]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
-        res = training_step(part, wl, mappings.take(c), cal, fixed_dp)
+        res = training_step(part, wl, mappings.take(c), cal, fixed_dp,
+                            None if stage is None else take_stage(stage[0], stage[1], stage[2]))
         ok = res.valid & (res.memory_violation <= 0)
         out[start:start + len(r)] = np.where(ok, res.step_time_s, np.inf)
     return out
@@ -347,11 +353,16 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
             # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
             # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
             comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
-            refined = refined_bounds(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
-                                      comm, sync, win, classes[2])
-            pick = pick[refined <= u[pick] * (1 + _MARGIN)]  # NaN (-inf) kept
+            refined, stage = refined_stage(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
+                                           comm, sync, win, classes[2])
+            keep = refined <= u[pick] * (1 + _MARGIN)  # NaN (-inf) kept
+            pick = pick[keep]
+            # the survivors' steps reuse the compute side just computed (their (candidate, compute class) rows)
+            stage = None if stage is None else (stage[0], stage[1][keep], stage[2])
+        else:
+            stage = None
         n_rows, n_cols = cand_rows[pick], cand_cols[pick]
-        score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols)
+        score = _exact_scores(hw, wl, mappings, fixed_dp, cal, n_rows, n_cols, stage)
         np.minimum.at(upper, n_rows, score)
         all_rows.append(n_rows)
         all_cols.append(n_cols)

@@ -28,12 +28,12 @@ import numpy as np
 
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.step import stage_compute
+from archsweep.model.training.step import StageCompute, stage_compute
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["F32_LIMIT", "block_bounds", "bound_dtype", "last_round_terms", "refined_bounds"]
+__all__ = ["F32_LIMIT", "block_bounds", "bound_dtype", "last_round_terms", "refined_bounds", "refined_stage"]
 
 F32_LIMIT = 1e15  # largest input of a float32 bound matrix (products of two <= 1e30 < 3.4e38)
 
@@ -75,11 +75,22 @@ def refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
     flat pairs; once per (candidate, compute class), ``key_tables.compute_classes``) in place of
     the key table's ``A / clock + launch`` (<= C): ``max(C, (1 - w) C + sync) + comm`` is
     non-decreasing in C (0 <= w <= 1), so it stays below the step time, and is tighter."""
+    return refined_stage(hw, wl, mappings, fixed_dp, cal, classes, rows, cols, comm, sync, window, layer_code)[0]
+
+
+def refined_stage(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                  classes: tuple[np.ndarray, ...], rows: np.ndarray, cols: np.ndarray, comm: np.ndarray,
+                  sync: np.ndarray, window: np.ndarray,
+                  layer_code: np.ndarray | None = None) -> tuple[np.ndarray, tuple[StageCompute, np.ndarray, int] | None]:
+    """(:func:`refined_bounds`, its compute side): ``(StageCompute, position of each pair in it, positions)``
+    where one ``stage_compute`` call held every (candidate, compute class) pair, else None. A pair's
+    step then reuses it (``step.take_stage``, ``training_step(stage=...)``): the same arrays."""
     class_of, class_first = classes
     n_cls = max(len(class_first), 1)
     code, spread = np.unique(rows * n_cls + class_of[cols], return_inverse=True)
     u_rows, u_cols = code // n_cls, class_first[code % n_cls]
     total = np.empty(len(code))
+    sc = None
     for start in range(0, len(code), key_tables.CHUNK_ELEMENTS):
         sl = slice(start, start + key_tables.CHUNK_ELEMENTS)
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[u_rows[sl]] for name, v in hw.columns().items()})
@@ -90,7 +101,8 @@ def refined_bounds(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
         total[sl] = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, np.shape(u_rows[sl]))
     c = total[spread.reshape(-1)]
     out = np.maximum(c, (1.0 - window) * c + sync) + comm
-    return np.where(np.isnan(out), -np.inf, out)  # NaN: never pruned
+    stage = (sc, spread.reshape(-1), len(code)) if sc is not None and len(code) <= key_tables.CHUNK_ELEMENTS else None
+    return np.where(np.isnan(out), -np.inf, out), stage  # NaN: never pruned
 
 
 def last_round_terms(x: np.ndarray, groups: tuple[list[tuple], np.ndarray], m: int, rows: np.ndarray,

@@ -53,7 +53,8 @@ from archsweep.spec.workload import Workload
 
 _MAPPING_NAMES = tuple(f.name for f in fields(MappingArrays))
 
-__all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "training_step", "model_flops_per_token"]
+__all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "take_stage", "training_step",
+           "model_flops_per_token"]
 
 
 @dataclass(frozen=True)
@@ -241,11 +242,24 @@ def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: Stage
                               sc.t_layer_f, sc.t_layer_b)
 
 
+def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
+    """``sc`` (of inputs whose last axis has ``size`` positions) at ``index`` along that axis, every array
+    field and every :class:`~archsweep.model.transformer.LayerCosts` field taken alike (0-d fields as they are)."""
+    lc = LayerCosts(**{f.name: _take_last(getattr(sc.lc, f.name), index, size) for f in fields(sc.lc)})
+    taken: dict[str, Any] = {f.name: _take_last(getattr(sc, f.name), index, size) for f in fields(sc) if f.name != "lc"}
+    return StageCompute(lc=lc, **taken)
+
+
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                  fixed_dp: float | None = None) -> StepResult:
-    """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast)."""
+                  fixed_dp: float | None = None, stage: StageCompute | None = None) -> StepResult:
+    """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast).
+
+    ``stage``: this step's compute side where the caller has it already (the pruned search's refined
+    bound, :func:`take_stage`): :func:`stage_compute` of the same hardware rows and of mappings equal to
+    ``mp`` in every field it reads (a compute class: all but the ZeRO stage and the overlap flags), in
+    ``mp``'s shape; the step is then the same, element for element (tests/model/test_step_stage.py)."""
     hw = scalar_part_physics(hw)
-    sc = _stage_compute(hw, wl, mp, cal, fixed_dp)
+    sc = _stage_compute(hw, wl, mp, cal, fixed_dp) if stage is None else stage
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
     rc = mp.recompute

@@ -1,0 +1,87 @@
+"""Issue 14 (speed, s10): the pruned search's last round reuses the refined bound's compute side.
+
+``search_bounds.refined_stage`` evaluates ``stage_compute`` once per (candidate, compute class) of the
+pairs it bounds; ``training_step(stage=step.take_stage(...))`` of those pairs (their own mappings: the ZeRO
+stage and the overlap flags may differ from the class's first mapping) returns every output of the plain
+``training_step``, element for element (``assert_array_equal``, not a tolerance), for dense, MoE, MLA,
+FP8, LoRA and module-recompute workloads on random hardware at several accelerator counts. The DP
+collectives of one group share their placement and bandwidths (``collectives.tiers``): the same times as
+the per-collective functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+from random_hardware import CAL, random_candidates
+
+from archsweep.load.workloads import load_workload
+from archsweep.model import collectives as coll
+from archsweep.model.training import key_tables
+from archsweep.model.training.mapping import enumerate_mappings
+from archsweep.model.training.search_bounds import refined_bounds, refined_stage
+from archsweep.model.training.step import StepResult, take_stage, training_step
+from archsweep.spec.hardware import HardwareArrays
+
+CASES = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"), ("deepseek-v3", "base"),
+         ("deepseek-v3", "modules")]
+
+
+def _workload(name: str, variant: str):
+    wl = load_workload(name)
+    if variant == "fp8":
+        return replace(wl, training=replace(wl.training, precision="fp8"))
+    if variant == "lora":
+        return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
+    if variant == "modules":
+        return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
+    return wl
+
+
+def _assert_same_step(a: StepResult, b: StepResult) -> None:
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "memory":
+            for g in fields(x):
+                np.testing.assert_array_equal(getattr(x, g.name), getattr(y, g.name), err_msg=f"memory.{g.name}")
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
+    wl = _workload(name, variant)
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = random_candidates(7, seed=51)
+    rng = np.random.default_rng(52)
+    rows, cols = rng.integers(0, 7, 2000), rng.integers(0, len(mappings), 2000)
+    classes = key_tables.compute_classes(mappings)
+    zero = np.zeros(len(rows))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        bound, stage = refined_stage(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols, zero, zero, zero)
+        np.testing.assert_array_equal(bound, refined_bounds(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols,
+                                                            zero, zero, zero))
+        assert stage is not None
+        sc, position, size = stage
+        assert size < len(rows)  # pairs of one (candidate, compute class) share a position
+        keep = rng.random(len(rows)) < 0.5  # the survivors of the refined bound, in the search
+        part = HardwareArrays(**{k: np.asarray(v)[rows[keep]] for k, v in hw.columns().items()})
+        mp = mappings.take(cols[keep])
+        reused = training_step(part, wl, mp, CAL, fixed_dp, take_stage(sc, position[keep], size))
+        plain = training_step(part, wl, mp, CAL, fixed_dp)
+    assert np.isfinite(plain.step_time_s).any()
+    _assert_same_step(reused, plain)
+
+
+def test_collectives_on_shared_tiers_equal_the_plain_ones():
+    hw = random_candidates(64, seed=53)
+    rng = np.random.default_rng(54)
+    n = rng.choice([1.0, 2.0, 8.0, 16.0, 64.0, 256.0], 64)
+    stride = rng.choice([1.0, 2.0, 4.0, 8.0, 32.0], 64)
+    size = rng.uniform(1e3, 1e10, 64)
+    on = coll.tiers(hw, n, stride, 0.8)
+    np.testing.assert_array_equal(coll.allreduce_on(hw, size, on), coll.allreduce_time_s(hw, size, n, stride, 0.8))
+    np.testing.assert_array_equal(coll.sharded_on(hw, size, on), coll.reduce_scatter_time_s(hw, size, n, stride, 0.8))
+    np.testing.assert_array_equal(coll.sharded_on(hw, size, on), coll.all_gather_time_s(hw, size, n, stride, 0.8))
