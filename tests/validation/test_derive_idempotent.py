@@ -19,7 +19,8 @@ DERIVE = data_dir() / "validation" / "derive"
 CSV = data_dir() / "validation" / "training_runs.csv"
 #: The scripts that read nothing but the CSV (the others read a mirror of a source repository).
 OFFLINE = ("activation_offload.py", "lora_recipes.py", "mbridge_tp_overlap.py", "megatron_rows.py",
-           "moe_recipes.py", "mcore_moe_modelzoo_rows.py", "nemo2407_stated_settings.py")
+           "moe_recipes.py", "mcore_moe_modelzoo_rows.py", "nemo2407_stated_settings.py",
+           "nemo2407_optimizer_dtypes.py")
 
 
 @pytest.fixture()

@@ -21,8 +21,9 @@ scripts/performance/recommended_model_configs/model_configs_h100.csv lists the t
 scripts/performance/llm/pretrain_nemotron4_340b.py sets no recompute (the recipe's default; the later CSV's
 ``recompute_layers`` column reads 0 for this model on H100); the launcher's own 24.07
 ``conf/training/nemotron/nemotron_340b.yaml`` (another layout, TP8 PP12 VP8) checkpoints only the attention
-core, which re-runs nothing with flash attention. Both: no full recompute. (The model's memory puts this mapping
-at 1.11 of the H100's HBM: an over-count the row now shows, s10-nemo2407.)
+core, which re-runs nothing with flash attention. Both: no full recompute. (The model's memory put this mapping
+at 1.11 of the H100's HBM, an over-count the row showed (s10-nemo2407) until s10-dfa priced the conf's
+distributed_fused_adam dtypes (nemo2407_optimizer_dtypes.py): 0.77.)
 
 Run: ``python data/validation/derive/nemo2407_stated_settings.py`` (re-runnable).
 """

@@ -104,6 +104,12 @@ class TrainingJob:
             Megatron-Core's (NVIDIA/Megatron-LM transformer_config.py ``overlap_moe_expert_parallel_comm: bool =
             False``); Megatron-Bridge's performance presets turn it on in 7 of 35 (DeepSeek-V3, Qwen3-235B
             H100 / B200: data/validation/derive/moe_recipes.py).
+        dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
+            distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
+            stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
+            :func:`archsweep.model.training.memory.model_state_bytes_per_param`.
+        dfa_grad_sync_dtype: that optimizer's gradient buffer and reduce dtype (``optim.grad_sync_dtype``;
+            Apex's default: the state dtype); "" with ``dfa_state_dtype`` "".
     """
 
     global_batch_seqs: int
@@ -123,6 +129,8 @@ class TrainingJob:
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
     moe_a2a_overlap: bool = False
+    dfa_state_dtype: str = ""
+    dfa_grad_sync_dtype: str = ""
 
     def __post_init__(self) -> None:
         for key in ("global_batch_seqs", "seq_len"):
@@ -146,6 +154,12 @@ class TrainingJob:
             raise InputError("<training job>", "param_gather_overlap", self.param_gather_overlap, "true or false")
         if not isinstance(self.moe_a2a_overlap, bool):
             raise InputError("<training job>", "moe_a2a_overlap", self.moe_a2a_overlap, "true or false")
+        for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
+            if getattr(self, key) not in ("", "fp32", "bf16"):
+                raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")
+        if (self.dfa_state_dtype == "") != (self.dfa_grad_sync_dtype == ""):
+            raise InputError("<training job>", "dfa_grad_sync_dtype", self.dfa_grad_sync_dtype,
+                             "set together with dfa_state_dtype (both or neither)")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

@@ -104,6 +104,7 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
     all-to-all overlap (on only where the cell says "yes"),
     recompute modules (default core_attn), then the row's LoRA recipe; what was read goes to ``notes``."""
     mode, rank = _training_mode(row)
+    dfa = _dfa_dtypes(row)
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
     training = TrainingJob(global_batch_seqs=global_batch_seqs, seq_len=seq_len, precision=precision_of(row),
@@ -114,8 +115,22 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
                            param_gather_overlap=_yes_no(row, "param_gather_overlap") is not False,
                            # the stated EP all-to-all overlap; an empty cell: Megatron-Core's default, off
                            moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
-                           recompute_modules=recompute_modules_of(row) or ("core_attn",))
+                           recompute_modules=recompute_modules_of(row) or ("core_attn",),
+                           dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1])
     return apply_lora_recipe(training, row, notes)
+
+
+def _dfa_dtypes(row: Mapping[str, str]) -> tuple[str, str]:
+    """The Apex DistributedFusedAdam dtypes a row states (columns ``optim_dtype``, ``grad_sync_dtype``: the
+    NeMo 1.x conf's ``optim.dtype`` / ``optim.grad_sync_dtype``; an empty ``grad_sync_dtype`` is Apex's
+    default, the state dtype); both empty: the stack's optimizer. Other text skips the row."""
+    state, grad = _text(row, "optim_dtype").lower(), _text(row, "grad_sync_dtype").lower()
+    for key, value in (("optim_dtype", state), ("grad_sync_dtype", grad)):
+        if value not in ("", "fp32", "bf16"):
+            raise Skip(f"{key}={value!r} not understood; allowed: fp32, bf16 or empty")
+    if grad and not state:
+        raise Skip("grad_sync_dtype without optim_dtype (the distributed_fused_adam state dtype)")
+    return state, grad or state
 
 
 def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:

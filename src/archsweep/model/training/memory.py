@@ -4,7 +4,8 @@ Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weight
 (``calibration.weight_bytes_per_param``, 2 B), FP32 gradient accumulation buffer
 (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam moments
 (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
-the weights over the data-parallel (x context-parallel) group. LoRA fine-tuning keeps
+the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the
+dtypes it states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps
 gradients and optimizer state only for the adapters, and its frozen projections keep no input
 for the backward (:func:`_lora_frozen_input_delta`).
 
@@ -35,8 +36,8 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "layer_activation_bytes", "memory_per_accelerator", "resident_layers", "stage_parameters",
-           "usable_hbm_bytes"]
+__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "layer_activation_bytes", "memory_per_accelerator",
+           "model_state_bytes_per_param", "resident_layers", "stage_parameters", "usable_hbm_bytes"]
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,29 @@ def delayed_wgrad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration, etp: 
     return np.where(a2a_overlap_pairs(wl, mp, cal), held, 0.0)
 
 
+def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, float, float]:
+    """(gradient buffer, optimizer state, reduced-gradient shard) bytes per trained parameter; the state
+    and the shard are sharded over the data-parallel group (the shard only where that group is > 1).
+
+    The stack's optimizer (``dfa_state_dtype`` ""): ``cal.dp_grad_bytes_per_param`` and
+    ``cal.optimizer_state_bytes_per_param``, no shard. Apex ``DistributedFusedAdam`` (NVIDIA/apex @6424da3
+    apex/contrib/optimizers/distributed_fused_adam.py; the class of NeMo 1.x's ``distributed_fused_adam``):
+    the contiguous gradient buffer (``_init_grad_buffer``; NeMo defaults ``contiguous_grad_buffer`` on) and,
+    per bucket, the reduce-scattered ``sync_grads_shard`` (kept between steps; the bucket itself at one
+    rank) in ``grad_sync_dtype``; per shard ``exp_avg`` and ``exp_avg_sq`` in ``dtype`` (``StateBucket``)
+    and the master weights as NeMo chooses them (NVIDIA/NeMo r2.0.0rc1
+    nemo/collections/nlp/models/language_modeling/megatron_base_model.py ``setup_optimization``: FP8 weights
+    -> ``store_params`` in ``dtype``; ``dtype`` = the BF16 model dtype -> none (the BF16 weights are the
+    master); FP32 ``dtype`` with BF16 weights -> ``store_param_remainders``, 2 B of int16 low bits)."""
+    state_dtype = wl.training.dfa_state_dtype
+    if not state_dtype:
+        return float(cal.dp_grad_bytes_per_param), float(cal.optimizer_state_bytes_per_param), 0.0
+    state = 4.0 if state_dtype == "fp32" else 2.0
+    grad = 4.0 if wl.training.dfa_grad_sync_dtype == "fp32" else 2.0
+    master = state if wl.training.fp8_params else (2.0 if state_dtype == "fp32" else 0.0)
+    return grad, 2.0 * state + master, grad
+
+
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
                            cal: Calibration) -> MemoryBreakdown:
     """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
@@ -332,10 +356,11 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
     trainable = wl.trainable_params / wl.total_params
     trainable_dense, trainable_exp = dense * trainable, experts * trainable
-    g_bytes = cal.dp_grad_bytes_per_param * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
-                     + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
-    o_bytes = cal.optimizer_state_bytes_per_param * (np.where(z >= 1, trainable_dense / shard_group, trainable_dense)
-                      + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
+    grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
+    g_bytes = grad_b * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
+                        + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
+    o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
+        np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     layers_stage = np.ceil(wl.layers / mp.pp)
     per_layer = layer_activation_bytes(wl, mp, etp)
     in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp) * a2a_paired_in_flight(wl, mp, microbatches, cal)
