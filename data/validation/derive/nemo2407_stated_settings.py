@@ -21,8 +21,11 @@ container. The 512-GPU twin (GBS 2048, MBS 2) has no launcher script: not touche
 
 Nemotron-340B, 128 H100 (GBS 32, MBS 1, TP8 PP8 VP12, FP8): ``act_recompute`` none. The launcher's only 340B conf,
 24.07 ``conf/training/nemotron/nemotron_340b.yaml`` (another layout: TP8 PP12 VP8, GBS 2304), sets
-``activations_checkpoint_granularity: selective``, which in NeMo checkpoints the attention core only, and that
-re-runs nothing with flash attention: no recompute ran. NeMo 2.0's config of the table's exact layout
+``activations_checkpoint_granularity: selective``, which checkpoints the attention core only: with flash attention
+there are no scores to drop, and what it re-runs is the attention kernel's forward (Megatron-Core core_r0.8.0
+megatron/core/transformer/attention.py ``checkpoint_core_attention``), about 2 % of this layer's forward FLOPs at
+sequence 4096, hidden 18432 (2 s h against ~20.3 h^2 per token), which the model prices as nothing
+(model/training/step.py: the attention core is re-run only when unfused). So in the model's terms no recompute ran. NeMo 2.0's config of the table's exact layout
 (``nemotron4,340b,h100,fp8,128,4096,tp 8,pp 8,cp 1,dp 2,ep 1,vp 12,mbs 1,gbs 32``, run by
 scripts/performance/llm/pretrain_nemotron4_340b.py) agrees: no recompute (the recipe's default; the later CSV's
 ``recompute_layers`` column reads 0 for this model on H100). The same conf's ``ub_tp_comm_overlap: False`` is not
@@ -48,7 +51,7 @@ SETTINGS: dict[str, tuple[dict[str, str], str, str]] = {
         r"sp yes, tp_comm_overlap no: NeMo-Framework-Launcher .*?nemo2407_stated_settings\.py"),
     "nemo2407_Nemotron-340B_128gpu": (
         {"act_recompute": "none (NeMo-Framework-Launcher 24.07 conf/training/nemotron/nemotron_340b.yaml, what ran: "
-                          "attention-core checkpointing only, a no-op with flash attention; NeMo @81d94d1501 "
+                          "attention-core checkpointing only, which with flash attention drops no scores; NeMo @81d94d1501 "
                           "scripts/performance/recommended_model_configs/model_configs_h100.csv nemotron4 340b h100 "
                           "fp8 128 GPUs TP8 PP8 VP12 MBS1 GBS32 + pretrain_nemotron4_340b.py, the table's exact "
                           "layout, agrees: no recompute)"},
