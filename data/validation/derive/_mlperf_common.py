@@ -82,9 +82,9 @@ def mllog_events(text: str) -> list[dict]:
 _CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
 
 
-def result_files(repo: str, folder: str) -> list[str]:
-    """The ``result_<n>.txt`` files of a results folder of the mirror ``repo``, in git's order."""
-    return [n for n in _git(repo, "ls-tree", "--name-only", "HEAD", folder.rstrip("/") + "/").split()
+def result_files(repo: str, folder: str, rev: str = "HEAD") -> list[str]:
+    """The ``result_<n>.txt`` files of a results folder of the mirror ``repo`` at commit ``rev``, in git's order."""
+    return [n for n in _git(repo, "ls-tree", "--name-only", rev, folder.rstrip("/") + "/").split()
             if re.search(r"result_\d+\.txt$", n)]
 
 
