@@ -19,7 +19,8 @@ CAL = load_calibration()
 
 
 def random_candidates(n: int, seed: int) -> HardwareArrays:
-    """Wide random perturbations of H100-SXM: compute, clock, HBM, both networks, topologies, counts."""
+    """Wide random perturbations of H100-SXM: compute, clock, HBM, both networks (the scale-out's achieved
+    share too), topologies, counts."""
     rng = np.random.default_rng(seed)
     base = get_accelerator("H100-SXM").design
     cols = {k: np.full(n, v, dtype=object if isinstance(v, str) else float) for k, v in base.as_dict().items()}
@@ -39,6 +40,7 @@ def random_candidates(n: int, seed: int) -> HardwareArrays:
     cols["scaleout_topology"] = rng.choice(["rail_optimized", "fat_tree", "dragonfly", "torus3d"], n).astype(object)
     cols["scaleout_oversubscription"] = rng.choice([1.0, 2.0, 4.0], n)
     cols["accelerator_count"] = rng.choice([64.0, 512.0, 1024.0, 2048.0, 4096.0, 6144.0], n)
+    cols["scaleout_achieved_share"] = rng.uniform(0.3, 1.0, n)  # drawn last: the draws above are unchanged
     return HardwareArrays.from_columns(cols)
 
 

@@ -49,6 +49,8 @@ def test_a_sweep_of_a_part_physics_column_keeps_the_other_physics_of_the_base():
     ("gemm_k_half_fp8", {"range": [-1, 100], "points": 3}, "parameters.gemm_k_half_fp8.range[0]", "at least 0"),
     ("fp8_matrix_efficiency_ratio", {"values": [0]}, "parameters.fp8_matrix_efficiency_ratio.values[0]", "greater than 0"),
     ("fp8_gemm_layouts", {"values": ["nt"]}, "parameters.fp8_gemm_layouts.values[0]", "tn_only, any"),
+    ("scaleout_achieved_share", {"values": [0]}, "parameters.scaleout_achieved_share.values[0]", "greater than 0"),
+    ("scaleout_achieved_share", {"values": [0.5, 1.2]}, "parameters.scaleout_achieved_share", "in (0, 1]"),
     # H100 matrix_efficiency 0.803: FP8 at 1.3 x 0.803 = 104 % of its peak
     ("fp8_matrix_efficiency_ratio", {"values": [1.0, 1.3]}, "parameters.fp8_matrix_efficiency_ratio", "at most 1 / matrix_efficiency"),
 ])

@@ -98,7 +98,7 @@ def test_delayed_weight_gradients_are_one_layer_of_expert_output_gradients():
     unasked = load_workload("mixtral-8x7b")
     assert np.all(delayed_wgrad_bytes(unasked, mappings, CAL, 1.0) == 0.0)
     # it lands in its own part: the memory with the overlap asked exceeds the unasked by exactly this (plus
-    # the second micro-batch of a paired pp = 1 mapping, which lands in the activations)
+    # the pair's extra layer of a paired pp = 1 mapping, a2a_paired_in_flight, which lands in the activations)
     dp, mb = np.full(len(mappings), 8.0), np.full(len(mappings), 64.0)
     on = memory_per_accelerator(wl, mappings, dp, mb, CAL)
     off = memory_per_accelerator(unasked, mappings, dp, mb, CAL)

@@ -51,6 +51,8 @@ def _random_values(name: str, rng: np.random.Generator, n: int) -> np.ndarray:
     values = (base if base > 0 else 1000.0) * np.exp(rng.uniform(np.log(0.4), np.log(2.5), n))
     if name == "matrix_efficiency":
         values = rng.uniform(0.3, 0.95, n)
+    if name == "scaleout_achieved_share":
+        values = rng.uniform(0.3, 1.0, n)
     if name == "matrix_flops_per_cycle_per_unit_fp8":
         values = np.where(rng.uniform(size=n) < 0.25, 0.0, values)  # unsupported FP8: BF16 rate
     return np.round(values) if info.kind == "int" else values

@@ -87,7 +87,7 @@ def test_layer_terms_rebuild_the_step(layer_rows, name):
     mp = mapping_from_result(result)
     lc = layer_costs(hw, wl, mp, cal, hw.peak_matrix_flops_bf16)
     one = np.ones_like(mp.tp)
-    ar = tensor_parallel(hw, mp, cal, 2.0 * 4 * float(wl.seq_len) * wl.hidden, one, one).allreduce_s
+    ar = tensor_parallel(hw, mp, cal, 2.0 * 4 * float(wl.seq_len) * wl.hidden, one, one, 0.0).allreduce_s
     expected = m * layers * times.total_s + m * (lc.logits_fwd_s + lc.logits_bwd_s) + 2.0 * m * ar
     step = sum(float(np.ravel(result[k])[0]) for k in ("compute_time_s", "recompute_time_s", "tp_comm_exposed_s"))
     assert step == pytest.approx(float(np.ravel(expected)[0]), rel=1e-9)

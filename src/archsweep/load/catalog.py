@@ -6,7 +6,7 @@ the system it ships in, one sourced value per hardware parameter
 (:data:`archsweep.spec.hardware.CATALOG_PARAMETERS`, no more, no less) and published figures
 used to check the model (vendor peaks, measured max matmul, HBM, die area, power). The part-physics
 columns (:data:`archsweep.spec.hardware.PART_PHYSICS_PARAMETERS`) of each entry's design come from
-``data/hardware/low_precision_rates.yaml`` and the published ``host_link_bw``
+``data/hardware/low_precision_rates.yaml`` and the published ``host_link_bw`` and ``scaleout_achieved_share``
 (:func:`archsweep.load.part_physics.part_columns`).
 
 Loading follows the edge pattern of the project: strict YAML (duplicate keys rejected) ->
@@ -59,6 +59,7 @@ PUBLISHED_FIGURES: Mapping[str, tuple[Dimension, float]] = MappingProxyType({
     "system_power_w": ("power", 1.0),
     "host_link_bw_bytes_per_s": ("bandwidth", 1.0),
     "die_reference_clock_hz": ("frequency", 1.0),
+    "scaleout_achieved_share": ("dimensionless", 1.0),
 })
 
 #: Common alternative spellings -> canonical catalog name. Keys are compared after

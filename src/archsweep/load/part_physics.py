@@ -2,8 +2,9 @@
 
 A catalog part is more than its ``data/hardware/catalog.yaml`` parameters: it has a measured FP8 GEMM
 rate (max achievable matmul, MAMF), GEMM pipeline-fill constants, an NVFP4 peak, a special-function
-(exponential) rate, a GEMM layout rule (Hopper FP8 GEMMs take only the TN layout) and a host link
-(``data/hardware/low_precision_rates.yaml``, the catalog's published ``host_link_bw``).
+(exponential) rate, a GEMM layout rule (Hopper FP8 GEMMs take only the TN layout), a host link and the
+share of its scale-out line rate its system achieves (``data/hardware/low_precision_rates.yaml``, the
+catalog's published ``host_link_bw`` and ``scaleout_achieved_share``).
 :func:`part_columns` turns them into the part-physics columns of its design
 (:data:`~archsweep.spec.hardware.PART_PHYSICS_PARAMETERS`), once, when the catalog is loaded; a design
 study's candidates keep their base part's values unless the study varies them (a parameter like any
@@ -47,7 +48,8 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
     """The part-physics columns of catalog part ``name`` (its ``design`` and published figures): the
     measured FP8 / BF16 GEMM efficiency ratio (MAMF; 1 where the part has no measurement), the NVFP4
     rate ratio (0 without an NVFP4 peak), its FP8 GEMM layout rule, its exponential rate (softmax in the
-    attention kernel), its host-link bandwidth (activation offloading), the clock of its die's reference bin
+    attention kernel), its host-link bandwidth (activation offloading), the share of its scale-out line rate
+    its system achieves (1 where none is published), the clock of its die's reference bin
     (the V/f curve's nominal point; 0: its own clock) and its GEMM pipeline-fill
     constants (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``; 0: the model-wide ``gemm_k_half``).
     """
@@ -56,12 +58,17 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
     bf16_eff, peak_fp8 = float(np.ravel(hw.matrix_efficiency)[0]), float(np.ravel(hw.peak_matrix_flops_fp8)[0])
     host = published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
     die_ref = published.get("die_reference_clock_hz")  # the same die's reference bin (V/f curve, model/power.py)
+    achieved = published.get("scaleout_achieved_share")  # of the scale-out line rate (model/collectives.py)
+    if achieved is not None and float(achieved.value) > 1.0:
+        raise InputError("data/hardware/catalog.yaml", f"{name}.published.scaleout_achieved_share.value",
+                         float(achieved.value), "a share of the scale-out line rate in (0, 1]")
     return {"fp8_matrix_efficiency_ratio": rates.fp8_efficiency_ratio(bf16_eff, peak_fp8),
             "nvfp4_matrix_rate_ratio": rates.nvfp4_rate_ratio(bf16_eff, peak_fp8),
             "fp8_gemm_layouts": "any" if rates.fp8_gemm_any_layout else "tn_only",
             "softmax_exponentials_per_cycle_per_unit": rates.softmax_exponentials_per_cycle_per_unit or 0.0,
             "host_link_bw_bytes_per_s": float(host.value) if host is not None else 0.0,
             "die_reference_clock_hz": float(die_ref.value) if die_ref is not None else 0.0,
+            "scaleout_achieved_share": float(achieved.value) if achieved is not None else 1.0,
             "gemm_k_half_bf16": rates.gemm_k_half_bf16 or 0.0,
             "gemm_k_half_fp8": rates.gemm_k_half_fp8 or 0.0,
             "gemm_k_reference": rates.gemm_k_reference or 0.0}

@@ -29,7 +29,7 @@ import numpy as np
 from archsweep.spec.hardware import HardwareArrays
 
 __all__ = [
-    "Tiers", "group_split", "scaleup_bw_effective", "scaleout_bw_effective", "tiers",
+    "Tiers", "group_split", "scaleup_bw_effective", "scaleout_rate", "scaleout_bw_effective", "tiers",
     "allreduce_time_s", "allreduce_on", "sharded_on", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
     "ep_dispatch", "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
@@ -55,6 +55,14 @@ def scaleup_bw_effective(hw: HardwareArrays, n_in: np.ndarray) -> np.ndarray:
     return bw * dims_used / dims
 
 
+def scaleout_rate(hw: HardwareArrays) -> np.ndarray:
+    """The scale-out rate per accelerator the performance model runs at, bytes/s: the line rate
+    ``scaleout_bw_bytes_per_s`` (which sizes NICs and switch ports: model/cost.py, power.py, area.py) times
+    the part column ``scaleout_achieved_share`` (the share its system achieves, 1 unless the catalog
+    publishes one: data/hardware/catalog.yaml B300)."""
+    return hw.scaleout_bw_bytes_per_s * hw.scaleout_achieved_share
+
+
 def scaleout_bw_effective(hw: HardwareArrays, n_out: np.ndarray) -> np.ndarray:
     """Per-accelerator scale-out bandwidth for a collective across ``n_out`` domains, bytes/s.
 
@@ -63,7 +71,7 @@ def scaleout_bw_effective(hw: HardwareArrays, n_out: np.ndarray) -> np.ndarray:
     leaves the leaf; a dragonfly's global links carry it at half bandwidth under uniform
     traffic (Kim et al., ISCA 2008, Sec. 4); a 3-D torus across pods shares 1/3 per dimension.
     """
-    bw = hw.scaleout_bw_bytes_per_s
+    bw = scaleout_rate(hw)
     over = np.maximum(hw.scaleout_oversubscription, 1.0)
     topo = hw.scaleout_topology
     factor = np.select(
@@ -270,6 +278,6 @@ def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stri
 
 def p2p_time_s(hw: HardwareArrays, size: np.ndarray, crosses_domain: np.ndarray, efficiency: float) -> np.ndarray:
     """Point-to-point send of ``size`` bytes, on the scale-out tier where it crosses domains, s."""
-    bw = np.where(crosses_domain, hw.scaleout_bw_bytes_per_s, hw.scaleup_bw_bytes_per_s) * efficiency
+    bw = np.where(crosses_domain, scaleout_rate(hw), hw.scaleup_bw_bytes_per_s) * efficiency
     lat = np.where(crosses_domain, hw.scaleout_latency_s, hw.scaleup_latency_s)
     return size / bw + lat

@@ -119,6 +119,10 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("host_link_bw_bytes_per_s", "bandwidth", "float", "physics",
                   "accelerator <-> host memory copy rate per direction, bytes/s (activation offloading; "
                   "0 = no host link known: offloading infeasible)", positive=False, default=0.0),
+    ParameterInfo("scaleout_achieved_share", "dimensionless", "float", "physics",
+                  "share of the scale-out line rate (scaleout_bw_bytes_per_s) the part's system achieves: the "
+                  "rate the performance model's scale-out collectives, sends and KV transfers run at; NICs, switch "
+                  "ports and their cost, power and area stay at the line rate (1 = the line rate)", default=1.0),
     ParameterInfo("die_reference_clock_hz", "frequency", "float", "physics",
                   "clock of the reference bin of the same die (the node's nominal voltage point of its V/f curve): "
                   "a part run faster than it pays the voltage of the faster clock (model/power.py; 0 = the "
@@ -197,6 +201,7 @@ class AcceleratorDesign:
     fp8_gemm_layouts: str = _default("fp8_gemm_layouts")
     softmax_exponentials_per_cycle_per_unit: float = _default("softmax_exponentials_per_cycle_per_unit")
     host_link_bw_bytes_per_s: float = _default("host_link_bw_bytes_per_s")
+    scaleout_achieved_share: float = _default("scaleout_achieved_share")
     die_reference_clock_hz: float = _default("die_reference_clock_hz")
     gemm_k_half_bf16: float = _default("gemm_k_half_bf16")
     gemm_k_half_fp8: float = _default("gemm_k_half_fp8")
@@ -246,6 +251,7 @@ class HardwareArrays:
     fp8_gemm_layouts: np.ndarray = field(default_factory=_array_default("fp8_gemm_layouts"))
     softmax_exponentials_per_cycle_per_unit: np.ndarray = field(default_factory=_array_default("softmax_exponentials_per_cycle_per_unit"))
     host_link_bw_bytes_per_s: np.ndarray = field(default_factory=_array_default("host_link_bw_bytes_per_s"))
+    scaleout_achieved_share: np.ndarray = field(default_factory=_array_default("scaleout_achieved_share"))
     die_reference_clock_hz: np.ndarray = field(default_factory=_array_default("die_reference_clock_hz"))
     gemm_k_half_bf16: np.ndarray = field(default_factory=_array_default("gemm_k_half_bf16"))
     gemm_k_half_fp8: np.ndarray = field(default_factory=_array_default("gemm_k_half_fp8"))

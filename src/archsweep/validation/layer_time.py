@@ -97,9 +97,9 @@ def predict_layer_times(plan: RowPlan, result: Mapping[str, np.ndarray], calibra
     lc = layer_costs(scalar_part_physics(hw), wl, mp, calibration, peak)
     tokens = mp.micro_batch * float(wl.seq_len) / mp.cp
     one = np.ones_like(mp.tp)
-    tp = tensor_parallel(hw, mp, calibration, 2.0 * tokens * float(wl.hidden), one, one)
-    collective = tp.allreduce_s * np.where(mp.tp_overlap > 0, calibration.tp_overlap_residual, 1.0)
     moe_frac = wl.moe_layers / wl.layers
+    tp = tensor_parallel(hw, mp, calibration, 2.0 * tokens * float(wl.hidden), one, one, moe_frac)
+    collective = tp.allreduce_s * np.where(mp.tp_overlap > 0, calibration.tp_overlap_residual, 1.0)
     t_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
     t_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
     full, selective = mp.recompute == RECOMPUTE.index("full"), mp.recompute == RECOMPUTE.index("selective")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.model.activity import ActivityCounts
+from archsweep.model.collectives import scaleout_rate
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
@@ -156,7 +157,7 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     # ---- KV transfer (disaggregated)
     kv_request = kv_tokens_held(wl, isl) * kv_bytes_per_token_per_layer(wl, job.kv_bytes_per_element) * wl.layers
     in_domain = cfg.accelerators <= hw.scaleup_domain_size
-    link_bw = np.where(in_domain, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s) * scal.kv_transfer_bw_efficiency
+    link_bw = np.where(in_domain, hw.scaleup_bw_bytes_per_s, scaleout_rate(hw)) * scal.kv_transfer_bw_efficiency
     link_lat = np.where(in_domain, hw.scaleup_latency_s, hw.scaleout_latency_s)
     kv_transfer = np.where(dis, kv_request / (cfg.replica_size * link_bw) + link_lat, 0.0)
 

@@ -8,7 +8,9 @@ accelerator count and domain size (any bandwidths, latencies, topologies, oversu
         >= max(L1 . x(c), L2 . x(c)),
     x(c) = (1 / (B_up * eff), 1 / (B_out * eff), a_up, a_out, 1 / B_hbm)      (:func:`features`)
 
-with ``B_up``/``B_out`` the raw per-accelerator scale-up/scale-out bandwidths, ``eff`` the
+with ``B_up``/``B_out`` the raw per-accelerator scale-up/scale-out bandwidths (``B_out``: the line rate x
+the part's achieved share, :func:`archsweep.model.collectives.scaleout_rate`, the rate every scale-out
+term of the step runs at), ``eff`` the
 collective efficiency, ``a`` the latencies and ``B_hbm`` the HBM bandwidth.
 
 Proof, term by term against :func:`archsweep.model.training.step.training_step` (same names):
@@ -76,7 +78,7 @@ def features(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
     eff = cal.collective_bw_efficiency
     return np.column_stack([
         1.0 / (np.asarray(hw.scaleup_bw_bytes_per_s, dtype=np.float64) * eff),
-        1.0 / (np.asarray(hw.scaleout_bw_bytes_per_s, dtype=np.float64) * eff),
+        1.0 / (np.asarray(coll.scaleout_rate(hw), dtype=np.float64) * eff),
         np.asarray(hw.scaleup_latency_s, dtype=np.float64),
         np.asarray(hw.scaleout_latency_s, dtype=np.float64),
         1.0 / np.asarray(hw.hbm_bw_bytes_per_s, dtype=np.float64),

@@ -28,14 +28,17 @@ __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "c
 
 @dataclass(frozen=True)
 class TensorParallelCost:
-    """Tensor-parallel all-reduces of one step: exposed time, and one all-reduce's time (s)."""
+    """Tensor-parallel collectives of one step: exposed time, one all-reduce's time (s), and the bytes one
+    rank sends per step in MXFP8's column-wise output-gradient regathers (:func:`tensor_parallel`; 0 without
+    them), for the energy model."""
 
     exposed_s: np.ndarray
     allreduce_s: np.ndarray
+    regather_bytes: np.ndarray
 
 
 def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act_bytes: np.ndarray,
-                    microbatches: np.ndarray, layers_stage: np.ndarray) -> TensorParallelCost:
+                    microbatches: np.ndarray, layers_stage: np.ndarray, moe_frac: float) -> TensorParallelCost:
     """2 all-reduces (or reduce-scatter + all-gather with sequence parallelism, the same volume)
     forward and 2 backward per layer, 2 more when the layer is recomputed, plus the embedding and
     logits; with TP communication overlap only ``cal.tp_overlap_residual`` of it stays exposed
@@ -47,17 +50,27 @@ def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act
     (TransformerEngine v2.7 / v2.9 / v2.12 module/linear.py and layernorm_mlp.py backward: "we can't convert
     row-scaled MXFP8 to column-scaled, so we can't reuse the grad output that was gathered for the dgrad
     GEMM"; without Userbuffers distributed.py ``_all_gather_mxfp8`` gathers both copies); ``act_bytes``
-    is the BF16 activation (2 B per element)."""
+    is the BF16 activation (2 B per element). A MoE layer (``moe_frac``: the share of layers that are MoE)
+    regathers once, for its attention out-projection only: its FC2 is the grouped expert Linear, whose
+    tokens the token dispatcher moves, with no TP gather of its output gradient (NVIDIA/Megatron-LM
+    megatron/core/extensions/transformer_engine.py ``TEGroupedLinear``: an expert layer with TP or EP > 1
+    sets ``explicit_expert_comm`` and builds TE's GroupedLinear with ``parallel_mode=None``); so
+    ``2 - moe_frac`` regathers per layer on average."""
     one = np.ones_like(mp.tp)
     tp_ar = coll.allreduce_time_s(hw, act_bytes, mp.tp, one, cal.collective_bw_efficiency)
     tp_layer = 4.0 * tp_ar + np.where(mp.recompute == 2, 2.0 * tp_ar, 0.0)
+    regather_bytes = np.zeros(np.broadcast_shapes(np.shape(tp_ar), np.shape(microbatches), np.shape(layers_stage)))
     if cal.fp8_tp_grad_regather_bytes_per_element > 0:
-        regather = coll.all_gather_time_s(hw, act_bytes / 2.0 * cal.fp8_tp_grad_regather_bytes_per_element,
-                                          mp.tp, one, cal.collective_bw_efficiency)
-        tp_layer = tp_layer + np.where(mp.sequence_parallel > 0, 2.0 * regather, 0.0)
+        gathered = act_bytes / 2.0 * cal.fp8_tp_grad_regather_bytes_per_element
+        regather = coll.all_gather_time_s(hw, gathered, mp.tp, one, cal.collective_bw_efficiency)
+        regathers = np.where(mp.sequence_parallel > 0, 2.0 - moe_frac, 0.0)
+        tp_layer = tp_layer + regathers * regather
+        # an all-gather of a ``gathered``-byte buffer: each rank sends (tp - 1) / tp of it
+        regather_bytes = regather_bytes + (microbatches * layers_stage * regathers * gathered
+                                           * (mp.tp - 1) / np.maximum(mp.tp, 1.0))
     tp_total = microbatches * layers_stage * tp_layer + 2.0 * microbatches * tp_ar  # + embedding/logits
     exposed = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual * tp_total, tp_total)
-    return TensorParallelCost(exposed, tp_ar)
+    return TensorParallelCost(exposed, tp_ar, regather_bytes)
 
 
 def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,

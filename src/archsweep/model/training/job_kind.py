@@ -49,7 +49,8 @@ TRAINING_PERFORMANCE_FIELDS: tuple[str, ...] = (
     "compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_efficiency", "clock_hz",
     "hbm_stacks", "hbm_bw_per_stack_bytes_per_s", "hbm_capacity_per_stack_bytes",
     "scaleup_domain_size", "scaleup_bw_bytes_per_s", "scaleup_latency_s", "scaleup_topology",
-    "scaleout_bw_bytes_per_s", "scaleout_latency_s", "scaleout_topology", "scaleout_oversubscription",
+    "scaleout_bw_bytes_per_s", "scaleout_achieved_share", "scaleout_latency_s", "scaleout_topology",
+    "scaleout_oversubscription",
     "accelerator_count", "softmax_exponentials_per_cycle_per_unit", "host_link_bw_bytes_per_s",
     "gemm_k_half_bf16", "gemm_k_reference",
 )

@@ -268,7 +268,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     s, h = float(wl.seq_len), float(wl.hidden)
     tokens = mp.micro_batch * s / mp.cp
     act_bytes = 2.0 * tokens * h
-    tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage)
+    tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage, moe_frac)
     # LoRA adapters' own TP collectives: serial, reported with the exposed TP communication.
     tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
     cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)
@@ -297,7 +297,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
     hbm_bytes = (microbatches * layers_stage * 3.0 * h_layer + data.local_params * cal.optimizer_bytes_per_param
                  + microbatches * offload.hbm_bytes)
-    tp_bytes = microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
+    tp_bytes = (microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
+                + tp.regather_bytes)  # + MXFP8's column-wise output-gradient regathers
     dp_bytes = data.reduced_bytes
     pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
     scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.scaleup_bytes
