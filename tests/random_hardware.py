@@ -3,11 +3,14 @@ of H100-SXM, and the pruned search's per-key tables of a candidate set."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
+from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
@@ -52,3 +55,22 @@ def candidate_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArra
     first = np.zeros(len(keys), dtype=np.int64)
     first[key_of[::-1]] = np.arange(len(key_of))[::-1]
     return (key_of, *key_tables.per_key_tables(hw, wl, mappings, fixed_dp, cal, keys, first))
+
+
+WORKLOAD_VARIANTS = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"),
+                     ("deepseek-v3", "base"), ("deepseek-v3", "modules")]
+"""Dense, LoRA, FP8 MoE, DeepSeek-V3 and module-recompute cases for the step-equality tests."""
+
+
+def workload_variant(name: str, variant: str) -> Workload:
+    """A shipped workload with one training setting changed: ``fp8`` (precision), ``lora`` (rank-16 LoRA
+    fine-tuning), ``modules`` (module-level recompute of core attention, layernorm, MLP and MoE activation);
+    ``base`` as shipped."""
+    wl = load_workload(name)
+    if variant == "fp8":
+        return replace(wl, training=replace(wl.training, precision="fp8"))
+    if variant == "lora":
+        return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
+    if variant == "modules":
+        return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
+    return wl

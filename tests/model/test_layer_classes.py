@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from random_hardware import CAL, random_candidates
+from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
@@ -22,21 +22,6 @@ from archsweep.model.training.mapping import MappingArrays, enumerate_mappings, 
 from archsweep.model.training.step import StageCompute, stage_compute
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, layer_costs
 from archsweep.spec.hardware import HardwareArrays
-
-
-def _workload(name: str, variant: str):
-    wl = load_workload(name)
-    if variant == "fp8":
-        return replace(wl, training=replace(wl.training, precision="fp8"))
-    if variant == "lora":
-        return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
-    if variant == "modules":
-        return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
-    return wl
-
-
-CASES = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"), ("deepseek-v3", "base"),
-         ("deepseek-v3", "modules")]
 
 
 def _assert_same(a: StageCompute, b: StageCompute) -> None:
@@ -50,9 +35,9 @@ def _assert_same(a: StageCompute, b: StageCompute) -> None:
             np.testing.assert_array_equal(x, y, err_msg=f.name)
 
 
-@pytest.mark.parametrize(("name", "variant"), CASES)
+@pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
 def test_layer_costs_read_only_the_layer_fields(name, variant):
-    wl = _workload(name, variant)
+    wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
     rng = np.random.default_rng(41)
     m = len(mappings)
@@ -68,9 +53,9 @@ def test_layer_costs_read_only_the_layer_fields(name, variant):
         np.testing.assert_array_equal(getattr(a, g.name), getattr(b, g.name), err_msg=g.name)
 
 
-@pytest.mark.parametrize(("name", "variant"), CASES)
+@pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
 def test_layer_classes_on_a_grid_at_one_count(name, variant):
-    wl = _workload(name, variant)
+    wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
     _, first = key_tables.compute_classes(mappings)
     reps = mappings.take(first).reshape((1, len(first)))
@@ -86,9 +71,9 @@ def test_layer_classes_on_a_grid_at_one_count(name, variant):
         _assert_same(stage_compute(hw, wl, reps, CAL, fixed_dp, layers), stage_compute(hw, wl, reps, CAL, fixed_dp))
 
 
-@pytest.mark.parametrize(("name", "variant"), CASES)
+@pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
 def test_layer_classes_on_flat_pairs(name, variant):
-    wl = _workload(name, variant)
+    wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = random_candidates(7, seed=44)
     rng = np.random.default_rng(45)

@@ -11,33 +11,18 @@ the per-collective functions.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import fields
 
 import numpy as np
 import pytest
-from random_hardware import CAL, random_candidates
+from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
 
-from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.search_bounds import refined_bounds, refined_stage
 from archsweep.model.training.step import StepResult, take_stage, training_step
 from archsweep.spec.hardware import HardwareArrays
-
-CASES = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"), ("deepseek-v3", "base"),
-         ("deepseek-v3", "modules")]
-
-
-def _workload(name: str, variant: str):
-    wl = load_workload(name)
-    if variant == "fp8":
-        return replace(wl, training=replace(wl.training, precision="fp8"))
-    if variant == "lora":
-        return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16))
-    if variant == "modules":
-        return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
-    return wl
 
 
 def _assert_same_step(a: StepResult, b: StepResult) -> None:
@@ -50,9 +35,9 @@ def _assert_same_step(a: StepResult, b: StepResult) -> None:
             np.testing.assert_array_equal(x, y, err_msg=f.name)
 
 
-@pytest.mark.parametrize(("name", "variant"), CASES)
+@pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
 def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
-    wl = _workload(name, variant)
+    wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
     hw = random_candidates(7, seed=51)
     rng = np.random.default_rng(52)
