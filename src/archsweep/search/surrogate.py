@@ -81,7 +81,7 @@ _GRID_SLACK = 0.05
 #: constraint, used / limit - 1, whose ratio is a product of design factors: additive in log space).
 _VIOLATION_FLOOR = -0.9
 POOLS = ("neighbours", "grid", "both", "fallback")
-CONSTRAINT_MODELS = ("max", "each", "each_screened")
+CONSTRAINT_MODELS = ("max", "each")
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,7 @@ class SurrogateSampler(ProposingSampler):
             raise ValueError(f"constraints: got {constraints!r}; allowed: {' or '.join(CONSTRAINT_MODELS)}")
         if grid_share is not None and not (0.0 < grid_share <= 1.0 and pool == "both"):
             raise ValueError(f"grid_share: got {grid_share}; allowed: 0 < grid_share <= 1, with pool 'both'")
-        self._whole, self._each, self._pool_kind = pool != "neighbours", constraints != "max", pool
-        self._screened = constraints == "each_screened"  # the shortlist threshold kept on the neighbour trials
-        self._threshold = 0.0 if self._each else _LIKELY_FEASIBLE
+        self._whole, self._each, self._pool_kind = pool != "neighbours", constraints == "each", pool
         self._grid_share = grid_share
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
@@ -335,9 +333,7 @@ class SurrogateSampler(ProposingSampler):
         if self._grid_share is not None:
             # the surrogate's own trials in order: this one's rank among them picks the grid or neighbour pool
             rank = int((trial.number + 1) * self._share) - 1
-            gridded = _to_global(rank, self._grid_share)
-            free &= model.gridded if gridded else model.neighbour
-            self._threshold = _LIKELY_FEASIBLE if self._screened and not gridded else (0.0 if self._each else _LIKELY_FEASIBLE)
+            free &= model.gridded if _to_global(rank, self._grid_share) else model.neighbour
         if self._pool_kind == "fallback":
             # the neighbour screen first; the whole-grid screen only when none of its candidates gains
             chosen = self._best(model, front, free & model.neighbour)
@@ -354,7 +350,7 @@ class SurrogateSampler(ProposingSampler):
         reference = reference_point(model.front)
         inside = free & np.all(model.optimistic < reference, axis=1)
         # the shortlist is of likely feasible points (constraints="each": every point, weighted by the probability)
-        likely = inside & (model.feasible >= self._threshold)
+        likely = inside & (model.feasible >= (0.0 if self._each else _LIKELY_FEASIBLE))
         candidates = np.flatnonzero(likely if likely.any() else inside)
         if len(candidates) == 0:
             return None
