@@ -128,7 +128,6 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     surrogate_stop = options.pop("surrogate_stop", None)
     surrogate_pool = str(options.pop("surrogate_pool", "neighbours"))
     surrogate_constraints = str(options.pop("surrogate_constraints", "max"))
-    surrogate_grid_share = options.pop("surrogate_grid_share", None)
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -144,8 +143,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
-                                   reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
-                                   grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share))
+                                   reach=reach, pool=surrogate_pool, constraints=surrogate_constraints)
     return sampler
 
 

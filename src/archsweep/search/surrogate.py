@@ -80,7 +80,7 @@ _GRID_SLACK = 0.05
 #: ``constraints="each"``: a constraint value v is modelled as log(1 + max(v, _VIOLATION_FLOOR)) (a relative
 #: constraint, used / limit - 1, whose ratio is a product of design factors: additive in log space).
 _VIOLATION_FLOOR = -0.9
-POOLS = ("neighbours", "grid", "both", "fallback")
+POOLS = ("neighbours", "grid", "both")
 CONSTRAINT_MODELS = ("max", "each")
 
 
@@ -93,8 +93,6 @@ class _Model:
     optimistic: np.ndarray  # (m, k) optimistic predictions, minimised, objective units
     feasible: np.ndarray  # (m,) probability of feasibility
     gps: tuple[GaussianProcess, ...]
-    gridded: np.ndarray  # (m,) whether the candidate came from the whole-grid screen
-    neighbour: np.ndarray  # (m,) whether it came from the front's neighbours / random points
     logged: np.ndarray  # which objectives are modelled in log space
     template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
 
@@ -126,7 +124,7 @@ class SurrogateSampler(ProposingSampler):
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
                  beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
-                 pool: str = "neighbours", constraints: str = "max", grid_share: float | None = None) -> None:
+                 pool: str = "neighbours", constraints: str = "max") -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -137,10 +135,7 @@ class SurrogateSampler(ProposingSampler):
             raise ValueError(f"pool: got {pool!r}; allowed: {' or '.join(POOLS)}")
         if constraints not in CONSTRAINT_MODELS:
             raise ValueError(f"constraints: got {constraints!r}; allowed: {' or '.join(CONSTRAINT_MODELS)}")
-        if grid_share is not None and not (0.0 < grid_share <= 1.0 and pool == "both"):
-            raise ValueError(f"grid_share: got {grid_share}; allowed: 0 < grid_share <= 1, with pool 'both'")
         self._whole, self._each, self._pool_kind = pool != "neighbours", constraints == "each", pool
-        self._grid_share = grid_share
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
@@ -234,19 +229,9 @@ class SurrogateSampler(ProposingSampler):
                 keep = explore.copy()
                 keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
                 pools.append(pool[keep])
-        labels = [np.zeros(len(p), dtype=bool) for p in pools]
         if self._whole:
             pools.append(self._grid_pool(gps, k, logged, template, front, span, indices, rng)[0])
-            labels.append(np.ones(len(pools[-1]), dtype=bool))
-        if not pools:
-            return None
-        pool, inverse = np.unique(np.concatenate(pools), axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
-        label = np.concatenate(labels)
-        gridded = np.zeros(len(pool), dtype=bool)
-        neighbour = np.zeros(len(pool), dtype=bool)
-        gridded[inverse[label]] = True
-        neighbour[inverse[~label]] = True
+        pool = np.unique(np.concatenate(pools), axis=0) if len(pools) > 1 else (pools[0] if pools else np.empty((0, len(self._axes)), dtype=np.int64))
         xq = self._unit(pool)
         if len(pool) == 0:
             return None
@@ -259,7 +244,7 @@ class SurrogateSampler(ProposingSampler):
         for gp in gps[k:]:
             mu, sd = gp.predict(xq)
             probability *= norm.cdf(-mu / np.maximum(sd, 1e-9))
-        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), gridded, neighbour, logged, template)
+        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), logged, template)
 
     def _grid_pool(self, gps: list[GaussianProcess], k: int, logged: np.ndarray, template: np.ndarray,
                    front: np.ndarray, span: np.ndarray, indices: np.ndarray, rng: np.random.Generator
@@ -330,17 +315,7 @@ class SurrogateSampler(ProposingSampler):
             front = front[non_dominated_mask(front)]
         taken = set(flying)
         free = np.array([tuple(p) not in taken for p in model.pool.tolist()])
-        if self._grid_share is not None:
-            # the surrogate's own trials in order: this one's rank among them picks the grid or neighbour pool
-            rank = int((trial.number + 1) * self._share) - 1
-            free &= model.gridded if _to_global(rank, self._grid_share) else model.neighbour
-        if self._pool_kind == "fallback":
-            # the neighbour screen first; the whole-grid screen only when none of its candidates gains
-            chosen = self._best(model, front, free & model.neighbour)
-            if chosen is None:
-                chosen = self._best(model, front, free & model.gridded)
-        else:
-            chosen = self._best(model, front, free)
+        chosen = self._best(model, front, free)
         if chosen is None:
             return None
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}

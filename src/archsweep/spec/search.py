@@ -45,7 +45,7 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: and ``surrogate_constraints`` (``max``: one model of the largest constraint value; ``each``: one per violated
 #: constraint) choose the candidates and the feasibility model.
 SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
-                                      "surrogate_pool", "surrogate_constraints", "surrogate_grid_share")
+                                      "surrogate_pool", "surrogate_constraints")
 DEFAULT_SURROGATE_START = 0.25
 DEFAULT_SURROGATE_BETA = 1.0
 
