@@ -80,7 +80,7 @@ _GRID_SLACK = 0.05
 #: ``constraints="each"``: a constraint value v is modelled as log(1 + max(v, _VIOLATION_FLOOR)) (a relative
 #: constraint, used / limit - 1, whose ratio is a product of design factors: additive in log space).
 _VIOLATION_FLOOR = -0.9
-POOLS = ("neighbours", "grid", "both")
+POOLS = ("neighbours", "grid")
 CONSTRAINT_MODELS = ("max", "each")
 
 
@@ -135,7 +135,7 @@ class SurrogateSampler(ProposingSampler):
             raise ValueError(f"pool: got {pool!r}; allowed: {' or '.join(POOLS)}")
         if constraints not in CONSTRAINT_MODELS:
             raise ValueError(f"constraints: got {constraints!r}; allowed: {' or '.join(CONSTRAINT_MODELS)}")
-        self._whole, self._each, self._pool_kind = pool != "neighbours", constraints == "each", pool
+        self._whole, self._each = pool == "grid", constraints == "each"
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
@@ -215,24 +215,22 @@ class SurrogateSampler(ProposingSampler):
         template = values[np.isfinite(values).all(axis=1)][0]
         k = values.shape[1]
         span = np.maximum(front.max(axis=0) - front.min(axis=0), 1e-300)
-        pools = []
-        if self._pool_kind != "grid":
-            pool = self._pool(front_index, known, rng)
-            if len(pool):
-                # stage 1: the mean of every candidate (O(m n)); the variance (O(m n^2)) only for the
-                # _SCREENED neighbours whose mean reaches farthest beyond the front, and the random draws
-                xq = self._unit(pool)
-                mean = _untransform(np.stack([gps[j].predict(xq, std=False)[0] for j in range(k)], axis=1), logged, template)
-                margin = front_margin(mean, front, span)
-                explore = np.zeros(len(pool), dtype=bool)
-                explore[len(pool) - self._random_count:] = True
-                keep = explore.copy()
-                keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
-                pools.append(pool[keep])
         if self._whole:
-            pools.append(self._grid_pool(gps, k, logged, template, front, span, indices, rng)[0])
-        pool = np.unique(np.concatenate(pools), axis=0) if len(pools) > 1 else (pools[0] if pools else np.empty((0, len(self._axes)), dtype=np.int64))
-        xq = self._unit(pool)
+            pool, xq = self._grid_pool(gps, k, logged, template, front, span, indices, rng)
+        else:
+            pool = self._pool(front_index, known, rng)
+            if len(pool) == 0:
+                return None
+            # stage 1: the mean of every candidate (O(m n)); the variance (O(m n^2)) only for the
+            # _SCREENED neighbours whose mean reaches farthest beyond the front, and the random draws
+            xq = self._unit(pool)
+            mean = _untransform(np.stack([gps[j].predict(xq, std=False)[0] for j in range(k)], axis=1), logged, template)
+            margin = front_margin(mean, front, span)
+            explore = np.zeros(len(pool), dtype=bool)
+            explore[len(pool) - self._random_count:] = True
+            keep = explore.copy()
+            keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
+            pool, xq = pool[keep], xq[keep]
         if len(pool) == 0:
             return None
         optimistic = np.empty((len(pool), k))
