@@ -126,8 +126,6 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
     surrogate_stop = options.pop("surrogate_stop", None)
-    surrogate_pool = str(options.pop("surrogate_pool", "neighbours"))
-    surrogate_constraints = str(options.pop("surrogate_constraints", "max"))
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -143,7 +141,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
-                                   reach=reach, pool=surrogate_pool, constraints=surrogate_constraints)
+                                   reach=reach)
     return sampler
 
 

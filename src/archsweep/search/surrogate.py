@@ -52,7 +52,7 @@ from scipy.stats import norm
 
 from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
-from archsweep.search.gp import GaussianProcess, fit_gp, grid_mean
+from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes, neighbours
 from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
@@ -73,15 +73,6 @@ _LIKELY_FEASIBLE = 0.5
 #: conditions on every finished trial with those hyperparameters.
 _REFIT_GROWTH = 1.5
 _FIT_POINTS = 300
-#: ``pool="grid"``: free grid points whose variance is computed at each model update (the best by predicted
-#: mean among those not predicted infeasible by more than ``_GRID_SLACK`` on a constraint's log(1 + v) scale).
-_GRID_SCREENED = 2048
-_GRID_SLACK = 0.05
-#: ``constraints="each"``: a constraint value v is modelled as log(1 + max(v, _VIOLATION_FLOOR)) (a relative
-#: constraint, used / limit - 1, whose ratio is a product of design factors: additive in log space).
-_VIOLATION_FLOOR = -0.9
-POOLS = ("neighbours", "grid")
-CONSTRAINT_MODELS = ("max", "each")
 
 
 @dataclass(frozen=True)
@@ -116,26 +107,16 @@ class SurrogateSampler(ProposingSampler):
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
         reach: the most steps of a one-axis move among the front's neighbours (>= 1).
-        pool: "neighbours" (the front's free neighbours plus random points) or "grid" (every free grid
-            point's predicted mean; the variance for the best ``_GRID_SCREENED`` and the random points).
-        constraints: "max" (one GP of the largest constraint value) or "each" (one GP per constraint that
-            some finished trial violates, on log(1 + v); feasibility = the product of their probabilities).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
-                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
-                 pool: str = "neighbours", constraints: str = "max") -> None:
+                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
             raise ValueError(f"share: got {share}; allowed: 0 < share <= 1")
         if beta < 0:
             raise ValueError(f"beta: got {beta}; allowed: beta >= 0")
-        if pool not in POOLS:
-            raise ValueError(f"pool: got {pool!r}; allowed: {' or '.join(POOLS)}")
-        if constraints not in CONSTRAINT_MODELS:
-            raise ValueError(f"constraints: got {constraints!r}; allowed: {' or '.join(CONSTRAINT_MODELS)}")
-        self._whole, self._each = pool == "grid", constraints == "each"
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
@@ -179,25 +160,20 @@ class SurrogateSampler(ProposingSampler):
         _, completed = self._completed(study, finished)
         rows = [values for _, _, values in completed]
         indices = [index for _, index, _ in completed]
-        values = [_constraints(t) for t, _, _ in completed]
-        width = max((len(c) for c in values), default=0)
-        violation = np.array([c if len(c) == width else [max(c, default=-1.0)] * width for c in values]
-                             ).reshape(len(values), width) if width else np.full((len(values), 1), -1.0)
-        if not self._each:
-            violation = violation.max(axis=1, keepdims=True)
+        violation = [max(c) if (c := _constraints(t)) else -1.0 for t, _, _ in completed]
         model = None
         if len(rows) >= 2:
-            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), violation, len(finished))
+            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation),
+                                 len(finished))
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
     def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
         # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
-        # of its column; violation is (trials, constraints modelled): one column of the largest value, or one each
         finite = violation < CONSTRAINT_CAP
-        violation = np.where(finite, violation, np.where(finite, violation, -np.inf).max(axis=0, initial=1.0))
-        feasible = np.all(violation <= 0, axis=1) & np.all(np.isfinite(values), axis=1)
+        violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
+        feasible = (violation <= 0) & np.all(np.isfinite(values), axis=1)
         if not feasible.any():
             return None
         points = values[feasible]
@@ -205,68 +181,37 @@ class SurrogateSampler(ProposingSampler):
         front, front_index = points[mask], indices[feasible][mask]
         transformed, logged = objective_transform(values)
         x = self._unit(indices)
-        violated = np.flatnonzero(np.any(violation > 0, axis=0))  # the constraints some trial violates
-        limits = [np.log1p(np.maximum(violation[:, c], _VIOLATION_FLOOR)) if self._each else violation[:, c]
-                  for c in violated]
-        targets = [transformed[:, k] for k in range(values.shape[1])] + limits
+        constrained = bool(np.any(violation > 0))
+        targets = [transformed[:, k] for k in range(values.shape[1])] + ([violation] if constrained else [])
         gps = self._fit(x, targets)
         known = frozenset(map(tuple, indices.tolist()))
         rng = np.random.default_rng([self._seed, count])
-        template = values[np.isfinite(values).all(axis=1)][0]
-        k = values.shape[1]
-        span = np.maximum(front.max(axis=0) - front.min(axis=0), 1e-300)
-        if self._whole:
-            pool, xq = self._grid_pool(gps, k, logged, template, front, span, indices, rng)
-        else:
-            pool = self._pool(front_index, known, rng)
-            if len(pool) == 0:
-                return None
-            # stage 1: the mean of every candidate (O(m n)); the variance (O(m n^2)) only for the
-            # _SCREENED neighbours whose mean reaches farthest beyond the front, and the random draws
-            xq = self._unit(pool)
-            mean = _untransform(np.stack([gps[j].predict(xq, std=False)[0] for j in range(k)], axis=1), logged, template)
-            margin = front_margin(mean, front, span)
-            explore = np.zeros(len(pool), dtype=bool)
-            explore[len(pool) - self._random_count:] = True
-            keep = explore.copy()
-            keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
-            pool, xq = pool[keep], xq[keep]
+        pool = self._pool(front_index, known, rng)
         if len(pool) == 0:
             return None
+        template = values[np.isfinite(values).all(axis=1)][0]
+        k = values.shape[1]
+        # stage 1: the mean of every candidate (O(m n)); the variance (O(m n^2)) only for the
+        # _SCREENED neighbours whose mean reaches farthest beyond the front, and the random draws
+        xq = self._unit(pool)
+        mean = _untransform(np.stack([gps[j].predict(xq, std=False)[0] for j in range(k)], axis=1), logged, template)
+        span = np.maximum(front.max(axis=0) - front.min(axis=0), 1e-300)
+        margin = front_margin(mean, front, span)
+        explore = np.zeros(len(pool), dtype=bool)
+        explore[len(pool) - self._random_count:] = True
+        keep = explore.copy()
+        keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
+        pool, xq = pool[keep], xq[keep]
         optimistic = np.empty((len(pool), k))
         for j in range(k):
             mu, sd = gps[j].predict(xq)
             optimistic[:, j] = mu - self._beta * sd
         optimistic = _untransform(optimistic, logged, template)
         probability = np.ones(len(pool))
-        for gp in gps[k:]:
-            mu, sd = gp.predict(xq)
-            probability *= norm.cdf(-mu / np.maximum(sd, 1e-9))
+        if constrained:
+            mu, sd = gps[-1].predict(xq)
+            probability = norm.cdf(-mu / np.maximum(sd, 1e-9))
         return _Model(front, pool, optimistic, probability, tuple(gps[:k]), logged, template)
-
-    def _grid_pool(self, gps: list[GaussianProcess], k: int, logged: np.ndarray, template: np.ndarray,
-                   front: np.ndarray, span: np.ndarray, indices: np.ndarray, rng: np.random.Generator
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """``pool="grid"``: (candidate grid indices, their unit inputs): of every free grid point (its mean
-        from :func:`~archsweep.search.gp.grid_mean`), the ``_GRID_SCREENED`` whose mean reaches farthest
-        beyond the front among those not predicted to violate a constraint by more than ``_GRID_SLACK``,
-        then ``_RANDOM_POOL`` other free points drawn at random."""
-        sizes = tuple(int(s) for s in self._sizes)
-        free = np.ones(int(np.prod(self._sizes)), dtype=bool)
-        free[np.ravel_multi_index(tuple(indices.T), sizes)] = False
-        flat = np.flatnonzero(free)
-        if len(flat) == 0:
-            return np.empty((0, len(sizes)), dtype=np.int64), np.empty((0, len(sizes)))
-        means = [grid_mean(gp, sizes)[flat] for gp in gps]
-        mean = _untransform(np.stack(means[:k], axis=1), logged, template)
-        slack = np.max(np.stack(means[k:], axis=1), axis=1) if len(means) > k else np.zeros(len(flat))
-        margin = np.where(slack <= (_GRID_SLACK if self._each else 0.0), front_margin(mean, front, span), -np.inf)
-        top = np.argsort(-margin, kind="stable")[:_GRID_SCREENED]
-        rest = np.setdiff1d(np.arange(len(flat)), top)
-        drawn = rng.choice(rest, min(_RANDOM_POOL, len(rest)), replace=False) if len(rest) else rest
-        chosen = flat[np.concatenate([top, np.sort(drawn)])]
-        pool = np.stack(np.unravel_index(chosen, sizes), axis=1).astype(np.int64)
-        return pool, self._unit(pool)
 
     def _pool(self, front: np.ndarray, known: frozenset[Index], rng: np.random.Generator) -> np.ndarray:
         """Free one- and two-axis neighbours of the front, then (the last ``self._random_count`` rows)
@@ -322,8 +267,7 @@ class SurrogateSampler(ProposingSampler):
         span = model.front.max(axis=0) - model.front.min(axis=0)
         reference = reference_point(model.front)
         inside = free & np.all(model.optimistic < reference, axis=1)
-        # the shortlist is of likely feasible points (constraints="each": every point, weighted by the probability)
-        likely = inside & (model.feasible >= (0.0 if self._each else _LIKELY_FEASIBLE))
+        likely = inside & (model.feasible >= _LIKELY_FEASIBLE)  # the shortlist is of likely feasible points
         candidates = np.flatnonzero(likely if likely.any() else inside)
         if len(candidates) == 0:
             return None

@@ -41,11 +41,7 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: (:mod:`archsweep.search.surrogate`): ``surrogate_share`` the fraction of the trials after
 #: ``surrogate_start`` x ``trials`` distinct points (and before ``surrogate_stop`` x ``trials``) that
 #: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism.
-#: ``surrogate_pool`` (``neighbours``: the front's neighbours and random points; ``grid``: every free grid point)
-#: and ``surrogate_constraints`` (``max``: one model of the largest constraint value; ``each``: one per violated
-#: constraint) choose the candidates and the feasibility model.
-SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
-                                      "surrogate_pool", "surrogate_constraints")
+SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta")
 DEFAULT_SURROGATE_START = 0.25
 DEFAULT_SURROGATE_BETA = 1.0
 
