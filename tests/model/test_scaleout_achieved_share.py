@@ -72,3 +72,9 @@ def test_a_published_share_above_the_line_rate_is_refused():
     over = SourcedValue(1.5, "s", "l", "low")
     with pytest.raises(InputError, match=r"B300\.published\.scaleout_achieved_share\.value"):
         part_columns("B300", B300, {"scaleout_achieved_share": over})
+
+
+def test_a_published_share_of_zero_is_refused():
+    """A share of 0 would price every scale-out transfer at an infinite time: refused with its key path."""
+    with pytest.raises(InputError, match=r"B300\.published\.scaleout_achieved_share\.value"):
+        part_columns("B300", B300, {"scaleout_achieved_share": SourcedValue(0.0, "s", "l", "low")})

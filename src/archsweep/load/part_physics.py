@@ -59,7 +59,7 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
     host = published.get("host_link_bw_bytes_per_s")  # activation offloading (data/hardware/catalog.yaml)
     die_ref = published.get("die_reference_clock_hz")  # the same die's reference bin (V/f curve, model/power.py)
     achieved = published.get("scaleout_achieved_share")  # of the scale-out line rate (model/collectives.py)
-    if achieved is not None and float(achieved.value) > 1.0:
+    if achieved is not None and not 0.0 < float(achieved.value) <= 1.0:
         raise InputError("data/hardware/catalog.yaml", f"{name}.published.scaleout_achieved_share.value",
                          float(achieved.value), "a share of the scale-out line rate in (0, 1]")
     return {"fp8_matrix_efficiency_ratio": rates.fp8_efficiency_ratio(bf16_eff, peak_fp8),

@@ -111,11 +111,6 @@ def tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: flo
     return Tiers(n, n_in, n_out, scaleup_bw_effective(hw, n_in) * efficiency, scaleout_bw_effective(hw, n_out) * efficiency)
 
 
-def _tiers(hw: HardwareArrays, n: np.ndarray, stride: np.ndarray, efficiency: float):
-    t = tiers(hw, n, stride, efficiency)
-    return t.n_in, t.n_out, t.bw_in, t.bw_out
-
-
 def allreduce_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.ndarray,
                      efficiency: float) -> np.ndarray:
     """All-reduce of ``size`` bytes per rank: best of flat ring, tree and hierarchical, s."""
@@ -167,7 +162,8 @@ def alltoall_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride:
     The share for peers outside the scale-up domain, (n - n_in)/n of the message, crosses the
     scale-out network; both tiers transfer concurrently, the slower one sets the time.
     """
-    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    g = tiers(hw, n, stride, efficiency)
+    n_in, n_out, bw_in, bw_out = g.n_in, g.n_out, g.bw_in, g.bw_out
     n_safe = np.maximum(n, 1.0)
     t_in = (n_in - 1) / n_safe * size / bw_in + (n_in - 1) * hw.scaleup_latency_s
     t_out = (n - n_in) / n_safe * size / bw_out + (n_out - 1) * hw.scaleout_latency_s
@@ -262,7 +258,8 @@ def ep_dispatch(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stride: np.
     (time s, scale-up bytes, scale-out bytes). Both tiers at once, the slower sets the time
     (:func:`alltoall_time_s`), with the bytes of :func:`ep_dispatch_bytes` (``groups`` / ``group_topk``: the
     router's group limit, 1 / 1 none); ``per_domain`` 0 gives :func:`alltoall_time_s` exactly."""
-    n_in, n_out, bw_in, bw_out = _tiers(hw, n, stride, efficiency)
+    g = tiers(hw, n, stride, efficiency)
+    n_in, n_out, bw_in, bw_out = g.n_in, g.n_out, g.bw_in, g.bw_out
     b_in, b_out = ep_dispatch_bytes(size, n, n_in, per_domain, experts, top_k, groups, group_topk)
     t_in = b_in / bw_in + (n_in - 1) * hw.scaleup_latency_s
     t_out = b_out / bw_out + (n_out - 1) * hw.scaleout_latency_s

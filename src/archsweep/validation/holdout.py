@@ -34,7 +34,7 @@ __all__ = ["FITTED", "FORWARD_TEST_GROUPS", "FittedConstant", "fit_grid", "fit_s
 #: Source groups published after every fit and never fitted on (forward tests): no fit set takes their rows,
 #: whatever a constant's selector says. ``mbridge-forward``: the Megatron-Bridge performance tables of NeMo
 #: 26.02.01 .. 26.06.01 (data/validation/derive/mbridge_archive_rows.py). Four of its rows are not blind: DGX B300's
-#: catalog ``scaleout_bw_bytes_per_s`` (s10-gptoss) was derived from the 26.02.01 DGX-B300 / DGX-B200 GPT-OSS 120B
+#: catalog ``scaleout_achieved_share`` (s10-gptoss, s10-m1) was derived from the 26.02.01 DGX-B300 / DGX-B200 GPT-OSS 120B
 #: BF16 rows and checked on the 26.02.01 / 26.04 / 26.04.01 DGX-B300 ones (run ids in data/validation/SOURCE.md;
 #: group MAPE 11.75 % with them, 11.83 % without, docs/model-accuracy.md s10-m2).
 FORWARD_TEST_GROUPS: frozenset[str] = frozenset({"mbridge-forward"})
