@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import _git
+from mlperf_mirror import _git
 from runs_table import read_runs, set_note, upsert_rows, write_runs
 
 _TAG = "v0.2.0"

@@ -47,7 +47,7 @@ import re
 import sys
 from typing import Any
 
-from _mlperf_common import _git
+from mlperf_mirror import _git
 from runs_table import read_runs, upsert_rows, write_runs
 
 GROUP = "mbridge-forward"

@@ -31,7 +31,7 @@ import ast
 import re
 import sys
 
-from _mlperf_common import _git
+from mlperf_mirror import _git
 from runs_table import read_runs, set_note, write_runs
 
 #: NeMo container -> (Megatron-Bridge tag, its commit) per docs/releases/software-versions.md @v0.3.0.
