@@ -1,5 +1,5 @@
 """Helpers shared by the MLPerf Training derive scripts, reading a results mirror at its pinned commit
-(mlperf_mirror.py ``Mirror``): a launch config's environment after the configs it sources (``parse_config``), its
+(pinned_mirrors.py ``Mirror``): a launch config's environment after the configs it sources (``parse_config``), its
 implementation folder (``_impl``), the mllog event reader, the parts of a result row the row-adding scripts share
 (``result_files``, ``last_eval_rate``, ``system_file``, ``canonical_accelerator``, ``result_source``,
 ``throughput_columns``: mlperf_lora_rows.py, mlperf_llama31_8b_rows.py; ``result_files`` also
@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from mlperf_mirror import Mirror, open_mirrors, stamp_locator
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.

@@ -13,7 +13,7 @@ have field.name: activation_func_fp8_input_store in its cfg"): ``no``. Rows whos
 
 Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
-(mlperf_mirror.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import re
 import sys
 
 from _mlperf_common import fill_from_launch_configs, nemo_flag
-from mlperf_mirror import Mirror
+from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store):\s*"
                   r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)

@@ -10,7 +10,7 @@ named stay empty (unknown: the model treats them as eager).
 
 Usage: python data/validation/derive/mlperf_layer_cuda_graphs.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
-(mlperf_mirror.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 import sys
 
 from _mlperf_common import fill_from_launch_configs, nemo_flag
-from mlperf_mirror import Mirror
+from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>enable_cuda_graph|external_cuda_graph):\s*"
                   r"\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}", re.M)

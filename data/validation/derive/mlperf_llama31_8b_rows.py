@@ -17,7 +17,7 @@ the last evaluation x seq) / (its time - run_start), wall clock; step_time_s = G
 
 Usage: python data/validation/derive/mlperf_llama31_8b_rows.py <mirror dir of training_results_v5.1>
 adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set),
-reading the mirror at its pinned commit (mlperf_mirror.py ``COMMITS``, named in ``source_locator``).
+reading the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from _mlperf_common import (
     system_file,
     throughput_columns,
 )
-from mlperf_mirror import Mirror, open_mirror, stamp_locator
 from mlperf_pair_steps import folder_step
+from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192

@@ -19,7 +19,7 @@ submitters with no NeMo-style config (DeepSpeed, Habana, or no implementation pu
 are.
 
 Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (mlperf_mirror.py
+rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
 ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
@@ -30,7 +30,7 @@ import sys
 from pathlib import PurePosixPath
 
 from _mlperf_common import parse_config
-from mlperf_mirror import Mirror, open_mirrors, stamp_locator
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")

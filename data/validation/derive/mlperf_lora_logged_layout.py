@@ -11,7 +11,7 @@ row prints the same values; the key path and file are written to ``derived``.
 
 Usage: python data/validation/derive/mlperf_lora_logged_layout.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
-(mlperf_mirror.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 import sys
 
 from _mlperf_common import _true
-from mlperf_mirror import Mirror, open_mirrors, stamp_locator
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")

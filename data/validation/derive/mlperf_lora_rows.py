@@ -16,7 +16,7 @@ that filled the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf
 mlperf_stated_layouts.py, mlperf_layer_cuda_graphs.py, mlperf_steady_step.py, mlperf_fp8_act.py.
 
 Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
-reads the mirror at its pinned commit (mlperf_mirror.py ``COMMITS``, named in ``source_locator``) and
+reads the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``) and
 adds the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora`` or rewrites its base columns in place
 (idempotent: the columns the fill scripts set are kept, and so are ``precision`` and ``derived``, which they refine).
 Rows added with it (s7-rows, 2026-12-01): v5.0 NVIDIA/nyx_n1_ngc25.04_nemo (1 x DGX B200) and
@@ -38,7 +38,7 @@ from _mlperf_common import (
     system_file,
     throughput_columns,
 )
-from mlperf_mirror import Mirror, open_mirror, stamp_locator
+from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192

@@ -11,7 +11,7 @@ not named in NVIDIA's own logs).
 
 Usage: python data/validation/derive/mlperf_pair_steps.py <mirror dir of training_results_vX.Y> \
            <submitter>/results/<system>/<benchmark> ...
-prints one line per folder; writes nothing. The mirror is read at its pinned commit (mlperf_mirror.py ``COMMITS``).
+prints one line per folder; writes nothing. The mirror is read at its pinned commit (pinned_mirrors.py ``COMMITS``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statistics
 import sys
 
 from _mlperf_common import mllog_events, result_files
-from mlperf_mirror import Mirror, open_mirror
+from pinned_mirrors import Mirror, open_mirror
 
 _MARKERS = ("global_batch_size", "gradient_accumulation_steps", "submission_platform")
 

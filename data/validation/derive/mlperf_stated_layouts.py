@@ -26,7 +26,7 @@ Sources: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1 (the version
   no tensor / pipeline / context parallelism; BF16 (Juniper), FP8 (Habana ``--fp8``).
 
 Usage: python data/validation/derive/mlperf_stated_layouts.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (mlperf_mirror.py
+rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
 ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
@@ -41,7 +41,7 @@ from pathlib import PurePosixPath
 from _mlperf_common import _SOURCE, _impl, _true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
-from mlperf_mirror import Mirror, open_mirrors, stamp_locator
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")

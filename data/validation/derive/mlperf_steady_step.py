@@ -37,7 +37,7 @@ training per 11 steps of GBS 2304 (10.90 s a step) between evaluations of 11.2 s
 
 Usage: python data/validation/derive/mlperf_steady_step.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_step_time_s`` column; the commit in
-``source_locator``), reading each mirror at its pinned commit (mlperf_mirror.py ``COMMITS``; a mirror of an unpinned
+``source_locator``), reading each mirror at its pinned commit (pinned_mirrors.py ``COMMITS``; a mirror of an unpinned
 version, or one without the pinned commit, is an error).
 """
 
@@ -48,7 +48,7 @@ import statistics
 import sys
 
 from _mlperf_common import mllog_events, result_files
-from mlperf_mirror import open_mirrors, stamp_locator
+from pinned_mirrors import open_mirrors, stamp_locator
 from runs_table import read_runs, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")

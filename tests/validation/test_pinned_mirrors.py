@@ -1,7 +1,8 @@
-"""Every MLPerf derive script reads the results mirrors at one pinned commit per repository (issue 10, s11-pin:
-data/validation/derive/mlperf_mirror.py): the table is complete for every repository a row or a script names, each
-row names the commit, no script reads a mirror's HEAD, and a mirror of an unpinned version or without the pinned
-commit is refused. No mirror is needed: the git checks run on small repositories made here."""
+"""Every derive script that reads a repository clone reads it at a pinned commit (issue 10, s11-pin:
+data/validation/derive/pinned_mirrors.py): one commit per MLPerf results repository and one per Megatron-Bridge tag
+a script names; the tables are complete for every repository / tag a row or a script names, each MLPerf row names
+the commit, no script reads a clone's HEAD or a tag, and a clone of an unpinned version or without the pinned commit
+is refused. No mirror is needed: the git checks run on small repositories made here."""
 
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
            "mlperf_lora_logged_layout.py": [], "mlperf_layer_cuda_graphs.py": [], "mlperf_fp8_act.py": [],
            "mlperf_lora_rows.py": ["NVIDIA/nyx_n1_ngc25.04_nemo"], "mlperf_llama31_8b_rows.py": [],
            "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"]}
+#: The scripts that read a Megatron-Bridge clone (their only argument).
+MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 
 @pytest.fixture()
 def mirror(derive_script: Callable[[str], ModuleType]) -> ModuleType:
-    return derive_script("mlperf_mirror")
+    return derive_script("pinned_mirrors")
 
 
 def test_the_scripts_that_read_a_mirror_are_all_listed() -> None:
@@ -60,12 +63,24 @@ def test_no_derive_script_reads_a_head_and_the_mlperf_ones_read_through_the_pinn
     for path in DERIVE.glob("*.py"):
         text = path.read_text()
         assert not re.search(r"[\"']HEAD\b", text), path.name  # "HEAD", f"HEAD:{path}"
-        if path.name.startswith(("mlperf_", "_mlperf")) and path.name != "mlperf_mirror.py":
+        if path.name.startswith(("mlperf_", "_mlperf")):
             assert "_git(" not in text, f"{path.name} calls git itself instead of reading a Mirror"
+        assert not re.search(r"\"show\", f\"\{(?:tag|_TAG|_COMMIT)\}:", text), f"{path.name} reads at a tag, not its commit"
+
+
+def test_the_megatron_bridge_table_covers_every_tag_and_commit_read(derive_script: Callable[[str], ModuleType],
+                                                                     mirror: ModuleType) -> None:
+    read = {derive_script("mbridge_2509_rows")._TAG, derive_script("mbridge_archive_rows")._COMMIT,
+            *derive_script("mbridge_archive_rows").RELEASES.values(), *derive_script("mbridge_param_gather")._RELEASES.values()}
+    assert read == set(mirror.MBRIDGE_COMMITS)
+    for ref, commit in mirror.MBRIDGE_COMMITS.items():
+        assert re.fullmatch(r"[0-9a-f]{40}", commit) and (commit.startswith(ref) or ref.startswith("v")), ref
+    with pytest.raises(SystemExit, match=r"Megatron-Bridge \['v9\.9'\] have no pinned commit in .*MBRIDGE_COMMITS"):
+        mirror.mbridge_commits("/nowhere", ["v0.2.0", "v9.9"])
 
 
 def test_a_mirror_of_an_unpinned_version_or_of_no_results_repository_is_refused(mirror: ModuleType) -> None:
-    with pytest.raises(SystemExit, match=r"training_results_v9\.9 has no pinned commit in .*mlperf_mirror\.py COMMITS"):
+    with pytest.raises(SystemExit, match=r"training_results_v9\.9 has no pinned commit in .*pinned_mirrors\.py COMMITS"):
         mirror.open_mirror("/m/mlcommons+training_results_v9.9/repo")
     with pytest.raises(SystemExit, match="not a mirror of github.com/mlcommons/training_results_vX.Y"):
         mirror.open_mirror("/m/NVIDIA+NeMo/repo")
@@ -113,6 +128,33 @@ def test_a_mirror_reads_and_lists_at_its_pinned_commit_not_at_head(tmp_path: Pat
         mirror.open_mirrors([str(path), str(path) + "/"])
 
 
+@_GIT
+def test_a_megatron_bridge_clone_is_read_at_the_pinned_commits_and_one_without_them_refused(
+        tmp_path: Path, mirror: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = _repo(tmp_path / "mb", [{"docs/a.md": "pinned"}, {"docs/a.md": "moved"}])
+    monkeypatch.setitem(mirror.MBRIDGE_COMMITS, "v0.2.0", first)
+    assert mirror.mbridge_commits(str(tmp_path / "mb"), ["v0.2.0", "v0.2.0"]) == {"v0.2.0": first}
+    monkeypatch.setitem(mirror.MBRIDGE_COMMITS, "v0.3.0", "0" * 40)
+    with pytest.raises(SystemExit, match=f"does not hold the commit {'0' * 40} pinned for v0.3.0 in "
+                                         ".*fetch github:NVIDIA-NeMo/Megatron-Bridge"):
+        mirror.mbridge_commits(str(tmp_path / "mb"), ["v0.2.0", "v0.3.0"])
+    assert second != first
+
+
+@pytest.mark.parametrize("script", MBRIDGE)
+def test_each_megatron_bridge_script_refuses_a_clone_without_its_commits_before_writing(tmp_path: Path,
+                                                                                        script: str) -> None:
+    folder = tmp_path / "data" / "validation"
+    shutil.copytree(DERIVE, folder / "derive")
+    shutil.copyfile(CSV, folder / "training_runs.csv")
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run([sys.executable, str(folder / "derive" / script), str(tmp_path / "empty")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "this Megatron-Bridge clone does not hold the commit" in done.stderr
+    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+
+
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_each_script_refuses_an_unpinned_mirror_before_writing(tmp_path: Path, script: str) -> None:
     """Run as the docs say, on a copy: a clear error naming the table, and the CSV untouched."""
@@ -122,5 +164,5 @@ def test_each_script_refuses_an_unpinned_mirror_before_writing(tmp_path: Path, s
     done = subprocess.run([sys.executable, str(folder / "derive" / script), str(tmp_path / "training_results_v9.9"),
                            *SCRIPTS[script]], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode != 0
-    assert "training_results_v9.9 has no pinned commit in data/validation/derive/mlperf_mirror.py COMMITS" in done.stderr
+    assert "training_results_v9.9 has no pinned commit in data/validation/derive/pinned_mirrors.py COMMITS" in done.stderr
     assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
