@@ -81,6 +81,7 @@ def test_comm_overlap_decides_a_ddp_value_alone_is_refused(derive_script, monkey
     monkeypatch.setattr(script, "read_runs", lambda new: (header, [row]))
     monkeypatch.setattr(script, "write_runs", lambda h, rows: written.append(rows))
     monkeypatch.setattr(script, "preset_offs", lambda repo, commit: offs)
+    monkeypatch.setattr(script, "mbridge_commits", lambda repo, refs: {ref: "7af9601c9" + "0" * 31 for ref in refs})
     script.main("repo")
     assert row["param_gather_overlap"] == "no"
     assert row["derived"].startswith("base; param_gather_overlap no: Megatron-Bridge v0.2.0")  # in its place

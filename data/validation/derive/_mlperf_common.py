@@ -1,5 +1,5 @@
-"""Helpers shared by the MLPerf Training derive scripts (and mbridge_2509_rows.py's ``git``): reading a
-mirror (``_git``), a launch config's environment after the configs it sources (``parse_config``), its
+"""Helpers shared by the MLPerf Training derive scripts, reading a results mirror at its pinned commit
+(pinned_mirrors.py ``Mirror``): a launch config's environment after the configs it sources (``parse_config``), its
 implementation folder (``_impl``), the mllog event reader, the parts of a result row the row-adding scripts share
 (``result_files``, ``last_eval_rate``, ``system_file``, ``canonical_accelerator``, ``result_source``,
 ``throughput_columns``: mlperf_lora_rows.py, mlperf_llama31_8b_rows.py; ``result_files`` also
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
@@ -25,21 +25,16 @@ _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
 _SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
 
 
-def _git(repo: str, *args: str) -> str:
-    """stdout of ``git -C repo args`` (a failing command raises)."""
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
-
-
 def _value(raw: str, env: dict[str, str]) -> str:
     raw = raw.strip("\"'")
     m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
     return env.get(m.group(1), m.group(2)) if m else raw
 
 
-def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
-    """Environment a config exports, after the configs it sources (last assignment wins)."""
+def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
+    """Environment a config of ``mirror`` exports, after the configs it sources (last assignment wins)."""
     env: dict[str, str] = {}
-    for line in _git(repo, "show", f"HEAD:{path}").splitlines():
+    for line in mirror.show(path).splitlines():
         line = line.split("#", 1)[0]
         src = _SOURCE_LINE.match(line)
         if src and depth < 3:
@@ -47,7 +42,7 @@ def parse_config(repo: str, path: str, files: set[str], depth: int = 0) -> dict[
             here = PurePosixPath(path).parent
             for cand in (here / name, here / "configs" / name, here.parent / name):
                 if str(cand) in files:
-                    env.update(parse_config(repo, str(cand), files, depth + 1))
+                    env.update(parse_config(mirror, str(cand), files, depth + 1))
                     break
             continue
         m = _ASSIGN.match(line)
@@ -82,10 +77,9 @@ def mllog_events(text: str) -> list[dict]:
 _CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
 
 
-def result_files(repo: str, folder: str, rev: str = "HEAD") -> list[str]:
-    """The ``result_<n>.txt`` files of a results folder of the mirror ``repo`` at commit ``rev``, in git's order."""
-    return [n for n in _git(repo, "ls-tree", "--name-only", rev, folder.rstrip("/") + "/").split()
-            if re.search(r"result_\d+\.txt$", n)]
+def result_files(mirror: Mirror, folder: str) -> list[str]:
+    """The ``result_<n>.txt`` files of a results folder of ``mirror`` (at its pinned commit), in git's order."""
+    return [n for n in mirror.ls(folder.rstrip("/") + "/", recursive=False) if re.search(r"result_\d+\.txt$", n)]
 
 
 def last_eval_rate(events: list[dict], seq: int) -> float | None:
@@ -98,10 +92,10 @@ def last_eval_rate(events: list[dict], seq: int) -> float | None:
     return evals[-1]["metadata"]["samples_count"] * seq / ((evals[-1]["time_ms"] - t0) / 1000.0)
 
 
-def system_file(repo: str, submitter: str, system: str) -> tuple[dict, int]:
-    """(``<submitter>/systems/<system>.json`` of the mirror ``repo``, its GPUs = ``number_of_nodes`` x
+def system_file(mirror: Mirror, submitter: str, system: str) -> tuple[dict, int]:
+    """(``<submitter>/systems/<system>.json`` of ``mirror``, its GPUs = ``number_of_nodes`` x
     ``accelerators_per_node``)."""
-    sysj = json.loads(_git(repo, "show", f"HEAD:{submitter}/systems/{system}.json"))
+    sysj = json.loads(mirror.show(f"{submitter}/systems/{system}.json"))
     return sysj, int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
 
 
@@ -122,56 +116,54 @@ def throughput_columns(total: float, gpus: int, gbs: int, seq: int) -> dict[str,
             "step_time_s": f"{gbs * seq / total:.4g}"}
 
 
-def nemo_conf_paths(repo: str, config: str) -> list[str]:
-    """The files under the ``conf/`` folder of the implementation of launch config ``config`` of the mirror
-    ``repo``. An implementation that ships only ``configs/`` + ``run.sub`` (Lenovo v4.1 llama2_70b_lora: its
+def nemo_conf_paths(mirror: Mirror, config: str) -> list[str]:
+    """The files under the ``conf/`` folder of the implementation of launch config ``config`` of ``mirror``. An implementation that ships only ``configs/`` + ``run.sub`` (Lenovo v4.1 llama2_70b_lora: its
     ``run.sub`` runs ``${CONT}``, NVIDIA's container) takes the ``conf/`` of the NVIDIA implementation that
     ships a launch config of the same file name (``h200_ngc24.09_nemo`` for ``config_DGXH200_1x8x2xtp1pp1cp2.sh``);
     [] when there is none."""
-    paths = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config) + "/conf/").split()
+    paths = mirror.ls(_impl(config) + "/conf/")
     if paths:
         return paths
     name = PurePosixPath(config).name
-    nvidia = [p for p in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "NVIDIA/benchmarks/llama2_70b_lora/").split()
-              if PurePosixPath(p).name == name]
-    return _git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(sorted(nvidia)[0]) + "/conf/").split() if nvidia else []
+    nvidia = [p for p in mirror.ls("NVIDIA/benchmarks/llama2_70b_lora/") if PurePosixPath(p).name == name]
+    return mirror.ls(_impl(sorted(nvidia)[0]) + "/conf/") if nvidia else []
 
 
-def nemo_yamls(repo: str, config: str) -> tuple[str, list[str], dict[str, str]] | None:
+def nemo_yamls(mirror: Mirror, config: str) -> tuple[str, list[str], dict[str, str]] | None:
     """(implementation folder, its NeMo ``conf/custom.yaml`` / ``conf/megatron_gpt_*.yaml`` paths (with the
     fallback of :func:`nemo_conf_paths`), the launch config's environment, read in the implementation's own
-    folder) of the launch config ``config`` of the mirror ``repo``; None when there is no NeMo yaml (not a NeMo
+    folder) of the launch config ``config`` of ``mirror``; None when there is no NeMo yaml (not a NeMo
     implementation)."""
     impl = _impl(config)
-    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", impl).split())
-    yamls = sorted(f for f in nemo_conf_paths(repo, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
+    files = set(mirror.ls(impl))
+    yamls = sorted(f for f in nemo_conf_paths(mirror, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
     if not yamls:
         return None
-    return impl, yamls, parse_config(repo, config, files)
+    return impl, yamls, parse_config(mirror, config, files)
 
 
-def nemo_key(repo: str, config: str, key: re.Pattern[str]) -> tuple[str, dict[str, str], str, re.Match[str] | None] | None:
+def nemo_key(mirror: Mirror, config: str, key: re.Pattern[str]) -> tuple[str, dict[str, str], str, re.Match[str] | None] | None:
     """(implementation folder, launch config environment, yaml path, match) of the first NeMo yaml of the
     launch config's implementation (in path order) where ``key`` matches; path "" and match None when none
     does; None when the implementation has no NeMo yaml (:func:`nemo_yamls`)."""
-    found = nemo_yamls(repo, config)
+    found = nemo_yamls(mirror, config)
     if found is None:
         return None
     impl, yamls, env = found
     for path in yamls:
-        m = key.search(_git(repo, "show", f"HEAD:{path}"))
+        m = key.search(mirror.show(path))
         if m:
             return impl, env, path, m
     return impl, env, "", None
 
 
-def nemo_flag(repo: str, config: str, key: re.Pattern[str], missing: str) -> tuple[str, str] | None:
+def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) of the yes / no NeMo yaml setting ``key`` matches (named groups ``key``,
     ``env`` and ``default`` of ``${oc.decode:${oc.env:ENV,DEFAULT}}``, or ``literal`` for a plain value) for the
-    launch config ``config`` of the mirror ``repo``: the launch config's ``ENV`` else ``DEFAULT``; "no" with
+    launch config ``config`` of ``mirror``: the launch config's ``ENV`` else ``DEFAULT``; "no" with
     ``missing`` (formatted with ``impl``) when no yaml of the implementation has the key; None when the
     implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    found = nemo_key(repo, config, key)
+    found = nemo_key(mirror, config, key)
     if found is None:
         return None
     impl, env, path, m = found
@@ -185,12 +177,12 @@ def nemo_flag(repo: str, config: str, key: re.Pattern[str], missing: str) -> tup
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
-def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[str, str], tuple[str, str] | None],
+def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[Mirror, str], tuple[str, str] | None],
                              note: str, width: int) -> None:
-    """Set ``column`` of every MLPerf row whose launch config is named, from ``derive(repo, config)`` = (value,
-    where it was read) or None (left as is), with a note in ``derived`` replacing this script's earlier one;
-    rewrites data/validation/training_runs.csv."""
-    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    """Set ``column`` of every MLPerf row whose launch config is named, from ``derive(mirror, config)`` = (value,
+    where it was read) or None (left as is), with a note in ``derived`` replacing this script's earlier one and the
+    mirror's pinned commit in ``source_locator``; rewrites data/validation/training_runs.csv."""
+    repos = open_mirrors(mirrors)
     fields, rows = read_runs([column])
     for row in rows:
         match = _SOURCE.search(row["source"])
@@ -202,6 +194,7 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
             continue
         value, where = found
         row[column] = value
+        row["source_locator"] = stamp_locator(row["source_locator"], repos[match.group(1)])
         row["derived"] = set_note(row["derived"], rf"{column} .*?{re.escape(Path(note).name)}",
                                   f"{column} {value} from {where}, {note}")
         print(f"{row['run_id']}: {column} {value} <- {where[:width]}")

@@ -8,7 +8,8 @@ only), TP, PP, CP, VP, EP, tokens/s/GPU and model TFLOP/s/GPU.
 
 Release -> tag: ``docs/versions1.json`` @067f987df names each docs version with its container
 ("0.3.1 · 26.02.01", "0.4.0 · 26.04", "0.4.2 · 26.04.01", "0.5.0 · 26.06", "0.5.1 · 26.06.01"); the
-performance presets of a row are read at that tag (:data:`RELEASES`).
+performance presets of a row are read at that tag (:data:`RELEASES`), i.e. at the commit pinned for it in
+pinned_mirrors.py ``MBRIDGE_COMMITS`` (as the archive at @067f987df), whatever the clone's tags say.
 
 Per row:
 * architecture columns (model, arch_type, params, layers, ..., vocab) copied from the nemo group's 26.02 row of
@@ -47,7 +48,7 @@ import re
 import sys
 from typing import Any
 
-from _mlperf_common import _git
+from pinned_mirrors import MBRIDGE_COMMITS, _git, mbridge_commits
 from runs_table import read_runs, upsert_rows, write_runs
 
 GROUP = "mbridge-forward"
@@ -207,7 +208,7 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     want = layout(cells)
     key = f"{tag}:{cfg_file}"
     if key not in cache:
-        cache[key] = presets(_git(repo, "show", f"{tag}:{_CFG}{cfg_file}"))
+        cache[key] = presets(_show(repo, tag, f"{_CFG}{cfg_file}"))
     fsdp = cells.get("FSDP", "0") not in ("0", "", "n/a")
     task = cells.get("_task", "PRETRAIN")
     found = pick(cache[key], prefix, gpu, precision, want, task)
@@ -272,7 +273,7 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
         row["notes"] = f"table footnote {cells['_footnotes']}; {row['notes']}"
         row["confidence"] = ("low (official NVIDIA doc table, but its footnote flags the row: "
                              + cells["_footnotes"][:200] + ")")
-    if precision == "NVFP4" and pretrain and 'precision == "nvfp4"' in _git(repo, "show", f"{tag}:{_CFG}{pretrain}"):
+    if precision == "NVFP4" and pretrain and 'precision == "nvfp4"' in _show(repo, tag, f"{_CFG}{pretrain}"):
         row["tp_comm_overlap"] = "no"
         notes.append(f"tp_comm_overlap no: {tag} {_CFG}{pretrain} switches it off for nvfp4")
     if task != "PRETRAIN":
@@ -291,7 +292,7 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
     ["linear_qkv"]``), ``src/megatron/bridge/recipes/llama/llama3.py`` ``llama3_70b_peft_config`` (LoRA dim 16)
     and ``src/megatron/bridge/peft/lora.py`` (dropout default 0.0). A statement not found at the tag is an error."""
     script = f"{_CFG}llama/llama3_llm_finetune.py"
-    text = _git(repo, "show", f"{tag}:{script}")
+    text = _show(repo, tag, script)
     function = f"def llama3_70b_{task.lower()}_config_{gpu.lower()}("
     body = text.split(function, 1)[1].split("\ndef ", 1)[0] if function in text else ""
     overlap = "tp_comm_overlap=bool(cfg.model.tensor_model_parallel_size > 1)"
@@ -303,8 +304,8 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
     row["notes"] = f"fine-tuning workload ({kind}, packed sequences of 4096); {row['notes']}"
     row["model"] = f"{row['model']} {kind}"  # as the nemo 24.07 rows name it: validation reads the mode from it
     if task == "LORA":
-        recipe = _git(repo, "show", f"{tag}:src/megatron/bridge/recipes/llama/llama3.py")
-        lora = _git(repo, "show", f"{tag}:src/megatron/bridge/peft/lora.py")
+        recipe = _show(repo, tag, "src/megatron/bridge/recipes/llama/llama3.py")
+        lora = _show(repo, tag, "src/megatron/bridge/peft/lora.py")
         if ('cfg.peft.target_modules = ["linear_qkv"]' not in body or "peft_cfg.dim = 16" not in recipe
                 or "dropout: float = 0.0" not in lora):
             raise SystemExit(f"{tag}: the LoRA recipe of {function[4:-1]} is no longer qkv-only, dim 16, dropout 0.0")
@@ -315,8 +316,14 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
                                            "(dropout 0.0)")})
 
 
+def _show(repo: str, ref: str, path: str) -> str:
+    """The file ``path`` of the Megatron-Bridge clone ``repo`` at the commit pinned for the tag / commit ``ref``."""
+    return _git(repo, "show", f"{MBRIDGE_COMMITS[ref]}:{path}")
+
+
 def main(repo: str) -> None:
-    text = _git(repo, "show", f"{_COMMIT}:{_DOC}")
+    mbridge_commits(repo, [_COMMIT, *RELEASES.values()])  # the clone holds every commit read (else a clear error)
+    text = _show(repo, _COMMIT, _DOC)
     header, rows = read_runs()
     bases = _base_rows(rows)
     cache: dict[str, Any] = {}

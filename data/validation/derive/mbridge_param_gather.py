@@ -4,7 +4,8 @@ data/validation/training_runs.csv from the preset of the release each row ran.
 The release a row ran: its ``run_id`` prefix names the NeMo container; Megatron-Bridge's
 ``docs/releases/software-versions.md`` (tag v0.3.0) gives the Megatron-Bridge inside each: NeMo Framework 25.09 ->
 0.1.0rc3, 25.11 -> 0.2.0, 26.02 -> 0.3.0 (and ``scripts/performance/README.md`` @v0.3.0: "If using 25.11
-Container git switch r0.2.0"). The presets are read at those tags (commits in :data:`_RELEASES`).
+Container git switch r0.2.0"). The presets are read at those tags' commits (:data:`_RELEASES`; the commits
+pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``).
 
 What is read: every assignment ``<x>.comm_overlap.overlap_param_gather = False`` and
 ``<x>.ddp.overlap_param_gather = False`` in the tag's ``scripts/performance/configs/**/*.py`` (parsed with
@@ -31,13 +32,12 @@ import ast
 import re
 import sys
 
-from _mlperf_common import _git
+from pinned_mirrors import _git, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
-#: NeMo container -> (Megatron-Bridge tag, its commit) per docs/releases/software-versions.md @v0.3.0.
-_RELEASES = {"25.09": ("v0.1.0rc3", "bf71eba07bae8d36f08b796c106d1197d46ad541"),
-             "25.11": ("v0.2.0", "7af9601c9da746d21481194356295bfe23df3737"),
-             "26.02": ("v0.3.0", "21b02e0cfb2f8ff907e0d8baee0c5205876c6812")}
+#: NeMo container -> Megatron-Bridge tag per docs/releases/software-versions.md @v0.3.0 (read at the tag's commit
+#: pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``).
+_RELEASES = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0"}
 #: Data-set model name -> the preset functions' model prefix.
 _MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-405B", "llama31_405b"),
            ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
@@ -109,8 +109,9 @@ def _function_matches(name: str, model: str, gpu: str) -> bool:
 
 
 def main(repo: str) -> None:
+    commits = mbridge_commits(repo, _RELEASES.values())
     header, rows = read_runs(["param_gather_overlap"])
-    offs = {release: preset_offs(repo, commit) for release, (_tag, commit) in _RELEASES.items()}
+    offs = {release: preset_offs(repo, commits[tag]) for release, tag in _RELEASES.items()}
     counts = {"yes": 0, "no": 0}
     for row in rows:
         match = _ROW.match(row["run_id"])
@@ -120,7 +121,8 @@ def main(repo: str) -> None:
         model = next((key for name, key in _MODELS if row["model"].startswith(name)), None)
         if model is None:
             raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
-        tag, commit = _RELEASES[release]
+        tag = _RELEASES[release]
+        commit = commits[tag]
         dtype = compute_dtype(row["precision"])
         hits = [(f, d, p, c) for (f, d), (p, c) in offs[release].items()
                 if _function_matches(f, model, gpu) and d in ("*", dtype)]

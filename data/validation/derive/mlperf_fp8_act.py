@@ -12,7 +12,8 @@ have field.name: activation_func_fp8_input_store in its cfg"): ``no``. Rows whos
 (unknown: off).
 
 Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place (idempotent).
+rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ import re
 import sys
 
 from _mlperf_common import fill_from_launch_configs, nemo_flag
+from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store):\s*"
                   r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 
 
-def fp8_act(repo: str, config: str) -> tuple[str, str] | None:
-    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
+def fp8_act(mirror: Mirror, config: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) for the launch config ``config`` of ``mirror``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    return nemo_flag(repo, config, _KEY,
+    return nemo_flag(mirror, config, _KEY,
                      "no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)")
 
 

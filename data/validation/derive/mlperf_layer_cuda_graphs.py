@@ -9,7 +9,8 @@ an implementation whose yaml has no such key (v3.1, v4.0) runs every layer eager
 named stay empty (unknown: the model treats them as eager).
 
 Usage: python data/validation/derive/mlperf_layer_cuda_graphs.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place (idempotent).
+rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ import re
 import sys
 
 from _mlperf_common import fill_from_launch_configs, nemo_flag
+from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>enable_cuda_graph|external_cuda_graph):\s*"
                   r"\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}", re.M)
 _NOTE = "data/validation/derive/mlperf_layer_cuda_graphs.py"
 
 
-def layer_cuda_graphs(repo: str, config: str) -> tuple[str, str] | None:
-    """("yes" / "no", where it was read) for the launch config ``config`` of the mirror ``repo``; None when
+def layer_cuda_graphs(mirror: Mirror, config: str) -> tuple[str, str] | None:
+    """("yes" / "no", where it was read) for the launch config ``config`` of ``mirror``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    return nemo_flag(repo, config, _KEY, "no enable_cuda_graph key in {impl}/conf/*.yaml")
+    return nemo_flag(mirror, config, _KEY, "no enable_cuda_graph key in {impl}/conf/*.yaml")
 
 
 def main(mirrors: list[str]) -> None:

@@ -16,7 +16,8 @@ the last evaluation x seq) / (its time - run_start), wall clock; step_time_s = G
 (mlperf_pair_steps.py; on the v5.0 LoRA rows that agrees with mlperf_steady_step.py's block rule within 0.2 %).
 
 Usage: python data/validation/derive/mlperf_llama31_8b_rows.py <mirror dir of training_results_v5.1>
-adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set).
+adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set),
+reading the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import statistics
 import sys
 
 from _mlperf_common import (
-    _git,
     canonical_accelerator,
     last_eval_rate,
     mllog_events,
@@ -36,6 +36,7 @@ from _mlperf_common import (
     throughput_columns,
 )
 from mlperf_pair_steps import folder_step
+from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
@@ -80,22 +81,21 @@ def check_layout(config: str, env: dict[str, str]) -> None:
                          "data/validation/derive/mlperf_llama31_8b_rows.py _LAYOUT states otherwise")
 
 
-def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, str]:
+def make_row(mirror: Mirror, submitter: str, system: str, config: str) -> dict[str, str]:
     folder = f"{submitter}/results/{system}/llama31_8b"
-    near = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", config.rsplit("/", 1)[0] + "/").split()
-    check_layout(config, parse_config(repo, config, set(near)))
-    steady, files, markers = folder_step(repo, folder)
-    texts = [_git(repo, "show", "HEAD:" + n) for n in result_files(repo, folder)]
+    near = mirror.ls(config.rsplit("/", 1)[0] + "/")
+    check_layout(config, parse_config(mirror, config, set(near)))
+    steady, files, markers = folder_step(mirror, folder)
+    texts = [mirror.show(n) for n in result_files(mirror, folder)]
     rates = [r for text in texts if (r := last_eval_rate(mllog_events(text), _SEQ))]
-    sysj, gpus = system_file(repo, submitter, system)
+    sysj, gpus = system_file(mirror, submitter, system)
     gbs = int(markers["global_batch_size"])  # type: ignore[call-overload]
     total = statistics.median(rates)
     accel = sysj["accelerator_model_name"]
-    commit = _git(repo, "rev-parse", "HEAD").strip()[:8]
     return {
         "run_id": f"mlperf_train_v5.1_{submitter}_{system}_llama31_8b",
         "source": result_source("v5.1", folder, submitter, system),
-        "source_locator": f"mllog run_start, eval and tracked_stats markers, {files} runs (commit {commit})",
+        "source_locator": stamp_locator(f"mllog run_start, eval and tracked_stats markers, {files} runs", mirror),
         **_MODEL, **_LAYOUT,
         "global_batch_seqs": str(gbs), "dp": str(gpus), "num_accels": str(gpus), "accelerator": accel,
         "accelerator_canonical": canonical_accelerator(accel),
@@ -115,9 +115,12 @@ def make_row(repo: str, submitter: str, system: str, config: str) -> dict[str, s
 
 
 def main(repo: str) -> None:
+    mirror = open_mirror(repo)
+    if mirror.version != "v5.1":
+        raise SystemExit(f"{repo}: a mirror of training_results_{mirror.version}; the rows of CONFIGS are v5.1's")
     fields, rows = read_runs()
     for submitter, system, config in CONFIGS:
-        new = make_row(repo, submitter, system, config)
+        new = make_row(mirror, submitter, system, config)
         rows = upsert_rows(fields, rows, [new])  # in place; columns other scripts fill are kept
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"steady step {new['steady_step_time_s']} s, wall clock {new['step_time_s']} s")

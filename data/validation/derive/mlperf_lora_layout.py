@@ -19,16 +19,18 @@ submitters with no NeMo-style config (DeepSpeed, Habana, or no implementation pu
 are.
 
 Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place.
+rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
+``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from _mlperf_common import _git, parse_config
+from _mlperf_common import parse_config
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
@@ -54,27 +56,27 @@ def _names_other_accel(path: str, accel: str) -> bool:
     return any(a in name for a in _ACCELS if a not in accel.upper())
 
 
-def find_config(repo: str, submitter: str, folder: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
+def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
     """(config path, layout) for a row, or the reason none was chosen."""
     # GigaComputing and Quanta_Cloud_Technology (v4.0, v4.1) ship their code under benchmark/; ASUSTeK v4.0 names
     # the implementation folder ft-llm (the benchmark's working name; its results are filed as llama2_70b_lora)
     for prefix in (f"{submitter}/{where}/implementations/" for where in
                    ("benchmarks/llama2_70b_lora", "benchmark/llama2_70b_lora", "benchmarks/ft-llm")):
-        files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+        files = set(mirror.ls(prefix))
         if files:
             break
     configs = sorted(f for f in files if re.search(r"/config_[^/]+\.sh$", f) and "common" not in PurePosixPath(f).name
                      and "/NeMo/" not in f and "/Megatron-LM/" not in f)
     named = []
     for readme in sorted(f for f in files if f.startswith(prefix + folder + "/") and PurePosixPath(f).name.startswith("README")):
-        named += re.findall(r"(config_[\w.-]+\.sh)", _git(repo, "show", f"HEAD:{readme}"))
+        named += re.findall(r"(config_[\w.-]+\.sh)", mirror.show(readme))
     named = [n for n in named if "common" not in n]
     own = [c for c in configs if c.startswith(prefix + folder + "/")]
     chosen = [c for c in configs if PurePosixPath(c).name in named] or own or configs  # a README may name a file not shipped
     gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
     fits = []
     for c in chosen:
-        lay = layout(parse_config(repo, c, files))
+        lay = layout(parse_config(mirror, c, files))
         if lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"]):
             fits.append((c, lay))
     if not fits:
@@ -102,7 +104,7 @@ def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -
 
 
 def main(mirrors: list[str]) -> None:
-    repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    repos = open_mirrors(mirrors)
     fields, rows = read_runs()
     for row in rows:
         match = _SOURCE.search(row["source"])
@@ -116,6 +118,7 @@ def main(mirrors: list[str]) -> None:
             print(f"{row['run_id']}: left as is ({found})")
             continue
         fill(row, version, *found)
+        row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         print(f"{row['run_id']}: {found[0]} tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} "
               f"mb{row['micro_batch']} {row['precision']}")
     write_runs(fields, rows)

@@ -10,16 +10,17 @@ filled only when its ``tp`` is empty (no launch config found by mlperf_lora_layo
 row prints the same values; the key path and file are written to ``derived``.
 
 Usage: python data/validation/derive/mlperf_lora_logged_layout.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place (idempotent).
+rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
+(pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
-from _mlperf_common import _git, _true
+from _mlperf_common import _true
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
@@ -45,11 +46,10 @@ def logged_settings(text: str) -> dict[str, str]:
     return out
 
 
-def row_settings(repo: str, folder: str) -> dict[str, str] | str:
+def row_settings(mirror: Mirror, folder: str) -> dict[str, str] | str:
     """The settings every ``result_*.txt`` of ``folder`` prints alike, or why there are none."""
-    files = [f for f in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", folder + "/").split()
-             if re.search(r"/result_\d+\.txt$", f)]
-    found = [logged_settings(_git(repo, "show", f"HEAD:{f}")) for f in files]
+    files = [f for f in mirror.ls(folder + "/") if re.search(r"/result_\d+\.txt$", f)]
+    found = [logged_settings(mirror.show(f)) for f in files]
     if not found or "tensor_model_parallel_size" not in found[0]:
         return "no NeMo config printed in the result files"
     if any(f != found[0] for f in found[1:]):
@@ -90,7 +90,7 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) ->
 
 
 def main(mirrors: list[str]) -> None:
-    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    repos = open_mirrors(mirrors)
     fields, rows = read_runs()
     for row in rows:
         match = _SOURCE.search(row["source"])
@@ -104,6 +104,7 @@ def main(mirrors: list[str]) -> None:
             print(f"{row['run_id']}: left as is ({cfg})")
             continue
         fill(row, version, folder, cfg)
+        row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} mb{row['micro_batch']} "
               f"overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} graphs {row['layer_cuda_graphs']} "
               f"fp8_act {row['fp8_act']} {row['fsdp_zero']}")

@@ -16,6 +16,7 @@ that filled the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf
 mlperf_stated_layouts.py, mlperf_layer_cuda_graphs.py, mlperf_steady_step.py, mlperf_fp8_act.py.
 
 Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
+reads the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``) and
 adds the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora`` or rewrites its base columns in place
 (idempotent: the columns the fill scripts set are kept, and so are ``precision`` and ``derived``, which they refine).
 Rows added with it (s7-rows, 2026-12-01): v5.0 NVIDIA/nyx_n1_ngc25.04_nemo (1 x DGX B200) and
@@ -25,13 +26,10 @@ launch configs are identical except CPU binding.
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
-from pathlib import Path
 
 from _mlperf_common import (
-    _git,
     canonical_accelerator,
     last_eval_rate,
     mllog_events,
@@ -40,6 +38,7 @@ from _mlperf_common import (
     system_file,
     throughput_columns,
 )
+from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
 
 _SEQ = 8192
@@ -67,21 +66,20 @@ def run_figures(text: str) -> tuple[float, float, int, str] | None:
     return (t1 - t0) / 60000.0, rate, gbs, platform
 
 
-def make_row(repo: str, version: str, submitter: str, system: str) -> dict[str, str]:
-    folder = f"{submitter}/results/{system}/llama2_70b_lora"
-    runs = [f for n in result_files(repo, folder) if (f := run_figures(_git(repo, "show", "HEAD:" + n)))]
+def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
+    version, folder = mirror.version, f"{submitter}/results/{system}/llama2_70b_lora"
+    runs = [f for n in result_files(mirror, folder) if (f := run_figures(mirror.show(n)))]
     if not runs:
         raise SystemExit(f"{folder}: no result file with run_start / run_stop / eval_accuracy markers")
-    sysj, gpus = system_file(repo, submitter, system)
+    sysj, gpus = system_file(mirror, submitter, system)
     gbs = runs[0][2]
     total = statistics.median(r[1] for r in runs)
     minutes = sorted(r[0] for r in runs)
     accel = sysj["accelerator_model_name"]
-    commit = _git(repo, "rev-parse", "HEAD").strip()[:7]
     return {
         "run_id": f"mlperf_train_{version}_{submitter}_{system}_llama2_70b_lora",
         "source": result_source(version, folder, submitter, system),
-        "source_locator": f"mllog run_start/run_stop and eval markers, {len(runs)} runs (commit {commit})",
+        "source_locator": stamp_locator(f"mllog run_start/run_stop and eval markers, {len(runs)} runs", mirror),
         **_MODEL,
         "global_batch_seqs": str(gbs), "num_accels": str(gpus), "accelerator": accel,
         "accelerator_canonical": canonical_accelerator(accel),
@@ -100,11 +98,11 @@ def make_row(repo: str, version: str, submitter: str, system: str) -> dict[str, 
 
 
 def main(repo: str, systems: list[str]) -> None:
-    version = re.search(r"(v[\d.]+)", Path(repo).as_posix().split("training_results_")[-1]).group(1)  # type: ignore[union-attr]
+    mirror = open_mirror(repo)
     fields, rows = read_runs()
     for spec in systems:
         submitter, system = spec.split("/", 1)
-        new = make_row(repo, version, submitter, system)
+        new = make_row(mirror, submitter, system)
         rows = upsert_rows(fields, rows, [new], first_write_only=("precision", "derived"))
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"{new['tokens_per_s_total']} tokens/s, step {new['step_time_s']} s; {new['other_metric']}")

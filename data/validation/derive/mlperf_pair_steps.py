@@ -11,7 +11,7 @@ not named in NVIDIA's own logs).
 
 Usage: python data/validation/derive/mlperf_pair_steps.py <mirror dir of training_results_vX.Y> \
            <submitter>/results/<system>/<benchmark> ...
-prints one line per folder; writes nothing.
+prints one line per folder; writes nothing. The mirror is read at its pinned commit (pinned_mirrors.py ``COMMITS``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from __future__ import annotations
 import statistics
 import sys
 
-from _mlperf_common import _git, mllog_events, result_files
+from _mlperf_common import mllog_events, result_files
+from pinned_mirrors import Mirror, open_mirror
 
 _MARKERS = ("global_batch_size", "gradient_accumulation_steps", "submission_platform")
 
@@ -35,11 +36,11 @@ def file_step(text: str) -> tuple[float | None, dict[str, object]]:
     return (statistics.median(steps) if steps else None), markers
 
 
-def folder_step(repo: str, folder: str) -> tuple[float, int, dict[str, object]]:
+def folder_step(mirror: Mirror, folder: str) -> tuple[float, int, dict[str, object]]:
     """(median over the folder's result files of :func:`file_step`, s; files with a value; their markers)."""
     steps, markers = [], {}
-    for name in result_files(repo, folder):
-        step, found = file_step(_git(repo, "show", "HEAD:" + name))
+    for name in result_files(mirror, folder):
+        step, found = file_step(mirror.show(name))
         if step is not None:
             steps.append(step)
             markers = found
@@ -49,8 +50,9 @@ def folder_step(repo: str, folder: str) -> tuple[float, int, dict[str, object]]:
 
 
 def main(repo: str, folders: list[str]) -> None:
+    mirror = open_mirror(repo)
     for folder in folders:
-        step, files, markers = folder_step(repo, folder)
+        step, files, markers = folder_step(mirror, folder)
         print(f"{folder}: median step {step:.4f} s over {files} files; {markers}")
 
 

@@ -26,7 +26,8 @@ Sources: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1 (the version
   no tensor / pipeline / context parallelism; BF16 (Juniper), FP8 (Habana ``--fp8``).
 
 Usage: python data/validation/derive/mlperf_stated_layouts.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place.
+rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
+``COMMITS``, named in the ``source_locator`` of the rows filled).
 """
 
 from __future__ import annotations
@@ -35,25 +36,26 @@ import json
 import re
 import shlex
 import sys
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from _mlperf_common import _SOURCE, _git, _impl, _true, nemo_conf_paths, parse_config
+from _mlperf_common import _SOURCE, _impl, _true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
 _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
 
 
-def nemo_yaml_settings(repo: str, config: str, env: dict[str, str]) -> dict[str, str]:
+def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict[str, str]:
     """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
     against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
     out: dict[str, str] = {}
-    for path in nemo_conf_paths(repo, config):  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
+    for path in nemo_conf_paths(mirror, config):  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
             continue
-        text = _git(repo, "show", f"HEAD:{path}")
+        text = mirror.show(path)
         m = re.search(r"^\s*fp8_params:\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
         if m:
             out["fp8_params"] = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
@@ -88,13 +90,13 @@ def nemo_gpt3_layout(env: dict[str, str]) -> dict[str, object] | None:
 _SHARED = ("sp", "acg", "fp8", "zero", "vpp")
 
 
-def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) -> tuple[str, dict[str, object]] | str:
+def find_nemo_gpt3(mirror: Mirror, submitter: str, folder: str, gpus: int, gbs: int) -> tuple[str, dict[str, object]] | str:
     """(config, layout) of a NeMo gpt3 row, or why none was chosen."""
     prefix = f"{submitter}/benchmarks/gpt3/implementations/"
-    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    files = set(mirror.ls(prefix))
     configs = sorted(f for f in files if re.search(r"^[^/]+/benchmarks/gpt3/implementations/[^/]+/config_[^/]+\.sh$", f)
                      and not re.search(r"common|fp8|shared", PurePosixPath(f).name))
-    layouts = {c: lay for c in configs if (lay := nemo_gpt3_layout(parse_config(repo, c, files)))}
+    layouts = {c: lay for c in configs if (lay := nemo_gpt3_layout(parse_config(mirror, c, files)))}
     fits = [(c, lay) for c, lay in layouts.items() if lay["gpus"] == gpus and lay["gbs"] == gbs]
     fits = [f for f in fits if f[0].startswith(prefix + folder + "/")] or fits
     if fits:
@@ -103,9 +105,9 @@ def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) 
             return "configs disagree: " + "; ".join(PurePosixPath(c).name for c, _ in fits)
         return fits[0]
     for readme in sorted(f for f in files if PurePosixPath(f).name.startswith("README")):
-        for name in re.findall(r"config_[\w.-]+\.sh", _git(repo, "show", f"HEAD:{readme}")):
+        for name in re.findall(r"config_[\w.-]+\.sh", mirror.show(readme)):
             shipped = [(c, lay) for c, lay in layouts.items() if PurePosixPath(c).name == name and lay["gpus"] == gpus]
-            if shipped and readme.startswith(prefix + folder + "/") and _minibs_overridable(repo, shipped[0][0]):
+            if shipped and readme.startswith(prefix + folder + "/") and _minibs_overridable(mirror, shipped[0][0]):
                 # the result's own README names a shipped config whose MINIBS is a default (${MINIBS:=n}): the run
                 # set another one; its global batch (the row's, from the log) gives it
                 lay = {**shipped[0][1], "gbs": gbs}
@@ -126,18 +128,18 @@ def find_nemo_gpt3(repo: str, submitter: str, folder: str, gpus: int, gbs: int) 
     return f"no config of {prefix}* with {gpus} GPUs and global batch {gbs}"
 
 
-def _minibs_overridable(repo: str, config: str) -> bool:
-    return bool(re.search(r"MINIBS=\"?\$\{MINIBS:=", _git(repo, "show", f"HEAD:{config}")))
+def _minibs_overridable(mirror: Mirror, config: str) -> bool:
+    return bool(re.search(r"MINIBS=\"?\$\{MINIBS:=", mirror.show(config)))
 
 
 def _flag(args: list[str], name: str, default: str) -> str:
     return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else default
 
 
-def find_habana_gpt3(repo: str, version: str, gpus: int) -> tuple[str, dict[str, object]] | str:
+def find_habana_gpt3(mirror: Mirror, version: str, gpus: int) -> tuple[str, dict[str, object]] | str:
     """(README, layout) of an Intel-Habana gpt3 row from the run_gpt.sh command its README gives."""
     readme = "Intel-HabanaLabs/benchmarks/README.md" if version == "v3.1" else "Intel-HabanaLabs/benchmarks/gpt3/README.md"
-    text = _git(repo, "show", f"HEAD:{readme}").replace("\\\n", " ")
+    text = mirror.show(readme).replace("\\\n", " ")
     for line in text.splitlines():
         if "run_gpt.sh" not in line or "--num-nodes" not in line:
             continue
@@ -166,10 +168,10 @@ _DEEPSPEED_LORA = {
 }
 
 
-def _overlap_comm(repo: str, config: str) -> str:
+def _overlap_comm(mirror: Mirror, config: str) -> str:
     """``zero_optimization.overlap_comm`` of a DeepSpeed JSON config ("true" / "false"); unset = true for stage 3
     (microsoft/DeepSpeed deepspeed/runtime/zero/config.py: overlap_comm defaults to stage == 3)."""
-    zero = json.loads(_git(repo, "show", f"HEAD:{config}")).get("zero_optimization", {})
+    zero = json.loads(mirror.show(config)).get("zero_optimization", {})
     value = zero.get("overlap_comm", zero.get("stage") == 3)
     return "true" if value is True or str(value).lower() == "true" else "false"
 
@@ -191,16 +193,16 @@ def _note(row: dict[str, str], note: str) -> None:
     row["derived"] = set_note(row["derived"], r"tp_comm_overlap .*?mlperf_stated_layouts\.py", f"{note}, {_NOTE}")
 
 
-def find_lora_outside_implementations(repo: str, submitter: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
+def find_lora_outside_implementations(mirror: Mirror, submitter: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
     """A NeMo llama2_70b_lora config of a submitter that ships its code outside ``implementations/`` (Oracle v4.1:
     ``Oracle/benchmarks/llama2_70b_lora/BM.GPU.H100.<n>/configs/config_*.sh``), matched on GPU count and global
     batch as data/validation/derive/mlperf_lora_layout.py does; folders named ``.<GPU count>`` first."""
     prefix = f"{submitter}/benchmarks/llama2_70b_lora/"
-    files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", prefix).split())
+    files = set(mirror.ls(prefix))
     configs = sorted(f for f in files if re.search(r"/configs/config_[^/]+\.sh$", f) and "/implementations/" not in f
                      and "common" not in f and "/config.bak/" not in f)
     gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
-    fits = [(c, lay) for c in configs if (lay := lora_layout(parse_config(repo, c, files)))
+    fits = [(c, lay) for c in configs if (lay := lora_layout(parse_config(mirror, c, files)))
             and lay["gpus"] == gpus and lay["gbs"] == gbs]
     fits = [f for f in fits if re.search(rf"\.{gpus}/configs/", f[0])] or fits
     keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
@@ -209,21 +211,22 @@ def find_lora_outside_implementations(repo: str, submitter: str, row: dict[str, 
     return fits[0]
 
 
-def nemo_lora_settings(row: dict[str, str], repo: str, version: str) -> None:
+def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str) -> None:
     """tp_comm_overlap, fp8_params and the optimizer of a NeMo llama2_70b_lora row whose launch config is named
     in ``derived`` (by data/validation/derive/mlperf_lora_layout.py or :func:`find_lora_outside_implementations`)."""
     config = re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])
     if not config:
         return
     path = config.group(1)
-    env = parse_config(repo, path, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(path)).split()))
+    env = parse_config(mirror, path, set(mirror.ls(_impl(path))))
     row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
-    yaml = nemo_yaml_settings(repo, path, env)
+    yaml = nemo_yaml_settings(mirror, path, env)
     row["fp8_params"] = yaml.get("fp8_params", "")
     if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
         row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
     elif "distributed" in yaml.get("optim", ""):  # optimizer state sharded, the (frozen) weights not
         row["fsdp_zero"] = f"distributed optimizer (optim {yaml['optim']})"
+    row["source_locator"] = stamp_locator(row["source_locator"], mirror)
     _note(row, f"tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP and FP8 of training_results_{version}/{path} "
                f"(after configs/config_common.sh; unset = False) and {yaml.get('fp8_params_from', '-')}, "
                f"optim {yaml.get('optim', '-')}")
@@ -232,32 +235,32 @@ def nemo_lora_settings(row: dict[str, str], repo: str, version: str) -> None:
 
 
 def main(mirrors: list[str]) -> None:
-    repos = {re.search(r"training_results_(v[\d.]+)", Path(m).as_posix()).group(1): m for m in mirrors}  # type: ignore[union-attr]
+    repos = open_mirrors(mirrors)
     fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
     for row in rows:
         match = _SOURCE.search(row["source"])
         if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
             continue
         version, submitter, folder, bench = match.groups()
-        repo, gpus = repos[version], int(row["num_accels"])
+        mirror, gpus = repos[version], int(row["num_accels"])
         found: tuple[str, dict[str, object]] | str
         if bench == "gpt3" and submitter == "Intel-HabanaLabs":
-            found = find_habana_gpt3(repo, version, gpus)
+            found = find_habana_gpt3(mirror, version, gpus)
             zero = "ZeRO-0 (DeepSpeed zero_optimization.stage 0, run_gpt.sh ZERO_STAGE=0)"
         elif bench == "gpt3":
-            found = find_nemo_gpt3(repo, submitter, folder, gpus, int(row["global_batch_seqs"]))
+            found = find_nemo_gpt3(mirror, submitter, folder, gpus, int(row["global_batch_seqs"]))
             zero = "distributed optimizer (USE_DIST_OPTIMIZER=True)"
         elif submitter in _DEEPSPEED_LORA:
             where, fp8, ds_config = _DEEPSPEED_LORA[submitter]
             found = (where, {"tp": 1, "pp": 1, "vpp": 1, "mbs": 1, "sp": False, "fp8": fp8,
                              "acg": "full (--use_gradient_checkpointing True: every decoder layer)"})
-            zero = f"ZeRO-3 (DeepSpeed zero_optimization.stage 3, overlap_comm {_overlap_comm(repo, ds_config)})"
+            zero = f"ZeRO-3 (DeepSpeed zero_optimization.stage 3, overlap_comm {_overlap_comm(mirror, ds_config)})"
             if "huggingface" not in row["framework"].lower():
                 row["framework"] += "; HuggingFace Transformers / PEFT under DeepSpeed ZeRO-3"
         else:
-            if not row["tp"] and isinstance(lora := find_lora_outside_implementations(repo, submitter, row), tuple):
+            if not row["tp"] and isinstance(lora := find_lora_outside_implementations(mirror, submitter, row), tuple):
                 fill_lora(row, version, *lora)
-            nemo_lora_settings(row, repo, version)
+            nemo_lora_settings(row, mirror, version)
             continue
         if isinstance(found, str):
             print(f"{row['run_id']}: left as is ({found})")
@@ -265,12 +268,13 @@ def main(mirrors: list[str]) -> None:
         suffix = ""
         if bench == "gpt3" and submitter != "Intel-HabanaLabs":
             config = found[0].split(" ")[0]
-            env = parse_config(repo, config, set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD", _impl(config)).split())
+            env = parse_config(mirror, config, set(mirror.ls(_impl(config)))
                                ) if config.endswith(".sh") else {}
-            yaml = nemo_yaml_settings(repo, config, env)
+            yaml = nemo_yaml_settings(mirror, config, env)
             row["fp8_params"] = yaml.get("fp8_params", "no")
             suffix = f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
         fill(row, version, found[0], found[1], zero, suffix)
+        row["source_locator"] = stamp_locator(row["source_locator"], mirror)
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} vpp{row['vpp']} dp{row['dp']} mb{row['micro_batch']} "
               f"sp {row['sp']} recompute {row['act_recompute'][:10]} {row['precision'][:4]} <- {found[0][:90]}")
     write_runs(fields, rows)

@@ -36,8 +36,9 @@ blocks hold the evaluation) and give no value. E.g. NVIDIA v4.0 eos_n64, result_
 training per 11 steps of GBS 2304 (10.90 s a step) between evaluations of 11.2 s each.
 
 Usage: python data/validation/derive/mlperf_steady_step.py <mirror dir of training_results_vX.Y> ...
-rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_step_time_s`` column), reading each
-mirror at its pinned commit (:data:`COMMITS`; a mirror of an unpinned version is an error).
+rewrites data/validation/training_runs.csv in place (adds / fills the ``steady_step_time_s`` column; the commit in
+``source_locator``), reading each mirror at its pinned commit (pinned_mirrors.py ``COMMITS``; a mirror of an unpinned
+version, or one without the pinned commit, is an error).
 """
 
 from __future__ import annotations
@@ -45,21 +46,10 @@ from __future__ import annotations
 import re
 import statistics
 import sys
-from pathlib import Path
 
-from _mlperf_common import _git, mllog_events, result_files
+from _mlperf_common import mllog_events, result_files
+from pinned_mirrors import open_mirrors, stamp_locator
 from runs_table import read_runs, write_runs
-
-#: The commit of each results mirror the column was derived at (``git -C <mirror> rev-parse HEAD`` of the mirrors
-#: on 2026-12-01, s10-m2; a rerun at these commits reproduced training_runs.csv byte for byte): the files are read
-#: at this commit, not at the mirror's HEAD, so the figures cannot move when a mirror updates.
-COMMITS: dict[str, str] = {
-    "v3.1": "d06288b2bd675a9d88e0e6181f5bb5626b71ec19",
-    "v4.0": "6fe954378efe4a1a1bd665550b18ff8f26018def",
-    "v4.1": "b87b9e396f771345d4ef122ba33456304f15228d",
-    "v5.0": "0fdc28f013256aea84fa36fdaf1e0fa46094b18c",
-    "v5.1": "441d65f4445cd59687466533fd9f55399136e7a4",
-}
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
 
@@ -146,9 +136,7 @@ _DERIVE = {
 
 
 def main(mirrors: list[str]) -> None:
-    repos = {re.search(r"(v[\d.]+)", Path(m).as_posix().split("training_results_")[-1]).group(1): m for m in mirrors}
-    if unpinned := sorted(set(repos) - set(COMMITS)):
-        raise SystemExit(f"mlperf_steady_step.py COMMITS has no commit for {unpinned}; pinned: {sorted(COMMITS)}")
+    repos = open_mirrors(mirrors)
     fields, rows = read_runs()
     if "steady_step_time_s" not in fields:
         fields.insert(fields.index("step_time_s") + 1, "steady_step_time_s")
@@ -160,16 +148,16 @@ def main(mirrors: list[str]) -> None:
             continue
         derive, note = _DERIVE[benchmark]
         version, folder = match.groups()
-        repo = repos.get(version)
-        if repo is None:
+        mirror = repos.get(version)
+        if mirror is None:
             continue
-        rev = COMMITS[version]
-        values = [v for name in result_files(repo, folder, rev) if (v := derive(_git(repo, "show", f"{rev}:{name}")))]
+        values = [v for name in result_files(mirror, folder) if (v := derive(mirror.show(name)))]
+        row["source_locator"] = stamp_locator(row["source_locator"], mirror)
         row["steady_step_time_s"] = ""
         if values:
             row["steady_step_time_s"] = f"{statistics.median(values):.4g}"
             if benchmark == "llama2_70b_lora" and not any(
-                    steady_step(_git(repo, "show", f"{rev}:{name}")) for name in result_files(repo, folder, rev)):
+                    steady_step(mirror.show(name)) for name in result_files(mirror, folder)):
                 note = _STAMPS_NOTE
             if note not in row["derived"]:
                 row["derived"] = (row["derived"] + "; " if row["derived"] else "") + note
