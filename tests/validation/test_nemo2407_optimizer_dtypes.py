@@ -76,3 +76,22 @@ def test_bad_dtypes_are_refused():
         TrainingJob(global_batch_seqs=1, seq_len=1, dfa_state_dtype="fp8", dfa_grad_sync_dtype="fp8")
     with pytest.raises(InputError, match="both or neither"):
         TrainingJob(global_batch_seqs=1, seq_len=1, dfa_state_dtype="bf16")
+
+
+@pytest.mark.parametrize("run_id", ["nemo2407_GPT3-5B_64gpu", "nemo2407_LLAMA2-7B_8gpu", "nemo2407_LLAMA2-70B_64gpu",
+                                    "nemo2407_LLAMA3-8B_8gpu", "nemo2407_LLAMA3-70B_64gpu"])
+def test_pretraining_rows_whose_script_sets_bf16_grad_sync(run_id):
+    """s11-nemo2407: the launcher's example script of the table's layout adds ``optim.grad_sync_dtype=bf16`` over a
+    ``distributed_fused_adam`` conf without ``dtype`` (FP32 state): 2 B gradient buffer, 8 B moments + 2 B param
+    remainders, a 2 B reduced shard (memory only; the DP reduce-scatter stays at the stack's bytes)."""
+    plan, cal, _ = _evaluated(run_id)
+    training = plan.workload.training
+    assert (training.dfa_state_dtype, training.dfa_grad_sync_dtype) == ("fp32", "bf16")
+    assert model_state_bytes_per_param(plan.workload, cal) == (2.0, 10.0, 2.0)
+
+
+@pytest.mark.parametrize("run_id", ["nemo2407_GPT3-20B_64gpu", "nemo2407_LLAMA2-13B_16gpu",
+                                    "nemo2407_Nemotron-8B_64gpu", "nemo2407_Nemotron-22B_64gpu"])
+def test_pretraining_rows_without_a_script_of_their_layout_keep_the_stack_optimizer(run_id):
+    plan, _, _ = _evaluated(run_id)
+    assert (plan.workload.training.dfa_state_dtype, plan.workload.training.dfa_grad_sync_dtype) == ("", "")

@@ -13,7 +13,17 @@ Read at github:NVIDIA/NeMo-Framework-Launcher tag 24.07 (8325688d, not copied):
 * GPT-3 175B, 128 GPUs: ``examples/training/gpt/h100/175b_fp8_16node.sh`` ``+training.model.optim.grad_sync_dtype=bf16``
   over ``conf/training/gpt3/175b.yaml`` (``distributed_fused_adam``, no ``dtype``: NeMo's default FP32,
   NVIDIA/NeMo r2.0.0rc1 megatron_base_model.py ``setup_optimization`` ``get_config_arg('dtype', torch.float32)``).
-The other 24.07 pre-training rows state no script: not set (the stack's optimizer).
+* GPT-3 5B, LLAMA2-7B, LLAMA2-70B, LLAMA3-8B, LLAMA3-70B (s11-nemo2407): the launcher's example scripts of the
+  table's layout (nodes, GBS; the confs' MBS / TP / PP / CP) ``examples/training/gpt/h100/5b_fp8_8node.sh`` (8 nodes,
+  GBS 2048, MBS 4, TP1 PP1), ``examples/training/llama/h100/llama2_7b_fp8.sh`` (1 node, GBS 128),
+  ``llama2_70b_fp8.sh`` (8 nodes, GBS 128), ``llama3_8b_fp8.sh`` (1 node, GBS 128), ``llama3_70b_fp8.sh`` (8 nodes,
+  GBS 128; its conf ``llama/llama3_70b.yaml`` sets VP 10, the table VP 5) each add
+  ``+training.model.optim.grad_sync_dtype=bf16`` over a ``distributed_fused_adam`` conf with no ``dtype`` (NeMo's
+  default FP32, as for the 175B row). The same rule as nemo2407_stated_settings.py (a setting is taken from the
+  launcher's file of the table's layout).
+The other 24.07 pre-training rows (GPT3-20B, LLAMA2-13B, Nemotron-8B / 22B) have no script of the table's layout
+(20b_fp8_8node.sh: GBS 2048, the table 256; llama2_13b_fp8.sh: 1 node, the table 16 GPUs; nemotron_{8b,22b}_fp8.sh:
+1 / 2 nodes, GBS 32): not set (the stack's optimizer).
 
 Run: ``python data/validation/derive/nemo2407_optimizer_dtypes.py`` (re-runnable).
 """
@@ -35,6 +45,17 @@ DTYPES: dict[str, tuple[str, str, str]] = {
                                   "175b_fp8_16node.sh grad_sync_dtype=bf16, conf/training/gpt3/175b.yaml (dtype: "
                                   "NeMo's default fp32)"),
 }
+#: pre-training rows whose launcher example script (of the table's layout) adds grad_sync_dtype=bf16 over the conf
+_BF16_GRAD_SCRIPTS: dict[str, tuple[str, str]] = {
+    "nemo2407_GPT3-5B_64gpu": ("gpt/h100/5b_fp8_8node.sh", "gpt3/5b.yaml"),
+    "nemo2407_LLAMA2-7B_8gpu": ("llama/h100/llama2_7b_fp8.sh", "llama/llama2_7b.yaml"),
+    "nemo2407_LLAMA2-70B_64gpu": ("llama/h100/llama2_70b_fp8.sh", "llama/llama2_70b.yaml"),
+    "nemo2407_LLAMA3-8B_8gpu": ("llama/h100/llama3_8b_fp8.sh", "llama/llama3_8b.yaml"),
+    "nemo2407_LLAMA3-70B_64gpu": ("llama/h100/llama3_70b_fp8.sh", "llama/llama3_70b.yaml (VP 10; the table VP 5)"),
+}
+DTYPES.update({run_id: ("fp32", "bf16", f"NeMo-Framework-Launcher 24.07 examples/training/{script} "
+                        f"grad_sync_dtype=bf16, conf/training/{conf} (dtype: NeMo's default fp32)")
+               for run_id, (script, conf) in _BF16_GRAD_SCRIPTS.items()})
 _EARLIER = r"distributed_fused_adam dtypes: .*?nemo2407_optimizer_dtypes\.py"
 
 
