@@ -22,8 +22,8 @@ from dataclasses import replace
 import numpy as np
 
 from archsweep.load.calibration import load_calibration
-from archsweep.spec.calibration import Calibration
 from archsweep.load.paths import data_dir
+from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import _is_moe
 from archsweep.validation.moe_graphs import graph_scope_calibration
