@@ -9,7 +9,7 @@ Usage: python data/validation/derive/pipeline_split.py   (idempotent; owns the c
 Sources (read with ``git show`` / ``git grep`` on mirrors of the two repositories):
 * Megatron-Bridge performance tables (run_id ``mbridge_`` / ``mbridge-fwd_``), Qwen3-235B-A22B and
   Llama 3.1 405B: the pretrain recipe the performance scripts build on sets both flags at every tag the
-  rows ran — v0.1.0rc4 (25.09) recipes/llama/llama31_405b.py L47-48 and recipes/qwen/qwen3_235b_a22b.py
+  rows ran — v0.1.0rc4 (2025-10-23, the tag nearest 25.09) recipes/llama/llama31_405b.py L47-48 and recipes/qwen/qwen3_235b_a22b.py
   L70-71; v0.2.0 (25.11) and v0.3.0 (26.02) recipes/llama/llama3.py ``llama31_405b_pretrain_config`` L413-414
   and recipes/qwen/qwen3_moe.py ``qwen3_235b_a22b_pretrain_config`` L160-161 (called by
   scripts/performance/configs/{llama,qwen}/*_llm_pretrain.py); v0.3.1 / v0.4.0 / v0.4.2 / v0.5.1 (26.02.01 ..
