@@ -70,3 +70,22 @@ def test_a_non_boolean_flag_is_refused():
     wl = load_workload("qwen3-235b-a22b")
     with pytest.raises(InputError, match="embedding_loss_in_pipeline_split"):
         replace(wl.training, embedding_loss_in_pipeline_split="yes")
+
+
+def test_pruned_search_is_exact_with_the_split():
+    """The validation's optimism search (the pruned search) finds the exhaustive search's mapping for a job with
+    the split too: its compute side is ``stage_compute`` itself and its communication bound keeps ceil(L / pp)
+    layers, as the step does."""
+    from random_hardware import TECH, random_candidates
+
+    from archsweep.model.driver import _best_mappings
+    from archsweep.model.training import pruned_search as ps
+    from archsweep.model.training.job_kind import TrainingJobKind
+
+    wl = load_workload("qwen3-235b-a22b")
+    wl = replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=True))
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = random_candidates(30, seed=11)
+    want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, "step_time_s", TECH)
+    got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, "step_time_s")
+    assert np.array_equal(got, want)
