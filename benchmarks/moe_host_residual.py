@@ -23,6 +23,7 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
+from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.holdout import _is_moe
 from archsweep.validation.moe_graphs import graph_scope_calibration
@@ -47,6 +48,24 @@ def _layer_mbs(row: Mapping[str, str]) -> float:
     return math.ceil(float(row["layers"]) / pp) * micro_batches
 
 
+def _implied_s(row: Mapping[str, str], cal: Calibration, points: list[tuple[float, float]], s_meas: float) -> float:
+    """The stack host time, s, at which ``row``'s predicted step equals ``s_meas``: secant steps from ``points``
+    ((host time, predicted step) pairs). The step is piecewise linear in the host time (the slowest pipeline
+    stage can change, e.g. with the embedding / loss split), so a few steps rather than one; nan where the
+    step does not grow with the host time."""
+    for _ in range(6):
+        (h1, s1), (h2, s2) = points[-2], points[-1]
+        slope = (s2 - s1) / (h2 - h1) if h2 != h1 else 0.0
+        if slope <= 0:
+            return float("nan")
+        h = h2 + (s_meas - s2) / slope
+        r = validate_rows([row], calibration=replace(cal, moe_layer_host_overhead_s=h))[0]
+        points.append((h, _step_s(row, r.metric, r.predicted)))
+        if abs(points[-1][1] - s_meas) <= 1e-4 * s_meas:
+            break
+    return points[-1][0]
+
+
 def analyse(rows: list[Mapping[str, str]]) -> list[dict[str, object]]:
     """One record per MoE row of :data:`STACKS` that validates ok (see module doc)."""
     out: list[dict[str, object]] = []
@@ -62,11 +81,11 @@ def analyse(rows: list[Mapping[str, str]]) -> list[dict[str, object]]:
             continue
         s_now, s_plus, s_zero = (_step_s(row, r.metric, r.predicted) for r in (now, plus, zero))
         s_meas = _step_s(row, now.metric, now.measured)
-        per_ms = s_plus - s_now
         extra = graph_scope_calibration(row, cal, None).moe_layer_host_overhead_s - h0
+        implied = _implied_s(row, cal, [(h0, s_now), (h0 + 1e-3, s_plus)], s_meas)
         out.append({"run_id": row["run_id"], "group": row["source_group"], "stack": stack, "model": row["model"],
-                    "metric": now.metric, "err": now.error_pct, "implied_ms": h0 * 1e3 + (s_meas - s_now) / per_ms
-                    if per_ms > 0 else float("nan"), "extra_ms": extra * 1e3, "pp": row["pp"],
+                    "metric": now.metric, "err": now.error_pct, "implied_ms": implied * 1e3,
+                    "extra_ms": extra * 1e3, "pp": row["pp"],
                     "layer_mbs": _layer_mbs(row), "step_meas": s_meas, "step_zero": s_zero,
                     "resid_s": s_meas - s_zero})
     return out

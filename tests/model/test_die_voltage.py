@@ -104,10 +104,12 @@ def test_published_gb200_rows_the_rule_moves():
     25.09 405B FSDP TP2 +22.2 -> +19.6 %, 26.02 70B NVFP4 +21.6 -> +17.8 %, 26.02 405B FP8 +4.9 -> +3.0 %;
     the 70B MXFP8 row (1154 W) does not move (+20.4 %, open; +17.3 % since s10-mxfp8 priced MXFP8's second
     output-gradient gather at TP2 and the quantisation kernels at their measured share of peak HBM
-    bandwidth). 3 % tolerance around the new errors."""
+    bandwidth). 3 % tolerance around the new errors. The 26.02 405B FP8 row (PP16) +3.0 -> +7.3 % since
+    s11-mcmoe: its recipe counts the embedding and the loss as one pipeline layer each, so the last stage
+    holds 7 layers beside the output layer, not 8."""
     expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 19.6,
                 "mbridge_26.02_DGX-GB200_LLAMA3-70B_NVFP4_64": 17.8,
-                "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 3.0,
+                "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 7.3,
                 "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 17.3}
     results = validate_rows(_rows(*expected))
     for res in results:

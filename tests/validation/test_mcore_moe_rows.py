@@ -75,38 +75,39 @@ def _errors(host_s: float | None) -> list[float]:
 
 def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost) and each row's stated EP
-    all-to-all overlap, the H100 and GB200 rows are predicted too slow by 11-41 % and the GB300 row (PP1,
-    A2A_OVERLAP=1, overlapped since s8-moehost) within 5 % (group MAPE 17.37 % over those four since s10-mxfp8's
-    measured quantisation share slowed the GB300 MXFP8 row from -1.1 to -3.0 %, 16.88 % before; 18.70 % before
-    s9-a2a priced the flex dispatcher per domain, 19.56 % before s9-moecost priced the GB300 MXFP8 row's
-    per-expert FP8 padding; 33.67 % at flex 4 ms with the overlap assumed only under an interleaved pipeline);
-    with no MoE host time beyond the eager-scope term those three are within 11 %: they expose less host time
-    per MoE layer and micro-batch than the Megatron-Bridge presets of the nemo group (25.09-26.02), though no
-    stated setting of theirs (sync points, fusions, graph scope, CPU binding) removes host work the presets
-    keep (docs/model-accuracy.md, s8-moehost). The no-overlap twin of the EP32 row (review B finding 4, s8-m3)
-    is the group's worst row after the alltoall EP8 row: +32.8 % since s9-a2a (+75.7 % when every routed copy
-    crossed the network), see :func:`test_the_overlap_a_b_is_over_predicted`; with it the group MAPE is
-    20.46 % (20.07 % before s10-mxfp8, 30.10 % before s9-a2a, 30.79 % before s9-moecost)."""
+    all-to-all overlap, every row is predicted too slow: the H100 and GB200 rows by 3-12 % and the GB300 row (PP1,
+    A2A_OVERLAP=1) within 5 % (group MAPE 6.54 % over those four since s11-mcmoe counts the embedding and the loss
+    as one pipeline layer each, as the zoo's Qwen3-235B-A22B.yaml states: the last stage holds 11 layers and the
+    output layer at PP8, 2 and the output layer at PP32, where the model charged 12 / 3 and the output layer;
+    17.37 % before, 16.88 % before s10-mxfp8, 18.70 % before s9-a2a, 19.56 % before s9-moecost, 33.67 % at flex
+    4 ms with the overlap assumed only under an interleaved pipeline). With no MoE host time beyond the
+    eager-scope term those three are too fast (-5 .. -17 %): the host time they imply lies between 0 and the
+    fitted values (H100 alltoall EP8 PP32 6.1 ms in all, as the Megatron-Bridge H100 alltoall rows' 5.8-6.5 ms;
+    benchmarks/moe_host_residual.py). The no-overlap twin of the EP32 row (review B finding 4, s8-m3) is the
+    group's worst row: +25.9 % (+32.8 % before s11-mcmoe, +75.7 % when every routed copy crossed the network),
+    see :func:`test_the_overlap_a_b_is_over_predicted`; with it the group MAPE is 10.41 % (20.46 % before
+    s11-mcmoe, 20.07 % before s10-mxfp8, 30.10 % before s9-a2a, 30.79 % before s9-moecost)."""
     twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
-    assert fitted[twin] == pytest.approx(32.8, abs=0.5)
-    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(20.46, abs=0.1)
+    assert fitted[twin] == pytest.approx(25.9, abs=0.5)
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(10.41, abs=0.1)
     fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
-    assert abs(gb300) < 5.0
-    assert all(11.0 < e < 42.0 for e in fitted.values()), fitted
-    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(17.37, abs=0.1)
+    assert 0.0 < gb300 < 5.0
+    assert all(3.0 < e < 12.0 for e in fitted.values()), fitted
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(6.54, abs=0.1)
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     none.pop(twin)
-    assert all(abs(e) < 11.0 for e in none.values()), none
+    assert all(-18.0 < e < -4.0 for e in none.values()), none
 
 
 def test_the_overlap_a_b_is_over_predicted():
     """The table's only measured A/B of the EP all-to-all overlap (same EP32 PP8 VPP4 layout and code,
     A2A_OVERLAP 0 vs 1): measured 19.7 / 17.6 s = 1.12x, modelled 1.71x (34.6 / 20.2 s at the fitted
     host times) when every routed copy crossed the network (s8-m3); 1.33x (26.2 / 19.6 s) since the flex
-    dispatcher sends a token once per remote node (s9-a2a, DeepEP's forwarding): the model still exposes
+    dispatcher sends a token once per remote node (s9-a2a, DeepEP's forwarding), 1.36x (24.8 / 18.2 s) with
+    the embedding / loss pipeline split (s11-mcmoe: both steps shorter by the same compute): the model still exposes
     more all-to-all without the overlap than the run shows. Pinned as it stands, an open gap
     (docs/model-accuracy.md, s9-a2a)."""
     by_id = {r["run_id"]: r for r in ROWS}
@@ -114,4 +115,4 @@ def test_the_overlap_a_b_is_over_predicted():
             by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap"]]
     off, on = (r.predicted for r in validate_rows(pair))
     assert float(pair[0]["step_time_s"]) / float(pair[1]["step_time_s"]) == pytest.approx(1.12, abs=0.01)
-    assert off / on == pytest.approx(1.33, abs=0.02)
+    assert off / on == pytest.approx(1.36, abs=0.02)

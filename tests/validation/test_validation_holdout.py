@@ -27,11 +27,12 @@ def test_holding_out_the_fit_group_resets_its_constants():
     nemo = held_out_calibrations(ROWS, "nemo")
     assert load_calibration(stack="megatron-core").moe_layer_host_overhead_s > 0
     # Held out, the MoE host time is refit on the other MoE rows (the mcore-moe group). Its alltoall row
-    # would take 0 ms; the sourced prior is a lower bound, so that refit lands on it (not the fit, not 0).
+    # (H100 EP8 PP32) took 0 ms, so the refit landed on the sourced lower bound, until s11-mcmoe's embedding /
+    # loss pipeline split: 4 ms since (that row implies ~4.0 ms beside the 2.07 ms eager-scope extra).
     # Its flex rows refit to 2 ms since s8-moehost (the GB300 row overlaps at PP1 as its command states), to
     # the 1.5 ms bound since s8-m3 (the no-overlap twin of the EP32 row, +60 % even at 0 ms, +17 % since s9-a2a, joins the set).
     prior = held_out_priors()
-    assert nemo["megatron-core"].moe_layer_host_overhead_s == prior[("megatron-core", "moe_layer_host_overhead_s")]
+    assert nemo["megatron-core"].moe_layer_host_overhead_s == 4e-3
     assert prior[("megatron-core", "moe_layer_host_overhead_s")] == 1.5e-3
     assert nemo["megatron-core-flex"].moe_layer_host_overhead_s == 1.5e-3
     for stack in ("megatron-core", "megatron-core-flex"):
@@ -77,12 +78,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     sequence parallelism and the quantisation kernels at their measured share of peak HBM bandwidth (s10-mxfp8;
     14.09 -> 14.06 -> 13.61 on its own branch), 12.88 % with what the recipes of two NeMo 24.07 rows state
     (s10-nemo2407: GPT-3 175B 128 GPUs without the userbuffer TP overlap, +14.0 -> +3.8 %; Nemotron-340B
-    without activation recompute, -16.0 -> +5.4 %)."""
+    without activation recompute, -16.0 -> +5.4 %), 10.27 % with the embedding / loss pipeline split the
+    Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(12.88, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.27, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -116,11 +118,12 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     this figure would be 20.07 %). At 3 ms every row is too slow, GB300 by 14.9 % (within 5 % in-sample,
     tests/validation/test_mcore_moe_rows.py). 20.46 % with the Blackwell / Hopper quantisation kernels at their
     measured share of peak HBM bandwidth (s10-mxfp8: the nemo-only flex refit tips back to 2 ms, the in-sample
-    value, so the held-out figure is the in-sample one)."""
+    value, so the held-out figure is the in-sample one); 10.41 % with the embedding / loss pipeline split the
+    zoo's Qwen3-235B-A22B.yaml states (s11-mcmoe; the nemo-only flex refit stays 2 ms: held out = in-sample)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(20.46, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.41, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -104,6 +104,14 @@ class TrainingJob:
             Megatron-Core's (NVIDIA/Megatron-LM transformer_config.py ``overlap_moe_expert_parallel_comm: bool =
             False``); Megatron-Bridge's performance presets turn it on in 7 of 35 (DeepSeek-V3, Qwen3-235B
             H100 / B200: data/validation/derive/moe_recipes.py).
+        embedding_loss_in_pipeline_split: the pipeline split counts the input embedding and the loss (output
+            layer) as one layer each (Megatron-Core ``account_for_embedding_in_pipeline_split`` and
+            ``account_for_loss_in_pipeline_split``, both set: NVIDIA/Megatron-LM @b0cc2706dd
+            megatron/core/transformer/transformer_block.py ``get_num_layers_to_build``): every stage holds
+            (layers + 2) / pp slots, the first builds one layer fewer, the last one layer fewer beside the
+            output layer; Megatron-Core asserts that pp divides layers + 2 and vpp the slots per stage.
+            Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B pretrain recipes set both
+            (data/validation/derive/pipeline_split.py). False, the default, is Megatron-Core's.
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -129,6 +137,7 @@ class TrainingJob:
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
     moe_a2a_overlap: bool = False
+    embedding_loss_in_pipeline_split: bool = False
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -154,6 +163,9 @@ class TrainingJob:
             raise InputError("<training job>", "param_gather_overlap", self.param_gather_overlap, "true or false")
         if not isinstance(self.moe_a2a_overlap, bool):
             raise InputError("<training job>", "moe_a2a_overlap", self.moe_a2a_overlap, "true or false")
+        if not isinstance(self.embedding_loss_in_pipeline_split, bool):
+            raise InputError("<training job>", "embedding_loss_in_pipeline_split", self.embedding_loss_in_pipeline_split,
+                             "true or false")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

@@ -195,6 +195,29 @@ def _layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     return LayerCosts(**{f.name: _take_last(getattr(lc, f.name), class_of, n) for f in fields(lc)})
 
 
+def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_layer_f: np.ndarray,
+                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(forward, backward, recompute time of the slowest stage per micro-batch, layout allowed) where the
+    job's pipeline split counts the embedding and the loss as one layer each
+    (``TrainingJob.embedding_loss_in_pipeline_split``; Megatron-Core ``get_num_layers_to_build``,
+    NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py): (L + 2) / pp slots per
+    stage; the last stage builds one layer fewer and runs the output layer, the first one fewer beside the
+    embedding (its lookup is not timed), the others all their slots. Steady state runs at the slower of
+    the last and a middle stage (pp >= 3; none at pp <= 2); at pp = 1 the one stage holds all L layers.
+    Allowed only where pp divides L + 2 and vpp the slots per stage (Megatron-Core asserts both)."""
+    slots = (wl.layers + 2.0) / mp.pp
+    last = np.where(mp.pp > 1, slots - 1.0, float(wl.layers))
+    middle = np.where(mp.pp > 2, slots, 0.0)
+    last_f, last_b = last * t_layer_f + lc.logits_fwd_s, last * t_layer_b + lc.logits_bwd_s
+    last_rc = last * t_layer_rc
+    use_last = (last_f + last_b + last_rc) >= middle * (t_layer_f + t_layer_b + t_layer_rc)
+    vpp = np.maximum(mp.vpp, 1.0)
+    allowed = (mp.pp == 1) | ((np.mod(wl.layers + 2.0, mp.pp) == 0) & (np.mod(slots, vpp) == 0))
+    return (np.where(use_last, last_f, middle * t_layer_f), np.where(use_last, last_b, middle * t_layer_b),
+            np.where(use_last, last_rc, middle * t_layer_rc), allowed)
+
+
 def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                    fixed_dp: float | None,
                    layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
@@ -229,6 +252,9 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     t_f = layers_stage * t_layer_f + lc.logits_fwd_s
     t_b = layers_stage * t_layer_b + lc.logits_bwd_s
     t_rc = layers_stage * t_layer_rc
+    if wl.training.embedding_loss_in_pipeline_split:
+        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc)
+        valid = valid & split_ok
     bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
