@@ -27,7 +27,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_host_shared_expert_ungraphed_s",
                "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap",
-               "moe_dispatch_per_domain", "bridge_perf_grad_bytes_per_param",
+               "moe_dispatch_per_domain",
                "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",

@@ -88,10 +88,6 @@ class Calibration:
     #: HybridEP: :func:`archsweep.model.collectives.ep_dispatch_bytes`); 0: one copy per routed
     #: expert, an all-to-all (Megatron-Core alltoall dispatcher).
     moe_dispatch_per_domain: float = 0.0
-    #: Gradient bytes per parameter (buffer and DP reduce) of the stack's Megatron-Bridge performance scripts
-    #: (``grad_reduce_in_fp32`` False: the parameter dtype): validation sets ``dp_grad_bytes_per_param`` to it
-    #: on a row whose ``framework`` names Megatron-Bridge (:mod:`archsweep.validation.grad_reduce`); 0 = none.
-    bridge_perf_grad_bytes_per_param: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).
