@@ -82,7 +82,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         grad_sync, gather_ag = grad_sync + e_sync, gather_ag + e_gather
     fwd_window = cal.dp_overlap_fraction * layers_stage * t_layer_f
     gather_exposed = np.where(gather_fwd, param_gather_exposed_s(
-        gather_ag, fwd_window, dense_p + expert_p, dp_group, microbatches, mp.pp, mp.vpp, cal.dp_bucket_min_params,
+        gather_ag, fwd_window, dense_p + expert_p, dp_group, mp.pp, mp.vpp, cal.dp_bucket_min_params,
         cal.dp_bucket_params_per_rank, cal.overlap_interference), gather_ag)
     zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
@@ -101,9 +101,8 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
 
 
 def param_gather_exposed_s(gather_s: np.ndarray, forward_s: np.ndarray, stage_params: np.ndarray,
-                           dp_group: np.ndarray, microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarray,
-                           bucket_min_params: float, bucket_params_per_rank: float,
-                           interference: float) -> np.ndarray:
+                           dp_group: np.ndarray, pp: np.ndarray, vpp: np.ndarray, bucket_min_params: float,
+                           bucket_params_per_rank: float, interference: float) -> np.ndarray:
     """Exposed time of the distributed optimizer's parameter all-gather (``gather_s`` per step) run beside
     the next step's first forward (``forward_s``: one micro-batch's forward of the stage), s.
 
@@ -115,32 +114,18 @@ def param_gather_exposed_s(gather_s: np.ndarray, forward_s: np.ndarray, stage_pa
     (``next_param_gather_bucket_group``, L329-338; chained in reverse bucket order, i.e. forward order,
     distributed/distributed_data_parallel.py L237-243), so bucket ``k + 1`` gathers beside bucket ``k``'s
     layers' forward. Buckets of ``max(bucket_min_params, bucket_params_per_rank x DP)`` parameters
-    (distributed_data_parallel.py L64-65), ``nb = ceil(stage params / bucket)``: the first one exposed, the
-    rest overlapped bucket by bucket (uniform buckets: :func:`overlapped_exposed_s` of the sums),
-    ``gather / nb + overlapped(gather (1 - 1/nb), forward (1 - 1/nb))``. With a pipeline the first stage's
-    forward of the first micro-batch hides it, charged once per step (the later stages gather while they
-    wait for their first activations).
-
-    Interleaved (pp > 1, ``v = vpp`` > 1 chunks, each a DDP instance of its own): the gathers are aligned
-    across stages (Megatron-LM ``--no-align-param-gather`` off by default, training.py L2561-2564;
-    Megatron-Bridge ``CommOverlapConfig`` sets ``align_param_gather`` when pp > 1 and vp > 1; NeMo 1 with
-    Apex DistributedFusedAdam passes its ``sync_overlap_parameters`` the same way): the schedule dispatches
-    the whole of chunks 0 and 1 at the start of the step and chunk ``j + 1`` when chunk ``j`` runs its first
-    micro-batch (pipeline_parallel/schedules.py L1054-1056, L1176-1187), each chunk's buckets in index order,
-    i.e. last layers first (the buffer is built in reverse parameter order), so the first forward waits
-    for all of chunk 0 (``gather / v`` exposed) and each later chunk hides behind the ``G = min(m, p)``
-    forward passes of the chunk before it (``G x forward / v`` each; the schedule's
-    ``microbatch_group_size_per_vp_stage``, default p). Non-decreasing in ``gather_s``,
+    (distributed_data_parallel.py L64-65). Per chunk (``v`` of them, stage / v parameters and forward
+    each), ``nb = ceil(chunk params / bucket)`` buckets: the first one exposed, the rest overlapped
+    bucket by bucket (uniform buckets: :func:`overlapped_exposed_s` of the sums). Summed over the chunks
+    (homogeneous in the pair): ``gather / nb + overlapped(gather (1 - 1/nb), forward (1 - 1/nb))``. With a
+    pipeline the first stage's forward of the first micro-batch hides it, charged once per step (the
+    later stages gather while they wait for their first activations). Non-decreasing in ``gather_s``,
     non-increasing in ``forward_s``; ``gather_s = 0`` gives 0."""
-    v = _chunks(pp, vpp)
     bucket = np.maximum(bucket_min_params, bucket_params_per_rank * np.asarray(dp_group, dtype=float))
-    nb = np.maximum(np.ceil(np.asarray(stage_params, dtype=float) / bucket), 1.0)
+    chunk_params = np.asarray(stage_params, dtype=float) / _chunks(pp, vpp)
+    nb = np.maximum(np.ceil(chunk_params / bucket), 1.0)
     rest = 1.0 - 1.0 / nb
-    chained = gather_s / nb + overlapped_exposed_s(gather_s * rest, forward_s * rest, interference)
-    g = np.minimum(np.asarray(microbatches, dtype=float), np.asarray(pp, dtype=float))
-    later = (v - 1.0) / v
-    aligned = gather_s / v + overlapped_exposed_s(gather_s * later, g * forward_s * later, interference)
-    return np.where(v > 1.0, aligned, chained)
+    return gather_s / nb + overlapped_exposed_s(gather_s * rest, forward_s * rest, interference)
 
 
 def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp_group: np.ndarray,
