@@ -36,8 +36,6 @@ class Calibration:
     vector_flops_per_hbm_byte: float
     memory_reserved_bytes: float
     dp_overlap_fraction: float
-    dp_bucket_min_params: float
-    dp_bucket_params_per_rank: float
     tp_overlap_residual: float
     collective_bw_efficiency: float
     pipeline_p2p_overlap: float

@@ -15,7 +15,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "flat_gather_stride",
-           "optimizer_time_s", "overlapped_exposed_s", "param_gather_exposed_s"]
+           "optimizer_time_s", "overlapped_exposed_s"]
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,8 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     SC20, Sec. 5.2), each overlapping that micro-batch's backward; ZeRO-3 needs no all-gather
     after the update (weights are gathered on use, below). LoRA: only the adapters (their share
     of the weights) are reduced and updated. With ``wl.training.param_gather_overlap`` off, the
-    ZeRO 1-2 all-gather stays in the once-per-step sync beside the backward, added in full where DP overlap
-    is off; with it on, it runs beside the next step's first forward (:func:`param_gather_exposed_s`). The
-    exposed functions rise by at most their argument's rise, so the step never shortens."""
+    ZeRO 1-2 all-gather leaves the overlapped sync and is added in full: the exposed sync functions
+    rise by at most their argument's rise, so the step never shortens."""
     eff = cal.collective_bw_efficiency
     dense_p, expert_p = stage_parameters(wl, mp, etp)
     trainable_scale = wl.trainable_params / wl.total_params
@@ -59,31 +58,25 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     z = mp.zero_stage
     per_microbatch = np.where(z >= 2, microbatches, 1.0)
 
-    # The weight all-gather after the update of ZeRO 1-2 (:func:`param_gather_exposed_s`): with the job's
-    # ``param_gather_overlap`` and DP overlap on, beside the next step's first forward, one bucket ahead;
+    # The weight all-gather after the update of ZeRO 1-2: part of the overlapped sync, or (the job's
     # ``param_gather_overlap`` off: Megatron-Core with overlap_param_gather=False gathers synchronously
-    # after the optimizer step, exposed in full; DP overlap off: in the once-per-step sync (serial too).
-    serial = not wl.training.param_gather_overlap
-    gather_fwd = (not serial) & (mp.dp_overlap > 0)
+    # after the optimizer step) exposed in full beside it.
+    gather_serial = not wl.training.param_gather_overlap
 
     def _sync(grad_bytes, param_count, group, grp_stride):
         on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
         rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
         ag = coll.sharded_on(hw, param_count * trainable_scale * cal.weight_bytes_per_param, on)  # all-gather
         ar = coll.allreduce_on(hw, grad_bytes, on)
-        ag_in = np.where(gather_fwd | serial, 0.0, ag)
-        sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_in, microbatches * rs + ag_in], microbatches * rs)
-        return sync, np.where((z == 1) | (z == 2), ag - ag_in, 0.0)
+        ag_over = np.zeros_like(ag) if gather_serial else ag
+        sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_over, microbatches * rs + ag_over], microbatches * rs)
+        return sync, np.where((z == 1) | (z == 2), ag - ag_over, 0.0)
 
-    grad_sync, gather_ag = _sync(dense_grad, dense_p, dp_group, stride)
+    grad_sync, gather_exposed = _sync(dense_grad, dense_p, dp_group, stride)
     if wl.moe is not None:
         e_stride = etp * mp.ep
         e_sync, e_gather = _sync(expert_grad, expert_p, expert_group, e_stride)
-        grad_sync, gather_ag = grad_sync + e_sync, gather_ag + e_gather
-    fwd_window = cal.dp_overlap_fraction * layers_stage * t_layer_f
-    gather_exposed = np.where(gather_fwd, param_gather_exposed_s(
-        gather_ag, fwd_window, dense_p + expert_p, dp_group, mp.pp, mp.vpp, cal.dp_bucket_min_params,
-        cal.dp_bucket_params_per_rank, cal.overlap_interference), gather_ag)
+        grad_sync, gather_exposed = grad_sync + e_sync, gather_exposed + e_gather
     zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
     overlap_window = np.where(mp.dp_overlap > 0, cal.dp_overlap_fraction * t_b * per_microbatch, 0.0)
@@ -98,34 +91,6 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
     return DataParallelCost(exposed, reduced, local_params)
-
-
-def param_gather_exposed_s(gather_s: np.ndarray, forward_s: np.ndarray, stage_params: np.ndarray,
-                           dp_group: np.ndarray, pp: np.ndarray, vpp: np.ndarray, bucket_min_params: float,
-                           bucket_params_per_rank: float, interference: float) -> np.ndarray:
-    """Exposed time of the distributed optimizer's parameter all-gather (``gather_s`` per step) run beside
-    the next step's first forward (``forward_s``: one micro-batch's forward of the stage), s.
-
-    Megatron-Core @b0cc2706dd: with ``overlap_param_gather`` the optimizer step dispatches nothing
-    (optimizer/distrib_optimizer.py L2615-2619); the first forward pre-hook of each model chunk (a DDP
-    instance of its own) dispatches its first bucket group's all-gather and waits for it
-    (distributed/param_and_grad_buffer.py ``finish_param_sync`` L320-323: "first AG bucket in first model
-    chunk if ddp_config.align_param_gather is False"), and each wait dispatches the next group's
-    (``next_param_gather_bucket_group``, L329-338; chained in reverse bucket order, i.e. forward order,
-    distributed/distributed_data_parallel.py L237-243), so bucket ``k + 1`` gathers beside bucket ``k``'s
-    layers' forward. Buckets of ``max(bucket_min_params, bucket_params_per_rank x DP)`` parameters
-    (distributed_data_parallel.py L64-65). Per chunk (``v`` of them, stage / v parameters and forward
-    each), ``nb = ceil(chunk params / bucket)`` buckets: the first one exposed, the rest overlapped
-    bucket by bucket (uniform buckets: :func:`overlapped_exposed_s` of the sums). Summed over the chunks
-    (homogeneous in the pair): ``gather / nb + overlapped(gather (1 - 1/nb), forward (1 - 1/nb))``. With a
-    pipeline the first stage's forward of the first micro-batch hides it, charged once per step (the
-    later stages gather while they wait for their first activations). Non-decreasing in ``gather_s``,
-    non-increasing in ``forward_s``; ``gather_s = 0`` gives 0."""
-    bucket = np.maximum(bucket_min_params, bucket_params_per_rank * np.asarray(dp_group, dtype=float))
-    chunk_params = np.asarray(stage_params, dtype=float) / _chunks(pp, vpp)
-    nb = np.maximum(np.ceil(chunk_params / bucket), 1.0)
-    rest = 1.0 - 1.0 / nb
-    return gather_s / nb + overlapped_exposed_s(gather_s * rest, forward_s * rest, interference)
 
 
 def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp_group: np.ndarray,
