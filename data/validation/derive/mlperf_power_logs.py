@@ -25,7 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import mllog_events
+from pinned_mirrors import Mirror, open_mirror
 
 _AFTER_STOP_MS = 20_000.0
 
@@ -66,17 +67,18 @@ def node_summary(power_text: str, start_ms: float, stop_ms: float) -> NodeSummar
                        conversion_eff=eff[0] if eff else None)
 
 
-def run_lines(repo: str, folder: str) -> list[str]:
-    """One line per ``power/<run>`` folder of ``folder``: nodes, median over nodes of the in-run medians (and
-    their range), median of the lowest readings, median of the after-run medians, switches' in-run medians."""
-    names = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", folder + "/power/").split()
+def run_lines(mirror: Mirror, folder: str) -> list[str]:
+    """One line per ``power/<run>`` folder of ``folder`` (read at the mirror's pinned commit): nodes, median over
+    nodes of the in-run medians (and their range), median of the lowest readings, median of the after-run medians,
+    switches' in-run medians."""
+    names = mirror.ls(folder + "/power/")
     runs = sorted({str(PurePosixPath(n).parent) for n in names if n.endswith(".txt")})
     lines = []
     for run in runs:
-        start, stop = run_window(_git(repo, "show", f"HEAD:{folder}/{PurePosixPath(run).name}.txt"))
+        start, stop = run_window(mirror.show(f"{folder}/{PurePosixPath(run).name}.txt"))
         nodes, switches, empty = [], [], 0
         for name in (n for n in names if str(PurePosixPath(n).parent) == run and n.endswith(".txt")):
-            summary = node_summary(_git(repo, "show", "HEAD:" + name), start, stop)
+            summary = node_summary(mirror.show(name), start, stop)
             if summary is None:
                 empty += 1
                 continue
@@ -95,8 +97,10 @@ def run_lines(repo: str, folder: str) -> list[str]:
 
 
 def main(repo: str, folders: list[str]) -> None:
+    mirror = open_mirror(repo)
+    print(f"training_results_{mirror.version} @ {mirror.short}")
     for folder in folders:
-        print("\n".join(run_lines(repo, folder)))
+        print("\n".join(run_lines(mirror, folder)))
 
 
 if __name__ == "__main__":
