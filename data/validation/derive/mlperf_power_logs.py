@@ -67,13 +67,24 @@ def node_summary(power_text: str, start_ms: float, stop_ms: float) -> NodeSummar
                        conversion_eff=eff[0] if eff else None)
 
 
-def run_lines(mirror: Mirror, folder: str) -> list[str]:
-    """One line per ``power/<run>`` folder of ``folder`` (read at the mirror's pinned commit): nodes, median over
-    nodes of the in-run medians (and their range), median of the lowest readings, median of the after-run medians,
-    switches' in-run medians."""
+@dataclass(frozen=True)
+class RunSummary:
+    """One ``power/<run>`` folder: the run's length, its node analysers and its switch analysers (None: no in-run
+    reading in that log, counted in ``empty``)."""
+
+    name: str
+    run_s: float
+    nodes: list[NodeSummary]
+    switches: list[NodeSummary]
+    empty: int
+
+
+def run_summaries(mirror: Mirror, folder: str) -> list[RunSummary]:
+    """Every ``power/<run>`` folder of ``folder`` (read at the mirror's pinned commit) with at least one node
+    analyser holding an in-run reading, in name order."""
     names = mirror.ls(folder + "/power/")
     runs = sorted({str(PurePosixPath(n).parent) for n in names if n.endswith(".txt")})
-    lines = []
+    out = []
     for run in runs:
         start, stop = run_window(mirror.show(f"{folder}/{PurePosixPath(run).name}.txt"))
         nodes, switches, empty = [], [], 0
@@ -83,12 +94,21 @@ def run_lines(mirror: Mirror, folder: str) -> list[str]:
                 empty += 1
                 continue
             (switches if PurePosixPath(name).name.startswith("sw") else nodes).append(summary)
-        if not nodes:
-            continue
+        if nodes:
+            out.append(RunSummary(run, (stop - start) / 1e3, nodes, switches, empty))
+    return out
+
+
+def run_lines(mirror: Mirror, folder: str) -> list[str]:
+    """One line per run of :func:`run_summaries`: nodes, median over nodes of the in-run medians (and their range),
+    median of the lowest readings, median of the after-run medians, switches' in-run medians."""
+    lines = []
+    for run in run_summaries(mirror, folder):
+        nodes, switches, empty = run.nodes, run.switches, run.empty
         med = [s.in_run_median_w for s in nodes]
         after = [s.after_run_median_w for s in nodes if s.after_run_median_w is not None]
         lines.append(
-            f"{run}: {len(nodes)} nodes, run {(stop - start) / 1e3:.0f} s, in-run median {statistics.median(med):.0f} W"
+            f"{run.name}: {len(nodes)} nodes, run {run.run_s:.0f} s, in-run median {statistics.median(med):.0f} W"
             f" ({min(med):.0f} .. {max(med):.0f}), lowest {statistics.median(s.lowest_w for s in nodes):.0f} W,"
             f" after run {f'{statistics.median(after):.0f} W' if after else '-'},"
             f" conversion_eff {nodes[0].conversion_eff}" + (f", {empty} logs without an in-run reading" if empty else "")
