@@ -13,7 +13,8 @@ during the run (W, DC):
 * ``gpu_power_high_w`` = in-run x conversion_eff / GPUs per node: the whole node given to its GPUs, an upper bound
   (the part's TDP is the other one).
 
-Usage: python data/validation/derive/mlperf_power_readings.py <mirror of training_results_v4.0> <... v4.1> <... v5.0>
+Usage: python data/validation/derive/mlperf_power_readings.py <mirror dir of training_results_v4.0> <... v4.1> \
+           <... v5.0>
 (writes data/validation/mlperf_power_readings.csv).
 """
 
