@@ -26,7 +26,9 @@ _VERSION = re.compile(r"training_results_(v\d+\.\d+)")
 SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_stated_layouts.py": [],
            "mlperf_lora_logged_layout.py": [], "mlperf_layer_cuda_graphs.py": [], "mlperf_fp8_act.py": [],
            "mlperf_lora_rows.py": ["NVIDIA/nyx_n1_ngc25.04_nemo"], "mlperf_llama31_8b_rows.py": [],
-           "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"]}
+           "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"],
+           "mlperf_power_logs.py": ["Lenovo/results/SR780aV3-8xB200_SXM_180GB/llama2_70b_lora"],
+           "mlperf_power_readings.py": []}
 #: The scripts that read a Megatron-Bridge clone (their only argument).
 MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")

@@ -25,7 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import mllog_events
+from pinned_mirrors import Mirror, open_mirror
 
 _AFTER_STOP_MS = 20_000.0
 
@@ -66,27 +67,48 @@ def node_summary(power_text: str, start_ms: float, stop_ms: float) -> NodeSummar
                        conversion_eff=eff[0] if eff else None)
 
 
-def run_lines(repo: str, folder: str) -> list[str]:
-    """One line per ``power/<run>`` folder of ``folder``: nodes, median over nodes of the in-run medians (and
-    their range), median of the lowest readings, median of the after-run medians, switches' in-run medians."""
-    names = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", folder + "/power/").split()
+@dataclass(frozen=True)
+class RunSummary:
+    """One ``power/<run>`` folder: the run's length, its node analysers and its switch analysers (None: no in-run
+    reading in that log, counted in ``empty``)."""
+
+    name: str
+    run_s: float
+    nodes: list[NodeSummary]
+    switches: list[NodeSummary]
+    empty: int
+
+
+def run_summaries(mirror: Mirror, folder: str) -> list[RunSummary]:
+    """Every ``power/<run>`` folder of ``folder`` (read at the mirror's pinned commit) with at least one node
+    analyser holding an in-run reading, in name order."""
+    names = mirror.ls(folder + "/power/")
     runs = sorted({str(PurePosixPath(n).parent) for n in names if n.endswith(".txt")})
-    lines = []
+    out = []
     for run in runs:
-        start, stop = run_window(_git(repo, "show", f"HEAD:{folder}/{PurePosixPath(run).name}.txt"))
+        start, stop = run_window(mirror.show(f"{folder}/{PurePosixPath(run).name}.txt"))
         nodes, switches, empty = [], [], 0
         for name in (n for n in names if str(PurePosixPath(n).parent) == run and n.endswith(".txt")):
-            summary = node_summary(_git(repo, "show", "HEAD:" + name), start, stop)
+            summary = node_summary(mirror.show(name), start, stop)
             if summary is None:
                 empty += 1
                 continue
             (switches if PurePosixPath(name).name.startswith("sw") else nodes).append(summary)
-        if not nodes:
-            continue
+        if nodes:
+            out.append(RunSummary(run, (stop - start) / 1e3, nodes, switches, empty))
+    return out
+
+
+def run_lines(mirror: Mirror, folder: str) -> list[str]:
+    """One line per run of :func:`run_summaries`: nodes, median over nodes of the in-run medians (and their range),
+    median of the lowest readings, median of the after-run medians, switches' in-run medians."""
+    lines = []
+    for run in run_summaries(mirror, folder):
+        nodes, switches, empty = run.nodes, run.switches, run.empty
         med = [s.in_run_median_w for s in nodes]
         after = [s.after_run_median_w for s in nodes if s.after_run_median_w is not None]
         lines.append(
-            f"{run}: {len(nodes)} nodes, run {(stop - start) / 1e3:.0f} s, in-run median {statistics.median(med):.0f} W"
+            f"{run.name}: {len(nodes)} nodes, run {run.run_s:.0f} s, in-run median {statistics.median(med):.0f} W"
             f" ({min(med):.0f} .. {max(med):.0f}), lowest {statistics.median(s.lowest_w for s in nodes):.0f} W,"
             f" after run {f'{statistics.median(after):.0f} W' if after else '-'},"
             f" conversion_eff {nodes[0].conversion_eff}" + (f", {empty} logs without an in-run reading" if empty else "")
@@ -95,8 +117,10 @@ def run_lines(repo: str, folder: str) -> list[str]:
 
 
 def main(repo: str, folders: list[str]) -> None:
+    mirror = open_mirror(repo)
+    print(f"training_results_{mirror.version} @ {mirror.short}")
     for folder in folders:
-        print("\n".join(run_lines(repo, folder)))
+        print("\n".join(run_lines(mirror, folder)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,129 @@
+"""The model's power of a catalog part under its own max-achievable-matmul (MAMF) load (s11-energy, issue 10).
+
+    python benchmarks/mamf_load_power.py [--datapath-energy-factor F] [--leakage-fraction L] [PART ...]
+
+A part's ``matrix_efficiency`` is MAMF / peak, measured on the real, power-limited chip (data/hardware/catalog.yaml
+``measured_max_matmul_*``), so the chip delivered that rate inside its TDP. Per part and datatype (BF16, FP8) this
+prints the model's power (:mod:`archsweep.model.power`) under a pure-GEMM load at the MAMF rate (SRAM staged at the
+128 x 128 tiles of data/calibration/model.yaml, 64 FLOP per byte; no HBM, vector or link traffic):
+
+* at the catalog clock (``P(s=1)``), and at the lowest clock that can deliver the MAMF rate at all
+  (``s = MAMF / peak``: every cycle a full tensor-core issue; ``P(s=eff)``);
+* ``s_ref``: the DVFS clock scale at which the MAMF load meets the TDP (1 where it fits at the catalog clock), and
+  ``eff/s_ref``: the GEMM efficiency per cycle the measured MAMF would need at that clock (> 1: the model's energy
+  per operation makes the measured rate impossible inside the TDP);
+* ``f_tdp``: the datapath energy factor (``calibration.datapath_energy_factor``) that puts the BF16 MAMF load at the
+  TDP at the catalog clock.
+
+``--datapath-energy-factor`` / ``--leakage-fraction`` (every node) evaluate the table at other energy constants.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import numpy as np
+
+from archsweep.load.catalog import load_catalog
+from archsweep.load.part_physics import part_columns
+from archsweep.load.technology import load_technology
+from archsweep.model.activity import ActivityCounts
+from archsweep.model.area import die_area
+from archsweep.model.power import static_power_w, step_energy
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.technology import Technology
+
+PARTS = ("A100-SXM4", "H100-SXM", "H200", "B200", "GB200", "B300", "GB300")
+FLOP_PER_SRAM_BYTE = 64.0  # 128 x 128 output tiles, 2-byte operands (data/calibration/model.yaml gemm_tile_m / _n)
+_BISECTIONS = 40
+
+
+def part_hardware(name: str) -> HardwareArrays:
+    """The catalog part ``name`` as one row of hardware arrays with its part-physics columns."""
+    entry = load_catalog()[name]
+    hw = HardwareArrays.from_designs(entry.design)
+    return replace(hw, **{k: np.asarray(v) for k, v in part_columns(name, entry.design, entry.published).items()})
+
+
+def mamf_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scale: float) -> float:
+    """Model power, W, of ``hw`` delivering its ``datatype`` ("bf16" / "fp8") MAMF rate at ``clock_scale`` x its
+    catalog clock (the rate itself held: a lower clock needs more work per cycle)."""
+    one_byte = datatype == "fp8"
+    peak = hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16
+    eff = hw.matrix_efficiency * (hw.fp8_matrix_efficiency_ratio if one_byte else 1.0)
+    rate = peak * eff
+    zero = np.zeros_like(rate)
+    activity = ActivityCounts(matrix_flops_bf16=zero if one_byte else rate, matrix_flops_fp8=rate if one_byte else zero,
+                              vector_flops=zero, hbm_bytes=zero, sram_bytes=rate / FLOP_PER_SRAM_BYTE,
+                              scaleup_bytes=zero, scaleout_bytes=zero)
+    area = die_area(hw, tech)
+    energy = step_energy(replace(hw, clock_hz=hw.clock_hz * clock_scale), tech, activity, area, clock_scale, hw)
+    return float(np.ravel(energy.total_dynamic_j + static_power_w(hw, tech, area, clock_scale))[0])
+
+
+def mamf_efficiency(hw: HardwareArrays, datatype: str) -> float:
+    """MAMF / peak of ``datatype``."""
+    ratio = hw.fp8_matrix_efficiency_ratio if datatype == "fp8" else 1.0
+    return float(np.ravel(hw.matrix_efficiency * ratio)[0])
+
+
+def reference_clock_scale(hw: HardwareArrays, tech: Technology, datatype: str) -> float:
+    """The clock scale (<= 1) at which the part delivering its MAMF rate *scaled with the clock* (``MAMF x s``, the
+    measured per-cycle efficiency held) meets its TDP; 1 where it fits at the catalog clock."""
+    tdp = float(np.ravel(hw.tdp_w)[0])
+
+    def power(s: float) -> float:
+        scaled = replace(hw, matrix_efficiency=hw.matrix_efficiency * s)
+        return mamf_power_w(scaled, tech, datatype, s)
+
+    if power(1.0) <= tdp:
+        return 1.0
+    lo, hi = 0.05, 1.0
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if power(mid) <= tdp else (lo, mid)
+    return lo
+
+
+def tdp_datapath_factor(hw: HardwareArrays, tech: Technology) -> float:
+    """``datapath_energy_factor`` that puts the BF16 MAMF load at the TDP at the catalog clock (power is linear in it)."""
+    def at(f: float) -> float:
+        return mamf_power_w(hw, replace(tech, calibration=replace(tech.calibration, datapath_energy_factor=f)), "bf16", 1.0)
+
+    p1, p2 = at(1.0), at(2.0)
+    return (float(np.ravel(hw.tdp_w)[0]) - (2.0 * p1 - p2)) / (p2 - p1)
+
+
+def table(parts: tuple[str, ...], tech: Technology) -> list[str]:
+    lines = []
+    for name in parts:
+        hw = part_hardware(name)
+        cells = [f"{name:10s} TDP {float(np.ravel(hw.tdp_w)[0]):5.0f} W"]
+        for dt in ("bf16", "fp8"):
+            eff = mamf_efficiency(hw, dt)
+            s_ref = reference_clock_scale(hw, tech, dt)
+            cells.append(f"{dt}: eff {eff:.3f} P(s=1) {mamf_power_w(hw, tech, dt, 1.0):5.0f} W P(s=eff) "
+                         f"{mamf_power_w(hw, tech, dt, eff):5.0f} W s_ref {s_ref:.3f} eff/s_ref {eff / s_ref:.3f}")
+        cells.append(f"f_tdp {tdp_datapath_factor(hw, tech):.2f}")
+        lines.append(" | ".join(cells))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("parts", nargs="*", default=list(PARTS))
+    parser.add_argument("--datapath-energy-factor", type=float, default=None)
+    parser.add_argument("--leakage-fraction", type=float, default=None)
+    args = parser.parse_args()
+    tech = load_technology()
+    if args.datapath_energy_factor is not None:
+        tech = replace(tech, calibration=replace(tech.calibration, datapath_energy_factor=args.datapath_energy_factor))
+    if args.leakage_fraction is not None:
+        tech = replace(tech, nodes={k: replace(v, leakage_fraction=args.leakage_fraction) for k, v in tech.nodes.items()})
+    print(f"datapath_energy_factor {tech.calibration.datapath_energy_factor}")
+    print("\n".join(table(tuple(args.parts), tech)))
+
+
+if __name__ == "__main__":
+    main()
