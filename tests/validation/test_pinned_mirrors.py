@@ -26,7 +26,8 @@ _VERSION = re.compile(r"training_results_(v\d+\.\d+)")
 SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_stated_layouts.py": [],
            "mlperf_lora_logged_layout.py": [], "mlperf_layer_cuda_graphs.py": [], "mlperf_fp8_act.py": [],
            "mlperf_lora_rows.py": ["NVIDIA/nyx_n1_ngc25.04_nemo"], "mlperf_llama31_8b_rows.py": [],
-           "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"]}
+           "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"],
+           "mlperf_power_logs.py": ["NVIDIA/results/tyche_gb200_ngc25.04_nemo/llama2_70b_lora"]}
 #: The scripts that read a Megatron-Bridge clone (their only argument).
 MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
@@ -64,7 +65,8 @@ def test_no_derive_script_reads_a_head_and_the_mlperf_ones_read_through_the_pinn
         text = path.read_text()
         assert not re.search(r"[\"']HEAD\b", text), path.name  # "HEAD", f"HEAD:{path}"
         if path.name.startswith(("mlperf_", "_mlperf")):
-            assert "_git(" not in text, f"{path.name} calls git itself instead of reading a Mirror"
+            assert not re.search(r"\b(?:_git|git_text|subprocess)\b", text), \
+                f"{path.name} calls git itself instead of reading a Mirror"
         assert not re.search(r"\"show\", f\"\{(?:tag|_TAG|_COMMIT)\}:", text), f"{path.name} reads at a tag, not its commit"
 
 
@@ -126,6 +128,9 @@ def test_a_mirror_reads_and_lists_at_its_pinned_commit_not_at_head(tmp_path: Pat
     assert mirror.stamp_locator("mllog markers, 3 runs (commit 0fdc28f)", m) == f"mllog markers, 3 runs (commit {first[:8]})"
     with pytest.raises(SystemExit, match="a second mirror of training_results_v4.0"):
         mirror.open_mirrors([str(path), str(path) + "/"])
+    with pytest.raises(SystemExit, match=rf"{path}: git show {first}:A/none\.txt failed \(exit 128\): fatal: path "
+                                         "'A/none.txt' does not exist"):
+        m.show("A/none.txt")
 
 
 @_GIT

@@ -15,7 +15,8 @@ is the GPUs' rise over idle less the host's own rise.
 
 Usage: python data/validation/derive/mlperf_power_logs.py <mirror dir of training_results_vX.Y> \
            <submitter>/results/<system>/<benchmark> ...
-prints one line per run; writes nothing.
+prints one line per run; writes nothing. The mirror is read at the commit pinned_mirrors.py COMMITS pins for its
+version (``open_mirror``), never at the clone's HEAD.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from _mlperf_common import _git, mllog_events
+from _mlperf_common import mllog_events
+from pinned_mirrors import Mirror, open_mirror
 
 _AFTER_STOP_MS = 20_000.0
 
@@ -41,11 +43,13 @@ class NodeSummary:
     conversion_eff: float | None
 
 
-def run_window(result_text: str) -> tuple[float, float]:
-    """(``run_start``, ``run_stop``) time_ms of one result file; SystemExit when either marker is missing."""
+def run_window(result_text: str, name: str = "<result file>") -> tuple[float, float]:
+    """(``run_start``, ``run_stop``) time_ms of the result file ``name``; SystemExit naming it when either marker is
+    missing."""
     marks = {e["key"]: float(e["time_ms"]) for e in mllog_events(result_text) if e.get("key") in ("run_start", "run_stop")}
     if len(marks) != 2:
-        raise SystemExit(f"result file without run_start / run_stop markers (found {sorted(marks)})")
+        raise SystemExit(f"{name}: result file without run_start / run_stop markers (found {sorted(marks)}; both are "
+                         "needed for the run window)")
     return marks["run_start"], marks["run_stop"]
 
 
@@ -66,17 +70,19 @@ def node_summary(power_text: str, start_ms: float, stop_ms: float) -> NodeSummar
                        conversion_eff=eff[0] if eff else None)
 
 
-def run_lines(repo: str, folder: str) -> list[str]:
-    """One line per ``power/<run>`` folder of ``folder``: nodes, median over nodes of the in-run medians (and
-    their range), median of the lowest readings, median of the after-run medians, switches' in-run medians."""
-    names = _git(repo, "ls-tree", "-r", "--name-only", "HEAD", folder + "/power/").split()
+def run_lines(mirror: Mirror, folder: str) -> list[str]:
+    """One line per ``power/<run>`` folder of ``folder`` (read at the mirror's pinned commit): nodes, median over
+    nodes of the in-run medians (and their range), median of the lowest readings, median of the after-run medians,
+    switches' in-run medians."""
+    names = mirror.ls(folder + "/power/")
     runs = sorted({str(PurePosixPath(n).parent) for n in names if n.endswith(".txt")})
     lines = []
     for run in runs:
-        start, stop = run_window(_git(repo, "show", f"HEAD:{folder}/{PurePosixPath(run).name}.txt"))
+        result = f"{folder}/{PurePosixPath(run).name}.txt"
+        start, stop = run_window(mirror.show(result), f"{mirror.path} @{mirror.short}: {result}")
         nodes, switches, empty = [], [], 0
         for name in (n for n in names if str(PurePosixPath(n).parent) == run and n.endswith(".txt")):
-            summary = node_summary(_git(repo, "show", "HEAD:" + name), start, stop)
+            summary = node_summary(mirror.show(name), start, stop)
             if summary is None:
                 empty += 1
                 continue
@@ -94,9 +100,11 @@ def run_lines(repo: str, folder: str) -> list[str]:
     return lines
 
 
-def main(repo: str, folders: list[str]) -> None:
+def main(path: str, folders: list[str]) -> None:
+    """Print :func:`run_lines` of each folder of the mirror ``path`` (read at its pinned commit)."""
+    mirror = open_mirror(path)
     for folder in folders:
-        print("\n".join(run_lines(repo, folder)))
+        print("\n".join(run_lines(mirror, folder)))
 
 
 if __name__ == "__main__":
