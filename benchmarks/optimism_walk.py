@@ -4,10 +4,11 @@
 
 For each ``run_id`` of data/validation/training_runs.csv: the stated mapping and the search-optimism
 search's best mapping (as ``archsweep validate --optimism``: validation/optimism.py), then a walk from
-the one to the other changing one mapping field at a time (every field pinned at each step, the row's
-stack keys kept): at each step the first field left, in the order ep, tp, cp, pp, vpp, micro_batch, zero,
-recompute, whose change gives a mapping within the mapping's limits (EP must divide the data-parallel
-ranks), else the first left. Each step prints the step time,
+the one to the other changing one mapping field at a time (every mapping field of ``archsweep.spec.strategy``
+but dp, which follows, pinned at each step from the evaluated mappings, so the first line is the stated mapping
+and the last the searched best): at each step the first field left, in the order ep, tp, cp, pp, vpp,
+micro_batch, zero, recompute, sequence parallelism, TP overlap, flash attention, DP overlap, whose change gives
+a mapping within the mapping's limits (EP must divide the data-parallel ranks), else the first left. Each step prints the step time,
 its throughput over the stated mapping's, the HBM share (and whether the step violates the mapping's
 limits) and the change of each step term against the previous step; ``host`` is the MoE host time in the
 compute and recompute terms (their values predicted again with ``moe_layer_host_overhead_s`` 0,
@@ -40,39 +41,46 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
+from archsweep.validation.ceiling import precision_class
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.optimism import best_searched
+from archsweep.validation.optimism import _given_order, _job_key, best_searched
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 
 #: (result field, strategy key) in the walk's order: EP first (it moves the all-to-all between
-#: scale-up and scale-out), the micro-batch after the pipeline (it sets the micro-batch count).
+#: scale-up and scale-out), the micro-batch after the pipeline (it sets the micro-batch count); then the
+#: flags: sequence parallelism (Korthikanti's rows: the search may turn it on), TP overlap (a stated
+#: ``tp_overlap=on`` the search, which keeps only flash attention and DP overlap, may turn off), and the
+#: two the search keeps (equal at both ends). Every mapping field of STRATEGY_KEYS but dp (derived).
 _WALK = (("ep", "ep"), ("tp", "tp"), ("cp", "cp"), ("pp", "pp"), ("vpp", "vpp"), ("micro_batch", "mb"),
-         ("zero_stage", "zero"), ("recompute", "recompute"))
+         ("zero_stage", "zero"), ("recompute", "recompute"), ("sequence_parallel", "sp"), ("tp_overlap", "tp_overlap"),
+         ("flash_attention", "fa"), ("dp_overlap", "dp_overlap"))
+_FLAGS = ("sequence_parallel", "tp_overlap", "flash_attention", "dp_overlap")
 _RECOMPUTE_NAMES = {0.0: "none", 1.0: "selective", 2.0: "full"}
-#: The published precision names of one recipe (Megatron-Bridge 25.11 "FP8-MX" = 26.x "MXFP8"; H100 "FP8" = "FP8-CS").
-_PRECISION = {"fp8-mx": "mxfp8", "fp8-cs": "fp8"}
-_JOB = ("model", "accelerator_canonical", "num_accels", "global_batch_seqs", "seq_len")
 
 
-def _job(row: dict[str, str]) -> tuple[str, ...]:
-    """Model, part, count, batch, sequence and recipe of a row (release and mapping left out)."""
-    prec = row.get("precision", "").strip().lower()
-    return tuple(row.get(k, "").strip().lower() for k in _JOB) + (_PRECISION.get(prec, prec),)
+def _job(row: dict[str, str]) -> tuple[object, ...]:
+    """The job of a row in any source: validation.optimism's job key without the source, the precision as the
+    model's class (validation.ceiling.precision_class: FP8-MX and MXFP8 one recipe, a stack's FP8 default its
+    recipe), release and mapping left out."""
+    return (*_job_key(row)[1:-1], precision_class(row) or _job_key(row)[-1])
 
 
-def _strategy(fields: dict[str, float], stack: str) -> str:
-    """A fully pinned strategy text for the mapping ``fields`` (the row's stack keys appended)."""
-    parts = [f"{key}={_RECOMPUTE_NAMES[fields[name]] if name == 'recompute' else int(fields[name])}"
-             for name, key in _WALK]
-    parts.append(f"sp={'on' if fields['sequence_parallel'] > 0 else 'off'}")
-    return ",".join(parts + ([stack] if stack else []))
+def _text(name: str, value: float) -> str:
+    if name == "recompute":
+        return _RECOMPUTE_NAMES[value]
+    return ("on" if value > 0 else "off") if name in _FLAGS else str(int(value))
+
+
+def _strategy(fields: dict[str, float]) -> str:
+    """A fully pinned strategy text for the mapping ``fields`` (dp follows from the others)."""
+    return ",".join(f"{key}={_text(name, fields[name])}" for name, key in _WALK)
 
 
 def _fields(result: dict[str, np.ndarray]) -> dict[str, float]:
-    return {name: _value(result, name) for name, _ in _WALK} | {"sequence_parallel": _value(result, "sequence_parallel")}
+    return {name: _value(result, name) for name, _ in _WALK}
 
 
 def _valid(plan, strategy: str, cache: dict, tech, cal) -> bool:
@@ -87,9 +95,8 @@ def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     no_host = replace(cal, moe_layer_host_overhead_s=0.0)
     results = [(st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies]
-    given_st, given = min(results, key=lambda p: (_value(p[1], "violation_mapping") > 0, _value(p[1], "step_time_s")))
+    _, given = min(results, key=lambda p: _given_order(p[1]))
     _, best = best_searched(row, plan, cache, tech, cal)
-    stack = ",".join(p for p in given_st.split(",") if p.split("=")[0] in ("fa", "dp_overlap"))
     current, target = _fields(given), _fields(best)
     lines = [f"{run_id} [{calibration_stack(row)}], measured {plan.measured:.5g} {plan.metric}, "
              f"predicted {predict_metric(plan, given, None):.5g} at the stated mapping"]
@@ -99,11 +106,11 @@ def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
     left = [name for name, _ in _WALK if current[name] != target[name]]
     while left:  # the first field (in _WALK's order) whose change alone gives a valid mapping, else the first
         trial = [(name, current | {name: target[name]}) for name in left]
-        name, current = next(((n, f) for n, f in trial if _valid(plan, _strategy(f, stack), cache, tech, cal)), trial[0])
+        name, current = next(((n, f) for n, f in trial if _valid(plan, _strategy(f), cache, tech, cal)), trial[0])
         left.remove(name)
-        steps.append((f"{name}={target[name]:g}", current))
+        steps.append((f"{name}={_text(name, target[name])}", current))
     for label, fields in steps:
-        st = _strategy(fields, stack)
+        st = _strategy(fields)
         res, res0 = _evaluate(plan, st, cache, tech, cal), _evaluate(plan, st, cache, tech, no_host)
         terms = {k.removesuffix("_time_s").removesuffix("_comm_exposed_s").removesuffix("_s"): _value(res, k) for k in _TERMS}
         host = [_value(res, k) - _value(res0, k) for k in ("compute_time_s", "recompute_time_s")]
@@ -182,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", metavar="CSV", help="a validate --optimism --output file: best / measured against "
                         "best / the fastest published run of the same job, every row")
     args = parser.parse_args(argv)
+    if not args.run_ids and not args.rows:
+        parser.error("give at least one RUN_ID or --rows CSV")
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     unknown = [r for r in args.run_ids if r not in rows]
     if unknown:

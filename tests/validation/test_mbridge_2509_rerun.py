@@ -24,7 +24,7 @@ def test_rerun_keeps_later_notes_and_sets_its_own_columns(derive_script: Callabl
     written: list[list[dict[str, str]]] = []
     monkeypatch.setattr(script, "read_runs", lambda: (list(_COLUMNS), [dict(base), dict(mine)]))
     monkeypatch.setattr(script, "write_runs", lambda header, rows: written.append(rows))
-    monkeypatch.setattr(script, "_git", lambda repo, *args: "")
+    monkeypatch.setattr(script, "git_text", lambda repo, *args: "")
     monkeypatch.setattr(script, "mbridge_commits", lambda repo, refs: {ref: "0" * 40 for ref in refs})
     monkeypatch.setattr(script, "tables", lambda text: defaultdict(lambda: defaultdict(dict)))
     monkeypatch.setattr(script, "_WANTED", (("system", "name", False, "model", "base"),))

@@ -25,6 +25,10 @@ def test_run_window_reads_the_start_and_stop_markers(derive_script: Callable[[st
 def test_run_window_without_markers_stops(derive_script: Callable[[str], ModuleType]) -> None:
     with pytest.raises(SystemExit, match="run_start / run_stop"):
         derive_script("mlperf_power_logs").run_window(_line("run_start", None, 5_000))
+    with pytest.raises(SystemExit, match=r"^m @0fdc28f0: A/results/s/llama2_70b_lora/result_3\.txt: result file without "
+                                         r"run_start / run_stop markers \(found \['run_start'\]"):
+        derive_script("mlperf_power_logs").run_window(_line("run_start", None, 5_000),
+                                                      "m @0fdc28f0: A/results/s/llama2_70b_lora/result_3.txt")
 
 
 def test_node_summary_splits_the_run_from_the_idle_tail(derive_script: Callable[[str], ModuleType]) -> None:

@@ -67,7 +67,7 @@ def test_comm_overlap_decides_a_ddp_value_alone_is_refused(derive_script, monkey
     preset that sets only ``ddp`` (review finding 5)."""
     script = derive_script("mbridge_param_gather")
     files = {"scripts/performance/configs/llama3/p.py": _PRESETS}
-    monkeypatch.setattr(script, "_git", lambda repo, cmd, *args: "\n".join(files) if cmd == "ls-tree"
+    monkeypatch.setattr(script, "git_text", lambda repo, cmd, *args: "\n".join(files) if cmd == "ls-tree"
                         else files[args[-1].split(":", 1)[1]])
     offs = script.preset_offs("repo", "c")
     assert offs == {("llama3_70b_b200_config", "fp8_mx"): ("scripts/performance/configs/llama3/p.py",

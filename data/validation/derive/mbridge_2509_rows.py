@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import sys
 
-from pinned_mirrors import _git, mbridge_commits
+from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, upsert_rows, write_runs
 
 _TAG = "v0.2.0"
@@ -110,7 +110,7 @@ def make_row(cells: dict[str, str], system: str, model: str, paren: bool, base: 
 
 def main(repo: str) -> None:
     pinned = mbridge_commits(repo, [_TAG])[_TAG]  # read at the commit pinned for the tag (pinned_mirrors.py)
-    text = _git(repo, "show", f"{pinned}:{_DOC}")
+    text = git_text(repo, "show", f"{pinned}:{_DOC}")
     commit = pinned[:9]
     table = tables(text)
     header, rows = read_runs()

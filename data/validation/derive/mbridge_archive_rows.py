@@ -48,7 +48,7 @@ import re
 import sys
 from typing import Any
 
-from pinned_mirrors import MBRIDGE_COMMITS, _git, mbridge_commits
+from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
 from runs_table import read_runs, upsert_rows, write_runs
 
 GROUP = "mbridge-forward"
@@ -318,7 +318,7 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
 
 def _show(repo: str, ref: str, path: str) -> str:
     """The file ``path`` of the Megatron-Bridge clone ``repo`` at the commit pinned for the tag / commit ``ref``."""
-    return _git(repo, "show", f"{MBRIDGE_COMMITS[ref]}:{path}")
+    return git_text(repo, "show", f"{MBRIDGE_COMMITS[ref]}:{path}")
 
 
 def main(repo: str) -> None:

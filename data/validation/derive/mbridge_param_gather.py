@@ -32,7 +32,7 @@ import ast
 import re
 import sys
 
-from pinned_mirrors import _git, mbridge_commits
+from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
 #: NeMo container -> Megatron-Bridge tag per docs/releases/software-versions.md @v0.3.0 (read at the tag's commit
@@ -86,10 +86,10 @@ def _offs(body: list[ast.stmt], dtype: str) -> list[tuple[str, str]]:
 def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], tuple[str, frozenset[str]]]:
     """{(function, dtype or "*"): (file, the configs it sets ``overlap_param_gather = False`` on)} of the presets
     at ``commit`` that switch the parameter all-gather overlap off."""
-    files = _git(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
+    files = git_text(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
     offs: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
     for path in files:
-        text = _git(repo, "show", f"{commit}:{path}")
+        text = git_text(repo, "show", f"{commit}:{path}")
         if path.endswith((".yaml", ".yml")) and re.search(r"overlap_param_gather\s*:", text):
             raise SystemExit(f"{commit}:{path} sets overlap_param_gather in yaml: read it by hand")
         if not (path.startswith("scripts/performance/configs/") and path.endswith(".py")):

@@ -15,7 +15,8 @@ is the GPUs' rise over idle less the host's own rise.
 
 Usage: python data/validation/derive/mlperf_power_logs.py <mirror dir of training_results_vX.Y> \
            <submitter>/results/<system>/<benchmark> ...
-prints one line per run; writes nothing.
+prints one line per run; writes nothing. The mirror is read at the commit pinned_mirrors.py COMMITS pins for its
+version (``open_mirror``), never at the clone's HEAD.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class NodeSummary:
     conversion_eff: float | None
 
 
-def run_window(result_text: str) -> tuple[float, float]:
-    """(``run_start``, ``run_stop``) time_ms of one result file; SystemExit when either marker is missing."""
+def run_window(result_text: str, name: str = "<result file>") -> tuple[float, float]:
+    """(``run_start``, ``run_stop``) time_ms of the result file ``name``; SystemExit naming it when either marker is
+    missing."""
     marks = {e["key"]: float(e["time_ms"]) for e in mllog_events(result_text) if e.get("key") in ("run_start", "run_stop")}
     if len(marks) != 2:
-        raise SystemExit(f"result file without run_start / run_stop markers (found {sorted(marks)})")
+        raise SystemExit(f"{name}: result file without run_start / run_stop markers (found {sorted(marks)}; both are "
+                         "needed for the run window)")
     return marks["run_start"], marks["run_stop"]
 
 
@@ -86,7 +89,8 @@ def run_summaries(mirror: Mirror, folder: str) -> list[RunSummary]:
     runs = sorted({str(PurePosixPath(n).parent) for n in names if n.endswith(".txt")})
     out = []
     for run in runs:
-        start, stop = run_window(mirror.show(f"{folder}/{PurePosixPath(run).name}.txt"))
+        result = f"{folder}/{PurePosixPath(run).name}.txt"
+        start, stop = run_window(mirror.show(result), f"{mirror.path} @{mirror.short}: {result}")
         nodes, switches, empty = [], [], 0
         for name in (n for n in names if str(PurePosixPath(n).parent) == run and n.endswith(".txt")):
             summary = node_summary(mirror.show(name), start, stop)

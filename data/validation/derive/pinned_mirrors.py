@@ -11,8 +11,8 @@ Usage (from a script): ``mirrors = open_mirrors(sys.argv[1:])`` -> {"v4.0": Mirr
 ``mirror.ls(folder)``.
 
 Megatron-Bridge (:data:`MBRIDGE_COMMITS`, the commit of each tag / commit a script names): mbridge_2509_rows.py,
-mbridge_archive_rows.py and mbridge_param_gather.py read ``<commit>:<path>`` of the commit pinned for the tag they
-name (a tag moved in a clone moves nothing), after :func:`mbridge_commits` has checked the clone holds them all.
+mbridge_archive_rows.py and mbridge_param_gather.py read ``<commit>:<path>`` (:func:`git_text`) of the commit pinned
+for the tag they name (a tag moved in a clone moves nothing), after :func:`mbridge_commits` has checked the clone holds them all.
 """
 
 from __future__ import annotations
@@ -55,9 +55,14 @@ _STAMP = re.compile(r" \(commit [0-9a-f]{7,40}\)")
 _WHERE = "data/validation/derive/pinned_mirrors.py COMMITS"
 
 
-def _git(repo: str, *args: str) -> str:
-    """stdout of ``git -C repo args`` (a failing command raises)."""
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
+def git_text(repo: str, *args: str) -> str:
+    """stdout of ``git -C repo args``; a failing command is a SystemExit naming the clone, the command (with the
+    commit and path it read) and git's own message."""
+    done = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{repo}: git {' '.join(args)} failed (exit {done.returncode}): "
+                         f"{done.stderr.strip() or 'no message'}")
+    return done.stdout
 
 
 def _missing(repo: str, commit: str) -> str | None:
@@ -77,13 +82,13 @@ class Mirror:
 
     def show(self, name: str) -> str:
         """The text of the file ``name`` (path in the repository) at the pinned commit."""
-        return _git(self.path, "show", f"{self.commit}:{name}")
+        return git_text(self.path, "show", f"{self.commit}:{name}")
 
     def ls(self, prefix: str, recursive: bool = True) -> list[str]:
         """The paths under ``prefix`` at the pinned commit (every file below it, or with ``recursive`` False the
         entries right under a folder ``prefix`` ending in ``/``), in git's order."""
         args = ["ls-tree", "-r", "--name-only"] if recursive else ["ls-tree", "--name-only"]
-        return _git(self.path, *args, self.commit, prefix).split()
+        return git_text(self.path, *args, self.commit, prefix).split()
 
     @property
     def short(self) -> str:

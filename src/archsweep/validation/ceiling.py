@@ -40,7 +40,7 @@ from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import Skip
 
-__all__ = ["Ceiling", "load_die_families", "peer_key", "same_silicon_ceiling", "with_ceilings"]
+__all__ = ["Ceiling", "load_die_families", "peer_key", "precision_class", "same_silicon_ceiling", "with_ceilings"]
 
 #: Columns of a row that the peer rows must share (besides the die family and precision class).
 _PEER_COLUMNS = ("source_group", "model", "num_accels", "global_batch_seqs", "seq_len")
@@ -79,12 +79,21 @@ def _part(row: Mapping[str, str]) -> str:
     return _text(row, "accelerator_canonical") or _text(row, "accelerator")
 
 
-def peer_key(row: Mapping[str, str], families: Mapping[str, str]) -> tuple[str, ...] | None:
-    """Rows with equal keys are the same job on the same silicon; None: precision not modelled."""
+def precision_class(row: Mapping[str, str]) -> tuple[str, str] | None:
+    """(precision class, scaling recipe or "") of a row as the model runs it (:func:`precision_of`,
+    :func:`recipe_of`): one recipe under two names (FP8-MX / MXFP8) is one class, a stack's per-tensor FP8 default
+    is its recipe; None: precision not modelled."""
     try:
         dtype = precision_of(row)
-        precision = (dtype, recipe_of(row) if dtype == "fp8" else "")
+        return (dtype, recipe_of(row) if dtype == "fp8" else "")
     except Skip:
+        return None
+
+
+def peer_key(row: Mapping[str, str], families: Mapping[str, str]) -> tuple[str, ...] | None:
+    """Rows with equal keys are the same job on the same silicon; None: precision not modelled."""
+    precision = precision_class(row)
+    if precision is None:
         return None
     part = _part(row)
     return (*(str(row.get(k, "")).strip().lower() for k in _PEER_COLUMNS), *precision, families.get(part, part))
