@@ -46,8 +46,10 @@ from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, Ro
 
 __all__ = ["OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
 
-#: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed.
-_STACK_KEYS = ("fa", "dp_overlap")
+#: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed. The TP
+#: communication overlap (TransformerEngine userbuffers) is the stack's: a row that ran with it is searched with it
+#: (where the searched mapping has tp > 1), not without it (s11-lead, docs/model-accuracy.md).
+_STACK_KEYS = ("fa", "dp_overlap", "tp_overlap")
 #: Megatron-LM of 2021-22 (SC21, Korthikanti): no distributed optimizer or ZeRO in Megatron itself
 #: (ZeRO rows ran DeepSpeed), so the stage the row states is kept; SC21's code also had no
 #: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022).
