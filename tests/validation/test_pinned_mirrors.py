@@ -28,7 +28,7 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
            "mlperf_lora_rows.py": ["NVIDIA/nyx_n1_ngc25.04_nemo"], "mlperf_llama31_8b_rows.py": [],
            "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"]}
 #: The scripts that read a Megatron-Bridge clone (their only argument).
-MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py")
+MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_preset_vpp.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 
