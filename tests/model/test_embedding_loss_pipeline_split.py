@@ -89,3 +89,39 @@ def test_pruned_search_is_exact_with_the_split():
     want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, "step_time_s", TECH)
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, "step_time_s")
     assert np.array_equal(got, want)
+
+
+def test_first_stage_memory_of_the_split():
+    """The memory side (s11-vpp): the first stage builds (L + 2) / pp - 1 layers beside the embedding instead of
+    ceil(L / pp) (Qwen3-235B-A22B, 94 layers: 11 instead of 12 at pp 8); its layer weights, gradients, optimizer
+    state and stored activations scale with that count, the embedding and pp = 1 stay as they are, and the first
+    stage never holds more than without the split."""
+    from archsweep.model.training.mapping import expert_tensor_parallel
+    from archsweep.model.training.memory import first_stage_layers, memory_per_accelerator, stage_parameters
+
+    wl = load_workload("qwen3-235b-a22b")
+    on = replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=True))
+    mp, _ = enumerate_mappings(wl)
+    dp, mb = np.full(len(mp), 8.0), np.full(len(mp), 64.0)
+    pp = np.ravel(mp.pp)
+    even, split = first_stage_layers(wl, mp), first_stage_layers(on, mp)
+    np.testing.assert_array_equal(even, np.ceil(94 / pp))
+    np.testing.assert_array_equal(split, np.where(pp > 1, 96 / pp - 1, 94))
+    assert split[pp == 8][0] == 11 and even[pp == 8][0] == 12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_off, m_on = memory_per_accelerator(wl, mp, dp, mb, CAL), memory_per_accelerator(on, mp, dp, mb, CAL)
+    deep = (pp > 1) & (np.mod(96, pp) == 0)
+    assert deep.any()
+    assert wl.training.activation_offload_layers == 0
+    np.testing.assert_allclose(m_on.activations_bytes[deep], m_off.activations_bytes[deep] * (split / even)[deep],
+                               rtol=1e-12)
+    etp = expert_tensor_parallel(mp, dp)
+    (d_off, e_off), (d_on, e_on) = stage_parameters(wl, mp, etp), stage_parameters(on, mp, etp, split)
+    np.testing.assert_allclose(e_on[deep], e_off[deep] * (split / even)[deep], rtol=1e-12)
+    embed = wl.vocab * wl.hidden / np.ravel(mp.tp)
+    np.testing.assert_allclose((d_on - embed)[deep], (d_off - embed)[deep] * (split / even)[deep], rtol=1e-12)
+    np.testing.assert_array_equal(m_on.total_bytes[pp == 1], m_off.total_bytes[pp == 1])
+    assert np.all(m_on.total_bytes <= m_off.total_bytes * (1 + 1e-12))
+    fewer = deep & (split < even)  # pp = 2: 96 / 2 - 1 = 47 = ceil(94 / 2), nothing saved
+    assert fewer.any() and not (deep & (pp == 2) & (split != even)).any()
+    assert np.all(m_on.total_bytes[fewer] < m_off.total_bytes[fewer])

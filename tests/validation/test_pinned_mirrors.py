@@ -30,7 +30,7 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
            "mlperf_power_logs.py": ["Lenovo/results/SR780aV3-8xB200_SXM_180GB/llama2_70b_lora"],
            "mlperf_power_readings.py": []}
 #: The scripts that read a Megatron-Bridge clone (their only argument).
-MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py")
+MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_preset_vpp.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 

@@ -79,12 +79,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     14.09 -> 14.06 -> 13.61 on its own branch), 12.88 % with what the recipes of two NeMo 24.07 rows state
     (s10-nemo2407: GPT-3 175B 128 GPUs without the userbuffer TP overlap, +14.0 -> +3.8 %; Nemotron-340B
     without activation recompute, -16.0 -> +5.4 %), 10.27 % with the embedding / loss pipeline split the
-    Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe)."""
+    Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe), 10.33 % with vpp 1 where the
+    Megatron-Bridge preset of a PP > 1 row sets no interleaving (s11-vpp, data/validation/derive/mbridge_preset_vpp.py)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.27, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.33, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

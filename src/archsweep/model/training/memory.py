@@ -36,8 +36,8 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "layer_activation_bytes", "memory_per_accelerator",
-           "model_state_bytes_per_param", "resident_layers", "stage_parameters", "usable_hbm_bytes"]
+__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "first_stage_layers", "layer_activation_bytes",
+           "memory_per_accelerator", "model_state_bytes_per_param", "resident_layers", "stage_parameters", "usable_hbm_bytes"]
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,29 @@ def usable_hbm_bytes(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
     return np.asarray(hw.hbm_capacity_bytes, dtype=np.float64) * cal.hbm_usable_fraction
 
 
-def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
+    """Transformer layers the first pipeline stage builds: ceil(L / pp), as evenly as the pipeline allows; where
+    the job's split counts the embedding and the loss as one layer each
+    (``TrainingJob.embedding_loss_in_pipeline_split``, Megatron-Core ``get_num_layers_to_build``,
+    NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py) one fewer than its
+    (L + 2) / pp slots beside the embedding (pp > 1; all L at pp = 1), as the time side counts them
+    (step.py ``_embedding_loss_split``)."""
+    even = np.ceil(wl.layers / mp.pp)
+    if not wl.training.embedding_loss_in_pipeline_split:
+        return even
+    return np.where(mp.pp > 1, (wl.layers + 2.0) / mp.pp - 1.0, float(wl.layers))
+
+
+def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None,
+                     layers_stage: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(dense parameters, expert parameters) held by one accelerator of the first stage.
 
     Dense = attention + dense FFN + shared experts + router of the stage's layers, plus the
     input embedding (and the output layer when pp = 1), divided by tp. Experts are divided by
-    etp * ep (``etp``: expert tensor parallelism, default tp). Layers are split as evenly as the pipeline allows (ceil(L / pp) on the first stage).
+    etp * ep (``etp``: expert tensor parallelism, default tp). Layers are split as evenly as the pipeline allows
+    (ceil(L / pp) on the first stage) unless ``layers_stage`` gives the count (:func:`first_stage_layers`).
     """
-    layers_stage = np.ceil(wl.layers / mp.pp)
+    layers_stage = np.ceil(wl.layers / mp.pp) if layers_stage is None else layers_stage
     moe_frac = wl.moe_layers / wl.layers
     moe_layers_stage = layers_stage * moe_frac
     dense_layers_stage = layers_stage - moe_layers_stage
@@ -348,7 +363,8 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     Bytes per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
     """
     etp = expert_tensor_parallel(mp, dp)
-    dense, experts = stage_parameters(wl, mp, etp)
+    layers_stage = first_stage_layers(wl, mp)
+    dense, experts = stage_parameters(wl, mp, etp, layers_stage)
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
@@ -361,7 +377,6 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
                         + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
-    layers_stage = np.ceil(wl.layers / mp.pp)
     per_layer = layer_activation_bytes(wl, mp, etp)
     in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp) * a2a_paired_in_flight(wl, mp, microbatches, cal)
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
