@@ -28,6 +28,7 @@ from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
     DEFAULT_LOCAL_SEARCH_START,
     DEFAULT_STORAGE,
+    DEFAULT_SURROGATE_POOL,
     DEFAULT_SURROGATE_START,
     SAMPLER_OPTIONS,
     SURROGATE_OPTIONS,
@@ -97,6 +98,11 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
     if "neighbour_reach" in options and "local_search_start" not in options and not options.get("surrogate_share"):
         out.append(problem(file, f"{at}.neighbour_reach", options["neighbour_reach"],
                            "local_search_start or surrogate_share > 0 alongside (only they step to grid neighbours)"))
+    pool = options.get("surrogate_pool", DEFAULT_SURROGATE_POOL)
+    if "surrogate_grid_share" in options and options.get("surrogate_share") and pool != "both":
+        out.append(problem(file, f"{at}.surrogate_grid_share", options["surrogate_grid_share"],
+                           f"surrogate_pool: both alongside (it splits the trials between the two candidate "
+                           f"sets; surrogate_pool is {pool})"))
     start = options.get("surrogate_start", DEFAULT_SURROGATE_START)
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
         out.append(problem(file, f"{at}.surrogate_stop", options["surrogate_stop"],

@@ -20,7 +20,14 @@ from archsweep.search.startup import SobolStartupSampler
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
-from archsweep.spec.search import DEFAULT_STORAGE, DEFAULT_SURROGATE_BETA, DEFAULT_SURROGATE_START, SearchSpec
+from archsweep.spec.search import (
+    DEFAULT_STORAGE,
+    DEFAULT_SURROGATE_BETA,
+    DEFAULT_SURROGATE_CONSTRAINTS,
+    DEFAULT_SURROGATE_POOL,
+    DEFAULT_SURROGATE_START,
+    SearchSpec,
+)
 from archsweep.spec.study import Study
 
 __all__ = ["search_dir", "search_storage", "make_sampler", "worker_quota", "create_search_study"]
@@ -110,7 +117,9 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     with ``local_search_start`` followed by a Pareto local search on the grid
     (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`); with ``surrogate_share`` all of it
     wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
-    number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps)."""
+    number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
+    ``surrogate_pool``, ``surrogate_constraints`` and ``surrogate_grid_share`` are its ``pool``,
+    ``constraints`` and ``grid_share``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
     lhs_startup = int(options.pop("lhs_startup_trials", 0))
@@ -126,6 +135,9 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
     surrogate_stop = options.pop("surrogate_stop", None)
+    surrogate_pool = str(options.pop("surrogate_pool", DEFAULT_SURROGATE_POOL))
+    surrogate_constraints = str(options.pop("surrogate_constraints", DEFAULT_SURROGATE_CONSTRAINTS))
+    surrogate_grid_share = options.pop("surrogate_grid_share", None)
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -141,7 +153,8 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
-                                   reach=reach)
+                                   reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
+                                   grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share))
     return sampler
 
 

@@ -10,13 +10,23 @@ trial numbers: the two shares do not compose as fractions of what is left). A pr
 * **Model**: one Gaussian process per objective and one for the largest constraint value
   (:mod:`archsweep.search.gp`) over the grid-level positions scaled to [0, 1], fitted on every
   finished trial; objectives of one sign in log space (:func:`~archsweep.search.stepmodel.objective_transform`).
+  ``constraints="each"`` / ``"each_screened"``: one GP per constraint that some finished trial violates,
+  on log(1 + max(v, -0.9)), the probability of feasibility the product of theirs. The largest value is a
+  max over constraints with a kink where one of them is ~0 (the TDP constraint wherever DVFS clamps
+  power to the TDP): on the search-quality grid b it hid the front's power-cap ridge points from the
+  proposals (``docs/search-quality-history.md``, tenth session).
   The hyperparameters are refitted (on at most ``_FIT_POINTS`` of the trials) when the finished
   trials have grown by half since the last fit; every update conditions on all finished trials.
-* **Candidates**: the free (not finished, not in flight) one- and two-axis grid neighbours of the
-  feasible non-dominated trials (one-axis moves of up to ``reach`` steps, ``neighbour_reach``), plus ``_RANDOM_POOL`` free grid points drawn at random (exploration).
-  The predicted mean of every candidate is computed (O(n) each); the standard deviation (O(n^2)
-  each) only for the random ones and the ``_SCREENED`` neighbours whose mean reaches farthest beyond
-  the front (additive-epsilon margin, :func:`~archsweep.search.stepmodel.front_margin`).
+* **Candidates** (:mod:`archsweep.search.surrogatepool`; ``pool``): ``"neighbours"`` the free (not
+  finished, not in flight) one- and two-axis grid neighbours of the feasible non-dominated trials
+  (one-axis moves of up to ``reach`` steps, ``neighbour_reach``), plus 512 free grid points drawn at
+  random (exploration), the standard deviation (O(n^2) each) computed only for the random ones and the
+  1,024 neighbours whose predicted mean reaches farthest beyond the front; ``"grid"`` every free grid
+  point, screened the same way by a mean computed for the whole grid at once (2,048 kept); ``"both"``
+  the two sets: with ``grid_share`` x, the surrogate's own trials whose rank r among them has
+  floor((r + 1) x) > floor(r x) choose among the whole-grid candidates only, the others among the
+  neighbour set only (without it, among both); ``"fallback"`` the neighbour set first, the whole-grid
+  one only when no neighbour gains hypervolume.
 * **Acquisition**: the optimistic prediction (mean minus ``beta`` standard deviations, each
   objective minimised; the upper-confidence-bound rule of Srinivas et al., ICML 2010, per objective)
   is mapped back to the objectives' units, and the candidate with the largest hypervolume improvement
@@ -28,6 +38,9 @@ trial numbers: the two shares do not compose as fractions of what is left). A pr
   candidates whose optimistic point is farthest beyond the front, among those with a probability of
   feasibility of at least ``_LIKELY_FEASIBLE`` when there are any (without that filter, 24-28 % of
   the proposals were infeasible on the search-quality grid: optimism pushes them against the power cap).
+  With per-constraint models (``"each"``) there is no such filter, every candidate weighted by its
+  probability; ``"each_screened"`` keeps it on the trials that choose among the neighbour set only
+  (dropping it there cost grid 1 what grid b gained: ``docs/search-quality-history.md``, s10-quality2).
 * **Batches**: a trial still in flight enters the front with its predicted mean (the "Kriging
   believer" of Ginsbourger et al., "Kriging is well-suited to parallelize optimization", 2010), so
   the trials of one batch spread out instead of piling on one region.
@@ -53,17 +66,26 @@ from scipy.stats import norm
 from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
-from archsweep.search.grid import Index, checked_reach, grid_axes, neighbours
+from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
-from archsweep.spec.search import DEFAULT_SURROGATE_BETA
+from archsweep.search.surrogatepool import (
+    grid_candidates,
+    neighbour_candidates,
+    screen_neighbours,
+    unit,
+    untransform,
+)
+from archsweep.spec.search import (
+    DEFAULT_SURROGATE_BETA,
+    DEFAULT_SURROGATE_CONSTRAINTS,
+    DEFAULT_SURROGATE_POOL,
+    SURROGATE_CONSTRAINT_MODELS,
+    SURROGATE_POOLS,
+)
 
 __all__ = ["SurrogateSampler"]
 
-#: Random free grid points added to the front's neighbours as candidates at each model update.
-_RANDOM_POOL = 512
-#: Front neighbours whose variance is computed at each model update (the best by predicted mean).
-_SCREENED = 1024
 #: Candidates whose exact hypervolume improvement is computed at each ask (~40 us each, 3 objectives).
 _SHORTLIST = 128
 #: Probability of feasibility a candidate needs to enter the shortlist (when any candidate has it).
@@ -73,6 +95,13 @@ _LIKELY_FEASIBLE = 0.5
 #: conditions on every finished trial with those hyperparameters.
 _REFIT_GROWTH = 1.5
 _FIT_POINTS = 300
+#: Whole-grid candidates (``pool`` "grid", "both", "fallback"): a point enters the screen when no constraint
+#: GP predicts more than this (on log(1 + v) with per-constraint models: 5 % over a limit; 0 with the
+#: largest-value model). The tenth session's choice, not tuned.
+_GRID_SLACK = 0.05
+#: ``constraints="each"``: a constraint value v is modelled as log(1 + max(v, _VIOLATION_FLOOR)) (a relative
+#: constraint, used / limit - 1, whose ratio is a product of design factors: additive in log space).
+_VIOLATION_FLOOR = -0.9
 
 
 @dataclass(frozen=True)
@@ -84,14 +113,10 @@ class _Model:
     optimistic: np.ndarray  # (m, k) optimistic predictions, minimised, objective units
     feasible: np.ndarray  # (m,) probability of feasibility
     gps: tuple[GaussianProcess, ...]
+    gridded: np.ndarray  # (m,) whether the candidate is in the whole-grid set
+    neighbour: np.ndarray  # (m,) whether it is in the neighbour set (the front's neighbours, random points)
     logged: np.ndarray  # which objectives are modelled in log space
     template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
-
-
-def _untransform(t: np.ndarray, logged: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`objective_transform` column by column (``template``: a value of each column's sign)."""
-    sign = np.where(template < 0, -1.0, 1.0)
-    return np.where(logged, sign * np.exp(sign * t), t)
 
 
 class SurrogateSampler(ProposingSampler):
@@ -107,16 +132,36 @@ class SurrogateSampler(ProposingSampler):
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
         reach: the most steps of a one-axis move among the front's neighbours (>= 1).
+        pool: the candidates (module doc): "neighbours" (the front's free neighbours plus random points),
+            "grid" (every free grid point, screened), "both" (the two sets) or "fallback" (the neighbours,
+            the whole grid only when no neighbour gains).
+        constraints: "max" (one GP of the largest constraint value; the probability >= 0.5 shortlist),
+            "each" (one GP per constraint that some finished trial violates, on log(1 + v); feasibility =
+            the product of their probabilities; no shortlist) or "each_screened" (as "each", with the
+            shortlist on the trials that choose among the neighbour set only).
+        grid_share: with pool "both" only: the share in (0, 1] of the surrogate's own trials (evenly
+            spaced by their rank among them) that choose among the whole-grid set only, the others among
+            the neighbour set only; None: every trial among both.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
-                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1) -> None:
+                 beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
+                 pool: str = DEFAULT_SURROGATE_POOL, constraints: str = DEFAULT_SURROGATE_CONSTRAINTS,
+                 grid_share: float | None = None) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
             raise ValueError(f"share: got {share}; allowed: 0 < share <= 1")
         if beta < 0:
             raise ValueError(f"beta: got {beta}; allowed: beta >= 0")
+        if pool not in SURROGATE_POOLS:
+            raise ValueError(f"pool: got {pool!r}; allowed: {', '.join(SURROGATE_POOLS)}")
+        if constraints not in SURROGATE_CONSTRAINT_MODELS:
+            raise ValueError(f"constraints: got {constraints!r}; allowed: {', '.join(SURROGATE_CONSTRAINT_MODELS)}")
+        if grid_share is not None and not (0.0 < grid_share <= 1.0 and pool == "both"):
+            raise ValueError(f"grid_share: got {grid_share} with pool {pool!r}; allowed: 0 < grid_share <= 1, "
+                             "with pool 'both'")
+        self._pool_kind, self._constraint_model, self._grid_share = pool, constraints, grid_share
         super().__init__(main, space, grid_axes(space))
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
@@ -124,13 +169,24 @@ class SurrogateSampler(ProposingSampler):
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: list[np.ndarray | None] = []
         self._fitted_at = 0
-        self._random_count = 0
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
 
     def _unit(self, indices: np.ndarray) -> np.ndarray:
-        return np.asarray(indices, dtype=np.float64) / np.maximum(self._sizes - 1, 1)
+        return unit(indices, self._sizes)
+
+    @property
+    def _each(self) -> bool:
+        """Per-constraint feasibility models (``constraints`` "each" or "each_screened")."""
+        return self._constraint_model != "max"
+
+    def _threshold(self, whole: bool) -> float:
+        """The probability of feasibility a candidate needs to enter the shortlist (when any candidate has
+        it) on a trial whose candidates include the whole-grid set (``whole``) or not."""
+        if self._constraint_model == "max" or (self._constraint_model == "each_screened" and not whole):
+            return _LIKELY_FEASIBLE
+        return 0.0
 
     def _fit(self, x: np.ndarray, targets: list[np.ndarray]) -> list[GaussianProcess]:
         refit = len(x) >= _REFIT_GROWTH * self._fitted_at or len(self._theta) != len(targets)
@@ -160,20 +216,25 @@ class SurrogateSampler(ProposingSampler):
         _, completed = self._completed(study, finished)
         rows = [values for _, _, values in completed]
         indices = [index for _, index, _ in completed]
-        violation = [max(c) if (c := _constraints(t)) else -1.0 for t, _, _ in completed]
+        values = [_constraints(t) for t, _, _ in completed]
+        width = max((len(c) for c in values), default=0)
+        violation = np.array([c if len(c) == width else [max(c, default=-1.0)] * width for c in values]
+                             ).reshape(len(values), width) if width else np.full((len(values), 1), -1.0)
+        if not self._each:
+            violation = violation.max(axis=1, keepdims=True)
         model = None
         if len(rows) >= 2:
-            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), np.array(violation),
-                                 len(finished))
+            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), violation, len(finished))
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
     def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
         # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
+        # of its column; violation is (trials, constraints modelled): one column of the largest value, or one each
         finite = violation < CONSTRAINT_CAP
-        violation = np.where(finite, violation, violation[finite].max(initial=1.0) if finite.any() else 1.0)
-        feasible = (violation <= 0) & np.all(np.isfinite(values), axis=1)
+        violation = np.where(finite, violation, np.where(finite, violation, -np.inf).max(axis=0, initial=1.0))
+        feasible = np.all(violation <= 0, axis=1) & np.all(np.isfinite(values), axis=1)
         if not feasible.any():
             return None
         points = values[feasible]
@@ -181,51 +242,50 @@ class SurrogateSampler(ProposingSampler):
         front, front_index = points[mask], indices[feasible][mask]
         transformed, logged = objective_transform(values)
         x = self._unit(indices)
-        constrained = bool(np.any(violation > 0))
-        targets = [transformed[:, k] for k in range(values.shape[1])] + ([violation] if constrained else [])
+        violated = np.flatnonzero(np.any(violation > 0, axis=0))  # the constraints some trial violates
+        limits = [np.log1p(np.maximum(violation[:, c], _VIOLATION_FLOOR)) if self._each else violation[:, c]
+                  for c in violated]
+        targets = [transformed[:, k] for k in range(values.shape[1])] + limits
         gps = self._fit(x, targets)
         known = frozenset(map(tuple, indices.tolist()))
         rng = np.random.default_rng([self._seed, count])
-        pool = self._pool(front_index, known, rng)
-        if len(pool) == 0:
-            return None
         template = values[np.isfinite(values).all(axis=1)][0]
         k = values.shape[1]
-        # stage 1: the mean of every candidate (O(m n)); the variance (O(m n^2)) only for the
-        # _SCREENED neighbours whose mean reaches farthest beyond the front, and the random draws
-        xq = self._unit(pool)
-        mean = _untransform(np.stack([gps[j].predict(xq, std=False)[0] for j in range(k)], axis=1), logged, template)
         span = np.maximum(front.max(axis=0) - front.min(axis=0), 1e-300)
-        margin = front_margin(mean, front, span)
-        explore = np.zeros(len(pool), dtype=bool)
-        explore[len(pool) - self._random_count:] = True
-        keep = explore.copy()
-        keep[np.argsort(-np.where(explore, -np.inf, margin), kind="stable")[:_SCREENED]] = True
-        pool, xq = pool[keep], xq[keep]
+        pools, labels = [], []
+        if self._pool_kind != "grid":
+            near, random_count = neighbour_candidates(front_index, known, tuple(int(n) for n in self._sizes),
+                                                      self._reach, rng)
+            if len(near):
+                pools.append(screen_neighbours(near, random_count, gps[:k], logged, template, front, span, self._sizes))
+                labels.append(np.zeros(len(pools[-1]), dtype=bool))
+        if self._pool_kind != "neighbours":
+            pools.append(grid_candidates(gps, k, logged, template, front, span, indices, self._sizes,
+                                         _GRID_SLACK if self._each else 0.0, rng))
+            labels.append(np.ones(len(pools[-1]), dtype=bool))
+        if not pools:
+            return None
+        if self._pool_kind == "neighbours":  # one set, in its own order (neighbours, then the random points)
+            pool, gridded, neighbour = pools[0], np.zeros(len(pools[0]), dtype=bool), np.ones(len(pools[0]), dtype=bool)
+        else:  # one row per distinct candidate (sorted), with the sets it belongs to
+            pool, inverse = np.unique(np.concatenate(pools), axis=0, return_inverse=True)
+            inverse, label = np.asarray(inverse).reshape(-1), np.concatenate(labels)
+            gridded, neighbour = np.zeros(len(pool), dtype=bool), np.zeros(len(pool), dtype=bool)
+            gridded[inverse[label]] = True
+            neighbour[inverse[~label]] = True
+        xq = self._unit(pool)
+        if len(pool) == 0:
+            return None
         optimistic = np.empty((len(pool), k))
         for j in range(k):
             mu, sd = gps[j].predict(xq)
             optimistic[:, j] = mu - self._beta * sd
-        optimistic = _untransform(optimistic, logged, template)
+        optimistic = untransform(optimistic, logged, template)
         probability = np.ones(len(pool))
-        if constrained:
-            mu, sd = gps[-1].predict(xq)
-            probability = norm.cdf(-mu / np.maximum(sd, 1e-9))
-        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), logged, template)
-
-    def _pool(self, front: np.ndarray, known: frozenset[Index], rng: np.random.Generator) -> np.ndarray:
-        """Free one- and two-axis neighbours of the front, then (the last ``self._random_count`` rows)
-        free random grid points that are not among them."""
-        sizes = tuple(int(s) for s in self._sizes)
-        near: set[Index] = set()
-        for parent in map(tuple, front.tolist()):
-            one, two = neighbours(parent, sizes, 2, self._reach)
-            near.update(n for n in one + two if n not in known)
-        total = int(np.prod(self._sizes))
-        draws = np.unravel_index(rng.integers(0, total, size=min(_RANDOM_POOL, total)), sizes)
-        far = sorted({n for n in zip(*(d.tolist() for d in draws)) if n not in known and n not in near})
-        self._random_count = len(far)
-        return np.array(sorted(near) + far, dtype=np.int64).reshape(-1, len(self._axes))
+        for gp in gps[k:]:
+            mu, sd = gp.predict(xq)
+            probability *= norm.cdf(-mu / np.maximum(sd, 1e-9))
+        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), gridded, neighbour, logged, template)
 
     # -- proposal ---------------------------------------------------------------------------
 
@@ -233,7 +293,7 @@ class SurrogateSampler(ProposingSampler):
         if index not in self._believed:
             xq = self._unit(np.array([index]))
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
-            self._believed[index] = _untransform(mean, model.logged, model.template)
+            self._believed[index] = untransform(mean, model.logged, model.template)
         return self._believed[index]
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
@@ -258,16 +318,26 @@ class SurrogateSampler(ProposingSampler):
             front = front[non_dominated_mask(front)]
         taken = set(flying)
         free = np.array([tuple(p) not in taken for p in model.pool.tolist()])
-        chosen = self._best(model, front, free)
+        if self._grid_share is not None:
+            # this trial's rank among the surrogate's own trials picks the whole-grid or the neighbour set
+            whole = _to_global(int((trial.number + 1) * self._share) - 1, self._grid_share)
+            chosen = self._best(model, front, free & (model.gridded if whole else model.neighbour), self._threshold(whole))
+        elif self._pool_kind == "fallback":
+            chosen = self._best(model, front, free & model.neighbour, self._threshold(False))
+            if chosen is None:
+                chosen = self._best(model, front, free & model.gridded, self._threshold(True))
+        else:
+            chosen = self._best(model, front, free, self._threshold(self._pool_kind != "neighbours"))
         if chosen is None:
             return None
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
-    def _best(self, model: _Model, front: np.ndarray, free: np.ndarray) -> int | None:
+    def _best(self, model: _Model, front: np.ndarray, free: np.ndarray, threshold: float) -> int | None:
         span = model.front.max(axis=0) - model.front.min(axis=0)
         reference = reference_point(model.front)
         inside = free & np.all(model.optimistic < reference, axis=1)
-        likely = inside & (model.feasible >= _LIKELY_FEASIBLE)  # the shortlist is of likely feasible points
+        # the shortlist is of likely feasible points (threshold 0: every point, weighted by the probability)
+        likely = inside & (model.feasible >= threshold)
         candidates = np.flatnonzero(likely if likely.any() else inside)
         if len(candidates) == 0:
             return None

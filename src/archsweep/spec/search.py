@@ -13,7 +13,8 @@ from typing import Any, Literal
 from archsweep.spec.parameters import ParameterSpace
 
 __all__ = ["SamplerName", "Aggregate", "SAMPLERS", "SAMPLER_OPTIONS", "LOCAL_SEARCH_OPTIONS",
-           "DEFAULT_LOCAL_SEARCH_START", "SURROGATE_OPTIONS",
+           "DEFAULT_LOCAL_SEARCH_START", "SURROGATE_OPTIONS", "SURROGATE_POOLS", "SURROGATE_CONSTRAINT_MODELS",
+           "DEFAULT_SURROGATE_POOL", "DEFAULT_SURROGATE_CONSTRAINTS",
            "DEFAULT_SURROGATE_START", "DEFAULT_SURROGATE_BETA", "SamplerSpec", "SearchSpec", "DEFAULT_STORAGE"]
 
 SamplerName = Literal["nsga2", "nsga3", "tpe", "qmc", "random", "grid"]
@@ -40,8 +41,24 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: Options of every sampler but grid: Gaussian-process hypervolume-improvement proposals on the grid
 #: (:mod:`archsweep.search.surrogate`): ``surrogate_share`` the fraction of the trials after
 #: ``surrogate_start`` x ``trials`` distinct points (and before ``surrogate_stop`` x ``trials``) that
-#: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism.
-SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta")
+#: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism,
+#: ``surrogate_pool`` the candidates (:data:`SURROGATE_POOLS`), ``surrogate_constraints`` the feasibility
+#: model (:data:`SURROGATE_CONSTRAINT_MODELS`), ``surrogate_grid_share`` (with ``surrogate_pool: both``) the
+#: share of the surrogate's trials that choose among the whole-grid candidates only.
+SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
+                                      "surrogate_pool", "surrogate_constraints", "surrogate_grid_share")
+#: ``surrogate_pool``: ``neighbours`` (default) the found front's free one- and two-axis neighbours plus 512
+#: random free points; ``grid`` every free grid point (screened by predicted mean); ``both`` the two sets
+#: together (``surrogate_grid_share`` splits the trials between them); ``fallback`` the neighbours first,
+#: the whole grid only when no neighbour gains hypervolume.
+SURROGATE_POOLS: tuple[str, ...] = ("neighbours", "grid", "both", "fallback")
+#: ``surrogate_constraints``: ``max`` (default) one GP of the largest constraint value, shortlist of the
+#: candidates with a probability of feasibility >= 0.5; ``each`` one GP per constraint some finished trial
+#: violates (on log(1 + v)), probability the product, no such shortlist; ``each_screened`` as ``each``, with
+#: the shortlist kept on the trials that choose among the neighbours only.
+SURROGATE_CONSTRAINT_MODELS: tuple[str, ...] = ("max", "each", "each_screened")
+DEFAULT_SURROGATE_POOL = "neighbours"
+DEFAULT_SURROGATE_CONSTRAINTS = "max"
 DEFAULT_SURROGATE_START = 0.25
 DEFAULT_SURROGATE_BETA = 1.0
 
