@@ -128,7 +128,7 @@ def test_nemo_2407_fp8_rows_cannot_shard_parameters_or_gradients():
     assert dict(load_stack_parallelism("megatron-core-fa2").allowed)["zero"] is None  # BF16: torch FSDP full / grad
 
 
-@pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.30),
+@pytest.mark.parametrize(("pattern", "limit"), [("nemo2407_Nemotron-22B_64gpu", 1.45),
                                                 ("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora", 1.40),
                                                 ("JuniperNetworks_h100_n1_", 1.75)])
 def test_search_keeps_to_what_the_row_software_runs(pattern, limit):
@@ -138,7 +138,10 @@ def test_search_keeps_to_what_the_row_software_runs(pattern, limit):
     in-sample error +3.9 -> +6.2 %; the search's gain over the stated mapping stays 1.19-1.20). Gaudi2 1.30 -> 1.37
     with its MLPerf evaluation at the model's forward time over its step instead of a FLOP share (s9-m1: the
     evaluation adds 7.3 %, not 13.2 %, to the predicted step; the stated mapping itself moved, not the search).
-    s10-lora: both rows against their logged steady step: Gaudi2 1.37 -> 1.27, Juniper h100_n1 1.30 -> 1.68."""
+    s10-lora: both rows against their logged steady step: Gaudi2 1.37 -> 1.27, Juniper h100_n1 1.30 -> 1.68.
+    s11-lead: Nemotron-22B 1.27 -> 1.43 since the search keeps the TP communication overlap the row ran with
+    (tp_overlap=on, a stack key like fa): TP4 PP1 micro-batch 4 with the overlap, the last stage's 256k-vocabulary
+    output layer no longer on one of four stages (`benchmarks/optimism_walk.py nemo2407_Nemotron-22B_64gpu`)."""
     (row,) = _rows(pattern)
     (res,) = search_optimism([row])
     assert res.best_over_measured < limit, (res.best_over_measured, res.best_mapping)
