@@ -1,8 +1,9 @@
 """Training step time of one mapping on one hardware design: the combining rule in one place.
 
     step = m * (t_f + t_b + t_rc)                      compute of all micro-batches (per stage)
-         + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of the schedule (schedule.py:
-                                                        (pp-1)/vpp only when m >= pp; pp-1 for m = 1)
+         + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of an interleaved schedule (schedule.py:
+                                                        (pp-1)/vpp only when m >= pp; pp-1 for m = 1);
+                                                        1F1B (vpp 1): the other stages' work (_bubble)
          + exposed TP + CP + EP communication           per layer, on the critical path (TP: with
                                                         the LoRA adapters' own collectives)
          + exposed PP point-to-point                    activations between stages
@@ -218,6 +219,25 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
             np.where(use_last, last_rc, middle * t_layer_rc), allowed)
 
 
+def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.ndarray, t_layer: np.ndarray,
+            t_slowest: np.ndarray) -> np.ndarray:
+    """Idle time per device of one step (s): ``t_layer`` one layer's forward + backward + recompute time of one
+    micro-batch, ``t_slowest`` the slowest stage's.
+
+    Interleaved (vpp > 1): :func:`~archsweep.model.training.schedule.pipeline_bubble_slots` slots of the
+    slowest stage. 1F1B (vpp 1, pp > 1): the other stages' work of one micro-batch, ``(all L layers + the
+    output layer) - the slowest stage``; it is ``(p - 1) T`` for equal stages. Megatron-Core's
+    ``forward_backward_pipelining_without_interleaving`` (NVIDIA/Megatron-LM @b0cc2706dd
+    megatron/core/pipeline_parallel/schedules.py L2145-2298) makes each stage wait on ``recv_forward`` before
+    its first forward and on ``recv_backward`` / ``send_backward_recv_forward`` before each backward: the
+    slowest stage runs its ``m`` forward + backward passes back to back once the first micro-batch's forward
+    has crossed the stages before it, and the last micro-batch's gradient then crosses them back; so the
+    output layer, which only the last stage runs, is on the critical path ``m`` times, not ``m + p - 1``."""
+    slots = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp)
+    others = wl.layers * t_layer + lc.logits_fwd_s + lc.logits_bwd_s - t_slowest
+    return np.where((mp.vpp <= 1) & (mp.pp > 1), np.maximum(others, 0.0), slots * t_slowest)
+
+
 def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                    fixed_dp: float | None,
                    layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
@@ -255,7 +275,7 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     if wl.training.embedding_loss_in_pipeline_split:
         t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc)
         valid = valid & split_ok
-    bubble = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp) * (t_f + t_b + t_rc)
+    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc)
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
