@@ -18,10 +18,12 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.job_options import (
+    EMBEDDING_LOSS_SPLIT_KEY,
     FP8_ACT_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
     RECOMPUTE_KEY,
+    embedding_loss_split_option,
     fp8_act_option,
     moe_a2a_option,
     param_gather_option,
@@ -74,6 +76,9 @@ class WorkloadOverrides:
             forward (Megatron-Core ``overlap_param_gather``; ``--param-gather-overlap`` / ``--no-...``).
         moe_a2a_overlap: a MoE job runs Megatron-Core's EP all-to-all overlap where the stack and the mapping
             allow it (``overlap_moe_expert_parallel_comm``; ``--moe-a2a-overlap`` / ``--no-...``; default off).
+        embedding_loss_in_pipeline_split: the pipeline split counts the embedding and the loss as one layer each
+            (Megatron-Core ``account_for_embedding/loss_in_pipeline_split``; ``--pp-split-embedding-loss`` /
+            ``--no-...``; default off).
     """
 
     global_batch_seqs: int | None = None
@@ -89,6 +94,7 @@ class WorkloadOverrides:
     activation_fp8_input_store: bool | None = None
     param_gather_overlap: bool | None = None
     moe_a2a_overlap: bool | None = None
+    embedding_loss_in_pipeline_split: bool | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
@@ -97,7 +103,7 @@ class WorkloadOverrides:
 #: (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
-          MOE_A2A_KEY: "--moe-a2a-overlap"}
+          MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -145,7 +151,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                              ("activation_offload_layers", overrides.activation_offload_layers),
                              (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
                              (PARAM_GATHER_KEY, overrides.param_gather_overlap),
-                             (MOE_A2A_KEY, overrides.moe_a2a_overlap))
+                             (MOE_A2A_KEY, overrides.moe_a2a_overlap),
+                             (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split))
            if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
@@ -153,11 +160,13 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     param_gather = param_gather_option(raw, training, source, "", problems, _FLAGS)
     moe_a2a = moe_a2a_option(raw, training, source, "", problems, _FLAGS)
+    split = embedding_loss_split_option(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
-                       param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a)
+                       param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
+                       embedding_loss_in_pipeline_split=split)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -236,6 +245,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "activation_fp8_input_store": workload.training.activation_fp8_input_store,
         "param_gather_overlap": workload.training.param_gather_overlap,
         "moe_a2a_overlap": workload.training.moe_a2a_overlap,
+        "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

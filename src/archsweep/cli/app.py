@@ -228,6 +228,10 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="MoE: hide the EP all-to-all of one micro-batch under another's compute (Megatron-Core "
                              "overlap_moe_expert_parallel_comm, combined 1F1B; pp = 1 or interleaved pipelines, ep > 1, "
                              "without full recompute; default off, as Megatron-Core; an error for a dense model)")
+    parser.add_argument("--pp-split-embedding-loss", action=argparse.BooleanOptionalAction, default=None,
+                        dest="embedding_loss_in_pipeline_split",
+                        help="the pipeline split counts the embedding and the loss as one layer each (Megatron-Core "
+                             "account_for_embedding/loss_in_pipeline_split; pp must divide layers + 2; default off)")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -252,7 +256,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   recompute_modules=args.recompute_modules,
                                   activation_fp8_input_store=args.fp8_act,
                                   param_gather_overlap=args.param_gather_overlap,
-                                  moe_a2a_overlap=args.moe_a2a_overlap)
+                                  moe_a2a_overlap=args.moe_a2a_overlap,
+                                  embedding_loss_in_pipeline_split=args.embedding_loss_in_pipeline_split)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

@@ -18,7 +18,8 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "moe_a2a_option", "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+__all__ = ["EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "moe_a2a_option", "embedding_loss_split_option",
+           "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
            "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
@@ -33,6 +34,8 @@ FP8_ACT_KEY = "activation_fp8_input_store"
 PARAM_GATHER_KEY = "param_gather_overlap"
 #: Key of the MoE EP all-to-all overlap (:func:`moe_a2a_option`).
 MOE_A2A_KEY = "moe_a2a_overlap"
+#: Key of the pipeline split that counts the embedding and the loss as layers (:func:`embedding_loss_split_option`).
+EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -179,6 +182,17 @@ def moe_a2a_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key
     ``key.moe_a2a_overlap`` or ``names["moe_a2a_overlap"]`` (a flag)."""
     kept = base.moe_a2a_overlap if base is not None else False
     return _bool_option(raw, MOE_A2A_KEY, kept, file, key, p, names)
+
+
+def embedding_loss_split_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str,
+                                p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
+    """``embedding_loss_in_pipeline_split``: the pipeline split counts the input embedding and the loss as one layer
+    each (Megatron-Core ``account_for_embedding_in_pipeline_split`` + ``account_for_loss_in_pipeline_split``; true),
+    or splits the layers alone (false, the default: Megatron-Core's), kept from ``base`` (else false) where ``raw``
+    leaves it out (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p`` at
+    ``key.embedding_loss_in_pipeline_split`` or ``names["embedding_loss_in_pipeline_split"]`` (a flag)."""
+    kept = base.embedding_loss_in_pipeline_split if base is not None else False
+    return _bool_option(raw, EMBEDDING_LOSS_SPLIT_KEY, kept, file, key, p, names)
 
 
 def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str, p: list[InputError],

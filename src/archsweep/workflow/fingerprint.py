@@ -3,7 +3,9 @@ a job when its params change), in place of the study file's modification time.
 
 A space job reads the study's base, parameters, sampling, seed and shard count, the hardware
 catalog and the technology data. An evaluate job reads its space shard (an input file), those
-study parts, the workloads (and their ``models/<name>.yaml``), the mapping choice and the
+study parts, the workloads (and their ``models/<name>.yaml``), the jobs the study's training and serving
+entries set (every option: two studies whose entries differ only in, e.g., ``moe_a2a_overlap`` or
+``embedding_loss_in_pipeline_split`` under the same name evaluate apart), the mapping choice and the
 calibration data. Neither reads the constraints, objectives, description or search section:
 constraints and objectives are applied after evaluation
 (:func:`archsweep.results.objectives.apply_constraints_table` in
@@ -67,7 +69,7 @@ def _space_parts(study: Study) -> dict[str, object]:
 
 
 def _digest(parts: dict[str, object]) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HEX]
 
 
@@ -82,6 +84,8 @@ def evaluate_fingerprint(study: Study) -> str:
         **_space_parts(study),
         "workloads": list(study.workloads),
         "workload_files": {w: _file_digest(workload_file(w)) for w in study.workloads},
+        "training": [dataclasses.asdict(t) for t in study.training],
+        "serving": [dataclasses.asdict(s) for s in study.serving],
         "mapping": dataclasses.asdict(study.mapping),
         "data": _data_digest(EVALUATE_DATA),
     })
