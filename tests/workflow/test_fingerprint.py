@@ -117,3 +117,15 @@ def test_workflow_command_line_lists_its_stages_and_rejects_unknown_ones():
     bad = subprocess.run([sys.executable, "-m", "archsweep.workflow", "evaluat"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "unknown stage 'evaluat'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_roadmap_scenarios_enter_both_fingerprints(tmp_path):
+    """A study's scenarios expand every candidate (archsweep.candidates.scenarios): adding one, or a scenario whose
+    content differs, must re-run the space and evaluate jobs (before the eleventh session neither hash held them)."""
+    one = STUDY.replace("base: H100-SXM", "base: B200").replace("shards: 2", "shards: 2\nscenarios: [2025]")
+    two = one.replace("scenarios: [2025]", "scenarios: [2025, 2027]")
+    same = _fingerprints(tmp_path, one)
+    assert _fingerprints(tmp_path, one) == same            # deterministic
+    space1, evaluate1 = _fingerprints(tmp_path, two)
+    assert space1 != same[0] and evaluate1 != same[1]
+

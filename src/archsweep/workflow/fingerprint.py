@@ -1,7 +1,8 @@
 """What a space or evaluate job reads, as a short hash: the rules' ``params:`` (Snakemake reruns
 a job when its params change), in place of the study file's modification time.
 
-A space job reads the study's base, parameters, sampling, seed and shard count, the hardware
+A space job reads the study's base, parameters, sampling, seed and shard count, its roadmap
+scenarios (by content: ``data/roadmap/<name>.yaml`` as parsed, not the file's path), the hardware
 catalog and the technology data. An evaluate job reads its space shard (an input file), those
 study parts, the workloads (and their ``models/<name>.yaml``), the jobs the study's training and serving
 entries set (every option: two studies whose entries differ only in, e.g., ``moe_a2a_overlap`` or
@@ -63,6 +64,8 @@ def _space_parts(study: Study) -> dict[str, object]:
         "samples": study.samples,
         "seed": study.seed,
         "shards": study.shards,
+        # roadmap scenarios by content (their overrides, limits, allowed values), not by the file's path
+        "scenarios": [{k: v for k, v in dataclasses.asdict(sc).items() if k != "file"} for sc in study.scenarios],
         "archsweep": __version__,
         "model": MODEL_VERSION,
     }
