@@ -41,6 +41,7 @@ from archsweep.model.training.mapping import (
 )
 from archsweep.model.training.memory import (
     MemoryBreakdown,
+    first_stage_layers,
     layer_activation_bytes,
     memory_per_accelerator,
     usable_hbm_bytes,
@@ -192,8 +193,12 @@ def _layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
                                      if f in LAYER_MAPPING_FIELDS else np.full((), np.nan)) for f in _MAPPING_NAMES})
     lc = layer_costs(sub_hw, wl, sub_mp, cal, _class_reps("peak", peak, class_of, first),
                      _class_reps("expert TP width", etp, class_of, first))
-    n = len(first)
-    return LayerCosts(**{f.name: _take_last(getattr(lc, f.name), class_of, n) for f in fields(lc)})
+    return _take_layer_costs(lc, class_of, len(first))
+
+
+def _take_layer_costs(lc: LayerCosts, index: np.ndarray, size: int) -> LayerCosts:
+    """Every field of ``lc`` (of inputs whose last axis has ``size`` positions) at ``index`` along that axis."""
+    return LayerCosts(**{f.name: _take_last(getattr(lc, f.name), index, size) for f in fields(lc)})
 
 
 def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_layer_f: np.ndarray,
@@ -208,7 +213,7 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     the last and a middle stage (pp >= 3; none at pp <= 2); at pp = 1 the one stage holds all L layers.
     Allowed only where pp divides L + 2 and vpp the slots per stage (Megatron-Core asserts both)."""
     slots = (wl.layers + 2.0) / mp.pp
-    last = np.where(mp.pp > 1, slots - 1.0, float(wl.layers))
+    last = first_stage_layers(wl, mp)  # the last stage builds as many layers as the first (one slot fewer each)
     middle = np.where(mp.pp > 2, slots, 0.0)
     last_f, last_b = last * t_layer_f + lc.logits_fwd_s, last * t_layer_b + lc.logits_bwd_s
     last_rc = last * t_layer_rc
@@ -291,7 +296,7 @@ def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: Stage
 def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
     """``sc`` (of inputs whose last axis has ``size`` positions) at ``index`` along that axis, every array
     field and every :class:`~archsweep.model.transformer.LayerCosts` field taken alike (0-d fields as they are)."""
-    lc = LayerCosts(**{f.name: _take_last(getattr(sc.lc, f.name), index, size) for f in fields(sc.lc)})
+    lc = _take_layer_costs(sc.lc, index, size)
     taken: dict[str, Any] = {f.name: _take_last(getattr(sc, f.name), index, size) for f in fields(sc) if f.name != "lc"}
     return StageCompute(lc=lc, **taken)
 
