@@ -88,15 +88,21 @@ def test_regather_bytes_per_rank():
         assert np.all(_tp(recipe, 2, sp, 0)[2].regather_bytes == 0.0)
 
 
+def _mxfp8_and_current_steps(model: str, tp: int, pp: int, ep: int, tp_overlap: int):
+    """(workload, mapping, MXFP8 step, FP8 current-scaling step) of ``model`` on HW at one mapping (cp 1, vpp 1, micro-batch 1,
+    no recompute, ZeRO 1, sequence parallel)."""
+    wl = load_workload(model)
+    mp, _ = enumerate_mappings(wl, fixed={"tp": tp, "pp": pp, "cp": 1, "ep": ep, "vpp": 1, "micro_batch": 1,
+                                          "recompute": 0, "zero_stage": 1, "sequence_parallel": 1,
+                                          "tp_overlap": tp_overlap})
+    return wl, mp, training_step(HW, wl, mp, recipe_calibration(CAL, "mxfp8")), training_step(
+        HW, wl, mp, recipe_calibration(CAL, "current"))
+
+
 def test_step_energy_bytes_count_the_regathers():
     """The step's scale-up bytes (energy) carry the regathers: MXFP8 minus per-tensor FP8 is exactly
     2 x microbatches x layers per stage x (tp - 1) / tp x the gathered copy (llama3-70b: 80 layers, pp 4)."""
-    wl = load_workload("llama3-70b")
-    mp, _ = enumerate_mappings(wl, fixed={"tp": 4, "pp": 4, "cp": 1, "ep": 1, "vpp": 1, "micro_batch": 1,
-                                          "recompute": 0, "zero_stage": 1, "sequence_parallel": 1,
-                                          "tp_overlap": 1})
-    mx = training_step(HW, wl, mp, recipe_calibration(CAL, "mxfp8"))
-    cs = training_step(HW, wl, mp, recipe_calibration(CAL, "current"))
+    wl, _, mx, cs = _mxfp8_and_current_steps("llama3-70b", tp=4, pp=4, ep=1, tp_overlap=1)
     gathered = float(wl.seq_len) * wl.hidden * (1.0 + 1.0 / 32.0)
     expected = mx.microbatches * (80 / 4) * 2.0 * gathered * 3.0 / 4.0
     assert np.all(mx.microbatches == cs.microbatches) and np.all(expected > 0)
@@ -106,12 +112,7 @@ def test_step_energy_bytes_count_the_regathers():
 
 def test_step_charges_moe_layers_one_regather():
     """Through the step: deepseek-v3 (58 of 61 layers MoE, pp 1) pays 2 - 58/61 regathers per layer."""
-    wl = load_workload("deepseek-v3")
-    mp, _ = enumerate_mappings(wl, fixed={"tp": 2, "pp": 1, "cp": 1, "ep": 8, "vpp": 1, "micro_batch": 1,
-                                          "recompute": 0, "zero_stage": 1, "sequence_parallel": 1,
-                                          "tp_overlap": 0})
-    mx = training_step(HW, wl, mp, recipe_calibration(CAL, "mxfp8"))
-    cs = training_step(HW, wl, mp, recipe_calibration(CAL, "current"))
+    wl, mp, mx, cs = _mxfp8_and_current_steps("deepseek-v3", tp=2, pp=1, ep=8, tp_overlap=0)
     act = 2.0 * float(wl.seq_len) * wl.hidden
     ag = coll.all_gather_time_s(HW, act / 2.0 * (1.0 + 1.0 / 32.0), mp.tp, np.ones_like(mp.tp),
                                 CAL.collective_bw_efficiency)
