@@ -23,10 +23,8 @@ from archsweep.load.job_options import (
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
     RECOMPUTE_KEY,
-    embedding_loss_split_option,
+    bool_job_option,
     fp8_act_option,
-    moe_a2a_option,
-    param_gather_option,
     precision_recipe,
     recompute_option,
 )
@@ -158,9 +156,9 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
-    param_gather = param_gather_option(raw, training, source, "", problems, _FLAGS)
-    moe_a2a = moe_a2a_option(raw, training, source, "", problems, _FLAGS)
-    split = embedding_loss_split_option(raw, training, source, "", problems, _FLAGS)
+    param_gather = bool_job_option(raw, PARAM_GATHER_KEY, training, source, "", problems, _FLAGS)
+    moe_a2a = bool_job_option(raw, MOE_A2A_KEY, training, source, "", problems, _FLAGS)
+    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,

@@ -1,6 +1,6 @@
 """The ``embedding_loss_in_pipeline_split`` training key (issue 10, s11-splitopt): model YAML files, study entries
 and ``archsweep eval --[no-]pp-split-embedding-loss`` set TrainingJob.embedding_loss_in_pipeline_split through one
-check (archsweep.load.job_options.embedding_loss_split_option), as ``moe_a2a_overlap``. Off unless asked
+check (archsweep.load.job_options.bool_job_option), as ``moe_a2a_overlap``. Off unless asked
 (Megatron-Core's default: ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``
 False). A study evaluates a job with it apart from one without: Llama 2 13B (40 layers, 42 slots) at pp = 3
 runs a faster step with the split; at pp = 4 (4 does not divide 42) the candidate is infeasible, not dropped."""

@@ -1,6 +1,6 @@
 """The ``moe_a2a_overlap`` training key (issue 10, s9-epdefault): model YAML files, study entries and
 ``archsweep eval --[no-]moe-a2a-overlap`` set TrainingJob.moe_a2a_overlap through one check
-(archsweep.load.job_options.moe_a2a_option), as ``param_gather_overlap``. Off unless asked (Megatron-Core's
+(archsweep.load.job_options.bool_job_option), as ``param_gather_overlap``. Off unless asked (Megatron-Core's
 default, transformer_config.py ``overlap_moe_expert_parallel_comm: bool = False``)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ``param_gather_overlap`` training key (review finding 19, s8-m2): model YAML files, study entries and
 ``archsweep eval --[no-]param-gather-overlap`` set TrainingJob.param_gather_overlap through one check
-(archsweep.load.job_options.param_gather_option), as the other job options; a study can model the overlap off."""
+(archsweep.load.job_options.bool_job_option), as the other job options; a study can model the overlap off."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ file or a study entry): the LoRA recipe, the low-precision recipe and the select
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from archsweep.spec.errors import InputError
@@ -18,8 +19,8 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "fp8_act_option", "moe_a2a_option", "embedding_loss_split_option",
-           "param_gather_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "bool_job_option",
+           "fp8_act_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
            "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
@@ -30,12 +31,15 @@ RECOMPUTE_KEY = "recompute_modules"
 
 #: Key of the SwiGLU input kept in FP8 (:func:`fp8_act_option`).
 FP8_ACT_KEY = "activation_fp8_input_store"
-#: Key of the distributed optimizer's overlapped parameter all-gather (:func:`param_gather_option`).
+#: Key of the distributed optimizer's overlapped parameter all-gather (:func:`bool_job_option`).
 PARAM_GATHER_KEY = "param_gather_overlap"
-#: Key of the MoE EP all-to-all overlap (:func:`moe_a2a_option`).
+#: Key of the MoE EP all-to-all overlap (:func:`bool_job_option`).
 MOE_A2A_KEY = "moe_a2a_overlap"
-#: Key of the pipeline split that counts the embedding and the loss as layers (:func:`embedding_loss_split_option`).
+#: Key of the pipeline split that counts the embedding and the loss as layers (:func:`bool_job_option`).
 EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
+#: The true-or-false job options read by :func:`bool_job_option`.
+BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY)
+_BOOL_DEFAULTS: dict[str, bool] = {f.name: bool(f.default) for f in fields(TrainingJob) if f.name in BOOL_JOB_KEYS}
 
 
 def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
@@ -162,37 +166,16 @@ def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str 
     return value
 
 
-def param_gather_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
-                        names: Mapping[str, str] | None = None) -> bool:
-    """``param_gather_overlap``: the distributed optimizer's parameter all-gather after the optimizer step overlaps
-    the next step's forward (Megatron-Core ``overlap_param_gather``; true, the default) or is issued after the step,
-    all of it exposed (false: the Megatron-Bridge v0.2.0 ``fp8_mx`` presets), kept from ``base`` (else true) where
-    ``raw`` leaves it out (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p``
-    at ``key.param_gather_overlap`` or ``names["param_gather_overlap"]`` (a flag)."""
-    kept = base.param_gather_overlap if base is not None else True
-    return _bool_option(raw, PARAM_GATHER_KEY, kept, file, key, p, names)
-
-
-def moe_a2a_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
-                   names: Mapping[str, str] | None = None) -> bool:
-    """``moe_a2a_overlap``: a MoE job runs Megatron-Core's EP all-to-all overlap (``overlap_moe_expert_parallel_comm``,
-    the combined 1F1B schedule) where the stack and the mapping allow it (true), or not (false, the default:
-    Megatron-Core's), kept from ``base`` (else false) where ``raw`` leaves it out
-    (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p`` at
-    ``key.moe_a2a_overlap`` or ``names["moe_a2a_overlap"]`` (a flag)."""
-    kept = base.moe_a2a_overlap if base is not None else False
-    return _bool_option(raw, MOE_A2A_KEY, kept, file, key, p, names)
-
-
-def embedding_loss_split_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str,
-                                p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
-    """``embedding_loss_in_pipeline_split``: the pipeline split counts the input embedding and the loss as one layer
-    each (Megatron-Core ``account_for_embedding_in_pipeline_split`` + ``account_for_loss_in_pipeline_split``; true),
-    or splits the layers alone (false, the default: Megatron-Core's), kept from ``base`` (else false) where ``raw``
-    leaves it out (:class:`~archsweep.spec.training.TrainingJob`). true or false; problems appended to ``p`` at
-    ``key.embedding_loss_in_pipeline_split`` or ``names["embedding_loss_in_pipeline_split"]`` (a flag)."""
-    kept = base.embedding_loss_in_pipeline_split if base is not None else False
-    return _bool_option(raw, EMBEDDING_LOSS_SPLIT_KEY, kept, file, key, p, names)
+def bool_job_option(raw: dict[str, Any], name: str, base: TrainingJob | None, file: str, key: str,
+                    p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
+    """A true-or-false job option ``name`` (one of :data:`BOOL_JOB_KEYS`: ``param_gather_overlap``,
+    ``moe_a2a_overlap``, ``embedding_loss_in_pipeline_split``; what each means and its source:
+    :class:`~archsweep.spec.training.TrainingJob`): ``raw[name]``, kept from ``base`` where ``raw`` leaves it out,
+    else the field's default (the overlapped parameter all-gather on, as Megatron-Core's ``overlap_param_gather``; the
+    EP all-to-all overlap and the embedding / loss pipeline split off, as Megatron-Core's defaults). A value that is
+    not a boolean appends a problem to ``p`` at ``key.<name>`` or ``names[name]`` (a flag)."""
+    kept = getattr(base, name) if base is not None else _BOOL_DEFAULTS[name]
+    return _bool_option(raw, name, kept, file, key, p, names)
 
 
 def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str, p: list[InputError],

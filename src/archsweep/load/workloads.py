@@ -35,11 +35,9 @@ from archsweep.load.job_options import (
     PARAM_GATHER_KEY,
     PRECISION_KEYS,
     RECOMPUTE_KEY,
-    embedding_loss_split_option,
+    bool_job_option,
     fp8_act_option,
     lora_recipe,
-    moe_a2a_option,
-    param_gather_option,
     precision_recipe,
     recompute_option,
 )
@@ -326,9 +324,9 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p)
     recompute_modules = recompute_option(raw, base, file, key, p)
     fp8_act = fp8_act_option(raw, base, ffn_type, file, key, p)
-    param_gather = param_gather_option(raw, base, file, key, p)
-    moe_a2a = moe_a2a_option(raw, base, file, key, p)
-    split = embedding_loss_split_option(raw, base, file, key, p)
+    param_gather = bool_job_option(raw, PARAM_GATHER_KEY, base, file, key, p)
+    moe_a2a = bool_job_option(raw, MOE_A2A_KEY, base, file, key, p)
+    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, base, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
