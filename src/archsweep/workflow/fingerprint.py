@@ -72,7 +72,7 @@ def _space_parts(study: Study) -> dict[str, object]:
 
 
 def _digest(parts: dict[str, object]) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HEX]
 
 
