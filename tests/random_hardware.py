@@ -3,7 +3,8 @@ of H100-SXM, and the pruned search's per-key tables of a candidate set."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -74,3 +75,20 @@ def workload_variant(name: str, variant: str) -> Workload:
     if variant == "modules":
         return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
     return wl
+
+
+def assert_fields_equal(a: Any, b: Any, *, broadcast_nested: bool = False) -> None:
+    """Every field of the dataclass ``a`` (a model result: ``StepResult``, ``StageCompute``) equals the one of
+    ``b`` element for element (``np.testing.assert_array_equal``: no tolerance, NaN equal to NaN); a field that
+    is itself a dataclass (memory, layer costs) field by field, broadcast against each other where
+    ``broadcast_nested`` (a per-class constant against its per-pair array). The message names the field."""
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if not is_dataclass(x):
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+            continue
+        for g in fields(x):
+            u, v = getattr(x, g.name), getattr(y, g.name)
+            if broadcast_nested:
+                u, v = np.broadcast_arrays(u, v)
+            np.testing.assert_array_equal(u, v, err_msg=f"{f.name}.{g.name}")

@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
+from random_hardware import CAL, WORKLOAD_VARIANTS, assert_fields_equal, random_candidates, workload_variant
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
@@ -25,14 +25,7 @@ from archsweep.spec.hardware import HardwareArrays
 
 
 def _assert_same(a: StageCompute, b: StageCompute) -> None:
-    for f in fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "lc":
-            for g in fields(x):
-                np.testing.assert_array_equal(np.broadcast_arrays(getattr(x, g.name), getattr(y, g.name))[0],
-                                              np.broadcast_arrays(getattr(y, g.name), getattr(x, g.name))[0], err_msg=g.name)
-        else:
-            np.testing.assert_array_equal(x, y, err_msg=f.name)
+    assert_fields_equal(a, b, broadcast_nested=True)  # the layer costs of a class broadcast against its pairs
 
 
 @pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)

@@ -11,28 +11,16 @@ the per-collective functions.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 import pytest
-from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
+from random_hardware import CAL, WORKLOAD_VARIANTS, assert_fields_equal, random_candidates, workload_variant
 
 from archsweep.model import collectives as coll
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.search_bounds import refined_bounds, refined_stage
-from archsweep.model.training.step import StepResult, take_stage, training_step
+from archsweep.model.training.step import take_stage, training_step
 from archsweep.spec.hardware import HardwareArrays
-
-
-def _assert_same_step(a: StepResult, b: StepResult) -> None:
-    for f in fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "memory":
-            for g in fields(x):
-                np.testing.assert_array_equal(getattr(x, g.name), getattr(y, g.name), err_msg=f"memory.{g.name}")
-        else:
-            np.testing.assert_array_equal(x, y, err_msg=f.name)
 
 
 @pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
@@ -57,7 +45,7 @@ def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
         reused = training_step(part, wl, mp, CAL, fixed_dp, take_stage(sc, position[keep], size))
         plain = training_step(part, wl, mp, CAL, fixed_dp)
     assert np.isfinite(plain.step_time_s).any()
-    _assert_same_step(reused, plain)
+    assert_fields_equal(reused, plain)
 
 
 def test_collectives_on_shared_tiers_equal_the_plain_ones():
