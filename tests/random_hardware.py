@@ -92,3 +92,20 @@ def assert_fields_equal(a: Any, b: Any, *, broadcast_nested: bool = False) -> No
             if broadcast_nested:
                 u, v = np.broadcast_arrays(u, v)
             np.testing.assert_array_equal(u, v, err_msg=f"{f.name}.{g.name}")
+
+
+def random_pairs(mappings: MappingArrays, candidates: int, pairs: int, seed: int
+                 ) -> tuple[HardwareArrays, np.ndarray, np.ndarray, np.random.Generator]:
+    """:func:`random_candidates` (``candidates`` of them, ``seed``) and ``pairs`` random (candidate row, mapping
+    column) pairs of them and ``mappings``, drawn with a generator seeded ``seed + 1``; that generator is
+    returned too, for further draws."""
+    hw = random_candidates(candidates, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    rows, cols = rng.integers(0, candidates, pairs), rng.integers(0, len(mappings), pairs)
+    return hw, rows, cols, rng
+
+
+def pair_arrays(hw: HardwareArrays, mappings: MappingArrays, rows: np.ndarray,
+                cols: np.ndarray) -> tuple[HardwareArrays, MappingArrays]:
+    """The hardware rows ``rows`` of ``hw`` and the mappings ``cols`` of ``mappings``: one element per pair."""
+    return HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()}), mappings.take(cols)

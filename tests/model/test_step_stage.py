@@ -13,23 +13,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from random_hardware import CAL, WORKLOAD_VARIANTS, assert_fields_equal, random_candidates, workload_variant
+from random_hardware import (
+    CAL,
+    WORKLOAD_VARIANTS,
+    assert_fields_equal,
+    pair_arrays,
+    random_candidates,
+    random_pairs,
+    workload_variant,
+)
 
 from archsweep.model import collectives as coll
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.search_bounds import refined_bounds, refined_stage
 from archsweep.model.training.step import take_stage, training_step
-from archsweep.spec.hardware import HardwareArrays
 
 
 @pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
 def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
     wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = random_candidates(7, seed=51)
-    rng = np.random.default_rng(52)
-    rows, cols = rng.integers(0, 7, 2000), rng.integers(0, len(mappings), 2000)
+    hw, rows, cols, rng = random_pairs(mappings, 7, 2000, seed=51)
     classes = key_tables.compute_classes(mappings)
     zero = np.zeros(len(rows))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -40,8 +45,7 @@ def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
         sc, position, size = stage
         assert size < len(rows)  # pairs of one (candidate, compute class) share a position
         keep = rng.random(len(rows)) < 0.5  # the survivors of the refined bound, in the search
-        part = HardwareArrays(**{k: np.asarray(v)[rows[keep]] for k, v in hw.columns().items()})
-        mp = mappings.take(cols[keep])
+        part, mp = pair_arrays(hw, mappings, rows[keep], cols[keep])
         reused = training_step(part, wl, mp, CAL, fixed_dp, take_stage(sc, position[keep], size))
         plain = training_step(part, wl, mp, CAL, fixed_dp)
     assert np.isfinite(plain.step_time_s).any()
