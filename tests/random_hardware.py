@@ -3,7 +3,8 @@ of H100-SXM, and the pruned search's per-key tables of a candidate set."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -74,3 +75,37 @@ def workload_variant(name: str, variant: str) -> Workload:
     if variant == "modules":
         return replace(wl, training=replace(wl.training, recompute_modules=("core_attn", "layernorm", "mlp", "moe_act")))
     return wl
+
+
+def assert_fields_equal(a: Any, b: Any, *, broadcast_nested: bool = False) -> None:
+    """Every field of the dataclass ``a`` (a model result: ``StepResult``, ``StageCompute``) equals the one of
+    ``b`` element for element (``np.testing.assert_array_equal``: no tolerance, NaN equal to NaN); a field that
+    is itself a dataclass (memory, layer costs) field by field, broadcast against each other where
+    ``broadcast_nested`` (a per-class constant against its per-pair array). The message names the field."""
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if not is_dataclass(x):
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+            continue
+        for g in fields(x):
+            u, v = getattr(x, g.name), getattr(y, g.name)
+            if broadcast_nested:
+                u, v = np.broadcast_arrays(u, v)
+            np.testing.assert_array_equal(u, v, err_msg=f"{f.name}.{g.name}")
+
+
+def random_pairs(mappings: MappingArrays, candidates: int, pairs: int, seed: int
+                 ) -> tuple[HardwareArrays, np.ndarray, np.ndarray, np.random.Generator]:
+    """:func:`random_candidates` (``candidates`` of them, ``seed``) and ``pairs`` random (candidate row, mapping
+    column) pairs of them and ``mappings``, drawn with a generator seeded ``seed + 1``; that generator is
+    returned too, for further draws."""
+    hw = random_candidates(candidates, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    rows, cols = rng.integers(0, candidates, pairs), rng.integers(0, len(mappings), pairs)
+    return hw, rows, cols, rng
+
+
+def pair_arrays(hw: HardwareArrays, mappings: MappingArrays, rows: np.ndarray,
+                cols: np.ndarray) -> tuple[HardwareArrays, MappingArrays]:
+    """The hardware rows ``rows`` of ``hw`` and the mappings ``cols`` of ``mappings``: one element per pair."""
+    return HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()}), mappings.take(cols)

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
+import job_option_checks as opt
 import numpy as np
 import pytest
 
 from archsweep.candidates.evaluate import evaluation_columns, study_workload
 from archsweep.cli.app import main
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import models_dir
 from archsweep.load.study import parse_study
 from archsweep.load.technology import load_technology
-from archsweep.load.workloads import load_workload, training_job
-from archsweep.spec.errors import InputError, InputErrors
+from archsweep.load.workloads import load_workload
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.training import TrainingJob
 from archsweep.whatif import WorkloadOverrides, apply_overrides
@@ -31,36 +29,16 @@ from archsweep.workflow.fingerprint import evaluate_fingerprint
 KEY = "embedding_loss_in_pipeline_split"
 
 
-def _problems(err: pytest.ExceptionInfo[Any]) -> list[Any]:
-    return err.value.problems if isinstance(err.value, InputErrors) else [err.value.problem]
-
-
 def _study_doc(strategy: str) -> dict[str, Any]:
-    return {"name": "split", "base": "H100-SXM", "parameters": {"compute_units": {"values": [132]}},
-            "sampling": {"method": "grid"}, "objectives": [{"column": "tokens_per_s", "direction": "maximize"}],
-            "mapping": {"strategy": strategy},
-            "workloads": [{"model": "llama2-13b", "name": "l13-split", "training": {KEY: True}},
-                          {"model": "llama2-13b", "name": "l13-even", "training": {KEY: False}}]}
+    return opt.study_doc("split", strategy, [{"model": "llama2-13b", "name": "l13-split", "training": {KEY: True}},
+                                         {"model": "llama2-13b", "name": "l13-even", "training": {KEY: False}}])
 
 
-def test_off_by_default_and_the_key_sets_and_keeps_it() -> None:
+def test_off_by_default_in_the_job_and_the_shipped_models() -> None:
     base = TrainingJob(64, 4096)
     assert base.embedding_loss_in_pipeline_split is False
     assert all(not load_workload(m).training.embedding_loss_in_pipeline_split
                for m in ("llama2-13b", "llama3-405b", "qwen3-235b-a22b"))
-    job = training_job({KEY: True}, base=base, default_seq_len=None, file="f.yaml", key="training")
-    assert job.embedding_loss_in_pipeline_split is True
-    kept = training_job({"global_batch": {"sequences": 8}}, base=job, default_seq_len=None, file="f.yaml", key="training")
-    assert kept.embedding_loss_in_pipeline_split is True
-
-
-@pytest.mark.parametrize(("value", "shown"), [("yes", "'yes'"), (1, "1"), (None, "None")])
-def test_bad_values_name_file_key_value_and_what_is_allowed(value: Any, shown: str) -> None:
-    with pytest.raises((InputError, InputErrors)) as err:
-        training_job({KEY: value}, base=TrainingJob(64, 4096), default_seq_len=None, file="f.yaml", key="training")
-    [problem] = _problems(err)
-    assert (problem.file, problem.key_path, problem.value, problem.allowed) == (
-        "f.yaml", f"training.{KEY}", shown, "true or false")
 
 
 def test_a_study_entry_sets_it_names_the_key_path_and_changes_the_fingerprint() -> None:
@@ -72,9 +50,7 @@ def test_a_study_entry_sets_it_names_the_key_path_and_changes_the_fingerprint() 
     flipped["workloads"][0]["training"][KEY] = False  # same names, the option alone differs
     assert evaluate_fingerprint(parse_study(flipped, file="s.yaml")) != evaluate_fingerprint(study)
     doc["workloads"][0] = {"model": "llama2-13b", "training": {KEY: "on"}}
-    with pytest.raises((InputError, InputErrors)) as err:
-        parse_study(doc, file="s.yaml")
-    [problem] = _problems(err)
+    problem = opt.study_problem(doc)
     assert (problem.file, problem.key_path, problem.value) == ("s.yaml", f"workloads[0].training.{KEY}", "'on'")
     assert "boolean" in problem.allowed  # the study schema's check
 
@@ -98,16 +74,7 @@ def test_a_study_evaluates_the_split_apart_and_marks_refused_layouts_infeasible(
     assert len(on4["feasible"]) == 1 and not bool(on4["feasible"][0]) and bool(off4["feasible"][0])
 
 
-def test_a_model_file_and_the_eval_flag_set_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = (models_dir() / "llama2-13b.yaml").read_text()
-    assert "\n  mode: pretrain\n" in text
-    path = tmp_path / "llama2-13b.yaml"
-    path.write_text(text.replace("\n  mode: pretrain\n", f"\n  mode: pretrain\n  {KEY}: true\n"))
-    assert load_workload(path).training.embedding_loss_in_pipeline_split is True
-    path.write_text(text.replace("\n  mode: pretrain\n", f"\n  mode: pretrain\n  {KEY}: 'yes'\n"))
-    assert main(["eval", "--model", str(path), "--accelerator", "H100-SXM", "--count", "48"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"archsweep: error: {path}: training.{KEY}: got ") and "Traceback" not in err
+def test_the_eval_flag_sets_it(capsys: pytest.CaptureFixture[str]) -> None:
     base = ["eval", "--model", "llama2-13b", "--accelerator", "H100-SXM", "--count", "48", "--json",
             "--strategy", "tp=2,pp=3,cp=1,vpp=1,mb=1,recompute=none,zero=1"]
 

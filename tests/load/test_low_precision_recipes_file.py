@@ -82,5 +82,6 @@ def test_negative_regather_bytes_rejected(tmp_path: Path):
 def test_quantize_hbm_share_must_be_a_share(tmp_path: Path, bad: str):
     path = _copy(tmp_path, 'quantize_hbm_share_mxfp8: {"value": 0.622,', f'quantize_hbm_share_mxfp8: {{"value": {bad},',
                  name="low_precision_rates.yaml", sub="hardware")
-    with pytest.raises(InputError, match=r"B200\.quantize_hbm_share_mxfp8\.value"):
+    # written once for the Blackwell parts (B200, GB200, B300, GB300): the error names the family's key path
+    with pytest.raises(InputError, match=r"families\.blackwell-quantize\.figures\.quantize_hbm_share_mxfp8\.value"):
         load_low_precision_rates(path)

@@ -14,7 +14,15 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
+from random_hardware import (
+    CAL,
+    WORKLOAD_VARIANTS,
+    assert_fields_equal,
+    pair_arrays,
+    random_candidates,
+    random_pairs,
+    workload_variant,
+)
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.training import key_tables
@@ -25,14 +33,7 @@ from archsweep.spec.hardware import HardwareArrays
 
 
 def _assert_same(a: StageCompute, b: StageCompute) -> None:
-    for f in fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "lc":
-            for g in fields(x):
-                np.testing.assert_array_equal(np.broadcast_arrays(getattr(x, g.name), getattr(y, g.name))[0],
-                                              np.broadcast_arrays(getattr(y, g.name), getattr(x, g.name))[0], err_msg=g.name)
-        else:
-            np.testing.assert_array_equal(x, y, err_msg=f.name)
+    assert_fields_equal(a, b, broadcast_nested=True)  # the layer costs of a class broadcast against its pairs
 
 
 @pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
@@ -75,11 +76,8 @@ def test_layer_classes_on_a_grid_at_one_count(name, variant):
 def test_layer_classes_on_flat_pairs(name, variant):
     wl = workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = random_candidates(7, seed=44)
-    rng = np.random.default_rng(45)
-    rows, cols = rng.integers(0, 7, 3000), rng.integers(0, len(mappings), 3000)
-    part = HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()})
-    mp = mappings.take(cols)
+    hw, rows, cols, _ = random_pairs(mappings, 7, 3000, seed=44)
+    part, mp = pair_arrays(hw, mappings, rows, cols)
     layers = key_tables.layer_classes(mp, part.accelerator_count, fixed_dp, rows)
     class_of, first = layers
     assert np.array_equal(class_of[first], np.arange(len(first)))
@@ -116,11 +114,8 @@ def test_layer_classes_code_the_expert_tp_width_itself(monkeypatch):
 def _flat_case():
     wl = load_workload("mixtral-8x7b")
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = random_candidates(3, seed=47)
-    rng = np.random.default_rng(48)
-    rows, cols = rng.integers(0, 3, 400), rng.integers(0, len(mappings), 400)
-    part = HardwareArrays(**{k: np.asarray(v)[rows] for k, v in hw.columns().items()})
-    mp = mappings.take(cols)
+    hw, rows, cols, _ = random_pairs(mappings, 3, 400, seed=47)
+    part, mp = pair_arrays(hw, mappings, rows, cols)
     return wl, part, mp, fixed_dp, key_tables.layer_classes(mp, part.accelerator_count, fixed_dp, rows)
 
 

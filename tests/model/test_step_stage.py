@@ -11,57 +11,41 @@ the per-collective functions.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 import pytest
-from random_hardware import CAL, WORKLOAD_VARIANTS, random_candidates, workload_variant
+import random_hardware as rh
 
 from archsweep.model import collectives as coll
 from archsweep.model.training import key_tables
 from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.search_bounds import refined_bounds, refined_stage
-from archsweep.model.training.step import StepResult, take_stage, training_step
-from archsweep.spec.hardware import HardwareArrays
+from archsweep.model.training.step import take_stage, training_step
 
 
-def _assert_same_step(a: StepResult, b: StepResult) -> None:
-    for f in fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "memory":
-            for g in fields(x):
-                np.testing.assert_array_equal(getattr(x, g.name), getattr(y, g.name), err_msg=f"memory.{g.name}")
-        else:
-            np.testing.assert_array_equal(x, y, err_msg=f.name)
-
-
-@pytest.mark.parametrize(("name", "variant"), WORKLOAD_VARIANTS)
+@pytest.mark.parametrize(("name", "variant"), rh.WORKLOAD_VARIANTS)
 def test_training_step_with_the_refined_stage_is_the_plain_step(name, variant):
-    wl = workload_variant(name, variant)
+    wl = rh.workload_variant(name, variant)
     mappings, fixed_dp = enumerate_mappings(wl)
-    hw = random_candidates(7, seed=51)
-    rng = np.random.default_rng(52)
-    rows, cols = rng.integers(0, 7, 2000), rng.integers(0, len(mappings), 2000)
+    hw, rows, cols, rng = rh.random_pairs(mappings, 7, 2000, seed=51)
     classes = key_tables.compute_classes(mappings)
     zero = np.zeros(len(rows))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        bound, stage = refined_stage(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols, zero, zero, zero)
-        np.testing.assert_array_equal(bound, refined_bounds(hw, wl, mappings, fixed_dp, CAL, classes, rows, cols,
+        bound, stage = refined_stage(hw, wl, mappings, fixed_dp, rh.CAL, classes, rows, cols, zero, zero, zero)
+        np.testing.assert_array_equal(bound, refined_bounds(hw, wl, mappings, fixed_dp, rh.CAL, classes, rows, cols,
                                                             zero, zero, zero))
         assert stage is not None
         sc, position, size = stage
         assert size < len(rows)  # pairs of one (candidate, compute class) share a position
         keep = rng.random(len(rows)) < 0.5  # the survivors of the refined bound, in the search
-        part = HardwareArrays(**{k: np.asarray(v)[rows[keep]] for k, v in hw.columns().items()})
-        mp = mappings.take(cols[keep])
-        reused = training_step(part, wl, mp, CAL, fixed_dp, take_stage(sc, position[keep], size))
-        plain = training_step(part, wl, mp, CAL, fixed_dp)
+        part, mp = rh.pair_arrays(hw, mappings, rows[keep], cols[keep])
+        reused = training_step(part, wl, mp, rh.CAL, fixed_dp, take_stage(sc, position[keep], size))
+        plain = training_step(part, wl, mp, rh.CAL, fixed_dp)
     assert np.isfinite(plain.step_time_s).any()
-    _assert_same_step(reused, plain)
+    rh.assert_fields_equal(reused, plain)
 
 
 def test_collectives_on_shared_tiers_equal_the_plain_ones():
-    hw = random_candidates(64, seed=53)
+    hw = rh.random_candidates(64, seed=53)
     rng = np.random.default_rng(54)
     n = rng.choice([1.0, 2.0, 8.0, 16.0, 64.0, 256.0], 64)
     stride = rng.choice([1.0, 2.0, 4.0, 8.0, 32.0], 64)

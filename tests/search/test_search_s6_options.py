@@ -14,15 +14,14 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
+from search_study import sampler_options_error
 from search_toy_space import AXES, SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
-from archsweep.load.study import load_study
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.localsearch import ParetoLocalSearchSampler, _to_global
 from archsweep.search.startup import SobolStartupSampler, level_design
 from archsweep.search.storage import TopFraction, make_sampler
-from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAMES = sorted(AXES)
@@ -192,15 +191,5 @@ def test_gamma_alone_keeps_optunas_single_objective_cap() -> None:
     ({"local_search_final": 2}, "local_search_final: got 2", "a number <= 1"),
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], key: str, allowed: str) -> None:
-    path = tmp_path / "s.yaml"
-    import yaml
-
-    path.write_text(yaml.safe_dump({
-        "name": "s6opt", "description": "options", "workloads": ["llama3-8b"], "base": "H100-SXM",
-        "objectives": [{"column": "tokens_per_s", "direction": "maximize"}, {"column": "power_w", "direction": "minimize"}],
-        "search": {"parameters": {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10,
-                   "sampler": {"name": "tpe", "options": options}}}))
-    with pytest.raises((InputError, InputErrors)) as info:
-        load_study(path)
-    text = str(info.value)
+    path, text = sampler_options_error(tmp_path, options)
     assert f"{path}: search.sampler.options.{key}; allowed: {allowed}" in text

@@ -12,16 +12,14 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-import yaml
+from search_study import sampler_options_error
 from search_toy_space import SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
-from archsweep.load.study import load_study
 from archsweep.search.grid import nearest_ring, neighbours
 from archsweep.search.localsearch import ParetoLocalSearchSampler, _Parents
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -111,12 +109,5 @@ def test_option_reaches_both_samplers() -> None:
     ({"neighbour_reach": 2}, "local_search_start or surrogate_share > 0 alongside"),
 ])
 def test_bad_reach(tmp_path: Path, options: dict[str, Any], allowed: str) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "s8reach", "description": "reach", "workloads": ["llama3-8b"], "base": "H100-SXM",
-        "objectives": [{"column": "tokens_per_s", "direction": "maximize"}, {"column": "power_w", "direction": "minimize"}],
-        "search": {"parameters": {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10,
-                   "sampler": {"name": "tpe", "options": options}}}))
-    with pytest.raises((InputError, InputErrors)) as info:
-        load_study(path)
-    assert f"{path}: search.sampler.options.neighbour_reach" in str(info.value) and allowed in str(info.value)
+    path, text = sampler_options_error(tmp_path, options)
+    assert f"{path}: search.sampler.options.neighbour_reach" in text and allowed in text

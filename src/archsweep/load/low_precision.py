@@ -3,11 +3,15 @@ name) and ``data/calibration/low_precision_recipes.yaml`` (:class:`LowPrecisionR
 
 Each figure is ``{value, source, locator, confidence}`` (or a list of them where sources
 disagree: the first, the file's preferred source, is used). Values carry units ("794.5 TFLOP/s").
+A figure several parts share is written once, in a family of the rates file's ``families`` section
+(parts with a note each, figures): :func:`low_precision_rate_sources` says where each part's figure
+comes from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -18,7 +22,8 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES, LowPrecisionRates, LowPrecisionRecipe
 
-__all__ = ["load_low_precision_rates", "load_low_precision_recipes", "fp4_native_accelerators"]
+__all__ = ["FigureSource", "fp4_native_accelerators", "load_low_precision_rates", "load_low_precision_recipes",
+           "low_precision_rate_sources"]
 
 _FIELDS = {
     "measured_max_matmul_bf16_flops_per_s": "mamf_bf16_flops_per_s",
@@ -39,52 +44,145 @@ _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
 
 
+#: Reserved top-level key: figures several parts share (:func:`_family_figures`).
+_FAMILIES = "families"
+_FAMILY_KEYS = {"about", "parts", "figures"}
+_PART_NOTE_KEYS = {"note", "confidence"}
+
+
+@dataclass(frozen=True)
+class FigureSource:
+    """Where one part's figure comes from in ``data/hardware/low_precision_rates.yaml``.
+
+    Attributes:
+        key_path: the figure's entry in the file (``H100-SXM.measured_max_matmul_fp8_flops_per_s`` or
+            ``families.<family>.figures.<figure>``).
+        entry: the entry as written (``{value, source, locator, confidence, ...}``; the first where
+            sources disagree); for a family figure with the part's ``confidence`` where the family
+            lowers it.
+        note: why a family's figure holds for the part (its derivation); "" for the part's own entry.
+    """
+
+    key_path: str
+    entry: Mapping[str, object]
+    note: str = ""
+
+
 @cache
-def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecisionRates]:
-    """Rates per catalog name (read-only mapping).
+def low_precision_rate_sources(path: Path | None = None) -> Mapping[str, Mapping[str, FigureSource]]:
+    """Per catalog name, per figure of ``path`` (default ``data/hardware/low_precision_rates.yaml``):
+    where the figure comes from, the part's own block or a family of ``families`` (a figure the part
+    writes itself overrides its family's). Keys and provenance are checked, values are not
+    (:func:`load_low_precision_rates` does).
 
     Raises:
-        InputError: malformed file, unknown key, missing provenance or a bad unit (file, key path).
+        InputError: malformed file or family, unknown key, missing provenance, a part given one figure
+            by two families (file, key path).
     """
     path = Path(path) if path is not None else data_dir() / "hardware" / "low_precision_rates.yaml"
     doc = load_yaml(path)
     if not isinstance(doc, dict):
         raise InputError(str(path), "", type(doc).__name__, "a mapping of catalog name -> rates")
-    out: dict[str, LowPrecisionRates] = {}
+    out: dict[str, dict[str, FigureSource]] = {}
     for name, entries in doc.items():
+        if name == _FAMILIES:
+            continue
         if not isinstance(entries, dict):
             raise InputError(str(path), str(name), type(entries).__name__, "a mapping of figure -> {value, source, ...}")
+        out[str(name)] = {str(key): FigureSource(f"{name}.{key}", _sourced_entry(path, f"{name}.{key}", key, entry))
+                          for key, entry in entries.items()}
+    inherited: dict[tuple[str, str], str] = {}
+    for part, key, source in _family_figures(path, doc.get(_FAMILIES, {})):
+        if (part, key) in inherited:
+            raise InputError(str(path), source.key_path, part,
+                             f"a part in one family per figure ({inherited[(part, key)]} gives {part} {key} too)")
+        inherited[(part, key)] = source.key_path
+        out.setdefault(part, {}).setdefault(key, source)
+    return MappingProxyType({name: MappingProxyType(figures) for name, figures in out.items()})
+
+
+def _family_figures(path: Path, families: object) -> Iterator[tuple[str, str, FigureSource]]:
+    """(part, figure, source) for every part and figure of every family of ``families``.
+
+    Raises:
+        InputError: a family, its ``parts`` or ``figures`` malformed (file, key path).
+    """
+    if not isinstance(families, dict):
+        raise InputError(str(path), _FAMILIES, type(families).__name__, "a mapping of family name -> {about, parts, figures}")
+    for family, body in families.items():
+        where = f"{_FAMILIES}.{family}"
+        if not isinstance(body, dict) or set(body) != _FAMILY_KEYS:
+            raise InputError(str(path), where, sorted(body) if isinstance(body, dict) else type(body).__name__,
+                             "keys " + ", ".join(sorted(_FAMILY_KEYS)))
+        parts, figures = body["parts"], body["figures"]
+        if not isinstance(parts, dict) or not parts:
+            raise InputError(str(path), f"{where}.parts", parts, "a mapping of catalog name -> {note[, confidence]}")
+        if not isinstance(figures, dict) or not figures:
+            raise InputError(str(path), f"{where}.figures", figures, "a mapping of figure -> {value, source, locator, confidence}")
+        checked = {str(key): _sourced_entry(path, f"{where}.figures.{key}", key, entry) for key, entry in figures.items()}
+        for part, note in parts.items():
+            if (not isinstance(note, dict) or "note" not in note or not set(note) <= _PART_NOTE_KEYS
+                    or not all(isinstance(v, str) for v in note.values())):
+                raise InputError(str(path), f"{where}.parts.{part}", note, "{note: text[, confidence: text]}")
+            for key, entry in checked.items():
+                yield str(part), key, FigureSource(f"{where}.figures.{key}", {**entry, **note}, note["note"])
+
+
+def _sourced_entry(path: Path, key_path: str, key: object, entry: object) -> Mapping[str, object]:
+    """The provenance entry of figure ``key`` at ``key_path`` (the first where sources disagree).
+
+    Raises:
+        InputError: ``key`` is not a figure of the file, or the entry lacks {value, source, locator, confidence}.
+    """
+    if key not in _KNOWN_UNUSED and key not in _FIELDS and key not in _FLAGS and key not in _COUNTS and key not in _SHARES:
+        raise InputError(str(path), key_path, "<unknown key>",
+                         "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_KNOWN_UNUSED})))
+    first = entry[0] if isinstance(entry, list) and entry else entry
+    if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
+        raise InputError(str(path), key_path, "<missing provenance>", "{value, source, locator, confidence}")
+    return first
+
+
+@cache
+def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecisionRates]:
+    """Rates per catalog name (read-only mapping): each part's own figures and those of the families
+    that list it (:func:`low_precision_rate_sources`).
+
+    Raises:
+        InputError: malformed file, unknown key, missing provenance or a bad unit (file, key path).
+    """
+    path = Path(path) if path is not None else data_dir() / "hardware" / "low_precision_rates.yaml"
+    out: dict[str, LowPrecisionRates] = {}
+    for name, figures in low_precision_rate_sources(path).items():
         values: dict[str, float | bool] = {}
-        for key, entry in entries.items():
-            if key in _KNOWN_UNUSED:
-                continue
-            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS and key not in _SHARES:
-                raise InputError(str(path), f"{name}.{key}", "<unknown key>",
-                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_KNOWN_UNUSED})))
-            first = entry[0] if isinstance(entry, list) and entry else entry
-            if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
-                raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
-            if key in _FLAGS:
-                if not isinstance(first["value"], bool):
-                    raise InputError(str(path), f"{name}.{key}.value", first["value"], "true or false")
-                values[_FLAGS[key]] = first["value"]
-                continue
-            if key in _SHARES:
-                share = first["value"]
-                if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-                    raise InputError(str(path), f"{name}.{key}.value", share, "a share of peak HBM bandwidth in (0, 1]")
-                values[_SHARES[key]] = float(share)
-                continue
-            if key in _COUNTS:
-                count = first["value"]
-                if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
-                    raise InputError(str(path), f"{name}.{key}.value", count, "a number >= 0")
-                values[_COUNTS[key]] = float(count)
-                continue
-            values[_FIELDS[key]] = parse_quantity(first["value"], "flops_rate", file=str(path), key_path=f"{name}.{key}.value",
-                                                  non_negative=True)
-        out[str(name)] = LowPrecisionRates(name=str(name), **values)  # type: ignore[arg-type]
+        for key, source in figures.items():
+            if key not in _KNOWN_UNUSED:
+                field, values[field] = _figure_value(path, key, source)
+        out[name] = LowPrecisionRates(name=name, **values)  # type: ignore[arg-type]
     return MappingProxyType(out)
+
+
+def _figure_value(path: Path, key: str, source: FigureSource) -> tuple[str, float | bool]:
+    """(LowPrecisionRates field, value) of figure ``key`` from ``source``.
+
+    Raises:
+        InputError: a flag that is not true / false, a share outside (0, 1], a negative count, a rate
+            without a FLOP/s unit (file, key path ``<source.key_path>.value``, value).
+    """
+    value, where = source.entry["value"], f"{source.key_path}.value"
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            raise InputError(str(path), where, value, "true or false")
+        return _FLAGS[key], value
+    if key in _SHARES:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise InputError(str(path), where, value, "a share of peak HBM bandwidth in (0, 1]")
+        return _SHARES[key], float(value)
+    if key in _COUNTS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InputError(str(path), where, value, "a number >= 0")
+        return _COUNTS[key], float(value)
+    return _FIELDS[key], parse_quantity(value, "flops_rate", file=str(path), key_path=where, non_negative=True)
 
 
 _RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout",

@@ -9,10 +9,11 @@ from typing import Any
 
 from archsweep.load.units import parse_quantity
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import ParameterInfo
+from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME, ParameterInfo
 from archsweep.spec.parameters import ParameterSpace
 
-__all__ = ["MAX_PARAMETER_VALUES", "parse_parameter_space", "problem", "error", "guard", "raise_problems"]
+__all__ = ["MAX_PARAMETER_VALUES", "parse_parameter_space", "parse_parameter_spaces", "problem", "error", "guard",
+           "raise_problems"]
 
 
 def problem(file: str, key_path: str, value: object, allowed: str) -> Problem:
@@ -91,6 +92,27 @@ def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: st
         problems.append(problem(file, f"{key}.points", spec["points"], f"at most {MAX_PARAMETER_VALUES:,} points (MAX_PARAMETER_VALUES)"))
     raise_problems(problems)
     return ParameterSpace(info.name, "range", low=low, high=high, step=step, points=spec.get("points"), scale=scale)
+
+
+def parse_parameter_spaces(raw: Mapping[str, Any], file: str, key_path: str,
+                           problems: list[Problem]) -> tuple[ParameterSpace, ...]:
+    """Every varied hardware parameter of a ``parameters`` mapping (name -> values or range) at
+    ``key_path`` ("parameters" in a study, "search.parameters" in its search section), in file order.
+
+    A name that is not a hardware parameter and a bad space are recorded in ``problems`` (file,
+    ``<key_path>.<name>``, value, what is allowed) and left out, so that every problem is reported.
+    """
+    out: list[ParameterSpace] = []
+    for name, spec in raw.items():
+        key = f"{key_path}.{name}"
+        info = PARAMETER_BY_NAME.get(name)
+        if info is None:
+            problems.append(problem(file, key, name, ANY_HARDWARE_PARAMETER))
+            continue
+        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
+        if parsed is not None:
+            out.append(parsed)
+    return tuple(out)
 
 
 def raise_problems(problems: list[Problem]) -> None:

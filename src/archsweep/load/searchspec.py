@@ -20,10 +20,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from archsweep.load.parameters import error, guard, parse_parameter_space, problem
+from archsweep.load.parameters import error, parse_parameter_spaces, problem
 from archsweep.load.schema import validate_document
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
     DEFAULT_LOCAL_SEARCH_START,
@@ -130,16 +129,7 @@ def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "sea
     except InputError as exc:
         raise error([_prefixed(exc.problem, key_path)]) from None
     problems: list[Problem] = []
-    parameters: list[ParameterSpace] = []
-    for name, spec in raw["parameters"].items():
-        key = f"{key_path}.parameters.{name}"
-        info = PARAMETER_BY_NAME.get(name)
-        if info is None:
-            problems.append(problem(file, key, name, ANY_HARDWARE_PARAMETER))
-            continue
-        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
-        if parsed is not None:
-            parameters.append(parsed)
+    parameters = parse_parameter_spaces(raw["parameters"], file, f"{key_path}.parameters", problems)
     sampler_raw = raw.get("sampler") or default_sampler(parameters)
     name = sampler_raw["name"]
     options = sampler_raw.get("options", {})

@@ -21,7 +21,7 @@ from typing import Any
 
 from archsweep.load.calibration import software_stacks
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.parameters import error, guard, parse_parameter_space, problem
+from archsweep.load.parameters import error, guard, parse_parameter_spaces, problem
 from archsweep.load.paths import spaces_dir
 from archsweep.load.roadmap import parse_study_scenarios
 from archsweep.load.schema import validate_document
@@ -44,7 +44,7 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK
 from archsweep.spec.columns import OUTPUT_COLUMNS, column_dimension
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
+from archsweep.spec.hardware import PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
 from archsweep.spec.serving import ServingWorkload
@@ -109,7 +109,7 @@ def parse_study(document: Any, *, file: str) -> Study:
     workloads, serving, training = parse_workload_entries(document["workloads"], file, problems)
     _check_workloads(document["workloads"], file, problems)
     _check_base(document["base"], file, problems)
-    parameters = _parse_parameters(document.get("parameters", {}), file, problems)
+    parameters = parse_parameter_spaces(document.get("parameters", {}), file, "parameters", problems)
     sampling = document.get("sampling")
     method: SamplingMethod | None = sampling["method"] if sampling else None
     if method is not None:
@@ -259,20 +259,6 @@ def _check_base(base: str, file: str, problems: list[Problem]) -> None:
         problems.append(problem(file, "base", base, "; ".join(p.allowed for p in exc.problems)))
     except KeyError:
         problems.append(problem(file, "base", base, "an accelerator of the hardware catalog"))
-
-
-def _parse_parameters(raw: Mapping[str, Any], file: str, problems: list[Problem]) -> tuple[ParameterSpace, ...]:
-    out: list[ParameterSpace] = []
-    for name, spec in raw.items():
-        key = f"parameters.{name}"
-        info = PARAMETER_BY_NAME.get(name)
-        if info is None:
-            problems.append(problem(file, key, name, ANY_HARDWARE_PARAMETER))
-            continue
-        parsed = guard(problems, lambda: parse_parameter_space(info, spec, file, key))  # noqa: B023 (called at once)
-        if parsed is not None:
-            out.append(parsed)
-    return tuple(out)
 
 
 def _check_sampling(parameters: Sequence[ParameterSpace], method: str, file: str, problems: list[Problem]) -> None:

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "sweep_only", "plot_pair", "plot_serving_curve", "serving_envelope",
-           "plot_breakdown"]
+__all__ = ["MAX_BACKGROUND_POINTS", "MAX_BREAKDOWN_BARS", "figure", "no_data", "save_figure", "sweep_only", "plot_pair",
+           "plot_serving_curve", "serving_envelope", "plot_breakdown"]
 
 #: Feasible candidates drawn behind the front in a projection plot: the first in ``hash(candidate_id)``
 #: order (a top-N in bounded memory, a pseudo-random sample that does not depend on the table's
@@ -35,6 +35,24 @@ def figure(width_in: float = 6.4) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(width_in, 4.8), dpi=100)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1)
+
+
+def no_data(ax: Axes, reason: str) -> None:
+    """Write ``reason`` (why there is nothing to draw) in the middle of an empty plot."""
+    ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes)
+
+
+def save_figure(fig: Figure, ax: Axes, path: Path, title: str, *, xlabel: str | None = None,
+                ylabel: str | None = None) -> None:
+    """Label the axes (where given), title the plot (font size 10), lay it out and write it to ``path``
+    (format by its suffix)."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 def sweep_only(con: duckdb.DuckDBPyConnection, prefix: str = "") -> str:
@@ -55,12 +73,8 @@ def plot_pair(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: st
         ax.scatter(front[a], front[b], s=14, c="tab:red", label="Pareto front (all objectives)")
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
-    ax.set_title(f"{study.name} / {workload}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+        no_data(ax, "no feasible candidate")
+    save_figure(fig, ax, path, f"{study.name} / {workload}", xlabel=a, ylabel=b)
 
 
 def serving_envelope(con: duckdb.DuckDBPyConnection, study: str, workload: str) -> tuple[np.ndarray, np.ndarray]:
@@ -96,12 +110,9 @@ def plot_serving_curve(con: duckdb.DuckDBPyConnection, study: Study, workload: s
         ax.plot(env_x, env_y, "-o", ms=4, c="tab:red", label="best designs (envelope)")
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no feasible candidate", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("tokens/s per user (1 / TPOT)")
-    ax.set_ylabel("output tokens/s per accelerator")
-    ax.set_title(f"{study.name} / {workload}: throughput vs per-user speed", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+        no_data(ax, "no feasible candidate")
+    save_figure(fig, ax, path, f"{study.name} / {workload}: throughput vs per-user speed",
+                xlabel="tokens/s per user (1 / TPOT)", ylabel="output tokens/s per accelerator")
 
 
 def plot_breakdown(con: duckdb.DuckDBPyConnection, study: Study, workload: str, parts: list[str], path: Path) -> None:
@@ -129,7 +140,5 @@ def plot_breakdown(con: duckdb.DuckDBPyConnection, study: Study, workload: str, 
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     else:
         reason = "no front member" if parts else "the model returns no <part>_time_s breakdown columns"
-        ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(f"step-time breakdown, {study.name} / {workload}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+        no_data(ax, reason)
+    save_figure(fig, ax, path, f"step-time breakdown, {study.name} / {workload}")

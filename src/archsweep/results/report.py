@@ -41,9 +41,11 @@ from archsweep.results.plots import (
     MAX_BACKGROUND_POINTS,
     MAX_BREAKDOWN_BARS,
     figure,
+    no_data,
     plot_breakdown,
     plot_pair,
     plot_serving_curve,
+    save_figure,
     sweep_only,
 )
 from archsweep.results.roadmap import roadmap_plot_names, roadmap_section
@@ -183,13 +185,10 @@ def _plot_search_pair(study: Study, values: np.ndarray, feasible: np.ndarray, fr
                 label="Pareto front (all objectives)")
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no feasible trial", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(names[a])
-    ax.set_ylabel(names[b])
+        no_data(ax, "no feasible trial")
     combined = f" ({getattr(study.search, 'aggregate', 'mean')} over workloads)" if len(study.workloads) > 1 else ""
-    ax.set_title(f"search {study.name} / {', '.join(study.workloads)}: trials{combined}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, ax, path, f"search {study.name} / {', '.join(study.workloads)}: trials{combined}",
+                xlabel=names[a], ylabel=names[b])
 
 
 def _plot_hypervolume(con: duckdb.DuckDBPyConnection, study: Study, path: Path) -> None:
@@ -202,10 +201,8 @@ def _plot_hypervolume(con: duckdb.DuckDBPyConnection, study: Study, path: Path) 
         ax.set_xlabel("trial number")
         ax.set_ylabel("hypervolume (minimised objectives, final reference point)")
     else:
-        ax.text(0.5, 0.5, "no completed trial", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(f"search {study.name}: hypervolume after each trial", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+        no_data(ax, "no completed trial")
+    save_figure(fig, ax, path, f"search {study.name}: hypervolume after each trial")
 
 
 def _search_section(con: duckdb.DuckDBPyConnection, study: Study, folder: Path) -> tuple[list[str], list[Path]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from archsweep.results.plots import figure, sweep_only
+from archsweep.results.plots import figure, no_data, save_figure, sweep_only
 from archsweep.spec.columns import MAPPING_COLUMNS, SCENARIO_COLUMN
 from archsweep.spec.study import Study
 
@@ -81,12 +81,8 @@ def _plot(con: duckdb.DuckDBPyConnection, study: Study, workload: str, a: str, b
     if drawn:
         ax.legend(loc="best", fontsize=8, title="scenario", title_fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no feasible candidate in any scenario", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
-    ax.set_title(f"{study.name} / {workload}: Pareto front per scenario", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
+        no_data(ax, "no feasible candidate in any scenario")
+    save_figure(fig, ax, path, f"{study.name} / {workload}: Pareto front per scenario", xlabel=a, ylabel=b)
 
 
 def _change(first: object, value: object) -> str:

@@ -72,7 +72,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
-from archsweep.search.proposing import _FINISHED, ProposingSampler, _constraints, _to_global
+from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]  # the grid's names re-exported
@@ -143,10 +143,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
     def _parents(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Parents:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        _, completed = self._completed(study, finished)
-        rows = [values for _, _, values in completed]
-        indices = [index for _, index, _ in completed]
-        constraints = [_constraints(t) for t, _, _ in completed]
+        rows, indices, constraints = self._completed_columns(study, finished)
         feasible = [not any(c > 0 for c in cs) and bool(np.all(np.isfinite(v))) for cs, v in zip(constraints, rows)]
         parents = _Parents((), np.zeros(0))
         kept = np.flatnonzero(feasible) if rows else np.zeros(0, dtype=np.int64)

@@ -100,6 +100,14 @@ class ProposingSampler(DelegatingSampler):
             out.append((t, index, signs * np.asarray(t.values, dtype=np.float64)))
         return signs, out
 
+    def _completed_columns(self, study: optuna.Study, finished: list[FrozenTrial]
+                           ) -> tuple[list[np.ndarray], list[tuple[int, ...]], list[list[float]]]:
+        """The complete trials of ``finished`` on the grid (:meth:`_completed`), in order, as three columns:
+        their signed objective values (smaller is better), grid indices and constraint values (<= 0: met)."""
+        _, completed = self._completed(study, finished)
+        return ([values for _, _, values in completed], [index for _, index, _ in completed],
+                [_constraints(t) for t, _, _ in completed])
+
     def _index(self, params: Mapping[str, Any]) -> tuple[int, ...] | None:
         """Grid index of a parameter set, None when an axis is missing or off the grid."""
         out = []

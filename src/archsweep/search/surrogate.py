@@ -67,7 +67,7 @@ from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
-from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _constraints, _to_global
+from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.search.surrogatepool import (
     grid_candidates,
@@ -213,10 +213,7 @@ class SurrogateSampler(ProposingSampler):
     def _model(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Model | None:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
-        _, completed = self._completed(study, finished)
-        rows = [values for _, _, values in completed]
-        indices = [index for _, index, _ in completed]
-        values = [_constraints(t) for t, _, _ in completed]
+        rows, indices, values = self._completed_columns(study, finished)
         width = max((len(c) for c in values), default=0)
         violation = np.array([c if len(c) == width else [max(c, default=-1.0)] * width for c in values]
                              ).reshape(len(values), width) if width else np.full((len(values), 1), -1.0)

@@ -50,19 +50,22 @@ def trtllm_bench_limits(wl: Workload, *, weight_bytes_per_element: float, kv_byt
     requests = max(available, 0.0) * kv_cache_fraction / (per_token_gib * (input_tokens + output_tokens))
     raw_bs = min(requests, 4096.0) / pp
     raw_token = min(raw_bs * (1.0 + input_tokens / output_tokens), 32768.0)
-    if raw_bs < 256:
-        max_bs = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        max_bs = 128 * math.ceil(raw_bs / 128)
-    else:
-        max_bs = 256 * math.ceil(raw_bs / 256)
-    if raw_token < 4096:
-        max_token = max(2048, 256 * math.ceil(raw_token / 256))
-    elif raw_token < 8192:
-        max_token = 512 * math.ceil(raw_token / 512)
-    else:
-        max_token = 1024 * math.ceil(raw_token / 1024)
-    return int(max_bs), int(max_token)
+    return _round_up_tiered(raw_bs, 64, _BATCH_TIERS), _round_up_tiered(raw_token, 2048, _TOKEN_TIERS)
+
+
+#: (bound, step): trtllm-bench rounds a raw batch size below 256 up to a multiple of 32, below 1024 of
+#: 128, else of 256 (``finetune_setting``, tuning.py); a raw token count below 4096 / 8192 / else to 256 / 512 / 1024.
+_BATCH_TIERS: tuple[tuple[float, int], ...] = ((256.0, 32), (1024.0, 128), (math.inf, 256))
+_TOKEN_TIERS: tuple[tuple[float, int], ...] = ((4096.0, 256), (8192.0, 512), (math.inf, 1024))
+
+
+def _round_up_tiered(raw: float, floor: int, tiers: tuple[tuple[float, int], ...]) -> int:
+    """``raw`` rounded up to a multiple of the step of the first tier whose bound it is below, at least
+    ``floor`` (a count: sequences or tokens). The last tier's bound is infinite."""
+    for bound, step in tiers:
+        if raw < bound:
+            return max(floor, step * math.ceil(raw / step))
+    raise ValueError(f"_round_up_tiered: got {raw}; allowed: a number below the last tier's bound {tiers[-1][0]}")
 
 
 #: Requests in the synthetic dataset of each published (ISL, OSL) point: TensorRT-LLM
