@@ -104,10 +104,6 @@ class Calibration:
     expert_bias_bytes_bwd_per_element: float = 0.0
     expert_bias_kernels_fwd_per_expert: float = 0.0
     expert_bias_kernels_bwd_per_expert: float = 0.0
-    #: Gradient bytes per parameter (buffer and DP reduce) of the stack's Megatron-Bridge performance scripts
-    #: (``grad_reduce_in_fp32`` False: the parameter dtype): validation sets ``dp_grad_bytes_per_param`` to it
-    #: on a row whose ``framework`` names Megatron-Bridge (:mod:`archsweep.validation.grad_reduce`); 0 = none.
-    bridge_perf_grad_bytes_per_param: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).

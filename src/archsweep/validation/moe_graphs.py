@@ -45,7 +45,6 @@ from dataclasses import replace
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import _text, _yes_no
-from archsweep.validation.grad_reduce import stated_grad_calibration
 from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 
 __all__ = ["graph_scope_calibration", "router_captures_shared_experts", "ungraphed_host_extra_s"]
@@ -80,9 +79,7 @@ def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
                             architecture: Architecture | None) -> Calibration:
     """``calibration`` with the MoE host time of the row's stated CUDA-graph scope for the trained
     ``architecture`` (its shared experts; None: none) (see module doc). Raises ``Skip`` on a
-    ``moe_a2a_overlap`` cell that is not yes / no. Also the gradient bytes the row's software states
-    (:func:`archsweep.validation.grad_reduce.stated_grad_calibration`)."""
-    calibration = stated_grad_calibration(row, calibration)
+    ``moe_a2a_overlap`` cell that is not yes / no."""
     shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
     extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration,
                                    router_captures_shared_experts(row))
