@@ -386,6 +386,7 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         dense_layers=moe_raw.get("dense_layers", 0), capacity_factor=float(moe_raw.get("capacity_factor", 1.0)),
         dropless=moe_raw.get("dropless", True),
         router_groups=int(moe_raw.get("router_groups", 1)), router_group_topk=int(moe_raw.get("router_group_topk", 1)),
+        expert_bias=bool(moe_raw.get("expert_bias", False)),
     )
     architecture = Architecture(
         name=doc["name"], layers=arch["layers"], hidden=arch["hidden"], heads=arch["heads"],
@@ -393,6 +394,6 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
         source=doc["source"], max_context=arch.get("max_context"), sliding_window=arch.get("sliding_window"),
         sliding_window_pattern=arch.get("sliding_window_pattern"), local_attention=arch.get("local_attention", "sliding"),
-        dropout=float(arch["dropout"]))
+        dropout=float(arch["dropout"]), activation_clamp=arch.get("activation_clamp"))
     seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")
     return architecture, job, seq_len

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
+from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
 from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
 from archsweep.model.training.mapping import MappingArrays
@@ -213,6 +214,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     dense_hbm = attn_hbm + up[3] + down[3] + elem_bytes_fwd
 
     shared_fwd: Any = 0.0
+    clamp_rc: Any = 0.0
     if wl.moe is not None:
         moe = wl.moe
         ep = mp.ep
@@ -268,13 +270,19 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # (megatron/core/transformer/moe/experts.py, weighted_bias_swiglu_impl / weighted_bias_quick_geglu_impl).
         moe_elem_bytes = elementwise_bytes((moe.top_k * moe.capacity_factor + shared) * float(moe.expert_ffn_hidden))
         moe_elem = moe_elem_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
-        moe_fwd = attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + launches_fwd * expert_launch_s
-        moe_bwd = attn_bwd + moe_ffn[1] + 2.0 * moe_elem + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
+        # A clamped gated activation and expert FC2 biases the stack runs unfused (model.expert_elementwise).
+        unfused = expert_elementwise(wl, hw, cal, tokens, t, et, local_experts)
+        moe_fwd = (attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + launches_fwd * expert_launch_s
+                   + unfused.fwd_s)
+        moe_bwd = (attn_bwd + moe_ffn[1] + 2.0 * moe_elem + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
+                   + unfused.bwd_s)
         moe_flops = attn_flops + moe_ffn[2]
-        moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + perm_bytes
+        moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + perm_bytes + unfused.fwd_bytes
+        clamp_rc = unfused.clamp_fwd_s
     else:
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm
-    dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd)
+    dense_rc, moe_rc = _module_recompute_s(wl, hw, cal, mp, tokens, q_up[0] + kv_up[0], up[0] + down[0], shared_fwd,
+                                           clamp_rc)
 
     logits = gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
@@ -295,7 +303,7 @@ def _activation_inputs(wl: Workload) -> float:
 
 
 def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens,
-                        mla_up_fwd, mlp_gemm_fwd, shared_fwd) -> tuple[np.ndarray | float, np.ndarray | float]:
+                        mla_up_fwd, mlp_gemm_fwd, shared_fwd, clamp_fwd=0.0) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Forward time of the job's ``recompute_modules`` besides the attention core, (dense layer, MoE
     layer): what selective recompute re-runs in the backward (Megatron-Core transformer_config.py
     ``recompute_modules``, NVIDIA/Megatron-LM @d98e8a6). Each module's forward as this model costs it:
@@ -303,7 +311,8 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     routed experts' activation at the layer's activation traffic per FFN element (``layer_costs``:
     ``elementwise_bytes_per_token_per_ffn`` x :func:`_activation_inputs`, 6 B SwiGLU, 4 B GELU);
     ``mla_up_proj`` the MLA Q / KV up-projections; ``mlp`` a dense layer's FC1 + FC2 + activation;
-    ``shared_experts`` the shared experts' GEMMs. Communication inside a recomputed module is not
+    ``shared_experts`` the shared experts' GEMMs; ``moe_act`` also re-runs an unfused activation clamp
+    (``clamp_fwd``, :func:`archsweep.model.expert_elementwise.expert_elementwise`). Communication inside a recomputed module is not
     re-charged (``mlp`` under TP re-runs its sequence-parallel all-gather / reduce-scatter: not counted)."""
     modules = set(wl.training.recompute_modules) - {"core_attn"}
     if not modules:
@@ -323,7 +332,7 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     if wl.moe is not None:
         if "moe_act" in modules:
             routed = wl.moe.top_k * wl.moe.capacity_factor
-            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t)
+            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t) + clamp_fwd
         if "shared_experts" in modules:
             moe = moe + shared_fwd
     return dense, moe

@@ -44,6 +44,9 @@ class MoEConfig:
             the routed experts fall into this many groups of consecutive experts; 1: no group limit.
         router_group_topk: groups a token's ``top_k`` experts come from (``moe_router_group_topk``,
             HF ``topk_group``); 1 with ``router_groups`` 1.
+        expert_bias: the experts' FC1 / FC2 linear layers carry biases (gpt-oss; Megatron-Core
+            ``add_bias_linear``); the cost of adding them outside the grouped GEMM is the stack's
+            (``Calibration.expert_bias_bytes_fwd_per_element``).
     """
 
     num_experts: int
@@ -55,6 +58,7 @@ class MoEConfig:
     dropless: bool = True
     router_groups: int = 1
     router_group_topk: int = 1
+    expert_bias: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ class Architecture:
             Korthikanti et al. (whose 34 s b h + 5 a s^2 b counts the masks).
         local_attention: ``"sliding"`` (the last ``sliding_window`` tokens; Beltagy et al., Longformer,
             2020, Sec. 3.1) or ``"chunked"`` (the tokens of the same ``sliding_window``-token chunk).
+        activation_clamp: clamp limit of a gated FFN activation's inputs (gpt-oss 7.0: HF config
+            ``swiglu_limit``, Megatron-Core ``activation_func_clamp_value``); None: no clamp. Its cost is
+            the stack's (``Calibration.clamped_glu_bytes_fwd_per_element``: 0 where the stack fuses it).
     """
 
     name: str
@@ -117,6 +124,7 @@ class Architecture:
     sliding_window_pattern: int | None = None
     local_attention: Literal["sliding", "chunked"] = "sliding"
     dropout: float = 0.1
+    activation_clamp: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dropout < 1.0:

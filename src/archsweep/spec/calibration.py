@@ -88,6 +88,22 @@ class Calibration:
     #: HybridEP: :func:`archsweep.model.collectives.ep_dispatch_bytes`); 0: one copy per routed
     #: expert, an all-to-all (Megatron-Core alltoall dispatcher).
     moe_dispatch_per_domain: float = 0.0
+    #: HBM bytes per element of the routed experts' FFN intermediate (routed token x ``expert_ffn_hidden``
+    #: unit) that a stack moves to clamp a gated activation's inputs as separate kernels (the architecture's
+    #: ``activation_clamp``), forward and backward, and the kernels it launches per MoE layer each way;
+    #: 0 = the stack fuses the clamp into the activation (or the model has none). The fused activation's own
+    #: traffic is ``elementwise_bytes_per_token_per_ffn``'s.
+    clamped_glu_bytes_fwd_per_element: float = 0.0
+    clamped_glu_bytes_bwd_per_element: float = 0.0
+    clamped_glu_kernels_fwd: float = 0.0
+    clamped_glu_kernels_bwd: float = 0.0
+    #: HBM bytes per element of the routed experts' output (routed token x hidden unit) that a stack moves
+    #: to add the experts' FC2 bias outside the grouped GEMM (the architecture's ``moe.expert_bias``),
+    #: forward and backward, and the kernels it launches per local expert each way; 0 = in the GEMM epilogue.
+    expert_bias_bytes_fwd_per_element: float = 0.0
+    expert_bias_bytes_bwd_per_element: float = 0.0
+    expert_bias_kernels_fwd_per_expert: float = 0.0
+    expert_bias_kernels_bwd_per_expert: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (the recipe's ``gemm_dtype``,
     #: data/calibration/low_precision_recipes.yaml): datatype of a low-precision job's Linear GEMMs,
     #: "fp8" (at the part's ``fp8_matrix_efficiency_ratio``) or "nvfp4" (``nvfp4_matrix_rate_ratio``).
