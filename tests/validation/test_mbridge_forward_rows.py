@@ -82,7 +82,7 @@ def test_pick_takes_the_highest_version_of_the_tables_layout(script: ModuleType)
     want = script.layout(cells)
     name, preset = script.pick(found, "M", "GB300", "MXFP8", want)
     assert name == "M_PRETRAIN_CONFIG_GB300_FP8_MX_V2"  # V3 has MBS 4, the table MBS 8
-    assert script.scope_of(preset)[0] == "attn+moe_router+moe_preprocess"  # full_iteration: the widest scope
+    assert script.scope_of(preset)[0] == "full_iteration"  # cuda_graph_impl full_iteration: the whole step
     assert script.scope_of(found["M_PRETRAIN_CONFIG_GB300_FP8_MX_V1"]) == ("moe_router+moe_preprocess", "")
     assert script.pick(found, "M", "GB300", "MXFP8", want | {"micro_batch_size": 2}) is None
 
