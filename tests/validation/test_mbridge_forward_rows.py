@@ -133,11 +133,13 @@ def test_the_forward_group_mape_is_pinned() -> None:
     pipeline whose preset sets no virtual_pipeline_model_parallel_size state vpp 1 (data/validation/derive/
     mbridge_preset_vpp.py, a sourced reading of every such row, not tuned on this group). 11.13 % since s11-pp1:
     the non-interleaved 1F1B bubble is the other stages' work, not p - 1 slots of the slowest stage (step._bubble,
-    Megatron-Core's schedule; not tuned on this group)."""
+    Megatron-Core's schedule; not tuned on this group). 11.16 % since s12-bigmoe: the 17 rows whose v0.5.x preset
+    runs a full-iteration CUDA graph (sync-free HybridEP budget) pay no MoE host time (validation/moe_graphs.py; the
+    13 DeepSeek-V3 / Qwen3 rows 13.2 -> 5.2 % mean, the 4 GPT-OSS rows, already too fast, 48 -> 75 %)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(11.13, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(11.16, abs=0.1)
