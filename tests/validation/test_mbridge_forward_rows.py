@@ -82,7 +82,7 @@ def test_pick_takes_the_highest_version_of_the_tables_layout(script: ModuleType)
     want = script.layout(cells)
     name, preset = script.pick(found, "M", "GB300", "MXFP8", want)
     assert name == "M_PRETRAIN_CONFIG_GB300_FP8_MX_V2"  # V3 has MBS 4, the table MBS 8
-    assert script.scope_of(preset)[0] == "attn+moe_router+moe_preprocess"  # full_iteration: the widest scope
+    assert script.scope_of(preset)[0] == "full_iteration"  # cuda_graph_impl full_iteration: the whole step
     assert script.scope_of(found["M_PRETRAIN_CONFIG_GB300_FP8_MX_V1"]) == ("moe_router+moe_preprocess", "")
     assert script.pick(found, "M", "GB300", "MXFP8", want | {"micro_batch_size": 2}) is None
 
@@ -134,11 +134,14 @@ def test_the_forward_group_mape_is_pinned() -> None:
     mbridge_preset_vpp.py, a sourced reading of every such row, not tuned on this group). 11.13 % since s11-pp1:
     the non-interleaved 1F1B bubble is the other stages' work, not p - 1 slots of the slowest stage (step._bubble,
     Megatron-Core's schedule; not tuned on this group). 9.91 % since s12-gptoss: gpt-oss's clamp / cat and per-expert
-    FC2 bias add priced as the eager passes Megatron-Core runs (counted from its code, no constant fitted)."""
+    FC2 bias add priced as the eager passes Megatron-Core runs (counted from its code, no constant fitted).
+    9.38 % since s12-bigmoe (with s12-gptoss): the 17 rows whose v0.5.x preset
+    runs a full-iteration CUDA graph (sync-free HybridEP budget) pay no MoE host time (validation/moe_graphs.py; the
+    13 DeepSeek-V3 / Qwen3 rows 13.2 -> 5.2 % mean, the 4 GPT-OSS rows, already too fast, 48 -> 75 %)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.91, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.38, abs=0.1)

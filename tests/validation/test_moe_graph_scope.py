@@ -209,3 +209,35 @@ def test_the_search_optimism_runs_the_rows_overlap() -> None:
     stated, unstated = (search_optimism([r])[0] for r in (row, {**row, "moe_a2a_overlap": ""}))
     assert stated.given_over_measured != unstated.given_over_measured
     assert stated.best_over_measured > unstated.best_over_measured  # the overlap makes the best mapping faster
+
+
+def test_a_full_iteration_graph_has_no_moe_host_time():
+    """cuda_graph_impl full_iteration (Megatron-Bridge v0.5.0 / v0.5.1 presets, sync-free static HybridEP budget):
+    no host time per MoE layer at all, neither the stack constant nor an ungraphed extra; the other calibration
+    fields do not move, and the same row under the widest per-layer scope is predicted slower."""
+    arch = load_workload("deepseek-v3").architecture
+    for stack in ("megatron-core", "megatron-core-flex"):
+        cal = load_calibration(stack=stack)
+        assert cal.moe_layer_host_overhead_s > 0.0
+        out = graph_scope_calibration({"moe_cuda_graph_scope": "full_iteration", "moe_token_dispatcher": "hybridep"},
+                                      cal, arch)
+        assert out.moe_layer_host_overhead_s == 0.0
+        assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s) == cal
+        assert ungraphed_host_extra_s("full_iteration", 1, cal, False) == 0.0
+    full = _row("mbridge-fwd_26.06_DGX-GB300_DeepSeekV3_MXFP8_256_gbs4096")
+    assert _text(full, "moe_cuda_graph_scope") == "full_iteration"
+    widest = {**full, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
+    full_res, widest_res = validate_rows([full, widest])
+    assert full_res.status == widest_res.status == "ok"
+    assert full_res.predicted > widest_res.predicted  # tokens/s per GPU
+
+
+def test_the_rows_stating_a_full_iteration_graph_name_a_preset_that_runs_it():
+    """Every row whose scope cell is full_iteration is a Megatron-Bridge v0.5.x preset row (NeMo 26.06 / 26.06.01)
+    of a HybridEP MXFP8 run: the presets whose pretrain scripts set the static token budget with the graph."""
+    full = [r for r in ROWS if _text(r, "moe_cuda_graph_scope") == "full_iteration"]
+    assert len(full) == 17
+    for r in full:
+        assert _text(r, "moe_recipe_source").startswith(("v0.5.0 ", "v0.5.1 "))
+        assert _text(r, "moe_token_dispatcher") == "hybridep" and _text(r, "precision") == "MXFP8"
+        assert "cuda_graph_impl full_iteration" in _text(r, "derived")

@@ -21,8 +21,9 @@ Per row:
   ``scripts/performance/utils/utils.py``) whose layout (GPUs, TP, PP, CP, VP, EP, MBS, GBS) is the table's;
   the highest version where several match. ``moe_token_dispatcher`` (``moe_flex_dispatcher_backend``, else
   alltoall), ``moe_cuda_graph_scope`` (``cuda_graph_scope`` with ``cuda_graph_impl`` transformer_engine; "none"
-  without graphs; ``full_iteration`` graphs are written as the column's widest scope
-  attn+moe_router+moe_preprocess, the note says so), ``moe_recompute_modules``, ``moe_a2a_overlap``,
+  without graphs; ``cuda_graph_impl`` full_iteration as "full_iteration": the whole step is one graph, which the
+  pretrain scripts make sync-free with a static HybridEP token budget, see ``archsweep.validation.moe_graphs``),
+  ``moe_recompute_modules``, ``moe_a2a_overlap``,
   ``act_offload_layers`` (``cpu_offloading_num_layers``) and ``moe_recipe_source`` come from it;
 * ``tp_comm_overlap`` no on NVFP4 Llama rows where the tag's ``llama3(1)_llm_pretrain.py`` still switches it off
   for nvfp4 (as data/validation/derive/mbridge_tp_overlap.py reads v0.3.0); ``param_gather_overlap``,
@@ -82,7 +83,7 @@ _DEFAULTS: dict[str, Any] = {"num_gpus": 1, "tensor_model_parallel_size": 1, "pi
 _ARCH = ("model", "arch_type", "params_B", "active_params_B", "layers", "hidden", "heads", "kv_heads", "ffn_hidden",
          "vocab", "notes")
 _CARRIED = ("param_gather_overlap", "fp8_params", "fp8_act", "layer_cuda_graphs")
-_WIDEST_SCOPE = "attn+moe_router+moe_preprocess"
+_FULL_ITERATION = "full_iteration"
 
 
 def tables(text: str) -> list[tuple[str, str, int, dict[str, str]]]:
@@ -181,7 +182,9 @@ def scope_of(preset: dict[str, Any]) -> tuple[str, str]:
     """(moe_cuda_graph_scope cell, note) of a preset."""
     impl = str(preset.get("cuda_graph_impl") or "none")
     if impl == "full_iteration":
-        return _WIDEST_SCOPE, "cuda_graph_impl full_iteration written as the column's widest scope"
+        return _FULL_ITERATION, ("cuda_graph_impl full_iteration: the step is one CUDA graph, the MoE dispatch "
+                                 "sync-free (the pretrain script's set_full_iter_cg_configs: "
+                                 "moe_expert_rank_capacity_factor 1.5)")
     if impl != "transformer_engine":
         return "none", ""
     scope = preset.get("cuda_graph_scope") or []
@@ -260,8 +263,6 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
         notes.append(f"recipe from Megatron-Bridge {source} (layout = the table's)"
                      + (f"; {graph_note}" if graph_note else ""))
         row["confidence"] = "high (official NVIDIA doc table; preset of the same layout at the release's tag)"
-        if graph_note:
-            row["confidence"] = f"medium (official NVIDIA doc table; {graph_note}: the model has no full-graph term)"
     else:
         for column in ("act_recompute", "act_offload_layers", "act_offload_source", "moe_token_dispatcher", "moe_cuda_graph_scope",
                        "moe_recompute_modules", "moe_a2a_overlap", "moe_recipe_source"):

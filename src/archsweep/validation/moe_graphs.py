@@ -27,6 +27,19 @@ the same kernels, replayed):
 
 Each part only adds: a scope that graphs more never pays more. Rows without the column are unchanged.
 
+``full_iteration`` (:data:`FULL_ITERATION`; Megatron-Core ``cuda_graph_impl="full_iteration"``, "captures the whole
+training/evaluation forward-backward iteration as a single cuda graph", NVIDIA/Megatron-LM @d0b3b775 (the commit
+Megatron-Bridge v0.5.0 pins) megatron/core/transformer/moe/README.md "CUDA Graph") leaves no host time per MoE layer:
+the stack constant as well as both extras are 0. A graph cannot hold a device-host sync, so the Megatron-Bridge
+pretrain scripts that run it with a dropless MoE (v0.5.0 / v0.5.1 scripts/performance/configs/{deepseek,qwen,gpt_oss}/
+*_llm_pretrain.py ``set_full_iter_cg_configs``: "Dropless MoE produces variable-shaped per-expert tensors that CG
+cannot capture; we pad to a fixed capacity") set ``moe_expert_rank_capacity_factor`` 1.5 and paged stashing, which
+gives HybridEP a static token budget per EP rank (token_dispatcher.py @d0b3b775 ``_HybridEPManager.setup_metadata``;
+without it "HybridEP sizes buffers dynamically (CPU sync in dispatch)"), and the whole step replays without eager
+launches. Force-balanced routing stays under that budget, so the expert work is the dropless one (the fused grouped
+MLP reads the device-side tokens per expert). Stated only by the presets that set it (the ``mbridge-forward`` rows
+of NeMo 26.06 / 26.06.01, ``data/validation/derive/mbridge_archive_rows.py``).
+
 The EP all-to-all overlap (Megatron-Core ``overlap_moe_expert_parallel_comm``, the combined 1F1B
 schedule) is a launch setting too: the Megatron-Bridge presets set it per preset (``moe_a2a_overlap``,
 default False) and the Megatron-LM MoE model zoo's launcher per command (``A2A_OVERLAP``, default 0).
@@ -47,7 +60,10 @@ from archsweep.spec.calibration import Calibration
 from archsweep.validation.cells import _text, _yes_no
 from archsweep.validation.row_stack import _FLEX_DISPATCHERS
 
-__all__ = ["graph_scope_calibration", "router_captures_shared_experts", "ungraphed_host_extra_s"]
+__all__ = ["FULL_ITERATION", "graph_scope_calibration", "router_captures_shared_experts", "ungraphed_host_extra_s"]
+
+#: ``moe_cuda_graph_scope`` of a row whose preset captures the whole training iteration as one CUDA graph.
+FULL_ITERATION = "full_iteration"
 
 
 def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
@@ -60,11 +76,12 @@ def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
 def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibration,
                            router_captures_shared: bool) -> float:
     """Host time per MoE layer per micro-batch, s, that the stated CUDA-graph ``scope`` ("+"-joined
-    Megatron-Core ``cuda_graph_scope``, "none" for no graphs, "" when not stated) leaves eager on top of
-    the stack constant, for a model with ``shared_experts`` shared experts per MoE layer, whose
-    ``moe_router`` graph captures them only if ``router_captures_shared`` (module doc)."""
+    Megatron-Core ``cuda_graph_scope``, "none" for no graphs, "" when not stated; 0 for "full_iteration",
+    which has no host time at all) leaves eager on top of the stack constant, for a model with ``shared_experts``
+    shared experts per MoE layer, whose ``moe_router`` graph captures them only if ``router_captures_shared``
+    (module doc)."""
     scope = scope.strip().lower()
-    if not scope:
+    if not scope or scope == FULL_ITERATION:
         return 0.0
     parts = set(scope.split("+"))
     extra = 0.0
@@ -78,11 +95,13 @@ def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibra
 def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
                             architecture: Architecture | None) -> Calibration:
     """``calibration`` with the MoE host time of the row's stated CUDA-graph scope for the trained
-    ``architecture`` (its shared experts; None: none) (see module doc). Raises ``Skip`` on a
-    ``moe_a2a_overlap`` cell that is not yes / no."""
+    ``architecture`` (its shared experts; None: none): none at all under a full-iteration graph (module doc).
+    Raises ``Skip`` on a ``moe_a2a_overlap`` cell that is not yes / no."""
+    captures = router_captures_shared_experts(row)
+    if _text(row, "moe_cuda_graph_scope").strip().lower() == FULL_ITERATION:
+        return replace(calibration, moe_layer_host_overhead_s=0.0)
     shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
-    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration,
-                                   router_captures_shared_experts(row))
+    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration, captures)
     if extra == 0.0:
         return calibration
     return replace(calibration, moe_layer_host_overhead_s=calibration.moe_layer_host_overhead_s + extra)
