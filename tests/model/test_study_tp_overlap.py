@@ -77,3 +77,37 @@ def test_overlap_never_costs_more_in_the_model(workload, count):
     assert np.all(on.tp_comm_exposed_s[ok] <= off.tp_comm_exposed_s[ok] * (1 + 1e-12))
     assert (on.step_time_s[ok] < off.step_time_s[ok]).any()
     np.testing.assert_array_equal(on.memory.total_bytes, off.memory.total_bytes)
+
+
+def test_a_bad_or_missing_flag_names_file_and_key(tmp_path, monkeypatch):
+    import shutil
+
+    import yaml
+
+    from archsweep.load.paths import data_dir
+    from archsweep.spec.errors import InputError
+
+    shutil.copytree(data_dir() / "calibration", tmp_path / "calibration")
+    path = tmp_path / "calibration" / "software_stacks.yaml"
+    doc = yaml.safe_load(path.read_text())
+    monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(tmp_path))
+    try:
+        doc["pytorch-fsdp"]["tp_comm_overlap"]["value"] = "yes"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        load_stack_parallelism.cache_clear()
+        with pytest.raises(InputError) as err:
+            load_stack_parallelism("pytorch-fsdp")
+        assert "software_stacks.yaml" in str(err.value) and "pytorch-fsdp.tp_comm_overlap.value" in str(err.value)
+        assert "true or false" in str(err.value)
+        del doc["pytorch-fsdp"]["tp_comm_overlap"]  # a stack with its own block and no based_on must state it
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        load_stack_parallelism.cache_clear()
+        with pytest.raises(InputError, match="pytorch-fsdp.tp_comm_overlap"):
+            load_stack_parallelism("pytorch-fsdp")
+        doc = yaml.safe_load((data_dir() / "calibration" / "software_stacks.yaml").read_text())
+        del doc["megatron-2021"]["tp_comm_overlap"]  # a based_on stack without it inherits megatron-core's
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        load_stack_parallelism.cache_clear()
+        assert load_stack_parallelism("megatron-2021").tp_overlap
+    finally:
+        load_stack_parallelism.cache_clear()
