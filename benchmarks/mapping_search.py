@@ -19,8 +19,11 @@ pruned batch then runs in a fresh process, as in an evaluate job. ``--keep-freed
 the evaluate stage's malloc settings first (:func:`archsweep.workflow.allocator.keep_freed_memory`:
 freed arrays stay in the process, fewer page faults; glibc only).
 
+The mappings are those a study searches on ``--software`` (default megatron-core, a study's default stack:
+what its ``parallelism`` block and ``tp_comm_overlap`` give; ``none``: the model's whole enumeration, no stack).
+
 Usage: python benchmarks/mapping_search.py [--candidates 1000 100 100] [--batches 1] [--workloads A B C]
-       [--no-exhaustive] [--keep-freed-memory]
+       [--no-exhaustive] [--keep-freed-memory] [--software megatron-core]
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ import time
 from eval_throughput import _candidates
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training.job_kind import TrainingJobKind
-from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.pruned_search import best_mapping_indices
 
 TECH = load_technology()
@@ -50,6 +53,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=1, help="batches per workload (the first also runs the exhaustive search)")
     parser.add_argument("--no-exhaustive", action="store_true", help="skip the exhaustive search (and the check)")
     parser.add_argument("--keep-freed-memory", action="store_true", help="the evaluate stage's malloc settings")
+    parser.add_argument("--software", default="megatron-core", help="the study's software stack, or none (default megatron-core)")
     args = parser.parse_args()
     if args.keep_freed_memory:
         from archsweep.workflow.allocator import keep_freed_memory
@@ -60,10 +64,11 @@ def main() -> None:
     cal = load_calibration()
     for name, n in zip(args.workloads, args.candidates):
         wl = load_workload(name)
-        mappings, fixed_dp = enumerate_mappings(wl)
+        kind = TrainingJobKind(wl, cal, parallelism=None if args.software == "none" else load_stack_parallelism(args.software))
+        mappings, fixed_dp = kind.mappings(), kind.fixed_dp
         hw = _candidates(n, 1)
         start = time.perf_counter()
-        want = None if args.no_exhaustive else _best_mappings(TrainingJobKind(wl, cal), hw, mappings, "step_time_s", TECH)
+        want = None if args.no_exhaustive else _best_mappings(kind, hw, mappings, "step_time_s", TECH)
         t_exh = time.perf_counter() - start
         start, cpu = time.perf_counter(), time.process_time()
         got = best_mapping_indices(hw, wl, mappings, fixed_dp, cal, "step_time_s")

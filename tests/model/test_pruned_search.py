@@ -23,9 +23,10 @@ CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40),
 
 @pytest.mark.parametrize(("workload", "n"), CASES)
 @pytest.mark.parametrize("objective", ["step_time_s", "memory_per_accelerator_bytes"])
-def test_same_index_as_exhaustive(workload, n, objective):
+@pytest.mark.parametrize("tp_overlap", [False, True])  # validation's enumeration / a megatron-core study's
+def test_same_index_as_exhaustive(workload, n, objective, tp_overlap):
     wl = load_workload(workload)
-    mappings, fixed_dp = enumerate_mappings(wl)
+    mappings, fixed_dp = enumerate_mappings(wl, tp_overlap=tp_overlap)
     hw = random_candidates(n, seed=len(workload))
     want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH)
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, objective)
@@ -34,7 +35,8 @@ def test_same_index_as_exhaustive(workload, n, objective):
 
 @pytest.mark.parametrize(("workload", "n", "per_domain"), [("llama3-70b", 30, 0.0), ("mixtral-8x7b", 4, 0.0),
                                                      ("deepseek-v3", 4, 0.0), ("deepseek-v3", 4, 1.0)])
-def test_bound_is_below_every_step_time(workload, n, per_domain):
+@pytest.mark.parametrize("tp_overlap", [False, True])
+def test_bound_is_below_every_step_time(workload, n, per_domain, tp_overlap):
     """The full bound (compute table / clock + launch overhead, max DP overlap, + communication)
     is <= step_time_s for every candidate and valid mapping, and the feasibility tables equal
     training_step's (valid, memory) on the real candidate; also with the per-domain EP dispatch
@@ -45,7 +47,7 @@ def test_bound_is_below_every_step_time(workload, n, per_domain):
 
     cal = replace(CAL, moe_dispatch_per_domain=per_domain)
     wl = load_workload(workload)
-    mappings, fixed_dp = enumerate_mappings(wl)
+    mappings, fixed_dp = enumerate_mappings(wl, tp_overlap=tp_overlap)
     hw = random_candidates(n, seed=7)
     key_of, bound, launch, valid, total = candidate_key_tables(hw, wl, mappings, fixed_dp, cal)
     rows = HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()})

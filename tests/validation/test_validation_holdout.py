@@ -82,12 +82,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe), 10.33 % with vpp 1 where the
     Megatron-Bridge preset of a PP > 1 row sets no interleaving (s11-vpp, data/validation/derive/mbridge_preset_vpp.py), 10.40 % with
     the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble), 9.88 % with gpt-oss's
-    unfused expert clamp / FC2-bias passes that Megatron-Core runs (s12-gptoss, model.expert_elementwise)."""
+    unfused expert clamp / FC2-bias passes that Megatron-Core runs (s12-gptoss, model.expert_elementwise).
+    9.92 % with the interleaved bubble as the first p - 1 model chunks' work and the split's DP sync on its largest
+    stage (s12-correct; 10.44 % on its own)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.88, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.92, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -123,11 +125,12 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     measured share of peak HBM bandwidth (s10-mxfp8: the nemo-only flex refit tips back to 2 ms, the in-sample
     value, so the held-out figure is the in-sample one); 10.41 % with the embedding / loss pipeline split the
     zoo's Qwen3-235B-A22B.yaml states (s11-mcmoe; the nemo-only flex refit stays 2 ms: held out = in-sample); 10.38 % with the non-interleaved 1F1B
-    bubble as the other stages' work (s11-pp1, step._bubble)."""
+    bubble as the other stages' work (s11-pp1, step._bubble); 10.34 % with the interleaved bubble as the first p - 1
+    model chunks' work (s12-correct)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.38, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.34, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from archsweep.load.paths import data_dir
-from archsweep.load.stack_parallelism import SOFTWARE_KEYS, _stacks_path
+from archsweep.load.stack_parallelism import CAPABILITY_KEYS, SOFTWARE_KEYS, _stacks_path
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
@@ -68,7 +68,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
                              "another stack of the file that is not itself based on one")
         base = load_calibration(path, stack=parent)
     for name, entry in doc[stack].items():
-        if name in ("description", "based_on", "parallelism", *SOFTWARE_KEYS):
+        if name in ("description", "based_on", "parallelism", *SOFTWARE_KEYS, *CAPABILITY_KEYS):
             continue
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>",

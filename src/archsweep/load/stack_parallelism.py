@@ -9,7 +9,9 @@ Block format, one entry per key of :data:`~archsweep.spec.stack.PARALLELISM_KEYS
       pp: {value: all, source: ..., locator: ..., confidence: high}
 
 ``all`` = every value the model enumerates. A stack ``based_on`` another without its own block
-takes the other's; every stack of the file must end with a full block (all seven keys, sourced).
+takes the other's; every stack of the file must end with a full block (all seven keys, sourced). Beside the
+block, ``tp_comm_overlap: {value: true | false, source, locator, confidence}`` says whether the stack can overlap
+the tensor-parallel collectives with the GEMMs (kept from the ``based_on`` stack where a stack leaves it out).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
 
-__all__ = ["SOFTWARE_KEYS", "load_stack_parallelism", "load_stack_software"]
+__all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "load_stack_parallelism", "load_stack_software"]
 
-#: Stack keys on what the stack's software releases can run (:func:`load_stack_software`), not constants.
+#: Stack keys on what the stack's software releases can run (:func:`load_stack_software`) and whether it can
+#: overlap the TP collectives (``tp_comm_overlap``, read by :func:`load_stack_parallelism`): not constants.
 SOFTWARE_KEYS = ("sharded_params_fp8_since", "mlperf_round_software")
+CAPABILITY_KEYS = ("tp_comm_overlap",)
 
 _PROVENANCE = ("value", "source", "locator", "confidence")
 _ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero": "'all' or a list of ZeRO stages 0..3"}
@@ -69,7 +73,8 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
     file, doc, entry = _stack_entry(stack)
     block = entry.get("parallelism")
     if block is None and entry.get("based_on") in doc:
-        return StackParallelism(stack, load_stack_parallelism(entry["based_on"]).allowed)
+        base = load_stack_parallelism(entry["based_on"])
+        return StackParallelism(stack, base.allowed, _tp_comm_overlap(file, stack, entry, base.tp_overlap))
     if not isinstance(block, dict):
         raise InputError(file, f"{stack}.parallelism", "<missing>",
                          "a mapping of " + ", ".join(PARALLELISM_KEYS) + " -> {value, source, locator, confidence}")
@@ -90,7 +95,27 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
         if not isinstance(value, list) or not value or not all(check_value(key, v) for v in value):
             raise InputError(file, f"{key_path}.value", value, what)
         allowed.append((key, tuple(value)))
-    return StackParallelism(stack, tuple(allowed))
+    base_overlap = load_stack_parallelism(entry["based_on"]).tp_overlap if entry.get("based_on") in doc else None
+    return StackParallelism(stack, tuple(allowed), _tp_comm_overlap(file, stack, entry, base_overlap))
+
+
+def _tp_comm_overlap(file: str, stack: str, entry: dict[str, Any], inherited: bool | None) -> bool:
+    """The stack's ``tp_comm_overlap`` (sourced true / false: whether its software can overlap the TP collectives
+    with the GEMMs), else the ``based_on`` stack's (``inherited``); a stack with neither must state it.
+
+    Raises:
+        InputError: the key is missing where nothing is inherited, lacks provenance, or is not a boolean.
+    """
+    key_path = f"{stack}.tp_comm_overlap"
+    item = entry.get("tp_comm_overlap")
+    if item is None:
+        if inherited is None:
+            raise InputError(file, key_path, "<missing>", "{value: true or false, source, locator, confidence}")
+        return inherited
+    _check_sourced(item, file, key_path)
+    if not isinstance(item["value"], bool):
+        raise InputError(file, f"{key_path}.value", item["value"], "true or false")
+    return item["value"]
 
 
 _RELEASE = re.compile(r"^\d\d\.\d\d$")

@@ -23,10 +23,14 @@ PARALLELISM_KEYS: tuple[str, ...] = ("tp", "pp", "cp", "ep", "vpp", "zero", "rec
 
 @dataclass(frozen=True)
 class StackParallelism:
-    """Allowed values per key (``None``: every value the model enumerates)."""
+    """Allowed values per key (``None``: every value the model enumerates), and whether the stack offers
+    tensor-parallel communication overlap (``tp_overlap``: the stack's ``tp_comm_overlap`` key, e.g.
+    Megatron-Core's ``--tp-comm-overlap`` through TransformerEngine userbuffers; a study's search then offers the
+    overlapped variant of each TP + sequence-parallel mapping, :func:`archsweep.model.training.mapping.enumerate_mappings`)."""
 
     stack: str
     allowed: tuple[tuple[str, tuple[int | str, ...] | None], ...]
+    tp_overlap: bool = False
 
     def values(self, key: str) -> tuple[int | str, ...] | None:
         """Allowed values of ``key`` (a :data:`PARALLELISM_KEYS` name), None when unrestricted."""

@@ -53,14 +53,13 @@ from archsweep.model.training.communication import (
     ep_alltoalls_per_layer,
     pipeline_p2p_exposed_sends,
 )
-from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride
+from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride, synced_stage_parameters
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
     expert_tensor_parallel,
     microbatch_count,
 )
-from archsweep.model.training.memory import stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -148,7 +147,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
                np.where(crosses, 0.0, 1.0), np.where(crosses, 1.0, 0.0)), pp_mult)
 
     # ZeRO-3: the first layer's gather of each pass (forward, backward) is never hidden.
-    dense_p, expert_p = stage_parameters(wl, mp, etp)
+    dense_p, expert_p = synced_stage_parameters(wl, mp, etp)  # as data_parallel: the bound stays exact
     dp_group = dp * mp.cp
     expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     flat_gather = cal.sharded_gather_flat > 0

@@ -9,13 +9,13 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import stage_parameters
+from archsweep.model.training.memory import first_stage_layers, stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "flat_gather_stride",
-           "optimizer_time_s", "overlapped_exposed_s"]
+           "optimizer_time_s", "overlapped_exposed_s", "synced_stage_parameters"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,26 @@ class DataParallelCost:
     local_params: np.ndarray
 
 
+def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) parameters per accelerator of the pipeline stage whose gradient sync and optimizer step
+    bind the step: the stage holding the most (:func:`~archsweep.model.training.memory.stage_parameters`).
+
+    Without the job's embedding / loss split every stage holds ceil(L / pp) layers in the model and the first
+    one the embedding besides (the last one the output layer, as large untied, the embedding's copy tied). With
+    it (``TrainingJob.embedding_loss_in_pipeline_split``; Megatron-Core ``get_num_layers_to_build``,
+    NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py) every stage has (L + 2) / pp
+    slots: the first and the last build one layer fewer beside the embedding / the output layer
+    (:func:`~archsweep.model.training.memory.first_stage_layers`), a middle stage (pp >= 3) all its slots and no
+    vocabulary matrix; the larger of the two (by parameters per accelerator) is taken."""
+    if not wl.training.embedding_loss_in_pipeline_split:
+        return stage_parameters(wl, mp, etp)
+    first_d, first_e = stage_parameters(wl, mp, etp, first_stage_layers(wl, mp))
+    mid_d, mid_e = stage_parameters(wl, mp, etp, (wl.layers + 2.0) / mp.pp)
+    mid_d = mid_d - wl.vocab * wl.hidden / mp.tp  # a middle stage holds no embedding
+    middle = (mp.pp >= 3) & (mid_d + mid_e > first_d + first_e)
+    return np.where(middle, mid_d, first_d), np.where(middle, mid_e, first_e)
+
+
 def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp: np.ndarray,
                   etp: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray, t_layer_f: np.ndarray,
                   t_layer_b: np.ndarray, t_layer_rc: np.ndarray, t_b: np.ndarray) -> DataParallelCost:
@@ -47,7 +67,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     ZeRO 1-2 all-gather leaves the overlapped sync and is added in full: the exposed sync functions
     rise by at most their argument's rise, so the step never shortens."""
     eff = cal.collective_bw_efficiency
-    dense_p, expert_p = stage_parameters(wl, mp, etp)
+    dense_p, expert_p = synced_stage_parameters(wl, mp, etp)
     trainable_scale = wl.trainable_params / wl.total_params
     dp_group = dp * mp.cp
     stride = mp.tp

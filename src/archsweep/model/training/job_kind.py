@@ -84,7 +84,8 @@ def _enumerated_mappings(workload: Workload, strategy: str | None,
     Raises:
         InputError: ``strategy`` fixes a value the stack cannot run (no mapping would be left).
     """
-    mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None)
+    mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None,
+                                            tp_overlap=parallelism is not None and parallelism.tp_overlap)
     if parallelism is not None:
         allowed = restrict_to_stack(mappings, parallelism)
         if len(mappings) and not len(allowed):

@@ -90,12 +90,20 @@ def _product(choices: dict[str, Iterable[float]]) -> dict[str, np.ndarray]:
     return {n: grid[:, i] for i, n in enumerate(names)}
 
 
-def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None) -> tuple[MappingArrays, float | None]:
+def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None, *,
+                       tp_overlap: bool = False) -> tuple[MappingArrays, float | None]:
     """Every hardware-independent valid mapping for ``workload`` as one 1-D batch.
 
     Args:
         workload: the model being trained.
         fixed: values from :func:`parse_strategy`; those keys are not searched.
+        tp_overlap: the software stack can overlap the TP collectives with the GEMMs (a stack's
+            ``tp_comm_overlap``, :class:`archsweep.spec.stack.StackParallelism`): where ``fixed`` leaves it
+            open, every mapping with tp > 1 and sequence parallelism runs it (Megatron-LM asserts sequence
+            parallelism for ``tp_comm_overlap``: megatron/training/arguments.py L1441-1442 @d98e8a64dd). Only the
+            overlapped variant is offered, not both: the model prices the overlap as a share
+            (``tp_overlap_residual`` <= 1) of the same exposed TP time and charges it no memory, so it never
+            costs more (tests/model/test_study_tp_overlap.py). False: 0 (validation, which keeps a row's stated overlap).
 
     Returns:
         (mappings, dp) where dp is the fixed data-parallel degree, or None to derive it.
@@ -114,7 +122,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         "zero_stage": _ZERO,
         "sequence_parallel": (1,),
         "flash_attention": (1,),
-        "tp_overlap": (0,),
+        "tp_overlap": (1,) if tp_overlap else (0,),
         "dp_overlap": (1,),
     }
     for name, value in fixed.items():
@@ -131,7 +139,8 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
-    cols["tp_overlap"] = np.where(tp > 1, cols["tp_overlap"], 0.0)
+    overlap_ok = (tp > 1) if "tp_overlap" in fixed else (tp > 1) & (cols["sequence_parallel"] > 0)
+    cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
     return mappings, fixed_dp
 

@@ -1,9 +1,8 @@
 """Training step time of one mapping on one hardware design: the combining rule in one place.
 
     step = m * (t_f + t_b + t_rc)                      compute of all micro-batches (per stage)
-         + bubble(m, pp, vpp) * (t_f + t_b + t_rc)     pipeline bubble of an interleaved schedule (schedule.py:
-                                                        (pp-1)/vpp only when m >= pp; pp-1 for m = 1);
-                                                        1F1B (vpp 1): the other stages' work (_bubble)
+         + bubble                                      pipeline bubble (_bubble): 1F1B the other stages' work,
+                                                        interleaved the first pp - 1 model chunks' (m >= pp)
          + exposed TP + CP + EP communication           per layer, on the critical path (TP: with
                                                         the LoRA adapters' own collectives)
          + exposed PP point-to-point                    activations between stages
@@ -229,18 +228,41 @@ def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.nd
     """Idle time per device of one step (s): ``t_layer`` one layer's forward + backward + recompute time of one
     micro-batch, ``t_slowest`` the slowest stage's.
 
-    Interleaved (vpp > 1): :func:`~archsweep.model.training.schedule.pipeline_bubble_slots` slots of the
-    slowest stage. 1F1B (vpp 1, pp > 1): the other stages' work of one micro-batch, ``(all L layers + the
-    output layer) - the slowest stage``; it is ``(p - 1) T`` for equal stages. Megatron-Core's
+    1F1B (vpp 1, pp > 1): the other stages' work of one micro-batch, ``(all L layers + the output layer) - the
+    slowest stage``; it is ``(p - 1) T`` for equal stages. Megatron-Core's
     ``forward_backward_pipelining_without_interleaving`` (NVIDIA/Megatron-LM @b0cc2706dd
     megatron/core/pipeline_parallel/schedules.py L2145-2298) makes each stage wait on ``recv_forward`` before
     its first forward and on ``recv_backward`` / ``send_backward_recv_forward`` before each backward: the
     slowest stage runs its ``m`` forward + backward passes back to back once the first micro-batch's forward
     has crossed the stages before it, and the last micro-batch's gradient then crosses them back; so the
-    output layer, which only the last stage runs, is on the critical path ``m`` times, not ``m + p - 1``."""
+    output layer, which only the last stage runs, is on the critical path ``m`` times, not ``m + p - 1``.
+
+    Interleaved (vpp > 1, m >= p, where the last stage, which runs the output layer in its last model chunk, is
+    the slowest): the forward + backward of one micro-batch through the first ``p - 1`` virtual stages (model
+    chunk 0 of every other device): ``(p - 1) / v`` of a stage without the output layer (``ceil(L / p) / v``
+    layers a chunk), and under the embedding / loss split ``(p - 1) (L + 2) / (p v) - 1`` layers (virtual stage 0
+    builds one layer fewer beside the embedding). Megatron-Core's ``forward_backward_pipelining_with_interleaving``
+    (same file: ``get_schedule_table``, ``get_pp_rank_microbatches``: ``2 (p - rank - 1) + (v - 1) N`` warm-up
+    forwards, N = p micro-batches a group, or N = m when p does not divide m): the last device starts once micro-batch
+    0 has crossed virtual stages 0 .. p - 2 and then never waits; the last gradient crosses them back. So the
+    output layer is on the critical path ``m`` times, not ``m + (p - 1) / v`` (the old ``(p - 1) / v`` slots of
+    the whole slowest stage). Checked against a dependency simulation of that schedule for p 2-8, v 2-4, m = p ..
+    4 p, with and without the split (tests/model/test_interleaved_bubble.py). Otherwise (m < p, which
+    Megatron-Core refuses, or a middle stage slower than the last one under the split):
+    :func:`~archsweep.model.training.schedule.pipeline_bubble_slots` slots of the slowest stage. pp = 1: none."""
     slots = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp)
-    others = wl.layers * t_layer + lc.logits_fwd_s + lc.logits_bwd_s - t_slowest
-    return np.where((mp.vpp <= 1) & (mp.pp > 1), np.maximum(others, 0.0), slots * t_slowest)
+    out = lc.logits_fwd_s + lc.logits_bwd_s
+    others = wl.layers * t_layer + out - t_slowest
+    v = np.maximum(mp.vpp, 1.0)
+    if wl.training.embedding_loss_in_pipeline_split:
+        first_chunks = ((mp.pp - 1.0) * (wl.layers + 2.0) / (mp.pp * v) - 1.0) * t_layer
+        middle = np.where(mp.pp > 2, (wl.layers + 2.0) / mp.pp, 0.0) * t_layer
+        last_slowest = first_stage_layers(wl, mp) * t_layer + out >= middle  # as _embedding_loss_split's use_last
+    else:
+        first_chunks = (mp.pp - 1.0) / v * (t_slowest - out)  # every stage ceil(L / p) layers, the last the output
+        last_slowest = np.ones(np.shape(first_chunks), dtype=bool)
+    interleaved = np.where(last_slowest & (microbatches >= mp.pp), np.maximum(first_chunks, 0.0), slots * t_slowest)
+    return np.where(mp.pp > 1, np.where(mp.vpp <= 1, np.maximum(others, 0.0), interleaved), 0.0)
 
 
 def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
