@@ -34,6 +34,8 @@ _COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_
            "gemm_k_reference": "gemm_k_reference"}
 #: Shares of peak HBM bandwidth (value in (0, 1]): the quantisation kernels of each recipe.
 _SHARES = {f"quantize_hbm_share_{r}": f"quantize_hbm_share_{r}" for r in RECIPE_NAMES}
+#: Rate ratios (value >= 1): the FP8 attention kernel's rate over the BF16 one on the part.
+_RATIOS = {"fp8_attention_rate_ratio": "fp8_attention_rate_ratio"}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -58,9 +60,9 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
         for key, entry in entries.items():
             if key in _KNOWN_UNUSED:
                 continue
-            if key not in _FIELDS and key not in _FLAGS and key not in _COUNTS and key not in _SHARES:
+            if key not in {*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_RATIOS}:
                 raise InputError(str(path), f"{name}.{key}", "<unknown key>",
-                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_KNOWN_UNUSED})))
+                                 "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_RATIOS, *_KNOWN_UNUSED})))
             first = entry[0] if isinstance(entry, list) and entry else entry
             if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
                 raise InputError(str(path), f"{name}.{key}", "<missing provenance>", "{value, source, locator, confidence}")
@@ -74,6 +76,12 @@ def load_low_precision_rates(path: Path | None = None) -> Mapping[str, LowPrecis
                 if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
                     raise InputError(str(path), f"{name}.{key}.value", share, "a share of peak HBM bandwidth in (0, 1]")
                 values[_SHARES[key]] = float(share)
+                continue
+            if key in _RATIOS:
+                ratio = first["value"]
+                if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 1:
+                    raise InputError(str(path), f"{name}.{key}.value", ratio, "a rate ratio >= 1 (FP8 over BF16)")
+                values[_RATIOS[key]] = float(ratio)
                 continue
             if key in _COUNTS:
                 count = first["value"]
