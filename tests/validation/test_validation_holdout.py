@@ -81,12 +81,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     without activation recompute, -16.0 -> +5.4 %), 10.27 % with the embedding / loss pipeline split the
     Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe), 10.33 % with vpp 1 where the
     Megatron-Bridge preset of a PP > 1 row sets no interleaving (s11-vpp, data/validation/derive/mbridge_preset_vpp.py), 10.40 % with
-    the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble)."""
+    the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble), 10.31 % with FP8 attention
+    where the MLPerf LoRA rows ran it and tp_overlap_residual refit 0.6 -> 0.7 on them (s12-fp8dpa)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.40, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.31, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

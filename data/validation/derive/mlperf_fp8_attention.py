@@ -17,7 +17,7 @@ Rule. CP 1 with ``FP8`` and ``FP8_DPA``: ``yes`` (TransformerEngine v1.6 = v1.6r
 and most v4.0 submitters' ``TE_REVISION``: ``DotProductAttention`` picks cuDNN's fused attention on sm90 and
 ``FusedAttention.forward`` passes ``self.fp8 and self.fp8_meta["recipe"].fp8_dpa`` to ``FusedAttnFunc``, whose
 forward switches to ``FusedAttnBackend["FP8"]``; transformer_engine/pytorch/attention.py @v1.6rc2 L2843-2880,
-L2354-2357, L3546-3551; later revisions keep the path). CP > 1 on TransformerEngine v1.6: ``no`` (the
+L2354-2357, L3554-3558; later revisions keep the path). CP > 1 on TransformerEngine v1.6: ``no`` (the
 ``if context_parallel:`` branch asserts the F16 arbitrary-seqlen backend and calls ``attn_forward_func_with_cp``
 without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). CP > 1 on another or an
 unpublished revision with ``FP8_DPA`` set: left empty with the reason (not established; read as off). Without
