@@ -252,6 +252,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "param_gather_overlap": workload.training.param_gather_overlap,
         "moe_a2a_overlap": workload.training.moe_a2a_overlap,
         "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,
+        "fp8_dot_product_attention": workload.training.fp8_dot_product_attention,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})
