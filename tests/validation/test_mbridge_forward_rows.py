@@ -139,11 +139,13 @@ def test_the_forward_group_mape_is_pinned() -> None:
     runs a full-iteration CUDA graph (sync-free HybridEP budget) pay no MoE host time (validation/moe_graphs.py; the
     13 DeepSeek-V3 / Qwen3 rows 13.2 -> 5.2 % mean, the 4 GPT-OSS rows, already too fast, 48 -> 75 %).
     9.40 % since s12-correct: the interleaved bubble is the first p - 1 model chunks' work (the output layer no
-    longer charged (p - 1) / v times; 11.14 % on its own)."""
+    longer charged (p - 1) / v times; 11.14 % on its own).
+    9.42 % since s12-fp8dpa: tp_overlap_residual refit 0.6 -> 0.7 on the MLPerf LoRA rows once their FP8 attention is
+    priced (not tuned on this group; 11.16 % on its own)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.40, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.42, abs=0.1)

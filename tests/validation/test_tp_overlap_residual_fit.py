@@ -28,10 +28,11 @@ def test_fit_set_is_the_seventeen_stated_overlap_rows():
 
 
 def test_fitted_value_is_the_grid_minimum_and_beats_the_assumption():
-    assert load_calibration().tp_overlap_residual == 0.6
-    by_value = {v: _mape(FIT, v) for v in (0.5, 0.6, 0.7)}
-    assert min(by_value, key=by_value.get) == 0.6
-    assert _mape(FIT, 0.3) > by_value[0.6] + 2.0  # 6.0 % against 3.2 %
+    # 0.6 until s12-fp8dpa: the 17 rows ran FP8 attention (fp8_attention yes), now priced: 3.67 % at 0.6, 3.54 at 0.7
+    assert load_calibration().tp_overlap_residual == 0.7
+    by_value = {v: _mape(FIT, v) for v in (0.6, 0.7, 0.8)}
+    assert min(by_value, key=by_value.get) == 0.7
+    assert _mape(FIT, 0.3) > by_value[0.7] + 2.0  # 7.6 % against 3.5 %
 
 
 def test_overlap_off_rows_need_no_fit():
@@ -45,4 +46,4 @@ def test_overlap_off_rows_need_no_fit():
 def test_holding_out_mlperf_restores_the_default():
     assert held_out_calibrations(ROWS, "mlperf")["megatron-core"].tp_overlap_residual == \
         load_base_calibration().tp_overlap_residual == 0.3
-    assert held_out_calibrations(ROWS, "nemo")["megatron-core"].tp_overlap_residual == 0.6
+    assert held_out_calibrations(ROWS, "nemo")["megatron-core"].tp_overlap_residual == 0.7

@@ -84,12 +84,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble), 9.88 % with gpt-oss's
     unfused expert clamp / FC2-bias passes that Megatron-Core runs (s12-gptoss, model.expert_elementwise).
     9.92 % with the interleaved bubble as the first p - 1 model chunks' work and the split's DP sync on its largest
-    stage (s12-correct; 10.44 % on its own)."""
+    stage (s12-correct; 10.44 % on its own).
+    9.82 % with FP8 attention where the MLPerf LoRA rows ran it and tp_overlap_residual refit 0.6 -> 0.7 on them
+    (s12-fp8dpa; 10.31 % on its own)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.92, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.82, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

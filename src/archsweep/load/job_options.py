@@ -19,8 +19,8 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "bool_job_option",
-           "fp8_act_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
+__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "bool_job_option",
+           "fp8_act_option", "fp8_dpa_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
            "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
@@ -37,8 +37,10 @@ PARAM_GATHER_KEY = "param_gather_overlap"
 MOE_A2A_KEY = "moe_a2a_overlap"
 #: Key of the pipeline split that counts the embedding and the loss as layers (:func:`bool_job_option`).
 EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
+#: Key of the attention core run in FP8 (:func:`bool_job_option`; precision fp8 only, :func:`fp8_dpa_option`).
+FP8_DPA_KEY = "fp8_dot_product_attention"
 #: The true-or-false job options read by :func:`bool_job_option`.
-BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY)
+BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, FP8_DPA_KEY)
 _BOOL_DEFAULTS: dict[str, bool] = {f.name: bool(f.default) for f in fields(TrainingJob) if f.name in BOOL_JOB_KEYS}
 
 
@@ -169,13 +171,28 @@ def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str 
 def bool_job_option(raw: dict[str, Any], name: str, base: TrainingJob | None, file: str, key: str,
                     p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
     """A true-or-false job option ``name`` (one of :data:`BOOL_JOB_KEYS`: ``param_gather_overlap``,
-    ``moe_a2a_overlap``, ``embedding_loss_in_pipeline_split``; what each means and its source:
+    ``moe_a2a_overlap``, ``embedding_loss_in_pipeline_split``, ``fp8_dot_product_attention``; what each means and its source:
     :class:`~archsweep.spec.training.TrainingJob`): ``raw[name]``, kept from ``base`` where ``raw`` leaves it out,
     else the field's default (the overlapped parameter all-gather on, as Megatron-Core's ``overlap_param_gather``; the
-    EP all-to-all overlap and the embedding / loss pipeline split off, as Megatron-Core's defaults). A value that is
+    EP all-to-all overlap, the embedding / loss pipeline split and FP8 attention off, as Megatron-Core's defaults). A value that is
     not a boolean appends a problem to ``p`` at ``key.<name>`` or ``names[name]`` (a flag)."""
     kept = getattr(base, name) if base is not None else _BOOL_DEFAULTS[name]
     return _bool_option(raw, name, kept, file, key, p, names)
+
+
+def fp8_dpa_option(raw: dict[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
+                   p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
+    """``fp8_dot_product_attention`` (:func:`bool_job_option`): true only with precision fp8 (TransformerEngine
+    runs FP8 attention inside ``fp8_autocast``); a value kept from ``base`` is dropped when the precision is not
+    fp8, a true value given with another precision appends a problem to ``p``."""
+    value = bool_job_option(raw, FP8_DPA_KEY, base, file, key, p, names)
+    if value and precision != "fp8":
+        if FP8_DPA_KEY in raw:
+            at = names[FP8_DPA_KEY] if names is not None else f"{key}.{FP8_DPA_KEY}"
+            p.append(InputError(file, at, True, f"false for a {precision} job (FP8 attention runs only with "
+                                "precision fp8)"))
+        return False
+    return value
 
 
 def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str, p: list[InputError],

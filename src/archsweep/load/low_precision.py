@@ -39,6 +39,8 @@ _COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_
            "gemm_k_reference": "gemm_k_reference"}
 #: Shares of peak HBM bandwidth (value in (0, 1]): the quantisation kernels of each recipe.
 _SHARES = {f"quantize_hbm_share_{r}": f"quantize_hbm_share_{r}" for r in RECIPE_NAMES}
+#: Rate ratios (value >= 1): the FP8 attention kernel's rate over the BF16 one on the part.
+_RATIOS = {"fp8_attention_rate_ratio": "fp8_attention_rate_ratio"}
 #: Published in the file but not used by the model (FP6 peaks).
 _KNOWN_UNUSED = {"peak_dense_fp6_flops_per_s"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -134,9 +136,9 @@ def _sourced_entry(path: Path, key_path: str, key: object, entry: object) -> Map
     Raises:
         InputError: ``key`` is not a figure of the file, or the entry lacks {value, source, locator, confidence}.
     """
-    if key not in _KNOWN_UNUSED and key not in _FIELDS and key not in _FLAGS and key not in _COUNTS and key not in _SHARES:
+    if key not in {*_KNOWN_UNUSED, *_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_RATIOS}:
         raise InputError(str(path), key_path, "<unknown key>",
-                         "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_KNOWN_UNUSED})))
+                         "one of " + ", ".join(sorted({*_FIELDS, *_FLAGS, *_COUNTS, *_SHARES, *_RATIOS, *_KNOWN_UNUSED})))
     first = entry[0] if isinstance(entry, list) and entry else entry
     if not isinstance(first, dict) or any(k not in first for k in _PROVENANCE):
         raise InputError(str(path), key_path, "<missing provenance>", "{value, source, locator, confidence}")
@@ -166,7 +168,7 @@ def _figure_value(path: Path, key: str, source: FigureSource) -> tuple[str, floa
     """(LowPrecisionRates field, value) of figure ``key`` from ``source``.
 
     Raises:
-        InputError: a flag that is not true / false, a share outside (0, 1], a negative count, a rate
+        InputError: a flag that is not true / false, a share outside (0, 1], a ratio below 1, a negative count, a rate
             without a FLOP/s unit (file, key path ``<source.key_path>.value``, value).
     """
     value, where = source.entry["value"], f"{source.key_path}.value"
@@ -178,6 +180,10 @@ def _figure_value(path: Path, key: str, source: FigureSource) -> tuple[str, floa
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
             raise InputError(str(path), where, value, "a share of peak HBM bandwidth in (0, 1]")
         return _SHARES[key], float(value)
+    if key in _RATIOS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
+            raise InputError(str(path), where, value, "a rate ratio >= 1 (FP8 over BF16)")
+        return _RATIOS[key], float(value)
     if key in _COUNTS:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise InputError(str(path), where, value, "a number >= 0")

@@ -124,7 +124,9 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     """``calibration`` for training ``job`` on the catalog part ``entry`` (or on designs based on it):
     :func:`recipe_calibration` for the job's ``low_precision_recipe``, the share of peak HBM bandwidth that
     recipe's quantisation kernels reach on the part (``quantize_hbm_share_<recipe>``,
-    data/hardware/low_precision_rates.yaml; candidates of a study keep their base part's), and FP8 weights
+    data/hardware/low_precision_rates.yaml; candidates of a study keep their base part's), the part's FP8
+    attention rate over its BF16 one where the job runs FP8 attention (``fp8_attention_rate_ratio``; a part
+    without one keeps 1, the BF16 rate), and FP8 weights
     (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
     transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
@@ -143,6 +145,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     rates = load_low_precision_rates().get(entry.name)
     if rates is not None:
         out = replace(out, fp8_quantize_hbm_share=rates.quantize_hbm_share(job.low_precision_recipe))
+    if job.fp8_dot_product_attention and rates is not None and rates.fp8_attention_rate_ratio:
+        out = replace(out, fp8_attention_rate_ratio=rates.fp8_attention_rate_ratio)
     if job.fp8_params:
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)

@@ -31,12 +31,14 @@ from archsweep.load import paths
 from archsweep.load.job_options import (
     EMBEDDING_LOSS_SPLIT_KEY,
     FP8_ACT_KEY,
+    FP8_DPA_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
     PRECISION_KEYS,
     RECOMPUTE_KEY,
     bool_job_option,
     fp8_act_option,
+    fp8_dpa_option,
     lora_recipe,
     precision_recipe,
     recompute_option,
@@ -46,11 +48,7 @@ from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
 from archsweep.spec.errors import InputError, InputErrors, Problem
-from archsweep.spec.training import (
-    PRECISIONS,
-    TRAINING_MODES,
-    TrainingJob,
-)
+from archsweep.spec.training import PRECISIONS, TRAINING_MODES, TrainingJob
 from archsweep.spec.workload import Workload
 
 __all__ = [
@@ -66,7 +64,7 @@ __all__ = [
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
              "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY, PARAM_GATHER_KEY,
-             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY)
+             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, FP8_DPA_KEY)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -269,10 +267,11 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
     (precision fp8 only), ``activation_offload_layers``, ``recompute_modules`` and ``activation_fp8_input_store``
     (true only when ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``
-    and ``embedding_loss_in_pipeline_split`` (true or false) (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
-    required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
-    bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
-    change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
+    and ``embedding_loss_in_pipeline_split`` (true or false), ``fp8_dot_product_attention`` (true only with precision
+    fp8) (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is required, ``seq_len`` defaults to
+    ``default_seq_len`` (``architecture.seq_len``), precision to bf16, mode to pretrain. A changed ``seq_len`` keeps
+    the batch in sequences (tokens per step change with it). The ``lora_*`` keys are kept from ``base`` only while
+    the mode stays finetune_lora.
 
     Raises:
         InputError / InputErrors: every problem, each at ``<key>.<name>`` in ``file``.
@@ -327,6 +326,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     param_gather = bool_job_option(raw, PARAM_GATHER_KEY, base, file, key, p)
     moe_a2a = bool_job_option(raw, MOE_A2A_KEY, base, file, key, p)
     split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, base, file, key, p)
+    fp8_dpa = fp8_dpa_option(raw, base, precision, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -342,7 +342,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                        low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split)
+                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:

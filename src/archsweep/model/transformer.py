@@ -154,6 +154,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
     fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio
               * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s)
+    if cal.fp8_attention_rate_ratio != 1.0:
+        # FP8 attention (the job's fp8_dot_product_attention): the forward at the part's published FP8 kernel
+        # rate; the backward keeps the BF16 rate (no FP8 attention backward rate is published).
+        fa_fwd = (fa_fwd - cal.kernel_overhead_s) / cal.fp8_attention_rate_ratio + cal.kernel_overhead_s
     if wl.position_encoding == "alibi" and cal.alibi_bias_bytes_per_score > 0:
         # Kernels that read ALiBi as a materialised bias: HBM traffic per (causal) score element,
         # forward once, backward twice (recomputed scores + gradient), not hidden behind the MMAs.

@@ -133,6 +133,10 @@ class Calibration:
     #: (data/hardware/low_precision_rates.yaml ``quantize_hbm_share_<recipe>``): share of peak HBM
     #: bandwidth the recipe's quantisation kernels reach on the part; 0 = ``hbm_bw_efficiency``.
     fp8_quantize_hbm_share: float = 0.0
+    #: Set per job by ``load.part_physics.job_calibration`` where the job runs FP8 attention
+    #: (``TrainingJob.fp8_dot_product_attention``): the part's FP8 flash-attention rate over its BF16 one
+    #: (data/hardware/low_precision_rates.yaml ``fp8_attention_rate_ratio``); 1 = BF16 attention.
+    fp8_attention_rate_ratio: float = 1.0
     #: Set per job by ``load.part_physics.job_calibration``: HBM bytes per weight element of re-forming the FP8 weight transpose
     #: that an FP8 data-gradient GEMM reads, in every backward pass (read 1 B + write 1 B = 2 when the
     #: weights are held in FP8 and the transpose is not cached across micro-batches; 0 = cached once per

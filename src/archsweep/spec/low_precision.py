@@ -90,6 +90,9 @@ class LowPrecisionRates:
     quantize_hbm_share_current: float | None = None
     quantize_hbm_share_mxfp8: float | None = None
     quantize_hbm_share_nvfp4: float | None = None
+    #: Rate of the part's FP8 flash-attention kernel (cuDNN, TransformerEngine ``fp8_dpa``) over its BF16 one at
+    #: head dimension 128; None: no published FP8 attention rate (a job's FP8 attention then runs at the BF16 rate).
+    fp8_attention_rate_ratio: float | None = None
 
     def quantize_hbm_share(self, recipe: str) -> float:
         """The share of peak HBM bandwidth the quantisation kernels of ``recipe`` reach on this part; 0 where

@@ -112,6 +112,12 @@ class TrainingJob:
             output layer; Megatron-Core asserts that pp divides layers + 2 and vpp the slots per stage.
             Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B pretrain recipes set both
             (data/validation/derive/pipeline_split.py). False, the default, is Megatron-Core's.
+        fp8_dot_product_attention: the attention core (the flash-attention kernel, forward and backward) runs in
+            FP8 (TransformerEngine ``DelayedScaling(fp8_dpa=True)``: Megatron-Core ``fp8_dot_product_attention``,
+            NeMo ``FP8_DPA=1`` in the MLPerf LoRA configs) at the part's FP8 attention rate
+            (``fp8_attention_rate_ratio``, data/hardware/low_precision_rates.yaml; a part without one: the BF16
+            rate). FP8 precision only (TransformerEngine runs it inside ``fp8_autocast``). False, the default, is
+            Megatron-Core's (transformer_config.py ``fp8_dot_product_attention: bool = False``).
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -138,6 +144,7 @@ class TrainingJob:
     param_gather_overlap: bool = True
     moe_a2a_overlap: bool = False
     embedding_loss_in_pipeline_split: bool = False
+    fp8_dot_product_attention: bool = False
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -166,6 +173,12 @@ class TrainingJob:
         if not isinstance(self.embedding_loss_in_pipeline_split, bool):
             raise InputError("<training job>", "embedding_loss_in_pipeline_split", self.embedding_loss_in_pipeline_split,
                              "true or false")
+        if not isinstance(self.fp8_dot_product_attention, bool):
+            raise InputError("<training job>", "fp8_dot_product_attention", self.fp8_dot_product_attention,
+                             "true or false")
+        if self.fp8_dot_product_attention and self.precision != "fp8":
+            raise InputError("<training job>", "fp8_dot_product_attention", True,
+                             f"false for a {self.precision} job (FP8 attention runs only with precision fp8)")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

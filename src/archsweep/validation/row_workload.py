@@ -101,7 +101,7 @@ def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: A
 def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, notes: list[str]) -> TrainingJob:
     """The training job a row states: mode and LoRA rank (:func:`_training_mode`), precision and recipe, offload,
     FP8 weights / SwiGLU input / transpose cache, parameter-gather overlap (on unless the cell says "no"), EP
-    all-to-all overlap and the embedding / loss pipeline split (each on only where its cell says "yes"),
+    all-to-all overlap, the embedding / loss pipeline split and FP8 attention (each on only where its cell says "yes"),
     recompute modules (default core_attn), then the row's LoRA recipe; what was read goes to ``notes``."""
     mode, rank = _training_mode(row)
     dfa = _dfa_dtypes(row)
@@ -117,6 +117,8 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
                            moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
                            # the recipe's pipeline split counts the embedding and the loss (an empty cell: off)
                            embedding_loss_in_pipeline_split=_yes_no(row, "pp_split_embedding_loss") is True,
+                           # the attention core ran in FP8 (data/validation/derive/mlperf_fp8_attention.py; empty: no)
+                           fp8_dot_product_attention=_yes_no(row, "fp8_attention") is True,
                            recompute_modules=recompute_modules_of(row) or ("core_attn",),
                            dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1])
     return apply_lora_recipe(training, row, notes)

@@ -1,0 +1,146 @@
+"""Fill ``fp8_attention`` of the NeMo-based MLPerf Training rows: whether the attention core ran in FP8.
+
+Three facts per row, read from the launch config its ``derived`` names (mlperf_lora_layout.py /
+mlperf_stated_layouts.py / mlperf_llama31_8b_rows.py) and the implementation beside it, at the results mirror's
+pinned commit (pinned_mirrors.py ``COMMITS``):
+
+* ``FP8_DPA``: the NeMo yaml key ``fp8_dot_product_attention: ${oc.decode:${oc.env:FP8_DPA,0}}``
+  (``conf/megatron_gpt_peft_tuning_config.yaml`` of every llama2_70b_lora NeMo implementation v4.0-v5.1;
+  ``conf/custom.yaml`` of NVIDIA's v5.1 llama31_8b, default False), which Megatron-Core hands to
+  TransformerEngine as ``DelayedScaling(fp8_dpa=...)`` (core_v0.7.0 ``TEDelayedScaling``); and ``FP8`` (the FP8
+  autocast it needs). A yaml without the key (every gpt3 implementation): Megatron-Core's default, False.
+* the TransformerEngine revision: ``ARG TE_REVISION`` of the implementation's ``Dockerfile`` (``SKIP``: the
+  TransformerEngine of the base container ``FROM_IMAGE_NAME``).
+* the context-parallel size ``CP`` of the launch config.
+
+Rule. CP 1 with ``FP8`` and ``FP8_DPA``: ``yes`` (TransformerEngine v1.6 = v1.6rc2 = commit 090e724, NVIDIA's
+and most v4.0 submitters' ``TE_REVISION``: ``DotProductAttention`` picks cuDNN's fused attention on sm90 and
+``FusedAttention.forward`` passes ``self.fp8 and self.fp8_meta["recipe"].fp8_dpa`` to ``FusedAttnFunc``, whose
+forward switches to ``FusedAttnBackend["FP8"]``; transformer_engine/pytorch/attention.py @v1.6rc2 L2843-2880,
+L2354-2357, L3554-3558; later revisions keep the path). CP > 1 on TransformerEngine v1.6: ``no`` (the
+``if context_parallel:`` branch asserts the F16 arbitrary-seqlen backend and calls ``attn_forward_func_with_cp``
+without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). CP > 1 on another or an
+unpublished revision with ``FP8_DPA`` set: left empty with the reason (not established; read as off). Without
+``FP8`` or ``FP8_DPA``: ``no``. Rows that name no launch config but whose layout mlperf_lora_logged_layout.py read
+from the NeMo config every ``result_*.txt`` prints (Red Hat v4.0, Fujitsu v4.1): the same rule on the printed
+``fp8``, ``fp8_dot_product_attention`` and ``context_parallel_size`` (all files alike). Other rows whose config is
+not named, or whose implementation has no NeMo yaml (every row that is not gpt3 / llama2_70b_lora among them), stay
+empty (off).
+
+Usage: python data/validation/derive/mlperf_fp8_attention.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place (idempotent), naming the pinned commit in the
+``source_locator`` of the rows filled.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from _mlperf_common import fill_from_launch_configs, nemo_key
+from pinned_mirrors import Mirror, open_mirrors, stamp_locator
+from runs_table import read_runs, set_note, write_runs
+
+_KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
+                  r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
+_TE = re.compile(r"^\s*ARG\s+TE_REVISION=(\S+)", re.M)
+_FROM = re.compile(r"^\s*ARG\s+FROM_IMAGE_NAME=(\S+)", re.M)
+#: TransformerEngine revisions whose context-parallel attention runs BF16 only (v1.6rc2 is commit 090e724;
+#: ``release_v1.6`` the v1.6 branch; attention.py L2820-2841 at each, read in NVIDIA/TransformerEngine).
+TE_V16 = frozenset({"v1.6rc2", "v1.6", "release_v1.6", "090e72412e06f44fe43aa4c4564ae11469961c9a"})
+_NOTE = "data/validation/derive/mlperf_fp8_attention.py"
+_LOGGED_NOTE = "mlperf_lora_logged_layout.py"
+_LOGGED_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
+#: A line of the NeMo config a result file prints (the ``N:`` rank prefix of srun logs dropped).
+_LINE = re.compile(r"^(?:\d+: )?\s+(fp8|fp8_dot_product_attention|context_parallel_size):\s*(\S*)\s*$")
+
+
+def _true(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
+
+
+def te_revision(mirror: Mirror, impl: str) -> str:
+    """``TE_REVISION`` of ``impl``/Dockerfile ("SKIP (<base image>)" where it keeps the container's), "" without one."""
+    if f"{impl}/Dockerfile" not in set(mirror.ls(impl + "/", recursive=False)):
+        return ""
+    text = mirror.show(f"{impl}/Dockerfile")
+    te, base = _TE.search(text), _FROM.search(text)
+    if te is None:
+        return ""
+    return f"SKIP ({base.group(1)})" if te.group(1) == "SKIP" and base else te.group(1)
+
+
+def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
+    """("yes" / "no" / "", where it was read) for the launch config ``config`` of ``mirror`` (module rule);
+    None when the implementation has no NeMo yaml (left empty)."""
+    found = nemo_key(mirror, config, _KEY)
+    if found is None:
+        return None
+    impl, env, path, m = found
+    if m is None:
+        return "no", f"no fp8_dot_product_attention key in {impl}/conf/*.yaml (Megatron-Core default False)"
+    if m["literal"] is not None:
+        dpa, dpa_text = _true(m["literal"]), m["literal"]
+    else:
+        dpa, dpa_text = _true(env.get(m["env"], m["default"])), f"{m['env']}={env.get(m['env'], 'unset')}"
+    fp8, cp, te = _true(env.get("FP8", "0")), int(env.get("CP", "1")), te_revision(mirror, impl)
+    where = f"{path} (fp8_dot_product_attention; {dpa_text}), {config} (FP8={env.get('FP8', 'unset')}, CP={cp}), " \
+            f"TE_REVISION {te or 'not published'}"
+    if not (dpa and fp8):
+        return "no", where
+    if cp == 1:
+        return "yes", where
+    if te in TE_V16:
+        return "no", where + ": TE v1.6 runs context-parallel attention in BF16 (attention.py L2820-2841)"
+    return "", where + ": FP8 attention under context parallelism not established for this revision (read as off)"
+
+
+def printed(text: str) -> dict[str, str]:
+    """The first printed ``fp8``, ``fp8_dot_product_attention`` and ``context_parallel_size`` of one result file."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m and m.group(1) not in out:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
+    """("yes" / "no", where) from the NeMo config every result file of ``folder`` prints alike (module rule at
+    CP 1; CP > 1 is left to the launch-config path: no such row); None when they do not print it alike."""
+    files = [f for f in mirror.ls(folder + "/") if re.search(r"/result_\d+\.txt$", f)]
+    found = [printed(mirror.show(f)) for f in files]
+    if not found or len(found[0]) < 3 or any(f != found[0] for f in found[1:]) or found[0]["context_parallel_size"] != "1":
+        return None
+    cfg = found[0]
+    value = "yes" if _true(cfg["fp8"]) and _true(cfg["fp8_dot_product_attention"]) else "no"
+    return value, (f"the NeMo config printed in {folder}/result_*.txt (all {len(files)} alike: fp8 {cfg['fp8']}, "
+                   f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size 1)")
+
+
+def fill_logged(mirrors: list[str]) -> None:
+    """``fp8_attention`` of the rows whose layout mlperf_lora_logged_layout.py read from the printed config."""
+    repos = open_mirrors(mirrors)
+    fields, rows = read_runs(["fp8_attention"])
+    for row in rows:
+        match = _LOGGED_SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos or _LOGGED_NOTE not in row["derived"]:
+            continue
+        found = logged_fp8_attention(repos[match.group(1)], match.group(2))
+        if found is None:
+            continue
+        row["fp8_attention"] = found[0]
+        row["source_locator"] = stamp_locator(row["source_locator"], repos[match.group(1)])
+        row["derived"] = set_note(row["derived"], rf"fp8_attention .*?{re.escape(_NOTE)}",
+                                  f"fp8_attention {found[0]} from {found[1]}, {_NOTE}")
+        print(f"{row['run_id']}: fp8_attention {found[0]} <- {found[1][:160]}")
+    write_runs(fields, rows)
+
+
+def main(mirrors: list[str]) -> None:
+    fill_from_launch_configs(mirrors, "fp8_attention", fp8_attention, _NOTE, 160)
+    fill_logged(mirrors)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
