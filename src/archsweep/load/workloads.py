@@ -393,6 +393,6 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
         source=doc["source"], max_context=arch.get("max_context"), sliding_window=arch.get("sliding_window"),
         sliding_window_pattern=arch.get("sliding_window_pattern"), local_attention=arch.get("local_attention", "sliding"),
-        dropout=float(arch["dropout"]))
+        dropout=float(arch["dropout"]), mtp_num_layers=int(arch.get("mtp_num_layers", 0)))
     seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")
     return architecture, job, seq_len

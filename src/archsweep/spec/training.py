@@ -13,6 +13,7 @@ from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES, RecipeName
+from archsweep.spec.pipeline_layout import parse_layout
 
 __all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
@@ -112,6 +113,11 @@ class TrainingJob:
             output layer; Megatron-Core asserts that pp divides layers + 2 and vpp the slots per stage.
             Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B pretrain recipes set both
             (data/validation/derive/pipeline_split.py). False, the default, is Megatron-Core's.
+        pipeline_layout: Megatron-Core's custom pipeline layout (``pipeline_model_parallel_layout``, e.g.
+            ``Et*4|(t*4|)*14tmL``: :mod:`archsweep.spec.pipeline_layout`): what each pipeline stage builds; a
+            mapping runs it only where pp x vpp is its stage count and Megatron-Core accepts it at that pp. "",
+            the default: the even split (or the embedding / loss split). Megatron-Core refuses it together with
+            ``embedding_loss_in_pipeline_split`` (transformer_config.py L1306-1315).
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -138,6 +144,7 @@ class TrainingJob:
     param_gather_overlap: bool = True
     moe_a2a_overlap: bool = False
     embedding_loss_in_pipeline_split: bool = False
+    pipeline_layout: str = ""
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -166,6 +173,11 @@ class TrainingJob:
         if not isinstance(self.embedding_loss_in_pipeline_split, bool):
             raise InputError("<training job>", "embedding_loss_in_pipeline_split", self.embedding_loss_in_pipeline_split,
                              "true or false")
+        if self.pipeline_layout != "":
+            parse_layout(self.pipeline_layout)
+            if self.embedding_loss_in_pipeline_split:
+                raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
+                                 "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

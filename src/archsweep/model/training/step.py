@@ -33,6 +33,7 @@ from archsweep.model.training.communication import (
     tensor_parallel,
 )
 from archsweep.model.training.data_parallel import data_parallel, optimizer_time_s
+from archsweep.model.training.layout_stage import layer_recompute_s, layout_bubble, layout_stage, mtp_block_costs
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -88,14 +89,27 @@ class StepResult:
 def model_flops_per_token(wl: Workload) -> float:
     """Model FLOPs per trained token (PaLM Appendix B convention, no recomputation).
 
-    6 x (active matmul parameters, input embedding excluded) + 12 x layers x seq x attention
-    width (non-causal attention, as in Megatron's Eq. 3 and PaLM's MFU).
+    6 x (active matmul parameters, input embedding excluded, + the MTP layers': :func:`_mtp_matmul_params`) +
+    12 x (layers + MTP layers) x seq x attention width (non-causal attention, as in Megatron's Eq. 3 and PaLM's MFU).
     """
     matmul_params = wl.active_params - wl.vocab * wl.hidden * (0 if wl.tied_embeddings else 1)
     if wl.tied_embeddings:
         matmul_params = wl.active_params  # the tied matrix is used as the output projection
     qk = wl.head_dim if wl.mla is None else (wl.mla.qk_nope_head_dim + wl.mla.qk_rope_head_dim + wl.mla.v_head_dim) / 2
-    return 6.0 * matmul_params + 12.0 * wl.layers * wl.seq_len * wl.heads * qk
+    return 6.0 * (matmul_params + _mtp_matmul_params(wl)) + 12.0 * (wl.layers + wl.mtp_num_layers) * wl.seq_len * wl.heads * qk
+
+
+def _mtp_matmul_params(wl: Workload) -> float:
+    """Matmul weights one token passes through in the MTP layers (0 without): per layer one layer of the last
+    layer's kind (attention + the active experts and router, or the dense FFN), the 2h x h ``eh_proj`` and the
+    output layer again; Megatron-LM's count (NVIDIA/Megatron-LM @b0cc2706dd megatron/training/training.py
+    L354-358, L556-572: the MTP layers among the MoE layers and the attention term, ``2 h^2`` per MTP layer, the
+    logits ``mtp_num_layers + 1`` times), which the Megatron-Bridge DeepSeek-V3 rows' TFLOPS use."""
+    if not wl.mtp_num_layers:
+        return 0.0
+    ffn = (wl.dense_ffn_params if wl.moe is None else
+           (wl.moe.top_k + wl.moe.shared_experts) * wl.expert_params + wl.hidden * wl.moe.num_experts)
+    return wl.mtp_num_layers * (wl.attention_params_per_layer + ffn + 2.0 * wl.hidden ** 2 + wl.vocab * wl.hidden)
 
 
 @dataclass(frozen=True)
@@ -202,7 +216,7 @@ def _take_layer_costs(lc: LayerCosts, index: np.ndarray, size: int) -> LayerCost
 
 
 def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_layer_f: np.ndarray,
-                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray
+                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray, mtp: tuple[Any, Any, Any] = (0.0, 0.0, 0.0)
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(forward, backward, recompute time of the slowest stage per micro-batch, layout allowed) where the
     job's pipeline split counts the embedding and the loss as one layer each
@@ -215,8 +229,8 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     slots = (wl.layers + 2.0) / mp.pp
     last = first_stage_layers(wl, mp)  # the last stage builds as many layers as the first (one slot fewer each)
     middle = np.where(mp.pp > 2, slots, 0.0)
-    last_f, last_b = last * t_layer_f + lc.logits_fwd_s, last * t_layer_b + lc.logits_bwd_s
-    last_rc = last * t_layer_rc
+    last_f, last_b = last * t_layer_f + lc.logits_fwd_s + mtp[0], last * t_layer_b + lc.logits_bwd_s + mtp[1]
+    last_rc = last * t_layer_rc + mtp[2]  # + the MTP block (layout_stage.mtp_block_costs), on the last stage
     use_last = (last_f + last_b + last_rc) >= middle * (t_layer_f + t_layer_b + t_layer_rc)
     vpp = np.maximum(mp.vpp, 1.0)
     allowed = (mp.pp == 1) | ((np.mod(wl.layers + 2.0, mp.pp) == 0) & (np.mod(slots, vpp) == 0))
@@ -264,23 +278,23 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
     t_layer_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
-    rc = mp.recompute
-    # Selective: the job's recompute_modules (default the attention core, re-run only when unfused:
-    # flash attention keeps no scores to drop).
-    core = lc.attn_core_fwd_s * (mp.flash_attention == 0) if "core_attn" in wl.training.recompute_modules else 0.0
-    if set(wl.training.recompute_modules) - {"core_attn"}:
-        core = core + (1 - moe_frac) * lc.dense_module_rc_s + moe_frac * lc.moe_module_rc_s
-    # Full: the layer forward, less its last GEMM where the checkpoint stops early (checkpoint_early_stop).
-    full = t_layer_f - cal.checkpoint_early_stop * (1 - moe_frac) * lc.dense_last_gemm_fwd_s
-    t_layer_rc = np.where(rc == 2, full, np.where(rc == 1, core, 0.0))
+    t_layer_rc = layer_recompute_s(wl, mp, cal, lc, moe_frac, t_layer_f)
     # The output layer runs on the last stage; it shares it with that stage's layers.
     t_f = layers_stage * t_layer_f + lc.logits_fwd_s
     t_b = layers_stage * t_layer_b + lc.logits_bwd_s
     t_rc = layers_stage * t_layer_rc
+    mtp = mtp_block_costs(wl, mp, cal, lc) if wl.mtp_num_layers else (0.0, 0.0, 0.0)  # on the last stage
+    t_f, t_b, t_rc = t_f + mtp[0], t_b + mtp[1], t_rc + mtp[2]
     if wl.training.embedding_loss_in_pipeline_split:
-        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc)
+        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc, mtp)
         valid = valid & split_ok
     bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc)
+    if wl.mtp_num_layers:  # 1F1B: the other stages' work does not hold the last stage's MTP block
+        bubble = np.where((mp.vpp <= 1) & (mp.pp > 1), bubble + mtp[0] + mtp[1] + mtp[2], bubble)
+    if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
+        ls = layout_stage(wl, mp, cal, lc)
+        t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
+        bubble = layout_bubble(mp, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
