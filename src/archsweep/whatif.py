@@ -22,9 +22,11 @@ from archsweep.load.job_options import (
     FP8_ACT_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
+    PIPELINE_LAYOUT_KEY,
     RECOMPUTE_KEY,
     bool_job_option,
     fp8_act_option,
+    pipeline_options,
     precision_recipe,
     recompute_option,
 )
@@ -77,6 +79,8 @@ class WorkloadOverrides:
         embedding_loss_in_pipeline_split: the pipeline split counts the embedding and the loss as one layer each
             (Megatron-Core ``account_for_embedding/loss_in_pipeline_split``; ``--pp-split-embedding-loss`` /
             ``--no-...``; default off).
+        pipeline_layout: Megatron-Core's custom pipeline layout, e.g. ``Et*4|(t*4|)*14tmL``
+            (:mod:`archsweep.spec.pipeline_layout`; ``--pipeline-layout``; "" = the even split).
     """
 
     global_batch_seqs: int | None = None
@@ -93,6 +97,7 @@ class WorkloadOverrides:
     param_gather_overlap: bool | None = None
     moe_a2a_overlap: bool | None = None
     embedding_loss_in_pipeline_split: bool | None = None
+    pipeline_layout: str | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
@@ -101,7 +106,8 @@ class WorkloadOverrides:
 #: (``archsweep eval``).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
-          MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss"}
+          MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss",
+          PIPELINE_LAYOUT_KEY: "--pipeline-layout"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -150,7 +156,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                              (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
                              (PARAM_GATHER_KEY, overrides.param_gather_overlap),
                              (MOE_A2A_KEY, overrides.moe_a2a_overlap),
-                             (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split))
+                             (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split),
+                             (PIPELINE_LAYOUT_KEY, overrides.pipeline_layout))
            if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
@@ -158,13 +165,13 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     param_gather = bool_job_option(raw, PARAM_GATHER_KEY, training, source, "", problems, _FLAGS)
     moe_a2a = bool_job_option(raw, MOE_A2A_KEY, training, source, "", problems, _FLAGS)
-    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, training, source, "", problems, _FLAGS)
+    split, layout = pipeline_options(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split)
+                       embedding_loss_in_pipeline_split=split, pipeline_layout=layout)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -244,6 +251,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "param_gather_overlap": workload.training.param_gather_overlap,
         "moe_a2a_overlap": workload.training.moe_a2a_overlap,
         "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,
+        "pipeline_layout": workload.training.pipeline_layout,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

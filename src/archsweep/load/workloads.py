@@ -33,11 +33,13 @@ from archsweep.load.job_options import (
     FP8_ACT_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
+    PIPELINE_LAYOUT_KEY,
     PRECISION_KEYS,
     RECOMPUTE_KEY,
     bool_job_option,
     fp8_act_option,
     lora_recipe,
+    pipeline_options,
     precision_recipe,
     recompute_option,
 )
@@ -66,7 +68,7 @@ __all__ = [
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
              "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY, PARAM_GATHER_KEY,
-             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY)
+             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -268,8 +270,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
     :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
     (precision fp8 only), ``activation_offload_layers``, ``recompute_modules`` and ``activation_fp8_input_store``
-    (true only when ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``
-    and ``embedding_loss_in_pipeline_split`` (true or false) (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
+    (true only when ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``,
+    ``embedding_loss_in_pipeline_split`` (true or false), ``pipeline_layout`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
     required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
     bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
     change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
@@ -326,7 +328,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     fp8_act = fp8_act_option(raw, base, ffn_type, file, key, p)
     param_gather = bool_job_option(raw, PARAM_GATHER_KEY, base, file, key, p)
     moe_a2a = bool_job_option(raw, MOE_A2A_KEY, base, file, key, p)
-    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, base, file, key, p)
+    split, layout = pipeline_options(raw, base, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -342,7 +344,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                        low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split)
+                       embedding_loss_in_pipeline_split=split, pipeline_layout=layout)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:
