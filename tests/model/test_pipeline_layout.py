@@ -130,3 +130,59 @@ def test_the_mtp_block_is_one_layer_a_projection_and_the_output_layer_again():
     assert extra / model_flops_per_token(none) == pytest.approx(260.0 / 249.8 - 1, abs=0.01)
     with pytest.raises(InputError, match="mtp_num_layers"):
         replace(wl.architecture, mtp_num_layers=-1)
+
+
+def test_pruned_search_is_exact_with_a_layout():
+    """The pruned search (validation's optimism search) finds the exhaustive search's mapping for DeepSeek-V3 with
+    its MTP layer and the PP 16 layout: its compute side is ``stage_compute`` itself, and the layout's per-layer
+    communication count (the most layers any rank builds) is never below the even split's ceil(L / pp) that the
+    communication bound keeps."""
+    from random_hardware import TECH, random_candidates
+
+    from archsweep.model.driver import _best_mappings
+    from archsweep.model.training import pruned_search as ps
+    from archsweep.model.training.job_kind import TrainingJobKind
+    from archsweep.model.training.mapping import enumerate_mappings
+
+    wl = _job(load_workload("deepseek-v3"), pipeline_layout=PP16)
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = random_candidates(12, seed=5)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, "step_time_s", TECH)
+        got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, "step_time_s")
+    assert np.array_equal(got, want)
+    chosen = np.asarray(got)[np.asarray(got) >= 0]
+    assert chosen.size and set(np.ravel(mappings.pp)[chosen] * np.maximum(np.ravel(mappings.vpp)[chosen], 1)) == {16}
+
+
+def test_first_rank_memory_under_the_layout():
+    """The first rank builds its stages' layers: at pp 2 x vpp 8 rank 0 holds 32 layers (stages 0, 2, .., 14),
+    not ceil(61 / 2) = 31; at pp 16, 4."""
+    from archsweep.model.training.memory import first_stage_layers
+
+    stated = _job(load_workload("deepseek-v3"), pipeline_layout=PP16)
+    np.testing.assert_array_equal(first_stage_layers(stated, _mapping(2, 8)), [32.0])
+    np.testing.assert_array_equal(first_stage_layers(stated, _mapping(16, 1)), [4.0])
+
+
+@pytest.mark.parametrize(("pp", "vpp"), [(2, 8), (4, 4), (8, 2)])
+def test_the_interleaved_bubble_under_the_layout(pp, vpp):
+    """Interleaved (m >= pp): where the last rank is the slowest, one micro-batch through the first pp - 1 virtual
+    stages (s12-correct's rule for the even split, with the layout's stages: stage 0 is E + 3 dense + 1 MoE layer,
+    stages 1 .. pp - 2 four MoE layers each); otherwise (p - 1) / v slots of the slowest rank."""
+    from archsweep.model.training.schedule import pipeline_bubble_slots
+
+    stated = _job(load_workload("deepseek-v3"), pipeline_layout=PP16)
+    mp = _mapping(pp, vpp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sc = stage_compute(_hw(), stated, mp, CAL)
+    lc = sc.lc
+    dense, moe = lc.dense_fwd_s + lc.dense_bwd_s, lc.moe_fwd_s + lc.moe_bwd_s
+    mtp = sum(mtp_block_costs(stated, mp, CAL, lc))
+    counts = layout_rank_layers(parse_layout(PP16), 3, pp)
+    ranks = [c[0] * dense + c[1] * moe + c[2] * mtp + c[3] * (lc.logits_fwd_s + lc.logits_bwd_s) for c in counts]
+    assert float(sc.microbatches[0]) >= pp and bool(sc.valid[0])
+    head = 3 * dense + moe + (pp - 2) * 4 * moe
+    slots = pipeline_bubble_slots(sc.microbatches, mp.pp, mp.vpp)
+    want = head if ranks[-1] >= max(ranks) else slots * max(ranks)
+    np.testing.assert_allclose(sc.bubble, want, rtol=1e-12)

@@ -81,12 +81,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     without activation recompute, -16.0 -> +5.4 %), 10.27 % with the embedding / loss pipeline split the
     Megatron-Bridge Qwen3-235B-A22B and Llama 3.1 405B recipes state (s11-mcmoe), 10.33 % with vpp 1 where the
     Megatron-Bridge preset of a PP > 1 row sets no interleaving (s11-vpp, data/validation/derive/mbridge_preset_vpp.py), 10.40 % with
-    the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble)."""
+    the non-interleaved 1F1B bubble as the other stages' work (s11-pp1, step._bubble), 10.68 % with the DeepSeek-V3
+    presets' pipeline layouts and MTP layer (s12-layout: the B200 PP 16 rows turn too fast)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.40, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.68, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -122,11 +123,13 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     measured share of peak HBM bandwidth (s10-mxfp8: the nemo-only flex refit tips back to 2 ms, the in-sample
     value, so the held-out figure is the in-sample one); 10.41 % with the embedding / loss pipeline split the
     zoo's Qwen3-235B-A22B.yaml states (s11-mcmoe; the nemo-only flex refit stays 2 ms: held out = in-sample); 10.38 % with the non-interleaved 1F1B
-    bubble as the other stages' work (s11-pp1, step._bubble)."""
+    bubble as the other stages' work (s11-pp1, step._bubble); 17.83 % with the DeepSeek-V3 presets' pipeline layouts and
+    MTP layer (s12-layout: the DeepSeek-V3 nemo rows that now run too fast tip the nemo-only flex refit to 3 ms; the
+    in-sample fit stays 2 ms, where this figure is 10.38 %)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.38, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(17.83, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -40,6 +40,8 @@ MOE_A2A_KEY = "moe_a2a_overlap"
 EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
 #: Key of Megatron-Core's custom pipeline layout (:func:`pipeline_options`).
 PIPELINE_LAYOUT_KEY = "pipeline_layout"
+#: The pipeline-split job options read by :func:`pipeline_options`.
+PIPELINE_KEYS = (EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
 #: The true-or-false job options read by :func:`bool_job_option`.
 BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY)
 _BOOL_DEFAULTS: dict[str, bool] = {f.name: bool(f.default) for f in fields(TrainingJob) if f.name in BOOL_JOB_KEYS}

@@ -29,11 +29,10 @@ from typing import Any
 
 from archsweep.load import paths
 from archsweep.load.job_options import (
-    EMBEDDING_LOSS_SPLIT_KEY,
     FP8_ACT_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
-    PIPELINE_LAYOUT_KEY,
+    PIPELINE_KEYS,
     PRECISION_KEYS,
     RECOMPUTE_KEY,
     bool_job_option,
@@ -68,7 +67,7 @@ __all__ = [
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
              "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY, PARAM_GATHER_KEY,
-             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
+             MOE_A2A_KEY, *PIPELINE_KEYS)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -266,15 +265,14 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                  key: str, ffn_type: str | None = None) -> TrainingJob:
     """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
 
-    Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
-    ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
-    :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
-    (precision fp8 only), ``activation_offload_layers``, ``recompute_modules`` and ``activation_fp8_input_store``
-    (true only when ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``,
-    ``embedding_loss_in_pipeline_split`` (true or false), ``pipeline_layout`` (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is
-    required, ``seq_len`` defaults to ``default_seq_len`` (``architecture.seq_len``), precision to
-    bf16, mode to pretrain. A changed ``seq_len`` keeps the batch in sequences (tokens per step
-    change with it). The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
+    Keys (:class:`TrainingJob`, :mod:`archsweep.load.job_options`): ``global_batch`` ({sequences: N} or {tokens: T}, T
+    a multiple of seq_len), ``seq_len``, ``precision``, ``mode``, ``lora_rank`` / ``lora_targets`` / ``lora_dropout`` /
+    ``lora_a2a`` (finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params`` (precision fp8
+    only), ``activation_offload_layers``, ``recompute_modules``, ``activation_fp8_input_store`` (true only when
+    ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``,
+    ``embedding_loss_in_pipeline_split``, ``pipeline_layout``. Without ``base``: ``global_batch`` is required,
+    ``seq_len`` defaults to ``default_seq_len``, precision to bf16, mode to pretrain. A changed ``seq_len`` keeps the
+    batch in sequences. The ``lora_*`` keys are kept from ``base`` only while the mode stays finetune_lora.
 
     Raises:
         InputError / InputErrors: every problem, each at ``<key>.<name>`` in ``file``.

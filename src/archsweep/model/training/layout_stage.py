@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,13 +60,16 @@ def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Layer
 @dataclass(frozen=True)
 class LayoutStage:
     """The slowest rank's forward / backward / recompute time of one micro-batch (s), all stages' work of one
-    micro-batch (s), the most transformer + MTP layers any rank builds (the per-layer communication and DP
-    terms), the first rank's (memory), and whether the mapping can run the layout."""
+    micro-batch (s), the first pp - 1 stages' (s), whether the last rank is the slowest, the most transformer + MTP
+    layers any rank builds (the per-layer communication and DP terms), the first rank's (memory), and whether the
+    mapping can run the layout."""
 
     t_f: np.ndarray
     t_b: np.ndarray
     t_rc: np.ndarray
     total: np.ndarray
+    first_chunks: np.ndarray
+    last_slowest: np.ndarray
     layers_stage: np.ndarray
     first_layers: np.ndarray
     allowed: np.ndarray
@@ -89,19 +93,19 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     """:class:`LayoutStage` of ``wl.training.pipeline_layout`` for every mapping of ``mp`` (broadcast)."""
     layout = parse_layout(wl.training.pipeline_layout)
     dense_layers = wl.layers - wl.moe_layers
-    per_kind = []  # (f, b, rc) of one dense layer, one MoE layer, the MTP block (all its layers), the output layer
+    per_kind: list[tuple[Any, Any, Any]] = []  # (f, b, rc) of a dense layer, a MoE layer, an MTP layer, the output layer
     for frac in (0.0, 1.0):
         f = (1 - frac) * lc.dense_fwd_s + frac * lc.moe_fwd_s
         per_kind.append((f, (1 - frac) * lc.dense_bwd_s + frac * lc.moe_bwd_s, layer_recompute_s(wl, mp, cal, lc, frac, f)))
     mtp = mtp_block_costs(wl, mp, cal, lc)
-    per_mtp = tuple(x / max(wl.mtp_num_layers, 1) for x in mtp)
+    per_mtp = (mtp[0] / max(wl.mtp_num_layers, 1), mtp[1] / max(wl.mtp_num_layers, 1), mtp[2] / max(wl.mtp_num_layers, 1))
     per_kind += [per_mtp, (lc.logits_fwd_s, lc.logits_bwd_s, 0.0)]
     n = layout.stage_count
     vpp = np.maximum(mp.vpp, 1.0)
     shape = np.broadcast_shapes(np.shape(mp.pp), np.shape(mp.vpp), *(np.shape(x) for k in per_kind for x in k))
     zero = np.zeros(shape)
     t_f, t_b, t_rc, total, most, first = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
-    allowed = np.zeros(shape, dtype=bool)
+    chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     for pp in (p for p in range(1, n + 1) if n % p == 0 and layout.runs_on(p)):
         at = (mp.pp == pp) & (vpp == n // pp)
         counts = layout_rank_layers(layout, dense_layers, pp)
@@ -112,11 +116,22 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         pick = [np.choose(slowest, [r[i] for r in ranks]) for i in range(3)]
         t_f, t_b, t_rc = (np.where(at, pick[i], x) for i, x in enumerate((t_f, t_b, t_rc)))
         total = np.where(at, sum(sums), total)
+        work = [sum(stage.count(k) * sum(per_kind[j][i] for i in range(3)) for k, j in (("m", 2), ("L", 3)))
+                for stage in layout.stages[:pp - 1]]
+        index, head = 0, []
+        for stage in layout.stages[:pp - 1]:  # virtual stages 0 .. pp - 2 (model chunk 0 of ranks 0 .. pp - 2)
+            n_t = stage.count("t")
+            n_dense = min(max(dense_layers - index, 0), n_t)  # the first dense_layers transformer layers are dense
+            index += n_t
+            head.append(n_dense * sum(per_kind[0]) + (n_t - n_dense) * sum(per_kind[1]))
+        chunks = np.where(at, np.broadcast_to(sum(work) + sum(head), shape), chunks)
+        last = np.where(at, np.stack(sums)[-1] >= np.max(np.stack(sums), axis=0), last)
         most = np.where(at, float(max(c[0] + c[1] + c[2] for c in counts)), most)
         first = np.where(at, float(counts[0, 0] + counts[0, 1] + counts[0, 2]), first)
         allowed = allowed | at
-    return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, layers_stage=np.where(allowed, most, 1.0),
-                       first_layers=np.where(allowed, first, 1.0), allowed=allowed)
+    return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, first_chunks=chunks, last_slowest=last,
+                       layers_stage=np.where(allowed, most, 1.0), first_layers=np.where(allowed, first, 1.0),
+                       allowed=allowed)
 
 
 def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
@@ -130,9 +145,13 @@ def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     return out
 
 
-def layout_bubble(mp: MappingArrays, slots: np.ndarray, ls: LayoutStage) -> np.ndarray:
-    """Idle time per device of one step under the layout (s): 1F1B (vpp 1, pp > 1) the other stages' work of one
-    micro-batch, ``total - slowest`` (``step._bubble``'s rule with the layout's stages); interleaved ``slots``
-    (:func:`~archsweep.model.training.schedule.pipeline_bubble_slots`) x the slowest rank."""
+def layout_bubble(mp: MappingArrays, microbatches: np.ndarray, slots: np.ndarray, ls: LayoutStage) -> np.ndarray:
+    """Idle time per device of one step under the layout (s), ``step._bubble``'s rules with the layout's stages:
+    1F1B (vpp 1, pp > 1) the other stages' work of one micro-batch, ``total - slowest``; interleaved, where the last
+    rank is the slowest and m >= pp, one micro-batch's work through the first pp - 1 virtual stages (model chunk 0
+    of ranks 0 .. pp - 2: Megatron-Core's ``forward_backward_pipelining_with_interleaving`` warm-up, as s12-correct
+    derives it for the even split), else ``slots`` (:func:`~archsweep.model.training.schedule.pipeline_bubble_slots`)
+    x the slowest rank; none at pp = 1."""
     slowest = ls.t_f + ls.t_b + ls.t_rc
-    return np.where((mp.vpp <= 1) & (mp.pp > 1), np.maximum(ls.total - slowest, 0.0), slots * slowest)
+    interleaved = np.where(ls.last_slowest & (microbatches >= mp.pp), ls.first_chunks, slots * slowest)
+    return np.where(mp.pp > 1, np.where(mp.vpp <= 1, np.maximum(ls.total - slowest, 0.0), interleaved), 0.0)
