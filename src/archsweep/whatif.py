@@ -23,10 +23,12 @@ from archsweep.load.job_options import (
     FP8_DPA_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
+    PIPELINE_LAYOUT_KEY,
     RECOMPUTE_KEY,
     bool_job_option,
     fp8_act_option,
     fp8_dpa_option,
+    pipeline_options,
     precision_recipe,
     recompute_option,
 )
@@ -81,6 +83,8 @@ class WorkloadOverrides:
             ``--no-...``; default off).
         fp8_dot_product_attention: the attention core runs in FP8 at the part's FP8 attention rate (Megatron-Core
             ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``; precision fp8 only; default off).
+        pipeline_layout: Megatron-Core's custom pipeline layout, e.g. ``Et*4|(t*4|)*14tmL``
+            (:mod:`archsweep.spec.pipeline_layout`; ``--pipeline-layout``; "" = the even split).
     """
 
     global_batch_seqs: int | None = None
@@ -98,6 +102,7 @@ class WorkloadOverrides:
     moe_a2a_overlap: bool | None = None
     embedding_loss_in_pipeline_split: bool | None = None
     fp8_dot_product_attention: bool | None = None
+    pipeline_layout: str | None = None
 
 
 #: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
@@ -107,7 +112,8 @@ class WorkloadOverrides:
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
           MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss",
-          FP8_DPA_KEY: "--fp8-dpa"}
+          FP8_DPA_KEY: "--fp8-dpa",
+          PIPELINE_LAYOUT_KEY: "--pipeline-layout"}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -157,7 +163,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                              (PARAM_GATHER_KEY, overrides.param_gather_overlap),
                              (MOE_A2A_KEY, overrides.moe_a2a_overlap),
                              (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split),
-                             (FP8_DPA_KEY, overrides.fp8_dot_product_attention))
+                             (FP8_DPA_KEY, overrides.fp8_dot_product_attention),
+                             (PIPELINE_LAYOUT_KEY, overrides.pipeline_layout))
            if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
@@ -165,14 +172,15 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     param_gather = bool_job_option(raw, PARAM_GATHER_KEY, training, source, "", problems, _FLAGS)
     moe_a2a = bool_job_option(raw, MOE_A2A_KEY, training, source, "", problems, _FLAGS)
-    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, training, source, "", problems, _FLAGS)
     fp8_dpa = fp8_dpa_option(raw, training, training.precision, source, "", problems, _FLAGS)
+    split, layout = pipeline_options(raw, training, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa)
+                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa,
+                       pipeline_layout=layout)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -253,6 +261,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "moe_a2a_overlap": workload.training.moe_a2a_overlap,
         "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,
         "fp8_dot_product_attention": workload.training.fp8_dot_product_attention,
+        "pipeline_layout": workload.training.pipeline_layout,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

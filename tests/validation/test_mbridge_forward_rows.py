@@ -141,7 +141,9 @@ def test_the_forward_group_mape_is_pinned() -> None:
     9.40 % since s12-correct: the interleaved bubble is the first p - 1 model chunks' work (the output layer no
     longer charged (p - 1) / v times; 11.14 % on its own).
     9.42 % since s12-fp8dpa: tp_overlap_residual refit 0.6 -> 0.7 on the MLPerf LoRA rows once their FP8 attention is
-    priced (not tuned on this group; 11.16 % on its own)."""
+    priced (not tuned on this group; 11.16 % on its own).
+    9.42 % since s12-layout: the DeepSeek-V3 presets' pipeline layouts (data/validation/derive/pipeline_layout.py)
+    and MTP layer (a sourced reading of every such row; 11.07 % on its own)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows

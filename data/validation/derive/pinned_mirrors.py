@@ -11,7 +11,7 @@ Usage (from a script): ``mirrors = open_mirrors(sys.argv[1:])`` -> {"v4.0": Mirr
 ``mirror.ls(folder)``.
 
 Megatron-Bridge (:data:`MBRIDGE_COMMITS`, the commit of each tag / commit a script names): mbridge_2509_rows.py,
-mbridge_archive_rows.py, mbridge_param_gather.py and mbridge_preset_vpp.py (the tags the rows' moe_recipe_source
+mbridge_archive_rows.py, mbridge_param_gather.py, mbridge_preset_vpp.py and pipeline_layout.py (the tags the rows' moe_recipe_source
 names) read ``<commit>:<path>`` (:func:`git_text`) of the commit pinned for the tag they name (a tag moved in a clone
 moves nothing), after :func:`mbridge_commits` has checked the clone holds them all.
 """
@@ -43,6 +43,7 @@ COMMITS: dict[str, str] = {
 MBRIDGE_COMMITS: dict[str, str] = {
     "v0.1.0rc3": "bf71eba07bae8d36f08b796c106d1197d46ad541",
     "v0.2.0": "7af9601c9da746d21481194356295bfe23df3737",
+    "v0.2.2": "0465189601951c14ad592bd8eefbb673929e25bc",  # s12-layout (pipeline_layout.py: the 25.11 DeepSeek-V3 rows)
     "v0.3.0": "21b02e0cfb2f8ff907e0d8baee0c5205876c6812",
     "v0.3.1": "9c9dd848966322fc3ed7706747ec13219ef49dda",
     "v0.4.0": "0fbfe7d3e970fbd75c1281d71cee586ce1f3df5e",

@@ -236,6 +236,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                         dest="fp8_dot_product_attention",
                         help="the attention core runs in FP8 at the part's FP8 attention rate (Megatron-Core "
                              "fp8_dot_product_attention, NeMo FP8_DPA; precision fp8 only; default off)")
+    parser.add_argument("--pipeline-layout", default=None,
+                        help="Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, "
+                             "m MTP layer, L loss; stages '|'): only mappings with pp x vpp = its stages; default none")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -262,7 +265,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   param_gather_overlap=args.param_gather_overlap,
                                   moe_a2a_overlap=args.moe_a2a_overlap,
                                   embedding_loss_in_pipeline_split=args.embedding_loss_in_pipeline_split,
-                                  fp8_dot_product_attention=args.fp8_dot_product_attention)
+                                  fp8_dot_product_attention=args.fp8_dot_product_attention,
+                                  pipeline_layout=args.pipeline_layout)
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

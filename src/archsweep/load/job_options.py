@@ -11,6 +11,7 @@ from typing import Any
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
+from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.training import (
     LORA_TARGET_GROUPS,
     LORA_TARGETS,
@@ -39,6 +40,10 @@ MOE_A2A_KEY = "moe_a2a_overlap"
 EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
 #: Key of the attention core run in FP8 (:func:`bool_job_option`; precision fp8 only, :func:`fp8_dpa_option`).
 FP8_DPA_KEY = "fp8_dot_product_attention"
+#: Key of Megatron-Core's custom pipeline layout (:func:`pipeline_options`).
+PIPELINE_LAYOUT_KEY = "pipeline_layout"
+#: The pipeline-split job options read by :func:`pipeline_options`.
+PIPELINE_KEYS = (EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
 #: The true-or-false job options read by :func:`bool_job_option`.
 BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, FP8_DPA_KEY)
 _BOOL_DEFAULTS: dict[str, bool] = {f.name: bool(f.default) for f in fields(TrainingJob) if f.name in BOOL_JOB_KEYS}
@@ -207,3 +212,29 @@ def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str
         p.append(InputError(file, at, value, "true or false"))
         return kept
     return value
+
+
+def pipeline_options(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+                     names: Mapping[str, str] | None = None) -> tuple[bool, str]:
+    """(``embedding_loss_in_pipeline_split``, ``pipeline_layout``) of a job: the split as :func:`bool_job_option`;
+    the layout a Megatron-Core ``pipeline_model_parallel_layout`` string (:mod:`archsweep.spec.pipeline_layout`;
+    "" = none), kept from ``base`` where ``raw`` leaves it out. A layout that does not parse, or one set together
+    with the split (Megatron-Core refuses both), appends a problem at ``key.pipeline_layout`` (or its flag);
+    whether it fits the model (its t and m counts) is checked with the workload (``Workload``)."""
+    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, base, file, key, p, names)
+    layout = base.pipeline_layout if base is not None else ""
+    if PIPELINE_LAYOUT_KEY not in raw:
+        return split, layout
+    at = names[PIPELINE_LAYOUT_KEY] if names is not None else f"{key}.{PIPELINE_LAYOUT_KEY}"
+    value = raw[PIPELINE_LAYOUT_KEY]
+    try:
+        if value != "":
+            parse_layout(value, file)
+    except InputError as exc:
+        p.append(InputError(file, at, value, exc.problem.allowed))
+        return split, layout
+    if value and split:
+        p.append(InputError(file, at, value, f"no layout together with {EMBEDDING_LOSS_SPLIT_KEY} (Megatron-Core "
+                            "refuses both: transformer_config.py L1306-1315)"))
+        return split, layout
+    return split, value

@@ -29,17 +29,18 @@ from typing import Any
 
 from archsweep.load import paths
 from archsweep.load.job_options import (
-    EMBEDDING_LOSS_SPLIT_KEY,
     FP8_ACT_KEY,
     FP8_DPA_KEY,
     MOE_A2A_KEY,
     PARAM_GATHER_KEY,
+    PIPELINE_KEYS,
     PRECISION_KEYS,
     RECOMPUTE_KEY,
     bool_job_option,
     fp8_act_option,
     fp8_dpa_option,
     lora_recipe,
+    pipeline_options,
     precision_recipe,
     recompute_option,
 )
@@ -64,7 +65,7 @@ __all__ = [
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
              "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY, PARAM_GATHER_KEY,
-             MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, FP8_DPA_KEY)
+             MOE_A2A_KEY, FP8_DPA_KEY, *PIPELINE_KEYS)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -262,16 +263,14 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                  key: str, ffn_type: str | None = None) -> TrainingJob:
     """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
 
-    Keys: ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len), ``seq_len``,
-    ``precision``, ``mode``, ``lora_rank``, ``lora_targets`` / ``lora_dropout`` / ``lora_a2a`` (see
-    :class:`TrainingJob`; finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params``
-    (precision fp8 only), ``activation_offload_layers``, ``recompute_modules`` and ``activation_fp8_input_store``
-    (true only when ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``
-    and ``embedding_loss_in_pipeline_split`` (true or false), ``fp8_dot_product_attention`` (true only with precision
-    fp8) (:mod:`archsweep.load.job_options`). Without ``base``: ``global_batch`` is required, ``seq_len`` defaults to
-    ``default_seq_len`` (``architecture.seq_len``), precision to bf16, mode to pretrain. A changed ``seq_len`` keeps
-    the batch in sequences (tokens per step change with it). The ``lora_*`` keys are kept from ``base`` only while
-    the mode stays finetune_lora.
+    Keys (:class:`TrainingJob`, :mod:`archsweep.load.job_options`): ``global_batch`` ({sequences: N} or {tokens: T}, T
+    a multiple of seq_len), ``seq_len``, ``precision``, ``mode``, ``lora_rank`` / ``lora_targets`` / ``lora_dropout`` /
+    ``lora_a2a`` (finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params`` (precision fp8
+    only), ``activation_offload_layers``, ``recompute_modules``, ``activation_fp8_input_store`` (true only when
+    ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``,
+    ``embedding_loss_in_pipeline_split``, ``pipeline_layout``, ``fp8_dot_product_attention`` (fp8 only). Without
+    ``base``: ``global_batch`` is required, ``seq_len`` defaults to ``default_seq_len``, precision to bf16, mode to
+    pretrain. A changed ``seq_len`` keeps the batch in sequences; ``lora_*`` keys from ``base`` only in finetune_lora.
 
     Raises:
         InputError / InputErrors: every problem, each at ``<key>.<name>`` in ``file``.
@@ -325,8 +324,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     fp8_act = fp8_act_option(raw, base, ffn_type, file, key, p)
     param_gather = bool_job_option(raw, PARAM_GATHER_KEY, base, file, key, p)
     moe_a2a = bool_job_option(raw, MOE_A2A_KEY, base, file, key, p)
-    split = bool_job_option(raw, EMBEDDING_LOSS_SPLIT_KEY, base, file, key, p)
     fp8_dpa = fp8_dpa_option(raw, base, precision, file, key, p)
+    split, layout = pipeline_options(raw, base, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -342,7 +341,8 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                        low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
                        recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa)
+                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa,
+                       pipeline_layout=layout)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:
@@ -394,6 +394,7 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
         source=doc["source"], max_context=arch.get("max_context"), sliding_window=arch.get("sliding_window"),
         sliding_window_pattern=arch.get("sliding_window_pattern"), local_attention=arch.get("local_attention", "sliding"),
-        dropout=float(arch["dropout"]), activation_clamp=arch.get("activation_clamp"))
+        dropout=float(arch["dropout"]), activation_clamp=arch.get("activation_clamp"),
+        mtp_num_layers=int(arch.get("mtp_num_layers", 0)))
     seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")
     return architecture, job, seq_len

@@ -91,6 +91,12 @@ class Architecture:
         sliding_window_pattern: every n-th layer is full attention, the others local (None: all local
             when ``sliding_window`` is set). gpt-oss: window 128, pattern 2 (alternating); Llama 4:
             chunks of 8192, pattern 4 (every fourth layer a full-attention NoPE layer).
+        mtp_num_layers: multi-token-prediction layers (DeepSeek-V3 Sec. 2.2; Megatron-Core ``mtp_num_layers``), each
+            one transformer layer of the last layer's kind, a 2h x h projection of [norm(embedding of the next
+            token); norm(hidden)] and its own pass through the (shared) output layer and loss (NVIDIA/Megatron-LM
+            @b0cc2706dd megatron/core/transformer/multi_token_prediction.py ``MultiTokenPredictionLayer``,
+            megatron/training/training.py L354-358 / L556-572). Trained work, not in the published parameter
+            counts; 0 (default): none.
         dropout: hidden and attention dropout probability in training (``architecture.dropout``).
             With 0 the stack stores no dropout mask or dropout output (PyTorch ``dropout`` returns
             its input when p = 0: ATen Dropout.cpp ``_dropout_impl``; Megatron-Core
@@ -125,8 +131,11 @@ class Architecture:
     local_attention: Literal["sliding", "chunked"] = "sliding"
     dropout: float = 0.1
     activation_clamp: float | None = None
+    mtp_num_layers: int = 0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.mtp_num_layers, int) and self.mtp_num_layers >= 0):
+            raise InputError(f"<architecture {self.name}>", "mtp_num_layers", self.mtp_num_layers, "an integer >= 0")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"<architecture {self.name}>", "dropout", self.dropout, "a probability in [0, 1)")
 

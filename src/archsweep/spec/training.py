@@ -13,6 +13,7 @@ from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES, RecipeName
+from archsweep.spec.pipeline_layout import parse_layout
 
 __all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
@@ -118,6 +119,11 @@ class TrainingJob:
             (``fp8_attention_rate_ratio``, data/hardware/low_precision_rates.yaml; a part without one: the BF16
             rate). FP8 precision only (TransformerEngine runs it inside ``fp8_autocast``). False, the default, is
             Megatron-Core's (transformer_config.py ``fp8_dot_product_attention: bool = False``).
+        pipeline_layout: Megatron-Core's custom pipeline layout (``pipeline_model_parallel_layout``, e.g.
+            ``Et*4|(t*4|)*14tmL``: :mod:`archsweep.spec.pipeline_layout`): what each pipeline stage builds; a
+            mapping runs it only where pp x vpp is its stage count and Megatron-Core accepts it at that pp. "",
+            the default: the even split (or the embedding / loss split). Megatron-Core refuses it together with
+            ``embedding_loss_in_pipeline_split`` (transformer_config.py L1306-1315).
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -145,6 +151,7 @@ class TrainingJob:
     moe_a2a_overlap: bool = False
     embedding_loss_in_pipeline_split: bool = False
     fp8_dot_product_attention: bool = False
+    pipeline_layout: str = ""
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -179,6 +186,11 @@ class TrainingJob:
         if self.fp8_dot_product_attention and self.precision != "fp8":
             raise InputError("<training job>", "fp8_dot_product_attention", True,
                              f"false for a {self.precision} job (FP8 attention runs only with precision fp8)")
+        if self.pipeline_layout != "":
+            parse_layout(self.pipeline_layout)
+            if self.embedding_loss_in_pipeline_split:
+                raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
+                                 "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

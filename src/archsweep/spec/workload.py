@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
+from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.training import Precision, TrainingJob, TrainingMode
 
 __all__ = [
@@ -44,6 +45,16 @@ class Workload:
     name: str
     architecture: Architecture
     training: TrainingJob
+
+    def __post_init__(self) -> None:
+        if self.training.pipeline_layout:
+            parse_layout(self.training.pipeline_layout).check_model(
+                self.architecture.layers, self.architecture.mtp_num_layers, f"<workload {self.name}>")
+
+    @property
+    def mtp_num_layers(self) -> int:
+        """Multi-token-prediction layers (:attr:`Architecture.mtp_num_layers`)."""
+        return self.architecture.mtp_num_layers
 
     # ---- the job -------------------------------------------------------------------------
     @property

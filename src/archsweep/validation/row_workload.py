@@ -119,9 +119,17 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
                            embedding_loss_in_pipeline_split=_yes_no(row, "pp_split_embedding_loss") is True,
                            # the attention core ran in FP8 (data/validation/derive/mlperf_fp8_attention.py; empty: no)
                            fp8_dot_product_attention=_yes_no(row, "fp8_attention") is True,
+                           # the preset's Megatron-Core pipeline_model_parallel_layout (an empty cell: the even split)
+                           pipeline_layout=_text(row, "pipeline_layout"),
                            recompute_modules=recompute_modules_of(row) or ("core_attn",),
                            dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1])
     return apply_lora_recipe(training, row, notes)
+
+
+def _mtp_layers(model: str, base: Architecture) -> int:
+    """The models/ file's MTP layers, none where the row's model name says the run had none ("w/o MTP": the
+    Megatron-Bridge 25.11 DeepSeek-V3 table rows)."""
+    return 0 if re.search(r"w/o\s*mtp|without\s+mtp", model, re.I) else base.mtp_num_layers
 
 
 def _dfa_dtypes(row: Mapping[str, str]) -> tuple[str, str]:
@@ -196,7 +204,7 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     if base is not None:
         architecture = replace(base, name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
                                head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, attention=attention,
-                               position_encoding=position)
+                               position_encoding=position, mtp_num_layers=_mtp_layers(model, base))
     else:
         architecture = Architecture(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
                                     head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, tied_embeddings=tied,

@@ -75,6 +75,9 @@ def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py) one fewer than its
     (L + 2) / pp slots beside the embedding (pp > 1; all L at pp = 1), as the time side counts them
     (step.py ``_embedding_loss_split``)."""
+    if wl.training.pipeline_layout:  # the stated layout's first rank (layout_stage.py)
+        from archsweep.model.training.layout_stage import layout_first_layers
+        return layout_first_layers(wl, mp)
     even = np.ceil(wl.layers / mp.pp)
     if not wl.training.embedding_loss_in_pipeline_split:
         return even

@@ -32,6 +32,8 @@ from archsweep.model.training.communication import (
     tensor_parallel,
 )
 from archsweep.model.training.data_parallel import data_parallel, optimizer_time_s
+from archsweep.model.training.flops import model_flops_per_token
+from archsweep.model.training.layout_stage import layer_recompute_s, layout_bubble, layout_stage, mtp_block_costs
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -82,19 +84,6 @@ class StepResult:
     scaleout_bytes: np.ndarray
     valid: np.ndarray
     memory_violation: np.ndarray
-
-
-def model_flops_per_token(wl: Workload) -> float:
-    """Model FLOPs per trained token (PaLM Appendix B convention, no recomputation).
-
-    6 x (active matmul parameters, input embedding excluded) + 12 x layers x seq x attention
-    width (non-causal attention, as in Megatron's Eq. 3 and PaLM's MFU).
-    """
-    matmul_params = wl.active_params - wl.vocab * wl.hidden * (0 if wl.tied_embeddings else 1)
-    if wl.tied_embeddings:
-        matmul_params = wl.active_params  # the tied matrix is used as the output projection
-    qk = wl.head_dim if wl.mla is None else (wl.mla.qk_nope_head_dim + wl.mla.qk_rope_head_dim + wl.mla.v_head_dim) / 2
-    return 6.0 * matmul_params + 12.0 * wl.layers * wl.seq_len * wl.heads * qk
 
 
 @dataclass(frozen=True)
@@ -201,7 +190,7 @@ def _take_layer_costs(lc: LayerCosts, index: np.ndarray, size: int) -> LayerCost
 
 
 def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_layer_f: np.ndarray,
-                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray
+                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray, mtp: tuple[Any, Any, Any] = (0.0, 0.0, 0.0)
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(forward, backward, recompute time of the slowest stage per micro-batch, layout allowed) where the
     job's pipeline split counts the embedding and the loss as one layer each
@@ -214,8 +203,8 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     slots = (wl.layers + 2.0) / mp.pp
     last = first_stage_layers(wl, mp)  # the last stage builds as many layers as the first (one slot fewer each)
     middle = np.where(mp.pp > 2, slots, 0.0)
-    last_f, last_b = last * t_layer_f + lc.logits_fwd_s, last * t_layer_b + lc.logits_bwd_s
-    last_rc = last * t_layer_rc
+    last_f, last_b = last * t_layer_f + lc.logits_fwd_s + mtp[0], last * t_layer_b + lc.logits_bwd_s + mtp[1]
+    last_rc = last * t_layer_rc + mtp[2]  # + the MTP block (layout_stage.mtp_block_costs), on the last stage
     use_last = (last_f + last_b + last_rc) >= middle * (t_layer_f + t_layer_b + t_layer_rc)
     vpp = np.maximum(mp.vpp, 1.0)
     allowed = (mp.pp == 1) | ((np.mod(wl.layers + 2.0, mp.pp) == 0) & (np.mod(slots, vpp) == 0))
@@ -224,9 +213,10 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
 
 
 def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.ndarray, t_layer: np.ndarray,
-            t_slowest: np.ndarray) -> np.ndarray:
+            t_slowest: np.ndarray, mtp_s: np.ndarray | float = 0.0) -> np.ndarray:
     """Idle time per device of one step (s): ``t_layer`` one layer's forward + backward + recompute time of one
-    micro-batch, ``t_slowest`` the slowest stage's.
+    micro-batch, ``t_slowest`` the slowest stage's, ``mtp_s`` the MTP block's (on the last stage, like the
+    output layer: in neither the other stages' work nor the first ``p - 1`` chunks).
 
     1F1B (vpp 1, pp > 1): the other stages' work of one micro-batch, ``(all L layers + the output layer) - the
     slowest stage``; it is ``(p - 1) T`` for equal stages. Megatron-Core's
@@ -252,14 +242,14 @@ def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.nd
     :func:`~archsweep.model.training.schedule.pipeline_bubble_slots` slots of the slowest stage. pp = 1: none."""
     slots = pipeline_bubble_slots(microbatches, mp.pp, mp.vpp)
     out = lc.logits_fwd_s + lc.logits_bwd_s
-    others = wl.layers * t_layer + out - t_slowest
+    others = wl.layers * t_layer + out + mtp_s - t_slowest
     v = np.maximum(mp.vpp, 1.0)
     if wl.training.embedding_loss_in_pipeline_split:
         first_chunks = ((mp.pp - 1.0) * (wl.layers + 2.0) / (mp.pp * v) - 1.0) * t_layer
         middle = np.where(mp.pp > 2, (wl.layers + 2.0) / mp.pp, 0.0) * t_layer
-        last_slowest = first_stage_layers(wl, mp) * t_layer + out >= middle  # as _embedding_loss_split's use_last
+        last_slowest = first_stage_layers(wl, mp) * t_layer + out + mtp_s >= middle  # as _embedding_loss_split's use_last
     else:
-        first_chunks = (mp.pp - 1.0) / v * (t_slowest - out)  # every stage ceil(L / p) layers, the last the output
+        first_chunks = (mp.pp - 1.0) / v * (t_slowest - out - mtp_s)  # every stage ceil(L / p) layers + the last's
         last_slowest = np.ones(np.shape(first_chunks), dtype=bool)
     interleaved = np.where(last_slowest & (microbatches >= mp.pp), np.maximum(first_chunks, 0.0), slots * t_slowest)
     return np.where(mp.pp > 1, np.where(mp.vpp <= 1, np.maximum(others, 0.0), interleaved), 0.0)
@@ -286,23 +276,22 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     moe_frac = wl.moe_layers / wl.layers
     t_layer_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
     t_layer_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
-    rc = mp.recompute
-    # Selective: the job's recompute_modules (default the attention core, re-run only when unfused:
-    # flash attention keeps no scores to drop).
-    core = lc.attn_core_fwd_s * (mp.flash_attention == 0) if "core_attn" in wl.training.recompute_modules else 0.0
-    if set(wl.training.recompute_modules) - {"core_attn"}:
-        core = core + (1 - moe_frac) * lc.dense_module_rc_s + moe_frac * lc.moe_module_rc_s
-    # Full: the layer forward, less its last GEMM where the checkpoint stops early (checkpoint_early_stop).
-    full = t_layer_f - cal.checkpoint_early_stop * (1 - moe_frac) * lc.dense_last_gemm_fwd_s
-    t_layer_rc = np.where(rc == 2, full, np.where(rc == 1, core, 0.0))
+    t_layer_rc = layer_recompute_s(wl, mp, cal, lc, moe_frac, t_layer_f)
     # The output layer runs on the last stage; it shares it with that stage's layers.
     t_f = layers_stage * t_layer_f + lc.logits_fwd_s
     t_b = layers_stage * t_layer_b + lc.logits_bwd_s
     t_rc = layers_stage * t_layer_rc
+    mtp = mtp_block_costs(wl, mp, cal, lc) if wl.mtp_num_layers else (0.0, 0.0, 0.0)  # on the last stage
+    t_f, t_b, t_rc = t_f + mtp[0], t_b + mtp[1], t_rc + mtp[2]
     if wl.training.embedding_loss_in_pipeline_split:
-        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc)
+        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc, mtp)
         valid = valid & split_ok
-    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc)
+    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc,
+                     mtp[0] + mtp[1] + mtp[2])
+    if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
+        ls = layout_stage(wl, mp, cal, lc)
+        t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
+        bubble = layout_bubble(mp, microbatches, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)

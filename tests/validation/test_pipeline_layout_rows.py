@@ -1,0 +1,76 @@
+"""The ``pipeline_layout`` column (issue 10, s12-layout): the Megatron-Core layout each Megatron-Bridge DeepSeek-V3
+preset runs, written by data/validation/derive/pipeline_layout.py (its docstring gives the rule and the files read),
+and what ``validate`` does with it (the row's job states it; "w/o MTP" rows have no MTP layer)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from measured_runs import runs
+
+from archsweep.load.paths import data_dir
+from archsweep.spec.pipeline_layout import parse_layout
+from archsweep.validation.row_workload import _mtp_layers
+
+CLONE = Path("/work/.mirror/NVIDIA-NeMo+Megatron-Bridge/repo")
+_RECIPE = '''
+def _common(model_cfg):
+    mtp_layers = 1
+    last_layer = ["mtp"] * mtp_layers + ["loss"]
+    layout_map = {
+        (1, 1): None,
+        (8, 1): [["embedding"] + ["decoder"] * 8] + [["decoder"] * 8] * 6 + [["decoder"] * 5 + last_layer],
+        (16, 1): [["embedding"] + ["decoder"] * 4] + [["decoder"] * 4] * 14 + [["decoder"] + last_layer],
+    }
+'''
+
+
+def test_the_recipe_map_is_read_and_written_in_megatron_cores_string_form(derive_script: Callable[[str], ModuleType]):
+    script = derive_script("pipeline_layout")
+    pp16 = script.recipe_map(_RECIPE, 16, 1, 1)
+    assert pp16 == "Et*4|" + "t*4|" * 14 + "tmL"
+    assert parse_layout(pp16).stages == parse_layout("Et*4|(t*4|)*14tmL").stages
+    assert script.recipe_map(_RECIPE, 8, 1, 0) == "Et*8|" + "t*8|" * 6 + "t*5L"  # "w/o MTP": no m
+    assert script.recipe_map(_RECIPE, 2, 4, 1) == "" and script.recipe_map(_RECIPE, 1, 1, 1) == ""  # no entry / None
+
+
+def test_every_deepseek_v3_bridge_row_but_the_mapless_ones_states_a_layout_that_fits():
+    rows = runs(lambda r: r["run_id"].startswith(("mbridge_", "mbridge-fwd_")) and "deepseek" in r["model"].lower())
+    assert len(rows) == 28
+    stated = [r for r in rows if r["pipeline_layout"]]
+    assert len(stated) == 25
+    assert {r["run_id"] for r in rows if not r["pipeline_layout"]} == {  # pp 2 x vpp 4, pp 8 x vpp 4: no map entry
+        "mbridge_25.11_DGX-GB300_DeepSeekV3_(w/o_MTP)_BF16_256", "mbridge_25.11_DGX-GB300_DeepSeekV3_(w/o_MTP)_FP8-MX_256",
+        "mbridge_25.11_DGX-GB200_DeepSeekV3_(w/o_MTP)_FP8-MX_256"}
+    for r in stated:
+        layout = parse_layout(r["pipeline_layout"])
+        assert layout.stage_count == int(r["pp"]) * int(r["vpp"]) and layout.runs_on(int(r["pp"])), r["run_id"]
+        mtp = 0 if "w/o" in r["model"] else 1
+        layout.check_model(61, mtp, r["run_id"])
+    assert all(not r["pipeline_layout"] for r in runs(lambda r: "deepseek" not in r["model"].lower()))
+
+
+def test_the_rows_named_without_mtp_have_none():
+    class _Base:
+        mtp_num_layers = 1
+    assert _mtp_layers("DeepSeekV3 (w/o MTP)", _Base()) == 0  # type: ignore[arg-type]
+    assert _mtp_layers("DeepSeekV3 (w/ MTP)", _Base()) == 1  # type: ignore[arg-type]
+    assert _mtp_layers("DeepSeekV3", _Base()) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not CLONE.exists() or shutil.which("git") is None, reason="needs the Megatron-Bridge clone")
+def test_the_script_reproduces_the_column_byte_for_byte(tmp_path: Path):
+    folder = tmp_path / "data" / "validation"
+    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
+    csv = data_dir() / "validation" / "training_runs.csv"
+    shutil.copyfile(csv, folder / "training_runs.csv")
+    done = subprocess.run([sys.executable, str(folder / "derive" / "pipeline_layout.py"), str(CLONE)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "training_runs.csv").read_bytes() == csv.read_bytes()
