@@ -132,6 +132,21 @@ def test_the_mtp_block_is_one_layer_a_projection_and_the_output_layer_again():
         replace(wl.architecture, mtp_num_layers=-1)
 
 
+@pytest.mark.parametrize("pp, vpp", [(4, 1), (4, 2), (8, 4)])
+def test_the_mtp_block_on_the_even_split_adds_no_bubble(pp, vpp):
+    """Without a layout the MTP block sits on the last stage beside the output layer, so it is in neither the other
+    stages' work (1F1B) nor the first pp - 1 model chunks (interleaved): the bubble equals the job's without MTP
+    (the lead's fix at the s12-layout merge; before it the interleaved rule charged (pp - 1) / vpp x the block)."""
+    wl = _job(load_workload("deepseek-v3"), global_batch_seqs=1024)
+    none = replace(wl, architecture=replace(wl.architecture, mtp_num_layers=0))
+    mp = _mapping(pp, vpp, ep=8)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a, b = stage_compute(_hw(256), none, mp, CAL), stage_compute(_hw(256), wl, mp, CAL)
+    assert a.bubble[0] > 0
+    np.testing.assert_allclose(b.bubble, a.bubble, rtol=1e-12)
+    assert b.compute[0] > a.compute[0]  # the block itself is on the last stage
+
+
 def test_pruned_search_is_exact_with_a_layout():
     """The pruned search (validation's optimism search) finds the exhaustive search's mapping for DeepSeek-V3 with
     its MTP layer and the PP 16 layout: its compute side is ``stage_compute`` itself, and the layout's per-layer
