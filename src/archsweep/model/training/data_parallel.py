@@ -10,7 +10,6 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, stage_parameters
-from archsweep.model.training.schedule import microbatch_group
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -180,8 +179,7 @@ def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference
 
 def chunked_sync_window(microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
     """Backward passes, in units of one micro-batch's stage backward, that a once-per-step DP sync
-    issued chunk by chunk can run beside: ``((v - 1) G + 1) / v`` with ``G`` the micro-batch group
-    (:func:`~archsweep.model.training.schedule.microbatch_group`: p where p divides m, else m).
+    issued chunk by chunk can run beside: ``((v - 1) G + 1) / v`` with ``G = min(m, p)``.
 
     Megatron-Core's interleaved schedule (``forward_backward_pipelining_with_interleaving``,
     ``backward_step_helper_postprocess``: ``config.grad_sync_func[grad_sync_chunk_id]`` is called as
@@ -204,7 +202,7 @@ def _chunks(pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
 def _window(microbatches: np.ndarray, pp: np.ndarray, v: np.ndarray) -> np.ndarray:
     """:func:`chunked_sync_window` for ``v`` chunks (:func:`_chunks`)."""
     m, p = np.asarray(microbatches, dtype=float), np.asarray(pp, dtype=float)
-    return ((v - 1.0) * microbatch_group(m, p) + 1.0) / v
+    return ((v - 1.0) * np.minimum(m, p) + 1.0) / v
 
 
 def chunked_sync_exposed_s(sync_s: np.ndarray, chunk_backward_s: np.ndarray, microbatches: np.ndarray,
