@@ -17,9 +17,9 @@ divide everything by ``t``; without SP,
 ``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
 only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with 0). Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
-The first pipeline stage holds the most: the schedule's in-flight micro-batches
+The first pipeline stage holds the most (under the split at pp >= 3 the second may: :func:`memory_per_accelerator`): the schedule's in-flight micro-batches
 (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
-``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3); one micro-batch and one
+``pp (1 + (pp-1)/(pp*vpp))`` interleaved where pp divides m, Korthikanti Sec. 4.2.3; more where it does not); one micro-batch and one
 layer at pp = 1 when the MoE all-to-all overlap pairs micro-batches there (:func:`a2a_paired_in_flight`).
 """
 
