@@ -48,6 +48,21 @@ def random_candidates(n: int, seed: int) -> HardwareArrays:
     return HardwareArrays.from_columns(cols)
 
 
+def h100_stage(name: str, count: int, split: bool) -> tuple:
+    """(workload ``name`` with the embedding / loss pipeline split ``split``, its enumerated mappings,
+    ``stage_compute`` of them on ``count`` H100-SXM): the bubble tests' case (test_1f1b_bubble.py,
+    test_interleaved_bubble.py)."""
+    from archsweep.model.training.mapping import enumerate_mappings
+    from archsweep.model.training.step import stage_compute
+
+    wl = load_workload(name)
+    wl = replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=split))
+    mappings, fixed_dp = enumerate_mappings(wl)
+    hw = HardwareArrays.from_designs([get_accelerator("H100-SXM").design.replace(accelerator_count=count)])
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return wl, mappings, stage_compute(hw, wl, mappings, CAL, fixed_dp)
+
+
 def candidate_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays,
                          fixed_dp: float | None, cal: Calibration = CAL) -> tuple[np.ndarray, ...]:
     """The pruned search's per-key tables for ``hw`` (each key's first candidate as its row):

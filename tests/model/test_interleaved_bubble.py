@@ -17,21 +17,13 @@ back to back; its last backward of chunk 0 ends at 37 and device 0's last backwa
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import numpy as np
 import pytest
+from random_hardware import h100_stage
 
-from archsweep.load.calibration import load_calibration
-from archsweep.load.catalog import get_accelerator
-from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import enumerate_mappings
 from archsweep.model.training.memory import first_stage_layers
-from archsweep.model.training.schedule import pipeline_bubble_slots
-from archsweep.model.training.step import stage_compute
-from archsweep.spec.hardware import HardwareArrays
-
-CAL = load_calibration()
+from archsweep.model.training.schedule import in_flight_layer_fraction, pipeline_bubble_slots, unpaired_chunk_passes
 
 
 def _ops(m: int, p: int, v: int, rank: int) -> list[tuple[str, int, int]]:
@@ -68,6 +60,22 @@ def simulate(m: int, p: int, v: int, f: list[float], b: list[float]) -> float:
     return max(clock)
 
 
+@pytest.mark.parametrize(("p", "v"), list(itertools.product([2, 3, 4, 8], [2, 3, 4])))
+def test_in_flight_chunks_follow_the_schedule(p, v):
+    """Rank 0's peak of forward chunk passes without their backward, and its warm-up (the unpaired forwards),
+    are the schedule's, with its micro-batch group N (p where p divides m, else m; review s12 finding 6: the
+    model took N = p, p 4 v 2 m 7 held 11 chunks, the schedule 14; p 8 v 4 m 12: 39, the schedule all 48 = m v)."""
+    for m in range(p, 4 * p + 1):
+        ops = _ops(m, p, v, 0)
+        held = peak = 0
+        for kind, _, _ in ops:
+            held += 1 if kind == "F" else -1
+            peak = max(peak, held)
+        assert float(in_flight_layer_fraction(m, p, v)) * v == pytest.approx(peak, abs=1e-9), (m, p, v)
+        assert float(unpaired_chunk_passes(m, p, v)) == min(2 * (p - 1) + (v - 1) * (p if m % p == 0 else m), m * v)
+    assert float(in_flight_layer_fraction(7, 4, 2)) * 2 == 14 and float(in_flight_layer_fraction(12, 8, 4)) * 4 == 48
+
+
 def test_hand_trace_p2_v2_m4():
     assert simulate(4, 2, 2, [1, 1, 1, 2], [2, 2, 2, 4]) == 39.0
     assert simulate(4, 2, 2, [1, 1, 1, 1], [2, 2, 2, 2]) == 27.0  # uniform chunks: SC21's (p - 1) / v bubble
@@ -91,19 +99,10 @@ def test_closed_form_against_the_schedule(p, v):
         assert simulate(m, p, v, f, b) == pytest.approx(m * per_device[-1] + first_chunks, abs=1e-9)
 
 
-def _stage(name: str, count: int, split: bool):
-    wl = load_workload(name)
-    wl = replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=split))
-    mappings, fixed_dp = enumerate_mappings(wl)
-    hw = HardwareArrays.from_designs([get_accelerator("H100-SXM").design.replace(accelerator_count=count)])
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return wl, mappings, stage_compute(hw, wl, mappings, CAL, fixed_dp)
-
-
 @pytest.mark.parametrize(("name", "count", "split"), [("llama3-405b", 1024, False), ("llama3-405b", 1024, True),
                                                       ("qwen3-235b-a22b", 256, True), ("mixtral-8x7b", 256, False)])
 def test_model_bubble_is_the_simulated_schedule(name, count, split):
-    wl, mp, sc = _stage(name, count, split)
+    wl, mp, sc = h100_stage(name, count, split)
     pp, vpp = np.ravel(mp.pp), np.ravel(mp.vpp)
     ones = np.ones_like(pp)
     m = np.ravel(sc.microbatches) * ones

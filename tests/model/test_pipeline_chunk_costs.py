@@ -22,12 +22,13 @@ V = st.sampled_from([1, 2, 3, 4, 6, 8, 12, 24])
 
 
 def _warmup_megatron(m: int, p: int, v: int) -> int:
-    """Megatron-Core schedules.py get_num_warmup_microbatches at rank 0 (group size N = p)."""
+    """Megatron-Core schedules.py get_pp_rank_microbatches at rank 0 (group size N = p where p divides m, else N = m:
+    the default N = p leaves a remainder in (0, p), which the schedule refuses; s12-m2)."""
     if p == 1:
         return 0
     if v == 1:
         return p - 1
-    return min(m * v, (p - 1) * 2 + (v - 1) * p)
+    return min(m * v, (p - 1) * 2 + (v - 1) * (p if m % p == 0 else m))
 
 
 @settings(max_examples=300, deadline=None)

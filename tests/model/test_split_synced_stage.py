@@ -80,3 +80,25 @@ def test_moe_first_stage_binds_with_its_embedding():
     np.testing.assert_allclose(dense, (11 * (wl.attention_params_per_layer + router) + wl.vocab * wl.hidden) / 2,
                                rtol=1e-12)
     np.testing.assert_allclose(expert, 11 * wl.moe.num_experts * wl.expert_params / 32, rtol=1e-12)
+
+
+@pytest.mark.parametrize("pp", [4, 8])
+def test_memory_holds_the_largest_stage(pp):
+    """Review s12 finding 10: memory took the first stage's parameters while the DP sync took a middle stage's. At
+    Llama 3.1 405B pp 4 / 8 (ZeRO 0, 1F1B) a middle stage holds (L + 2) / pp layers and no embedding, more
+    parameters than the first (one layer fewer plus the embedding); its weights, gradients and optimizer state,
+    per parameter as model_state_bytes_per_param, are a floor of the memory (which takes the fuller stage)."""
+    from archsweep.model.training.mapping import data_parallel_degree, expert_tensor_parallel, microbatch_count
+    from archsweep.model.training.memory import memory_per_accelerator, model_state_bytes_per_param
+
+    wl, mp, fixed_dp = _job(True, f"tp=8,pp={pp},cp=1,vpp=1,mb=1,recompute=full,zero=0")
+    dp = data_parallel_degree(np.float64(1024.0), mp, fixed_dp)
+    dense, experts = synced_stage_parameters(wl, mp, expert_tensor_parallel(mp, dp))
+    grad_b, state_b, shard_b = model_state_bytes_per_param(wl, CAL)
+    floor = (dense + experts) * (CAL.weight_bytes_per_param + grad_b + state_b + shard_b)
+    mem = memory_per_accelerator(wl, mp, dp, microbatch_count(wl.training.global_batch_seqs, dp, mp), CAL)
+    state = mem.weights_bytes + mem.gradients_bytes + mem.optimizer_bytes
+    assert np.all(state >= floor * (1 - 1e-12))
+    no_split = memory_per_accelerator(replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=False)),
+                                      mp, dp, microbatch_count(wl.training.global_batch_seqs, dp, mp), CAL)
+    assert np.all(mem.total_bytes <= no_split.total_bytes)  # ceil(L / pp) layers + the embedding: more than either

@@ -20,7 +20,8 @@ Bytes are HBM traffic, moved at ``hbm_bw_bytes_per_s x hbm_bw_efficiency``; ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+import numpy as np
 
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -42,14 +43,15 @@ class ExpertElementwise:
         fwd_bytes: forward HBM bytes.
     """
 
-    fwd_s: Any
-    bwd_s: Any
-    clamp_fwd_s: Any
-    fwd_bytes: Any
+    fwd_s: np.ndarray | float
+    bwd_s: np.ndarray | float
+    clamp_fwd_s: np.ndarray | float
+    fwd_bytes: np.ndarray | float
 
 
-def expert_elementwise(wl: Workload, hw: HardwareArrays, cal: Calibration, tokens, tp, expert_tp,
-                       local_experts) -> ExpertElementwise:
+def expert_elementwise(wl: Workload, hw: HardwareArrays, cal: Calibration, tokens: np.ndarray | float,
+                       tp: np.ndarray | float, expert_tp: np.ndarray | float,
+                       local_experts: np.ndarray | float) -> ExpertElementwise:
     """Unfused elementwise costs of one MoE layer's routed experts for a micro-batch of ``tokens`` tokens
     per rank (``tp`` the attention tensor-parallel size, ``expert_tp`` the experts', ``local_experts`` the
     experts a rank holds; scalars or arrays). Zero for a dense model, a model without the clamp / expert

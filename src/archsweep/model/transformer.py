@@ -306,8 +306,9 @@ def _activation_inputs(wl: Workload) -> float:
     return 1.5 if wl.ffn_type == "swiglu" else 1.0
 
 
-def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens,
-                        mla_up_fwd, mlp_gemm_fwd, shared_fwd, clamp_fwd=0.0) -> tuple[np.ndarray | float, np.ndarray | float]:
+def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: MappingArrays, tokens: np.ndarray | float,
+                        mla_up_fwd: np.ndarray | float, mlp_gemm_fwd: np.ndarray | float, shared_fwd: np.ndarray | float,
+                        clamp_fwd_s: np.ndarray | float = 0.0) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Forward time of the job's ``recompute_modules`` besides the attention core, (dense layer, MoE
     layer): what selective recompute re-runs in the backward (Megatron-Core transformer_config.py
     ``recompute_modules``, NVIDIA/Megatron-LM @d98e8a6). Each module's forward as this model costs it:
@@ -316,7 +317,7 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     ``elementwise_bytes_per_token_per_ffn`` x :func:`_activation_inputs`, 6 B SwiGLU, 4 B GELU);
     ``mla_up_proj`` the MLA Q / KV up-projections; ``mlp`` a dense layer's FC1 + FC2 + activation;
     ``shared_experts`` the shared experts' GEMMs; ``moe_act`` also re-runs an unfused activation clamp
-    (``clamp_fwd``, :func:`archsweep.model.expert_elementwise.expert_elementwise`). Communication inside a recomputed module is not
+    (``clamp_fwd_s``, :func:`archsweep.model.expert_elementwise.expert_elementwise`). Communication inside a recomputed module is not
     re-charged (``mlp`` under TP re-runs its sequence-parallel all-gather / reduce-scatter: not counted)."""
     modules = set(wl.training.recompute_modules) - {"core_attn"}
     if not modules:
@@ -336,7 +337,7 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     if wl.moe is not None:
         if "moe_act" in modules:
             routed = wl.moe.top_k * wl.moe.capacity_factor
-            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t) + clamp_fwd
+            moe = moe + elem(act * routed * tokens * wl.moe.expert_ffn_hidden / t) + clamp_fwd_s
         if "shared_experts" in modules:
             moe = moe + shared_fwd
     return dense, moe

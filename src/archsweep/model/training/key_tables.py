@@ -42,7 +42,7 @@ import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays, data_parallel_degree, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
-from archsweep.model.training.step import stage_compute, stage_offload
+from archsweep.model.training.step import StageCompute, stage_compute, stage_offload
 from archsweep.model.training.table_cache import (
     CACHE_BYTES,
     cached,
@@ -213,14 +213,30 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             sl = slice(start, start + 1)
             sub = HardwareArrays(**{n: v[sl, None] for n, v in fast.columns().items()})
             sub = replace(sub, accelerator_count=np.asarray(counts[start], dtype=np.float64))
-            sc = stage_compute(sub, wl, reps, cal, fixed_dp, layer_classes(reps, counts[start], fixed_dp, None, layer_code))
+            sc, time = _stage_time(sub, wl, reps, cal, fixed_dp, layer_classes(reps, counts[start], fixed_dp, None, layer_code))
             offload = stage_offload(sub, wl, reps, sc)
             shape = (1, len(class_first))
-            launch[sl] = np.broadcast_to((sc.compute + sc.recompute + sc.bubble) * (1 - 1e-12), shape)[:, class_of]
+            launch[sl] = np.broadcast_to(time * (1 - 1e-12), shape)[:, class_of]
             valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
             dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
             total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal).total_bytes
     return launch, valid, total
+
+
+def _stage_time(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: float | None,
+                layers: tuple[np.ndarray, np.ndarray]) -> tuple[StageCompute, np.ndarray]:
+    """(``stage_compute``, its compute + recompute + bubble (s)); under the embedding / loss split the minimum
+    over both choices of the slowest stage (last, middle). That choice depends on the hardware: the step's
+    a1 + b1 or a2 + b2, whichever is larger, while the table at the key's clock (a) and the launch table (b)
+    may each pick another one, and their sum can exceed the step (review s12 finding 5: 1.0067 x on a
+    Llama-3 8B variant). With the choice fixed both tables bound the step's own choice, and min a + min b <=
+    max(a1 + b1, a2 + b2) (tests/model/test_pruned_search.py ``llama3-8b-split``)."""
+    if not wl.training.embedding_loss_in_pipeline_split:
+        sc = stage_compute(hw, wl, mp, cal, fixed_dp, layers)
+        return sc, sc.compute + sc.recompute + sc.bubble
+    last, middle = (stage_compute(hw, wl, mp, cal, fixed_dp, layers, choice) for choice in (True, False))
+    return last, np.minimum(last.compute + last.recompute + last.bubble,
+                            middle.compute + middle.recompute + middle.bubble)
 
 
 def compute_classes(mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -307,8 +323,8 @@ def _compute_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
                 r = keys_c[start:start + step]
                 rows = {n: v[r, None] for n, v in columns.items()}
                 rows["accelerator_count"] = np.asarray(counts[ci])  # the grid's one count: dp along the mappings only
-                sc = stage_compute(HardwareArrays(**rows), wl, mp, cal0, fixed_dp, layers)
-                grid = np.broadcast_to(sc.compute + sc.recompute + sc.bubble, (len(r), len(reps)))[:, spread.reshape(-1)]
+                time = _stage_time(HardwareArrays(**rows), wl, mp, cal0, fixed_dp, layers)[1]
+                grid = np.broadcast_to(time, (len(r), len(reps)))[:, spread.reshape(-1)]
                 out[r[:, None], cols] = np.where(valid[r[:, None], cols], grid, 0.0)
     return out
 

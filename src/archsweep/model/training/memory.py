@@ -17,20 +17,20 @@ divide everything by ``t``; without SP,
 ``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
 only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with 0). Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
-The first pipeline stage holds the most: the schedule's in-flight micro-batches
+The first pipeline stage holds the most (under the split at pp >= 3 the second may: :func:`memory_per_accelerator`): the schedule's in-flight micro-batches
 (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction`: ``min(pp, m)`` for 1F1B,
-``pp (1 + (pp-1)/(pp*vpp))`` interleaved with m >= pp, Korthikanti Sec. 4.2.3); one micro-batch and one
+``pp (1 + (pp-1)/(pp*vpp))`` interleaved where pp divides m, Korthikanti Sec. 4.2.3; more where it does not); one micro-batch and one
 layer at pp = 1 when the MoE all-to-all overlap pairs micro-batches there (:func:`a2a_paired_in_flight`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from archsweep.model.training.communication import a2a_overlap_pairs
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
+from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -288,54 +288,6 @@ def resident_layers(wl: Workload, layers_stage: np.ndarray) -> np.ndarray:
     return layers_stage - np.maximum(offloaded, 0.0)
 
 
-def a2a_paired_in_flight(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Micro-batches' worth of the stage's layers in flight without a pipeline (pp = 1): one micro-batch
-    and one layer, ``1 + 1 / layers``, where the MoE all-to-all overlap pairs micro-batches there, else 1.
-
-    Megatron-Core's ``combined_1f1b_schedule_for_no_pipelining`` (NVIDIA/Megatron-LM @b0cc2706dd, the
-    Megatron-Bridge v0.3.0 pin, megatron/core/pipeline_parallel/combined_1f1b.py, used with
-    ``overlap_moe_expert_parallel_comm``) runs the forward of micro-batch i + 1 together with the backward of
-    micro-batch i, layer by layer: ``TransformerModelChunkSchedulePlan.run``
-    (megatron/core/models/common/model_chunk_schedule_plan.py) pairs forward layer j with backward layer
-    n - 1 - j (``pop_layer``, last in first out) and releases each backward layer's state after its step, so
-    at step j micro-batch i + 1 holds layers 0..j and micro-batch i layers 0..n - 1 - j: one micro-batch's
-    layers and the pair's one layer more, not two micro-batches (the loss backward of i runs at the call's
-    start, the output layer of i + 1 at its end: one micro-batch's logits). Paired: a MoE model at pp = 1
-    where :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds (the one predicate of the
-    hidden all-to-alls), with at least two micro-batches. The delayed weight-gradient tensors
-    (``delay_wgrad_compute``) are :func:`delayed_wgrad_bytes`."""
-    paired = (mp.pp == 1) & a2a_overlap_pairs(wl, mp, cal) & (microbatches >= 2)
-    return np.where(paired, 1.0 + 1.0 / max(float(wl.layers), 1.0), 1.0)
-
-
-def delayed_wgrad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration, etp: np.ndarray | float) -> np.ndarray:
-    """Bytes the EP all-to-all overlap's delayed weight gradients hold on top of the stored activations:
-    one MoE layer's routed-expert output gradients, where
-    :func:`~archsweep.model.training.communication.a2a_overlap_pairs` holds, else 0.
-
-    Megatron-Bridge sets ``delay_wgrad_compute`` with ``overlap_moe_expert_parallel_comm`` (NVIDIA-NeMo/
-    Megatron-Bridge scripts/performance/utils/overrides.py ``_set_moe_a2a_overlap_overrides``, a preset's
-    ``moe_a2a_overlap``). TransformerEngine then keeps, instead of running
-    the weight-gradient GEMM in the backward, each grouped expert Linear's input and output gradient in
-    its wgrad store (NVIDIA/TransformerEngine @d0067d0 transformer_engine/pytorch/module/grouped_linear.py
-    ``ctx.wgrad_store.put([inputmats, grad_output, wgrad_list], ...)``) until Megatron-Core's combined
-    1F1B layer step calls ``mlp.backward_dw()`` after the other micro-batch's dispatch
-    (NVIDIA/Megatron-LM @d98e8a6 megatron/core/models/common/model_chunk_schedule_plan.py
-    ``TransformerLayerSchedulePlan.run``: mlp backward, dispatch forward, mlp backward_dw). The inputs are
-    stored activations (already counted); the output gradients of FC2 (h wide, over the FC1 input's
-    etp-gathered tokens) and FC1 (2 x or 1 x the expert FFN width, SwiGLU / GeLU, split etp ways) of
-    every routed copy stay alive together, one layer at a time (the attention Linears' delayed gradients
-    are computed before the next layer's and are smaller). 2 bytes per element: BF16, or FP8 with the
-    row-wise and column-wise copies the quantiser keeps for the dgrad and wgrad GEMMs."""
-    if wl.moe is None:
-        return np.zeros(np.shape(mp.tp))
-    tokens = mp.micro_batch * float(wl.seq_len) / mp.cp
-    routed = wl.moe.top_k * wl.moe.capacity_factor
-    fc1_width = (2.0 if wl.ffn_type == "swiglu" else 1.0) * wl.moe.expert_ffn_hidden
-    held = 2.0 * routed * tokens * (float(wl.hidden) * etp + fc1_width) / mp.tp
-    return np.where(a2a_overlap_pairs(wl, mp, cal), held, 0.0)
-
-
 def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, float, float]:
     """(gradient buffer, optimizer state, reduced-gradient shard) bytes per trained parameter; the state
     and the shard are sharded over the data-parallel group (the shard only where that group is > 1).
@@ -361,13 +313,32 @@ def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, 
 
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
                            cal: Calibration) -> MemoryBreakdown:
-    """Memory of the first pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
+    """Memory of the fullest pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
 
-    Bytes per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
+    The first stage's; under the job's embedding / loss split (pp >= 3) the second stage's where that is more:
+    it builds all (L + 2) / pp slots and no embedding, and holds one in-flight micro-batch (1F1B) or two chunks
+    (interleaved) fewer (:func:`~archsweep.model.training.schedule.in_flight_layer_fraction` at rank 1; later
+    middle stages hold fewer, the last one the first's layers less the embedding). Llama-3.1 405B's middle
+    stage holds ~1.1 G parameters / tp more than the first (review s12 finding 10; the DP sync and optimizer
+    take the larger one too: :func:`~archsweep.model.training.data_parallel.synced_stage_parameters`). Bytes
+    per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
     """
+    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), 0)
+    if not wl.training.embedding_loss_in_pipeline_split:
+        return first
+    second = _stage_memory(wl, mp, dp, microbatches, cal, (wl.layers + 2.0) / mp.pp, 1)
+    use = (mp.pp >= 3) & (second.total_bytes > first.total_bytes)
+    return MemoryBreakdown(**{f.name: np.where(use, getattr(second, f.name), getattr(first, f.name))
+                              for f in fields(first)})
+
+
+def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
+                  layers_stage: np.ndarray, rank: int) -> MemoryBreakdown:
+    """:func:`memory_per_accelerator` of pipeline rank ``rank`` (0 or 1) holding ``layers_stage`` layers (the
+    embedding only at rank 0)."""
     etp = expert_tensor_parallel(mp, dp)
-    layers_stage = first_stage_layers(wl, mp)
     dense, experts = stage_parameters(wl, mp, etp, layers_stage)
+    dense = dense - (wl.vocab * wl.hidden / mp.tp if rank > 0 else 0.0)
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
@@ -381,7 +352,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     per_layer = layer_activation_bytes(wl, mp, etp)
-    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp) * a2a_paired_in_flight(wl, mp, microbatches, cal)
+    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * a2a_paired_in_flight(wl, mp, microbatches, cal)
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
     # Full recompute re-materialises one layer at a time: add one layer's full working set.
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)

@@ -26,17 +26,30 @@ must cross every stage), and the bubble fraction ``bubble / m`` never grows with
 
 In-flight activations on the first device (the fullest), in chunk-micro-batches of
 ``L / (p v)`` layers: 1F1B keeps ``min(m, p)`` micro-batches (Korthikanti et al. MLSys 2023,
-Sec. 4.2.3); the interleaved schedule's warm-up runs ``(v - 1) p + 2 (p - 1)`` forward chunks
-before its first backward (Megatron-LM ``schedules.py``, ``get_num_warmup_microbatches``), so
-``min(m v, v p + p - 1)`` chunks are held: ``L (1 + (p - 1) / (p v))`` layers when m >= p,
-Korthikanti's interleaving factor.
+Sec. 4.2.3); the interleaved schedule's warm-up runs ``(v - 1) N + 2 (p - 1)`` forward chunks
+before its first backward (Megatron-LM ``schedules.py``, ``get_pp_rank_microbatches``), N the
+micro-batch group (:func:`microbatch_group`), so ``min(m v, (v - 1) N + 2 p - 1)`` chunks are held:
+``L (1 + (p - 1) / (p v))`` layers when p divides m (N = p), Korthikanti's interleaving factor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["in_flight_layer_fraction", "interleaving_allowed", "pipeline_bubble_slots", "unpaired_chunk_passes"]
+__all__ = ["in_flight_layer_fraction", "interleaving_allowed", "microbatch_group", "pipeline_bubble_slots",
+           "unpaired_chunk_passes"]
+
+
+def microbatch_group(m: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Micro-batches per group of the interleaved schedule, N (``microbatch_group_size_per_vp_stage``): ``p``
+    (Megatron-Core's default) where ``p`` divides ``m``, else ``m``. Megatron-Core raises where the last group
+    ``m mod N`` is in (0, p) (RuntimeError "The remainder of M ... divided by N ... should be 0, or larger than
+    or equal to the pipeline-parallel size"; ``forward_backward_pipelining_with_interleaving``,
+    megatron/core/pipeline_parallel/schedules.py, NVIDIA/Megatron-LM @b0cc2706dd), which the default N = p
+    always hits when p does not divide m: such a run sets N = m (one group, no remainder), as the bubble and
+    :func:`interleaving_allowed` assume. Where m < p no N in [p, m] exists (interleaving refused)."""
+    m, p = np.asarray(m, dtype=float), np.asarray(p, dtype=float)
+    return np.where(np.mod(m, p) == 0, p, m)
 
 
 def interleaving_allowed(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -65,14 +78,16 @@ def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.nda
     return step - m
 
 
-def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Micro-batches' worth of one stage's layers held by the first device at the peak.
+def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray, rank: int = 0) -> np.ndarray:
+    """Micro-batches' worth of one stage's layers held by the device of pipeline rank ``rank`` (the first by
+    default: the fullest) at the peak: ``p - rank`` in place of ``p`` below, the warm-up's ``2 (p - rank - 1)``.
 
     Multiply by (layers per stage) x (one layer's activations of one micro-batch). 1 without a
-    pipeline; ``min(m, p)`` for 1F1B; ``min(m v, v p + p - 1) / v`` interleaved.
+    pipeline; ``min(m, p)`` for 1F1B; ``min(m v, (v - 1) N + 2 p - 1) / v`` interleaved, N =
+    :func:`microbatch_group` (``v p + p - 1`` chunks when p divides m; p 4 v 2 m 7: 14 chunks, not 11; p 8 v 4 m 12: 48, not 39).
     """
     m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
-    warm_chunks = np.where(v > 1, v * p + p - 1.0, p)
+    warm_chunks = np.where(v > 1, (v - 1.0) * microbatch_group(m, p) + 2.0 * (p - rank) - 1.0, p - rank)
     chunks = np.minimum(m * v, warm_chunks)
     return np.where(p > 1, chunks / v, 1.0)
 
@@ -81,8 +96,8 @@ def unpaired_chunk_passes(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.nda
     """Forward chunk passes of the first device before its first backward (its warm-up), which no
     backward runs beside; the cool-down has as many backward passes without a forward.
 
-    1F1B: ``p - 1`` (SC21 Sec. 2.2.1). Interleaved: ``2 (p - 1) + (v - 1) p`` with the default
-    micro-batch group of ``p`` (Megatron-Core ``schedules.py`` ``get_num_warmup_microbatches``,
+    1F1B: ``p - 1`` (SC21 Sec. 2.2.1). Interleaved: ``2 (p - 1) + (v - 1) N``, N the micro-batch
+    group (:func:`microbatch_group`: p where p divides m, else m) (Megatron-Core ``schedules.py`` ``get_pp_rank_microbatches``,
     ``(p - rank - 1) * 2 + (v - 1) * microbatch_group_size_per_vp_stage`` at rank 0, capped at the
     ``m v`` chunk passes of a step; NVIDIA/Megatron-LM @d98e8a6; 1F1B keeps ``p - 1`` even for
     m < p: one micro-batch still crosses all p stages). During the warm-up a chunk's input
@@ -91,5 +106,5 @@ def unpaired_chunk_passes(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.nda
     0 without a pipeline. Non-decreasing in ``v`` (tested).
     """
     m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
-    interleaved = np.minimum(2.0 * (p - 1.0) + (v - 1.0) * p, m * v)
+    interleaved = np.minimum(2.0 * (p - 1.0) + (v - 1.0) * microbatch_group(m, p), m * v)
     return np.where(p > 1, np.where(v > 1, interleaved, p - 1.0), 0.0)

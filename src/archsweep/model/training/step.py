@@ -109,7 +109,8 @@ class StageCompute:
 
 def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                   fixed_dp: float | None = None,
-                  layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
+                  layer_classes: tuple[np.ndarray, np.ndarray] | None = None,
+                  last_slowest: bool | None = None) -> StageCompute:
     """Compute, recompute and bubble of ``training_step`` (the same arrays), without its
     communication, memory and work counts: what the pruned mapping search tabulates
     (``valid`` here is before the offload check that ``training_step`` adds); ``hw``'s batch-wide
@@ -121,8 +122,11 @@ def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     :data:`~archsweep.model.transformer.LAYER_MAPPING_FIELDS` and the expert TP width; the pipeline
     depth, schedule and recomputation may differ): the same values, element for element
     (tests/model/test_layer_classes.py); :func:`~archsweep.model.training.key_tables.layer_classes`
-    builds them."""
-    return _stage_compute(scalar_part_physics(hw), wl, mp, cal, fixed_dp, layer_classes)
+    builds them.
+
+    ``last_slowest`` (embedding / loss split only): None picks the slowest stage from the times (as ``training_step``);
+    True / False fixes it to the last / a middle stage (pp >= 3), for the pruned search's tables (key_tables)."""
+    return _stage_compute(scalar_part_physics(hw), wl, mp, cal, fixed_dp, layer_classes, last_slowest)
 
 
 def _take_last(x: Any, index: np.ndarray, size: int) -> Any:
@@ -190,9 +194,11 @@ def _take_layer_costs(lc: LayerCosts, index: np.ndarray, size: int) -> LayerCost
 
 
 def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_layer_f: np.ndarray,
-                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray, mtp: tuple[Any, Any, Any] = (0.0, 0.0, 0.0)
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(forward, backward, recompute time of the slowest stage per micro-batch, layout allowed) where the
+                          t_layer_b: np.ndarray, t_layer_rc: np.ndarray, last_slowest: bool | None,
+                          mtp: tuple[Any, Any, Any] = (0.0, 0.0, 0.0)
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(forward, backward, recompute time of the slowest stage per micro-batch, layout allowed, whether the last
+    stage is the slowest: ``last_slowest`` None from the times, else as given where pp >= 3) where the
     job's pipeline split counts the embedding and the loss as one layer each
     (``TrainingJob.embedding_loss_in_pipeline_split``; Megatron-Core ``get_num_layers_to_build``,
     NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py): (L + 2) / pp slots per
@@ -205,18 +211,20 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     middle = np.where(mp.pp > 2, slots, 0.0)
     last_f, last_b = last * t_layer_f + lc.logits_fwd_s + mtp[0], last * t_layer_b + lc.logits_bwd_s + mtp[1]
     last_rc = last * t_layer_rc + mtp[2]  # + the MTP block (layout_stage.mtp_block_costs), on the last stage
-    use_last = (last_f + last_b + last_rc) >= middle * (t_layer_f + t_layer_b + t_layer_rc)
+    use_last = ((last_f + last_b + last_rc) >= middle * (t_layer_f + t_layer_b + t_layer_rc) if last_slowest is None
+                else np.asarray(last_slowest) | (middle == 0.0))
     vpp = np.maximum(mp.vpp, 1.0)
     allowed = (mp.pp == 1) | ((np.mod(wl.layers + 2.0, mp.pp) == 0) & (np.mod(slots, vpp) == 0))
     return (np.where(use_last, last_f, middle * t_layer_f), np.where(use_last, last_b, middle * t_layer_b),
-            np.where(use_last, last_rc, middle * t_layer_rc), allowed)
+            np.where(use_last, last_rc, middle * t_layer_rc), allowed, use_last)
 
 
 def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.ndarray, t_layer: np.ndarray,
-            t_slowest: np.ndarray, mtp_s: np.ndarray | float = 0.0) -> np.ndarray:
+            t_slowest: np.ndarray, use_last: np.ndarray | bool = True, mtp_s: np.ndarray | float = 0.0) -> np.ndarray:
     """Idle time per device of one step (s): ``t_layer`` one layer's forward + backward + recompute time of one
-    micro-batch, ``t_slowest`` the slowest stage's, ``mtp_s`` the MTP block's (on the last stage, like the
-    output layer: in neither the other stages' work nor the first ``p - 1`` chunks).
+    micro-batch, ``t_slowest`` the slowest stage's, ``use_last`` whether that is the last stage (the split's
+    choice, :func:`_embedding_loss_split`; always without the split), ``mtp_s`` the MTP block's (on the last
+    stage, like the output layer: in neither the other stages' work nor the first ``p - 1`` chunks).
 
     1F1B (vpp 1, pp > 1): the other stages' work of one micro-batch, ``(all L layers + the output layer) - the
     slowest stage``; it is ``(p - 1) T`` for equal stages. Megatron-Core's
@@ -246,18 +254,15 @@ def _bubble(wl: Workload, mp: MappingArrays, lc: LayerCosts, microbatches: np.nd
     v = np.maximum(mp.vpp, 1.0)
     if wl.training.embedding_loss_in_pipeline_split:
         first_chunks = ((mp.pp - 1.0) * (wl.layers + 2.0) / (mp.pp * v) - 1.0) * t_layer
-        middle = np.where(mp.pp > 2, (wl.layers + 2.0) / mp.pp, 0.0) * t_layer
-        last_slowest = first_stage_layers(wl, mp) * t_layer + out + mtp_s >= middle  # as _embedding_loss_split's use_last
     else:
         first_chunks = (mp.pp - 1.0) / v * (t_slowest - out - mtp_s)  # every stage ceil(L / p) layers + the last's
-        last_slowest = np.ones(np.shape(first_chunks), dtype=bool)
-    interleaved = np.where(last_slowest & (microbatches >= mp.pp), np.maximum(first_chunks, 0.0), slots * t_slowest)
+    interleaved = np.where(use_last & (microbatches >= mp.pp), np.maximum(first_chunks, 0.0), slots * t_slowest)
     return np.where(mp.pp > 1, np.where(mp.vpp <= 1, np.maximum(others, 0.0), interleaved), 0.0)
 
 
 def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                   fixed_dp: float | None,
-                   layer_classes: tuple[np.ndarray, np.ndarray] | None = None) -> StageCompute:
+                   fixed_dp: float | None, layer_classes: tuple[np.ndarray, np.ndarray] | None = None,
+                   last_slowest: bool | None = None) -> StageCompute:
     """:func:`stage_compute` of ``hw`` as :func:`~archsweep.model.gemm.scalar_part_physics` returns it."""
     n_acc = hw.accelerator_count
     model_par = mp.tp * mp.pp * mp.cp
@@ -283,10 +288,12 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     t_rc = layers_stage * t_layer_rc
     mtp = mtp_block_costs(wl, mp, cal, lc) if wl.mtp_num_layers else (0.0, 0.0, 0.0)  # on the last stage
     t_f, t_b, t_rc = t_f + mtp[0], t_b + mtp[1], t_rc + mtp[2]
+    use_last: np.ndarray | bool = True
     if wl.training.embedding_loss_in_pipeline_split:
-        t_f, t_b, t_rc, split_ok = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc, mtp)
+        t_f, t_b, t_rc, split_ok, use_last = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc,
+                                                                   last_slowest, mtp)
         valid = valid & split_ok
-    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc,
+    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
                      mtp[0] + mtp[1] + mtp[2])
     if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
         ls = layout_stage(wl, mp, cal, lc)
