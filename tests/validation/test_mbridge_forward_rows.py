@@ -139,11 +139,15 @@ def test_the_forward_group_mape_is_pinned() -> None:
     runs a full-iteration CUDA graph (sync-free HybridEP budget) pay no MoE host time (validation/moe_graphs.py; the
     13 DeepSeek-V3 / Qwen3 rows 13.2 -> 5.2 % mean, the 4 GPT-OSS rows, already too fast, 48 -> 75 %).
     9.40 % since s12-correct: the interleaved bubble is the first p - 1 model chunks' work (the output layer no
-    longer charged (p - 1) / v times; 11.14 % on its own)."""
+    longer charged (p - 1) / v times; 11.14 % on its own). 10.56 % since s12-m1: the four 26.06 / 26.06.01 GB300 /
+    GB200 MXFP8 GPT-OSS rows whose v0.5.x preset sets cutedsl_fused_grouped_mlp (TransformerEngine's op fuser runs
+    the clamped GLU and the expert biases) no longer pay the eager clamp / bias passes (validation/fused_mlp.py, a
+    sourced reading of the presets, not tuned on this group); those rows, already too fast, go from -1.9 / +9.2 /
+    +60.4 / +72.7 % to +28.4 / +39.8 / +109.9 / +121.1 %."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.40, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.56, abs=0.1)
