@@ -34,7 +34,7 @@ from archsweep.load.job_options import (
 )
 from archsweep.load.parameters import error
 from archsweep.load.part_physics import job_calibration
-from archsweep.load.stack_parallelism import load_stack_parallelism
+from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
@@ -243,7 +243,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     calibration = job_calibration(load_calibration(stack=software), entry, workload.training)
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
                                    calibration=calibration, exhaustive=exhaustive,
-                                   parallelism=load_stack_parallelism(software))
+                                   parallelism=job_parallelism(software, workload.training))
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "

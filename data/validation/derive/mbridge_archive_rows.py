@@ -23,7 +23,8 @@ Per row:
   alltoall), ``moe_cuda_graph_scope`` (``cuda_graph_scope`` with ``cuda_graph_impl`` transformer_engine; "none"
   without graphs; ``cuda_graph_impl`` full_iteration as "full_iteration": the whole step is one graph, which the
   pretrain scripts make sync-free with a static HybridEP token budget, see ``archsweep.validation.moe_graphs``),
-  ``moe_recompute_modules``, ``moe_a2a_overlap``,
+  ``moe_recompute_modules``, ``moe_a2a_overlap``, ``moe_fused_grouped_mlp`` (``cutedsl_fused_grouped_mlp``:
+  TransformerEngine's op fuser runs the grouped MLP, :func:`fused_grouped_mlp`),
   ``act_offload_layers`` (``cpu_offloading_num_layers``) and ``moe_recipe_source`` come from it;
 * ``tp_comm_overlap`` no on NVFP4 Llama rows where the tag's ``llama3(1)_llm_pretrain.py`` still switches it off
   for nvfp4 (as data/validation/derive/mbridge_tp_overlap.py reads v0.3.0); ``param_gather_overlap``,
@@ -79,7 +80,8 @@ _DEFAULTS: dict[str, Any] = {"num_gpus": 1, "tensor_model_parallel_size": 1, "pi
                              "expert_model_parallel_size": 1, "global_batch_size": 1, "micro_batch_size": 1,
                              "use_megatron_fsdp": None, "cuda_graph_impl": None, "cuda_graph_scope": None,
                              "cpu_offloading_num_layers": None, "recompute_modules": None,
-                             "moe_flex_dispatcher_backend": None, "moe_a2a_overlap": False}
+                             "moe_flex_dispatcher_backend": None, "moe_a2a_overlap": False,
+                             "cutedsl_fused_grouped_mlp": False}
 _ARCH = ("model", "arch_type", "params_B", "active_params_B", "layers", "hidden", "heads", "kv_heads", "ffn_hidden",
          "vocab", "notes")
 _CARRIED = ("param_gather_overlap", "fp8_params", "fp8_act", "layer_cuda_graphs")
@@ -256,7 +258,11 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
                         "moe_cuda_graph_scope": graph,
                         "moe_recompute_modules": "+".join(modules) if modules else "none",
                         "moe_a2a_overlap": "yes" if preset.get("moe_a2a_overlap") else "no",
+                        "moe_fused_grouped_mlp": fused_grouped_mlp(preset),
                         "moe_recipe_source": source})
+            if row["moe_fused_grouped_mlp"] == "yes":
+                notes.append(f"moe_fused_grouped_mlp yes: {source} cutedsl_fused_grouped_mlp=True "
+                             f"(scripts/performance/utils/overrides.py at {tag}: use_transformer_engine_op_fuser)")
         if preset.get("use_megatron_fsdp") and not fsdp:
             row["fsdp_zero"] = "Megatron-FSDP"
             notes.append("FSDP from the preset (use_megatron_fsdp), the table has no FSDP column")
@@ -265,7 +271,7 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
         row["confidence"] = "high (official NVIDIA doc table; preset of the same layout at the release's tag)"
     else:
         for column in ("act_recompute", "act_offload_layers", "act_offload_source", "moe_token_dispatcher", "moe_cuda_graph_scope",
-                       "moe_recompute_modules", "moe_a2a_overlap", "moe_recipe_source"):
+                       "moe_recompute_modules", "moe_a2a_overlap", "moe_fused_grouped_mlp", "moe_recipe_source"):
             row[column] = base.get(column, "")
         notes.append(f"no {prefix}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V* preset of this layout at {tag}: "
                      f"recipe cells of {base['run_id']}")
@@ -317,6 +323,14 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
                                            "(dropout 0.0)")})
 
 
+def fused_grouped_mlp(preset: dict[str, Any]) -> str:
+    """``moe_fused_grouped_mlp`` of a MoE row: "yes" where the preset sets ``cutedsl_fused_grouped_mlp`` (from
+    v0.5.0: scripts/performance/utils/overrides.py then sets ``cfg.model.use_transformer_engine_op_fuser = True`` and
+    perf_plugins.py ``NVTE_CUTEDSL_FUSED_GROUPED_MLP=1``, so Megatron-Core's TEGroupedMLP runs FC1 + bias, the
+    clamped GLU with the routing probabilities and FC2 + bias as TransformerEngine fused ops), else "no"."""
+    return "yes" if preset.get("cutedsl_fused_grouped_mlp") else "no"
+
+
 def _show(repo: str, ref: str, path: str) -> str:
     """The file ``path`` of the Megatron-Bridge clone ``repo`` at the commit pinned for the tag / commit ``ref``."""
     return git_text(repo, "show", f"{MBRIDGE_COMMITS[ref]}:{path}")
@@ -325,7 +339,7 @@ def _show(repo: str, ref: str, path: str) -> str:
 def main(repo: str) -> None:
     mbridge_commits(repo, [_COMMIT, *RELEASES.values()])  # the clone holds every commit read (else a clear error)
     text = _show(repo, _COMMIT, _DOC)
-    header, rows = read_runs()
+    header, rows = read_runs(("moe_fused_grouped_mlp",))
     bases = _base_rows(rows)
     cache: dict[str, Any] = {}
     new: list[dict[str, str]] = []

@@ -21,7 +21,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.serving_calibration import load_serving_calibration
-from archsweep.load.stack_parallelism import load_stack_parallelism
+from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.model.driver import PPA_OBJECTIVES, evaluate_design_batch, performance_order
@@ -85,7 +85,7 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
                                         calibration=calibration,
                                         exhaustive=study.mapping.exhaustive,
-                                        parallelism=load_stack_parallelism(study.mapping.software))
+                                        parallelism=job_parallelism(study.mapping.software, workload.training))
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),

@@ -17,16 +17,19 @@ the tensor-parallel collectives with the GEMMs (kept from the ``based_on`` stack
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from archsweep.load.low_precision import load_low_precision_recipes
 from archsweep.load.paths import data_dir
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
+from archsweep.spec.training import TrainingJob
 
-__all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "load_stack_parallelism", "load_stack_software"]
+__all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "job_parallelism", "load_stack_parallelism", "load_stack_software"]
 
 #: Stack keys on what the stack's software releases can run (:func:`load_stack_software`) and whether it can
 #: overlap the TP collectives (``tp_comm_overlap``, read by :func:`load_stack_parallelism`): not constants.
@@ -97,6 +100,23 @@ def load_stack_parallelism(stack: str) -> StackParallelism:
         allowed.append((key, tuple(value)))
     base_overlap = load_stack_parallelism(entry["based_on"]).tp_overlap if entry.get("based_on") in doc else None
     return StackParallelism(stack, tuple(allowed), _tp_comm_overlap(file, stack, entry, base_overlap))
+
+
+def job_parallelism(stack: str, training: TrainingJob) -> StackParallelism:
+    """What a study's search may choose for a ``training`` job on ``stack``: the stack's parallelism, with TP
+    communication overlap only where the stack offers it AND the job's low-precision recipe runs with it
+    (``tp_comm_overlap`` of ``data/calibration/low_precision_recipes.yaml``: false for NVFP4, whose published
+    Megatron-Bridge recipes switch it off). BF16 / FP16 jobs keep the stack's.
+
+    Raises:
+        InputError: as :func:`load_stack_parallelism` and the recipe loader.
+    """
+    allowed = load_stack_parallelism(stack)
+    if not allowed.tp_overlap or training.precision != "fp8":
+        return allowed
+    if load_low_precision_recipes()[training.low_precision_recipe].tp_comm_overlap:
+        return allowed
+    return replace(allowed, tp_overlap=False)
 
 
 def _tp_comm_overlap(file: str, stack: str, entry: dict[str, Any], inherited: bool | None) -> bool:

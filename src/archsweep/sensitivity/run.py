@@ -22,7 +22,7 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
 from archsweep.load.sensitivity import load_sensitivity
-from archsweep.load.stack_parallelism import load_stack_parallelism
+from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.results import store
 from archsweep.results.sensitivity import (
@@ -54,7 +54,6 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     """Evaluate the study's sensitivity section; return the files written."""
     spec = load_sensitivity(study)
     tech, stack_cal = load_technology(), load_calibration(stack=study.mapping.software)
-    parallelism = load_stack_parallelism(study.mapping.software)
     folder = results / "sensitivity"
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -67,6 +66,7 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
             raise InputError(spec.file, "sensitivity.workloads", name, "a training workload (a serving entry has no "
                              "training sensitivity)")
         # The job's recipe (as eval and validate); the part's physics are hardware columns.
+        parallelism = job_parallelism(study.mapping.software, workload.training)
         cal = job_calibration(stack_cal, get_accelerator(study.base), workload.training)
         tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
                                   parallelism=parallelism)

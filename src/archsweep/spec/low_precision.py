@@ -45,6 +45,8 @@ class LowPrecisionRecipe:
             operand, on a TN-only / any-layout part (0: one fused multi-tensor kernel for all splits).
         tp_grad_regather_bytes: bytes per element of the output gradient that a row-parallel Linear
             all-gathers a second time in backward under sequence parallelism (0: none).
+        tp_comm_overlap: the recipe runs with TransformerEngine userbuffers TP communication overlap
+            (False: the published recipes switch it off, as Megatron-Bridge does for NVFP4).
     """
 
     name: str
@@ -57,6 +59,7 @@ class LowPrecisionRecipe:
     split_quantize_kernels_tn_only: float = 0.0
     split_quantize_kernels_any_layout: float = 0.0
     tp_grad_regather_bytes: float = 0.0
+    tp_comm_overlap: bool = True
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""

@@ -128,6 +128,11 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
     dp_overlap = stated if (stated := ds_overlap_comm(row)) is not None else dp_overlap  # DeepSpeed overlap_comm
     if tp == 1:
         sp = False
+    if sp is False and tp_overlap:
+        # No TP overlap without sequence parallelism: Megatron-LM asserts it (megatron/training/arguments.py
+        # L1441-1442 @d98e8a64dd), NeMo 1.x turns ub_tp_comm_overlap off with a message (megatron_base_model.py
+        # @r2.0.0rc1 L998-1013); the mapping enumeration refuses a fixed overlap with sp off.
+        tp_overlap = False
     if pp == 1 and vpp is None:
         vpp = 1
     fixed: dict[str, object] = {"tp": tp, "pp": pp, "cp": cp, "ep": ep, "vpp": vpp, "mb": mb, "recompute": recompute,
@@ -141,7 +146,7 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
     strategies = tuple(text({**fixed, "vpp": v}) for v in vpp_choices)
     if len(vpp_choices) > 1:
         notes.append("vpp tried: " + ", ".join(str(v) for v in vpp_choices))
-    baseline = text({**fixed, "recompute": "none", "sp": False})
+    baseline = text({**fixed, "recompute": "none", "sp": False, **({"tp_overlap": False} if "tp_overlap" in fixed else {})})
     core = (tp, pp, dp, mb, recompute)
     searched = [k for k, v in fixed.items() if v is None and not (k == "ep" and wl.moe is None)]
     searched += ["vpp"] if len(vpp_choices) > 1 else []

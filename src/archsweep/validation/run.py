@@ -53,6 +53,7 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
+from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
@@ -157,7 +158,7 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         return _skipped(row, f"input error: {exc}")
     try:
         # the row's stated MoE software: CUDA-graph scope and EP all-to-all overlap
-        calibration = graph_scope_calibration(row, calibration, plan.workload.architecture)
+        calibration = fused_grouped_mlp_calibration(row, graph_scope_calibration(row, calibration, plan.workload.architecture))
         results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:

@@ -82,9 +82,15 @@ def _enumerated_mappings(workload: Workload, strategy: str | None,
     tables per batch object (its arrays are made read-only).
 
     Raises:
-        InputError: ``strategy`` fixes a value the stack cannot run (no mapping would be left).
+        InputError: ``strategy`` fixes a value the stack cannot run (no mapping would be left), or TP
+            communication overlap on a stack (or low-precision recipe) without it.
     """
-    mappings, fixed_dp = enumerate_mappings(workload, parse_strategy(strategy) if strategy else None,
+    fixed = parse_strategy(strategy) if strategy else None
+    if parallelism is not None and not parallelism.tp_overlap and (fixed or {}).get("tp_overlap"):
+        raise InputError("<mapping>", "strategy.tp_overlap", strategy or "",
+                         f"tp_overlap=0: the {parallelism.stack} stack cannot overlap the TP collectives with the "
+                         "GEMMs here (tp_comm_overlap false for the stack or the job's low-precision recipe)")
+    mappings, fixed_dp = enumerate_mappings(workload, fixed,
                                             tp_overlap=parallelism is not None and parallelism.tp_overlap)
     if parallelism is not None:
         allowed = restrict_to_stack(mappings, parallelism)

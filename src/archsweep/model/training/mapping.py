@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.spec.columns import MAPPING_COLUMNS
+from archsweep.spec.errors import InputError
 from archsweep.spec.stack import StackParallelism
 from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, parse_strategy, tp_divides
 from archsweep.spec.workload import Workload
@@ -104,11 +105,19 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
             overlapped variant is offered, not both: the model prices the overlap as a share
             (``tp_overlap_residual`` <= 1) of the same exposed TP time and charges it no memory, so it never
             costs more (tests/model/test_study_tp_overlap.py). False: 0 (validation, which keeps a row's stated overlap).
+            A fixed ``tp_overlap`` runs only where sequence parallelism does, as Megatron-LM requires.
 
     Returns:
         (mappings, dp) where dp is the fixed data-parallel degree, or None to derive it.
+
+    Raises:
+        InputError: ``fixed`` turns TP overlap on with sequence parallelism off at a TP degree above 1
+            (Megatron-LM arguments.py L1441-1442 asserts against it).
     """
     fixed = dict(fixed or {})
+    if fixed.get("tp_overlap") and not fixed.get("sequence_parallel", 1) and fixed.get("tp", 2) != 1:
+        raise InputError("<mapping>", "strategy.tp_overlap", "tp_overlap=1",
+                         "with sp on (Megatron-LM asserts sequence parallelism for tp_comm_overlap)")
     fixed_dp = fixed.pop("dp", None)
     layers = workload.layers
     choices: dict[str, Iterable[float]] = {
@@ -139,7 +148,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
-    overlap_ok = (tp > 1) if "tp_overlap" in fixed else (tp > 1) & (cols["sequence_parallel"] > 0)
+    overlap_ok = (tp > 1) & (cols["sequence_parallel"] > 0)
     cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
     mappings = MappingArrays(**{k: v[keep] for k, v in cols.items()})
     return mappings, fixed_dp
@@ -148,11 +157,15 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
 def restrict_to_stack(mappings: MappingArrays, parallelism: StackParallelism) -> MappingArrays:
     """The mappings of ``mappings`` the software stack can run (its ``parallelism`` block in
     ``data/calibration/software_stacks.yaml``): e.g. no TP / PP / CP on llm-foundry's FSDP, no
-    pipeline under DeepSpeed ZeRO-3. Unrestricted keys keep every value; order is kept (the same
+    pipeline under DeepSpeed ZeRO-3; no TP communication overlap where the stack has none
+    (``tp_comm_overlap`` false). Unrestricted keys keep every value; order is kept (the same
     object when the stack restricts nothing)."""
-    if all(allowed is None for _, allowed in parallelism.allowed):
+    no_overlap = not parallelism.tp_overlap and bool(np.any(np.asarray(mappings.tp_overlap) > 0))
+    if all(allowed is None for _, allowed in parallelism.allowed) and not no_overlap:
         return mappings
     keep = np.ones(len(mappings), dtype=bool)
+    if no_overlap:
+        keep &= np.asarray(mappings.tp_overlap) == 0
     for key, allowed in parallelism.allowed:
         if allowed is None:
             continue
