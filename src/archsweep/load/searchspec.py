@@ -29,6 +29,7 @@ from archsweep.spec.search import (
     DEFAULT_STORAGE,
     DEFAULT_SURROGATE_POOL,
     DEFAULT_SURROGATE_START,
+    LIMIT_CONSTRAINTS,
     SAMPLER_OPTIONS,
     SURROGATE_OPTIONS,
     SamplerSpec,
@@ -97,6 +98,15 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
     if "neighbour_reach" in options and "local_search_start" not in options and not options.get("surrogate_share"):
         out.append(problem(file, f"{at}.neighbour_reach", options["neighbour_reach"],
                            "local_search_start or surrogate_share > 0 alongside (only they step to grid neighbours)"))
+    if options.get("slack_twins"):
+        if "local_search_start" not in options and not options.get("surrogate_share"):
+            out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],
+                               "local_search_start or surrogate_share > 0 alongside (only they skip the twins)"))
+        limits = [p.name for p in parameters if p.name in LIMIT_CONSTRAINTS and not p.is_continuous]
+        if parameters and not limits:
+            out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],
+                               f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): the twins "
+                               "differ from a finished trial only in a limit that does not bind"))
     pool = options.get("surrogate_pool", DEFAULT_SURROGATE_POOL)
     if "surrogate_grid_share" in options and options.get("surrogate_share") and pool != "both":
         out.append(problem(file, f"{at}.surrogate_grid_share", options["surrogate_grid_share"],

@@ -115,11 +115,14 @@ class ParetoLocalSearchSampler(ProposingSampler):
             neighbours first, then by contribution).
         final: distinct finished points after which ``global_share`` is 0 (None: never).
         reach: the most steps of a one-axis move (>= 1; module doc).
+        twins: the grid points a finished trial implies through a limit that does not bind
+            (:mod:`archsweep.search.twins`, ``slack_twins``) count as known: never proposed, and a
+            ``fresh`` global proposal at one moves off it.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
                  seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False,
-                 parents: str = "contribution", final: int | None = None, reach: int = 1) -> None:
+                 parents: str = "contribution", final: int | None = None, reach: int = 1, twins: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
@@ -128,7 +131,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
         if parents not in ("contribution", "gap", "extremes"):
             raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
-        super().__init__(main, space, grid_axes(space))
+        super().__init__(main, space, grid_axes(space), twins)
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
         self._memo: tuple[int, _Parents] | None = None
@@ -191,7 +194,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         flying = {i for t in running for i in [self._trial_index(t)] if i is not None}
         rng = np.random.default_rng([self._seed, trial.number])
-        chosen = self._drawn(parents, known, flying, rng)
+        chosen = self._drawn(parents, known | self._implied(finished), flying, rng)
         if chosen is None:
             return None
         return {axis.name: axis.values[i] for axis, i in zip(self._axes, chosen)}
@@ -241,8 +244,9 @@ class ParetoLocalSearchSampler(ProposingSampler):
         index = self._index({**fixed, **params})  # Optuna leaves single-value parameters out of the relative space
         if index is None:
             return params
-        taken = {i for t in study.get_trials(deepcopy=False) if t.number != trial.number
-                 for i in [self._trial_index(t)] if i is not None}
+        trials = study.get_trials(deepcopy=False)
+        taken = {i for t in trials if t.number != trial.number for i in [self._trial_index(t)] if i is not None}
+        taken |= self._implied([t for t in trials if t.state in _FINISHED])
         if index not in taken:
             return params
         rng = np.random.default_rng([self._seed, trial.number, 1])

@@ -21,6 +21,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.search.delegating import DelegatingSampler
+from archsweep.search.twins import implied_twins
 
 __all__ = ["ProposingSampler", "CONSTRAINT_CAP"]
 
@@ -61,12 +62,16 @@ class _Axis(Protocol):
 
 class ProposingSampler(DelegatingSampler):
     """Base of the proposing wrappers: wraps ``main`` over ``space`` with grid ``axes`` (the space's
-    discrete parameters); subclasses implement ``_propose``."""
+    discrete parameters); subclasses implement ``_propose``. ``twins`` (``slack_twins``): the grid points
+    a finished trial implies (:mod:`archsweep.search.twins`) count as known (:meth:`_implied`)."""
 
-    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[_Axis]) -> None:
+    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[_Axis],
+                 twins: bool = False) -> None:
         self._main, self._space, self._axes = main, dict(space), axes
         self._proposals: dict[int, dict[str, Any]] = {}  # trial number -> this sampler's proposal
         self._indices: dict[int, tuple[int, ...] | None] = {}  # trial number -> grid index, once every axis is set
+        self._twins = twins
+        self._twin_memo: tuple[int, frozenset[tuple[int, ...]]] = (0, frozenset())
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
         """This trial's grid point (every axis), or None to leave the trial to the wrapped sampler."""
@@ -107,6 +112,19 @@ class ProposingSampler(DelegatingSampler):
         _, completed = self._completed(study, finished)
         return ([values for _, _, values in completed], [index for _, index, _ in completed],
                 [_constraints(t) for t, _, _ in completed])
+
+    def _implied(self, finished: list[FrozenTrial]) -> frozenset[tuple[int, ...]]:
+        """The grid points the complete trials of ``finished`` imply through a limit that does not bind
+        (:func:`~archsweep.search.twins.implied_twins`; empty without ``twins`` or with constraint values
+        not stored by name), kept while no trial finishes."""
+        if not self._twins:
+            return frozenset()
+        if self._twin_memo[0] != len(finished):
+            pairs = [(index, t.constraints) for t in finished
+                     if t.state == TrialState.COMPLETE and isinstance(t.constraints, Mapping)
+                     for index in [self._trial_index(t)] if index is not None]
+            self._twin_memo = (len(finished), frozenset(implied_twins(pairs, self._axes)))
+        return self._twin_memo[1]
 
     def _index(self, params: Mapping[str, Any]) -> tuple[int, ...] | None:
         """Grid index of a parameter set, None when an axis is missing or off the grid."""

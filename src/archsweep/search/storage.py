@@ -119,7 +119,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
     ``surrogate_pool``, ``surrogate_constraints`` and ``surrogate_grid_share`` are its ``pool``,
-    ``constraints`` and ``grid_share``)."""
+    ``constraints`` and ``grid_share``; ``slack_twins`` is the ``twins`` of both wrappers)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
     lhs_startup = int(options.pop("lhs_startup_trials", 0))
@@ -131,6 +131,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     local_parents = str(options.pop("local_search_parents", "contribution"))
     local_final = options.pop("local_search_final", None)
     reach = int(options.pop("neighbour_reach", 1))
+    twins = bool(options.pop("slack_twins", False))
     surrogate_share = float(options.pop("surrogate_share", 0.0))
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
@@ -148,13 +149,15 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,
                                            final=None if local_final is None
-                                           else round((1.0 - float(local_final)) * spec.trials), reach=reach)
+                                           else round((1.0 - float(local_final)) * spec.trials), reach=reach,
+                                           twins=twins)
     if surrogate_share > 0:
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
                                    reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
-                                   grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share))
+                                   grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
+                                   twins=twins)
     return sampler
 
 

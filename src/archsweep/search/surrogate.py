@@ -142,12 +142,14 @@ class SurrogateSampler(ProposingSampler):
         grid_share: with pool "both" only: the share in (0, 1] of the surrogate's own trials (evenly
             spaced by their rank among them) that choose among the whole-grid set only, the others among
             the neighbour set only; None: every trial among both.
+        twins: the grid points a finished trial implies through a limit that does not bind
+            (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
                  beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
                  pool: str = DEFAULT_SURROGATE_POOL, constraints: str = DEFAULT_SURROGATE_CONSTRAINTS,
-                 grid_share: float | None = None) -> None:
+                 grid_share: float | None = None, twins: bool = False) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -162,7 +164,7 @@ class SurrogateSampler(ProposingSampler):
             raise ValueError(f"grid_share: got {grid_share} with pool {pool!r}; allowed: 0 < grid_share <= 1, "
                              "with pool 'both'")
         self._pool_kind, self._constraint_model, self._grid_share = pool, constraints, grid_share
-        super().__init__(main, space, grid_axes(space))
+        super().__init__(main, space, grid_axes(space), twins)
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
         self._reach = checked_reach(reach)
@@ -221,12 +223,14 @@ class SurrogateSampler(ProposingSampler):
             violation = violation.max(axis=1, keepdims=True)
         model = None
         if len(rows) >= 2:
-            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), violation, len(finished))
+            model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), violation, len(finished),
+                                 self._implied(finished))
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
-    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int) -> _Model | None:
+    def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int,
+                implied: frozenset[Index] = frozenset()) -> _Model | None:
         # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
         # of its column; violation is (trials, constraints modelled): one column of the largest value, or one each
         finite = violation < CONSTRAINT_CAP
@@ -244,7 +248,7 @@ class SurrogateSampler(ProposingSampler):
                   for c in violated]
         targets = [transformed[:, k] for k in range(values.shape[1])] + limits
         gps = self._fit(x, targets)
-        known = frozenset(map(tuple, indices.tolist()))
+        known = frozenset(map(tuple, indices.tolist())) | implied  # implied: twins of finished trials
         rng = np.random.default_rng([self._seed, count])
         template = values[np.isfinite(values).all(axis=1)][0]
         k = values.shape[1]
@@ -257,7 +261,8 @@ class SurrogateSampler(ProposingSampler):
                 pools.append(screen_neighbours(near, random_count, gps[:k], logged, template, front, span, self._sizes))
                 labels.append(np.zeros(len(pools[-1]), dtype=bool))
         if self._pool_kind != "neighbours":
-            pools.append(grid_candidates(gps, k, logged, template, front, span, indices, self._sizes,
+            taken = np.array(sorted(known), dtype=np.int64).reshape(-1, indices.shape[1]) if implied else indices
+            pools.append(grid_candidates(gps, k, logged, template, front, span, taken, self._sizes,
                                          _GRID_SLACK if self._each else 0.0, rng))
             labels.append(np.ones(len(pools[-1]), dtype=bool))
         if not pools:

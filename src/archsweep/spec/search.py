@@ -31,10 +31,15 @@ DEFAULT_STORAGE = "journal"
 #: known point moves to a free neighbour), ``local_search_parents`` (``contribution``, ``gap`` or ``extremes``:
 #: which front point proposes), ``local_search_final`` (the last fraction of ``trials`` without the global share),
 #: ``neighbour_reach`` (one-axis moves of up to this many steps among a front point's neighbours, in the
-#: local search and in the surrogate's candidates).
+#: local search and in the surrogate's candidates), ``slack_twins`` (the grid points a finished trial
+#: implies through a limit that does not bind, :mod:`archsweep.search.twins`, count as known in both).
 LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
                                          "local_search_global", "local_search_fresh", "local_search_parents",
-                                         "local_search_final", "neighbour_reach")
+                                         "local_search_final", "neighbour_reach", "slack_twins")
+#: ``slack_twins``: the model's limit parameters and the constraint column that reports their use,
+#: (used - limit) / limit (``archsweep.model.ppa``: ``"violation_tdp": (power - hw.tdp_w) / hw.tdp_w``);
+#: :mod:`archsweep.search.twins`.
+LIMIT_CONSTRAINTS: dict[str, str] = {"tdp_w": "violation_tdp"}
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.
 DEFAULT_LOCAL_SEARCH_START = 0.5
