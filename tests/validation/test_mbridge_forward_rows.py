@@ -144,7 +144,7 @@ def test_the_forward_group_mape_is_pinned() -> None:
     priced (not tuned on this group; 11.16 % on its own).
     9.42 % since s12-layout: the DeepSeek-V3 presets' pipeline layouts (data/validation/derive/pipeline_layout.py)
     and MTP layer (a sourced reading of every such row; 11.07 % on its own).
-    10.58 % since s12-m1 (10.56 % on its own): the four 26.06 / 26.06.01 GB300 /
+    10.60 % since s12-m1 and s12-moetok (10.56 % with s12-m1 alone): the four 26.06 / 26.06.01 GB300 /
     GB200 MXFP8 GPT-OSS rows whose v0.5.x preset sets cutedsl_fused_grouped_mlp (TransformerEngine's op fuser runs
     the clamped GLU and the expert biases) no longer pay the eager clamp / bias passes (validation/fused_mlp.py, a
     sourced reading of the presets, not tuned on this group); those rows, already too fast, go from -1.9 / +9.2 /
@@ -155,4 +155,4 @@ def test_the_forward_group_mape_is_pinned() -> None:
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.58, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.60, abs=0.1)

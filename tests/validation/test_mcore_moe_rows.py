@@ -85,17 +85,18 @@ def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     fitted values (H100 alltoall EP8 PP32 6.1 ms in all, as the Megatron-Bridge H100 alltoall rows' 5.8-6.5 ms;
     benchmarks/moe_host_residual.py). The no-overlap twin of the EP32 row (review B finding 4, s8-m3) is the
     group's worst row: +25.9 % (+32.8 % before s11-mcmoe, +75.7 % when every routed copy crossed the network),
-    see :func:`test_the_overlap_a_b_is_over_predicted`; with it the group MAPE is 10.34 % (10.38 % before s12-correct's interleaved bubble, 10.41 % before s11-pp1's 1F1B bubble, 20.46 % before
+    see :func:`test_the_overlap_a_b_is_over_predicted`; with it the group MAPE is 10.82 % (10.34 % before s12-moetok's
+    alltoall sort by local expert, which the per-micro-batch host time fitted without it over-charges on the PP32 row; 10.38 % before s12-correct's interleaved bubble, 10.41 % before s11-pp1's 1F1B bubble, 20.46 % before
     s11-mcmoe, 20.07 % before s10-mxfp8, 30.10 % before s9-a2a, 30.79 % before s9-moecost)."""
     twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
     assert fitted[twin] == pytest.approx(25.9, abs=0.5)
-    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(10.34, abs=0.1)
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(10.82, abs=0.1)
     fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     assert 0.0 < gb300 < 5.0
-    assert all(3.0 < e < 12.0 for e in fitted.values()), fitted
-    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(6.54, abs=0.1)
+    assert all(3.0 < e < 14.0 for e in fitted.values()), fitted  # alltoall PP32 +13.7 since s12-moetok
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(7.07, abs=0.1)  # 6.54 before s12-moetok
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     none.pop(twin)

@@ -27,6 +27,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "alibi_bias_bytes_per_score", "sharded_gather_flat",
                "moe_layer_host_overhead_s", "moe_host_ungraphed_extra_s", "moe_host_shared_expert_ungraphed_s",
                "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap",
+               "moe_local_sort_bytes_per_element", "moe_shared_add_bytes_per_element",
                "moe_dispatch_per_domain",
                "clamped_glu_bytes_fwd_per_element", "clamped_glu_bytes_bwd_per_element", "clamped_glu_kernels_fwd",
                "clamped_glu_kernels_bwd", "expert_bias_bytes_fwd_per_element", "expert_bias_bytes_bwd_per_element",

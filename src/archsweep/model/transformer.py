@@ -237,8 +237,16 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             s_down = proj("mlp_fc2", tokens, h, shared * moe.expert_ffn_hidden / t, row_parallel=True)
             moe_ffn = [moe_ffn[i] + s_up[i] + s_down[i] for i in range(4)]
             shared_fwd = s_up[0] + s_down[0]
+            # MoELayer.combine's ``output + shared_expert_output`` (forward only: the add's gradient passes through).
+            add_bytes = cal.moe_shared_add_bytes_per_element * tokens * h / np.where(sp, t, 1.0)
+            moe_ffn[0] = moe_ffn[0] + add_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+            moe_ffn[3] = moe_ffn[3] + add_bytes
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
+        # The alltoall dispatcher's sort of the received copies by local expert and its inverse (read + write
+        # each, each way; Megatron-Core token_dispatcher.py sort_chunks_by_idxs when a rank holds > 1 expert).
+        perm_bytes = perm_bytes + np.where(local_experts > 1.0, cal.moe_local_sort_bytes_per_element, 0.0) * (
+            tokens_per_expert * local_experts * h)
         perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
         if fp8 and moe.dropless and cal.moe_fp8_padding_bytes_per_element > 0:
             # Dropless (MoEConfig.dropless) low-precision layers pad each local expert's rows to the quantisation block

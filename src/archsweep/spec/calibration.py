@@ -77,6 +77,15 @@ class Calibration:
     #: multiple of the quantisation block (Megatron-Core TEGroupedMLP ``Fp8Padding`` / ``Fp8Unpadding``);
     #: 0 = the stack does not pad (or the run is drop-and-pad: capacities already aligned).
     moe_fp8_padding_bytes_per_element: float = 0.0
+    #: HBM bytes per routed copy and hidden unit, in each of forward and backward, of the dispatcher's second
+    #: permutation: the alltoall dispatcher sorts the received tokens by local expert after the all-to-all and
+    #: restores their order before the combine (Megatron-Core ``sort_chunks_by_idxs``, run whenever a rank holds
+    #: more than one expert); 0 = the dispatcher lands the tokens in expert order (DeepEP / HybridEP).
+    moe_local_sort_bytes_per_element: float = 0.0
+    #: HBM bytes per token and hidden unit, forward, of adding the shared experts' output to the routed
+    #: experts' (Megatron-Core ``MoELayer.combine``: ``output + shared_expert_output``); its backward passes the
+    #: gradient through. 0 = the stack has no separate add.
+    moe_shared_add_bytes_per_element: float = 0.0
     #: 1: the stack offers the overlap of the MoE dispatch/combine all-to-all of one micro-batch with the
     #: compute of another (Megatron-Core combined 1F1B, ``overlap_moe_expert_parallel_comm``): a job that
     #: asks for it (``TrainingJob.moe_a2a_overlap``, off by default) runs it where the schedule allows it
