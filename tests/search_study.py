@@ -53,15 +53,16 @@ def write_search_study(folder: Path, name: str, *, power_max: str, clock_max: st
     return path
 
 
-def sampler_options_error(folder: Path, options: Mapping[str, object]) -> tuple[Path, str]:
+def sampler_options_error(folder: Path, options: Mapping[str, object],
+                          parameters: Mapping[str, object] | None = None) -> tuple[Path, str]:
     """Write ``folder/s.yaml`` (llama3-8b on H100-SXM, tokens/s up and power down, a 10-trial TPE search
-    over two TDPs whose sampler has ``options``), load it and return its path and the text of the
-    InputError(s) loading raises; the test fails where loading raises none."""
+    over ``parameters``, by default two TDPs, whose sampler has ``options``), load it and return its path
+    and the text of the InputError(s) loading raises; the test fails where loading raises none."""
     path = folder / "s.yaml"
     path.write_text(yaml.safe_dump({
         "name": "sampleropts", "description": "sampler options", "workloads": ["llama3-8b"], "base": "H100-SXM",
         "objectives": [{"column": "tokens_per_s", "direction": "maximize"}, {"column": "power_w", "direction": "minimize"}],
-        "search": {"parameters": {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10,
+        "search": {"parameters": dict(parameters or {"tdp_w": {"values": ["700 W", "800 W"]}}), "trials": 10,
                    "sampler": {"name": "tpe", "options": dict(options)}}}))
     with pytest.raises((InputError, InputErrors)) as info:
         load_study(path)

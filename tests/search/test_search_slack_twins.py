@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-import yaml
 from optuna.distributions import FloatDistribution, IntDistribution
+from search_study import sampler_options_error
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.searchspec import parse_search_spec
-from archsweep.load.study import load_study
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
@@ -28,7 +27,6 @@ from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.search.twins import SLACK, implied_twins
-from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HardwareArrays
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -170,13 +168,6 @@ def test_option_reaches_both_samplers() -> None:
     ({"slack_twins": "yes", "local_search_start": 0.5}, None, "boolean"),
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], parameters: dict[str, Any] | None, allowed: str) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "s12opt", "description": "options", "workloads": ["llama3-8b"], "base": "H100-SXM",
-        "objectives": [{"column": "tokens_per_s", "direction": "maximize"}, {"column": "power_w", "direction": "minimize"}],
-        "search": {"parameters": parameters or {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10,
-                   "sampler": {"name": "tpe", "options": options}}}))
-    with pytest.raises((InputError, InputErrors)) as info:
-        load_study(path)
-    assert f"{path}: search.sampler.options.slack_twins" in str(info.value)
-    assert allowed in str(info.value)
+    path, text = sampler_options_error(tmp_path, options, parameters)
+    assert f"{path}: search.sampler.options.slack_twins" in text
+    assert allowed in text

@@ -11,17 +11,15 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-import yaml
+from search_study import sampler_options_error
 from search_toy_space import AXES, SPACE, asked_and_told
 
 from archsweep.load.searchspec import parse_search_spec
-from archsweep.load.study import load_study
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import _neg_log_likelihood, fit_gp
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.spec.errors import InputError, InputErrors
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAMES = sorted(AXES)
@@ -167,13 +165,5 @@ def test_options_reach_the_sampler() -> None:
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], parameters: dict[str, Any] | None, key: str,
                      allowed: str) -> None:
-    path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "s7opt", "description": "options", "workloads": ["llama3-8b"], "base": "H100-SXM",
-        "objectives": [{"column": "tokens_per_s", "direction": "maximize"}, {"column": "power_w", "direction": "minimize"}],
-        "search": {"parameters": parameters or {"tdp_w": {"values": ["700 W", "800 W"]}}, "trials": 10,
-                   "sampler": {"name": "tpe", "options": options}}}))
-    with pytest.raises((InputError, InputErrors)) as info:
-        load_study(path)
-    text = str(info.value)
+    path, text = sampler_options_error(tmp_path, options, parameters)
     assert f"{path}: search.sampler.options.{key}; allowed: {allowed}" in text

@@ -177,25 +177,39 @@ def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
-def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[Mirror, str], tuple[str, str] | None],
-                             note: str, width: int) -> None:
-    """Set ``column`` of every MLPerf row whose launch config is named, from ``derive(mirror, config)`` = (value,
-    where it was read) or None (left as is), with a note in ``derived`` replacing this script's earlier one and the
-    mirror's pinned commit in ``source_locator``; rewrites data/validation/training_runs.csv."""
+def fill_mlperf_rows(mirrors: list[str], column: str,
+                     derive_row: Callable[[dict[str, Mirror], dict[str, str]], tuple[str, str, str] | None],
+                     note: str, width: int) -> None:
+    """Set ``column`` of every row for which ``derive_row(mirrors by version, row)`` = (the results version read,
+    value, where it was read) is not None (the others are left as is), with a note in ``derived`` replacing this
+    script's earlier one and that mirror's pinned commit in ``source_locator``; rewrites
+    data/validation/training_runs.csv."""
     repos = open_mirrors(mirrors)
     fields, rows = read_runs([column])
     for row in rows:
-        match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
-            continue
-        config = _CONFIG.search(row["derived"])
-        found = derive(repos[match.group(1)], config.group(1)) if config else None
+        found = derive_row(repos, row)
         if found is None:
             continue
-        value, where = found
+        version, value, where = found
         row[column] = value
-        row["source_locator"] = stamp_locator(row["source_locator"], repos[match.group(1)])
+        row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         row["derived"] = set_note(row["derived"], rf"{column} .*?{re.escape(Path(note).name)}",
                                   f"{column} {value} from {where}, {note}")
         print(f"{row['run_id']}: {column} {value} <- {where[:width]}")
     write_runs(fields, rows)
+
+
+def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[Mirror, str], tuple[str, str] | None],
+                             note: str, width: int) -> None:
+    """:func:`fill_mlperf_rows` over the MLPerf rows whose launch config is named, from ``derive(mirror, config)`` =
+    (value, where it was read) or None (left as is)."""
+
+    def from_config(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
+        match = _SOURCE.search(row["source"])
+        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+            return None
+        config = _CONFIG.search(row["derived"])
+        found = derive(repos[match.group(1)], config.group(1)) if config else None
+        return None if found is None else (match.group(1), *found)
+
+    fill_mlperf_rows(mirrors, column, from_config, note, width)

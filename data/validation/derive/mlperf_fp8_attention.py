@@ -37,9 +37,8 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, nemo_key
-from pinned_mirrors import Mirror, open_mirrors, stamp_locator
-from runs_table import read_runs, set_note, write_runs
+from _mlperf_common import fill_from_launch_configs, fill_mlperf_rows, nemo_key
+from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
                   r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
@@ -118,28 +117,19 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
                    f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size 1)")
 
 
-def fill_logged(mirrors: list[str]) -> None:
-    """``fp8_attention`` of the rows whose layout mlperf_lora_logged_layout.py read from the printed config."""
-    repos = open_mirrors(mirrors)
-    fields, rows = read_runs(["fp8_attention"])
-    for row in rows:
-        match = _LOGGED_SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos or _LOGGED_NOTE not in row["derived"]:
-            continue
-        found = logged_fp8_attention(repos[match.group(1)], match.group(2))
-        if found is None:
-            continue
-        row["fp8_attention"] = found[0]
-        row["source_locator"] = stamp_locator(row["source_locator"], repos[match.group(1)])
-        row["derived"] = set_note(row["derived"], rf"fp8_attention .*?{re.escape(_NOTE)}",
-                                  f"fp8_attention {found[0]} from {found[1]}, {_NOTE}")
-        print(f"{row['run_id']}: fp8_attention {found[0]} <- {found[1][:160]}")
-    write_runs(fields, rows)
+def logged_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
+    """(results version, "yes" / "no", where) of a row whose layout mlperf_lora_logged_layout.py read from the
+    printed config (:func:`logged_fp8_attention`); None for every other row."""
+    match = _LOGGED_SOURCE.search(row["source"])
+    if row["source_group"] != "mlperf" or not match or match.group(1) not in repos or _LOGGED_NOTE not in row["derived"]:
+        return None
+    found = logged_fp8_attention(repos[match.group(1)], match.group(2))
+    return None if found is None else (match.group(1), *found)
 
 
 def main(mirrors: list[str]) -> None:
     fill_from_launch_configs(mirrors, "fp8_attention", fp8_attention, _NOTE, 160)
-    fill_logged(mirrors)
+    fill_mlperf_rows(mirrors, "fp8_attention", logged_row, _NOTE, 160)
 
 
 if __name__ == "__main__":
