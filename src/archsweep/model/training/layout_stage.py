@@ -106,7 +106,7 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     zero = np.zeros(shape)
     t_f, t_b, t_rc, total, most, first = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
-    for pp in (p for p in range(1, n + 1) if n % p == 0 and layout.runs_on(p)):
+    for pp in layout.pipeline_sizes():
         at = (mp.pp == pp) & (vpp == n // pp)
         counts = layout_rank_layers(layout, dense_layers, pp)
         ranks = [tuple(np.broadcast_to(sum(c[j] * per_kind[j][i] for j in range(4)), shape) for i in range(3))
@@ -139,7 +139,7 @@ def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     at each mapping's pp; 1 where the mapping cannot run the layout (it is invalid there)."""
     layout = parse_layout(wl.training.pipeline_layout)
     out = np.ones(np.shape(mp.pp))
-    for pp in (p for p in range(1, layout.stage_count + 1) if layout.stage_count % p == 0 and layout.runs_on(p)):
+    for pp in layout.pipeline_sizes():
         c = layout_rank_layers(layout, wl.layers - wl.moe_layers, pp)[0]
         out = np.where(mp.pp == pp, c[0] + c[1] + c[2], out)
     return out
