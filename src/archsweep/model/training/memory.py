@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from archsweep.model.training.layout_stage import layout_first_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction
@@ -76,7 +77,6 @@ def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     (L + 2) / pp slots beside the embedding (pp > 1; all L at pp = 1), as the time side counts them
     (step.py ``_embedding_loss_split``)."""
     if wl.training.pipeline_layout:  # the stated layout's first rank (layout_stage.py)
-        from archsweep.model.training.layout_stage import layout_first_layers
         return layout_first_layers(wl, mp)
     even = np.ceil(wl.layers / mp.pp)
     if not wl.training.embedding_loss_in_pipeline_split:
