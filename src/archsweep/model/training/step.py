@@ -293,12 +293,13 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
         t_f, t_b, t_rc, split_ok, use_last = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc,
                                                                    last_slowest, mtp)
         valid = valid & split_ok
-    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
-                     mtp[0] + mtp[1] + mtp[2])
     if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
         ls = layout_stage(wl, mp, cal, lc)
         t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
         bubble = layout_bubble(mp, microbatches, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
+    else:
+        bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
+                         mtp[0] + mtp[1] + mtp[2])
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
