@@ -45,6 +45,7 @@ from archsweep.model.training.memory import (
     first_stage_layers,
     layer_activation_bytes,
     memory_per_accelerator,
+    split_stage_slots,
     usable_hbm_bytes,
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
@@ -206,7 +207,7 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     embedding (its lookup is not timed), the others all their slots. Steady state runs at the slower of
     the last and a middle stage (pp >= 3; none at pp <= 2); at pp = 1 the one stage holds all L layers.
     Allowed only where pp divides L + 2 and vpp the slots per stage (Megatron-Core asserts both)."""
-    slots = (wl.layers + 2.0) / mp.pp
+    slots = split_stage_slots(wl, mp)
     last = first_stage_layers(wl, mp)  # the last stage builds as many layers as the first (one slot fewer each)
     middle = np.where(mp.pp > 2, slots, 0.0)
     last_f, last_b = last * t_layer_f + lc.logits_fwd_s + mtp[0], last * t_layer_b + lc.logits_bwd_s + mtp[1]
