@@ -13,16 +13,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import data_dir
 from archsweep.load.workloads import load_workload
 from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.run import validate_rows
 
 CAL = load_calibration(stack="megatron-core")
@@ -135,7 +134,7 @@ def test_gpt_oss_nvl72_rows_within_eight_percent():
     Bridge GPT-OSS 120B BF16 on 64 GB300 / GB200, NeMo 26.02 (19,410 / 15,780 tokens/s/GPU). The model was +14.5 /
     +21.0 % fast without the unfused expert passes; with them +4.0 / +9.4 %: tolerance 8 % on GB300, 12 % on GB200
     (whose remaining gap, ~0.5 s per step, is not explained here)."""
-    rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    rows = runs_by_id()
     for run_id, tol in (("mbridge_26.02_DGX-GB300_GPT_OSS_120B_BF16_64", 8.0),
                         ("mbridge_26.02_DGX-GB200_GPT_OSS_120B_BF16_64", 12.0)):
         result = validate_rows([rows[run_id]])[0]

@@ -13,15 +13,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from measured_runs import runs_by_id
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.paths import data_dir
 from archsweep.load.workloads import load_workload
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.cells import read_measurements
 from archsweep.validation.run import validate_rows
 
 CAL = load_calibration(stack="megatron-core")
@@ -113,7 +112,7 @@ def test_published_alltoall_rows_with_the_sort():
     GB300 (EP 64, two local experts) +4.0 % fast without the sort, +2.0 % with it (tolerance 3 %); Qwen3-235B-A22B
     MXFP8 on 256 B300 (EP 8, 16 local experts) +17.3 % without, +14.7 % with it (tolerance 16 %: the rest is the
     B300 Qwen3-235B gap s10-q235 describes, not this pass)."""
-    rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    rows = runs_by_id()
     for run_id, tol in (("mbridge_26.02_DGX-GB300_GPT_OSS_120B_BF16_64", 3.0),
                         ("mbridge_26.02_DGX-B300_Qwen3_235B_a22B_MXFP8_256", 16.0)):
         result = validate_rows([rows[run_id]])[0]

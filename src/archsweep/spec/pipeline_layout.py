@@ -78,6 +78,10 @@ class PipelineLayout:
                 return False
         return True
 
+    def pipeline_sizes(self) -> tuple[int, ...]:
+        """Every pipeline size pp at which Megatron-Core accepts the layout (:meth:`runs_on`), ascending."""
+        return tuple(p for p in range(1, self.stage_count + 1) if self.runs_on(p))
+
 
 def parse_layout(text: str, where: str = "<training job>") -> PipelineLayout:
     """``text`` parsed as Megatron-Core's ``parse_str_to_list`` does (commas dropped, ``(...)*n`` then ``x*n``

@@ -9,7 +9,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import first_stage_layers, stage_parameters
+from archsweep.model.training.memory import first_stage_layers, split_stage_slots, stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -47,7 +47,7 @@ def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) ->
     if not wl.training.embedding_loss_in_pipeline_split:
         return stage_parameters(wl, mp, etp)
     first_d, first_e = stage_parameters(wl, mp, etp, first_stage_layers(wl, mp))
-    mid_d, mid_e = stage_parameters(wl, mp, etp, (wl.layers + 2.0) / mp.pp)
+    mid_d, mid_e = stage_parameters(wl, mp, etp, split_stage_slots(wl, mp))
     mid_d = mid_d - wl.vocab * wl.hidden / mp.tp  # a middle stage holds no embedding
     middle = (mp.pp >= 3) & (mid_d + mid_e > first_d + first_e)
     return np.where(middle, mid_d, first_d), np.where(middle, mid_e, first_e)

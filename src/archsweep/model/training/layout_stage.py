@@ -61,8 +61,8 @@ def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Layer
 class LayoutStage:
     """The slowest rank's forward / backward / recompute time of one micro-batch (s), all stages' work of one
     micro-batch (s), the first pp - 1 stages' (s), whether the last rank is the slowest, the most transformer + MTP
-    layers any rank builds (the per-layer communication and DP terms), the first rank's (memory), and whether the
-    mapping can run the layout."""
+    layers any rank builds (the per-layer communication and DP terms), and whether the mapping can run the layout
+    (the first rank's layers, for memory: :func:`layout_first_layers`)."""
 
     t_f: np.ndarray
     t_b: np.ndarray
@@ -71,7 +71,6 @@ class LayoutStage:
     first_chunks: np.ndarray
     last_slowest: np.ndarray
     layers_stage: np.ndarray
-    first_layers: np.ndarray
     allowed: np.ndarray
 
 
@@ -104,9 +103,9 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     vpp = np.maximum(mp.vpp, 1.0)
     shape = np.broadcast_shapes(np.shape(mp.pp), np.shape(mp.vpp), *(np.shape(x) for k in per_kind for x in k))
     zero = np.zeros(shape)
-    t_f, t_b, t_rc, total, most, first = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
+    t_f, t_b, t_rc, total, most = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
-    for pp in (p for p in range(1, n + 1) if n % p == 0 and layout.runs_on(p)):
+    for pp in layout.pipeline_sizes():
         at = (mp.pp == pp) & (vpp == n // pp)
         counts = layout_rank_layers(layout, dense_layers, pp)
         ranks = [tuple(np.broadcast_to(sum(c[j] * per_kind[j][i] for j in range(4)), shape) for i in range(3))
@@ -127,11 +126,9 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         chunks = np.where(at, np.broadcast_to(sum(work) + sum(head), shape), chunks)
         last = np.where(at, np.stack(sums)[-1] >= np.max(np.stack(sums), axis=0), last)
         most = np.where(at, float(max(c[0] + c[1] + c[2] for c in counts)), most)
-        first = np.where(at, float(counts[0, 0] + counts[0, 1] + counts[0, 2]), first)
         allowed = allowed | at
     return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, first_chunks=chunks, last_slowest=last,
-                       layers_stage=np.where(allowed, most, 1.0), first_layers=np.where(allowed, first, 1.0),
-                       allowed=allowed)
+                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed)
 
 
 def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
@@ -139,7 +136,7 @@ def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     at each mapping's pp; 1 where the mapping cannot run the layout (it is invalid there)."""
     layout = parse_layout(wl.training.pipeline_layout)
     out = np.ones(np.shape(mp.pp))
-    for pp in (p for p in range(1, layout.stage_count + 1) if layout.stage_count % p == 0 and layout.runs_on(p)):
+    for pp in layout.pipeline_sizes():
         c = layout_rank_layers(layout, wl.layers - wl.moe_layers, pp)[0]
         out = np.where(mp.pp == pp, c[0] + c[1] + c[2], out)
     return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from archsweep.model.training.layout_stage import layout_first_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction
@@ -37,7 +38,8 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "first_stage_layers", "layer_activation_bytes",
-           "memory_per_accelerator", "model_state_bytes_per_param", "resident_layers", "stage_parameters", "usable_hbm_bytes"]
+           "memory_per_accelerator", "model_state_bytes_per_param", "resident_layers", "split_stage_slots", "stage_parameters",
+           "usable_hbm_bytes"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ def usable_hbm_bytes(hw: HardwareArrays, cal: Calibration) -> np.ndarray:
     return np.asarray(hw.hbm_capacity_bytes, dtype=np.float64) * cal.hbm_usable_fraction
 
 
+def split_stage_slots(wl: Workload, mp: MappingArrays) -> np.ndarray:
+    """(L + 2) / pp: the layer slots of every pipeline stage where the job's split counts the embedding and the
+    loss as one layer each (``TrainingJob.embedding_loss_in_pipeline_split``); what a middle stage (pp >= 3) builds."""
+    return (wl.layers + 2.0) / mp.pp
+
+
 def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     """Transformer layers the first pipeline stage builds: ceil(L / pp), as evenly as the pipeline allows; where
     the job's split counts the embedding and the loss as one layer each
@@ -76,12 +84,11 @@ def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     (L + 2) / pp slots beside the embedding (pp > 1; all L at pp = 1), as the time side counts them
     (step.py ``_embedding_loss_split``)."""
     if wl.training.pipeline_layout:  # the stated layout's first rank (layout_stage.py)
-        from archsweep.model.training.layout_stage import layout_first_layers
         return layout_first_layers(wl, mp)
     even = np.ceil(wl.layers / mp.pp)
     if not wl.training.embedding_loss_in_pipeline_split:
         return even
-    return np.where(mp.pp > 1, (wl.layers + 2.0) / mp.pp - 1.0, float(wl.layers))
+    return np.where(mp.pp > 1, split_stage_slots(wl, mp) - 1.0, float(wl.layers))
 
 
 def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None,
@@ -326,7 +333,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), 0)
     if not wl.training.embedding_loss_in_pipeline_split:
         return first
-    second = _stage_memory(wl, mp, dp, microbatches, cal, (wl.layers + 2.0) / mp.pp, 1)
+    second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), 1)
     use = (mp.pp >= 3) & (second.total_bytes > first.total_bytes)
     return MemoryBreakdown(**{f.name: np.where(use, getattr(second, f.name), getattr(first, f.name))
                               for f in fields(first)})

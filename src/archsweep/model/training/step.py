@@ -45,6 +45,7 @@ from archsweep.model.training.memory import (
     first_stage_layers,
     layer_activation_bytes,
     memory_per_accelerator,
+    split_stage_slots,
     usable_hbm_bytes,
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
@@ -206,7 +207,7 @@ def _embedding_loss_split(wl: Workload, mp: MappingArrays, lc: LayerCosts, t_lay
     embedding (its lookup is not timed), the others all their slots. Steady state runs at the slower of
     the last and a middle stage (pp >= 3; none at pp <= 2); at pp = 1 the one stage holds all L layers.
     Allowed only where pp divides L + 2 and vpp the slots per stage (Megatron-Core asserts both)."""
-    slots = (wl.layers + 2.0) / mp.pp
+    slots = split_stage_slots(wl, mp)
     last = first_stage_layers(wl, mp)  # the last stage builds as many layers as the first (one slot fewer each)
     middle = np.where(mp.pp > 2, slots, 0.0)
     last_f, last_b = last * t_layer_f + lc.logits_fwd_s + mtp[0], last * t_layer_b + lc.logits_bwd_s + mtp[1]
@@ -293,12 +294,13 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
         t_f, t_b, t_rc, split_ok, use_last = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc,
                                                                    last_slowest, mtp)
         valid = valid & split_ok
-    bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
-                     mtp[0] + mtp[1] + mtp[2])
     if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
         ls = layout_stage(wl, mp, cal, lc)
         t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
         bubble = layout_bubble(mp, microbatches, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
+    else:
+        bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
+                         mtp[0] + mtp[1] + mtp[2])
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
