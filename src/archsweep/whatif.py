@@ -81,8 +81,9 @@ class WorkloadOverrides:
         embedding_loss_in_pipeline_split: the pipeline split counts the embedding and the loss as one layer each
             (Megatron-Core ``account_for_embedding/loss_in_pipeline_split``; ``--pp-split-embedding-loss`` /
             ``--no-...``; default off).
-        fp8_dot_product_attention: the attention core runs in FP8 at the part's FP8 attention rate (Megatron-Core
-            ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``; precision fp8 only; default off).
+        fp8_dot_product_attention: the attention core runs in FP8, its forward at the part's FP8 attention rate and
+            its backward at the BF16 rate (Megatron-Core ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``;
+            precision fp8 only; default off).
         pipeline_layout: Megatron-Core's custom pipeline layout, e.g. ``Et*4|(t*4|)*14tmL``
             (:mod:`archsweep.spec.pipeline_layout`; ``--pipeline-layout``; "" = the even split).
     """
