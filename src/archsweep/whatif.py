@@ -106,10 +106,9 @@ class WorkloadOverrides:
     pipeline_layout: str | None = None
 
 
-#: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
-#: the recompute modules (--recompute-modules), the FP8 SwiGLU input store (--fp8-act), the overlapped
-#: parameter all-gather (--param-gather-overlap) and the EP all-to-all overlap (--moe-a2a-overlap)
-#: (``archsweep eval``).
+#: The command-line flag (``archsweep eval``) of each training key that :mod:`archsweep.load.job_options` checks;
+#: each key is also the :class:`WorkloadOverrides` field that carries it (:func:`apply_overrides` reads them by
+#: this table).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
           MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss",
@@ -158,15 +157,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     modules = overrides.recompute_modules
     if isinstance(modules, str):  # "core_attn,layernorm" (an empty string is the empty list)
         modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()
-    raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
-                             ("activation_offload_layers", overrides.activation_offload_layers),
-                             (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
-                             (PARAM_GATHER_KEY, overrides.param_gather_overlap),
-                             (MOE_A2A_KEY, overrides.moe_a2a_overlap),
-                             (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split),
-                             (FP8_DPA_KEY, overrides.fp8_dot_product_attention),
-                             (PIPELINE_LAYOUT_KEY, overrides.pipeline_layout))
-           if v is not None}
+    given = {k: modules if k == RECOMPUTE_KEY else getattr(overrides, k) for k in _FLAGS}
+    raw = {k: v for k, v in given.items() if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
