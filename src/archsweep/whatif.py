@@ -125,7 +125,9 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
             (:data:`_FLAGS`), the problems of the low-precision / recompute / FP8-activation options
             (``archsweep.load.job_options``): --recipe or --fp8-params without precision fp8, an unknown
             --recipe, a --fp8-params or --fp8-act that is not true/false, a negative --offload-layers, an
-            empty, unknown or repeated --recompute-modules entry, --fp8-act on a non-SwiGLU MLP.
+            empty, unknown or repeated --recompute-modules entry, --fp8-act on a non-SwiGLU MLP, --fp8-dpa without
+            precision fp8, a --pipeline-layout that does not parse or comes with --pp-split-embedding-loss; a
+            --pipeline-layout that does not fit the model's layers (the workload's check).
         InputErrors: several of the option problems at once (all of them reported together).
     """
     training = workload.training
