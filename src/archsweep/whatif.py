@@ -81,8 +81,9 @@ class WorkloadOverrides:
         embedding_loss_in_pipeline_split: the pipeline split counts the embedding and the loss as one layer each
             (Megatron-Core ``account_for_embedding/loss_in_pipeline_split``; ``--pp-split-embedding-loss`` /
             ``--no-...``; default off).
-        fp8_dot_product_attention: the attention core runs in FP8 at the part's FP8 attention rate (Megatron-Core
-            ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``; precision fp8 only; default off).
+        fp8_dot_product_attention: the attention core runs in FP8, its forward at the part's FP8 attention rate and
+            its backward at the BF16 rate (Megatron-Core ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``;
+            precision fp8 only; default off).
         pipeline_layout: Megatron-Core's custom pipeline layout, e.g. ``Et*4|(t*4|)*14tmL``
             (:mod:`archsweep.spec.pipeline_layout`; ``--pipeline-layout``; "" = the even split).
     """
@@ -105,10 +106,9 @@ class WorkloadOverrides:
     pipeline_layout: str | None = None
 
 
-#: The command-line flag of each training key of the low-precision recipe (--recipe, --fp8-params, --offload-layers),
-#: the recompute modules (--recompute-modules), the FP8 SwiGLU input store (--fp8-act), the overlapped
-#: parameter all-gather (--param-gather-overlap) and the EP all-to-all overlap (--moe-a2a-overlap)
-#: (``archsweep eval``).
+#: The command-line flag (``archsweep eval``) of each training key that :mod:`archsweep.load.job_options` checks;
+#: each key is also the :class:`WorkloadOverrides` field that carries it (:func:`apply_overrides` reads them by
+#: this table).
 _FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
           RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
           MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss",
@@ -125,7 +125,9 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
             (:data:`_FLAGS`), the problems of the low-precision / recompute / FP8-activation options
             (``archsweep.load.job_options``): --recipe or --fp8-params without precision fp8, an unknown
             --recipe, a --fp8-params or --fp8-act that is not true/false, a negative --offload-layers, an
-            empty, unknown or repeated --recompute-modules entry, --fp8-act on a non-SwiGLU MLP.
+            empty, unknown or repeated --recompute-modules entry, --fp8-act on a non-SwiGLU MLP, --fp8-dpa without
+            precision fp8, a --pipeline-layout that does not parse or comes with --pp-split-embedding-loss; a
+            --pipeline-layout that does not fit the model's layers (the workload's check).
         InputErrors: several of the option problems at once (all of them reported together).
     """
     training = workload.training
@@ -157,15 +159,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     modules = overrides.recompute_modules
     if isinstance(modules, str):  # "core_attn,layernorm" (an empty string is the empty list)
         modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()
-    raw = {k: v for k, v in (("low_precision_recipe", overrides.low_precision_recipe), ("fp8_params", overrides.fp8_params),
-                             ("activation_offload_layers", overrides.activation_offload_layers),
-                             (RECOMPUTE_KEY, modules), (FP8_ACT_KEY, overrides.activation_fp8_input_store),
-                             (PARAM_GATHER_KEY, overrides.param_gather_overlap),
-                             (MOE_A2A_KEY, overrides.moe_a2a_overlap),
-                             (EMBEDDING_LOSS_SPLIT_KEY, overrides.embedding_loss_in_pipeline_split),
-                             (FP8_DPA_KEY, overrides.fp8_dot_product_attention),
-                             (PIPELINE_LAYOUT_KEY, overrides.pipeline_layout))
-           if v is not None}
+    given = {k: modules if k == RECOMPUTE_KEY else getattr(overrides, k) for k in _FLAGS}
+    raw = {k: v for k, v in given.items() if v is not None}
     problems: list[InputError] = []
     recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
     recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)

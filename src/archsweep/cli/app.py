@@ -234,8 +234,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                              "account_for_embedding/loss_in_pipeline_split; pp must divide layers + 2; default off)")
     parser.add_argument("--fp8-dpa", action=argparse.BooleanOptionalAction, default=None,
                         dest="fp8_dot_product_attention",
-                        help="the attention core runs in FP8 at the part's FP8 attention rate (Megatron-Core "
-                             "fp8_dot_product_attention, NeMo FP8_DPA; precision fp8 only; default off)")
+                        help="the attention core runs in FP8: its forward at the part's FP8 attention rate, its backward at "
+                             "the BF16 rate (Megatron-Core fp8_dot_product_attention, NeMo FP8_DPA; precision fp8 only; "
+                             "default off)")
     parser.add_argument("--pipeline-layout", default=None,
                         help="Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, "
                              "m MTP layer, L loss; stages '|'): only mappings with pp x vpp = its stages; default none")

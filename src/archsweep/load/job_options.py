@@ -20,9 +20,9 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY", "bool_job_option",
-           "fp8_act_option", "fp8_dpa_option", "lora_recipe", "precision_recipe", "recompute_option", "PRECISION_KEYS",
-           "RECOMPUTE_KEY"]
+__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY",
+           "PIPELINE_KEYS", "PIPELINE_LAYOUT_KEY", "bool_job_option", "fp8_act_option", "fp8_dpa_option", "lora_recipe",
+           "pipeline_options", "precision_recipe", "recompute_option", "PRECISION_KEYS", "RECOMPUTE_KEY"]
 
 #: Keys of the low-precision recipe (:func:`precision_recipe`).
 PRECISION_KEYS = ("low_precision_recipe", "fp8_params", "activation_offload_layers")

@@ -34,10 +34,8 @@ from archsweep.load.paths import data_dir
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.validation.cells import _text
-from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
-from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.precision import precision_of, recipe_of
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.types import Skip
 
@@ -108,8 +106,7 @@ def _step_on(row: Mapping[str, str], strategy: str, part_row: Mapping[str, str],
         moved[key] = str(part_row.get(key, ""))
     try:
         plan = plan_row(moved, catalog)
-        cal = fused_grouped_mlp_calibration(
-            moved, graph_scope_calibration(moved, load_calibration(stack=calibration_stack(moved)), plan.workload.architecture))
+        cal = row_calibration(moved, load_calibration(stack=calibration_stack(moved)), plan.workload.architecture)
         r = _evaluate(plan, strategy, cache, tech, cal)
     except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
         return math.nan

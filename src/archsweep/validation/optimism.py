@@ -37,10 +37,8 @@ from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.technology import Technology
 from archsweep.validation.ceiling import Ceiling, with_ceilings
 from archsweep.validation.cells import read_measurements
-from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, RowPlan, Skip
@@ -146,8 +144,7 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
     try:
         plan = plan_row(row, catalog)
         # the row's software (fp8_params: in plan.workload; its stated MoE CUDA-graph scope / EP overlap)
-        cal = fused_grouped_mlp_calibration(
-            row, graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture))
+        cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     except (Skip, ArchsweepError):
         return None
     if plan.metric in _MICROBATCH_METRICS:

@@ -1,12 +1,15 @@
 """A published row -> the mapping it ran (stated, derived or the recipe default). The row's workload is
 :mod:`archsweep.validation.row_workload`'s, its software stack :mod:`archsweep.validation.row_stack`'s
-(:func:`calibration_stack` is re-exported here)."""
+(:func:`calibration_stack` is re-exported here); :func:`row_calibration` applies the row's stated software to a
+calibration, the one step validate, the optimism search and the same-silicon ceiling share."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
+from archsweep.spec.architecture import Architecture
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import (
     _int,
@@ -17,10 +20,21 @@ from archsweep.validation.cells import (
     offload_layers,
     recompute_modules_of,
 )
+from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
+from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.row_stack import _stack, calibration_stack
 from archsweep.validation.types import _MICROBATCH_METRICS, MappingSource, Skip
 
-__all__ = ["calibration_stack"]
+__all__ = ["calibration_stack", "row_calibration"]
+
+
+def row_calibration(row: Mapping[str, str], calibration: Calibration, architecture: Architecture | None) -> Calibration:
+    """``calibration`` (the row's stack's) with the software the row states: its MoE CUDA-graph scope and EP
+    all-to-all overlap (:func:`~archsweep.validation.moe_graphs.graph_scope_calibration`, for the trained
+    ``architecture``), then TransformerEngine's fused grouped MLP
+    (:func:`~archsweep.validation.fused_mlp.fused_grouped_mlp_calibration`). Raises ``Skip`` on a cell that is not
+    yes / no."""
+    return fused_grouped_mlp_calibration(row, graph_scope_calibration(row, calibration, architecture))
 
 
 def _recompute(row: Mapping[str, str]) -> str | None:

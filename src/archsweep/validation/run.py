@@ -53,7 +53,6 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.cells import _int, _number, _text, read_measurements
-from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
     _measured,
@@ -62,9 +61,8 @@ from archsweep.validation.metrics import (
     predict_metric,
 )
 from archsweep.validation.mlperf import EVAL_SHARE, eval_forward_share, eval_schedule, wallclock_factor
-from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.row_workload import _workload
-from archsweep.validation.rows import _mapping, calibration_stack
+from archsweep.validation.rows import _mapping, calibration_stack, row_calibration
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
 
@@ -157,8 +155,8 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
     except ArchsweepError as exc:  # a models/ file that fails to load, etc.
         return _skipped(row, f"input error: {exc}")
     try:
-        # the row's stated MoE software: CUDA-graph scope and EP all-to-all overlap
-        calibration = fused_grouped_mlp_calibration(row, graph_scope_calibration(row, calibration, plan.workload.architecture))
+        # the row's stated software: MoE CUDA-graph scope, EP all-to-all overlap, fused grouped MLP
+        calibration = row_calibration(row, calibration, plan.workload.architecture)
         results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:
