@@ -113,11 +113,11 @@ class TrainingJob:
             output layer; Megatron-Core asserts that pp divides layers + 2 and vpp the slots per stage.
             Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B pretrain recipes set both
             (data/validation/derive/pipeline_split.py). False, the default, is Megatron-Core's.
-        fp8_dot_product_attention: the attention core (the flash-attention kernel, forward and backward) runs in
-            FP8 (TransformerEngine ``DelayedScaling(fp8_dpa=True)``: Megatron-Core ``fp8_dot_product_attention``,
-            NeMo ``FP8_DPA=1`` in the MLPerf LoRA configs) at the part's FP8 attention rate
+        fp8_dot_product_attention: the attention core runs in FP8 (TransformerEngine
+            ``DelayedScaling(fp8_dpa=True)``: Megatron-Core ``fp8_dot_product_attention``, NeMo ``FP8_DPA=1`` in
+            the MLPerf LoRA configs); the model prices its forward kernel at the part's FP8 attention rate
             (``fp8_attention_rate_ratio``, data/hardware/low_precision_rates.yaml; a part without one: the BF16
-            rate). FP8 precision only (TransformerEngine runs it inside ``fp8_autocast``). False, the default, is
+            rate) and its backward at the BF16 rate (no FP8 backward rate is published). FP8 precision only (TransformerEngine runs it inside ``fp8_autocast``). False, the default, is
             Megatron-Core's (transformer_config.py ``fp8_dot_product_attention: bool = False``).
         pipeline_layout: Megatron-Core's custom pipeline layout (``pipeline_model_parallel_layout``, e.g.
             ``Et*4|(t*4|)*14tmL``: :mod:`archsweep.spec.pipeline_layout`): what each pipeline stage builds; a
