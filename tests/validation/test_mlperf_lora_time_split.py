@@ -82,3 +82,15 @@ def test_the_gap_is_not_outside_the_step() -> None:
         assert 0.62 <= float(s["steady_step_s"]) <= 0.68 and 0.65 <= float(s["step_share"]) <= 0.83
     for s in v41:
         assert 0.53 <= float(s["steady_step_s"]) <= 0.56
+
+
+def test_lora_step_gap_micro_batches() -> None:
+    """benchmarks/lora_step_gap.py: micro-batches a step = GBS / (dp x micro_batch); dp from the GPU count when the
+    row states tp / pp / cp only; nothing for a searched row."""
+    from conftest import load_benchmark
+
+    gap = load_benchmark("lora_step_gap")
+    base = {"tp": "4", "pp": "1", "cp": "2", "dp": "", "num_accels": "16", "global_batch_seqs": "8", "micro_batch": "1"}
+    assert gap.micro_batches(base) == 4  # HPE n2: DP 2, four micro-batches
+    assert gap.micro_batches({**base, "dp": "8", "num_accels": "64"}) == 1
+    assert gap.micro_batches({**base, "tp": "", "cp": "", "pp": ""}) is None
