@@ -15,7 +15,8 @@ Per row:
 * architecture columns (model, arch_type, params, layers, ..., vocab) copied from the nemo group's 26.02 row of
   the same model (the same public model config; the sequence length is the table's), ``accelerator`` /
   ``accelerator_canonical`` from its 26.02 rows of the same system (DGX-H100: H100-SXM5-80GB / H100-SXM);
-* the recipe cells from the preset ``<MODEL>_PRETRAIN_CONFIG_<GPU>_<DTYPE>_V<n>`` of
+* the recipe cells from the preset ``<MODEL>_PRETRAIN_CONFIG_<GPU>_<DTYPE>_V<n>`` (else the one named variant of
+  the layout, e.g. ``..._GBS15360``: :func:`pick`) of
   ``scripts/performance/configs/<family>/<family>_workload_base_configs.py`` at the tag (evaluated from its
   syntax tree: ``WorkloadBaseConfig(...)``, ``replace(BASE, ...)`` and aliases, the dataclass defaults of
   ``scripts/performance/utils/utils.py``) whose layout (GPUs, TP, PP, CP, VP, EP, MBS, GBS) is the table's;
@@ -170,13 +171,23 @@ def layout(cells: dict[str, str]) -> dict[str, Any]:
 
 def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str,
          want: dict[str, Any], task: str = "PRETRAIN") -> tuple[str, dict[str, Any]] | None:
-    """The highest-version preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_V<n>`` with the table's layout."""
-    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V(\d+)$")
-    hits = [(int(m.group(1)), name) for name in found if (m := pattern.match(name))
+    """The preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_<variant>`` with the table's layout: the highest version
+    ``V<n>`` where several match; else the one named variant of that layout (e.g. v0.5.0
+    ``DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_GBS15360``, the ``--config_variant`` of the 26.06 GBS 15360 row).
+    Two named variants of one layout and no ``V<n>``: an error (nothing says which one the table ran)."""
+    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_(V(\d+)|[A-Z0-9_]+)$")
+    hits = [(m.group(2), name) for name in found if (m := pattern.match(name))
             and all(found[name].get(k) == v for k, v in want.items())]
-    if not hits:
+    versions = [(int(n), name) for n, name in hits if n is not None]
+    named = sorted(name for n, name in hits if n is None)
+    if versions:
+        name = max(versions)[1]
+    elif len(named) == 1:
+        name = named[0]
+    elif named:
+        raise SystemExit(f"{prefix} {task} {gpu} {precision}: several named presets of the layout {want}: {named}")
+    else:
         return None
-    name = max(hits)[1]
     return name, found[name]
 
 
