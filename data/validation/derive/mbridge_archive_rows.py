@@ -15,12 +15,14 @@ Per row:
 * architecture columns (model, arch_type, params, layers, ..., vocab) copied from the nemo group's 26.02 row of
   the same model (the same public model config; the sequence length is the table's), ``accelerator`` /
   ``accelerator_canonical`` from its 26.02 rows of the same system (DGX-H100: H100-SXM5-80GB / H100-SXM);
-* the recipe cells from the preset ``<MODEL>_PRETRAIN_CONFIG_<GPU>_<DTYPE>_V<n>`` of
+* the recipe cells from the preset ``<MODEL>_PRETRAIN_CONFIG_<GPU>_<DTYPE>_V<n>`` (else the one named variant of
+  the layout, e.g. ``..._GBS15360``: :func:`pick`) of
   ``scripts/performance/configs/<family>/<family>_workload_base_configs.py`` at the tag (evaluated from its
   syntax tree: ``WorkloadBaseConfig(...)``, ``replace(BASE, ...)`` and aliases, the dataclass defaults of
   ``scripts/performance/utils/utils.py``) whose layout (GPUs, TP, PP, CP, VP, EP, MBS, GBS) is the table's;
   the highest version where several match. ``moe_token_dispatcher`` (``moe_flex_dispatcher_backend``, else
-  alltoall), ``moe_cuda_graph_scope`` (``cuda_graph_scope`` with ``cuda_graph_impl`` transformer_engine; "none"
+  alltoall; alltoall where the tag's pretrain function sets ``moe_token_dispatcher_type = "alltoall"``,
+  :func:`dispatcher_type`), ``moe_cuda_graph_scope`` (``cuda_graph_scope`` with ``cuda_graph_impl`` transformer_engine; "none"
   without graphs; ``cuda_graph_impl`` full_iteration as "full_iteration": the whole step is one graph, which the
   pretrain scripts make sync-free with a static HybridEP token budget, see ``archsweep.validation.moe_graphs``),
   ``moe_recompute_modules``, ``moe_a2a_overlap``, ``moe_fused_grouped_mlp`` (``cutedsl_fused_grouped_mlp``:
@@ -69,6 +71,12 @@ MODELS = {
     "Qwen3_30B_a3B": ("Qwen3_30B_a3B", "qwen/qwen3_workload_base_configs.py", "QWEN3_30B_A3B", ""),
     "Qwen3_235B_a22B": ("Qwen3_235B_a22B", "qwen/qwen3_workload_base_configs.py", "QWEN3_235B_A22B", ""),
 }
+#: MoE table model -> (pretrain script, function prefix): ``<prefix>_pretrain_config_<gpu>`` may set
+#: ``cfg.model.moe_token_dispatcher_type`` after the preset's backend (:func:`dispatcher_type`)
+MOE_PRETRAIN = {"DeepSeekV3": ("deepseek/deepseek_llm_pretrain.py", "deepseek_v3"),
+                "GPT OSS 120B": ("gpt_oss/gpt_oss_llm_pretrain.py", "gpt_oss_120b"),
+                "Qwen3_30B_a3B": ("qwen/qwen3_llm_pretrain.py", "qwen3_30b_a3b"),
+                "Qwen3_235B_a22B": ("qwen/qwen3_llm_pretrain.py", "qwen3_235b_a22b")}
 SKIPPED = {"Nemotron_3_Nano": "no models/ YAML", "Nemotron_3_Super": "no models/ YAML", "Kimi_K2": "no models/ YAML"}
 #: archive section title -> preset task name (``<MODEL>_<TASK>_CONFIG_<GPU>_<DTYPE>_V<n>``)
 TASKS = {"Pre-Training Performance": "PRETRAIN", "SFT Performance": "SFT", "LoRA Performance": "LORA"}
@@ -170,13 +178,23 @@ def layout(cells: dict[str, str]) -> dict[str, Any]:
 
 def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str,
          want: dict[str, Any], task: str = "PRETRAIN") -> tuple[str, dict[str, Any]] | None:
-    """The highest-version preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_V<n>`` with the table's layout."""
-    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V(\d+)$")
-    hits = [(int(m.group(1)), name) for name in found if (m := pattern.match(name))
+    """The preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_<variant>`` with the table's layout: the highest version
+    ``V<n>`` where several match; else the one named variant of that layout (e.g. v0.5.0
+    ``DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_GBS15360``, the ``--config_variant`` of the 26.06 GBS 15360 row).
+    Two named variants of one layout and no ``V<n>``: an error (nothing says which one the table ran)."""
+    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_(V(\d+)|[A-Z0-9_]+)$")
+    hits = [(m.group(2), name) for name in found if (m := pattern.match(name))
             and all(found[name].get(k) == v for k, v in want.items())]
-    if not hits:
+    versions = [(int(n), name) for n, name in hits if n is not None]
+    named = sorted(name for n, name in hits if n is None)
+    if versions:
+        name = max(versions)[1]
+    elif len(named) == 1:
+        name = named[0]
+    elif named:
+        raise SystemExit(f"{prefix} {task} {gpu} {precision}: several named presets of the layout {want}: {named}")
+    else:
         return None
-    name = max(hits)[1]
     return name, found[name]
 
 
@@ -260,6 +278,14 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
                         "moe_a2a_overlap": "yes" if preset.get("moe_a2a_overlap") else "no",
                         "moe_fused_grouped_mlp": fused_grouped_mlp(preset),
                         "moe_recipe_source": source})
+            script, prefix_fn = MOE_PRETRAIN[table_model]
+            function = f"{prefix_fn}_pretrain_config_{gpu.lower()}"
+            if row["moe_token_dispatcher"] != "alltoall" and dispatcher_type(
+                    _show(repo, tag, f"{_CFG}{script}"), function) == "alltoall":
+                notes.append(f"moe_token_dispatcher alltoall: {tag} {_CFG}{script} {function} sets "
+                             f"moe_token_dispatcher_type = \"alltoall\" (the preset's "
+                             f"moe_flex_dispatcher_backend {row['moe_token_dispatcher']} is read only by \"flex\")")
+                row["moe_token_dispatcher"] = "alltoall"
             if row["moe_fused_grouped_mlp"] == "yes":
                 notes.append(f"moe_fused_grouped_mlp yes: {source} cutedsl_fused_grouped_mlp=True "
                              f"(scripts/performance/utils/overrides.py at {tag}: use_transformer_engine_op_fuser)")
@@ -321,6 +347,16 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
                                            "['linear_qkv']); src/megatron/bridge/recipes/llama/llama3.py "
                                            "llama3_70b_peft_config (dim 16); src/megatron/bridge/peft/lora.py "
                                            "(dropout 0.0)")})
+
+
+def dispatcher_type(script: str, function: str) -> str | None:
+    """The last ``cfg.model.moe_token_dispatcher_type = "..."`` of ``def <function>(`` in the pretrain script text
+    (None: not set there). "alltoall" there means Megatron-Core's MoEAlltoAllTokenDispatcher: the preset's
+    ``moe_flex_dispatcher_backend`` is read only by the "flex" dispatcher (e.g. v0.3.1
+    ``qwen3_235b_a22b_pretrain_config_h100``: backend "deepep" from BASE_QWEN3_235B_A22B_CONFIG, type "alltoall")."""
+    body = script.split(f"def {function}(", 1)[1].split("\ndef ", 1)[0] if f"def {function}(" in script else ""
+    found = re.findall(r'cfg\.model\.moe_token_dispatcher_type = "(\w+)"', body)
+    return found[-1] if found else None
 
 
 def fused_grouped_mlp(preset: dict[str, Any]) -> str:
