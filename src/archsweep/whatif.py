@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.job_options import (
     EMBEDDING_LOSS_SPLIT_KEY,
@@ -32,9 +31,8 @@ from archsweep.load.job_options import (
     precision_recipe,
     recompute_option,
 )
+from archsweep.load.job_software import job_software
 from archsweep.load.parameters import error
-from archsweep.load.part_physics import job_calibration
-from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
@@ -235,10 +233,9 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
     # The part's measured rates and the job's recipe, as validation applies them (one path).
-    calibration = job_calibration(load_calibration(stack=software), entry, workload.training)
+    calibration, parallelism = job_software(software, entry, workload.training)
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
-                                   calibration=calibration, exhaustive=exhaustive,
-                                   parallelism=job_parallelism(software, workload.training))
+                                   calibration=calibration, exhaustive=exhaustive, parallelism=parallelism)
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "
