@@ -15,26 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.job_options import (
-    EMBEDDING_LOSS_SPLIT_KEY,
-    FP8_ACT_KEY,
-    FP8_DPA_KEY,
-    MOE_A2A_KEY,
-    PARAM_GATHER_KEY,
-    PIPELINE_LAYOUT_KEY,
-    RECOMPUTE_KEY,
-    bool_job_option,
-    fp8_act_option,
-    fp8_dpa_option,
-    pipeline_options,
-    precision_recipe,
-    recompute_option,
-)
+from archsweep.load.job_options import RECOMPUTE_KEY, job_option_values
+from archsweep.load.job_software import job_software
 from archsweep.load.parameters import error
-from archsweep.load.part_physics import job_calibration
-from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload, parse_token_count
 from archsweep.model.driver import evaluate_design_batch
@@ -43,6 +27,7 @@ from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, parse_str
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.job_option_table import JOB_OPTIONS
 from archsweep.spec.strategy import MAX_ACCELERATOR_COUNT, strategy_problems
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES
 from archsweep.spec.workload import Workload
@@ -66,26 +51,10 @@ class WorkloadOverrides:
         lora_rank: LoRA rank (> 0 exactly when the resulting mode is finetune_lora; kept from the
             file while the mode stays finetune_lora).
         total_tokens: tokens of the whole run (time-to-train), e.g. "300B".
-        low_precision_recipe: scaling recipe of an FP8 job (delayed, current, mxfp8, nvfp4).
-        fp8_params: hold and gather the weights in FP8 (1 byte per parameter).
-        activation_offload_layers: layers per pipeline stage whose activations go to host memory.
-        recompute_modules: what the mapping's ``recompute = selective`` re-runs (Megatron-Core
-            ``recompute_modules``: core_attn, layernorm, moe_act, mla_up_proj, mlp, shared_experts), a
-            sequence of names or one comma-separated string (``--recompute-modules``).
-        activation_fp8_input_store: keep the SwiGLU input in FP8 for the backward (Megatron-Core
-            ``activation_func_fp8_input_store``; ``--fp8-act``).
-        param_gather_overlap: the distributed optimizer's parameter all-gather overlaps the next step's
-            forward (Megatron-Core ``overlap_param_gather``; ``--param-gather-overlap`` / ``--no-...``).
-        moe_a2a_overlap: a MoE job runs Megatron-Core's EP all-to-all overlap where the stack and the mapping
-            allow it (``overlap_moe_expert_parallel_comm``; ``--moe-a2a-overlap`` / ``--no-...``; default off).
-        embedding_loss_in_pipeline_split: the pipeline split counts the embedding and the loss as one layer each
-            (Megatron-Core ``account_for_embedding/loss_in_pipeline_split``; ``--pp-split-embedding-loss`` /
-            ``--no-...``; default off).
-        fp8_dot_product_attention: the attention core runs in FP8, its forward at the part's FP8 attention rate and
-            its backward at the BF16 rate (Megatron-Core ``fp8_dot_product_attention``; ``--fp8-dpa`` / ``--no-...``;
-            precision fp8 only; default off).
-        pipeline_layout: Megatron-Core's custom pipeline layout, e.g. ``Et*4|(t*4|)*14tmL``
-            (:mod:`archsweep.spec.pipeline_layout`; ``--pipeline-layout``; "" = the even split).
+        low_precision_recipe .. pipeline_layout: the job options, one field each
+            (:data:`archsweep.spec.job_option_table.JOB_OPTIONS`: meaning, allowed values and flag per row; a test
+            holds these fields equal to the table's names); ``recompute_modules`` also as one comma-separated
+            string (``--recompute-modules``).
     """
 
     global_batch_seqs: int | None = None
@@ -106,14 +75,10 @@ class WorkloadOverrides:
     pipeline_layout: str | None = None
 
 
-#: The command-line flag (``archsweep eval``) of each training key that :mod:`archsweep.load.job_options` checks;
-#: each key is also the :class:`WorkloadOverrides` field that carries it (:func:`apply_overrides` reads them by
+#: The command-line flag (``archsweep eval``) of each job option (:data:`archsweep.spec.job_option_table.JOB_OPTIONS`);
+#: each option is also the :class:`WorkloadOverrides` field that carries it (:func:`apply_overrides` reads them by
 #: this table).
-_FLAGS = {"low_precision_recipe": "--recipe", "fp8_params": "--fp8-params", "activation_offload_layers": "--offload-layers",
-          RECOMPUTE_KEY: "--recompute-modules", FP8_ACT_KEY: "--fp8-act", PARAM_GATHER_KEY: "--param-gather-overlap",
-          MOE_A2A_KEY: "--moe-a2a-overlap", EMBEDDING_LOSS_SPLIT_KEY: "--pp-split-embedding-loss",
-          FP8_DPA_KEY: "--fp8-dpa",
-          PIPELINE_LAYOUT_KEY: "--pipeline-layout"}
+_FLAGS = {option.name: option.flag for option in JOB_OPTIONS}
 
 
 def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source: str = "<command line>") -> Workload:
@@ -162,20 +127,11 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     given = {k: modules if k == RECOMPUTE_KEY else getattr(overrides, k) for k in _FLAGS}
     raw = {k: v for k, v in given.items() if v is not None}
     problems: list[InputError] = []
-    recipe, fp8_params, offload = precision_recipe(raw, training, training.precision, source, "", problems, _FLAGS)
-    recompute_modules = recompute_option(raw, training, source, "", problems, _FLAGS)
-    fp8_act = fp8_act_option(raw, training, workload.architecture.ffn_type, source, "", problems, _FLAGS)
-    param_gather = bool_job_option(raw, PARAM_GATHER_KEY, training, source, "", problems, _FLAGS)
-    moe_a2a = bool_job_option(raw, MOE_A2A_KEY, training, source, "", problems, _FLAGS)
-    fp8_dpa = fp8_dpa_option(raw, training, training.precision, source, "", problems, _FLAGS)
-    split, layout = pipeline_options(raw, training, source, "", problems, _FLAGS)
+    options = job_option_values(raw, training, training.precision, workload.architecture.ffn_type, source, "", problems,
+                                _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
-    training = replace(training, low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
-                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
-                       param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa,
-                       pipeline_layout=layout)
+    training = replace(training, **options)
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -235,10 +191,9 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
 
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=int(n)))
     # The part's measured rates and the job's recipe, as validation applies them (one path).
-    calibration = job_calibration(load_calibration(stack=software), entry, workload.training)
+    calibration, parallelism = job_software(software, entry, workload.training)
     result = evaluate_design_batch(hw, workload, tech=load_technology(), strategy=strategy or None, objective=objective,
-                                   calibration=calibration, exhaustive=exhaustive,
-                                   parallelism=job_parallelism(software, workload.training))
+                                   calibration=calibration, exhaustive=exhaustive, parallelism=parallelism)
     if strategy and float(np.ravel(result["violation_mapping"])[0]) > 0:
         raise InputError("--strategy", "", strategy,
                          f"a mapping valid for {int(n)} accelerators and global batch "

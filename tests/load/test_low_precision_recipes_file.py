@@ -85,3 +85,19 @@ def test_quantize_hbm_share_must_be_a_share(tmp_path: Path, bad: str):
     # written once for the Blackwell parts (B200, GB200, B300, GB300): the error names the family's key path
     with pytest.raises(InputError, match=r"families\.blackwell-quantize\.figures\.quantize_hbm_share_mxfp8\.value"):
         load_low_precision_rates(path)
+
+
+def test_every_recipe_states_its_tp_comm_overlap_with_a_source(tmp_path: Path):
+    """No unsourced default (s13-jobopts): each recipe states tp_comm_overlap with source, locator, confidence;
+    only NVFP4's published recipes switch it off (Megatron-Bridge llama3_llm_pretrain.py)."""
+    text = (data_dir() / "calibration" / "low_precision_recipes.yaml").read_text(encoding="utf-8")
+    assert text.count("\n  tp_comm_overlap: {value: ") == 4
+    assert {n: r.tp_comm_overlap for n, r in load_low_precision_recipes().items()} == {
+        "delayed": True, "current": True, "mxfp8": True, "nvfp4": False}
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("  tp_comm_overlap: {value: true, source: \"MLCommons")]
+    (tmp_path / "low_precision_recipes.yaml").write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match=r"low_precision_recipes\.yaml.*delayed.*tp_comm_overlap"):
+        load_low_precision_recipes(tmp_path / "low_precision_recipes.yaml")
+    path = _copy(tmp_path, "tp_comm_overlap: {value: true, source: \"MLCommons", "tp_comm_overlap: {value: true, source: \"\", x: \"")
+    with pytest.raises(InputError, match=r"delayed\.tp_comm_overlap.*missing provenance"):
+        load_low_precision_recipes(path)

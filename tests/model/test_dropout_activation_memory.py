@@ -11,21 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer, memory_per_accelerator
 from archsweep.spec.errors import InputError
 
 CAL = load_calibration()
-
-
-def _mapping(**kw: float) -> MappingArrays:
-    base = dict(tp=1.0, pp=1.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=0.0, tp_overlap=0.0, dp_overlap=1.0)
-    base.update(kw)
-    return MappingArrays(**{k: np.full(1, float(v)) for k, v in base.items()})
 
 
 def _with_dropout(wl, p: float):
@@ -40,7 +33,7 @@ def _with_dropout(wl, p: float):
 def test_dropout_zero_never_holds_more_and_only_activations_change(stem, tp, pp, mb, recompute, sp, flash, precision):
     wl = load_workload(stem)
     wl = replace(wl, training=replace(wl.training, precision=precision))
-    mp = _mapping(tp=tp, pp=pp, micro_batch=mb, recompute=recompute, sequence_parallel=sp, flash_attention=flash,
+    mp = mapping_arrays(tp=tp, pp=pp, micro_batch=mb, recompute=recompute, sequence_parallel=sp, flash_attention=flash,
                   ep=8.0 if wl.moe is not None else 1.0)
     dp, m = np.array(8.0), np.array(16.0)
     off = memory_per_accelerator(_with_dropout(wl, 0.0), mp, dp, m, CAL)
@@ -57,7 +50,7 @@ def test_mask_bytes_are_korthikanti_terms():
     # Without parallelism and without flash attention the difference per layer is 2 s b h + 3 a s^2 b
     # (Korthikanti Sec. 4.1: the two Th masks, and the score mask 1 B + dropout output 2 B).
     wl = load_workload("gpt3-5b")
-    mp = _mapping()
+    mp = mapping_arrays(flash_attention=0.0)
     s, b, h, a = wl.seq_len, 1, wl.hidden, wl.heads
     diff = (_activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
             - _activation_bytes_per_layer(_with_dropout(wl, 0.0), mp, False))
@@ -65,7 +58,7 @@ def test_mask_bytes_are_korthikanti_terms():
 
 
 def test_dropout_value_does_not_matter_beyond_zero():
-    wl, mp = load_workload("gpt3-5b"), _mapping(tp=2.0)
+    wl, mp = load_workload("gpt3-5b"), mapping_arrays(tp=2.0, flash_attention=0.0)
     a = _activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
     b = _activation_bytes_per_layer(_with_dropout(wl, 0.5), mp, False)
     np.testing.assert_array_equal(a, b)

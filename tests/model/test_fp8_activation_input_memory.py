@@ -10,18 +10,11 @@ from dataclasses import replace
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer, memory_per_accelerator
-
-
-def _mapping(**kw: float) -> MappingArrays:
-    base = dict(tp=1.0, pp=1.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
-    base.update(kw)
-    return MappingArrays(**{k: np.full(1, float(v)) for k, v in base.items()})
 
 
 def _job(wl, fp8_act: bool, precision: str, mode: str):
@@ -38,7 +31,7 @@ def _job(wl, fp8_act: bool, precision: str, mode: str):
 def test_flag_lowers_a_swiglu_layer_by_one_byte_per_fc1_output_element(stem, tp, cp, mb, sp, recompute, flash,
                                                                        precision, mode):
     wl = load_workload(stem)
-    mp = _mapping(tp=tp, cp=cp, micro_batch=mb, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
+    mp = mapping_arrays(tp=tp, cp=cp, micro_batch=mb, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
     off = _activation_bytes_per_layer(_job(wl, False, precision, mode), mp, False)
     on = _activation_bytes_per_layer(_job(wl, True, precision, mode), mp, False)
     tokens = mb * wl.seq_len / cp
@@ -49,7 +42,7 @@ def test_flag_lowers_a_swiglu_layer_by_one_byte_per_fc1_output_element(stem, tp,
 def test_selective_mlp_recompute_frees_what_is_kept_either_way():
     # recompute_modules = mlp frees the FC1 output as stored: with the flag the same layer keeps the same bytes
     wl = load_workload("llama2-70b")
-    mp = _mapping(recompute=1.0)
+    mp = mapping_arrays(recompute=1.0)
     jobs = [replace(w, training=replace(w.training, recompute_modules=("core_attn", "mlp")))
             for w in (_job(wl, False, "fp8", "pretrain"), _job(wl, True, "fp8", "pretrain"))]
     off, on = (_activation_bytes_per_layer(w, mp, False) for w in jobs)
@@ -58,7 +51,7 @@ def test_selective_mlp_recompute_frees_what_is_kept_either_way():
 
 def test_only_the_activations_change_in_the_memory_breakdown():
     wl = load_workload("llama2-70b")
-    mp = _mapping(tp=2.0, pp=4.0, sequence_parallel=1.0)
+    mp = mapping_arrays(tp=2.0, pp=4.0, sequence_parallel=1.0)
     cal = load_calibration()
     dp, m = np.full(1, 8.0), np.full(1, 16.0)
     off = memory_per_accelerator(_job(wl, False, "fp8", "pretrain"), mp, dp, m, cal)

@@ -10,14 +10,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 
@@ -28,10 +29,8 @@ MERGE_CAL = replace(CAL, attention_noncausal_rate_ratio=1.0)
 HW = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=8))
 
 
-def _mapping(tp: float, cp: float) -> MappingArrays:
-    one = np.ones(1)
-    return MappingArrays(tp=tp * one, pp=one, cp=cp * one, ep=one, vpp=one, micro_batch=one, recompute=0 * one,
-                         zero_stage=one, sequence_parallel=one, flash_attention=one, tp_overlap=one, dp_overlap=one)
+#: The mappings of these tests: sequence parallelism and TP overlap on.
+_mapping = partial(mapping_arrays, sequence_parallel=1.0, tp_overlap=1.0)
 
 
 def _lora70b(precision: str = "fp8"):
@@ -44,8 +43,8 @@ def _lora70b(precision: str = "fp8"):
 def test_uncached_fp8_weight_transpose_costs_two_bytes_per_weight_each_backward(tp):
     wl = _lora70b()
     peak = HW.peak_matrix_flops_fp8
-    base = layer_costs(HW, wl, _mapping(tp, 2), CAL, peak)
-    uncached = layer_costs(HW, wl, _mapping(tp, 2), replace(CAL, fp8_weight_transpose_bytes_per_element=2.0), peak)
+    base = layer_costs(HW, wl, _mapping(tp=tp, cp=2), CAL, peak)
+    uncached = layer_costs(HW, wl, _mapping(tp=tp, cp=2), replace(CAL, fp8_weight_transpose_bytes_per_element=2.0), peak)
     h, hd = wl.hidden, wl.head_dim
     weights = (h * (wl.heads + 2 * wl.kv_heads) * hd + wl.heads * hd * h
                + (wl.ffn_matrices - 1) * wl.ffn_hidden * h + wl.ffn_hidden * h) / tp
@@ -60,8 +59,8 @@ def test_uncached_fp8_weight_transpose_costs_two_bytes_per_weight_each_backward(
 def test_bf16_gemms_pay_no_fp8_transpose():
     wl = _lora70b("bf16")
     peak = HW.peak_matrix_flops_bf16
-    base = layer_costs(HW, wl, _mapping(4, 1), CAL, peak)
-    other = layer_costs(HW, wl, _mapping(4, 1), replace(CAL, fp8_weight_transpose_bytes_per_element=2.0), peak)
+    base = layer_costs(HW, wl, _mapping(tp=4, cp=1), CAL, peak)
+    other = layer_costs(HW, wl, _mapping(tp=4, cp=1), replace(CAL, fp8_weight_transpose_bytes_per_element=2.0), peak)
     assert float(other.dense_bwd_s.ravel()[0]) == float(base.dense_bwd_s.ravel()[0])
 
 
@@ -71,7 +70,7 @@ def test_ring_attention_merge_costs_more_per_token_than_one_kernel(stem):
     of cp = 1 (same causal FLOPs per token); the merge makes it larger, by more at larger cp."""
     wl = load_workload(stem)
     peak = HW.peak_matrix_flops_bf16
-    t = [float(layer_costs(HW, wl, _mapping(1, c), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0]) * c for c in (1, 2, 4, 8)]
+    t = [float(layer_costs(HW, wl, _mapping(tp=1, cp=c), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0]) * c for c in (1, 2, 4, 8)]
     assert t[0] < t[1] < t[2] < t[3]
 
 
@@ -83,8 +82,8 @@ def test_ring_merge_share_falls_with_sequence_length():
     share = []
     for s in (4096, 8192, 32768):
         w = replace(wl, training=replace(wl.training, seq_len=s))
-        one = float(layer_costs(HW, w, _mapping(1, 1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
-        two = float(layer_costs(HW, w, _mapping(1, 2), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
+        one = float(layer_costs(HW, w, _mapping(tp=1, cp=1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
+        two = float(layer_costs(HW, w, _mapping(tp=1, cp=2), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
         share.append(2 * two / one - 1)
     assert share[0] > share[1] > share[2] > 0
     assert share[0] < 0.5 and share[2] < 0.1
@@ -93,8 +92,8 @@ def test_ring_merge_share_falls_with_sequence_length():
 def test_ring_merge_matches_the_counted_kernels():
     wl = load_workload("llama3-8b")
     peak = HW.peak_matrix_flops_bf16
-    one = float(layer_costs(HW, wl, _mapping(1, 1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
-    two = layer_costs(HW, wl, _mapping(1, 2), MERGE_CAL, peak)
+    one = float(layer_costs(HW, wl, _mapping(tp=1, cp=1), MERGE_CAL, peak).attn_core_fwd_s.ravel()[0])
+    two = layer_costs(HW, wl, _mapping(tp=1, cp=2), MERGE_CAL, peak)
     tokens = wl.seq_len / 2
     q_bytes = 2.0 * tokens * wl.heads * wl.head_dim
     bw = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * MERGE_CAL.hbm_bw_efficiency

@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer
 from archsweep.spec.training import LORA_TARGETS
-
-
-def _mapping(**kw: float) -> MappingArrays:
-    base = dict(tp=1.0, pp=1.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
-    base.update(kw)
-    return MappingArrays(**{k: np.full(1, float(v)) for k, v in base.items()})
 
 
 def _job(wl, mode: str, precision: str, targets: tuple[str, ...] = LORA_TARGETS):
@@ -34,7 +27,7 @@ def test_fp8_attention_adapters_drop_the_frozen_mlp_inputs():
     # T h) and FC2 input (T ffn) go, the QKV base FP8 copy (T h) is replaced by the adapter's BF16 norm
     # output (2 T h), the out-projection's FP8 copy of the attention output (T q) goes.
     wl = load_workload("llama2-70b")
-    mp = _mapping()
+    mp = mapping_arrays()
     full = _activation_bytes_per_layer(_job(wl, "finetune_full", "fp8"), mp, False)
     lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "fp8", ("attention_qkv", "attention_dense")), mp, False)
     t = float(wl.training.seq_len)
@@ -50,7 +43,7 @@ def test_fp8_attention_adapters_drop_the_frozen_mlp_inputs():
 def test_bf16_lora_never_stores_more_than_full_finetuning(stem, tp, sp, recompute, flash, targets):
     # In BF16 an adapter keeps the very tensor the trained base Linear would have kept; frozen ones keep none.
     wl = load_workload(stem)
-    mp = _mapping(tp=tp, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
+    mp = mapping_arrays(tp=tp, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
     full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
     lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16", targets), mp, False)
     assert np.all(lora <= full + 1e-6)
@@ -61,7 +54,7 @@ def test_bf16_lora_never_stores_more_than_full_finetuning(stem, tp, sp, recomput
 
 def test_all_four_bf16_adapters_store_what_full_finetuning_stores():
     wl = load_workload("llama3-8b")
-    mp = _mapping(tp=2.0, sequence_parallel=1.0)
+    mp = mapping_arrays(tp=2.0, sequence_parallel=1.0)
     full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
     lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16"), mp, False)
     np.testing.assert_allclose(lora, full, rtol=1e-12)

@@ -7,24 +7,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
+from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer
-
-
-def _mapping() -> MappingArrays:
-    base = dict(tp=1.0, pp=1.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=1.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
-    return MappingArrays(**{k: np.full(1, float(v)) for k, v in base.items()})
 
 
 def _layernorm_freed(wl, moe_layer: bool) -> float:
     def stored(modules: tuple[str, ...]) -> float:
         job = replace(wl, training=replace(wl.training, recompute_modules=modules))
-        return float(_activation_bytes_per_layer(job, _mapping(), moe_layer)[0])
+        return float(_activation_bytes_per_layer(job, mapping_arrays(recompute=1.0), moe_layer)[0])
     return stored(("core_attn",)) - stored(("core_attn", "layernorm"))
 
 

@@ -5,23 +5,21 @@ token_dispatcher.py dispatch_postprocess); monotone in micro-batch and top-k; de
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import _activation_bytes_per_layer, memory_per_accelerator
 
 CAL = load_calibration()
 
 
-def _mapping(n: int = 1, **kw: float) -> MappingArrays:
-    base = dict(tp=1.0, pp=2.0, cp=1.0, ep=8.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
-    base.update(kw)
-    return MappingArrays(**{k: np.full(n, float(v)) for k, v in base.items()})
+#: The mappings of these tests: PP 2, EP 8 unless a test says otherwise.
+_mapping = partial(mapping_arrays, pp=2.0, ep=8.0)
 
 
 def _with_moe(wl, **kw):

@@ -14,22 +14,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration(stack="megatron-core")
-
-
-def _mapping(ep: float = 8.0, mb: float = 1.0) -> MappingArrays:
-    one = np.ones(1)
-    return MappingArrays(tp=one, pp=one, cp=one, ep=ep * one, vpp=one, micro_batch=mb * one,
-                         recompute=0 * one, zero_stage=one, sequence_parallel=one, flash_attention=one,
-                         tp_overlap=0 * one, dp_overlap=one)
 
 
 def _layer(precision: str, cal, part: str = "H100-SXM", top_k: int = 8, mb: float = 1.0):
@@ -39,7 +32,7 @@ def _layer(precision: str, cal, part: str = "H100-SXM", top_k: int = 8, mb: floa
     wl = replace(wl, architecture=replace(arch, moe=replace(arch.moe, top_k=top_k)))
     hw = HardwareArrays.from_designs(get_accelerator(part).design.replace(accelerator_count=64))
     peak = hw.peak_matrix_flops_fp8 if precision == "fp8" else hw.peak_matrix_flops_bf16
-    return layer_costs(hw, wl, _mapping(mb=mb), cal, peak), hw, wl
+    return layer_costs(hw, wl, mapping_arrays(ep=8.0, micro_batch=mb, sequence_parallel=1.0), cal, peak), hw, wl
 
 
 @pytest.mark.parametrize("stack", ["megatron-core", "megatron-core-flex"])
@@ -100,7 +93,7 @@ def test_a_drop_and_pad_layer_pays_no_padding():
     arch = wl.architecture
     drop = replace(wl, architecture=replace(arch, moe=replace(arch.moe, dropless=False)))
     peak = hw.peak_matrix_flops_fp8
-    padded = layer_costs(hw, drop, _mapping(), CAL, peak)
+    padded = layer_costs(hw, drop, mapping_arrays(ep=8.0, sequence_parallel=1.0), CAL, peak)
     assert np.array_equal(padded.moe_fwd_s, without.moe_fwd_s)
     assert np.array_equal(padded.moe_bwd_s, without.moe_bwd_s)
     assert np.all(dropless.moe_fwd_s > padded.moe_fwd_s)

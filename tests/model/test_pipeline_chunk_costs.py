@@ -3,16 +3,16 @@ exposed, every send pays its launch + link latency, and the exposed P2P time nev
 
 from __future__ import annotations
 
-from dataclasses import fields
+from functools import partial
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.model.training.communication import pipeline_p2p
-from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.schedule import unpaired_chunk_passes
 from archsweep.spec.hardware import HardwareArrays
 
@@ -47,12 +47,8 @@ def test_unpaired_passes_non_decreasing_in_v(m, p, v, v2):
     assert unpaired_chunk_passes(m, p, v) <= unpaired_chunk_passes(m, p, v2)
 
 
-def _mapping(n: int, **cols: np.ndarray) -> MappingArrays:
-    base = dict(tp=1.0, pp=2.0, cp=1.0, ep=1.0, vpp=1.0, micro_batch=1.0, recompute=0.0, zero_stage=1.0,
-                sequence_parallel=0.0, flash_attention=1.0, tp_overlap=0.0, dp_overlap=1.0)
-    base.update(cols)
-    return MappingArrays(**{f.name: np.broadcast_to(np.asarray(base[f.name], dtype=float), (n,)).copy()
-                            for f in fields(MappingArrays)})
+#: The mappings of these tests: PP 2 unless a test says otherwise.
+_mapping = partial(mapping_arrays, pp=2.0)
 
 
 def test_exposed_p2p_non_decreasing_in_vpp_and_pays_fixed_costs():

@@ -4,22 +4,17 @@ cache makes the keys finer (tighter bounds), never changes the answer."""
 from __future__ import annotations
 
 import numpy as np
-from random_hardware import CAL, TECH, random_candidates
+from model_helpers import cold_key_context
+from random_hardware import CAL, TECH
 
-from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training import key_tables, table_cache
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
-from archsweep.model.training.mapping import enumerate_mappings
 
 
 def test_warm_cache_gives_exact_keys_and_the_exhaustive_answer():
-    wl = load_workload("llama3-70b")
-    mappings, fixed_dp = enumerate_mappings(wl)
-    key_tables.clear_cache()
-    ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
-    hw = random_candidates(120, seed=3)
+    wl, mappings, fixed_dp, ctx, hw = cold_key_context("llama3-70b", 120, 3)
     cold, _ = key_tables.keys(hw, False, ctx)
     exact, _ = key_tables.keys(hw, False, None, budget=10**9)
     assert len(cold) < len(exact)  # a cold cache and 120 distinct designs: rounded keys

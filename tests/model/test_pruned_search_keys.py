@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from model_helpers import cold_key_context
 from random_hardware import CAL, TECH, random_candidates
 
 from archsweep.load.workloads import load_workload
@@ -45,11 +46,7 @@ def test_launch_valid_memory_depend_on_the_count_only(workload):
 
 
 def test_keys_round_up_and_prefer_cached_finer_keys():
-    wl = load_workload("llama3-70b")
-    mappings, fixed_dp = enumerate_mappings(wl)
-    key_tables.clear_cache()
-    ctx = key_tables.context(wl, mappings, fixed_dp, CAL)
-    hw = random_candidates(400, seed=5)
+    wl, mappings, fixed_dp, ctx, hw = cold_key_context("llama3-70b", 400, 5)
     rows, key_of = key_tables.keys(hw, False, ctx, mappings=len(mappings))
     exact_rows, exact_of = key_tables.keys(hw, False, None, budget=10**9)  # each candidate's own values
     mine = exact_rows[exact_of]

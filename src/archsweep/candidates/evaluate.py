@@ -19,9 +19,8 @@ from archsweep.candidates.progress import Progress
 from archsweep.candidates.space import read_shard
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.part_physics import job_calibration
+from archsweep.load.job_software import job_software
 from archsweep.load.serving_calibration import load_serving_calibration
-from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_architecture, load_workload
 from archsweep.model.driver import PPA_OBJECTIVES, evaluate_design_batch, performance_order
@@ -80,12 +79,11 @@ def evaluation_columns(study: Study, hw: HardwareArrays, candidate_ids: np.ndarr
     else:
         strategy = None if study.mapping.search else study.mapping.strategy
         # The base part's measured rates and host link, and the job's recipe (as eval and validate).
-        calibration = job_calibration(load_calibration(stack=study.mapping.software), get_accelerator(study.base),
-                                      workload.training, designs=hw)
+        calibration, parallelism = job_software(study.mapping.software, get_accelerator(study.base), workload.training,
+                                                designs=hw)
         metrics = evaluate_design_batch(hw, workload, tech=tech, strategy=strategy, objective=study.mapping.objective,
-                                        calibration=calibration,
-                                        exhaustive=study.mapping.exhaustive,
-                                        parallelism=job_parallelism(study.mapping.software, workload.training))
+                                        calibration=calibration, exhaustive=study.mapping.exhaustive,
+                                        parallelism=parallelism)
     hardware = _hardware_columns(hw)
     columns: dict[str, np.ndarray] = {
         "study": np.full(n, study.name, dtype=object),

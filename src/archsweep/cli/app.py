@@ -41,6 +41,7 @@ from archsweep.load.paths import repo_root
 from archsweep.load.study import load_study
 from archsweep.results import store
 from archsweep.spec.errors import ArchsweepError
+from archsweep.spec.job_option_table import JOB_OPTIONS
 from archsweep.spec.study import Study
 
 __all__ = ["build_parser", "main", "resolve_study_path", "database_path", "add_run_parser", "cmd_run",
@@ -205,41 +206,13 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
     parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
-    parser.add_argument("--recipe", default=None,
-                        help="scaling recipe of an FP8 job: delayed, current, mxfp8 or nvfp4 (override; its cast "
-                             "traffic and GEMM rate on the part come from data/calibration/low_precision_recipes.yaml "
-                             "and data/hardware/low_precision_rates.yaml, as in validate)")
-    parser.add_argument("--fp8-params", action=argparse.BooleanOptionalAction, default=None,
-                        help="hold and gather the weights in FP8, 1 byte per parameter (override)")
-    parser.add_argument("--offload-layers", type=int, default=None,
-                        help="layers per pipeline stage whose activations are offloaded to host memory over the "
-                             "part's host link (catalog host_link_bw; override)")
-    parser.add_argument("--recompute-modules", default=None,
-                        help="what recompute=selective re-runs, comma-separated: core_attn, layernorm, moe_act, "
-                             "mla_up_proj, mlp, shared_experts (Megatron-Core recompute_modules; override, "
-                             "default core_attn)")
-    parser.add_argument("--fp8-act", action=argparse.BooleanOptionalAction, default=None,
-                        help="keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 "
-                             "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)")
-    parser.add_argument("--param-gather-overlap", action=argparse.BooleanOptionalAction, default=None,
-                        help="the distributed optimizer's parameter all-gather overlaps the next step's forward "
-                             "(Megatron-Core overlap_param_gather; default on; --no-param-gather-overlap: exposed)")
-    parser.add_argument("--moe-a2a-overlap", action=argparse.BooleanOptionalAction, default=None,
-                        help="MoE: hide the EP all-to-all of one micro-batch under another's compute (Megatron-Core "
-                             "overlap_moe_expert_parallel_comm, combined 1F1B; pp = 1 or interleaved pipelines, ep > 1, "
-                             "without full recompute; default off, as Megatron-Core; an error for a dense model)")
-    parser.add_argument("--pp-split-embedding-loss", action=argparse.BooleanOptionalAction, default=None,
-                        dest="embedding_loss_in_pipeline_split",
-                        help="the pipeline split counts the embedding and the loss as one layer each (Megatron-Core "
-                             "account_for_embedding/loss_in_pipeline_split; pp must divide layers + 2; default off)")
-    parser.add_argument("--fp8-dpa", action=argparse.BooleanOptionalAction, default=None,
-                        dest="fp8_dot_product_attention",
-                        help="the attention core runs in FP8: its forward at the part's FP8 attention rate, its backward at "
-                             "the BF16 rate (Megatron-Core fp8_dot_product_attention, NeMo FP8_DPA; precision fp8 only; "
-                             "default off)")
-    parser.add_argument("--pipeline-layout", default=None,
-                        help="Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, "
-                             "m MTP layer, L loss; stages '|'): only mappings with pp x vpp = its stages; default none")
+    for option in JOB_OPTIONS:  # the job options' flags (archsweep.spec.job_option_table)
+        if option.kind == "bool":
+            parser.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, dest=option.name,
+                                help=option.help)
+        else:
+            parser.add_argument(option.flag, type=int if option.kind == "count" else str, default=None, dest=option.name,
+                                metavar=option.flag.lstrip("-").replace("-", "_").upper(), help=option.help)
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
     parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
@@ -259,15 +232,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return cmd_eval_serving(args)
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
-                                  low_precision_recipe=args.recipe, fp8_params=args.fp8_params,
-                                  activation_offload_layers=args.offload_layers,
-                                  recompute_modules=args.recompute_modules,
-                                  activation_fp8_input_store=args.fp8_act,
-                                  param_gather_overlap=args.param_gather_overlap,
-                                  moe_a2a_overlap=args.moe_a2a_overlap,
-                                  embedding_loss_in_pipeline_split=args.embedding_loss_in_pipeline_split,
-                                  fp8_dot_product_attention=args.fp8_dot_product_attention,
-                                  pipeline_layout=args.pipeline_layout)
+                                  **{option.name: getattr(args, option.name) for option in JOB_OPTIONS})
     result = what_if(args.model, args.accelerator, args.count, args.strategy, overrides, objective=args.objective,
                      software=args.software, exhaustive=args.exhaustive)
     if args.json:

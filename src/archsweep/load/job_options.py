@@ -1,15 +1,20 @@
 """Options of a training job beyond batch, length, precision and mode (``training:`` keys of a model
-file or a study entry): the LoRA recipe, the low-precision recipe and the selective-recompute modules. Called by
-:func:`archsweep.load.workloads.training_job`; every problem is appended to ``p`` (reported together).
+file or a study entry, ``archsweep eval`` flags): the LoRA recipe and the job options of
+:data:`archsweep.spec.job_option_table.JOB_OPTIONS`. :func:`job_option_values` reads every job option of a
+``training:`` mapping (or of the what-if overrides, named by flag): a kind's generic reader
+(:meth:`~archsweep.spec.job_option_table.JobOption.problem`) for a plain option, the hand-written readers here for
+the options with a cross-field rule (precision fp8 only, SwiGLU only, no layout with the embedding / loss split)
+or element-wise problems (recompute modules). Called by :func:`archsweep.load.workloads.training_job` and
+:func:`archsweep.whatif.apply_overrides`; every problem is appended to ``p`` (reported together).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any
 
 from archsweep.spec.errors import InputError
+from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, JobOption, job_option
 from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.training import (
@@ -20,36 +25,64 @@ from archsweep.spec.training import (
     expand_lora_targets,
 )
 
-__all__ = ["BOOL_JOB_KEYS", "EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "MOE_A2A_KEY", "PARAM_GATHER_KEY",
-           "PIPELINE_KEYS", "PIPELINE_LAYOUT_KEY", "bool_job_option", "fp8_act_option", "fp8_dpa_option", "lora_recipe",
-           "pipeline_options", "precision_recipe", "recompute_option", "PRECISION_KEYS", "RECOMPUTE_KEY"]
-
-#: Keys of the low-precision recipe (:func:`precision_recipe`).
-PRECISION_KEYS = ("low_precision_recipe", "fp8_params", "activation_offload_layers")
+__all__ = ["EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "HAND_READ", "PIPELINE_LAYOUT_KEY", "RECOMPUTE_KEY",
+           "bool_job_option", "fp8_act_option", "fp8_dpa_option", "job_option_values", "lora_recipe", "pipeline_options",
+           "precision_recipe", "recompute_option"]
 
 #: Key of the modules that the mapping's ``recompute = selective`` re-runs (:func:`recompute_option`).
 RECOMPUTE_KEY = "recompute_modules"
-
 #: Key of the SwiGLU input kept in FP8 (:func:`fp8_act_option`).
 FP8_ACT_KEY = "activation_fp8_input_store"
-#: Key of the distributed optimizer's overlapped parameter all-gather (:func:`bool_job_option`).
-PARAM_GATHER_KEY = "param_gather_overlap"
-#: Key of the MoE EP all-to-all overlap (:func:`bool_job_option`).
-MOE_A2A_KEY = "moe_a2a_overlap"
-#: Key of the pipeline split that counts the embedding and the loss as layers (:func:`bool_job_option`).
+#: Key of the pipeline split that counts the embedding and the loss as layers (:func:`pipeline_options`).
 EMBEDDING_LOSS_SPLIT_KEY = "embedding_loss_in_pipeline_split"
-#: Key of the attention core run in FP8 (:func:`bool_job_option`; precision fp8 only, :func:`fp8_dpa_option`).
+#: Key of the attention core run in FP8 (precision fp8 only, :func:`fp8_dpa_option`).
 FP8_DPA_KEY = "fp8_dot_product_attention"
 #: Key of Megatron-Core's custom pipeline layout (:func:`pipeline_options`).
 PIPELINE_LAYOUT_KEY = "pipeline_layout"
-#: The pipeline-split job options read by :func:`pipeline_options`.
-PIPELINE_KEYS = (EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
-#: The true-or-false job options read by :func:`bool_job_option`.
-BOOL_JOB_KEYS = (PARAM_GATHER_KEY, MOE_A2A_KEY, EMBEDDING_LOSS_SPLIT_KEY, FP8_DPA_KEY)
-_BOOL_DEFAULTS: dict[str, bool] = {f.name: bool(f.default) for f in fields(TrainingJob) if f.name in BOOL_JOB_KEYS}
+#: The job options read by a hand-written reader here (a cross-field rule or element-wise problems); every other
+#: option of the table is read by :func:`_option` from its kind alone.
+HAND_READ = ("low_precision_recipe", "fp8_params", "activation_offload_layers", RECOMPUTE_KEY, FP8_ACT_KEY,
+             FP8_DPA_KEY, EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
 
 
-def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
+def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precision: Any, ffn_type: str | None, file: str,
+                      key: str, p: list[InputError], names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every job option (:data:`~archsweep.spec.job_option_table.JOB_OPTIONS`, by name) of ``raw``, each kept from
+    ``base`` (else the table's default) where ``raw`` leaves it out; ``precision``: the job's (the fp8-only
+    options), ``ffn_type``: the model's MLP (None = not known here). Problems appended to ``p`` at
+    ``key.<name>`` or at ``names[<name>]`` (a command line's flag). The one reader of study entries, model files and
+    what-if overrides."""
+    recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p, names)
+    values: dict[str, Any] = {
+        "low_precision_recipe": recipe, "fp8_params": fp8_params, "activation_offload_layers": offload,
+        RECOMPUTE_KEY: recompute_option(raw, base, file, key, p, names),
+        FP8_ACT_KEY: fp8_act_option(raw, base, ffn_type, file, key, p, names)}
+    for option in JOB_OPTIONS:
+        if option.name not in HAND_READ:
+            values[option.name] = _option(raw, option, base, file, key, p, names)
+    values[FP8_DPA_KEY] = fp8_dpa_option(raw, base, precision, file, key, p, names)
+    values[EMBEDDING_LOSS_SPLIT_KEY], values[PIPELINE_LAYOUT_KEY] = pipeline_options(raw, base, file, key, p, names)
+    return {name: values[name] for name in JOB_OPTION_NAMES}
+
+
+def _option(raw: Mapping[str, Any], option: JobOption, base: TrainingJob | None, file: str, key: str,
+            p: list[InputError], names: Mapping[str, str] | None) -> Any:
+    """``raw[option.name]`` where its kind allows it (a list of modules read as a tuple), else the value kept from
+    ``base`` (or the table's default); a value its kind refuses appends a problem to ``p`` at ``key.<name>`` or
+    ``names[<name>]`` (a command-line flag)."""
+    kept = getattr(base, option.name) if base is not None else option.default
+    if option.name not in raw:
+        return kept
+    value = raw[option.name]
+    value = tuple(value) if option.kind == "modules" and isinstance(value, list) else value
+    if (allowed := option.problem(value)) is not None:
+        at = names[option.name] if names is not None else f"{key}.{option.name}"
+        p.append(InputError(file, at, list(value) if isinstance(value, tuple) else value, allowed))
+        return kept
+    return value
+
+
+def lora_recipe(raw: Mapping[str, Any], base: TrainingJob | None, mode: Any, file: str, key: str,
                  p: list[InputError]) -> tuple[tuple[str, ...], float, bool]:
     """(targets, dropout, a2a) of a LoRA job; problems appended to ``p``."""
     kept = base if base is not None and base.mode == mode == "finetune_lora" else TrainingJob(1, 1)
@@ -82,7 +115,7 @@ def lora_recipe(raw: dict[str, Any], base: TrainingJob | None, mode: Any, file: 
     return targets, dropout, a2a
 
 
-def precision_recipe(raw: dict[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
+def precision_recipe(raw: Mapping[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
                      p: list[InputError], names: Mapping[str, str] | None = None) -> tuple[Any, bool, int]:
     """(low_precision_recipe, fp8_params, activation_offload_layers), each kept from ``base`` (else the
     :class:`TrainingJob` default) where ``raw`` leaves it out. ``low_precision_recipe`` and
@@ -120,7 +153,7 @@ def precision_recipe(raw: dict[str, Any], base: TrainingJob | None, precision: A
     return recipe, fp8_params, offload
 
 
-def recompute_option(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+def recompute_option(raw: Mapping[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
                      names: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """``recompute_modules``: what the mapping's ``recompute = selective`` re-runs (Megatron-Core
     ``recompute_modules``; :data:`archsweep.spec.training.RECOMPUTE_MODULES`), kept from ``base`` (else the
@@ -151,7 +184,7 @@ def recompute_option(raw: dict[str, Any], base: TrainingJob | None, file: str, k
     return tuple(m for m in RECOMPUTE_MODULES if m in seen)
 
 
-def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str | None, file: str, key: str,
+def fp8_act_option(raw: Mapping[str, Any], base: TrainingJob | None, ffn_type: str | None, file: str, key: str,
                    p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
     """``activation_fp8_input_store``: the SwiGLU keeps its input (the FC1 output) in FP8 for the backward
     (Megatron-Core ``activation_func_fp8_input_store``; NeMo ``FP8_ACT``), kept from ``base`` (else off)
@@ -173,19 +206,19 @@ def fp8_act_option(raw: dict[str, Any], base: TrainingJob | None, ffn_type: str 
     return value
 
 
-def bool_job_option(raw: dict[str, Any], name: str, base: TrainingJob | None, file: str, key: str,
+def bool_job_option(raw: Mapping[str, Any], name: str, base: TrainingJob | None, file: str, key: str,
                     p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
-    """A true-or-false job option ``name`` (one of :data:`BOOL_JOB_KEYS`: ``param_gather_overlap``,
-    ``moe_a2a_overlap``, ``embedding_loss_in_pipeline_split``, ``fp8_dot_product_attention``; what each means and its source:
-    :class:`~archsweep.spec.training.TrainingJob`): ``raw[name]``, kept from ``base`` where ``raw`` leaves it out,
-    else the field's default (the overlapped parameter all-gather on, as Megatron-Core's ``overlap_param_gather``; the
-    EP all-to-all overlap, the embedding / loss pipeline split and FP8 attention off, as Megatron-Core's defaults). A value that is
-    not a boolean appends a problem to ``p`` at ``key.<name>`` or ``names[name]`` (a flag)."""
-    kept = getattr(base, name) if base is not None else _BOOL_DEFAULTS[name]
-    return _bool_option(raw, name, kept, file, key, p, names)
+    """A true-or-false job option ``name`` (a bool row of :data:`~archsweep.spec.job_option_table.JOB_OPTIONS`; what
+    each means and its source: the row's description): ``raw[name]``, kept from ``base`` where ``raw`` leaves it
+    out, else the row's default. A value that is not a boolean appends a problem to ``p`` at ``key.<name>`` or
+    ``names[name]`` (a flag)."""
+    option = job_option(name)
+    if option.kind != "bool":
+        raise KeyError(f"{name} is a {option.kind} option, not a true-or-false one")
+    return bool(_option(raw, option, base, file, key, p, names))
 
 
-def fp8_dpa_option(raw: dict[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
+def fp8_dpa_option(raw: Mapping[str, Any], base: TrainingJob | None, precision: Any, file: str, key: str,
                    p: list[InputError], names: Mapping[str, str] | None = None) -> bool:
     """``fp8_dot_product_attention`` (:func:`bool_job_option`): true only with precision fp8 (TransformerEngine
     runs FP8 attention inside ``fp8_autocast``); a value kept from ``base`` is dropped when the precision is not
@@ -200,21 +233,7 @@ def fp8_dpa_option(raw: dict[str, Any], base: TrainingJob | None, precision: Any
     return value
 
 
-def _bool_option(raw: dict[str, Any], name: str, kept: bool, file: str, key: str, p: list[InputError],
-                 names: Mapping[str, str] | None) -> bool:
-    """``raw[name]`` where it is true or false, else ``kept``; a value that is not a boolean appends a problem
-    to ``p`` at ``key.name`` or ``names[name]`` (a command-line flag) and keeps ``kept``."""
-    if name not in raw:
-        return kept
-    value = raw[name]
-    if not isinstance(value, bool):
-        at = names[name] if names is not None else f"{key}.{name}"
-        p.append(InputError(file, at, value, "true or false"))
-        return kept
-    return value
-
-
-def pipeline_options(raw: dict[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
+def pipeline_options(raw: Mapping[str, Any], base: TrainingJob | None, file: str, key: str, p: list[InputError],
                      names: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """(``embedding_loss_in_pipeline_split``, ``pipeline_layout``) of a job: the split as :func:`bool_job_option`;
     the layout a Megatron-Core ``pipeline_model_parallel_layout`` string (:mod:`archsweep.spec.pipeline_layout`;

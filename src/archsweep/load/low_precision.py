@@ -197,7 +197,7 @@ _RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes
 _RECIPE_RATE = "gemm_rate_vs_per_tensor"
 #: Kernels per split of TransformerEngine's split_quantize (grouped MoE GEMM operands): counts >= 0.
 _RECIPE_KERNELS = ("split_quantize_kernels_tn_only", "split_quantize_kernels_any_layout")
-#: Optional yes/no key: the recipe's published runs may overlap the TP collectives (default true).
+#: Sourced true / false: the recipe's published runs overlap the TP collectives (every recipe states it).
 _RECIPE_OVERLAP = "tp_comm_overlap"
 
 
@@ -223,12 +223,11 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
     out: dict[str, LowPrecisionRecipe] = {}
     for name in RECIPE_NAMES:
         entries = doc[name]
-        if not isinstance(entries, dict) or set(entries) - {_RECIPE_OVERLAP} != {"gemm_dtype", *_RECIPE_BYTES, _RECIPE_RATE,
-                                                                                *_RECIPE_KERNELS}:
+        if not isinstance(entries, dict) or set(entries) != {"gemm_dtype", *_RECIPE_BYTES, _RECIPE_RATE, *_RECIPE_KERNELS,
+                                                              _RECIPE_OVERLAP}:
             got = sorted(entries) if isinstance(entries, dict) else type(entries).__name__
             raise InputError(str(path), name, got,
-                             "keys gemm_dtype, " + ", ".join((*_RECIPE_BYTES, _RECIPE_RATE, *_RECIPE_KERNELS))
-                             + f" (and optionally {_RECIPE_OVERLAP})")
+                             "keys gemm_dtype, " + ", ".join((*_RECIPE_BYTES, _RECIPE_RATE, *_RECIPE_KERNELS, _RECIPE_OVERLAP)))
         if entries["gemm_dtype"] not in ("fp8", "nvfp4"):
             raise InputError(str(path), f"{name}.gemm_dtype", entries["gemm_dtype"], "fp8 or nvfp4")
         values: dict[str, float] = {}
@@ -240,8 +239,8 @@ def load_low_precision_recipes(path: Path | None = None) -> Mapping[str, LowPrec
                                          "a whole number of kernels >= 0")
         values[_RECIPE_RATE] = _sourced_value(path, name, _RECIPE_RATE, entries[_RECIPE_RATE], False,
                                               lambda v: 0 < v <= 1.5, "a rate ratio in (0, 1.5]")
-        overlap = entries.get(_RECIPE_OVERLAP, {"value": True, "source": "", "locator": "", "confidence": ""})
-        if not isinstance(overlap, dict) or any(k not in overlap for k in _PROVENANCE):
+        overlap = entries[_RECIPE_OVERLAP]
+        if not isinstance(overlap, dict) or any(k not in overlap or (k != "value" and not overlap[k]) for k in _PROVENANCE):
             raise InputError(str(path), f"{name}.{_RECIPE_OVERLAP}", "<missing provenance>",
                              "{value, source, locator, confidence}")
         if not isinstance(overlap["value"], bool):

@@ -17,25 +17,49 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012 as _DRAFT
 
 from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, schema_fragment
 
 __all__ = ["load_schema", "validate_document", "format_key_path"]
 
 
 
+#: Where the ``training:`` properties sit in the schemas that take a training job (a model file's default job, a
+#: study's training entry): the job options' fragments are filled in there (:func:`load_schema`).
+_JOB_OPTION_PLACES: dict[str, tuple[str, ...]] = {
+    "workload": ("properties", "training", "properties"),
+    "study": ("$defs", "training_workload", "properties", "training", "properties"),
+}
+#: The descriptions that list the job options name them with this placeholder.
+_JOB_OPTIONS_MARK = "{job_options}"
+_JOB_OPTIONS_MARK_OPTIONAL = "{job_options?}"
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """Return the shipped JSON Schema ``name`` (e.g. ``"study"``)."""
+    """Return the shipped JSON Schema ``name`` (e.g. ``"study"``); the workload and study schemas with the
+    training job options' properties filled in from :data:`archsweep.spec.job_option_table.JOB_OPTIONS` (their
+    single source: :func:`~archsweep.spec.job_option_table.schema_fragment`)."""
     text = resources.files("archsweep.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    if name in _JOB_OPTION_PLACES:
+        text = text.replace(_JOB_OPTIONS_MARK_OPTIONAL, ", ".join(f"{n}?" for n in JOB_OPTION_NAMES))
+        text = text.replace(_JOB_OPTIONS_MARK, ", ".join(JOB_OPTION_NAMES))
+    schema = json.loads(text)
+    if name in _JOB_OPTION_PLACES:
+        properties = schema
+        for key in _JOB_OPTION_PLACES[name]:
+            properties = properties[key]
+        properties.update({option.name: schema_fragment(option) for option in JOB_OPTIONS})
+    return schema
 
 
 @cache
 def _registry() -> Registry:
-    """All shipped schemas, addressable by file name (``"$ref": "search.schema.json"``)."""
+    """All shipped schemas (as :func:`load_schema` gives them), addressable by file name (``"$ref":
+    "search.schema.json"``)."""
     resources_ = []
     for entry in resources.files("archsweep.schemas").iterdir():
         if entry.name.endswith(".schema.json"):
-            contents = json.loads(entry.read_text("utf-8"))
+            contents = load_schema(entry.name.removesuffix(".schema.json"))
             resources_.append((entry.name, Resource.from_contents(contents, default_specification=_DRAFT)))
     return Registry().with_resources(resources_)
 

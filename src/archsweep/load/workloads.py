@@ -28,27 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
-from archsweep.load.job_options import (
-    FP8_ACT_KEY,
-    FP8_DPA_KEY,
-    MOE_A2A_KEY,
-    PARAM_GATHER_KEY,
-    PIPELINE_KEYS,
-    PRECISION_KEYS,
-    RECOMPUTE_KEY,
-    bool_job_option,
-    fp8_act_option,
-    fp8_dpa_option,
-    lora_recipe,
-    pipeline_options,
-    precision_recipe,
-    recompute_option,
-)
+from archsweep.load.job_options import job_option_values, lora_recipe
 from archsweep.load.moe_routing import check_router_groups
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.architecture import Architecture, MLAConfig, MoEConfig
 from archsweep.spec.errors import InputError, InputErrors, Problem
+from archsweep.spec.job_option_table import JOB_OPTION_NAMES
 from archsweep.spec.training import PRECISIONS, TRAINING_MODES, TrainingJob
 from archsweep.spec.workload import Workload
 
@@ -64,8 +50,7 @@ __all__ = [
 
 _SCHEMA = "workload"
 _JOB_KEYS = ("global_batch", "seq_len", "precision", "mode", "lora_rank", "lora_targets", "lora_dropout", "lora_a2a",
-             "total_tokens", *PRECISION_KEYS, RECOMPUTE_KEY, FP8_ACT_KEY, PARAM_GATHER_KEY,
-             MOE_A2A_KEY, FP8_DPA_KEY, *PIPELINE_KEYS)
+             "total_tokens", *JOB_OPTION_NAMES)
 _SUFFIXES: dict[str, float] = {
     "": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
@@ -263,12 +248,11 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
                  key: str, ffn_type: str | None = None) -> TrainingJob:
     """A training job from ``raw`` (a ``training:`` mapping), every key left out taken from ``base``.
 
-    Keys (:class:`TrainingJob`, :mod:`archsweep.load.job_options`): ``global_batch`` ({sequences: N} or {tokens: T}, T
-    a multiple of seq_len), ``seq_len``, ``precision``, ``mode``, ``lora_rank`` / ``lora_targets`` / ``lora_dropout`` /
-    ``lora_a2a`` (finetune_lora only), ``total_tokens``, ``low_precision_recipe`` / ``fp8_params`` (precision fp8
-    only), ``activation_offload_layers``, ``recompute_modules``, ``activation_fp8_input_store`` (true only when
-    ``ffn_type``, the model's MLP, is swiglu or not given), ``param_gather_overlap``, ``moe_a2a_overlap``,
-    ``embedding_loss_in_pipeline_split``, ``pipeline_layout``, ``fp8_dot_product_attention`` (fp8 only). Without
+    Keys (:class:`TrainingJob`): ``global_batch`` ({sequences: N} or {tokens: T}, T a multiple of seq_len),
+    ``seq_len``, ``precision``, ``mode``, ``lora_rank`` / ``lora_targets`` / ``lora_dropout`` / ``lora_a2a``
+    (finetune_lora only), ``total_tokens``, and the job options of
+    :data:`archsweep.spec.job_option_table.JOB_OPTIONS` (:func:`archsweep.load.job_options.job_option_values`;
+    ``activation_fp8_input_store`` true only when ``ffn_type``, the model's MLP, is swiglu or not given). Without
     ``base``: ``global_batch`` is required, ``seq_len`` defaults to ``default_seq_len``, precision to bf16, mode to
     pretrain. A changed ``seq_len`` keeps the batch in sequences; ``lora_*`` keys from ``base`` only in finetune_lora.
 
@@ -319,13 +303,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
     elif mode != "finetune_lora" and rank > 0:
         p.append(InputError(file, f"{key}.lora_rank", rank, f"0 or absent unless mode is finetune_lora (got {mode})"))
     lora_targets, lora_dropout, lora_a2a = lora_recipe(raw, base, mode, file, key, p)
-    recipe, fp8_params, offload = precision_recipe(raw, base, precision, file, key, p)
-    recompute_modules = recompute_option(raw, base, file, key, p)
-    fp8_act = fp8_act_option(raw, base, ffn_type, file, key, p)
-    param_gather = bool_job_option(raw, PARAM_GATHER_KEY, base, file, key, p)
-    moe_a2a = bool_job_option(raw, MOE_A2A_KEY, base, file, key, p)
-    fp8_dpa = fp8_dpa_option(raw, base, precision, file, key, p)
-    split, layout = pipeline_options(raw, base, file, key, p)
+    options = job_option_values(raw, base, precision, ffn_type, file, key, p)
     total = base.total_tokens if base is not None else 0.0
     if "total_tokens" in raw:
         try:
@@ -338,11 +316,7 @@ def training_job(raw: Any, *, base: TrainingJob | None, default_seq_len: int | N
         raise InputErrors([e.problem for e in p])
     return TrainingJob(global_batch_seqs=seqs, seq_len=seq_len, precision=precision, mode=mode, lora_rank=rank,
                        total_tokens=total, lora_targets=lora_targets, lora_dropout=lora_dropout, lora_a2a=lora_a2a,
-                       low_precision_recipe=recipe, fp8_params=fp8_params, activation_offload_layers=offload,
-                       recompute_modules=recompute_modules, activation_fp8_input_store=fp8_act,
-                       param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
-                       embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa,
-                       pipeline_layout=layout)
+                       **options)
 
 
 def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | None, int | None]:

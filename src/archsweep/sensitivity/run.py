@@ -18,11 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from archsweep.candidates.evaluate import study_workload
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.part_physics import job_calibration
+from archsweep.load.job_software import job_software
 from archsweep.load.sensitivity import load_sensitivity
-from archsweep.load.stack_parallelism import job_parallelism
 from archsweep.load.technology import load_technology
 from archsweep.results import store
 from archsweep.results.sensitivity import (
@@ -53,7 +51,7 @@ def _write_nc(ds, path: Path) -> Path:
 def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
     """Evaluate the study's sensitivity section; return the files written."""
     spec = load_sensitivity(study)
-    tech, stack_cal = load_technology(), load_calibration(stack=study.mapping.software)
+    tech = load_technology()
     folder = results / "sensitivity"
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -66,8 +64,7 @@ def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
             raise InputError(spec.file, "sensitivity.workloads", name, "a training workload (a serving entry has no "
                              "training sensitivity)")
         # The job's recipe (as eval and validate); the part's physics are hardware columns.
-        parallelism = job_parallelism(study.mapping.software, workload.training)
-        cal = job_calibration(stack_cal, get_accelerator(study.base), workload.training)
+        cal, parallelism = job_software(study.mapping.software, get_accelerator(study.base), workload.training)
         tornado = tornado_dataset(spec, workload, tech=tech, calibration=cal, objective=study.mapping.objective,
                                   parallelism=parallelism)
         written.append(_write_nc(tornado, folder / f"tornado_{_safe(name)}.nc"))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.low_precision import RECIPE_NAMES, RecipeName
-from archsweep.spec.pipeline_layout import parse_layout
+from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES
+from archsweep.spec.low_precision import RecipeName
 
 __all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
@@ -34,10 +34,6 @@ LORA_TARGET_GROUPS: dict[str, tuple[str, ...]] = {
     "attention": ("attention_qkv", "attention_dense"), "mlp": ("mlp_fc1", "mlp_fc2"), "all": LORA_TARGETS}
 
 
-#: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
-#: @d98e8a6 megatron/core/transformer/transformer_config.py; default ["core_attn"]). Not modelled:
-#: "moe" (re-runs the whole MoE layer, its token all-to-alls included) and the GatedDeltaNet / mHC ones.
-RECOMPUTE_MODULES: tuple[str, ...] = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "shared_experts")
 
 
 def expand_lora_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -85,7 +81,8 @@ class TrainingJob:
             whose FP8 GEMMs take one layout only (resolved by ``job_calibration``).
         recompute_modules: what the mapping's ``recompute = selective`` re-runs in the backward
             (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
-            Checked where it is read (``load.job_options.recompute_option``, ``validation.cells``), not here.
+            Each entry's own problem is reported where it is read (``load.job_options.recompute_option``,
+            ``validation.cells``); here the whole list (:meth:`archsweep.spec.job_option_table.JobOption.problem`).
         activation_fp8_input_store: the SwiGLU activation's input (the FC1 output) is kept for the
             backward in FP8 E4M3, 1 byte per element instead of 2 (Megatron-Core
             ``activation_func_fp8_input_store``, NVIDIA/Megatron-LM @d98e8a6
@@ -162,35 +159,19 @@ class TrainingJob:
                 raise InputError("<training job>", key, value, "an integer >= 1")
         if self.precision not in PRECISIONS:
             raise InputError("<training job>", "precision", self.precision, "one of " + ", ".join(PRECISIONS))
-        if self.low_precision_recipe not in RECIPE_NAMES:
-            raise InputError("<training job>", "low_precision_recipe", self.low_precision_recipe,
-                             "one of " + ", ".join(RECIPE_NAMES))
-        if not (isinstance(self.activation_offload_layers, int) and self.activation_offload_layers >= 0):
-            raise InputError("<training job>", "activation_offload_layers", self.activation_offload_layers,
-                             "an integer >= 0")
-        if not isinstance(self.fp8_params, bool):
-            raise InputError("<training job>", "fp8_params", self.fp8_params, "true or false")
-        if not isinstance(self.activation_fp8_input_store, bool):
-            raise InputError("<training job>", "activation_fp8_input_store", self.activation_fp8_input_store,
-                             "true or false")
-        if not isinstance(self.param_gather_overlap, bool):
-            raise InputError("<training job>", "param_gather_overlap", self.param_gather_overlap, "true or false")
-        if not isinstance(self.moe_a2a_overlap, bool):
-            raise InputError("<training job>", "moe_a2a_overlap", self.moe_a2a_overlap, "true or false")
-        if not isinstance(self.embedding_loss_in_pipeline_split, bool):
-            raise InputError("<training job>", "embedding_loss_in_pipeline_split", self.embedding_loss_in_pipeline_split,
-                             "true or false")
-        if not isinstance(self.fp8_dot_product_attention, bool):
-            raise InputError("<training job>", "fp8_dot_product_attention", self.fp8_dot_product_attention,
-                             "true or false")
+        for option in JOB_OPTIONS:  # each option's type and range (archsweep.spec.job_option_table)
+            value = getattr(self, option.name)
+            if option.kind == "modules" and value == ():  # none re-run: a job built in code (the readers refuse [])
+                continue
+            if (allowed := option.problem(value)) is not None:
+                raise InputError("<training job>", option.name, list(value) if isinstance(value, tuple) else value,
+                                 allowed)
         if self.fp8_dot_product_attention and self.precision != "fp8":
             raise InputError("<training job>", "fp8_dot_product_attention", True,
                              f"false for a {self.precision} job (FP8 attention runs only with precision fp8)")
-        if self.pipeline_layout != "":
-            parse_layout(self.pipeline_layout)
-            if self.embedding_loss_in_pipeline_split:
-                raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
-                                 "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
+        if self.pipeline_layout != "" and self.embedding_loss_in_pipeline_split:
+            raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
+                             "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

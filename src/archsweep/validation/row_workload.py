@@ -13,7 +13,7 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, _yes_no, offload_layers, recompute_modules_of
+from archsweep.validation.cells import _int, _text, offload_layers, recompute_modules_of, stated_job_options
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
@@ -107,22 +107,15 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
     dfa = _dfa_dtypes(row)
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))
+    # The options in plain columns (FP8 weights / SwiGLU input, parameter-gather and EP all-to-all overlap, the
+    # embedding / loss split, FP8 attention, the pipeline layout; an empty cell: the option's default), then those
+    # whose cells need parsing.
     training = TrainingJob(global_batch_seqs=global_batch_seqs, seq_len=seq_len, precision=precision_of(row),
                            mode=mode, lora_rank=rank,  # type: ignore[arg-type]
                            low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
-                           fp8_params=bool(_yes_no(row, "fp8_params")), activation_fp8_input_store=bool(_yes_no(row, "fp8_act")),
-                           fp8_weight_transpose_cached=transpose_cached(row),
-                           param_gather_overlap=_yes_no(row, "param_gather_overlap") is not False,
-                           # the stated EP all-to-all overlap; an empty cell: Megatron-Core's default, off
-                           moe_a2a_overlap=_yes_no(row, "moe_a2a_overlap") is True,
-                           # the recipe's pipeline split counts the embedding and the loss (an empty cell: off)
-                           embedding_loss_in_pipeline_split=_yes_no(row, "pp_split_embedding_loss") is True,
-                           # the attention core ran in FP8 (data/validation/derive/mlperf_fp8_attention.py; empty: no)
-                           fp8_dot_product_attention=_yes_no(row, "fp8_attention") is True,
-                           # the preset's Megatron-Core pipeline_model_parallel_layout (an empty cell: the even split)
-                           pipeline_layout=_text(row, "pipeline_layout"),
                            recompute_modules=recompute_modules_of(row) or ("core_attn",),
-                           dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1])
+                           fp8_weight_transpose_cached=transpose_cached(row),
+                           dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1], **stated_job_options(row))
     return apply_lora_recipe(training, row, notes)
 
 

@@ -1,0 +1,210 @@
+"""The training job options, one row each: the single source of what can be generated for them.
+
+A job option is a ``training:`` key beyond batch, length, precision, mode and LoRA (the low-precision recipe,
+recompute, overlaps, the pipeline split, FP8 attention...). Each :class:`JobOption` row gives its name (the
+``training:`` key, the :class:`~archsweep.spec.training.TrainingJob` field and the ``WorkloadOverrides`` field),
+its kind (type), default, allowed values, ``archsweep eval`` flag and help, the schema description, and the
+validation CSV column. Generated from this table:
+
+* the JSON Schema fragments of the ``training:`` mapping of a model file and a study entry
+  (:func:`schema_fragment`; :func:`archsweep.load.schema.load_schema` fills them in);
+* the ``archsweep eval`` flags and their help (:mod:`archsweep.cli.app`) and the what-if override names
+  (:data:`archsweep.whatif._FLAGS`);
+* the type / range check of each field of :class:`~archsweep.spec.training.TrainingJob` (:meth:`JobOption.problem`);
+* the reading of options whose CSV cell is plain yes / no or text (:mod:`archsweep.validation.row_workload`);
+* the key reading of the plain options (:mod:`archsweep.load.job_options`: a kind's generic reader).
+
+Left by hand (clearer so): the cross-field rules (precision fp8 only, SwiGLU only, no layout with the
+embedding / loss split: :mod:`archsweep.load.job_options`), the element-wise check of ``recompute_modules``
+(one problem per bad entry), the CSV cells that need parsing (the recipe from the precision text, the offload
+layers, the recompute modules: :mod:`archsweep.validation.cells`), the dataclass fields themselves (mypy reads
+their types; a test holds them equal to this table) and the model code an option drives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from archsweep.spec.errors import InputError
+from archsweep.spec.low_precision import RECIPE_NAMES
+from archsweep.spec.pipeline_layout import parse_layout
+
+__all__ = ["JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_MODULES", "JobOption", "JobOptionKind", "job_option",
+           "schema_fragment"]
+
+#: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
+#: @d98e8a6 megatron/core/transformer/transformer_config.py; default ["core_attn"]). Not modelled:
+#: "moe" (re-runs the whole MoE layer, its token all-to-alls included) and the GatedDeltaNet / mHC ones.
+RECOMPUTE_MODULES: tuple[str, ...] = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "shared_experts")
+
+#: bool: true / false; count: an integer >= 0; choice: one of ``choices``; modules: a non-empty list of distinct
+#: ``choices``; layout: a Megatron-Core pipeline layout string ("" = none, :mod:`archsweep.spec.pipeline_layout`).
+JobOptionKind = Literal["bool", "count", "choice", "modules", "layout"]
+
+
+@dataclass(frozen=True)
+class JobOption:
+    """One training job option.
+
+    Attributes:
+        name: the ``training:`` key, the ``TrainingJob`` and ``WorkloadOverrides`` field.
+        kind: its type (:data:`JobOptionKind`).
+        default: the value of a job that does not set it (the ``TrainingJob`` field default).
+        flag: the ``archsweep eval`` flag (a bool kind also gets ``--no-...``).
+        help: the flag's help text.
+        description: what it means and its source (the schema description).
+        csv_column: the validation CSV column that states it ("" = none).
+        csv_generic: the column is read by the kind's generic reader (a yes / no cell, a layout text; empty =
+            the default); False: read by hand in :mod:`archsweep.validation.cells`.
+        choices: the allowed values of a choice, the allowed entries of modules.
+    """
+
+    name: str
+    kind: JobOptionKind
+    default: bool | int | str | tuple[str, ...]
+    flag: str
+    help: str
+    description: str
+    csv_column: str = ""
+    csv_generic: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> str:
+        """What a value may be, as an error message says it."""
+        return {"bool": "true or false", "count": "an integer >= 0", "choice": "one of " + ", ".join(self.choices),
+                "modules": "a non-empty list of distinct modules out of " + ", ".join(self.choices),
+                "layout": "a Megatron-Core pipeline layout (see archsweep.spec.pipeline_layout) or empty"}[self.kind]
+
+    def problem(self, value: Any) -> str | None:
+        """None where ``value`` has this option's type and range, else what is allowed (:attr:`allowed`; a layout
+        that does not parse: the parser's own reason). Cross-field rules are not checked here."""
+        if self.kind == "bool":
+            ok = isinstance(value, bool)
+        elif self.kind == "count":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        elif self.kind == "choice":
+            ok = value in self.choices
+        elif self.kind == "modules":
+            ok = isinstance(value, tuple) and bool(value) and len(set(value)) == len(value) \
+                and all(v in self.choices for v in value)
+        else:  # a layout: "" (none) or what Megatron-Core's parser reads
+            try:
+                ok = value == "" or parse_layout(value) is not None
+            except InputError as exc:
+                return exc.problem.allowed
+        return None if ok else self.allowed
+
+
+def schema_fragment(option: JobOption) -> dict[str, Any]:
+    """The JSON Schema of ``option``'s ``training:`` key (its description, type and allowed values)."""
+    types: dict[str, dict[str, Any]] = {
+        "bool": {"type": "boolean"}, "count": {"type": "integer", "minimum": 0},
+        "choice": {"enum": list(option.choices)}, "layout": {"type": "string"},
+        "modules": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(option.choices)}}}
+    return {"description": option.description, **types[option.kind]}
+
+
+#: The training job options, in ``archsweep eval --help`` order.
+JOB_OPTIONS: tuple[JobOption, ...] = (
+    JobOption(
+        "low_precision_recipe", "choice", "delayed", "--recipe",
+        "scaling recipe of an FP8 job: delayed, current, mxfp8 or nvfp4 (override; its cast traffic and GEMM rate on "
+        "the part come from data/calibration/low_precision_recipes.yaml and data/hardware/low_precision_rates.yaml, "
+        "as in validate)",
+        "Scaling recipe of an FP8 job (precision fp8 only; default delayed): per-tensor delayed or current scaling, "
+        "MXFP8, NVFP4; its cast traffic and GEMM rate on the part come from data/calibration/low_precision_recipes.yaml "
+        "and data/hardware/low_precision_rates.yaml.",
+        csv_column="precision", choices=RECIPE_NAMES),
+    JobOption(
+        "fp8_params", "bool", False, "--fp8-params",
+        "hold and gather the weights in FP8, 1 byte per parameter (override)",
+        "Weights held and gathered in FP8, 1 byte per parameter (precision fp8 only; default false).",
+        csv_column="fp8_params", csv_generic=True),
+    JobOption(
+        "activation_offload_layers", "count", 0, "--offload-layers",
+        "layers per pipeline stage whose activations are offloaded to host memory over the part's host link "
+        "(catalog host_link_bw; override)",
+        "Layers per pipeline stage whose stored activations are copied to host memory and back over the part's host "
+        "link (default 0).",
+        csv_column="act_offload_layers"),
+    JobOption(
+        "recompute_modules", "modules", ("core_attn",), "--recompute-modules",
+        "what recompute=selective re-runs, comma-separated: core_attn, layernorm, moe_act, mla_up_proj, mlp, "
+        "shared_experts (Megatron-Core recompute_modules; override, default core_attn)",
+        "What the mapping's recompute = selective re-runs in the backward (Megatron-Core recompute_modules; default "
+        "[core_attn]): each module once, out of core_attn, layernorm, moe_act, mla_up_proj, mlp, shared_experts "
+        "(archsweep.spec.job_option_table.RECOMPUTE_MODULES).",
+        csv_column="moe_recompute_modules", choices=RECOMPUTE_MODULES),
+    JobOption(
+        "activation_fp8_input_store", "bool", False, "--fp8-act",
+        "keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
+        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)",
+        "The SwiGLU keeps its input (the FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
+        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models only; default false).",
+        csv_column="fp8_act", csv_generic=True),
+    JobOption(
+        "param_gather_overlap", "bool", True, "--param-gather-overlap",
+        "the distributed optimizer's parameter all-gather overlaps the next step's forward (Megatron-Core "
+        "overlap_param_gather; default on; --no-param-gather-overlap: exposed)",
+        "The distributed optimizer's parameter all-gather after the optimizer step overlaps the next step's forward "
+        "(Megatron-Core overlap_param_gather; default true); false: issued after the step, all of it exposed (the "
+        "Megatron-Bridge v0.2.0 fp8_mx presets).",
+        csv_column="param_gather_overlap", csv_generic=True),
+    JobOption(
+        "moe_a2a_overlap", "bool", False, "--moe-a2a-overlap",
+        "MoE: hide the EP all-to-all of one micro-batch under another's compute (Megatron-Core "
+        "overlap_moe_expert_parallel_comm, combined 1F1B; pp = 1 or interleaved pipelines, ep > 1, without full "
+        "recompute; default off, as Megatron-Core; an error for a dense model)",
+        "MoE: the EP dispatch / combine all-to-all of one micro-batch runs under another's compute (Megatron-Core "
+        "overlap_moe_expert_parallel_comm, the combined 1F1B schedule, with delay_wgrad_compute) on mappings where "
+        "Megatron-Core runs the combined schedule (pp = 1 or an interleaved pipeline, ep > 1, no full recompute); "
+        "default false, Megatron-Core's default (Megatron-Bridge turns it on in its DeepSeek-V3 and Qwen3-235B H100 / "
+        "B200 presets).",
+        csv_column="moe_a2a_overlap", csv_generic=True),
+    JobOption(
+        "embedding_loss_in_pipeline_split", "bool", False, "--pp-split-embedding-loss",
+        "the pipeline split counts the embedding and the loss as one layer each (Megatron-Core "
+        "account_for_embedding/loss_in_pipeline_split; pp must divide layers + 2; default off)",
+        "The pipeline split counts the input embedding and the loss (output layer) as one layer each (Megatron-Core "
+        "account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split, both set; NVIDIA/Megatron-LM "
+        "transformer_block.py get_num_layers_to_build): every stage holds (layers + 2) / pp slots, the first builds "
+        "one layer fewer beside the embedding, the last one fewer beside the output layer; a mapping whose pp does "
+        "not divide layers + 2, or whose vpp does not divide the slots per stage, is infeasible (Megatron-Core "
+        "asserts both). Default false, Megatron-Core's default (Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B "
+        "pretrain recipes and the Megatron-LM MoE model zoo's Qwen3-235B-A22B config set both: "
+        "data/validation/derive/pipeline_split.py).",
+        csv_column="pp_split_embedding_loss", csv_generic=True),
+    JobOption(
+        "fp8_dot_product_attention", "bool", False, "--fp8-dpa",
+        "the attention core runs in FP8: its forward at the part's FP8 attention rate, its backward at the BF16 rate "
+        "(Megatron-Core fp8_dot_product_attention, NeMo FP8_DPA; precision fp8 only; default off)",
+        "The attention core (the flash-attention kernel) runs in FP8 (TransformerEngine DelayedScaling(fp8_dpa=True): "
+        "Megatron-Core fp8_dot_product_attention, NeMo FP8_DPA=1 in the MLPerf LoRA configs): the forward at the "
+        "part's FP8 attention rate (fp8_attention_rate_ratio, data/hardware/low_precision_rates.yaml; a part without "
+        "one: the BF16 rate), the backward at the BF16 rate (no FP8 attention backward rate is published). precision "
+        "fp8 only. Default false (Megatron-Core's).",
+        csv_column="fp8_attention", csv_generic=True),
+    JobOption(
+        "pipeline_layout", "layout", "", "--pipeline-layout",
+        "Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, m MTP layer, "
+        "L loss; stages '|'): only mappings with pp x vpp = its stages; default none",
+        "Megatron-Core's custom pipeline layout (pipeline_model_parallel_layout; NVIDIA/Megatron-LM "
+        "megatron/core/transformer/pipeline_parallel_layer_layout.py): stages in layer order separated by '|', each a "
+        "run of E (embedding), t (transformer layer), m (MTP layer), L (loss), with (...)*n and x*n repeats, e.g. "
+        "'Et*4|(t*4|)*14tmL' (the Megatron-Bridge DeepSeek-V3 PP 16 / PP 2 x VPP 8 presets). Stage k runs on pipeline "
+        "rank k mod pp; a mapping runs it only where pp x vpp is the stage count and Megatron-Core accepts it at that "
+        "pp (MTP only in a rank's last virtual stage); the t and m counts must be the model's layers and "
+        "mtp_num_layers. Not together with embedding_loss_in_pipeline_split. Default '' (the even split).",
+        csv_column="pipeline_layout", csv_generic=True),
+)
+
+#: The option names, in table order.
+JOB_OPTION_NAMES: tuple[str, ...] = tuple(o.name for o in JOB_OPTIONS)
+_BY_NAME = {o.name: o for o in JOB_OPTIONS}
+
+
+def job_option(name: str) -> JobOption:
+    """The row of option ``name`` (KeyError for a name that is not an option)."""
+    return _BY_NAME[name]
