@@ -1,0 +1,93 @@
+"""s13-user: a new user's bad input, each refused with one message naming the file, the key path,
+the value and what is allowed (exit status 2, no traceback, no Snakemake job started).
+
+Each study case edits ``spaces/tiny.yaml`` in a temporary file and runs ``archsweep run FILE
+--dry-run`` in-process; the message must hold the file name and every listed fragment.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from archsweep.cli.app import main
+from archsweep.load.paths import repo_root
+
+TINY = yaml.safe_load((repo_root() / "spaces" / "tiny.yaml").read_text(encoding="utf-8"))
+
+
+def _refused(argv: list[str], fragments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.startswith("archsweep: error:") and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    return err
+
+
+def _study(tmp_path: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
+    document = copy.deepcopy(TINY)
+    edit(document)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _training(**job: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda d: d.update(workloads=[{"model": "llama3-8b", "training": job}])
+
+
+# (case, edit of tiny.yaml, fragments the message must hold besides the file name)
+STUDY_CASES: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
+    # a token count given with a unit: the string form is allowed, so the message says which strings
+    ("batch_tokens_wrong_unit", _training(global_batch={"tokens": "8 GB"}),
+     ["workloads[0].training.global_batch.tokens: got '8 GB'", "A token count", "16Mi"]),
+    ("total_tokens_wrong_unit", _training(total_tokens="300 GHz"),
+     ["workloads[0].training.total_tokens: got '300 GHz'", "A token count"]),
+    ("batch_both_forms", _training(global_batch={"tokens": "8Mi", "sequences": 512}),
+     ["workloads[0].training.global_batch: got <dict>", "at most 1 key(s) out of sequences, tokens"]),
+    ("shards_object_negative", lambda d: d.update(shards={"target_seconds_per_job": -5}),
+     ["shards.target_seconds_per_job: got -5", "a number > 0"]),
+    ("shards_word", lambda d: d.update(shards="many"), ["shards: got 'many'", "'auto'"]),
+    ("grid_with_samples", lambda d: d.update(sampling={"method": "grid", "samples": 10}),
+     ["sampling: got <dict>", "method grid takes neither 'samples' nor 'seed'"]),
+    ("constraint_without_bound", lambda d: d.update(constraints=[{"column": "power_w"}]),
+     ["constraints[0]: got <dict>", "max, min or both"]),
+    ("load_qps_and_concurrency",
+     lambda d: d.update(workloads=[{"model": "llama3-8b", "serving": {
+         "input_tokens": 10, "output_tokens": 10, "load": {"qps": 1, "concurrency": 4}}}]),
+     ["workloads[0].serving.load.qps", "{qps: X}", "{concurrency: N}"]),
+    ("mapping_search_and_strategy",
+     lambda d: d.update(mapping={"search": "best", "strategy": "tp=1,pp=1,dp=auto,mb=1"}),
+     ["mapping.strategy: got <unknown key 'strategy'>", "{strategy:"]),
+]
+
+
+@pytest.mark.parametrize(("edit", "fragments"), [c[1:] for c in STUDY_CASES], ids=[c[0] for c in STUDY_CASES])
+def test_bad_study_names_file_key_and_value(edit, fragments, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study = _study(tmp_path, edit)
+    _refused(["run", str(study), "--dry-run"], [str(study), *fragments], capsys)
+
+
+@pytest.mark.parametrize(("content", "value"), [("", "<empty document>"), ("# nothing\n", "<empty document>"),
+                                                ("- a\n- b\n", "<list>")], ids=["empty", "comment_only", "list"])
+def test_empty_or_non_mapping_study(content, value, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / "study.yaml"
+    study.write_text(content, encoding="utf-8")
+    _refused(["run", str(study)], [f"{study}: got {value}; allowed: a YAML mapping (a study document with the keys name"],
+             capsys)
+
+
+def test_empty_workload_file(tmp_path, capsys):
+    model = tmp_path / "empty.yaml"
+    model.write_text("", encoding="utf-8")
+    _refused(["eval", "--model", str(model), "--accelerator", "H100-SXM"],
+             [f"{model}: got <empty document>; allowed: a YAML mapping (a workload document"], capsys)
