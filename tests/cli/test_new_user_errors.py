@@ -66,6 +66,16 @@ STUDY_CASES: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
     ("mapping_search_and_strategy",
      lambda d: d.update(mapping={"search": "best", "strategy": "tp=1,pp=1,dp=auto,mb=1"}),
      ["mapping.strategy: got <unknown key 'strategy'>", "{strategy:"]),
+    # the sensitivity section is checked when the study is read (by `archsweep run` too)
+    ("sensitivity_unknown_parameter", lambda d: d.update(sensitivity={"tornado": {"clok_hz": None}}),
+     ["sensitivity.tornado.clok_hz: got 'clok_hz'", "a hardware parameter: compute_units"]),
+    ("sensitivity_unknown_output", lambda d: d.update(sensitivity={"outputs": ["tokenz"]}),
+     ["sensitivity.outputs[0]: got 'tokenz'", "an output column: ", "tokens_per_s"]),
+    ("sensitivity_base_wrong_unit", lambda d: d.update(sensitivity={"base": {"clock_hz": "2 TB/s"}}),
+     ["sensitivity.base.clock_hz: got '2 TB/s'", "a frequency quantity"]),
+    ("sensitivity_grid_one_axis", lambda d: d.update(sensitivity={"grids": [
+        {"x": {"compute_units": {"values": [66, 132]}}, "y": {"compute_units": {"values": [66, 132]}}}]}),
+     ["sensitivity.grids[0].y: got 'compute_units'", "a parameter other than x"]),
 ]
 
 
