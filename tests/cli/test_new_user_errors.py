@@ -101,3 +101,26 @@ def test_empty_workload_file(tmp_path, capsys):
     model.write_text("", encoding="utf-8")
     _refused(["eval", "--model", str(model), "--accelerator", "H100-SXM"],
              [f"{model}: got <empty document>; allowed: a YAML mapping (a workload document"], capsys)
+
+
+def _measurements(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    shipped = repo_root() / "data" / "validation" / "training_runs.csv"
+    with shipped.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, first = list(reader.fieldnames or []), next(reader)
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows([{**first, **row} for row in rows])
+    return path
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff\xfe\x01", b"run_id,accelerator\n\x00\xff,x\n"], ids=["binary", "nul_row"])
+def test_validation_csv_not_utf8(content, tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(content)  # was a UnicodeDecodeError traceback from the inference-layout sniff
+    _refused(["validate", "--measurements", str(path)], [f"{path}: got <'utf-8' codec can't decode", "a UTF-8 CSV file"],
+             capsys)

@@ -249,8 +249,8 @@ def is_inference_csv(path: str | Path) -> bool:
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
-    except OSError:
-        return False  # the training validation reports the missing file
+    except (OSError, UnicodeError, csv.Error):
+        return False  # the training validation reports the missing or unreadable file
     return is_inference_table(header)
 
 
