@@ -118,6 +118,12 @@ def _measurements(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def test_validation_csv_with_a_run_id_twice(tmp_path, capsys):
+    path = _measurements(tmp_path, [{}, {}])
+    _refused(["validate", "--measurements", str(path), "--summary-only"],
+             [f"{path}: line 3: run_id: got 'megatron21_t1_1.7B'", "each run_id once", "also on line 2"], capsys)
+
+
 @pytest.mark.parametrize("content", [b"\x00\xff\xfe\x01", b"run_id,accelerator\n\x00\xff,x\n"], ids=["binary", "nul_row"])
 def test_validation_csv_not_utf8(content, tmp_path, capsys):
     path = tmp_path / "runs.csv"
