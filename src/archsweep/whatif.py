@@ -131,9 +131,9 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         InputErrors: several of the option problems at once (all of them reported together).
     """
     training = workload.training
-    for key, value in (("global_batch_seqs", overrides.global_batch_seqs), ("seq_len", overrides.seq_len)):
+    for flag, value in (("--global-batch", overrides.global_batch_seqs), ("--seq-len", overrides.seq_len)):
         if value is not None and value < 1:
-            raise InputError(source, f"--{key.replace('_', '-')}", value, "a positive integer")
+            raise InputError(source, flag, value, "a positive integer")
     if overrides.global_batch_seqs is not None:
         training = replace(training, global_batch_seqs=int(overrides.global_batch_seqs))
     if overrides.seq_len is not None:
