@@ -28,6 +28,7 @@ from archsweep.load.job_options import (
     bool_job_option,
     fp8_act_option,
     fp8_dpa_option,
+    job_fits_model,
     pipeline_options,
     precision_recipe,
     recompute_option,
@@ -176,6 +177,11 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                        param_gather_overlap=param_gather, moe_a2a_overlap=moe_a2a,
                        embedding_loss_in_pipeline_split=split, fp8_dot_product_attention=fp8_dpa,
                        pipeline_layout=layout)
+    arch = workload.architecture
+    problems = job_fits_model(training, arch.layers, arch.mtp_num_layers, arch.moe is not None, workload.name, source,
+                              "", {**_FLAGS, "activation_offload_layers": "--offload-layers"})
+    if problems:
+        raise error([e.problem for e in problems])
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -223,9 +229,6 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     """
     entry = get_accelerator(accelerator)
     workload = apply_overrides(load_workload(model), overrides or WorkloadOverrides())
-    if workload.moe is None and workload.training.moe_a2a_overlap:
-        raise InputError("<command line>", "--moe-a2a-overlap", True,
-                         f"only for a MoE model: {workload.name} has no experts, so no EP all-to-all to overlap")
     n = entry.design.accelerator_count if count is None else count
     if int(n) != n or n < 1 or n > MAX_ACCELERATOR_COUNT:
         raise InputError("<command line>", "--count", count, f"an integer from 1 to {MAX_ACCELERATOR_COUNT:,} (MAX_ACCELERATOR_COUNT)")

@@ -66,6 +66,13 @@ STUDY_CASES: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
     ("mapping_search_and_strategy",
      lambda d: d.update(mapping={"search": "best", "strategy": "tp=1,pp=1,dp=auto,mb=1"}),
      ["mapping.strategy: got <unknown key 'strategy'>", "{strategy:"]),
+    # job options that depend on the model: checked where the job is read, named by the entry's key path
+    ("a2a_overlap_dense_model", _training(moe_a2a_overlap=True),
+     ["workloads[0].training.moe_a2a_overlap: got True", "only for a MoE model: llama3-8b has no experts"]),
+    ("layout_layer_count", _training(pipeline_layout="Et*3|t*4L"),
+     ["workloads[0].training.pipeline_layout: got 'Et*3|t*4L'", "here it holds 7 t layers, the model has 32"]),
+    ("offload_all_layers", _training(activation_offload_layers=32),
+     ["workloads[0].training.activation_offload_layers: got 32", "fewer layers than the model's 32"]),
     # the sensitivity section is checked when the study is read (by `archsweep run` too)
     ("sensitivity_unknown_parameter", lambda d: d.update(sensitivity={"tornado": {"clok_hz": None}}),
      ["sensitivity.tornado.clok_hz: got 'clok_hz'", "a hardware parameter: compute_units"]),
@@ -129,4 +136,32 @@ def test_validation_csv_not_utf8(content, tmp_path, capsys):
     path = tmp_path / "runs.csv"
     path.write_bytes(content)  # was a UnicodeDecodeError traceback from the inference-layout sniff
     _refused(["validate", "--measurements", str(path)], [f"{path}: got <'utf-8' codec can't decode", "a UTF-8 CSV file"],
+             capsys)
+
+
+EVAL = ["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "64"]
+
+
+@pytest.mark.parametrize(("flags", "fragments"), [
+    (["--global-batch", "-1"], ["<command line>: --global-batch: got -1", "a positive integer"]),  # was --global-batch-seqs
+    (["--offload-layers", "1000"], ["<command line>: --offload-layers: got 1000", "fewer layers than the model's 32"]),
+    (["--pipeline-layout", "Et*3|tL"], ["<command line>: --pipeline-layout: got 'Et*3|tL'", "here it holds 4 t layers"]),
+    (["--moe-a2a-overlap"], ["<command line>: --moe-a2a-overlap: got True", "only for a MoE model"]),
+], ids=["global_batch_negative", "offload_all_layers", "layout_layer_count", "a2a_overlap_dense"])
+def test_bad_eval_flag_is_named(flags, fragments, capsys):
+    _refused([*EVAL, *flags], fragments, capsys)
+
+
+@pytest.mark.parametrize(("job", "fragments"), [
+    ({"pipeline_layout": "Et*3|tL"}, ["training.pipeline_layout: got 'Et*3|tL'", "here it holds 4 t layers"]),
+    ({"moe_a2a_overlap": True}, ["training.moe_a2a_overlap: got True", "only for a MoE model"]),
+    ({"activation_offload_layers": 32}, ["training.activation_offload_layers: got 32", "fewer layers than"]),
+], ids=["layout_layer_count", "a2a_overlap_dense", "offload_all_layers"])
+def test_model_file_job_that_does_not_fit_the_model(job, fragments, tmp_path, capsys):
+    document = yaml.safe_load((repo_root() / "models" / "llama3-8b.yaml").read_text(encoding="utf-8"))
+    document["name"] = "mine"
+    document["training"].update(job)
+    model = tmp_path / "mine.yaml"
+    model.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    _refused(["eval", "--model", str(model), "--accelerator", "H100-SXM", "--count", "64"], [str(model), *fragments],
              capsys)
