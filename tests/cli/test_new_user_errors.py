@@ -73,6 +73,11 @@ STUDY_CASES: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
      ["workloads[0].training.pipeline_layout: got 'Et*3|t*4L'", "here it holds 7 t layers, the model has 32"]),
     ("offload_all_layers", _training(activation_offload_layers=32),
      ["workloads[0].training.activation_offload_layers: got 32", "fewer layers than the model's 32"]),
+    ("strategy_vpp_without_pipeline", lambda d: d.update(mapping={"strategy": "tp=1,pp=1,vpp=2,dp=auto,mb=1"}),
+     ["mapping.strategy.vpp: got 2", "vpp 1 with pp=1", "(workload llama3-8b)"]),
+    ("strategy_pp_vs_layout",
+     lambda d: (_training(pipeline_layout="Et*16|t*16L")(d), d.update(mapping={"strategy": "tp=1,pp=4,dp=auto,mb=1"})),
+     ["mapping.strategy.pp: got 4", "the 2 stages of pipeline_layout"]),
     # the sensitivity section is checked when the study is read (by `archsweep run` too)
     ("sensitivity_unknown_parameter", lambda d: d.update(sensitivity={"tornado": {"clok_hz": None}}),
      ["sensitivity.tornado.clok_hz: got 'clok_hz'", "a hardware parameter: compute_units"]),
@@ -147,7 +152,15 @@ EVAL = ["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", 
     (["--offload-layers", "1000"], ["<command line>: --offload-layers: got 1000", "fewer layers than the model's 32"]),
     (["--pipeline-layout", "Et*3|tL"], ["<command line>: --pipeline-layout: got 'Et*3|tL'", "here it holds 4 t layers"]),
     (["--moe-a2a-overlap"], ["<command line>: --moe-a2a-overlap: got True", "only for a MoE model"]),
-], ids=["global_batch_negative", "offload_all_layers", "layout_layer_count", "a2a_overlap_dense"])
+    # a fixed strategy the job's pipeline cannot take (was accepted: every mapping infeasible, or vpp at pp=1 priced)
+    (["--strategy", "tp=1,pp=1,vpp=2,mb=1"], ["--strategy: vpp: got 'vpp=2'", "vpp 1 with pp=1"]),
+    (["--strategy", "tp=1,pp=8,vpp=8,mb=1"], ["--strategy: vpp: got 'vpp=8'", "at most 4 with pp=8"]),
+    (["--pipeline-layout", "Et*16|t*16L", "--strategy", "tp=1,pp=4,mb=1"],
+     ["--strategy: pp: got 'pp=4'", "pp x vpp = the 2 stages of pipeline_layout 'Et*16|t*16L' (pp one of 1, 2)"]),
+    (["--pp-split-embedding-loss", "--strategy", "tp=1,pp=4,mb=1"],
+     ["--strategy: pp: got 'pp=4'", "a pp dividing layers + 2 = 34"]),
+], ids=["global_batch_negative", "offload_all_layers", "layout_layer_count", "a2a_overlap_dense", "vpp_without_pp",
+        "vpp_over_layers", "layout_vs_pp", "split_vs_pp"])
 def test_bad_eval_flag_is_named(flags, fragments, capsys):
     _refused([*EVAL, *flags], fragments, capsys)
 
