@@ -178,3 +178,14 @@ def test_model_file_job_that_does_not_fit_the_model(job, fragments, tmp_path, ca
     model.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     _refused(["eval", "--model", str(model), "--accelerator", "H100-SXM", "--count", "64"], [str(model), *fragments],
              capsys)
+
+
+@pytest.mark.parametrize("cores", ["0", "lots", "-2", "1.5"])
+def test_run_cores_checked_before_snakemake(cores, capsys):
+    # 0 had Snakemake wait forever; a word failed only after the workflow loaded, reported as a failed run
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "tiny", "--cores", cores])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert f"argument --cores: got '{cores}'; allowed: a whole number of cores >= 1 or 'all'" in err
+

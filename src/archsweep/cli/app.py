@@ -62,8 +62,17 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
                     "unchanged (e.g. --dry-run, --forceall).")
     parser.add_argument("study", nargs="?", default=DEFAULT_STUDY,
                         help=f"study file or stem of spaces/ (default {DEFAULT_STUDY})")
-    parser.add_argument("--cores", default="all", help="cores Snakemake may use: a number or 'all' (default all)")
+    parser.add_argument("--cores", default="all", type=_cores,
+                        help="cores Snakemake may use: a number >= 1 or 'all' (default all)")
     parser.set_defaults(handler=cmd_run, accepts_extra=True)
+
+
+def _cores(text: str) -> str:
+    """``--cores``: a whole number >= 1 or ``all``, checked before Snakemake starts (Snakemake waited forever at 0
+    and refused a word only after loading the workflow, reported as a failed run)."""
+    if text != "all" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of cores >= 1 or 'all'")
+    return text
 
 
 def _summary(db: Path, study: Study) -> list[str]:
