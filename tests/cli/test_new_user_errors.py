@@ -189,3 +189,20 @@ def test_run_cores_checked_before_snakemake(cores, capsys):
     assert exit_.value.code == 2 and "Traceback" not in err
     assert f"argument --cores: got '{cores}'; allowed: a whole number of cores >= 1 or 'all'" in err
 
+
+SERVING = ["eval", "--serving", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8",
+           "--input-tokens", "1024", "--output-tokens", "128"]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    ([*EVAL, "--ttft-max", "2s"], "--ttft-max: got '2s'; allowed: only with --serving"),
+    ([*EVAL, "--qps", "5"], "--qps: got '5'; allowed: only with --serving"),
+    ([*EVAL, "--no-disaggregation"], "--no-disaggregation: got 'True'; allowed: only with --serving"),
+    ([*SERVING, "--recipe", "mxfp8"], "--recipe: got 'mxfp8'; allowed: not used with --serving"),
+    ([*SERVING, "--mode", "finetune_lora"], "--mode: got 'finetune_lora'; allowed: not used with --serving"),
+    ([*SERVING, "--exhaustive"], "--exhaustive: got 'True'; allowed: not used with --serving"),
+], ids=["ttft_without_serving", "qps_without_serving", "disaggregation_without_serving", "recipe_with_serving",
+        "mode_with_serving", "exhaustive_with_serving"])
+def test_eval_option_of_the_other_kind_is_refused(argv, fragment, capsys):
+    # each was ignored without a word
+    _refused(argv, [f"<command line>: {fragment}"], capsys)

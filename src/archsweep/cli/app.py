@@ -34,7 +34,7 @@ from pathlib import Path
 from archsweep import __version__
 from archsweep.cli.query import add_query_parser, cmd_query
 from archsweep.cli.sensitivity import add_sensitivity_parser
-from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
+from archsweep.cli.serving import add_serving_arguments, check_training_eval, cmd_eval_serving
 from archsweep.cli.studies import database_path, resolve_study_path
 from archsweep.cli.validate import add_validate_parser, cmd_validate
 from archsweep.load.paths import repo_root
@@ -266,6 +266,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.serving:
         return cmd_eval_serving(args)
+    check_training_eval(args)
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
                                   low_precision_recipe=args.recipe, fp8_params=args.fp8_params,

@@ -20,7 +20,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.serving import PRECISIONS
 from archsweep.whatif_serving import print_serving_what_if, serving_what_if
 
-__all__ = ["add_serving_arguments", "cmd_eval_serving"]
+__all__ = ["SERVING_OPTIONS", "TRAINING_OPTIONS", "add_serving_arguments", "check_training_eval", "cmd_eval_serving"]
 
 _SOURCE = "<command line>"
 
@@ -44,6 +44,28 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
                        help="matrix engines run FP4 at 2x FP8 (default: yes for the catalog parts with a published "
                             "FP4 peak in data/hardware/low_precision_rates.yaml: Blackwell, MI355X, Rubin)")
     group.add_argument("--no-disaggregation", action="store_true", help="do not search disaggregated prefill/decode splits")
+
+
+#: ``eval`` options of a training what-if (argparse dest -> flag), refused with ``--serving``.
+TRAINING_OPTIONS = {"strategy": "--strategy", "global_batch": "--global-batch", "seq_len": "--seq-len",
+                    "recipe": "--recipe", "fp8_params": "--fp8-params", "offload_layers": "--offload-layers",
+                    "recompute_modules": "--recompute-modules", "fp8_act": "--fp8-act",
+                    "param_gather_overlap": "--param-gather-overlap", "moe_a2a_overlap": "--moe-a2a-overlap",
+                    "embedding_loss_in_pipeline_split": "--pp-split-embedding-loss",
+                    "fp8_dot_product_attention": "--fp8-dpa", "pipeline_layout": "--pipeline-layout", "mode": "--mode",
+                    "lora_rank": "--lora-rank", "total_tokens": "--total-tokens", "exhaustive": "--exhaustive"}
+#: ``eval`` options of a serving what-if (argparse dest -> flag), refused without ``--serving``.
+SERVING_OPTIONS = {"input_tokens": "--input-tokens", "output_tokens": "--output-tokens", "ttft_max": "--ttft-max",
+                   "tpot_max": "--tpot-max", "qps": "--qps", "concurrency": "--concurrency",
+                   "kv_precision": "--kv-precision", "fp4_native": "--fp4-native",
+                   "no_disaggregation": "--no-disaggregation"}
+
+
+def check_training_eval(args: argparse.Namespace) -> None:
+    """A training ``eval`` (no ``--serving``) given a serving option: refused, naming it (it was ignored)."""
+    for option, name in SERVING_OPTIONS.items():
+        if getattr(args, option, None) not in (None, False):
+            raise InputError(_SOURCE, name, str(getattr(args, option)), "only with --serving (a serving what-if)")
 
 
 def _number(raw: str | None, option: str, *, required: bool = False) -> float | None:
@@ -83,9 +105,8 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
         raise InputError(_SOURCE, "--kv-precision", args.kv_precision, "one of bf16, fp8, fp4")
     if args.count is not None and args.count < 1:
         raise InputError(_SOURCE, "--count", str(args.count), "an integer >= 1")
-    for option in ("strategy", "global_batch", "seq_len"):
-        if getattr(args, option, None) is not None:
-            name = "--" + option.replace("_", "-")
+    for option, name in TRAINING_OPTIONS.items():
+        if getattr(args, option, None) not in (None, False):
             raise InputError(_SOURCE, name, str(getattr(args, option)), "not used with --serving (training options)")
     load = "qps" if qps is not None else "concurrency" if conc is not None else "offline"
     job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,
