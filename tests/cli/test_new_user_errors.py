@@ -206,3 +206,19 @@ SERVING = ["eval", "--serving", "--model", "llama3-8b", "--accelerator", "H100-S
 def test_eval_option_of_the_other_kind_is_refused(argv, fragment, capsys):
     # each was ignored without a word
     _refused(argv, [f"<command line>: {fragment}"], capsys)
+
+
+def test_snakemake_with_a_bad_study_config_prints_one_message(tmp_path):
+    """`snakemake --configfile BAD` (the workflow without the CLI): the loader's message, exit 2, no traceback
+    (it was Snakemake's "InputError in file rules/common.smk" with the loader's frames)."""
+    import subprocess
+    import sys
+
+    study = _study(tmp_path, lambda d: d["parameters"].update(scaleup_bw_bytes_per_s={"values": ["80 GHz"]}))
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--snakefile",
+                           str(repo_root() / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(study)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and 'File "' not in done.stderr, done.stderr
+    assert (f"archsweep: error: {study}: parameters.scaleup_bw_bytes_per_s.values[0]: got '80 GHz'; "
+            "allowed: a bandwidth quantity") in done.stderr
