@@ -207,29 +207,31 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--strategy", default=None,
                         help='fixed mapping, e.g. "tp=8,pp=16,cp=1,vpp=2,mb=1,recompute=selective,zero=1,sp=on"')
     parser.add_argument("--software", default="megatron-core",
-                        help="software stack whose kernel efficiencies apply (data/calibration/software_stacks.yaml)")
+                        help="software stack whose kernel efficiencies and parallelism apply (data/calibration/software_stacks.yaml; "
+                             "default megatron-core)")
     parser.add_argument("--objective", default="step_time_s",
                         help="what the mapping search minimises: step_time_s, energy_per_token_j, "
-                             "usd_per_million_tokens or memory_per_accelerator_bytes")
-    parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
-    parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
-    parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
+                             "usd_per_million_tokens or memory_per_accelerator_bytes (default step_time_s)")
+    parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override; default the model file's job)")
+    parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override; default the model file's job)")
+    parser.add_argument("--precision", default=None, help="training: bf16, fp16 or fp8 (override; default the model file's job); with --serving: the weights' "
+                             "bf16, fp8, fp4 or int4 (default bf16)")
     parser.add_argument("--recipe", default=None,
                         help="scaling recipe of an FP8 job: delayed, current, mxfp8 or nvfp4 (override; its cast "
                              "traffic and GEMM rate on the part come from data/calibration/low_precision_recipes.yaml "
                              "and data/hardware/low_precision_rates.yaml, as in validate)")
     parser.add_argument("--fp8-params", action=argparse.BooleanOptionalAction, default=None,
-                        help="hold and gather the weights in FP8, 1 byte per parameter (override)")
+                        help="hold and gather the weights in FP8, 1 byte per parameter (precision fp8 only; override, default off)")
     parser.add_argument("--offload-layers", type=int, default=None,
                         help="layers per pipeline stage whose activations are offloaded to host memory over the "
-                             "part's host link (catalog host_link_bw; override)")
+                             "part's host link (catalog host_link_bw; fewer than the model's layers; override, default 0)")
     parser.add_argument("--recompute-modules", default=None,
                         help="what recompute=selective re-runs, comma-separated: core_attn, layernorm, moe_act, "
                              "mla_up_proj, mlp, shared_experts (Megatron-Core recompute_modules; override, "
                              "default core_attn)")
     parser.add_argument("--fp8-act", action=argparse.BooleanOptionalAction, default=None,
                         help="keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 "
-                             "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)")
+                             "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override, default off)")
     parser.add_argument("--param-gather-overlap", action=argparse.BooleanOptionalAction, default=None,
                         help="the distributed optimizer's parameter all-gather overlaps the next step's forward "
                              "(Megatron-Core overlap_param_gather; default on; --no-param-gather-overlap: exposed)")
@@ -249,9 +251,10 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pipeline-layout", default=None,
                         help="Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, "
                              "m MTP layer, L loss; stages '|'): only mappings with pp x vpp = its stages; default none")
-    parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
-    parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
-    parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
+    parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override; default the model file's job)")
+    parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank, an integer > 0 (with --mode finetune_lora; required there)")
+    parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train: an integer, "300B" or "15.6T" (decimal), '
+                             '"16Mi" (binary) (override; default the model file\'s job)')
     parser.add_argument("--exhaustive", action="store_true",
                         help="evaluate every mapping (the reference search) instead of the exact pruned search; "
                              "same result, slower")

@@ -31,15 +31,15 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--serving", action="store_true",
                        help="answer a serving what-if: best SLO-feasible serving configuration (TP/PP/EP/attention-DP, "
                             "replicas, concurrency, prefill/decode split) and its latency, throughput, power and cost")
-    group.add_argument("--input-tokens", default=None, help="prompt tokens per request (ISL), e.g. 2048")
-    group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256")
-    group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms")
-    group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms")
+    group.add_argument("--input-tokens", default=None, help="prompt tokens per request (ISL), e.g. 2048 (required with --serving)")
+    group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256 (required with --serving)")
+    group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms (default: none)")
+    group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms (default: none)")
     group.add_argument("--qps", default=None,
                        help="offered requests/s (Poisson arrivals); default offline (max throughput); not with --concurrency")
     group.add_argument("--concurrency", default=None,
-                       help="requests in flight for the deployment (closed loop); not with --qps")
-    group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights)")
+                       help="requests in flight for the deployment (closed loop), a number > 0; not with --qps")
+    group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights, else bf16)")
     group.add_argument("--fp4-native", choices=("yes", "no"), default=None,
                        help="matrix engines run FP4 at 2x FP8 (default: yes for the catalog parts with a published "
                             "FP4 peak in data/hardware/low_precision_rates.yaml: Blackwell, MI355X, Rubin)")
