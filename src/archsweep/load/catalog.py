@@ -203,8 +203,7 @@ def _build(document: Mapping[str, Any], file: str) -> dict[str, CatalogEntry]:
             provenance=MappingProxyType(provenance), published=MappingProxyType(published),
         )
     if len(problems) == 1:
-        p = problems[0]
-        raise InputError(p.file, p.key_path, p.value, p.allowed)
+        raise InputError.from_problem(problems[0])  # its value is already rendered (no second repr)
     if problems:
         raise InputErrors(problems)
     return entries
