@@ -78,6 +78,11 @@ STUDY_CASES: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
     ("strategy_pp_vs_layout",
      lambda d: (_training(pipeline_layout="Et*16|t*16L")(d), d.update(mapping={"strategy": "tp=1,pp=4,dp=auto,mb=1"})),
      ["mapping.strategy.pp: got 4", "the 2 stages of pipeline_layout"]),
+    ("matrix_efficiency_over_one", lambda d: d["parameters"].update(matrix_efficiency={"values": [0.8, 1.5]}),
+     ["parameters.matrix_efficiency.values[1]: got 1.5", "a number at most 1"]),
+    ("search_achieved_share_over_one", lambda d: (d.pop("parameters"), d.pop("sampling"), d.update(search={
+        "parameters": {"scaleout_achieved_share": {"range": [0.5, 1.2]}}, "trials": 10})),
+     ["search.parameters.scaleout_achieved_share.range[1]: got 1.2", "a number at most 1"]),
     # the sensitivity section is checked when the study is read (by `archsweep run` too)
     ("sensitivity_unknown_parameter", lambda d: d.update(sensitivity={"tornado": {"clok_hz": None}}),
      ["sensitivity.tornado.clok_hz: got 'clok_hz'", "a hardware parameter: compute_units"]),
@@ -222,3 +227,33 @@ def test_snakemake_with_a_bad_study_config_prints_one_message(tmp_path):
     assert "Traceback" not in done.stderr and 'File "' not in done.stderr, done.stderr
     assert (f"archsweep: error: {study}: parameters.scaleup_bw_bytes_per_s.values[0]: got '80 GHz'; "
             "allowed: a bandwidth quantity") in done.stderr
+
+
+def _catalog(tmp_path: Path, edit: Callable[[dict[str, Any]], object]) -> Path:
+    """A data directory linking to the checkout's data/, with an edited hardware/catalog.yaml."""
+    root = repo_root() / "data"
+    data = tmp_path / "data"
+    (data / "hardware").mkdir(parents=True)
+    for entry in root.iterdir():
+        if entry.name != "hardware":
+            (data / entry.name).symlink_to(entry)
+    for entry in (root / "hardware").iterdir():
+        if entry.name != "catalog.yaml":
+            (data / "hardware" / entry.name).symlink_to(entry)
+    document = yaml.safe_load((root / "hardware" / "catalog.yaml").read_text(encoding="utf-8"))
+    edit(document["H100-SXM"]["parameters"])
+    (data / "hardware" / "catalog.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return data
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda p: p["scaleup_bw_bytes_per_s"].update(value="80 GHz"),  # was got "'80 GHz'" (quoted twice)
+     "H100-SXM.parameters.scaleup_bw_bytes_per_s.value: got '80 GHz'; allowed: a bandwidth quantity"),
+    (lambda p: p["matrix_efficiency"].update(value=1.5),  # was accepted
+     "H100-SXM.parameters.matrix_efficiency.value: got 1.5; allowed: a number at most 1"),
+], ids=["bandwidth_in_ghz", "matrix_efficiency_over_one"])
+def test_catalog_override_names_part_key_and_value(edit, fragment, tmp_path, capsys, monkeypatch):
+    data = _catalog(tmp_path, edit)
+    monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(data))
+    _refused(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8"],
+             [f"{data / 'hardware' / 'catalog.yaml'}: {fragment}"], capsys)

@@ -136,6 +136,9 @@ def _parse_parameters(
             if info.kind == "int" and number != int(number):
                 problems.append(Problem(file, key_path, repr(raw["value"]), "a whole number"))
                 continue
+            if info.maximum is not None and number > info.maximum:
+                problems.append(Problem(file, key_path, repr(raw["value"]), f"a number at most {info.maximum:g}"))
+                continue
             parsed = int(number) if info.kind == "int" else float(number)
         values[info.name] = parsed
         provenance[info.name] = _sourced(raw, parsed)
