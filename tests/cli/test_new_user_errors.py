@@ -162,10 +162,8 @@ EVAL = ["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", 
     (["--strategy", "tp=1,pp=8,vpp=8,mb=1"], ["--strategy: vpp: got 'vpp=8'", "at most 4 with pp=8"]),
     (["--pipeline-layout", "Et*16|t*16L", "--strategy", "tp=1,pp=4,mb=1"],
      ["--strategy: pp: got 'pp=4'", "pp x vpp = the 2 stages of pipeline_layout 'Et*16|t*16L' (pp one of 1, 2)"]),
-    (["--pp-split-embedding-loss", "--strategy", "tp=1,pp=4,mb=1"],
-     ["--strategy: pp: got 'pp=4'", "a pp dividing layers + 2 = 34"]),
 ], ids=["global_batch_negative", "offload_all_layers", "layout_layer_count", "a2a_overlap_dense", "vpp_without_pp",
-        "vpp_over_layers", "layout_vs_pp", "split_vs_pp"])
+        "vpp_over_layers", "layout_vs_pp"])
 def test_bad_eval_flag_is_named(flags, fragments, capsys):
     _refused([*EVAL, *flags], fragments, capsys)
 

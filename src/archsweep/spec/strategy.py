@@ -118,8 +118,8 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
 def _pipeline_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
     """A fixed pp / vpp that the job's pipeline cannot take: vpp > 1 without a pipeline (pp = 1) or with fewer layers
     than virtual stages (the search's own rule, :mod:`archsweep.model.training.mapping`); a pp (x vpp) that the job's
-    ``pipeline_layout`` does not run at (Megatron-Core: pp x vpp = its stages); a pp not dividing layers + 2 under
-    ``embedding_loss_in_pipeline_split``."""
+    ``pipeline_layout`` does not run at (Megatron-Core: pp x vpp = its stages). A pp not dividing layers + 2 under
+    ``embedding_loss_in_pipeline_split`` stays an infeasible row (tests/load/test_embedding_loss_split_key.py)."""
     out: list[tuple[str, int, str]] = []
     job, layers = workload.training, workload.layers
     pp, vpp = int(fixed.get("pp", 0)), int(fixed.get("vpp", 0))
@@ -135,6 +135,4 @@ def _pipeline_problems(fixed: dict[str, float], workload: Workload) -> list[tupl
             key, value = ("vpp", vpp) if vpp and layout.runs_on(pp) else ("pp", pp)
             out.append((key, value, f"pp x vpp = the {layout.stage_count} stages of pipeline_layout "
                                     f"{job.pipeline_layout!r} (pp one of {', '.join(map(str, runs)) or 'none'})"))
-    if job.embedding_loss_in_pipeline_split and pp and (layers + 2) % pp:
-        out.append(("pp", pp, f"a pp dividing layers + 2 = {layers + 2} (embedding_loss_in_pipeline_split)"))
     return out
