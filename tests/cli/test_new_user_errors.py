@@ -255,3 +255,17 @@ def test_catalog_override_names_part_key_and_value(edit, fragment, tmp_path, cap
     monkeypatch.setenv("ARCHSWEEP_DATA_DIR", str(data))
     _refused(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8"],
              [f"{data / 'hardware' / 'catalog.yaml'}: {fragment}"], capsys)
+
+
+def test_serving_measurements_header_only_or_run_id_twice(tmp_path, capsys):
+    """The serving (inference-layout) reader refuses what the training reader refuses (it validated 0 rows, exit 0,
+    and a repeated row twice)."""
+    shipped = (repo_root() / "data" / "validation" / "inference_runs.csv").read_text(encoding="utf-8").splitlines()
+    header_only, twice = tmp_path / "h.csv", tmp_path / "t.csv"
+    header_only.write_text(shipped[0] + "\n", encoding="utf-8")
+    twice.write_text("\n".join([shipped[0], shipped[1], shipped[1]]) + "\n", encoding="utf-8")
+    _refused(["validate", "--measurements", str(header_only)],
+             [f"{header_only}: got <header and no data row>; allowed: at least one measured run"], capsys)
+    run_id = shipped[1].split(",")[0]
+    _refused(["validate", "--measurements", str(twice)], [f"{twice}: run_id: got '{run_id}'; allowed: each run_id once"],
+             capsys)
