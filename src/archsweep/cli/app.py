@@ -211,7 +211,8 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                              "default megatron-core)")
     parser.add_argument("--objective", default="step_time_s",
                         help="what the mapping search minimises: step_time_s, energy_per_token_j, "
-                             "usd_per_million_tokens or memory_per_accelerator_bytes (default step_time_s)")
+                             "usd_per_million_tokens or memory_per_accelerator_bytes (default step_time_s; tokens_per_s "
+                             "and mfu are accepted: at fixed hardware they rank as step_time_s)")
     parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override; default the model file's job)")
     parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override; default the model file's job)")
     parser.add_argument("--precision", default=None, help="training: bf16, fp16 or fp8 (override; default the model file's job); with --serving: the weights' "
