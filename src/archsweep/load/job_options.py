@@ -245,8 +245,9 @@ def job_fits_model(job: TrainingJob, layers: int, mtp_num_layers: int, moe: bool
     """The job's options that depend on the model, checked where the job is read (model file, study entry,
     ``archsweep eval`` flag), each at ``key.<name>`` (or its flag in ``names``): the EP all-to-all overlap only for a
     MoE model; a pipeline layout holding the model's ``layers`` transformer and ``mtp_num_layers`` MTP layers;
-    fewer offloaded layers than the model has (Megatron-Core TransformerConfig: "CPU offloading can be done only for
-    layers less than num_layers")."""
+    fewer offloaded layers than the model has (Megatron-Core TransformerConfig.__post_init__: "CPU offloading can be
+    done only for layers less than num_layers", NVIDIA/Megatron-LM@60e039626:megatron/core/transformer/
+    transformer_config.py L1862-L1867)."""
     def at(name: str) -> str:
         return names[name] if names is not None and name in names else f"{key}.{name}".lstrip(".")
 
