@@ -269,3 +269,14 @@ def test_serving_measurements_header_only_or_run_id_twice(tmp_path, capsys):
     run_id = shipped[1].split(",")[0]
     _refused(["validate", "--measurements", str(twice)], [f"{twice}: run_id: got '{run_id}'; allowed: each run_id once"],
              capsys)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--count", "lots"), ("--count", "8.5"), ("--global-batch", "4Mi"),
+                                             ("--seq-len", "4k"), ("--offload-layers", "two"), ("--lora-rank", "16.0")])
+def test_integer_flag_says_what_is_allowed(flag, value, capsys):
+    # argparse's own "invalid int value: 'lots'" named no allowed form
+    with pytest.raises(SystemExit) as exit_:
+        main([*EVAL, flag, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert f"argument {flag}: got '{value}'; allowed: a whole number" in err

@@ -75,6 +75,16 @@ def _cores(text: str) -> str:
     return text
 
 
+def _whole(text: str) -> int:
+    """An integer option (``--count``, ``--global-batch``, ...): argparse's "invalid int value" said nothing of what is
+    allowed; its range is checked where the value is used (the option's own message)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number, e.g. 64 (no unit, no fraction, "
+                                         "no suffix)") from None
+
+
 def _summary(db: Path, study: Study) -> list[str]:
     con = store.connect(db, read_only=True)
     try:
@@ -203,7 +213,7 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                     "--strategy; keys left out are searched), the step-time breakdown, memory and power/area/cost.")
     parser.add_argument("--model", required=True, help="workload stem of models/ (e.g. llama3-405b) or a YAML path")
     parser.add_argument("--accelerator", required=True, help="catalog accelerator name or alias (e.g. H100-SXM)")
-    parser.add_argument("--count", type=int, default=None, help="number of accelerators (default: catalog system size)")
+    parser.add_argument("--count", type=_whole, default=None, help="number of accelerators (default: catalog system size)")
     parser.add_argument("--strategy", default=None,
                         help='fixed mapping, e.g. "tp=8,pp=16,cp=1,vpp=2,mb=1,recompute=selective,zero=1,sp=on"')
     parser.add_argument("--software", default="megatron-core",
@@ -213,8 +223,8 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="what the mapping search minimises: step_time_s, energy_per_token_j, "
                              "usd_per_million_tokens or memory_per_accelerator_bytes (default step_time_s; tokens_per_s "
                              "and mfu are accepted: at fixed hardware they rank as step_time_s)")
-    parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override; default the model file's job)")
-    parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override; default the model file's job)")
+    parser.add_argument("--global-batch", type=_whole, default=None, help="global batch in sequences (override; default the model file's job)")
+    parser.add_argument("--seq-len", type=_whole, default=None, help="sequence length in tokens (override; default the model file's job)")
     parser.add_argument("--precision", default=None, help="training: bf16, fp16 or fp8 (override; default the model file's job); with --serving: the weights' "
                              "bf16, fp8, fp4 or int4 (default bf16)")
     parser.add_argument("--recipe", default=None,
@@ -223,7 +233,7 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                              "and data/hardware/low_precision_rates.yaml, as in validate)")
     parser.add_argument("--fp8-params", action=argparse.BooleanOptionalAction, default=None,
                         help="hold and gather the weights in FP8, 1 byte per parameter (precision fp8 only; override, default off)")
-    parser.add_argument("--offload-layers", type=int, default=None,
+    parser.add_argument("--offload-layers", type=_whole, default=None,
                         help="layers per pipeline stage whose activations are offloaded to host memory over the "
                              "part's host link (catalog host_link_bw; fewer than the model's layers; override, default 0)")
     parser.add_argument("--recompute-modules", default=None,
@@ -253,7 +263,7 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="Megatron-Core pipeline_model_parallel_layout, e.g. 'Et*4|(t*4|)*14tmL' (E embedding, t layer, "
                              "m MTP layer, L loss; stages '|'): only mappings with pp x vpp = its stages; default none")
     parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override; default the model file's job)")
-    parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank, an integer > 0 (with --mode finetune_lora; required there)")
+    parser.add_argument("--lora-rank", type=_whole, default=None, help="LoRA rank, an integer > 0 (with --mode finetune_lora; required there)")
     parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train: an integer, "300B" or "15.6T" (decimal), '
                              '"16Mi" (binary) (override; default the model file\'s job)')
     parser.add_argument("--exhaustive", action="store_true",
