@@ -28,7 +28,7 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
                     "with a reason.")
     parser.add_argument("--measurements", required=True, help="CSV of measured runs (UTF-8, a header row, each run_id once)")
     parser.add_argument("--output", default=None,
-                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row)")
+                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row); default: none (print only)")
     parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
     parser.add_argument("--hold-out", default=None, metavar="GROUP",
                         help="training runs: refit the fitted constants without source_group GROUP and judge only "
