@@ -11,7 +11,7 @@ sys.path.insert(0, SRC)
 
 from archsweep.load.study import load_study
 from archsweep.results.report import plot_names
-from archsweep.spec.errors import InputError
+from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.workflow.fingerprint import evaluate_fingerprint, space_fingerprint
 
 
@@ -29,9 +29,14 @@ def get_study_file():
     )
 
 
-# Validated once at DAG time (schema + cross-field checks); errors name file, key, value.
-STUDY_FILE = get_study_file()
-STUDY = load_study(STUDY_FILE)
+# Validated once at DAG time (schema + cross-field checks); errors name file, key, value, printed as one
+# message without Snakemake's traceback (as `archsweep run` prints them), exit status 2.
+try:
+    STUDY_FILE = get_study_file()
+    STUDY = load_study(STUDY_FILE)
+except ArchsweepError as exc:
+    print(f"archsweep: error: {exc}", file=sys.stderr)
+    sys.exit(2)
 HAS_SWEEP = STUDY.sampling_method is not None
 RESULTS_ROOT = "results"
 RESULTS = f"{RESULTS_ROOT}/{STUDY.name}"

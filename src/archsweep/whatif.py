@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.load.catalog import get_accelerator
-from archsweep.load.job_options import RECOMPUTE_KEY, job_option_values
+from archsweep.load.job_options import RECOMPUTE_KEY, job_fits_model, job_option_values
 from archsweep.load.job_software import job_software
 from archsweep.load.parameters import error
 from archsweep.load.technology import load_technology
@@ -96,9 +96,9 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         InputErrors: several of the option problems at once (all of them reported together).
     """
     training = workload.training
-    for key, value in (("global_batch_seqs", overrides.global_batch_seqs), ("seq_len", overrides.seq_len)):
+    for flag, value in (("--global-batch", overrides.global_batch_seqs), ("--seq-len", overrides.seq_len)):
         if value is not None and value < 1:
-            raise InputError(source, f"--{key.replace('_', '-')}", value, "a positive integer")
+            raise InputError(source, flag, value, "a positive integer")
     if overrides.global_batch_seqs is not None:
         training = replace(training, global_batch_seqs=int(overrides.global_batch_seqs))
     if overrides.seq_len is not None:
@@ -132,6 +132,11 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     if problems:
         raise error([e.problem for e in problems])
     training = replace(training, **options)
+    arch = workload.architecture
+    problems = job_fits_model(training, arch.layers, arch.mtp_num_layers, arch.moe is not None, workload.name, source,
+                              "", _FLAGS)
+    if problems:
+        raise error([e.problem for e in problems])
     if overrides.total_tokens is not None:
         total = parse_token_count(overrides.total_tokens, file=source, key_path="--total-tokens")
         training = replace(training, total_tokens=total)
@@ -179,9 +184,6 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
     """
     entry = get_accelerator(accelerator)
     workload = apply_overrides(load_workload(model), overrides or WorkloadOverrides())
-    if workload.moe is None and workload.training.moe_a2a_overlap:
-        raise InputError("<command line>", "--moe-a2a-overlap", True,
-                         f"only for a MoE model: {workload.name} has no experts, so no EP all-to-all to overlap")
     n = entry.design.accelerator_count if count is None else count
     if int(n) != n or n < 1 or n > MAX_ACCELERATOR_COUNT:
         raise InputError("<command line>", "--count", count, f"an integer from 1 to {MAX_ACCELERATOR_COUNT:,} (MAX_ACCELERATOR_COUNT)")

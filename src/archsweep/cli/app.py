@@ -34,7 +34,7 @@ from pathlib import Path
 from archsweep import __version__
 from archsweep.cli.query import add_query_parser, cmd_query
 from archsweep.cli.sensitivity import add_sensitivity_parser
-from archsweep.cli.serving import add_serving_arguments, cmd_eval_serving
+from archsweep.cli.serving import add_serving_arguments, check_training_eval, cmd_eval_serving
 from archsweep.cli.studies import database_path, resolve_study_path
 from archsweep.cli.validate import add_validate_parser, cmd_validate
 from archsweep.load.paths import repo_root
@@ -63,8 +63,27 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
                     "unchanged (e.g. --dry-run, --forceall).")
     parser.add_argument("study", nargs="?", default=DEFAULT_STUDY,
                         help=f"study file or stem of spaces/ (default {DEFAULT_STUDY})")
-    parser.add_argument("--cores", default="all", help="cores Snakemake may use: a number or 'all' (default all)")
+    parser.add_argument("--cores", default="all", type=_cores,
+                        help="cores Snakemake may use: a number >= 1 or 'all' (default all)")
     parser.set_defaults(handler=cmd_run, accepts_extra=True)
+
+
+def _cores(text: str) -> str:
+    """``--cores``: a whole number >= 1 or ``all``, checked before Snakemake starts (Snakemake waited forever at 0
+    and refused a word only after loading the workflow, reported as a failed run)."""
+    if text != "all" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number of cores >= 1 or 'all'")
+    return text
+
+
+def _whole(text: str) -> int:
+    """An integer option (``--count``, ``--global-batch``, ...): argparse's "invalid int value" said nothing of what is
+    allowed; its range is checked where the value is used (the option's own message)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a whole number, e.g. 64 (no unit, no fraction, "
+                                         "no suffix)") from None
 
 
 def _summary(db: Path, study: Study) -> list[str]:
@@ -195,27 +214,31 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> None:
                     "--strategy; keys left out are searched), the step-time breakdown, memory and power/area/cost.")
     parser.add_argument("--model", required=True, help="workload stem of models/ (e.g. llama3-405b) or a YAML path")
     parser.add_argument("--accelerator", required=True, help="catalog accelerator name or alias (e.g. H100-SXM)")
-    parser.add_argument("--count", type=int, default=None, help="number of accelerators (default: catalog system size)")
+    parser.add_argument("--count", type=_whole, default=None, help="number of accelerators (default: catalog system size)")
     parser.add_argument("--strategy", default=None,
                         help='fixed mapping, e.g. "tp=8,pp=16,cp=1,vpp=2,mb=1,recompute=selective,zero=1,sp=on"')
     parser.add_argument("--software", default="megatron-core",
-                        help="software stack whose kernel efficiencies apply (data/calibration/software_stacks.yaml)")
+                        help="software stack whose kernel efficiencies and parallelism apply (data/calibration/software_stacks.yaml; "
+                             "default megatron-core)")
     parser.add_argument("--objective", default="step_time_s",
                         help="what the mapping search minimises: step_time_s, energy_per_token_j, "
-                             "usd_per_million_tokens or memory_per_accelerator_bytes")
-    parser.add_argument("--global-batch", type=int, default=None, help="global batch in sequences (override)")
-    parser.add_argument("--seq-len", type=int, default=None, help="sequence length in tokens (override)")
-    parser.add_argument("--precision", default=None, help="bf16, fp16 or fp8 (override)")
+                             "usd_per_million_tokens or memory_per_accelerator_bytes (default step_time_s; tokens_per_s "
+                             "and mfu are accepted: at fixed hardware they rank as step_time_s)")
+    parser.add_argument("--global-batch", type=_whole, default=None, help="global batch in sequences (override; default the model file's job)")
+    parser.add_argument("--seq-len", type=_whole, default=None, help="sequence length in tokens (override; default the model file's job)")
+    parser.add_argument("--precision", default=None, help="training: bf16, fp16 or fp8 (override; default the model file's job); with --serving: the weights' "
+                             "bf16, fp8, fp4 or int4 (default bf16)")
     for option in JOB_OPTIONS:  # the job options' flags (archsweep.spec.job_option_table)
         if option.kind == "bool":
             parser.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, dest=option.name,
                                 help=option.help)
         else:
-            parser.add_argument(option.flag, type=int if option.kind == "count" else str, default=None, dest=option.name,
+            parser.add_argument(option.flag, type=_whole if option.kind == "count" else str, default=None, dest=option.name,
                                 metavar=option.flag.lstrip("-").replace("-", "_").upper(), help=option.help)
-    parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override)")
-    parser.add_argument("--lora-rank", type=int, default=None, help="LoRA rank (with --mode finetune_lora)")
-    parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train, e.g. "300B" (override)')
+    parser.add_argument("--mode", default=None, help="pretrain, finetune_full or finetune_lora (override; default the model file's job)")
+    parser.add_argument("--lora-rank", type=_whole, default=None, help="LoRA rank, an integer > 0 (with --mode finetune_lora; required there)")
+    parser.add_argument("--total-tokens", default=None, help='tokens of the whole run for time-to-train: an integer, "300B" or "15.6T" (decimal), '
+                             '"16Mi" (binary) (override; default the model file\'s job)')
     parser.add_argument("--exhaustive", action="store_true",
                         help="evaluate every mapping (the reference search) instead of the exact pruned search; "
                              "same result, slower")
@@ -230,6 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.serving:
         return cmd_eval_serving(args)
+    check_training_eval(args)
     overrides = WorkloadOverrides(global_batch_seqs=args.global_batch, seq_len=args.seq_len, precision=args.precision,
                                   mode=args.mode, lora_rank=args.lora_rank, total_tokens=args.total_tokens,
                                   **{option.name: getattr(args, option.name) for option in JOB_OPTIONS})

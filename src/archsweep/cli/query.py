@@ -86,10 +86,11 @@ def check_read_only_sql(sql: str) -> None:
 def add_query_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "query", help="run read-only SQL on a study's DuckDB database",
-        description="Run one read statement (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) on "
+        description="Run one read statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) on "
                     "results/<study>/archsweep.duckdb. The database is opened read-only with DuckDB's external "
                     "access disabled: no statement can write a file or change a database. Tables: evaluations, "
-                    "pareto, runs (and trials, hypervolume_history after a search).")
+                    "pareto, runs (and trials, hypervolume_history after a search; sensitivity after `archsweep "
+                    "sensitivity`).")
     parser.add_argument("study", help="study file, stem of spaces/, or study name with results in ./results/")
     parser.add_argument("sql", help='SQL, e.g. "SELECT workload, count(*) FROM evaluations GROUP BY workload"')
     fmt = parser.add_mutually_exclusive_group()

@@ -17,10 +17,11 @@ import json
 from archsweep.load.serving_workloads import serving_job_from_options, token_count
 from archsweep.load.units import parse_quantity
 from archsweep.spec.errors import InputError
+from archsweep.spec.job_option_table import JOB_OPTIONS
 from archsweep.spec.serving import PRECISIONS
 from archsweep.whatif_serving import print_serving_what_if, serving_what_if
 
-__all__ = ["add_serving_arguments", "cmd_eval_serving"]
+__all__ = ["SERVING_OPTIONS", "TRAINING_OPTIONS", "add_serving_arguments", "check_training_eval", "cmd_eval_serving"]
 
 _SOURCE = "<command line>"
 
@@ -31,19 +32,37 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--serving", action="store_true",
                        help="answer a serving what-if: best SLO-feasible serving configuration (TP/PP/EP/attention-DP, "
                             "replicas, concurrency, prefill/decode split) and its latency, throughput, power and cost")
-    group.add_argument("--input-tokens", default=None, help="prompt tokens per request (ISL), e.g. 2048")
-    group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256")
-    group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms")
-    group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms")
+    group.add_argument("--input-tokens", default=None, help="prompt tokens per request (ISL), e.g. 2048 (required with --serving)")
+    group.add_argument("--output-tokens", default=None, help="generated tokens per request (OSL), e.g. 256 (required with --serving)")
+    group.add_argument("--ttft-max", default=None, help="SLO on mean time to first token, e.g. 2s or 500ms (default: none)")
+    group.add_argument("--tpot-max", default=None, help="SLO on mean time per output token, e.g. 50ms (default: none)")
     group.add_argument("--qps", default=None,
                        help="offered requests/s (Poisson arrivals); default offline (max throughput); not with --concurrency")
     group.add_argument("--concurrency", default=None,
-                       help="requests in flight for the deployment (closed loop); not with --qps")
-    group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights)")
+                       help="requests in flight for the deployment (closed loop), a number > 0; not with --qps")
+    group.add_argument("--kv-precision", default=None, help="KV-cache type: bf16, fp8, fp4 (default fp8 for fp8/fp4 weights, else bf16)")
     group.add_argument("--fp4-native", choices=("yes", "no"), default=None,
                        help="matrix engines run FP4 at 2x FP8 (default: yes for the catalog parts with a published "
                             "FP4 peak in data/hardware/low_precision_rates.yaml: Blackwell, MI355X, Rubin)")
     group.add_argument("--no-disaggregation", action="store_true", help="do not search disaggregated prefill/decode splits")
+
+
+#: ``eval`` options of a training what-if (argparse dest -> flag), refused with ``--serving``.
+TRAINING_OPTIONS = {"strategy": "--strategy", "global_batch": "--global-batch", "seq_len": "--seq-len",
+                    **{option.name: option.flag for option in JOB_OPTIONS}, "mode": "--mode",
+                    "lora_rank": "--lora-rank", "total_tokens": "--total-tokens", "exhaustive": "--exhaustive"}
+#: ``eval`` options of a serving what-if (argparse dest -> flag), refused without ``--serving``.
+SERVING_OPTIONS = {"input_tokens": "--input-tokens", "output_tokens": "--output-tokens", "ttft_max": "--ttft-max",
+                   "tpot_max": "--tpot-max", "qps": "--qps", "concurrency": "--concurrency",
+                   "kv_precision": "--kv-precision", "fp4_native": "--fp4-native",
+                   "no_disaggregation": "--no-disaggregation"}
+
+
+def check_training_eval(args: argparse.Namespace) -> None:
+    """A training ``eval`` (no ``--serving``) given a serving option: refused, naming it (it was ignored)."""
+    for option, name in SERVING_OPTIONS.items():
+        if getattr(args, option, None) not in (None, False):
+            raise InputError(_SOURCE, name, str(getattr(args, option)), "only with --serving (a serving what-if)")
 
 
 def _number(raw: str | None, option: str, *, required: bool = False) -> float | None:
@@ -83,9 +102,8 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
         raise InputError(_SOURCE, "--kv-precision", args.kv_precision, "one of bf16, fp8, fp4")
     if args.count is not None and args.count < 1:
         raise InputError(_SOURCE, "--count", str(args.count), "an integer >= 1")
-    for option in ("strategy", "global_batch", "seq_len"):
-        if getattr(args, option, None) is not None:
-            name = "--" + option.replace("_", "-")
+    for option, name in TRAINING_OPTIONS.items():
+        if getattr(args, option, None) not in (None, False):
             raise InputError(_SOURCE, name, str(getattr(args, option)), "not used with --serving (training options)")
     load = "qps" if qps is not None else "concurrency" if conc is not None else "offline"
     job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,

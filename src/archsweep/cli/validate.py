@@ -26,13 +26,14 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
                     "own workload, system and mapping, compare with what it measured, print a table and a summary "
                     "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
                     "with a reason.")
-    parser.add_argument("--measurements", required=True, help="CSV of measured runs")
+    parser.add_argument("--measurements", required=True, help="CSV of measured runs (UTF-8, a header row, each run_id once)")
     parser.add_argument("--output", default=None,
-                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row)")
+                        help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row); default: none (print only)")
     parser.add_argument("--summary-only", action="store_true", help="print only the summary tables, not every row")
     parser.add_argument("--hold-out", default=None, metavar="GROUP",
                         help="training runs: refit the fitted constants without source_group GROUP and judge only "
-                             "GROUP's rows (held-out error)")
+                             "GROUP's rows (held-out error); GROUP a source_group of the CSV (the shipped set: "
+                             "megatron, memory, mlperf, mpt, nemo, mcore-moe, mbridge-forward); default none")
     parser.add_argument("--optimism", action="store_true",
                         help="training runs: also run the best-mapping search for every throughput row (same model, "
                              "accelerator, count, batch, sequence, precision and software stack) and print best / "

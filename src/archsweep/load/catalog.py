@@ -136,6 +136,9 @@ def _parse_parameters(
             if info.kind == "int" and number != int(number):
                 problems.append(Problem(file, key_path, repr(raw["value"]), "a whole number"))
                 continue
+            if info.maximum is not None and number > info.maximum:
+                problems.append(Problem(file, key_path, repr(raw["value"]), f"a number at most {info.maximum:g}"))
+                continue
             parsed = int(number) if info.kind == "int" else float(number)
         values[info.name] = parsed
         provenance[info.name] = _sourced(raw, parsed)
@@ -203,8 +206,7 @@ def _build(document: Mapping[str, Any], file: str) -> dict[str, CatalogEntry]:
             provenance=MappingProxyType(provenance), published=MappingProxyType(published),
         )
     if len(problems) == 1:
-        p = problems[0]
-        raise InputError(p.file, p.key_path, p.value, p.allowed)
+        raise InputError.from_problem(problems[0])  # its value is already rendered (no second repr)
     if problems:
         raise InputErrors(problems)
     return entries

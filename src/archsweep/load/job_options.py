@@ -26,7 +26,7 @@ from archsweep.spec.training import (
 )
 
 __all__ = ["EMBEDDING_LOSS_SPLIT_KEY", "FP8_ACT_KEY", "FP8_DPA_KEY", "HAND_READ", "PIPELINE_LAYOUT_KEY", "RECOMPUTE_KEY",
-           "bool_job_option", "fp8_act_option", "fp8_dpa_option", "job_option_values", "lora_recipe", "pipeline_options",
+           "bool_job_option", "fp8_act_option", "fp8_dpa_option", "job_fits_model", "job_option_values", "lora_recipe", "pipeline_options",
            "precision_recipe", "recompute_option"]
 
 #: Key of the modules that the mapping's ``recompute = selective`` re-runs (:func:`recompute_option`).
@@ -257,3 +257,29 @@ def pipeline_options(raw: Mapping[str, Any], base: TrainingJob | None, file: str
                             "refuses both: transformer_config.py L1306-1315)"))
         return split, layout
     return split, value
+
+
+def job_fits_model(job: TrainingJob, layers: int, mtp_num_layers: int, moe: bool, model: str, file: str, key: str,
+                   names: Mapping[str, str] | None = None) -> list[InputError]:
+    """The job's options that depend on the model, checked where the job is read (model file, study entry,
+    ``archsweep eval`` flag), each at ``key.<name>`` (or its flag in ``names``): the EP all-to-all overlap only for a
+    MoE model; a pipeline layout holding the model's ``layers`` transformer and ``mtp_num_layers`` MTP layers;
+    fewer offloaded layers than the model has (Megatron-Core TransformerConfig.__post_init__: "CPU offloading can be
+    done only for layers less than num_layers", NVIDIA/Megatron-LM@60e039626:megatron/core/transformer/
+    transformer_config.py L1862-L1867)."""
+    def at(name: str) -> str:
+        return names[name] if names is not None and name in names else f"{key}.{name}".lstrip(".")
+
+    out = []
+    if job.moe_a2a_overlap and not moe:
+        out.append(InputError(file, at("moe_a2a_overlap"), True,
+                              f"only for a MoE model: {model} has no experts, so no EP all-to-all to overlap"))
+    if job.pipeline_layout:
+        try:
+            parse_layout(job.pipeline_layout, file).check_model(layers, mtp_num_layers, file)
+        except InputError as exc:
+            out.append(InputError(file, at(PIPELINE_LAYOUT_KEY), job.pipeline_layout, exc.problem.allowed))
+    if job.activation_offload_layers >= layers:
+        out.append(InputError(file, at("activation_offload_layers"), job.activation_offload_layers,
+                              f"fewer layers than the model's {layers} (Megatron-Core offloads layers < num_layers)"))
+    return out

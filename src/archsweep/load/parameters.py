@@ -49,10 +49,14 @@ def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: st
     problems: list[Problem] = []
 
     def quantity(raw: object, key_path: str, *, strictly_positive: bool) -> float | None:
-        return guard(problems, lambda: parse_quantity(
+        value = guard(problems, lambda: parse_quantity(
             raw, info.dimension, file=file, key_path=key_path,  # type: ignore[arg-type]
             positive=strictly_positive, non_negative=not strictly_positive,
         ))
+        if value is not None and info.maximum is not None and value > info.maximum:
+            problems.append(problem(file, key_path, raw, f"a number at most {info.maximum:g}"))
+            return None
+        return value
 
     if "values" in spec:
         values: list[float | str] = []

@@ -100,8 +100,40 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         return f"text matching {expected}"
     if validator in {"oneOf", "anyOf"}:
         descr = error.schema.get("description")
-        return descr or "one of the documented forms"
+        return descr or "one of: " + " | ".join(_form(branch) for branch in expected)
+    if validator == "not":
+        return error.schema.get("description") or "not " + _form(expected)
+    if validator == "maxProperties":
+        keys = sorted(error.schema.get("properties", {}))
+        return f"at most {expected} key(s)" + (f" out of {', '.join(keys)}" if keys else "")
     return error.message
+
+
+def _form(schema: Any) -> str:
+    """A short reading of one schema form for a message: its description, constant, choices, keys or type."""
+    if not isinstance(schema, dict):
+        return repr(schema)
+    if "description" in schema and len(schema["description"]) <= 120:
+        return str(schema["description"])
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    if "required" in schema and set(schema) <= {"required"}:
+        return "with key(s) " + ", ".join(schema["required"])
+    if schema.get("type") == "object" or "properties" in schema:
+        required = set(schema.get("required", ()))
+        keys = [k if k in required else f"{k}?" for k in schema.get("properties", {})]
+        return "{" + ", ".join(keys) + "}"
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return "(" + " or ".join(_form(branch) for branch in schema[key]) + ")"
+    if "type" in schema:
+        bounds = [f"{op} {schema[k]}" for k, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                    ("maximum", "<="), ("exclusiveMaximum", "<")) if k in schema]
+        return f"{schema['type']}" + (f" {' and '.join(bounds)}" if bounds else "") + (
+            f" matching {schema['pattern']}" if "pattern" in schema else "")
+    return "the documented form"
 
 
 def _branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
@@ -114,6 +146,12 @@ def _branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.Validat
     branches: dict[int, list[jsonschema.ValidationError]] = {}
     for sub in error.context:
         branches.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)
+    # A branch of another type than the value (the integer form of a count given as text) says nothing
+    # about the value: drop it when some branch takes the value's type.
+    wrong_type = {k for k, v in branches.items() if any(e.validator in {"type", "const"} and not e.relative_path for e in v)}
+    if wrong_type == set(branches):
+        return [error]
+    branches = {k: v for k, v in branches.items() if k not in wrong_type}
     informative = {k: [e for e in v if e.validator not in {"required", "const", "not"}] for k, v in branches.items()}
     candidates = [k for k, v in informative.items() if v and len(v) == len(branches[k]) - sum(
         e.validator == "required" for e in branches[k])]
@@ -124,6 +162,20 @@ def _branch_errors(error: jsonschema.ValidationError) -> list[jsonschema.Validat
     for sub in informative[best]:
         out.extend(_branch_errors(sub))
     return out
+
+
+#: Longest description of a ``oneOf`` / ``anyOf`` that a message about one of its forms quotes.
+_MAX_HINT = 600
+
+
+def _forms_hint(error: jsonschema.ValidationError) -> str:
+    """The described forms a value failed to match one of: "(forms: ...)", for an error inside a
+    ``oneOf`` / ``anyOf`` branch whose schema describes its forms (empty otherwise)."""
+    parent = error.parent
+    while parent is not None and parent.validator not in {"oneOf", "anyOf"}:
+        parent = parent.parent
+    description = parent.schema.get("description", "") if parent is not None and isinstance(parent.schema, dict) else ""
+    return f" (forms: {description})" if description and len(description) <= _MAX_HINT else ""
 
 
 def validate_document(document: Any, schema_name: str, file: str) -> None:
@@ -151,10 +203,18 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
         elif error.validator in {"minItems", "uniqueItems"} and isinstance(error.instance, list):
             # the array itself (short), shown as repr below
             value = error.instance if len(repr(error.instance)) <= 120 else f"<list of {len(error.instance)} items>"
+        elif error.validator == "type" and not error.absolute_path:  # an empty file, a list, a bare value
+            value = "<empty document>" if document is None else f"<{type(document).__name__}>"
         else:
             value = error.instance if not isinstance(error.instance, (dict, list)) else f"<{type(error.instance).__name__}>"
+        if error.validator == "type" and not error.absolute_path and isinstance(error.schema, dict):
+            keys = ", ".join(error.schema.get("required", ()))
+            problems.append(Problem(file, key_path, value, f"a YAML mapping (a {schema_name} document"
+                                                             + (f" with the keys {keys}, ...)" if keys else ")")))
+            continue
         problems.append(Problem(file, key_path, value if isinstance(value, str) and value.startswith("<") else repr(value),
-                                _allowed(error)))
+                                _allowed(error) + _forms_hint(error)))
+    problems = list(dict.fromkeys(problems))  # two branches of one form can report the same problem
     if len(problems) == 1:
         raise InputError.from_problem(problems[0])
     if problems:

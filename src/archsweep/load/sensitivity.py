@@ -127,7 +127,8 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
     outputs = tuple(raw.get("outputs", DEFAULT_SENSITIVITY_OUTPUTS))
     for k, name in enumerate(outputs):
         if name not in (*OUTPUT_COLUMNS, "mfu", "hfu"):
-            problems.append(problem(file, f"sensitivity.outputs[{k}]", name, "an output column (archsweep.spec.columns)"))
+            problems.append(problem(file, f"sensitivity.outputs[{k}]", name,
+                                    "an output column: " + ", ".join((*OUTPUT_COLUMNS, "mfu", "hfu"))))
     entries = [t.name for t in study.training]  # the study's {model, training} entries, under the study's job
     known = [*list_workloads(), *entries]
     for k, name in enumerate(raw.get("workloads", ())):

@@ -26,6 +26,7 @@ from archsweep.load.paths import spaces_dir
 from archsweep.load.roadmap import parse_study_scenarios
 from archsweep.load.schema import validate_document
 from archsweep.load.searchspec import parse_search_spec
+from archsweep.load.sensitivity import parse_sensitivity
 from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
 from archsweep.load.studychecks import (
@@ -134,7 +135,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software,
                            exhaustive=bool(raw_mapping.get("exhaustive", False)))
     )
-    return Study(
+    study = Study(
         name=document["name"],
         description=document.get("description", ""),
         file=file,
@@ -155,6 +156,9 @@ def parse_study(document: Any, *, file: str) -> Study:
         training=training,
         scenarios=scenarios,
     )
+    if "sensitivity" in document:  # checked when the study is read, not first by `archsweep sensitivity`
+        parse_sensitivity(document["sensitivity"], study)
+    return study
 
 
 def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],

@@ -157,13 +157,10 @@ def _extent(space: ParameterSpace) -> tuple[float, float]:
 def check_part_physics(parameters: Sequence[ParameterSpace], base: CatalogEntry, file: str,
                        problems: list[Problem], key: str = "parameters") -> None:
     """A varied ``fp8_matrix_efficiency_ratio`` keeps the FP8 GEMM efficiency (``matrix_efficiency`` x the
-    ratio) at most 1 for every candidate: the achieved rate cannot exceed the FP8 peak; a varied
-    ``scaleout_achieved_share`` is at most 1 (the line rate). ``key``: where
+    ratio) at most 1 for every candidate: the achieved rate cannot exceed the FP8 peak (a varied
+    ``scaleout_achieved_share`` above 1 is refused where it is parsed: ``ParameterInfo.maximum``). ``key``: where
     ``parameters`` come from (``parameters`` of a sweep, ``search.parameters`` of a search)."""
     varied = {p.name: p for p in parameters}
-    if "scaleout_achieved_share" in varied and _extent(varied["scaleout_achieved_share"])[1] > 1.0:
-        problems.append(problem(file, f"{key}.scaleout_achieved_share", _extent(varied["scaleout_achieved_share"])[1],
-                                "a share of the scale-out line rate in (0, 1]"))
     if "fp8_matrix_efficiency_ratio" not in varied:
         return
     top = _extent(varied["fp8_matrix_efficiency_ratio"])[1]

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from archsweep.load.job_options import job_fits_model
 from archsweep.load.parameters import guard, problem
 from archsweep.load.workloads import (
     list_workloads,
@@ -53,6 +54,10 @@ def parse_training_entry(entry: Mapping[str, Any], file: str, key: str, problems
     job = guard(problems, lambda: training_job(entry.get("training"), base=base, default_seq_len=stated_seq_len(model),
                                                file=file, key=f"{key}.training", ffn_type=arch.ffn_type))
     if job is None:
+        return None
+    fit = job_fits_model(job, arch.layers, arch.mtp_num_layers, arch.moe is not None, str(model), file, f"{key}.training")
+    problems.extend(e.problem for e in fit)
+    if fit:
         return None
     return TrainingWorkload(name=str(entry.get("name") or arch.name), model=str(model), job=job)
 

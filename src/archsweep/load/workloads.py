@@ -17,8 +17,7 @@ The sequence length may sit in either section: ``architecture.seq_len`` (where e
 it today; kept so files need no migration) is read as the default job's ``seq_len``, and
 ``training.seq_len`` is accepted instead (not both). ``architecture.max_context`` (optional) is
 the released model's longest context. :func:`load_workload` pairs the architecture with the
-default job; :func:`training_job` applies a study's overrides to it.
-"""
+default job; :func:`training_job` applies a study's overrides to it (its model-dependent options: job_fits_model)."""
 
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.load import paths
-from archsweep.load.job_options import job_option_values, lora_recipe
+from archsweep.load.job_options import job_fits_model, job_option_values, lora_recipe
 from archsweep.load.moe_routing import check_router_groups
 from archsweep.load.schema import validate_document
 from archsweep.load.yamlio import load_yaml
@@ -341,10 +340,10 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
             problems += exc.problems
         except InputError as exc:
             problems.append(exc.problem)
-    if len(problems) == 1:
-        raise InputError.from_problem(problems[0])
+        problems += [e.problem for e in job_fits_model(job, arch["layers"], arch.get("mtp_num_layers", 0), "moe" in arch,
+                                                       doc["name"], file, "training")] if job is not None else []
     if problems or kv_heads is None:  # None only alongside a problem
-        raise InputErrors(problems)
+        raise InputError.from_problem(problems[0]) if len(problems) == 1 else InputErrors(problems)
 
     mla = MLAConfig(**arch["mla"]) if "mla" in arch else None
     if "head_dim" in arch:

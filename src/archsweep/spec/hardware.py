@@ -64,6 +64,7 @@ class ParameterInfo:
     choices: tuple[str, ...] = ()
     positive: bool = True
     default: float | str | None = None
+    maximum: float | None = None
 
 
 HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
@@ -78,7 +79,7 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
                   "FP32 vector (non-matrix) FLOP per clock per compute unit"),
     ParameterInfo("matrix_efficiency", "dimensionless", "float", "accelerator",
                   "achievable fraction of the dense BF16 matrix peak on large GEMMs (measured max achievable "
-                  "matmul / peak: power, clock and scheduling limits of the design)"),
+                  "matmul / peak: power, clock and scheduling limits of the design); at most 1", maximum=1.0),
     ParameterInfo("clock_hz", "frequency", "float", "accelerator", "matrix-engine clock at the rated peak, Hz"),
     ParameterInfo("sram_bytes", "bytes", "float", "accelerator",
                   "on-chip SRAM (last-level cache plus per-unit shared memory/L1), bytes"),
@@ -122,7 +123,8 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("scaleout_achieved_share", "dimensionless", "float", "physics",
                   "share of the scale-out line rate (scaleout_bw_bytes_per_s) the part's system achieves: the "
                   "rate the performance model's scale-out collectives, sends and KV transfers run at; NICs, switch "
-                  "ports and their cost, power and area stay at the line rate (1 = the line rate)", default=1.0),
+                  "ports and their cost, power and area stay at the line rate (1 = the line rate); in (0, 1]", default=1.0,
+                  maximum=1.0),
     ParameterInfo("die_reference_clock_hz", "frequency", "float", "physics",
                   "clock of the reference bin of the same die (the node's nominal voltage point of its V/f curve): "
                   "a part run faster than it pays the voltage of the faster clock (model/power.py; 0 = the "

@@ -112,20 +112,20 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "low_precision_recipe", "choice", "delayed", "--recipe",
         "scaling recipe of an FP8 job: delayed, current, mxfp8 or nvfp4 (override; its cast traffic and GEMM rate on "
         "the part come from data/calibration/low_precision_recipes.yaml and data/hardware/low_precision_rates.yaml, "
-        "as in validate)",
+        "as in validate; default delayed)",
         "Scaling recipe of an FP8 job (precision fp8 only; default delayed): per-tensor delayed or current scaling, "
         "MXFP8, NVFP4; its cast traffic and GEMM rate on the part come from data/calibration/low_precision_recipes.yaml "
         "and data/hardware/low_precision_rates.yaml.",
         csv_column="precision", choices=RECIPE_NAMES),
     JobOption(
         "fp8_params", "bool", False, "--fp8-params",
-        "hold and gather the weights in FP8, 1 byte per parameter (override)",
+        "hold and gather the weights in FP8, 1 byte per parameter (precision fp8 only; override, default off)",
         "Weights held and gathered in FP8, 1 byte per parameter (precision fp8 only; default false).",
         csv_column="fp8_params", csv_generic=True),
     JobOption(
         "activation_offload_layers", "count", 0, "--offload-layers",
         "layers per pipeline stage whose activations are offloaded to host memory over the part's host link "
-        "(catalog host_link_bw; override)",
+        "(catalog host_link_bw; fewer than the model's layers; override, default 0)",
         "Layers per pipeline stage whose stored activations are copied to host memory and back over the part's host "
         "link (default 0).",
         csv_column="act_offload_layers"),
@@ -140,7 +140,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     JobOption(
         "activation_fp8_input_store", "bool", False, "--fp8-act",
         "keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
-        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override)",
+        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override, default off)",
         "The SwiGLU keeps its input (the FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
         "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models only; default false).",
         csv_column="fp8_act", csv_generic=True),

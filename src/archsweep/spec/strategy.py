@@ -10,6 +10,7 @@ when the study or the command is read, not after a sweep of infeasible rows.
 from __future__ import annotations
 
 from archsweep.spec.errors import InputError
+from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.workload import Workload
 
 __all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "strategy_problems"]
@@ -107,7 +108,31 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
         if experts % ep != 0:
             out.append(("ep", ep, f"a divisor of the {experts} expert(s) of {name}" +
                         (" (a dense model: ep=1)" if workload.moe is None else "")))
+    out += _pipeline_problems(fixed, workload)
     if "micro_batch" in fixed and fixed["micro_batch"] > workload.training.global_batch_seqs:
         out.append(("micro_batch", int(fixed["micro_batch"]),
                     f"at most the global batch of {name} ({workload.training.global_batch_seqs} sequences)"))
+    return out
+
+
+def _pipeline_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
+    """A fixed pp / vpp that the job's pipeline cannot take: vpp > 1 without a pipeline (pp = 1) or with fewer layers
+    than virtual stages (the search's own rule, :mod:`archsweep.model.training.mapping`); a pp (x vpp) that the job's
+    ``pipeline_layout`` does not run at (Megatron-Core: pp x vpp = its stages). A pp not dividing layers + 2 under
+    ``embedding_loss_in_pipeline_split`` stays an infeasible row (tests/load/test_embedding_loss_split_key.py)."""
+    out: list[tuple[str, int, str]] = []
+    job, layers = workload.training, workload.layers
+    pp, vpp = int(fixed.get("pp", 0)), int(fixed.get("vpp", 0))
+    if vpp > 1 and pp == 1:
+        out.append(("vpp", vpp, "vpp 1 with pp=1 (an interleaved schedule needs a pipeline: pp > 1)"))
+    elif vpp > 1 and pp > 1 and layers < pp * vpp:
+        out.append(("vpp", vpp, f"at most {layers // pp} with pp={pp}: one of the {layers} layers of {workload.name} "
+                                "per virtual stage at least"))
+    if job.pipeline_layout and pp:
+        layout = parse_layout(job.pipeline_layout)
+        runs = [p for p in layout.pipeline_sizes() if not vpp or p * vpp == layout.stage_count]
+        if pp not in runs:
+            key, value = ("vpp", vpp) if vpp and layout.runs_on(pp) else ("pp", pp)
+            out.append((key, value, f"pp x vpp = the {layout.stage_count} stages of pipeline_layout "
+                                    f"{job.pipeline_layout!r} (pp one of {', '.join(map(str, runs)) or 'none'})"))
     return out

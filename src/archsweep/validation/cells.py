@@ -64,7 +64,7 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
     Raises:
         InputError: unreadable file; a header without ``run_id``, an accelerator column or a
             metric column; no data row; a numeric cell (:data:`NUMERIC_COLUMNS`) that is not a
-            non-negative finite number (names the line, run_id and column); more than
+            non-negative finite number (names the line, run_id and column); a run_id given twice; more than
             :data:`MAX_MEASUREMENT_ROWS` rows.
     """
     path = Path(path)
@@ -74,6 +74,7 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
             header = list(reader.fieldnames or [])
             _check_header(path, header)
             rows: list[dict[str, str]] = []
+            lines: dict[str, int] = {}  # run_id -> the line it is first on
             for row in reader:
                 if len(rows) >= MAX_MEASUREMENT_ROWS:
                     raise InputError(str(path), "", f"<more than {MAX_MEASUREMENT_ROWS:,} rows>",
@@ -82,6 +83,11 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
                     raise InputError(str(path), f"line {reader.line_num}", f"<{len(header) + len(row[None])} cells>",
                                      f"at most {len(header)} cells, one per header column")
                 _check_cells(path, reader.line_num, row)
+                run_id = (row.get("run_id") or "").strip()
+                if run_id in lines:
+                    raise InputError(str(path), f"line {reader.line_num}: run_id", run_id,
+                                     f"each run_id once (the per-row output is keyed by it; also on line {lines[run_id]})")
+                lines[run_id] = reader.line_num
                 rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
             if not rows:
                 raise InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")

@@ -201,9 +201,17 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
     import pandas as pd
 
     path = Path(path) if path is not None else data_dir() / "validation" / "inference_runs.csv"
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
+        raise InputError(str(path), "", f"<{exc}>", "a UTF-8 CSV file with a header row") from None
     if not is_inference_table(df.columns):
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
+    if df.empty:  # as the training reader (validation.cells.read_measurements)
+        raise InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")
+    twice = df["run_id"][df["run_id"].duplicated()]
+    if len(twice):
+        raise InputError(str(path), "run_id", str(twice.iloc[0]), "each run_id once (the per-row output is keyed by it)")
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
     overrides = load_bench_precisions()
@@ -249,8 +257,8 @@ def is_inference_csv(path: str | Path) -> bool:
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
-    except OSError:
-        return False  # the training validation reports the missing file
+    except (OSError, UnicodeError, csv.Error):
+        return False  # the training validation reports the missing or unreadable file
     return is_inference_table(header)
 
 
