@@ -148,11 +148,15 @@ def test_the_forward_group_mape_is_pinned() -> None:
     GB200 MXFP8 GPT-OSS rows whose v0.5.x preset sets cutedsl_fused_grouped_mlp (TransformerEngine's op fuser runs
     the clamped GLU and the expert biases) no longer pay the eager clamp / bias passes (validation/fused_mlp.py, a
     sourced reading of the presets, not tuned on this group); those rows, already too fast, go from -1.9 / +9.2 /
-    +60.4 / +72.7 % to +28.4 / +39.8 / +109.9 / +121.1 %."""
+    +60.4 / +72.7 % to +28.4 / +39.8 / +109.9 / +121.1 %.
+    10.08 % since s13-gptfused: the SMs HybridEP (32) / DeepEP (20) hold during the overlapped EP all-to-alls slow
+    the compute beside them (communication.a2a_paired_exposed_s; SM counts read from the Megatron-Bridge presets and
+    Megatron-Core's default, not tuned on this group); 21 forward rows move: the GB200 full-graph rows +9 .. +10 ->
+    +3 .. +5 %, the four GPT-OSS MXFP8 rows +28.4 / +39.8 / +109.9 / +121.1 -> +24.8 / +34.5 / +104.0 / +112.8 %."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.60, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.08, abs=0.1)
