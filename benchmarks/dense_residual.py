@@ -51,8 +51,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result
-from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 
 GENERATION = {"A100-SXM4": "Ampere", "A100-SXM4-40GB": "Ampere", "H100-SXM": "Hopper", "H200-SXM": "Hopper",
               "H200": "Hopper", "H200-NVL": "Hopper", "GH200": "Hopper", "H800": "Hopper", "B200": "Blackwell", "GB200": "Blackwell",
@@ -102,7 +101,7 @@ def _power_demand(power_w: float, static_w: float, tdp_w: float, clock_ratio: fl
 def row_features(row: dict[str, str], catalog, tech) -> dict[str, float | str]:
     """The features of one training_runs.csv row at its stated mapping (module doc)."""
     plan = validation_run.plan_row(row, catalog)
-    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    base = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     cache: dict = {}
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
     valid = [r for r in results if _f(r["violation_mapping"]) <= 0] or results

@@ -42,8 +42,7 @@ from archsweep.load.technology import load_technology
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 
 #: (label, dropless validation row, drop-and-pad tokens/s/GPU of the 25.09 table, its recipe, global batch, GPUs,
 #: pp, layers). The recipe: the table's main figure is per-tensor FP8 (FP8-CS, as the 25.09 rows that state a
@@ -65,7 +64,7 @@ SEQ = 4096
 def _predicted(row, catalog, tech, host_zero: bool) -> tuple[float, float, float]:
     """(measured, predicted tokens/s/GPU, micro-batches per step) of ``row`` at its stated mapping."""
     plan = validation_run.plan_row(row, catalog)
-    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     if host_zero:  # the drop-and-pad run: no host sync, no combined-1F1B all-to-all overlap, aligned capacities
         cal = replace(cal, moe_layer_host_overhead_s=0.0, moe_a2a_overlap=0.0)
         arch = plan.workload.architecture

@@ -44,9 +44,8 @@ from archsweep.load.technology import load_technology
 from archsweep.validation.ceiling import precision_class
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.optimism import _given_order, _job_key, best_searched
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 from archsweep.validation.run import _evaluate, plan_row
 
 #: (result field, strategy key) in the walk's order: EP first (it moves the all-to-all between
@@ -92,7 +91,7 @@ def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
     row = rows[run_id]
     catalog, tech, cache = load_catalog(), load_technology(), {}
     plan = plan_row(row, catalog)
-    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     no_host = replace(cal, moe_layer_host_overhead_s=0.0)
     results = [(st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies]
     _, given = min(results, key=lambda p: _given_order(p[1]))

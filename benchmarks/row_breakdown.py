@@ -39,8 +39,7 @@ from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 
 _RECOMPUTE = {"none": 0.0, "selective": 1.0, "full": 2.0}
 _TERMS = ("compute_time_s", "recompute_time_s", "bubble_time_s", "tp_comm_exposed_s", "cp_comm_exposed_s",
@@ -102,8 +101,8 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     row = rows[run_id]
     catalog, tech = load_catalog(), load_technology()
     plan = validation_run.plan_row(row, catalog)
-    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
-                                   plan.workload.architecture)
+    base = row_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
+                           plan.workload.architecture)
     cache: dict = {}
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
     valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results
@@ -140,7 +139,7 @@ def best_breakdown(run_id: str) -> str:
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     row = rows[run_id]
     plan = validation_run.plan_row(row, load_catalog())
-    cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     tech, cache = load_technology(), {}
     _, best = best_searched(row, plan, cache, tech, cal)
     return "\n".join([

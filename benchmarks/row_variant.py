@@ -28,14 +28,13 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.rows import calibration_stack
+from archsweep.validation.rows import calibration_stack, row_calibration
 
 
 def predict_variant(row: dict[str, str]) -> str:
     """The prediction of ``row`` (a validation row's cells) as ``archsweep validate`` makes it, as text."""
     plan = validation_run.plan_row(row, load_catalog())
-    base = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+    base = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     cache: dict = {}
     tech = load_technology()
     results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]

@@ -184,11 +184,16 @@ def test_the_forward_group_mape_is_pinned() -> None:
     10.22 % since s13-audit (row readings, no model change): the 26.06 GB300 DeepSeek-V3 GBS 15360 row reads its own
     v0.5.0 preset (..._GB300_FP8_MX_GBS15360: full-iteration graph, fused grouped MLP, no recompute) instead of the
     26.02 row's recipe, -43.2 -> -4.8 %; the 26.02.01 H100 Qwen3-235B row runs the alltoall dispatcher its v0.3.1
-    pretrain function sets (not the preset's unused DeepEP backend), +22.8 -> -11.5 %."""
+    pretrain function sets (not the preset's unused DeepEP backend), +22.8 -> -11.5 %.
+    9.80 % since s13-gptfused: the SMs HybridEP (32) / DeepEP (20) hold during the overlapped EP all-to-alls slow
+    the compute beside them (communication.a2a_paired_exposed_s; SM counts read from the Megatron-Bridge presets and
+    Megatron-Core's default, not tuned on this group): the GB200 full-graph rows +9 .. +10 -> +3 .. +5 %, the four
+    GPT-OSS MXFP8 rows +28.4 / +39.8 / +109.9 / +121.1 -> +24.8 / +34.5 / +104.0 / +112.8 % (10.08 % on the branch,
+    10.22 before it on main after s13-audit)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.22, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.80, abs=0.1)

@@ -16,12 +16,14 @@ def test_flex_stack_inherits_megatron_core_except_host_time_and_dispatch():
     """The flex stack differs from megatron-core only in its MoE host time and, since s9-a2a, in sending a token
     across the network once per remote domain (DeepEP / HybridEP forwarding, ``moe_dispatch_per_domain``), and, since
     s12-gptoss, in the bytes of the per-expert FC2 bias add (the flex dispatchers' FP32 router probabilities), and, since
-    s12-moetok, in having no sort of the received tokens by local expert (``moe_local_sort_bytes_per_element``)."""
+    s12-moetok, in having no sort of the received tokens by local expert (``moe_local_sort_bytes_per_element``), and,
+    since s13-gptfused, in the SMs its overlapped dispatch / combine kernels hold (HybridEP 32, DeepEP 20; the
+    alltoall dispatcher's NCCL all-to-all is not charged them)."""
     core, flex = load_calibration(stack="megatron-core"), load_calibration(stack="megatron-core-flex")
     differ = {f.name for f in fields(core) if getattr(core, f.name) != getattr(flex, f.name)}
     assert differ == {"stack", "moe_layer_host_overhead_s", "moe_dispatch_per_domain",
                       "expert_bias_bytes_fwd_per_element", "expert_bias_bytes_bwd_per_element",
-                      "moe_local_sort_bytes_per_element"}
+                      "moe_local_sort_bytes_per_element", "moe_a2a_overlap_sms", "moe_deepep_overlap_sms"}
     assert (core.moe_local_sort_bytes_per_element, flex.moe_local_sort_bytes_per_element) == (8.0, 0.0)
     assert (flex.expert_bias_bytes_fwd_per_element, flex.expert_bias_bytes_bwd_per_element) == (28.0, 40.0)
     assert 0 < flex.moe_layer_host_overhead_s < core.moe_layer_host_overhead_s

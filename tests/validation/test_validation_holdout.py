@@ -137,11 +137,14 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     MTP layer (s12-layout: the DeepSeek-V3 nemo rows that now run too fast tip the nemo-only flex refit to 3 ms; the
     in-sample fit stays 2 ms, where this figure is 10.38 %).
     18.3 % with the alltoall dispatcher's sort by local expert (s12-moetok, 10.82 % on its own: the
-    zoo's H100 alltoall PP32 row +11.4 -> +13.7 % too slow under the per-micro-batch host time fitted without it)."""
+    zoo's H100 alltoall PP32 row +11.4 -> +13.7 % too slow under the per-micro-batch host time fitted without it).
+    13.06 % with the HybridEP / DeepEP SMs charged beside the overlapped all-to-alls (s13-gptfused,
+    communication.a2a_paired_exposed_s: the nemo-only flex refit returns to 2 ms, the in-sample value, so the held-out
+    figure is the in-sample one)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(18.3, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.06, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -92,6 +92,14 @@ class Calibration:
     #: (pp = 1 or interleaved, ep > 1, no full recompute: model.training.communication.a2a_overlap_pairs);
     #: 0: the all-to-all is exposed whatever the job asks.
     moe_a2a_overlap: float = 0.0
+    #: SMs (compute units) per GPU that the overlapped MoE dispatch / combine kernels hold while they run beside
+    #: another micro-batch's compute (HybridEP ``moe_hybridep_num_sms``, DeepEP ``moe_deepep_num_sms``): that
+    #: compute runs on the other units only, a slowdown of this share of the units for the time the two overlap
+    #: (model.training.communication.expert_parallel). 0 = the overlap is free.
+    moe_a2a_overlap_sms: float = 0.0
+    #: The same for the flex stack's other backend, DeepEP (``moe_deepep_num_sms``), where a validation row states
+    #: it (``moe_token_dispatcher`` deepep: archsweep.validation.dispatcher_sms); 0 = as ``moe_a2a_overlap_sms``.
+    moe_deepep_overlap_sms: float = 0.0
     #: 1: the MoE token dispatcher sends a token across the scale-out network once per remote scale-up
     #: domain holding any of its experts and forwards it inside the domain (DeepEP normal kernels,
     #: HybridEP: :func:`archsweep.model.collectives.ep_dispatch_bytes`); 0: one copy per routed

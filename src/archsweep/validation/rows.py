@@ -20,6 +20,7 @@ from archsweep.validation.cells import (
     offload_layers,
     recompute_modules_of,
 )
+from archsweep.validation.dispatcher_sms import dispatcher_sms_calibration
 from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.row_stack import _stack, calibration_stack
@@ -32,9 +33,11 @@ def row_calibration(row: Mapping[str, str], calibration: Calibration, architectu
     """``calibration`` (the row's stack's) with the software the row states: its MoE CUDA-graph scope and EP
     all-to-all overlap (:func:`~archsweep.validation.moe_graphs.graph_scope_calibration`, for the trained
     ``architecture``), then TransformerEngine's fused grouped MLP
-    (:func:`~archsweep.validation.fused_mlp.fused_grouped_mlp_calibration`). Raises ``Skip`` on a cell that is not
-    yes / no."""
-    return fused_grouped_mlp_calibration(row, graph_scope_calibration(row, calibration, architecture))
+    (:func:`~archsweep.validation.fused_mlp.fused_grouped_mlp_calibration`), and the SMs its flex dispatcher's
+    overlapped all-to-alls hold (:func:`~archsweep.validation.dispatcher_sms.dispatcher_sms_calibration`). Raises
+    ``Skip`` on a cell that is not yes / no."""
+    return dispatcher_sms_calibration(
+        row, fused_grouped_mlp_calibration(row, graph_scope_calibration(row, calibration, architecture)))
 
 
 def _recompute(row: Mapping[str, str]) -> str | None:

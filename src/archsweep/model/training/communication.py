@@ -22,7 +22,7 @@ from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
            "ExpertParallelCost",
-           "expert_parallel", "ep_alltoalls_per_layer", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
+           "expert_parallel", "a2a_paired_exposed_s", "ep_alltoalls_per_layer", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
            "pipeline_p2p_exposed_sends"]
 
 
@@ -175,10 +175,26 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
                                             wl.moe.router_groups, wl.moe.router_group_topk)
     per_layer = ep_alltoalls_per_layer(mp) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
-    per_layer = (1.0 - unpaired) * np.maximum(per_layer - moe_layer_s, 0.0) + unpaired * per_layer
+    per_layer = (1.0 - unpaired) * a2a_paired_exposed_s(hw, cal, per_layer, moe_layer_s) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
     passes = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
     return ExpertParallelCost(exposed, passes * a2a_in, passes * a2a_out)
+
+
+def a2a_paired_exposed_s(hw: HardwareArrays, cal: Calibration, a2a_s: np.ndarray,
+                         compute_s: np.ndarray | float) -> np.ndarray:
+    """Time a MoE layer's ``a2a_s`` of all-to-alls add beside ``compute_s`` of another micro-batch's compute
+    under the combined-1F1B overlap, s: the excess no compute hides, plus the compute's slowdown while both
+    run, the share ``cal.moe_a2a_overlap_sms / hw.compute_units`` (<= 1) of the units the dispatch / combine
+    kernels hold, times the shorter of the two (the rule of the overlapped data-parallel collectives,
+    :func:`~archsweep.model.training.data_parallel.overlapped_exposed_s`). Megatron-Bridge @fcbb6031 / @0fbfe7d3
+    scripts/performance/utils/overrides.py L72-75 / L68-71 give HybridEP 32 SMs ("TODO: This needs to be
+    adjusted when overlapping HybridEP with computation"); the kernels hold them for the whole dispatch /
+    combine (deepseek-ai/DeepEP hybrid-ep: persistent blocks, one per SM). 0 SMs: perfect overlap."""
+    units = np.asarray(hw.compute_units, dtype=np.float64)
+    share = np.where(units > 0.0, np.minimum(cal.moe_a2a_overlap_sms / np.where(units > 0.0, units, 1.0), 1.0), 0.0)
+    compute = np.asarray(compute_s, dtype=np.float64)
+    return np.maximum(a2a_s - compute, 0.0) + share * np.minimum(a2a_s, compute)
 
 
 def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
