@@ -50,6 +50,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
+from archsweep.model.training.work_counts import step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -333,7 +334,6 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     sc = _stage_compute(hw, wl, mp, cal, fixed_dp) if stage is None else stage
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
-    rc = mp.recompute
 
     # --- communication, one effect each (communication.py, data_parallel.py) ---
     s, h = float(wl.seq_len), float(wl.hidden)
@@ -360,20 +360,17 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
-    # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
-    f_layer = (1 - moe_frac) * lc.dense_flops + moe_frac * lc.moe_flops
-    rc_flops = np.where(rc == 2, f_layer, np.where(rc == 1, lc.attn_core_flops * (mp.flash_attention == 0), 0.0))
-    passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
-    matrix_flops = microbatches * (layers_stage * (passes * f_layer + rc_flops) + passes * lc.logits_flops)
-    h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
-    hbm_bytes = (microbatches * layers_stage * 3.0 * h_layer + data.local_params * cal.optimizer_bytes_per_param
-                 + microbatches * offload.hbm_bytes)
-    tp_bytes = (microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
-                + tp.regather_bytes)  # + MXFP8's column-wise output-gradient regathers
-    dp_bytes = data.reduced_bytes
+    # Work counts per accelerator per step (energy, hfu): the job's work over its devices (work_counts.py).
+    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes)
+    per_layer_tp = work.layers / np.maximum(layers_stage, 1.0)  # the regathers are priced per layer of layers_stage
+    tp_bytes = (microbatches * work.layers * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
+                + tp.regather_bytes * per_layer_tp)  # + MXFP8's column-wise output-gradient regathers
+    per_moe_layer = work.moe_layers / np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes: per MoE layer of layers_stage
+    ep_up, ep_out = ep.scaleup_bytes * per_moe_layer, ep.scaleout_bytes * per_moe_layer
+    dp_bytes = work.dp_reduced_bytes
     pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
-    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.scaleup_bytes
-    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.scaleout_bytes
+    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep_up
+    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep_out
 
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
@@ -385,7 +382,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         tp_comm_exposed_s=bc(tp_exposed), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep.exposed_s),
         pp_comm_exposed_s=bc(pp.exposed_s), dp_comm_exposed_s=bc(data.exposed_s), optimizer_time_s=bc(optimizer),
         offload_exposed_s=bc(offload_exposed),
-        dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(matrix_flops), hbm_bytes=bc(hbm_bytes),
+        dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(work.matrix_flops),
+        hbm_bytes=bc(work.hbm_bytes),
         scaleup_bytes=bc(scaleup_bytes), scaleout_bytes=bc(scaleout_bytes), valid=bc(valid),
         memory_violation=bc(memory_violation),
     )
