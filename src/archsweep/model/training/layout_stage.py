@@ -72,6 +72,7 @@ class LayoutStage:
     last_slowest: np.ndarray
     layers_stage: np.ndarray
     allowed: np.ndarray
+    slowest_counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def layout_rank_layers(layout: PipelineLayout, dense_layers: int, pp: int) -> np.ndarray:
@@ -105,6 +106,7 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     zero = np.zeros(shape)
     t_f, t_b, t_rc, total, most = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    slow_counts = [zero.copy() for _ in range(4)]
     for pp in layout.pipeline_sizes():
         at = (mp.pp == pp) & (vpp == n // pp)
         counts = layout_rank_layers(layout, dense_layers, pp)
@@ -114,6 +116,7 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         slowest = np.argmax(np.stack(sums), axis=0)
         pick = [np.choose(slowest, [r[i] for r in ranks]) for i in range(3)]
         t_f, t_b, t_rc = (np.where(at, pick[i], x) for i, x in enumerate((t_f, t_b, t_rc)))
+        slow_counts = [np.where(at, np.choose(slowest, [c[j] for c in counts]), x) for j, x in enumerate(slow_counts)]
         total = np.where(at, sum(sums), total)
         work = [sum(stage.count(k) * sum(per_kind[j][i] for i in range(3)) for k, j in (("m", 2), ("L", 3)))
                 for stage in layout.stages[:pp - 1]]
@@ -128,7 +131,8 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         most = np.where(at, float(max(c[0] + c[1] + c[2] for c in counts)), most)
         allowed = allowed | at
     return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, first_chunks=chunks, last_slowest=last,
-                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed)
+                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed,
+                       slowest_counts=(slow_counts[0], slow_counts[1], slow_counts[2], slow_counts[3]))
 
 
 def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:

@@ -10,8 +10,10 @@ work x energy per operation, whatever the stage structure: the even split (``cei
 stage), the embedding / loss split (``split_stage_slots``) and a stated ``pipeline_layout`` hold the same L layers,
 one output layer and the same MTP layers, so their counts are equal (tests/model/test_step_work_counts.py). The
 slowest stage's work (what the time model's critical stage does) is higher by the pipeline's imbalance: the output
-layer and the MTP block on the last stage, ``ceil(L / pp) - L / pp`` layers, a layout's uneven ranks; the TDP cap is
-judged on the average device (the cap of the busiest one is not modelled).
+layer and the MTP block on the last stage, ``ceil(L / pp) - L / pp`` layers, a layout's uneven ranks. That device's
+work (:attr:`StepWork.busiest`: the slowest stage's layers, output layer and MTP block as ``stage_compute`` picks
+them, the synced stage's optimizer state and gradient reduction as ``data_parallel`` prices them) sets the power the
+TDP cap binds on (``power_busiest_w``): each GPU holds its own power limit, and the step waits on the slowest stage.
 
 Counts per micro-batch and model slice follow the time model's layer costs (:class:`~archsweep.model.transformer.
 LayerCosts`): forward, backward (``passes - 1`` GEMMs of the forward's size: 2, or 1 for LoRA's frozen weights),
@@ -26,6 +28,7 @@ and the activation-offload copies.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,21 +37,40 @@ from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["StepWork", "average_stage_parameters", "pipeline_layer_share", "step_work"]
+__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share", "step_work"]
+
+
+@dataclass(frozen=True)
+class DeviceWork:
+    """One accelerator's work of one step: matrix FLOPs, HBM bytes, scale-up and scale-out bytes sent."""
+
+    matrix_flops: np.ndarray
+    hbm_bytes: np.ndarray
+    scaleup_bytes: np.ndarray
+    scaleout_bytes: np.ndarray
 
 
 @dataclass(frozen=True)
 class StepWork:
-    """Per accelerator per step (the job's total / devices): matrix FLOPs, HBM bytes, trainable parameters the
-    device updates, gradient bytes it reduces over data parallelism (the scale-out link count), and transformer (+ MTP) layers and MoE layers per device (``(L + MTP) / pp``: the per-layer
-    TP / EP link bytes' multiplier)."""
+    """The average device's work (the job's / devices: energy, hfu) and the busiest device's (the TDP cap)."""
 
-    matrix_flops: np.ndarray
-    hbm_bytes: np.ndarray
-    local_trainable_params: np.ndarray
-    dp_reduced_bytes: np.ndarray
-    layers: np.ndarray
-    moe_layers: np.ndarray
+    average: DeviceWork
+    busiest: DeviceWork
+
+
+@dataclass(frozen=True)
+class LinkBytes:
+    """Link bytes of one step as the time model prices them for its stage: TP bytes per transformer layer, EP
+    scale-up / scale-out bytes per MoE layer, pipeline sends (and whether they cross the scale-out network), the
+    synced stage's DP gradient bytes, and the synced stage's trainable state per device (parameters)."""
+
+    tp_per_layer: np.ndarray
+    ep_up_per_moe_layer: np.ndarray
+    ep_out_per_moe_layer: np.ndarray
+    pp_bytes: np.ndarray
+    pp_scaleout: np.ndarray
+    synced_dp_bytes: np.ndarray
+    synced_local_params: np.ndarray
 
 
 def _mtp_is_moe(wl: Workload) -> float:
@@ -81,11 +103,12 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
 
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
-              dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray) -> StepWork:
+              dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
+              slowest: tuple[Any, Any, Any, Any]) -> StepWork:
     """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
-    shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py)."""
-    moe_frac = wl.moe_layers / wl.layers
-    mtp_moe, n_mtp = _mtp_is_moe(wl), float(wl.mtp_num_layers)
+    shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``slowest``: the
+    slowest stage's (dense layers, MoE layers, MTP layers, output layers) (``StageCompute.slowest_*``)."""
+    mtp_moe = _mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
 
@@ -94,22 +117,30 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
         rc = np.where(mp.recompute == 2, f, np.where(mp.recompute == 1, core, 0.0))
         return passes * f + rc, 3.0 * ((1 - frac) * lc.dense_hbm_bytes + frac * lc.moe_hbm_bytes)
 
-    body_flops, body_hbm = layer(moe_frac)
-    mtp_flops, mtp_hbm = layer(mtp_moe)
-    out_flops = passes * lc.logits_flops
-    mtp_flops = mtp_flops + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_flops  # + eh_proj + the output layer again
+    (dense_f, dense_h), (moe_f, moe_h), (mtp_f, mtp_h) = layer(0.0), layer(1.0), layer(mtp_moe)
+    out_f = passes * lc.logits_flops
+    mtp_f = mtp_f + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_f  # + eh_proj + the output layer again
+    trainable = wl.trainable_params / wl.total_params
+    pp_bytes = links.pp_bytes
+
+    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any) -> DeviceWork:
+        matrix = microbatches * (n_dense * dense_f + n_moe * moe_f + n_mtp * mtp_f + n_out * out_f)
+        hbm = (microbatches * (n_dense * dense_h + n_moe * moe_h + n_mtp * mtp_h + offload_hbm_bytes)
+               + local_params * trainable * cal.optimizer_bytes_per_param)
+        tp = (n_dense + n_moe + n_mtp) * links.tp_per_layer
+        moe = n_moe + n_mtp * mtp_moe
+        up = tp + moe * links.ep_up_per_moe_layer + np.where(links.pp_scaleout, 0.0, pp_bytes)
+        out = dp_bytes + moe * links.ep_out_per_moe_layer + np.where(links.pp_scaleout, pp_bytes, 0.0)
+        return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
+
     pp = np.asarray(mp.pp, dtype=float)
-    matrix = microbatches * (wl.layers * body_flops + out_flops + n_mtp * mtp_flops) / pp
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)
     expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
-    trainable = wl.trainable_params / wl.total_params
-    local = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p) * trainable
+    local = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
     per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)  # ZeRO 2-3 reduce-scatter every micro-batch
     reduced = (2.0 * (dense_p + expert_p) * trainable * cal.dp_grad_bytes_per_param * per_microbatch
                * (dp_group > 1))  # data_parallel's reduced_bytes, of the average stage
-    hbm = (microbatches * (wl.layers * body_hbm + n_mtp * mtp_hbm) / pp + local * cal.optimizer_bytes_per_param
-           + microbatches * offload_hbm_bytes)
-    layers, moe_layers = pipeline_layer_share(wl, mp)
-    return StepWork(matrix_flops=matrix, hbm_bytes=hbm, local_trainable_params=local,
-                    dp_reduced_bytes=reduced, layers=layers,
-                    moe_layers=moe_layers)
+    n_mtp = float(wl.mtp_num_layers)
+    average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced)
+    busiest = device(*slowest, links.synced_local_params, links.synced_dp_bytes)
+    return StepWork(average=average, busiest=busiest)
