@@ -112,3 +112,36 @@ def test_no_nan_and_hfu_at_most_one(wl):
         assert np.all(np.isfinite(value)) and np.all(value >= 0.0), name
     hfu = result.matrix_flops[ok] / (result.step_time_s[ok] * float(hw.peak_matrix_flops_bf16[0]))
     assert np.all(hfu <= 1.0) and np.all(hfu > 0.0)
+
+
+def test_the_busiest_device_is_the_stage_with_the_most_work():
+    """Even split: the last stage's ceil(L / pp) layers + the output layer (also the time model's critical stage); the
+    layout Et*19|t*21|t*21|t*19L: a 21-layer rank; pp = 1: the average itself. Never below the average."""
+    lc = stage_compute(_hw(), LLAMA, _mapping(1), CAL).lc
+    layer, out = 3.0 * float(np.ravel(lc.dense_flops)[0]), 3.0 * float(np.ravel(lc.logits_flops)[0])
+    for wl, pp, layers, outputs in ((LLAMA, 1, 80, 1), (LLAMA, 3, 27, 1), (LAYOUT, 4, 21, 0), (SPLIT, 2, 40, 1)):
+        result = training_step(_hw(count=768 if pp == 3 else COUNT), wl, _mapping(pp), CAL)
+        assert bool(result.valid[0])
+        micro = float(result.microbatches[0])
+        assert float(result.busiest.matrix_flops[0]) == pytest.approx(micro * (layers * layer + outputs * out), rel=1e-12)
+        for name in ("matrix_flops", "hbm_bytes", "scaleup_bytes", "scaleout_bytes"):
+            assert float(getattr(result.busiest, name)[0]) >= float(getattr(result, name)[0]) * (1 - 1e-12), (wl, pp, name)
+    even = training_step(_hw(), LLAMA, _mapping(1), CAL)
+    assert float(even.busiest.matrix_flops[0]) == pytest.approx(float(even.matrix_flops[0]), rel=1e-12)
+
+
+def test_the_tdp_cap_binds_on_the_busiest_device():
+    """A TDP between the average device's power and the busiest one's lowers the clock (DVFS) until the busiest
+    device fits; power_w (the average, energy's) is then below the TDP."""
+    base = get_accelerator("H100-SXM").design.replace(accelerator_count=COUNT, tdp_w=1e6)
+    strategy = "tp=8,pp=8,cp=1,ep=1,vpp=1,mb=1,recompute=none,zero=1,sp=on,fa=on,dp_overlap=on"
+    free = evaluate_design_batch(HardwareArrays.from_designs([base]), LLAMA, tech=TECH, strategy=strategy, calibration=CAL)
+    average, busiest = float(np.ravel(free["power_w"])[0]), float(np.ravel(free["power_busiest_w"])[0])
+    assert busiest > average
+    tdp = 0.5 * (average + busiest)
+    capped = evaluate_design_batch(HardwareArrays.from_designs([base.replace(tdp_w=tdp)]), LLAMA, tech=TECH,
+                                   strategy=strategy, calibration=CAL)
+    assert float(np.ravel(capped["clock_hz"])[0]) < base.clock_hz
+    assert float(np.ravel(capped["power_busiest_w"])[0]) <= tdp * (1 + 1e-9)
+    assert float(np.ravel(capped["violation_tdp"])[0]) <= 1e-9
+    assert float(np.ravel(capped["power_w"])[0]) < tdp

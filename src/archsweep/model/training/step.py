@@ -50,7 +50,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
-from archsweep.model.training.work_counts import DeviceWork, LinkBytes, step_work
+from archsweep.model.training.work_counts import DeviceWork, LinkBytes, split_busiest_stage, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -65,7 +65,7 @@ __all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "take
 @dataclass(frozen=True)
 class StepResult:
     """Step time, its breakdown, work counts and constraint values (arrays, SI): ``matrix_flops`` .. ``scaleout_bytes``
-    the average device's work (the job's over its devices), ``busiest`` the slowest stage's (work_counts.py)."""
+    the average device's work (the job's over its devices), ``busiest`` the busiest stage's (work_counts.py)."""
 
     step_time_s: np.ndarray
     compute_time_s: np.ndarray
@@ -93,8 +93,8 @@ class StepResult:
 @dataclass(frozen=True)
 class StageCompute:
     """The compute side of a step (:func:`stage_compute`): per-layer and per-stage times of one
-    micro-batch, the step's ``compute``, ``recompute`` and ``bubble`` terms (arrays, SI), and the slowest
-    stage's dense / MoE / MTP layers and output layers (its work: work_counts.py)."""
+    micro-batch, the step's ``compute``, ``recompute`` and ``bubble`` terms (arrays, SI), and the dense / MoE / MTP
+    layers and output layers of the stage with the most work (work_counts.py)."""
 
     dp: np.ndarray
     microbatches: np.ndarray
@@ -110,10 +110,10 @@ class StageCompute:
     compute: np.ndarray
     recompute: np.ndarray
     bubble: np.ndarray
-    slowest_dense: np.ndarray | float
-    slowest_moe: np.ndarray | float
-    slowest_mtp: np.ndarray | float
-    slowest_output: np.ndarray | float
+    busiest_dense: np.ndarray | float
+    busiest_moe: np.ndarray | float
+    busiest_mtp: np.ndarray | float
+    busiest_output: np.ndarray | float
 
 
 def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -298,18 +298,16 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     mtp = mtp_block_costs(wl, mp, cal, lc) if wl.mtp_num_layers else (0.0, 0.0, 0.0)  # on the last stage
     t_f, t_b, t_rc = t_f + mtp[0], t_b + mtp[1], t_rc + mtp[2]
     use_last: np.ndarray | bool = True
-    slow = layers_stage  # the slowest stage's transformer layers, + the MTP block and the output layer where last
+    # The busiest stage (most work, work_counts.py): the even split's last (ceil(L / pp) layers + output + MTP).
+    busiest: tuple[Any, Any, Any, Any] = (layers_stage * (1 - moe_frac), layers_stage * moe_frac, wl.mtp_num_layers, 1.0)
     if wl.training.embedding_loss_in_pipeline_split:
         t_f, t_b, t_rc, split_ok, use_last = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc,
                                                                    last_slowest, mtp)
-        valid = valid & split_ok
-        slow = np.where(use_last, first_stage_layers(wl, mp), split_stage_slots(wl, mp))
-    last = np.where(use_last, 1.0, 0.0)
-    counts = (slow * (1 - moe_frac), slow * moe_frac, last * float(wl.mtp_num_layers), last)
+        valid, busiest = valid & split_ok, split_busiest_stage(wl, mp, lc)
     if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
         ls = layout_stage(wl, mp, cal, lc)
         t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
-        counts = ls.slowest_counts
+        busiest = ls.busiest_counts
         bubble = layout_bubble(mp, microbatches, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
     else:
         bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
@@ -317,7 +315,7 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
                         compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble,
-                        slowest_dense=counts[0], slowest_moe=counts[1], slowest_mtp=counts[2], slowest_output=counts[3])
+                        busiest_dense=busiest[0], busiest_moe=busiest[1], busiest_mtp=busiest[2], busiest_output=busiest[3])
 
 
 def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute) -> OffloadCost:
@@ -381,7 +379,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                       pp_bytes=2.0 * microbatches * pp.send_bytes * (mp.pp > 1), pp_scaleout=pp.crosses_scaleout,
                       synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
-                     (sc.slowest_dense, sc.slowest_moe, sc.slowest_mtp, sc.slowest_output))
+                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:

@@ -32,12 +32,15 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.training.layout_stage import kind_flops
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share", "step_work"]
+__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share",
+           "split_busiest_stage", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,22 @@ def _mtp_is_moe(wl: Workload) -> float:
     return 1.0 if wl.moe_layers > 0 else 0.0
 
 
+def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
+    """(dense, MoE, MTP layers, output layers) of the stage with the most matrix work under the embedding / loss
+    split: the last (one layer fewer than its (L + 2) / pp slots, the output layer and the MTP block) or a middle
+    one (all its slots; pp >= 3); the time model's slowest stage can be the other one (an output layer that takes
+    longer than a layer for fewer FLOPs)."""
+    moe_frac = wl.moe_layers / wl.layers
+    dense_f, moe_f, mtp_f, out_f = kind_flops(wl, lc)
+    layer_f = (1 - moe_frac) * dense_f + moe_frac * moe_f
+    last, middle = first_stage_layers(wl, mp), np.where(mp.pp > 2, split_stage_slots(wl, mp), 0.0)
+    n_mtp = float(wl.mtp_num_layers)
+    on_last = last * layer_f + out_f + n_mtp * mtp_f >= middle * layer_f
+    slow = np.where(on_last, last, middle)
+    end = np.where(on_last, 1.0, 0.0)
+    return slow * (1 - moe_frac), slow * moe_frac, end * n_mtp, end
+
+
 def pipeline_layer_share(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
     """(transformer + MTP layers, MoE layers of those) per pipeline stage on average: ``(L + n_mtp) / pp``."""
     n_mtp = float(wl.mtp_num_layers)
@@ -104,10 +123,11 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
               dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
-              slowest: tuple[Any, Any, Any, Any]) -> StepWork:
+              busiest: tuple[Any, Any, Any, Any]) -> StepWork:
     """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
-    shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``slowest``: the
-    slowest stage's (dense layers, MoE layers, MTP layers, output layers) (``StageCompute.slowest_*``)."""
+    shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
+    (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
+    (``StageCompute.busiest_*``)."""
     mtp_moe = _mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
@@ -142,5 +162,4 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
                * (dp_group > 1))  # data_parallel's reduced_bytes, of the average stage
     n_mtp = float(wl.mtp_num_layers)
     average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced)
-    busiest = device(*slowest, links.synced_local_params, links.synced_dp_bytes)
-    return StepWork(average=average, busiest=busiest)
+    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes))
