@@ -148,11 +148,13 @@ def test_the_forward_group_mape_is_pinned() -> None:
     GB200 MXFP8 GPT-OSS rows whose v0.5.x preset sets cutedsl_fused_grouped_mlp (TransformerEngine's op fuser runs
     the clamped GLU and the expert biases) no longer pay the eager clamp / bias passes (validation/fused_mlp.py, a
     sourced reading of the presets, not tuned on this group); those rows, already too fast, go from -1.9 / +9.2 /
-    +60.4 / +72.7 % to +28.4 / +39.8 / +109.9 / +121.1 %."""
+    +60.4 / +72.7 % to +28.4 / +39.8 / +109.9 / +121.1 %.
+    10.64 % since s13-energy: the TDP cap on the busiest pipeline stage's work; the capped Llama 3.1 405B rows
+    under the embedding / loss split (16 rows, GB200 / GB300) run 1.7-3.8 points faster."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.60, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.64, abs=0.1)
