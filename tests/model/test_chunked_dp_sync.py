@@ -25,10 +25,30 @@ TECH = load_technology()
 H100 = get_accelerator("H100-SXM").design
 
 
+def _group(m: int, p: int) -> int:
+    """The interleaved schedule's micro-batch group N: p where p divides m, else m (schedule.microbatch_group)."""
+    return p if m % p == 0 else m
+
+
+def _schedule_window(m: int, p: int, v: int) -> float:
+    """Backward chunk passes of rank 0, from the first one after which some chunk's gradients are final (its
+    micro-batch m - 1) to the end of the step, in stage backwards (/ v): read off Megatron-Core's schedule table
+    (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/pipeline_parallel/schedules.py ``get_schedule_table``
+    L989-1016: groups of N micro-batches, chunk by chunk within a group, the last group up to m - 1; the
+    backward walks it with the chunk reversed, ``get_model_chunk_id`` L1244-1249; the sync of a chunk is
+    launched after its micro-batch m - 1, ``backward_step_helper_postprocess`` L1438-1456)."""
+    n, table = _group(m, p), []
+    for start in range(0, m, n):
+        stop = m if start + n >= m else start + n
+        table += [(mb, chunk) for chunk in range(v) for mb in range(start, stop)]
+    first_final = next(k for k, (mb, _) in enumerate(table) if mb == m - 1)
+    return (len(table) - first_final) / v
+
+
 def _chain_exposed(sync: float, c: float, m: int, p: int, v: int) -> float:
     """Event simulation: chunk j (0-based) final after (j G + 1) chunk passes; its share starts no
     earlier than its own last pass (bucket overlap) and the network serves the chunks in turn."""
-    g = min(m, p)
+    g = _group(m, p)
     share, free = sync / v, 0.0
     for j in range(v):
         free = max(free, j * g * c) + share
@@ -48,13 +68,26 @@ def test_v1_is_the_one_microbatch_window():
                            overlapped_exposed_s(sync, tb, kappa), rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize(("m", "p", "v"), [(8, 8, 12), (6, 6, 8), (128, 8, 12), (16, 4, 2), (64, 8, 6)])
+@pytest.mark.parametrize(("m", "p", "v"), [(8, 8, 12), (6, 6, 8), (128, 8, 12), (16, 4, 2), (64, 8, 6), (9, 8, 2),
+                                          (10, 4, 2), (12, 8, 4)])
 def test_equals_the_chunk_by_chunk_schedule(m, p, v):
     tb = 0.045  # one micro-batch's stage backward, s
     for sync in np.linspace(0.0, 1.0, 41):
         want = _chain_exposed(float(sync), tb / v, m, p, v)
         got = float(chunked_sync_exposed_s(np.array(sync), np.array(tb), np.array(m), np.array(p), np.array(v), 0.0))
         assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_window_follows_megatron_cores_schedule_table():
+    """The window is the last micro-batch group's: min(m, p) where p divides m, all m where one group of m runs
+    (p does not divide m); s12-m2 had kept min(m, p) for both (issue 10)."""
+    for p in (2, 3, 4, 8):
+        for v in (2, 3, 4, 8):
+            for m in range(p, 4 * p + 3):
+                want = _schedule_window(m, p, v)
+                assert float(chunked_sync_window(np.array(m), np.array(p), np.array(v))) == pytest.approx(want, abs=1e-12)
+    assert float(chunked_sync_window(np.array(9.0), np.array(8.0), np.array(2.0))) == pytest.approx((9 + 1) / 2)
+    assert float(chunked_sync_window(np.array(16.0), np.array(8.0), np.array(2.0))) == pytest.approx((8 + 1) / 2)
 
 
 def test_window_bounds_and_monotone():
@@ -67,7 +100,8 @@ def test_window_bounds_and_monotone():
             if prev is not None:
                 assert np.all(w >= prev - 1e-15)  # more chunks: the first chunk is final earlier
             prev = w
-        assert np.all(np.diff(chunked_sync_window(m, p, 8.0)) >= -1e-15)
+        along = m[np.mod(m, p) == 0]  # multiples of p: one group size p; elsewhere one group of m (not monotone)
+        assert np.all(np.diff(chunked_sync_window(along, p, 8.0)) >= -1e-15)
 
 
 def test_exposed_monotone_and_never_negative():

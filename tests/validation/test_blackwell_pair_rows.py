@@ -75,7 +75,9 @@ def test_b200_rows_are_modelled_within_the_groups_usual_error(results: dict[str,
     """B200 v5.0 LoRA -8.5 % (mlperf 75th percentile 11.3 %); B200 405B FP8-MX the same error as its 25.11 twin
     (624 tokens/s/GPU) within 3 points: +13.8 / +12.2 % since s11-mcmoe counted the embedding and the loss as one
     pipeline layer each, as the Llama 3.1 405B recipe states (+10.9 / +9.4 % before, within the nemo 75th
-    percentile of 13.5 % then; now just above it: pinned at its value)."""
+    percentile of 13.5 % then; now just above it: pinned at its value). +15.4 % since s13-energy: the 1000 W cap
+    binds on its busiest stage, a middle one without the output layer the old work count put on every device (the
+    capped clock rises; the 25.11 twin +11.7 -> +13.7 %)."""
     assert abs(results[B200_LORA].error_pct) < 11.3  # type: ignore[attr-defined]
-    assert results[B200_405B_MX].error_pct == pytest.approx(13.8, abs=1.0)  # type: ignore[attr-defined]
+    assert results[B200_405B_MX].error_pct == pytest.approx(15.4, abs=1.0)  # type: ignore[attr-defined]
     assert abs(results[B200_405B_MX].error_pct - results[B200_405B_MX_2511].error_pct) < 3.0  # type: ignore[attr-defined]

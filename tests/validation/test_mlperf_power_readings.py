@@ -4,8 +4,8 @@
 Stated tolerance: the model's power per GPU at the matched row lies inside the reading's bracket, from 5 % below
 ``gpu_power_low_w`` (the GPUs' rise over the node floor: a lower bound, the floors being one-second samples) to
 ``gpu_power_high_w`` (the whole node given to its GPUs) and the part's TDP. The readings the model misses today
-(H100: the model's power 30-35 % below the rise of the 1-node and Dell LoRA runs, 6 % below the GPT-3 run's) are
-pinned as the open gap of issue 10, with the energy per LoRA sample B200 / H100 (measured 0.52, model 0.86): a
+(H100: the model's power 31-35 % below the rise of the 1-node and Dell LoRA runs, 7-8 % below the GPT-3 and 8-node
+SMC LoRA runs') are pinned as the open gap of issue 10, with the energy per LoRA sample B200 / H100 (measured 0.52, model 0.86): a
 model change that moves them re-pins them here and says so.
 """
 
@@ -29,9 +29,13 @@ from archsweep.validation.run import _evaluate, plan_row
 
 READINGS = data_dir() / "validation" / "mlperf_power_readings.csv"
 #: Readings the model's power lies within (stated tolerance above).
-WITHIN = ("v4.0_smc_8x8_h100_lora", "v5.0_lenovo_1x8_b200_lora")
-#: Readings it misses: model power / ``gpu_power_low_w`` today (main 65bc413 + s11-energy), +- 0.02.
-GAP = {"v4.0_smc_1x8_h100_lora": 0.70, "v4.0_smc_64x8_h100_gpt3": 0.94, "v4.1_dell_8x8_h100_lora": 0.66}
+WITHIN = ("v5.0_lenovo_1x8_b200_lora",)
+#: Readings it misses: model power / ``gpu_power_low_w`` today, +- 0.02 (main 65bc413 + s11-energy; re-pinned by
+#: s13-energy, where ``power_w`` became the average device's work (the job's over its GPUs: the GPT-3 run's output
+#: layer on one stage of eight, 0.94 -> 0.92) and LoRA's frozen weights left the optimizer's HBM sweep, which
+#: ``optimizer_time_s`` never priced (SMC 8x8 LoRA 1.03 -> 0.93, out of its bracket; 1x8 0.70 -> 0.69; Dell 0.66 -> 0.65).
+GAP = {"v4.0_smc_1x8_h100_lora": 0.69, "v4.0_smc_64x8_h100_gpt3": 0.92, "v4.1_dell_8x8_h100_lora": 0.65,
+       "v4.0_smc_8x8_h100_lora": 0.93}
 LOW_TOLERANCE = 0.05
 
 
@@ -87,7 +91,8 @@ def test_model_power_gap_to_the_h100_readings_is_pinned(reading_id: str) -> None
 
 def test_energy_per_lora_sample_b200_over_h100() -> None:
     """Same benchmark, 8 GPUs, 8 samples per step: measured rise energy per sample (the readings' lower bound x
-    the rows' measured steady step) B200 / H100 = 0.52; the model's (power x its step) 0.86, pinned."""
+    the rows' measured steady step) B200 / H100 = 0.52; the model's (power x its step) 0.87 (0.86 before s13-energy),
+    pinned."""
     readings, rows = _readings(), runs_by_id()
     ratio = {}
     for kind, reading_id in (("b200", "v5.0_lenovo_1x8_b200_lora"), ("h100", "v4.0_smc_1x8_h100_lora")):
@@ -99,7 +104,7 @@ def test_energy_per_lora_sample_b200_over_h100() -> None:
         model = _w(result, "power_w") * gpus * _w(result, "step_time_s") / samples
         ratio[kind] = (measured, model)
     assert ratio["b200"][0] / ratio["h100"][0] == pytest.approx(0.52, abs=0.02)
-    assert ratio["b200"][1] / ratio["h100"][1] == pytest.approx(0.86, abs=0.02)
+    assert ratio["b200"][1] / ratio["h100"][1] == pytest.approx(0.87, abs=0.02)
 
 
 def test_reading_row_brackets_one_gpu(derive_script: Callable[[str], ModuleType]) -> None:

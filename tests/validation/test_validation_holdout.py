@@ -90,12 +90,15 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     10.10 % with the DeepSeek-V3 presets' pipeline layouts and MTP layer (s12-layout: the B200 PP 16 rows turn too
     fast; 10.68 % on its own).
     9.83 % with the alltoall dispatcher's sort by local expert and the
-    shared-expert add counted from Megatron-Core (s12-moetok; 9.56 % on its own)."""
+    shared-expert add counted from Megatron-Core (s12-moetok; 9.56 % on its own).
+    10.00 % with the TDP cap on the busiest pipeline stage's work (s13-energy: the Llama 3.1 405B rows under the
+    embedding / loss split, whose busiest stage holds no output layer, and the DeepSeek-V3 layout row, run at a
+    higher capped clock on B200 / GB200 / GB300)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.83, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.00, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -140,11 +143,15 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     zoo's H100 alltoall PP32 row +11.4 -> +13.7 % too slow under the per-micro-batch host time fitted without it).
     13.06 % with the HybridEP / DeepEP SMs charged beside the overlapped all-to-alls (s13-gptfused,
     communication.a2a_paired_exposed_s: the nemo-only flex refit returns to 2 ms, the in-sample value, so the held-out
-    figure is the in-sample one)."""
+    figure is the in-sample one).
+    20.2 % after s13-energy on top (the TDP cap on the busiest stage's work lifts the capped clock of the
+    DeepSeek-V3 GB200 layout row): the nemo-only flex refit is flat between 2 and 3 ms (MAPE 10.500 vs 10.489 % on
+    its fit set, benchmarks/refit_grid.py-style fit_grid) and tips to 3 ms by 0.01 points; at 2 ms this figure is
+    the in-sample 13.06 %. A fit this flat does not identify the constant from the nemo rows alone."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(13.06, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(20.23, abs=0.1)
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -73,7 +73,7 @@ def _ppa(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, result
     shape = np.shape(inputs.time_s)
     checkpoint = np.broadcast_to(checkpoint_size_bytes(inputs.checkpoint_params, tech), shape)
     return ppa.power_area_cost(hw, tech, inputs.activity, inputs.time_s, inputs.tokens, inputs.total_tokens,
-                               checkpoint, clock_scale=clock_scale)
+                               checkpoint, clock_scale=clock_scale, busiest_activity=inputs.busiest_activity)
 
 
 def _violation_max(kind: JobKind[Any, Any], result: Any) -> np.ndarray:
@@ -164,7 +164,8 @@ def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
 
 def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
           tech: Technology) -> tuple[HardwareArrays, Any, dict[str, np.ndarray]]:
-    """Lower clock and voltage together where power exceeds TDP (bisection on the clock scale).
+    """Lower clock and voltage together where the busiest accelerator's power (``power_busiest_w``: a training
+    pipeline's slowest stage, whose clock the step waits on) exceeds TDP (bisection on the clock scale).
 
     At clock scale ``s`` the performance is recomputed at ``s x clock_hz`` and the power at the
     voltage ``v`` of the die's V/f point, ``voltage_scale(die_clock_scale(hw, s))`` (``v(s)`` unless the
@@ -172,7 +173,7 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
     """
     res = kind.performance(hw, mappings)
     ppa_cols = _ppa(kind, hw, mappings, res, tech)
-    over = ppa_cols["power_w"] > hw.tdp_w * (1 + 1e-9)
+    over = ppa_cols["power_busiest_w"] > hw.tdp_w * (1 + 1e-9)  # each package's own cap: the busiest device
     if not over.any():
         return hw, res, ppa_cols
     # Bisection on the candidates over their TDP only (every quantity is per candidate).
@@ -184,7 +185,7 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
         mid = 0.5 * (lo + hi)
         trial_hw = replace(sub_hw, clock_hz=sub_hw.clock_hz * mid)
         trial = _ppa(kind, trial_hw, sub_mappings, kind.performance(trial_hw, sub_mappings), tech, clock_scale=mid)
-        fits = trial["power_w"] <= sub_hw.tdp_w
+        fits = trial["power_busiest_w"] <= sub_hw.tdp_w
         lo = np.where(fits, mid, lo)
         hi = np.where(~fits, mid, hi)
     scale = np.ones(np.shape(over))

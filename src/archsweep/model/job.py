@@ -74,6 +74,8 @@ class PowerInputs:
         tokens: tokens processed by the whole deployment per time unit.
         total_tokens: token budget of the job (time-to-train; 0 where it has none).
         checkpoint_params: parameters whose model state a checkpoint holds (0: no checkpoints).
+        busiest_activity: work of the busiest accelerator during one time unit, where devices differ (a
+            training pipeline's slowest stage): its power is what the TDP cap binds on; None: ``activity``.
     """
 
     activity: ActivityCounts
@@ -81,6 +83,7 @@ class PowerInputs:
     tokens: np.ndarray | float
     total_tokens: float
     checkpoint_params: float
+    busiest_activity: ActivityCounts | None = None
 
 
 class JobKind(Protocol[M, R]):

@@ -27,12 +27,14 @@ PPA_COLUMNS: tuple[str, ...] = (
     "area_d2d_mm2", "area_total_silicon_mm2", "package_area_mm2",
     "energy_matrix_bf16_j", "energy_matrix_fp8_j", "energy_vector_j", "energy_sram_j", "energy_hbm_j",
     "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_d2d_j", "energy_dynamic_j", "power_static_w",
+    "power_busiest_w",
 )
 
 
 def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, step_time_s: np.ndarray,
                     tokens_per_step: np.ndarray | float, total_tokens: np.ndarray | float,
-                    checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+                    checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0,
+                    busiest_activity: ActivityCounts | None = None) -> dict[str, np.ndarray]:
     """Power, area, cost, TCO, goodput and carbon of every candidate.
 
     Args:
@@ -48,6 +50,10 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
             (:func:`archsweep.model.power.voltage_scale` of
             :func:`archsweep.model.power.die_clock_scale`: ``clock_scale`` itself, or the clock over
             the die's reference bin where the part names one); area and cost are those of the design.
+        busiest_activity: the busiest accelerator's work of one step where devices differ (a training pipeline's
+            slowest stage; None: ``activity``): its power, ``power_busiest_w``, is what ``violation_tdp`` (and the
+            driver's DVFS) judges against the TDP; ``power_w`` and every energy column are the average device's
+            (``activity``), so ``power_w x devices`` is the system's accelerator power.
 
     Returns:
         mapping column name -> float64 array (:data:`PPA_COLUMNS`).
@@ -61,6 +67,8 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
     static = static_power_w(nominal, tech, area, scale)
     power = energy.total_dynamic_j / step + static
+    busiest = (power if busiest_activity is None else
+               step_energy(hw, tech, busiest_activity, area, scale, nominal).total_dynamic_j / step + static)
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 
     accel_cost = cost.accelerator_cost_usd(hw, tech, area)
@@ -91,7 +99,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
         "tokens_per_s_per_w": tokens_per_s / (n * power),
         "violation_reticle": area.reticle_violation,
-        "violation_tdp": (power - hw.tdp_w) / hw.tdp_w,
+        "violation_tdp": (busiest - hw.tdp_w) / hw.tdp_w,
         "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
         "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
         "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
@@ -101,7 +109,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "energy_vector_j": energy.vector_j, "energy_sram_j": energy.sram_j, "energy_hbm_j": energy.hbm_j,
         "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,
         "energy_d2d_j": energy.d2d_j,
-        "energy_dynamic_j": energy.total_dynamic_j, "power_static_w": static,
+        "energy_dynamic_j": energy.total_dynamic_j, "power_static_w": static, "power_busiest_w": busiest,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}

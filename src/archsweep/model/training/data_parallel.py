@@ -10,6 +10,7 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots, stage_parameters
+from archsweep.model.training.schedule import microbatch_group
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -179,18 +180,26 @@ def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference
 
 def chunked_sync_window(microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
     """Backward passes, in units of one micro-batch's stage backward, that a once-per-step DP sync
-    issued chunk by chunk can run beside: ``((v - 1) G + 1) / v`` with ``G = min(m, p)``.
+    issued chunk by chunk can run beside: ``((v - 1) G + 1) / v``, ``G`` the last micro-batch group
+    of the interleaved schedule, :func:`~archsweep.model.training.schedule.microbatch_group` ``N``
+    (``p`` where p divides m, else ``m``: one group).
 
     Megatron-Core's interleaved schedule (``forward_backward_pipelining_with_interleaving``,
-    ``backward_step_helper_postprocess``: ``config.grad_sync_func[grad_sync_chunk_id]`` is called as
-    soon as the last micro-batch of a model chunk has run its backward; remaining chunks at the end of
-    the step; megatron/core/pipeline_parallel/schedules.py, NVIDIA/Megatron-LM @d98e8a6; NeMo's Apex
-    ``distributed_fused_adam`` with ``overlap_grad_sync`` plugs in there) takes the last group of
-    ``G`` micro-batches (``microbatch_group_size_per_vp_stage``, default p) through the chunks one
-    after the other, so the first chunk's gradients are final ``(v - 1) G`` chunk backward passes
-    before the end of the step (plus its own pass, which its buckets overlap, as with v = 1). 1 for
-    v = 1 or no pipeline (the one-micro-batch window of PyTorch DDP bucketing, Li et al. VLDB 2020).
-    Never above ``m``: the window lies within the step's backward work (``G <= m``)."""
+    NVIDIA/Megatron-LM @d98e8a64dd megatron/core/pipeline_parallel/schedules.py): ``get_schedule_table``
+    (L989-1016) orders the virtual micro-batches group by group, within a group chunk 0 for its
+    micro-batches, then chunk 1, ...; the last group runs from its first micro-batch to m - 1; the backward
+    walks the same table with the chunk reversed (``get_model_chunk_id(..., forward=False)``, L1244-1249).
+    ``backward_step_helper_postprocess`` (L1438-1456) calls ``config.grad_sync_func[chunk]`` (NeMo's Apex
+    ``distributed_fused_adam`` / Megatron-Core's DDP ``start_grad_sync`` with ``overlap_grad_reduce``) as soon
+    as micro-batch m - 1 of a chunk has run its backward (``is_last_microbatch_for_model_chunk``, L1278-1283;
+    rank r launches it r virtual micro-batches later, so that all ranks of the pipeline launch together); the
+    chunks still unsynced are launched at the end of the step (L2063-2069). So the first chunk to be synced
+    is final after the last group's ``G`` backward passes of it, ``(v - 1) G`` chunk backward passes before
+    the end of the step's backward (plus its own pass, which its buckets overlap, as with v = 1); G =
+    ``min(m, p)`` only where p divides m (checked against that table, tests/model/test_chunked_dp_sync.py).
+    1 for v = 1 or no pipeline (the one-micro-batch window of PyTorch DDP bucketing, Li et al. VLDB 2020).
+    Never above ``m`` (``G <= m``); not monotone in m where p does not divide m (m 9 p 8: one group of 9;
+    m 16: two of 8), as the schedule is."""
     return _window(microbatches, pp, _chunks(pp, vpp))
 
 
@@ -201,8 +210,7 @@ def _chunks(pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:
 
 def _window(microbatches: np.ndarray, pp: np.ndarray, v: np.ndarray) -> np.ndarray:
     """:func:`chunked_sync_window` for ``v`` chunks (:func:`_chunks`)."""
-    m, p = np.asarray(microbatches, dtype=float), np.asarray(pp, dtype=float)
-    return ((v - 1.0) * np.minimum(m, p) + 1.0) / v
+    return ((v - 1.0) * microbatch_group(microbatches, pp) + 1.0) / v
 
 
 def chunked_sync_exposed_s(sync_s: np.ndarray, chunk_backward_s: np.ndarray, microbatches: np.ndarray,
@@ -217,8 +225,8 @@ def chunked_sync_exposed_s(sync_s: np.ndarray, chunk_backward_s: np.ndarray, mic
     (:func:`chunked_sync_window`). The last sync finishes at ``max(sync, (v - 1) G c + sync / v)``,
     so ``E0 = max(sync - W, sync / v - c, 0)`` is left after the compute, and the overlapped rest
     slows that compute by ``interference x (sync - E0)`` (:func:`overlapped_exposed_s`; 1 = serial:
-    the whole sync). v = 1 gives :func:`overlapped_exposed_s` of the one-micro-batch window exactly. Non-negative, non-decreasing in ``sync_s``, non-increasing
-    in v, m and p; the step (which holds ``m`` backward passes) never shortens when compute slows."""
+    the whole sync). v = 1 gives :func:`overlapped_exposed_s` of the one-micro-batch window exactly. Non-negative, non-decreasing in
+    ``sync_s``, non-increasing in v (and in m and p while p divides m: G follows the schedule's group); the step (which holds ``m`` backward passes) never shortens when compute slows."""
     v = _chunks(pp, vpp)
     window = chunk_backward_s * _window(microbatches, pp, v)
     left = np.maximum(np.maximum(sync_s - window, (sync_s - chunk_backward_s) / v), 0.0)

@@ -145,30 +145,32 @@ class TrainingJobKind:
             return result.memory.total_bytes
         return result.step_time_s  # step_time_s, tokens_per_s, mfu: the same order at fixed hardware and job
 
-    def activity(self, result: StepResult) -> ActivityCounts:
-        """Per-accelerator work of one step for the power model."""
+    def activity(self, result: StepResult, busiest: bool = False) -> ActivityCounts:
+        """Per-accelerator work of one step for the power model: the average device's (the job's work over its
+        devices: energy), or with ``busiest`` the slowest stage's (its power is what the TDP cap binds on)."""
         cal = self.calibration
         fp8 = self.workload.training.precision == "fp8"
-        zeros = np.zeros_like(result.matrix_flops)
+        work = result.busiest if busiest else result
+        zeros = np.zeros_like(work.matrix_flops)
         # Vector work: a few FLOP per byte of HBM traffic outside GEMM operands (norms, softmax, Adam);
         # a small term next to the matrix energy.
-        vector = result.hbm_bytes * cal.vector_flops_per_hbm_byte
+        vector = work.hbm_bytes * cal.vector_flops_per_hbm_byte
         # Operand staging through SRAM: with tile_m x tile_n output tiles, each MAC (2 FLOP) reads
         # 1/tile_n of an A element and 1/tile_m of a B element.
         bytes_per_element = 1.0 if fp8 else 2.0  # FP8 / BF16 operand size
-        sram = result.matrix_flops / 2.0 * bytes_per_element * (1.0 / cal.gemm_tile_m + 1.0 / cal.gemm_tile_n)
+        sram = work.matrix_flops / 2.0 * bytes_per_element * (1.0 / cal.gemm_tile_m + 1.0 / cal.gemm_tile_n)
         return ActivityCounts(
-            matrix_flops_bf16=zeros if fp8 else result.matrix_flops,
-            matrix_flops_fp8=result.matrix_flops if fp8 else zeros,
-            vector_flops=vector, hbm_bytes=result.hbm_bytes, sram_bytes=sram,
-            scaleup_bytes=result.scaleup_bytes, scaleout_bytes=result.scaleout_bytes,
+            matrix_flops_bf16=zeros if fp8 else work.matrix_flops,
+            matrix_flops_fp8=work.matrix_flops if fp8 else zeros,
+            vector_flops=vector, hbm_bytes=work.hbm_bytes, sram_bytes=sram,
+            scaleup_bytes=work.scaleup_bytes, scaleout_bytes=work.scaleout_bytes,
         )
 
     def power_inputs(self, hw: HardwareArrays, mappings: MappingArrays, result: StepResult) -> PowerInputs:
         wl = self.workload
         return PowerInputs(activity=self.activity(result), time_s=result.step_time_s,
                            tokens=float(wl.tokens_per_step), total_tokens=float(wl.training.total_tokens),
-                           checkpoint_params=float(wl.total_params))
+                           checkpoint_params=float(wl.total_params), busiest_activity=self.activity(result, True))
 
     def columns(self, hw_nominal: HardwareArrays, hw: HardwareArrays, mappings: MappingArrays,
                 result: StepResult) -> dict[str, np.ndarray]:

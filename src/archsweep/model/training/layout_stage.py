@@ -29,7 +29,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
 from archsweep.spec.workload import Workload
 
-__all__ = ["LayoutStage", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_rank_layers", "layout_stage",
+__all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_rank_layers", "layout_stage",
            "mtp_block_costs"]
 
 
@@ -57,6 +57,14 @@ def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Layer
     return (n * (f + (1 + proj) * lc.logits_fwd_s), n * (b + (1 + proj) * lc.logits_bwd_s), n * rc)
 
 
+def kind_flops(wl: Workload, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
+    """Forward matrix FLOPs of one micro-batch of (a dense layer, a MoE layer, an MTP layer with its ``eh_proj``
+    and output layer, the output layer): what picks the busiest stage (the one with the most work)."""
+    mtp_moe = 1.0 if wl.moe_layers > 0 else 0.0  # the MTP layer takes the decoder's last layer spec
+    mtp = (1 - mtp_moe) * lc.dense_flops + mtp_moe * lc.moe_flops + (1.0 + 2.0 * wl.hidden / wl.vocab) * lc.logits_flops
+    return lc.dense_flops, lc.moe_flops, mtp, lc.logits_flops
+
+
 @dataclass(frozen=True)
 class LayoutStage:
     """The slowest rank's forward / backward / recompute time of one micro-batch (s), all stages' work of one
@@ -72,6 +80,7 @@ class LayoutStage:
     last_slowest: np.ndarray
     layers_stage: np.ndarray
     allowed: np.ndarray
+    busiest_counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def layout_rank_layers(layout: PipelineLayout, dense_layers: int, pp: int) -> np.ndarray:
@@ -105,6 +114,8 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     zero = np.zeros(shape)
     t_f, t_b, t_rc, total, most = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    busy_counts = [zero.copy() for _ in range(4)]
+    flops = kind_flops(wl, lc)
     for pp in layout.pipeline_sizes():
         at = (mp.pp == pp) & (vpp == n // pp)
         counts = layout_rank_layers(layout, dense_layers, pp)
@@ -114,6 +125,8 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         slowest = np.argmax(np.stack(sums), axis=0)
         pick = [np.choose(slowest, [r[i] for r in ranks]) for i in range(3)]
         t_f, t_b, t_rc = (np.where(at, pick[i], x) for i, x in enumerate((t_f, t_b, t_rc)))
+        busiest = np.argmax(np.stack([np.broadcast_to(sum(c[j] * flops[j] for j in range(4)), shape) for c in counts]), axis=0)
+        busy_counts = [np.where(at, np.choose(busiest, [c[j] for c in counts]), x) for j, x in enumerate(busy_counts)]
         total = np.where(at, sum(sums), total)
         work = [sum(stage.count(k) * sum(per_kind[j][i] for i in range(3)) for k, j in (("m", 2), ("L", 3)))
                 for stage in layout.stages[:pp - 1]]
@@ -128,7 +141,8 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
         most = np.where(at, float(max(c[0] + c[1] + c[2] for c in counts)), most)
         allowed = allowed | at
     return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, first_chunks=chunks, last_slowest=last,
-                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed)
+                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed,
+                       busiest_counts=(busy_counts[0], busy_counts[1], busy_counts[2], busy_counts[3]))
 
 
 def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:

@@ -50,6 +50,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
+from archsweep.model.training.work_counts import DeviceWork, LinkBytes, split_busiest_stage, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -63,7 +64,8 @@ __all__ = ["StageCompute", "StepResult", "stage_compute", "stage_offload", "take
 
 @dataclass(frozen=True)
 class StepResult:
-    """Step time, its breakdown, work counts and constraint values (arrays, SI)."""
+    """Step time, its breakdown, work counts and constraint values (arrays, SI): ``matrix_flops`` .. ``scaleout_bytes``
+    the average device's work (the job's over its devices), ``busiest`` the busiest stage's (work_counts.py)."""
 
     step_time_s: np.ndarray
     compute_time_s: np.ndarray
@@ -85,12 +87,14 @@ class StepResult:
     scaleout_bytes: np.ndarray
     valid: np.ndarray
     memory_violation: np.ndarray
+    busiest: DeviceWork
 
 
 @dataclass(frozen=True)
 class StageCompute:
     """The compute side of a step (:func:`stage_compute`): per-layer and per-stage times of one
-    micro-batch, and the step's ``compute``, ``recompute`` and ``bubble`` terms (arrays, SI)."""
+    micro-batch, the step's ``compute``, ``recompute`` and ``bubble`` terms (arrays, SI), and the dense / MoE / MTP
+    layers and output layers of the stage with the most work (work_counts.py)."""
 
     dp: np.ndarray
     microbatches: np.ndarray
@@ -106,6 +110,10 @@ class StageCompute:
     compute: np.ndarray
     recompute: np.ndarray
     bubble: np.ndarray
+    busiest_dense: np.ndarray | float
+    busiest_moe: np.ndarray | float
+    busiest_mtp: np.ndarray | float
+    busiest_output: np.ndarray | float
 
 
 def stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -290,20 +298,24 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
     mtp = mtp_block_costs(wl, mp, cal, lc) if wl.mtp_num_layers else (0.0, 0.0, 0.0)  # on the last stage
     t_f, t_b, t_rc = t_f + mtp[0], t_b + mtp[1], t_rc + mtp[2]
     use_last: np.ndarray | bool = True
+    # The busiest stage (most work, work_counts.py): the even split's last (ceil(L / pp) layers + output + MTP).
+    busiest: tuple[Any, Any, Any, Any] = (layers_stage * (1 - moe_frac), layers_stage * moe_frac, wl.mtp_num_layers, 1.0)
     if wl.training.embedding_loss_in_pipeline_split:
         t_f, t_b, t_rc, split_ok, use_last = _embedding_loss_split(wl, mp, lc, t_layer_f, t_layer_b, t_layer_rc,
                                                                    last_slowest, mtp)
-        valid = valid & split_ok
+        valid, busiest = valid & split_ok, split_busiest_stage(wl, mp, lc)
     if wl.training.pipeline_layout:  # the stated layout replaces the even split (layout_stage.py)
         ls = layout_stage(wl, mp, cal, lc)
         t_f, t_b, t_rc, layers_stage, valid = ls.t_f, ls.t_b, ls.t_rc, ls.layers_stage, valid & ls.allowed
+        busiest = ls.busiest_counts
         bubble = layout_bubble(mp, microbatches, pipeline_bubble_slots(microbatches, mp.pp, mp.vpp), ls)
     else:
         bubble = _bubble(wl, mp, lc, microbatches, t_layer_f + t_layer_b + t_layer_rc, t_f + t_b + t_rc, use_last,
                          mtp[0] + mtp[1] + mtp[2])
     return StageCompute(dp=dp, microbatches=microbatches, etp=etp, valid=valid, lc=lc, layers_stage=layers_stage,
                         moe_frac=moe_frac, t_layer_f=t_layer_f, t_layer_b=t_layer_b, t_layer_rc=t_layer_rc, t_b=t_b,
-                        compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble)
+                        compute=microbatches * (t_f + t_b), recompute=microbatches * t_rc, bubble=bubble,
+                        busiest_dense=busiest[0], busiest_moe=busiest[1], busiest_mtp=busiest[2], busiest_output=busiest[3])
 
 
 def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute) -> OffloadCost:
@@ -333,7 +345,6 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     sc = _stage_compute(hw, wl, mp, cal, fixed_dp) if stage is None else stage
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
     t_layer_f, t_layer_b, t_layer_rc, t_b = sc.t_layer_f, sc.t_layer_b, sc.t_layer_rc, sc.t_b
-    rc = mp.recompute
 
     # --- communication, one effect each (communication.py, data_parallel.py) ---
     s, h = float(wl.seq_len), float(wl.hidden)
@@ -360,21 +371,15 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
-    # Work counts per accelerator per step (for energy): forward, 2x backward, recompute.
-    f_layer = (1 - moe_frac) * lc.dense_flops + moe_frac * lc.moe_flops
-    rc_flops = np.where(rc == 2, f_layer, np.where(rc == 1, lc.attn_core_flops * (mp.flash_attention == 0), 0.0))
-    passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
-    matrix_flops = microbatches * (layers_stage * (passes * f_layer + rc_flops) + passes * lc.logits_flops)
-    h_layer = (1 - moe_frac) * lc.dense_hbm_bytes + moe_frac * lc.moe_hbm_bytes
-    hbm_bytes = (microbatches * layers_stage * 3.0 * h_layer + data.local_params * cal.optimizer_bytes_per_param
-                 + microbatches * offload.hbm_bytes)
-    tp_bytes = (microbatches * layers_stage * 4.0 * 2.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0)
-                + tp.regather_bytes)  # + MXFP8's column-wise output-gradient regathers
-    dp_bytes = data.reduced_bytes
-    pp_bytes = 2.0 * microbatches * pp.send_bytes * (mp.pp > 1)
-    scaleup_bytes = tp_bytes + np.where(pp.crosses_scaleout, 0.0, pp_bytes) + ep.scaleup_bytes
-    scaleout_bytes = dp_bytes + np.where(pp.crosses_scaleout, pp_bytes, 0.0) + ep.scaleout_bytes
-
+    # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP).
+    regather = tp.regather_bytes / np.maximum(layers_stage, 1.0)  # + MXFP8's column-wise output-gradient regathers
+    ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
+    links = LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
+                      ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
+                      pp_bytes=2.0 * microbatches * pp.send_bytes * (mp.pp > 1), pp_scaleout=pp.crosses_scaleout,
+                      synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
+    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
+                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:
@@ -385,7 +390,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         tp_comm_exposed_s=bc(tp_exposed), cp_comm_exposed_s=bc(cp_exposed), ep_comm_exposed_s=bc(ep.exposed_s),
         pp_comm_exposed_s=bc(pp.exposed_s), dp_comm_exposed_s=bc(data.exposed_s), optimizer_time_s=bc(optimizer),
         offload_exposed_s=bc(offload_exposed),
-        dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(matrix_flops), hbm_bytes=bc(hbm_bytes),
-        scaleup_bytes=bc(scaleup_bytes), scaleout_bytes=bc(scaleout_bytes), valid=bc(valid),
-        memory_violation=bc(memory_violation),
+        dp=bc(dp), microbatches=bc(microbatches), memory=mem, matrix_flops=bc(work.average.matrix_flops),
+        hbm_bytes=bc(work.average.hbm_bytes), scaleup_bytes=bc(work.average.scaleup_bytes),
+        scaleout_bytes=bc(work.average.scaleout_bytes), valid=bc(valid), memory_violation=bc(memory_violation),
+        busiest=DeviceWork(**{f.name: bc(getattr(work.busiest, f.name)) for f in fields(DeviceWork)}),
     )

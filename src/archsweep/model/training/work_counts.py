@@ -1,0 +1,165 @@
+"""Work counts of one training step per accelerator (matrix FLOPs, HBM bytes, the per-layer link bytes' layer
+counts): what the energy / power model (:mod:`archsweep.model.power`) and ``hfu`` are made of.
+
+Every count is the job's total work of one step divided over its accelerators, the per-device average over the
+pipeline stages (every stage has the same tp x cp x dp devices): ``(work of all L transformer layers + the output
+layer + the MTP block) / pp`` per micro-batch and model slice. ``power_area_cost`` turns per-accelerator energy into
+``power_w`` and ``energy_per_token_j = power_w x devices x step / tokens`` and the system's power as ``devices x
+power_w`` (:mod:`archsweep.model.ppa`), so only the average makes energy per device per step x devices the job's
+work x energy per operation, whatever the stage structure: the even split (``ceil(L / pp)`` layers on the slowest
+stage), the embedding / loss split (``split_stage_slots``) and a stated ``pipeline_layout`` hold the same L layers,
+one output layer and the same MTP layers, so their counts are equal (tests/model/test_step_work_counts.py). The
+slowest stage's work (what the time model's critical stage does) is higher by the pipeline's imbalance: the output
+layer and the MTP block on the last stage, ``ceil(L / pp) - L / pp`` layers, a layout's uneven ranks. That device's
+work (:attr:`StepWork.busiest`: the slowest stage's layers, output layer and MTP block as ``stage_compute`` picks
+them, the synced stage's optimizer state and gradient reduction as ``data_parallel`` prices them) sets the power the
+TDP cap binds on (``power_busiest_w``): each GPU holds its own power limit, and the step waits on the slowest stage.
+
+Counts per micro-batch and model slice follow the time model's layer costs (:class:`~archsweep.model.transformer.
+LayerCosts`): forward, backward (``passes - 1`` GEMMs of the forward's size: 2, or 1 for LoRA's frozen weights),
+recomputation (full: the forward again; selective: the unfused attention core). The MTP block
+(:func:`~archsweep.model.training.layout_stage.mtp_block_costs`'s structure) is per MTP layer one layer of the last
+layer's kind, the ``eh_proj`` 2h x h (the output layer's FLOPs x 2h / V) and the output layer again. HBM: three
+passes of each layer's forward traffic (the time model's rule), the optimizer's read + write of the trainable
+state the device updates (``optimizer_bytes_per_param`` per trainable parameter, as ``optimizer_time_s`` prices it),
+and the activation-offload copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from archsweep.model.training.layout_stage import kind_flops
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import first_stage_layers, split_stage_slots
+from archsweep.model.transformer import LayerCosts
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.workload import Workload
+
+__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share",
+           "split_busiest_stage", "step_work"]
+
+
+@dataclass(frozen=True)
+class DeviceWork:
+    """One accelerator's work of one step: matrix FLOPs, HBM bytes, scale-up and scale-out bytes sent."""
+
+    matrix_flops: np.ndarray
+    hbm_bytes: np.ndarray
+    scaleup_bytes: np.ndarray
+    scaleout_bytes: np.ndarray
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """The average device's work (the job's / devices: energy, hfu) and the busiest device's (the TDP cap)."""
+
+    average: DeviceWork
+    busiest: DeviceWork
+
+
+@dataclass(frozen=True)
+class LinkBytes:
+    """Link bytes of one step as the time model prices them for its stage: TP bytes per transformer layer, EP
+    scale-up / scale-out bytes per MoE layer, pipeline sends (and whether they cross the scale-out network), the
+    synced stage's DP gradient bytes, and the synced stage's trainable state per device (parameters)."""
+
+    tp_per_layer: np.ndarray
+    ep_up_per_moe_layer: np.ndarray
+    ep_out_per_moe_layer: np.ndarray
+    pp_bytes: np.ndarray
+    pp_scaleout: np.ndarray
+    synced_dp_bytes: np.ndarray
+    synced_local_params: np.ndarray
+
+
+def _mtp_is_moe(wl: Workload) -> float:
+    """1 where the MTP layer is a MoE layer (it takes the decoder's last layer spec), else 0."""
+    return 1.0 if wl.moe_layers > 0 else 0.0
+
+
+def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
+    """(dense, MoE, MTP layers, output layers) of the stage with the most matrix work under the embedding / loss
+    split: the last (one layer fewer than its (L + 2) / pp slots, the output layer and the MTP block) or a middle
+    one (all its slots; pp >= 3); the time model's slowest stage can be the other one (an output layer that takes
+    longer than a layer for fewer FLOPs)."""
+    moe_frac = wl.moe_layers / wl.layers
+    dense_f, moe_f, mtp_f, out_f = kind_flops(wl, lc)
+    layer_f = (1 - moe_frac) * dense_f + moe_frac * moe_f
+    last, middle = first_stage_layers(wl, mp), np.where(mp.pp > 2, split_stage_slots(wl, mp), 0.0)
+    n_mtp = float(wl.mtp_num_layers)
+    on_last = last * layer_f + out_f + n_mtp * mtp_f >= middle * layer_f
+    slow = np.where(on_last, last, middle)
+    end = np.where(on_last, 1.0, 0.0)
+    return slow * (1 - moe_frac), slow * moe_frac, end * n_mtp, end
+
+
+def pipeline_layer_share(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(transformer + MTP layers, MoE layers of those) per pipeline stage on average: ``(L + n_mtp) / pp``."""
+    n_mtp = float(wl.mtp_num_layers)
+    pp = np.asarray(mp.pp, dtype=float)
+    return (wl.layers + n_mtp) / pp, (wl.moe_layers + n_mtp * _mtp_is_moe(wl)) / pp
+
+
+def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) parameters per accelerator averaged over the pipeline stages: the whole model (L layers,
+    the MTP layers with their ``eh_proj``, the embedding, and the output layer's matrix where it is held apart:
+    untied, or tied at pp > 1, where the last stage keeps the embedding's copy, as
+    :func:`~archsweep.model.training.memory.stage_parameters` counts it) over ``tp x pp`` (experts over
+    ``etp x ep x pp``). At pp = 1 without MTP it is ``stage_parameters`` itself."""
+    n_mtp, mtp_moe = float(wl.mtp_num_layers), _mtp_is_moe(wl)
+    moe = wl.moe_layers + n_mtp * mtp_moe
+    dense_ffn = wl.layers - wl.moe_layers + n_mtp * (1.0 - mtp_moe)
+    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
+    copies = np.where((mp.pp == 1) & wl.tied_embeddings, 1.0, 2.0)
+    dense = ((wl.layers + n_mtp) * wl.attention_params_per_layer + dense_ffn * wl.dense_ffn_params + moe * shared
+             + copies * wl.vocab * wl.hidden + n_mtp * 2.0 * wl.hidden ** 2) / (mp.tp * mp.pp)
+    experts = 0.0 if wl.moe is None else moe * wl.moe.num_experts * wl.expert_params / (etp * mp.ep * mp.pp)
+    return dense, np.asarray(experts) + 0.0 * dense
+
+
+def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
+              dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
+              busiest: tuple[Any, Any, Any, Any]) -> StepWork:
+    """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
+    shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
+    (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
+    (``StageCompute.busiest_*``)."""
+    mtp_moe = _mtp_is_moe(wl)
+    passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
+    core = lc.attn_core_flops * (mp.flash_attention == 0)
+
+    def layer(frac: float) -> tuple[np.ndarray, np.ndarray]:  # (matrix FLOPs incl. recompute, HBM bytes) of one layer
+        f = (1 - frac) * lc.dense_flops + frac * lc.moe_flops
+        rc = np.where(mp.recompute == 2, f, np.where(mp.recompute == 1, core, 0.0))
+        return passes * f + rc, 3.0 * ((1 - frac) * lc.dense_hbm_bytes + frac * lc.moe_hbm_bytes)
+
+    (dense_f, dense_h), (moe_f, moe_h), (mtp_f, mtp_h) = layer(0.0), layer(1.0), layer(mtp_moe)
+    out_f = passes * lc.logits_flops
+    mtp_f = mtp_f + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_f  # + eh_proj + the output layer again
+    trainable = wl.trainable_params / wl.total_params
+    pp_bytes = links.pp_bytes
+
+    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any) -> DeviceWork:
+        matrix = microbatches * (n_dense * dense_f + n_moe * moe_f + n_mtp * mtp_f + n_out * out_f)
+        hbm = (microbatches * (n_dense * dense_h + n_moe * moe_h + n_mtp * mtp_h + offload_hbm_bytes)
+               + local_params * trainable * cal.optimizer_bytes_per_param)
+        tp = (n_dense + n_moe + n_mtp) * links.tp_per_layer
+        moe = n_moe + n_mtp * mtp_moe
+        up = tp + moe * links.ep_up_per_moe_layer + np.where(links.pp_scaleout, 0.0, pp_bytes)
+        out = dp_bytes + moe * links.ep_out_per_moe_layer + np.where(links.pp_scaleout, pp_bytes, 0.0)
+        return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
+
+    pp = np.asarray(mp.pp, dtype=float)
+    dense_p, expert_p = average_stage_parameters(wl, mp, etp)
+    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
+    local = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
+    per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)  # ZeRO 2-3 reduce-scatter every micro-batch
+    reduced = (2.0 * (dense_p + expert_p) * trainable * cal.dp_grad_bytes_per_param * per_microbatch
+               * (dp_group > 1))  # data_parallel's reduced_bytes, of the average stage
+    n_mtp = float(wl.mtp_num_layers)
+    average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced)
+    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes))
