@@ -73,9 +73,11 @@ FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "overlap_interference", (0.8,),
                    "llm-foundry's micro-batch sweep (data/validation/llm_foundry_microbatch_sweep.csv; source group mpt)",
                    lambda r: _text(r, "source_group") == "mpt"),
-    FittedConstant("megatron-core", "moe_layer_host_overhead_s", (0.0, 2e-3, 4e-3, 6e-3, 8e-3, 10e-3, 12e-3, 14e-3),
+    # Host-time grids: 0 .. 14 ms by 1 ms (alltoall) and 0 .. 6 ms by 0.5 ms (flex); s13-refit refined both, the
+    # flex fits differing by tenths of a MAPE point between 1 ms steps (docs/model-accuracy.md s13-refit).
+    FittedConstant("megatron-core", "moe_layer_host_overhead_s", tuple(round(k * 1e-3, 3) for k in range(15)),
                    "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
-    FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", (0.0, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3),
+    FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", tuple(round(k * 0.5e-3, 4) for k in range(13)),
                    "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
     FittedConstant("megatron-core", "tp_overlap_residual", (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
                    "MLPerf llama2_70b_lora rows with tp_comm_overlap yes at TP > 1, CP 1", _mlperf_lora_tp_overlap_cp1),
