@@ -98,6 +98,9 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
     if "neighbour_reach" in options and "local_search_start" not in options and not options.get("surrogate_share"):
         out.append(problem(file, f"{at}.neighbour_reach", options["neighbour_reach"],
                            "local_search_start or surrogate_share > 0 alongside (only they step to grid neighbours)"))
+    if options.get("local_search_ridge") and "local_search_start" not in options:
+        out.append(problem(file, f"{at}.local_search_ridge", options["local_search_ridge"],
+                           "local_search_start alongside (the boundary line search runs in the local phase)"))
     if options.get("slack_twins"):
         if "local_search_start" not in options and not options.get("surrogate_share"):
             out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],

@@ -58,6 +58,7 @@ in its generations).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,7 @@ from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
+from archsweep.search.ridge import boundary_candidates, constraint_transform
 from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]  # the grid's names re-exported
@@ -88,6 +90,19 @@ class _Parents:
     values: np.ndarray | None = None
     model: StepModel | None = None
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
+    ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
+
+
+@dataclass(frozen=True)
+class _Ridge:
+    """What the boundary line search (:mod:`archsweep.search.ridge`) reads: every finished point's
+    constraint values and transformed objectives, the found front's transformed objectives, and a step
+    model of the objectives followed by the constraints (:func:`~archsweep.search.ridge.constraint_transform`)."""
+
+    violations: dict[Index, np.ndarray]
+    values: dict[Index, np.ndarray]
+    front: np.ndarray
+    model: StepModel
 
 
 class ParetoLocalSearchSampler(ProposingSampler):
@@ -115,6 +130,9 @@ class ParetoLocalSearchSampler(ProposingSampler):
             neighbours first, then by contribution).
         final: distinct finished points after which ``global_share`` is 0 (None: never).
         reach: the most steps of a one-axis move (>= 1; module doc).
+        ridge: before its ordinary neighbour, a local trial proposes the next point of a line search from
+            an infeasible neighbour of a front point to the feasibility boundary (:mod:`archsweep.search.ridge`)
+            when the step model predicts one beyond the found front.
         twins: the grid points a finished trial implies through a limit that does not bind
             (:mod:`archsweep.search.twins`, ``slack_twins``) count as known: never proposed, and a
             ``fresh`` global proposal at one moves off it.
@@ -122,7 +140,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
                  seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False,
-                 parents: str = "contribution", final: int | None = None, reach: int = 1, twins: bool = False) -> None:
+                 parents: str = "contribution", final: int | None = None, reach: int = 1, twins: bool = False,
+                 ridge: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
@@ -140,6 +159,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._fresh = fresh
         self._parent_rule, self._final = parents, final
         self._reach = checked_reach(reach)
+        self._ridge = ridge
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -169,8 +189,38 @@ class ParetoLocalSearchSampler(ProposingSampler):
                 transformed, _ = objective_transform(np.stack(rows))
                 model = fit_step_model(np.array(indices), transformed, self._sizes)
                 parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes)
+            if self._ridge and len({len(c) for c in constraints}) == 1 and constraints[0]:
+                parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen))
         self._memo = (len(finished), parents)
         return parents
+
+    def _ridge_data(self, rows: list[np.ndarray], indices: list[Index], constraints: list[list[float]],
+                    chosen: np.ndarray) -> _Ridge:
+        transformed, _ = objective_transform(np.stack(rows))
+        limits = np.array(constraints, dtype=np.float64)
+        model = fit_step_model(np.array(indices), np.hstack([transformed, constraint_transform(limits)]), self._sizes)
+        return _Ridge({index: limits[i] for i, index in enumerate(indices)},
+                      {index: transformed[i] for i, index in enumerate(indices)}, transformed[chosen], model)
+
+    def _boundary(self, parents: _Parents, taken: set[Index], rng: np.random.Generator) -> Index | None:
+        """The boundary line search's best candidate (module doc of :mod:`archsweep.search.ridge`): the
+        largest predicted margin beyond the found front, if positive; ties drawn."""
+        ridge = parents.ridge
+        if ridge is None:
+            return None
+        k = ridge.front.shape[1]
+        pairs = boundary_candidates(parents.indices, ridge.violations, self._sizes, ridge.model,
+                                    slice(k, None), taken)
+        if not pairs:
+            return None
+        bases = np.array([base for _, base in pairs])
+        children = np.array([child for child, _ in pairs])
+        predicted = np.stack([ridge.values[base] for _, base in pairs]) + ridge.model.step(bases, children)[:, :k]
+        span = ridge.front.max(axis=0) - ridge.front.min(axis=0)
+        margin = front_margin(predicted, ridge.front, np.where(span > 0, span, 1.0))
+        margin = np.where(np.all(np.isfinite(predicted), axis=1), margin, -np.inf)
+        best = int(np.lexsort((rng.random(len(pairs)), margin))[-1])
+        return pairs[best][0] if margin[best] > 0 else None
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
         """The local phase's point for ``trial`` (discrete parameters), or None (global sampler)."""
@@ -194,7 +244,10 @@ class ParetoLocalSearchSampler(ProposingSampler):
         running = [t for t in trials if t.state == TrialState.RUNNING and t.number != trial.number]
         flying = {i for t in running for i in [self._trial_index(t)] if i is not None}
         rng = np.random.default_rng([self._seed, trial.number])
-        chosen = self._drawn(parents, known | self._implied(finished), flying, rng)
+        taken = known | self._implied(finished)
+        chosen = self._boundary(parents, taken | flying, rng) if self._ridge else None
+        if chosen is None:
+            chosen = self._drawn(parents, taken, flying, rng)
         if chosen is None:
             return None
         return {axis.name: axis.values[i] for axis, i in zip(self._axes, chosen)}

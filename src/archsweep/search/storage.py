@@ -132,6 +132,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     local_final = options.pop("local_search_final", None)
     reach = int(options.pop("neighbour_reach", 1))
     twins = bool(options.pop("slack_twins", False))
+    ridge = bool(options.pop("local_search_ridge", False))
     surrogate_share = float(options.pop("surrogate_share", 0.0))
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
@@ -150,7 +151,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,
                                            final=None if local_final is None
                                            else round((1.0 - float(local_final)) * spec.trials), reach=reach,
-                                           twins=twins)
+                                           twins=twins, ridge=ridge)
     if surrogate_share > 0:
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
