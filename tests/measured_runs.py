@@ -9,6 +9,8 @@ from functools import cache
 
 from archsweep.load.paths import data_dir
 from archsweep.validation.cells import read_measurements
+from archsweep.validation.run import validate_rows
+from archsweep.validation.types import RowResult
 
 CSV = data_dir() / "validation" / "training_runs.csv"
 
@@ -28,3 +30,15 @@ def runs(where: Callable[[Row], bool] | None = None) -> list[Row]:
 def runs_by_id(where: Callable[[Row], bool] | None = None) -> dict[str, Row]:
     """:func:`runs` by ``run_id``."""
     return {r["run_id"]: r for r in runs(where)}
+
+
+@cache
+def _validated() -> tuple[RowResult, ...]:
+    return tuple(validate_rows(_rows()))
+
+
+def validated() -> list[RowResult]:
+    """``validate_rows`` over every row (each stack's calibration as loaded), computed once per test session
+    (s13-tests: two tests each spent ~8 CPU-s on the same 622 rows); the results are frozen dataclasses,
+    the list is the caller's own."""
+    return list(_validated())

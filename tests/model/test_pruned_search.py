@@ -3,12 +3,14 @@ is a true lower bound of training_step's step time (random candidates, dense and
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pytest
 from random_hardware import CAL, TECH, candidate_key_tables, random_candidates
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.driver import _best_mappings
+from archsweep.model.driver import _MAX_CHUNK_ELEMENTS, _best_mappings, _score
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
@@ -36,15 +38,61 @@ def _case(workload: str, n: int, seed: int) -> tuple:
     return wl, HardwareArrays(**cols)
 
 
+OBJECTIVES = ("step_time_s", "memory_per_accelerator_bytes")
+
+
+def _exhaustive_indices(wl, hw: HardwareArrays, mappings, objectives: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``_best_mappings(kind, hw, mappings, objective, TECH)`` for each objective from ONE model evaluation
+    per chunk: the driver's loop and scoring (``_score``, argmin per candidate row, so the chunking does
+    not change the indices) with the step evaluated once for all objectives (s13-tests: the exhaustive
+    search was the cost of the slow cases, run twice over the same batch); checked against
+    ``_best_mappings`` itself by test_shared_exhaustive_pass_equals_best_mappings."""
+    kind = TrainingJobKind(wl, CAL)
+    n, m = int(np.size(hw.clock_hz)), len(mappings)
+    chunk = max(1, _MAX_CHUNK_ELEMENTS // max(m, 1))
+    best = {objective: np.zeros(n, dtype=np.int64) for objective in objectives}
+    mp2 = mappings.reshape((1, m))
+    for start in range(0, n, chunk):
+        sl = slice(start, min(n, start + chunk))
+        hw_rows = hw.rows(sl, trailing=True)
+        res = kind.performance(hw_rows, mp2)
+        for objective in objectives:
+            score, fallback = _score(kind, res, objective, hw_rows, mp2, TECH)
+            has_feasible = np.isfinite(score).any(axis=1)
+            best[objective][sl] = np.where(has_feasible, np.argmin(score, axis=1), np.argmin(fallback, axis=1))
+    for indices in best.values():
+        indices.setflags(write=False)  # shared between the tests of both objectives: read-only
+    return best
+
+
+@cache
+def _exhaustive(workload: str, n: int, tp_overlap: bool) -> dict[str, np.ndarray]:
+    """The exhaustive indices of a case, both objectives (computed by whichever test needs them first)."""
+    wl, hw = _case(workload, n, len(workload))
+    mappings, _ = enumerate_mappings(wl, tp_overlap=tp_overlap)
+    return _exhaustive_indices(wl, hw, mappings, OBJECTIVES)
+
+
 @pytest.mark.parametrize(("workload", "n"), CASES)
-@pytest.mark.parametrize("objective", ["step_time_s", "memory_per_accelerator_bytes"])
+@pytest.mark.parametrize("objective", OBJECTIVES)
 @pytest.mark.parametrize("tp_overlap", [False, True])  # validation's enumeration / a megatron-core study's
 def test_same_index_as_exhaustive(workload, n, objective, tp_overlap):
     wl, hw = _case(workload, n, len(workload))
     mappings, fixed_dp = enumerate_mappings(wl, tp_overlap=tp_overlap)
-    want = _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH)
+    want = _exhaustive(workload, n, tp_overlap)[objective]
     got = ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, objective)
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize(("workload", "n"), [("llama3-70b", 300), ("llama3-8b-split", 12)])
+def test_shared_exhaustive_pass_equals_best_mappings(workload, n):
+    """The shared pass above gives ``_best_mappings``'s indices, objective by objective (several chunks:
+    llama3-70b's 5376 mappings make chunks of 12 candidates)."""
+    wl, hw = _case(workload, n, len(workload))
+    mappings, _ = enumerate_mappings(wl, tp_overlap=True)
+    shared = _exhaustive(workload, n, True)
+    for objective in OBJECTIVES:
+        assert np.array_equal(shared[objective], _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH))
 
 
 @pytest.mark.parametrize(("workload", "n", "per_domain"), [("llama3-70b", 30, 0.0), ("mixtral-8x7b", 4, 0.0),

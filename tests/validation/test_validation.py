@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 import pytest
-from measured_runs import CSV, runs
+from measured_runs import runs, validated
 
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.errors import InputError
@@ -31,7 +31,7 @@ def public_rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def public_results():
-    return validate_file(CSV)
+    return validated()  # validate_file(CSV), shared with test_validation_consistency.py (the same rows)
 
 
 def _row(rows: list[dict[str, str]], run_id: str) -> dict[str, str]:
