@@ -39,8 +39,7 @@ from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share",
-           "split_busiest_stage", "step_work"]
+__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "split_busiest_stage", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,6 @@ def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tupl
     slow = np.where(on_last, last, middle)
     end = np.where(on_last, 1.0, 0.0)
     return slow * (1 - moe_frac), slow * moe_frac, end * n_mtp, end
-
-
-def pipeline_layer_share(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
-    """(transformer + MTP layers, MoE layers of those) per pipeline stage on average: ``(L + n_mtp) / pp``."""
-    n_mtp = float(wl.mtp_num_layers)
-    pp = np.asarray(mp.pp, dtype=float)
-    return (wl.layers + n_mtp) / pp, (wl.moe_layers + n_mtp * _mtp_is_moe(wl)) / pp
 
 
 def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
