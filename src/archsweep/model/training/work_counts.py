@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.model.training.layout_stage import kind_flops
+from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
@@ -75,11 +75,6 @@ class LinkBytes:
     synced_local_params: np.ndarray
 
 
-def _mtp_is_moe(wl: Workload) -> float:
-    """1 where the MTP layer is a MoE layer (it takes the decoder's last layer spec), else 0."""
-    return 1.0 if wl.moe_layers > 0 else 0.0
-
-
 def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
     """(dense, MoE, MTP layers, output layers) of the stage with the most matrix work under the embedding / loss
     split: the last (one layer fewer than its (L + 2) / pp slots, the output layer and the MTP block) or a middle
@@ -102,7 +97,7 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     untied, or tied at pp > 1, where the last stage keeps the embedding's copy, as
     :func:`~archsweep.model.training.memory.stage_parameters` counts it) over ``tp x pp`` (experts over
     ``etp x ep x pp``). At pp = 1 without MTP it is ``stage_parameters`` itself."""
-    n_mtp, mtp_moe = float(wl.mtp_num_layers), _mtp_is_moe(wl)
+    n_mtp, mtp_moe = float(wl.mtp_num_layers), mtp_is_moe(wl)
     moe = wl.moe_layers + n_mtp * mtp_moe
     dense_ffn = wl.layers - wl.moe_layers + n_mtp * (1.0 - mtp_moe)
     shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
@@ -120,7 +115,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
     (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
     (``StageCompute.busiest_*``)."""
-    mtp_moe = _mtp_is_moe(wl)
+    mtp_moe = mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
 
