@@ -119,8 +119,8 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
                          "a rank > 0 with mode finetune_lora")
     if training.mode != "finetune_lora" and training.lora_rank != 0:
         raise InputError(source, "--lora-rank", training.lora_rank, f"0 or absent unless --mode finetune_lora (mode {training.mode})")
-    # The low-precision recipe and the recompute modules: the checks of a study entry's training keys
-    # (load.job_options), named by flag.
+    # The job options (archsweep.spec.job_option_table): the checks of a study entry's training keys
+    # (load.job_options.job_option_values, then job_fits_model), named by flag.
     modules = overrides.recompute_modules
     if isinstance(modules, str):  # "core_attn,layernorm" (an empty string is the empty list)
         modules = tuple(m.strip() for m in modules.split(",")) if modules.strip() else ()

@@ -15,7 +15,6 @@ from typing import Any
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, JobOption, job_option
-from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.training import (
     LORA_TARGET_GROUPS,
@@ -120,8 +119,9 @@ def precision_recipe(raw: Mapping[str, Any], base: TrainingJob | None, precision
     """(low_precision_recipe, fp8_params, activation_offload_layers), each kept from ``base`` (else the
     :class:`TrainingJob` default) where ``raw`` leaves it out. ``low_precision_recipe`` and
     ``fp8_params`` only with precision fp8 (they describe how FP8 runs); problems appended to ``p``,
-    each at ``key.<name>`` or at ``names[<name>]`` (a command line's flag: ``archsweep eval``).
-    The one implementation of these checks (study and model-file entries, what-if overrides)."""
+    each at ``key.<name>`` or at ``names[<name>]`` (a command line's flag: ``archsweep eval``). Each value's
+    type and range as its kind says (:func:`_option`); the fp8-only rule here. The one implementation of these
+    checks (study and model-file entries, what-if overrides)."""
     def at(name: str) -> str:
         return names[name] if names is not None else f"{key}.{name}"
 
@@ -131,23 +131,8 @@ def precision_recipe(raw: Mapping[str, Any], base: TrainingJob | None, precision
         if name in raw and precision != "fp8":
             p.append(InputError(file, at(name), raw[name], f"absent unless precision is fp8 (got {precision})"))
             return recipe, fp8_params, offload
-    if "low_precision_recipe" in raw:
-        if raw["low_precision_recipe"] in RECIPE_NAMES:
-            recipe = raw["low_precision_recipe"]
-        else:
-            p.append(InputError(file, at("low_precision_recipe"), raw["low_precision_recipe"],
-                                "one of " + ", ".join(RECIPE_NAMES)))
-    if "fp8_params" in raw:
-        if isinstance(raw["fp8_params"], bool):
-            fp8_params = raw["fp8_params"]
-        else:
-            p.append(InputError(file, at("fp8_params"), raw["fp8_params"], "true or false"))
-    if "activation_offload_layers" in raw:
-        value = raw["activation_offload_layers"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            p.append(InputError(file, at("activation_offload_layers"), value, "an integer >= 0"))
-        else:
-            offload = value
+    recipe, fp8_params, offload = (_option(raw, job_option(name), base, file, key, p, names)  # each kind's check
+                                   for name in ("low_precision_recipe", "fp8_params", "activation_offload_layers"))
     if precision != "fp8":  # a study entry that turns an FP8 file's job into BF16 drops its FP8 options
         recipe, fp8_params = TrainingJob(1, 1).low_precision_recipe, False
     return recipe, fp8_params, offload
@@ -192,15 +177,10 @@ def fp8_act_option(raw: Mapping[str, Any], base: TrainingJob | None, ffn_type: s
     known here), as Megatron-Core requires (transformer_config.py @d98e8a6 L2467). Problems appended to
     ``p`` at ``key.activation_fp8_input_store`` or ``names["activation_fp8_input_store"]`` (a flag)."""
     kept = base.activation_fp8_input_store if base is not None else False
-    if FP8_ACT_KEY not in raw:
-        return kept
-    at = names[FP8_ACT_KEY] if names is not None else f"{key}.{FP8_ACT_KEY}"
-    value = raw[FP8_ACT_KEY]
-    if not isinstance(value, bool):
-        p.append(InputError(file, at, value, "true or false"))
-        return kept
-    if value and ffn_type is not None and ffn_type != "swiglu":
-        p.append(InputError(file, at, value, f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
+    value = bool_job_option(raw, FP8_ACT_KEY, base, file, key, p, names)  # kept where raw leaves it out or errs
+    if raw.get(FP8_ACT_KEY) is True and ffn_type is not None and ffn_type != "swiglu":
+        at = names[FP8_ACT_KEY] if names is not None else f"{key}.{FP8_ACT_KEY}"
+        p.append(InputError(file, at, True, f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
                             "input in FP8 only for SwiGLU)"))
         return kept
     return value
@@ -246,11 +226,8 @@ def pipeline_options(raw: Mapping[str, Any], base: TrainingJob | None, file: str
         return split, layout
     at = names[PIPELINE_LAYOUT_KEY] if names is not None else f"{key}.{PIPELINE_LAYOUT_KEY}"
     value = raw[PIPELINE_LAYOUT_KEY]
-    try:
-        if value != "":
-            parse_layout(value, file)
-    except InputError as exc:
-        p.append(InputError(file, at, value, exc.problem.allowed))
+    if (allowed := job_option(PIPELINE_LAYOUT_KEY).problem(value)) is not None:  # "" or a layout that parses
+        p.append(InputError(file, at, value, allowed))
         return split, layout
     if value and split:
         p.append(InputError(file, at, value, f"no layout together with {EMBEDDING_LOSS_SPLIT_KEY} (Megatron-Core "

@@ -11,7 +11,8 @@ validation CSV column. Generated from this table:
 * the ``archsweep eval`` flags and their help (:mod:`archsweep.cli.app`) and the what-if override names
   (:data:`archsweep.whatif._FLAGS`);
 * the type / range check of each field of :class:`~archsweep.spec.training.TrainingJob` (:meth:`JobOption.problem`);
-* the reading of options whose CSV cell is plain yes / no or text (:mod:`archsweep.validation.row_workload`);
+* the reading of options whose CSV cell is plain yes / no or text (:func:`archsweep.validation.cells.stated_job_options`,
+  for :mod:`archsweep.validation.row_workload`);
 * the key reading of the plain options (:mod:`archsweep.load.job_options`: a kind's generic reader).
 
 Left by hand (clearer so): the cross-field rules (precision fp8 only, SwiGLU only, no layout with the

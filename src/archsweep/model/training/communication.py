@@ -15,6 +15,7 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.overlap import overlapped_exposed_s
 from archsweep.model.training.schedule import unpaired_chunk_passes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -186,15 +187,14 @@ def a2a_paired_exposed_s(hw: HardwareArrays, cal: Calibration, a2a_s: np.ndarray
     """Time a MoE layer's ``a2a_s`` of all-to-alls add beside ``compute_s`` of another micro-batch's compute
     under the combined-1F1B overlap, s: the excess no compute hides, plus the compute's slowdown while both
     run, the share ``cal.moe_a2a_overlap_sms / hw.compute_units`` (<= 1) of the units the dispatch / combine
-    kernels hold, times the shorter of the two (the rule of the overlapped data-parallel collectives,
-    :func:`~archsweep.model.training.data_parallel.overlapped_exposed_s`). Megatron-Bridge @fcbb6031 / @0fbfe7d3
-    scripts/performance/utils/overrides.py L72-75 / L68-71 give HybridEP 32 SMs ("TODO: This needs to be
+    kernels hold, times the shorter of the two: :func:`~archsweep.model.training.overlap.overlapped_exposed_s`
+    (the rule of the overlapped data-parallel collectives) with that share as its interference. Megatron-Bridge
+    @fcbb6031 / @0fbfe7d3 scripts/performance/utils/overrides.py L72-75 / L68-71 give HybridEP 32 SMs ("TODO: This needs to be
     adjusted when overlapping HybridEP with computation"); the kernels hold them for the whole dispatch /
     combine (deepseek-ai/DeepEP hybrid-ep: persistent blocks, one per SM). 0 SMs: perfect overlap."""
     units = np.asarray(hw.compute_units, dtype=np.float64)
     share = np.where(units > 0.0, np.minimum(cal.moe_a2a_overlap_sms / np.where(units > 0.0, units, 1.0), 1.0), 0.0)
-    compute = np.asarray(compute_s, dtype=np.float64)
-    return np.maximum(a2a_s - compute, 0.0) + share * np.minimum(a2a_s, compute)
+    return overlapped_exposed_s(a2a_s, np.asarray(compute_s, dtype=np.float64), share)
 
 
 def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:

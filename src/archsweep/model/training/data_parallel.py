@@ -10,6 +10,7 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots, stage_parameters
+from archsweep.model.training.overlap import overlapped_exposed_s
 from archsweep.model.training.schedule import microbatch_group
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -165,17 +166,6 @@ def flat_gather_stride(flat: bool | np.ndarray, group: np.ndarray, stride: np.nd
     has no scale-out hop and runs on the scale-up fabric."""
     spans = np.asarray(group) * np.asarray(stride) > np.asarray(domain)
     return np.where(np.asarray(flat) & spans, np.maximum(stride, domain), stride)
-
-
-def overlapped_exposed_s(comm_s: np.ndarray, compute_s: np.ndarray, interference: float | np.ndarray) -> np.ndarray:
-    """Time a collective of ``comm_s`` adds to ``compute_s`` of compute it runs beside, s.
-
-    ``max(comm - compute, 0)``: the part no compute hides; ``interference x min(comm, compute)``:
-    the slowdown of the compute while both run (the collective's kernels hold SMs and HBM
-    bandwidth the compute kernels then lack; see ``overlap_interference`` in
-    data/calibration/model.yaml). 0 = perfect overlap, 1 = serial. Non-decreasing in both
-    arguments' rates for interference in [0, 1] and never negative."""
-    return np.maximum(comm_s - compute_s, 0.0) + interference * np.minimum(comm_s, compute_s)
 
 
 def chunked_sync_window(microbatches: np.ndarray, pp: np.ndarray, vpp: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
 from archsweep.spec.workload import Workload
 
 __all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_rank_layers", "layout_stage",
-           "mtp_block_costs"]
+           "mtp_block_costs", "mtp_is_moe"]
 
 
 def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, moe_frac: float,
@@ -45,11 +45,17 @@ def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Lay
     return np.where(mp.recompute == 2, full, np.where(mp.recompute == 1, core, 0.0))
 
 
+def mtp_is_moe(wl: Workload) -> float:
+    """1 where the job's MTP layers are MoE layers, else 0: an MTP layer takes the decoder's last layer spec
+    (a MoE layer in a model with any)."""
+    return 1.0 if wl.moe_layers > 0 else 0.0
+
+
 def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(forward, backward, recompute) time (s) of the job's MTP layers for one micro-batch; zeros without MTP."""
     n = float(wl.mtp_num_layers)
-    moe = 1.0 if wl.moe_layers > 0 else 0.0  # the MTP layer takes the decoder's last layer spec
+    moe = mtp_is_moe(wl)
     proj = 2.0 * wl.hidden / wl.vocab  # eh_proj 2h x h against the output layer's h x V, per token
     f = (1 - moe) * lc.dense_fwd_s + moe * lc.moe_fwd_s
     b = (1 - moe) * lc.dense_bwd_s + moe * lc.moe_bwd_s
@@ -60,7 +66,7 @@ def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Layer
 def kind_flops(wl: Workload, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
     """Forward matrix FLOPs of one micro-batch of (a dense layer, a MoE layer, an MTP layer with its ``eh_proj``
     and output layer, the output layer): what picks the busiest stage (the one with the most work)."""
-    mtp_moe = 1.0 if wl.moe_layers > 0 else 0.0  # the MTP layer takes the decoder's last layer spec
+    mtp_moe = mtp_is_moe(wl)
     mtp = (1 - mtp_moe) * lc.dense_flops + mtp_moe * lc.moe_flops + (1.0 + 2.0 * wl.hidden / wl.vocab) * lc.logits_flops
     return lc.dense_flops, lc.moe_flops, mtp, lc.logits_flops
 

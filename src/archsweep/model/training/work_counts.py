@@ -32,15 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.model.training.layout_stage import kind_flops
+from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "pipeline_layer_share",
-           "split_busiest_stage", "step_work"]
+__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "split_busiest_stage", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +75,6 @@ class LinkBytes:
     synced_local_params: np.ndarray
 
 
-def _mtp_is_moe(wl: Workload) -> float:
-    """1 where the MTP layer is a MoE layer (it takes the decoder's last layer spec), else 0."""
-    return 1.0 if wl.moe_layers > 0 else 0.0
-
-
 def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
     """(dense, MoE, MTP layers, output layers) of the stage with the most matrix work under the embedding / loss
     split: the last (one layer fewer than its (L + 2) / pp slots, the output layer and the MTP block) or a middle
@@ -97,20 +91,13 @@ def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tupl
     return slow * (1 - moe_frac), slow * moe_frac, end * n_mtp, end
 
 
-def pipeline_layer_share(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
-    """(transformer + MTP layers, MoE layers of those) per pipeline stage on average: ``(L + n_mtp) / pp``."""
-    n_mtp = float(wl.mtp_num_layers)
-    pp = np.asarray(mp.pp, dtype=float)
-    return (wl.layers + n_mtp) / pp, (wl.moe_layers + n_mtp * _mtp_is_moe(wl)) / pp
-
-
 def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dense, expert) parameters per accelerator averaged over the pipeline stages: the whole model (L layers,
     the MTP layers with their ``eh_proj``, the embedding, and the output layer's matrix where it is held apart:
     untied, or tied at pp > 1, where the last stage keeps the embedding's copy, as
     :func:`~archsweep.model.training.memory.stage_parameters` counts it) over ``tp x pp`` (experts over
     ``etp x ep x pp``). At pp = 1 without MTP it is ``stage_parameters`` itself."""
-    n_mtp, mtp_moe = float(wl.mtp_num_layers), _mtp_is_moe(wl)
+    n_mtp, mtp_moe = float(wl.mtp_num_layers), mtp_is_moe(wl)
     moe = wl.moe_layers + n_mtp * mtp_moe
     dense_ffn = wl.layers - wl.moe_layers + n_mtp * (1.0 - mtp_moe)
     shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
@@ -128,7 +115,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
     (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
     (``StageCompute.busiest_*``)."""
-    mtp_moe = _mtp_is_moe(wl)
+    mtp_moe = mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
 
