@@ -103,10 +103,11 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
         training = replace(training, global_batch_seqs=int(overrides.global_batch_seqs))
     if overrides.seq_len is not None:
         training = replace(training, seq_len=int(overrides.seq_len))
-    if overrides.precision is not None:
+    precision = training.precision  # set together with the job options below: an FP8-only option the model file
+    if overrides.precision is not None:  # keeps is dropped for another precision (as in a study entry), not refused
         if overrides.precision.lower() not in PRECISIONS:
             raise InputError(source, "--precision", overrides.precision, "one of " + ", ".join(PRECISIONS))
-        training = replace(training, precision=overrides.precision.lower())  # type: ignore[arg-type]
+        precision = overrides.precision.lower()  # type: ignore[assignment]
     if overrides.mode is not None:
         if overrides.mode not in TRAINING_MODES:
             raise InputError(source, "--mode", overrides.mode, "one of " + ", ".join(TRAINING_MODES))
@@ -127,11 +128,10 @@ def apply_overrides(workload: Workload, overrides: WorkloadOverrides, *, source:
     given = {k: modules if k == RECOMPUTE_KEY else getattr(overrides, k) for k in _FLAGS}
     raw = {k: v for k, v in given.items() if v is not None}
     problems: list[InputError] = []
-    options = job_option_values(raw, training, training.precision, workload.architecture.ffn_type, source, "", problems,
-                                _FLAGS)
+    options = job_option_values(raw, training, precision, workload.architecture.ffn_type, source, "", problems, _FLAGS)
     if problems:
         raise error([e.problem for e in problems])
-    training = replace(training, **options)
+    training = replace(training, precision=precision, **options)
     arch = workload.architecture
     problems = job_fits_model(training, arch.layers, arch.mtp_num_layers, arch.moe is not None, workload.name, source,
                               "", _FLAGS)

@@ -93,3 +93,20 @@ def test_eval_flag_names_itself() -> None:
     assert on.training.fp8_dot_product_attention
     with pytest.raises((InputError, InputErrors), match="--fp8-dpa"):
         apply_overrides(wl, WorkloadOverrides(precision="bf16", fp8_dot_product_attention=True))
+
+
+def test_eval_precision_override_drops_a_kept_fp8_attention() -> None:
+    """A job that runs FP8 attention (as a model file may state it) evaluated with ``--precision bf16``: the option
+    kept from the job is dropped, as a study entry's precision override drops it (load.job_options.fp8_dpa_option);
+    until the thirteenth session's review the precision was applied first and the job refused itself."""
+    from dataclasses import replace
+
+    from archsweep.load.workloads import load_workload
+    from archsweep.whatif import WorkloadOverrides, apply_overrides
+
+    wl = load_workload("mixtral-8x7b")
+    fp8 = replace(wl, training=replace(wl.training, precision="fp8", fp8_dot_product_attention=True))
+    bf16 = apply_overrides(fp8, WorkloadOverrides(precision="bf16"))
+    assert bf16.training.precision == "bf16" and not bf16.training.fp8_dot_product_attention
+    kept = apply_overrides(fp8, WorkloadOverrides(global_batch_seqs=64))
+    assert kept.training.precision == "fp8" and kept.training.fp8_dot_product_attention
