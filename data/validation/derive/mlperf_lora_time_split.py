@@ -30,7 +30,6 @@ timing in the given mirrors; the commit read in ``source_locator``).
 
 from __future__ import annotations
 
-import csv
 import re
 import statistics
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 from _mlperf_common import mllog_events, result_files
 from mlperf_steady_step import _block_end
 from pinned_mirrors import open_mirrors
-from runs_table import read_runs
+from runs_table import read_runs, write_table
 
 OUT = Path(__file__).resolve().parents[1] / "mlperf_lora_time_split.csv"
 FIELDS = ("run_id", "files", "time_to_train_s", "init_s", "steps", "steady_step_s", "tracked_step_s", "evaluations",
@@ -129,10 +128,7 @@ def main(mirror_paths: list[str]) -> None:
         line["confidence"] = "high (read from the submitters' own logs; medians over the result files)"
         out.append(line)
     out.sort(key=lambda r: r["run_id"])
-    with OUT.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(out)
+    write_table(OUT, FIELDS, out)
     print(f"{OUT}: {len(out)} rows")
 
 

@@ -20,13 +20,13 @@ Usage: python data/validation/derive/mlperf_power_readings.py <mirror dir of tra
 
 from __future__ import annotations
 
-import csv
 import statistics
 import sys
 from pathlib import Path
 
 from mlperf_power_logs import RunSummary, run_summaries
 from pinned_mirrors import open_mirrors
+from runs_table import write_table
 
 CSV = Path(__file__).resolve().parents[1] / "mlperf_power_readings.csv"
 COLUMNS = ("reading_id", "accelerator", "benchmark", "source", "source_locator", "runs", "nodes", "gpus_per_node",
@@ -94,10 +94,7 @@ def main(paths: list[str]) -> None:
         mirror = mirrors[version]
         rows.append(reading_row(reading_id, version, folder, accelerator, analyser, matched, notes,
                                 run_summaries(mirror, folder), mirror.commit))
-    with CSV.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_table(CSV, COLUMNS, rows)
     print(f"wrote {len(rows)} readings to {CSV}")
 
 

@@ -37,12 +37,18 @@ def read_runs(new_columns: Iterable[str] = ()) -> tuple[list[str], list[Row]]:
     return header, rows
 
 
-def write_runs(header: list[str], rows: list[Row]) -> None:
-    """Write ``rows`` back with ``header`` as the column order."""
-    with CSV.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Row]) -> None:
+    """Write ``rows`` to the CSV file ``path`` with ``header`` as the column order and ``\\n`` line ends (the
+    layout of every table under data/validation/)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(header), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_runs(header: list[str], rows: list[Row]) -> None:
+    """Write ``rows`` back to training_runs.csv with ``header`` as the column order."""
+    write_table(CSV, header, rows)
 
 
 def upsert_rows(header: Sequence[str], rows: list[Row], new_rows: Iterable[Row],
