@@ -44,9 +44,10 @@ def first(x: object) -> float:
     return float(np.ravel(x)[0])
 
 
-def workload_4k(name: str, recompute: tuple[str, ...] = ()) -> Workload:
+def workload_4k(name: str, recompute: tuple[str, ...] = ("core_attn",)) -> Workload:
     """The model file ``name``'s workload at 4,096 tokens per sequence, selective recompute re-running
-    ``recompute`` (none by default)."""
+    ``recompute`` (by default the attention core alone, ``TrainingJob``'s default: no module beside it, so
+    :func:`~archsweep.model.transformer.layer_costs` charges no module recompute)."""
     wl = load_workload(name)
     return replace(wl, training=replace(wl.training, seq_len=4096, recompute_modules=recompute))
 

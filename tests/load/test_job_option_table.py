@@ -116,6 +116,7 @@ def test_the_generic_key_reader_refuses_a_bad_value() -> None:
 @pytest.mark.parametrize(("field", "value", "allowed"), [
     ("param_gather_overlap", "yes", "true or false"), ("activation_offload_layers", True, "an integer >= 0"),
     ("low_precision_recipe", "fp6", "one of delayed"), ("recompute_modules", ("mlp", "mlp"), "distinct modules"),
+    ("recompute_modules", (), "a non-empty list"),
     ("pipeline_layout", "Eq|tL", "unknown characters ['q']")])
 def test_the_dataclass_check_refuses_a_bad_value(field: str, value: object, allowed: str) -> None:
     with pytest.raises(InputError) as err:

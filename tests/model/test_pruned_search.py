@@ -10,7 +10,7 @@ import pytest
 from random_hardware import CAL, TECH, candidate_key_tables, random_candidates
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.driver import _MAX_CHUNK_ELEMENTS, _best_mappings, _score
+from archsweep.model.driver import _best_mappings, _exhaustive_best
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
@@ -41,36 +41,15 @@ def _case(workload: str, n: int, seed: int) -> tuple:
 OBJECTIVES = ("step_time_s", "memory_per_accelerator_bytes")
 
 
-def _exhaustive_indices(wl, hw: HardwareArrays, mappings, objectives: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """``_best_mappings(kind, hw, mappings, objective, TECH)`` for each objective from ONE model evaluation
-    per chunk: the driver's loop and scoring (``_score``, argmin per candidate row, so the chunking does
-    not change the indices) with the step evaluated once for all objectives (s13-tests: the exhaustive
-    search was the cost of the slow cases, run twice over the same batch); checked against
-    ``_best_mappings`` itself by test_shared_exhaustive_pass_equals_best_mappings."""
-    kind = TrainingJobKind(wl, CAL)
-    n, m = int(np.size(hw.clock_hz)), len(mappings)
-    chunk = max(1, _MAX_CHUNK_ELEMENTS // max(m, 1))
-    best = {objective: np.zeros(n, dtype=np.int64) for objective in objectives}
-    mp2 = mappings.reshape((1, m))
-    for start in range(0, n, chunk):
-        sl = slice(start, min(n, start + chunk))
-        hw_rows = hw.rows(sl, trailing=True)
-        res = kind.performance(hw_rows, mp2)
-        for objective in objectives:
-            score, fallback = _score(kind, res, objective, hw_rows, mp2, TECH)
-            has_feasible = np.isfinite(score).any(axis=1)
-            best[objective][sl] = np.where(has_feasible, np.argmin(score, axis=1), np.argmin(fallback, axis=1))
-    for indices in best.values():
-        indices.setflags(write=False)  # shared between the tests of both objectives: read-only
-    return best
-
-
 @cache
 def _exhaustive(workload: str, n: int, tp_overlap: bool) -> dict[str, np.ndarray]:
     """The exhaustive indices of a case, both objectives (computed by whichever test needs them first)."""
     wl, hw = _case(workload, n, len(workload))
     mappings, _ = enumerate_mappings(wl, tp_overlap=tp_overlap)
-    return _exhaustive_indices(wl, hw, mappings, OBJECTIVES)
+    best = _exhaustive_best(TrainingJobKind(wl, CAL), hw, mappings, OBJECTIVES, TECH)  # one pass, both objectives
+    for indices in best.values():
+        indices.setflags(write=False)  # shared between the tests of both objectives: read-only
+    return best
 
 
 @pytest.mark.parametrize(("workload", "n"), CASES)

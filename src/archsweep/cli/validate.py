@@ -24,8 +24,8 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Predict every row of a CSV with the columns of data/validation/training_runs.csv (or of "
                     "data/validation/inference_runs.csv: serving, told apart by its columns) with the row's "
                     "own workload, system and mapping, compare with what it measured, print a table and a summary "
-                    "(MAPE, max error per source_group and accelerator). Rows that cannot be modelled are 'skipped' "
-                    "with a reason.")
+                    "(training: MAPE and max error per source_group, accelerator and metric; serving: MAPE per "
+                    "group and model, for each metric). Rows that cannot be modelled are 'skipped' with a reason.")
     parser.add_argument("--measurements", required=True, help="CSV of measured runs (UTF-8, a header row, each run_id once)")
     parser.add_argument("--output", default=None,
                         help="write run_id, metric, measured, predicted, error_pct, status, reason (+ extra columns; with --optimism also best_over_measured, given_over_measured, best_over_given, best_over_ceiling, best_mapping, optimism_note per row); default: none (print only)")
@@ -37,7 +37,7 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--optimism", action="store_true",
                         help="training runs: also run the best-mapping search for every throughput row (same model, "
                              "accelerator, count, batch, sequence, precision and software stack) and print best / "
-                             "measured per source group (search optimism, the criterion; about 15 s on the public set), "
+                             "measured per source group (search optimism, the criterion; about 30 s of CPU on the public set), "
                              "beside best / max(measured, same-silicon ceiling): the fastest measured row of the same "
                              "group, model, count, batch, sequence and precision on a part of the same die "
                              "(data/validation/die_families.yaml), converted by the model's part ratio")

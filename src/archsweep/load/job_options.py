@@ -44,6 +44,12 @@ HAND_READ = ("low_precision_recipe", "fp8_params", "activation_offload_layers", 
              FP8_DPA_KEY, EMBEDDING_LOSS_SPLIT_KEY, PIPELINE_LAYOUT_KEY)
 
 
+def _at(name: str, key: str, names: Mapping[str, str] | None) -> str:
+    """Where a problem with option ``name`` is reported: its command-line flag ``names[name]`` (``archsweep eval``),
+    else the key path ``key.<name>``."""
+    return names[name] if names is not None and name in names else f"{key}.{name}".lstrip(".")
+
+
 def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precision: Any, ffn_type: str | None, file: str,
                       key: str, p: list[InputError], names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every job option (:data:`~archsweep.spec.job_option_table.JOB_OPTIONS`, by name) of ``raw``, each kept from
@@ -75,8 +81,8 @@ def _option(raw: Mapping[str, Any], option: JobOption, base: TrainingJob | None,
     value = raw[option.name]
     value = tuple(value) if option.kind == "modules" and isinstance(value, list) else value
     if (allowed := option.problem(value)) is not None:
-        at = names[option.name] if names is not None else f"{key}.{option.name}"
-        p.append(InputError(file, at, list(value) if isinstance(value, tuple) else value, allowed))
+        p.append(InputError(file, _at(option.name, key, names), list(value) if isinstance(value, tuple) else value,
+                            allowed))
         return kept
     return value
 
@@ -122,14 +128,12 @@ def precision_recipe(raw: Mapping[str, Any], base: TrainingJob | None, precision
     each at ``key.<name>`` or at ``names[<name>]`` (a command line's flag: ``archsweep eval``). Each value's
     type and range as its kind says (:func:`_option`); the fp8-only rule here. The one implementation of these
     checks (study and model-file entries, what-if overrides)."""
-    def at(name: str) -> str:
-        return names[name] if names is not None else f"{key}.{name}"
-
     kept = base if base is not None else TrainingJob(1, 1)
     recipe, fp8_params, offload = kept.low_precision_recipe, kept.fp8_params, kept.activation_offload_layers
     for name in ("low_precision_recipe", "fp8_params"):
         if name in raw and precision != "fp8":
-            p.append(InputError(file, at(name), raw[name], f"absent unless precision is fp8 (got {precision})"))
+            p.append(InputError(file, _at(name, key, names), raw[name],
+                                f"absent unless precision is fp8 (got {precision})"))
             return recipe, fp8_params, offload
     recipe, fp8_params, offload = (_option(raw, job_option(name), base, file, key, p, names)  # each kind's check
                                    for name in ("low_precision_recipe", "fp8_params", "activation_offload_layers"))
@@ -150,8 +154,7 @@ def recompute_option(raw: Mapping[str, Any], base: TrainingJob | None, file: str
     kept = base.recompute_modules if base is not None else TrainingJob(1, 1).recompute_modules
     if RECOMPUTE_KEY not in raw:
         return kept
-    at = names[RECOMPUTE_KEY] if names is not None else f"{key}.{RECOMPUTE_KEY}"
-    allowed = "a non-empty list of distinct modules out of " + ", ".join(RECOMPUTE_MODULES)
+    at, allowed = _at(RECOMPUTE_KEY, key, names), job_option(RECOMPUTE_KEY).allowed
     value = raw[RECOMPUTE_KEY]
     if not isinstance(value, (list, tuple)) or not value:
         p.append(InputError(file, at, list(value) if isinstance(value, tuple) else value, allowed))
@@ -179,8 +182,8 @@ def fp8_act_option(raw: Mapping[str, Any], base: TrainingJob | None, ffn_type: s
     kept = base.activation_fp8_input_store if base is not None else False
     value = bool_job_option(raw, FP8_ACT_KEY, base, file, key, p, names)  # kept where raw leaves it out or errs
     if raw.get(FP8_ACT_KEY) is True and ffn_type is not None and ffn_type != "swiglu":
-        at = names[FP8_ACT_KEY] if names is not None else f"{key}.{FP8_ACT_KEY}"
-        p.append(InputError(file, at, True, f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
+        p.append(InputError(file, _at(FP8_ACT_KEY, key, names), True,
+                            f"false for a {ffn_type} MLP (Megatron-Core stores the activation "
                             "input in FP8 only for SwiGLU)"))
         return kept
     return value
@@ -206,8 +209,8 @@ def fp8_dpa_option(raw: Mapping[str, Any], base: TrainingJob | None, precision: 
     value = bool_job_option(raw, FP8_DPA_KEY, base, file, key, p, names)
     if value and precision != "fp8":
         if FP8_DPA_KEY in raw:
-            at = names[FP8_DPA_KEY] if names is not None else f"{key}.{FP8_DPA_KEY}"
-            p.append(InputError(file, at, True, f"false for a {precision} job (FP8 attention runs only with "
+            p.append(InputError(file, _at(FP8_DPA_KEY, key, names), True,
+                                f"false for a {precision} job (FP8 attention runs only with "
                                 "precision fp8)"))
         return False
     return value
@@ -224,7 +227,7 @@ def pipeline_options(raw: Mapping[str, Any], base: TrainingJob | None, file: str
     layout = base.pipeline_layout if base is not None else ""
     if PIPELINE_LAYOUT_KEY not in raw:
         return split, layout
-    at = names[PIPELINE_LAYOUT_KEY] if names is not None else f"{key}.{PIPELINE_LAYOUT_KEY}"
+    at = _at(PIPELINE_LAYOUT_KEY, key, names)
     value = raw[PIPELINE_LAYOUT_KEY]
     if (allowed := job_option(PIPELINE_LAYOUT_KEY).problem(value)) is not None:  # "" or a layout that parses
         p.append(InputError(file, at, value, allowed))
@@ -244,19 +247,16 @@ def job_fits_model(job: TrainingJob, layers: int, mtp_num_layers: int, moe: bool
     fewer offloaded layers than the model has (Megatron-Core TransformerConfig.__post_init__: "CPU offloading can be
     done only for layers less than num_layers", NVIDIA/Megatron-LM@60e039626:megatron/core/transformer/
     transformer_config.py L1862-L1867)."""
-    def at(name: str) -> str:
-        return names[name] if names is not None and name in names else f"{key}.{name}".lstrip(".")
-
     out = []
     if job.moe_a2a_overlap and not moe:
-        out.append(InputError(file, at("moe_a2a_overlap"), True,
+        out.append(InputError(file, _at("moe_a2a_overlap", key, names), True,
                               f"only for a MoE model: {model} has no experts, so no EP all-to-all to overlap"))
     if job.pipeline_layout:
         try:
             parse_layout(job.pipeline_layout, file).check_model(layers, mtp_num_layers, file)
         except InputError as exc:
-            out.append(InputError(file, at(PIPELINE_LAYOUT_KEY), job.pipeline_layout, exc.problem.allowed))
+            out.append(InputError(file, _at(PIPELINE_LAYOUT_KEY, key, names), job.pipeline_layout, exc.problem.allowed))
     if job.activation_offload_layers >= layers:
-        out.append(InputError(file, at("activation_offload_layers"), job.activation_offload_layers,
+        out.append(InputError(file, _at("activation_offload_layers", key, names), job.activation_offload_layers,
                               f"fewer layers than the model's {layers} (Megatron-Core offloads layers < num_layers)"))
     return out

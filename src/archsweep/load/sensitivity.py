@@ -126,9 +126,8 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
             grids.append(SensitivityGrid(x[0], x[1], y[0], y[1]))
     outputs = tuple(raw.get("outputs", DEFAULT_SENSITIVITY_OUTPUTS))
     for k, name in enumerate(outputs):
-        if name not in (*OUTPUT_COLUMNS, "mfu", "hfu"):
-            problems.append(problem(file, f"sensitivity.outputs[{k}]", name,
-                                    "an output column: " + ", ".join((*OUTPUT_COLUMNS, "mfu", "hfu"))))
+        if name not in OUTPUT_COLUMNS:  # mfu and hfu among them
+            problems.append(problem(file, f"sensitivity.outputs[{k}]", name, "an output column: " + ", ".join(OUTPUT_COLUMNS)))
     entries = [t.name for t in study.training]  # the study's {model, training} entries, under the study's job
     known = [*list_workloads(), *entries]
     for k, name in enumerate(raw.get("workloads", ())):

@@ -104,20 +104,29 @@ def _best_mappings(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappin
     pruned search (:func:`archsweep.model.training.pruned_search.best_mapping_indices`, the same
     indices) when the batch has at least ``_PRUNED_MIN_CANDIDATES`` candidates.
     """
-    n, m = int(np.size(hw.clock_hz)), len(mappings)
+    n = int(np.size(hw.clock_hz))
     if (not exhaustive and isinstance(kind, TrainingJobKind) and objective in PRUNABLE_OBJECTIVES
             and n >= _PRUNED_MIN_CANDIDATES):
         return best_mapping_indices(hw, kind.workload, mappings, kind.fixed_dp, kind.calibration, objective)
+    return _exhaustive_best(kind, hw, mappings, (objective,), tech)[objective]
+
+
+def _exhaustive_best(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, objectives: tuple[str, ...],
+                     tech: Technology) -> dict[str, np.ndarray]:
+    """The exhaustive search: :func:`_best_mappings`'s indices for each of ``objectives`` from one model evaluation
+    per chunk of candidates (every mapping of each candidate; the chunking does not change the indices)."""
+    n, m = int(np.size(hw.clock_hz)), len(mappings)
     chunk = max(1, _MAX_CHUNK_ELEMENTS // max(m, 1))
-    best = np.zeros(n, dtype=np.int64)
+    best = {objective: np.zeros(n, dtype=np.int64) for objective in objectives}
     mp2 = mappings.reshape((1, m))
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
         hw_rows = hw.rows(sl, trailing=True)
         res = kind.performance(hw_rows, mp2)
-        score, fallback = _score(kind, res, objective, hw_rows, mp2, tech)
-        has_feasible = np.isfinite(score).any(axis=1)
-        best[sl] = np.where(has_feasible, np.argmin(score, axis=1), np.argmin(fallback, axis=1))
+        for objective in objectives:
+            score, fallback = _score(kind, res, objective, hw_rows, mp2, tech)
+            has_feasible = np.isfinite(score).any(axis=1)
+            best[objective][sl] = np.where(has_feasible, np.argmin(score, axis=1), np.argmin(fallback, axis=1))
     return best
 
 

@@ -57,7 +57,7 @@ class JobOption:
         description: what it means and its source (the schema description).
         csv_column: the validation CSV column that states it ("" = none).
         csv_generic: the column is read by the kind's generic reader (a yes / no cell, a layout text; empty =
-            the default); False: read by hand in :mod:`archsweep.validation.cells`.
+            the default; bool and layout kinds only); False: read by hand in :mod:`archsweep.validation.cells`.
         choices: the allowed values of a choice, the allowed entries of modules.
     """
 
@@ -70,6 +70,10 @@ class JobOption:
     csv_column: str = ""
     csv_generic: bool = False
     choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.csv_generic and self.kind not in ("bool", "layout"):  # the table's own rule, not user input
+            raise ValueError(f"{self.name}: the generic CSV reader reads bool and layout cells only, not {self.kind}")
 
     @property
     def allowed(self) -> str:

@@ -161,8 +161,6 @@ class TrainingJob:
             raise InputError("<training job>", "precision", self.precision, "one of " + ", ".join(PRECISIONS))
         for option in JOB_OPTIONS:  # each option's type and range (archsweep.spec.job_option_table)
             value = getattr(self, option.name)
-            if option.kind == "modules" and value == ():  # none re-run: a job built in code (the readers refuse [])
-                continue
             if (allowed := option.problem(value)) is not None:
                 raise InputError("<training job>", option.name, list(value) if isinstance(value, tuple) else value,
                                  allowed)

@@ -137,23 +137,15 @@ def _yes_no(row: Mapping[str, str], key: str) -> bool | None:
 
 def stated_job_options(row: Mapping[str, str]) -> dict[str, Any]:
     """The job options a row states in plain columns (:data:`~archsweep.spec.job_option_table.JOB_OPTIONS` rows with
-    ``csv_generic``), by option name: a yes / no cell for a bool option, the text for a layout, an integer for a
-    count, the text for a choice; an empty cell gives the option's default (Megatron-Core's, the table says which).
-    The other options' cells need parsing and are read by hand (:func:`offload_layers`, :func:`recompute_modules_of`,
-    :func:`archsweep.validation.precision.recipe_of`). Raises ``Skip`` on a cell the option's kind does not allow."""
+    ``csv_generic``: bool and layout kinds only), by option name: a yes / no cell for a bool option, the text for a
+    layout; an empty cell gives the option's default (Megatron-Core's, the table says which). The other options'
+    cells need parsing and are read by hand (:func:`offload_layers`, :func:`recompute_modules_of`,
+    :func:`archsweep.validation.precision.recipe_of`). Raises ``Skip`` on a yes / no cell that is neither."""
     out: dict[str, Any] = {}
     for option in JOB_OPTIONS:
         if not option.csv_generic:
             continue
-        column = option.csv_column
-        if option.kind == "bool":
-            stated: Any = _yes_no(row, column)
-        elif option.kind == "count":
-            stated = _int(row, column)
-        else:  # a layout or a choice: the text
-            stated = _text(row, column) or None
-            if stated is not None and option.kind == "choice" and stated not in option.choices:
-                raise Skip(f"{column}={stated!r} not understood; allowed: {option.allowed}")
+        stated: Any = _yes_no(row, option.csv_column) if option.kind == "bool" else _text(row, option.csv_column) or None
         out[option.name] = option.default if stated is None else stated
     return out
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from archsweep.spec.workload import Workload
 
-__all__ = ["model_flops_per_token"]
+__all__ = ["eh_proj_params", "model_flops_per_token"]
+
+
+def eh_proj_params(wl: Workload) -> float:
+    """Weights of one MTP layer's ``eh_proj``, the 2h -> h projection of the next token's embedding and the hidden
+    state (Megatron-Core ``MultiTokenPredictionLayer``, NVIDIA/Megatron-LM @b0cc2706dd
+    megatron/core/transformer/multi_token_prediction.py): 2 h^2. The one count of it (FLOPs per token, the MTP
+    block's time and work: :func:`archsweep.model.training.layout_stage.mtp_output_share`)."""
+    return 2.0 * wl.hidden ** 2
 
 
 def model_flops_per_token(wl: Workload) -> float:
@@ -31,4 +39,4 @@ def _mtp_matmul_params(wl: Workload) -> float:
         return 0.0
     ffn = (wl.dense_ffn_params if wl.moe is None else
            (wl.moe.top_k + wl.moe.shared_experts) * wl.expert_params + wl.hidden * wl.moe.num_experts)
-    return wl.mtp_num_layers * (wl.attention_params_per_layer + ffn + 2.0 * wl.hidden ** 2 + wl.vocab * wl.hidden)
+    return wl.mtp_num_layers * (wl.attention_params_per_layer + ffn + eh_proj_params(wl) + wl.vocab * wl.hidden)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
@@ -30,7 +31,7 @@ from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
 from archsweep.spec.workload import Workload
 
 __all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_rank_layers", "layout_stage",
-           "mtp_block_costs", "mtp_is_moe"]
+           "mtp_block_costs", "mtp_is_moe", "mtp_output_share"]
 
 
 def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, moe_frac: float,
@@ -51,23 +52,30 @@ def mtp_is_moe(wl: Workload) -> float:
     return 1.0 if wl.moe_layers > 0 else 0.0
 
 
+def mtp_output_share(wl: Workload) -> float:
+    """One MTP layer's output-side matrix work in units of the output layer's: the output layer again + the
+    ``eh_proj`` (:func:`~archsweep.model.training.flops.eh_proj_params`, 2h x h against the output layer's h x V:
+    2h / V per token)."""
+    return 1.0 + eh_proj_params(wl) / (wl.vocab * wl.hidden)
+
+
 def mtp_block_costs(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(forward, backward, recompute) time (s) of the job's MTP layers for one micro-batch; zeros without MTP."""
     n = float(wl.mtp_num_layers)
     moe = mtp_is_moe(wl)
-    proj = 2.0 * wl.hidden / wl.vocab  # eh_proj 2h x h against the output layer's h x V, per token
+    out = mtp_output_share(wl)  # the output layer again + the eh_proj
     f = (1 - moe) * lc.dense_fwd_s + moe * lc.moe_fwd_s
     b = (1 - moe) * lc.dense_bwd_s + moe * lc.moe_bwd_s
     rc = layer_recompute_s(wl, mp, cal, lc, moe, f)
-    return (n * (f + (1 + proj) * lc.logits_fwd_s), n * (b + (1 + proj) * lc.logits_bwd_s), n * rc)
+    return n * (f + out * lc.logits_fwd_s), n * (b + out * lc.logits_bwd_s), n * rc
 
 
 def kind_flops(wl: Workload, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
     """Forward matrix FLOPs of one micro-batch of (a dense layer, a MoE layer, an MTP layer with its ``eh_proj``
     and output layer, the output layer): what picks the busiest stage (the one with the most work)."""
     mtp_moe = mtp_is_moe(wl)
-    mtp = (1 - mtp_moe) * lc.dense_flops + mtp_moe * lc.moe_flops + (1.0 + 2.0 * wl.hidden / wl.vocab) * lc.logits_flops
+    mtp = (1 - mtp_moe) * lc.dense_flops + mtp_moe * lc.moe_flops + mtp_output_share(wl) * lc.logits_flops
     return lc.dense_flops, lc.moe_flops, mtp, lc.logits_flops
 
 
