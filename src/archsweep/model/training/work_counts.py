@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.training.data_parallel import local_state_params, reduced_grad_bytes
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
@@ -141,12 +142,9 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
         return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
 
     pp = np.asarray(mp.pp, dtype=float)
-    dense_p, expert_p = average_stage_parameters(wl, mp, etp)
-    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
-    local = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
-    per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)  # ZeRO 2-3 reduce-scatter every micro-batch
-    reduced = (2.0 * (dense_p + expert_p) * trainable * cal.dp_grad_bytes_per_param * per_microbatch
-               * (dp_group > 1))  # data_parallel's reduced_bytes, of the average stage
+    dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
+    local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group)
     n_mtp = float(wl.mtp_num_layers)
     average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes))
