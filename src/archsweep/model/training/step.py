@@ -377,8 +377,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
     links = LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
                       ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                      cp_per_layer=np.where(mp.cp > 1, microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(
-                          wl, mp, tokens), 0.0), cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
+                      cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
+                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
                       pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
                       synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,

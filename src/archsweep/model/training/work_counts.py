@@ -150,26 +150,41 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
         rc = np.where(mp.recompute == 2, f, np.where(mp.recompute == 1, core, 0.0))
         return passes * f + rc, 3.0 * ((1 - frac) * lc.dense_hbm_bytes + frac * lc.moe_hbm_bytes)
 
-    (dense_f, dense_h), (moe_f, moe_h), (mtp_f, mtp_h) = layer(0.0), layer(1.0), layer(mtp_moe)
+    n_mtp = float(wl.mtp_num_layers)
+    has_moe, has_mtp = wl.moe_layers > 0, n_mtp > 0  # kinds absent from the model are left out of the sums (0 each)
+    dense_f, dense_h = layer(0.0)
+    moe_f, moe_h = layer(1.0) if has_moe else (0.0, 0.0)
     out_f = passes * lc.logits_flops
     out_h = 3.0 * lc.logits_hbm_bytes + 2.0 * lc.loss_hbm_bytes  # the GEMM's three passes, the loss fwd + bwd
+    mtp_f, mtp_h = layer(mtp_moe) if has_mtp else (0.0, 0.0)
     mtp_f = mtp_f + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_f  # + eh_proj + the output layer again
     mtp_h = mtp_h + out_h
     trainable = wl.trainable_params / wl.total_params
     average_sends, busiest_sends = pipeline_sends(mp, microbatches)
+    cp_ring = bool(np.any(np.asarray(mp.cp) > 1))
+
+    def per_kind(n_dense: Any, n_moe: Any, n_mtp: Any, dense: Any, moe: Any, mtp: Any) -> Any:
+        total = n_dense * dense
+        total = total + n_moe * moe if has_moe else total
+        return total + n_mtp * mtp if has_mtp else total
 
     def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any,
                sends: Any) -> DeviceWork:
-        matrix = microbatches * (n_dense * dense_f + n_moe * moe_f + n_mtp * mtp_f + n_out * out_f)
-        layers = n_dense + n_moe + n_mtp
-        moe = n_moe + n_mtp * mtp_moe
-        pp_bytes, cp_bytes = sends * links.pp_send_bytes, layers * links.cp_per_layer
-        up = (layers * links.tp_per_layer + moe * links.ep_up_per_moe_layer + np.where(links.pp_scaleout, 0.0, pp_bytes)
-              + np.where(links.cp_scaleout, 0.0, cp_bytes))
-        out = (dp_bytes + moe * links.ep_out_per_moe_layer + np.where(links.pp_scaleout, pp_bytes, 0.0)
-               + np.where(links.cp_scaleout, cp_bytes, 0.0))
+        matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f)
+        layers = per_kind(n_dense, n_moe, n_mtp, 1.0, 1.0, 1.0)
+        up, out = layers * links.tp_per_layer, dp_bytes
+        if has_moe or (has_mtp and mtp_moe):
+            moe = n_moe + n_mtp * mtp_moe
+            up, out = up + moe * links.ep_up_per_moe_layer, out + moe * links.ep_out_per_moe_layer
+        pp_bytes = sends * links.pp_send_bytes
+        pp_out = pp_bytes * links.pp_scaleout  # on the scale-out network
+        up, out = up + (pp_bytes - pp_out), out + pp_out
+        if cp_ring:
+            cp_bytes = layers * links.cp_per_layer
+            cp_out = cp_bytes * links.cp_scaleout
+            up, out = up + (cp_bytes - cp_out), out + cp_out
         # Every byte sent is read from the sender's HBM and written to the receiver's: 2 HBM bytes per link byte.
-        hbm = (microbatches * (n_dense * dense_h + n_moe * moe_h + n_mtp * mtp_h + n_out * out_h + offload_hbm_bytes)
+        hbm = (microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_h, moe_h, mtp_h) + n_out * out_h + offload_hbm_bytes)
                + local_params * trainable * cal.optimizer_bytes_per_param + COLLECTIVE_HBM_BYTES_PER_LINK_BYTE * (up + out))
         return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
 
@@ -177,7 +192,6 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
     reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group)
-    n_mtp = float(wl.mtp_num_layers)
     average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
