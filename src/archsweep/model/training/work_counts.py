@@ -90,8 +90,8 @@ def pipeline_sends(mp: MappingArrays, microbatches: np.ndarray) -> tuple[np.ndar
     """(sends per accelerator per step averaged over the pipeline, sends of the busiest rank): every micro-batch
     crosses the ``v p - 1`` boundaries between its ``v p`` virtual stages (``v`` = vpp model chunks per rank) once
     forward (activations) and once backward (gradients), Megatron-Core's ``send_forward`` / ``send_backward``
-    (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/pipeline_parallel/schedules.py: none from the last virtual stage
-    forward, ``is_pipeline_last_stage``, none from the first backward), so ``2 m (v p - 1) / p`` per rank on
+    (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/pipeline_parallel/p2p_communication.py L494-533: nothing sent
+    forward from the last (virtual) stage, nor backward from the first), so ``2 m (v p - 1) / p`` per rank on
     average; a rank in the middle sends ``2 m v`` (every chunk both ways), the upper bound taken for the busiest.
     0 without a pipeline."""
     p = np.asarray(mp.pp, dtype=float)
