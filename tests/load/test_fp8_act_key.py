@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import job_option_checks as opt
+import numpy as np
 import pytest
 
 from archsweep.candidates.evaluate import study_workload
+from archsweep.load.calibration import load_calibration
 from archsweep.load.study import parse_study
 from archsweep.load.workloads import load_workload, training_job
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.training import TrainingJob
 from archsweep.whatif import WorkloadOverrides, apply_overrides
@@ -67,3 +72,24 @@ def test_a_study_entry_sets_it_and_names_the_key_path() -> None:
     doc["workloads"][0] = {"model": "gpt3-5b", "training": {"activation_fp8_input_store": True}}
     problem = opt.study_problem(doc)
     assert (problem.file, problem.key_path) == ("s.yaml", "workloads[0].training.activation_fp8_input_store")
+
+
+def test_a_bf16_override_keeps_the_store_as_megatron_core_does() -> None:
+    """The SwiGLU input store is a cast of the saved tensor, not part of an FP8 recipe: Megatron-Core's
+    ``BiasSwiGLUFunction.forward`` saves ``input.to(torch.float8_e4m3fn) if fp8_input_store`` whatever the GEMMs run
+    in, and ``TransformerConfig`` rejects the flag only for a non-SwiGLU MLP (NVIDIA/Megatron-LM @d98e8a64dd
+    megatron/core/fusions/fused_bias_swiglu.py L180, transformer/transformer_config.py L2467-2469). So a study entry
+    that turns an FP8 job into BF16 keeps it (the FP8-only options, the recipe and FP8 attention, are dropped), and
+    it still halves the stored SwiGLU input (s14-energy, s13's note 5 checked: kept by design)."""
+    wl = load_workload("llama2-70b")
+    fp8 = replace(wl.training, precision="fp8", activation_fp8_input_store=True, fp8_dot_product_attention=True)
+    bf16 = training_job({"precision": "bf16"}, base=fp8, default_seq_len=None, file="s.yaml", key="workloads[0].training",
+                        ffn_type="swiglu")
+    assert bf16.precision == "bf16" and bf16.activation_fp8_input_store and not bf16.fp8_dot_product_attention
+    kw = dict(tp=8, pp=1, cp=1, ep=1, vpp=1, micro_batch=1, recompute=0, zero_stage=1, sequence_parallel=1,
+              flash_attention=1, tp_overlap=0, dp_overlap=1)
+    mp = MappingArrays(**{k: np.asarray([float(v)]) for k, v in kw.items()})
+    stored = [float(memory_per_accelerator(replace(wl, training=replace(bf16, activation_fp8_input_store=on)), mp,
+                                           np.asarray([8.0]), np.asarray([8.0]), load_calibration()).activations_bytes[0])
+              for on in (True, False)]
+    assert stored[0] < stored[1]

@@ -33,9 +33,11 @@ WITHIN = ("v5.0_lenovo_1x8_b200_lora",)
 #: Readings it misses: model power / ``gpu_power_low_w`` today, +- 0.02 (main 65bc413 + s11-energy; re-pinned by
 #: s13-energy, where ``power_w`` became the average device's work (the job's over its GPUs: the GPT-3 run's output
 #: layer on one stage of eight, 0.94 -> 0.92) and LoRA's frozen weights left the optimizer's HBM sweep, which
-#: ``optimizer_time_s`` never priced (SMC 8x8 LoRA 1.03 -> 0.93, out of its bracket; 1x8 0.70 -> 0.69; Dell 0.66 -> 0.65).
-GAP = {"v4.0_smc_1x8_h100_lora": 0.69, "v4.0_smc_64x8_h100_gpt3": 0.92, "v4.1_dell_8x8_h100_lora": 0.65,
-       "v4.0_smc_8x8_h100_lora": 0.93}
+#: ``optimizer_time_s`` never priced (SMC 8x8 LoRA 1.03 -> 0.93, out of its bracket; 1x8 0.70 -> 0.69; Dell 0.66 -> 0.65);
+#: re-pinned by s14-energy (every link byte read from and written to HBM, the pipeline sends per device, the output
+#: layer's HBM: GPT-3 0.920 -> 0.927, SMC 8x8 0.930 -> 0.941, Dell 0.654 -> 0.662, 1x8 0.686 -> 0.694).
+GAP = {"v4.0_smc_1x8_h100_lora": 0.69, "v4.0_smc_64x8_h100_gpt3": 0.93, "v4.1_dell_8x8_h100_lora": 0.66,
+       "v4.0_smc_8x8_h100_lora": 0.94}
 LOW_TOLERANCE = 0.05
 
 
@@ -91,7 +93,8 @@ def test_model_power_gap_to_the_h100_readings_is_pinned(reading_id: str) -> None
 
 def test_energy_per_lora_sample_b200_over_h100() -> None:
     """Same benchmark, 8 GPUs, 8 samples per step: measured rise energy per sample (the readings' lower bound x
-    the rows' measured steady step) B200 / H100 = 0.52; the model's (power x its step) 0.87 (0.86 before s13-energy),
+    the rows' measured steady step) B200 / H100 = 0.52; the model's (power x its step) 0.86 (0.86 before s13-energy, 0.87
+    before s14-energy, whose link-byte HBM traffic raises the H100 row's power more than the capped B200 row's),
     pinned."""
     readings, rows = _readings(), runs_by_id()
     ratio = {}
@@ -104,7 +107,7 @@ def test_energy_per_lora_sample_b200_over_h100() -> None:
         model = _w(result, "power_w") * gpus * _w(result, "step_time_s") / samples
         ratio[kind] = (measured, model)
     assert ratio["b200"][0] / ratio["h100"][0] == pytest.approx(0.52, abs=0.02)
-    assert ratio["b200"][1] / ratio["h100"][1] == pytest.approx(0.87, abs=0.02)
+    assert ratio["b200"][1] / ratio["h100"][1] == pytest.approx(0.86, abs=0.02)
 
 
 def test_reading_row_brackets_one_gpu(derive_script: Callable[[str], ModuleType]) -> None:

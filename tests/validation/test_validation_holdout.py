@@ -93,12 +93,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     shared-expert add counted from Megatron-Core (s12-moetok; 9.56 % on its own).
     10.00 % with the TDP cap on the busiest pipeline stage's work (s13-energy: the Llama 3.1 405B rows under the
     embedding / loss split, whose busiest stage holds no output layer, and the DeepSeek-V3 layout row, run at a
-    higher capped clock on B200 / GB200 / GB300)."""
+    higher capped clock on B200 / GB200 / GB300).
+    9.91 % with s14-energy (every link byte read from and written to HBM: the capped B200 / GB200 / GB300 rows, too
+    fast, run at a lower clock)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 112
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(10.00, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.91, abs=0.1)
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

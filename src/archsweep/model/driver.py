@@ -73,7 +73,8 @@ def _ppa(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, result
     shape = np.shape(inputs.time_s)
     checkpoint = np.broadcast_to(checkpoint_size_bytes(inputs.checkpoint_params, tech), shape)
     return ppa.power_area_cost(hw, tech, inputs.activity, inputs.time_s, inputs.tokens, inputs.total_tokens,
-                               checkpoint, clock_scale=clock_scale, busiest_activity=inputs.busiest_activity)
+                               checkpoint, clock_scale=clock_scale, busiest_activity=inputs.busiest_activity,
+                               busiest_share=inputs.busiest_share)
 
 
 def _violation_max(kind: JobKind[Any, Any], result: Any) -> np.ndarray:

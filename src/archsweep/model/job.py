@@ -76,6 +76,8 @@ class PowerInputs:
         checkpoint_params: parameters whose model state a checkpoint holds (0: no checkpoints).
         busiest_activity: work of the busiest accelerator during one time unit, where devices differ (a
             training pipeline's slowest stage): its power is what the TDP cap binds on; None: ``activity``.
+        busiest_share: that device's share of the devices (a pipeline's 1 / pp): the others run at their own
+            power-limited clock under the cap (:func:`archsweep.model.ppa.power_area_cost`).
     """
 
     activity: ActivityCounts
@@ -84,6 +86,7 @@ class PowerInputs:
     total_tokens: float
     checkpoint_params: float
     busiest_activity: ActivityCounts | None = None
+    busiest_share: np.ndarray | float = 1.0
 
 
 class JobKind(Protocol[M, R]):

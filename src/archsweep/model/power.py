@@ -34,7 +34,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
 __all__ = ["EnergyBreakdown", "nominal_design", "step_energy", "static_power_w", "peak_dynamic_power_w", "voltage_scale",
-           "die_clock_scale"]
+           "die_clock_scale", "power_limited_clock_scale"]
 
 _BITS = 8.0
 
@@ -156,3 +156,27 @@ def static_power_w(hw: HardwareArrays, tech: Technology, area: AreaBreakdown,
     frac = node_values(hw, tech, "leakage_fraction")
     return frac * peak_dynamic_power_w(hw, tech, area) * voltage_scale(die_clock_scale(hw, clock_scale), tech)
 
+
+
+def power_limited_clock_scale(nominal: HardwareArrays, tech: Technology, activity: ActivityCounts, area: AreaBreakdown,
+                              step_time_s: np.ndarray, floor_scale: np.ndarray) -> np.ndarray:
+    """Clock scale (over the nominal design ``nominal``'s clock, at most 1) at which an accelerator doing
+    ``activity`` in a step of ``step_time_s`` (set by another device: a pipeline's critical stage) draws its TDP,
+    never below ``floor_scale``: its own power limit, as each GPU's power controller holds it.
+
+    Its power at voltage ``V`` (:func:`voltage_scale` of :func:`die_clock_scale`) is ``a V^2 + b V + c``: ``a`` the
+    logic energy (matrix, vector, SRAM, NoC) at ``V_nom`` over the step, ``b`` the leakage at ``V_nom``
+    (:func:`static_power_w`), ``c`` the HBM, link and die-to-die energy over the step (no V); the root of
+    ``a V^2 + b V + c = TDP`` is mapped back through the V/f line. 1 where the TDP is out of reach at the nominal
+    clock, ``floor_scale`` where even that clock would exceed it."""
+    e = _dynamic_energy(nominal, tech, activity, area, 1.0)
+    fixed = e.hbm_j + e.scaleup_j + e.scaleout_j + e.d2d_j
+    step = np.asarray(step_time_s, dtype=np.float64)
+    a = np.maximum(e.total_dynamic_j - fixed, 1e-300) / step
+    b = node_values(nominal, tech, "leakage_fraction") * peak_dynamic_power_w(nominal, tech, area)
+    room = np.maximum(nominal.tdp_w - fixed / step, 0.0)
+    volts = (np.sqrt(b * b + 4.0 * a * room) - b) / (2.0 * a)
+    v0 = tech.calibration.dvfs_v_floor_fraction
+    per_scale = die_clock_scale(nominal, 1.0)  # die clock scale per unit of clock scale (1, or clock / reference)
+    scale = (volts - v0) / ((1.0 - v0) * per_scale)
+    return np.clip(scale, np.asarray(floor_scale, dtype=np.float64), 1.0)

@@ -7,12 +7,20 @@ columns follow the convention "> 0 means violated".
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from archsweep.model import cost, reliability
 from archsweep.model.activity import ActivityCounts
-from archsweep.model.area import die_area, node_values
-from archsweep.model.power import nominal_design, static_power_w, step_energy
+from archsweep.model.area import AreaBreakdown, die_area, node_values
+from archsweep.model.power import (
+    EnergyBreakdown,
+    nominal_design,
+    power_limited_clock_scale,
+    static_power_w,
+    step_energy,
+)
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
@@ -34,7 +42,8 @@ PPA_COLUMNS: tuple[str, ...] = (
 def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, step_time_s: np.ndarray,
                     tokens_per_step: np.ndarray | float, total_tokens: np.ndarray | float,
                     checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0,
-                    busiest_activity: ActivityCounts | None = None) -> dict[str, np.ndarray]:
+                    busiest_activity: ActivityCounts | None = None,
+                    busiest_share: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Power, area, cost, TCO, goodput and carbon of every candidate.
 
     Args:
@@ -54,6 +63,10 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
             slowest stage; None: ``activity``): its power, ``power_busiest_w``, is what ``violation_tdp`` (and the
             driver's DVFS) judges against the TDP; ``power_w`` and every energy column are the average device's
             (``activity``), so ``power_w x devices`` is the system's accelerator power.
+        busiest_share: the busiest device's share of the devices (a pipeline's 1 / pp). Where the TDP cap lowers
+            the clock (``clock_scale`` < 1: the busiest device's, which sets the step), the other devices run at
+            their own power-limited clock (:func:`_other_stages_at_their_clock`), and ``power_w`` and the energy
+            columns are the share-weighted mean of the two.
 
     Returns:
         mapping column name -> float64 array (:data:`PPA_COLUMNS`).
@@ -66,9 +79,13 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     energy = step_energy(hw, tech, activity, area, scale, nominal)
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
     static = static_power_w(nominal, tech, area, scale)
-    power = energy.total_dynamic_j / step + static
-    busiest = (power if busiest_activity is None else
+    busiest = (None if busiest_activity is None else
                step_energy(hw, tech, busiest_activity, area, scale, nominal).total_dynamic_j / step + static)
+    if busiest_activity is not None and np.any(scale < 1.0) and np.any(np.asarray(busiest_share) < 1.0):
+        energy, static = _other_stages_at_their_clock(hw, tech, activity, busiest_activity, area, step, scale, nominal,
+                                                      np.asarray(busiest_share, dtype=np.float64), energy, static)
+    power = energy.total_dynamic_j / step + static
+    busiest = power if busiest is None else busiest
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 
     accel_cost = cost.accelerator_cost_usd(hw, tech, area)
@@ -115,6 +132,28 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}
 
 
-
-
-
+def _other_stages_at_their_clock(hw: HardwareArrays, tech: Technology, activity: ActivityCounts,
+                                 busiest_activity: ActivityCounts, area: AreaBreakdown, step: np.ndarray, scale: np.ndarray,
+                                 nominal: HardwareArrays, share: np.ndarray, energy: EnergyBreakdown,
+                                 static: np.ndarray) -> tuple[EnergyBreakdown, np.ndarray]:
+    """(energy, leakage) of the average device when the devices other than the busiest (a pipeline's lighter
+    stages: the job's work less the busiest stage's, ``(activity - share x busiest) / (1 - share)`` per device, floored
+    at 0) run at their own power-limited clock (:func:`~archsweep.model.power.power_limited_clock_scale`, between
+    the busiest device's ``scale`` and 1) and the step stays the busiest device's: each GPU's power controller holds
+    its own limit (NVML ``nvmlDeviceSetPowerManagementLimit`` is per device; the DGX B200 user guide's "Managing
+    Power Capping": the GPU's PMU enforces the most conservative of its limits), and a lighter stage finishes its
+    work sooner at its higher clock, then waits at the pipeline boundary at leakage power. The step time is not
+    changed: it is the critical stage's, at the busiest clock. Added as the other devices' change from ``scale``
+    to their clock, so it is exactly 0 where that clock is the busiest one's."""
+    rest_share = np.where(share < 1.0, 1.0 - share, 0.0)
+    denominator = np.where(rest_share > 0.0, rest_share, 1.0)
+    rest = ActivityCounts(**{f.name: np.where(rest_share > 0.0, np.maximum(
+        (getattr(activity, f.name) - share * getattr(busiest_activity, f.name)) / denominator, 0.0), 0.0)
+        for f in fields(ActivityCounts)})
+    rest_scale = power_limited_clock_scale(nominal, tech, rest, area, step, scale)
+    at_own = step_energy(hw, tech, rest, area, rest_scale, nominal)
+    at_busiest = step_energy(hw, tech, rest, area, scale, nominal)
+    moved = EnergyBreakdown(*(getattr(energy, f.name) + rest_share * (getattr(at_own, f.name) - getattr(at_busiest, f.name))
+                              for f in fields(EnergyBreakdown)))
+    leak = static + rest_share * (static_power_w(nominal, tech, area, rest_scale) - static_power_w(nominal, tech, area, scale))
+    return moved, leak

@@ -70,6 +70,11 @@ class LayerCosts:
     #: forward time of a dense layer's last GEMM (the FFN down projection), what a full recompute under
     #: PyTorch's non-reentrant checkpoint with early stop does not re-run (``checkpoint_early_stop``)
     dense_last_gemm_fwd_s: np.ndarray | float = 0.0
+    #: forward HBM bytes of the output layer's GEMM (``gemm_fwd_bwd``'s operands and output) and of one pass of
+    #: the cross-entropy over the FP32 logits (12 bytes per logit, what ``logits_fwd_s`` / ``logits_bwd_s`` each
+    #: charge as ``ce_s``): the work counts' output-layer HBM traffic (training/work_counts.py)
+    logits_hbm_bytes: np.ndarray | float = 0.0
+    loss_hbm_bytes: np.ndarray | float = 0.0
 
 
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -298,13 +303,15 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
 
     logits = gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
-    ce_s = 12.0 * tokens * wl.vocab / t / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    ce_bytes = 12.0 * tokens * wl.vocab / t
+    ce_s = ce_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
     return LayerCosts(
         dense_fwd_s=dense_fwd, dense_bwd_s=dense_bwd, moe_fwd_s=moe_fwd, moe_bwd_s=moe_bwd,
         attn_core_fwd_s=core_fwd, logits_fwd_s=logits[0] + ce_s, logits_bwd_s=logits[1] + ce_s,
         dense_flops=dense_flops, moe_flops=moe_flops, attn_core_flops=core_flops, logits_flops=logits[2],
         dense_hbm_bytes=dense_hbm, moe_hbm_bytes=moe_hbm, attn_fwd_s=attn_fwd,
         dense_module_rc_s=dense_rc, moe_module_rc_s=moe_rc, dense_last_gemm_fwd_s=down[0],
+        logits_hbm_bytes=logits[3], loss_hbm_bytes=ce_bytes,
     )
 
 

@@ -22,6 +22,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 __all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
+           "context_parallel_send_bytes",
            "ExpertParallelCost",
            "expert_parallel", "a2a_paired_exposed_s", "ep_alltoalls_per_layer", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
            "pipeline_p2p_exposed_sends"]
@@ -121,13 +122,19 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 
+def context_parallel_send_bytes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
+    """Bytes of one ring-attention hop (:func:`context_parallel_exposed_s`): the K and V (BF16) of a rank's
+    ``tokens`` local tokens, its KV heads split over ``min(tp, kv_heads)``."""
+    return 2.0 * 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)
+
+
 def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                                tokens: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray,
                                attn_fwd_s: np.ndarray) -> np.ndarray:
     """Ring attention: the K/V of each micro-batch's local tokens pass the ring (cp - 1 hops),
     overlapped with the attention of the chunk in hand; the excess over the attention time is
     exposed, forward and twice in backward (Liu et al., Ring Attention, 2023)."""
-    kv_bytes = 2.0 * 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)
+    kv_bytes = context_parallel_send_bytes(wl, mp, tokens)
     cp_send = coll.p2p_time_s(hw, kv_bytes, mp.tp * mp.cp > hw.scaleup_domain_size, cal.collective_bw_efficiency)
     cp_layer_fwd = (mp.cp - 1) * cp_send
     cp_exposed_layer = np.maximum(cp_layer_fwd - attn_fwd_s, 0.0) * 3.0  # fwd + 2x bwd

@@ -16,8 +16,9 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "flat_gather_stride",
-           "optimizer_time_s", "overlapped_exposed_s", "synced_stage_parameters"]
+__all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "expert_shard_group",
+           "flat_gather_stride", "local_state_params", "optimizer_time_s", "overlapped_exposed_s", "reduced_grad_bytes",
+           "synced_stage_parameters"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,33 @@ def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) ->
     return np.where(middle, mid_d, first_d), np.where(middle, mid_e, first_e)
 
 
+def expert_shard_group(mp: MappingArrays, dp_group: np.ndarray, etp: np.ndarray) -> np.ndarray:
+    """Ranks that hold one expert shard's replicas (its gradient sync and ZeRO shard group): the dense group
+    ``dp_group`` (dp x cp) x tp over the expert layout ``ep x etp``, at least 1."""
+    return np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
+
+
+def local_state_params(mp: MappingArrays, dense_p: np.ndarray, expert_p: np.ndarray, dp_group: np.ndarray,
+                       etp: np.ndarray) -> np.ndarray:
+    """Parameters whose optimizer state one accelerator updates, of a stage holding ``dense_p`` / ``expert_p``
+    per accelerator: sharded over ``dp_group`` (dense) and :func:`expert_shard_group` (experts) with ZeRO >= 1,
+    all of them without (the time side's ``optimizer_time_s`` and the energy side's work counts share it)."""
+    expert_group = expert_shard_group(mp, dp_group, etp)
+    return np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
+
+
+def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, dense_p: np.ndarray, expert_p: np.ndarray,
+                       trainable_scale: float, microbatches: np.ndarray, dp_group: np.ndarray) -> np.ndarray:
+    """Gradient bytes one accelerator sends for its stage's data-parallel sync in one step (link energy): twice the
+    trainable gradients (reduce-scatter + all-gather, or an all-reduce), every micro-batch with ZeRO 2-3; 0 without
+    a DP group."""
+    gbytes = cal.dp_grad_bytes_per_param
+    dense_grad = dense_p * trainable_scale * gbytes
+    expert_grad = expert_p * trainable_scale * gbytes
+    per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)
+    return 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
+
+
 def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp: np.ndarray,
                   etp: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray, t_layer_f: np.ndarray,
                   t_layer_b: np.ndarray, t_layer_rc: np.ndarray, t_b: np.ndarray) -> DataParallelCost:
@@ -76,7 +104,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     gbytes = cal.dp_grad_bytes_per_param
     dense_grad = dense_p * trainable_scale * gbytes
     expert_grad = expert_p * trainable_scale * gbytes
-    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
+    expert_group = expert_shard_group(mp, dp_group, etp)
     z = mp.zero_stage
     per_microbatch = np.where(z >= 2, microbatches, 1.0)
 
@@ -110,8 +138,8 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     grad_exposed = np.select([z >= 3, z == 2], [0.0, overlapped_exposed_s(grad_sync, overlap_window,
                                                                           cal.overlap_interference)], once)
     exposed = np.where(dp_group > 1, grad_exposed + gather_exposed, 0.0) + zero3
-    local_params = np.where(z >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
-    reduced = 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
+    local_params = local_state_params(mp, dense_p, expert_p, dp_group, etp)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable_scale, microbatches, dp_group)
     return DataParallelCost(exposed, reduced, local_params)
 
 

@@ -170,7 +170,8 @@ class TrainingJobKind:
         wl = self.workload
         return PowerInputs(activity=self.activity(result), time_s=result.step_time_s,
                            tokens=float(wl.tokens_per_step), total_tokens=float(wl.training.total_tokens),
-                           checkpoint_params=float(wl.total_params), busiest_activity=self.activity(result, True))
+                           checkpoint_params=float(wl.total_params), busiest_activity=self.activity(result, True),
+                           busiest_share=1.0 / np.asarray(mappings.pp, dtype=np.float64))
 
     def columns(self, hw_nominal: HardwareArrays, hw: HardwareArrays, mappings: MappingArrays,
                 result: StepResult) -> dict[str, np.ndarray]:

@@ -26,6 +26,7 @@ import numpy as np
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
+    context_parallel_send_bytes,
     expert_parallel,
     lora_tensor_parallel_s,
     pipeline_p2p,
@@ -376,7 +377,9 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
     links = LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
                       ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                      pp_bytes=2.0 * microbatches * pp.send_bytes * (mp.pp > 1), pp_scaleout=pp.crosses_scaleout,
+                      cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
+                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
+                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
                       synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
                      (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))

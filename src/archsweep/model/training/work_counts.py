@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.training.data_parallel import local_state_params, reduced_grad_bytes
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
@@ -39,7 +40,14 @@ from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters", "split_busiest_stage", "step_work"]
+#: HBM bytes per byte a device sends over a link (TP / CP / EP / PP / DP): the sender reads it from its HBM, the
+#: receiver writes it to its own (NCCL's ring and all-to-all kernels, and the P2P sends, move HBM buffers; symmetric
+#: patterns receive as many bytes as they send). A lower bound: a reduction's read of the local operand and NCCL's
+#: staging through its FIFO buffers (written, then read by the reducing kernel) are not counted.
+COLLECTIVE_HBM_BYTES_PER_LINK_BYTE = 2.0
+
+__all__ = ["COLLECTIVE_HBM_BYTES_PER_LINK_BYTE", "DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters",
+           "pipeline_sends", "split_busiest_stage", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -63,16 +71,34 @@ class StepWork:
 @dataclass(frozen=True)
 class LinkBytes:
     """Link bytes of one step as the time model prices them for its stage: TP bytes per transformer layer, EP
-    scale-up / scale-out bytes per MoE layer, pipeline sends (and whether they cross the scale-out network), the
+    scale-up / scale-out bytes per MoE layer, context-parallel ring bytes per layer (and whether the ring crosses
+    the scale-out network), the bytes of one pipeline send (and whether it crosses the scale-out network), the
     synced stage's DP gradient bytes, and the synced stage's trainable state per device (parameters)."""
 
     tp_per_layer: np.ndarray
     ep_up_per_moe_layer: np.ndarray
     ep_out_per_moe_layer: np.ndarray
-    pp_bytes: np.ndarray
+    cp_per_layer: np.ndarray
+    cp_scaleout: np.ndarray
+    pp_send_bytes: np.ndarray
     pp_scaleout: np.ndarray
     synced_dp_bytes: np.ndarray
     synced_local_params: np.ndarray
+
+
+def pipeline_sends(mp: MappingArrays, microbatches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sends per accelerator per step averaged over the pipeline, sends of the busiest rank): every micro-batch
+    crosses the ``v p - 1`` boundaries between its ``v p`` virtual stages (``v`` = vpp model chunks per rank) once
+    forward (activations) and once backward (gradients), Megatron-Core's ``send_forward`` / ``send_backward``
+    (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/pipeline_parallel/p2p_communication.py L494-533: nothing sent
+    forward from the last (virtual) stage, nor backward from the first), so ``2 m (v p - 1) / p`` per rank on
+    average; a rank in the middle sends ``2 m v`` (every chunk both ways), the upper bound taken for the busiest.
+    0 without a pipeline."""
+    p = np.asarray(mp.pp, dtype=float)
+    v = np.maximum(np.asarray(mp.vpp, dtype=float), 1.0)
+    piped = p > 1
+    average = np.where(piped, 2.0 * microbatches * (v * p - 1.0) / p, 0.0)
+    return average, np.where(piped, 2.0 * microbatches * v, 0.0)
 
 
 def split_busiest_stage(wl: Workload, mp: MappingArrays, lc: LayerCosts) -> tuple[Any, Any, Any, Any]:
@@ -124,29 +150,49 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
         rc = np.where(mp.recompute == 2, f, np.where(mp.recompute == 1, core, 0.0))
         return passes * f + rc, 3.0 * ((1 - frac) * lc.dense_hbm_bytes + frac * lc.moe_hbm_bytes)
 
-    (dense_f, dense_h), (moe_f, moe_h), (mtp_f, mtp_h) = layer(0.0), layer(1.0), layer(mtp_moe)
+    n_mtp = float(wl.mtp_num_layers)
+    has_moe, has_mtp = wl.moe_layers > 0, n_mtp > 0  # kinds absent from the model are left out of the sums (0 each)
+    dense_f, dense_h = layer(0.0)
+    moe_f, moe_h = layer(1.0) if has_moe else (0.0, 0.0)
     out_f = passes * lc.logits_flops
+    out_h = 3.0 * lc.logits_hbm_bytes + 2.0 * lc.loss_hbm_bytes  # the GEMM's three passes, the loss fwd + bwd
+    mtp_f, mtp_h = layer(mtp_moe) if has_mtp else (0.0, 0.0)
     mtp_f = mtp_f + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_f  # + eh_proj + the output layer again
+    mtp_h = mtp_h + out_h
     trainable = wl.trainable_params / wl.total_params
-    pp_bytes = links.pp_bytes
+    average_sends, busiest_sends = pipeline_sends(mp, microbatches)
+    cp_ring = bool(np.any(np.asarray(mp.cp) > 1))
 
-    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any) -> DeviceWork:
-        matrix = microbatches * (n_dense * dense_f + n_moe * moe_f + n_mtp * mtp_f + n_out * out_f)
-        hbm = (microbatches * (n_dense * dense_h + n_moe * moe_h + n_mtp * mtp_h + offload_hbm_bytes)
-               + local_params * trainable * cal.optimizer_bytes_per_param)
-        tp = (n_dense + n_moe + n_mtp) * links.tp_per_layer
-        moe = n_moe + n_mtp * mtp_moe
-        up = tp + moe * links.ep_up_per_moe_layer + np.where(links.pp_scaleout, 0.0, pp_bytes)
-        out = dp_bytes + moe * links.ep_out_per_moe_layer + np.where(links.pp_scaleout, pp_bytes, 0.0)
+    def per_kind(n_dense: Any, n_moe: Any, n_mtp: Any, dense: Any, moe: Any, mtp: Any) -> Any:
+        total = n_dense * dense
+        total = total + n_moe * moe if has_moe else total
+        return total + n_mtp * mtp if has_mtp else total
+
+    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any,
+               sends: Any) -> DeviceWork:
+        matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f)
+        layers = per_kind(n_dense, n_moe, n_mtp, 1.0, 1.0, 1.0)
+        up, out = layers * links.tp_per_layer, dp_bytes
+        if has_moe or (has_mtp and mtp_moe):
+            moe = n_moe + n_mtp * mtp_moe
+            up, out = up + moe * links.ep_up_per_moe_layer, out + moe * links.ep_out_per_moe_layer
+        pp_bytes = sends * links.pp_send_bytes
+        pp_out = pp_bytes * links.pp_scaleout  # on the scale-out network
+        up, out = up + (pp_bytes - pp_out), out + pp_out
+        if cp_ring:
+            cp_bytes = layers * links.cp_per_layer
+            cp_out = cp_bytes * links.cp_scaleout
+            up, out = up + (cp_bytes - cp_out), out + cp_out
+        # Every byte sent is read from the sender's HBM and written to the receiver's: 2 HBM bytes per link byte.
+        hbm = (microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_h, moe_h, mtp_h) + n_out * out_h + offload_hbm_bytes)
+               + local_params * trainable * cal.optimizer_bytes_per_param + COLLECTIVE_HBM_BYTES_PER_LINK_BYTE * (up + out))
         return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
 
     pp = np.asarray(mp.pp, dtype=float)
-    dense_p, expert_p = average_stage_parameters(wl, mp, etp)
-    expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
-    local = np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
-    per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)  # ZeRO 2-3 reduce-scatter every micro-batch
-    reduced = (2.0 * (dense_p + expert_p) * trainable * cal.dp_grad_bytes_per_param * per_microbatch
-               * (dp_group > 1))  # data_parallel's reduced_bytes, of the average stage
-    n_mtp = float(wl.mtp_num_layers)
-    average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced)
-    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes))
+    dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
+    local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group)
+    average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
+                     average_sends)
+    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
+                                                    busiest_sends))
