@@ -33,6 +33,7 @@ from archsweep.model.training.layout_stage import layout_first_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction
+from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -356,6 +357,10 @@ def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
     g_bytes = grad_b * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
                         + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
+    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
+    unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal.weight_bytes_per_param,
+                                            cal.weight_bytes_per_param)
+    w_bytes, g_bytes = w_bytes + unit_w, g_bytes + unit_g
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
     per_layer = layer_activation_bytes(wl, mp, etp)
