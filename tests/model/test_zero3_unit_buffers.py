@@ -16,10 +16,11 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
-from archsweep.model.training.sharded_buffers import ZERO3_UNITS_HELD, zero3_unit_params
+from archsweep.model.training.sharded_buffers import zero3_unit_params
 from archsweep.validation.optimism import search_optimism
 
 CAL = load_calibration(stack="megatron-core")
+UNITS = CAL.zero3_unsharded_units
 
 
 def _mappings(wl, **fields: float) -> MappingArrays:
@@ -68,8 +69,8 @@ def test_zero3_holds_two_units_of_weights_and_gradients_beside_its_shards(model)
     egroup = np.maximum(group * z3.tp / (z3.ep * etp), 1.0)
     unit = zero3_unit_params(wl, z3, etp, group, egroup)
     wb = CAL.weight_bytes_per_param
-    np.testing.assert_allclose(m3.gradients_bytes - m2.gradients_bytes, ZERO3_UNITS_HELD * unit * wb, rtol=1e-9)
-    shard_saving = m2.weights_bytes - (m3.weights_bytes - ZERO3_UNITS_HELD * unit * wb)
+    np.testing.assert_allclose(m3.gradients_bytes - m2.gradients_bytes, UNITS * unit * CAL.zero3_unsharded_grad_bytes_per_param, rtol=1e-9)
+    shard_saving = m2.weights_bytes - (m3.weights_bytes - UNITS * unit * wb)
     assert np.all(shard_saving > 0.0)
     # One replica (no context parallelism, no expert data parallelism either): nothing is sharded or gathered.
     etp1 = expert_tensor_parallel(z3, 1.0)
@@ -84,7 +85,7 @@ def test_unit_buffers_do_not_shrink_with_a_wider_data_parallel_group():
     falls with dp towards the two units' floor."""
     wl = load_workload("qwen3-235b-a22b")
     mp = _mappings(wl, tp=1, ep=1, zero_stage=3, pp=1, micro_batch=1, recompute=RECOMPUTE.index("full"))
-    floor = ZERO3_UNITS_HELD * 2.0 * CAL.weight_bytes_per_param * zero3_unit_params(
+    floor = UNITS * (CAL.weight_bytes_per_param + CAL.zero3_unsharded_grad_bytes_per_param) * zero3_unit_params(
         wl, mp, 1.0, np.full(len(mp), 2.0), np.full(len(mp), 2.0))
     totals = [_mem(wl, mp, dp).total_bytes for dp in (16.0, 64.0, 256.0, 4096.0)]
     for a, b in zip(totals, totals[1:]):

@@ -6,7 +6,8 @@ its weights: before its forward and again before its backward the layer (the FSD
 layer in Megatron-FSDP, PyTorch FSDP's auto-wrap policy of the block, DeepSpeed's per-module gather) is
 all-gathered into an un-sharded buffer, and its weight gradient is produced un-sharded before the
 reduce-scatter leaves the shard. Overlapping the gather of the next layer with this layer's compute, and this
-layer's reduce-scatter with the next layer's gradient, holds two units of each at once:
+layer's reduce-scatter with the next layer's gradient, holds two units of each at once
+(``zero3_unsharded_units``, data/calibration/model.yaml):
 
 * Megatron-FSDP (NVIDIA/Megatron-LM @d98e8a64dd docs/user-guide/features/megatron_fsdp.md, "FSDP Module
   Hooks" L379-382): "To overlap the pre-fetch all-gather with computation, at least two FSDP units worth of
@@ -24,22 +25,23 @@ One unit is the largest layer of the model per accelerator (after TP / EP): a Mo
 experts and router over ``tp`` plus its ``num_experts / ep`` local experts over ``etp`` (with EP 1 every
 expert of the layer), a dense layer's attention and FFN over ``tp``; the dense part is gathered only where the
 data-parallel group is > 1, the expert part where the expert data-parallel group is. Weights at
-``weight_bytes_per_param`` (the gathered compute copy), gradients at the stack's gradient bytes (as the
-reduce-scatter they feed). The non-unit modules (embedding, output layer) are left out: Megatron-FSDP keeps
-them un-sharded after their first use (L391), a difference of one vocabulary matrix."""
+``weight_bytes_per_param`` (the gathered compute copy, FP8 where the weights are FP8), gradients at
+``zero3_unsharded_grad_bytes_per_param`` (the wgrad GEMM's BF16 output; a lower side where the stack reduces in
+FP32). Left out: the modules outside the units (the stage's embedding / output layer), which Megatron-FSDP keeps
+un-sharded once gathered ("Non-unit modules remain persistently un-sharded", L391; its units are
+``TransformerLayer`` / ``MoETransformerLayer`` only, megatron/core/distributed/fsdp/mcore_fsdp_adapter.py
+L163-173): charged, they put the stated mappings of four published rows over HBM in the model (s14-fsdpmoe,
+docs/model-accuracy.md), whose memory is loose elsewhere."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["ZERO3_UNITS_HELD", "zero3_unit_buffer_bytes", "zero3_unit_params"]
-
-ZERO3_UNITS_HELD = 2.0
-"""Un-sharded units held at once under ZeRO-3 (the computing one and the prefetched / reducing one): the
-Megatron-FSDP double buffer and PyTorch FSDP ``limit_all_gathers`` (module docstring)."""
+__all__ = ["zero3_unit_buffer_bytes", "zero3_unit_params"]
 
 
 def zero3_unit_params(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, shard_group: np.ndarray,
@@ -58,13 +60,14 @@ def zero3_unit_params(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, 
 
 
 def zero3_unit_buffer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, shard_group: np.ndarray,
-                            expert_group: np.ndarray, weight_bytes: float,
-                            grad_bytes: float) -> tuple[np.ndarray, np.ndarray]:
-    """(weight bytes, gradient bytes) of the :data:`ZERO3_UNITS_HELD` un-sharded units a ZeRO-3 mapping
-    holds beside its shards; 0 below ZeRO-3. LoRA: gradients only for the trainable share."""
-    unit = zero3_unit_params(wl, mp, etp, shard_group, expert_group)
+                            expert_group: np.ndarray, cal: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    """(weight bytes, gradient bytes) of the ``cal.zero3_unsharded_units`` un-sharded units a ZeRO-3 mapping
+    holds beside its shards: weights at ``weight_bytes_per_param``, gradients at
+    ``zero3_unsharded_grad_bytes_per_param`` (data/calibration/model.yaml); 0 below ZeRO-3. LoRA: gradients only
+    for the trainable share."""
+    unit = cal.zero3_unsharded_units * zero3_unit_params(wl, mp, etp, shard_group, expert_group)
     on = mp.zero_stage >= 3
     trainable = wl.trainable_params / wl.total_params
-    weights = np.where(on, ZERO3_UNITS_HELD * unit * weight_bytes, 0.0)
-    grads = np.where(on, ZERO3_UNITS_HELD * unit * trainable * grad_bytes, 0.0)
+    weights = np.where(on, unit * cal.weight_bytes_per_param, 0.0)
+    grads = np.where(on, unit * trainable * cal.zero3_unsharded_grad_bytes_per_param, 0.0)
     return weights, grads
