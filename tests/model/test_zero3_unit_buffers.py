@@ -13,13 +13,20 @@ import pytest
 from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
+from archsweep.model import collectives as coll
+from archsweep.model.driver import evaluate_design_batch
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.sharded_buffers import zero3_unit_params
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.optimism import search_optimism
 
 CAL = load_calibration(stack="megatron-core")
+TECH = load_technology()
+H100 = get_accelerator("H100-SXM").design
 UNITS = CAL.zero3_unsharded_units
 
 
@@ -107,3 +114,39 @@ def test_qwen3_235b_h100_search_pays_the_gathered_experts(pattern, limit):
     (res,) = search_optimism([row])
     assert res.best_over_measured < limit, (res.best_over_measured, res.best_mapping)
     assert "pp=1.0,cp=1.0,ep=1.0,vpp=1.0,micro_batch=8.0" not in res.best_mapping
+
+
+def _moe_run(count: int, mb: int, ep: int, scaleout: float = 1.0, m: int = 1):
+    """Mixtral-8x7B under ZeRO-3 with the data-parallel overlap off (every gather and reduce-scatter exposed),
+    ``m`` micro-batches of ``mb`` sequences per data-parallel rank."""
+    design = H100.replace(accelerator_count=count, tdp_w=5000.0, scaleout_bw_bytes_per_s=H100.scaleout_bw_bytes_per_s * scaleout)
+    wl = load_workload("mixtral-8x7b")
+    wl = replace(wl, training=replace(wl.training, global_batch_seqs=mb * m * count, seq_len=4096))
+    strategy = f"tp=1,pp=1,cp=1,ep={ep},vpp=1,mb={mb},recompute=full,zero=3,sp=off,fa=on,dp_overlap=off"
+    return evaluate_design_batch(HardwareArrays.from_designs([design]), wl, tech=TECH, strategy=strategy,
+                                 calibration=load_calibration(stack="megatron-core"))
+
+
+def test_zero3_gathers_every_expert_of_a_layer_per_micro_batch_at_ep1():
+    """Serial ZeRO-3 (overlap off): per micro-batch and layer two gathers of the layer's parameters, every expert
+    at EP 1, and one reduce-scatter of its gradients, so the exposed time is linear in the micro-batches and at
+    least the collective model's time for the whole layer (8 experts + attention + router)."""
+    one, two = _moe_run(16, 1, 1, m=1), _moe_run(16, 1, 1, m=2)
+    assert two["dp_comm_exposed_s"][0] == pytest.approx(2.0 * one["dp_comm_exposed_s"][0], rel=1e-9)
+    wl = load_workload("mixtral-8x7b")
+    cal = load_calibration(stack="megatron-core")
+    hw = HardwareArrays.from_designs([H100.replace(accelerator_count=16, tdp_w=5000.0)])
+    layer = (wl.total_params - 2 * wl.vocab * wl.hidden) / wl.layers
+    n, s = np.array([16.0]), np.array([1.0])
+    gather = coll.all_gather_time_s(hw, np.array([layer * cal.weight_bytes_per_param]), n, s, cal.collective_bw_efficiency)
+    rs = coll.reduce_scatter_time_s(hw, np.array([layer * cal.dp_grad_bytes_per_param]), n, s, cal.collective_bw_efficiency)
+    assert one["dp_comm_exposed_s"][0] >= wl.layers * (2.0 * gather[0] + rs[0]) * (1 - 1e-9)
+    # EP 8 gathers each rank's 1 expert of 8 over a 2-rank expert group: far less.
+    assert _moe_run(16, 1, 8)["dp_comm_exposed_s"][0] < 0.5 * one["dp_comm_exposed_s"][0]
+
+
+@pytest.mark.parametrize("ep", [1, 8])
+def test_zero3_exposure_never_grows_with_scale_out_bandwidth(ep):
+    slow, fast = _moe_run(32, 1, ep), _moe_run(32, 1, ep, scaleout=2.0)
+    assert fast["dp_comm_exposed_s"][0] <= slow["dp_comm_exposed_s"][0] * (1 + 1e-12)
+    assert fast["step_time_s"][0] <= slow["step_time_s"][0] * (1 + 1e-12)
