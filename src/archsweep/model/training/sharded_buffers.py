@@ -28,7 +28,7 @@ data-parallel group is > 1, the expert part where the expert data-parallel group
 ``weight_bytes_per_param`` (the gathered compute copy, FP8 where the weights are FP8), gradients at
 ``zero3_unsharded_grad_bytes_per_param`` (the wgrad GEMM's BF16 output; a lower side where the stack reduces in
 FP32). Left out: the modules outside the units (the stage's embedding / output layer), which Megatron-FSDP keeps
-un-sharded once gathered ("Non-unit modules remain persistently un-sharded", L391; its units are
+un-sharded once gathered ("Non-unit modules remain persistently un-sharded", L392; its units are
 ``TransformerLayer`` / ``MoETransformerLayer`` only, megatron/core/distributed/fsdp/mcore_fsdp_adapter.py
 L163-173): charged, they put the stated mappings of four published rows over HBM in the model (s14-fsdpmoe,
 docs/model-accuracy.md), whose memory is loose elsewhere."""
