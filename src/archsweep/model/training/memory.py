@@ -333,15 +333,22 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     stage's where that is more (s14-fsdpmoe): it holds the first's layer count (its own under a stated layout),
     one in-flight micro-batch (1F1B; ``(v - 1) N + 1`` chunks interleaved) and one micro-batch's logits.
     """
-    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first")
+    layer = _layer_bytes(wl, mp, expert_tensor_parallel(mp, dp))  # the same for every stage
+    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first", layer)
     out = first
     if wl.training.embedding_loss_in_pipeline_split:
-        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle")
+        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle", layer)
         out = _larger(mp.pp >= 3, second, first)
     # The last stage builds the output layer and computes the loss (Megatron-Core GPTModel ``post_process``):
     # one micro-batch's logits beside its layers and its own in-flight micro-batches (rank pp - 1).
     last_layers = layout_last_layers(wl, mp) if wl.training.pipeline_layout else first_stage_layers(wl, mp)
-    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last"), out)
+    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last", layer), out)
+
+
+def _layer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(one layer's stored activations of one micro-batch, its full working set under full recompute, else 0)."""
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
+    return layer_activation_bytes(wl, mp, etp), np.where(mp.recompute == 2, working, 0.0)
 
 
 def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> MemoryBreakdown:
@@ -351,10 +358,11 @@ def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> Memory
 
 
 def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
-                  layers_stage: np.ndarray, stage: str) -> MemoryBreakdown:
+                  layers_stage: np.ndarray, stage: str,
+                  layer: tuple[np.ndarray, np.ndarray] | None = None) -> MemoryBreakdown:
     """:func:`memory_per_accelerator` of the ``stage`` "first" (rank 0, the embedding), "middle" (rank 1, no
     vocabulary matrix) or "last" (rank pp - 1, the output layer and one micro-batch's logits) holding
-    ``layers_stage`` layers."""
+    ``layers_stage`` layers; ``layer``: :func:`_layer_bytes` where the caller has it."""
     etp = expert_tensor_parallel(mp, dp)
     dense, experts = stage_parameters(wl, mp, etp, layers_stage)
     dense = dense - (wl.vocab * wl.hidden / mp.tp if stage == "middle" else 0.0)
@@ -374,12 +382,10 @@ def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     w_bytes, g_bytes = w_bytes + unit_w, g_bytes + unit_g
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
-    per_layer = layer_activation_bytes(wl, mp, etp)
+    per_layer, working = _layer_bytes(wl, mp, etp) if layer is None else layer
     in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * a2a_paired_in_flight(wl, mp, microbatches, cal)
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
-    # Full recompute re-materialises one layer at a time: add one layer's full working set.
-    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
-    working = np.where(mp.recompute == 2, working, 0.0)
+    # Full recompute re-materialises one layer at a time: ``working`` is one layer's full working set.
     wgrad = delayed_wgrad_bytes(wl, mp, cal, etp)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
