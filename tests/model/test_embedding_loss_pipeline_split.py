@@ -96,7 +96,8 @@ def test_first_stage_memory_of_the_split():
     ceil(L / pp) (Qwen3-235B-A22B, 94 layers: 11 instead of 12 at pp 8); its layer weights, gradients, optimizer
     state and stored activations scale with that count, the embedding and pp = 1 stay as they are, and the first
     stage never holds more than without the split. The memory is the fuller of the first and second stage since
-    s12-m2 (test_split_synced_stage.py): the first stage's own is ``memory._stage_memory`` at rank 0."""
+    s12-m2 (test_split_synced_stage.py), and of those and the last since s14-fsdpmoe: the first stage's own is
+    ``memory._stage_memory`` of the "first" stage."""
     from archsweep.model.training.mapping import expert_tensor_parallel
     from archsweep.model.training.memory import (
         _stage_memory,
@@ -116,11 +117,12 @@ def test_first_stage_memory_of_the_split():
     assert split[pp == 8][0] == 11 and even[pp == 8][0] == 12
     with np.errstate(invalid="ignore", divide="ignore"):
         m_off, m_on = memory_per_accelerator(wl, mp, dp, mb, CAL), memory_per_accelerator(on, mp, dp, mb, CAL)
-        first_on = _stage_memory(on, mp, dp, mb, CAL, first_stage_layers(on, mp), 0)
+        first_on = _stage_memory(on, mp, dp, mb, CAL, first_stage_layers(on, mp), "first")
+        first_off = _stage_memory(wl, mp, dp, mb, CAL, first_stage_layers(wl, mp), "first")
     deep = (pp > 1) & (np.mod(96, pp) == 0)
     assert deep.any()
     assert wl.training.activation_offload_layers == 0
-    np.testing.assert_allclose(first_on.activations_bytes[deep], m_off.activations_bytes[deep] * (split / even)[deep],
+    np.testing.assert_allclose(first_on.activations_bytes[deep], first_off.activations_bytes[deep] * (split / even)[deep],
                                rtol=1e-12)
     etp = expert_tensor_parallel(mp, dp)
     (d_off, e_off), (d_on, e_on) = stage_parameters(wl, mp, etp), stage_parameters(on, mp, etp, split)

@@ -53,6 +53,11 @@ class Calibration:
     #: Share of the shorter of (collective, compute) that running them concurrently does not hide
     #: (0 = perfect overlap, 1 = serial); see archsweep.model.training.data_parallel.
     overlap_interference: float = 0.0
+    #: ZeRO-3: layers (FSDP units) held un-sharded at once, weights and weight gradients each
+    #: (archsweep.model.training.sharded_buffers).
+    zero3_unsharded_units: float = 2.0
+    #: ZeRO-3: bytes per parameter of a layer's un-sharded weight gradient before its reduce-scatter.
+    zero3_unsharded_grad_bytes_per_param: float = 2.0
     # Set by the software stack (data/calibration/software_stacks.yaml):
     stack: str = "megatron-core"
     elementwise_traffic_multiplier: float = 1.0

@@ -30,8 +30,8 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
 from archsweep.spec.workload import Workload
 
-__all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_rank_layers", "layout_stage",
-           "mtp_block_costs", "mtp_is_moe", "mtp_output_share"]
+__all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_last_layers",
+           "layout_rank_layers", "layout_stage", "mtp_block_costs", "mtp_is_moe", "mtp_output_share"]
 
 
 def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, moe_frac: float,
@@ -159,15 +159,20 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
                        busiest_counts=(busy_counts[0], busy_counts[1], busy_counts[2], busy_counts[3]))
 
 
-def layout_first_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
-    """Transformer + MTP layers the first pipeline rank builds under the job's layout (all its virtual stages),
-    at each mapping's pp; 1 where the mapping cannot run the layout (it is invalid there)."""
+def layout_first_layers(wl: Workload, mp: MappingArrays, rank: int = 0) -> np.ndarray:
+    """Transformer + MTP layers the first pipeline rank (``rank`` -1: the last) builds under the job's layout (all
+    its virtual stages), at each mapping's pp; 1 where the mapping cannot run the layout (it is invalid there)."""
     layout = parse_layout(wl.training.pipeline_layout)
     out = np.ones(np.shape(mp.pp))
     for pp in layout.pipeline_sizes():
-        c = layout_rank_layers(layout, wl.layers - wl.moe_layers, pp)[0]
+        c = layout_rank_layers(layout, wl.layers - wl.moe_layers, pp)[rank]
         out = np.where(mp.pp == pp, c[0] + c[1] + c[2], out)
     return out
+
+
+def layout_last_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
+    """:func:`layout_first_layers` of the last pipeline rank (it computes the loss: memory.py)."""
+    return layout_first_layers(wl, mp, -1)
 
 
 def layout_bubble(mp: MappingArrays, microbatches: np.ndarray, slots: np.ndarray, ls: LayoutStage) -> np.ndarray:

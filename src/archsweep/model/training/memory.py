@@ -29,10 +29,11 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from archsweep.model.training.layout_stage import layout_first_layers
+from archsweep.model.training.layout_stage import layout_first_layers, layout_last_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction
+from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -328,24 +329,44 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     middle stages hold fewer, the last one the first's layers less the embedding). Llama-3.1 405B's middle
     stage holds ~1.1 G parameters / tp more than the first (review s12 finding 10; the DP sync and optimizer
     take the larger one too: :func:`~archsweep.model.training.data_parallel.synced_stage_parameters`). Bytes
-    per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml).
+    per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml). At pp >= 2 the last
+    stage's where that is more (s14-fsdpmoe): it holds the first's layer count (its own under a stated layout),
+    one in-flight micro-batch (1F1B; ``(v - 1) N + 1`` chunks interleaved) and one micro-batch's logits.
     """
-    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), 0)
-    if not wl.training.embedding_loss_in_pipeline_split:
-        return first
-    second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), 1)
-    use = (mp.pp >= 3) & (second.total_bytes > first.total_bytes)
-    return MemoryBreakdown(**{f.name: np.where(use, getattr(second, f.name), getattr(first, f.name))
-                              for f in fields(first)})
+    layer = _layer_bytes(wl, mp, expert_tensor_parallel(mp, dp))  # the same for every stage
+    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first", layer)
+    out = first
+    if wl.training.embedding_loss_in_pipeline_split:
+        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle", layer)
+        out = _larger(mp.pp >= 3, second, first)
+    # The last stage builds the output layer and computes the loss (Megatron-Core GPTModel ``post_process``):
+    # one micro-batch's logits beside its layers and its own in-flight micro-batches (rank pp - 1).
+    last_layers = layout_last_layers(wl, mp) if wl.training.pipeline_layout else first_stage_layers(wl, mp)
+    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last", layer), out)
+
+
+def _layer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(one layer's stored activations of one micro-batch, its full working set under full recompute, else 0)."""
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
+    return layer_activation_bytes(wl, mp, etp), np.where(mp.recompute == 2, working, 0.0)
+
+
+def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> MemoryBreakdown:
+    """``a`` where ``where`` and its total is larger, else ``b``, part by part."""
+    use = where & (a.total_bytes > b.total_bytes)
+    return MemoryBreakdown(**{f.name: np.where(use, getattr(a, f.name), getattr(b, f.name)) for f in fields(a)})
 
 
 def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
-                  layers_stage: np.ndarray, rank: int) -> MemoryBreakdown:
-    """:func:`memory_per_accelerator` of pipeline rank ``rank`` (0 or 1) holding ``layers_stage`` layers (the
-    embedding only at rank 0)."""
+                  layers_stage: np.ndarray, stage: str,
+                  layer: tuple[np.ndarray, np.ndarray] | None = None) -> MemoryBreakdown:
+    """:func:`memory_per_accelerator` of the ``stage`` "first" (rank 0, the embedding), "middle" (rank 1, no
+    vocabulary matrix) or "last" (rank pp - 1, the output layer and one micro-batch's logits) holding
+    ``layers_stage`` layers; ``layer``: :func:`_layer_bytes` where the caller has it."""
     etp = expert_tensor_parallel(mp, dp)
     dense, experts = stage_parameters(wl, mp, etp, layers_stage)
-    dense = dense - (wl.vocab * wl.hidden / mp.tp if rank > 0 else 0.0)
+    dense = dense - (wl.vocab * wl.hidden / mp.tp if stage == "middle" else 0.0)
+    rank = {"first": 0, "middle": 1}.get(stage, mp.pp - 1)
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
@@ -356,18 +377,19 @@ def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
     g_bytes = grad_b * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
                         + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
+    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
+    unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
+    w_bytes, g_bytes = w_bytes + unit_w, g_bytes + unit_g
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
-    per_layer = layer_activation_bytes(wl, mp, etp)
+    per_layer, working = _layer_bytes(wl, mp, etp) if layer is None else layer
     in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * a2a_paired_in_flight(wl, mp, microbatches, cal)
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
-    # Full recompute re-materialises one layer at a time: add one layer's full working set.
-    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
-    working = np.where(mp.recompute == 2, working, 0.0)
+    # Full recompute re-materialises one layer at a time: ``working`` is one layer's full working set.
     wgrad = delayed_wgrad_bytes(wl, mp, cal, etp)
-    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is this one.
+    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
-    acts = acts + np.where(mp.pp == 1, 6.0 * tokens * wl.vocab / mp.tp, 0.0)
+    acts = acts + np.where((mp.pp == 1) | (stage == "last"), 6.0 * tokens * wl.vocab / mp.tp, 0.0)
     reserved = np.full(np.shape(acts), cal.memory_reserved_bytes)
     total = w_bytes + g_bytes + o_bytes + acts + working + wgrad + reserved
     zero = 0.0 * total  # broadcast every part to the common shape

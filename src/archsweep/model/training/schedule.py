@@ -78,7 +78,7 @@ def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.nda
     return step - m
 
 
-def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray, rank: int = 0) -> np.ndarray:
+def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray, rank: int | np.ndarray = 0) -> np.ndarray:
     """Micro-batches' worth of one stage's layers held by the device of pipeline rank ``rank`` (the first by
     default: the fullest) at the peak: ``p - rank`` in place of ``p`` below, the warm-up's ``2 (p - rank - 1)``.
 

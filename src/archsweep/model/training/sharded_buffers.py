@@ -1,0 +1,73 @@
+"""ZeRO-3 / FSDP: the un-sharded parameter and gradient buffers a sharded layer needs while it computes, bytes
+per accelerator (:func:`zero3_unit_buffer_bytes`; moved out of memory.py for its size).
+
+A ZeRO-3 stage keeps only a 1 / (data-parallel group) shard of each weight, but a layer computes with all of
+its weights: before its forward and again before its backward the layer (the FSDP *unit*: one transformer
+layer in Megatron-FSDP, PyTorch FSDP's auto-wrap policy of the block, DeepSpeed's per-module gather) is
+all-gathered into an un-sharded buffer, and its weight gradient is produced un-sharded before the
+reduce-scatter leaves the shard. Overlapping the gather of the next layer with this layer's compute, and this
+layer's reduce-scatter with the next layer's gradient, holds two units of each at once
+(``zero3_unsharded_units``, data/calibration/model.yaml):
+
+* Megatron-FSDP (NVIDIA/Megatron-LM @d98e8a64dd docs/user-guide/features/megatron_fsdp.md, "FSDP Module
+  Hooks" L379-382): "To overlap the pre-fetch all-gather with computation, at least two FSDP units worth of
+  un-sharded weight memory is required at any point in time. [...] To overlap gradient reduce-scatter with
+  wgrad computation, at least two FSDP units worth of un-sharded gradient memory is required"; its
+  double-buffer allocator (L407-420) holds exactly "2 persistently-allocated buffers" of the largest unit
+  (the MaxPool of all units, L422-428); the unit is ``TransformerLayer`` (L366), the parameters of the MoE
+  layer's experts included (expert modules get their own mesh, sharded over the expert data-parallel group
+  after EP, L502-516); megatron/core/distributed/fsdp/src/docs/runtime_schedule.md ("Double buffering":
+  each all-gather drains its queue to one, i.e. the current and the prefetched unit).
+* PyTorch FSDP ``limit_all_gathers=True`` (the mpt rows' Composer default): at most two un-sharded units in
+  flight (docs.pytorch.org, torch.distributed.fsdp.FullyShardedDataParallel ``limit_all_gathers``).
+
+One unit is the largest layer of the model per accelerator (after TP / EP): a MoE layer's attention, shared
+experts and router over ``tp`` plus its ``num_experts / ep`` local experts over ``etp`` (with EP 1 every
+expert of the layer), a dense layer's attention and FFN over ``tp``; the dense part is gathered only where the
+data-parallel group is > 1, the expert part where the expert data-parallel group is. Weights at
+``weight_bytes_per_param`` (the gathered compute copy, FP8 where the weights are FP8), gradients at
+``zero3_unsharded_grad_bytes_per_param`` (the wgrad GEMM's BF16 output; a lower side where the stack reduces in
+FP32). Left out: the modules outside the units (the stage's embedding / output layer), which Megatron-FSDP keeps
+un-sharded once gathered ("Non-unit modules remain persistently un-sharded", L392; its units are
+``TransformerLayer`` / ``MoETransformerLayer`` only, megatron/core/distributed/fsdp/mcore_fsdp_adapter.py
+L163-173): charged, they put the stated mappings of four published rows over HBM in the model (s14-fsdpmoe,
+docs/model-accuracy.md), whose memory is loose elsewhere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.workload import Workload
+
+__all__ = ["zero3_unit_buffer_bytes", "zero3_unit_params"]
+
+
+def zero3_unit_params(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, shard_group: np.ndarray,
+                      expert_group: np.ndarray) -> np.ndarray:
+    """Parameters per accelerator of the largest FSDP unit (one layer) that ZeRO-3 gathers: the dense part
+    where ``shard_group`` > 1, the experts where ``expert_group`` > 1 (module docstring)."""
+    dense_on = np.asarray(shard_group) > 1.0
+    attn = wl.attention_params_per_layer / mp.tp
+    dense_layer = np.where(dense_on, attn + wl.dense_ffn_params / mp.tp, 0.0)
+    if wl.moe is None or wl.moe_layers <= 0:
+        return dense_layer
+    shared = (wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts) / mp.tp
+    experts = wl.moe.num_experts * wl.expert_params / (np.asarray(etp) * mp.ep)
+    moe_layer = np.where(dense_on, attn + shared, 0.0) + np.where(np.asarray(expert_group) > 1.0, experts, 0.0)
+    return np.maximum(moe_layer, dense_layer) if wl.moe_layers < wl.layers else moe_layer
+
+
+def zero3_unit_buffer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, shard_group: np.ndarray,
+                            expert_group: np.ndarray, cal: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    """(weight bytes, gradient bytes) of the ``cal.zero3_unsharded_units`` un-sharded units a ZeRO-3 mapping
+    holds beside its shards: weights at ``weight_bytes_per_param``, gradients at
+    ``zero3_unsharded_grad_bytes_per_param`` (data/calibration/model.yaml); 0 below ZeRO-3. LoRA: gradients only
+    for the trainable share."""
+    unit = cal.zero3_unsharded_units * zero3_unit_params(wl, mp, etp, shard_group, expert_group)
+    on = mp.zero_stage >= 3
+    trainable = wl.trainable_params / wl.total_params
+    weights = np.where(on, unit * cal.weight_bytes_per_param, 0.0)
+    grads = np.where(on, unit * trainable * cal.zero3_unsharded_grad_bytes_per_param, 0.0)
+    return weights, grads
