@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.training.data_parallel import local_state_params, reduced_grad_bytes
-from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe
+from archsweep.model.training.flops import eh_proj_params
+from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_output_share
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
@@ -129,7 +130,7 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
     copies = np.where((mp.pp == 1) & wl.tied_embeddings, 1.0, 2.0)
     dense = ((wl.layers + n_mtp) * wl.attention_params_per_layer + dense_ffn * wl.dense_ffn_params + moe * shared
-             + copies * wl.vocab * wl.hidden + n_mtp * 2.0 * wl.hidden ** 2) / (mp.tp * mp.pp)
+             + copies * wl.vocab * wl.hidden + n_mtp * eh_proj_params(wl)) / (mp.tp * mp.pp)
     experts = 0.0 if wl.moe is None else moe * wl.moe.num_experts * wl.expert_params / (etp * mp.ep * mp.pp)
     return dense, np.asarray(experts) + 0.0 * dense
 
@@ -157,7 +158,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     out_f = passes * lc.logits_flops
     out_h = 3.0 * lc.logits_hbm_bytes + 2.0 * lc.loss_hbm_bytes  # the GEMM's three passes, the loss fwd + bwd
     mtp_f, mtp_h = layer(mtp_moe) if has_mtp else (0.0, 0.0)
-    mtp_f = mtp_f + (1.0 + 2.0 * wl.hidden / wl.vocab) * out_f  # + eh_proj + the output layer again
+    mtp_f = mtp_f + mtp_output_share(wl) * out_f  # + eh_proj + the output layer again
     mtp_h = mtp_h + out_h
     trainable = wl.trainable_params / wl.total_params
     average_sends, busiest_sends = pipeline_sends(mp, microbatches)
