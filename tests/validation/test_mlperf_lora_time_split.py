@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from measured_runs import runs
+from measured_runs import runs, runs_by_id
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "data" / "validation" / "derive"))
@@ -85,12 +85,17 @@ def test_the_gap_is_not_outside_the_step() -> None:
 
 
 def test_lora_step_gap_micro_batches() -> None:
-    """benchmarks/lora_step_gap.py: micro-batches a step = GBS / (dp x micro_batch); dp from the GPU count when the
-    row states tp / pp / cp only; nothing for a searched row."""
+    """benchmarks/lora_step_gap.py: micro-batches a step = GBS / (dp x micro_batch) of the row's plan; dp from the GPU
+    count when the row states tp / pp / cp only; nothing for a searched row."""
     from conftest import load_benchmark
 
+    from archsweep.validation.run import plan_row
+
     gap = load_benchmark("lora_step_gap")
-    base = {"tp": "4", "pp": "1", "cp": "2", "dp": "", "num_accels": "16", "global_batch_seqs": "8", "micro_batch": "1"}
-    assert gap.micro_batches(base) == 4  # HPE n2: DP 2, four micro-batches
-    assert gap.micro_batches({**base, "dp": "8", "num_accels": "64"}) == 1
-    assert gap.micro_batches({**base, "tp": "", "cp": "", "pp": ""}) is None
+    rows = runs_by_id()
+    hpe_n2 = plan_row(rows["mlperf_train_v4.0_HPE_HPE-Cray-XD670-Gen11-H100-SXM5-80GB_n2_pytorch_24.04_llama2_70b_lora"])
+    eos_n128 = plan_row(rows["mlperf_train_v4.1_NVIDIA_eos_n128_ngc24.09_nemo_llama2_70b_lora"])
+    dell_searched = plan_row(rows["mlperf_train_v4.1_Dell_2xXE9680x8H100-SXM-80GB_llama2_70b_lora"])
+    assert gap.micro_batches(hpe_n2) == 4  # HPE n2: TP4 CP2 on 16 GPUs, DP 2, GBS 8: four micro-batches
+    assert gap.micro_batches(eos_n128) == 1  # TP4 CP2 on 1,024 GPUs: DP 128 = GBS 128
+    assert gap.micro_batches(dell_searched) is None

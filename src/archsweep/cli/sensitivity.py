@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archsweep.load.sensitivity import load_sensitivity
-from archsweep.load.study import load_study
+from archsweep.load.study import load_study_sensitivity
 
 __all__ = ["add_sensitivity_parser", "cmd_sensitivity"]
 
@@ -23,13 +22,12 @@ def add_sensitivity_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    study = load_study(args.study)
-    load_sensitivity(study)  # refuse a bad section before matplotlib loads (it writes a font cache)
+    study, spec = load_study_sensitivity(args.study)  # a bad section refused before matplotlib loads (font cache)
     # Imported here: matplotlib (plots) must not load for the other subcommands (start-up time, font cache).
     from archsweep.sensitivity import run_sensitivity
 
     results = Path(args.directory) / "results" / study.name
-    written = run_sensitivity(study, results)
+    written = run_sensitivity(study, spec, results)
     print(f"archsweep: sensitivity of '{study.name}' done: {len(written)} file(s) in {results / 'sensitivity'}")
     print(f"  query with:   archsweep query {study.name} \"SELECT * FROM sensitivity WHERE kind = 'tornado'\"")
     return 0

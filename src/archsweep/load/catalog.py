@@ -27,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from archsweep.load.parameters import above_maximum
 from archsweep.load.part_physics import part_columns
 from archsweep.load.paths import data_dir
 from archsweep.load.schema import validate_document
@@ -136,8 +137,8 @@ def _parse_parameters(
             if info.kind == "int" and number != int(number):
                 problems.append(Problem(file, key_path, repr(raw["value"]), "a whole number"))
                 continue
-            if info.maximum is not None and number > info.maximum:
-                problems.append(Problem(file, key_path, repr(raw["value"]), f"a number at most {info.maximum:g}"))
+            if (too_large := above_maximum(info, number, raw["value"], file, key_path)) is not None:
+                problems.append(too_large)
                 continue
             parsed = int(number) if info.kind == "int" else float(number)
         values[info.name] = parsed

@@ -21,6 +21,14 @@ def problem(file: str, key_path: str, value: object, allowed: str) -> Problem:
     return InputError(file, key_path, value, allowed).problem
 
 
+def above_maximum(info: ParameterInfo, value: float, raw: object, file: str, key_path: str) -> Problem | None:
+    """The problem of a parsed ``value`` (``raw`` as written) above ``info.maximum``; None within it or without one.
+    One check for a catalog part's parameters and a study's parameter spaces."""
+    if info.maximum is None or value <= info.maximum:
+        return None
+    return problem(file, key_path, raw, f"a number at most {info.maximum:g}")
+
+
 def error(problems: Sequence[Problem]) -> InputError | InputErrors:
     """One problem as an :class:`InputError`, several as :class:`InputErrors`."""
     if len(problems) > 1:
@@ -53,8 +61,9 @@ def parse_parameter_space(info: ParameterInfo, spec: Mapping[str, Any], file: st
             raw, info.dimension, file=file, key_path=key_path,  # type: ignore[arg-type]
             positive=strictly_positive, non_negative=not strictly_positive,
         ))
-        if value is not None and info.maximum is not None and value > info.maximum:
-            problems.append(problem(file, key_path, raw, f"a number at most {info.maximum:g}"))
+        too_large = above_maximum(info, value, raw, file, key_path) if value is not None else None
+        if too_large is not None:
+            problems.append(too_large)
             return None
         return value
 

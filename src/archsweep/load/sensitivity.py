@@ -18,7 +18,6 @@ from archsweep.load.parameters import error, guard, parse_parameter_space, probl
 from archsweep.load.schema import validate_document
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
-from archsweep.load.yamlio import load_yaml
 from archsweep.spec.columns import OUTPUT_COLUMNS
 from archsweep.spec.errors import Problem
 from archsweep.spec.hardware import ANY_HARDWARE_PARAMETER, PARAMETER_BY_NAME
@@ -30,7 +29,7 @@ from archsweep.spec.sensitivity import (
 )
 from archsweep.spec.study import MAX_CANDIDATES_PER_SHARD, Study
 
-__all__ = ["load_sensitivity", "parse_sensitivity"]
+__all__ = ["parse_sensitivity"]
 
 
 def _value(name: str, raw: Any, file: str, key: str) -> float | str:
@@ -146,9 +145,3 @@ def parse_sensitivity(document: Mapping[str, Any] | None, study: Study) -> Sensi
         raise error(problems)
     return SensitivitySpec(base=base, workloads=workloads, tornado=tuple(tornado),
                            grids=tuple(grids), outputs=outputs, relative=relative, file=file)
-
-
-def load_sensitivity(study: Study) -> SensitivitySpec:
-    """The ``sensitivity`` section of the study file (defaults where it has none)."""
-    document = load_yaml(study.file) if study.file and not study.file.startswith("<") else {}
-    return parse_sensitivity(document.get("sensitivity"), study)

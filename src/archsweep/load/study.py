@@ -48,6 +48,7 @@ from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.hardware import PARAMETER_BY_NAME
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import SearchSpec
+from archsweep.spec.sensitivity import SensitivitySpec
 from archsweep.spec.serving import ServingWorkload
 from archsweep.spec.study import (
     MAX_GRID_SIZE,
@@ -61,7 +62,7 @@ from archsweep.spec.study import (
 from archsweep.spec.training import TrainingWorkload
 from archsweep.spec.workload import Workload
 
-__all__ = ["load_study", "parse_study", "parse_column_value"]
+__all__ = ["load_study", "load_study_sensitivity", "parse_study", "parse_column_value"]
 
 
 def parse_column_value(raw: object, column: str, *, file: str, key_path: str) -> float:
@@ -103,8 +104,29 @@ def load_study(path: str | Path) -> Study:
     return parse_study(load_yaml(resolved), file=str(resolved))
 
 
+def load_study_sensitivity(path: str | Path) -> tuple[Study, SensitivitySpec]:
+    """:func:`load_study` and the study's ``sensitivity`` section (the defaults where it has none), from one read of
+    the file and one parse of the section (``archsweep sensitivity``).
+
+    Raises:
+        InputError / InputErrors: as :func:`load_study`.
+    """
+    resolved = _resolve_path(path)
+    document = load_yaml(resolved)
+    study = _parse_study(document, file=str(resolved))
+    return study, parse_sensitivity(document.get("sensitivity"), study)
+
+
 def parse_study(document: Any, *, file: str) -> Study:
     """Validate a raw study document (schema, then cross-field checks) into a :class:`Study`."""
+    study = _parse_study(document, file=file)
+    if "sensitivity" in document:  # checked when the study is read, not first by `archsweep sensitivity`
+        parse_sensitivity(document["sensitivity"], study)
+    return study
+
+
+def _parse_study(document: Any, *, file: str) -> Study:
+    """:func:`parse_study` without the ``sensitivity`` section."""
     validate_document(document, "study", file)
     problems: list[Problem] = []
     workloads, serving, training = parse_workload_entries(document["workloads"], file, problems)
@@ -135,7 +157,7 @@ def parse_study(document: Any, *, file: str) -> Study:
         else MappingChoice(search=True, objective=raw_mapping.get("objective", "step_time_s"), software=software,
                            exhaustive=bool(raw_mapping.get("exhaustive", False)))
     )
-    study = Study(
+    return Study(
         name=document["name"],
         description=document.get("description", ""),
         file=file,
@@ -156,9 +178,6 @@ def parse_study(document: Any, *, file: str) -> Study:
         training=training,
         scenarios=scenarios,
     )
-    if "sensitivity" in document:  # checked when the study is read, not first by `archsweep sensitivity`
-        parse_sensitivity(document["sensitivity"], study)
-    return study
 
 
 def _cross_check(document: Mapping[str, Any], workloads: Sequence[str], serving: Sequence[ServingWorkload],

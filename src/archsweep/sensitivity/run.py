@@ -20,7 +20,6 @@ import pyarrow as pa
 from archsweep.candidates.evaluate import study_workload
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.job_software import job_software
-from archsweep.load.sensitivity import load_sensitivity
 from archsweep.load.technology import load_technology
 from archsweep.results import store
 from archsweep.results.sensitivity import (
@@ -31,6 +30,7 @@ from archsweep.results.sensitivity import (
 )
 from archsweep.sensitivity.evaluate import grid_dataset, tornado_dataset
 from archsweep.spec.errors import InputError
+from archsweep.spec.sensitivity import SensitivitySpec
 from archsweep.spec.study import Study
 from archsweep.spec.workload import Workload
 
@@ -48,9 +48,9 @@ def _write_nc(ds, path: Path) -> Path:
     return path
 
 
-def run_sensitivity(study: Study, results: Path, *, log=print) -> list[Path]:
-    """Evaluate the study's sensitivity section; return the files written."""
-    spec = load_sensitivity(study)
+def run_sensitivity(study: Study, spec: SensitivitySpec, results: Path, *, log=print) -> list[Path]:
+    """Evaluate ``spec``, the study's parsed sensitivity section (:func:`archsweep.load.study.load_study_sensitivity`);
+    return the files written."""
     tech = load_technology()
     folder = results / "sensitivity"
     folder.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,19 @@ def _check_cells(path: Path, line: int, row: Mapping[str, str]) -> None:
                              "a non-negative finite number, or an empty cell")
 
 
+def no_rows_error(path: Path) -> InputError:
+    """A measurements file (training or serving layout) with a header and no data row."""
+    return InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")
+
+
+def repeated_run_id_error(path: Path, run_id: str, line: int | None = None, first_line: int | None = None) -> InputError:
+    """A run_id given twice in a measurements file (training or serving layout): the per-row output is keyed by it.
+    ``line`` / ``first_line``: where it is repeated and first given, where the reader knows them."""
+    also = f"; also on line {first_line}" if first_line is not None else ""
+    return InputError(str(path), "run_id" if line is None else f"line {line}: run_id", run_id,
+                      f"each run_id once (the per-row output is keyed by it{also})")
+
+
 def read_measurements(path: Path | str) -> list[dict[str, str]]:
     """Rows of a measurements CSV as text (missing columns read as empty).
 
@@ -85,12 +98,11 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
                 _check_cells(path, reader.line_num, row)
                 run_id = (row.get("run_id") or "").strip()
                 if run_id in lines:
-                    raise InputError(str(path), f"line {reader.line_num}: run_id", run_id,
-                                     f"each run_id once (the per-row output is keyed by it; also on line {lines[run_id]})")
+                    raise repeated_run_id_error(path, run_id, reader.line_num, lines[run_id])
                 lines[run_id] = reader.line_num
                 rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
             if not rows:
-                raise InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")
+                raise no_rows_error(path)
             return rows
     except IsADirectoryError:
         raise InputError(str(path), "", "<a directory>", "a CSV file of measured runs") from None

@@ -34,6 +34,7 @@ from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.validation_data import BenchPrecisions
+from archsweep.validation.cells import no_rows_error, repeated_run_id_error
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
@@ -207,11 +208,11 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
         raise InputError(str(path), "", f"<{exc}>", "a UTF-8 CSV file with a header row") from None
     if not is_inference_table(df.columns):
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
-    if df.empty:  # as the training reader (validation.cells.read_measurements)
-        raise InputError(str(path), "", "<header and no data row>", "at least one measured run (row)")
+    if df.empty:  # the training reader's rules (validation.cells.read_measurements)
+        raise no_rows_error(path)
     twice = df["run_id"][df["run_id"].duplicated()]
     if len(twice):
-        raise InputError(str(path), "run_id", str(twice.iloc[0]), "each run_id once (the per-row output is keyed by it)")
+        raise repeated_run_id_error(path, str(twice.iloc[0]))
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
     overrides = load_bench_precisions()

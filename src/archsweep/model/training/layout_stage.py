@@ -114,7 +114,7 @@ def layout_rank_layers(layout: PipelineLayout, dense_layers: int, pp: int) -> np
 def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts) -> LayoutStage:
     """:class:`LayoutStage` of ``wl.training.pipeline_layout`` for every mapping of ``mp`` (broadcast)."""
     layout = parse_layout(wl.training.pipeline_layout)
-    dense_layers = wl.layers - wl.moe_layers
+    dense_layers = wl.dense_layers
     per_kind: list[tuple[Any, Any, Any]] = []  # (f, b, rc) of a dense layer, a MoE layer, an MTP layer, the output layer
     for frac in (0.0, 1.0):
         f = (1 - frac) * lc.dense_fwd_s + frac * lc.moe_fwd_s
@@ -165,7 +165,7 @@ def layout_first_layers(wl: Workload, mp: MappingArrays, rank: int = 0) -> np.nd
     layout = parse_layout(wl.training.pipeline_layout)
     out = np.ones(np.shape(mp.pp))
     for pp in layout.pipeline_sizes():
-        c = layout_rank_layers(layout, wl.layers - wl.moe_layers, pp)[rank]
+        c = layout_rank_layers(layout, wl.dense_layers, pp)[rank]
         out = np.where(mp.pp == pp, c[0] + c[1] + c[2], out)
     return out
 
