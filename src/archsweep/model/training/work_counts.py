@@ -126,7 +126,7 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     ``etp x ep x pp``). At pp = 1 without MTP it is ``stage_parameters`` itself."""
     n_mtp, mtp_moe = float(wl.mtp_num_layers), mtp_is_moe(wl)
     moe = wl.moe_layers + n_mtp * mtp_moe
-    dense_ffn = wl.layers - wl.moe_layers + n_mtp * (1.0 - mtp_moe)
+    dense_ffn = wl.dense_layers + n_mtp * (1.0 - mtp_moe)
     shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
     copies = np.where((mp.pp == 1) & wl.tied_embeddings, 1.0, 2.0)
     dense = ((wl.layers + n_mtp) * wl.attention_params_per_layer + dense_ffn * wl.dense_ffn_params + moe * shared
@@ -193,7 +193,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
     reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group)
-    average = device((wl.layers - wl.moe_layers) / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
+    average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
                                                     busiest_sends))
