@@ -68,10 +68,12 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak, count: float
     fill = PartFill.of(hw)
     up = gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / et, h, local, peak, hw, bpe, cal, fill)
     down = gemm_fwd_bwd(m, h, ffn / et, local, peak, hw, bpe, cal, fill)
-    router = gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal, fill)
+    shard = t if f(mp.sequence_parallel) > 0 else 1.0  # the MoE layer's input: the rank's sequence-parallel shard
+    router = gemm_fwd_bwd(tokens / shard, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal, fill)
     bw = f(hw.hbm_bw_bytes_per_s) * cal.hbm_bw_efficiency
     routed = tokens * moe.top_k * moe.capacity_factor
-    perm = 8.0 * routed * h / bw
+    # permutation 1: the shard's copies (alltoall) or the local experts' received copies (flex)
+    perm = 8.0 * (m * local if cal.moe_dispatch_per_domain > 0 else routed / shard) * h / bw
     pad_b = cal.moe_fp8_padding_bytes_per_element if fp8 else 0.0
     pad = pad_b * routed * h / bw + (3.0 * cal.kernel_overhead_s if pad_b > 0 else 0.0)
     act = (cal.elementwise_traffic_multiplier * cal.elementwise_bytes_per_token_per_ffn
