@@ -6,8 +6,12 @@
 Per stack (megatron-core = alltoall, megatron-core-flex = DeepEP / HybridEP) each form's stack host time per MoE
 layer and micro-batch is grid-fitted on the fit set (nemo + mcore-moe) and judged on the forward group
 (mbridge-forward, never fitted). Forms: ``per_mb`` c (main's form), ``per_token`` c x tokens / 4096 (tokens = micro-batch
-x sequence / CP), ``per_local_expert`` c x local experts / 16, ``per_launch`` c x (2 + local experts) / 18, and
-``affine`` a + b x tokens / 4096. A linear approximation: a row's step is its zero-host step plus the host time times
+x sequence / CP), ``per_local_expert`` c x local experts / 16, ``per_launch`` c x (2 + local experts) / 18,
+``affine`` a + b x tokens / 4096, and ``device_hidden`` max(0, a + x - k D) - x (s14-h100slow: the host time, the row's
+stated graph extra x included, hidden by a share k in [0, 1] of the row's device time per layer-micro-batch D = zero-host
+step / layer-micro-batches - x, so that a slower device hides more of it; k = b / 4 ms on the b grid). Per form, the
+mean / median signed error (+ = too fast) of every row by part (H100, B200, B300, GB200, GB300), and the per-micro-batch
+constant fitted on each part's rows alone (fit set and forward group together). A linear approximation: a row's step is its zero-host step plus the host time times
 the row's secant slope (from ``implied_ms`` and ``resid_s``; the busiest stage's layer-micro-batches where the implied
 time is under 0.3 ms); the full-iteration rows (no host time) are left out. Re-run a chosen form in the model to
 confirm (the figures in docs/model-accuracy.md s12-moehost are model runs).
@@ -32,7 +36,9 @@ FORMS: dict[str, Form] = {
     "per_local_expert": lambda r, a, b: a * float(r["le"]) / 16.0,
     "per_launch": lambda r, a, b: a * (2.0 + float(r["le"])) / 18.0,
     "affine": lambda r, a, b: a + b * float(r["tok"]) / 4096.0,
+    "device_hidden": lambda r, a, b: max(0.0, a + float(r["x"]) - b / 4e-3 * float(r["dev"])) - float(r["x"]),
 }
+PARTS = ("GB300", "GB200", "B300", "B200", "H100")
 
 
 def _experts(run_id: str, model: str) -> float:
@@ -54,11 +60,20 @@ def records(resid_csv: str) -> list[Rec]:
             run: Mapping[str, str] = runs[r["run_id"]]
             implied = float(r["implied_ms"])
             slope = float(r["resid_s"]) / (implied * 1e-3) if abs(implied) > 0.3 else float(r["layer_mbs"])
-            out.append({"group": r["group"], "stack": r["stack"], "step": "yes" if run["step_time_s"] else "no",
+            extra = float(r["extra_ms"]) * 1e-3
+            part = next((p for p in PARTS if p.lower() in r["run_id"].lower()), "other")
+            out.append({"part": part, "x": extra, "dev": float(r["step_host0_s"]) / float(r["layer_mbs"]) - extra,
+                        "group": r["group"], "stack": r["stack"], "step": "yes" if run["step_time_s"] else "no",
                         "meas": float(r["step_meas_s"]), "zero": float(r["step_host0_s"]), "slope": slope,
                         "tok": float(run["micro_batch"]) * float(run["seq_len"]) / float(run["cp"] or 1),
                         "le": _experts(r["run_id"], run["model"]) / float(run["ep"] or 1)})
     return out
+
+
+def _signed(r: Rec, form: Form, a: float, b: float) -> float:
+    """Error %, + = too fast: measured step over predicted step, minus 1 (either metric)."""
+    step = float(r["zero"]) + float(r["slope"]) * form(r, a, b)
+    return 100.0 * (float(r["meas"]) / step - 1.0)
 
 
 def _mape(recs: list[Rec], form: Form, a: float, b: float) -> float:
@@ -68,6 +83,16 @@ def _mape(recs: list[Rec], form: Form, a: float, b: float) -> float:
         meas = float(r["meas"])
         errs.append(100.0 * abs(step / meas - 1.0 if r["step"] == "yes" else meas / step - 1.0))
     return float(np.mean(errs))
+
+
+def by_part(recs: list[Rec], form: Form, a: float, b: float) -> str:
+    """Mean / median signed error (+ = too fast) of ``recs`` per part, e.g. 'H100 -9.1 / -11.0 (7)'."""
+    out = []
+    for part in PARTS:
+        sel = [_signed(r, form, a, b) for r in recs if r["part"] == part]
+        if sel:
+            out.append(f"{part} {np.mean(sel):+.1f} / {np.median(sel):+.1f} ({len(sel)})")
+    return ", ".join(out)
 
 
 def main(argv: list[str]) -> int:
@@ -81,10 +106,19 @@ def main(argv: list[str]) -> int:
         fit = [r for r in recs if r["stack"] == stack and r["group"] in ("nemo", "mcore-moe")]
         fwd = [r for r in recs if r["stack"] == stack and r["group"] == "mbridge-forward"]
         for name, form in FORMS.items():
-            pairs = [(a, b) for a in grid_a for b in (grid_b if name == "affine" else (0.0,))]
+            pairs = [(a, b) for a in grid_a for b in (grid_b if name in ("affine", "device_hidden") else (0.0,))]
             a, b = min(pairs, key=lambda p: _mape(fit, form, p[0], p[1]))
             print(f"{stack} {name}: a={a * 1e3:.2f} ms b={b * 1e3:.2f} ms/4096 tok  fit n={len(fit)} "
                   f"{_mape(fit, form, a, b):.2f} %  forward n={len(fwd)} {_mape(fwd, form, a, b):.2f} %")
+            print(f"    signed error by part, mean / median (+ = too fast): {by_part(fit + fwd, form, a, b)}")
+        per_mb = FORMS["per_mb"]
+        refits = []
+        for part in PARTS:
+            sel = [r for r in fit + fwd if r["stack"] == stack and r["part"] == part]
+            if sel:
+                a = min(grid_a, key=lambda v: _mape(sel, per_mb, v, 0.0))
+                refits.append(f"{part} {a * 1e3:.2f} ms ({len(sel)} rows, {_mape(sel, per_mb, a, 0.0):.2f} %)")
+        print(f"  {stack} per_mb fitted on each part's rows alone (fit + forward): " + ", ".join(refits))
     return 0
 
 

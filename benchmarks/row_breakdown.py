@@ -32,7 +32,7 @@ from archsweep.model import collectives as coll
 from archsweep.model.gemm import PartFill
 from archsweep.model.projection import gemm_fwd_bwd
 from archsweep.model.training.communication import ep_alltoalls_per_layer
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation import run as validation_run
@@ -53,21 +53,27 @@ def _value(result: dict[str, np.ndarray], key: str) -> float:
     return float(item)
 
 
-def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]:
-    """The MoE layer's terms per micro-batch at mapping ``mp``, ms (as model/transformer.py prices them)."""
+def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak, count: float) -> list[str]:
+    """The MoE layer's terms per micro-batch at mapping ``mp`` on ``count`` accelerators, ms (as
+    model/transformer.py and model/training/communication.py price them: the expert TP width and the EP
+    group's rank stride of :func:`expert_tensor_parallel`, i.e. EP folded over TP with unsplit experts where EP
+    does not fit in DP x CP)."""
     moe, f = wl.moe, lambda x: float(np.ravel(x)[0])  # noqa: E731 - local reader
     fp8 = wl.training.precision == "fp8"
     bpe, t, ep = (1.0 if fp8 else 2.0), f(mp.tp), f(mp.ep)
+    et = f(expert_tensor_parallel(mp, np.asarray(count / (t * f(mp.pp) * f(mp.cp)))))
     tokens = f(mp.micro_batch) * wl.seq_len / f(mp.cp)
     local, h, ffn = moe.num_experts / ep, float(wl.hidden), float(moe.expert_ffn_hidden)
-    m = ep * tokens * moe.top_k * moe.capacity_factor / moe.num_experts
+    m = ep * tokens * (et / t) * moe.top_k * moe.capacity_factor / moe.num_experts
     fill = PartFill.of(hw)
-    up = gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / t, h, local, peak, hw, bpe, cal, fill)
-    down = gemm_fwd_bwd(m, h, ffn / t, local, peak, hw, bpe, cal, fill)
-    router = gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal, fill)
+    up = gemm_fwd_bwd(m, (wl.ffn_matrices - 1) * ffn / et, h, local, peak, hw, bpe, cal, fill)
+    down = gemm_fwd_bwd(m, h, ffn / et, local, peak, hw, bpe, cal, fill)
+    shard = t if f(mp.sequence_parallel) > 0 else 1.0  # the MoE layer's input: the rank's sequence-parallel shard
+    router = gemm_fwd_bwd(tokens / shard, float(moe.num_experts), h, 1.0, hw.peak_matrix_flops_bf16, hw, 2.0, cal, fill)
     bw = f(hw.hbm_bw_bytes_per_s) * cal.hbm_bw_efficiency
     routed = tokens * moe.top_k * moe.capacity_factor
-    perm = 8.0 * routed * h / bw
+    # permutation 1: the shard's copies (alltoall) or the local experts' received copies (flex)
+    perm = 8.0 * (m * local if cal.moe_dispatch_per_domain > 0 else routed / shard) * h / bw
     pad_b = cal.moe_fp8_padding_bytes_per_element if fp8 else 0.0
     pad = pad_b * routed * h / bw + (3.0 * cal.kernel_overhead_s if pad_b > 0 else 0.0)
     act = (cal.elementwise_traffic_multiplier * cal.elementwise_bytes_per_token_per_ffn
@@ -75,12 +81,13 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak) -> list[str]
     any_layout = bool(np.ravel(hw.fp8_gemm_layouts == "any")[0])
     quant = (cal.fp8_split_quantize_kernels_any_layout if any_layout else cal.fp8_split_quantize_kernels) if fp8 else 0.0
     launches = (6.0 + 4.0 * quant) * local * cal.kernel_overhead_s
-    a2a = coll.ep_dispatch_time_s(hw, 2.0 * routed * h / t, mp.ep, mp.tp * mp.cp, cal.collective_bw_efficiency,
+    stride = 1.0 if et < t else t * f(mp.cp)
+    a2a = coll.ep_dispatch_time_s(hw, 2.0 * routed * h / t, mp.ep, np.asarray(stride), cal.collective_bw_efficiency,
                                   cal.moe_dispatch_per_domain, float(moe.num_experts), moe.top_k, moe.router_groups,
                                   moe.router_group_topk)
     ms = lambda x: 1e3 * f(x)  # noqa: E731 - local formatter
     rate = lambda flops, s: 3.0 * flops / s / 1e12  # noqa: E731 - forward FLOPs x 3 over forward + backward time
-    return [f"  MoE layer at tp={t:g} ep={ep:g} micro_batch={f(mp.micro_batch):g}: {local:g} local experts x {m:g} tokens,"
+    return [f"  MoE layer at tp={t:g} etp={et:g} ep={ep:g} micro_batch={f(mp.micro_batch):g}: {local:g} local experts x {m:g} tokens,"
             f" per micro-batch (ms, forward / backward):",
             f"    expert FC1 {ms(up[0]):.3f} / {ms(up[1]):.3f} ({rate(f(up[2]), f(up[0]) + f(up[1])):.0f} TFLOP/s),"
             f" FC2 {ms(down[0]):.3f} / {ms(down[1]):.3f} ({rate(f(down[2]), f(down[0]) + f(down[1])):.0f} TFLOP/s),"
@@ -112,7 +119,9 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     mp = mapping_from_result(result)
     wl = plan.workload
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
-    lc = layer_costs(hw, wl, mp, cal, peak)
+    count = float(plan.count)
+    etp = expert_tensor_parallel(mp, np.asarray(count / (mp.tp * mp.pp * mp.cp)))
+    lc = layer_costs(hw, wl, mp, cal, peak, etp)
     kernels = layer_costs(hw, wl, mp, replace(cal, kernel_overhead_s=0.0, hbm_bw_efficiency=1e30), peak)
     ms = lambda x: 1e3 * float(np.ravel(x)[0])  # noqa: E731 - local formatter
     predicted = predict_metric(plan, result, None)
@@ -128,7 +137,9 @@ def breakdown(run_id: str, mapping: str = "") -> str:
              f" of it flash kernels {ms(kernels.attn_core_fwd_s):.3f}), backward {ms(lc.dense_bwd_s):.3f} ms;"
              f" executed core FLOPs {float(np.ravel(lc.attn_core_flops)[0]):.3e} per forward"]
     if wl.moe is not None:
-        lines += moe_terms(hw, wl, _override(mp, mapping), cal, peak)
+        lines += [f"  MoE layer per micro-batch as the step prices it: forward {ms(lc.moe_fwd_s):.3f} ms, backward"
+                  f" {ms(lc.moe_bwd_s):.3f} ms (host {1e3 * cal.moe_layer_host_overhead_s:.2f} of it in all)"]
+        lines += moe_terms(hw, wl, _override(mp, mapping), cal, peak, count)
     return "\n".join(lines)
 
 

@@ -74,13 +74,14 @@ def test_more_routed_copies_never_cheaper(part, precision):
 def test_expert_flops_are_proportional_to_the_routed_copies():
     """The MoE layer's FLOPs less a dense layer's (same attention) are router + routed experts - dense MLP:
     each routed copy adds one SwiGLU expert, 6 x tokens x hidden x expert_ffn / tp, and the rest is the router's
-    2 x tokens x experts x hidden (replicated on every TP rank) less the dense SwiGLU MLP's
-    6 x tokens x hidden x ffn / tp, the same at every top-k (tokens = micro-batch x seq_len)."""
+    2 x tokens / tp x experts x hidden (the rank's sequence-parallel shard, SP on in this grid; replicated on every TP
+    rank before s14-h100slow) less the dense SwiGLU MLP's 6 x tokens x hidden x ffn / tp, the same at every top-k
+    (tokens = micro-batch x seq_len)."""
     f1, f2, f4 = (_moe_layer("H100-SXM", _qwen3("bf16", top_k=k))[2] for k in (1, 2, 4))
     arch, m = _qwen3("bf16").architecture, _mappings()
     tokens, hidden = m.micro_batch * 4096.0, float(arch.hidden)
     per_copy = 6.0 * tokens * hidden * arch.moe.expert_ffn_hidden / m.tp
-    rest = 2.0 * tokens * arch.moe.num_experts * hidden - 6.0 * tokens * hidden * arch.ffn_hidden / m.tp
+    rest = 2.0 * tokens / m.tp * arch.moe.num_experts * hidden - 6.0 * tokens * hidden * arch.ffn_hidden / m.tp
     assert np.allclose(f2 - f1, per_copy, rtol=1e-12) and np.allclose(f4 - f2, 2.0 * per_copy, rtol=1e-12)
     assert np.allclose(2.0 * f1 - f2, rest, rtol=1e-12) and np.allclose(2.0 * f2 - f4, rest, rtol=1e-12)
 

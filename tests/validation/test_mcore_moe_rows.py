@@ -92,16 +92,20 @@ def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     the partner's compute under the EP overlap): the two overlap rows move, the GB300 row (PP1, A2A_OVERLAP=1)
     -3.05 -> -8.61 % (now too slow by 8.6 %: the flex host time, a compromise across models, s12-bigmoe) and the
     H100 DeepEP overlap row +3.50 -> +9.15 % (its no-overlap twin is +25.8 %: the model's H100 DeepEP all-to-all is
-    priced high, and the free overlap hid it); the four without the twin 7.07 -> 9.88 %."""
+    priced high, and the free overlap hid it); the four without the twin 7.07 -> 9.88 %.
+    11.38 % since s14-h100slow (the router and the alltoall dispatcher's first permutation run over the rank's
+    sequence-parallel shard, the flex dispatchers' permutation over the received copies: the three H100 rows, TP 2,
+    move: DeepEP overlap +9.15 -> +6.03, alltoall PP32 +13.71 -> +11.22, the no-overlap twin +25.79 -> +23.01); the
+    four without the twin 9.88 -> 8.48 %."""
     twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
-    assert fitted[twin] == pytest.approx(25.9, abs=0.5)
-    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(13.06, abs=0.1)
+    assert fitted[twin] == pytest.approx(23.0, abs=0.5)  # 25.9 before s14-h100slow
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(11.38, abs=0.1)  # 13.06 before s14-h100slow
     fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     assert 0.0 < gb300 < 10.0  # +8.6 since s13-gptfused (within 5 % before)
     assert all(3.0 < e < 14.0 for e in fitted.values()), fitted  # alltoall PP32 +13.7 since s12-moetok
-    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(9.88, abs=0.1)  # 7.07 before s13-gptfused, 6.54 before s12-moetok
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(8.48, abs=0.1)  # 9.88 before s14-h100slow, 7.07 before s13-gptfused, 6.54 before s12-moetok
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     none.pop(twin)

@@ -36,3 +36,21 @@ def test_affine_form_recovers_a_per_token_host_time(recs: list[dict[str, float |
     assert mod._mape(recs, mod.FORMS["per_token"], 3e-3, 0.0) == pytest.approx(0.0, abs=1e-9)
     assert mod._mape(recs, mod.FORMS["affine"], 0.0, 3e-3) == pytest.approx(0.0, abs=1e-9)
     assert min(mod._mape(recs, mod.FORMS["per_mb"], a * 1e-3, 0.0) for a in range(0, 16)) > 5.0
+
+
+def test_device_hidden_form_hides_host_behind_device_time(recs: list[dict[str, float | str]]) -> None:
+    """s14-h100slow's form max(0, a + x - k D) - x: each row's device time per layer-micro-batch is its zero-host step
+    over its layer-micro-batches (10 s / 1000 = 10 ms here, no graph extra); k = b / 4 ms. At k = 0 it is the
+    per-micro-batch form; at k = 0.5 a 12 ms host time leaves 7 ms, a 3 ms one nothing; the part is read from the
+    run_id and the signed error (+ = too fast) is measured over predicted step minus 1."""
+    mod = load_benchmark("moe_host_forms")
+    form = mod.FORMS["device_hidden"]
+    assert [r["dev"] for r in recs] == pytest.approx([10e-3, 10e-3])
+    assert [r["part"] for r in recs] == ["H100", "H100"]
+    assert [form(r, 12e-3, 0.0) for r in recs] == pytest.approx([12e-3, 12e-3])
+    assert [form(r, 12e-3, 2e-3) for r in recs] == pytest.approx([7e-3, 7e-3])
+    assert form(recs[1], 3e-3, 2e-3) == 0.0
+    # 26.02 row exact at 3 ms: +0 %; at 0 ms host its 13 s measured step over the 10 s zero-host step: +30 % (too fast)
+    assert mod._signed(recs[1], mod.FORMS["per_mb"], 3e-3, 0.0) == pytest.approx(0.0, abs=1e-9)
+    assert mod._signed(recs[1], mod.FORMS["per_mb"], 0.0, 0.0) == pytest.approx(30.0)
+    assert mod.by_part(recs, mod.FORMS["per_mb"], 3e-3, 0.0).startswith("H100 ")

@@ -152,7 +152,8 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     the in-sample 13.06 %. A fit this flat does not identify the constant from the nemo rows alone.
     16.77 % with the flex grid in 0.5 ms steps (s13-refit): the nemo-only refit lands between the two, on 2.5 ms
     (10.24 % on its fit set against 10.50 at 2 and 10.49 at 3); the alltoall nemo-only refit stays 6 ms on its
-    1 ms grid."""
+    1 ms grid. 15.09 % since s14-h100slow (the router and the alltoall first permutation over the rank's
+    sequence-parallel shard: the three H100 TP 2 rows run faster; the nemo-only refits stay 2.5 / 6 ms)."""
     import numpy as np
 
     cals = held_out_calibrations(ROWS, "mcore-moe")
@@ -160,6 +161,6 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     assert cals["megatron-core"].moe_layer_host_overhead_s == 6e-3
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(16.77, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(15.09, abs=0.1)  # 16.77 before s14-h100slow
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -234,7 +234,16 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # Expert adapters act on the expert's local tokens (no sequence-parallel exchange).
         e_up = proj("mlp_fc1", tokens_per_expert, e_in, h, local_experts)
         e_down = proj("mlp_fc2", tokens_per_expert, h, moe.expert_ffn_hidden / et, local_experts)
-        router = gemm_fwd_bwd(tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
+        # The MoE layer's input is the rank's sequence-parallel shard (Megatron-Core requires SP with TP > 1 for MoE
+        # training, moe_layer.py MoELayer.forward): the router runs over tokens / tp, and so does the alltoall
+        # dispatcher's first permutation (token_dispatcher.py "[S/TP, B, H] -> [S*B/TP, H]";
+        # MoEAlltoAllTokenDispatcher.dispatch_preprocess permutes hidden_states.view(-1, H) before the all-to-all).
+        # The flex dispatchers (DeepEP / HybridEP, ``moe_dispatch_per_domain``) permute what the rank received:
+        # its local experts' routed copies.
+        moe_tokens = tokens / np.where(sp, t, 1.0)
+        perm_copies = np.where(cal.moe_dispatch_per_domain > 0.0, tokens_per_expert * local_experts,
+                               moe_tokens * moe.top_k * moe.capacity_factor)
+        router = gemm_fwd_bwd(moe_tokens, float(moe.num_experts), h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
         shared = moe.shared_experts
         moe_ffn = [e_up[i] + e_down[i] + router[i] for i in range(4)]
         if shared > 0:
@@ -247,7 +256,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             moe_ffn[0] = moe_ffn[0] + add_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
             moe_ffn[3] = moe_ffn[3] + add_bytes
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
-        perm_bytes = 4.0 * 2.0 * tokens * moe.top_k * moe.capacity_factor * h
+        perm_bytes = 4.0 * 2.0 * perm_copies * h
         # The alltoall dispatcher's sort of the received copies by local expert and its inverse (read + write
         # each, each way; Megatron-Core token_dispatcher.py sort_chunks_by_idxs when a rank holds > 1 expert).
         perm_bytes = perm_bytes + np.where(local_experts > 1.0, cal.moe_local_sort_bytes_per_element, 0.0) * (
