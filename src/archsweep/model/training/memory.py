@@ -1,20 +1,16 @@
 """Memory per accelerator: weights, gradients, optimizer state and activations, bytes.
 
-Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights
-(``calibration.weight_bytes_per_param``, 2 B), FP32 gradient accumulation buffer
-(``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam moments
-(``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3 also
-the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the
-dtypes it states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps
-gradients and optimizer state only for the adapters, and its frozen projections keep no input
-for the backward (:func:`_lora_frozen_input_delta`).
+Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights (``calibration.weight_bytes_per_param``,
+2 B), FP32 gradient accumulation buffer (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam
+moments (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3
+also the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the dtypes it
+states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps gradients and optimizer state only for the
+adapters, and its frozen projections keep no input for the backward (:func:`_lora_frozen_input_delta`).
 
-Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
-Transformer Models", MLSys 2023, Sec. 4 (Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes
-without parallelism, generalised here to GQA (K/V widths), SwiGLU (3 FFN tensors) and MoE
-(top-k routed copies) and FP8 recipes (GEMM inputs kept in FP8); tensor + sequence parallelism
-divide everything by ``t``; without SP,
-``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
+Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", MLSys 2023, Sec. 4
+(Eq. 1-6): per layer ``s b h (34 + 5 a s / h)`` bytes without parallelism, generalised here to GQA (K/V widths), SwiGLU
+(3 FFN tensors) and MoE (top-k routed copies) and FP8 recipes (GEMM inputs kept in FP8); tensor + sequence parallelism
+divide everything by ``t``; without SP, ``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
 only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with 0). Selective recomputation drops the ``5 a s^2 b`` attention
 term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``.
 The first pipeline stage holds the most (under the split at pp >= 3 the second may: :func:`memory_per_accelerator`): the schedule's in-flight micro-batches
@@ -333,22 +329,33 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     stage's where that is more (s14-fsdpmoe): it holds the first's layer count (its own under a stated layout),
     one in-flight micro-batch (1F1B; ``(v - 1) N + 1`` chunks interleaved) and one micro-batch's logits.
     """
-    layer = _layer_bytes(wl, mp, expert_tensor_parallel(mp, dp))  # the same for every stage
-    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first", layer)
+    shared = _stage_shared(wl, mp, dp, microbatches, cal)  # the same for every stage
+    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first", shared)
     out = first
     if wl.training.embedding_loss_in_pipeline_split:
-        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle", layer)
+        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle", shared)
         out = _larger(mp.pp >= 3, second, first)
     # The last stage builds the output layer and computes the loss (Megatron-Core GPTModel ``post_process``):
     # one micro-batch's logits beside its layers and its own in-flight micro-batches (rank pp - 1).
     last_layers = layout_last_layers(wl, mp) if wl.training.pipeline_layout else first_stage_layers(wl, mp)
-    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last", layer), out)
+    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last", shared), out)
 
 
 def _layer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(one layer's stored activations of one micro-batch, its full working set under full recompute, else 0)."""
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
     return layer_activation_bytes(wl, mp, etp), np.where(mp.recompute == 2, working, 0.0)
+
+
+def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration
+                  ) -> tuple[np.ndarray, ...]:
+    """What :func:`_stage_memory` takes the same on every stage: (expert TP width, the dense and expert shard groups,
+    :func:`_layer_bytes`, the all-to-all pairing factor, the delayed weight gradients, ZeRO-3's unit weights and grads)."""
+    etp = expert_tensor_parallel(mp, dp)
+    shard_group = dp * mp.cp
+    expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
+    return (etp, shard_group, expert_group, *_layer_bytes(wl, mp, etp), a2a_paired_in_flight(wl, mp, microbatches, cal),
+            delayed_wgrad_bytes(wl, mp, cal, etp), *zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal))
 
 
 def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> MemoryBreakdown:
@@ -359,16 +366,15 @@ def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> Memory
 
 def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
                   layers_stage: np.ndarray, stage: str,
-                  layer: tuple[np.ndarray, np.ndarray] | None = None) -> MemoryBreakdown:
+                  shared: tuple[np.ndarray, ...] | None = None) -> MemoryBreakdown:
     """:func:`memory_per_accelerator` of the ``stage`` "first" (rank 0, the embedding), "middle" (rank 1, no
     vocabulary matrix) or "last" (rank pp - 1, the output layer and one micro-batch's logits) holding
-    ``layers_stage`` layers; ``layer``: :func:`_layer_bytes` where the caller has it."""
-    etp = expert_tensor_parallel(mp, dp)
+    ``layers_stage`` layers; ``shared``: :func:`_stage_shared` where the caller has it."""
+    etp, shard_group, expert_group, per_layer, working, paired, wgrad, unit_w, unit_g = (
+        shared or _stage_shared(wl, mp, dp, microbatches, cal))
     dense, experts = stage_parameters(wl, mp, etp, layers_stage)
     dense = dense - (wl.vocab * wl.hidden / mp.tp if stage == "middle" else 0.0)
     rank = {"first": 0, "middle": 1}.get(stage, mp.pp - 1)
-    shard_group = dp * mp.cp
-    expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     z = mp.zero_stage
     w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
     # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
@@ -378,15 +384,11 @@ def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     g_bytes = grad_b * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
                         + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
     # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
-    unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
     w_bytes, g_bytes = w_bytes + unit_w, g_bytes + unit_g
     o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
-    per_layer, working = _layer_bytes(wl, mp, etp) if layer is None else layer
-    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * a2a_paired_in_flight(wl, mp, microbatches, cal)
+    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * paired
     acts = resident_layers(wl, layers_stage) * per_layer * in_flight
-    # Full recompute re-materialises one layer at a time: ``working`` is one layer's full working set.
-    wgrad = delayed_wgrad_bytes(wl, mp, cal, etp)
     # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     acts = acts + np.where((mp.pp == 1) | (stage == "last"), 6.0 * tokens * wl.vocab / mp.tp, 0.0)
