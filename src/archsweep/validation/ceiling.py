@@ -31,12 +31,12 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
-from archsweep.load.yamlio import load_yaml
-from archsweep.spec.errors import ArchsweepError, InputError
+from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.cells import _text
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.rows import calibration_stack, row_calibration
 from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.sourced_groups import load_sourced_groups
 from archsweep.validation.types import Skip
 
 __all__ = ["Ceiling", "load_die_families", "peer_key", "precision_class", "same_silicon_ceiling", "with_ceilings"]
@@ -55,23 +55,8 @@ class Ceiling:
 def load_die_families(path: str | Path | None = None) -> dict[str, str]:
     """Catalog part name -> die family name, from data/validation/die_families.yaml."""
     path = Path(path) if path is not None else data_dir() / "validation" / "die_families.yaml"
-    raw = load_yaml(path)
-    families = raw.get("families") if isinstance(raw, dict) else None
-    if not isinstance(families, dict) or not families:
-        raise InputError(str(path), "families", families, "a mapping of family name -> {members, source, locator}")
-    out: dict[str, str] = {}
-    for name, fam in families.items():
-        members = fam.get("members") if isinstance(fam, dict) else None
-        if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-            raise InputError(str(path), f"families.{name}.members", members, "a non-empty list of catalog part names")
-        for key in ("source", "locator"):
-            if not str(fam.get(key, "")).strip():
-                raise InputError(str(path), f"families.{name}.{key}", fam.get(key), "a non-empty source text")
-        for m in members:
-            if m in out:
-                raise InputError(str(path), f"families.{name}.members", m, f"a part in one family only (also in {out[m]})")
-            out[m] = str(name)
-    return out
+    return load_sourced_groups(path, "families", "members", "a mapping of family name -> {members, source, locator}",
+                               "catalog part names", "a part in one family only")
 
 
 def _part(row: Mapping[str, str]) -> str:

@@ -28,12 +28,12 @@ import numpy as np
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
-from archsweep.load.yamlio import load_yaml
-from archsweep.spec.errors import ArchsweepError, InputError
+from archsweep.spec.errors import ArchsweepError
 from archsweep.validation.ceiling import precision_class
 from archsweep.validation.cells import _text
 from archsweep.validation.rows import calibration_stack, row_calibration
 from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.sourced_groups import load_sourced_groups
 from archsweep.validation.types import Skip
 
 __all__ = ["OPTIMISM_BOUND", "Supersession", "load_publications", "superseding_key", "superseded"]
@@ -54,24 +54,8 @@ class Supersession:
 def load_publications(path: str | Path | None = None) -> dict[str, str]:
     """``source`` text -> publication name, from data/validation/publications.yaml."""
     path = Path(path) if path is not None else data_dir() / "validation" / "publications.yaml"
-    raw = load_yaml(path)
-    pubs = raw.get("publications") if isinstance(raw, dict) else None
-    if not isinstance(pubs, dict) or not pubs:
-        raise InputError(str(path), "publications", pubs, "a mapping of publication name -> {sources, source, locator}")
-    out: dict[str, str] = {}
-    for name, pub in pubs.items():
-        sources = pub.get("sources") if isinstance(pub, dict) else None
-        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
-            raise InputError(str(path), f"publications.{name}.sources", sources, "a non-empty list of source texts")
-        for key in ("source", "locator"):
-            if not str(pub.get(key, "")).strip():
-                raise InputError(str(path), f"publications.{name}.{key}", pub.get(key), "a non-empty source text")
-        for text in sources:
-            if text.strip() in out:
-                raise InputError(str(path), f"publications.{name}.sources", text,
-                                 f"a source text in one publication only (also in {out[text.strip()]})")
-            out[text.strip()] = str(name)
-    return out
+    return load_sourced_groups(path, "publications", "sources", "a mapping of publication name -> {sources, source, locator}",
+                               "source texts", "a source text in one publication only")
 
 
 def superseding_key(row: Mapping[str, str], publications: Mapping[str, str]) -> tuple[str, ...] | None:
