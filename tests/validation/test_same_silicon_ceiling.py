@@ -4,7 +4,7 @@ ceiling)) beside the unchanged headline best / measured."""
 from __future__ import annotations
 
 import pytest
-from measured_runs import runs_by_id
+from measured_runs import faster_copy, runs_by_id
 
 from archsweep.spec.errors import InputError
 from archsweep.validation.ceiling import load_die_families
@@ -19,18 +19,9 @@ def _rows(*run_ids: str) -> list[dict[str, str]]:
     return [rows[i] for i in run_ids]
 
 
-def _faster(row: dict[str, str], run_id: str, factor: float = 2.0, **cols: str) -> dict[str, str]:
-    """A copy of ``row`` measured ``factor`` x faster (every throughput column it states)."""
-    out = dict(row, run_id=run_id, **cols)
-    for k in ("tflops_per_gpu", "tokens_per_s_per_gpu"):
-        if row.get(k, "").strip():
-            out[k] = str(factor * float(row[k]))
-    return out
-
-
 def test_constructed_pair_same_part_twice_as_fast_halves_the_ratio():
     (row,) = _rows(_B200)
-    fast = _faster(row, "constructed_fast")
+    fast = faster_copy(row, "constructed_fast")
     res = {r.run_id: r for r in search_optimism([row, fast])}
     slow = res[_B200]
     # same part, same mapping: the model's part ratio is 1 and the ceiling is the faster measurement
@@ -47,9 +38,9 @@ def test_constructed_pair_same_part_twice_as_fast_halves_the_ratio():
 
 def test_constructed_pair_needs_same_die_precision_and_job():
     (row,) = _rows(_B200)
-    others = [_faster(row, "h100", accelerator="H100-SXM5-80GB", accelerator_canonical="H100-SXM", system="DGX-H100"),
-              _faster(row, "bf16", precision="BF16"),
-              _faster(row, "batch", global_batch_seqs="1024")]
+    others = [faster_copy(row, "h100", accelerator="H100-SXM5-80GB", accelerator_canonical="H100-SXM", system="DGX-H100"),
+              faster_copy(row, "bf16", precision="BF16"),
+              faster_copy(row, "batch", global_batch_seqs="1024")]
     res = {r.run_id: r for r in search_optimism([row, *others])}
     assert set(res) == {_B200, "h100", "bf16", "batch"}  # every peer was evaluated, none qualifies
     assert res[_B200].ceiling.from_run == ""

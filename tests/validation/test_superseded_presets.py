@@ -5,7 +5,7 @@ with a mapping the row's own search can choose is a superseded preset, left out 
 from __future__ import annotations
 
 import pytest
-from measured_runs import runs_by_id
+from measured_runs import faster_copy, runs_by_id
 
 from archsweep.spec.errors import InputError
 from archsweep.validation.optimism import search_optimism, summarise
@@ -22,15 +22,6 @@ _QWEN_B200_MB4 = "mbridge-fwd_26.02.01_DGX-B200_Qwen3_30B_a3B_MXFP8_8"
 def _rows(*run_ids: str) -> list[dict[str, str]]:
     rows = runs_by_id()
     return [dict(rows[i]) for i in run_ids]
-
-
-def _faster(row: dict[str, str], run_id: str, factor: float, **cols: str) -> dict[str, str]:
-    """A copy of ``row`` measured ``factor`` x faster (every throughput column it states)."""
-    out = dict(row, run_id=run_id, **cols)
-    for k in ("tflops_per_gpu", "tokens_per_s_per_gpu"):
-        if row.get(k, "").strip():
-            out[k] = str(factor * float(row[k]))
-    return out
 
 
 def test_gpt_oss_dgx_ep64_presets_are_superseded_by_the_vendors_ep8_runs():
@@ -63,7 +54,7 @@ def test_a_faster_run_on_another_dispatcher_is_not_the_rows_search_space():
 @pytest.mark.parametrize(("factor", "superseded"), [(1.2, False), (1.3, True)])
 def test_only_a_run_faster_than_the_bound_supersedes(factor: float, superseded: bool):
     (row,) = _rows(_B300_EP8)
-    res = {r.run_id: r for r in search_optimism([row, _faster(row, "constructed_fast", factor)])}
+    res = {r.run_id: r for r in search_optimism([row, faster_copy(row, "constructed_fast", factor)])}
     assert (res[_B300_EP8].superseded is not None) is superseded
     assert res["constructed_fast"].superseded is None
     assert OPTIMISM_BOUND == 1.25
@@ -71,8 +62,8 @@ def test_only_a_run_faster_than_the_bound_supersedes(factor: float, superseded: 
 
 def test_another_publication_or_part_does_not_supersede():
     (row,) = _rows(_B300_EP8)
-    others = [_faster(row, "other_source", 2.0, source="someone else's table"),
-              _faster(row, "other_batch", 2.0, global_batch_seqs="2560")]
+    others = [faster_copy(row, "other_source", 2.0, source="someone else's table"),
+              faster_copy(row, "other_batch", 2.0, global_batch_seqs="2560")]
     res = {r.run_id: r for r in search_optimism([row, *others])}
     assert res[_B300_EP8].superseded is None
 
