@@ -13,7 +13,8 @@ layer at pp = 1 when the MoE all-to-all overlap pairs micro-batches there (:func
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from archsweep.model.training.activation_memory import (
 from archsweep.model.training.layout_stage import layout_first_layers, layout_last_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
-from archsweep.model.training.schedule import in_flight_layer_fraction
+from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
 from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
 from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_parameters
 from archsweep.spec.calibration import Calibration
@@ -87,7 +88,8 @@ def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
 
 
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
-                           cal: Calibration) -> MemoryBreakdown:
+                           cal: Calibration, etp: np.ndarray | None = None,
+                           layer_bytes: np.ndarray | None = None) -> MemoryBreakdown:
     """Memory of the fullest pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
 
     The first stage's; under the job's embedding / loss split (pp >= 3) the second stage's where that is more:
@@ -99,73 +101,149 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     per parameter and the reserved memory come from ``cal`` (data/calibration/model.yaml). At pp >= 2 the last
     stage's where that is more (s14-fsdpmoe): it holds the first's layer count (its own under a stated layout),
     one in-flight micro-batch (1F1B; ``(v - 1) N + 1`` chunks interleaved) and one micro-batch's logits.
+
+    ``etp`` (:func:`~archsweep.model.training.mapping.expert_tensor_parallel` of ``mp`` and ``dp``) and
+    ``layer_bytes`` (:func:`~archsweep.model.training.activation_memory.layer_activation_bytes` at that ``etp``):
+    where the caller has them (``training_step``); the same values either way. The last stage's model state is the
+    first's where it holds the first's layers (no stated layout): computed once.
     """
-    shared = _stage_shared(wl, mp, dp, microbatches, cal)  # the same for every stage
-    first = _stage_memory(wl, mp, dp, microbatches, cal, first_stage_layers(wl, mp), "first", shared)
-    out = first
+    shared = _stage_shared(wl, mp, dp, microbatches, cal, etp, layer_bytes)  # the same for every stage
+    first_layers = first_stage_layers(wl, mp)
+    first_state = _stage_state(wl, mp, cal, shared, first_layers, "first")
+    out = _stage_parts(first_state, _stage_acts(wl, mp, microbatches, shared, first_layers, "first"), shared, cal)
     if wl.training.embedding_loss_in_pipeline_split:
-        second = _stage_memory(wl, mp, dp, microbatches, cal, split_stage_slots(wl, mp), "middle", shared)
-        out = _larger(mp.pp >= 3, second, first)
+        slots = split_stage_slots(wl, mp)
+        second = _stage_parts(_stage_state(wl, mp, cal, shared, slots, "middle"),
+                              _stage_acts(wl, mp, microbatches, shared, slots, "middle"), shared, cal)
+        out = _larger(mp.pp >= 3, second, out)
     # The last stage builds the output layer and computes the loss (Megatron-Core GPTModel ``post_process``):
     # one micro-batch's logits beside its layers and its own in-flight micro-batches (rank pp - 1).
-    last_layers = layout_last_layers(wl, mp) if wl.training.pipeline_layout else first_stage_layers(wl, mp)
-    return _larger(mp.pp >= 2, _stage_memory(wl, mp, dp, microbatches, cal, last_layers, "last", shared), out)
+    if wl.training.pipeline_layout:
+        last_layers = layout_last_layers(wl, mp)
+        last_state = _stage_state(wl, mp, cal, shared, last_layers, "last")
+    else:  # the first stage's layer count: the same weights, gradients and optimizer state
+        last_layers, last_state = first_layers, first_state
+    last = _stage_parts(last_state, _stage_acts(wl, mp, microbatches, shared, last_layers, "last"), shared, cal)
+    return _breakdown(_larger(mp.pp >= 2, last, out), shared, cal)
 
 
-def _layer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(one layer's stored activations of one micro-batch, its full working set under full recompute, else 0)."""
-    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
-    return layer_activation_bytes(wl, mp, etp), np.where(mp.recompute == 2, working, 0.0)
+@dataclass(frozen=True)
+class StageShared:
+    """What every stage of :func:`memory_per_accelerator` takes the same (:func:`_stage_shared`), arrays that
+    broadcast with the mappings: bytes per accelerator where named ``_bytes``."""
+
+    etp: np.ndarray  #: expert tensor-parallel width (mapping.expert_tensor_parallel)
+    shard_group: np.ndarray  #: the dense state's ZeRO shard group, dp x cp
+    expert_group: np.ndarray  #: the experts' shard group, at least 1
+    layer_bytes: np.ndarray  #: one layer's stored activations of one micro-batch (activation_memory.py)
+    working_bytes: np.ndarray  #: one layer's full working set under full recompute, else 0
+    paired: np.ndarray  #: micro-batches' worth paired by the MoE all-to-all overlap (moe_overlap_memory.py)
+    wgrad_bytes: np.ndarray  #: the overlap's delayed weight gradients (moe_overlap_memory.py)
+    unit_weight_bytes: np.ndarray  #: ZeRO-3's un-sharded unit weights (sharded_buffers.py)
+    unit_grad_bytes: np.ndarray  #: ZeRO-3's un-sharded unit gradients (sharded_buffers.py)
+    group: np.ndarray  #: the interleaved schedule's micro-batch group N (schedule.microbatch_group)
 
 
-def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration
-                  ) -> tuple[np.ndarray, ...]:
-    """What :func:`_stage_memory` takes the same on every stage: (expert TP width, the dense and expert shard groups,
-    :func:`_layer_bytes`, the all-to-all pairing factor, the delayed weight gradients, ZeRO-3's unit weights and grads)."""
-    etp = expert_tensor_parallel(mp, dp)
+def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
+                  etp: np.ndarray | None = None, layer_bytes: np.ndarray | None = None) -> StageShared:
+    """:class:`StageShared` of the mappings (``etp``, ``layer_bytes``: as :func:`memory_per_accelerator` takes them)."""
+    etp = expert_tensor_parallel(mp, dp) if etp is None else etp
     shard_group = dp * mp.cp
     expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
-    return (etp, shard_group, expert_group, *_layer_bytes(wl, mp, etp), a2a_paired_in_flight(wl, mp, microbatches, cal),
-            delayed_wgrad_bytes(wl, mp, cal, etp), *zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal))
+    if layer_bytes is None:
+        layer_bytes = layer_activation_bytes(wl, mp, etp)
+    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
+    unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
+    return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
+                       working_bytes=np.where(mp.recompute == 2, working, 0.0),
+                       paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
+                       unit_weight_bytes=unit_w, unit_grad_bytes=unit_g, group=microbatch_group(microbatches, mp.pp))
 
 
-def _larger(where: np.ndarray, a: MemoryBreakdown, b: MemoryBreakdown) -> MemoryBreakdown:
-    """``a`` where ``where`` and its total is larger, else ``b``, part by part."""
-    use = where & (a.total_bytes > b.total_bytes)
-    return MemoryBreakdown(**{f.name: np.where(use, getattr(a, f.name), getattr(b, f.name)) for f in fields(a)})
+class _StageState(NamedTuple):
+    """One stage's weight, gradient and optimizer bytes, and their sum (:func:`_stage_state`)."""
+
+    weights: np.ndarray
+    gradients: np.ndarray
+    optimizer: np.ndarray
+    state: np.ndarray
+
+
+class _StageParts(NamedTuple):
+    """One stage's :class:`_StageState` parts, stored activations and total (:func:`_stage_parts`)."""
+
+    weights: np.ndarray
+    gradients: np.ndarray
+    optimizer: np.ndarray
+    activations: np.ndarray
+    total: np.ndarray
+
+
+def _stage_state(wl: Workload, mp: MappingArrays, cal: Calibration, s: StageShared, layers_stage: np.ndarray,
+                 stage: str) -> _StageState:
+    """Weights, gradients and optimizer state of one accelerator of ``stage`` holding ``layers_stage`` layers
+    (:func:`_stage_memory`), ZeRO-sharded (state_memory.py), with ZeRO-3's unit buffers (sharded_buffers.py)."""
+    dense, experts = stage_parameters(wl, mp, s.etp, layers_stage)
+    if stage == "middle":
+        dense = dense - wl.vocab * wl.hidden / mp.tp
+    z = mp.zero_stage
+    # LoRA: gradients and optimizer state only for the adapters (their share of the weights); else all (x 1 skipped).
+    trainable = wl.trainable_params / wl.total_params
+    dense_sharded, experts_sharded = dense / s.shard_group, experts / s.expert_group
+    if trainable == 1.0:
+        trainable_dense, trainable_exp, td_sharded, te_sharded = dense, experts, dense_sharded, experts_sharded
+    else:
+        trainable_dense, trainable_exp = dense * trainable, experts * trainable
+        td_sharded, te_sharded = trainable_dense / s.shard_group, trainable_exp / s.expert_group
+    w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense_sharded, dense) + np.where(z >= 3, experts_sharded, experts))
+    grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
+    g_bytes = grad_b * (np.where(z >= 2, td_sharded, trainable_dense) + np.where(z >= 2, te_sharded, trainable_exp))
+    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
+    w_bytes, g_bytes = w_bytes + s.unit_weight_bytes, g_bytes + s.unit_grad_bytes
+    o_bytes = (state_b + np.where(s.shard_group > 1, shard_b, 0.0)) * (
+        np.where(z >= 1, td_sharded, trainable_dense) + np.where(z >= 1, te_sharded, trainable_exp))
+    return _StageState(w_bytes, g_bytes, o_bytes, w_bytes + g_bytes + o_bytes)
+
+
+def _stage_acts(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, s: StageShared, layers_stage: np.ndarray,
+                stage: str) -> np.ndarray:
+    """Stored activations of one accelerator of ``stage`` holding ``layers_stage`` layers (:func:`_stage_memory`):
+    its in-flight micro-batches' resident layers, and on the last stage (the only one at pp = 1) the logits."""
+    rank = {"first": 0, "middle": 1}.get(stage, mp.pp - 1)
+    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank, s.group) * s.paired
+    acts = resident_layers(wl, layers_stage) * s.layer_bytes * in_flight
+    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
+    tokens = mp.micro_batch * wl.seq_len / mp.cp
+    return acts + np.where((mp.pp == 1) | (stage == "last"), 6.0 * tokens * wl.vocab / mp.tp, 0.0)
+
+
+def _stage_parts(state: _StageState, acts: np.ndarray, s: StageShared, cal: Calibration) -> _StageParts:
+    """The stage's parts and total (the reserved memory, a constant, added as a scalar: the same values)."""
+    total = state.state + acts + s.working_bytes + s.wgrad_bytes + cal.memory_reserved_bytes
+    return _StageParts(state.weights, state.gradients, state.optimizer, acts, total)
+
+
+def _larger(where: np.ndarray, a: _StageParts, b: _StageParts) -> _StageParts:
+    """``a`` where ``where`` and its total is larger, else ``b``, part by part (a part both share as it is)."""
+    use = where & (a.total > b.total)
+    return _StageParts(*(x if x is y else np.where(use, x, y) for x, y in zip(a, b, strict=True)))
+
+
+def _breakdown(parts: _StageParts, s: StageShared, cal: Calibration) -> MemoryBreakdown:
+    """:class:`MemoryBreakdown` of a stage's (or the fuller stages') parts, every part broadcast to the total's shape."""
+    total = parts.total
+    zero = 0.0 * total  # broadcast every part to the common shape
+    return MemoryBreakdown(weights_bytes=parts.weights + zero, gradients_bytes=parts.gradients + zero,
+                           optimizer_bytes=parts.optimizer + zero, activations_bytes=parts.activations + zero,
+                           recompute_working_bytes=s.working_bytes + zero, delayed_wgrad_bytes=s.wgrad_bytes + zero,
+                           reserved_bytes=cal.memory_reserved_bytes + zero, total_bytes=total)
 
 
 def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
-                  layers_stage: np.ndarray, stage: str,
-                  shared: tuple[np.ndarray, ...] | None = None) -> MemoryBreakdown:
+                  layers_stage: np.ndarray, stage: str, shared: StageShared | None = None) -> MemoryBreakdown:
     """:func:`memory_per_accelerator` of the ``stage`` "first" (rank 0, the embedding), "middle" (rank 1, no
     vocabulary matrix) or "last" (rank pp - 1, the output layer and one micro-batch's logits) holding
     ``layers_stage`` layers; ``shared``: :func:`_stage_shared` where the caller has it."""
-    etp, shard_group, expert_group, per_layer, working, paired, wgrad, unit_w, unit_g = (
-        shared or _stage_shared(wl, mp, dp, microbatches, cal))
-    dense, experts = stage_parameters(wl, mp, etp, layers_stage)
-    dense = dense - (wl.vocab * wl.hidden / mp.tp if stage == "middle" else 0.0)
-    rank = {"first": 0, "middle": 1}.get(stage, mp.pp - 1)
-    z = mp.zero_stage
-    w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense / shard_group, dense) + np.where(z >= 3, experts / expert_group, experts))
-    # LoRA: gradients and optimizer state only for the adapters (their share of the weights).
-    trainable = wl.trainable_params / wl.total_params
-    trainable_dense, trainable_exp = dense * trainable, experts * trainable
-    grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
-    g_bytes = grad_b * (np.where(z >= 2, trainable_dense / shard_group, trainable_dense)
-                        + np.where(z >= 2, trainable_exp / expert_group, trainable_exp))
-    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
-    w_bytes, g_bytes = w_bytes + unit_w, g_bytes + unit_g
-    o_bytes = (state_b + np.where(shard_group > 1, shard_b, 0.0)) * (
-        np.where(z >= 1, trainable_dense / shard_group, trainable_dense) + np.where(z >= 1, trainable_exp / expert_group, trainable_exp))
-    in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank) * paired
-    acts = resident_layers(wl, layers_stage) * per_layer * in_flight
-    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
-    tokens = mp.micro_batch * wl.seq_len / mp.cp
-    acts = acts + np.where((mp.pp == 1) | (stage == "last"), 6.0 * tokens * wl.vocab / mp.tp, 0.0)
-    reserved = np.full(np.shape(acts), cal.memory_reserved_bytes)
-    total = w_bytes + g_bytes + o_bytes + acts + working + wgrad + reserved
-    zero = 0.0 * total  # broadcast every part to the common shape
-    return MemoryBreakdown(weights_bytes=w_bytes + zero, gradients_bytes=g_bytes + zero, optimizer_bytes=o_bytes + zero,
-                           activations_bytes=acts + zero, recompute_working_bytes=working + zero,
-                           delayed_wgrad_bytes=wgrad + zero, reserved_bytes=reserved + zero, total_bytes=total)
+    s = _stage_shared(wl, mp, dp, microbatches, cal) if shared is None else shared
+    return _breakdown(_stage_parts(_stage_state(wl, mp, cal, s, layers_stage, stage),
+                                   _stage_acts(wl, mp, microbatches, s, layers_stage, stage), s, cal), s, cal)

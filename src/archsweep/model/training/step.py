@@ -319,11 +319,12 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
                         busiest_dense=busiest[0], busiest_moe=busiest[1], busiest_mtp=busiest[2], busiest_output=busiest[3])
 
 
-def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute) -> OffloadCost:
-    """The step's activation offload (offload.py) on ``sc``'s layer times: its ``feasible`` completes
-    ``sc.valid`` to ``training_step``'s ``valid`` (the one place of that check, for the pruned search too)."""
-    return activation_offload(wl, hw.host_link_bw_bytes_per_s, layer_activation_bytes(wl, mp, sc.etp), sc.layers_stage,
-                              sc.t_layer_f, sc.t_layer_b)
+def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute,
+                  layer_bytes: np.ndarray | None = None) -> OffloadCost:
+    """The step's activation offload (offload.py) on ``sc``'s layer times (``layer_bytes``: ``layer_activation_bytes``
+    of ``sc.etp`` where the caller has it): its ``feasible`` completes ``sc.valid`` to ``training_step``'s ``valid``."""
+    per_layer = layer_activation_bytes(wl, mp, sc.etp) if layer_bytes is None else layer_bytes
+    return activation_offload(wl, hw.host_link_bw_bytes_per_s, per_layer, sc.layers_stage, sc.t_layer_f, sc.t_layer_b)
 
 
 def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
@@ -360,15 +361,14 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
-
-    offload = stage_offload(hw, wl, mp, sc)
+    offload = stage_offload(hw, wl, mp, sc, layer_bytes := layer_activation_bytes(wl, mp, etp))  # memory's too
     offload_exposed = microbatches * offload.exposed_s
     valid = sc.valid & offload.feasible
     compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer + offload_exposed)
 
-    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
+    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal, etp, layer_bytes)
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
