@@ -76,9 +76,10 @@ communication bound): only pairs whose refined bound is <= U (1 + _MARGIN) are e
 picks mostly survive it, so they skip it). The argmin, first index on
 ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum. The
 exact evaluations of many blocks go together into one flat batch per round (_PENDING_ELEMENTS bound
-elements at most). An evaluated entry is marked NaN (first round) or dropped from the set (bounds
-that are NaN from the model are -inf before that: never pruned; their row's lo counts as 0, every
-bound being >= 0). The final argmin takes, per row, the smallest mapping index among the
+elements at most). An evaluated entry is marked NaN, in the bound matrix (first round) or in the set
+(a NaN never passes a limit; bounds that are NaN from the model are -inf before that: never pruned;
+their row's lo counts as 0, every bound being >= 0). Since issue 14 (s15) each round's limit is
+computed per row and gathered once (the same numbers as per pair). The final argmin takes, per row, the smallest mapping index among the
 evaluated pairs whose score equals U (np.argmin's rule).
 
 Since issue 14 (s7, first batches): the bound matrices are float32 where the inputs allow it
@@ -332,30 +333,32 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     s_rows, s_cols, s_lb = [], [], []
     for rows, g, lb, _, _ in pending:
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
-        o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
+        # Flat indices (row-major, np.nonzero's order), ~4x cheaper than the 2-D np.nonzero and its 2-D gather.
+        flat = np.flatnonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
+        o2 = flat // lb.shape[1]
         s_rows.append(rows[o2])
-        s_cols.append(groups[0][g][0][c2])
-        s_lb.append(lb[o2, c2])
+        s_cols.append(groups[0][g][0][flat - o2 * lb.shape[1]])
+        s_lb.append(lb.reshape(-1)[flat])
     cand_rows, cand_cols, cand_lb = (np.concatenate(a) for a in (s_rows, s_cols, s_lb))
-    alive = np.ones(len(cand_rows), dtype=bool)
     fractions = _ROUND_FRACTIONS if len(cand_rows) >= _FEW_PAIRS else _FEW_FRACTIONS
     for frac in (*fractions, None):
-        u = upper[cand_rows]
-        limit = u * (1 + _MARGIN)
+        # each row's limit, then one gather: the same numbers as the limit of every pair from its row's U and lo
+        limit = upper * (1 + _MARGIN)
         if frac is not None:
-            lo = lo_row[cand_rows]
-            np.minimum(limit, lo + frac * (u - lo), out=limit)
-        pick = np.flatnonzero(alive & (cand_lb <= limit))
+            with np.errstate(invalid="ignore"):  # inf - inf of rows without a fitting mapping (and without pairs)
+                np.minimum(limit, lo_row + frac * (upper - lo_row), out=limit)
+        pick = np.flatnonzero(cand_lb <= limit[cand_rows])
         if not len(pick):
             continue
-        alive[pick] = False
+        cand_lb[pick] = np.nan  # picked: never again (NaN never passes)
         if frac is None:
             # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
             # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
-            comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
-            refined, stage = refined_stage(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
+            p_rows, p_cols = cand_rows[pick], cand_cols[pick]
+            comm, sync, win = last_round_terms(x, groups, len(mappings), p_rows, p_cols)
+            refined, stage = refined_stage(hw, wl, mappings, fixed_dp, cal, classes[:2], p_rows, p_cols,
                                            comm, sync, win, classes[2])
-            keep = refined <= u[pick] * (1 + _MARGIN)  # NaN (-inf) kept
+            keep = refined <= upper[p_rows] * (1 + _MARGIN)  # NaN (-inf) kept
             pick = pick[keep]
             # the survivors' steps reuse the compute side just computed (their (candidate, compute class) rows)
             stage = None if stage is None else (stage[0], stage[1][keep], stage[2])
