@@ -134,8 +134,8 @@ def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     for start in range(0, len(rows), key_tables.CHUNK_ELEMENTS):
         r, c = rows[start:start + key_tables.CHUNK_ELEMENTS], cols[start:start + key_tables.CHUNK_ELEMENTS]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
-        res = training_step(part, wl, mappings.take(c), cal, fixed_dp,
-                            None if stage is None else take_stage(stage[0], stage[1], stage[2]))
+        res = training_step(part, wl, mappings.take(c), cal, fixed_dp,  # the time and memory only: no work counts
+                            None if stage is None else take_stage(stage[0], stage[1], stage[2]), work_counts=False)
         ok = res.valid & (res.memory_violation <= 0)
         out[start:start + len(r)] = np.where(ok, res.step_time_s, np.inf)
     return out

@@ -26,7 +26,6 @@ import numpy as np
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
-    context_parallel_send_bytes,
     expert_parallel,
     lora_tensor_parallel_s,
     pipeline_p2p,
@@ -51,7 +50,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
-from archsweep.model.training.work_counts import DeviceWork, LinkBytes, split_busiest_stage, step_work
+from archsweep.model.training.work_counts import NO_WORK, DeviceWork, split_busiest_stage, step_link_bytes, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -336,13 +335,14 @@ def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
 
 
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                  fixed_dp: float | None = None, stage: StageCompute | None = None) -> StepResult:
+                  fixed_dp: float | None = None, stage: StageCompute | None = None, work_counts: bool = True) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast).
 
     ``stage``: this step's compute side where the caller has it already (the pruned search's refined
     bound, :func:`take_stage`): :func:`stage_compute` of the same hardware rows and of mappings equal to
     ``mp`` in every field it reads (a compute class: all but the ZeRO stage and the overlap flags), in
-    ``mp``'s shape; the step is then the same, element for element (tests/model/test_step_stage.py)."""
+    ``mp``'s shape; the step is then the same, element for element (tests/model/test_step_stage.py).
+    ``work_counts`` False: the work-count fields (``matrix_flops`` .. ``scaleout_bytes``, ``busiest``) are NaN."""
     hw = scalar_part_physics(hw)
     sc = _stage_compute(hw, wl, mp, cal, fixed_dp) if stage is None else stage
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
@@ -372,17 +372,11 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
-    # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP).
-    regather = tp.regather_bytes / np.maximum(layers_stage, 1.0)  # + MXFP8's column-wise output-gradient regathers
-    ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
-    links = LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
-                      ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                      cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
-                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
-                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
-                      synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
-    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
-                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))
+    # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP);
+    # NaN without ``work_counts`` (the pruned search's exact scores: they read the time and the memory only).
+    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes,
+                     step_link_bytes(hw, wl, mp, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
+                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output)) if work_counts else NO_WORK
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:
