@@ -93,6 +93,8 @@ coefficients of a count's domains come from one broadcast call.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from archsweep.model.training import comm_bound, key_tables
@@ -217,28 +219,30 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
         return np.zeros(0, dtype=np.int64)
     ctx = key_tables.context(wl, mappings, fixed_dp, cal)
     keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
-    bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
+    a_rows, count_of_key, launch, valid, total = key_tables.lookup_parts(hw, wl, mappings, fixed_dp, cal, ctx, keys)
+    count_of = count_of_key[key_of]  # each candidate's row of the per-count tables
     cap = usable_hbm_bytes(hw, cal).reshape(-1)  # as training_step
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
     best = np.full(n, -1, dtype=np.int64)
     if objective == "memory_per_accelerator_bytes":
         lightest = np.argmin(np.where(valid, total, np.inf), axis=1)  # first index of the least memory
-        fits = total[key_of, lightest[key_of]] <= cap
-        best[fits] = lightest[key_of[fits]]
+        fits = total[count_of, lightest[count_of]] <= cap
+        best[fits] = lightest[count_of[fits]]
     else:
-        _time_search(hw, wl, mappings, fixed_dp, cal, ctx, (bound, hbm, valid, total), key_of, cap, clock, best)
+        _time_search(hw, wl, mappings, fixed_dp, cal, ctx, (a_rows, count_of_key, launch, valid, total), key_of, cap,
+                     clock, best)
     rest = np.flatnonzero(best < 0)
     if len(rest):
-        best[rest] = _fallback(total[key_of[rest]], valid[key_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
+        best[rest] = _fallback(total[count_of[rest]], valid[count_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
     return best
 
 
 def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                 cal: Calibration, ctx: tuple, tables: tuple[np.ndarray, ...], key_of: np.ndarray, cap: np.ndarray,
+                 cal: Calibration, ctx: tuple, tables: tuple[Any, ...], key_of: np.ndarray, cap: np.ndarray,
                  clock: np.ndarray, best: np.ndarray) -> None:
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
-    bound, hbm, valid, total = tables
+    a_rows, count_of_key, launch, valid, total = tables  # A per key; the rest per accelerator count
     x = comm_bound.features(hw, cal)
     classes = (*key_tables.classes(ctx, mappings), key_tables.layer_fields(ctx, mappings))  # + layer code per class
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
@@ -261,7 +265,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
-        cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
+        ci = count_of_key[kk[0]]
+        cols = np.flatnonzero(valid[ci])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
         count, domain = net_list[g]
@@ -275,7 +280,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         own, local_key = np.unique(kk, return_inverse=True)  # the group's own keys: A of those rows only
         local_key = local_key.reshape(-1)
-        a_g, launch_g, tot_g = bound[np.ix_(own, cols)], hbm[kk[0], cols], total[kk[0], cols]
+        a_g = np.stack([a_rows[k].take(cols) for k in own.tolist()])
+        launch_g, tot_g = launch[ci, cols], total[ci, cols]
         inputs = [a_g, launch_g, l1, dov, window, l2]
         dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
         a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
