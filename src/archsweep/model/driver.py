@@ -123,7 +123,7 @@ def _exhaustive_best(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mapp
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
         hw_rows = hw.rows(sl, trailing=True)
-        res = kind.performance(hw_rows, mp2)
+        res = kind.performance(hw_rows, mp2, ranking=not any(o in PPA_OBJECTIVES for o in objectives))
         for objective in objectives:
             score, fallback = _score(kind, res, objective, hw_rows, mp2, tech)
             has_feasible = np.isfinite(score).any(axis=1)

@@ -94,7 +94,7 @@ class ServingJobKind:
     def mappings(self) -> ServingConfigArrays:
         return self.configs
 
-    def performance(self, hw: HardwareArrays, mappings: ServingConfigArrays) -> ServingResult:
+    def performance(self, hw: HardwareArrays, mappings: ServingConfigArrays, ranking: bool = False) -> ServingResult:
         return serving_performance(hw, self.workload, mappings, self.job, self.serving_calibration, self.calibration,
                                    fp4_supported=self.fp4_supported)
 

@@ -134,8 +134,9 @@ class TrainingJobKind:
     def mappings(self) -> MappingArrays:
         return self._enumerated[0]
 
-    def performance(self, hw: HardwareArrays, mappings: MappingArrays) -> StepResult:
-        return training_step(hw, self.workload, mappings, self.calibration, self.fixed_dp)
+    def performance(self, hw: HardwareArrays, mappings: MappingArrays, ranking: bool = False) -> StepResult:
+        # ranking: without the work counts (NaN; only the power model reads them)
+        return training_step(hw, self.workload, mappings, self.calibration, self.fixed_dp, work_counts=not ranking)
 
     def violations(self, result: StepResult) -> dict[str, np.ndarray]:
         return {"violation_memory": result.memory_violation}

@@ -57,7 +57,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "layer_classes", "layer_fields", "lookup", "per_key_tables", "store", "unique_rows"]
+__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "layer_classes", "layer_fields", "lookup", "lookup_parts", "per_key_tables", "store", "unique_rows"]
 
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
@@ -343,7 +343,17 @@ def per_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fi
 def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
            ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[np.ndarray, ...]:
     """(A, launch, valid, total), each (K, m), for ``key_rows``: cached rows (A per key; launch,
-    valid and total per accelerator count), the missing ones computed in one batch and cached."""
+    valid and total per accelerator count), the missing ones computed in one batch and cached
+    (:func:`lookup_parts`, stacked per key)."""
+    a_rows, count_of_key, launch, valid, total = lookup_parts(hw, wl, mappings, fixed_dp, cal, ctx, key_rows)
+    return np.stack(a_rows), launch[count_of_key], valid[count_of_key], total[count_of_key]
+
+
+def lookup_parts(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                 ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[Any, ...]:
+    """:func:`lookup`'s tables unstacked: (A of each key, a list of (m,) rows; each key's accelerator count's
+    row of the next three; launch, valid and total, each (C, m), one row per distinct count of ``key_rows``,
+    ascending); the pruned search's form (it reads A per key and the rest per count: no (K, m) copies)."""
     counts = key_rows[:, 0].tolist()
     per_count: dict[float, Any] = {c: cached_value(ctx, "count", (c,)) for c in counts}
     new_counts = sorted(c for c, value in per_count.items() if value is None)
@@ -353,14 +363,16 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
         for j, c in enumerate(new_counts):
             per_count[c] = tuple(np.ascontiguousarray(t[j]) for t in fresh)
             store(ctx, "count", (c,), per_count[c])
-    launch, valid, total = (np.stack([per_count[c][t] for c in counts]) for t in range(3))
+    distinct, count_of_key = np.unique(key_rows[:, 0], return_inverse=True)
+    count_of_key = count_of_key.reshape(-1)
+    launch, valid, total = (np.stack([per_count[c][t] for c in distinct.tolist()]) for t in range(3))
     names = [tuple(row) for row in key_rows.tolist()]
     got: list[Any] = [cached_value(ctx, "tables", name) for name in names]
     missing = [i for i, value in enumerate(got) if value is None]
     if missing:
         fresh_a = _compute_tables(hw, wl, mappings, fixed_dp, cal, key_rows[missing], np.zeros(len(missing), dtype=np.int64),
-                                  valid[missing], classes(ctx, mappings), layer_fields(ctx, mappings))
+                                  valid[count_of_key[missing]], classes(ctx, mappings), layer_fields(ctx, mappings))
         for j, i in enumerate(missing):
             got[i] = (np.ascontiguousarray(fresh_a[j]),)
             store(ctx, "tables", names[i], got[i])
-    return np.stack([g[0] for g in got]), launch, valid, total
+    return [g[0] for g in got], count_of_key, launch, valid, total

@@ -76,9 +76,10 @@ communication bound): only pairs whose refined bound is <= U (1 + _MARGIN) are e
 picks mostly survive it, so they skip it). The argmin, first index on
 ties, is the answer, since every mapping left out has step time >= bound > U >= the minimum. The
 exact evaluations of many blocks go together into one flat batch per round (_PENDING_ELEMENTS bound
-elements at most). An evaluated entry is marked NaN (first round) or dropped from the set (bounds
-that are NaN from the model are -inf before that: never pruned; their row's lo counts as 0, every
-bound being >= 0). The final argmin takes, per row, the smallest mapping index among the
+elements at most). An evaluated entry is marked NaN, in the bound matrix (first round) or in the set
+(a NaN never passes a limit; bounds that are NaN from the model are -inf before that: never pruned;
+their row's lo counts as 0, every bound being >= 0). Since issue 14 (s15) each round's limit is
+computed per row and gathered once (the same numbers as per pair). The final argmin takes, per row, the smallest mapping index among the
 evaluated pairs whose score equals U (np.argmin's rule).
 
 Since issue 14 (s7, first batches): the bound matrices are float32 where the inputs allow it
@@ -91,6 +92,8 @@ coefficients of a count's domains come from one broadcast call.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -133,11 +136,22 @@ def _exact_scores(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     for start in range(0, len(rows), key_tables.CHUNK_ELEMENTS):
         r, c = rows[start:start + key_tables.CHUNK_ELEMENTS], cols[start:start + key_tables.CHUNK_ELEMENTS]
         part = HardwareArrays(**{name: np.asarray(v).reshape(-1)[r] for name, v in hw.columns().items()})
-        res = training_step(part, wl, mappings.take(c), cal, fixed_dp,
-                            None if stage is None else take_stage(stage[0], stage[1], stage[2]))
+        res = training_step(part, wl, mappings.take(c), cal, fixed_dp,  # the time and memory only: no work counts
+                            None if stage is None else take_stage(stage[0], stage[1], stage[2]), work_counts=False)
         ok = res.valid & (res.memory_violation <= 0)
         out[start:start + len(r)] = np.where(ok, res.step_time_s, np.inf)
     return out
+
+
+def _down(limit: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``limit`` (float64) as the largest value of ``dtype`` at most it (float32: rounded to nearest, then one step
+    down where that went up; overflow to the largest float32 or -inf): for every float32 ``x``, ``x <= limit`` iff
+    ``x <= _down(limit)``, and the float32 comparison skips numpy's mixed-type loop (~20x slower); float64 as it is."""
+    if dtype != np.float32:
+        return limit
+    with np.errstate(over="ignore"):
+        low = limit.astype(np.float32)
+    return np.where(low > limit, np.nextafter(low, np.float32(-np.inf)), low)
 
 
 def _first_minimum(owner: np.ndarray, score: np.ndarray, index: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -216,28 +230,30 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
         return np.zeros(0, dtype=np.int64)
     ctx = key_tables.context(wl, mappings, fixed_dp, cal)
     keys, key_of = key_tables.keys(hw, wl.training.precision == "fp8", ctx, mappings=len(mappings))
-    bound, hbm, valid, total = key_tables.lookup(hw, wl, mappings, fixed_dp, cal, ctx, keys)
+    a_rows, count_of_key, launch, valid, total = key_tables.lookup_parts(hw, wl, mappings, fixed_dp, cal, ctx, keys)
+    count_of = count_of_key[key_of]  # each candidate's row of the per-count tables
     cap = usable_hbm_bytes(hw, cal).reshape(-1)  # as training_step
     clock = np.asarray(hw.clock_hz, dtype=np.float64).reshape(-1)
 
     best = np.full(n, -1, dtype=np.int64)
     if objective == "memory_per_accelerator_bytes":
         lightest = np.argmin(np.where(valid, total, np.inf), axis=1)  # first index of the least memory
-        fits = total[key_of, lightest[key_of]] <= cap
-        best[fits] = lightest[key_of[fits]]
+        fits = total[count_of, lightest[count_of]] <= cap
+        best[fits] = lightest[count_of[fits]]
     else:
-        _time_search(hw, wl, mappings, fixed_dp, cal, ctx, (bound, hbm, valid, total), key_of, cap, clock, best)
+        _time_search(hw, wl, mappings, fixed_dp, cal, ctx, (a_rows, count_of_key, launch, valid, total), key_of, cap,
+                     clock, best)
     rest = np.flatnonzero(best < 0)
     if len(rest):
-        best[rest] = _fallback(total[key_of[rest]], valid[key_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
+        best[rest] = _fallback(total[count_of[rest]], valid[count_of[rest]], cap[rest], hw, wl, mappings, fixed_dp, cal, rest)
     return best
 
 
 def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                 cal: Calibration, ctx: tuple, tables: tuple[np.ndarray, ...], key_of: np.ndarray, cap: np.ndarray,
+                 cal: Calibration, ctx: tuple, tables: tuple[Any, ...], key_of: np.ndarray, cap: np.ndarray,
                  clock: np.ndarray, best: np.ndarray) -> None:
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
-    bound, hbm, valid, total = tables
+    a_rows, count_of_key, launch, valid, total = tables  # A per key; the rest per accelerator count
     x = comm_bound.features(hw, cal)
     classes = (*key_tables.classes(ctx, mappings), key_tables.layer_fields(ctx, mappings))  # + layer code per class
     net = np.column_stack([np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1),
@@ -260,7 +276,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
     for g in range(len(net_keys)):
         members = order[bounds_at[g]:bounds_at[g + 1]]
         kk = key_of[members]
-        cols = np.flatnonzero(valid[kk[0]])  # validity depends on the accelerator count only
+        ci = count_of_key[kk[0]]
+        cols = np.flatnonzero(valid[ci])  # validity depends on the accelerator count only
         if len(cols) == 0:
             continue
         count, domain = net_list[g]
@@ -274,7 +291,8 @@ def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixe
         # launch, validity and memory depend on the accelerator count only: one row for the group.
         own, local_key = np.unique(kk, return_inverse=True)  # the group's own keys: A of those rows only
         local_key = local_key.reshape(-1)
-        a_g, launch_g, tot_g = bound[np.ix_(own, cols)], hbm[kk[0], cols], total[kk[0], cols]
+        a_g = np.stack([a_rows[k].take(cols) for k in own.tolist()])
+        launch_g, tot_g = launch[ci, cols], total[ci, cols]
         inputs = [a_g, launch_g, l1, dov, window, l2]
         dt = bound_dtype(x[members], *inputs) if clock[members].min() >= 1.0 else np.float64
         a_g, launch_g, l1_b, dov_b, win_b, l2_b = (a.astype(dt) for a in inputs)
@@ -332,30 +350,32 @@ def _search_pending(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, f
     s_rows, s_cols, s_lb = [], [], []
     for rows, g, lb, _, _ in pending:
         # NaN (evaluated) never passes; inf (HBM overflow) never fits (the limit is finite): neither enters the set.
-        o2, c2 = np.nonzero(lb <= np.minimum(upper[rows] * (1 + _MARGIN), _FINITE)[:, None])
+        # Flat indices (row-major, np.nonzero's order), ~4x cheaper than the 2-D np.nonzero and its 2-D gather.
+        flat = np.flatnonzero(lb <= _down(np.minimum(upper[rows] * (1 + _MARGIN), _FINITE), lb.dtype)[:, None])
+        o2 = flat // lb.shape[1]
         s_rows.append(rows[o2])
-        s_cols.append(groups[0][g][0][c2])
-        s_lb.append(lb[o2, c2])
+        s_cols.append(groups[0][g][0][flat - o2 * lb.shape[1]])
+        s_lb.append(lb.reshape(-1)[flat])
     cand_rows, cand_cols, cand_lb = (np.concatenate(a) for a in (s_rows, s_cols, s_lb))
-    alive = np.ones(len(cand_rows), dtype=bool)
     fractions = _ROUND_FRACTIONS if len(cand_rows) >= _FEW_PAIRS else _FEW_FRACTIONS
     for frac in (*fractions, None):
-        u = upper[cand_rows]
-        limit = u * (1 + _MARGIN)
+        # each row's limit, then one gather: the same numbers as the limit of every pair from its row's U and lo
+        limit = upper * (1 + _MARGIN)
         if frac is not None:
-            lo = lo_row[cand_rows]
-            np.minimum(limit, lo + frac * (u - lo), out=limit)
-        pick = np.flatnonzero(alive & (cand_lb <= limit))
+            with np.errstate(invalid="ignore"):  # inf - inf of rows without a fitting mapping (and without pairs)
+                np.minimum(limit, lo_row + frac * (upper - lo_row), out=limit)
+        pick = np.flatnonzero(cand_lb <= _down(limit, cand_lb.dtype)[cand_rows])
         if not len(pick):
             continue
-        alive[pick] = False
+        cand_lb[pick] = np.nan  # picked: never again (NaN never passes)
         if frac is None:
             # the last round's many picks: the exact compute side drops most of them (step >= refined > U >= the
             # minimum, U only falls); the first rounds' few, most promising picks mostly survive it
-            comm, sync, win = last_round_terms(x, groups, len(mappings), cand_rows[pick], cand_cols[pick])
-            refined, stage = refined_stage(hw, wl, mappings, fixed_dp, cal, classes[:2], cand_rows[pick], cand_cols[pick],
+            p_rows, p_cols = cand_rows[pick], cand_cols[pick]
+            comm, sync, win = last_round_terms(x, groups, len(mappings), p_rows, p_cols)
+            refined, stage = refined_stage(hw, wl, mappings, fixed_dp, cal, classes[:2], p_rows, p_cols,
                                            comm, sync, win, classes[2])
-            keep = refined <= u[pick] * (1 + _MARGIN)  # NaN (-inf) kept
+            keep = refined <= upper[p_rows] * (1 + _MARGIN)  # NaN (-inf) kept
             pick = pick[keep]
             # the survivors' steps reuse the compute side just computed (their (candidate, compute class) rows)
             stage = None if stage is None else (stage[0], stage[1][keep], stage[2])

@@ -78,16 +78,19 @@ def pipeline_bubble_slots(m: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.nda
     return step - m
 
 
-def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray, rank: int | np.ndarray = 0) -> np.ndarray:
+def in_flight_layer_fraction(m: np.ndarray, p: np.ndarray, v: np.ndarray, rank: int | np.ndarray = 0,
+                             group: np.ndarray | None = None) -> np.ndarray:
     """Micro-batches' worth of one stage's layers held by the device of pipeline rank ``rank`` (the first by
     default: the fullest) at the peak: ``p - rank`` in place of ``p`` below, the warm-up's ``2 (p - rank - 1)``.
 
     Multiply by (layers per stage) x (one layer's activations of one micro-batch). 1 without a
     pipeline; ``min(m, p)`` for 1F1B; ``min(m v, (v - 1) N + 2 p - 1) / v`` interleaved, N =
-    :func:`microbatch_group` (``v p + p - 1`` chunks when p divides m; p 4 v 2 m 7: 14 chunks, not 11; p 8 v 4 m 12: 48, not 39).
+    :func:`microbatch_group` (``v p + p - 1`` chunks when p divides m; p 4 v 2 m 7: 14 chunks, not 11; p 8 v 4 m 12: 48, not 39);
+    ``group``: that N where the caller has it (memory.py, once for every stage).
     """
     m, p, v = np.asarray(m, dtype=float), np.asarray(p, dtype=float), np.asarray(v, dtype=float)
-    warm_chunks = np.where(v > 1, (v - 1.0) * microbatch_group(m, p) + 2.0 * (p - rank) - 1.0, p - rank)
+    n = microbatch_group(m, p) if group is None else group
+    warm_chunks = np.where(v > 1, (v - 1.0) * n + 2.0 * (p - rank) - 1.0, p - rank)
     chunks = np.minimum(m * v, warm_chunks)
     return np.where(p > 1, chunks / v, 1.0)
 

@@ -26,7 +26,6 @@ import numpy as np
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
-    context_parallel_send_bytes,
     expert_parallel,
     lora_tensor_parallel_s,
     pipeline_p2p,
@@ -51,7 +50,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
-from archsweep.model.training.work_counts import DeviceWork, LinkBytes, split_busiest_stage, step_work
+from archsweep.model.training.work_counts import NO_WORK, DeviceWork, split_busiest_stage, step_link_bytes, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -319,11 +318,12 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
                         busiest_dense=busiest[0], busiest_moe=busiest[1], busiest_mtp=busiest[2], busiest_output=busiest[3])
 
 
-def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute) -> OffloadCost:
-    """The step's activation offload (offload.py) on ``sc``'s layer times: its ``feasible`` completes
-    ``sc.valid`` to ``training_step``'s ``valid`` (the one place of that check, for the pruned search too)."""
-    return activation_offload(wl, hw.host_link_bw_bytes_per_s, layer_activation_bytes(wl, mp, sc.etp), sc.layers_stage,
-                              sc.t_layer_f, sc.t_layer_b)
+def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute,
+                  layer_bytes: np.ndarray | None = None) -> OffloadCost:
+    """The step's activation offload (offload.py) on ``sc``'s layer times (``layer_bytes``: ``layer_activation_bytes``
+    of ``sc.etp`` where the caller has it): its ``feasible`` completes ``sc.valid`` to ``training_step``'s ``valid``."""
+    per_layer = layer_activation_bytes(wl, mp, sc.etp) if layer_bytes is None else layer_bytes
+    return activation_offload(wl, hw.host_link_bw_bytes_per_s, per_layer, sc.layers_stage, sc.t_layer_f, sc.t_layer_b)
 
 
 def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
@@ -335,13 +335,14 @@ def take_stage(sc: StageCompute, index: np.ndarray, size: int) -> StageCompute:
 
 
 def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                  fixed_dp: float | None = None, stage: StageCompute | None = None) -> StepResult:
+                  fixed_dp: float | None = None, stage: StageCompute | None = None, work_counts: bool = True) -> StepResult:
     """Step time and memory of ``wl`` on ``hw`` with mapping ``mp`` (all broadcast).
 
     ``stage``: this step's compute side where the caller has it already (the pruned search's refined
     bound, :func:`take_stage`): :func:`stage_compute` of the same hardware rows and of mappings equal to
     ``mp`` in every field it reads (a compute class: all but the ZeRO stage and the overlap flags), in
-    ``mp``'s shape; the step is then the same, element for element (tests/model/test_step_stage.py)."""
+    ``mp``'s shape; the step is then the same, element for element (tests/model/test_step_stage.py).
+    ``work_counts`` False: the work-count fields (``matrix_flops`` .. ``scaleout_bytes``, ``busiest``) are NaN."""
     hw = scalar_part_physics(hw)
     sc = _stage_compute(hw, wl, mp, cal, fixed_dp) if stage is None else stage
     dp, microbatches, etp, lc, layers_stage, moe_frac = sc.dp, sc.microbatches, sc.etp, sc.lc, sc.layers_stage, sc.moe_frac
@@ -360,29 +361,22 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
     optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
-
-    offload = stage_offload(hw, wl, mp, sc)
+    offload = stage_offload(hw, wl, mp, sc, layer_bytes := layer_activation_bytes(wl, mp, etp))  # memory's too
     offload_exposed = microbatches * offload.exposed_s
     valid = sc.valid & offload.feasible
     compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer + offload_exposed)
 
-    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal)
+    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal, etp, layer_bytes)
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
-    # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP).
-    regather = tp.regather_bytes / np.maximum(layers_stage, 1.0)  # + MXFP8's column-wise output-gradient regathers
-    ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
-    links = LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
-                      ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                      cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
-                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
-                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
-                      synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
-    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
-                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))
+    # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP);
+    # NaN without ``work_counts`` (the pruned search's exact scores: they read the time and the memory only).
+    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes,
+                     step_link_bytes(hw, wl, mp, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
+                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output)) if work_counts else NO_WORK
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:

@@ -32,13 +32,20 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.model.training.data_parallel import local_state_params, reduced_grad_bytes
+from archsweep.model.training.communication import (
+    ExpertParallelCost,
+    PipelineCost,
+    TensorParallelCost,
+    context_parallel_send_bytes,
+)
+from archsweep.model.training.data_parallel import DataParallelCost, local_state_params, reduced_grad_bytes
 from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_output_share
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 #: HBM bytes per byte a device sends over a link (TP / CP / EP / PP / DP): the sender reads it from its HBM, the
@@ -47,8 +54,8 @@ from archsweep.spec.workload import Workload
 #: staging through its FIFO buffers (written, then read by the reducing kernel) are not counted.
 COLLECTIVE_HBM_BYTES_PER_LINK_BYTE = 2.0
 
-__all__ = ["COLLECTIVE_HBM_BYTES_PER_LINK_BYTE", "DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters",
-           "pipeline_sends", "split_busiest_stage", "step_work"]
+__all__ = ["COLLECTIVE_HBM_BYTES_PER_LINK_BYTE", "NO_WORK", "DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters",
+           "pipeline_sends", "split_busiest_stage", "step_link_bytes", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,11 @@ class StepWork:
 
     average: DeviceWork
     busiest: DeviceWork
+
+
+_NAN = np.full((), np.nan)
+NO_WORK = StepWork(average=DeviceWork(_NAN, _NAN, _NAN, _NAN), busiest=DeviceWork(_NAN, _NAN, _NAN, _NAN))
+"""The work counts of a step evaluated without them (``training_step(..., work_counts=False)``): NaN."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,21 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
              + copies * wl.vocab * wl.hidden + n_mtp * eh_proj_params(wl)) / (mp.tp * mp.pp)
     experts = 0.0 if wl.moe is None else moe * wl.moe.num_experts * wl.expert_params / (etp * mp.ep * mp.pp)
     return dense, np.asarray(experts) + 0.0 * dense
+
+
+def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, stage: tuple[Any, Any, Any, Any, Any],
+                    tp: TensorParallelCost, ep: ExpertParallelCost, pp: PipelineCost, data: DataParallelCost) -> LinkBytes:
+    """:class:`LinkBytes` of ``training_step`` from its communication costs; ``stage``: (tokens of one micro-batch
+    per CP rank, one TP all-reduce's activation bytes, micro-batches, layers of the stage, MoE share of its layers)."""
+    tokens, act_bytes, microbatches, layers_stage, moe_frac = stage
+    regather = tp.regather_bytes / np.maximum(layers_stage, 1.0)  # + MXFP8's column-wise output-gradient regathers
+    ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
+    return LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
+                     ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
+                     cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
+                     cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
+                     pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
+                     synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
 
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,

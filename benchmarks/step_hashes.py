@@ -1,0 +1,80 @@
+"""SHA-256 of every ``StepResult`` and ``memory_per_accelerator`` array of all mappings of 12 training jobs on two parts:
+the check that a refactoring of the step model moved no value (run on both trees, diff the output).
+
+Jobs: Llama-3 70B / 405B, DeepSeek-V3, Mixtral 8x7B as published; the embedding / loss pipeline split (Llama-3 70B,
+DeepSeek-V3); two stated pipeline layouts (DeepSeek-V3's PP16 preset, Llama-2 13B's even one); LoRA; FP8 with activation
+offload; Apex DistributedFusedAdam dtypes; selective recompute modules. Parts: H100-SXM and B200 at 64, 1,024 and
+8,192 accelerators, every mapping of the model's enumeration (no stack restriction). Prints one line per (job, part)
+and a total (s15-speed, docs/model-accuracy.md).
+
+Usage: PYTHONPATH=<tree>/src python benchmarks/step_hashes.py > hashes.txt
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.workloads import load_workload
+from archsweep.model.training.job_kind import TrainingJobKind
+from archsweep.model.training.memory import memory_per_accelerator
+from archsweep.model.training.step import training_step
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+
+def _job(name: str, **kw: Any) -> tuple[str, Workload]:
+    wl = load_workload(name)
+    return name + str(sorted(kw.items())), replace(wl, training=replace(wl.training, **kw)) if kw else wl
+
+
+def _walk(obj: Any, h: Any, name: str = "") -> None:
+    if is_dataclass(obj):
+        for f in fields(obj):
+            _walk(getattr(obj, f.name), h, name + "." + f.name)
+    else:
+        a = np.ascontiguousarray(np.asarray(obj, dtype=np.float64))
+        h.update(name.encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+    cal = load_calibration()
+    jobs = [_job("llama3-70b"), _job("deepseek-v3"), _job("mixtral-8x7b"), _job("llama3-405b"),
+            _job("llama3-70b", embedding_loss_in_pipeline_split=True),
+            _job("deepseek-v3", embedding_loss_in_pipeline_split=True),
+            _job("deepseek-v3", pipeline_layout="Et*4|(t*4|)*14tmL"),
+            _job("llama2-13b", pipeline_layout="Et*10|t*10|t*10|t*10L"),
+            _job("llama3-70b", mode="finetune_lora", lora_rank=16, lora_targets=("attention_qkv", "attention_dense")),
+            _job("mixtral-8x7b", precision="fp8", activation_offload_layers=2),
+            _job("gpt3-175b", dfa_state_dtype="bf16", dfa_grad_sync_dtype="fp32"),
+            _job("llama3-8b", recompute_modules=("core_attn", "layernorm", "mlp"))]
+    total = hashlib.sha256()
+    for label, wl in jobs:
+        kind = TrainingJobKind(wl, cal, None)
+        mp = kind.mappings()
+        m = len(mp)
+        for part in ("H100-SXM", "B200"):
+            hw = HardwareArrays.from_designs([get_accelerator(part).design.replace(accelerator_count=c)
+                                              for c in (64, 1024, 8192)])
+            hw = HardwareArrays(**{k: np.asarray(v).reshape(-1, 1) if np.ndim(v) else v for k, v in hw.columns().items()})
+            res = training_step(hw, wl, mp.reshape((1, m)), cal, kind.fixed_dp)
+            h = hashlib.sha256()
+            _walk(res, h)
+            _walk(memory_per_accelerator(wl, mp.reshape((1, m)), res.dp, res.microbatches, cal), h, "mem")
+            total.update(h.digest())
+            print(label[:60], part, m, h.hexdigest()[:16], flush=True)
+    print("TOTAL", total.hexdigest())
+
+
+if __name__ == "__main__":
+    main()

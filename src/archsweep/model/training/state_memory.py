@@ -1,0 +1,65 @@
+"""Model state per accelerator: the parameters a pipeline stage holds and the gradient / optimizer bytes per
+parameter (parts of :func:`~archsweep.model.training.memory.memory_per_accelerator`; moved out of memory.py for its size).
+
+Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights (``calibration.weight_bytes_per_param``,
+2 B), FP32 gradient accumulation buffer (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam
+moments (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3
+also the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the dtypes it
+states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps gradients and optimizer state only for the
+adapters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.workload import Workload
+
+__all__ = ["model_state_bytes_per_param", "stage_parameters"]
+
+
+def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None,
+                     layers_stage: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dense parameters, expert parameters) held by one accelerator of the first stage.
+
+    Dense = attention + dense FFN + shared experts + router of the stage's layers, plus the
+    input embedding (and the output layer when pp = 1), divided by tp. Experts are divided by
+    etp * ep (``etp``: expert tensor parallelism, default tp). Layers are split as evenly as the pipeline allows
+    (ceil(L / pp) on the first stage) unless ``layers_stage`` gives the count (:func:`~archsweep.model.training.memory.first_stage_layers`).
+    """
+    layers_stage = np.ceil(wl.layers / mp.pp) if layers_stage is None else layers_stage
+    moe_frac = wl.moe_layers / wl.layers
+    moe_layers_stage = layers_stage * moe_frac
+    dense_layers_stage = layers_stage - moe_layers_stage
+    attn = wl.attention_params_per_layer
+    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
+    embed = wl.vocab * wl.hidden * np.where((mp.pp == 1) & (not wl.tied_embeddings), 2.0, 1.0)
+    dense = (layers_stage * attn + dense_layers_stage * wl.dense_ffn_params + moe_layers_stage * shared + embed) / mp.tp
+    etp = mp.tp if etp is None else etp
+    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
+    return dense, np.asarray(experts) + 0.0 * dense
+
+
+def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, float, float]:
+    """(gradient buffer, optimizer state, reduced-gradient shard) bytes per trained parameter; the state
+    and the shard are sharded over the data-parallel group (the shard only where that group is > 1).
+
+    The stack's optimizer (``dfa_state_dtype`` ""): ``cal.dp_grad_bytes_per_param`` and
+    ``cal.optimizer_state_bytes_per_param``, no shard. Apex ``DistributedFusedAdam`` (NVIDIA/apex @6424da3
+    apex/contrib/optimizers/distributed_fused_adam.py; the class of NeMo 1.x's ``distributed_fused_adam``):
+    the contiguous gradient buffer (``_init_grad_buffer``; NeMo defaults ``contiguous_grad_buffer`` on) and,
+    per bucket, the reduce-scattered ``sync_grads_shard`` (kept between steps; the bucket itself at one
+    rank) in ``grad_sync_dtype``; per shard ``exp_avg`` and ``exp_avg_sq`` in ``dtype`` (``StateBucket``)
+    and the master weights as NeMo chooses them (NVIDIA/NeMo r2.0.0rc1
+    nemo/collections/nlp/models/language_modeling/megatron_base_model.py ``setup_optimization``: FP8 weights
+    -> ``store_params`` in ``dtype``; ``dtype`` = the BF16 model dtype -> none (the BF16 weights are the
+    master); FP32 ``dtype`` with BF16 weights -> ``store_param_remainders``, 2 B of int16 low bits)."""
+    state_dtype = wl.training.dfa_state_dtype
+    if not state_dtype:
+        return float(cal.dp_grad_bytes_per_param), float(cal.optimizer_state_bytes_per_param), 0.0
+    state = 4.0 if state_dtype == "fp32" else 2.0
+    grad = 4.0 if wl.training.dfa_grad_sync_dtype == "fp32" else 2.0
+    master = state if wl.training.fp8_params else (2.0 if state_dtype == "fp32" else 0.0)
+    return grad, 2.0 * state + master, grad
