@@ -17,8 +17,8 @@ This model keeps the clamp as structure. From the limit's constraint column
 * **Demand**: a finished point whose limit does not bind (v < -``SLACK``) used its demand,
   log D = log T + log(1 + v), exactly; a clamped one (v >= -``SLACK``) only says D >= T. An additive
   model of log D over the other axes (ridge main effects, as the step model) is fitted on the
-  unclamped points and the clamped ones at max(prediction, log T) (a censored value imputed at its
-  bound or the prediction above it; ``_IMPUTE_ROUNDS`` refits).
+  unclamped points, then refitted with the clamped ones at max(prediction, log T) (a censored value
+  imputed at its bound or the prediction above it; ``_IMPUTE_ROUNDS`` refits).
 * **Clamp term**: z = min(0, log T - log D) (0 where the limit does not bind, the log of the clock's
   power share where it does).
 * **Columns**: each other modelled column (objective or constraint) is additive over the other axes
@@ -140,19 +140,20 @@ def fit_clamped_step_model(indices: np.ndarray, targets: np.ndarray, sizes: Sequ
     capped = np.isfinite(v) & (v >= -SLACK) & (v < _CLAMP_CEILING)
     log_d = np.full(len(v), np.nan)
     log_d[free] = log_t[free] + np.log1p(v[free])
-    demand, intercept = np.zeros(design.shape[1]), float(np.nanmean(log_d)) if free.any() else 0.0
     used = free | capped
+    penalty = np.full(design.shape[1], ridge)
     if free.sum() >= 2:
-        for _ in range(_IMPUTE_ROUNDS if capped.any() else 1):
-            guess = design @ demand + intercept
-            log_d[capped] = np.maximum(guess[capped], log_t[capped])
-            demand, intercept = _ridge_fit(design[used], log_d[used], np.full(design.shape[1], ridge))
+        demand, intercept = _ridge_fit(design[free], log_d[free], penalty)  # the exact demands first
+        for _ in range(_IMPUTE_ROUNDS if capped.any() else 0):
+            log_d[capped] = np.maximum(design[capped] @ demand + intercept, log_t[capped])
+            demand, intercept = _ridge_fit(design[used], log_d[used], penalty)
         log_d[capped] = np.maximum(design[capped] @ demand + intercept, log_t[capped])
     else:  # no demand seen: every point is taken as unclamped at its limit (z = 0, no clamp structure)
+        demand, intercept = np.zeros(design.shape[1]), 0.0
         log_d = np.where(used, log_t, np.nan)
     z = np.where(used, clamp_term(log_d, log_t), 0.0)
     x = np.hstack([design, z[:, None]])
-    penalty = np.concatenate([np.full(design.shape[1], ridge), [_SLOPE_RIDGE]])
+    penalty = np.concatenate([penalty, [_SLOPE_RIDGE]])
     effects = np.zeros((design.shape[1], targets.shape[1]))
     slopes = np.zeros(targets.shape[1])
     for k in range(targets.shape[1]):
