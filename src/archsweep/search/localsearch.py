@@ -46,6 +46,9 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
   search-quality grid b a level that is dominated (a TDP just below the power cap) separates the
   found front from its highest-throughput points: an exhaustive Pareto local search with one-step
   moves stops there (0.97 of the exhaustive hypervolume), with ``reach`` 2 it does not (0.99+).
+* ``clamp`` (``limit_clamp``): the step models of ``model`` and ``ridge`` take the grid's limit axis
+  (the TDP) as the clamp the model computes, demand then min(limit, demand)
+  (:mod:`archsweep.search.clamp`), instead of one additive effect of the limit.
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -71,12 +74,12 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
+from archsweep.search.clamp import fit_clamped_step_model
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
-from archsweep.search.clamp import ClampedStepModel, fit_clamped_step_model
 from archsweep.search.ridge import boundary_candidates, constraint_transform
-from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
+from archsweep.search.stepmodel import Stepper, fit_step_model, front_margin, objective_transform
 from archsweep.search.twins import limit_axis
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]  # the grid's names re-exported
@@ -90,7 +93,7 @@ class _Parents:
     indices: tuple[Index, ...]
     contribution: np.ndarray
     values: np.ndarray | None = None
-    model: StepModel | ClampedStepModel | None = None
+    model: Stepper | None = None
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
     ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
 
@@ -104,7 +107,7 @@ class _Ridge:
     violations: dict[Index, np.ndarray]
     values: dict[Index, np.ndarray]
     front: np.ndarray
-    model: StepModel | ClampedStepModel
+    model: Stepper
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         return _Limit(position, tuple(float(v) for v in self._axes[position].values), names.index(name), values)
 
     def _fit(self, indices: list[Index], targets: np.ndarray, limit: _Limit | None,
-             limit_column: int | None) -> StepModel | ClampedStepModel:
+             limit_column: int | None) -> Stepper:
         """The additive step model, or with a limit the clamped one (:mod:`archsweep.search.clamp`)."""
         if limit is None:
             return fit_step_model(np.array(indices), targets, self._sizes)
