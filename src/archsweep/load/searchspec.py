@@ -110,6 +110,15 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
             out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],
                                f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): the twins "
                                "differ from a finished trial only in a limit that does not bind"))
+    if options.get("limit_clamp"):
+        if not options.get("local_search_model") and not options.get("local_search_ridge"):
+            out.append(problem(file, f"{at}.limit_clamp", options["limit_clamp"],
+                               "local_search_model or local_search_ridge alongside (only their step models clamp)"))
+        limits = [p.name for p in parameters if p.name in LIMIT_CONSTRAINTS and not p.is_continuous]
+        if parameters and not limits:
+            out.append(problem(file, f"{at}.limit_clamp", options["limit_clamp"],
+                               f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): the clamp "
+                               "is min(limit, demand)"))
     pool = options.get("surrogate_pool", DEFAULT_SURROGATE_POOL)
     if "surrogate_grid_share" in options and options.get("surrogate_share") and pool != "both":
         out.append(problem(file, f"{at}.surrogate_grid_share", options["surrogate_grid_share"],

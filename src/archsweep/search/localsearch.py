@@ -46,6 +46,9 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
   search-quality grid b a level that is dominated (a TDP just below the power cap) separates the
   found front from its highest-throughput points: an exhaustive Pareto local search with one-step
   moves stops there (0.97 of the exhaustive hypervolume), with ``reach`` 2 it does not (0.99+).
+* ``clamp`` (``limit_clamp``): the step models of ``model`` and ``ridge`` take the grid's limit axis
+  (the TDP) as the clamp the model computes, demand then min(limit, demand)
+  (:mod:`archsweep.search.clamp`), instead of one additive effect of the limit.
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -71,11 +74,13 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.results.pareto import non_dominated_mask
+from archsweep.search.clamp import fit_clamped_step_model
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
 from archsweep.search.ridge import boundary_candidates, constraint_transform
-from archsweep.search.stepmodel import StepModel, fit_step_model, front_margin, objective_transform
+from archsweep.search.stepmodel import Stepper, fit_step_model, front_margin, objective_transform
+from archsweep.search.twins import limit_axis
 
 __all__ = ["GridAxis", "grid_axes", "neighbours", "ParetoLocalSearchSampler"]  # the grid's names re-exported
 
@@ -88,7 +93,7 @@ class _Parents:
     indices: tuple[Index, ...]
     contribution: np.ndarray
     values: np.ndarray | None = None
-    model: StepModel | None = None
+    model: Stepper | None = None
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
     ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
 
@@ -102,7 +107,18 @@ class _Ridge:
     violations: dict[Index, np.ndarray]
     values: dict[Index, np.ndarray]
     front: np.ndarray
-    model: StepModel
+    model: Stepper
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """The grid's limit axis for the clamped step model (``clamp``): its position, its levels, its
+    constraint's place among a trial's constraint values and each complete trial's value of it."""
+
+    axis: int
+    levels: tuple[float, ...]
+    slot: int
+    values: np.ndarray
 
 
 class ParetoLocalSearchSampler(ProposingSampler):
@@ -136,12 +152,15 @@ class ParetoLocalSearchSampler(ProposingSampler):
         twins: the grid points a finished trial implies through a limit that does not bind
             (:mod:`archsweep.search.twins`, ``slack_twins``) count as known: never proposed, and a
             ``fresh`` global proposal at one moves off it.
+        clamp: the step models of ``model`` and ``ridge`` take the grid's limit (the TDP) as a clamp
+            (:mod:`archsweep.search.clamp`, ``limit_clamp``): demand, then min(limit, demand); without a
+            limit axis, or with constraint values not stored by name, the additive step model.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
                  seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False,
                  parents: str = "contribution", final: int | None = None, reach: int = 1, twins: bool = False,
-                 ridge: bool = False) -> None:
+                 ridge: bool = False, clamp: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
@@ -160,6 +179,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._parent_rule, self._final = parents, final
         self._reach = checked_reach(reach)
         self._ridge = ridge
+        self._clamp = limit_axis(self._axes) if clamp else None
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -167,6 +187,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
         rows, indices, constraints = self._completed_columns(study, finished)
+        limit = self._limit(study, finished)
         feasible = [not any(c > 0 for c in cs) and bool(np.all(np.isfinite(v))) for cs, v in zip(constraints, rows)]
         parents = _Parents((), np.zeros(0))
         kept = np.flatnonzero(feasible) if rows else np.zeros(0, dtype=np.int64)
@@ -187,18 +208,45 @@ class ParetoLocalSearchSampler(ProposingSampler):
             parents = _Parents(tuple(indices[i] for i in chosen), contribution, extremes=extremes)
             if self._model:
                 transformed, _ = objective_transform(np.stack(rows))
-                model = fit_step_model(np.array(indices), transformed, self._sizes)
+                model = self._fit(indices, transformed, limit, None)
                 parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes)
             if self._ridge and len({len(c) for c in constraints}) == 1 and constraints[0]:
-                parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen))
+                parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen,
+                                                                              limit))
         self._memo = (len(finished), parents)
         return parents
 
+    def _limit(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Limit | None:
+        """The limit axis and each complete trial's value of its constraint (``clamp``), or None."""
+        if self._clamp is None:
+            return None
+        position, name = self._clamp
+        _, completed = self._completed(study, finished)
+        if not completed or not all(isinstance(t.constraints, Mapping) for t, _, _ in completed):
+            return None  # constraint values not stored by name
+        orders = {tuple(t.constraints) for t, _, _ in completed}
+        if len(orders) != 1:
+            return None
+        names = list(next(iter(orders)))
+        if name not in names:
+            return None
+        values = np.array([float(t.constraints[name]) for t, _, _ in completed])
+        return _Limit(position, tuple(float(v) for v in self._axes[position].values), names.index(name), values)
+
+    def _fit(self, indices: list[Index], targets: np.ndarray, limit: _Limit | None,
+             limit_column: int | None) -> Stepper:
+        """The additive step model, or with a limit the clamped one (:mod:`archsweep.search.clamp`)."""
+        if limit is None:
+            return fit_step_model(np.array(indices), targets, self._sizes)
+        return fit_clamped_step_model(np.array(indices), targets, self._sizes, limit.axis, limit.levels,
+                                      limit.values, limit_column)
+
     def _ridge_data(self, rows: list[np.ndarray], indices: list[Index], constraints: list[list[float]],
-                    chosen: np.ndarray) -> _Ridge:
+                    chosen: np.ndarray, limit: _Limit | None) -> _Ridge:
         transformed, _ = objective_transform(np.stack(rows))
         limits = np.array(constraints, dtype=np.float64)
-        model = fit_step_model(np.array(indices), np.hstack([transformed, constraint_transform(limits)]), self._sizes)
+        column = None if limit is None else transformed.shape[1] + limit.slot
+        model = self._fit(indices, np.hstack([transformed, constraint_transform(limits)]), limit, column)
         return _Ridge({index: limits[i] for i, index in enumerate(indices)},
                       {index: transformed[i] for i, index in enumerate(indices)}, transformed[chosen], model)
 

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from archsweep.search.grid import Index
-from archsweep.search.stepmodel import StepModel
+from archsweep.search.stepmodel import Stepper
 
 __all__ = ["boundary_candidates", "constraint_transform"]
 
@@ -53,7 +53,7 @@ def constraint_transform(violations: np.ndarray) -> np.ndarray:
 
 
 def boundary_candidates(front: Sequence[Index], violations: Mapping[Index, np.ndarray], sizes: Sequence[int],
-                        model: StepModel, constraint_columns: slice, taken: set[Index] | frozenset[Index]
+                        model: Stepper, constraint_columns: slice, taken: set[Index] | frozenset[Index]
                         ) -> list[tuple[Index, Index]]:
     """(candidate, base) pairs of the open lines (module doc): ``front`` the feasible front points' grid
     indices, ``violations`` every finished point's constraint values (> 0 violated), ``model`` a step model
@@ -80,7 +80,7 @@ def boundary_candidates(front: Sequence[Index], violations: Mapping[Index, np.nd
 
 
 def _line_candidate(start: Index, axis: int, sign: int, violations: Mapping[Index, np.ndarray],
-                    sizes: Sequence[int], model: StepModel, columns: slice, taken: set[Index] | frozenset[Index]
+                    sizes: Sequence[int], model: Stepper, columns: slice, taken: set[Index] | frozenset[Index]
                     ) -> tuple[Index, Index] | None:
     """The next point of the line from ``start`` along ``axis`` in direction ``sign`` and the line's furthest
     known infeasible point, or None when the line is done (module doc)."""

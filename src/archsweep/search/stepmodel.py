@@ -28,9 +28,11 @@ neighbours predicted dominated no better (0.966-0.972).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-__all__ = ["StepModel", "fit_step_model", "front_margin", "objective_transform"]
+__all__ = ["StepModel", "Stepper", "fit_step_model", "front_margin", "objective_transform"]
 
 #: Ridge penalty on the one-hot effects (in units of the transformed objective squared): keeps a
 #: level seen once or never near zero effect instead of fitting its one point exactly.
@@ -49,6 +51,13 @@ def objective_transform(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(logged, np.sign(finite) * np.log(np.abs(finite)), finite)
     return out, logged
+
+
+class Stepper(Protocol):
+    """What the local search reads of a step model: the predicted change of every modelled column from grid
+    indices ``parents`` (n, axes) to ``children`` (:class:`StepModel`, :class:`archsweep.search.clamp.ClampedStepModel`)."""
+
+    def step(self, parents: np.ndarray, children: np.ndarray) -> np.ndarray: ...
 
 
 class StepModel:

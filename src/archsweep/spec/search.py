@@ -34,10 +34,13 @@ DEFAULT_STORAGE = "journal"
 #: local search and in the surrogate's candidates), ``slack_twins`` (the grid points a finished trial
 #: implies through a limit that does not bind, :mod:`archsweep.search.twins`, count as known in both),
 #: ``local_search_ridge`` (a line search from infeasible neighbours of front points to the feasibility
-#: boundary, :mod:`archsweep.search.ridge`).
+#: boundary, :mod:`archsweep.search.ridge`), ``limit_clamp`` (the step models of ``local_search_model`` and
+#: ``local_search_ridge`` take the searched limit as a clamp, demand then min(limit, demand),
+#: :mod:`archsweep.search.clamp`).
 LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
                                          "local_search_global", "local_search_fresh", "local_search_parents",
-                                         "local_search_final", "neighbour_reach", "slack_twins", "local_search_ridge")
+                                         "local_search_final", "neighbour_reach", "slack_twins", "local_search_ridge",
+                                         "limit_clamp")
 #: ``slack_twins``: the model's limit parameters and the constraint column that reports their use,
 #: (used - limit) / limit (``archsweep.model.ppa``: ``"violation_tdp": (power - hw.tdp_w) / hw.tdp_w``);
 #: :mod:`archsweep.search.twins`.
