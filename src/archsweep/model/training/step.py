@@ -381,7 +381,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                       cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
                       pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
                       synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
-    work = step_work(hw, wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
+    work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes, links,
                      (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output))
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 

@@ -39,7 +39,6 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
-from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
 #: HBM bytes per byte a device sends in a point-to-point transfer (pipeline sends, the EP all-to-all, the CP ring's
@@ -146,7 +145,7 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     return dense, np.asarray(experts) + 0.0 * dense
 
 
-def step_work(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
+def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
               dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
               busiest: tuple[Any, Any, Any, Any]) -> StepWork:
     """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
@@ -205,7 +204,8 @@ def step_work(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibrat
     pp = np.asarray(mp.pp, dtype=float)
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
-    reduced = reduced_grad_bytes(hw, mp, cal, dense_p, expert_p, trainable, microbatches, dp_group, etp, has_moe)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group,
+                                 links.synced_dp_bytes.shares)  # the same groups as the synced stage's
     average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
