@@ -21,7 +21,11 @@ from archsweep.model.power import power_limited_clock_scale, static_power_w, ste
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.step import stage_compute, training_step
-from archsweep.model.training.work_counts import COLLECTIVE_HBM_BYTES_PER_LINK_BYTE, pipeline_sends
+from archsweep.model.training.work_counts import (
+    DIRECT_HBM_BYTES_PER_LINK_BYTE,
+    RING_HBM_BYTES_PER_LINK_BYTE,
+    pipeline_sends,
+)
 from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
@@ -110,7 +114,9 @@ def test_the_output_layer_and_the_loss_carry_hbm_traffic():
     assert out > 0
     layers = 3.0 * float(np.ravel(lc.dense_hbm_bytes)[0])
     busiest = result.busiest
-    links = COLLECTIVE_HBM_BYTES_PER_LINK_BYTE * (float(busiest.scaleup_bytes[0]) + float(busiest.scaleout_bytes[0]))
+    sends = float(np.ravel(pipeline_sends(mp, result.microbatches)[1])[0]) * 2.0 * LLAMA.seq_len * LLAMA.hidden / 8
+    rings = float(busiest.scaleup_bytes[0]) + float(busiest.scaleout_bytes[0]) - sends  # TP (scale-up), DP (scale-out)
+    links = RING_HBM_BYTES_PER_LINK_BYTE * rings + DIRECT_HBM_BYTES_PER_LINK_BYTE * sends
     optimizer = float(busiest.hbm_bytes[0]) - links - m * (20 * layers + out)
     assert 0 < optimizer < 0.05 * float(busiest.hbm_bytes[0])  # what is left: the optimizer's sweep of its shard
 

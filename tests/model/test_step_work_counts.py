@@ -19,7 +19,11 @@ from archsweep.model.training.flops import _mtp_matmul_params
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.step import stage_compute, training_step
-from archsweep.model.training.work_counts import COLLECTIVE_HBM_BYTES_PER_LINK_BYTE
+from archsweep.model.training.work_counts import (
+    DIRECT_HBM_BYTES_PER_LINK_BYTE,
+    RING_HBM_BYTES_PER_LINK_BYTE,
+    pipeline_sends,
+)
 from archsweep.spec.hardware import HardwareArrays
 
 CAL = load_calibration()
@@ -51,11 +55,18 @@ def _job_total(wl, pp, field):
 
 
 def _compute_hbm(wl, pp):
-    """The job's HBM bytes less its collectives' (2 per link byte sent: work_counts.COLLECTIVE_HBM_BYTES_PER_LINK_BYTE),
-    which differ between structures (pipeline sends, the DP width)."""
-    result = training_step(_hw(), wl, _mapping(pp), CAL)
+    """The job's HBM bytes less its collectives', which differ between structures (pipeline sends, the DP width): 3
+    per byte of the TP / DP rings (work_counts.RING_HBM_BYTES_PER_LINK_BYTE), 2 per byte of a pipeline send
+    (DIRECT_HBM_BYTES_PER_LINK_BYTE). tp 8 fills the H100's 8-GPU domain: TP on scale-up, DP and the sends on
+    scale-out."""
+    mp = _mapping(pp)
+    result = training_step(_hw(), wl, mp, CAL)
     links = float(result.scaleup_bytes[0]) + float(result.scaleout_bytes[0])
-    return (float(result.hbm_bytes[0]) - COLLECTIVE_HBM_BYTES_PER_LINK_BYTE * links) * COUNT
+    act_bytes = 2.0 * mp.micro_batch * wl.seq_len * wl.hidden
+    sends = pipeline_sends(mp, result.microbatches)[0] * act_bytes / mp.tp  # sequence parallel: 1 / tp of it
+    direct = float(np.ravel(sends)[0])
+    return (float(result.hbm_bytes[0]) - RING_HBM_BYTES_PER_LINK_BYTE * (links - direct)
+            - DIRECT_HBM_BYTES_PER_LINK_BYTE * direct) * COUNT
 
 
 @pytest.mark.parametrize("field", ["matrix_flops", "compute_hbm_bytes", "scaleup_bytes"])

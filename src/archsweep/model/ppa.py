@@ -76,11 +76,10 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     area = die_area(hw, tech)
     scale = np.asarray(clock_scale, dtype=np.float64)
     nominal = nominal_design(hw, scale)
-    energy = step_energy(hw, tech, activity, area, scale, nominal)
+    energy, busiest_energy = _device_energies(hw, tech, activity, busiest_activity, area, scale, nominal)
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
     static = static_power_w(nominal, tech, area, scale)
-    busiest = (None if busiest_activity is None else
-               step_energy(hw, tech, busiest_activity, area, scale, nominal).total_dynamic_j / step + static)
+    busiest = None if busiest_energy is None else busiest_energy.total_dynamic_j / step + static
     if busiest_activity is not None and np.any(scale < 1.0) and np.any(np.asarray(busiest_share) < 1.0):
         energy, static = _other_stages_at_their_clock(hw, tech, activity, busiest_activity, area, step, scale, nominal,
                                                       np.asarray(busiest_share, dtype=np.float64), energy, static)
@@ -130,6 +129,26 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}
+
+
+def _device_energies(hw: HardwareArrays, tech: Technology, activity: ActivityCounts,
+                     busiest_activity: ActivityCounts | None, area: AreaBreakdown, scale: np.ndarray,
+                     nominal: HardwareArrays) -> tuple[EnergyBreakdown, EnergyBreakdown | None]:
+    """(the average device's, the busiest device's or None) dynamic energy of one step at ``scale``: one
+    :func:`~archsweep.model.power.step_energy` over the two devices' counts stacked on a new leading axis (the
+    busiest's None: the average's alone). Every input is first broadcast to the evaluation's shape, so the new
+    axis never meets a hardware axis."""
+    if busiest_activity is None:
+        return step_energy(hw, tech, activity, area, scale, nominal), None
+    names = [f.name for f in fields(ActivityCounts)]
+    inputs = [getattr(a, n) for a in (activity, busiest_activity) for n in names]
+    inputs += [getattr(hw, f.name) for f in fields(hw)] + [area.die_area_mm2, scale]
+    shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
+    both = ActivityCounts(*(np.stack([np.broadcast_to(getattr(activity, n), shape),
+                                      np.broadcast_to(getattr(busiest_activity, n), shape)]) for n in names))
+    energy = step_energy(hw, tech, both, area, scale, nominal)
+    parts = [np.broadcast_to(getattr(energy, f.name), (2, *shape)) for f in fields(EnergyBreakdown)]
+    return EnergyBreakdown(*(x[0] for x in parts)), EnergyBreakdown(*(x[1] for x in parts))
 
 
 def _other_stages_at_their_clock(hw: HardwareArrays, tech: Technology, activity: ActivityCounts,

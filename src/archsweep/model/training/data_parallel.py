@@ -3,6 +3,7 @@ gathers, and the HBM-bound optimizer update (seconds per step, bytes per step)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from archsweep.spec.workload import Workload
 
 __all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "expert_shard_group",
            "flat_gather_stride", "local_state_params", "optimizer_time_s", "overlapped_exposed_s", "reduced_grad_bytes",
+           "ring_link_shares", "SyncBytes",
            "synced_stage_parameters"]
 
 
@@ -27,13 +29,25 @@ class DataParallelCost:
 
     Attributes:
         exposed_s: gradient reduction / ZeRO gathers left on the critical path, s.
-        reduced_bytes: gradient bytes reduced per step (for link energy).
+        reduced_bytes: bytes sent per step by the gradient reduction and the weight gathers, on the scale-up and
+            the scale-out fabric (:func:`reduced_grad_bytes`; link energy).
         local_params: trainable-state parameters this accelerator updates (sharded with ZeRO >= 1).
     """
 
     exposed_s: np.ndarray
-    reduced_bytes: np.ndarray
+    reduced_bytes: SyncBytes
     local_params: np.ndarray
+
+
+@dataclass(frozen=True)
+class SyncBytes:
+    """Bytes one accelerator sends in one step's data-parallel collectives, by the fabric they run on (link energy)."""
+
+    scaleup: np.ndarray
+    scaleout: np.ndarray
+    #: (scale-up, scale-out) bytes per buffer byte of the dense group's collectives, then the expert group's
+    #: (:func:`ring_link_shares`): what prices another stage of the same groups (work_counts' average stage).
+    shares: tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
 def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,16 +85,40 @@ def local_state_params(mp: MappingArrays, dense_p: np.ndarray, expert_p: np.ndar
     return np.where(mp.zero_stage >= 1, dense_p / dp_group + expert_p / expert_group, dense_p + expert_p)
 
 
+def ring_link_shares(t: coll.Tiers) -> tuple[np.ndarray, np.ndarray]:
+    """(scale-up, scale-out) bytes one rank sends per byte of its buffer in one reduce-scatter or all-gather over the
+    group ``t`` (:func:`~archsweep.model.collectives.tiers`), placed as the time model runs it
+    (:func:`~archsweep.model.collectives.sharded_on`: a ring over the ``n_in`` members of a scale-up domain on the
+    whole buffer, then a ring over the ``n_out`` domains on ``1 / n_in`` of it): ``(n_in - 1) / n_in`` and
+    ``(n_out - 1) / (n_out n_in)``, the ring's ``(n - 1) / n`` of NCCL's bus bandwidth (NVIDIA/nccl-tests @dcf8189
+    doc/PERFORMANCE.md, "ReduceScatter", "AllGather"; an all-reduce twice that, "AllReduce": ``2 (n - 1) / n``). 0
+    and 0 for a group of one."""
+    return (t.n_in - 1.0) / t.n_in, (t.n_out - 1.0) / (t.n_out * t.n_in)
+
+
 def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, dense_p: np.ndarray, expert_p: np.ndarray,
-                       trainable_scale: float, microbatches: np.ndarray, dp_group: np.ndarray) -> np.ndarray:
-    """Gradient bytes one accelerator sends for its stage's data-parallel sync in one step (link energy): twice the
-    trainable gradients (reduce-scatter + all-gather, or an all-reduce), every micro-batch with ZeRO 2-3; 0 without
-    a DP group."""
-    gbytes = cal.dp_grad_bytes_per_param
-    dense_grad = dense_p * trainable_scale * gbytes
-    expert_grad = expert_p * trainable_scale * gbytes
-    per_microbatch = np.where(mp.zero_stage >= 2, microbatches, 1.0)
-    return 2.0 * (dense_grad + expert_grad) * per_microbatch * (dp_group > 1)
+                       trainable_scale: float, microbatches: np.ndarray, dp_group: np.ndarray,
+                       shares: Sequence[tuple[np.ndarray, np.ndarray]]) -> SyncBytes:
+    """Bytes one accelerator of a stage holding ``dense_p`` / ``expert_p`` parameters sends in that stage's
+    data-parallel collectives of one step, as :func:`data_parallel` prices them, on each fabric: ``shares`` the
+    dense group's :func:`ring_link_shares` (and the expert group's, for a model with experts). ZeRO-0 an all-reduce
+    of the gradients (2 x), ZeRO-1 a reduce-scatter of the gradients and an all-gather of the updated weights,
+    ZeRO-2 the reduce-scatter every micro-batch, ZeRO-3 per micro-batch the weights gathered for the forward and
+    again for the backward and the gradients reduce-scattered (:func:`_zero3_exposed_s`). LoRA: the adapters' share
+    (``trainable_scale``) of the gradients and of the gathered weights."""
+    z = mp.zero_stage
+    m = microbatches
+    total_up: np.ndarray | float = 0.0
+    total_out: np.ndarray | float = 0.0
+    for params, (up, out) in zip((dense_p, expert_p), shares):
+        grad = params * trainable_scale * cal.dp_grad_bytes_per_param
+        weights = params * trainable_scale * cal.weight_bytes_per_param
+        sent = np.select([z == 0, z == 1, z == 2], [2.0 * grad, grad + weights, m * grad + weights],
+                         m * (grad + 2.0 * weights))
+        total_up, total_out = total_up + sent * up, total_out + sent * out
+    live = dp_group > 1
+    return SyncBytes(scaleup=np.where(live, total_up, 0.0), scaleout=np.where(live, total_out, 0.0),
+                     shares=tuple(shares))
 
 
 def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp: np.ndarray,
@@ -113,6 +151,10 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # after the optimizer step) exposed in full beside it.
     gather_serial = not wl.training.param_gather_overlap
 
+    # ZeRO-3 with flat gathers (``sharded_gather_flat``) places its group at a domain's stride (_zero3_exposed_s).
+    flat3 = cal.sharded_gather_flat > 0 and bool(np.any(z >= 3))
+    shares: list[tuple[np.ndarray, np.ndarray]] = []  # link bytes per buffer byte of each group (link energy)
+
     def _sync(grad_bytes, param_count, group, grp_stride):
         on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
         rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
@@ -120,6 +162,11 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         ar = coll.allreduce_on(hw, grad_bytes, on)
         ag_over = np.zeros_like(ag) if gather_serial else ag
         sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_over, microbatches * rs + ag_over], microbatches * rs)
+        up, out = ring_link_shares(on)
+        if flat3:
+            flat = coll.tiers(hw, group, flat_gather_stride(True, group, grp_stride, hw.scaleup_domain_size), eff)
+            up, out = (np.where(z >= 3, f, s) for f, s in zip(ring_link_shares(flat), (up, out)))
+        shares.append((up, out))
         return sync, np.where((z == 1) | (z == 2), ag - ag_over, 0.0)
 
     grad_sync, gather_exposed = _sync(dense_grad, dense_p, dp_group, stride)
@@ -139,7 +186,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                                                                           cal.overlap_interference)], once)
     exposed = np.where(dp_group > 1, grad_exposed + gather_exposed, 0.0) + zero3
     local_params = local_state_params(mp, dense_p, expert_p, dp_group, etp)
-    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable_scale, microbatches, dp_group)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable_scale, microbatches, dp_group, shares)
     return DataParallelCost(exposed, reduced, local_params)
 
 

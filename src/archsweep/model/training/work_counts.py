@@ -38,7 +38,7 @@ from archsweep.model.training.communication import (
     TensorParallelCost,
     context_parallel_send_bytes,
 )
-from archsweep.model.training.data_parallel import DataParallelCost, local_state_params, reduced_grad_bytes
+from archsweep.model.training.data_parallel import DataParallelCost, SyncBytes, local_state_params, reduced_grad_bytes
 from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_output_share
 from archsweep.model.training.mapping import MappingArrays
@@ -48,14 +48,24 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-#: HBM bytes per byte a device sends over a link (TP / CP / EP / PP / DP): the sender reads it from its HBM, the
-#: receiver writes it to its own (NCCL's ring and all-to-all kernels, and the P2P sends, move HBM buffers; symmetric
-#: patterns receive as many bytes as they send). A lower bound: a reduction's read of the local operand and NCCL's
-#: staging through its FIFO buffers (written, then read by the reducing kernel) are not counted.
-COLLECTIVE_HBM_BYTES_PER_LINK_BYTE = 2.0
+#: HBM bytes per byte a device sends in a point-to-point transfer (pipeline sends, the EP all-to-all, the CP ring's
+#: K/V hops): the sender reads it from its HBM, the receiver writes it to its own (symmetric patterns receive as many
+#: bytes as they send). NCCL's send / receive kernels move the data with ``directSend`` / ``directRecv``
+#: (NVIDIA/nccl @b647562 src/device/sendrecv.h ``runSend`` / ``runRecv``): straight into the peer's buffer where it is
+#: registered, else through the connection's FIFO (then 4: written, read back, written out) — a lower bound.
+DIRECT_HBM_BYTES_PER_LINK_BYTE = 2.0
+#: HBM bytes per byte a device sends in a ring reduce-scatter / all-gather / all-reduce (TP, DP), per NCCL's ring
+#: kernels (NVIDIA/nccl @b647562 src/device/reduce_scatter.h ``runRing``: step 0 ``send`` of the local chunk, n - 2
+#: ``recvReduceSend``, the last ``recvReduceCopy``; all_gather.h: ``send``, n - 2 ``recvCopySend``, ``recv``; the
+#: Simple protocol's FIFO lives in the receiver's memory): every byte received is written into the FIFO by the
+#: sender, read back by the receiving kernel, and either reduced with the local operand (one more read; the sum goes
+#: on to the next rank from registers) or written to the output: 3 per link byte, plus one chunk read and one
+#: written per collective at the ring's ends (2 / (n - 1) per link byte, left out: small for the TP / DP groups).
+#: NVLink SHARP (NVLS) reduces in the switch and moves fewer; not modelled.
+RING_HBM_BYTES_PER_LINK_BYTE = 3.0
 
-__all__ = ["COLLECTIVE_HBM_BYTES_PER_LINK_BYTE", "NO_WORK", "DeviceWork", "LinkBytes", "StepWork", "average_stage_parameters",
-           "pipeline_sends", "split_busiest_stage", "step_link_bytes", "step_work"]
+__all__ = ["DIRECT_HBM_BYTES_PER_LINK_BYTE", "NO_WORK", "DeviceWork", "LinkBytes", "RING_HBM_BYTES_PER_LINK_BYTE",
+           "StepWork", "average_stage_parameters", "pipeline_sends", "split_busiest_stage", "step_link_bytes", "step_work"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ class LinkBytes:
     cp_scaleout: np.ndarray
     pp_send_bytes: np.ndarray
     pp_scaleout: np.ndarray
-    synced_dp_bytes: np.ndarray
+    synced_dp_bytes: SyncBytes
     synced_local_params: np.ndarray
 
 
@@ -196,11 +206,12 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
         total = total + n_moe * moe if has_moe else total
         return total + n_mtp * mtp if has_mtp else total
 
-    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: Any,
+    def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: SyncBytes,
                sends: Any) -> DeviceWork:
         matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f)
         layers = per_kind(n_dense, n_moe, n_mtp, 1.0, 1.0, 1.0)
-        up, out = layers * links.tp_per_layer, dp_bytes
+        ring = layers * links.tp_per_layer + dp_bytes.scaleup + dp_bytes.scaleout  # TP and DP: ring collectives
+        up, out = layers * links.tp_per_layer + dp_bytes.scaleup, dp_bytes.scaleout
         if has_moe or (has_mtp and mtp_moe):
             moe = n_moe + n_mtp * mtp_moe
             up, out = up + moe * links.ep_up_per_moe_layer, out + moe * links.ep_out_per_moe_layer
@@ -211,15 +222,17 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
             cp_bytes = layers * links.cp_per_layer
             cp_out = cp_bytes * links.cp_scaleout
             up, out = up + (cp_bytes - cp_out), out + cp_out
-        # Every byte sent is read from the sender's HBM and written to the receiver's: 2 HBM bytes per link byte.
+        # The collectives' HBM traffic per link byte: 3 in the TP / DP rings, 2 in the direct transfers (the rest).
         hbm = (microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_h, moe_h, mtp_h) + n_out * out_h + offload_hbm_bytes)
-               + local_params * trainable * cal.optimizer_bytes_per_param + COLLECTIVE_HBM_BYTES_PER_LINK_BYTE * (up + out))
+               + local_params * trainable * cal.optimizer_bytes_per_param
+               + RING_HBM_BYTES_PER_LINK_BYTE * ring + DIRECT_HBM_BYTES_PER_LINK_BYTE * (up + out - ring))
         return DeviceWork(matrix_flops=matrix, hbm_bytes=hbm, scaleup_bytes=up, scaleout_bytes=out)
 
     pp = np.asarray(mp.pp, dtype=float)
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
-    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group)
+    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group,
+                                 links.synced_dp_bytes.shares)  # the same groups as the synced stage's
     average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
