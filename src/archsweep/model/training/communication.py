@@ -77,7 +77,8 @@ def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act
 
 def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                            tokens: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray) -> np.ndarray:
-    """Tensor-parallel collectives of the LoRA adapters (dense layers), s per step; 0 without LoRA or TP.
+    """Tensor-parallel time LoRA adds (dense layers), s per step: the adapters' own collectives and the base
+    layer's TP collectives that overlap cannot hide under LoRA; 0 without LoRA or TP.
 
     From NeMo's ``ParallelLinearAdapter`` (nemo/collections/nlp/modules/common/megatron/adapters/
     parallel_adapters.py, NeMo 24.09 as in the MLPerf v4.1 NVIDIA Dockerfile): synchronous
@@ -94,6 +95,31 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
       (``gather_output``) and, under SP, one more backward (``scatter_to_sequence_parallel_region``).
 
     Full recomputation repeats the forward ones. MoE expert adapters add none here.
+
+    Plus the base layer's column-parallel data-gradient reduce-scatters that TP overlap cannot hide when the
+    weights are frozen: under sequence parallelism TransformerEngine's userbuffers overlap the QKV and FC1
+    input-gradient reduce-scatter with the weight-gradient GEMM (``ub_bulk_wgrad``; the input all-gather for
+    that GEMM with the data-gradient GEMM, ``ub_bulk_dgrad``), and turns both off for a weight that needs no
+    gradient (v1.6rc2 .. v1.11 ``module/layernorm_linear.py`` / ``layernorm_mlp.py`` backward: ``if tp_world_size
+    == 1 or not weight.requires_grad: ctx.ub_bulk_dgrad = False`` and the same for ``ub_bulk_wgrad``); the
+    reduce-scatter is then issued and waited on with no GEMM behind it. Megatron-Core's default
+    (``tp_comm_overlap_rs_dgrad`` False, which would pipeline it with the data-gradient GEMM instead) is taken:
+    per layer and micro-batch, QKV's and (dense layers) FC1's reduce-scatter exposed in full, i.e.
+    ``1 - tp_overlap_residual`` of each added to what :func:`tensor_parallel` charges.
+
+    And an adapter on a norm-fed projection (attention_qkv, mlp_fc1) cannot share that projection's overlapped
+    input all-gather: NeMo's ``MCoreSelfAttentionMixin`` / ``MCoreMLPMixin`` take the gathered norm output
+    from TransformerEngine (``return_layernorm_output_gathered``) only where the projection's all-gather is not
+    overlapped (``not linear_qkv.ub_overlap_ag``); otherwise ``ParallelLinearAdapter.forward`` gathers its input
+    a second time (``gather_from_sequence_parallel_region``: a T x h all-gather forward, a reduce-scatter
+    backward; NeMo v2.0.0.rc0.beta and 24.09-alpha.rc0, mcore_mixins.py ``mcore_register_adapters``,
+    parallel_adapters.py ``forward``). NVIDIA's MLPerf configurations take the cheaper way,
+    ``tp_comm_disable_qkv`` / ``tp_comm_overlap_disable_qkv`` true (``MC_TP_DISABLE_QKV`` default True in
+    ``conf/megatron_gpt_peft_tuning_config.yaml``: NVIDIA's v4.0 file and the 16 v4.1 files that carry the key),
+    which Megatron-Core turns into ``ub_overlap_ag=False`` for the QKV projection (core_v0.7.0.beta
+    ``transformer_engine.py`` TELayerNormColumnParallelLinear); v4.0 copies without the key run the adapter's
+    second gather instead. Priced at the cheaper way, a lower bound: the projection's forward all-gather exposed
+    in full, ``1 - tp_overlap_residual`` of it added (repeated by full recompute).
     """
     targets = wl.training.lora_targets
     if wl.training.mode != "finetune_lora" or not wl.training.lora_rank:
@@ -118,7 +144,12 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
            + dense_share * ((column_f if "mlp_fc1" in targets else 0.0) + (row_f if "mlp_fc2" in targets else 0.0)))
     bwd = ((column_b if "attention_qkv" in targets else 0.0) + (row_b if "attention_dense" in targets else 0.0)
            + dense_share * ((column_b if "mlp_fc1" in targets else 0.0) + (row_b if "mlp_fc2" in targets else 0.0)))
-    per_layer = fwd + bwd + np.where(mp.recompute == 2, fwd, 0.0)
+    overlap = sp & (mp.tp_overlap > 0)
+    unhidden = np.where(overlap, 1.0 - cal.tp_overlap_residual, 0.0)
+    frozen_rs = unhidden * (1.0 + dense_share) * coll.reduce_scatter_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+    norm_fed = float("attention_qkv" in targets) + dense_share * float("mlp_fc1" in targets)
+    fwd = fwd + unhidden * norm_fed * coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+    per_layer = fwd + bwd + np.where(mp.recompute == 2, fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 

@@ -353,7 +353,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     tokens = mp.micro_batch * s / mp.cp
     act_bytes = 2.0 * tokens * h
     tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage, moe_frac)
-    # LoRA adapters' own TP collectives: serial, reported with the exposed TP communication.
+    # LoRA's own TP time (adapters' collectives, what overlap cannot hide under LoRA), reported with the exposed TP.
     tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
     cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)
     ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac,
