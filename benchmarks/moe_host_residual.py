@@ -7,7 +7,9 @@ that would make the row exact, and the step's residual with no host time at all 
 Columns: ``implied_ms`` is the stack value of ``moe_layer_host_overhead_s`` (ms) at which the row's prediction
 equals the measurement (linear in the step; the row's stated CUDA-graph extra ``extra_ms`` comes on top),
 ``resid_s`` the measured step minus the model's step with the stack host time 0 (the extra kept), and
-``layer_mbs`` the MoE layers of the busiest stage times its micro-batches per step. A diagnostic: no constant
+``layer_mbs`` the MoE layers of the busiest stage times its micro-batches per step. The stack's per-token part
+(``moe_host_s_per_token``, s15-moehost) is set to 0 here, so ``implied_ms`` is the row's whole host time per MoE
+layer-micro-batch, whatever the form (``benchmarks/moe_host_forms.py`` fits forms to it). A diagnostic: no constant
 of data/calibration is changed; the per-step form has no source and is not priced anywhere.
 """
 
@@ -73,7 +75,7 @@ def analyse(rows: list[Mapping[str, str]]) -> list[dict[str, object]]:
         stack = calibration_stack(row)
         if stack not in STACKS or not _is_moe(row):
             continue
-        cal = load_calibration(stack=stack)
+        cal = replace(load_calibration(stack=stack), moe_host_s_per_token=0.0)  # the whole host time per call
         h0 = cal.moe_layer_host_overhead_s
         now, plus, zero = (validate_rows([row], calibration=replace(cal, moe_layer_host_overhead_s=h))[0]
                            for h in (h0, h0 + 1e-3, 0.0))

@@ -94,7 +94,9 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak, count: float
             f" router {ms(router[0]):.3f} / {ms(router[1]):.3f}",
             f"    permutation {ms(perm):.3f} / {ms(perm):.3f}, FP8 padding {ms(pad):.3f} / {ms(pad):.3f}, activation {ms(act):.3f} / {ms(2 * act):.3f},"
             f" per-expert launches + quantisation {ms(launches):.3f} in all ({quant:g} kernels per operand and expert),"
-            f" host {1e3 * cal.moe_layer_host_overhead_s:.2f}, one all-to-all {ms(a2a):.3f} ({f(ep_alltoalls_per_layer(mp)):g} per layer)"]
+            f" host {1e3 * (cal.moe_layer_host_overhead_s + cal.moe_host_s_per_token * tokens):.2f}"
+            f" ({1e3 * cal.moe_layer_host_overhead_s:.2f} per call + {1e3 * cal.moe_host_s_per_token * tokens:.2f} for the tokens),"
+            f" one all-to-all {ms(a2a):.3f} ({f(ep_alltoalls_per_layer(mp)):g} per layer)"]
 
 
 def _override(mp: MappingArrays, text: str) -> MappingArrays:
@@ -138,7 +140,8 @@ def breakdown(run_id: str, mapping: str = "") -> str:
              f" executed core FLOPs {float(np.ravel(lc.attn_core_flops)[0]):.3e} per forward"]
     if wl.moe is not None:
         lines += [f"  MoE layer per micro-batch as the step prices it: forward {ms(lc.moe_fwd_s):.3f} ms, backward"
-                  f" {ms(lc.moe_bwd_s):.3f} ms (host {1e3 * cal.moe_layer_host_overhead_s:.2f} of it in all)"]
+                  f" {ms(lc.moe_bwd_s):.3f} ms (host {1e3 * cal.moe_layer_host_overhead_s:.2f} per call"
+                  f" + {4096e3 * cal.moe_host_s_per_token:.2f} per 4,096 tokens of it in all)"]
         lines += moe_terms(hw, wl, _override(mp, mapping), cal, peak, count)
     return "\n".join(lines)
 

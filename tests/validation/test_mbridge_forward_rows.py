@@ -190,11 +190,12 @@ def test_the_forward_group_mape_is_pinned() -> None:
     Megatron-Core's default, not tuned on this group): the GB200 full-graph rows +9 .. +10 -> +3 .. +5 %, the four
     GPT-OSS MXFP8 rows +28.4 / +39.8 / +109.9 / +121.1 -> +24.8 / +34.5 / +104.0 / +112.8 % (10.08 % on the branch,
     10.22 before it on main after s13-audit). 9.84 % with s13-energy (the TDP cap on the busiest stage's work); 9.82 % with
-    s14-energy (the link bytes' HBM traffic in the capped rows' power)."""
+    s14-energy (the link bytes' HBM traffic in the capped rows' power); 8.69 % with s15-moehost's affine MoE host form
+    (0.5 ms per 4096 local tokens beside a smaller per-call part)."""
     import numpy as np
 
     from archsweep.validation.run import validate_rows
 
     results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
     assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.82, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.69, abs=0.1)  # 9.82 before s15-moehost

@@ -66,14 +66,14 @@ def _errors(host_s: float | None) -> list[float]:
     for row in ROWS:
         cal = load_calibration(stack=calibration_stack(row))
         if host_s is not None:
-            cal = replace(cal, moe_layer_host_overhead_s=host_s)
+            cal = replace(cal, moe_layer_host_overhead_s=host_s, moe_host_s_per_token=0.0)
         result = validate_rows([row], calibration=cal)[0]
         # positive = model too slow, whatever the metric
         out.append(result.error_pct if result.metric == "step_time_s" else -result.error_pct)
     return out
 
 
-def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
+def test_the_fitted_moe_host_time_makes_every_zoo_row_too_slow():
     """At the fitted host times (alltoall 6 ms, flex 2 ms since s8-moehost) and each row's stated EP
     all-to-all overlap, every row is predicted too slow: the H100 and GB200 rows by 3-12 % and the GB300 row (PP1,
     A2A_OVERLAP=1) within 5 % (group MAPE 6.54 % over those four since s11-mcmoe counts the embedding and the loss
@@ -96,16 +96,20 @@ def test_the_fitted_moe_host_time_makes_every_row_but_gb300_too_slow():
     11.38 % since s14-h100slow (the router and the alltoall dispatcher's first permutation run over the rank's
     sequence-parallel shard, the flex dispatchers' permutation over the received copies: the three H100 rows, TP 2,
     move: DeepEP overlap +9.15 -> +6.03, alltoall PP32 +13.71 -> +11.22, the no-overlap twin +25.79 -> +23.01); the
-    four without the twin 9.88 -> 8.48 %."""
+    four without the twin 9.88 -> 8.48 %.
+    6.07 % since s15-moehost (the affine host form, alltoall 4.5 / flex 1 ms per call + 0.5 ms per 4096 local tokens:
+    at micro-batch 1 x 4096 tokens the rows pay 5.0 / 1.5 ms where they paid 6 / 2): the H100 rows move DeepEP
+    overlap +6.03 -> +2.0, alltoall PP32 +11.22 -> +4.7, the no-overlap twin +23.01 -> +19.4, GB300 +8.6 -> +1.2 and
+    GB200 +8.0 -> +3.0 (every row still too slow); the four without the twin 8.48 -> 2.72 %."""
     twin = "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"
     fitted = dict(zip((r["run_id"] for r in ROWS), _errors(None), strict=True))
-    assert fitted[twin] == pytest.approx(23.0, abs=0.5)  # 25.9 before s14-h100slow
-    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(11.38, abs=0.1)  # 13.06 before s14-h100slow
+    assert fitted[twin] == pytest.approx(19.4, abs=0.5)  # 23.0 before s15-moehost, 25.9 before s14-h100slow
+    assert float(np.mean(np.abs(list(fitted.values())))) == pytest.approx(6.07, abs=0.1)  # 11.38 before s15-moehost
     fitted.pop(twin)
     gb300 = fitted.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
-    assert 0.0 < gb300 < 10.0  # +8.6 since s13-gptfused (within 5 % before)
-    assert all(3.0 < e < 14.0 for e in fitted.values()), fitted  # alltoall PP32 +13.7 since s12-moetok
-    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(8.48, abs=0.1)  # 9.88 before s14-h100slow, 7.07 before s13-gptfused, 6.54 before s12-moetok
+    assert 0.0 < gb300 < 5.0  # +1.2 since s15-moehost (+8.6 since s13-gptfused)
+    assert all(0.0 < e < 6.0 for e in fitted.values()), fitted  # alltoall PP32 +4.7 since s15-moehost
+    assert float(np.mean(np.abs([*fitted.values(), gb300]))) == pytest.approx(2.72, abs=0.1)  # 8.48 before s15-moehost
     none = dict(zip((r["run_id"] for r in ROWS), _errors(0.0), strict=True))
     none.pop("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
     none.pop(twin)
@@ -119,10 +123,11 @@ def test_the_overlap_a_b_is_over_predicted():
     dispatcher sends a token once per remote node (s9-a2a, DeepEP's forwarding), 1.36x (24.8 / 18.2 s) with
     the embedding / loss pipeline split (s11-mcmoe: both steps shorter by the same compute): the model still exposes
     more all-to-all without the overlap than the run shows; 1.29x (24.8 / 19.2 s) since s13-gptfused charges DeepEP's
-    20 SMs beside the overlapped all-to-alls. Pinned as it stands, an open gap (docs/model-accuracy.md, s9-a2a)."""
+    20 SMs beside the overlapped all-to-alls; 1.31x since s15-moehost (a smaller host time in both steps).
+    Pinned as it stands, an open gap (docs/model-accuracy.md, s9-a2a)."""
     by_id = {r["run_id"]: r for r in ROWS}
     pair = [by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8"],
             by_id["mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap"]]
     off, on = (r.predicted for r in validate_rows(pair))
     assert float(pair[0]["step_time_s"]) / float(pair[1]["step_time_s"]) == pytest.approx(1.12, abs=0.01)
-    assert off / on == pytest.approx(1.29, abs=0.02)
+    assert off / on == pytest.approx(1.31, abs=0.02)  # 1.29 before s15-moehost

@@ -221,8 +221,9 @@ def test_a_full_iteration_graph_has_no_moe_host_time():
         assert cal.moe_layer_host_overhead_s > 0.0
         out = graph_scope_calibration({"moe_cuda_graph_scope": "full_iteration", "moe_token_dispatcher": "hybridep"},
                                       cal, arch)
-        assert out.moe_layer_host_overhead_s == 0.0
-        assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s) == cal
+        assert out.moe_layer_host_overhead_s == 0.0 and out.moe_host_s_per_token == 0.0
+        assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s,
+                       moe_host_s_per_token=cal.moe_host_s_per_token) == cal
         assert ungraphed_host_extra_s("full_iteration", 1, cal, False) == 0.0
     full = _row("mbridge-fwd_26.06_DGX-GB300_DeepSeekV3_MXFP8_256_gbs4096")
     assert _text(full, "moe_cuda_graph_scope") == "full_iteration"

@@ -27,7 +27,7 @@ def test_implied_host_time_makes_the_row_exact(rows: dict[str, dict[str, str]]) 
     rec = load_benchmark("moe_host_residual").analyse([rows[ALLTOALL]])[0]
     cal = load_calibration(stack=str(rec["stack"]))
     exact = validate_rows([rows[ALLTOALL]], calibration=replace(
-        cal, moe_layer_host_overhead_s=float(rec["implied_ms"]) * 1e-3))[0]
+        cal, moe_layer_host_overhead_s=float(rec["implied_ms"]) * 1e-3, moe_host_s_per_token=0.0))[0]
     assert abs(exact.error_pct) < 0.5
 
 

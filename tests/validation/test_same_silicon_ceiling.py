@@ -53,7 +53,8 @@ def test_real_qwen3_30b_b200_preset_is_beaten_by_gb200_measurement():
     mapping (micro-batch 4) that the GB200 run used. With s9-a2a alone (the flex dispatcher sends a token
     once per remote domain, DeepEP / HybridEP) the GB200 row itself rose above 1.25 (1.306: the Qwen3-30B
     per-token cost the model does not price, s7-smallmoe / s8-smallmoe); with s9-moecost's per-expert FP8
-    padding merged too it is 1.235, just under."""
+    padding merged too it is 1.235, just under; 1.115 with s15-moehost's affine host form (host time per
+    micro-batch grows with its tokens, so micro-batch 4 gains less)."""
     res = {r.run_id: r for r in search_optimism(_rows(_B200, _GB200))}
     b200, gb200 = res[_B200], res[_GB200]
     assert b200.best_over_measured > 2.0                       # the headline figure stays as it was
@@ -64,7 +65,7 @@ def test_real_qwen3_30b_b200_preset_is_beaten_by_gb200_measurement():
     assert b200.best_over_ceiling < 1.25
     assert gb200.ceiling.from_run == "" and gb200.best_over_ceiling == gb200.best_over_measured
     s = summarise(list(res.values()))
-    assert 1.2 < gb200.best_over_measured < 1.25
+    assert 1.05 < gb200.best_over_measured < 1.25  # 1.115 since s15-moehost (1.2 .. 1.25 before)
     assert s["above_1.25"] == 1 and s["above_1.25_ceiling"] == 0
 
 

@@ -272,8 +272,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             perm_bytes = perm_bytes + pad_bytes
         # Host time the GPU waits for (dropless dispatch syncs the per-expert token counts to the
         # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
-        # forward, two thirds in the backward.
-        host = cal.moe_layer_host_overhead_s
+        # forward, two thirds in the backward. A per-call part and a part per local token of the
+        # micro-batch (``moe_host_s_per_token``; its evidence in data/calibration/software_stacks.yaml).
+        host = cal.moe_layer_host_overhead_s + cal.moe_host_s_per_token * tokens
         # Per-expert launches: TransformerEngine's GroupedLinear (Megatron-Core TEGroupedMLP) runs
         # one cuBLAS GEMM per local expert (nvte_multi_stream_cublas_gemm loops over the experts on
         # 4 streams), fc1 + fc2 forward, and dgrad (+ wgrad unless frozen) backward; after the

@@ -68,6 +68,10 @@ class Calibration:
     sharded_gather_flat: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
+    #: Host time per MoE layer per micro-batch that grows with the micro-batch, s per local token
+    #: (``micro-batch x sequence / cp``), on top of ``moe_layer_host_overhead_s``; 0 under a full-iteration
+    #: CUDA graph like it (:mod:`archsweep.validation.moe_graphs`). 0 = the host time is per micro-batch only.
+    moe_host_s_per_token: float = 0.0
     #: Host time per MoE layer per micro-batch that a CUDA graph over attention, router and EP
     #: preprocess removes, s: validation adds it to ``moe_layer_host_overhead_s`` (the time with those
     #: parts graphed) on a row whose stated ``moe_cuda_graph_scope`` leaves them eager

@@ -76,6 +76,9 @@ def _mlperf_lora_tp_overlap_fit(row: Mapping[str, str]) -> bool:
     return _mlperf_lora_tp_overlap_cp1(row) or graphed_overlap
 
 
+#: Per-token host grid, s per token: 0, 0.25, 0.5, 0.75, 1 ms per 4096 tokens.
+_PER_TOKEN_GRID = tuple(k * 0.25e-3 / 4096 for k in range(5))
+
 FITTED: tuple[FittedConstant, ...] = (
     FittedConstant("pytorch-fsdp", "elementwise_traffic_multiplier", (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
@@ -86,9 +89,15 @@ FITTED: tuple[FittedConstant, ...] = (
                    lambda r: _text(r, "source_group") == "mpt"),
     # Host-time grids: 0 .. 14 ms by 1 ms (alltoall) and 0 .. 6 ms by 0.5 ms (flex); s13-refit refined both, the
     # flex fits differing by tenths of a MAPE point between 1 ms steps (docs/model-accuracy.md s13-refit).
-    FittedConstant("megatron-core", "moe_layer_host_overhead_s", tuple(round(k * 1e-3, 3) for k in range(15)),
+    FittedConstant("megatron-core", "moe_layer_host_overhead_s", tuple(round(k * 0.5e-3, 4) for k in range(29)),
                    "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
     FittedConstant("megatron-core-flex", "moe_layer_host_overhead_s", tuple(round(k * 0.5e-3, 4) for k in range(13)),
+                   "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
+    # The per-token part of the affine host form (s15-moehost): 0 .. 1 ms per 4096 local tokens by 0.25, after the
+    # per-call part above (a held-out refit goes constant by constant in this order).
+    FittedConstant("megatron-core", "moe_host_s_per_token", _PER_TOKEN_GRID,
+                   "MoE rows of the megatron-core stack (alltoall token dispatcher)", _is_moe),
+    FittedConstant("megatron-core-flex", "moe_host_s_per_token", _PER_TOKEN_GRID,
                    "MoE rows of the megatron-core-flex stack (DeepEP / HybridEP dispatcher)", _is_moe),
     FittedConstant("megatron-core", "tp_overlap_residual", (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
                    "MLPerf llama2_70b_lora rows with tp_comm_overlap yes at TP > 1, CP 1 or layer_cuda_graphs yes",

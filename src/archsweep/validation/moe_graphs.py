@@ -99,7 +99,7 @@ def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
     Raises ``Skip`` on a ``moe_a2a_overlap`` cell that is not yes / no."""
     captures = router_captures_shared_experts(row)
     if _text(row, "moe_cuda_graph_scope").strip().lower() == FULL_ITERATION:
-        return replace(calibration, moe_layer_host_overhead_s=0.0)
+        return replace(calibration, moe_layer_host_overhead_s=0.0, moe_host_s_per_token=0.0)
     shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
     extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration, captures)
     if extra == 0.0:
