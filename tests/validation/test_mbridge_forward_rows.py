@@ -192,9 +192,8 @@ def test_the_forward_group_mape_is_pinned() -> None:
     10.22 before it on main after s13-audit). 9.84 % with s13-energy (the TDP cap on the busiest stage's work); 9.82 % with
     s14-energy (the link bytes' HBM traffic in the capped rows' power)."""
     import numpy as np
+    from measured_runs import validated_of
 
-    from archsweep.validation.run import validate_rows
-
-    results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
+    results = [r for r in validated_of(FORWARD) if r.status == "ok"]
     assert len(results) == 133
     assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.82, abs=0.1)
