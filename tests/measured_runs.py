@@ -4,7 +4,7 @@ checked); every call hands out fresh copies of the rows, so a test may change it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from archsweep.load.paths import data_dir
@@ -42,6 +42,21 @@ def validated() -> list[RowResult]:
     (s13-tests: two tests each spent ~8 CPU-s on the same 622 rows); the results are frozen dataclasses,
     the list is the caller's own."""
     return list(_validated())
+
+
+def validated_of(rows: Iterable[Row]) -> list[RowResult]:
+    """:func:`validated`'s results of ``rows``, in their order: rows of the file as read (from :func:`runs` /
+    :func:`runs_by_id`), not changed (``validate_rows`` is row by row, so a subset's results are the whole file's;
+    s15-review: tests that validated a subset of the file again share the one pass). A changed or unknown row is
+    refused (``ValueError``): validate it with ``validate_rows`` itself."""
+    file_rows = {r["run_id"]: r for r in _rows()}
+    results = {r.run_id: r for r in _validated()}
+    out = []
+    for row in rows:
+        if file_rows.get(row.get("run_id", "")) != row:
+            raise ValueError(f"validated_of: {row.get('run_id')!r} is not a row of {CSV} as read")
+        out.append(results[row["run_id"]])
+    return out
 
 
 def faster_copy(row: dict[str, str], run_id: str, factor: float = 2.0, **cols: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Small helpers the model tests (tests/model/) share: one mapping as arrays, a catalog part as a one-design
-batch, the first element of a model output, a MoE workload at 4K tokens, the pruned search's key context on a cold cache (s13-jobopts: each was copied across
-several test files)."""
+batch, the first element of a model output, a MoE workload at 4K tokens, the pruned search's key context on a
+cold cache (s13-jobopts: each was copied across several test files); one TP-8 sequence-parallel mapping
+(s15-review: the work-count and energy tests' copies)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["cold_key_context", "first", "mapping_arrays", "part_batch", "workload_4k"]
+__all__ = ["cold_key_context", "first", "mapping_arrays", "part_batch", "tp8_sp_mapping", "workload_4k"]
 
 _Column = float | np.ndarray
 
@@ -32,6 +33,13 @@ def mapping_arrays(n: int = 1, *, tp: _Column = 1.0, pp: _Column = 1.0, cp: _Col
              "tp_overlap": tp_overlap, "dp_overlap": dp_overlap}
     return MappingArrays(*(np.broadcast_to(np.asarray(given[f.name], dtype=float), (n,)).copy()
                            for f in fields(MappingArrays)))
+
+
+def tp8_sp_mapping(pp: float, tp: float = 8.0, cp: float = 1.0, ep: float = 1.0, vpp: float = 1.0) -> MappingArrays:
+    """One mapping with ``pp`` pipeline stages, TP 8 with sequence parallelism (by default), the rest
+    :func:`mapping_arrays`'s defaults (the step's work-count and energy tests' mapping; s15-review: it was
+    written out in two of those files)."""
+    return mapping_arrays(tp=tp, pp=pp, cp=cp, ep=ep, vpp=vpp, sequence_parallel=1.0)
 
 
 def part_batch(part: str, count: int) -> HardwareArrays:

@@ -112,9 +112,13 @@ def test_stage_command_line_reports_input_errors_in_one_line(tmp_path):
 
 
 def test_closed_pipe_ends_quietly(tmp_path):
-    """`archsweep validate ... | head -1`: the reader closes early; no traceback on stderr."""
-    command = (f"{sys.executable} -m archsweep.cli validate --measurements data/validation/inference_runs.csv "
-               "| head -1")
+    """`archsweep validate ... | head -1`: the reader closes early; no traceback on stderr. The serving table's
+    every 12th row, 40 of its groups and models (s15-review: the whole table cost ~4 CPU-s more; the summary
+    printed is as long, 20 lines against 22, all written at exit, so ``head`` closes the pipe at the same point)."""
+    lines = (Path(__file__).parents[2] / "data" / "validation" / "inference_runs.csv").read_text().splitlines(keepends=True)
+    subset = tmp_path / "inference_runs.csv"
+    subset.write_text(lines[0] + "".join(lines[1::12]))
+    command = f"{sys.executable} -m archsweep.cli validate --measurements {subset} | head -1"
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=Path(__file__).parents[2],
                           timeout=300)
     assert done.stdout.startswith("rows:")

@@ -9,9 +9,7 @@ nemo 13.5 % at s7-rows); the GB200 rows are a known gap (docs/model-accuracy.md,
 from __future__ import annotations
 
 import pytest
-from measured_runs import runs_by_id
-
-from archsweep.validation.run import validate_rows
+from measured_runs import runs_by_id, validated_of
 
 B200_LORA = "mlperf_train_v5.0_NVIDIA_nyx_n1_ngc25.04_nemo_llama2_70b_lora"
 GB200_LORA = "mlperf_train_v5.0_NVIDIA_tyche_ngpu8_ngc25.04_nemo_llama2_70b_lora"
@@ -29,7 +27,7 @@ def rows() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def results(rows: dict[str, dict[str, str]]) -> dict[str, object]:
-    return {r.run_id: r for r in validate_rows(list(rows.values()))}
+    return {r.run_id: r for r in validated_of(rows.values())}
 
 
 def test_mlperf_v50_rows_carry_the_launch_config_layout_and_steady_step(rows: dict[str, dict[str, str]]) -> None:

@@ -10,9 +10,7 @@ for B200 and GB200."""
 from __future__ import annotations
 
 import pytest
-from measured_runs import runs_by_id
-
-from archsweep.validation.run import validate_rows
+from measured_runs import runs_by_id, validated_of
 
 GB200 = "mlperf_train_v5.1_NVIDIA_tyche_ngpu8_ngc25.09_nemo_llama31_8b"
 GB300 = "mlperf_train_v5.1_NVIDIA_theia_ngpu8_ngc25.09_nemo_llama31_8b"
@@ -27,7 +25,7 @@ def rows() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def results(rows: dict[str, dict[str, str]]) -> dict[str, object]:
-    return {r.run_id: r for r in validate_rows(list(rows.values()))}
+    return {r.run_id: r for r in validated_of(rows.values())}
 
 
 def test_rows_state_one_launch_configuration(rows: dict[str, dict[str, str]]) -> None:

@@ -193,9 +193,8 @@ def test_the_forward_group_mape_is_pinned() -> None:
     s14-energy (the link bytes' HBM traffic in the capped rows' power); 8.69 % with s15-moehost's affine MoE host form
     (0.5 ms per 4096 local tokens beside a smaller per-call part)."""
     import numpy as np
+    from measured_runs import validated_of
 
-    from archsweep.validation.run import validate_rows
-
-    results = [r for r in validate_rows(FORWARD) if r.status == "ok"]
+    results = [r for r in validated_of(FORWARD) if r.status == "ok"]
     assert len(results) == 133
     assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.69, abs=0.1)  # 9.82 before s15-moehost

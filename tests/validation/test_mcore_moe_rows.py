@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from measured_runs import runs
+from measured_runs import runs, validated_of
 
 from archsweep.load.calibration import load_calibration
 from archsweep.validation.rows import calibration_stack
@@ -49,7 +49,7 @@ def test_rows_carry_source_locator_and_the_table_figures():
 
 
 def test_rows_are_modelled_self_consistent_and_on_the_megatron_core_stacks():
-    results = validate_rows(ROWS)
+    results = validated_of(ROWS)
     assert [r.status for r in results] == ["ok"] * 5
     assert not [r for r in results if "inconsistent" in r.reason]
     assert {r["run_id"]: calibration_stack(r) for r in ROWS} == {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from measured_runs import runs
+from measured_runs import runs, validated
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -21,13 +21,14 @@ from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.metrics import megatron_step_flops
-from archsweep.validation.run import validate_rows
 
 
 @pytest.fixture(scope="module")
 def results():
+    """Every row's result (the session's one validation pass, measured_runs.validated: validate_rows over the same
+    rows) and the rows, by run_id."""
     rows = runs()
-    return {r.run_id: r for r in validate_rows(rows)}, {row["run_id"]: row for row in rows}
+    return {r.run_id: r for r in validated()}, {row["run_id"]: row for row in rows}
 
 
 def _select(results, predicate):

@@ -6,9 +6,7 @@ lora_recipes.py ``LAYOUTS``)."""
 
 from __future__ import annotations
 
-from measured_runs import runs_by_id
-
-from archsweep.validation.run import validate_rows
+from measured_runs import runs_by_id, validated_of
 
 RUN_70B = "nemo2407_LLAMA2-70B_LoRA_8gpu"
 
@@ -25,7 +23,7 @@ def test_70b_lora_row_states_the_launcher_layout():
 
 def test_70b_lora_validates_with_the_stated_layout_and_shares_the_small_rows_deficit():
     rows = _lora_rows()
-    results = {r.run_id: r for r in validate_rows(list(rows.values()))}
+    results = {r.run_id: r for r in validated_of(rows.values())}
     res = results[RUN_70B]
     assert res.status == "ok", res.reason
     assert "tp=2,pp=4,dp=1,vpp=1," in res.notes, res.notes

@@ -15,13 +15,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from measured_runs import runs
+from measured_runs import runs, validated_of
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.model.attention_kernel import softmax_rate_factor
 from archsweep.validation.row_stack import _pre_fa3_nemo, _stack, calibration_stack
-from archsweep.validation.run import validate_rows
 
 ROWS = runs()
 
@@ -88,7 +87,7 @@ def test_h100_long_sequence_rows_lose_their_sequence_trend():
     +4.7 % at 4k falling to -15 % at 512k; at FA2's measured 335 TFLOP/s (s8-fa2): +9.5 % at 4k, +5.3 % at
     8k-16k, +1.0 .. +4.5 % at 32k-1M, so the error no longer follows attention's share of the step."""
     rows = [r for r in ROWS if r["run_id"].startswith("nemo_longseq_h100_")]
-    errors = np.array([res.error_pct for res in validate_rows(rows)])
+    errors = np.array([res.error_pct for res in validated_of(rows)])
     assert len(errors) == 9 and np.all(np.abs(errors) < 10.0), errors
     assert errors.max() - errors.min() < 10.0, errors
     assert np.all(errors[-5:] > 0.0), errors  # 64k-1M: no longer too slow

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from measured_runs import runs
+from measured_runs import runs, validated_of
 
 from archsweep.validation.precision import precision_of, recipe_of
-from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
 
 
@@ -36,7 +35,7 @@ def test_other_fp4_still_skipped():
 def test_nvfp4_rows_modelled():
     rows = runs(lambda r: r["precision"] == "NVFP4" and r["source_group"] == "nemo")
     assert len(rows) == 4
-    results = validate_rows(rows)
+    results = validated_of(rows)
     assert all(r.status == "ok" for r in results), [r.reason for r in results]
     # Stated tolerance 30 %: Llama 3 70B / 3.1 405B on 64 / 256 GB200 / GB300 (Megatron-Bridge 26.02)
     # at -15 .. +25 % (2026-11-30); the same configurations in MXFP8 / FP8 are off by as much in the

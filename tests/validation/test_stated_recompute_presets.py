@@ -5,10 +5,9 @@ because the memory model over-estimates these layouts by 4-12 %)."""
 
 from __future__ import annotations
 
-from measured_runs import runs
+from measured_runs import runs, validated_of
 
 from archsweep.validation.rows import _recompute
-from archsweep.validation.run import validate_rows
 
 
 def _stated_rows() -> list[dict[str, str]]:
@@ -30,7 +29,7 @@ def test_stated_rows_name_their_preset_and_parse_as_none():
 
 def test_stated_rows_validate_with_recompute_none():
     rows = _stated_rows()
-    results = validate_rows(rows)
+    results = validated_of(rows)
     for row, res in zip(rows, results, strict=True):
         assert res.status == "ok", (row["run_id"], res.reason)
         assert "recompute=none" in res.notes, (row["run_id"], res.notes)
@@ -59,7 +58,7 @@ def test_nemo2407_finetuning_rows_take_the_launcher_example_layout():
     # 13b_1node.sh / 70b_2node.sh: virtual_pipeline_model_parallel_size 10 / 20
     assert rows["nemo2407_LLAMA2-13B_SFT_8gpu"]["vpp"] == "10"
     assert rows["nemo2407_LLAMA2-70B_SFT_16gpu"]["vpp"] == "20"
-    results = {r.run_id: r for r in validate_rows(list(rows.values()))}
+    results = {r.run_id: r for r in validated_of(rows.values())}
     sft70 = results["nemo2407_LLAMA2-70B_SFT_16gpu"]
     assert sft70.status == "ok" and "recompute=none" in sft70.notes and "vpp=20" in sft70.notes
     assert abs(sft70.error_pct) < 10.0  # -19.8 % when recompute was searched (full)

@@ -83,19 +83,27 @@ def peer_key(row: Mapping[str, str], families: Mapping[str, str]) -> tuple[str, 
     return (*(str(row.get(k, "")).strip().lower() for k in _PEER_COLUMNS), *precision, families.get(part, part))
 
 
+def row_evaluation(row: Mapping[str, str], strategy: str, catalog: Any, tech: Any,
+                   cache: dict) -> dict[str, np.ndarray] | None:
+    """The model's evaluation of ``row``'s job, software and part (its plan and its stack's calibration, as
+    ``validate`` reads them) with ``strategy``; None where the row cannot be planned or evaluated. Shared by the
+    ceiling here and the superseded presets (validation/superseded.py)."""
+    try:
+        plan = plan_row(row, catalog)
+        cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
+        return _evaluate(plan, strategy, cache, tech, cal)
+    except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
+        return None
+
+
 def _step_on(row: Mapping[str, str], strategy: str, part_row: Mapping[str, str], catalog: Any, tech: Any,
              cache: dict) -> float:
     """Modelled step time of ``row``'s job and ``strategy`` on ``part_row``'s part; NaN if it does not fit."""
     moved = dict(row)
     for key in ("accelerator_canonical", "accelerator", "system"):
         moved[key] = str(part_row.get(key, ""))
-    try:
-        plan = plan_row(moved, catalog)
-        cal = row_calibration(moved, load_calibration(stack=calibration_stack(moved)), plan.workload.architecture)
-        r = _evaluate(plan, strategy, cache, tech, cal)
-    except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
-        return math.nan
-    if not bool(np.ravel(r["mapping_found"])[0]) or float(np.ravel(r["violation_memory"])[0]) > 0:
+    r = row_evaluation(moved, strategy, catalog, tech, cache)
+    if r is None or not bool(np.ravel(r["mapping_found"])[0]) or float(np.ravel(r["violation_memory"])[0]) > 0:
         return math.nan
     return float(np.ravel(r["step_time_s"])[0])
 

@@ -71,6 +71,28 @@ def repeated_run_id_error(path: Path, run_id: str, line: int | None = None, firs
                       f"each run_id once (the per-row output is keyed by it{also})")
 
 
+class RunIds:
+    """The table-level rules of a measurements file (training or serving layout), checked row by row as it is
+    read: each run_id once (:func:`repeated_run_id_error` at the first repeat) and at least one row
+    (:func:`no_rows_error` from :meth:`done`). One check for both readers (s15-review: the serving reader had its
+    own copy)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: dict[str, int | None] = {}  # run_id -> the line it is first on, where the reader knows it
+
+    def add(self, run_id: str, line: int | None = None) -> None:
+        """One more row's ``run_id`` (on ``line``, where the reader knows it)."""
+        if run_id in self._lines:
+            raise repeated_run_id_error(self.path, run_id, line, self._lines[run_id])
+        self._lines[run_id] = line
+
+    def done(self) -> None:
+        """After the last row: refuse a file without one."""
+        if not self._lines:
+            raise no_rows_error(self.path)
+
+
 def read_measurements(path: Path | str) -> list[dict[str, str]]:
     """Rows of a measurements CSV as text (missing columns read as empty).
 
@@ -87,7 +109,7 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
             header = list(reader.fieldnames or [])
             _check_header(path, header)
             rows: list[dict[str, str]] = []
-            lines: dict[str, int] = {}  # run_id -> the line it is first on
+            run_ids = RunIds(path)
             for row in reader:
                 if len(rows) >= MAX_MEASUREMENT_ROWS:
                     raise InputError(str(path), "", f"<more than {MAX_MEASUREMENT_ROWS:,} rows>",
@@ -96,13 +118,9 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
                     raise InputError(str(path), f"line {reader.line_num}", f"<{len(header) + len(row[None])} cells>",
                                      f"at most {len(header)} cells, one per header column")
                 _check_cells(path, reader.line_num, row)
-                run_id = (row.get("run_id") or "").strip()
-                if run_id in lines:
-                    raise repeated_run_id_error(path, run_id, reader.line_num, lines[run_id])
-                lines[run_id] = reader.line_num
+                run_ids.add((row.get("run_id") or "").strip(), reader.line_num)
                 rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
-            if not rows:
-                raise no_rows_error(path)
+            run_ids.done()
             return rows
     except IsADirectoryError:
         raise InputError(str(path), "", "<a directory>", "a CSV file of measured runs") from None

@@ -34,7 +34,7 @@ from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.validation_data import BenchPrecisions
-from archsweep.validation.cells import no_rows_error, repeated_run_id_error
+from archsweep.validation.cells import RunIds
 
 __all__ = ["is_inference_table", "is_inference_csv", "validate_inference_cli", "InferenceValidationRow", "validate_inference", "summarise", "main"]
 
@@ -208,11 +208,10 @@ def validate_inference(path: Path | None = None) -> list[InferenceValidationRow]
         raise InputError(str(path), "", f"<{exc}>", "a UTF-8 CSV file with a header row") from None
     if not is_inference_table(df.columns):
         raise InputError(str(path), "columns", ",".join(df.columns[:6]), "the inference layout (" + ", ".join(_INFERENCE_COLUMNS) + ")")
-    if df.empty:  # the training reader's rules (validation.cells.read_measurements)
-        raise no_rows_error(path)
-    twice = df["run_id"][df["run_id"].duplicated()]
-    if len(twice):
-        raise repeated_run_id_error(path, str(twice.iloc[0]))
+    run_ids = RunIds(path)  # the training reader's rules (validation.cells.read_measurements)
+    for run_id in df["run_id"]:
+        run_ids.add(str(run_id))
+    run_ids.done()
     known = set(list_workloads())
     cal, scal, tech = load_calibration(), load_serving_calibration(), load_technology()
     overrides = load_bench_precisions()

@@ -26,15 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
-from archsweep.spec.errors import ArchsweepError
-from archsweep.validation.ceiling import precision_class
+from archsweep.validation.ceiling import precision_class, row_evaluation
 from archsweep.validation.cells import _text
-from archsweep.validation.rows import calibration_stack, row_calibration
-from archsweep.validation.run import _evaluate, plan_row
 from archsweep.validation.sourced_groups import load_sourced_groups
-from archsweep.validation.types import Skip
 
 __all__ = ["OPTIMISM_BOUND", "Supersession", "load_publications", "superseding_key", "superseded"]
 
@@ -71,11 +66,8 @@ def superseding_key(row: Mapping[str, str], publications: Mapping[str, str]) -> 
 def _step_s(row: Mapping[str, str], strategy: str, catalog: Any, tech: Any, cache: dict) -> float:
     """Modelled step time (s) of ``row``'s job, software and part with ``strategy``; NaN where the model has no
     mapping for it (``violation_mapping``). HBM is not checked: B ran, so a model that prices it exactly fits it."""
-    try:
-        plan = plan_row(row, catalog)
-        cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-        r = _evaluate(plan, strategy, cache, tech, cal)
-    except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
+    r = row_evaluation(row, strategy, catalog, tech, cache)
+    if r is None:
         return math.nan
     return float(np.ravel(r["step_time_s"])[0]) if float(np.ravel(r["violation_mapping"])[0]) <= 0 else math.nan
 
