@@ -338,6 +338,7 @@ def test_validation_data_copied_with_provenance():
     # 2026-11-30 copy (nemo + mlperf groups added): 474; + 4 mcore-moe rows (s7-moedata), + 2 MLPerf v5.0
     # llama2_70b_lora rows and + 4 Megatron-Bridge 25.09 rows (s7-rows): 484; + 4 MLPerf v5.1 llama31_8b rows
     # (s8-gb200): 488 (SOURCE.md); + the no-overlap twin of the mcore-moe EP32 row (s8-m3): 489;
-    # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622
-    assert len(_validation_csv("training_runs.csv")) == 622
+    # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622; + 2 NVIDIA dgxc-benchmarking
+    # Nemotron-4 15B rows (s15-denseopt, SOURCE.md): 624
+    assert len(_validation_csv("training_runs.csv")) == 624
     assert len(_validation_csv("hardware_specs.csv")) == 576

@@ -50,8 +50,9 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # 2026-11-30 copy (nemo + mlperf groups added): 474; + 4 mcore-moe rows (s7-moedata), + 2 MLPerf v5.0
     # llama2_70b_lora rows and + 4 Megatron-Bridge 25.09 rows (s7-rows): 484; + 4 MLPerf v5.1 llama31_8b rows
     # (s8-gb200): 488; + the no-overlap twin of the mcore-moe EP32 row (s8-m3): 489;
-    # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622
-    assert len(public_results) == len(public_rows) == 622
+    # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622; + 2 NVIDIA dgxc-benchmarking
+    # Nemotron-4 15B rows (s15-denseopt): 624
+    assert len(public_results) == len(public_rows) == 624
     assert [r.run_id for r in public_results] == [r["run_id"] for r in public_rows]
     assert {r.status for r in public_results} <= {"ok", "skipped"}
     for r in public_results:

@@ -66,6 +66,12 @@ class Calibration:
     #: 1: ZeRO-3 gathers/reduce-scatters run as flat rings over all ranks (every rank moves the
     #: full message over its own NIC; no in-domain hierarchy), 0: hierarchical (model.yaml default).
     sharded_gather_flat: float = 0.0
+    #: ZeRO-3 gathering per sub-module (DeepSpeed ``stage3_max_live_parameters``): parameters per accelerator
+    #: held gathered at once, at least the largest sub-module; 0 = whole layers (``zero3_unsharded_units``).
+    zero3_live_params_cap: float = 0.0
+    #: ZeRO-3 gradient reduce bucket (DeepSpeed ``reduce_bucket_size``), elements: the un-sharded gradients are
+    #: this plus the largest sub-module's; 0 = whole layers (archsweep.model.training.sharded_buffers).
+    zero3_grad_bucket_params: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
     #: Host time per MoE layer per micro-batch that grows with the micro-batch, s per local token

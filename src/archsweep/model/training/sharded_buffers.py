@@ -31,7 +31,19 @@ FP32). Left out: the modules outside the units (the stage's embedding / output l
 un-sharded once gathered ("Non-unit modules remain persistently un-sharded", L392; its units are
 ``TransformerLayer`` / ``MoETransformerLayer`` only, megatron/core/distributed/fsdp/mcore_fsdp_adapter.py
 L163-173): charged, they put the stated mappings of four published rows over HBM in the model (s14-fsdpmoe,
-docs/model-accuracy.md), whose memory is loose elsewhere."""
+docs/model-accuracy.md), whose memory is loose elsewhere.
+
+DeepSpeed ZeRO-3 does not gather whole layers: its hooks fetch one sub-module (a ``Linear``) at a time and keep
+at most ``stage3_max_live_parameters`` parameters gathered per GPU (default 1e9, "maximum number of parameters
+per GPU before releasing them"), and each gradient leaves its parameter's full-size buffer for a reduce bucket
+of ``reduce_bucket_size`` elements (default 5e8) before the reduce-scatter (microsoft/DeepSpeed @e3e35d679d
+deepspeed/runtime/zero/constants.py, ZERO_OPTIMIZATION_MAX_LIVE_PARAMETERS_DEFAULT,
+ZERO_OPTIMIZATION_REDUCE_BUCKET_SIZE_DEFAULT). A stack that states ``zero3_live_params_cap`` /
+``zero3_grad_bucket_params`` (the deepspeed-zero3 stacks, data/calibration/software_stacks.yaml) holds
+un-sharded weights of max(cap, its largest sub-module) parameters and gradients of bucket + that module, each
+never more than the two whole layers above. The largest sub-module is taken as one FFN matrix over tp (the
+largest ``Linear`` of a dense layer whose FFN is wider than about 2.7 x hidden; a MoE layer's one expert
+matrix where that is larger): the fused gate / up matrix of a gated MLP is twice that, so a lower side there."""
 
 from __future__ import annotations
 
@@ -41,7 +53,7 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["zero3_unit_buffer_bytes", "zero3_unit_params"]
+__all__ = ["zero3_largest_module_params", "zero3_unit_buffer_bytes", "zero3_unit_params"]
 
 
 def zero3_unit_params(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, shard_group: np.ndarray,
@@ -66,8 +78,24 @@ def zero3_unit_buffer_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | f
     ``zero3_unsharded_grad_bytes_per_param`` (data/calibration/model.yaml); 0 below ZeRO-3. LoRA: gradients only
     for the trainable share."""
     unit = cal.zero3_unsharded_units * zero3_unit_params(wl, mp, etp, shard_group, expert_group)
+    weight_params, grad_params = unit, unit
+    if cal.zero3_live_params_cap > 0.0 or cal.zero3_grad_bucket_params > 0.0:
+        module = zero3_largest_module_params(wl, mp, etp)
+        if cal.zero3_live_params_cap > 0.0:
+            weight_params = np.minimum(unit, np.maximum(cal.zero3_live_params_cap, module))
+        if cal.zero3_grad_bucket_params > 0.0:
+            grad_params = np.minimum(unit, cal.zero3_grad_bucket_params + module)
     on = mp.zero_stage >= 3
     trainable = wl.trainable_params / wl.total_params
-    weights = np.where(on, unit * cal.weight_bytes_per_param, 0.0)
-    grads = np.where(on, unit * trainable * cal.zero3_unsharded_grad_bytes_per_param, 0.0)
+    weights = np.where(on, weight_params * cal.weight_bytes_per_param, 0.0)
+    grads = np.where(on, grad_params * trainable * cal.zero3_unsharded_grad_bytes_per_param, 0.0)
     return weights, grads
+
+
+def zero3_largest_module_params(wl: Workload, mp: MappingArrays, etp: np.ndarray | float) -> np.ndarray:
+    """Parameters per accelerator of the largest sub-module a per-module ZeRO-3 (DeepSpeed) gathers at once: one
+    FFN matrix over ``tp``, or one expert matrix over ``etp`` where larger (module docstring)."""
+    dense = np.full(np.shape(mp.tp), wl.dense_ffn_params / wl.ffn_matrices) / mp.tp
+    if wl.moe is None or wl.moe_layers <= 0:
+        return dense
+    return np.maximum(dense, wl.expert_params / wl.ffn_matrices / np.asarray(etp))
