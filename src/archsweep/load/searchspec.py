@@ -72,6 +72,17 @@ def default_sampler(parameters: Sequence[ParameterSpace]) -> dict[str, Any]:
     return {"name": "nsga2"}
 
 
+def _limit_parameter_problems(file: str, at: str, option: str, options: Mapping[str, Any],
+                              parameters: Sequence[ParameterSpace], why: str) -> list[Problem]:
+    """The problem of ``option`` (one that acts on the searched TDP / power limits) where the search has parameters
+    but no discrete limit parameter among them; ``why``: what the option does with that limit."""
+    limits = [p.name for p in parameters if p.name in LIMIT_CONSTRAINTS and not p.is_continuous]
+    if not parameters or limits:
+        return []
+    return [problem(file, f"{at}.{option}", options[option],
+                    f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): {why}")]
+
+
 def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence[ParameterSpace], file: str,
                      at: str) -> list[Problem]:
     """The problems of sampler ``name``'s ``options`` (each at ``at.<option>``): an option the sampler does
@@ -105,20 +116,14 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
         if "local_search_start" not in options and not options.get("surrogate_share"):
             out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],
                                "local_search_start or surrogate_share > 0 alongside (only they skip the twins)"))
-        limits = [p.name for p in parameters if p.name in LIMIT_CONSTRAINTS and not p.is_continuous]
-        if parameters and not limits:
-            out.append(problem(file, f"{at}.slack_twins", options["slack_twins"],
-                               f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): the twins "
-                               "differ from a finished trial only in a limit that does not bind"))
+        out.extend(_limit_parameter_problems(file, at, "slack_twins", options, parameters,
+                                             "the twins differ from a finished trial only in a limit that does not bind"))
     if options.get("limit_clamp"):
         if not options.get("local_search_model") and not options.get("local_search_ridge"):
             out.append(problem(file, f"{at}.limit_clamp", options["limit_clamp"],
                                "local_search_model or local_search_ridge alongside (only their step models clamp)"))
-        limits = [p.name for p in parameters if p.name in LIMIT_CONSTRAINTS and not p.is_continuous]
-        if parameters and not limits:
-            out.append(problem(file, f"{at}.limit_clamp", options["limit_clamp"],
-                               f"a searched discrete limit parameter ({', '.join(LIMIT_CONSTRAINTS)}): the clamp "
-                               "is min(limit, demand)"))
+        out.extend(_limit_parameter_problems(file, at, "limit_clamp", options, parameters,
+                                             "the clamp is min(limit, demand)"))
     pool = options.get("surrogate_pool", DEFAULT_SURROGATE_POOL)
     if "surrogate_grid_share" in options and options.get("surrogate_share") and pool != "both":
         out.append(problem(file, f"{at}.surrogate_grid_share", options["surrogate_grid_share"],
