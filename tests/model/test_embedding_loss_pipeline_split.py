@@ -99,12 +99,8 @@ def test_first_stage_memory_of_the_split():
     s12-m2 (test_split_synced_stage.py), and of those and the last since s14-fsdpmoe: the first stage's own is
     ``memory._stage_memory`` of the "first" stage."""
     from archsweep.model.training.mapping import expert_tensor_parallel
-    from archsweep.model.training.memory import (
-        _stage_memory,
-        first_stage_layers,
-        memory_per_accelerator,
-        stage_parameters,
-    )
+    from archsweep.model.training.memory import _stage_memory, first_stage_layers, memory_per_accelerator
+    from archsweep.model.training.state_memory import stage_parameters
 
     wl = load_workload("qwen3-235b-a22b")
     on = replace(wl, training=replace(wl.training, embedding_loss_in_pipeline_split=True))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import _activation_bytes_per_layer
 from archsweep.spec.training import LORA_TARGETS
 
 

@@ -11,7 +11,7 @@ import pytest
 from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import _activation_bytes_per_layer
 
 
 def _layernorm_freed(wl, moe_layer: bool) -> float:

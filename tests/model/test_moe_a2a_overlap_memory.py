@@ -4,7 +4,7 @@ i + 1's forward beside micro-batch i's backward layer by layer (forward layer j 
 ``TransformerModelChunkSchedulePlan.run``), so a pp = 1 mapping that pairs holds one micro-batch's layers and one
 layer more, not two micro-batches. Wherever it pairs,
 the delayed weight gradients (``delay_wgrad_compute``) hold one MoE layer's expert output gradients
-(:func:`~archsweep.model.training.memory.delayed_wgrad_bytes`)."""
+(:func:`~archsweep.model.training.moe_overlap_memory.delayed_wgrad_bytes`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.training.communication import a2a_unpaired_share
 from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings, expert_tensor_parallel
-from archsweep.model.training.memory import a2a_paired_in_flight, delayed_wgrad_bytes, memory_per_accelerator
+from archsweep.model.training.memory import memory_per_accelerator
+from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 
 CAL = load_calibration()
 

@@ -13,7 +13,8 @@ from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.memory import _activation_bytes_per_layer, memory_per_accelerator
+from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.memory import memory_per_accelerator
 
 CAL = load_calibration()
 

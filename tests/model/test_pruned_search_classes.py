@@ -21,9 +21,9 @@ from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
 from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training import pruned_search as ps
+from archsweep.model.training.activation_memory import layer_activation_bytes
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
-from archsweep.model.training.memory import layer_activation_bytes
 from archsweep.model.training.search_bounds import block_bounds, refined_bounds
 from archsweep.model.training.step import stage_compute, training_step
 from archsweep.spec.hardware import HardwareArrays

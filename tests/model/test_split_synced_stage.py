@@ -89,7 +89,8 @@ def test_memory_holds_the_largest_stage(pp):
     parameters than the first (one layer fewer plus the embedding); its weights, gradients and optimizer state,
     per parameter as model_state_bytes_per_param, are a floor of the memory (which takes the fuller stage)."""
     from archsweep.model.training.mapping import data_parallel_degree, expert_tensor_parallel, microbatch_count
-    from archsweep.model.training.memory import memory_per_accelerator, model_state_bytes_per_param
+    from archsweep.model.training.memory import memory_per_accelerator
+    from archsweep.model.training.state_memory import model_state_bytes_per_param
 
     wl, mp, fixed_dp = _job(True, f"tp=8,pp={pp},cp=1,vpp=1,mb=1,recompute=full,zero=0")
     dp = data_parallel_degree(np.float64(1024.0), mp, fixed_dp)

@@ -14,7 +14,7 @@ from measured_runs import runs_by_id
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
-from archsweep.model.training.memory import model_state_bytes_per_param
+from archsweep.model.training.state_memory import model_state_bytes_per_param
 from archsweep.spec.errors import InputError
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.moe_graphs import graph_scope_calibration

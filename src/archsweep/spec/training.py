@@ -124,7 +124,7 @@ class TrainingJob:
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
-            :func:`archsweep.model.training.memory.model_state_bytes_per_param`.
+            :func:`archsweep.model.training.state_memory.model_state_bytes_per_param`.
         dfa_grad_sync_dtype: that optimizer's gradient buffer and reduce dtype (``optim.grad_sync_dtype``;
             Apex's default: the state dtype); "" with ``dfa_state_dtype`` "".
     """

@@ -269,8 +269,8 @@ def a2a_overlap_pairs(wl: Workload, mp: MappingArrays, cal: Calibration) -> np.n
     ``overlap_moe_expert_parallel_comm``, off by default) on a stack that offers it (``cal.moe_a2a_overlap``),
     on a mapping Megatron-Core accepts it for and runs the combined schedule on. The one predicate of the
     hidden all-to-alls, of the pruned search's bound (:mod:`archsweep.model.training.comm_bound`) and of
-    the memory the pairing holds (:func:`archsweep.model.training.memory.a2a_paired_in_flight`,
-    :func:`~archsweep.model.training.memory.delayed_wgrad_bytes`).
+    the memory the pairing holds (:func:`archsweep.model.training.moe_overlap_memory.a2a_paired_in_flight`,
+    :func:`~archsweep.model.training.moe_overlap_memory.delayed_wgrad_bytes`).
 
     NVIDIA/Megatron-LM @d98e8a6 megatron/core/transformer/transformer_config.py ``__post_init__`` (``if
     self.overlap_moe_expert_parallel_comm``) refuses it for pp > 1 without

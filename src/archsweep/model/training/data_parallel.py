@@ -10,9 +10,10 @@ import numpy as np
 
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.memory import first_stage_layers, split_stage_slots, stage_parameters
+from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.training.overlap import overlapped_exposed_s
 from archsweep.model.training.schedule import microbatch_group
+from archsweep.model.training.state_memory import stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -52,7 +53,7 @@ class SyncBytes:
 
 def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dense, expert) parameters per accelerator of the pipeline stage whose gradient sync and optimizer step
-    bind the step: the stage holding the most (:func:`~archsweep.model.training.memory.stage_parameters`).
+    bind the step: the stage holding the most (:func:`~archsweep.model.training.state_memory.stage_parameters`).
 
     Without the job's embedding / loss split every stage holds ceil(L / pp) layers in the model and the first
     one the embedding besides (the last one the output layer, as large untied, the embedding's copy tied). With

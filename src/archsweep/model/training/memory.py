@@ -33,9 +33,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["MemoryBreakdown", "a2a_paired_in_flight", "delayed_wgrad_bytes", "first_stage_layers", "layer_activation_bytes",
-           "memory_per_accelerator", "model_state_bytes_per_param", "resident_layers", "split_stage_slots", "stage_parameters",
-           "usable_hbm_bytes"]
+__all__ = ["MemoryBreakdown", "first_stage_layers", "memory_per_accelerator", "resident_layers", "split_stage_slots", "usable_hbm_bytes"]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.gemm import scalar_part_physics
+from archsweep.model.training.activation_memory import layer_activation_bytes
 from archsweep.model.training.communication import (
     context_parallel_exposed_s,
     expert_parallel,
@@ -43,7 +44,6 @@ from archsweep.model.training.mapping import (
 from archsweep.model.training.memory import (
     MemoryBreakdown,
     first_stage_layers,
-    layer_activation_bytes,
     memory_per_accelerator,
     split_stage_slots,
     usable_hbm_bytes,

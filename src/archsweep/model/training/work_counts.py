@@ -144,7 +144,7 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     """(dense, expert) parameters per accelerator averaged over the pipeline stages: the whole model (L layers,
     the MTP layers with their ``eh_proj``, the embedding, and the output layer's matrix where it is held apart:
     untied, or tied at pp > 1, where the last stage keeps the embedding's copy, as
-    :func:`~archsweep.model.training.memory.stage_parameters` counts it) over ``tp x pp`` (experts over
+    :func:`~archsweep.model.training.state_memory.stage_parameters` counts it) over ``tp x pp`` (experts over
     ``etp x ep x pp``). At pp = 1 without MTP it is ``stage_parameters`` itself."""
     n_mtp, mtp_moe = float(wl.mtp_num_layers), mtp_is_moe(wl)
     moe = wl.moe_layers + n_mtp * mtp_moe
