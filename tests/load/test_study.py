@@ -55,7 +55,7 @@ def test_default_study_parses_with_a_realistic_grid():
     scaleup = next(p for p in study.parameters if p.name == "scaleup_domain_size")
     assert set(scaleup.values) == {8, 72}
     assert study.objectives[0] == Objective("usd_per_million_tokens", "minimize")
-    assert Constraint("power_w", max=1500.0) in study.constraints
+    assert Constraint("power_busiest_w", max=1500.0) in study.constraints  # a package limit: the busiest stage
     assert study.mapping == MappingChoice(search=True, objective="step_time_s")
 
 
