@@ -58,8 +58,8 @@ def _check_cells(path: Path, line: int, row: Mapping[str, str]) -> None:
             raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", raw,
                              "a non-negative finite number, or an empty cell")
     if (problem := caveat_problem(row)) is not None:  # validation.caveats: the source's own flag on the figure
-        column, value, allowed = problem
-        raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", value, allowed)
+        column, bad, allowed = problem
+        raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", bad, allowed)
 
 
 def no_rows_error(path: Path) -> InputError:
