@@ -156,8 +156,8 @@ def test_no_fit_set_takes_a_forward_row() -> None:
 
 def test_the_forward_group_mape_is_pinned() -> None:
     """A forward test, never fitted (no fit set takes its rows, :data:`FORWARD_TEST_GROUPS`): the group's MAPE over
-    its 133 rows, 11.75 % on main 139ea6c (``archsweep validate --measurements data/validation/training_runs.csv
-    --summary-only``). Re-pin only with the change that moves it, and say so: a change tuned on these rows ends the
+    its modelled rows (133; 131 since s16-caveat), 11.75 % on main 139ea6c (``archsweep validate --measurements
+    data/validation/training_runs.csv --summary-only``). Re-pin only with the change that moves it, and say so: a change tuned on these rows ends the
     group's use as a forward test. Not blind everywhere: four GPT-OSS rows informed DGX B300's catalog scale-out
     (data/validation/SOURCE.md); without them 11.83 % (s10-m2). 10.98 % since s11-mcmoe: the embedding / loss
     pipeline split that the Qwen3-235B-A22B and Llama 3.1 405B recipes of every release state (a sourced rule
@@ -191,10 +191,19 @@ def test_the_forward_group_mape_is_pinned() -> None:
     GPT-OSS MXFP8 rows +28.4 / +39.8 / +109.9 / +121.1 -> +24.8 / +34.5 / +104.0 / +112.8 % (10.08 % on the branch,
     10.22 before it on main after s13-audit). 9.84 % with s13-energy (the TDP cap on the busiest stage's work); 9.82 % with
     s14-energy (the link bytes' HBM traffic in the capped rows' power); 8.69 % with s15-moehost's affine MoE host form
-    (0.5 ms per 4096 local tokens beside a smaller per-call part)."""
+    (0.5 ms per 4096 local tokens beside a smaller per-call part).
+    7.16 % over 131 rows since s16-caveat (no model change): the two 26.06.01 GB300 / GB200 MXFP8 GPT-OSS rows, which
+    the archive's own footnote [^gpt-oss-note] flags ("Performance regression in GPT-OSS 120B pre-training is a known
+    issue"), carry source_caveat known_regression and are skipped with the footnote's words (validation/caveats.py;
+    +104.0 / +112.8 % on main 56e9361, 8.68 % over 133 rows with them)."""
     import numpy as np
     from measured_runs import validated_of
 
-    results = [r for r in validated_of(FORWARD) if r.status == "ok"]
-    assert len(results) == 133
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.69, abs=0.1)  # 9.82 before s15-moehost
+    results = validated_of(FORWARD)
+    skipped = {r.run_id: r.reason for r in results if r.status != "ok"}
+    assert sorted(skipped) == ["mbridge-fwd_26.06.01_DGX-GB200_GPT_OSS_120B_MXFP8_64",
+                               "mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64"]
+    assert all(reason.startswith("source caveat known_regression: ") for reason in skipped.values())
+    ok = [r for r in results if r.status == "ok"]
+    assert len(ok) == 131
+    assert float(np.mean([abs(r.error_pct) for r in ok])) == pytest.approx(7.16, abs=0.1)  # 8.69 before s16-caveat

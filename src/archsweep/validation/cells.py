@@ -12,6 +12,7 @@ from typing import Any
 from archsweep.spec.errors import InputError
 from archsweep.spec.job_option_table import JOB_OPTIONS
 from archsweep.spec.training import RECOMPUTE_MODULES
+from archsweep.validation.caveats import caveat_problem
 from archsweep.validation.types import _EMPTY, METRICS, Skip
 
 # ---------------------------------------------------------------------------------------
@@ -56,6 +57,9 @@ def _check_cells(path: Path, line: int, row: Mapping[str, str]) -> None:
         if not math.isfinite(value) or value < 0:
             raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", raw,
                              "a non-negative finite number, or an empty cell")
+    if (problem := caveat_problem(row)) is not None:  # validation.caveats: the source's own flag on the figure
+        column, bad, allowed = problem
+        raise InputError(str(path), f"line {line} (run_id {run_id!r}), column {column}", bad, allowed)
 
 
 def no_rows_error(path: Path) -> InputError:
@@ -99,7 +103,9 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
     Raises:
         InputError: unreadable file; a header without ``run_id``, an accelerator column or a
             metric column; no data row; a numeric cell (:data:`NUMERIC_COLUMNS`) that is not a
-            non-negative finite number (names the line, run_id and column); a run_id given twice; more than
+            non-negative finite number (names the line, run_id and column); a ``source_caveat`` outside
+            :data:`~archsweep.validation.caveats.SOURCE_CAVEATS` or without its ``source_caveat_text`` (the same);
+            a run_id given twice; more than
             :data:`MAX_MEASUREMENT_ROWS` rows.
     """
     path = Path(path)

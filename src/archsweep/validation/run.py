@@ -3,7 +3,9 @@
 Every row of a measurements CSV with the columns of ``data/validation/training_runs.csv`` is
 turned into a workload, a system and a mapping, predicted with
 :func:`archsweep.model.driver.evaluate_design_batch`, and compared with the metric the row
-measured. A row that cannot be modelled is reported ``skipped`` with the reason, never dropped.
+measured. A row that cannot be modelled is reported ``skipped`` with the reason, never dropped; so is a row
+whose own source flags its figure (``source_caveat``, e.g. a footnote "Performance regression ... is a known
+issue": :mod:`archsweep.validation.caveats`), with the source's words as the reason.
 
 Row -> inputs (the rules, in one place):
 
@@ -52,6 +54,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.validation.caveats import caveat_skip_reason
 from archsweep.validation.cells import _int, _number, _text, read_measurements
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
@@ -74,8 +77,11 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
     """Build the prediction inputs of one row.
 
     Raises:
-        Skip: the row cannot be modelled (the reason names the column and value).
+        Skip: the row cannot be modelled (the reason names the column and value), or its own source flags the
+            figure (:func:`~archsweep.validation.caveats.caveat_skip_reason`: the source's words).
     """
+    if (caveat := caveat_skip_reason(row)) is not None:
+        raise Skip(caveat)
     notes: list[str] = []
     metric, measured = _measured(row)
     name = _text(row, "accelerator_canonical") or _text(row, "accelerator")
