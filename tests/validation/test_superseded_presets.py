@@ -82,7 +82,8 @@ def test_no_megatron_bridge_moe_row_whose_best_beats_its_job_is_left_out_as_a_sl
     """Every Megatron-Bridge Qwen3-30B row (nemo and forward): a slow preset's search-best is at or below the fastest
     measured run of its job (publication, part, system, model, count, batch, sequence, precision class, training
     mode), that run was measured > 1.25x faster than the row and stays in the figures; every row whose best beats
-    every run of its job stays in (or leaves by the same-software rule only)."""
+    every run of its job, or whose best / measured is within the bound, stays in (or leaves by the same-software
+    rule only)."""
     rows = [r for r in runs_by_id().values() if "qwen3_30b" in r["run_id"].lower() and "mbridge" in r["run_id"]]
     res = search_optimism(rows)
     pubs = load_publications()
@@ -93,9 +94,12 @@ def test_no_megatron_bridge_moe_row_whose_best_beats_its_job_is_left_out_as_a_sl
     by_id = {r.run_id: r for r in res}
     slow = [r for r in res if r.superseded is not None and not r.superseded.same_software]
     assert len(slow) >= 2                                    # the DGX-B200 mb-1 alltoall pair at least
+    # rows within the bound whose job ran > 1.25x faster exist (the 25.11 / 26.02 GB300 / GB200 rows against the
+    # 26.06 full-iteration-graph runs): the check below is not empty
+    assert any(r.best_over_measured <= OPTIMISM_BOUND < r.measured_step_s / fastest[key[r.run_id]] for r in res)
     for r in res:
         best_step = r.measured_step_s / r.best_over_measured
-        if best_step < fastest[key[r.run_id]]:               # the best beats every run of its job
+        if best_step < fastest[key[r.run_id]] or r.best_over_measured <= OPTIMISM_BOUND:
             assert r.superseded is None or r.superseded.same_software, r.run_id
     for r in slow:
         assert r.superseded is not None

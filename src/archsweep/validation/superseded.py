@@ -18,13 +18,14 @@ A publication is a set of ``source`` texts (data/validation/publications.yaml); 
 Slow presets (s16-jobceiling). The same publication may have run the job faster with a job option the row's search
 does not choose (the MoE token dispatcher, the CUDA-graph scope): then the rule above cannot say whether an exact
 model would pass the row. What it can say: the bound's purpose is to catch a search that promises a job more than
-it can do, and what the job can do is bounded below by its fastest measured run. A row measured more than
-:data:`OPTIMISM_BOUND` x slower than the fastest run of its job (same publication, part, system, model, count,
-global batch, sequence, precision class and training mode), whose search-best prediction is AT OR BELOW that run's
-measured throughput, promises nothing the job has not done: a slow preset, reported and left out like a
-superseded one. A row whose best exceeds every measured run of its job is never left out this way, and the run
-that bounds it (the fastest of the job) stays in the figures, where its own best / measured judges the model on
-that job. Example: Qwen3-30B MXFP8 on 8 DGX-B200, 26.02 micro-batch 1 alltoall 9,691 tokens/s/GPU; the search's
+it can do, and what the job can do is bounded below by its fastest measured run. A row above the bound whose
+search-best prediction is AT OR BELOW the measured throughput of the fastest run of its job (same publication,
+part, system, model, count, global batch, sequence, precision class and training mode; that run then more than
+:data:`OPTIMISM_BOUND` x faster than the row) promises nothing the job has not done: a slow preset, reported and
+left out like a superseded one. A row whose best exceeds every measured run of its job is never left out this way,
+and the run that bounds it (the fastest of the job) stays in the figures, where its own best / measured judges the
+model on that job. A row within the bound is not touched (it compares the search with the software the row states,
+against a run of that software). Example: Qwen3-30B MXFP8 on 8 DGX-B200, 26.02 micro-batch 1 alltoall 9,691 tokens/s/GPU; the search's
 best (micro-batch 4, alltoall: it keeps the dispatcher) 18,760; the 26.02.01 run of the job at micro-batch 4 with
 HybridEP and attention graphs 26,695 (x2.75): the search's best is 0.70 of what the vendor ran.
 """
@@ -116,8 +117,8 @@ def superseded(results: Sequence[Any], rows: Sequence[Mapping[str, str]], catalo
                same_stack: Callable[[str, str], bool]) -> dict[str, Supersession]:
     """run_id -> :class:`Supersession` for every result (OptimismRow) whose job the same publication measured
     more than :data:`OPTIMISM_BOUND` x faster with a mapping its search can choose (the fastest such row), else,
-    a slow preset, whose search-best throughput is at or below the measured throughput of the fastest run of its
-    job, itself more than :data:`OPTIMISM_BOUND` x faster. ``same_stack(a_strategy, b_strategy)``: the two stated
+    a slow preset: best / measured above :data:`OPTIMISM_BOUND`, the search-best throughput at or below the
+    measured throughput of the fastest run of its job. ``same_stack(a_strategy, b_strategy)``: the two stated
     strategies keep the same stack keys (the search keeps the row's own)."""
     publications = load_publications()
     by_id = {_text(r, "run_id"): r for r in rows}
@@ -147,11 +148,13 @@ def superseded(results: Sequence[Any], rows: Sequence[Mapping[str, str]], catalo
 
 
 def _slow_preset(res: Any, fastest: Any) -> Supersession | None:
-    """A :class:`Supersession` with ``best_over_by`` where ``fastest`` (the fastest run of ``res``'s job) was
-    measured more than :data:`OPTIMISM_BOUND` x faster than ``res`` and at least as fast as ``res``'s search-best
-    prediction; else None (also where the best is not a number)."""
+    """A :class:`Supersession` with ``best_over_by`` where ``res``'s best / measured is above
+    :data:`OPTIMISM_BOUND` and ``fastest`` (the fastest run of ``res``'s job) was measured at least as fast as
+    ``res``'s search-best prediction (so more than :data:`OPTIMISM_BOUND` x faster than ``res``); else None (also
+    where the best is not a number). A row within the bound stays: it compares the search with the software the row
+    states, against a run of that software, the only such evidence there is."""
     factor = res.measured_step_s / fastest.measured_step_s
     best_over_by = fastest.measured_step_s * res.best_over_measured / res.measured_step_s
-    if factor > OPTIMISM_BOUND and best_over_by <= 1.0:
+    if res.best_over_measured > OPTIMISM_BOUND and factor > OPTIMISM_BOUND and best_over_by <= 1.0:
         return Supersession(fastest.run_id, factor, best_over_by)
     return None
