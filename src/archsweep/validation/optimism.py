@@ -77,7 +77,9 @@ class OptimismRow:
     #: job on a part with the same die, converted to this row's part by the model's step-time ratio.
     ceiling: Ceiling = Ceiling(1.0, "", math.nan)
     #: The same publication measured the job more than 1.25x faster with a mapping the row's search can choose
-    #: (:mod:`archsweep.validation.superseded`): a superseded preset, reported, left out of the optimism figures.
+    #: (:mod:`archsweep.validation.superseded`): a superseded preset, reported, left out of the optimism figures;
+    #: also (``superseded.same_software`` False) a slow preset: above the bound, the search's best at or below the
+    #: measured throughput of the fastest run of its job, which changed a job option the search keeps.
     superseded: Supersession | None = None
 
     @property

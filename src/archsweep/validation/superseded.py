@@ -25,9 +25,9 @@ part, system, model, count, global batch, sequence, precision class and training
 left out like a superseded one. A row whose best exceeds every measured run of its job is never left out this way,
 and the run that bounds it (the fastest of the job) stays in the figures, where its own best / measured judges the
 model on that job. A row within the bound is not touched (it compares the search with the software the row states,
-against a run of that software). Example: Qwen3-30B MXFP8 on 8 DGX-B200, 26.02 micro-batch 1 alltoall 9,691 tokens/s/GPU; the search's
-best (micro-batch 4, alltoall: it keeps the dispatcher) 18,760; the 26.02.01 run of the job at micro-batch 4 with
-HybridEP and attention graphs 26,695 (x2.75): the search's best is 0.70 of what the vendor ran.
+against a run of that software). Example: Qwen3-30B MXFP8 on 8 DGX-B200, 26.02 micro-batch 1 alltoall 9,691
+tokens/s/GPU, best / measured 1.935 (the search's micro-batch 4, alltoall: it keeps the dispatcher); the 26.04.01
+run of the job at micro-batch 4 with HybridEP and attention graphs 27,136 (x2.80): the search's best is 0.691 of it.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class Supersession:
         """The optimism note's text for this supersession."""
         if self.best_over_by is None:
             return f"superseded by {self.by_run} ({self.factor:.2f}x measured, same job and software)"
-        return (f"slow preset: {self.by_run} ran the job {self.factor:.2f}x faster with other software; the "
-                f"search's best is {self.best_over_by:.3f} of it")
+        return (f"slow preset: {self.by_run} ran the job {self.factor:.2f}x faster (not with a mapping the row's "
+                f"search can choose); the search's best is {self.best_over_by:.3f} of it")
 
 
 def load_publications(path: str | Path | None = None) -> dict[str, str]:
