@@ -14,6 +14,20 @@ on 64 DGX-B300, 26.02 EP 64 (the expert all-to-all over the 8 nodes' scale-out) 
 EP 8 (inside the NVLink node), every other column the same, 15,031: the search's EP 8 move is the vendor's own.
 
 A publication is a set of ``source`` texts (data/validation/publications.yaml); a text in no entry is its own.
+
+Slow presets (s16-jobceiling). The same publication may have run the job faster with a job option the row's search
+does not choose (the MoE token dispatcher, the CUDA-graph scope): then the rule above cannot say whether an exact
+model would pass the row. What it can say: the bound's purpose is to catch a search that promises a job more than
+it can do, and what the job can do is bounded below by its fastest measured run. A row above the bound whose
+search-best prediction is AT OR BELOW the measured throughput of the fastest run of its job (same publication,
+part, system, model, count, global batch, sequence, precision class and training mode; that run then more than
+:data:`OPTIMISM_BOUND` x faster than the row) promises nothing the job has not done: a slow preset, reported and
+left out like a superseded one. A row whose best exceeds every measured run of its job is never left out this way,
+and the run that bounds it (the fastest of the job) stays in the figures, where its own best / measured judges the
+model on that job. A row within the bound is not touched (it compares the search with the software the row states,
+against a run of that software). Example: Qwen3-30B MXFP8 on 8 DGX-B200, 26.02 micro-batch 1 alltoall 9,691
+tokens/s/GPU, best / measured 1.935 (the search's micro-batch 4, alltoall: it keeps the dispatcher); the 26.04.01
+run of the job at micro-batch 4 with HybridEP and attention graphs 27,136 (x2.80): the search's best is 0.691 of it.
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ import numpy as np
 from archsweep.load.paths import data_dir
 from archsweep.validation.ceiling import precision_class, row_evaluation
 from archsweep.validation.cells import _text
+from archsweep.validation.row_workload import _training_mode
 from archsweep.validation.sourced_groups import load_sourced_groups
 
 __all__ = ["OPTIMISM_BOUND", "Supersession", "load_publications", "superseding_key", "superseded"]
@@ -44,6 +59,22 @@ _JOB_COLUMNS = ("model", "accelerator_canonical", "system", "num_accels", "globa
 class Supersession:
     by_run: str    # the faster row of the same publication and job
     factor: float  # its measured throughput / the row's (> OPTIMISM_BOUND)
+    #: None: the same software (the model prices ``by_run``'s mapping the same on both rows). Else a slow preset:
+    #: ``by_run`` changed a job option the row's search does not choose, and this is the row's search-best
+    #: throughput / ``by_run``'s measured one (<= 1).
+    best_over_by: float | None = None
+
+    @property
+    def same_software(self) -> bool:
+        return self.best_over_by is None
+
+    @property
+    def note(self) -> str:
+        """The optimism note's text for this supersession."""
+        if self.best_over_by is None:
+            return f"superseded by {self.by_run} ({self.factor:.2f}x measured, same job and software)"
+        return (f"slow preset: {self.by_run} ran the job {self.factor:.2f}x faster (not with a mapping the row's "
+                f"search can choose); the search's best is {self.best_over_by:.3f} of it")
 
 
 def load_publications(path: str | Path | None = None) -> dict[str, str]:
@@ -54,13 +85,15 @@ def load_publications(path: str | Path | None = None) -> dict[str, str]:
 
 
 def superseding_key(row: Mapping[str, str], publications: Mapping[str, str]) -> tuple[str, ...] | None:
-    """Rows with equal keys are the same job of one publication on one part and system; None: precision not
-    modelled."""
+    """Rows with equal keys are the same job of one publication on one part and system (model, count, global batch,
+    sequence, precision class, training mode and LoRA rank); None: precision not modelled."""
     precision = precision_class(row)
     if precision is None:
         return None
     source = _text(row, "source")
-    return (publications.get(source, source), *(_text(row, k).lower() for k in _JOB_COLUMNS), *precision)
+    mode, rank = _training_mode(row)
+    return (publications.get(source, source), *(_text(row, k).lower() for k in _JOB_COLUMNS), *precision, mode,
+            str(rank))
 
 
 def _step_s(row: Mapping[str, str], strategy: str, catalog: Any, tech: Any, cache: dict) -> float:
@@ -83,9 +116,10 @@ def _same_software(a: Mapping[str, str], b: Mapping[str, str], b_strategy: str, 
 def superseded(results: Sequence[Any], rows: Sequence[Mapping[str, str]], catalog: Any, tech: Any, cache: dict,
                same_stack: Callable[[str, str], bool]) -> dict[str, Supersession]:
     """run_id -> :class:`Supersession` for every result (OptimismRow) whose job the same publication measured
-    more than :data:`OPTIMISM_BOUND` x faster with a mapping its search can choose: the fastest such row.
-    ``same_stack(a_strategy, b_strategy)``: the two stated strategies keep the same stack keys (the search keeps
-    the row's own)."""
+    more than :data:`OPTIMISM_BOUND` x faster with a mapping its search can choose (the fastest such row), else,
+    a slow preset: best / measured above :data:`OPTIMISM_BOUND`, the search-best throughput at or below the
+    measured throughput of the fastest run of its job. ``same_stack(a_strategy, b_strategy)``: the two stated
+    strategies keep the same stack keys (the search keeps the row's own)."""
     publications = load_publications()
     by_id = {_text(r, "run_id"): r for r in rows}
     groups: dict[tuple[str, ...], list[Any]] = {}
@@ -106,4 +140,21 @@ def superseded(results: Sequence[Any], rows: Sequence[Mapping[str, str]], catalo
                         by_id[res.run_id], by_id[other.run_id], other.given_strategy, catalog, tech, cache):
                     out[res.run_id] = Supersession(other.run_id, factor)
                     break
+            if res.run_id not in out:
+                bound = _slow_preset(res, fastest_first[0])
+                if bound is not None:
+                    out[res.run_id] = bound
     return out
+
+
+def _slow_preset(res: Any, fastest: Any) -> Supersession | None:
+    """A :class:`Supersession` with ``best_over_by`` where ``res``'s best / measured is above
+    :data:`OPTIMISM_BOUND` and ``fastest`` (the fastest run of ``res``'s job) was measured at least as fast as
+    ``res``'s search-best prediction (so more than :data:`OPTIMISM_BOUND` x faster than ``res``); else None (also
+    where the best is not a number). A row within the bound stays: it compares the search with the software the row
+    states, against a run of that software, the only such evidence there is."""
+    factor = res.measured_step_s / fastest.measured_step_s
+    best_over_by = fastest.measured_step_s * res.best_over_measured / res.measured_step_s
+    if res.best_over_measured > OPTIMISM_BOUND and factor > OPTIMISM_BOUND and best_over_by <= 1.0:
+        return Supersession(fastest.run_id, factor, best_over_by)
+    return None
