@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 
 from _mlperf_common import _SOURCE, _true, fill_from_launch_configs, fill_mlperf_rows, nemo_flag
 from pinned_mirrors import Mirror
@@ -53,7 +54,8 @@ def rs_dgrad(mirror: Mirror, config: str) -> tuple[str, str] | None:
                                                 "(Megatron-Core default false)")
 
 
-def unnamed_config_default(key: re.Pattern[str]):  # type: ignore[no-untyped-def]
+def unnamed_config_default(key: re.Pattern[str]) -> Callable[[dict[str, Mirror], dict[str, str]],
+                                                              tuple[str, str, str] | None]:
     """A ``fill_mlperf_rows`` reader for the llama2_70b_lora rows with no launch config named: the yaml default
     of ``key`` where the submitter has one NeMo implementation of the benchmark and no shell file of it sets the
     variable; None otherwise (left as is)."""
