@@ -73,6 +73,8 @@ class WorkloadOverrides:
     embedding_loss_in_pipeline_split: bool | None = None
     fp8_dot_product_attention: bool | None = None
     pipeline_layout: str | None = None
+    tp_overlap_disable_qkv: bool | None = None
+    tp_overlap_rs_dgrad: bool | None = None
 
 
 #: The command-line flag (``archsweep eval``) of each job option (:data:`archsweep.spec.job_option_table.JOB_OPTIONS`);
@@ -214,6 +216,8 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,
         "fp8_dot_product_attention": workload.training.fp8_dot_product_attention,
         "pipeline_layout": workload.training.pipeline_layout,
+        "tp_overlap_disable_qkv": workload.training.tp_overlap_disable_qkv,
+        "tp_overlap_rs_dgrad": workload.training.tp_overlap_rs_dgrad,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

@@ -7,7 +7,13 @@ behind it (QKV and FC1). And a NeMo adapter on a norm-fed projection (QKV, FC1) 
 which the overlapped all-gather does not return: the MLPerf configurations turn that projection's all-gather
 overlap off (``tp_comm_overlap_disable_qkv``). ``communication.lora_tensor_parallel_s`` charges the
 ``1 - tp_overlap_residual`` of each that :func:`~archsweep.model.training.communication.tensor_parallel` leaves
-out."""
+out.
+
+s16-mlperflora: the two settings are job options (``tp_overlap_disable_qkv``, ``tp_overlap_rs_dgrad``). Without
+the first (Megatron-Core's default; the v4.0 MLPerf copies whose yaml lacks the key) the QKV all-gather stays
+overlapped and NeMo's adapter gathers its input again, exposed in full (all-gather forward, reduce-scatter
+backward); with the second the frozen reduce-scatters are pipelined with the data-gradient GEMM (FC1 always,
+QKV only with its overlap kept) and stay hidden."""
 
 from __future__ import annotations
 
@@ -34,9 +40,11 @@ def _hw(count: int = 8) -> HardwareArrays:
     return HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=count))
 
 
-def _lora(stem: str = "llama2-70b"):
+def _lora(stem: str = "llama2-70b", disable_qkv: bool = True, rs_dgrad: bool = False):
+    """A LoRA job on attention; by default as NVIDIA's MLPerf configurations run it (QKV all-gather overlap off)."""
     wl = load_workload(stem)
-    return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16, lora_targets=ATTN))
+    return replace(wl, training=replace(wl.training, mode="finetune_lora", lora_rank=16, lora_targets=ATTN,
+                                        tp_overlap_disable_qkv=disable_qkv, tp_overlap_rs_dgrad=rs_dgrad))
 
 
 def _mapping(tp: float, overlap: float, sp: float = 1.0, recompute: float = 0.0) -> MappingArrays:
@@ -112,3 +120,46 @@ def test_lora_exposes_more_tp_time_than_full_finetuning_yet_steps_faster():
     # the frozen reduce-scatters and the adapters' own collectives come on top of the overlapped base TP time
     assert float(lora["tp_comm_exposed_s"][0]) > float(full["tp_comm_exposed_s"][0])
     assert float(lora["compute_time_s"][0]) < float(lora["step_time_s"][0])
+
+
+def _extra(wl, tp: float = 4.0, tokens: float = 4096.0, recompute: float = 0.0):
+    """LoRA's TP time with overlap minus without, one layer and micro-batch, s."""
+    hw, t, one = _hw(), np.array([tokens]), np.array([1.0])
+    on = lora_tensor_parallel_s(hw, wl, _mapping(tp, 1.0, recompute=recompute), CAL, t, one, one)
+    return float((on - lora_tensor_parallel_s(hw, wl, _mapping(tp, 0.0, recompute=recompute), CAL, t, one, one))[0])
+
+
+@pytest.mark.parametrize("tp", [2.0, 4.0, 8.0])
+def test_overlapped_qkv_gather_makes_the_adapter_gather_its_input_again(tp):
+    """QKV all-gather overlap kept (tp_overlap_disable_qkv false): instead of (1 - residual) of that all-gather,
+    the adapter's own all-gather (forward) and reduce-scatter (backward) are exposed in full."""
+    hw, tokens = _hw(), np.array([4096.0])
+    wl_off, wl_kept = _lora(disable_qkv=True), _lora(disable_qkv=False)
+    full = float(_sharded(hw, tokens, wl_off, tp)[0])
+    res = CAL.tp_overlap_residual
+    assert _extra(wl_kept, tp) - _extra(wl_off, tp) == pytest.approx(2.0 * full - (1.0 - res) * full, rel=1e-12)
+    # the adapter's second gather is repeated by full recompute (a forward collective)
+    assert _extra(wl_kept, tp, recompute=2.0) - _extra(wl_kept, tp) == pytest.approx(full, rel=1e-12)
+
+
+@pytest.mark.parametrize("disable_qkv", [True, False])
+def test_pipelined_dgrad_reduce_scatter_hides_the_frozen_ones_it_reaches(disable_qkv):
+    """tp_overlap_rs_dgrad: FC1's frozen reduce-scatter stays hidden; QKV's too unless its overlap is disabled
+    (Megatron-Core turns ub_overlap_rs_dgrad off with tp_overlap_disable_qkv)."""
+    hw, tokens = _hw(), np.array([4096.0])
+    full = float(_sharded(hw, tokens, _lora(), 4.0)[0])
+    saved = _extra(_lora(disable_qkv=disable_qkv)) - _extra(_lora(disable_qkv=disable_qkv, rs_dgrad=True))
+    hidden = 1.0 if disable_qkv else 2.0
+    assert saved == pytest.approx(hidden * (1.0 - CAL.tp_overlap_residual) * full, rel=1e-12)
+
+
+def test_the_flags_move_nothing_without_lora_tp_or_overlap():
+    hw, tokens, one = _hw(), np.array([4096.0]), np.array([1.0])
+    full = load_workload("llama2-70b")
+    for wl in (replace(full, training=replace(full.training, tp_overlap_disable_qkv=True, tp_overlap_rs_dgrad=True)),
+               _lora(disable_qkv=False, rs_dgrad=True)):
+        assert float(lora_tensor_parallel_s(hw, wl, _mapping(1.0, 1.0), CAL, tokens, one, one)[0]) == 0.0
+    kept, off = _lora(disable_qkv=False), _lora(disable_qkv=True)
+    assert float(lora_tensor_parallel_s(hw, kept, _mapping(4.0, 0.0), CAL, tokens, one, one)[0]) == pytest.approx(
+        float(lora_tensor_parallel_s(hw, off, _mapping(4.0, 0.0), CAL, tokens, one, one)[0]), rel=1e-12)
+    assert float(lora_tensor_parallel_s(hw, full, _mapping(4.0, 1.0), CAL, tokens, one, one)[0]) == 0.0

@@ -25,7 +25,7 @@ _VERSION = re.compile(r"training_results_(v\d+\.\d+)")
 #: The scripts that read a results mirror, with the arguments after the mirror path.
 SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_stated_layouts.py": [],
            "mlperf_lora_logged_layout.py": [], "mlperf_layer_cuda_graphs.py": [], "mlperf_fp8_act.py": [],
-           "mlperf_fp8_attention.py": [],
+           "mlperf_fp8_attention.py": [], "mlperf_tp_overlap_flags.py": [],
            "mlperf_lora_rows.py": ["NVIDIA/nyx_n1_ngc25.04_nemo"], "mlperf_llama31_8b_rows.py": [],
            "mlperf_pair_steps.py": ["NVIDIA/results/nyx_n1_ngc25.04_nemo/llama2_70b_lora"],
            "mlperf_power_logs.py": ["Lenovo/results/SR780aV3-8xB200_SXM_180GB/llama2_70b_lora"],

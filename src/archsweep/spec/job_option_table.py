@@ -203,6 +203,35 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "pp (MTP only in a rank's last virtual stage); the t and m counts must be the model's layers and "
         "mtp_num_layers. Not together with embedding_loss_in_pipeline_split. Default '' (the even split).",
         csv_column="pipeline_layout", csv_generic=True),
+    JobOption(
+        "tp_overlap_disable_qkv", "bool", False, "--tp-overlap-disable-qkv",
+        "TP overlap: the QKV projection's all-gather is not overlapped (Megatron-Core tp_comm_overlap_disable_qkv, "
+        "NeMo MC_TP_DISABLE_QKV); priced for LoRA jobs, where it decides who gathers the QKV adapter's input; "
+        "default off, as Megatron-Core",
+        "With TP communication overlap (userbuffers) and sequence parallelism, the QKV projection runs its input "
+        "all-gather without overlap (Megatron-Core tp_comm_overlap_disable_qkv, tp_comm_disable_qkv in core_v0.7.0.beta: "
+        "TELayerNormColumnParallelLinear sets ub_overlap_ag and ub_overlap_rs_dgrad False for the 'qkv' buffer). "
+        "Priced for LoRA jobs with an adapter on attention_qkv: true = TransformerEngine returns the gathered norm "
+        "output to the adapter and the all-gather is exposed; false = the all-gather stays overlapped and NeMo's "
+        "adapter gathers its input again (gather_from_sequence_parallel_region: an all-gather forward and a "
+        "reduce-scatter backward, exposed; NeMo mcore_mixins.py mcore_register_adapters). NVIDIA's MLPerf LoRA "
+        "configurations set it (MC_TP_DISABLE_QKV default True); Megatron-Core's default is false. Not priced for "
+        "other jobs.",
+        csv_column="tp_overlap_disable_qkv", csv_generic=True),
+    JobOption(
+        "tp_overlap_rs_dgrad", "bool", False, "--tp-overlap-rs-dgrad",
+        "TP overlap: the column-parallel data-gradient reduce-scatter is pipelined with the data-gradient GEMM "
+        "(Megatron-Core tp_comm_overlap_rs_dgrad, NeMo MC_TP_OVERLAP_RS_DGRAD); priced for LoRA jobs (frozen "
+        "weights); default off, as Megatron-Core",
+        "With TP communication overlap and sequence parallelism, the input-gradient reduce-scatter of a "
+        "column-parallel projection (QKV unless tp_overlap_disable_qkv, FC1) is split and pipelined with its "
+        "data-gradient GEMM (Megatron-Core tp_comm_overlap_rs_dgrad -> TransformerEngine ub_overlap_rs_dgrad, which "
+        "v1.11 module/layernorm_linear.py keeps for a frozen weight) instead of hidden behind the weight-gradient "
+        "GEMM (ub_bulk_wgrad, off for a frozen weight). Priced for LoRA jobs: such a frozen projection's "
+        "reduce-scatter is charged at the TP overlap residual like the others, not exposed in full. The MLPerf "
+        "v4.1 NeMo configurations set it in config_common.sh and the TP4 CP2 / TP1 configs turn it off; "
+        "Megatron-Core's default is false.",
+        csv_column="tp_overlap_rs_dgrad", csv_generic=True),
 )
 
 #: The option names, in table order.

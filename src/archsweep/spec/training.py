@@ -121,6 +121,14 @@ class TrainingJob:
             mapping runs it only where pp x vpp is its stage count and Megatron-Core accepts it at that pp. "",
             the default: the even split (or the embedding / loss split). Megatron-Core refuses it together with
             ``embedding_loss_in_pipeline_split`` (transformer_config.py L1306-1315).
+        tp_overlap_disable_qkv: with TP overlap, the QKV projection's all-gather is not overlapped
+            (Megatron-Core ``tp_comm_overlap_disable_qkv``; NVIDIA's MLPerf NeMo LoRA configs: ``MC_TP_DISABLE_QKV``
+            default True); priced for LoRA jobs only (who gathers the QKV adapter's input:
+            :func:`archsweep.model.training.communication.lora_tensor_parallel_s`). False, the default, is
+            Megatron-Core's.
+        tp_overlap_rs_dgrad: with TP overlap, a column-parallel projection's data-gradient reduce-scatter is
+            pipelined with its data-gradient GEMM (Megatron-Core ``tp_comm_overlap_rs_dgrad``); priced for LoRA
+            jobs only (a frozen weight's reduce-scatter then stays hidden). False, the default, is Megatron-Core's.
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -149,6 +157,8 @@ class TrainingJob:
     embedding_loss_in_pipeline_split: bool = False
     fp8_dot_product_attention: bool = False
     pipeline_layout: str = ""
+    tp_overlap_disable_qkv: bool = False
+    tp_overlap_rs_dgrad: bool = False
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 

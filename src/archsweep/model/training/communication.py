@@ -102,10 +102,12 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
     that GEMM with the data-gradient GEMM, ``ub_bulk_dgrad``), and turns both off for a weight that needs no
     gradient (v1.6rc2 .. v1.11 ``module/layernorm_linear.py`` / ``layernorm_mlp.py`` backward: ``if tp_world_size
     == 1 or not weight.requires_grad: ctx.ub_bulk_dgrad = False`` and the same for ``ub_bulk_wgrad``); the
-    reduce-scatter is then issued and waited on with no GEMM behind it. Megatron-Core's default
-    (``tp_comm_overlap_rs_dgrad`` False, which would pipeline it with the data-gradient GEMM instead) is taken:
-    per layer and micro-batch, QKV's and (dense layers) FC1's reduce-scatter exposed in full, i.e.
-    ``1 - tp_overlap_residual`` of each added to what :func:`tensor_parallel` charges.
+    reduce-scatter is then issued and waited on with no GEMM behind it. Per layer and micro-batch, QKV's and
+    (dense layers) FC1's reduce-scatter exposed in full, i.e. ``1 - tp_overlap_residual`` of each added to what
+    :func:`tensor_parallel` charges, unless the job pipelines it with the data-gradient GEMM
+    (``tp_overlap_rs_dgrad``: Megatron-Core ``tp_comm_overlap_rs_dgrad`` -> TE ``ub_overlap_rs_dgrad``, kept for
+    a frozen weight, v1.11 layernorm_linear.py L420-425; for QKV only without ``tp_overlap_disable_qkv``,
+    which Megatron-Core turns into ``ub_overlap_rs_dgrad=False`` as well).
 
     And an adapter on a norm-fed projection (attention_qkv, mlp_fc1) cannot share that projection's overlapped
     input all-gather: NeMo's ``MCoreSelfAttentionMixin`` / ``MCoreMLPMixin`` take the gathered norm output
@@ -117,9 +119,12 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
     ``tp_comm_disable_qkv`` / ``tp_comm_overlap_disable_qkv`` true (``MC_TP_DISABLE_QKV`` default True in
     ``conf/megatron_gpt_peft_tuning_config.yaml``: NVIDIA's v4.0 file and the 16 v4.1 files that carry the key),
     which Megatron-Core turns into ``ub_overlap_ag=False`` for the QKV projection (core_v0.7.0.beta
-    ``transformer_engine.py`` TELayerNormColumnParallelLinear); v4.0 copies without the key run the adapter's
-    second gather instead. Priced at the cheaper way, a lower bound: the projection's forward all-gather exposed
-    in full, ``1 - tp_overlap_residual`` of it added (repeated by full recompute).
+    ``transformer_engine.py`` TELayerNormColumnParallelLinear): the job's ``tp_overlap_disable_qkv``, priced as
+    the projection's forward all-gather exposed in full, ``1 - tp_overlap_residual`` of it added. Without it
+    (Megatron-Core's default; the v4.0 copies without the key) the all-gather stays overlapped and the adapter's
+    own gather (an all-gather forward, a reduce-scatter backward) is exposed in full. An adapter on FC1 is
+    priced the first way (``tp_comm_overlap_disable_fc1`` is not a job option). Full recompute repeats the
+    forward ones.
     """
     targets = wl.training.lora_targets
     if wl.training.mode != "finetune_lora" or not wl.training.lora_rank:
@@ -146,9 +151,21 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
            + dense_share * ((column_b if "mlp_fc1" in targets else 0.0) + (row_b if "mlp_fc2" in targets else 0.0)))
     overlap = sp & (mp.tp_overlap > 0)
     unhidden = np.where(overlap, 1.0 - cal.tp_overlap_residual, 0.0)
-    frozen_rs = unhidden * (1.0 + dense_share) * coll.reduce_scatter_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
-    norm_fed = float("attention_qkv" in targets) + dense_share * float("mlp_fc1" in targets)
-    fwd = fwd + unhidden * norm_fed * coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+    qkv_off = wl.training.tp_overlap_disable_qkv
+    rs_dgrad = wl.training.tp_overlap_rs_dgrad
+    # a frozen projection's reduce-scatter stays hidden where it is pipelined with the data-gradient GEMM
+    # (tp_overlap_rs_dgrad; Megatron-Core turns it off for QKV with tp_overlap_disable_qkv)
+    exposed_rs = float(not (rs_dgrad and not qkv_off)) + dense_share * float(not rs_dgrad)
+    full_rs = coll.reduce_scatter_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+    full_ag = coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
+    frozen_rs = unhidden * exposed_rs * full_rs
+    qkv_fed = float("attention_qkv" in targets)
+    if qkv_off:  # TE hands the gathered norm output over; its all-gather runs without overlap
+        fwd = fwd + unhidden * qkv_fed * full_ag
+    else:  # the all-gather stays overlapped; NeMo's adapter gathers its input again, exposed in full
+        fwd = fwd + np.where(overlap, qkv_fed * full_ag, 0.0)
+        bwd = bwd + np.where(overlap, qkv_fed * full_rs, 0.0)
+    fwd = fwd + unhidden * dense_share * float("mlp_fc1" in targets) * full_ag
     per_layer = fwd + bwd + np.where(mp.recompute == 2, fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
