@@ -184,9 +184,13 @@ def spearman(df: pd.DataFrame) -> pd.Series:
 
 
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
-    """Coefficient of determination of the least-squares fit of ``y`` on the columns of ``x``."""
+    """Coefficient of determination of the least-squares fit of ``y`` on the columns of ``x``; NaN where ``y`` has
+    no spread (fewer than two rows: a generation set that ``--groups`` leaves empty, or all rows equal)."""
+    total = float(((y - y.mean()) ** 2).sum()) if len(y) > 1 else 0.0
+    if total == 0.0:
+        return float("nan")
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
-    return 1.0 - float(((y - x @ coef) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - x @ coef) ** 2).sum()) / total
 
 
 def explained(df: pd.DataFrame) -> pd.DataFrame:
@@ -201,7 +205,7 @@ def explained(df: pd.DataFrame) -> pd.DataFrame:
         col = {"rows": float(len(d)), "parts only": _r2(parts, y)}
         for feat in FEATURES:
             v = d[feat].to_numpy(dtype=float)
-            col[feat] = _r2(np.column_stack([parts, v]), y) if np.ptp(v) > 0 else np.nan
+            col[feat] = _r2(np.column_stack([parts, v]), y) if len(v) and np.ptp(v) > 0 else np.nan
         out[name] = col
     return pd.DataFrame(out)
 
