@@ -12,6 +12,7 @@ Usage: PYTHONPATH=<tree>/src python benchmarks/step_hashes.py > hashes.txt
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import warnings
 from dataclasses import fields, is_dataclass, replace
@@ -45,7 +46,10 @@ def _walk(obj: Any, h: Any, name: str = "") -> None:
         h.update(a.tobytes())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the hashes (module doc); no options (``--help`` prints the module doc's first lines and exits)."""
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Usage: PYTHONPATH=<tree>/src python "
+                            "benchmarks/step_hashes.py > hashes.txt; diff two trees' output.").parse_args(argv)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
     cal = load_calibration()

@@ -17,6 +17,7 @@ says about the too-fast B200 / GB200 rows.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 from dataclasses import dataclass, replace
@@ -130,7 +131,9 @@ def report() -> list[str]:
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the report (module doc); no options (``--help`` prints the module doc's first line and exits)."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     print("\n".join(report()))
 
 
