@@ -74,6 +74,7 @@ def fit(rows: list[RowSplit], columns: tuple[int, ...]) -> tuple[np.ndarray, flo
 
 
 def collect(rows_file: str, parts: list[str]) -> list[RowSplit]:
+    """:func:`split_row` of every ``ok`` dense throughput row of ``parts`` in the validate output ``rows_file``."""
     measured = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     catalog, tech = load_catalog(), load_technology()
     with open(rows_file, newline="", encoding="utf-8") as handle:
@@ -84,6 +85,7 @@ def collect(rows_file: str, parts: list[str]) -> list[RowSplit]:
 
 
 def main() -> None:
+    """Print per part the mean component shares and the fits of :data:`FITS` (module doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", help="an archsweep validate --output file")
     parser.add_argument("--parts", default="B200,GB200,GB300,H100-SXM")

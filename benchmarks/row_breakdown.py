@@ -141,6 +141,7 @@ def _override(mp: MappingArrays, text: str) -> MappingArrays:
 
 
 def breakdown(run_id: str, mapping: str = "") -> str:
+    """The lines of the module doc for ``run_id`` (its own mapping; ``mapping``: MoE-layer fields re-priced)."""
     rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     row = rows[run_id]
     rs = row_step(row, load_catalog(), load_technology())

@@ -31,11 +31,14 @@ from archsweep.spec.workload import Workload
 
 
 def _job(name: str, **kw: Any) -> tuple[str, Workload]:
+    """(label, workload): the catalog workload ``name`` with the ``TrainingJob`` fields ``kw`` replaced."""
     wl = load_workload(name)
     return name + str(sorted(kw.items())), replace(wl, training=replace(wl.training, **kw)) if kw else wl
 
 
 def _walk(obj: Any, h: Any, name: str = "") -> None:
+    """Feed ``h`` (a hashlib object) every array of ``obj`` (dataclasses walked field by field) as float64 bytes,
+    each after its dotted field name and its shape."""
     if is_dataclass(obj):
         for f in fields(obj):
             _walk(getattr(obj, f.name), h, name + "." + f.name)

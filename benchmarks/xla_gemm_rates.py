@@ -51,6 +51,7 @@ class Entry:
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
+        """(batch, m, n, k): the table's key of one batched GEMM."""
         return (self.batch, self.m, self.n, self.k)
 
 
@@ -92,6 +93,7 @@ def model_over_measured(entries: list[Entry]) -> dict[tuple[str, str, tuple[int,
 
 
 def geomean(values: list[float]) -> float:
+    """Geometric mean of positive ``values``."""
     return float(np.exp(np.mean(np.log(values))))
 
 
@@ -113,6 +115,7 @@ def tiling_ratio(tile: int, units: int) -> float:
 
 
 def report() -> list[str]:
+    """The printed lines (module doc): per entry the model / measured rate, then per part and dtype."""
     entries = load_entries()
     ratios = model_over_measured(entries)
     lines = ["part      dtype  b x M x N x K            measured TFLOP/s  model / measured"]

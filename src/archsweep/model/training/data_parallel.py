@@ -218,7 +218,10 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     c = zero_collectives(z)
     groups: list[SyncGroup] = []
 
-    def _sync(grad_bytes, param_count, group, grp_stride):
+    def _sync(grad_bytes: np.ndarray, param_count: np.ndarray, group: np.ndarray,
+              grp_stride: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the step's sync of one group's buffer, s, as :class:`ZeroCollectives` counts it; the ZeRO 1-2 weight
+        all-gather left out of the overlapped sync, s: all of it with ``param_gather_overlap`` off, else 0)."""
         on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
         rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
         ag = coll.sharded_on(hw, param_count * trainable_scale * cal.weight_bytes_per_param, on)  # all-gather
