@@ -20,19 +20,13 @@ import csv
 from dataclasses import dataclass, replace
 
 import numpy as np
-from row_breakdown import _value
+from row_breakdown import _value, row_step
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
-from archsweep.load.part_physics import job_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.transformer import layer_costs
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
-from archsweep.validation.layer_time import mapping_from_result
-from archsweep.validation.rows import calibration_stack, row_calibration
 
 THROUGHPUT = ("tokens_per_s_per_gpu", "tflops_per_gpu")
 COMPONENTS = ("GEMM", "attention", "memory")
@@ -53,16 +47,8 @@ class RowSplit:
 def split_row(row: dict, part: str, error_pct: float, catalog, tech) -> RowSplit:
     """The model's step of ``row`` (on catalog part ``part``) at its stated mapping, split by its layer's component
     shares."""
-    plan = validation_run.plan_row(row, catalog)
-    base = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    cache: dict = {}
-    results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
-    valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results
-    result = min(valid, key=lambda r: _value(r, "step_time_s"))
-    cal = job_calibration(base, plan.entry, plan.workload.training)
-    hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-    mp, wl = mapping_from_result(result), plan.workload
-    peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
+    rs = row_step(row, catalog, tech)
+    result, cal, hw, mp, wl, peak = rs.result, rs.cal, rs.hw, rs.mp, rs.wl, rs.peak
 
     def layer_s(c) -> float:
         return float(np.ravel(c.dense_fwd_s + c.dense_bwd_s)[0])
@@ -88,6 +74,7 @@ def fit(rows: list[RowSplit], columns: tuple[int, ...]) -> tuple[np.ndarray, flo
 
 
 def collect(rows_file: str, parts: list[str]) -> list[RowSplit]:
+    """:func:`split_row` of every ``ok`` dense throughput row of ``parts`` in the validate output ``rows_file``."""
     measured = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
     catalog, tech = load_catalog(), load_technology()
     with open(rows_file, newline="", encoding="utf-8") as handle:
@@ -98,6 +85,7 @@ def collect(rows_file: str, parts: list[str]) -> list[RowSplit]:
 
 
 def main() -> None:
+    """Print per part the mean component shares and the fits of :data:`FITS` (module doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", help="an archsweep validate --output file")
     parser.add_argument("--parts", default="B200,GB200,GB300,H100-SXM")

@@ -39,19 +39,14 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from row_breakdown import row_step
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
-from archsweep.load.part_physics import job_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.gemm import PartFill, gemm_efficiency, low_precision_rate_ratio
 from archsweep.model.transformer import layer_costs
-from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
-from archsweep.validation.layer_time import mapping_from_result
-from archsweep.validation.rows import calibration_stack, row_calibration
 
 GENERATION = {"A100-SXM4": "Ampere", "A100-SXM4-40GB": "Ampere", "H100-SXM": "Hopper", "H200-SXM": "Hopper",
               "H200": "Hopper", "H200-NVL": "Hopper", "GH200": "Hopper", "H800": "Hopper", "B200": "Blackwell", "GB200": "Blackwell",
@@ -100,18 +95,9 @@ def _power_demand(power_w: float, static_w: float, tdp_w: float, clock_ratio: fl
 
 def row_features(row: dict[str, str], catalog, tech) -> dict[str, float | str]:
     """The features of one training_runs.csv row at its stated mapping (module doc)."""
-    plan = validation_run.plan_row(row, catalog)
-    base = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    cache: dict = {}
-    results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
-    valid = [r for r in results if _f(r["violation_mapping"]) <= 0] or results
-    res = min(valid, key=lambda r: _f(r["step_time_s"]))
-    cal = job_calibration(base, plan.entry, plan.workload.training)
-    hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-    mp = mapping_from_result(res)
-    wl = plan.workload
+    rs = row_step(row, catalog, tech)
+    plan, res, cal, hw, mp, wl, peak = rs.plan, rs.result, rs.cal, rs.hw, rs.mp, rs.wl, rs.peak
     fp8 = wl.training.precision == "fp8"
-    peak = hw.peak_matrix_flops_fp8 if fp8 else hw.peak_matrix_flops_bf16
     gen = GENERATION.get(plan.entry.name, "other")
     tp, cp, mb = _f(mp.tp), _f(mp.cp), _f(mp.micro_batch)
     m = mb * wl.seq_len / cp
@@ -198,9 +184,13 @@ def spearman(df: pd.DataFrame) -> pd.Series:
 
 
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
-    """Coefficient of determination of the least-squares fit of ``y`` on the columns of ``x``."""
+    """Coefficient of determination of the least-squares fit of ``y`` on the columns of ``x``; NaN where ``y`` has
+    no spread (fewer than two rows: a generation set that ``--groups`` leaves empty, or all rows equal)."""
+    total = float(((y - y.mean()) ** 2).sum()) if len(y) > 1 else 0.0
+    if total == 0.0:
+        return float("nan")
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
-    return 1.0 - float(((y - x @ coef) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - x @ coef) ** 2).sum()) / total
 
 
 def explained(df: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +205,7 @@ def explained(df: pd.DataFrame) -> pd.DataFrame:
         col = {"rows": float(len(d)), "parts only": _r2(parts, y)}
         for feat in FEATURES:
             v = d[feat].to_numpy(dtype=float)
-            col[feat] = _r2(np.column_stack([parts, v]), y) if np.ptp(v) > 0 else np.nan
+            col[feat] = _r2(np.column_stack([parts, v]), y) if len(v) and np.ptp(v) > 0 else np.nan
         out[name] = col
     return pd.DataFrame(out)
 

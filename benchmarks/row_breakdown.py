@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -99,16 +100,26 @@ def moe_terms(hw: HardwareArrays, wl, mp: MappingArrays, cal, peak, count: float
             f" one all-to-all {ms(a2a):.3f} ({f(ep_alltoalls_per_layer(mp)):g} per layer)"]
 
 
-def _override(mp: MappingArrays, text: str) -> MappingArrays:
-    """``mp`` with the ``field=value`` pairs of ``text`` (comma separated) replaced."""
-    pairs = dict(item.split("=") for item in text.split(",") if item)
-    return replace(mp, **{k: np.asarray([float(v)]) for k, v in pairs.items()})
+@dataclass(frozen=True)
+class RowStep:
+    """A validation row evaluated as ``archsweep validate`` evaluates it: its plan, its stack's row calibration
+    (``base``), the result of the fastest of its strategies whose mapping is valid (of all of them where none is),
+    and that result's job calibration, part (one design at the row's accelerator count), mapping, workload and
+    matrix peak (FP8 or BF16 as the row's precision, FLOP/s)."""
+
+    plan: Any
+    base: Any
+    result: dict[str, np.ndarray]
+    cal: Any
+    hw: HardwareArrays
+    mp: MappingArrays
+    wl: Any
+    peak: np.ndarray
 
 
-def breakdown(run_id: str, mapping: str = "") -> str:
-    rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
-    row = rows[run_id]
-    catalog, tech = load_catalog(), load_technology()
+def row_step(row: dict[str, str], catalog, tech) -> RowStep:
+    """:class:`RowStep` of a training_runs.csv row (its cells as read); the loop row_breakdown, row_variant,
+    component_offsets and dense_residual share."""
     plan = validation_run.plan_row(row, catalog)
     base = row_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
                            plan.workload.architecture)
@@ -118,9 +129,23 @@ def breakdown(run_id: str, mapping: str = "") -> str:
     result = min(valid, key=lambda r: _value(r, "step_time_s"))
     cal = job_calibration(base, plan.entry, plan.workload.training)
     hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
-    mp = mapping_from_result(result)
     wl = plan.workload
     peak = hw.peak_matrix_flops_fp8 if wl.training.precision == "fp8" else hw.peak_matrix_flops_bf16
+    return RowStep(plan, base, result, cal, hw, mapping_from_result(result), wl, peak)
+
+
+def _override(mp: MappingArrays, text: str) -> MappingArrays:
+    """``mp`` with the ``field=value`` pairs of ``text`` (comma separated) replaced."""
+    pairs = dict(item.split("=") for item in text.split(",") if item)
+    return replace(mp, **{k: np.asarray([float(v)]) for k, v in pairs.items()})
+
+
+def breakdown(run_id: str, mapping: str = "") -> str:
+    """The lines of the module doc for ``run_id`` (its own mapping; ``mapping``: MoE-layer fields re-priced)."""
+    rows = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+    row = rows[run_id]
+    rs = row_step(row, load_catalog(), load_technology())
+    plan, result, cal, hw, mp, wl, peak = rs.plan, rs.result, rs.cal, rs.hw, rs.mp, rs.wl, rs.peak
     count = float(plan.count)
     etp = expert_tensor_parallel(mp, np.asarray(count / (mp.tp * mp.pp * mp.cp)))
     lc = layer_costs(hw, wl, mp, cal, peak, etp)

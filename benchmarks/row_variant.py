@@ -18,28 +18,21 @@ import argparse
 import sys
 from dataclasses import fields
 
-from row_breakdown import _TERMS, _value
+from row_breakdown import _TERMS, _value, row_step
 
-from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.validation import run as validation_run
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.rows import calibration_stack, row_calibration
+from archsweep.validation.rows import calibration_stack
 
 
 def predict_variant(row: dict[str, str]) -> str:
     """The prediction of ``row`` (a validation row's cells) as ``archsweep validate`` makes it, as text."""
-    plan = validation_run.plan_row(row, load_catalog())
-    base = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    cache: dict = {}
-    tech = load_technology()
-    results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
-    valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results
-    result = min(valid, key=lambda r: _value(r, "step_time_s"))
+    rs = row_step(row, load_catalog(), load_technology())
+    plan, result = rs.plan, rs.result
     predicted = predict_metric(plan, result, None)
     return "\n".join([
         f"  [{calibration_stack(row)}] {plan.metric} measured {plan.measured:.5g}, predicted {predicted:.5g}"

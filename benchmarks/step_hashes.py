@@ -7,11 +7,13 @@ offload; Apex DistributedFusedAdam dtypes; selective recompute modules. Parts: H
 8,192 accelerators, every mapping of the model's enumeration (no stack restriction). Prints one line per (job, part)
 and a total (s15-speed, docs/model-accuracy.md).
 
-Usage: PYTHONPATH=<tree>/src python benchmarks/step_hashes.py > hashes.txt
+Usage: PYTHONPATH=<tree>/src python benchmarks/step_hashes.py [--flat] > hashes.txt (``--flat``: the same jobs under
+DeepSpeed ZeRO-3's flat gathers and a weight gather that is not overlapped, s16-review)
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import warnings
 from dataclasses import fields, is_dataclass, replace
@@ -30,11 +32,14 @@ from archsweep.spec.workload import Workload
 
 
 def _job(name: str, **kw: Any) -> tuple[str, Workload]:
+    """(label, workload): the catalog workload ``name`` with the ``TrainingJob`` fields ``kw`` replaced."""
     wl = load_workload(name)
     return name + str(sorted(kw.items())), replace(wl, training=replace(wl.training, **kw)) if kw else wl
 
 
 def _walk(obj: Any, h: Any, name: str = "") -> None:
+    """Feed ``h`` (a hashlib object) every array of ``obj`` (dataclasses walked field by field) as float64 bytes,
+    each after its dotted field name and its shape."""
     if is_dataclass(obj):
         for f in fields(obj):
             _walk(getattr(obj, f.name), h, name + "." + f.name)
@@ -45,10 +50,16 @@ def _walk(obj: Any, h: Any, name: str = "") -> None:
         h.update(a.tobytes())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the hashes (module doc); ``--flat``: under ``sharded_gather_flat`` 1 and ``param_gather_overlap`` off
+    (the DeepSpeed ZeRO-3 placement and the serial weight gather, which the default calibration never reaches)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Usage: PYTHONPATH=<tree>/src "
+                                     "python benchmarks/step_hashes.py > hashes.txt; diff two trees' output.")
+    parser.add_argument("--flat", action="store_true", help="ZeRO-3 flat gathers, weight gather not overlapped")
+    flat = parser.parse_args(argv).flat
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
-    cal = load_calibration()
+    cal = replace(load_calibration(), sharded_gather_flat=1.0) if flat else load_calibration()
     jobs = [_job("llama3-70b"), _job("deepseek-v3"), _job("mixtral-8x7b"), _job("llama3-405b"),
             _job("llama3-70b", embedding_loss_in_pipeline_split=True),
             _job("deepseek-v3", embedding_loss_in_pipeline_split=True),
@@ -58,6 +69,9 @@ def main() -> None:
             _job("mixtral-8x7b", precision="fp8", activation_offload_layers=2),
             _job("gpt3-175b", dfa_state_dtype="bf16", dfa_grad_sync_dtype="fp32"),
             _job("llama3-8b", recompute_modules=("core_attn", "layernorm", "mlp"))]
+    if flat:
+        jobs = [("flat " + label, replace(wl, training=replace(wl.training, param_gather_overlap=False)))
+                for label, wl in jobs]
     total = hashlib.sha256()
     for label, wl in jobs:
         kind = TrainingJobKind(wl, cal, None)

@@ -17,6 +17,7 @@ says about the too-fast B200 / GB200 rows.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 from dataclasses import dataclass, replace
@@ -50,6 +51,7 @@ class Entry:
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
+        """(batch, m, n, k): the table's key of one batched GEMM."""
         return (self.batch, self.m, self.n, self.k)
 
 
@@ -91,6 +93,7 @@ def model_over_measured(entries: list[Entry]) -> dict[tuple[str, str, tuple[int,
 
 
 def geomean(values: list[float]) -> float:
+    """Geometric mean of positive ``values``."""
     return float(np.exp(np.mean(np.log(values))))
 
 
@@ -112,6 +115,7 @@ def tiling_ratio(tile: int, units: int) -> float:
 
 
 def report() -> list[str]:
+    """The printed lines (module doc): per entry the model / measured rate, then per part and dtype."""
     entries = load_entries()
     ratios = model_over_measured(entries)
     lines = ["part      dtype  b x M x N x K            measured TFLOP/s  model / measured"]
@@ -130,7 +134,9 @@ def report() -> list[str]:
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Print the report (module doc); no options (``--help`` prints the module doc's first line and exits)."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     print("\n".join(report()))
 
 

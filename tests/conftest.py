@@ -101,12 +101,17 @@ def derive_script(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType
 
 def load_benchmark(stem: str) -> ModuleType:
     """The script ``benchmarks/<stem>.py`` as a module (registered in ``sys.modules`` under
-    ``<stem>_bench``, so its dataclasses resolve their module)."""
+    ``<stem>_bench``, so its dataclasses resolve their module). Its siblings (``from row_breakdown import ...``)
+    import as when it runs as a script: the benchmarks folder is on ``sys.path`` while it loads."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{stem}.py"
     spec = importlib.util.spec_from_file_location(f"{stem}_bench", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module

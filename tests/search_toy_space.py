@@ -1,6 +1,6 @@
 """The toy three-axis grid (integer, stepped float, categorical) shared by the local-search and
 step-model tests of tests/search/, two conflicting objectives on it, and the ask-and-tell loop they run
-samplers with."""
+samplers with; the enqueue-then-ask loop of the ``limit_clamp`` and ``local_search_ridge`` tests (their own grids)."""
 
 from __future__ import annotations
 
@@ -47,4 +47,26 @@ def asked_and_told(sampler: optuna.samplers.BaseSampler, trials: int,
             values, constraint = objectives(trial.params)
             trial.set_constraint("limit", constraint)
             study.tell(trial, values)
+    return asked
+
+
+def enqueued_then_asked(sampler: optuna.samplers.BaseSampler, space: dict[str, Any], start: list[dict[str, Any]],
+                        trials: int, outcome: Callable[[dict[str, Any]], tuple[list[float], dict[str, float]]]
+                        ) -> list[tuple[Any, ...]]:
+    """Grid points (each trial's values in ``space``'s key order) of ``trials`` trials (rounded up to a whole
+    batch) of a two-objective study over ``space``: the ``start`` points enqueued and told one at a time, then the
+    sampler's own, asked two at a time before either is told. ``outcome``: a point's minimised objectives and its
+    constraint values by name (the ``limit_clamp`` and ``local_search_ridge`` tests' loop)."""
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    for params in start:
+        study.enqueue_trial(params)
+    asked: list[tuple[Any, ...]] = []
+    while len(asked) < trials:
+        batch = [study.ask(space) for _ in range(2 if len(asked) >= len(start) else 1)]
+        for trial in batch:
+            values, constraints = outcome(trial.params)
+            for name, value in constraints.items():
+                trial.set_constraint(name, value)
+            study.tell(trial, values)
+            asked.append(tuple(trial.params[name] for name in space))
     return asked

@@ -18,6 +18,7 @@ import optuna
 import pytest
 from optuna.distributions import IntDistribution
 from search_study import sampler_options_error
+from search_toy_space import enqueued_then_asked
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.search.clamp import ClampedStepModel, clamp_term, clamped, fit_clamped_step_model
@@ -150,19 +151,7 @@ PLANTED = {(5, 2, 24), (2, 5, 24)}  # demand 18: the throughput extreme under th
 def _run(clamp: bool, seed: int, trials: int) -> tuple[list[tuple[int, int, int]], ParetoLocalSearchSampler]:
     sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=len(START), seed=seed,
                                        model=True, ridge=True, clamp=clamp)
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    for params in START:
-        study.enqueue_trial(params)
-    asked: list[tuple[int, int, int]] = []
-    while len(asked) < trials:
-        batch = [study.ask(SPACE) for _ in range(2 if len(asked) >= len(START) else 1)]
-        for trial in batch:
-            values, constraints = _toy(trial.params)
-            for name, value in constraints.items():
-                trial.set_constraint(name, value)
-            study.tell(trial, values)
-            asked.append((trial.params["a"], trial.params["b"], trial.params["tdp_w"]))
-    return asked, sampler
+    return enqueued_then_asked(sampler, SPACE, START, trials, _toy), sampler
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.distributions import IntDistribution
 from search_study import sampler_options_error
+from search_toy_space import enqueued_then_asked
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.search.localsearch import ParetoLocalSearchSampler
@@ -68,15 +69,15 @@ SPACE = {"a": IntDistribution(0, 5), "b": IntDistribution(0, 5), "z": IntDistrib
 CAP = 18.0
 
 
-def _toy(p: dict[str, Any]) -> tuple[list[float], float]:
-    """(minimised objectives: -throughput, price; the power constraint's value). ``z`` = 0 clamps the power at
-    12 (the throughput then grows by 0.1 per unit of unclamped demand), ``z`` = 1 does not (and costs 3); the
+def _toy(p: dict[str, Any]) -> tuple[list[float], dict[str, float]]:
+    """(minimised objectives: -throughput, price; the power constraint's value by name). ``z`` = 0 clamps the power
+    at 12 (the throughput then grows by 0.1 per unit of unclamped demand), ``z`` = 1 does not (and costs 3); the
     cap is 18. Planted throughput extremes: (5, 2, 1) and (2, 5, 1) (18 at price 10), two or three steps past
     infeasible points along one axis from (5, 5, 1), the raised-limit neighbour of the clamped extreme (5, 5, 0)."""
     raw = (p["a"] + 1) * (p["b"] + 1)
     power = raw if p["z"] else min(raw, 12)
     throughput = power if p["z"] or raw <= 12 else 12 + 0.1 * (raw - 12)
-    return [-float(throughput), float(p["a"] + p["b"] + 3 * p["z"])], power / CAP - 1
+    return [-float(throughput), float(p["a"] + p["b"] + 3 * p["z"])], {"violation_power_w_max": power / CAP - 1}
 
 
 PLANTED = {(5, 2, 1), (2, 5, 1)}
@@ -90,18 +91,7 @@ def _run(ridge: bool, seed: int, trials: int) -> list[tuple[int, int, int]]:
     in batches of 2."""
     sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=len(START), seed=seed,
                                        model=True, ridge=ridge)
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    for params in START:
-        study.enqueue_trial(params)
-    asked: list[tuple[int, int, int]] = []
-    while len(asked) < trials:
-        batch = [study.ask(SPACE) for _ in range(2 if len(asked) >= len(START) else 1)]
-        for trial in batch:
-            values, power = _toy(trial.params)
-            trial.set_constraint("violation_power_w_max", power)
-            study.tell(trial, values)
-            asked.append((trial.params["a"], trial.params["b"], trial.params["z"]))
-    return asked
+    return enqueued_then_asked(sampler, SPACE, START, trials, _toy)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -3,8 +3,6 @@ one real row split into them (s15-bwdense, docs/model-accuracy.md)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import load_benchmark
 
@@ -16,10 +14,7 @@ from archsweep.validation.cells import read_measurements
 
 @pytest.fixture(scope="module")
 def bench():
-    folder = str(Path(__file__).resolve().parents[2] / "benchmarks")
-    with pytest.MonkeyPatch.context() as mp:  # the script imports its sibling row_breakdown, as when run
-        mp.syspath_prepend(folder)
-        yield load_benchmark("component_offsets")
+    return load_benchmark("component_offsets")  # it imports its sibling row_breakdown, as when run
 
 
 def _rows(bench, extra: tuple[float, float, float]) -> list:

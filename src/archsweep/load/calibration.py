@@ -20,8 +20,10 @@ from archsweep.spec.errors import InputError
 
 __all__ = ["held_out_lower_bounds", "held_out_priors", "load_calibration", "load_base_calibration", "software_stacks"]
 
+# moe_host_s_per_token is seconds per token: a time, as its per-call sibling ("0.5 ms" / 4096 = "122 ns").
 _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time", "moe_host_ungraphed_extra_s": "time",
-               "moe_host_shared_expert_ungraphed_s": "time", "memory_reserved_bytes": "bytes"}
+               "moe_host_shared_expert_ungraphed_s": "time", "moe_host_s_per_token": "time",
+               "memory_reserved_bytes": "bytes"}
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat", "zero3_live_params_cap",

@@ -18,10 +18,21 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["DataParallelCost", "chunked_sync_exposed_s", "chunked_sync_window", "data_parallel", "expert_shard_group",
-           "flat_gather_stride", "local_state_params", "optimizer_time_s", "overlapped_exposed_s", "reduced_grad_bytes",
-           "ring_link_shares", "SyncBytes",
-           "synced_stage_parameters"]
+__all__ = ["DataParallelCost", "SyncBytes", "SyncGroup", "ZeroCollectives", "chunked_sync_exposed_s",
+           "chunked_sync_window", "data_parallel", "dp_link_shares", "expert_shard_group", "flat_gather_stride",
+           "local_state_params", "optimizer_time_s", "overlapped_exposed_s", "reduced_grad_bytes", "ring_link_shares",
+           "synced_stage_parameters", "zero_collectives"]
+
+
+@dataclass(frozen=True)
+class SyncGroup:
+    """One data-parallel group of the synced stage as :func:`data_parallel` prices its step sync: the parameters per
+    accelerator whose gradients it reduces, its placement (:func:`~archsweep.model.collectives.tiers`) and the
+    stride its ranks sit at (what :func:`dp_link_shares` places the link bytes by, for link energy)."""
+
+    params: np.ndarray
+    tiers: coll.Tiers
+    stride: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -30,14 +41,15 @@ class DataParallelCost:
 
     Attributes:
         exposed_s: gradient reduction / ZeRO gathers left on the critical path, s.
-        reduced_bytes: bytes sent per step by the gradient reduction and the weight gathers, on the scale-up and
-            the scale-out fabric (:func:`reduced_grad_bytes`; link energy).
         local_params: trainable-state parameters this accelerator updates (sharded with ZeRO >= 1).
+        groups: the dense group's :class:`SyncGroup`, then the expert group's (a model with experts): what the
+            bytes sent per step on each fabric are counted from (:func:`dp_link_shares`, :func:`reduced_grad_bytes`;
+            link energy), only where the work counts are wanted.
     """
 
     exposed_s: np.ndarray
-    reduced_bytes: SyncBytes
     local_params: np.ndarray
+    groups: tuple[SyncGroup, ...]
 
 
 @dataclass(frozen=True)
@@ -46,9 +58,39 @@ class SyncBytes:
 
     scaleup: np.ndarray
     scaleout: np.ndarray
-    #: (scale-up, scale-out) bytes per buffer byte of the dense group's collectives, then the expert group's
-    #: (:func:`ring_link_shares`): what prices another stage of the same groups (work_counts' average stage).
-    shares: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+@dataclass(frozen=True)
+class ZeroCollectives:
+    """The data-parallel collectives of one step over one group's buffer, by ZeRO stage (Rajbhandari et al., SC20,
+    Sec. 5): how many of each per step and per micro-batch. :func:`data_parallel` prices them in time and
+    :func:`reduced_grad_bytes` counts their bytes, both from this one description (:func:`zero_collectives`).
+
+    Attributes:
+        allreduce: gradient all-reduces per step (ZeRO-0: 1).
+        reduce_scatter: gradient reduce-scatters per step (ZeRO-1: 1, of the accumulated gradients).
+        gather: all-gathers of the updated weights per step (ZeRO 1-2: 1, after the optimizer step).
+        reduce_scatter_per_microbatch: gradient reduce-scatters per micro-batch (ZeRO 2-3: 1; only a gradient
+            shard is kept).
+        gather_per_microbatch: weight all-gathers per micro-batch (ZeRO-3: 2, before the forward and again before
+            the backward; their time is priced layer by layer, :func:`_zero3_exposed_s`).
+    """
+
+    allreduce: np.ndarray
+    reduce_scatter: np.ndarray
+    gather: np.ndarray
+    reduce_scatter_per_microbatch: np.ndarray
+    gather_per_microbatch: np.ndarray
+
+
+def zero_collectives(zero_stage: np.ndarray) -> ZeroCollectives:
+    """:class:`ZeroCollectives` of each mapping's ZeRO stage (0 .. 3; 3 is ZeRO-3 / FSDP)."""
+    z = np.asarray(zero_stage)
+    one = np.ones(z.shape)
+    return ZeroCollectives(allreduce=np.where(z == 0, one, 0.0), reduce_scatter=np.where(z == 1, one, 0.0),
+                           gather=np.where((z == 1) | (z == 2), one, 0.0),
+                           reduce_scatter_per_microbatch=np.where(z >= 2, one, 0.0),
+                           gather_per_microbatch=np.where(z >= 3, 2.0 * one, 0.0))
 
 
 def synced_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,32 +136,53 @@ def ring_link_shares(t: coll.Tiers) -> tuple[np.ndarray, np.ndarray]:
     ``(n_out - 1) / (n_out n_in)``, the ring's ``(n - 1) / n`` of NCCL's bus bandwidth (NVIDIA/nccl-tests @dcf8189
     doc/PERFORMANCE.md, "ReduceScatter", "AllGather"; an all-reduce twice that, "AllReduce": ``2 (n - 1) / n``). 0
     and 0 for a group of one."""
-    return (t.n_in - 1.0) / t.n_in, (t.n_out - 1.0) / (t.n_out * t.n_in)
+    return _ring_shares(t.n_in, t.n_out)
 
 
-def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, dense_p: np.ndarray, expert_p: np.ndarray,
-                       trainable_scale: float, microbatches: np.ndarray, dp_group: np.ndarray,
+def _ring_shares(n_in: np.ndarray, n_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ring_link_shares` of a group placed as ``n_in`` members in each of ``n_out`` domains."""
+    return (n_in - 1.0) / n_in, (n_out - 1.0) / (n_out * n_in)
+
+
+def dp_link_shares(hw: HardwareArrays, mp: MappingArrays, cal: Calibration,
+                   groups: Sequence[SyncGroup]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(scale-up, scale-out) bytes per buffer byte (:func:`ring_link_shares`) of each of :func:`data_parallel`'s
+    ``groups``, placed as it prices their collectives; ZeRO-3 with flat gathers (``sharded_gather_flat``) at a
+    domain's stride (:func:`flat_gather_stride`, as :func:`_zero3_exposed_s` places them). Only the work counts
+    (link energy) read them; the pruned search's ranking steps never compute them."""
+    flat3 = cal.sharded_gather_flat > 0 and bool(np.any(mp.zero_stage >= 3))
+    shares = []
+    for g in groups:
+        up, out = ring_link_shares(g.tiers)
+        if flat3:
+            domain = hw.scaleup_domain_size
+            flat = _ring_shares(*coll.group_split(g.tiers.n, flat_gather_stride(True, g.tiers.n, g.stride, domain),
+                                                  domain))
+            up, out = (np.where(mp.zero_stage >= 3, f, s) for f, s in zip(flat, (up, out)))
+        shares.append((up, out))
+    return tuple(shares)
+
+
+def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.ndarray], trainable_scale: float,
+                       microbatches: np.ndarray, dp_group: np.ndarray,
                        shares: Sequence[tuple[np.ndarray, np.ndarray]]) -> SyncBytes:
-    """Bytes one accelerator of a stage holding ``dense_p`` / ``expert_p`` parameters sends in that stage's
-    data-parallel collectives of one step, as :func:`data_parallel` prices them, on each fabric: ``shares`` the
-    dense group's :func:`ring_link_shares` (and the expert group's, for a model with experts). ZeRO-0 an all-reduce
-    of the gradients (2 x), ZeRO-1 a reduce-scatter of the gradients and an all-gather of the updated weights,
-    ZeRO-2 the reduce-scatter every micro-batch, ZeRO-3 per micro-batch the weights gathered for the forward and
-    again for the backward and the gradients reduce-scattered (:func:`_zero3_exposed_s`). LoRA: the adapters' share
-    (``trainable_scale``) of the gradients and of the gathered weights."""
-    z = mp.zero_stage
-    m = microbatches
+    """Bytes one accelerator of a stage holding ``params`` parameters per group (dense, then experts) sends in that
+    stage's data-parallel collectives of one step, as :func:`data_parallel` prices them (:func:`zero_collectives`),
+    on each fabric: ``shares`` each group's :func:`dp_link_shares` (the groups past ``shares`` send nothing). An
+    all-reduce sends twice a reduce-scatter's bytes; reduce-scatters send gradients
+    (``dp_grad_bytes_per_param``), all-gathers weights (``weight_bytes_per_param``). LoRA: the adapters' share
+    (``trainable_scale``) of the gradients and of the gathered weights. 0 where the group is one rank."""
+    c = zero_collectives(mp.zero_stage)
     total_up: np.ndarray | float = 0.0
     total_out: np.ndarray | float = 0.0
-    for params, (up, out) in zip((dense_p, expert_p), shares):
-        grad = params * trainable_scale * cal.dp_grad_bytes_per_param
-        weights = params * trainable_scale * cal.weight_bytes_per_param
-        sent = np.select([z == 0, z == 1, z == 2], [2.0 * grad, grad + weights, m * grad + weights],
-                         m * (grad + 2.0 * weights))
+    for p, (up, out) in zip(params, shares):
+        grad = p * trainable_scale * cal.dp_grad_bytes_per_param
+        weights = p * trainable_scale * cal.weight_bytes_per_param
+        per_step = 2.0 * c.allreduce * grad + c.reduce_scatter * grad + c.gather * weights
+        sent = per_step + microbatches * (c.reduce_scatter_per_microbatch * grad + c.gather_per_microbatch * weights)
         total_up, total_out = total_up + sent * up, total_out + sent * out
     live = dp_group > 1
-    return SyncBytes(scaleup=np.where(live, total_up, 0.0), scaleout=np.where(live, total_out, 0.0),
-                     shares=tuple(shares))
+    return SyncBytes(scaleup=np.where(live, total_up, 0.0), scaleout=np.where(live, total_out, 0.0))
 
 
 def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp: np.ndarray,
@@ -152,28 +215,27 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # after the optimizer step) exposed in full beside it.
     gather_serial = not wl.training.param_gather_overlap
 
-    # ZeRO-3 with flat gathers (``sharded_gather_flat``) places its group at a domain's stride (_zero3_exposed_s).
-    flat3 = cal.sharded_gather_flat > 0 and bool(np.any(z >= 3))
-    shares: list[tuple[np.ndarray, np.ndarray]] = []  # link bytes per buffer byte of each group (link energy)
+    c = zero_collectives(z)
+    groups: list[SyncGroup] = []
 
-    def _sync(grad_bytes, param_count, group, grp_stride):
+    def _sync(grad_bytes: np.ndarray, param_count: np.ndarray, group: np.ndarray,
+              grp_stride: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the step's sync of one group's buffer, s, as :class:`ZeroCollectives` counts it; the ZeRO 1-2 weight
+        all-gather left out of the overlapped sync, s: all of it with ``param_gather_overlap`` off, else 0)."""
         on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
         rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
         ag = coll.sharded_on(hw, param_count * trainable_scale * cal.weight_bytes_per_param, on)  # all-gather
         ar = coll.allreduce_on(hw, grad_bytes, on)
         ag_over = np.zeros_like(ag) if gather_serial else ag
-        sync = np.select([z == 0, z == 1, z == 2], [ar, rs + ag_over, microbatches * rs + ag_over], microbatches * rs)
-        up, out = ring_link_shares(on)
-        if flat3:
-            flat = coll.tiers(hw, group, flat_gather_stride(True, group, grp_stride, hw.scaleup_domain_size), eff)
-            up, out = (np.where(z >= 3, f, s) for f, s in zip(ring_link_shares(flat), (up, out)))
-        shares.append((up, out))
-        return sync, np.where((z == 1) | (z == 2), ag - ag_over, 0.0)
+        # ZeRO-3's per-micro-batch gathers are priced layer by layer (_zero3_exposed_s), not here.
+        sync = (c.allreduce * ar + c.reduce_scatter * rs + c.gather * ag_over
+                + microbatches * (c.reduce_scatter_per_microbatch * rs))
+        groups.append(SyncGroup(params=param_count, tiers=on, stride=grp_stride))
+        return sync, c.gather * (ag - ag_over)
 
     grad_sync, gather_exposed = _sync(dense_grad, dense_p, dp_group, stride)
     if wl.moe is not None:
-        e_stride = etp * mp.ep
-        e_sync, e_gather = _sync(expert_grad, expert_p, expert_group, e_stride)
+        e_sync, e_gather = _sync(expert_grad, expert_p, expert_group, etp * mp.ep)
         grad_sync, gather_exposed = grad_sync + e_sync, gather_exposed + e_gather
     zero3 = _zero3_exposed_s(hw, wl, mp, cal, dp_group, expert_group, etp, dense_p, expert_p, dense_grad, expert_grad,
                              microbatches, layers_stage, t_layer_f, t_layer_b + t_layer_rc)
@@ -186,9 +248,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     grad_exposed = np.select([z >= 3, z == 2], [0.0, overlapped_exposed_s(grad_sync, overlap_window,
                                                                           cal.overlap_interference)], once)
     exposed = np.where(dp_group > 1, grad_exposed + gather_exposed, 0.0) + zero3
-    local_params = local_state_params(mp, dense_p, expert_p, dp_group, etp)
-    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable_scale, microbatches, dp_group, shares)
-    return DataParallelCost(exposed, reduced, local_params)
+    return DataParallelCost(exposed, local_state_params(mp, dense_p, expert_p, dp_group, etp), tuple(groups))
 
 
 def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, dp_group: np.ndarray,

@@ -350,7 +350,8 @@ def lookup(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: 
 
 
 def lookup_parts(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
-                 ctx: tuple[Hashable, ...], key_rows: np.ndarray) -> tuple[Any, ...]:
+                 ctx: tuple[Hashable, ...], key_rows: np.ndarray
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`lookup`'s tables unstacked: (A of each key, a list of (m,) rows; each key's accelerator count's
     row of the next three; launch, valid and total, each (C, m), one row per distinct count of ``key_rows``,
     ascending); the pruned search's form (it reads A per key and the rest per count: no (K, m) copies)."""

@@ -93,8 +93,6 @@ coefficients of a count's domains come from one broadcast call.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from archsweep.model.training import comm_bound, key_tables
@@ -250,7 +248,8 @@ def best_mapping_indices(hw: HardwareArrays, wl: Workload, mappings: MappingArra
 
 
 def _time_search(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fixed_dp: float | None,
-                 cal: Calibration, ctx: tuple, tables: tuple[Any, ...], key_of: np.ndarray, cap: np.ndarray,
+                 cal: Calibration, ctx: tuple, tables: tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray,
+                                                             np.ndarray], key_of: np.ndarray, cap: np.ndarray,
                  clock: np.ndarray, best: np.ndarray) -> None:
     """Fill ``best`` (in place) with the step-time argmin of every candidate that has a fitting mapping."""
     a_rows, count_of_key, launch, valid, total = tables  # A per key; the rest per accelerator count

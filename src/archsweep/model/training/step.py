@@ -375,7 +375,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # Work counts per accelerator per step (work_counts.py): the average device's (energy, hfu), the busiest's (TDP);
     # NaN without ``work_counts`` (the pruned search's exact scores: they read the time and the memory only).
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes,
-                     step_link_bytes(hw, wl, mp, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
+                     step_link_bytes(hw, wl, mp, cal, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
                      (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output)) if work_counts else NO_WORK
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 

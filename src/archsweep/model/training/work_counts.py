@@ -38,7 +38,13 @@ from archsweep.model.training.communication import (
     TensorParallelCost,
     context_parallel_send_bytes,
 )
-from archsweep.model.training.data_parallel import DataParallelCost, SyncBytes, local_state_params, reduced_grad_bytes
+from archsweep.model.training.data_parallel import (
+    DataParallelCost,
+    SyncBytes,
+    dp_link_shares,
+    local_state_params,
+    reduced_grad_bytes,
+)
 from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_output_share
 from archsweep.model.training.mapping import MappingArrays
@@ -96,7 +102,8 @@ class LinkBytes:
     """Link bytes of one step as the time model prices them for its stage: TP bytes per transformer layer, EP
     scale-up / scale-out bytes per MoE layer, context-parallel ring bytes per layer (and whether the ring crosses
     the scale-out network), the bytes of one pipeline send (and whether it crosses the scale-out network), the
-    synced stage's DP gradient bytes, and the synced stage's trainable state per device (parameters)."""
+    DP groups' link bytes per buffer byte (:func:`~archsweep.model.training.data_parallel.dp_link_shares`), the
+    synced stage's parameters per device of each DP group, and its trainable state per device (parameters)."""
 
     tp_per_layer: np.ndarray
     ep_up_per_moe_layer: np.ndarray
@@ -105,7 +112,8 @@ class LinkBytes:
     cp_scaleout: np.ndarray
     pp_send_bytes: np.ndarray
     pp_scaleout: np.ndarray
-    synced_dp_bytes: SyncBytes
+    dp_shares: tuple[tuple[np.ndarray, np.ndarray], ...]
+    synced_dp_params: tuple[np.ndarray, ...]
     synced_local_params: np.ndarray
 
 
@@ -157,8 +165,9 @@ def average_stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray) -
     return dense, np.asarray(experts) + 0.0 * dense
 
 
-def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, stage: tuple[Any, Any, Any, Any, Any],
-                    tp: TensorParallelCost, ep: ExpertParallelCost, pp: PipelineCost, data: DataParallelCost) -> LinkBytes:
+def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                    stage: tuple[Any, Any, Any, Any, Any], tp: TensorParallelCost, ep: ExpertParallelCost,
+                    pp: PipelineCost, data: DataParallelCost) -> LinkBytes:
     """:class:`LinkBytes` of ``training_step`` from its communication costs; ``stage``: (tokens of one micro-batch
     per CP rank, one TP all-reduce's activation bytes, micro-batches, layers of the stage, MoE share of its layers)."""
     tokens, act_bytes, microbatches, layers_stage, moe_frac = stage
@@ -169,7 +178,8 @@ def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, stage: 
                      cp_per_layer=microbatches * 3.0 * (mp.cp - 1) * context_parallel_send_bytes(wl, mp, tokens),
                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
-                     synced_dp_bytes=data.reduced_bytes, synced_local_params=data.local_params)
+                     dp_shares=dp_link_shares(hw, mp, cal, data.groups),
+                     synced_dp_params=tuple(g.params for g in data.groups), synced_local_params=data.local_params)
 
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
@@ -231,9 +241,9 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     pp = np.asarray(mp.pp, dtype=float)
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
-    reduced = reduced_grad_bytes(mp, cal, dense_p, expert_p, trainable, microbatches, dp_group,
-                                 links.synced_dp_bytes.shares)  # the same groups as the synced stage's
+    # The DP bytes of the average stage and of the synced one: the same groups (links.dp_shares), each its parameters.
+    reduced = reduced_grad_bytes(mp, cal, (dense_p, expert_p), trainable, microbatches, dp_group, links.dp_shares)
+    synced = reduced_grad_bytes(mp, cal, links.synced_dp_params, trainable, microbatches, dp_group, links.dp_shares)
     average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
-    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, links.synced_dp_bytes,
-                                                    busiest_sends))
+    return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, synced, busiest_sends))
