@@ -61,8 +61,9 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
             :func:`archsweep.model.power.die_clock_scale`: ``clock_scale`` itself, or the clock over
             the die's reference bin where the part names one); area and cost are those of the design.
         busiest_activity: the busiest accelerator's work of one step where devices differ (a training pipeline's
-            slowest stage; None: ``activity``): its power, ``power_busiest_w``, is what ``violation_tdp`` (and the
-            driver's DVFS) judges against the TDP; ``power_w`` and every energy column are the average device's
+            slowest stage; None: ``activity``): its power over the step is ``power_busiest_w``, over its busy phase
+            ``power_busy_w`` (``busy_time_s``), what ``violation_tdp`` and the driver's DVFS judge against the TDP;
+            ``power_w`` and every energy column are the average device's
             (``activity``), so ``power_w x devices`` is the system's accelerator power.
         busiest_share: the busiest device's share of the devices (a pipeline's 1 / pp). Where the TDP cap lowers
             the clock (``clock_scale`` < 1: the busiest device's, which sets the step), the other devices run at
@@ -124,7 +125,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
         "tokens_per_s_per_w": tokens_per_s / (n * power),
         "violation_reticle": area.reticle_violation,
-        "violation_tdp": (busiest - hw.tdp_w) / hw.tdp_w,
+        "violation_tdp": (busy_power - hw.tdp_w) / hw.tdp_w,
         "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
         "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
         "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
