@@ -4,7 +4,8 @@
 
 For each ``run_id`` of data/validation/training_runs.csv: the row's plan and chosen mapping as
 ``archsweep validate`` makes them, the step's terms (compute, bubble, exposed TP / CP / EP / PP / DP,
-optimizer), the clock after DVFS and the power at it (W per accelerator, of its TDP; the static share), and per
+optimizer), the clock after DVFS and the power at it (W per accelerator, of its TDP; the static share; the busiest
+stage's over the step and over its busy phase, the one the cap holds: model/driver.py ``_dvfs``), and per
 layer per micro-batch the forward / backward time with the attention core's share (the flash kernels alone, the
 rest being kernel overheads and ring-merge kernels). For a MoE model also
 the MoE layer's terms per micro-batch (expert GEMMs with their achieved rate, router, permutation,
@@ -159,7 +160,9 @@ def breakdown(run_id: str, mapping: str = "") -> str:
              f"  step {_value(result, 'step_time_s'):.4g} s = "
              + " + ".join(f"{k.removesuffix('_s')} {_value(result, k):.4g}" for k in _TERMS if _value(result, k) > 0),
              f"  clock after DVFS {_value(result, 'clock_hz') / 1e9:.3f} GHz, power {_value(result, 'power_w'):.0f} W"
-             f" of TDP {_value(result, 'tdp_w'):.0f} W (static {_value(result, 'power_static_w'):.0f} W)",
+             f" of TDP {_value(result, 'tdp_w'):.0f} W (static {_value(result, 'power_static_w'):.0f} W); busiest stage"
+             f" {_value(result, 'power_busiest_w'):.0f} W over the step, {_value(result, 'power_busy_w'):.0f} W over its"
+             f" busy phase (what the cap holds)",
              f"  per layer per micro-batch: forward {ms(lc.dense_fwd_s):.3f} ms (attention core {ms(lc.attn_core_fwd_s):.3f},"
              f" of it flash kernels {ms(kernels.attn_core_fwd_s):.3f}), backward {ms(lc.dense_bwd_s):.3f} ms;"
              f" executed core FLOPs {float(np.ravel(lc.attn_core_flops)[0]):.3e} per forward"]

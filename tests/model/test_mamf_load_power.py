@@ -37,3 +37,18 @@ def test_b200_cannot_deliver_its_mamf_inside_its_tdp(bench: ModuleType) -> None:
     eff = bench.mamf_efficiency(hw, "bf16")
     assert bench.mamf_power_w(hw, tech, "bf16", eff) / 1000.0 == pytest.approx(1.53, abs=0.01)
     assert bench.tdp_datapath_factor(hw, tech) / tech.calibration.datapath_energy_factor == pytest.approx(0.56, abs=0.01)
+
+
+@pytest.mark.parametrize(("part", "loop_w", "factor"), [("H100-SXM", 692.0, 5.31), ("B200", 1543.0, 3.26)])
+def test_mamf_finder_loop_against_the_tdp(bench: ModuleType, part: str, loop_w: float, factor: float) -> None:
+    """mamf-finder's loop (s16-phaseclock, ``--loop``): the GEMM runs 70-88 % of it, the memset and the output copy the
+    rest, so the loop draws less than GEMMs back to back. H100's BF16 loop fits its 700 W at the rated clock; B200's
+    draws 1.54 x its 1000 W, and only a MAC energy 0.61 x the calibration's (``f_loop`` 3.26 of 5.31) puts it at the
+    TDP: the model's Blackwell energy per operation is not consistent with MAMF measured under the cap (the open
+    finding; a model change that closes it re-pins it here)."""
+    hw, tech = bench.part_hardware(part), load_technology()
+    assert bench.loop_power_w(hw, tech, "bf16")[()] == pytest.approx(loop_w, abs=2.0)
+    assert bench.loop_datapath_factor(hw, tech) == pytest.approx(factor, abs=0.01)
+    for dt in ("bf16", "fp8"):
+        assert bench.loop_power_w(hw, tech, dt) < bench.gemm_power_w(hw, tech, dt)
+        assert bench.gemm_power_w(hw, tech, dt, 0.9) < bench.gemm_power_w(hw, tech, dt)

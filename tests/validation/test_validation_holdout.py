@@ -104,12 +104,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     9.82 % over 114 rows with NVIDIA's two dgxc-benchmarking Nemotron-4 15B TP4 PP1 rows (s15-denseopt: data only,
     +2.5 / +4.8 % held out).
     9.27 % over 114 rows on the merged fifteenth-session main (s15-moehost's affine MoE host form, s15-energy,
-    s15-lora, s15-denseopt; 9.40 % on s15-moehost's own branch over 112 rows)."""
+    s15-lora, s15-denseopt; 9.40 % on s15-moehost's own branch over 112 rows).
+    8.86 % with s16-phaseclock (the TDP cap holds the busiest stage's forward / backward phase, not its step average:
+    the too-fast capped B200 / GB200 dense rows run at a lower clock)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 114
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.27, abs=0.1)  # 9.91 before s15-moehost / s15-denseopt
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.86, abs=0.1)  # 9.27 before s16-phaseclock
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

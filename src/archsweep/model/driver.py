@@ -8,7 +8,8 @@ mappings) batch, in chunks that bound memory, and the best feasible mapping (eve
 process node, ...: :attr:`~archsweep.model.job.JobKind.performance_fields`) share one search,
 unless the objective ranks by power or cost. The chosen rows are then re-evaluated exactly at
 (n,), power/area/cost are added, and a TDP cap is enforced by DVFS: where the package would
-exceed its TDP, the clock is lowered until it does not, with the supply voltage following the die's V/f
+exceed its TDP over the busiest device's busy phase (``power_busy_w``), the clock is lowered until
+it does not, with the supply voltage following the die's V/f
 curve (:func:`archsweep.model.power.voltage_scale` at :func:`archsweep.model.power.die_clock_scale`: the
 clock scale, or the clock over the die's reference bin where the part names one), so energy per operation falls with V^2 and leakage
 with V; the performance is recomputed at that clock. Nothing raises for an infeasible
@@ -74,7 +75,7 @@ def _ppa(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings, result
     checkpoint = np.broadcast_to(checkpoint_size_bytes(inputs.checkpoint_params, tech), shape)
     return ppa.power_area_cost(hw, tech, inputs.activity, inputs.time_s, inputs.tokens, inputs.total_tokens,
                                checkpoint, clock_scale=clock_scale, busiest_activity=inputs.busiest_activity,
-                               busiest_share=inputs.busiest_share)
+                               busiest_share=inputs.busiest_share, busy_time_s=inputs.busy_time_s)
 
 
 def _violation_max(kind: JobKind[Any, Any], result: Any) -> np.ndarray:
@@ -174,8 +175,19 @@ def _distinct_performance_rows(kind: JobKind[Any, Any], hw: HardwareArrays,
 
 def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
           tech: Technology) -> tuple[HardwareArrays, Any, dict[str, np.ndarray]]:
-    """Lower clock and voltage together where the busiest accelerator's power (``power_busiest_w``: a training
-    pipeline's slowest stage, whose clock the step waits on) exceeds TDP (bisection on the clock scale).
+    """Lower clock and voltage together where the busiest accelerator's power over its busy phase (``power_busy_w``:
+    a training pipeline's slowest stage, whose clock the step waits on, over its forward / backward kernels and the
+    per-layer waits between them) exceeds TDP (bisection on the clock scale).
+
+    Why the busy phase and not the step's average: a GPU's power controller acts on its power within milliseconds
+    (its window is not published; NVIDIA's power management samples board power and adjusts the clock in the PMU's
+    firmware: DGX B200 user guide, "Managing Power Capping"; NVML ``SwPowerCap`` throttle reason), while a training
+    step's forward / backward stretch lasts seconds and its bubble, exposed data-parallel sync and optimizer tens to
+    hundreds of milliseconds: the controller sees each as a phase of its own, so the compute phase runs at the clock
+    its own power allows, not at the one the step's lighter stretches would buy it (docs/model-accuracy.md,
+    s16-phaseclock). The other phases run at the same clock in the model; their time barely depends on it (links,
+    HBM) and a higher clock there would shorten only the bubble and the optimizer. Serving and uncapped jobs: the busy
+    phase is the whole time unit, as before.
 
     At clock scale ``s`` the performance is recomputed at ``s x clock_hz`` and the power at the
     voltage ``v`` of the die's V/f point, ``voltage_scale(die_clock_scale(hw, s))`` (``v(s)`` unless the
@@ -183,7 +195,7 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
     """
     res = kind.performance(hw, mappings)
     ppa_cols = _ppa(kind, hw, mappings, res, tech)
-    over = ppa_cols["power_busiest_w"] > hw.tdp_w * (1 + 1e-9)  # each package's own cap: the busiest device
+    over = ppa_cols["power_busy_w"] > hw.tdp_w * (1 + 1e-9)  # each package's own cap: the busiest device's busy phase
     if not over.any():
         return hw, res, ppa_cols
     # Bisection on the candidates over their TDP only (every quantity is per candidate).
@@ -195,7 +207,7 @@ def _dvfs(kind: JobKind[Any, Any], hw: HardwareArrays, mappings: Mappings,
         mid = 0.5 * (lo + hi)
         trial_hw = replace(sub_hw, clock_hz=sub_hw.clock_hz * mid)
         trial = _ppa(kind, trial_hw, sub_mappings, kind.performance(trial_hw, sub_mappings), tech, clock_scale=mid)
-        fits = trial["power_busiest_w"] <= sub_hw.tdp_w
+        fits = trial["power_busy_w"] <= sub_hw.tdp_w
         lo = np.where(fits, mid, lo)
         hi = np.where(~fits, mid, hi)
     scale = np.ones(np.shape(over))

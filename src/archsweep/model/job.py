@@ -78,6 +78,8 @@ class PowerInputs:
             training pipeline's slowest stage): its power is what the TDP cap binds on; None: ``activity``.
         busiest_share: that device's share of the devices (a pipeline's 1 / pp): the others run at their own
             power-limited clock under the cap (:func:`archsweep.model.ppa.power_area_cost`).
+        busy_time_s: the busiest accelerator's busy phase within ``time_s`` (a training step's kernels; None: all
+            of it): the phase whose own power the TDP cap holds (model/driver.py ``_dvfs``).
     """
 
     activity: ActivityCounts
@@ -87,6 +89,7 @@ class PowerInputs:
     checkpoint_params: float
     busiest_activity: ActivityCounts | None = None
     busiest_share: np.ndarray | float = 1.0
+    busy_time_s: np.ndarray | None = None
 
 
 class JobKind(Protocol[M, R]):

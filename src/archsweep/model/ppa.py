@@ -35,7 +35,7 @@ PPA_COLUMNS: tuple[str, ...] = (
     "area_d2d_mm2", "area_total_silicon_mm2", "package_area_mm2",
     "energy_matrix_bf16_j", "energy_matrix_fp8_j", "energy_vector_j", "energy_sram_j", "energy_hbm_j",
     "energy_noc_j", "energy_scaleup_j", "energy_scaleout_j", "energy_d2d_j", "energy_dynamic_j", "power_static_w",
-    "power_busiest_w",
+    "power_busiest_w", "power_busy_w",
 )
 
 
@@ -43,7 +43,8 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
                     tokens_per_step: np.ndarray | float, total_tokens: np.ndarray | float,
                     checkpoint_bytes: np.ndarray, *, clock_scale: np.ndarray | float = 1.0,
                     busiest_activity: ActivityCounts | None = None,
-                    busiest_share: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+                    busiest_share: np.ndarray | float = 1.0,
+                    busy_time_s: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Power, area, cost, TCO, goodput and carbon of every candidate.
 
     Args:
@@ -60,13 +61,19 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
             :func:`archsweep.model.power.die_clock_scale`: ``clock_scale`` itself, or the clock over
             the die's reference bin where the part names one); area and cost are those of the design.
         busiest_activity: the busiest accelerator's work of one step where devices differ (a training pipeline's
-            slowest stage; None: ``activity``): its power, ``power_busiest_w``, is what ``violation_tdp`` (and the
-            driver's DVFS) judges against the TDP; ``power_w`` and every energy column are the average device's
+            slowest stage; None: ``activity``): its power over the step is ``power_busiest_w``, over its busy phase
+            ``power_busy_w`` (``busy_time_s``), what ``violation_tdp`` and the driver's DVFS judge against the TDP;
+            ``power_w`` and every energy column are the average device's
             (``activity``), so ``power_w x devices`` is the system's accelerator power.
         busiest_share: the busiest device's share of the devices (a pipeline's 1 / pp). Where the TDP cap lowers
             the clock (``clock_scale`` < 1: the busiest device's, which sets the step), the other devices run at
             their own power-limited clock (:func:`_other_stages_at_their_clock`), and ``power_w`` and the energy
             columns are the share-weighted mean of the two.
+        busy_time_s: the busiest device's busy phase, s (a training step's kernels: its forward / backward passes
+            with the per-layer waits inside them; None: the whole step): ``power_busy_w`` is that device's dynamic
+            energy of the step over it plus leakage, the power its controller sees while the phase lasts (every
+            dynamic joule counted in the phase: an upper bound). The driver's DVFS holds it to the TDP
+            (model/driver.py ``_dvfs``).
 
     Returns:
         mapping column name -> float64 array (:data:`PPA_COLUMNS`).
@@ -80,6 +87,9 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
     static = static_power_w(nominal, tech, area, scale)
     busiest = None if busiest_energy is None else busiest_energy.total_dynamic_j / step + static
+    busiest_dynamic = (energy if busiest_energy is None else busiest_energy).total_dynamic_j
+    busy = step if busy_time_s is None else np.minimum(np.asarray(busy_time_s, dtype=np.float64), step)
+    busy_power = busiest_dynamic / np.where(busy > 0.0, busy, step) + static
     if busiest_activity is not None and np.any(scale < 1.0) and np.any(np.asarray(busiest_share) < 1.0):
         energy, static = _other_stages_at_their_clock(hw, tech, activity, busiest_activity, area, step, scale, nominal,
                                                       np.asarray(busiest_share, dtype=np.float64), energy, static)
@@ -115,7 +125,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
         "tokens_per_s_per_w": tokens_per_s / (n * power),
         "violation_reticle": area.reticle_violation,
-        "violation_tdp": (busiest - hw.tdp_w) / hw.tdp_w,
+        "violation_tdp": (busy_power - hw.tdp_w) / hw.tdp_w,
         "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
         "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
         "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
@@ -126,6 +136,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,
         "energy_d2d_j": energy.d2d_j,
         "energy_dynamic_j": energy.total_dynamic_j, "power_static_w": static, "power_busiest_w": busiest,
+        "power_busy_w": busy_power,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}

@@ -12,7 +12,8 @@ under the 900 W power cap from its neighbour just over it (``docs/search-quality
 fourteenth and fifteenth sessions).
 
 This model keeps the clamp as structure. From the limit's constraint column
-(``violation_tdp = (P_busiest - T) / T``, :data:`archsweep.spec.search.LIMIT_CONSTRAINTS`):
+(``violation_tdp = (P_busy - T) / T``, the busiest stage's power over its busy phase, ``power_busy_w``, the one
+the DVFS holds; :data:`archsweep.spec.search.LIMIT_CONSTRAINTS`):
 
 * **Demand**: a finished point whose limit does not bind (v < -``SLACK``) used its demand,
   log D = log T + log(1 + v), exactly; a clamped one (v >= -``SLACK``) only says D >= T. An additive

@@ -20,7 +20,7 @@ _MODEL_OUTPUTS: tuple[str, ...] = (
     "energy_per_token_j", "die_area_mm2", "tdp_w", "clock_hz", "accelerator_cost_usd",
     "system_capex_usd", "tco_usd_per_year", "usd_per_million_tokens", "goodput",
     "time_to_train_s", "carbon_kg_co2e", "tokens_per_s_per_w", "package_area_mm2", "area_total_silicon_mm2",
-    "system_power_w", "power_busiest_w",
+    "system_power_w", "power_busiest_w", "power_busy_w",
 )
 #: Outputs of a serving workload (archsweep.model.inference.batch): throughput at the SLO, latency, cost.
 _SERVING_OUTPUTS: tuple[str, ...] = (

@@ -43,7 +43,7 @@ __all__ = ["SERVING_PPA_COLUMNS", "evaluate_serving_batch"]
 SERVING_PPA_COLUMNS: tuple[str, ...] = (
     "power_w", "energy_per_token_j", "die_area_mm2", "accelerator_cost_usd", "system_capex_usd", "system_power_w",
     "tco_usd_per_year", "usd_per_million_tokens", "tokens_per_s_per_w", "violation_reticle", "violation_tdp",
-    "power_busiest_w",
+    "power_busiest_w", "power_busy_w",
 )
 _DROPPED = frozenset(PPA_COLUMNS) - frozenset(SERVING_PPA_COLUMNS)
 

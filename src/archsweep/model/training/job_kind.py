@@ -36,7 +36,7 @@ from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.stack import StackParallelism
 from archsweep.spec.workload import Workload
 
-__all__ = ["TRAINING_OBJECTIVES", "TRAINING_FP8_FIELDS", "TRAINING_PERFORMANCE_FIELDS", "TrainingJobKind", "training_performance_fields"]
+__all__ = ["busy_phase_s", "TRAINING_OBJECTIVES", "TRAINING_FP8_FIELDS", "TRAINING_PERFORMANCE_FIELDS", "TrainingJobKind", "training_performance_fields"]
 
 #: Objectives the training kind ranks by itself (the driver adds power/cost objectives).
 TRAINING_OBJECTIVES = ("step_time_s", "tokens_per_s", "mfu", "memory_per_accelerator_bytes")
@@ -66,6 +66,18 @@ def training_performance_fields(workload: Workload) -> tuple[str, ...]:
     if workload.training.precision == "fp8":
         return (*TRAINING_PERFORMANCE_FIELDS, *TRAINING_FP8_FIELDS)
     return TRAINING_PERFORMANCE_FIELDS
+
+
+def busy_phase_s(result: StepResult) -> np.ndarray:
+    """The busiest stage's busy phase of a step, s: its forward / backward (and recompute) kernels with the waits
+    that sit between them layer by layer (exposed TP, CP and EP communication, offload copies: each well under a
+    millisecond to a few, inside the span a GPU's power controller averages over). Not in it: the pipeline bubble,
+    the pipeline sends, the exposed data-parallel sync and the optimizer, the step's idle or memory-bound stretches
+    of tens to hundreds of milliseconds at its ends, which a controller reacting within a few milliseconds sees
+    as phases of their own (docs/model-accuracy.md, s16-phaseclock)."""
+    return (result.compute_time_s + result.recompute_time_s + result.tp_comm_exposed_s + result.cp_comm_exposed_s
+            + result.ep_comm_exposed_s + result.offload_exposed_s)
+
 
 _BOOL_MAPPING_FIELDS = ("sequence_parallel", "flash_attention", "tp_overlap", "dp_overlap")
 
@@ -172,7 +184,8 @@ class TrainingJobKind:
         return PowerInputs(activity=self.activity(result), time_s=result.step_time_s,
                            tokens=float(wl.tokens_per_step), total_tokens=float(wl.training.total_tokens),
                            checkpoint_params=float(wl.total_params), busiest_activity=self.activity(result, True),
-                           busiest_share=1.0 / np.asarray(mappings.pp, dtype=np.float64))
+                           busiest_share=1.0 / np.asarray(mappings.pp, dtype=np.float64),
+                           busy_time_s=busy_phase_s(result))
 
     def columns(self, hw_nominal: HardwareArrays, hw: HardwareArrays, mappings: MappingArrays,
                 result: StepResult) -> dict[str, np.ndarray]:

@@ -13,7 +13,8 @@ slowest stage's work (what the time model's critical stage does) is higher by th
 layer and the MTP block on the last stage, ``ceil(L / pp) - L / pp`` layers, a layout's uneven ranks. That device's
 work (:attr:`StepWork.busiest`: the slowest stage's layers, output layer and MTP block as ``stage_compute`` picks
 them, the synced stage's optimizer state and gradient reduction as ``data_parallel`` prices them) sets the power the
-TDP cap binds on (``power_busiest_w``): each GPU holds its own power limit, and the step waits on the slowest stage.
+TDP cap binds on (``power_busy_w``, over its busy phase): each GPU holds its own power limit, and the step waits on the
+slowest stage.
 
 Counts per micro-batch and model slice follow the time model's layer costs (:class:`~archsweep.model.transformer.
 LayerCosts`): forward, backward (``passes - 1`` GEMMs of the forward's size: 2, or 1 for LoRA's frozen weights),
