@@ -77,7 +77,7 @@ def test_b200_rows_are_modelled_within_the_groups_usual_error(results: dict[str,
     binds on its busiest stage, a middle one without the output layer the old work count put on every device (the
     capped clock rises; the 25.11 twin +11.7 -> +13.7 %). +14.3 % since s15-energy (main had +14.55 after s14-energy;
     the DP bytes on the fabric they run on, the TP / DP rings at 3 HBM bytes per link byte: its capped clock moves;
-    the 25.11 twin +12.94 -> +12.70 %)."""
+    the 25.11 twin +12.94 -> +12.70 %). +13.2 % since s16-gemmlaw (B200's two-SM tiles and fill; the twin +11.6 %)."""
     assert abs(results[B200_LORA].error_pct) < 11.3  # type: ignore[attr-defined]
-    assert results[B200_405B_MX].error_pct == pytest.approx(14.3, abs=1.0)  # type: ignore[attr-defined]
+    assert results[B200_405B_MX].error_pct == pytest.approx(13.2, abs=1.0)  # type: ignore[attr-defined]
     assert abs(results[B200_405B_MX].error_pct - results[B200_405B_MX_2511].error_pct) < 3.0  # type: ignore[attr-defined]
