@@ -6,10 +6,12 @@
 (``kDefaultMatmulPTable``: ``sm_100`` = B200, BF16 and FP8; ``sm_90`` = Hopper, BF16; batched GEMMs of b x (m x k) @
 (k x n), FLOP/s). Per entry this prints the model's rate of the same GEMM on the catalog part in isolation
 (:func:`archsweep.model.gemm.gemm_time_s` with ``gemm_in_training_ratio`` 1, the part's MAMF efficiency, its
-fill columns and the kernel overhead) over the measured one, the geometric mean per part and datatype, and, for the
-one shape the table has both single and batched (4096 x 4096 x 4096), the measured single / batched rate against
-the wave quantisation two tilings give: the model's 128 x 128 tiles over every SM, and 256 x 256 tiles over SM
-pairs (Blackwell's two-SM UMMA; a 128 x 256 tile per SM quantises the same way).
+fill and tile columns and the kernel overhead) over the measured one, the geometric mean and the rms of the log ratio
+per part and datatype, the fill K-half the table's K ladders fit (:func:`fit_k_half`: the rate at K 512-2048 over
+K 4096 at the same batch x M x N, where tile and wave quantisation cancel; s16-gemmlaw), and, for the one shape the
+table has both single and batched (4096 x 4096 x 4096), the measured and the model's single / batched rate against
+the wave quantisation two tilings give: 128 x 128 tiles over every SM, and 256 x 256 tiles over SM pairs
+(Blackwell's two-SM UMMA, the sm_100 parts' law since s16-gemmlaw; a 128 x 256 tile per SM quantises the same way).
 
 A rate ratio > 1 is the model faster than the measurement. Read docs/model-accuracy.md "s15-bwdense" for what it
 says about the too-fast B200 / GB200 rows.
@@ -97,6 +99,31 @@ def geomean(values: list[float]) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
+def rms_log(values: list[float]) -> float:
+    """Root mean square of log(model / measured): the table fit (0 = every GEMM at its measured rate)."""
+    return float(np.sqrt(np.mean(np.log(values) ** 2)))
+
+
+def k_ladders(entries: list[Entry], part: str, dtype: str) -> list[tuple[int, float]]:
+    """(K, measured rate at K over the rate at K 4096 of the same batch x M x N) for every entry of ``part`` and
+    ``dtype`` whose shape the table also has at K 4096: the fill alone (tile and wave quantisation cancel)."""
+    rate = {e.shape: e.measured_flop_per_s for e in entries if e.part == part and e.dtype == dtype}
+    return sorted((k, v / rate[(b, m, n, 4096)]) for (b, m, n, k), v in rate.items()
+                  if k != 4096 and (b, m, n, 4096) in rate)
+
+
+def fit_k_half(entries: list[Entry], part: str, dtype: str) -> tuple[float, float]:
+    """(K-half, rms of log ratio): the least-squares fill constant k of K / (K + k) over (4096 / (4096 + k)) on
+    :func:`k_ladders` (grid of 2 in 20-2000)."""
+    ladders = k_ladders(entries, part, dtype)
+    ks = np.array([k for k, _ in ladders], dtype=np.float64)[:, None]
+    ratio = np.log(np.array([r for _, r in ladders]))[:, None]
+    grid = np.arange(20.0, 2000.0, 2.0)[None, :]
+    err = np.mean((np.log(ks / (ks + grid) * (4096.0 + grid) / 4096.0) - ratio) ** 2, axis=0)
+    best = int(np.argmin(err))
+    return float(grid[0, best]), float(np.sqrt(err[best]))
+
+
 def wave_efficiency(batch: int, m: int, n: int, tile_m: int, tile_n: int, units: int) -> float:
     """Useful share of the waves of ``batch`` x (m x n) output tiles of ``tile_m`` x ``tile_n`` over ``units``."""
     tiles = batch * math.ceil(m / tile_m) * math.ceil(n / tile_n)
@@ -124,11 +151,17 @@ def report() -> list[str]:
                      f"  {ratios[(e.part, e.dtype, e.shape)]:.3f}")
     for part, dtype in sorted({(e.part, e.dtype) for e in entries}):
         own = [v for (p, d, _), v in ratios.items() if (p, d) == (part, dtype)]
-        lines.append(f"{part} {dtype}: geomean model / measured {geomean(own):.3f} over {len(own)} GEMMs; largest "
-                     f"(batch 4 x 4096^3) {ratios[(part, dtype, LARGEST)]:.3f}")
+        lines.append(f"{part} {dtype}: geomean model / measured {geomean(own):.3f} over {len(own)} GEMMs, rms log "
+                     f"{rms_log(own):.3f}; largest (batch 4 x 4096^3) {ratios[(part, dtype, LARGEST)]:.3f}")
+    for part, dtype in sorted({(e.part, e.dtype) for e in entries}):
+        k_half, rms = fit_k_half(entries, part, dtype)
+        lines.append(f"{part} {dtype}: fill K-half fitted on the table's K ladders {k_half:.0f} (rms log {rms:.3f}; "
+                     f"{len(k_ladders(entries, part, dtype))} ratios)")
     for part, dtype in sorted({(e.part, e.dtype) for e in entries}):
         units = int(np.ravel(part_hardware(part).compute_units)[0])
-        lines.append(f"{part} {dtype}: single / batch-4 4096^3 measured {single_over_batched(entries, part, dtype):.3f};"
+        measured = single_over_batched(entries, part, dtype)
+        model = measured * ratios[(part, dtype, (1, 4096, 4096, 4096))] / ratios[(part, dtype, LARGEST)]
+        lines.append(f"{part} {dtype}: single / batch-4 4096^3 measured {measured:.3f}, model {model:.3f};"
                      f" 128 x 128 over {units} SMs {tiling_ratio(128, units):.3f}, 256 x 256 over {units // 2} SM pairs"
                      f" {tiling_ratio(256, units // 2):.3f}")
     return lines

@@ -14,7 +14,8 @@ from archsweep.spec.errors import InputError
 
 RATES = data_dir() / "hardware" / "low_precision_rates.yaml"
 
-#: Every figure the families give, per part, as the per-part blocks wrote it before (main 99145be).
+#: Every figure the families give, per part, as the per-part blocks wrote it before (main 99145be), and the sm_100
+#: GEMM law figures (s16-gemmlaw; None: the part has none).
 SHARED = {
     "quantize_hbm_share_delayed": {"H200-NVL": 0.85, "H100-SXM": 0.85, "H200": 0.85, "GH200": 0.85, "H800": 0.85,
                                    "B300": 0.94, "B200": 0.94, "GB200": 0.94, "GB300": 0.94},
@@ -22,9 +23,12 @@ SHARED = {
                                    "B300": 0.665, "B200": 0.665, "GB200": 0.665, "GB300": 0.665},
     "quantize_hbm_share_mxfp8": {"B300": 0.622, "B200": 0.622, "GB200": 0.622, "GB300": 0.622},
     "quantize_hbm_share_nvfp4": {"B300": 0.566, "B200": 0.566, "GB200": 0.566, "GB300": 0.566},
-    "gemm_k_half_bf16": {"H100-SXM": 192.0, "H200": 192.0},
-    "gemm_k_half_fp8": {"H100-SXM": 384.0, "H200": 384.0},
-    "gemm_k_reference": {"H100-SXM": 13312.0, "H200": 13312.0},
+    "gemm_k_half_bf16": {"H100-SXM": 192.0, "H200": 192.0, "B200": 384.0, "GB200": 384.0, "B300": None},
+    "gemm_k_half_fp8": {"H100-SXM": 384.0, "H200": 384.0, "B200": 534.0, "GB200": 534.0, "B300": None},
+    "gemm_k_reference": {"H100-SXM": 13312.0, "H200": 13312.0, "B200": 3072.0, "GB200": 2048.0, "B300": None},
+    "gemm_tile_m": {"B200": 256.0, "GB200": 256.0, "B300": None, "GB300": None, "H100-SXM": None},
+    "gemm_tile_n": {"B200": 256.0, "GB200": 256.0, "B300": None, "GB300": None, "H100-SXM": None},
+    "gemm_tile_units": {"B200": 2.0, "GB200": 2.0, "B300": None, "GB300": None, "H100-SXM": None},
     "softmax_exponentials_per_cycle_per_unit": {"H100-SXM": 16.0, "H200": 16.0, "GH200": 16.0, "B200": 16.0,
                                                 "GB200": 16.0, "B300": 32.0, "GB300": 32.0},
     "fp8_gemm_any_layout": {"H100-SXM": False, "H200": False, "B200": True, "GB200": True, "B300": True, "GB300": True},

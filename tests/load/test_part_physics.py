@@ -98,6 +98,7 @@ def test_a_part_without_measurements_gets_the_documented_neutral_values() -> Non
     assert d.softmax_exponentials_per_cycle_per_unit == 0.0
     assert d.host_link_bw_bytes_per_s == 0.0 and d.scaleout_achieved_share == 1.0
     assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (0.0, 0.0, 0.0)
+    assert (d.gemm_tile_m, d.gemm_tile_n, d.gemm_tile_units) == (0.0, 0.0, 1.0)
 
 
 STUDY: dict[str, Any] = {

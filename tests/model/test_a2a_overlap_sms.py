@@ -84,4 +84,5 @@ def test_the_gpt_oss_gb200_hybridep_row_pays_the_sm_share_beside_its_all_to_alls
     with_sms, without = _predict([row, {**row, "moe_a2a_overlap": "no", "run_id": "exposed"}])
     measured = float(row["tokens_per_s_per_gpu"])
     assert without < with_sms  # exposed all-to-alls cost more than an overlap that slows the compute
-    assert 1.30 * measured < with_sms < 1.40 * measured  # still too fast: +34.5 % (docs/model-accuracy.md s13-gptfused)
+    # still too fast: +34.5 % (docs/model-accuracy.md s13-gptfused), +28.4 % since s16-gemmlaw (sm_100 tiles and fill)
+    assert 1.23 * measured < with_sms < 1.33 * measured

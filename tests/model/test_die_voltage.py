@@ -114,11 +114,12 @@ def test_published_gb200_rows_the_rule_moves():
     rings at 3 HBM bytes per link byte, the DP bytes on the fabric the time model runs them on): 16.3 -> 15.4, 15.6 ->
     15.4, 10.2 -> 9.9. Since s16-phaseclock (the cap holds the busiest stage's busy phase, not its step average):
     15.4 -> 8.6 (its exposed FSDP sync no longer dilutes the forward / backward power), 15.4 -> 14.1, 9.9 -> 9.2, MXFP8
-    17.3 -> 16.6."""
-    expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 8.6,
-                "mbridge_26.02_DGX-GB200_LLAMA3-70B_NVFP4_64": 14.1,
-                "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 9.2,
-                "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 16.6}
+    17.3 -> 16.6. With s16-gemmlaw beside it (sm_100 two-SM tiles and fill): 8.6 -> 7.3, 14.1 -> 13.0, 9.2 -> 7.7,
+    16.6 -> 13.4."""
+    expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 7.3,
+                "mbridge_26.02_DGX-GB200_LLAMA3-70B_NVFP4_64": 13.0,
+                "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 7.7,
+                "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 13.4}
     results = validate_rows(_rows(*expected))
     for res in results:
         assert res.status == "ok", res.reason

@@ -41,9 +41,12 @@ def test_hopper_fill_follows_deepgemm(part):
     rel = fp8[:3] / fp8[3]
     assert np.allclose(rel, [775 / 1520, 1212 / 1520, 1410 / 1520], atol=0.09)
     assert rel[0] < 512 / (512 + CAL.gemm_k_half)  # the model-wide constant gives 0.84: fill too cheap
-    # Equal to the model-wide curve at the MAMF shape (where matrix_efficiency was measured), capped at 1.
+    # Equal to the model-wide curve at the MAMF shape (where matrix_efficiency was measured), and no higher above
+    # it (MAMF is the maximum achievable rate; s16-gemmlaw).
+    at_reference = 13312 / (13312 + CAL.gemm_k_half)
     for one_byte in (False, True):
-        assert k_fill(np.array(13312.0), cal, one_byte, fill) == pytest.approx(13312 / (13312 + CAL.gemm_k_half))
+        assert k_fill(np.array(13312.0), cal, one_byte, fill) == pytest.approx(at_reference)
+        assert np.all(k_fill(K[K >= 13312.0], cal, one_byte, fill) == pytest.approx(at_reference))
     for one_byte in (False, True):
         f = k_fill(K, cal, one_byte=one_byte, fill=fill)
         assert np.all(np.diff(f) >= 0) and np.all(f <= 1.0) and np.all(f > 0)
@@ -64,9 +67,28 @@ def test_replace_starts_a_fresh_curve_memo():
     assert not np.array_equal(k_fill(k, CAL, fill=changed), k_fill(k, CAL, fill=fill))
 
 
-@pytest.mark.parametrize("part", ["A100-SXM4", "B200", "GB200", "B300", "MI300X"])
+@pytest.mark.parametrize(("part", "reference"), [("B200", 3072.0), ("GB200", 2048.0)])
+def test_sm100_fill_follows_the_xla_table(part, reference):
+    """B200 / GB200 (sm_100, s16-gemmlaw): BF16 K-half 384 (the per-SM rule, 96 x 8192 / 2049; OpenXLA's B200 table
+    fits 376), FP8 534 (fitted on the table), equal to the model-wide curve at the MAMF K (3072 / 2048) and capped
+    there. The table's BF16 ladder at 4 x 4096 x 4096: K 512 / 1024 / 2048 at 0.653 / 0.808 / 0.922 of K 4096."""
+    d = get_accelerator(part).design
+    assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (384.0, 534.0, reference)
+    fill = PartFill.of(HardwareArrays.from_designs(d))
+    for one_byte in (False, True):
+        f = k_fill(K, CAL, one_byte=one_byte, fill=fill)
+        assert np.all(np.diff(f) >= 0) and np.all(f > 0)
+        assert np.all(f <= reference / (reference + CAL.gemm_k_half) + 1e-12)
+        assert k_fill(np.array(reference), CAL, one_byte, fill) == pytest.approx(reference / (reference + CAL.gemm_k_half))
+    ladder = np.array([512.0, 1024.0, 2048.0])
+    rel = (ladder / (ladder + 384.0)) / (4096.0 / (4096.0 + 384.0))
+    assert np.allclose(rel, [0.653, 0.808, 0.922], atol=0.03)
+
+
+@pytest.mark.parametrize("part", ["A100-SXM4", "B300", "GB300", "MI300X"])
 def test_other_parts_keep_the_model_wide_fill(part):
-    """Blackwell's MAMF best shapes sit at K = 1024-3072: no rate-scaled fill (documented in the data file)."""
+    """No fill figure: A100 is the part the model-wide 96 was chosen on; B300 / GB300 (sm_103) are not in OpenXLA's
+    table and B300's MAMF best BF16 shape sits at K = 1024, which a B200-like fill contradicts (the data file)."""
     d = get_accelerator(part).design
     assert (d.gemm_k_half_bf16, d.gemm_k_half_fp8, d.gemm_k_reference) == (0.0, 0.0, 0.0)
     fill = PartFill.of(HardwareArrays.from_designs(d))

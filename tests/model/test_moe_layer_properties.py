@@ -11,6 +11,8 @@ makes cheapest, so a MoE layer must never get cheaper for doing more routed work
   output tile per compute unit and wave) charges up to 3.7 % more backward (H100 BF16, ep 8, 8 -> 16 experts)
   than the same work split over twice the experts. Split-K / stream-K kernels remove that quantisation for
   K-heavy GEMMs; the model does not price them (found here, not changed: it moves every GEMM of the model).
+  Within 7 % on B200 since s16-gemmlaw: its 256 x 256 tiles over 74 SM pairs quantise coarser (B200 BF16 0.934,
+  FP8 0.983; H100 0.984, GB300 0.982 of the fewer-experts backward).
 * The MoE layer is never cheaper than its attention block alone.
 """
 
@@ -91,7 +93,7 @@ def test_more_experts_at_the_same_routed_copies_never_cheaper(part, precision):
     layers = [_moe_layer(part, _qwen3(precision, num_experts=e)) for e in (8, 16, 32, 64, 128, 256)]
     assert _non_decreasing([x[0] for x in layers])
     for fewer, more in zip(layers, layers[1:], strict=False):
-        assert np.all(more[1] >= 0.95 * fewer[1])
+        assert np.all(more[1] >= 0.93 * fewer[1])  # 0.95 before s16-gemmlaw's B200 pair tiles (worst 0.934)
 
 
 @pytest.mark.parametrize("part", PARTS)

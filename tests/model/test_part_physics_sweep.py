@@ -71,6 +71,15 @@ def test_gemm_fill_sweep_is_monotone():
         assert np.all(np.diff(t) > 0), column
 
 
+def test_gemm_tile_sweep():
+    """B200 (two-SM 256 x 256 tiles, s16-gemmlaw): a larger tile quantises more, never faster; the same tiles per SM
+    pair against per SM differ only by wave quantisation over 74 pairs instead of 148 SMs (a few per cent at most)."""
+    t = _sweep("B200", "gemm_tile_n", [128.0, 256.0, 512.0], precision="bf16")
+    assert np.all(np.diff(t) >= 0) and t[-1] > t[0]
+    pair, single = _sweep("B200", "gemm_tile_units", [2.0, 1.0], precision="bf16")
+    assert single == pytest.approx(pair, rel=0.05)
+
+
 def test_softmax_rate_sweep_is_monotone():
     """B200: more exponentials per clock per SM lift the attention kernel until it is MMA-bound."""
     t = _sweep("B200", "softmax_exponentials_per_cycle_per_unit", [8.0, 16.0, 32.0, 64.0], precision="bf16")
@@ -99,6 +108,9 @@ def test_pruned_search_exact_with_per_candidate_part_physics(workload):
     cols["gemm_k_half_bf16"] = rng.choice([0.0, 96.0, 192.0], n)
     cols["gemm_k_half_fp8"] = rng.choice([0.0, 192.0, 384.0], n)
     cols["gemm_k_reference"] = rng.choice([0.0, 4096.0, 13312.0], n)
+    cols["gemm_tile_m"] = rng.choice([0.0, 256.0], n)
+    cols["gemm_tile_n"] = rng.choice([0.0, 128.0, 256.0], n)
+    cols["gemm_tile_units"] = rng.choice([1.0, 2.0], n)
     hw = HardwareArrays.from_columns(cols)
     cal = job_calibration(CAL, get_accelerator("H100-SXM"), wl.training)
     want = _best_mappings(TrainingJobKind(wl, cal), hw, mappings, "step_time_s", TECH)

@@ -1,10 +1,12 @@
 """The model's isolated GEMM rate against OpenXLA's measured matmul table (data/validation/xla_gemm_rates.csv:
 sm_100 = B200 BF16 / FP8, sm_90 = Hopper BF16; benchmarks/xla_gemm_rates.py; s15-bwdense, docs/model-accuracy.md).
 
-What the table says about the too-fast B200 / GB200 rows (issue 10): at the table's largest GEMM the model's B200
-rate equals the measured one (the MAMF reference holds at a training-like shape), while its H100 rate is below the
-measured one; at smaller GEMMs the model is faster than the B200 measurement and slower than the H100 one. The
-pinned ratios are the open finding: a change of the GEMM law that moves them re-pins them here.
+s15-bwdense found the table's B200 GEMMs slower than the model at K 512-2048 (a weaker fill than the model-wide
+K-half 96) and its single 4096^3 GEMM at 0.85 of four batched (Blackwell's two-SM tiles); s16-gemmlaw made both a
+part property (sm_100: 256 x 256 tiles per SM pair, K-half 384 / 534 capped at the MAMF K): the B200 table fit
+(rms of log model / measured) went from 0.144 / 0.130 (BF16 / FP8) to 0.063 / 0.050. H100's (0.090) is unchanged:
+its K ladder fits the Hopper fill already (K-half 180 against 192), and its level offset (0.935 at the largest GEMM)
+is not the fill. The pinned ratios are the state of the law: a change of it that moves them re-pins them here.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def test_table_rows_are_physical(bench: ModuleType) -> None:
 
 
 def test_b200_largest_gemm_at_the_mamf_reference(ratios: dict, bench: ModuleType) -> None:
-    """Batch 4 x 4096^3 (550 GFLOP): the model's isolated B200 rate within 2 % of the measurement, BF16 0.997 and
-    FP8 0.987 — no B200 GEMM loss at a training-like shape for the model to add (the MAMF figures hold)."""
-    assert ratios[("B200", "bf16", bench.LARGEST)] == pytest.approx(0.997, abs=0.02)
-    assert ratios[("B200", "fp8", bench.LARGEST)] == pytest.approx(0.987, abs=0.02)
+    """Batch 4 x 4096^3 (550 GFLOP): the model's isolated B200 rate within 2 % of the measurement, BF16 0.989 and
+    FP8 0.980 (main before s16-gemmlaw: 0.997 / 0.987) — no B200 GEMM loss at a training-like shape for the model to
+    add (the MAMF figures hold)."""
+    assert ratios[("B200", "bf16", bench.LARGEST)] == pytest.approx(0.989, abs=0.02)
+    assert ratios[("B200", "fp8", bench.LARGEST)] == pytest.approx(0.980, abs=0.02)
 
 
 def test_h100_below_the_measurement(ratios: dict, bench: ModuleType) -> None:
@@ -53,17 +56,32 @@ def test_h100_below_the_measurement(ratios: dict, bench: ModuleType) -> None:
     assert all(v < 1.0 for (part, _, _), v in ratios.items() if part == "H100-SXM")
 
 
-def test_relative_optimism_of_b200_over_h100(ratios: dict, bench: ModuleType) -> None:
-    """Geometric mean of model / measured over the table's GEMMs: B200 BF16 1.133, FP8 1.086, H100 BF16 0.916; the
-    model's B200 / H100 BF16 speed ratio is 1.24x the measured one over these GEMMs and 1.07x at the largest."""
-    def gm(part: str, dtype: str) -> float:
-        return bench.geomean([v for (p, d, _), v in ratios.items() if (p, d) == (part, dtype)])
+def test_table_fit_per_part(ratios: dict, bench: ModuleType) -> None:
+    """Geometric mean of model / measured over the table's GEMMs: B200 BF16 1.024, FP8 0.965, H100 BF16 0.916 (main
+    before s16-gemmlaw: 1.133 / 1.086 / 0.916), rms of the log ratio 0.063 / 0.050 / 0.090 (before 0.144 / 0.130 /
+    0.090); the model's B200 / H100 BF16 speed ratio is 1.12x the measured one over these GEMMs (before 1.24x) and
+    1.06x at the largest (before 1.07x)."""
+    def own(part: str, dtype: str) -> list[float]:
+        return [v for (p, d, _), v in ratios.items() if (p, d) == (part, dtype)]
 
-    assert gm("B200", "bf16") == pytest.approx(1.133, abs=0.02)
-    assert gm("B200", "fp8") == pytest.approx(1.086, abs=0.02)
-    assert gm("H100-SXM", "bf16") == pytest.approx(0.916, abs=0.02)
+    assert bench.geomean(own("B200", "bf16")) == pytest.approx(1.024, abs=0.02)
+    assert bench.geomean(own("B200", "fp8")) == pytest.approx(0.965, abs=0.02)
+    assert bench.geomean(own("H100-SXM", "bf16")) == pytest.approx(0.916, abs=0.02)
+    assert bench.rms_log(own("B200", "bf16")) == pytest.approx(0.063, abs=0.01)
+    assert bench.rms_log(own("B200", "fp8")) == pytest.approx(0.050, abs=0.01)
+    assert bench.rms_log(own("H100-SXM", "bf16")) == pytest.approx(0.090, abs=0.01)
     largest = ratios[("B200", "bf16", bench.LARGEST)] / ratios[("H100-SXM", "bf16", bench.LARGEST)]
-    assert largest == pytest.approx(1.066, abs=0.02)
+    assert largest == pytest.approx(1.058, abs=0.02)
+
+
+def test_fill_constants_against_the_table_k_ladders(bench: ModuleType) -> None:
+    """The K-half fitted on the table's K ladders (rates at K 512-2048 over K 4096 at the same b x M x N: tile and
+    wave quantisation cancel): B200 BF16 376 (the data's 384 is the per-SM rule), FP8 534 (the data's figure),
+    Hopper BF16 180 (the data's 192)."""
+    entries = bench.load_entries()
+    assert bench.fit_k_half(entries, "B200", "bf16")[0] == pytest.approx(384.0, rel=0.05)
+    assert bench.fit_k_half(entries, "B200", "fp8")[0] == pytest.approx(534.0, abs=4.0)
+    assert bench.fit_k_half(entries, "H100-SXM", "bf16")[0] == pytest.approx(192.0, rel=0.1)
 
 
 def test_b200_quantises_its_waves_as_two_sm_tiles(bench: ModuleType) -> None:
@@ -78,3 +96,17 @@ def test_b200_quantises_its_waves_as_two_sm_tiles(bench: ModuleType) -> None:
         assert measured == pytest.approx(bench.tiling_ratio(256, 74), abs=0.04)
         assert measured < 0.9 * bench.tiling_ratio(128, 148)
     assert bench.single_over_batched(entries, "H100-SXM", "bf16") == pytest.approx(bench.tiling_ratio(128, 132), abs=0.02)
+
+
+
+def test_the_model_gives_the_two_sm_waves(ratios: dict, bench: ModuleType) -> None:
+    """The law on B200 now quantises as the table: model single / batch-4 4096^3 BF16 0.849, FP8 0.827 (256 x 256
+    tiles over 74 SM pairs, 0.875, with the single GEMM's kernel overhead; before s16-gemmlaw ~1.0), measured 0.848 /
+    0.843; H100 0.984 (measured 0.989)."""
+    entries = bench.load_entries()
+    for part, dtype in (("B200", "bf16"), ("B200", "fp8"), ("H100-SXM", "bf16")):
+        measured = bench.single_over_batched(entries, part, dtype)
+        model = measured * ratios[(part, dtype, (1, 4096, 4096, 4096))] / ratios[(part, dtype, bench.LARGEST)]
+        assert model == pytest.approx(measured, abs=0.02)
+        if part == "B200":
+            assert model < 0.9 * bench.tiling_ratio(128, 148)

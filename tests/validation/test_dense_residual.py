@@ -44,10 +44,11 @@ def test_keeps_dense_modelled_rows_with_the_sign_of_too_fast(bench, tmp_path):
 
 def test_gemm_shapes_of_llama3_8b_tp1(bench, tmp_path):
     """Llama 3 8B at TP 1, micro-batch 2, 8192 tokens: M = 16384 tokens, FC1 N = 2 x 14336 (SwiGLU gate and
-    up), FC2 K = 14336; large GEMMs, so the model's shape efficiency and the large-tile one are near 1."""
+    up), FC2 K = 14336; large GEMMs, so the model's shape efficiency and the large-tile one are near 1 (the model's
+    0.943 since s16-gemmlaw: B200's own 256 x 256 tiles over SM pairs and its fill, capped at its MAMF K 3072)."""
     row = bench.table(_output(tmp_path), None).set_index("run_id").loc[B200_8B]
     assert (row.m_tokens, row.n_fc1, row.k_fc2) == (16384.0, 28672.0, 14336.0)
-    assert 0.95 < row.model_shape_eff <= 1.0 and 0.95 < row.big_tile_wave_eff <= 1.0
+    assert 0.93 < row.model_shape_eff <= 1.0 and 0.95 < row.big_tile_wave_eff <= 1.0
     if row.clock_ratio >= 1.0:  # not throttled: the demand is the power over the TDP
         assert row.power_demand == pytest.approx(row.power_ratio)
     else:  # throttled: the demand at the nominal clock exceeds the TDP

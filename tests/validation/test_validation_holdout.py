@@ -106,12 +106,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     9.27 % over 114 rows on the merged fifteenth-session main (s15-moehost's affine MoE host form, s15-energy,
     s15-lora, s15-denseopt; 9.40 % on s15-moehost's own branch over 112 rows).
     8.86 % with s16-phaseclock (the TDP cap holds the busiest stage's forward / backward phase, not its step average:
-    the too-fast capped B200 / GB200 dense rows run at a lower clock)."""
+    the too-fast capped B200 / GB200 dense rows run at a lower clock); 8.39 % with s16-gemmlaw beside it (B200 / GB200
+    two-SM 256 x 256 tiles over SM pairs and their own fill, capped at the MAMF K)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 114
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.86, abs=0.1)  # 9.27 before s16-phaseclock
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.39, abs=0.1)  # 9.27 before s16-phaseclock / s16-gemmlaw
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -166,16 +167,18 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     1 ms grid. 15.09 % since s14-h100slow (the router and the alltoall first permutation over the rank's
     sequence-parallel shard: the three H100 TP 2 rows run faster; the nemo-only refits stay 2.5 / 6 ms).
     6.39 % since s15-moehost (the affine host form: per call + 0.5 ms per 4096 local tokens; the nemo-only refits give
-    flex 1 ms + 0.5, alltoall 4.5 ms + 0.75 ms per 4096 tokens)."""
+    flex 1 ms + 0.5, alltoall 4.5 ms + 0.75 ms per 4096 tokens). 6.56 % with the sm_100 GEMM law (s16-gemmlaw: the
+    nemo-only alltoall per-token refit moves to 0.5 ms per 4096 tokens, the in-sample value, so the held-out figure
+    is the in-sample one; the zoo's GB200 row -3.0 -> -5.4 %)."""
     import numpy as np
 
     cals = held_out_calibrations(ROWS, "mcore-moe")
     assert cals["megatron-core-flex"].moe_layer_host_overhead_s == 1e-3
     assert cals["megatron-core"].moe_layer_host_overhead_s == 4.5e-3
     assert cals["megatron-core-flex"].moe_host_s_per_token * 4096 == pytest.approx(0.5e-3, rel=1e-9)
-    assert cals["megatron-core"].moe_host_s_per_token * 4096 == pytest.approx(0.75e-3, rel=1e-9)
+    assert cals["megatron-core"].moe_host_s_per_token * 4096 == pytest.approx(0.5e-3, rel=1e-9)  # 0.75 before s16-gemmlaw
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(6.39, abs=0.1)  # 15.09 before s15-moehost
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(6.56, abs=0.1)  # 6.39 before s16-gemmlaw
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -36,7 +36,8 @@ _FLAGS = {"fp8_gemm_any_layout": "fp8_gemm_any_layout"}
 #: Plain numbers (value >= 0): counts per clock, GEMM reduction lengths (elements).
 _COUNTS = {"softmax_exponentials_per_cycle_per_unit": "softmax_exponentials_per_cycle_per_unit",
            "gemm_k_half_bf16": "gemm_k_half_bf16", "gemm_k_half_fp8": "gemm_k_half_fp8",
-           "gemm_k_reference": "gemm_k_reference"}
+           "gemm_k_reference": "gemm_k_reference", "gemm_tile_m": "gemm_tile_m", "gemm_tile_n": "gemm_tile_n",
+           "gemm_tile_units": "gemm_tile_units"}
 #: Shares of peak HBM bandwidth (value in (0, 1]): the quantisation kernels of each recipe.
 _SHARES = {f"quantize_hbm_share_{r}": f"quantize_hbm_share_{r}" for r in RECIPE_NAMES}
 #: Rate ratios (value >= 1): the FP8 attention kernel's rate over the BF16 one on the part.

@@ -51,7 +51,9 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
     attention kernel), its host-link bandwidth (activation offloading), the share of its scale-out line rate
     its system achieves (1 where none is published), the clock of its die's reference bin
     (the V/f curve's nominal point; 0: its own clock) and its GEMM pipeline-fill
-    constants (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``; 0: the model-wide ``gemm_k_half``).
+    constants (``gemm_k_half_bf16`` / ``_fp8`` / ``gemm_k_reference``; 0: the model-wide ``gemm_k_half``) and
+    its GEMM output tile (``gemm_tile_m`` / ``_n``, 0: the model-wide tile; ``gemm_tile_units``, the compute units
+    that compute one tile together, 1 where the part has no figure).
     """
     rates = load_low_precision_rates().get(name) or LowPrecisionRates(name=name)
     hw = HardwareArrays.from_designs(design)
@@ -71,7 +73,10 @@ def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, S
             "scaleout_achieved_share": float(achieved.value) if achieved is not None else 1.0,
             "gemm_k_half_bf16": rates.gemm_k_half_bf16 or 0.0,
             "gemm_k_half_fp8": rates.gemm_k_half_fp8 or 0.0,
-            "gemm_k_reference": rates.gemm_k_reference or 0.0}
+            "gemm_k_reference": rates.gemm_k_reference or 0.0,
+            "gemm_tile_m": rates.gemm_tile_m or 0.0,
+            "gemm_tile_n": rates.gemm_tile_n or 0.0,
+            "gemm_tile_units": rates.gemm_tile_units or 1.0}
 
 
 def recipe_calibration(calibration: Calibration, recipe: str = "delayed") -> Calibration:

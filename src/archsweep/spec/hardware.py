@@ -138,6 +138,15 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("gemm_k_reference", "dimensionless", "float", "physics",
                   "reduction length K of the part's measured max matmul, where its fill curve meets the "
                   "model-wide one (0 = no per-part fill)", positive=False, default=0.0),
+    ParameterInfo("gemm_tile_m", "dimensionless", "float", "physics",
+                  "rows of the output tile the part's GEMM kernels compute per tile (0 = the model-wide gemm_tile_m)",
+                  positive=False, default=0.0),
+    ParameterInfo("gemm_tile_n", "dimensionless", "float", "physics",
+                  "columns of the output tile the part's GEMM kernels compute per tile (0 = the model-wide "
+                  "gemm_tile_n)", positive=False, default=0.0),
+    ParameterInfo("gemm_tile_units", "dimensionless", "float", "physics",
+                  "compute units that compute one output tile together (Blackwell's two-SM UMMA: 2); a GEMM's "
+                  "waves run over floor(compute_units / this) unit groups (1 = one tile per unit)", default=1.0),
 )
 
 PARAMETER_BY_NAME: dict[str, ParameterInfo] = {p.name: p for p in HARDWARE_PARAMETERS}
@@ -208,6 +217,9 @@ class AcceleratorDesign:
     gemm_k_half_bf16: float = _default("gemm_k_half_bf16")
     gemm_k_half_fp8: float = _default("gemm_k_half_fp8")
     gemm_k_reference: float = _default("gemm_k_reference")
+    gemm_tile_m: float = _default("gemm_tile_m")
+    gemm_tile_n: float = _default("gemm_tile_n")
+    gemm_tile_units: float = _default("gemm_tile_units")
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -258,6 +270,9 @@ class HardwareArrays:
     gemm_k_half_bf16: np.ndarray = field(default_factory=_array_default("gemm_k_half_bf16"))
     gemm_k_half_fp8: np.ndarray = field(default_factory=_array_default("gemm_k_half_fp8"))
     gemm_k_reference: np.ndarray = field(default_factory=_array_default("gemm_k_reference"))
+    gemm_tile_m: np.ndarray = field(default_factory=_array_default("gemm_tile_m"))
+    gemm_tile_n: np.ndarray = field(default_factory=_array_default("gemm_tile_n"))
+    gemm_tile_units: np.ndarray = field(default_factory=_array_default("gemm_tile_units"))
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Any]) -> HardwareArrays:

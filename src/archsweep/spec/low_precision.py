@@ -86,6 +86,11 @@ class LowPrecisionRates:
     gemm_k_half_bf16: float | None = None
     gemm_k_half_fp8: float | None = None
     gemm_k_reference: float | None = None
+    #: Output tile (rows, columns) of the part's GEMM kernels and the compute units that compute one tile
+    #: together (:func:`archsweep.model.gemm.gemm_efficiency`); None: the model-wide tile, one unit per tile.
+    gemm_tile_m: float | None = None
+    gemm_tile_n: float | None = None
+    gemm_tile_units: float | None = None
     #: Share of the part's peak HBM bandwidth that TransformerEngine's quantisation kernels of each recipe
     #: reach (their cast bytes over their measured time); None: not measured (the model-wide
     #: ``hbm_bw_efficiency``).

@@ -51,7 +51,7 @@ SERVING_PERFORMANCE_FIELDS: tuple[str, ...] = (
     "scaleup_domain_size", "scaleup_bw_bytes_per_s", "scaleup_latency_s", "scaleup_topology",
     "scaleout_bw_bytes_per_s", "scaleout_achieved_share", "scaleout_latency_s", "scaleout_topology",
     "scaleout_oversubscription",
-    "accelerator_count", "gemm_k_half_bf16", "gemm_k_reference",
+    "accelerator_count", "gemm_k_half_bf16", "gemm_k_reference", "gemm_tile_m", "gemm_tile_n", "gemm_tile_units",
 )
 
 

@@ -52,7 +52,7 @@ TRAINING_PERFORMANCE_FIELDS: tuple[str, ...] = (
     "scaleout_bw_bytes_per_s", "scaleout_achieved_share", "scaleout_latency_s", "scaleout_topology",
     "scaleout_oversubscription",
     "accelerator_count", "softmax_exponentials_per_cycle_per_unit", "host_link_bw_bytes_per_s",
-    "gemm_k_half_bf16", "gemm_k_reference",
+    "gemm_k_half_bf16", "gemm_k_reference", "gemm_tile_m", "gemm_tile_n", "gemm_tile_units",
 )
 #: The fields an FP8 job reads besides: the FP8 matrix rate and the part's low-precision GEMM physics.
 TRAINING_FP8_FIELDS: tuple[str, ...] = (

@@ -57,10 +57,14 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "layer_classes", "layer_fields", "lookup", "lookup_parts", "per_key_tables", "store", "unique_rows"]
+__all__ = ["CACHE_BYTES", "CHUNK_ELEMENTS", "EXACT_KEY_FIELDS", "KEY_FIELDS", "cached", "cached_value", "classes", "clear_cache", "compute_classes", "context", "keys", "layer_classes", "layer_fields", "lookup", "lookup_parts", "per_key_tables", "store", "unique_rows"]
 
 KEY_FIELDS = ("compute_units", "matrix_flops_per_cycle_per_unit_bf16", "matrix_flops_per_cycle_per_unit_fp8",
               "matrix_efficiency")
+#: The part's GEMM law columns (tile, units per tile, fill): in the key exactly, never rounded (the step's rate
+#: is not monotone in them: a larger tile or a longer fill is slower, a unit group larger or smaller may be either).
+EXACT_KEY_FIELDS = ("gemm_tile_m", "gemm_tile_n", "gemm_tile_units", "gemm_k_half_bf16", "gemm_k_half_fp8",
+                    "gemm_k_reference")
 CHUNK_ELEMENTS = 65_536  # evaluations per training_step / stage_compute call of the search (cache-sized, as the driver)
 _LADDERS = (0, 32, 8, 4, 2, 1)  # steps per octave when rounding keys up; 0 = exact values
 _MISS_BUDGET = 64  # new keys a batch may compute whatever its size (one valid-mappings evaluation each)
@@ -113,8 +117,8 @@ def present(codes: np.ndarray) -> list[int]:
 
 def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
          budget: int | None = None, mappings: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(key rows (K, 6): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded up; key
-    index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
+    """(key rows (K, 6 + len(EXACT_KEY_FIELDS)): accelerator count then KEY_FIELDS and HBM bytes/cycle, rounded
+    up, then EXACT_KEY_FIELDS as they are; key index per candidate): the finest ladder whose keys not yet cached under ``ctx`` number at most
     ``budget`` (default ``min(_MISS_BUDGET + n / _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK / mappings)``) and whose tables for ``mappings``
     mappings hold at most ``_TABLE_ELEMENTS`` entries (a batch's tables stay ~200 MB or less)."""
     n = int(np.size(hw.clock_hz))
@@ -129,10 +133,11 @@ def keys(hw: HardwareArrays, fp8: bool, ctx: tuple[Hashable, ...] | None = None,
         budget = min(_MISS_BUDGET + n // _KEY_SHARE, _MIN_KEYS + n * _KEY_WORK // max(mappings, 1))
     max_keys = max(budget, _TABLE_ELEMENTS // max(mappings, 1))
     count = np.asarray(hw.accelerator_count, dtype=np.float64).reshape(-1)
+    exact = [np.broadcast_to(np.asarray(getattr(hw, f), dtype=np.float64).reshape(-1), (n,)) for f in EXACT_KEY_FIELDS]
     levels = []
     bulk = len(_LADDERS) - 1
     for level, steps in enumerate(_LADDERS):
-        found, inverse = unique_rows(np.column_stack([count] + [_round_up(c, steps) for c in cols]))
+        found, inverse = unique_rows(np.column_stack([count] + [_round_up(c, steps) for c in cols] + exact))
         new = np.ones(len(found), dtype=bool) if ctx is None else \
             np.array([not is_cached(ctx, "tables", tuple(r)) for r in found.tolist()], dtype=bool)
         levels.append((found, inverse.reshape(-1), new))

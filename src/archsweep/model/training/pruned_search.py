@@ -32,8 +32,12 @@ Proof, from the structure of ``training_step`` (checked by tests/test_pruned_sea
    ``P = units * flop_per_cycle * clock`` and ``eta = ratio * matrix_efficiency * eta_tile *
    eta_wave(units) * eta_k`` (or, for flash attention, ``min(P_bf16, units * cap * clock) *
    matrix_efficiency * eff``). ``P * eta_wave = flop_per_cycle * clock * tiles / ceil(tiles / units)``
-   is non-decreasing in ``units``; every rate is non-decreasing in ``flop_per_cycle``,
-   ``matrix_efficiency`` and ``units``, so rounding those UP (the key) lowers the time again.
+   is non-decreasing in ``units``; so is ``flop_per_cycle * clock * g * tiles / ceil(tiles / floor(units / g))``,
+   the rate of a part whose tiles take g units each (``gemm_tile_units``, g capped at units: Blackwell's SM
+   pairs, s16-gemmlaw); every rate is non-decreasing in ``flop_per_cycle``,
+   ``matrix_efficiency`` and ``units``, so rounding those UP (the key) lowers the time again. The part's
+   GEMM law columns (tile, units per tile, fill: ``key_tables.EXACT_KEY_FIELDS``) are not monotone: the key
+   holds them exactly.
 4. Every rate is proportional to ``clock`` (the only clock-free parts, the ``t0`` constants, are 0
    here; any clock-free constant ``C`` added later would enter the bound as ``C / clock <= C``
    since clock >= 1 Hz). So the time at clock ``f`` is the time at 1 Hz divided by ``f``.
