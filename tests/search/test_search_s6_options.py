@@ -186,7 +186,7 @@ def test_gamma_alone_keeps_optunas_single_objective_cap() -> None:
 @pytest.mark.parametrize(("options", "key", "allowed"), [
     ({"qmc_startup_trials": 4, "lhs_startup_trials": 4}, "lhs_startup_trials: got 4",
      "one start design: qmc_startup_trials or lhs_startup_trials, not both"),
-    ({"local_search_parents": "width"}, "local_search_parents: got 'width'", "one of contribution, gap, extremes"),
+    ({"local_search_parents": "width"}, "local_search_parents: got 'width'", "one of contribution, gap, extremes, gain"),
     ({"gamma": 0}, "gamma: got 0", "a number > 0"),
     ({"local_search_final": 2}, "local_search_final: got 2", "a number <= 1"),
 ])

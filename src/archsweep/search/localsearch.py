@@ -35,7 +35,10 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
   one plus its neighbours in flight. ``extremes``: as ``contribution``, but the best front point on
   each objective proposes its free one-axis neighbours before any other parent (NSGA-II's infinite
   crowding distance of the extreme points): the reference point of the measure is the front's
-  nadir, so a missed extreme loses the most.
+  nadir, so a missed extreme loses the most. ``gain``: the parent whose best free neighbour the
+  step model predicts to add the most hypervolume to the found front, / (1 + its neighbours in
+  flight), proposes that neighbour; ties (every predicted gain 0) by contribution
+  (:mod:`archsweep.search.parentgain`; fits the step model with or without ``model``).
 * ``final`` (``local_search_final``): once this many distinct points are finished, the
   ``global_share`` no longer applies: every trial is a neighbour of a front point (the final
   exploitation phase).
@@ -77,6 +80,7 @@ from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.clamp import fit_clamped_step_model
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
+from archsweep.search.parentgain import GainData, memoised_gains
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
 from archsweep.search.ridge import boundary_candidates, constraint_transform
 from archsweep.search.stepmodel import Stepper, fit_step_model, front_margin, objective_transform
@@ -96,6 +100,7 @@ class _Parents:
     model: Stepper | None = None
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
     ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
+    gain: GainData | None = None  # what the ``gain`` rule reads
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
             moves to a random free one- (then two-) axis neighbour, in both phases.
         parents: "contribution" (largest exclusive hypervolume contribution first), "gap"
             (largest crowding distance first) or "extremes" (each objective's best point's one-axis
-            neighbours first, then by contribution).
+            neighbours first, then by contribution) or "gain" (the predicted gain of the best free
+            neighbour first, :mod:`archsweep.search.parentgain`).
         final: distinct finished points after which ``global_share`` is 0 (None: never).
         reach: the most steps of a one-axis move (>= 1; module doc).
         ridge: before its ordinary neighbour, a local trial proposes the next point of a line search from
@@ -167,8 +173,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
             raise ValueError(f"global_share: got {global_share}; allowed: 0 <= global_share < 1")
         if axes not in (1, 2):
             raise ValueError(f"axes: got {axes}; allowed: 1 or 2")
-        if parents not in ("contribution", "gap", "extremes"):
-            raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap' or 'extremes'")
+        if parents not in ("contribution", "gap", "extremes", "gain"):
+            raise ValueError(f"parents: got {parents!r}; allowed: 'contribution', 'gap', 'extremes' or 'gain'")
         super().__init__(main, space, grid_axes(space), twins)
         self._sizes = tuple(len(a.values) for a in self._axes)
         self._start, self._max_axes, self._seed = start, axes, seed
@@ -206,10 +212,11 @@ class ParetoLocalSearchSampler(ProposingSampler):
             chosen = first[mask]
             extremes = frozenset(int(i) for i in front.argmin(axis=0)) if self._parent_rule == "extremes" else frozenset()
             parents = _Parents(tuple(indices[i] for i in chosen), contribution, extremes=extremes)
-            if self._model:
-                transformed, _ = objective_transform(np.stack(rows))
+            if self._model or self._parent_rule == "gain":
+                transformed, logged = objective_transform(np.stack(rows))
                 model = self._fit(indices, transformed, limit, None)
-                parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes)
+                gain = GainData(front, reference, logged, {}) if self._parent_rule == "gain" else None
+                parents = _Parents(parents.indices, contribution, transformed[chosen], model, extremes, gain=gain)
             if self._ridge and len({len(c) for c in constraints}) == 1 and constraints[0]:
                 parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen,
                                                                               limit))
@@ -304,25 +311,40 @@ class ParetoLocalSearchSampler(ProposingSampler):
                rng: np.random.Generator) -> Index | None:
         """A free neighbour of the parent with the largest contribution / (1 + neighbours in flight),
         from its nearest ring of free one-axis moves (else its two-axis moves): drawn at random, or
-        with the step model the one with the largest predicted margin."""
-        best: tuple[int, float, float, list[Index], Index] | None = None
-        for k, (parent, gain) in enumerate(zip(parents.indices, parents.contribution)):
+        with the step model the one with the largest predicted margin. With the ``gain`` rule the
+        parents rank first by the predicted gain of their best free neighbour / (1 + neighbours in flight),
+        that neighbour proposed; the contribution breaks ties (every predicted gain 0)."""
+        candidates: list[tuple[int, int, int, list[Index], Index]] = []
+        for k, parent in enumerate(parents.indices):
             one, two = neighbours(parent, self._sizes, self._max_axes, self._reach)
             free = nearest_ring(parent, [n for n in one if n not in known and n not in flying])
             first = int(k in parents.extremes and bool(free))  # an extreme's one-axis neighbours first
             if not free:
                 free = [n for n in two if n not in known and n not in flying]
-            if not free:
-                continue
-            pending = sum(n in flying for n in one) + sum(n in flying for n in two)
-            score = (first, float(gain) / (1 + pending), float(rng.random()), free, parent)
-            if best is None or score[:3] > best[:3]:
-                best = score
-        if best is None:
+            if free:
+                pending = sum(n in flying for n in one) + sum(n in flying for n in two)
+                candidates.append((k, first, pending, free, parent))
+        if not candidates:
             return None
+        gains = None
+        if parents.gain is not None and parents.model is not None:
+            gains = memoised_gains(parents.gain, parents.model, parents.indices,
+                                   [(k, free) for k, _, _, free, _ in candidates])
+        best: tuple[int, float, float, float, int] | None = None
+        for c, (k, first, pending, _, _) in enumerate(candidates):
+            top = max(gains[c]) if gains is not None else 0.0
+            share = float(parents.contribution[k]) / (1 + pending)
+            score = (first, top / (1 + pending), share, float(rng.random()), c)
+            if best is None or score[:4] > best[:4]:
+                best = score
+        assert best is not None
+        c = best[4]
+        free, parent = candidates[c][3], candidates[c][4]
+        if gains is not None and best[1] > 0:
+            return free[int(np.argmax(gains[c]))]
         if parents.model is not None:
-            return self._best_child(parents, best[4], best[3], rng)
-        return best[3][int(rng.integers(len(best[3])))]
+            return self._best_child(parents, parent, free, rng)
+        return free[int(rng.integers(len(free)))]
 
     def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
         """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current

@@ -28,7 +28,7 @@ DEFAULT_STORAGE = "journal"
 #: by the global sampler first, ``local_search_axes`` 1 or 2 (steps on one, then two axes),
 #: ``local_search_model`` (a step model picks the parent's neighbour), ``local_search_global`` (share
 #: of the local phase left to the global sampler), ``local_search_fresh`` (a global proposal at a
-#: known point moves to a free neighbour), ``local_search_parents`` (``contribution``, ``gap`` or ``extremes``:
+#: known point moves to a free neighbour), ``local_search_parents`` (``contribution``, ``gap``, ``extremes`` or ``gain``:
 #: which front point proposes), ``local_search_final`` (the last fraction of ``trials`` without the global share),
 #: ``neighbour_reach`` (one-axis moves of up to this many steps among a front point's neighbours, in the
 #: local search and in the surrogate's candidates), ``slack_twins`` (the grid points a finished trial
