@@ -1,6 +1,6 @@
 """The toy three-axis grid (integer, stepped float, categorical) shared by the local-search and
 step-model tests of tests/search/, two conflicting objectives on it, and the ask-and-tell loop they run
-samplers with; the enqueue-then-ask loop of the ``limit_clamp`` and ``local_search_ridge`` tests (their own grids)."""
+samplers with (`told_study`, `asked_and_told`); the enqueue-then-ask loop of the ``limit_clamp`` and ``local_search_ridge`` tests (their own grids)."""
 
 from __future__ import annotations
 
@@ -33,21 +33,28 @@ def grid_index(p: dict[str, Any]) -> tuple[int, ...]:
     return index  # type: ignore[return-value]
 
 
-def asked_and_told(sampler: optuna.samplers.BaseSampler, trials: int,
-                   objectives: Callable[[dict[str, Any]], tuple[list[float], float]],
-                   batch: int = 4) -> list[dict[str, Any]]:
-    """The parameters of ``trials`` (rounded up to whole batches) trials of a two-objective study over SPACE,
-    asked ``batch`` at a time before any is told; ``objectives`` gives each one's values and constraint."""
+def told_study(sampler: optuna.samplers.BaseSampler, trials: int,
+               objectives: Callable[[dict[str, Any]], tuple[list[float], float]],
+               batch: int = 4) -> optuna.Study:
+    """A two-objective study over SPACE after ``trials`` (rounded up to whole batches) trials, asked ``batch`` at a
+    time before any is told; ``objectives`` gives each one's values and constraint (``limit``)."""
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    asked: list[dict[str, Any]] = []
-    while len(asked) < trials:
+    asked = 0
+    while asked < trials:
         batch_trials = [study.ask(SPACE) for _ in range(batch)]
         for trial in batch_trials:
-            asked.append(dict(trial.params))
             values, constraint = objectives(trial.params)
             trial.set_constraint("limit", constraint)
             study.tell(trial, values)
-    return asked
+        asked += batch
+    return study
+
+
+def asked_and_told(sampler: optuna.samplers.BaseSampler, trials: int,
+                   objectives: Callable[[dict[str, Any]], tuple[list[float], float]],
+                   batch: int = 4) -> list[dict[str, Any]]:
+    """The parameters of :func:`told_study`'s trials, in the order they were asked."""
+    return [dict(t.params) for t in told_study(sampler, trials, objectives, batch).trials]
 
 
 def enqueued_then_asked(sampler: optuna.samplers.BaseSampler, space: dict[str, Any], start: list[dict[str, Any]],

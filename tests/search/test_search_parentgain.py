@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-from search_toy_space import SPACE, asked_and_told, grid_index, objectives
+from search_toy_space import SPACE, asked_and_told, grid_index, objectives, told_study
 
 from archsweep.results.hypervolume import hypervolume
 from archsweep.search.localsearch import ParetoLocalSearchSampler, _to_global
@@ -92,12 +92,7 @@ def test_gain_rule_proposes_the_neighbour_with_the_largest_predicted_gain() -> N
     front point (none in flight), the one whose predicted gain (the sampler's own fitted step model) is
     the largest, when some gain is positive."""
     sampler = _gain_sampler(3)
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    for _ in range(40):
-        trial = study.ask(SPACE)
-        values, constraint = objectives(trial.params)
-        trial.set_constraint("limit", constraint)
-        study.tell(trial, values)
+    study = told_study(sampler, 40, objectives, batch=1)
     finished = study.get_trials(deepcopy=False)
     parents = sampler._parents(study, finished)
     assert parents.gain is not None and parents.model is not None

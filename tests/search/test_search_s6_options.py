@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from search_study import sampler_options_error
-from search_toy_space import AXES, SPACE, asked_and_told, grid_index, objectives
+from search_toy_space import AXES, SPACE, asked_and_told, grid_index, objectives, told_study
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.search.frontgaps import crowding_distance
@@ -96,12 +96,7 @@ def test_extremes_rule_steps_from_each_objective_best_first() -> None:
     """The first local proposal is a one-axis neighbour of the best finished point on one of the
     objectives."""
     sampler = ParetoLocalSearchSampler(optuna.samplers.RandomSampler(seed=0), SPACE, start=20, seed=0, parents="extremes")
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-    for _ in range(30):
-        trial = study.ask(SPACE)
-        values, constraint = objectives(trial.params)
-        trial.set_constraint("limit", constraint)
-        study.tell(trial, values)
+    study = told_study(sampler, 30, objectives, batch=1)
     feasible = [t for t in study.trials if t.constraints["limit"] <= 0]
     best = {grid_index(min(feasible, key=lambda t: t.values[j]).params) for j in range(2)}
     proposal = grid_index(study.ask(SPACE).params)
