@@ -14,7 +14,7 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.row_workload import _stem_for, _training_mode
+from archsweep.validation.row_workload import _stem_for, row_training_mode
 
 TECH, CAL = load_technology(), load_calibration()
 
@@ -89,7 +89,7 @@ def test_model_string_resolves_by_rule(text, stem):
 
 
 def test_training_mode_from_row_text():
-    assert _training_mode({"model": "LLAMA2-7B LoRA"}) == ("finetune_lora", 16)
-    assert _training_mode({"model": "x", "arch_type": "dense + LoRA rank 8"}) == ("finetune_lora", 8)
-    assert _training_mode({"model": "LLAMA2-7B SFT"}) == ("finetune_full", 0)
-    assert _training_mode({"model": "LLAMA3-70B"}) == ("pretrain", 0)
+    assert row_training_mode({"model": "LLAMA2-7B LoRA"}) == ("finetune_lora", 16)
+    assert row_training_mode({"model": "x", "arch_type": "dense + LoRA rank 8"}) == ("finetune_lora", 8)
+    assert row_training_mode({"model": "LLAMA2-7B SFT"}) == ("finetune_full", 0)
+    assert row_training_mode({"model": "LLAMA3-70B"}) == ("pretrain", 0)

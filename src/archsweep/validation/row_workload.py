@@ -70,7 +70,7 @@ def _stem_for(model: str) -> str | None:
     return None
 
 
-def _training_mode(row: Mapping[str, str]) -> tuple[str, int]:
+def row_training_mode(row: Mapping[str, str]) -> tuple[str, int]:
     """(mode, LoRA rank) from the row's model / arch_type text.
 
     LoRA rank: the row's "rank N" when stated, else 16 (the MLPerf llama2_70b_lora reference,
@@ -99,11 +99,11 @@ def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: A
 
 
 def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, notes: list[str]) -> TrainingJob:
-    """The training job a row states: mode and LoRA rank (:func:`_training_mode`), precision and recipe, offload,
+    """The training job a row states: mode and LoRA rank (:func:`row_training_mode`), precision and recipe, offload,
     FP8 weights / SwiGLU input / transpose cache, parameter-gather overlap (on unless the cell says "no"), EP
     all-to-all overlap, the embedding / loss pipeline split and FP8 attention (each on only where its cell says "yes"),
     recompute modules (default core_attn), then the row's LoRA recipe; what was read goes to ``notes``."""
-    mode, rank = _training_mode(row)
+    mode, rank = row_training_mode(row)
     dfa = _dfa_dtypes(row)
     if mode != "pretrain":
         notes.append(f"mode {mode}" + (f" (rank {rank})" if rank else ""))

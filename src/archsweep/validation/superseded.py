@@ -43,7 +43,7 @@ import numpy as np
 from archsweep.load.paths import data_dir
 from archsweep.validation.ceiling import precision_class, row_evaluation
 from archsweep.validation.cells import _text
-from archsweep.validation.row_workload import _training_mode
+from archsweep.validation.row_workload import row_training_mode
 from archsweep.validation.sourced_groups import load_sourced_groups
 
 __all__ = ["OPTIMISM_BOUND", "Supersession", "load_publications", "superseding_key", "superseded"]
@@ -91,7 +91,7 @@ def superseding_key(row: Mapping[str, str], publications: Mapping[str, str]) -> 
     if precision is None:
         return None
     source = _text(row, "source")
-    mode, rank = _training_mode(row)
+    mode, rank = row_training_mode(row)
     return (publications.get(source, source), *(_text(row, k).lower() for k in _JOB_COLUMNS), *precision, mode,
             str(rank))
 
