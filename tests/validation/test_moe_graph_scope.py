@@ -213,18 +213,22 @@ def test_the_search_optimism_runs_the_rows_overlap() -> None:
 
 def test_a_full_iteration_graph_has_no_moe_host_time():
     """cuda_graph_impl full_iteration (Megatron-Bridge v0.5.0 / v0.5.1 presets, sync-free static HybridEP budget):
-    no host time per MoE layer at all, neither the stack constant nor an ungraphed extra; the other calibration
-    fields do not move, and the same row under the widest per-layer scope is predicted slower."""
+    no host time per MoE layer at all, neither part of the stack's affine host time (per call, per token: s15-moehost)
+    nor an ungraphed extra; the other calibration fields do not move; the widest per-layer scope keeps the per-token
+    part; and the same row under that scope is predicted slower."""
     arch = load_workload("deepseek-v3").architecture
     for stack in ("megatron-core", "megatron-core-flex"):
         cal = load_calibration(stack=stack)
-        assert cal.moe_layer_host_overhead_s > 0.0
+        assert cal.moe_layer_host_overhead_s > 0.0 and cal.moe_host_s_per_token > 0.0
         out = graph_scope_calibration({"moe_cuda_graph_scope": "full_iteration", "moe_token_dispatcher": "hybridep"},
                                       cal, arch)
         assert out.moe_layer_host_overhead_s == 0.0 and out.moe_host_s_per_token == 0.0
         assert replace(out, moe_layer_host_overhead_s=cal.moe_layer_host_overhead_s,
                        moe_host_s_per_token=cal.moe_host_s_per_token) == cal
         assert ungraphed_host_extra_s("full_iteration", 1, cal, False) == 0.0
+        eager = graph_scope_calibration({"moe_cuda_graph_scope": "attn+moe_router+moe_preprocess",
+                                         "moe_token_dispatcher": "hybridep"}, cal, arch)
+        assert eager.moe_host_s_per_token == cal.moe_host_s_per_token
     full = _row("mbridge-fwd_26.06_DGX-GB300_DeepSeekV3_MXFP8_256_gbs4096")
     assert _text(full, "moe_cuda_graph_scope") == "full_iteration"
     widest = {**full, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}

@@ -86,15 +86,13 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     energy, busiest_energy = _device_energies(hw, tech, activity, busiest_activity, area, scale, nominal)
     # Leakage is the design's (its peak rates at the nominal clock), at the DVFS voltage.
     static = static_power_w(nominal, tech, area, scale)
-    busiest = None if busiest_energy is None else busiest_energy.total_dynamic_j / step + static
-    busiest_dynamic = (energy if busiest_energy is None else busiest_energy).total_dynamic_j
-    busy = step if busy_time_s is None else np.minimum(np.asarray(busy_time_s, dtype=np.float64), step)
-    busy_power = busiest_dynamic / np.where(busy > 0.0, busy, step) + static
+    # The busiest device's powers, before the other stages move to their own clock (they do not change it).
+    busiest, busy_power = _busiest_device_power_w((energy if busiest_energy is None else busiest_energy).total_dynamic_j,
+                                                  static, step, busy_time_s)
     if busiest_activity is not None and np.any(scale < 1.0) and np.any(np.asarray(busiest_share) < 1.0):
         energy, static = _other_stages_at_their_clock(hw, tech, activity, busiest_activity, area, step, scale, nominal,
                                                       np.asarray(busiest_share, dtype=np.float64), energy, static)
     power = energy.total_dynamic_j / step + static
-    busiest = power if busiest is None else busiest
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 
     accel_cost = cost.accelerator_cost_usd(hw, tech, area)
@@ -140,6 +138,19 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
     return {k: np.broadcast_to(np.asarray(out[k], dtype=np.float64), shape) for k in PPA_COLUMNS}
+
+
+def _busiest_device_power_w(dynamic_j: np.ndarray, static_w: np.ndarray, step_s: np.ndarray,
+                            busy_time_s: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(``power_busiest_w``, ``power_busy_w``), W: the busiest device's dynamic energy of one step, J, spread over
+    the step (its step-average power) and over its busy phase (``busy_time_s``, at most the step; None or 0: the
+    step), each plus the leakage ``static_w``. Every dynamic joule is counted in the busy phase: an upper bound of
+    the power its controller sees while the phase lasts (:func:`power_area_cost`)."""
+    over_step = dynamic_j / step_s + static_w
+    if busy_time_s is None:
+        return over_step, over_step
+    busy = np.minimum(np.asarray(busy_time_s, dtype=np.float64), step_s)
+    return over_step, dynamic_j / np.where(busy > 0.0, busy, step_s) + static_w
 
 
 def _device_energies(hw: HardwareArrays, tech: Technology, activity: ActivityCounts,

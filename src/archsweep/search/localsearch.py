@@ -67,7 +67,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import moocore
 import numpy as np
@@ -101,6 +101,18 @@ class _Parents:
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
     ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
     gain: GainData | None = None  # what the ``gain`` rule reads
+
+
+class _Walk(NamedTuple):
+    """A parent with free neighbours (:meth:`ParetoLocalSearchSampler._drawn`): its position among the parents,
+    its grid index, its free neighbours (nearest ring of one-axis moves, else two-axis moves), 1 where they go
+    first (an ``extremes`` point's one-axis moves) and its neighbours in flight."""
+
+    position: int
+    parent: Index
+    free: list[Index]
+    first: int
+    pending: int
 
 
 @dataclass(frozen=True)
@@ -313,8 +325,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
         from its nearest ring of free one-axis moves (else its two-axis moves): drawn at random, or
         with the step model the one with the largest predicted margin. With the ``gain`` rule the
         parents rank first by the predicted gain of their best free neighbour / (1 + neighbours in flight),
-        that neighbour proposed; the contribution breaks ties (every predicted gain 0)."""
-        candidates: list[tuple[int, int, int, list[Index], Index]] = []
+        that neighbour proposed; the contribution breaks ties (every predicted gain 0; no step model fitted yet)."""
+        walks: list[_Walk] = []
         for k, parent in enumerate(parents.indices):
             one, two = neighbours(parent, self._sizes, self._max_axes, self._reach)
             free = nearest_ring(parent, [n for n in one if n not in known and n not in flying])
@@ -323,28 +335,23 @@ class ParetoLocalSearchSampler(ProposingSampler):
                 free = [n for n in two if n not in known and n not in flying]
             if free:
                 pending = sum(n in flying for n in one) + sum(n in flying for n in two)
-                candidates.append((k, first, pending, free, parent))
-        if not candidates:
+                walks.append(_Walk(k, parent, free, first, pending))
+        if not walks:
             return None
         gains = None
         if parents.gain is not None and parents.model is not None:
-            gains = memoised_gains(parents.gain, parents.model, parents.indices,
-                                   [(k, free) for k, _, _, free, _ in candidates])
-        best: tuple[int, float, float, float, int] | None = None
-        for c, (k, first, pending, _, _) in enumerate(candidates):
-            top = max(gains[c]) if gains is not None else 0.0
-            share = float(parents.contribution[k]) / (1 + pending)
-            score = (first, top / (1 + pending), share, float(rng.random()), c)
-            if best is None or score[:4] > best[:4]:
-                best = score
-        assert best is not None
-        c = best[4]
-        free, parent = candidates[c][3], candidates[c][4]
-        if gains is not None and best[1] > 0:
-            return free[int(np.argmax(gains[c]))]
+            gains = memoised_gains(parents.gain, parents.model, parents.indices, [(w.position, w.free) for w in walks])
+        # (extreme first, predicted gain share, contribution share, a random draw per walk in order): the first largest
+        scores = [(w.first, (max(gains[c]) if gains is not None else 0.0) / (1 + w.pending),
+                   float(parents.contribution[w.position]) / (1 + w.pending), float(rng.random()))
+                  for c, w in enumerate(walks)]
+        c = max(range(len(walks)), key=scores.__getitem__)
+        walk = walks[c]
+        if gains is not None and scores[c][1] > 0:
+            return walk.free[int(np.argmax(gains[c]))]
         if parents.model is not None:
-            return self._best_child(parents, parent, free, rng)
-        return free[int(rng.integers(len(free)))]
+            return self._best_child(parents, walk.parent, walk.free, rng)
+        return walk.free[int(rng.integers(len(walk.free)))]
 
     def _best_child(self, parents: _Parents, parent: Index, free: list[Index], rng: np.random.Generator) -> Index:
         """The neighbour of ``parent`` whose predicted objectives reach farthest beyond the current

@@ -82,7 +82,8 @@ def memoised_gains(data: GainData, model: Stepper, indices: Sequence[tuple[int, 
                    wanted: Sequence[tuple[int, Sequence[tuple[int, ...]]]]) -> list[list[float]]:
     """Predicted gain (:func:`predicted_gain`) of each child in ``wanted`` (parent position, its free
     children's grid indices); ``indices`` are the parents' grid indices, ``model`` the fitted step model
-    (its first k columns the objectives). Pairs not in ``data.memo`` are computed in one batch and stored."""
+    (its first ``data.front.shape[1]`` columns the objectives). Pairs not in ``data.memo`` are computed in one batch
+    and stored."""
     missing = [(k, child) for k, free in wanted for child in free if (k, child) not in data.memo]
     if missing:
         k_objectives = data.front.shape[1]

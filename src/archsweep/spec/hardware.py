@@ -67,6 +67,12 @@ class ParameterInfo:
     maximum: float | None = None
 
 
+def _optional_figure(name: str, dimension: str, description: str) -> ParameterInfo:
+    """A part-physics figure that a part may lack: a float >= 0 whose 0 (the default) means "no figure for this
+    part" (the model then takes the model-wide value or leaves the effect out, as ``description`` says)."""
+    return ParameterInfo(name, dimension, "float", "physics", description, positive=False, default=0.0)
+
+
 HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("compute_units", "count", "int", "accelerator",
                   "number of compute units carrying matrix engines (NVIDIA SMs, AMD CUs, TPU TensorCores x MXUs)"),
@@ -108,42 +114,39 @@ HARDWARE_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("fp8_matrix_efficiency_ratio", "dimensionless", "float", "physics",
                   "achieved FP8 GEMM efficiency over the BF16 one (MAMF FP8 / FP8 peak over matrix_efficiency; "
                   "1 = FP8 GEMMs at the BF16 efficiency); matrix_efficiency x this is at most 1", default=1.0),
-    ParameterInfo("nvfp4_matrix_rate_ratio", "dimensionless", "float", "physics",
-                  "achieved NVFP4 GEMM rate over matrix_efficiency x the FP8 peak (NVFP4 peak at the FP8 "
-                  "efficiency; 0 = no NVFP4: an NVFP4 recipe cannot run)", positive=False, default=0.0),
+    _optional_figure("nvfp4_matrix_rate_ratio", "dimensionless",
+                     "achieved NVFP4 GEMM rate over matrix_efficiency x the FP8 peak (NVFP4 peak at the FP8 "
+                     "efficiency; 0 = no NVFP4: an NVFP4 recipe cannot run)"),
     ParameterInfo("fp8_gemm_layouts", "choice", "choice", "physics",
                   "operand layouts of FP8 GEMMs: tn_only (per-tensor recipes write a transposed copy; uncached "
                   "FP8 weight transposes re-formed every backward) or any", FP8_GEMM_LAYOUTS, default="tn_only"),
-    ParameterInfo("softmax_exponentials_per_cycle_per_unit", "dimensionless", "float", "physics",
-                  "exponentials the special-function units issue per clock per compute unit (attention softmax; "
-                  "0 = unknown: no softmax-rate factor)", positive=False, default=0.0),
-    ParameterInfo("host_link_bw_bytes_per_s", "bandwidth", "float", "physics",
-                  "accelerator <-> host memory copy rate per direction, bytes/s (activation offloading; "
-                  "0 = no host link known: offloading infeasible)", positive=False, default=0.0),
+    _optional_figure("softmax_exponentials_per_cycle_per_unit", "dimensionless",
+                     "exponentials the special-function units issue per clock per compute unit (attention softmax; "
+                     "0 = unknown: no softmax-rate factor)"),
+    _optional_figure("host_link_bw_bytes_per_s", "bandwidth",
+                     "accelerator <-> host memory copy rate per direction, bytes/s (activation offloading; "
+                     "0 = no host link known: offloading infeasible)"),
     ParameterInfo("scaleout_achieved_share", "dimensionless", "float", "physics",
                   "share of the scale-out line rate (scaleout_bw_bytes_per_s) the part's system achieves: the "
                   "rate the performance model's scale-out collectives, sends and KV transfers run at; NICs, switch "
                   "ports and their cost, power and area stay at the line rate (1 = the line rate); in (0, 1]", default=1.0,
                   maximum=1.0),
-    ParameterInfo("die_reference_clock_hz", "frequency", "float", "physics",
-                  "clock of the reference bin of the same die (the node's nominal voltage point of its V/f curve): "
-                  "a part run faster than it pays the voltage of the faster clock (model/power.py; 0 = the "
-                  "design's own clock_hz is that point)", positive=False, default=0.0),
-    ParameterInfo("gemm_k_half_bf16", "dimensionless", "float", "physics",
-                  "pipeline-fill K-half of the part's two-byte GEMMs (0 = the model-wide gemm_k_half)",
-                  positive=False, default=0.0),
-    ParameterInfo("gemm_k_half_fp8", "dimensionless", "float", "physics",
-                  "pipeline-fill K-half of the part's one-byte GEMMs (0 = as two-byte GEMMs)",
-                  positive=False, default=0.0),
-    ParameterInfo("gemm_k_reference", "dimensionless", "float", "physics",
-                  "reduction length K of the part's measured max matmul, where its fill curve meets the "
-                  "model-wide one (0 = no per-part fill)", positive=False, default=0.0),
-    ParameterInfo("gemm_tile_m", "dimensionless", "float", "physics",
-                  "rows of the output tile the part's GEMM kernels compute per tile (0 = the model-wide gemm_tile_m)",
-                  positive=False, default=0.0),
-    ParameterInfo("gemm_tile_n", "dimensionless", "float", "physics",
-                  "columns of the output tile the part's GEMM kernels compute per tile (0 = the model-wide "
-                  "gemm_tile_n)", positive=False, default=0.0),
+    _optional_figure("die_reference_clock_hz", "frequency",
+                     "clock of the reference bin of the same die (the node's nominal voltage point of its V/f curve): "
+                     "a part run faster than it pays the voltage of the faster clock (model/power.py; 0 = the "
+                     "design's own clock_hz is that point)"),
+    _optional_figure("gemm_k_half_bf16", "dimensionless",
+                     "pipeline-fill K-half of the part's two-byte GEMMs (0 = the model-wide gemm_k_half)"),
+    _optional_figure("gemm_k_half_fp8", "dimensionless",
+                     "pipeline-fill K-half of the part's one-byte GEMMs (0 = as two-byte GEMMs)"),
+    _optional_figure("gemm_k_reference", "dimensionless",
+                     "reduction length K of the part's measured max matmul, where its fill curve meets the "
+                     "model-wide one (0 = no per-part fill)"),
+    _optional_figure("gemm_tile_m", "dimensionless",
+                     "rows of the output tile the part's GEMM kernels compute per tile (0 = the model-wide gemm_tile_m)"),
+    _optional_figure("gemm_tile_n", "dimensionless",
+                     "columns of the output tile the part's GEMM kernels compute per tile (0 = the model-wide "
+                     "gemm_tile_n)"),
     ParameterInfo("gemm_tile_units", "dimensionless", "float", "physics",
                   "compute units that compute one output tile together (Blackwell's two-SM UMMA: 2); a GEMM's "
                   "waves run over floor(compute_units / this) unit groups (1 = one tile per unit)", default=1.0),

@@ -42,8 +42,8 @@ LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axe
                                          "local_search_final", "neighbour_reach", "slack_twins", "local_search_ridge",
                                          "limit_clamp")
 #: ``slack_twins``: the model's limit parameters and the constraint column that reports their use,
-#: (used - limit) / limit (``archsweep.model.ppa``: ``"violation_tdp": (power_busy - hw.tdp_w) / hw.tdp_w``);
-#: :mod:`archsweep.search.twins`.
+#: (used - limit) / limit (``archsweep.model.ppa``: ``"violation_tdp": (busy_power - hw.tdp_w) / hw.tdp_w``, the
+#: busiest device's busy-phase power); :mod:`archsweep.search.twins`.
 LIMIT_CONSTRAINTS: dict[str, str] = {"tdp_w": "violation_tdp"}
 #: ``local_search_start`` of the default sampler (a search section without ``sampler``, with a
 #: discrete parameter): NSGA-II, then the local search from half the budget.

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from archsweep.validation.types import _EMPTY
+
 __all__ = ["CAVEAT_COLUMN", "CAVEAT_TEXT_COLUMN", "SOURCE_CAVEATS", "caveat_problem", "caveat_skip_reason"]
 
 CAVEAT_COLUMN = "source_caveat"
@@ -34,18 +36,25 @@ SOURCE_CAVEATS: Mapping[str, str] = {
     "preliminary": "the source calls the figure preliminary (an early or unverified measurement)",
     "withdrawn": "the source or its publisher withdrew or corrected the result",
 }
-_EMPTY = {"", "none"}
+#: Cells that state no caveat: every cell's empty spellings (:data:`archsweep.validation.types._EMPTY`) and "none".
+_NO_CAVEAT = _EMPTY | {"none"}
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:
     return (row.get(column) or "").strip()
 
 
+def _kind(row: Mapping[str, str]) -> str:
+    """The row's caveat kind as written, "" where the cell states none."""
+    kind = _cell(row, CAVEAT_COLUMN)
+    return "" if kind.lower() in _NO_CAVEAT else kind
+
+
 def caveat_problem(row: Mapping[str, str]) -> tuple[str, str, str] | None:
     """(column, value, what is allowed) of a bad caveat cell of ``row``, or None: a kind outside
     :data:`SOURCE_CAVEATS`, or a kind without the source's words in :data:`CAVEAT_TEXT_COLUMN`."""
-    kind = _cell(row, CAVEAT_COLUMN)
-    if kind.lower() in _EMPTY:
+    kind = _kind(row)
+    if not kind:
         return None
     if kind not in SOURCE_CAVEATS:
         return (CAVEAT_COLUMN, kind, "an empty cell or one of " + ", ".join(SOURCE_CAVEATS)
@@ -64,7 +73,5 @@ def caveat_skip_reason(row: Mapping[str, str]) -> str | None:
     if problem is not None:
         column, value, allowed = problem
         return f"{column}={value!r} not understood; allowed: {allowed}"
-    kind = _cell(row, CAVEAT_COLUMN)
-    if kind.lower() in _EMPTY:
-        return None
-    return f"source caveat {kind}: {_cell(row, CAVEAT_TEXT_COLUMN)}"
+    kind = _kind(row)
+    return f"source caveat {kind}: {_cell(row, CAVEAT_TEXT_COLUMN)}" if kind else None

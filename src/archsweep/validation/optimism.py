@@ -22,9 +22,10 @@ import argparse
 import math
 import statistics
 import sys
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,7 +45,11 @@ from archsweep.validation.software import row_parallelism
 from archsweep.validation.superseded import OPTIMISM_BOUND, Supersession, superseded
 from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, RowPlan, Skip
 
-__all__ = ["OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism", "optimism_cells"]
+__all__ = ["LeftOut", "OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism",
+           "optimism_cells"]
+
+#: Why a row is reported but left out of the optimism figures (:attr:`OptimismRow.left_out_as`).
+LeftOut = Literal["baseline", "superseded", "slow preset"]
 
 #: Keys of a row's strategy that describe the software stack, not a mapping choice: kept fixed. The TP
 #: communication overlap (TransformerEngine userbuffers) is the stack's: a row that ran with it is searched with it
@@ -97,9 +102,19 @@ class OptimismRow:
                          + ([self.reason] if self.reason else []))
 
     @property
+    def left_out_as(self) -> LeftOut | None:
+        """Why the row is reported but not in the optimism figures (None: it is in them): a published baseline
+        first, then a superseded preset (the same software) or a slow preset (:mod:`archsweep.validation.superseded`)."""
+        if self.baseline_of:
+            return "baseline"
+        if self.superseded is None:
+            return None
+        return "superseded" if self.superseded.same_software else "slow preset"
+
+    @property
     def left_out(self) -> bool:
-        """A published baseline or a superseded preset: reported, not in the optimism figures."""
-        return bool(self.baseline_of) or self.superseded is not None
+        """A published baseline, a superseded or a slow preset: reported, not in the optimism figures."""
+        return self.left_out_as is not None
 
 
 def _stack_only(strategy: str, keys: tuple[str, ...] = _STACK_KEYS) -> str:
@@ -210,10 +225,10 @@ def search_optimism(rows: Iterable[Mapping[str, str]]) -> list[OptimismRow]:
             else r for r in results]
 
 
-def summarise(results: list[OptimismRow]) -> dict[str, Any]:
-    """Median, max and rows > 1.25 of best / measured over the expert-tuned rows (baselines and superseded presets
-    left out)."""
-    results = [r for r in results if not r.left_out]
+def summarise(results: list[OptimismRow], counting: Collection[LeftOut] = ()) -> dict[str, Any]:
+    """Median, max and rows > 1.25 of best / measured over the expert-tuned rows (baselines, superseded and slow
+    presets left out, but the kinds in ``counting``: e.g. ``("slow preset",)``, the figures with them counted)."""
+    results = [r for r in results if r.left_out_as is None or r.left_out_as in counting]
     ratios = [r.best_over_measured for r in results]
     if not ratios:
         return {"rows": 0}
@@ -235,22 +250,22 @@ def print_optimism(results: list[OptimismRow], top: int = 15) -> None:
     for g in sorted({r.source_group for r in results}) + ["all"]:
         s = summarise(results if g == "all" else [r for r in results if r.source_group == g])
         if not s["rows"]:
-            print(f"{g:10s} rows=   0 (every row of the group is a published baseline or superseded preset)")
+            print(f"{g:10s} rows=   0 (every row of the group is a published baseline, a superseded or a slow preset)")
             continue
         print(f"{g:10s} rows={s['rows']:4d} median best/measured={s['median']:.3f} max={s['max']:.3f} "
               f"rows>1.25={s['above_1.25']} median best/given={s['median_best_over_given']:.3f} | "
               f"best/max(meas,ceiling): median={s['median_ceiling']:.3f} rows>1.25={s['above_1.25_ceiling']}")
-    baselines = sum(bool(r.baseline_of) for r in results)
-    print(f"({baselines} published baselines left out of the figures: the same source reports the job faster)")
-    dropped = sum(r.superseded is not None and r.superseded.same_software and not r.baseline_of for r in results)
-    print(f"({dropped} more superseded presets left out: the same publication measured the job > {OPTIMISM_BOUND}x "
-          "faster with a mapping the row's search can choose, validation.superseded)")
-    slow = [r for r in results if r.superseded is not None and not r.superseded.same_software and not r.baseline_of]
-    counted = summarise([replace(r, superseded=None) if r in slow else r for r in results])
-    print(f"({len(slow)} more slow presets left out: best/measured > {OPTIMISM_BOUND}, but the same publication "
-          "measured the job at least as fast as the row's search-best, with software the row's search keeps "
-          "(dispatcher, graph scope, fused MLP, overlap, release), validation.superseded; counted, all would be: median "
-          f"{counted['median']:.3f}, rows>1.25={counted['above_1.25']})")
+    left_out = Counter(r.left_out_as for r in results)
+    print(f"({left_out['baseline']} published baselines left out of the figures: the same source reports the job "
+          "faster)")
+    print(f"({left_out['superseded']} more superseded presets left out: the same publication measured the job > "
+          f"{OPTIMISM_BOUND}x faster with a mapping the row's search can choose, validation.superseded)")
+    slow: tuple[LeftOut, ...] = ("slow preset",)
+    counted = summarise(results, counting=slow)
+    print(f"({left_out['slow preset']} more slow presets left out: best/measured > {OPTIMISM_BOUND}, but the same "
+          "publication measured the job at least as fast as the row's search-best, with software the row's search "
+          "keeps (dispatcher, graph scope, fused MLP, overlap, release), validation.superseded; counted, all would be: "
+          + (f"median {counted['median']:.3f}, rows>1.25={counted['above_1.25']})" if counted["rows"] else "no rows)"))
     print("(headline criterion unchanged: best/measured. best/max(meas,ceiling) is a diagnostic beside it: the "
           "same-silicon ceiling is the fastest measured row of the same source group, model, count, batch, sequence "
           "and precision on a part of the same die (data/validation/die_families.yaml), scaled by the model's "

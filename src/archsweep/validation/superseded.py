@@ -57,8 +57,13 @@ _JOB_COLUMNS = ("model", "accelerator_canonical", "system", "num_accels", "globa
 
 @dataclass(frozen=True)
 class Supersession:
-    by_run: str    # the faster row of the same publication and job
-    factor: float  # its measured throughput / the row's (> OPTIMISM_BOUND)
+    """A faster measured run of a row's job that leaves the row out of the optimism figures (module doc): a
+    superseded preset (the same software) or a slow preset (``best_over_by`` set)."""
+
+    #: The faster row of the same publication and job (the fastest run of the job, for a slow preset).
+    by_run: str
+    #: Its measured throughput / the row's (> :data:`OPTIMISM_BOUND`).
+    factor: float
     #: None: the same software (the model prices ``by_run``'s mapping the same on both rows). Else a slow preset:
     #: ``by_run`` changed a job option the row's search does not choose, and this is the row's search-best
     #: throughput / ``by_run``'s measured one (<= 1).
@@ -66,6 +71,7 @@ class Supersession:
 
     @property
     def same_software(self) -> bool:
+        """A superseded preset (the model prices ``by_run``'s mapping the same on both rows); False: a slow preset."""
         return self.best_over_by is None
 
     @property

@@ -155,7 +155,9 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
     rs_dgrad = wl.training.tp_overlap_rs_dgrad
     # a frozen projection's reduce-scatter stays hidden where it is pipelined with the data-gradient GEMM
     # (tp_overlap_rs_dgrad; Megatron-Core turns it off for QKV with tp_overlap_disable_qkv)
-    exposed_rs = float(not (rs_dgrad and not qkv_off)) + dense_share * float(not rs_dgrad)
+    qkv_rs_pipelined = rs_dgrad and not qkv_off
+    fc1_rs_pipelined = rs_dgrad
+    exposed_rs = float(not qkv_rs_pipelined) + dense_share * float(not fc1_rs_pipelined)
     full_rs = coll.reduce_scatter_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
     full_ag = coll.all_gather_time_s(hw, 2.0 * tokens * h, mp.tp, one, eff)
     frozen_rs = unhidden * exposed_rs * full_rs
