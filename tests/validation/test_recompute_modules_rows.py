@@ -22,9 +22,7 @@ def test_stated_modules_run_selective_recompute_of_those_modules():
 
 
 def test_none_keeps_the_default_and_searches_recompute():
-    # the row's own release notes flag it (source_caveat, s17-G): the cells are cleared to plan its recompute
-    row = dict(ROWS["mbridge_26.02_DGX-H100_Qwen3_30B_a3B_FP8_16"], source_caveat="", source_caveat_text="")
-    plan = plan_row(row)
+    plan = plan_row(ROWS["mbridge_26.02_DGX-H100_Qwen3_30B_a3B_FP8_16"])
     assert plan.workload.training.recompute_modules == ("core_attn",)
     assert not any("recompute=" in s for s in plan.strategies)
 

@@ -53,9 +53,12 @@ STATEMENTS: dict[tuple[str, str], Caveat | str] = {
     ("26.04", "The following video / image decoding packages"): "packages removed from the container, no figure",
     ("26.02", "AWS EKS only"): "AWS EKS clusters only; the rows are DGX systems",
     ("26.02", "Context parallelism with sequence packing"): "Qwen 3 VL, not in the file",
-    ("26.02", "DeepEP is not supported in the current NeMo framework 26.02 container"): Caveat(
-        "known_regression", "DGX-H100", "deepep",
-        "the row's recipe (its moe_recipe_source) runs the DeepEP dispatcher on DGX-H100 in that container"),
+    ("26.02", "DeepEP is not supported in the current NeMo framework 26.02 container"): (
+        "context (lead decision, s17): the consequence the item states is DeepSeek-V3's ('reduced DSv3 performance'); "
+        "the one row it could bear on, mbridge_26.02_DGX-H100_Qwen3_30B_a3B_FP8_16 (DeepEP recipe), is not named, "
+        "a community report (Megatron-Bridge issue #3808) ran DeepEP in 26.02, and the 25.11 H100 Qwen3-30B row "
+        "without DeepEP is as slow against the model; the row stays counted (it is already a superseded preset "
+        "in the optimism figures)"),
     ("25.11", "Deepseek V3 on H100 has an issue when using DeepEP"): (
         "a failure, not a figure: the 25.11 archive has no DGX-H100 DeepSeek-V3 row; the 25.11 H100 MoE rows state "
         "alltoall"),
