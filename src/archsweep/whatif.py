@@ -278,7 +278,7 @@ def print_what_if(result: dict[str, Any], console: Any = None) -> None:
         ("memory per accelerator", [_row(k, result.get(k), "GiB", 2**30) for k in (
             "memory_per_accelerator_bytes", "memory_weights_bytes", "memory_gradients_bytes", "memory_optimizer_bytes",
             "memory_activations_bytes", "memory_recompute_working_bytes", "memory_delayed_wgrad_bytes",
-            "memory_reserved_bytes", "hbm_capacity_bytes")]
+            "memory_moe_combine_grad_bytes", "memory_reserved_bytes", "hbm_capacity_bytes")]
          + [_row("feasible", result.get("feasible"))]
          + [_row(k, result.get(k)) for k in sorted(result) if k.startswith("violation_")]),
     ]

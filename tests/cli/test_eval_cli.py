@@ -34,7 +34,7 @@ def test_what_if_is_flat_plain_and_fast():
     assert result["mapping_source"] == "searched"
     parts = sum(result[k] for k in ("memory_weights_bytes", "memory_gradients_bytes", "memory_optimizer_bytes",
                                     "memory_activations_bytes", "memory_recompute_working_bytes",
-                                    "memory_delayed_wgrad_bytes", "memory_reserved_bytes"))
+                                    "memory_delayed_wgrad_bytes", "memory_moe_combine_grad_bytes", "memory_reserved_bytes"))
     assert parts == pytest.approx(result["memory_per_accelerator_bytes"])
     json.dumps(result, allow_nan=False)
 

@@ -83,7 +83,7 @@ def test_memory_parts_add_up(design, workload):
     out = _eval([design], workload)
     parts = sum(out[k] for k in ("memory_weights_bytes", "memory_gradients_bytes", "memory_optimizer_bytes",
                                  "memory_activations_bytes", "memory_recompute_working_bytes",
-                                 "memory_delayed_wgrad_bytes", "memory_reserved_bytes"))
+                                 "memory_delayed_wgrad_bytes", "memory_moe_combine_grad_bytes", "memory_reserved_bytes"))
     np.testing.assert_allclose(parts, out["memory_per_accelerator_bytes"], rtol=1e-12)
     assert all(out[k][0] >= 0 for k in out if k.startswith("memory_"))
 

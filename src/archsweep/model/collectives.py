@@ -29,7 +29,7 @@ import numpy as np
 from archsweep.spec.hardware import HardwareArrays
 
 __all__ = [
-    "Tiers", "group_split", "scaleup_bw_effective", "scaleout_rate", "scaleout_bw_effective", "tiers",
+    "Tiers", "group_split", "mesh_share", "scaleup_bw_effective", "scaleout_rate", "scaleout_bw_effective", "tiers",
     "allreduce_time_s", "allreduce_on", "sharded_on", "reduce_scatter_time_s", "all_gather_time_s", "alltoall_time_s", "p2p_time_s",
     "ep_dispatch", "ep_dispatch_bytes", "ep_dispatch_time_s",
 ]
@@ -42,17 +42,33 @@ def group_split(n: np.ndarray, stride: np.ndarray, domain: np.ndarray) -> tuple[
     return n_in, n / n_in
 
 
+def mesh_share(hw: HardwareArrays, n_in: np.ndarray) -> np.ndarray:
+    """Share of a part's scale-up bandwidth that ``n_in`` members of one domain reach each other with, in (0, 1].
+
+    In a full mesh (``scaleup_topology`` ``full_mesh``) each accelerator splits its links equally over the
+    D - 1 other members of its domain, and a collective among ``n_in`` of them can drive only the links to
+    its n_in - 1 peers: (n_in - 1) / (D - 1) (Intel Gaudi docs, "Intel Gaudi Network Configuration": 21
+    scale-up ports to 7 peers, "21/7 = 3 scale-up ports for each connection inside the box"; AMD ROCm
+    gpu-arch/mi300.md: one xGMI link to each of the 7 peers). A point-to-point send is ``n_in`` = 2. 1 on
+    every other topology.
+    """
+    d = np.maximum(np.asarray(hw.scaleup_domain_size, dtype=np.float64), 2.0)
+    share = np.clip((np.maximum(n_in, 2.0) - 1.0) / (d - 1.0), 0.0, 1.0)
+    return np.where(hw.scaleup_topology == "full_mesh", share, 1.0)
+
+
 def scaleup_bw_effective(hw: HardwareArrays, n_in: np.ndarray) -> np.ndarray:
     """Per-accelerator bandwidth a collective over ``n_in`` domain members can use, bytes/s.
 
     Switched domains give every rank its full bandwidth. In a k-D torus each dimension owns
-    1/k of the links; a group filling ``ceil(log_side(n_in))`` dimensions uses that share.
+    1/k of the links; a group filling ``ceil(log_side(n_in))`` dimensions uses that share. In a
+    full mesh the group reaches its peers over their links only (:func:`mesh_share`).
     """
     bw = hw.scaleup_bw_bytes_per_s
     dims = np.select([hw.scaleup_topology == "torus2d", hw.scaleup_topology == "torus3d"], [2.0, 3.0], 1.0)
     side = np.maximum(hw.scaleup_domain_size ** (1.0 / dims), 2.0)
     dims_used = np.clip(np.ceil(np.log(np.maximum(n_in, 1.0)) / np.log(side) - 1e-9), 1.0, dims)
-    return bw * dims_used / dims
+    return bw * dims_used / dims * mesh_share(hw, n_in)
 
 
 def scaleout_rate(hw: HardwareArrays) -> np.ndarray:
@@ -274,7 +290,9 @@ def ep_dispatch_time_s(hw: HardwareArrays, size: np.ndarray, n: np.ndarray, stri
 
 
 def p2p_time_s(hw: HardwareArrays, size: np.ndarray, crosses_domain: np.ndarray, efficiency: float) -> np.ndarray:
-    """Point-to-point send of ``size`` bytes, on the scale-out tier where it crosses domains, s."""
-    bw = np.where(crosses_domain, scaleout_rate(hw), hw.scaleup_bw_bytes_per_s) * efficiency
+    """Point-to-point send of ``size`` bytes, on the scale-out tier where it crosses domains (inside a full
+    mesh over the one peer's links, :func:`mesh_share`), s."""
+    in_domain = hw.scaleup_bw_bytes_per_s * mesh_share(hw, np.asarray(2.0))
+    bw = np.where(crosses_domain, scaleout_rate(hw), in_domain) * efficiency
     lat = np.where(crosses_domain, hw.scaleout_latency_s, hw.scaleup_latency_s)
     return size / bw + lat

@@ -15,8 +15,9 @@ collective efficiency, ``a`` the latencies and ``B_hbm`` the HBM bandwidth.
 
 Proof, term by term against :func:`archsweep.model.training.step.training_step` (same names):
 
-1. Effective bandwidths never exceed the raw ones: ``scaleup_bw_effective = B_up * dims_used / dims``
-   with ``1 <= dims_used <= dims``; ``scaleout_bw_effective = B_out * f`` with ``f`` in
+1. Effective bandwidths never exceed the raw ones: ``scaleup_bw_effective = B_up * dims_used / dims * share``
+   with ``1 <= dims_used <= dims`` and the full mesh's ``share = mesh_share <= 1`` (also the in-domain
+   point-to-point's); ``scaleout_bw_effective = B_out * f`` with ``f`` in
    {1, 1/over, 0.5/over, 1/3}, ``over >= 1``. Every collective time is a sum of ``bytes / bw`` and
    ``count * latency`` with non-negative factors, so replacing ``bw`` by the raw ``B * eff`` can
    only lower it. The group split (``group_split``) depends only on the group size, stride and the

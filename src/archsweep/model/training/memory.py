@@ -25,6 +25,7 @@ from archsweep.model.training.activation_memory import (
 )
 from archsweep.model.training.layout_stage import layout_first_layers, layout_last_layers
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
+from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
 from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
@@ -44,7 +45,8 @@ class MemoryBreakdown:
     ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute (0 otherwise);
     ``delayed_wgrad_bytes`` is, where the EP all-to-all overlap pairs micro-batches, one MoE layer's delayed
     weight-gradient tensors (:func:`delayed_wgrad_bytes`, 0 elsewhere; the overlap refuses full recompute,
-    so at most one of the two is non-zero).
+    so at most one of the two is non-zero); ``moe_combine_grad_bytes`` the gradient buffers of a MoE layer's
+    combine backward, alive beside all of the layer's saved tensors (:func:`combine_grad_bytes`, 0 for dense).
     """
 
     weights_bytes: np.ndarray
@@ -53,6 +55,7 @@ class MemoryBreakdown:
     activations_bytes: np.ndarray
     recompute_working_bytes: np.ndarray
     delayed_wgrad_bytes: np.ndarray
+    moe_combine_grad_bytes: np.ndarray
     reserved_bytes: np.ndarray
     total_bytes: np.ndarray
 
@@ -137,6 +140,7 @@ class StageShared:
     working_bytes: np.ndarray  #: one layer's full working set under full recompute, else 0
     paired: np.ndarray  #: micro-batches' worth paired by the MoE all-to-all overlap (moe_overlap_memory.py)
     wgrad_bytes: np.ndarray  #: the overlap's delayed weight gradients (moe_overlap_memory.py)
+    combine_bytes: np.ndarray  #: a MoE layer's combine-backward gradient buffers (moe_backward_memory.py)
     unit_weight_bytes: np.ndarray  #: ZeRO-3's un-sharded unit weights (sharded_buffers.py)
     unit_grad_bytes: np.ndarray  #: ZeRO-3's un-sharded unit gradients (sharded_buffers.py)
     group: np.ndarray  #: the interleaved schedule's micro-batch group N (schedule.microbatch_group)
@@ -155,7 +159,7 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
                        working_bytes=np.where(mp.recompute == 2, working, 0.0),
                        paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
-                       unit_weight_bytes=unit_w, unit_grad_bytes=unit_g, group=microbatch_group(microbatches, mp.pp))
+                       combine_bytes=combine_grad_bytes(wl, mp, cal), unit_weight_bytes=unit_w, unit_grad_bytes=unit_g, group=microbatch_group(microbatches, mp.pp))
 
 
 class _StageState(NamedTuple):
@@ -217,7 +221,7 @@ def _stage_acts(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, s: St
 
 def _stage_parts(state: _StageState, acts: np.ndarray, s: StageShared, cal: Calibration) -> _StageParts:
     """The stage's parts and total (the reserved memory, a constant, added as a scalar: the same values)."""
-    total = state.state + acts + s.working_bytes + s.wgrad_bytes + cal.memory_reserved_bytes
+    total = state.state + acts + s.working_bytes + s.wgrad_bytes + s.combine_bytes + cal.memory_reserved_bytes
     return _StageParts(state.weights, state.gradients, state.optimizer, acts, total)
 
 
@@ -234,6 +238,7 @@ def _breakdown(parts: _StageParts, s: StageShared, cal: Calibration) -> MemoryBr
     return MemoryBreakdown(weights_bytes=parts.weights + zero, gradients_bytes=parts.gradients + zero,
                            optimizer_bytes=parts.optimizer + zero, activations_bytes=parts.activations + zero,
                            recompute_working_bytes=s.working_bytes + zero, delayed_wgrad_bytes=s.wgrad_bytes + zero,
+                           moe_combine_grad_bytes=s.combine_bytes + zero,
                            reserved_bytes=cal.memory_reserved_bytes + zero, total_bytes=total)
 
 
