@@ -35,7 +35,7 @@ from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
 from archsweep.spec.training import TrainingJob
 
-__all__ = ["part_columns", "recipe_calibration", "job_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
+__all__ = ["part_columns", "recipe_calibration", "job_calibration", "weight_copy_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
 
 #: Bytes per parameter of weights held and gathered in FP8 (TransformerEngine ``fp8_model_init``;
 #: NeMo ``fp8_params``, Megatron ``--fp8-param-gather``): one E4M3 byte instead of BF16's two.
@@ -155,4 +155,19 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     if job.fp8_params:
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)
-    return out
+    return weight_copy_calibration(out, job)
+
+
+def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calibration:
+    """``calibration`` with the bytes per Linear weight parameter of the quantised weight copies a low-precision
+    ``job`` keeps over a step (``fp8_weight_copy_bytes_per_param[_any_layout]``, the recipe's
+    ``weight_copy_bytes_*`` beside BF16 weights or ``fp8_param_copy_bytes_*`` beyond FP8 ones,
+    data/calibration/low_precision_recipes.yaml): only on a stack that caches TransformerEngine's weight
+    workspaces (``te_fp8_weight_cache``) and where the job caches them (``fp8_weight_transpose_cached``: without
+    it, Megatron-Core's ``disable_parameter_transpose_cache``, TransformerEngine quantises the weight anew in every
+    forward and keeps no copy); 0 for a BF16 job."""
+    if job.precision != "fp8" or calibration.te_fp8_weight_cache <= 0 or not job.fp8_weight_transpose_cached:
+        return replace(calibration, fp8_weight_copy_bytes_per_param=0.0, fp8_weight_copy_bytes_per_param_any_layout=0.0)
+    tn_only, any_layout = load_low_precision_recipes()[job.low_precision_recipe].weight_copy_bytes(job.fp8_params)
+    return replace(calibration, fp8_weight_copy_bytes_per_param=tn_only,
+                   fp8_weight_copy_bytes_per_param_any_layout=any_layout)
