@@ -162,8 +162,16 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
                        working_bytes=np.where(mp.recompute == 2, working, 0.0),
                        paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
                        unit_weight_bytes=unit_w, unit_grad_bytes=unit_g, group=microbatch_group(microbatches, mp.pp),
-                       copy_bytes=np.where(np.asarray(fp8_gemm_layouts) == "any", cal.fp8_weight_copy_bytes_per_param_any_layout,
-                                           cal.fp8_weight_copy_bytes_per_param))
+                       copy_bytes=_weight_copy_bytes(cal, fp8_gemm_layouts))
+
+
+def _weight_copy_bytes(cal: Calibration, fp8_gemm_layouts: np.ndarray | str) -> np.ndarray:
+    """Quantised weight copies per Linear weight parameter on the parts (``cal``'s any-layout figure where the part's
+    FP8 GEMMs take any layout, else its TN-only one); 0 without copies (BF16 jobs: no per-candidate string compare)."""
+    tn_only, any_layout = cal.fp8_weight_copy_bytes_per_param, cal.fp8_weight_copy_bytes_per_param_any_layout
+    if tn_only == any_layout:
+        return np.asarray(tn_only)
+    return np.where(np.asarray(fp8_gemm_layouts) == "any", any_layout, tn_only)
 
 
 class _StageState(NamedTuple):
