@@ -40,6 +40,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
                "te_fp8_weight_cache", "fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
+               "param_gather_bytes_per_param",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "fp8_tp_grad_regather_bytes_per_element", "fp8_quantize_hbm_share", "fp8_attention_rate_ratio",
                "hbm_usable_fraction", "checkpoint_early_stop"}

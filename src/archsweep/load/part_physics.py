@@ -132,7 +132,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     data/hardware/low_precision_rates.yaml; candidates of a study keep their base part's), the part's FP8
     attention rate over its BF16 one where the job runs FP8 attention (``fp8_attention_rate_ratio``; a part
     without one keeps 1, the BF16 rate), and FP8 weights
-    (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
+    (:data:`FP8_PARAM_BYTES` per parameter, gathered after the step at the recipe's ``fp8_param_gather_bytes``:
+    BF16 for MXFP8) where the job sets ``fp8_params``, with the weight
     transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
     ``fp8_gemm_layouts``).
@@ -153,7 +154,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     if job.fp8_dot_product_attention and rates is not None and rates.fp8_attention_rate_ratio:
         out = replace(out, fp8_attention_rate_ratio=rates.fp8_attention_rate_ratio)
     if job.fp8_params:
-        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
+        gather = load_low_precision_recipes()[job.low_precision_recipe].fp8_param_gather_bytes
+        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES, param_gather_bytes_per_param=gather,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)
     return weight_copy_calibration(out, job)
 

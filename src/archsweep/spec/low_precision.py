@@ -55,6 +55,9 @@ class LowPrecisionRecipe:
             (``fp8_params``), the bytes per parameter kept beyond the 1-byte parameter the model already holds
             (the cached FP8 transpose on a TN-only part; the column-wise copy and block scales of a block-scaled
             parameter).
+        fp8_param_gather_bytes: with the weights held in low precision (``fp8_params``), the bytes per parameter
+            the distributed optimizer's (ZeRO 1-2) after-step weight all-gather moves (Megatron-Core: the 1 B FP8
+            parameter for the per-tensor recipes; BF16 through the gradient buffer for MXFP8).
     """
 
     name: str
@@ -72,6 +75,7 @@ class LowPrecisionRecipe:
     weight_copy_bytes_any_layout: float = 0.0
     fp8_param_copy_bytes_tn_only: float = 0.0
     fp8_param_copy_bytes_any_layout: float = 0.0
+    fp8_param_gather_bytes: float = 0.0
 
     def weight_copy_bytes(self, fp8_params: bool) -> tuple[float, float]:
         """(TN-only, any-layout) bytes per Linear weight parameter of the quantised copies kept across
