@@ -31,8 +31,8 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
            "mlperf_power_logs.py": ["Lenovo/results/SR780aV3-8xB200_SXM_180GB/llama2_70b_lora"],
            "mlperf_power_readings.py": [], "mlperf_lora_time_split.py": []}
 #: The scripts that read a Megatron-Bridge clone (their only argument).
-MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_preset_vpp.py",
-           "pipeline_layout.py")
+MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_fp8_params.py",
+           "mbridge_preset_vpp.py", "pipeline_layout.py")
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 
@@ -77,7 +77,7 @@ def test_the_megatron_bridge_table_covers_every_tag_and_commit_read(derive_scrip
                                                                      mirror: ModuleType) -> None:
     read = {derive_script("mbridge_2509_rows")._TAG, derive_script("mbridge_archive_rows")._COMMIT,
             *derive_script("mbridge_archive_rows").RELEASES.values(), *derive_script("mbridge_param_gather")._RELEASES.values(),
-            *derive_script("pipeline_layout").TAGS}
+            *derive_script("mbridge_fp8_params")._RELEASES.values(), *derive_script("pipeline_layout").TAGS}
     assert read == set(mirror.MBRIDGE_COMMITS)
     for ref, commit in mirror.MBRIDGE_COMMITS.items():
         assert re.fullmatch(r"[0-9a-f]{40}", commit) and (commit.startswith(ref) or ref.startswith("v")), ref

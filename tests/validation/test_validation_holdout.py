@@ -107,12 +107,14 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     s15-lora, s15-denseopt; 9.40 % on s15-moehost's own branch over 112 rows).
     8.86 % with s16-phaseclock (the TDP cap holds the busiest stage's forward / backward phase, not its step average:
     the too-fast capped B200 / GB200 dense rows run at a lower clock); 8.39 % with s16-gemmlaw beside it (B200 / GB200
-    two-SM 256 x 256 tiles over SM pairs and their own fill, capped at the MAMF K)."""
+    two-SM 256 x 256 tiles over SM pairs and their own fill, capped at the MAMF K). 8.51 % with s17-H2's data (the
+    Megatron-Bridge per-tensor FP8 / MXFP8 rows hold FP8 parameters, as their presets set: the per-tensor Megatron-FSDP
+    rows gather 1 B weights)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 114
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.39, abs=0.1)  # 9.27 before s16-phaseclock / s16-gemmlaw
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.51, abs=0.1)  # 8.39 before s17-H2, 9.27 before s16-phaseclock / s16-gemmlaw
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():

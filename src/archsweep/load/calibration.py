@@ -39,6 +39,8 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
+               "te_fp8_weight_cache", "fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
+               "param_gather_bytes_per_param",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "fp8_tp_grad_regather_bytes_per_element", "fp8_quantize_hbm_share", "fp8_attention_rate_ratio",
                "hbm_usable_fraction", "checkpoint_early_stop"}
@@ -82,7 +84,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
         # Switches: collectives reads moe_dispatch_per_domain > 0 as 1, so no other value may pass.
-        if name in ("checkpoint_early_stop", "moe_dispatch_per_domain") and overrides[name] not in (0.0, 1.0):
+        if name in ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache") and overrides[name] not in (0.0, 1.0):
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
 

@@ -193,7 +193,8 @@ def _figure_value(path: Path, key: str, source: FigureSource) -> tuple[str, floa
 
 
 _RECIPE_BYTES = ("cast_bytes_tn_only", "cast_bytes_any_layout", "norm_cast_bytes_tn_only", "norm_cast_bytes_any_layout",
-                 "tp_grad_regather_bytes")
+                 "tp_grad_regather_bytes", "weight_copy_bytes_tn_only", "weight_copy_bytes_any_layout",
+                 "fp8_param_copy_bytes_tn_only", "fp8_param_copy_bytes_any_layout", "fp8_param_gather_bytes")
 #: GEMM kernel rate of the recipe over the per-tensor FP8 kernels: a ratio in (0, 1.5].
 _RECIPE_RATE = "gemm_rate_vs_per_tensor"
 #: Kernels per split of TransformerEngine's split_quantize (grouped MoE GEMM operands): counts >= 0.

@@ -35,7 +35,7 @@ from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
 from archsweep.spec.training import TrainingJob
 
-__all__ = ["part_columns", "recipe_calibration", "job_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
+__all__ = ["part_columns", "recipe_calibration", "job_calibration", "weight_copy_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
 
 #: Bytes per parameter of weights held and gathered in FP8 (TransformerEngine ``fp8_model_init``;
 #: NeMo ``fp8_params``, Megatron ``--fp8-param-gather``): one E4M3 byte instead of BF16's two.
@@ -132,7 +132,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     data/hardware/low_precision_rates.yaml; candidates of a study keep their base part's), the part's FP8
     attention rate over its BF16 one where the job runs FP8 attention (``fp8_attention_rate_ratio``; a part
     without one keeps 1, the BF16 rate), and FP8 weights
-    (:data:`FP8_PARAM_BYTES` per parameter) where the job sets ``fp8_params``, with the weight
+    (:data:`FP8_PARAM_BYTES` per parameter, gathered after the step at the recipe's ``fp8_param_gather_bytes``:
+    BF16 for MXFP8) where the job sets ``fp8_params``, with the weight
     transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
     ``fp8_gemm_layouts``).
@@ -153,6 +154,22 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     if job.fp8_dot_product_attention and rates is not None and rates.fp8_attention_rate_ratio:
         out = replace(out, fp8_attention_rate_ratio=rates.fp8_attention_rate_ratio)
     if job.fp8_params:
-        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES,
+        gather = load_low_precision_recipes()[job.low_precision_recipe].fp8_param_gather_bytes
+        out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES, param_gather_bytes_per_param=gather,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)
-    return out
+    return weight_copy_calibration(out, job)
+
+
+def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calibration:
+    """``calibration`` with the bytes per Linear weight parameter of the quantised weight copies a low-precision
+    ``job`` keeps over a step (``fp8_weight_copy_bytes_per_param[_any_layout]``, the recipe's
+    ``weight_copy_bytes_*`` beside BF16 weights or ``fp8_param_copy_bytes_*`` beyond FP8 ones,
+    data/calibration/low_precision_recipes.yaml): only on a stack that caches TransformerEngine's weight
+    workspaces (``te_fp8_weight_cache``) and where the job caches them (``fp8_weight_transpose_cached``: without
+    it, Megatron-Core's ``disable_parameter_transpose_cache``, TransformerEngine quantises the weight anew in every
+    forward and keeps no copy); 0 for a BF16 job."""
+    if job.precision != "fp8" or calibration.te_fp8_weight_cache <= 0 or not job.fp8_weight_transpose_cached:
+        return replace(calibration, fp8_weight_copy_bytes_per_param=0.0, fp8_weight_copy_bytes_per_param_any_layout=0.0)
+    tn_only, any_layout = load_low_precision_recipes()[job.low_precision_recipe].weight_copy_bytes(job.fp8_params)
+    return replace(calibration, fp8_weight_copy_bytes_per_param=tn_only,
+                   fp8_weight_copy_bytes_per_param_any_layout=any_layout)

@@ -174,6 +174,21 @@ class Calibration:
     #: weights are held in FP8 and the transpose is not cached across micro-batches; 0 = cached once per
     #: step). The model drops it on a part whose FP8 GEMMs take any layout (no transpose needed).
     fp8_weight_transpose_bytes_per_element: float = 0.0
+    #: 1 where the stack runs TransformerEngine modules whose quantised weight workspaces are cached across
+    #: micro-batches and steps (Megatron-Core passes ``is_first_microbatch``: data/calibration/software_stacks.yaml
+    #: ``te_fp8_weight_cache``); 0: no persistent quantised weight copy is counted.
+    te_fp8_weight_cache: float = 0.0
+    #: Set per job by ``load.part_physics.job_calibration`` (data/calibration/low_precision_recipes.yaml
+    #: ``weight_copy_bytes_*`` / ``fp8_param_copy_bytes_*``): bytes per Linear weight parameter of the quantised
+    #: weight copies kept beside the weights (``weight_bytes_per_param``) over a step, on a TN-only part and on
+    #: an any-layout part; 0 for BF16 jobs, stacks without the cache and jobs that do not cache them.
+    fp8_weight_copy_bytes_per_param: float = 0.0
+    fp8_weight_copy_bytes_per_param_any_layout: float = 0.0
+    #: Set per job by ``load.part_physics.job_calibration`` (data/calibration/low_precision_recipes.yaml
+    #: ``fp8_param_gather_bytes``): bytes per parameter of the distributed optimizer's (ZeRO 1-2) after-step
+    #: weight all-gather where the job holds its weights in low precision (MXFP8: BF16 through the gradient
+    #: buffer, 2); 0: the weights' own ``weight_bytes_per_param`` (:meth:`dp_gather_bytes_per_param`).
+    param_gather_bytes_per_param: float = 0.0
     #: Share of the HBM capacity a mapping may fill (memory feasibility: total <= fraction x capacity);
     #: 1 = all of it beyond ``memory_reserved_bytes``. Set by a software stack whose allocator and
     #: runtime are known to leave less (data/calibration/software_stacks.yaml ``megatron-2021``).
@@ -183,3 +198,8 @@ class Calibration:
     #: before the op that saves it runs, so a dense layer's last GEMM (FFN down projection) is not
     #: re-run (data/calibration/software_stacks.yaml ``pytorch-fsdp``); 0: the whole layer forward.
     checkpoint_early_stop: float = 0.0
+
+    def dp_gather_bytes_per_param(self) -> float:
+        """Bytes per parameter of the ZeRO 1-2 after-step weight all-gather: ``param_gather_bytes_per_param``
+        where a job's low-precision weights set it, else ``weight_bytes_per_param``."""
+        return self.param_gather_bytes_per_param or self.weight_bytes_per_param

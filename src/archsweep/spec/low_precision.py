@@ -47,6 +47,17 @@ class LowPrecisionRecipe:
             all-gathers a second time in backward under sequence parallelism (0: none).
         tp_comm_overlap: the recipe runs with TransformerEngine userbuffers TP communication overlap
             (False: the published recipes switch it off, as Megatron-Bridge does for NVFP4).
+        weight_copy_bytes_tn_only / weight_copy_bytes_any_layout: bytes per Linear weight parameter of the
+            quantised copies TransformerEngine keeps across micro-batches and steps beside BF16 weights (its
+            module's cached weight workspace: row-wise copy, and the column-wise copy a data-gradient GEMM reads
+            where the part needs one), on a TN-only / any-layout part.
+        fp8_param_copy_bytes_tn_only / fp8_param_copy_bytes_any_layout: with the weights held in low precision
+            (``fp8_params``), the bytes per parameter kept beyond the 1-byte parameter the model already holds
+            (the cached FP8 transpose on a TN-only part; the column-wise copy and block scales of a block-scaled
+            parameter).
+        fp8_param_gather_bytes: with the weights held in low precision (``fp8_params``), the bytes per parameter
+            the distributed optimizer's (ZeRO 1-2) after-step weight all-gather moves (Megatron-Core: the 1 B FP8
+            parameter for the per-tensor recipes; BF16 through the gradient buffer for MXFP8).
     """
 
     name: str
@@ -60,6 +71,18 @@ class LowPrecisionRecipe:
     split_quantize_kernels_any_layout: float = 0.0
     tp_grad_regather_bytes: float = 0.0
     tp_comm_overlap: bool = True
+    weight_copy_bytes_tn_only: float = 0.0
+    weight_copy_bytes_any_layout: float = 0.0
+    fp8_param_copy_bytes_tn_only: float = 0.0
+    fp8_param_copy_bytes_any_layout: float = 0.0
+    fp8_param_gather_bytes: float = 0.0
+
+    def weight_copy_bytes(self, fp8_params: bool) -> tuple[float, float]:
+        """(TN-only, any-layout) bytes per Linear weight parameter of the quantised copies kept across
+        micro-batches: beside BF16 weights, or beyond the 1-byte parameter where ``fp8_params``."""
+        if fp8_params:
+            return self.fp8_param_copy_bytes_tn_only, self.fp8_param_copy_bytes_any_layout
+        return self.weight_copy_bytes_tn_only, self.weight_copy_bytes_any_layout
 
     def cast_bytes(self, any_layout: bool) -> tuple[float, float]:
         """(input / gradient cast bytes, norm-fed input extra bytes) per element on a part."""

@@ -186,7 +186,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     stages = [z == 0, z == 1, z == 2]  # (ZeRO 3: 0)
     for params, group, stride in groups:
         grad = params * trainable_scale * gbytes
-        ag_bytes = params * trainable_scale * cal.weight_bytes_per_param
+        ag_bytes = params * trainable_scale * cal.dp_gather_bytes_per_param()
         ar, rs, ag = _allreduce(grad, group, stride, domain), _sharded(grad, group, stride, domain), _sharded(ag_bytes, group, stride, domain)
         for j in range(4):
             sync[j] = sync[j] + np.select(stages, [ar[j], rs[j] + ag[j], microbatches * rs[j] + ag[j]], 0.0)

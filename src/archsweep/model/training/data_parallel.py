@@ -170,7 +170,8 @@ def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.
     stage's data-parallel collectives of one step, as :func:`data_parallel` prices them (:func:`zero_collectives`),
     on each fabric: ``shares`` each group's :func:`dp_link_shares` (the groups past ``shares`` send nothing). An
     all-reduce sends twice a reduce-scatter's bytes; reduce-scatters send gradients
-    (``dp_grad_bytes_per_param``), all-gathers weights (``weight_bytes_per_param``). LoRA: the adapters' share
+    (``dp_grad_bytes_per_param``), all-gathers weights (ZeRO 1-2's after-step gather at
+    ``Calibration.dp_gather_bytes_per_param``, ZeRO-3's at ``weight_bytes_per_param``). LoRA: the adapters' share
     (``trainable_scale``) of the gradients and of the gathered weights. 0 where the group is one rank."""
     c = zero_collectives(mp.zero_stage)
     total_up: np.ndarray | float = 0.0
@@ -178,7 +179,8 @@ def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.
     for p, (up, out) in zip(params, shares):
         grad = p * trainable_scale * cal.dp_grad_bytes_per_param
         weights = p * trainable_scale * cal.weight_bytes_per_param
-        per_step = 2.0 * c.allreduce * grad + c.reduce_scatter * grad + c.gather * weights
+        gathered = p * trainable_scale * cal.dp_gather_bytes_per_param()
+        per_step = 2.0 * c.allreduce * grad + c.reduce_scatter * grad + c.gather * gathered
         sent = per_step + microbatches * (c.reduce_scatter_per_microbatch * grad + c.gather_per_microbatch * weights)
         total_up, total_out = total_up + sent * up, total_out + sent * out
     live = dp_group > 1
@@ -224,7 +226,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
         all-gather left out of the overlapped sync, s: all of it with ``param_gather_overlap`` off, else 0)."""
         on = coll.tiers(hw, group, grp_stride, eff)  # one group: its placement and bandwidths once
         rs = coll.sharded_on(hw, grad_bytes, on)  # reduce-scatter
-        ag = coll.sharded_on(hw, param_count * trainable_scale * cal.weight_bytes_per_param, on)  # all-gather
+        ag = coll.sharded_on(hw, param_count * trainable_scale * cal.dp_gather_bytes_per_param(), on)  # all-gather
         ar = coll.allreduce_on(hw, grad_bytes, on)
         ag_over = np.zeros_like(ag) if gather_serial else ag
         # ZeRO-3's per-micro-batch gathers are priced layer by layer (_zero3_exposed_s), not here.

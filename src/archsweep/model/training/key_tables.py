@@ -224,7 +224,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             launch[sl] = np.broadcast_to(time * (1 - 1e-12), shape)[:, class_of]
             valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
             dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
-            total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal).total_bytes
+            total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal, fp8_gemm_layouts=sub.fp8_gemm_layouts).total_bytes
     return launch, valid, total
 
 

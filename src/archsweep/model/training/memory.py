@@ -29,7 +29,7 @@ from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
 from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
-from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_parameters
+from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -90,7 +90,8 @@ def first_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
 
 def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray,
                            cal: Calibration, etp: np.ndarray | None = None,
-                           layer_bytes: np.ndarray | None = None) -> MemoryBreakdown:
+                           layer_bytes: np.ndarray | None = None,
+                           fp8_gemm_layouts: np.ndarray | str = "tn_only") -> MemoryBreakdown:
     """Memory of the fullest pipeline stage's accelerator; ``dp`` and ``microbatches`` broadcast.
 
     The first stage's; under the job's embedding / loss split (pp >= 3) the second stage's where that is more:
@@ -107,8 +108,11 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     ``layer_bytes`` (:func:`~archsweep.model.training.activation_memory.layer_activation_bytes` at that ``etp``):
     where the caller has them (``training_step``); the same values either way. The last stage's model state is the
     first's where it holds the first's layers (no stated layout): computed once.
+
+    ``fp8_gemm_layouts``: the part's hardware column ("any" or "tn_only"), which of the quantised weight copies'
+    byte figures apply (``cal.fp8_weight_copy_bytes_per_param[_any_layout]``, counted with the weights; 0 for BF16).
     """
-    shared = _stage_shared(wl, mp, dp, microbatches, cal, etp, layer_bytes)  # the same for every stage
+    shared = _stage_shared(wl, mp, dp, microbatches, cal, etp, layer_bytes, fp8_gemm_layouts)  # the same for every stage
     first_layers = first_stage_layers(wl, mp)
     first_state = _stage_state(wl, mp, cal, shared, first_layers, "first")
     out = _stage_parts(first_state, _stage_acts(wl, mp, microbatches, shared, first_layers, "first"), shared, cal)
@@ -144,10 +148,12 @@ class StageShared:
     unit_weight_bytes: np.ndarray  #: ZeRO-3's un-sharded unit weights (sharded_buffers.py)
     unit_grad_bytes: np.ndarray  #: ZeRO-3's un-sharded unit gradients (sharded_buffers.py)
     group: np.ndarray  #: the interleaved schedule's micro-batch group N (schedule.microbatch_group)
+    copy_bytes: np.ndarray  #: quantised weight copies per Linear weight parameter (the part's layout's figure)
 
 
 def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches: np.ndarray, cal: Calibration,
-                  etp: np.ndarray | None = None, layer_bytes: np.ndarray | None = None) -> StageShared:
+                  etp: np.ndarray | None = None, layer_bytes: np.ndarray | None = None,
+                  fp8_gemm_layouts: np.ndarray | str = "tn_only") -> StageShared:
     """:class:`StageShared` of the mappings (``etp``, ``layer_bytes``: as :func:`memory_per_accelerator` takes them)."""
     etp = expert_tensor_parallel(mp, dp) if etp is None else etp
     shard_group = dp * mp.cp
@@ -159,7 +165,17 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
                        working_bytes=np.where(mp.recompute == 2, working, 0.0),
                        paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
-                       combine_bytes=combine_grad_bytes(wl, mp, cal), unit_weight_bytes=unit_w, unit_grad_bytes=unit_g, group=microbatch_group(microbatches, mp.pp))
+                       combine_bytes=combine_grad_bytes(wl, mp, cal), unit_weight_bytes=unit_w, unit_grad_bytes=unit_g,
+                       group=microbatch_group(microbatches, mp.pp), copy_bytes=_weight_copy_bytes(cal, fp8_gemm_layouts))
+
+
+def _weight_copy_bytes(cal: Calibration, fp8_gemm_layouts: np.ndarray | str) -> np.ndarray:
+    """Quantised weight copies per Linear weight parameter on the parts (``cal``'s any-layout figure where the part's
+    FP8 GEMMs take any layout, else its TN-only one); 0 without copies (BF16 jobs: no per-candidate string compare)."""
+    tn_only, any_layout = cal.fp8_weight_copy_bytes_per_param, cal.fp8_weight_copy_bytes_per_param_any_layout
+    if tn_only == any_layout:
+        return np.asarray(tn_only)
+    return np.where(np.asarray(fp8_gemm_layouts) == "any", any_layout, tn_only)
 
 
 class _StageState(NamedTuple):
@@ -202,6 +218,11 @@ def _stage_state(wl: Workload, mp: MappingArrays, cal: Calibration, s: StageShar
     g_bytes = grad_b * (np.where(z >= 2, td_sharded, trainable_dense) + np.where(z >= 2, te_sharded, trainable_exp))
     # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
     w_bytes, g_bytes = w_bytes + s.unit_weight_bytes, g_bytes + s.unit_grad_bytes
+    if cal.fp8_weight_copy_bytes_per_param > 0 or cal.fp8_weight_copy_bytes_per_param_any_layout > 0:
+        # TransformerEngine's cached quantised weight copies (low-precision jobs; sharded like the weights under ZeRO-3).
+        lin_dense, lin_exp = stage_linear_parameters(wl, mp, s.etp, layers_stage)
+        w_bytes = w_bytes + s.copy_bytes * (np.where(z >= 3, lin_dense / s.shard_group, lin_dense)
+                                            + np.where(z >= 3, lin_exp / s.expert_group, lin_exp))
     o_bytes = (state_b + np.where(s.shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, td_sharded, trainable_dense) + np.where(z >= 1, te_sharded, trainable_exp))
     return _StageState(w_bytes, g_bytes, o_bytes, w_bytes + g_bytes + o_bytes)

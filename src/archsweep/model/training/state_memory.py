@@ -17,7 +17,7 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["model_state_bytes_per_param", "stage_parameters"]
+__all__ = ["model_state_bytes_per_param", "stage_linear_parameters", "stage_parameters"]
 
 
 def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None,
@@ -38,6 +38,20 @@ def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | 
     embed = wl.vocab * wl.hidden * np.where((mp.pp == 1) & (not wl.tied_embeddings), 2.0, 1.0)
     dense = (layers_stage * attn + dense_layers_stage * wl.dense_ffn_params + moe_layers_stage * shared + embed) / mp.tp
     etp = mp.tp if etp is None else etp
+    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
+    return dense, np.asarray(experts) + 0.0 * dense
+
+
+def stage_linear_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float,
+                            layers_stage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) Linear weight parameters of one accelerator of a stage holding ``layers_stage`` layers:
+    what :func:`stage_parameters` counts less the embedding, the output layer and the router, i.e. the weights
+    of the TransformerEngine Linear modules (attention projections, dense FFN, shared and routed experts), whose
+    quantised copies a low-precision job keeps (Megatron-Core's ``output_layer`` and router are not TE modules)."""
+    moe_layers_stage = layers_stage * (wl.moe_layers / wl.layers)
+    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params
+    dense = (layers_stage * wl.attention_params_per_layer + (layers_stage - moe_layers_stage) * wl.dense_ffn_params
+             + moe_layers_stage * shared) / mp.tp
     experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
     return dense, np.asarray(experts) + 0.0 * dense
 

@@ -368,7 +368,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer + offload_exposed)
 
-    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal, etp, layer_bytes)
+    mem = memory_per_accelerator(wl, mp, dp, microbatches, cal, etp, layer_bytes, hw.fp8_gemm_layouts)
     usable = usable_hbm_bytes(hw, cal)
     memory_violation = (mem.total_bytes - usable) / usable
 
