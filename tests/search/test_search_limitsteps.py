@@ -20,7 +20,7 @@ from search_toy_space import enqueued_then_asked
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.results.pareto import non_dominated_mask
-from archsweep.search.limitsteps import LimitSteps, limit_step, limit_step_data, step_down
+from archsweep.search.limitsteps import MIN_PAIRS, LimitSteps, limit_step, limit_step_data, sibling_slopes, step_down
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.parentgain import predicted_children, predicted_gain
 from archsweep.search.ridge import constraint_transform
@@ -65,6 +65,29 @@ def test_step_down_is_the_highest_free_lower_level_below_the_demand(seed: int) -
             assert child == (base[0], max(allowed), base[2])  # same design, the highest allowed level
 
 
+def test_sibling_slopes_recover_a_quadratic_clamp_response() -> None:
+    """Designs at every limit level, each column a design term plus a z + b z^2 (z from the exact demand of the
+    unclamped member): the fit recovers (a, b) exactly; a design seen at one level gives no pair."""
+    rng = np.random.default_rng(0)
+    coefficients = np.array([[-0.8, 0.3], [0.1, 0.4]])  # (a, b) x two columns
+    indices, targets, limit_values = [], [], []
+    for design in range(6):
+        demand = float(rng.uniform(20.0, 45.0))  # above the lowest levels: clamped there
+        offset = rng.normal(size=2)
+        for level in range(len(LEVELS)):
+            z = min(0.0, float(LOG_LEVELS[level]) - np.log(demand))
+            indices.append((design, level))
+            targets.append(offset + coefficients[0] * z + coefficients[1] * z * z)
+            limit_values.append(min(demand, LEVELS[level]) / LEVELS[level] - 1.0)
+    indices.append((99, 0))  # a lone design: no pair
+    targets.append(np.array([5.0, 5.0]))
+    limit_values.append(-0.5)
+    fitted = sibling_slopes(indices, np.array(targets), np.array(limit_values), 1, LOG_LEVELS)
+    assert fitted is not None and np.allclose(fitted, coefficients, atol=1e-9)
+    few = sibling_slopes(indices[:2], np.array(targets[:2]), np.array(limit_values[:2]), 1, LOG_LEVELS)
+    assert MIN_PAIRS > 1 and few is None
+
+
 # every grid point of the toy (a, b, TDP level), its outputs as a study would tell them
 GRID = [dict(zip(SPACE, (a, b, LEVELS[t]))) for a, b, t in itertools.product(range(6), range(6), range(len(LEVELS)))]
 
@@ -101,13 +124,16 @@ def test_rule_proposes_the_feasible_child_with_the_largest_predicted_gain() -> N
     # by hand: every base's child, the model's prediction, the feasible ones' gains
     children, predicted, feasible = [], [], []
     for b, base in enumerate(data.bases):
-        child = step_down(base, data.model.known.get(base, np.nan), 2, data.model.log_levels, known)
+        log_d = data.log_demand[base]
+        child = step_down(base, log_d, 2, data.log_levels, known)
         if child is None or child in children:
             continue
-        step = data.model.step(np.array([base]), np.array([child]))[0]
+        zb, zc = (min(0.0, data.log_levels[i[2]] - log_d) for i in (base, child))
+        step = (zc - zb) * data.slopes[0] + (zc ** 2 - zb ** 2) * data.slopes[1]
         children.append(child)
         predicted.append(predicted_children(data.values[b][None], step[None, :2], data.logged)[0])
-        feasible.append(bool(np.all(constraint_transform(data.violations[b]) + step[2:] <= 0)))
+        violations = constraint_transform(data.violations[b]) + step[2:]
+        feasible.append(bool(violations[0] <= 0))  # the cap (the TDP's own constraint: met by the clamp)
     gains = predicted_gain(np.array(predicted)[feasible], data.front, data.reference)
     best = max(gains)
     assert best > 0

@@ -14,11 +14,17 @@ whose lower TDPs it never proposed: two steps down the TDP axis, through the 900
 The rule: every finished **base** (a found front point, or an infeasible point) proposes its **child**,
 the same design at the highest limit level below both its own level and its demand (exact when the
 limit does not bind, ``(1 + v) T``; the clamped model's imputation when it binds) that no trial holds or
-implies. The clamped step model (:func:`~archsweep.search.clamp.fit_clamped_step_model`, fitted on the
-objectives and the constraints in :func:`~archsweep.search.ridge.constraint_transform`'s form) predicts
-the child from the base: on the limit axis only the clamp term moves, z = log(min(T, D) / D), so the
-prediction is the base's measured values plus the fitted clamp slopes times the child's z. Children
-predicted to violate a constraint are dropped; of the others the one whose predicted objectives add the
+implies. On the limit axis only the clamp term moves, z = log(min(T, D) / D), so the child's objectives and
+constraints (in :func:`~archsweep.search.ridge.constraint_transform`'s form) are predicted as the base's
+measured ones plus a slope per column times the change of z. The slopes come from **sibling pairs**, finished
+trials of one design at two limit levels, one of them unclamped (its demand exact): the least-squares slope
+through the origin of each column's change on the change of z, with at least :data:`MIN_PAIRS` pairs; with
+fewer, the clamp slopes of the clamped step model (:func:`~archsweep.search.clamp.fit_clamped_step_model`),
+whose demand it also supplies where the limit binds. (Fitted over every trial with main effects, that model's
+slope on the energy per token came out at -0.02 on a grid-1 run's first 600 evaluations, where the sibling
+pairs show the clamp lowering it: main effects and imputed demands blur a per-design effect.) Children
+predicted to violate a constraint other than the limit's own (which the clamp meets by construction) are
+dropped; of the others the one whose predicted objectives add the
 most hypervolume to the found front (:func:`~archsweep.search.parentgain.predicted_gain`; the
 contribution rule's reference point) is proposed when that gain is positive, ties drawn.
 """
@@ -35,15 +41,20 @@ from archsweep.search.grid import Index
 from archsweep.search.parentgain import predicted_children, predicted_gain
 from archsweep.search.ridge import constraint_transform
 from archsweep.search.stepmodel import objective_transform
+from archsweep.search.twins import SLACK
 
-__all__ = ["LimitSteps", "limit_step", "limit_step_data", "step_down"]
+__all__ = ["MIN_PAIRS", "LimitSteps", "limit_step", "limit_step_data", "sibling_slopes", "step_down"]
+
+#: Sibling pairs (module doc) needed before their slopes replace the clamped step model's.
+MIN_PAIRS = 3
 
 
 @dataclass(frozen=True)
 class LimitSteps:
     """What the rule reads: the bases' grid indices (n), measured minimised objectives (n, k) and constraint
     values (n, c); the found front (p, k) and its reference point (k,); the objectives' log columns (k,);
-    the clamped model over k objective then c constraint columns, and the limit axis."""
+    every finished trial's log demand (exact or imputed); the coefficients (2, k + c) of each of the k
+    objective then c constraint columns on z and z^2; the limit axis, its levels' logs and the limit constraint's column among the c."""
 
     bases: tuple[Index, ...]
     values: np.ndarray
@@ -51,8 +62,11 @@ class LimitSteps:
     front: np.ndarray
     reference: np.ndarray
     logged: np.ndarray
-    model: ClampedStepModel
+    log_demand: dict[Index, float]
+    slopes: np.ndarray
     axis: int
+    log_levels: np.ndarray
+    slot: int
 
 
 def limit_step_data(rows: np.ndarray, indices: Sequence[Index], constraints: np.ndarray, front: np.ndarray,
@@ -68,10 +82,49 @@ def limit_step_data(rows: np.ndarray, indices: Sequence[Index], constraints: np.
     transformed, logged = objective_transform(rows)
     k = rows.shape[1]
     targets = np.hstack([transformed, constraint_transform(constraints)])
-    model = fit_clamped_step_model(np.array(indices), targets, sizes, axis, levels, constraints[:, slot], k + slot)
+    model: ClampedStepModel = fit_clamped_step_model(np.array(indices), targets, sizes, axis, levels,
+                                                     constraints[:, slot], k + slot)
+    slopes = sibling_slopes(indices, targets, constraints[:, slot], axis, model.log_levels)
+    if slopes is None:
+        slopes = np.vstack([model.slopes, np.zeros_like(model.slopes)])
     chosen = list(bases)
     return LimitSteps(tuple(indices[i] for i in chosen), rows[chosen], constraints[chosen], front, reference,
-                      logged, model, axis)
+                      logged, model.known, slopes, axis, model.log_levels, slot)
+
+
+def sibling_slopes(indices: Sequence[Index], targets: np.ndarray, limit_values: np.ndarray, axis: int,
+                   log_levels: np.ndarray) -> np.ndarray | None:
+    """Per column of ``targets`` (n, m), the least-squares coefficients (2, m) of its change between two
+    finished trials of one design (every axis but ``axis`` equal) on the changes of z = min(0, log T - log D)
+    and of z^2, over the pairs in which one trial's limit does not bind (``limit_values`` < -``SLACK``:
+    D = (1 + v) T); None with fewer than :data:`MIN_PAIRS` pairs with a change of z. The square term: a
+    shallow clamp lowers the energy per token (a lower voltage), a deep one raises it (the static power over
+    a longer time). A column's pairs with a non-finite value are left out of its fit (0 when none is left)."""
+    targets = np.asarray(targets, dtype=np.float64)
+    designs: dict[Index, list[int]] = {}
+    for n, index in enumerate(indices):
+        designs.setdefault(index[:axis] + index[axis + 1:], []).append(n)
+    dz, dy = [], []
+    for members in designs.values():
+        exact = [n for n in members if -1.0 < limit_values[n] < -SLACK]
+        if not exact or len(members) < 2:
+            continue
+        log_d = float(log_levels[indices[exact[0]][axis]] + np.log1p(limit_values[exact[0]]))
+        z = {n: min(0.0, float(log_levels[indices[n][axis]]) - log_d) for n in members}
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if abs(z[a] - z[b]) > 1e-9:
+                    dz.append((z[b] - z[a], z[b] ** 2 - z[a] ** 2))
+                    dy.append(targets[b] - targets[a])
+    if len(dz) < MIN_PAIRS:
+        return None
+    x, y = np.array(dz), np.array(dy)
+    out = np.zeros((2, y.shape[1]))
+    for column in range(y.shape[1]):
+        ok = np.isfinite(y[:, column])
+        if ok.sum() >= MIN_PAIRS:
+            out[:, column] = np.linalg.lstsq(x[ok], y[ok, column], rcond=None)[0]
+    return out
 
 
 def step_down(base: Index, log_demand: float, axis: int, log_levels: np.ndarray,
@@ -90,18 +143,22 @@ def step_down(base: Index, log_demand: float, axis: int, log_levels: np.ndarray,
 def limit_step(data: LimitSteps, taken: set[Index] | frozenset[Index], rng: np.random.Generator) -> Index | None:
     """The child (module doc) predicted feasible that adds the most hypervolume to the found front, if it
     adds any; ties drawn with ``rng``. ``taken``: points finished, in flight or implied (never proposed)."""
-    model, k = data.model, data.front.shape[1]
+    k = data.front.shape[1]
     pairs: dict[Index, int] = {}
     for b, base in enumerate(data.bases):
-        child = step_down(base, model.known.get(base, np.nan), data.axis, model.log_levels, taken)
-        if child is not None and child not in pairs:
+        child = step_down(base, data.log_demand.get(base, np.nan), data.axis, data.log_levels, taken)
+        if child is not None and child not in pairs and np.isfinite(data.log_demand.get(base, np.nan)):
             pairs[child] = b
     if not pairs:
         return None
     children = list(pairs)
     chosen = np.array([pairs[c] for c in children])
-    step = model.step(np.array([data.bases[b] for b in chosen]), np.array(children))
+    log_d = np.array([data.log_demand[data.bases[b]] for b in chosen])
+    z_base = np.minimum(0.0, data.log_levels[[data.bases[b][data.axis] for b in chosen]] - log_d)
+    z_child = np.minimum(0.0, data.log_levels[[c[data.axis] for c in children]] - log_d)
+    step = (z_child - z_base)[:, None] * data.slopes[0] + (z_child ** 2 - z_base ** 2)[:, None] * data.slopes[1]
     violations = constraint_transform(data.violations[chosen]) + step[:, k:]
+    violations[:, data.slot] = np.minimum(violations[:, data.slot], 0.0)  # the clamp meets its own limit
     feasible = np.all(violations <= 0, axis=1)
     if not feasible.any():
         return None
