@@ -6,23 +6,25 @@ clock whatever the TDP T, and where D > T the clock falls until the power is T, 
 a lower clock, throughput and (at the lower voltage) energy per token, and the power is T, so a lower
 TDP also turns a design over the power cap into one under it. On search-quality grid 1 the recommended
 search's low seeds miss mostly such clamped designs (``docs/search-quality-history.md``, s17-A): seed 6
-misses 0.0196 of the exhaustive hypervolume, 0.0243 of it (together, overlapping) in clamped front
-points, among them (176 compute units, 2.1 GHz, HBM3, 8 stacks, 900 GB/s) at TDP 700 W, 0.0061 alone,
-whose TDP-1,100 W version (0.4 % over the 1,000 W cap, the TDP not binding) the run had evaluated and
-whose lower TDPs it never proposed: two steps down the TDP axis, through the 900 W level.
+misses 0.0196 of the exhaustive hypervolume; its missed clamped front points whose design the run had
+evaluated over the cap would add 0.0071, among them (176 compute units, 2.1 GHz, HBM3, 8 stacks, 900 GB/s)
+at TDP 900 and 700 W, whose TDP-1,100 W version (0.4 % over the 1,000 W cap, the TDP not binding) the run
+had evaluated and whose lower TDPs it never proposed.
 
 The rule: every finished **base** (a found front point, or an infeasible point) proposes its **child**,
 the same design at the highest limit level below both its own level and its demand (exact when the
 limit does not bind, ``(1 + v) T``; the clamped model's imputation when it binds) that no trial holds or
 implies. On the limit axis only the clamp term moves, z = log(min(T, D) / D), so the child's objectives and
 constraints (in :func:`~archsweep.search.ridge.constraint_transform`'s form) are predicted as the base's
-measured ones plus a slope per column times the change of z. The slopes come from **sibling pairs**, finished
-trials of one design at two limit levels, one of them unclamped (its demand exact): the least-squares slope
-through the origin of each column's change on the change of z, with at least :data:`MIN_PAIRS` pairs; with
-fewer, the clamp slopes of the clamped step model (:func:`~archsweep.search.clamp.fit_clamped_step_model`),
-whose demand it also supplies where the limit binds. (Fitted over every trial with main effects, that model's
-slope on the energy per token came out at -0.02 on a grid-1 run's first 600 evaluations, where the sibling
-pairs show the clamp lowering it: main effects and imputed demands blur a per-design effect.) Children
+measured ones plus, per column, a x (change of z) + b x (change of z^2). The coefficients come from **sibling
+pairs**, finished trials of one design at two limit levels, one of them unclamped (its demand exact): least
+squares through the origin over the pairs, with at least :data:`MIN_PAIRS` of them; with fewer, the clamp slope
+of the clamped step model (:func:`~archsweep.search.clamp.fit_clamped_step_model`, b = 0), whose demand it also
+supplies where the limit binds. The square term: on grid 1 a shallow clamp lowers the energy per token (a lower
+voltage; 176 units, HBM3, 8 stacks: -2.4 % at z = -0.14) and a deep one raises it (+3.3 % at z = -0.73), so a
+straight line through 70 sibling pairs of a run's first 600 evaluations gives the energy a slope of -0.01, and
+the fit on z and z^2 leaves an rms error of 0.011 (log throughput) and 0.017 (log energy) against 0.033 and
+0.021. Children
 predicted to violate a constraint other than the limit's own (which the clamp meets by construction) are
 dropped; of the others the one whose predicted objectives add the
 most hypervolume to the found front (:func:`~archsweep.search.parentgain.predicted_gain`; the
