@@ -1,7 +1,8 @@
 """``limit_steps`` (issue 14, s17-A): a local trial proposes a design's clamped version at a lower limit level
 (:mod:`archsweep.search.limitsteps`). The step down the limit axis lands on the same design at the highest free
-level below its level and its demand; the rule proposes, among the children the clamped model predicts feasible,
-the one with the largest predicted hypervolume gain (none when no gain is predicted); on a toy grid whose outputs
+level below its level and its demand; the sibling fit recovers a planted clamp response; the rule proposes, among
+the children of the infeasible neighbours of the found front whose TDP does not bind that it predicts feasible,
+the one with the largest predicted hypervolume gain (none when none is predicted feasible); on a toy grid whose outputs
 follow the clamp the local search proposes the clamped versions of over-cap designs, each a new grid point,
 deterministically per seed; the option reaches the sampler and bad specs get clear errors."""
 
@@ -115,7 +116,14 @@ TOP = [p for p in GRID if p["tdp_w"] == LEVELS[-1]]  # every design at the highe
 DIAGONAL = [p for p in GRID if p["a"] == p["b"] and p["tdp_w"] == LEVELS[0]]
 
 
+def _next_to_front(data: LimitSteps, b: int) -> bool:
+    front = [q for q, v in zip(data.bases, data.violations) if np.all(v <= 0)]
+    return any(int(np.abs(np.subtract(q, data.bases[b])).sum()) == 1 for q in front)
+
+
 def test_rule_proposes_the_feasible_child_with_the_largest_predicted_gain() -> None:
+    """The bases are the infeasible points one step from a found front point with the TDP not binding; of
+    their children predicted to meet the cap, the largest predicted gain (whatever its sign) is proposed."""
     data = _data(TOP + DIAGONAL)
     known = {_index(p) for p in TOP + DIAGONAL}
     rng = np.random.default_rng(0)
@@ -124,6 +132,8 @@ def test_rule_proposes_the_feasible_child_with_the_largest_predicted_gain() -> N
     # by hand: every base's child, the model's prediction, the feasible ones' gains
     children, predicted, feasible = [], [], []
     for b, base in enumerate(data.bases):
+        if np.all(data.violations[b] <= 0) or not data.violations[b, 1] < -0.02 or not _next_to_front(data, b):
+            continue
         log_d = data.log_demand[base]
         child = step_down(base, log_d, 2, data.log_levels, known)
         if child is None or child in children:
@@ -134,14 +144,13 @@ def test_rule_proposes_the_feasible_child_with_the_largest_predicted_gain() -> N
         predicted.append(predicted_children(data.values[b][None], step[None, :2], data.logged)[0])
         violations = constraint_transform(data.violations[b]) + step[2:]
         feasible.append(bool(violations[0] <= 0))  # the cap (the TDP's own constraint: met by the clamp)
+    assert children
     gains = predicted_gain(np.array(predicted)[feasible], data.front, data.reference)
     best = max(gains)
-    assert best > 0
     assert chosen in {c for c, g in zip([c for c, ok in zip(children, feasible) if ok], gains) if g == best}
-    # the clamp model is exact on this toy: the chosen design really is feasible and beyond the found front
-    values, constraints = toy(dict(zip(SPACE, (chosen[0], chosen[1], LEVELS[chosen[2]]))))
+    # the clamp model is close on this toy: the chosen design really meets the cap
+    _, constraints = toy(dict(zip(SPACE, (chosen[0], chosen[1], LEVELS[chosen[2]]))))
     assert constraints["violation_power_w_max"] <= 0
-    assert predicted_gain(np.array([values]), data.front, data.reference)[0] > 0
 
 
 def test_rule_is_silent_when_every_child_is_taken_or_infeasible() -> None:

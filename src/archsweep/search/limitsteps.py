@@ -5,16 +5,15 @@ clock whatever the TDP T, and where D > T the clock falls until the power is T, 
 (:mod:`archsweep.search.clamp`). A design with a lower TDP is the same design **clamped**: the same price,
 a lower clock, throughput and (at the lower voltage) energy per token, and the power is T, so a lower
 TDP also turns a design over the power cap into one under it. On search-quality grid 1 the recommended
-search's low seeds miss mostly such clamped designs (``docs/search-quality-history.md``, s17-A): seed 6
-misses 0.0196 of the exhaustive hypervolume; its missed clamped front points whose design the run had
-evaluated over the cap would add 0.0071, among them (176 compute units, 2.1 GHz, HBM3, 8 stacks, 900 GB/s)
-at TDP 900 and 700 W, whose TDP-1,100 W version (0.4 % over the 1,000 W cap, the TDP not binding) the run
-had evaluated and whose lower TDPs it never proposed.
+search's low seeds (0.978-0.981) all miss one island of the front (``docs/search-quality-history.md``, s17-A):
+14 TDP-clamped designs at HBM3 and 8 HBM stacks, the top of the stacks axis, which alone would lift them to
+0.992-0.997; every seed that finds one island point ends with 9-12 of them (the local search walks the island).
+The route the data show: a found front point at 7 stacks, its stacks step (over the power cap, the TDP not
+binding), and that design's TDP step down, an island point.
 
-The rule: every finished **base** (a found front point, or an infeasible point) proposes its **child**,
-the same design at the highest limit level below both its own level and its demand (exact when the
-limit does not bind, ``(1 + v) T``; the clamped model's imputation when it binds) that no trial holds or
-implies. On the limit axis only the clamp term moves, z = log(min(T, D) / D), so the child's objectives and
+The rule: every **base**, an infeasible finished point one step on one axis from a found front point whose
+limit does not bind (its demand exact, ``D = (1 + v) T``), has a **child**, the same design at the highest limit
+level below both its own and its demand that no trial holds or implies. On the limit axis only the clamp term moves, z = log(min(T, D) / D), so the child's objectives and
 constraints (in :func:`~archsweep.search.ridge.constraint_transform`'s form) are predicted as the base's
 measured ones plus, per column, a x (change of z) + b x (change of z^2). The coefficients come from **sibling
 pairs**, finished trials of one design at two limit levels, one of them unclamped (its demand exact): least
@@ -26,9 +25,13 @@ straight line through 70 sibling pairs of a run's first 600 evaluations gives th
 the fit on z and z^2 leaves an rms error of 0.011 (log throughput) and 0.017 (log energy) against 0.033 and
 0.021. Children
 predicted to violate a constraint other than the limit's own (which the clamp meets by construction) are
-dropped; of the others the one whose predicted objectives add the
-most hypervolume to the found front (:func:`~archsweep.search.parentgain.predicted_gain`; the
-contribution rule's reference point) is proposed when that gain is positive, ties drawn.
+dropped; of the others the one whose predicted objectives add the most hypervolume to the found front
+(:func:`~archsweep.search.parentgain.predicted_gain`; the contribution rule's reference point) is proposed,
+ties drawn, **whatever its predicted gain**: the clamp's effect on the energy per token depends on the design
+beyond what the fit captures (the 10 % / 90 % quantiles of the per-pair slope -0.13 / +0.11 on a grid-1 run),
+so a gain threshold dropped the island's entry points (a first version that proposed over every front and
+infeasible point's child, only when its predicted gain was positive, lost 0.0022 on four grid-1 seeds). The
+bases are few (8-23 children after 500-800 of a grid-1 run's evaluations).
 """
 
 from __future__ import annotations
@@ -143,11 +146,16 @@ def step_down(base: Index, log_demand: float, axis: int, log_levels: np.ndarray,
 
 
 def limit_step(data: LimitSteps, taken: set[Index] | frozenset[Index], rng: np.random.Generator) -> Index | None:
-    """The child (module doc) predicted feasible that adds the most hypervolume to the found front, if it
-    adds any; ties drawn with ``rng``. ``taken``: points finished, in flight or implied (never proposed)."""
+    """Of the children (module doc) of the infeasible bases next to the found front whose limit does not bind,
+    the one predicted feasible with the largest predicted hypervolume gain (whatever its sign), or None when
+    none is predicted feasible; ties drawn with ``rng``. ``taken``: points finished, in flight or implied."""
     k = data.front.shape[1]
+    met = np.all(data.violations <= 0, axis=1)
+    front = {data.bases[i] for i in np.flatnonzero(met)}
     pairs: dict[Index, int] = {}
     for b, base in enumerate(data.bases):
+        if met[b] or not data.violations[b, data.slot] < -SLACK or not _next_to(base, front):
+            continue  # a base: an infeasible one-axis neighbour of a found front point, its limit not binding
         child = step_down(base, data.log_demand.get(base, np.nan), data.axis, data.log_levels, taken)
         if child is not None and child not in pairs and np.isfinite(data.log_demand.get(base, np.nan)):
             pairs[child] = b
@@ -168,4 +176,9 @@ def limit_step(data: LimitSteps, taken: set[Index] | frozenset[Index], rng: np.r
     predicted = predicted_children(data.values[chosen[keep]], step[keep, :k], data.logged)
     gains = predicted_gain(predicted, data.front, data.reference)
     best = int(np.lexsort((rng.random(len(keep)), gains))[-1])
-    return children[int(keep[best])] if gains[best] > 0 else None
+    return children[int(keep[best])]
+
+
+def _next_to(point: Index, front: set[Index]) -> bool:
+    """Whether ``point`` is one step on one axis from a point of ``front``."""
+    return any(point[:a] + (point[a] + s,) + point[a + 1:] in front for a in range(len(point)) for s in (-1, 1))

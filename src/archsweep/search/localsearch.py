@@ -52,9 +52,9 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
 * ``clamp`` (``limit_clamp``): the step models of ``model`` and ``ridge`` take the grid's limit axis
   (the TDP) as the clamp the model computes, demand then min(limit, demand)
   (:mod:`archsweep.search.clamp`), instead of one additive effect of the limit.
-* ``steps`` (``limit_steps``): before its ordinary neighbour (after ``ridge``), a local trial proposes the
-  same design as a front or infeasible point at a lower level of the limit axis (the TDP), clamped, when the
-  clamped model predicts it feasible and beyond the found front (:mod:`archsweep.search.limitsteps`).
+* ``steps`` (``limit_steps``): before its ordinary neighbour (after ``ridge``), a local trial proposes an
+  infeasible neighbour of a front point, its limit (the TDP) not binding, at a lower limit level, clamped, when
+  predicted feasible (:mod:`archsweep.search.limitsteps`).
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -166,8 +166,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
         clamp: the step models of ``model`` and ``ridge`` take the grid's limit (the TDP) as a clamp
             (:mod:`archsweep.search.clamp`, ``limit_clamp``): demand, then min(limit, demand); without a
             limit axis, or with constraint values not stored by name, the additive step model.
-        steps: before its ordinary neighbour (after ``ridge``), a local trial proposes a design's clamped
-            version at a lower limit level (:mod:`archsweep.search.limitsteps`, ``limit_steps``).
+        steps: before its ordinary neighbour (after ``ridge``), a local trial proposes an over-limit neighbour of
+            a front point at a lower limit level, clamped (:mod:`archsweep.search.limitsteps`, ``limit_steps``).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
@@ -229,7 +229,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
                 parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen,
                                                                               limit))
             steps = self._limit(study, finished, self._steps)
-            if steps is not None:  # bases: the found front and the infeasible points
+            if steps is not None:  # the found front and the infeasible points (the rule picks its bases among them)
                 bases = [*chosen, *(i for i, ok in enumerate(feasible) if not ok)]
                 parents = dataclasses.replace(parents, steps=limit_step_data(
                     np.stack(rows), indices, np.array(constraints), front, reference, bases, self._sizes,
