@@ -30,7 +30,7 @@ dropped; of the others the one whose predicted objectives add the most hypervolu
 ties drawn, **whatever its predicted gain**: the clamp's effect on the energy per token depends on the design
 beyond what the fit captures (the 10 % / 90 % quantiles of the per-pair slope -0.13 / +0.11 on a grid-1 run),
 so a gain threshold dropped the island's entry points (a first version that proposed over every front and
-infeasible point's child, only when its predicted gain was positive, lost 0.0022 on four grid-1 seeds). The
+infeasible point's child, only when its predicted gain was positive, lost 0.0026 on six grid-1 seeds). The
 bases are few (8-23 children after 500-800 of a grid-1 run's evaluations).
 """
 
