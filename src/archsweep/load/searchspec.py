@@ -124,6 +124,12 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
                                "local_search_model or local_search_ridge alongside (only their step models clamp)"))
         out.extend(_limit_parameter_problems(file, at, "limit_clamp", options, parameters,
                                              "the clamp is min(limit, demand)"))
+    if options.get("limit_steps"):
+        if "local_search_start" not in options:
+            out.append(problem(file, f"{at}.limit_steps", options["limit_steps"],
+                               "local_search_start alongside (the steps down the limit run in the local phase)"))
+        out.extend(_limit_parameter_problems(file, at, "limit_steps", options, parameters,
+                                             "the step lowers the limit of a finished design"))
     pool = options.get("surrogate_pool", DEFAULT_SURROGATE_POOL)
     if "surrogate_grid_share" in options and options.get("surrogate_share") and pool != "both":
         out.append(problem(file, f"{at}.surrogate_grid_share", options["surrogate_grid_share"],

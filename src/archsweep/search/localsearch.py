@@ -52,6 +52,9 @@ the unevaluated grid neighbours of the current non-dominated feasible points.
 * ``clamp`` (``limit_clamp``): the step models of ``model`` and ``ridge`` take the grid's limit axis
   (the TDP) as the clamp the model computes, demand then min(limit, demand)
   (:mod:`archsweep.search.clamp`), instead of one additive effect of the limit.
+* ``steps`` (``limit_steps``): before its ordinary neighbour (after ``ridge``), a local trial proposes an
+  infeasible neighbour of a front point, its limit (the TDP) not binding, at a lower limit level, clamped, when
+  predicted feasible (:mod:`archsweep.search.limitsteps`).
 * Continuous parameters (a range without step or points) are not on a grid: they are left to the
   global sampler's ``sample_independent`` in both phases.
 
@@ -80,6 +83,7 @@ from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.clamp import fit_clamped_step_model
 from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
+from archsweep.search.limitsteps import LimitSteps, limit_step, limit_step_data
 from archsweep.search.parentgain import GainData, memoised_gains
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
 from archsweep.search.ridge import boundary_candidates, constraint_transform
@@ -101,6 +105,7 @@ class _Parents:
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
     ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
     gain: GainData | None = None  # what the ``gain`` rule reads
+    steps: LimitSteps | None = None  # what the ``steps`` rule reads
 
 
 class _Walk(NamedTuple):
@@ -173,12 +178,14 @@ class ParetoLocalSearchSampler(ProposingSampler):
         clamp: the step models of ``model`` and ``ridge`` take the grid's limit (the TDP) as a clamp
             (:mod:`archsweep.search.clamp`, ``limit_clamp``): demand, then min(limit, demand); without a
             limit axis, or with constraint values not stored by name, the additive step model.
+        steps: before its ordinary neighbour (after ``ridge``), a local trial proposes an over-limit neighbour of
+            a front point at a lower limit level, clamped (:mod:`archsweep.search.limitsteps`, ``limit_steps``).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, axes: int = 2,
                  seed: int = 0, model: bool = False, global_share: float = 0.0, fresh: bool = False,
                  parents: str = "contribution", final: int | None = None, reach: int = 1, twins: bool = False,
-                 ridge: bool = False, clamp: bool = False) -> None:
+                 ridge: bool = False, clamp: bool = False, steps: bool = False) -> None:
         if start < 0:
             raise ValueError(f"start: got {start}; allowed: an integer >= 0")
         if not 0.0 <= global_share < 1.0:
@@ -198,6 +205,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         self._reach = checked_reach(reach)
         self._ridge = ridge
         self._clamp = limit_axis(self._axes) if clamp else None
+        self._steps = limit_axis(self._axes) if steps else None
 
     # -- grid bookkeeping ------------------------------------------------------------------
 
@@ -205,7 +213,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
         rows, indices, constraints = self._completed_columns(study, finished)
-        limit = self._limit(study, finished)
+        limit = self._limit(study, finished, self._clamp)
         feasible = [not any(c > 0 for c in cs) and bool(np.all(np.isfinite(v))) for cs, v in zip(constraints, rows)]
         parents = _Parents((), np.zeros(0))
         kept = np.flatnonzero(feasible) if rows else np.zeros(0, dtype=np.int64)
@@ -232,14 +240,21 @@ class ParetoLocalSearchSampler(ProposingSampler):
             if self._ridge and len({len(c) for c in constraints}) == 1 and constraints[0]:
                 parents = dataclasses.replace(parents, ridge=self._ridge_data(rows, indices, constraints, chosen,
                                                                               limit))
+            steps = self._limit(study, finished, self._steps)
+            if steps is not None:  # the found front and the infeasible points (the rule picks its bases among them)
+                bases = [*chosen, *(i for i, ok in enumerate(feasible) if not ok)]
+                parents = dataclasses.replace(parents, steps=limit_step_data(
+                    np.stack(rows), indices, np.array(constraints), front, reference, bases, self._sizes,
+                    steps.axis, steps.levels, steps.slot))
         self._memo = (len(finished), parents)
         return parents
 
-    def _limit(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Limit | None:
-        """The limit axis and each complete trial's value of its constraint (``clamp``), or None."""
-        if self._clamp is None:
+    def _limit(self, study: optuna.Study, finished: list[FrozenTrial], axis: tuple[int, str] | None) -> _Limit | None:
+        """The limit ``axis`` (position, constraint; ``clamp``, ``steps``) and each complete trial's value of
+        its constraint, or None."""
+        if axis is None:
             return None
-        position, name = self._clamp
+        position, name = axis
         _, completed = self._completed(study, finished)
         if not completed or not all(isinstance(t.constraints, Mapping) for t, _, _ in completed):
             return None  # constraint values not stored by name
@@ -313,6 +328,8 @@ class ParetoLocalSearchSampler(ProposingSampler):
         rng = np.random.default_rng([self._seed, trial.number])
         taken = known | self._implied(finished)
         chosen = self._boundary(parents, taken | flying, rng) if self._ridge else None
+        if chosen is None and parents.steps is not None:
+            chosen = limit_step(parents.steps, taken | flying, rng)
         if chosen is None:
             chosen = self._drawn(parents, taken, flying, rng)
         if chosen is None:

@@ -119,7 +119,8 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
     ``surrogate_pool``, ``surrogate_constraints`` and ``surrogate_grid_share`` are its ``pool``,
-    ``constraints`` and ``grid_share``; ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``)."""
+    ``constraints`` and ``grid_share``; ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
+    ``limit_steps`` its ``steps``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
     lhs_startup = int(options.pop("lhs_startup_trials", 0))
@@ -134,6 +135,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     twins = bool(options.pop("slack_twins", False))
     ridge = bool(options.pop("local_search_ridge", False))
     clamp = bool(options.pop("limit_clamp", False))
+    steps = bool(options.pop("limit_steps", False))
     surrogate_share = float(options.pop("surrogate_share", 0.0))
     surrogate_start = float(options.pop("surrogate_start", DEFAULT_SURROGATE_START))
     surrogate_beta = float(options.pop("surrogate_beta", DEFAULT_SURROGATE_BETA))
@@ -152,7 +154,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,
                                            final=None if local_final is None
                                            else round((1.0 - float(local_final)) * spec.trials), reach=reach,
-                                           twins=twins, ridge=ridge, clamp=clamp)
+                                           twins=twins, ridge=ridge, clamp=clamp, steps=steps)
     if surrogate_share > 0:
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,

@@ -36,11 +36,12 @@ DEFAULT_STORAGE = "journal"
 #: ``local_search_ridge`` (a line search from infeasible neighbours of front points to the feasibility
 #: boundary, :mod:`archsweep.search.ridge`), ``limit_clamp`` (the step models of ``local_search_model`` and
 #: ``local_search_ridge`` take the searched limit as a clamp, demand then min(limit, demand),
-#: :mod:`archsweep.search.clamp`).
+#: :mod:`archsweep.search.clamp`), ``limit_steps`` (a local trial proposes a design's clamped version at a
+#: lower level of the searched limit, :mod:`archsweep.search.limitsteps`).
 LOCAL_SEARCH_OPTIONS: tuple[str, ...] = ("local_search_start", "local_search_axes", "local_search_model",
                                          "local_search_global", "local_search_fresh", "local_search_parents",
                                          "local_search_final", "neighbour_reach", "slack_twins", "local_search_ridge",
-                                         "limit_clamp")
+                                         "limit_clamp", "limit_steps")
 #: ``slack_twins``: the model's limit parameters and the constraint column that reports their use,
 #: (used - limit) / limit (``archsweep.model.ppa``: ``"violation_tdp": (busy_power - hw.tdp_w) / hw.tdp_w``, the
 #: busiest device's busy-phase power); :mod:`archsweep.search.twins`.
