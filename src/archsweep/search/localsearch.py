@@ -86,7 +86,7 @@ from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nea
 from archsweep.search.limitsteps import LimitSteps, limit_step, limit_step_data
 from archsweep.search.parentgain import GainData, memoised_gains
 from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
-from archsweep.search.ridge import boundary_candidates, constraint_transform
+from archsweep.search.ridge import RidgeData, boundary_candidates, constraint_transform
 from archsweep.search.stepmodel import Stepper, fit_step_model, front_margin, objective_transform
 from archsweep.search.twins import limit_axis
 
@@ -103,7 +103,7 @@ class _Parents:
     values: np.ndarray | None = None
     model: Stepper | None = None
     extremes: frozenset[int] = frozenset()  # positions of the best point on each objective (``extremes`` rule)
-    ridge: _Ridge | None = None  # the boundary line search's data (``ridge`` rule)
+    ridge: RidgeData | None = None  # the boundary line search's data (``ridge`` rule)
     gain: GainData | None = None  # what the ``gain`` rule reads
     steps: LimitSteps | None = None  # what the ``steps`` rule reads
 
@@ -118,18 +118,6 @@ class _Walk(NamedTuple):
     free: list[Index]
     first: int
     pending: int
-
-
-@dataclass(frozen=True)
-class _Ridge:
-    """What the boundary line search (:mod:`archsweep.search.ridge`) reads: every finished point's
-    constraint values and transformed objectives, the found front's transformed objectives, and a step
-    model of the objectives followed by the constraints (:func:`~archsweep.search.ridge.constraint_transform`)."""
-
-    violations: dict[Index, np.ndarray]
-    values: dict[Index, np.ndarray]
-    front: np.ndarray
-    model: Stepper
 
 
 @dataclass(frozen=True)
@@ -276,12 +264,12 @@ class ParetoLocalSearchSampler(ProposingSampler):
                                       limit.values, limit_column)
 
     def _ridge_data(self, rows: list[np.ndarray], indices: list[Index], constraints: list[list[float]],
-                    chosen: np.ndarray, limit: _Limit | None) -> _Ridge:
+                    chosen: np.ndarray, limit: _Limit | None) -> RidgeData:
         transformed, _ = objective_transform(np.stack(rows))
         limits = np.array(constraints, dtype=np.float64)
         column = None if limit is None else transformed.shape[1] + limit.slot
         model = self._fit(indices, np.hstack([transformed, constraint_transform(limits)]), limit, column)
-        return _Ridge({index: limits[i] for i, index in enumerate(indices)},
+        return RidgeData({index: limits[i] for i, index in enumerate(indices)},
                       {index: transformed[i] for i, index in enumerate(indices)}, transformed[chosen], model)
 
     def _boundary(self, parents: _Parents, taken: set[Index], rng: np.random.Generator) -> Index | None:

@@ -29,13 +29,26 @@ when that margin is positive, before its ordinary neighbour.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from archsweep.search.grid import Index
 from archsweep.search.stepmodel import Stepper
 
-__all__ = ["boundary_candidates", "constraint_transform"]
+__all__ = ["RidgeData", "boundary_candidates", "constraint_transform"]
+
+
+@dataclass(frozen=True)
+class RidgeData:
+    """What the boundary line search reads (the local search builds it, ``ridge`` rule): every finished point's
+    constraint values and transformed objectives, the found front's transformed objectives, and a step model of
+    the objectives followed by the constraints (:func:`constraint_transform`)."""
+
+    violations: dict[Index, np.ndarray]
+    values: dict[Index, np.ndarray]
+    front: np.ndarray
+    model: Stepper
 
 #: Constraint values above this are modelled as this (a told non-finite value is ``CONSTRAINT_CAP``,
 #: 1e300): only the sign of a step and where the value crosses 0 matter, and 10 x over a limit is far.
