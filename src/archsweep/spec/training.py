@@ -134,7 +134,10 @@ class TrainingJob:
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
             :func:`archsweep.model.training.state_memory.model_state_bytes_per_param`.
         dfa_grad_sync_dtype: that optimizer's gradient buffer and reduce dtype (``optim.grad_sync_dtype``;
-            Apex's default: the state dtype); "" with ``dfa_state_dtype`` "".
+            Apex's default: the state dtype). With ``dfa_state_dtype`` "": the stack's optimizer with its gradient
+            buffer and data-parallel reduce in this dtype (Megatron-Core ``grad_reduce_in_fp32``: "fp32" True,
+            "bf16" False; :func:`archsweep.load.part_physics.job_calibration`); "" = the stack's
+            ``dp_grad_bytes_per_param``.
     """
 
     global_batch_seqs: int
@@ -183,9 +186,9 @@ class TrainingJob:
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", "fp32", "bf16"):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")
-        if (self.dfa_state_dtype == "") != (self.dfa_grad_sync_dtype == ""):
+        if self.dfa_state_dtype and not self.dfa_grad_sync_dtype:
             raise InputError("<training job>", "dfa_grad_sync_dtype", self.dfa_grad_sync_dtype,
-                             "set together with dfa_state_dtype (both or neither)")
+                             "fp32 or bf16 where dfa_state_dtype is set")
         if self.mode not in TRAINING_MODES:
             raise InputError("<training job>", "mode", self.mode, "one of " + ", ".join(TRAINING_MODES))
         bad = [t for t in self.lora_targets if t not in LORA_TARGETS]

@@ -128,13 +128,13 @@ def _mtp_layers(model: str, base: Architecture) -> int:
 def _dfa_dtypes(row: Mapping[str, str]) -> tuple[str, str]:
     """The Apex DistributedFusedAdam dtypes a row states (columns ``optim_dtype``, ``grad_sync_dtype``: the
     NeMo 1.x conf's ``optim.dtype`` / ``optim.grad_sync_dtype``; an empty ``grad_sync_dtype`` is Apex's
-    default, the state dtype); both empty: the stack's optimizer. Other text skips the row."""
+    default, the state dtype); both empty: the stack's optimizer; ``grad_sync_dtype`` alone: the stack's optimizer
+    with its gradient buffer and reduce in that dtype (Megatron-Core ``grad_reduce_in_fp32``). Other text skips
+    the row."""
     state, grad = _text(row, "optim_dtype").lower(), _text(row, "grad_sync_dtype").lower()
     for key, value in (("optim_dtype", state), ("grad_sync_dtype", grad)):
         if value not in ("", "fp32", "bf16"):
             raise Skip(f"{key}={value!r} not understood; allowed: fp32, bf16 or empty")
-    if grad and not state:
-        raise Skip("grad_sync_dtype without optim_dtype (the distributed_fused_adam state dtype)")
     return state, grad or state
 
 
