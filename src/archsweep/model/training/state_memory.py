@@ -30,14 +30,20 @@ def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | 
     (ceil(L / pp) on the first stage) unless ``layers_stage`` gives the count (:func:`~archsweep.model.training.memory.first_stage_layers`).
     """
     layers_stage = np.ceil(wl.layers / mp.pp) if layers_stage is None else layers_stage
-    moe_frac = wl.moe_layers / wl.layers
-    moe_layers_stage = layers_stage * moe_frac
-    dense_layers_stage = layers_stage - moe_layers_stage
-    attn = wl.attention_params_per_layer
-    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + wl.hidden * wl.moe.num_experts
     embed = wl.vocab * wl.hidden * np.where((mp.pp == 1) & (not wl.tied_embeddings), 2.0, 1.0)
-    dense = (layers_stage * attn + dense_layers_stage * wl.dense_ffn_params + moe_layers_stage * shared + embed) / mp.tp
-    etp = mp.tp if etp is None else etp
+    return _stage_weights(wl, mp, mp.tp if etp is None else etp, layers_stage, router=True, embed=embed)
+
+
+def _stage_weights(wl: Workload, mp: MappingArrays, etp: np.ndarray | float, layers_stage: np.ndarray, router: bool,
+                   embed: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) parameters of one accelerator of a stage of ``layers_stage`` layers: attention, dense FFN
+    and shared experts of its layers, the router's where ``router``, plus ``embed``, over tp; experts over etp * ep."""
+    moe_layers_stage = layers_stage * (wl.moe_layers / wl.layers)
+    dense_layers_stage = layers_stage - moe_layers_stage
+    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params + (
+        wl.hidden * wl.moe.num_experts if router else 0.0)
+    dense = (layers_stage * wl.attention_params_per_layer + dense_layers_stage * wl.dense_ffn_params
+             + moe_layers_stage * shared + embed) / mp.tp
     experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
     return dense, np.asarray(experts) + 0.0 * dense
 
@@ -48,12 +54,7 @@ def stage_linear_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | f
     what :func:`stage_parameters` counts less the embedding, the output layer and the router, i.e. the weights
     of the TransformerEngine Linear modules (attention projections, dense FFN, shared and routed experts), whose
     quantised copies a low-precision job keeps (Megatron-Core's ``output_layer`` and router are not TE modules)."""
-    moe_layers_stage = layers_stage * (wl.moe_layers / wl.layers)
-    shared = 0.0 if wl.moe is None else wl.moe.shared_experts * wl.expert_params
-    dense = (layers_stage * wl.attention_params_per_layer + (layers_stage - moe_layers_stage) * wl.dense_ffn_params
-             + moe_layers_stage * shared) / mp.tp
-    experts = 0.0 if wl.moe is None else moe_layers_stage * wl.moe.num_experts * wl.expert_params / (etp * mp.ep)
-    return dense, np.asarray(experts) + 0.0 * dense
+    return _stage_weights(wl, mp, etp, layers_stage, router=False, embed=0.0)
 
 
 def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, float, float]:
