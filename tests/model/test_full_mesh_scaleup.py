@@ -32,9 +32,10 @@ def _pair(design) -> HardwareArrays:
     return HardwareArrays.from_designs([design, design.replace(scaleup_topology="switched")])
 
 
-def test_the_catalog_meshes_are_the_gaudi_and_amd_eight_card_boxes_at_intels_21_ports():
+def test_the_catalog_meshes_are_the_gaudi_amd_and_h200_nvl_boxes_gaudi_at_intels_21_ports():
+    """+ H200 NVL's 4-way NVLink bridge (s18-G; tests/model/test_serving_scaleup_topology.py)."""
     meshes = {name for name, e in load_catalog().items() if e.design.scaleup_topology == "full_mesh"}
-    assert meshes == {"Gaudi2", "Gaudi3", "MI300X", "MI325X", "MI350X", "MI355X"}
+    assert meshes == {"Gaudi2", "Gaudi3", "MI300X", "MI325X", "MI350X", "MI355X", "H200-NVL"}
     # Intel: 21 scale-up ports x 100 / 200 Gb/s (the other 3 are the scale-out ports)
     assert GAUDI2.scaleup_bw_bytes_per_s == pytest.approx(21 * 12.5e9)
     assert get_accelerator("Gaudi3").design.scaleup_bw_bytes_per_s == pytest.approx(21 * 25e9)

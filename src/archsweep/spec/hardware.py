@@ -28,7 +28,7 @@ __all__ = [
 HBM_GENERATIONS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "HBM4")
 PROCESS_NODES = ("N7", "N6", "N5", "N4", "N3", "N2", "A16")
 #: Scale-up fabric: a switched domain (NVSwitch, UALink switch), a full mesh of direct links with an equal share of
-#: the bandwidth to every peer (Gaudi RoCE, AMD xGMI), or a direct torus (TPU ICI).
+#: the bandwidth to every peer (Gaudi RoCE, AMD xGMI, H200 NVL 4-way NVLink bridge), or a direct torus (TPU ICI).
 SCALEUP_TOPOLOGIES = ("switched", "full_mesh", "torus2d", "torus3d")
 #: Scale-out fabric between scale-up domains.
 SCALEOUT_TOPOLOGIES = ("rail_optimized", "fat_tree", "dragonfly", "torus3d")

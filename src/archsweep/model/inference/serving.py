@@ -10,8 +10,8 @@ Agrawal et al. OSDI'24), per replica with ``B`` sequences in flight:
   Throughput = replicas x B / TPOT output tokens/s.
 * disaggregated (Splitwise, Patel et al. ISCA'24; DistServe, Zhong et al. OSDI'24): a prefill pool
   and a decode pool; TPOT = pure decode iteration; the KV of the ISL prompt tokens crosses the
-  scale-up fabric when the deployment fits one scale-up domain, else the scale-out network, and is
-  added to TTFT; throughput = min(prefill pool rate, decode pool rate).
+  scale-up fabric when the deployment fits one scale-up domain (rank to rank: on a full mesh over
+  the links joining the pair), else the scale-out network, and is added to TTFT; throughput = min(prefill pool rate, decode pool rate).
 * TTFT = half an iteration of waiting for the running one to finish + the iteration carrying the
   prompt's prefill (whose time the prefill dominates), plus queueing under load "qps": Poisson arrivals at rate lambda per replica on a
   prefill server of deterministic service time S (M/D/1, Pollaczek-Khinchine mean wait
@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from archsweep.model.activity import ActivityCounts
-from archsweep.model.collectives import scaleout_rate
+from archsweep.model.collectives import p2p_time_s
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
@@ -156,10 +156,11 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
 
     # ---- KV transfer (disaggregated)
     kv_request = kv_tokens_held(wl, isl) * kv_bytes_per_token_per_layer(wl, job.kv_bytes_per_element) * wl.layers
-    in_domain = cfg.accelerators <= hw.scaleup_domain_size
-    link_bw = np.where(in_domain, hw.scaleup_bw_bytes_per_s, scaleout_rate(hw)) * scal.kv_transfer_bw_efficiency
-    link_lat = np.where(in_domain, hw.scaleup_latency_s, hw.scaleout_latency_s)
-    kv_transfer = np.where(dis, kv_request / (cfg.replica_size * link_bw) + link_lat, 0.0)
+    # Each prefill rank sends its shard to the decode rank holding the same shard: a point-to-point send per
+    # pair, over the scale-up fabric where the deployment fits one domain (on a full mesh over the one
+    # peer's links, :func:`~archsweep.model.collectives.mesh_share`), else over the scale-out network.
+    crosses = cfg.accelerators > hw.scaleup_domain_size
+    kv_transfer = np.where(dis, p2p_time_s(hw, kv_request / cfg.replica_size, crosses, scal.kv_transfer_bw_efficiency), 0.0)
 
     base_ttft = np.where(dis, t_prefill + kv_transfer, 0.5 * tpot + t_prefill)
     if job.load == "qps":
