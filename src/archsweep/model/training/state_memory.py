@@ -6,7 +6,9 @@ Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weight
 moments (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3
 also the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the dtypes it
 states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps gradients and optimizer state only for the
-adapters.
+adapters. Per job, :func:`archsweep.load.part_physics.job_calibration` sets 1 B weights for FP8 parameters and a 2 B
+gradient buffer for a BF16 ``dfa_grad_sync_dtype`` on the stack's optimizer; the quantised weight copies of a
+low-precision job (:func:`stage_linear_parameters`) are counted with the weights in memory.py.
 """
 
 from __future__ import annotations
