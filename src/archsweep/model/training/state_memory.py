@@ -17,6 +17,7 @@ import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES
 from archsweep.spec.workload import Workload
 
 __all__ = ["model_state_bytes_per_param", "stage_linear_parameters", "stage_parameters"]
@@ -76,7 +77,7 @@ def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, 
     state_dtype = wl.training.dfa_state_dtype
     if not state_dtype:
         return float(cal.dp_grad_bytes_per_param), float(cal.optimizer_state_bytes_per_param), 0.0
-    state = 4.0 if state_dtype == "fp32" else 2.0
-    grad = 4.0 if wl.training.dfa_grad_sync_dtype == "fp32" else 2.0
+    state = OPTIMIZER_DTYPE_BYTES[state_dtype]
+    grad = OPTIMIZER_DTYPE_BYTES[wl.training.dfa_grad_sync_dtype]  # set where state_dtype is (TrainingJob)
     master = state if wl.training.fp8_params else (2.0 if state_dtype == "fp32" else 0.0)
     return grad, 2.0 * state + master, grad
