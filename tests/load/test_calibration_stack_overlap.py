@@ -50,3 +50,19 @@ def test_the_stack_overlap_itself_stays_a_stack_setting(stacks_file):
 def test_no_shipped_stack_has_the_removed_switch():
     for stack in calibration_module.software_stacks():
         assert not hasattr(load_calibration(stack=stack), "moe_a2a_overlap_without_pipeline")
+
+
+@pytest.mark.parametrize("key", ["fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
+                                 "param_gather_bytes_per_param"])
+def test_a_per_job_recipe_figure_is_not_a_stack_setting(stacks_file, key):
+    """s18-H: the quantised weight copies and the FP8-parameter gather bytes are set per job from the recipe
+    (load.part_physics.job_calibration); a stack value was accepted and then overwritten, or read by a job without
+    FP8 parameters in place of its weights' bytes."""
+    write, monkeypatch = stacks_file
+    path = write(key)
+    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    with pytest.raises(InputError) as err:
+        load_calibration(stack="teststack")
+    problem = err.value.problem
+    assert problem.file == str(path) and problem.key_path == f"teststack.{key}"
+    assert "low_precision_recipes.yaml" in problem.allowed

@@ -35,21 +35,15 @@ import ast
 import re
 import sys
 
-from mbridge_param_gather import compute_dtype
+from _mbridge_presets import RELEASES, compute_dtype, config_functions, precision_test, preset_model, row_release
 from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
-#: NeMo container -> Megatron-Bridge tag (mbridge_param_gather.py ``_RELEASES``, mbridge_archive_rows.py
-#: ``RELEASES``).
-_RELEASES = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0",
-             "26.04.01": "v0.4.2", "26.06": "v0.5.0", "26.06.01": "v0.5.1"}
+#: NeMo container -> Megatron-Bridge tag: every release of the rows (_mbridge_presets.py ``RELEASES``).
+_RELEASES = RELEASES
 #: Compute dtype -> the preset functions of mixed_precision.py the performance scripts take for it.
 _PRESETS = {"fp8_cs": ("bf16_with_fp8_current_scaling_mixed",), "fp8_mx": ("bf16_with_mxfp8_mixed",),
             "fp8_ds_or_cs": ("bf16_with_fp8_delayed_scaling_mixed", "bf16_with_fp8_current_scaling_mixed")}
-_MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-405B", "llama31_405b"),
-           ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
-           ("GPT OSS 120B", "gpt_oss_120b"))
-_ROW = re.compile(r"^mbridge(?:-fwd)?_(\d\d\.\d\d(?:\.\d\d)?)_DGX-(\w+?)_")
 _NOTE = r"fp8_params (?:yes|no): Megatron-Bridge .*?mbridge_fp8_params\.py"
 _SCRIPT = "data/validation/derive/mbridge_fp8_params.py"
 _MIXED = "src/megatron/bridge/training/mixed_precision.py"
@@ -68,14 +62,6 @@ def preset_values(text: str) -> dict[str, bool]:
     return values
 
 
-def _condition(test: ast.expr) -> str | None:
-    """``"fp8_mx"`` for ``precision == "fp8_mx"``; None for another test."""
-    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "precision"
-            and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)):
-        return str(test.comparators[0].value)
-    return None
-
-
 def _sets(body: list[ast.stmt], dtype: str) -> list[tuple[str, bool, int]]:
     """(condition ("*" = any dtype), value, line) of each ``<x>.fp8_param[_gather] = <bool>`` in ``body``."""
     found = []
@@ -84,7 +70,7 @@ def _sets(body: list[ast.stmt], dtype: str) -> list[tuple[str, bool, int]]:
             if any(ast.unparse(t).endswith((".fp8_param_gather", ".fp8_param")) for t in stmt.targets):
                 found.append((dtype, stmt.value.value, stmt.lineno))
         elif isinstance(stmt, ast.If):
-            found += _sets(stmt.body, _condition(stmt.test) or dtype)
+            found += _sets(stmt.body, precision_test(stmt.test) or dtype)
             found += _sets(stmt.orelse, dtype)
     return found
 
@@ -92,18 +78,14 @@ def _sets(body: list[ast.stmt], dtype: str) -> list[tuple[str, bool, int]]:
 def overrides(repo: str, commit: str) -> dict[str, tuple[str, list[tuple[str, bool, int]], set[str]]]:
     """{function: (file, its fp8-parameter assignments, the names it calls)} of the performance configs."""
     files = git_text(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
-    found: dict[str, tuple[str, list[tuple[str, bool, int]], set[str]]] = {}
+    texts = {}
     for path in files:
         text = git_text(repo, "show", f"{commit}:{path}")
         if path.endswith((".yaml", ".yml")) and re.search(r"fp8_param", text):
             raise SystemExit(f"{commit}:{path} names fp8_param in yaml: read it by hand")
-        if not (path.startswith("scripts/performance/configs/") and path.endswith(".py")):
-            continue
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.FunctionDef):
-                calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-                found[node.name] = (path, _sets(node.body, "*"), calls)
-    return found
+        if path.startswith("scripts/performance/configs/") and path.endswith(".py"):
+            texts[path] = text
+    return config_functions(texts, lambda _path, node: _sets(node.body, "*"))
 
 
 def _precision_source(repo: str, commit: str) -> tuple[str, str]:
@@ -137,17 +119,12 @@ def main(repo: str) -> None:
     configs = {tag: overrides(repo, commits[tag]) for tag in _RELEASES.values()}
     counts = {"yes": 0, "no": 0}
     for row in rows:
-        match = _ROW.match(row["run_id"])
         dtype = _dtype(row)
-        if not match or dtype is None:
+        ran = row_release(row) if dtype is not None else None
+        if ran is None:
             continue
-        if match.group(1) not in _RELEASES:
-            raise SystemExit(f"{row['run_id']}: container {match.group(1)} not in _RELEASES {sorted(_RELEASES)}")
-        release, gpu = match.group(1), match.group(2).lower()
-        tag = _RELEASES[release]
-        model = next((key for name, key in _MODELS if row["model"].startswith(name)), None)
-        if model is None:
-            raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
+        release, tag, gpu = ran
+        model = preset_model(row)
         path, source = sources[tag]
         values = set()
         for preset in _PRESETS[dtype]:

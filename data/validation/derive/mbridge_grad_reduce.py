@@ -2,7 +2,7 @@
 data/validation/training_runs.csv from the performance preset of the release each row ran: ``bf16`` where it sets
 ``grad_reduce_in_fp32`` False (a BF16 gradient buffer and data-parallel reduce), ``fp32`` where True.
 
-The release a row ran and its tag / commit: as mbridge_fp8_params.py (``_RELEASES``, pinned_mirrors.py
+The release a row ran and its tag / commit: _mbridge_presets.py ``RELEASES`` (pinned_mirrors.py
 ``MBRIDGE_COMMITS``). ``optim_dtype`` stays empty: the optimizer is Megatron-Core's (FP32 state).
 
 What is read at each tag:
@@ -35,7 +35,7 @@ import re
 import sys
 
 import yaml
-from mbridge_fp8_params import _MODELS, _RELEASES, _ROW
+from _mbridge_presets import RELEASES, config_functions, preset_model, row_release
 from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
@@ -59,17 +59,15 @@ def _check_mixed_precision(text: str, tag: str) -> None:
 def _functions(repo: str, commit: str) -> dict[str, tuple[str, list[Setting], set[str]]]:
     """{function: (file, its ``grad_reduce_in_fp32`` settings, the names it calls)} of the performance configs."""
     files = git_text(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance/configs").split()
-    found: dict[str, tuple[str, list[Setting], set[str]]] = {}
-    for path in (p for p in files if p.endswith(".py")):
-        for node in ast.walk(ast.parse(git_text(repo, "show", f"{commit}:{path}"))):
-            if isinstance(node, ast.FunctionDef):
-                sets = [(path, s.lineno, s.value.value) for s in ast.walk(node)
-                        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant)
-                        and isinstance(s.value.value, bool)
-                        and any(ast.unparse(t).endswith(".grad_reduce_in_fp32") for t in s.targets)]
-                calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-                found[node.name] = (path, sets, calls)
-    return found
+    texts = {path: git_text(repo, "show", f"{commit}:{path}") for path in files if path.endswith(".py")}
+    return config_functions(texts, _settings)
+
+
+def _settings(path: str, function: ast.FunctionDef) -> list[Setting]:
+    """Every ``<x>.grad_reduce_in_fp32 = <bool>`` in ``function`` (under any test)."""
+    return [(path, s.lineno, s.value.value) for s in ast.walk(function)
+            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, bool)
+            and any(ast.unparse(t).endswith(".grad_reduce_in_fp32") for t in s.targets)]
 
 
 def _yaml_setting(repo: str, commit: str, model: str) -> tuple[str, list[Setting]]:
@@ -92,23 +90,18 @@ def _task(model_name: str) -> str:
 
 
 def main(repo: str) -> None:
-    commits = mbridge_commits(repo, _RELEASES.values())
-    for tag in _RELEASES.values():
+    commits = mbridge_commits(repo, RELEASES.values())
+    for tag in RELEASES.values():
         _check_mixed_precision(git_text(repo, "show", f"{commits[tag]}:{_MIXED}"), tag)
-    configs = {tag: _functions(repo, commits[tag]) for tag in _RELEASES.values() if tag != _YAML_TAG}
+    configs = {tag: _functions(repo, commits[tag]) for tag in RELEASES.values() if tag != _YAML_TAG}
     header, rows = read_runs()
     counts = {"bf16": 0, "fp32": 0}
     for row in rows:
-        match = _ROW.match(row["run_id"])
-        if not match:
+        ran = row_release(row)
+        if ran is None:
             continue
-        release, gpu = match.group(1), match.group(2).lower()
-        if release not in _RELEASES:
-            raise SystemExit(f"{row['run_id']}: container {release} not in _RELEASES {sorted(_RELEASES)}")
-        tag = _RELEASES[release]
-        model = next((key for name, key in _MODELS if row["model"].startswith(name)), None)
-        if model is None:
-            raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
+        release, tag, gpu = ran
+        model = preset_model(row)
         if tag == _YAML_TAG:
             where, sets = _yaml_setting(repo, commits[tag], model)
         else:

@@ -25,7 +25,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
+from pinned_mirrors import git_text, mbridge_commits
 from runs_table import fill_columns, read_runs, write_runs
 
 _COMMIT = "067f987df"
@@ -118,8 +118,8 @@ def flags(row: dict[str, str], found: list[tuple[str, Caveat, str]]) -> tuple[st
 
 
 def main(repo: str) -> None:
-    mbridge_commits(repo, [_COMMIT])
-    found = caveats(git_text(repo, "show", f"{MBRIDGE_COMMITS[_COMMIT]}:{_DOC}"))
+    commit = mbridge_commits(repo, [_COMMIT])[_COMMIT]
+    found = caveats(git_text(repo, "show", f"{commit}:{_DOC}"))
     header, rows = read_runs(CAVEAT_COLUMNS)
 
     def owns(row: dict[str, str]) -> bool:

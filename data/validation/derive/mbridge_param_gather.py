@@ -32,38 +32,16 @@ import ast
 import re
 import sys
 
+from _mbridge_presets import RELEASES, compute_dtype, precision_test, preset_model
 from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
-#: NeMo container -> Megatron-Bridge tag per docs/releases/software-versions.md @v0.3.0 (read at the tag's commit
-#: pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``).
-_RELEASES = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0"}
-#: Data-set model name -> the preset functions' model prefix.
-_MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-405B", "llama31_405b"),
-           ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
-           ("GPT OSS 120B", "gpt_oss_120b"))
+#: The containers this script reads (NeMo container -> Megatron-Bridge tag per docs/releases/software-versions.md
+#: @v0.3.0, _mbridge_presets.py ``RELEASES``); rows of later containers are left as they are.
+_RELEASES = {container: RELEASES[container] for container in ("25.09", "25.11", "26.02")}
 _ROW = re.compile(r"^mbridge_(\d\d\.\d\d)_DGX-(\w+?)_")
 _NOTE = r"param_gather_overlap (?:yes|no): Megatron-Bridge .*?mbridge_param_gather\.py"
 _SCRIPT = "data/validation/derive/mbridge_param_gather.py"
-
-
-def compute_dtype(precision: str) -> str:
-    """The performance scripts' ``compute_dtype`` of a row's ``precision`` cell."""
-    text = precision.upper()
-    if "MX" in text:
-        return "fp8_mx"
-    if "NVFP4" in text:
-        return "nvfp4"
-    return "bf16" if "BF16" in text else "fp8_cs"
-
-
-def _condition(node: ast.If) -> str | None:
-    """``"fp8_mx"`` for ``if precision == "fp8_mx":``; None for another test."""
-    test = node.test
-    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "precision"
-            and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)):
-        return str(test.comparators[0].value)
-    return None
 
 
 def _offs(body: list[ast.stmt], dtype: str) -> list[tuple[str, str]]:
@@ -78,7 +56,7 @@ def _offs(body: list[ast.stmt], dtype: str) -> list[tuple[str, str]]:
                     if text.endswith(f".{config}.overlap_param_gather"):
                         found.append((dtype, config))
         elif isinstance(stmt, ast.If):
-            found += _offs(stmt.body, _condition(stmt) or dtype)
+            found += _offs(stmt.body, precision_test(stmt.test) or dtype)
             found += _offs(stmt.orelse, dtype)
     return found
 
@@ -118,9 +96,7 @@ def main(repo: str) -> None:
         if not match or match.group(1) not in _RELEASES:
             continue
         release, gpu = match.group(1), match.group(2).lower()
-        model = next((key for name, key in _MODELS if row["model"].startswith(name)), None)
-        if model is None:
-            raise SystemExit(f"{row['run_id']}: model {row['model']!r} has no preset prefix in _MODELS")
+        model = preset_model(row)
         tag = _RELEASES[release]
         commit = commits[tag]
         dtype = compute_dtype(row["precision"])

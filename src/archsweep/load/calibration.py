@@ -44,6 +44,14 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "fp8_tp_grad_regather_bytes_per_element", "fp8_quantize_hbm_share", "fp8_attention_rate_ratio",
                "hbm_usable_fraction", "checkpoint_early_stop"}
+#: Figures that ``load.part_physics.job_calibration`` sets per job from data/calibration/low_precision_recipes.yaml
+#: (the quantised weight copies, the FP8-parameter gather): a stack's value would be overwritten or, for a job
+#: without FP8 parameters, read in its place, so software_stacks.yaml may not set them.
+_PER_JOB = ("fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
+            "param_gather_bytes_per_param")
+#: 0 / 1 switches: collectives reads moe_dispatch_per_domain > 0 as 1, memory and part_physics read the others as
+#: on / off, so no other value may pass.
+_SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache")
 
 
 @cache
@@ -80,11 +88,13 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         if name not in names:
             raise InputError(str(stacks_file), f"{stack}.{name}", "<unknown key>",
                              "one of " + ", ".join(sorted(names)))
+        if name in _PER_JOB:
+            raise InputError(str(stacks_file), f"{stack}.{name}", "<a stack value>", "no stack value: set per job "
+                             "from data/calibration/low_precision_recipes.yaml (load.part_physics.job_calibration)")
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
-        # Switches: collectives reads moe_dispatch_per_domain > 0 as 1, so no other value may pass.
-        if name in ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache") and overrides[name] not in (0.0, 1.0):
+        if name in _SWITCHES and overrides[name] not in (0.0, 1.0):
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
 

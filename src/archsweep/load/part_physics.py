@@ -33,7 +33,7 @@ from archsweep.spec.catalog import CatalogEntry, SourcedValue
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import AcceleratorDesign, HardwareArrays
 from archsweep.spec.low_precision import LowPrecisionRates
-from archsweep.spec.training import TrainingJob
+from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES, TrainingJob
 
 __all__ = ["part_columns", "recipe_calibration", "job_calibration", "weight_copy_calibration", "check_recipe", "runs_nvfp4", "FP8_PARAM_BYTES"]
 
@@ -42,10 +42,6 @@ __all__ = ["part_columns", "recipe_calibration", "job_calibration", "weight_copy
 FP8_PARAM_BYTES = 1.0
 #: HBM bytes per weight element of an FP8 transpose kernel (read 1 B, write 1 B).
 FP8_TRANSPOSE_BYTES = 2.0
-#: Bytes per element of a gradient buffer / data-parallel reduce dtype (Megatron-Core ``grad_reduce_in_fp32``:
-#: FP32 main gradients, else the BF16 parameter dtype; NVIDIA/Megatron-LM
-#: megatron/core/distributed/param_and_grad_buffer.py ``grad_dtype``).
-GRAD_DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0}
 
 
 def part_columns(name: str, design: AcceleratorDesign, published: Mapping[str, SourcedValue]) -> dict[str, Any]:
@@ -141,8 +137,9 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     transpose re-formed every backward (:data:`FP8_TRANSPOSE_BYTES`) where the job does not cache it
     (on a part whose FP8 GEMMs take any layout no transpose is needed: the model drops it there,
     ``fp8_gemm_layouts``), and the stack's gradient buffer and data-parallel reduce at
-    :data:`GRAD_DTYPE_BYTES` of the job's ``dfa_grad_sync_dtype`` where it names one without an Apex optimizer
-    (Megatron-Core ``grad_reduce_in_fp32`` False: BF16).
+    the bytes of the job's ``dfa_grad_sync_dtype`` (:data:`~archsweep.spec.training.OPTIMIZER_DTYPE_BYTES`) where it
+    names one without an Apex optimizer (Megatron-Core ``grad_reduce_in_fp32`` False: BF16; NVIDIA/Megatron-LM
+    megatron/core/distributed/param_and_grad_buffer.py ``grad_dtype``).
 
     The one path of ``archsweep eval``, studies, sensitivity and validation. ``designs``: the candidates
     evaluated (a study's, based on ``entry``): an NVFP4 recipe then needs their ``nvfp4_matrix_rate_ratio``
@@ -164,7 +161,7 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES, param_gather_bytes_per_param=gather,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)
     if not job.dfa_state_dtype and job.dfa_grad_sync_dtype:
-        out = replace(out, dp_grad_bytes_per_param=GRAD_DTYPE_BYTES[job.dfa_grad_sync_dtype])
+        out = replace(out, dp_grad_bytes_per_param=OPTIMIZER_DTYPE_BYTES[job.dfa_grad_sync_dtype])
     return weight_copy_calibration(out, job)
 
 

@@ -154,10 +154,11 @@ def limit_step(data: LimitSteps, taken: set[Index] | frozenset[Index], rng: np.r
     front = {data.bases[i] for i in np.flatnonzero(met)}
     pairs: dict[Index, int] = {}
     for b, base in enumerate(data.bases):
-        if met[b] or not data.violations[b, data.slot] < -SLACK or not _next_to(base, front):
-            continue  # a base: an infeasible one-axis neighbour of a found front point, its limit not binding
-        child = step_down(base, data.log_demand.get(base, np.nan), data.axis, data.log_levels, taken)
-        if child is not None and child not in pairs and np.isfinite(data.log_demand.get(base, np.nan)):
+        log_demand = data.log_demand.get(base, np.nan)
+        if met[b] or not data.violations[b, data.slot] < -SLACK or not np.isfinite(log_demand) or not _next_to(base, front):
+            continue  # a base: an infeasible one-axis neighbour of a found front point, its limit not binding, its demand known
+        child = step_down(base, log_demand, data.axis, data.log_levels, taken)
+        if child is not None and child not in pairs:
             pairs[child] = b
     if not pairs:
         return None

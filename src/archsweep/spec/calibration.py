@@ -180,9 +180,10 @@ class Calibration:
     te_fp8_weight_cache: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (data/calibration/low_precision_recipes.yaml
     #: ``weight_copy_bytes_*`` / ``fp8_param_copy_bytes_*``): bytes per Linear weight parameter of the quantised
-    #: weight copies kept beside the weights (``weight_bytes_per_param``) over a step, on a TN-only part and on
-    #: an any-layout part; 0 for BF16 jobs, stacks without the cache and jobs that do not cache them.
+    #: weight copies kept beside the weights (``weight_bytes_per_param``) over a step on a TN-only part; 0 for
+    #: BF16 jobs, stacks without the cache and jobs that do not cache them.
     fp8_weight_copy_bytes_per_param: float = 0.0
+    #: The same on a part whose FP8 GEMMs take any layout (``fp8_gemm_layouts`` "any"), bytes per parameter.
     fp8_weight_copy_bytes_per_param_any_layout: float = 0.0
     #: Set per job by ``load.part_physics.job_calibration`` (data/calibration/low_precision_recipes.yaml
     #: ``fp8_param_gather_bytes``): bytes per parameter of the distributed optimizer's (ZeRO 1-2) after-step

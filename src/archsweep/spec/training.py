@@ -15,7 +15,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES
 from archsweep.spec.low_precision import RecipeName
 
-__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
+__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
 
 Precision = Literal["bf16", "fp16", "fp8"]
@@ -32,6 +32,10 @@ LORA_TARGETS: tuple[str, ...] = get_args(LoraTarget)
 #: "mlp" = fc1 + fc2, "all" = the four).
 LORA_TARGET_GROUPS: dict[str, tuple[str, ...]] = {
     "attention": ("attention_qkv", "attention_dense"), "mlp": ("mlp_fc1", "mlp_fc2"), "all": LORA_TARGETS}
+#: Bytes per element of the optimizer dtypes a job may state (``dfa_state_dtype``, ``dfa_grad_sync_dtype``): Apex
+#: DistributedFusedAdam's state and gradient buffers, or the stack optimizer's gradient buffer and data-parallel
+#: reduce (Megatron-Core ``grad_reduce_in_fp32``: FP32, else the BF16 parameter dtype).
+OPTIMIZER_DTYPE_BYTES: dict[str, float] = {"fp32": 4.0, "bf16": 2.0}
 
 
 
@@ -184,7 +188,7 @@ class TrainingJob:
             raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
                              "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
-            if getattr(self, key) not in ("", "fp32", "bf16"):
+            if getattr(self, key) not in ("", *OPTIMIZER_DTYPE_BYTES):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")
         if self.dfa_state_dtype and not self.dfa_grad_sync_dtype:
             raise InputError("<training job>", "dfa_grad_sync_dtype", self.dfa_grad_sync_dtype,

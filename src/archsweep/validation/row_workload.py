@@ -11,7 +11,7 @@ from typing import Literal
 
 from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
-from archsweep.spec.training import TrainingJob
+from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES, TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import _int, _text, offload_layers, recompute_modules_of, stated_job_options
 from archsweep.validation.lora_recipe import apply_lora_recipe
@@ -133,7 +133,7 @@ def _dfa_dtypes(row: Mapping[str, str]) -> tuple[str, str]:
     the row."""
     state, grad = _text(row, "optim_dtype").lower(), _text(row, "grad_sync_dtype").lower()
     for key, value in (("optim_dtype", state), ("grad_sync_dtype", grad)):
-        if value not in ("", "fp32", "bf16"):
+        if value not in ("", *OPTIMIZER_DTYPE_BYTES):
             raise Skip(f"{key}={value!r} not understood; allowed: fp32, bf16 or empty")
     return state, grad or state
 

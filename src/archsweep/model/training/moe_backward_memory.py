@@ -29,8 +29,10 @@ def combine_grad_bytes(wl: Workload, mp: MappingArrays, cal: Calibration) -> np.
     buffers of top_k x capacity factor x the rank's tokens x hidden at once where the expert-parallel group
     has more than one rank, one without an all-to-all (EP 1) or with the fused flex dispatchers (DeepEP /
     HybridEP combine: the copies are reduced in the kernel, ``moe_dispatch_per_domain`` > 0, only the
-    expert side's gradient rows). The rank's tokens are the micro-batch's over cp and, sequence parallel,
-    over tp. 0 for a dense model.
+    expert side's gradient rows). The rank's tokens are the micro-batch's over cp and over tp whatever
+    ``sequence_parallel`` (as the routed copies of
+    :func:`~archsweep.model.training.activation_memory.layer_activation_bytes`: Megatron-Core warns that expert
+    parallelism with tp > 1 needs sequence parallelism, model_parallel_config.py @d98e8a64dd). 0 for a dense model.
     """
     if wl.moe is None:
         return np.zeros(np.shape(mp.tp))

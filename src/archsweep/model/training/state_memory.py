@@ -6,7 +6,9 @@ Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weight
 moments (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3
 also the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the dtypes it
 states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps gradients and optimizer state only for the
-adapters.
+adapters. Per job, :func:`archsweep.load.part_physics.job_calibration` sets 1 B weights for FP8 parameters and a 2 B
+gradient buffer for a BF16 ``dfa_grad_sync_dtype`` on the stack's optimizer; the quantised weight copies of a
+low-precision job (:func:`stage_linear_parameters`) are counted with the weights in memory.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
+from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES
 from archsweep.spec.workload import Workload
 
 __all__ = ["model_state_bytes_per_param", "stage_linear_parameters", "stage_parameters"]
@@ -74,7 +77,7 @@ def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, 
     state_dtype = wl.training.dfa_state_dtype
     if not state_dtype:
         return float(cal.dp_grad_bytes_per_param), float(cal.optimizer_state_bytes_per_param), 0.0
-    state = 4.0 if state_dtype == "fp32" else 2.0
-    grad = 4.0 if wl.training.dfa_grad_sync_dtype == "fp32" else 2.0
+    state = OPTIMIZER_DTYPE_BYTES[state_dtype]
+    grad = OPTIMIZER_DTYPE_BYTES[wl.training.dfa_grad_sync_dtype]  # set where state_dtype is (TrainingJob)
     master = state if wl.training.fp8_params else (2.0 if state_dtype == "fp32" else 0.0)
     return grad, 2.0 * state + master, grad
