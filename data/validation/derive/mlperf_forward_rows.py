@@ -64,9 +64,11 @@ LORA_SYSTEMS: tuple[str, ...] = (
 )
 
 #: v5.0 results of the two benchmarks not added, and why.
-_AMD = ("AMD Instinct LoRA: not NVIDIA's NeMo implementation; whether its software stack (ROCm, its own "
-        "PyTorch / Megatron build, the engine named in the system file) can be described from the logs without "
-        "guessing was not assessed in s18-D (time), and the model's software stacks hold none of it")
+_AMD = ("AMD Instinct LoRA: AMD's port of the NeMo implementation (AMD/.../MI300X_EPYC_9575F_pytorch: config_MI3*X_1x8x1.sh "
+        "states TP / PP / CP / SP / FP8 and ACG, its NeMo yaml sits under src/conf/, which the fill scripts do not "
+        "read; system file: PyTorch 2.6.0, ROCm 6.4, TransformerEngine / Megatron-LM / flash-attn forks by commit; "
+        "MangoBoost names 'LLMBoost 1.1.0'); whether the model's stacks describe it without guessing was not "
+        "assessed in s18-D (time): not added")
 SKIPPED: dict[str, str] = {
     "NVIDIA/nyx_n1_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
     "NVIDIA/tyche_ngpu8_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
