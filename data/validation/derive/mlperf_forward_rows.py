@@ -64,18 +64,20 @@ LORA_SYSTEMS: tuple[str, ...] = (
 )
 
 #: v5.0 results of the two benchmarks not added, and why.
-_AMD = ("AMD Instinct LoRA: AMD's port of the NeMo implementation (AMD/.../MI300X_EPYC_9575F_pytorch: config_MI3*X_1x8x1.sh "
-        "states TP / PP / CP / SP / FP8 and ACG, its NeMo yaml sits under src/conf/, which the fill scripts do not "
-        "read; system file: PyTorch 2.6.0, ROCm 6.4, TransformerEngine / Megatron-LM / flash-attn forks by commit; "
-        "MangoBoost names 'LLMBoost 1.1.0'); whether the model's stacks describe it without guessing was not "
-        "assessed in s18-D (time): not added")
+_AMD = ("AMD Instinct LoRA, AMD's port of the NeMo implementation (config_MI3*X_1x8x1.sh, NeMo yaml under src/conf/, "
+        "system file: PyTorch 2.6.0, ROCm 6.4, TransformerEngine / Megatron-LM / flash-attn forks by commit; MangoBoost "
+        "names it 'LLMBoost 1.1.0'): not added. The MI300X configs recompute 21 of the 80 layers (ACG=full ACM=block "
+        "ACL=21), which act_recompute (none / selective / full) cannot state and mlperf_lora_layout.py would read as "
+        "full; the port's yaml (src/conf/, FP8 activations under the key fp8_activation_input_store) is not read by "
+        "the fill scripts (s18-D)")
 SKIPPED: dict[str, str] = {
     "NVIDIA/nyx_n1_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
     "NVIDIA/tyche_ngpu8_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
     "AMD/MI300X_EPYC_9575F_pytorch llama2_70b_lora": _AMD,
     "AMD/MI325X_EPYC_9575F_pytorch llama2_70b_lora": _AMD,
     "Dell/1xXE9680x8MI300X llama2_70b_lora": _AMD,
-    "GigaComputing/G893-ZX1-AAX2_pytorch llama2_70b_lora": _AMD + " (MI325X)",
+    "GigaComputing/G893-ZX1-AAX2_pytorch llama2_70b_lora": ("AMD Instinct MI325X: GigaComputing ships no "
+                                                            "implementation of it (its configs are B200 / GB200 ones)"),
     "MangoBoost/MI300X-LLMBoost-GPUBoost-1node llama2_70b_lora": _AMD,
     "MangoBoost/MI300X-LLMBoost-GPUBoost-2node llama2_70b_lora": _AMD,
     "MangoBoost/MI300X-LLMBoost-GPUBoost-4node llama2_70b_lora": _AMD,
