@@ -4,11 +4,12 @@
 # script as /work/tools/sN/figures.sh (the session helpers' copy; same commands).
 #   bash benchmarks/accuracy_figures.sh
 # mbridge-forward is a forward test (NeMo 26.02.01 .. 26.06.01 tables, never fitted: holdout.FORWARD_TEST_GROUPS):
-# its held-out figure equals its in-sample one.
+# its held-out figure equals its in-sample one. mlperf-forward likewise (MLPerf Training v5.0 LoRA results never fitted,
+# data/validation/derive/mlperf_forward_rows.py).
 set -euo pipefail
 M=data/validation/training_runs.csv
 archsweep validate --measurements $M --summary-only --optimism 2>&1 | sed -n '/summary/,$p' | head -80
-for g in nemo mlperf megatron mpt mcore-moe mbridge-forward; do
+for g in nemo mlperf megatron mpt mcore-moe mbridge-forward mlperf-forward; do
   echo "== held-out $g"
   archsweep validate --measurements $M --summary-only --hold-out $g 2>&1 | grep -E "^validated"
 done

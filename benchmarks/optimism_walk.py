@@ -43,6 +43,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.validation.ceiling import precision_class
 from archsweep.validation.cells import read_measurements
+from archsweep.validation.holdout import FORWARD_TEST_GROUPS
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.optimism import _given_order, _job_key, best_searched
 from archsweep.validation.rows import calibration_stack, row_calibration
@@ -169,7 +170,7 @@ def over_fastest(optimism: list[dict[str, str]], rows: dict[str, dict[str, str]]
 
 def _summary(items: list[tuple[str, str, float, float]]) -> str:
     lines = []
-    for label, keep in (("all", lambda g: True), ("non-forward", lambda g: g != "mbridge-forward")):
+    for label, keep in (("all", lambda g: True), ("non-forward", lambda g: g not in FORWARD_TEST_GROUPS)):
         sel = [i for i in items if keep(i[1])]
         own, fast = [i[2] for i in sel], [i[3] for i in sel]
         lines.append(f"{label} ({len(sel)} rows): best / measured median {statistics.median(own):.3f}, "

@@ -51,8 +51,8 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # llama2_70b_lora rows and + 4 Megatron-Bridge 25.09 rows (s7-rows): 484; + 4 MLPerf v5.1 llama31_8b rows
     # (s8-gb200): 488; + the no-overlap twin of the mcore-moe EP32 row (s8-m3): 489;
     # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622; + 2 NVIDIA dgxc-benchmarking
-    # Nemotron-4 15B rows (s15-denseopt): 624
-    assert len(public_results) == len(public_rows) == 624
+    # Nemotron-4 15B rows (s15-denseopt): 624; + 53 mlperf-forward rows (s18-D, mlperf_forward_rows.py): 677
+    assert len(public_results) == len(public_rows) == 677
     assert [r.run_id for r in public_results] == [r["run_id"] for r in public_rows]
     assert {r.status for r in public_results} <= {"ok", "skipped"}
     for r in public_results:
@@ -66,7 +66,8 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # Coverage (not accuracy): the throughput and memory rows of the public set are modelled.
     ok = [r for r in public_results if r.status == "ok"]
     assert len(ok) >= 270
-    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf", "mcore-moe", "mbridge-forward"}
+    assert {r.source_group for r in ok} == {"megatron", "memory", "mpt", "nemo", "mlperf", "mcore-moe", "mbridge-forward",
+                                            "mlperf-forward"}
 
 
 def test_public_rows_use_the_metric_the_row_provides(public_results):

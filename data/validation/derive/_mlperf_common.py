@@ -18,6 +18,10 @@ from pathlib import Path, PurePosixPath
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
+#: The source groups whose MLPerf rows the fill scripts complete: ``mlperf`` (fitted) and ``mlperf-forward`` (the
+#: v5.0 results never fitted, a forward test: src/archsweep/validation/holdout.py FORWARD_TEST_GROUPS).
+MLPERF_GROUPS: tuple[str, ...] = ("mlperf", "mlperf-forward")
+
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
@@ -74,7 +78,8 @@ def mllog_events(text: str) -> list[dict]:
 
 
 #: (substring of a system file's ``accelerator_model_name``, the validation set's canonical name), first match wins.
-_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200", "H200"), ("H100", "H100-SXM"))
+_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200-NVL", "H200-NVL"), ("H200", "H200"),
+              ("H100", "H100-SXM"), ("MI325X", "MI325X"), ("MI300X", "MI300X"))
 
 
 def result_files(mirror: Mirror, folder: str) -> list[str]:
@@ -206,7 +211,7 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
 
     def from_config(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
         match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
             return None
         config = _CONFIG.search(row["derived"])
         found = derive(repos[match.group(1)], config.group(1)) if config else None

@@ -29,12 +29,12 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import parse_config
+from _mlperf_common import MLPERF_GROUPS, _impl, parse_config
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
-_ACCELS = ("H100", "H200", "L40S", "B200", "A100")
+_ACCELS = ("H100", "H200", "L40S", "B200", "GB200", "A100", "MI300X", "MI325X")
 
 
 def layout(env: dict[str, str]) -> dict[str, object] | None:
@@ -52,7 +52,9 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
 
 
 def _names_other_accel(path: str, accel: str) -> bool:
-    name = PurePosixPath(path).name.upper()
+    """Whether the config's file name or its implementation folder (Supermicro v5.0 ``h200_nemo`` / ``b200_nemo``)
+    names an accelerator other than ``accel``."""
+    name = PurePosixPath(path).name.upper() + " " + PurePosixPath(_impl(path)).name.upper()
     return any(a in name for a in _ACCELS if a not in accel.upper())
 
 
@@ -60,9 +62,13 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
     """(config path, layout) for a row, or the reason none was chosen."""
     # GigaComputing and Quanta_Cloud_Technology (v4.0, v4.1) ship their code under benchmark/; ASUSTeK v4.0 names
     # the implementation folder ft-llm (the benchmark's working name; its results are filed as llama2_70b_lora)
-    for prefix in (f"{submitter}/{where}/implementations/" for where in
-                   ("benchmarks/llama2_70b_lora", "benchmark/llama2_70b_lora", "benchmarks/ft-llm")):
+    # Lenovo v5.0 ships its configs and conf/ right under benchmarks/llama2_70b_lora/ (no implementations/ folder)
+    for prefix in (*(f"{submitter}/{where}/implementations/" for where in
+                     ("benchmarks/llama2_70b_lora", "benchmark/llama2_70b_lora", "benchmarks/ft-llm")),
+                   f"{submitter}/benchmarks/llama2_70b_lora/"):
         files = set(mirror.ls(prefix))
+        if not prefix.endswith("/implementations/"):  # only the files right under it (Oracle v4.1's subfolders: not)
+            files = {f for f in files if "/" not in f[len(prefix):]}
         if files:
             break
     configs = sorted(f for f in files if re.search(r"/config_[^/]+\.sh$", f) and "common" not in PurePosixPath(f).name
@@ -72,17 +78,23 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
         named += re.findall(r"(config_[\w.-]+\.sh)", mirror.show(readme))
     named = [n for n in named if "common" not in n]
     own = [c for c in configs if c.startswith(prefix + folder + "/")]
-    chosen = [c for c in configs if PurePosixPath(c).name in named] or own or configs  # a README may name a file not shipped
     gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
-    fits = []
-    for c in chosen:
-        lay = layout(parse_config(mirror, c, files))
-        if lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"]):
-            fits.append((c, lay))
+    fits: list[tuple[str, dict[str, object]]] = []
+    # a README may name a file not shipped, or (Oracle v5.0 64xBM.GPU.H200.8) one shipped for another system: the
+    # named configs first, then the result's own folder, then every config, the first of these with a fit
+    for chosen in ([c for c in configs if PurePosixPath(c).name in named], own, configs):
+        for c in chosen:
+            lay = layout(parse_config(mirror, c, files))
+            if lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"]):
+                fits.append((c, lay))
+        if fits:
+            break
     if not fits:
         return f"no config of {prefix}* with {gpus} GPUs and global batch {gbs}"
     stem = re.sub(r"-\d+$", "", folder).upper()  # SYS-821GE-TNHR-1 -> config_SYS-821GE-TNHR_1x8x4...
-    fits = [f for f in fits if stem in PurePosixPath(f[0]).name.upper()] or fits
+    bare = re.sub(r"^\d+X", "", stem)  # Dell v5.0 1xXE9680Lx8H200-SXM-141GB -> config_XE9680lx8H200-SXM-141GB_1x8x2...
+    fits = ([f for f in fits if stem in PurePosixPath(f[0]).name.upper()]
+            or [f for f in fits if bare in PurePosixPath(f[0]).name.upper()] or fits)
     keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
     if len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
         return "configs disagree: " + "; ".join(f"{PurePosixPath(c).name} {[lay[k] for k in keys]}" for c, lay in fits)
@@ -108,7 +120,7 @@ def main(mirrors: list[str]) -> None:
     fields, rows = read_runs()
     for row in rows:
         match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match:
+        if row["source_group"] not in MLPERF_GROUPS or not match:
             continue
         version, submitter, folder = match.groups()
         if version not in repos:

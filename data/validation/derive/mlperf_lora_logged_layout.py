@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import _true
+from _mlperf_common import MLPERF_GROUPS, _true
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -94,7 +94,7 @@ def main(mirrors: list[str]) -> None:
     fields, rows = read_runs()
     for row in rows:
         match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
             continue
         if row["tp"] and _NOTE not in row["derived"]:
             continue  # a launch config states it (mlperf_lora_layout.py / mlperf_stated_layouts.py)

@@ -15,13 +15,15 @@ The layout, recipe, FP8-activation and CUDA-graph columns and ``steady_step_time
 that filled the v4.0 / v4.1 rows, run on the same mirror (in this order): mlperf_lora_layout.py,
 mlperf_stated_layouts.py, mlperf_layer_cuda_graphs.py, mlperf_steady_step.py, mlperf_fp8_act.py.
 
-Usage: python data/validation/derive/mlperf_lora_rows.py <mirror dir of training_results_vX.Y> <submitter>/<system> ...
-reads the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``) and
+Usage: python data/validation/derive/mlperf_lora_rows.py [--group GROUP] <mirror dir of training_results_vX.Y>
+<submitter>/<system> ... reads the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``) and
 adds the row ``mlperf_train_<vX.Y>_<submitter>_<system>_llama2_70b_lora`` or rewrites its base columns in place
 (idempotent: the columns the fill scripts set are kept, and so are ``precision`` and ``derived``, which they refine).
 Rows added with it (s7-rows, 2026-12-01): v5.0 NVIDIA/nyx_n1_ngc25.04_nemo (1 x DGX B200) and
 NVIDIA/tyche_ngpu8_ngc25.04_nemo (2 x 4 GB200 of one NVL72 rack), the two 8-GPU Blackwell submissions whose
-launch configs are identical except CPU binding.
+launch configs are identical except CPU binding. ``--group mlperf-forward`` (s18-D, 2026-12-02): the v5.0
+llama2_70b_lora results of every other NeMo-based submission, a forward test never fitted (``source_group``
+``mlperf-forward``, src/archsweep/validation/holdout.py FORWARD_TEST_GROUPS; the list: mlperf_forward_rows.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import statistics
 import sys
 
 from _mlperf_common import (
+    MLPERF_GROUPS,
     canonical_accelerator,
     last_eval_rate,
     mllog_events,
@@ -66,7 +69,7 @@ def run_figures(text: str) -> tuple[float, float, int, str] | None:
     return (t1 - t0) / 60000.0, rate, gbs, platform
 
 
-def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
+def make_row(mirror: Mirror, submitter: str, system: str, group: str = "mlperf") -> dict[str, str]:
     version, folder = mirror.version, f"{submitter}/results/{system}/llama2_70b_lora"
     runs = [f for n in result_files(mirror, folder) if (f := run_figures(mirror.show(n)))]
     if not runs:
@@ -93,16 +96,18 @@ def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
         "confidence": "high (official MLPerf logs); derived throughput medium",
         "notes": (f"benchmark starts from a checkpoint and trains to a quality target; submission_platform={runs[0][3]}; "
                   f"accelerator memory {sysj['accelerator_memory_capacity']}"),
-        "source_group": "mlperf",
+        "source_group": group,
     }
 
 
-def main(repo: str, systems: list[str]) -> None:
+def main(repo: str, systems: list[str], group: str = "mlperf") -> None:
+    if group not in MLPERF_GROUPS:
+        raise SystemExit(f"--group {group}: not an MLPerf source group (allowed: {', '.join(MLPERF_GROUPS)})")
     mirror = open_mirror(repo)
     fields, rows = read_runs()
     for spec in systems:
         submitter, system = spec.split("/", 1)
-        new = make_row(mirror, submitter, system)
+        new = make_row(mirror, submitter, system, group)
         rows = upsert_rows(fields, rows, [new], first_write_only=("precision", "derived"))
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"{new['tokens_per_s_total']} tokens/s, step {new['step_time_s']} s; {new['other_metric']}")
@@ -110,4 +115,10 @@ def main(repo: str, systems: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = sys.argv[1:]
+    chosen = "mlperf"
+    if args[:1] == ["--group"] and len(args) > 1:
+        chosen, args = args[1], args[2:]
+    if not args:
+        raise SystemExit("usage: mlperf_lora_rows.py [--group GROUP] <mirror of training_results_vX.Y> <submitter>/<system> ...")
+    main(args[0], args[1:], chosen)

@@ -38,7 +38,7 @@ import shlex
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import _SOURCE, _impl, _true, nemo_conf_paths, parse_config
+from _mlperf_common import _SOURCE, MLPERF_GROUPS, _impl, _true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
@@ -239,7 +239,7 @@ def main(mirrors: list[str]) -> None:
     fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
     for row in rows:
         match = _SOURCE.search(row["source"])
-        if row["source_group"] != "mlperf" or not match or match.group(1) not in repos:
+        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
             continue
         version, submitter, folder, bench = match.groups()
         mirror, gpus = repos[version], int(row["num_accels"])

@@ -47,7 +47,7 @@ import re
 import statistics
 import sys
 
-from _mlperf_common import mllog_events, result_files
+from _mlperf_common import MLPERF_GROUPS, mllog_events, result_files
 from pinned_mirrors import open_mirrors, stamp_locator
 from runs_table import read_runs, write_runs
 
@@ -144,7 +144,7 @@ def main(mirrors: list[str]) -> None:
         row.setdefault("steady_step_time_s", "")
         match = _SOURCE.search(row["source"])
         benchmark = next((b for b in _DERIVE if row["run_id"].endswith(b)), None)
-        if row["source_group"] != "mlperf" or not match or benchmark is None:
+        if row["source_group"] not in MLPERF_GROUPS or not match or benchmark is None:
             continue
         derive, note = _DERIVE[benchmark]
         version, folder = match.groups()

@@ -33,7 +33,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from _mlperf_common import _SOURCE, _true, fill_from_launch_configs, fill_mlperf_rows, nemo_flag
+from _mlperf_common import _SOURCE, MLPERF_GROUPS, _true, fill_from_launch_configs, fill_mlperf_rows, nemo_flag
 from pinned_mirrors import Mirror
 
 _ENV = r":\s*\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}"
@@ -62,7 +62,7 @@ def unnamed_config_default(key: re.Pattern[str]) -> Callable[[dict[str, Mirror],
 
     def derive_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
         match = _SOURCE.search(row["source"])
-        if (row["source_group"] != "mlperf" or not match or match.group(4) != "llama2_70b_lora"
+        if (row["source_group"] not in MLPERF_GROUPS or not match or match.group(4) != "llama2_70b_lora"
                 or match.group(1) not in repos or re.search(r"training_results_v[\d.]+/\S+?\.sh", row["derived"])):
             return None
         mirror, submitter = repos[match.group(1)], match.group(2)

@@ -19,7 +19,11 @@ Sources (read with ``git show`` / ``git grep`` on mirrors of the two repositorie
   examples/moe-modelzoo/model_configs/benchmarking/Qwen3-235B-A22B.yaml (``--account-for-embedding-in-
   pipeline-split: true``, ``--account-for-loss-in-pipeline-split: true``) and runtime_configs/benchmarking/
   runtime.conf (Qwen3-235B-A22B: 96 layers for the split, "Account loss and embedding for number of layers").
-Not set (not read): the MLPerf Llama 3.1 405B rows and every other model.
+* MLPerf Training v5.0 llama31_405b (run_id ``mlperf_train_v5.0_*_llama31_405b``, the mlperf-forward group, s18-D):
+  every launch config of the 14 results sets ``ASYM_PP_EMBED=True`` and ``ASYM_PP_LOSS=True``, which the
+  implementations' ``conf/custom.yaml`` passes as ``account_for_embedding_in_pipeline_split`` /
+  ``account_for_loss_in_pipeline_split``; mlperf_llama31_405b_rows.py reads them per row (and writes the same cell).
+Not set (not read): every other model.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def states_split(row: dict[str, str]) -> bool:
     rid = row["run_id"]
     bridge = rid.startswith(("mbridge_", "mbridge-fwd_")) and row["model"] in BRIDGE_MODELS
     zoo = rid.startswith("mcore_moe_qwen3_235b")
-    return bridge or zoo
+    mlperf = rid.startswith("mlperf_train_v5.0_") and rid.endswith("_llama31_405b")
+    return bridge or zoo or mlperf
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ def add_validate_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hold-out", default=None, metavar="GROUP",
                         help="training runs: refit the fitted constants without source_group GROUP and judge only "
                              "GROUP's rows (held-out error); GROUP a source_group of the CSV (the shipped set: "
-                             "megatron, memory, mlperf, mpt, nemo, mcore-moe, mbridge-forward); default none")
+                             "megatron, memory, mlperf, mpt, nemo, mcore-moe, mbridge-forward, mlperf-forward); default none")
     parser.add_argument("--optimism", action="store_true",
                         help="training runs: also run the best-mapping search for every throughput row (same model, "
                              "accelerator, count, batch, sequence, precision and software stack) and print best / "
