@@ -91,7 +91,8 @@ def main() -> int:
     p = 0.1
     print(f"forward 1, backward 2 per chunk, transfer p = {p}; exposed = (makespan(p) - makespan(0)) / steady calls")
     for name, pp, vpp, m in (("Qwen3-30B 26.02 (pp 2, vpp 12, 128 mb)", 2, 12, 128),
-                             ("Qwen3-30B 25.11 (pp 2, vpp 24, 32 mb)", 2, 24, 32),
+                             ("Qwen3-30B 25.11 (v0.2.0 preset: pp 2, vpp 12, 64 mb)", 2, 12, 64),
+                             ("Qwen3-30B 25.09 (pp 2, vpp 24, 32 mb; the 25.11 table's cells)", 2, 24, 32),
                              ("Qwen3-235B (pp 8, vpp 4, 128 mb)", 8, 4, 128)):
         for combined in (False, True):
             base, with_p = makespan(pp, vpp, m, combined, 0.0), makespan(pp, vpp, m, combined, p)

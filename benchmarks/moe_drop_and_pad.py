@@ -4,7 +4,10 @@
 
 NVIDIA Megatron-Bridge's performance summary (docs/performance-summary-archive.md @067f987df, section "25.09 NeMo
 Container", Pre-Training tables) lists Qwen3 MoE presets run with token drop ("(tokendrop)") at the same GPU
-count, batch and mapping as the token-dropless rows of the 25.11 section, which are validation rows. The 25.09
+count and batch as the token-dropless rows of the 25.11 section, which are validation rows; the 25.11 table repeats
+the 25.09 lines' layout cells, but two of those rows state the v0.2.0 preset's layout instead (H100 Qwen3-30B
+VP 12 / micro-batch 1, B200 Qwen3-235B VP 4: data/validation/derive/mbridge_2511_layout.py), so each pair names the
+25.09 run's micro-batch and VP, and the drop-and-pad side is priced there. The 25.09
 runs are drop-and-pad: Megatron-Bridge v0.1.0rc4 ``scripts/performance/run_script.py`` applies
 ``apply_moe_token_drop`` (``src/megatron/bridge/training/utils/moe_token_drop.py``: capacity factor 1.0,
 ``moe_pad_expert_input_to_capacity`` True) to every Qwen3 recipe, so each expert gets exactly its balanced
@@ -19,12 +22,12 @@ H100, and sets ``overlap_moe_expert_parallel_comm`` only for DeepSeek-V3 on H100
 the all-to-alls of the Qwen3 runs are exposed. So those rows time the layer's device work with the host
 hidden.
 
-For each pair this prints, per MoE layer and micro-batch (step = global tokens / GPUs / measured tokens/s,
-over micro-batches x layers per pipeline stage, bubble included): the dropless 25.11 row measured and as the
+For each pair this prints, per MoE layer and micro-batch of each run's own mapping (step = global tokens / GPUs /
+measured tokens/s, over micro-batches x layers per pipeline stage, bubble included): the dropless 25.11 row measured and as the
 model prices it (with the stack's fitted host time), and the drop-and-pad row measured and the model's time
 with the MoE host time set to 0, no all-to-all overlap and no per-expert FP8 padding (a capacity of 2,048 or
 8,192 rows per expert is a multiple of the 16 / 32-row block, so TransformerEngine's Fp8Padding returns its
-input). The model runs the 25.11 row's mapping with the 25.09 figure's recipe: the 25.09 table states no
+input). The model runs the drop-and-pad side at the 25.09 run's mapping with the 25.09 figure's recipe: the 25.09 table states no
 precision for these rows; its main figures are per-tensor FP8 (FP8-CS), the 235B B200 figure used is the
 parenthesised MXFP8 one.
 """
@@ -45,18 +48,20 @@ from archsweep.validation.metrics import predict_metric
 from archsweep.validation.rows import calibration_stack, row_calibration
 
 #: (label, dropless validation row, drop-and-pad tokens/s/GPU of the 25.09 table, its recipe, global batch, GPUs,
-#: pp, layers). The recipe: the table's main figure is per-tensor FP8 (FP8-CS, as the 25.09 rows that state a
+#: pp, layers, the 25.09 line's micro-batch and VP). The recipe: the table's main figure is per-tensor FP8 (FP8-CS, as the 25.09 rows that state a
 #: precision label theirs), its parenthesised one the finer "quantization granularity" of the table's note (MXFP8
 #: on B200 / GB200); until s9-moecost the B200 / GB200 Qwen3-30B figures were priced with the 25.11 row's FP8-MX.
 PAIRS = (
-    ("H100 Qwen3-30B mb 2 pp 2 ep 8", "mbridge_25.11_DGX-H100_Qwen3_30B_a3B_FP8-CS_16", 10494.0, "FP8-CS",
-     512, 16, 2, 48),
-    ("B200 Qwen3-30B mb 1 ep 8", "mbridge_25.11_DGX-B200_Qwen3_30B_a3B_FP8-MX_8", 18066.0, "FP8-CS", 512, 8, 1, 48),
-    ("GB200 Qwen3-30B mb 4 ep 8", "mbridge_25.11_DGX-GB200_Qwen3_30B_a3B_FP8-MX_8", 22775.0, "FP8-CS", 512, 8, 1, 48),
+    ("H100 Qwen3-30B pp 2 ep 8 (mb 1 | 2)", "mbridge_25.11_DGX-H100_Qwen3_30B_a3B_FP8-CS_16", 10494.0, "FP8-CS",
+     512, 16, 2, 48, 2, 24),
+    ("B200 Qwen3-30B mb 1 ep 8", "mbridge_25.11_DGX-B200_Qwen3_30B_a3B_FP8-MX_8", 18066.0, "FP8-CS", 512, 8, 1, 48,
+     1, 1),
+    ("GB200 Qwen3-30B mb 4 ep 8", "mbridge_25.11_DGX-GB200_Qwen3_30B_a3B_FP8-MX_8", 22775.0, "FP8-CS", 512, 8, 1, 48,
+     4, 1),
     ("H100 Qwen3-235B tp 2 pp 8 ep 32", "mbridge_25.11_DGX-H100_Qwen3_235B_a22B_FP8-CS_256", 1204.0, "FP8-CS",
-     2048, 256, 8, 94),
+     2048, 256, 8, 94, 1, 4),
     ("B200 Qwen3-235B pp 8 ep 8 (MX)", "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64", 4275.0, "FP8-MX",
-     1024, 64, 8, 94),
+     1024, 64, 8, 94, 1, 2),
 )
 SEQ = 4096
 
@@ -82,11 +87,14 @@ def main() -> None:
     catalog, tech = load_catalog(), load_technology()
     print("ms per MoE layer and micro-batch: dropless measured / model (fitted host) | drop-and-pad measured /"
           " model device (host 0), ratio")
-    for label, run_id, drop, recipe, gbs, gpus, pp, layers in PAIRS:
+    for label, run_id, drop, recipe, gbs, gpus, pp, layers, drop_mb, drop_vpp in PAIRS:
         measured, with_host, mbs = _predicted(rows[run_id], catalog, tech, host_zero=False)
-        _, device, _ = _predicted({**rows[run_id], "precision": recipe}, catalog, tech, host_zero=True)
-        scale = 1e3 * gbs * SEQ / gpus / (mbs * layers / pp)  # ms per layer-micro-batch x tokens/s
-        dropless, model, padded, bare = (scale / t for t in (measured, with_host, drop, device))
+        padded_row = {**rows[run_id], "precision": recipe, "micro_batch": str(drop_mb), "vpp": str(drop_vpp)}
+        _, device, padded_mbs = _predicted(padded_row, catalog, tech, host_zero=True)
+        # ms per layer-micro-batch x tokens/s, each run at its own number of micro-batches
+        scale, padded_scale = (1e3 * gbs * SEQ / gpus / (m * layers / pp) for m in (mbs, padded_mbs))
+        dropless, model = (scale / t for t in (measured, with_host))
+        padded, bare = (padded_scale / t for t in (drop, device))
         print(f"{label:34s} {dropless:6.2f} / {model:6.2f} | {padded:6.2f} / {bare:6.2f}, {padded / bare:.2f}")
 
 

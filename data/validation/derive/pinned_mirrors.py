@@ -11,9 +11,10 @@ Usage (from a script): ``mirrors = open_mirrors(sys.argv[1:])`` -> {"v4.0": Mirr
 ``mirror.ls(folder)``.
 
 Megatron-Bridge (:data:`MBRIDGE_COMMITS`, the commit of each tag / commit a script names): mbridge_2509_rows.py,
-mbridge_archive_rows.py, mbridge_param_gather.py, mbridge_fp8_params.py, mbridge_grad_reduce.py, mbridge_preset_vpp.py and pipeline_layout.py (the tags the rows' moe_recipe_source
-names) read ``<commit>:<path>`` (:func:`git_text`) of the commit pinned for the tag they name (a tag moved in a clone
-moves nothing), after :func:`mbridge_commits` has checked the clone holds them all.
+mbridge_archive_rows.py, mbridge_param_gather.py, mbridge_fp8_params.py, mbridge_grad_reduce.py, mbridge_preset_vpp.py,
+mbridge_2511_layout.py and pipeline_layout.py (the tags the rows' moe_recipe_source names) read
+``<commit>:<path>`` (:func:`git_text`) of the commit pinned for the tag they name (a tag moved in a clone moves
+nothing), after :func:`mbridge_commits` has checked the clone holds them all.
 """
 
 from __future__ import annotations
