@@ -30,14 +30,23 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
    ``max(t_in, t_out)`` is ``>= t_in`` and ``>= t_out``: ``L1`` carries the in-domain part, ``L2``
    the scale-out part, every other term is in both, hence the ``max`` of the two dot products.
 3. TP, EP and PP exposures are non-negative multiples (micro-batches, layers, overlap residuals:
-   the same factors as the model) of those collectives; CP exposure and the DP exposure of ZeRO
-   stages 0-2 (``max(comm - overlap window, 0)``) are bounded by 0 in ``L1, L2`` (the caller adds
-   ``D`` and ``W``: see :func:`coefficients`); ZeRO-3 adds
-   ``microbatches * (layers * overlapped + 2 * gather)``, bounded by ``2 * microbatches * gather``.
-   ``overlapped_exposed_s`` (``max(comm - compute, 0) + kappa min(comm, compute)``, kappa >= 0: the
-   stack's ``overlap_interference``) is >= the ``max(comm - compute, 0)`` these bounds assume, so the
-   interference term never invalidates them. A flat ZeRO-3 gather group is placed by the same
-   ``flat_gather_stride`` as the model (flat only when the group spans more than one domain).
+   the same factors as the model) of those collectives; CP exposure is bounded by 0 and the DP exposure
+   of ZeRO stages 0-2 by item 4; ZeRO-3 adds ``microbatches * (layers * exposed + first)`` with
+   ``exposed = E(gather, fwd) + E(gather + reduce_scatter, bwd)`` per layer and ``first = 2 * gather``
+   under the DP overlap (0 without), ``E = overlapped_exposed_s``. Since issue 14 (s18) that is bounded by
+   ``m (2 g + 2 kappa L g + kappa L rs)`` with the overlap and ``m L (2 g + rs)`` without (kappa 1, serial:
+   the model's exact value; L = ceil(layers / pp), the model's ``layers_stage`` except under a stated
+   pipeline layout, which keeps the former ``2 m g``), because ``E(a, c) = max(a - c, 0) + kappa min(a, c)
+   = (1 - kappa) max(a - c, 0) + kappa a >= kappa a`` for kappa in [0, 1] (the stack's ``overlap_interference``).
+   A flat ZeRO-3 gather group is placed by the same ``flat_gather_stride`` as the model (flat only when the
+   group spans more than one domain).
+4. DP sync of ZeRO 0-2, S (the caller adds ``D`` and ``W``: see :func:`coefficients`): without the DP overlap
+   exposed in full (in ``L1, L2``); with it ``left + kappa (S - left)`` (``chunked_sync_exposed_s``) or
+   ``E(S, window)`` (ZeRO-2), with ``left >= max(S - window, 0)``, so ``>= (1 - kappa) max(S - window, 0) +
+   kappa S`` (non-decreasing in ``left``) with ``window <= w C`` (C = compute + recompute + bubble); then
+   ``C + exposed >= kappa S + max(C, (1 - (1 - kappa) w) C + (1 - kappa) S)``: ``kappa S`` goes into ``L1, L2``,
+   ``D = (1 - kappa) S`` and ``W = (1 - kappa) w`` (before s18: kappa taken as 0, a looser bound).
+   Non-decreasing in C (W <= 1), so a lower C (the caller's table) keeps it a lower bound.
    The optimizer time is exactly its coefficient times ``1 / B_hbm``.
 
 All other step terms (compute, recompute, bubble) are handled by the caller's compute bound.
@@ -116,6 +125,22 @@ def _add(acc: list, coef, mult) -> None:
         acc[j] = acc[j] + mult * coef[j]
 
 
+def _zero3_multipliers(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray,
+                       layers_stage: np.ndarray, dp_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(multiplier of one layer's ZeRO-3 weight gather, of its gradient reduce-scatter): module docstring item 3.
+    With the DP overlap: 2 m (the first layer's gather of each pass) + 2 kappa m L for the gathers and kappa m L
+    for the reduce-scatters; without it (serial, interference 1): 2 m L and m L. Under a stated pipeline layout
+    (whose stage may hold another layer count than ceil(layers / pp)) or a kappa outside [0, 1]: 2 m and 0."""
+    live = (mp.zero_stage >= 3) & (dp_group > 1)
+    kappa = cal.overlap_interference
+    if wl.training.pipeline_layout or not 0.0 <= kappa <= 1.0:
+        return np.where(live, 2.0 * microbatches, 0.0), np.zeros(np.shape(live))
+    overlap = mp.dp_overlap > 0
+    per_layer = np.where(overlap, kappa, 1.0) * microbatches * layers_stage
+    gather = np.where(overlap, 2.0 * microbatches, 0.0) + 2.0 * per_layer
+    return np.where(live, gather, 0.0), np.where(live, per_layer, 0.0)
+
+
 def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: float | None,
                  accelerator_count: np.ndarray, domain: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(L1, L2, D, W): L1, L2 and D (the DP sync of overlapped mappings) of shape
@@ -155,13 +180,17 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     g_stride = flat_gather_stride(flat_gather, dp_group, mp.tp, domain)
     per_layer = 1.0 / np.maximum(layers_stage, 1.0)
     wbytes = cal.weight_bytes_per_param
-    z3_mult = np.where((mp.zero_stage >= 3) & (dp_group > 1), 2.0 * microbatches, 0.0)
+    z3_mult, rs_mult = _zero3_multipliers(wl, mp, cal, microbatches, layers_stage, dp_group)
+    gbytes = cal.dp_grad_bytes_per_param
+    trainable_scale = wl.trainable_params / wl.total_params
     _add(acc, _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain), z3_mult)
+    _add(acc, _sharded(dense_p * trainable_scale * gbytes * per_layer, dp_group, g_stride, domain), rs_mult)
 
     acc2 = list(acc)
     if wl.moe is not None:
         eg_stride = flat_gather_stride(flat_gather, expert_group, etp * mp.ep, domain)
         _add(acc, _sharded(expert_p * per_layer * wbytes, expert_group, eg_stride, domain), z3_mult)
+        _add(acc, _sharded(expert_p * trainable_scale * gbytes * per_layer, expert_group, eg_stride, domain), rs_mult)
         acc2 = list(acc)
         # EP: dispatch + combine all-to-all, forward and backward (+ forward again under full recompute):
         # in-domain part (L1), scale-out part (L2).
@@ -175,9 +204,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)
 
-    # DP gradient sync of ZeRO 0-2 (ZeRO-3's is charged per layer, bounded above by 0).
-    trainable_scale = wl.trainable_params / wl.total_params
-    gbytes = cal.dp_grad_bytes_per_param
+    # DP gradient sync of ZeRO 0-2 (ZeRO-3's is charged per layer, above).
     z = mp.zero_stage
     sync: list = [np.zeros(shape) for _ in range(4)]
     groups = [(dense_p, dp_group, mp.tp)]
@@ -194,16 +221,21 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     overlapped = on & (mp.dp_overlap > 0)
     # Without overlap the sync is exposed in full (added); with it, compute + exposed sync
     # >= max(compute, sync) since the overlap window (fraction x backward) never exceeds compute.
-    _add(acc, sync, np.where(on & ~overlapped, 1.0, 0.0))
-    _add(acc2, sync, np.where(on & ~overlapped, 1.0, 0.0))
+    # With it, the interference kappa (in [0, 1]) keeps kappa x sync exposed whatever the window (item 4 of the
+    # module docstring): kappa x sync is added, (1 - kappa) x sync overlaps a window (1 - kappa) w.
     ov_ok = 0.0 <= cal.dp_overlap_fraction <= 1.0
-    dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, c, 0.0), shape) for c in sync] + [np.zeros(shape)], axis=-1)
+    kappa = cal.overlap_interference if 0.0 <= cal.overlap_interference <= 1.0 else 0.0
+    linear = np.where(on & ~overlapped, 1.0, np.where(overlapped & ov_ok, kappa, 0.0))
+    _add(acc, sync, linear)
+    _add(acc2, sync, linear)
+    dp_over = np.stack([np.broadcast_to(np.where(overlapped & ov_ok, (1.0 - kappa) * c, 0.0), shape) for c in sync]
+                       + [np.zeros(shape)], axis=-1)
     # The overlap window is f x one micro-batch's backward x chunked_sync_window (ZeRO 0-1: one sync
     # issued per model chunk) or x micro-batches (ZeRO-2), and compute >= micro-batches x backward,
     # so window <= w x compute with w = f x chunked_sync_window / micro-batches (<= f) or f:
     # compute + exposed sync >= max(compute, (1 - w) compute + sync).
     chunked = chunked_sync_window(microbatches, mp.pp, mp.vpp) / microbatches
-    window = np.broadcast_to(np.where(overlapped & ov_ok, cal.dp_overlap_fraction * np.where(z == 2, 1.0, chunked),
+    window = np.broadcast_to(np.where(overlapped & ov_ok, (1.0 - kappa) * cal.dp_overlap_fraction * np.where(z == 2, 1.0, chunked),
                                       1.0), shape)
 
     # Optimizer: HBM-bound Adam over the local trainable state (exact).

@@ -48,7 +48,8 @@ the compute terms are homogeneous in (clock, HBM bandwidth)); the kernel-launch 
 is added back (table at clock and bandwidth 1e40); and
 :mod:`archsweep.model.training.comm_bound` adds the TP/EP/PP/ZeRO-3/DP-sync/optimizer terms as
 dot products with the candidate's rates (DP sync S under overlap: compute + exposed sync >=
-max(compute, (1 - w) compute + S), w the overlap window per unit of compute).
+max(compute, (1 - w) compute + S), w the overlap window per unit of compute; since s18 the overlap's
+interference kappa and the ZeRO-3 per-layer gathers and reduce-scatters enter too: comm_bound items 3-4).
 
 The tables live in :mod:`archsweep.model.training.key_tables` (cached across batches of one
 process; so are the communication coefficients per (accelerator count, domain)). Since issue 14
