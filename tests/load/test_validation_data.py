@@ -33,6 +33,14 @@ def test_shipped_files_load_typed() -> None:
     gpt = entries["GPT-OSS"]
     assert (gpt.fp4_native.weight, gpt.other.weight, gpt.non_expert_weight) == ("fp4", "int4", "bf16")
     assert entries["Qwen3"].non_expert_weight is None and entries["Qwen3"].confidence == "low"
+    assert gpt.checkpoint == "mxfp4" and entries["Qwen3"].checkpoint is None  # None: implied by the weight precision
+
+
+def test_bad_checkpoint_format_names_file_key_value_and_allowed(tmp_path: Path) -> None:
+    doc = _shipped("trtllm_bench_precisions.yaml")
+    doc["GPT-OSS"]["checkpoint"] = "mxfp6"
+    with pytest.raises(InputError, match=r"GPT-OSS\.checkpoint: got 'mxfp6'; allowed: one of bf16"):
+        load_bench_precisions(_write(tmp_path, "p.yaml", doc))
 
 
 def test_bad_precision_names_file_key_value_and_allowed(tmp_path: Path) -> None:

@@ -83,6 +83,20 @@ def _non_expert_precision(model: str, overrides: tuple[BenchPrecisions, ...] | N
     return entry.non_expert_weight if entry else None
 
 
+#: The checkpoint format a row's stored weight precision implies when the precisions file states none
+#: (fp4: a ModelOpt NVFP4 checkpoint; int4: a weight-only AWQ one); see engine_limits.CHECKPOINT_STORAGE.
+_CHECKPOINT_OF_WEIGHT: dict[str, str] = {"bf16": "bf16", "fp8": "fp8", "fp4": "nvfp4", "int4": "int4"}
+
+
+def _checkpoint(weight: str, model: str, overrides: tuple[BenchPrecisions, ...] | None) -> str:
+    """The checkpoint format trtllm-bench sized the engine from: the file's ``checkpoint`` for the
+    model's prefix, else the one the weight precision implies (:data:`_CHECKPOINT_OF_WEIGHT`)."""
+    entry = _entry(model, overrides)
+    if entry is not None and entry.checkpoint is not None:
+        return entry.checkpoint
+    return _CHECKPOINT_OF_WEIGHT[weight]
+
+
 def _precisions(text: str, model: str = "", accelerator: str = "",
                 overrides: tuple[BenchPrecisions, ...] | None = None) -> tuple[str, str, str]:
     """(weight, activation, KV) precision of a row: the file's entry for the model's prefix, else the column."""
@@ -172,7 +186,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
         # attention DP), see archsweep.model.inference.engine_limits.
         ranks = fixed["width"] if fixed["attention_dp"] else 1.0
         max_bs, max_tokens = trtllm_bench_limits(
-            wl, weight_bytes_per_element=job.weight_bytes_per_element, kv_bytes_per_element=job.kv_bytes_per_element,
+            wl, checkpoint=_checkpoint(w, out["model"], overrides), kv_bytes_per_element=job.kv_bytes_per_element,
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
             input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction)
         ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)

@@ -9,7 +9,9 @@ when the options file leaves them out (the perf-overview's option files do, for 
 * KV bytes per token = 2 x layers x max(tp, num_key_value_heads) x head_size x KV bytes per
   element (every layer at full length: no MLA compression, no sliding window; for MLA models the
   HF config's ``num_key_value_heads`` = heads and ``head_size`` = hidden / heads);
-* engine size = parameters x weight bytes per element (FP4 0.5, FP8 1, BF16 2);
+* engine size = the checkpoint's stored element count (``param_count``: the safetensors header's
+  elements summed over every dtype) x ``BYTES_PER_ELEM`` of the checkpoint's quantisation
+  algorithm (FP8 1, NVFP4 0.5, anything else 2): :func:`trtllm_bench_engine_gib`;
 * requests that fit = (device memory x tp x pp - engine size) x KV fraction / (KV per token x
   (ISL + OSL));
 * ``raw_bs = min(requests, 4096) / pp``, ``raw_token = min(raw_bs (1 + ISL / OSL), 32768)``,
@@ -26,17 +28,57 @@ import math
 
 from archsweep.spec.workload import Workload
 
-__all__ = ["trtllm_bench_limits", "trtllm_bench_num_requests", "TRTLLM_BENCH_NUM_REQUESTS"]
+__all__ = ["trtllm_bench_limits", "trtllm_bench_engine_gib", "trtllm_bench_num_requests", "TRTLLM_BENCH_NUM_REQUESTS",
+           "CHECKPOINT_STORAGE"]
 
 _GIB = float(1024**3)
 
+#: Checkpoint format -> (stored safetensors elements per quantised weight, bytes per element that
+#: trtllm-bench multiplies the element count by). ``param_count`` is
+#: ``sum(get_safetensors_metadata(model).parameter_count.values())`` (tensorrt_llm/bench/build/
+#: dataclasses.py ``ModelConfig.get_param_count``): elements of every dtype, so a 4-bit format counts
+#: its packed U8 bytes (two weights each) plus its block scales. ``BYTES_PER_ELEM`` in tuning.py maps
+#: NO_QUANT 2, FP8 / FP8_BLOCK_SCALES 1, NVFP4 0.5, and any other algorithm to 2.
+#: NVFP4 (ModelOpt): U8 pairs + one FP8 E4M3 scale per 16 weights, x 0.5. MXFP4 (the openai gpt-oss
+#: checkpoints, ``quantization_config.quant_method: mxfp4``): U8 pairs + one U8 E8M0 scale per 32
+#: weights; TensorRT-LLM reads it as W4A16_MXFP4 (Hopper) or W4A8_MXFP4_MXFP8 (Blackwell)
+#: (``_torch/model_config.py`` ``get_mxfp4_quant_algo``), absent from ``BYTES_PER_ELEM``: x 2.
+#: int4 (weight-only, group 128 BF16 scales: W4A16_AWQ, not in the map): x 2. TensorRT-LLM PR #13498
+#: (merged 2026-04-27, after the table's tree) names the element-count bug and replaces it with
+#: per-dtype bytes (DeepSeek-V3.2-NVFP4: estimate 183.70 GB before, 386.54 GB after).
+CHECKPOINT_STORAGE: dict[str, tuple[float, float]] = {
+    "bf16": (1.0, 2.0), "fp8": (1.0, 1.0), "nvfp4": (0.5 + 1.0 / 16.0, 0.5), "mxfp4": (0.5 + 1.0 / 32.0, 2.0),
+    "int4": (0.5 + 1.0 / 128.0, 2.0),
+}
 
-def trtllm_bench_limits(wl: Workload, *, weight_bytes_per_element: float, kv_bytes_per_element: float,
+
+def trtllm_bench_engine_gib(wl: Workload, checkpoint: str) -> float:
+    """trtllm-bench's estimate of the engine size, GiB: stored elements x its bytes per element.
+
+    Quantised weights: the routed experts for ``mxfp4`` (the gpt-oss checkpoints keep attention,
+    router, embeddings and LM head in BF16: model card Sec. 2.1; TensorRT-LLM's MXFP4 default
+    ``exclude_modules``), every weight but the embedding tables otherwise (ModelOpt leaves the LM
+    head unquantised; the embedding is a lookup). The rest is stored one element per weight.
+    Table and sources: :data:`CHECKPOINT_STORAGE`.
+    """
+    if checkpoint not in CHECKPOINT_STORAGE:
+        raise ValueError(f"trtllm_bench_engine_gib: checkpoint {checkpoint!r}; allowed: {sorted(CHECKPOINT_STORAGE)}")
+    per_weight, bench_bytes = CHECKPOINT_STORAGE[checkpoint]
+    total = wl.total_params
+    if checkpoint == "mxfp4":
+        quantised = wl.moe_layers * wl.moe.num_experts * wl.expert_params if wl.moe is not None else 0.0
+    else:
+        quantised = total - wl.embedding_params
+    return (quantised * per_weight + (total - quantised)) * bench_bytes / _GIB
+
+
+def trtllm_bench_limits(wl: Workload, *, checkpoint: str, kv_bytes_per_element: float,
                         tp: int, pp: int, device_memory_bytes: float, input_tokens: float,
                         output_tokens: float, kv_cache_fraction: float = 0.95) -> tuple[int, int]:
     """(max_batch_size, max_num_tokens) of ``trtllm-bench throughput`` (module docstring).
 
     Args:
+        checkpoint: the checkpoint's format, a key of :data:`CHECKPOINT_STORAGE` (the engine estimate).
         tp: the bench's ``--tp`` (the attention-DP width for DEP mappings); ``pp``: ``--pp``.
         device_memory_bytes: memory of one accelerator.
     """
@@ -45,7 +87,7 @@ def trtllm_bench_limits(wl: Workload, *, weight_bytes_per_element: float, kv_byt
     else:
         kv_heads, head_size = wl.kv_heads, wl.head_dim
     per_token_gib = 2.0 * wl.layers * max(tp, kv_heads) * head_size * kv_bytes_per_element / _GIB
-    engine_gib = wl.total_params * weight_bytes_per_element / _GIB
+    engine_gib = trtllm_bench_engine_gib(wl, checkpoint)
     available = device_memory_bytes / _GIB * tp * pp - engine_gib
     requests = max(available, 0.0) * kv_cache_fraction / (per_token_gib * (input_tokens + output_tokens))
     raw_bs = min(requests, 4096.0) / pp
