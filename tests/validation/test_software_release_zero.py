@@ -37,6 +37,8 @@ def test_capability_follows_the_parallelism_block():
     assert load_stack_software("megatron-core")["sharded_params_fp8_since"] == (25, 4)
     assert load_stack_software("megatron-core-flex")["sharded_params_fp8_since"] == (25, 4)  # no block: Megatron-Core's
     assert load_stack_software("xla-tpu") == {} and load_stack_software("pytorch-fsdp") == {}  # own software
+    assert load_stack_software("megatron-core")["sharded_params_mxfp8_since"] == (26, 2)
+    assert load_stack_software("megatron-core-flex")["sharded_params_mxfp8_since"] == (26, 2)
 
 
 @pytest.mark.parametrize(("framework", "precision", "zero"), [
@@ -65,3 +67,31 @@ def test_nemo_lora_search_keeps_zero_0_1(pattern):
     (res,) = search_optimism([row])
     assert "zero_stage=3" not in res.best_mapping and "zero_stage=2" not in res.best_mapping, res.best_mapping
     assert res.best_over_measured < 1.25
+
+
+@pytest.mark.parametrize(("framework", "precision", "fp8_params", "zero"), [
+    ("Megatron-Bridge / NeMo 25.11", "FP8-MX", "yes", (0, 1)),  # TE 2.9 refuses MXFP8Tensor under Megatron-FSDP
+    ("Megatron-Bridge / NeMo 25.09", "FP8-MX", "yes", (0, 1)),
+    ("Megatron-Bridge / NeMo 26.02", "FP8-MX", "yes", None),  # Megatron-LM 8f2f70067c in its pin
+    ("Megatron-Bridge / NeMo 25.11", "FP8-MX", "no", None),  # BF16 parameters: Megatron-FSDP runs them
+    ("Megatron-Bridge / NeMo 25.11", "FP8-MX", "", None),  # blank = off
+    ("Megatron-Bridge / NeMo 25.11", "FP8-CS", "yes", None),  # per-tensor Float8Tensor: supported
+    ("Megatron-Bridge / NeMo 25.11", "BF16", "", None),
+])
+def test_mxfp8_parameters_shard_from_26_02(framework, precision, fp8_params, zero):
+    """Megatron-FSDP (ZeRO 2-3) could not hold MXFP8 parameters before NeMo 26.02 (software_stacks.yaml
+    sharded_params_mxfp8_since); an MXFP8 row with FP8 parameters on older software searches ZeRO 0-1."""
+    row = _row(framework=framework, precision=precision, fp8_params=fp8_params, run_id="mbridge_x")
+    assert row_parallelism(row).values("zero") == zero
+
+
+def test_every_pre_26_02_mxfp8_parameter_row_is_zero_0_1():
+    """The 25.09 / 25.11 Megatron-Bridge MXFP8 rows (all state fp8_params yes): ZeRO 0-1 only, as their
+    presets ran (the distributed optimizer); the search's best mapping for the 25.11 B200 Qwen3-235B row
+    (ZeRO-3 at EP 1 before) is no longer a Megatron-FSDP one."""
+    old = [r for r in ROWS if r["run_id"].startswith("mbridge_25.") and "fp8-mx" in r["precision"].lower()]
+    assert len(old) >= 14
+    assert all(row_parallelism(r).values("zero") == (0, 1) for r in old)
+    (row,) = [r for r in old if r["run_id"] == "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64"]
+    (res,) = search_optimism([row])
+    assert "zero_stage=3" not in res.best_mapping and "zero_stage=2" not in res.best_mapping, res.best_mapping

@@ -33,7 +33,7 @@ __all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "job_parallelism", "load_stack_pa
 
 #: Stack keys on what the stack's software releases can run (:func:`load_stack_software`) and whether it can
 #: overlap the TP collectives (``tp_comm_overlap``, read by :func:`load_stack_parallelism`): not constants.
-SOFTWARE_KEYS = ("sharded_params_fp8_since", "mlperf_round_software")
+SOFTWARE_KEYS = ("sharded_params_fp8_since", "sharded_params_mxfp8_since", "mlperf_round_software")
 CAPABILITY_KEYS = ("tp_comm_overlap",)
 
 _PROVENANCE = ("value", "source", "locator", "confidence")
@@ -144,7 +144,8 @@ _RELEASE = re.compile(r"^\d\d\.\d\d$")
 @cache
 def load_stack_software(stack: str) -> dict[str, Any]:
     """The stack's software-release keys (``sharded_params_fp8_since``: first container release "YY.MM" that
-    shards the parameters of an FP8 run; ``mlperf_round_software``: MLPerf round -> "YY.MM" bound), its own or,
+    shards the parameters of an FP8 run; ``sharded_params_mxfp8_since``: the same for MXFP8 parameters;
+    ``mlperf_round_software``: MLPerf round -> "YY.MM" bound), its own or,
     like the parallelism block, its ``based_on`` stack's when it has no parallelism of its own; {} when none. Releases are returned as (YY, MM) tuples.
 
     Raises:

@@ -5,7 +5,10 @@ ran (NGC / NeMo container ``YY.MM`` in its ``framework`` or ``run_id``: "NeMo Fr
 ``ngc24.09``, "NeMo 24.07", ``nemo2407``; the newest named when several are); an MLPerf row that names none is
 bounded by its round's publication month (``mlperf_round_software``). An FP8 row whose release precedes the
 stack's ``sharded_params_fp8_since`` could not shard parameters or gradients (NeMo's torch FSDP refuses FP8;
-Megatron-FSDP came with NeMo 2.3.0 / container 25.04): the search keeps ZeRO 0-1 for it. A row that names no
+Megatron-FSDP came with NeMo 2.3.0 / container 25.04): the search keeps ZeRO 0-1 for it. Likewise an MXFP8 row
+with FP8 parameters (``fp8_params`` yes) whose release precedes ``sharded_params_mxfp8_since`` (Megatron-FSDP
+could not hold MXFP8 parameters before NeMo 26.02: TransformerEngine's ``replace_raw_data`` /
+``cast_master_weights_to_fp8`` refuse ``MXFP8Tensor``; sources in the stack's entry). A row that names no
 release and no round keeps the stack's whole parallelism.
 """
 
@@ -17,7 +20,8 @@ from dataclasses import replace
 
 from archsweep.load.stack_parallelism import load_stack_parallelism, load_stack_software
 from archsweep.spec.stack import StackParallelism
-from archsweep.validation.precision import is_fp8
+from archsweep.validation.cells import _yes_no
+from archsweep.validation.precision import is_fp8, recipe_of
 from archsweep.validation.rows import calibration_stack
 
 __all__ = ["row_parallelism", "row_release"]
@@ -42,12 +46,17 @@ def row_release(row: Mapping[str, str], rounds: Mapping[str, tuple[int, int]] | 
 
 def row_parallelism(row: Mapping[str, str]) -> StackParallelism:
     """What the search may choose for ``row``: its stack's parallelism, ZeRO 0-1 only for an FP8 row whose
-    software release precedes the stack's ``sharded_params_fp8_since``."""
+    software release precedes the stack's ``sharded_params_fp8_since``, or an MXFP8 row with FP8 parameters
+    (``fp8_params`` yes) whose release precedes ``sharded_params_mxfp8_since``."""
     stack = calibration_stack(row)
     allowed = load_stack_parallelism(stack)
     software = load_stack_software(stack)
+    if not is_fp8(row):
+        return allowed
     since = software.get("sharded_params_fp8_since")
-    if since is None or not is_fp8(row):
+    if recipe_of(row) == "mxfp8" and _yes_no(row, "fp8_params") and "sharded_params_mxfp8_since" in software:
+        since = max(since or (0, 0), software["sharded_params_mxfp8_since"])
+    if since is None:
         return allowed
     release = row_release(row, software.get("mlperf_round_software"))
     if release is None or release >= since:
