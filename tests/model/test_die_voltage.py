@@ -116,8 +116,10 @@ def test_published_gb200_rows_the_rule_moves():
     15.4 -> 8.6 (its exposed FSDP sync no longer dilutes the forward / backward power), 15.4 -> 14.1, 9.9 -> 9.2, MXFP8
     17.3 -> 16.6. With s16-gemmlaw beside it (sm_100 two-SM tiles and fill): 8.6 -> 7.3, 14.1 -> 13.0, 9.2 -> 7.7,
     16.6 -> 13.4. s17-H2 (the Megatron-Bridge FP8 rows hold FP8 parameters, as their presets set): the 405B FSDP
-    TP2 per-tensor row's ZeRO-3 gathers move 1 B weights, 7.3 -> 11.3."""
-    expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 11.3,
+    TP2 per-tensor row's ZeRO-3 gathers move 1 B weights, 7.3 -> 11.3. s18-A3 (the rows state the BF16 gradient
+    buffer their presets set, grad_sync_dtype bf16): the 405B FSDP TP2 row's ZeRO-3 reduce-scatters move 2 B
+    gradients, 11.3 -> 15.6."""
+    expected = {"mbridge_25.09_DGX-GB200_LLAMA3.1-405B_FP8_(per-tensor)_128": 15.6,
                 "mbridge_26.02_DGX-GB200_LLAMA3-70B_NVFP4_64": 13.0,
                 "mbridge_26.02_DGX-GB200_LLAMA3.1-405B_FP8_256": 7.7,
                 "mbridge_26.02_DGX-GB200_LLAMA3-70B_MXFP8_64": 13.4}

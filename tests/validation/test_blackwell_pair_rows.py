@@ -78,7 +78,8 @@ def test_b200_rows_are_modelled_within_the_groups_usual_error(results: dict[str,
     capped clock rises; the 25.11 twin +11.7 -> +13.7 %). +14.3 % since s15-energy (main had +14.55 after s14-energy;
     the DP bytes on the fabric they run on, the TP / DP rings at 3 HBM bytes per link byte: its capped clock moves;
     the 25.11 twin +12.94 -> +12.70 %). +8.2 % since s16-phaseclock (the cap holds the busiest stage's forward /
-    backward phase, not its step average: 1.783 -> 1.658 GHz; the 25.11 twin +12.70 -> +5.69 %); +7.2 % with s16-gemmlaw beside it (B200's two-SM tiles and fill; the twin +4.7 %)."""
+    backward phase, not its step average: 1.783 -> 1.658 GHz; the 25.11 twin +12.70 -> +5.69 %); +7.2 % with s16-gemmlaw beside it (B200's two-SM tiles and fill; the twin +4.7 %).
+    +8.2 % with s18-A3's data (the Megatron-Bridge rows' BF16 gradient buffer, grad_sync_dtype bf16)."""
     assert abs(results[B200_LORA].error_pct) < 11.3  # type: ignore[attr-defined]
-    assert results[B200_405B_MX].error_pct == pytest.approx(7.2, abs=1.0)  # type: ignore[attr-defined]
+    assert results[B200_405B_MX].error_pct == pytest.approx(8.2, abs=1.0)  # type: ignore[attr-defined]
     assert abs(results[B200_405B_MX].error_pct - results[B200_405B_MX_2511].error_pct) < 3.0  # type: ignore[attr-defined]

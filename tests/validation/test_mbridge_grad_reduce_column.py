@@ -1,7 +1,8 @@
 """``grad_sync_dtype`` without ``optim_dtype``: Megatron-Core's optimizer with its gradient buffer and data-parallel
 reduce in that dtype (``grad_reduce_in_fp32``; issue 10, s17-I). Every Megatron-Bridge performance preset a row
 ran sets it False (BF16) at v0.1.0rc3 .. v0.5.1 (data/validation/derive/mbridge_grad_reduce.py); the column is
-not written into training_runs.csv (it takes nemo's in-sample MAPE over 8 %: docs/model-accuracy.md, s17-I)."""
+written into training_runs.csv since s18-A3 (not in s17-I, when it took nemo's in-sample MAPE over 8 %:
+docs/model-accuracy.md, s17-I and s18-A3)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ ConfigContainer:
 
 
 def test_the_derive_script_reads_the_preset_function_its_callees_and_the_v0_1_yaml(derive_script, monkeypatch):
-    """mbridge_grad_reduce.py (measured in s17-I, its column not applied: docs/model-accuracy.md) finds the
+    """mbridge_grad_reduce.py (measured in s17-I, its column applied in s18-A3: docs/model-accuracy.md) finds the
     ``grad_reduce_in_fp32`` settings of a row's preset through the functions it calls, and the v0.1.0rc3 yaml's
     ``ConfigContainer.mixed_precision`` one."""
     script = derive_script("mbridge_grad_reduce")
@@ -65,8 +66,8 @@ def _plan_and_calibration(run_id: str):
 
 def test_a_bf16_buffer_halves_the_gradient_bytes_of_the_stack_optimizer():
     plan, cal = _plan_and_calibration(_ROW)
-    assert (plan.workload.training.dfa_state_dtype, plan.workload.training.dfa_grad_sync_dtype) == ("", "")
-    training = replace(plan.workload.training, dfa_grad_sync_dtype="bf16")  # what the Megatron-Bridge preset sets
+    training = plan.workload.training
+    assert (training.dfa_state_dtype, training.dfa_grad_sync_dtype) == ("", "bf16")  # what the preset sets
     assert cal.dp_grad_bytes_per_param == 4.0
     job_cal = job_calibration(cal, plan.entry, training)
     assert job_cal.dp_grad_bytes_per_param == 2.0  # buffer and DP reduce-scatter
@@ -78,6 +79,15 @@ def test_a_bf16_buffer_halves_the_gradient_bytes_of_the_stack_optimizer():
     assert job_calibration(cal, plan.entry, stack).dp_grad_bytes_per_param == 4.0
     apex = replace(training, dfa_state_dtype="fp32", dfa_grad_sync_dtype="bf16")  # Apex: memory only, as before
     assert job_calibration(cal, plan.entry, apex).dp_grad_bytes_per_param == 4.0
+
+
+def test_every_megatron_bridge_performance_row_states_a_bf16_gradient_buffer():
+    """The 210 Megatron-Bridge performance rows (tables ``mbridge_*`` and forward ``mbridge-fwd_*``) state
+    ``grad_sync_dtype`` bf16, each with the derive script's note (s18-A3)."""
+    rows = [row for run_id, row in runs_by_id().items() if run_id.startswith(("mbridge_", "mbridge-fwd_"))]
+    assert len(rows) == 210
+    assert {row["grad_sync_dtype"] for row in rows} == {"bf16"}
+    assert all("mbridge_grad_reduce.py" in row["derived"] for row in rows)
 
 
 def test_an_apex_state_dtype_needs_a_gradient_dtype():

@@ -30,8 +30,9 @@ def test_gpt_oss_dgx_ep64_presets_are_superseded_by_the_vendors_ep8_runs():
     """Megatron-Bridge performance tables (@067f987df docs/performance-summary-archive.md): GPT-OSS 120B BF16 on
     64 DGX-B300 / DGX-B200, 26.02 EP 64 8,359 / 8,047 tokens/s/GPU, 26.02.01 EP 8 (every other column the same)
     15,031 / 13,722. The search's first move on the 26.02 rows is EP 8 (optimism_walk.py); the vendor measured it
-    1.80 / 1.71x faster, so no exact model could keep those rows under 1.25. The B200 EP 8 mapping exceeds HBM
-    in the model (1.047) and still counts: it ran."""
+    1.80 / 1.71x faster, so no exact model could keep those rows under 1.25. The B200 EP 8 mapping exceeded HBM
+    in the model (1.047) with an FP32 gradient buffer; since s18-A3 the rows state the BF16 buffer their presets set
+    (grad_sync_dtype bf16) and it fits (docs/model-accuracy.md s18-A3); it counts either way: it ran."""
     res = {r.run_id: r for r in search_optimism(_rows(_B300_EP64, _B300_EP8, _B200_EP64, _B200_EP8))}
     for slow, fast, factor in ((_B300_EP64, _B300_EP8, 15031 / 8359), (_B200_EP64, _B200_EP8, 13722 / 8047)):
         assert res[slow].superseded is not None and res[slow].superseded.by_run == fast
@@ -39,9 +40,9 @@ def test_gpt_oss_dgx_ep64_presets_are_superseded_by_the_vendors_ep8_runs():
         assert res[slow].best_over_measured > 1.7             # the headline ratio itself is unchanged
         assert f"superseded by {fast}" in res[slow].optimism_note
         assert res[fast].superseded is None
-    assert "exceeds HBM" in res[_B200_EP8].reason
+    assert "exceeds HBM" not in res[_B200_EP8].reason
     s = summarise(list(res.values()))
-    assert s["rows"] == 2 and s["above_1.25"] == 0            # the EP 8 runs: 1.085 / 1.053 on main a84891c
+    assert s["rows"] == 2 and s["above_1.25"] == 0            # the EP 8 runs: 1.085 / 1.053 on main a84891c, 1.092 / 1.060 in s18-A3
 
 
 def test_a_faster_run_on_another_dispatcher_bounds_the_row_as_a_slow_preset():

@@ -19,10 +19,11 @@ What is read at each tag:
   name) or a function it calls (``set_<family>_common[_peft]_configs``); they must agree, and one must be found.
 
 Found: ``False`` for every row at all eight tags (Llama3 / Llama3.1 / DeepSeek-V3 / Qwen3 / GPT-OSS pre-training
-and the Llama3 70B SFT / LoRA presets), so all 210 rows are ``bf16``. NOT APPLIED (s17-I, 2026-12-02): with the
-column written, nemo's in-sample MAPE goes 7.916 -> 8.356 % (over the 8 % keep bound) and 4 rows newly exceed 1.25
-in search optimism (docs/model-accuracy.md, s17-I); training_runs.csv keeps the column empty on these rows until
-what the BF16 reduce uncovers is priced. Running the script writes it.
+and the Llama3 70B SFT / LoRA presets), so all 210 rows are ``bf16``. Not applied in s17-I (nemo's in-sample
+MAPE 7.916 -> 8.356 %, over the 8 % keep bound); applied in s18-A3 (2026-12-02) once s18-A2 (no Megatron-FSDP
+MXFP8 parameters before NeMo 26.02), s18-C (the 25.11 rows' preset layouts) and the 25.11 B200 GPT-OSS row's EP 64
+had landed: nemo in-sample 7.461 -> 7.672 %, held-out 8.12 -> 8.34 %, two rows newly above 1.25 in search optimism
+(the H100 Qwen3-235B FP8-CS 256 rows: docs/model-accuracy.md, s18-A3).
 
 Usage: python data/validation/derive/mbridge_grad_reduce.py <Megatron-Bridge git dir>
 rewrites data/validation/training_runs.csv in place (idempotent).
