@@ -12,8 +12,10 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
-from archsweep.model.training import key_tables
+from archsweep.model.training import comm_bound, key_tables
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.search_bounds import block_bounds
+from archsweep.model.training.step import training_step
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -76,6 +78,28 @@ def candidate_key_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArra
 WORKLOAD_VARIANTS = [("llama3-70b", "base"), ("llama3-70b", "lora"), ("mixtral-8x7b", "fp8"),
                      ("deepseek-v3", "base"), ("deepseek-v3", "modules")]
 """Dense, LoRA, FP8 MoE, DeepSeek-V3 and module-recompute cases for the step-equality tests."""
+
+
+def assert_bound_below_step(wl: Workload, mappings: MappingArrays, fixed_dp: float | None, cal: Calibration,
+                            hw: HardwareArrays) -> None:
+    """The pruned search's lower bound (comm_bound.coefficients + search_bounds.block_bounds over the key tables) is
+    <= training_step's step time on every valid (candidate, mapping) pair of ``hw`` x ``mappings``, and some pair is
+    valid (so the check is not empty)."""
+    key_of, bound, launch, _, _ = candidate_key_tables(hw, wl, mappings, fixed_dp, cal)
+    mp2 = mappings.reshape((1, len(mappings)))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl, mp2, cal, fixed_dp)
+    x = comm_bound.features(hw, cal)
+    checked = 0
+    for i in range(len(hw.accelerator_count)):
+        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, cal, fixed_dp, hw.accelerator_count[i],
+                                                      hw.scaleup_domain_size[i])
+        lb = block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
+                          l1[0], l2[0], dov[0], window[0])[0]
+        ok = res.valid[i]
+        assert np.all(lb[ok] <= res.step_time_s[i][ok] * (1 + 1e-8))
+        checked += int(ok.sum())
+    assert checked > 0
 
 
 def workload_variant(name: str, variant: str) -> Workload:

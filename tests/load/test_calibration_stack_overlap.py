@@ -66,3 +66,21 @@ def test_a_per_job_recipe_figure_is_not_a_stack_setting(stacks_file, key):
     problem = err.value.problem
     assert problem.file == str(path) and problem.key_path == f"teststack.{key}"
     assert "low_precision_recipes.yaml" in problem.allowed
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("-0.1", "at least 0"), ("1.5", "a share in [0, 1]")])
+def test_an_overlap_interference_outside_0_1_is_rejected(tmp_path, monkeypatch, value, allowed):
+    """s18-R: ``overlap_interference`` is a share (0 = perfect overlap, 1 = serial; negative constants are refused for
+    every constant). Above 1 an overlapped collective would cost more than running it serially."""
+    path = tmp_path / "software_stacks.yaml"
+    path.write_text(f"teststack:\n  overlap_interference:\n    value: {value}\n    source: test\n    locator: test\n"
+                    "    confidence: low\n", encoding="utf-8")
+    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    load_calibration.cache_clear()
+    try:
+        with pytest.raises(InputError) as err:
+            load_calibration(stack="teststack")
+    finally:
+        load_calibration.cache_clear()
+    problem = err.value.problem
+    assert problem.key_path == "teststack.overlap_interference.value" and allowed in problem.allowed

@@ -10,17 +10,17 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from random_hardware import CAL, TECH, candidate_key_tables, random_candidates
+from random_hardware import CAL, TECH, assert_bound_below_step, random_candidates
 
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import _best_mappings
-from archsweep.model.training import comm_bound, key_tables
+from archsweep.model.training import key_tables
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
-from archsweep.model.training.search_bounds import block_bounds
-from archsweep.model.training.step import training_step
-from archsweep.spec.hardware import HardwareArrays
+
+#: DeepSeek-V3's 61 layers over 16 stages with the MTP layer beside four on the last: that rank builds 5 layers.
+HEAVY_LAST = "Et|(t*4|)*14t*4mL"
 
 
 def _both_overlaps(name: str) -> tuple:
@@ -38,19 +38,19 @@ def _both_overlaps(name: str) -> tuple:
 def test_bound_with_interference_is_below_every_step_time(workload, n, kappa):
     cal = replace(CAL, overlap_interference=kappa)
     wl, mappings, fixed_dp = _both_overlaps(workload)
-    hw = random_candidates(n, seed=int(10 * kappa) + n)
-    key_of, bound, launch, _, _ = candidate_key_tables(hw, wl, mappings, fixed_dp, cal)
-    mp2 = mappings.reshape((1, len(mappings)))
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        res = training_step(HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()}), wl, mp2, cal, fixed_dp)
-    x = comm_bound.features(hw, cal)
-    for i in range(n):
-        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, cal, fixed_dp, hw.accelerator_count[i],
-                                                      hw.scaleup_domain_size[i])
-        lb = block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
-                          l1[0], l2[0], dov[0], window[0])[0]
-        ok = res.valid[i]
-        assert np.all(lb[ok] <= res.step_time_s[i][ok] * (1 + 1e-8))
+    assert_bound_below_step(wl, mappings, fixed_dp, cal, random_candidates(n, seed=int(10 * kappa) + n))
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.2])
+def test_zero3_bound_under_a_stated_layout_is_below_every_step_time(kappa):
+    """Issue 14 (s18-R): under a stated pipeline layout the model divides a stage's ZeRO-3 gathers by the busiest
+    rank's transformer + MTP layers (5 under HEAVY_LAST at pp 16, not ceil(61 / 16) = 4); the bound divides by the
+    same count (layout_stage_layers), so its first-layer gathers never exceed the model's."""
+    cal = replace(CAL, overlap_interference=kappa)
+    wl = load_workload("deepseek-v3")
+    wl = replace(wl, training=replace(wl.training, pipeline_layout=HEAVY_LAST))
+    on, fixed_dp = enumerate_mappings(wl, {"zero_stage": 3, "pp": 16, "vpp": 1, "cp": 1}, tp_overlap=True)
+    assert_bound_below_step(wl, on, fixed_dp, cal, random_candidates(3, seed=7))
 
 
 @pytest.mark.parametrize("kappa", [0.2, 1.0])

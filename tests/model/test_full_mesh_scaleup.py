@@ -8,18 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from measured_runs import runs
-from random_hardware import CAL, TECH, candidate_key_tables, random_candidates
+from random_hardware import CAL, TECH, assert_bound_below_step, random_candidates
 
 from archsweep.load.catalog import get_accelerator, load_catalog
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.driver import _exhaustive_best
-from archsweep.model.training import comm_bound
 from archsweep.model.training import pruned_search as ps
 from archsweep.model.training.job_kind import TrainingJobKind
 from archsweep.model.training.mapping import enumerate_mappings
-from archsweep.model.training.search_bounds import block_bounds
-from archsweep.model.training.step import training_step
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.optimism import search_optimism
 
@@ -88,18 +85,7 @@ def test_the_pruned_search_bound_holds_and_is_exact_on_meshes(workload, n):
     every step (comm_bound.py proof item 1), and the pruned search returns the exhaustive answer."""
     wl, hw = load_workload(workload), _meshed(n, 11)
     mappings, fixed_dp = enumerate_mappings(wl)
-    key_of, bound, launch, valid, _ = candidate_key_tables(hw, wl, mappings, fixed_dp, CAL)
-    rows = HardwareArrays(**{k: v[:, None] for k, v in hw.columns().items()})
-    mp2 = mappings.reshape((1, len(mappings)))
-    res = training_step(rows, wl, mp2, CAL, fixed_dp)
-    x = comm_bound.features(hw, CAL)
-    for i in range(n):
-        l1, l2, dov, window = comm_bound.coefficients(wl, mp2, CAL, fixed_dp, hw.accelerator_count[i],
-                                                      hw.scaleup_domain_size[i])
-        lb = block_bounds(bound[key_of[i]][None], launch[key_of[i]][None], hw.clock_hz[i:i + 1], x[i:i + 1],
-                          l1[0], l2[0], dov[0], window[0])[0]
-        ok = res.valid[i]
-        assert np.all(lb[ok] <= res.step_time_s[i][ok] * (1 + 1e-8))
+    assert_bound_below_step(wl, mappings, fixed_dp, CAL, hw)
     want = _exhaustive_best(TrainingJobKind(wl, CAL), hw, mappings, ("step_time_s",), TECH)["step_time_s"]
     assert np.array_equal(ps.best_mapping_indices(hw, wl, mappings, fixed_dp, CAL, "step_time_s"), want)
 

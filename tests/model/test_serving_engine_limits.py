@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from archsweep.load.schema import load_schema
 from archsweep.load.workloads import load_workload
-from archsweep.model.inference.engine_limits import trtllm_bench_engine_gib, trtllm_bench_limits
+from archsweep.model.inference.engine_limits import CHECKPOINT_STORAGE, trtllm_bench_engine_gib, trtllm_bench_limits
+from archsweep.validation.inference import _CHECKPOINT_OF_WEIGHT
 
 GIB = 1024**3
 
@@ -78,3 +80,13 @@ def test_larger_engine_estimate_never_raises_the_batch_cap():
 def test_unknown_checkpoint_format_is_rejected():
     with pytest.raises(ValueError, match="allowed"):
         trtllm_bench_engine_gib(load_workload("gpt-oss-20b"), "mxfp6")
+
+
+def test_the_precisions_schema_and_the_weight_rule_name_only_known_checkpoint_formats():
+    """s18-R: the schema's ``checkpoint`` enum, CHECKPOINT_STORAGE and validation.inference's weight -> checkpoint rule
+    are three lists of one set; a format in one and not the other would pass the loader and fail in the model."""
+    schema = load_schema("trtllm_bench_precisions")
+    entry = schema["additionalProperties"]["properties"]
+    assert set(entry["checkpoint"]["enum"]) == set(CHECKPOINT_STORAGE)
+    weights = set(schema["$defs"]["precisions"]["properties"]["weight"]["enum"])
+    assert set(_CHECKPOINT_OF_WEIGHT) == weights and set(_CHECKPOINT_OF_WEIGHT.values()) <= set(CHECKPOINT_STORAGE)

@@ -131,3 +131,20 @@ def test_no_other_row_carries_the_note() -> None:
     noted = sorted(k for k, r in ROWS.items() if "mbridge_2511_layout.py" in r["derived"])
     assert len(noted) == 5 and all(k.startswith("mbridge_25.11_") for k in noted)
     assert "mbridge_25.11_DGX-B200_GPT_OSS_120B_BF16_64" not in noted
+
+
+def test_unknown_model_precision_gpu_split_and_missing_section_are_refused_by_name(script: ModuleType) -> None:
+    """s18-R: clear refusals where the script raised KeyError / IndexError or floored dp silently."""
+    row = {"run_id": "r", "model": "Mystery 9B", "system": "DGX-B200", "precision": "BF16", "moe_recipe_source": ""}
+    with pytest.raises(SystemExit, match="model 'Mystery 9B'.*known: LLAMA3_8B"):
+        script.preset_name(row)
+    with pytest.raises(SystemExit, match="precision 'FP4'; allowed: FP8-CS, FP8-MX, BF16"):
+        script.preset_name({**row, "model": "LLAMA3_8B", "precision": "FP4"})
+    preset = {"tensor_model_parallel_size": 4, "pipeline_model_parallel_size": 1, "context_parallel_size": 1,
+              "virtual_pipeline_model_parallel_size": None, "expert_model_parallel_size": 1, "micro_batch_size": 1,
+              "global_batch_size": 128}
+    assert script.preset_layout(preset, 8)["dp"] == 2
+    with pytest.raises(SystemExit, match="6 GPUs are not a multiple of TP 4"):
+        script.preset_layout(preset, 6)
+    with pytest.raises(SystemExit, match="no '## 26.02 NeMo Container' section"):
+        script.tables(TABLE_2511, "26.02")

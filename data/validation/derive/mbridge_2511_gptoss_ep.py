@@ -34,6 +34,8 @@ RUN_ID = "mbridge_25.11_DGX-B200_GPT_OSS_120B_BF16_64"
 _TAG = "v0.2.0"
 _PRESETS = "scripts/performance/configs/gpt_oss/workload_base_configs.py"
 _PRESET = "GPT_OSS_120B_B200_BF16_BASE_CONFIG"
+#: The EP every preset snapshot sets (module docstring); the script refuses a preset that sets another.
+_EP = 64
 _NOTE_START = r"ep 64 from the v0\.2\.0 preset"
 CONFIDENCE = ("medium (official NVIDIA doc table for the throughput; EP is the release's preset's, not the table "
               "line's EP 8: see derived and data/validation/derive/mbridge_2511_gptoss_ep.py)")
@@ -59,6 +61,9 @@ def main(repo: str) -> None:
     row = next((r for r in rows if r["run_id"] == RUN_ID), None)
     if row is None:
         raise SystemExit(f"data/validation/training_runs.csv: no row {RUN_ID}")
+    if ep != _EP:
+        raise SystemExit(f"{_PRESETS}@{_TAG} {_PRESET}: expert_model_parallel_size {ep}, not the {_EP} the evidence "
+                         "above (and the note written) is about: re-read it by hand")
     if int(row["micro_batch"]) != mbs:
         raise SystemExit(f"{RUN_ID}: micro_batch {row['micro_batch']} is not the preset's {mbs}; not the same run")
     note = (f"ep 64 from the v0.2.0 preset (table line: EP 8, {_PRESET} @{commit[:10]} {_PRESETS}: EP {ep}, "

@@ -68,8 +68,11 @@ def name_key(model: str) -> str:
 
 def tables(text: str, release: str) -> list[tuple[str, Line]]:
     """(system, {column: cell}) of every line of the pre-training tables of ``release`` ('25.11', '25.09')."""
-    section = text.split(f"## {release} NeMo Container", 1)[1].split("\n## ", 1)[0]
-    section = section.split("### Pre-Training Performance", 1)[1].split("\n### ", 1)[0]
+    section = text
+    for level, heading in (("## ", f"{release} NeMo Container"), ("### ", "Pre-Training Performance")):
+        if level + heading not in section:
+            raise SystemExit(f"Megatron-Bridge performance summary: no {level + heading!r} section for release {release}")
+        section = section.split(level + heading, 1)[1].split("\n" + level, 1)[0]  # up to the next heading as high
     out: list[tuple[str, Line]] = []
     for block in section.split("#### System: ")[1:]:
         system = block.split("\n", 1)[0].strip()
@@ -114,10 +117,16 @@ def carried(line: Line, system: str, lines_2509: list[tuple[str, Line]]) -> bool
 
 def preset_name(row: dict[str, str]) -> tuple[str, str]:
     """(family folder, preset name) of the row at v0.2.0: its ``moe_recipe_source`` preset, else the naming rule."""
-    family, prefix = FAMILIES[name_key(row["model"])]
+    key = name_key(row["model"])
+    if key not in FAMILIES:
+        raise SystemExit(f"{row['run_id']}: model {row['model']!r} (key {key!r}) has no preset family; "
+                         f"known: {', '.join(FAMILIES)}")
+    family, prefix = FAMILIES[key]
     if row["moe_recipe_source"]:
         return family, row["moe_recipe_source"].rsplit(":", 1)[1]
     gpu = row["system"].removeprefix("DGX-")
+    if row["precision"] not in _DTYPE:
+        raise SystemExit(f"{row['run_id']}: precision {row['precision']!r}; allowed: {', '.join(_DTYPE)}")
     return family, f"{prefix}_{gpu}_{_DTYPE[row['precision']]}_BASE_CONFIG"
 
 
@@ -126,6 +135,8 @@ def preset_layout(preset: dict[str, Any], gpus: int) -> dict[str, int]:
     tp, pp, cp = (int(preset[k]) for k in ("tensor_model_parallel_size", "pipeline_model_parallel_size",
                                             "context_parallel_size"))
     vpp = preset["virtual_pipeline_model_parallel_size"]
+    if gpus % (tp * pp * cp):
+        raise SystemExit(f"{gpus} GPUs are not a multiple of TP {tp} x PP {pp} x CP {cp}: the preset cannot run there")
     return {"tp": tp, "pp": pp, "cp": cp, "dp": gpus // (tp * pp * cp), "ep": int(preset["expert_model_parallel_size"]),
             "vpp": 1 if vpp is None else int(vpp), "micro_batch": int(preset["micro_batch_size"]),
             "global_batch_seqs": int(preset["global_batch_size"])}
@@ -141,6 +152,7 @@ def _value(row: dict[str, str], column: str) -> int:
 
 
 def main(repo: str) -> None:
+    """Write the v0.2.0 preset's layout into every 25.11 row whose table line carries the 25.09 layout cells."""
     pinned = mbridge_commits(repo, [_TAG, _TABLE_2511[0]])
     helpers = git_text(repo, "show", f"{pinned[_TAG]}:{_HELPERS}")
     if missing := [a for a in _ASSIGNS if a not in helpers]:
@@ -191,4 +203,6 @@ def main(repo: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
     main(sys.argv[1])

@@ -164,6 +164,7 @@ def layout_columns(config: str, env: dict[str, str], yaml: str, gpus: int, gbs: 
 
 
 def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
+    """The training_runs.csv row of one v5.0 llama31_405b result ``<submitter>/<system>`` (module docstring)."""
     folder = f"{submitter}/results/{system}/llama31_405b"
     steady, files, markers = folder_step(mirror, folder)
     rates = [r for n in result_files(mirror, folder) if (r := last_eval_rate(mllog_events(mirror.show(n)), _SEQ))]
@@ -173,6 +174,7 @@ def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
     total = statistics.median(rates)
     accel = sysj["accelerator_model_name"]
     layout = layout_columns(config, env, yaml, gpus, gbs)
+    graph_note = layout.pop("notes")  # joined into the row's notes below
     return {
         "run_id": f"mlperf_train_v5.0_{submitter}_{system}_llama31_405b",
         "source": result_source("v5.0", folder, submitter, system),
@@ -194,7 +196,7 @@ def make_row(mirror: Mirror, submitter: str, system: str) -> dict[str, str]:
                        "folder: notes)"),
         "notes": (f"pre-training from a checkpoint to a log-perplexity target; submission_platform="
                   f"{markers.get('submission_platform')}; accelerator memory {sysj.get('accelerator_memory_capacity', '')}; "
-                  + "; ".join([layout.pop("notes"), *unshipped])),
+                  + "; ".join([graph_note, *unshipped])),
         "source_group": GROUP,
     }
 
@@ -215,4 +217,6 @@ def main(repo: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
     main(sys.argv[1])

@@ -94,6 +94,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
         if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
+        _check_interference(name, overrides[name], str(stacks_file), f"{stack}.{name}.value")
         if name in _SWITCHES and overrides[name] not in (0.0, 1.0):
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
@@ -180,4 +181,14 @@ def _load_base(path: Path | None) -> Calibration:
     if unknown:
         raise InputError(str(path), unknown[0], "<unknown key>", "one of " + ", ".join(names))
     values = {name: _sourced_number(doc.get(name), name, str(path), name) for name in names}
+    for name, value in values.items():
+        _check_interference(name, value, str(path), f"{name}.value")
     return Calibration(**values)
+
+
+def _check_interference(name: str, value: float, file: str, key: str) -> None:
+    """``overlap_interference`` must be a share in [0, 1] (0 = perfect overlap, 1 = serial:
+    model.training.overlap; :func:`_sourced_number` already refuses a negative value): above 1 an overlapped
+    collective would cost more than a serial one."""
+    if name == "overlap_interference" and not 0.0 <= value <= 1.0:
+        raise InputError(file, key, str(value), "a share in [0, 1]")

@@ -35,8 +35,10 @@ Proof, term by term against :func:`archsweep.model.training.step.training_step` 
    ``exposed = E(gather, fwd) + E(gather + reduce_scatter, bwd)`` per layer and ``first = 2 * gather``
    under the DP overlap (0 without), ``E = overlapped_exposed_s``. Since issue 14 (s18) that is bounded by
    ``m (2 g + 2 kappa L g + kappa L rs)`` with the overlap and ``m L (2 g + rs)`` without (kappa 1, serial:
-   the model's exact value; L = ceil(layers / pp), the model's ``layers_stage`` except under a stated
-   pipeline layout, which keeps the former ``2 m g``), because ``E(a, c) = max(a - c, 0) + kappa min(a, c)
+   the model's exact value; L the model's ``layers_stage``: ``ceil(layers / pp)``, or under a stated pipeline
+   layout the transformer + MTP layers of its busiest rank, ``layout_stage_layers``, which also divides ``g``
+   and ``rs``: before s18-R the bound kept ``ceil(layers / pp)`` there, so its ``2 m g`` could exceed the
+   model's where that rank holds more layers), because ``E(a, c) = max(a - c, 0) + kappa min(a, c)
    = (1 - kappa) max(a - c, 0) + kappa a >= kappa a`` for kappa in [0, 1] (the stack's ``overlap_interference``).
    A flat ZeRO-3 gather group is placed by the same ``flat_gather_stride`` as the model (flat only when the
    group spans more than one domain).
@@ -64,6 +66,7 @@ from archsweep.model.training.communication import (
     pipeline_p2p_exposed_sends,
 )
 from archsweep.model.training.data_parallel import chunked_sync_window, flat_gather_stride, synced_stage_parameters
+from archsweep.model.training.layout_stage import layout_stage_layers
 from archsweep.model.training.mapping import (
     MappingArrays,
     data_parallel_degree,
@@ -125,15 +128,15 @@ def _add(acc: list, coef, mult) -> None:
         acc[j] = acc[j] + mult * coef[j]
 
 
-def _zero3_multipliers(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray,
-                       layers_stage: np.ndarray, dp_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _zero3_multipliers(mp: MappingArrays, cal: Calibration, microbatches: np.ndarray, layers_stage: np.ndarray,
+                       dp_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(multiplier of one layer's ZeRO-3 weight gather, of its gradient reduce-scatter): module docstring item 3.
     With the DP overlap: 2 m (the first layer's gather of each pass) + 2 kappa m L for the gathers and kappa m L
-    for the reduce-scatters; without it (serial, interference 1): 2 m L and m L. Under a stated pipeline layout
-    (whose stage may hold another layer count than ceil(layers / pp)) or a kappa outside [0, 1]: 2 m and 0."""
+    for the reduce-scatters; without it (serial, interference 1): 2 m L and m L. ``layers_stage``: the model's L
+    (``ceil(layers / pp)``, or :func:`~archsweep.model.training.layout_stage.layout_stage_layers`). A kappa outside [0, 1]: 2 m and 0."""
     live = (mp.zero_stage >= 3) & (dp_group > 1)
     kappa = cal.overlap_interference
-    if wl.training.pipeline_layout or not 0.0 <= kappa <= 1.0:
+    if not 0.0 <= kappa <= 1.0:
         return np.where(live, 2.0 * microbatches, 0.0), np.zeros(np.shape(live))
     overlap = mp.dp_overlap > 0
     per_layer = np.where(overlap, kappa, 1.0) * microbatches * layers_stage
@@ -178,9 +181,11 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     expert_group = np.maximum(dp_group * mp.tp / (mp.ep * etp), 1.0)
     flat_gather = cal.sharded_gather_flat > 0
     g_stride = flat_gather_stride(flat_gather, dp_group, mp.tp, domain)
-    per_layer = 1.0 / np.maximum(layers_stage, 1.0)
+    # The layers the model divides a stage's parameters by (a stated layout's busiest rank: layout_stage).
+    z3_layers = layout_stage_layers(wl, mp) if wl.training.pipeline_layout else layers_stage
+    per_layer = 1.0 / np.maximum(z3_layers, 1.0)
     wbytes = cal.weight_bytes_per_param
-    z3_mult, rs_mult = _zero3_multipliers(wl, mp, cal, microbatches, layers_stage, dp_group)
+    z3_mult, rs_mult = _zero3_multipliers(mp, cal, microbatches, z3_layers, dp_group)
     gbytes = cal.dp_grad_bytes_per_param
     trainable_scale = wl.trainable_params / wl.total_params
     _add(acc, _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain), z3_mult)

@@ -31,7 +31,7 @@ from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
 from archsweep.spec.workload import Workload
 
 __all__ = ["LayoutStage", "kind_flops", "layer_recompute_s", "layout_bubble", "layout_first_layers", "layout_last_layers",
-           "layout_rank_layers", "layout_stage", "mtp_block_costs", "mtp_is_moe", "mtp_output_share"]
+           "layout_rank_layers", "layout_stage", "layout_stage_layers", "mtp_block_costs", "mtp_is_moe", "mtp_output_share"]
 
 
 def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, moe_frac: float,
@@ -126,7 +126,7 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
     vpp = np.maximum(mp.vpp, 1.0)
     shape = np.broadcast_shapes(np.shape(mp.pp), np.shape(mp.vpp), *(np.shape(x) for k in per_kind for x in k))
     zero = np.zeros(shape)
-    t_f, t_b, t_rc, total, most = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
+    t_f, t_b, t_rc, total = zero.copy(), zero.copy(), zero.copy(), zero.copy()
     chunks, allowed, last = zero.copy(), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     busy_counts = [zero.copy() for _ in range(4)]
     flops = kind_flops(wl, lc)
@@ -152,11 +152,24 @@ def layout_stage(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCos
             head.append(n_dense * sum(per_kind[0]) + (n_t - n_dense) * sum(per_kind[1]))
         chunks = np.where(at, np.broadcast_to(sum(work) + sum(head), shape), chunks)
         last = np.where(at, np.stack(sums)[-1] >= np.max(np.stack(sums), axis=0), last)
-        most = np.where(at, float(max(c[0] + c[1] + c[2] for c in counts)), most)
         allowed = allowed | at
     return LayoutStage(t_f=t_f, t_b=t_b, t_rc=t_rc, total=total, first_chunks=chunks, last_slowest=last,
-                       layers_stage=np.where(allowed, most, 1.0), allowed=allowed,
+                       layers_stage=np.where(allowed, layout_stage_layers(wl, mp), 1.0), allowed=allowed,
                        busiest_counts=(busy_counts[0], busy_counts[1], busy_counts[2], busy_counts[3]))
+
+
+def layout_stage_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
+    """Transformer + MTP layers of the pipeline rank that builds the most of them under the job's layout (all its
+    virtual stages), at each mapping's pp and vpp (:attr:`LayoutStage.layers_stage`, the layer count the per-layer
+    collectives divide the stage's parameters by); 1 where the mapping cannot run the layout."""
+    layout = parse_layout(wl.training.pipeline_layout)
+    n = layout.stage_count
+    vpp = np.maximum(mp.vpp, 1.0)
+    most = np.ones(np.broadcast_shapes(np.shape(mp.pp), np.shape(mp.vpp)))
+    for pp in layout.pipeline_sizes():
+        counts = layout_rank_layers(layout, wl.dense_layers, pp)
+        most = np.where((mp.pp == pp) & (vpp == n // pp), float(max(c[0] + c[1] + c[2] for c in counts)), most)
+    return most
 
 
 def layout_first_layers(wl: Workload, mp: MappingArrays, rank: int = 0) -> np.ndarray:
