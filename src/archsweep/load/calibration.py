@@ -52,6 +52,11 @@ _PER_JOB = ("fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_
 #: 0 / 1 switches: collectives reads moe_dispatch_per_domain > 0 as 1, memory and part_physics read the others as
 #: on / off, so no other value may pass.
 _SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache")
+#: Shares: name -> (0 allowed, the range as an error names it). ``hbm_usable_fraction`` is a share of the HBM
+#: capacity; ``overlap_interference`` 0 = perfect overlap, 1 = serial (model.training.overlap): above 1 an
+#: overlapped collective would cost more than a serial one.
+_SHARES: dict[str, tuple[bool, str]] = {"hbm_usable_fraction": (False, "a fraction in (0, 1]"),
+                                        "overlap_interference": (True, "a share in [0, 1]")}
 
 
 @cache
@@ -92,9 +97,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
             raise InputError(str(stacks_file), f"{stack}.{name}", "<a stack value>", "no stack value: set per job "
                              "from data/calibration/low_precision_recipes.yaml (load.part_physics.job_calibration)")
         overrides[name] = _sourced_number(entry, name, str(stacks_file), f"{stack}.{name}")
-        if name == "hbm_usable_fraction" and not 0.0 < overrides[name] <= 1.0:
-            raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "a fraction in (0, 1]")
-        _check_interference(name, overrides[name], str(stacks_file), f"{stack}.{name}.value")
+        _check_share(name, overrides[name], str(stacks_file), f"{stack}.{name}.value")
         if name in _SWITCHES and overrides[name] not in (0.0, 1.0):
             raise InputError(str(stacks_file), f"{stack}.{name}.value", str(overrides[name]), "0 or 1")
     return replace(base, stack=stack, **overrides)
@@ -182,13 +185,13 @@ def _load_base(path: Path | None) -> Calibration:
         raise InputError(str(path), unknown[0], "<unknown key>", "one of " + ", ".join(names))
     values = {name: _sourced_number(doc.get(name), name, str(path), name) for name in names}
     for name, value in values.items():
-        _check_interference(name, value, str(path), f"{name}.value")
+        _check_share(name, value, str(path), f"{name}.value")
     return Calibration(**values)
 
 
-def _check_interference(name: str, value: float, file: str, key: str) -> None:
-    """``overlap_interference`` must be a share in [0, 1] (0 = perfect overlap, 1 = serial:
-    model.training.overlap; :func:`_sourced_number` already refuses a negative value): above 1 an overlapped
-    collective would cost more than a serial one."""
-    if name == "overlap_interference" and not 0.0 <= value <= 1.0:
-        raise InputError(file, key, str(value), "a share in [0, 1]")
+def _check_share(name: str, value: float, file: str, key: str) -> None:
+    """A figure of :data:`_SHARES` must lie in its range (:func:`_sourced_number` already refuses a negative value)."""
+    if name in _SHARES:
+        zero_allowed, allowed = _SHARES[name]
+        if not (0.0 <= value <= 1.0 and (zero_allowed or value > 0.0)):
+            raise InputError(file, key, str(value), allowed)
