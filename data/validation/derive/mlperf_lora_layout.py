@@ -29,7 +29,7 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, _impl, parse_config
+from _mlperf_common import MLPERF_GROUPS, impl_folder, parse_config
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -54,7 +54,7 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
 def _names_other_accel(path: str, accel: str) -> bool:
     """Whether the config's file name or its implementation folder (Supermicro v5.0 ``h200_nemo`` / ``b200_nemo``)
     names an accelerator other than ``accel``."""
-    name = PurePosixPath(path).name.upper() + " " + PurePosixPath(_impl(path)).name.upper()
+    name = PurePosixPath(path).name.upper() + " " + PurePosixPath(impl_folder(path)).name.upper()
     return any(a in name for a in _ACCELS if a not in accel.upper())
 
 
