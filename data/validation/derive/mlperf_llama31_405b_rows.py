@@ -16,7 +16,8 @@ that folder's NeMo ``conf/custom.yaml`` (``key: ${oc.decode:${oc.env:VAR,DEFAULT
   param_gather_overlap ``OVERLAP_PARAM_GATHER``; precision FP8 where ``FP8`` is true (TransformerEngine
   ``fp8_recipe`` ``FP8_RECIPE``, default delayed; no ``fp8_dot_product_attention`` key: BF16 attention);
 * pp_split_embedding_loss ``yes`` where both ``ASYM_PP_EMBED`` and ``ASYM_PP_LOSS`` are true (Megatron-Core
-  ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``);
+  ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``); this script is the cell's
+  only writer on these rows (pipeline_split.py, which fills the column elsewhere, leaves them);
 * layer_cuda_graphs from ``external_cuda_graph: LAYER_CUDA_GRAPH`` / ``enable_cuda_graph: MCORE_CUDA_GRAPH`` /
   ``full_cuda_graph: FULL_CUDA_GRAPH`` (25.04 yaml; the whole step in one graph, which holds every layer's): yes when
   one is true (which one in ``notes``); fp8_params ``FP8_PARAMS`` (25.01 yaml ``fp8_params``) or
