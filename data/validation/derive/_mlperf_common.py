@@ -26,33 +26,44 @@ MLPERF_GROUPS: tuple[str, ...] = ("mlperf", "mlperf-forward")
 RESULT_SOURCE = re.compile(
     r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
-ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
-SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
 
 
-def expand_value(raw: str, env: dict[str, str]) -> str:
+def _expand_value(raw: str, env: dict[str, str]) -> str:
+    """A shell assignment's value: quotes stripped, ``${X:-default}`` / ``${X:=default}`` read from ``env``."""
     raw = raw.strip("\"'")
     m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
     return env.get(m.group(1), m.group(2)) if m else raw
 
 
-def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
-    """Environment a config of ``mirror`` exports, after the configs it sources (last assignment wins)."""
+def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0,
+                 resolve: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """Environment a config of ``mirror`` exports, after the configs it sources (last assignment wins; three
+    levels of ``source`` at most). A sourced file is looked for next to the config, in ``configs/`` below it and in
+    the folder above, among ``files``; ``resolve`` (file name -> its path, or None: skipped), where given, finds
+    the files this config sources instead (those files' own are found the default way, among their folder's)."""
     env: dict[str, str] = {}
     for line in mirror.show(path).splitlines():
         line = line.split("#", 1)[0]
-        src = SOURCE_LINE.match(line)
+        src = _SOURCE_LINE.match(line)
         if src and depth < 3:
             name = PurePosixPath(src.group(1)).name
+            if resolve is not None:
+                found = resolve(name)
+                if found is not None:
+                    folder = set(mirror.ls(str(PurePosixPath(found).parent) + "/"))
+                    env.update(parse_config(mirror, found, folder, depth + 1))
+                continue
             here = PurePosixPath(path).parent
             for cand in (here / name, here / "configs" / name, here.parent / name):
                 if str(cand) in files:
                     env.update(parse_config(mirror, str(cand), files, depth + 1))
                     break
             continue
-        m = ASSIGN.match(line)
+        m = _ASSIGN.match(line)
         if m:
-            env[m.group(1)] = expand_value(m.group(2), env)
+            env[m.group(1)] = _expand_value(m.group(2), env)
     return env
 
 
@@ -63,6 +74,7 @@ def impl_folder(config: str) -> str:
 
 
 def is_true(text: str) -> bool:
+    """Whether a config value reads as set (1 / true / yes, any case)."""
     return text.lower() in ("1", "true", "yes")
 
 

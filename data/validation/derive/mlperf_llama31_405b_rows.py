@@ -42,10 +42,7 @@ import sys
 from pathlib import PurePosixPath
 
 from _mlperf_common import (
-    ASSIGN,
-    SOURCE_LINE,
     canonical_accelerator,
-    expand_value,
     is_true,
     last_eval_rate,
     mllog_events,
@@ -99,24 +96,17 @@ def launch_config(mirror: Mirror, submitter: str, system: str) -> tuple[str, dic
                      and not re.search(r"common|mounts", PurePosixPath(f).name) and PurePosixPath(f).parent.name == system)
     if len(configs) != 1:
         raise SystemExit(f"{impl}: {len(configs)} launch configs ({configs}); expected one")
-    env: dict[str, str] = {}
     notes: list[str] = []
-    for line in mirror.show(configs[0]).splitlines():
-        line = line.split("#", 1)[0]
-        src = SOURCE_LINE.match(line)
-        if src:
-            name = PurePosixPath(src.group(1)).name
-            path = _sourced(mirror, submitter, impl, name, files)
-            if path is None:
-                notes.append(f"{name} (sourced) is shipped in no llama31_405b folder of {submitter}: what it sets is unknown")
-                continue
-            if not path.startswith(impl + "/"):
-                notes.append(f"{name} (sourced, not in the folder) read from {path}")
-            env.update(parse_config(mirror, path, set(mirror.ls(str(PurePosixPath(path).parent) + "/"))))
-            continue
-        m = ASSIGN.match(line)
-        if m:
-            env[m.group(1)] = expand_value(m.group(2), env)
+
+    def resolve(name: str) -> str | None:
+        path = _sourced(mirror, submitter, impl, name, files)
+        if path is None:
+            notes.append(f"{name} (sourced) is shipped in no llama31_405b folder of {submitter}: what it sets is unknown")
+        elif not path.startswith(impl + "/"):
+            notes.append(f"{name} (sourced, not in the folder) read from {path}")
+        return path
+
+    env = parse_config(mirror, configs[0], files, resolve=resolve)
     return configs[0], env, mirror.show(f"{impl}/conf/custom.yaml"), notes
 
 

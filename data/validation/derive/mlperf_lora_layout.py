@@ -29,7 +29,7 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, impl_folder, parse_config
+from _mlperf_common import MLPERF_GROUPS, impl_folder, is_true, parse_config
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -45,7 +45,10 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
         minibs, mbs = int(env["MINIBS"]), int(env.get("MBS", "1"))
     except (KeyError, ValueError):
         return None
-    truthy = lambda k: env.get(k, "0").lower() in ("1", "true", "yes")  # noqa: E731
+
+    def truthy(key: str) -> bool:
+        return is_true(env.get(key, "0"))
+
     return {"tp": tp, "pp": pp, "cp": cp, "sp": truthy("SP"), "mbs": mbs, "minibs": minibs, "gpus": gpus,
             "gbs": minibs * gpus // (tp * pp * cp), "fp8": truthy("FP8"), "fp8_dpa": truthy("FP8_DPA"),
             "acg": env.get("ACG", "") if env.get("ACG", "null") not in ("", "null", "None") else ""}
