@@ -5,7 +5,7 @@
 
 Reads the per-row output of ``archsweep validate --output`` (the errors), keeps the modelled (``ok``) dense rows
 (``arch_type`` not starting with ``moe``) with a throughput or step-time metric, re-evaluates each row's stated
-mapping as ``validate`` does (``validation.run.plan_row`` / ``_evaluate``, the fastest valid strategy, as
+mapping as ``validate`` does (``validation.run.plan_row`` / ``evaluate_plan``, the fastest valid strategy, as
 benchmarks/row_breakdown.py) and computes per row:
 
 * ``fast_pct``: how much faster the model is than measured, % (+ = too fast; throughput metrics pred / meas - 1,

@@ -76,7 +76,7 @@ def _predicted(row, catalog, tech, host_zero: bool) -> tuple[float, float, float
         assert arch.moe is not None  # every PAIRS row is a MoE row
         padded = replace(arch, moe=replace(arch.moe, dropless=False))
         plan = replace(plan, workload=replace(plan.workload, architecture=padded))
-    results = [validation_run._evaluate(plan, s, {}, tech, cal) for s in plan.strategies]  # noqa: SLF001 - as validate
+    results = [validation_run.evaluate_plan(plan, s, {}, tech, cal) for s in plan.strategies]  # as validate
     valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0] or results
     best = min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0]))
     return plan.measured, predict_metric(plan, best, None), float(np.ravel(best["microbatches"])[0])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 
 from archsweep.load.paths import data_dir
-from archsweep.validation.cells import _text, read_measurements
+from archsweep.validation.cells import cell_text, read_measurements
 from archsweep.validation.optimism import search_optimism
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import validate_rows
@@ -37,7 +37,8 @@ def _figures(label: str, errors: list[float], ratios: list[float]) -> str:
 
 
 def main() -> int:
-    rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv") if _text(r, "moe_a2a_overlap")]
+    rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
+            if cell_text(r, "moe_a2a_overlap")]
     variants = {"stated": rows, "empty": [{**r, "moe_a2a_overlap": ""} for r in rows],
                 "yes": [{**r, "moe_a2a_overlap": "yes"} for r in rows]}
     errors, ratios = {}, {}

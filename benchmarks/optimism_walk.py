@@ -47,7 +47,7 @@ from archsweep.validation.holdout import FORWARD_TEST_GROUPS
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.optimism import _given_order, _job_key, best_searched
 from archsweep.validation.rows import calibration_stack, row_calibration
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 
 #: (result field, strategy key) in the walk's order: EP first (it moves the all-to-all between
 #: scale-up and scale-out), the micro-batch after the pipeline (it sets the micro-batch count); then the
@@ -84,7 +84,7 @@ def _fields(result: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def _valid(plan, strategy: str, cache: dict, tech, cal) -> bool:
-    return _value(_evaluate(plan, strategy, cache, tech, cal), "violation_mapping") <= 0
+    return _value(evaluate_plan(plan, strategy, cache, tech, cal), "violation_mapping") <= 0
 
 
 def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
@@ -94,7 +94,7 @@ def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
     plan = plan_row(row, catalog)
     cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     no_host = replace(cal, moe_layer_host_overhead_s=0.0)
-    results = [(st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies]
+    results = [(st, evaluate_plan(plan, st, cache, tech, cal)) for st in plan.strategies]
     _, given = min(results, key=lambda p: _given_order(p[1]))
     _, best = best_searched(row, plan, cache, tech, cal)
     current, target = _fields(given), _fields(best)
@@ -111,7 +111,7 @@ def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
         steps.append((f"{name}={_text(name, target[name])}", current))
     for label, fields in steps:
         st = _strategy(fields)
-        res, res0 = _evaluate(plan, st, cache, tech, cal), _evaluate(plan, st, cache, tech, no_host)
+        res, res0 = evaluate_plan(plan, st, cache, tech, cal), evaluate_plan(plan, st, cache, tech, no_host)
         terms = {k.removesuffix("_time_s").removesuffix("_comm_exposed_s").removesuffix("_s"): _value(res, k) for k in _TERMS}
         host = [_value(res, k) - _value(res0, k) for k in ("compute_time_s", "recompute_time_s")]
         terms["compute"], terms["recompute"] = terms["compute"] - host[0], terms["recompute"] - host[1]

@@ -125,7 +125,7 @@ def row_step(row: dict[str, str], catalog, tech) -> RowStep:
     base = row_calibration(row, load_calibration(stack=calibration_stack(row)),  # as validate
                            plan.workload.architecture)
     cache: dict = {}
-    results = [validation_run._evaluate(plan, s, cache, tech, base) for s in plan.strategies]
+    results = [validation_run.evaluate_plan(plan, s, cache, tech, base) for s in plan.strategies]
     valid = [r for r in results if _value(r, "violation_mapping") <= 0] or results
     result = min(valid, key=lambda r: _value(r, "step_time_s"))
     cal = job_calibration(base, plan.entry, plan.workload.training)

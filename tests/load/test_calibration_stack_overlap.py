@@ -32,7 +32,7 @@ def stacks_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_the_removed_no_pipeline_switch_is_an_unknown_key(stacks_file):
     write, monkeypatch = stacks_file
     path = write("moe_a2a_overlap_without_pipeline")
-    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     with pytest.raises(InputError) as err:
         load_calibration(stack="teststack")
     problem = err.value.problem
@@ -43,7 +43,7 @@ def test_the_removed_no_pipeline_switch_is_an_unknown_key(stacks_file):
 def test_the_stack_overlap_itself_stays_a_stack_setting(stacks_file):
     write, monkeypatch = stacks_file
     path = write("moe_a2a_overlap")
-    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     assert load_calibration(stack="teststack").moe_a2a_overlap == 1.0
 
 
@@ -60,7 +60,7 @@ def test_a_per_job_recipe_figure_is_not_a_stack_setting(stacks_file, key):
     FP8 parameters in place of its weights' bytes."""
     write, monkeypatch = stacks_file
     path = write(key)
-    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     with pytest.raises(InputError) as err:
         load_calibration(stack="teststack")
     problem = err.value.problem
@@ -75,7 +75,7 @@ def test_an_overlap_interference_outside_0_1_is_rejected(tmp_path, monkeypatch, 
     path = tmp_path / "software_stacks.yaml"
     path.write_text(f"teststack:\n  overlap_interference:\n    value: {value}\n    source: test\n    locator: test\n"
                     "    confidence: low\n", encoding="utf-8")
-    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     load_calibration.cache_clear()
     try:
         with pytest.raises(InputError) as err:

@@ -18,7 +18,7 @@ def _stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> Path:
     path = tmp_path / "software_stacks.yaml"
     path.write_text("teststack:\n  description: a test stack\n  moe_host_s_per_token:\n"
                     f"    value: {value}\n    source: test\n    locator: test\n    confidence: low\n", encoding="utf-8")
-    monkeypatch.setattr(calibration_module, "_stacks_path", lambda: path)
+    monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     load_calibration.cache_clear()
     return path
 

@@ -25,7 +25,7 @@ from archsweep.spec.errors import InputError, InputErrors
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row, validate_rows
+from archsweep.validation.run import evaluate_plan, plan_row, validate_rows
 from archsweep.whatif import WorkloadOverrides, apply_overrides, what_if
 
 CSV = data_dir() / "validation" / "training_runs.csv"
@@ -56,7 +56,7 @@ def test_eval_of_a_catalog_fp8_job_equals_validation(run_id: str, stem: str) -> 
     wl = apply_overrides(load_workload(stem), overrides)
     assert wl.architecture.layers == plan.workload.architecture.layers and wl.training.low_precision_recipe == "current"
     stack, tech, cache = calibration_stack(row), load_technology(), {}
-    validated = min((_evaluate(plan, s, cache, tech, load_calibration(stack=stack)) for s in plan.strategies),
+    validated = min((evaluate_plan(plan, s, cache, tech, load_calibration(stack=stack)) for s in plan.strategies),
                     key=lambda r: float(np.ravel(r["step_time_s"])[0]))
     evals = [what_if(stem, plan.accelerator, plan.count, s, overrides, software=stack) for s in plan.strategies]
     best = min(evals, key=lambda r: r["step_time_s"])

@@ -15,7 +15,7 @@ from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import activation_bytes_per_layer
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.spec.errors import InputError
 
@@ -53,15 +53,15 @@ def test_mask_bytes_are_korthikanti_terms():
     wl = load_workload("gpt3-5b")
     mp = mapping_arrays(flash_attention=0.0)
     s, b, h, a = wl.seq_len, 1, wl.hidden, wl.heads
-    diff = (_activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
-            - _activation_bytes_per_layer(_with_dropout(wl, 0.0), mp, False))
+    diff = (activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
+            - activation_bytes_per_layer(_with_dropout(wl, 0.0), mp, False))
     assert float(diff[0]) == pytest.approx(2 * s * b * h + 3 * a * s * s * b, rel=1e-12)
 
 
 def test_dropout_value_does_not_matter_beyond_zero():
     wl, mp = load_workload("gpt3-5b"), mapping_arrays(tp=2.0, flash_attention=0.0)
-    a = _activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
-    b = _activation_bytes_per_layer(_with_dropout(wl, 0.5), mp, False)
+    a = activation_bytes_per_layer(_with_dropout(wl, 0.1), mp, False)
+    b = activation_bytes_per_layer(_with_dropout(wl, 0.5), mp, False)
     np.testing.assert_array_equal(a, b)
 
 

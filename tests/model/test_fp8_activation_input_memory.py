@@ -14,7 +14,7 @@ from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import activation_bytes_per_layer
 from archsweep.model.training.memory import memory_per_accelerator
 
 
@@ -33,8 +33,8 @@ def test_flag_lowers_a_swiglu_layer_by_one_byte_per_fc1_output_element(stem, tp,
                                                                        precision, mode):
     wl = load_workload(stem)
     mp = mapping_arrays(tp=tp, cp=cp, micro_batch=mb, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
-    off = _activation_bytes_per_layer(_job(wl, False, precision, mode), mp, False)
-    on = _activation_bytes_per_layer(_job(wl, True, precision, mode), mp, False)
+    off = activation_bytes_per_layer(_job(wl, False, precision, mode), mp, False)
+    on = activation_bytes_per_layer(_job(wl, True, precision, mode), mp, False)
     tokens = mb * wl.seq_len / cp
     expected = 2.0 * tokens * wl.ffn_hidden / tp if wl.ffn_type == "swiglu" and recompute != 2 else 0.0
     np.testing.assert_allclose(off - on, expected, rtol=1e-12, atol=1e-6)
@@ -46,7 +46,7 @@ def test_selective_mlp_recompute_frees_what_is_kept_either_way():
     mp = mapping_arrays(recompute=1.0)
     jobs = [replace(w, training=replace(w.training, recompute_modules=("core_attn", "mlp")))
             for w in (_job(wl, False, "fp8", "pretrain"), _job(wl, True, "fp8", "pretrain"))]
-    off, on = (_activation_bytes_per_layer(w, mp, False) for w in jobs)
+    off, on = (activation_bytes_per_layer(w, mp, False) for w in jobs)
     np.testing.assert_allclose(off, on, rtol=1e-12)
 
 

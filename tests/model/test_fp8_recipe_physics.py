@@ -13,7 +13,7 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.rows import _mapping
+from archsweep.validation.rows import mapping_of
 
 TECH, CAL = load_technology(), load_calibration()
 H100 = HardwareArrays.from_designs([get_accelerator("H100-SXM").design.replace(accelerator_count=8)])
@@ -51,6 +51,6 @@ def test_nemo_rows_get_recipe_defaults():
     row = {"run_id": "x", "framework": "Megatron-Bridge / NeMo 25.11", "tp": "4", "pp": "8", "cp": "1", "dp": "2",
            "num_accels": "64", "micro_batch": "1", "vpp": "5", "fsdp_zero": "none (DDP, distributed optimizer)"}
     notes: list[str] = []
-    _, strategies, _, _ = _mapping(row, load_workload("llama3-70b"), "tokens_per_s_per_gpu", notes)
+    _, strategies, _, _ = mapping_of(row, load_workload("llama3-70b"), "tokens_per_s_per_gpu", notes)
     assert "sp=on" in strategies[0] and "tp_overlap=on" in strategies[0] and "dp_overlap=on" in strategies[0]
     assert "stack nemo" in notes

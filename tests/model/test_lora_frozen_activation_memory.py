@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import activation_bytes_per_layer
 from archsweep.spec.training import LORA_TARGETS
 
 
@@ -28,8 +28,8 @@ def test_fp8_attention_adapters_drop_the_frozen_mlp_inputs():
     # output (2 T h), the out-projection's FP8 copy of the attention output (T q) goes.
     wl = load_workload("llama2-70b")
     mp = mapping_arrays()
-    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "fp8"), mp, False)
-    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "fp8", ("attention_qkv", "attention_dense")), mp, False)
+    full = activation_bytes_per_layer(_job(wl, "finetune_full", "fp8"), mp, False)
+    lora = activation_bytes_per_layer(_job(wl, "finetune_lora", "fp8", ("attention_qkv", "attention_dense")), mp, False)
     t = float(wl.training.seq_len)
     expected = t * (wl.hidden - wl.hidden - wl.heads * wl.head_dim - wl.ffn_hidden)
     np.testing.assert_allclose(lora - full, expected, rtol=1e-12)
@@ -44,8 +44,8 @@ def test_bf16_lora_never_stores_more_than_full_finetuning(stem, tp, sp, recomput
     # In BF16 an adapter keeps the very tensor the trained base Linear would have kept; frozen ones keep none.
     wl = load_workload(stem)
     mp = mapping_arrays(tp=tp, sequence_parallel=sp, recompute=recompute, flash_attention=flash)
-    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
-    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16", targets), mp, False)
+    full = activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
+    lora = activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16", targets), mp, False)
     assert np.all(lora <= full + 1e-6)
     assert np.all(lora > 0)
     if recompute == 2:  # full recompute keeps only the layer input either way
@@ -55,6 +55,6 @@ def test_bf16_lora_never_stores_more_than_full_finetuning(stem, tp, sp, recomput
 def test_all_four_bf16_adapters_store_what_full_finetuning_stores():
     wl = load_workload("llama3-8b")
     mp = mapping_arrays(tp=2.0, sequence_parallel=1.0)
-    full = _activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
-    lora = _activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16"), mp, False)
+    full = activation_bytes_per_layer(_job(wl, "finetune_full", "bf16"), mp, False)
+    lora = activation_bytes_per_layer(_job(wl, "finetune_lora", "bf16"), mp, False)
     np.testing.assert_allclose(lora, full, rtol=1e-12)

@@ -11,13 +11,13 @@ import pytest
 from model_helpers import mapping_arrays
 
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import activation_bytes_per_layer
 
 
 def _layernorm_freed(wl, moe_layer: bool) -> float:
     def stored(modules: tuple[str, ...]) -> float:
         job = replace(wl, training=replace(wl.training, recompute_modules=modules))
-        return float(_activation_bytes_per_layer(job, mapping_arrays(recompute=1.0), moe_layer)[0])
+        return float(activation_bytes_per_layer(job, mapping_arrays(recompute=1.0), moe_layer)[0])
     return stored(("core_attn",)) - stored(("core_attn", "layernorm"))
 
 

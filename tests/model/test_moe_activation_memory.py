@@ -13,7 +13,7 @@ from model_helpers import mapping_arrays
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.activation_memory import _activation_bytes_per_layer
+from archsweep.model.training.activation_memory import activation_bytes_per_layer
 from archsweep.model.training.memory import memory_per_accelerator
 
 CAL = load_calibration()
@@ -47,9 +47,9 @@ def test_moe_memory_non_decreasing_in_micro_batch_and_top_k(recompute):
 def test_router_scores_are_fp32_tokens_times_experts():
     wl = _moe()
     mp = _mapping()
-    with_router = float(_activation_bytes_per_layer(wl, mp, True, 1.0)[0])
+    with_router = float(activation_bytes_per_layer(wl, mp, True, 1.0)[0])
     no_experts = _with_moe(wl, num_experts=wl.moe.num_experts * 2)
-    doubled = float(_activation_bytes_per_layer(no_experts, mp, True, 1.0)[0])
+    doubled = float(activation_bytes_per_layer(no_experts, mp, True, 1.0)[0])
     tokens = wl.seq_len  # micro-batch 1, cp 1, tp 1
     assert doubled - with_router == pytest.approx(4.0 * tokens * wl.moe.num_experts)
 
@@ -59,8 +59,8 @@ def test_expert_tp_keeps_gathered_fc1_input():
     (T k 2h), against T k 2h / 2 when EP folds over TP (etp 1)."""
     wl = _moe()
     mp = _mapping(tp=2.0, sequence_parallel=1.0)
-    folded = float(_activation_bytes_per_layer(wl, mp, True, 1.0)[0])
-    split = float(_activation_bytes_per_layer(wl, mp, True, 2.0)[0])
+    folded = float(activation_bytes_per_layer(wl, mp, True, 1.0)[0])
+    split = float(activation_bytes_per_layer(wl, mp, True, 2.0)[0])
     tokens, routed = wl.seq_len, wl.moe.top_k * wl.moe.capacity_factor
     assert split - folded == pytest.approx(routed * tokens * 2.0 * wl.hidden / 2.0)
 
@@ -69,5 +69,5 @@ def test_dense_layers_do_not_depend_on_expert_tp():
     wl = load_workload("llama3-8b")
     for mp in (_mapping(ep=1.0), _mapping(ep=1.0, tp=4.0, sequence_parallel=1.0, recompute=2.0)):
         ref = memory_per_accelerator(wl, mp, np.array(8.0), np.array(8.0), CAL)
-        assert np.array_equal(_activation_bytes_per_layer(wl, mp, False, 4.0), _activation_bytes_per_layer(wl, mp, False))
+        assert np.array_equal(activation_bytes_per_layer(wl, mp, False, 4.0), activation_bytes_per_layer(wl, mp, False))
         assert np.all(np.isfinite(ref.total_bytes))

@@ -68,12 +68,25 @@ def test_mxfp4_gpt_oss_checkpoint_is_estimated_at_two_bytes_per_stored_element()
     assert bs == 160
 
 
+def test_int4_estimate_counts_the_stored_elements_of_each_packing():
+    """ModelOpt INT4-AWQ stores two weights a U8 plus one scale per 128 (0.5078 elements a weight);
+    AutoAWQ / GPTQ / compressed-tensors pack eight in an I32 plus per-128 scales and packed zeros
+    (0.1338). Both at the bench's default 2 bytes (W4A16_AWQ / GPTQ are not in BYTES_PER_ELEM)."""
+    wl = load_workload("llama3-70b")
+    quantised = wl.total_params - wl.embedding_params
+    for checkpoint, per_weight in (("int4", 0.5 + 1 / 128), ("int4_i32", 1 / 8 + 1 / 128 + 1 / 1024)):
+        expected = 2.0 * (quantised * per_weight + wl.embedding_params) / GIB
+        assert trtllm_bench_engine_gib(wl, checkpoint) == pytest.approx(expected)
+    # I32 packing counts a quarter of the elements: the estimate is far below the U8-packed one.
+    assert trtllm_bench_engine_gib(wl, "int4_i32") < 0.4 * trtllm_bench_engine_gib(wl, "int4")
+
+
 def test_larger_engine_estimate_never_raises_the_batch_cap():
     wl = load_workload("gpt-oss-20b")
     kw = {"kv_bytes_per_element": 1.0, "tp": 1, "pp": 1, "device_memory_bytes": 80 * GIB,
           "input_tokens": 1024, "output_tokens": 1024}
     caps = [trtllm_bench_limits(wl, checkpoint=c, **kw)[0]
-            for c in sorted(("nvfp4", "fp8", "mxfp4", "bf16"), key=lambda c: trtllm_bench_engine_gib(wl, c))]
+            for c in sorted(CHECKPOINT_STORAGE, key=lambda c: trtllm_bench_engine_gib(wl, c))]
     assert caps == sorted(caps, reverse=True)
 
 

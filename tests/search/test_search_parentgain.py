@@ -13,8 +13,9 @@ import pytest
 from search_toy_space import SPACE, asked_and_told, grid_index, objectives, told_study
 
 from archsweep.results.hypervolume import hypervolume
-from archsweep.search.localsearch import ParetoLocalSearchSampler, _to_global
+from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.parentgain import GainData, memoised_gains, predicted_children, predicted_gain
+from archsweep.search.proposing import to_global
 from archsweep.search.stepmodel import StepModel, objective_transform
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -81,7 +82,7 @@ def test_gain_rule_proposes_new_grid_points_reproducibly(options: dict[str, Any]
     indices = [grid_index(p) for p in asked]
     share = options.get("global_share", 0.0)
     start = next(b for b in range(0, 100, 4) if len(set(indices[:b])) >= 30)
-    local = [n for n in range(start, 100) if not _to_global(n, share)]
+    local = [n for n in range(start, 100) if not to_global(n, share)]
     assert len(local) >= 20 and all(indices[n] not in indices[:n] for n in local)
     assert asked == asked_and_told(_gain_sampler(0, **options), 100, objectives)
     assert asked != asked_and_told(_gain_sampler(1, **options), 100, objectives)

@@ -19,7 +19,8 @@ from search_toy_space import AXES, SPACE, asked_and_told, grid_index, objectives
 
 from archsweep.load.searchspec import parse_search_spec
 from archsweep.search.frontgaps import crowding_distance
-from archsweep.search.localsearch import ParetoLocalSearchSampler, _to_global
+from archsweep.search.localsearch import ParetoLocalSearchSampler
+from archsweep.search.proposing import to_global
 from archsweep.search.startup import SobolStartupSampler, level_design
 from archsweep.search.storage import TopFraction, make_sampler
 
@@ -111,11 +112,11 @@ def test_local_search_variants_propose_new_grid_points(options: dict[str, Any]) 
     indices = [grid_index(p) for p in asked]  # every proposal on the grid
     share, final = options.get("global_share", 0.0), options.get("final")
     # The local phase starts at the first batch (of 4) after 30 distinct finished points; from there a
-    # trial goes to the local search unless _to_global routes it to the global sampler (never once
+    # trial goes to the local search unless to_global routes it to the global sampler (never once
     # ``final`` distinct points are finished), and every local proposal is a point not asked before.
     start = next(b for b in range(0, 120, 4) if len(set(indices[:b])) >= 30)
     local = [n for n in range(start, 120)
-             if not _to_global(n, share) or (final is not None and len(set(indices[:n - n % 4])) >= final)]
+             if not to_global(n, share) or (final is not None and len(set(indices[:n - n % 4])) >= final)]
     assert len(local) >= 20
     assert all(indices[n] not in indices[:n] for n in local)
     if not share:

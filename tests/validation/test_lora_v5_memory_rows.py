@@ -14,7 +14,7 @@ from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 
 ROWS = {"mlperf_train_v5.0_NVIDIA_nyx_n1_ngc25.04_nemo_llama2_70b_lora": -0.130,
         "mlperf_train_v5.0_NVIDIA_tyche_ngpu8_ngc25.04_nemo_llama2_70b_lora": -0.158}
@@ -25,7 +25,7 @@ def test_v5_lora_rows_memory_over_run(run_id):
     row = runs_by_id()[run_id]
     plan = plan_row(row, load_catalog())
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    r = _evaluate(plan, plan.strategies[0], {}, load_technology(), cal)
+    r = evaluate_plan(plan, plan.strategies[0], {}, load_technology(), cal)
     assert plan.workload.training.activation_fp8_input_store  # fp8_act yes (FP8_ACT=1)
     assert float(np.ravel(r["violation_memory"])[0]) == pytest.approx(ROWS[run_id], abs=0.005)
     # activations: 80 layers x 143,360 B per token + FP32/BF16 logits, 8192 tokens (237,568 B per token before

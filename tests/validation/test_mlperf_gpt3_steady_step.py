@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 from measured_runs import runs
 
-from archsweep.validation.metrics import _measured
+from archsweep.validation.metrics import measured_of
 
 
 def _rows() -> list[dict[str, str]]:
@@ -26,7 +26,7 @@ def test_gpt3_rows_with_eval_markers_have_a_steady_step() -> None:
     for r in with_steady:
         ratio = float(r["step_time_s"]) / float(r["steady_step_time_s"])
         assert 1.03 <= ratio <= 1.16, (r["run_id"], ratio)  # evaluations every 24,576 sequences
-        assert _measured(r) == ("step_time_s", float(r["steady_step_time_s"]))
+        assert measured_of(r) == ("step_time_s", float(r["steady_step_time_s"]))
 
 
 def test_published_log_figure() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from measured_runs import runs_by_id
 
-from archsweep.validation.metrics import _measured
-from archsweep.validation.row_workload import _workload
-from archsweep.validation.rows import _mapping
+from archsweep.validation.metrics import measured_of
+from archsweep.validation.row_workload import workload_of
+from archsweep.validation.rows import mapping_of
 
 
 def _rows() -> dict[str, dict[str, str]]:
@@ -32,8 +32,8 @@ def test_nvidia_multi_node_rows_run_tp4_cp2_one_sequence_per_rank() -> None:
         r = rows[run]
         assert (r["tp"], r["pp"], r["cp"], r["micro_batch"], r["act_recompute"]) == ("4", "1", "2", "1", "none")
         assert int(r["dp"]) == int(r["global_batch_seqs"])
-        metric, _ = _measured(r)
+        metric, _ = measured_of(r)
         notes: list[str] = []
-        _, strategies, _, source = _mapping(r, _workload(r, metric, notes), metric, notes)
+        _, strategies, _, source = mapping_of(r, workload_of(r, metric, notes), metric, notes)
         assert "tp=4" in strategies[0] and "cp=2" in strategies[0] and "recompute=none" in strategies[0]
         assert source in ("given", "partial")

@@ -25,7 +25,7 @@ from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 
 READINGS = data_dir() / "validation" / "mlperf_power_readings.csv"
 #: Readings the model's power lies within (stated tolerance above).
@@ -54,7 +54,7 @@ def _model_row(run_id: str) -> tuple[dict[str, np.ndarray], float]:
     plan = plan_row(row, load_catalog())
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     tech, cache = load_technology(), {}
-    results = [_evaluate(plan, s, cache, tech, cal) for s in plan.strategies]
+    results = [evaluate_plan(plan, s, cache, tech, cal) for s in plan.strategies]
     valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0] or results
     return min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0])), float(plan.entry.design.tdp_w)
 

@@ -9,10 +9,10 @@ from measured_runs import runs_by_id
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.part_physics import job_calibration
-from archsweep.validation.cells import _yes_no
-from archsweep.validation.metrics import _measured
-from archsweep.validation.row_workload import _workload
-from archsweep.validation.rows import _mapping, calibration_stack
+from archsweep.validation.cells import cell_yes_no
+from archsweep.validation.metrics import measured_of
+from archsweep.validation.row_workload import workload_of
+from archsweep.validation.rows import calibration_stack, mapping_of
 from archsweep.validation.run import validate_rows
 from archsweep.validation.types import Skip
 
@@ -22,9 +22,9 @@ def _mlperf() -> dict[str, dict[str, str]]:
 
 
 def _strategy(row: dict[str, str]) -> str:
-    metric, _ = _measured(row)
+    metric, _ = measured_of(row)
     notes: list[str] = []
-    return _mapping(row, _workload(row, metric, notes), metric, notes)[1][0]
+    return mapping_of(row, workload_of(row, metric, notes), metric, notes)[1][0]
 
 
 def test_stated_gpt3_layouts_multiply_to_the_gpu_count() -> None:
@@ -63,11 +63,11 @@ def test_deepspeed_lora_rows_run_zero3_full_recompute_without_model_parallelism(
 
 
 def test_yes_no_cells() -> None:
-    assert _yes_no({"x": "yes"}, "x") is True
-    assert _yes_no({"x": "False"}, "x") is False
-    assert _yes_no({"x": ""}, "x") is None
+    assert cell_yes_no({"x": "yes"}, "x") is True
+    assert cell_yes_no({"x": "False"}, "x") is False
+    assert cell_yes_no({"x": ""}, "x") is None
     with pytest.raises(Skip, match="x='maybe'"):
-        _yes_no({"x": "maybe"}, "x")
+        cell_yes_no({"x": "maybe"}, "x")
 
 
 def test_stated_tp_comm_overlap_beats_the_nemo_default() -> None:
@@ -85,7 +85,7 @@ def test_fp8_params_hold_weights_in_one_byte() -> None:
     jobs = {}
     for cell in ("yes", "no", ""):
         row = {**_mlperf()[next(iter(_mlperf()))], "fp8_params": cell}
-        jobs[cell] = _workload(row, _measured(row)[0], []).training
+        jobs[cell] = workload_of(row, measured_of(row)[0], []).training
     assert jobs["yes"].fp8_params and not jobs["no"].fp8_params and not jobs[""].fp8_params
     assert job_calibration(cal, entry, jobs["yes"]).weight_bytes_per_param == 1
     assert job_calibration(cal, entry, jobs["no"]).weight_bytes_per_param == 2

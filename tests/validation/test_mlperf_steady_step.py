@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from measured_runs import runs
 
-from archsweep.validation.metrics import _measured
+from archsweep.validation.metrics import measured_of
 from archsweep.validation.mlperf import eval_schedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data" / "validation" / "derive"))
@@ -38,7 +38,7 @@ def test_steady_step_is_below_the_wallclock_step_by_the_evaluation_share() -> No
 
 def test_validation_uses_the_steady_step_and_no_evaluation_factor() -> None:
     row = next(r for r in _rows() if r["steady_step_time_s"])
-    metric, value = _measured(row)
+    metric, value = measured_of(row)
     assert (metric, value) == ("step_time_s", float(row["steady_step_time_s"]))
     per_sample, note = eval_schedule(row)
     assert per_sample == 0.0 and note is not None and "steady-state" in note
@@ -81,4 +81,4 @@ def test_the_deepspeed_and_gaudi_lora_rows_carry_their_stamped_steady_step() -> 
                       "JuniperNetworks_h100_n4_ngc24.1_pytorch_deepspeed": 9.879}
     for k, r in rows.items():
         assert 1.03 <= float(r["step_time_s"]) / steady[k] <= 1.20, k
-        assert _measured(r) == ("step_time_s", steady[k])
+        assert measured_of(r) == ("step_time_s", steady[k])

@@ -13,7 +13,7 @@ from measured_runs import runs
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 from archsweep.validation.moe_graphs import graph_scope_calibration, ungraphed_host_extra_s
 from archsweep.validation.run import plan_row, validate_rows
 
@@ -24,7 +24,7 @@ _LAYER_MICROBATCHES = 64 * 8  # micro-batches x MoE layers of the busiest pipeli
 
 
 def _row(run_id: str) -> dict[str, str]:
-    return dict(next(r for r in ROWS if _text(r, "run_id") == run_id))
+    return dict(next(r for r in ROWS if cell_text(r, "run_id") == run_id))
 
 
 def _saved_per_layer_mb(before_tflops: float, after_tflops: float) -> float:
@@ -121,7 +121,7 @@ def test_an_eager_preset_is_slower_than_the_same_preset_graphed():
     """The same stated MoE row, restated with a graphed router / preprocess, is predicted faster by the
     extra host time (a DeepSeek-V3 row also by its shared expert's); a dense row does not move."""
     moe = _row("mbridge_26.02_DGX-B200_DeepSeekV3_MXFP8_256")
-    assert _text(moe, "moe_cuda_graph_scope") == "none"
+    assert cell_text(moe, "moe_cuda_graph_scope") == "none"
     preprocess = {**moe, "moe_cuda_graph_scope": "attn+moe_preprocess"}
     graphed = {**moe, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
     eager_res, preprocess_res, graphed_res = validate_rows([moe, preprocess, graphed])
@@ -142,7 +142,7 @@ def test_a_row_stating_no_all_to_all_overlap_runs_it_exposed():
     assert graph_scope_calibration({"moe_a2a_overlap": "no"}, cal, None) == cal
     assert graph_scope_calibration({}, cal, None) == cal
     row = _row("mbridge_26.02_DGX-GB200_DeepSeekV3_MXFP8_256")  # pp 4, vpp 4
-    assert _text(row, "moe_a2a_overlap") == "no"
+    assert cell_text(row, "moe_a2a_overlap") == "no"
     jobs = {cell: plan_row({**row, "moe_a2a_overlap": cell}).workload.training.moe_a2a_overlap for cell in ("yes", "no", "")}
     assert jobs == {"yes": True, "no": False, "": False}
     exposed, overlapped, empty = validate_rows([row, {**row, "moe_a2a_overlap": "yes"}, {**row, "moe_a2a_overlap": ""}])
@@ -156,7 +156,7 @@ def test_a_row_stating_the_overlap_also_overlaps_without_a_pipeline():
     combined_1f1b_schedule_for_no_pipelining); the model-zoo GB300 row (TP1 PP1 EP64, A2A_OVERLAP=1) is
     predicted faster with it than with the cell left empty (overlap off)."""
     row = _row("mcore_moe_qwen3_235b_gb300_64_hybridep_mxfp8_ep64")
-    assert (_text(row, "pp"), _text(row, "moe_a2a_overlap")) == ("1", "yes")
+    assert (cell_text(row, "pp"), cell_text(row, "moe_a2a_overlap")) == ("1", "yes")
     stated, unstated = validate_rows([row, {**row, "moe_a2a_overlap": ""}])
     assert stated.status == unstated.status == "ok"
     assert stated.predicted > unstated.predicted  # tokens/s per GPU
@@ -173,11 +173,12 @@ def test_the_csv_states_the_presets_overlap(derive_script: Callable[[str], Modul
     set moe_a2a_overlap=True; the 37 nemo MoE rows come from them) and the model-zoo commands' A2A_OVERLAP."""
     module = derive_script("moe_recipes")
     assert module.A2A_OVERLAP <= set(module.RECIPES) and len(module.A2A_OVERLAP) == 7
-    nemo = [r for r in ROWS if _text(r, "moe_recipe_source") and _text(r, "source_group") == "nemo"]
+    nemo = [r for r in ROWS if cell_text(r, "moe_recipe_source") and cell_text(r, "source_group") == "nemo"]
     assert len(nemo) == 37
     for r in nemo:
-        assert _text(r, "moe_a2a_overlap") == ("yes" if module._key(r) in module.A2A_OVERLAP else "no")
-    zoo = {_text(r, "run_id"): _text(r, "moe_a2a_overlap") for r in ROWS if _text(r, "source_group") == "mcore-moe"}
+        assert cell_text(r, "moe_a2a_overlap") == ("yes" if module._key(r) in module.A2A_OVERLAP else "no")
+    zoo = {cell_text(r, "run_id"): cell_text(r, "moe_a2a_overlap") for r in ROWS
+           if cell_text(r, "source_group") == "mcore-moe"}
     assert zoo == {"mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8_a2aoverlap": "yes",
                    "mcore_moe_qwen3_235b_h100_256_deepep_ep32_pp8": "no",
                    "mcore_moe_qwen3_235b_h100_256_alltoall_ep8_pp32": "no",
@@ -189,14 +190,14 @@ def test_every_moe_row_states_its_overlap() -> None:
     """An empty cell would run the overlap off (Megatron-Core's default, as a study job that does not ask);
     no MoE row relies on that: each of the 42 states yes or no (Megatron-Bridge presets, zoo commands), and so does
     each MoE row of the mbridge-forward test (the preset at its release's tag, mbridge_archive_rows.py)."""
-    moe = [r for r in ROWS if _text(r, "arch_type").lower().startswith("moe")
-           and _text(r, "source_group") != "mbridge-forward"]
+    moe = [r for r in ROWS if cell_text(r, "arch_type").lower().startswith("moe")
+           and cell_text(r, "source_group") != "mbridge-forward"]
     assert len(moe) == 42
-    assert {_text(r, "moe_a2a_overlap") for r in moe} == {"yes", "no"}
-    assert sum(_text(r, "moe_a2a_overlap") == "yes" for r in moe) == 9
-    forward = [r for r in ROWS if _text(r, "arch_type").lower().startswith("moe")
-               and _text(r, "source_group") == "mbridge-forward"]
-    assert len(forward) == 76 and {_text(r, "moe_a2a_overlap") for r in forward} == {"yes", "no"}
+    assert {cell_text(r, "moe_a2a_overlap") for r in moe} == {"yes", "no"}
+    assert sum(cell_text(r, "moe_a2a_overlap") == "yes" for r in moe) == 9
+    forward = [r for r in ROWS if cell_text(r, "arch_type").lower().startswith("moe")
+               and cell_text(r, "source_group") == "mbridge-forward"]
+    assert len(forward) == 76 and {cell_text(r, "moe_a2a_overlap") for r in forward} == {"yes", "no"}
 
 
 def test_the_search_optimism_runs_the_rows_overlap() -> None:
@@ -230,7 +231,7 @@ def test_a_full_iteration_graph_has_no_moe_host_time():
                                          "moe_token_dispatcher": "hybridep"}, cal, arch)
         assert eager.moe_host_s_per_token == cal.moe_host_s_per_token
     full = _row("mbridge-fwd_26.06_DGX-GB300_DeepSeekV3_MXFP8_256_gbs4096")
-    assert _text(full, "moe_cuda_graph_scope") == "full_iteration"
+    assert cell_text(full, "moe_cuda_graph_scope") == "full_iteration"
     widest = {**full, "moe_cuda_graph_scope": "attn+moe_router+moe_preprocess"}
     full_res, widest_res = validate_rows([full, widest])
     assert full_res.status == widest_res.status == "ok"
@@ -240,9 +241,9 @@ def test_a_full_iteration_graph_has_no_moe_host_time():
 def test_the_rows_stating_a_full_iteration_graph_name_a_preset_that_runs_it():
     """Every row whose scope cell is full_iteration is a Megatron-Bridge v0.5.x preset row (NeMo 26.06 / 26.06.01)
     of a HybridEP MXFP8 run: the presets whose pretrain scripts set the static token budget with the graph."""
-    full = [r for r in ROWS if _text(r, "moe_cuda_graph_scope") == "full_iteration"]
+    full = [r for r in ROWS if cell_text(r, "moe_cuda_graph_scope") == "full_iteration"]
     assert len(full) == 18  # 17 + the 26.06 GB300 DeepSeek-V3 GBS 15360 row (its own preset since s13-audit)
     for r in full:
-        assert _text(r, "moe_recipe_source").startswith(("v0.5.0 ", "v0.5.1 "))
-        assert _text(r, "moe_token_dispatcher") == "hybridep" and _text(r, "precision") == "MXFP8"
-        assert "cuda_graph_impl full_iteration" in _text(r, "derived")
+        assert cell_text(r, "moe_recipe_source").startswith(("v0.5.0 ", "v0.5.1 "))
+        assert cell_text(r, "moe_token_dispatcher") == "hybridep" and cell_text(r, "precision") == "MXFP8"
+        assert "cuda_graph_impl full_iteration" in cell_text(r, "derived")

@@ -20,7 +20,7 @@ from archsweep.spec.training import TrainingJob
 from archsweep.validation.moe_graphs import graph_scope_calibration
 from archsweep.validation.row_workload import _dfa_dtypes
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 from archsweep.validation.types import Skip
 
 
@@ -31,7 +31,7 @@ def _evaluated(run_id: str, zero: int = 0):
     plan = plan_row(row, load_catalog())
     cal = graph_scope_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     strategy = next(s for s in plan.strategies if str(s).endswith(f"zero={zero}"))
-    return plan, cal, _evaluate(plan, strategy, {}, load_technology(), cal)
+    return plan, cal, evaluate_plan(plan, strategy, {}, load_technology(), cal)
 
 
 @pytest.mark.parametrize(("state", "grad", "fp8_params", "expected"), [

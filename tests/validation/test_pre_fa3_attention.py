@@ -20,7 +20,7 @@ from measured_runs import runs, validated_of
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.model.attention_kernel import softmax_rate_factor
-from archsweep.validation.row_stack import _pre_fa3_nemo, _stack, calibration_stack
+from archsweep.validation.row_stack import _pre_fa3_nemo, calibration_stack, stack_of
 
 ROWS = runs()
 
@@ -74,7 +74,7 @@ def test_the_container_rule_selects_the_rows_of_the_former_hand_list():
     hand_list = ("nemo 24.03", "nemo 24.05", "nemo 24.07", "nemo2403", "nemo2407")
     fa2 = {r["run_id"] for r in ROWS if calibration_stack(r).startswith("megatron-core-fa2")}
     listed = {r["run_id"] for r in ROWS
-              if _stack(r) == "nemo" and any(v in (r["framework"] + " " + r["run_id"]).lower() for v in hand_list)}
+              if stack_of(r) == "nemo" and any(v in (r["framework"] + " " + r["run_id"]).lower() for v in hand_list)}
     assert fa2 == listed and len(fa2) == 27
     mlperf_2404 = [r for r in ROWS if r["source_group"] == "mlperf" and "release 24.04" in r["framework"].lower()]
     assert mlperf_2404 and not fa2 & {r["run_id"] for r in mlperf_2404}

@@ -24,9 +24,9 @@ from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.spec.errors import InputError
 from archsweep.validation.holdout import held_out_calibrations
-from archsweep.validation.row_stack import _stack, calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
-from archsweep.validation.types import _MICROBATCH_METRICS, Skip
+from archsweep.validation.row_stack import calibration_stack, stack_of
+from archsweep.validation.run import evaluate_plan, plan_row
+from archsweep.validation.types import MICROBATCH_METRICS, Skip
 
 _CLEAR = {"step_time_s": "", "aggregate_pflops": "", "tokens_per_s_total": "", "tokens_per_s_per_gpu": ""}
 
@@ -47,7 +47,7 @@ def _fig17(rows: dict[str, dict[str, str]], batch: int, recompute: str) -> Mappi
     plan = plan_row(row, load_catalog())
     assert calibration_stack(row) == "megatron-2021"
     cal = load_calibration(stack=calibration_stack(row))  # the row's job (fp8_params) is in plan.workload
-    return _evaluate(plan, plan.strategies[0], {}, load_technology(), cal)
+    return evaluate_plan(plan, plan.strategies[0], {}, load_technology(), cal)
 
 
 def test_fig17_without_recompute_only_small_batches_fit(rows):
@@ -66,16 +66,16 @@ def test_every_stated_megatron_2021_mapping_still_fits(rows):
     cache: dict = {}
     checked = 0
     for row in rows.values():
-        if _stack(row) != "megatron-2021" or calibration_stack(row) != "megatron-2021":
+        if stack_of(row) != "megatron-2021" or calibration_stack(row) != "megatron-2021":
             continue  # SC21 Table 2's ZeRO-3 rows ran DeepSpeed (their own stack)
         try:
             plan = plan_row(row, catalog)
         except Skip:
             continue  # the three rows validate skips (SC21 Sec. 5.8 / 5.9: no batch or GPU count)
-        if plan.metric in _MICROBATCH_METRICS or plan.metric == "layer_time_s":
+        if plan.metric in MICROBATCH_METRICS or plan.metric == "layer_time_s":
             continue  # memory / per-layer figures of the paper's analysis, not runs
         cal = load_calibration(stack="megatron-2021")
-        results = [_evaluate(plan, st, cache, tech, cal) for st in plan.strategies]
+        results = [evaluate_plan(plan, st, cache, tech, cal) for st in plan.strategies]
         fastest = min((r for r in results if _value(r, "violation_mapping") <= 0), key=lambda r: _value(r, "step_time_s"))
         assert _value(fastest, "violation_memory") <= 0, row["run_id"]
         checked += 1

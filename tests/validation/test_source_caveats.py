@@ -93,8 +93,8 @@ def test_an_unknown_caveat_is_an_error_naming_file_row_column_and_the_allowed_va
 
 @pytest.mark.parametrize("cell", ["", "none", "None", "n/a", "-", "NaN"])
 def test_issue_an_empty_spelling_of_the_caveat_cell_states_no_caveat(tmp_path: Path, cell: str) -> None:
-    """The caveat cell's empty spellings are every cell's (validation.types._EMPTY) and "none": on 7ef5012 "n/a", "-"
-    and "NaN" were errors ('not understood') while every other column reads them as empty (s17-E)."""
+    """The caveat cell's empty spellings are every cell's (validation.types.EMPTY_CELLS) and "none": on 7ef5012
+    "n/a", "-" and "NaN" were errors ('not understood') while every other column reads them as empty (s17-E)."""
     row = _row("mbridge-fwd_26.06_DGX-GB300_GPT_OSS_120B_MXFP8_64") | {CAVEAT_COLUMN: cell}
     assert read_measurements(_write(tmp_path / "runs.csv", [row]))[0][CAVEAT_COLUMN] == cell
     assert caveat_skip_reason(row) is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archsweep.validation.cells import _zero_stage
+from archsweep.validation.cells import cell_zero_stage
 
 
 @pytest.mark.parametrize(("cell", "stage"), [
@@ -22,11 +22,11 @@ from archsweep.validation.cells import _zero_stage
     ("", None),
 ])
 def test_zero_stage_cell(cell, stage):
-    assert _zero_stage({"fsdp_zero": cell}) == stage
+    assert cell_zero_stage({"fsdp_zero": cell}) == stage
 
 
 def test_every_csv_zero_zero_cell_parses_as_stage_zero():
     path = Path(__file__).resolve().parents[2] / "data/validation/training_runs.csv"
     with path.open(newline="") as fh:
         cells = [r["fsdp_zero"] for r in csv.DictReader(fh) if r["fsdp_zero"].lower().startswith("zero-0")]
-    assert len(cells) == 22 and {_zero_stage({"fsdp_zero": c}) for c in cells} == {0}
+    assert len(cells) == 22 and {cell_zero_stage({"fsdp_zero": c}) for c in cells} == {0}

@@ -1,6 +1,6 @@
 """Helpers shared by the MLPerf Training derive scripts, reading a results mirror at its pinned commit
 (pinned_mirrors.py ``Mirror``): a launch config's environment after the configs it sources (``parse_config``), its
-implementation folder (``_impl``), the mllog event reader, the parts of a result row the row-adding scripts share
+implementation folder (``impl_folder``), the mllog event reader, the parts of a result row the row-adding scripts share
 (``result_files``, ``last_eval_rate``, ``system_file``, ``canonical_accelerator``, ``result_source``,
 ``throughput_columns``: mlperf_lora_rows.py, mlperf_llama31_8b_rows.py; ``result_files`` also
 mlperf_pair_steps.py, mlperf_steady_step.py), and the walk that fills one yes / no
@@ -23,26 +23,38 @@ from runs_table import read_runs, set_note, write_runs
 MLPERF_GROUPS: tuple[str, ...] = ("mlperf", "mlperf-forward")
 
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
-_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
+RESULT_SOURCE = re.compile(
+    r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(gpt3|llama2_70b_lora)/result_\*\.txt")
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(\S*)")
 _SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+.*?([\w.-]*config_[\w.-]+\.sh)")
 
 
-def _value(raw: str, env: dict[str, str]) -> str:
+def _expand_value(raw: str, env: dict[str, str]) -> str:
+    """A shell assignment's value: quotes stripped, ``${X:-default}`` / ``${X:=default}`` read from ``env``."""
     raw = raw.strip("\"'")
     m = re.fullmatch(r"\$\{(\w+):[-=]([^}]*)\}", raw)  # ${X:-default} and ${X:=default}
     return env.get(m.group(1), m.group(2)) if m else raw
 
 
-def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0) -> dict[str, str]:
-    """Environment a config of ``mirror`` exports, after the configs it sources (last assignment wins)."""
+def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0,
+                 resolve: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """Environment a config of ``mirror`` exports, after the configs it sources (last assignment wins; three
+    levels of ``source`` at most). A sourced file is looked for next to the config, in ``configs/`` below it and in
+    the folder above, among ``files``; ``resolve`` (file name -> its path, or None: skipped), where given, finds
+    the files this config sources instead (those files' own are found the default way, among their folder's)."""
     env: dict[str, str] = {}
     for line in mirror.show(path).splitlines():
         line = line.split("#", 1)[0]
         src = _SOURCE_LINE.match(line)
         if src and depth < 3:
             name = PurePosixPath(src.group(1)).name
+            if resolve is not None:
+                found = resolve(name)
+                if found is not None:
+                    folder = set(mirror.ls(str(PurePosixPath(found).parent) + "/"))
+                    env.update(parse_config(mirror, found, folder, depth + 1))
+                continue
             here = PurePosixPath(path).parent
             for cand in (here / name, here / "configs" / name, here.parent / name):
                 if str(cand) in files:
@@ -51,17 +63,18 @@ def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0) -> 
             continue
         m = _ASSIGN.match(line)
         if m:
-            env[m.group(1)] = _value(m.group(2), env)
+            env[m.group(1)] = _expand_value(m.group(2), env)
     return env
 
 
-def _impl(config: str) -> str:
+def impl_folder(config: str) -> str:
     """The implementation folder of a launch config (the folder above ``configs/``, else the config's own)."""
     parent = PurePosixPath(config).parent
     return str(parent.parent if parent.name == "configs" else parent)
 
 
-def _true(text: str) -> bool:
+def is_true(text: str) -> bool:
+    """Whether a config value reads as set (1 / true / yes, any case)."""
     return text.lower() in ("1", "true", "yes")
 
 
@@ -126,12 +139,12 @@ def nemo_conf_paths(mirror: Mirror, config: str) -> list[str]:
     ``run.sub`` runs ``${CONT}``, NVIDIA's container) takes the ``conf/`` of the NVIDIA implementation that
     ships a launch config of the same file name (``h200_ngc24.09_nemo`` for ``config_DGXH200_1x8x2xtp1pp1cp2.sh``);
     [] when there is none."""
-    paths = mirror.ls(_impl(config) + "/conf/")
+    paths = mirror.ls(impl_folder(config) + "/conf/")
     if paths:
         return paths
     name = PurePosixPath(config).name
     nvidia = [p for p in mirror.ls("NVIDIA/benchmarks/llama2_70b_lora/") if PurePosixPath(p).name == name]
-    return mirror.ls(_impl(sorted(nvidia)[0]) + "/conf/") if nvidia else []
+    return mirror.ls(impl_folder(sorted(nvidia)[0]) + "/conf/") if nvidia else []
 
 
 def nemo_yamls(mirror: Mirror, config: str) -> tuple[str, list[str], dict[str, str]] | None:
@@ -139,7 +152,7 @@ def nemo_yamls(mirror: Mirror, config: str) -> tuple[str, list[str], dict[str, s
     fallback of :func:`nemo_conf_paths`), the launch config's environment, read in the implementation's own
     folder) of the launch config ``config`` of ``mirror``; None when there is no NeMo yaml (not a NeMo
     implementation)."""
-    impl = _impl(config)
+    impl = impl_folder(config)
     files = set(mirror.ls(impl))
     yamls = sorted(f for f in nemo_conf_paths(mirror, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
     if not yamls:
@@ -176,9 +189,9 @@ def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -
         return "no", missing.format(impl=impl)
     literal = m.groupdict().get("literal")
     if literal is not None:
-        return ("yes" if _true(literal) else "no"), f"{path} ({m['key']}: {literal})"
+        return ("yes" if is_true(literal) else "no"), f"{path} ({m['key']}: {literal})"
     var, default = m["env"], m["default"]
-    value = "yes" if _true(env.get(var, default)) else "no"
+    value = "yes" if is_true(env.get(var, default)) else "no"
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
@@ -210,7 +223,7 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
     (value, where it was read) or None (left as is)."""
 
     def from_config(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
-        match = _SOURCE.search(row["source"])
+        match = RESULT_SOURCE.search(row["source"])
         if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
             return None
         config = _CONFIG.search(row["derived"])

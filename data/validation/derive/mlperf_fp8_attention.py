@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, fill_from_launch_configs, fill_mlperf_rows, nemo_key
+from _mlperf_common import MLPERF_GROUPS, fill_from_launch_configs, fill_mlperf_rows, is_true, nemo_key
 from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
@@ -52,10 +52,6 @@ _LOGGED_NOTE = "mlperf_lora_logged_layout.py"
 _LOGGED_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
 #: A line of the NeMo config a result file prints (the ``N:`` rank prefix of srun logs dropped).
 _LINE = re.compile(r"^(?:\d+: )?\s+(fp8|fp8_dot_product_attention|context_parallel_size):\s*(\S*)\s*$")
-
-
-def _true(text: str) -> bool:
-    return text.lower() in ("1", "true", "yes")
 
 
 def te_revision(mirror: Mirror, impl: str) -> str:
@@ -79,10 +75,10 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
     if m is None:
         return "no", f"no fp8_dot_product_attention key in {impl}/conf/*.yaml (Megatron-Core default False)"
     if m["literal"] is not None:
-        dpa, dpa_text = _true(m["literal"]), m["literal"]
+        dpa, dpa_text = is_true(m["literal"]), m["literal"]
     else:
-        dpa, dpa_text = _true(env.get(m["env"], m["default"])), f"{m['env']}={env.get(m['env'], 'unset')}"
-    fp8, cp, te = _true(env.get("FP8", "0")), int(env.get("CP", "1")), te_revision(mirror, impl)
+        dpa, dpa_text = is_true(env.get(m["env"], m["default"])), f"{m['env']}={env.get(m['env'], 'unset')}"
+    fp8, cp, te = is_true(env.get("FP8", "0")), int(env.get("CP", "1")), te_revision(mirror, impl)
     where = f"{path} (fp8_dot_product_attention; {dpa_text}), {config} (FP8={env.get('FP8', 'unset')}, CP={cp}), " \
             f"TE_REVISION {te or 'not published'}"
     if not (dpa and fp8):
@@ -112,7 +108,7 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     if not found or len(found[0]) < 3 or any(f != found[0] for f in found[1:]) or found[0]["context_parallel_size"] != "1":
         return None
     cfg = found[0]
-    value = "yes" if _true(cfg["fp8"]) and _true(cfg["fp8_dot_product_attention"]) else "no"
+    value = "yes" if is_true(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
     return value, (f"the NeMo config printed in {folder}/result_*.txt (all {len(files)} alike: fp8 {cfg['fp8']}, "
                    f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size 1)")
 

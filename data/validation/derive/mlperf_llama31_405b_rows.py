@@ -16,7 +16,8 @@ that folder's NeMo ``conf/custom.yaml`` (``key: ${oc.decode:${oc.env:VAR,DEFAULT
   param_gather_overlap ``OVERLAP_PARAM_GATHER``; precision FP8 where ``FP8`` is true (TransformerEngine
   ``fp8_recipe`` ``FP8_RECIPE``, default delayed; no ``fp8_dot_product_attention`` key: BF16 attention);
 * pp_split_embedding_loss ``yes`` where both ``ASYM_PP_EMBED`` and ``ASYM_PP_LOSS`` are true (Megatron-Core
-  ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``);
+  ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``); this script is the cell's
+  only writer on these rows (pipeline_split.py, which fills the column elsewhere, leaves them);
 * layer_cuda_graphs from ``external_cuda_graph: LAYER_CUDA_GRAPH`` / ``enable_cuda_graph: MCORE_CUDA_GRAPH`` /
   ``full_cuda_graph: FULL_CUDA_GRAPH`` (25.04 yaml; the whole step in one graph, which holds every layer's): yes when
   one is true (which one in ``notes``); fp8_params ``FP8_PARAMS`` (25.01 yaml ``fp8_params``) or
@@ -41,11 +42,8 @@ import sys
 from pathlib import PurePosixPath
 
 from _mlperf_common import (
-    _ASSIGN,
-    _SOURCE_LINE,
-    _true,
-    _value,
     canonical_accelerator,
+    is_true,
     last_eval_rate,
     mllog_events,
     parse_config,
@@ -98,24 +96,17 @@ def launch_config(mirror: Mirror, submitter: str, system: str) -> tuple[str, dic
                      and not re.search(r"common|mounts", PurePosixPath(f).name) and PurePosixPath(f).parent.name == system)
     if len(configs) != 1:
         raise SystemExit(f"{impl}: {len(configs)} launch configs ({configs}); expected one")
-    env: dict[str, str] = {}
     notes: list[str] = []
-    for line in mirror.show(configs[0]).splitlines():
-        line = line.split("#", 1)[0]
-        src = _SOURCE_LINE.match(line)
-        if src:
-            name = PurePosixPath(src.group(1)).name
-            path = _sourced(mirror, submitter, impl, name, files)
-            if path is None:
-                notes.append(f"{name} (sourced) is shipped in no llama31_405b folder of {submitter}: what it sets is unknown")
-                continue
-            if not path.startswith(impl + "/"):
-                notes.append(f"{name} (sourced, not in the folder) read from {path}")
-            env.update(parse_config(mirror, path, set(mirror.ls(str(PurePosixPath(path).parent) + "/"))))
-            continue
-        m = _ASSIGN.match(line)
-        if m:
-            env[m.group(1)] = _value(m.group(2), env)
+
+    def resolve(name: str) -> str | None:
+        path = _sourced(mirror, submitter, impl, name, files)
+        if path is None:
+            notes.append(f"{name} (sourced) is shipped in no llama31_405b folder of {submitter}: what it sets is unknown")
+        elif not path.startswith(impl + "/"):
+            notes.append(f"{name} (sourced, not in the folder) read from {path}")
+        return path
+
+    env = parse_config(mirror, configs[0], files, resolve=resolve)
     return configs[0], env, mirror.show(f"{impl}/conf/custom.yaml"), notes
 
 
@@ -142,24 +133,24 @@ def layout_columns(config: str, env: dict[str, str], yaml: str, gpus: int, gbs: 
                          f"tp*pp*cp does not divide {gpus} GPUs)")
     acg = get("activations_checkpoint_granularity")
     graphs = [k for k in ("external_cuda_graph", "enable_cuda_graph", "full_cuda_graph")
-              if _true(setting(yaml, env, k, optional=True))]
-    fp8 = _true(get("fp8"))
+              if is_true(setting(yaml, env, k, optional=True))]
+    fp8 = is_true(get("fp8"))
     return {
         "tp": str(tp), "pp": str(pp), "vpp": str(vpp if pp > 1 else 1), "cp": str(cp), "dp": str(dp), "ep": "1",
-        "micro_batch": str(mbs), "sp": "yes" if _true(get("sequence_parallel")) and tp > 1 else "no",
+        "micro_batch": str(mbs), "sp": "yes" if is_true(get("sequence_parallel")) and tp > 1 else "no",
         "act_recompute": acg if acg not in ("", "null", "None") else "none",
-        "fsdp_zero": ("distributed optimizer (USE_DIST_OPTIMIZER)" if _true(get("use_distributed_optimizer"))
+        "fsdp_zero": ("distributed optimizer (USE_DIST_OPTIMIZER)" if is_true(get("use_distributed_optimizer"))
                       else "none"),
         "precision": (f"FP8 (TransformerEngine {get('fp8_recipe')} recipe, FP8=True; attention BF16: no "
                       "fp8_dot_product_attention key)" if fp8 else "BF16"),
-        "tp_comm_overlap": "yes" if _true(get("ub_tp_comm_overlap")) and tp > 1 else "no",
-        "fp8_params": "yes" if fp8 and _true(get("fp8_params|fp8_param_gather")) else ("no" if fp8 else ""),
-        "param_gather_overlap": "yes" if _true(get("overlap_param_gather")) else "no",
+        "tp_comm_overlap": "yes" if is_true(get("ub_tp_comm_overlap")) and tp > 1 else "no",
+        "fp8_params": "yes" if fp8 and is_true(get("fp8_params|fp8_param_gather")) else ("no" if fp8 else ""),
+        "param_gather_overlap": "yes" if is_true(get("overlap_param_gather")) else "no",
         "layer_cuda_graphs": "yes" if graphs else "no",
         "notes": "CUDA graphs: " + (", ".join(graphs) + " true" if graphs else "none of external_cuda_graph / "
                                     "enable_cuda_graph / full_cuda_graph set"),
-        "pp_split_embedding_loss": ("yes" if _true(get("account_for_embedding_in_pipeline_split"))
-                                    and _true(get("account_for_loss_in_pipeline_split")) else ""),
+        "pp_split_embedding_loss": ("yes" if is_true(get("account_for_embedding_in_pipeline_split"))
+                                    and is_true(get("account_for_loss_in_pipeline_split")) else ""),
     }
 
 

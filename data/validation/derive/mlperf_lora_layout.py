@@ -29,7 +29,7 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, _impl, parse_config
+from _mlperf_common import MLPERF_GROUPS, impl_folder, is_true, parse_config
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -45,7 +45,10 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
         minibs, mbs = int(env["MINIBS"]), int(env.get("MBS", "1"))
     except (KeyError, ValueError):
         return None
-    truthy = lambda k: env.get(k, "0").lower() in ("1", "true", "yes")  # noqa: E731
+
+    def truthy(key: str) -> bool:
+        return is_true(env.get(key, "0"))
+
     return {"tp": tp, "pp": pp, "cp": cp, "sp": truthy("SP"), "mbs": mbs, "minibs": minibs, "gpus": gpus,
             "gbs": minibs * gpus // (tp * pp * cp), "fp8": truthy("FP8"), "fp8_dpa": truthy("FP8_DPA"),
             "acg": env.get("ACG", "") if env.get("ACG", "null") not in ("", "null", "None") else ""}
@@ -54,7 +57,7 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
 def _names_other_accel(path: str, accel: str) -> bool:
     """Whether the config's file name or its implementation folder (Supermicro v5.0 ``h200_nemo`` / ``b200_nemo``)
     names an accelerator other than ``accel``."""
-    name = PurePosixPath(path).name.upper() + " " + PurePosixPath(_impl(path)).name.upper()
+    name = PurePosixPath(path).name.upper() + " " + PurePosixPath(impl_folder(path)).name.upper()
     return any(a in name for a in _ACCELS if a not in accel.upper())
 
 

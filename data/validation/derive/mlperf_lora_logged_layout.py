@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, _true
+from _mlperf_common import MLPERF_GROUPS, is_true
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -58,7 +58,7 @@ def row_settings(mirror: Mirror, folder: str) -> dict[str, str] | str:
 
 
 def _yes(value: str) -> str:
-    return "yes" if _true(value) else "no"
+    return "yes" if is_true(value) else "no"
 
 
 def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) -> None:

@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 from _mlperf_common import mllog_events, result_files
-from mlperf_steady_step import _block_end
+from mlperf_steady_step import block_end
 from pinned_mirrors import open_mirrors
 from runs_table import read_runs, write_table
 
@@ -77,7 +77,7 @@ def file_split(text: str) -> dict[str, float] | None:
         return None
     evals = _times(ev, "eval_start")
     starts = _times(ev, "block_start")
-    stops = [(t, _block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(_times(ev, "block_stop"), starts, strict=False)]
+    stops = [(t, block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(_times(ev, "block_stop"), starts, strict=False)]
     blocks = [(t0, t1, s1 - s0) for (t0, s0), (t1, s1) in zip(starts, stops, strict=False)
               if s0 is not None and s1 is not None and s1 > s0]
     if len(blocks) < 2 or blocks[0][1] - blocks[0][0] <= 0:

@@ -38,7 +38,7 @@ import shlex
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import _SOURCE, MLPERF_GROUPS, _impl, _true, nemo_conf_paths, parse_config
+from _mlperf_common import MLPERF_GROUPS, RESULT_SOURCE, impl_folder, is_true, nemo_conf_paths, parse_config
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
@@ -58,7 +58,7 @@ def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict
         text = mirror.show(path)
         m = re.search(r"^\s*fp8_params:\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
         if m:
-            out["fp8_params"] = "yes" if _true(env.get(m.group(1), m.group(2))) else "no"
+            out["fp8_params"] = "yes" if is_true(env.get(m.group(1), m.group(2))) else "no"
             out["fp8_params_from"] = f"{path} (fp8_params: ${{oc.env:{m.group(1)},{m.group(2)}}})"
         m = re.search(r"^\s*optim:\s*\n\s*name:\s*(\w+)", text, re.M)
         if m:
@@ -67,7 +67,7 @@ def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict
         # ``use_distributed_optimizer: ${oc.decode:${oc.env:USE_DISTRIBUTED_OPTIMIZER,True}}``
         m = re.search(r"^optim:\s*\n(?:\s+.*\n)*?\s+use_distributed_optimizer:\s*"
                       r"\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
-        if m and "optim" not in out and _true(env.get(m.group(1), m.group(2))):
+        if m and "optim" not in out and is_true(env.get(m.group(1), m.group(2))):
             out["optim"] = f"use_distributed_optimizer ({m.group(1)} default {m.group(2)})"
     return out
 
@@ -83,8 +83,9 @@ def nemo_gpt3_layout(env: dict[str, str]) -> dict[str, object] | None:
         return None
     acg = env.get("ACT_CKPT_GRANULARITY", "null")
     return {"tp": tp, "pp": pp, "vpp": vpp, "mbs": mbs, "gpus": gpus, "gbs": minibs * gpus // (tp * pp),
-            "sp": _true(env.get("SEQ_PARALLEL", "True")), "acg": "" if acg in ("", "null", "None") else acg,
-            "fp8": _true(env.get("FP8", "False")), "zero": 1 if _true(env.get("USE_DIST_OPTIMIZER", "False")) else 0}
+            "sp": is_true(env.get("SEQ_PARALLEL", "True")), "acg": "" if acg in ("", "null", "None") else acg,
+            "fp8": is_true(env.get("FP8", "False")),
+            "zero": 1 if is_true(env.get("USE_DIST_OPTIMIZER", "False")) else 0}
 
 
 _SHARED = ("sp", "acg", "fp8", "zero", "vpp")
@@ -148,7 +149,7 @@ def find_habana_gpt3(mirror: Mirror, version: str, gpus: int) -> tuple[str, dict
             continue
         tp = int(_flag(args, "--tensor-model-parallel-size", "8"))
         pp = int(_flag(args, "--pipeline-model-parallel-size", "8"))
-        fused_recompute = _true(_flag(args, "--use-fused-sdpa-with-recompute", "false"))
+        fused_recompute = is_true(_flag(args, "--use-fused-sdpa-with-recompute", "false"))
         lay: dict[str, object] = {"tp": tp, "pp": pp, "vpp": 1, "mbs": int(_flag(args, "--micro-batch-size", "1")),
                                   "dp": int(_flag(args, "--data-parallel-size", "1")), "sp": True,
                                   "acg": "" if fused_recompute else "selective", "zero": 0,
@@ -218,8 +219,8 @@ def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str) -> Non
     if not config:
         return
     path = config.group(1)
-    env = parse_config(mirror, path, set(mirror.ls(_impl(path))))
-    row["tp_comm_overlap"] = "yes" if _true(env.get("TP_COMM_OVERLAP", "False")) else "no"
+    env = parse_config(mirror, path, set(mirror.ls(impl_folder(path))))
+    row["tp_comm_overlap"] = "yes" if is_true(env.get("TP_COMM_OVERLAP", "False")) else "no"
     yaml = nemo_yaml_settings(mirror, path, env)
     row["fp8_params"] = yaml.get("fp8_params", "")
     if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
@@ -238,7 +239,7 @@ def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
     for row in rows:
-        match = _SOURCE.search(row["source"])
+        match = RESULT_SOURCE.search(row["source"])
         if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
             continue
         version, submitter, folder, bench = match.groups()
@@ -268,7 +269,7 @@ def main(mirrors: list[str]) -> None:
         suffix = ""
         if bench == "gpt3" and submitter != "Intel-HabanaLabs":
             config = found[0].split(" ")[0]
-            env = parse_config(mirror, config, set(mirror.ls(_impl(config)))
+            env = parse_config(mirror, config, set(mirror.ls(impl_folder(config)))
                                ) if config.endswith(".sh") else {}
             yaml = nemo_yaml_settings(mirror, config, env)
             row["fp8_params"] = yaml.get("fp8_params", "no")

@@ -54,7 +54,7 @@ from runs_table import read_runs, write_runs
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+)/result_\*\.txt")
 
 
-def _block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, int | None]]) -> int | None:
+def block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, int | None]]) -> int | None:
     """Samples count at a block's end: its ``block_stop``'s own, or where that repeats the block's start
     (v5.0 NVIDIA logs: ``block_stop`` carries the count the block started at), the count of the
     evaluation that follows it at once (``eval_start`` at the same time)."""
@@ -69,7 +69,7 @@ def steady_step(text: str) -> float | None:
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
     starts = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_start"]
     evals = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "eval_start"]
-    stops = [(t, _block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(
+    stops = [(t, block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(
         [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_stop"], starts, strict=False)]
     blocks = [(t1 - t0, s1 - s0) for (t0, s0), (t1, s1) in zip(starts, stops, strict=False)
               if s0 is not None and s1 is not None and s1 > s0]

@@ -33,7 +33,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from _mlperf_common import _SOURCE, MLPERF_GROUPS, _true, fill_from_launch_configs, fill_mlperf_rows, nemo_flag
+from _mlperf_common import MLPERF_GROUPS, RESULT_SOURCE, fill_from_launch_configs, fill_mlperf_rows, is_true, nemo_flag
 from pinned_mirrors import Mirror
 
 _ENV = r":\s*\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}"
@@ -61,7 +61,7 @@ def unnamed_config_default(key: re.Pattern[str]) -> Callable[[dict[str, Mirror],
     variable; None otherwise (left as is)."""
 
     def derive_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
-        match = _SOURCE.search(row["source"])
+        match = RESULT_SOURCE.search(row["source"])
         if (row["source_group"] not in MLPERF_GROUPS or not match or match.group(4) != "llama2_70b_lora"
                 or match.group(1) not in repos or re.search(r"training_results_v[\d.]+/\S+?\.sh", row["derived"])):
             return None
@@ -77,7 +77,7 @@ def unnamed_config_default(key: re.Pattern[str]) -> Callable[[dict[str, Mirror],
         setters = [f for f in files if f.endswith(".sh") and re.search(rf"^\s*(export\s+)?{var}=", mirror.show(f), re.M)]
         if setters:
             return None
-        value = "yes" if _true(default) else "no"
+        value = "yes" if is_true(default) else "no"
         return match.group(1), value, (f"{yamls[0]} ({found['key']}: ${{oc.env:{var},{default}}}; no launch config "
                                        f"named, and no .sh file of {submitter}'s implementation sets {var})")
 

@@ -4,7 +4,8 @@ recipe sets Megatron-Core's ``account_for_embedding_in_pipeline_split`` and
 layer each: NVIDIA/Megatron-LM @b0cc2706dd megatron/core/transformer/transformer_block.py
 ``get_num_layers_to_build``); every other row's cell is left empty (Megatron-Core's default, off).
 
-Usage: python data/validation/derive/pipeline_split.py   (idempotent; owns the column on every row)
+Usage: python data/validation/derive/pipeline_split.py   (idempotent; owns the column on every row but the MLPerf
+v5.0 llama31_405b ones, whose cell mlperf_llama31_405b_rows.py writes from each launch config)
 
 Sources (read with ``git show`` / ``git grep`` on mirrors of the two repositories):
 * Megatron-Bridge performance tables (run_id ``mbridge_`` / ``mbridge-fwd_``), Qwen3-235B-A22B and
@@ -19,10 +20,10 @@ Sources (read with ``git show`` / ``git grep`` on mirrors of the two repositorie
   examples/moe-modelzoo/model_configs/benchmarking/Qwen3-235B-A22B.yaml (``--account-for-embedding-in-
   pipeline-split: true``, ``--account-for-loss-in-pipeline-split: true``) and runtime_configs/benchmarking/
   runtime.conf (Qwen3-235B-A22B: 96 layers for the split, "Account loss and embedding for number of layers").
-* MLPerf Training v5.0 llama31_405b (run_id ``mlperf_train_v5.0_*_llama31_405b``, the mlperf-forward group, s18-D):
-  every launch config of the 14 results sets ``ASYM_PP_EMBED=True`` and ``ASYM_PP_LOSS=True``, which the
-  implementations' ``conf/custom.yaml`` passes as ``account_for_embedding_in_pipeline_split`` /
-  ``account_for_loss_in_pipeline_split``; mlperf_llama31_405b_rows.py reads them per row (and writes the same cell).
+Not this script's: the MLPerf Training v5.0 llama31_405b rows (run_id ``mlperf_train_v5.0_*_llama31_405b``, the
+mlperf-forward group): mlperf_llama31_405b_rows.py writes their cell from each launch config's ``ASYM_PP_EMBED`` /
+``ASYM_PP_LOSS`` (which the implementations' ``conf/custom.yaml`` passes as ``account_for_embedding_in_pipeline_split``
+/ ``account_for_loss_in_pipeline_split``; all 14 set both); this script leaves those cells as they are.
 Not set (not read): every other model.
 """
 
@@ -38,17 +39,21 @@ def states_split(row: dict[str, str]) -> bool:
     """Whether ``row``'s recipe sets both flags (module doc)."""
     rid = row["run_id"]
     bridge = rid.startswith(("mbridge_", "mbridge-fwd_")) and row["model"] in BRIDGE_MODELS
-    zoo = rid.startswith("mcore_moe_qwen3_235b")
-    mlperf = rid.startswith("mlperf_train_v5.0_") and rid.endswith("_llama31_405b")
-    return bridge or zoo or mlperf
+    return bridge or rid.startswith("mcore_moe_qwen3_235b")
+
+
+def owns(row: dict[str, str]) -> bool:
+    """Every row but the MLPerf v5.0 llama31_405b ones (mlperf_llama31_405b_rows.py writes theirs)."""
+    rid = row["run_id"]
+    return not (rid.startswith("mlperf_train_v5.0_") and rid.endswith("_llama31_405b"))
 
 
 def main() -> None:
     """Fill the column (module doc)."""
     header, rows = read_runs([COLUMN])
-    n = fill_columns(rows, [COLUMN], lambda row: ["yes"] if states_split(row) else None)
+    n = fill_columns(rows, [COLUMN], lambda row: ["yes"] if states_split(row) else None, owns)
     write_runs(header, rows)
-    print(n, f"rows with {COLUMN} = yes")
+    print(n, f"rows given {COLUMN} = yes (the MLPerf 405B rows' cells left to mlperf_llama31_405b_rows.py)")
 
 
 if __name__ == "__main__":

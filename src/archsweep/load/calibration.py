@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from archsweep.load.paths import data_dir
-from archsweep.load.stack_parallelism import CAPABILITY_KEYS, SOFTWARE_KEYS, _stacks_path
+from archsweep.load.stack_parallelism import CAPABILITY_KEYS, SOFTWARE_KEYS, stacks_path
 from archsweep.load.units import parse_quantity
 from archsweep.load.yamlio import load_yaml
 from archsweep.spec.calibration import DEFAULT_STACK, Calibration
@@ -62,7 +62,7 @@ _SHARES: dict[str, tuple[bool, str]] = {"hbm_usable_fraction": (False, "a fracti
 @cache
 def software_stacks() -> tuple[str, ...]:
     """Names of the software stacks in ``data/calibration/software_stacks.yaml``."""
-    doc = load_yaml(_stacks_path())
+    doc = load_yaml(stacks_path())
     return tuple(doc) if isinstance(doc, dict) else ()
 
 
@@ -74,7 +74,7 @@ def load_calibration(path: Path | None = None, *, stack: str = DEFAULT_STACK) ->
         InputError: unknown stack (lists the known ones), or a malformed/unsourced constant.
     """
     base = _load_base(path)
-    stacks_file = _stacks_path()
+    stacks_file = stacks_path()
     doc = load_yaml(stacks_file)
     if not isinstance(doc, dict) or stack not in doc:
         raise InputError(str(stacks_file), "stack", stack, "one of " + ", ".join(software_stacks()))

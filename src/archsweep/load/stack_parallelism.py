@@ -29,7 +29,8 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.stack import PARALLELISM_KEYS, StackParallelism, check_value
 from archsweep.spec.training import TrainingJob
 
-__all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "job_parallelism", "load_stack_parallelism", "load_stack_software"]
+__all__ = ["CAPABILITY_KEYS", "SOFTWARE_KEYS", "job_parallelism", "load_stack_parallelism", "load_stack_software",
+           "stacks_path"]
 
 #: Stack keys on what the stack's software releases can run (:func:`load_stack_software`) and whether it can
 #: overlap the TP collectives (``tp_comm_overlap``, read by :func:`load_stack_parallelism`): not constants.
@@ -40,7 +41,7 @@ _PROVENANCE = ("value", "source", "locator", "confidence")
 _ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero": "'all' or a list of ZeRO stages 0..3"}
 
 
-def _stacks_path() -> Path:
+def stacks_path() -> Path:
     return data_dir() / "calibration" / "software_stacks.yaml"
 
 
@@ -50,7 +51,7 @@ def _stack_entry(stack: str) -> tuple[str, dict[str, Any], Any]:
     Raises:
         InputError: ``stack`` is not a stack of the file (lists those that are).
     """
-    path = _stacks_path()
+    path = stacks_path()
     file = str(path)
     doc = load_yaml(path)
     if not isinstance(doc, dict) or stack not in doc:

@@ -85,7 +85,7 @@ from archsweep.search.frontgaps import crowding_distance
 from archsweep.search.grid import GridAxis, Index, checked_reach, grid_axes, nearest_ring, neighbours
 from archsweep.search.limitsteps import LimitSteps, limit_step, limit_step_data
 from archsweep.search.parentgain import GainData, memoised_gains
-from archsweep.search.proposing import _FINISHED, ProposingSampler, _to_global
+from archsweep.search.proposing import FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.ridge import RidgeData, boundary_candidates, constraint_transform
 from archsweep.search.stepmodel import Stepper, fit_step_model, front_margin, objective_transform
 from archsweep.search.twins import limit_axis
@@ -297,7 +297,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         if not self._axes:
             return None
         trials = study.get_trials(deepcopy=False)
-        finished = [t for t in trials if t.state in _FINISHED]
+        finished = [t for t in trials if t.state in FINISHED_STATES]
         known: set[Index] = set()
         for t in finished:
             index = self._trial_index(t)
@@ -306,7 +306,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
         if len(known) < self._start:
             return None
         final = self._final is not None and len(known) >= self._final
-        if not final and _to_global(trial.number, self._global_share):
+        if not final and to_global(trial.number, self._global_share):
             return None
         parents = self._parents(study, finished)
         if not parents.indices:
@@ -381,7 +381,7 @@ class ParetoLocalSearchSampler(ProposingSampler):
             return params
         trials = study.get_trials(deepcopy=False)
         taken = {i for t in trials if t.number != trial.number for i in [self._trial_index(t)] if i is not None}
-        taken |= self._implied([t for t in trials if t.state in _FINISHED])
+        taken |= self._implied([t for t in trials if t.state in FINISHED_STATES])
         if index not in taken:
             return params
         rng = np.random.default_rng([self._seed, trial.number, 1])

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archsweep.search.delegating import DelegatingSampler
 from archsweep.search.twins import implied_twins
 
-__all__ = ["ProposingSampler", "CONSTRAINT_CAP"]
+__all__ = ["ProposingSampler", "CONSTRAINT_CAP", "FINISHED_STATES", "to_global"]
 
 #: The constraint value the worker tells for a non-finite one (:func:`archsweep.search.dedup.finite_or_cap`;
 #: Optuna accepts no NaN/inf): violated, larger than any real one. Here, not in dedup, because dedup imports
@@ -31,10 +31,10 @@ __all__ = ["ProposingSampler", "CONSTRAINT_CAP"]
 CONSTRAINT_CAP = 1e300
 
 
-_FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.FAIL)
 
 
-def _to_global(number: int, share: float) -> bool:
+def to_global(number: int, share: float) -> bool:
     """Whether trial ``number`` is among ``share`` of the study's trial numbers, evenly spaced
     (``floor((n + 1) s) > floor(n s)``; every other trial at 0.5): the local search's trials left to
     the global sampler, the surrogate's own trials. Both read the raw trial number, so equal shares

@@ -67,7 +67,7 @@ from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
-from archsweep.search.proposing import _FINISHED, CONSTRAINT_CAP, ProposingSampler, _to_global
+from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.search.surrogatepool import (
     grid_candidates,
@@ -302,11 +302,11 @@ class SurrogateSampler(ProposingSampler):
         if not self._axes:
             return None
         trials = study.get_trials(deepcopy=False)
-        finished = [t for t in trials if t.state in _FINISHED]
+        finished = [t for t in trials if t.state in FINISHED_STATES]
         distinct = len({self._trial_index(t) for t in finished} - {None})
         if distinct < self._start or (self._stop is not None and distinct >= self._stop):
             return None
-        if not _to_global(trial.number, self._share):
+        if not to_global(trial.number, self._share):
             return None
         model = self._model(study, finished)
         if model is None:
@@ -322,7 +322,7 @@ class SurrogateSampler(ProposingSampler):
         free = np.array([tuple(p) not in taken for p in model.pool.tolist()])
         if self._grid_share is not None:
             # this trial's rank among the surrogate's own trials picks the whole-grid or the neighbour set
-            whole = _to_global(int((trial.number + 1) * self._share) - 1, self._grid_share)
+            whole = to_global(int((trial.number + 1) * self._share) - 1, self._grid_share)
             chosen = self._best(model, front, free & (model.gridded if whole else model.neighbour), self._threshold(whole))
         elif self._pool_kind == "fallback":
             chosen = self._best(model, front, free & model.neighbour, self._threshold(False))

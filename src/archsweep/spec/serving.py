@@ -25,8 +25,9 @@ LOAD_MODES: tuple[str, ...] = ("offline", "concurrency", "qps")
 MAX_REQUEST_TOKENS = 2**24
 
 #: Bytes per stored element including block scales: NVFP4 = 4-bit values + one FP8 scale per
-#: 16 values (NVIDIA Blackwell NVFP4 format: 0.5 + 1/16 B); INT4 weight-only (AWQ/GPTQ, group
-#: 128 with an FP16 scale: 0.5 + 2/128 B).
+#: 16 values (NVIDIA Blackwell NVFP4 format: 0.5 + 1/16 B); INT4 weight-only (group 128 with an
+#: FP16 scale: 0.5 + 2/128 B; ModelOpt's INT4-AWQ is symmetric, AutoAWQ / GPTQ add a 4-bit zero a
+#: group, 0.5/128 B more, not counted).
 BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16.0, "int4": 0.5 + 2.0 / 128.0}
 
 

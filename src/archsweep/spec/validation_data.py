@@ -117,7 +117,8 @@ class BenchPrecisions:
     ``fp4_native``: on accelerators whose matrix engines run FP4 natively (Blackwell); ``other``:
     elsewhere. ``non_expert_weight``: weights outside the routed experts, when wider (None: as
     the experts). ``checkpoint``: the checkpoint's storage format when the weight precision does not
-    imply it (``mxfp4``: the openai gpt-oss checkpoints; None: fp4 -> nvfp4, else the precision),
+    imply it (``mxfp4``: the openai gpt-oss checkpoints; ``int4_i32``: an AutoAWQ / GPTQ /
+    compressed-tensors one; None: fp4 -> nvfp4, else the precision),
     for trtllm-bench's engine-size estimate (model.inference.engine_limits.CHECKPOINT_STORAGE).
     """
 

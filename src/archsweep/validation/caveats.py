@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from archsweep.validation.types import _EMPTY
+from archsweep.validation.types import EMPTY_CELLS
 
 __all__ = ["CAVEAT_COLUMN", "CAVEAT_TEXT_COLUMN", "SOURCE_CAVEATS", "caveat_problem", "caveat_skip_reason"]
 
@@ -36,8 +36,8 @@ SOURCE_CAVEATS: Mapping[str, str] = {
     "preliminary": "the source calls the figure preliminary (an early or unverified measurement)",
     "withdrawn": "the source or its publisher withdrew or corrected the result",
 }
-#: Cells that state no caveat: every cell's empty spellings (:data:`archsweep.validation.types._EMPTY`) and "none".
-_NO_CAVEAT = _EMPTY | {"none"}
+#: Cells that state no caveat: every cell's empty spellings (:data:`archsweep.validation.types.EMPTY_CELLS`) and "none".
+_NO_CAVEAT = EMPTY_CELLS | {"none"}
 
 
 def _cell(row: Mapping[str, str], column: str) -> str:

@@ -32,10 +32,10 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.spec.errors import ArchsweepError
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 from archsweep.validation.precision import precision_of, recipe_of
 from archsweep.validation.rows import calibration_stack, row_calibration
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 from archsweep.validation.sourced_groups import load_sourced_groups
 from archsweep.validation.types import Skip
 
@@ -60,7 +60,7 @@ def load_die_families(path: str | Path | None = None) -> dict[str, str]:
 
 
 def _part(row: Mapping[str, str]) -> str:
-    return _text(row, "accelerator_canonical") or _text(row, "accelerator")
+    return cell_text(row, "accelerator_canonical") or cell_text(row, "accelerator")
 
 
 def precision_class(row: Mapping[str, str]) -> tuple[str, str] | None:
@@ -91,7 +91,7 @@ def row_evaluation(row: Mapping[str, str], strategy: str, catalog: Any, tech: An
     try:
         plan = plan_row(row, catalog)
         cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-        return _evaluate(plan, strategy, cache, tech, cal)
+        return evaluate_plan(plan, strategy, cache, tech, cal)
     except (Skip, ArchsweepError, ValueError, ArithmeticError, KeyError):
         return None
 
@@ -122,7 +122,7 @@ def same_silicon_ceiling(row: Mapping[str, str], measured_step_s: float,
         if not (math.isfinite(own) and math.isfinite(moved) and moved > 0):
             continue
         ratio = own / moved
-        return Ceiling(measured_step_s / (peer_step / ratio), _text(peer, "run_id"), ratio)
+        return Ceiling(measured_step_s / (peer_step / ratio), cell_text(peer, "run_id"), ratio)
     return Ceiling(1.0, "", math.nan)
 
 
@@ -130,7 +130,7 @@ def with_ceilings(results: Sequence[Any], rows: Sequence[Mapping[str, str]], cat
                   cache: dict) -> list[Any]:
     """``results`` (OptimismRow) with ``ceiling`` set from the other results' rows."""
     families = load_die_families()
-    by_id = {_text(r, "run_id"): r for r in rows}
+    by_id = {cell_text(r, "run_id"): r for r in rows}
     keyed = [(res, by_id[res.run_id], peer_key(by_id[res.run_id], families)) for res in results if res.run_id in by_id]
     groups: dict[tuple[str, ...], list[tuple[Any, Mapping[str, str]]]] = {}
     for res, row, key in keyed:

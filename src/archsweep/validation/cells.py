@@ -13,7 +13,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.job_option_table import JOB_OPTIONS
 from archsweep.spec.training import RECOMPUTE_MODULES
 from archsweep.validation.caveats import caveat_problem
-from archsweep.validation.types import _EMPTY, METRICS, Skip
+from archsweep.validation.types import EMPTY_CELLS, METRICS, Skip
 
 # ---------------------------------------------------------------------------------------
 # reading cells
@@ -48,7 +48,7 @@ def _check_cells(path: Path, line: int, row: Mapping[str, str]) -> None:
     run_id = row.get("run_id", "")
     for column in NUMERIC_COLUMNS:
         raw = (row.get(column) or "").strip()
-        if not raw or raw.lower() in _EMPTY:
+        if not raw or raw.lower() in EMPTY_CELLS:
             continue
         try:
             value = float(raw.replace(",", ""))
@@ -136,13 +136,13 @@ def read_measurements(path: Path | str) -> list[dict[str, str]]:
         raise InputError(str(path), "", f"<{exc}>", "a UTF-8 CSV file") from None
 
 
-def _text(row: Mapping[str, str], key: str) -> str:
+def cell_text(row: Mapping[str, str], key: str) -> str:
     value = row.get(key, "") or ""
-    return "" if value.strip().lower() in _EMPTY else value.strip()
+    return "" if value.strip().lower() in EMPTY_CELLS else value.strip()
 
 
-def _number(row: Mapping[str, str], key: str) -> float | None:
-    raw = _text(row, key)
+def cell_number(row: Mapping[str, str], key: str) -> float | None:
+    raw = cell_text(row, key)
     if not raw:
         return None
     try:
@@ -154,20 +154,20 @@ def _number(row: Mapping[str, str], key: str) -> float | None:
     return value
 
 
-def _int(row: Mapping[str, str], key: str) -> int | None:
-    value = _number(row, key)
+def cell_int(row: Mapping[str, str], key: str) -> int | None:
+    value = cell_number(row, key)
     if value is None:
         return None
     if value != int(value):
-        raise Skip(f"{key}={_text(row, key)!r}: allowed a positive integer")
+        raise Skip(f"{key}={cell_text(row, key)!r}: allowed a positive integer")
     return int(value)
 
 
-def _yes_no(row: Mapping[str, str], key: str) -> bool | None:
+def cell_yes_no(row: Mapping[str, str], key: str) -> bool | None:
     """A yes/no cell as a bool (None when empty); other text skips the row."""
-    raw = _text(row, key).lower()
+    raw = cell_text(row, key).lower()
     if raw and raw not in ("yes", "true", "on", "1", "y", "no", "false", "off", "0", "n"):
-        raise Skip(f"{key}={_text(row, key)!r} not understood; allowed: yes/no")
+        raise Skip(f"{key}={cell_text(row, key)!r} not understood; allowed: yes/no")
     return raw in ("yes", "true", "on", "1", "y") if raw else None
 
 
@@ -181,7 +181,8 @@ def stated_job_options(row: Mapping[str, str]) -> dict[str, Any]:
     for option in JOB_OPTIONS:
         if not option.csv_generic:
             continue
-        stated: Any = _yes_no(row, option.csv_column) if option.kind == "bool" else _text(row, option.csv_column) or None
+        column = option.csv_column
+        stated: Any = cell_yes_no(row, column) if option.kind == "bool" else cell_text(row, column) or None
         out[option.name] = option.default if stated is None else stated
     return out
 
@@ -190,14 +191,14 @@ def ds_overlap_comm(row: Mapping[str, str]) -> bool | None:
     """DeepSpeed ``zero_optimization.overlap_comm`` as a row's ``fsdp_zero`` cell states it ("ZeRO-3 (DeepSpeed
     zero_optimization.stage 3, overlap_comm false)", written from the submission's config by
     data/validation/derive/mlperf_stated_layouts.py); None where the cell does not state it."""
-    match = re.search(r"overlap_comm\W*(true|false)", _text(row, "fsdp_zero").lower())
+    match = re.search(r"overlap_comm\W*(true|false)", cell_text(row, "fsdp_zero").lower())
     return None if match is None else match.group(1) == "true"
 
 
 def offload_layers(row: Mapping[str, str]) -> int:
     """``act_offload_layers``: layers whose activations the row offloads to host memory (empty: 0).
     Filled by data/validation/derive/activation_offload.py from Megatron-Bridge presets."""
-    n = _int(row, "act_offload_layers")
+    n = cell_int(row, "act_offload_layers")
     if n is not None and n < 0:
         raise Skip(f"act_offload_layers={n} not understood; allowed: an integer >= 0")
     return n or 0
@@ -208,7 +209,7 @@ def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
     Megatron-Bridge preset (data/validation/derive/moe_recipes.py), None when empty or "none". A preset
     that sets them runs ``recompute_granularity = "selective"`` (NVIDIA-NeMo/Megatron-Bridge @067f987
     scripts/performance/utils/overrides.py ``_set_recompute_overrides``)."""
-    raw = _text(row, "moe_recompute_modules").lower()
+    raw = cell_text(row, "moe_recompute_modules").lower()
     if not raw or raw == "none":
         return None
     names = tuple(m.strip() for m in raw.split("+"))
@@ -219,10 +220,10 @@ def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
     return names
 
 
-def _zero_stage(row: Mapping[str, str]) -> int | None:
+def cell_zero_stage(row: Mapping[str, str]) -> int | None:
     """ZeRO stage of ``fsdp_zero`` (FSDP FULL_SHARD / Megatron-FSDP 3, SHARD_GRAD_OP 2, distributed optimizer 1,
     DDP / NO_SHARD 0); None when empty; :class:`Skip` for hybrid sharding or text not understood."""
-    raw = _text(row, "fsdp_zero")
+    raw = cell_text(row, "fsdp_zero")
     text = raw.lower().replace(" ", "").replace("-", "").replace("_", "")
     if not text:
         return None

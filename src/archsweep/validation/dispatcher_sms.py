@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from archsweep.spec.calibration import Calibration
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 
 __all__ = ["dispatcher_sms_calibration"]
 
@@ -23,6 +23,6 @@ def dispatcher_sms_calibration(row: Mapping[str, str], calibration: Calibration)
     """``calibration`` with DeepEP's SMs as the overlapped all-to-all's where the row states
     ``moe_token_dispatcher`` deepep and the stack states them (``moe_deepep_overlap_sms`` > 0); unchanged
     otherwise (HybridEP, the alltoall dispatcher, no MoE)."""
-    if _text(row, "moe_token_dispatcher").lower() != "deepep" or calibration.moe_deepep_overlap_sms <= 0.0:
+    if cell_text(row, "moe_token_dispatcher").lower() != "deepep" or calibration.moe_deepep_overlap_sms <= 0.0:
         return calibration
     return replace(calibration, moe_a2a_overlap_sms=calibration.moe_deepep_overlap_sms)

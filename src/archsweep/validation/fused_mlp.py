@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from archsweep.spec.calibration import Calibration
-from archsweep.validation.cells import _yes_no
+from archsweep.validation.cells import cell_yes_no
 
 __all__ = ["FUSED_GROUPED_MLP", "FUSED_AWAY", "fused_grouped_mlp_calibration"]
 
@@ -42,7 +42,7 @@ FUSED_AWAY = ("clamped_glu_bytes_fwd_per_element", "clamped_glu_bytes_bwd_per_el
 def fused_grouped_mlp_calibration(row: Mapping[str, str], calibration: Calibration) -> Calibration:
     """``calibration`` without the eager clamp and expert-bias costs where the row states
     ``moe_fused_grouped_mlp`` yes (module doc); unchanged otherwise. Raises ``Skip`` on a cell that is not yes / no."""
-    if not _yes_no(row, FUSED_GROUPED_MLP):
+    if not cell_yes_no(row, FUSED_GROUPED_MLP):
         return calibration
     zeros: dict[str, Any] = dict.fromkeys(FUSED_AWAY, 0.0)
     return replace(calibration, **zeros)

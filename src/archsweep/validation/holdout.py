@@ -23,7 +23,7 @@ from archsweep.load.calibration import held_out_lower_bounds, held_out_priors, l
 from archsweep.load.catalog import load_catalog
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError, InputError
-from archsweep.validation.cells import _text, read_measurements
+from archsweep.validation.cells import cell_text, read_measurements
 from archsweep.validation.rows import calibration_stack
 from archsweep.validation.run import plan_row, validate_rows
 from archsweep.validation.types import RowResult, Skip
@@ -63,9 +63,9 @@ class FittedConstant:
 
 def _mlperf_lora_tp_overlap_cp1(row: Mapping[str, str]) -> bool:
     """MLPerf llama2_70b_lora rows stating TP communication overlap on, at TP > 1 and CP 1."""
-    return (_text(row, "source_group") == "mlperf" and _text(row, "run_id").endswith("llama2_70b_lora")
-            and _text(row, "tp_comm_overlap") == "yes" and (_text(row, "cp") or "1") == "1"
-            and int(_text(row, "tp") or "1") > 1)
+    return (cell_text(row, "source_group") == "mlperf" and cell_text(row, "run_id").endswith("llama2_70b_lora")
+            and cell_text(row, "tp_comm_overlap") == "yes" and (cell_text(row, "cp") or "1") == "1"
+            and int(cell_text(row, "tp") or "1") > 1)
 
 
 def _mlperf_lora_tp_overlap_fit(row: Mapping[str, str]) -> bool:
@@ -73,9 +73,10 @@ def _mlperf_lora_tp_overlap_fit(row: Mapping[str, str]) -> bool:
     whose layers issue no eager host time on the critical path: CP 1 (a layer's GPU time hides it, s6-graphs) or
     per-layer CUDA graphs stated (``layer_cuda_graphs`` yes: the v4.1 TP4 CP2 configs). The eager v4.0 TP4 CP2
     rows stay out (their ~1.2-1.5 ms per layer of host issue, s13-lora)."""
-    graphed_overlap = (_text(row, "source_group") == "mlperf" and _text(row, "run_id").endswith("llama2_70b_lora")
-                       and _text(row, "tp_comm_overlap") == "yes" and _text(row, "layer_cuda_graphs") == "yes"
-                       and int(_text(row, "tp") or "1") > 1)
+    graphed_overlap = (cell_text(row, "source_group") == "mlperf"
+                       and cell_text(row, "run_id").endswith("llama2_70b_lora")
+                       and cell_text(row, "tp_comm_overlap") == "yes" and cell_text(row, "layer_cuda_graphs") == "yes"
+                       and int(cell_text(row, "tp") or "1") > 1)
     return _mlperf_lora_tp_overlap_cp1(row) or graphed_overlap
 
 
@@ -89,7 +90,7 @@ FITTED: tuple[FittedConstant, ...] = (
     # as the mpt group: held out with that group (then its measured prior, held_out_priors.yaml).
     FittedConstant("pytorch-fsdp", "overlap_interference", (0.8,),
                    "llm-foundry's micro-batch sweep (data/validation/llm_foundry_microbatch_sweep.csv; source group mpt)",
-                   lambda r: _text(r, "source_group") == "mpt"),
+                   lambda r: cell_text(r, "source_group") == "mpt"),
     # Host-time grids: 0 .. 14 ms by 1 ms (alltoall) and 0 .. 6 ms by 0.5 ms (flex); s13-refit refined both, the
     # flex fits differing by tenths of a MAPE point between 1 ms steps (docs/model-accuracy.md s13-refit).
     FittedConstant("megatron-core", "moe_layer_host_overhead_s", tuple(round(k * 0.5e-3, 4) for k in range(29)),
@@ -109,7 +110,7 @@ FITTED: tuple[FittedConstant, ...] = (
     # gives the lower bound; the upper bound is SC21 Fig. 17, not a row. Held out with its group.
     FittedConstant("megatron-2021", "hbm_usable_fraction", (0.82,),
                    "korthikanti_1000B_seqsel (its stated mapping must fit)",
-                   lambda r: _text(r, "run_id") == "korthikanti_1000B_seqsel"),
+                   lambda r: cell_text(r, "run_id") == "korthikanti_1000B_seqsel"),
 )
 
 
@@ -150,7 +151,7 @@ def _mape(rows: Sequence[Mapping[str, str]], cal: Calibration) -> float:
 def fit_set(rows: Iterable[Mapping[str, str]], const: FittedConstant) -> list[Mapping[str, str]]:
     """The rows ``const`` is fitted on: its stack's rows its selector takes, outside :data:`FORWARD_TEST_GROUPS`."""
     return [r for r in rows if calibration_stack(r) == const.stack and const.selects(r)
-            and _text(r, "source_group") not in FORWARD_TEST_GROUPS]
+            and cell_text(r, "source_group") not in FORWARD_TEST_GROUPS]
 
 
 def fit_grid(rows: Iterable[Mapping[str, str]], const: FittedConstant) -> dict[float, float]:
@@ -169,7 +170,7 @@ def held_out_calibrations(rows: Iterable[Mapping[str, str]], group: str) -> dict
         cal = load_calibration(stack=stack)
         for const in (c for c in FITTED if c.stack == stack):
             full = fit_set(rows, const)
-            fit = [r for r in full if _text(r, "source_group") != group]
+            fit = [r for r in full if cell_text(r, "source_group") != group]
             if len(fit) == len(full):
                 continue  # the group took no part in this fit: the fitted value stands
             if not fit:
@@ -185,7 +186,7 @@ def validate_held_out(rows: Iterable[Mapping[str, str]], group: str) -> list[Row
     """Results of ``group``'s rows with the constants refit without them."""
     rows = list(rows)
     cals = held_out_calibrations(rows, group)
-    judged = [r for r in rows if _text(r, "source_group") == group]
+    judged = [r for r in rows if cell_text(r, "source_group") == group]
     results: list[RowResult] = []
     for row in judged:
         stack = calibration_stack(row)
@@ -200,7 +201,7 @@ def validate_file(path: Path | str, *, hold_out: str | None = None) -> list[RowR
     rows = read_measurements(path)
     if hold_out is None:
         return validate_rows(rows)
-    groups = sorted({_text(r, "source_group") for r in rows} - {""})
+    groups = sorted({cell_text(r, "source_group") for r in rows} - {""})
     if hold_out not in groups:
         raise InputError("<command line>", "--hold-out", hold_out,
                          f"a source_group of {path}: " + (", ".join(groups) if groups else "none (no source_group column)"))

@@ -84,7 +84,8 @@ def _non_expert_precision(model: str, overrides: tuple[BenchPrecisions, ...] | N
 
 
 #: The checkpoint format a row's stored weight precision implies when the precisions file states none
-#: (fp4: a ModelOpt NVFP4 checkpoint; int4: a weight-only AWQ one); see engine_limits.CHECKPOINT_STORAGE.
+#: (fp4: a ModelOpt NVFP4 checkpoint; int4: a ModelOpt INT4-AWQ one, U8-packed); see
+#: engine_limits.CHECKPOINT_STORAGE.
 _CHECKPOINT_OF_WEIGHT: dict[str, str] = {"bf16": "bf16", "fp8": "fp8", "fp4": "nvfp4", "int4": "int4"}
 
 

@@ -36,7 +36,7 @@ from archsweep.model.training.mapping import RECOMPUTE, MappingArrays
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
-from archsweep.validation.cells import _number
+from archsweep.validation.cells import cell_number
 from archsweep.validation.types import LAYER_METRIC, RowPlan, Skip
 
 __all__ = ["LAYER_COLUMNS", "LayerTimes", "layer_notes", "mapping_from_result", "measured_layer_times",
@@ -64,7 +64,7 @@ def measured_layer_times(row: Mapping[str, str]) -> LayerTimes | None:
     Raises:
         Skip: one of the two without the other.
     """
-    fwd, bwd = (_number(row, c) for c in LAYER_COLUMNS)
+    fwd, bwd = (cell_number(row, c) for c in LAYER_COLUMNS)
     if fwd is None and bwd is None:
         return None
     if fwd is None or bwd is None:

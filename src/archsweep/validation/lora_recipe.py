@@ -11,7 +11,7 @@ from archsweep.load.validation_data import load_mlperf_eval_rules
 from archsweep.spec.errors import InputError
 from archsweep.spec.training import LORA_TARGETS, TrainingJob, expand_lora_targets
 from archsweep.spec.validation_data import LoraRecipe
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 from archsweep.validation.mlperf import benchmark_of
 
 __all__ = ["row_lora_recipe", "apply_lora_recipe"]
@@ -20,20 +20,20 @@ _WHERE = "data/validation/training_runs.csv"
 
 
 def _row_columns(row: Mapping[str, str]) -> LoraRecipe | None:
-    targets_text = _text(row, "lora_targets")
+    targets_text = cell_text(row, "lora_targets")
     if not targets_text:
         return None
-    run = _text(row, "run_id")
+    run = cell_text(row, "run_id")
     targets = expand_lora_targets(targets_text.split("+"))
     if any(t not in LORA_TARGETS for t in targets):
         raise InputError(_WHERE, f"{run}.lora_targets", targets_text, "'+'-joined names of " + ", ".join(LORA_TARGETS))
     try:
-        rank, dropout = int(_text(row, "lora_rank")), float(_text(row, "lora_dropout") or 0.0)
+        rank, dropout = int(cell_text(row, "lora_rank")), float(cell_text(row, "lora_dropout") or 0.0)
     except ValueError as exc:
-        raise InputError(_WHERE, f"{run}.lora_rank/lora_dropout", f"{_text(row, 'lora_rank')!r}, "
-                         f"{_text(row, 'lora_dropout')!r}", "an integer rank > 0 and a probability") from exc
+        raise InputError(_WHERE, f"{run}.lora_rank/lora_dropout", f"{cell_text(row, 'lora_rank')!r}, "
+                         f"{cell_text(row, 'lora_dropout')!r}", "an integer rank > 0 and a probability") from exc
     return LoraRecipe(rank=rank, targets=targets, dropout=dropout, a2a=False,
-                      source=_text(row, "lora_recipe_source"), locator="row columns", confidence="high")
+                      source=cell_text(row, "lora_recipe_source"), locator="row columns", confidence="high")
 
 
 def row_lora_recipe(row: Mapping[str, str]) -> tuple[LoraRecipe, str] | None:

@@ -10,14 +10,14 @@ import numpy as np
 from archsweep.model.training.step import model_flops_per_token
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _number, _text
+from archsweep.validation.cells import cell_number, cell_text
 from archsweep.validation.layer_time import measured_layer_times
 from archsweep.validation.mlperf import wallclock_factor
 from archsweep.validation.types import (
-    _GIB,
-    _STATED_PEAKS,
+    GIB,
     LAYER_METRIC,
     METRICS,
+    STATED_PEAKS,
     STEADY_STEP,
     FlopConvention,
     RowPlan,
@@ -40,20 +40,20 @@ _BISECTION_REASON = ("an 'effective bisection bandwidth' is not a quantity the m
                      "3072 GPUs), and no other figure of the run (step time, batch, mapping) is stated with it")
 
 
-def _measured(row: Mapping[str, str]) -> tuple[str, float]:
-    steady = _number(row, STEADY_STEP)
+def measured_of(row: Mapping[str, str]) -> tuple[str, float]:
+    steady = cell_number(row, STEADY_STEP)
     if steady is not None:  # MLPerf: the training step between evaluations (validation/mlperf.py)
         return "step_time_s", steady
     layer = measured_layer_times(row)
     if layer is not None:  # one layer's forward + backward (validation/layer_time.py)
         return LAYER_METRIC, layer.total_s
     for metric in METRICS:
-        value = _number(row, metric)
+        value = cell_number(row, metric)
         if value is not None:
             return metric, value
-    other = _text(row, "other_metric")
-    for pattern, metric, scale in ((_MEM_ACT, "memory_activations_bytes", _GIB),
-                                   (_MEM_TOTAL, "memory_per_accelerator_bytes", _GIB),
+    other = cell_text(row, "other_metric")
+    for pattern, metric, scale in ((_MEM_ACT, "memory_activations_bytes", GIB),
+                                   (_MEM_TOTAL, "memory_per_accelerator_bytes", GIB),
                                    (_MEM_PCT, "activation_memory_pct_of_baseline", 1.0)):
         match = pattern.search(other)
         if match:
@@ -67,7 +67,7 @@ def _measured(row: Mapping[str, str]) -> tuple[str, float]:
 
 def flop_convention(row: Mapping[str, str]) -> FlopConvention:
     """The FLOP accounting of the row's source (see :data:`FlopConvention`)."""
-    text = " ".join(_text(row, k).lower() for k in ("source", "framework", "run_id", "notes"))
+    text = " ".join(cell_text(row, k).lower() for k in ("source", "framework", "run_id", "notes"))
     if any(k in text for k in ("narayanan", "korthikanti", "2104.04473", "2205.05198", "eq.3", "eq. 3")):
         return "megatron"
     if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):
@@ -111,9 +111,9 @@ def consistency_skip_reason(row: Mapping[str, str], wl: Workload, count: int) ->
       (:func:`_flop_per_token_range`). A "proxy" run with fewer layers than the named model, or a
       batch typed in the wrong unit, fails it. Such a row is skipped, never reported as an error.
     """
-    step = _number(row, "step_time_s")
-    per_gpu = _number(row, "tokens_per_s_per_gpu")
-    total = _number(row, "tokens_per_s_total")
+    step = cell_number(row, "step_time_s")
+    per_gpu = cell_number(row, "tokens_per_s_per_gpu")
+    total = cell_number(row, "tokens_per_s_total")
     tps_total = total if total is not None else (per_gpu * count if per_gpu is not None else None)
     if per_gpu is not None and total is not None and abs(total / (per_gpu * count) - 1.0) > _BATCH_TOLERANCE:
         return (f"inconsistent row: tokens_per_s_total {total:g} != tokens_per_s_per_gpu {per_gpu:g} x "
@@ -126,7 +126,7 @@ def consistency_skip_reason(row: Mapping[str, str], wl: Workload, count: int) ->
                     f"seq_len = {tokens_step:.4g} (mistyped batch or sequence length?)")
     if tps_total is None and step is not None:
         tps_total = tokens_step / step
-    tflops = _number(row, "tflops_per_gpu")
+    tflops = cell_number(row, "tflops_per_gpu")
     if tflops is not None and tps_total is not None:
         implied = tflops * 1e12 * count / tps_total
         low, high = _flop_per_token_range(wl)
@@ -156,7 +156,7 @@ def megatron_step_flops(wl: Workload, recompute: str, *, hardware: bool) -> floa
 
 
 def _peak(plan: RowPlan) -> float:
-    stated = _STATED_PEAKS.get((plan.convention, plan.entry.name, plan.workload.training.precision))
+    stated = STATED_PEAKS.get((plan.convention, plan.entry.name, plan.workload.training.precision))
     if stated is not None:
         return stated
     hw = HardwareArrays.from_designs(plan.entry.design)

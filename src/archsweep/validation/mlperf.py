@@ -46,7 +46,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.validation_data import EvalRule, evals_per_train_sample
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _number, _text
+from archsweep.validation.cells import cell_number, cell_text
 from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.types import STEADY_STEP, RowPlan, Skip
 
@@ -61,9 +61,9 @@ MLPERF_GROUPS: frozenset[str] = frozenset({"mlperf", "mlperf-forward"})
 
 def benchmark_of(row: Mapping[str, str]) -> str | None:
     """The MLPerf benchmark id a row's run_id ends with, or None (not an MLPerf row)."""
-    if _text(row, "source_group") not in MLPERF_GROUPS:
+    if cell_text(row, "source_group") not in MLPERF_GROUPS:
         return None
-    match = _BENCHMARK.search(_text(row, "run_id"))
+    match = _BENCHMARK.search(cell_text(row, "run_id"))
     return match.group(1) if match else None
 
 
@@ -88,7 +88,7 @@ def eval_schedule(row: Mapping[str, str]) -> tuple[float, str | None]:
     rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
     if rule is None:
         return 0.0, None
-    if _number(row, STEADY_STEP) is not None:
+    if cell_number(row, STEADY_STEP) is not None:
         return 0.0, "MLPerf: compared with the steady-state step between evaluations (mllog blocks after the first)"
     every, first, per_sample = _schedule(row, rule)
     return per_sample, (f"MLPerf {rule.benchmark}: evaluation of {rule.eval_samples} samples every {every} "
@@ -122,11 +122,11 @@ def _schedule(row: Mapping[str, str], rule: EvalRule) -> tuple[int, int, float]:
     Raises:
         Skip: a row of a listed HF-Trainer submitter without one of those cells (named).
     """
-    run_id = _text(row, "run_id")
+    run_id = cell_text(row, "run_id")
     if rule.hf_trainer is None or rule.hf_trainer.steps_of(run_id) is None:
         return rule.every_samples, rule.first_eval_samples, rule.eval_per_train_sample
-    gbs, rate, seq = (_number(row, c) for c in ("global_batch_seqs", "tokens_per_s_total", "seq_len"))
-    runs = _TIME_TO_TRAIN.search(_text(row, "other_metric"))
+    gbs, rate, seq = (cell_number(row, c) for c in ("global_batch_seqs", "tokens_per_s_total", "seq_len"))
+    runs = _TIME_TO_TRAIN.search(cell_text(row, "other_metric"))
     missing = [what for value, what in ((gbs, "global_batch_seqs"), (rate, "tokens_per_s_total"), (seq, "seq_len"),
                                         (runs, "other_metric 'time_to_train_min ... (runs: <minutes>, ...)'"))
                if not value]

@@ -57,8 +57,8 @@ from dataclasses import replace
 
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
-from archsweep.validation.cells import _text, _yes_no
-from archsweep.validation.row_stack import _FLEX_DISPATCHERS
+from archsweep.validation.cells import cell_text, cell_yes_no
+from archsweep.validation.row_stack import FLEX_DISPATCHERS
 
 __all__ = ["FULL_ITERATION", "graph_scope_calibration", "router_captures_shared_experts", "ungraphed_host_extra_s"]
 
@@ -70,7 +70,8 @@ def router_captures_shared_experts(row: Mapping[str, str]) -> bool:
     """Whether a ``moe_router`` graph of the row also captures the shared experts: only where
     ``moe_shared_expert_overlap`` is off, i.e. a flex dispatcher or a stated EP all-to-all overlap
     (module doc). Raises ``Skip`` on a ``moe_a2a_overlap`` cell that is not yes / no."""
-    return _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS or bool(_yes_no(row, "moe_a2a_overlap"))
+    return (cell_text(row, "moe_token_dispatcher").lower() in FLEX_DISPATCHERS
+            or bool(cell_yes_no(row, "moe_a2a_overlap")))
 
 
 def ungraphed_host_extra_s(scope: str, shared_experts: int, calibration: Calibration,
@@ -98,10 +99,10 @@ def graph_scope_calibration(row: Mapping[str, str], calibration: Calibration,
     ``architecture`` (its shared experts; None: none): none at all under a full-iteration graph (module doc).
     Raises ``Skip`` on a ``moe_a2a_overlap`` cell that is not yes / no."""
     captures = router_captures_shared_experts(row)
-    if _text(row, "moe_cuda_graph_scope").strip().lower() == FULL_ITERATION:
+    if cell_text(row, "moe_cuda_graph_scope").strip().lower() == FULL_ITERATION:
         return replace(calibration, moe_layer_host_overhead_s=0.0, moe_host_s_per_token=0.0)
     shared = architecture.moe.shared_experts if architecture is not None and architecture.moe is not None else 0
-    extra = ungraphed_host_extra_s(_text(row, "moe_cuda_graph_scope"), shared, calibration, captures)
+    extra = ungraphed_host_extra_s(cell_text(row, "moe_cuda_graph_scope"), shared, calibration, captures)
     if extra == 0.0:
         return calibration
     return replace(calibration, moe_layer_host_overhead_s=calibration.moe_layer_host_overhead_s + extra)

@@ -32,7 +32,7 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
-from archsweep.model.training.mapping import _CP, _PP, _TP
+from archsweep.model.training.mapping import CP_DEGREES, PP_DEGREES, TP_DEGREES
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.technology import Technology
@@ -40,10 +40,10 @@ from archsweep.validation.ceiling import Ceiling, with_ceilings
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
 from archsweep.validation.rows import calibration_stack, row_calibration
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import evaluate_plan, plan_row
 from archsweep.validation.software import row_parallelism
 from archsweep.validation.superseded import OPTIMISM_BOUND, Supersession, superseded
-from archsweep.validation.types import _MICROBATCH_METRICS, OPTIMISM_COLUMNS, RowPlan, Skip
+from archsweep.validation.types import MICROBATCH_METRICS, OPTIMISM_COLUMNS, RowPlan, Skip
 
 __all__ = ["LeftOut", "OptimismRow", "best_searched", "search_optimism", "summarise", "print_optimism",
            "optimism_cells"]
@@ -131,7 +131,7 @@ def _megatron_2021_pipelines(layers: int) -> list[tuple[int, int]]:
     interleaved schedule'. Any pp that divides the layers (SC21 Table 1 runs pp 35 for 105 layers),
     and any vpp that divides the stage's layers (Korthikanti's 530B: 3 layers per stage), not only
     the powers of two the model enumerates; the model itself allows uneven splits, as Megatron-Core does."""
-    return [(pp, v) for pp in range(1, min(layers, max(_PP)) + 1) if layers % pp == 0
+    return [(pp, v) for pp in range(1, min(layers, max(PP_DEGREES)) + 1) if layers % pp == 0
             for v in range(1, layers // pp + 1) if (layers // pp) % v == 0 and (v == 1 or pp > 2)]
 
 
@@ -164,7 +164,7 @@ def best_searched(row: Mapping[str, str], plan: RowPlan, cache: dict[tuple[Any, 
     """The search's strategies for ``row`` (its planned ``plan``) and the evaluation of the fastest one that
     found a mapping (step time, s), as the optimism figures and ``benchmarks/row_breakdown.py`` use it."""
     strategies = _search_strategies(row, plan.strategies[0], plan.workload.layers)
-    searched = [_evaluate(plan, st, cache, tech, cal) for st in strategies]
+    searched = [evaluate_plan(plan, st, cache, tech, cal) for st in strategies]
     return strategies, min(searched, key=lambda r: float(np.ravel(r["step_time_s"])[0])
                            if bool(np.ravel(r["mapping_found"])[0]) else math.inf)
 
@@ -176,11 +176,11 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
         cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
     except (Skip, ArchsweepError):
         return None
-    if plan.metric in _MICROBATCH_METRICS:
+    if plan.metric in MICROBATCH_METRICS:
         return None
     try:
         # The stated mapping; where the row leaves keys open, the fastest of its candidates (as validate).
-        given_st, given = min(((st, _evaluate(plan, st, cache, tech, cal)) for st in plan.strategies),
+        given_st, given = min(((st, evaluate_plan(plan, st, cache, tech, cal)) for st in plan.strategies),
                               key=lambda p: _given_order(p[1]))
         strategies, best = best_searched(row, plan, cache, tech, cal)
         predicted = predict_metric(plan, given, None)
@@ -197,8 +197,9 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
                                                                "zero_stage"))
     ratio = step_given / step_best
     reason = "" if feasible else "search found no mapping that fits memory"
-    pps = tuple(_PP) + tuple(int(p.split("=")[1]) for st in strategies for p in st.split(",") if p.startswith("pp="))
-    outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in (("tp", given["tp"], _TP), ("pp", given["pp"], pps), ("cp", given["cp"], _CP))
+    pps = PP_DEGREES + tuple(int(p.split("=")[1]) for st in strategies for p in st.split(",") if p.startswith("pp="))
+    ladders = (("tp", given["tp"], TP_DEGREES), ("pp", given["pp"], pps), ("cp", given["cp"], CP_DEGREES))
+    outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in ladders
                if float(np.ravel(v)[0]) not in allowed]
     if outside:
         reason = "stated mapping outside the searched space (" + ", ".join(outside) + ")"

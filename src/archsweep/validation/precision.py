@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from archsweep.spec.low_precision import RecipeName
 from archsweep.spec.training import Precision
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 from archsweep.validation.types import Skip
 
 __all__ = ["is_fp8", "precision_of", "recipe_of"]
@@ -18,7 +18,7 @@ _NEGATED = re.compile(r"\b(?:no|not|without|non|w/o)[\s-]+(?:nv|mx)?(?:fp8|fp4|f
 
 def _stated(row: Mapping[str, str]) -> str:
     """The row's ``precision`` text in lower case, without the precisions it negates."""
-    return _NEGATED.sub(" ", _text(row, "precision").lower())
+    return _NEGATED.sub(" ", cell_text(row, "precision").lower())
 
 
 def precision_of(row: Mapping[str, str]) -> Precision:
@@ -26,7 +26,8 @@ def precision_of(row: Mapping[str, str]) -> Precision:
     if "fp8" in text or "nvfp4" in text:
         return "fp8"  # the low-precision class; the recipe (recipe_of) says which
     if any(k in text for k in ("fp4", "int8", "int4")) or (text in ("fp32", "tf32")):
-        raise Skip(f"precision {_text(row, 'precision')!r} not modelled; allowed: BF16/FP16 mixed, FP8 recipes, NVFP4")
+        raise Skip(f"precision {cell_text(row, 'precision')!r} not modelled; "
+                   "allowed: BF16/FP16 mixed, FP8 recipes, NVFP4")
     return "bf16"
 
 
@@ -52,5 +53,5 @@ def recipe_of(row: Mapping[str, str]) -> RecipeName:
         return "mxfp8"
     if "fp8-cs" in text or "current" in text:
         return "current"
-    stack = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
+    stack = (cell_text(row, "framework") + " " + cell_text(row, "run_id")).lower()
     return "current" if ("megatron-bridge" in stack or stack.startswith("mbridge")) else "delayed"

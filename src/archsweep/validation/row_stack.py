@@ -1,4 +1,4 @@
-"""A published row -> its software stack: the family of its source (:func:`_stack`: Megatron 2021 papers,
+"""A published row -> its software stack: the family of its source (:func:`stack_of`: Megatron 2021 papers,
 llm-foundry, the Megatron-Core stacks, other) and the stack of data/calibration/software_stacks.yaml whose
 constants model it (:func:`calibration_stack`)."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from archsweep.validation.cells import _text, _zero_stage
+from archsweep.validation.cells import cell_text, cell_zero_stage
 from archsweep.validation.precision import is_fp8
 from archsweep.validation.types import Skip
 
-#: Software stack of a row (see :func:`_stack`) -> stack of data/calibration/software_stacks.yaml.
+#: Software stack of a row (see :func:`stack_of`) -> stack of data/calibration/software_stacks.yaml.
 _STACK_CALIBRATION = {"megatron-2021": "megatron-2021", "llm-foundry": "pytorch-fsdp", "nemo": "megatron-core",
                       "other": "megatron-core"}
 #: The NeMo container a row states in the form of NVIDIA's NeMo performance tables: "NeMo YY.MM" in
@@ -28,30 +28,30 @@ _NEMO_CONTAINER = re.compile(r"\bnemo ?(\d{2})\.?(\d{2})")
 #: s8-fa2); see software_stacks.yaml megatron-core-fa2 attention_mma_cap_flops_per_cycle_per_unit.
 _LAST_PRE_FA3_NEMO = (24, 7)
 #: Megatron-Core flex-dispatcher backends (moe_flex_dispatcher_backend): fused permute + dispatch.
-_FLEX_DISPATCHERS = ("deepep", "hybridep")
+FLEX_DISPATCHERS = ("deepep", "hybridep")
 
 
 def calibration_stack(row: Mapping[str, str]) -> str:
     """data/calibration/software_stacks.yaml stack of a row: TPU ``xla-tpu`` (JAX on GPUs: NCCL stacks); DeepSpeed ZeRO-3
     ``hf-deepspeed-zero3[-gaudi]`` under the HuggingFace Trainer, else ``deepspeed-zero3``; DeepSpeed ZeRO 0-1 of no named
-    stack ``megatron-deepspeed`` (Gaudi 2 gpt3); pre-FA3 NeMo ``megatron-core-fa2[-fp8]``; else :func:`_stack`'s."""
+    stack ``megatron-deepspeed`` (Gaudi 2 gpt3); pre-FA3 NeMo ``megatron-core-fa2[-fp8]``; else :func:`stack_of`'s."""
     if _is_tpu(row):
         return "xla-tpu"
-    framework = (_text(row, "framework") + " " + _text(row, "run_id")).lower()
+    framework = (cell_text(row, "framework") + " " + cell_text(row, "run_id")).lower()
     try:
-        zero = _zero_stage(row)
+        zero = cell_zero_stage(row)
     except Skip:
         zero = None
     if "deepspeed" in framework and zero == 3:  # HuggingFace eager modules + flash-attn 2 on NVIDIA parts
-        gaudi = "gaudi" in _text(row, "accelerator_canonical").lower()
+        gaudi = "gaudi" in cell_text(row, "accelerator_canonical").lower()
         return ("hf-deepspeed-zero3-gaudi" if gaudi else "hf-deepspeed-zero3") if "huggingface" in framework else "deepspeed-zero3"
-    if _stack(row) == "other" and "deepspeed" in _text(row, "fsdp_zero").lower() and zero in (0, 1):
+    if stack_of(row) == "other" and "deepspeed" in cell_text(row, "fsdp_zero").lower() and zero in (0, 1):
         return "megatron-deepspeed"  # Megatron layers under DeepSpeed's pipeline engine (Intel Gaudi 2 gpt3)
-    if _stack(row) == "nemo" and _pre_fa3_nemo(framework):  # FP8: torch FSDP refuses it
+    if stack_of(row) == "nemo" and _pre_fa3_nemo(framework):  # FP8: torch FSDP refuses it
         return "megatron-core-fa2-fp8" if is_fp8(row) else "megatron-core-fa2"
-    if _stack(row) == "nemo" and _text(row, "moe_token_dispatcher").lower() in _FLEX_DISPATCHERS:
+    if stack_of(row) == "nemo" and cell_text(row, "moe_token_dispatcher").lower() in FLEX_DISPATCHERS:
         return "megatron-core-flex"
-    return _STACK_CALIBRATION[_stack(row)]
+    return _STACK_CALIBRATION[stack_of(row)]
 
 
 def _pre_fa3_nemo(text: str) -> bool:
@@ -61,11 +61,11 @@ def _pre_fa3_nemo(text: str) -> bool:
 
 def _is_tpu(row: Mapping[str, str]) -> bool:
     """A Google TPU row (``accelerator`` / ``accelerator_canonical``: "TPU-v5p", "TPU v6e", "TPU-trillium")."""
-    return any("tpu" in _text(row, k).lower() for k in ("accelerator", "accelerator_canonical"))
+    return any("tpu" in cell_text(row, k).lower() for k in ("accelerator", "accelerator_canonical"))
 
 
-def _stack(row: Mapping[str, str]) -> str:
-    text = " ".join(_text(row, k).lower() for k in ("source", "framework", "run_id"))
+def stack_of(row: Mapping[str, str]) -> str:
+    text = " ".join(cell_text(row, k).lower() for k in ("source", "framework", "run_id"))
     if any(k in text for k in ("narayanan", "korthikanti", "2104.04473", "2205.05198")):
         return "megatron-2021"
     if any(k in text for k in ("mosaicml", "llm-foundry", "composer")):

@@ -13,11 +13,11 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES, TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import _int, _text, offload_layers, recompute_modules_of, stated_job_options
+from archsweep.validation.cells import cell_int, cell_text, offload_layers, recompute_modules_of, stated_job_options
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
-from archsweep.validation.types import _MICROBATCH_METRICS, _SWIGLU_FAMILIES, _TIED_FAMILIES, Skip
+from archsweep.validation.types import MICROBATCH_METRICS, SWIGLU_FAMILIES, TIED_FAMILIES, Skip
 
 
 def _norm(text: str) -> str:
@@ -77,7 +77,7 @@ def row_training_mode(row: Mapping[str, str]) -> tuple[str, int]:
     data/validation/SOURCE.md; NeMo's LoRA recipes use rank 16 to 32: adapters are < 0.3 % of a
     7B model's weights at either rank, so the choice moves the step time by < 1 %).
     """
-    text = " ".join(_text(row, k) for k in ("model", "arch_type", "run_id")).lower()
+    text = " ".join(cell_text(row, k) for k in ("model", "arch_type", "run_id")).lower()
     if "lora" in text:
         rank = re.search(r"rank\s*=?\s*(\d+)", text)
         return "finetune_lora", int(rank.group(1)) if rank else 16
@@ -87,14 +87,14 @@ def row_training_mode(row: Mapping[str, str]) -> tuple[str, int]:
 
 
 def _ffn_type(row: Mapping[str, str], model: str, hidden: int, ffn: int, base: Architecture | None) -> Literal["gelu", "swiglu"]:
-    text = (_text(row, "arch_type") + " " + model).lower()
+    text = (cell_text(row, "arch_type") + " " + model).lower()
     if "swiglu" in text or "geglu" in text:
         return "swiglu"
     if "gelu" in text:
         return "gelu"
     if base is not None:
         return base.ffn_type
-    llama_like = any(f in text for f in _SWIGLU_FAMILIES)
+    llama_like = any(f in text for f in SWIGLU_FAMILIES)
     return "swiglu" if llama_like and ffn != 4 * hidden else "gelu"
 
 
@@ -131,32 +131,32 @@ def _dfa_dtypes(row: Mapping[str, str]) -> tuple[str, str]:
     default, the state dtype); both empty: the stack's optimizer; ``grad_sync_dtype`` alone: the stack's optimizer
     with its gradient buffer and reduce in that dtype (Megatron-Core ``grad_reduce_in_fp32``). Other text skips
     the row."""
-    state, grad = _text(row, "optim_dtype").lower(), _text(row, "grad_sync_dtype").lower()
+    state, grad = cell_text(row, "optim_dtype").lower(), cell_text(row, "grad_sync_dtype").lower()
     for key, value in (("optim_dtype", state), ("grad_sync_dtype", grad)):
         if value not in ("", *OPTIMIZER_DTYPE_BYTES):
             raise Skip(f"{key}={value!r} not understood; allowed: fp32, bf16 or empty")
     return state, grad or state
 
 
-def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:
-    model = _text(row, "model") or _text(row, "run_id")
+def workload_of(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload:
+    model = cell_text(row, "model") or cell_text(row, "run_id")
     stem = _stem_for(model)
     base = load_architecture(stem) if stem else None
     if base is not None:
         notes.append(f"base workload models/{stem}.yaml")
-    arch = _text(row, "arch_type").lower()
+    arch = cell_text(row, "arch_type").lower()
     if base is None and ("moe" in arch or "mixture" in arch or "mla" in arch):
-        raise Skip(f"arch_type {_text(row, 'arch_type')!r}: MoE/MLA details (experts, top-k) are not CSV columns "
+        raise Skip(f"arch_type {cell_text(row, 'arch_type')!r}: MoE/MLA details (experts, top-k) are not CSV columns "
                    "and no models/ file matches the model name")
 
     def pick(key: str, default: int | None) -> int:
         try:
-            value = _int(row, key)
+            value = cell_int(row, key)
         except Skip:
             if base is None:
                 raise
             # "expert 2880", "dense 18432 / expert 2048": MoE details come from the models/ file.
-            notes.append(f"{key}={_text(row, key)!r}: models/{stem}.yaml value used")
+            notes.append(f"{key}={cell_text(row, key)!r}: models/{stem}.yaml value used")
             value = None
         if value is not None:
             return value
@@ -176,19 +176,19 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
         head_dim = hidden // heads
     else:
         raise Skip(f"hidden={hidden} not a multiple of heads={heads}")
-    if base is None and _int(row, "ffn_hidden") is None:
+    if base is None and cell_int(row, "ffn_hidden") is None:
         notes.append("ffn_hidden assumed 4*hidden")
     ffn = pick("ffn_hidden", base.ffn_hidden if base else 4 * hidden)
-    if _int(row, "vocab") is None and base is None:
+    if cell_int(row, "vocab") is None and base is None:
         notes.append("vocab assumed 51200 (Megatron GPT, SC21 Sec. 5.1)")
     vocab = pick("vocab", base.vocab if base else 51200)
     seq_len = pick("seq_len", None)
-    gbs = _int(row, "global_batch_seqs")
-    if gbs is None and metric not in _MICROBATCH_METRICS:
+    gbs = cell_int(row, "global_batch_seqs")
+    if gbs is None and metric not in MICROBATCH_METRICS:
         raise Skip("global_batch_seqs missing (needed for a throughput metric)")
     ffn_type = _ffn_type(row, model, hidden, ffn, base)
     family = model.lower()
-    tied = base.tied_embeddings if base else any(f in family for f in _TIED_FAMILIES)
+    tied = base.tied_embeddings if base else any(f in family for f in TIED_FAMILIES)
     attention: Literal["mha", "gqa", "mqa", "mla"] = "mha" if kv_heads == heads else ("mqa" if kv_heads == 1 else "gqa")
     if base is not None and base.attention == "mla":
         attention = "mla"
@@ -201,5 +201,5 @@ def _workload(row: Mapping[str, str], metric: str, notes: list[str]) -> Workload
     else:
         architecture = Architecture(name=model, layers=layers, hidden=hidden, heads=heads, kv_heads=kv_heads,
                                     head_dim=head_dim, ffn_hidden=ffn, ffn_type=ffn_type, vocab=vocab, tied_embeddings=tied,
-                                    attention=attention, source=_text(row, "source"), position_encoding=position)
+                                    attention=attention, source=cell_text(row, "source"), position_encoding=position)
     return Workload(name=model, architecture=architecture, training=training)

@@ -12,10 +12,10 @@ from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import (
-    _int,
-    _text,
-    _yes_no,
-    _zero_stage,
+    cell_int,
+    cell_text,
+    cell_yes_no,
+    cell_zero_stage,
     ds_overlap_comm,
     offload_layers,
     recompute_modules_of,
@@ -23,10 +23,10 @@ from archsweep.validation.cells import (
 from archsweep.validation.dispatcher_sms import dispatcher_sms_calibration
 from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
 from archsweep.validation.moe_graphs import graph_scope_calibration
-from archsweep.validation.row_stack import _stack, calibration_stack
-from archsweep.validation.types import _MICROBATCH_METRICS, MappingSource, Skip
+from archsweep.validation.row_stack import calibration_stack, stack_of
+from archsweep.validation.types import MICROBATCH_METRICS, MappingSource, Skip
 
-__all__ = ["calibration_stack", "row_calibration"]
+__all__ = ["calibration_stack", "mapping_of", "row_calibration"]
 
 
 def row_calibration(row: Mapping[str, str], calibration: Calibration, architecture: Architecture | None) -> Calibration:
@@ -41,7 +41,7 @@ def row_calibration(row: Mapping[str, str], calibration: Calibration, architectu
 
 
 def _recompute(row: Mapping[str, str]) -> str | None:
-    raw = _text(row, "act_recompute")
+    raw = cell_text(row, "act_recompute")
     text = raw.lower()
     if not text:
         # Megatron-Core refuses recomputation with CPU offloading (NVIDIA/Megatron-LM @d98e8a6
@@ -59,9 +59,9 @@ def _recompute(row: Mapping[str, str]) -> str | None:
 
 
 def _sequence_parallel(row: Mapping[str, str]) -> bool | None:
-    if (stated := _yes_no(row, "sp")) is not None:
+    if (stated := cell_yes_no(row, "sp")) is not None:
         return stated
-    text = _text(row, "act_recompute").lower()
+    text = cell_text(row, "act_recompute").lower()
     if "no sp" in text:
         return False
     if "sequence parallel" in text or "+ sequence" in text:
@@ -71,10 +71,10 @@ def _sequence_parallel(row: Mapping[str, str]) -> bool | None:
 
 def _vpp(row: Mapping[str, str]) -> int | str | None:
     """vpp as an integer, ``"interleaved"`` (chunks not stated: > 1) or None (not stated)."""
-    raw = _text(row, "vpp")
+    raw = cell_text(row, "vpp")
     if "interleav" in raw.lower():
         return "interleaved"
-    return _int(row, "vpp")
+    return cell_int(row, "vpp")
 
 
 def _interleaved_choices(layers: int, pp: int | None) -> list[int | None]:
@@ -87,20 +87,20 @@ def _interleaved_choices(layers: int, pp: int | None) -> list[int | None]:
     return choices or [1]
 
 
-def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
+def mapping_of(row: Mapping[str, str], wl: Workload, metric: str,
              notes: list[str]) -> tuple[int, tuple[str, ...], str, MappingSource]:
     """(accelerator count, candidate strategy texts, no-recompute/no-SP baseline strategy, mapping flag).
 
     Several candidates only where the row says "interleaved" without the chunk count: every
     vpp > 1 that divides the stage's layers is tried and the fastest kept.
     """
-    tp, pp, dp, mb = _int(row, "tp"), _int(row, "pp"), _int(row, "dp"), _int(row, "micro_batch")
-    cp, ep, vpp_raw = _int(row, "cp"), _int(row, "ep"), _vpp(row)
+    tp, pp, dp, mb = cell_int(row, "tp"), cell_int(row, "pp"), cell_int(row, "dp"), cell_int(row, "micro_batch")
+    cp, ep, vpp_raw = cell_int(row, "cp"), cell_int(row, "ep"), _vpp(row)
     vpp_choices: list[int | None] = (_interleaved_choices(wl.layers, pp) if vpp_raw == "interleaved"
                                      else [vpp_raw if isinstance(vpp_raw, int) else None])
     vpp = vpp_choices[0]
-    recompute, sp, zero = _recompute(row), _sequence_parallel(row), _zero_stage(row)
-    count = _int(row, "num_accels")
+    recompute, sp, zero = _recompute(row), _sequence_parallel(row), cell_zero_stage(row)
+    count = cell_int(row, "num_accels")
     if cp is None:
         cp = 1
     if ep is None and wl.moe is None:
@@ -112,13 +112,13 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         notes.append("num_accels = tp*pp*cp*dp")
     if tp is not None and pp is not None and dp is not None and tp * pp * cp * dp != count:
         raise Skip(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} != num_accels {count}")
-    if metric in _MICROBATCH_METRICS:
+    if metric in MICROBATCH_METRICS:
         # Memory and per-layer figures are per micro-batch in flight: an unstated batch or vpp is irrelevant.
         if tp is not None and pp is not None and dp is None and count % (tp * pp * cp) == 0:
             dp = count // (tp * pp * cp)
         if vpp is None:
             vpp = 1
-    stack = _stack(row)
+    stack = stack_of(row)
     fa = stack != "megatron-2021"
     dp_overlap: bool | None = None
     tp_overlap: bool | None = None
@@ -140,7 +140,7 @@ def _mapping(row: Mapping[str, str], wl: Workload, metric: str,
         sp = True if sp is None else sp
         dp_overlap = True
         tp_overlap = True
-    if (stated_overlap := _yes_no(row, "tp_comm_overlap")) is not None:  # a launch config's TP_COMM_OVERLAP
+    if (stated_overlap := cell_yes_no(row, "tp_comm_overlap")) is not None:  # a launch config's TP_COMM_OVERLAP
         tp_overlap = stated_overlap
     dp_overlap = stated if (stated := ds_overlap_comm(row)) is not None else dp_overlap  # DeepSpeed overlap_comm
     if tp == 1:

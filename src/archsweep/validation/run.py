@@ -55,19 +55,19 @@ from archsweep.spec.catalog import CatalogEntry
 from archsweep.spec.errors import ArchsweepError, InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.caveats import caveat_skip_reason
-from archsweep.validation.cells import _int, _number, _text, read_measurements
+from archsweep.validation.cells import cell_int, cell_number, cell_text, read_measurements
 from archsweep.validation.layer_time import layer_notes, measured_layer_times, predict_layer_times
 from archsweep.validation.metrics import (
-    _measured,
     consistency_skip_reason,
     flop_convention,
+    measured_of,
     predict_metric,
 )
 from archsweep.validation.mlperf import EVAL_SHARE, eval_forward_share, eval_schedule, wallclock_factor
-from archsweep.validation.row_workload import _workload
-from archsweep.validation.rows import _mapping, calibration_stack, row_calibration
+from archsweep.validation.row_workload import workload_of
+from archsweep.validation.rows import calibration_stack, mapping_of, row_calibration
 from archsweep.validation.software import row_parallelism
-from archsweep.validation.types import _MEMORY_METRICS, _MICROBATCH_METRICS, LAYER_METRIC, RowPlan, RowResult, Skip
+from archsweep.validation.types import LAYER_METRIC, MEMORY_METRICS, MICROBATCH_METRICS, RowPlan, RowResult, Skip
 
 # ---------------------------------------------------------------------------------------
 # plan, evaluate, summarise
@@ -83,33 +83,33 @@ def plan_row(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry] | None 
     if (caveat := caveat_skip_reason(row)) is not None:
         raise Skip(caveat)
     notes: list[str] = []
-    metric, measured = _measured(row)
-    name = _text(row, "accelerator_canonical") or _text(row, "accelerator")
+    metric, measured = measured_of(row)
+    name = cell_text(row, "accelerator_canonical") or cell_text(row, "accelerator")
     if not name:
         raise Skip("accelerator_canonical and accelerator empty")
     try:
         entry = get_accelerator(name, catalog)
     except InputError:
         raise Skip(f"accelerator {name!r} not in the hardware catalog") from None
-    wl = _workload(row, metric, notes)
-    count, strategies, baseline, mapping = _mapping(row, wl, metric, notes)
+    wl = workload_of(row, metric, notes)
+    count, strategies, baseline, mapping = mapping_of(row, wl, metric, notes)
     # What the row leaves open is searched only over what its software stack can run.
     stack = row_parallelism(row)
     strategies = tuple(dict.fromkeys(s2 for s in strategies for s2 in stack.strategies(s)))
-    inconsistent = consistency_skip_reason(row, wl, count) if metric not in _MICROBATCH_METRICS else None
+    inconsistent = consistency_skip_reason(row, wl, count) if metric not in MICROBATCH_METRICS else None
     if inconsistent:
         raise Skip(inconsistent)
-    if metric in _MICROBATCH_METRICS and _int(row, "global_batch_seqs") is None:
-        mb, dp, pp = _int(row, "micro_batch") or 1, _int(row, "dp"), _int(row, "pp") or 1
-        tp, cp = _int(row, "tp") or 1, _int(row, "cp") or 1
+    if metric in MICROBATCH_METRICS and cell_int(row, "global_batch_seqs") is None:
+        mb, dp, pp = cell_int(row, "micro_batch") or 1, cell_int(row, "dp"), cell_int(row, "pp") or 1
+        tp, cp = cell_int(row, "tp") or 1, cell_int(row, "cp") or 1
         dp = dp or max(count // (tp * pp * cp), 1)
         wl = replace(wl, training=replace(wl.training, global_batch_seqs=mb * dp * pp))
         notes.append("global_batch_seqs assumed micro_batch*dp*pp (figure of one micro-batch)")
-    params = (_number(row, "params_B") or 0.0) * 1e9 or wl.total_params
-    per_sample, factor_note = eval_schedule(row) if metric not in _MICROBATCH_METRICS else (0.0, None)
+    params = (cell_number(row, "params_B") or 0.0) * 1e9 or wl.total_params
+    per_sample, factor_note = eval_schedule(row) if metric not in MICROBATCH_METRICS else (0.0, None)
     if factor_note:
         notes.append(factor_note)
-    return RowPlan(run_id=_text(row, "run_id"), source_group=_text(row, "source_group"), accelerator=entry.name,
+    return RowPlan(run_id=cell_text(row, "run_id"), source_group=cell_text(row, "source_group"), accelerator=entry.name,
                    model=wl.name, entry=entry, workload=wl, count=count, strategies=strategies, baseline_strategy=baseline,
                    mapping=mapping, metric=metric, measured=measured, convention=flop_convention(row), params=params,
                    notes=tuple(notes), eval_per_train_sample=per_sample)
@@ -128,7 +128,7 @@ def _invalid_reason(plan: RowPlan, result: Mapping[str, np.ndarray]) -> str:
     return f"mapping rejected by the model ({plan.strategies[0]})"
 
 
-def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
+def evaluate_plan(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[str, np.ndarray]], tech: Any,
               calibration: Calibration) -> dict[str, np.ndarray]:
     calibration = job_calibration(calibration, plan.entry, plan.workload.training)  # as eval and studies
     key = (plan.entry.name, plan.workload, plan.count, strategy, calibration)
@@ -145,11 +145,11 @@ def _evaluate(plan: RowPlan, strategy: str, cache: dict[tuple[Any, ...], dict[st
 
 
 def _skipped(row: Mapping[str, str], reason: str, metric: str = "", measured: float = math.nan) -> RowResult:
-    return RowResult(run_id=_text(row, "run_id"), metric=metric, measured=measured, predicted=math.nan,
+    return RowResult(run_id=cell_text(row, "run_id"), metric=metric, measured=measured, predicted=math.nan,
                      error_pct=math.nan, status="skipped", reason=reason, mapping="-",
-                     source_group=_text(row, "source_group"),
-                     accelerator=_text(row, "accelerator_canonical") or _text(row, "accelerator"),
-                     model=_text(row, "model"), notes="")
+                     source_group=cell_text(row, "source_group"),
+                     accelerator=cell_text(row, "accelerator_canonical") or cell_text(row, "accelerator"),
+                     model=cell_text(row, "model"), notes="")
 
 
 def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], tech: Any, calibration: Any,
@@ -163,14 +163,14 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
     try:
         # the row's stated software: MoE CUDA-graph scope, EP all-to-all overlap, fused grouped MLP
         calibration = row_calibration(row, calibration, plan.workload.architecture)
-        results = [_evaluate(plan, s, cache, tech, calibration) for s in plan.strategies]
+        results = [evaluate_plan(plan, s, cache, tech, calibration) for s in plan.strategies]
         valid = [r for r in results if float(np.ravel(r["violation_mapping"])[0]) <= 0]
         if not valid:
             raise Skip(_invalid_reason(plan, results[0]))
         result = min(valid, key=lambda r: float(np.ravel(r["step_time_s"])[0]))
         baseline = None
         if plan.metric == "activation_memory_pct_of_baseline":
-            baseline = _evaluate(plan, plan.baseline_strategy, cache, tech, calibration)
+            baseline = evaluate_plan(plan, plan.baseline_strategy, cache, tech, calibration)
         extra: tuple[str, ...] = ()
         layer = measured_layer_times(row) if plan.metric == LAYER_METRIC else None
         if layer is not None:
@@ -188,7 +188,7 @@ def _validate_one(row: Mapping[str, str], catalog: Mapping[str, CatalogEntry], t
         return replace(_skipped(row, f"model error ({type(exc).__name__}): {exc}", plan.metric, plan.measured),
                        mapping=plan.mapping)
     reason = ""
-    if plan.metric not in _MEMORY_METRICS and float(np.ravel(result["violation_memory"])[0]) > 0:
+    if plan.metric not in MEMORY_METRICS and float(np.ravel(result["violation_memory"])[0]) > 0:
         over = 100.0 * float(np.ravel(result["violation_memory"])[0])
         reason = f"model: memory exceeds HBM by {over:.0f}%"
     if not math.isfinite(predicted):

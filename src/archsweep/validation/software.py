@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from archsweep.load.stack_parallelism import load_stack_parallelism, load_stack_software
 from archsweep.spec.stack import StackParallelism
-from archsweep.validation.cells import _yes_no
+from archsweep.validation.cells import cell_yes_no
 from archsweep.validation.precision import is_fp8, recipe_of
 from archsweep.validation.rows import calibration_stack
 
@@ -54,7 +54,7 @@ def row_parallelism(row: Mapping[str, str]) -> StackParallelism:
     if not is_fp8(row):
         return allowed
     since = software.get("sharded_params_fp8_since")
-    if recipe_of(row) == "mxfp8" and _yes_no(row, "fp8_params") and "sharded_params_mxfp8_since" in software:
+    if recipe_of(row) == "mxfp8" and cell_yes_no(row, "fp8_params") and "sharded_params_mxfp8_since" in software:
         since = max(since or (0, 0), software["sharded_params_mxfp8_since"])
     if since is None:
         return allowed

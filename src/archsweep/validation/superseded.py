@@ -42,7 +42,7 @@ import numpy as np
 
 from archsweep.load.paths import data_dir
 from archsweep.validation.ceiling import precision_class, row_evaluation
-from archsweep.validation.cells import _text
+from archsweep.validation.cells import cell_text
 from archsweep.validation.row_workload import row_training_mode
 from archsweep.validation.sourced_groups import load_sourced_groups
 
@@ -96,9 +96,9 @@ def superseding_key(row: Mapping[str, str], publications: Mapping[str, str]) -> 
     precision = precision_class(row)
     if precision is None:
         return None
-    source = _text(row, "source")
+    source = cell_text(row, "source")
     mode, rank = row_training_mode(row)
-    return (publications.get(source, source), *(_text(row, k).lower() for k in _JOB_COLUMNS), *precision, mode,
+    return (publications.get(source, source), *(cell_text(row, k).lower() for k in _JOB_COLUMNS), *precision, mode,
             str(rank))
 
 
@@ -127,7 +127,7 @@ def superseded(results: Sequence[Any], rows: Sequence[Mapping[str, str]], catalo
     measured throughput of the fastest run of its job. ``same_stack(a_strategy, b_strategy)``: the two stated
     strategies keep the same stack keys (the search keeps the row's own)."""
     publications = load_publications()
-    by_id = {_text(r, "run_id"): r for r in rows}
+    by_id = {cell_text(r, "run_id"): r for r in rows}
     groups: dict[tuple[str, ...], list[Any]] = {}
     for res in results:
         row = by_id.get(res.run_id)

@@ -34,19 +34,19 @@ METRICS: tuple[str, ...] = ("step_time_s", "tokens_per_s_per_gpu", "tokens_per_s
 #: MLPerf rows: the steady-state step measured between evaluations, preferred over the wall-clock
 #: ``step_time_s`` (data/validation/derive/mlperf_steady_step.py).
 STEADY_STEP = "steady_step_time_s"
-_MEMORY_METRICS = ("memory_activations_bytes", "memory_per_accelerator_bytes", "activation_memory_pct_of_baseline")
+MEMORY_METRICS = ("memory_activations_bytes", "memory_per_accelerator_bytes", "activation_memory_pct_of_baseline")
 #: One transformer layer's forward + backward time for one micro-batch (validation/layer_time.py).
 LAYER_METRIC = "layer_time_s"
 #: Figures of one micro-batch in flight: the global batch, the step's FLOP consistency, the
 #: evaluation pauses and the search optimism do not apply to them.
-_MICROBATCH_METRICS = (*_MEMORY_METRICS, LAYER_METRIC)
+MICROBATCH_METRICS = (*MEMORY_METRICS, LAYER_METRIC)
 
-_GIB = float(2**30)
-_EMPTY = {"", "nan", "na", "n/a", "-", "none given", "null"}
-_SWIGLU_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "deepseek", "gemma", "olmo", "yi-")
-_TIED_FAMILIES = ("gpt", "mpt", "bloom", "opt", "megatron", "mt-nlg", "turing")
+GIB = float(2**30)
+EMPTY_CELLS = {"", "nan", "na", "n/a", "-", "none given", "null"}
+SWIGLU_FAMILIES = ("llama", "mistral", "mixtral", "qwen", "deepseek", "gemma", "olmo", "yi-")
+TIED_FAMILIES = ("gpt", "mpt", "bloom", "opt", "megatron", "mt-nlg", "turing")
 #: Peaks the sources divide by (TFLOP/s -> FLOP/s), by (convention, catalog name, precision).
-_STATED_PEAKS: Mapping[tuple[str, str, str], float] = {
+STATED_PEAKS: Mapping[tuple[str, str, str], float] = {
     ("megatron", "A100-SXM4", "bf16"): 312e12, ("megatron", "A100-SXM4-40GB", "bf16"): 312e12,
     ("mosaicml", "A100-SXM4", "bf16"): 312e12, ("mosaicml", "A100-SXM4-40GB", "bf16"): 312e12,
     ("mosaicml", "H100-SXM", "bf16"): 989e12, ("mosaicml", "H100-SXM", "fp8"): 1979e12,

@@ -43,12 +43,19 @@ _GIB = float(1024**3)
 #: checkpoints, ``quantization_config.quant_method: mxfp4``): U8 pairs + one U8 E8M0 scale per 32
 #: weights; TensorRT-LLM reads it as W4A16_MXFP4 (Hopper) or W4A8_MXFP4_MXFP8 (Blackwell)
 #: (``_torch/model_config.py`` ``get_mxfp4_quant_algo``), absent from ``BYTES_PER_ELEM``: x 2.
-#: int4 (weight-only, group 128 BF16 scales: W4A16_AWQ, not in the map): x 2. TensorRT-LLM PR #13498
-#: (merged 2026-04-27, after the table's tree) names the element-count bug and replaces it with
-#: per-dtype bytes (DeepSeek-V3.2-NVFP4: estimate 183.70 GB before, 386.54 GB after).
+#: Weight-only INT4 (W4A16_AWQ / W4A16_GPTQ, absent from ``BYTES_PER_ELEM``: x 2) in two layouts:
+#: ``int4``: ModelOpt's INT4-AWQ export (the nvidia/ checkpoint family the tables run), ``pack_int4_in_uint8``
+#: in modelopt/torch/export/quant_utils.py: U8 (out / 2, in), two signed weights a byte, plus ``weight_scale``
+#: (out, in / 128), symmetric, no zero point; ``int4_i32``: AutoAWQ ``WQLinear_GEMM`` (qweight I32 (in, out / 8),
+#: qzeros I32 (in / 128, out / 8), FP16 scales (in / 128, out)), AutoGPTQ ``QuantLinear`` (qweight I32
+#: (in / 8, out), the same qzeros and scales) and compressed-tensors ``pack_quantized`` (``weight_packed`` I32,
+#: eight weights each): 1/8 + 1/128 + 1/1024 elements a weight. Per-input-channel vectors (ModelOpt's
+#: ``pre_quant_scale``, GPTQ's ``g_idx``: 1 / out elements a weight, under 0.01 %) are not counted.
+#: TensorRT-LLM PR #13498 (merged 2026-04-27, after the table's tree) names the element-count bug and
+#: replaces it with per-dtype bytes (DeepSeek-V3.2-NVFP4: estimate 183.70 GB before, 386.54 GB after).
 CHECKPOINT_STORAGE: dict[str, tuple[float, float]] = {
     "bf16": (1.0, 2.0), "fp8": (1.0, 1.0), "nvfp4": (0.5 + 1.0 / 16.0, 0.5), "mxfp4": (0.5 + 1.0 / 32.0, 2.0),
-    "int4": (0.5 + 1.0 / 128.0, 2.0),
+    "int4": (0.5 + 1.0 / 128.0, 2.0), "int4_i32": (1.0 / 8.0 + 1.0 / 128.0 + 1.0 / 1024.0, 2.0),
 }
 
 

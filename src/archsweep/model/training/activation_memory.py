@@ -17,10 +17,10 @@ import numpy as np
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["layer_activation_bytes", "resident_layers"]
+__all__ = ["activation_bytes_per_layer", "layer_activation_bytes", "resident_layers"]
 
 
-def _activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
+def activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
                                 etp: np.ndarray | float | None = None) -> np.ndarray:
     """Stored activations of one layer for one micro-batch, bytes (Korthikanti Eq. 1-2 generalised).
 
@@ -114,7 +114,7 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
     the weight alone (TransformerEngine >= 2.1, NVIDIA/TransformerEngine @d0067d0
     transformer_engine/pytorch/module/linear.py ``backward_needs_input = is_grad_enabled and
     weight.requires_grad``, layernorm_linear.py the same; first in 544dd14, 2025-02-07). So the QKV, FC1
-    and FC2 inputs that :func:`_activation_bytes_per_layer` keeps for the weight gradient (BF16, or the
+    and FC2 inputs that :func:`activation_bytes_per_layer` keeps for the weight gradient (BF16, or the
     1 B FP8 copy) go, as does the out-projection's FP8 copy of the attention output (flash attention
     keeps the BF16 output for its own backward). An adapted projection's adapter keeps its own BF16
     input for the adapter weight gradients (NeMo ``ParallelLinearAdapter``: ``linear_in`` takes the
@@ -138,7 +138,7 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
 
 def _kept_input_bytes(wl: Workload, target: str, moe_layer: bool, lora: bool | None = None) -> float:
     """Bytes per element of its input that the Linear ``target`` (``attention_qkv``, ``mlp_fc1``,
-    ``mlp_fc2``) keeps for the backward, in the terms of :func:`_activation_bytes_per_layer`: a trained
+    ``mlp_fc2``) keeps for the backward, in the terms of :func:`activation_bytes_per_layer`: a trained
     Linear its input (BF16 2 B, FP8 the 1 B copy); under LoRA (``lora`` None: the job's mode) the
     frozen base Linear nothing and an adapted one's adapter its BF16 input (2 B). A MoE layer's MLP
     inputs are kept as trained (LoRA leaves the experts' inputs as they are: see
@@ -152,7 +152,7 @@ def _kept_input_bytes(wl: Workload, target: str, moe_layer: bool, lora: bool | N
 def _module_recompute_dropped_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float,
                                     kv_width: float) -> tuple[np.ndarray, np.ndarray]:
     """Stored bytes of one layer that selective recompute of the job's ``recompute_modules`` frees,
-    (split by tp, replicated without SP), in the terms of :func:`_activation_bytes_per_layer`.
+    (split by tp, replicated without SP), in the terms of :func:`activation_bytes_per_layer`.
 
     Megatron-Core (NVIDIA/Megatron-LM @d98e8a6 transformer_config.py ``recompute_modules``):
     ``layernorm``, ``moe_act`` and ``mla_up_proj`` use output-discarding checkpointing (the output's
@@ -188,8 +188,8 @@ def layer_activation_bytes(wl: Workload, mp: MappingArrays, etp: np.ndarray | fl
     """Stored activations of one layer for one micro-batch, bytes, dense and MoE layers in the
     workload's proportion (what one offloaded layer copies to host memory)."""
     moe_frac = wl.moe_layers / wl.layers
-    return ((1 - moe_frac) * _activation_bytes_per_layer(wl, mp, False)
-            + moe_frac * _activation_bytes_per_layer(wl, mp, True, etp))
+    return ((1 - moe_frac) * activation_bytes_per_layer(wl, mp, False)
+            + moe_frac * activation_bytes_per_layer(wl, mp, True, etp))
 
 
 def resident_layers(wl: Workload, layers_stage: np.ndarray) -> np.ndarray:

@@ -28,11 +28,13 @@ from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, parse_strategy, tp
 from archsweep.spec.workload import Workload
 
 __all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "restrict_to_stack", "MAPPING_COLUMNS",
-           "data_parallel_degree", "microbatch_count"]
+           "data_parallel_degree", "microbatch_count", "TP_DEGREES", "PP_DEGREES", "CP_DEGREES"]
 
-_TP = (1, 2, 4, 8, 16, 32, 64)
-_PP = (1, 2, 4, 8, 16, 32, 64, 128)
-_CP = (1, 2, 4, 8, 16, 32)
+#: The TP / PP / CP degrees :func:`enumerate_mappings` tries (validation.optimism reads them to tell a stated
+#: mapping outside the searched space).
+TP_DEGREES = (1, 2, 4, 8, 16, 32, 64)
+PP_DEGREES = (1, 2, 4, 8, 16, 32, 64, 128)
+CP_DEGREES = (1, 2, 4, 8, 16, 32)
 _VPP = (1, 2, 4)
 _MB = (1, 2, 4, 8)
 _ZERO = (1, 2, 3)
@@ -71,11 +73,12 @@ class MappingArrays:
 
 
 def _valid_tp(workload: Workload) -> list[int]:
-    return [t for t in _TP if tp_divides(workload, t)]
+    return [t for t in TP_DEGREES if tp_divides(workload, t)]
 
 
 def _valid_cp(workload: Workload) -> list[int]:
-    return [c for c in _CP if workload.seq_len % (2 * c) == 0 and (c == 1 or workload.seq_len // c >= _MAX_LOCAL_SEQ_FOR_CP)]
+    return [c for c in CP_DEGREES
+            if workload.seq_len % (2 * c) == 0 and (c == 1 or workload.seq_len // c >= _MAX_LOCAL_SEQ_FOR_CP)]
 
 
 def _valid_ep(workload: Workload) -> list[int]:
@@ -122,7 +125,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     layers = workload.layers
     choices: dict[str, Iterable[float]] = {
         "tp": _valid_tp(workload),
-        "pp": [p for p in _PP if p <= layers],
+        "pp": [p for p in PP_DEGREES if p <= layers],
         "cp": _valid_cp(workload),
         "ep": _valid_ep(workload),
         "vpp": _VPP,

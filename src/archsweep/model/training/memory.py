@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from archsweep.model.training.activation_memory import (
-    _activation_bytes_per_layer,
+    activation_bytes_per_layer,
     layer_activation_bytes,
     resident_layers,
 )
@@ -160,7 +160,8 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     expert_group = np.maximum(shard_group * mp.tp / (mp.ep * etp), 1.0)
     if layer_bytes is None:
         layer_bytes = layer_activation_bytes(wl, mp, etp)
-    working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
+    working = activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)),
+                                         wl.moe is not None, etp)
     unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
     return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
                        working_bytes=np.where(mp.recompute == 2, working, 0.0),
