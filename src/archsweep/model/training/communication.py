@@ -175,8 +175,8 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
         fwd = fwd + np.where(overlap, qkv_fed * full_ag, 0.0)
         bwd = bwd + np.where(overlap, qkv_fed * full_rs, 0.0)
     fwd = fwd + unhidden * dense_share * float("mlp_fc1" in targets) * full_ag
-    rc_share = full_recompute_share(wl, mp) if partial_recompute(wl) else 1.0  # block: the recomputed share
-    per_layer = fwd + bwd + np.where(mp.recompute == 2, rc_share * fwd, 0.0) + frozen_rs
+    rc_fwd = full_recompute_share(wl, mp) * fwd if partial_recompute(wl) else fwd  # block: the recomputed share
+    per_layer = fwd + bwd + np.where(mp.recompute == 2, rc_fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 

@@ -27,7 +27,7 @@ from archsweep.model.training.layout_stage import layout_first_layers, layout_la
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
-from archsweep.model.training.recompute_share import working_layers
+from archsweep.model.training.recompute_share import partial_recompute, working_layers
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
 from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
 from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
@@ -165,7 +165,8 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     working = _activation_bytes_per_layer(wl, replace(mp, recompute=np.zeros_like(mp.recompute)), wl.moe is not None, etp)
     unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
     return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
-                       working_bytes=working_layers(wl, mp) * working,
+                       working_bytes=(working_layers(wl, mp) * working if partial_recompute(wl)
+                                      else np.where(mp.recompute == 2, working, 0.0)),
                        paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
                        combine_bytes=combine_grad_bytes(wl, mp, cal), unit_weight_bytes=unit_w, unit_grad_bytes=unit_g,
                        group=microbatch_group(microbatches, mp.pp), copy_bytes=_weight_copy_bytes(cal, fp8_gemm_layouts))
