@@ -163,3 +163,29 @@ def test_strategy_refuses_more_layers_than_a_fixed_stage_holds():
     assert strategy_problems(parse_strategy("tp=8,pp=2,vpp=2,recompute=full"), wl)  # 20 per virtual stage
     assert not strategy_problems(parse_strategy("tp=8,pp=2,recompute=full"), wl)
     assert not strategy_problems(parse_strategy("tp=8,pp=4,recompute=none"), wl)
+
+
+@pytest.mark.parametrize("schema", ["workload", "study"])
+def test_the_schemas_and_the_training_key_take_the_options(schema: str) -> None:
+    """The ``training:`` keys of a model file / study entry (schema generated from the job option table), read
+    by the one reader; a bad method is reported at its key path."""
+    from archsweep.load.schema import load_schema
+    from archsweep.load.workloads import training_job
+    from archsweep.spec.errors import InputErrors
+
+    def keyed(node: object, key: str) -> list[object]:
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in keyed(v, key)]
+        return [x for v in node for x in keyed(v, key)] if isinstance(node, list) else []
+
+    [method] = [p for p in keyed(load_schema(schema), "recompute_method") if isinstance(p, dict)]
+    [count] = [p for p in keyed(load_schema(schema), "recompute_num_layers") if isinstance(p, dict)]
+    assert method["enum"] == ["uniform", "block"] and (count["type"], count["minimum"]) == ("integer", 0)
+    job = training_job({"recompute_method": "block", "recompute_num_layers": 21}, base=TrainingJob(8, 8192),
+                       default_seq_len=None, file="f.yaml", key="training")
+    assert (job.recompute_method, job.recompute_num_layers) == ("block", 21)
+    with pytest.raises((InputError, InputErrors)) as err:
+        training_job({"recompute_method": "blocks"}, base=TrainingJob(8, 8192), default_seq_len=None, file="f.yaml",
+                     key="training")
+    problems = err.value.problems if isinstance(err.value, InputErrors) else [err.value.problem]
+    assert [p.key_path for p in problems] == ["training.recompute_method"]
