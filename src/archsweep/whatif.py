@@ -67,6 +67,8 @@ class WorkloadOverrides:
     fp8_params: bool | None = None
     activation_offload_layers: int | None = None
     recompute_modules: str | tuple[str, ...] | None = None
+    recompute_method: str | None = None
+    recompute_num_layers: int | None = None
     activation_fp8_input_store: bool | None = None
     param_gather_overlap: bool | None = None
     moe_a2a_overlap: bool | None = None

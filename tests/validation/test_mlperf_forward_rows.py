@@ -23,10 +23,11 @@ CSV = data_dir() / "validation" / "training_runs.csv"
 ROWS = read_measurements(CSV)
 FORWARD = [r for r in ROWS if r["source_group"] == "mlperf-forward"]
 MIRROR = Path("/work/.mirror/mlcommons+training_results_v5.0/repo")
+AMD_ROWS = {r["run_id"] for r in FORWARD if r["accelerator_canonical"] in ("MI300X", "MI325X")}
 
 
 def test_the_group_holds_v5_0_lora_and_405b_rows_read_at_the_pinned_commit() -> None:
-    assert Counter(benchmark_of(r) for r in FORWARD) == {"llama2_70b_lora": 39, "llama31_405b": 14}
+    assert Counter(benchmark_of(r) for r in FORWARD) == {"llama2_70b_lora": 48, "llama31_405b": 14}
     assert all(r["run_id"].startswith("mlperf_train_v5.0_") and r["source_locator"].endswith("(commit 0fdc28f0)")
                for r in FORWARD)
     assert all(r["steady_step_time_s"] and float(r["steady_step_time_s"]) > 0 for r in FORWARD)
@@ -38,11 +39,12 @@ def test_the_group_holds_v5_0_lora_and_405b_rows_read_at_the_pinned_commit() -> 
 
 
 def test_lora_layouts_come_from_a_named_config_or_the_printed_config() -> None:
-    """33 of the 39 LoRA rows state their layout (the launch config in ``derived``, or the NeMo config the result
-    files print); the six whose submitter ships no config of their GPU count and prints none are searched."""
+    """42 of the 48 LoRA rows state their layout (the launch config in ``derived``, or the NeMo config the result
+    files print; the nine AMD Instinct rows of s19-D included); the six whose submitter ships no config of their GPU
+    count and prints none are searched."""
     lora = [r for r in FORWARD if benchmark_of(r) == "llama2_70b_lora"]
     stated = [r for r in lora if r["tp"]]
-    assert len(stated) == 33
+    assert len(stated) == 42
     assert all("mlperf_lora_layout.py" in r["derived"] or "mlperf_lora_logged_layout.py" in r["derived"]
                for r in stated)
     unstated = sorted(r["run_id"][18:-16] for r in lora if not r["tp"])
@@ -89,15 +91,21 @@ def test_no_fit_set_takes_a_forward_row() -> None:
 def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     """A forward test, never fitted (no fit set takes its rows): every row modelled, the group's MAPE over them
     8.95 % on s18-D (from main 703787b; ``archsweep validate --measurements data/validation/training_runs.csv
-    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. Re-pin only with the
-    change that moves it, and say so: a change tuned on these rows ends the group's use as a forward test."""
+    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. s19-D adds the nine AMD
+    Instinct LoRA rows (13.76 %, their block recompute modelled, nothing tuned): 9.65 % over the 62, the 53 others
+    unchanged at 8.95 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
 
     results = validated_of(FORWARD)
     assert [r.run_id for r in results if r.status != "ok"] == []
-    assert len(results) == 53
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.95, abs=0.1)
+    assert len(results) == 62
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.65, abs=0.1)
+    amd = [r for r in results if r.run_id in AMD_ROWS]
+    assert len(amd) == 9
+    assert float(np.mean([abs(r.error_pct) for r in results if r.run_id not in AMD_ROWS])) == pytest.approx(8.95, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in amd])) == pytest.approx(13.76, abs=0.1)
 
 
 @pytest.mark.skipif(not MIRROR.exists() or shutil.which("git") is None, reason="needs the training_results_v5.0 clone")
@@ -118,6 +126,27 @@ def test_the_script_reproduces_the_group_byte_for_byte_and_lists_every_result(
                            text=True, check=True).stdout.split()
     found = {f"{p.split('/')[0]}/{p.split('/')[2]} {p.split('/')[3]}" for p in paths
              if p.split("/")[1:2] == ["results"] and p.split("/")[3:4] in (["llama2_70b_lora"], ["llama31_405b"])}
-    listed = ({f"{s} llama2_70b_lora" for s in script.LORA_SYSTEMS} | {f"{s} llama31_405b" for s in big.SYSTEMS}
+    listed = ({f"{s} llama2_70b_lora" for s in script.LORA_SYSTEMS + script.AMD_SYSTEMS}
+              | {f"{s} llama31_405b" for s in big.SYSTEMS}
               | set(script.SKIPPED))
     assert found == listed
+
+
+def test_amd_rows_state_the_block_recompute_of_their_configs() -> None:
+    """s19-D: the AMD Instinct rows (AMD's NeMo port, config_MI300X_1x8x1.sh / config_MI325X_1x8x1.sh and the
+    submitters' copies) run TP1 (CP2 / CP4 on MangoBoost's 2 / 4 nodes) with FP8 and the SwiGLU input in FP8; the
+    MI300X configs recompute 21 of the 80 layers in full (``ACG=full ACM=block ACL=21``), read into the job's
+    recompute_method / recompute_num_layers; the MI325X ones recompute nothing (ACG unset)."""
+    from archsweep.validation.row_workload import workload_of
+
+    amd = [r for r in FORWARD if r["run_id"] in AMD_ROWS]
+    assert Counter(r["accelerator_canonical"] for r in amd) == {"MI300X": 6, "MI325X": 3}
+    assert all(r["tp"] == "1" and r["fp8_act"] == "yes" and "mlperf_lora_layout.py" in r["derived"] for r in amd)
+    for r in amd:
+        job = workload_of(r, "step_time_s", []).training
+        if r["accelerator_canonical"] == "MI300X":
+            assert r["act_recompute"].startswith("full (block: 21 layers per pipeline stage")
+            assert (job.recompute_method, job.recompute_num_layers) == ("block", 21)
+        else:
+            assert r["act_recompute"] == "none"
+            assert (job.recompute_method, job.recompute_num_layers) == ("uniform", 0)

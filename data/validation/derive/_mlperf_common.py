@@ -44,8 +44,8 @@ def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0,
     the folder above, among ``files``; ``resolve`` (file name -> its path, or None: skipped), where given, finds
     the files this config sources instead (those files' own are found the default way, among their folder's)."""
     env: dict[str, str] = {}
-    for line in mirror.show(path).splitlines():
-        line = line.split("#", 1)[0]
+    # one assignment per command: AMD v5.0 chains them (``export ACG=full && export ACM=block && export ACL=21``)
+    for line in (c for raw in mirror.show(path).splitlines() for c in re.split(r"&&|;", raw.split("#", 1)[0])):
         src = _SOURCE_LINE.match(line)
         if src and depth < 3:
             name = PurePosixPath(src.group(1)).name
@@ -139,7 +139,7 @@ def nemo_conf_paths(mirror: Mirror, config: str) -> list[str]:
     ``run.sub`` runs ``${CONT}``, NVIDIA's container) takes the ``conf/`` of the NVIDIA implementation that
     ships a launch config of the same file name (``h200_ngc24.09_nemo`` for ``config_DGXH200_1x8x2xtp1pp1cp2.sh``);
     [] when there is none."""
-    paths = mirror.ls(impl_folder(config) + "/conf/")
+    paths = mirror.ls(impl_folder(config) + "/conf/") or mirror.ls(impl_folder(config) + "/src/conf/")  # AMD v5.0: src/conf/
     if paths:
         return paths
     name = PurePosixPath(config).name

@@ -63,27 +63,25 @@ LORA_SYSTEMS: tuple[str, ...] = (
     "Supermicro/SYS-422GA-NBRT-LCC", "Supermicro/SYS-821GE-TNHR", "Supermicro/SYS-A21GE-NBRT",
 )
 
+#: ``<submitter>/<system>`` of the AMD Instinct llama2_70b_lora results added (s19-D): AMD's port of the NeMo
+#: implementation (config_MI300X_1x8x1.sh / config_MI325X_1x8x1.sh, NeMo yaml under src/conf/; system file: PyTorch
+#: 2.6.0, ROCm 6.4, TransformerEngine / Megatron-LM / flash-attn forks by commit; MangoBoost names it 'LLMBoost
+#: 1.1.0'). The MI300X configs run a block recompute of 21 of the 80 layers (ACG=full ACM=block ACL=21: act_recompute
+#: "full (block: 21 layers per pipeline stage; ...)", the job's recompute_method / recompute_num_layers); the MI325X
+#: ones none (ACG unset).
+AMD_SYSTEMS: tuple[str, ...] = (
+    "AMD/MI300X_EPYC_9575F_pytorch", "AMD/MI325X_EPYC_9575F_pytorch", "Dell/1xXE9680x8MI300X",
+    "MangoBoost/MI300X-LLMBoost-GPUBoost-1node", "MangoBoost/MI300X-LLMBoost-GPUBoost-2node",
+    "MangoBoost/MI300X-LLMBoost-GPUBoost-4node", "Oracle/1xBM.GPU.MI300X.8", "QCT/D75T-7U",
+    "Supermicro/8xMI325X_2xEPYC_9575F",
+)
+
 #: v5.0 results of the two benchmarks not added, and why.
-_AMD = ("AMD Instinct LoRA, AMD's port of the NeMo implementation (config_MI3*X_1x8x1.sh, NeMo yaml under src/conf/, "
-        "system file: PyTorch 2.6.0, ROCm 6.4, TransformerEngine / Megatron-LM / flash-attn forks by commit; MangoBoost "
-        "names it 'LLMBoost 1.1.0'): not added. The MI300X configs recompute 21 of the 80 layers (ACG=full ACM=block "
-        "ACL=21), which act_recompute (none / selective / full) cannot state and mlperf_lora_layout.py would read as "
-        "full; the port's yaml (src/conf/, FP8 activations under the key fp8_activation_input_store) is not read by "
-        "the fill scripts (s18-D)")
 SKIPPED: dict[str, str] = {
     "NVIDIA/nyx_n1_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
     "NVIDIA/tyche_ngpu8_ngc25.04_nemo llama2_70b_lora": "in the mlperf group already (s7-rows): not duplicated",
-    "AMD/MI300X_EPYC_9575F_pytorch llama2_70b_lora": _AMD,
-    "AMD/MI325X_EPYC_9575F_pytorch llama2_70b_lora": _AMD,
-    "Dell/1xXE9680x8MI300X llama2_70b_lora": _AMD,
     "GigaComputing/G893-ZX1-AAX2_pytorch llama2_70b_lora": ("AMD Instinct MI325X: GigaComputing ships no "
                                                             "implementation of it (its configs are B200 / GB200 ones)"),
-    "MangoBoost/MI300X-LLMBoost-GPUBoost-1node llama2_70b_lora": _AMD,
-    "MangoBoost/MI300X-LLMBoost-GPUBoost-2node llama2_70b_lora": _AMD,
-    "MangoBoost/MI300X-LLMBoost-GPUBoost-4node llama2_70b_lora": _AMD,
-    "Oracle/1xBM.GPU.MI300X.8 llama2_70b_lora": _AMD,
-    "QCT/D75T-7U llama2_70b_lora": _AMD + " (MI325X)",
-    "Supermicro/8xMI325X_2xEPYC_9575F llama2_70b_lora": _AMD,
 }
 
 _FILLS = (mlperf_lora_layout, mlperf_stated_layouts, mlperf_lora_logged_layout, mlperf_layer_cuda_graphs,
@@ -94,7 +92,7 @@ def main(repo: str) -> None:
     mirror = open_mirror(repo)
     if mirror.version != "v5.0":
         raise SystemExit(f"{repo}: a mirror of training_results_{mirror.version}; the rows of this script are v5.0's")
-    mlperf_lora_rows.main(repo, list(LORA_SYSTEMS), GROUP)
+    mlperf_lora_rows.main(repo, list(LORA_SYSTEMS) + list(AMD_SYSTEMS), GROUP)
     mlperf_llama31_405b_rows.main(repo)
     for fill in _FILLS:
         fill.main([repo])

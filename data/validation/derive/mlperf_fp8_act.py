@@ -9,7 +9,9 @@ config_GB200_2x4x1xtp1pp1cp1.sh export ``FP8_ACT=1``; v4.1 names the variable ``
 h200_ngc24.09_nemo config_DGXH200_1x8x2xtp1pp1cp2.sh: ``FP8_ACTIVATION=True``). An implementation whose yaml has no
 such key (v3.1, v4.0, every gpt3 one) runs with Megatron-Core's default, False (the v4.0 Dell logs warn "does not
 have field.name: activation_func_fp8_input_store in its cfg"): ``no``. Rows whose config is not named stay empty
-(unknown: off).
+(unknown: off). AMD's v5.0 port (MI300X / MI325X, its yaml under ``src/conf/``) names the key
+``fp8_activation_input_store`` (``${oc.decode:${oc.env:FP8_ACTIVATION,0}}``; its configs export
+``FP8_ACTIVATION=True``), read as the same setting (the port's NeMo fork is not shipped: medium confidence).
 
 Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
@@ -24,7 +26,7 @@ import sys
 from _mlperf_common import fill_from_launch_configs, nemo_flag
 from pinned_mirrors import Mirror
 
-_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store):\s*"
+_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store|fp8_activation_input_store):\s*"
                   r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 

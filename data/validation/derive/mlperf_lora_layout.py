@@ -7,7 +7,8 @@ NeMo-based submissions: NVIDIA's reference implementation and its derivatives). 
 ``CP``, ``SP``, ``MBS`` (micro-batch), ``MINIBS`` (sequences per data-parallel rank per step),
 ``DGXNNODES`` x ``DGXNGPU`` (GPUs), ``FP8`` / ``FP8_DPA`` (FP8 GEMMs / FP8 dot-product attention) and,
 where set, ``ACG`` (activation-checkpoint granularity; unset = no recomputation, the NeMo yaml's
-``activations_checkpoint_granularity: ${oc.env:ACG,null}``); a config sources its ``config_common.sh``
+``activations_checkpoint_granularity: ${oc.env:ACG,null}``) with ``ACM`` / ``ACL`` (the checkpoint method and
+layer count, written into ``act_recompute`` where set: AMD v5.0 MI300X ``ACM=block ACL=21``); a config sources its ``config_common.sh``
 first and the last assignment wins.
 
 Which config a result used: the implementation folder's README names it where the submitter wrote one
@@ -51,7 +52,9 @@ def layout(env: dict[str, str]) -> dict[str, object] | None:
 
     return {"tp": tp, "pp": pp, "cp": cp, "sp": truthy("SP"), "mbs": mbs, "minibs": minibs, "gpus": gpus,
             "gbs": minibs * gpus // (tp * pp * cp), "fp8": truthy("FP8"), "fp8_dpa": truthy("FP8_DPA"),
-            "acg": env.get("ACG", "") if env.get("ACG", "null") not in ("", "null", "None") else ""}
+            "acg": env.get("ACG", "") if env.get("ACG", "null") not in ("", "null", "None") else "",
+            "acm": env.get("ACM", "") if env.get("ACM", "null") not in ("", "null", "None") else "",
+            "acl": env.get("ACL", "") if env.get("ACL", "null") not in ("", "null", "None") else ""}
 
 
 def _names_other_accel(path: str, accel: str) -> bool:
@@ -98,17 +101,29 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
     bare = re.sub(r"^\d+X", "", stem)  # Dell v5.0 1xXE9680Lx8H200-SXM-141GB -> config_XE9680lx8H200-SXM-141GB_1x8x2...
     fits = ([f for f in fits if stem in PurePosixPath(f[0]).name.upper()]
             or [f for f in fits if bare in PurePosixPath(f[0]).name.upper()] or fits)
-    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg")
+    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg", "acm", "acl")
     if len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
         return "configs disagree: " + "; ".join(f"{PurePosixPath(c).name} {[lay[k] for k in keys]}" for c, lay in fits)
     own = [f for f in fits if f[0].startswith(prefix + folder + "/")]
     return (own or fits)[0]
 
 
+def recompute_text(lay: dict[str, object]) -> str:
+    """The ``act_recompute`` cell of a layout: ACG (none when unset); with ACG=full and a method (``ACM`` uniform /
+    block, ``ACL`` layers: the NeMo yaml's ``activations_checkpoint_method`` / ``_num_layers``), the method and
+    count as archsweep.validation.cells.recompute_layers_of reads them ("full (block: 21 layers per pipeline
+    stage; ACG=full ACM=block ACL=21)")."""
+    acg, acm, acl = str(lay["acg"]), str(lay["acm"]), str(lay["acl"])
+    if acg != "full" or not acm or not acl.isdigit():
+        return acg or "none"
+    per = "per pipeline stage" if acm == "block" else "per checkpointed unit"
+    return f"full ({acm}: {acl} layers {per}; ACG=full ACM={acm} ACL={acl})"
+
+
 def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -> None:
     dp = int(row["num_accels"]) // (int(lay["tp"]) * int(lay["pp"]) * int(lay["cp"]))  # type: ignore[call-overload]
     row.update(tp=str(lay["tp"]), pp=str(lay["pp"]), cp=str(lay["cp"]), dp=str(dp), sp="yes" if lay["sp"] else "no",
-               micro_batch=str(lay["mbs"]), act_recompute=str(lay["acg"]) or "none")
+               micro_batch=str(lay["mbs"]), act_recompute=recompute_text(lay))
     if lay["fp8"]:
         row["precision"] = ("FP8 (TransformerEngine hybrid recipe, FP8=True; "
                             + ("FP8 dot-product attention FP8_DPA=1)" if lay["fp8_dpa"] else "attention BF16, FP8_DPA=0)"))

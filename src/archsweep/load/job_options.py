@@ -67,6 +67,10 @@ def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precisio
             values[option.name] = _option(raw, option, base, file, key, p, names)
     values[FP8_DPA_KEY] = fp8_dpa_option(raw, base, precision, file, key, p, names)
     values[EMBEDDING_LOSS_SPLIT_KEY], values[PIPELINE_LAYOUT_KEY] = pipeline_options(raw, base, file, key, p, names)
+    if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1:
+        p.append(InputError(file, _at("recompute_num_layers", key, names), values["recompute_num_layers"],
+                            "an integer >= 1 with recompute_method block (the layers recomputed per pipeline stage)"))
+        values["recompute_method"] = "uniform"  # reported above; the job read stays a valid one
     return {name: values[name] for name in JOB_OPTION_NAMES}
 
 
@@ -244,7 +248,9 @@ def job_fits_model(job: TrainingJob, layers: int, mtp_num_layers: int, moe: bool
     """The job's options that depend on the model, checked where the job is read (model file, study entry,
     ``archsweep eval`` flag), each at ``key.<name>`` (or its flag in ``names``): the EP all-to-all overlap only for a
     MoE model; a pipeline layout holding the model's ``layers`` transformer and ``mtp_num_layers`` MTP layers;
-    fewer offloaded layers than the model has (Megatron-Core TransformerConfig.__post_init__: "CPU offloading can be
+    at most the model's layers in a recompute unit / block (``recompute_num_layers``; a mapping's own stage is
+    checked where pp is fixed: :func:`archsweep.spec.strategy.strategy_problems`); fewer offloaded layers than the
+    model has (Megatron-Core TransformerConfig.__post_init__: "CPU offloading can be
     done only for layers less than num_layers", NVIDIA/Megatron-LM@60e039626:megatron/core/transformer/
     transformer_config.py L1862-L1867)."""
     out = []
@@ -256,6 +262,10 @@ def job_fits_model(job: TrainingJob, layers: int, mtp_num_layers: int, moe: bool
             parse_layout(job.pipeline_layout, file).check_model(layers, mtp_num_layers, file)
         except InputError as exc:
             out.append(InputError(file, _at(PIPELINE_LAYOUT_KEY, key, names), job.pipeline_layout, exc.problem.allowed))
+    if job.recompute_num_layers > layers:
+        out.append(InputError(file, _at("recompute_num_layers", key, names), job.recompute_num_layers,
+                              f"at most the model's {layers} layers (Megatron-Core recompute_num_layers: layers per "
+                              "recompute unit or per pipeline stage)"))
     if job.activation_offload_layers >= layers:
         out.append(InputError(file, _at("activation_offload_layers", key, names), job.activation_offload_layers,
                               f"fewer layers than the model's {layers} (Megatron-Core offloads layers < num_layers)"))

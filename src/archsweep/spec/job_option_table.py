@@ -143,6 +143,28 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "(archsweep.spec.job_option_table.RECOMPUTE_MODULES).",
         csv_column="moe_recompute_modules", choices=RECOMPUTE_MODULES),
     JobOption(
+        "recompute_method", "choice", "uniform", "--recompute-method",
+        "which layers recompute=full re-runs: uniform (every layer, in units of --recompute-num-layers) or block "
+        "(only the first --recompute-num-layers of each pipeline stage; Megatron-Core recompute_method; default uniform)",
+        "Which transformer layers the mapping's recompute = full re-runs (Megatron-Core recompute_method, "
+        "NVIDIA/Megatron-LM @d98e8a6 megatron/core/recompute.py checkpointed_forward): uniform (the default) "
+        "checkpoints every layer, the input of each unit of recompute_num_layers consecutive layers; block "
+        "checkpoints only the first recompute_num_layers layers of each pipeline stage (each virtual stage with an "
+        "interleaved pipeline) and keeps every activation of the others. archsweep.model.training.recompute_share.",
+        csv_column="act_recompute", choices=("uniform", "block")),
+    JobOption(
+        "recompute_num_layers", "count", 0, "--recompute-num-layers",
+        "with recompute=full: layers per recompute unit (uniform) or recomputed layers per pipeline stage, per "
+        "virtual stage when interleaved (block); 0 = every layer on its own (Megatron-Core recompute_num_layers; "
+        "default 0)",
+        "With the mapping's recompute = full (Megatron-Core recompute_num_layers): uniform, the layers of one "
+        "checkpointed unit (its input stored once, its layers re-materialised together in the backward); block, "
+        "the layers recomputed in each pipeline stage (each virtual stage with an interleaved pipeline: Megatron-Core "
+        "counts the layers of one TransformerBlock), every other layer keeping all its activations. 0, the default, "
+        "is every layer checkpointed on its own (uniform 1); block needs 1 or more; at most the model's layers "
+        "(a mapping whose stage holds fewer layers recomputes them all).",
+        csv_column="act_recompute"),
+    JobOption(
         "activation_fp8_input_store", "bool", False, "--fp8-act",
         "keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
         "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override, default off)",

@@ -109,6 +109,7 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
             out.append(("ep", ep, f"a divisor of the {experts} expert(s) of {name}" +
                         (" (a dense model: ep=1)" if workload.moe is None else "")))
     out += _pipeline_problems(fixed, workload)
+    out += _recompute_layer_problems(fixed, workload)
     if "micro_batch" in fixed and fixed["micro_batch"] > workload.training.global_batch_seqs:
         out.append(("micro_batch", int(fixed["micro_batch"]),
                     f"at most the global batch of {name} ({workload.training.global_batch_seqs} sequences)"))
@@ -136,3 +137,19 @@ def _pipeline_problems(fixed: dict[str, float], workload: Workload) -> list[tupl
             out.append((key, value, f"pp x vpp = the {layout.stage_count} stages of pipeline_layout "
                                     f"{job.pipeline_layout!r} (pp one of {', '.join(map(str, runs)) or 'none'})"))
     return out
+
+
+def _recompute_layer_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
+    """A job's ``recompute_num_layers`` above the layers of one (virtual) pipeline stage of a strategy that fixes
+    full recompute and pp (vpp 1 unless fixed): Megatron-Core counts it per TransformerBlock, i.e. per virtual stage
+    (NVIDIA/Megatron-LM @d98e8a6 megatron/core/recompute.py ``checkpointed_forward``; its own message names "1 and
+    num_layers_per_pipeline_rank"). A searched pp is not refused: a stage with fewer layers recomputes them all."""
+    k = workload.training.recompute_num_layers
+    if k <= 1 or fixed.get("recompute") != float(RECOMPUTE.index("full")) or "pp" not in fixed:
+        return []
+    pp, vpp = int(fixed["pp"]), int(fixed.get("vpp", 1))
+    stage = -(-workload.layers // pp) // max(vpp, 1)
+    if k <= stage:
+        return []
+    return [("pp", pp, f"a pipeline whose (virtual) stages hold at least the job's recompute_num_layers={k} of the "
+                       f"{workload.layers} layers of {workload.name} (pp={pp}, vpp={vpp}: {stage} per stage)")]

@@ -87,6 +87,14 @@ class TrainingJob:
             (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
             Each entry's own problem is reported where it is read (``load.job_options.recompute_option``,
             ``validation.cells``); here the whole list (:meth:`archsweep.spec.job_option_table.JobOption.problem`).
+        recompute_method: which layers the mapping's ``recompute = full`` re-runs (Megatron-Core
+            ``recompute_method``): "uniform" (every layer, checkpointed in units of ``recompute_num_layers``) or
+            "block" (the first ``recompute_num_layers`` of each pipeline stage, per virtual stage when interleaved;
+            the others keep all their activations). Cost: :mod:`archsweep.model.training.recompute_share`.
+        recompute_num_layers: Megatron-Core ``recompute_num_layers`` with ``recompute = full``: the layers of a
+            uniform unit, or the recomputed layers of each (virtual) pipeline stage under "block"; 0 (the
+            default) = every layer checkpointed on its own (uniform 1). "block" needs >= 1; at most the model's
+            layers (:func:`archsweep.load.job_options.job_fits_model`).
         activation_fp8_input_store: the SwiGLU activation's input (the FC1 output) is kept for the
             backward in FP8 E4M3, 1 byte per element instead of 2 (Megatron-Core
             ``activation_func_fp8_input_store``, NVIDIA/Megatron-LM @d98e8a6
@@ -158,6 +166,8 @@ class TrainingJob:
     fp8_params: bool = False
     fp8_weight_transpose_cached: bool = True
     recompute_modules: tuple[str, ...] = ("core_attn",)
+    recompute_method: str = "uniform"
+    recompute_num_layers: int = 0
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
     moe_a2a_overlap: bool = False
@@ -184,6 +194,9 @@ class TrainingJob:
         if self.fp8_dot_product_attention and self.precision != "fp8":
             raise InputError("<training job>", "fp8_dot_product_attention", True,
                              f"false for a {self.precision} job (FP8 attention runs only with precision fp8)")
+        if self.recompute_method == "block" and self.recompute_num_layers < 1:
+            raise InputError("<training job>", "recompute_num_layers", self.recompute_num_layers,
+                             "an integer >= 1 with recompute_method block (the layers recomputed per pipeline stage)")
         if self.pipeline_layout != "" and self.embedding_loss_in_pipeline_split:
             raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
                              "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")

@@ -204,6 +204,22 @@ def offload_layers(row: Mapping[str, str]) -> int:
     return n or 0
 
 
+def recompute_layers_of(row: Mapping[str, str]) -> tuple[str, int]:
+    """(recompute_method, recompute_num_layers) that ``act_recompute`` states for a full recompute, as
+    data/validation/derive/mlperf_lora_layout.py writes it ("full (block: 21 layers per pipeline stage; ACG=full
+    ACM=block ACL=21)"; Megatron-Core / NeMo ``recompute_method`` / ``activations_checkpoint_method`` and
+    ``recompute_num_layers``); ("uniform", 0), every layer on its own, where the cell states none. :class:`Skip` for
+    a count below 1."""
+    match = re.search(r"\b(block|uniform):\s*(-?\d+)\s+layers?\b", cell_text(row, "act_recompute").lower())
+    if match is None:
+        return "uniform", 0
+    method, count = match.group(1), int(match.group(2))
+    if count < 1:
+        raise Skip(f"act_recompute={cell_text(row, 'act_recompute')!r}: {count} layers not understood; allowed: an "
+                   f"integer >= 1 of {method} recompute")
+    return method, count
+
+
 def recompute_modules_of(row: Mapping[str, str]) -> tuple[str, ...] | None:
     """``moe_recompute_modules``: the "+"-joined Megatron-Core ``recompute_modules`` of the row's
     Megatron-Bridge preset (data/validation/derive/moe_recipes.py), None when empty or "none". A preset

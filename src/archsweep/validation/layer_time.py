@@ -33,6 +33,7 @@ import numpy as np
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.communication import tensor_parallel
 from archsweep.model.training.mapping import RECOMPUTE, MappingArrays
+from archsweep.model.training.recompute_share import full_recompute_share
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -98,12 +99,13 @@ def predict_layer_times(plan: RowPlan, result: Mapping[str, np.ndarray], calibra
     tokens = mp.micro_batch * float(wl.seq_len) / mp.cp
     one = np.ones_like(mp.tp)
     moe_frac = wl.moe_layers / wl.layers
-    tp = tensor_parallel(hw, mp, calibration, 2.0 * tokens * float(wl.hidden), one, one, moe_frac)
+    share = full_recompute_share(wl, mp)  # block recompute: the recomputed share of a stage's layers
+    tp = tensor_parallel(hw, mp, calibration, 2.0 * tokens * float(wl.hidden), one, one, moe_frac, share)
     collective = tp.allreduce_s * np.where(mp.tp_overlap > 0, calibration.tp_overlap_residual, 1.0)
     t_f = (1 - moe_frac) * lc.dense_fwd_s + moe_frac * lc.moe_fwd_s
     t_b = (1 - moe_frac) * lc.dense_bwd_s + moe_frac * lc.moe_bwd_s
     full, selective = mp.recompute == RECOMPUTE.index("full"), mp.recompute == RECOMPUTE.index("selective")
-    recompute = np.where(full, t_f + 2.0 * collective,
+    recompute = np.where(full, share * (t_f + 2.0 * collective),
                          np.where(selective, lc.attn_core_fwd_s * (mp.flash_attention == 0), 0.0))
     fwd = t_f + 2.0 * collective
     bwd = t_b + 2.0 * collective + recompute

@@ -13,7 +13,14 @@ from archsweep.load.workloads import list_workloads, load_architecture
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES, TrainingJob
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import cell_int, cell_text, offload_layers, recompute_modules_of, stated_job_options
+from archsweep.validation.cells import (
+    cell_int,
+    cell_text,
+    offload_layers,
+    recompute_layers_of,
+    recompute_modules_of,
+    stated_job_options,
+)
 from archsweep.validation.lora_recipe import apply_lora_recipe
 from archsweep.validation.mlperf import transpose_cached
 from archsweep.validation.precision import precision_of, recipe_of
@@ -102,7 +109,8 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
     """The training job a row states: mode and LoRA rank (:func:`row_training_mode`), precision and recipe, offload,
     FP8 weights / SwiGLU input / transpose cache, parameter-gather overlap (on unless the cell says "no"), EP
     all-to-all overlap, the embedding / loss pipeline split and FP8 attention (each on only where its cell says "yes"),
-    recompute modules (default core_attn), then the row's LoRA recipe; what was read goes to ``notes``."""
+    recompute modules (default core_attn) and the full recompute's method / layers (``act_recompute``), then the
+    row's LoRA recipe; what was read goes to ``notes``."""
     mode, rank = row_training_mode(row)
     dfa = _dfa_dtypes(row)
     if mode != "pretrain":
@@ -110,10 +118,12 @@ def _training_job(row: Mapping[str, str], global_batch_seqs: int, seq_len: int, 
     # The options in plain columns (FP8 weights / SwiGLU input, parameter-gather and EP all-to-all overlap, the
     # embedding / loss split, FP8 attention, the pipeline layout; an empty cell: the option's default), then those
     # whose cells need parsing.
+    method, count = recompute_layers_of(row)
     training = TrainingJob(global_batch_seqs=global_batch_seqs, seq_len=seq_len, precision=precision_of(row),
                            mode=mode, lora_rank=rank,  # type: ignore[arg-type]
                            low_precision_recipe=recipe_of(row), activation_offload_layers=offload_layers(row),
                            recompute_modules=recompute_modules_of(row) or ("core_attn",),
+                           recompute_method=method, recompute_num_layers=count,
                            fp8_weight_transpose_cached=transpose_cached(row),
                            dfa_state_dtype=dfa[0], dfa_grad_sync_dtype=dfa[1], **stated_job_options(row))
     return apply_lora_recipe(training, row, notes)

@@ -6,7 +6,8 @@ Activations follow Korthikanti et al., "Reducing Activation Recomputation in Lar
 (3 FFN tensors) and MoE (top-k routed copies) and FP8 recipes (GEMM inputs kept in FP8); tensor + sequence parallelism
 divide everything by ``t``; without SP, ``10 s b h`` stays replicated. Dropout masks and outputs (``2 s b h + a s^2 b`` x 3 B) are kept
 only when the architecture's dropout is > 0 (Llama, MoE families, MPT train with 0). Selective recomputation drops the ``5 a s^2 b`` attention
-term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t``. LoRA fine-tuning's frozen
+term (as does flash attention); full recomputation keeps only each layer's input ``2 s b h/t`` (block recompute of
+k layers per stage, or uniform units of k layers: the shares of recompute_share.py). LoRA fine-tuning's frozen
 projections keep no input for the backward (:func:`_lora_frozen_input_delta`).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.recompute_share import partial_recompute, stored_shares
 from archsweep.spec.workload import Workload
 
 __all__ = ["activation_bytes_per_layer", "layer_activation_bytes", "resident_layers"]
@@ -94,7 +96,14 @@ def activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
         split, whole = _module_recompute_dropped_bytes(wl, moe_layer, tokens, q_width, kv_width)
         shardable = shardable - np.where(mp.recompute == 1, split / t + np.where(sp, whole / t, whole), 0.0)
     layer_input = 2.0 * tokens * h / np.where(sp, t, 1.0)
-    return np.where(mp.recompute == 2, layer_input, shardable)
+    if not partial_recompute(wl):
+        return np.where(mp.recompute == 2, layer_input, shardable)
+    # Block / uniform units (recompute_share.py): the checkpointed layers' inputs, the other layers' every
+    # activation as without recompute (scores kept where no fused attention drops them).
+    inputs, kept = stored_shares(wl, mp)
+    full_layer = np.where(sp, total / t, (total - replicated) / t + replicated) + np.where(
+        mp.flash_attention == 0, score / t, 0.0)
+    return np.where(mp.recompute == 2, inputs * layer_input + kept * full_layer, shardable)
 
 
 def _fp8_act_input(wl: Workload) -> bool:

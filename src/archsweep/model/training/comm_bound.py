@@ -73,6 +73,7 @@ from archsweep.model.training.mapping import (
     expert_tensor_parallel,
     microbatch_count,
 )
+from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -164,7 +165,9 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     acc: list = [np.zeros(shape) for _ in range(4)]
 
     # TP: (4 + 2 [full recompute]) all-reduces per layer and micro-batch, 2 more for embedding/logits.
-    tp_mult = microbatches * layers_stage * (4.0 + np.where(rc == 2, 2.0, 0.0)) + 2.0 * microbatches
+    # (block recompute: 2 x the recomputed share, as communication.tensor_parallel charges it.)
+    rc_extra = 2.0 * full_recompute_share(wl, mp) if partial_recompute(wl) else np.where(rc == 2, 2.0, 0.0)
+    tp_mult = microbatches * layers_stage * (4.0 + rc_extra) + 2.0 * microbatches
     tp_mult = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual, 1.0) * tp_mult
     _add(acc, _allreduce(act_bytes, mp.tp, np.ones_like(mp.tp), domain), tp_mult)
 
@@ -204,7 +207,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
                                 cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k,
                                 wl.moe.router_groups, wl.moe.router_group_topk)
         # With the combined-1F1B overlap only the unpaired share is certain (the rest is max(., 0)).
-        ep_mult = (microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+        ep_mult = (microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp, wl)
                    * a2a_unpaired_share(wl, mp, cal, microbatches))
         _add(acc, t_in, ep_mult)
         _add(acc2, t_out, ep_mult)

@@ -16,6 +16,7 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.overlap import overlapped_exposed_s
+from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
 from archsweep.model.training.schedule import unpaired_chunk_passes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -40,7 +41,8 @@ class TensorParallelCost:
 
 
 def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act_bytes: np.ndarray,
-                    microbatches: np.ndarray, layers_stage: np.ndarray, moe_frac: float) -> TensorParallelCost:
+                    microbatches: np.ndarray, layers_stage: np.ndarray, moe_frac: float,
+                    recompute_share: np.ndarray | None = None) -> TensorParallelCost:
     """2 all-reduces (or reduce-scatter + all-gather with sequence parallelism, the same volume)
     forward and 2 backward per layer, 2 more when the layer is recomputed, plus the embedding and
     logits; with TP communication overlap only ``cal.tp_overlap_residual`` of it stays exposed
@@ -57,10 +59,15 @@ def tensor_parallel(hw: HardwareArrays, mp: MappingArrays, cal: Calibration, act
     tokens the token dispatcher moves, with no TP gather of its output gradient (NVIDIA/Megatron-LM
     megatron/core/extensions/transformer_engine.py ``TEGroupedLinear``: an expert layer with TP or EP > 1
     sets ``explicit_expert_comm`` and builds TE's GroupedLinear with ``parallel_mode=None``); so
-    ``2 - moe_frac`` regathers per layer on average."""
+    ``2 - moe_frac`` regathers per layer on average. ``recompute_share``: the share of a stage's layers recomputed
+    in full (:func:`~archsweep.model.training.recompute_share.full_recompute_share`; None: every layer where the
+    mapping's recompute is full)."""
     one = np.ones_like(mp.tp)
     tp_ar = coll.allreduce_time_s(hw, act_bytes, mp.tp, one, cal.collective_bw_efficiency)
-    tp_layer = 4.0 * tp_ar + np.where(mp.recompute == 2, 2.0 * tp_ar, 0.0)
+    if recompute_share is None:
+        tp_layer = 4.0 * tp_ar + np.where(mp.recompute == 2, 2.0 * tp_ar, 0.0)
+    else:
+        tp_layer = 4.0 * tp_ar + np.where(mp.recompute == 2, 2.0 * recompute_share * tp_ar, 0.0)
     regather_bytes = np.zeros(np.broadcast_shapes(np.shape(tp_ar), np.shape(microbatches), np.shape(layers_stage)))
     if cal.fp8_tp_grad_regather_bytes_per_element > 0:
         gathered = act_bytes / 2.0 * cal.fp8_tp_grad_regather_bytes_per_element
@@ -168,7 +175,8 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
         fwd = fwd + np.where(overlap, qkv_fed * full_ag, 0.0)
         bwd = bwd + np.where(overlap, qkv_fed * full_rs, 0.0)
     fwd = fwd + unhidden * dense_share * float("mlp_fc1" in targets) * full_ag
-    per_layer = fwd + bwd + np.where(mp.recompute == 2, fwd, 0.0) + frozen_rs
+    rc_fwd = full_recompute_share(wl, mp) * fwd if partial_recompute(wl) else fwd  # block: the recomputed share
+    per_layer = fwd + bwd + np.where(mp.recompute == 2, rc_fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 
@@ -231,11 +239,11 @@ def expert_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     a2a, a2a_in, a2a_out = coll.ep_dispatch(hw, a2a_bytes, mp.ep, stride, cal.collective_bw_efficiency,
                                             cal.moe_dispatch_per_domain, float(wl.moe.num_experts), wl.moe.top_k,
                                             wl.moe.router_groups, wl.moe.router_group_topk)
-    per_layer = ep_alltoalls_per_layer(mp) * a2a
+    per_layer = ep_alltoalls_per_layer(mp, wl) * a2a
     unpaired = a2a_unpaired_share(wl, mp, cal, microbatches)
     per_layer = (1.0 - unpaired) * a2a_paired_exposed_s(hw, cal, per_layer, moe_layer_s) + unpaired * per_layer
     exposed = microbatches * layers_stage * moe_frac * per_layer
-    passes = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp)
+    passes = microbatches * layers_stage * moe_frac * ep_alltoalls_per_layer(mp, wl)
     return ExpertParallelCost(exposed, passes * a2a_in, passes * a2a_out)
 
 
@@ -254,7 +262,7 @@ def a2a_paired_exposed_s(hw: HardwareArrays, cal: Calibration, a2a_s: np.ndarray
     return overlapped_exposed_s(a2a_s, np.asarray(compute_s, dtype=np.float64), share)
 
 
-def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
+def ep_alltoalls_per_layer(mp: MappingArrays, wl: Workload | None = None) -> np.ndarray:
     """EP all-to-alls per MoE layer and micro-batch: dispatch + combine forward and backward (4), and the
     forward's two again where the layer is recomputed in full. Megatron-Core's full recompute checkpoints
     whole transformer layers (NVIDIA/Megatron-LM @d98e8a64dd megatron/core/recompute.py
@@ -265,7 +273,10 @@ def ep_alltoalls_per_layer(mp: MappingArrays) -> np.ndarray:
     here never re-runs them because the one Megatron-Core module that would, 'moe' (the whole MoE layer,
     dispatch and combine included), is not modelled: archsweep's ``RECOMPUTE_MODULES`` rejects it.
     Modelling it would take 6 all-to-alls here, as full recompute, and no overlap
-    (:func:`a2a_unpaired_share`)."""
+    (:func:`a2a_unpaired_share`). ``wl``: the job whose block recompute re-runs only a share of a stage's layers
+    (:func:`~archsweep.model.training.recompute_share.full_recompute_share`; None: every layer)."""
+    if wl is not None and partial_recompute(wl):
+        return 4.0 + 2.0 * full_recompute_share(wl, mp)
     return 4.0 + np.where(mp.recompute == 2, 2.0, 0.0)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
@@ -38,11 +39,14 @@ def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Lay
                       t_f: np.ndarray) -> np.ndarray:
     """Recomputation time (s) of one layer and micro-batch whose MoE share is ``moe_frac`` and forward time
     ``t_f``: selective (the job's ``recompute_modules``; the attention core only when unfused) or full (the
-    forward, less its last GEMM where the checkpoint stops early)."""
+    forward, less its last GEMM where the checkpoint stops early; block recompute: times the recomputed share of a
+    stage's layers, :func:`~archsweep.model.training.recompute_share.full_recompute_share`)."""
     core = lc.attn_core_fwd_s * (mp.flash_attention == 0) if "core_attn" in wl.training.recompute_modules else 0.0
     if set(wl.training.recompute_modules) - {"core_attn"}:
         core = core + (1 - moe_frac) * lc.dense_module_rc_s + moe_frac * lc.moe_module_rc_s
     full = t_f - cal.checkpoint_early_stop * (1 - moe_frac) * lc.dense_last_gemm_fwd_s
+    if partial_recompute(wl):  # block: the recomputed share of a stage's layers (recompute_share.py)
+        full = full_recompute_share(wl, mp) * full
     return np.where(mp.recompute == 2, full, np.where(mp.recompute == 1, core, 0.0))
 
 

@@ -27,6 +27,7 @@ from archsweep.model.training.layout_stage import layout_first_layers, layout_la
 from archsweep.model.training.mapping import MappingArrays, expert_tensor_parallel
 from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
+from archsweep.model.training.recompute_share import partial_recompute, working_layers
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
 from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
 from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
@@ -42,7 +43,8 @@ class MemoryBreakdown:
     """Bytes per accelerator (first pipeline stage, the fullest); parts add up to ``total``.
 
     ``activations_bytes`` are the stored activations (Korthikanti's accounting);
-    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute (0 otherwise);
+    ``recompute_working_bytes`` is the one layer re-materialised at a time under full recompute (a uniform unit's
+    layers: recompute_share.py ``working_layers``; 0 otherwise);
     ``delayed_wgrad_bytes`` is, where the EP all-to-all overlap pairs micro-batches, one MoE layer's delayed
     weight-gradient tensors (:func:`delayed_wgrad_bytes`, 0 elsewhere; the overlap refuses full recompute,
     so at most one of the two is non-zero); ``moe_combine_grad_bytes`` the gradient buffers of a MoE layer's
@@ -141,7 +143,7 @@ class StageShared:
     shard_group: np.ndarray  #: the dense state's ZeRO shard group, dp x cp
     expert_group: np.ndarray  #: the experts' shard group, at least 1
     layer_bytes: np.ndarray  #: one layer's stored activations of one micro-batch (activation_memory.py)
-    working_bytes: np.ndarray  #: one layer's full working set under full recompute, else 0
+    working_bytes: np.ndarray  #: the re-materialised layers' full working set under full recompute, else 0
     paired: np.ndarray  #: micro-batches' worth paired by the MoE all-to-all overlap (moe_overlap_memory.py)
     wgrad_bytes: np.ndarray  #: the overlap's delayed weight gradients (moe_overlap_memory.py)
     combine_bytes: np.ndarray  #: a MoE layer's combine-backward gradient buffers (moe_backward_memory.py)
@@ -164,7 +166,8 @@ def _stage_shared(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
                                          wl.moe is not None, etp)
     unit_w, unit_g = zero3_unit_buffer_bytes(wl, mp, etp, shard_group, expert_group, cal)
     return StageShared(etp=etp, shard_group=shard_group, expert_group=expert_group, layer_bytes=layer_bytes,
-                       working_bytes=np.where(mp.recompute == 2, working, 0.0),
+                       working_bytes=(working_layers(wl, mp) * working if partial_recompute(wl)
+                                      else np.where(mp.recompute == 2, working, 0.0)),
                        paired=a2a_paired_in_flight(wl, mp, microbatches, cal), wgrad_bytes=delayed_wgrad_bytes(wl, mp, cal, etp),
                        combine_bytes=combine_grad_bytes(wl, mp, cal), unit_weight_bytes=unit_w, unit_grad_bytes=unit_g,
                        group=microbatch_group(microbatches, mp.pp), copy_bytes=_weight_copy_bytes(cal, fp8_gemm_layouts))
