@@ -89,15 +89,17 @@ def test_no_fit_set_takes_a_forward_row() -> None:
 def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     """A forward test, never fitted (no fit set takes its rows): every row modelled, the group's MAPE over them
     8.95 % on s18-D (from main 703787b; ``archsweep validate --measurements data/validation/training_runs.csv
-    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. Re-pin only with the
-    change that moves it, and say so: a change tuned on these rows ends the group's use as a forward test."""
+    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. 8.41 % since s19-B (the
+    time of the FP8 copy of the SwiGLU input, sourced from Megatron-Core's code, moves the 16 rows that state
+    fp8_act yes, 1.6-2.2 points each; nothing was tuned on them). Re-pin only with the change that moves it, and say
+    so: a change tuned on these rows ends the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
 
     results = validated_of(FORWARD)
     assert [r.run_id for r in results if r.status != "ok"] == []
     assert len(results) == 53
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.95, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.41, abs=0.1)  # 8.95 before s19-B
 
 
 @pytest.mark.skipif(not MIRROR.exists() or shutil.which("git") is None, reason="needs the training_results_v5.0 clone")
