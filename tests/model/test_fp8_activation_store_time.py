@@ -27,6 +27,7 @@ from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 
 TECH, CAL = load_technology(), load_calibration()
+ATTN = ("attention_qkv", "attention_dense")
 
 
 def _hw(part: str = "B200", count: int = 8) -> HardwareArrays:
@@ -41,8 +42,14 @@ def _job(stem: str, fp8_act: bool, mode: str = "finetune_lora", precision: str =
     lora = mode == "finetune_lora"
     return replace(wl, training=replace(wl.training, precision=precision, mode=mode, lora_rank=16 if lora else 0,
                                         global_batch_seqs=8, tp_overlap_disable_qkv=lora,
-                                        lora_targets=("attention_qkv", "attention_dense") if lora else wl.training.lora_targets,
+                                        lora_targets=ATTN if lora else wl.training.lora_targets,
                                         activation_fp8_input_store=fp8_act))
+
+
+def _cast_s(hw, elements) -> float:
+    """One cast over ``elements`` FC1-output elements: 3 B each at HBM bandwidth x hbm_bw_efficiency, + a launch."""
+    bw = float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency
+    return FP8_STORE_CAST_BYTES_PER_ELEMENT * elements / bw + CAL.kernel_overhead_s
 
 
 def _seq(wl, seq_len: int):
@@ -62,8 +69,7 @@ def test_the_flag_adds_one_cast_each_way_over_every_fc1_output_element(tp, cp, m
     off, on = (_layer(_job("llama2-70b", flag, mode), hw, tp, cp) for flag in (False, True))
     wl = load_workload("llama2-70b")
     elements = wl.seq_len / cp * 2.0 * wl.ffn_hidden / tp
-    cast = (FP8_STORE_CAST_BYTES_PER_ELEMENT * elements / (float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency)
-            + CAL.kernel_overhead_s)
+    cast = _cast_s(hw, elements)
     np.testing.assert_allclose(on.dense_fwd_s - off.dense_fwd_s, cast, rtol=1e-9)
     np.testing.assert_allclose(on.dense_bwd_s - off.dense_bwd_s, cast, rtol=1e-9)
     np.testing.assert_allclose(on.dense_hbm_bytes - off.dense_hbm_bytes, 3.0 * elements, rtol=1e-12)
@@ -95,7 +101,7 @@ def test_moe_layer_pays_it_over_every_routed_copy():
     off, on = (layer_costs(hw, w, mp, CAL, hw.peak_matrix_flops_bf16) for w in jobs)
     moe = wl0.moe
     elements = wl0.seq_len * 2.0 * (moe.top_k * moe.capacity_factor + moe.shared_experts) * moe.expert_ffn_hidden
-    cast = (3.0 * elements / (float(np.ravel(hw.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency) + CAL.kernel_overhead_s)
+    cast = _cast_s(hw, elements)
     np.testing.assert_allclose(on.moe_fwd_s - off.moe_fwd_s, cast, rtol=1e-9)
     np.testing.assert_allclose(on.moe_bwd_s - off.moe_bwd_s, cast, rtol=1e-9)
 

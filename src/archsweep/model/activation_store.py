@@ -5,11 +5,11 @@ MLPerf Llama 2 70B LoRA configs) the SwiGLU's autograd function saves its input,
 halves), as ``input.to(torch.float8_e4m3fn)`` and its backward turns it back with ``input.to(ctx.ori_input_dtype)``
 before ``swiglu_back``: NVIDIA/Megatron-LM megatron/core/fusions/fused_bias_swiglu.py ``BiasSwiGLUFunction`` /
 ``SwiGLUFunction``, the casts at L44 / L53 and L62 / L71 of core_v0.7.0.beta, 24.09-alpha.rc0 and 25.04-alpha.rc1
-(the MLPerf v4.0 / v4.1 / v5.0 NVIDIA LoRA stacks), L180 / L208 and L232 / L258 of d98e8a6; called by the dense MLP (transformer/mlp.py) and the routed / shared experts
-(moe/experts.py, moe/shared_experts.py). Both casts sit outside the fused activation (``jit_fuser`` wraps
-``swiglu`` / ``swiglu_back`` only), so each is its own HBM-bound kernel over every FC1-output element: forward
-read 2 B + write 1 B, backward read 1 B + write 2 B. The memory this saves is in
-:mod:`archsweep.model.training.activation_memory`; this module prices the time it costs. Bytes move at
+(the MLPerf v4.0 / v4.1 / v5.0 NVIDIA LoRA stacks), L180 / L208 and L232 / L258 of d98e8a6; called by the dense MLP
+(transformer/mlp.py) and the routed / shared experts (moe/experts.py, moe/shared_experts.py). Both casts sit outside
+the fused activation (``jit_fuser`` wraps ``swiglu`` / ``swiglu_back`` only), so each is its own HBM-bound kernel
+over every FC1-output element: forward read 2 B + write 1 B, backward read 1 B + write 2 B. The memory this saves is
+in :mod:`archsweep.model.training.activation_memory`; this module prices the time it costs. Bytes move at
 ``hbm_bw_bytes_per_s x hbm_bw_efficiency``, each kernel adds ``kernel_overhead_s``: no new constant.
 """
 
