@@ -91,21 +91,22 @@ def test_no_fit_set_takes_a_forward_row() -> None:
 def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     """A forward test, never fitted (no fit set takes its rows): every row modelled, the group's MAPE over them
     8.95 % on s18-D (from main 703787b; ``archsweep validate --measurements data/validation/training_runs.csv
-    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. s19-D adds the nine AMD
-    Instinct LoRA rows (13.76 %, their block recompute modelled, nothing tuned): 9.65 % over the 62, the 53 others
-    unchanged at 8.95 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
-    the group's use as a forward test."""
+    --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. 8.41 % since s19-B (the
+    time of the FP8 copy of the SwiGLU input, sourced from Megatron-Core's code, moves the 16 rows that state
+    fp8_act yes, 1.6-2.2 points each; nothing was tuned on them). s19-D adds the nine AMD Instinct LoRA rows (their
+    block recompute modelled, nothing tuned): 8.99 % over the 62 with s19-B, the AMD nine 12.38 % (13.76 before s19-B: they state FP8 activation input too). Re-pin only with the change that
+    moves it, and say so: a change tuned on these rows ends the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
 
     results = validated_of(FORWARD)
     assert [r.run_id for r in results if r.status != "ok"] == []
     assert len(results) == 62
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(9.65, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.99, abs=0.1)
     amd = [r for r in results if r.run_id in AMD_ROWS]
     assert len(amd) == 9
-    assert float(np.mean([abs(r.error_pct) for r in results if r.run_id not in AMD_ROWS])) == pytest.approx(8.95, abs=0.1)
-    assert float(np.mean([abs(r.error_pct) for r in amd])) == pytest.approx(13.76, abs=0.1)
+    assert float(np.mean([abs(r.error_pct) for r in results if r.run_id not in AMD_ROWS])) == pytest.approx(8.41, abs=0.1)  # 8.95 before s19-B
+    assert float(np.mean([abs(r.error_pct) for r in amd])) == pytest.approx(12.38, abs=0.1)
 
 
 @pytest.mark.skipif(not MIRROR.exists() or shutil.which("git") is None, reason="needs the training_results_v5.0 clone")

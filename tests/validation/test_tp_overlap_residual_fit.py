@@ -40,10 +40,12 @@ def test_kept_value_and_the_fit_sets_grid():
     # 5.30 at 0.7, 5.63 at 0.8. The fit set alone now prefers 0.4; 0.7 is kept because at 0.4 and 0.6 every other
     # figure is worse (mlperf 6.717 -> 6.847 / 6.717, nemo 8.616 -> 8.966 / 8.734, held-out nemo 9.271 -> 9.652 /
     # 9.399, mlperf optimism 5 -> 6 / 5 rows above 1.25: docs/model-accuracy.md, s16-mlperflora). Disclosed and pinned.
+    # s19-B (the FP8 store casts of the SwiGLU input, which the two v4.1 TP2 H200 rows of the set state): 5.23 at 0.3,
+    # 4.73 at 0.4, 4.76 at 0.5, 4.92 at 0.6, 5.15 at 0.7, 5.48 at 0.8 (the same shape; 0.7 kept for the same reason).
     assert load_calibration().tp_overlap_residual == 0.7
     by_value = {v: _mape(FIT, v) for v in (0.4, 0.7)}
-    assert abs(by_value[0.4] - 4.89) < 0.05 and abs(by_value[0.7] - 5.30) < 0.05
-    assert _mape(FIT, 0.3) > by_value[0.7]  # 5.40 % against 5.30 %
+    assert abs(by_value[0.4] - 4.73) < 0.05 and abs(by_value[0.7] - 5.15) < 0.05
+    assert _mape(FIT, 0.3) > by_value[0.7]  # 5.23 % against 5.15 %
 
 
 def test_overlap_off_rows_need_no_fit():

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from archsweep.model.activation_store import fp8_input_store_cast
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
 from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
@@ -217,10 +218,11 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     ffn_in = float(wl.ffn_matrices - 1) * wl.ffn_hidden / t
     up = proj("mlp_fc1", tokens, ffn_in, h, input_from_norm=True)
     down = proj("mlp_fc2", tokens, h, wl.ffn_hidden / t, row_parallel=True)
-    dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd
-    dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd
+    store_s, store_bytes = fp8_input_store_cast(wl, hw, cal, tokens * 2.0 * wl.ffn_hidden / t)  # SwiGLU input kept in FP8
+    dense_fwd = attn_fwd + up[0] + down[0] + elem_fwd + store_s
+    dense_bwd = attn_bwd + up[1] + down[1] + 2.0 * elem_fwd + store_s
     dense_flops = attn_flops + up[2] + down[2]
-    dense_hbm = attn_hbm + up[3] + down[3] + elem_bytes_fwd
+    dense_hbm = attn_hbm + up[3] + down[3] + elem_bytes_fwd + store_bytes
 
     shared_fwd: Any = 0.0
     clamp_rc: Any = 0.0
@@ -296,15 +298,17 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # (weighted, fused) activation to the grouped FC1 output of all permuted tokens
         # (megatron/core/transformer/moe/experts.py, weighted_bias_swiglu_impl / weighted_bias_quick_geglu_impl).
         moe_elem_bytes = elementwise_bytes((moe.top_k * moe.capacity_factor + shared) * float(moe.expert_ffn_hidden))
+        store_s, store_bytes = fp8_input_store_cast(wl, hw, cal, tokens * 2.0 * (moe.top_k * moe.capacity_factor + shared)
+                                                    * moe.expert_ffn_hidden / t)
         moe_elem = moe_elem_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
         # A clamped gated activation and expert FC2 biases the stack runs unfused (model.expert_elementwise).
         unfused = expert_elementwise(wl, hw, cal, tokens, t, et, local_experts)
-        moe_fwd = (attn_fwd + moe_ffn[0] + moe_elem + perm_s + host / 3.0 + launches_fwd * expert_launch_s
+        moe_fwd = (attn_fwd + moe_ffn[0] + moe_elem + store_s + perm_s + host / 3.0 + launches_fwd * expert_launch_s
                    + unfused.fwd_s)
-        moe_bwd = (attn_bwd + moe_ffn[1] + 2.0 * moe_elem + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
+        moe_bwd = (attn_bwd + moe_ffn[1] + 2.0 * moe_elem + store_s + perm_s + 2.0 * host / 3.0 + launches_bwd * expert_launch_s
                    + unfused.bwd_s)
         moe_flops = attn_flops + moe_ffn[2]
-        moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + perm_bytes + unfused.fwd_bytes
+        moe_hbm = attn_hbm + moe_ffn[3] + moe_elem_bytes + store_bytes + perm_bytes + unfused.fwd_bytes
         clamp_rc = unfused.clamp_fwd_s
     else:
         moe_fwd, moe_bwd, moe_flops, moe_hbm = dense_fwd, dense_bwd, dense_flops, dense_hbm

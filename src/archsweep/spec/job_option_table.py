@@ -166,10 +166,11 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         csv_column="act_recompute"),
     JobOption(
         "activation_fp8_input_store", "bool", False, "--fp8-act",
-        "keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
-        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override, default off)",
-        "The SwiGLU keeps its input (the FC1 output) in FP8 for the backward, 1 byte instead of 2 (Megatron-Core "
-        "activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models only; default false).",
+        "keep the SwiGLU input (FC1 output) in FP8 for the backward, 1 byte instead of 2, for a cast each way "
+        "(Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models; override, default off)",
+        "The SwiGLU keeps its input (the FC1 output) in FP8 for the backward, 1 byte instead of 2, for one cast "
+        "kernel each way (Megatron-Core activation_func_fp8_input_store, NeMo FP8_ACT; SwiGLU models only; default "
+        "false).",
         csv_column="fp8_act", csv_generic=True),
     JobOption(
         "param_gather_overlap", "bool", True, "--param-gather-overlap",

@@ -100,7 +100,8 @@ class TrainingJob:
             ``activation_func_fp8_input_store``, NVIDIA/Megatron-LM @d98e8a6
             megatron/core/fusions/fused_bias_swiglu.py L180 / L232 ``input.to(torch.float8_e4m3fn)``;
             NeMo ``FP8_ACT=1`` in the MLPerf LoRA configs). Any precision; SwiGLU MLPs only (others ignore it:
-            Megatron-Core rejects it, transformer_config.py L2467).
+            Megatron-Core rejects it, transformer_config.py L2467). Its time, a cast kernel each way over the
+            FC1 output: :mod:`archsweep.model.activation_store`.
         param_gather_overlap: with a sharded optimizer (ZeRO 1-2), the all-gather of the updated weights
             after the optimizer step overlaps the next step's forward (Megatron-Core ``overlap_param_gather``,
             the Megatron-Bridge default with DP > 1: ``CommOverlapConfig``, src/megatron/bridge/training/
