@@ -29,4 +29,4 @@ def test_every_csv_zero_zero_cell_parses_as_stage_zero():
     path = Path(__file__).resolve().parents[2] / "data/validation/training_runs.csv"
     with path.open(newline="") as fh:
         cells = [r["fsdp_zero"] for r in csv.DictReader(fh) if r["fsdp_zero"].lower().startswith("zero-0")]
-    assert len(cells) == 22 and {cell_zero_stage({"fsdp_zero": c}) for c in cells} == {0}
+    assert len(cells) == 31 and {cell_zero_stage({"fsdp_zero": c}) for c in cells} == {0}
