@@ -72,6 +72,10 @@ class Calibration:
     #: ZeRO-3 gradient reduce bucket (DeepSpeed ``reduce_bucket_size``), elements: the un-sharded gradients are
     #: this plus the largest sub-module's; 0 = whole layers (archsweep.model.training.sharded_buffers).
     zero3_grad_bucket_params: float = 0.0
+    #: 1 where ZeRO-3 keeps the modules outside its units (the stage's embedding / output layer) un-sharded once
+    #: gathered, for the rest of the step (Megatron-FSDP); 0: they are gathered and freed like a unit or not
+    #: counted (archsweep.model.training.sharded_buffers.zero3_nonunit_bytes).
+    zero3_nonunit_unsharded: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
     #: Host time per MoE layer per micro-batch that grows with the micro-batch, s per local token
