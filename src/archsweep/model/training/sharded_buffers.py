@@ -52,6 +52,15 @@ prefetch stopped at two units L3193-3203, gradients waited down to two units L28
 preset of the validation rows sets, holds the two units counted here: the mode a mapping may run, so the model
 counts it.
 
+ZeRO-2 (Megatron-FSDP ``optim_grads``: the gradient buffer sharded, the weights not, no units:
+mcore_fsdp_adapter.py L96-99, param_and_grad_buffer.py L1746-1749) produces each bucket's gradient un-sharded
+(``get_main_grad`` fetching a bucket of the distributed gradient buffer in ``_grad_acc``, megatron_fsdp.py L506-548) and reduce-scatters
+it asynchronously; a queued bucket is freed only when the queued buckets exceed the queue capacity
+(``wait_for_previous_grad_reduce``, param_and_grad_buffer.py L2783-2806), ``bucket_size`` or 1e9 elements and at
+least 1e9 (megatron_fsdp.py L358-383), every micro-batch (L577-597). So a backward holds min(capacity, the stage's
+gradients) un-sharded at ``zero3_unsharded_grad_bytes_per_param`` (:func:`zero2_grad_queue_bytes`; a lower side:
+the buckets being filled come beside the queue), where the stack states ``zero2_grad_queue_params``.
+
 DeepSpeed ZeRO-3 does not gather whole layers: its hooks fetch one sub-module (a ``Linear``) at a time and keep
 at most ``stage3_max_live_parameters`` parameters gathered per GPU (default 1e9, "maximum number of parameters
 per GPU before releasing them"), and each gradient leaves its parameter's full-size buffer for a reduce bucket
@@ -72,8 +81,8 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
 
-__all__ = ["NONUNIT_BYTES_PER_PARAM", "zero3_largest_module_params", "zero3_nonunit_bytes", "zero3_unit_buffer_bytes",
-           "zero3_unit_params"]
+__all__ = ["NONUNIT_BYTES_PER_PARAM", "zero2_grad_queue_bytes", "zero3_largest_module_params", "zero3_nonunit_bytes",
+           "zero3_unit_buffer_bytes", "zero3_unit_params"]
 
 #: Bytes per parameter of the un-sharded embedding / output layer under Megatron-FSDP: BF16, the model's dtype
 #: (not TransformerEngine modules, so not FP8 parameters; module docstring). A job whose weights are wider keeps
@@ -139,3 +148,14 @@ def zero3_nonunit_bytes(wl: Workload, mp: MappingArrays, shard_group: np.ndarray
     params = matrices * wl.vocab * wl.hidden / mp.tp
     on = (mp.zero_stage >= 3) & (np.asarray(shard_group) > 1.0)
     return np.where(on, params * max(cal.weight_bytes_per_param, NONUNIT_BYTES_PER_PARAM), 0.0)
+
+
+def zero2_grad_queue_bytes(mp: MappingArrays, grad_params: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Bytes per accelerator of the un-sharded gradient buckets a ZeRO-2 backward holds queued for their
+    reduce-scatter: min(``cal.zero2_grad_queue_params``, ``grad_params``) at ``zero3_unsharded_grad_bytes_per_param``
+    (module docstring); ``grad_params``: the stage's trained parameters per accelerator whose gradients are
+    sharded (its data-parallel group > 1). 0 at other ZeRO stages and on stacks without the queue."""
+    if cal.zero2_grad_queue_params <= 0.0:
+        return np.zeros(np.shape(mp.zero_stage))
+    queued = np.minimum(cal.zero2_grad_queue_params, grad_params)
+    return np.where(mp.zero_stage == 2, queued * cal.zero3_unsharded_grad_bytes_per_param, 0.0)
