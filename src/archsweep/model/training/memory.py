@@ -28,7 +28,11 @@ from archsweep.model.training.mapping import MappingArrays, expert_tensor_parall
 from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
-from archsweep.model.training.sharded_buffers import zero2_grad_queue_bytes, zero3_nonunit_bytes, zero3_unit_buffer_bytes
+from archsweep.model.training.sharded_buffers import (
+    zero2_grad_queue_bytes,
+    zero3_nonunit_bytes,
+    zero3_unit_buffer_bytes,
+)
 from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
