@@ -27,7 +27,7 @@ _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time",
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat", "zero3_live_params_cap",
-               "zero3_grad_bucket_params",
+               "zero3_grad_bucket_params", "zero3_nonunit_unsharded", "zero2_grad_queue_params",
                "moe_layer_host_overhead_s", "moe_host_s_per_token", "moe_host_ungraphed_extra_s",
                "moe_host_shared_expert_ungraphed_s", "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap", "moe_a2a_overlap_sms",
                "moe_deepep_overlap_sms",
@@ -51,7 +51,7 @@ _PER_JOB = ("fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_
             "param_gather_bytes_per_param")
 #: 0 / 1 switches: collectives reads moe_dispatch_per_domain > 0 as 1, memory and part_physics read the others as
 #: on / off, so no other value may pass.
-_SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache")
+_SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache", "zero3_nonunit_unsharded")
 #: Shares: name -> (0 allowed, the range as an error names it). ``hbm_usable_fraction`` is a share of the HBM
 #: capacity; ``overlap_interference`` 0 = perfect overlap, 1 = serial (model.training.overlap): above 1 an
 #: overlapped collective would cost more than a serial one.

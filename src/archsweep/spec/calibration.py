@@ -72,6 +72,14 @@ class Calibration:
     #: ZeRO-3 gradient reduce bucket (DeepSpeed ``reduce_bucket_size``), elements: the un-sharded gradients are
     #: this plus the largest sub-module's; 0 = whole layers (archsweep.model.training.sharded_buffers).
     zero3_grad_bucket_params: float = 0.0
+    #: 1 where ZeRO-3 keeps the modules outside its units (the stage's embedding / output layer) un-sharded once
+    #: gathered, for the rest of the step (Megatron-FSDP); 0: they are gathered and freed like a unit or not
+    #: counted (archsweep.model.training.sharded_buffers.zero3_nonunit_bytes).
+    zero3_nonunit_unsharded: float = 0.0
+    #: ZeRO-2 gradient reduce-scatter queue (Megatron-FSDP ``optim_grads``), elements: un-sharded gradient buckets
+    #: held until the queued ones exceed it, so a backward holds min(this, the stage's gradients) of them; 0 = none
+    #: counted (archsweep.model.training.sharded_buffers.zero2_grad_queue_bytes).
+    zero2_grad_queue_params: float = 0.0
     #: Host-side time per MoE layer per micro-batch (forward + backward) that the GPU cannot hide, s.
     moe_layer_host_overhead_s: float = 0.0
     #: Host time per MoE layer per micro-batch that grows with the micro-batch, s per local token

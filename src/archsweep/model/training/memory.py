@@ -29,7 +29,11 @@ from archsweep.model.training.moe_backward_memory import combine_grad_bytes
 from archsweep.model.training.moe_overlap_memory import a2a_paired_in_flight, delayed_wgrad_bytes
 from archsweep.model.training.recompute_share import partial_recompute, working_layers
 from archsweep.model.training.schedule import in_flight_layer_fraction, microbatch_group
-from archsweep.model.training.sharded_buffers import zero3_unit_buffer_bytes
+from archsweep.model.training.sharded_buffers import (
+    zero2_grad_queue_bytes,
+    zero3_nonunit_bytes,
+    zero3_unit_buffer_bytes,
+)
 from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -220,8 +224,12 @@ def _stage_state(wl: Workload, mp: MappingArrays, cal: Calibration, s: StageShar
     w_bytes = cal.weight_bytes_per_param * (np.where(z >= 3, dense_sharded, dense) + np.where(z >= 3, experts_sharded, experts))
     grad_b, state_b, shard_b = model_state_bytes_per_param(wl, cal)
     g_bytes = grad_b * (np.where(z >= 2, td_sharded, trainable_dense) + np.where(z >= 2, te_sharded, trainable_exp))
-    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards (sharded_buffers.py).
-    w_bytes, g_bytes = w_bytes + s.unit_weight_bytes, g_bytes + s.unit_grad_bytes
+    # ZeRO-3: two layers' un-sharded weights and gradients beside the shards, and (Megatron-FSDP) the stage's
+    # vocabulary matrices kept gathered (sharded_buffers.py).
+    w_bytes = w_bytes + s.unit_weight_bytes + zero3_nonunit_bytes(wl, mp, s.shard_group, cal, stage)
+    # ZeRO-2 (Megatron-FSDP): the un-sharded gradient buckets queued for their reduce-scatter (sharded_buffers.py).
+    sharded = np.where(s.shard_group > 1, trainable_dense, 0.0) + np.where(s.expert_group > 1, trainable_exp, 0.0)
+    g_bytes = g_bytes + s.unit_grad_bytes + zero2_grad_queue_bytes(mp, sharded, cal)
     if cal.fp8_weight_copy_bytes_per_param > 0 or cal.fp8_weight_copy_bytes_per_param_any_layout > 0:
         # TransformerEngine's cached quantised weight copies (low-precision jobs; sharded like the weights under ZeRO-3).
         lin_dense, lin_exp = stage_linear_parameters(wl, mp, s.etp, layers_stage)
