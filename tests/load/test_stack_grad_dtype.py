@@ -21,7 +21,7 @@ from archsweep.load.yamlio import load_yaml
 from archsweep.model.driver import evaluate_design_batch
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.validation.rows import calibration_stack
-from archsweep.validation.run import _evaluate, plan_row
+from archsweep.validation.run import plan_row
 
 #: stack -> (gradient buffer, data-parallel reduce) bytes per parameter, as the stacks' sources state them:
 #: Megatron-LM's BF16 runs force FP32 (arguments.py), the 2021 code's FP16 runs keep FP16, DeepSpeed ZeRO-3 the model
@@ -70,11 +70,15 @@ def test_a_stated_gradient_dtype_wins_over_the_stack_default(stack, stated, expe
 
 
 def _memory(run_id: str, grad_bytes: float) -> tuple[float, float]:
-    """(total, gradient buffer) bytes of the row's first strategy with ``grad_bytes`` per parameter."""
+    """(total, gradient buffer) bytes of the row's first strategy with ``grad_bytes`` per parameter (the row's job
+    calibration, as validation evaluates it)."""
     row = runs_by_id()[run_id]
     plan = plan_row(row, load_catalog())
     cal = replace(load_calibration(stack=calibration_stack(row)), dp_grad_bytes_per_param=grad_bytes)
-    r = _evaluate(plan, plan.strategies[0], {}, load_technology(), cal)
+    cal = job_calibration(cal, plan.entry, plan.workload.training)
+    hw = HardwareArrays.from_designs(plan.entry.design.replace(accelerator_count=plan.count))
+    r = evaluate_design_batch(hw, plan.workload, tech=load_technology(), strategy=plan.strategies[0], calibration=cal,
+                              infeasible="least_violating")
     return float(np.ravel(r["memory_per_accelerator_bytes"])[0]), float(np.ravel(r["memory_gradients_bytes"])[0])
 
 
