@@ -139,7 +139,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
     ``fp8_gemm_layouts``), and the stack's gradient buffer and data-parallel reduce at
     the bytes of the job's ``dfa_grad_sync_dtype`` (:data:`~archsweep.spec.training.OPTIMIZER_DTYPE_BYTES`) where it
     names one without an Apex optimizer (Megatron-Core ``grad_reduce_in_fp32`` False: BF16; NVIDIA/Megatron-LM
-    megatron/core/distributed/param_and_grad_buffer.py ``grad_dtype``).
+    megatron/core/distributed/param_and_grad_buffer.py ``grad_dtype``): the stated dtype wins over the stack's
+    default (data/calibration/software_stacks.yaml ``dp_grad_bytes_per_param`` / ``dp_grad_reduce_bytes_per_param``).
 
     The one path of ``archsweep eval``, studies, sensitivity and validation. ``designs``: the candidates
     evaluated (a study's, based on ``entry``): an NVFP4 recipe then needs their ``nvfp4_matrix_rate_ratio``
@@ -161,7 +162,8 @@ def job_calibration(calibration: Calibration, entry: CatalogEntry, job: Training
         out = replace(out, weight_bytes_per_param=FP8_PARAM_BYTES, param_gather_bytes_per_param=gather,
                       fp8_weight_transpose_bytes_per_element=0.0 if job.fp8_weight_transpose_cached else FP8_TRANSPOSE_BYTES)
     if not job.dfa_state_dtype and job.dfa_grad_sync_dtype:
-        out = replace(out, dp_grad_bytes_per_param=OPTIMIZER_DTYPE_BYTES[job.dfa_grad_sync_dtype])
+        out = replace(out, dp_grad_bytes_per_param=OPTIMIZER_DTYPE_BYTES[job.dfa_grad_sync_dtype],
+                      dp_grad_reduce_bytes_per_param=0.0)  # the stated dtype is the buffer's and the reduce's
     return weight_copy_calibration(out, job)
 
 

@@ -207,6 +207,16 @@ class Calibration:
     #: before the op that saves it runs, so a dense layer's last GEMM (FFN down projection) is not
     #: re-run (data/calibration/software_stacks.yaml ``pytorch-fsdp``); 0: the whole layer forward.
     checkpoint_early_stop: float = 0.0
+    #: Bytes per parameter the data-parallel gradient reduce-scatter / all-reduce moves where the stack reduces in
+    #: another dtype than it keeps its gradient buffer in (``dp_grad_bytes_per_param``): PyTorch FSDP reduces in
+    #: the BF16 compute dtype and up-casts the reduced shard to the FP32 flat parameter's dtype
+    #: (data/calibration/software_stacks.yaml ``pytorch-fsdp``); 0: the buffer's dtype (:meth:`dp_reduce_bytes_per_param`).
+    dp_grad_reduce_bytes_per_param: float = 0.0
+
+    def dp_reduce_bytes_per_param(self) -> float:
+        """Bytes per parameter of the data-parallel gradient reduction: ``dp_grad_reduce_bytes_per_param`` where
+        the stack sets it, else the gradient buffer's ``dp_grad_bytes_per_param``."""
+        return self.dp_grad_reduce_bytes_per_param or self.dp_grad_bytes_per_param
 
     def dp_gather_bytes_per_param(self) -> float:
         """Bytes per parameter of the ZeRO 1-2 after-step weight all-gather: ``param_gather_bytes_per_param``

@@ -88,7 +88,7 @@ FITTED: tuple[FittedConstant, ...] = (
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
     # Fitted on llm-foundry's micro-batch sweep, six runs outside training_runs.csv from the same source
     # as the mpt group: held out with that group (then its measured prior, held_out_priors.yaml).
-    FittedConstant("pytorch-fsdp", "overlap_interference", (0.8,),
+    FittedConstant("pytorch-fsdp", "overlap_interference", (1.0,),
                    "llm-foundry's micro-batch sweep (data/validation/llm_foundry_microbatch_sweep.csv; source group mpt)",
                    lambda r: cell_text(r, "source_group") == "mpt"),
     # Host-time grids: 0 .. 14 ms by 1 ms (alltoall) and 0 .. 6 ms by 0.5 ms (flex); s13-refit refined both, the
@@ -108,7 +108,7 @@ FITTED: tuple[FittedConstant, ...] = (
                    _mlperf_lora_tp_overlap_fit),
     # Bounded, not MAPE-fitted (feasibility only: no validated figure depends on it): the row that
     # gives the lower bound; the upper bound is SC21 Fig. 17, not a row. Held out with its group.
-    FittedConstant("megatron-2021", "hbm_usable_fraction", (0.82,),
+    FittedConstant("megatron-2021", "hbm_usable_fraction", (0.78,),
                    "korthikanti_1000B_seqsel (its stated mapping must fit)",
                    lambda r: cell_text(r, "run_id") == "korthikanti_1000B_seqsel"),
 )

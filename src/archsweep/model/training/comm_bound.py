@@ -189,7 +189,7 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
     per_layer = 1.0 / np.maximum(z3_layers, 1.0)
     wbytes = cal.weight_bytes_per_param
     z3_mult, rs_mult = _zero3_multipliers(mp, cal, microbatches, z3_layers, dp_group)
-    gbytes = cal.dp_grad_bytes_per_param
+    gbytes = cal.dp_reduce_bytes_per_param()
     trainable_scale = wl.trainable_params / wl.total_params
     _add(acc, _sharded(dense_p * per_layer * wbytes, dp_group, g_stride, domain), z3_mult)
     _add(acc, _sharded(dense_p * trainable_scale * gbytes * per_layer, dp_group, g_stride, domain), rs_mult)

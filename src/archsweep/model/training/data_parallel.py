@@ -170,14 +170,14 @@ def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.
     stage's data-parallel collectives of one step, as :func:`data_parallel` prices them (:func:`zero_collectives`),
     on each fabric: ``shares`` each group's :func:`dp_link_shares` (the groups past ``shares`` send nothing). An
     all-reduce sends twice a reduce-scatter's bytes; reduce-scatters send gradients
-    (``dp_grad_bytes_per_param``), all-gathers weights (ZeRO 1-2's after-step gather at
+    (:meth:`~archsweep.spec.calibration.Calibration.dp_reduce_bytes_per_param`), all-gathers weights (ZeRO 1-2's after-step gather at
     ``Calibration.dp_gather_bytes_per_param``, ZeRO-3's at ``weight_bytes_per_param``). LoRA: the adapters' share
     (``trainable_scale``) of the gradients and of the gathered weights. 0 where the group is one rank."""
     c = zero_collectives(mp.zero_stage)
     total_up: np.ndarray | float = 0.0
     total_out: np.ndarray | float = 0.0
     for p, (up, out) in zip(params, shares):
-        grad = p * trainable_scale * cal.dp_grad_bytes_per_param
+        grad = p * trainable_scale * cal.dp_reduce_bytes_per_param()
         weights = p * trainable_scale * cal.weight_bytes_per_param
         gathered = p * trainable_scale * cal.dp_gather_bytes_per_param()
         per_step = 2.0 * c.allreduce * grad + c.reduce_scatter * grad + c.gather * gathered
@@ -205,7 +205,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     trainable_scale = wl.trainable_params / wl.total_params
     dp_group = dp * mp.cp
     stride = mp.tp
-    gbytes = cal.dp_grad_bytes_per_param
+    gbytes = cal.dp_reduce_bytes_per_param()
     dense_grad = dense_p * trainable_scale * gbytes
     expert_grad = expert_p * trainable_scale * gbytes
     expert_group = expert_shard_group(mp, dp_group, etp)

@@ -2,7 +2,8 @@
 parameter (parts of :func:`~archsweep.model.training.memory.memory_per_accelerator`; moved out of memory.py for its size).
 
 Model state follows ZeRO (Rajbhandari et al., SC20, Sec. 3.1 and 5): BF16 weights (``calibration.weight_bytes_per_param``,
-2 B), FP32 gradient accumulation buffer (``dp_grad_bytes_per_param``, 4 B, Megatron default), FP32 master weights + Adam
+2 B), the gradient buffer in the stack's dtype (``dp_grad_bytes_per_param``: 4 B FP32 in Megatron-LM's BF16 runs, 2 B in
+the 2021 code's FP16 runs and DeepSpeed ZeRO-3; data/calibration/software_stacks.yaml), FP32 master weights + Adam
 moments (``optimizer_state_bytes_per_param``, 12 B); stage 1 shards the optimizer state, stage 2 also the gradients, stage 3
 also the weights over the data-parallel (x context-parallel) group; a job on Apex DistributedFusedAdam pays the dtypes it
 states instead (:func:`model_state_bytes_per_param`). LoRA fine-tuning keeps gradients and optimizer state only for the
