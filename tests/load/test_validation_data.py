@@ -29,7 +29,9 @@ def test_shipped_files_load_typed() -> None:
     assert (lora.every_samples, lora.eval_samples, lora.first_eval_samples, lora.train_samples) == (384, 173, 1536, 3072)
     assert "gpt3" not in rules  # compared as measured (inconsistent sources, see the file)
     entries = {e.prefix: e for e in load_bench_precisions()}
-    assert list(entries) == ["GPT-OSS", "Qwen3", "Llama-4"]
+    # Qwen3-30B before Qwen3: the first matching prefix wins (its Blackwell KV is FP8, Qwen3-235B's BF16).
+    assert list(entries) == ["GPT-OSS", "Qwen3-30B", "Qwen3", "Llama-4"]
+    assert (entries["Qwen3-30B"].fp4_native.kv, entries["Qwen3"].fp4_native.kv, entries["Llama-4"].fp4_native.kv) == ("fp8", "bf16", "fp8")
     gpt = entries["GPT-OSS"]
     assert (gpt.fp4_native.weight, gpt.other.weight, gpt.non_expert_weight) == ("fp4", "int4", "bf16")
     assert entries["Qwen3"].non_expert_weight is None and entries["Qwen3"].confidence == "low"

@@ -18,7 +18,8 @@ from archsweep.spec.serving_calibration import ServingCalibration
 
 __all__ = ["load_serving_calibration", "serving_calibration_path"]
 
-_DIMENSIONS = {"kernel_overhead_s": "time", "step_overhead_s": "time", "reserved_bytes": "bytes"}
+_DIMENSIONS = {"kernel_overhead_s": "time", "step_overhead_s": "time", "reserved_bytes": "bytes",
+               "eager_host_s_per_layer": "time"}
 _PROVENANCE = ("value", "source", "locator", "confidence")
 
 

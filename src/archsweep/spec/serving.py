@@ -61,6 +61,10 @@ class ServingJob:
             (attention projections, dense FFN, shared experts, LM head) when a checkpoint keeps them
             wider than the experts (gpt-oss: MXFP4 experts, BF16 elsewhere); their GEMMs then run
             at that precision's matrix rate. None: ``weight_precision`` / ``activation_precision``.
+        eager_prompt_iterations: the engine replays CUDA graphs only for iterations without a prompt
+            (TensorRT-LLM's PyTorch backend): an iteration carrying one runs eagerly and takes at
+            least the host's launch time (:mod:`archsweep.model.inference.eager`). False: every
+            iteration at its device time.
     """
 
     input_tokens: float
@@ -76,6 +80,7 @@ class ServingJob:
     speculative_decoding: bool = False
     num_requests: float | None = None
     non_expert_weight_precision: Precision | None = None
+    eager_prompt_iterations: bool = False
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")

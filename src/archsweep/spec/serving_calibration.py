@@ -45,6 +45,9 @@ class ServingCalibration:
         moe_min_token_tile: smallest tile along the tokens of one expert's GEMM (grouped MoE GEMM
             kernels pick their tile by the tokens per expert, down to this many, by swapping the
             operands); the tokens are padded to a power of two between it and ``gemm_tile_m``.
+        eager_host_s_per_layer: host time to launch one layer's kernels eagerly (no CUDA graph), s;
+            the floor of an iteration that carries a prompt when the job's
+            ``eager_prompt_iterations`` is set (:mod:`archsweep.model.inference.eager`).
     """
 
     gemm_ratio: float
@@ -63,3 +66,4 @@ class ServingCalibration:
     kv_transfer_bw_efficiency: float
     moe_gemm_ratio: float
     moe_min_token_tile: float = 16.0
+    eager_host_s_per_layer: float = 0.0

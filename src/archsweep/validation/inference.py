@@ -175,7 +175,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     n_req = None if qps else trtllm_bench_num_requests(isl, osl)
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
-                     non_expert_weight_precision=_non_expert_precision(out["model"], overrides))  # type: ignore[arg-type]
+                     non_expert_weight_precision=_non_expert_precision(out["model"], overrides),  # type: ignore[arg-type]
+                     eager_prompt_iterations=group == "trtllm-latest-offline")  # PyTorch backend (perf-overview @585c7565)
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)
     if qps:

@@ -38,6 +38,7 @@ from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
 from archsweep.model.inference.decode import decode_step_time_s
+from archsweep.model.inference.eager import prompt_iteration_fraction, with_eager_floor
 from archsweep.model.inference.kv_cache import (
     kv_bytes_per_token_per_accelerator,
     kv_bytes_per_token_per_layer,
@@ -145,12 +146,16 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     t_pool_iter, pre_st = prefill_time_s(part, wl, cfg, job, scal, cal, peak, prompts_per_iter)
     prefill_rate = prefill_replicas * prompts_per_iter / t_pool_iter  # requests/s of the prefill pool
 
-    chunk_per_step = np.where(dis, 0.0, batch * isl / osl)
+    host_stage = np.ceil(wl.layers / cfg.pp) * scal.eager_host_s_per_layer
 
     def tpot_at(b: np.ndarray):
-        return decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, np.where(dis, 0.0, b * isl / osl))
+        t, st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, np.where(dis, 0.0, b * isl / osl))
+        if job.eager_prompt_iterations:  # iterations carrying a prompt run without CUDA graphs
+            frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, np.where(adp, cfg.width, 1.0), isl, osl))
+            t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, frac)
+        return t, st
 
-    tpot, dec_st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, batch, chunk_per_step)
+    tpot, dec_st = tpot_at(batch)
     decode_rate = replicas * batch / (osl * tpot)  # requests/s at the full batch
     service_rate = np.where(dis, np.minimum(prefill_rate, decode_rate), decode_rate)
 
