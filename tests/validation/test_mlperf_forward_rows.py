@@ -4,6 +4,7 @@ fit set takes (validation/holdout.py FORWARD_TEST_GROUPS)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -95,8 +96,8 @@ def test_v5_1_block_markers_are_timed_by_their_step_indices(derive_script: Calla
     steady = derive_script("mlperf_steady_step")
 
     def line(t: int, key: str, samples: int, step: int) -> str:
-        return (':::MLLOG {"time_ms": %d, "key": "%s", "value": null, "metadata": {"samples_count": %d, "step": %d}}'
-                % (t, key, samples, step))
+        meta = json.dumps({"samples_count": samples, "step": step})
+        return f':::MLLOG {{"time_ms": {t}, "key": "{key}", "value": null, "metadata": {meta}}}'
 
     text = "\n".join([':::MLLOG {"time_ms": 0, "key": "global_batch_size", "value": 9, "metadata": {}}',
                       line(0, "block_start", 1548, 0), line(34000, "block_stop", 1548, 172),
