@@ -4,7 +4,7 @@
 # script as /work/tools/sN/figures.sh (the session helpers' copy; same commands).
 #   bash benchmarks/accuracy_figures.sh
 # mbridge-forward is a forward test (NeMo 26.02.01 .. 26.06.01 tables, never fitted: holdout.FORWARD_TEST_GROUPS):
-# its held-out figure equals its in-sample one. mlperf-forward likewise (MLPerf Training v5.0 LoRA results never fitted,
+# its held-out figure equals its in-sample one. mlperf-forward likewise (MLPerf Training v5.0 / v5.1 LoRA and 405B results never fitted,
 # data/validation/derive/mlperf_forward_rows.py).
 set -euo pipefail
 M=data/validation/training_runs.csv

@@ -21,9 +21,10 @@ def test_values_and_provenance() -> None:
     assert sum(r["fp8_attention"] == "yes" for r in stated if r["source_group"] == "mlperf") == 26
     assert all(r["source_group"] in ("mlperf", "mlperf-forward") and "mlperf_fp8_attention.py" in r["derived"]
                for r in stated)
-    # FP8 attention only under an FP8 recipe, on parts with FP8 attention kernels (Hopper, Blackwell)
+    # FP8 attention only under an FP8 recipe, on parts with FP8 attention kernels (Hopper, Blackwell; B300: the
+    # v5.1 mlperf-forward rows, s19-I)
     assert {r["accelerator_canonical"] for r in stated if r["fp8_attention"] == "yes"} == {"H100-SXM", "H200", "B200",
-                                                                                         "GB200"}
+                                                                                         "GB200", "B300"}
 
 
 def test_v4_0_tp4_cp2_rows_set_fp8_dpa_but_ran_bf16_attention() -> None:

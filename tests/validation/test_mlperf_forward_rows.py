@@ -1,9 +1,10 @@
-"""The ``mlperf-forward`` group (data/validation/derive/mlperf_forward_rows.py, s18-D): MLPerf Training v5.0
-llama2_70b_lora and llama31_405b results of NeMo-based submissions, a forward test that no fit set takes
-(validation/holdout.py FORWARD_TEST_GROUPS)."""
+"""The ``mlperf-forward`` group (data/validation/derive/mlperf_forward_rows.py, s18-D; v5.1 rows s19-I): MLPerf
+Training v5.0 and v5.1 llama2_70b_lora and llama31_405b results of NeMo-based submissions, a forward test that no
+fit set takes (validation/holdout.py FORWARD_TEST_GROUPS)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -22,14 +23,22 @@ from archsweep.validation.mlperf import benchmark_of
 CSV = data_dir() / "validation" / "training_runs.csv"
 ROWS = read_measurements(CSV)
 FORWARD = [r for r in ROWS if r["source_group"] == "mlperf-forward"]
-MIRROR = Path("/work/.mirror/mlcommons+training_results_v5.0/repo")
+V50 = [r for r in FORWARD if r["run_id"].startswith("mlperf_train_v5.0_")]
+V51 = [r for r in FORWARD if r["run_id"].startswith("mlperf_train_v5.1_")]
+MIRRORS = {v: Path(f"/work/.mirror/mlcommons+training_results_{v}/repo") for v in ("v5.0", "v5.1")}
+MIRROR = MIRRORS["v5.0"]
 AMD_ROWS = {r["run_id"] for r in FORWARD if r["accelerator_canonical"] in ("MI300X", "MI325X")}
 
 
-def test_the_group_holds_v5_0_lora_and_405b_rows_read_at_the_pinned_commit() -> None:
-    assert Counter(benchmark_of(r) for r in FORWARD) == {"llama2_70b_lora": 48, "llama31_405b": 14}
-    assert all(r["run_id"].startswith("mlperf_train_v5.0_") and r["source_locator"].endswith("(commit 0fdc28f0)")
-               for r in FORWARD)
+def test_the_group_holds_v5_0_and_v5_1_lora_and_405b_rows_read_at_the_pinned_commit() -> None:
+    assert Counter(benchmark_of(r) for r in V50) == {"llama2_70b_lora": 48, "llama31_405b": 14}
+    assert Counter(benchmark_of(r) for r in V51) == {"llama2_70b_lora": 36, "llama31_405b": 6}
+    assert len(V50) + len(V51) == len(FORWARD)
+    assert all(r["source_locator"].endswith("(commit 0fdc28f0)") for r in V50)
+    assert all(r["source_locator"].endswith("(commit 441d65f4)") for r in V51)
+    # the v5.1 rows come after every v5.0 row (appended: no earlier row moved)
+    ids = [r["run_id"] for r in ROWS]
+    assert max(ids.index(r["run_id"]) for r in V50) < min(ids.index(r["run_id"]) for r in V51)
     assert all(r["steady_step_time_s"] and float(r["steady_step_time_s"]) > 0 for r in FORWARD)
     # the two NVIDIA v5.0 LoRA rows stay in the fitted group, not repeated here
     mlperf = {r["run_id"] for r in ROWS if r["source_group"] == "mlperf"}
@@ -42,7 +51,7 @@ def test_lora_layouts_come_from_a_named_config_or_the_printed_config() -> None:
     """42 of the 48 LoRA rows state their layout (the launch config in ``derived``, or the NeMo config the result
     files print; the nine AMD Instinct rows of s19-D included); the six whose submitter ships no config of their GPU
     count and prints none are searched."""
-    lora = [r for r in FORWARD if benchmark_of(r) == "llama2_70b_lora"]
+    lora = [r for r in V50 if benchmark_of(r) == "llama2_70b_lora"]
     stated = [r for r in lora if r["tp"]]
     assert len(stated) == 42
     assert all("mlperf_lora_layout.py" in r["derived"] or "mlperf_lora_logged_layout.py" in r["derived"]
@@ -52,8 +61,56 @@ def test_lora_layouts_come_from_a_named_config_or_the_printed_config() -> None:
                         "Dell_8xXE9712x4GB200", "Dell_9xXE9712x4GB200", "Supermicro_AS-4126GS-NBR-LCC_N2"]
 
 
+def test_v5_1_lora_rows_state_their_layout_and_a_steady_step_below_the_wall_clock_step() -> None:
+    """33 of the 36 v5.1 LoRA rows state their layout; GigaComputing G894-AD1 and University of Florida n1 / n8
+    (configs that disagree, no config printed) are searched. The steady step (blocks timed by their step indices,
+    the v5.1 markers) lies at 78-90 % of the wall-clock step (evaluations and warm-up between); none is an NVFP4 row
+    (skipped)."""
+    lora = [r for r in V51 if benchmark_of(r) == "llama2_70b_lora"]
+    assert sorted(r["run_id"][18:-16] for r in lora if not r["tp"]) == [
+        "GigaComputing_G894-AD1_pytorch", "University-of-Florida_hpg.dgxb200x8.n1",
+        "University-of-Florida_hpg.dgxb200x8.n8"]
+    assert all(0.78 < float(r["steady_step_time_s"]) / float(r["step_time_s"]) < 0.90 for r in lora)
+    assert not [r for r in V51 if benchmark_of(r) == "llama2_70b_lora" and "fp4" in r["precision"].lower()]
+    # the NVIDIA GB200 / GB300 configs capture graphs through enable_cuda_graph (MCORE_CUDA_GRAPH=1)
+    assert all(r["layer_cuda_graphs"] == "yes" for r in lora if r["run_id"].startswith("mlperf_train_v5.1_NVIDIA"))
+
+
+def test_v5_1_405b_rows_state_nvfp4_or_the_fp8_recipe() -> None:
+    from archsweep.validation.precision import recipe_of
+
+    big = {r["run_id"][18:-13]: r for r in V51 if benchmark_of(r) == "llama31_405b"}
+    assert {r["accelerator_canonical"]: r["tp"] for r in big.values()} == {"GB200": "4", "GB300": "2", "B200": "4"}
+    for name, r in big.items():
+        nvfp4 = name.startswith("NVIDIA")
+        assert recipe_of(r) == ("nvfp4" if nvfp4 else "current"), name  # UF: Megatron-Core tensorwise
+        assert r["fp8_params"] == ("no" if nvfp4 else "yes") and r["tp_comm_overlap"] == "no", name
+        assert r["layer_cuda_graphs"] == "yes" and r["pp_split_embedding_loss"] == "yes", name
+        assert int(r["tp"]) * 8 * 2 * int(r["dp"]) == int(r["num_accels"]), name
+    # University of Florida's configs source files and take the yaml of its b200_nemo folder: medium, in notes
+    assert all(r["confidence"].startswith("medium") and "b200_nemo/conf/custom.yaml" in r["notes"]
+               for n, r in big.items() if n.startswith("University"))
+
+
+def test_v5_1_block_markers_are_timed_by_their_step_indices(derive_script: Callable[[str], ModuleType]) -> None:
+    """v5.1 NeMo logs write a block's length in ``samples_count`` and its step index in ``step``: two blocks of
+    43 steps after the first, 8.6 s each -> 0.2 s a step (not 8.6 s / (1548 samples / GBS 9))."""
+    steady = derive_script("mlperf_steady_step")
+
+    def line(t: int, key: str, samples: int, step: int) -> str:
+        meta = json.dumps({"samples_count": samples, "step": step})
+        return f':::MLLOG {{"time_ms": {t}, "key": "{key}", "value": null, "metadata": {meta}}}'
+
+    text = "\n".join([':::MLLOG {"time_ms": 0, "key": "global_batch_size", "value": 9, "metadata": {}}',
+                      line(0, "block_start", 1548, 0), line(34000, "block_stop", 1548, 172),
+                      line(34000, "eval_start", 1548, 172), line(36000, "block_start", 387, 172),
+                      line(44600, "block_stop", 387, 215), line(44600, "eval_start", 1935, 215),
+                      line(46600, "block_start", 387, 215), line(55200, "block_stop", 387, 258)])
+    assert steady.steady_step(text) == pytest.approx(0.2)
+
+
 def test_405b_rows_state_their_launch_config() -> None:
-    big = [r for r in FORWARD if benchmark_of(r) == "llama31_405b"]
+    big = [r for r in V50 if benchmark_of(r) == "llama31_405b"]
     assert all(r["pp_split_embedding_loss"] == "yes" and r["pp"] == "8" and r["vpp"] == "8" and r["cp"] == "2"
                for r in big)
     assert {r["accelerator_canonical"]: r["tp"] for r in big} == {"H100-SXM": "8", "H200": "4", "GB200": "4"}
@@ -89,48 +146,59 @@ def test_no_fit_set_takes_a_forward_row() -> None:
 
 
 def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
-    """A forward test, never fitted (no fit set takes its rows): every row modelled, the group's MAPE over them
+    """A forward test, never fitted (no fit set takes its rows): every row modelled. MAPE over the 53 v5.0 rows
     8.95 % on s18-D (from main 703787b; ``archsweep validate --measurements data/validation/training_runs.csv
     --summary-only``): 9.63 % over the 39 LoRA rows, 7.07 % over the 14 llama31_405b rows. 8.41 % since s19-B (the
     time of the FP8 copy of the SwiGLU input, sourced from Megatron-Core's code, moves the 16 rows that state
-    fp8_act yes, 1.6-2.2 points each; nothing was tuned on them). s19-D adds the nine AMD Instinct LoRA rows (their
-    block recompute modelled, nothing tuned): 8.99 % over the 62 with s19-B, the AMD nine 12.38 % (13.76 before s19-B: they state FP8 activation input too). Re-pin only with the change that
-    moves it, and say so: a change tuned on these rows ends the group's use as a forward test."""
+    fp8_act yes, 1.6-2.2 points each; nothing was tuned on them). s19-D adds the nine AMD Instinct v5.0 LoRA rows
+    (their block recompute modelled, nothing tuned): 12.38 % (13.76 before s19-B: they state FP8 activation input
+    too), v5.0 8.99 % over 62. s19-I adds the 42 v5.1 rows (8.99 % on main 493695b, before s19-B): 9.13 % with s19-B; the
+    group 9.04 % over 104. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
 
-    results = validated_of(FORWARD)
-    assert [r.run_id for r in results if r.status != "ok"] == []
-    assert len(results) == 62
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.99, abs=0.1)
-    amd = [r for r in results if r.run_id in AMD_ROWS]
-    assert len(amd) == 9
-    assert float(np.mean([abs(r.error_pct) for r in results if r.run_id not in AMD_ROWS])) == pytest.approx(8.41, abs=0.1)  # 8.95 before s19-B
-    assert float(np.mean([abs(r.error_pct) for r in amd])) == pytest.approx(12.38, abs=0.1)
+    results = {r.run_id: r for r in validated_of(FORWARD)}
+    assert [i for i, r in results.items() if r.status != "ok"] == []
+    assert len(results) == 104
+
+    def mape(rows: list[dict[str, str]]) -> float:
+        return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
+
+    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(8.41, abs=0.1)  # 8.95 before s19-B
+    assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
+    assert mape(V50) == pytest.approx(8.99, abs=0.1)
+    assert mape(V51) == pytest.approx(9.13, abs=0.1)
+    assert mape(FORWARD) == pytest.approx(9.04, abs=0.1)
 
 
-@pytest.mark.skipif(not MIRROR.exists() or shutil.which("git") is None, reason="needs the training_results_v5.0 clone")
+@pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,
+                    reason="needs the training_results_v5.0 and _v5.1 clones")
 def test_the_script_reproduces_the_group_byte_for_byte_and_lists_every_result(
         tmp_path: Path, derive_script: Callable[[str], ModuleType]) -> None:
     folder = tmp_path / "data" / "validation"
     shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
     shutil.copyfile(CSV, folder / "training_runs.csv")
-    done = subprocess.run([sys.executable, str(folder / "derive" / "mlperf_forward_rows.py"), str(MIRROR)],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    for mirror in MIRRORS.values():  # v5.0 then v5.1, as the rows were written
+        done = subprocess.run([sys.executable, str(folder / "derive" / "mlperf_forward_rows.py"), str(mirror)],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
     assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
-    # every v5.0 result of the two benchmarks is added or listed as skipped with a reason
+    # every result of the two benchmarks is added or listed as skipped with a reason
     script = derive_script("mlperf_forward_rows")
     big = derive_script("mlperf_llama31_405b_rows")
-    commit = derive_script("pinned_mirrors").COMMITS["v5.0"]
-    paths = subprocess.run(["git", "-C", str(MIRROR), "ls-tree", "-r", "--name-only", commit], capture_output=True,
-                           text=True, check=True).stdout.split()
-    found = {f"{p.split('/')[0]}/{p.split('/')[2]} {p.split('/')[3]}" for p in paths
-             if p.split("/")[1:2] == ["results"] and p.split("/")[3:4] in (["llama2_70b_lora"], ["llama31_405b"])}
-    listed = ({f"{s} llama2_70b_lora" for s in script.LORA_SYSTEMS + script.AMD_SYSTEMS}
-              | {f"{s} llama31_405b" for s in big.SYSTEMS}
-              | set(script.SKIPPED))
-    assert found == listed
+    listed = {"v5.0": ({f"{s} llama2_70b_lora" for s in script.LORA_SYSTEMS + script.AMD_SYSTEMS} | {f"{s} llama31_405b" for s in big.SYSTEMS}
+                       | set(script.SKIPPED)),
+              "v5.1": ({f"{s} llama2_70b_lora" for s in script.LORA_SYSTEMS_V51}
+                       | {f"{sub}/{system} llama31_405b" for sub, system, _ in big.SYSTEMS_V51}
+                       | set(script.SKIPPED_V51) | set(big.SKIPPED_V51))}
+    for version, mirror in MIRRORS.items():
+        commit = derive_script("pinned_mirrors").COMMITS[version]
+        paths = subprocess.run(["git", "-C", str(mirror), "ls-tree", "-r", "--name-only", commit], capture_output=True,
+                               text=True, check=True).stdout.split()
+        found = {f"{p.split('/')[0]}/{p.split('/')[2]} {p.split('/')[3]}" for p in paths
+                 if p.split("/")[1:2] == ["results"] and p.split("/")[3:4] in (["llama2_70b_lora"], ["llama31_405b"])}
+        assert found == listed[version], version
 
 
 def test_amd_rows_state_the_block_recompute_of_their_configs() -> None:

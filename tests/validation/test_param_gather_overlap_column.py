@@ -18,9 +18,9 @@ def test_every_mbridge_row_is_filled_with_its_source():
     others = [r for k, r in runs_by_id().items() if not k.startswith(("mbridge_", "mbridge-fwd_"))
               and not k.endswith("_llama31_405b")]
     assert {r["param_gather_overlap"] for r in others} == {""}
-    # the MLPerf v5.0 llama31_405b rows (s18-D) state their launch config's OVERLAP_PARAM_GATHER
+    # the MLPerf v5.0 / v5.1 llama31_405b rows (s18-D, s19-I) state their launch config's OVERLAP_PARAM_GATHER
     big = [r for k, r in runs_by_id().items() if k.endswith("_llama31_405b")]
-    assert len(big) == 14 and all("mlperf_llama31_405b_rows.py" in r["derived"] for r in big)
+    assert len(big) == 14 + 6 and all("mlperf_llama31_405b_rows.py" in r["derived"] for r in big)
     # the forward-test rows (mbridge_archive_rows.py) carry the 26.02 row's cell and say so
     forward = [r for k, r in runs_by_id().items() if k.startswith("mbridge-fwd_")]
     pretrain = [r for r in forward if "fine-tuning" not in r["notes"]]

@@ -91,7 +91,7 @@ def mllog_events(text: str) -> list[dict]:
 
 
 #: (substring of a system file's ``accelerator_model_name``, the validation set's canonical name), first match wins.
-_CANONICAL = (("GB300", "GB300"), ("GB200", "GB200"), ("B200", "B200"), ("H200-NVL", "H200-NVL"), ("H200", "H200"),
+_CANONICAL = (("GB300", "GB300"), ("B300", "B300"), ("GB200", "GB200"), ("B200", "B200"), ("H200-NVL", "H200-NVL"), ("H200", "H200"),
               ("H100", "H100-SXM"), ("MI325X", "MI325X"), ("MI300X", "MI300X"))
 
 

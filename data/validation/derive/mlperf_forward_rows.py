@@ -19,8 +19,13 @@ What it does, in order (each step idempotent, so the whole script is):
    recipe, CUDA graphs, FP8 flags, TP-overlap flags and the steady step from the same files and by the same rules.
    They also re-derive the two v5.0 ``mlperf`` rows, which they leave as they were (same inputs, same rules).
 
-:data:`SKIPPED`: the v5.0 results not added, with the reason. Usage:
-``python data/validation/derive/mlperf_forward_rows.py <mirror dir of training_results_v5.0>``.
+:data:`SKIPPED`: the v5.0 results not added, with the reason.
+
+v5.1 (s19-I; github.com/mlcommons/training_results_v5.1 @441d65f4): the same three steps on the v5.1 mirror with
+:data:`LORA_SYSTEMS_V51` and mlperf_llama31_405b_rows.py ``SYSTEMS_V51`` (the fill scripts then fill the v5.1 LoRA
+rows; they touch no other row); :data:`SKIPPED_V51` (and mlperf_llama31_405b_rows.py ``SKIPPED_V51``) the results
+not added. Usage: ``python data/validation/derive/mlperf_forward_rows.py <mirror dir of training_results_v5.0>``, then
+the same with the v5.1 mirror (each run idempotent; the v5.1 rows are appended after the v5.0 ones).
 """
 
 from __future__ import annotations
@@ -84,15 +89,64 @@ SKIPPED: dict[str, str] = {
                                                             "implementation of it (its configs are B200 / GB200 ones)"),
 }
 
+#: ``<submitter>/<system>`` of the v5.1 llama2_70b_lora results added (s19-I; NeMo-based, FP8 or BF16 GEMMs, on
+#: H100 / H200 / B200 / B300 / GB200 / GB300), through the same row and fill scripts as LORA_SYSTEMS.
+LORA_SYSTEMS_V51: tuple[str, ...] = (
+    "Cisco/1xC885A_M8-8xH200-SXM-141GB", "Cisco/2xC885A_M8-8xH200-SXM-141GB", "Cisco/hpf_n16", "Cisco/hpf_n8",
+    "Dell/1xXE9680Lx8H200-SXM-141GB", "Dell/1xXE9680x8H200-SXM-141GB", "Dell/1xXE9685Lx8B200-SXM-180GB",
+    "Dell/1xXE9780x8B200-SXM-180GB", "Dell/1xXE9780x8B300-SXM-270GB", "Dell/2xXE9680Lx8B200-SXM-180GB",
+    "GigaComputing/G894-AD1_pytorch",
+    "Krai/Cray-XD670-H200-SXM5-141GB_n2_v5.0", "Krai/Cray-XD670-H200-SXM5-141GB_n4_v5.0",
+    "Krai/Cray-XD670-H200-SXM5-141GB_n8_v5.0",
+    "Lambda/gb300_n18_ngc25.04_nemo",
+    "Lenovo/SR680aV3-8xB200_SXM_180GB", "Lenovo/SR680aV4-8xB300_SXM", "Lenovo/SR780aV3-8xB200_SXM_180GB",
+    "NVIDIA/theia_ngpu512_ngc25.09_nemo", "NVIDIA/theia_ngpu72_ngc25.09_nemo",
+    "NVIDIA/tyche_ngpu512_ngc25.09_nemo", "NVIDIA/tyche_ngpu72_ngc25.09_nemo",
+    "Quanta_Cloud_Technology/D74H-7U",
+    "Supermicro/ARS-121GL-NB3", "Supermicro/AS-4126GS-NBR-LCC", "Supermicro/AS-8126GS-NB3RT", "Supermicro/AS-A126GS-TNBR",
+    "Supermicro/SYS-422GS-NBRT-LCC", "Supermicro/SYS-822GS-NB3RT",
+    "University-of-Florida/hpg.dgxb200x8.n1", "University-of-Florida/hpg.dgxb200x8.n2",
+    "University-of-Florida/hpg.dgxb200x8.n4", "University-of-Florida/hpg.dgxb200x8.n8",
+    "University-of-Florida/hpg.dgxb200x8.n16",
+    "Wiwynn/1xKinabalux18x4GB200", "Wiwynn/8xKinabalux18x4GB200",
+)
+_NVFP4 = ("NVFP4 GEMMs (FP4=True, FP4_RECIPE=nvfp4, config_common_fp4.sh: a pre-quantized base model and an FP8 "
+          "'healing' phase from HEALING_ITER on, HEALING_PRECISION=FP8_DS): a precision that changes within the run, "
+          "which the precision column cannot state; not added (s19-I)")
+_V51_AMD = "AMD Instinct part: not an NVIDIA NeMo-based submission of a catalog part with its layout read here (s19-I)"
+#: v5.1 results of the two benchmarks not added, and why (the llama31_405b ones: mlperf_llama31_405b_rows.SKIPPED_V51).
+SKIPPED_V51: dict[str, str] = {
+    "NVIDIA/tyche_ngpu8_ngc25.09_nemo llama2_70b_lora": _NVFP4 + " (README: config_GB200_2x4x2xtp1pp1cp2_fp4.sh)",
+    "NVIDIA/theia_ngpu8_ngc25.09_nemo llama2_70b_lora": _NVFP4 + " (README: config_GB300_2x4x1xtp1pp1cp1_fp4.sh)",
+    "Dell/1xXE9680Lx8B200-SXM-180GB llama2_70b_lora": _NVFP4 + " (config_1xXE9680Lx8B200-SXM-180GB.sh sources it)",
+    **{f"Nebius/{s} llama2_70b_lora": _NVFP4 + " (its logs print fp4: true and 'Healing starting')"
+       for s in ("nebius_b200_n1", "nebius_b200_n2", "nebius_b300_n1")},
+    "Nebius/nebius_b200_n4 llama2_70b_lora": _NVFP4 + " (its logs print fp4_recipe='nvfp4'; its folder's only config "
+                                                      "config_DGXB200_4x8x1xtp1pp1cp4_fp4.sh)",
+    "Dell/2xXE9685Lx8B200-SXM-180GB llama2_70b_lora": ("its result_*.txt blobs are absent from the stored mirror "
+                                                      "(git cat-file: missing); not added"),
+    **{f"{s} llama2_70b_lora": _V51_AMD for s in (
+        "AMD/MI300X_EPYC_9575F_pytorch_llama2_70b", "AMD/MI325X_EPYC_9575F_pytorch_llama2_70b",
+        "AMD/MI350X_EPYC_9575F_pytorch", "AMD/MI355X_EPYC_9575F_pytorch", "ASUSTeK/ESC_A8A_MI325X",
+        "Cisco/1xC885A_M8-8xMI350X-OAM-288GB", "Dell/XE9785L_8xMI355X", "GigaComputing/G893-ZX1-AAX4_pytorch",
+        "Krai/PowerEdge-XE9680-MI300X-192GB_n1_v5.0", "Krai/PowerEdge-XE9680-MI300X-192GB_n1_v5.1",
+        "MangoBoost/AS-8126GS-TNMR", "MangoBoost/MI300X-LLMBoost-GPUBoost-1node",
+        "MangoBoost/MI300X-LLMBoost-GPUBoost-2node", "MangoBoost/MI325X-LLMBoost-GPUBoost-1node",
+        "MangoBoost/MI325X-LLMBoost-GPUBoost-2node", "MiTAC/8xMI325X_2xEPYC_9755", "Quanta_Cloud_Technology/D75T-7U",
+        "Supermicro/8xMI355X_2xEPYC_9575F", "Supermicro/AS-8126GS-TNMR_8xMI325X")},
+}
+
 _FILLS = (mlperf_lora_layout, mlperf_stated_layouts, mlperf_lora_logged_layout, mlperf_layer_cuda_graphs,
           mlperf_steady_step, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags)
 
 
 def main(repo: str) -> None:
     mirror = open_mirror(repo)
-    if mirror.version != "v5.0":
-        raise SystemExit(f"{repo}: a mirror of training_results_{mirror.version}; the rows of this script are v5.0's")
-    mlperf_lora_rows.main(repo, list(LORA_SYSTEMS) + list(AMD_SYSTEMS), GROUP)
+    if mirror.version not in ("v5.0", "v5.1"):
+        raise SystemExit(f"{repo}: a mirror of training_results_{mirror.version}; the rows of this script are v5.0's "
+                         "and v5.1's")
+    systems = list(LORA_SYSTEMS) + list(AMD_SYSTEMS) if mirror.version == "v5.0" else list(LORA_SYSTEMS_V51)
+    mlperf_lora_rows.main(repo, systems, GROUP)
     mlperf_llama31_405b_rows.main(repo)
     for fill in _FILLS:
         fill.main([repo])
@@ -100,5 +154,5 @@ def main(repo: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: mlperf_forward_rows.py <mirror dir of training_results_v5.0>")
+        raise SystemExit("usage: mlperf_forward_rows.py <mirror dir of training_results_v5.0 or _v5.1>")
     main(sys.argv[1])

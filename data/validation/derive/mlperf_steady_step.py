@@ -63,10 +63,28 @@ def block_end(t1: int, s1: int | None, s0: int | None, evals: list[tuple[int, in
     return next((s for t, s in evals if t >= t1 and s is not None and s > s0), s1)
 
 
+def steady_step_counted(ev: list[dict]) -> float | None:
+    """Median step (s) over the blocks after the first of a v5.1 NeMo log, whose ``block_start`` / ``block_stop``
+    carry the block's length in ``samples_count`` (not the running count: 1548, then 387 per block) and the step
+    index in ``step`` (0 -> 172, 172 -> 215, ...): (block_stop - block_start) / (step difference); None when the
+    block markers do not all carry ``step`` (s19-I)."""
+    marks = [(e["time_ms"], e["metadata"].get("step")) for e in ev if e["key"] in ("block_start", "block_stop")]
+    if len(marks) < 4 or any(s is None for _, s in marks):
+        return None
+    blocks = [(t1 - t0, s1 - s0) for (t0, s0), (t1, s1) in zip(marks[::2], marks[1::2], strict=False) if s1 > s0]
+    return statistics.median(dt / 1000.0 / ds for dt, ds in blocks[1:]) if len(blocks) >= 2 else None
+
+
 def steady_step(text: str) -> float | None:
-    """Median steady-state step (s) of one result file, or None when its blocks are not sample-based."""
+    """Median steady-state step (s) of one result file, or None when its blocks are not sample-based.
+    Logs whose block markers hold each block's length (v5.1 NeMo: the ``samples_count`` of a ``block_start`` below
+    the ``eval_start`` count before it) are timed by their ``step`` indices (:func:`steady_step_counted`)."""
     ev = mllog_events(text)
     gbs = next((e["value"] for e in ev if e["key"] == "global_batch_size"), None)
+    lengths = [(e["key"], e["metadata"].get("samples_count")) for e in ev if e["key"] in ("eval_start", "block_start")]
+    if any(k0 == "eval_start" and k1 == "block_start" and s0 is not None and s1 is not None and s1 < s0
+           for (k0, s0), (k1, s1) in zip(lengths, lengths[1:], strict=False)):
+        return steady_step_counted(ev)
     starts = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "block_start"]
     evals = [(e["time_ms"], e["metadata"].get("samples_count")) for e in ev if e["key"] == "eval_start"]
     stops = [(t, block_end(t, s, s0, evals)) for (t, s), (_, s0) in zip(

@@ -37,9 +37,9 @@ __all__ = ["FITTED", "FORWARD_TEST_GROUPS", "FittedConstant", "fit_grid", "fit_s
 #: catalog ``scaleout_achieved_share`` (s10-gptoss, s10-m1) was derived from the 26.02.01 DGX-B300 / DGX-B200 GPT-OSS 120B
 #: BF16 rows and checked on the 26.02.01 / 26.04 / 26.04.01 DGX-B300 ones (run ids in data/validation/SOURCE.md;
 #: group MAPE 11.75 % with them, 11.83 % without, docs/model-accuracy.md s10-m2).
-#: ``mlperf-forward``: MLPerf Training v5.0 llama2_70b_lora results of the NeMo-based submissions other than the two
-#: NVIDIA rows the ``mlperf`` group holds (data/validation/derive/mlperf_forward_rows.py) and its llama31_405b results
-#: (mlperf_llama31_405b_rows.py; s18-D).
+#: ``mlperf-forward``: MLPerf Training v5.0 and v5.1 llama2_70b_lora results of the NeMo-based submissions other than
+#: the two NVIDIA v5.0 rows the ``mlperf`` group holds (data/validation/derive/mlperf_forward_rows.py) and their
+#: llama31_405b results (mlperf_llama31_405b_rows.py; s18-D, v5.1 s19-I).
 FORWARD_TEST_GROUPS: frozenset[str] = frozenset({"mbridge-forward", "mlperf-forward"})
 
 

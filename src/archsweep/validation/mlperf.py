@@ -54,7 +54,7 @@ _BENCHMARK = re.compile(r"(llama2_70b_lora|llama31_405b|llama31_8b|gpt3)\s*$")
 _TIME_TO_TRAIN = re.compile(r"time_to_train_min\b[^(]*\(runs:\s*([0-9.]+(?:\s*,\s*[0-9.]+)*)\)")
 
 
-#: The source groups of MLPerf Training rows: ``mlperf`` (fitted on) and ``mlperf-forward`` (v5.0 results never fitted,
+#: The source groups of MLPerf Training rows: ``mlperf`` (fitted on) and ``mlperf-forward`` (v5.0 / v5.1 results never fitted,
 #: a forward test: archsweep.validation.holdout.FORWARD_TEST_GROUPS); both compared by the same rules.
 MLPERF_GROUPS: frozenset[str] = frozenset({"mlperf", "mlperf-forward"})
 
