@@ -43,9 +43,9 @@ def states_split(row: dict[str, str]) -> bool:
 
 
 def owns(row: dict[str, str]) -> bool:
-    """Every row but the MLPerf v5.0 llama31_405b ones (mlperf_llama31_405b_rows.py writes theirs)."""
+    """Every row but the MLPerf v5.0 / v5.1 llama31_405b ones (mlperf_llama31_405b_rows.py writes theirs)."""
     rid = row["run_id"]
-    return not (rid.startswith("mlperf_train_v5.0_") and rid.endswith("_llama31_405b"))
+    return not (rid.startswith(("mlperf_train_v5.0_", "mlperf_train_v5.1_")) and rid.endswith("_llama31_405b"))
 
 
 def main() -> None:
