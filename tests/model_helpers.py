@@ -17,7 +17,7 @@ from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["cold_key_context", "first", "mapping_arrays", "part_batch", "tp8_sp_mapping", "workload_4k"]
+__all__ = ["cold_key_context", "enumerated_with", "first", "mapping_arrays", "part_batch", "tp8_sp_mapping", "workload_4k"]
 
 _Column = float | np.ndarray
 
@@ -33,6 +33,13 @@ def mapping_arrays(n: int = 1, *, tp: _Column = 1.0, pp: _Column = 1.0, cp: _Col
              "tp_overlap": tp_overlap, "dp_overlap": dp_overlap}
     return MappingArrays(*(np.broadcast_to(np.asarray(given[f.name], dtype=float), (n,)).copy()
                            for f in fields(MappingArrays)))
+
+
+def enumerated_with(wl: Workload, **fields_set: float) -> MappingArrays:
+    """Every mapping ``enumerate_mappings`` gives ``wl``, with the columns named in ``fields_set`` (ZeRO stage, EP,
+    ...) set on all of them (s19 lead: four memory test files had a copy)."""
+    mp, _ = enumerate_mappings(wl)
+    return replace(mp, **{k: np.full(len(mp), float(v)) for k, v in fields_set.items()})
 
 
 def tp8_sp_mapping(pp: float, tp: float = 8.0, cp: float = 1.0, ep: float = 1.0, vpp: float = 1.0) -> MappingArrays:

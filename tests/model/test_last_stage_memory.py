@@ -9,19 +9,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from model_helpers import enumerated_with
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import RECOMPUTE, enumerate_mappings
+from archsweep.model.training.mapping import RECOMPUTE
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.schedule import in_flight_layer_fraction
 
 CAL = load_calibration(stack="megatron-core")
 
-
-def _mappings(wl, **fields: float):
-    mp, _ = enumerate_mappings(wl)
-    return replace(mp, **{k: np.full(len(mp), float(v)) for k, v in fields.items()})
 
 
 def _logits(wl, mp) -> np.ndarray:
@@ -33,7 +30,7 @@ def _logits(wl, mp) -> np.ndarray:
 def test_a_pipeline_pays_the_last_stage_logits(model, pp):
     """Every pp >= 2 mapping holds at least one micro-batch's logits plus its state, whichever stage binds."""
     wl = load_workload(model)
-    mp = _mappings(wl, pp=pp)
+    mp = enumerated_with(wl, pp=pp)
     n = len(mp)
     mem = memory_per_accelerator(wl, mp, np.full(n, 8.0), np.full(n, 16.0), CAL)
     assert np.all(mem.activations_bytes >= _logits(wl, mp) * (1 - 1e-12))
@@ -44,7 +41,7 @@ def test_the_last_stage_binds_where_its_logits_outweigh_the_first_stage_in_fligh
     of its 47 layers' inputs (25 GB), the last 1 (12.6 GB) plus 30 GB of logits: the last one binds, and the
     bound is exactly its parts."""
     wl = load_workload("qwen3-235b-a22b")
-    mp = _mappings(wl, tp=1, pp=2, ep=8, vpp=1, micro_batch=8, recompute=RECOMPUTE.index("full"), zero_stage=1, cp=1)
+    mp = enumerated_with(wl, tp=1, pp=2, ep=8, vpp=1, micro_batch=8, recompute=RECOMPUTE.index("full"), zero_stage=1, cp=1)
     n = len(mp)
     m = np.full(n, 2.0)
     mem = memory_per_accelerator(wl, mp, np.full(n, 128.0), m, CAL)
@@ -60,7 +57,7 @@ def test_memory_never_falls_with_a_larger_vocabulary(vocab):
     wl = load_workload("llama3-70b")
     small = replace(wl, architecture=replace(wl.architecture, vocab=vocab))
     big = replace(wl, architecture=replace(wl.architecture, vocab=2 * vocab))
-    mp = _mappings(wl)
+    mp = enumerated_with(wl)
     n = len(mp)
     args = (np.full(n, 8.0), np.full(n, 16.0), CAL)
     assert np.all(memory_per_accelerator(big, mp, *args).total_bytes >= memory_per_accelerator(small, mp, *args).total_bytes)

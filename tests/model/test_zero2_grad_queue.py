@@ -9,20 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from model_helpers import enumerated_with
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.workloads import load_workload
-from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
+from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.sharded_buffers import zero2_grad_queue_bytes
 
 CAL = load_calibration(stack="megatron-core")
 OFF = replace(CAL, zero2_grad_queue_params=0.0)
 
-
-def _mappings(wl, **fields: float) -> MappingArrays:
-    mp, _ = enumerate_mappings(wl)
-    return replace(mp, **{k: np.full(len(mp), float(v)) for k, v in fields.items()})
 
 
 def _grads(wl, mp: MappingArrays, dp: float, cal) -> np.ndarray:
@@ -33,7 +30,7 @@ def _grads(wl, mp: MappingArrays, dp: float, cal) -> np.ndarray:
 def test_a_large_stage_holds_the_queue_capacity():
     """Qwen3-235B at tp 1 pp 1 ep 8: ~30 G parameters per GPU, far above the 1e9 queue: exactly 1e9 x 2 B more."""
     wl = load_workload("qwen3-235b-a22b")
-    mp = _mappings(wl, tp=1, pp=1, ep=8, zero_stage=2)
+    mp = enumerated_with(wl, tp=1, pp=1, ep=8, zero_stage=2)
     added = _grads(wl, mp, 256.0, CAL) - _grads(wl, mp, 256.0, OFF)
     np.testing.assert_allclose(added, 1.0e9 * CAL.zero3_unsharded_grad_bytes_per_param, rtol=1e-12)
 
@@ -41,7 +38,7 @@ def test_a_large_stage_holds_the_queue_capacity():
 def test_a_small_stage_holds_all_its_gradients_unsharded():
     """Llama 3 8B at tp 8 pp 4 (~0.25 G parameters per GPU < 1e9): the whole stage's gradients, as ZeRO-1 holds."""
     wl = load_workload("llama3-8b")
-    z1, z2 = _mappings(wl, tp=8, pp=4, cp=1, zero_stage=1), _mappings(wl, tp=8, pp=4, cp=1, zero_stage=2)
+    z1, z2 = enumerated_with(wl, tp=8, pp=4, cp=1, zero_stage=1), enumerated_with(wl, tp=8, pp=4, cp=1, zero_stage=2)
     g1, g2, g2_off = _grads(wl, z1, 8.0, CAL), _grads(wl, z2, 8.0, CAL), _grads(wl, z2, 8.0, OFF)
     # ZeRO-1 holds the stage's gradients at dp_grad_bytes_per_param; the queue at the un-sharded bucket's bytes.
     ratio = CAL.zero3_unsharded_grad_bytes_per_param / CAL.dp_grad_bytes_per_param
@@ -50,7 +47,7 @@ def test_a_small_stage_holds_all_its_gradients_unsharded():
 
 def test_grows_with_the_capacity_until_the_stage_is_held():
     wl = load_workload("llama3-70b")
-    mp = _mappings(wl, tp=1, pp=1, zero_stage=2)
+    mp = enumerated_with(wl, tp=1, pp=1, zero_stage=2)
     stage = np.full(len(mp), 70.0e9)
     held = [zero2_grad_queue_bytes(mp, stage, replace(CAL, zero2_grad_queue_params=c)) for c in (5e8, 1e9, 4e9, 1e12)]
     for a, b in zip(held, held[1:]):
@@ -61,13 +58,13 @@ def test_grows_with_the_capacity_until_the_stage_is_held():
 @pytest.mark.parametrize("zero", [0, 1, 3])
 def test_only_zero2(zero):
     wl = load_workload("llama3-70b")
-    mp = _mappings(wl, zero_stage=zero)
+    mp = enumerated_with(wl, zero_stage=zero)
     np.testing.assert_array_equal(_grads(wl, mp, 16.0, CAL), _grads(wl, mp, 16.0, OFF))
 
 
 def test_nothing_without_a_shard_group():
     wl = load_workload("llama3-8b")
-    mp = _mappings(wl, zero_stage=2, cp=1, ep=1)
+    mp = enumerated_with(wl, zero_stage=2, cp=1, ep=1)
     np.testing.assert_array_equal(_grads(wl, mp, 1.0, CAL), _grads(wl, mp, 1.0, OFF))
 
 

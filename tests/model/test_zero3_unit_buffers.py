@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from measured_runs import runs
+from model_helpers import enumerated_with
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
@@ -18,7 +19,7 @@ from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.driver import evaluate_design_batch
-from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, enumerate_mappings, expert_tensor_parallel
+from archsweep.model.training.mapping import RECOMPUTE, MappingArrays, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
 from archsweep.model.training.sharded_buffers import zero3_unit_params
 from archsweep.spec.hardware import HardwareArrays
@@ -30,11 +31,6 @@ H100 = get_accelerator("H100-SXM").design
 UNITS = CAL.zero3_unsharded_units
 
 
-def _mappings(wl, **fields: float) -> MappingArrays:
-    """Every enumerated mapping of ``wl`` with ``fields`` set (ZeRO stage, EP, ...)."""
-    mp, _ = enumerate_mappings(wl)
-    return replace(mp, **{k: np.full(len(mp), float(v)) for k, v in fields.items()})
-
 
 def _mem(wl, mp: MappingArrays, dp: float, cal=CAL):
     n = len(mp)
@@ -45,7 +41,7 @@ def test_a_moe_layer_with_ep1_gathers_every_expert():
     """Qwen3-235B-A22B at tp 1, ep 1: one unit is the whole layer, all 128 experts (~2.5 G parameters), i.e. the
     model's parameters outside the vocabulary matrices over its 94 layers."""
     wl = load_workload("qwen3-235b-a22b")
-    mp = _mappings(wl, tp=1, ep=1, zero_stage=3)
+    mp = enumerated_with(wl, tp=1, ep=1, zero_stage=3)
     unit = zero3_unit_params(wl, mp, expert_tensor_parallel(mp, 256.0), np.full(len(mp), 256.0), np.full(len(mp), 256.0))
     per_layer = (wl.total_params - 2 * wl.vocab * wl.hidden) / wl.layers
     np.testing.assert_allclose(unit, per_layer, rtol=1e-3)
@@ -55,7 +51,7 @@ def test_a_moe_layer_with_ep1_gathers_every_expert():
 @pytest.mark.parametrize("ep", [2, 8, 32])
 def test_the_expert_part_of_the_unit_divides_by_ep(ep):
     wl = load_workload("qwen3-235b-a22b")
-    one, many = _mappings(wl, tp=1, ep=1, zero_stage=3), _mappings(wl, tp=1, ep=ep, zero_stage=3)
+    one, many = enumerated_with(wl, tp=1, ep=1, zero_stage=3), enumerated_with(wl, tp=1, ep=ep, zero_stage=3)
     group = np.full(len(one), 256.0)
     u1 = zero3_unit_params(wl, one, 1.0, group, group)
     ue = zero3_unit_params(wl, many, 1.0, group, group / ep)
@@ -69,7 +65,7 @@ def test_zero3_holds_two_units_of_weights_and_gradients_beside_its_shards(model)
     below ZeRO-3 and without a data-parallel group nothing is added. ZeRO-2's own queue of un-sharded gradient
     buckets (``zero2_grad_queue_params``, s19-C) is left out of the ZeRO-2 side here: tests/model/test_zero2_grad_queue.py."""
     wl = load_workload(model)
-    z2, z3 = _mappings(wl, zero_stage=2), _mappings(wl, zero_stage=3)
+    z2, z3 = enumerated_with(wl, zero_stage=2), enumerated_with(wl, zero_stage=3)
     dp = 16.0
     m2, m3 = _mem(wl, z2, dp, replace(CAL, zero2_grad_queue_params=0.0)), _mem(wl, z3, dp)
     etp = expert_tensor_parallel(z3, dp)
@@ -92,7 +88,7 @@ def test_unit_buffers_do_not_shrink_with_a_wider_data_parallel_group():
     """Sharding wider shrinks the shards, never the un-sharded layer a GPU computes with: the ZeRO-3 memory
     falls with dp towards the two units' floor."""
     wl = load_workload("qwen3-235b-a22b")
-    mp = _mappings(wl, tp=1, ep=1, zero_stage=3, pp=1, micro_batch=1, recompute=RECOMPUTE.index("full"))
+    mp = enumerated_with(wl, tp=1, ep=1, zero_stage=3, pp=1, micro_batch=1, recompute=RECOMPUTE.index("full"))
     floor = UNITS * (CAL.weight_bytes_per_param + CAL.zero3_unsharded_grad_bytes_per_param) * zero3_unit_params(
         wl, mp, 1.0, np.full(len(mp), 2.0), np.full(len(mp), 2.0))
     totals = [_mem(wl, mp, dp).total_bytes for dp in (16.0, 64.0, 256.0, 4096.0)]
