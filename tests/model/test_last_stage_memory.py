@@ -20,7 +20,6 @@ from archsweep.model.training.schedule import in_flight_layer_fraction
 CAL = load_calibration(stack="megatron-core")
 
 
-
 def _logits(wl, mp) -> np.ndarray:
     return 6.0 * mp.micro_batch * wl.seq_len / mp.cp * wl.vocab / mp.tp
 

@@ -21,7 +21,6 @@ CAL = load_calibration(stack="megatron-core")
 OFF = replace(CAL, zero3_nonunit_unsharded=0.0)
 
 
-
 def _weights(wl, mp: MappingArrays, dp: float, cal) -> np.ndarray:
     n = len(mp)
     return memory_per_accelerator(wl, mp, np.full(n, dp), np.full(n, 4.0), cal).weights_bytes

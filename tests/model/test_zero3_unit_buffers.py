@@ -31,7 +31,6 @@ H100 = get_accelerator("H100-SXM").design
 UNITS = CAL.zero3_unsharded_units
 
 
-
 def _mem(wl, mp: MappingArrays, dp: float, cal=CAL):
     n = len(mp)
     return memory_per_accelerator(wl, mp, np.full(n, dp), np.full(n, 4.0), cal)
