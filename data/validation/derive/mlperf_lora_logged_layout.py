@@ -7,7 +7,9 @@ tensor_model_parallel_size``, ``pipeline_model_parallel_size``, ``context_parall
 ``micro_batch_size``, ``activations_checkpoint_granularity``, ``ub_tp_comm_overlap`` (TP communication overlap),
 ``fp8`` / ``fp8_params``, ``enable_cuda_graph``, ``activation_func_fp8_input_store``, ``optim: name``. A row is
 filled only when its ``tp`` is empty (no launch config found by mlperf_lora_layout.py) and every result file of the
-row prints the same values; the key path and file are written to ``derived``.
+row prints the same values; the key path and file are written to ``derived``. The NeMo 25.09 code (MLPerf v5.1)
+prints no ``fp8_params`` key: its rows state FP8 weights where the result files show it built the model under
+``te.fp8_model_init`` (``_mlperf_common.logged_fp8_model_init``, s19-L).
 
 Usage: python data/validation/derive/mlperf_lora_logged_layout.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, is_true
+from _mlperf_common import MLPERF_GROUPS, is_true, logged_fp8_model_init
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -61,8 +63,10 @@ def _yes(value: str) -> str:
     return "yes" if is_true(value) else "no"
 
 
-def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) -> None:
-    """Write the logged layout and software settings into ``row``."""
+def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str], model_init: str | None = None) -> None:
+    """Write the logged layout and software settings into ``row``; ``model_init``: where the result files show the
+    NeMo 25.09 code built the frozen weights in FP8 (``_mlperf_common.logged_fp8_model_init``), which its printed
+    config has no ``fp8_params`` key for."""
     tp, pp = int(cfg["tensor_model_parallel_size"]), int(cfg.get("pipeline_model_parallel_size", "1"))
     cp = int(cfg.get("context_parallel_size", "1"))
     gpus = int(row["num_accels"])
@@ -73,7 +77,8 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) ->
     row.update(tp=str(tp), pp=str(pp), cp=str(cp), dp=str(gpus // (tp * pp * cp)),
                sp=_yes(cfg.get("sequence_parallel", "0")), micro_batch=cfg.get("micro_batch_size", "1"),
                act_recompute="none" if acg in ("", "null", "None") else acg,
-               tp_comm_overlap=_yes(cfg.get("ub_tp_comm_overlap", "0")), fp8_params=_yes(cfg.get("fp8_params", "0")),
+               tp_comm_overlap=_yes(cfg.get("ub_tp_comm_overlap", "0")),
+               fp8_params=_yes(cfg.get("fp8_params", "1" if model_init else "0")),
                layer_cuda_graphs=_yes(cfg.get("enable_cuda_graph", "0")),
                fp8_act=_yes(cfg.get("activation_func_fp8_input_store", "0")))
     optim = cfg.get("optim", "")
@@ -82,8 +87,9 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str]) ->
     elif "distributed" in optim:
         row["fsdp_zero"] = f"distributed optimizer (optim {optim})"
     printed = ", ".join(f"{k} {v}" for k, v in cfg.items())
+    held = f", and fp8_params yes from {model_init}" if model_init and "fp8_params" not in cfg else ""
     note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap/fp8_params/layer_cuda_graphs/fp8_act/fsdp_zero "
-            f"from the NeMo config printed in training_results_{version}/{folder}/result_*.txt (all alike: {printed}), "
+            f"from the NeMo config printed in training_results_{version}/{folder}/result_*.txt (all alike: {printed}{held}), "
             f"{_NOTE}")
     row["derived"] = set_note(row["derived"], rf"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap.*?"
                               rf"{re.escape(_NOTE)}", note)
@@ -103,7 +109,7 @@ def main(mirrors: list[str]) -> None:
         if isinstance(cfg, str):
             print(f"{row['run_id']}: left as is ({cfg})")
             continue
-        fill(row, version, folder, cfg)
+        fill(row, version, folder, cfg, None if "fp8_params" in cfg else logged_fp8_model_init(repos[version], folder))
         row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} mb{row['micro_batch']} "
               f"overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} graphs {row['layer_cuda_graphs']} "

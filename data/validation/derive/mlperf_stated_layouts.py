@@ -38,7 +38,15 @@ import shlex
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, RESULT_SOURCE, impl_folder, is_true, nemo_conf_paths, parse_config
+from _mlperf_common import (
+    MLPERF_GROUPS,
+    RESULT_SOURCE,
+    impl_folder,
+    is_true,
+    logged_fp8_model_init,
+    nemo_conf_paths,
+    parse_config,
+)
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
@@ -50,8 +58,12 @@ _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
 
 def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict[str, str]:
     """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
-    against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``."""
+    against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``.
+    A yaml without an ``fp8_params`` key (the 25.09 NeMo LoRA code of MLPerf v5.1, whose ``fp8_param_gather`` is
+    only Megatron-Core's per-layer ``fp8_param``) takes the weights' precision from how the implementation builds
+    the model (:func:`model_init_fp8`)."""
     out: dict[str, str] = {}
+    fp8_flag = ""  # the yaml's model.fp8, resolved (model_init_fp8 reads it)
     for path in nemo_conf_paths(mirror, config):  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
             continue
@@ -60,6 +72,9 @@ def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict
         if m:
             out["fp8_params"] = "yes" if is_true(env.get(m.group(1), m.group(2))) else "no"
             out["fp8_params_from"] = f"{path} (fp8_params: ${{oc.env:{m.group(1)},{m.group(2)}}})"
+        m = re.search(r"^\s*fp8:\s*\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
+        if m and not fp8_flag:
+            fp8_flag = f"{m.group(1)}={env.get(m.group(1), m.group(2) + ' (default)')}"
         m = re.search(r"^\s*optim:\s*\n\s*name:\s*(\w+)", text, re.M)
         if m:
             out["optim"] = m.group(1)
@@ -69,7 +84,40 @@ def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict
                       r"\$\{oc\.decode:\$\{oc\.env:(\w+),(\w+)\}\}", text, re.M)
         if m and "optim" not in out and is_true(env.get(m.group(1), m.group(2))):
             out["optim"] = f"use_distributed_optimizer ({m.group(1)} default {m.group(2)})"
+    if "fp8_params" not in out:
+        out.update(model_init_fp8(mirror, nemo_conf_paths(mirror, config), fp8_flag))
     return out
+
+
+_CONFIGURE = re.compile(r"^    def configure_model\(self\):\n((?:        .*\n|\s*\n)*)", re.M)
+_FP8_GUARD = re.compile(r"if not self\.custom_callback\.cfg\.model\.fp8:\s*\n\s*super\(\)\.configure_model\(\)\s*\n\s*return")
+
+
+def model_init_fp8(mirror: Mirror, conf_paths: list[str], fp8_flag: str) -> dict[str, str]:
+    """fp8_params of a NeMo llama2_70b_lora implementation from its ``custom_llama.py`` (beside the ``conf/`` folder
+    of ``conf_paths``): ``CustomLlamaModel.configure_model`` builds the model inside TransformerEngine's
+    ``te.fp8_model_init(...)``, whose modules hold only FP8 copies of their weights (TransformerEngine release_v2.8
+    transformer_engine/pytorch/fp8.py ``fp8_model_init`` docstring: "LoRA-like fine-tuning, where the main parameters
+    of the model do not change"); Megatron-Core's per-layer context (``get_fp8_context(is_init=True)``,
+    25.09-alpha.rc1 megatron/core/fp8_utils.py) is a ``nullcontext`` where ``fp8_param`` is False and leaves the
+    outer one in force. Unconditional in the v5.0 code (``with torch.no_grad(), te.fp8_model_init():``); the v5.1
+    code returns before it where ``cfg.model.fp8`` is false (``fp8_flag``: the yaml's ``fp8`` variable resolved,
+    ``FP8=True``). {} when there is no such file or call."""
+    folders = sorted({p.rsplit("/conf/", 1)[0] for p in conf_paths if "/conf/" in p})
+    path = f"{folders[0].removesuffix('/src')}/custom_llama.py" if folders else ""
+    text = mirror.show(path) if path and path in mirror.ls(path) else ""
+    body = _CONFIGURE.search(text)
+    if not body or "fp8_model_init(" not in body.group(1):
+        return {}
+    line = text.count("\n", 0, body.start(1) + body.group(1).index("fp8_model_init(")) + 1
+    if _FP8_GUARD.search(body.group(1)):
+        held = bool(fp8_flag) and is_true(fp8_flag.split("=", 1)[1].removesuffix(" (default)"))
+        when = f"when cfg.model.fp8 ({fp8_flag or 'no fp8 key'})"
+    else:
+        held, when = True, "unconditionally"
+    return {"fp8_params": "yes" if held else "no",
+            "fp8_params_from": f"{path} L{line} (CustomLlamaModel.configure_model builds the model under "
+                               f"te.fp8_model_init {when}: FP8 weights; confidence high, the code run)"}
 
 
 def nemo_gpt3_layout(env: dict[str, str]) -> dict[str, object] | None:
@@ -222,6 +270,10 @@ def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str) -> Non
     env = parse_config(mirror, path, set(mirror.ls(impl_folder(path))))
     row["tp_comm_overlap"] = "yes" if is_true(env.get("TP_COMM_OVERLAP", "False")) else "no"
     yaml = nemo_yaml_settings(mirror, path, env)
+    found = RESULT_SOURCE.search(row["source"])
+    if "fp8_params" not in yaml and found and (logged := logged_fp8_model_init(
+            mirror, f"{found.group(2)}/results/{found.group(3)}/{found.group(4)}")):
+        yaml.update(fp8_params="yes", fp8_params_from=logged)  # no conf/ of its own: what its logs show it ran
     row["fp8_params"] = yaml.get("fp8_params", "")
     if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
         row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
