@@ -6,7 +6,13 @@ import pytest
 
 from archsweep.load.schema import load_schema
 from archsweep.load.workloads import load_workload
-from archsweep.model.inference.engine_limits import CHECKPOINT_STORAGE, trtllm_bench_engine_gib, trtllm_bench_limits
+from archsweep.model.inference.engine_limits import (
+    CHECKPOINT_STORAGE,
+    TRTLLM_BENCH_DEFAULT_LIMITS,
+    TUNED_CHECKPOINTS,
+    trtllm_bench_engine_gib,
+    trtllm_bench_limits,
+)
 from archsweep.validation.inference import _CHECKPOINT_OF_WEIGHT
 
 GIB = 1024**3
@@ -61,11 +67,33 @@ def test_mxfp4_gpt_oss_checkpoint_is_estimated_at_two_bytes_per_stored_element()
     est = trtllm_bench_engine_gib(wl, "mxfp4")
     assert 60e9 <= est * GIB / 2.0 <= 66e9
     assert est > 2.0 * wl.total_params * 0.5 / GIB * 0.9  # ~2x the 4-bit size the model holds
-    # H200 TP1 at 1k/1k, BF16 KV (Hopper "auto"): ~22 GiB left for the estimate -> a batch cap of 160,
-    # where a 4-bit engine estimate gave 640.
-    bs, _ = trtllm_bench_limits(wl, checkpoint="mxfp4", kv_bytes_per_element=2.0, tp=1, pp=1,
-                                device_memory_bytes=139.8 * GIB, input_tokens=1024, output_tokens=1024)
-    assert bs == 160
+
+
+def test_untuned_quant_algorithms_get_the_bench_build_defaults():
+    """s19-M2: get_benchmark_engine_settings calls the heuristic only for TUNED_QUANTS (NVFP4, FP8,
+    FP8_BLOCK_SCALES, NO_QUANT, None); the MXFP4 checkpoint loads as W4A16_MXFP4 / W4A8_MXFP4_MXFP8 and
+    INT4-AWQ as W4A16_AWQ, so the bench runs BuildConfig's 2048 / 8192 (s18-G2's cap of 160 on one H200
+    at 1k/1k was the heuristic's figure, a path these checkpoints never take)."""
+    wl = load_workload("gpt-oss-120b")
+    kw = {"kv_bytes_per_element": 2.0, "tp": 1, "pp": 1, "device_memory_bytes": 139.8 * GIB}
+    for checkpoint in ("mxfp4", "int4", "int4_i32"):
+        assert checkpoint not in TUNED_CHECKPOINTS
+        assert trtllm_bench_limits(wl, checkpoint=checkpoint, input_tokens=1024, output_tokens=1024, **kw) \
+            == TRTLLM_BENCH_DEFAULT_LIMITS == (2048, 8192)
+    # The heuristic path still answers for a tuned format (the BF16 checkpoint's ~2x larger estimate).
+    assert trtllm_bench_limits(wl, checkpoint="bf16", input_tokens=1024, output_tokens=1024, **kw)[0] < 2048
+
+
+def test_pytorch_path_without_chunking_fits_a_whole_prompt_and_the_batch():
+    """get_settings (bench/benchmark/utils/general.py): with chunked prefill off, max_num_tokens is raised
+    to at least the longest prompt plus max_batch_size; the TensorRT-engine path keeps its figure."""
+    wl = load_workload("gpt-oss-20b")
+    kw = {"kv_bytes_per_element": 1.0, "tp": 1, "pp": 1, "device_memory_bytes": 80 * GIB, "output_tokens": 1024}
+    for checkpoint in ("mxfp4", "fp8"):
+        for isl in (1024, 8192, 32768):
+            engine = trtllm_bench_limits(wl, checkpoint=checkpoint, input_tokens=isl, **kw)
+            bs, tokens = trtllm_bench_limits(wl, checkpoint=checkpoint, input_tokens=isl, whole_prompts=True, **kw)
+            assert bs == engine[0] and tokens == max(engine[1], isl + bs) and tokens >= isl + bs
 
 
 def test_int4_estimate_counts_the_stored_elements_of_each_packing():
@@ -85,8 +113,8 @@ def test_larger_engine_estimate_never_raises_the_batch_cap():
     wl = load_workload("gpt-oss-20b")
     kw = {"kv_bytes_per_element": 1.0, "tp": 1, "pp": 1, "device_memory_bytes": 80 * GIB,
           "input_tokens": 1024, "output_tokens": 1024}
-    caps = [trtllm_bench_limits(wl, checkpoint=c, **kw)[0]
-            for c in sorted(CHECKPOINT_STORAGE, key=lambda c: trtllm_bench_engine_gib(wl, c))]
+    caps = [trtllm_bench_limits(wl, checkpoint=c, **kw)[0]  # the heuristic's formats; the rest take the defaults
+            for c in sorted(TUNED_CHECKPOINTS, key=lambda c: trtllm_bench_engine_gib(wl, c))]
     assert caps == sorted(caps, reverse=True)
 
 

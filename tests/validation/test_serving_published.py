@@ -104,21 +104,36 @@ def test_validation_table_meets_issue_target(inference_rows):
     assert _ape(done) <= 0.141
 
 
-def test_gpt_oss_rows_under_the_bench_engine_estimate_of_the_mxfp4_checkpoint(inference_rows):
-    # trtllm-bench sizes its batch cap from param_count x BYTES_PER_ELEM: the openai MXFP4 checkpoint
-    # counts ~63B stored elements (120B) at 2 bytes (W4A16_MXFP4 / W4A8_MXFP4_MXFP8 are not in the
-    # map), ~117 GiB, not the 4-bit ~55 GiB. On one H200 that caps the batch at 160-192, not 640: the
-    # TP1 1k/1k rows were 1.51x measured, now 1.01-1.17x. Family MAPE (s18-G2): 120B 38.7 -> 33.6 %,
-    # 20B 13.0 -> 11.1 %; tolerances are those figures rounded up. The DEP rows (B200 DEP2 1.33x,
-    # H100 DEP4 1.93x) are not moved and stay the 120B gap.
+def test_gpt_oss_rows_at_the_bench_defaults_with_a_full_length_kv_pool(inference_rows):
+    # s19-M2: trtllm-bench runs the MXFP4 checkpoints at its build defaults (W4A16_MXFP4 / W4A8_MXFP4_MXFP8
+    # are outside TUNED_QUANTS: max_batch_size 2048, not s18-G2's heuristic cap), and TensorRT-LLM's KV cache
+    # holds the sliding-window layers at full length (one pool; the options file sets no
+    # max_attention_window). Family MAPE: 120B 32.7 -> 32.4 %, 20B 10.8 -> 11.6 % (s18-G2's caps alone gave
+    # 32.7 / 10.8, the defaults alone 51.8 / 19.4); tolerances are those figures rounded up. The long-output
+    # DEP rows the window pools over-predicted (B200 DEP2 / H100 DEP4 1024/32768 1.58 / 1.74x) are 1.15 / 1.21x;
+    # GB200 TP1 1k/1k 1.03x. Left: the Hopper MXFP4 (Triton W4A16) rows at large batch, H200 TP1 1k/1k 1.36x,
+    # H100 DEP4 1k/1k 2.07x, and B200 DEP2 1k/1k 1.36x.
     done = [r for r in inference_rows if not r.skipped]
     big = [r for r in done if r.model == "GPT-OSS 120B"]
     small = [r for r in done if r.model == "GPT-OSS 20B"]
     assert len(big) == 22 and len(small) == 22
-    assert _ape(big) <= 0.34
-    assert _ape(small) <= 0.115
-    h200 = {r.run_id: r.predicted_tokens_per_s / r.measured_tokens_per_s for r in big if r.run_id.endswith(("_H200_TP1_1000_1000", "_H200_TP1_1024_1024"))}
-    assert len(h200) == 2 and all(0.9 <= v <= 1.2 for v in h200.values())
+    assert _ape(big) <= 0.33
+    assert _ape(small) <= 0.117
+    ratio = {r.run_id: r.predicted_tokens_per_s / r.measured_tokens_per_s for r in big}
+    gb200 = [v for k, v in ratio.items() if k.endswith(("_GB200_TP1_1000_1000", "_GB200_TP1_1024_1024"))]
+    assert len(gb200) == 2 and all(0.9 <= v <= 1.1 for v in gb200)
+    long_dep = [v for k, v in ratio.items() if "_DEP" in k and k.endswith("_1024_32768")]
+    assert len(long_dep) == 2 and all(v <= 1.25 for v in long_dep)
+
+
+def test_local_attention_layers_fill_a_full_length_kv_pool(inference_rows):
+    # s19-M2: Llama-4 Maverick's chunked-attention layers hold their cache at full length too (TensorRT-LLM's
+    # one pool without max_attention_window): 21.7 -> 11.9 % over its 17 rows; the Blackwell DEP4 1024/32768
+    # rows 1.55-1.58x -> 1.03-1.04x (s19-H's "Maverick 1024/32768 over-predicted at FP8 KV").
+    done = [r for r in inference_rows if not r.skipped and r.model == "Llama-4-Maverick-17B-128E"]
+    assert len(done) == 17 and _ape(done) <= 0.12
+    long = [r for r in done if r.run_id.endswith("_1024_32768") and "_H200_" not in r.run_id]
+    assert len(long) == 2 and all(0.9 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.1 for r in long)
 
 
 def test_l40s_tensor_parallel_rows_priced_at_pcie_p2p_rate(inference_rows):
@@ -188,7 +203,7 @@ def test_pytorch_backend_prompt_iterations_run_eagerly(inference_rows):
     latest = [r for r in done if r.group == "trtllm-latest-offline"]
     assert len(latest) == 130 and _ape(latest) <= 0.185
     assert _ape([r for r in latest if r.model == "Qwen3-235B-A22B"]) <= 0.14
-    assert _ape([r for r in latest if r.model == "Qwen3-30B-A3B"]) <= 0.17
+    assert _ape([r for r in latest if r.model == "Qwen3-30B-A3B"]) <= 0.181  # 18.0 % with s19-M2's whole-prompt token floor
     ends = tuple(f"_{gpu}_DEP4_{seq}" for gpu in ("B200", "GB200") for seq in ("1000_1000", "1024_1024"))
     short = [r for r in latest if r.model == "Qwen3-235B-A22B" and r.run_id.endswith(ends)]
     assert len(short) == 4 and all(0.9 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.1 for r in short)

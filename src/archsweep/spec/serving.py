@@ -65,6 +65,12 @@ class ServingJob:
             (TensorRT-LLM's PyTorch backend): an iteration carrying one runs eagerly and takes at
             least the host's launch time (:mod:`archsweep.model.inference.eager`). False: every
             iteration at its device time.
+        full_length_kv_pool: the KV cache holds every layer at the full sequence length, local
+            (sliding-window / chunked) layers included: TensorRT-LLM's KV cache manager keeps one
+            pool at ``max_seq_len`` unless ``kv_cache_config.max_attention_window`` lists the
+            per-layer windows (the perf-overview @585c7565 options files do not); the kernels still
+            read only the window. False: local layers hold at most their window
+            (:func:`~archsweep.model.inference.attention_span.kv_tokens_held`).
     """
 
     input_tokens: float
@@ -81,6 +87,7 @@ class ServingJob:
     num_requests: float | None = None
     non_expert_weight_precision: Precision | None = None
     eager_prompt_iterations: bool = False
+    full_length_kv_pool: bool = False
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")

@@ -176,7 +176,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
                      non_expert_weight_precision=_non_expert_precision(out["model"], overrides),  # type: ignore[arg-type]
-                     eager_prompt_iterations=group == "trtllm-latest-offline")  # PyTorch backend (perf-overview @585c7565)
+                     eager_prompt_iterations=group == "trtllm-latest-offline",  # PyTorch backend (perf-overview @585c7565)
+                     full_length_kv_pool=group == "trtllm-latest-offline")  # its options set no max_attention_window
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)
     if qps:
@@ -190,7 +191,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
         max_bs, max_tokens = trtllm_bench_limits(
             wl, checkpoint=_checkpoint(w, out["model"], overrides), kv_bytes_per_element=job.kv_bytes_per_element,
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
-            input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction)
+            input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction,
+            whole_prompts=group == "trtllm-latest-offline")  # PyTorch path, chunked prefill off
         ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)

@@ -17,6 +17,11 @@ when the options file leaves them out (the perf-overview's option files do, for 
 * ``raw_bs = min(requests, 4096) / pp``, ``raw_token = min(raw_bs (1 + ISL / OSL), 32768)``,
   rounded up to multiples of 32 (at least 64) / 128 / 256 and 256 (at least 2048) / 512 / 1024.
 
+Only for checkpoints whose quantisation algorithm is in the bench's ``TUNED_QUANTS``
+(:data:`TUNED_CHECKPOINTS`); any other runs at the build defaults (:data:`TRTLLM_BENCH_DEFAULT_LIMITS`).
+On the PyTorch-backend path without chunked prefill, ``max_num_tokens`` is then raised to at least the
+longest prompt plus ``max_batch_size`` (``get_settings``, bench/benchmark/utils/general.py).
+
 The result is the engine's batch limit (sequences in flight per engine) and its tokens per
 iteration, which bound the in-flight batch below what the real KV cache would hold. Scalars in,
 scalars out.
@@ -29,7 +34,7 @@ import math
 from archsweep.spec.workload import Workload
 
 __all__ = ["trtllm_bench_limits", "trtllm_bench_engine_gib", "trtllm_bench_num_requests", "TRTLLM_BENCH_NUM_REQUESTS",
-           "CHECKPOINT_STORAGE"]
+           "CHECKPOINT_STORAGE", "TUNED_CHECKPOINTS", "TRTLLM_BENCH_DEFAULT_LIMITS"]
 
 _GIB = float(1024**3)
 
@@ -79,16 +84,49 @@ def trtllm_bench_engine_gib(wl: Workload, checkpoint: str) -> float:
     return (quantised * per_weight + (total - quantised)) * bench_bytes / _GIB
 
 
+#: Checkpoint formats whose TensorRT-LLM quantisation algorithm is in trtllm-bench's ``TUNED_QUANTS``
+#: ({NVFP4, FP8, FP8_BLOCK_SCALES, NO_QUANT, None}: ``get_benchmark_engine_settings``,
+#: tensorrt_llm/bench/build/build.py, and the same gate in the later bench/tuning/ copy): only these
+#: get the heuristic; any other (MXFP4 -> W4A16_MXFP4 / W4A8_MXFP4_MXFP8 by ``_torch/model_config.py``
+#: ``get_mxfp4_quant_algo``, which the bench's ``get_settings`` reads through
+#: ``ModelConfig.from_pretrained``; INT4-AWQ / GPTQ -> W4A16_AWQ / W4A16_GPTQ) gets the build defaults.
+TUNED_CHECKPOINTS: frozenset[str] = frozenset({"bf16", "fp8", "nvfp4"})
+#: ``BuildConfig.max_batch_size`` / ``BuildConfig.max_num_tokens`` defaults (``DEFAULT_MAX_BATCH_SIZE`` /
+#: ``DEFAULT_MAX_NUM_TOKENS`` of build.py) that trtllm-bench falls back to outside :data:`TUNED_CHECKPOINTS`.
+TRTLLM_BENCH_DEFAULT_LIMITS: tuple[int, int] = (2048, 8192)
+
+
 def trtllm_bench_limits(wl: Workload, *, checkpoint: str, kv_bytes_per_element: float,
                         tp: int, pp: int, device_memory_bytes: float, input_tokens: float,
-                        output_tokens: float, kv_cache_fraction: float = 0.95) -> tuple[int, int]:
+                        output_tokens: float, kv_cache_fraction: float = 0.95,
+                        whole_prompts: bool = False) -> tuple[int, int]:
     """(max_batch_size, max_num_tokens) of ``trtllm-bench throughput`` (module docstring).
+
+    Outside :data:`TUNED_CHECKPOINTS` the bench's build defaults (:data:`TRTLLM_BENCH_DEFAULT_LIMITS`).
 
     Args:
         checkpoint: the checkpoint's format, a key of :data:`CHECKPOINT_STORAGE` (the engine estimate).
         tp: the bench's ``--tp`` (the attention-DP width for DEP mappings); ``pp``: ``--pp``.
         device_memory_bytes: memory of one accelerator.
+        whole_prompts: the PyTorch-backend path without chunked prefill, where ``get_settings``
+            (tensorrt_llm/bench/benchmark/utils/general.py) raises ``max_num_tokens`` to at least
+            the longest prompt plus ``max_batch_size`` (ISL + max_batch_size, uniform prompts).
+            False: the TensorRT-engine path (``trtllm-bench build``), which keeps its figure.
     """
+    if checkpoint in TUNED_CHECKPOINTS:
+        max_bs, max_tokens = _heuristic_limits(wl, checkpoint, kv_bytes_per_element, tp, pp, device_memory_bytes,
+                                               input_tokens, output_tokens, kv_cache_fraction)
+    else:
+        trtllm_bench_engine_gib(wl, checkpoint)  # checks the format's name
+        max_bs, max_tokens = TRTLLM_BENCH_DEFAULT_LIMITS
+    return max_bs, (max(max_tokens, int(math.ceil(input_tokens)) + max_bs) if whole_prompts else max_tokens)
+
+
+def _heuristic_limits(wl: Workload, checkpoint: str, kv_bytes_per_element: float, tp: int, pp: int,
+                      device_memory_bytes: float, input_tokens: float, output_tokens: float,
+                      kv_cache_fraction: float) -> tuple[int, int]:
+    """``calc_engine_setting`` / ``finetune_setting`` of tuning.py (module docstring); arguments as
+    :func:`trtllm_bench_limits`."""
     if wl.mla is not None:  # HF config of DeepSeek-V3: num_key_value_heads = heads, no head_dim
         kv_heads, head_size = wl.heads, wl.hidden // wl.heads
     else:

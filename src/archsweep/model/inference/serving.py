@@ -125,7 +125,8 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     hbm = hw.hbm_capacity_bytes
     kv_tok = kv_bytes_per_token_per_accelerator(wl, job.kv_bytes_per_element, cfg.attention_tp, cfg.pp)
     free = (hbm - weights - act - scal.reserved_bytes) * scal.kv_cache_memory_fraction
-    per_seq = kv_tok * kv_tokens_held(wl, isl + osl)
+    # One pool at full length for every layer when the engine is not given the per-layer windows.
+    per_seq = kv_tok * (isl + osl if job.full_length_kv_pool else kv_tokens_held(wl, isl + osl))
     capacity = np.floor(np.maximum(free, 0.0) / per_seq) * np.where(adp, cfg.width, 1.0)
 
     # ---- sequences in flight per replica
