@@ -284,8 +284,10 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     wbytes = cal.weight_bytes_per_param
     on = coll.tiers(hw, dp_group, g_stride, eff)  # the gather and the reduce-scatter share the group
     gather_l = coll.sharded_on(hw, dense_p * per_layer * wbytes, on)
-    regather_l = zero3_regather_share(wl, mp, cal) * gather_l  # DeepSpeed's release rule under full recompute
     rs_l = coll.sharded_on(hw, dense_grad * per_layer, on)
+    regather_l: np.ndarray | float = 0.0  # the dense weights gathered again before the backward (DeepSpeed's rule)
+    if cal.zero3_max_reuse_distance_params > 0:
+        regather_l = zero3_regather_share(wl, mp, cal) * gather_l
     if wl.moe is not None:
         eg_stride = flat_gather_stride(cal.sharded_gather_flat > 0, expert_group, etp * mp.ep, hw.scaleup_domain_size)
         e_on = coll.tiers(hw, expert_group, eg_stride, eff)
