@@ -247,7 +247,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
     # The DP bytes of the average stage and of the synced one: the same groups (links.dp_shares), each its parameters.
-    regather = zero3_regather_share(wl, mp, cal)
+    regather = zero3_regather_share(wl, mp, cal) if cal.zero3_max_reuse_distance_params > 0 else 0.0
     reduced = reduced_grad_bytes(mp, cal, (dense_p, expert_p), trainable, microbatches, dp_group, links.dp_shares,
                                  regather)
     synced = reduced_grad_bytes(mp, cal, links.synced_dp_params, trainable, microbatches, dp_group, links.dp_shares,
