@@ -57,12 +57,14 @@ def test_sc21_table2_zero3_rows_within_25_percent():
     """SC21 Table 2 (Narayanan et al.), DeepSpeed ZeRO-3 174.6B / 529.6B on 384-2240 A100s:
     44-144 TFLOP/s measured; the model was off by +53 % .. +386 % before per-layer gathers. Since s19-A the
     stack reduces in the FP16 model dtype (DeepSpeed ZeRO-3's gradient partitions and reduce-scatter, 2 B, not 4):
-    -22 .. +5 % before, +1.7 .. +29.1 % after (mean 11.5 -> 14.5 %); the 25 % bound moved to 30 %."""
+    -22 .. +5 % before, +1.7 .. +29.1 % after (mean 11.5 -> 14.5 %), the 25 % bound moved to 30 %. s19-K: DeepSpeed's
+    release rule (stage3_max_reuse_distance) gathers 2/3 of these layers' weights a third time under full recompute:
+    -15.4 .. +12.6 % (mean 9.6 %), the bound back at 25 %."""
     rows = [r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")
             if r["run_id"].startswith("megatron21_t2_ZeRO-3")]
     assert len(rows) == 6 and all(calibration_stack(r) == "deepspeed-zero3" for r in rows)
     results = validate_rows(rows)
     errors = [r.error_pct for r in results]
     assert all(r.status == "ok" for r in results)
-    assert max(abs(e) for e in errors) < 30.0, errors
+    assert max(abs(e) for e in errors) < 25.0, errors
     assert np.mean(np.abs(errors)) < 15.0, errors

@@ -27,7 +27,7 @@ _DIMENSIONS = {"kernel_overhead_s": "time", "moe_layer_host_overhead_s": "time",
 _REQUIRED_PROVENANCE = ("value", "source", "locator", "confidence")
 _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flops_per_cycle_per_unit",
                "alibi_bias_bytes_per_score", "sharded_gather_flat", "zero3_live_params_cap",
-               "zero3_grad_bucket_params", "zero3_nonunit_unsharded", "zero2_grad_queue_params",
+               "zero3_grad_bucket_params", "zero3_max_reuse_distance_params", "zero3_nonunit_unsharded", "zero2_grad_queue_params",
                "moe_layer_host_overhead_s", "moe_host_s_per_token", "moe_host_ungraphed_extra_s",
                "moe_host_shared_expert_ungraphed_s", "moe_fp8_padding_bytes_per_element", "moe_a2a_overlap", "moe_a2a_overlap_sms",
                "moe_deepep_overlap_sms",

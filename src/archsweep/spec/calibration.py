@@ -72,6 +72,11 @@ class Calibration:
     #: ZeRO-3 gradient reduce bucket (DeepSpeed ``reduce_bucket_size``), elements: the un-sharded gradients are
     #: this plus the largest sub-module's; 0 = whole layers (archsweep.model.training.sharded_buffers).
     zero3_grad_bucket_params: float = 0.0
+    #: ZeRO-3 release rule (DeepSpeed ``stage3_max_reuse_distance``), parameters: a sub-module's gathered weights are
+    #: freed unless it recurs within this many parameters of the module trace, so under full recompute the modules
+    #: far from their backward are gathered a third time (archsweep.model.training.zero3_regather); 0 = the
+    #: recomputed forward's gather serves the backward.
+    zero3_max_reuse_distance_params: float = 0.0
     #: 1 where ZeRO-3 keeps the modules outside its units (the stage's embedding / output layer) un-sharded once
     #: gathered, for the rest of the step (Megatron-FSDP); 0: they are gathered and freed like a unit or not
     #: counted (archsweep.model.training.sharded_buffers.zero3_nonunit_bytes).

@@ -14,6 +14,7 @@ from archsweep.model.training.memory import first_stage_layers, split_stage_slot
 from archsweep.model.training.overlap import overlapped_exposed_s
 from archsweep.model.training.schedule import microbatch_group
 from archsweep.model.training.state_memory import stage_parameters
+from archsweep.model.training.zero3_regather import zero3_regather_share
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -165,23 +166,26 @@ def dp_link_shares(hw: HardwareArrays, mp: MappingArrays, cal: Calibration,
 
 def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.ndarray], trainable_scale: float,
                        microbatches: np.ndarray, dp_group: np.ndarray,
-                       shares: Sequence[tuple[np.ndarray, np.ndarray]]) -> SyncBytes:
+                       shares: Sequence[tuple[np.ndarray, np.ndarray]], regather: np.ndarray | float = 0.0) -> SyncBytes:
     """Bytes one accelerator of a stage holding ``params`` parameters per group (dense, then experts) sends in that
     stage's data-parallel collectives of one step, as :func:`data_parallel` prices them (:func:`zero_collectives`),
     on each fabric: ``shares`` each group's :func:`dp_link_shares` (the groups past ``shares`` send nothing). An
     all-reduce sends twice a reduce-scatter's bytes; reduce-scatters send gradients
     (:meth:`~archsweep.spec.calibration.Calibration.dp_reduce_bytes_per_param`), all-gathers weights (ZeRO 1-2's after-step gather at
     ``Calibration.dp_gather_bytes_per_param``, ZeRO-3's at ``weight_bytes_per_param``). LoRA: the adapters' share
-    (``trainable_scale``) of the gradients and of the gathered weights. 0 where the group is one rank."""
+    (``trainable_scale``) of the gradients and of the gathered weights. ``regather``: further ZeRO-3 gathers per
+    micro-batch of the first (dense) group's weights (:func:`~archsweep.model.training.zero3_regather.zero3_regather_share`).
+    0 where the group is one rank."""
     c = zero_collectives(mp.zero_stage)
     total_up: np.ndarray | float = 0.0
     total_out: np.ndarray | float = 0.0
-    for p, (up, out) in zip(params, shares):
+    for i, (p, (up, out)) in enumerate(zip(params, shares)):
         grad = p * trainable_scale * cal.dp_reduce_bytes_per_param()
         weights = p * trainable_scale * cal.weight_bytes_per_param
         gathered = p * trainable_scale * cal.dp_gather_bytes_per_param()
         per_step = 2.0 * c.allreduce * grad + c.reduce_scatter * grad + c.gather * gathered
-        sent = per_step + microbatches * (c.reduce_scatter_per_microbatch * grad + c.gather_per_microbatch * weights)
+        gathers = c.gather_per_microbatch + (regather if i == 0 else 0.0)
+        sent = per_step + microbatches * (c.reduce_scatter_per_microbatch * grad + gathers * weights)
         total_up, total_out = total_up + sent * up, total_out + sent * out
     live = dp_group > 1
     return SyncBytes(scaleup=np.where(live, total_up, 0.0), scaleout=np.where(live, total_out, 0.0))
@@ -258,7 +262,8 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
                      dense_grad: np.ndarray, expert_grad: np.ndarray, microbatches: np.ndarray,
                      layers_stage: np.ndarray, fwd_c: np.ndarray, bwd_c: np.ndarray) -> np.ndarray:
     """ZeRO-3 / FSDP: every layer's weights are all-gathered before its forward and again before
-    its backward (a recomputed layer reuses the backward gather), the gather of layer i+1
+    its backward (a recomputed layer reuses the backward gather, but for the weights DeepSpeed's release rule
+    frees in between: :func:`~archsweep.model.training.zero3_regather.zero3_regather_share`), the gather of layer i+1
     prefetched while layer i computes (Rajbhandari et al., SC20, Sec. 5.3; PyTorch FSDP, Zhao et
     al., VLDB 2023, Sec. 3.3 "backward/forward prefetch"); the gradient reduce-scatter of a layer
     runs beside the next layer's backward. Per layer and pass the stage takes max(compute,
@@ -280,6 +285,9 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     on = coll.tiers(hw, dp_group, g_stride, eff)  # the gather and the reduce-scatter share the group
     gather_l = coll.sharded_on(hw, dense_p * per_layer * wbytes, on)
     rs_l = coll.sharded_on(hw, dense_grad * per_layer, on)
+    regather_l: np.ndarray | float = 0.0  # the dense weights gathered again before the backward (DeepSpeed's rule)
+    if cal.zero3_max_reuse_distance_params > 0:
+        regather_l = zero3_regather_share(wl, mp, cal) * gather_l
     if wl.moe is not None:
         eg_stride = flat_gather_stride(cal.sharded_gather_flat > 0, expert_group, etp * mp.ep, hw.scaleup_domain_size)
         e_on = coll.tiers(hw, expert_group, eg_stride, eff)
@@ -288,7 +296,7 @@ def _zero3_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: C
     overlap = mp.dp_overlap > 0
     kappa = np.where(overlap, cal.overlap_interference, 1.0)  # off: serial with the compute
     exposed_layer = (overlapped_exposed_s(gather_l, fwd_c, kappa)
-                     + overlapped_exposed_s(gather_l + rs_l, bwd_c, kappa))
+                     + overlapped_exposed_s(gather_l + regather_l + rs_l, bwd_c, kappa))
     first = np.where(overlap, 2.0 * gather_l, 0.0)  # serial: the first layers' gathers are in exposed_layer already
     return np.where((mp.zero_stage >= 3) & (dp_group > 1),
                     microbatches * (layers_stage * exposed_layer + first), 0.0)

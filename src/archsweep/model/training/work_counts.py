@@ -51,6 +51,7 @@ from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_ou
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.zero3_regather import zero3_regather_share
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -246,8 +247,11 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     dense_p, expert_p = average_stage_parameters(wl, mp, etp)  # data_parallel's sharding, of the average stage:
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
     # The DP bytes of the average stage and of the synced one: the same groups (links.dp_shares), each its parameters.
-    reduced = reduced_grad_bytes(mp, cal, (dense_p, expert_p), trainable, microbatches, dp_group, links.dp_shares)
-    synced = reduced_grad_bytes(mp, cal, links.synced_dp_params, trainable, microbatches, dp_group, links.dp_shares)
+    regather = zero3_regather_share(wl, mp, cal) if cal.zero3_max_reuse_distance_params > 0 else 0.0
+    reduced = reduced_grad_bytes(mp, cal, (dense_p, expert_p), trainable, microbatches, dp_group, links.dp_shares,
+                                 regather)
+    synced = reduced_grad_bytes(mp, cal, links.synced_dp_params, trainable, microbatches, dp_group, links.dp_shares,
+                                regather)
     average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, synced, busiest_sends))
