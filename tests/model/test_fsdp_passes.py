@@ -31,18 +31,21 @@ def _off(cal):
 
 def test_fsdp_stack_states_the_counted_bytes_and_no_other_stack_prices_them():
     cal = load_calibration(stack="pytorch-fsdp")
-    assert [getattr(cal, k) for k in KEYS] == [8.0, 10.0, 12.0, 12.0]  # 2+2 + 2+2; 2+2 + 2+4; 4+4+4; 2 x (4+2)
+    assert [getattr(cal, k) for k in KEYS] == [8.0, 10.0, 12.0, 6.0]  # 2+2 + 2+2; 2+2 + 2+4; 4+4+4; 4+2 per cast
     for stack in software_stacks():
         if stack != "pytorch-fsdp":
             assert all(getattr(load_calibration(stack=stack), k) == 0.0 for k in KEYS), stack
 
 
 def test_hand_computed_bytes():
-    """1e9 stage parameters sharded over 8, 4 micro-batches: per micro-batch 1e9 x 8 + 1.25e8 x (10 + 12) B, and
-    three accumulations of 1.25e8 x 12 B: 4 x 10.75e9 + 4.5e9 = 47.5e9 B."""
+    """1e9 stage parameters sharded over 8, 4 micro-batches, FULL_SHARD: per micro-batch 1e9 x 8 + 1.25e8 x (10 + 2 x 6)
+    B, and three accumulations of 1.25e8 x 12 B: 4 x 10.75e9 + 4.5e9 = 47.5e9 B; SHARD_GRAD_OP one cast fewer a
+    micro-batch: 47.5e9 - 4 x 1.25e8 x 6 = 44.5e9 B."""
     cal = load_calibration(stack="pytorch-fsdp")
     got = fsdp_pass_bytes(cal, np.array([1e9]), np.array([8.0]), np.array([4.0]), 1.0, np.array([3]))
     assert got[0] == pytest.approx(47.5e9, rel=1e-12)
+    zero2 = fsdp_pass_bytes(cal, np.array([1e9]), np.array([8.0]), np.array([4.0]), 1.0, np.array([2]))
+    assert zero2[0] == pytest.approx(44.5e9, rel=1e-12)
     # frozen parameters (LoRA, trainable share 0) are only cast: 4 x 1.25e8 x 12 B
     frozen = fsdp_pass_bytes(cal, np.array([1e9]), np.array([8.0]), np.array([4.0]), 0.0, np.array([3]))
     assert frozen[0] == pytest.approx(6.0e9, rel=1e-12)
@@ -59,8 +62,8 @@ def test_properties_of_the_bytes():
     by_group = fsdp_pass_bytes(cal, p, np.array([2.0, 4.0, 8.0, 64.0]), np.full(4, 4.0), 1.0, np.full(4, 3))
     assert np.all(np.diff(by_group) < 0)  # a larger shard group, smaller shards
     assert by_group[-1] > 4 * 2e9 * 8  # the un-sharded gradient passes stay
-    zero = fsdp_pass_bytes(cal, p, np.array([1.0, 8.0, 8.0, 8.0]), np.full(4, 4.0), 1.0, np.array([3, 0, 1, 2]))
-    assert np.all(zero == 0.0)  # no shard group, or not ZeRO-3: nothing
+    zero = fsdp_pass_bytes(cal, p, np.array([1.0, 8.0, 8.0, 8.0]), np.full(4, 4.0), 1.0, np.array([3, 0, 1, 1]))
+    assert np.all(zero == 0.0)  # no shard group, or not sharding gradients (ZeRO 0-1): nothing
     assert np.all(fsdp_pass_bytes(_off(cal), p, np.full(4, 8.0), m, 1.0, np.full(4, 3)) == 0.0)
 
 

@@ -214,7 +214,7 @@ class Calibration:
     dp_grad_reduce_bytes_per_param: float = 0.0
     #: PyTorch FSDP's per-micro-batch HBM passes (bytes per parameter; model.training.fsdp_passes): over the
     #: un-sharded gradient, the local gradient shard, the FP32 accumulation of that shard (micro-batches after
-    #: the first) and the FP32 -> BF16 cast of the local parameter shard (data/calibration/software_stacks.yaml
+    #: the first) and one FP32 -> BF16 cast of the local parameter shard (data/calibration/software_stacks.yaml
     #: ``pytorch-fsdp``); 0: not priced (every other stack).
     fsdp_unsharded_grad_pass_bytes_per_param: float = 0.0
     fsdp_shard_grad_pass_bytes_per_param: float = 0.0

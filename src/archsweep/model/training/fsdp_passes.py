@@ -13,9 +13,10 @@ bytes do not count (pytorch/pytorch ``torch/distributed/fsdp/_runtime_utils.py``
   BF16 shard to the FP32 parameter dtype (read 2, write 4): ``fsdp_shard_grad_pass_bytes_per_param``; from the
   second micro-batch on, ``_saved_grad_shard += new_sharded_grad`` (FP32 read, read, write):
   ``fsdp_shard_accumulate_bytes_per_param``;
-* the local parameter shard: the FP32 -> BF16 copy into the low-precision shard before each all-gather, two per
-  micro-batch (forward and backward, FULL_SHARD frees the unsharded parameter after the forward):
-  ``fsdp_param_cast_bytes_per_param``.
+* the local parameter shard: the FP32 -> BF16 copy into the low-precision shard before each all-gather
+  (``fsdp_param_cast_bytes_per_param`` per cast): two per micro-batch under FULL_SHARD (ZeRO-3: it frees the
+  un-sharded parameter after the forward and gathers again for the backward), one under SHARD_GRAD_OP (ZeRO-2:
+  kept from the forward to the backward, freed in the post-backward when gradients are synced).
 
 Priced at the achievable HBM bandwidth and added serially to the step (an upper side: the shard-side passes run on
 FSDP's side streams beside the backward). 0 for every stack that does not state them."""
@@ -35,16 +36,17 @@ def fsdp_pass_bytes(cal: Calibration, stage_params: np.ndarray, shard_group: np.
     """HBM bytes per accelerator and step of FSDP's parameter / gradient passes (module docstring).
 
     ``stage_params``: parameters of the accelerator's pipeline stage (un-sharded, per tensor-parallel rank);
-    ``shard_group``: ranks the stage's parameters are sharded over; ``microbatches``: per step; only ZeRO-3
-    mappings with a group above 1 pay (FSDP FULL_SHARD). Frozen parameters (LoRA) are cast but carry no gradient."""
+    ``shard_group``: ranks the stage's parameters are sharded over; ``microbatches``: per step; ZeRO-3 (FULL_SHARD,
+    two casts per micro-batch) and ZeRO-2 (SHARD_GRAD_OP, one) mappings with a group above 1 pay. Frozen parameters
+    (LoRA) are cast but carry no gradient."""
     group = np.maximum(shard_group, 1.0)
     shard = stage_params / group
     grad_scale = trainable_scale
     per_microbatch = (stage_params * grad_scale * cal.fsdp_unsharded_grad_pass_bytes_per_param
                       + shard * grad_scale * cal.fsdp_shard_grad_pass_bytes_per_param
-                      + shard * cal.fsdp_param_cast_bytes_per_param)
+                      + shard * np.where(zero_stage >= 3, 2.0, 1.0) * cal.fsdp_param_cast_bytes_per_param)
     accumulate = np.maximum(microbatches - 1.0, 0.0) * shard * grad_scale * cal.fsdp_shard_accumulate_bytes_per_param
-    on = (zero_stage >= 3) & (shard_group > 1)
+    on = (zero_stage >= 2) & (shard_group > 1)
     return np.where(on, microbatches * per_microbatch + accumulate, 0.0)
 
 
