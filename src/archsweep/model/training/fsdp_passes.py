@@ -39,6 +39,9 @@ def fsdp_pass_bytes(cal: Calibration, stage_params: np.ndarray, shard_group: np.
     ``shard_group``: ranks the stage's parameters are sharded over; ``microbatches``: per step; ZeRO-3 (FULL_SHARD,
     two casts per micro-batch) and ZeRO-2 (SHARD_GRAD_OP, one) mappings with a group above 1 pay. Frozen parameters
     (LoRA) are cast but carry no gradient."""
+    if not (cal.fsdp_unsharded_grad_pass_bytes_per_param or cal.fsdp_shard_grad_pass_bytes_per_param
+            or cal.fsdp_shard_accumulate_bytes_per_param or cal.fsdp_param_cast_bytes_per_param):
+        return np.zeros(np.broadcast(stage_params, shard_group, microbatches, zero_stage).shape)  # not priced
     group = np.maximum(shard_group, 1.0)
     shard = stage_params / group
     grad_scale = trainable_scale
