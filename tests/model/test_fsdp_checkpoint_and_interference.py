@@ -1,7 +1,7 @@
 """llm-foundry's FSDP runs (stack ``pytorch-fsdp``, issue 10, s9-dense): what a full recompute re-runs
 under PyTorch's non-reentrant checkpoint (early stop: not the block's last GEMM), and the per-micro-batch
-cost of the FSDP collectives beside the compute (``overlap_interference`` 1.0 since s19-A's BF16 reduce-scatter, 0.8
-before; fitted on llm-foundry's micro-batch sweep, data/validation/llm_foundry_microbatch_sweep.csv, rows outside the
+cost of the FSDP collectives beside the compute (``overlap_interference`` 0.7 since s19-J priced FSDP's casts and copies,
+1.0 after s19-A's BF16 reduce-scatter, 0.8 before; fitted on llm-foundry's micro-batch sweep, data/validation/llm_foundry_microbatch_sweep.csv, rows outside the
 validation set)."""
 
 from __future__ import annotations
@@ -110,12 +110,13 @@ def _per_microbatch_intercept_s(rows, tps) -> float:
 
 def test_microbatch_sweep_fixed_cost_is_the_fsdp_collectives():
     """llm-foundry larger_mb_1.md (A100-80GB, 8 GPUs, no AC, FULL_SHARD, GradAccum 2): the time per
-    micro-batch is 0.40 s per sequence + 0.21 s (7B); the model with the fitted interference within 6 %
-    per row and within 20 % of that fixed cost; with the SM-share value 0.2 it had a third of it."""
+    micro-batch is 0.40 s per sequence + 0.21 s (7B); the model (collectives at the fitted interference plus
+    FSDP's HBM passes, s19-J) within 6 % per row and within 20 % of that fixed cost (0.172 s); with the SM-share
+    value 0.2 it has under half of it."""
     rows = _sweep_rows()
     assert len(rows) == 6
     cal = load_calibration(stack="pytorch-fsdp")
-    assert cal.overlap_interference == pytest.approx(1.0)  # 0.8 before s19-A's BF16 reduce (2 B)
+    assert cal.overlap_interference == pytest.approx(0.7)  # s19-J (FSDP's HBM passes priced); 1.0 at s19-A, 0.8 before
     results = validate_rows(rows, calibration=cal)
     assert all(r.status == "ok" for r in results)
     assert max(abs(r.error_pct) for r in results) < 6.0
@@ -124,7 +125,8 @@ def test_microbatch_sweep_fixed_cost_is_the_fsdp_collectives():
     assert _per_microbatch_intercept_s(rows, [r.predicted for r in results]) == pytest.approx(measured, rel=0.2)
     low = validate_rows(rows, calibration=replace(cal, overlap_interference=0.2))
     assert _per_microbatch_intercept_s(rows, [r.predicted for r in low]) < 0.5 * measured
-    assert low[0].error_pct > 20.0  # micro-batch 1: the model was a fifth too fast
+    # micro-batch 1: the model is a sixth too fast (18.4 %; above a fifth before s19-J priced FSDP's HBM passes)
+    assert low[0].error_pct > 15.0
 
 
 def test_holding_out_mpt_takes_the_sm_share_prior():
@@ -134,4 +136,4 @@ def test_holding_out_mpt_takes_the_sm_share_prior():
 
     rows = list(runs_by_id().values())
     assert held_out_calibrations(rows, "mpt")["pytorch-fsdp"].overlap_interference == pytest.approx(0.2)
-    assert held_out_calibrations(rows, "mlperf")["pytorch-fsdp"].overlap_interference == pytest.approx(1.0)
+    assert held_out_calibrations(rows, "mlperf")["pytorch-fsdp"].overlap_interference == pytest.approx(0.7)

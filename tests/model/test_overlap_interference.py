@@ -49,14 +49,15 @@ def test_every_stack_states_an_interference_between_perfect_and_serial():
         assert 0.0 <= load_calibration(stack=stack).overlap_interference <= 1.0, stack
     assert 0.0 <= load_base_calibration().overlap_interference <= 1.0
     # the stated FSDP value costs the ZeRO-3 step something, and no more than running the collectives serially
-    # (s19-A: refit to the serial bound 1.0 after the BF16 reduce-scatter; 0.8 before, strictly below it)
+    # (s19-A: refit to the serial bound 1.0 after the BF16 reduce-scatter; s19-J: 0.7, strictly below it again, once
+    # FSDP's per-micro-batch casts and copies are priced on their own, model.training.fsdp_passes)
     cal = load_calibration(stack="pytorch-fsdp")
     wl = load_workload("mpt-13b")
     wl = replace(wl, training=replace(wl.training, global_batch_seqs=16, seq_len=2048))
     hw = HardwareArrays.from_designs([H100.replace(accelerator_count=8, tdp_w=5000.0)])
     steps = [float(evaluate_design_batch(hw, wl, tech=TECH, strategy=ZERO3, calibration=c)["step_time_s"][0])
              for c in (replace(cal, overlap_interference=0.0), cal, replace(cal, overlap_interference=1.0))]
-    assert steps[0] < steps[1] <= steps[2]
+    assert steps[0] < steps[1] < steps[2]
 
 
 def test_flat_stride_only_for_groups_beyond_one_domain():

@@ -43,7 +43,9 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "param_gather_bytes_per_param",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "fp8_tp_grad_regather_bytes_per_element", "fp8_quantize_hbm_share", "fp8_attention_rate_ratio",
-               "hbm_usable_fraction", "checkpoint_early_stop", "dp_grad_reduce_bytes_per_param"}
+               "hbm_usable_fraction", "checkpoint_early_stop", "dp_grad_reduce_bytes_per_param",
+               "fsdp_unsharded_grad_pass_bytes_per_param", "fsdp_shard_grad_pass_bytes_per_param",
+               "fsdp_shard_accumulate_bytes_per_param", "fsdp_param_cast_bytes_per_param"}
 #: Figures that ``load.part_physics.job_calibration`` sets per job from data/calibration/low_precision_recipes.yaml
 #: (the quantised weight copies, the FP8-parameter gather): a stack's value would be overwritten or, for a job
 #: without FP8 parameters, read in its place, so software_stacks.yaml may not set them.

@@ -217,6 +217,14 @@ class Calibration:
     #: the BF16 compute dtype and up-casts the reduced shard to the FP32 flat parameter's dtype
     #: (data/calibration/software_stacks.yaml ``pytorch-fsdp``); 0: the buffer's dtype (:meth:`dp_reduce_bytes_per_param`).
     dp_grad_reduce_bytes_per_param: float = 0.0
+    #: PyTorch FSDP's per-micro-batch HBM passes (bytes per parameter; model.training.fsdp_passes): over the
+    #: un-sharded gradient, the local gradient shard, the FP32 accumulation of that shard (micro-batches after
+    #: the first) and one FP32 -> BF16 cast of the local parameter shard (data/calibration/software_stacks.yaml
+    #: ``pytorch-fsdp``); 0: not priced (every other stack).
+    fsdp_unsharded_grad_pass_bytes_per_param: float = 0.0
+    fsdp_shard_grad_pass_bytes_per_param: float = 0.0
+    fsdp_shard_accumulate_bytes_per_param: float = 0.0
+    fsdp_param_cast_bytes_per_param: float = 0.0
 
     def dp_reduce_bytes_per_param(self) -> float:
         """Bytes per parameter of the data-parallel gradient reduction: ``dp_grad_reduce_bytes_per_param`` where

@@ -88,7 +88,7 @@ FITTED: tuple[FittedConstant, ...] = (
                    "rows of the pytorch-fsdp stack (MosaicML llm-foundry)", lambda r: True),
     # Fitted on llm-foundry's micro-batch sweep, six runs outside training_runs.csv from the same source
     # as the mpt group: held out with that group (then its measured prior, held_out_priors.yaml).
-    FittedConstant("pytorch-fsdp", "overlap_interference", (1.0,),
+    FittedConstant("pytorch-fsdp", "overlap_interference", (0.7,),
                    "llm-foundry's micro-batch sweep (data/validation/llm_foundry_microbatch_sweep.csv; source group mpt)",
                    lambda r: cell_text(r, "source_group") == "mpt"),
     # Host-time grids: 0 .. 14 ms by 1 ms (alltoall) and 0 .. 6 ms by 0.5 ms (flex); s13-refit refined both, the
