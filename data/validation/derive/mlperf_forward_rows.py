@@ -18,6 +18,8 @@ What it does, in order (each step idempotent, so the whole script is):
    mlperf_steady_step.py, mlperf_fp8_act.py, mlperf_fp8_attention.py, mlperf_tp_overlap_flags.py): layout,
    recipe, CUDA graphs, FP8 flags, TP-overlap flags and the steady step from the same files and by the same rules.
    They also re-derive the two v5.0 ``mlperf`` rows, which they leave as they were (same inputs, same rules).
+   Last, mlperf_grad_reduce.py (s19-P): ``grad_sync_dtype`` of the llama31_405b rows (and the v5.1 llama31_8b
+   ``mlperf`` rows, which it leaves as they were) from the ``pretrain.py`` each ran.
 
 :data:`SKIPPED`: the v5.0 results not added, with the reason.
 
@@ -34,6 +36,7 @@ import sys
 
 import mlperf_fp8_act
 import mlperf_fp8_attention
+import mlperf_grad_reduce
 import mlperf_layer_cuda_graphs
 import mlperf_llama31_405b_rows
 import mlperf_lora_layout
@@ -137,7 +140,7 @@ SKIPPED_V51: dict[str, str] = {
 }
 
 _FILLS = (mlperf_lora_layout, mlperf_stated_layouts, mlperf_lora_logged_layout, mlperf_layer_cuda_graphs,
-          mlperf_steady_step, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags)
+          mlperf_steady_step, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags, mlperf_grad_reduce)
 
 
 def main(repo: str) -> None:

@@ -17,6 +17,7 @@ the last evaluation x seq) / (its time - run_start), wall clock; step_time_s = G
 
 Usage: python data/validation/derive/mlperf_llama31_8b_rows.py <mirror dir of training_results_v5.1>
 adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set),
+then runs mlperf_grad_reduce.py on the mirror (``grad_sync_dtype``, s19-P),
 reading the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``).
 """
 
@@ -35,6 +36,7 @@ from _mlperf_common import (
     system_file,
     throughput_columns,
 )
+import mlperf_grad_reduce
 from mlperf_pair_steps import folder_step
 from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
@@ -125,6 +127,7 @@ def main(repo: str) -> None:
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"steady step {new['steady_step_time_s']} s, wall clock {new['step_time_s']} s")
     write_runs(fields, rows)
+    mlperf_grad_reduce.main([repo])  # grad_sync_dtype from the pretrain.py each ran (its note in ``derived``)
 
 
 if __name__ == "__main__":
