@@ -26,6 +26,7 @@ from __future__ import annotations
 import statistics
 import sys
 
+import mlperf_grad_reduce
 from _mlperf_common import (
     canonical_accelerator,
     last_eval_rate,
@@ -36,7 +37,6 @@ from _mlperf_common import (
     system_file,
     throughput_columns,
 )
-import mlperf_grad_reduce
 from mlperf_pair_steps import folder_step
 from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
