@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES
+from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, RecomputeMethod
 from archsweep.spec.low_precision import RecipeName
 
 __all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
@@ -167,7 +167,7 @@ class TrainingJob:
     fp8_params: bool = False
     fp8_weight_transpose_cached: bool = True
     recompute_modules: tuple[str, ...] = ("core_attn",)
-    recompute_method: str = "uniform"
+    recompute_method: RecomputeMethod = "uniform"
     recompute_num_layers: int = 0
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
