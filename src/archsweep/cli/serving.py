@@ -2,7 +2,7 @@
 
 ``archsweep eval --serving --model llama3-70b --accelerator H200 --count 8 --input-tokens 2048
 --output-tokens 256 --ttft-max 2s --tpot-max 50ms [--qps 5 | --concurrency 64] [--precision fp8]
-[--kv-precision fp8] [--no-disaggregation] [--json]``
+[--kv-precision fp8] [--no-disaggregation] [--eager-prompt-iterations] [--full-length-kv-pool] [--json]``
 
 Options are added to the existing ``eval`` parser by :func:`add_serving_arguments` (one call in
 :mod:`archsweep.cli.app`); :func:`cmd_eval_serving` runs :func:`archsweep.whatif_serving.serving_what_if`.
@@ -45,6 +45,14 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
                        help="matrix engines run FP4 at 2x FP8 (default: yes for the catalog parts with a published "
                             "FP4 peak in data/hardware/low_precision_rates.yaml: Blackwell, MI355X, Rubin)")
     group.add_argument("--no-disaggregation", action="store_true", help="do not search disaggregated prefill/decode splits")
+    group.add_argument("--eager-prompt-iterations", action="store_true",
+                       help="iterations carrying a prompt run without CUDA graphs, at least the host's launch time "
+                            "(TensorRT-LLM PyTorch backend; data/calibration/serving.yaml eager_host_s_per_layer); "
+                            "default off: every iteration at its device time")
+    group.add_argument("--full-length-kv-pool", action="store_true",
+                       help="the KV cache holds sliding-window / chunked-attention layers at the full sequence "
+                            "length too (TensorRT-LLM without kv_cache_config.max_attention_window); default off: "
+                            "local layers hold at most their window")
 
 
 #: ``eval`` options of a training what-if (argparse dest -> flag), refused with ``--serving``.
@@ -55,7 +63,8 @@ TRAINING_OPTIONS = {"strategy": "--strategy", "global_batch": "--global-batch", 
 SERVING_OPTIONS = {"input_tokens": "--input-tokens", "output_tokens": "--output-tokens", "ttft_max": "--ttft-max",
                    "tpot_max": "--tpot-max", "qps": "--qps", "concurrency": "--concurrency",
                    "kv_precision": "--kv-precision", "fp4_native": "--fp4-native",
-                   "no_disaggregation": "--no-disaggregation"}
+                   "no_disaggregation": "--no-disaggregation", "eager_prompt_iterations": "--eager-prompt-iterations",
+                   "full_length_kv_pool": "--full-length-kv-pool"}
 
 
 def check_training_eval(args: argparse.Namespace) -> None:
@@ -109,7 +118,9 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
     job = serving_job_from_options(input_tokens=isl, output_tokens=osl, load=load, concurrency=conc, qps=qps,
                                    ttft_max_s=_time(args.ttft_max, "--ttft-max"),
                                    tpot_max_s=_time(args.tpot_max, "--tpot-max"),
-                                   precision=precision, kv_precision=args.kv_precision)
+                                   precision=precision, kv_precision=args.kv_precision,
+                                   eager_prompt_iterations=args.eager_prompt_iterations,
+                                   full_length_kv_pool=args.full_length_kv_pool)
     fp4 = None if args.fp4_native is None else args.fp4_native == "yes"
     result = serving_what_if(args.model, args.accelerator, args.count, job, fp4_native=fp4,
                              disaggregation=not args.no_disaggregation)

@@ -17,6 +17,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, JobOption, job_option
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.training import (
+    BLOCK_RECOMPUTE_LAYERS_ALLOWED,
     LORA_TARGET_GROUPS,
     LORA_TARGETS,
     RECOMPUTE_MODULES,
@@ -69,7 +70,7 @@ def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precisio
     values[EMBEDDING_LOSS_SPLIT_KEY], values[PIPELINE_LAYOUT_KEY] = pipeline_options(raw, base, file, key, p, names)
     if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1:
         p.append(InputError(file, _at("recompute_num_layers", key, names), values["recompute_num_layers"],
-                            "an integer >= 1 with recompute_method block (the layers recomputed per pipeline stage)"))
+                            BLOCK_RECOMPUTE_LAYERS_ALLOWED))
         values["recompute_method"] = "uniform"  # reported above; the job read stays a valid one
     return {name: values[name] for name in JOB_OPTION_NAMES}
 

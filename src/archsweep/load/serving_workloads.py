@@ -16,6 +16,8 @@ A study's ``workloads`` may mix training stems (``llama3-70b``) and serving entr
           kv_precision: fp8             # optional; default fp8 for fp8/fp4, else bf16
           fp4_native: false             # matrix engines run FP4 at 2x FP8 (Blackwell NVFP4)
           disaggregation: true          # also search prefill/decode pool splits
+          eager_prompt_iterations: false  # iterations with a prompt run without CUDA graphs (TensorRT-LLM PyTorch)
+          full_length_kv_pool: false    # local-attention layers hold the KV cache at full length too
 
 Parsing is kept here, apart from :mod:`archsweep.load.study`; training entries
 (``{model, name?, training: {...}}``) are parsed by :mod:`archsweep.load.training_workloads`. Every
@@ -38,22 +40,26 @@ from archsweep.spec.training import TrainingWorkload
 __all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options", "token_count"]
 
 _SERVING_KEYS = ("input_tokens", "output_tokens", "ttft_max", "tpot_max", "load", "precision", "kv_precision",
-                 "fp4_native", "disaggregation")
+                 "fp4_native", "disaggregation", "eager_prompt_iterations", "full_length_kv_pool")
 
 
 def serving_job_from_options(*, input_tokens: float, output_tokens: float, load: str = "offline",
                              concurrency: float | None = None, qps: float | None = None,
                              ttft_max_s: float | None = None, tpot_max_s: float | None = None,
-                             precision: str = "bf16", kv_precision: str | None = None) -> ServingJob:
+                             precision: str = "bf16", kv_precision: str | None = None,
+                             eager_prompt_iterations: bool = False, full_length_kv_pool: bool = False) -> ServingJob:
     """A :class:`ServingJob` from one precision name (weights and matrix inputs) and an optional KV type.
 
     ``int4`` is weight-only: matrix inputs stay BF16. KV defaults to FP8 for FP8/FP4 and to BF16 otherwise.
+    ``eager_prompt_iterations`` / ``full_length_kv_pool``: the engine behaviours of the same
+    :class:`ServingJob` fields (TensorRT-LLM's PyTorch backend), both off by default.
     """
     activation = "bf16" if precision == "int4" else precision
     kv = kv_precision or ("fp8" if precision in ("fp8", "fp4") else "bf16")
     return ServingJob(float(input_tokens), float(output_tokens), load=load, concurrency=concurrency,  # type: ignore[arg-type]
                       qps=qps, ttft_max_s=ttft_max_s, tpot_max_s=tpot_max_s, weight_precision=precision,  # type: ignore[arg-type]
-                      activation_precision=activation, kv_precision=kv)  # type: ignore[arg-type]
+                      activation_precision=activation, kv_precision=kv,  # type: ignore[arg-type]
+                      eager_prompt_iterations=eager_prompt_iterations, full_length_kv_pool=full_length_kv_pool)
 
 
 def token_count(raw: Any, file: str, key: str) -> float:
@@ -109,7 +115,8 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
     if kv is not None and kv not in ("bf16", "fp8", "fp4"):
         problems.append(problem(file, f"{sk}.kv_precision", kv, "one of bf16, fp8, fp4"))
     flags = {}
-    for flag, default in (("fp4_native", False), ("disaggregation", True)):
+    for flag, default in (("fp4_native", False), ("disaggregation", True), ("eager_prompt_iterations", False),
+                          ("full_length_kv_pool", False)):
         value = raw.get(flag, default)
         if not isinstance(value, bool):
             problems.append(problem(file, f"{sk}.{flag}", value, "true or false"))
@@ -119,11 +126,14 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
     mode, conc, qps = load
     job = guard(problems, lambda: serving_job_from_options(input_tokens=isl, output_tokens=osl, load=mode, concurrency=conc,  # type: ignore[arg-type]
                                                            qps=qps, ttft_max_s=ttft, tpot_max_s=tpot, precision=precision,
-                                                           kv_precision=kv))
+                                                           kv_precision=kv,
+                                                           eager_prompt_iterations=flags["eager_prompt_iterations"],
+                                                           full_length_kv_pool=flags["full_length_kv_pool"]))
     if job is None:
         return None
     name = entry.get("name") or f"{model}-serving-{int(isl)}-{int(osl)}"  # type: ignore[arg-type]
-    return ServingWorkload(name=str(name), model=str(model), job=job, **flags)
+    return ServingWorkload(name=str(name), model=str(model), job=job, fp4_native=flags["fp4_native"],
+                           disaggregation=flags["disaggregation"])
 
 
 def parse_workload_entries(raw: Sequence[Any], file: str, problems: list[Problem]

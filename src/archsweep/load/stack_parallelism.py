@@ -42,6 +42,8 @@ _ALLOWED_TEXT = {"recompute": "'all' or a list of none, selective, full", "zero"
 
 
 def stacks_path() -> Path:
+    """Path of the software-stack file, ``data/calibration/software_stacks.yaml`` (read here and by
+    :mod:`archsweep.load.calibration`)."""
     return data_dir() / "calibration" / "software_stacks.yaml"
 
 

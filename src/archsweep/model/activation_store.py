@@ -28,7 +28,7 @@ FP8_STORE_CAST_BYTES_PER_ELEMENT = 3.0
 
 
 def fp8_input_store_cast(wl: Workload, hw: HardwareArrays, cal: Calibration,
-                         fc1_out_elements) -> tuple[np.ndarray | float, np.ndarray | float]:
+                         fc1_out_elements: np.ndarray | float) -> tuple[np.ndarray | float, np.ndarray | float]:
     """(time in each direction (s), HBM bytes in each direction) of the FP8 store casts of a layer whose SwiGLU
     runs over ``fc1_out_elements`` FC1-output elements per micro-batch on one accelerator (gate and up halves,
     routed copies included); (0, 0) unless the job keeps the SwiGLU input in FP8 (SwiGLU models only)."""

@@ -25,19 +25,22 @@ their types; a test holds them equal to this table) and the model code an option
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.pipeline_layout import parse_layout
 
-__all__ = ["JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_MODULES", "JobOption", "JobOptionKind", "job_option",
+__all__ = ["JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_METHODS", "RECOMPUTE_MODULES", "RecomputeMethod", "JobOption", "JobOptionKind", "job_option",
            "schema_fragment"]
 
 #: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
 #: @d98e8a6 megatron/core/transformer/transformer_config.py; default ["core_attn"]). Not modelled:
 #: "moe" (re-runs the whole MoE layer, its token all-to-alls included) and the GatedDeltaNet / mHC ones.
 RECOMPUTE_MODULES: tuple[str, ...] = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "shared_experts")
+#: Megatron-Core ``recompute_method`` values (which layers ``recompute = full`` re-runs).
+RecomputeMethod = Literal["uniform", "block"]
+RECOMPUTE_METHODS: tuple[RecomputeMethod, ...] = get_args(RecomputeMethod)
 
 #: bool: true / false; count: an integer >= 0; choice: one of ``choices``; modules: a non-empty list of distinct
 #: ``choices``; layout: a Megatron-Core pipeline layout string ("" = none, :mod:`archsweep.spec.pipeline_layout`).
@@ -151,7 +154,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "checkpoints every layer, the input of each unit of recompute_num_layers consecutive layers; block "
         "checkpoints only the first recompute_num_layers layers of each pipeline stage (each virtual stage with an "
         "interleaved pipeline) and keeps every activation of the others. archsweep.model.training.recompute_share.",
-        csv_column="act_recompute", choices=("uniform", "block")),
+        csv_column="act_recompute", choices=RECOMPUTE_METHODS),
     JobOption(
         "recompute_num_layers", "count", 0, "--recompute-num-layers",
         "with recompute=full: layers per recompute unit (uniform) or recomputed layers per pipeline stage, per "

@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES
+from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, RecomputeMethod
 from archsweep.spec.low_precision import RecipeName
 
-__all__ = ["LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS", "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
+__all__ = ["BLOCK_RECOMPUTE_LAYERS_ALLOWED", "LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS",
+           "RECOMPUTE_MODULES", "TRAINING_MODES", "LoraTarget", "Precision",
            "TrainingJob", "TrainingMode", "TrainingWorkload", "expand_lora_targets"]
 
 Precision = Literal["bf16", "fp16", "fp8"]
+#: What ``recompute_num_layers`` may be with ``recompute_method`` "block" (checked here and where a job is read,
+#: :func:`archsweep.load.job_options.job_option_values`).
+BLOCK_RECOMPUTE_LAYERS_ALLOWED = "an integer >= 1 with recompute_method block (the layers recomputed per pipeline stage)"
 TrainingMode = Literal["pretrain", "finetune_full", "finetune_lora"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 TRAINING_MODES: tuple[str, ...] = get_args(TrainingMode)
@@ -167,7 +171,7 @@ class TrainingJob:
     fp8_params: bool = False
     fp8_weight_transpose_cached: bool = True
     recompute_modules: tuple[str, ...] = ("core_attn",)
-    recompute_method: str = "uniform"
+    recompute_method: RecomputeMethod = "uniform"
     recompute_num_layers: int = 0
     activation_fp8_input_store: bool = False
     param_gather_overlap: bool = True
@@ -197,7 +201,7 @@ class TrainingJob:
                              f"false for a {self.precision} job (FP8 attention runs only with precision fp8)")
         if self.recompute_method == "block" and self.recompute_num_layers < 1:
             raise InputError("<training job>", "recompute_num_layers", self.recompute_num_layers,
-                             "an integer >= 1 with recompute_method block (the layers recomputed per pipeline stage)")
+                             BLOCK_RECOMPUTE_LAYERS_ALLOWED)
         if self.pipeline_layout != "" and self.embedding_loss_in_pipeline_split:
             raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
                              "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.job_option_table import JOB_OPTIONS
+from archsweep.spec.job_option_table import JOB_OPTIONS, RecomputeMethod
 from archsweep.spec.training import RECOMPUTE_MODULES
 from archsweep.validation.caveats import caveat_problem
 from archsweep.validation.types import EMPTY_CELLS, METRICS, Skip
@@ -204,7 +204,7 @@ def offload_layers(row: Mapping[str, str]) -> int:
     return n or 0
 
 
-def recompute_layers_of(row: Mapping[str, str]) -> tuple[str, int]:
+def recompute_layers_of(row: Mapping[str, str]) -> tuple[RecomputeMethod, int]:
     """(recompute_method, recompute_num_layers) that ``act_recompute`` states for a full recompute, as
     data/validation/derive/mlperf_lora_layout.py writes it ("full (block: 21 layers per pipeline stage; ACG=full
     ACM=block ACL=21)"; Megatron-Core / NeMo ``recompute_method`` / ``activations_checkpoint_method`` and
@@ -213,7 +213,8 @@ def recompute_layers_of(row: Mapping[str, str]) -> tuple[str, int]:
     match = re.search(r"\b(block|uniform):\s*(-?\d+)\s+layers?\b", cell_text(row, "act_recompute").lower())
     if match is None:
         return "uniform", 0
-    method, count = match.group(1), int(match.group(2))
+    method: RecomputeMethod = "block" if match.group(1) == "block" else "uniform"
+    count = int(match.group(2))
     if count < 1:
         raise Skip(f"act_recompute={cell_text(row, 'act_recompute')!r}: {count} layers not understood; allowed: an "
                    f"integer >= 1 of {method} recompute")

@@ -25,9 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.spec.strategy import RECOMPUTE
 from archsweep.spec.workload import Workload
 
 __all__ = ["full_recompute_share", "partial_recompute", "stored_shares", "working_layers"]
+
+#: The code of ``recompute = full`` in :attr:`MappingArrays.recompute` (an index of :data:`RECOMPUTE`).
+_FULL = RECOMPUTE.index("full")
 
 
 def partial_recompute(wl: Workload) -> bool:
@@ -45,7 +49,7 @@ def full_recompute_share(wl: Workload, mp: MappingArrays) -> np.ndarray:
     """Share of a stage's layers that re-run their forward in the backward under ``recompute = full``, in [0, 1]
     (0 where the mapping's recompute is not full): 1 under uniform; ``min(k, L_vs) / L_vs`` under block with
     ``k = recompute_num_layers``. Times the full recompute's per-layer time and its repeated TP / EP collectives."""
-    full = mp.recompute == 2
+    full = mp.recompute == _FULL
     if wl.training.recompute_method != "block":
         return np.where(full, 1.0, 0.0)
     lvs = _virtual_stage_layers(wl, mp)
@@ -57,7 +61,7 @@ def stored_shares(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarr
     are ``input share x L`` layer inputs plus ``kept share x L`` layers' full activations (both 0 where recompute is
     not full, where the caller keeps its own). Block: (f, 1 - f) with f :func:`full_recompute_share`; uniform
     with units of ``k > 1`` layers: one input per unit, (``ceil(L_vs / k) / L_vs``, 0); default: (1, 0)."""
-    full = mp.recompute == 2
+    full = mp.recompute == _FULL
     k = wl.training.recompute_num_layers
     if wl.training.recompute_method == "block":
         share = full_recompute_share(wl, mp)
@@ -71,7 +75,7 @@ def stored_shares(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarr
 def working_layers(wl: Workload, mp: MappingArrays) -> np.ndarray:
     """Layers whose full activations the backward re-materialises at once under ``recompute = full`` (0 where not
     full): one under block and default uniform; ``min(k, ceil(L_vs))`` under uniform units of ``k`` layers."""
-    full = mp.recompute == 2
+    full = mp.recompute == _FULL
     k = wl.training.recompute_num_layers
     if wl.training.recompute_method == "block" or k <= 1:
         return np.where(full, 1.0, 0.0)

@@ -1,0 +1,53 @@
+"""A study's serving entry and ``archsweep eval --serving`` reach the engine behaviours of
+:class:`archsweep.spec.serving.ServingJob` (``eager_prompt_iterations``, ``full_length_kv_pool``; s19-H / s19-M2
+added them, only the validation rows could set them: s19-Q)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from archsweep.cli.app import main
+from archsweep.load.study import parse_study
+from archsweep.spec.errors import InputError, InputErrors
+
+STUDY: dict[str, Any] = {
+    "name": "t",
+    "workloads": [{"model": "llama3-8b", "serving": {"input_tokens": 1024, "output_tokens": 128}}],
+    "base": "H100-SXM",
+    "parameters": {"clock_hz": {"values": ["1.5 GHz", "1.98 GHz"]}},
+    "sampling": {"method": "grid"},
+    "objectives": [{"column": "tokens_per_s_per_accelerator", "direction": "maximize"}],
+}
+
+
+def _study(**serving: Any):
+    doc = copy.deepcopy(STUDY)
+    doc["workloads"][0]["serving"].update(serving)
+    return parse_study(doc, file="<test>")
+
+
+def test_serving_entry_defaults_keep_both_behaviours_off():
+    job = _study().serving[0].job
+    assert not job.eager_prompt_iterations and not job.full_length_kv_pool
+
+
+def test_serving_entry_sets_both_behaviours():
+    job = _study(eager_prompt_iterations=True, full_length_kv_pool=True).serving[0].job
+    assert job.eager_prompt_iterations and job.full_length_kv_pool
+
+
+@pytest.mark.parametrize("key", ["eager_prompt_iterations", "full_length_kv_pool"])
+def test_serving_entry_refuses_a_non_boolean_naming_the_key(key):
+    with pytest.raises((InputError, InputErrors)) as info:
+        _study(**{key: "yes"})
+    assert f"workloads[0].serving.{key}" in str(info.value)
+
+
+@pytest.mark.parametrize("flag", ["--eager-prompt-iterations", "--full-length-kv-pool"])
+def test_eval_serving_flag_without_serving_is_refused(flag, capsys):
+    status = main(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8", flag])
+    err = capsys.readouterr().err
+    assert status == 2 and f"<command line>: {flag}: got 'True'; allowed: only with --serving" in err
