@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
+from fake_mirror import FakeMirror
 from measured_runs import runs_by_id
 
 _V40 = "mlperf_train_v4.0_"
@@ -66,22 +67,11 @@ def test_rows_without_a_launch_config_read_the_printed_config(derive_script: Cal
         assert rows[k]["fp8_attention"] == "yes" and "printed in" in rows[k]["derived"]
 
 
-class _Mirror:
-    """A results mirror of a few files (the ``Mirror`` interface the rule reads)."""
-
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = files
-
-    def show(self, path: str) -> str:
-        return self.files[path]
-
-    def ls(self, prefix: str, recursive: bool = True) -> list[str]:
-        return [p for p in self.files if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):])]
 
 
-def _impl(cp: int, dpa: str, te: str) -> _Mirror:
+def _impl(cp: int, dpa: str, te: str) -> FakeMirror:
     impl = "X/benchmarks/llama2_70b_lora/implementations/nemo"
-    return _Mirror({f"{impl}/configs/config_A.sh": f"export FP8=True\nexport FP8_DPA={dpa}\nexport CP={cp}\n",
+    return FakeMirror({f"{impl}/configs/config_A.sh": f"export FP8=True\nexport FP8_DPA={dpa}\nexport CP={cp}\n",
                     f"{impl}/conf/megatron_gpt_peft_tuning_config.yaml":
                         "model:\n  fp8_dot_product_attention: ${oc.decode:${oc.env:FP8_DPA,0}}\n",
                     f"{impl}/Dockerfile": f"ARG FROM_IMAGE_NAME=nvcr.io/nvidia/pytorch:24.04-py3\nARG TE_REVISION={te}\n"})

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from fake_mirror import FakeMirror
 
 from archsweep.load.paths import data_dir
 from archsweep.validation.cells import read_measurements
@@ -21,20 +22,6 @@ MIRRORS = [Path(f"/work/.mirror/mlcommons+training_results_{v}/repo") for v in (
 _NOTE = "mlperf_grad_reduce.py"
 
 
-class _Mirror:
-    """A stand-in for pinned_mirrors.Mirror over a dict of path -> text."""
-
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = files
-
-    def show(self, path: str) -> str:
-        return self.files[path]
-
-    def ls(self, prefix: str, recursive: bool = True) -> list[str]:
-        found = sorted(p for p in self.files if p.startswith(prefix))
-        if recursive:
-            return found
-        return sorted({prefix + p[len(prefix):].split("/", 1)[0] for p in found})
 
 
 _PRETRAIN = """def get_model(config):
@@ -73,25 +60,25 @@ def test_settings_are_the_bool_keyword_arguments_of_every_call(script: ModuleTyp
 
 def test_the_row_reads_its_own_folder_then_the_submitters_one_other_then_the_logs(script: ModuleType) -> None:
     config = f"{_IMPL}/a/config_X.sh"
-    own = _Mirror({config: "", f"{_IMPL}/a/pretrain.py": _PRETRAIN.format(a=False, b=False)})
+    own = FakeMirror({config: "", f"{_IMPL}/a/pretrain.py": _PRETRAIN.format(a=False, b=False)})
     version, value, where = script.grad_reduce({"v5.1": own}, _row(config))
     assert (version, value) == ("v5.1", "bf16") and "a/pretrain.py" in where and "L3, L7, L9" in where
     assert "confidence high" in where
     # hpg.dgxb200x8-like: configs only, the submitter's one other folder ships pretrain.py (confidence medium)
-    other = _Mirror({config: "", f"{_IMPL}/b/pretrain.py": _PRETRAIN.format(a=False, b=False)})
+    other = FakeMirror({config: "", f"{_IMPL}/b/pretrain.py": _PRETRAIN.format(a=False, b=False)})
     value, where = script.grad_reduce({"v5.1": other}, _row(config))[1:]
     assert value == "bf16" and "b/pretrain.py" in where and "confidence medium" in where
     # Oracle-like: no training code shipped, every result file prints the DDP config
     logs = {config: "", f"{_RESULTS}/result_0.txt": _LOG.format(False), f"{_RESULTS}/result_1.txt": _LOG.format(False)}
-    value, where = script.grad_reduce({"v5.1": _Mirror(logs)}, _row(config))[1:]
+    value, where = script.grad_reduce({"v5.1": FakeMirror(logs)}, _row(config))[1:]
     assert value == "bf16" and "all 2 print" in where
     logs[f"{_RESULTS}/result_1.txt"] = "no ddp line\n"
-    assert script.grad_reduce({"v5.1": _Mirror(logs)}, _row(config)) is None  # one file silent: left empty
+    assert script.grad_reduce({"v5.1": FakeMirror(logs)}, _row(config)) is None  # one file silent: left empty
 
 
 def test_disagreeing_settings_stop_the_script(script: ModuleType) -> None:
     config = f"{_IMPL}/a/config_X.sh"
-    mixed = _Mirror({config: "", f"{_IMPL}/a/pretrain.py": _PRETRAIN.format(a=True, b=False)})
+    mixed = FakeMirror({config: "", f"{_IMPL}/a/pretrain.py": _PRETRAIN.format(a=True, b=False)})
     with pytest.raises(SystemExit, match="read it by hand"):
         script.grad_reduce({"v5.1": mixed}, _row(config))
 
@@ -99,8 +86,8 @@ def test_disagreeing_settings_stop_the_script(script: ModuleType) -> None:
 def test_other_rows_are_not_read(script: ModuleType) -> None:
     lora = _row(f"{_IMPL}/a/config_X.sh")
     lora["source"] = lora["source"].replace("llama31_405b", "llama2_70b_lora")
-    assert script.grad_reduce({"v5.1": _Mirror({})}, lora) is None
-    assert script.grad_reduce({"v5.1": _Mirror({})}, {**_row("x.sh"), "source_group": "nemo"}) is None
+    assert script.grad_reduce({"v5.1": FakeMirror({})}, lora) is None
+    assert script.grad_reduce({"v5.1": FakeMirror({})}, {**_row("x.sh"), "source_group": "nemo"}) is None
 
 
 def test_every_llama31_mlperf_row_states_a_bf16_gradient_buffer() -> None:

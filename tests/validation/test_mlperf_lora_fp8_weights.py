@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from fake_mirror import FakeMirror
 
 from archsweep.load.paths import data_dir
 from archsweep.validation.cells import read_measurements
@@ -70,17 +71,6 @@ def test_only_rows_with_no_readable_code_or_config_leave_the_weights_unstated() 
                         "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n4_llama2_70b_lora"]
 
 
-class _Mirror:
-    """A stand-in for pinned_mirrors.Mirror over a dict of path -> text."""
-
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = files
-
-    def show(self, path: str) -> str:
-        return self.files[path]
-
-    def ls(self, prefix: str, recursive: bool = True) -> list[str]:
-        return sorted(p for p in self.files if p.startswith(prefix))
 
 
 _GUARDED = """class CustomLlamaModel(LlamaModel):
@@ -108,15 +98,15 @@ _UNCONDITIONAL = """class CustomLlamaModel(LlamaModel):
 def test_model_init_reads_the_guard_and_the_fp8_flag(derive_script: Callable[[str], ModuleType]) -> None:
     read = derive_script("mlperf_stated_layouts").model_init_fp8
     conf = ["X/impl/conf/megatron_gpt_peft_tuning_config.yaml"]
-    guarded = _Mirror({"X/impl/custom_llama.py": _GUARDED})
+    guarded = FakeMirror({"X/impl/custom_llama.py": _GUARDED})
     on = read(guarded, conf, "FP8=True")
     assert on["fp8_params"] == "yes" and on["fp8_params_from"].startswith("X/impl/custom_llama.py L9 ")
     assert read(guarded, conf, "FP8=False")["fp8_params"] == "no"
     assert read(guarded, conf, "")["fp8_params"] == "no"  # no fp8 key: not stated true
-    plain = read(_Mirror({"X/impl/custom_llama.py": _UNCONDITIONAL}), conf, "FP8=False")
+    plain = read(FakeMirror({"X/impl/custom_llama.py": _UNCONDITIONAL}), conf, "FP8=False")
     assert plain["fp8_params"] == "yes" and "unconditionally" in plain["fp8_params_from"]
-    assert read(_Mirror({}), conf, "FP8=True") == {}  # no custom_llama.py
-    assert read(_Mirror({"X/impl/custom_llama.py": "class M:\n    def configure_model(self):\n        pass\n"}),
+    assert read(FakeMirror({}), conf, "FP8=True") == {}  # no custom_llama.py
+    assert read(FakeMirror({"X/impl/custom_llama.py": "class M:\n    def configure_model(self):\n        pass\n"}),
                 conf, "FP8=True") == {}
 
 
@@ -125,11 +115,11 @@ def test_logs_count_only_when_every_file_shows_the_25_09_fp8_path(derive_script:
     good = ('0:   fp8: true\n0:   pre_quantized_model: false\n'
             '0: :::MLLOG {"key": "tracked_stats", "value": {"before_model_init": 4.6}}\n')
     folder = "S/results/sys/llama2_70b_lora"
-    assert "all 2: NeMo 25.09 code" in (read(_Mirror({f"{folder}/result_0.txt": good, f"{folder}/result_1.txt": good}),
+    assert "all 2: NeMo 25.09 code" in (read(FakeMirror({f"{folder}/result_0.txt": good, f"{folder}/result_1.txt": good}),
                                              folder) or "")
     for bad in (good.replace("fp8: true", "fp8: false"), good.replace("pre_quantized_model", "fp8_params"),
                 good.replace("before_model_init", "after_model_init")):
-        assert read(_Mirror({f"{folder}/result_0.txt": good, f"{folder}/result_1.txt": bad}), folder) is None
+        assert read(FakeMirror({f"{folder}/result_0.txt": good, f"{folder}/result_1.txt": bad}), folder) is None
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS) or shutil.which("git") is None,
