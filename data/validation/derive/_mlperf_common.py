@@ -139,6 +139,13 @@ def system_file(mirror: Mirror, submitter: str, system: str) -> tuple[dict, int]
     return sysj, int(sysj["number_of_nodes"]) * int(sysj["accelerators_per_node"])
 
 
+def system_cell(sysj: dict, networking: bool = True) -> str:
+    """The ``system`` cell of a row from its system file: name, nodes, accelerator interconnect and (``networking``)
+    host networking; a field the file lacks is left empty."""
+    cell = f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj.get('accelerator_interconnect', '')}"
+    return f"{cell}; net: {sysj.get('host_networking', '')}" if networking else cell
+
+
 def canonical_accelerator(name: str) -> str:
     """The validation set's name of a system file's ``accelerator_model_name`` (itself when not known)."""
     return next((c for key, c in _CANONICAL if key in name), name)

@@ -60,6 +60,7 @@ from _mlperf_common import (
     parse_config,
     result_files,
     result_source,
+    system_cell,
     system_file,
     throughput_columns,
 )
@@ -254,8 +255,7 @@ def make_row(mirror: Mirror, submitter: str, system: str, config: str | None = N
         **_MODEL, **layout,
         "global_batch_seqs": str(gbs), "num_accels": str(gpus), "accelerator": accel,
         "accelerator_canonical": canonical_accelerator(accel),
-        "system": (f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj.get('accelerator_interconnect', '')}; "
-                   f"net: {sysj.get('host_networking', '')}"),
+        "system": system_cell(sysj),
         **throughput_columns(total, gpus, gbs, _SEQ), "steady_step_time_s": f"{steady:.4g}",
         "framework": sysj.get("framework", ""),
         "derived": (f"layout and recipe columns from the launch config training_results_{version}/{config} (after the "

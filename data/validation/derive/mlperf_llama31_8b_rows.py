@@ -34,6 +34,7 @@ from _mlperf_common import (
     parse_config,
     result_files,
     result_source,
+    system_cell,
     system_file,
     throughput_columns,
 )
@@ -101,7 +102,7 @@ def make_row(mirror: Mirror, submitter: str, system: str, config: str) -> dict[s
         **_MODEL, **_LAYOUT,
         "global_batch_seqs": str(gbs), "dp": str(gpus), "num_accels": str(gpus), "accelerator": accel,
         "accelerator_canonical": canonical_accelerator(accel),
-        "system": f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj.get('accelerator_interconnect', '')}",
+        "system": system_cell(sysj, networking=False),
         **throughput_columns(total, gpus, gbs, _SEQ), "steady_step_time_s": f"{steady:.4g}",
         "framework": sysj.get("framework", ""),
         "derived": (f"launch config training_results_v5.1/{config} (identical across the parts but node count; "

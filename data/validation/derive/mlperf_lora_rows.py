@@ -38,6 +38,7 @@ from _mlperf_common import (
     mllog_events,
     result_files,
     result_source,
+    system_cell,
     system_file,
     throughput_columns,
 )
@@ -86,8 +87,7 @@ def make_row(mirror: Mirror, submitter: str, system: str, group: str = "mlperf")
         **_MODEL,
         "global_batch_seqs": str(gbs), "num_accels": str(gpus), "accelerator": accel,
         "accelerator_canonical": canonical_accelerator(accel),
-        "system": (f"{sysj['system_name']}; nodes={sysj['number_of_nodes']}; {sysj['accelerator_interconnect']}; "
-                   f"net: {sysj['host_networking']}"),
+        "system": system_cell(sysj),
         "precision": "per submission (NVIDIA: FP8; see code)",
         **throughput_columns(total, gpus, gbs, _SEQ),
         "other_metric": (f"time_to_train_min mean={statistics.mean(minutes):.2f} min (runs: "
