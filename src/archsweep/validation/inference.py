@@ -124,12 +124,18 @@ def _mapping(run_id: str) -> dict[str, float] | None:
     return None
 
 
+#: The table whose trtllm-bench runs the PyTorch backend (TensorRT-LLM perf-overview @585c7565): its prompt-carrying
+#: iterations run without CUDA graphs, its options set no ``max_attention_window`` (one full-length KV pool), and its
+#: chunked prefill is off (a prompt is scheduled whole): docs/model-accuracy.md s19-H, s19-M2.
+_PYTORCH_BACKEND_GROUP = "trtllm-latest-offline"
+
+
 def _group(run_id: str) -> str:
     if run_id.startswith("trtllm014_online"):
         return "trtllm-online-qps"
     if run_id.startswith("trtllm017"):
         return "trtllm-v0.17-offline"
-    return "trtllm-latest-offline"
+    return _PYTORCH_BACKEND_GROUP
 
 
 def _num(x: object) -> float:
@@ -143,6 +149,7 @@ def _num(x: object) -> float:
 def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrecisions, ...] | None = None) -> InferenceValidationRow:
     run_id = str(rec["run_id"])
     group = _group(run_id)
+    pytorch_backend = group == _PYTORCH_BACKEND_GROUP
     out = dict(run_id=run_id, group=group, model=str(rec["model"]), accelerator=str(rec["accelerator_canonical"]),
                measured_tokens_per_s=_num(rec["tokens_per_s_total"]), predicted_tokens_per_s=float("nan"),
                measured_ttft_s=_num(rec["ttft_mean_ms"]) / 1e3, predicted_ttft_s=float("nan"),
@@ -176,8 +183,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
                      non_expert_weight_precision=_non_expert_precision(out["model"], overrides),  # type: ignore[arg-type]
-                     eager_prompt_iterations=group == "trtllm-latest-offline",  # PyTorch backend (perf-overview @585c7565)
-                     full_length_kv_pool=group == "trtllm-latest-offline")  # its options set no max_attention_window
+                     eager_prompt_iterations=pytorch_backend, full_length_kv_pool=pytorch_backend)
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     chunks: tuple[int, ...] = (8192,)
     if qps:
@@ -192,7 +198,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
             wl, checkpoint=_checkpoint(w, out["model"], overrides), kv_bytes_per_element=job.kv_bytes_per_element,
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
             input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction,
-            whole_prompts=group == "trtllm-latest-offline")  # PyTorch path, chunked prefill off
+            whole_prompts=pytorch_backend)
         ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
