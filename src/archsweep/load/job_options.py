@@ -68,9 +68,10 @@ def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precisio
             values[option.name] = _option(raw, option, base, file, key, p, names)
     values[FP8_DPA_KEY] = fp8_dpa_option(raw, base, precision, file, key, p, names)
     values[EMBEDDING_LOSS_SPLIT_KEY], values[PIPELINE_LAYOUT_KEY] = pipeline_options(raw, base, file, key, p, names)
-    if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1:
-        p.append(InputError(file, _at("recompute_num_layers", key, names), values["recompute_num_layers"],
-                            BLOCK_RECOMPUTE_LAYERS_ALLOWED))
+    at_layers = _at("recompute_num_layers", key, names)
+    reported = any(e.problem.key_path == at_layers for e in p)  # a bad value is reported once, not again as 0
+    if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1 and not reported:
+        p.append(InputError(file, at_layers, values["recompute_num_layers"], BLOCK_RECOMPUTE_LAYERS_ALLOWED))
         values["recompute_method"] = "uniform"  # reported above; the job read stays a valid one
     return {name: values[name] for name in JOB_OPTION_NAMES}
 
