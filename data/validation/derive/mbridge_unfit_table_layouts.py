@@ -11,7 +11,7 @@ commits pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``; the tables at @067f987d
   cannot have run. The line was written by cfeddcd94 (2026-03-21, "2602_perf_table_reorder and patch container
   data"), whose 26.02.01 GB300 FP8 line has the same MBS 2 / TP 1 / PP 1 cells with FSDP 64 (the FP8_CS_V2 preset:
   Megatron-FSDP, MBS 2); the release's NVFP4 preset ``LLAMA3_70B_PRETRAIN_CONFIG_GB300_NVFP4_V2`` (v0.3.1, the 26.02.01
-  container's) is PP 4 VP 5 MBS 1, as in every snapshot of the preset file from v0.3.0 to 067f987df, and the 26.02 /
+  container's) is PP 4 VP 5 MBS 1, as in every snapshot of the preset file from v0.3.0 until its removal (c8327cfc2, 2026-07-08), and the 26.02 /
   26.04.01 lines of the same system and precision state PP 4 VP 5 MBS 1 (6,798 / 7,296 tokens/s/GPU, beside 7,002).
 - ``mbridge-fwd_26.02.01_DGX-GB300_LLAMA3-70B_MXFP8_64`` (4,798; line: MBS 2, TP 1, PP 4, VP n/a): no recompute at
   micro-batch 2 over 4 in-flight micro-batches of 20 layers holds ~311 GB of activations alone; the release's
