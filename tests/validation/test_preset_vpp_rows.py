@@ -36,12 +36,12 @@ def test_the_rows_read_from_their_preset_run_without_interleaving() -> None:
 
 
 def test_the_rows_with_nothing_to_read_stay_unstated_and_the_search_picks_their_vpp() -> None:
-    """No preset of the 26.02.01 Llama 3 70B MXFP8 GB300 layout at v0.3.1 (mbridge_archive_rows.py), and the NeMo
-    24.03.01 long-sequence Llama 2 7B row is no Megatron-Bridge run: their vpp stays empty / "n/a", which
-    ``validate`` reads as not stated (``_vpp`` None: the mapping search's choice)."""
+    """The NeMo 24.03.01 long-sequence Llama 2 7B row is no Megatron-Bridge run: its vpp stays empty / "n/a", which
+    ``validate`` reads as not stated (``_vpp`` None: the mapping search's choice). The 26.02.01 Llama 3 70B MXFP8
+    GB300 row, whose table layout (PP 4, VP n/a, MBS 2) has no preset at v0.3.1, states its release preset's VP 5
+    since s20-F (mbridge_unfit_table_layouts.py: the table's layout cannot have run)."""
     unstated = runs(lambda r: r["source_group"] in ("nemo", "mbridge-forward") and bool(r["pp"]) and int(r["pp"]) > 1
                     and r["vpp"].strip().lower() in ("", "n/a"))
-    assert {r["run_id"] for r in unstated} == {"mbridge-fwd_26.02.01_DGX-GB300_LLAMA3-70B_MXFP8_64",
-                                               "nemo_longseq_h100_llama2_7b_8k"}
+    assert {r["run_id"] for r in unstated} == {"nemo_longseq_h100_llama2_7b_8k"}
     assert _vpp({"vpp": "n/a"}) is None and _vpp({"vpp": ""}) is None
     assert _vpp({"vpp": "1"}) == 1

@@ -225,6 +225,11 @@ class Calibration:
     fsdp_shard_grad_pass_bytes_per_param: float = 0.0
     fsdp_shard_accumulate_bytes_per_param: float = 0.0
     fsdp_param_cast_bytes_per_param: float = 0.0
+    #: Bytes per logit element (one micro-batch's tokens x vocabulary / tp) the output layer and the loss hold at
+    #: the stack's peak on the last pipeline stage (model.training.memory): data/calibration/model.yaml (Megatron-Core:
+    #: the BF16 logits and the FP32 copy its cross entropy makes, 6) unless a stack sets its own
+    #: (data/calibration/software_stacks.yaml ``pytorch-fsdp``: llm-foundry's fused cross entropy, 4).
+    loss_logit_bytes_per_element: float = 6.0
 
     def dp_reduce_bytes_per_param(self) -> float:
         """Bytes per parameter of the data-parallel gradient reduction: ``dp_grad_reduce_bytes_per_param`` where

@@ -121,11 +121,11 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
     shared = _stage_shared(wl, mp, dp, microbatches, cal, etp, layer_bytes, fp8_gemm_layouts)  # the same for every stage
     first_layers = first_stage_layers(wl, mp)
     first_state = _stage_state(wl, mp, cal, shared, first_layers, "first")
-    out = _stage_parts(first_state, _stage_acts(wl, mp, microbatches, shared, first_layers, "first"), shared, cal)
+    out = _stage_parts(first_state, _stage_acts(wl, mp, microbatches, shared, first_layers, "first", cal), shared, cal)
     if wl.training.embedding_loss_in_pipeline_split:
         slots = split_stage_slots(wl, mp)
         second = _stage_parts(_stage_state(wl, mp, cal, shared, slots, "middle"),
-                              _stage_acts(wl, mp, microbatches, shared, slots, "middle"), shared, cal)
+                              _stage_acts(wl, mp, microbatches, shared, slots, "middle", cal), shared, cal)
         out = _larger(mp.pp >= 3, second, out)
     # The last stage builds the output layer and computes the loss (Megatron-Core GPTModel ``post_process``):
     # one micro-batch's logits beside its layers and its own in-flight micro-batches (rank pp - 1).
@@ -134,7 +134,7 @@ def memory_per_accelerator(wl: Workload, mp: MappingArrays, dp: np.ndarray, micr
         last_state = _stage_state(wl, mp, cal, shared, last_layers, "last")
     else:  # the first stage's layer count: the same weights, gradients and optimizer state
         last_layers, last_state = first_layers, first_state
-    last = _stage_parts(last_state, _stage_acts(wl, mp, microbatches, shared, last_layers, "last"), shared, cal)
+    last = _stage_parts(last_state, _stage_acts(wl, mp, microbatches, shared, last_layers, "last", cal), shared, cal)
     return _breakdown(_larger(mp.pp >= 2, last, out), shared, cal)
 
 
@@ -241,15 +241,17 @@ def _stage_state(wl: Workload, mp: MappingArrays, cal: Calibration, s: StageShar
 
 
 def _stage_acts(wl: Workload, mp: MappingArrays, microbatches: np.ndarray, s: StageShared, layers_stage: np.ndarray,
-                stage: str) -> np.ndarray:
+                stage: str, cal: Calibration) -> np.ndarray:
     """Stored activations of one accelerator of ``stage`` holding ``layers_stage`` layers (:func:`_stage_memory`):
     its in-flight micro-batches' resident layers, and on the last stage (the only one at pp = 1) the logits."""
     rank = {"first": 0, "middle": 1}.get(stage, mp.pp - 1)
     in_flight = in_flight_layer_fraction(microbatches, mp.pp, mp.vpp, rank, s.group) * s.paired
     acts = resident_layers(wl, layers_stage) * s.layer_bytes * in_flight
-    # Output layer logits (bf16 + fp32 loss) live on the last stage; with pp = 1 that is the first.
+    # Output layer logits and the loss's copies (the stack's bytes per logit) live on the last stage; with pp = 1
+    # that is the first.
     tokens = mp.micro_batch * wl.seq_len / mp.cp
-    return acts + np.where((mp.pp == 1) | (stage == "last"), 6.0 * tokens * wl.vocab / mp.tp, 0.0)
+    logits = cal.loss_logit_bytes_per_element * tokens * wl.vocab / mp.tp
+    return acts + np.where((mp.pp == 1) | (stage == "last"), logits, 0.0)
 
 
 def _stage_parts(state: _StageState, acts: np.ndarray, s: StageShared, cal: Calibration) -> _StageParts:
@@ -282,4 +284,4 @@ def _stage_memory(wl: Workload, mp: MappingArrays, dp: np.ndarray, microbatches:
     ``layers_stage`` layers; ``shared``: :func:`_stage_shared` where the caller has it."""
     s = _stage_shared(wl, mp, dp, microbatches, cal) if shared is None else shared
     return _breakdown(_stage_parts(_stage_state(wl, mp, cal, s, layers_stage, stage),
-                                   _stage_acts(wl, mp, microbatches, s, layers_stage, stage), s, cal), s, cal)
+                                   _stage_acts(wl, mp, microbatches, s, layers_stage, stage, cal), s, cal), s, cal)
