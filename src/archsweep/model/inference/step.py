@@ -32,6 +32,7 @@ from archsweep.model import collectives as coll
 from archsweep.model.attention_kernel import attention_head_dim_factor
 from archsweep.model.gemm import PartFill, gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.moe_comm import allgather_moe_comm
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -209,8 +210,12 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         ffn_ar = np.where(cfg.ep > 1, 0.0, coll.allreduce_time_s(hw, act, width, one, eff_c))
         a2a_size = t_rank * wl.moe.top_k * h * job.activation_bytes_per_element
         a2a = np.where(cfg.ep > 1, coll.alltoall_time_s(hw, a2a_size, cfg.ep, moe_tp, eff_c), 0.0)
-        comm = layers * (ar + (1.0 - moe_frac) * ar + moe_frac * (ffn_ar + 2.0 * a2a))
-        link = layers * (2.0 * act * (tp - 1) / tp + moe_frac * 2.0 * a2a_size * (cfg.ep - 1) / cfg.ep)
+        moe_comm, moe_link = 2.0 * a2a, 2.0 * a2a_size * (cfg.ep - 1) / cfg.ep
+        if job.moe_allgather:  # attention DP gathers every rank's tokens (model.inference.moe_comm)
+            ag, ag_link = allgather_moe_comm(hw, t_rank, h, job.moe_dispatch_bytes_per_element, cfg.ep, moe_tp, eff_c)
+            moe_comm, moe_link = np.where(adp, ag, moe_comm), np.where(adp, ag_link, moe_link)
+        comm = layers * (ar + (1.0 - moe_frac) * ar + moe_frac * (ffn_ar + moe_comm))
+        link = layers * (2.0 * act * (tp - 1) / tp + moe_frac * moe_link)
     else:
         comm = 2.0 * layers * ar
         link = 2.0 * layers * 2.0 * act * (tp - 1) / tp
