@@ -78,6 +78,10 @@ class ServingJob:
         moe_dispatch_precision: element type of the gathered tokens (``moe_allgather``); None: the
             activation precision (the MoE input is quantized before the gather); bf16 where the MoE
             op quantizes inside (FP8 block scales on Hopper).
+        cuda_graph_batch_sizes: the batch sizes (per attention-DP rank, ascending) the engine holds a
+            CUDA graph for with padding on; a generation-only iteration runs the next one up, the extra
+            requests as one-token dummies (:mod:`archsweep.model.inference.cuda_graph`). Empty: no
+            padding.
     """
 
     input_tokens: float
@@ -97,6 +101,7 @@ class ServingJob:
     full_length_kv_pool: bool = False
     moe_allgather: bool = False
     moe_dispatch_precision: Precision | None = None
+    cuda_graph_batch_sizes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")
@@ -118,6 +123,9 @@ class ServingJob:
                self.non_expert_weight_precision, "None (as the experts) or bf16")
         _check(self.moe_dispatch_precision in (None, "bf16", "fp8", "fp4"), "moe_dispatch_precision",
                self.moe_dispatch_precision, "None (the activation precision), bf16, fp8, fp4")
+        sizes = self.cuda_graph_batch_sizes
+        _check(all(int(b) == b and b >= 1 for b in sizes) and list(sizes) == sorted(set(sizes)),
+               "cuda_graph_batch_sizes", sizes, "ascending distinct whole batch sizes >= 1 (empty: no padding)")
         _check(self.num_requests is None or (self.load == "offline" and self.num_requests >= 1), "num_requests",
                self.num_requests, "None, or >= 1 request with load 'offline'")
         _check(not self.speculative_decoding, "speculative_decoding", self.speculative_decoding,

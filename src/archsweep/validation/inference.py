@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from archsweep.model.inference import (
     enumerate_serving_configs,
     evaluate_serving_batch,
 )
+from archsweep.model.inference.cuda_graph import PERF_OVERVIEW_BATCH_SIZES, captured_batch_sizes
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.model.inference.moe_comm import trtllm_moe_allgather
 from archsweep.spec.errors import InputError
@@ -212,6 +213,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
             whole_prompts=pytorch_backend)
         ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
+        if pytorch_backend:  # every options file of the table pads graph iterations (model.inference.cuda_graph)
+            job = replace(job, cuda_graph_batch_sizes=captured_batch_sizes(PERF_OVERVIEW_BATCH_SIZES, int(max_bs), int(max_tokens)))
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
         return skip(f"mapping {fixed} invalid for {stem} on {n} accelerators")
