@@ -155,14 +155,14 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     def tpot_at(b: np.ndarray):
         prompt = np.where(dis, 0.0, b * isl / osl)
         t, st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt)
-        frac = 0.0
+        frac = np.zeros_like(prompt)
         if job.eager_prompt_iterations:  # iterations carrying a prompt run without CUDA graphs
             frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, ranks, isl, osl))
         graph_t = t
         if job.cuda_graph_batch_sizes:  # graph iterations run padded to a captured batch size
             pad = (padded_batch(b / ranks, job.cuda_graph_batch_sizes) - b / ranks) * ranks
             graph_t, _pst = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt, pad)
-        eager_t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, 1.0)
+        eager_t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, np.ones_like(prompt))
         return (1.0 - frac) * graph_t + frac * eager_t, st
 
     tpot, dec_st = tpot_at(batch)
