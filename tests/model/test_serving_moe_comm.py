@@ -91,3 +91,24 @@ def test_dispatch_precision_is_checked():
         ServingJob(1024.0, 1024.0, moe_dispatch_precision="int4")  # type: ignore[arg-type]
     assert ServingJob(1024.0, 1024.0, activation_precision="fp8").moe_dispatch_bytes_per_element == 1.0
     assert ServingJob(1024.0, 1024.0, activation_precision="fp8", moe_dispatch_precision="bf16").moe_dispatch_bytes_per_element == 2.0
+
+
+def test_hopper_mxfp4_moe_is_never_faster_than_fp8_when_compute_bound():
+    """The GPT-OSS support matrix: Hopper runs BF16 x MXFP4 as "simulated mxfp4, HGMMA" (weights upcast, the BF16
+    MMA), FP8 weights on QGMMA: at a compute-bound batch the 4-bit experts are never faster than FP8 ones."""
+    from archsweep.model.gemm import scalar_part_physics
+    from archsweep.model.inference.decode import decode_step_time_s
+    from archsweep.model.inference.step import matrix_peak_flops
+
+    wl = load_workload("gpt-oss-120b")
+    hw = HardwareArrays.from_designs(get_accelerator("H200").design.replace(accelerator_count=1))
+    part = scalar_part_physics(hw)
+    tp1 = {"width": 1.0, "attention_dp": 0.0, "pp": 1.0, "ep": 1.0, "disaggregated": 0.0}
+    linear = {}
+    for w, a in (("int4", "bf16"), ("fp8", "fp8")):
+        job = ServingJob(1000.0, 1000.0, weight_precision=w, activation_precision=a, kv_precision="bf16")  # type: ignore[arg-type]
+        cfg = enumerate_serving_configs(wl, job, 1, concurrency_ladder=(2048,), disaggregation=False, fixed=tp1)
+        b = np.array([2048.0])
+        _, st = decode_step_time_s(part, wl, cfg, job, SCAL, CAL, matrix_peak_flops(hw, a, False), b, b)
+        linear[w] = st.linear_s
+    assert np.all(linear["int4"] >= linear["fp8"])
