@@ -155,6 +155,8 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
     def tpot_at(b: np.ndarray):
         prompt = np.where(dis, 0.0, b * isl / osl)
         t, st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt)
+        if not (job.eager_prompt_iterations or job.cuda_graph_batch_sizes):
+            return t, st
         frac = np.zeros_like(prompt)
         if job.eager_prompt_iterations:  # iterations carrying a prompt run without CUDA graphs
             frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, ranks, isl, osl))
