@@ -14,7 +14,7 @@ from typing import Literal
 from archsweep.spec.errors import InputError
 
 __all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES",
-           "MAX_REQUEST_TOKENS"]
+           "MAX_REQUEST_TOKENS", "PERF_OVERVIEW_BATCH_SIZES"]
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]
 LoadMode = Literal["offline", "concurrency", "qps"]
@@ -36,6 +36,12 @@ def _check(cond: bool, key: str, value: object, allowed: str) -> None:
     if not cond:
         raise InputError("<serving job>", key, str(value), allowed)
 
+
+
+#: ``cuda_graph_config.batch_sizes`` of every llm_options file of TensorRT-LLM perf-overview @585c7565 (with
+#: ``enable_padding: true``): the sizes a ``cuda_graph_padding`` serving entry pads to
+#: (:mod:`archsweep.model.inference.cuda_graph`).
+PERF_OVERVIEW_BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
 
 @dataclass(frozen=True)
 class ServingJob:

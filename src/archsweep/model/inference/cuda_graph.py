@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PERF_OVERVIEW_BATCH_SIZES", "captured_batch_sizes", "padded_batch"]
+from archsweep.spec.serving import PERF_OVERVIEW_BATCH_SIZES
 
-#: ``cuda_graph_config.batch_sizes`` of every llm_options file of TensorRT-LLM perf-overview @585c7565.
-PERF_OVERVIEW_BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
+__all__ = ["PERF_OVERVIEW_BATCH_SIZES", "captured_batch_sizes", "padded_batch"]
 
 
 def captured_batch_sizes(listed: tuple[int, ...], max_batch_size: int, max_num_tokens: int) -> tuple[int, ...]:
