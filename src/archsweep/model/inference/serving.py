@@ -162,7 +162,9 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
             frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, ranks, isl, osl))
         graph_t = t
         if job.cuda_graph_batch_sizes:  # graph iterations run padded to a captured batch size
-            pad = (padded_batch(b / ranks, job.cuda_graph_batch_sizes) - b / ranks) * ranks
+            # per rank and per pipeline micro-batch (each micro-batch is one forward, padded on its own)
+            graphs = ranks * cfg.pp
+            pad = (padded_batch(b / graphs, job.cuda_graph_batch_sizes) - b / graphs) * graphs
             graph_t, _pst = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt, pad)
         eager_t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, np.ones_like(prompt))
         return (1.0 - frac) * graph_t + frac * eager_t, st
