@@ -1,6 +1,6 @@
 """A study's serving entry and ``archsweep eval --serving`` reach the engine behaviours of
 :class:`archsweep.spec.serving.ServingJob` (``eager_prompt_iterations``, ``full_length_kv_pool``; s19-H / s19-M2
-added them, only the validation rows could set them: s19-Q)."""
+added them, only the validation rows could set them: s19-Q; ``moe_allgather``, ``cuda_graph_padding``: s20-D)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from archsweep.cli.app import main
 from archsweep.load.study import parse_study
 from archsweep.spec.errors import InputError, InputErrors
+from archsweep.spec.serving import PERF_OVERVIEW_BATCH_SIZES
 
 STUDY: dict[str, Any] = {
     "name": "t",
@@ -32,6 +33,7 @@ def _study(**serving: Any):
 def test_serving_entry_defaults_keep_both_behaviours_off():
     job = _study().serving[0].job
     assert not job.eager_prompt_iterations and not job.full_length_kv_pool
+    assert not job.moe_allgather and job.cuda_graph_batch_sizes == ()  # s20-D's two, off too
 
 
 def test_serving_entry_sets_both_behaviours():
@@ -39,14 +41,20 @@ def test_serving_entry_sets_both_behaviours():
     assert job.eager_prompt_iterations and job.full_length_kv_pool
 
 
-@pytest.mark.parametrize("key", ["eager_prompt_iterations", "full_length_kv_pool"])
+def test_serving_entry_sets_the_gather_and_cuda_graph_padding():
+    job = _study(moe_allgather=True, cuda_graph_padding=True).serving[0].job
+    assert job.moe_allgather and job.cuda_graph_batch_sizes == PERF_OVERVIEW_BATCH_SIZES
+
+
+@pytest.mark.parametrize("key", ["eager_prompt_iterations", "full_length_kv_pool", "moe_allgather", "cuda_graph_padding"])
 def test_serving_entry_refuses_a_non_boolean_naming_the_key(key):
     with pytest.raises((InputError, InputErrors)) as info:
         _study(**{key: "yes"})
     assert f"workloads[0].serving.{key}" in str(info.value)
 
 
-@pytest.mark.parametrize("flag", ["--eager-prompt-iterations", "--full-length-kv-pool"])
+@pytest.mark.parametrize("flag", ["--eager-prompt-iterations", "--full-length-kv-pool", "--moe-allgather",
+                                  "--cuda-graph-padding"])
 def test_eval_serving_flag_without_serving_is_refused(flag, capsys):
     status = main(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8", flag])
     err = capsys.readouterr().err

@@ -30,7 +30,11 @@ def test_shipped_files_load_typed() -> None:
     assert "gpt3" not in rules  # compared as measured (inconsistent sources, see the file)
     entries = {e.prefix: e for e in load_bench_precisions()}
     # Qwen3-30B before Qwen3: the first matching prefix wins (its Blackwell KV is FP8, Qwen3-235B's BF16).
-    assert list(entries) == ["GPT-OSS", "Qwen3-30B", "Qwen3", "Llama-4"]
+    assert list(entries) == ["DeepSeek-R1", "GPT-OSS", "Qwen3-30B", "Qwen3", "Llama-4"]
+    # s20-D: DeepSeek's own FP8 checkpoint is 128x128 block-scaled (its MoE gathers BF16); no other entry is
+    ds = entries["DeepSeek-R1"]
+    assert ds.fp8_block_scales and (ds.other.weight, ds.fp4_native.weight) == ("fp8", "fp4")
+    assert not any(e.fp8_block_scales for k, e in entries.items() if k != "DeepSeek-R1")
     assert (entries["Qwen3-30B"].fp4_native.kv, entries["Qwen3"].fp4_native.kv, entries["Llama-4"].fp4_native.kv) == ("fp8", "bf16", "fp8")
     gpt = entries["GPT-OSS"]
     assert (gpt.fp4_native.weight, gpt.other.weight, gpt.non_expert_weight) == ("fp4", "int4", "bf16")
@@ -94,3 +98,10 @@ def test_bad_eval_rule_is_refused(tmp_path: Path, key: str, value: object, allow
     p = exc.value.problem
     assert (p.file, p.key_path, p.value) == (str(path), f"llama2_70b_lora.{key}", repr(value))
     assert allowed in p.allowed
+
+
+def test_fp8_block_scales_must_be_a_boolean(tmp_path: Path) -> None:
+    doc = _shipped("trtllm_bench_precisions.yaml")
+    doc["DeepSeek-R1"]["fp8_block_scales"] = "yes"
+    with pytest.raises(InputError, match=r"DeepSeek-R1\.fp8_block_scales"):
+        load_bench_precisions(_write(tmp_path, "p.yaml", doc))

@@ -112,13 +112,14 @@ def test_gpt_oss_rows_at_the_bench_defaults_with_a_full_length_kv_pool(inference
     # 32.7 / 10.8, the defaults alone 51.8 / 19.4); tolerances are those figures rounded up. The long-output
     # DEP rows the window pools over-predicted (B200 DEP2 / H100 DEP4 1024/32768 1.58 / 1.74x) are 1.15 / 1.21x;
     # GB200 TP1 1k/1k 1.03x. Left: the Hopper MXFP4 (Triton W4A16) rows at large batch, H200 TP1 1k/1k 1.36x,
-    # H100 DEP4 1k/1k 2.07x, and B200 DEP2 1k/1k 1.36x.
+    # H100 DEP4 1k/1k 2.07x, and B200 DEP2 1k/1k 1.36x. s20-D (CUDA-graph padding, the attention-DP gather):
+    # 120B 32.4 -> 29.2 %, 20B 11.6 -> 10.05 %; H200 TP1 1k/1k 1.28x, H100 DEP4 1.95-2.01x, B200 DEP2 1.34x.
     done = [r for r in inference_rows if not r.skipped]
     big = [r for r in done if r.model == "GPT-OSS 120B"]
     small = [r for r in done if r.model == "GPT-OSS 20B"]
     assert len(big) == 22 and len(small) == 22
-    assert _ape(big) <= 0.33
-    assert _ape(small) <= 0.117
+    assert _ape(big) <= 0.30
+    assert _ape(small) <= 0.101
     ratio = {r.run_id: r.predicted_tokens_per_s / r.measured_tokens_per_s for r in big}
     gb200 = [v for k, v in ratio.items() if k.endswith(("_GB200_TP1_1000_1000", "_GB200_TP1_1024_1024"))]
     assert len(gb200) == 2 and all(0.9 <= v <= 1.1 for v in gb200)
@@ -129,9 +130,11 @@ def test_gpt_oss_rows_at_the_bench_defaults_with_a_full_length_kv_pool(inference
 def test_local_attention_layers_fill_a_full_length_kv_pool(inference_rows):
     # s19-M2: Llama-4 Maverick's chunked-attention layers hold their cache at full length too (TensorRT-LLM's
     # one pool without max_attention_window): 21.7 -> 11.9 % over its 17 rows; the Blackwell DEP4 1024/32768
-    # rows 1.55-1.58x -> 1.03-1.04x (s19-H's "Maverick 1024/32768 over-predicted at FP8 KV").
+    # rows 1.55-1.58x -> 1.03-1.04x (s19-H's "Maverick 1024/32768 over-predicted at FP8 KV"). s20-D moves it the
+    # wrong way, 11.9 -> 12.2 % (the top-1 gather on the DGX boards sends every token to every rank; the padding
+    # slows the H200 DEP8 8192/1024 row 0.71 -> 0.67x): bound 0.12 -> 0.123.
     done = [r for r in inference_rows if not r.skipped and r.model == "Llama-4-Maverick-17B-128E"]
-    assert len(done) == 17 and _ape(done) <= 0.12
+    assert len(done) == 17 and _ape(done) <= 0.123
     long = [r for r in done if r.run_id.endswith("_1024_32768") and "_H200_" not in r.run_id]
     assert len(long) == 2 and all(0.9 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.1 for r in long)
 
@@ -201,10 +204,26 @@ def test_pytorch_backend_prompt_iterations_run_eagerly(inference_rows):
     # 1.50-1.59x -> 0.96-1.02x. Tolerances: those figures rounded up; the older tables do not move.
     done = [r for r in inference_rows if not r.skipped]
     latest = [r for r in done if r.group == "trtllm-latest-offline"]
-    assert len(latest) == 130 and _ape(latest) <= 0.185
-    assert _ape([r for r in latest if r.model == "Qwen3-235B-A22B"]) <= 0.14
+    assert len(latest) == 130 and _ape(latest) <= 0.165  # 16.41 % with s20-D's gather and CUDA-graph padding
+    assert _ape([r for r in latest if r.model == "Qwen3-235B-A22B"]) <= 0.141  # 13.8 -> 14.06 % with s20-D (wrong way)
     assert _ape([r for r in latest if r.model == "Qwen3-30B-A3B"]) <= 0.181  # 18.0 % with s19-M2's whole-prompt token floor
     ends = tuple(f"_{gpu}_DEP4_{seq}" for gpu in ("B200", "GB200") for seq in ("1000_1000", "1024_1024"))
     short = [r for r in latest if r.model == "Qwen3-235B-A22B" and r.run_id.endswith(ends)]
     assert len(short) == 4 and all(0.9 <= r.predicted_tokens_per_s / r.measured_tokens_per_s <= 1.1 for r in short)
     assert not any(r.predicted_tokens_per_s != r.predicted_tokens_per_s for r in latest)  # no NaN
+
+
+def test_attention_dp_moe_gather_and_cuda_graph_padding(inference_rows):
+    # s20-D: TensorRT-LLM's attention-DP MoE all-gathers every rank's tokens and reduce-scatters BF16 where its
+    # alltoall is off (ep <= top_k, or no MNNVL), the DeepSeek FP8 block-scaled input in BF16; generation-only
+    # iterations run padded to a captured CUDA-graph batch size (perf-overview options enable_padding). DeepSeek-R1
+    # 28.4 -> 25.6 %; its H200 DEP8 1k/1k rows 1.77 -> 1.61x, still over-predicted (tolerance: 25.6 % rounded up,
+    # the rows within 1.5-1.7x); gpt-oss 20B Hopper 1k/1k 1.26-1.35 -> 1.12-1.22x.
+    done = [r for r in inference_rows if not r.skipped and r.group == "trtllm-latest-offline"]
+    ratio = {r.run_id: r.predicted_tokens_per_s / r.measured_tokens_per_s for r in done}
+    assert _ape([r for r in done if r.model == "DeepSeek-R1-0528"]) <= 0.256
+    h200 = [v for k, v in ratio.items() if "DeepSeek" in k and k.endswith(("_H200_DEP8_1000_1000", "_H200_DEP8_1024_1024"))]
+    assert len(h200) == 2 and all(1.5 <= v <= 1.7 for v in h200)
+    small = [v for k, v in ratio.items() if "GPT-OSS_20B" in k and ("_H200_" in k or "_H100" in k)
+             and k.endswith(("_1000_1000", "_1024_1024"))]
+    assert len(small) == 4 and all(1.05 <= v <= 1.25 for v in small)

@@ -2,7 +2,8 @@
 
 ``archsweep eval --serving --model llama3-70b --accelerator H200 --count 8 --input-tokens 2048
 --output-tokens 256 --ttft-max 2s --tpot-max 50ms [--qps 5 | --concurrency 64] [--precision fp8]
-[--kv-precision fp8] [--no-disaggregation] [--eager-prompt-iterations] [--full-length-kv-pool] [--json]``
+[--kv-precision fp8] [--no-disaggregation] [--eager-prompt-iterations] [--full-length-kv-pool]
+[--moe-allgather] [--cuda-graph-padding] [--json]``
 
 Options are added to the existing ``eval`` parser by :func:`add_serving_arguments` (one call in
 :mod:`archsweep.cli.app`); :func:`cmd_eval_serving` runs :func:`archsweep.whatif_serving.serving_what_if`.
@@ -53,6 +54,12 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the KV cache holds sliding-window / chunked-attention layers at the full sequence "
                             "length too (TensorRT-LLM without kv_cache_config.max_attention_window); default off: "
                             "local layers hold at most their window")
+    group.add_argument("--moe-allgather", action="store_true",
+                       help="under attention DP the MoE all-gathers every rank's tokens and reduce-scatters its BF16 "
+                            "output (TensorRT-LLM where its alltoall is off); default off: an all-to-all of the routed copies")
+    group.add_argument("--cuda-graph-padding", action="store_true",
+                       help="generation-only iterations run padded to the next captured CUDA-graph batch size "
+                            "(TensorRT-LLM perf-overview options: 1, 2, 4, ..., 8192); default off")
 
 
 #: ``eval`` options of a training what-if (argparse dest -> flag), refused with ``--serving``.
@@ -64,7 +71,8 @@ SERVING_OPTIONS = {"input_tokens": "--input-tokens", "output_tokens": "--output-
                    "tpot_max": "--tpot-max", "qps": "--qps", "concurrency": "--concurrency",
                    "kv_precision": "--kv-precision", "fp4_native": "--fp4-native",
                    "no_disaggregation": "--no-disaggregation", "eager_prompt_iterations": "--eager-prompt-iterations",
-                   "full_length_kv_pool": "--full-length-kv-pool"}
+                   "full_length_kv_pool": "--full-length-kv-pool", "moe_allgather": "--moe-allgather",
+                   "cuda_graph_padding": "--cuda-graph-padding"}
 
 
 def check_training_eval(args: argparse.Namespace) -> None:
@@ -120,7 +128,8 @@ def cmd_eval_serving(args: argparse.Namespace) -> int:
                                    tpot_max_s=_time(args.tpot_max, "--tpot-max"),
                                    precision=precision, kv_precision=args.kv_precision,
                                    eager_prompt_iterations=args.eager_prompt_iterations,
-                                   full_length_kv_pool=args.full_length_kv_pool)
+                                   full_length_kv_pool=args.full_length_kv_pool,
+                                   moe_allgather=args.moe_allgather, cuda_graph_padding=args.cuda_graph_padding)
     fp4 = None if args.fp4_native is None else args.fp4_native == "yes"
     result = serving_what_if(args.model, args.accelerator, args.count, job, fp4_native=fp4,
                              disaggregation=not args.no_disaggregation)

@@ -18,6 +18,8 @@ A study's ``workloads`` may mix training stems (``llama3-70b``) and serving entr
           disaggregation: true          # also search prefill/decode pool splits
           eager_prompt_iterations: false  # iterations with a prompt run without CUDA graphs (TensorRT-LLM PyTorch)
           full_length_kv_pool: false    # local-attention layers hold the KV cache at full length too
+          moe_allgather: false          # attention-DP MoE all-gathers tokens, reduce-scatters BF16 (TensorRT-LLM)
+          cuda_graph_padding: false     # generation-only iterations padded to a captured CUDA-graph batch size
 
 Parsing is kept here, apart from :mod:`archsweep.load.study`; training entries
 (``{model, name?, training: {...}}``) are parsed by :mod:`archsweep.load.training_workloads`. Every
@@ -34,32 +36,44 @@ from archsweep.load.training_workloads import parse_training_entry
 from archsweep.load.units import parse_quantity
 from archsweep.load.workloads import list_workloads
 from archsweep.spec.errors import InputError, Problem
-from archsweep.spec.serving import MAX_REQUEST_TOKENS, PRECISIONS, ServingJob, ServingWorkload
+from archsweep.spec.serving import (
+    MAX_REQUEST_TOKENS,
+    PERF_OVERVIEW_BATCH_SIZES,
+    PRECISIONS,
+    ServingJob,
+    ServingWorkload,
+)
 from archsweep.spec.training import TrainingWorkload
 
 __all__ = ["parse_serving_entry", "parse_workload_entries", "serving_job_from_options", "token_count"]
 
 _SERVING_KEYS = ("input_tokens", "output_tokens", "ttft_max", "tpot_max", "load", "precision", "kv_precision",
-                 "fp4_native", "disaggregation", "eager_prompt_iterations", "full_length_kv_pool")
+                 "fp4_native", "disaggregation", "eager_prompt_iterations", "full_length_kv_pool", "moe_allgather",
+                 "cuda_graph_padding")
 
 
 def serving_job_from_options(*, input_tokens: float, output_tokens: float, load: str = "offline",
                              concurrency: float | None = None, qps: float | None = None,
                              ttft_max_s: float | None = None, tpot_max_s: float | None = None,
                              precision: str = "bf16", kv_precision: str | None = None,
-                             eager_prompt_iterations: bool = False, full_length_kv_pool: bool = False) -> ServingJob:
+                             eager_prompt_iterations: bool = False, full_length_kv_pool: bool = False,
+                             moe_allgather: bool = False, cuda_graph_padding: bool = False) -> ServingJob:
     """A :class:`ServingJob` from one precision name (weights and matrix inputs) and an optional KV type.
 
     ``int4`` is weight-only: matrix inputs stay BF16. KV defaults to FP8 for FP8/FP4 and to BF16 otherwise.
     ``eager_prompt_iterations`` / ``full_length_kv_pool``: the engine behaviours of the same
-    :class:`ServingJob` fields (TensorRT-LLM's PyTorch backend), both off by default.
+    :class:`ServingJob` fields (TensorRT-LLM's PyTorch backend), both off by default; so are ``moe_allgather``
+    (the field of that name) and ``cuda_graph_padding`` (``cuda_graph_batch_sizes`` = the perf-overview options'
+    list, :data:`~archsweep.spec.serving.PERF_OVERVIEW_BATCH_SIZES`).
     """
     activation = "bf16" if precision == "int4" else precision
     kv = kv_precision or ("fp8" if precision in ("fp8", "fp4") else "bf16")
     return ServingJob(float(input_tokens), float(output_tokens), load=load, concurrency=concurrency,  # type: ignore[arg-type]
                       qps=qps, ttft_max_s=ttft_max_s, tpot_max_s=tpot_max_s, weight_precision=precision,  # type: ignore[arg-type]
                       activation_precision=activation, kv_precision=kv,  # type: ignore[arg-type]
-                      eager_prompt_iterations=eager_prompt_iterations, full_length_kv_pool=full_length_kv_pool)
+                      eager_prompt_iterations=eager_prompt_iterations, full_length_kv_pool=full_length_kv_pool,
+                      moe_allgather=moe_allgather,
+                      cuda_graph_batch_sizes=PERF_OVERVIEW_BATCH_SIZES if cuda_graph_padding else ())
 
 
 def token_count(raw: Any, file: str, key: str) -> float:
@@ -116,7 +130,7 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
         problems.append(problem(file, f"{sk}.kv_precision", kv, "one of bf16, fp8, fp4"))
     flags = {}
     for flag, default in (("fp4_native", False), ("disaggregation", True), ("eager_prompt_iterations", False),
-                          ("full_length_kv_pool", False)):
+                          ("full_length_kv_pool", False), ("moe_allgather", False), ("cuda_graph_padding", False)):
         value = raw.get(flag, default)
         if not isinstance(value, bool):
             problems.append(problem(file, f"{sk}.{flag}", value, "true or false"))
@@ -128,7 +142,9 @@ def parse_serving_entry(entry: Mapping[str, Any], file: str, key: str, problems:
                                                            qps=qps, ttft_max_s=ttft, tpot_max_s=tpot, precision=precision,
                                                            kv_precision=kv,
                                                            eager_prompt_iterations=flags["eager_prompt_iterations"],
-                                                           full_length_kv_pool=flags["full_length_kv_pool"]))
+                                                           full_length_kv_pool=flags["full_length_kv_pool"],
+                                                           moe_allgather=flags["moe_allgather"],
+                                                           cuda_graph_padding=flags["cuda_graph_padding"]))
     if job is None:
         return None
     name = entry.get("name") or f"{model}-serving-{int(isl)}-{int(osl)}"  # type: ignore[arg-type]

@@ -85,7 +85,8 @@ def _bench_precisions(path: Path) -> tuple[BenchPrecisions, ...]:
     return tuple(
         BenchPrecisions(prefix=str(prefix), fp4_native=_triple(e["fp4_native"]), other=_triple(e["other"]),
                         non_expert_weight=e.get("non_expert_weight"), source=e["source"], locator=e["locator"],
-                        confidence=e["confidence"], checkpoint=e.get("checkpoint"))
+                        confidence=e["confidence"], checkpoint=e.get("checkpoint"),
+                        fp8_block_scales=bool(e.get("fp8_block_scales", False)))
         for prefix, e in doc.items())
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 from archsweep.spec.errors import InputError
 
 __all__ = ["ServingJob", "ServingWorkload", "Precision", "LoadMode", "BYTES_PER_ELEMENT", "PRECISIONS", "LOAD_MODES",
-           "MAX_REQUEST_TOKENS"]
+           "MAX_REQUEST_TOKENS", "PERF_OVERVIEW_BATCH_SIZES"]
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]
 LoadMode = Literal["offline", "concurrency", "qps"]
@@ -36,6 +36,12 @@ def _check(cond: bool, key: str, value: object, allowed: str) -> None:
     if not cond:
         raise InputError("<serving job>", key, str(value), allowed)
 
+
+
+#: ``cuda_graph_config.batch_sizes`` of every llm_options file of TensorRT-LLM perf-overview @585c7565 (with
+#: ``enable_padding: true``): the sizes a ``cuda_graph_padding`` serving entry pads to
+#: (:mod:`archsweep.model.inference.cuda_graph`).
+PERF_OVERVIEW_BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
 
 @dataclass(frozen=True)
 class ServingJob:
@@ -71,6 +77,17 @@ class ServingJob:
             per-layer windows (the perf-overview @585c7565 options files do not); the kernels still
             read only the window. False: local layers hold at most their window
             (:func:`~archsweep.model.inference.attention_span.kv_tokens_held`).
+        moe_allgather: under attention DP the MoE all-gathers every rank's tokens and
+            reduce-scatters its BF16 output instead of an all-to-all of the routed copies
+            (TensorRT-LLM's PyTorch path where its alltoall is not enabled:
+            :func:`~archsweep.model.inference.moe_comm.trtllm_moe_allgather`). False: the all-to-all.
+        moe_dispatch_precision: element type of the gathered tokens (``moe_allgather``); None: the
+            activation precision (the MoE input is quantized before the gather); bf16 where the MoE
+            op quantizes inside (FP8 block scales on Hopper).
+        cuda_graph_batch_sizes: the batch sizes (per attention-DP rank, ascending) the engine holds a
+            CUDA graph for with padding on; a generation-only iteration runs the next one up, the extra
+            requests as one-token dummies (:mod:`archsweep.model.inference.cuda_graph`). Empty: no
+            padding.
     """
 
     input_tokens: float
@@ -88,6 +105,9 @@ class ServingJob:
     non_expert_weight_precision: Precision | None = None
     eager_prompt_iterations: bool = False
     full_length_kv_pool: bool = False
+    moe_allgather: bool = False
+    moe_dispatch_precision: Precision | None = None
+    cuda_graph_batch_sizes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _check(self.input_tokens >= 1, "input_tokens", self.input_tokens, ">= 1 token")
@@ -107,6 +127,11 @@ class ServingJob:
         _check(self.kv_precision in ("bf16", "fp8", "fp4"), "kv_precision", self.kv_precision, "bf16, fp8, fp4")
         _check(self.non_expert_weight_precision in (None, "bf16"), "non_expert_weight_precision",
                self.non_expert_weight_precision, "None (as the experts) or bf16")
+        _check(self.moe_dispatch_precision in (None, "bf16", "fp8", "fp4"), "moe_dispatch_precision",
+               self.moe_dispatch_precision, "None (the activation precision), bf16, fp8, fp4")
+        sizes = self.cuda_graph_batch_sizes
+        _check(all(int(b) == b and b >= 1 for b in sizes) and list(sizes) == sorted(set(sizes)),
+               "cuda_graph_batch_sizes", sizes, "ascending distinct whole batch sizes >= 1 (empty: no padding)")
         _check(self.num_requests is None or (self.load == "offline" and self.num_requests >= 1), "num_requests",
                self.num_requests, "None, or >= 1 request with load 'offline'")
         _check(not self.speculative_decoding, "speculative_decoding", self.speculative_decoding,
@@ -123,6 +148,11 @@ class ServingJob:
     @property
     def activation_bytes_per_element(self) -> float:
         return BYTES_PER_ELEMENT[self.activation_precision]
+
+    @property
+    def moe_dispatch_bytes_per_element(self) -> float:
+        """Bytes of one gathered MoE input element (``moe_dispatch_precision``, else the activation's)."""
+        return BYTES_PER_ELEMENT[self.moe_dispatch_precision or self.activation_precision]
 
 
 @dataclass(frozen=True)

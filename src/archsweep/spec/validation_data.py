@@ -120,6 +120,8 @@ class BenchPrecisions:
     imply it (``mxfp4``: the openai gpt-oss checkpoints; ``int4_i32``: an AutoAWQ / GPTQ /
     compressed-tensors one; None: fp4 -> nvfp4, else the precision),
     for trtllm-bench's engine-size estimate (model.inference.engine_limits.CHECKPOINT_STORAGE).
+    ``fp8_block_scales``: where the rows run FP8 weights, they are 128x128 block-scaled (the MoE's
+    attention-DP gather then moves BF16, model.inference.moe_comm).
     """
 
     prefix: str
@@ -130,3 +132,4 @@ class BenchPrecisions:
     locator: str
     confidence: str
     checkpoint: str | None = None
+    fp8_block_scales: bool = False

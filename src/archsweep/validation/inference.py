@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,9 @@ from archsweep.model.inference import (
     enumerate_serving_configs,
     evaluate_serving_batch,
 )
+from archsweep.model.inference.cuda_graph import PERF_OVERVIEW_BATCH_SIZES, captured_batch_sizes
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
+from archsweep.model.inference.moe_comm import trtllm_moe_allgather
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.validation_data import BenchPrecisions
@@ -96,6 +98,13 @@ def _checkpoint(weight: str, model: str, overrides: tuple[BenchPrecisions, ...] 
     if entry is not None and entry.checkpoint is not None:
         return entry.checkpoint
     return _CHECKPOINT_OF_WEIGHT[weight]
+
+
+def _dispatch_precision(weight: str, model: str, overrides: tuple[BenchPrecisions, ...] | None) -> str | None:
+    """bf16 where the row's FP8 weights are block-scaled (the MoE op quantizes its BF16 input inside,
+    model.inference.moe_comm), else None (the activation precision)."""
+    entry = _entry(model, overrides)
+    return "bf16" if weight == "fp8" and entry is not None and entry.fp8_block_scales else None
 
 
 def _precisions(text: str, model: str = "", accelerator: str = "",
@@ -180,11 +189,14 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     w, a, kv = _precisions(str(rec["precision"]), out["model"], out["accelerator"], overrides)
     isl, osl = float(rec["avg_input_tokens"]), float(rec["avg_output_tokens"])
     n_req = None if qps else trtllm_bench_num_requests(isl, osl)
+    hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
+    gather = pytorch_backend and wl.moe is not None and bool(fixed["attention_dp"]) and trtllm_moe_allgather(
+        int(wl.moe.top_k), int(fixed["ep"]), float(np.reshape(hw.scaleup_domain_size, -1)[0]))
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
                      non_expert_weight_precision=_non_expert_precision(out["model"], overrides),  # type: ignore[arg-type]
-                     eager_prompt_iterations=pytorch_backend, full_length_kv_pool=pytorch_backend)
-    hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
+                     eager_prompt_iterations=pytorch_backend, full_length_kv_pool=pytorch_backend,
+                     moe_allgather=gather, moe_dispatch_precision=_dispatch_precision(w, out["model"], overrides))
     chunks: tuple[int, ...] = (8192,)
     if qps:
         fixed = {**fixed, "chunk_tokens": 8192.0}
@@ -201,6 +213,8 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
             whole_prompts=pytorch_backend)
         ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
+        if pytorch_backend:  # every options file of the table pads graph iterations (model.inference.cuda_graph)
+            job = replace(job, cuda_graph_batch_sizes=captured_batch_sizes(PERF_OVERVIEW_BATCH_SIZES, int(max_bs), int(max_tokens)))
     cfg = enumerate_serving_configs(wl, job, n, concurrency_ladder=ladder, disaggregation=False, fixed=fixed)
     if len(cfg) == 0:
         return skip(f"mapping {fixed} invalid for {stem} on {n} accelerators")

@@ -25,8 +25,11 @@ __all__ = ["decode_step_time_s"]
 
 def decode_step_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                        scal: ServingCalibration, cal: Calibration, peak: np.ndarray, batch: np.ndarray,
-                       prefill_tokens_per_step: np.ndarray | float = 0.0) -> tuple[np.ndarray, StageCost]:
+                       prefill_tokens_per_step: np.ndarray | float = 0.0,
+                       padding_tokens_per_step: np.ndarray | float = 0.0) -> tuple[np.ndarray, StageCost]:
     """Seconds per output token of every sequence (one round), and one stage iteration's cost.
+
+    ``padding_tokens_per_step``: dummy requests of a CUDA-graph padded iteration (per replica).
 
     KV length per sequence: the prompt plus half the output on average (``ISL + OSL / 2``); local
     (sliding-window, chunked) layers read less (:mod:`~archsweep.model.inference.attention_span`).
@@ -34,5 +37,5 @@ def decode_step_time_s(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigA
     pp = cfg.pp
     ctx = decode_span(wl, float(job.input_tokens) + 0.5 * float(job.output_tokens))
     st = stage_iteration(hw, wl, cfg, job, scal, cal, peak, batch / pp, ctx, prefill_tokens_per_step / pp,
-                         prefill_span(wl, float(job.input_tokens)))
+                         prefill_span(wl, float(job.input_tokens)), padding_tokens_per_step / pp)
     return pp * st.time_s + scal.step_overhead_s, st

@@ -37,6 +37,7 @@ from archsweep.model.collectives import p2p_time_s
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.inference.attention_span import kv_tokens_held
 from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.cuda_graph import padded_batch
 from archsweep.model.inference.decode import decode_step_time_s
 from archsweep.model.inference.eager import prompt_iteration_fraction, with_eager_floor
 from archsweep.model.inference.kv_cache import (
@@ -149,12 +150,24 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
 
     host_stage = np.ceil(wl.layers / cfg.pp) * scal.eager_host_s_per_layer
 
+    ranks = np.where(adp, cfg.width, 1.0)
+
     def tpot_at(b: np.ndarray):
-        t, st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, np.where(dis, 0.0, b * isl / osl))
+        prompt = np.where(dis, 0.0, b * isl / osl)
+        t, st = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt)
+        if not (job.eager_prompt_iterations or job.cuda_graph_batch_sizes):
+            return t, st
+        frac = np.zeros_like(prompt)
         if job.eager_prompt_iterations:  # iterations carrying a prompt run without CUDA graphs
-            frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, np.where(adp, cfg.width, 1.0), isl, osl))
-            t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, frac)
-        return t, st
+            frac = np.where(dis, 0.0, prompt_iteration_fraction(b, cfg.chunk_tokens, ranks, isl, osl))
+        graph_t = t
+        if job.cuda_graph_batch_sizes:  # graph iterations run padded to a captured batch size
+            # per rank and per pipeline micro-batch (each micro-batch is one forward, padded on its own)
+            graphs = ranks * cfg.pp
+            pad = (padded_batch(b / graphs, job.cuda_graph_batch_sizes) - b / graphs) * graphs
+            graph_t, _pst = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt, pad)
+        eager_t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, np.ones_like(prompt))
+        return (1.0 - frac) * graph_t + frac * eager_t, st
 
     tpot, dec_st = tpot_at(batch)
     decode_rate = replicas * batch / (osl * tpot)  # requests/s at the full batch

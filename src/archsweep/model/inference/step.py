@@ -32,6 +32,7 @@ from archsweep.model import collectives as coll
 from archsweep.model.attention_kernel import attention_head_dim_factor
 from archsweep.model.gemm import PartFill, gemm_efficiency
 from archsweep.model.inference.configs import ServingConfigArrays
+from archsweep.model.inference.moe_comm import allgather_moe_comm
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -116,8 +117,13 @@ def weight_bytes_per_accelerator(wl: Architecture, cfg: ServingConfigArrays, job
 def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArrays, job: ServingJob,
                     scal: ServingCalibration, cal: Calibration, peak: np.ndarray,
                     decode_tokens: np.ndarray, decode_context: np.ndarray,
-                    prefill_tokens: np.ndarray, prefill_context: np.ndarray) -> StageCost:
+                    prefill_tokens: np.ndarray, prefill_context: np.ndarray,
+                    padding_tokens: np.ndarray | float = 0.0) -> StageCost:
     """Time and work of one iteration of one stage, per accelerator (see module docstring).
+
+    ``padding_tokens``: dummy generation tokens of a CUDA-graph padded iteration (per replica per
+    stage, :mod:`~archsweep.model.inference.cuda_graph`): they run the GEMMs, the LM head, the MoE and
+    its communication like decode tokens, but hold no KV cache (no attention work).
 
     ``decode_tokens`` / ``prefill_tokens`` are per replica per stage (one micro-batch); ``cal``
     supplies the GEMM tile constants; ``peak`` the matrix peak of the activation precision. ``hw`` as
@@ -129,7 +135,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     adp = cfg.attention_dp > 0
     layers = np.ceil(wl.layers / cfg.pp)
     h = float(wl.hidden)
-    tokens = decode_tokens + prefill_tokens
+    tokens = decode_tokens + prefill_tokens + padding_tokens
     one_byte = job.activation_precision != "bf16"  # FP8 / FP4 GEMM operands (training's bytes_per_element < 2)
     fill = PartFill.of(hw)  # the part's GEMM pipeline fill, as in training
     t_rank = np.where(adp, tokens / width, tokens)  # tokens each rank's attention sees
@@ -157,7 +163,8 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
     # logits are not returned, the LM head sees the gathered last positions).
     prompts_rank = np.where(adp, prefill_tokens / width, prefill_tokens) / float(job.input_tokens)
     head = wl.vocab * h / tp
-    flops = 2.0 * t_rank * (params - head) + 2.0 * (np.where(adp, decode_tokens / width, decode_tokens) + prompts_rank) * head
+    sampled = decode_tokens + padding_tokens  # every generation token (dummies too) runs the LM head
+    flops = 2.0 * t_rank * (params - head) + 2.0 * (np.where(adp, sampled / width, sampled) + prompts_rank) * head
     wbytes = wbpe_dense * params
     linear = np.maximum(flops / (peak_dense * eff), wbytes / (bw * scal.weight_stream_bw_efficiency))
     # ---- routed experts
@@ -172,7 +179,7 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         # a handful of tokens per expert pads to 16, not to a 128-row tile, and stays weight-read bound.
         tile_cap = float(cal.gemm_tile_m)
         small = per_expert_tokens < tile_cap
-        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens))), scal.moe_min_token_tile, tile_cap)
+        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens) - 1e-9)), scal.moe_min_token_tile, tile_cap)  # 32.0000001 tokens fill a 32-row tile
         eta_tokens = np.where(small, per_expert_tokens / token_tile, 1.0)
         e_eff = eta_tokens * gemm_efficiency(np.where(small, tile_cap, per_expert_tokens),
                                              wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
@@ -209,8 +216,12 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         ffn_ar = np.where(cfg.ep > 1, 0.0, coll.allreduce_time_s(hw, act, width, one, eff_c))
         a2a_size = t_rank * wl.moe.top_k * h * job.activation_bytes_per_element
         a2a = np.where(cfg.ep > 1, coll.alltoall_time_s(hw, a2a_size, cfg.ep, moe_tp, eff_c), 0.0)
-        comm = layers * (ar + (1.0 - moe_frac) * ar + moe_frac * (ffn_ar + 2.0 * a2a))
-        link = layers * (2.0 * act * (tp - 1) / tp + moe_frac * 2.0 * a2a_size * (cfg.ep - 1) / cfg.ep)
+        moe_comm, moe_link = 2.0 * a2a, 2.0 * a2a_size * (cfg.ep - 1) / cfg.ep
+        if job.moe_allgather:  # attention DP gathers every rank's tokens (model.inference.moe_comm)
+            ag, ag_link = allgather_moe_comm(hw, t_rank, h, job.moe_dispatch_bytes_per_element, cfg.ep, moe_tp, eff_c)
+            moe_comm, moe_link = np.where(adp, ag, moe_comm), np.where(adp, ag_link, moe_link)
+        comm = layers * (ar + (1.0 - moe_frac) * ar + moe_frac * (ffn_ar + moe_comm))
+        link = layers * (2.0 * act * (tp - 1) / tp + moe_frac * moe_link)
     else:
         comm = 2.0 * layers * ar
         link = 2.0 * layers * 2.0 * act * (tp - 1) / tp

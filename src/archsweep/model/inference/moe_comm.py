@@ -1,0 +1,48 @@
+"""How TensorRT-LLM's PyTorch path moves MoE tokens under attention DP: all-gather + reduce-scatter.
+
+Source (read, not copied): TensorRT-LLM ``_torch/modules/fused_moe/fused_moe_cutlass.py``
+(``CutlassFusedMoE.forward_chunk`` / ``reducescatter_or_allreduce``; stored at 000a01de and in the later
+versions with ``select_alltoall_method_type``). With attention DP and no alltoall method, every rank
+all-gathers the hidden states of all ranks (``allgather(..., sizes=all_rank_num_tokens)``), runs its own
+experts over them and reduce-scatters the BF16 output. The gathered input is quantized first for FP8
+per-tensor (``static_quantize_e4m3_per_tensor``) and NVFP4 (``fp4_quantize``, plus its scales), but not
+for FP8 block scales (the SM90 op does "dynamic quant + scatter + gemm1 ..." inside: the gather is BF16).
+``select_alltoall_method_type`` returns NotEnabled when ``moe_ep_size <= top_k``, and otherwise uses the
+MNNVL all-to-all only where ``MnnvlMemory.supports_mnnvl()`` (a multi-node NVLink fabric, GB200 NVL72;
+DeepEP needs ``TRTLLM_CAN_USE_DEEP_EP``, which the perf-overview @585c7565 commands do not set). The
+gpt-oss Triton backend (Hopper) gathers BF16 hidden states itself (``modeling_gpt_oss.py``
+``MLPBlock.forward_attn_dp``) and supports no alltoall (the GPT-OSS deployment guide's support matrix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.model import collectives as coll
+from archsweep.spec.hardware import HardwareArrays
+
+__all__ = ["trtllm_moe_allgather", "allgather_moe_comm"]
+
+#: A scale-up domain larger than one 8-GPU board: the multi-node NVLink (MNNVL) fabric that
+#: ``MnnvlMemory.supports_mnnvl()`` requires (GB200 NVL72); DGX H100 / H200 / B200 boards have none.
+BOARD_GPUS = 8
+
+
+def trtllm_moe_allgather(top_k: int, ep: int, scaleup_domain_size: float) -> bool:
+    """True where TensorRT-LLM's attention-DP MoE gathers tokens instead of an all-to-all (module docstring):
+    expert parallelism no wider than ``top_k``, or no multi-node NVLink fabric."""
+    return ep > 1 and (ep <= top_k or scaleup_domain_size <= BOARD_GPUS)
+
+
+def allgather_moe_comm(hw: HardwareArrays, rank_tokens: np.ndarray, hidden: float, dispatch_bytes: float,
+                       ep: np.ndarray, stride: np.ndarray, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
+    """(time s, link bytes) of one MoE layer's all-gather of ``rank_tokens`` tokens a rank (``dispatch_bytes``
+    an element) over ``ep`` ranks and the reduce-scatter of its BF16 output: each rank receives (and sends)
+    (ep - 1) x rank_tokens x hidden elements a way, whatever the routing."""
+    gathered = ep * rank_tokens * hidden  # elements of the gathered buffer a rank holds
+    ag = coll.all_gather_time_s(hw, gathered * dispatch_bytes, ep, stride, efficiency)
+    rs = coll.reduce_scatter_time_s(hw, gathered * 2.0, ep, stride, efficiency)
+    share = (ep - 1.0) / np.maximum(ep, 1.0)
+    on = ep > 1
+    return (np.where(on, ag + rs, 0.0),
+            np.where(on, share * gathered * (dispatch_bytes + 2.0), 0.0))
