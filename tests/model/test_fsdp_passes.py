@@ -16,7 +16,8 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.technology import load_technology
 from archsweep.load.workloads import load_workload
 from archsweep.model.driver import evaluate_design_batch
-from archsweep.model.training.fsdp_passes import fsdp_pass_bytes, fsdp_pass_time_s
+from archsweep.model.hbm_pass import hbm_pass_s
+from archsweep.model.training.fsdp_passes import fsdp_pass_bytes
 from archsweep.spec.hardware import HardwareArrays
 
 TECH = load_technology()
@@ -50,7 +51,7 @@ def test_hand_computed_bytes():
     frozen = fsdp_pass_bytes(cal, np.array([1e9]), np.array([8.0]), np.array([4.0]), 0.0, np.array([3]))
     assert frozen[0] == pytest.approx(6.0e9, rel=1e-12)
     hw = HardwareArrays.from_designs([get_accelerator("A100-SXM4").design])
-    t = fsdp_pass_time_s(hw, cal, got)
+    t = hbm_pass_s(hw, cal, got)
     assert t[0] == pytest.approx(47.5e9 / (float(hw.hbm_bw_bytes_per_s[0]) * cal.hbm_bw_efficiency), rel=1e-12)
 
 

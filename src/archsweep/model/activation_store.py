@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -35,4 +36,4 @@ def fp8_input_store_cast(wl: Workload, hw: HardwareArrays, cal: Calibration,
     if not (wl.training.activation_fp8_input_store and wl.ffn_type == "swiglu"):
         return 0.0, 0.0
     nbytes = FP8_STORE_CAST_BYTES_PER_ELEMENT * fc1_out_elements
-    return nbytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s, nbytes
+    return hbm_pass_s(hw, cal, nbytes) + cal.kernel_overhead_s, nbytes

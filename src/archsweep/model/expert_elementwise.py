@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -65,22 +66,21 @@ def expert_elementwise(wl: Workload, hw: HardwareArrays, cal: Calibration, token
     moe = wl.moe
     if moe is None:
         return ExpertElementwise(zero, zero, zero, zero)
-    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     routed = tokens * moe.top_k * moe.capacity_factor
     clamp_f = clamp_b = bias_f = bias_b = zero
     bytes_f = zero
     if wl.architecture.activation_clamp is not None and cal.clamped_glu_bytes_fwd_per_element > 0:
         ffn_elems = routed * float(moe.expert_ffn_hidden) / tp
         clamp_bytes = cal.clamped_glu_bytes_fwd_per_element * ffn_elems
-        clamp_f = clamp_bytes / bw + cal.clamped_glu_kernels_fwd * cal.kernel_overhead_s
-        clamp_b = (cal.clamped_glu_bytes_bwd_per_element * ffn_elems / bw
+        clamp_f = hbm_pass_s(hw, cal, clamp_bytes) + cal.clamped_glu_kernels_fwd * cal.kernel_overhead_s
+        clamp_b = (hbm_pass_s(hw, cal, cal.clamped_glu_bytes_bwd_per_element * ffn_elems)
                    + cal.clamped_glu_kernels_bwd * cal.kernel_overhead_s)
         bytes_f = bytes_f + clamp_bytes
     if moe.expert_bias and cal.expert_bias_bytes_fwd_per_element > 0:
         out_elems = routed * (expert_tp / tp) * float(wl.hidden)
         bias_bytes = cal.expert_bias_bytes_fwd_per_element * out_elems
-        bias_f = bias_bytes / bw + cal.expert_bias_kernels_fwd_per_expert * local_experts * cal.kernel_overhead_s
-        bias_b = (cal.expert_bias_bytes_bwd_per_element * out_elems / bw
+        bias_f = hbm_pass_s(hw, cal, bias_bytes) + cal.expert_bias_kernels_fwd_per_expert * local_experts * cal.kernel_overhead_s
+        bias_b = (hbm_pass_s(hw, cal, cal.expert_bias_bytes_bwd_per_element * out_elems)
                   + cal.expert_bias_kernels_bwd_per_expert * local_experts * cal.kernel_overhead_s)
         bytes_f = bytes_f + bias_bytes
     return ExpertElementwise(fwd_s=clamp_f + bias_f, bwd_s=clamp_b + bias_b, clamp_fwd_s=clamp_f, fwd_bytes=bytes_f)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.gemm import PartFill, gemm_time_s, low_precision_rate_ratio, pick
+from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 
@@ -44,12 +45,11 @@ def adapter_fwd_bwd(m, n, k, batch, out_elems, rank: int, dropout: float, hw: Ha
     common: dict[str, Any] = dict(batch=batch, peak_flops=hw.peak_matrix_flops_bf16, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s,
                   compute_units=hw.compute_units, matrix_efficiency=hw.matrix_efficiency, bytes_per_element=2.0,
                   cal=cal, fill=fill)
-    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t0 = cal.kernel_overhead_s
     x = batch * m * k  # adapter input elements
 
     def elementwise(nbytes):
-        return nbytes / bw + t0
+        return hbm_pass_s(hw, cal, nbytes) + t0
 
     drop = dropout > 0.0
     fwd = (gemm_time_s(m, r, k, **common) + gemm_time_s(m, n, r, **common)
@@ -110,8 +110,8 @@ def gemm_fwd_bwd(m, n, k, batch, peak, hw: HardwareArrays, bpe: float, cal: Cali
         # ``weight.transpose_2d(cache=is_first_microbatch is not None)``; Megatron-Core passes None
         # under ``disable_parameter_transpose_cache``), one HBM-bound kernel per weight GEMM, on a part
         # whose FP8 GEMMs take the TN layout only (any layout: no transpose is needed at all).
-        reformed = bwd + (cal.fp8_weight_transpose_bytes_per_element * batch * k * n
-                          / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + cal.kernel_overhead_s)
+        reformed = bwd + (hbm_pass_s(hw, cal, cal.fp8_weight_transpose_bytes_per_element * batch * k * n)
+                          + cal.kernel_overhead_s)
         bwd = pick(hw.fp8_gemm_layouts != "any", reformed, bwd)
     flops = 2.0 * m * n * k * batch
     return fwd, bwd, flops, hbm

@@ -28,6 +28,7 @@ from archsweep.model.activation_store import fp8_input_store_cast
 from archsweep.model.attention_kernel import ring_attention_mask_factor, softmax_rate_factor
 from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
+from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
@@ -167,14 +168,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     if wl.position_encoding == "alibi" and cal.alibi_bias_bytes_per_score > 0:
         # Kernels that read ALiBi as a materialised bias: HBM traffic per (causal) score element,
         # forward once, backward twice (recomputed scores + gradient), not hidden behind the MMAs.
-        bias_s = cal.alibi_bias_bytes_per_score * 0.5 * b * heads_local * (s / c) * s / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        bias_s = hbm_pass_s(hw, cal, cal.alibi_bias_bytes_per_score * 0.5 * b * heads_local * (s / c) * s)
         fa_fwd = fa_fwd + bias_s
         fa_bwd = fa_bwd + 2.0 * bias_s
     # Unfused attention: batched GEMMs plus softmax/dropout traffic (~10 B per score element fwd).
     sc = gemm_fwd_bwd(s / c, s, qk_dim, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
     av = gemm_fwd_bwd(s / c, v_dim, s, b * heads_local, peak_bf16, hw, 2.0, cal, fill)
     score_elems = b * heads_local * (s / c) * s
-    softmax_fwd = 10.0 * score_elems / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    softmax_fwd = hbm_pass_s(hw, cal, 10.0 * score_elems)
     unfused_fwd = sc[0] + av[0] + softmax_fwd
     unfused_bwd = sc[1] + av[1] + 2.0 * softmax_fwd
     core_fwd = np.where(flash, fa_fwd, unfused_fwd)
@@ -187,11 +188,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # kernel_overhead_s, plus one attention kernel per extra step in each direction. No new constant.
     q_bytes = 2.0 * tokens * heads_local * qk_dim
     kv_bytes = 2.0 * 2.0 * tokens * kv_heads_for_attn * qk_dim
-    bw_hbm = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     ring = c > 1
-    core_fwd = core_fwd + np.where(ring, c * (3.0 * q_bytes / bw_hbm + 2.0 * cal.kernel_overhead_s)
+    core_fwd = core_fwd + np.where(ring, c * (hbm_pass_s(hw, cal, 3.0 * q_bytes) + 2.0 * cal.kernel_overhead_s)
                                    + (c - 1.0) * cal.kernel_overhead_s, 0.0)
-    core_bwd = core_bwd + np.where(ring, c * ((3.0 * q_bytes + 5.0 * kv_bytes) / bw_hbm + 3.0 * cal.kernel_overhead_s)
+    core_bwd = core_bwd + np.where(ring, c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * cal.kernel_overhead_s)
                                    + (c - 1.0) * cal.kernel_overhead_s, 0.0)
     core_flops = np.where(flash, 0.5 * full_core_flops, full_core_flops)
     core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
@@ -207,7 +207,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             + cal.elementwise_bytes_per_token_per_ffn * tokens * _activation_inputs(wl) * ffn_width / t)
 
     elem_bytes_fwd = elementwise_bytes(float(wl.ffn_hidden))
-    elem_fwd = elem_bytes_fwd / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    elem_fwd = hbm_pass_s(hw, cal, elem_bytes_fwd)
 
     attn_fwd = qkv[0] + core_fwd + out[0]
     attn_bwd = qkv[1] + core_bwd + out[1]
@@ -255,7 +255,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
             shared_fwd = s_up[0] + s_down[0]
             # MoELayer.combine's ``output + shared_expert_output`` (forward only: the add's gradient passes through).
             add_bytes = cal.moe_shared_add_bytes_per_element * tokens * h / np.where(sp, t, 1.0)
-            moe_ffn[0] = moe_ffn[0] + add_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+            moe_ffn[0] = moe_ffn[0] + hbm_pass_s(hw, cal, add_bytes)
             moe_ffn[3] = moe_ffn[3] + add_bytes
         # Token permutation/unpermutation traffic: each routed copy read + written twice.
         perm_bytes = 4.0 * 2.0 * perm_copies * h
@@ -263,14 +263,14 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         # each, each way; Megatron-Core token_dispatcher.py sort_chunks_by_idxs when a rank holds > 1 expert).
         perm_bytes = perm_bytes + np.where(local_experts > 1.0, cal.moe_local_sort_bytes_per_element, 0.0) * (
             tokens_per_expert * local_experts * h)
-        perm_s = perm_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        perm_s = hbm_pass_s(hw, cal, perm_bytes)
         if fp8 and moe.dropless and cal.moe_fp8_padding_bytes_per_element > 0:
             # Dropless (MoEConfig.dropless) low-precision layers pad each local expert's rows to the quantisation block
             # (Megatron-Core TEGroupedMLP Fp8Padding before FC1, Fp8Unpadding after FC2; TransformerEngine
             # fused_multi_row_padding / _unpadding copy every routed row: read + write, forward and backward;
             # 3 kernels each way: hidden states, probabilities, output).
             pad_bytes = cal.moe_fp8_padding_bytes_per_element * tokens_per_expert * local_experts * h
-            perm_s = perm_s + pad_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency) + 3.0 * cal.kernel_overhead_s
+            perm_s = perm_s + hbm_pass_s(hw, cal, pad_bytes) + 3.0 * cal.kernel_overhead_s
             perm_bytes = perm_bytes + pad_bytes
         # Host time the GPU waits for (dropless dispatch syncs the per-expert token counts to the
         # host before the all-to-all, so the launch queue drains every MoE layer): a third in the
@@ -300,7 +300,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         moe_elem_bytes = elementwise_bytes((moe.top_k * moe.capacity_factor + shared) * float(moe.expert_ffn_hidden))
         store_s, store_bytes = fp8_input_store_cast(wl, hw, cal, tokens * 2.0 * (moe.top_k * moe.capacity_factor + shared)
                                                     * moe.expert_ffn_hidden / t)
-        moe_elem = moe_elem_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+        moe_elem = hbm_pass_s(hw, cal, moe_elem_bytes)
         # A clamped gated activation and expert FC2 biases the stack runs unfused (model.expert_elementwise).
         unfused = expert_elementwise(wl, hw, cal, tokens, t, et, local_experts)
         moe_fwd = (attn_fwd + moe_ffn[0] + moe_elem + store_s + perm_s + host / 3.0 + launches_fwd * expert_launch_s
@@ -318,7 +318,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     logits = gemm_fwd_bwd(tokens, wl.vocab / t, h, 1.0, peak_bf16, hw, 2.0, cal, fill, **fz)
     # Cross-entropy on fp32 logits: read + write ~ 3 passes of 4 bytes.
     ce_bytes = 12.0 * tokens * wl.vocab / t
-    ce_s = ce_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    ce_s = hbm_pass_s(hw, cal, ce_bytes)
     return LayerCosts(
         dense_fwd_s=dense_fwd, dense_bwd_s=dense_bwd, moe_fwd_s=moe_fwd, moe_bwd_s=moe_bwd,
         attn_core_fwd_s=core_fwd, logits_fwd_s=logits[0] + ce_s, logits_bwd_s=logits[1] + ce_s,
@@ -351,9 +351,8 @@ def _module_recompute_s(wl: Workload, hw: HardwareArrays, cal: Calibration, mp: 
     modules = set(wl.training.recompute_modules) - {"core_attn"}
     if not modules:
         return 0.0, 0.0
-    bw = hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency
     t, h = mp.tp, float(wl.hidden)
-    elem = lambda nbytes: cal.elementwise_traffic_multiplier * nbytes / bw + cal.kernel_overhead_s  # noqa: E731
+    elem = lambda nbytes: hbm_pass_s(hw, cal, cal.elementwise_traffic_multiplier * nbytes) + cal.kernel_overhead_s  # noqa: E731
     act = cal.elementwise_bytes_per_token_per_ffn * _activation_inputs(wl)  # bytes per FFN element, as layer_costs
     dense = moe = 0.0 * tokens
     if "layernorm" in modules:

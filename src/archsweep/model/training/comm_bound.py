@@ -73,7 +73,7 @@ from archsweep.model.training.mapping import (
     expert_tensor_parallel,
     microbatch_count,
 )
-from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -166,7 +166,8 @@ def coefficients(wl: Workload, mp: MappingArrays, cal: Calibration, fixed_dp: fl
 
     # TP: (4 + 2 [full recompute]) all-reduces per layer and micro-batch, 2 more for embedding/logits.
     # (block recompute: 2 x the recomputed share, as communication.tensor_parallel charges it.)
-    rc_extra = 2.0 * full_recompute_share(wl, mp) if partial_recompute(wl) else np.where(rc == 2, 2.0, 0.0)
+    share = partial_recompute_share(wl, mp)
+    rc_extra = np.where(rc == 2, 2.0, 0.0) if share is None else 2.0 * share
     tp_mult = microbatches * layers_stage * (4.0 + rc_extra) + 2.0 * microbatches
     tp_mult = np.where(mp.tp_overlap > 0, cal.tp_overlap_residual, 1.0) * tp_mult
     _add(acc, _allreduce(act_bytes, mp.tp, np.ones_like(mp.tp), domain), tp_mult)

@@ -16,7 +16,7 @@ import numpy as np
 from archsweep.model import collectives as coll
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.overlap import overlapped_exposed_s
-from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.model.training.schedule import unpaired_chunk_passes
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -175,7 +175,8 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
         fwd = fwd + np.where(overlap, qkv_fed * full_ag, 0.0)
         bwd = bwd + np.where(overlap, qkv_fed * full_rs, 0.0)
     fwd = fwd + unhidden * dense_share * float("mlp_fc1" in targets) * full_ag
-    rc_fwd = full_recompute_share(wl, mp) * fwd if partial_recompute(wl) else fwd  # block: the recomputed share
+    share = partial_recompute_share(wl, mp)  # block: the recomputed share
+    rc_fwd = fwd if share is None else share * fwd
     per_layer = fwd + bwd + np.where(mp.recompute == 2, rc_fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
 
@@ -275,9 +276,8 @@ def ep_alltoalls_per_layer(mp: MappingArrays, wl: Workload | None = None) -> np.
     Modelling it would take 6 all-to-alls here, as full recompute, and no overlap
     (:func:`a2a_unpaired_share`). ``wl``: the job whose block recompute re-runs only a share of a stage's layers
     (:func:`~archsweep.model.training.recompute_share.full_recompute_share`; None: every layer)."""
-    if wl is not None and partial_recompute(wl):
-        return 4.0 + 2.0 * full_recompute_share(wl, mp)
-    return 4.0 + np.where(mp.recompute == 2, 2.0, 0.0)
+    share = None if wl is None else partial_recompute_share(wl, mp)
+    return 4.0 + (np.where(mp.recompute == 2, 2.0, 0.0) if share is None else 2.0 * share)
 
 
 def a2a_unpaired_share(wl: Workload, mp: MappingArrays, cal: Calibration, microbatches: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsweep.model import collectives as coll
-from archsweep.model.training.fsdp_passes import fsdp_pass_bytes, fsdp_pass_time_s
+from archsweep.model.hbm_pass import hbm_pass_s
+from archsweep.model.training.fsdp_passes import fsdp_pass_bytes
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.training.overlap import overlapped_exposed_s
@@ -254,8 +255,8 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # ZeRO-3's per-micro-batch reduce-scatter is charged per layer by _zero3_exposed_s.
     grad_exposed = np.select([z >= 3, z == 2], [0.0, overlapped_exposed_s(grad_sync, overlap_window,
                                                                           cal.overlap_interference)], once)
-    passes = fsdp_pass_time_s(hw, cal, fsdp_pass_bytes(cal, dense_p + expert_p, dp_group, microbatches,
-                                                       trainable_scale, z))  # FSDP's casts and copies (s19-J)
+    passes = hbm_pass_s(hw, cal, fsdp_pass_bytes(cal, dense_p + expert_p, dp_group, microbatches,
+                                                 trainable_scale, z))  # FSDP's casts and copies (s19-J)
     exposed = np.where(dp_group > 1, grad_exposed + gather_exposed, 0.0) + zero3 + passes
     return DataParallelCost(exposed, local_state_params(mp, dense_p, expert_p, dp_group, etp), tuple(groups))
 
@@ -376,4 +377,4 @@ def optimizer_time_s(hw: HardwareArrays, wl: Workload, cal: Calibration, local_p
     """HBM-bound Adam over the local (possibly sharded) trainable state: ``optimizer_bytes_per_param``
     read and written per trainable parameter at the achievable HBM bandwidth."""
     trainable_scale = wl.trainable_params / wl.total_params
-    return local_params * trainable_scale * cal.optimizer_bytes_per_param / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)
+    return hbm_pass_s(hw, cal, local_params * trainable_scale * cal.optimizer_bytes_per_param)

@@ -18,17 +18,17 @@ bytes do not count (pytorch/pytorch ``torch/distributed/fsdp/_runtime_utils.py``
   un-sharded parameter after the forward and gathers again for the backward), one under SHARD_GRAD_OP (ZeRO-2:
   kept from the forward to the backward, freed in the post-backward when gradients are synced).
 
-Priced at the achievable HBM bandwidth and added serially to the step (an upper side: the shard-side passes run on
-FSDP's side streams beside the backward). 0 for every stack that does not state them."""
+Priced at the achievable HBM bandwidth (:func:`archsweep.model.hbm_pass.hbm_pass_s`) and added serially to the step
+(an upper side: the shard-side passes run on FSDP's side streams beside the backward). 0 for every stack that does not
+state them."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from archsweep.spec.calibration import Calibration
-from archsweep.spec.hardware import HardwareArrays
 
-__all__ = ["fsdp_pass_bytes", "fsdp_pass_time_s"]
+__all__ = ["fsdp_pass_bytes"]
 
 
 def fsdp_pass_bytes(cal: Calibration, stage_params: np.ndarray, shard_group: np.ndarray, microbatches: np.ndarray,
@@ -51,8 +51,3 @@ def fsdp_pass_bytes(cal: Calibration, stage_params: np.ndarray, shard_group: np.
     accumulate = np.maximum(microbatches - 1.0, 0.0) * shard * grad_scale * cal.fsdp_shard_accumulate_bytes_per_param
     on = (zero_stage >= 2) & (shard_group > 1)
     return np.where(on, microbatches * per_microbatch + accumulate, 0.0)
-
-
-def fsdp_pass_time_s(hw: HardwareArrays, cal: Calibration, step_bytes: np.ndarray) -> np.ndarray:
-    """Seconds per step of :func:`fsdp_pass_bytes` at the achievable HBM bandwidth (``hbm_bw_efficiency``)."""
-    return step_bytes / (hw.hbm_bw_bytes_per_s * cal.hbm_bw_efficiency)

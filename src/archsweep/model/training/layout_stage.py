@@ -25,7 +25,7 @@ import numpy as np
 
 from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.mapping import MappingArrays
-from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.pipeline_layout import PipelineLayout, parse_layout
@@ -45,8 +45,9 @@ def layer_recompute_s(wl: Workload, mp: MappingArrays, cal: Calibration, lc: Lay
     if set(wl.training.recompute_modules) - {"core_attn"}:
         core = core + (1 - moe_frac) * lc.dense_module_rc_s + moe_frac * lc.moe_module_rc_s
     full = t_f - cal.checkpoint_early_stop * (1 - moe_frac) * lc.dense_last_gemm_fwd_s
-    if partial_recompute(wl):  # block: the recomputed share of a stage's layers (recompute_share.py)
-        full = full_recompute_share(wl, mp) * full
+    share = partial_recompute_share(wl, mp)  # block: the recomputed share of a stage's layers (recompute_share.py)
+    if share is not None:
+        full = share * full
     return np.where(mp.recompute == 2, full, np.where(mp.recompute == 1, core, 0.0))
 
 

@@ -28,7 +28,7 @@ from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.strategy import RECOMPUTE
 from archsweep.spec.workload import Workload
 
-__all__ = ["full_recompute_share", "partial_recompute", "stored_shares", "working_layers"]
+__all__ = ["full_recompute_share", "partial_recompute", "partial_recompute_share", "stored_shares", "working_layers"]
 
 #: The code of ``recompute = full`` in :attr:`MappingArrays.recompute` (an index of :data:`RECOMPUTE`).
 _FULL = RECOMPUTE.index("full")
@@ -54,6 +54,12 @@ def full_recompute_share(wl: Workload, mp: MappingArrays) -> np.ndarray:
         return np.where(full, 1.0, 0.0)
     lvs = _virtual_stage_layers(wl, mp)
     return np.where(full, np.minimum(float(wl.training.recompute_num_layers), lvs) / lvs, 0.0)
+
+
+def partial_recompute_share(wl: Workload, mp: MappingArrays) -> np.ndarray | None:
+    """:func:`full_recompute_share` where the job's full recompute is partial (:func:`partial_recompute`), else
+    None: the default re-runs every layer, which the callers charge with their own ``recompute == full`` mask."""
+    return full_recompute_share(wl, mp) if partial_recompute(wl) else None
 
 
 def stored_shares(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ from archsweep.model.training.memory import (
     usable_hbm_bytes,
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
-from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.training.work_counts import NO_WORK, DeviceWork, split_busiest_stage, step_link_bytes, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
@@ -354,7 +354,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     tokens = mp.micro_batch * s / mp.cp
     act_bytes = 2.0 * tokens * h
     tp = tensor_parallel(hw, mp, cal, act_bytes, microbatches, layers_stage, moe_frac,
-                         full_recompute_share(wl, mp) if partial_recompute(wl) else None)
+                         partial_recompute_share(wl, mp))
     # LoRA's own TP time (adapters' collectives, what overlap cannot hide under LoRA), reported with the exposed TP.
     tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
     cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)

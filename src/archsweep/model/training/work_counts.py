@@ -50,7 +50,7 @@ from archsweep.model.training.flops import eh_proj_params
 from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_output_share
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
-from archsweep.model.training.recompute_share import full_recompute_share, partial_recompute
+from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.model.training.zero3_regather import zero3_regather_share
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
@@ -195,7 +195,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     mtp_moe = mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
-    rc_share = full_recompute_share(wl, mp) if partial_recompute(wl) else None  # block: the recomputed share
+    rc_share = partial_recompute_share(wl, mp)  # block: the recomputed share
 
     def layer(frac: float) -> tuple[np.ndarray, np.ndarray]:  # (matrix FLOPs incl. recompute, HBM bytes) of one layer
         f = (1 - frac) * lc.dense_flops + frac * lc.moe_flops
