@@ -67,8 +67,10 @@ def test_only_rows_with_no_readable_code_or_config_leave_the_weights_unstated() 
                         "mlperf_train_v5.0_Oracle_1xBM.GPU.GB200.4_llama2_70b_lora",
                         "mlperf_train_v5.0_Oracle_8xBM.GPU.B200.8_llama2_70b_lora",
                         "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n16_llama2_70b_lora",
+                        "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n1_llama2_70b_lora",
                         "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n2_llama2_70b_lora",
-                        "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n4_llama2_70b_lora"]
+                        "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n4_llama2_70b_lora",
+                        "mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n8_llama2_70b_lora"]  # n1, n8: s20-A
 
 
 
