@@ -116,3 +116,26 @@ def test_configs_naming_another_accelerator_or_another_system_are_left_out(deriv
                          "Sub/systems/1xXE9680Lx8H200-SXM-141GB.json": "{}", "Sub/systems/1xXE9680x8H200-SXM-141GB.json": "{}"})
     found = script.find_config(mirror, "Sub", "1xXE9680Lx8H200-SXM-141GB", _row("x", 8, "H200"))
     assert isinstance(found, str) and found.startswith("no config")
+
+
+def test_a_readme_pointing_to_another_folder_supplies_the_sourced_files(derive_script: Callable[[str], ModuleType]) -> None:
+    """s20-A: University of Florida v5.1 ``hpg.dgxb200x8/README.md`` "Please refer to the implementation directory
+    [b200_nemo](../b200_nemo)": a config there sourcing ``config_common.sh`` (not shipped beside it) reads
+    b200_nemo's, and its NeMo ``conf/`` is b200_nemo's; a folder without such a README reads neither."""
+    from fake_mirror import FakeMirror
+
+    common = derive_script("_mlperf_common")
+    mirror = FakeMirror({f"{_IMPL}/b200_nemo/config_common.sh": _COMMON,
+                         f"{_IMPL}/b200_nemo/conf/megatron_gpt_peft_tuning_config.yaml": "fp8: true\n",
+                         f"{_IMPL}/hpg/README.md": "Please refer to the implementation directory [b200_nemo](../b200_nemo) "
+                                                   "for the details.\n",
+                         f"{_IMPL}/hpg/config_DGXB200_1x8x1xtp1pp1cp1.sh": _config(1, 1),
+                         f"{_IMPL}/lone/config_DGXB200_1x8x1xtp1pp1cp1.sh": _config(1, 1)})
+    assert common.pointed_folder(mirror, f"{_IMPL}/hpg") == f"{_IMPL}/b200_nemo"
+    assert common.pointed_folder(mirror, f"{_IMPL}/lone") is None
+    config = f"{_IMPL}/hpg/config_DGXB200_1x8x1xtp1pp1cp1.sh"
+    env = common.parse_config(mirror, config, set(mirror.ls(f"{_IMPL}/hpg/")))
+    assert (env["FP8"], env["FP8_DPA"], env["CP"]) == ("True", "1", "1")
+    assert common.nemo_conf_paths(mirror, config) == [f"{_IMPL}/b200_nemo/conf/megatron_gpt_peft_tuning_config.yaml"]
+    lone = f"{_IMPL}/lone/config_DGXB200_1x8x1xtp1pp1cp1.sh"
+    assert "FP8" not in common.parse_config(mirror, lone, set(mirror.ls(f"{_IMPL}/lone/")))
