@@ -31,8 +31,17 @@ Rules added in s20-A (issue 10), each where the files decide it:
   count ``Nx`` dropped) that this row's system name does not contain is that system's config, not this row's:
   Dell v5.1 ``config_XE9680x8H200-SXM-141GB_1x8x2xtp1pp1cp2.sh`` is the XE9680's, not the ``1xXE9680Lx8H200``'s
   (whose logs print TP2 CP1, mlperf_lora_logged_layout.py).
-* Where the candidate configs agree on the layout (tp, pp, cp, sp, micro-batch, MINIBS, recompute) and differ only
-  in ``FP8`` / ``FP8_DPA``, the layout is filled and ``precision`` is left as it is (the note says so).
+* Where the candidate configs agree on the layout (tp, pp, cp, sp, micro-batch, recompute) and differ only in
+  ``FP8`` / ``FP8_DPA``, the layout is filled and ``precision`` is left as it is (the note says so).
+* A sourced file a config's folder does not ship is read from the folder its ``README.md`` points to
+  (``_mlperf_common.pointed_folder``: University of Florida's ``hpg.dgxb200x8`` -> ``b200_nemo``, whose
+  ``config_common.sh`` sets TP / PP / SP / MBS / FP8 / FP8_DPA; the fill scripts after this one read that folder's
+  NeMo ``conf/`` too).
+* Not filled, the files leaving it open: the v5.0 rows whose submitter ships no config of their GPU count and
+  global batch and whose logs print no NeMo config (Dell 2 x XE9680L H200 and 4 / 8 / 9 / 16 x XE9712 GB200,
+  Supermicro AS-4126GS-NBR-LCC_N2: no config of that size in any v5.0 submitter's GB200 / B200 folders, NVIDIA's
+  included; the logs state only the global batch and ``gradient_accumulation_steps`` 1); HPE v5.0 n1 24.09 (its two
+  configs, TP4 and TP2, disagree; its logs print TP2, mlperf_lora_logged_layout.py fills it).
 
 Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
