@@ -40,7 +40,7 @@ Rules added in s20-A (issue 10), each where the files decide it:
 * Not filled, the files leaving it open: the v5.0 rows whose submitter ships no config of their GPU count and
   global batch and whose logs print no NeMo config (Dell 2 x XE9680L H200 and 4 / 8 / 9 / 16 x XE9712 GB200,
   Supermicro AS-4126GS-NBR-LCC_N2: no config of that size in any v5.0 submitter's GB200 / B200 folders, NVIDIA's
-  included; the logs state only the global batch and ``gradient_accumulation_steps`` 1); HPE v5.0 n1 24.09 (its two
+  included; Dell's logs state only the global batch and ``gradient_accumulation_steps`` 1); HPE v5.0 n1 24.09 (its two
   configs, TP4 and TP2, disagree; its logs print TP2, mlperf_lora_logged_layout.py fills it).
 
 Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
