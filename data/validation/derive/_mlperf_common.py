@@ -204,13 +204,16 @@ def nemo_yamls(mirror: Mirror, config: str) -> tuple[str, list[str], dict[str, s
     """(implementation folder, its NeMo ``conf/custom.yaml`` / ``conf/megatron_gpt_*.yaml`` paths (with the
     fallback of :func:`nemo_conf_paths`), the launch config's environment, read in the implementation's own
     folder) of the launch config ``config`` of ``mirror``; None when there is no NeMo yaml (not a NeMo
-    implementation)."""
+    implementation). Where the yamls are those of the folder the implementation's README points to
+    (:func:`pointed_folder`), that folder is the one named."""
     impl = impl_folder(config)
     files = set(mirror.ls(impl))
     yamls = sorted(f for f in nemo_conf_paths(mirror, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
     if not yamls:
         return None
-    return impl, yamls, parse_config(mirror, config, files)
+    env = parse_config(mirror, config, files)
+    pointed = pointed_folder(mirror, impl)
+    return (pointed if pointed and yamls[0].startswith(pointed + "/") else impl), yamls, env
 
 
 def nemo_key(mirror: Mirror, config: str, key: re.Pattern[str]) -> tuple[str, dict[str, str], str, re.Match[str] | None] | None:
