@@ -48,6 +48,19 @@ def test_nvidia_gpt3_configs_tp4_pp8_interleaved_and_habana_n48_pp6() -> None:
     assert (n48["tp"], n48["pp"], n48["dp"], n48["micro_batch"]) == ("8", "6", "8", "2")
 
 
+def test_oracle_v4_1_gpt3_rows_state_the_launch_config_outside_implementations() -> None:
+    """s20-A: Oracle v4.1 ships NVIDIA's NeMo gpt3 launch configs under ``benchmarks/gpt3/DGXH100_<...>_mbs2/`` (no
+    ``implementations/``): 192 x 8 GPUs MINIBS 64 and 384 x 8 MINIBS 32, TP4 PP8 VPP4 micro-batch 2 (global batch
+    3072 both), FP8 with FP8_PARAMS=True (config_common.sh); searched before."""
+    rows = _mlperf()
+    for run, dp in (("mlperf_train_v4.1_Oracle_1536xBM.GPU.H100.8_gpt3", "48"),
+                    ("mlperf_train_v4.1_Oracle_3072xBM.GPU.H100.8_gpt3", "96")):
+        r = rows[run]
+        assert (r["tp"], r["pp"], r["vpp"], r["dp"], r["micro_batch"], r["fp8_params"]) == ("4", "8", "4", dp, "2", "yes")
+        assert "Oracle/benchmarks/gpt3/DGXH100_128x8x64x4x8_mbs2/config_DGXH100_" in r["derived"]
+        assert "tp=4" in _strategy(r) and "pp=8" in _strategy(r) and "vpp=4" in _strategy(r)
+
+
 def test_deepspeed_lora_rows_run_zero3_full_recompute_without_model_parallelism() -> None:
     rows = [r for k, r in _mlperf().items() if "Juniper" in k or ("Habana" in k and "lora" in k)]
     assert len(rows) == 4

@@ -60,11 +60,32 @@ def parse_config(mirror: Mirror, path: str, files: set[str], depth: int = 0,
                 if str(cand) in files:
                     env.update(parse_config(mirror, str(cand), files, depth + 1))
                     break
+            else:
+                pointed = pointed_folder(mirror, impl_folder(path))
+                there = set(mirror.ls(pointed + "/")) if pointed else set()
+                if pointed and f"{pointed}/{name}" in there:
+                    env.update(parse_config(mirror, f"{pointed}/{name}", there, depth + 1))
             continue
         m = _ASSIGN.match(line)
         if m:
             env[m.group(1)] = _expand_value(m.group(2), env)
     return env
+
+
+_POINTER = re.compile(r"refer to the implementation directory \[[\w.-]+\]\(\.\./([\w.-]+)/?\)")
+
+
+def pointed_folder(mirror: Mirror, impl: str) -> str | None:
+    """The sibling implementation folder the ``README.md`` of implementation folder ``impl`` sends its reader to
+    ("Please refer to the implementation directory [b200_nemo](../b200_nemo) for the details.": University of
+    Florida v5.1 ``hpg.dgxb200x8``, whose launch configs source a ``config_common.sh`` and run a NeMo ``conf/`` it
+    does not ship), or None. A launch config's sourced file missing from its own folder is read there
+    (:func:`parse_config`), and so is the NeMo ``conf/`` (:func:`nemo_conf_paths`)."""
+    readme = f"{impl}/README.md"
+    if readme not in mirror.ls(readme):
+        return None
+    m = _POINTER.search(mirror.show(readme))
+    return str(PurePosixPath(impl).parent / m.group(1)) if m else None
 
 
 def impl_folder(config: str) -> str:
@@ -171,6 +192,9 @@ def nemo_conf_paths(mirror: Mirror, config: str) -> list[str]:
     paths = mirror.ls(impl_folder(config) + "/conf/") or mirror.ls(impl_folder(config) + "/src/conf/")  # AMD v5.0: src/conf/
     if paths:
         return paths
+    pointed = pointed_folder(mirror, impl_folder(config))  # University of Florida v5.1 hpg.dgxb200x8 -> b200_nemo
+    if pointed and (paths := mirror.ls(pointed + "/conf/")):
+        return paths
     name = PurePosixPath(config).name
     nvidia = [p for p in mirror.ls("NVIDIA/benchmarks/llama2_70b_lora/") if PurePosixPath(p).name == name]
     return mirror.ls(impl_folder(sorted(nvidia)[0]) + "/conf/") if nvidia else []
@@ -180,13 +204,16 @@ def nemo_yamls(mirror: Mirror, config: str) -> tuple[str, list[str], dict[str, s
     """(implementation folder, its NeMo ``conf/custom.yaml`` / ``conf/megatron_gpt_*.yaml`` paths (with the
     fallback of :func:`nemo_conf_paths`), the launch config's environment, read in the implementation's own
     folder) of the launch config ``config`` of ``mirror``; None when there is no NeMo yaml (not a NeMo
-    implementation)."""
+    implementation). Where the yamls are those of the folder the implementation's README points to
+    (:func:`pointed_folder`), that folder is the one named."""
     impl = impl_folder(config)
     files = set(mirror.ls(impl))
     yamls = sorted(f for f in nemo_conf_paths(mirror, config) if re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", f))
     if not yamls:
         return None
-    return impl, yamls, parse_config(mirror, config, files)
+    env = parse_config(mirror, config, files)
+    pointed = pointed_folder(mirror, impl)
+    return (pointed if pointed and yamls[0].startswith(pointed + "/") else impl), yamls, env
 
 
 def nemo_key(mirror: Mirror, config: str, key: re.Pattern[str]) -> tuple[str, dict[str, str], str, re.Match[str] | None] | None:

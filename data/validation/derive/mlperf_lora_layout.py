@@ -19,6 +19,30 @@ which names no other accelerator; the row is filled only when all of them state 
 submitters with no NeMo-style config (DeepSpeed, Habana, or no implementation published) stay as they
 are.
 
+Rules added in s20-A (issue 10), each where the files decide it:
+
+* The result's own implementation folder is the one named like the result folder, or the one whose name the result
+  folder extends by a ``.<suffix>``: University of Florida v5.1 files ``results/hpg.dgxb200x8.n8`` under
+  ``implementations/hpg.dgxb200x8`` (its ``run_8n.sub`` sources ``config_DGXB200_8x8x1xtp1pp1cp8.sh``); the same
+  file name in ``b200_nemo`` is another folder's.
+* Accelerators a config may name (``_ACCELS``) include GB300, B300, MI350X and MI355X (v5.1: GigaComputing's and
+  Dell's AMD configs, NVIDIA's GB300 / B300 configs copied into B200 / H200 submitters' folders).
+* A config whose file name names another system of the submitter (``<submitter>/systems/<name>.json``, the node
+  count ``Nx`` dropped) that this row's system name does not contain is that system's config, not this row's:
+  Dell v5.1 ``config_XE9680x8H200-SXM-141GB_1x8x2xtp1pp1cp2.sh`` is the XE9680's, not the ``1xXE9680Lx8H200``'s
+  (whose logs print TP2 CP1, mlperf_lora_logged_layout.py).
+* Where the candidate configs agree on the layout (tp, pp, cp, sp, micro-batch, recompute) and differ only in
+  ``FP8`` / ``FP8_DPA``, the layout is filled and ``precision`` is left as it is (the note says so).
+* A sourced file a config's folder does not ship is read from the folder its ``README.md`` points to
+  (``_mlperf_common.pointed_folder``: University of Florida's ``hpg.dgxb200x8`` -> ``b200_nemo``, whose
+  ``config_common.sh`` sets TP / PP / SP / MBS / FP8 / FP8_DPA; the fill scripts after this one read that folder's
+  NeMo ``conf/`` too).
+* Not filled, the files leaving it open: the v5.0 rows whose submitter ships no config of their GPU count and
+  global batch and whose logs print no NeMo config (Dell 2 x XE9680L H200 and 4 / 8 / 9 / 16 x XE9712 GB200,
+  Supermicro AS-4126GS-NBR-LCC_N2: no config of that size in any v5.0 submitter's GB200 / B200 folders, NVIDIA's
+  included; Dell's logs state only the global batch and ``gradient_accumulation_steps`` 1); HPE v5.0 n1 24.09 (its two
+  configs, TP4 and TP2, disagree; its logs print TP2, mlperf_lora_logged_layout.py fills it).
+
 Usage: python data/validation/derive/mlperf_lora_layout.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place, reading each mirror at its pinned commit (pinned_mirrors.py
 ``COMMITS``, named in the ``source_locator`` of the rows filled).
@@ -35,7 +59,9 @@ from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/llama2_70b_lora/result_\*\.txt")
-_ACCELS = ("H100", "H200", "L40S", "B200", "GB200", "A100", "MI300X", "MI325X")
+_ACCELS = ("H100", "H200", "L40S", "B200", "GB200", "B300", "GB300", "A100", "MI300X", "MI325X", "MI350X", "MI355X")
+_LAYOUT_KEYS = ("tp", "pp", "cp", "sp", "mbs", "acg", "acm", "acl")
+_PRECISION_KEYS = ("fp8", "fp8_dpa")
 
 
 def layout(env: dict[str, str]) -> dict[str, object] | None:
@@ -64,8 +90,28 @@ def _names_other_accel(path: str, accel: str) -> bool:
     return any(a in name for a in _ACCELS if a not in accel.upper())
 
 
+def is_own_folder(impl: str, folder: str) -> bool:
+    """Whether implementation folder ``impl`` (its name) is that of results folder ``folder``: the same name, or
+    ``folder`` = ``impl`` + ``.<suffix>`` (University of Florida v5.1 ``hpg.dgxb200x8.n8`` -> ``hpg.dgxb200x8``)."""
+    return folder == impl or folder.startswith(impl + ".")
+
+
+def names_other_system(config: str, system: str, systems: list[str]) -> bool:
+    """Whether the file name of ``config`` names a system of ``systems`` (the submitter's system file names; a
+    leading node count ``Nx`` dropped, case ignored) that is not contained in this row's ``system`` name: Dell v5.1
+    ``config_XE9680x8H200-SXM-141GB_*`` names the ``XE9680x8H200-SXM-141GB``, not ``1xXE9680Lx8H200-SXM-141GB``;
+    ``config_AS-A126GS-TNBR_*`` does name Supermicro's ``AS-A126GS-TNBR_N1`` (contained in it)."""
+    name, own = PurePosixPath(config).name.upper(), system.upper()
+    for other in systems:
+        bare = re.sub(r"^\d+X", "", other.upper())
+        if len(bare) >= 6 and bare in name and bare not in own:
+            return True
+    return False
+
+
 def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]) -> tuple[str, dict[str, object]] | str:
-    """(config path, layout) for a row, or the reason none was chosen."""
+    """(config path, layout) for a row, or the reason none was chosen; a layout whose candidates differed only in
+    ``FP8`` / ``FP8_DPA`` carries ``precision_open`` = the configs (precision then left as is)."""
     # GigaComputing and Quanta_Cloud_Technology (v4.0, v4.1) ship their code under benchmark/; ASUSTeK v4.0 names
     # the implementation folder ft-llm (the benchmark's working name; its results are filed as llama2_70b_lora)
     # Lenovo v5.0 ships its configs and conf/ right under benchmarks/llama2_70b_lora/ (no implementations/ folder)
@@ -83,7 +129,8 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
     for readme in sorted(f for f in files if f.startswith(prefix + folder + "/") and PurePosixPath(f).name.startswith("README")):
         named += re.findall(r"(config_[\w.-]+\.sh)", mirror.show(readme))
     named = [n for n in named if "common" not in n]
-    own = [c for c in configs if c.startswith(prefix + folder + "/")]
+    own = [c for c in configs if is_own_folder(PurePosixPath(impl_folder(c)).name, folder)]
+    systems = [PurePosixPath(f).stem for f in mirror.ls(f"{submitter}/systems/") if f.endswith(".json")]
     gpus, gbs = int(row["num_accels"]), int(row["global_batch_seqs"])
     fits: list[tuple[str, dict[str, object]]] = []
     # a README may name a file not shipped, or (Oracle v5.0 64xBM.GPU.H200.8) one shipped for another system: the
@@ -91,7 +138,8 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
     for chosen in ([c for c in configs if PurePosixPath(c).name in named], own, configs):
         for c in chosen:
             lay = layout(parse_config(mirror, c, files))
-            if lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"]):
+            if (lay and lay["gpus"] == gpus and lay["gbs"] == gbs and not _names_other_accel(c, row["accelerator_canonical"])
+                    and not names_other_system(c, folder, systems)):
                 fits.append((c, lay))
         if fits:
             break
@@ -101,11 +149,16 @@ def find_config(mirror: Mirror, submitter: str, folder: str, row: dict[str, str]
     bare = re.sub(r"^\d+X", "", stem)  # Dell v5.0 1xXE9680Lx8H200-SXM-141GB -> config_XE9680lx8H200-SXM-141GB_1x8x2...
     fits = ([f for f in fits if stem in PurePosixPath(f[0]).name.upper()]
             or [f for f in fits if bare in PurePosixPath(f[0]).name.upper()] or fits)
-    keys = ("tp", "pp", "cp", "sp", "mbs", "fp8", "fp8_dpa", "acg", "acm", "acl")
-    if len({tuple(lay[k] for k in keys) for _, lay in fits}) > 1:
+    if len({tuple(lay[k] for k in _LAYOUT_KEYS) for _, lay in fits}) > 1:
+        keys = _LAYOUT_KEYS + _PRECISION_KEYS
         return "configs disagree: " + "; ".join(f"{PurePosixPath(c).name} {[lay[k] for k in keys]}" for c, lay in fits)
-    own = [f for f in fits if f[0].startswith(prefix + folder + "/")]
-    return (own or fits)[0]
+    own_fits = [f for f in fits if is_own_folder(PurePosixPath(impl_folder(f[0])).name, folder)]
+    path, picked = (own_fits or fits)[0]
+    if len({tuple(f[1][k] for k in _PRECISION_KEYS) for f in fits}) > 1:
+        picked = {**picked, "precision_open": ", ".join(
+            f"{PurePosixPath(impl_folder(c)).name}/{PurePosixPath(c).name} FP8={other['fp8']} FP8_DPA={other['fp8_dpa']}"
+            for c, other in fits)}
+    return path, picked
 
 
 def recompute_text(lay: dict[str, object]) -> str:
@@ -124,12 +177,15 @@ def fill(row: dict[str, str], version: str, path: str, lay: dict[str, object]) -
     dp = int(row["num_accels"]) // (int(lay["tp"]) * int(lay["pp"]) * int(lay["cp"]))  # type: ignore[call-overload]
     row.update(tp=str(lay["tp"]), pp=str(lay["pp"]), cp=str(lay["cp"]), dp=str(dp), sp="yes" if lay["sp"] else "no",
                micro_batch=str(lay["mbs"]), act_recompute=recompute_text(lay))
-    if lay["fp8"]:
+    if lay["fp8"] and "precision_open" not in lay:
         row["precision"] = ("FP8 (TransformerEngine hybrid recipe, FP8=True; "
                             + ("FP8 dot-product attention FP8_DPA=1)" if lay["fp8_dpa"] else "attention BF16, FP8_DPA=0)"))
     note = (f"tp/pp/cp/dp/sp/micro_batch/act_recompute/precision from the launch config "
             f"training_results_{version}/{path} (MINIBS={lay['minibs']} per data-parallel rank, MBS={lay['mbs']}; "
-            "act_recompute none = ACG unset; dp = num_accels / (tp*pp*cp)), data/validation/derive/mlperf_lora_layout.py")
+            "act_recompute none = ACG unset; dp = num_accels / (tp*pp*cp)"
+            + (f"; precision left as is: the configs agree on the layout, not on FP8 ({lay['precision_open']})"
+               if "precision_open" in lay else "")
+            + "), data/validation/derive/mlperf_lora_layout.py")
     row["derived"] = set_note(row["derived"], r"tp/pp/cp/dp/sp/micro_batch.*?mlperf_lora_layout\.py", note)
 
 

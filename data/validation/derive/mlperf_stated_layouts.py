@@ -140,10 +140,15 @@ _SHARED = ("sp", "acg", "fp8", "zero", "vpp")
 
 
 def find_nemo_gpt3(mirror: Mirror, submitter: str, folder: str, gpus: int, gbs: int) -> tuple[str, dict[str, object]] | str:
-    """(config, layout) of a NeMo gpt3 row, or why none was chosen."""
+    """(config, layout) of a NeMo gpt3 row, or why none was chosen. A submitter with no ``implementations/`` folder
+    whose gpt3 code sits one level below ``benchmarks/gpt3/`` (Oracle v4.1: ``benchmarks/gpt3/DGXH100_<...>_mbs2/
+    config_*.sh``, NVIDIA's NeMo launch configs copied; s20-A) is read there, by the same rules."""
     prefix = f"{submitter}/benchmarks/gpt3/implementations/"
     files = set(mirror.ls(prefix))
-    configs = sorted(f for f in files if re.search(r"^[^/]+/benchmarks/gpt3/implementations/[^/]+/config_[^/]+\.sh$", f)
+    if not files:
+        prefix = f"{submitter}/benchmarks/gpt3/"
+        files = set(mirror.ls(prefix))
+    configs = sorted(f for f in files if re.fullmatch(re.escape(prefix) + r"[^/]+/config_[^/]+\.sh", f)
                      and not re.search(r"common|fp8|shared", PurePosixPath(f).name))
     layouts = {c: lay for c in configs if (lay := nemo_gpt3_layout(parse_config(mirror, c, files)))}
     fits = [(c, lay) for c, lay in layouts.items() if lay["gpus"] == gpus and lay["gbs"] == gbs]
@@ -324,8 +329,16 @@ def main(mirrors: list[str]) -> None:
             env = parse_config(mirror, config, set(mirror.ls(impl_folder(config)))
                                ) if config.endswith(".sh") else {}
             yaml = nemo_yaml_settings(mirror, config, env)
-            row["fp8_params"] = yaml.get("fp8_params", "no")
-            suffix = f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
+            if nemo_conf_paths(mirror, config):
+                row["fp8_params"] = yaml.get("fp8_params", "no")
+                suffix = f" (fp8_params from {yaml.get('fp8_params_from', 'no fp8_params key in conf/*.yaml')})"
+            elif "FP8_PARAMS" in env:  # Oracle v4.1: launch configs and run.sub only, the yaml is the container's
+                row["fp8_params"] = "yes" if is_true(env["FP8_PARAMS"]) else "no"
+                # no ";" in the note: fill's set_note pattern ends this suffix at the first one (idempotence)
+                suffix = (f" (fp8_params from FP8_PARAMS={env['FP8_PARAMS']} of the config, after config_common.sh, no "
+                          "conf/ shipped: NVIDIA's gpt3 conf/custom.yaml reads it as fp8_params: "
+                          "${oc.decode:${oc.env:FP8_PARAMS,False}}, training_results_v4.1 NVIDIA/benchmarks/gpt3/"
+                          "implementations/eos_n64_ngc24.09_nemo/conf/custom.yaml L82, confidence medium)")
         fill(row, version, found[0], found[1], zero, suffix)
         row["source_locator"] = stamp_locator(row["source_locator"], mirror)
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} vpp{row['vpp']} dp{row['dp']} mb{row['micro_batch']} "
