@@ -154,7 +154,9 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     (their block recompute modelled, nothing tuned): 12.38 % (13.76 before s19-B: they state FP8 activation input
     too), v5.0 8.99 % over 62. s19-I adds the 42 v5.1 rows (8.99 % on main 493695b, before s19-B): 9.13 % with s19-B; the
     group 9.04 % over 104. s19-L: the 20 v5.1 rows run by the NeMo 25.09 code state FP8 frozen weights (its
-    custom_llama.py builds the model under te.fp8_model_init; data only, nothing tuned): v5.1 8.94 %, the group 8.97 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    custom_llama.py builds the model under te.fp8_model_init; data only, nothing tuned): v5.1 8.94 %, the group 8.97 %. s20-B: a row that states no layout searches its cp on a stack with ring CP
+    (validation.rows; a software rule, nothing tuned): the v5.0 Dell 8 / 9 / 16 x GB200 rows and the v5.1
+    University-of-Florida n8 row move (the search finds CP 2 there), v5.0 non-AMD 7.50 %, v5.0 8.21 %, v5.1 8.00 %, the group 8.13 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
     the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
@@ -166,11 +168,11 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     def mape(rows: list[dict[str, str]]) -> float:
         return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
 
-    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(8.41, abs=0.1)  # 8.95 before s19-B
+    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.50, abs=0.1)  # 8.41 before s20-B
     assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
-    assert mape(V50) == pytest.approx(8.99, abs=0.1)
-    assert mape(V51) == pytest.approx(8.94, abs=0.1)  # 9.13 before s19-L
-    assert mape(FORWARD) == pytest.approx(8.97, abs=0.1)  # 9.04 before s19-L
+    assert mape(V50) == pytest.approx(8.21, abs=0.1)  # 8.99 before s20-B
+    assert mape(V51) == pytest.approx(8.00, abs=0.1)  # 8.94 before s20-B
+    assert mape(FORWARD) == pytest.approx(8.13, abs=0.1)  # 8.97 before s20-B
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,
