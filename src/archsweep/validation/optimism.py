@@ -32,7 +32,7 @@ import numpy as np
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import load_catalog
 from archsweep.load.technology import load_technology
-from archsweep.model.training.mapping import CP_DEGREES, PP_DEGREES, TP_DEGREES
+from archsweep.model.training.mapping import PP_DEGREES, TP_DEGREES, valid_cp_degrees
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import ArchsweepError
 from archsweep.spec.technology import Technology
@@ -57,7 +57,9 @@ LeftOut = Literal["baseline", "superseded", "slow preset"]
 _STACK_KEYS = ("fa", "dp_overlap", "tp_overlap")
 #: Megatron-LM of 2021-22 (SC21, Korthikanti): no distributed optimizer or ZeRO in Megatron itself
 #: (ZeRO rows ran DeepSpeed), so the stage the row states is kept; SC21's code also had no
-#: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022).
+#: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022), and neither
+#: code had context parallelism (no --context-parallel-size in megatron/arguments.py @83c4d95 or @7fccd6a; it came
+#: to Megatron-LM with 292543d342, 2023-10-12), so its search keeps cp 1.
 _MEGATRON_2021_KEYS = ("fa", "dp_overlap", "zero")
 _SC21 = ("2104.04473", "narayanan")
 
@@ -139,10 +141,10 @@ def _search_strategies(row: Mapping[str, str], strategy: str, layers: int) -> li
     """What the search may choose for this row: everything but the features its software lacked."""
     text = " ".join(str(row.get(k, "")) for k in ("source", "framework", "run_id")).lower()
     if "korthikanti" in text or "2205.05198" in text:
-        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS)
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",cp=1"
         return [f"{fixed},pp={pp},vpp={v}" for pp, v in _megatron_2021_pipelines(layers)]
     if any(k in text for k in _SC21):
-        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",sp=off"
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",cp=1,sp=off"
         return [f"{fixed},pp={pp},vpp={v},recompute={rc}" for pp, v in _megatron_2021_pipelines(layers)
                 for rc in ("none", "full")]
     # Only what the row's software stack can run (llm-foundry: FSDP only, no TP/PP/CP).
@@ -198,7 +200,8 @@ def _one(row: Mapping[str, str], catalog: Any, tech: Any, cache: dict) -> Optimi
     ratio = step_given / step_best
     reason = "" if feasible else "search found no mapping that fits memory"
     pps = PP_DEGREES + tuple(int(p.split("=")[1]) for st in strategies for p in st.split(",") if p.startswith("pp="))
-    ladders = (("tp", given["tp"], TP_DEGREES), ("pp", given["pp"], pps), ("cp", given["cp"], CP_DEGREES))
+    ladders = (("tp", given["tp"], TP_DEGREES), ("pp", given["pp"], pps),
+               ("cp", given["cp"], valid_cp_degrees(plan.workload.seq_len)))
     outside = [f"{k}={float(np.ravel(v)[0]):g}" for k, v, allowed in ladders
                if float(np.ravel(v)[0]) not in allowed]
     if outside:

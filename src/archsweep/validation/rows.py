@@ -77,6 +77,11 @@ def _vpp(row: Mapping[str, str]) -> int | str | None:
     return cell_int(row, "vpp")
 
 
+#: Stacks whose software had no ring context parallelism: an unstated cp is 1 (Megatron-LM of 2021-22, before
+#: --context-parallel-size came with 292543d342, 2023-10-12; llm-foundry's FSDP).
+_STACKS_WITHOUT_CP = ("megatron-2021", "llm-foundry")
+
+
 def _interleaved_choices(layers: int, pp: int | None) -> list[int | None]:
     """vpp values > 1 that give every virtual stage whole layers (None: let the model search)."""
     if pp is None:
@@ -101,24 +106,25 @@ def mapping_of(row: Mapping[str, str], wl: Workload, metric: str,
     vpp = vpp_choices[0]
     recompute, sp, zero = _recompute(row), _sequence_parallel(row), cell_zero_stage(row)
     count = cell_int(row, "num_accels")
-    if cp is None:
+    stack = stack_of(row)
+    if cp is None and (None not in (tp, pp, dp) or metric in MICROBATCH_METRICS or stack in _STACKS_WITHOUT_CP):
         cp = 1
     if ep is None and wl.moe is None:
         ep = 1
+    cp_n = 1 if cp is None else cp  # an unstated cp that is searched counts as 1 where the row's degrees must multiply up
     if count is None:
         if None in (tp, pp, dp):
             raise Skip("num_accels missing and tp/pp/dp do not give it")
-        count = tp * pp * cp * dp
+        count = tp * pp * cp_n * dp
         notes.append("num_accels = tp*pp*cp*dp")
-    if tp is not None and pp is not None and dp is not None and tp * pp * cp * dp != count:
-        raise Skip(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} != num_accels {count}")
+    if tp is not None and pp is not None and dp is not None and tp * pp * cp_n * dp != count:
+        raise Skip(f"tp*pp*cp*dp = {tp}*{pp}*{cp_n}*{dp} = {tp * pp * cp_n * dp} != num_accels {count}")
     if metric in MICROBATCH_METRICS:
         # Memory and per-layer figures are per micro-batch in flight: an unstated batch or vpp is irrelevant.
-        if tp is not None and pp is not None and dp is None and count % (tp * pp * cp) == 0:
-            dp = count // (tp * pp * cp)
+        if tp is not None and pp is not None and dp is None and count % (tp * pp * cp_n) == 0:
+            dp = count // (tp * pp * cp_n)
         if vpp is None:
             vpp = 1
-    stack = stack_of(row)
     fa = stack != "megatron-2021"
     dp_overlap: bool | None = None
     tp_overlap: bool | None = None

@@ -28,7 +28,8 @@ from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, parse_strategy, tp
 from archsweep.spec.workload import Workload
 
 __all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "restrict_to_stack", "MAPPING_COLUMNS",
-           "data_parallel_degree", "microbatch_count", "TP_DEGREES", "PP_DEGREES", "CP_DEGREES"]
+           "data_parallel_degree", "microbatch_count", "TP_DEGREES", "PP_DEGREES", "CP_DEGREES", "MIN_CP_LOCAL_SEQ",
+           "valid_cp_degrees"]
 
 #: The TP / PP / CP degrees :func:`enumerate_mappings` tries (validation.optimism reads them to tell a stated
 #: mapping outside the searched space).
@@ -38,7 +39,16 @@ CP_DEGREES = (1, 2, 4, 8, 16, 32)
 _VPP = (1, 2, 4)
 _MB = (1, 2, 4, 8)
 _ZERO = (1, 2, 3)
-_MAX_LOCAL_SEQ_FOR_CP = 4096  # CP degrees considered: sequence per CP rank >= this
+#: Smallest sequence per CP rank (tokens) the search offers: a guard, not a limit of the software. Neither
+#: Megatron-LM nor TransformerEngine sets a minimum (only the divisibility of :func:`valid_cp_degrees`), and published
+#: runs go down to 1024 tokens per rank: MLPerf Training v5.0 / v5.1 Llama 2 70B LoRA at 8192 tokens with TP1 CP8
+#: (mlcommons/training_results_v5.1 NVIDIA/benchmarks/llama2_70b_lora/implementations/nemo/
+#: config_GB200_18x4x1xtp1pp1cp8.sh ``export CP=8``; 30 CP8 configs of 8 submitters in v5.1, all DGX B200 / GB200 /
+#: GB300). Lowered to 1024 the search picks CP 4 / CP 8 on Hopper, L40S and MI300X jobs, where no run measured them
+#: and every expert config kept CP <= 2 (H100 / H200: TP4 CP2 in all v4.0-v5.0 multi-node configs), and search
+#: optimism worsens (rows above 1.25: 21 -> 27, docs/model-accuracy.md s20-B): the model does not yet price what
+#: makes short CP chunks slower there, so the search stays at >= 4096 tokens per rank until it does.
+MIN_CP_LOCAL_SEQ = 4096
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,21 @@ def _valid_tp(workload: Workload) -> list[int]:
     return [t for t in TP_DEGREES if tp_divides(workload, t)]
 
 
+def valid_cp_degrees(seq_len: int) -> tuple[int, ...]:
+    """The CP degrees of :data:`CP_DEGREES` the search offers at ``seq_len`` tokens per sequence.
+
+    cp > 1 needs ``seq_len % (2 cp) == 0``: the load-balanced causal split hands each rank two of 2 cp equal
+    chunks (NVIDIA/Megatron-LM megatron/training/arguments.py L1335-1338 @d98e8a64dd asserts 'seq-length should
+    be a multiple of 2 * context-parallel-size'; NVIDIA/TransformerEngine @d0067d0da
+    transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py L1569-1571 'Sequence length
+    per GPU needs to be divisible by 2!'), and at least :data:`MIN_CP_LOCAL_SEQ` tokens per rank.
+    """
+    return tuple(c for c in CP_DEGREES
+                 if c == 1 or (seq_len % (2 * c) == 0 and seq_len // c >= MIN_CP_LOCAL_SEQ))
+
+
 def _valid_cp(workload: Workload) -> list[int]:
-    return [c for c in CP_DEGREES
-            if workload.seq_len % (2 * c) == 0 and (c == 1 or workload.seq_len // c >= _MAX_LOCAL_SEQ_FOR_CP)]
+    return list(valid_cp_degrees(workload.seq_len))
 
 
 def _valid_ep(workload: Workload) -> list[int]:
