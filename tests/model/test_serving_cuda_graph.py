@@ -71,6 +71,18 @@ def test_no_padding_when_every_size_is_captured():
         assert np.array_equal(getattr(plain, f.name), getattr(full, f.name), equal_nan=True), f.name
 
 
+def test_a_batch_above_the_largest_captured_size_runs_eager_and_unpadded():
+    # CUDAGraphRunner: no padding above max_supported_batch_size and no graph for an uncaptured size, so the
+    # iteration runs eager (s20-H): never faster than with graphs, and no dummy request is added
+    small = (1, 2, 4)  # every batch of this job is above 4
+    plain = _run("llama3-70b", "H200", 1, TP1, (), 1000.0, 1000.0)
+    capped = _run("llama3-70b", "H200", 1, TP1, small, 1000.0, 1000.0)
+    assert np.all(plain.concurrency > 4)
+    assert np.all(capped.tpot_s >= plain.tpot_s * (1 - 1e-12))
+    huge = _run("llama3-70b", "H200", 1, TP1, (*small, 8192), 1000.0, 1000.0)  # the same batch padded to 8192
+    assert np.all(capped.tpot_s < huge.tpot_s)  # above the largest size nothing is padded
+
+
 def test_batch_sizes_are_checked():
     with pytest.raises(InputError, match="cuda_graph_batch_sizes"):
         ServingJob(1024.0, 1024.0, cuda_graph_batch_sizes=(8, 4))

@@ -38,12 +38,15 @@ def _run(model: str, part: str, n: int, fixed: dict[str, float], isl: float, osl
 
 
 def test_alltoall_only_where_the_code_enables_it():
-    # select_alltoall_method_type: NotEnabled when moe_ep_size <= top_k; MNNVL only on a multi-node NVLink fabric
-    assert trtllm_moe_allgather(top_k=8, ep=8, scaleup_domain_size=8)  # DeepSeek-R1 H200 DEP8
-    assert trtllm_moe_allgather(top_k=8, ep=4, scaleup_domain_size=72)  # ep <= top_k even on GB200 NVL72
-    assert trtllm_moe_allgather(top_k=1, ep=4, scaleup_domain_size=8)  # Maverick on a DGX board: no MNNVL
-    assert not trtllm_moe_allgather(top_k=1, ep=4, scaleup_domain_size=72)  # Maverick GB200: MNNVL all-to-all
-    assert not trtllm_moe_allgather(top_k=8, ep=1, scaleup_domain_size=8)  # no expert parallelism
+    # select_alltoall_method_type: NotEnabled when moe_ep_size <= top_k; otherwise MNNVL where supports_mnnvl(),
+    # i.e. every NVLink link up (DGX H100 / H200 / B200 boards and GB200 NVL72 alike, s20-H); a PCIe-only part gathers
+    nvlink, pcie = 450e9, 54e9  # H100 / H200 NVLink 4; RTX PRO 6000 over PCIe Gen5
+    assert trtllm_moe_allgather(top_k=8, ep=8, scaleup_bw_bytes_per_s=nvlink)  # DeepSeek-R1 H200 DEP8
+    assert trtllm_moe_allgather(top_k=8, ep=4, scaleup_bw_bytes_per_s=900e9)  # ep <= top_k even on GB200 NVL72
+    assert not trtllm_moe_allgather(top_k=1, ep=4, scaleup_bw_bytes_per_s=900e9)  # Maverick DGX B200: MNNVL all-to-all
+    assert not trtllm_moe_allgather(top_k=1, ep=8, scaleup_bw_bytes_per_s=nvlink)  # Maverick DGX H200 DEP8: all-to-all
+    assert trtllm_moe_allgather(top_k=1, ep=4, scaleup_bw_bytes_per_s=pcie)  # no NVLink link: supports_mnnvl() false
+    assert not trtllm_moe_allgather(top_k=8, ep=1, scaleup_bw_bytes_per_s=nvlink)  # no expert parallelism
 
 
 def test_gather_moves_every_token_to_every_rank_whatever_the_routing():

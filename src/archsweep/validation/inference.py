@@ -191,7 +191,7 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
     n_req = None if qps else trtllm_bench_num_requests(isl, osl)
     hw = HardwareArrays.from_designs(entry.design.replace(accelerator_count=n))
     gather = pytorch_backend and wl.moe is not None and bool(fixed["attention_dp"]) and trtllm_moe_allgather(
-        int(wl.moe.top_k), int(fixed["ep"]), float(np.reshape(hw.scaleup_domain_size, -1)[0]))
+        int(wl.moe.top_k), int(fixed["ep"]), float(np.reshape(hw.scaleup_bw_bytes_per_s, -1)[0]))
     job = ServingJob(isl, osl, load="qps" if qps else "offline", qps=qps, num_requests=None if n_req == float("inf") else n_req,
                      weight_precision=w, activation_precision=a, kv_precision=kv,  # type: ignore[arg-type]
                      non_expert_weight_precision=_non_expert_precision(out["model"], overrides),  # type: ignore[arg-type]
@@ -211,7 +211,9 @@ def _row(rec: dict, known: set[str], cal, scal, tech, overrides: tuple[BenchPrec
             tp=int(fixed["width"]), pp=int(fixed["pp"]), device_memory_bytes=float(np.reshape(hw.hbm_capacity_bytes, -1)[0]),
             input_tokens=isl, output_tokens=osl, kv_cache_fraction=scal.kv_cache_memory_fraction,
             whole_prompts=pytorch_backend)
-        ladder = (int(min(max_bs * ranks, trtllm_bench_num_requests(isl, osl))),)
+        # The engine holds pp x max_batch_size sequences (PyTorchModelEngine.get_max_num_sequences: one
+        # max_batch_size micro-batch per pipeline stage); the bench's heuristic already divides by pp.
+        ladder = (int(min(max_bs * ranks * fixed["pp"], trtllm_bench_num_requests(isl, osl))),)
         chunks = (int(max_tokens * ranks),)
         if pytorch_backend:  # every options file of the table pads graph iterations (model.inference.cuda_graph)
             job = replace(job, cuda_graph_batch_sizes=captured_batch_sizes(PERF_OVERVIEW_BATCH_SIZES, int(max_bs), int(max_tokens)))

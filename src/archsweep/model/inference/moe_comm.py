@@ -8,8 +8,13 @@ experts over them and reduce-scatters the BF16 output. The gathered input is qua
 per-tensor (``static_quantize_e4m3_per_tensor``) and NVFP4 (``fp4_quantize``, plus its scales), but not
 for FP8 block scales (the SM90 op does "dynamic quant + scatter + gemm1 ..." inside: the gather is BF16).
 ``select_alltoall_method_type`` returns NotEnabled when ``moe_ep_size <= top_k``, and otherwise uses the
-MNNVL all-to-all only where ``MnnvlMemory.supports_mnnvl()`` (a multi-node NVLink fabric, GB200 NVL72;
-DeepEP needs ``TRTLLM_CAN_USE_DEEP_EP``, which the perf-overview @585c7565 commands do not set). The
+MNNVL all-to-all where ``MnnvlMemory.supports_mnnvl()`` (tensorrt_llm/_mnnvl_utils.py, every stored version
+read, e.g. 43908070761 / 53756527070 / 57419257414): true when every NVLink link of the GPU is P2P-capable and up
+(``support_nvlink(need_all_up=True)``), with no platform or domain-size test — MnnvlMemory allocates FABRIC
+handles on aarch64 (GB200) and POSIX file-descriptor handles on x86_64 ("for B200 (x86_64)"), so a DGX
+H100 / H200 / B200 board runs the all-to-all too (s20-H; s20-D had taken a domain of <= 8 GPUs as "no MNNVL").
+A PCIe-only GPU (no NVLink link) gathers. DeepEP needs ``TRTLLM_CAN_USE_DEEP_EP``, which the perf-overview
+@585c7565 commands do not set. The
 gpt-oss Triton backend (Hopper) gathers BF16 hidden states itself (``modeling_gpt_oss.py``
 ``MLPBlock.forward_attn_dp``) and supports no alltoall (the GPT-OSS deployment guide's support matrix).
 """
@@ -23,15 +28,17 @@ from archsweep.spec.hardware import HardwareArrays
 
 __all__ = ["trtllm_moe_allgather", "allgather_moe_comm"]
 
-#: A scale-up domain larger than one 8-GPU board: the multi-node NVLink (MNNVL) fabric that
-#: ``MnnvlMemory.supports_mnnvl()`` requires (GB200 NVL72); DGX H100 / H200 / B200 boards have none.
-BOARD_GPUS = 8
+#: One PCIe Gen5 x16 link per direction (128 GB/s both ways; TransformerEngine cpu_offloading.rst @d0067d0, as the
+#: catalog's host-link entries cite it). A scale-up fabric no faster than this is PCIe: no NVLink link, so
+#: ``supports_mnnvl()`` is false (the RTX PRO 6000 Server boards of the table: 54 GB/s); NVLink parts are >= 450 GB/s.
+PCIE_GEN5_X16_BYTES_PER_S = 64e9
 
 
-def trtllm_moe_allgather(top_k: int, ep: int, scaleup_domain_size: float) -> bool:
+def trtllm_moe_allgather(top_k: int, ep: int, scaleup_bw_bytes_per_s: float) -> bool:
     """True where TensorRT-LLM's attention-DP MoE gathers tokens instead of an all-to-all (module docstring):
-    expert parallelism no wider than ``top_k``, or no multi-node NVLink fabric."""
-    return ep > 1 and (ep <= top_k or scaleup_domain_size <= BOARD_GPUS)
+    expert parallelism no wider than ``top_k``, or no NVLink (a scale-up fabric no faster than one PCIe Gen5 x16
+    link, :data:`PCIE_GEN5_X16_BYTES_PER_S`)."""
+    return ep > 1 and (ep <= top_k or scaleup_bw_bytes_per_s <= PCIE_GEN5_X16_BYTES_PER_S)
 
 
 def allgather_moe_comm(hw: HardwareArrays, rank_tokens: np.ndarray, hidden: float, dispatch_bytes: float,

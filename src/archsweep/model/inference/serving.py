@@ -166,6 +166,9 @@ def serving_performance(hw: HardwareArrays, wl: Architecture, cfg: ServingConfig
             graphs = ranks * cfg.pp
             pad = (padded_batch(b / graphs, job.cuda_graph_batch_sizes) - b / graphs) * graphs
             graph_t, _pst = decode_step_time_s(part, wl, cfg, job, scal, cal, peak, b, prompt, pad)
+            # above the largest captured size no graph exists: the iteration runs eager, unpadded
+            # (CUDAGraphRunner.maybe_get_cuda_graph: batch size not captured -> eager forward)
+            frac = np.where(b / graphs > job.cuda_graph_batch_sizes[-1] + 1e-9, 1.0, frac)
         eager_t = with_eager_floor(t, st.time_s, host_stage, cfg.pp, np.ones_like(prompt))
         return (1.0 - frac) * graph_t + frac * eager_t, st
 
