@@ -59,3 +59,27 @@ def test_eval_serving_flag_without_serving_is_refused(flag, capsys):
     status = main(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "8", flag])
     err = capsys.readouterr().err
     assert status == 2 and f"<command line>: {flag}: got 'True'; allowed: only with --serving" in err
+
+
+@pytest.mark.parametrize(("flag", "field", "want"), [
+    ("--eager-prompt-iterations", "eager_prompt_iterations", True), ("--full-length-kv-pool", "full_length_kv_pool", True),
+    ("--moe-allgather", "moe_allgather", True), ("--cuda-graph-padding", "cuda_graph_batch_sizes", PERF_OVERVIEW_BATCH_SIZES)])
+def test_eval_serving_flag_reaches_the_job(flag, field, want, monkeypatch):
+    """Each flag sets its :class:`ServingJob` field in the job ``eval --serving`` evaluates; without it, the default."""
+    import archsweep.cli.serving as cli_serving
+
+    jobs: list[Any] = []
+
+    def fake_what_if(model, accelerator, count, job, *, fp4_native, disaggregation):  # the job, not the evaluation
+        jobs.append(job)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli_serving, "serving_what_if", fake_what_if)
+    args = ["eval", "--serving", "--model", "deepseek-v3", "--accelerator", "H200", "--count", "8",
+            "--input-tokens", "1024", "--output-tokens", "1024"]
+    for extra in ([flag], []):
+        with pytest.raises(SystemExit):
+            main(args + extra)
+    flagged, plain = jobs
+    assert getattr(flagged, field) == want
+    assert getattr(plain, field) in (False, ())

@@ -90,7 +90,8 @@ def apply(fix: Fix, found: dict[str, dict[str, object]], commit: str, row: dict[
     for column, value in same.items():
         if row[column] not in ("", "n/a") and int(row[column]) != value:
             raise SystemExit(f"{fix.run_id}: {column} {row[column]} is not the preset's {value}; not the same run")
-    dp = int(row["num_accels"]) // (int(row["tp"] or 1) * fix.pp * int(row["cp"] or 1))
+    # the preset's TP / CP (the row's, where it states them, were checked equal above; "n/a" is no number)
+    dp = int(row["num_accels"]) // (int(same["tp"]) * fix.pp * int(same["cp"]))  # type: ignore[call-overload]
     row["pp"], row["vpp"], row["micro_batch"], row["dp"] = str(fix.pp), _cell(fix.vpp), str(fix.mbs), str(dp)
     row["confidence"] = CONFIDENCE
     note = (f"layout pp {fix.pp} vpp {_cell(fix.vpp)} micro_batch {fix.mbs} dp {dp} from the {fix.tag} preset "

@@ -37,11 +37,11 @@ def _check(cond: bool, key: str, value: object, allowed: str) -> None:
         raise InputError("<serving job>", key, str(value), allowed)
 
 
-
 #: ``cuda_graph_config.batch_sizes`` of every llm_options file of TensorRT-LLM perf-overview @585c7565 (with
 #: ``enable_padding: true``): the sizes a ``cuda_graph_padding`` serving entry pads to
 #: (:mod:`archsweep.model.inference.cuda_graph`).
 PERF_OVERVIEW_BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)
+
 
 @dataclass(frozen=True)
 class ServingJob:

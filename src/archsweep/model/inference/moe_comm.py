@@ -45,7 +45,13 @@ def allgather_moe_comm(hw: HardwareArrays, rank_tokens: np.ndarray, hidden: floa
                        ep: np.ndarray, stride: np.ndarray, efficiency: float) -> tuple[np.ndarray, np.ndarray]:
     """(time s, link bytes) of one MoE layer's all-gather of ``rank_tokens`` tokens a rank (``dispatch_bytes``
     an element) over ``ep`` ranks and the reduce-scatter of its BF16 output: each rank receives (and sends)
-    (ep - 1) x rank_tokens x hidden elements a way, whatever the routing."""
+    (ep - 1) x rank_tokens x hidden elements a way, whatever the routing.
+
+    ``rank_tokens``: tokens of one attention-DP rank per iteration; ``hidden``: model width (elements a token);
+    ``dispatch_bytes``: bytes an element of the gathered input; ``ep``: expert-parallel ranks; ``stride``: rank
+    stride of the EP group in the device numbering (:func:`~archsweep.model.collectives.all_gather_time_s`:
+    which tier of the scale-up / scale-out network its ring crosses); ``efficiency``: achieved fraction of the link
+    bandwidth (the serving calibration's ``collective_bw_efficiency``). Link bytes are per rank."""
     gathered = ep * rank_tokens * hidden  # elements of the gathered buffer a rank holds
     ag = coll.all_gather_time_s(hw, gathered * dispatch_bytes, ep, stride, efficiency)
     rs = coll.reduce_scatter_time_s(hw, gathered * 2.0, ep, stride, efficiency)

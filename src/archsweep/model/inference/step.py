@@ -179,7 +179,8 @@ def stage_iteration(hw: HardwareArrays, wl: Architecture, cfg: ServingConfigArra
         # a handful of tokens per expert pads to 16, not to a 128-row tile, and stays weight-read bound.
         tile_cap = float(cal.gemm_tile_m)
         small = per_expert_tokens < tile_cap
-        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens) - 1e-9)), scal.moe_min_token_tile, tile_cap)  # 32.0000001 tokens fill a 32-row tile
+        # a float rounding excess (relative < 7e-10: 32 x (1 + 1e-12) tokens) still fills a 32-row tile; 32.0000001 does not
+        token_tile = np.clip(np.exp2(np.ceil(np.log2(per_expert_tokens) - 1e-9)), scal.moe_min_token_tile, tile_cap)
         eta_tokens = np.where(small, per_expert_tokens / token_tile, 1.0)
         e_eff = eta_tokens * gemm_efficiency(np.where(small, tile_cap, per_expert_tokens),
                                              wl.ffn_matrices * e.expert_ffn_hidden * np.maximum(distinct / width, 1.0 / cfg.ep),
