@@ -7,7 +7,8 @@ names the NGC base image ("PyTorch NVIDIA Release 25.09"), not the code the benc
 read as stack ``other`` and their data-parallel overlap was searched instead of taking the NeMo defaults.
 
 Rule: the launch config a row's layout was read from (the first ``training_results_vX.Y/<path>.sh`` its ``derived``
-names: mlperf_lora_layout.py, mlperf_stated_layouts.py, mlperf_llama31_*_rows.py) belongs to NeMo code where the
+names: mlperf_lora_layout.py, mlperf_stated_layouts.py, mlperf_llama31_*_rows.py; where none is named, the
+implementation folder named like the results folder) belongs to NeMo code where the
 ``Dockerfile`` of its implementation folder, or of the folder whose NeMo ``conf/`` the row resolves to
 (``_mlperf_common.nemo_conf_paths``: NVIDIA's implementation of the same config name, the folder a README points to),
 clones github.com/NVIDIA/NeMo (``git clone https://github.com/NVIDIA/NeMo``, e.g. NVIDIA v5.0
@@ -31,7 +32,7 @@ from _mlperf_common import MLPERF_GROUPS, impl_folder, nemo_conf_paths, pointed_
 from pinned_mirrors import Mirror, open_mirrors
 from runs_table import read_runs, write_runs
 
-_VERSION = re.compile(r"training_results_(v[\d.]+)\), ")
+_VERSION = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(\w+)/result_")
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
 #: A NeMo yaml a fill script names in ``derived`` as the one the row ran (e.g. mlperf_stated_layouts.py's
 #: ``.../tyche_ngpu72_ngc25.04_nemo/conf/megatron_gpt_peft_tuning_config.yaml (fp8_params: ...)``).
@@ -64,14 +65,17 @@ def main(mirrors: list[str]) -> None:
         found = _VERSION.search(row["source"])
         if row["source_group"] not in MLPERF_GROUPS or not found or found.group(1) not in repos:
             continue
-        version = found.group(1)
+        version, submitter, system, bench = found.groups()
         config = _CONFIG.search(row["derived"])
-        where = nemo_dockerfile(repos[version], config.group(1), row["derived"]) if config else None
+        # no launch config named (a layout from the logs, mlperf_lora_logged_layout.py): the implementation folder
+        # named like the results folder
+        named = config.group(1) if config else f"{submitter}/benchmarks/{bench}/implementations/{system}/-"
+        where = nemo_dockerfile(repos[version], named, row["derived"])
         base = _SUFFIX.sub("", row["framework"])
         if "nemo" in f"{row['source']} {base} {row['run_id']}".lower():
             continue  # validation reads NeMo from the row already
         if where is None:
-            print(f"{row['run_id']}: left as is ({'no NeMo Dockerfile' if config else 'no launch config named'})")
+            print(f"{row['run_id']}: left as is (no NeMo Dockerfile for {named})")
             row["framework"] = base
             continue
         row["framework"] = f"{base}; NVIDIA NeMo code (training_results_{version}/{where} clones github.com/NVIDIA/NeMo)"
