@@ -58,14 +58,19 @@ def test_v5_1_rows_state_fp8_weights_with_their_source() -> None:
 
 
 def test_only_rows_with_no_readable_code_or_config_leave_the_weights_unstated() -> None:
-    """Every v5.0 / v5.1 NeMo LoRA row with a layout states its weights' precision but these: Lambda v5.0 and Oracle's
-    v5.0 GB200 / B200 folders ship a launch config without conf/ or custom_llama.py and their logs print no
-    config."""
+    """Every v5.0 / v5.1 NeMo LoRA row with a layout states its weights' precision but Lambda v5.0's: its folder
+    ships a launch config without conf/ or custom_llama.py and its logs print no config. (s20-G: Oracle's v5.0
+    1 x GB200 / 8 x B200 folders are alike, but their result files print the container image and GITCOMMITID of
+    Oracle's 2 x / 18 x GB200 and 1 x B200 results, whose configs have NVIDIA twins: the same code, that conf.)"""
     unstated = sorted(k for k, r in ROWS.items() if k.startswith(("mlperf_train_v5.0_", "mlperf_train_v5.1_"))
                       and k.endswith("llama2_70b_lora") and r["tp"] and not r["fp8_params"])
-    assert unstated == ["mlperf_train_v5.0_Lambda_1cc_b200_n1_ngc25.04_nemo_llama2_70b_lora",
-                        "mlperf_train_v5.0_Oracle_1xBM.GPU.GB200.4_llama2_70b_lora",
-                        "mlperf_train_v5.0_Oracle_8xBM.GPU.B200.8_llama2_70b_lora"]
+    assert unstated == ["mlperf_train_v5.0_Lambda_1cc_b200_n1_ngc25.04_nemo_llama2_70b_lora"]
+    for system, twins in (("1xBM.GPU.GB200.4", "18xBM.GPU.GB200.4/llama2_70b_lora and Oracle/results/2xBM.GPU.GB200.4"),
+                          ("8xBM.GPU.B200.8", "1xBM.GPU.B200.8/llama2_70b_lora")):
+        r = ROWS[f"mlperf_train_v5.0_Oracle_{system}_llama2_70b_lora"]
+        assert r["fp8_params"] == "yes" and r["fsdp_zero"].startswith("distributed optimizer"), system
+        assert f"the conf of the results Oracle/results/{twins}" in r["derived"], system
+        assert "GITCOMMITID 8c262b08b227bd43cefaeedd061fe71d67271031 as theirs do" in r["derived"], system
     # s20-A: University of Florida's hpg.dgxb200x8 README points to b200_nemo, whose config_common.sh / conf/ /
     # custom_llama.py its configs run (_mlperf_common.pointed_folder): FP8 weights stated
     uf = [r for k, r in ROWS.items() if "University-of-Florida" in k and k.endswith("llama2_70b_lora")]

@@ -19,7 +19,8 @@ What it does, in order (each step idempotent, so the whole script is):
    recipe, CUDA graphs, FP8 flags, TP-overlap flags and the steady step from the same files and by the same rules.
    They also re-derive the two v5.0 ``mlperf`` rows, which they leave as they were (same inputs, same rules).
    Last, mlperf_grad_reduce.py (s19-P): ``grad_sync_dtype`` of the llama31_405b rows (and the v5.1 llama31_8b
-   ``mlperf`` rows, which it leaves as they were) from the ``pretrain.py`` each ran.
+   ``mlperf`` rows, which it leaves as they were) from the ``pretrain.py`` each ran. Then mlperf_nemo_stack.py (s20-G):
+   "NVIDIA NeMo code" in ``framework`` where the implementation's Dockerfile clones NVIDIA/NeMo.
 
 :data:`SKIPPED`: the v5.0 results not added, with the reason.
 
@@ -42,6 +43,7 @@ import mlperf_llama31_405b_rows
 import mlperf_lora_layout
 import mlperf_lora_logged_layout
 import mlperf_lora_rows
+import mlperf_nemo_stack
 import mlperf_stated_layouts
 import mlperf_steady_step
 import mlperf_tp_overlap_flags
@@ -140,7 +142,8 @@ SKIPPED_V51: dict[str, str] = {
 }
 
 _FILLS = (mlperf_lora_layout, mlperf_stated_layouts, mlperf_lora_logged_layout, mlperf_layer_cuda_graphs,
-          mlperf_steady_step, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags, mlperf_grad_reduce)
+          mlperf_steady_step, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags, mlperf_grad_reduce,
+          mlperf_nemo_stack)
 
 
 def main(repo: str) -> None:

@@ -46,6 +46,7 @@ from _mlperf_common import (
     logged_fp8_model_init,
     nemo_conf_paths,
     parse_config,
+    result_files,
 )
 from mlperf_lora_layout import fill as fill_lora
 from mlperf_lora_layout import layout as lora_layout
@@ -56,15 +57,17 @@ _NAME = re.compile(r"config_\w+?_(\d+)x(\d+)x(\d+)x(\d+)x(\d+)(?:_mbs(\d+))?")
 _NOTE = "data/validation/derive/mlperf_stated_layouts.py"
 
 
-def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict[str, str]:
-    """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``), resolved
-    against the config's environment: ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``.
+def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str], conf_of: str = "") -> dict[str, str]:
+    """fp8_params / optimizer of the NeMo yaml of a config's implementation (``conf/*.yaml``; that of launch config
+    ``conf_of`` where given: :func:`same_build_settings`), resolved against the config's environment:
+    ``fp8_params: ${oc.decode:${oc.env:VAR,default}}``, ``optim: name:``.
     A yaml without an ``fp8_params`` key (the 25.09 NeMo LoRA code of MLPerf v5.1, whose ``fp8_param_gather`` is
     only Megatron-Core's per-layer ``fp8_param``) takes the weights' precision from how the implementation builds
     the model (:func:`model_init_fp8`)."""
     out: dict[str, str] = {}
     fp8_flag = ""  # the yaml's model.fp8, resolved (model_init_fp8 reads it)
-    for path in nemo_conf_paths(mirror, config):  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
+    conf_paths = nemo_conf_paths(mirror, conf_of or config)
+    for path in conf_paths:  # configs + run.sub only (Lenovo v4.1): NVIDIA's conf of that config
         if not re.search(r"/conf/(custom|megatron_gpt_\w+)\.yaml$", path):
             continue
         text = mirror.show(path)
@@ -85,7 +88,56 @@ def nemo_yaml_settings(mirror: Mirror, config: str, env: dict[str, str]) -> dict
         if m and "optim" not in out and is_true(env.get(m.group(1), m.group(2))):
             out["optim"] = f"use_distributed_optimizer ({m.group(1)} default {m.group(2)})"
     if "fp8_params" not in out:
-        out.update(model_init_fp8(mirror, nemo_conf_paths(mirror, config), fp8_flag))
+        out.update(model_init_fp8(mirror, conf_paths, fp8_flag))
+    return out
+
+
+_BUILD = re.compile(r"^(?:\S+ )?:::(DLPAL|GITCOMMITID) ([^\s$'\"]+)", re.M)
+
+
+def logged_build(mirror: Mirror, folder: str) -> tuple[str, str] | None:
+    """(container image, git commit) every ``result_*.txt`` of results folder ``folder`` prints alike in its
+    ``:::DLPAL <image> ...`` and ``:::GITCOMMITID <commit>`` lines (NVIDIA's run.sub prints both before the job), or
+    None where a file prints none, more than one, or an unexpanded ``${...}``."""
+    found = set()
+    for path in result_files(mirror, folder):
+        pairs: dict[str, set[str]] = {"DLPAL": set(), "GITCOMMITID": set()}
+        for key, value in _BUILD.findall(mirror.show(path)):
+            pairs[key].add(value)
+        if any(len(v) != 1 for v in pairs.values()):
+            return None
+        found.add((pairs["DLPAL"].pop(), pairs["GITCOMMITID"].pop()))
+    return found.pop() if len(found) == 1 else None
+
+
+def same_build_settings(mirror: Mirror, row: dict[str, str], rows: list[dict[str, str]], config: str,
+                        env: dict[str, str]) -> dict[str, str]:
+    """fp8_params / optimizer of a row whose implementation has no NeMo ``conf/`` (its own or NVIDIA's twin of its
+    launch config ``config``, environment ``env``), from the results of its submitter and benchmark in the same
+    mirror whose result files print the same container image and git commit as the row's (:func:`logged_build`):
+    the same code, so their yaml is the one the row ran, resolved against the row's own environment (Oracle v5.0
+    1 x GB200 / 8 x B200 LoRA; s20-G). {} where there is no such result or their yamls resolve differently."""
+    own = RESULT_SOURCE.search(row["source"])
+    if not own or not (build := logged_build(mirror, f"{own.group(2)}/results/{own.group(3)}/{own.group(4)}")):
+        return {}
+    twins: dict[str, dict[str, str]] = {}
+    for other in rows:
+        found = RESULT_SOURCE.search(other["source"])
+        named = re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", other["derived"])
+        if (other is row or not found or not named or found.group(1) != own.group(1)
+                or found.group(2, 4) != own.group(2, 4) or not nemo_conf_paths(mirror, named.group(1))):
+            continue
+        folder = f"{found.group(2)}/results/{found.group(3)}/{found.group(4)}"
+        if logged_build(mirror, folder) == build:
+            twins[folder] = nemo_yaml_settings(mirror, config, env, conf_of=named.group(1))
+    resolved = {(s.get("fp8_params"), s.get("optim")) for s in twins.values()}
+    if not twins or len(resolved) != 1 or None in next(iter(resolved)):
+        return {}
+    out = dict(next(iter(twins.values())))
+    out["fp8_params_from"] = (f"{' and '.join(s['fp8_params_from'] for s in twins.values())}, the conf of the "
+                              f"results {' and '.join(sorted(twins))}: no conf/ of its own and no NVIDIA twin of its "
+                              f"config, its result_*.txt print the container {build[0]} and GITCOMMITID {build[1]} "
+                              "as theirs do (the same code), resolved with its own config, confidence medium")
     return out
 
 
@@ -265,9 +317,10 @@ def find_lora_outside_implementations(mirror: Mirror, submitter: str, row: dict[
     return fits[0]
 
 
-def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str) -> None:
+def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str, rows: list[dict[str, str]]) -> None:
     """tp_comm_overlap, fp8_params and the optimizer of a NeMo llama2_70b_lora row whose launch config is named
-    in ``derived`` (by data/validation/derive/mlperf_lora_layout.py or :func:`find_lora_outside_implementations`)."""
+    in ``derived`` (by data/validation/derive/mlperf_lora_layout.py or :func:`find_lora_outside_implementations`);
+    ``rows``: the table, for :func:`same_build_config`."""
     config = re.search(r"from the launch config training_results_v[\d.]+/(\S+\.sh)", row["derived"])
     if not config:
         return
@@ -279,6 +332,8 @@ def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str) -> Non
     if "fp8_params" not in yaml and found and (logged := logged_fp8_model_init(
             mirror, f"{found.group(2)}/results/{found.group(3)}/{found.group(4)}")):
         yaml.update(fp8_params="yes", fp8_params_from=logged)  # no conf/ of its own: what its logs show it ran
+    elif "fp8_params" not in yaml and (twin := same_build_settings(mirror, row, rows, path, env)):
+        yaml = twin
     row["fp8_params"] = yaml.get("fp8_params", "")
     if yaml.get("optim") == "fused_adam":  # not distributed_fused_adam: no sharding over data parallel
         row["fsdp_zero"] = "ZeRO-0 (optim fused_adam, not the distributed optimizer)"
@@ -318,7 +373,7 @@ def main(mirrors: list[str]) -> None:
         else:
             if not row["tp"] and isinstance(lora := find_lora_outside_implementations(mirror, submitter, row), tuple):
                 fill_lora(row, version, *lora)
-            nemo_lora_settings(row, mirror, version)
+            nemo_lora_settings(row, mirror, version, rows)
             continue
         if isinstance(found, str):
             print(f"{row['run_id']}: left as is ({found})")

@@ -1,0 +1,87 @@
+"""State NVIDIA NeMo in ``framework`` of the MLPerf Training rows whose implementation is NeMo code (s20-G, issue 10).
+
+Source: github.com/mlcommons/training_results_v4.0 / _v4.1 / _v5.0 / _v5.1 at the commits pinned_mirrors.py
+``COMMITS`` pins. Validation reads a row's software stack from ``source`` / ``framework`` / ``run_id``
+(src/archsweep/validation/row_stack.py ``stack_of``); an MLPerf row's ``framework`` is its system file's text, which
+names the NGC base image ("PyTorch NVIDIA Release 25.09"), not the code the benchmark ran, so NeMo-based rows were
+read as stack ``other`` and their data-parallel overlap was searched instead of taking the NeMo defaults.
+
+Rule: the launch config a row's layout was read from (the first ``training_results_vX.Y/<path>.sh`` its ``derived``
+names: mlperf_lora_layout.py, mlperf_stated_layouts.py, mlperf_llama31_*_rows.py; where none is named, the
+implementation folder named like the results folder) belongs to NeMo code where the
+``Dockerfile`` of its implementation folder, or of the folder whose NeMo ``conf/`` the row resolves to
+(``_mlperf_common.nemo_conf_paths``: NVIDIA's implementation of the same config name, the folder a README points to),
+clones github.com/NVIDIA/NeMo (``git clone https://github.com/NVIDIA/NeMo``, e.g. NVIDIA v5.0
+``tyche_ngpu8_ngc25.04_nemo/Dockerfile`` L31 at ``NEMO_REVISION=25.04-alpha.rc1``; AMD's ROCm port clones it too).
+Such a row gets ``; NVIDIA NeMo code (<Dockerfile> L<n> clones github.com/NVIDIA/NeMo)`` appended to ``framework``
+(replaced on a re-run: idempotent); rows whose ``source`` / ``framework`` / ``run_id`` name NeMo already are not
+touched. The text puts no digits after "NeMo" (row_stack.py reads "NeMo YY.MM" as a
+NeMo Framework container release). Rows whose config is not named, or whose folders ship no such Dockerfile, are
+left as they are (printed).
+
+Usage: python data/validation/derive/mlperf_nemo_stack.py <mirror dir of training_results_vX.Y> ...
+rewrites data/validation/training_runs.csv in place (idempotent).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from _mlperf_common import MLPERF_GROUPS, impl_folder, nemo_conf_paths, pointed_folder
+from pinned_mirrors import Mirror, open_mirrors
+from runs_table import read_runs, write_runs
+
+_VERSION = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/([^/]+)/(\w+)/result_")
+_CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
+#: A NeMo yaml a fill script names in ``derived`` as the one the row ran (e.g. mlperf_stated_layouts.py's
+#: ``.../tyche_ngpu72_ngc25.04_nemo/conf/megatron_gpt_peft_tuning_config.yaml (fp8_params: ...)``).
+_CONF_NAMED = re.compile(r"([\w.+-]+/benchmarks/[\w./+-]+?)(?:/src)?/conf/[\w./-]+\.yaml")
+_CLONE = re.compile(r"github\.com/NVIDIA/NeMo(?:\.git)?\b")
+_SUFFIX = re.compile(r"; NVIDIA NeMo code \([^)]*\)$")
+
+
+def nemo_dockerfile(mirror: Mirror, config: str, derived: str) -> str | None:
+    """``<Dockerfile> L<n>`` of the first folder of the config's implementation (its own, the folder its README
+    points to, the folders of its NeMo ``conf/``, those of the NeMo yamls ``derived`` names as the row's) whose
+    ``Dockerfile`` / ``Dockerfile.<arch>`` clones github.com/NVIDIA/NeMo, or None."""
+    own = impl_folder(config)
+    folders = [own, pointed_folder(mirror, own) or ""]
+    folders += sorted({p.split("/conf/", 1)[0].removesuffix("/src") for p in nemo_conf_paths(mirror, config)})
+    folders += sorted(set(_CONF_NAMED.findall(derived)))
+    for folder in filter(None, folders):
+        for path in sorted(p for p in mirror.ls(folder + "/", recursive=False)
+                           if re.fullmatch(re.escape(folder) + r"/Dockerfile(\.[\w-]+)?", p)):
+            text = mirror.show(path)
+            if m := _CLONE.search(text):
+                return f"{path} L{text.count(chr(10), 0, m.start()) + 1}"
+    return None
+
+
+def main(mirrors: list[str]) -> None:
+    repos = open_mirrors(mirrors)
+    fields, rows = read_runs()
+    for row in rows:
+        found = _VERSION.search(row["source"])
+        if row["source_group"] not in MLPERF_GROUPS or not found or found.group(1) not in repos:
+            continue
+        version, submitter, system, bench = found.groups()
+        config = _CONFIG.search(row["derived"])
+        # no launch config named (a layout from the logs, mlperf_lora_logged_layout.py): the implementation folder
+        # named like the results folder
+        named = config.group(1) if config else f"{submitter}/benchmarks/{bench}/implementations/{system}/-"
+        where = nemo_dockerfile(repos[version], named, row["derived"])
+        base = _SUFFIX.sub("", row["framework"])
+        if "nemo" in f"{row['source']} {base} {row['run_id']}".lower():
+            continue  # validation reads NeMo from the row already
+        if where is None:
+            print(f"{row['run_id']}: left as is (no NeMo Dockerfile for {named})")
+            row["framework"] = base
+            continue
+        row["framework"] = f"{base}; NVIDIA NeMo code (training_results_{version}/{where} clones github.com/NVIDIA/NeMo)"
+        print(f"{row['run_id']}: NeMo <- {where}")
+    write_runs(fields, rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

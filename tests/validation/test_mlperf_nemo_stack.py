@@ -1,0 +1,94 @@
+"""MLPerf rows whose implementation is NeMo code read as the NeMo stack; a folder with no conf/ of its own takes the
+conf of the results that ran the same container and commit (issue 10, s20-G: data/validation/derive/
+mlperf_nemo_stack.py, mlperf_stated_layouts.same_build_settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+from fake_mirror import FakeMirror
+
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+from archsweep.validation.row_stack import calibration_stack, stack_of
+
+ROWS = {r["run_id"]: r for r in read_measurements(data_dir() / "validation" / "training_runs.csv")}
+_NEMO_CLONE = "RUN git clone https://github.com/NVIDIA/NeMo.git && cd NeMo\n"
+
+
+def test_nemo_dockerfile_is_found_in_the_own_pointed_or_conf_folder(derive_script: Callable[[str], ModuleType]) -> None:
+    find = derive_script("mlperf_nemo_stack").nemo_dockerfile
+    impl = "S/benchmarks/llama2_70b_lora/implementations/x"
+    own = FakeMirror({f"{impl}/config_A.sh": "", f"{impl}/Dockerfile": "FROM base\n" + _NEMO_CLONE})
+    assert find(own, f"{impl}/config_A.sh", "") == f"{impl}/Dockerfile L2"
+    arch = FakeMirror({f"{impl}/configs/config_A.sh": "", f"{impl}/Dockerfile.x86_64": _NEMO_CLONE})
+    assert find(arch, f"{impl}/configs/config_A.sh", "") == f"{impl}/Dockerfile.x86_64 L1"
+    other = FakeMirror({f"{impl}/config_A.sh": "", f"{impl}/Dockerfile": "RUN git clone https://github.com/ROCm/x\n"})
+    assert find(other, f"{impl}/config_A.sh", "") is None
+    # no Dockerfile of its own: the folder whose NeMo yaml the row's derived names as the one it ran
+    twin = "N/benchmarks/llama2_70b_lora/implementations/t"
+    named = FakeMirror({f"{impl}/config_A.sh": "", f"{twin}/Dockerfile": _NEMO_CLONE, f"{twin}/conf/c.yaml": ""})
+    assert find(named, f"{impl}/config_A.sh", "") is None
+    assert find(named, f"{impl}/config_A.sh", f"and {twin}/conf/c.yaml (fp8_params: x)") == f"{twin}/Dockerfile L1"
+
+
+def _result(image: str, commit: str) -> str:
+    return ("+ echo ':::DLPAL ${CONT} ${SLURM_JOB_ID}'\n"
+            f":::DLPAL {image} 11 1 node 'unknown' cfg\n"
+            "+ srun bash -c 'echo \":::GITCOMMITID ${GIT_COMMIT_ID} ${LAUNCHER_GIT_COMMIT_ID}\"'\n"
+            f":::GITCOMMITID {commit} \n")
+
+
+def test_logged_build_needs_one_image_and_commit_in_every_file(derive_script: Callable[[str], ModuleType]) -> None:
+    read = derive_script("mlperf_stated_layouts").logged_build
+    folder = "S/results/a/llama2_70b_lora"
+    same = FakeMirror({f"{folder}/result_0.txt": _result("/i.sqsh", "abc"), f"{folder}/result_1.txt": _result("/i.sqsh", "abc")})
+    assert read(same, folder) == ("/i.sqsh", "abc")  # the unexpanded ${...} echo lines are not read
+    mixed = FakeMirror({f"{folder}/result_0.txt": _result("/i.sqsh", "abc"), f"{folder}/result_1.txt": _result("/j.sqsh", "abc")})
+    assert read(mixed, folder) is None
+    assert read(FakeMirror({f"{folder}/result_0.txt": "no markers\n"}), folder) is None
+
+
+def _row(system: str, config: str) -> dict[str, str]:
+    source = ("MLCommons MLPerf Training v5.0 results (github.com/mlcommons/training_results_v5.0), "
+              f"S/results/{system}/llama2_70b_lora/result_*.txt + S/systems/{system}.json")
+    derived = f"tp from the launch config training_results_v5.0/{config} (x)" if config else ""
+    return {"source": source, "derived": derived}
+
+
+def test_same_build_settings_take_the_twins_conf_with_the_rows_own_environment(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    settings = derive_script("mlperf_stated_layouts").same_build_settings
+    yaml = "model:\n  fp8_params: ${oc.decode:${oc.env:FP8,True}}\noptim:\n  name: distributed_fused_adam\n"
+    files = {"S/benchmarks/llama2_70b_lora/implementations/a/config_A.sh": "",
+             "S/benchmarks/llama2_70b_lora/implementations/b/config_B.sh": "",
+             "S/benchmarks/llama2_70b_lora/implementations/b/conf/megatron_gpt_peft_tuning_config.yaml": yaml,
+             "S/results/a/llama2_70b_lora/result_0.txt": _result("/i.sqsh", "abc"),
+             "S/results/b/llama2_70b_lora/result_0.txt": _result("/i.sqsh", "abc")}
+    row = _row("a", "S/benchmarks/llama2_70b_lora/implementations/a/config_A.sh")
+    twin = _row("b", "S/benchmarks/llama2_70b_lora/implementations/b/config_B.sh")
+    got = settings(FakeMirror(files), row, [row, twin], "S/benchmarks/llama2_70b_lora/implementations/a/config_A.sh",
+                   {"FP8": "True"})
+    assert got["fp8_params"] == "yes" and got["optim"] == "distributed_fused_adam"
+    assert "the conf of the results S/results/b/llama2_70b_lora" in got["fp8_params_from"]
+    off = settings(FakeMirror(files), row, [row, twin], "x.sh", {"FP8": "False"})  # the row's own environment
+    assert off["fp8_params"] == "no"
+    other = {**files, "S/results/b/llama2_70b_lora/result_0.txt": _result("/j.sqsh", "abc")}
+    assert settings(FakeMirror(other), row, [row, twin], "x.sh", {"FP8": "True"}) == {}  # another image
+
+
+def test_nemo_code_rows_read_as_the_nemo_stack_and_the_others_do_not() -> None:
+    stated = {k for k, r in ROWS.items() if "; NVIDIA NeMo code (training_results_v" in r["framework"]}
+    assert len(stated) == 53
+    assert all(stack_of(ROWS[k]) == "nemo" and calibration_stack(ROWS[k]) == "megatron-core" for k in stated)
+    for k in ("mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n32_llama31_405b",
+              "mlperf_train_v5.0_Oracle_1xBM.GPU.GB200.4_llama2_70b_lora",
+              "mlperf_train_v4.1_Oracle_1536xBM.GPU.H100.8_gpt3",
+              "mlperf_train_v5.0_Oracle_1xBM.GPU.H200.8_llama2_70b_lora"):  # no config named: its results-named folder
+        assert k in stated, k
+    # DeepSpeed / HF, TPU and MangoBoost's LLMBoost rows name no NeMo code: left as they were
+    for k, r in ROWS.items():
+        if r["source_group"] in ("mlperf", "mlperf-forward") and any(
+                s in k for s in ("JuniperNetworks", "Intel-HabanaLabs", "Google", "MangoBoost")):
+            assert k not in stated and stack_of(r) == "other", k
