@@ -78,6 +78,9 @@ def main() -> None:
     exact = hypervolume(values[on_front], reference)
     space = distributions(study.search)
     parsed = parse_sampler(sampler_text)
+    if parsed.get("options", {}).get("surrogate_mapping", "off") != "off" and mapping_table is None:
+        sys.exit(f"{grid_file}: holds no chosen mappings (written before they were stored), which surrogate_mapping "
+                 f"reads; delete it and run benchmarks/search_quality.py --grid-cache {grid_file} again")
     counts = sorted({k for k in (200, 400, 800, 2000, 4000) if k <= budget} | {budget // 4, budget // 2, budget})
     rows = []
     for seed in (int(s) for s in seeds_text.split(",")):
