@@ -64,6 +64,7 @@ import yaml
 from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.pareto import non_dominated_mask, to_minimization
+from archsweep.search.mappingattrs import MAPPING_KEYS, RECOMPUTE_LEVELS
 from archsweep.search.storage import DUPLICATE_ATTR, FEASIBLE_ATTR, create_search_study, search_storage
 from archsweep.search.worker import (
     WorkerReport,
@@ -105,17 +106,33 @@ def _init(study_file: str) -> None:
     _WORKER["ctx"] = batch_context(_WORKER["study"])
 
 
-def _evaluate_span(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+def _evaluate_span(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
     study = _WORKER["study"]
     params = _grid_params(grid_axes(study), *span)
-    values, names, constraints, feasible = aggregate_objectives(study, evaluate_batch(_WORKER["ctx"], params))
-    return values, feasible, constraints, names
+    per_workload = evaluate_batch(_WORKER["ctx"], params)
+    values, names, constraints, feasible = aggregate_objectives(study, per_workload)
+    return values, feasible, constraints, names, mapping_table(per_workload)
+
+
+def mapping_table(per_workload: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """Each workload's chosen mapping (n, workloads, 5): the columns of ``MAPPING_KEYS``, then the recompute
+    level's position in ``RECOMPUTE_LEVELS`` (NaN where no mapping was found): the trial attribute
+    ``MAPPING_ATTR`` the worker tells, for ``search_quality_lookup.py``."""
+    out = []
+    for cols in per_workload:
+        found = np.asarray(cols["mapping_found"], dtype=bool)
+        level = np.array([RECOMPUTE_LEVELS.index(r) if r in RECOMPUTE_LEVELS else len(RECOMPUTE_LEVELS)
+                          for r in np.asarray(cols["recompute"]).astype(str)], dtype=np.float64)
+        table = np.stack([np.asarray(cols[k], dtype=np.float64) for k in MAPPING_KEYS] + [level], axis=1)
+        out.append(np.where(found[:, None], table, np.nan))
+    return np.stack(out, axis=1)
 
 
 def exhaustive(study_file: str, *, jobs: int, chunk: int = 4000
-               ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, list[str]]:
+               ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, list[str], np.ndarray]:
     """Objective values (natural directions, grid order) and feasibility of every grid point, seconds,
-    and the constraint values the worker tells (n, c; > 0 violated) with their names."""
+    the constraint values the worker tells (n, c; > 0 violated) with their names, and each workload's
+    chosen mapping (:func:`mapping_table`)."""
     study = load_study(study_file)
     total = math.prod(len(v) for _, v in grid_axes(study))
     spans = [(s, min(total, s + chunk)) for s in range(0, total, chunk)]
@@ -123,7 +140,8 @@ def exhaustive(study_file: str, *, jobs: int, chunk: int = 4000
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(study_file,)) as pool:
         parts = list(pool.map(_evaluate_span, spans))
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            time.perf_counter() - started, np.concatenate([p[2] for p in parts]), parts[0][3])
+            time.perf_counter() - started, np.concatenate([p[2] for p in parts]), parts[0][3],
+            np.concatenate([p[4] for p in parts]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,10 +262,11 @@ def main() -> None:
         else:
             grid_file = variant_file(doc, folder, sampler="random", seed=0, trials=1, strategy=args.strategy)
             jobs = args.jobs
-            grid_values, grid_feasible, seconds, constraints, names = exhaustive(str(grid_file), jobs=jobs)
+            grid_values, grid_feasible, seconds, constraints, names, mappings = exhaustive(str(grid_file), jobs=jobs)
             if cache is not None:
                 np.savez(cache, key=key, values=grid_values, feasible=grid_feasible, seconds=seconds, jobs=jobs,
-                         constraints=constraints, constraint_names=np.array(names))
+                         constraints=constraints, constraint_names=np.array(names), mapping=mappings,
+                         mapping_workloads=np.array(study.workloads))
         grid_min = to_minimization(grid_values, directions)
         front = front_of(grid_min, grid_feasible)
         reference = front.max(axis=0)

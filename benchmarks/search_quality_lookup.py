@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -35,8 +36,19 @@ from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.pareto import non_dominated_mask, to_minimization
 from archsweep.search.dedup import finite_or_cap
+from archsweep.search.mappingattrs import MAPPING_ATTR, MAPPING_KEYS, RECOMPUTE_LEVELS
 from archsweep.search.storage import distributions, make_sampler
 from archsweep.spec.search import SamplerSpec
+
+
+def mapping_attr(rows: np.ndarray, workloads: list[str]) -> dict[str, dict[str, Any] | None]:
+    """The worker's ``MAPPING_ATTR`` value from one grid point's rows of the cache's ``mapping`` table."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for name, row in zip(workloads, rows):
+        out[name] = None if not np.all(np.isfinite(row)) else {
+            **{k: int(v) for k, v in zip(MAPPING_KEYS, row)},
+            "recompute": RECOMPUTE_LEVELS[int(row[-1])] if int(row[-1]) < len(RECOMPUTE_LEVELS) else "other"}
+    return out
 
 
 def main() -> None:
@@ -52,6 +64,9 @@ def main() -> None:
         sys.exit(f"{grid_file}: computed with another study, data or model; run benchmarks/search_quality.py "
                  f"--grid-cache {grid_file} first")
     natural, feasible = stored["values"], stored["feasible"]
+    # each workload's chosen mapping, told as the worker tells it (a cache written before it was stored: none)
+    mapping_table = stored["mapping"] if "mapping" in stored else None
+    mapping_workloads = [str(w) for w in stored["mapping_workloads"]] if mapping_table is not None else []
     # the worker's constraint values (a cache written before they were stored: -1 / +1 by feasibility)
     names = [str(n) for n in stored["constraint_names"]] if "constraints" in stored else ["limit"]
     limits = stored["constraints"] if "constraints" in stored else np.where(feasible, -1.0, 1.0)[:, None]
@@ -63,6 +78,9 @@ def main() -> None:
     exact = hypervolume(values[on_front], reference)
     space = distributions(study.search)
     parsed = parse_sampler(sampler_text)
+    if parsed.get("options", {}).get("surrogate_mapping", "off") != "off" and mapping_table is None:
+        sys.exit(f"{grid_file}: holds no chosen mappings (written before they were stored), which surrogate_mapping "
+                 f"reads; delete it and run benchmarks/search_quality.py --grid-cache {grid_file} again")
     counts = sorted({k for k in (200, 400, 800, 2000, 4000) if k <= budget} | {budget // 4, budget // 2, budget})
     rows = []
     for seed in (int(s) for s in seeds_text.split(",")):
@@ -76,6 +94,8 @@ def main() -> None:
                 g = int(grid_index(axes, [trial.params])[0])
                 for name, limit in zip(names, limits[g]):
                     trial.set_constraint(name, finite_or_cap(float(limit)))
+                if mapping_table is not None:
+                    trial.set_user_attr(MAPPING_ATTR, mapping_attr(mapping_table[g], mapping_workloads))
                 if g not in seen and len(order) < budget:
                     seen.add(g)
                     order.append(g)

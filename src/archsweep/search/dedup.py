@@ -22,6 +22,7 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
+from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP
 from archsweep.search.storage import CANDIDATE_ATTR, DUPLICATE_ATTR, EVALUATED_ATTR, FEASIBLE_ATTR
 
@@ -57,13 +58,15 @@ def space_size(space: Mapping[str, BaseDistribution]) -> int | None:
 
 @dataclass(frozen=True)
 class Told:
-    """What the evaluated trial ``number`` told Optuna (``values`` None: told FAIL)."""
+    """What the evaluated trial ``number`` told Optuna (``values`` None: told FAIL); ``mapping``: each workload's
+    chosen mapping (:data:`~archsweep.search.mappingattrs.MAPPING_ATTR`), None when not stored."""
 
     number: int
     values: tuple[float, ...] | None
     constraints: tuple[tuple[str, float], ...]
     feasible: bool
     candidate_id: str
+    mapping: Mapping[str, Any] | None = None
 
 
 class PointCache:
@@ -103,7 +106,7 @@ class PointCache:
             key = point_key(t.params)
             if key not in self._points:
                 self._points[key] = Told(t.number, values, constraints, bool(t.user_attrs.get(FEASIBLE_ATTR)),
-                                         str(t.user_attrs.get(CANDIDATE_ATTR, "")))
+                                         str(t.user_attrs.get(CANDIDATE_ATTR, "")), t.user_attrs.get(MAPPING_ATTR))
                 added += 1
         while self._settled < len(trials) and trials[self._settled].state in finished \
                 and trials[self._settled].number in self._looked:

@@ -118,8 +118,8 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     (:class:`archsweep.search.localsearch.ParetoLocalSearchSampler`); with ``surrogate_share`` all of it
     wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
-    ``surrogate_pool``, ``surrogate_constraints`` and ``surrogate_grid_share`` are its ``pool``,
-    ``constraints`` and ``grid_share``; ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
+    ``surrogate_pool``, ``surrogate_constraints``, ``surrogate_grid_share`` and ``surrogate_mapping`` are its ``pool``,
+    ``constraints``, ``grid_share`` and ``mapping``; ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
     ``limit_steps`` its ``steps``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
@@ -143,6 +143,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     surrogate_pool = str(options.pop("surrogate_pool", DEFAULT_SURROGATE_POOL))
     surrogate_constraints = str(options.pop("surrogate_constraints", DEFAULT_SURROGATE_CONSTRAINTS))
     surrogate_grid_share = options.pop("surrogate_grid_share", None)
+    surrogate_mapping = str(options.pop("surrogate_mapping", "off"))
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -161,7 +162,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
                                    reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
                                    grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
-                                   twins=twins)
+                                   twins=twins, mapping=surrogate_mapping)
     return sampler
 
 

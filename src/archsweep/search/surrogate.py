@@ -67,8 +67,10 @@ from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
+from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
+from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES, MappingInputs, mapping_inputs
 from archsweep.search.surrogatepool import (
     grid_candidates,
     neighbour_candidates,
@@ -117,6 +119,7 @@ class _Model:
     neighbour: np.ndarray  # (m,) whether it is in the neighbour set (the front's neighbours, random points)
     logged: np.ndarray  # which objectives are modelled in log space
     template: np.ndarray  # a finite row of the minimised objectives (each column's sign)
+    mapping: MappingInputs | None = None  # with surrogate_mapping: the gps take the mapping features too
 
 
 class SurrogateSampler(ProposingSampler):
@@ -144,12 +147,15 @@ class SurrogateSampler(ProposingSampler):
             the neighbour set only; None: every trial among both.
         twins: the grid points a finished trial implies through a limit that does not bind
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
+        mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
+            as inputs too, a candidate's predicted from its nearest finished trials, "nearest" or
+            "optimistic" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
                  beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
                  pool: str = DEFAULT_SURROGATE_POOL, constraints: str = DEFAULT_SURROGATE_CONSTRAINTS,
-                 grid_share: float | None = None, twins: bool = False) -> None:
+                 grid_share: float | None = None, twins: bool = False, mapping: str = "off") -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -163,14 +169,17 @@ class SurrogateSampler(ProposingSampler):
         if grid_share is not None and not (0.0 < grid_share <= 1.0 and pool == "both"):
             raise ValueError(f"grid_share: got {grid_share} with pool {pool!r}; allowed: 0 < grid_share <= 1, "
                              "with pool 'both'")
+        if mapping not in SURROGATE_MAPPING_MODES:
+            raise ValueError(f"mapping: got {mapping!r}; allowed: {', '.join(SURROGATE_MAPPING_MODES)}")
         self._pool_kind, self._constraint_model, self._grid_share = pool, constraints, grid_share
+        self._mapping = mapping
         super().__init__(main, space, grid_axes(space), twins)
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
         self._reach = checked_reach(reach)
         self._memo: tuple[int, _Model | None] | None = None
-        self._theta: list[np.ndarray | None] = []
-        self._fitted_at = 0
+        self._theta: dict[str, list[np.ndarray | None]] = {}  # per model ("grid", "mapping"), per target
+        self._fitted_at: dict[str, int] = {}
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
@@ -190,15 +199,16 @@ class SurrogateSampler(ProposingSampler):
             return _LIKELY_FEASIBLE
         return 0.0
 
-    def _fit(self, x: np.ndarray, targets: list[np.ndarray]) -> list[GaussianProcess]:
-        refit = len(x) >= _REFIT_GROWTH * self._fitted_at or len(self._theta) != len(targets)
-        if len(self._theta) != len(targets):
-            self._theta = [None] * len(targets)
+    def _fit(self, x: np.ndarray, targets: list[np.ndarray], slot: str = "grid") -> list[GaussianProcess]:
+        thetas = self._theta.get(slot, [])
+        refit = len(x) >= _REFIT_GROWTH * self._fitted_at.get(slot, 0) or len(thetas) != len(targets)
+        if len(thetas) != len(targets) or any(t is not None and len(t) != x.shape[1] + 2 for t in thetas):
+            thetas = self._theta[slot] = [None] * len(targets)  # new targets, or new mapping features
         gps = []
         rng = np.random.default_rng([self._seed, len(x)])
         for j, y in enumerate(targets):
             rows = np.flatnonzero(np.isfinite(y))
-            theta = self._theta[j]
+            theta = thetas[j]
             if (refit or theta is None) and len(rows) <= _FIT_POINTS:
                 gp = fit_gp(x[rows], y[rows], theta)  # fitted on every row: the model itself
             else:
@@ -206,16 +216,18 @@ class SurrogateSampler(ProposingSampler):
                     subset = rng.choice(rows, _FIT_POINTS, replace=False)
                     theta = fit_gp(x[subset], y[subset], theta).theta
                 gp = fit_gp(x[rows], y[rows], theta, optimise=False)
-            self._theta[j] = gp.theta
+            thetas[j] = gp.theta
             gps.append(gp)
         if refit:
-            self._fitted_at = len(x)
+            self._fitted_at[slot] = len(x)
         return gps
 
     def _model(self, study: optuna.Study, finished: list[FrozenTrial]) -> _Model | None:
         if self._memo is not None and self._memo[0] == len(finished):
             return self._memo[1]
         rows, indices, values = self._completed_columns(study, finished)
+        attrs = ([t.user_attrs.get(MAPPING_ATTR) for t, _, _ in self._completed(study, finished)[1]]
+                 if self._mapping != "off" else None)
         width = max((len(c) for c in values), default=0)
         violation = np.array([c if len(c) == width else [max(c, default=-1.0)] * width for c in values]
                              ).reshape(len(values), width) if width else np.full((len(values), 1), -1.0)
@@ -224,13 +236,13 @@ class SurrogateSampler(ProposingSampler):
         model = None
         if len(rows) >= 2:
             model = self._update(np.stack(rows), np.array(indices, dtype=np.int64), violation, len(finished),
-                                 self._implied(finished))
+                                 self._implied(finished), attrs)
         self._memo = (len(finished), model)
         self._believed = {}
         return model
 
     def _update(self, values: np.ndarray, indices: np.ndarray, violation: np.ndarray, count: int,
-                implied: frozenset[Index] = frozenset()) -> _Model | None:
+                implied: frozenset[Index] = frozenset(), attrs: list[Any] | None = None) -> _Model | None:
         # a non-finite violation is told as CONSTRAINT_CAP (search.dedup.finite_or_cap): as large as the largest finite one
         # of its column; violation is (trials, constraints modelled): one column of the largest value, or one each
         finite = violation < CONSTRAINT_CAP
@@ -278,22 +290,31 @@ class SurrogateSampler(ProposingSampler):
         xq = self._unit(pool)
         if len(pool) == 0:
             return None
+        mapping = None if attrs is None else mapping_inputs(attrs, x)
+        objective_gps, inputs = gps[:k], xq
+        if mapping is not None:  # the objectives' GPs on the grid and the mapping; candidates with predicted ones
+            objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
+            inputs, owner = mapping.augment(xq, self._mapping)
+            pool, gridded, neighbour, xq = pool[owner], gridded[owner], neighbour[owner], xq[owner]
         optimistic = np.empty((len(pool), k))
         for j in range(k):
-            mu, sd = gps[j].predict(xq)
+            mu, sd = objective_gps[j].predict(inputs)
             optimistic[:, j] = mu - self._beta * sd
         optimistic = untransform(optimistic, logged, template)
         probability = np.ones(len(pool))
         for gp in gps[k:]:
             mu, sd = gp.predict(xq)
             probability *= norm.cdf(-mu / np.maximum(sd, 1e-9))
-        return _Model(front, pool, optimistic, probability, tuple(gps[:k]), gridded, neighbour, logged, template)
+        return _Model(front, pool, optimistic, probability, tuple(objective_gps), gridded, neighbour, logged, template,
+                      mapping)
 
     # -- proposal ---------------------------------------------------------------------------
 
     def _predicted_mean(self, model: _Model, index: Index) -> np.ndarray:
         if index not in self._believed:
             xq = self._unit(np.array([index]))
+            if model.mapping is not None:
+                xq = model.mapping.augment(xq, "nearest")[0]
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
             self._believed[index] = untransform(mean, model.logged, model.template)
         return self._believed[index]

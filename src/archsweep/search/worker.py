@@ -53,6 +53,7 @@ from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
 from archsweep.results.provenance import file_sha256, run_id_for
 from archsweep.search.dedup import PointCache, Told, counted, finite_or_cap, point_key, space_size
+from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs
 from archsweep.search.storage import (
     CANDIDATE_ATTR,
     DUPLICATE_ATTR,
@@ -230,11 +231,12 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
             per_workload = evaluate_batch(ctx, [trials[i].params for i in fresh])
             values, names, constraints, feasible = aggregate_objectives(study, per_workload)
             ids = per_workload[0]["candidate_id"]
+            mappings = mapping_attrs(study.workloads, per_workload)
             for j, i in enumerate(fresh):
                 row = values[j]
                 told_now[i] = Told(trials[i].number, tuple(row.tolist()) if np.all(np.isfinite(row)) else None,
                                    tuple((n, finite_or_cap(c)) for n, c in zip(names, constraints[j])),
-                                   bool(feasible[j]), str(ids[j]))
+                                   bool(feasible[j]), str(ids[j]), mappings[j])
         model_s += time.perf_counter() - start
         start = time.perf_counter()
         for i, trial in enumerate(trials):
@@ -253,6 +255,8 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
                 trial.set_constraint(name, c)
             trial.set_user_attr(FEASIBLE_ATTR, told_i.feasible)
             trial.set_user_attr(CANDIDATE_ATTR, told_i.candidate_id)
+            if told_i.mapping is not None:
+                trial.set_user_attr(MAPPING_ATTR, dict(told_i.mapping))
             if told_i.values is not None:
                 ostudy.tell(trial, list(told_i.values))
                 if told_i.feasible and i in told_now:

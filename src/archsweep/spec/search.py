@@ -55,9 +55,11 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: the surrogate proposes (0: off), ``surrogate_beta`` the standard deviations of optimism,
 #: ``surrogate_pool`` the candidates (:data:`SURROGATE_POOLS`), ``surrogate_constraints`` the feasibility
 #: model (:data:`SURROGATE_CONSTRAINT_MODELS`), ``surrogate_grid_share`` (with ``surrogate_pool: both``) the
-#: share of the surrogate's trials that choose among the whole-grid candidates only.
+#: share of the surrogate's trials that choose among the whole-grid candidates only, ``surrogate_mapping`` whether
+#: the objectives' models take each workload's chosen mapping too (:mod:`archsweep.search.surrogatemapping`).
 SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
-                                      "surrogate_pool", "surrogate_constraints", "surrogate_grid_share")
+                                      "surrogate_pool", "surrogate_constraints", "surrogate_grid_share",
+                                      "surrogate_mapping")
 #: ``surrogate_pool``: ``neighbours`` (default) the found front's free one- and two-axis neighbours plus 512
 #: random free points; ``grid`` every free grid point (screened by predicted mean); ``both`` the two sets
 #: together (``surrogate_grid_share`` splits the trials between them); ``fallback`` the neighbours first,

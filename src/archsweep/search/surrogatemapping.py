@@ -1,0 +1,89 @@
+"""The surrogate's mapping-aware inputs (``surrogate_mapping``): each workload's chosen mapping beside the grid.
+
+A design's objectives step where a workload's best mapping switches (``docs/search-quality-history.md``,
+s19-T: grid 1's Llama-3 70B goes from tp 1 / dp 256 to tp 4 / dp 64 at 1,200-1,500 GB/s scale-up, its
+energy per token falls 1.6 %; a stationary GP over the grid alone over-predicts the points just past the
+switch by 1-4 % against a 0.3 % margin). With ``surrogate_mapping`` the objective GPs of
+:class:`~archsweep.search.surrogate.SurrogateSampler` take, beside the grid positions, the numeric
+features of each workload's mapping (:func:`~archsweep.search.mappingattrs.mapping_features`, told by
+the worker as a trial attribute), each scaled to [0, 1] over the finished trials (a feature constant on
+them is left out). A candidate's mapping is not known before it is evaluated; it is predicted from the
+finished trials nearest to it on the grid (Euclidean in the [0, 1] grid positions, ties to the earlier
+trial):
+
+* ``"nearest"``: the mapping of the nearest finished trial;
+* ``"optimistic"``: each distinct mapping among the :data:`NEIGHBOURS` nearest finished trials is a
+  candidate row of its own, so the acquisition takes the best of them (optimism over the mapping, as
+  over the GP's standard deviation).
+
+The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
+alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
+so a seed's search stays reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from archsweep.search.mappingattrs import mapping_features
+
+__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "MappingInputs", "mapping_inputs"]
+
+#: ``surrogate_mapping``: ``off`` (default), ``nearest`` or ``optimistic`` (module doc).
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic")
+#: ``"optimistic"``: the finished trials whose mappings a candidate may take.
+NEIGHBOURS = 4
+
+
+@dataclass(frozen=True)
+class MappingInputs:
+    """The finished trials' grid positions ``x`` (n, d) and scaled mapping features ``features`` (n, f)."""
+
+    x: np.ndarray
+    features: np.ndarray
+
+    def nearest(self, xq: np.ndarray, k: int) -> np.ndarray:
+        """Rows (m, min(k, n)) of the ``k`` finished trials nearest to each of ``xq`` (m, d), nearest first
+        (a stable sort: equal distances keep the trials' order)."""
+        d = ((xq[:, None, :] - self.x[None, :, :]) ** 2).sum(axis=2)
+        return np.argsort(d, axis=1, kind="stable")[:, :min(k, len(self.x))]
+
+    def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
+        row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
+        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``."""
+        if mode == "nearest" or len(xq) == 0:
+            rows = self.nearest(xq, 1)[:, 0]
+            return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
+        near = self.nearest(xq, NEIGHBOURS)
+        owner, chosen = [], []
+        for i, rows in enumerate(near):
+            _, first = np.unique(self.features[rows], axis=0, return_index=True)
+            for r in rows[np.sort(first)]:
+                owner.append(i)
+                chosen.append(r)
+        owner_rows, chosen_rows = np.asarray(owner, dtype=np.int64), np.asarray(chosen, dtype=np.int64)
+        return np.hstack([xq[owner_rows], self.features[chosen_rows]]), owner_rows
+
+
+def mapping_inputs(attrs: Sequence[Any], x: np.ndarray) -> MappingInputs | None:
+    """The mapping inputs of finished trials with grid positions ``x`` (n, d) and mapping attributes ``attrs``
+    (:data:`~archsweep.search.mappingattrs.MAPPING_ATTR` values), or None when a trial has none (the
+    surrogate then models the grid alone), or when every mapping is the same. Workloads in sorted name order; features scaled to [0, 1] by
+    their range over these trials, the constant ones left out."""
+    if not len(attrs) or not isinstance(attrs[0], dict):
+        return None
+    workloads = sorted(attrs[0])
+    rows = [mapping_features(a, workloads) for a in attrs]
+    if any(r is None for r in rows):
+        return None
+    raw = np.stack([r for r in rows if r is not None])
+    low, span = raw.min(axis=0), raw.max(axis=0) - raw.min(axis=0)
+    varying = span > 0
+    if not varying.any():
+        return None
+    return MappingInputs(np.asarray(x, dtype=np.float64), (raw[:, varying] - low[varying]) / span[varying])

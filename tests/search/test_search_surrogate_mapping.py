@@ -1,0 +1,152 @@
+"""Each workload's chosen mapping as a trial attribute and the surrogate's mapping-aware models
+(``surrogate_mapping``, issue 14, s20-E): the worker records the mapping the model chose (duplicates too),
+the features and the nearest-trial prediction of a candidate's mapping on a toy, a GP given the mapping
+models a step the grid alone smooths, and the sampler stays reproducible per seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from search_study import sampler_options_error, write_search_study
+from search_toy_space import AXES, SPACE
+
+from archsweep.load.study import load_study
+from archsweep.search.gp import fit_gp
+from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
+from archsweep.search.storage import create_search_study, make_sampler, search_storage
+from archsweep.search.surrogate import SurrogateSampler
+from archsweep.search.surrogatemapping import MappingInputs, mapping_inputs
+from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+NAMES = sorted(AXES)
+
+
+def _mapping(tp: int, pp: int = 1, dp: int = 8, micro_batch: int = 1, recompute: str = "none") -> dict[str, Any]:
+    return {"tp": tp, "pp": pp, "dp": dp, "micro_batch": micro_batch, "recompute": recompute}
+
+
+# -- the attribute ---------------------------------------------------------------------------------
+
+def test_worker_records_each_workloads_chosen_mapping(tmp_path: Path) -> None:
+    path = write_search_study(tmp_path, "mapattr", power_max="800 W", sampler="{name: random}", trials=5,
+                              batch_size=4, seed=1, parameters={
+                                  "compute_units": "{values: [66, 132]}",
+                                  "scaleup_bw_bytes_per_s": '{values: ["300 GB/s", "900 GB/s"]}',
+                                  "hbm_generation": "{values: [HBM3, HBM3e]}"})
+    results = tmp_path / "results"
+    study = load_study(path)
+    create_search_study(study, results=results)
+    run_search_worker(path, 0, results=results, progress=False)
+    trials = optuna.load_study(study_name=study.name, storage=search_storage(study, results)).get_trials()
+    per_workload = evaluate_batch(batch_context(study), [t.params for t in trials])
+    assert len(trials) >= 5
+    for row, trial in enumerate(trials):  # duplicates too: told the evaluated trial's mapping
+        recorded = trial.user_attrs[MAPPING_ATTR]
+        assert list(recorded) == list(study.workloads)
+        for name, cols in zip(study.workloads, per_workload):
+            assert recorded[name] == {"tp": int(cols["tp"][row]), "pp": int(cols["pp"][row]), "dp": int(cols["dp"][row]),
+                                      "micro_batch": int(cols["micro_batch"][row]), "recompute": str(cols["recompute"][row])}
+
+
+def test_mapping_attrs_and_features() -> None:
+    cols = {"candidate_id": np.array(["a", "b"]), "tp": np.array([1.0, 4.0]), "pp": np.array([2.0, 1.0]),
+            "dp": np.array([128.0, 64.0]), "micro_batch": np.array([1.0, 2.0]), "recompute": np.array(["none", "full"]),
+            "mapping_found": np.array([True, False])}
+    attrs = mapping_attrs(["w"], [cols])
+    assert attrs == [{"w": _mapping(1, 2, 128, 1)}, {"w": None}]
+    assert mapping_features(attrs[0], ["w"]) == pytest.approx([0.0, 1.0, 7.0, 0.0, 0.0])
+    assert mapping_features({"w": _mapping(4, recompute="full")}, ["w"])[-1] == 2.0
+    assert mapping_features(attrs[1], ["w"]) is None  # no mapping found: the surrogate models the grid alone
+    assert mapping_features(None, ["w"]) is None
+
+
+# -- predicting a candidate's mapping --------------------------------------------------------------
+
+def test_a_candidate_takes_the_mapping_of_its_nearest_finished_trials() -> None:
+    x = np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0], [0.9, 1.0]])
+    attrs = [{"w": _mapping(1)}, {"w": _mapping(1)}, {"w": _mapping(4, dp=2)}, {"w": _mapping(4, dp=2, micro_batch=2)}]
+    inputs = mapping_inputs(attrs, x)
+    assert isinstance(inputs, MappingInputs)
+    # tp, dp and micro-batch vary; pp and recompute are constant on these trials and left out; scaled to [0, 1]
+    assert inputs.features.shape == (4, 3) and inputs.features.min() == 0.0 and inputs.features.max() == 1.0
+    query = np.array([[0.05, 0.1], [0.97, 0.95]])
+    nearest, owner = inputs.augment(query, "nearest")
+    assert owner.tolist() == [0, 1]
+    assert np.array_equal(nearest[:, 2:], inputs.features[[0, 2]])  # the first-found of two equally near
+    optimistic, owner = inputs.augment(query, "optimistic")
+    # each candidate's four nearest hold three mappings, kept nearest first
+    assert owner.tolist() == [0, 0, 0, 1, 1, 1]
+    assert np.array_equal(optimistic[:3, 2:], inputs.features[[0, 3, 2]])
+    assert np.array_equal(optimistic[3:, 2:], inputs.features[[2, 3, 1]])
+    assert mapping_inputs([{"w": _mapping(1)}, None], x[:2]) is None  # a trial without the attribute
+    assert mapping_inputs([{"w": _mapping(1)}, {"w": _mapping(1)}], x[:2]) is None  # one mapping: nothing to add
+
+
+def test_a_gp_given_the_mapping_models_the_step_where_it_switches() -> None:
+    # A toy of s19-T's switch: past a threshold that moves with the other axis, the mapping changes and the
+    # objective falls by a step; the grid-only GP smooths it, the mapping-aware one does not.
+    grid = np.array([[i / 9, j / 9] for i in range(10) for j in range(10)])
+    switched = grid[:, 0] + 0.5 * grid[:, 1] >= 0.7
+    y = grid[:, 0] * 0.2 + grid[:, 1] * 0.1 - 0.5 * switched
+    features = switched[:, None].astype(float)
+    rng = np.random.default_rng(0)
+    seen = rng.choice(len(grid), 45, replace=False)
+    unseen = np.setdiff1d(np.arange(len(grid)), seen)
+    plain = fit_gp(grid[seen], y[seen]).predict(grid[unseen], std=False)[0]
+    aware = fit_gp(np.hstack([grid, features])[seen], y[seen]).predict(np.hstack([grid, features])[unseen], std=False)[0]
+    assert np.abs(aware - y[unseen]).max() < 0.5 * np.abs(plain - y[unseen]).max()
+
+
+# -- the sampler ------------------------------------------------------------------------------------
+
+def _toy(p: dict[str, Any]) -> tuple[list[float], float, dict[str, Any]]:
+    """Two objectives with a step where the toy's "mapping" switches (a + 2 b >= 7), a constraint, the attribute."""
+    c = "xyz".index(p["c"])
+    switched = p["a"] + 2 * p["b"] >= 7
+    values = [1 + p["a"] + 2 * p["b"] + c, 1 + (9 - p["a"]) ** 2 + (2 - p["b"]) * 3 + (2 - c) * 0.5 - 8.0 * switched]
+    return values, float(p["a"] + p["b"] - 10), {"w": _mapping(4 if switched else 1, dp=2 if switched else 8)}
+
+
+def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]], SurrogateSampler]:
+    sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=12, share=1.0, seed=seed,
+                               mapping=mode)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    while len(study.trials) < trials:
+        batch = [study.ask(SPACE) for _ in range(4)]
+        for trial in batch:
+            values, limit, attr = _toy(trial.params)
+            trial.set_constraint("limit", limit)
+            trial.set_user_attr(MAPPING_ATTR, attr)
+            study.tell(trial, values)
+    return [dict(t.params) for t in study.trials], sampler
+
+
+@pytest.mark.parametrize("mode", ["nearest", "optimistic"])
+def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
+    asked, sampler = _asked(mode, 3)
+    assert asked == _asked(mode, 3)[0]
+    model = sampler._memo[1] if sampler._memo is not None else None
+    assert model is not None and model.mapping is not None
+    assert model.gps[0].x.shape[1] == len(NAMES) + 2  # the grid and the varying features (tp, dp)
+    indices = [tuple(AXES[n].index(p[n]) for n in NAMES) for p in asked]
+    assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
+
+
+def test_surrogate_mapping_option_reaches_the_sampler_and_is_validated(tmp_path: Path) -> None:
+    from archsweep.load.searchspec import parse_search_spec
+
+    spec = parse_search_spec({"parameters": {"compute_units": {"range": [66, 132], "step": 22}},
+                              "sampler": {"name": "tpe", "options": {"surrogate_share": 0.5,
+                                                                      "surrogate_mapping": "optimistic"}},
+                              "trials": 100}, file="s.yaml")
+    sampler = make_sampler(spec, 0)
+    assert isinstance(sampler, SurrogateSampler) and sampler._mapping == "optimistic"
+    with pytest.raises(ValueError, match="mapping: got 'always'"):
+        SurrogateSampler(optuna.samplers.RandomSampler(), SPACE, start=4, share=1.0, mapping="always")
+    path, text = sampler_options_error(tmp_path, {"surrogate_share": 0.5, "surrogate_mapping": "always"})
+    assert f"{path}: search.sampler.options.surrogate_mapping: got 'always'" in text
