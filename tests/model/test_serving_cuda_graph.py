@@ -13,9 +13,10 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.serving_calibration import load_serving_calibration
 from archsweep.load.workloads import load_workload
 from archsweep.model.inference import ServingJob, enumerate_serving_configs, serving_performance
-from archsweep.model.inference.cuda_graph import PERF_OVERVIEW_BATCH_SIZES, captured_batch_sizes, padded_batch
+from archsweep.model.inference.cuda_graph import captured_batch_sizes, padded_batch
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import PERF_OVERVIEW_BATCH_SIZES
 
 CAL = load_calibration()
 SCAL = load_serving_calibration()

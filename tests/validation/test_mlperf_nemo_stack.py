@@ -4,6 +4,7 @@ mlperf_nemo_stack.py, mlperf_stated_layouts.same_build_settings)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import ModuleType
 
@@ -92,3 +93,21 @@ def test_nemo_code_rows_read_as_the_nemo_stack_and_the_others_do_not() -> None:
         if r["source_group"] in ("mlperf", "mlperf-forward") and any(
                 s in k for s in ("JuniperNetworks", "Intel-HabanaLabs", "Google", "MangoBoost")):
             assert k not in stated and stack_of(r) == "other", k
+
+
+def test_mlperf_rows_keeps_the_mlperf_rows_of_an_open_mirror(derive_script: Callable[[str], ModuleType]) -> None:
+    """s21-A: the one row walk mlperf_nemo_stack.py and mlperf_lora_logged_layout.py share
+    (``_mlperf_common.mlperf_rows``): a row of an MLPerf group whose ``source`` the pattern matches and whose
+    results version (group 1) has a mirror open, in file order, with the match."""
+    common = derive_script("_mlperf_common")
+    source = "(github.com/mlcommons/training_results_{v}), S/results/x/llama2_70b_lora/result_*.txt"
+    rows = [{"source_group": "mlperf", "source": source.format(v="v4.0"), "run_id": "a"},
+            {"source_group": "nemo", "source": source.format(v="v4.0"), "run_id": "other group"},
+            {"source_group": "mlperf-forward", "source": source.format(v="v5.0"), "run_id": "b"},
+            {"source_group": "mlperf", "source": source.format(v="v4.1"), "run_id": "no mirror"},
+            {"source_group": "mlperf", "source": "arXiv:2104.04473", "run_id": "no match"}]
+    pattern = re.compile(r"training_results_(v[\d.]+)\), (\S+?)/results/")
+    repos = {"v4.0": FakeMirror({}), "v5.0": FakeMirror({})}
+    found = [(row["run_id"], match.group(1)) for row, match in common.mlperf_rows(repos, rows, pattern)]
+    assert found == [("a", "v4.0"), ("b", "v5.0")]
+    assert common.mlperf_source(repos, rows[3], pattern) is None

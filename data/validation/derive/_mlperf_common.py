@@ -5,14 +5,15 @@ implementation folder (``impl_folder``), the mllog event reader, the parts of a 
 ``throughput_columns``: mlperf_lora_rows.py, mlperf_llama31_8b_rows.py; ``result_files`` also
 mlperf_pair_steps.py, mlperf_steady_step.py), and the walk that fills one yes / no
 column of the NeMo-based rows from the implementation of the launch config each row's ``derived`` names and the
-first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py).
+first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py), and which rows a
+script reads from the mirrors open (``mlperf_source`` per row, ``mlperf_rows`` over a table).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
@@ -21,6 +22,24 @@ from runs_table import read_runs, set_note, write_runs
 #: The source groups whose MLPerf rows the fill scripts complete: ``mlperf`` (fitted) and ``mlperf-forward`` (the
 #: v5.0 results never fitted, a forward test: src/archsweep/validation/holdout.py FORWARD_TEST_GROUPS).
 MLPERF_GROUPS: tuple[str, ...] = ("mlperf", "mlperf-forward")
+
+
+def mlperf_source(repos: Mapping[str, Mirror], row: Mapping[str, str], source: re.Pattern[str]) -> re.Match[str] | None:
+    """``source``'s match in the row's ``source`` (group 1: the results version, "v4.0") where the row is of
+    :data:`MLPERF_GROUPS` and ``repos`` holds a mirror of that version, else None."""
+    match = source.search(row["source"])
+    return match if row["source_group"] in MLPERF_GROUPS and match and match.group(1) in repos else None
+
+
+def mlperf_rows(repos: Mapping[str, Mirror], rows: list[dict[str, str]],
+                source: re.Pattern[str]) -> Iterator[tuple[dict[str, str], re.Match[str]]]:
+    """(row, its :func:`mlperf_source` match) of each of ``rows`` that has one, in order: the MLPerf rows a fill
+    script reads from the mirrors open (mlperf_nemo_stack.py, mlperf_lora_logged_layout.py,
+    mlperf_stated_layouts.py)."""
+    for row in rows:
+        if (match := mlperf_source(repos, row, source)) is not None:
+            yield row, match
+
 
 # The result files a gpt3 / llama2_70b_lora row of the ``mlperf`` group names in ``source``.
 RESULT_SOURCE = re.compile(
@@ -279,8 +298,8 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
     (value, where it was read) or None (left as is)."""
 
     def from_config(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
-        match = RESULT_SOURCE.search(row["source"])
-        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
+        match = mlperf_source(repos, row, RESULT_SOURCE)
+        if match is None:
             return None
         config = _CONFIG.search(row["derived"])
         found = derive(repos[match.group(1)], config.group(1)) if config else None

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, fill_from_launch_configs, fill_mlperf_rows, is_true, nemo_key
+from _mlperf_common import fill_from_launch_configs, fill_mlperf_rows, is_true, mlperf_source, nemo_key
 from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
@@ -116,8 +116,8 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
 def logged_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
     """(results version, "yes" / "no", where) of a row whose layout mlperf_lora_logged_layout.py read from the
     printed config (:func:`logged_fp8_attention`); None for every other row."""
-    match = _LOGGED_SOURCE.search(row["source"])
-    if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos or _LOGGED_NOTE not in row["derived"]:
+    match = mlperf_source(repos, row, _LOGGED_SOURCE)
+    if match is None or _LOGGED_NOTE not in row["derived"]:
         return None
     found = logged_fp8_attention(repos[match.group(1)], match.group(2))
     return None if found is None else (match.group(1), *found)

@@ -32,7 +32,7 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, fill_mlperf_rows, impl_folder, result_files
+from _mlperf_common import fill_mlperf_rows, impl_folder, mlperf_source, result_files
 from pinned_mirrors import Mirror
 
 _NOTE = "data/validation/derive/mlperf_grad_reduce.py"
@@ -75,9 +75,9 @@ def printed(mirror: Mirror, folder: str) -> tuple[bool, int] | None:
 def grad_reduce(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
     """(results version, ``bf16`` / ``fp32``, where it was read) of a llama31 row (module rule); None for other rows
     and where nothing is found (left as is)."""
-    match = _SOURCE.search(row["source"])
+    match = mlperf_source(repos, row, _SOURCE)
     config = _CONFIG.search(row["derived"])
-    if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos or not config:
+    if match is None or not config:
         return None
     version, submitter, system, benchmark = match.groups()
     mirror = repos[version]

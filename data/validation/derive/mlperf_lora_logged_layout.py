@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, is_true, logged_fp8_model_init
+from _mlperf_common import is_true, logged_fp8_model_init, mlperf_rows
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -98,10 +98,7 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str], mo
 def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs()
-    for row in rows:
-        match = _SOURCE.search(row["source"])
-        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
-            continue
+    for row, match in mlperf_rows(repos, rows, _SOURCE):
         if row["tp"] and _NOTE not in row["derived"]:
             continue  # a launch config states it (mlperf_lora_layout.py / mlperf_stated_layouts.py)
         version, folder = match.groups()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import MLPERF_GROUPS, impl_folder, nemo_conf_paths, pointed_folder
+from _mlperf_common import impl_folder, mlperf_rows, nemo_conf_paths, pointed_folder
 from pinned_mirrors import Mirror, open_mirrors
 from runs_table import read_runs, write_runs
 
@@ -61,10 +61,7 @@ def nemo_dockerfile(mirror: Mirror, config: str, derived: str) -> str | None:
 def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs()
-    for row in rows:
-        found = _VERSION.search(row["source"])
-        if row["source_group"] not in MLPERF_GROUPS or not found or found.group(1) not in repos:
-            continue
+    for row, found in mlperf_rows(repos, rows, _VERSION):
         version, submitter, system, bench = found.groups()
         config = _CONFIG.search(row["derived"])
         # no launch config named (a layout from the logs, mlperf_lora_logged_layout.py): the implementation folder

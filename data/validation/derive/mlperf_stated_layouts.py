@@ -39,11 +39,11 @@ import sys
 from pathlib import PurePosixPath
 
 from _mlperf_common import (
-    MLPERF_GROUPS,
     RESULT_SOURCE,
     impl_folder,
     is_true,
     logged_fp8_model_init,
+    mlperf_rows,
     nemo_conf_paths,
     parse_config,
     result_files,
@@ -350,10 +350,7 @@ def nemo_lora_settings(row: dict[str, str], mirror: Mirror, version: str, rows: 
 def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs(["tp_comm_overlap", "fp8_params"])
-    for row in rows:
-        match = RESULT_SOURCE.search(row["source"])
-        if row["source_group"] not in MLPERF_GROUPS or not match or match.group(1) not in repos:
-            continue
+    for row, match in mlperf_rows(repos, rows, RESULT_SOURCE):
         version, submitter, folder, bench = match.groups()
         mirror, gpus = repos[version], int(row["num_accels"])
         found: tuple[str, dict[str, object]] | str

@@ -30,11 +30,12 @@ from archsweep.model.inference import (
     enumerate_serving_configs,
     evaluate_serving_batch,
 )
-from archsweep.model.inference.cuda_graph import PERF_OVERVIEW_BATCH_SIZES, captured_batch_sizes
+from archsweep.model.inference.cuda_graph import captured_batch_sizes
 from archsweep.model.inference.engine_limits import trtllm_bench_limits, trtllm_bench_num_requests
 from archsweep.model.inference.moe_comm import trtllm_moe_allgather
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.serving import PERF_OVERVIEW_BATCH_SIZES
 from archsweep.spec.validation_data import BenchPrecisions
 from archsweep.validation.cells import RunIds
 

@@ -55,11 +55,11 @@ LeftOut = Literal["baseline", "superseded", "slow preset"]
 #: communication overlap (TransformerEngine userbuffers) is the stack's: a row that ran with it is searched with it
 #: (where the searched mapping has tp > 1), not without it (s11-lead, docs/model-accuracy.md).
 _STACK_KEYS = ("fa", "dp_overlap", "tp_overlap")
-#: Megatron-LM of 2021-22 (SC21, Korthikanti): no distributed optimizer or ZeRO in Megatron itself
-#: (ZeRO rows ran DeepSpeed), so the stage the row states is kept; SC21's code also had no
-#: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022), and neither
-#: code had context parallelism (no --context-parallel-size in megatron/arguments.py @83c4d95 or @7fccd6a; it came
-#: to Megatron-LM with 292543d342, 2023-10-12), so its search keeps cp 1.
+#: Megatron-LM of 2021-22 (SC21, Korthikanti): no ZeRO in the 2021 code, the 2022 code's distributed optimizer at
+#: most (ZeRO-3 rows ran DeepSpeed), so the stage the row states is kept; SC21's code also had no
+#: selective recomputation or sequence parallelism (both introduced by Korthikanti et al. 2022). What neither code
+#: had (context and expert parallelism) is the ``megatron-2021`` stack's parallelism block
+#: (data/calibration/software_stacks.yaml): its search keeps cp 1 and ep 1 from there.
 _MEGATRON_2021_KEYS = ("fa", "dp_overlap", "zero")
 _SC21 = ("2104.04473", "narayanan")
 
@@ -140,15 +140,17 @@ def _megatron_2021_pipelines(layers: int) -> list[tuple[int, int]]:
 def _search_strategies(row: Mapping[str, str], strategy: str, layers: int) -> list[str]:
     """What the search may choose for this row: everything but the features its software lacked."""
     text = " ".join(str(row.get(k, "")) for k in ("source", "framework", "run_id")).lower()
+    # Only what the row's software stack can run (its parallelism block: llm-foundry FSDP only, no TP/PP/CP;
+    # Megatron-LM of 2021-22 no CP / EP).
+    stack = row_parallelism(row)
     if "korthikanti" in text or "2205.05198" in text:
-        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",cp=1"
-        return [f"{fixed},pp={pp},vpp={v}" for pp, v in _megatron_2021_pipelines(layers)]
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS)
+        return [st for pp, v in _megatron_2021_pipelines(layers) for st in stack.strategies(f"{fixed},pp={pp},vpp={v}")]
     if any(k in text for k in _SC21):
-        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",cp=1,sp=off"
-        return [f"{fixed},pp={pp},vpp={v},recompute={rc}" for pp, v in _megatron_2021_pipelines(layers)
-                for rc in ("none", "full")]
-    # Only what the row's software stack can run (llm-foundry: FSDP only, no TP/PP/CP).
-    return list(row_parallelism(row).strategies(_stack_only(strategy)))
+        fixed = _stack_only(strategy, _MEGATRON_2021_KEYS) + ",sp=off"
+        return [st for pp, v in _megatron_2021_pipelines(layers) for rc in ("none", "full")
+                for st in stack.strategies(f"{fixed},pp={pp},vpp={v},recompute={rc}")]
+    return list(stack.strategies(_stack_only(strategy)))
 
 
 def _given_order(r: Mapping[str, np.ndarray]) -> tuple[bool, float]:

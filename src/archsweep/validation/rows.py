@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from archsweep.load.stack_parallelism import load_stack_parallelism
 from archsweep.spec.architecture import Architecture
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.workload import Workload
@@ -77,9 +78,11 @@ def _vpp(row: Mapping[str, str]) -> int | str | None:
     return cell_int(row, "vpp")
 
 
-#: Stacks whose software had no ring context parallelism: an unstated cp is 1 (Megatron-LM of 2021-22, before
-#: --context-parallel-size came with 292543d342, 2023-10-12; llm-foundry's FSDP).
-_STACKS_WITHOUT_CP = ("megatron-2021", "llm-foundry")
+def _stack_without_cp(row: Mapping[str, str]) -> bool:
+    """Whether the row's software stack has no context parallelism: ``parallelism.cp`` of its
+    :func:`calibration_stack` in data/calibration/software_stacks.yaml allows 1 only (e.g. Megatron-LM of 2021-22,
+    before --context-parallel-size; llm-foundry's FSDP), so an unstated cp is 1."""
+    return load_stack_parallelism(calibration_stack(row)).values("cp") == (1,)
 
 
 def _interleaved_choices(layers: int, pp: int | None) -> list[int | None]:
@@ -107,7 +110,7 @@ def mapping_of(row: Mapping[str, str], wl: Workload, metric: str,
     recompute, sp, zero = _recompute(row), _sequence_parallel(row), cell_zero_stage(row)
     count = cell_int(row, "num_accels")
     stack = stack_of(row)
-    if cp is None and (None not in (tp, pp, dp) or metric in MICROBATCH_METRICS or stack in _STACKS_WITHOUT_CP):
+    if cp is None and (None not in (tp, pp, dp) or metric in MICROBATCH_METRICS or _stack_without_cp(row)):
         cp = 1
     if ep is None and wl.moe is None:
         ep = 1

@@ -9,16 +9,14 @@ requests than the largest captured size is padded with a dummy generation reques
 captured size (``_round_up_batch_size``). The dummy requests (one token each, a one-token context)
 run every GEMM, the LM head and the MoE of the padded batch; their attention reads no cache to speak
 of. The perf-overview @585c7565 options of every model of the latest table set ``enable_padding: true``
-and :data:`PERF_OVERVIEW_BATCH_SIZES`.
+and :data:`~archsweep.spec.serving.PERF_OVERVIEW_BATCH_SIZES`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from archsweep.spec.serving import PERF_OVERVIEW_BATCH_SIZES
-
-__all__ = ["PERF_OVERVIEW_BATCH_SIZES", "captured_batch_sizes", "padded_batch"]
+__all__ = ["captured_batch_sizes", "padded_batch"]
 
 
 def captured_batch_sizes(listed: tuple[int, ...], max_batch_size: int, max_num_tokens: int) -> tuple[int, ...]:
