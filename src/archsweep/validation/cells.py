@@ -195,6 +195,14 @@ def ds_overlap_comm(row: Mapping[str, str]) -> bool | None:
     return None if match is None else match.group(1) == "true"
 
 
+def states_fused_adam(row: Mapping[str, str]) -> bool:
+    """Whether the row's ``fsdp_zero`` cell states NeMo 1.x's ``fused_adam`` optimizer, not the distributed one
+    ("ZeRO-0 (optim fused_adam, not the distributed optimizer)", the MLPerf v4.0 / v4.1 NeMo llama2_70b_lora
+    configs' ``model.optim.name``). NeMo then all-reduces the gradients itself, outside Megatron-Core's
+    overlapped DDP (:func:`~archsweep.validation.rows.mapping_of` turns the overlap off where that code does)."""
+    return "optim fused_adam" in cell_text(row, "fsdp_zero").lower()
+
+
 def offload_layers(row: Mapping[str, str]) -> int:
     """``act_offload_layers``: layers whose activations the row offloads to host memory (empty: 0).
     Filled by data/validation/derive/activation_offload.py from Megatron-Bridge presets."""

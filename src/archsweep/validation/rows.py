@@ -20,6 +20,7 @@ from archsweep.validation.cells import (
     ds_overlap_comm,
     offload_layers,
     recompute_modules_of,
+    states_fused_adam,
 )
 from archsweep.validation.dispatcher_sms import dispatcher_sms_calibration
 from archsweep.validation.fused_mlp import fused_grouped_mlp_calibration
@@ -154,6 +155,15 @@ def mapping_of(row: Mapping[str, str], wl: Workload, metric: str,
     dp_overlap = stated if (stated := ds_overlap_comm(row)) is not None else dp_overlap  # DeepSpeed overlap_comm
     if tp == 1:
         sp = False
+    if states_fused_adam(row) and (sp or (pp or 1) > 1):
+        # NeMo 1.x without the distributed optimizer all-reduces the gradients after the whole backward, on the
+        # compute stream: with SP or PP > 1 it turns the async (per-chunk, during the backward) all-reduce off
+        # (NVIDIA/NeMo v2.0.0.rc0.beta, megatron_base_model.py configure_optimizers: async_grad_allreduce only
+        # with pp 1 and no sequence_parallel / gradient_accumulation_fusion), and training_step calls
+        # MainParamsOptimizerWrapper.allreduce_main_grads (one synchronous torch.distributed.all_reduce of the
+        # contiguous FP32 grad buffer, optimizer_with_main_params.py GradBucket.allreduce_buffer) or, without O2,
+        # allreduce_gradients(), both after fwd_bwd_step (megatron_gpt_model.py training_step).
+        dp_overlap = False
     if sp is False and tp_overlap:
         # No TP overlap without sequence parallelism: Megatron-LM asserts it (megatron/training/arguments.py
         # L1441-1442 @d98e8a64dd), NeMo 1.x turns ub_tp_comm_overlap off with a message (megatron_base_model.py
