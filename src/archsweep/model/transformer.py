@@ -77,6 +77,9 @@ class LayerCosts:
     #: charge as ``ce_s``): the work counts' output-layer HBM traffic (training/work_counts.py)
     logits_hbm_bytes: np.ndarray | float = 0.0
     loss_hbm_bytes: np.ndarray | float = 0.0
+    #: backward time of the attention core (its flash kernels and, under ring attention, the per-step merges), what
+    #: each ring step's K/V and dK/dV transfer overlaps with (communication.context_parallel_exposed_s)
+    attn_core_bwd_s: np.ndarray | float = 0.0
 
 
 def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -325,7 +328,7 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
         dense_flops=dense_flops, moe_flops=moe_flops, attn_core_flops=core_flops, logits_flops=logits[2],
         dense_hbm_bytes=dense_hbm, moe_hbm_bytes=moe_hbm, attn_fwd_s=attn_fwd,
         dense_module_rc_s=dense_rc, moe_module_rc_s=moe_rc, dense_last_gemm_fwd_s=down[0],
-        logits_hbm_bytes=logits[3], loss_hbm_bytes=ce_bytes,
+        logits_hbm_bytes=logits[3], loss_hbm_bytes=ce_bytes, attn_core_bwd_s=core_bwd,
     )
 
 

@@ -189,15 +189,27 @@ def context_parallel_send_bytes(wl: Workload, mp: MappingArrays, tokens: np.ndar
 
 def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                                tokens: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray,
-                               attn_fwd_s: np.ndarray) -> np.ndarray:
-    """Ring attention: the K/V of each micro-batch's local tokens pass the ring (cp - 1 hops),
-    overlapped with the attention of the chunk in hand; the excess over the attention time is
-    exposed, forward and twice in backward (Liu et al., Ring Attention, 2023)."""
+                               core_fwd_s: np.ndarray, core_bwd_s: np.ndarray | float) -> np.ndarray:
+    """Ring attention's exposed transfer time (s): each step's P2P hides only behind that step's attention.
+
+    TransformerEngine's ``AttnFuncWithCPAndKVP2P`` (the default ``cp_comm_type="p2p"``, DotProductAttention
+    L689; transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py @d0067d0da) runs cp steps
+    of equal work (``core_fwd_s`` / cp, ``core_bwd_s`` / cp: a step's flash call and its merge kernels).
+    Forward (L1697-1716): step i waits for the K/V it received during step i - 1, then sends them on; cp - 1 hops
+    of one rank's K/V, each overlapped with one step: exposed (cp - 1) max(hop - step, 0). Backward (L2460-2497,
+    L2717-2719): step i sends the K/V for step i + 1 together with the dK/dV accumulated so far (one buffer of
+    2 x K/V; step 0 K/V only, step cp - 1 dK/dV only) and waits for it right after its own flash backward:
+    exposed 2 max(hop - step, 0) + (cp - 2) max(2 hop - step, 0). One hop: :func:`context_parallel_send_bytes`
+    over ``p2p_time_s`` (its latency once per transfer), on the scale-out tier where tp x cp leaves the domain."""
     kv_bytes = context_parallel_send_bytes(wl, mp, tokens)
-    cp_send = coll.p2p_time_s(hw, kv_bytes, mp.tp * mp.cp > hw.scaleup_domain_size, cal.collective_bw_efficiency)
-    cp_layer_fwd = (mp.cp - 1) * cp_send
-    cp_exposed_layer = np.maximum(cp_layer_fwd - attn_fwd_s, 0.0) * 3.0  # fwd + 2x bwd
-    return np.where(mp.cp > 1, microbatches * layers_stage * cp_exposed_layer, 0.0)
+    crosses = mp.tp * mp.cp > hw.scaleup_domain_size
+    hop = coll.p2p_time_s(hw, kv_bytes, crosses, cal.collective_bw_efficiency)
+    hop2 = coll.p2p_time_s(hw, 2.0 * kv_bytes, crosses, cal.collective_bw_efficiency)
+    c = np.maximum(mp.cp, 1.0)
+    step_f, step_b = core_fwd_s / c, core_bwd_s / c
+    fwd = (c - 1.0) * np.maximum(hop - step_f, 0.0)
+    bwd = 2.0 * np.maximum(hop - step_b, 0.0) + np.maximum(c - 2.0, 0.0) * np.maximum(hop2 - step_b, 0.0)
+    return np.where(mp.cp > 1, microbatches * layers_stage * (fwd + bwd), 0.0)
 
 
 @dataclass(frozen=True)

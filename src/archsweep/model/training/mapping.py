@@ -46,8 +46,10 @@ _ZERO = (1, 2, 3)
 #: config_GB200_18x4x1xtp1pp1cp8.sh ``export CP=8``; 30 CP8 configs of 8 submitters in v5.1, all DGX B200 / GB200 /
 #: GB300). Lowered to 1024 the search picks CP 4 / CP 8 on Hopper, L40S and MI300X jobs, where no run measured them
 #: and every expert config kept CP <= 2 (H100 / H200: TP4 CP2 in all v4.0-v5.0 multi-node configs), and search
-#: optimism worsens (rows above 1.25: 21 -> 27, docs/model-accuracy.md s20-B): the model does not yet price what
-#: makes short CP chunks slower there, so the search stays at >= 4096 tokens per rank until it does.
+#: optimism worsens (rows above 1.25: 21 -> 27, docs/model-accuracy.md s20-B). s21-G priced the ring per step from
+#: TransformerEngine's code (each hop hidden only behind its own step: L40S 1.74 -> 1.67, Hopper NVLink unmoved)
+#: and the short-kernel rates of FlashAttention-3 Fig. 5 / 6 (TP2 CP4 +2-3 % on H100, not coded: the Blackwell
+#: CP8 rows would move the wrong way): the Hopper TP2 CP4 gain stays ~9 %, so the search stays at >= 4096 tokens.
 MIN_CP_LOCAL_SEQ = 4096
 
 

@@ -357,7 +357,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                          partial_recompute_share(wl, mp))
     # LoRA's own TP time (adapters' collectives, what overlap cannot hide under LoRA), reported with the exposed TP.
     tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
-    cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_fwd_s)
+    cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_core_fwd_s,
+                                           lc.attn_core_bwd_s)
     ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac,
                          lc.moe_fwd_s + lc.moe_bwd_s)
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)
