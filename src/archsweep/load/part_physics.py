@@ -180,7 +180,8 @@ def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calib
     v2.9 module/base.py ``get_weight_workspace`` L1370-1380: a ``QuantizedTensor`` weight gets
     ``update_usage(columnwise_usage=True)``, "do not destroy unnecessary usages since they may be used later";
     tensor/storage/float8_tensor_storage.py ``update_usage`` L191-229 creates the FP8 transpose on a TN-only part
-    and keeps none where non-TN FP8 GEMMs run; module/grouped_linear.py L207-210 the same for the experts), and
+    and keeps none where non-TN FP8 GEMMs run; module/grouped_linear.py L207-210 the same for the experts; v1.8
+    ``transpose_2d(fill_cache=True)`` at a step's first micro-batch: the recipes' ``fp8_param_copy_bytes_*``), and
     the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached)."""
     if job.precision != "fp8" or not job.fp8_weight_transpose_cached or (
             calibration.te_fp8_weight_cache <= 0 and not job.fp8_params):
