@@ -5,7 +5,8 @@ micro-batch into a workspace it keeps in ``_fp8_workspaces`` for the rest of tra
 v2.9 module/base.py ``get_weight_workspace``, v1.8 ``get_fp8_workspace``): a row-wise copy and, in training, the
 column-wise copy the data-gradient GEMM reads (an FP8 transpose on a TN-only part, none on Blackwell; MXFP8 and
 NVFP4 keep both block-scaled copies). With the weights held in FP8 (``fp8_params``) the parameter is that copy;
-only its cached transpose (TN-only) or the block-scaled column-wise copy stays beside it. Bytes per parameter:
+only its cached transpose (TN-only) or the block-scaled column-wise copy stays beside it, counted on every stack
+(s21-C: a usage of the parameter, not a module workspace). Bytes per parameter:
 data/calibration/low_precision_recipes.yaml ``weight_copy_bytes_*`` / ``fp8_param_copy_bytes_*``; stacks:
 data/calibration/software_stacks.yaml ``te_fp8_weight_cache``.
 """
@@ -70,6 +71,40 @@ def test_job_calibration_sets_the_copies_only_where_they_are_kept(recipe: str) -
               job_calibration(load_calibration(), part, fp8),  # the rule off (default, s17-H2)
               weight_copy_calibration(mc, replace(fp8, fp8_params=True, fp8_weight_transpose_cached=False))):
         assert (c.fp8_weight_copy_bytes_per_param, c.fp8_weight_copy_bytes_per_param_any_layout) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_fp8_parameters_count_their_copy_with_the_workspace_rule_off(recipe: str) -> None:
+    """s21-C: with FP8 weights the copy is a usage of the parameter itself (TransformerEngine v2.9
+    ``get_weight_workspace`` keeps every usage of a quantised weight), so the stack's default (``te_fp8_weight_cache``
+    0) still counts it: the recipe's ``fp8_param_copy_bytes_*`` (per-tensor: the 1 B transpose on a TN-only part,
+    none on Blackwell); not where the job disables the transpose cache, not for BF16 weights."""
+    part = get_accelerator("B200" if recipe in ("mxfp8", "nvfp4") else "H100-SXM")
+    default = load_calibration()
+    assert default.te_fp8_weight_cache == 0.0
+    fp8 = TrainingJob(8, 4096, precision="fp8", low_precision_recipe=recipe)
+    cal = job_calibration(default, part, replace(fp8, fp8_params=True))
+    expected = load_low_precision_recipes()[recipe].weight_copy_bytes(True)
+    assert (cal.fp8_weight_copy_bytes_per_param, cal.fp8_weight_copy_bytes_per_param_any_layout) == expected
+    for c in (job_calibration(default, part, fp8),
+              weight_copy_calibration(default, replace(fp8, fp8_params=True, fp8_weight_transpose_cached=False))):
+        assert (c.fp8_weight_copy_bytes_per_param, c.fp8_weight_copy_bytes_per_param_any_layout) == (0.0, 0.0)
+
+
+def test_fp8_parameter_transpose_is_in_the_memory_of_a_hopper_moe_job() -> None:
+    """The Qwen3-30B-A3B H100 FP8-CS job at the search's former best (PP 1, EP 8, micro-batch 2): every Linear
+    weight (experts and attention) adds its 1 B transpose to the weights part, nothing else moves."""
+    wl = load_workload("qwen3-30b-a3b")
+    wl = replace(wl, training=replace(wl.training, precision="fp8", low_precision_recipe="current", fp8_params=True))
+    mp = mapping_arrays(tp=1.0, pp=1.0, ep=8.0, micro_batch=2.0)
+    default = replace(load_calibration(), weight_bytes_per_param=1.0)
+    cal = job_calibration(default, get_accelerator("H100-SXM"), wl.training)
+    with_copy = memory_per_accelerator(wl, mp, np.full(1, 16.0), np.full(1, 16.0), cal)
+    without = memory_per_accelerator(wl, mp, np.full(1, 16.0), np.full(1, 16.0),
+                                     replace(cal, fp8_weight_copy_bytes_per_param=0.0))
+    dense, experts = stage_linear_parameters(wl, mp, mp.tp, np.asarray(float(wl.layers)))
+    np.testing.assert_allclose(with_copy.total_bytes - without.total_bytes, dense + experts, rtol=1e-12)
+    assert 4.0e9 < float(np.ravel(dense + experts)[0]) < 5.0e9  # 3.6 G expert + 0.9 G attention weights per GPU
 
 
 def _fp8(wl, recipe: str, fp8_params: bool):

@@ -48,8 +48,9 @@ def test_model_state_bytes_follow_apex_and_nemo(state, grad, fp8_params, expecte
 
 
 @pytest.mark.parametrize(("run_id", "ratio", "violation"), [
-    # DP 1: no shard; optimizer 6 B over the 2 B BF16 gradient buffer
-    ("nemo2407_LLAMA2-70B_SFT_16gpu", 6.0 / 2.0, -0.272),
+    # DP 1: no shard; optimizer 6 B over the 2 B BF16 gradient buffer. s21-C: -0.272 -> -0.223, its FP8 weights'
+    # transposes (1 B per Linear weight on the H100, TE 1.8 transpose_2d(fill_cache=True)) now counted in memory
+    ("nemo2407_LLAMA2-70B_SFT_16gpu", 6.0 / 2.0, -0.223),
     # ZeRO-1 over DP 2: (4 B moments + 2 B gradient shard) / 2 over the 2 B buffer
     ("nemo2407_Nemotron-340B_128gpu", (4.0 + 2.0) / 2 / 2.0, -0.228),
 ])

@@ -171,11 +171,20 @@ def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calib
     """``calibration`` with the bytes per Linear weight parameter of the quantised weight copies a low-precision
     ``job`` keeps over a step (``fp8_weight_copy_bytes_per_param[_any_layout]``, the recipe's
     ``weight_copy_bytes_*`` beside BF16 weights or ``fp8_param_copy_bytes_*`` beyond FP8 ones,
-    data/calibration/low_precision_recipes.yaml): only on a stack that caches TransformerEngine's weight
-    workspaces (``te_fp8_weight_cache``) and where the job caches them (``fp8_weight_transpose_cached``: without
-    it, Megatron-Core's ``disable_parameter_transpose_cache``, TransformerEngine quantises the weight anew in every
-    forward and keeps no copy); 0 for a BF16 job."""
-    if job.precision != "fp8" or calibration.te_fp8_weight_cache <= 0 or not job.fp8_weight_transpose_cached:
+    data/calibration/low_precision_recipes.yaml), where the job caches them (``fp8_weight_transpose_cached``:
+    without it, Megatron-Core's ``disable_parameter_transpose_cache``, TransformerEngine quantises the weight anew
+    in every forward and keeps no copy); 0 for a BF16 job. BF16 weights: only on a stack that counts
+    TransformerEngine's cached module workspaces (``te_fp8_weight_cache``, off by default, s17-H2). FP8 weights
+    (``fp8_params``) on every stack (s21-C): there the copy is no module workspace but a usage of the parameter
+    itself, which TransformerEngine creates in each training forward and never drops (NVIDIA/TransformerEngine
+    v2.9 module/base.py ``get_weight_workspace`` L1370-1380: a ``QuantizedTensor`` weight gets
+    ``update_usage(columnwise_usage=True)``, "do not destroy unnecessary usages since they may be used later";
+    tensor/storage/float8_tensor_storage.py ``update_usage`` L191-229 creates the FP8 transpose on a TN-only part
+    and keeps none where non-TN FP8 GEMMs run; module/grouped_linear.py L207-210 the same for the experts; v1.8
+    ``transpose_2d(fill_cache=True)`` at a step's first micro-batch: the recipes' ``fp8_param_copy_bytes_*``), and
+    the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached)."""
+    if job.precision != "fp8" or not job.fp8_weight_transpose_cached or (
+            calibration.te_fp8_weight_cache <= 0 and not job.fp8_params):
         return replace(calibration, fp8_weight_copy_bytes_per_param=0.0, fp8_weight_copy_bytes_per_param_any_layout=0.0)
     tn_only, any_layout = load_low_precision_recipes()[job.low_precision_recipe].weight_copy_bytes(job.fp8_params)
     return replace(calibration, fp8_weight_copy_bytes_per_param=tn_only,
