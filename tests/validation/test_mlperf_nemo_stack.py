@@ -81,9 +81,10 @@ def test_same_build_settings_take_the_twins_conf_with_the_rows_own_environment(
 
 def test_nemo_code_rows_read_as_the_nemo_stack_and_the_others_do_not() -> None:
     stated = {k for k, r in ROWS.items() if "; NVIDIA NeMo code (training_results_v" in r["framework"]}
-    assert len(stated) == 53
+    assert len(stated) == 54
     assert all(stack_of(ROWS[k]) == "nemo" and calibration_stack(ROWS[k]) == "megatron-core" for k in stated)
     for k in ("mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n32_llama31_405b",
+              "mlperf_train_v3.1_Azure+NVIDIA_ND_H100_v5_n1344_pytorch_gpt3",  # s21-J: the v3.1 mirror read too
               "mlperf_train_v5.0_Oracle_1xBM.GPU.GB200.4_llama2_70b_lora",
               "mlperf_train_v4.1_Oracle_1536xBM.GPU.H100.8_gpt3",
               "mlperf_train_v5.0_Oracle_1xBM.GPU.H200.8_llama2_70b_lora"):  # no config named: its results-named folder

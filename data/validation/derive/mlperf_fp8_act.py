@@ -12,6 +12,15 @@ have field.name: activation_func_fp8_input_store in its cfg"): ``no``. Rows whos
 (unknown: off). AMD's v5.0 port (MI300X / MI325X, its yaml under ``src/conf/``) names the key
 ``fp8_activation_input_store`` (``${oc.decode:${oc.env:FP8_ACTIVATION,0}}``; its configs export
 ``FP8_ACTIVATION=True``), read as the same setting (the port's NeMo fork is not shipped: medium confidence).
+That name is read only in the port's yaml (``src/conf/``): the v4.0-era NVIDIA yamls (``conf/``; NVIDIA v4.0
+``nemo``, its copies by Dell, HPE, Supermicro, ..., GigaComputing v4.1 G593-ZD1) carry the same line, but the code
+they run (NVIDIA/NeMo v2.0.0.rc0.beta with Megatron-Core core_v0.7.0.beta: NVIDIA v4.0 ``nemo/Dockerfile`` L23 /
+L33, the same in GigaComputing v4.1's) fills ``TransformerConfig`` only from cfg keys named like its fields
+(nemo/collections/nlp/models/language_modeling/megatron_base_model.py L547-L561 ``build_transformer_config``), and
+no file of NVIDIA's v4.0 implementation or of GigaComputing's v4.1 one (which ships its NeMo and Megatron-LM trees)
+reads that name: the key is dead there and the run keeps Megatron-Core's False (the v4.0 Dell logs print
+``fp8_activation_input_store: 0`` beside the warning "does not have field.name: activation_func_fp8_input_store in
+its cfg"; s21-J).
 
 Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
@@ -23,18 +32,22 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, nemo_flag
+from _mlperf_common import fill_from_launch_configs, nemo_conf_paths, nemo_flag
 from pinned_mirrors import Mirror
 
-_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store|fp8_activation_input_store):\s*"
-                  r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
+_VALUE = r":\s*(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$"
+#: Megatron-Core's field name, which NeMo passes on (every NVIDIA-derived implementation's ``conf/``).
+_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store)" + _VALUE, re.M)
+#: AMD's ROCm port (yaml under ``src/conf/``) also names it ``fp8_activation_input_store``.
+_PORT_KEY = re.compile(r"^\s*(?P<key>activation_func_fp8_input_store|fp8_activation_input_store)" + _VALUE, re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_act.py"
 
 
 def fp8_act(mirror: Mirror, config: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) for the launch config ``config`` of ``mirror``; None when
     the implementation has no NeMo yaml (not a NeMo implementation: left empty)."""
-    return nemo_flag(mirror, config, _KEY,
+    port = any("/src/conf/" in path for path in nemo_conf_paths(mirror, config))
+    return nemo_flag(mirror, config, _PORT_KEY if port else _KEY,
                      "no activation_func_fp8_input_store key in {impl}/conf/*.yaml (Megatron-Core default False)")
 
 

@@ -1,10 +1,13 @@
 """State NVIDIA NeMo in ``framework`` of the MLPerf Training rows whose implementation is NeMo code (s20-G, issue 10).
 
-Source: github.com/mlcommons/training_results_v4.0 / _v4.1 / _v5.0 / _v5.1 at the commits pinned_mirrors.py
-``COMMITS`` pins. Validation reads a row's software stack from ``source`` / ``framework`` / ``run_id``
-(src/archsweep/validation/row_stack.py ``stack_of``); an MLPerf row's ``framework`` is its system file's text, which
-names the NGC base image ("PyTorch NVIDIA Release 25.09"), not the code the benchmark ran, so NeMo-based rows were
-read as stack ``other`` and their data-parallel overlap was searched instead of taking the NeMo defaults.
+Source: github.com/mlcommons/training_results_v3.1 / _v4.0 / _v4.1 / _v5.0 / _v5.1 at the commits pinned_mirrors.py
+``COMMITS`` pins (run with all five mirrors: s20-G ran it without v3.1, which left Azure+NVIDIA v3.1
+``ND_H100_v5_n1344_pytorch`` gpt3, NVIDIA's NeMo implementation with the launch config of NVIDIA's own n1344 result
+but for comments and walltime, read as stack ``other``; s21-J). Validation reads a row's software stack from
+``source`` / ``framework`` / ``run_id`` (src/archsweep/validation/row_stack.py ``stack_of``); an MLPerf row's
+``framework`` is its system file's text, which names the NGC base image ("PyTorch NVIDIA Release 25.09"), not the
+code the benchmark ran, so NeMo-based rows were read as stack ``other`` and their data-parallel overlap was
+searched instead of taking the NeMo defaults.
 
 Rule: the launch config a row's layout was read from (the first ``training_results_vX.Y/<path>.sh`` its ``derived``
 names: mlperf_lora_layout.py, mlperf_stated_layouts.py, mlperf_llama31_*_rows.py; where none is named, the
