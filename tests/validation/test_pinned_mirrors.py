@@ -36,7 +36,8 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
 #: The scripts that read a Megatron-Bridge clone (their only argument).
 MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_fp8_params.py",
            "mbridge_grad_reduce.py", "mbridge_preset_vpp.py", "pipeline_layout.py",
-           "mbridge_unfit_table_layouts.py")  # s20-F
+           "mbridge_unfit_table_layouts.py",  # s20-F
+           "mbridge_carried_layout.py")  # s21-K
 _GIT = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 

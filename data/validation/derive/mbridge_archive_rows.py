@@ -54,6 +54,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Collection
 from typing import Any
 
 from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
@@ -85,7 +86,7 @@ SKIPPED = {"Nemotron_3_Nano": "no models/ YAML", "Nemotron_3_Super": "no models/
 #: archive section title -> preset task name (``<MODEL>_<TASK>_CONFIG_<GPU>_<DTYPE>_V<n>``)
 TASKS = {"Pre-Training Performance": "PRETRAIN", "SFT Performance": "SFT", "LoRA Performance": "LORA"}
 _TITLE = {task: title for title, task in TASKS.items()}
-_DTYPE = {"FP8": "FP8_CS", "MXFP8": "FP8_MX", "NVFP4": "NVFP4", "BF16": "BF16"}
+DTYPE = {"FP8": "FP8_CS", "MXFP8": "FP8_MX", "NVFP4": "NVFP4", "BF16": "BF16"}
 #: WorkloadBaseConfig defaults (scripts/performance/utils/utils.py, the same at every tag read)
 _DEFAULTS: dict[str, Any] = {"num_gpus": 1, "tensor_model_parallel_size": 1, "pipeline_model_parallel_size": 1,
                              "context_parallel_size": 1, "virtual_pipeline_model_parallel_size": None,
@@ -115,15 +116,16 @@ CAVEAT_COLUMNS = ("source_caveat", "source_caveat_text")
 _FULL_ITERATION = "full_iteration"
 
 
-def tables(text: str) -> list[tuple[str, str, int, dict[str, str]]]:
+def tables(text: str, containers: Collection[str] = tuple(RELEASES)) -> list[tuple[str, str, int, dict[str, str]]]:
     """(container, table model, row number from 1, {column: cell}) of every pre-training, SFT and LoRA table row
-    of the archive's containers in :data:`RELEASES`; the task (:data:`TASKS` value) is under ``"_task"``; footnote
-    marks are taken out of the cells and the footnotes they point to are under ``"_footnotes"`` (empty: none)."""
+    of the archive's ``containers`` (default: those in :data:`RELEASES`); the task (:data:`TASKS` value) is under
+    ``"_task"``; footnote marks are taken out of the cells and the footnotes they point to are under
+    ``"_footnotes"`` (empty: none)."""
     footnotes = dict(re.findall(r"^\[\^([\w-]+)\]:\s*(.+)$", text, flags=re.MULTILINE))
     out = []
     for part in text.split("\n## ")[1:]:
         container = part.split(" NeMo Container", 1)[0].strip()
-        if container not in RELEASES:
+        if container not in containers:
             continue
         for section in part.split("\n### ")[1:]:
             task = TASKS.get(section.split("\n", 1)[0].strip())
@@ -202,7 +204,7 @@ def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str
     ``V<n>`` where several match; else the one named variant of that layout (e.g. v0.5.0
     ``DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_GBS15360``, the ``--config_variant`` of the 26.06 GBS 15360 row).
     Two named variants of one layout and no ``V<n>``: an error (nothing says which one the table ran)."""
-    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_(V(\d+)|[A-Z0-9_]+)$")
+    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{DTYPE[precision]}_(V(\d+)|[A-Z0-9_]+)$")
     hits = [(m.group(2), name) for name in found if (m := pattern.match(name))
             and all(found[name].get(k) == v for k, v in want.items())]
     versions = [(int(n), name) for n, name in hits if n is not None]
@@ -232,7 +234,7 @@ def scope_of(preset: dict[str, Any]) -> tuple[str, str]:
     return ("+".join(parts) if parts else "none"), ""
 
 
-def _base_rows(rows: list[dict[str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:
+def base_rows(rows: list[dict[str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:
     """(model, system, precision) -> the nemo group's 26.02 row."""
     return {(r["model"], r["system"], r["precision"]): r for r in rows
             if r["source_group"] == "nemo" and r["run_id"].startswith("mbridge_26.02_")}
@@ -319,7 +321,7 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
         for column in ("act_recompute", "act_offload_layers", "act_offload_source", "moe_token_dispatcher", "moe_cuda_graph_scope",
                        "moe_recompute_modules", "moe_a2a_overlap", "moe_fused_grouped_mlp", "moe_recipe_source"):
             row[column] = base.get(column, "")
-        notes.append(f"no {prefix}_{task}_CONFIG_{gpu}_{_DTYPE[precision]}_V* preset of this layout at {tag}: "
+        notes.append(f"no {prefix}_{task}_CONFIG_{gpu}_{DTYPE[precision]}_V* preset of this layout at {tag}: "
                      f"recipe cells of {base['run_id']}")
         row["confidence"] = "low (official NVIDIA doc table; recipe not pinned to the release: the 26.02 row's)"
     row["source_caveat"], row["source_caveat_text"] = footnote_caveat(cells, container, task, table_model, index)
@@ -421,7 +423,7 @@ def main(repo: str) -> None:
     mbridge_commits(repo, [_COMMIT, *RELEASES.values()])  # the clone holds every commit read (else a clear error)
     text = _show(repo, _COMMIT, _DOC)
     header, rows = read_runs(("moe_fused_grouped_mlp", *CAVEAT_COLUMNS))
-    bases = _base_rows(rows)
+    bases = base_rows(rows)
     cache: dict[str, Any] = {}
     new: list[dict[str, str]] = []
     skipped: dict[str, int] = {}

@@ -12,7 +12,7 @@ Usage (from a script): ``mirrors = open_mirrors(sys.argv[1:])`` -> {"v4.0": Mirr
 
 Megatron-Bridge (:data:`MBRIDGE_COMMITS`, the commit of each tag / commit a script names): mbridge_2509_rows.py,
 mbridge_archive_rows.py, mbridge_param_gather.py, mbridge_fp8_params.py, mbridge_grad_reduce.py, mbridge_preset_vpp.py,
-mbridge_2511_layout.py, mbridge_2511_gptoss_ep.py, mbridge_unfit_table_layouts.py and pipeline_layout.py (the tags the rows' moe_recipe_source names) read
+mbridge_2511_layout.py, mbridge_2511_gptoss_ep.py, mbridge_unfit_table_layouts.py, mbridge_carried_layout.py and pipeline_layout.py (the tags the rows' moe_recipe_source names) read
 ``<commit>:<path>`` (:func:`git_text`) of the commit pinned for the tag they name (a tag moved in a clone moves
 nothing), after :func:`mbridge_commits` has checked the clone holds them all.
 """
