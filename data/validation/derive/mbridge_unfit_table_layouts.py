@@ -26,7 +26,8 @@ commits pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``; the tables at @067f987d
 Each row takes the preset's PP / VP / MBS (and DP = GPUs / (TP x PP x CP)); the throughput, GPU count, global batch
 and every other cell stay the table's. The script refuses a preset that no longer sets the layout named here, and a
 row whose other layout cells are not the preset's (not the same run). Idempotent: the note is replaced in place
-(``set_note``). Run after mbridge_archive_rows.py (which writes the forward rows' table cells).
+(``set_note``). Run after mbridge_archive_rows.py (which writes the forward rows' table cells) and after
+mbridge_grad_reduce.py (the order the committed ``derived`` notes stand in; s21-L).
 
 Usage: python data/validation/derive/mbridge_unfit_table_layouts.py <Megatron-Bridge git dir>
 """
