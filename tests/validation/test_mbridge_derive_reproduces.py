@@ -19,15 +19,16 @@ CLONE = Path("/work/.mirror/NVIDIA-NeMo+Megatron-Bridge/repo")
 CSV = data_dir() / "validation" / "training_runs.csv"
 #: The derive scripts whose one argument is the Megatron-Bridge clone (pipeline_layout.py: its own test), but
 #: mbridge_archive_rows.py (:data:`REBUILD`).
-SCRIPTS = ("mbridge_2509_rows.py", "mbridge_2511_gptoss_ep.py", "mbridge_2511_layout.py", "mbridge_fp8_params.py",
-           "mbridge_grad_reduce.py", "mbridge_known_issues.py", "mbridge_param_gather.py", "mbridge_preset_vpp.py",
-           "mbridge_unfit_table_layouts.py")
+SCRIPTS = ("mbridge_2509_rows.py", "mbridge_2511_gptoss_ep.py", "mbridge_2511_layout.py", "mbridge_carried_layout.py",
+           "mbridge_fp8_params.py", "mbridge_grad_reduce.py", "mbridge_known_issues.py", "mbridge_param_gather.py",
+           "mbridge_preset_vpp.py", "mbridge_unfit_table_layouts.py")
 #: mbridge_archive_rows.py writes the table's cells back over the forward rows (vpp "n/a"; the 26.02 row's
 #: fp8_params, none where no 26.02 row of the model, system and precision; the table layout of the two unfit
 #: 26.02.01 rows) and drops the later scripts' notes; these put them back (s21-L: the note order is the committed
-#: one only with mbridge_unfit_table_layouts.py after mbridge_grad_reduce.py).
-REBUILD = ("mbridge_archive_rows.py", "mbridge_preset_vpp.py", "mbridge_fp8_params.py", "mbridge_grad_reduce.py",
-           "mbridge_unfit_table_layouts.py")
+#: one only with mbridge_unfit_table_layouts.py after mbridge_grad_reduce.py; s21-K's mbridge_carried_layout.py
+#: restates the preset layout of the 26.02.01 line that carries the 26.02 cells, right after the archive).
+REBUILD = ("mbridge_archive_rows.py", "mbridge_carried_layout.py", "mbridge_preset_vpp.py", "mbridge_fp8_params.py",
+           "mbridge_grad_reduce.py", "mbridge_unfit_table_layouts.py")
 _CLONE = pytest.mark.skipif(not CLONE.exists() or shutil.which("git") is None, reason="needs the Megatron-Bridge clone")
 
 
