@@ -63,8 +63,8 @@ class MappingInputs:
     def nearest(self, xq: np.ndarray, k: int) -> np.ndarray:
         """Rows (m, min(k, n)) of the ``k`` finished trials nearest to each of ``xq`` (m, d), nearest first
         (a stable sort: equal distances keep the trials' order), in the squared distance weighted by ``weights``."""
-        w = np.ones(self.x.shape[1]) if self.weights is None else self.weights
-        d = ((xq[:, None, :] - self.x[None, :, :]) ** 2) @ w
+        squared = (xq[:, None, :] - self.x[None, :, :]) ** 2
+        d = squared.sum(axis=2) if self.weights is None else squared @ self.weights  # unweighted: as s20-E summed
         return np.argsort(d, axis=1, kind="stable")[:, :min(k, len(self.x))]
 
     def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
