@@ -19,7 +19,7 @@ from archsweep.search.gp import fit_gp
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.search.surrogatemapping import MappingInputs, mapping_inputs
+from archsweep.search.surrogatemapping import MappingInputs, axis_weights, mapping_inputs
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -87,6 +87,26 @@ def test_a_candidate_takes_the_mapping_of_its_nearest_finished_trials() -> None:
     assert mapping_inputs([{"w": _mapping(1)}, {"w": _mapping(1)}], x[:2]) is None  # one mapping: nothing to add
 
 
+def test_axis_weights_drop_an_axis_the_mapping_does_not_depend_on() -> None:
+    # s21-F: the mapping switches along axis 1 only (the HBM stacks of grid 1), never along axis 0 (its TDP);
+    # unweighted, a query's nearest trial is as often one axis-0 step away (same mapping) as one axis-1 step
+    # away (another); the leave-one-out weights give axis 0 nothing and predict every grid point right.
+    grid = np.array([[i / 4, j / 4] for i in range(5) for j in range(5)])
+    label = (grid[:, 1] >= 0.5).astype(float)
+    seen = [5 * i + j for i in (0, 4) for j in range(5)] + [5 * 2 + 1]  # two columns and one point between
+    attrs = [{"w": _mapping(4 if s else 1)} for s in label[seen]]
+    inputs = mapping_inputs(attrs, grid[seen])
+    assert inputs is not None
+    weights = axis_weights(inputs.x, inputs.features)
+    assert weights[0] == 0.0 and weights[1] > 0
+    weighted = MappingInputs(inputs.x, inputs.features, weights)
+    predicted = weighted.augment(grid, "weighted")[0][:, 2]
+    plain = inputs.augment(grid, "nearest")[0][:, 2]
+    assert np.array_equal(predicted, label)
+    assert not np.array_equal(plain, label)
+    assert np.array_equal(axis_weights(grid[:2], label[:2, None]), [1.0, 1.0])  # too few trials: unweighted
+
+
 def test_a_gp_given_the_mapping_models_the_step_where_it_switches() -> None:
     # A toy of s19-T's switch: past a threshold that moves with the other axis, the mapping changes and the
     # objective falls by a step; the grid-only GP smooths it, the mapping-aware one does not.
@@ -126,7 +146,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]

@@ -53,7 +53,7 @@ cooperate; a per-process memo keeps the fitted model while no trial has finished
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
-from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES, MappingInputs, mapping_inputs
+from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES, MappingInputs, axis_weights, mapping_inputs
 from archsweep.search.surrogatepool import (
     grid_candidates,
     neighbour_candidates,
@@ -148,8 +148,8 @@ class SurrogateSampler(ProposingSampler):
         twins: the grid points a finished trial implies through a limit that does not bind
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
-            as inputs too, a candidate's predicted from its nearest finished trials, "nearest" or
-            "optimistic" (:mod:`archsweep.search.surrogatemapping`).
+            as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
+            "optimistic" or "weighted" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -180,6 +180,7 @@ class SurrogateSampler(ProposingSampler):
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: dict[str, list[np.ndarray | None]] = {}  # per model ("grid", "mapping"), per target
         self._fitted_at: dict[str, int] = {}
+        self._axis_weights: tuple[int, np.ndarray] | None = None  # "weighted": (trials they were chosen on, weights)
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------
@@ -291,6 +292,8 @@ class SurrogateSampler(ProposingSampler):
         if len(pool) == 0:
             return None
         mapping = None if attrs is None else mapping_inputs(attrs, x)
+        if mapping is not None and self._mapping == "weighted":
+            mapping = replace(mapping, weights=self._weights(mapping))
         objective_gps, inputs = gps[:k], xq
         if mapping is not None:  # the objectives' GPs on the grid and the mapping; candidates with predicted ones
             objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
@@ -307,6 +310,13 @@ class SurrogateSampler(ProposingSampler):
             probability *= norm.cdf(-mu / np.maximum(sd, 1e-9))
         return _Model(front, pool, optimistic, probability, tuple(objective_gps), gridded, neighbour, logged, template,
                       mapping)
+
+    def _weights(self, mapping: MappingInputs) -> np.ndarray:
+        """``"weighted"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
+        finished trials have grown by ``_REFIT_GROWTH`` since)."""
+        if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
+            self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))
+        return self._axis_weights[1]
 
     # -- proposal ---------------------------------------------------------------------------
 

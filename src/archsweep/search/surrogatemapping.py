@@ -14,7 +14,16 @@ trial):
 * ``"nearest"``: the mapping of the nearest finished trial;
 * ``"optimistic"``: each distinct mapping among the :data:`NEIGHBOURS` nearest finished trials is a
   candidate row of its own, so the acquisition takes the best of them (optimism over the mapping, as
-  over the GP's standard deviation).
+  over the GP's standard deviation);
+* ``"weighted"``: the mapping of the nearest finished trial in a per-axis weighted distance, the weights
+  (each one of :data:`AXIS_WEIGHTS`) those under which each finished trial's nearest other trial most often
+  has its mapping (leave-one-out agreement, :func:`axis_weights`). A grid axis the mapping does not depend on
+  gets weight 0: on both search-quality grids the TDP never changes a workload's mapping (the mapping search
+  ranks by step time before the power clamp), grid b's process node neither, while one HBM stack more
+  switches grid 1's Llama-3 70B mapping on 82 % of the grid's neighbour pairs (s21-F in
+  ``docs/search-quality-history.md``). Unweighted, a candidate's nearest trial is as often one TDP step away
+  (same mapping) as one stack step away (another one); grid 1 seed 3's unfound front points at 800 trials get
+  a wrong mapping from 18 % of their nearest trials, 4-5 % weighted.
 
 The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
 alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
@@ -31,12 +40,16 @@ import numpy as np
 
 from archsweep.search.mappingattrs import mapping_features
 
-__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "MappingInputs", "mapping_inputs"]
+__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights"]
 
-#: ``surrogate_mapping``: ``off`` (default), ``nearest`` or ``optimistic`` (module doc).
-SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic")
+#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic`` or ``weighted`` (module doc).
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted")
 #: ``"optimistic"``: the finished trials whose mappings a candidate may take.
 NEIGHBOURS = 4
+#: ``"weighted"``: the values a grid axis's weight in the squared distance may take (coordinate search from
+#: all ones, :data:`_PASSES` passes over the axes). Chosen once (s21-F), not tuned.
+AXIS_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 4.0, 16.0)
+_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -45,18 +58,21 @@ class MappingInputs:
 
     x: np.ndarray
     features: np.ndarray
+    weights: np.ndarray | None = None  # (d,) per-axis weights of the squared distance; None: all ones
 
     def nearest(self, xq: np.ndarray, k: int) -> np.ndarray:
         """Rows (m, min(k, n)) of the ``k`` finished trials nearest to each of ``xq`` (m, d), nearest first
-        (a stable sort: equal distances keep the trials' order)."""
-        d = ((xq[:, None, :] - self.x[None, :, :]) ** 2).sum(axis=2)
+        (a stable sort: equal distances keep the trials' order), in the squared distance weighted by ``weights``."""
+        squared = (xq[:, None, :] - self.x[None, :, :]) ** 2
+        d = squared.sum(axis=2) if self.weights is None else squared @ self.weights  # unweighted: as s20-E summed
         return np.argsort(d, axis=1, kind="stable")[:, :min(k, len(self.x))]
 
     def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
         row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
-        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``."""
-        if mode == "nearest" or len(xq) == 0:
+        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``; ``"weighted"`` is ``"nearest"`` in the weighted
+        distance, which ``weights`` holds)."""
+        if mode != "optimistic" or len(xq) == 0:
             rows = self.nearest(xq, 1)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
         near = self.nearest(xq, NEIGHBOURS)
@@ -68,6 +84,40 @@ class MappingInputs:
                 chosen.append(r)
         owner_rows, chosen_rows = np.asarray(owner, dtype=np.int64), np.asarray(chosen, dtype=np.int64)
         return np.hstack([xq[owner_rows], self.features[chosen_rows]]), owner_rows
+
+
+def axis_weights(x: np.ndarray, features: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Per-axis weights (d,) of the squared distance between grid positions ``x`` (n, d) under which the most
+    trials have the mapping (``features`` row, (n, f)) of their nearest other trial (ties to the earlier trial):
+    coordinate search over :data:`AXIS_WEIGHTS` from ``start`` (None: all ones), keeping a change only when it
+    lowers the leave-one-out disagreements; an axis constant over the trials keeps its weight."""
+    n, d = x.shape
+    weights = np.ones(d) if start is None else np.asarray(start, dtype=np.float64).copy()
+    if n < 3:
+        return weights
+    _, label = np.unique(features, axis=0, return_inverse=True)
+    label = np.asarray(label).reshape(-1)
+    squared = (x[:, None, :] - x[None, :, :]) ** 2  # (n, n, d)
+    diagonal = np.eye(n, dtype=bool)
+
+    def disagreements(w: np.ndarray) -> int:
+        distance = squared @ w
+        distance[diagonal] = np.inf
+        return int((label[np.argmin(distance, axis=1)] != label).sum())
+
+    best = disagreements(weights)
+    varying = np.flatnonzero(np.ptp(x, axis=0) > 0)
+    for _ in range(_PASSES):
+        for axis in varying:
+            for value in AXIS_WEIGHTS:
+                trial = weights.copy()
+                trial[axis] = value
+                if value == weights[axis] or not trial[varying].any():
+                    continue
+                count = disagreements(trial)
+                if count < best:
+                    best, weights = count, trial
+    return weights
 
 
 def mapping_inputs(attrs: Sequence[Any], x: np.ndarray) -> MappingInputs | None:
