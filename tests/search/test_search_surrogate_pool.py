@@ -23,6 +23,7 @@ from archsweep.search import surrogatepool
 from archsweep.search.gp import fit_gp, grid_mean
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
+from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES
 from archsweep.spec.search import SURROGATE_CONSTRAINT_MODELS, SURROGATE_POOLS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -165,6 +166,7 @@ def test_schema_and_spec_name_the_same_values() -> None:
     options = schema["properties"]["sampler"]["properties"]["options"]["properties"]
     assert tuple(options["surrogate_pool"]["enum"]) == SURROGATE_POOLS
     assert tuple(options["surrogate_constraints"]["enum"]) == SURROGATE_CONSTRAINT_MODELS
+    assert tuple(options["surrogate_mapping"]["enum"]) == SURROGATE_MAPPING_MODES
     assert all(options[k]["description"] for k in ("surrogate_pool", "surrogate_constraints", "surrogate_grid_share"))
 
 
