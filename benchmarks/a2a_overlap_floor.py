@@ -7,9 +7,9 @@ Without run ids: every row of data/validation/training_runs.csv that states ``mo
 ``moe_cuda_graph_scope`` and no ``layer_cuda_graphs``. Per row and MoE layer-micro-batch (ms): ``T`` the MoE layer's
 forward + backward as the step prices it (of it ``host`` the stack's host time), ``L`` the time the measurement
 implies, T + (measured step - predicted step) / (MoE layers of the busiest stage x micro-batches), i.e. the whole
-residual put on the MoE layers (benchmarks/moe_host_residual.py's ``layer_mbs``); ``n`` the per-expert launches the
-model counts per layer-micro-batch (local experts x (2 + 4 GEMMs + 4 operands x split-quantise kernels per operand
-of a low-precision recipe; model/transformer.py). Under the combined 1F1B schedule the host is at most one layer pair
+residual put on the MoE layers (benchmarks/moe_host_residual.py's ``_layer_mbs``); ``n`` the per-expert launches the
+model counts per layer-micro-batch (local experts x (2 + 4 GEMMs (2 under LoRA) + 4 operands x split-quantise kernels
+of a low-precision recipe); model/transformer.py). Under the combined 1F1B schedule the host is at most one layer pair
 ahead (NVIDIA/Megatron-LM b0cc2706dd megatron/core/models/common/model_chunk_schedule_plan.py
 ``TransformerLayerSchedulePlan.run``), so without graphs a merged layer call takes at least its host issue time H;
 ``--floor A_MS C_US`` prices H = A + C x n (ms, us) and prints each row's error with max(T, H) in place of T (the

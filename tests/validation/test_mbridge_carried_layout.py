@@ -96,3 +96,48 @@ def test_the_data_states_the_release_preset_on_the_h100_row_and_the_table_on_the
     assert "preset of this layout" not in h["derived"]
     assert (b["pp"], b["vpp"], b["moe_a2a_overlap"]) == ("8", "4", "yes") and b["confidence"].startswith("low")
     assert sorted(k for k, r in ROWS.items() if "mbridge_carried_layout.py" in r["derived"]) == [H100]
+
+
+def _stub_sources(script: ModuleType, monkeypatch: pytest.MonkeyPatch, found: list[tuple]) -> None:
+    """main() on stubbed sources: the pinned commits, a parser text with the --config_variant default, the CSV's
+    rows, and ``found`` as the audit's candidates; writing the CSV fails the test (a stop writes nothing)."""
+    monkeypatch.setattr(script, "mbridge_commits", lambda repo, tags: {t: "0" * 40 for t in tags})
+    monkeypatch.setattr(script, "git_text", lambda repo, *args: script._DEFAULT_VARIANT)
+    monkeypatch.setattr(script, "read_runs", lambda: ([], [dict(ROWS[H100]), dict(ROWS[B300])]))
+    monkeypatch.setattr(script, "base_rows", lambda rows: {})
+    monkeypatch.setattr(script, "candidates", lambda repo, text, cache: found)
+    monkeypatch.setattr(script, "make_row", lambda container, model, index, cells, bases, repo, cache: {
+        "run_id": f"mbridge-fwd_{container}_{cells['System']}_{model}_{cells['Precision']}_{cells['#-GPUs']}"})
+
+    def no_write(header: list[str], rows: list[dict[str, str]]) -> None:
+        raise AssertionError("the CSV was written")
+
+    monkeypatch.setattr(script, "write_runs", no_write)
+
+
+_B300_CELLS = {"System": "DGX-B300", "Precision": "MXFP8", "#-GPUs": "256"}
+_B300_FOUND = ("26.02.01", "Qwen3_235B_a22B", 3, _B300_CELLS, "qwen/qwen3_workload_base_configs.py", "P")
+
+
+def test_main_stops_on_a_candidate_without_a_decision(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A carried line the audit has not decided stops the script before it writes (its run id and layout named)."""
+    cells = {"System": "DGX-GB300", "Precision": "MXFP8", "#-GPUs": "256"}
+    _stub_sources(script, monkeypatch, [_B300_FOUND, ("26.04", "Qwen3_235B_a22B", 5, cells, "q.py", "P")])
+    with pytest.raises(SystemExit, match="mbridge-fwd_26.04_DGX-GB300_Qwen3_235B_a22B_MXFP8_256: its table line "
+                                         "carries the 26.02.01 line's layout"):
+        script.main("unused")
+
+
+def test_main_stops_on_a_decision_that_is_no_longer_a_candidate(script: ModuleType,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decided row the sources no longer make a candidate (here the H100 line) stops the script: re-read them."""
+    _stub_sources(script, monkeypatch, [_B300_FOUND])
+    with pytest.raises(SystemExit, match=f"DECISIONS \\['{H100}'\\]: no longer a carried line"):
+        script.main("unused")
+
+
+def test_main_stops_on_an_unknown_action(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stub_sources(script, monkeypatch, [])
+    monkeypatch.setitem(script.DECISIONS, B300, script.Decision("ignore", "no reason"))
+    with pytest.raises(SystemExit, match="action must be 'preset' or 'table'"):
+        script.main("unused")

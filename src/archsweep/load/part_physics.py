@@ -182,7 +182,12 @@ def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calib
     tensor/storage/float8_tensor_storage.py ``update_usage`` L191-229 creates the FP8 transpose on a TN-only part
     and keeps none where non-TN FP8 GEMMs run; module/grouped_linear.py L207-210 the same for the experts; v1.8
     ``transpose_2d(fill_cache=True)`` at a step's first micro-batch: the recipes' ``fp8_param_copy_bytes_*``), and
-    the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached)."""
+    the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached).
+    The ``fp8_weight_transpose_cached`` = False rule (no copy) is TransformerEngine 1.x's for FP8 weights (v1.8
+    module/linear.py L983-994 fills the transpose cache only at a first micro-batch; the backward's
+    ``transpose_2d()`` L463 is transient); in v2.9 the parameter gets and keeps its column-wise usage whatever
+    ``is_first_microbatch`` (linear.py L244-263 with base.py L1370-1380), so a 2.x job with FP8 weights and the
+    cache disabled keeps the copy too: not priced (s21-N review, a finding in docs/model-accuracy.md)."""
     if job.precision != "fp8" or not job.fp8_weight_transpose_cached or (
             calibration.te_fp8_weight_cache <= 0 and not job.fp8_params):
         return replace(calibration, fp8_weight_copy_bytes_per_param=0.0, fp8_weight_copy_bytes_per_param_any_layout=0.0)

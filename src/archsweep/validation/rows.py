@@ -161,8 +161,11 @@ def mapping_of(row: Mapping[str, str], wl: Workload, metric: str,
         # (NVIDIA/NeMo v2.0.0.rc0.beta, megatron_base_model.py configure_optimizers: async_grad_allreduce only
         # with pp 1 and no sequence_parallel / gradient_accumulation_fusion), and training_step calls
         # MainParamsOptimizerWrapper.allreduce_main_grads (one synchronous torch.distributed.all_reduce of the
-        # contiguous FP32 grad buffer, optimizer_with_main_params.py GradBucket.allreduce_buffer) or, without O2,
-        # allreduce_gradients(), both after fwd_bwd_step (megatron_gpt_model.py training_step).
+        # contiguous FP32 grad buffer, optimizer_with_main_params.py GradBucket.allreduce_buffer) after fwd_bwd_step
+        # (megatron_gpt_model.py training_step). That is the megatron_amp_O2 path the rows run (NVIDIA v4.0
+        # llama2_70b_lora nemo/conf/base/model_config.yaml L53 megatron_amp_O2: true); without O2 NeMo calls
+        # allreduce_gradients() after the backward whatever SP / PP (s21-N review). The optimism search keeps the
+        # row's dp_overlap (optimism._STACK_KEYS) for every searched tp / pp / sp.
         dp_overlap = False
     if sp is False and tp_overlap:
         # No TP overlap without sequence parallelism: Megatron-LM asserts it (megatron/training/arguments.py

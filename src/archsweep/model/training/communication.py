@@ -200,7 +200,11 @@ def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArra
     L2717-2719): step i sends the K/V for step i + 1 together with the dK/dV accumulated so far (one buffer of
     2 x K/V; step 0 K/V only, step cp - 1 dK/dV only) and waits for it right after its own flash backward:
     exposed 2 max(hop - step, 0) + (cp - 2) max(2 hop - step, 0). One hop: :func:`context_parallel_send_bytes`
-    over ``p2p_time_s`` (its latency once per transfer), on the scale-out tier where tp x cp leaves the domain."""
+    over ``p2p_time_s`` (its latency once per transfer), on the scale-out tier where tp x cp leaves the domain.
+    Not priced (s21-N review): FP8 attention's own backward (``ctx.fp8``, L2467-2485: K/V only in steps
+    0 .. cp - 2, every step's dK/dV in one all-to-all at step cp - 1) and its 1-byte K/V hops under per-tensor
+    scaling (L1693-1695; MXFP8 sends BF16): FP8-attention rows are priced by the BF16 rule above. Nor the forward
+    ring a recomputed attention core (full or selective recompute) runs again."""
     kv_bytes = context_parallel_send_bytes(wl, mp, tokens)
     crosses = mp.tp * mp.cp > hw.scaleup_domain_size
     hop = coll.p2p_time_s(hw, kv_bytes, crosses, cal.collective_bw_efficiency)
