@@ -15,13 +15,13 @@ Two readings decide it, at the results mirror's pinned commit (pinned_mirrors.py
 
 Rule (the physics, read in NVIDIA/TransformerEngine): TE 2.x keeps an FP8 parameter's column-wise (transposed) copy
 whatever ``is_first_microbatch`` (release_v2.8 module/linear.py L243-263: ``get_weight_workspace`` on a
-``QuantizedTensor`` weight, module/base.py L1368-1377, calls ``update_usage(columnwise_usage=True)`` and "do[es]
+``QuantizedTensor`` weight, module/base.py L1366-1376, calls ``update_usage(columnwise_usage=True)`` and "do[es]
 not destroy unnecessary usages"; tensor/_internal/float8_tensor_base.py ``update_usage`` L191-229 creates the
 transpose once on a TN-only part and nothing drops it for a frozen weight): ``yes`` whatever the switch. TE 1.x
 with the switch True re-forms it every micro-batch (v1.6rc2 ``transpose_2d(cache=ctx.is_first_microbatch is not
-None)`` in ``_Linear.backward``: data/validation/mlperf_eval_rules.yaml ``fp8_weights``; v1.11 forms it in every
-forward, ``Linear.forward`` L966-972 ``transpose_2d(fill_cache=True, noop_flag=...)``, or transiently in the
-backward, L456): ``no``; the switch False: ``yes``.
+None)`` in ``_Linear.backward``: data/validation/mlperf_eval_rules.yaml ``fp8_weights``; v1.10 forms it
+transiently in the backward, linear.py L449; v1.11 refreshes a parameter's transpose buffer in every forward where
+it has one, L966-972): ``no``; the switch False: ``yes``.
 
 Where it is read, first match wins:
 

@@ -185,7 +185,7 @@ def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calib
     the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached).
     The ``fp8_weight_transpose_cached`` = False rule (no copy) is TransformerEngine 1.x's for FP8 weights (v1.8
     module/linear.py L983-994 fills the transpose cache only at a first micro-batch; the backward's
-    ``transpose_2d()`` L463 is transient); in v2.x (release_v2.8 linear.py L243-263 with base.py L1368-1377, v2.9
+    ``transpose_2d()`` L463 is transient); in v2.x (release_v2.8 linear.py L243-263 with base.py L1366-1376, v2.9
     the same) the parameter gets and keeps its column-wise usage whatever ``is_first_microbatch``, so a 2.x job
     with FP8 weights is a cached job (``fp8_weight_transpose_cached`` True, as validation states it per row:
     data/validation/derive/mlperf_fp8_transpose_cache.py, s22-P) and keeps the copy here."""
