@@ -17,8 +17,8 @@ from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
-from archsweep.model.training.communication import context_parallel_exposed_s, context_parallel_send_bytes
 from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.ring_attention import context_parallel_exposed_s, context_parallel_send_bytes
 from archsweep.model.transformer import layer_costs
 from archsweep.spec.hardware import HardwareArrays
 

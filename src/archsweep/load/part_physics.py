@@ -185,9 +185,10 @@ def weight_copy_calibration(calibration: Calibration, job: TrainingJob) -> Calib
     the time side already takes the kept transpose (``fp8_weight_transpose_bytes_per_element`` 0 where cached).
     The ``fp8_weight_transpose_cached`` = False rule (no copy) is TransformerEngine 1.x's for FP8 weights (v1.8
     module/linear.py L983-994 fills the transpose cache only at a first micro-batch; the backward's
-    ``transpose_2d()`` L463 is transient); in v2.9 the parameter gets and keeps its column-wise usage whatever
-    ``is_first_microbatch`` (linear.py L244-263 with base.py L1370-1380), so a 2.x job with FP8 weights and the
-    cache disabled keeps the copy too: not priced (s21-N review, a finding in docs/model-accuracy.md)."""
+    ``transpose_2d()`` L463 is transient); in v2.x (release_v2.8 linear.py L243-263 with base.py L1366-1376, v2.9
+    the same) the parameter gets and keeps its column-wise usage whatever ``is_first_microbatch``, so a 2.x job
+    with FP8 weights is a cached job (``fp8_weight_transpose_cached`` True, as validation states it per row:
+    data/validation/derive/mlperf_fp8_transpose_cache.py, s22-P) and keeps the copy here."""
     if job.precision != "fp8" or not job.fp8_weight_transpose_cached or (
             calibration.te_fp8_weight_cache <= 0 and not job.fp8_params):
         return replace(calibration, fp8_weight_copy_bytes_per_param=0.0, fp8_weight_copy_bytes_per_param_any_layout=0.0)

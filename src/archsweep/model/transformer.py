@@ -78,7 +78,7 @@ class LayerCosts:
     logits_hbm_bytes: np.ndarray | float = 0.0
     loss_hbm_bytes: np.ndarray | float = 0.0
     #: backward time of the attention core (its flash kernels and, under ring attention, the per-step merges), what
-    #: each ring step's K/V and dK/dV transfer overlaps with (communication.context_parallel_exposed_s)
+    #: each ring step's K/V and dK/dV transfer overlaps with (ring_attention.context_parallel_exposed_s)
     attn_core_bwd_s: np.ndarray | float = 0.0
 
 

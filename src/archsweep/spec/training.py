@@ -83,10 +83,11 @@ class TrainingJob:
             ``--fp8-param-gather``); resolved into the calibration by
             :func:`archsweep.load.part_physics.job_calibration`.
         fp8_weight_transpose_cached: with ``fp8_params``, the FP8 transpose of each weight is kept
-            between micro-batches (TransformerEngine's default); False = re-formed in every backward
-            pass (``disable_parameter_transpose_cache`` in the MLPerf NeMo LoRA configs: Megatron-Core
-            passes ``is_first_microbatch=None``), 2 bytes of HBM traffic per weight element on parts
-            whose FP8 GEMMs take one layout only (resolved by ``job_calibration``).
+            between micro-batches (TransformerEngine's default; TransformerEngine 2.x always keeps it, whatever
+            ``is_first_microbatch``); False = re-formed in every micro-batch, TransformerEngine 1.x with
+            ``disable_parameter_transpose_cache`` (the NeMo 1.x MLPerf LoRA configs: Megatron-Core passes
+            ``is_first_microbatch=None``), 2 bytes of HBM traffic per weight element on parts whose FP8 GEMMs
+            take one layout only (resolved by ``job_calibration``).
         recompute_modules: what the mapping's ``recompute = selective`` re-runs in the backward
             (:data:`RECOMPUTE_MODULES`; Megatron-Core ``recompute_modules``, default the attention core).
             Each entry's own problem is reported where it is read (``load.job_options.recompute_option``,

@@ -56,7 +56,9 @@ class Fp8WeightHandling:
     """How a benchmark's implementation treats weights held in FP8 (``fp8_params``).
 
     ``transpose_cached`` False: the FP8 transpose of each weight that the data-gradient GEMM reads
-    is re-formed in every backward pass instead of once per step (NeMo ``disable_parameter_transpose_cache``).
+    is re-formed in every backward pass instead of once per step (NeMo ``disable_parameter_transpose_cache`` on
+    TransformerEngine 1.x). The benchmark's default: a row's own ``fp8_transpose_cached`` cell wins
+    (:func:`archsweep.validation.mlperf.transpose_cached`).
     """
 
     transpose_cached: bool

@@ -57,6 +57,8 @@ _TIME_TO_TRAIN = re.compile(r"time_to_train_min\b[^(]*\(runs:\s*([0-9.]+(?:\s*,\
 #: The source groups of MLPerf Training rows: ``mlperf`` (fitted on) and ``mlperf-forward`` (v5.0 / v5.1 results never fitted,
 #: a forward test: archsweep.validation.holdout.FORWARD_TEST_GROUPS); both compared by the same rules.
 MLPERF_GROUPS: frozenset[str] = frozenset({"mlperf", "mlperf-forward"})
+#: CSV column: whether the row's run keeps its FP8 weights' transposes across micro-batches (yes / no / empty)
+TRANSPOSE_CACHED = "fp8_transpose_cached"
 
 
 def benchmark_of(row: Mapping[str, str]) -> str | None:
@@ -68,8 +70,14 @@ def benchmark_of(row: Mapping[str, str]) -> str | None:
 
 
 def transpose_cached(row: Mapping[str, str]) -> bool:
-    """False where the row's MLPerf benchmark implementation re-forms the FP8 weight transpose in every
-    backward (data/validation/mlperf_eval_rules.yaml ``fp8_weights.transpose_cached``); True otherwise."""
+    """Whether the row's run keeps the FP8 transpose of its FP8 weights across micro-batches: the row's
+    ``fp8_transpose_cached`` cell where stated (yes / no: what its own run decides, its printed config or its
+    implementation's code and TransformerEngine version, data/validation/derive/mlperf_fp8_transpose_cache.py),
+    else its MLPerf benchmark's default (data/validation/mlperf_eval_rules.yaml ``fp8_weights.transpose_cached``,
+    the NeMo 1.x / TransformerEngine 1.x reading), else True."""
+    stated = cell_text(row, TRANSPOSE_CACHED).lower()
+    if stated in ("yes", "no"):
+        return stated == "yes"
     rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
     return not (rule is not None and rule.fp8_weights is not None and not rule.fp8_weights.transpose_cached)
 

@@ -22,8 +22,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s", "context_parallel_exposed_s",
-           "context_parallel_send_bytes",
+__all__ = ["TensorParallelCost", "tensor_parallel", "lora_tensor_parallel_s",
            "ExpertParallelCost",
            "expert_parallel", "a2a_paired_exposed_s", "ep_alltoalls_per_layer", "a2a_overlap_pairs", "a2a_unpaired_share", "PipelineCost", "pipeline_p2p",
            "pipeline_p2p_exposed_sends"]
@@ -179,41 +178,6 @@ def lora_tensor_parallel_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, 
     rc_fwd = fwd if share is None else share * fwd
     per_layer = fwd + bwd + np.where(mp.recompute == 2, rc_fwd, 0.0) + frozen_rs
     return np.where(mp.tp > 1, microbatches * layers_stage * per_layer, 0.0)
-
-
-def context_parallel_send_bytes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
-    """Bytes of one ring-attention hop (:func:`context_parallel_exposed_s`): the K and V (BF16) of a rank's
-    ``tokens`` local tokens, its KV heads split over ``min(tp, kv_heads)``."""
-    return 2.0 * 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)
-
-
-def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
-                               tokens: np.ndarray, microbatches: np.ndarray, layers_stage: np.ndarray,
-                               core_fwd_s: np.ndarray, core_bwd_s: np.ndarray | float) -> np.ndarray:
-    """Ring attention's exposed transfer time (s): each step's P2P hides only behind that step's attention.
-
-    TransformerEngine's ``AttnFuncWithCPAndKVP2P`` (the default ``cp_comm_type="p2p"``, DotProductAttention
-    L689; transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py @d0067d0da) runs cp steps
-    of equal work (``core_fwd_s`` / cp, ``core_bwd_s`` / cp: a step's flash call and its merge kernels).
-    Forward (L1697-1716): step i waits for the K/V it received during step i - 1, then sends them on; cp - 1 hops
-    of one rank's K/V, each overlapped with one step: exposed (cp - 1) max(hop - step, 0). Backward (L2460-2497,
-    L2717-2719): step i sends the K/V for step i + 1 together with the dK/dV accumulated so far (one buffer of
-    2 x K/V; step 0 K/V only, step cp - 1 dK/dV only) and waits for it right after its own flash backward:
-    exposed 2 max(hop - step, 0) + (cp - 2) max(2 hop - step, 0). One hop: :func:`context_parallel_send_bytes`
-    over ``p2p_time_s`` (its latency once per transfer), on the scale-out tier where tp x cp leaves the domain.
-    Not priced (s21-N review): FP8 attention's own backward (``ctx.fp8``, L2467-2485: K/V only in steps
-    0 .. cp - 2, every step's dK/dV in one all-to-all at step cp - 1) and its 1-byte K/V hops under per-tensor
-    scaling (L1693-1695; MXFP8 sends BF16): FP8-attention rows are priced by the BF16 rule above. Nor the forward
-    ring a recomputed attention core (full or selective recompute) runs again."""
-    kv_bytes = context_parallel_send_bytes(wl, mp, tokens)
-    crosses = mp.tp * mp.cp > hw.scaleup_domain_size
-    hop = coll.p2p_time_s(hw, kv_bytes, crosses, cal.collective_bw_efficiency)
-    hop2 = coll.p2p_time_s(hw, 2.0 * kv_bytes, crosses, cal.collective_bw_efficiency)
-    c = np.maximum(mp.cp, 1.0)
-    step_f, step_b = core_fwd_s / c, core_bwd_s / c
-    fwd = (c - 1.0) * np.maximum(hop - step_f, 0.0)
-    bwd = 2.0 * np.maximum(hop - step_b, 0.0) + np.maximum(c - 2.0, 0.0) * np.maximum(hop2 - step_b, 0.0)
-    return np.where(mp.cp > 1, microbatches * layers_stage * (fwd + bwd), 0.0)
 
 
 @dataclass(frozen=True)

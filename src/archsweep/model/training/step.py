@@ -26,7 +26,6 @@ import numpy as np
 from archsweep.model.gemm import scalar_part_physics
 from archsweep.model.training.activation_memory import layer_activation_bytes
 from archsweep.model.training.communication import (
-    context_parallel_exposed_s,
     expert_parallel,
     lora_tensor_parallel_s,
     pipeline_p2p,
@@ -50,6 +49,7 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.recompute_share import partial_recompute_share
+from archsweep.model.training.ring_attention import context_parallel_exposed_s
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.training.work_counts import NO_WORK, DeviceWork, split_busiest_stage, step_link_bytes, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
