@@ -168,7 +168,11 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     and NeMo conf/ of the b200_nemo folder their README points to (FP8, FP8 activations / weights, CUDA graphs as
     configured; n1 +11.1 -> +7.7, n2 +17.6 -> +7.3 %): v5.1 7.25 %, the group 8.30 %. s20-B: a row that states no layout searches its cp on a stack with ring CP
     (validation.rows; a software rule, nothing tuned): the v5.0 Dell 8 / 9 / 16 x GB200 rows move (+15.2 / +10.4 /
-    +42.6 -> -3.3 / -7.4 / +8.1 %), v5.0 non-AMD 7.50 %, v5.0 8.21 %, the group 7.82 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    +42.6 -> -3.3 / -7.4 / +8.1 %), v5.0 non-AMD 7.50 %, v5.0 8.21 %, the group 7.82 %. s22-R: the config the
+    LoRA result files print wins over the launch code (data only, nothing tuned): eight Dell / HPE / Cisco Hopper rows
+    and two Supermicro v5.1 B200 rows print FP8 activation input (Dell v5.0 XE9680 -7.4 -> -5.7 %), HPE v5.0 n2 / n4
+    print TP4 CP1 where the config their folder ships says CP 2 (+8.0 -> +1.9, +7.6 -> +1.5 %): v5.0 non-AMD
+    7.15 %, v5.0 7.91 %, v5.1 7.14 %, the group 7.60 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
     the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
@@ -180,11 +184,11 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     def mape(rows: list[dict[str, str]]) -> float:
         return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
 
-    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.50, abs=0.1)  # 8.41 before s20-B, 8.95 before s19-B
+    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.15, abs=0.1)  # 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
     assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
-    assert mape(V50) == pytest.approx(8.21, abs=0.1)  # 8.99 before s20-B
-    assert mape(V51) == pytest.approx(7.25, abs=0.1)  # 8.94 before s20-A, 9.13 before s19-L
-    assert mape(FORWARD) == pytest.approx(7.82, abs=0.1)  # 8.30 before s20-B, 8.97 before s20-A, 9.04 before s19-L
+    assert mape(V50) == pytest.approx(7.91, abs=0.1)  # 8.21 before s22-R, 8.99 before s20-B
+    assert mape(V51) == pytest.approx(7.14, abs=0.1)  # 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
+    assert mape(FORWARD) == pytest.approx(7.60, abs=0.1)  # 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,

@@ -270,17 +270,73 @@ def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
+def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | None:
+    """(value, files) of the setting ``key`` as every ``result_*.txt`` of results ``folder`` prints it, all alike:
+    the first ``key: value`` line of the NeMo 1.x config dump ("Experiment configuration", also NeMo 2's "Optimized
+    config") or ``key=value,`` line of the NeMo 2 ``MCore config`` (the model's ``TransformerConfig``, its first
+    field after ``Llama2Config70B(``), a rank prefix (``0:``, `` 0:``) allowed; None where a file does not print it or the files differ. This is the run's
+    resolved config: where it settles a cell it wins over the launch code (s22-P's transpose-cache switch, s22-R)."""
+    pattern = re.compile(rf"^[ \t]*(?:\d+:)?[ \t]*(?:\w+\()?{re.escape(key)}[ \t]*[:=][ \t]*'?([^\s,']+)'?,?[ \t]*$", re.M)
+    files = result_files(mirror, folder)
+    found = {m.group(1) if (m := pattern.search(mirror.show(f))) else None for f in files}
+    if len(found) != 1 or None in found:
+        return None
+    return found.pop(), len(files)  # type: ignore[return-value]
+
+
+#: The llama2_70b_lora result folder a row of the ``mlperf`` groups names (group 1: version, 2: the folder).
+_LORA_RESULTS = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
+
+
+def printed_flag(repos: Mapping[str, Mirror], row: Mapping[str, str], key: str) -> tuple[str, str, str] | None:
+    """(results version, "yes" / "no", where) of the yes / no setting ``key`` as the result files of a
+    llama2_70b_lora row print it (:func:`printed_value`); None for other rows and where they do not print it alike."""
+    match = mlperf_source(repos, row, _LORA_RESULTS)
+    if match is None:
+        return None
+    found = printed_value(repos[match.group(1)], match.group(2), key)
+    if found is None:
+        return None
+    value, files = found
+    return match.group(1), ("yes" if is_true(value) else "no"), (
+        f"the config printed in {match.group(2)}/result_*.txt (all {files}: {key} {value}, the run's resolved "
+        "config, which wins over the launch code)")
+
+
+#: The layout cells a printed config settles: (cell, printed key); ``sp`` compared as yes / no.
+PRINTED_LAYOUT: tuple[tuple[str, str], ...] = (
+    ("tp", "tensor_model_parallel_size"), ("pp", "pipeline_model_parallel_size"), ("cp", "context_parallel_size"),
+    ("micro_batch", "micro_batch_size"), ("sp", "sequence_parallel"))
+
+
+def printed_layout_conflict(mirror: Mirror, folder: str, cells: Mapping[str, str]) -> str | None:
+    """What the config every result file of llama2_70b_lora results ``folder`` prints alike says against the layout
+    ``cells`` (tp, pp, cp, micro_batch as digits, sp yes / no; a cell absent or empty is not compared), e.g.
+    "context_parallel_size 1 where 2"; None where nothing printed contradicts it (HPE v5.0 n2 / n4: their logs print
+    TP4 CP1, the config their folder ships of that size says CP 2; s22-R)."""
+    out = []
+    for cell, key in PRINTED_LAYOUT:
+        found = printed_value(mirror, folder, key)
+        if found is None or not cells.get(cell):
+            continue
+        value = ("yes" if is_true(found[0]) else "no") if cell == "sp" else found[0]
+        if value != cells[cell]:
+            out.append(f"{key} {found[0]} where {cells[cell]}")
+    return ", ".join(out) or None
+
+
 def fill_mlperf_rows(mirrors: list[str], column: str,
                      derive_row: Callable[[dict[str, Mirror], dict[str, str]], tuple[str, str, str] | None],
-                     note: str, width: int) -> None:
+                     note: str, width: int, printed: str | None = None) -> None:
     """Set ``column`` of every row for which ``derive_row(mirrors by version, row)`` = (the results version read,
     value, where it was read) is not None (the others are left as is), with a note in ``derived`` replacing this
     script's earlier one and that mirror's pinned commit in ``source_locator``; rewrites
-    data/validation/training_runs.csv."""
+    data/validation/training_runs.csv. ``printed``: the yes / no setting that, where a llama2_70b_lora row's result
+    files print it (:func:`printed_flag`), decides the cell before ``derive_row`` is asked."""
     repos = open_mirrors(mirrors)
     fields, rows = read_runs([column])
     for row in rows:
-        found = derive_row(repos, row)
+        found = (printed_flag(repos, row, printed) if printed else None) or derive_row(repos, row)
         if found is None:
             continue
         version, value, where = found
@@ -293,9 +349,10 @@ def fill_mlperf_rows(mirrors: list[str], column: str,
 
 
 def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[Mirror, str], tuple[str, str] | None],
-                             note: str, width: int) -> None:
+                             note: str, width: int, printed: str | None = None) -> None:
     """:func:`fill_mlperf_rows` over the MLPerf rows whose launch config is named, from ``derive(mirror, config)`` =
-    (value, where it was read) or None (left as is)."""
+    (value, where it was read) or None (left as is); ``printed``: the setting the result files' printed config
+    settles first (:func:`printed_flag`)."""
 
     def from_config(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
         match = mlperf_source(repos, row, RESULT_SOURCE)
@@ -305,4 +362,4 @@ def fill_from_launch_configs(mirrors: list[str], column: str, derive: Callable[[
         found = derive(repos[match.group(1)], config.group(1)) if config else None
         return None if found is None else (match.group(1), *found)
 
-    fill_mlperf_rows(mirrors, column, from_config, note, width)
+    fill_mlperf_rows(mirrors, column, from_config, note, width, printed)

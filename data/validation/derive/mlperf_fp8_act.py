@@ -22,6 +22,11 @@ reads that name: the key is dead there and the run keeps Megatron-Core's False (
 ``fp8_activation_input_store: 0`` beside the warning "does not have field.name: activation_func_fp8_input_store in
 its cfg"; s21-J).
 
+Where a row's result files print the run's resolved config (NeMo 1.x "Experiment configuration" dump, NeMo 2
+``MCore config``), its ``activation_func_fp8_input_store`` wins over the launch code (s22-R): the Dell v5.0 H200 /
+H200-NVL rows name a config of Dell's NeMo 2 ``nemo`` folder, whose yaml reads ``FP8_ACT`` while the config exports
+NeMo 1.x's ``FP8_ACTIVATION=True``, but the runs ran NeMo 1.x and print ``activation_func_fp8_input_store: true``.
+
 Usage: python data/validation/derive/mlperf_fp8_act.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
 (pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
@@ -52,7 +57,7 @@ def fp8_act(mirror: Mirror, config: str) -> tuple[str, str] | None:
 
 
 def main(mirrors: list[str]) -> None:
-    fill_from_launch_configs(mirrors, "fp8_act", fp8_act, _NOTE, 110)
+    fill_from_launch_configs(mirrors, "fp8_act", fp8_act, _NOTE, 110, printed="activation_func_fp8_input_store")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,11 @@ L2354-2357, L3554-3558; later revisions keep the path). CP > 1 on TransformerEng
 ``if context_parallel:`` branch asserts the F16 arbitrary-seqlen backend and calls ``attn_forward_func_with_cp``
 without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). CP > 1 on another or an
 unpublished revision with ``FP8_DPA`` set: left empty with the reason (not established; read as off). Without
-``FP8`` or ``FP8_DPA``: ``no``. Rows that name no launch config but whose layout mlperf_lora_logged_layout.py read
-from the NeMo config every ``result_*.txt`` prints (Red Hat v4.0, Fujitsu v4.1): the same rule on the printed
-``fp8``, ``fp8_dot_product_attention`` and ``context_parallel_size`` (all files alike). Other rows whose config is
+``FP8`` or ``FP8_DPA``: ``no``. Every llama2_70b_lora row whose ``result_*.txt`` all print the run's resolved config
+alike (NeMo 1.x dump, NeMo 2 ``MCore config``): the same rule on the printed ``fp8``, ``fp8_dot_product_attention``
+and ``context_parallel_size`` at CP 1, which wins over the launch config (s22-R: HPE v5.0 n2 / n4 print CP 1 and
+FP8 attention where the config their ``derived`` names says CP 2; first written for the rows with no launch config,
+Red Hat v4.0, Fujitsu v4.1). Other rows whose config is
 not named, or whose implementation has no NeMo yaml (every row that is not gpt3 / llama2_70b_lora among them), stay
 empty (off).
 
@@ -37,7 +39,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, fill_mlperf_rows, is_true, mlperf_source, nemo_key
+from _mlperf_common import fill_from_launch_configs, fill_mlperf_rows, is_true, mlperf_source, nemo_key, printed_value
 from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
@@ -48,10 +50,7 @@ _FROM = re.compile(r"^\s*ARG\s+FROM_IMAGE_NAME=(\S+)", re.M)
 #: ``release_v1.6`` the v1.6 branch; attention.py L2820-2841 at each, read in NVIDIA/TransformerEngine).
 TE_V16 = frozenset({"v1.6rc2", "v1.6", "release_v1.6", "090e72412e06f44fe43aa4c4564ae11469961c9a"})
 _NOTE = "data/validation/derive/mlperf_fp8_attention.py"
-_LOGGED_NOTE = "mlperf_lora_logged_layout.py"
 _LOGGED_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
-#: A line of the NeMo config a result file prints (the ``N:`` rank prefix of srun logs dropped).
-_LINE = re.compile(r"^(?:\d+: )?\s+(fp8|fp8_dot_product_attention|context_parallel_size):\s*(\S*)\s*$")
 
 
 def te_revision(mirror: Mirror, impl: str) -> str:
@@ -90,34 +89,27 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
     return "", where + ": FP8 attention under context parallelism not established for this revision (read as off)"
 
 
-def printed(text: str) -> dict[str, str]:
-    """The first printed ``fp8``, ``fp8_dot_product_attention`` and ``context_parallel_size`` of one result file."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if m and m.group(1) not in out:
-            out[m.group(1)] = m.group(2)
-    return out
-
-
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
-    """("yes" / "no", where) from the NeMo config every result file of ``folder`` prints alike (module rule at
-    CP 1; CP > 1 is left to the launch-config path: no such row); None when they do not print it alike."""
-    files = [f for f in mirror.ls(folder + "/") if re.search(r"/result_\d+\.txt$", f)]
-    found = [printed(mirror.show(f)) for f in files]
-    if not found or len(found[0]) < 3 or any(f != found[0] for f in found[1:]) or found[0]["context_parallel_size"] != "1":
+    """("yes" / "no", where) from the config every result file of ``folder`` prints alike
+    (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``: the module
+    rule at CP 1; CP > 1 is left to the launch-config path); None when they do not print it alike."""
+    cfg = {}
+    for key in ("fp8", "fp8_dot_product_attention", "context_parallel_size"):
+        if (found := printed_value(mirror, folder, key)) is None:
+            return None
+        cfg[key], files = found
+    if cfg["context_parallel_size"] != "1":
         return None
-    cfg = found[0]
     value = "yes" if is_true(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
-    return value, (f"the NeMo config printed in {folder}/result_*.txt (all {len(files)} alike: fp8 {cfg['fp8']}, "
+    return value, (f"the NeMo config printed in {folder}/result_*.txt (all {files} alike: fp8 {cfg['fp8']}, "
                    f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size 1)")
 
 
 def logged_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
-    """(results version, "yes" / "no", where) of a row whose layout mlperf_lora_logged_layout.py read from the
-    printed config (:func:`logged_fp8_attention`); None for every other row."""
+    """(results version, "yes" / "no", where) of a llama2_70b_lora row whose result files print the run's config
+    (:func:`logged_fp8_attention`: it wins over the launch config, s22-R); None for every other row."""
     match = mlperf_source(repos, row, _LOGGED_SOURCE)
-    if match is None or _LOGGED_NOTE not in row["derived"]:
+    if match is None:
         return None
     found = logged_fp8_attention(repos[match.group(1)], match.group(2))
     return None if found is None else (match.group(1), *found)

@@ -54,6 +54,7 @@ from _mlperf_common import (
     mllog_events,
     mlperf_source,
     nemo_conf_paths,
+    printed_value,
     result_files,
 )
 from pinned_mirrors import Mirror
@@ -83,21 +84,17 @@ def _te2(year: str | None, nemo2: bool) -> tuple[bool, str]:
 
 
 def from_logs(mirror: Mirror, folder: str) -> tuple[str, str] | None:
-    """(value, where) from the config every result file of ``folder`` prints, all alike; None otherwise."""
-    files = result_files(mirror, folder)
-    found: set[tuple[str, str | None]] = set()
-    for name in files:
-        text = mirror.show(name)
-        switch = _SWITCH.search(text)
-        if switch is None:
-            return None
-        year = _FRAMEWORK.search(text)
-        found.add((switch.group(1).lower(), year.group(1) if year else None))
-    if len(found) != 1:
+    """(value, where) from the config every result file of ``folder`` prints, all alike
+    (``_mlperf_common.printed_value``), and the container release they name; None otherwise."""
+    found = printed_value(mirror, folder, "disable_parameter_transpose_cache")
+    if found is None or found[0].lower() not in ("true", "false"):
         return None
-    (switch_text, year), = found
-    nemo2 = switch_text == "false"
-    te2, why = _te2(year, nemo2)
+    files = result_files(mirror, folder)
+    years = {year.group(1) if (year := _FRAMEWORK.search(mirror.show(name))) else None for name in files}
+    if len(years) != 1:
+        return None
+    switch_text, year = found[0].lower(), years.pop()
+    te2, why = _te2(year, switch_text == "false")
     return cached(switch_text == "true", te2), (f"{folder}/result_*.txt (all {len(files)} print "
                                                  f"disable_parameter_transpose_cache {switch_text}; {why})")
 

@@ -37,6 +37,11 @@ Rules added in s20-A (issue 10), each where the files decide it:
   (``_mlperf_common.pointed_folder``: University of Florida's ``hpg.dgxb200x8`` -> ``b200_nemo``, whose
   ``config_common.sh`` sets TP / PP / SP / MBS / FP8 / FP8_DPA; the fill scripts after this one read that folder's
   NeMo ``conf/`` too).
+* The run's printed config wins (s22-R): a config whose layout (tp, pp, cp, micro-batch, sp) the config every
+  ``result_*.txt`` prints contradicts (``_mlperf_common.printed_layout_conflict``) is not the run's; the row is left
+  to mlperf_lora_logged_layout.py. HPE v5.0 n2 / n4 24.09: the only 16- / 32-GPU configs of their size,
+  ``config_XD670_{2,4}x8x4xtp4pp1cp2.sh`` (CP=2, MINIBS=4, LR=0.00036), against logs that print
+  ``context_parallel_size: 1``, ``lr: 0.0005`` and "setting number of microbatches to constant 2" (TP4 CP1 DP4 / DP8).
 * Not filled, the files leaving it open: the v5.0 rows whose submitter ships no config of their GPU count and
   global batch and whose logs print no NeMo config (Dell 2 x XE9680L H200 and 4 / 8 / 9 / 16 x XE9712 GB200,
   Supermicro AS-4126GS-NBR-LCC_N2: no config of that size in any v5.0 submitter's GB200 / B200 folders, NVIDIA's
@@ -54,7 +59,7 @@ import re
 import sys
 from pathlib import PurePosixPath
 
-from _mlperf_common import MLPERF_GROUPS, impl_folder, is_true, parse_config
+from _mlperf_common import MLPERF_GROUPS, impl_folder, is_true, parse_config, printed_layout_conflict
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -203,7 +208,15 @@ def main(mirrors: list[str]) -> None:
         if isinstance(found, str):
             print(f"{row['run_id']}: left as is ({found})")
             continue
-        fill(row, version, *found)
+        path, lay = found
+        conflict = printed_layout_conflict(repos[version], f"{submitter}/results/{folder}/llama2_70b_lora", {
+            "tp": str(lay["tp"]), "pp": str(lay["pp"]), "cp": str(lay["cp"]), "micro_batch": str(lay["mbs"]),
+            "sp": "yes" if lay["sp"] else "no"})
+        if conflict:
+            print(f"{row['run_id']}: left as is ({path} is not the run's config: its result files print {conflict}; "
+                  "mlperf_lora_logged_layout.py reads them)")
+            continue
+        fill(row, version, path, lay)
         row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         print(f"{row['run_id']}: {found[0]} tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} "
               f"mb{row['micro_batch']} {row['precision']}")

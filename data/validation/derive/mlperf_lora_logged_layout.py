@@ -11,6 +11,11 @@ row prints the same values; the key path and file are written to ``derived``. Th
 prints no ``fp8_params`` key: its rows state FP8 weights where the result files show it built the model under
 ``te.fp8_model_init`` (``_mlperf_common.logged_fp8_model_init``, s19-L).
 
+The printed config wins over a launch config (s22-R): a row whose layout a launch config wrote is filled here too
+where every result file prints a layout that contradicts it (``_mlperf_common.printed_layout_conflict``; HPE v5.0
+n2 / n4 24.09 print TP4 CP1 where their folder's only config of that size says CP 2, mlperf_lora_layout.py then
+leaving them); the launch-config note keeps only the precision it set, the stated-layouts note goes.
+
 Usage: python data/validation/derive/mlperf_lora_logged_layout.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent), reading each mirror at its pinned commit
 (pinned_mirrors.py ``COMMITS``, named in the ``source_locator`` of the rows filled).
@@ -21,7 +26,7 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import is_true, logged_fp8_model_init, mlperf_rows
+from _mlperf_common import is_true, logged_fp8_model_init, mlperf_rows, printed_layout_conflict
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
@@ -31,8 +36,12 @@ _NOTE = "data/validation/derive/mlperf_lora_logged_layout.py"
 _KEYS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "context_parallel_size", "sequence_parallel",
          "micro_batch_size", "activations_checkpoint_granularity", "ub_tp_comm_overlap", "fp8", "fp8_params",
          "enable_cuda_graph", "activation_func_fp8_input_store")
-_LINE = re.compile(r"^(?:\d+: )?\s+(\w+):\s*(\S*)\s*$")
-_OPTIM = re.compile(r"^(?:\d+: )?\s+optim:\s*\n(?:\d+: )?\s+name:\s*(\w+)", re.M)
+_LINE = re.compile(r"^\s*(?:\d+:)?\s+(\w+):\s*(\S*)\s*$")  # `` 0:`` too: srun pads the rank of multi-node logs
+_OPTIM = re.compile(r"^\s*(?:\d+:)?\s+optim:\s*\n\s*(?:\d+:)?\s+name:\s*(\w+)", re.M)
+#: The notes of the launch-config scripts whose layout a printed config overrides (s22-R).
+_LAYOUT_NOTE = re.compile(r"tp/pp/cp/dp/sp/micro_batch/act_recompute/precision from the launch config "
+                          r"(training_results_v[\d.]+/\S+?\.sh) .*?mlperf_lora_layout\.py")
+_STATED_NOTE = re.compile(r"(?:^|; )tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP .*?mlperf_stated_layouts\.py")
 
 
 def logged_settings(text: str) -> dict[str, str]:
@@ -63,10 +72,13 @@ def _yes(value: str) -> str:
     return "yes" if is_true(value) else "no"
 
 
-def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str], model_init: str | None = None) -> None:
+def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str], model_init: str | None = None,
+         conflict: str | None = None) -> None:
     """Write the logged layout and software settings into ``row``; ``model_init``: where the result files show the
     NeMo 25.09 code built the frozen weights in FP8 (``_mlperf_common.logged_fp8_model_init``), which its printed
-    config has no ``fp8_params`` key for."""
+    config has no ``fp8_params`` key for; ``conflict``: what the printed config says against the layout a launch
+    config had written (mlperf_lora_layout.py's note is then cut to the precision it set, mlperf_stated_layouts.py's
+    dropped: this fill writes its cells)."""
     tp, pp = int(cfg["tensor_model_parallel_size"]), int(cfg.get("pipeline_model_parallel_size", "1"))
     cp = int(cfg.get("context_parallel_size", "1"))
     gpus = int(row["num_accels"])
@@ -93,20 +105,28 @@ def fill(row: dict[str, str], version: str, folder: str, cfg: dict[str, str], mo
             f"{_NOTE}")
     row["derived"] = set_note(row["derived"], rf"tp/pp/cp/dp/sp/micro_batch/act_recompute/tp_comm_overlap.*?"
                               rf"{re.escape(_NOTE)}", note)
+    if conflict and (stale := _LAYOUT_NOTE.search(row["derived"])):
+        # the launch config's layout is not the run's: its note keeps only the precision it set (FP8 / FP8_DPA)
+        kept = (f"precision from FP8 / FP8_DPA of {stale.group(1)}, whose layout is not the run's (the result files "
+                f"print {conflict}), {_NOTE}")
+        row["derived"] = row["derived"][:stale.start()] + kept + row["derived"][stale.end():]
+        row["derived"] = _STATED_NOTE.sub("", row["derived"])
 
 
 def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs()
     for row, match in mlperf_rows(repos, rows, _SOURCE):
-        if row["tp"] and _NOTE not in row["derived"]:
-            continue  # a launch config states it (mlperf_lora_layout.py / mlperf_stated_layouts.py)
         version, folder = match.groups()
+        conflict = printed_layout_conflict(repos[version], folder, row) if row["tp"] else None
+        if row["tp"] and _NOTE not in row["derived"] and not conflict:
+            continue  # a launch config states it (mlperf_lora_layout.py / mlperf_stated_layouts.py), as the run printed
         cfg = row_settings(repos[version], folder)
         if isinstance(cfg, str):
             print(f"{row['run_id']}: left as is ({cfg})")
             continue
-        fill(row, version, folder, cfg, None if "fp8_params" in cfg else logged_fp8_model_init(repos[version], folder))
+        fill(row, version, folder, cfg, None if "fp8_params" in cfg else logged_fp8_model_init(repos[version], folder),
+             conflict)
         row["source_locator"] = stamp_locator(row["source_locator"], repos[version])
         print(f"{row['run_id']}: tp{row['tp']} pp{row['pp']} cp{row['cp']} dp{row['dp']} mb{row['micro_batch']} "
               f"overlap {row['tp_comm_overlap']} fp8_params {row['fp8_params']} graphs {row['layer_cuda_graphs']} "

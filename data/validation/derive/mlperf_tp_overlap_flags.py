@@ -22,6 +22,10 @@ with TP overlap and sequence parallelism). A llama2_70b_lora row whose config is
 XE9680) takes the yaml's default when its submitter's results hold one llama2_70b_lora NeMo implementation and no
 shell file of it sets the variable (Dell v4.1: ``MC_TP_DISABLE_QKV`` set nowhere -> yes; ``MC_TP_OVERLAP_RS_DGRAD``
 set by ``config_common.sh`` and three configs -> left empty). Other rows stay empty (the job's defaults).
+Where a llama2_70b_lora row's result files print the run's resolved config (``tp_comm_overlap_disable_qkv`` /
+``tp_comm_overlap_rs_dgrad`` in the NeMo 1.x dump or the NeMo 2 ``MCore config``), that wins over the launch code
+(s22-R; ``_mlperf_common.printed_flag``): HPE v5.0 n2 / n4 print ``tp_comm_overlap_rs_dgrad: true`` though the
+config their ``derived`` names leaves it False (their logs print another layout and learning rate too).
 
 Usage: python data/validation/derive/mlperf_tp_overlap_flags.py <mirror dir of training_results_vX.Y> ...
 rewrites data/validation/training_runs.csv in place (idempotent).
@@ -85,10 +89,10 @@ def unnamed_config_default(key: re.Pattern[str]) -> Callable[[dict[str, Mirror],
 
 
 def main(mirrors: list[str]) -> None:
-    fill_from_launch_configs(mirrors, "tp_overlap_disable_qkv", disable_qkv, _NOTE, 110)
-    fill_from_launch_configs(mirrors, "tp_overlap_rs_dgrad", rs_dgrad, _NOTE, 110)
-    fill_mlperf_rows(mirrors, "tp_overlap_disable_qkv", unnamed_config_default(_QKV), _NOTE, 110)
-    fill_mlperf_rows(mirrors, "tp_overlap_rs_dgrad", unnamed_config_default(_RS_DGRAD), _NOTE, 110)
+    fill_from_launch_configs(mirrors, "tp_overlap_disable_qkv", disable_qkv, _NOTE, 110, printed="tp_comm_overlap_disable_qkv")
+    fill_from_launch_configs(mirrors, "tp_overlap_rs_dgrad", rs_dgrad, _NOTE, 110, printed="tp_comm_overlap_rs_dgrad")
+    fill_mlperf_rows(mirrors, "tp_overlap_disable_qkv", unnamed_config_default(_QKV), _NOTE, 110, printed="tp_comm_overlap_disable_qkv")
+    fill_mlperf_rows(mirrors, "tp_overlap_rs_dgrad", unnamed_config_default(_RS_DGRAD), _NOTE, 110, printed="tp_comm_overlap_rs_dgrad")
 
 
 if __name__ == "__main__":

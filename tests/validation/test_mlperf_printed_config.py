@@ -1,0 +1,136 @@
+"""Issue 10, s22-R: where an MLPerf Llama 2 70B LoRA run's result files print its resolved config (the NeMo 1.x
+"Experiment configuration" dump, NeMo 2's ``MCore config``), that config is what ran and wins over the launch code
+for the cells it settles (``_mlperf_common.printed_value`` / ``printed_flag`` / ``printed_layout_conflict``, used by
+mlperf_fp8_act.py, mlperf_tp_overlap_flags.py, mlperf_fp8_attention.py, mlperf_lora_layout.py,
+mlperf_lora_logged_layout.py and mlperf_fp8_transpose_cache.py). The Dell v5.0 H200 folders ship NeMo 2 code whose
+yaml reads ``FP8_ACT`` while their configs export NeMo 1.x's ``FP8_ACTIVATION=True``; the runs ran NeMo 1.x and print
+``activation_func_fp8_input_store: true``. HPE v5.0 n2 / n4 print TP4 CP1 (and ``lr: 0.0005``, two micro-batches)
+where the only config of their size their folder ships says CP 2 (``LR=0.00036``)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from fake_mirror import FakeMirror
+
+from archsweep.load.paths import data_dir
+from archsweep.validation.cells import read_measurements
+
+CSV = data_dir() / "validation" / "training_runs.csv"
+ROWS = {r["run_id"]: r for r in read_measurements(CSV)}
+VERSIONS = ("v4.0", "v4.1", "v5.0", "v5.1")
+MIRRORS = [Path(f"/work/.mirror/mlcommons+training_results_{v}/repo") for v in ("v3.1", *VERSIONS)]
+_HAVE_MIRRORS = all(m.exists() for m in MIRRORS) and shutil.which("git") is not None
+_FOLDER = "S/results/sys/llama2_70b_lora"
+#: (cell, printed key) of the yes / no cells the printed config settles through ``printed_flag``.
+_FLAGS = (("fp8_act", "activation_func_fp8_input_store"), ("tp_overlap_rs_dgrad", "tp_comm_overlap_rs_dgrad"),
+          ("tp_overlap_disable_qkv", "tp_comm_overlap_disable_qkv"))
+
+
+def _lora(key: str) -> dict[str, str]:
+    return ROWS[f"mlperf_train_{key}_llama2_70b_lora"]
+
+
+def test_a_printed_setting_is_read_from_both_dump_forms_and_only_where_all_files_agree(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    common = derive_script("_mlperf_common")
+    nemo1 = "0: model:\n0:   activation_func_fp8_input_store: true\n0:   context_parallel_size: 1\n"
+    padded = nemo1.replace("0: ", " 0: ")  # srun pads the rank of a multi-node log
+    nemo2 = "0: MCore config:\n0: Llama2Config70B(tensor_model_parallel_size=2,\n0:     activation_func_fp8_input_store=1,\n" \
+            "0:     fp8='hybrid',\n"
+    read = lambda files, key: common.printed_value(  # noqa: E731
+        FakeMirror({f"{_FOLDER}/result_{i}.txt": t for i, t in enumerate(files)}), _FOLDER, key)
+    assert read([nemo1, nemo1], "activation_func_fp8_input_store") == ("true", 2)
+    assert read([padded], "activation_func_fp8_input_store") == ("true", 1)
+    assert read([nemo2], "activation_func_fp8_input_store") == ("1", 1)
+    assert read([nemo2], "tensor_model_parallel_size") == ("2", 1)
+    assert read([nemo2], "fp8") == ("hybrid", 1)  # quotes dropped; ``fp8`` is not ``fp8_...``
+    assert read([nemo1, nemo2], "activation_func_fp8_input_store") is None  # the files differ
+    assert read([nemo1, "0: model:\n"], "activation_func_fp8_input_store") is None  # one prints nothing
+    assert read([], "activation_func_fp8_input_store") is None
+
+
+def test_a_printed_layout_contradicts_a_launch_config_only_where_it_says_otherwise(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    common = derive_script("_mlperf_common")
+    log = ("0:   tensor_model_parallel_size: 4\n0:   pipeline_model_parallel_size: 1\n0:   context_parallel_size: 1\n"
+           "0:   micro_batch_size: 1\n0:   sequence_parallel: 1\n")
+    mirror = FakeMirror({f"{_FOLDER}/result_0.txt": log})
+    cells = {"tp": "4", "pp": "1", "cp": "2", "micro_batch": "1", "sp": "yes"}
+    assert common.printed_layout_conflict(mirror, _FOLDER, cells) == "context_parallel_size 1 where 2"
+    assert common.printed_layout_conflict(mirror, _FOLDER, {**cells, "cp": "1"}) is None
+    assert common.printed_layout_conflict(mirror, _FOLDER, {**cells, "cp": ""}) is None  # an empty cell: not compared
+    assert common.printed_layout_conflict(FakeMirror({f"{_FOLDER}/result_0.txt": ""}), _FOLDER, cells) is None
+
+
+def test_the_rows_whose_printed_config_differs_from_their_launch_code_take_the_printed_cells() -> None:
+    printed_fp8_act = ("v5.0_Dell_1xXE7745x4H200-NVL-141GB", "v5.0_Dell_1xXE9680Lx8H200-SXM-141GB",
+                       "v5.0_Dell_XE7740x8H200-NVL-141GB", "v5.0_Dell_XE9680x8H200-SXM-141GB",
+                       "v5.0_HPE_HPE-Cray-XD670-H200-SXM5-141GB_n2_24.09", "v5.0_HPE_HPE-Cray-XD670-H200-SXM5-141GB_n4_24.09",
+                       "v5.1_Cisco_2xC885A_M8-8xH200-SXM-141GB", "v5.1_Dell_1xXE9680x8H200-SXM-141GB",
+                       "v5.1_Supermicro_AS-4126GS-NBR-LCC", "v5.1_Supermicro_SYS-422GS-NBRT-LCC")
+    for key in printed_fp8_act:
+        row = _lora(key)
+        assert row["fp8_act"] == "yes", key
+        assert "fp8_act yes from the config printed in" in row["derived"], key
+    for key, dp in (("v5.0_HPE_HPE-Cray-XD670-H200-SXM5-141GB_n2_24.09", "4"),
+                    ("v5.0_HPE_HPE-Cray-XD670-H200-SXM5-141GB_n4_24.09", "8")):
+        row = _lora(key)
+        assert (row["tp"], row["cp"], row["dp"], row["sp"], row["fp8_attention"], row["tp_overlap_rs_dgrad"]) == (
+            "4", "1", dp, "yes", "yes", "yes"), key
+        assert "whose layout is not the run's (the result files print context_parallel_size 1 where 2)" in row["derived"]
+        assert "mlperf_lora_layout.py" not in row["derived"] and "mlperf_stated_layouts.py" not in row["derived"]
+
+
+class _CachedMirror:
+    """A mirror whose files are read once (the test reads each result file for several keys)."""
+
+    def __init__(self, mirror: object) -> None:
+        self.mirror, self.texts = mirror, {}  # type: ignore[var-annotated]
+
+    def show(self, path: str) -> str:
+        if path not in self.texts:
+            self.texts[path] = self.mirror.show(path)  # type: ignore[attr-defined]
+        return self.texts[path]
+
+    def ls(self, prefix: str, recursive: bool = True) -> list[str]:
+        return self.mirror.ls(prefix, recursive)  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.skipif(not _HAVE_MIRRORS, reason="needs the training_results_v3.1 .. _v5.1 clones")
+def test_every_lora_cell_a_printed_config_settles_equals_it(derive_script: Callable[[str], ModuleType]) -> None:
+    """The rule as a property of the table: no llama2_70b_lora row keeps a cell its own logs print otherwise."""
+    common = derive_script("_mlperf_common")
+    repos = {v: _CachedMirror(m) for v, m in derive_script("pinned_mirrors").open_mirrors(list(map(str, MIRRORS))).items()}
+    checked = 0
+    for row in ROWS.values():
+        if not row["run_id"].endswith("llama2_70b_lora") or common.mlperf_source(repos, row, common._LORA_RESULTS) is None:
+            continue
+        for cell, key in _FLAGS:
+            found = common.printed_flag(repos, row, key)
+            if found is not None:
+                checked += 1
+                assert row[cell] == found[1], (row["run_id"], cell, found)
+        match = common.mlperf_source(repos, row, common._LORA_RESULTS)
+        assert common.printed_layout_conflict(repos[match.group(1)], match.group(2), row) is None, row["run_id"]
+    assert checked >= 90
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _HAVE_MIRRORS, reason="needs the training_results_v3.1 .. _v5.1 clones")
+@pytest.mark.parametrize("script", ("mlperf_lora_layout.py", "mlperf_lora_logged_layout.py", "mlperf_fp8_act.py",
+                                    "mlperf_fp8_attention.py", "mlperf_tp_overlap_flags.py"))
+def test_each_script_the_rule_touches_reproduces_the_table_byte_for_byte(tmp_path: Path, script: str) -> None:
+    folder = tmp_path / "data" / "validation"
+    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
+    shutil.copyfile(CSV, folder / "training_runs.csv")
+    done = subprocess.run([sys.executable, str(folder / "derive" / script), *map(str, MIRRORS)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
