@@ -23,7 +23,8 @@ without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). 
 unpublished revision with ``FP8_DPA`` set: left empty with the reason (not established; read as off). Without
 ``FP8`` or ``FP8_DPA``: ``no``. Every llama2_70b_lora row whose ``result_*.txt`` all print the run's resolved config
 alike (NeMo 1.x dump, NeMo 2 ``MCore config``): the same rule on the printed ``fp8``, ``fp8_dot_product_attention``
-and ``context_parallel_size`` at CP 1, which wins over the launch config (s22-R: HPE v5.0 n2 / n4 print CP 1 and
+and ``context_parallel_size`` (``no`` at any CP without both; ``yes`` at CP 1 only; Oracle v5.0 1 x H200 prints
+``fp8_dot_product_attention: 0`` at CP 2), which wins over the launch config (s22-R: HPE v5.0 n2 / n4 print CP 1 and
 FP8 attention where the config their ``derived`` names says CP 2; first written for the rows with no launch config,
 Red Hat v4.0, Fujitsu v4.1). Other rows whose config is
 not named, or whose implementation has no NeMo yaml (every row that is not gpt3 / llama2_70b_lora among them), stay
@@ -92,17 +93,18 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     """("yes" / "no", where) from the config every result file of ``folder`` prints alike
     (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``: the module
-    rule at CP 1; CP > 1 is left to the launch-config path); None when they do not print it alike."""
+    rule; both set at CP > 1 is left to the launch-config path); None when they do not print it alike."""
     cfg = {}
     for key in ("fp8", "fp8_dot_product_attention", "context_parallel_size"):
         if (found := printed_value(mirror, folder, key)) is None:
             return None
         cfg[key], files = found
-    if cfg["context_parallel_size"] != "1":
-        return None
     value = "yes" if is_true(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
+    if value == "yes" and cfg["context_parallel_size"] != "1":
+        return None  # FP8 attention under CP: the TransformerEngine revision's context-parallel path decides
     return value, (f"the NeMo config printed in {folder}/result_*.txt (all {files} alike: fp8 {cfg['fp8']}, "
-                   f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size 1)")
+                   f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size "
+                   f"{cfg['context_parallel_size']})")
 
 
 def logged_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
