@@ -274,8 +274,9 @@ def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | No
     """(value, files) of the setting ``key`` as every ``result_*.txt`` of results ``folder`` prints it, all alike:
     the first ``key: value`` line of the NeMo 1.x config dump ("Experiment configuration", also NeMo 2's "Optimized
     config") or ``key=value,`` line of the NeMo 2 ``MCore config`` (the model's ``TransformerConfig``, its first
-    field after ``Llama2Config70B(``), a rank prefix (``0:``, `` 0:``) allowed; None where a file does not print it or the files differ. This is the run's
-    resolved config: where it settles a cell it wins over the launch code (s22-P's transpose-cache switch, s22-R)."""
+    field after ``Llama2Config70B(``), a rank prefix (``0:``, `` 0:``) allowed, quotes dropped; None where a file
+    does not print it or the files differ. This is the run's resolved config: where it settles a cell it wins over
+    the launch code (s22-P's transpose-cache switch, s22-R)."""
     pattern = re.compile(rf"^[ \t]*(?:\d+:)?[ \t]*(?:\w+\()?{re.escape(key)}[ \t]*[:=][ \t]*'?([^\s,']+)'?,?[ \t]*$", re.M)
     files = result_files(mirror, folder)
     found = {m.group(1) if (m := pattern.search(mirror.show(f))) else None for f in files}
