@@ -17,9 +17,10 @@ from search_toy_space import AXES, SPACE
 from archsweep.load.study import load_study
 from archsweep.search.gp import fit_gp
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
+from archsweep.search.stepmodel import front_margin
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.search.surrogatemapping import MappingInputs, axis_weights, mapping_inputs
+from archsweep.search.surrogatemapping import MappingInputs, axis_weights, mapping_inputs, worst_rows
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -146,7 +147,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "cautious"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]
@@ -155,6 +156,48 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     assert model.gps[0].x.shape[1] == len(NAMES) + 2  # the grid and the varying features (tp, dp)
     indices = [tuple(AXES[n].index(p[n]) for n in NAMES) for p in asked]
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
+
+
+def test_worst_rows_keep_each_candidates_least_margin_first_on_ties() -> None:
+    owner = np.array([0, 0, 0, 1, 1, 2])
+    margin = np.array([0.3, -0.1, 0.2, 0.5, 0.5, 0.0])
+    assert worst_rows(owner, margin).tolist() == [1, 3, 5]
+
+
+def _models(modes: tuple[str, ...], seed: int = 5, trials: int = 40) -> dict[str, tuple[Any, SurrogateSampler]]:
+    """Each mode's model (and its sampler) on the same finished trials of the toy (random proposals)."""
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=seed))
+    for _ in range(trials):
+        trial = study.ask(SPACE)
+        values, limit, attr = _toy(trial.params)
+        trial.set_constraint("limit", limit)
+        trial.set_user_attr(MAPPING_ATTR, attr)
+        study.tell(trial, values)
+    finished = study.get_trials(deepcopy=False)
+    out = {}
+    for mode in modes:
+        sampler = SurrogateSampler(optuna.samplers.RandomSampler(), SPACE, start=4, share=1.0, seed=seed, mapping=mode)
+        out[mode] = (sampler._model(study, finished), sampler)
+    return out
+
+
+def test_cautious_scores_a_candidate_at_the_worse_of_its_neighbours_mappings() -> None:
+    # s22-Q: "weighted" takes the nearest trial's mapping (weighted distance), "cautious" each distinct one of the
+    # 4 nearest and keeps the row reaching least beyond the found front: never farther than "weighted", equal where
+    # the neighbours agree, and less far next to the toy's mapping switch (a + 2 b = 7), where they disagree.
+    models = _models(("weighted", "cautious"))
+    weighted, (cautious, sampler) = models["weighted"][0], models["cautious"]
+    assert weighted is not None and cautious is not None and cautious.mapping is not None
+    assert np.array_equal(weighted.pool, cautious.pool)  # one row per candidate, in the same order
+    span = cautious.front.max(axis=0) - cautious.front.min(axis=0)
+    w = front_margin(weighted.optimistic, weighted.front, span)
+    c = front_margin(cautious.optimistic, cautious.front, span)
+    assert np.all(c <= w + 1e-12)
+    rows = cautious.mapping.nearest(sampler._unit(cautious.pool), 4)
+    agree = np.array([len(np.unique(cautious.mapping.features[r], axis=0)) == 1 for r in rows])
+    assert agree.any() and (~agree).any()
+    assert np.allclose(c[agree], w[agree])
+    assert (c[~agree] < w[~agree] - 1e-9).any()
 
 
 def test_surrogate_mapping_option_reaches_the_sampler_and_is_validated(tmp_path: Path) -> None:

@@ -24,6 +24,13 @@ trial):
   ``docs/search-quality-history.md``). Unweighted, a candidate's nearest trial is as often one TDP step away
   (same mapping) as one stack step away (another one); grid 1 seed 3's unfound front points at 800 trials get
   a wrong mapping from 18 % of their nearest trials, 4-5 % weighted.
+* ``"cautious"``: as ``"weighted"``, but each distinct mapping among the :data:`NEIGHBOURS` nearest finished
+  trials (weighted distance) is a candidate row, and the candidate is scored at the row whose optimistic point
+  reaches least far beyond the found front (:func:`worst_rows`): the worse of its possible mappings, the
+  opposite of ``"optimistic"``. A predicted mapping is a noisy input; the acquisition's maximum over ~3,000
+  candidates picks those whose wrong mapping makes them look better (a winner's curse: on grid 1 seed 18,
+  ``"weighted"`` made 222 of 392 proposals on a wrongly predicted Llama-3 70B mapping, s21-F). Where the
+  neighbours agree the candidate is scored as with ``"weighted"``.
 
 The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
 alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
@@ -40,11 +47,14 @@ import numpy as np
 
 from archsweep.search.mappingattrs import mapping_features
 
-__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights"]
+__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights",
+           "worst_rows"]
 
-#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic`` or ``weighted`` (module doc).
-SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted")
-#: ``"optimistic"``: the finished trials whose mappings a candidate may take.
+#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted`` or ``cautious`` (module doc).
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "cautious")
+#: The modes whose distance has per-axis weights (:func:`axis_weights`).
+WEIGHTED_MODES: tuple[str, ...] = ("weighted", "cautious")
+#: ``"optimistic"`` / ``"cautious"``: the finished trials whose mappings a candidate may take.
 NEIGHBOURS = 4
 #: ``"weighted"``: the values a grid axis's weight in the squared distance may take (coordinate search from
 #: all ones, :data:`_PASSES` passes over the axes). Chosen once (s21-F), not tuned.
@@ -70,9 +80,9 @@ class MappingInputs:
     def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
         row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
-        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``; ``"weighted"`` is ``"nearest"`` in the weighted
-        distance, which ``weights`` holds)."""
-        if mode != "optimistic" or len(xq) == 0:
+        among its :data:`NEIGHBOURS` nearest with ``"optimistic"`` and ``"cautious"``, nearest first; ``"weighted"``
+        is ``"nearest"`` and ``"cautious"`` ``"optimistic"`` in the weighted distance, which ``weights`` holds)."""
+        if mode not in ("optimistic", "cautious") or len(xq) == 0:
             rows = self.nearest(xq, 1)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
         near = self.nearest(xq, NEIGHBOURS)
@@ -118,6 +128,16 @@ def axis_weights(x: np.ndarray, features: np.ndarray, start: np.ndarray | None =
                 if count < best:
                     best, weights = count, trial
     return weights
+
+
+def worst_rows(owner: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """``"cautious"``: per candidate (``owner``, (r,), the candidate of each row, non-decreasing), the row whose
+    ``margin`` (r,) beyond the found front is smallest, ties to its first (nearest) row: the rows kept, one a
+    candidate, in candidate order."""
+    order = np.lexsort((np.arange(len(owner)), margin, owner))  # by candidate, then margin, then row
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = owner[order][1:] != owner[order][:-1]
+    return order[first]
 
 
 def mapping_inputs(attrs: Sequence[Any], x: np.ndarray) -> MappingInputs | None:
