@@ -20,7 +20,7 @@ from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_f
 from archsweep.search.stepmodel import front_margin
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.search.surrogatemapping import MappingInputs, axis_weights, mapping_inputs, worst_rows
+from archsweep.search.surrogatemapping import MappingInputs, axis_weights, collapse, mapping_inputs
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -147,7 +147,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "cautious"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "cautious", "averaged"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]
@@ -158,10 +158,14 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
 
 
-def test_worst_rows_keep_each_candidates_least_margin_first_on_ties() -> None:
+def test_collapse_keeps_each_candidates_least_margin_or_mean_point() -> None:
     owner = np.array([0, 0, 0, 1, 1, 2])
     margin = np.array([0.3, -0.1, 0.2, 0.5, 0.5, 0.0])
-    assert worst_rows(owner, margin).tolist() == [1, 3, 5]
+    points = np.arange(12.0).reshape(6, 2)
+    keep, kept = collapse("cautious", owner, points, margin)
+    assert keep.tolist() == [1, 3, 5] and np.array_equal(kept, points[[1, 3, 5]])  # ties to the first row
+    keep, mean = collapse("averaged", owner, points, margin)
+    assert keep.tolist() == [0, 3, 5] and np.allclose(mean, [[2.0, 3.0], [7.0, 8.0], [10.0, 11.0]])
 
 
 def _models(modes: tuple[str, ...], seed: int = 5, trials: int = 40) -> dict[str, tuple[Any, SurrogateSampler]]:
@@ -198,6 +202,10 @@ def test_cautious_scores_a_candidate_at_the_worse_of_its_neighbours_mappings() -
     assert agree.any() and (~agree).any()
     assert np.allclose(c[agree], w[agree])
     assert (c[~agree] < w[~agree] - 1e-9).any()
+    averaged = _models(("averaged",))["averaged"][0]  # the mean of the neighbours' mappings' points
+    assert averaged is not None and np.array_equal(averaged.pool, cautious.pool)
+    assert np.allclose(averaged.optimistic[agree], weighted.optimistic[agree])
+    assert not np.allclose(averaged.optimistic[~agree], weighted.optimistic[~agree])
 
 
 def test_surrogate_mapping_option_reaches_the_sampler_and_is_validated(tmp_path: Path) -> None:

@@ -71,12 +71,13 @@ from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.search.surrogatemapping import (
+    COLLAPSED_MODES,
     SURROGATE_MAPPING_MODES,
     WEIGHTED_MODES,
     MappingInputs,
     axis_weights,
+    collapse,
     mapping_inputs,
-    worst_rows,
 )
 from archsweep.search.surrogatepool import (
     grid_candidates,
@@ -156,7 +157,7 @@ class SurrogateSampler(ProposingSampler):
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic", "weighted" or "cautious" (:mod:`archsweep.search.surrogatemapping`).
+            "optimistic", "weighted", "cautious" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -311,9 +312,9 @@ class SurrogateSampler(ProposingSampler):
             mu, sd = objective_gps[j].predict(inputs)
             optimistic[:, j] = mu - self._beta * sd
         optimistic = untransform(optimistic, logged, template)
-        if mapping is not None and self._mapping == "cautious":  # each candidate at its worse mapping's row
-            keep = worst_rows(owner, front_margin(optimistic, front, span))
-            pool, gridded, neighbour, xq, optimistic = pool[keep], gridded[keep], neighbour[keep], xq[keep], optimistic[keep]
+        if mapping is not None and self._mapping in COLLAPSED_MODES:  # its worse mapping's row, or the mean point
+            keep, optimistic = collapse(self._mapping, owner, optimistic, front_margin(optimistic, front, span))
+            pool, gridded, neighbour, xq = pool[keep], gridded[keep], neighbour[keep], xq[keep]
         probability = np.ones(len(pool))
         for gp in gps[k:]:
             mu, sd = gp.predict(xq)
@@ -322,7 +323,7 @@ class SurrogateSampler(ProposingSampler):
                       mapping)
 
     def _weights(self, mapping: MappingInputs) -> np.ndarray:
-        """``"weighted"`` / ``"cautious"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
+        """``"weighted"`` / ``"cautious"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
             self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))

@@ -31,6 +31,10 @@ trial):
   candidates picks those whose wrong mapping makes them look better (a winner's curse: on grid 1 seed 18,
   ``"weighted"`` made 222 of 392 proposals on a wrongly predicted Llama-3 70B mapping, s21-F). Where the
   neighbours agree the candidate is scored as with ``"weighted"``.
+* ``"averaged"``: as ``"weighted"``, but the candidate's optimistic point is the mean of those predicted with
+  each of its :data:`NEIGHBOURS` nearest finished trials' mappings (weighted distance; a mapping counted as
+  often as it occurs among them): the expected point over the predicted mapping, between ``"cautious"``'s
+  worst and ``"optimistic"``'s best.
 
 The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
 alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
@@ -48,12 +52,15 @@ import numpy as np
 from archsweep.search.mappingattrs import mapping_features
 
 __all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights",
-           "worst_rows"]
+           "collapse"]
 
-#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted`` or ``cautious`` (module doc).
-SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "cautious")
+#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted``, ``cautious`` or ``averaged``
+#: (module doc).
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "cautious", "averaged")
 #: The modes whose distance has per-axis weights (:func:`axis_weights`).
-WEIGHTED_MODES: tuple[str, ...] = ("weighted", "cautious")
+WEIGHTED_MODES: tuple[str, ...] = ("weighted", "cautious", "averaged")
+#: The modes that give a candidate several rows and score it by one point made of them (:func:`collapse`).
+COLLAPSED_MODES: tuple[str, ...] = ("cautious", "averaged")
 #: ``"optimistic"`` / ``"cautious"``: the finished trials whose mappings a candidate may take.
 NEIGHBOURS = 4
 #: ``"weighted"``: the values a grid axis's weight in the squared distance may take (coordinate search from
@@ -81,7 +88,12 @@ class MappingInputs:
         """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
         row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
         among its :data:`NEIGHBOURS` nearest with ``"optimistic"`` and ``"cautious"``, nearest first; ``"weighted"``
-        is ``"nearest"`` and ``"cautious"`` ``"optimistic"`` in the weighted distance, which ``weights`` holds)."""
+        is ``"nearest"`` and ``"cautious"`` ``"optimistic"`` in the weighted distance, which ``weights`` holds;
+        ``"averaged"`` one row per each of the :data:`NEIGHBOURS` nearest, repeated mappings too)."""
+        if mode == "averaged" and len(xq):
+            near = self.nearest(xq, NEIGHBOURS)
+            return np.hstack([np.repeat(xq, near.shape[1], axis=0), self.features[near.reshape(-1)]]), \
+                np.repeat(np.arange(len(xq)), near.shape[1])
         if mode not in ("optimistic", "cautious") or len(xq) == 0:
             rows = self.nearest(xq, 1)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
@@ -130,14 +142,18 @@ def axis_weights(x: np.ndarray, features: np.ndarray, start: np.ndarray | None =
     return weights
 
 
-def worst_rows(owner: np.ndarray, margin: np.ndarray) -> np.ndarray:
-    """``"cautious"``: per candidate (``owner``, (r,), the candidate of each row, non-decreasing), the row whose
-    ``margin`` (r,) beyond the found front is smallest, ties to its first (nearest) row: the rows kept, one a
-    candidate, in candidate order."""
+def collapse(mode: str, owner: np.ndarray, optimistic: np.ndarray, margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row per candidate again, from the rows of :meth:`MappingInputs.augment` (``owner`` (r,), the candidate
+    of each row, non-decreasing; ``optimistic`` (r, k) the rows' optimistic points, objective units; ``margin``
+    (r,) how far each reaches beyond the found front): (the rows kept, one a candidate in candidate order, their
+    optimistic points (c, k)). ``"cautious"``: the row of least margin, ties to the first (nearest) one;
+    ``"averaged"``: the first row, with the mean of the candidate's points."""
+    if mode == "averaged":
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        return first, np.add.reduceat(optimistic, first, axis=0) / np.diff(np.r_[first, len(owner)])[:, None]
     order = np.lexsort((np.arange(len(owner)), margin, owner))  # by candidate, then margin, then row
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = owner[order][1:] != owner[order][:-1]
-    return order[first]
+    keep = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    return keep, optimistic[keep]
 
 
 def mapping_inputs(attrs: Sequence[Any], x: np.ndarray) -> MappingInputs | None:
