@@ -307,11 +307,13 @@ class SurrogateSampler(ProposingSampler):
             objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
             inputs, owner = mapping.augment(xq, self._mapping)
             pool, gridded, neighbour, xq = pool[owner], gridded[owner], neighbour[owner], xq[owner]
-        optimistic = np.empty((len(pool), k))
+        unique, back = (np.unique(inputs, axis=0, return_inverse=True) if self._mapping == "averaged"  # repeated rows
+                        else (inputs, np.arange(len(inputs))))
+        optimistic = np.empty((len(unique), k))
         for j in range(k):
-            mu, sd = objective_gps[j].predict(inputs)
+            mu, sd = objective_gps[j].predict(unique)
             optimistic[:, j] = mu - self._beta * sd
-        optimistic = untransform(optimistic, logged, template)
+        optimistic = untransform(optimistic[np.asarray(back).reshape(-1)], logged, template)
         if mapping is not None and self._mapping in COLLAPSED_MODES:  # its worse mapping's row, or the mean point
             keep, optimistic = collapse(self._mapping, owner, optimistic, front_margin(optimistic, front, span))
             pool, gridded, neighbour, xq = pool[keep], gridded[keep], neighbour[keep], xq[keep]
