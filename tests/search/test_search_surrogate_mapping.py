@@ -17,10 +17,9 @@ from search_toy_space import AXES, SPACE
 from archsweep.load.study import load_study
 from archsweep.search.gp import fit_gp
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
-from archsweep.search.stepmodel import front_margin
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.search.surrogatemapping import MappingInputs, axis_weights, collapse, mapping_inputs
+from archsweep.search.surrogatemapping import MappingInputs, averaged_rows, axis_weights, mapping_inputs
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -147,7 +146,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "cautious", "averaged"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "averaged"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]
@@ -158,13 +157,10 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
 
 
-def test_collapse_keeps_each_candidates_least_margin_or_mean_point() -> None:
+def test_averaged_rows_keep_each_candidates_mean_point() -> None:
     owner = np.array([0, 0, 0, 1, 1, 2])
-    margin = np.array([0.3, -0.1, 0.2, 0.5, 0.5, 0.0])
     points = np.arange(12.0).reshape(6, 2)
-    keep, kept = collapse("cautious", owner, points, margin)
-    assert keep.tolist() == [1, 3, 5] and np.array_equal(kept, points[[1, 3, 5]])  # ties to the first row
-    keep, mean = collapse("averaged", owner, points, margin)
+    keep, mean = averaged_rows(owner, points)
     assert keep.tolist() == [0, 3, 5] and np.allclose(mean, [[2.0, 3.0], [7.0, 8.0], [10.0, 11.0]])
 
 
@@ -185,25 +181,17 @@ def _models(modes: tuple[str, ...], seed: int = 5, trials: int = 40) -> dict[str
     return out
 
 
-def test_cautious_scores_a_candidate_at_the_worse_of_its_neighbours_mappings() -> None:
-    # s22-Q: "weighted" takes the nearest trial's mapping (weighted distance), "cautious" each distinct one of the
-    # 4 nearest and keeps the row reaching least beyond the found front: never farther than "weighted", equal where
-    # the neighbours agree, and less far next to the toy's mapping switch (a + 2 b = 7), where they disagree.
-    models = _models(("weighted", "cautious"))
-    weighted, (cautious, sampler) = models["weighted"][0], models["cautious"]
-    assert weighted is not None and cautious is not None and cautious.mapping is not None
-    assert np.array_equal(weighted.pool, cautious.pool)  # one row per candidate, in the same order
-    span = cautious.front.max(axis=0) - cautious.front.min(axis=0)
-    w = front_margin(weighted.optimistic, weighted.front, span)
-    c = front_margin(cautious.optimistic, cautious.front, span)
-    assert np.all(c <= w + 1e-12)
-    rows = cautious.mapping.nearest(sampler._unit(cautious.pool), 4)
-    agree = np.array([len(np.unique(cautious.mapping.features[r], axis=0)) == 1 for r in rows])
+def test_averaged_scores_a_candidate_at_the_mean_of_its_neighbours_mappings() -> None:
+    # s22-Q: "weighted" takes the nearest trial's mapping (weighted distance), "averaged" the mean of the optimistic
+    # points predicted with each of the 4 nearest trials' mappings: equal where the 4 agree, different next to the
+    # toy's mapping switch (a + 2 b = 7), where they disagree.
+    models = _models(("weighted", "averaged"))
+    weighted, (averaged, sampler) = models["weighted"][0], models["averaged"]
+    assert weighted is not None and averaged is not None and averaged.mapping is not None
+    assert np.array_equal(weighted.pool, averaged.pool)  # one row per candidate, in the same order
+    rows = averaged.mapping.nearest(sampler._unit(averaged.pool), 4)
+    agree = np.array([len(np.unique(averaged.mapping.features[r], axis=0)) == 1 for r in rows])
     assert agree.any() and (~agree).any()
-    assert np.allclose(c[agree], w[agree])
-    assert (c[~agree] < w[~agree] - 1e-9).any()
-    averaged = _models(("averaged",))["averaged"][0]  # the mean of the neighbours' mappings' points
-    assert averaged is not None and np.array_equal(averaged.pool, cautious.pool)
     assert np.allclose(averaged.optimistic[agree], weighted.optimistic[agree])
     assert not np.allclose(averaged.optimistic[~agree], weighted.optimistic[~agree])
 

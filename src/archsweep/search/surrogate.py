@@ -71,12 +71,11 @@ from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
 from archsweep.search.surrogatemapping import (
-    COLLAPSED_MODES,
     SURROGATE_MAPPING_MODES,
     WEIGHTED_MODES,
     MappingInputs,
+    averaged_rows,
     axis_weights,
-    collapse,
     mapping_inputs,
 )
 from archsweep.search.surrogatepool import (
@@ -157,7 +156,7 @@ class SurrogateSampler(ProposingSampler):
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic", "weighted", "cautious" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
+            "optimistic", "weighted" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -314,8 +313,8 @@ class SurrogateSampler(ProposingSampler):
             mu, sd = objective_gps[j].predict(unique)
             optimistic[:, j] = mu - self._beta * sd
         optimistic = untransform(optimistic[np.asarray(back).reshape(-1)], logged, template)
-        if mapping is not None and self._mapping in COLLAPSED_MODES:  # its worse mapping's row, or the mean point
-            keep, optimistic = collapse(self._mapping, owner, optimistic, front_margin(optimistic, front, span))
+        if mapping is not None and self._mapping == "averaged":  # one row per candidate: the mean point
+            keep, optimistic = averaged_rows(owner, optimistic)
             pool, gridded, neighbour, xq = pool[keep], gridded[keep], neighbour[keep], xq[keep]
         probability = np.ones(len(pool))
         for gp in gps[k:]:
@@ -325,7 +324,7 @@ class SurrogateSampler(ProposingSampler):
                       mapping)
 
     def _weights(self, mapping: MappingInputs) -> np.ndarray:
-        """``"weighted"`` / ``"cautious"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
+        """``"weighted"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
             self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))
