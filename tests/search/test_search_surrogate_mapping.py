@@ -19,7 +19,7 @@ from archsweep.search.gp import fit_gp
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
-from archsweep.search.surrogatemapping import MappingInputs, axis_weights, mapping_inputs
+from archsweep.search.surrogatemapping import MappingInputs, averaged_rows, axis_weights, mapping_inputs
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -146,7 +146,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "averaged"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]
@@ -155,6 +155,45 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     assert model.gps[0].x.shape[1] == len(NAMES) + 2  # the grid and the varying features (tp, dp)
     indices = [tuple(AXES[n].index(p[n]) for n in NAMES) for p in asked]
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
+
+
+def test_averaged_rows_keep_each_candidates_mean_point() -> None:
+    owner = np.array([0, 0, 0, 1, 1, 2])
+    points = np.arange(12.0).reshape(6, 2)
+    keep, mean = averaged_rows(owner, points)
+    assert keep.tolist() == [0, 3, 5] and np.allclose(mean, [[2.0, 3.0], [7.0, 8.0], [10.0, 11.0]])
+
+
+def _models(modes: tuple[str, ...], seed: int = 5, trials: int = 40) -> dict[str, tuple[Any, SurrogateSampler]]:
+    """Each mode's model (and its sampler) on the same finished trials of the toy (random proposals)."""
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=seed))
+    for _ in range(trials):
+        trial = study.ask(SPACE)
+        values, limit, attr = _toy(trial.params)
+        trial.set_constraint("limit", limit)
+        trial.set_user_attr(MAPPING_ATTR, attr)
+        study.tell(trial, values)
+    finished = study.get_trials(deepcopy=False)
+    out = {}
+    for mode in modes:
+        sampler = SurrogateSampler(optuna.samplers.RandomSampler(), SPACE, start=4, share=1.0, seed=seed, mapping=mode)
+        out[mode] = (sampler._model(study, finished), sampler)
+    return out
+
+
+def test_averaged_scores_a_candidate_at_the_mean_of_its_neighbours_mappings() -> None:
+    # s22-Q: "weighted" takes the nearest trial's mapping (weighted distance), "averaged" the mean of the optimistic
+    # points predicted with each of the 4 nearest trials' mappings: equal where the 4 agree, different next to the
+    # toy's mapping switch (a + 2 b = 7), where they disagree.
+    models = _models(("weighted", "averaged"))
+    weighted, (averaged, sampler) = models["weighted"][0], models["averaged"]
+    assert weighted is not None and averaged is not None and averaged.mapping is not None
+    assert np.array_equal(weighted.pool, averaged.pool)  # one row per candidate, in the same order
+    rows = averaged.mapping.nearest(sampler._unit(averaged.pool), 4)
+    agree = np.array([len(np.unique(averaged.mapping.features[r], axis=0)) == 1 for r in rows])
+    assert agree.any() and (~agree).any()
+    assert np.allclose(averaged.optimistic[agree], weighted.optimistic[agree])
+    assert not np.allclose(averaged.optimistic[~agree], weighted.optimistic[~agree])
 
 
 def test_surrogate_mapping_option_reaches_the_sampler_and_is_validated(tmp_path: Path) -> None:

@@ -70,7 +70,14 @@ from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
 from archsweep.search.stepmodel import front_margin, objective_transform
-from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES, MappingInputs, axis_weights, mapping_inputs
+from archsweep.search.surrogatemapping import (
+    SURROGATE_MAPPING_MODES,
+    WEIGHTED_MODES,
+    MappingInputs,
+    averaged_rows,
+    axis_weights,
+    mapping_inputs,
+)
 from archsweep.search.surrogatepool import (
     grid_candidates,
     neighbour_candidates,
@@ -149,7 +156,7 @@ class SurrogateSampler(ProposingSampler):
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic" or "weighted" (:mod:`archsweep.search.surrogatemapping`).
+            "optimistic", "weighted" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -292,18 +299,23 @@ class SurrogateSampler(ProposingSampler):
         if len(pool) == 0:
             return None
         mapping = None if attrs is None else mapping_inputs(attrs, x)
-        if mapping is not None and self._mapping == "weighted":
+        if mapping is not None and self._mapping in WEIGHTED_MODES:
             mapping = replace(mapping, weights=self._weights(mapping))
         objective_gps, inputs = gps[:k], xq
         if mapping is not None:  # the objectives' GPs on the grid and the mapping; candidates with predicted ones
             objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
             inputs, owner = mapping.augment(xq, self._mapping)
             pool, gridded, neighbour, xq = pool[owner], gridded[owner], neighbour[owner], xq[owner]
-        optimistic = np.empty((len(pool), k))
+        unique, back = (np.unique(inputs, axis=0, return_inverse=True) if self._mapping == "averaged"  # repeated rows
+                        else (inputs, np.arange(len(inputs))))
+        optimistic = np.empty((len(unique), k))
         for j in range(k):
-            mu, sd = objective_gps[j].predict(inputs)
+            mu, sd = objective_gps[j].predict(unique)
             optimistic[:, j] = mu - self._beta * sd
-        optimistic = untransform(optimistic, logged, template)
+        optimistic = untransform(optimistic[np.asarray(back).reshape(-1)], logged, template)
+        if mapping is not None and self._mapping == "averaged":  # one row per candidate: the mean point
+            keep, optimistic = averaged_rows(owner, optimistic)
+            pool, gridded, neighbour, xq = pool[keep], gridded[keep], neighbour[keep], xq[keep]
         probability = np.ones(len(pool))
         for gp in gps[k:]:
             mu, sd = gp.predict(xq)
@@ -312,7 +324,7 @@ class SurrogateSampler(ProposingSampler):
                       mapping)
 
     def _weights(self, mapping: MappingInputs) -> np.ndarray:
-        """``"weighted"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
+        """``"weighted"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
             self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))

@@ -24,6 +24,14 @@ trial):
   ``docs/search-quality-history.md``). Unweighted, a candidate's nearest trial is as often one TDP step away
   (same mapping) as one stack step away (another one); grid 1 seed 3's unfound front points at 800 trials get
   a wrong mapping from 18 % of their nearest trials, 4-5 % weighted.
+* ``"averaged"``: as ``"weighted"``, but the candidate's optimistic point is the mean of those predicted with
+  each of its :data:`NEIGHBOURS` nearest finished trials' mappings (weighted distance; a mapping counted as
+  often as it occurs among them): the expected point over the predicted mapping, not ``"optimistic"``'s best
+  of them. A predicted mapping is a noisy input; the acquisition's maximum over ~3,000 candidates picks those
+  whose wrong mapping makes them look better (a winner's curse: on grid 1 seed 18, ``"weighted"`` made 222 of
+  392 proposals on a wrongly predicted Llama-3 70B mapping, s21-F; 199 of those 222 had 4 nearest trials that
+  disagree, s22-Q). Scoring at the worst of them instead (s22-Q's ``cautious``) fixed grid 1's worst seeds but
+  lost grid b seed 1 (0.9444); ``docs/search-quality-history.md``, s22-Q.
 
 The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
 alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
@@ -40,11 +48,14 @@ import numpy as np
 
 from archsweep.search.mappingattrs import mapping_features
 
-__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights"]
+__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights",
+           "averaged_rows"]
 
-#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic`` or ``weighted`` (module doc).
-SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted")
-#: ``"optimistic"``: the finished trials whose mappings a candidate may take.
+#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted`` or ``averaged`` (module doc).
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "averaged")
+#: The modes whose distance has per-axis weights (:func:`axis_weights`).
+WEIGHTED_MODES: tuple[str, ...] = ("weighted", "averaged")
+#: ``"optimistic"`` / ``"averaged"``: the finished trials whose mappings a candidate may take.
 NEIGHBOURS = 4
 #: ``"weighted"``: the values a grid axis's weight in the squared distance may take (coordinate search from
 #: all ones, :data:`_PASSES` passes over the axes). Chosen once (s21-F), not tuned.
@@ -70,8 +81,13 @@ class MappingInputs:
     def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
         row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
-        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``; ``"weighted"`` is ``"nearest"`` in the weighted
-        distance, which ``weights`` holds)."""
+        among its :data:`NEIGHBOURS` nearest with ``"optimistic"``, nearest first; ``"weighted"`` is ``"nearest"``
+        in the weighted distance, which ``weights`` holds; ``"averaged"`` one row per each of the
+        :data:`NEIGHBOURS` nearest in it, repeated mappings too)."""
+        if mode == "averaged" and len(xq):
+            near = self.nearest(xq, NEIGHBOURS)
+            return np.hstack([np.repeat(xq, near.shape[1], axis=0), self.features[near.reshape(-1)]]), \
+                np.repeat(np.arange(len(xq)), near.shape[1])
         if mode != "optimistic" or len(xq) == 0:
             rows = self.nearest(xq, 1)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
@@ -118,6 +134,14 @@ def axis_weights(x: np.ndarray, features: np.ndarray, start: np.ndarray | None =
                 if count < best:
                     best, weights = count, trial
     return weights
+
+
+def averaged_rows(owner: np.ndarray, optimistic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``"averaged"``: one row per candidate again, from the rows of :meth:`MappingInputs.augment` (``owner``
+    (r,), the candidate of each row, non-decreasing; ``optimistic`` (r, k) the rows' optimistic points, objective
+    units): (each candidate's first row, the mean of its points (c, k))."""
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    return first, np.add.reduceat(optimistic, first, axis=0) / np.diff(np.r_[first, len(owner)])[:, None]
 
 
 def mapping_inputs(attrs: Sequence[Any], x: np.ndarray) -> MappingInputs | None:
