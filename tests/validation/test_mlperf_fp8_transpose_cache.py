@@ -9,14 +9,13 @@ the switch. On a TN-only part (Hopper) a cached job pays no per-micro-batch tran
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 from fake_mirror import FakeMirror
 
 from archsweep.load.calibration import load_calibration
@@ -26,6 +25,7 @@ from archsweep.load.paths import data_dir
 from archsweep.spec.training import TrainingJob
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.mlperf import TRANSPOSE_CACHED, transpose_cached
+from archsweep.validation.types import Skip
 
 CSV = data_dir() / "validation" / "training_runs.csv"
 ROWS = {r["run_id"]: r for r in read_measurements(CSV)}
@@ -73,6 +73,8 @@ def test_a_stated_cell_wins_over_the_benchmark_default() -> None:
     assert transpose_cached({**row, TRANSPOSE_CACHED: "yes"}) is True
     assert transpose_cached({**row, TRANSPOSE_CACHED: "no"}) is False
     assert transpose_cached({**row, "run_id": "mlperf_train_v4.0_NVIDIA_eos_n64_ngc24.04_nemo_gpt3"}) is True
+    with pytest.raises(Skip, match="fp8_transpose_cached='maybe' not understood; allowed: yes/no"):
+        transpose_cached({**row, TRANSPOSE_CACHED: "maybe"})
 
 
 def test_a_kept_transpose_moves_traffic_into_memory_on_hopper_only() -> None:
@@ -125,10 +127,4 @@ def test_a_run_whose_logged_call_site_is_not_the_implementations_is_not_read_fro
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS) or shutil.which("git") is None,
                     reason="needs the training_results_v4.0 .. _v5.1 clones")
 def test_the_fill_script_reproduces_the_table_byte_for_byte(tmp_path: Path) -> None:
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    done = subprocess.run([sys.executable, str(folder / "derive" / _SCRIPT), *map(str, MIRRORS)],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+    assert rerun_on_a_copy(tmp_path, [(_SCRIPT, MIRRORS)]) == CSV.read_bytes()

@@ -46,7 +46,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.validation_data import EvalRule, evals_per_train_sample
 from archsweep.spec.workload import Workload
-from archsweep.validation.cells import cell_number, cell_text
+from archsweep.validation.cells import cell_number, cell_text, cell_yes_no
 from archsweep.validation.layer_time import mapping_from_result
 from archsweep.validation.types import STEADY_STEP, RowPlan, Skip
 
@@ -74,10 +74,9 @@ def transpose_cached(row: Mapping[str, str]) -> bool:
     ``fp8_transpose_cached`` cell where stated (yes / no: what its own run decides, its printed config or its
     implementation's code and TransformerEngine version, data/validation/derive/mlperf_fp8_transpose_cache.py),
     else its MLPerf benchmark's default (data/validation/mlperf_eval_rules.yaml ``fp8_weights.transpose_cached``,
-    the NeMo 1.x / TransformerEngine 1.x reading), else True."""
-    stated = cell_text(row, TRANSPOSE_CACHED).lower()
-    if stated in ("yes", "no"):
-        return stated == "yes"
+    the NeMo 1.x / TransformerEngine 1.x reading), else True. Other text in the cell skips the row (``Skip``)."""
+    if (stated := cell_yes_no(row, TRANSPOSE_CACHED)) is not None:
+        return stated
     rule = load_mlperf_eval_rules().get(benchmark_of(row) or "")
     return not (rule is not None and rule.fp8_weights is not None and not rule.fp8_weights.transpose_cached)
 
