@@ -7,11 +7,10 @@ order the committed ``derived`` notes stand in). pipeline_layout.py has its own 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 
 from archsweep.load.paths import data_dir
 
@@ -34,14 +33,7 @@ _CLONE = pytest.mark.skipif(not CLONE.exists() or shutil.which("git") is None, r
 
 def _run_on_a_copy(tmp_path: Path, scripts: tuple[str, ...]) -> bytes:
     """The CSV after ``scripts`` ran in order (each with the clone) on a copy of data/validation."""
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    for script in scripts:
-        done = subprocess.run([sys.executable, str(folder / "derive" / script), str(CLONE)], capture_output=True,
-                              text=True, cwd=tmp_path, check=False)
-        assert done.returncode == 0, f"{script}: {done.stderr}"
-    return (folder / "training_runs.csv").read_bytes()
+    return rerun_on_a_copy(tmp_path, [(script, [CLONE]) for script in scripts])
 
 
 @_CLONE

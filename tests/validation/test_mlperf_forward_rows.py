@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 
 from archsweep.load.paths import data_dir
 from archsweep.validation.cells import read_measurements
@@ -195,14 +195,8 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
                     reason="needs the training_results_v5.0 and _v5.1 clones")
 def test_the_script_reproduces_the_group_byte_for_byte_and_lists_every_result(
         tmp_path: Path, derive_script: Callable[[str], ModuleType]) -> None:
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    for mirror in MIRRORS.values():  # v5.0 then v5.1, as the rows were written
-        done = subprocess.run([sys.executable, str(folder / "derive" / "mlperf_forward_rows.py"), str(mirror)],
-                              capture_output=True, text=True, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+    runs = [("mlperf_forward_rows.py", [mirror]) for mirror in MIRRORS.values()]  # v5.0 then v5.1, as written
+    assert rerun_on_a_copy(tmp_path, runs) == CSV.read_bytes()
     # every result of the two benchmarks is added or listed as skipped with a reason
     script = derive_script("mlperf_forward_rows")
     big = derive_script("mlperf_llama31_405b_rows")

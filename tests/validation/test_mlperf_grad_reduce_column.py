@@ -5,13 +5,12 @@ else from the DDP config its result files print (data/validation/derive/mlperf_g
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 from fake_mirror import FakeMirror
 
 from archsweep.load.paths import data_dir
@@ -105,10 +104,4 @@ def test_every_llama31_mlperf_row_states_a_bf16_gradient_buffer() -> None:
                     reason="needs the training_results_v5.0 / _v5.1 clones")
 def test_the_script_reproduces_the_table_byte_for_byte(tmp_path: Path) -> None:
     """mlperf_grad_reduce.py over the v5.0 / v5.1 clones leaves training_runs.csv as it is (idempotent)."""
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    done = subprocess.run([sys.executable, str(folder / "derive" / "mlperf_grad_reduce.py"), *map(str, MIRRORS)],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+    assert rerun_on_a_copy(tmp_path, [("mlperf_grad_reduce.py", MIRRORS)]) == CSV.read_bytes()

@@ -10,13 +10,12 @@ mlperf_lora_logged_layout.py for rows whose layout the logs give)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 from fake_mirror import FakeMirror
 
 from archsweep.load.paths import data_dir
@@ -132,11 +131,5 @@ def test_logs_count_only_when_every_file_shows_the_25_09_fp8_path(derive_script:
                     reason="needs the training_results_v4.0 .. _v5.1 clones")
 def test_the_fill_scripts_reproduce_the_table_byte_for_byte(tmp_path: Path) -> None:
     """Both fill scripts over the v4.0 .. v5.1 clones leave training_runs.csv as it is (idempotent, deterministic)."""
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    for script in ("mlperf_lora_logged_layout.py", "mlperf_stated_layouts.py"):
-        done = subprocess.run([sys.executable, str(folder / "derive" / script), *map(str, MIRRORS)],
-                              capture_output=True, text=True, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+    runs = [(script, MIRRORS) for script in ("mlperf_lora_logged_layout.py", "mlperf_stated_layouts.py")]
+    assert rerun_on_a_copy(tmp_path, runs) == CSV.read_bytes()

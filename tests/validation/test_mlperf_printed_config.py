@@ -10,13 +10,12 @@ where the only config of their size their folder ships says CP 2 (``LR=0.00036``
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 from fake_mirror import FakeMirror
 
 from archsweep.load.paths import data_dir
@@ -127,10 +126,4 @@ def test_every_lora_cell_a_printed_config_settles_equals_it(derive_script: Calla
 @pytest.mark.parametrize("script", ("mlperf_lora_layout.py", "mlperf_lora_logged_layout.py", "mlperf_fp8_act.py",
                                     "mlperf_fp8_attention.py", "mlperf_tp_overlap_flags.py"))
 def test_each_script_the_rule_touches_reproduces_the_table_byte_for_byte(tmp_path: Path, script: str) -> None:
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
-    shutil.copyfile(CSV, folder / "training_runs.csv")
-    done = subprocess.run([sys.executable, str(folder / "derive" / script), *map(str, MIRRORS)],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == CSV.read_bytes()
+    assert rerun_on_a_copy(tmp_path, [(script, MIRRORS)]) == CSV.read_bytes()

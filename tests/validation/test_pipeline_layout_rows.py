@@ -5,13 +5,12 @@ and what ``validate`` does with it (the row's job states it; "w/o MTP" rows have
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from derive_rerun import rerun_on_a_copy
 from measured_runs import runs
 
 from archsweep.load.paths import data_dir
@@ -66,11 +65,5 @@ def test_the_rows_named_without_mtp_have_none():
 
 @pytest.mark.skipif(not CLONE.exists() or shutil.which("git") is None, reason="needs the Megatron-Bridge clone")
 def test_the_script_reproduces_the_column_byte_for_byte(tmp_path: Path):
-    folder = tmp_path / "data" / "validation"
-    shutil.copytree(data_dir() / "validation" / "derive", folder / "derive")
     csv = data_dir() / "validation" / "training_runs.csv"
-    shutil.copyfile(csv, folder / "training_runs.csv")
-    done = subprocess.run([sys.executable, str(folder / "derive" / "pipeline_layout.py"), str(CLONE)],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (folder / "training_runs.csv").read_bytes() == csv.read_bytes()
+    assert rerun_on_a_copy(tmp_path, [("pipeline_layout.py", [CLONE])]) == csv.read_bytes()
