@@ -113,6 +113,16 @@ def impl_folder(config: str) -> str:
     return str(parent.parent if parent.name == "configs" else parent)
 
 
+def dockerfile_arg(mirror: Mirror, impl: str, name: str) -> str | None:
+    """The default value of ``ARG <name>=<value>`` in implementation folder ``impl``'s ``Dockerfile`` (the base
+    container ``FROM_IMAGE_NAME``, ``TE_REVISION``), or None without the file or the line."""
+    path = f"{impl}/Dockerfile"
+    if path not in set(mirror.ls(impl + "/", recursive=False)):
+        return None
+    m = re.search(rf"^\s*ARG\s+{re.escape(name)}=(\S+)", mirror.show(path), re.M)
+    return m.group(1) if m else None
+
+
 def is_true(text: str) -> bool:
     """Whether a config value reads as set (1 / true / yes, any case)."""
     return text.lower() in ("1", "true", "yes")

@@ -40,13 +40,19 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import fill_from_launch_configs, fill_mlperf_rows, is_true, mlperf_source, nemo_key, printed_value
+from _mlperf_common import (
+    dockerfile_arg,
+    fill_from_launch_configs,
+    fill_mlperf_rows,
+    is_true,
+    mlperf_source,
+    nemo_key,
+    printed_value,
+)
 from pinned_mirrors import Mirror
 
 _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
                   r"(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),(?P<default>\w+)\}\}|(?P<literal>\w+))\s*$", re.M)
-_TE = re.compile(r"^\s*ARG\s+TE_REVISION=(\S+)", re.M)
-_FROM = re.compile(r"^\s*ARG\s+FROM_IMAGE_NAME=(\S+)", re.M)
 #: TransformerEngine revisions whose context-parallel attention runs BF16 only (v1.6rc2 is commit 090e724;
 #: ``release_v1.6`` the v1.6 branch; attention.py L2820-2841 at each, read in NVIDIA/TransformerEngine).
 TE_V16 = frozenset({"v1.6rc2", "v1.6", "release_v1.6", "090e72412e06f44fe43aa4c4564ae11469961c9a"})
@@ -56,13 +62,11 @@ _LOGGED_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/
 
 def te_revision(mirror: Mirror, impl: str) -> str:
     """``TE_REVISION`` of ``impl``/Dockerfile ("SKIP (<base image>)" where it keeps the container's), "" without one."""
-    if f"{impl}/Dockerfile" not in set(mirror.ls(impl + "/", recursive=False)):
-        return ""
-    text = mirror.show(f"{impl}/Dockerfile")
-    te, base = _TE.search(text), _FROM.search(text)
+    te = dockerfile_arg(mirror, impl, "TE_REVISION")
     if te is None:
         return ""
-    return f"SKIP ({base.group(1)})" if te.group(1) == "SKIP" and base else te.group(1)
+    base = dockerfile_arg(mirror, impl, "FROM_IMAGE_NAME")
+    return f"SKIP ({base})" if te == "SKIP" and base else te
 
 
 def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:

@@ -49,6 +49,7 @@ import sys
 
 from _mlperf_common import (
     RESULT_SOURCE,
+    dockerfile_arg,
     fill_mlperf_rows,
     impl_folder,
     mllog_events,
@@ -65,7 +66,7 @@ _NOTE = "data/validation/derive/mlperf_fp8_transpose_cache.py"
 _SWITCH = re.compile(r"^(?:\s*\d+:)?\s*disable_parameter_transpose_cache\s*[:=]\s*(True|False|true|false)\b", re.M)
 _FRAMEWORK = re.compile(r'"framework":\s*"[^"]*?Release (\d\d)\.\d\d')
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
-_FROM = re.compile(r"^\s*ARG\s+FROM_IMAGE_NAME=\S*?:(\d\d)\.\d\d", re.M)
+_RELEASE_YEAR = re.compile(r":(\d\d)\.\d\d")
 #: TransformerEngine v2.0 (2025-02-12) is the first 2.x: containers of release year 25 on hold TE 2.x
 TE2_FIRST_YEAR = 25
 
@@ -116,8 +117,7 @@ def from_code(mirror: Mirror, config: str) -> tuple[str, str] | None:
     if switch is None:
         return None
     nemo2 = where.endswith("train.py")
-    docker = mirror.show(f"{impl}/Dockerfile") if f"{impl}/Dockerfile" in here else ""
-    year = _FROM.search(docker)
+    year = _RELEASE_YEAR.search(dockerfile_arg(mirror, impl, "FROM_IMAGE_NAME") or "")
     te2, why = _te2(year.group(1) if year else None, nemo2)
     line = mirror.show(where)[:switch.start(1)].count("\n") + 1
     return cached(switch.group(1).lower() == "true", te2), (f"{where} L{line} (disable_parameter_transpose_cache "
