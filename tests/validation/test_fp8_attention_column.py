@@ -69,6 +69,11 @@ def test_rows_without_a_launch_config_read_the_printed_config(derive_script: Cal
     assert logged(FakeMirror({f"{folder}/result_0.txt": dump.replace("size: 1", "size: 2")}), folder) is None
     off = dump.replace("size: 1", "size: 2").replace("attention: 1", "attention: 0")  # off at any CP
     assert logged(FakeMirror({f"{folder}/result_0.txt": off}), folder)[0] == "no"
+    # NeMo 2's MCore config prints Megatron-Core's fp8 format, not a boolean: 'hybrid' is FP8 on, None off (s23-N)
+    mcore = "0: MCore config:\n0: Llama2Config70B(context_parallel_size=1,\n0:                 fp8='hybrid',\n" \
+            "0:                 fp8_dot_product_attention=1,\n"
+    assert logged(FakeMirror({f"{folder}/result_0.txt": mcore}), folder)[0] == "yes"
+    assert logged(FakeMirror({f"{folder}/result_0.txt": mcore.replace("'hybrid'", "None")}), folder)[0] == "no"
     rows = runs_by_id()
     for k in ("mlperf_train_v4.0_Red_Hat_AS-8125GS-TNHR-RHEL9.4_llama2_70b_lora",
               "mlperf_train_v4.1_Fujitsu_GX2560M7_H100_SXM_80GBx4_llama2_70b_lora"):

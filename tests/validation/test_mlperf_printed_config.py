@@ -105,9 +105,9 @@ class _CachedMirror:
 @pytest.mark.skipif(not _HAVE_MIRRORS, reason="needs the training_results_v3.1 .. _v5.1 clones")
 def test_every_lora_cell_a_printed_config_settles_equals_it(derive_script: Callable[[str], ModuleType]) -> None:
     """The rule as a property of the table: no llama2_70b_lora row keeps a cell its own logs print otherwise."""
-    common = derive_script("_mlperf_common")
+    common, attention = derive_script("_mlperf_common"), derive_script("mlperf_fp8_attention")
     repos = {v: _CachedMirror(m) for v, m in derive_script("pinned_mirrors").open_mirrors(list(map(str, MIRRORS))).items()}
-    checked = 0
+    checked = attention_checked = 0
     for row in ROWS.values():
         if not row["run_id"].endswith("llama2_70b_lora") or common.mlperf_source(repos, row, common._LORA_RESULTS) is None:
             continue
@@ -118,7 +118,12 @@ def test_every_lora_cell_a_printed_config_settles_equals_it(derive_script: Calla
                 assert row[cell] == found[1], (row["run_id"], cell, found)
         match = common.mlperf_source(repos, row, common._LORA_RESULTS)
         assert common.printed_layout_conflict(repos[match.group(1)], match.group(2), row) is None, row["run_id"]
-    assert checked >= 90
+        # fp8_attention: the printed fp8 / fp8_dot_product_attention / context_parallel_size settle it where they
+        # say off, or on at CP 1 (s23-N: at the pinned commits 46 rows, 28 yes and 18 no)
+        if (printed := attention.logged_fp8_attention(repos[match.group(1)], match.group(2))) is not None:
+            attention_checked += 1
+            assert row["fp8_attention"] == printed[0], (row["run_id"], printed)
+    assert checked >= 90 and attention_checked >= 40
 
 
 @pytest.mark.slow

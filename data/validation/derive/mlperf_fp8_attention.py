@@ -94,6 +94,17 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
     return "", where + ": FP8 attention under context parallelism not established for this revision (read as off)"
 
 
+#: The FP8 formats a printed ``fp8`` may name: NeMo 2's ``MCore config`` prints Megatron-Core's ``fp8='hybrid'`` (or
+#: ``'e4m3'``) where the NeMo yaml prints ``fp8: true``; ``None`` / ``false`` is off.
+_FP8_FORMATS = frozenset({"hybrid", "e4m3", "e5m2"})
+
+
+def printed_fp8_on(text: str) -> bool:
+    """Whether a printed ``fp8`` value turns FP8 on: true / 1 / yes (NeMo 1.x dump, NeMo 2 yaml) or a format name
+    (Megatron-Core ``TransformerConfig.fp8``, :data:`_FP8_FORMATS`)."""
+    return is_true(text) or text.lower() in _FP8_FORMATS
+
+
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     """("yes" / "no", where) from the config every result file of ``folder`` prints alike
     (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``: the module
@@ -103,7 +114,7 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
         if (found := printed_value(mirror, folder, key)) is None:
             return None
         cfg[key], files = found
-    value = "yes" if is_true(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
+    value = "yes" if printed_fp8_on(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
     if value == "yes" and cfg["context_parallel_size"] != "1":
         return None  # FP8 attention under CP: the TransformerEngine revision's context-parallel path decides
     return value, (f"the NeMo config printed in {folder}/result_*.txt (all {files} alike: fp8 {cfg['fp8']}, "

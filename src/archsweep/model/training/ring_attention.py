@@ -1,5 +1,5 @@
 """Context parallelism's ring attention: the bytes one rank sends and the transfer time the ring's steps leave
-exposed (seconds per step), BF16 and FP8 attention.
+exposed (s per training step: summed over its micro-batches and the stage's layers), BF16 and FP8 attention.
 
 TransformerEngine's ``AttnFuncWithCPAndKVP2P`` (the default ``cp_comm_type="p2p"``, DotProductAttention L689;
 transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py @d0067d0da) runs cp steps of equal
@@ -14,7 +14,15 @@ behind the step it overlaps (s21-G):
 * Backward, FP8 attention (``ctx.fp8``, L2467-2485, buffers L2313 / L2365-2372): steps 0 .. cp - 2 send the K/V
   only (the forward's bytes per element), each waited after that step's flash backward (L2717-2719); step cp - 1
   issues one all-to-all of every step's dK/dV (a ``(cp, *kv.shape)`` buffer of ``torch.uint8``: 1 byte per
-  element, (cp - 1) / cp of it leaving the rank), waited after that step's flash backward.
+  element, (cp - 1) / cp of it leaving the rank), waited after that step's flash backward. TransformerEngine 1.x,
+  which the NeMo 1.x MLPerf rows run, has the same FP8 ring (v1.10 transformer_engine/pytorch/attention.py: K/V
+  cast to FP8 before the forward ring L1435-1441 with ``NVTE_FP8_DPA_BWD`` at its default 1, the backward's
+  ``dkv_fp8`` of ``(cp_size, *kv.shape)`` L2164-2175 and its all-to-all L2234; v1.11 L2273-2284, L2343; s23-N).
+
+An NVFP4 job with FP8 attention is priced as MXFP8 attention's ring (BF16 K/V, the FP8 backward): at d0067d0da
+TransformerEngine has no FP8 attention under the NVFP4 recipe itself (dot_product_attention/utils.py L721-723
+disables FusedAttention for it) and runs one only where ``NVTE_DPA_FP8_RECIPE`` picks a delayed, current or MXFP8
+recipe for the attention (the recipe table of dot_product_attention.py L167-238), which the job does not say.
 
 Not priced: the forward ring a recomputed attention core (full or selective recompute) runs again.
 """
