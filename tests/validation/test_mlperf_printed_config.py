@@ -192,3 +192,10 @@ def test_every_gpt3_and_llama31_row_agrees_with_what_its_result_files_log(
                                     "mlperf_fp8_attention.py", "mlperf_tp_overlap_flags.py"))
 def test_each_script_the_rule_touches_reproduces_the_table_byte_for_byte(tmp_path: Path, script: str) -> None:
     assert rerun_on_a_copy(tmp_path, [(script, MIRRORS)]) == CSV.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _HAVE_MIRRORS, reason="needs the training_results_v5.1 clone")
+def test_the_llama31_8b_rows_script_reproduces_the_table_with_the_fills_it_reruns(tmp_path: Path) -> None:
+    """mlperf_llama31_8b_rows.py rewrites its rows' ``derived``; the fills it re-runs put the printed-config notes back."""
+    assert rerun_on_a_copy(tmp_path, [("mlperf_llama31_8b_rows.py", [MIRRORS[-1]])]) == CSV.read_bytes()
