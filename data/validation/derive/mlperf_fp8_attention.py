@@ -24,7 +24,7 @@ without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). 
 ``CP_COMM_TYPE``) on a revision of :data:`TE_A2A_FP8`: ``yes`` (s23-G: ``attn_forward_func_with_cp`` hands ``fp8`` to
 ``AttnFuncWithCPAndQKVOA2A``, whose forward quantizes q, k, v before the all-to-all and runs the fused attention's
 FP8 backend, else stops: "FP8 is only supported with Fused Attention!"; release_v2.8 attention/dot_product_attention/
-context_parallel.py L3041, L3191-3207, backends.py L1759-1818; the same at 3f5b475 L3302, L3419-3436). CP > 1 on
+context_parallel.py L3041, L3169-3187, L3276, backends.py L1759-1818; the same at 3f5b475 L3302, L3419-3436). CP > 1 on
 another or an unpublished revision, or on the P2P ring, with ``FP8_DPA`` set: left empty with the reason (not
 established; read as off). Without
 ``FP8`` or ``FP8_DPA``: ``no``. Every llama2_70b_lora row whose ``result_*.txt`` all print the run's resolved config
@@ -38,7 +38,7 @@ Red Hat v4.0, Fujitsu v4.1); since s23-G also every gpt3 / llama31_405b / llama3
 Dockerfile's ``MCORE_REVISION``) builds ``NVFP4BlockScaling(fp8_dpa=config.fp8_dot_product_attention)``
 (megatron/core/fp4_utils.py ``get_fp4_recipe`` L66-67), and TransformerEngine release_v2.8 (its ``TE_REVISION``)
 either runs that attention in FP8 under the per-tensor recipe ``NVTE_DPA_FP8_RECIPE`` names or stops
-(attention/dot_product_attention/dot_product_attention.py ``init_fp8_metadata`` L576-637: "DotProductAttention does
+(attention/dot_product_attention/dot_product_attention.py ``init_fp8_metadata`` L576-640: "DotProductAttention does
 not support NVFP4BlockScaling recipe"): a run that finished with both ran FP8 attention. Other rows whose config is
 not named, or whose implementation has no NeMo yaml (every row that is not gpt3 / llama2_70b_lora among them), stay
 empty (off).
