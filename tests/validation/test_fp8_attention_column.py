@@ -19,13 +19,14 @@ def test_values_and_provenance() -> None:
     rows = runs_by_id()
     assert {r["fp8_attention"] for r in rows.values()} <= {"", "yes", "no"}
     stated = [r for r in rows.values() if r["fp8_attention"]]
-    assert sum(r["fp8_attention"] == "yes" for r in stated if r["source_group"] == "mlperf") == 26
+    # 26 + Oracle v5.1 llama31_8b (s23-G: its printed fp8_dot_product_attention under the NVFP4 autocast)
+    assert sum(r["fp8_attention"] == "yes" for r in stated if r["source_group"] == "mlperf") == 27
     assert all(r["source_group"] in ("mlperf", "mlperf-forward") and "mlperf_fp8_attention.py" in r["derived"]
                for r in stated)
     # FP8 attention only under an FP8 recipe, on parts with FP8 attention kernels (Hopper, Blackwell; B300: the
-    # v5.1 mlperf-forward rows, s19-I)
+    # v5.1 mlperf-forward rows, s19-I; GB300: the v5.1 CP 8 rows of TE's all-to-all CP, s23-G)
     assert {r["accelerator_canonical"] for r in stated if r["fp8_attention"] == "yes"} == {"H100-SXM", "H200", "B200",
-                                                                                         "GB200", "B300"}
+                                                                                         "GB200", "B300", "GB300"}
 
 
 def test_v4_0_tp4_cp2_rows_set_fp8_dpa_but_ran_bf16_attention() -> None:
@@ -82,11 +83,12 @@ def test_rows_without_a_launch_config_read_the_printed_config(derive_script: Cal
 
 
 
-def _impl(cp: int, dpa: str, te: str) -> FakeMirror:
+def _impl(cp: int, dpa: str, te: str, comm: str = "") -> FakeMirror:
     impl = "X/benchmarks/llama2_70b_lora/implementations/nemo"
-    return FakeMirror({f"{impl}/configs/config_A.sh": f"export FP8=True\nexport FP8_DPA={dpa}\nexport CP={cp}\n",
+    return FakeMirror({f"{impl}/configs/config_A.sh": f"export FP8=True\nexport FP8_DPA={dpa}\nexport CP={cp}\n{comm}",
                     f"{impl}/conf/megatron_gpt_peft_tuning_config.yaml":
-                        "model:\n  fp8_dot_product_attention: ${oc.decode:${oc.env:FP8_DPA,0}}\n",
+                        "model:\n  fp8_dot_product_attention: ${oc.decode:${oc.env:FP8_DPA,0}}\n"
+                        "  cp_comm_type: ${oc.decode:${oc.env:CP_COMM_TYPE,'a2a'}}\n",
                     f"{impl}/Dockerfile": f"ARG FROM_IMAGE_NAME=nvcr.io/nvidia/pytorch:24.04-py3\nARG TE_REVISION={te}\n"})
 
 
@@ -98,3 +100,22 @@ def test_the_rule_on_cp_flag_and_revision(derive_script: Callable[[str], ModuleT
     assert rule(_impl(2, "1", "v1.6rc2"), config)[0] == "no"
     assert rule(_impl(2, "1", "SKIP"), config)[0] == ""  # a later revision: not established
     assert "SKIP (nvcr.io/nvidia/pytorch:24.04-py3)" in rule(_impl(2, "1", "SKIP"), config)[1]
+
+
+def test_fp8_attention_under_all_to_all_cp_on_the_revisions_read(derive_script: Callable[[str], ModuleType]) -> None:
+    """s23-G: TransformerEngine release_v2.8 (and 3f5b475) hands ``fp8`` to ``AttnFuncWithCPAndQKVOA2A``, which runs
+    the fused attention's FP8 backend; the NeMo 2 yamls default ``cp_comm_type`` to a2a."""
+    script = derive_script("mlperf_fp8_attention")
+    config = "X/benchmarks/llama2_70b_lora/implementations/nemo/configs/config_A.sh"
+    value, where = script.fp8_attention(_impl(8, "1", "release_v2.8"), config)
+    assert value == "yes" and "cp_comm_type a2a: its all-to-all CP runs FP8 attention" in where
+    assert script.fp8_attention(_impl(8, "1", "3f5b47549567d13db76470073c8f0467c23d4fca"), config)[0] == "yes"
+    assert script.fp8_attention(_impl(8, "1", "release_v2.8", "export CP_COMM_TYPE=p2p\n"), config)[0] == ""  # ring: not read
+    assert script.fp8_attention(_impl(8, "1", "SKIP"), config)[0] == ""  # a container's TE: not published
+    assert script.fp8_attention(_impl(8, "0", "release_v2.8"), config)[0] == "no"
+    assert script.cp_comm_type(_impl(8, "1", "SKIP"), config) == "a2a"
+    rows = runs_by_id()
+    a2a = [r for r in rows.values() if "its all-to-all CP runs FP8 attention" in r["derived"]]
+    assert len(a2a) == 9 and all(r["fp8_attention"] == "yes" and r["cp"] in ("4", "8") for r in a2a)
+    for k in ("Wiwynn_1xKinabalux18x4GB200", "Wiwynn_8xKinabalux18x4GB200"):  # nvcr.io/nvidia/pytorch:25.04's TE
+        assert rows[f"mlperf_train_v5.1_{k}{_LORA}"]["fp8_attention"] == ""

@@ -295,14 +295,18 @@ def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | No
     return found.pop(), len(files)  # type: ignore[return-value]
 
 
-#: The llama2_70b_lora result folder a row of the ``mlperf`` groups names (group 1: version, 2: the folder).
-_LORA_RESULTS = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
+#: The result folder of a NeMo-run benchmark a row of the ``mlperf`` groups names (group 1: version, 2: the folder):
+#: llama2_70b_lora, gpt3, llama31_405b, llama31_8b. Of the non-LoRA rows only Oracle v4.1 gpt3 (NeMo 1.x dump),
+#: Nebius v5.0 llama31_405b (dump) and Oracle v5.1 llama31_8b (dump and ``MCore config``) print a config (s23-G).
+PRINTED_RESULTS = re.compile(
+    r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/(?:llama2_70b_lora|gpt3|llama31_405b|llama31_8b))/result_\*\.txt")
 
 
 def printed_flag(repos: Mapping[str, Mirror], row: Mapping[str, str], key: str) -> tuple[str, str, str] | None:
-    """(results version, "yes" / "no", where) of the yes / no setting ``key`` as the result files of a
-    llama2_70b_lora row print it (:func:`printed_value`); None for other rows and where they do not print it alike."""
-    match = mlperf_source(repos, row, _LORA_RESULTS)
+    """(results version, "yes" / "no", where) of the yes / no setting ``key`` as the result files of a row of
+    :data:`PRINTED_RESULTS` print it (:func:`printed_value`); None for other rows and where they do not print it
+    alike."""
+    match = mlperf_source(repos, row, PRINTED_RESULTS)
     if match is None:
         return None
     found = printed_value(repos[match.group(1)], match.group(2), key)

@@ -19,14 +19,27 @@ and most v4.0 submitters' ``TE_REVISION``: ``DotProductAttention`` picks cuDNN's
 forward switches to ``FusedAttnBackend["FP8"]``; transformer_engine/pytorch/attention.py @v1.6rc2 L2843-2880,
 L2354-2357, L3554-3558; later revisions keep the path). CP > 1 on TransformerEngine v1.6: ``no`` (the
 ``if context_parallel:`` branch asserts the F16 arbitrary-seqlen backend and calls ``attn_forward_func_with_cp``
-without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). CP > 1 on another or an
-unpublished revision with ``FP8_DPA`` set: left empty with the reason (not established; read as off). Without
+without an FP8 argument, L2820-2841: BF16 attention whatever ``FP8_DPA`` says). CP > 1 with ``cp_comm_type`` ``a2a``
+(the NeMo 2 yamls' ``cp_comm_type: ${oc.decode:${oc.env:CP_COMM_TYPE,'a2a'}}``, no launch config of v5.0 / v5.1 sets
+``CP_COMM_TYPE``) on a revision of :data:`TE_A2A_FP8`: ``yes`` (s23-G: ``attn_forward_func_with_cp`` hands ``fp8`` to
+``AttnFuncWithCPAndQKVOA2A``, whose forward quantizes q, k, v before the all-to-all and runs the fused attention's
+FP8 backend, else stops: "FP8 is only supported with Fused Attention!"; release_v2.8 attention/dot_product_attention/
+context_parallel.py L3041, L3169-3187, L3276, backends.py L1759-1818; the same at 3f5b475 L3302, L3419-3436). CP > 1 on
+another or an unpublished revision, or on the P2P ring, with ``FP8_DPA`` set: left empty with the reason (not
+established; read as off). Without
 ``FP8`` or ``FP8_DPA``: ``no``. Every llama2_70b_lora row whose ``result_*.txt`` all print the run's resolved config
 alike (NeMo 1.x dump, NeMo 2 ``MCore config``): the same rule on the printed ``fp8``, ``fp8_dot_product_attention``
 and ``context_parallel_size`` (``no`` at any CP without both; ``yes`` at CP 1 only; Oracle v5.0 1 x H200 prints
 ``fp8_dot_product_attention: 0`` at CP 2), which wins over the launch config (s22-R: HPE v5.0 n2 / n4 print CP 1 and
 FP8 attention where the config their ``derived`` names says CP 2; first written for the rows with no launch config,
-Red Hat v4.0, Fujitsu v4.1). Other rows whose config is
+Red Hat v4.0, Fujitsu v4.1); since s23-G also every gpt3 / llama31_405b / llama31_8b row whose result files print
+``fp8_dot_product_attention`` (Oracle v5.1 llama31_8b, the only one). An NVFP4 run (printed ``fp4`` set with
+``fp4_recipe: nvfp4``, ``fp8`` off) counts as the FP8 autocast: Megatron-Core 25.09-alpha.rc1 (the v5.1 llama31_8b
+Dockerfile's ``MCORE_REVISION``) builds ``NVFP4BlockScaling(fp8_dpa=config.fp8_dot_product_attention)``
+(megatron/core/fp4_utils.py ``get_fp4_recipe`` L66-67), and TransformerEngine release_v2.8 (its ``TE_REVISION``)
+either runs that attention in FP8 under the per-tensor recipe ``NVTE_DPA_FP8_RECIPE`` names or stops
+(attention/dot_product_attention/dot_product_attention.py ``init_fp8_metadata`` L576-640: "DotProductAttention does
+not support NVFP4BlockScaling recipe"): a run that finished with both ran FP8 attention. Other rows whose config is
 not named, or whose implementation has no NeMo yaml (every row that is not gpt3 / llama2_70b_lora among them), stay
 empty (off).
 
@@ -41,6 +54,7 @@ import re
 import sys
 
 from _mlperf_common import (
+    PRINTED_RESULTS,
     dockerfile_arg,
     fill_from_launch_configs,
     fill_mlperf_rows,
@@ -56,8 +70,13 @@ _KEY = re.compile(r"^\s*(?P<key>fp8_dot_product_attention):\s*"
 #: TransformerEngine revisions whose context-parallel attention runs BF16 only (v1.6rc2 is commit 090e724;
 #: ``release_v1.6`` the v1.6 branch; attention.py L2820-2841 at each, read in NVIDIA/TransformerEngine).
 TE_V16 = frozenset({"v1.6rc2", "v1.6", "release_v1.6", "090e72412e06f44fe43aa4c4564ae11469961c9a"})
+#: TransformerEngine revisions whose all-to-all context parallelism (``cp_comm_type="a2a"``,
+#: ``AttnFuncWithCPAndQKVOA2A``) runs FP8 attention (read: release_v2.8, the v5.1 NVIDIA / Supermicro / University of
+#: Florida ``TE_REVISION``; 3f5b475, Lambda v5.1's); the 25.04 containers' (``SKIP``) are not published.
+TE_A2A_FP8 = frozenset({"release_v2.8", "3f5b47549567d13db76470073c8f0467c23d4fca"})
+_CP_COMM = re.compile(r"^\s*(?P<key>cp_comm_type):\s*(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),'?(?P<default>[\w+]+)'?\}\}"
+                      r"|(?P<literal>[\w+]+))\s*$", re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_attention.py"
-_LOGGED_SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
 
 
 def te_revision(mirror: Mirror, impl: str) -> str:
@@ -91,6 +110,8 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
         return "yes", where
     if te in TE_V16:
         return "no", where + ": TE v1.6 runs context-parallel attention in BF16 (attention.py L2820-2841)"
+    if te in TE_A2A_FP8 and (comm := cp_comm_type(mirror, config)) == "a2a":
+        return "yes", where + f", cp_comm_type {comm}: its all-to-all CP runs FP8 attention (AttnFuncWithCPAndQKVOA2A)"
     return "", where + ": FP8 attention under context parallelism not established for this revision (read as off)"
 
 
@@ -105,27 +126,45 @@ def printed_fp8_on(text: str) -> bool:
     return is_true(text) or text.lower() in _FP8_FORMATS
 
 
+def cp_comm_type(mirror: Mirror, config: str) -> str:
+    """The ``cp_comm_type`` a NeMo launch config of ``mirror`` runs: the yaml key (:data:`_CP_COMM`) resolved against
+    the config's environment; "" where no yaml of its implementation has the key (Megatron-Core's default None:
+    TransformerEngine's p2p)."""
+    found = nemo_key(mirror, config, _CP_COMM)
+    if found is None or found[3] is None:
+        return ""
+    _, env, _, m = found
+    return m["literal"] if m["literal"] is not None else env.get(m["env"], m["default"])
+
+
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     """("yes" / "no", where) from the config every result file of ``folder`` prints alike
-    (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``: the module
-    rule; both set at CP > 1 is left to the launch-config path); None when they do not print it alike."""
+    (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``, and of
+    ``fp4`` / ``fp4_recipe`` where ``fp8`` is off: the module rule; FP8 attention at CP > 1 is left to the
+    launch-config path); None when they do not print it alike."""
     cfg = {}
     for key in ("fp8", "fp8_dot_product_attention", "context_parallel_size"):
         if (found := printed_value(mirror, folder, key)) is None:
             return None
         cfg[key], files = found
-    value = "yes" if printed_fp8_on(cfg["fp8"]) and is_true(cfg["fp8_dot_product_attention"]) else "no"
+    autocast, fp4_text = printed_fp8_on(cfg["fp8"]), ""
+    if not autocast and is_true(cfg["fp8_dot_product_attention"]):
+        fp4, recipe = printed_value(mirror, folder, "fp4"), printed_value(mirror, folder, "fp4_recipe")
+        if fp4 and is_true(fp4[0]) and recipe and recipe[0] == "nvfp4":  # an NVFP4 autocast (module rule)
+            autocast, fp4_text = True, f", fp4 {fp4[0]}, fp4_recipe nvfp4"
+    value = "yes" if autocast and is_true(cfg["fp8_dot_product_attention"]) else "no"
     if value == "yes" and cfg["context_parallel_size"] != "1":
         return None  # FP8 attention under CP: the TransformerEngine revision's context-parallel path decides
-    return value, (f"the NeMo config printed in {folder}/result_*.txt (all {files} alike: fp8 {cfg['fp8']}, "
+    return value, (f"the NeMo config printed in {folder}/result_*.txt (all {files} alike: fp8 {cfg['fp8']}{fp4_text}, "
                    f"fp8_dot_product_attention {cfg['fp8_dot_product_attention']}, context_parallel_size "
                    f"{cfg['context_parallel_size']})")
 
 
 def logged_row(repos: dict[str, Mirror], row: dict[str, str]) -> tuple[str, str, str] | None:
-    """(results version, "yes" / "no", where) of a llama2_70b_lora row whose result files print the run's config
-    (:func:`logged_fp8_attention`: it wins over the launch config, s22-R); None for every other row."""
-    match = mlperf_source(repos, row, _LOGGED_SOURCE)
+    """(results version, "yes" / "no", where) of a row whose result files print the run's config
+    (``_mlperf_common.PRINTED_RESULTS``; :func:`logged_fp8_attention`: it wins over the launch config, s22-R);
+    None for every other row."""
+    match = mlperf_source(repos, row, PRINTED_RESULTS)
     if match is None:
         return None
     found = logged_fp8_attention(repos[match.group(1)], match.group(2))

@@ -17,8 +17,9 @@ the last evaluation x seq) / (its time - run_start), wall clock; step_time_s = G
 
 Usage: python data/validation/derive/mlperf_llama31_8b_rows.py <mirror dir of training_results_v5.1>
 adds (or rewrites, idempotent) the rows of ``CONFIGS`` (s8-gb200: the GB200 / B200 / GB300 same-configuration set),
-then runs mlperf_grad_reduce.py on the mirror (``grad_sync_dtype``, s19-P),
-reading the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``).
+then runs the fill scripts of :data:`_FILLS` on the mirror (mlperf_grad_reduce.py: ``grad_sync_dtype``, s19-P; the
+cells the Oracle run's printed config settles, s23-G: mlperf_fp8_act.py, mlperf_fp8_attention.py,
+mlperf_tp_overlap_flags.py, whose notes the rewritten ``derived`` would otherwise lose), reading the mirror at its pinned commit (pinned_mirrors.py ``COMMITS``, named in ``source_locator``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from __future__ import annotations
 import statistics
 import sys
 
+import mlperf_fp8_act
+import mlperf_fp8_attention
 import mlperf_grad_reduce
+import mlperf_tp_overlap_flags
 from _mlperf_common import (
     canonical_accelerator,
     last_eval_rate,
@@ -41,6 +45,9 @@ from _mlperf_common import (
 from mlperf_pair_steps import folder_step
 from pinned_mirrors import Mirror, open_mirror, stamp_locator
 from runs_table import read_runs, upsert_rows, write_runs
+
+#: The fill scripts run after the rows are (re)written, in the order their notes stand in ``derived``.
+_FILLS = (mlperf_grad_reduce, mlperf_fp8_act, mlperf_fp8_attention, mlperf_tp_overlap_flags)
 
 _SEQ = 8192
 #: (submitter, system, launch config) of every row this script writes.
@@ -128,7 +135,8 @@ def main(repo: str) -> None:
         print(f"{new['run_id']}: {new['num_accels']} x {new['accelerator_canonical']}, GBS {new['global_batch_seqs']}, "
               f"steady step {new['steady_step_time_s']} s, wall clock {new['step_time_s']} s")
     write_runs(fields, rows)
-    mlperf_grad_reduce.main([repo])  # grad_sync_dtype from the pretrain.py each ran (its note in ``derived``)
+    for fill in _FILLS:  # grad_sync_dtype from the pretrain.py each ran; the cells a printed config settles
+        fill.main([repo])
 
 
 if __name__ == "__main__":
