@@ -32,9 +32,9 @@ trial numbers: the two shares do not compose as fractions of what is left). A pr
   is mapped back to the objectives' units, and the candidate with the largest hypervolume improvement
   over the found front (exact, moocore; reference: the found front's nadir plus 10 % of its range)
   times its probability of feasibility (the constraint GP's probability of a value <= 0) is
-  proposed (Emmerich et al., "Single- and multiobjective evolutionary optimization assisted by
-  Gaussian random field metamodels", IEEE TEVC 10(4), 2006, use the expected improvement; the
-  optimistic point is its cheap stand-in). The exact improvement is computed for the ``_SHORTLIST``
+  proposed (:mod:`archsweep.search.acquisition`; Emmerich et al., "Single- and multiobjective
+  evolutionary optimization assisted by Gaussian random field metamodels", IEEE TEVC 10(4), 2006,
+  use the expected improvement; the optimistic point is its cheap stand-in). The exact improvement is computed for the ``SHORTLIST``
   candidates whose optimistic point is farthest beyond the front, among those with a probability of
   feasibility of at least ``_LIKELY_FEASIBLE`` when there are any (without that filter, 24-28 % of
   the proposals were infeasible on the search-quality grid: optimism pushes them against the power cap).
@@ -63,13 +63,13 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
-from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
+from archsweep.search.acquisition import best_candidate
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
-from archsweep.search.stepmodel import front_margin, objective_transform
+from archsweep.search.stepmodel import objective_transform
 from archsweep.search.surrogatemapping import (
     SURROGATE_MAPPING_MODES,
     WEIGHTED_MODES,
@@ -95,8 +95,6 @@ from archsweep.spec.search import (
 
 __all__ = ["SurrogateSampler"]
 
-#: Candidates whose exact hypervolume improvement is computed at each ask (~40 us each, 3 objectives).
-_SHORTLIST = 128
 #: Probability of feasibility a candidate needs to enter the shortlist (when any candidate has it).
 _LIKELY_FEASIBLE = 0.5
 #: Refit the hyperparameters when the finished trials have grown by this factor since the last fit,
@@ -378,21 +376,4 @@ class SurrogateSampler(ProposingSampler):
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
     def _best(self, model: _Model, front: np.ndarray, free: np.ndarray, threshold: float) -> int | None:
-        span = model.front.max(axis=0) - model.front.min(axis=0)
-        reference = reference_point(model.front)
-        inside = free & np.all(model.optimistic < reference, axis=1)
-        # the shortlist is of likely feasible points (threshold 0: every point, weighted by the probability)
-        likely = inside & (model.feasible >= threshold)
-        candidates = np.flatnonzero(likely if likely.any() else inside)
-        if len(candidates) == 0:
-            return None
-        margin = front_margin(model.optimistic[candidates], front, np.where(span > 0, span, 1.0))
-        order = np.argsort(-margin, kind="stable")[:_SHORTLIST]
-        shortlist = candidates[order[margin[order] > 0]]
-        if len(shortlist) == 0:
-            return None
-        base = hypervolume(front, reference)
-        gains = np.array([hypervolume(np.vstack([front, model.optimistic[c]]), reference) - base for c in shortlist])
-        score = gains * model.feasible[shortlist]
-        best = int(np.argmax(score))
-        return int(shortlist[best]) if score[best] > 0 else None
+        return best_candidate(model.front, front, model.optimistic, model.feasible, free, threshold)
