@@ -69,6 +69,7 @@ from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
+from archsweep.search.rateaxes import rate_coordinates
 from archsweep.search.stepmodel import objective_transform
 from archsweep.search.surrogatemapping import (
     SURROGATE_MAPPING_MODES,
@@ -154,7 +155,7 @@ class SurrogateSampler(ProposingSampler):
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic", "weighted" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
+            "optimistic", "weighted", "averaged" or "rates" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -297,12 +298,14 @@ class SurrogateSampler(ProposingSampler):
         if len(pool) == 0:
             return None
         mapping = None if attrs is None else mapping_inputs(attrs, x)
+        if mapping is not None and self._mapping == "rates":  # the compute-rate coordinates beside the grid's
+            mapping = replace(mapping, extra=rate_coordinates(self._axes, indices))
         if mapping is not None and self._mapping in WEIGHTED_MODES:
             mapping = replace(mapping, weights=self._weights(mapping))
         objective_gps, inputs = gps[:k], xq
         if mapping is not None:  # the objectives' GPs on the grid and the mapping; candidates with predicted ones
             objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
-            inputs, owner = mapping.augment(xq, self._mapping)
+            inputs, owner = mapping.augment(xq, self._mapping, self._extra(mapping, pool))
             pool, gridded, neighbour, xq = pool[owner], gridded[owner], neighbour[owner], xq[owner]
         unique, back = (np.unique(inputs, axis=0, return_inverse=True) if self._mapping == "averaged"  # repeated rows
                         else (inputs, np.arange(len(inputs))))
@@ -325,8 +328,12 @@ class SurrogateSampler(ProposingSampler):
         """``"weighted"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
-            self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))
+            self._axis_weights = (len(mapping.x), axis_weights(mapping.coordinates, mapping.features))
         return self._axis_weights[1]
+
+    def _extra(self, mapping: MappingInputs, indices: np.ndarray) -> np.ndarray | None:
+        """The ``extra`` distance coordinates of grid points ``indices`` where the trials have them (``"rates"``)."""
+        return None if mapping.extra is None else rate_coordinates(self._axes, indices)
 
     # -- proposal ---------------------------------------------------------------------------
 
@@ -334,7 +341,7 @@ class SurrogateSampler(ProposingSampler):
         if index not in self._believed:
             xq = self._unit(np.array([index]))
             if model.mapping is not None:
-                xq = model.mapping.augment(xq, "nearest")[0]
+                xq = model.mapping.augment(xq, "nearest", self._extra(model.mapping, np.array([index])))[0]
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
             self._believed[index] = untransform(mean, model.logged, model.template)
         return self._believed[index]
