@@ -3,8 +3,8 @@
 Why (``docs/search-quality-history.md``, s23-S): at a fixed HBM capacity, which mapping a dense model's search
 picks (tensor against pipeline parallelism, the micro-batch) turns on how fast a unit computes against how fast
 the scale-up domain moves activations: grid 1's Llama-3 70B, under ``weighted``, got a wrong predicted mapping
-on 222 of seed 18's 392 surrogate proposals, 210 of them mappings that fit the candidate's HBM, from a finished
-trial that differs in compute units, clock or scale-up bandwidth. The step time's compute part scales as
+on 222 of seed 18's 392 surrogate proposals, 210 of them mappings that fit the candidate's HBM, 147 from a
+finished trial that differs from the candidate only in compute units, clock, scale-up bandwidth (and TDP). The step time's compute part scales as
 1 / (units x clock) and the tensor-parallel exchange as 1 / scale-up bandwidth (:mod:`archsweep.model.training.step`),
 so the switch lies along log(units x clock) - log(scale-up), a direction no per-axis weight of the grid positions
 can express. These two coordinates go beside the [0, 1] grid positions in the weighted nearest-trial distance
