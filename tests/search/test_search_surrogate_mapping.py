@@ -5,6 +5,7 @@ models a step the grid alone smooths, and the sampler stays reproducible per see
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ from search_toy_space import AXES, SPACE
 
 from archsweep.load.study import load_study
 from archsweep.search.gp import fit_gp
+from archsweep.search.grid import GridAxis
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs, mapping_features
+from archsweep.search.rateaxes import rate_coordinates
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.search.surrogatemapping import MappingInputs, averaged_rows, axis_weights, mapping_inputs
@@ -107,6 +110,50 @@ def test_axis_weights_drop_an_axis_the_mapping_does_not_depend_on() -> None:
     assert np.array_equal(axis_weights(grid[:2], label[:2, None]), [1.0, 1.0])  # too few trials: unweighted
 
 
+def _rate_grid() -> tuple[tuple[GridAxis, ...], np.ndarray]:
+    axes = (GridAxis("clock_hz", tuple(float(f) for f in np.linspace(1.2e9, 2.1e9, 10))),
+            GridAxis("compute_units", tuple(range(66, 266, 22))),
+            GridAxis("scaleup_bw_bytes_per_s", tuple(float(b) for b in np.linspace(3e11, 2.4e12, 8))))
+    return axes, np.array([(i, j, k) for i in range(10) for j in range(10) for k in range(8)])
+
+
+def test_rate_coordinates_span_the_grid_and_need_the_three_axes() -> None:
+    axes, grid = _rate_grid()
+    rates = rate_coordinates(axes, grid)
+    assert rates is not None and rates.shape == (len(grid), 2)
+    assert np.allclose(rates.min(axis=0), 0.0) and np.allclose(rates.max(axis=0), 1.0)
+    # more units or clock: a higher rate and ratio; more scale-up bandwidth: the same rate, a lower ratio
+    assert rates[grid.tolist().index([0, 1, 0]), 0] > rates[0, 0] and rates[grid.tolist().index([0, 0, 1]), 1] < rates[0, 1]
+    assert rate_coordinates(axes[:2], grid[:, :2]) is None
+    assert rate_coordinates((axes[0], axes[1], GridAxis("scaleup_bw_bytes_per_s", ("a", "b"))), grid[:, :3] % 2) is None
+
+
+def test_rates_predict_a_mapping_that_switches_along_the_compute_to_scaleup_ratio() -> None:
+    # s23-S: at one HBM capacity, grid 1's Llama-3 70B mapping turns on units x clock against the scale-up
+    # bandwidth, a diagonal of the grid that per-axis weights cannot follow; with the rate coordinates (their
+    # weights chosen by the same leave-one-out rule) the nearest trial's mapping is right more often.
+    axes, grid = _rate_grid()
+    values = {a.name: np.asarray(a.values)[grid[:, i]] for i, a in enumerate(axes)}
+    ratio = np.log(values["compute_units"] * values["clock_hz"] / values["scaleup_bw_bytes_per_s"])
+    label = ratio > np.median(ratio)
+    x = grid / np.array([9.0, 9.0, 7.0])
+    extra = rate_coordinates(axes, grid)
+    assert extra is not None
+    wrong = np.zeros((4, 2), dtype=int)  # per draw of the finished trials: (grid positions alone, with the rates)
+    for draw in range(4):
+        seen = np.random.default_rng(draw).choice(len(grid), 120, replace=False)
+        plain = mapping_inputs([{"w": _mapping(4 if s else 1)} for s in label[seen]], x[seen])
+        assert plain is not None
+        for column, (inputs, extra_q) in enumerate(((plain, None), (replace(plain, extra=extra[seen]), extra))):
+            inputs = replace(inputs, weights=axis_weights(inputs.coordinates, inputs.features))
+            predicted = inputs.augment(x, "weighted", extra_q)[0][:, 3] > 0.5
+            wrong[draw, column] = int((predicted != label).sum())
+    assert np.all(wrong[:, 1] < wrong[:, 0]) and wrong[:, 1].sum() < 0.6 * wrong[:, 0].sum()
+    with_rates = replace(plain, extra=extra[seen])
+    with pytest.raises(ValueError, match="extra_q"):
+        with_rates.nearest(x[:2], 1)
+
+
 def test_a_gp_given_the_mapping_models_the_step_where_it_switches() -> None:
     # A toy of s19-T's switch: past a threshold that moves with the other axis, the mapping changes and the
     # objective falls by a step; the grid-only GP smooths it, the mapping-aware one does not.
@@ -146,7 +193,7 @@ def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]]
     return [dict(t.params) for t in study.trials], sampler
 
 
-@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "averaged"])
+@pytest.mark.parametrize("mode", ["nearest", "optimistic", "weighted", "averaged", "rates"])
 def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) -> None:
     asked, sampler = _asked(mode, 3)
     assert asked == _asked(mode, 3)[0]

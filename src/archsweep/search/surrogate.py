@@ -32,9 +32,9 @@ trial numbers: the two shares do not compose as fractions of what is left). A pr
   is mapped back to the objectives' units, and the candidate with the largest hypervolume improvement
   over the found front (exact, moocore; reference: the found front's nadir plus 10 % of its range)
   times its probability of feasibility (the constraint GP's probability of a value <= 0) is
-  proposed (Emmerich et al., "Single- and multiobjective evolutionary optimization assisted by
-  Gaussian random field metamodels", IEEE TEVC 10(4), 2006, use the expected improvement; the
-  optimistic point is its cheap stand-in). The exact improvement is computed for the ``_SHORTLIST``
+  proposed (:mod:`archsweep.search.acquisition`; Emmerich et al., "Single- and multiobjective
+  evolutionary optimization assisted by Gaussian random field metamodels", IEEE TEVC 10(4), 2006,
+  use the expected improvement; the optimistic point is its cheap stand-in). The exact improvement is computed for the ``SHORTLIST``
   candidates whose optimistic point is farthest beyond the front, among those with a probability of
   feasibility of at least ``_LIKELY_FEASIBLE`` when there are any (without that filter, 24-28 % of
   the proposals were infeasible on the search-quality grid: optimism pushes them against the power cap).
@@ -63,13 +63,14 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import norm
 
-from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.pareto import non_dominated_mask
+from archsweep.search.acquisition import best_candidate
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
 from archsweep.search.proposing import CONSTRAINT_CAP, FINISHED_STATES, ProposingSampler, to_global
-from archsweep.search.stepmodel import front_margin, objective_transform
+from archsweep.search.rateaxes import rate_coordinates
+from archsweep.search.stepmodel import objective_transform
 from archsweep.search.surrogatemapping import (
     SURROGATE_MAPPING_MODES,
     WEIGHTED_MODES,
@@ -95,8 +96,6 @@ from archsweep.spec.search import (
 
 __all__ = ["SurrogateSampler"]
 
-#: Candidates whose exact hypervolume improvement is computed at each ask (~40 us each, 3 objectives).
-_SHORTLIST = 128
 #: Probability of feasibility a candidate needs to enter the shortlist (when any candidate has it).
 _LIKELY_FEASIBLE = 0.5
 #: Refit the hyperparameters when the finished trials have grown by this factor since the last fit,
@@ -156,7 +155,7 @@ class SurrogateSampler(ProposingSampler):
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic", "weighted" or "averaged" (:mod:`archsweep.search.surrogatemapping`).
+            "optimistic", "weighted", "averaged" or "rates" (:mod:`archsweep.search.surrogatemapping`).
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
@@ -299,12 +298,14 @@ class SurrogateSampler(ProposingSampler):
         if len(pool) == 0:
             return None
         mapping = None if attrs is None else mapping_inputs(attrs, x)
+        if mapping is not None and self._mapping == "rates":  # the compute-rate coordinates beside the grid's
+            mapping = replace(mapping, extra=rate_coordinates(self._axes, indices))
         if mapping is not None and self._mapping in WEIGHTED_MODES:
             mapping = replace(mapping, weights=self._weights(mapping))
         objective_gps, inputs = gps[:k], xq
         if mapping is not None:  # the objectives' GPs on the grid and the mapping; candidates with predicted ones
             objective_gps = self._fit(np.hstack([x, mapping.features]), targets[:k], "mapping")
-            inputs, owner = mapping.augment(xq, self._mapping)
+            inputs, owner = mapping.augment(xq, self._mapping, self._extra(mapping, pool))
             pool, gridded, neighbour, xq = pool[owner], gridded[owner], neighbour[owner], xq[owner]
         unique, back = (np.unique(inputs, axis=0, return_inverse=True) if self._mapping == "averaged"  # repeated rows
                         else (inputs, np.arange(len(inputs))))
@@ -327,8 +328,12 @@ class SurrogateSampler(ProposingSampler):
         """``"weighted"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
-            self._axis_weights = (len(mapping.x), axis_weights(mapping.x, mapping.features))
+            self._axis_weights = (len(mapping.x), axis_weights(mapping.coordinates, mapping.features))
         return self._axis_weights[1]
+
+    def _extra(self, mapping: MappingInputs, indices: np.ndarray) -> np.ndarray | None:
+        """The ``extra`` distance coordinates of grid points ``indices`` where the trials have them (``"rates"``)."""
+        return None if mapping.extra is None else rate_coordinates(self._axes, indices)
 
     # -- proposal ---------------------------------------------------------------------------
 
@@ -336,7 +341,7 @@ class SurrogateSampler(ProposingSampler):
         if index not in self._believed:
             xq = self._unit(np.array([index]))
             if model.mapping is not None:
-                xq = model.mapping.augment(xq, "nearest")[0]
+                xq = model.mapping.augment(xq, "nearest", self._extra(model.mapping, np.array([index])))[0]
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
             self._believed[index] = untransform(mean, model.logged, model.template)
         return self._believed[index]
@@ -378,21 +383,4 @@ class SurrogateSampler(ProposingSampler):
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
     def _best(self, model: _Model, front: np.ndarray, free: np.ndarray, threshold: float) -> int | None:
-        span = model.front.max(axis=0) - model.front.min(axis=0)
-        reference = reference_point(model.front)
-        inside = free & np.all(model.optimistic < reference, axis=1)
-        # the shortlist is of likely feasible points (threshold 0: every point, weighted by the probability)
-        likely = inside & (model.feasible >= threshold)
-        candidates = np.flatnonzero(likely if likely.any() else inside)
-        if len(candidates) == 0:
-            return None
-        margin = front_margin(model.optimistic[candidates], front, np.where(span > 0, span, 1.0))
-        order = np.argsort(-margin, kind="stable")[:_SHORTLIST]
-        shortlist = candidates[order[margin[order] > 0]]
-        if len(shortlist) == 0:
-            return None
-        base = hypervolume(front, reference)
-        gains = np.array([hypervolume(np.vstack([front, model.optimistic[c]]), reference) - base for c in shortlist])
-        score = gains * model.feasible[shortlist]
-        best = int(np.argmax(score))
-        return int(shortlist[best]) if score[best] > 0 else None
+        return best_candidate(model.front, front, model.optimistic, model.feasible, free, threshold)

@@ -32,6 +32,8 @@ trial):
   392 proposals on a wrongly predicted Llama-3 70B mapping, s21-F; 199 of those 222 had 4 nearest trials that
   disagree, s22-Q). Scoring at the worst of them instead (s22-Q's ``cautious``) fixed grid 1's worst seeds but
   lost grid b seed 1 (0.9444); ``docs/search-quality-history.md``, s22-Q.
+* ``"rates"``: as ``"weighted"``, with two more weighted coordinates in the distance beside the grid positions,
+  the compute rate and its ratio to the scale-up bandwidth (:mod:`archsweep.search.rateaxes`; ``extra``).
 
 The constraint GPs and the candidate screens (:mod:`archsweep.search.surrogatepool`) stay on the grid
 alone. Nothing here changes what a trial evaluates; the proposals depend only on the finished trials,
@@ -52,9 +54,9 @@ __all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInpu
            "averaged_rows"]
 
 #: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted`` or ``averaged`` (module doc).
-SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "averaged")
+SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "averaged", "rates")
 #: The modes whose distance has per-axis weights (:func:`axis_weights`).
-WEIGHTED_MODES: tuple[str, ...] = ("weighted", "averaged")
+WEIGHTED_MODES: tuple[str, ...] = ("weighted", "averaged", "rates")
 #: ``"optimistic"`` / ``"averaged"``: the finished trials whose mappings a candidate may take.
 NEIGHBOURS = 4
 #: ``"weighted"``: the values a grid axis's weight in the squared distance may take (coordinate search from
@@ -69,27 +71,39 @@ class MappingInputs:
 
     x: np.ndarray
     features: np.ndarray
-    weights: np.ndarray | None = None  # (d,) per-axis weights of the squared distance; None: all ones
+    weights: np.ndarray | None = None  # (d + e,) per-coordinate weights of the squared distance; None: all ones
+    extra: np.ndarray | None = None  # (n, e) more distance coordinates of the trials (``"rates"``); None: none
 
-    def nearest(self, xq: np.ndarray, k: int) -> np.ndarray:
+    @property
+    def coordinates(self) -> np.ndarray:
+        """The trials' distance coordinates: ``x``, then ``extra`` where given."""
+        return self.x if self.extra is None else np.hstack([self.x, self.extra])
+
+    def nearest(self, xq: np.ndarray, k: int, extra_q: np.ndarray | None = None) -> np.ndarray:
         """Rows (m, min(k, n)) of the ``k`` finished trials nearest to each of ``xq`` (m, d), nearest first
-        (a stable sort: equal distances keep the trials' order), in the squared distance weighted by ``weights``."""
-        squared = (xq[:, None, :] - self.x[None, :, :]) ** 2
+        (a stable sort: equal distances keep the trials' order), in the squared distance weighted by ``weights``;
+        ``extra_q`` (m, e): the candidates' ``extra`` coordinates (needed when the trials have them)."""
+        if self.extra is not None:
+            if extra_q is None:
+                raise ValueError("nearest: the trials have extra distance coordinates; extra_q is needed")
+            xq = np.hstack([xq, extra_q])
+        squared = (xq[:, None, :] - self.coordinates[None, :, :]) ** 2
         d = squared.sum(axis=2) if self.weights is None else squared @ self.weights  # unweighted: as s20-E summed
         return np.argsort(d, axis=1, kind="stable")[:, :min(k, len(self.x))]
 
-    def augment(self, xq: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    def augment(self, xq: np.ndarray, mode: str, extra_q: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(inputs (r, d + f): each candidate's grid position with a predicted mapping's features, the candidate
         row of ``xq`` each belongs to (r,)): one row per candidate with ``"nearest"``, one per distinct mapping
         among its :data:`NEIGHBOURS` nearest with ``"optimistic"``, nearest first; ``"weighted"`` is ``"nearest"``
         in the weighted distance, which ``weights`` holds; ``"averaged"`` one row per each of the
-        :data:`NEIGHBOURS` nearest in it, repeated mappings too)."""
+        :data:`NEIGHBOURS` nearest in it, repeated mappings too; ``"rates"`` is ``"weighted"`` with the candidates'
+        ``extra_q`` coordinates)."""
         if mode == "averaged" and len(xq):
             near = self.nearest(xq, NEIGHBOURS)
             return np.hstack([np.repeat(xq, near.shape[1], axis=0), self.features[near.reshape(-1)]]), \
                 np.repeat(np.arange(len(xq)), near.shape[1])
         if mode != "optimistic" or len(xq) == 0:
-            rows = self.nearest(xq, 1)[:, 0]
+            rows = self.nearest(xq, 1, extra_q)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
         near = self.nearest(xq, NEIGHBOURS)
         owner, chosen = [], []
