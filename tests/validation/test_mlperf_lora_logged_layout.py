@@ -33,11 +33,22 @@ _DUMP = """0: model:
 
 
 def test_the_printed_config_is_read_key_by_key_first_occurrence_wins(derive_script: Callable[[str], ModuleType]) -> None:
-    got = derive_script("mlperf_lora_logged_layout").logged_settings(_DUMP)
-    assert got == {"tensor_model_parallel_size": "4", "pipeline_model_parallel_size": "1", "context_parallel_size": "1",
-                   "micro_batch_size": "1", "sequence_parallel": "1", "activations_checkpoint_granularity": "null",
-                   "fp8": "true", "fp8_params": "true", "activation_func_fp8_input_store": "0",
-                   "ub_tp_comm_overlap": "0", "enable_cuda_graph": "false", "optim": "mcore_distributed_optim"}
+    """The script reads through _mlperf_common's one reader of the printed config (s23-M): each key's first line, in
+    the order printed, and the optimizer's name right under ``optim:``."""
+    script = derive_script("mlperf_lora_logged_layout")
+    got = derive_script("_mlperf_common").printed_settings(_DUMP, (*script._KEYS, script._OPTIM))
+    assert list(got.items()) == [
+        ("tensor_model_parallel_size", "4"), ("pipeline_model_parallel_size", "1"), ("context_parallel_size", "1"),
+        ("micro_batch_size", "1"), ("sequence_parallel", "1"), ("activations_checkpoint_granularity", "null"),
+        ("fp8", "true"), ("fp8_params", "true"), ("activation_func_fp8_input_store", "0"), ("ub_tp_comm_overlap", "0"),
+        ("enable_cuda_graph", "false"), ("optim.name", "mcore_distributed_optim")]
+
+
+def test_a_nested_key_is_read_only_right_under_its_parent(derive_script: Callable[[str], ModuleType]) -> None:
+    common = derive_script("_mlperf_common")
+    assert common.printed_settings("  optim:\n    name: fused_adam\n", ("optim.name",)) == {"optim.name": "fused_adam"}
+    assert common.printed_settings("  optim:\n    lr: 1\n    name: fused_adam\n", ("optim.name",)) == {}
+    assert common.printed_settings("  data:\n    name: squad\n", ("optim.name",)) == {}
 
 
 def test_logged_rows_state_what_their_result_files_print() -> None:

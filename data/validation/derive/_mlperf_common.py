@@ -6,14 +6,17 @@ implementation folder (``impl_folder``), the mllog event reader, the parts of a 
 mlperf_pair_steps.py, mlperf_steady_step.py), and the walk that fills one yes / no
 column of the NeMo-based rows from the implementation of the launch config each row's ``derived`` names and the
 first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py), and which rows a
-script reads from the mirrors open (``mlperf_source`` per row, ``mlperf_rows`` over a table).
+script reads from the mirrors open (``mlperf_source`` per row, ``mlperf_rows`` over a table); and the one reader of
+the config the result files print (``printed_pattern`` / ``printed_settings`` per file, ``printed_values`` /
+``printed_value`` over a results folder, all files alike: mlperf_lora_logged_layout.py, ``printed_flag``,
+``printed_layout_conflict``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
@@ -280,19 +283,51 @@ def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
-def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | None:
-    """(value, files) of the setting ``key`` as every ``result_*.txt`` of results ``folder`` prints it, all alike:
-    the first ``key: value`` line of the NeMo 1.x config dump ("Experiment configuration", also NeMo 2's "Optimized
-    config") or ``key=value,`` line of the NeMo 2 ``MCore config`` (the model's ``TransformerConfig``, its first
-    field after ``Llama2Config70B(``), a rank prefix (``0:``, `` 0:``) allowed, quotes dropped; None where a file
-    does not print it or the files differ. This is the run's resolved config: where it settles a cell it wins over
-    the launch code (s22-P's transpose-cache switch, s22-R)."""
-    pattern = re.compile(rf"^[ \t]*(?:\d+:)?[ \t]*(?:\w+\()?{re.escape(key)}[ \t]*[:=][ \t]*'?([^\s,']+)'?,?[ \t]*$", re.M)
+_RANK = r"^[ \t]*(?:\d+:)?[ \t]*"  # a line's start: a rank prefix of srun logs (``0:``, `` 0:``) allowed
+
+
+def printed_pattern(key: str) -> re.Pattern[str]:
+    """The line that prints ``key`` in a result file (group 1: its value, quotes dropped): ``key: value`` of the NeMo
+    1.x config dump ("Experiment configuration", also NeMo 2's "Optimized config") or ``key=value,`` of the NeMo 2
+    ``MCore config`` (the model's ``TransformerConfig``, its first field after ``Llama2Config70B(``). A nested key
+    ``parent.key`` (``optim.name``) is the dump's ``key:`` on the line right under ``parent:``."""
+    *parents, leaf = key.split(".")
+    head = "".join(rf"{_RANK}{re.escape(p)}:[ \t]*\n" for p in parents)
+    first_field = "" if parents else r"(?:\w+\()?"
+    return re.compile(rf"{head}{_RANK}{first_field}{re.escape(leaf)}[ \t]*[:=][ \t]*'?([^\s,']+)'?,?[ \t]*$", re.M)
+
+
+def printed_settings(text: str, keys: Sequence[str]) -> dict[str, str]:
+    """{key: value} of each of ``keys`` that the result file ``text`` prints (:func:`printed_pattern`, its first
+    line), in the order the file prints them."""
+    found = sorted((m.start(), key, m.group(1)) for key in keys if (m := printed_pattern(key).search(text)))
+    return {key: value for _, key, value in found}
+
+
+def _printed_alike(mirror: Mirror, folder: str, keys: Sequence[str]) -> tuple[dict[str, str] | None, int]:
+    """(:func:`printed_settings` of ``keys`` that every ``result_*.txt`` of results ``folder`` shares, {} without
+    files, None where the files differ; the number of files)."""
     files = result_files(mirror, folder)
-    found = {m.group(1) if (m := pattern.search(mirror.show(f))) else None for f in files}
-    if len(found) != 1 or None in found:
-        return None
-    return found.pop(), len(files)  # type: ignore[return-value]
+    found = [printed_settings(mirror.show(f), keys) for f in files]
+    if any(f != found[0] for f in found[1:]):
+        return None, len(files)
+    return (found[0] if found else {}), len(files)
+
+
+def printed_values(mirror: Mirror, folder: str, keys: Sequence[str]) -> dict[str, str] | None:
+    """{key: value} of each of ``keys`` as every ``result_*.txt`` of results ``folder`` prints it, all alike, in the
+    order the files print them (:func:`printed_settings`); a key no file prints is left out; None where a key is
+    printed by some files only or with different values. The run's resolved config, as :func:`printed_value`."""
+    return _printed_alike(mirror, folder, keys)[0]
+
+
+def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | None:
+    """(value, files) of the setting ``key`` as every ``result_*.txt`` of results ``folder`` prints it, all alike
+    (:func:`printed_pattern`: its first line in a file); None where a file does not print it or the files differ.
+    This is the run's resolved config: where it settles a cell it wins over the launch code (s22-P's
+    transpose-cache switch, s22-R)."""
+    found, files = _printed_alike(mirror, folder, (key,))
+    return (found[key], files) if found and key in found else None
 
 
 #: The result folder of a NeMo-run benchmark a row of the ``mlperf`` groups names (group 1: version, 2: the folder):

@@ -26,46 +26,35 @@ from __future__ import annotations
 import re
 import sys
 
-from _mlperf_common import is_true, logged_fp8_model_init, mlperf_rows, printed_layout_conflict
+from _mlperf_common import is_true, logged_fp8_model_init, mlperf_rows, printed_layout_conflict, printed_values
 from pinned_mirrors import Mirror, open_mirrors, stamp_locator
 from runs_table import read_runs, set_note, write_runs
 
 _SOURCE = re.compile(r"training_results_(v[\d.]+)\), (\S+?/results/[^/]+/llama2_70b_lora)/result_\*\.txt")
 _NOTE = "data/validation/derive/mlperf_lora_logged_layout.py"
-# The dumped keys this script reads (first occurrence in a file; the ``N:`` rank prefix of srun logs is dropped).
+# The printed keys this script reads (``_mlperf_common.printed_values``: the first line of each in a file, every result
+# file alike), and the optimizer's name, ``name:`` right under ``optim:``, written ``optim`` in the note.
 _KEYS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "context_parallel_size", "sequence_parallel",
          "micro_batch_size", "activations_checkpoint_granularity", "ub_tp_comm_overlap", "fp8", "fp8_params",
          "enable_cuda_graph", "activation_func_fp8_input_store")
-_LINE = re.compile(r"^\s*(?:\d+:)?\s+(\w+):\s*(\S*)\s*$")  # `` 0:`` too: srun pads the rank of multi-node logs
-_OPTIM = re.compile(r"^\s*(?:\d+:)?\s+optim:\s*\n\s*(?:\d+:)?\s+name:\s*(\w+)", re.M)
+_OPTIM = "optim.name"
 #: The notes of the launch-config scripts whose layout a printed config overrides (s22-R).
 _LAYOUT_NOTE = re.compile(r"tp/pp/cp/dp/sp/micro_batch/act_recompute/precision from the launch config "
                           r"(training_results_v[\d.]+/\S+?\.sh) .*?mlperf_lora_layout\.py")
 _STATED_NOTE = re.compile(r"(?:^|; )tp_comm_overlap / fp8_params / fsdp_zero from TP_COMM_OVERLAP .*?mlperf_stated_layouts\.py")
 
 
-def logged_settings(text: str) -> dict[str, str]:
-    """The first printed value of each of :data:`_KEYS` and the optimizer name in one result file."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if m and m.group(1) in _KEYS and m.group(1) not in out:
-            out[m.group(1)] = m.group(2)
-    optim = _OPTIM.search(text)
-    if optim:
-        out["optim"] = optim.group(1)
-    return out
-
-
 def row_settings(mirror: Mirror, folder: str) -> dict[str, str] | str:
-    """The settings every ``result_*.txt`` of ``folder`` prints alike, or why there are none."""
-    files = [f for f in mirror.ls(folder + "/") if re.search(r"/result_\d+\.txt$", f)]
-    found = [logged_settings(mirror.show(f)) for f in files]
-    if not found or "tensor_model_parallel_size" not in found[0]:
-        return "no NeMo config printed in the result files"
-    if any(f != found[0] for f in found[1:]):
+    """The settings every ``result_*.txt`` of ``folder`` prints alike (:data:`_KEYS` in the order printed, then
+    ``optim``), or why there are none."""
+    cfg = printed_values(mirror, folder, (*_KEYS, _OPTIM))
+    if cfg is None:
         return "the result files print different settings"
-    return found[0]
+    if "tensor_model_parallel_size" not in cfg:
+        return "no NeMo config printed in the result files"
+    if _OPTIM in cfg:
+        cfg["optim"] = cfg.pop(_OPTIM)
+    return cfg
 
 
 def _yes(value: str) -> str:
