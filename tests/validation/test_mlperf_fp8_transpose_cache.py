@@ -128,3 +128,16 @@ def test_a_run_whose_logged_call_site_is_not_the_implementations_is_not_read_fro
                     reason="needs the training_results_v4.0 .. _v5.1 clones")
 def test_the_fill_script_reproduces_the_table_byte_for_byte(tmp_path: Path) -> None:
     assert rerun_on_a_copy(tmp_path, [(_SCRIPT, MIRRORS)]) == CSV.read_bytes()
+
+
+def test_the_te_major_follows_the_container_release_month_of_the_te_v2_tag(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    """TE v2.0 was tagged 2025-02-12: a 25.01 container holds TE 1.x, a 25.03 one TE 2.x; a 25.02 container is
+    decided by the code generation, as a run that names no release (s23-N's finding (a))."""
+    te2 = derive_script("mlperf_fp8_transpose_cache")._te2
+    assert te2("24.09", True) == (False, "container release 24.xx: TE 1.x")
+    assert te2("25.01", True) == (False, "container release 25.xx: TE 1.x")
+    assert te2("25.03", False) == (True, "container release 25.xx: TE 2.x")
+    assert te2("25.02", True)[0] is True and te2("25.02", False)[0] is False
+    assert "the month TE v2.0 was tagged" in te2("25.02", False)[1]
+    assert te2(None, True) == (True, "no container release named: TE 2.x with NeMo 2 code")

@@ -10,8 +10,9 @@ Two readings decide it, at the results mirror's pinned commit (pinned_mirrors.py
   the NeMo 2 code of NVIDIA's v5.0 ``*_ngc25.04_nemo`` (``train.py`` L222) and v5.1 ``nemo`` (``train.py`` L336, the
   copies of Dell, Lenovo, Supermicro, ...) passes ``disable_parameter_transpose_cache=False`` to the model config;
 * the TransformerEngine major version, from the container release: TransformerEngine v2.0 was tagged 2025-02-12
-  (NVIDIA/TransformerEngine), so a 24.xx container holds TE 1.x; the v5.1 NeMo 2 ``Dockerfile`` builds
-  ``release_v2.8``.
+  (NVIDIA/TransformerEngine), so a 24.xx or 25.01 container holds TE 1.x and a 25.03 or later one TE 2.x (a 25.02
+  container, released within the month of the tag, is not read from its release: the code generation decides, as
+  without a release); the v5.1 NeMo 2 ``Dockerfile`` builds ``release_v2.8``.
 
 Rule (the physics, read in NVIDIA/TransformerEngine): TE 2.x keeps an FP8 parameter's column-wise (transposed) copy
 whatever ``is_first_microbatch`` (release_v2.8 module/linear.py L243-263: ``get_weight_workspace`` on a
@@ -64,11 +65,12 @@ COLUMN = "fp8_transpose_cached"
 _NOTE = "data/validation/derive/mlperf_fp8_transpose_cache.py"
 #: the switch as a NeMo 1.x yaml / its printed dump (``key: value``) or a NeMo 2 keyword (``key=value``)
 _SWITCH = re.compile(r"^(?:\s*\d+:)?\s*disable_parameter_transpose_cache\s*[:=]\s*(True|False|true|false)\b", re.M)
-_FRAMEWORK = re.compile(r'"framework":\s*"[^"]*?Release (\d\d)\.\d\d')
+_FRAMEWORK = re.compile(r'"framework":\s*"[^"]*?Release (\d\d\.\d\d)')
 _CONFIG = re.compile(r"training_results_v[\d.]+/(\S+?\.sh)")
-_RELEASE_YEAR = re.compile(r":(\d\d)\.\d\d")
-#: TransformerEngine v2.0 (2025-02-12) is the first 2.x: containers of release year 25 on hold TE 2.x
-TE2_FIRST_YEAR = 25
+_RELEASE = re.compile(r":(\d\d\.\d\d)")
+#: TransformerEngine v2.0 (tagged 2025-02-12) is the first 2.x: containers of release 25.01 and earlier hold TE 1.x,
+#: those of 25.03 on TE 2.x; 25.02 (the tag's month) is not decided by its release
+TE1_LAST_RELEASE, TE2_FIRST_RELEASE = (25, 1), (25, 3)
 
 
 def cached(switch: bool, te2: bool) -> str:
@@ -77,11 +79,17 @@ def cached(switch: bool, te2: bool) -> str:
     return "yes" if te2 or not switch else "no"
 
 
-def _te2(year: str | None, nemo2: bool) -> tuple[bool, str]:
-    """(TE 2.x?, why) from a container release year (two digits) or, without one, the code generation."""
-    if year is not None:
-        return int(year) >= TE2_FIRST_YEAR, f"container release {year}.xx: TE {'2' if int(year) >= TE2_FIRST_YEAR else '1'}.x"
-    return nemo2, f"no container release named: TE {'2' if nemo2 else '1'}.x with NeMo {'2' if nemo2 else '1.x'} code"
+def _te2(release: str | None, nemo2: bool) -> tuple[bool, str]:
+    """(TE 2.x?, why) from a container release (``yy.mm``) or, without one or in the month TE v2.0 was tagged
+    (:data:`TE2_FIRST_RELEASE`), the code generation."""
+    code = f"TE {'2' if nemo2 else '1'}.x with NeMo {'2' if nemo2 else '1.x'} code"
+    if release is None:
+        return nemo2, f"no container release named: {code}"
+    year, month = (int(part) for part in release.split("."))
+    if TE1_LAST_RELEASE < (year, month) < TE2_FIRST_RELEASE:
+        return nemo2, f"container release {release}, the month TE v2.0 was tagged: {code}"
+    te2 = (year, month) >= TE2_FIRST_RELEASE
+    return te2, f"container release {year:02d}.xx: TE {'2' if te2 else '1'}.x"
 
 
 def from_logs(mirror: Mirror, folder: str) -> tuple[str, str] | None:
@@ -91,11 +99,11 @@ def from_logs(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     if found is None or found[0].lower() not in ("true", "false"):
         return None
     files = result_files(mirror, folder)
-    years = {year.group(1) if (year := _FRAMEWORK.search(mirror.show(name))) else None for name in files}
-    if len(years) != 1:
+    releases = {m.group(1) if (m := _FRAMEWORK.search(mirror.show(name))) else None for name in files}
+    if len(releases) != 1:
         return None
-    switch_text, year = found[0].lower(), years.pop()
-    te2, why = _te2(year, switch_text == "false")
+    switch_text, release = found[0].lower(), releases.pop()
+    te2, why = _te2(release, switch_text == "false")
     return cached(switch_text == "true", te2), (f"{folder}/result_*.txt (all {len(files)} print "
                                                  f"disable_parameter_transpose_cache {switch_text}; {why})")
 
@@ -117,8 +125,8 @@ def from_code(mirror: Mirror, config: str) -> tuple[str, str] | None:
     if switch is None:
         return None
     nemo2 = where.endswith("train.py")
-    year = _RELEASE_YEAR.search(dockerfile_arg(mirror, impl, "FROM_IMAGE_NAME") or "")
-    te2, why = _te2(year.group(1) if year else None, nemo2)
+    release = _RELEASE.search(dockerfile_arg(mirror, impl, "FROM_IMAGE_NAME") or "")
+    te2, why = _te2(release.group(1) if release else None, nemo2)
     line = mirror.show(where)[:switch.start(1)].count("\n") + 1
     return cached(switch.group(1).lower() == "true", te2), (f"{where} L{line} (disable_parameter_transpose_cache "
                                                             f"{switch.group(1)}; {why})")
