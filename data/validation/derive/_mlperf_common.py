@@ -8,7 +8,7 @@ column of the NeMo-based rows from the implementation of the launch config each 
 first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py), and which rows a
 script reads from the mirrors open (``mlperf_source`` per row, ``mlperf_rows`` over a table); and the one reader of
 the config the result files print (``printed_pattern`` / ``printed_settings`` per file, ``printed_values`` /
-``printed_value`` over a results folder, all files alike: mlperf_lora_logged_layout.py, ``printed_flag``,
+``printed_each`` / ``printed_value`` over a results folder, all files alike: mlperf_lora_logged_layout.py, ``printed_flag``,
 ``printed_layout_conflict``).
 """
 
@@ -321,13 +321,24 @@ def printed_values(mirror: Mirror, folder: str, keys: Sequence[str]) -> dict[str
     return _printed_alike(mirror, folder, keys)[0]
 
 
+def printed_each(mirror: Mirror, folder: str, keys: Sequence[str]) -> tuple[dict[str, str], int]:
+    """({key: value} of each of ``keys`` on its own, as :func:`printed_value` reads it: every ``result_*.txt`` of
+    results ``folder`` prints it, all alike — a key some file does not print, or prints otherwise, is left out; the
+    number of files). Each file is read once for all the keys."""
+    files = result_files(mirror, folder)
+    found = [printed_settings(mirror.show(f), keys) for f in files]
+    alike = {key: found[0][key] for key in keys
+             if found and key in found[0] and all(f.get(key) == found[0][key] for f in found[1:])}
+    return alike, len(files)
+
+
 def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | None:
     """(value, files) of the setting ``key`` as every ``result_*.txt`` of results ``folder`` prints it, all alike
     (:func:`printed_pattern`: its first line in a file); None where a file does not print it or the files differ.
     This is the run's resolved config: where it settles a cell it wins over the launch code (s22-P's
     transpose-cache switch, s22-R)."""
-    found, files = _printed_alike(mirror, folder, (key,))
-    return (found[key], files) if found and key in found else None
+    found, files = printed_each(mirror, folder, (key,))
+    return (found[key], files) if key in found else None
 
 
 #: The result folder of a NeMo-run benchmark a row of the ``mlperf`` groups names (group 1: version, 2: the folder):
@@ -365,13 +376,13 @@ def printed_layout_conflict(mirror: Mirror, folder: str, cells: Mapping[str, str
     "context_parallel_size 1 where 2"; None where nothing printed contradicts it (HPE v5.0 n2 / n4: their logs print
     TP4 CP1, the config their folder ships of that size says CP 2; s22-R)."""
     out = []
+    printed = printed_each(mirror, folder, [key for _, key in PRINTED_LAYOUT])[0]
     for cell, key in PRINTED_LAYOUT:
-        found = printed_value(mirror, folder, key)
-        if found is None or not cells.get(cell):
+        if key not in printed or not cells.get(cell):
             continue
-        value = ("yes" if is_true(found[0]) else "no") if cell == "sp" else found[0]
+        value = ("yes" if is_true(printed[key]) else "no") if cell == "sp" else printed[key]
         if value != cells[cell]:
-            out.append(f"{key} {found[0]} where {cells[cell]}")
+            out.append(f"{key} {printed[key]} where {cells[cell]}")
     return ", ".join(out) or None
 
 

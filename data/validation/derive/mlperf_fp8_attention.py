@@ -61,7 +61,7 @@ from _mlperf_common import (
     is_true,
     mlperf_source,
     nemo_key,
-    printed_value,
+    printed_each,
 )
 from pinned_mirrors import Mirror
 
@@ -139,19 +139,17 @@ def cp_comm_type(mirror: Mirror, config: str) -> str:
 
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
     """("yes" / "no", where) from the config every result file of ``folder`` prints alike
-    (``_mlperf_common.printed_value`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``, and of
+    (``_mlperf_common.printed_each`` of ``fp8``, ``fp8_dot_product_attention``, ``context_parallel_size``, and of
     ``fp4`` / ``fp4_recipe`` where ``fp8`` is off: the module rule; FP8 attention at CP > 1 is left to the
     launch-config path); None when they do not print it alike."""
-    cfg = {}
-    for key in ("fp8", "fp8_dot_product_attention", "context_parallel_size"):
-        if (found := printed_value(mirror, folder, key)) is None:
-            return None
-        cfg[key], files = found
+    cfg, files = printed_each(mirror, folder, ("fp8", "fp8_dot_product_attention", "context_parallel_size", "fp4",
+                                              "fp4_recipe"))
+    if any(key not in cfg for key in ("fp8", "fp8_dot_product_attention", "context_parallel_size")):
+        return None
     autocast, fp4_text = printed_fp8_on(cfg["fp8"]), ""
     if not autocast and is_true(cfg["fp8_dot_product_attention"]):
-        fp4, recipe = printed_value(mirror, folder, "fp4"), printed_value(mirror, folder, "fp4_recipe")
-        if fp4 and is_true(fp4[0]) and recipe and recipe[0] == "nvfp4":  # an NVFP4 autocast (module rule)
-            autocast, fp4_text = True, f", fp4 {fp4[0]}, fp4_recipe nvfp4"
+        if is_true(cfg.get("fp4", "")) and cfg.get("fp4_recipe") == "nvfp4":  # an NVFP4 autocast (module rule)
+            autocast, fp4_text = True, f", fp4 {cfg['fp4']}, fp4_recipe nvfp4"
     value = "yes" if autocast and is_true(cfg["fp8_dot_product_attention"]) else "no"
     if value == "yes" and cfg["context_parallel_size"] != "1":
         return None  # FP8 attention under CP: the TransformerEngine revision's context-parallel path decides

@@ -9,13 +9,25 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-__all__ = ["Index", "GridAxis", "grid_axes", "checked_reach", "nearest_ring", "neighbours"]
+__all__ = ["Index", "Axis", "GridAxis", "grid_axes", "checked_reach", "nearest_ring", "neighbours"]
 
 Index = tuple[int, ...]
+
+
+class Axis(Protocol):
+    """What the samplers read of one discrete parameter of the grid (:class:`GridAxis` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def values(self) -> tuple[Any, ...]: ...
+
+    def index(self, value: Any) -> int | None: ...
 
 
 def _key(value: Any) -> Any:

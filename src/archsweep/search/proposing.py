@@ -11,7 +11,7 @@ hook is the wrapped sampler's (:class:`~archsweep.search.delegating.DelegatingSa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import optuna
@@ -21,6 +21,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from archsweep.search.delegating import DelegatingSampler
+from archsweep.search.grid import Axis
 from archsweep.search.twins import implied_twins
 
 __all__ = ["ProposingSampler", "CONSTRAINT_CAP", "FINISHED_STATES", "to_global"]
@@ -48,24 +49,12 @@ def _constraints(trial: FrozenTrial) -> list[float]:
     return [float(c) for c in (constraints.values() if isinstance(constraints, Mapping) else constraints)]
 
 
-class _Axis(Protocol):
-    """One discrete parameter of the grid (:class:`~archsweep.search.grid.GridAxis`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def values(self) -> tuple[Any, ...]: ...
-
-    def index(self, value: Any) -> int | None: ...
-
-
 class ProposingSampler(DelegatingSampler):
     """Base of the proposing wrappers: wraps ``main`` over ``space`` with grid ``axes`` (the space's
     discrete parameters); subclasses implement ``_propose``. ``twins`` (``slack_twins``): the grid points
     a finished trial implies (:mod:`archsweep.search.twins`) count as known (:meth:`_implied`)."""
 
-    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[_Axis],
+    def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], axes: Sequence[Axis],
                  twins: bool = False) -> None:
         self._main, self._space, self._axes = main, dict(space), axes
         self._proposals: dict[int, dict[str, Any]] = {}  # trial number -> this sampler's proposal

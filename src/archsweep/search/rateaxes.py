@@ -14,9 +14,10 @@ can express. These two coordinates go beside the [0, 1] grid positions in the we
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
 
 import numpy as np
+
+from archsweep.search.grid import Axis
 
 __all__ = ["RATE_AXES", "rate_coordinates"]
 
@@ -24,17 +25,7 @@ __all__ = ["RATE_AXES", "rate_coordinates"]
 RATE_AXES: tuple[str, str, str] = ("compute_units", "clock_hz", "scaleup_bw_bytes_per_s")
 
 
-class _Axis(Protocol):
-    """One discrete parameter of the grid (:class:`~archsweep.search.grid.GridAxis`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def values(self) -> tuple[Any, ...]: ...
-
-
-def rate_coordinates(axes: Sequence[_Axis], indices: np.ndarray) -> np.ndarray | None:
+def rate_coordinates(axes: Sequence[Axis], indices: np.ndarray) -> np.ndarray | None:
     """(n, 2) for grid indices ``indices`` (n, len(axes)): log(units x clock) and log(units x clock / scale-up
     bandwidth), each scaled to [0, 1] over the grid's extremes; None when the grid lacks one of :data:`RATE_AXES`
     or one of their values is not a positive number (the mode then falls back to the grid positions alone)."""

@@ -325,7 +325,7 @@ class SurrogateSampler(ProposingSampler):
                       mapping)
 
     def _weights(self, mapping: MappingInputs) -> np.ndarray:
-        """``"weighted"`` / ``"averaged"``: the per-axis distance weights, chosen again on the GPs' refit schedule (when the
+        """``"weighted"`` / ``"averaged"`` / ``"rates"``: the per-coordinate distance weights, chosen again on the GPs' refit schedule (when the
         finished trials have grown by ``_REFIT_GROWTH`` since)."""
         if self._axis_weights is None or len(mapping.x) >= _REFIT_GROWTH * self._axis_weights[0]:
             self._axis_weights = (len(mapping.x), axis_weights(mapping.coordinates, mapping.features))

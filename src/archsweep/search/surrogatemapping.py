@@ -50,10 +50,11 @@ import numpy as np
 
 from archsweep.search.mappingattrs import mapping_features
 
-__all__ = ["SURROGATE_MAPPING_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs", "axis_weights",
-           "averaged_rows"]
+__all__ = ["SURROGATE_MAPPING_MODES", "WEIGHTED_MODES", "NEIGHBOURS", "AXIS_WEIGHTS", "MappingInputs", "mapping_inputs",
+           "axis_weights", "averaged_rows"]
 
-#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted`` or ``averaged`` (module doc).
+#: ``surrogate_mapping``: ``off`` (default), ``nearest``, ``optimistic``, ``weighted``, ``averaged`` or ``rates``
+#: (module doc).
 SURROGATE_MAPPING_MODES: tuple[str, ...] = ("off", "nearest", "optimistic", "weighted", "averaged", "rates")
 #: The modes whose distance has per-axis weights (:func:`axis_weights`).
 WEIGHTED_MODES: tuple[str, ...] = ("weighted", "averaged", "rates")

@@ -26,8 +26,8 @@ pairs do (clamped points report v from ~-1e-8 to ~-2e-4). On the eleventh sessio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
 
+from archsweep.search.grid import Axis, Index
 from archsweep.spec.search import LIMIT_CONSTRAINTS
 
 __all__ = ["LIMIT_CONSTRAINTS", "SLACK", "limit_axis", "implied_twins"]
@@ -36,18 +36,8 @@ __all__ = ["LIMIT_CONSTRAINTS", "SLACK", "limit_axis", "implied_twins"]
 #: doc), and a level L' holds a twin when L' >= used x (1 + SLACK).
 SLACK = 0.02
 
-Index = tuple[int, ...]
 
-
-class _Axis(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def values(self) -> tuple[Any, ...]: ...
-
-
-def limit_axis(axes: Sequence[_Axis]) -> tuple[int, str] | None:
+def limit_axis(axes: Sequence[Axis]) -> tuple[int, str] | None:
     """(position of the grid's limit axis, its constraint column), or None when no axis is a limit of
     :data:`LIMIT_CONSTRAINTS` with numeric levels."""
     for position, axis in enumerate(axes):
@@ -56,7 +46,7 @@ def limit_axis(axes: Sequence[_Axis]) -> tuple[int, str] | None:
     return None
 
 
-def implied_twins(trials: Iterable[tuple[Index, Mapping[str, float]]], axes: Sequence[_Axis]) -> set[Index]:
+def implied_twins(trials: Iterable[tuple[Index, Mapping[str, float]]], axes: Sequence[Axis]) -> set[Index]:
     """The grid points implied by the finished trials ``(grid index, constraint values by name)``: for each
     trial whose limit (:func:`limit_axis`) does not bind, the points differing only on the limit axis at a
     level the used quantity fits under (module doc). Empty when the grid has no limit axis."""
