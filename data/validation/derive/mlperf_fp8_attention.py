@@ -118,12 +118,22 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
 #: The FP8 formats a printed ``fp8`` may name: NeMo 2's ``MCore config`` prints Megatron-Core's ``fp8='hybrid'`` (or
 #: ``'e4m3'``) where the NeMo yaml prints ``fp8: true``; ``None`` / ``false`` is off.
 _FP8_FORMATS = frozenset({"hybrid", "e4m3", "e5m2"})
+#: The FP4 formats a printed ``fp4`` may name: the ``MCore config`` prints Megatron-Core's ``fp4='e2m1'`` (Oracle v5.1
+#: llama31_8b result_0.txt L1109) where the NeMo dump prints ``fp4: true`` (L156); ``TransformerConfig.fp4`` "If set,
+#: enables the use of FP4", its docstring naming ``'nvfp4'``; ``None`` / ``false`` is off.
+_FP4_FORMATS = frozenset({"e2m1", "nvfp4"})
 
 
 def printed_fp8_on(text: str) -> bool:
     """Whether a printed ``fp8`` value turns FP8 on: true / 1 / yes (NeMo 1.x dump, NeMo 2 yaml) or a format name
     (Megatron-Core ``TransformerConfig.fp8``, :data:`_FP8_FORMATS`)."""
     return is_true(text) or text.lower() in _FP8_FORMATS
+
+
+def printed_fp4_on(text: str) -> bool:
+    """Whether a printed ``fp4`` value turns FP4 on: true / 1 / yes (NeMo dump) or a format name (Megatron-Core
+    ``TransformerConfig.fp4``, :data:`_FP4_FORMATS`)."""
+    return is_true(text) or text.lower() in _FP4_FORMATS
 
 
 def cp_comm_type(mirror: Mirror, config: str) -> str:
@@ -148,7 +158,7 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
         return None
     autocast, fp4_text = printed_fp8_on(cfg["fp8"]), ""
     if not autocast and is_true(cfg["fp8_dot_product_attention"]):
-        if is_true(cfg.get("fp4", "")) and cfg.get("fp4_recipe") == "nvfp4":  # an NVFP4 autocast (module rule)
+        if printed_fp4_on(cfg.get("fp4", "")) and cfg.get("fp4_recipe") == "nvfp4":  # an NVFP4 autocast (module rule)
             autocast, fp4_text = True, f", fp4 {cfg['fp4']}, fp4_recipe nvfp4"
     value = "yes" if autocast and is_true(cfg["fp8_dot_product_attention"]) else "no"
     if value == "yes" and cfg["context_parallel_size"] != "1":
