@@ -61,6 +61,7 @@ from _mlperf_common import (
     is_true,
     mlperf_source,
     nemo_key,
+    nemo_value,
     printed_each,
 )
 from pinned_mirrors import Mirror
@@ -97,10 +98,8 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
     impl, env, path, m = found
     if m is None:
         return "no", f"no fp8_dot_product_attention key in {impl}/conf/*.yaml (Megatron-Core default False)"
-    if m["literal"] is not None:
-        dpa, dpa_text = is_true(m["literal"]), m["literal"]
-    else:
-        dpa, dpa_text = is_true(env.get(m["env"], m["default"])), f"{m['env']}={env.get(m['env'], 'unset')}"
+    dpa = is_true(nemo_value(m, env))
+    dpa_text = m["literal"] if m["literal"] is not None else f"{m['env']}={env.get(m['env'], 'unset')}"
     fp8, cp, te = is_true(env.get("FP8", "0")), int(env.get("CP", "1")), te_revision(mirror, impl)
     where = f"{path} (fp8_dot_product_attention; {dpa_text}), {config} (FP8={env.get('FP8', 'unset')}, CP={cp}), " \
             f"TE_REVISION {te or 'not published'}"
@@ -141,10 +140,10 @@ def cp_comm_type(mirror: Mirror, config: str) -> str:
     the config's environment; "" where no yaml of its implementation has the key (Megatron-Core's default None:
     TransformerEngine's p2p)."""
     found = nemo_key(mirror, config, _CP_COMM)
-    if found is None or found[3] is None:
+    if found is None:
         return ""
     _, env, _, m = found
-    return m["literal"] if m["literal"] is not None else env.get(m["env"], m["default"])
+    return "" if m is None else nemo_value(m, env)
 
 
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
