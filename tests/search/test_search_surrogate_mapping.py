@@ -154,6 +154,18 @@ def test_rates_predict_a_mapping_that_switches_along_the_compute_to_scaleup_rati
         with_rates.nearest(x[:2], 1)
 
 
+
+@pytest.mark.parametrize("mode", ["nearest", "weighted", "optimistic", "averaged"])
+def test_every_mode_reads_the_candidates_extra_coordinates_where_the_trials_have_them(mode: str) -> None:
+    # s24-N: ``augment`` takes ``extra_q`` for every mode; "optimistic" / "averaged" dropped it and then refused,
+    # asking for it: the candidate at a finished trial's rates takes that trial's mapping first in each mode
+    x = np.zeros((4, 1))  # one grid position: the extra coordinates alone tell the trials apart
+    extra = np.array([[0.0, 0.0], [1.0, 1.0], [0.2, 0.2], [0.9, 0.9]])
+    inputs = MappingInputs(x, np.array([[0.0], [1.0], [0.0], [1.0]]), extra=extra)
+    rows, owner = inputs.augment(np.zeros((2, 1)), mode, np.array([[1.0, 1.0], [0.0, 0.0]]))
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    assert owner[first].tolist() == [0, 1] and rows[first, 1].tolist() == [1.0, 0.0]
+
 def test_a_gp_given_the_mapping_models_the_step_where_it_switches() -> None:
     # A toy of s19-T's switch: past a threshold that moves with the other axis, the mapping changes and the
     # objective falls by a step; the grid-only GP smooths it, the mapping-aware one does not.
