@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution
 from search_study import sampler_options_error, write_search_study
 from search_toy_space import AXES, SPACE
 
@@ -215,6 +216,46 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     indices = [tuple(AXES[n].index(p[n]) for n in NAMES) for p in asked]
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
 
+
+
+_RATE_SPACE = {"clock_hz": CategoricalDistribution([1.2e9, 1.6e9, 2.0e9]),
+               "compute_units": CategoricalDistribution([66, 100, 132, 200]),
+               "scaleup_bw_bytes_per_s": CategoricalDistribution([3e11, 9e11, 1.8e12]),
+               "c": CategoricalDistribution(["x", "y", "z"])}
+
+
+def _rate_toy(p: dict[str, Any]) -> tuple[list[float], float, dict[str, Any]]:
+    """Two objectives with a step where the mapping switches along units x clock / scale-up, no constraint violated."""
+    rate, c = p["compute_units"] * p["clock_hz"], "xyz".index(p["c"])
+    switched = rate / p["scaleup_bw_bytes_per_s"] > 132 * 1.6e9 / 9e11
+    values = [1e12 / rate + c + 0.3 * switched, p["compute_units"] / 50 + p["scaleup_bw_bytes_per_s"] / 1e12 + (2 - c) * 0.5]
+    return values, -1.0, {"w": _mapping(4 if switched else 1, dp=2 if switched else 8)}
+
+
+def test_rates_on_a_grid_with_the_three_rate_axes_take_the_rate_coordinates_and_stay_reproducible() -> None:
+    # s24-N: the sampler-level test above runs "rates" on a grid without the rate axes (weighted's path); here the
+    # model's trials carry the two rate coordinates, their weights are chosen with the grid's, and in-flight trials
+    # (asked four at a time) are believed at a mean predicted with them
+    def asked(seed: int) -> tuple[list[dict[str, Any]], SurrogateSampler]:
+        sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), _RATE_SPACE, start=10, share=1.0,
+                                   seed=seed, mapping="rates")
+        study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        while len(study.trials) < 40:
+            batch = [study.ask(_RATE_SPACE) for _ in range(4)]
+            for trial in batch:
+                values, limit, attr = _rate_toy(trial.params)
+                trial.set_constraint("limit", limit)
+                trial.set_user_attr(MAPPING_ATTR, attr)
+                study.tell(trial, values)
+        return [dict(t.params) for t in study.trials], sampler
+
+    trials, sampler = asked(2)
+    model = sampler._memo[1] if sampler._memo is not None else None
+    assert model is not None and model.mapping is not None and model.mapping.extra is not None
+    assert model.mapping.extra.shape == (len(model.mapping.x), 2) and model.mapping.weights is not None
+    assert len(model.mapping.weights) == len(_RATE_SPACE) + 2
+    assert sampler._believed  # in-flight trials predicted with their rate coordinates
+    assert trials == asked(2)[0]
 
 def test_averaged_rows_keep_each_candidates_mean_point() -> None:
     owner = np.array([0, 0, 0, 1, 1, 2])
