@@ -5,6 +5,7 @@ models a step the grid alone smooths, and the sampler stays reproducible per see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -192,14 +193,19 @@ def _toy(p: dict[str, Any]) -> tuple[list[float], float, dict[str, Any]]:
     return values, float(p["a"] + p["b"] - 10), {"w": _mapping(4 if switched else 1, dp=2 if switched else 8)}
 
 
-def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]], SurrogateSampler]:
-    sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=12, share=1.0, seed=seed,
+def _asked(mode: str, seed: int, trials: int = 48, space: dict[str, Any] | None = None,
+           toy: Callable[[dict[str, Any]], tuple[list[float], float, dict[str, Any]]] = _toy,
+           ) -> tuple[list[dict[str, Any]], SurrogateSampler]:
+    """The trials' parameters and the sampler after ``trials`` trials of ``toy`` over ``space`` (None: SPACE), asked
+    four at a time before any is told."""
+    space = SPACE if space is None else space
+    sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), space, start=12, share=1.0, seed=seed,
                                mapping=mode)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     while len(study.trials) < trials:
-        batch = [study.ask(SPACE) for _ in range(4)]
+        batch = [study.ask(space) for _ in range(4)]
         for trial in batch:
-            values, limit, attr = _toy(trial.params)
+            values, limit, attr = toy(trial.params)
             trial.set_constraint("limit", limit)
             trial.set_user_attr(MAPPING_ATTR, attr)
             study.tell(trial, values)
@@ -236,26 +242,14 @@ def test_rates_on_a_grid_with_the_three_rate_axes_take_the_rate_coordinates_and_
     # s24-N: the sampler-level test above runs "rates" on a grid without the rate axes (weighted's path); here the
     # model's trials carry the two rate coordinates, their weights are chosen with the grid's, and in-flight trials
     # (asked four at a time) are believed at a mean predicted with them
-    def asked(seed: int) -> tuple[list[dict[str, Any]], SurrogateSampler]:
-        sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), _RATE_SPACE, start=10, share=1.0,
-                                   seed=seed, mapping="rates")
-        study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
-        while len(study.trials) < 40:
-            batch = [study.ask(_RATE_SPACE) for _ in range(4)]
-            for trial in batch:
-                values, limit, attr = _rate_toy(trial.params)
-                trial.set_constraint("limit", limit)
-                trial.set_user_attr(MAPPING_ATTR, attr)
-                study.tell(trial, values)
-        return [dict(t.params) for t in study.trials], sampler
-
-    trials, sampler = asked(2)
+    trials, sampler = _asked("rates", 2, 40, _RATE_SPACE, _rate_toy)
     model = sampler._memo[1] if sampler._memo is not None else None
     assert model is not None and model.mapping is not None and model.mapping.extra is not None
     assert model.mapping.extra.shape == (len(model.mapping.x), 2) and model.mapping.weights is not None
     assert len(model.mapping.weights) == len(_RATE_SPACE) + 2
     assert sampler._believed  # in-flight trials predicted with their rate coordinates
-    assert trials == asked(2)[0]
+    assert trials == _asked("rates", 2, 40, _RATE_SPACE, _rate_toy)[0]
+
 
 def test_averaged_rows_keep_each_candidates_mean_point() -> None:
     owner = np.array([0, 0, 0, 1, 1, 2])
