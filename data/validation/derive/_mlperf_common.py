@@ -143,21 +143,18 @@ def mllog_events(text: str) -> list[dict]:
     return out
 
 
-_PRINTED_FP8 = re.compile(r"^(?:\d+: )?\s+fp8:\s*(\S+)\s*$", re.M)
-
-
 def logged_fp8_model_init(mirror: Mirror, folder: str) -> str | None:
     """Why the frozen weights of a NeMo llama2_70b_lora result are FP8, from its result files (``folder``: the
     results folder), or None. The NeMo 25.09 MLPerf code (NVIDIA v5.1 ``implementations/nemo``, whose yaml alone
     has ``pre_quantized_model``) builds the model under ``te.fp8_model_init`` only where ``cfg.model.fp8`` is true and
     logs the tracked stat ``before_model_init`` only on that path (``custom_llama.py``
-    ``CustomLlamaModel.configure_model``): every result file printing ``pre_quantized_model``, ``fp8: true`` and
-    that stat ran it (its printed ``fp8_param_gather: 0`` / ``fp8_param=False`` is Megatron-Core's per-layer
+    ``CustomLlamaModel.configure_model``): every result file printing ``pre_quantized_model``, ``fp8: true``
+    (:func:`printed_settings`) and that stat ran it (its printed ``fp8_param_gather: 0`` / ``fp8_param=False`` is Megatron-Core's per-layer
     context, a ``nullcontext`` inside the outer one). Results of other code: None."""
     files = result_files(mirror, folder)
     texts = [mirror.show(f) for f in files]
     if not texts or not all("pre_quantized_model:" in t and '"before_model_init"' in t
-                            and (m := _PRINTED_FP8.search(t)) and is_true(m.group(1)) for t in texts):
+                            and is_true(printed_settings(t, ("fp8",)).get("fp8", "")) for t in texts):
         return None
     return (f"{folder}/result_*.txt (all {len(texts)}: NeMo 25.09 code (pre_quantized_model printed), fp8 true, "
             "tracked_stats before_model_init: CustomLlamaModel.configure_model under te.fp8_model_init, "
