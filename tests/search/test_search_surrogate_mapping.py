@@ -5,6 +5,7 @@ models a step the grid alone smooths, and the sampler stays reproducible per see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution
 from search_study import sampler_options_error, write_search_study
 from search_toy_space import AXES, SPACE
 
@@ -154,6 +156,18 @@ def test_rates_predict_a_mapping_that_switches_along_the_compute_to_scaleup_rati
         with_rates.nearest(x[:2], 1)
 
 
+
+@pytest.mark.parametrize("mode", ["nearest", "weighted", "optimistic", "averaged"])
+def test_every_mode_reads_the_candidates_extra_coordinates_where_the_trials_have_them(mode: str) -> None:
+    # s24-N: ``augment`` takes ``extra_q`` for every mode; "optimistic" / "averaged" dropped it and then refused,
+    # asking for it: the candidate at a finished trial's rates takes that trial's mapping first in each mode
+    x = np.zeros((4, 1))  # one grid position: the extra coordinates alone tell the trials apart
+    extra = np.array([[0.0, 0.0], [1.0, 1.0], [0.2, 0.2], [0.9, 0.9]])
+    inputs = MappingInputs(x, np.array([[0.0], [1.0], [0.0], [1.0]]), extra=extra)
+    rows, owner = inputs.augment(np.zeros((2, 1)), mode, np.array([[1.0, 1.0], [0.0, 0.0]]))
+    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    assert owner[first].tolist() == [0, 1] and rows[first, 1].tolist() == [1.0, 0.0]
+
 def test_a_gp_given_the_mapping_models_the_step_where_it_switches() -> None:
     # A toy of s19-T's switch: past a threshold that moves with the other axis, the mapping changes and the
     # objective falls by a step; the grid-only GP smooths it, the mapping-aware one does not.
@@ -179,14 +193,19 @@ def _toy(p: dict[str, Any]) -> tuple[list[float], float, dict[str, Any]]:
     return values, float(p["a"] + p["b"] - 10), {"w": _mapping(4 if switched else 1, dp=2 if switched else 8)}
 
 
-def _asked(mode: str, seed: int, trials: int = 48) -> tuple[list[dict[str, Any]], SurrogateSampler]:
-    sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), SPACE, start=12, share=1.0, seed=seed,
+def _asked(mode: str, seed: int, trials: int = 48, space: dict[str, Any] | None = None,
+           toy: Callable[[dict[str, Any]], tuple[list[float], float, dict[str, Any]]] = _toy,
+           ) -> tuple[list[dict[str, Any]], SurrogateSampler]:
+    """The trials' parameters and the sampler after ``trials`` trials of ``toy`` over ``space`` (None: SPACE), asked
+    four at a time before any is told."""
+    space = SPACE if space is None else space
+    sampler = SurrogateSampler(optuna.samplers.RandomSampler(seed=seed), space, start=12, share=1.0, seed=seed,
                                mapping=mode)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     while len(study.trials) < trials:
-        batch = [study.ask(SPACE) for _ in range(4)]
+        batch = [study.ask(space) for _ in range(4)]
         for trial in batch:
-            values, limit, attr = _toy(trial.params)
+            values, limit, attr = toy(trial.params)
             trial.set_constraint("limit", limit)
             trial.set_user_attr(MAPPING_ATTR, attr)
             study.tell(trial, values)
@@ -202,6 +221,34 @@ def test_surrogate_mapping_is_reproducible_and_proposes_new_points(mode: str) ->
     assert model.gps[0].x.shape[1] == len(NAMES) + 2  # the grid and the varying features (tp, dp)
     indices = [tuple(AXES[n].index(p[n]) for n in NAMES) for p in asked]
     assert len(set(indices[12:])) > 0.8 * len(indices[12:])  # the surrogate's trials: new points (random ones may repeat)
+
+
+
+_RATE_SPACE = {"clock_hz": CategoricalDistribution([1.2e9, 1.6e9, 2.0e9]),
+               "compute_units": CategoricalDistribution([66, 100, 132, 200]),
+               "scaleup_bw_bytes_per_s": CategoricalDistribution([3e11, 9e11, 1.8e12]),
+               "c": CategoricalDistribution(["x", "y", "z"])}
+
+
+def _rate_toy(p: dict[str, Any]) -> tuple[list[float], float, dict[str, Any]]:
+    """Two objectives with a step where the mapping switches along units x clock / scale-up, no constraint violated."""
+    rate, c = p["compute_units"] * p["clock_hz"], "xyz".index(p["c"])
+    switched = rate / p["scaleup_bw_bytes_per_s"] > 132 * 1.6e9 / 9e11
+    values = [1e12 / rate + c + 0.3 * switched, p["compute_units"] / 50 + p["scaleup_bw_bytes_per_s"] / 1e12 + (2 - c) * 0.5]
+    return values, -1.0, {"w": _mapping(4 if switched else 1, dp=2 if switched else 8)}
+
+
+def test_rates_on_a_grid_with_the_three_rate_axes_take_the_rate_coordinates_and_stay_reproducible() -> None:
+    # s24-N: the sampler-level test above runs "rates" on a grid without the rate axes (weighted's path); here the
+    # model's trials carry the two rate coordinates, their weights are chosen with the grid's, and in-flight trials
+    # (asked four at a time) are believed at a mean predicted with them
+    trials, sampler = _asked("rates", 2, 40, _RATE_SPACE, _rate_toy)
+    model = sampler._memo[1] if sampler._memo is not None else None
+    assert model is not None and model.mapping is not None and model.mapping.extra is not None
+    assert model.mapping.extra.shape == (len(model.mapping.x), 2) and model.mapping.weights is not None
+    assert len(model.mapping.weights) == len(_RATE_SPACE) + 2
+    assert sampler._believed  # in-flight trials predicted with their rate coordinates
+    assert trials == _asked("rates", 2, 40, _RATE_SPACE, _rate_toy)[0]
 
 
 def test_averaged_rows_keep_each_candidates_mean_point() -> None:

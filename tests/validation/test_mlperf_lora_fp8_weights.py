@@ -125,6 +125,10 @@ def test_logs_count_only_when_every_file_shows_the_25_09_fp8_path(derive_script:
     for bad in (good.replace("fp8: true", "fp8: false"), good.replace("pre_quantized_model", "fp8_params"),
                 good.replace("before_model_init", "after_model_init")):
         assert read(FakeMirror({f"{folder}/result_0.txt": good, f"{folder}/result_1.txt": bad}), folder) is None
+    # s24-N: a multi-node log pads the rank (`` 0:``; v5.1 Dell 2xXE9680L B200, Lambda gb300_n18, Wiwynn, ...): read
+    # through _mlperf_common's one reader of the printed config, as every other printed key
+    padded = good.replace("0: ", " 0: ")
+    assert "all 1: NeMo 25.09 code" in (read(FakeMirror({f"{folder}/result_0.txt": padded}), folder) or "")
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS) or shutil.which("git") is None,

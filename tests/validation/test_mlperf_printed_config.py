@@ -154,6 +154,20 @@ def test_an_nvfp4_run_with_fp8_dot_product_attention_runs_its_attention_in_fp8(
     assert value == "yes" and "fp4" not in where
 
 
+def test_an_nvfp4_run_printing_only_megatron_cores_config_reads_as_the_fp4_autocast(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    # s24-N: Megatron-Core's ``TransformerConfig`` prints the FP4 format, not a flag (Oracle v5.1 llama31_8b
+    # result_0.txt L1109 ``fp4='e2m1'``, below its NeMo dump's ``fp4: true`` L156): a log whose first ``fp4`` line is
+    # the ``MCore config``'s ran the NVFP4 autocast too (as s23-N's ``fp8='hybrid'`` for FP8)
+    attention = derive_script("mlperf_fp8_attention")
+    folder = "S/results/sys/llama31_8b"
+    log = ("0: MCore config:\n0: Llama31Config8B(tensor_model_parallel_size=1,\n0:     context_parallel_size=1,\n"
+           "0:     fp8=None,\n0:     fp8_dot_product_attention=True,\n0:     fp4='e2m1',\n0:     fp4_recipe='nvfp4',\n")
+    value, where = attention.logged_fp8_attention(FakeMirror({f"{folder}/result_0.txt": log}), folder)
+    assert value == "yes" and "fp8 None, fp4 e2m1, fp4_recipe nvfp4, fp8_dot_product_attention True" in where
+    assert attention.logged_fp8_attention(FakeMirror({f"{folder}/result_0.txt": log.replace("'e2m1'", "None")}),
+                                          folder)[0] == "no"  # type: ignore[index]
+
 def test_the_oracle_v51_llama31_8b_row_takes_the_flags_its_logs_print() -> None:
     row = ROWS["mlperf_train_v5.1_Oracle_1xBM.GPU.B200.8_llama31_8b"]
     assert (row["fp8_attention"], row["fp8_act"], row["tp_overlap_disable_qkv"], row["tp_overlap_rs_dgrad"]) == (

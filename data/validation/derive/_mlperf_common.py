@@ -8,8 +8,8 @@ column of the NeMo-based rows from the implementation of the launch config each 
 first NeMo yaml key found there (``nemo_flag``: mlperf_fp8_act.py, mlperf_layer_cuda_graphs.py), and which rows a
 script reads from the mirrors open (``mlperf_source`` per row, ``mlperf_rows`` over a table); and the one reader of
 the config the result files print (``printed_pattern`` / ``printed_settings`` per file, ``printed_values`` /
-``printed_each`` / ``printed_value`` over a results folder, all files alike: mlperf_lora_logged_layout.py, ``printed_flag``,
-``printed_layout_conflict``).
+``printed_each`` / ``printed_value`` over a results folder, all files alike: mlperf_lora_logged_layout.py,
+mlperf_fp8_attention.py, mlperf_fp8_transpose_cache.py, ``printed_flag``, ``printed_layout_conflict``).
 """
 
 from __future__ import annotations
@@ -143,21 +143,18 @@ def mllog_events(text: str) -> list[dict]:
     return out
 
 
-_PRINTED_FP8 = re.compile(r"^(?:\d+: )?\s+fp8:\s*(\S+)\s*$", re.M)
-
-
 def logged_fp8_model_init(mirror: Mirror, folder: str) -> str | None:
     """Why the frozen weights of a NeMo llama2_70b_lora result are FP8, from its result files (``folder``: the
     results folder), or None. The NeMo 25.09 MLPerf code (NVIDIA v5.1 ``implementations/nemo``, whose yaml alone
     has ``pre_quantized_model``) builds the model under ``te.fp8_model_init`` only where ``cfg.model.fp8`` is true and
     logs the tracked stat ``before_model_init`` only on that path (``custom_llama.py``
-    ``CustomLlamaModel.configure_model``): every result file printing ``pre_quantized_model``, ``fp8: true`` and
-    that stat ran it (its printed ``fp8_param_gather: 0`` / ``fp8_param=False`` is Megatron-Core's per-layer
+    ``CustomLlamaModel.configure_model``): every result file printing ``pre_quantized_model``, ``fp8: true``
+    (:func:`printed_settings`) and that stat ran it (its printed ``fp8_param_gather: 0`` / ``fp8_param=False`` is Megatron-Core's per-layer
     context, a ``nullcontext`` inside the outer one). Results of other code: None."""
     files = result_files(mirror, folder)
     texts = [mirror.show(f) for f in files]
     if not texts or not all("pre_quantized_model:" in t and '"before_model_init"' in t
-                            and (m := _PRINTED_FP8.search(t)) and is_true(m.group(1)) for t in texts):
+                            and is_true(printed_settings(t, ("fp8",)).get("fp8", "")) for t in texts):
         return None
     return (f"{folder}/result_*.txt (all {len(texts)}: NeMo 25.09 code (pre_quantized_model printed), fp8 true, "
             "tracked_stats before_model_init: CustomLlamaModel.configure_model under te.fp8_model_init, "
@@ -263,6 +260,14 @@ def nemo_key(mirror: Mirror, config: str, key: re.Pattern[str]) -> tuple[str, di
     return impl, env, "", None
 
 
+def nemo_value(m: re.Match[str], env: Mapping[str, str]) -> str:
+    """The value a NeMo yaml key resolves to under a launch config's environment ``env``: ``m``'s group ``literal``
+    where it matched a plain value, else ``env``'s ``ENV`` else ``DEFAULT`` of its
+    ``${oc.decode:${oc.env:ENV,DEFAULT}}`` (groups ``env`` and ``default``)."""
+    literal = m.groupdict().get("literal")
+    return literal if literal is not None else env.get(m["env"], m["default"])
+
+
 def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -> tuple[str, str] | None:
     """("yes" / "no", where it was read) of the yes / no NeMo yaml setting ``key`` matches (named groups ``key``,
     ``env`` and ``default`` of ``${oc.decode:${oc.env:ENV,DEFAULT}}``, or ``literal`` for a plain value) for the
@@ -275,11 +280,11 @@ def nemo_flag(mirror: Mirror, config: str, key: re.Pattern[str], missing: str) -
     impl, env, path, m = found
     if m is None:
         return "no", missing.format(impl=impl)
+    value = "yes" if is_true(nemo_value(m, env)) else "no"
     literal = m.groupdict().get("literal")
     if literal is not None:
-        return ("yes" if is_true(literal) else "no"), f"{path} ({m['key']}: {literal})"
+        return value, f"{path} ({m['key']}: {literal})"
     var, default = m["env"], m["default"]
-    value = "yes" if is_true(env.get(var, default)) else "no"
     return value, f"{path} ({m['key']}: ${{oc.env:{var},{default}}}; {var}={env.get(var, 'unset')})"
 
 
@@ -304,32 +309,31 @@ def printed_settings(text: str, keys: Sequence[str]) -> dict[str, str]:
     return {key: value for _, key, value in found}
 
 
-def _printed_alike(mirror: Mirror, folder: str, keys: Sequence[str]) -> tuple[dict[str, str] | None, int]:
-    """(:func:`printed_settings` of ``keys`` that every ``result_*.txt`` of results ``folder`` shares, {} without
-    files, None where the files differ; the number of files)."""
-    files = result_files(mirror, folder)
-    found = [printed_settings(mirror.show(f), keys) for f in files]
-    if any(f != found[0] for f in found[1:]):
-        return None, len(files)
-    return (found[0] if found else {}), len(files)
+def _printed_per_file(mirror: Mirror, folder: str, keys: Sequence[str]) -> list[dict[str, str]]:
+    """:func:`printed_settings` of ``keys`` in each ``result_*.txt`` of results ``folder`` (git's order), each file
+    read once for all the keys."""
+    return [printed_settings(mirror.show(f), keys) for f in result_files(mirror, folder)]
 
 
 def printed_values(mirror: Mirror, folder: str, keys: Sequence[str]) -> dict[str, str] | None:
     """{key: value} of each of ``keys`` as every ``result_*.txt`` of results ``folder`` prints it, all alike, in the
-    order the files print them (:func:`printed_settings`); a key no file prints is left out; None where a key is
-    printed by some files only or with different values. The run's resolved config, as :func:`printed_value`."""
-    return _printed_alike(mirror, folder, keys)[0]
+    order the files print them (:func:`printed_settings`); a key no file prints is left out ({} without files); None
+    where a key is printed by some files only or with different values. The run's resolved config, as
+    :func:`printed_value`."""
+    found = _printed_per_file(mirror, folder, keys)
+    if any(f != found[0] for f in found[1:]):
+        return None
+    return found[0] if found else {}
 
 
 def printed_each(mirror: Mirror, folder: str, keys: Sequence[str]) -> tuple[dict[str, str], int]:
     """({key: value} of each of ``keys`` on its own, as :func:`printed_value` reads it: every ``result_*.txt`` of
     results ``folder`` prints it, all alike — a key some file does not print, or prints otherwise, is left out; the
     number of files). Each file is read once for all the keys."""
-    files = result_files(mirror, folder)
-    found = [printed_settings(mirror.show(f), keys) for f in files]
+    found = _printed_per_file(mirror, folder, keys)
     alike = {key: found[0][key] for key in keys
              if found and key in found[0] and all(f.get(key) == found[0][key] for f in found[1:])}
-    return alike, len(files)
+    return alike, len(found)
 
 
 def printed_value(mirror: Mirror, folder: str, key: str) -> tuple[str, int] | None:
@@ -392,8 +396,8 @@ def fill_mlperf_rows(mirrors: list[str], column: str,
     """Set ``column`` of every row for which ``derive_row(mirrors by version, row)`` = (the results version read,
     value, where it was read) is not None (the others are left as is), with a note in ``derived`` replacing this
     script's earlier one and that mirror's pinned commit in ``source_locator``; rewrites
-    data/validation/training_runs.csv. ``printed``: the yes / no setting that, where a llama2_70b_lora row's result
-    files print it (:func:`printed_flag`), decides the cell before ``derive_row`` is asked."""
+    data/validation/training_runs.csv. ``printed``: the yes / no setting that, where the result files of a row of
+    :data:`PRINTED_RESULTS` print it (:func:`printed_flag`), decides the cell before ``derive_row`` is asked."""
     repos = open_mirrors(mirrors)
     fields, rows = read_runs([column])
     for row in rows:

@@ -61,6 +61,7 @@ from _mlperf_common import (
     is_true,
     mlperf_source,
     nemo_key,
+    nemo_value,
     printed_each,
 )
 from pinned_mirrors import Mirror
@@ -97,10 +98,8 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
     impl, env, path, m = found
     if m is None:
         return "no", f"no fp8_dot_product_attention key in {impl}/conf/*.yaml (Megatron-Core default False)"
-    if m["literal"] is not None:
-        dpa, dpa_text = is_true(m["literal"]), m["literal"]
-    else:
-        dpa, dpa_text = is_true(env.get(m["env"], m["default"])), f"{m['env']}={env.get(m['env'], 'unset')}"
+    dpa = is_true(nemo_value(m, env))
+    dpa_text = m["literal"] if m["literal"] is not None else f"{m['env']}={env.get(m['env'], 'unset')}"
     fp8, cp, te = is_true(env.get("FP8", "0")), int(env.get("CP", "1")), te_revision(mirror, impl)
     where = f"{path} (fp8_dot_product_attention; {dpa_text}), {config} (FP8={env.get('FP8', 'unset')}, CP={cp}), " \
             f"TE_REVISION {te or 'not published'}"
@@ -118,6 +117,10 @@ def fp8_attention(mirror: Mirror, config: str) -> tuple[str, str] | None:
 #: The FP8 formats a printed ``fp8`` may name: NeMo 2's ``MCore config`` prints Megatron-Core's ``fp8='hybrid'`` (or
 #: ``'e4m3'``) where the NeMo yaml prints ``fp8: true``; ``None`` / ``false`` is off.
 _FP8_FORMATS = frozenset({"hybrid", "e4m3", "e5m2"})
+#: The FP4 formats a printed ``fp4`` may name: the ``MCore config`` prints Megatron-Core's ``fp4='e2m1'`` (Oracle v5.1
+#: llama31_8b result_0.txt L1109) where the NeMo dump prints ``fp4: true`` (L156); ``TransformerConfig.fp4`` "If set,
+#: enables the use of FP4", its docstring naming ``'nvfp4'``; ``None`` / ``false`` is off.
+_FP4_FORMATS = frozenset({"e2m1", "nvfp4"})
 
 
 def printed_fp8_on(text: str) -> bool:
@@ -126,15 +129,21 @@ def printed_fp8_on(text: str) -> bool:
     return is_true(text) or text.lower() in _FP8_FORMATS
 
 
+def printed_fp4_on(text: str) -> bool:
+    """Whether a printed ``fp4`` value turns FP4 on: true / 1 / yes (NeMo dump) or a format name (Megatron-Core
+    ``TransformerConfig.fp4``, :data:`_FP4_FORMATS`)."""
+    return is_true(text) or text.lower() in _FP4_FORMATS
+
+
 def cp_comm_type(mirror: Mirror, config: str) -> str:
     """The ``cp_comm_type`` a NeMo launch config of ``mirror`` runs: the yaml key (:data:`_CP_COMM`) resolved against
     the config's environment; "" where no yaml of its implementation has the key (Megatron-Core's default None:
     TransformerEngine's p2p)."""
     found = nemo_key(mirror, config, _CP_COMM)
-    if found is None or found[3] is None:
+    if found is None:
         return ""
     _, env, _, m = found
-    return m["literal"] if m["literal"] is not None else env.get(m["env"], m["default"])
+    return "" if m is None else nemo_value(m, env)
 
 
 def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
@@ -148,7 +157,7 @@ def logged_fp8_attention(mirror: Mirror, folder: str) -> tuple[str, str] | None:
         return None
     autocast, fp4_text = printed_fp8_on(cfg["fp8"]), ""
     if not autocast and is_true(cfg["fp8_dot_product_attention"]):
-        if is_true(cfg.get("fp4", "")) and cfg.get("fp4_recipe") == "nvfp4":  # an NVFP4 autocast (module rule)
+        if printed_fp4_on(cfg.get("fp4", "")) and cfg.get("fp4_recipe") == "nvfp4":  # an NVFP4 autocast (module rule)
             autocast, fp4_text = True, f", fp4 {cfg['fp4']}, fp4_recipe nvfp4"
     value = "yes" if autocast and is_true(cfg["fp8_dot_product_attention"]) else "no"
     if value == "yes" and cfg["context_parallel_size"] != "1":

@@ -81,7 +81,7 @@ def cached(switch: bool, te2: bool) -> str:
 
 def _te2(release: str | None, nemo2: bool) -> tuple[bool, str]:
     """(TE 2.x?, why) from a container release (``yy.mm``) or, without one or in the month TE v2.0 was tagged
-    (:data:`TE2_FIRST_RELEASE`), the code generation."""
+    (after :data:`TE1_LAST_RELEASE`, before :data:`TE2_FIRST_RELEASE`), the code generation (``nemo2``)."""
     code = f"TE {'2' if nemo2 else '1'}.x with NeMo {'2' if nemo2 else '1.x'} code"
     if release is None:
         return nemo2, f"no container release named: {code}"

@@ -71,8 +71,9 @@ _LAYOUT = {
     "precision": ("NVFP4 (TransformerEngine nvfp4 recipe: FP4=True, FP4_RECIPE=nvfp4; FP8 dot-product attention "
                   "FP8_DPA=True, NVTE_DPA_FP8_RECIPE=Float8CurrentScaling)"),
     "act_recompute": "none", "tp_comm_overlap": "no", "fp8_params": "no",
-}  # layer_cuda_graphs / fp8_act stay empty: those columns are written by mlperf_layer_cuda_graphs.py /
-#   mlperf_fp8_act.py from the NeMo yamls (llama2_70b_lora / gpt3 only); the configs' CUDA graphs are in `derived`
+}  # layer_cuda_graphs / fp8_act are not stated here: mlperf_layer_cuda_graphs.py / mlperf_fp8_act.py read the NeMo
+#   yamls of llama2_70b_lora / gpt3 only (the configs' CUDA graphs are in `derived`); the Oracle row's fp8_act is its
+#   printed config's, written by mlperf_fp8_act.py through :data:`_FILLS` (s23-G)
 #: The launch-config variables behind :data:`_LAYOUT` and the value each must have (checked per row, after the
 #: files the config sources; a recomputation variable must be absent).
 _STATED = (("MINIBS", "2"), ("TENSOR_MODEL_PARALLEL", "1"), ("PIPELINE_MODEL_PARALLEL", "1"), ("SEQ_PARALLEL", "False"),

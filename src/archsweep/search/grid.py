@@ -1,7 +1,8 @@
 """The search grid: the discrete parameters of a search space as axes of grid levels, and grid neighbours.
 
-Shared by the proposing samplers (:mod:`archsweep.search.localsearch`, :mod:`archsweep.search.surrogate`)
-and the Latin-hypercube start (:mod:`archsweep.search.startup`).
+Shared by the proposing samplers (:mod:`archsweep.search.proposing` and its subclasses), their helpers (the
+candidate pools, twins, ridge, clamp, limit steps, rate coordinates) and the Latin-hypercube start
+(:mod:`archsweep.search.startup`); code that only reads an axis takes the :class:`Axis` protocol.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ class SurrogateSampler(ProposingSampler):
         self._memo: tuple[int, _Model | None] | None = None
         self._theta: dict[str, list[np.ndarray | None]] = {}  # per model ("grid", "mapping"), per target
         self._fitted_at: dict[str, int] = {}
-        self._axis_weights: tuple[int, np.ndarray] | None = None  # "weighted": (trials they were chosen on, weights)
+        self._axis_weights: tuple[int, np.ndarray] | None = None  # WEIGHTED_MODES: (trials they were chosen on, weights)
         self._believed: dict[Index, np.ndarray] = {}  # predicted means of in-flight points, this model
 
     # -- model ----------------------------------------------------------------------------

@@ -98,15 +98,15 @@ class MappingInputs:
         among its :data:`NEIGHBOURS` nearest with ``"optimistic"``, nearest first; ``"weighted"`` is ``"nearest"``
         in the weighted distance, which ``weights`` holds; ``"averaged"`` one row per each of the
         :data:`NEIGHBOURS` nearest in it, repeated mappings too; ``"rates"`` is ``"weighted"`` with the candidates'
-        ``extra_q`` coordinates)."""
+        ``extra_q`` coordinates, which every mode's distance takes where the trials have ``extra``)."""
         if mode == "averaged" and len(xq):
-            near = self.nearest(xq, NEIGHBOURS)
+            near = self.nearest(xq, NEIGHBOURS, extra_q)
             return np.hstack([np.repeat(xq, near.shape[1], axis=0), self.features[near.reshape(-1)]]), \
                 np.repeat(np.arange(len(xq)), near.shape[1])
         if mode != "optimistic" or len(xq) == 0:
             rows = self.nearest(xq, 1, extra_q)[:, 0]
             return np.hstack([xq, self.features[rows]]), np.arange(len(xq))
-        near = self.nearest(xq, NEIGHBOURS)
+        near = self.nearest(xq, NEIGHBOURS, extra_q)
         owner, chosen = [], []
         for i, rows in enumerate(near):
             _, first = np.unique(self.features[rows], axis=0, return_index=True)
@@ -118,10 +118,11 @@ class MappingInputs:
 
 
 def axis_weights(x: np.ndarray, features: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """Per-axis weights (d,) of the squared distance between grid positions ``x`` (n, d) under which the most
-    trials have the mapping (``features`` row, (n, f)) of their nearest other trial (ties to the earlier trial):
-    coordinate search over :data:`AXIS_WEIGHTS` from ``start`` (None: all ones), keeping a change only when it
-    lowers the leave-one-out disagreements; an axis constant over the trials keeps its weight."""
+    """Per-coordinate weights (d,) of the squared distance between the trials' coordinates ``x`` (n, d: the grid
+    positions, then ``"rates"``' extra ones, :attr:`MappingInputs.coordinates`) under which the most trials have the
+    mapping (``features`` row, (n, f)) of their nearest other trial (ties to the earlier trial): coordinate search
+    over :data:`AXIS_WEIGHTS` from ``start`` (None: all ones), keeping a change only when it lowers the leave-one-out
+    disagreements; a coordinate constant over the trials keeps its weight."""
     n, d = x.shape
     weights = np.ones(d) if start is None else np.asarray(start, dtype=np.float64).copy()
     if n < 3:
