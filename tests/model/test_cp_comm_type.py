@@ -4,13 +4,17 @@ exposed, zero at cp 1, growing with sequence length and cp size; the ring (p2p, 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
+import job_option_checks as opt
 import numpy as np
 import pytest
 
+from archsweep.candidates.evaluate import study_workload
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
+from archsweep.load.study import parse_study
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s
@@ -97,3 +101,17 @@ def test_the_option_is_checked_where_it_is_read():
     assert stated_job_options({"cp_comm_type": ""})["cp_comm_type"] == "p2p"
     with pytest.raises(Skip, match=r"cp_comm_type='a2a\+p2p' not understood; allowed: one of p2p, a2a, all_gather"):
         stated_job_options({"cp_comm_type": "a2a+p2p"})
+
+
+
+def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> None:
+    doc = opt.study_doc("opt", "tp=4,pp=1,cp=2,mb=1,recompute=none,zero=1",
+                        [{"model": "llama3-8b", "name": "asked", "training": {"cp_comm_type": "a2a"}}, "llama3-8b"])
+    study = parse_study(copy.deepcopy(doc), file="s.yaml")
+    assert study_workload(study, "asked").training.cp_comm_type == "a2a"
+    assert study_workload(study, "llama3-8b").training.cp_comm_type == "p2p"
+    doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"
+    problem = opt.study_problem(copy.deepcopy(doc))
+    assert (problem.file, problem.value, problem.allowed) == ("s.yaml", "'a2a+p2p'", "one of p2p, a2a, all_gather")
+    assert problem.key_path.endswith("training.cp_comm_type")
+    assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
