@@ -77,6 +77,7 @@ class WorkloadOverrides:
     pipeline_layout: str | None = None
     tp_overlap_disable_qkv: bool | None = None
     tp_overlap_rs_dgrad: bool | None = None
+    cp_comm_type: str | None = None
 
 
 #: The command-line flag (``archsweep eval``) of each job option (:data:`archsweep.spec.job_option_table.JOB_OPTIONS`);
@@ -220,6 +221,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "pipeline_layout": workload.training.pipeline_layout,
         "tp_overlap_disable_qkv": workload.training.tp_overlap_disable_qkv,
         "tp_overlap_rs_dgrad": workload.training.tp_overlap_rs_dgrad,
+        "cp_comm_type": workload.training.cp_comm_type,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

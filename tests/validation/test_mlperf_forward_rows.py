@@ -172,7 +172,10 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     LoRA result files print wins over the launch code (data only, nothing tuned): eight Dell / HPE / Cisco Hopper rows
     and two Supermicro v5.1 B200 rows print FP8 activation input (Dell v5.0 XE9680 -7.4 -> -5.7 %), HPE v5.0 n2 / n4
     print TP4 CP1 where the config their folder ships says CP 2 (+8.0 -> +1.9, +7.6 -> +1.5 %): v5.0 non-AMD
-    7.15 %, v5.0 7.91 %, v5.1 7.14 %, the group 7.60 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    7.15 %, v5.0 7.91 %, v5.1 7.14 %, the group 7.60 %. s24-G: context parallelism as TransformerEngine runs it (the
+    22 rows whose NeMo 2 yaml or printed config says cp_comm_type a2a: all-to-alls exposed, no ring discount; sourced
+    from TransformerEngine's code, nothing tuned): v5.0 non-AMD 6.81 %, v5.0 7.62 %, v5.1 9.18 % (its Blackwell FP8
+    attention rows, already predicted slow, +8 points each), the group 8.25 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
     the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
@@ -184,11 +187,11 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     def mape(rows: list[dict[str, str]]) -> float:
         return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
 
-    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.15, abs=0.1)  # 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
+    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(6.81, abs=0.1)  # 7.15 before s24-G, 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
     assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
-    assert mape(V50) == pytest.approx(7.91, abs=0.1)  # 8.21 before s22-R, 8.99 before s20-B
-    assert mape(V51) == pytest.approx(7.14, abs=0.1)  # 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
-    assert mape(FORWARD) == pytest.approx(7.60, abs=0.1)  # 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
+    assert mape(V50) == pytest.approx(7.62, abs=0.1)  # 7.91 before s24-G, 8.21 before s22-R, 8.99 before s20-B
+    assert mape(V51) == pytest.approx(9.18, abs=0.1)  # 7.14 before s24-G, 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
+    assert mape(FORWARD) == pytest.approx(8.25, abs=0.1)  # 7.60 before s24-G, 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,

@@ -75,7 +75,9 @@ TE_V16 = frozenset({"v1.6rc2", "v1.6", "release_v1.6", "090e72412e06f44fe43aa4c4
 #: ``AttnFuncWithCPAndQKVOA2A``) runs FP8 attention (read: release_v2.8, the v5.1 NVIDIA / Supermicro / University of
 #: Florida ``TE_REVISION``; 3f5b475, Lambda v5.1's); the 25.04 containers' (``SKIP``) are not published.
 TE_A2A_FP8 = frozenset({"release_v2.8", "3f5b47549567d13db76470073c8f0467c23d4fca"})
-_CP_COMM = re.compile(r"^\s*(?P<key>cp_comm_type):\s*(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),'?(?P<default>[\w+]+)'?\}\}"
+#: The NeMo yaml key of the context-parallel communication type (data/validation/derive/mlperf_cp_comm_type.py reads
+#: it too): ``${oc.decode:${oc.env:CP_COMM_TYPE,'a2a'}}`` or a literal.
+CP_COMM_KEY = re.compile(r"^\s*(?P<key>cp_comm_type):\s*(?:\$\{oc\.decode:\$\{oc\.env:(?P<env>\w+),'?(?P<default>[\w+]+)'?\}\}"
                       r"|(?P<literal>[\w+]+))\s*$", re.M)
 _NOTE = "data/validation/derive/mlperf_fp8_attention.py"
 
@@ -136,10 +138,10 @@ def printed_fp4_on(text: str) -> bool:
 
 
 def cp_comm_type(mirror: Mirror, config: str) -> str:
-    """The ``cp_comm_type`` a NeMo launch config of ``mirror`` runs: the yaml key (:data:`_CP_COMM`) resolved against
+    """The ``cp_comm_type`` a NeMo launch config of ``mirror`` runs: the yaml key (:data:`CP_COMM_KEY`) resolved against
     the config's environment; "" where no yaml of its implementation has the key (Megatron-Core's default None:
     TransformerEngine's p2p)."""
-    found = nemo_key(mirror, config, _CP_COMM)
+    found = nemo_key(mirror, config, CP_COMM_KEY)
     if found is None:
         return ""
     _, env, _, m = found

@@ -159,7 +159,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
                                   hw.softmax_exponentials_per_cycle_per_unit)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
-    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(c, cal) / fa_rate + cal.kernel_overhead_s
+    # The all-to-all / all-gather CP runs one causal kernel per rank: no unmasked steps (cp_collectives).
+    ring_steps = c if wl.training.cp_comm_type == "p2p" else np.ones_like(c)
+    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(ring_steps, cal) / fa_rate + cal.kernel_overhead_s
     # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
     fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio

@@ -31,7 +31,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.pipeline_layout import parse_layout
 
-__all__ = ["JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_METHODS", "RECOMPUTE_MODULES", "RecomputeMethod", "JobOption", "JobOptionKind", "job_option",
+__all__ = ["CP_COMM_TYPES", "CpCommType", "JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_METHODS", "RECOMPUTE_MODULES", "RecomputeMethod", "JobOption", "JobOptionKind", "job_option",
            "schema_fragment"]
 
 #: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
@@ -41,6 +41,12 @@ RECOMPUTE_MODULES: tuple[str, ...] = ("core_attn", "layernorm", "moe_act", "mla_
 #: Megatron-Core ``recompute_method`` values (which layers ``recompute = full`` re-runs).
 RecomputeMethod = Literal["uniform", "block"]
 RECOMPUTE_METHODS: tuple[RecomputeMethod, ...] = get_args(RecomputeMethod)
+
+#: TransformerEngine's context-parallel attention implementations the model prices (``cp_comm_type``;
+#: archsweep.model.training.ring_attention, archsweep.model.training.cp_collectives). TransformerEngine's fourth,
+#: hierarchical ``a2a+p2p``, needs Megatron-Core's ``hierarchical_context_parallel_sizes`` (not an input): not priced.
+CpCommType = Literal["p2p", "a2a", "all_gather"]
+CP_COMM_TYPES: tuple[CpCommType, ...] = get_args(CpCommType)
 
 #: bool: true / false; count: an integer >= 0; choice: one of ``choices``; modules: a non-empty list of distinct
 #: ``choices``; layout: a Megatron-Core pipeline layout string ("" = none, :mod:`archsweep.spec.pipeline_layout`).
@@ -59,8 +65,9 @@ class JobOption:
         help: the flag's help text.
         description: what it means and its source (the schema description).
         csv_column: the validation CSV column that states it ("" = none).
-        csv_generic: the column is read by the kind's generic reader (a yes / no cell, a layout text; empty =
-            the default; bool and layout kinds only); False: read by hand in :mod:`archsweep.validation.cells`.
+        csv_generic: the column is read by the kind's generic reader (a yes / no cell, a layout text, a choice's
+            name; empty = the default; bool, layout and choice kinds only); False: read by hand in
+            :mod:`archsweep.validation.cells`.
         choices: the allowed values of a choice, the allowed entries of modules.
     """
 
@@ -75,8 +82,9 @@ class JobOption:
     choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.csv_generic and self.kind not in ("bool", "layout"):  # the table's own rule, not user input
-            raise ValueError(f"{self.name}: the generic CSV reader reads bool and layout cells only, not {self.kind}")
+        if self.csv_generic and self.kind not in ("bool", "layout", "choice"):  # the table's own rule, not user input
+            raise ValueError(f"{self.name}: the generic CSV reader reads bool, layout and choice cells only, "
+                             f"not {self.kind}")
 
     @property
     def allowed(self) -> str:
@@ -258,6 +266,20 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "v4.1 NeMo configurations set it in config_common.sh and the TP4 CP2 / TP1 configs turn it off; "
         "Megatron-Core's default is false.",
         csv_column="tp_overlap_rs_dgrad", csv_generic=True),
+    JobOption(
+        "cp_comm_type", "choice", "p2p", "--cp-comm-type",
+        "context parallelism's attention: p2p (the K/V ring), a2a (all-to-all, Ulysses) or all_gather "
+        "(TransformerEngine / Megatron-Core cp_comm_type; default p2p, Megatron-Core's)",
+        "Which TransformerEngine context-parallel attention a job with cp > 1 runs (Megatron-Core cp_comm_type, "
+        "handed to TransformerEngine's attn_forward_func_with_cp; NVIDIA/TransformerEngine release_v2.8 "
+        "transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py L3789-3823): p2p, the K/V "
+        "ring (AttnFuncWithCPAndKVP2P: each hop overlaps one ring step); a2a, all-to-all of q, k, v before the "
+        "attention kernel and of its output after (AttnFuncWithCPAndQKVOA2A, Ulysses: nothing overlaps the kernel); "
+        "all_gather, an exposed K/V all-gather and dK/dV reduce-scatter (AttnFuncWithCPAndKVAllGather, BF16). The "
+        "hierarchical a2a+p2p is not priced. Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
+        "(NVIDIA/Megatron-LM @d98e8a6 megatron/core/extensions/transformer_engine.py L2141-2142); the MLPerf NeMo 2 "
+        "LoRA configs run a2a (data/validation/derive/mlperf_cp_comm_type.py).",
+        csv_column="cp_comm_type", csv_generic=True, choices=CP_COMM_TYPES),
 )
 
 #: The option names, in table order.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, RecomputeMethod
+from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, CpCommType, RecomputeMethod
 from archsweep.spec.low_precision import RecipeName
 
 __all__ = ["BLOCK_RECOMPUTE_LAYERS_ALLOWED", "LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS",
@@ -147,6 +147,11 @@ class TrainingJob:
         tp_overlap_rs_dgrad: with TP overlap, a column-parallel projection's data-gradient reduce-scatter is
             pipelined with its data-gradient GEMM (Megatron-Core ``tp_comm_overlap_rs_dgrad``); priced for LoRA
             jobs only (a frozen weight's reduce-scatter then stays hidden). False, the default, is Megatron-Core's.
+        cp_comm_type: which TransformerEngine context-parallel attention a cp > 1 mapping runs (Megatron-Core
+            ``cp_comm_type``): "p2p", the K/V ring (:mod:`archsweep.model.training.ring_attention`); "a2a", the
+            all-to-all (Ulysses) of q, k, v and of the output, or "all_gather", the K/V all-gather and dK/dV
+            reduce-scatter (:mod:`archsweep.model.training.cp_collectives`). "p2p", the default, is Megatron-Core's
+            (its None becomes "p2p": megatron/core/extensions/transformer_engine.py L2141-2142 @d98e8a6).
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -182,6 +187,7 @@ class TrainingJob:
     pipeline_layout: str = ""
     tp_overlap_disable_qkv: bool = False
     tp_overlap_rs_dgrad: bool = False
+    cp_comm_type: CpCommType = "p2p"
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 

@@ -173,16 +173,19 @@ def cell_yes_no(row: Mapping[str, str], key: str) -> bool | None:
 
 def stated_job_options(row: Mapping[str, str]) -> dict[str, Any]:
     """The job options a row states in plain columns (:data:`~archsweep.spec.job_option_table.JOB_OPTIONS` rows with
-    ``csv_generic``: bool and layout kinds only), by option name: a yes / no cell for a bool option, the text for a
-    layout; an empty cell gives the option's default (Megatron-Core's, the table says which). The other options'
-    cells need parsing and are read by hand (:func:`offload_layers`, :func:`recompute_modules_of`,
-    :func:`archsweep.validation.precision.recipe_of`). Raises ``Skip`` on a yes / no cell that is neither."""
+    ``csv_generic``: bool, layout and choice kinds), by option name: a yes / no cell for a bool option, the text for
+    a layout or a choice; an empty cell gives the option's default (Megatron-Core's, the table says which). The
+    other options' cells need parsing and are read by hand (:func:`offload_layers`, :func:`recompute_modules_of`,
+    :func:`archsweep.validation.precision.recipe_of`). Raises ``Skip`` on a yes / no cell that is neither and on a
+    choice cell that is none of its choices (the column, the value and the allowed ones named)."""
     out: dict[str, Any] = {}
     for option in JOB_OPTIONS:
         if not option.csv_generic:
             continue
         column = option.csv_column
         stated: Any = cell_yes_no(row, column) if option.kind == "bool" else cell_text(row, column) or None
+        if option.kind == "choice" and stated is not None and stated not in option.choices:
+            raise Skip(f"{column}={stated!r} not understood; allowed: {option.allowed} (empty = {option.default})")
         out[option.name] = option.default if stated is None else stated
     return out
 

@@ -37,7 +37,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["fp8_ring", "ring_kv_bytes_per_element", "context_parallel_send_bytes", "context_parallel_bytes_per_layer",
+__all__ = ["fp8_ring", "kv_elements", "ring_kv_bytes_per_element", "context_parallel_send_bytes", "context_parallel_bytes_per_layer",
            "context_parallel_exposed_s"]
 
 #: recipes whose FP8 attention hands the ring its FP8 tensors' 1-byte data (delayed / current scaling)
@@ -59,14 +59,14 @@ def ring_kv_bytes_per_element(wl: Workload) -> float:
     return 1.0 if fp8_ring(wl) and wl.training.low_precision_recipe in _PER_TENSOR_RECIPES else _BF16_BYTES
 
 
-def _kv_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
+def kv_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
     """K and V elements of a rank's ``tokens`` local tokens, its KV heads split over ``min(tp, kv_heads)``."""
     return 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)
 
 
 def context_parallel_send_bytes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
     """Bytes of one ring hop: a rank's K and V at :func:`ring_kv_bytes_per_element`."""
-    return ring_kv_bytes_per_element(wl) * _kv_elements(wl, mp, tokens)
+    return ring_kv_bytes_per_element(wl) * kv_elements(wl, mp, tokens)
 
 
 def context_parallel_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
@@ -76,7 +76,7 @@ def context_parallel_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np
     c = np.maximum(mp.cp, 1.0)
     hop = context_parallel_send_bytes(wl, mp, tokens)
     if fp8_ring(wl):
-        return (c - 1.0) * (2.0 * hop + FP8_RING_GRAD_BYTES * _kv_elements(wl, mp, tokens))
+        return (c - 1.0) * (2.0 * hop + FP8_RING_GRAD_BYTES * kv_elements(wl, mp, tokens))
     return 3.0 * (c - 1.0) * hop
 
 
@@ -95,7 +95,7 @@ def context_parallel_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArra
     step_f, step_b = core_fwd_s / c, core_bwd_s / c
     fwd = (c - 1.0) * np.maximum(hop - step_f, 0.0)
     if fp8_ring(wl):
-        grads = c * FP8_RING_GRAD_BYTES * _kv_elements(wl, mp, tokens)  # the all-to-all buffer, own share included
+        grads = c * FP8_RING_GRAD_BYTES * kv_elements(wl, mp, tokens)  # the all-to-all buffer, own share included
         a2a = coll.alltoall_time_s(hw, grads, c, mp.tp, cal.collective_bw_efficiency)
         bwd = (c - 1.0) * np.maximum(hop - step_b, 0.0) + np.maximum(a2a - step_b, 0.0)
     else:

@@ -31,6 +31,7 @@ from archsweep.model.training.communication import (
     pipeline_p2p,
     tensor_parallel,
 )
+from archsweep.model.training.cp_collectives import cp_exposed_s
 from archsweep.model.training.data_parallel import data_parallel, optimizer_time_s
 from archsweep.model.training.flops import model_flops_per_token
 from archsweep.model.training.layout_stage import layer_recompute_s, layout_bubble, layout_stage, mtp_block_costs
@@ -49,7 +50,6 @@ from archsweep.model.training.memory import (
 )
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.recompute_share import partial_recompute_share
-from archsweep.model.training.ring_attention import context_parallel_exposed_s
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
 from archsweep.model.training.work_counts import NO_WORK, DeviceWork, split_busiest_stage, step_link_bytes, step_work
 from archsweep.model.transformer import LAYER_MAPPING_FIELDS, LayerCosts, layer_costs
@@ -357,8 +357,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                          partial_recompute_share(wl, mp))
     # LoRA's own TP time (adapters' collectives, what overlap cannot hide under LoRA), reported with the exposed TP.
     tp_exposed = tp.exposed_s + lora_tensor_parallel_s(hw, wl, mp, cal, tokens, microbatches, layers_stage)
-    cp_exposed = context_parallel_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_core_fwd_s,
-                                           lc.attn_core_bwd_s)
+    cp_exposed = cp_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, lc.attn_core_fwd_s,
+                              lc.attn_core_bwd_s)
     ep = expert_parallel(hw, wl, mp, cal, tokens, etp, dp, microbatches, layers_stage, moe_frac,
                          lc.moe_fwd_s + lc.moe_bwd_s)
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)

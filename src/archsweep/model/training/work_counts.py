@@ -38,6 +38,7 @@ from archsweep.model.training.communication import (
     PipelineCost,
     TensorParallelCost,
 )
+from archsweep.model.training.cp_collectives import cp_bytes_per_layer
 from archsweep.model.training.data_parallel import (
     DataParallelCost,
     SyncBytes,
@@ -50,7 +51,6 @@ from archsweep.model.training.layout_stage import kind_flops, mtp_is_moe, mtp_ou
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.memory import first_stage_layers, split_stage_slots
 from archsweep.model.training.recompute_share import partial_recompute_share
-from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer
 from archsweep.model.training.zero3_regather import zero3_regather_share
 from archsweep.model.transformer import LayerCosts
 from archsweep.spec.calibration import Calibration
@@ -178,7 +178,7 @@ def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
     return LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
                      ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                     cp_per_layer=microbatches * context_parallel_bytes_per_layer(wl, mp, tokens),
+                     cp_per_layer=microbatches * cp_bytes_per_layer(wl, mp, tokens),
                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
                      dp_shares=dp_link_shares(hw, mp, cal, data.groups),

@@ -1,0 +1,114 @@
+"""Context parallelism's all-to-all (Ulysses) and all-gather attention: the exposed collective time (s per training
+step: summed over its micro-batches and the stage's layers) and the bytes one rank sends, by the job's
+``cp_comm_type`` (:class:`~archsweep.spec.training.TrainingJob`); ``p2p``, the K/V ring, stays with
+:mod:`archsweep.model.training.ring_attention`.
+
+As TransformerEngine runs them (NVIDIA/TransformerEngine release_v2.8,
+transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py; ``attn_forward_func_with_cp``
+L3789-3823 picks the class):
+
+* ``a2a``, ``AttnFuncWithCPAndQKVOA2A`` (class L3041): the forward all-to-alls q, k and v (L3187-3189: one
+  ``all_to_all_single`` each, issued back to back on the CP group), runs one attention kernel over the whole
+  sequence with heads / cp, then all-to-alls its output (L3276-3278); the backward all-to-alls dO (L3426-3428),
+  runs the attention backward, then all-to-alls dq, dk, dv (L3536-3538). ``flash_attn_a2a_communicate``
+  (L261-326) ends with ``torch.cuda.current_stream().wait_stream(cp_stream)``: the compute stream waits for every
+  all-to-all, so none overlaps the attention kernel (only the reordering of one tensor overlaps the next one's
+  transfer, not priced). Under FP8 attention (``fp8`` with a per-tensor recipe) q, k, v are quantized before the
+  all-to-all and every tensor moved is FP8 data, 1 byte (L3167-3176, ``out_._data`` L3230-3232; backward ``dout._data``
+  L3396-3403, ``dq, dk, dv = [x._data ...]`` L3504-3505); else 2 bytes (BF16). Each all-to-all sends (cp - 1) / cp
+  of its tensor (``collectives.alltoall_time_s``, its per-peer latency included, the cp ranks at stride tp).
+* ``all_gather``, ``AttnFuncWithCPAndKVAllGather`` (class L2555, "KV all-gather between CP ranks is exposed"): the
+  forward all-gathers k and v (``gather_along_first_dim``, synchronous, L2660-2661), then runs the rank's two query
+  chunks against the gathered K / V; the backward all-gathers k and v again (L2849-2850) and reduce-scatters dk and
+  dv after the attention backward (``reduce_scatter_along_first_dim``, L3009-3010). All exposed. No FP8 argument
+  reaches it (L3803-3807): its tensors are BF16, 2 bytes.
+
+The attention kernel itself under both: one causal kernel (a2a: the whole sequence; all_gather: each query chunk
+against the K / V up to it, ``causal_bottom_right``), so the ring's unmasked-step discount
+(``attention_kernel.ring_attention_mask_factor``) does not apply (:func:`ring_mask_applies`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archsweep.model import collectives as coll
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.ring_attention import (
+    context_parallel_bytes_per_layer as ring_bytes_per_layer,
+)
+from archsweep.model.training.ring_attention import (
+    context_parallel_exposed_s as ring_exposed_s,
+)
+from archsweep.model.training.ring_attention import kv_elements, ring_kv_bytes_per_element
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.workload import Workload
+
+__all__ = ["a2a_elements", "cp_bytes_per_layer", "cp_exposed_s", "ring_mask_applies"]
+
+_BF16_BYTES = 2.0
+
+
+def ring_mask_applies(wl: Workload) -> bool:
+    """Whether the job's context parallelism runs the ring's cp steps, cp - 1 of them unmasked (``p2p``)."""
+    return wl.training.cp_comm_type == "p2p"
+
+
+def _q_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
+    """Query (and output) elements of a rank's ``tokens`` local tokens, its heads split over tp."""
+    return tokens * wl.heads * wl.head_dim / mp.tp
+
+
+def a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(q or output elements, k plus v elements) of a rank's ``tokens`` local tokens: the forward's q, k, v and
+    output all-to-alls and the backward's dO, dq, dk, dv move these."""
+    return _q_elements(wl, mp, tokens), kv_elements(wl, mp, tokens)
+
+
+def _a2a_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                 tokens: np.ndarray) -> np.ndarray:
+    """One layer's and micro-batch's all-to-all time (s), forward and backward: q, k, v, out, dO, dq, dk, dv, each
+    one ``alltoall_time_s`` of its whole tensor (own share included) over the cp ranks at stride tp."""
+    q, kv = a2a_elements(wl, mp, tokens)
+    per = ring_kv_bytes_per_element(wl)
+    c = np.maximum(mp.cp, 1.0)
+    t_q = coll.alltoall_time_s(hw, per * q, c, mp.tp, cal.collective_bw_efficiency)
+    t_kv = coll.alltoall_time_s(hw, per * kv / 2.0, c, mp.tp, cal.collective_bw_efficiency)
+    return 2.0 * (2.0 * t_q + 2.0 * t_kv)  # (q, out) + (k, v), forward and backward alike
+
+
+def _all_gather_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
+                        tokens: np.ndarray) -> np.ndarray:
+    """One layer's and micro-batch's K / V all-gathers (k and v, forward and backward: 4) and dK / dV
+    reduce-scatters (2), BF16, each of the gathered (cp x local) tensor over the cp ranks at stride tp (s)."""
+    c = np.maximum(mp.cp, 1.0)
+    full = _BF16_BYTES * c * kv_elements(wl, mp, tokens) / 2.0  # one of k, v gathered
+    return 6.0 * coll.all_gather_time_s(hw, full, c, mp.tp, cal.collective_bw_efficiency)
+
+
+def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray,
+                 microbatches: np.ndarray, layers_stage: np.ndarray, core_fwd_s: np.ndarray,
+                 core_bwd_s: np.ndarray | float) -> np.ndarray:
+    """Context parallelism's exposed communication over the step (s) for the job's ``cp_comm_type``: ``p2p`` the
+    ring's (:func:`~archsweep.model.training.ring_attention.context_parallel_exposed_s`, per-step overlap);
+    ``a2a`` and ``all_gather`` all of their collectives (module docstring: nothing overlaps them). 0 at cp 1."""
+    kind = wl.training.cp_comm_type
+    if kind == "p2p":
+        return ring_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, core_fwd_s, core_bwd_s)
+    per_layer = _a2a_exposed(hw, wl, mp, cal, tokens) if kind == "a2a" else _all_gather_exposed(hw, wl, mp, cal, tokens)
+    return np.where(mp.cp > 1, microbatches * layers_stage * per_layer, 0.0)
+
+
+def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
+    """Bytes one rank sends per layer and micro-batch, forward and backward: ``p2p`` the ring's; ``a2a`` (cp - 1) /
+    cp of q, k, v, out, dO, dq, dk, dv; ``all_gather`` (cp - 1) times its K and V shards in each of the 4
+    all-gathers and 2 reduce-scatters (BF16). 0 without CP."""
+    kind = wl.training.cp_comm_type
+    if kind == "p2p":
+        return ring_bytes_per_layer(wl, mp, tokens)
+    c = np.maximum(mp.cp, 1.0)
+    q, kv = a2a_elements(wl, mp, tokens)
+    if kind == "a2a":
+        return ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (c - 1.0) / c
+    return _BF16_BYTES * 3.0 * kv * (c - 1.0)

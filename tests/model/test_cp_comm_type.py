@@ -1,0 +1,117 @@
+"""Issue 10 (s24-G): the job's ``cp_comm_type`` and TransformerEngine's all-to-all / all-gather context parallelism
+(release_v2.8 context_parallel.py ``AttnFuncWithCPAndQKVOA2A``, ``AttnFuncWithCPAndKVAllGather``): every collective
+exposed, zero at cp 1, growing with sequence length and cp size; the ring (p2p, the default) unchanged."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import job_option_checks as opt
+import numpy as np
+import pytest
+
+from archsweep.candidates.evaluate import study_workload
+from archsweep.load.calibration import load_calibration
+from archsweep.load.catalog import get_accelerator
+from archsweep.load.study import parse_study
+from archsweep.load.workloads import load_workload
+from archsweep.model import collectives as coll
+from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s
+from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer, context_parallel_exposed_s
+from archsweep.spec.errors import InputError
+from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.training import TrainingJob
+from archsweep.spec.workload import Workload
+from archsweep.validation.cells import Skip, stated_job_options
+
+CAL = load_calibration()
+HW = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=64))
+P2P = load_workload("llama3-70b")
+
+
+def _kind(wl: Workload, kind: str, seq: int | None = None, fp8: bool = False) -> Workload:
+    job = replace(wl.training, cp_comm_type=kind, seq_len=seq or wl.training.seq_len)
+    if fp8:
+        job = replace(job, precision="fp8", fp8_dot_product_attention=True)
+    return replace(wl, training=job)
+
+
+def _mapping(tp: float, cp: float) -> MappingArrays:
+    one = np.ones(1)
+    return MappingArrays(tp=tp * one, pp=one, cp=cp * one, ep=one, vpp=one, micro_batch=one, recompute=0 * one,
+                         zero_stage=one, sequence_parallel=one, flash_attention=one, tp_overlap=one, dp_overlap=one)
+
+
+def _exposed(wl: Workload, mp: MappingArrays, core: float = 1e-3) -> float:
+    tokens = mp.micro_batch * wl.seq_len / mp.cp
+    return float(cp_exposed_s(HW, wl, mp, CAL, tokens, np.ones(1), np.ones(1), np.asarray([core]),
+                              np.asarray([2 * core]))[0])
+
+
+def test_p2p_is_the_ring_bit_for_bit():
+    for tp, cp in ((1, 2), (2, 4), (8, 8), (4, 16)):
+        mp = _mapping(tp, cp)
+        tokens = mp.micro_batch * P2P.seq_len / mp.cp
+        for core in (1e-6, 1e-3):
+            ring = context_parallel_exposed_s(HW, P2P, mp, CAL, tokens, np.ones(1), np.ones(1), np.asarray([core]),
+                                              np.asarray([2 * core]))
+            assert _exposed(P2P, mp, core) == float(ring[0])
+        assert float(cp_bytes_per_layer(P2P, mp, tokens)[0]) == float(context_parallel_bytes_per_layer(P2P, mp, tokens)[0])
+
+
+@pytest.mark.parametrize("kind", ["a2a", "all_gather"])
+def test_zero_at_cp_1_and_monotone_in_cp_and_sequence(kind):
+    assert _exposed(_kind(P2P, kind), _mapping(2, 1)) == 0.0
+    # a rank's share shrinks with its tokens (s / cp); the CP group's exposed GPU-seconds for one sequence grow
+    by_cp = [cp * _exposed(_kind(P2P, kind, seq=32768), _mapping(2, cp)) for cp in (1, 2, 4, 8, 16)]
+    assert all(b > a for a, b in zip(by_cp, by_cp[1:]))
+    by_seq = [_exposed(_kind(P2P, kind, seq=s), _mapping(2, 8)) for s in (8192, 16384, 65536, 131072)]
+    assert all(b > a for a, b in zip(by_seq, by_seq[1:]))
+
+
+@pytest.mark.parametrize("kind", ["a2a", "all_gather"])
+def test_nothing_hides_them_behind_the_attention_kernel(kind):
+    """The ring hides behind long enough steps; the all-to-all / all-gather do not depend on the kernel time."""
+    mp = _mapping(1, 8)
+    assert _exposed(_kind(P2P, kind), mp, 1e-6) == _exposed(_kind(P2P, kind), mp, 10.0) > 0.0
+    assert _exposed(P2P, mp, 10.0) == 0.0
+
+
+def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
+    """Forward q, k, v, out and backward dO, dq, dk, dv, each one all-to-all of its tensor (own share included)."""
+    mp, wl = _mapping(2, 4), _kind(P2P, "a2a")
+    tokens = mp.micro_batch * wl.seq_len / mp.cp
+    q = 2.0 * tokens * wl.heads * wl.head_dim / mp.tp
+    kv = 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)  # one of k, v
+    a2a = lambda size: float(coll.alltoall_time_s(HW, size, mp.cp, mp.tp, CAL.collective_bw_efficiency)[0])  # noqa: E731
+    assert _exposed(wl, mp) == pytest.approx(4 * a2a(q) + 4 * a2a(kv))
+    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(float((4 * q + 4 * kv)[0]) * 3 / 4)
+    fp8 = _kind(P2P, "a2a", fp8=True)
+    assert float(cp_bytes_per_layer(fp8, mp, tokens)[0]) == pytest.approx(float(cp_bytes_per_layer(wl, mp, tokens)[0]) / 2)
+    assert _exposed(fp8, mp) < _exposed(wl, mp)
+
+
+def test_the_option_is_checked_where_it_is_read():
+    with pytest.raises(InputError, match="cp_comm_type.*one of p2p, a2a, all_gather"):
+        TrainingJob(1, 1, cp_comm_type="ulysses")  # type: ignore[arg-type]
+    assert TrainingJob(1, 1).cp_comm_type == "p2p"
+    assert stated_job_options({"cp_comm_type": "a2a"})["cp_comm_type"] == "a2a"
+    assert stated_job_options({"cp_comm_type": ""})["cp_comm_type"] == "p2p"
+    with pytest.raises(Skip, match=r"cp_comm_type='a2a\+p2p' not understood; allowed: one of p2p, a2a, all_gather"):
+        stated_job_options({"cp_comm_type": "a2a+p2p"})
+
+
+
+def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> None:
+    doc = opt.study_doc("opt", "tp=4,pp=1,cp=2,mb=1,recompute=none,zero=1",
+                        [{"model": "llama3-8b", "name": "asked", "training": {"cp_comm_type": "a2a"}}, "llama3-8b"])
+    study = parse_study(copy.deepcopy(doc), file="s.yaml")
+    assert study_workload(study, "asked").training.cp_comm_type == "a2a"
+    assert study_workload(study, "llama3-8b").training.cp_comm_type == "p2p"
+    doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"
+    problem = opt.study_problem(copy.deepcopy(doc))
+    assert (problem.file, problem.value, problem.allowed) == ("s.yaml", "'a2a+p2p'", "one of p2p, a2a, all_gather")
+    assert problem.key_path.endswith("training.cp_comm_type")
+    assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
