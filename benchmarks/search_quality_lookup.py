@@ -36,9 +36,12 @@ from archsweep.load.study import load_study
 from archsweep.results.hypervolume import hypervolume
 from archsweep.results.pareto import non_dominated_mask, to_minimization
 from archsweep.search.dedup import finite_or_cap
+from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.mappingattrs import MAPPING_ATTR, MAPPING_KEYS, RECOMPUTE_LEVELS
 from archsweep.search.storage import distributions, make_sampler
+from archsweep.search.worker import batch_context, design_objectives
 from archsweep.spec.search import SamplerSpec
+from archsweep.spec.study import Study
 
 
 def mapping_attr(rows: np.ndarray, workloads: list[str]) -> dict[str, dict[str, Any] | None]:
@@ -49,6 +52,23 @@ def mapping_attr(rows: np.ndarray, workloads: list[str]) -> dict[str, dict[str, 
             **{k: int(v) for k, v in zip(MAPPING_KEYS, row)},
             "recompute": RECOMPUTE_LEVELS[int(row[-1])] if int(row[-1]) < len(RECOMPUTE_LEVELS) else "other"}
     return out
+
+
+def _checked_design(study: Study, axes: list[tuple[str, list[Any]]], values: np.ndarray) -> DesignObjectives:
+    """The worker's design objectives of ``study`` (``surrogate_exact_design``), checked against the grid's stored
+    values (minimised, grid order): every design-only column must equal them to the last bit on every point the
+    model gave a number for."""
+    design = design_objectives(batch_context(study))
+    sizes = [len(v) for _, v in axes]
+    index = np.unravel_index(np.arange(len(values)), sizes)
+    exact = design.values({name: np.asarray(levels)[i] for (name, levels), i in zip(axes, index)})
+    columns = np.flatnonzero(design.exact)
+    stored = values[:, columns]
+    told = np.isfinite(stored)  # a point the model gave no number for is told nothing
+    if not np.array_equal(exact[:, columns][told], stored[told]):
+        sys.exit(f"the design objectives (columns {columns.tolist()}) differ from the grid's stored values: a cache "
+                 "of another model; run benchmarks/search_quality.py --grid-cache again")
+    return design
 
 
 def main() -> None:
@@ -78,6 +98,7 @@ def main() -> None:
     exact = hypervolume(values[on_front], reference)
     space = distributions(study.search)
     parsed = parse_sampler(sampler_text)
+    design = _checked_design(study, axes, values) if parsed.get("options", {}).get("surrogate_exact_design") else None
     if parsed.get("options", {}).get("surrogate_mapping", "off") != "off" and mapping_table is None:
         sys.exit(f"{grid_file}: holds no chosen mappings (written before they were stored), which surrogate_mapping "
                  f"reads; delete it and run benchmarks/search_quality.py --grid-cache {grid_file} again")
@@ -86,7 +107,8 @@ def main() -> None:
     for seed in (int(s) for s in seeds_text.split(",")):
         spec = dataclasses.replace(study.search, trials=budget, seed=seed, sampler=SamplerSpec(
             parsed["name"], tuple(sorted(parsed.get("options", {}).items()))))
-        ostudy = optuna.create_study(directions=directions, sampler=make_sampler(spec, 0, objectives=len(directions)))
+        ostudy = optuna.create_study(directions=directions, sampler=make_sampler(spec, 0, objectives=len(directions),
+                                                                                    design=design))
         order: list[int] = []
         seen: set[int] = set()
         while len(order) < budget:

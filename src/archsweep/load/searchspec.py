@@ -22,6 +22,7 @@ from typing import Any
 
 from archsweep.load.parameters import error, parse_parameter_spaces, problem
 from archsweep.load.schema import validate_document
+from archsweep.spec.columns import DESIGN_COLUMNS
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.parameters import ParameterSpace
 from archsweep.spec.search import (
@@ -36,7 +37,7 @@ from archsweep.spec.search import (
     SearchSpec,
 )
 
-__all__ = ["parse_search_spec", "default_sampler"]
+__all__ = ["parse_search_spec", "default_sampler", "exact_design_problems"]
 
 #: RDB URL schemes Optuna's RDBStorage is tested with (SQLAlchemy dialect, optional +driver).
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
@@ -139,12 +140,29 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
         out.append(problem(file, f"{at}.surrogate_stop", options["surrogate_stop"],
                            f"a fraction above surrogate_start ({start})"))
+    if options.get("surrogate_exact_design") and any(p.is_continuous for p in parameters):
+        out.append(problem(file, f"{at}.surrogate_exact_design", options["surrogate_exact_design"],
+                           "every searched parameter discrete (values, or a range with step or points): the design "
+                           "objectives are computed at grid points; continuous: "
+                           + ", ".join(p.name for p in parameters if p.is_continuous)))
     if options.get("qmc_startup_trials") and options.get("lhs_startup_trials"):
         out.append(problem(file, f"{at}.lhs_startup_trials", options["lhs_startup_trials"],
                            "one start design: qmc_startup_trials or lhs_startup_trials, not both"))
     if options.get("group") and not options.get("multivariate"):
         out.append(problem(file, f"{at}.group", options["group"], "group: true only with multivariate: true (Optuna's TPE)"))
     return out
+
+
+def exact_design_problems(search: SearchSpec, objective_columns: Sequence[str], file: str,
+                          key_path: str = "search") -> list[Problem]:
+    """The problem of ``surrogate_exact_design: true`` in a study none of whose objectives (``objective_columns``)
+    is closed-form in the design (:data:`~archsweep.spec.columns.DESIGN_COLUMNS`): the option would do nothing."""
+    options = search.sampler.option_dict()
+    if not options.get("surrogate_exact_design") or any(c in DESIGN_COLUMNS for c in objective_columns):
+        return []
+    return [problem(file, f"{key_path}.sampler.options.surrogate_exact_design", True,
+                    "an objective among the design-only columns (" + ", ".join(DESIGN_COLUMNS) + "); the study's: "
+                    + ", ".join(objective_columns))]
 
 
 def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:

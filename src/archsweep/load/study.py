@@ -25,7 +25,7 @@ from archsweep.load.parameters import error, guard, parse_parameter_spaces, prob
 from archsweep.load.paths import spaces_dir
 from archsweep.load.roadmap import parse_study_scenarios
 from archsweep.load.schema import validate_document
-from archsweep.load.searchspec import parse_search_spec
+from archsweep.load.searchspec import exact_design_problems, parse_search_spec
 from archsweep.load.sensitivity import parse_sensitivity
 from archsweep.load.serving_workloads import parse_workload_entries
 from archsweep.load.sharding import SizedWorkload, auto_shard_count, estimated_seconds, performance_rows
@@ -140,6 +140,8 @@ def _parse_study(document: Any, *, file: str) -> Study:
     objectives = _parse_objectives(document["objectives"], file, problems)
     constraints = _parse_constraints(document.get("constraints", []), file, problems)
     search = guard(problems, lambda: _parse_search(document, file)) if "search" in document else None
+    if search is not None:
+        problems += exact_design_problems(search, [o.column for o in objectives], file)
     scenarios = parse_study_scenarios(document.get("scenarios", []), parameters, has_search="search" in document,
                                       file=file, problems=problems)
     if problems:

@@ -13,7 +13,8 @@ import numpy as np
 
 from archsweep.model import cost, reliability
 from archsweep.model.activity import ActivityCounts
-from archsweep.model.area import AreaBreakdown, die_area, node_values
+from archsweep.model.area import AreaBreakdown, die_area
+from archsweep.model.design import design_columns
 from archsweep.model.power import (
     EnergyBreakdown,
     nominal_design,
@@ -95,26 +96,20 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
     power = energy.total_dynamic_j / step + static
     tokens_per_s = np.asarray(tokens_per_step, dtype=np.float64) / step
 
-    accel_cost = cost.accelerator_cost_usd(hw, tech, area)
-    capex = cost.system_capex_usd(hw, tech, accel_cost)
+    design = design_columns(hw, tech, area)
     it_power = cost.system_power_w(hw, tech, power)
-    tco = cost.tco_usd_per_year(tech, capex, it_power)
+    tco = cost.tco_usd_per_year(tech, design["system_capex_usd"], it_power)
 
     mtbf = 1.0 / reliability.job_failure_rate_per_s(hw, tech)
     delta = reliability.checkpoint_write_s(hw, tech, checkpoint_bytes)
     good = reliability.goodput(delta, reliability.restart_s(hw, tech, checkpoint_bytes), mtbf)
     ttt = reliability.time_to_train_s(np.asarray(total_tokens, dtype=np.float64), tokens_per_s, good)
     e = tech.economics
-    yld = cost.die_yield(area.die_area_mm2, node_values(hw, tech, "defect_density_per_mm2"), tech)
 
     out = {
+        **design,
         "power_w": power,
         "energy_per_token_j": power * n * step / np.asarray(tokens_per_step, dtype=np.float64),
-        "die_area_mm2": area.die_area_mm2,
-        "dies_per_package": area.dies_per_package,
-        "yield": yld,
-        "accelerator_cost_usd": accel_cost,
-        "system_capex_usd": capex,
         "system_power_w": it_power,
         "tco_usd_per_year": tco,
         "usd_per_million_tokens": cost.usd_per_million_tokens(tco, tokens_per_s * good),
@@ -122,13 +117,7 @@ def power_area_cost(hw: HardwareArrays, tech: Technology, activity: ActivityCoun
         "time_to_train_s": ttt,
         "carbon_kg_co2e": it_power * e.pue * ttt / 3.6e6 * e.carbon_kg_per_kwh,
         "tokens_per_s_per_w": tokens_per_s / (n * power),
-        "violation_reticle": area.reticle_violation,
         "violation_tdp": (busy_power - hw.tdp_w) / hw.tdp_w,
-        "area_compute_mm2": area.compute_mm2, "area_sram_mm2": area.sram_mm2,
-        "area_hbm_phy_mm2": area.hbm_phy_mm2, "area_io_phy_mm2": area.io_phy_mm2,
-        "area_noc_uncore_mm2": area.noc_uncore_mm2, "area_d2d_mm2": area.d2d_mm2,
-        "area_total_silicon_mm2": area.total_silicon_mm2,
-        "package_area_mm2": cost.package_area_mm2(hw, tech, area),
         "energy_matrix_bf16_j": energy.matrix_bf16_j, "energy_matrix_fp8_j": energy.matrix_fp8_j,
         "energy_vector_j": energy.vector_j, "energy_sram_j": energy.sram_j, "energy_hbm_j": energy.hbm_j,
         "energy_noc_j": energy.noc_j, "energy_scaleup_j": energy.scaleup_j, "energy_scaleout_j": energy.scaleout_j,

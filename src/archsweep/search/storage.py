@@ -15,6 +15,7 @@ from optuna.storages.journal._file import (
     BaseJournalFileLock,  # the lock interface JournalFileBackend takes
 )
 
+from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
 from archsweep.search.surrogate import SurrogateSampler
@@ -110,7 +111,8 @@ class _FlockLock(BaseJournalFileLock):
             handle.close()
 
 
-def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optuna.samplers.BaseSampler:
+def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
+                 design: DesignObjectives | None = None) -> optuna.samplers.BaseSampler:
     """The configured sampler for a study of ``objectives`` objectives (one: TPE's ``gamma_max`` defaults
     to Optuna's single-objective cap, :class:`TopFraction`), seeded ``spec.seed + worker``; with ``qmc_startup_trials`` behind
     a scrambled-Sobol start (:class:`archsweep.search.startup.SobolStartupSampler`, seeded ``spec.seed``);
@@ -119,7 +121,8 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     wrapped in :class:`archsweep.search.surrogate.SurrogateSampler` (its share of the trials, by trial
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
     ``surrogate_pool``, ``surrogate_constraints``, ``surrogate_grid_share`` and ``surrogate_mapping`` are its ``pool``,
-    ``constraints``, ``grid_share`` and ``mapping``; ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
+    ``constraints``, ``grid_share`` and ``mapping``; with ``surrogate_exact_design`` it takes the study's
+    design-only objectives from ``design`` (:mod:`archsweep.search.designobjectives`; required then); ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
     ``limit_steps`` its ``steps``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
@@ -144,6 +147,9 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
     surrogate_constraints = str(options.pop("surrogate_constraints", DEFAULT_SURROGATE_CONSTRAINTS))
     surrogate_grid_share = options.pop("surrogate_grid_share", None)
     surrogate_mapping = str(options.pop("surrogate_mapping", "off"))
+    exact_design = bool(options.pop("surrogate_exact_design", False))
+    if exact_design and design is None:
+        raise ValueError("surrogate_exact_design: make_sampler needs the study's design objectives (design=...)")
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -162,7 +168,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2) -> optun
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
                                    reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
                                    grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
-                                   twins=twins, mapping=surrogate_mapping)
+                                   twins=twins, mapping=surrogate_mapping, design=design if exact_design else None)
     return sampler
 
 

@@ -65,6 +65,7 @@ from scipy.stats import norm
 
 from archsweep.results.pareto import non_dominated_mask
 from archsweep.search.acquisition import best_candidate
+from archsweep.search.designobjectives import DesignObjectives, overlay
 from archsweep.search.gp import GaussianProcess, fit_gp
 from archsweep.search.grid import Index, checked_reach, grid_axes
 from archsweep.search.mappingattrs import MAPPING_ATTR
@@ -156,12 +157,15 @@ class SurrogateSampler(ProposingSampler):
         mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
             as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
             "optimistic", "weighted", "averaged" or "rates" (:mod:`archsweep.search.surrogatemapping`).
+        design: ``surrogate_exact_design``: the study's design-only objectives (:mod:`archsweep.search.designobjectives`),
+            exact for every candidate (screening, optimistic point, belief) in place of the GPs'; None: all predicted.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
                  beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
                  pool: str = DEFAULT_SURROGATE_POOL, constraints: str = DEFAULT_SURROGATE_CONSTRAINTS,
-                 grid_share: float | None = None, twins: bool = False, mapping: str = "off") -> None:
+                 grid_share: float | None = None, twins: bool = False, mapping: str = "off",
+                 design: DesignObjectives | None = None) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -180,6 +184,7 @@ class SurrogateSampler(ProposingSampler):
         self._pool_kind, self._constraint_model, self._grid_share = pool, constraints, grid_share
         self._mapping = mapping
         super().__init__(main, space, grid_axes(space), twins)
+        self._design = None if design is None else design.on_grid(self._axes, space)
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
         self._start, self._share, self._beta, self._seed, self._stop = start, share, beta, seed, stop
         self._reach = checked_reach(reach)
@@ -277,12 +282,14 @@ class SurrogateSampler(ProposingSampler):
             near, random_count = neighbour_candidates(front_index, known, tuple(int(n) for n in self._sizes),
                                                       self._reach, rng)
             if len(near):
-                pools.append(screen_neighbours(near, random_count, gps[:k], logged, template, front, span, self._sizes))
+                pools.append(screen_neighbours(near, random_count, gps[:k], logged, template, front, span, self._sizes,
+                                               self._exact(near)))
                 labels.append(np.zeros(len(pools[-1]), dtype=bool))
         if self._pool_kind != "neighbours":
             taken = np.array(sorted(known), dtype=np.int64).reshape(-1, indices.shape[1]) if implied else indices
             pools.append(grid_candidates(gps, k, logged, template, front, span, taken, self._sizes,
-                                         _GRID_SLACK if self._each else 0.0, rng))
+                                         _GRID_SLACK if self._each else 0.0, rng,
+                                         None if self._design is None else self._exact))
             labels.append(np.ones(len(pools[-1]), dtype=bool))
         if not pools:
             return None
@@ -317,6 +324,7 @@ class SurrogateSampler(ProposingSampler):
         if mapping is not None and self._mapping == "averaged":  # one row per candidate: the mean point
             keep, optimistic = averaged_rows(owner, optimistic)
             pool, gridded, neighbour, xq = pool[keep], gridded[keep], neighbour[keep], xq[keep]
+        optimistic = overlay(optimistic, self._exact(pool))
         probability = np.ones(len(pool))
         for gp in gps[k:]:
             mu, sd = gp.predict(xq)
@@ -335,6 +343,10 @@ class SurrogateSampler(ProposingSampler):
         """The ``extra`` distance coordinates of grid points ``indices`` where the trials have them (``"rates"``)."""
         return None if mapping.extra is None else rate_coordinates(self._axes, indices)
 
+    def _exact(self, indices: np.ndarray) -> np.ndarray | None:
+        """``design``'s objectives of grid points ``indices`` (m, axes) (NaN where not exact); None without it."""
+        return None if self._design is None else self._design.at(indices)
+
     # -- proposal ---------------------------------------------------------------------------
 
     def _predicted_mean(self, model: _Model, index: Index) -> np.ndarray:
@@ -343,7 +355,9 @@ class SurrogateSampler(ProposingSampler):
             if model.mapping is not None:
                 xq = model.mapping.augment(xq, "nearest", self._extra(model.mapping, np.array([index])))[0]
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
-            self._believed[index] = untransform(mean, model.logged, model.template)
+            exact = self._exact(np.array([index]))
+            self._believed[index] = overlay(untransform(mean, model.logged, model.template),
+                                            None if exact is None else exact[0])
         return self._believed[index]
 
     def _propose(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:

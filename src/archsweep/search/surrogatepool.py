@@ -18,8 +18,11 @@ Two sets, chosen by ``surrogate_pool`` (issue 14, tenth session; ``docs/search-q
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from archsweep.search.designobjectives import overlay
 from archsweep.search.gp import GaussianProcess, grid_mean
 from archsweep.search.grid import Index, neighbours
 from archsweep.search.stepmodel import front_margin
@@ -65,12 +68,15 @@ def neighbour_candidates(front: np.ndarray, known: frozenset[Index], sizes: tupl
 
 
 def screen_neighbours(pool: np.ndarray, random_count: int, gps: list[GaussianProcess], logged: np.ndarray,
-                      template: np.ndarray, front: np.ndarray, span: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+                      template: np.ndarray, front: np.ndarray, span: np.ndarray, sizes: np.ndarray,
+                      exact: np.ndarray | None = None) -> np.ndarray:
     """The rows of :func:`neighbour_candidates`' ``pool`` kept for the variance: the ``SCREENED`` neighbours
     whose predicted mean (``gps``: one GP per objective) reaches farthest beyond ``front`` (objective units,
-    minimised; ``span`` its range), and the last ``random_count`` rows (the random points)."""
+    minimised; ``span`` its range), and the last ``random_count`` rows (the random points). ``exact``: the
+    objectives known exactly for the rows (minimised, NaN where not), in place of the prediction."""
     xq = unit(pool, sizes)
-    mean = untransform(np.stack([gp.predict(xq, std=False)[0] for gp in gps], axis=1), logged, template)
+    mean = overlay(untransform(np.stack([gp.predict(xq, std=False)[0] for gp in gps], axis=1), logged, template),
+                   exact)
     margin = front_margin(mean, front, span)
     explore = np.zeros(len(pool), dtype=bool)
     explore[len(pool) - random_count:] = True
@@ -81,11 +87,13 @@ def screen_neighbours(pool: np.ndarray, random_count: int, gps: list[GaussianPro
 
 def grid_candidates(gps: list[GaussianProcess], objectives: int, logged: np.ndarray, template: np.ndarray,
                     front: np.ndarray, span: np.ndarray, known: np.ndarray, sizes: np.ndarray, slack: float,
-                    rng: np.random.Generator) -> np.ndarray:
+                    rng: np.random.Generator,
+                    exact: Callable[[np.ndarray], np.ndarray | None] | None = None) -> np.ndarray:
     """Whole-grid candidates (m, axes): of every grid point not in ``known`` (grid indices of the finished
     trials), the ``GRID_SCREENED`` whose predicted mean (the first ``objectives`` of ``gps``) reaches
     farthest beyond ``front`` among those whose every constraint GP (the rest of ``gps``) predicts at most
-    ``slack``, then ``RANDOM_POOL`` other free points drawn at random (sorted by flat index)."""
+    ``slack``, then ``RANDOM_POOL`` other free points drawn at random (sorted by flat index). ``exact``: the
+    objectives known exactly for grid points (m, axes), minimised, NaN where not, in place of the prediction."""
     shape = tuple(int(s) for s in sizes)
     free = np.ones(int(np.prod(shape)), dtype=bool)
     free[np.ravel_multi_index(tuple(known.T), shape)] = False
@@ -94,6 +102,8 @@ def grid_candidates(gps: list[GaussianProcess], objectives: int, logged: np.ndar
         return np.empty((0, len(shape)), dtype=np.int64)
     means = [grid_mean(gp, shape)[flat] for gp in gps]
     mean = untransform(np.stack(means[:objectives], axis=1), logged, template)
+    if exact is not None:
+        mean = overlay(mean, exact(np.stack(np.unravel_index(flat, shape), axis=1)))
     predicted = np.max(np.stack(means[objectives:], axis=1), axis=1) if len(means) > objectives else np.zeros(len(flat))
     margin = np.where(predicted <= slack, front_margin(mean, front, span), -np.inf)
     top = np.argsort(-margin, kind="stable")[:GRID_SCREENED]

@@ -34,6 +34,7 @@ duplicates are.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
 from archsweep.results.provenance import file_sha256, run_id_for
 from archsweep.search.dedup import PointCache, Told, counted, finite_or_cap, point_key, space_size
+from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs
 from archsweep.search.storage import (
     CANDIDATE_ATTR,
@@ -70,7 +72,7 @@ from archsweep.spec.hardware import HARDWARE_PARAMETERS, HardwareArrays
 from archsweep.spec.study import Study
 
 __all__ = ["run_search_worker", "WorkerReport", "reference_point", "counted", "evaluate_batch", "batch_context",
-           "aggregate_objectives"]
+           "aggregate_objectives", "hardware_batch", "design_objectives"]
 
 #: Batches in a row with only evaluated points after which a worker stops short of its quota
 #: (a sampler that keeps proposing known points, e.g. a nearly exhausted grid).
@@ -97,27 +99,34 @@ def batch_context(study: Study) -> _Context:
                     tuple(study_workload(study, w) for w in study.workloads), run_id_for(file_sha256(study.file)))
 
 
-def _hardware_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> HardwareArrays:
-    """Base design with each trial's parameters; HBM per-stack values follow the generation
-    when only the generation is searched (as :mod:`archsweep.candidates.space` does for sweeps)."""
-    n = len(params)
+def hardware_batch(ctx: _Context, searched: Mapping[str, np.ndarray]) -> HardwareArrays:
+    """The base design with each point's searched parameters (``searched``: parameter name -> one value per
+    point; every point searches the same parameters); HBM per-stack values follow the generation when only the
+    generation is searched (as :mod:`archsweep.candidates.space` does for sweeps)."""
+    n = len(next(iter(searched.values()))) if searched else 0
     columns: dict[str, np.ndarray] = {}
     for info in HARDWARE_PARAMETERS:
-        if params and info.name in params[0]:
-            columns[info.name] = np.asarray([p[info.name] for p in params])
+        if info.name in searched:
+            columns[info.name] = np.asarray(searched[info.name])
         else:
             columns[info.name] = np.full(n, ctx.base[info.name])
 
-    searched = set(params[0]) if params else set()
-    columns.update(hbm_per_stack_values(columns["hbm_generation"], searched, file=ctx.study.file,
+    columns.update(hbm_per_stack_values(columns["hbm_generation"], set(searched), file=ctx.study.file,
                                         key_path="search.parameters.hbm_generation"))
     return HardwareArrays.from_columns(columns)
+
+
+def design_objectives(ctx: _Context) -> DesignObjectives:
+    """The study's design-only objectives on its base design (``surrogate_exact_design``)."""
+    study = ctx.study
+    return DesignObjectives(functools.partial(hardware_batch, ctx), ctx.tech, [o.column for o in study.objectives],
+                            [o.direction for o in study.objectives], len(study.workloads), search_spec(study).aggregate)
 
 
 def evaluate_batch(ctx: _Context, params: Sequence[Mapping[str, Any]]) -> list[dict[str, np.ndarray]]:
     """One dict of columns per workload, rows in ``params`` order."""
 
-    hw = _hardware_batch(ctx, params)
+    hw = hardware_batch(ctx, {name: np.asarray([p[name] for p in params]) for name in (params[0] if params else ())})
     ids = candidate_ids(hw.columns())
     return [apply_constraints(ctx.study, evaluation_columns(ctx.study, hw, ids, wl, tech=ctx.tech, run_id=ctx.run_id))
             for wl in ctx.workloads]
@@ -180,7 +189,8 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     spec = search_spec(study)
     quota = worker_quota(spec.trials, spec.workers, worker_index)
     storage = search_storage(study, results)
-    sampler = make_sampler(spec, worker_index, objectives=len(study.objectives))
+    ctx = batch_context(study)
+    sampler = make_sampler(spec, worker_index, objectives=len(study.objectives), design=design_objectives(ctx))
     ostudy = optuna.load_study(study_name=study.name, storage=storage, sampler=sampler)
     own = _own_trials(ostudy, worker_index)
     stale = [t for t in own if t.state == optuna.trial.TrialState.RUNNING]
@@ -193,7 +203,6 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     directions = [o.direction for o in study.objectives]
     feasible_min = [to_minimization(np.asarray([t.values]), directions)[0] for t in own
                     if t.state == optuna.trial.TrialState.COMPLETE and t.user_attrs.get(FEASIBLE_ATTR)]
-    ctx = batch_context(study) if done < quota else None
     trial_distributions = distributions(spec)
     optuna_s = model_s = 0.0
     told = 0
@@ -201,7 +210,7 @@ def run_search_worker(study_file: str | Path, worker_index: int, *, results: str
     size = space_size(trial_distributions)
     duplicates = stalled = 0
     lookup_s = 0.0
-    while done < quota and ctx is not None:
+    while done < quota:
         if cache is not None:
             start = time.perf_counter()
             cache.refresh(ostudy)

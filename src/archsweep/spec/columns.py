@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from archsweep.spec.hardware import HARDWARE_PARAMETERS, PARAMETER_BY_NAME
 
-__all__ = ["SCENARIO_COLUMN", "OUTPUT_COLUMNS", "MAPPING_OBJECTIVES", "MAPPING_COLUMNS", "column_dimension"]
+__all__ = ["SCENARIO_COLUMN", "OUTPUT_COLUMNS", "DESIGN_COLUMNS", "MAPPING_OBJECTIVES", "MAPPING_COLUMNS", "column_dimension"]
 
 #: Column naming the roadmap scenario of a candidate row (space shards, evaluations, pareto) in a
 #: study with ``scenarios``; absent otherwise.
@@ -28,6 +28,14 @@ _SERVING_OUTPUTS: tuple[str, ...] = (
     "tokens_per_s_per_user", "requests_per_s", "ttft_s", "tpot_s", "e2e_latency_s", "concurrency",
     "kv_capacity_sequences", "prefill_time_s", "kv_transfer_s", "violation_ttft", "violation_tpot",
     "prefill_accelerators", "decode_accelerators",
+)
+#: Outputs that depend on the hardware design alone (area, yield, price: no workload, no mapping, no clock), in the
+#: order :func:`archsweep.model.design.design_columns` returns them; a search may know them exactly before it
+#: evaluates a point (``surrogate_exact_design``).
+DESIGN_COLUMNS: tuple[str, ...] = (
+    "die_area_mm2", "dies_per_package", "yield", "accelerator_cost_usd", "system_capex_usd", "violation_reticle",
+    "area_compute_mm2", "area_sram_mm2", "area_hbm_phy_mm2", "area_io_phy_mm2", "area_noc_uncore_mm2",
+    "area_d2d_mm2", "area_total_silicon_mm2", "package_area_mm2",
 )
 _DERIVED_HARDWARE: tuple[str, ...] = ("hbm_bw_bytes_per_s", "hbm_capacity_bytes", "peak_matrix_flops_bf16")
 

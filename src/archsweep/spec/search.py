@@ -56,10 +56,12 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: ``surrogate_pool`` the candidates (:data:`SURROGATE_POOLS`), ``surrogate_constraints`` the feasibility
 #: model (:data:`SURROGATE_CONSTRAINT_MODELS`), ``surrogate_grid_share`` (with ``surrogate_pool: both``) the
 #: share of the surrogate's trials that choose among the whole-grid candidates only, ``surrogate_mapping`` whether
-#: the objectives' models take each workload's chosen mapping too (:mod:`archsweep.search.surrogatemapping`).
+#: the objectives' models take each workload's chosen mapping too (:mod:`archsweep.search.surrogatemapping`),
+#: ``surrogate_exact_design`` whether the objectives closed-form in the design (:data:`~archsweep.spec.columns.DESIGN_COLUMNS`)
+#: are computed for every candidate instead of predicted (:mod:`archsweep.search.designobjectives`).
 SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
                                       "surrogate_pool", "surrogate_constraints", "surrogate_grid_share",
-                                      "surrogate_mapping")
+                                      "surrogate_mapping", "surrogate_exact_design")
 #: ``surrogate_pool``: ``neighbours`` (default) the found front's free one- and two-axis neighbours plus 512
 #: random free points; ``grid`` every free grid point (screened by predicted mean); ``both`` the two sets
 #: together (``surrogate_grid_share`` splits the trials between them); ``fallback`` the neighbours first,
