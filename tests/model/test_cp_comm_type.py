@@ -18,10 +18,11 @@ from archsweep.load.study import parse_study
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
 from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s
-from archsweep.model.training.mapping import MappingArrays
+from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer, context_parallel_exposed_s
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
+from archsweep.spec.strategy import strategy_problems
 from archsweep.spec.training import TrainingJob
 from archsweep.spec.workload import Workload
 from archsweep.validation.cells import Skip, stated_job_options
@@ -115,3 +116,19 @@ def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> N
     assert (problem.file, problem.value, problem.allowed) == ("s.yaml", "'a2a+p2p'", "one of p2p, a2a, all_gather")
     assert problem.key_path.endswith("training.cp_comm_type")
     assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
+
+
+def test_a2a_mappings_split_each_ranks_heads_over_cp():
+    """s24-R: TransformerEngine's all-to-all asserts heads / tp and KV heads / tp divisible by cp; the search offers
+    no other a2a mapping, and a fixed one is refused (the ring and all_gather keep them)."""
+    a2a = _kind(P2P, "a2a")  # llama3-70b: 64 heads, 8 KV heads
+    mp, _ = enumerate_mappings(a2a)
+    kv = np.maximum(a2a.kv_heads // mp.tp, 1)
+    assert np.any(mp.cp > 1)
+    assert np.all(((a2a.heads // mp.tp) % mp.cp == 0) & (kv % mp.cp == 0))
+    for kind in ("p2p", "all_gather"):
+        other, _ = enumerate_mappings(_kind(P2P, kind))
+        assert np.any((other.tp == 8) & (other.cp == 2))
+    assert [k for k, _, _ in strategy_problems({"tp": 8, "cp": 2}, a2a)] == ["cp"]
+    assert strategy_problems({"tp": 4, "cp": 2}, a2a) == []
+    assert strategy_problems({"tp": 8, "cp": 2}, P2P) == []

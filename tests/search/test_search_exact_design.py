@@ -126,3 +126,20 @@ def test_the_study_file_is_checked(tmp_path: Path, kwargs: dict[str, object], ex
         load_study(path)
     text = str(info.value)
     assert "surrogate_exact_design" in text and expected in text and str(path) in text
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "sum", "worst"])
+def test_design_objectives_aggregate_as_the_worker_to_the_last_bit(tmp_path: Path, aggregate: str) -> None:
+    """s24-R: over three workloads the mean of three equal prices is not always the price in floating point (nor,
+    over more, the sum ``n`` times it); the design objectives aggregate as the worker does, so they equal its told
+    values bit for bit."""
+    study = load_study(_study(tmp_path, workloads=["llama3-8b", "mpt-1b", "llama3-70b"], aggregate=aggregate))
+    ctx = batch_context(study)
+    units, stacks = np.meshgrid(np.arange(60, 250, 7), np.array([4, 5, 6]))
+    searched = {"compute_units": units.ravel(), "hbm_stacks": stacks.ravel(),
+                "scaleup_bw_bytes_per_s": np.full(units.size, 900e9)}
+    columns = design_columns(hardware_batch(ctx, searched), ctx.tech)
+    per_workload = [{"tokens_per_s": np.ones(units.size), "energy_per_token_j": np.ones(units.size), **columns,
+                     "candidate_id": np.arange(units.size), "feasible": np.ones(units.size, dtype=bool)}] * 3
+    told, _, _, _ = aggregate_objectives(study, per_workload)
+    np.testing.assert_array_equal(design_objectives(ctx).values(searched)[:, 1], told[:, 1])

@@ -19,6 +19,8 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 
 from archsweep.model.design import design_columns
+from archsweep.results.pareto import Direction, to_minimization
+from archsweep.search.aggregate import aggregate_workloads
 from archsweep.search.grid import Axis
 from archsweep.spec.columns import DESIGN_COLUMNS
 from archsweep.spec.hardware import HardwareArrays
@@ -46,15 +48,17 @@ class DesignObjectives:
         directions: their directions ("minimize" / "maximize").
         workloads: workloads the objectives aggregate over.
         aggregate: the study's aggregation over workloads ("mean", "sum" or "worst"): a design column is the same
-            for every workload, so "sum" is ``workloads`` times it and the others are it.
+            for every workload, aggregated over ``workloads`` copies of it as the worker does
+            (:func:`~archsweep.search.aggregate.aggregate_workloads`: "sum" ``workloads`` times it, the others it,
+            to the last bit as the worker's).
     """
 
-    def __init__(self, hardware: HardwareOf, tech: Technology, columns: Sequence[str], directions: Sequence[str],
+    def __init__(self, hardware: HardwareOf, tech: Technology, columns: Sequence[str], directions: Sequence[Direction],
                  workloads: int, aggregate: str) -> None:
         self._hardware, self._tech = hardware, tech
         self._columns = tuple(columns)
-        self._sign = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-        self._times = float(workloads) if aggregate == "sum" else 1.0
+        self._directions = tuple(directions)
+        self._workloads, self._aggregate = workloads, aggregate
         self.exact = np.array([c in DESIGN_COLUMNS for c in self._columns])
         self._axes: tuple[Axis, ...] = ()
 
@@ -80,10 +84,12 @@ class DesignObjectives:
         design = design_columns(hw, self._tech)
         n = len(next(iter(searched.values()))) if searched else 0
         out = np.full((n, len(self._columns)), np.nan)
-        for j, column in enumerate(self._columns):
+        for j, (column, direction) in enumerate(zip(self._columns, self._directions)):
             if self.exact[j]:
-                out[:, j] = self._sign[j] * self._times * np.broadcast_to(design[column], (n,))
-        return out
+                stack = np.repeat(np.broadcast_to(np.asarray(design[column], dtype=np.float64), (n,))[None],
+                                  self._workloads, axis=0)
+                out[:, j] = aggregate_workloads(stack, self._aggregate, direction)
+        return to_minimization(out, self._directions)
 
 
 def overlay(predicted: np.ndarray, exact: np.ndarray | None) -> np.ndarray:

@@ -53,6 +53,7 @@ from archsweep.results.hypervolume import hypervolume, reference_point
 from archsweep.results.objectives import apply_constraints
 from archsweep.results.pareto import to_minimization
 from archsweep.results.provenance import file_sha256, run_id_for
+from archsweep.search.aggregate import aggregate_workloads
 from archsweep.search.dedup import PointCache, Told, counted, finite_or_cap, point_key, space_size
 from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.mappingattrs import MAPPING_ATTR, mapping_attrs
@@ -140,12 +141,7 @@ def aggregate_objectives(study: Study, per_workload: Sequence[Mapping[str, np.nd
     objectives = []
     for o in study.objectives:
         stack = np.stack([np.asarray(cols[o.column], dtype=np.float64) for cols in per_workload])
-        if spec.aggregate == "sum":
-            objectives.append(stack.sum(axis=0))
-        elif spec.aggregate == "worst":
-            objectives.append(stack.min(axis=0) if o.direction == "maximize" else stack.max(axis=0))
-        else:
-            objectives.append(stack.mean(axis=0))
+        objectives.append(aggregate_workloads(stack, spec.aggregate, o.direction))
     names = sorted(k for k in per_workload[0] if k.startswith("violation_"))
     n = len(per_workload[0]["candidate_id"])
     constraints = (np.stack([np.max([np.asarray(c[k], dtype=np.float64) for c in per_workload], axis=0) for k in names], axis=1)

@@ -24,7 +24,7 @@ import numpy as np
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import StackParallelism
-from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, parse_strategy, tp_divides
+from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, a2a_splits_heads, parse_strategy, tp_divides
 from archsweep.spec.workload import Workload
 
 __all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "restrict_to_stack", "MAPPING_COLUMNS",
@@ -120,7 +120,8 @@ def _product(choices: dict[str, Iterable[float]]) -> dict[str, np.ndarray]:
 
 def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None, *,
                        tp_overlap: bool = False) -> tuple[MappingArrays, float | None]:
-    """Every hardware-independent valid mapping for ``workload`` as one 1-D batch.
+    """Every hardware-independent valid mapping for ``workload`` as one 1-D batch (under ``cp_comm_type`` "a2a" only
+    the tp x cp whose rank's heads cp splits, :func:`~archsweep.spec.strategy.a2a_splits_heads`).
 
     Args:
         workload: the model being trained.
@@ -174,6 +175,9 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # With flash attention, selective recomputation (of the unfused attention core) costs and
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
+    if workload.training.cp_comm_type == "a2a":  # TransformerEngine's all-to-all splits each rank's heads over cp
+        pairs, where = np.unique(np.stack([tp, cols["cp"]], axis=1), axis=0, return_inverse=True)
+        keep &= np.array([a2a_splits_heads(workload, int(t), int(c)) for t, c in pairs], dtype=bool)[where.ravel()]
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     overlap_ok = (tp > 1) & (cols["sequence_parallel"] > 0)
     cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
