@@ -1,13 +1,13 @@
 """Objectives a search knows exactly before it evaluates a point: those closed-form in the hardware design.
 
-A study's objective that is one of :data:`archsweep.model.design.DESIGN_COLUMNS` (the package price, the die
+A study's objective that is one of :data:`archsweep.spec.columns.DESIGN_COLUMNS` (the package price, the die
 area, the system capex, ...) depends on the design alone, the same for every workload and mapping, and costs
 microseconds a candidate instead of a best-mapping search. With ``surrogate_exact_design`` the surrogate sampler
 (:mod:`archsweep.search.surrogate`) takes these values from :class:`DesignObjectives` for every candidate instead
-of predicting them with a Gaussian process. Why: the package price steps down 15-17 % where a design splits
-into chiplets, a cliff across compute units x bandwidth a smooth GP over-predicts on one side of, which hid the
-cheap end of grid 1's front on seed 18 (``docs/search-quality-history.md``, s23-U: the true price in place of
-the GP's lifted 12 seeds by +0.0030, SE 0.0007).
+of predicting them with a Gaussian process: the package price steps down 15-17 % where a design splits into
+chiplets, a cliff across compute units x bandwidth a smooth GP over-predicts on one side of (s23-U: it hid the cheap
+end of grid 1's front on seed 18). Measured on both search-quality grids it is level with the GP's prediction
+(paired +0.0003, SE 0.0009 / 0.0006; the worst seed moves): ``docs/search-quality-history.md``, s24-D.
 """
 
 from __future__ import annotations
@@ -26,16 +26,11 @@ from archsweep.spec.columns import DESIGN_COLUMNS
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
-__all__ = ["DesignObjectives", "design_objective_columns", "overlay"]
+__all__ = ["DesignObjectives", "overlay"]
 
 #: The hardware of grid points: searched parameter name -> values (one per point), to a candidate batch (the
 #: worker's :func:`~archsweep.search.worker.hardware_batch` on the study's base design).
 HardwareOf = Callable[[Mapping[str, np.ndarray]], HardwareArrays]
-
-
-def design_objective_columns(columns: Sequence[str]) -> tuple[str, ...]:
-    """The objective columns among ``columns`` that are closed-form in the design."""
-    return tuple(c for c in columns if c in DESIGN_COLUMNS)
 
 
 class DesignObjectives:
