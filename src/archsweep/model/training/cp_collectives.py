@@ -45,7 +45,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["a2a_elements", "cp_bytes_per_layer", "cp_exposed_s", "ring_mask_applies"]
+__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "ring_mask_applies"]
 
 _BF16_BYTES = 2.0
 
@@ -55,22 +55,17 @@ def ring_mask_applies(wl: Workload) -> bool:
     return wl.training.cp_comm_type == "p2p"
 
 
-def _q_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
-    """Query (and output) elements of a rank's ``tokens`` local tokens, its heads split over tp."""
-    return tokens * wl.heads * wl.head_dim / mp.tp
-
-
-def a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(q or output elements, k plus v elements) of a rank's ``tokens`` local tokens: the forward's q, k, v and
-    output all-to-alls and the backward's dO, dq, dk, dv move these."""
-    return _q_elements(wl, mp, tokens), kv_elements(wl, mp, tokens)
+def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(q or output elements, k plus v elements) of a rank's ``tokens`` local tokens, its heads split over tp: the
+    forward's q, k, v and output all-to-alls and the backward's dO, dq, dk, dv move these."""
+    return tokens * wl.heads * wl.head_dim / mp.tp, kv_elements(wl, mp, tokens)
 
 
 def _a2a_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                  tokens: np.ndarray) -> np.ndarray:
     """One layer's and micro-batch's all-to-all time (s), forward and backward: q, k, v, out, dO, dq, dk, dv, each
     one ``alltoall_time_s`` of its whole tensor (own share included) over the cp ranks at stride tp."""
-    q, kv = a2a_elements(wl, mp, tokens)
+    q, kv = _a2a_elements(wl, mp, tokens)
     per = ring_kv_bytes_per_element(wl)
     c = np.maximum(mp.cp, 1.0)
     t_q = coll.alltoall_time_s(hw, per * q, c, mp.tp, cal.collective_bw_efficiency)
@@ -108,7 +103,7 @@ def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> n
     if kind == "p2p":
         return ring_bytes_per_layer(wl, mp, tokens)
     c = np.maximum(mp.cp, 1.0)
-    q, kv = a2a_elements(wl, mp, tokens)
+    q, kv = _a2a_elements(wl, mp, tokens)
     if kind == "a2a":
         return ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (c - 1.0) / c
     return _BF16_BYTES * 3.0 * kv * (c - 1.0)
