@@ -9,6 +9,8 @@ when the study or the command is read, not after a sweep of infeasible rows.
 
 from __future__ import annotations
 
+import numpy as np
+
 from archsweep.spec.errors import InputError
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.workload import Workload
@@ -90,15 +92,16 @@ def tp_divides(workload: Workload, tp: int) -> bool:
     return workload.heads % tp == 0 and (kv % tp == 0 or tp % kv == 0)
 
 
-def a2a_splits_heads(workload: Workload, tp: int, cp: int) -> bool:
+def a2a_splits_heads(workload: Workload, tp: np.ndarray | int, cp: np.ndarray | int) -> np.ndarray:
     """Whether the all-to-all context parallelism (``cp_comm_type`` "a2a") can split a rank's heads over ``cp``: the
     query heads per TP rank (heads / tp) and the KV heads per TP rank (kv_heads / tp, at least 1: replicated when tp
     exceeds them) both divisible by ``cp`` (NVIDIA/TransformerEngine release_v2.8
     transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py, ``AttnFuncWithCPAndQKVOA2A``
-    asserts 'The number of attention heads needs to be divisible by CP size!'). True at cp 1 and for the other kinds."""
-    if cp <= 1 or workload.training.cp_comm_type != "a2a":
-        return True
-    return (workload.heads // tp) % cp == 0 and max(workload.kv_heads // tp, 1) % cp == 0
+    asserts 'The number of attention heads needs to be divisible by CP size!'). True at cp 1 and for the other kinds;
+    element-wise over arrays of ``tp`` and ``cp`` (one bool per mapping)."""
+    tp, cp = np.asarray(tp), np.asarray(cp)
+    splits = ((workload.heads // tp) % cp == 0) & (np.maximum(workload.kv_heads // tp, 1) % cp == 0)
+    return (cp <= 1) | (workload.training.cp_comm_type != "a2a") | splits
 
 
 def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
@@ -114,7 +117,7 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
         out.append(("pp", int(fixed["pp"]), f"at most the {workload.layers} layers of {name}"))
     if "cp" in fixed and fixed["cp"] > 1 and workload.seq_len % (2 * int(fixed["cp"])) != 0:
         out.append(("cp", int(fixed["cp"]), f"a cp with 2*cp dividing the sequence length {workload.seq_len} of {name}"))
-    if "cp" in fixed and "tp" in fixed and not a2a_splits_heads(workload, int(fixed["tp"]), int(fixed["cp"])):
+    if "cp" in fixed and "tp" in fixed and not bool(a2a_splits_heads(workload, int(fixed["tp"]), int(fixed["cp"]))):
         tp = int(fixed["tp"])
         out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a, a cp dividing the {workload.heads // tp} query "
                     f"heads and {max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))

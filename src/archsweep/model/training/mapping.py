@@ -175,9 +175,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # With flash attention, selective recomputation (of the unfused attention core) costs and
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
-    if workload.training.cp_comm_type == "a2a":  # TransformerEngine's all-to-all splits each rank's heads over cp
-        pairs, where = np.unique(np.stack([tp, cols["cp"]], axis=1), axis=0, return_inverse=True)
-        keep &= np.array([a2a_splits_heads(workload, int(t), int(c)) for t, c in pairs], dtype=bool)[where.ravel()]
+    keep &= a2a_splits_heads(workload, tp, cols["cp"])  # TransformerEngine's all-to-all splits each rank's heads over cp
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     overlap_ok = (tp > 1) & (cols["sequence_parallel"] > 0)
     cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
