@@ -78,6 +78,17 @@ def test_fp8_attention_speeds_the_h200_lora_row_less_than_nvidia_measured_end_to
     assert 1.01 < gain < 1.15 / 1.11
 
 
+def test_all_gather_cp_runs_the_attention_kernel_in_bf16() -> None:
+    """TransformerEngine (release_v2.8 ``attn_forward_func_with_cp``) calls the all-gather CP class without its FP8
+    arguments: FP8 attention asked for there changes nothing, while the ring (p2p) and cp 1 run it faster."""
+    row = runs_by_id()[_H200]
+    gathered = {**row, "cp": "2", "dp": "2", "cp_comm_type": "all_gather"}
+    assert _step(gathered) == _step({**gathered, "fp8_attention": ""})
+    ring = {**gathered, "cp_comm_type": "p2p"}
+    assert _step(ring) < _step({**ring, "fp8_attention": ""})
+    assert _step(row) < _step({**row, "fp8_attention": ""})
+
+
 def test_no_effect_without_a_part_rate() -> None:
     row = runs_by_id()["mlperf_train_v5.0_NVIDIA_nyx_n1_ngc25.04_nemo_llama2_70b_lora"]  # B200, fp8_attention yes
     assert row["fp8_attention"] == "yes"

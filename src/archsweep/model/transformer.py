@@ -30,7 +30,7 @@ from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
 from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
-from archsweep.model.training.cp_collectives import ring_mask_applies
+from archsweep.model.training.cp_collectives import fp8_attention_runs, ring_mask_applies
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -169,8 +169,10 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
               * (fa_fwd - cal.kernel_overhead_s) + cal.kernel_overhead_s)
     if cal.fp8_attention_rate_ratio != 1.0:
         # FP8 attention (the job's fp8_dot_product_attention): the forward at the part's published FP8 kernel
-        # rate; the backward keeps the BF16 rate (no FP8 attention backward rate is published).
-        fa_fwd = (fa_fwd - cal.kernel_overhead_s) / cal.fp8_attention_rate_ratio + cal.kernel_overhead_s
+        # rate; the backward keeps the BF16 rate (its FP8 rate moves with the cuDNN release: s25-A). The all-gather
+        # CP runs BF16 attention whatever the recipe (cp_collectives.fp8_attention_runs).
+        ratio = np.where(fp8_attention_runs(wl, c), cal.fp8_attention_rate_ratio, 1.0)
+        fa_fwd = (fa_fwd - cal.kernel_overhead_s) / ratio + cal.kernel_overhead_s
     if wl.position_encoding == "alibi" and cal.alibi_bias_bytes_per_score > 0:
         # Kernels that read ALiBi as a materialised bias: HBM traffic per (causal) score element,
         # forward once, backward twice (recomputed scores + gradient), not hidden behind the MMAs.

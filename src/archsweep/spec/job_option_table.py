@@ -222,8 +222,10 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "The attention core (the flash-attention kernel) runs in FP8 (TransformerEngine DelayedScaling(fp8_dpa=True): "
         "Megatron-Core fp8_dot_product_attention, NeMo FP8_DPA=1 in the MLPerf LoRA configs): the forward at the "
         "part's FP8 attention rate (fp8_attention_rate_ratio, data/hardware/low_precision_rates.yaml; a part without "
-        "one: the BF16 rate), the backward at the BF16 rate (no FP8 attention backward rate is published). precision "
-        "fp8 only. Default false (Megatron-Core's).",
+        "one: the BF16 rate), the backward at the BF16 rate (the FP8 backward's rate over BF16 moves with the cuDNN "
+        "release, docs/model-accuracy.md s25-A). Under cp_comm_type all_gather at cp > 1 the kernel runs BF16: "
+        "TransformerEngine calls that CP class without its FP8 arguments. precision fp8 only. Default false "
+        "(Megatron-Core's).",
         csv_column="fp8_attention", csv_generic=True),
     JobOption(
         "pipeline_layout", "layout", "", "--pipeline-layout",
@@ -277,7 +279,8 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "attention kernel and of its output after (AttnFuncWithCPAndQKVOA2A, Ulysses: nothing overlaps the kernel; it "
         "asserts each rank's query and KV heads divisible by cp, so the search offers only such tp x cp and a fixed "
         "strategy that breaks it is refused); "
-        "all_gather, an exposed K/V all-gather and dK/dV reduce-scatter (AttnFuncWithCPAndKVAllGather, BF16). The "
+        "all_gather, an exposed K/V all-gather and dK/dV reduce-scatter (AttnFuncWithCPAndKVAllGather, BF16, its "
+        "attention kernel BF16 even with fp8_dot_product_attention). The "
         "hierarchical a2a+p2p is not priced. Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
         "(NVIDIA/Megatron-LM @d98e8a6 megatron/core/extensions/transformer_engine.py L2141-2142); the MLPerf NeMo 2 "
         "LoRA configs run a2a (data/validation/derive/mlperf_cp_comm_type.py).",

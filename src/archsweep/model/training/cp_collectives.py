@@ -45,7 +45,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "ring_mask_applies"]
+__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "fp8_attention_runs", "ring_mask_applies"]
 
 _BF16_BYTES = 2.0
 
@@ -53,6 +53,15 @@ _BF16_BYTES = 2.0
 def ring_mask_applies(wl: Workload) -> bool:
     """Whether the job's context parallelism runs the ring's cp steps, cp - 1 of them unmasked (``p2p``)."""
     return wl.training.cp_comm_type == "p2p"
+
+
+def fp8_attention_runs(wl: Workload, cp: np.ndarray) -> np.ndarray:
+    """Where a job asking for FP8 attention (``fp8_dot_product_attention``) gets it, element-wise over ``cp``: not
+    under the all-gather CP at cp > 1, whose attention class TransformerEngine calls without the FP8 arguments
+    (release_v2.8 ``attn_forward_func_with_cp`` L3803-3807) and whose K / V are gathered in BF16, so its kernel
+    runs BF16 (the backend filter keeps FusedAttention for FP8 under CP, ``utils.get_attention_backend``)."""
+    gathered = wl.training.cp_comm_type == "all_gather"
+    return ~(gathered & (np.asarray(cp) > 1))
 
 
 def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
