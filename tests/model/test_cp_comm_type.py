@@ -17,7 +17,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import parse_study
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
-from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s
+from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s, cp_kernel_extra_s
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer, context_parallel_exposed_s
 from archsweep.spec.errors import InputError
@@ -132,3 +132,46 @@ def test_a2a_mappings_split_each_ranks_heads_over_cp():
     assert [k for k, _, _ in strategy_problems({"tp": 8, "cp": 2}, a2a)] == ["cp"]
     assert strategy_problems({"tp": 4, "cp": 2}, a2a) == []
     assert strategy_problems({"tp": 8, "cp": 2}, P2P) == []
+
+
+def _extra(kind: str, cp: float, tp: float = 2.0) -> tuple[float, float]:
+    """(forward, backward) s around the attention kernels for the 70B at 8k tokens a rank, BF16 q and K / V."""
+    wl = _kind(P2P, kind)
+    tokens, heads, kv_heads, d = 8192.0 / cp, wl.heads / tp, max(wl.kv_heads / tp, 1.0), wl.head_dim
+    q, kv = 2.0 * tokens * heads * d, 4.0 * tokens * kv_heads * d
+    fwd, bwd = cp_kernel_extra_s(HW, wl, CAL, np.asarray([cp]), np.asarray([q]), np.asarray([kv]))
+    return float(fwd[0]), float(bwd[0])
+
+
+def test_ring_merges_are_the_p2p_formula_and_the_all_to_all_merges_nothing():
+    """p2p: cp steps of output correction / dq, dkv accumulation plus cp - 1 extra kernels (the formula transformer.py
+    held inline before s25-C); a2a runs one attention kernel over the whole sequence: nothing around it."""
+    over = CAL.kernel_overhead_s
+    wl = _kind(P2P, "p2p")
+    tokens, heads, kv_heads, d = 8192.0 / 4, wl.heads / 2, wl.kv_heads / 2, wl.head_dim
+    q, kv = 2.0 * tokens * heads * d, 4.0 * tokens * kv_heads * d
+    rate = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency
+    fwd, bwd = _extra("p2p", 4.0)
+    assert fwd == pytest.approx(4 * (3 * q / rate + 2 * over) + 3 * over, rel=1e-12)
+    assert bwd == pytest.approx(4 * ((3 * q + 5 * kv) / rate + 3 * over) + 3 * over, rel=1e-12)
+    for cp in (2.0, 8.0, 16.0):
+        assert _extra("a2a", cp) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["p2p", "a2a", "all_gather"])
+def test_nothing_around_the_kernel_at_cp_1(kind):
+    assert _extra(kind, 1.0) == (0.0, 0.0)
+
+
+def test_all_gather_copies_grow_with_the_gathered_k_v():
+    """The all-gather copies each chunk's K / V range out of the gathered (cp x local) K / V: more ranks, more
+    bytes a rank copies for the same local tokens; the backward (copies, accumulation, reorders) above the forward."""
+    by_cp = []
+    for cp in (2.0, 4.0, 8.0, 16.0):
+        wl = _kind(P2P, "all_gather")
+        tokens, d = 4096.0, wl.head_dim
+        q, kv = 2.0 * tokens * wl.heads / 2 * d, 4.0 * tokens * wl.kv_heads / 2 * d
+        fwd, bwd = cp_kernel_extra_s(HW, wl, CAL, np.asarray([cp]), np.asarray([q]), np.asarray([kv]))
+        assert 0.0 < float(fwd[0]) < float(bwd[0])
+        by_cp.append(float(fwd[0]) + float(bwd[0]))
+    assert all(b > a for a, b in zip(by_cp, by_cp[1:]))

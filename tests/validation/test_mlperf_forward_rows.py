@@ -175,7 +175,10 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     7.15 %, v5.0 7.91 %, v5.1 7.14 %, the group 7.60 %. s24-G: context parallelism as TransformerEngine runs it (the
     22 rows whose NeMo 2 yaml or printed config says cp_comm_type a2a: all-to-alls exposed, no ring discount; sourced
     from TransformerEngine's code, nothing tuned): v5.0 non-AMD 6.81 %, v5.0 7.62 %, v5.1 9.18 % (its Blackwell FP8
-    attention rows, already predicted slow, +8 points each), the group 8.25 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    attention rows, already predicted slow, +8 points each), the group 8.25 %. s25-C: the ring's per-step merges no
+    longer charged to the all-to-all CP, which runs one attention kernel and merges nothing (TransformerEngine's
+    code, nothing tuned): the v5.0 Blackwell CP 8 a2a rows -4 .. +9 -> -15 .. -4 %, the v5.1 ones +16 .. +26 -> +2
+    .. +11 %: v5.0 non-AMD 7.21 %, v5.0 7.96 %, v5.1 5.63 %, the group 7.02 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
     the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
@@ -187,11 +190,11 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     def mape(rows: list[dict[str, str]]) -> float:
         return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
 
-    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(6.81, abs=0.1)  # 7.15 before s24-G, 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
+    assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.21, abs=0.1)  # 6.81 before s25-C, 7.15 before s24-G, 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
     assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
-    assert mape(V50) == pytest.approx(7.62, abs=0.1)  # 7.91 before s24-G, 8.21 before s22-R, 8.99 before s20-B
-    assert mape(V51) == pytest.approx(9.18, abs=0.1)  # 7.14 before s24-G, 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
-    assert mape(FORWARD) == pytest.approx(8.25, abs=0.1)  # 7.60 before s24-G, 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
+    assert mape(V50) == pytest.approx(7.96, abs=0.1)  # 7.62 before s25-C, 7.91 before s24-G, 8.21 before s22-R, 8.99 before s20-B
+    assert mape(V51) == pytest.approx(5.63, abs=0.1)  # 9.18 before s25-C, 7.14 before s24-G, 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
+    assert mape(FORWARD) == pytest.approx(7.02, abs=0.1)  # 8.25 before s25-C, 7.60 before s24-G, 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,

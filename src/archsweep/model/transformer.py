@@ -30,7 +30,7 @@ from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
 from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
-from archsweep.model.training.cp_collectives import fp8_attention_runs, ring_mask_applies
+from archsweep.model.training.cp_collectives import cp_kernel_extra_s, fp8_attention_runs, ring_mask_applies
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -188,19 +188,13 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     unfused_bwd = sc[1] + av[1] + 2.0 * softmax_fwd
     core_fwd = np.where(flash, fa_fwd, unfused_fwd)
     core_bwd = np.where(flash, fa_bwd, unfused_bwd)
-    # Ring attention (cp > 1) runs the core as cp partial steps and merges them (TransformerEngine
-    # v1.6rc2 AttnFuncWithCP, transformer_engine/pytorch/attention.py): per step, forward, the
-    # output correction out += out_step * exp(lse_step - lse) (read out, out_step, write out) and
-    # the log-sum-exp update; backward, dq += dq_step (read 2, write 1), the cat of dk, dv into one
-    # buffer (read 1, write 1) and dkv += dkv_step (read 2, write 1). HBM-bound, each kernel +
-    # kernel_overhead_s, plus one attention kernel per extra step in each direction. No new constant.
+    # Context parallelism's work around the attention kernels: the ring's per-step merges, the all-gather's copies
+    # (cp_collectives.cp_kernel_extra_s; none for the all-to-all).
     q_bytes = 2.0 * tokens * heads_local * qk_dim
     kv_bytes = 2.0 * 2.0 * tokens * kv_heads_for_attn * qk_dim
-    ring = c > 1
-    core_fwd = core_fwd + np.where(ring, c * (hbm_pass_s(hw, cal, 3.0 * q_bytes) + 2.0 * cal.kernel_overhead_s)
-                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
-    core_bwd = core_bwd + np.where(ring, c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * cal.kernel_overhead_s)
-                                   + (c - 1.0) * cal.kernel_overhead_s, 0.0)
+    cp_fwd, cp_bwd = cp_kernel_extra_s(hw, wl, cal, c, q_bytes, kv_bytes)
+    core_fwd = core_fwd + cp_fwd
+    core_bwd = core_bwd + cp_bwd
     core_flops = np.where(flash, 0.5 * full_core_flops, full_core_flops)
     core_hbm = np.where(flash, bpe * tokens * (heads_local * qk_dim + 2 * kv_heads_for_attn * qk_dim + heads_local * v_dim),
                         10.0 * score_elems + sc[3] + av[3])

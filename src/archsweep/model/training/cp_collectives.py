@@ -25,7 +25,8 @@ L3789-3823 picks the class):
 
 The attention kernel itself under both: one causal kernel (a2a: the whole sequence; all_gather: each query chunk
 against the K / V up to it, ``causal_bottom_right``), so the ring's unmasked-step discount
-(``attention_kernel.ring_attention_mask_factor``) does not apply (:func:`ring_mask_applies`).
+(``attention_kernel.ring_attention_mask_factor``) does not apply (:func:`ring_mask_applies`), nor do the ring's per-step
+merges; the all-gather's chunk copies take their place (:func:`cp_kernel_extra_s`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.model import collectives as coll
+from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.model.training.ring_attention import (
     context_parallel_bytes_per_layer as ring_bytes_per_layer,
@@ -45,7 +47,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "fp8_attention_runs", "ring_mask_applies"]
+__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "cp_kernel_extra_s", "fp8_attention_runs", "ring_mask_applies"]
 
 _BF16_BYTES = 2.0
 
@@ -62,6 +64,43 @@ def fp8_attention_runs(wl: Workload, cp: np.ndarray) -> np.ndarray:
     runs BF16 (the backend filter keeps FusedAttention for FP8 under CP, ``utils.get_attention_backend``)."""
     gathered = wl.training.cp_comm_type == "all_gather"
     return ~(gathered & (np.asarray(cp) > 1))
+
+
+def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np.ndarray, q_bytes: np.ndarray,
+                      kv_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(forward, backward) time (s, one layer and micro-batch) a rank's context-parallel attention spends around
+    its attention kernels beyond one kernel over its queries: HBM-bound copies and merges at ``hbm_pass_s`` and
+    ``kernel_overhead_s`` per extra kernel. ``q_bytes``: the rank's BF16 queries (its output alike); ``kv_bytes``:
+    its BF16 K and V. 0 at cp 1. By ``cp_comm_type`` (TransformerEngine release_v2.8 context_parallel.py):
+
+    * ``p2p``, the ring (v1.6rc2 ``AttnFuncWithCP`` onward): per step, forward, the output correction
+      out += out_step * exp(lse_step - lse) (read out, out_step, write out) and the log-sum-exp update; backward,
+      dq += dq_step (read 2, write 1), the cat of dk, dv into one buffer (read 1, write 1) and dkv += dkv_step
+      (read 2, write 1); plus one attention kernel per extra step in each direction.
+    * ``a2a`` (``AttnFuncWithCPAndQKVOA2A``): one attention kernel over the whole sequence, nothing merged: 0 (the
+      chunk reorders around the all-to-alls overlap the transfers, as cp_exposed_s takes them).
+    * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies.
+      Forward: the gathered K / V's chunk reorder (``index_select``, read + write of G = cp x ``kv_bytes``), each
+      chunk's q (``contiguous``) and its K / V range (chunk ids rank and 2 cp - 1 - rank reach (2 cp + 1) / (2 cp)
+      of G together) copied, each chunk's output copied into ``out``: 4 q + (4 + 1 / cp) G bytes, 11 kernels more
+      than one attention kernel. Backward: the re-gathered K / V reordered, each chunk's dO, q and output copied,
+      its K / V range copied, dq copied, dk / dv made contiguous and added into the gathered dk / dv (read 2, write
+      1), dk / dv reordered back, and the reduce-scattered shards made contiguous: 8 q + (4 + 7 f) G + 2 kv bytes
+      with f = (2 cp + 1) / (2 cp), 27 kernels more."""
+    c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
+    over = cal.kernel_overhead_s
+    kind = wl.training.cp_comm_type
+    if kind == "p2p":
+        fwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes) + 2.0 * over) + (c - 1.0) * over
+        bwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * over) + (c - 1.0) * over
+    elif kind == "all_gather":
+        gathered, reach = c * kv_bytes, (2.0 * c + 1.0) / (2.0 * c)
+        fwd = hbm_pass_s(hw, cal, 4.0 * q_bytes + (4.0 + 1.0 / c) * gathered) + 11.0 * over
+        bwd = hbm_pass_s(hw, cal, 8.0 * q_bytes + (4.0 + 7.0 * reach) * gathered + 2.0 * kv_bytes) + 27.0 * over
+    else:
+        return np.zeros_like(c * q_bytes), np.zeros_like(c * q_bytes)
+    on = c > 1.0
+    return np.where(on, fwd, 0.0), np.where(on, bwd, 0.0)
 
 
 def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
