@@ -17,7 +17,7 @@ from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import parse_study
 from archsweep.load.workloads import load_workload
 from archsweep.model import collectives as coll
-from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s, cp_kernel_extra_s
+from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s, cp_kernel_extra_s, ring_steps
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer, context_parallel_exposed_s
 from archsweep.spec.errors import InputError
@@ -95,13 +95,19 @@ def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
 
 
 def test_the_option_is_checked_where_it_is_read():
-    with pytest.raises(InputError, match="cp_comm_type.*one of p2p, a2a, all_gather"):
+    with pytest.raises(InputError, match=r"cp_comm_type.*one of p2p, a2a, all_gather, a2a\+p2p"):
         TrainingJob(1, 1, cp_comm_type="ulysses")  # type: ignore[arg-type]
     assert TrainingJob(1, 1).cp_comm_type == "p2p"
+    assert TrainingJob(1, 1, cp_comm_type="a2a+p2p", cp_a2a_size=4).cp_a2a_size == 4
+    for kind, size in (("a2a+p2p", 0), ("a2a+p2p", 1), ("a2a", 4), ("p2p", 2)):
+        with pytest.raises(InputError, match=r"cp_a2a_size.*>= 2 with cp_comm_type a2a\+p2p, 0 with any other"):
+            TrainingJob(1, 1, cp_comm_type=kind, cp_a2a_size=size)  # type: ignore[arg-type]
     assert stated_job_options({"cp_comm_type": "a2a"})["cp_comm_type"] == "a2a"
     assert stated_job_options({"cp_comm_type": ""})["cp_comm_type"] == "p2p"
-    with pytest.raises(Skip, match=r"cp_comm_type='a2a\+p2p' not understood; allowed: one of p2p, a2a, all_gather"):
+    with pytest.raises(Skip, match=r"cp_comm_type='a2a\+p2p' needs its all-to-all group size"):
         stated_job_options({"cp_comm_type": "a2a+p2p"})
+    with pytest.raises(Skip, match=r"cp_comm_type='ring' not understood; allowed: one of p2p, a2a, all_gather"):
+        stated_job_options({"cp_comm_type": "ring"})
 
 
 
@@ -111,10 +117,14 @@ def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> N
     study = parse_study(copy.deepcopy(doc), file="s.yaml")
     assert study_workload(study, "asked").training.cp_comm_type == "a2a"
     assert study_workload(study, "llama3-8b").training.cp_comm_type == "p2p"
-    doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"
+    doc["workloads"][0]["training"]["cp_comm_type"] = "ulysses"
     problem = opt.study_problem(copy.deepcopy(doc))
-    assert (problem.file, problem.value, problem.allowed) == ("s.yaml", "'a2a+p2p'", "one of p2p, a2a, all_gather")
+    assert (problem.file, problem.value, problem.allowed) == ("s.yaml", "'ulysses'",
+                                                              "one of p2p, a2a, all_gather, a2a+p2p")
     assert problem.key_path.endswith("training.cp_comm_type")
+    doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"  # without its all-to-all group size
+    problem = opt.study_problem(copy.deepcopy(doc))
+    assert problem.file == "s.yaml" and problem.key_path.endswith("cp_a2a_size") and problem.value == "0"
     assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
 
 
@@ -175,3 +185,68 @@ def test_all_gather_copies_grow_with_the_gathered_k_v():
         assert 0.0 < float(fwd[0]) < float(bwd[0])
         by_cp.append(float(fwd[0]) + float(bwd[0]))
     assert all(b > a for a, b in zip(by_cp, by_cp[1:]))
+
+
+def _hier(a2a_size: int, seq: int = 32768) -> Workload:
+    """The 70B under the hierarchical CP: an all-to-all over ``a2a_size`` CP ranks, the ring over the groups."""
+    return replace(P2P, training=replace(P2P.training, cp_comm_type="a2a+p2p", cp_a2a_size=a2a_size, seq_len=seq))
+
+
+def test_hierarchical_mappings_take_a_cp_that_is_a_multiple_of_the_group_with_its_heads_split():
+    """Megatron-Core's hierarchical sizes multiply to cp; the all-to-all level splits each rank's heads (TE's assert)."""
+    wl = _hier(4)
+    mp, _ = enumerate_mappings(wl)
+    assert set(np.unique(mp.cp)) <= {1.0, 4.0, 8.0, 12.0, 16.0, 32.0, 64.0} and np.any(mp.cp == 8)
+    assert np.all((mp.cp == 1) | (((wl.heads // mp.tp) % 4 == 0) & (np.maximum(wl.kv_heads // mp.tp, 1) % 4 == 0)))
+    assert [k for k, _, _ in strategy_problems({"tp": 2, "cp": 2}, wl)] == ["cp"]  # 2 is no multiple of 4
+    assert [k for k, _, _ in strategy_problems({"tp": 4, "cp": 8}, wl)] == ["cp"]  # 2 KV heads a rank, not by 4
+    assert strategy_problems({"tp": 2, "cp": 8}, wl) == []
+
+
+def test_hierarchical_at_cp_equal_to_its_group_is_the_plain_all_to_all():
+    """TransformerEngine runs a2a when the p2p group has one rank (attn_forward_func_with_cp)."""
+    mp = _mapping(2, 4)
+    tokens = mp.micro_batch * 32768 / mp.cp
+    for core in (1e-6, 1e-3):
+        assert _exposed(_hier(4), mp, core) == _exposed(_kind(P2P, "a2a", seq=32768), mp, core)
+    assert float(cp_bytes_per_layer(_hier(4), mp, tokens)[0]) == float(
+        cp_bytes_per_layer(_kind(P2P, "a2a", seq=32768), mp, tokens)[0])
+    assert float(ring_steps(_hier(4), mp.cp)[0]) == 1.0
+    q = np.asarray([1e7])
+    assert [float(x[0]) for x in cp_kernel_extra_s(HW, _hier(4), CAL, mp.cp, q, q)] == [0.0, 0.0]
+
+
+def test_hierarchical_is_its_all_to_all_plus_a_ring_of_the_groups():
+    """cp 8 as 2 x 4: the all-to-all over 2 ranks at stride tp, then a 4-rank ring at stride 2 tp holding twice the
+    tokens and half the heads; 4 ring steps and their merges."""
+    wl, mp = _hier(2), _mapping(2, 8)
+    tokens = mp.micro_batch * 32768 / mp.cp
+    ring_mp = _mapping(4, 4)
+    ring_wl = _kind(P2P, "p2p", seq=32768)
+    for core in (1e-6, 1e-3, 10.0):
+        ring = float(context_parallel_exposed_s(HW, ring_wl, ring_mp, CAL, tokens * 2, np.ones(1), np.ones(1),
+                                                np.asarray([core]), np.asarray([2 * core]))[0])
+        a2a = float(cp_exposed_s(HW, _kind(P2P, "a2a", seq=32768), _mapping(2, 2), CAL, tokens, np.ones(1),
+                                 np.ones(1), np.asarray([core]), np.asarray([2 * core]))[0])
+        assert _exposed(wl, mp, core) == pytest.approx(a2a + ring, rel=1e-12)
+        assert a2a > 0.0
+    assert float(ring_steps(wl, mp.cp)[0]) == 4.0
+    q, kv = np.asarray([2e7]), np.asarray([5e6])
+    hier = cp_kernel_extra_s(HW, wl, CAL, mp.cp, q, kv)
+    ring4 = cp_kernel_extra_s(HW, ring_wl, CAL, np.asarray([4.0]), q, kv)
+    assert [float(x[0]) for x in hier] == [float(x[0]) for x in ring4]
+    ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
+    a2a_bytes = float(cp_bytes_per_layer(_kind(P2P, "a2a", seq=32768), _mapping(2, 2), tokens)[0])
+    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + a2a_bytes, rel=1e-12)
+
+
+def test_a_study_entry_and_eval_take_the_hierarchical_option():
+    doc = opt.study_doc("opt", "tp=1,pp=1,cp=8,mb=1,recompute=none,zero=1",
+                        [{"model": "llama3-8b", "name": "hier",
+                          "training": {"cp_comm_type": "a2a+p2p", "cp_a2a_size": 2}}, "llama3-8b"])
+    study = parse_study(copy.deepcopy(doc), file="s.yaml")
+    job = study_workload(study, "hier").training
+    assert (job.cp_comm_type, job.cp_a2a_size) == ("a2a+p2p", 2)
+    doc["workloads"][0]["training"]["cp_a2a_size"] = 1
+    problem = opt.study_problem(copy.deepcopy(doc))
+    assert problem.key_path.endswith("training.cp_a2a_size") and problem.value == "1"

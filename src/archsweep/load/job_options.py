@@ -22,6 +22,7 @@ from archsweep.spec.training import (
     LORA_TARGETS,
     RECOMPUTE_MODULES,
     TrainingJob,
+    cp_a2a_size_problem,
     expand_lora_targets,
 )
 
@@ -73,6 +74,12 @@ def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precisio
     if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1 and not reported:
         p.append(InputError(file, at_layers, values["recompute_num_layers"], BLOCK_RECOMPUTE_LAYERS_ALLOWED))
         values["recompute_method"] = "uniform"  # reported above; the job read stays a valid one
+    at_a2a = _at("cp_a2a_size", key, names)
+    allowed = cp_a2a_size_problem(values["cp_comm_type"], values["cp_a2a_size"])
+    if allowed is not None and not any(e.problem.key_path == at_a2a for e in p):
+        p.append(InputError(file, at_a2a, values["cp_a2a_size"], allowed))
+    if allowed is not None:
+        values["cp_comm_type"], values["cp_a2a_size"] = "p2p", 0  # reported; the job read stays a valid one
     return {name: values[name] for name in JOB_OPTION_NAMES}
 
 

@@ -30,7 +30,7 @@ from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
 from archsweep.model.hbm_pass import hbm_pass_s
 from archsweep.model.projection import adapter_fwd_bwd, gemm_fwd_bwd
-from archsweep.model.training.cp_collectives import cp_kernel_extra_s, fp8_attention_runs, ring_mask_applies
+from archsweep.model.training.cp_collectives import cp_kernel_extra_s, fp8_attention_runs, ring_steps
 from archsweep.model.training.mapping import MappingArrays
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
@@ -160,9 +160,9 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
                                   hw.softmax_exponentials_per_cycle_per_unit)
     fa_rate = attn_peak * hw.matrix_efficiency * cal.flash_attention_efficiency * softmax
     # Causal ring attention (cp > 1): the cp - 1 off-diagonal steps run unmasked kernels, faster per FLOP.
-    # The all-to-all / all-gather CP runs one causal kernel per rank: no unmasked steps (cp_collectives).
-    ring_steps = c if ring_mask_applies(wl) else np.ones_like(c)
-    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(ring_steps, cal) / fa_rate + cal.kernel_overhead_s
+    # The all-to-all / all-gather CP runs one causal kernel per rank: no unmasked steps; the hierarchical one runs
+    # its ring's (cp_collectives.ring_steps).
+    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(ring_steps(wl, c), cal) / fa_rate + cal.kernel_overhead_s
     # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
     # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
     fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio

@@ -43,9 +43,9 @@ RecomputeMethod = Literal["uniform", "block"]
 RECOMPUTE_METHODS: tuple[RecomputeMethod, ...] = get_args(RecomputeMethod)
 
 #: TransformerEngine's context-parallel attention implementations the model prices (``cp_comm_type``;
-#: archsweep.model.training.ring_attention, archsweep.model.training.cp_collectives). TransformerEngine's fourth,
-#: hierarchical ``a2a+p2p``, needs Megatron-Core's ``hierarchical_context_parallel_sizes`` (not an input): not priced.
-CpCommType = Literal["p2p", "a2a", "all_gather"]
+#: archsweep.model.training.ring_attention, archsweep.model.training.cp_collectives); the hierarchical ``a2a+p2p``
+#: takes its all-to-all group's size from ``cp_a2a_size`` (Megatron-Core ``hierarchical_context_parallel_sizes``).
+CpCommType = Literal["p2p", "a2a", "all_gather", "a2a+p2p"]
 CP_COMM_TYPES: tuple[CpCommType, ...] = get_args(CpCommType)
 
 #: bool: true / false; count: an integer >= 0; choice: one of ``choices``; modules: a non-empty list of distinct
@@ -270,8 +270,9 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         csv_column="tp_overlap_rs_dgrad", csv_generic=True),
     JobOption(
         "cp_comm_type", "choice", "p2p", "--cp-comm-type",
-        "context parallelism's attention: p2p (the K/V ring), a2a (all-to-all, Ulysses) or all_gather "
-        "(TransformerEngine / Megatron-Core cp_comm_type; default p2p, Megatron-Core's)",
+        "context parallelism's attention: p2p (the K/V ring), a2a (all-to-all, Ulysses), all_gather or a2a+p2p "
+        "(all-to-all over --cp-a2a-size ranks, the ring over the groups) (TransformerEngine / Megatron-Core "
+        "cp_comm_type; default p2p, Megatron-Core's)",
         "Which TransformerEngine context-parallel attention a job with cp > 1 runs (Megatron-Core cp_comm_type, "
         "handed to TransformerEngine's attn_forward_func_with_cp; NVIDIA/TransformerEngine release_v2.8 "
         "transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py L3789-3823): p2p, the K/V "
@@ -280,11 +281,23 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "asserts each rank's query and KV heads divisible by cp, so the search offers only such tp x cp and a fixed "
         "strategy that breaks it is refused); "
         "all_gather, an exposed K/V all-gather and dK/dV reduce-scatter (AttnFuncWithCPAndKVAllGather, BF16, its "
-        "attention kernel BF16 even with fp8_dot_product_attention). The "
-        "hierarchical a2a+p2p is not priced. Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
+        "attention kernel BF16 even with fp8_dot_product_attention); a2a+p2p, the hierarchical one "
+        "(AttnFuncWithCPAndKVP2P with cp_group [a2a group, p2p group]): an all-to-all over cp_a2a_size consecutive "
+        "CP ranks, then the K/V ring over the cp / cp_a2a_size groups (each rank with the a2a group's tokens and "
+        "1 / cp_a2a_size of its heads), the output all-to-all back; the search offers only a cp that is 1 or a "
+        "multiple of cp_a2a_size with the rank's heads divisible by it. Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
         "(NVIDIA/Megatron-LM @d98e8a6 megatron/core/extensions/transformer_engine.py L2141-2142); the MLPerf NeMo 2 "
         "LoRA configs run a2a (data/validation/derive/mlperf_cp_comm_type.py).",
         csv_column="cp_comm_type", csv_generic=True, choices=CP_COMM_TYPES),
+    JobOption(
+        "cp_a2a_size", "count", 0, "--cp-a2a-size",
+        "with cp_comm_type a2a+p2p: the all-to-all group's size (2 or more; Megatron-Core "
+        "hierarchical_context_parallel_sizes[0]); 0 otherwise, the default",
+        "The all-to-all level of the hierarchical context parallelism cp_comm_type a2a+p2p (Megatron-Core "
+        "hierarchical_context_parallel_sizes = [cp_a2a_size, cp / cp_a2a_size]; TransformerEngine release_v2.8 "
+        "context_parallel.py AttnFuncWithCPAndKVP2P with cp_group [a2a group, p2p group]): 2 or more with a2a+p2p, "
+        "0 (the default) with every other cp_comm_type. A mapping's cp is 1 or a multiple of it; at cp = cp_a2a_size "
+        "the ring has one rank and TransformerEngine runs the plain a2a."),
 )
 
 #: The option names, in table order.

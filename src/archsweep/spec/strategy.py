@@ -93,15 +93,21 @@ def tp_divides(workload: Workload, tp: int) -> bool:
 
 
 def a2a_splits_heads(workload: Workload, tp: np.ndarray | int, cp: np.ndarray | int) -> np.ndarray:
-    """Whether the all-to-all context parallelism (``cp_comm_type`` "a2a") can split a rank's heads over ``cp``: the
-    query heads per TP rank (heads / tp) and the KV heads per TP rank (kv_heads / tp, at least 1: replicated when tp
-    exceeds them) both divisible by ``cp`` (NVIDIA/TransformerEngine release_v2.8
-    transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py, ``AttnFuncWithCPAndQKVOA2A``
-    asserts 'The number of attention heads needs to be divisible by CP size!'). True at cp 1 and for the other kinds;
-    element-wise over arrays of ``tp`` and ``cp`` (one bool per mapping)."""
+    """Whether the job's all-to-all context parallelism can run at (``tp``, ``cp``), element-wise over arrays (one
+    bool per mapping). ``cp_comm_type`` "a2a": the query heads per TP rank (heads / tp) and the KV heads per TP rank
+    (kv_heads / tp, at least 1: replicated when tp exceeds them) both divisible by ``cp`` (NVIDIA/TransformerEngine
+    release_v2.8 transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py,
+    ``AttnFuncWithCPAndQKVOA2A`` asserts 'The number of attention heads needs to be divisible by CP size!').
+    "a2a+p2p": ``cp`` a multiple of the job's ``cp_a2a_size`` (Megatron-Core's hierarchical sizes multiply to cp)
+    and those heads divisible by ``cp_a2a_size`` (the same split, over the all-to-all group). True at cp 1 and for
+    the other kinds."""
     tp, cp = np.asarray(tp), np.asarray(cp)
-    splits = ((workload.heads // tp) % cp == 0) & (np.maximum(workload.kv_heads // tp, 1) % cp == 0)
-    return (cp <= 1) | (workload.training.cp_comm_type != "a2a") | splits
+    kind = workload.training.cp_comm_type
+    if kind not in ("a2a", "a2a+p2p"):
+        return np.ones(np.broadcast(tp, cp).shape, dtype=bool)
+    group = cp if kind == "a2a" else np.full_like(cp, workload.training.cp_a2a_size)
+    splits = ((workload.heads // tp) % group == 0) & (np.maximum(workload.kv_heads // tp, 1) % group == 0)
+    return (cp <= 1) | (splits & (cp % group == 0))
 
 
 def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
@@ -119,8 +125,14 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
         out.append(("cp", int(fixed["cp"]), f"a cp with 2*cp dividing the sequence length {workload.seq_len} of {name}"))
     if "cp" in fixed and "tp" in fixed and not bool(a2a_splits_heads(workload, int(fixed["tp"]), int(fixed["cp"]))):
         tp = int(fixed["tp"])
-        out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a, a cp dividing the {workload.heads // tp} query "
-                    f"heads and {max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))
+        if workload.training.cp_comm_type == "a2a":
+            out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a, a cp dividing the {workload.heads // tp} "
+                        f"query heads and {max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))
+        else:
+            a2a = workload.training.cp_a2a_size
+            out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a+p2p and cp_a2a_size {a2a}, a cp that is a "
+                        f"multiple of {a2a}, where {a2a} divides the {workload.heads // tp} query heads and "
+                        f"{max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))
     if "ep" in fixed:
         ep = int(fixed["ep"])
         experts = workload.moe.num_experts if workload.moe is not None else 1

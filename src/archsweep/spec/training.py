@@ -53,6 +53,13 @@ def expand_lora_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(t for t in LORA_TARGETS if t in wanted) + tuple(sorted(wanted - set(LORA_TARGETS)))
 
 
+def cp_a2a_size_problem(cp_comm_type: str, cp_a2a_size: int) -> str | None:
+    """None where ``cp_a2a_size`` fits ``cp_comm_type`` (2 or more with "a2a+p2p", else 0), else what is allowed."""
+    if cp_a2a_size >= 2 if cp_comm_type == "a2a+p2p" else cp_a2a_size == 0:
+        return None
+    return f"an integer >= 2 with cp_comm_type a2a+p2p, 0 with any other cp_comm_type (here {cp_comm_type})"
+
+
 @dataclass(frozen=True)
 class TrainingJob:
     """One training job.
@@ -150,8 +157,12 @@ class TrainingJob:
         cp_comm_type: which TransformerEngine context-parallel attention a cp > 1 mapping runs (Megatron-Core
             ``cp_comm_type``): "p2p", the K/V ring (:mod:`archsweep.model.training.ring_attention`); "a2a", the
             all-to-all (Ulysses) of q, k, v and of the output, or "all_gather", the K/V all-gather and dK/dV
-            reduce-scatter (:mod:`archsweep.model.training.cp_collectives`). "p2p", the default, is Megatron-Core's
-            (its None becomes "p2p": megatron/core/extensions/transformer_engine.py L2141-2142 @d98e8a6).
+            reduce-scatter (:mod:`archsweep.model.training.cp_collectives`), or "a2a+p2p", the all-to-all over
+            ``cp_a2a_size`` consecutive CP ranks and the ring over the cp / ``cp_a2a_size`` groups. "p2p", the
+            default, is Megatron-Core's (its None becomes "p2p": megatron/core/extensions/transformer_engine.py
+            L2141-2142 @d98e8a6).
+        cp_a2a_size: with "a2a+p2p", the all-to-all group's size, 2 or more (Megatron-Core
+            ``hierarchical_context_parallel_sizes[0]``); 0 with every other ``cp_comm_type``.
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -188,6 +199,7 @@ class TrainingJob:
     tp_overlap_disable_qkv: bool = False
     tp_overlap_rs_dgrad: bool = False
     cp_comm_type: CpCommType = "p2p"
+    cp_a2a_size: int = 0
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -212,6 +224,8 @@ class TrainingJob:
         if self.pipeline_layout != "" and self.embedding_loss_in_pipeline_split:
             raise InputError("<training job>", "pipeline_layout", self.pipeline_layout,
                              "no layout together with embedding_loss_in_pipeline_split (Megatron-Core refuses both)")
+        if (allowed := cp_a2a_size_problem(self.cp_comm_type, self.cp_a2a_size)) is not None:
+            raise InputError("<training job>", "cp_a2a_size", self.cp_a2a_size, allowed)
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", *OPTIMIZER_DTYPE_BYTES):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")

@@ -187,6 +187,9 @@ def stated_job_options(row: Mapping[str, str]) -> dict[str, Any]:
         if option.kind == "choice" and stated is not None and stated not in option.choices:
             raise Skip(f"{column}={stated!r} not understood; allowed: {option.allowed} (empty = {option.default})")
         out[option.name] = option.default if stated is None else stated
+    if out.get("cp_comm_type") == "a2a+p2p":  # its all-to-all group's size has no column (cp_a2a_size)
+        raise Skip("cp_comm_type='a2a+p2p' needs its all-to-all group size (cp_a2a_size, Megatron-Core "
+                   "hierarchical_context_parallel_sizes), which the CSV has no column for")
     return out
 
 

@@ -1,7 +1,11 @@
-"""Context parallelism's all-to-all (Ulysses) and all-gather attention: the exposed collective time (s per training
-step: summed over its micro-batches and the stage's layers) and the bytes one rank sends, by the job's
-``cp_comm_type`` (:class:`~archsweep.spec.training.TrainingJob`); ``p2p``, the K/V ring, stays with
-:mod:`archsweep.model.training.ring_attention`.
+"""Context parallelism's all-to-all (Ulysses), all-gather and hierarchical attention: the exposed collective time (s
+per training step: summed over its micro-batches and the stage's layers), the bytes one rank sends and the work
+around the attention kernels, by the job's ``cp_comm_type`` (:class:`~archsweep.spec.training.TrainingJob`);
+``p2p``, the K/V ring, stays with :mod:`archsweep.model.training.ring_attention`, and ``a2a+p2p`` composes the two:
+the all-to-all over ``cp_a2a_size`` consecutive CP ranks, then that ring over the cp / ``cp_a2a_size`` groups
+(TransformerEngine's ``AttnFuncWithCPAndKVP2P`` with ``cp_group = [a2a group, p2p group]``: the a2a of q, k, v
+before the ring and of the output after it, ``flash_attn_a2a_communicate``, L1185-1192 and L1673-1676; the
+backward's likewise; its FP8 rules the ring's).
 
 As TransformerEngine runs them (NVIDIA/TransformerEngine release_v2.8,
 transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py; ``attn_forward_func_with_cp``
@@ -25,11 +29,13 @@ L3789-3823 picks the class):
 
 The attention kernel itself under both: one causal kernel (a2a: the whole sequence; all_gather: each query chunk
 against the K / V up to it, ``causal_bottom_right``), so the ring's unmasked-step discount
-(``attention_kernel.ring_attention_mask_factor``) does not apply (:func:`ring_mask_applies`), nor do the ring's per-step
+(``attention_kernel.ring_attention_mask_factor``) does not apply (:func:`ring_steps`), nor do the ring's per-step
 merges; the all-gather's chunk copies take their place (:func:`cp_kernel_extra_s`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -47,14 +53,31 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
 
-__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "cp_kernel_extra_s", "fp8_attention_runs", "ring_mask_applies"]
+__all__ = ["cp_bytes_per_layer", "cp_exposed_s", "cp_kernel_extra_s", "fp8_attention_runs", "ring_steps"]
 
 _BF16_BYTES = 2.0
 
 
-def ring_mask_applies(wl: Workload) -> bool:
-    """Whether the job's context parallelism runs the ring's cp steps, cp - 1 of them unmasked (``p2p``)."""
-    return wl.training.cp_comm_type == "p2p"
+def _a2a_and_ring_sizes(wl: Workload, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(all-to-all group size, ring size) per mapping under ``a2a+p2p``: min(``cp_a2a_size``, cp) consecutive CP
+    ranks all-to-all, and cp over that many groups form the ring (1 and 1 at cp 1; at cp = ``cp_a2a_size`` the ring
+    has one rank and TransformerEngine runs the plain a2a, ``attn_forward_func_with_cp``)."""
+    c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
+    a2a = np.minimum(float(wl.training.cp_a2a_size), c)
+    return a2a, c / a2a
+
+
+def ring_steps(wl: Workload, cp: np.ndarray) -> np.ndarray:
+    """The ring steps the job's attention kernel runs in, element-wise over ``cp`` (the ring's unmasked-step
+    discount and merges come with them): ``p2p`` cp, ``a2a+p2p`` the ring's cp / ``cp_a2a_size``, else 1 (one
+    kernel over the whole sequence, or the all-gather's two chunk kernels)."""
+    c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
+    kind = wl.training.cp_comm_type
+    if kind == "p2p":
+        return c
+    if kind == "a2a+p2p":
+        return _a2a_and_ring_sizes(wl, c)[1]
+    return np.ones_like(c)
 
 
 def fp8_attention_runs(wl: Workload, cp: np.ndarray) -> np.ndarray:
@@ -77,6 +100,8 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
       out += out_step * exp(lse_step - lse) (read out, out_step, write out) and the log-sum-exp update; backward,
       dq += dq_step (read 2, write 1), the cat of dk, dv into one buffer (read 1, write 1) and dkv += dkv_step
       (read 2, write 1); plus one attention kernel per extra step in each direction.
+    * ``a2a+p2p``: the ring's, over its cp / ``cp_a2a_size`` steps (the all-to-all group's chunk reorders taken
+      as ``a2a``'s).
     * ``a2a`` (``AttnFuncWithCPAndQKVOA2A``): one attention kernel over the whole sequence, nothing merged: 0 (the
       chunk reorders around the all-to-alls overlap the transfers, as cp_exposed_s takes them).
     * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies.
@@ -90,7 +115,8 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
     c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
     over = cal.kernel_overhead_s
     kind = wl.training.cp_comm_type
-    if kind == "p2p":
+    if kind in ("p2p", "a2a+p2p"):
+        c = ring_steps(wl, c)
         fwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes) + 2.0 * over) + (c - 1.0) * over
         bwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * over) + (c - 1.0) * over
     elif kind == "all_gather":
@@ -101,6 +127,15 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
         return np.zeros_like(c * q_bytes), np.zeros_like(c * q_bytes)
     on = c > 1.0
     return np.where(on, fwd, 0.0), np.where(on, bwd, 0.0)
+
+
+def _hierarchy(wl: Workload, mp: MappingArrays) -> tuple[np.ndarray, np.ndarray, MappingArrays]:
+    """``a2a+p2p``'s (all-to-all group size, ring size, the ring's mapping): after the all-to-all a rank holds the
+    group's tokens with 1 / group of its heads, so the ring runs as a ``p2p`` ring of cp / group ranks whose tp is
+    tp x group (peers at that stride: TransformerEngine's ``cp_global_ranks[(rank + 1) % cp_size * cp_size_a2a +
+    rank_a2a]``, AttnFuncWithCPAndKVP2P.forward) over tokens x group."""
+    a2a, ring = _a2a_and_ring_sizes(wl, mp.cp)
+    return a2a, ring, replace(mp, tp=mp.tp * a2a, cp=ring)
 
 
 def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,6 +174,11 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     kind = wl.training.cp_comm_type
     if kind == "p2p":
         return ring_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, core_fwd_s, core_bwd_s)
+    if kind == "a2a+p2p":
+        a2a, ring, ring_mp = _hierarchy(wl, mp)
+        per_layer = np.where(a2a > 1, _a2a_exposed(hw, wl, replace(mp, cp=a2a), cal, tokens), 0.0)
+        ring_s = ring_exposed_s(hw, wl, ring_mp, cal, tokens * a2a, microbatches, layers_stage, core_fwd_s, core_bwd_s)
+        return np.where(mp.cp > 1, microbatches * layers_stage * per_layer, 0.0) + ring_s
     per_layer = _a2a_exposed(hw, wl, mp, cal, tokens) if kind == "a2a" else _all_gather_exposed(hw, wl, mp, cal, tokens)
     return np.where(mp.cp > 1, microbatches * layers_stage * per_layer, 0.0)
 
@@ -154,4 +194,8 @@ def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> n
     q, kv = _a2a_elements(wl, mp, tokens)
     if kind == "a2a":
         return ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (c - 1.0) / c
+    if kind == "a2a+p2p":
+        a2a, _, ring_mp = _hierarchy(wl, mp)
+        return (ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (a2a - 1.0) / a2a
+                + ring_bytes_per_layer(wl, ring_mp, tokens * a2a))
     return _BF16_BYTES * 3.0 * kv * (c - 1.0)

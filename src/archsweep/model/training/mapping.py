@@ -121,7 +121,8 @@ def _product(choices: dict[str, Iterable[float]]) -> dict[str, np.ndarray]:
 def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None, *,
                        tp_overlap: bool = False) -> tuple[MappingArrays, float | None]:
     """Every hardware-independent valid mapping for ``workload`` as one 1-D batch (under ``cp_comm_type`` "a2a" only
-    the tp x cp whose rank's heads cp splits, :func:`~archsweep.spec.strategy.a2a_splits_heads`).
+    the tp x cp whose rank's heads cp splits, under "a2a+p2p" only a cp that is 1 or a multiple of ``cp_a2a_size``
+    with the heads split by it: :func:`~archsweep.spec.strategy.a2a_splits_heads`).
 
     Args:
         workload: the model being trained.
