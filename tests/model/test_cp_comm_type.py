@@ -174,8 +174,10 @@ def test_nothing_around_the_kernel_at_cp_1(kind):
 
 
 def test_all_gather_copies_grow_with_the_gathered_k_v():
-    """The all-gather copies each chunk's K / V range out of the gathered (cp x local) K / V: more ranks, more
-    bytes a rank copies for the same local tokens; the backward (copies, accumulation, reorders) above the forward."""
+    """The all-gather reorders the gathered (cp x local) K / V and adds each chunk's dK / dV into the gathered
+    gradient: more ranks, more bytes a rank moves for the same local tokens; the backward (zero fill, reorders, dq
+    copies, accumulation) above the forward (reorder, output copies). In Megatron-Core's sbhd layout the chunk
+    selections copy nothing: forward 2 q + 2 G bytes and 5 kernels, backward 2 q + (5 + 3 f) G and 13."""
     by_cp = []
     for cp in (2.0, 4.0, 8.0, 16.0):
         wl = _kind(P2P, "all_gather")
@@ -184,6 +186,10 @@ def test_all_gather_copies_grow_with_the_gathered_k_v():
         fwd, bwd = cp_kernel_extra_s(HW, wl, CAL, np.asarray([cp]), np.asarray([q]), np.asarray([kv]))
         assert 0.0 < float(fwd[0]) < float(bwd[0])
         by_cp.append(float(fwd[0]) + float(bwd[0]))
+        rate, over, gathered = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency, CAL.kernel_overhead_s, cp * kv
+        assert float(fwd[0]) == pytest.approx((2 * q + 2 * gathered) / rate + 5 * over, rel=1e-12)
+        reach = (2 * cp + 1) / (2 * cp)
+        assert float(bwd[0]) == pytest.approx((2 * q + (5 + 3 * reach) * gathered) / rate + 13 * over, rel=1e-12)
     assert all(b > a for a, b in zip(by_cp, by_cp[1:]))
 
 

@@ -105,14 +105,19 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
       as ``a2a``'s).
     * ``a2a`` (``AttnFuncWithCPAndQKVOA2A``): one attention kernel over the whole sequence, nothing merged: 0 (the
       chunk reorders around the all-to-alls overlap the transfers, as cp_exposed_s takes them).
-    * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies.
-      Forward: the gathered K / V's chunk reorder (``index_select``, read + write of G = cp x ``kv_bytes``), each
-      chunk's q (``contiguous``) and its K / V range (chunk ids rank and 2 cp - 1 - rank reach (2 cp + 1) / (2 cp)
-      of G together) copied, each chunk's output copied into ``out``: 4 q + (4 + 1 / cp) G bytes, 11 kernels more
-      than one attention kernel. Backward: the re-gathered K / V reordered, each chunk's dO, q and output copied,
-      its K / V range copied, dq copied, dk / dv made contiguous and added into the gathered dk / dv (read 2, write
-      1), dk / dv reordered back, and the reduce-scattered shards made contiguous: 8 q + (4 + 7 f) G + 2 kv bytes
-      with f = (2 cp + 1) / (2 cp), 27 kernels more."""
+    * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies,
+      in Megatron-Core's ``sbhd`` layout (``TEDotProductAttention.qkv_format``, megatron/core/extensions/
+      transformer_engine.py L2074 @d98e8a6; TransformerEngine passes it through, backends.py L1789-1826), where the
+      chunk selections and K / V ranges are slices along the leading sequence dimension and their ``contiguous()`` /
+      ``movedim`` calls copy nothing (L2657, L2691, L2713, L2901, L2909-2911, L2983, L3013-3014; ``bshd`` would copy
+      there). Forward: the gathered K / V's chunk reorder (``index_select``, read + write of G = cp x ``kv_bytes``,
+      L2667-2668) and each chunk's output copied into ``out`` (L2775): 2 q + 2 G bytes, 5 kernels more than one
+      attention kernel (2 reorders, 2 copies, the second chunk's kernel). Backward: the gathered dK / dV zeroed
+      (write G, L2837-2838), the re-gathered K / V reordered (2 G, L2856-2857), each chunk's dq copied (2 q total,
+      L2980), each chunk's dK / dV added into the gathered ones over the range it reaches (read 2, write 1: 3 f G
+      with f = (2 cp + 1) / (2 cp), the two chunks reaching (2 cp + 1) of the 2 cp chunks, L2993-2994) and dK / dV
+      reordered back (2 G, L3004-3005): 2 q + (5 + 3 f) G bytes, 13 kernels more (2 zero fills, 2 reorders, 2 dq
+      copies, 4 additions, 2 reorders back, the second chunk's kernel)."""
     c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
     over = cal.kernel_overhead_s
     kind = wl.training.cp_comm_type
@@ -122,8 +127,8 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
         bwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * over) + (c - 1.0) * over
     elif kind == "all_gather":
         gathered, reach = c * kv_bytes, (2.0 * c + 1.0) / (2.0 * c)
-        fwd = hbm_pass_s(hw, cal, 4.0 * q_bytes + (4.0 + 1.0 / c) * gathered) + 11.0 * over
-        bwd = hbm_pass_s(hw, cal, 8.0 * q_bytes + (4.0 + 7.0 * reach) * gathered + 2.0 * kv_bytes) + 27.0 * over
+        fwd = hbm_pass_s(hw, cal, 2.0 * q_bytes + 2.0 * gathered) + 5.0 * over
+        bwd = hbm_pass_s(hw, cal, 2.0 * q_bytes + (5.0 + 3.0 * reach) * gathered) + 13.0 * over
     else:
         return np.zeros_like(c * q_bytes), np.zeros_like(c * q_bytes)
     on = c > 1.0
