@@ -207,6 +207,11 @@ def test_hierarchical_mappings_take_a_cp_that_is_a_multiple_of_the_group_with_it
     assert [k for k, _, _ in strategy_problems({"tp": 2, "cp": 2}, wl)] == ["cp"]  # 2 is no multiple of 4
     assert [k for k, _, _ in strategy_problems({"tp": 4, "cp": 8}, wl)] == ["cp"]  # 2 KV heads a rank, not by 4
     assert strategy_problems({"tp": 2, "cp": 8}, wl) == []
+    # a fixed cp without a fixed tp is refused where no tp runs it (s25-R: the search had no mapping and crashed)
+    assert [k for k, _, _ in strategy_problems({"cp": 2}, wl)] == ["cp"]
+    assert strategy_problems({"cp": 8}, wl) == [] and strategy_problems({"cp": 1}, wl) == []
+    assert [k for k, _, _ in strategy_problems({"cp": 16}, _kind(P2P, "a2a"))] == ["cp"]  # 8 KV heads at tp 1
+    assert strategy_problems({"cp": 8}, _kind(P2P, "a2a")) == []
 
 
 def test_hierarchical_at_cp_equal_to_its_group_is_the_plain_all_to_all():
