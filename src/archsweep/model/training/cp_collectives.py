@@ -232,11 +232,11 @@ def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> n
         return ring_bytes_per_layer(wl, mp, tokens)
     c = np.maximum(mp.cp, 1.0)
     q, kv = _a2a_elements(wl, mp, tokens)
+    plain = ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv)  # the a2a's eight tensors
     if kind == "a2a":
-        return ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (c - 1.0) / c
+        return plain * (c - 1.0) / c
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
-        plain = ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv)  # a ring of one rank: the plain a2a
-        moved = np.where(ring > 1, sum(_hier_a2a_sizes(wl, mp, tokens)), plain)
+        moved = np.where(ring > 1, sum(_hier_a2a_sizes(wl, mp, tokens)), plain)  # a ring of one rank: the plain a2a
         return moved * (a2a - 1.0) / a2a + ring_bytes_per_layer(wl, ring_mp, tokens * a2a)
     return _BF16_BYTES * 3.0 * kv * (c - 1.0)
