@@ -174,8 +174,10 @@ def test_nothing_around_the_kernel_at_cp_1(kind):
 
 
 def test_all_gather_copies_grow_with_the_gathered_k_v():
-    """The all-gather copies each chunk's K / V range out of the gathered (cp x local) K / V: more ranks, more
-    bytes a rank copies for the same local tokens; the backward (copies, accumulation, reorders) above the forward."""
+    """The all-gather reorders the gathered (cp x local) K / V and adds each chunk's dK / dV into the gathered
+    gradient: more ranks, more bytes a rank moves for the same local tokens; the backward (zero fill, reorders, dq
+    copies, accumulation) above the forward (reorder, output copies). In Megatron-Core's sbhd layout the chunk
+    selections copy nothing: forward 2 q + 2 G bytes and 5 kernels, backward 2 q + (5 + 3 f) G and 13."""
     by_cp = []
     for cp in (2.0, 4.0, 8.0, 16.0):
         wl = _kind(P2P, "all_gather")
@@ -184,6 +186,10 @@ def test_all_gather_copies_grow_with_the_gathered_k_v():
         fwd, bwd = cp_kernel_extra_s(HW, wl, CAL, np.asarray([cp]), np.asarray([q]), np.asarray([kv]))
         assert 0.0 < float(fwd[0]) < float(bwd[0])
         by_cp.append(float(fwd[0]) + float(bwd[0]))
+        rate, over, gathered = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency, CAL.kernel_overhead_s, cp * kv
+        assert float(fwd[0]) == pytest.approx((2 * q + 2 * gathered) / rate + 5 * over, rel=1e-12)
+        reach = (2 * cp + 1) / (2 * cp)
+        assert float(bwd[0]) == pytest.approx((2 * q + (5 + 3 * reach) * gathered) / rate + 13 * over, rel=1e-12)
     assert all(b > a for a, b in zip(by_cp, by_cp[1:]))
 
 
@@ -201,6 +207,11 @@ def test_hierarchical_mappings_take_a_cp_that_is_a_multiple_of_the_group_with_it
     assert [k for k, _, _ in strategy_problems({"tp": 2, "cp": 2}, wl)] == ["cp"]  # 2 is no multiple of 4
     assert [k for k, _, _ in strategy_problems({"tp": 4, "cp": 8}, wl)] == ["cp"]  # 2 KV heads a rank, not by 4
     assert strategy_problems({"tp": 2, "cp": 8}, wl) == []
+    # a fixed cp without a fixed tp is refused where no tp runs it (s25-R: the search had no mapping and crashed)
+    assert [k for k, _, _ in strategy_problems({"cp": 2}, wl)] == ["cp"]
+    assert strategy_problems({"cp": 8}, wl) == [] and strategy_problems({"cp": 1}, wl) == []
+    assert [k for k, _, _ in strategy_problems({"cp": 16}, _kind(P2P, "a2a"))] == ["cp"]  # 8 KV heads at tp 1
+    assert strategy_problems({"cp": 8}, _kind(P2P, "a2a")) == []
 
 
 def test_hierarchical_at_cp_equal_to_its_group_is_the_plain_all_to_all():
@@ -216,28 +227,61 @@ def test_hierarchical_at_cp_equal_to_its_group_is_the_plain_all_to_all():
     assert [float(x[0]) for x in cp_kernel_extra_s(HW, _hier(4), CAL, mp.cp, q, q)] == [0.0, 0.0]
 
 
+def _group_a2a(sizes: list[float]) -> float:
+    """Time (s) of one all-to-all per size over a 2-rank group at stride tp 2 (the hierarchical tests' group)."""
+    return sum(float(coll.alltoall_time_s(HW, np.asarray([b]), np.asarray([2.0]), np.asarray([2.0]),
+                                          CAL.collective_bw_efficiency)[0]) for b in sizes)
+
+
 def test_hierarchical_is_its_all_to_all_plus_a_ring_of_the_groups():
     """cp 8 as 2 x 4: the all-to-all over 2 ranks at stride tp, then a 4-rank ring at stride 2 tp holding twice the
-    tokens and half the heads; 4 ring steps and their merges."""
+    tokens and half the heads; 4 ring steps and their merges. TransformerEngine release_v2.8 all-to-alls q, k, v and
+    the output forward and the saved output, dO, dq, dk, dv backward (L2013-2027: nine, BF16, one more than a2a's)."""
     wl, mp = _hier(2), _mapping(2, 8)
     tokens = mp.micro_batch * 32768 / mp.cp
+    q_b = float((2.0 * tokens * wl.heads * wl.head_dim / 2)[0])  # BF16 bytes of q (output, dO, dq alike)
+    kv_b = float((2.0 * tokens * wl.kv_heads * wl.head_dim / 2)[0])  # of one of k, v (dk, dv alike)
     ring_mp = _mapping(4, 4)
     ring_wl = _kind(P2P, "p2p", seq=32768)
     for core in (1e-6, 1e-3, 10.0):
         ring = float(context_parallel_exposed_s(HW, ring_wl, ring_mp, CAL, tokens * 2, np.ones(1), np.ones(1),
                                                 np.asarray([core]), np.asarray([2 * core]))[0])
-        a2a = float(cp_exposed_s(HW, _kind(P2P, "a2a", seq=32768), _mapping(2, 2), CAL, tokens, np.ones(1),
-                                 np.ones(1), np.asarray([core]), np.asarray([2 * core]))[0])
-        assert _exposed(wl, mp, core) == pytest.approx(a2a + ring, rel=1e-12)
-        assert a2a > 0.0
+        plain = float(cp_exposed_s(HW, _kind(P2P, "a2a", seq=32768), _mapping(2, 2), CAL, tokens, np.ones(1),
+                                   np.ones(1), np.asarray([core]), np.asarray([2 * core]))[0])
+        assert _exposed(wl, mp, core) == pytest.approx(_group_a2a([q_b] * 5 + [kv_b] * 4) + ring, rel=1e-12)
+        assert _exposed(wl, mp, core) == pytest.approx(plain + _group_a2a([q_b]) + ring, rel=1e-12)
     assert float(ring_steps(wl, mp.cp)[0]) == 4.0
     q, kv = np.asarray([2e7]), np.asarray([5e6])
     hier = cp_kernel_extra_s(HW, wl, CAL, mp.cp, q, kv)
     ring4 = cp_kernel_extra_s(HW, ring_wl, CAL, np.asarray([4.0]), q, kv)
     assert [float(x[0]) for x in hier] == [float(x[0]) for x in ring4]
     ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
-    a2a_bytes = float(cp_bytes_per_layer(_kind(P2P, "a2a", seq=32768), _mapping(2, 2), tokens)[0])
-    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + a2a_bytes, rel=1e-12)
+    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + (5 * q_b + 4 * kv_b) / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize(("recipe", "per_element"), [("delayed", (2, 2, 2, 4, 1, 1, 2, 2, 2)),
+                                                     ("current", (2, 2, 2, 4, 2, 1, 4, 4, 4))])
+def test_hierarchical_all_to_alls_under_fp8_attention_move_what_transformer_engine_moves(recipe, per_element):
+    """FP8 attention without FP8 inputs (release_v2.8 AttnFuncWithCPAndKVP2P): q, k, v go BF16 and are quantized
+    after the all-to-all; the forward output is the merge's FP32; backward the saved output (FP8 delayed, BF16
+    current), dO FP8, dq, dk, dv BF16 (delayed) or FP32 (current's accumulators). Bytes per element in the order
+    q, k, v, out | out, dO, dq, dk, dv; at cp = the group the plain a2a's FP8 (1 byte) all-to-alls."""
+    wl = _hier(2)
+    wl = replace(wl, training=replace(wl.training, precision="fp8", fp8_dot_product_attention=True,
+                                      low_precision_recipe=recipe))
+    mp = _mapping(2, 8)
+    tokens = mp.micro_batch * 32768 / mp.cp
+    q = float((tokens * wl.heads * wl.head_dim / 2)[0])  # elements of q (output, dO, dq alike)
+    kv = float((tokens * wl.kv_heads * wl.head_dim / 2)[0])  # of one of k, v
+    sizes = [b * n for b, n in zip(per_element, (q, kv, kv, q, q, q, q, kv, kv))]
+    ring_mp, ring_wl = _mapping(4, 4), replace(wl, training=replace(wl.training, cp_comm_type="p2p", cp_a2a_size=0))
+    ring = float(context_parallel_exposed_s(HW, ring_wl, ring_mp, CAL, tokens * 2, np.ones(1), np.ones(1),
+                                            np.asarray([1e-3]), np.asarray([2e-3]))[0])
+    assert _exposed(wl, mp) == pytest.approx(_group_a2a(sizes) + ring, rel=1e-12)
+    ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
+    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + sum(sizes) / 2, rel=1e-12)
+    plain = replace(wl, training=replace(wl.training, cp_comm_type="a2a", cp_a2a_size=0))
+    assert _exposed(wl, _mapping(2, 2)) == _exposed(plain, _mapping(2, 2))
 
 
 def test_a_study_entry_and_eval_take_the_hierarchical_option():

@@ -18,7 +18,7 @@ from archsweep.model.training.search_bounds import block_bounds
 from archsweep.model.training.step import training_step
 from archsweep.spec.hardware import HardwareArrays
 
-CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40), ("llama3-8b-split", 12),
+CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40), ("llama3-8b-split", 12), ("llama3-70b-hier", 40),
          pytest.param("llama3-70b", 3000, marks=pytest.mark.slow), pytest.param("mixtral-8x7b", 2000, marks=pytest.mark.slow),
          pytest.param("deepseek-v3", 2000, marks=pytest.mark.slow), pytest.param("llama3-8b-split", 400, marks=pytest.mark.slow)]
 
@@ -26,8 +26,15 @@ CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40), ("llama
 def _case(workload: str, n: int, seed: int) -> tuple:
     """(workload, n random candidates). ``llama3-8b-split``: review s12 finding 5's workload, Llama-3 8B with 30
     layers, a 1M vocabulary and the embedding / loss pipeline split, on 64-512 accelerators (seed 3): the slowest
-    stage (last or middle) then depends on the hardware; the bound mixing two choices exceeded the step (1.0067 x)."""
+    stage (last or middle) then depends on the hardware; the bound mixing two choices exceeded the step (1.0067 x).
+    ``llama3-70b-hier``: Llama-3 70B at 32k tokens under the hierarchical CP (``a2a+p2p``, groups of 2) with FP8
+    attention, whose all-to-alls and ring (s25-D, s25-R) the bound takes as >= 0."""
     from dataclasses import replace
+    if workload == "llama3-70b-hier":
+        wl = load_workload("llama3-70b")
+        job = replace(wl.training, cp_comm_type="a2a+p2p", cp_a2a_size=2, seq_len=32768, precision="fp8",
+                      fp8_dot_product_attention=True)
+        return replace(wl, training=job), random_candidates(n, seed=seed)
     if workload != "llama3-8b-split":
         return load_workload(workload), random_candidates(n, seed=seed)
     wl = load_workload("llama3-8b")
@@ -74,7 +81,8 @@ def test_shared_exhaustive_pass_equals_best_mappings(workload, n):
         assert np.array_equal(shared[objective], _best_mappings(TrainingJobKind(wl, CAL), hw, mappings, objective, TECH))
 
 
-@pytest.mark.parametrize(("workload", "n", "per_domain"), [("llama3-70b", 30, 0.0), ("mixtral-8x7b", 4, 0.0),
+@pytest.mark.parametrize(("workload", "n", "per_domain"), [("llama3-70b", 30, 0.0), ("llama3-70b-hier", 12, 0.0),
+                                                     ("mixtral-8x7b", 4, 0.0),
                                                      ("deepseek-v3", 4, 0.0), ("deepseek-v3", 4, 1.0),
                                                      ("llama3-8b-split", 12, 0.0)])
 @pytest.mark.parametrize("tp_overlap", [False, True])

@@ -123,16 +123,19 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
         out.append(("pp", int(fixed["pp"]), f"at most the {workload.layers} layers of {name}"))
     if "cp" in fixed and fixed["cp"] > 1 and workload.seq_len % (2 * int(fixed["cp"])) != 0:
         out.append(("cp", int(fixed["cp"]), f"a cp with 2*cp dividing the sequence length {workload.seq_len} of {name}"))
-    if "cp" in fixed and "tp" in fixed and not bool(a2a_splits_heads(workload, int(fixed["tp"]), int(fixed["cp"]))):
-        tp = int(fixed["tp"])
+    # Without a fixed tp, tp 1 is the most permissive: a tp dividing the heads keeps (heads / tp) % n only where
+    # heads % n already is 0 (the KV heads likewise; replicated ones, 1 a rank, split by no n >= 2).
+    tp = int(fixed.get("tp", 1))
+    if "cp" in fixed and not bool(a2a_splits_heads(workload, tp, int(fixed["cp"]))):
+        at = f"at tp={tp}" if "tp" in fixed else "at tp=1 (no tp splits them better)"
         if workload.training.cp_comm_type == "a2a":
             out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a, a cp dividing the {workload.heads // tp} "
-                        f"query heads and {max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))
+                        f"query heads and {max(workload.kv_heads // tp, 1)} KV head(s) per rank {at} of {name}"))
         else:
             a2a = workload.training.cp_a2a_size
-            out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a+p2p and cp_a2a_size {a2a}, a cp that is a "
-                        f"multiple of {a2a}, where {a2a} divides the {workload.heads // tp} query heads and "
-                        f"{max(workload.kv_heads // tp, 1)} KV head(s) per rank at tp={tp} of {name}"))
+            out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a+p2p and cp_a2a_size {a2a}, 1 or a multiple of "
+                        f"{a2a}, where {a2a} divides the {workload.heads // tp} query heads and "
+                        f"{max(workload.kv_heads // tp, 1)} KV head(s) per rank {at} of {name}"))
     if "ep" in fixed:
         ep = int(fixed["ep"])
         experts = workload.moe.num_experts if workload.moe is not None else 1

@@ -139,8 +139,11 @@ class TrainingJob:
             ``DelayedScaling(fp8_dpa=True)``: Megatron-Core ``fp8_dot_product_attention``, NeMo ``FP8_DPA=1`` in
             the MLPerf LoRA configs); the model prices its forward kernel at the part's FP8 attention rate
             (``fp8_attention_rate_ratio``, data/hardware/low_precision_rates.yaml; a part without one: the BF16
-            rate) and its backward at the BF16 rate (no FP8 backward rate is published). FP8 precision only (TransformerEngine runs it inside ``fp8_autocast``). False, the default, is
-            Megatron-Core's (transformer_config.py ``fp8_dot_product_attention: bool = False``).
+            rate) and its backward at the BF16 rate (the FP8 backward's rate over BF16 moves with the cuDNN release:
+            docs/model-accuracy.md s25-A); under ``cp_comm_type`` "all_gather" at cp > 1 the kernel runs BF16
+            (TransformerEngine calls that class without its FP8 arguments). FP8 precision only (TransformerEngine
+            runs it inside ``fp8_autocast``). False, the default, is Megatron-Core's (transformer_config.py
+            ``fp8_dot_product_attention: bool = False``).
         pipeline_layout: Megatron-Core's custom pipeline layout (``pipeline_model_parallel_layout``, e.g.
             ``Et*4|(t*4|)*14tmL``: :mod:`archsweep.spec.pipeline_layout`): what each pipeline stage builds; a
             mapping runs it only where pp x vpp is its stage count and Megatron-Core accepts it at that pp. "",

@@ -3,9 +3,10 @@ per training step: summed over its micro-batches and the stage's layers), the by
 around the attention kernels, by the job's ``cp_comm_type`` (:class:`~archsweep.spec.training.TrainingJob`);
 ``p2p``, the K/V ring, stays with :mod:`archsweep.model.training.ring_attention`, and ``a2a+p2p`` composes the two:
 the all-to-all over ``cp_a2a_size`` consecutive CP ranks, then that ring over the cp / ``cp_a2a_size`` groups
-(TransformerEngine's ``AttnFuncWithCPAndKVP2P`` with ``cp_group = [a2a group, p2p group]``: the a2a of q, k, v
-before the ring and of the output after it, ``flash_attn_a2a_communicate``, L1185-1192 and L1673-1676; the
-backward's likewise; its FP8 rules the ring's).
+(TransformerEngine's ``AttnFuncWithCPAndKVP2P`` with ``cp_group = [a2a group, p2p group]``, release_v2.8: forward,
+the all-to-all of q, k, v before the ring, L1185-1192, and of the merged output after it, L1673-1676; backward, of
+the saved output and dO before the ring, L2013-2027, and of dq, dk, dv after it, L2466-2478: nine all-to-alls, each
+tensor's bytes per element by :func:`_hier_a2a_bytes`; the ring's FP8 rules stay the ring's).
 
 As TransformerEngine runs them (NVIDIA/TransformerEngine release_v2.8,
 transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py; ``attn_forward_func_with_cp``
@@ -48,7 +49,7 @@ from archsweep.model.training.ring_attention import (
 from archsweep.model.training.ring_attention import (
     context_parallel_exposed_s as ring_exposed_s,
 )
-from archsweep.model.training.ring_attention import kv_elements, ring_kv_bytes_per_element
+from archsweep.model.training.ring_attention import fp8_ring, kv_elements, ring_kv_bytes_per_element
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -104,14 +105,19 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
       as ``a2a``'s).
     * ``a2a`` (``AttnFuncWithCPAndQKVOA2A``): one attention kernel over the whole sequence, nothing merged: 0 (the
       chunk reorders around the all-to-alls overlap the transfers, as cp_exposed_s takes them).
-    * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies.
-      Forward: the gathered K / V's chunk reorder (``index_select``, read + write of G = cp x ``kv_bytes``), each
-      chunk's q (``contiguous``) and its K / V range (chunk ids rank and 2 cp - 1 - rank reach (2 cp + 1) / (2 cp)
-      of G together) copied, each chunk's output copied into ``out``: 4 q + (4 + 1 / cp) G bytes, 11 kernels more
-      than one attention kernel. Backward: the re-gathered K / V reordered, each chunk's dO, q and output copied,
-      its K / V range copied, dq copied, dk / dv made contiguous and added into the gathered dk / dv (read 2, write
-      1), dk / dv reordered back, and the reduce-scattered shards made contiguous: 8 q + (4 + 7 f) G + 2 kv bytes
-      with f = (2 cp + 1) / (2 cp), 27 kernels more."""
+    * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies,
+      in Megatron-Core's ``sbhd`` layout (``TEDotProductAttention.qkv_format``, megatron/core/extensions/
+      transformer_engine.py L2074 @d98e8a6; TransformerEngine passes it through, backends.py L1789-1826), where the
+      chunk selections and K / V ranges are slices along the leading sequence dimension and their ``contiguous()`` /
+      ``movedim`` calls copy nothing (L2657, L2691, L2713, L2901, L2909-2911, L2983, L3013-3014; ``bshd`` would copy
+      there). Forward: the gathered K / V's chunk reorder (``index_select``, read + write of G = cp x ``kv_bytes``,
+      L2667-2668) and each chunk's output copied into ``out`` (L2775): 2 q + 2 G bytes, 5 kernels more than one
+      attention kernel (2 reorders, 2 copies, the second chunk's kernel). Backward: the gathered dK / dV zeroed
+      (write G, L2837-2838), the re-gathered K / V reordered (2 G, L2856-2857), each chunk's dq copied (2 q total,
+      L2980), each chunk's dK / dV added into the gathered ones over the range it reaches (read 2, write 1: 3 f G
+      with f = (2 cp + 1) / (2 cp), the two chunks reaching (2 cp + 1) of the 2 cp chunks, L2993-2994) and dK / dV
+      reordered back (2 G, L3004-3005): 2 q + (5 + 3 f) G bytes, 13 kernels more (2 zero fills, 2 reorders, 2 dq
+      copies, 4 additions, 2 reorders back, the second chunk's kernel)."""
     c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
     over = cal.kernel_overhead_s
     kind = wl.training.cp_comm_type
@@ -121,8 +127,8 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
         bwd = c * (hbm_pass_s(hw, cal, 3.0 * q_bytes + 5.0 * kv_bytes) + 3.0 * over) + (c - 1.0) * over
     elif kind == "all_gather":
         gathered, reach = c * kv_bytes, (2.0 * c + 1.0) / (2.0 * c)
-        fwd = hbm_pass_s(hw, cal, 4.0 * q_bytes + (4.0 + 1.0 / c) * gathered) + 11.0 * over
-        bwd = hbm_pass_s(hw, cal, 8.0 * q_bytes + (4.0 + 7.0 * reach) * gathered + 2.0 * kv_bytes) + 27.0 * over
+        fwd = hbm_pass_s(hw, cal, 2.0 * q_bytes + 2.0 * gathered) + 5.0 * over
+        bwd = hbm_pass_s(hw, cal, 2.0 * q_bytes + (5.0 + 3.0 * reach) * gathered) + 13.0 * over
     else:
         return np.zeros_like(c * q_bytes), np.zeros_like(c * q_bytes)
     on = c > 1.0
@@ -142,6 +148,34 @@ def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[
     """(q or output elements, k plus v elements) of a rank's ``tokens`` local tokens, its heads split over tp: the
     forward's q, k, v and output all-to-alls and the backward's dO, dq, dk, dv move these."""
     return tokens * wl.heads * wl.head_dim / mp.tp, kv_elements(wl, mp, tokens)
+
+
+def _hier_a2a_bytes(wl: Workload) -> tuple[float, float, float, float, float]:
+    """Bytes per element of ``a2a+p2p``'s all-to-alls where its ring has more than one rank, by tensor: (q, k, v
+    forward; output forward; output backward; dO backward; dq, dk, dv backward). TransformerEngine release_v2.8
+    ``AttnFuncWithCPAndKVP2P`` moves FP8 data there only for FP8 inputs (``fp8 and is_input_fp8``, L1186-1189 and
+    L2467-2469), which no job option gives (Megatron-Core's fp8_multi_head_attention), so q, k, v go BF16 and are
+    quantized after the all-to-all (L1199-1217). Under FP8 attention with a per-tensor recipe (:func:`fp8_ring`) the
+    forward's output is the merge's FP32 (``out_per_step`` dequantized to float32, L1565-1572, the merge keeps its
+    dtype, L102-112; cast to BF16 only after the all-to-all, L1707); the backward moves the saved FP8 output's
+    data (delayed; current scaling keeps it BF16, ``NVTE_DPA_FP8CS_O_in_F16`` default 1, L56 and L1926-1935) and
+    dO's FP8 data (L1938-1944); dq, dk, dv go BF16 (delayed: ``.sum(dim=0).to(bwd_nominal_dtype)``, L2415-2433) or
+    FP32 (current scaling's float32 accumulators, L1963-1986, L2435-2437). Else every tensor BF16, 2 bytes."""
+    recipe = wl.training.low_precision_recipe if fp8_ring(wl) else ""
+    if recipe == "delayed":
+        return _BF16_BYTES, 4.0, 1.0, 1.0, _BF16_BYTES
+    if recipe == "current":
+        return _BF16_BYTES, 4.0, _BF16_BYTES, 1.0, 4.0
+    return (_BF16_BYTES,) * 5
+
+
+def _hier_a2a_sizes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> list[np.ndarray]:
+    """Bytes of each of ``a2a+p2p``'s nine all-to-alls (forward q, k, v, output; backward output, dO, dq, dk, dv)
+    of a rank's ``tokens`` local tokens, its heads split over tp (:func:`_hier_a2a_bytes`)."""
+    q, kv = _a2a_elements(wl, mp, tokens)
+    qkv, out_f, out_b, dout, grads = _hier_a2a_bytes(wl)
+    return [qkv * q, qkv * kv / 2.0, qkv * kv / 2.0, out_f * q, out_b * q, dout * q, grads * q, grads * kv / 2.0,
+            grads * kv / 2.0]
 
 
 def _a2a_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -170,13 +204,18 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
                  core_bwd_s: np.ndarray | float) -> np.ndarray:
     """Context parallelism's exposed communication over the step (s) for the job's ``cp_comm_type``: ``p2p`` the
     ring's (:func:`~archsweep.model.training.ring_attention.context_parallel_exposed_s`, per-step overlap);
-    ``a2a`` and ``all_gather`` all of their collectives (module docstring: nothing overlaps them). 0 at cp 1."""
+    ``a2a`` and ``all_gather`` all of their collectives (module docstring: nothing overlaps them); ``a2a+p2p`` its
+    nine all-to-alls over the group, exposed, plus the ring's over the groups. 0 at cp 1."""
     kind = wl.training.cp_comm_type
     if kind == "p2p":
         return ring_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, core_fwd_s, core_bwd_s)
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
-        per_layer = np.where(a2a > 1, _a2a_exposed(hw, wl, replace(mp, cp=a2a), cal, tokens), 0.0)
+        group = replace(mp, cp=a2a)
+        hier = sum(coll.alltoall_time_s(hw, size, a2a, mp.tp, cal.collective_bw_efficiency)
+                   for size in _hier_a2a_sizes(wl, group, tokens))
+        # a ring of one rank: TransformerEngine runs the plain a2a (attn_forward_func_with_cp)
+        per_layer = np.where(a2a > 1, np.where(ring > 1, hier, _a2a_exposed(hw, wl, group, cal, tokens)), 0.0)
         ring_s = ring_exposed_s(hw, wl, ring_mp, cal, tokens * a2a, microbatches, layers_stage, core_fwd_s, core_bwd_s)
         return np.where(mp.cp > 1, microbatches * layers_stage * per_layer, 0.0) + ring_s
     per_layer = _a2a_exposed(hw, wl, mp, cal, tokens) if kind == "a2a" else _all_gather_exposed(hw, wl, mp, cal, tokens)
@@ -185,17 +224,19 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
 
 def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
     """Bytes one rank sends per layer and micro-batch, forward and backward: ``p2p`` the ring's; ``a2a`` (cp - 1) /
-    cp of q, k, v, out, dO, dq, dk, dv; ``all_gather`` (cp - 1) times its K and V shards in each of the 4
-    all-gathers and 2 reduce-scatters (BF16). 0 without CP."""
+    cp of q, k, v, out, dO, dq, dk, dv; ``a2a+p2p`` (group - 1) / group of its nine all-to-alls' tensors plus the
+    ring's; ``all_gather`` (cp - 1) times its K and V shards in each of the 4 all-gathers and 2 reduce-scatters
+    (BF16). 0 without CP."""
     kind = wl.training.cp_comm_type
     if kind == "p2p":
         return ring_bytes_per_layer(wl, mp, tokens)
     c = np.maximum(mp.cp, 1.0)
     q, kv = _a2a_elements(wl, mp, tokens)
+    plain = ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv)  # the a2a's eight tensors
     if kind == "a2a":
-        return ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (c - 1.0) / c
+        return plain * (c - 1.0) / c
     if kind == "a2a+p2p":
-        a2a, _, ring_mp = _hierarchy(wl, mp)
-        return (ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv) * (a2a - 1.0) / a2a
-                + ring_bytes_per_layer(wl, ring_mp, tokens * a2a))
+        a2a, ring, ring_mp = _hierarchy(wl, mp)
+        moved = np.where(ring > 1, sum(_hier_a2a_sizes(wl, mp, tokens)), plain)  # a ring of one rank: the plain a2a
+        return moved * (a2a - 1.0) / a2a + ring_bytes_per_layer(wl, ring_mp, tokens * a2a)
     return _BF16_BYTES * 3.0 * kv * (c - 1.0)
