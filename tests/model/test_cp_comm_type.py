@@ -294,3 +294,22 @@ def test_a_study_entry_and_eval_take_the_hierarchical_option():
     doc["workloads"][0]["training"]["cp_a2a_size"] = 1
     problem = opt.study_problem(copy.deepcopy(doc))
     assert problem.key_path.endswith("training.cp_a2a_size") and problem.value == "1"
+
+
+def test_a_sliding_window_model_gets_cp_only_under_the_all_to_all_or_all_gather():
+    """TransformerEngine (release_v2.8 ``attn_forward_func_with_cp`` L3742-3745) refuses sliding-window attention
+    under the ring (p2p, a2a+p2p): GPT-OSS's banded layers get cp > 1 only under a2a / all_gather; Llama 4's
+    chunked local attention is not a window and keeps the ring."""
+    oss = load_workload("gpt-oss-120b")
+
+    def cps(wl: Workload, kind: str, a2a_size: int = 0) -> set[float]:
+        job = replace(wl.training, seq_len=32768, cp_comm_type=kind, cp_a2a_size=a2a_size)
+        return {float(c) for c in np.unique(enumerate_mappings(replace(wl, training=job))[0].cp)}
+
+    assert cps(oss, "p2p") == {1.0} and cps(oss, "a2a+p2p", 2) == {1.0}
+    assert max(cps(oss, "a2a")) > 1 and max(cps(oss, "all_gather")) > 1
+    assert max(cps(load_workload("llama4-scout-17b-16e"), "p2p")) > 1
+    ring = replace(oss, training=replace(oss.training, seq_len=32768))
+    ((key, value, allowed),) = strategy_problems({"cp": 2}, ring)
+    assert (key, value) == ("cp", 2) and "sliding-window" in allowed and "a2a or all_gather" in allowed
+    assert strategy_problems({"cp": 2}, replace(ring, training=replace(ring.training, cp_comm_type="all_gather"))) == []

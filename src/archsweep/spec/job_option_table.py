@@ -285,7 +285,9 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "(AttnFuncWithCPAndKVP2P with cp_group [a2a group, p2p group]): an all-to-all over cp_a2a_size consecutive "
         "CP ranks, then the K/V ring over the cp / cp_a2a_size groups (each rank with the a2a group's tokens and "
         "1 / cp_a2a_size of its heads), the output all-to-all back; the search offers only a cp that is 1 or a "
-        "multiple of cp_a2a_size with the rank's heads divisible by it. Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
+        "multiple of cp_a2a_size with the rank's heads divisible by it. A model with sliding-window layers "
+        "(GPT-OSS) gets cp > 1 only under a2a or all_gather (TransformerEngine refuses the window under the ring). "
+        "Default p2p: Megatron-Core's cp_comm_type None becomes p2p "
         "(NVIDIA/Megatron-LM @d98e8a6 megatron/core/extensions/transformer_engine.py L2141-2142); the MLPerf NeMo 2 "
         "LoRA configs run a2a (data/validation/derive/mlperf_cp_comm_type.py).",
         csv_column="cp_comm_type", csv_generic=True, choices=CP_COMM_TYPES),

@@ -15,7 +15,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.workload import Workload
 
-__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "a2a_splits_heads",
+__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "a2a_splits_heads", "window_cp_runs",
            "strategy_problems"]
 
 #: Activation recomputation modes, by integer code used inside the arrays.
@@ -110,6 +110,20 @@ def a2a_splits_heads(workload: Workload, tp: np.ndarray | int, cp: np.ndarray | 
     return (cp <= 1) | (splits & (cp % group == 0))
 
 
+def window_cp_runs(workload: Workload, cp: np.ndarray | int) -> np.ndarray:
+    """Whether the job's ``cp_comm_type`` runs context parallelism at ``cp`` for a model with sliding-window
+    attention layers (``local_attention`` "sliding", e.g. GPT-OSS), element-wise over ``cp``: TransformerEngine
+    refuses a window under the ring ('Context parallelism does not support sliding window attention with
+    cp_comm_type', ``attn_forward_func_with_cp``: release_v2.8 L3742-3745, v2.18 L5057-5060 alike), so only
+    "a2a" and "all_gather" run such a model at cp > 1. True at cp 1 and for models without a sliding window
+    (Llama 4's chunked local attention is another mask)."""
+    cp = np.asarray(cp)
+    windowed = workload.sliding_window is not None and workload.local_attention == "sliding"
+    if not windowed or workload.training.cp_comm_type in ("a2a", "all_gather"):
+        return np.ones(cp.shape, dtype=bool)
+    return cp <= 1
+
+
 def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
     """Why the fixed values of a strategy can never run ``workload``, whatever the hardware:
     ``(key, value, allowed)`` for each problem (empty when none)."""
@@ -136,6 +150,10 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
             out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a+p2p and cp_a2a_size {a2a}, 1 or a multiple of "
                         f"{a2a}, where {a2a} divides the {workload.heads // tp} query heads and "
                         f"{max(workload.kv_heads // tp, 1)} KV head(s) per rank {at} of {name}"))
+    if "cp" in fixed and not bool(window_cp_runs(workload, int(fixed["cp"]))):
+        out.append(("cp", int(fixed["cp"]), f"1: {name} has sliding-window attention layers, which "
+                    f"TransformerEngine runs under context parallelism only with cp_comm_type a2a or all_gather "
+                    f"(here {workload.training.cp_comm_type})"))
     if "ep" in fixed:
         ep = int(fixed["ep"])
         experts = workload.moe.num_experts if workload.moe is not None else 1

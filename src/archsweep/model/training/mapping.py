@@ -24,7 +24,14 @@ import numpy as np
 from archsweep.spec.columns import MAPPING_COLUMNS
 from archsweep.spec.errors import InputError
 from archsweep.spec.stack import StackParallelism
-from archsweep.spec.strategy import RECOMPUTE, STRATEGY_KEYS, a2a_splits_heads, parse_strategy, tp_divides
+from archsweep.spec.strategy import (
+    RECOMPUTE,
+    STRATEGY_KEYS,
+    a2a_splits_heads,
+    parse_strategy,
+    tp_divides,
+    window_cp_runs,
+)
 from archsweep.spec.workload import Workload
 
 __all__ = ["MappingArrays", "RECOMPUTE", "parse_strategy", "enumerate_mappings", "restrict_to_stack", "MAPPING_COLUMNS",
@@ -122,7 +129,8 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
                        tp_overlap: bool = False) -> tuple[MappingArrays, float | None]:
     """Every hardware-independent valid mapping for ``workload`` as one 1-D batch (under ``cp_comm_type`` "a2a" only
     the tp x cp whose rank's heads cp splits, under "a2a+p2p" only a cp that is 1 or a multiple of ``cp_a2a_size``
-    with the heads split by it: :func:`~archsweep.spec.strategy.a2a_splits_heads`).
+    with the heads split by it: :func:`~archsweep.spec.strategy.a2a_splits_heads`; for a model with sliding-window
+    layers cp > 1 only under "a2a" / "all_gather": :func:`~archsweep.spec.strategy.window_cp_runs`).
 
     Args:
         workload: the model being trained.
@@ -177,6 +185,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
     keep &= a2a_splits_heads(workload, tp, cols["cp"])  # TransformerEngine's all-to-all splits each rank's heads over cp
+    keep &= window_cp_runs(workload, cols["cp"])  # and runs a sliding window under a2a / all_gather only
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     overlap_ok = (tp > 1) & (cols["sequence_parallel"] > 0)
     cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
