@@ -278,18 +278,18 @@ class SurrogateSampler(ProposingSampler):
         k = values.shape[1]
         span = np.maximum(front.max(axis=0) - front.min(axis=0), 1e-300)
         pools, labels = [], []
+        exact = None if self._design is None else self._exact
         if self._pool_kind != "grid":
             near, random_count = neighbour_candidates(front_index, known, tuple(int(n) for n in self._sizes),
                                                       self._reach, rng)
             if len(near):
                 pools.append(screen_neighbours(near, random_count, gps[:k], logged, template, front, span, self._sizes,
-                                               self._exact(near)))
+                                               exact))
                 labels.append(np.zeros(len(pools[-1]), dtype=bool))
         if self._pool_kind != "neighbours":
             taken = np.array(sorted(known), dtype=np.int64).reshape(-1, indices.shape[1]) if implied else indices
             pools.append(grid_candidates(gps, k, logged, template, front, span, taken, self._sizes,
-                                         _GRID_SLACK if self._each else 0.0, rng,
-                                         None if self._design is None else self._exact))
+                                         _GRID_SLACK if self._each else 0.0, rng, exact))
             labels.append(np.ones(len(pools[-1]), dtype=bool))
         if not pools:
             return None

@@ -67,16 +67,22 @@ def neighbour_candidates(front: np.ndarray, known: frozenset[Index], sizes: tupl
     return np.array(sorted(near) + far, dtype=np.int64).reshape(-1, len(sizes)), len(far)
 
 
+#: The objectives known exactly for grid points (m, axes): minimised, NaN where not known
+#: (:meth:`archsweep.search.designobjectives.DesignObjectives.at`); used in place of the prediction.
+ExactObjectives = Callable[[np.ndarray], np.ndarray | None]
+
+
 def screen_neighbours(pool: np.ndarray, random_count: int, gps: list[GaussianProcess], logged: np.ndarray,
                       template: np.ndarray, front: np.ndarray, span: np.ndarray, sizes: np.ndarray,
-                      exact: np.ndarray | None = None) -> np.ndarray:
+                      exact: ExactObjectives | None = None) -> np.ndarray:
     """The rows of :func:`neighbour_candidates`' ``pool`` kept for the variance: the ``SCREENED`` neighbours
     whose predicted mean (``gps``: one GP per objective) reaches farthest beyond ``front`` (objective units,
     minimised; ``span`` its range), and the last ``random_count`` rows (the random points). ``exact``: the
-    objectives known exactly for the rows (minimised, NaN where not), in place of the prediction."""
+    objectives known exactly (:data:`ExactObjectives`), in place of the prediction."""
     xq = unit(pool, sizes)
-    mean = overlay(untransform(np.stack([gp.predict(xq, std=False)[0] for gp in gps], axis=1), logged, template),
-                   exact)
+    mean = untransform(np.stack([gp.predict(xq, std=False)[0] for gp in gps], axis=1), logged, template)
+    if exact is not None:
+        mean = overlay(mean, exact(pool))
     margin = front_margin(mean, front, span)
     explore = np.zeros(len(pool), dtype=bool)
     explore[len(pool) - random_count:] = True
@@ -87,13 +93,12 @@ def screen_neighbours(pool: np.ndarray, random_count: int, gps: list[GaussianPro
 
 def grid_candidates(gps: list[GaussianProcess], objectives: int, logged: np.ndarray, template: np.ndarray,
                     front: np.ndarray, span: np.ndarray, known: np.ndarray, sizes: np.ndarray, slack: float,
-                    rng: np.random.Generator,
-                    exact: Callable[[np.ndarray], np.ndarray | None] | None = None) -> np.ndarray:
+                    rng: np.random.Generator, exact: ExactObjectives | None = None) -> np.ndarray:
     """Whole-grid candidates (m, axes): of every grid point not in ``known`` (grid indices of the finished
     trials), the ``GRID_SCREENED`` whose predicted mean (the first ``objectives`` of ``gps``) reaches
     farthest beyond ``front`` among those whose every constraint GP (the rest of ``gps``) predicts at most
     ``slack``, then ``RANDOM_POOL`` other free points drawn at random (sorted by flat index). ``exact``: the
-    objectives known exactly for grid points (m, axes), minimised, NaN where not, in place of the prediction."""
+    objectives known exactly (:data:`ExactObjectives`), in place of the prediction."""
     shape = tuple(int(s) for s in sizes)
     free = np.ones(int(np.prod(shape)), dtype=bool)
     free[np.ravel_multi_index(tuple(known.T), shape)] = False
