@@ -298,18 +298,36 @@ def test_a_study_entry_and_eval_take_the_hierarchical_option():
 
 def test_a_sliding_window_model_gets_cp_only_under_the_all_to_all_or_all_gather():
     """TransformerEngine (release_v2.8 ``attn_forward_func_with_cp`` L3742-3745) refuses sliding-window attention
-    under the ring (p2p, a2a+p2p): GPT-OSS's banded layers get cp > 1 only under a2a / all_gather; Llama 4's
-    chunked local attention is not a window and keeps the ring."""
-    oss = load_workload("gpt-oss-120b")
-
-    def cps(wl: Workload, kind: str, a2a_size: int = 0) -> set[float]:
-        job = replace(wl.training, seq_len=32768, cp_comm_type=kind, cp_a2a_size=a2a_size)
-        return {float(c) for c in np.unique(enumerate_mappings(replace(wl, training=job))[0].cp)}
-
-    assert cps(oss, "p2p") == {1.0} and cps(oss, "a2a+p2p", 2) == {1.0}
-    assert max(cps(oss, "a2a")) > 1 and max(cps(oss, "all_gather")) > 1
-    assert max(cps(load_workload("llama4-scout-17b-16e"), "p2p")) > 1
-    ring = replace(oss, training=replace(oss.training, seq_len=32768))
+    under the ring (p2p, a2a+p2p): a model with banded layers and a vanilla softmax gets cp > 1 only under a2a /
+    all_gather; Llama 4's chunked local attention is not a window and keeps the ring."""
+    windowed = _vanilla(load_workload("gpt-oss-120b"))
+    assert _cps(windowed, "p2p") == {1.0} and _cps(windowed, "a2a+p2p", 2) == {1.0}
+    assert max(_cps(windowed, "a2a")) > 1 and max(_cps(windowed, "all_gather")) > 1
+    assert max(_cps(load_workload("llama4-scout-17b-16e"), "p2p")) > 1
+    ring = replace(windowed, training=replace(windowed.training, seq_len=32768))
     ((key, value, allowed),) = strategy_problems({"cp": 2}, ring)
     assert (key, value) == ("cp", 2) and "sliding-window" in allowed and "a2a or all_gather" in allowed
     assert strategy_problems({"cp": 2}, replace(ring, training=replace(ring.training, cp_comm_type="all_gather"))) == []
+
+
+def test_attention_sinks_get_cp_only_under_the_all_to_all():
+    """gpt-oss's learnable softmax (``softmax_type``, its attention sinks): TransformerEngine runs a non-vanilla
+    softmax under context parallelism only with cp_comm_type a2a (release_v2.8 L3761-3763, v2.18 L5065-5067), so
+    the all-gather that takes its window is refused too; a dense model with sinks and no window likewise."""
+    oss = load_workload("gpt-oss-120b")
+    assert oss.softmax_type == "learnable"
+    assert _cps(oss, "all_gather") == {1.0} and _cps(oss, "p2p") == {1.0} and max(_cps(oss, "a2a")) > 1
+    gathered = replace(oss, training=replace(oss.training, seq_len=32768, cp_comm_type="all_gather"))
+    ((key, value, allowed),) = strategy_problems({"cp": 2}, gathered)
+    assert (key, value) == ("cp", 2) and "learnable softmax" in allowed and "cp_comm_type a2a (here all_gather)" in allowed
+    dense = replace(P2P, architecture=replace(P2P.architecture, softmax_type="off-by-one"))
+    assert _cps(dense, "p2p") == {1.0} and max(_cps(dense, "a2a")) > 1
+
+
+def _vanilla(wl: Workload) -> Workload:
+    return replace(wl, architecture=replace(wl.architecture, softmax_type="vanilla"))
+
+
+def _cps(wl: Workload, kind: str, a2a_size: int = 0) -> set[float]:
+    job = replace(wl.training, seq_len=32768, cp_comm_type=kind, cp_a2a_size=a2a_size)
+    return {float(c) for c in np.unique(enumerate_mappings(replace(wl, training=job))[0].cp)}

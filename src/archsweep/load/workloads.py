@@ -367,6 +367,7 @@ def _build(doc: dict[str, Any], file: str) -> tuple[Architecture, TrainingJob | 
         vocab=arch["vocab"], tied_embeddings=arch["tied_embeddings"], attention=arch["attention"], moe=moe, mla=mla,
         source=doc["source"], max_context=arch.get("max_context"), sliding_window=arch.get("sliding_window"),
         sliding_window_pattern=arch.get("sliding_window_pattern"), local_attention=arch.get("local_attention", "sliding"),
+        softmax_type=arch.get("softmax_type", "vanilla"),
         dropout=float(arch["dropout"]), activation_clamp=arch.get("activation_clamp"),
         mtp_num_layers=int(arch.get("mtp_num_layers", 0)))
     seq_len = doc["training"].get("seq_len", arch.get("seq_len")) if "training" in doc else arch.get("seq_len")

@@ -105,6 +105,11 @@ class Architecture:
             Korthikanti et al. (whose 34 s b h + 5 a s^2 b counts the masks).
         local_attention: ``"sliding"`` (the last ``sliding_window`` tokens; Beltagy et al., Longformer,
             2020, Sec. 3.1) or ``"chunked"`` (the tokens of the same ``sliding_window``-token chunk).
+        softmax_type: the attention softmax: ``"vanilla"``; ``"off-by-one"`` (a fixed 1 added to its denominator);
+            ``"learnable"`` (a learned sink logit per head in its denominator: gpt-oss, model card Sec. 2.1;
+            Megatron-Bridge models/gpt_oss/gpt_oss_bridge.py ``softmax_type = "learnable"``). Megatron-Core /
+            TransformerEngine names. Its cost (one more term per softmax row) is neglected; it decides under which
+            ``cp_comm_type`` context parallelism runs (:func:`archsweep.spec.strategy.cp_attention_runs`).
         activation_clamp: clamp limit of a gated FFN activation's inputs (gpt-oss 7.0: HF config
             ``swiglu_limit``, Megatron-Core ``activation_func_clamp_value``); None: no clamp. Its cost is
             the stack's (``Calibration.clamped_glu_bytes_fwd_per_element``: 0 where the stack fuses it).
@@ -129,6 +134,7 @@ class Architecture:
     sliding_window: int | None = None
     sliding_window_pattern: int | None = None
     local_attention: Literal["sliding", "chunked"] = "sliding"
+    softmax_type: Literal["vanilla", "off-by-one", "learnable"] = "vanilla"
     dropout: float = 0.1
     activation_clamp: float | None = None
     mtp_num_layers: int = 0

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from archsweep.spec.errors import InputError
+from archsweep.spec.job_option_table import CP_COMM_TYPES
 from archsweep.spec.pipeline_layout import parse_layout
 from archsweep.spec.workload import Workload
 
-__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "a2a_splits_heads", "window_cp_runs",
+__all__ = ["MAX_ACCELERATOR_COUNT", "MAX_DEGREE", "RECOMPUTE", "STRATEGY_KEYS", "parse_strategy", "tp_divides", "a2a_splits_heads", "cp_attention_runs", "cp_comm_types_run",
            "strategy_problems"]
 
 #: Activation recomputation modes, by integer code used inside the arrays.
@@ -110,18 +111,41 @@ def a2a_splits_heads(workload: Workload, tp: np.ndarray | int, cp: np.ndarray | 
     return (cp <= 1) | (splits & (cp % group == 0))
 
 
-def window_cp_runs(workload: Workload, cp: np.ndarray | int) -> np.ndarray:
-    """Whether the job's ``cp_comm_type`` runs context parallelism at ``cp`` for a model with sliding-window
-    attention layers (``local_attention`` "sliding", e.g. GPT-OSS), element-wise over ``cp``: TransformerEngine
-    refuses a window under the ring ('Context parallelism does not support sliding window attention with
-    cp_comm_type', ``attn_forward_func_with_cp``: release_v2.8 L3742-3745, v2.18 L5057-5060 alike), so only
-    "a2a" and "all_gather" run such a model at cp > 1. True at cp 1 and for models without a sliding window
-    (Llama 4's chunked local attention is another mask)."""
+def cp_comm_types_run(workload: Workload) -> tuple[str, ...]:
+    """The ``cp_comm_type`` values under which TransformerEngine runs context parallelism for ``workload``'s attention
+    (``attn_forward_func_with_cp``: release_v2.8 L3742-3763, v2.18 L5057-5068 alike): sliding-window layers
+    (``local_attention`` "sliding", gpt-oss) only "a2a" / "all_gather" ('does not support sliding window attention
+    with cp_comm_type'); a non-vanilla softmax (gpt-oss's learnable sinks) only "a2a" ('only supports softmax_type
+    with cp_comm_type = 'a2a''). Llama 4's chunked local attention is another mask and keeps every type. Not
+    modelled, because release v2.18 dropped them: v2.8 / v2.12's refusal of MLA outside "p2p" / "a2a+p2p" and of FP8
+    attention with a non-vanilla softmax under cp."""
+    allowed: tuple[str, ...] = CP_COMM_TYPES
+    if workload.sliding_window is not None and workload.local_attention == "sliding":
+        allowed = tuple(t for t in allowed if t in ("a2a", "all_gather"))
+    if workload.softmax_type != "vanilla":
+        allowed = tuple(t for t in allowed if t == "a2a")
+    return allowed
+
+
+def cp_attention_runs(workload: Workload, cp: np.ndarray | int) -> np.ndarray:
+    """Whether the job's ``cp_comm_type`` runs ``workload``'s attention at context parallelism ``cp``, element-wise:
+    True at cp 1, and at cp > 1 where the type is one of :func:`cp_comm_types_run`."""
     cp = np.asarray(cp)
-    windowed = workload.sliding_window is not None and workload.local_attention == "sliding"
-    if not windowed or workload.training.cp_comm_type in ("a2a", "all_gather"):
+    if workload.training.cp_comm_type in cp_comm_types_run(workload):
         return np.ones(cp.shape, dtype=bool)
     return cp <= 1
+
+
+def _cp_attention_refusal(workload: Workload) -> str:
+    """Why TransformerEngine refuses ``workload``'s attention at cp > 1 under the job's ``cp_comm_type``."""
+    reasons = []
+    if workload.sliding_window is not None and workload.local_attention == "sliding":
+        reasons.append("sliding-window attention layers")
+    if workload.softmax_type != "vanilla":
+        reasons.append(f"a {workload.softmax_type} softmax (attention sinks)")
+    allowed = " or ".join(cp_comm_types_run(workload))
+    return (f"1: {workload.name} has {' and '.join(reasons)}, which TransformerEngine runs under context parallelism "
+            f"only with cp_comm_type {allowed} (here {workload.training.cp_comm_type})")
 
 
 def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple[str, int, str]]:
@@ -150,10 +174,8 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
             out.append(("cp", int(fixed["cp"]), f"with cp_comm_type a2a+p2p and cp_a2a_size {a2a}, 1 or a multiple of "
                         f"{a2a}, where {a2a} divides the {workload.heads // tp} query heads and "
                         f"{max(workload.kv_heads // tp, 1)} KV head(s) per rank {at} of {name}"))
-    if "cp" in fixed and not bool(window_cp_runs(workload, int(fixed["cp"]))):
-        out.append(("cp", int(fixed["cp"]), f"1: {name} has sliding-window attention layers, which "
-                    f"TransformerEngine runs under context parallelism only with cp_comm_type a2a or all_gather "
-                    f"(here {workload.training.cp_comm_type})"))
+    if "cp" in fixed and not bool(cp_attention_runs(workload, int(fixed["cp"]))):
+        out.append(("cp", int(fixed["cp"]), _cp_attention_refusal(workload)))
     if "ep" in fixed:
         ep = int(fixed["ep"])
         experts = workload.moe.num_experts if workload.moe is not None else 1

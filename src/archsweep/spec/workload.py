@@ -153,6 +153,10 @@ class Workload:
         return self.architecture.local_attention
 
     @property
+    def softmax_type(self) -> Literal["vanilla", "off-by-one", "learnable"]:
+        return self.architecture.softmax_type
+
+    @property
     def local_layers(self) -> int:
         return self.architecture.local_layers
 

@@ -30,7 +30,7 @@ from archsweep.spec.strategy import (
     a2a_splits_heads,
     parse_strategy,
     tp_divides,
-    window_cp_runs,
+    cp_attention_runs,
 )
 from archsweep.spec.workload import Workload
 
@@ -130,7 +130,8 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
     """Every hardware-independent valid mapping for ``workload`` as one 1-D batch (under ``cp_comm_type`` "a2a" only
     the tp x cp whose rank's heads cp splits, under "a2a+p2p" only a cp that is 1 or a multiple of ``cp_a2a_size``
     with the heads split by it: :func:`~archsweep.spec.strategy.a2a_splits_heads`; for a model with sliding-window
-    layers cp > 1 only under "a2a" / "all_gather": :func:`~archsweep.spec.strategy.window_cp_runs`).
+    layers cp > 1 only under "a2a" / "all_gather", with attention sinks only under "a2a":
+    :func:`~archsweep.spec.strategy.cp_attention_runs`).
 
     Args:
         workload: the model being trained.
@@ -185,7 +186,7 @@ def enumerate_mappings(workload: Workload, fixed: dict[str, float] | None = None
         # saves nothing: identical to "none", so it is not enumerated twice.
         keep &= ~((cols["flash_attention"] > 0) & (cols["recompute"] == RECOMPUTE.index("selective")))
     keep &= a2a_splits_heads(workload, tp, cols["cp"])  # TransformerEngine's all-to-all splits each rank's heads over cp
-    keep &= window_cp_runs(workload, cols["cp"])  # and runs a sliding window under a2a / all_gather only
+    keep &= cp_attention_runs(workload, cols["cp"])  # and runs a window / sinks only under some cp_comm_types
     cols["sequence_parallel"] = np.where(tp > 1, cols["sequence_parallel"], 0.0)
     overlap_ok = (tp > 1) & (cols["sequence_parallel"] > 0)
     cols["tp_overlap"] = np.where(overlap_ok, cols["tp_overlap"], 0.0)
