@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from archsweep.candidates.evaluate import study_workload
+from archsweep.cli.app import main
 from archsweep.load.calibration import load_calibration
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import parse_study
@@ -331,3 +332,22 @@ def _vanilla(wl: Workload) -> Workload:
 def _cps(wl: Workload, kind: str, a2a_size: int = 0) -> set[float]:
     job = replace(wl.training, seq_len=32768, cp_comm_type=kind, cp_a2a_size=a2a_size)
     return {float(c) for c in np.unique(enumerate_mappings(replace(wl, training=job))[0].cp)}
+
+
+def test_switching_a_model_files_hierarchical_kind_is_reported_at_the_kind(tmp_path, capsys, monkeypatch):
+    """A model file's ``cp_comm_type: a2a+p2p`` with its ``cp_a2a_size``, switched to another kind by a study entry
+    or ``--cp-comm-type``: the size it keeps does not fit, and the error names the key that switched it, not a
+    ``cp_a2a_size`` the entry never wrote; setting both is taken."""
+    model = opt.model_file_with(tmp_path, "llama3-8b", "cp_comm_type: a2a+p2p\n  cp_a2a_size: 2")
+    monkeypatch.setenv("ARCHSWEEP_MODELS_DIR", str(tmp_path))
+    doc = opt.study_doc("opt", "tp=1,pp=1,cp=8,mb=1,recompute=none,zero=1",
+                        [{"model": "llama3-8b", "name": "ring", "training": {"cp_comm_type": "p2p"}}])
+    problem = opt.study_problem(copy.deepcopy(doc))
+    assert problem.key_path.endswith("training.cp_comm_type") and problem.value == "'p2p'"
+    assert "cp_a2a_size 2 stands" in problem.allowed and "training.cp_a2a_size" in problem.allowed
+    doc["workloads"][0]["training"]["cp_a2a_size"] = 0
+    assert study_workload(parse_study(copy.deepcopy(doc), file="s.yaml"), "ring").training.cp_comm_type == "p2p"
+    assert main(["eval", "--model", str(model), "--accelerator", "H100-SXM", "--count", "64",
+                 "--cp-comm-type", "a2a"]) == 2
+    err = capsys.readouterr().err
+    assert "--cp-comm-type" in err and "Traceback" not in err

@@ -74,13 +74,26 @@ def job_option_values(raw: Mapping[str, Any], base: TrainingJob | None, precisio
     if values["recompute_method"] == "block" and values["recompute_num_layers"] < 1 and not reported:
         p.append(InputError(file, at_layers, values["recompute_num_layers"], BLOCK_RECOMPUTE_LAYERS_ALLOWED))
         values["recompute_method"] = "uniform"  # reported above; the job read stays a valid one
-    at_a2a = _at("cp_a2a_size", key, names)
     allowed = cp_a2a_size_problem(values["cp_comm_type"], values["cp_a2a_size"])
-    if allowed is not None and not any(e.problem.key_path == at_a2a for e in p):
-        p.append(InputError(file, at_a2a, values["cp_a2a_size"], allowed))
     if allowed is not None:
+        p += _cp_a2a_size_errors(raw, values, file, key, p, names)
         values["cp_comm_type"], values["cp_a2a_size"] = "p2p", 0  # reported; the job read stays a valid one
     return {name: values[name] for name in JOB_OPTION_NAMES}
+
+
+def _cp_a2a_size_errors(raw: Mapping[str, Any], values: Mapping[str, Any], file: str, key: str,
+                        p: list[InputError], names: Mapping[str, str] | None) -> list[InputError]:
+    """The error of a ``cp_a2a_size`` that does not fit the job's ``cp_comm_type`` (none where a bad value of either
+    is already in ``p``): at ``cp_comm_type`` where ``raw`` switched the kind and kept the base job's size (a model
+    file's ``a2a+p2p`` size under a study entry's or a flag's other kind), else at ``cp_a2a_size``."""
+    at_a2a, at_kind = _at("cp_a2a_size", key, names), _at("cp_comm_type", key, names)
+    if any(e.problem.key_path in (at_a2a, at_kind) for e in p):
+        return []
+    kind, size = values["cp_comm_type"], values["cp_a2a_size"]
+    if "cp_comm_type" in raw and "cp_a2a_size" not in raw and size != 0:
+        return [InputError(file, at_kind, kind, f"a2a+p2p while the model file's cp_a2a_size {size} stands, or "
+                                                f"cp_a2a_size set to 0 beside it ({at_a2a})")]
+    return [InputError(file, at_a2a, size, cp_a2a_size_problem(kind, size) or "")]
 
 
 def _option(raw: Mapping[str, Any], option: JobOption, base: TrainingJob | None, file: str, key: str,

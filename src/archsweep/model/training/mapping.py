@@ -28,9 +28,9 @@ from archsweep.spec.strategy import (
     RECOMPUTE,
     STRATEGY_KEYS,
     a2a_splits_heads,
+    cp_attention_runs,
     parse_strategy,
     tp_divides,
-    cp_attention_runs,
 )
 from archsweep.spec.workload import Workload
 
