@@ -52,6 +52,15 @@ def _exposed(wl: Workload, mp: MappingArrays, core: float = 1e-3) -> float:
                               np.asarray([2 * core]))[0])
 
 
+def _copies(calls: list[list[float]]) -> float:
+    """TransformerEngine's exposed chunk copies around the all-to-alls (release_v2.8 ``flash_attn_a2a_communicate``):
+    per call the first tensor's copy before its send and the last one's after its receive, each read and written
+    at the HBM pass rate, one kernel each."""
+    moved = sum(2.0 * c[0] + 2.0 * c[-1] for c in calls)
+    rate = float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency
+    return moved / rate + 2 * len(calls) * CAL.kernel_overhead_s
+
+
 def test_p2p_is_the_ring_bit_for_bit():
     for tp, cp in ((1, 2), (2, 4), (8, 8), (4, 16)):
         mp = _mapping(tp, cp)
@@ -82,13 +91,18 @@ def test_nothing_hides_them_behind_the_attention_kernel(kind):
 
 
 def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
-    """Forward q, k, v, out and backward dO, dq, dk, dv, each one all-to-all of its tensor (own share included)."""
+    """Forward q, k, v, out and backward dO, dq, dk, dv, each one all-to-all of its tensor (own share included), and
+    the chunk copies of the four calls [q, k, v], [out], [dO], [dq, dk, dv] that no transfer hides."""
     mp, wl = _mapping(2, 4), _kind(P2P, "a2a")
     tokens = mp.micro_batch * wl.seq_len / mp.cp
     q = 2.0 * tokens * wl.heads * wl.head_dim / mp.tp
     kv = 2.0 * tokens * wl.kv_heads * wl.head_dim / np.minimum(mp.tp, wl.kv_heads)  # one of k, v
     a2a = lambda size: float(coll.alltoall_time_s(HW, size, mp.cp, mp.tp, CAL.collective_bw_efficiency)[0])  # noqa: E731
-    assert _exposed(wl, mp) == pytest.approx(4 * a2a(q) + 4 * a2a(kv))
+    qf, kvf = float(q[0]), float(kv[0])
+    copies = _copies([[qf, kvf, kvf], [qf], [qf], [qf, kvf, kvf]])
+    assert copies == pytest.approx(2 * (6 * qf + 2 * kvf) / (float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency)
+                                   + 8 * CAL.kernel_overhead_s)
+    assert _exposed(wl, mp) == pytest.approx(4 * a2a(q) + 4 * a2a(kv) + copies)
     assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(float((4 * q + 4 * kv)[0]) * 3 / 4)
     fp8 = _kind(P2P, "a2a", fp8=True)
     assert float(cp_bytes_per_layer(fp8, mp, tokens)[0]) == pytest.approx(float(cp_bytes_per_layer(wl, mp, tokens)[0]) / 2)
@@ -249,7 +263,8 @@ def test_hierarchical_is_its_all_to_all_plus_a_ring_of_the_groups():
                                                 np.asarray([core]), np.asarray([2 * core]))[0])
         plain = float(cp_exposed_s(HW, _kind(P2P, "a2a", seq=32768), _mapping(2, 2), CAL, tokens, np.ones(1),
                                    np.ones(1), np.asarray([core]), np.asarray([2 * core]))[0])
-        assert _exposed(wl, mp, core) == pytest.approx(_group_a2a([q_b] * 5 + [kv_b] * 4) + ring, rel=1e-12)
+        copies = _copies([[q_b, kv_b, kv_b], [q_b], [q_b, q_b], [q_b, kv_b, kv_b]])  # L1191, L1675, L2020, L2471
+        assert _exposed(wl, mp, core) == pytest.approx(_group_a2a([q_b] * 5 + [kv_b] * 4) + copies + ring, rel=1e-12)
         assert _exposed(wl, mp, core) == pytest.approx(plain + _group_a2a([q_b]) + ring, rel=1e-12)
     assert float(ring_steps(wl, mp.cp)[0]) == 4.0
     q, kv = np.asarray([2e7]), np.asarray([5e6])
@@ -278,7 +293,8 @@ def test_hierarchical_all_to_alls_under_fp8_attention_move_what_transformer_engi
     ring_mp, ring_wl = _mapping(4, 4), replace(wl, training=replace(wl.training, cp_comm_type="p2p", cp_a2a_size=0))
     ring = float(context_parallel_exposed_s(HW, ring_wl, ring_mp, CAL, tokens * 2, np.ones(1), np.ones(1),
                                             np.asarray([1e-3]), np.asarray([2e-3]))[0])
-    assert _exposed(wl, mp) == pytest.approx(_group_a2a(sizes) + ring, rel=1e-12)
+    copies = _copies([sizes[0:3], sizes[3:4], sizes[4:6], sizes[6:9]])
+    assert _exposed(wl, mp) == pytest.approx(_group_a2a(sizes) + copies + ring, rel=1e-12)
     ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
     assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + sum(sizes) / 2, rel=1e-12)
     plain = replace(wl, training=replace(wl.training, cp_comm_type="a2a", cp_a2a_size=0))

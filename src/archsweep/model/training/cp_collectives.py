@@ -17,8 +17,8 @@ L3789-3823 picks the class):
   sequence with heads / cp, then all-to-alls its output (L3276-3278); the backward all-to-alls dO (L3426-3428),
   runs the attention backward, then all-to-alls dq, dk, dv (L3536-3538). ``flash_attn_a2a_communicate``
   (L261-326) ends with ``torch.cuda.current_stream().wait_stream(cp_stream)``: the compute stream waits for every
-  all-to-all, so none overlaps the attention kernel (only the reordering of one tensor overlaps the next one's
-  transfer, not priced). Under FP8 attention (``fp8`` with a per-tensor recipe) q, k, v are quantized before the
+  all-to-all, so none overlaps the attention kernel; of the chunk copies around them only the first tensor's
+  before and the last one's after each call are exposed (:func:`_a2a_copies_s`). Under FP8 attention (``fp8`` with a per-tensor recipe) q, k, v are quantized before the
   all-to-all and every tensor moved is FP8 data, 1 byte (L3167-3176, ``out_._data`` L3230-3232; backward ``dout._data``
   L3396-3403, ``dq, dk, dv = [x._data ...]`` L3504-3505); else 2 bytes (BF16). Each all-to-all sends (cp - 1) / cp
   of its tensor (``collectives.alltoall_time_s``, its per-peer latency included, the cp ranks at stride tp).
@@ -101,10 +101,10 @@ def cp_kernel_extra_s(hw: HardwareArrays, wl: Workload, cal: Calibration, cp: np
       out += out_step * exp(lse_step - lse) (read out, out_step, write out) and the log-sum-exp update; backward,
       dq += dq_step (read 2, write 1), the cat of dk, dv into one buffer (read 1, write 1) and dkv += dkv_step
       (read 2, write 1); plus one attention kernel per extra step in each direction.
-    * ``a2a+p2p``: the ring's, over its cp / ``cp_a2a_size`` steps (the all-to-all group's chunk reorders taken
-      as ``a2a``'s).
+    * ``a2a+p2p``: the ring's, over its cp / ``cp_a2a_size`` steps (the all-to-all group's chunk copies are
+      :func:`cp_exposed_s`'s).
     * ``a2a`` (``AttnFuncWithCPAndQKVOA2A``): one attention kernel over the whole sequence, nothing merged: 0 (the
-      chunk reorders around the all-to-alls overlap the transfers, as cp_exposed_s takes them).
+      chunk copies around the all-to-alls are :func:`cp_exposed_s`'s).
     * ``all_gather`` (``AttnFuncWithCPAndKVAllGather``): two kernels (the rank's two query chunks), and copies,
       in Megatron-Core's ``sbhd`` layout (``TEDotProductAttention.qkv_format``, megatron/core/extensions/
       transformer_engine.py L2074 @d98e8a6; TransformerEngine passes it through, backends.py L1789-1826), where the
@@ -178,16 +178,31 @@ def _hier_a2a_sizes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> list
             grads * kv / 2.0]
 
 
+def _a2a_copies_s(hw: HardwareArrays, cal: Calibration, calls: list[list[np.ndarray]]) -> np.ndarray:
+    """The chunk copies the all-to-alls cannot hide (s): per ``flash_attn_a2a_communicate`` call (``calls``: the
+    bytes of its tensors, in order), the first tensor's copy before its send and the last one's after its receive,
+    each a read and a write of the tensor and one kernel (``kernel_overhead_s``). TransformerEngine release_v2.8
+    L261-326: before the attention each tensor is ``movedim(-3, 0).contiguous()`` before its all-to-all and
+    ``reorder_seq_chunks_for_a2a_before_attn`` (an ``index_select``) after it; after the attention the reorder before
+    and the ``movedim(...).contiguous()`` after; the copies of the other tensors run beside the next tensor's
+    transfer (the reorders on ``cp_stream``), and the compute stream waits for the last (L325)."""
+    moved = sum(2.0 * sizes[0] + 2.0 * sizes[-1] for sizes in calls)
+    return hbm_pass_s(hw, cal, moved) + 2.0 * len(calls) * cal.kernel_overhead_s
+
+
 def _a2a_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
                  tokens: np.ndarray) -> np.ndarray:
     """One layer's and micro-batch's all-to-all time (s), forward and backward: q, k, v, out, dO, dq, dk, dv, each
-    one ``alltoall_time_s`` of its whole tensor (own share included) over the cp ranks at stride tp."""
+    one ``alltoall_time_s`` of its whole tensor (own share included) over the cp ranks at stride tp, and the chunk
+    copies of its four calls that no transfer hides (:func:`_a2a_copies_s`: [q, k, v], [out], [dO], [dq, dk, dv])."""
     q, kv = _a2a_elements(wl, mp, tokens)
     per = ring_kv_bytes_per_element(wl)
     c = np.maximum(mp.cp, 1.0)
     t_q = coll.alltoall_time_s(hw, per * q, c, mp.tp, cal.collective_bw_efficiency)
     t_kv = coll.alltoall_time_s(hw, per * kv / 2.0, c, mp.tp, cal.collective_bw_efficiency)
-    return 2.0 * (2.0 * t_q + 2.0 * t_kv)  # (q, out) + (k, v), forward and backward alike
+    q_b, half_kv_b = per * q, per * kv / 2.0
+    copies = _a2a_copies_s(hw, cal, [[q_b, half_kv_b, half_kv_b], [q_b], [q_b], [q_b, half_kv_b, half_kv_b]])
+    return 2.0 * (2.0 * t_q + 2.0 * t_kv) + copies  # (q, out) + (k, v), forward and backward alike
 
 
 def _all_gather_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -212,8 +227,9 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
         group = replace(mp, cp=a2a)
-        hier = sum(coll.alltoall_time_s(hw, size, a2a, mp.tp, cal.collective_bw_efficiency)
-                   for size in _hier_a2a_sizes(wl, group, tokens))
+        sizes = _hier_a2a_sizes(wl, group, tokens)
+        hier = sum(coll.alltoall_time_s(hw, size, a2a, mp.tp, cal.collective_bw_efficiency) for size in sizes)
+        hier = hier + _a2a_copies_s(hw, cal, [sizes[0:3], sizes[3:4], sizes[4:6], sizes[6:9]])  # L1191-2478's calls
         # a ring of one rank: TransformerEngine runs the plain a2a (attn_forward_func_with_cp)
         per_layer = np.where(a2a > 1, np.where(ring > 1, hier, _a2a_exposed(hw, wl, group, cal, tokens)), 0.0)
         ring_s = ring_exposed_s(hw, wl, ring_mp, cal, tokens * a2a, microbatches, layers_stage, core_fwd_s, core_bwd_s)
