@@ -6,7 +6,7 @@ the system it ships in, one sourced value per hardware parameter
 (:data:`archsweep.spec.hardware.CATALOG_PARAMETERS`, no more, no less) and published figures
 used to check the model (vendor peaks, measured max matmul, HBM, die area, power). The part-physics
 columns (:data:`archsweep.spec.hardware.PART_PHYSICS_PARAMETERS`) of each entry's design come from
-``data/hardware/low_precision_rates.yaml`` and the published ``host_link_bw`` and ``scaleout_achieved_share``
+``data/hardware/low_precision_rates.yaml`` and the published ``host_link_bw_bytes_per_s`` and ``scaleout_achieved_share``
 (:func:`archsweep.load.part_physics.part_columns`).
 
 Loading follows the edge pattern of the project: strict YAML (duplicate keys rejected) ->

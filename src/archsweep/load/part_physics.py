@@ -4,7 +4,7 @@ A catalog part is more than its ``data/hardware/catalog.yaml`` parameters: it ha
 rate (max achievable matmul, MAMF), GEMM pipeline-fill constants, an NVFP4 peak, a special-function
 (exponential) rate, a GEMM layout rule (Hopper FP8 GEMMs take only the TN layout), a host link and the
 share of its scale-out line rate its system achieves (``data/hardware/low_precision_rates.yaml``, the
-catalog's published ``host_link_bw`` and ``scaleout_achieved_share``).
+catalog's published ``host_link_bw_bytes_per_s`` and ``scaleout_achieved_share``).
 :func:`part_columns` turns them into the part-physics columns of its design
 (:data:`~archsweep.spec.hardware.PART_PHYSICS_PARAMETERS`), once, when the catalog is loaded; a design
 study's candidates keep their base part's values unless the study varies them (a parameter like any

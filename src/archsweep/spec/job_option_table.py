@@ -141,7 +141,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     JobOption(
         "activation_offload_layers", "count", 0, "--offload-layers",
         "layers per pipeline stage whose activations are offloaded to host memory over the part's host link "
-        "(catalog host_link_bw; fewer than the model's layers; override, default 0)",
+        "(catalog host_link_bw_bytes_per_s; fewer than the model's layers; override, default 0)",
         "Layers per pipeline stage whose stored activations are copied to host memory and back over the part's host "
         "link (default 0).",
         csv_column="act_offload_layers"),
