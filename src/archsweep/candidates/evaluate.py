@@ -125,7 +125,7 @@ def study_workload(study: Study, name: str) -> Workload | ServingWorkload:
 #: pruned mapping search halved the shard's rate at 128; 8,192 rather than 1,024 since the driver
 #: searches once per distinct performance row: a ten-parameter grid with three power/cost axes has
 #: 64 variants per row, so 1,024 candidates left 16 searches per call (13,300 vs 32,000
-#: candidates/CPU-s on benchmarks/spaces/scale-1m.yaml; issue 14, README "Scale").
+#: candidates/CPU-s on benchmarks/spaces/scale-1m.yaml; issue 14, commit 5291457).
 PROGRESS_CHUNK = 8192
 
 

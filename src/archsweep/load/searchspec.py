@@ -66,8 +66,8 @@ def _prefixed(problem: Problem, key_path: str) -> Problem:
 
 def default_sampler(parameters: Sequence[ParameterSpace]) -> dict[str, Any]:
     """The sampler of a search section without one: NSGA-II, followed by the Pareto local search
-    from half the budget when a parameter is discrete (README "Scale": on the 80,000-point
-    search-quality grid, hypervolume ratio 0.977 vs 0.960 at 1 % and 0.999 vs 0.992 at 5 %)."""
+    from half the budget when a parameter is discrete (docs/search-quality-history.md, "Pareto local search": on
+    the 80,000-point search-quality grid, hypervolume ratio 0.977 vs 0.960 at 1 % and 0.999 vs 0.992 at 5 %)."""
     if any(not p.is_continuous for p in parameters):
         return {"name": "nsga2", "options": {"local_search_start": DEFAULT_LOCAL_SEARCH_START}}
     return {"name": "nsga2"}

@@ -19,7 +19,7 @@ hypervolume contribution) proposes the free neighbour with the best prediction i
   prediction, and the larger, the farther it reaches beyond the front; negative: how far it is
   predicted to fall behind.
 
-The predictions are rough (README "Scale": correlation 0.9, 0.7 and 0.97 of the predicted and true
+The predictions are rough (docs/search-quality-history.md: correlation 0.91, 0.68 and 0.97 of the predicted and true
 log steps of throughput, energy and price on the search-quality grid), so they only order one
 parent's few neighbours. Ranking every neighbour of every parent by predicted margin or predicted
 hypervolume gain did worse than the random draw (0.944 and 0.938 against 0.971 at 1 %), skipping

@@ -4,7 +4,7 @@ The pruned mapping search (:mod:`archsweep.model.training.pruned_search`) alloca
 arrays of a few MiB many times per call. glibc's default malloc returns such blocks to the
 operating system (mmap above a dynamic threshold, heap trimming above 128 KiB free at the top),
 so every new array is first touched page by page: ~150,000 minor page faults for 1,000
-DeepSeek-V3 candidates, ~20 % of the search's CPU time (issue 14, README "Scale").
+DeepSeek-V3 candidates, ~20 % of the search's CPU time (issue 14, s6-speed2: docs/search-quality-history.md, s26-D).
 :func:`keep_freed_memory` sets, with ``mallopt(3)``: allocations below 32 MiB from the heap
 (``M_MMAP_THRESHOLD``; larger ones, e.g. the 32 MiB pending bound matrices, are still mapped and
 unmapped), the heap trimmed only above 1 GiB free (``M_TRIM_THRESHOLD``) and grown 64 MiB at a
