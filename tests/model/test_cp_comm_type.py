@@ -109,6 +109,30 @@ def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
     assert _exposed(fp8, mp) < _exposed(wl, mp)
 
 
+def test_a2a_under_current_scaling_moves_the_output_and_the_gradients_in_bf16():
+    """Issue 10 (s26-R): under FP8 attention with current scaling TransformerEngine's all-to-all CP quantizes q, k, v
+    and dO before their all-to-alls (1 byte) but creates the output and dq, dk, dv unquantized (BF16, 2 bytes:
+    release_v2.8 attention.cpp ``quantizer_helper(..., true, ...)`` L133, L423-425); delayed scaling moves all eight
+    as FP8 data. Their transfers and chunk copies are priced at those bytes."""
+    mp, bf16 = _mapping(2, 4), _kind(P2P, "a2a")
+    delayed = _kind(P2P, "a2a", fp8=True)
+    current = replace(delayed, training=replace(delayed.training, low_precision_recipe="current"))
+    tokens = mp.micro_batch * bf16.seq_len / mp.cp
+    q = tokens * bf16.heads * bf16.head_dim / mp.tp  # elements
+    kv = tokens * bf16.kv_heads * bf16.head_dim / np.minimum(mp.tp, bf16.kv_heads)  # one of k, v
+    a2a = lambda size: float(coll.alltoall_time_s(HW, size, mp.cp, mp.tp, CAL.collective_bw_efficiency)[0])  # noqa: E731
+    qf, kvf = float(q[0]), float(kv[0])
+    copies = _copies([[qf, kvf, kvf], [2 * qf], [qf], [2 * qf, 2 * kvf, 2 * kvf]])
+    expected = 2 * a2a(q) + 2 * a2a(kv) + 2 * a2a(2 * q) + 2 * a2a(2 * kv) + copies
+    assert _exposed(current, mp) == pytest.approx(expected, rel=1e-12)
+    sent = float(cp_bytes_per_layer(current, mp, tokens)[0])
+    assert sent == pytest.approx((2 * qf + 2 * kvf + 2 * (2 * qf + 2 * kvf)) * 3 / 4, rel=1e-12)
+    low, high = (float(cp_bytes_per_layer(w, mp, tokens)[0]) for w in (delayed, bf16))
+    assert low < sent < high and _exposed(delayed, mp) < _exposed(current, mp) < _exposed(bf16, mp)
+    gathered = float(cp_bytes_per_layer(_kind(P2P, "all_gather"), mp, tokens)[0])  # 4 all-gathers, 2 reduce-scatters
+    assert gathered == pytest.approx(2 * 3 * 2 * kvf * 3, rel=1e-12)  # BF16, (cp - 1) shards of one of K, V each
+
+
 def test_the_option_is_checked_where_it_is_read():
     with pytest.raises(InputError, match=r"cp_comm_type.*one of p2p, a2a, all_gather, a2a\+p2p"):
         TrainingJob(1, 1, cp_comm_type="ulysses")  # type: ignore[arg-type]
