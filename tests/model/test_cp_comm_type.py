@@ -163,7 +163,9 @@ def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> N
     assert problem.key_path.endswith("training.cp_comm_type")
     doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"  # without its all-to-all group size
     problem = opt.study_problem(copy.deepcopy(doc))
-    assert problem.file == "s.yaml" and problem.key_path.endswith("cp_a2a_size") and problem.value == "0"
+    assert problem.file == "s.yaml" and problem.key_path.endswith("cp_a2a_size") and problem.value == "<missing>"
+    doc["workloads"][0]["training"]["cp_a2a_size"] = 0  # written: shown as written
+    assert opt.study_problem(copy.deepcopy(doc)).value == "0"
     assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
 
 
@@ -391,3 +393,11 @@ def test_switching_a_model_files_hierarchical_kind_is_reported_at_the_kind(tmp_p
                  "--cp-comm-type", "a2a"]) == 2
     err = capsys.readouterr().err
     assert "--cp-comm-type" in err and "Traceback" not in err
+
+
+def test_a_hierarchical_kind_without_its_size_is_reported_as_a_missing_size(capsys):
+    """s26-R: ``--cp-comm-type a2a+p2p`` on a model file without a ``cp_a2a_size`` (nor one set beside it): the error
+    is at the size, shown missing rather than as a 0 nobody wrote."""
+    assert main(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "64", "--cp-comm-type",
+                 "a2a+p2p"]) == 2
+    assert "<command line>: --cp-a2a-size: got <missing>; allowed: an integer >= 2" in capsys.readouterr().err
