@@ -109,6 +109,30 @@ def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
     assert _exposed(fp8, mp) < _exposed(wl, mp)
 
 
+def test_a2a_under_current_scaling_moves_the_output_and_the_gradients_in_bf16():
+    """Issue 10 (s26-R): under FP8 attention with current scaling TransformerEngine's all-to-all CP quantizes q, k, v
+    and dO before their all-to-alls (1 byte) but creates the output and dq, dk, dv unquantized (BF16, 2 bytes:
+    release_v2.8 attention.cpp ``quantizer_helper(..., true, ...)`` L133, L423-425); delayed scaling moves all eight
+    as FP8 data. Their transfers and chunk copies are priced at those bytes."""
+    mp, bf16 = _mapping(2, 4), _kind(P2P, "a2a")
+    delayed = _kind(P2P, "a2a", fp8=True)
+    current = replace(delayed, training=replace(delayed.training, low_precision_recipe="current"))
+    tokens = mp.micro_batch * bf16.seq_len / mp.cp
+    q = tokens * bf16.heads * bf16.head_dim / mp.tp  # elements
+    kv = tokens * bf16.kv_heads * bf16.head_dim / np.minimum(mp.tp, bf16.kv_heads)  # one of k, v
+    a2a = lambda size: float(coll.alltoall_time_s(HW, size, mp.cp, mp.tp, CAL.collective_bw_efficiency)[0])  # noqa: E731
+    qf, kvf = float(q[0]), float(kv[0])
+    copies = _copies([[qf, kvf, kvf], [2 * qf], [qf], [2 * qf, 2 * kvf, 2 * kvf]])
+    expected = 2 * a2a(q) + 2 * a2a(kv) + 2 * a2a(2 * q) + 2 * a2a(2 * kv) + copies
+    assert _exposed(current, mp) == pytest.approx(expected, rel=1e-12)
+    sent = float(cp_bytes_per_layer(current, mp, tokens)[0])
+    assert sent == pytest.approx((2 * qf + 2 * kvf + 2 * (2 * qf + 2 * kvf)) * 3 / 4, rel=1e-12)
+    low, high = (float(cp_bytes_per_layer(w, mp, tokens)[0]) for w in (delayed, bf16))
+    assert low < sent < high and _exposed(delayed, mp) < _exposed(current, mp) < _exposed(bf16, mp)
+    gathered = float(cp_bytes_per_layer(_kind(P2P, "all_gather"), mp, tokens)[0])  # 4 all-gathers, 2 reduce-scatters
+    assert gathered == pytest.approx(2 * 3 * 2 * kvf * 3, rel=1e-12)  # BF16, (cp - 1) shards of one of K, V each
+
+
 def test_the_option_is_checked_where_it_is_read():
     with pytest.raises(InputError, match=r"cp_comm_type.*one of p2p, a2a, all_gather, a2a\+p2p"):
         TrainingJob(1, 1, cp_comm_type="ulysses")  # type: ignore[arg-type]
@@ -139,7 +163,9 @@ def test_a_study_entry_sets_it_and_a_bad_value_names_file_key_and_choices() -> N
     assert problem.key_path.endswith("training.cp_comm_type")
     doc["workloads"][0]["training"]["cp_comm_type"] = "a2a+p2p"  # without its all-to-all group size
     problem = opt.study_problem(copy.deepcopy(doc))
-    assert problem.file == "s.yaml" and problem.key_path.endswith("cp_a2a_size") and problem.value == "0"
+    assert problem.file == "s.yaml" and problem.key_path.endswith("cp_a2a_size") and problem.value == "<missing>"
+    doc["workloads"][0]["training"]["cp_a2a_size"] = 0  # written: shown as written
+    assert opt.study_problem(copy.deepcopy(doc)).value == "0"
     assert opt.bad_value_problem("cp_comm_type", "ring").key_path == "training.cp_comm_type"
 
 
@@ -367,3 +393,11 @@ def test_switching_a_model_files_hierarchical_kind_is_reported_at_the_kind(tmp_p
                  "--cp-comm-type", "a2a"]) == 2
     err = capsys.readouterr().err
     assert "--cp-comm-type" in err and "Traceback" not in err
+
+
+def test_a_hierarchical_kind_without_its_size_is_reported_as_a_missing_size(capsys):
+    """s26-R: ``--cp-comm-type a2a+p2p`` on a model file without a ``cp_a2a_size`` (nor one set beside it): the error
+    is at the size, shown missing rather than as a 0 nobody wrote."""
+    assert main(["eval", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--count", "64", "--cp-comm-type",
+                 "a2a+p2p"]) == 2
+    assert "<command line>: --cp-a2a-size: got <missing>; allowed: an integer >= 2" in capsys.readouterr().err

@@ -85,7 +85,8 @@ def _cp_a2a_size_errors(raw: Mapping[str, Any], values: Mapping[str, Any], file:
                         p: list[InputError], names: Mapping[str, str] | None) -> list[InputError]:
     """The error of a ``cp_a2a_size`` that does not fit the job's ``cp_comm_type`` (none where a bad value of either
     is already in ``p``): at ``cp_comm_type`` where ``raw`` switched the kind and kept the base job's size (a model
-    file's ``a2a+p2p`` size under a study entry's or a flag's other kind), else at ``cp_a2a_size``."""
+    file's ``a2a+p2p`` size under a study entry's or a flag's other kind), else at ``cp_a2a_size`` (``<missing>``
+    where ``raw`` sets ``a2a+p2p`` without a size and none is kept)."""
     at_a2a, at_kind = _at("cp_a2a_size", key, names), _at("cp_comm_type", key, names)
     if any(e.problem.key_path in (at_a2a, at_kind) for e in p):
         return []
@@ -93,7 +94,8 @@ def _cp_a2a_size_errors(raw: Mapping[str, Any], values: Mapping[str, Any], file:
     if "cp_comm_type" in raw and "cp_a2a_size" not in raw and size != 0:
         return [InputError(file, at_kind, kind, f"a2a+p2p while the model file's cp_a2a_size {size} stands, or "
                                                 f"cp_a2a_size set to 0 beside it ({at_a2a})")]
-    return [InputError(file, at_a2a, size, cp_a2a_size_problem(kind, size) or "")]
+    shown = "<missing>" if "cp_a2a_size" not in raw and size == 0 else size
+    return [InputError(file, at_a2a, shown, cp_a2a_size_problem(kind, size) or "")]
 
 
 def _option(raw: Mapping[str, Any], option: JobOption, base: TrainingJob | None, file: str, key: str,

@@ -18,10 +18,14 @@ L3789-3823 picks the class):
   runs the attention backward, then all-to-alls dq, dk, dv (L3536-3538). ``flash_attn_a2a_communicate``
   (L261-326) ends with ``torch.cuda.current_stream().wait_stream(cp_stream)``: the compute stream waits for every
   all-to-all, so none overlaps the attention kernel; of the chunk copies around them only the first tensor's
-  before and the last one's after each call are exposed (:func:`_a2a_copies_s`). Under FP8 attention (``fp8`` with a per-tensor recipe) q, k, v are quantized before the
-  all-to-all and every tensor moved is FP8 data, 1 byte (L3167-3176, ``out_._data`` L3230-3232; backward ``dout._data``
-  L3396-3403, ``dq, dk, dv = [x._data ...]`` L3504-3505); else 2 bytes (BF16). Each all-to-all sends (cp - 1) / cp
-  of its tensor (``collectives.alltoall_time_s``, its per-peer latency included, the cp ranks at stride tp).
+  before and the last one's after each call are exposed (:func:`_a2a_copies_s`). Under FP8 attention (``fp8`` with a
+  per-tensor recipe) q, k, v are quantized before the all-to-all (L3167-3176) and dO before its own (L3396-3403), FP8
+  data, 1 byte; the output and dq, dk, dv are FP8 data under delayed scaling (``out_._data`` L3230-3232, ``dq, dk, dv
+  = [x._data ...]`` L3504-3505) but BF16 under current scaling, which creates O and dQ, dK, dV unquantized
+  (transformer_engine/pytorch/csrc/extensions/attention.cpp ``quantizer_helper(..., true, ...)`` L133, L423-425;
+  ``out_f16 = out_`` after the all-to-all L3289-3290, dq, dk, dv quantized only after theirs L3557-3558): 2 bytes
+  (:func:`_a2a_bytes`); else every tensor 2 bytes (BF16). Each all-to-all sends (cp - 1) / cp of its tensor
+  (``collectives.alltoall_time_s``, its per-peer latency included, the cp ranks at stride tp).
 * ``all_gather``, ``AttnFuncWithCPAndKVAllGather`` (class L2555, "KV all-gather between CP ranks is exposed"): the
   forward all-gathers k and v (``gather_along_first_dim``, synchronous, L2660-2661), then runs the rank's two query
   chunks against the gathered K / V; the backward all-gathers k and v again (L2849-2850) and reduce-scatters dk and
@@ -49,7 +53,7 @@ from archsweep.model.training.ring_attention import (
 from archsweep.model.training.ring_attention import (
     context_parallel_exposed_s as ring_exposed_s,
 )
-from archsweep.model.training.ring_attention import fp8_ring, kv_elements, ring_kv_bytes_per_element
+from archsweep.model.training.ring_attention import fp8_ring, kv_elements
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -150,6 +154,26 @@ def _a2a_elements(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> tuple[
     return tokens * wl.heads * wl.head_dim / mp.tp, kv_elements(wl, mp, tokens)
 
 
+def _a2a_bytes(wl: Workload) -> tuple[float, float, float, float]:
+    """Bytes per element of the plain ``a2a``'s all-to-alls by tensor: (q, k, v; output; dO; dq, dk, dv). Under FP8
+    attention (:func:`fp8_ring`) with delayed scaling all FP8 data, 1 byte; with current scaling q, k, v and dO 1
+    byte, the output and dq, dk, dv BF16 (module docstring); else every tensor BF16."""
+    recipe = wl.training.low_precision_recipe if fp8_ring(wl) else ""
+    if recipe == "delayed":
+        return 1.0, 1.0, 1.0, 1.0
+    if recipe == "current":
+        return 1.0, _BF16_BYTES, 1.0, _BF16_BYTES
+    return (_BF16_BYTES,) * 4
+
+
+def _a2a_sizes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> list[np.ndarray]:
+    """Bytes of each of the plain ``a2a``'s eight all-to-alls (forward q, k, v, output; backward dO, dq, dk, dv) of a
+    rank's ``tokens`` local tokens, its heads split over tp (:func:`_a2a_bytes`)."""
+    q, kv = _a2a_elements(wl, mp, tokens)
+    qkv, out, dout, grads = _a2a_bytes(wl)
+    return [qkv * q, qkv * kv / 2.0, qkv * kv / 2.0, out * q, dout * q, grads * q, grads * kv / 2.0, grads * kv / 2.0]
+
+
 def _hier_a2a_bytes(wl: Workload) -> tuple[float, float, float, float, float]:
     """Bytes per element of ``a2a+p2p``'s all-to-alls where its ring has more than one rank, by tensor: (q, k, v
     forward; output forward; output backward; dO backward; dq, dk, dv backward). TransformerEngine release_v2.8
@@ -195,14 +219,10 @@ def _a2a_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     """One layer's and micro-batch's all-to-all time (s), forward and backward: q, k, v, out, dO, dq, dk, dv, each
     one ``alltoall_time_s`` of its whole tensor (own share included) over the cp ranks at stride tp, and the chunk
     copies of its four calls that no transfer hides (:func:`_a2a_copies_s`: [q, k, v], [out], [dO], [dq, dk, dv])."""
-    q, kv = _a2a_elements(wl, mp, tokens)
-    per = ring_kv_bytes_per_element(wl)
+    sizes = _a2a_sizes(wl, mp, tokens)
     c = np.maximum(mp.cp, 1.0)
-    t_q = coll.alltoall_time_s(hw, per * q, c, mp.tp, cal.collective_bw_efficiency)
-    t_kv = coll.alltoall_time_s(hw, per * kv / 2.0, c, mp.tp, cal.collective_bw_efficiency)
-    q_b, half_kv_b = per * q, per * kv / 2.0
-    copies = _a2a_copies_s(hw, cal, [[q_b, half_kv_b, half_kv_b], [q_b], [q_b], [q_b, half_kv_b, half_kv_b]])
-    return 2.0 * (2.0 * t_q + 2.0 * t_kv) + copies  # (q, out) + (k, v), forward and backward alike
+    moved = sum(coll.alltoall_time_s(hw, size, c, mp.tp, cal.collective_bw_efficiency) for size in sizes)
+    return moved + _a2a_copies_s(hw, cal, [sizes[0:3], sizes[3:4], sizes[4:5], sizes[5:8]])
 
 
 def _all_gather_exposed(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration,
@@ -247,12 +267,11 @@ def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> n
     if kind == "p2p":
         return ring_bytes_per_layer(wl, mp, tokens)
     c = np.maximum(mp.cp, 1.0)
-    q, kv = _a2a_elements(wl, mp, tokens)
-    plain = ring_kv_bytes_per_element(wl) * 2.0 * (2.0 * q + kv)  # the a2a's eight tensors
+    plain = sum(_a2a_sizes(wl, mp, tokens))  # the a2a's eight tensors
     if kind == "a2a":
         return plain * (c - 1.0) / c
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
         moved = np.where(ring > 1, sum(_hier_a2a_sizes(wl, mp, tokens)), plain)  # a ring of one rank: the plain a2a
         return moved * (a2a - 1.0) / a2a + ring_bytes_per_layer(wl, ring_mp, tokens * a2a)
-    return _BF16_BYTES * 3.0 * kv * (c - 1.0)
+    return _BF16_BYTES * 3.0 * kv_elements(wl, mp, tokens) * (c - 1.0)
