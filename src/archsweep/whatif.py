@@ -70,6 +70,7 @@ class WorkloadOverrides:
     recompute_method: str | None = None
     recompute_num_layers: int | None = None
     activation_fp8_input_store: bool | None = None
+    lora_dropout_recompute: bool | None = None
     param_gather_overlap: bool | None = None
     moe_a2a_overlap: bool | None = None
     embedding_loss_in_pipeline_split: bool | None = None
@@ -215,6 +216,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "precision": workload.training.precision, "low_precision_recipe": workload.training.low_precision_recipe,
         "fp8_params": workload.training.fp8_params, "recompute_modules": ",".join(workload.training.recompute_modules),
         "activation_fp8_input_store": workload.training.activation_fp8_input_store,
+        "lora_dropout_recompute": workload.training.lora_dropout_recompute,
         "param_gather_overlap": workload.training.param_gather_overlap,
         "moe_a2a_overlap": workload.training.moe_a2a_overlap,
         "embedding_loss_in_pipeline_split": workload.training.embedding_loss_in_pipeline_split,

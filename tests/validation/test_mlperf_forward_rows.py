@@ -178,7 +178,9 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
     attention rows, already predicted slow, +8 points each), the group 8.25 %. s25-C: the ring's per-step merges no
     longer charged to the all-to-all CP, which runs one attention kernel and merges nothing (TransformerEngine's
     code, nothing tuned): the v5.0 Blackwell CP 8 a2a rows -4 .. +9 -> -15 .. -4 %, the v5.1 ones +16 .. +26 -> +2
-    .. +11 %: v5.0 non-AMD 7.21 %, v5.0 7.96 %, v5.1 5.63 %, the group 7.02 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
+    .. +11 %: v5.0 non-AMD 7.21 %, v5.0 7.96 %, v5.1 5.63 %, the group 7.02 %. s26-B: AMD's ROCm port runs without
+    the FP8 copy of the SwiGLU input (its yaml key is dead under NeMo v2.0.0.rc0.beta; data only, nothing tuned):
+    the nine AMD rows 12.38 -> 13.76 %, v5.0 8.16 %, the group 7.14 %. Re-pin only with the change that moves it, and say so: a change tuned on these rows ends
     the group's use as a forward test."""
     import numpy as np
     from measured_runs import validated_of
@@ -191,10 +193,10 @@ def test_the_forward_group_mape_and_coverage_are_pinned() -> None:
         return float(np.mean([abs(results[r["run_id"]].error_pct) for r in rows]))
 
     assert mape([r for r in V50 if r["run_id"] not in AMD_ROWS]) == pytest.approx(7.21, abs=0.1)  # 6.81 before s25-C, 7.15 before s24-G, 7.50 before s22-R, 8.41 before s20-B, 8.95 before s19-B
-    assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(12.38, abs=0.1)
-    assert mape(V50) == pytest.approx(7.96, abs=0.1)  # 7.62 before s25-C, 7.91 before s24-G, 8.21 before s22-R, 8.99 before s20-B
+    assert mape([r for r in V50 if r["run_id"] in AMD_ROWS]) == pytest.approx(13.76, abs=0.1)  # 12.38 before s26-B
+    assert mape(V50) == pytest.approx(8.16, abs=0.1)  # 7.96 before s26-B, 7.62 before s25-C, 7.91 before s24-G, 8.21 before s22-R, 8.99 before s20-B
     assert mape(V51) == pytest.approx(5.63, abs=0.1)  # 9.18 before s25-C, 7.14 before s24-G, 7.25 before s22-R, 8.94 before s20-A, 9.13 before s19-L
-    assert mape(FORWARD) == pytest.approx(7.02, abs=0.1)  # 8.25 before s25-C, 7.60 before s24-G, 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
+    assert mape(FORWARD) == pytest.approx(7.14, abs=0.1)  # 7.02 before s26-B, 8.25 before s25-C, 7.60 before s24-G, 7.82 before s22-R, 8.30 before s20-B, 8.97 before s20-A
 
 
 @pytest.mark.skipif(not all(m.exists() for m in MIRRORS.values()) or shutil.which("git") is None,
@@ -222,14 +224,15 @@ def test_the_script_reproduces_the_group_byte_for_byte_and_lists_every_result(
 
 def test_amd_rows_state_the_block_recompute_of_their_configs() -> None:
     """s19-D: the AMD Instinct rows (AMD's NeMo port, config_MI300X_1x8x1.sh / config_MI325X_1x8x1.sh and the
-    submitters' copies) run TP1 (CP2 / CP4 on MangoBoost's 2 / 4 nodes) with FP8 and the SwiGLU input in FP8; the
+    submitters' copies) run TP1 (CP2 / CP4 on MangoBoost's 2 / 4 nodes) with FP8, the SwiGLU input in BF16 (s26-B:
+    the port's ``fp8_activation_input_store`` is no field NeMo v2.0.0.rc0.beta passes on); the
     MI300X configs recompute 21 of the 80 layers in full (``ACG=full ACM=block ACL=21``), read into the job's
     recompute_method / recompute_num_layers; the MI325X ones recompute nothing (ACG unset)."""
     from archsweep.validation.row_workload import workload_of
 
     amd = [r for r in FORWARD if r["run_id"] in AMD_ROWS]
     assert Counter(r["accelerator_canonical"] for r in amd) == {"MI300X": 6, "MI325X": 3}
-    assert all(r["tp"] == "1" and r["fp8_act"] == "yes" and "mlperf_lora_layout.py" in r["derived"] for r in amd)
+    assert all(r["tp"] == "1" and r["fp8_act"] == "no" and "mlperf_lora_layout.py" in r["derived"] for r in amd)
     for r in amd:
         job = workload_of(r, "step_time_s", []).training
         if r["accelerator_canonical"] == "MI300X":

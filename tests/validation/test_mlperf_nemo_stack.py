@@ -112,3 +112,12 @@ def test_mlperf_rows_keeps_the_mlperf_rows_of_an_open_mirror(derive_script: Call
     found = [(row["run_id"], match.group(1)) for row, match in common.mlperf_rows(repos, rows, pattern)]
     assert found == [("a", "v4.0"), ("b", "v5.0")]
     assert common.mlperf_source(repos, rows[3], pattern) is None
+
+
+def test_the_nemo_tag_a_dockerfile_checks_out_is_named_with_its_month() -> None:
+    """s26-B: the rows whose NeMo Dockerfile checks out NVIDIA/NeMo v2.0.0.rc0.beta (AMD's v5.0 ROCm port and its
+    copies, GigaComputing v4.1 G593-ZD1) name the tag and its month (2024-05), which bounds their software."""
+    tagged = sorted(k for k, r in ROWS.items() if "at v2.0.0.rc0.beta, a 2024-05 NeMo tag)" in r["framework"])
+    assert len(tagged) == 7
+    assert "mlperf_train_v4.1_GigaComputing_G593-ZD1_pytorch_llama2_70b_lora" in tagged
+    assert sum("_v5.0_" in k for k in tagged) == 6  # MangoBoost ships no Dockerfile

@@ -34,7 +34,8 @@ SCRIPTS = {"mlperf_steady_step.py": [], "mlperf_lora_layout.py": [], "mlperf_sta
            "mlperf_grad_reduce.py": [],  # s19-P
            "mlperf_nemo_stack.py": [],  # s20-G
            "mlperf_fp8_transpose_cache.py": [],  # s22-P
-           "mlperf_cp_comm_type.py": []}  # s24-G
+           "mlperf_cp_comm_type.py": [],  # s24-G
+           "mlperf_lora_dropout.py": []}  # s26-B
 #: The scripts that read a Megatron-Bridge clone (their only argument).
 MBRIDGE = ("mbridge_2509_rows.py", "mbridge_archive_rows.py", "mbridge_param_gather.py", "mbridge_fp8_params.py",
            "mbridge_grad_reduce.py", "mbridge_preset_vpp.py", "pipeline_layout.py",

@@ -28,6 +28,9 @@ def _row(**kw: str) -> dict[str, str]:
     ("CUDA 12.3", "mlperf_train_v4.0_Supermicro_AS-8125GS-TNHR_8_H100-SXM-80GB_llama2_70b_lora", (24, 6)),  # round
     ("Megatron-Bridge / NeMo 25.11", "", (25, 11)),
     ("PyTorch", "some_row", None),
+    # s26-B: the NeMo git tag AMD's v5.0 ROCm port checks out bounds it below its round's 25.06
+    ("PyTorch 2.6.0, ROCm 6.4; NVIDIA NeMo code (x/Dockerfile L32 clones github.com/NVIDIA/NeMo at v2.0.0.rc0.beta, "
+     "a 2024-05 NeMo tag)", "mlperf_train_v5.0_AMD_MI300X_EPYC_9575F_pytorch_llama2_70b_lora", (24, 5)),
 ])
 def test_row_release(framework, run_id, release):
     assert row_release({"framework": framework, "run_id": run_id}, ROUNDS) == release
@@ -95,3 +98,13 @@ def test_every_pre_26_02_mxfp8_parameter_row_is_zero_0_1():
     (row,) = [r for r in old if r["run_id"] == "mbridge_25.11_DGX-B200_Qwen3_235B_a22B_FP8-MX_64"]
     (res,) = search_optimism([row])
     assert "zero_stage=3" not in res.best_mapping and "zero_stage=2" not in res.best_mapping, res.best_mapping
+
+
+def test_amd_port_rows_search_zero_0_1() -> None:
+    """s26-B: AMD's v5.0 ROCm port runs NVIDIA/NeMo v2.0.0.rc0.beta (NeMo 1.x: torch FSDP refuses FP8, no
+    Megatron-FSDP), so its FP8 rows keep ZeRO 0-1 though v5.0's round bound (25.06) would allow ZeRO-3."""
+    amd = [r for r in ROWS if r["run_id"].startswith("mlperf_train_v5.0_AMD_")]
+    assert len(amd) == 2
+    for row in amd:
+        assert row_release(row, ROUNDS) == (24, 5)
+        assert row_parallelism(row).values("zero") == (0, 1)

@@ -17,7 +17,9 @@ implementation folder named like the results folder) belongs to NeMo code where 
 clones github.com/NVIDIA/NeMo (``git clone https://github.com/NVIDIA/NeMo``, e.g. NVIDIA v5.0
 ``tyche_ngpu8_ngc25.04_nemo/Dockerfile`` L31 at ``NEMO_REVISION=25.04-alpha.rc1``; AMD's ROCm port clones it too).
 Such a row gets ``; NVIDIA NeMo code (<Dockerfile> L<n> clones github.com/NVIDIA/NeMo)`` appended to ``framework``
-(replaced on a re-run: idempotent); rows whose ``source`` / ``framework`` / ``run_id`` name NeMo already are not
+(replaced on a re-run: idempotent), with ``at <tag>, a YYYY-MM NeMo tag`` inside the brackets where the Dockerfile
+checks out a NeMo git tag of :data:`TAG_MONTHS` (AMD's v5.0 ROCm port: v2.0.0.rc0.beta; s26-B), which
+validation/software.py ``row_release`` reads as the row's software month; rows whose ``source`` / ``framework`` / ``run_id`` name NeMo already are not
 touched. The text puts no digits after "NeMo" (row_stack.py reads "NeMo YY.MM" as a
 NeMo Framework container release). Rows whose config is not named, or whose folders ship no such Dockerfile, are
 left as they are (printed).
@@ -61,6 +63,24 @@ def nemo_dockerfile(mirror: Mirror, config: str, derived: str) -> str | None:
     return None
 
 
+#: Month of the NeMo git tags a Dockerfile checks out (NVIDIA/NeMo: the tag's commit date), written beside the
+#: clone so that validation/software.py ``row_release`` bounds the row's software by it (a row that names no
+#: container is otherwise bounded by its MLPerf round's month). v2.0.0.rc0.beta: commit b2eccd270d, 2024-05-02.
+TAG_MONTHS = {"v2.0.0.rc0.beta": "2024-05"}
+
+
+def nemo_revision(mirror: Mirror, dockerfile: str) -> str | None:
+    """The NeMo revision the ``Dockerfile`` at ``dockerfile`` (``path`` or ``path L<n>``, the clone's line) builds:
+    its ``ARG NEMO_REVISION=`` default, else the first ``git checkout`` from its NeMo clone line on; None without
+    either."""
+    path, _, line = dockerfile.partition(" L")
+    text = mirror.show(path)
+    if m := re.search(r"^\s*ARG\s+NEMO_REVISION=(\S+)", text, re.M):
+        return m.group(1)
+    m = re.search(r"git checkout (\S+)", "\n".join(text.splitlines()[int(line or 1) - 1:]))
+    return m.group(1) if m else None
+
+
 def main(mirrors: list[str]) -> None:
     repos = open_mirrors(mirrors)
     fields, rows = read_runs()
@@ -78,7 +98,10 @@ def main(mirrors: list[str]) -> None:
             print(f"{row['run_id']}: left as is (no NeMo Dockerfile for {named})")
             row["framework"] = base
             continue
-        row["framework"] = f"{base}; NVIDIA NeMo code (training_results_{version}/{where} clones github.com/NVIDIA/NeMo)"
+        tag = nemo_revision(repos[version], where)
+        month = f" at {tag}, a {TAG_MONTHS[tag]} NeMo tag" if tag in TAG_MONTHS else ""
+        row["framework"] = (f"{base}; NVIDIA NeMo code (training_results_{version}/{where} clones "
+                            f"github.com/NVIDIA/NeMo{month})")
         print(f"{row['run_id']}: NeMo <- {where}")
     write_runs(fields, rows)
 

@@ -184,6 +184,16 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "false).",
         csv_column="fp8_act", csv_generic=True),
     JobOption(
+        "lora_dropout_recompute", "bool", True, "--lora-dropout-recompute",
+        "LoRA: the adapter dropout re-runs in the backward and stores nothing (NeMo 2 dropout_recompute; default "
+        "on, NVIDIA's MLPerf v5.0 recipe; --no-lora-dropout-recompute: a 1 B mask and the dropped 2 B copy stored)",
+        "LoRA with lora_dropout > 0: the adapter dropout is re-run in the backward and stores nothing (NeMo 2 "
+        "LoRA dropout_recompute, NVIDIA's MLPerf v5.0 recipe NEMO_LORA_USE_THUNDER_DROPOUT=1; default true); false: "
+        "stored as PyTorch's nn.Dropout keeps it, a 1 B mask and the dropped 2 B copy per element of each adapted "
+        "input (NeMo 1.x ParallelLinearAdapter, NeMo 2's own default). "
+        "archsweep.model.training.activation_memory._lora_dropout_bytes.",
+        csv_column="lora_dropout_recompute", csv_generic=True),
+    JobOption(
         "param_gather_overlap", "bool", True, "--param-gather-overlap",
         "the distributed optimizer's parameter all-gather overlaps the next step's forward (Megatron-Core "
         "overlap_param_gather; default on; --no-param-gather-overlap: exposed)",

@@ -78,6 +78,11 @@ class TrainingJob:
         lora_a2a: adapters on row-parallel projections under sequence parallelism return their
             output with one all-to-all (hidden-split to sequence-split) instead of an all-gather of
             the whole output (NeMo ``a2a_experimental``, set by ``LORA_A2A=1``).
+        lora_dropout_recompute: the adapter dropout (``lora_dropout`` > 0) is re-run in the backward and
+            stores nothing (NeMo 2 ``LoRA(dropout_recompute=True)``, NVIDIA's MLPerf v5.0 recipe
+            ``NEMO_LORA_USE_THUNDER_DROPOUT=1``); false: stored as PyTorch's ``nn.Dropout`` keeps it, a 1 B mask
+            and the dropped 2 B copy per element of each adapted input (NeMo 1.x ``ParallelLinearAdapter``,
+            NeMo 2's default ``dropout_recompute=False``). Default true, the accounting before the field.
         low_precision_recipe: scaling recipe of a low-precision ("fp8") job
             (:data:`archsweep.spec.low_precision.RECIPE_NAMES`: per-tensor delayed or current scaling,
             MXFP8 block scaling, NVFP4); the recipe's cast traffic and GEMM rate come from
@@ -186,6 +191,7 @@ class TrainingJob:
     lora_targets: tuple[str, ...] = LORA_TARGETS
     lora_dropout: float = 0.0
     lora_a2a: bool = False
+    lora_dropout_recompute: bool = True
     low_precision_recipe: RecipeName = "delayed"
     activation_offload_layers: int = 0
     fp8_params: bool = False

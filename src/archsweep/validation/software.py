@@ -2,7 +2,8 @@
 
 A stack of ``data/calibration/software_stacks.yaml`` describes its newest software. A row names the release it
 ran (NGC / NeMo container ``YY.MM`` in its ``framework`` or ``run_id``: "NeMo Framework Release 24.04",
-``ngc24.09``, "NeMo 24.07", ``nemo2407``; the newest named when several are); an MLPerf row that names none is
+``ngc24.09``, "NeMo 24.07", ``nemo2407``, or the month of the NeMo git tag its code checks out, "a 2024-05 NeMo
+tag"; the newest named when several are); an MLPerf row that names none is
 bounded by its round's publication month (``mlperf_round_software``). An FP8 row whose release precedes the
 stack's ``sharded_params_fp8_since`` could not shard parameters or gradients (NeMo's torch FSDP refuses FP8;
 Megatron-FSDP came with NeMo 2.3.0 / container 25.04): the search keeps ZeRO 0-1 for it. Likewise an MXFP8 row
@@ -26,10 +27,12 @@ from archsweep.validation.rows import calibration_stack
 
 __all__ = ["row_parallelism", "row_release"]
 
-#: Container release in free text: "release 24.04", "ngc24.09", "nemo 24.07", "nemo2407", "pytorch 24.04".
+#: Container release in free text: "release 24.04", "ngc24.09", "nemo 24.07", "nemo2407", "pytorch 24.04"; the month
+#: of a NeMo git tag a Dockerfile checks out, "a 2024-05 NeMo tag" (data/validation/derive/mlperf_nemo_stack.py).
 _RELEASE_PATTERNS = (re.compile(r"(?:release|ngc|nemo|pytorch|mxnet|hugectr)\s*(\d\d)\.(\d\d)\b"),
                      re.compile(r"\b(?:release|ngc|nemo)\s*(\d\d)(\d\d)\b"),
-                     re.compile(r"\b(\d\d)\.(\d\d)\s+(?:mxnet|pytorch|nemo)"))
+                     re.compile(r"\b(\d\d)\.(\d\d)\s+(?:mxnet|pytorch|nemo)"),
+                     re.compile(r"\b20(\d\d)-(\d\d) nemo tag\b"))
 _MLPERF_ROUND = re.compile(r"mlperf_train_v(\d+\.\d+)_")
 
 

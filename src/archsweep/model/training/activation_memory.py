@@ -129,9 +129,10 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
     input for the adapter weight gradients (NeMo ``ParallelLinearAdapter``: ``linear_in`` takes the
     base layer's input, the layernorm output for the fused norm + QKV / FC1): the norm output for
     ``attention_qkv`` / ``mlp_fc1`` (2 B), the attention output for ``attention_dense`` (already kept:
-    0), the activation output for ``mlp_fc2`` (2 B). Adapter dropout storage is not counted (NVIDIA's
-    MLPerf v5.0 recipe recomputes it: ``NEMO_LORA_USE_THUNDER_DROPOUT=1``, NeMo lora.py
-    ``dropout_recompute``). MoE layers: only their attention (the experts' inputs are left as they are)."""
+    0), the activation output for ``mlp_fc2`` (2 B). Adapter dropout: nothing stored where it is recomputed
+    (``lora_dropout_recompute``, the default: NVIDIA's MLPerf v5.0 recipe ``NEMO_LORA_USE_THUNDER_DROPOUT=1``,
+    NeMo lora.py ``dropout_recompute``), else :func:`_lora_dropout_bytes`. MoE layers: only their attention (the
+    experts' inputs are left as they are)."""
     h = float(wl.hidden)
 
     def delta(target: str) -> float:  # bytes per input element: as kept under LoRA minus as a trained Linear keeps
@@ -142,7 +143,32 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
     if not (moe_layer and wl.moe is not None):
         whole = whole + delta("mlp_fc1") * tokens * h  # FC1 input (norm output)
         split = split + delta("mlp_fc2") * tokens * wl.ffn_hidden  # FC2 input
-    return split, whole
+    drop_split, drop_whole = _lora_dropout_bytes(wl, moe_layer, tokens, q_width)
+    return split + drop_split, whole + drop_whole
+
+
+def _lora_dropout_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of one layer the adapters' stored dropout adds under LoRA (``lora_dropout`` > 0 and not
+    ``lora_dropout_recompute``), (split by tp, replicated without SP); 0 otherwise.
+
+    NeMo 1.x ``ParallelLinearAdapter.forward`` (NVIDIA/NeMo v2.0.0.rc0.beta
+    nemo/collections/nlp/modules/common/megatron/adapters/parallel_adapters.py L280-L282 and L231-L232:
+    ``x = self.dropout(x)`` with ``self.dropout = nn.Dropout(dropout)`` before ``linear_in``,
+    ``dropout_position: pre``): PyTorch's dropout keeps its 1 B boolean mask for the backward and ``linear_in``
+    keeps the dropped BF16 copy (2 B) as its input. Where nothing else keeps the undropped input, the copy takes
+    the place of the adapter input :func:`_kept_input_bytes` counts (+1 B: QKV and FC1, whose norm output the
+    frozen base Linear does not keep; FC2's activation output); the out-projection's input, the attention
+    output, stays kept by flash attention beside them (+3 B). MoE layers: the attention adapters only."""
+    zero = 0.0 * tokens
+    t = wl.training
+    if t.mode != "finetune_lora" or t.lora_dropout <= 0.0 or t.lora_dropout_recompute:
+        return zero, zero
+    dense_mlp = not (moe_layer and wl.moe is not None)
+    h = float(wl.hidden)
+    whole = (("attention_qkv" in t.lora_targets) + (dense_mlp and "mlp_fc1" in t.lora_targets)) * tokens * h
+    split = (3.0 * ("attention_dense" in t.lora_targets) * tokens * q_width
+             + (dense_mlp and "mlp_fc2" in t.lora_targets) * tokens * wl.ffn_hidden)
+    return zero + split, zero + whole
 
 
 def _kept_input_bytes(wl: Workload, target: str, moe_layer: bool, lora: bool | None = None) -> float:
