@@ -38,7 +38,8 @@ def test_the_rule(derive_script: Callable[[str], ModuleType], checkout: str, dro
 def test_rows_of_the_v4_0_nemo_code_and_the_amd_port_store_it() -> None:
     rows = runs_by_id()
     stored = sorted(k for k, r in rows.items() if r.get("lora_dropout_recompute") == "no")
-    assert len(stored) == 13
+    assert len(stored) == 16  # s26-M: + MangoBoost v5.0's three rows (AMD's port)
     assert all(r.get("lora_dropout_recompute") in ("", "no") for r in rows.values())
     assert "mlperf_train_v5.0_AMD_MI300X_EPYC_9575F_pytorch_llama2_70b_lora" in stored
     assert "mlperf_train_v4.0_NVIDIA_h200_ngc24.04_nemo_llama2_70b_lora" in stored
+    assert "mlperf_train_v5.0_MangoBoost_MI300X-LLMBoost-GPUBoost-1node_llama2_70b_lora" in stored

@@ -81,7 +81,7 @@ def test_same_build_settings_take_the_twins_conf_with_the_rows_own_environment(
 
 def test_nemo_code_rows_read_as_the_nemo_stack_and_the_others_do_not() -> None:
     stated = {k for k, r in ROWS.items() if "; NVIDIA NeMo code (training_results_v" in r["framework"]}
-    assert len(stated) == 54
+    assert len(stated) == 57  # s26-M: + MangoBoost v5.0's three rows (AMD's port)
     assert all(stack_of(ROWS[k]) == "nemo" and calibration_stack(ROWS[k]) == "megatron-core" for k in stated)
     for k in ("mlperf_train_v5.1_University-of-Florida_hpg.dgxb200x8.n32_llama31_405b",
               "mlperf_train_v3.1_Azure+NVIDIA_ND_H100_v5_n1344_pytorch_gpt3",  # s21-J: the v3.1 mirror read too
@@ -89,10 +89,10 @@ def test_nemo_code_rows_read_as_the_nemo_stack_and_the_others_do_not() -> None:
               "mlperf_train_v4.1_Oracle_1536xBM.GPU.H100.8_gpt3",
               "mlperf_train_v5.0_Oracle_1xBM.GPU.H200.8_llama2_70b_lora"):  # no config named: its results-named folder
         assert k in stated, k
-    # DeepSpeed / HF, TPU and MangoBoost's LLMBoost rows name no NeMo code: left as they were
+    # DeepSpeed / HF and TPU rows name no NeMo code: left as they were
     for k, r in ROWS.items():
         if r["source_group"] in ("mlperf", "mlperf-forward") and any(
-                s in k for s in ("JuniperNetworks", "Intel-HabanaLabs", "Google", "MangoBoost")):
+                s in k for s in ("JuniperNetworks", "Intel-HabanaLabs", "Google")):
             assert k not in stated and stack_of(r) == "other", k
 
 
@@ -118,6 +118,27 @@ def test_the_nemo_tag_a_dockerfile_checks_out_is_named_with_its_month() -> None:
     """s26-B: the rows whose NeMo Dockerfile checks out NVIDIA/NeMo v2.0.0.rc0.beta (AMD's v5.0 ROCm port and its
     copies, GigaComputing v4.1 G593-ZD1) name the tag and its month (2024-05), which bounds their software."""
     tagged = sorted(k for k, r in ROWS.items() if "at v2.0.0.rc0.beta, a 2024-05 NeMo tag)" in r["framework"])
-    assert len(tagged) == 7
+    assert len(tagged) == 10
     assert "mlperf_train_v4.1_GigaComputing_G593-ZD1_pytorch_llama2_70b_lora" in tagged
-    assert sum("_v5.0_" in k for k in tagged) == 6  # MangoBoost ships no Dockerfile
+    assert sum("_v5.0_" in k for k in tagged) == 9  # s26-M: MangoBoost's three through AMD's Dockerfile
+    assert all(f"mlperf_train_v5.0_MangoBoost_MI300X-LLMBoost-GPUBoost-{n}node_llama2_70b_lora" in tagged for n in (1, 2, 4))
+
+
+def test_a_folder_without_dockerfile_takes_the_dockerfile_that_applies_its_patches(
+        derive_script: Callable[[str], ModuleType]) -> None:
+    """s26-M: a folder with no Dockerfile that ships another folder's NeMo patches and yaml byte-identical runs
+    that folder's Dockerfile (MangoBoost v5.0 -> AMD's ROCm port); one differing file, or a Dockerfile that does not
+    apply the patch, and it does not."""
+    stack = derive_script("mlperf_nemo_stack")
+    port, copy = "A/benchmarks/b/implementations/port", "M/benchmarks/b/implementations/copy"
+    docker = _NEMO_CLONE + "RUN git checkout v2.0.0.rc0.beta && git apply /w/patches/p.patch\n"
+    files = {f"{port}/Dockerfile": docker, f"{port}/patches/p.patch": "diff", f"{port}/src/conf/c.yaml": "y",
+             f"{copy}/config_A.sh": "", f"{copy}/patches/p.patch": "diff", f"{copy}/src/conf/c.yaml": "y",
+             "X/benchmarks/other/implementations/port/patches/p.patch": "diff"}
+    assert stack.patched_twins(FakeMirror(files), copy) == [port]
+    assert stack.nemo_dockerfile(FakeMirror(files), f"{copy}/config_A.sh", "") == f"{port}/Dockerfile L1"
+    assert stack.patched_twins(FakeMirror(files), port) == []  # has its own Dockerfile
+    assert stack.patched_twins(FakeMirror({**files, f"{copy}/src/conf/c.yaml": "z"}), copy) == []
+    unapplied = {**files, f"{port}/Dockerfile": _NEMO_CLONE}
+    assert stack.patched_twins(FakeMirror(unapplied), copy) == []
+    assert stack.patched_twins(FakeMirror({k: v for k, v in files.items() if "/copy/patches/" not in k}), copy) == []

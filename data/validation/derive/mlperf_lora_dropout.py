@@ -3,7 +3,8 @@
 Source: github.com/mlcommons/training_results_v4.0 / _v4.1 / _v5.0 / _v5.1 at the commits pinned_mirrors.py
 ``COMMITS`` pins. An implementation whose ``Dockerfile`` (found as mlperf_nemo_stack.py finds it) checks out
 NVIDIA/NeMo ``v2.0.0.rc0.beta`` (``ARG NEMO_REVISION=v2.0.0.rc0.beta``: NVIDIA v4.0 ``nemo/Dockerfile`` L23 and the
-submitters' copies; ``git checkout v2.0.0.rc0.beta``: AMD's v5.0 ROCm port and its copies) runs NeMo 1.x's
+submitters' copies; ``git checkout v2.0.0.rc0.beta``: AMD's v5.0 ROCm port and its copies, and MangoBoost's v5.0
+folders, which ship the port without its Dockerfile: mlperf_nemo_stack.py ``patched_twins``, s26-M) runs NeMo 1.x's
 ``ParallelLinearAdapter``: ``self.dropout = nn.Dropout(dropout)`` applied to the adapter input before ``linear_in``
 with ``dropout_position: pre`` (nemo/collections/nlp/modules/common/megatron/adapters/parallel_adapters.py
 L231-L232, L280-L282 at that tag), no recompute option (NeMo 2's ``dropout_recompute`` came later): with the

@@ -14,7 +14,8 @@ names: mlperf_lora_layout.py, mlperf_stated_layouts.py, mlperf_llama31_*_rows.py
 implementation folder named like the results folder) belongs to NeMo code where the
 ``Dockerfile`` of its implementation folder, or of the folder whose NeMo ``conf/`` the row resolves to
 (``_mlperf_common.nemo_conf_paths``: NVIDIA's implementation of the same config name, the folder a README points to),
-clones github.com/NVIDIA/NeMo (``git clone https://github.com/NVIDIA/NeMo``, e.g. NVIDIA v5.0
+or, for a folder with no Dockerfile, of the folder whose NeMo patches and yaml it ships byte-identical
+(:func:`patched_twins`: MangoBoost v5.0, AMD's ROCm port run under LLMBoost; s26-M), clones github.com/NVIDIA/NeMo (``git clone https://github.com/NVIDIA/NeMo``, e.g. NVIDIA v5.0
 ``tyche_ngpu8_ngc25.04_nemo/Dockerfile`` L31 at ``NEMO_REVISION=25.04-alpha.rc1``; AMD's ROCm port clones it too).
 Such a row gets ``; NVIDIA NeMo code (<Dockerfile> L<n> clones github.com/NVIDIA/NeMo)`` appended to ``framework``
 (replaced on a re-run: idempotent), with ``at <tag>, a YYYY-MM NeMo tag`` inside the brackets where the Dockerfile
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import PurePosixPath
 
 from _mlperf_common import impl_folder, mlperf_rows, nemo_conf_paths, pointed_folder
 from pinned_mirrors import Mirror, open_mirrors
@@ -54,13 +56,54 @@ def nemo_dockerfile(mirror: Mirror, config: str, derived: str) -> str | None:
     folders = [own, pointed_folder(mirror, own) or ""]
     folders += sorted({p.split("/conf/", 1)[0].removesuffix("/src") for p in nemo_conf_paths(mirror, config)})
     folders += sorted(set(_CONF_NAMED.findall(derived)))
+    folders += patched_twins(mirror, own)
     for folder in filter(None, folders):
-        for path in sorted(p for p in mirror.ls(folder + "/", recursive=False)
-                           if re.fullmatch(re.escape(folder) + r"/Dockerfile(\.[\w-]+)?", p)):
+        for path in _dockerfiles(mirror, folder):
             text = mirror.show(path)
             if m := _CLONE.search(text):
                 return f"{path} L{text.count(chr(10), 0, m.start()) + 1}"
     return None
+
+
+def _dockerfiles(mirror: Mirror, folder: str) -> list[str]:
+    """The ``Dockerfile`` / ``Dockerfile.<arch>`` right under ``folder``, sorted."""
+    return sorted(p for p in mirror.ls(folder + "/", recursive=False)
+                  if re.fullmatch(re.escape(folder) + r"/Dockerfile(\.[\w-]+)?", p))
+
+
+def _build_inputs(mirror: Mirror, folder: str) -> dict[str, str]:
+    """Path below ``folder`` -> text of the files a NeMo build and run take from it: ``patches/`` and the NeMo yaml
+    folder (``conf/``, ``src/conf/``)."""
+    return {p[len(folder) + 1:]: mirror.show(p)
+            for sub in ("patches/", "conf/", "src/conf/") for p in mirror.ls(f"{folder}/{sub}")}
+
+
+def patched_twins(mirror: Mirror, folder: str) -> list[str]:
+    """The implementation folders of the same benchmark and round whose ``Dockerfile`` builds the code that
+    ``folder`` ships without one (s26-M), sorted: ``folder`` has no Dockerfile and ships NeMo patches
+    (``patches/*.patch``), and the twin's Dockerfile ``git apply``s every one of them while its ``patches/`` and NeMo
+    yaml folder hold the very files ``folder`` ships (same names, same bytes); [] otherwise. The one case: MangoBoost
+    v5.0 MI300X-LLMBoost-GPUBoost-{1,2,4}node ship AMD's ROCm port (patches, ``src/conf`` yaml, ``src/train.py``
+    identical to AMD's MI300X_EPYC_9575F_pytorch), and run it in an image whose build the 4-node result files
+    print (``FROM docker.io/rocm/mlperf-preview:llama2_70b_training_5.0``, adding pip packages for LLMBoost only),
+    all three logs make in ``/workspace/deps/nemo`` (the NeMo clone path of AMD's Dockerfile) and log apex's
+    micro-batch calculator (``microbatches.py:39``), which NeMo stopped calling when Megatron-Core has its own
+    (NVIDIA/NeMo f2e3232003, 2024-07-15): the pre-2.0 NeMo of AMD's port."""
+    if _dockerfiles(mirror, folder):
+        return []
+    shipped = _build_inputs(mirror, folder)
+    patches = [PurePosixPath(p).name for p in shipped if p.startswith("patches/")]
+    if not patches:
+        return []
+    bench = folder.split("/benchmarks/", 1)[1].split("/", 1)[0]
+    impl = re.compile(r"([^/]+/benchmarks/" + re.escape(bench) + r"/implementations/[^/]+)/patches/[^/]+")
+    twins = []
+    for twin in sorted({m.group(1) for p in mirror.ls("") if (m := impl.fullmatch(p))} - {folder}):
+        applied = " ".join(mirror.show(d) for d in _dockerfiles(mirror, twin))
+        if _build_inputs(mirror, twin) == shipped and all(
+                re.search(r"git apply \S*/" + re.escape(name) + r"\b", applied) for name in patches):
+            twins.append(twin)
+    return twins
 
 
 #: Month of the NeMo git tags a Dockerfile checks out (NVIDIA/NeMo: the tag's commit date), written beside the

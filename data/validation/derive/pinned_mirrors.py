@@ -89,9 +89,9 @@ class Mirror:
 
     def ls(self, prefix: str, recursive: bool = True) -> list[str]:
         """The paths under ``prefix`` at the pinned commit (every file below it, or with ``recursive`` False the
-        entries right under a folder ``prefix`` ending in ``/``), in git's order."""
+        entries right under a folder ``prefix`` ending in ``/``; ``""``: the whole tree), in git's order."""
         args = ["ls-tree", "-r", "--name-only"] if recursive else ["ls-tree", "--name-only"]
-        return git_text(self.path, *args, self.commit, prefix).split()
+        return git_text(self.path, *args, self.commit, *([prefix] if prefix else [])).split()
 
     @property
     def short(self) -> str:
