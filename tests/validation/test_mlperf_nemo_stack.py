@@ -142,3 +142,11 @@ def test_a_folder_without_dockerfile_takes_the_dockerfile_that_applies_its_patch
     unapplied = {**files, f"{port}/Dockerfile": _NEMO_CLONE}
     assert stack.patched_twins(FakeMirror(unapplied), copy) == []
     assert stack.patched_twins(FakeMirror({k: v for k, v in files.items() if "/copy/patches/" not in k}), copy) == []
+
+
+def test_the_24_09_alpha_tag_is_named_with_its_month() -> None:
+    """s26-Q: the rows whose NeMo Dockerfile builds NVIDIA/NeMo 24.09-alpha.rc0 (commit 4068955b5a, 2024-09-16) and
+    whose framework named no NeMo release name the tag and its month."""
+    tagged = sorted(k for k, r in ROWS.items() if "at 24.09-alpha.rc0, a 2024-09 NeMo tag)" in r["framework"])
+    assert len(tagged) == 16
+    assert "mlperf_train_v5.0_QCT_D74H-7U_llama2_70b_lora" in tagged

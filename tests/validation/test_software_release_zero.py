@@ -108,3 +108,15 @@ def test_amd_port_rows_search_zero_0_1() -> None:
     for row in amd:
         assert row_release(row, ROUNDS) == (24, 5)
         assert row_parallelism(row).values("zero") == (0, 1)
+
+
+def test_nemo_1_copies_at_24_09_alpha_search_zero_0_1() -> None:
+    """s26-Q: QCT's v5.0 D74H-7U builds NVIDIA/NeMo 24.09-alpha.rc0 (NeMo 1.x, its Dockerfile's NEMO_REVISION), a
+    2024-09 tag: its FP8 row keeps ZeRO 0-1 though v5.0's round bound (25.06) would allow ZeRO-3; the search's best
+    mapping for it is no longer a ZeRO-3 one (zero_stage=3 on main 40d739f)."""
+    (row,) = [r for r in ROWS if r["run_id"] == "mlperf_train_v5.0_QCT_D74H-7U_llama2_70b_lora"]
+    assert "at 24.09-alpha.rc0, a 2024-09 NeMo tag)" in row["framework"]
+    assert row_release(row, ROUNDS) == (24, 9)
+    assert row_parallelism(row).values("zero") == (0, 1)
+    (res,) = search_optimism([row])
+    assert "zero_stage=3" not in res.best_mapping and "zero_stage=2" not in res.best_mapping, res.best_mapping

@@ -19,7 +19,8 @@ or, for a folder with no Dockerfile, of the folder whose NeMo patches and yaml i
 ``tyche_ngpu8_ngc25.04_nemo/Dockerfile`` L31 at ``NEMO_REVISION=25.04-alpha.rc1``; AMD's ROCm port clones it too).
 Such a row gets ``; NVIDIA NeMo code (<Dockerfile> L<n> clones github.com/NVIDIA/NeMo)`` appended to ``framework``
 (replaced on a re-run: idempotent), with ``at <tag>, a YYYY-MM NeMo tag`` inside the brackets where the Dockerfile
-checks out a NeMo git tag of :data:`TAG_MONTHS` (AMD's v5.0 ROCm port: v2.0.0.rc0.beta; s26-B), which
+checks out a NeMo git tag of :data:`TAG_MONTHS` (AMD's v5.0 ROCm port: v2.0.0.rc0.beta, s26-B; QCT's v5.0 /
+v5.1 D74H-7U: 24.09-alpha.rc0, s26-Q), which
 validation/software.py ``row_release`` reads as the row's software month; rows whose ``source`` / ``framework`` / ``run_id`` name NeMo already are not
 touched. The text puts no digits after "NeMo" (row_stack.py reads "NeMo YY.MM" as a
 NeMo Framework container release). Rows whose config is not named, or whose folders ship no such Dockerfile, are
@@ -108,8 +109,10 @@ def patched_twins(mirror: Mirror, folder: str) -> list[str]:
 
 #: Month of the NeMo git tags a Dockerfile checks out (NVIDIA/NeMo: the tag's commit date), written beside the
 #: clone so that validation/software.py ``row_release`` bounds the row's software by it (a row that names no
-#: container is otherwise bounded by its MLPerf round's month). v2.0.0.rc0.beta: commit b2eccd270d, 2024-05-02.
-TAG_MONTHS = {"v2.0.0.rc0.beta": "2024-05"}
+#: container is otherwise bounded by its MLPerf round's month). v2.0.0.rc0.beta: commit b2eccd270d, 2024-05-02;
+#: 24.09-alpha.rc0 (NeMo 1.x, the NVIDIA v4.1 recipe QCT's v5.0 / v5.1 D74H-7U copies build): commit 4068955b5a,
+#: 2024-09-16 (s26-Q).
+TAG_MONTHS = {"v2.0.0.rc0.beta": "2024-05", "24.09-alpha.rc0": "2024-09"}
 
 
 def nemo_revision(mirror: Mirror, dockerfile: str) -> str | None:
