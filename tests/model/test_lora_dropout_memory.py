@@ -59,3 +59,21 @@ def test_full_recompute_keeps_only_the_layer_input_either_way():
     mp = mapping_arrays(recompute=2.0)
     np.testing.assert_array_equal(activation_bytes_per_layer(_job(wl, recompute=False), mp, False),
                                   activation_bytes_per_layer(_job(wl), mp, False))
+
+
+@pytest.mark.parametrize(("overlap", "disable_qkv", "whole_masks"), [(0.0, False, 2), (1.0, True, 1), (1.0, False, 0)])
+def test_sequence_parallel_masks_are_full_sequence_where_te_returns_the_gathered_norm_output(overlap, disable_qkv,
+                                                                                            whole_masks):
+    # s26-P: the QKV / FC1 mask is drawn on what the adapter receives: the gathered norm output where TE returns it
+    # gathered (no TP overlap of that all-gather: NeMo mcore_mixins.py L70-L79 ``not ub_overlap_ag``; QKV also with
+    # tp_overlap_disable_qkv), whole on every rank; else the SP shard (the adapter gathers after the dropout).
+    wl = load_workload("llama2-70b")
+    wl = replace(wl, training=replace(wl.training, tp_overlap_disable_qkv=disable_qkv))
+    tp = 4.0
+    mp = mapping_arrays(tp=tp, sequence_parallel=1.0, tp_overlap=overlap)
+    diff = (activation_bytes_per_layer(_job(wl, LORA_TARGETS, recompute=False), mp, False)
+            - activation_bytes_per_layer(_job(wl, LORA_TARGETS), mp, False))
+    tokens = float(wl.training.seq_len)
+    masks = whole_masks * tokens * wl.hidden + (2 - whole_masks) * tokens * wl.hidden / tp
+    expected = masks + (3.0 * tokens * wl.heads * wl.head_dim + tokens * wl.ffn_hidden) / tp
+    np.testing.assert_allclose(diff, expected, rtol=1e-12)

@@ -80,14 +80,15 @@ def activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
             mlp = mlp - copies * tokens * 2.0 * wl.moe.expert_ffn_hidden
         else:
             mlp = mlp - tokens * 2.0 * wl.ffn_hidden
+    gathered = 0.0 * tokens  # kept whole on every TP rank, with or without SP (the LoRA adapters' gathered inputs)
     if wl.training.mode == "finetune_lora":
-        lora_split, lora_whole = _lora_frozen_input_delta(wl, moe_layer, tokens, q_width)
+        lora_split, lora_whole, gathered = _lora_frozen_input_delta(wl, mp, moe_layer, tokens, q_width)
         attn = attn + lora_split
         replicated = replicated + lora_whole
         attn = attn + lora_whole
     sp = mp.sequence_parallel > 0
     total = attn + mlp + norms
-    shardable = np.where(sp, total / t, (total - replicated) / t + replicated)
+    shardable = np.where(sp, total / t, (total - replicated) / t + replicated) + gathered
     modules = wl.training.recompute_modules
     # Scores kept without recompute, and under selective recompute that leaves the attention core out.
     keep_scores = ((mp.recompute == 0) if "core_attn" in modules else (mp.recompute != 2)) & (mp.flash_attention == 0)
@@ -101,7 +102,7 @@ def activation_bytes_per_layer(wl: Workload, mp: MappingArrays, moe_layer: bool,
     # Block / uniform units (recompute_share.py): the checkpointed layers' inputs, the other layers' every
     # activation as without recompute (scores kept where no fused attention drops them).
     inputs, kept = stored_shares(wl, mp)
-    full_layer = np.where(sp, total / t, (total - replicated) / t + replicated) + np.where(
+    full_layer = np.where(sp, total / t, (total - replicated) / t + replicated) + gathered + np.where(
         mp.flash_attention == 0, score / t, 0.0)
     return np.where(mp.recompute == 2, inputs * layer_input + kept * full_layer, shardable)
 
@@ -116,8 +117,10 @@ def _fp8_act_input(wl: Workload) -> bool:
     return bool(wl.training.activation_fp8_input_store) and wl.ffn_type == "swiglu"
 
 
-def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Change of one layer's stored bytes under LoRA fine-tuning, (split by tp, replicated without SP).
+def _lora_frozen_input_delta(wl: Workload, mp: MappingArrays, moe_layer: bool, tokens,
+                             q_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Change of one layer's stored bytes under LoRA fine-tuning, (split by tp, replicated without SP,
+    whole on every TP rank with or without SP).
 
     A frozen Linear keeps no input for the backward: it forms only the data gradient, which needs
     the weight alone (TransformerEngine >= 2.1, NVIDIA/TransformerEngine @d0067d0
@@ -129,46 +132,73 @@ def _lora_frozen_input_delta(wl: Workload, moe_layer: bool, tokens, q_width: flo
     input for the adapter weight gradients (NeMo ``ParallelLinearAdapter``: ``linear_in`` takes the
     base layer's input, the layernorm output for the fused norm + QKV / FC1): the norm output for
     ``attention_qkv`` / ``mlp_fc1`` (2 B), the attention output for ``attention_dense`` (already kept:
-    0), the activation output for ``mlp_fc2`` (2 B). Adapter dropout: nothing stored where it is recomputed
+    0), the activation output for ``mlp_fc2`` (2 B). Under sequence parallelism the QKV / FC1 adapter's
+    ``linear_in`` (a ColumnParallelLinear built with ``sequence_parallel`` False, which saves its input:
+    NVIDIA/Megatron-LM @d98e8a6 megatron/core/tensor_parallel/layers.py L604) takes the norm output
+    gathered over the TP group, full sequence x h on every rank: TransformerEngine returns it gathered
+    (``return_layernorm_output_gathered``) or the adapter gathers it (``gather_from_sequence_parallel_region``)
+    (NVIDIA/NeMo v2.0.0.rc0.beta mcore_mixins.py L70-L79 + parallel_adapters.py L283-L291; NeMo 2 25.04-alpha.rc1
+    nemo/collections/llm/peft/utils.py L53-L108 + L374-L391; NVIDIA-NeMo/Megatron-Bridge @067f987 peft/utils.py
+    L625-L650, whose opt-in ``sequence_parallel_input_regather``, off by default, exists to drop that copy).
+    TransformerEngine keeps only the sequence shard of the norm output and only for a trained weight
+    (v1.11 layernorm_linear.py ``ln_out if weight.requires_grad else None``), so the gathered copy is
+    the adapter's alone: the third term. Adapter dropout: nothing stored where it is recomputed
     (``lora_dropout_recompute``, the default: NVIDIA's MLPerf v5.0 recipe ``NEMO_LORA_USE_THUNDER_DROPOUT=1``,
     NeMo lora.py ``dropout_recompute``), else :func:`_lora_dropout_bytes`. MoE layers: only their attention (the
     experts' inputs are left as they are)."""
     h = float(wl.hidden)
+    zero = 0.0 * tokens
+
+    def adapter(target: str) -> float:  # bytes per element the QKV / FC1 adapter keeps (gathered under SP)
+        return _kept_input_bytes(wl, target, moe_layer) if target in wl.training.lora_targets else 0.0
 
     def delta(target: str) -> float:  # bytes per input element: as kept under LoRA minus as a trained Linear keeps
         return _kept_input_bytes(wl, target, moe_layer) - _kept_input_bytes(wl, target, moe_layer, lora=False)
 
-    whole = delta("attention_qkv") * tokens * h  # QKV input (norm output)
+    lora_mlp = not (moe_layer and wl.moe is not None)
+    norm_targets = ("attention_qkv", "mlp_fc1") if lora_mlp else ("attention_qkv",)
+    whole = zero + sum(delta(x) - adapter(x) for x in norm_targets) * tokens * h  # the trained Linears' norm outputs
+    gathered = zero + sum(adapter(x) for x in norm_targets) * tokens * h  # the adapters' gathered copies
     split = -(1.0 if wl.training.precision == "fp8" else 0.0) * tokens * q_width  # out-proj FP8 copy
-    if not (moe_layer and wl.moe is not None):
-        whole = whole + delta("mlp_fc1") * tokens * h  # FC1 input (norm output)
+    if lora_mlp:
         split = split + delta("mlp_fc2") * tokens * wl.ffn_hidden  # FC2 input
-    drop_split, drop_whole = _lora_dropout_bytes(wl, moe_layer, tokens, q_width)
-    return split + drop_split, whole + drop_whole
+    drop_split, drop_whole, drop_gathered = _lora_dropout_bytes(wl, mp, moe_layer, tokens, q_width)
+    return split + drop_split, whole + drop_whole, gathered + drop_gathered
 
 
-def _lora_dropout_bytes(wl: Workload, moe_layer: bool, tokens, q_width: float) -> tuple[np.ndarray, np.ndarray]:
+def _lora_dropout_bytes(wl: Workload, mp: MappingArrays, moe_layer: bool, tokens,
+                        q_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bytes of one layer the adapters' stored dropout adds under LoRA (``lora_dropout`` > 0 and not
-    ``lora_dropout_recompute``), (split by tp, replicated without SP); 0 otherwise.
+    ``lora_dropout_recompute``), (split by tp, replicated without SP, whole on every TP rank); 0 otherwise.
 
     NeMo 1.x ``ParallelLinearAdapter.forward`` (NVIDIA/NeMo v2.0.0.rc0.beta
     nemo/collections/nlp/modules/common/megatron/adapters/parallel_adapters.py L280-L282 and L231-L232:
     ``x = self.dropout(x)`` with ``self.dropout = nn.Dropout(dropout)`` before ``linear_in``,
-    ``dropout_position: pre``): PyTorch's dropout keeps its 1 B boolean mask for the backward and ``linear_in``
-    keeps the dropped BF16 copy (2 B) as its input. Where nothing else keeps the undropped input, the copy takes
-    the place of the adapter input :func:`_kept_input_bytes` counts (+1 B: QKV and FC1, whose norm output the
-    frozen base Linear does not keep; FC2's activation output); the out-projection's input, the attention
-    output, stays kept by flash attention beside them (+3 B). MoE layers: the attention adapters only."""
+    ``dropout_position: pre``; NeMo 2 peft/utils.py the same): PyTorch's dropout keeps its 1 B boolean mask for
+    the backward and ``linear_in`` keeps the dropped BF16 copy (2 B) as its input. Where nothing else keeps the
+    undropped input, the copy takes the place of the adapter input :func:`_kept_input_bytes` counts (+1 B: QKV and
+    FC1, whose norm output the frozen base Linear does not keep; FC2's activation output); the out-projection's
+    input, the attention output, stays kept by flash attention beside them (+3 B). The QKV / FC1 mask is drawn
+    on the tensor the adapter receives: the gathered norm output where TransformerEngine returns it gathered
+    (no TP overlap of that projection's all-gather: ``tp_overlap`` 0, or QKV with ``tp_overlap_disable_qkv``;
+    NeMo mcore_mixins.py L70-L79 ``not ub_overlap_ag``), full sequence on every rank under SP; else the
+    sequence shard (the adapter gathers after the dropout, parallel_adapters.py L283-L291). MoE layers: the
+    attention adapters only."""
     zero = 0.0 * tokens
     t = wl.training
     if t.mode != "finetune_lora" or t.lora_dropout <= 0.0 or t.lora_dropout_recompute:
-        return zero, zero
+        return zero, zero, zero
     dense_mlp = not (moe_layer and wl.moe is not None)
     h = float(wl.hidden)
-    whole = (("attention_qkv" in t.lora_targets) + (dense_mlp and "mlp_fc1" in t.lora_targets)) * tokens * h
+    overlap = mp.tp_overlap > 0
+    qkv_gathered = np.where(overlap & (not t.tp_overlap_disable_qkv), 0.0, 1.0) * ("attention_qkv" in t.lora_targets)
+    fc1_gathered = np.where(overlap, 0.0, 1.0) * (dense_mlp and "mlp_fc1" in t.lora_targets)
+    masks = ("attention_qkv" in t.lora_targets) + (dense_mlp and "mlp_fc1" in t.lora_targets)
+    gathered = (qkv_gathered + fc1_gathered) * tokens * h
+    whole = masks * tokens * h - gathered
     split = (3.0 * ("attention_dense" in t.lora_targets) * tokens * q_width
              + (dense_mlp and "mlp_fc2" in t.lora_targets) * tokens * wl.ffn_hidden)
-    return zero + split, zero + whole
+    return zero + split, zero + whole, zero + gathered
 
 
 def _kept_input_bytes(wl: Workload, target: str, moe_layer: bool, lora: bool | None = None) -> float:
