@@ -98,8 +98,7 @@ def main() -> None:
     exact = hypervolume(values[on_front], reference)
     space = distributions(study.search)
     parsed = parse_sampler(sampler_text)
-    exact_options = ("surrogate_exact_design", "surrogate_exact_share")
-    design = _checked_design(study, axes, values) if any(parsed.get("options", {}).get(o) for o in exact_options) else None
+    design = _checked_design(study, axes, values) if parsed.get("options", {}).get("surrogate_exact_design") else None
     if parsed.get("options", {}).get("surrogate_mapping", "off") != "off" and mapping_table is None:
         sys.exit(f"{grid_file}: holds no chosen mappings (written before they were stored), which surrogate_mapping "
                  f"reads; delete it and run benchmarks/search_quality.py --grid-cache {grid_file} again")

@@ -37,11 +37,7 @@ from archsweep.spec.search import (
     SearchSpec,
 )
 
-__all__ = ["parse_search_spec", "default_sampler", "exact_design_problems", "EXACT_DESIGN_OPTIONS"]
-
-#: The sampler options that compute the study's design-only objectives for candidates (they need a grid and such an
-#: objective): ``surrogate_exact_design`` on every surrogate trial, ``surrogate_exact_share`` on a late share.
-EXACT_DESIGN_OPTIONS = ("surrogate_exact_design", "surrogate_exact_share")
+__all__ = ["parse_search_spec", "default_sampler", "exact_design_problems"]
 
 #: RDB URL schemes Optuna's RDBStorage is tested with (SQLAlchemy dialect, optional +driver).
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
@@ -144,12 +140,11 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
     if "surrogate_stop" in options and options["surrogate_stop"] <= start:
         out.append(problem(file, f"{at}.surrogate_stop", options["surrogate_stop"],
                            f"a fraction above surrogate_start ({start})"))
-    for option in EXACT_DESIGN_OPTIONS:
-        if options.get(option) and any(p.is_continuous for p in parameters):
-            out.append(problem(file, f"{at}.{option}", options[option],
-                               "every searched parameter discrete (values, or a range with step or points): the design "
-                               "objectives are computed at grid points; continuous: "
-                               + ", ".join(p.name for p in parameters if p.is_continuous)))
+    if options.get("surrogate_exact_design") and any(p.is_continuous for p in parameters):
+        out.append(problem(file, f"{at}.surrogate_exact_design", options["surrogate_exact_design"],
+                           "every searched parameter discrete (values, or a range with step or points): the design "
+                           "objectives are computed at grid points; continuous: "
+                           + ", ".join(p.name for p in parameters if p.is_continuous)))
     if options.get("qmc_startup_trials") and options.get("lhs_startup_trials"):
         out.append(problem(file, f"{at}.lhs_startup_trials", options["lhs_startup_trials"],
                            "one start design: qmc_startup_trials or lhs_startup_trials, not both"))
@@ -160,15 +155,14 @@ def _option_problems(name: str, options: Mapping[str, Any], parameters: Sequence
 
 def exact_design_problems(search: SearchSpec, objective_columns: Sequence[str], file: str,
                           key_path: str = "search") -> list[Problem]:
-    """The problems of ``surrogate_exact_design: true`` or ``surrogate_exact_share`` in a study none of whose
-    objectives (``objective_columns``) is closed-form in the design (:data:`~archsweep.spec.columns.DESIGN_COLUMNS`):
-    the option would do nothing."""
+    """The problem of ``surrogate_exact_design: true`` in a study none of whose objectives (``objective_columns``)
+    is closed-form in the design (:data:`~archsweep.spec.columns.DESIGN_COLUMNS`): the option would do nothing."""
     options = search.sampler.option_dict()
-    if any(c in DESIGN_COLUMNS for c in objective_columns):
+    if not options.get("surrogate_exact_design") or any(c in DESIGN_COLUMNS for c in objective_columns):
         return []
-    return [problem(file, f"{key_path}.sampler.options.{option}", options[option],
+    return [problem(file, f"{key_path}.sampler.options.surrogate_exact_design", True,
                     "an objective among the design-only columns (" + ", ".join(DESIGN_COLUMNS) + "); the study's: "
-                    + ", ".join(objective_columns)) for option in EXACT_DESIGN_OPTIONS if options.get(option)]
+                    + ", ".join(objective_columns))]
 
 
 def parse_search_spec(raw: Mapping[str, Any], *, file: str, key_path: str = "search") -> SearchSpec:

@@ -16,7 +16,6 @@ from optuna.storages.journal._file import (
 )
 
 from archsweep.search.designobjectives import DesignObjectives
-from archsweep.search.exactshare import EXACT_SHARE_START, ExactShareSampler, WideReferenceSurrogate
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
 from archsweep.search.surrogate import SurrogateSampler
@@ -123,9 +122,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
     ``surrogate_pool``, ``surrogate_constraints``, ``surrogate_grid_share`` and ``surrogate_mapping`` are its ``pool``,
     ``constraints``, ``grid_share`` and ``mapping``; with ``surrogate_exact_design`` it takes the study's
-    design-only objectives from ``design`` (:mod:`archsweep.search.designobjectives`; required then), with
-    ``surrogate_exact_share`` a late share of its trials does (:class:`~archsweep.search.exactshare.ExactShareSampler`,
-    ``design`` required); ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
+    design-only objectives from ``design`` (:mod:`archsweep.search.designobjectives`; required then); ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
     ``limit_steps`` its ``steps``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
@@ -151,10 +148,8 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
     surrogate_grid_share = options.pop("surrogate_grid_share", None)
     surrogate_mapping = str(options.pop("surrogate_mapping", "off"))
     exact_design = bool(options.pop("surrogate_exact_design", False))
-    exact_share = options.pop("surrogate_exact_share", None)
-    if (exact_design or exact_share is not None) and design is None:
-        raise ValueError("surrogate_exact_design / surrogate_exact_share: make_sampler needs the study's design "
-                         "objectives (design=...)")
+    if exact_design and design is None:
+        raise ValueError("surrogate_exact_design: make_sampler needs the study's design objectives (design=...)")
     sampler = _sampler(spec, worker, options, objectives)
     if startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), startup, spec.seed)
@@ -168,22 +163,12 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
                                            else round((1.0 - float(local_final)) * spec.trials), reach=reach,
                                            twins=twins, ridge=ridge, clamp=clamp, steps=steps)
     if surrogate_share > 0:
-        main = sampler
-
-        def surrogate(exact: bool, kind: type[SurrogateSampler] = SurrogateSampler) -> SurrogateSampler:
-            return kind(main, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
-                        share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
-                        stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
-                        reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
-                        grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
-                        twins=twins, mapping=surrogate_mapping, design=design if exact else None)
-
-        sampler = surrogate(exact_design)
-        if exact_share is not None:
-            sampler = ExactShareSampler(main, distributions(spec), plain=sampler,
-                                        exact=surrogate(True, WideReferenceSurrogate),
-                                        share=surrogate_share, exact_share=float(exact_share),
-                                        start=round(EXACT_SHARE_START * spec.trials), twins=twins)
+        sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
+                                   share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
+                                   stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
+                                   reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
+                                   grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
+                                   twins=twins, mapping=surrogate_mapping, design=design if exact_design else None)
     return sampler
 
 
