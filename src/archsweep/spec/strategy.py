@@ -111,6 +111,11 @@ def a2a_splits_heads(workload: Workload, tp: np.ndarray | int, cp: np.ndarray | 
     return (cp <= 1) | (splits & (cp % group == 0))
 
 
+def _windowed(workload: Workload) -> bool:
+    """Whether ``workload`` has sliding-window attention layers (``local_attention`` "sliding"; chunked is not)."""
+    return workload.sliding_window is not None and workload.local_attention == "sliding"
+
+
 def cp_comm_types_run(workload: Workload) -> tuple[str, ...]:
     """The ``cp_comm_type`` values under which TransformerEngine runs context parallelism for ``workload``'s attention
     (``attn_forward_func_with_cp``: release_v2.8 L3742-3763, v2.18 L5057-5068 alike): sliding-window layers
@@ -120,7 +125,7 @@ def cp_comm_types_run(workload: Workload) -> tuple[str, ...]:
     modelled, because release v2.18 dropped them: v2.8 / v2.12's refusal of MLA outside "p2p" / "a2a+p2p" and of FP8
     attention with a non-vanilla softmax under cp."""
     allowed: tuple[str, ...] = CP_COMM_TYPES
-    if workload.sliding_window is not None and workload.local_attention == "sliding":
+    if _windowed(workload):
         allowed = tuple(t for t in allowed if t in ("a2a", "all_gather"))
     if workload.softmax_type != "vanilla":
         allowed = tuple(t for t in allowed if t == "a2a")
@@ -139,7 +144,7 @@ def cp_attention_runs(workload: Workload, cp: np.ndarray | int) -> np.ndarray:
 def _cp_attention_refusal(workload: Workload) -> str:
     """Why TransformerEngine refuses ``workload``'s attention at cp > 1 under the job's ``cp_comm_type``."""
     reasons = []
-    if workload.sliding_window is not None and workload.local_attention == "sliding":
+    if _windowed(workload):
         reasons.append("sliding-window attention layers")
     if workload.softmax_type != "vanilla":
         reasons.append(f"a {workload.softmax_type} softmax (attention sinks)")
