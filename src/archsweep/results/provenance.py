@@ -14,7 +14,6 @@ import platform
 import subprocess
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +96,10 @@ def git_commit(root: Path | None = None) -> str | None:
 
 def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
     """Installed versions of ``names`` ("not installed" where absent)."""
+    # Imported here: importlib.metadata costs ~50 ms of imports, and of the jobs that import this module
+    # only collect (make_run_record) asks for versions; an evaluate job needs run_id_for alone.
+    from importlib.metadata import PackageNotFoundError, version
+
     out: dict[str, str] = {}
     for name in names:
         try:

@@ -18,7 +18,6 @@ from optuna.storages.journal._file import (
 from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
-from archsweep.search.surrogate import SurrogateSampler
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
 from archsweep.spec.search import (
@@ -163,6 +162,10 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
                                            else round((1.0 - float(local_final)) * spec.trials), reach=reach,
                                            twins=twins, ridge=ridge, clamp=clamp, steps=steps)
     if surrogate_share > 0:
+        # Imported here: the surrogate (scipy.stats, scipy.optimize) costs ~0.8 s of import, which only a
+        # study with surrogate_share should pay (every search job imports this module; nothing here is a cycle).
+        from archsweep.search.surrogate import SurrogateSampler
+
         sampler = SurrogateSampler(sampler, distributions(spec), start=max(2, round(surrogate_start * spec.trials)),
                                    share=surrogate_share, beta=surrogate_beta, seed=spec.seed + worker,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),

@@ -9,10 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archsweep.load.study import load_study
-from archsweep.search.export import export_search
-from archsweep.search.storage import create_search_study
-from archsweep.search.worker import run_search_worker
 from archsweep.spec.errors import ArchsweepError
 
 __all__ = ["main"]
@@ -42,15 +38,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Each verb imports what it runs (as archsweep.workflow.stages does): a create job needs Optuna's
+    # storage, not the model that the worker and the export evaluate trials with. No cycle: nothing in
+    # the package imports archsweep.workflow.
     try:
         if args.verb == "create":
+            from archsweep.load.study import load_study
+            from archsweep.search.storage import create_search_study
+
             study = load_study(args.study)
             ostudy = create_search_study(study, results=args.results)
             _marker(args.marker, f"study {ostudy.study_name}\n")
         elif args.verb == "worker":
+            from archsweep.search.worker import run_search_worker
+
             report = run_search_worker(args.study, args.worker, results=args.results)
             _marker(args.marker, f"{report}\n")
         else:
+            from archsweep.search.export import export_search
+
             export_search(args.study, args.trials, args.hypervolume, results=args.results)
     except ArchsweepError as exc:
         print(f"archsweep: error: {exc}", file=sys.stderr)
