@@ -25,6 +25,7 @@ from archsweep.search.rateaxes import rate_coordinates
 from archsweep.search.storage import create_search_study, make_sampler, search_storage
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.search.surrogatemapping import MappingInputs, averaged_rows, axis_weights, mapping_inputs
+from archsweep.search.surrogatepool import unit
 from archsweep.search.worker import batch_context, evaluate_batch, run_search_worker
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -283,7 +284,7 @@ def test_averaged_scores_a_candidate_at_the_mean_of_its_neighbours_mappings() ->
     weighted, (averaged, sampler) = models["weighted"][0], models["averaged"]
     assert weighted is not None and averaged is not None and averaged.mapping is not None
     assert np.array_equal(weighted.pool, averaged.pool)  # one row per candidate, in the same order
-    rows = averaged.mapping.nearest(sampler._unit(averaged.pool), 4)
+    rows = averaged.mapping.nearest(unit(averaged.pool, sampler._sizes), 4)
     agree = np.array([len(np.unique(averaged.mapping.features[r], axis=0)) == 1 for r in rows])
     assert agree.any() and (~agree).any()
     assert np.allclose(averaged.optimistic[agree], weighted.optimistic[agree])

@@ -24,6 +24,7 @@ from archsweep.search.gp import fit_gp, grid_mean
 from archsweep.search.storage import make_sampler
 from archsweep.search.surrogate import SurrogateSampler
 from archsweep.search.surrogatemapping import SURROGATE_MAPPING_MODES
+from archsweep.search.widereference import WIDEN, WideReference
 from archsweep.spec.search import SURROGATE_CONSTRAINT_MODELS, SURROGATE_POOLS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -42,12 +43,13 @@ def test_grid_mean_equals_the_gp_prediction_at_every_grid_point() -> None:
 
 class _Recording(SurrogateSampler):
     """Remembers the trial numbers the surrogate proposed and, for every choice it made, the trial number,
-    which candidate sets the allowed candidates came from and the shortlist threshold."""
+    which candidate sets the allowed candidates came from, the shortlist threshold and the reference's widening."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.proposed: list[int] = []
         self.choices: list[tuple[int, str, float]] = []
+        self.widened: list[tuple[int, float]] = []  # (trial number, the reference's widening) of every choice
         self._number = -1
 
     def _propose(self, study: optuna.Study, trial: Any) -> dict[str, Any] | None:
@@ -57,11 +59,12 @@ class _Recording(SurrogateSampler):
             self.proposed.append(trial.number)
         return proposal
 
-    def _best(self, model: Any, front: np.ndarray, free: np.ndarray, threshold: float) -> int | None:
+    def _best(self, model: Any, front: np.ndarray, free: np.ndarray, whole: bool, widen: float) -> int | None:
         sets = {"grid" for _ in [0] if (free & ~model.neighbour).any()} | {"neighbours" for _ in [0]
                                                                           if (free & ~model.gridded).any()}
-        self.choices.append((self._number, "+".join(sorted(sets)), threshold))
-        return super()._best(model, front, free, threshold)
+        self.choices.append((self._number, "+".join(sorted(sets)), self._threshold(whole)))
+        self.widened.append((self._number, widen))
+        return super()._best(model, front, free, whole, widen)
 
 
 def _surrogate(seed: int = 0, **kwargs: Any) -> _Recording:
@@ -167,7 +170,8 @@ def test_schema_and_spec_name_the_same_values() -> None:
     assert tuple(options["surrogate_pool"]["enum"]) == SURROGATE_POOLS
     assert tuple(options["surrogate_constraints"]["enum"]) == SURROGATE_CONSTRAINT_MODELS
     assert tuple(options["surrogate_mapping"]["enum"]) == SURROGATE_MAPPING_MODES
-    assert all(options[k]["description"] for k in ("surrogate_pool", "surrogate_constraints", "surrogate_grid_share"))
+    assert all(options[k]["description"] for k in ("surrogate_pool", "surrogate_constraints", "surrogate_grid_share",
+                                                   "surrogate_wide_share"))
 
 
 def _spec(options: dict[str, Any]) -> Any:
@@ -183,7 +187,9 @@ def test_options_reach_the_sampler() -> None:
     assert (sampler._pool_kind, sampler._constraint_model, sampler._grid_share) == ("both", "each_screened", 0.5)
     plain = make_sampler(_spec({"surrogate_share": 0.5}), 0)
     assert isinstance(plain, SurrogateSampler)
-    assert (plain._pool_kind, plain._constraint_model, plain._grid_share) == ("neighbours", "max", None)
+    assert (plain._pool_kind, plain._constraint_model, plain._grid_share, plain._wide) == ("neighbours", "max", None, None)
+    wide = make_sampler(_spec({"surrogate_share": 0.5, "surrogate_wide_share": 0.25}), 0)  # 100 trials: from 50 on
+    assert isinstance(wide, SurrogateSampler) and wide._wide == WideReference(0.25, 50)
 
 
 @pytest.mark.parametrize(("options", "key", "allowed"), [
@@ -199,8 +205,27 @@ def test_options_reach_the_sampler() -> None:
     ({"surrogate_pool": "grid"}, "surrogate_pool: got 'grid'", "surrogate_share > 0 alongside"),
     ({"surrogate_constraints": "each"}, "surrogate_constraints: got 'each'", "surrogate_share > 0 alongside"),
     ({"surrogate_grid_share": 0.5}, "surrogate_grid_share: got 0.5", "surrogate_share > 0 alongside"),
+    ({"surrogate_wide_share": 0.25}, "surrogate_wide_share: got 0.25", "surrogate_share > 0 alongside"),
+    ({"surrogate_share": 0.5, "surrogate_wide_share": 0}, "surrogate_wide_share: got 0", "> 0"),
+    ({"surrogate_share": 0.5, "surrogate_wide_share": 1.5}, "surrogate_wide_share: got 1.5", "<= 1"),
 ])
 def test_bad_options(tmp_path: Path, options: dict[str, Any], key: str, allowed: str) -> None:
     path, text = sampler_options_error(tmp_path, options)
     assert f"{path}: search.sampler.options.{key}" in text
     assert allowed in text
+
+
+@pytest.mark.usefixtures("small_sets")
+def test_wide_share_widens_the_reference_on_its_share_of_the_surrogate_trials_after_its_start() -> None:
+    """``surrogate_wide_share`` 0.25 with share 0.5: the surrogate's trials of rank 3 mod 4 (every other whole-grid
+    trial with grid_share 0.5) score against the wide reference once 40 distinct points are finished; every trial
+    before the first wide one is the same as without the option (same seed)."""
+    options: dict[str, Any] = {"pool": "both", "constraints": "each_screened", "share": 0.5, "grid_share": 0.5}
+    sampler = _surrogate(wide=WideReference(0.25, 40), **options)
+    asked = asked_and_told(sampler, 80, objectives)
+    wide = [n for n, widen in sampler.widened if widen > 0]
+    assert wide and all(widen in (0.0, WIDEN) for _, widen in sampler.widened)
+    ranks = {n: int((n + 1) * 0.5) - 1 for n, _ in sampler.widened}
+    assert all(ranks[n] % 4 == 3 and n >= 40 for n in wide)
+    assert all(n in wide for n in ranks if ranks[n] % 4 == 3 and n >= 60)
+    assert asked_and_told(_surrogate(**options), 80, objectives)[:min(wide)] == asked[:min(wide)]

@@ -25,7 +25,7 @@ SHORTLIST = 128
 
 
 def best_candidate(found: np.ndarray, front: np.ndarray, optimistic: np.ndarray, feasible: np.ndarray,
-                   free: np.ndarray, threshold: float) -> int | None:
+                   free: np.ndarray, threshold: float, widen: float = 0.0) -> int | None:
     """The row of the candidate to propose, or None when no free candidate gains hypervolume.
 
     Args:
@@ -37,9 +37,11 @@ def best_candidate(found: np.ndarray, front: np.ndarray, optimistic: np.ndarray,
         free: which candidates may be proposed (m,).
         threshold: the probability of feasibility a candidate needs to enter the shortlist (when any free
             candidate inside the reference has it; 0: every one, each weighted by its probability).
+        widen: the reference point moved this many of the found front's ranges farther out (0: the nadir plus
+            10 % of each range; ``surrogate_wide_share``'s trials, :mod:`archsweep.search.widereference`).
     """
     span = found.max(axis=0) - found.min(axis=0)
-    reference = reference_point(found)
+    reference = reference_point(found) + widen * span
     inside = free & np.all(optimistic < reference, axis=1)
     likely = inside & (feasible >= threshold)
     candidates = np.flatnonzero(likely if likely.any() else inside)

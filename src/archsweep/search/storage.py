@@ -18,6 +18,7 @@ from optuna.storages.journal._file import (
 from archsweep.search.designobjectives import DesignObjectives
 from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
+from archsweep.search.widereference import WIDE_SHARE_START, WideReference
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import PARAMETER_BY_NAME
 from archsweep.spec.search import (
@@ -121,8 +122,10 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
     number, proposed by Gaussian-process models; the others and its fallbacks go to what it wraps;
     ``surrogate_pool``, ``surrogate_constraints``, ``surrogate_grid_share`` and ``surrogate_mapping`` are its ``pool``,
     ``constraints``, ``grid_share`` and ``mapping``; with ``surrogate_exact_design`` it takes the study's
-    design-only objectives from ``design`` (:mod:`archsweep.search.designobjectives`; required then); ``slack_twins`` is the ``twins`` of both wrappers, ``limit_clamp`` the local search's ``clamp``,
-    ``limit_steps`` its ``steps``)."""
+    design-only objectives from ``design`` (:mod:`archsweep.search.designobjectives`; required then); with
+    ``surrogate_wide_share`` that share of its trials, from half the study's trials on, take a wide acquisition
+    reference (its ``wide``, :mod:`archsweep.search.widereference`); ``slack_twins`` is the ``twins`` of both wrappers,
+    ``limit_clamp`` the local search's ``clamp``, ``limit_steps`` its ``steps``)."""
     options = spec.sampler.option_dict()
     startup = int(options.pop("qmc_startup_trials", 0))
     lhs_startup = int(options.pop("lhs_startup_trials", 0))
@@ -147,6 +150,7 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
     surrogate_grid_share = options.pop("surrogate_grid_share", None)
     surrogate_mapping = str(options.pop("surrogate_mapping", "off"))
     exact_design = bool(options.pop("surrogate_exact_design", False))
+    wide_share = options.pop("surrogate_wide_share", None)
     if exact_design and design is None:
         raise ValueError("surrogate_exact_design: make_sampler needs the study's design objectives (design=...)")
     sampler = _sampler(spec, worker, options, objectives)
@@ -171,7 +175,9 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
                                    stop=None if surrogate_stop is None else round(float(surrogate_stop) * spec.trials),
                                    reach=reach, pool=surrogate_pool, constraints=surrogate_constraints,
                                    grid_share=None if surrogate_grid_share is None else float(surrogate_grid_share),
-                                   twins=twins, mapping=surrogate_mapping, design=design if exact_design else None)
+                                   twins=twins, mapping=surrogate_mapping, design=design if exact_design else None,
+                                   wide=None if wide_share is None
+                                   else WideReference(float(wide_share), round(WIDE_SHARE_START * spec.trials)))
     return sampler
 
 

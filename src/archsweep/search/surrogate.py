@@ -1,53 +1,49 @@
 """Surrogate proposals on the grid: Gaussian processes and hypervolume improvement (``surrogate_share``).
 
-Once ``start`` distinct grid points are finished (COMPLETE or FAIL) and until ``stop`` are, the trials
-whose study trial number n has ``floor((n + 1) share) > floor(n share)`` (a share ``share``, evenly
-spaced) are proposed here; the others, and a selected trial when no candidate gains hypervolume (or
-there is no feasible trial yet), go to the wrapped sampler (the global sampler, or the Pareto local
-search of :mod:`archsweep.search.localsearch`, which applies its own ``global_share`` rule to the same
-trial numbers: the two shares do not compose as fractions of what is left). A proposal:
+Once ``start`` distinct grid points are finished (COMPLETE or FAIL) and until ``stop`` are, the trials whose study trial
+number n has ``floor((n + 1) share) > floor(n share)`` (a share ``share``, evenly spaced) are proposed here; the others,
+and a selected trial when no candidate gains hypervolume (or there is no feasible trial yet), go to the wrapped sampler
+(the global sampler, or the Pareto local search of :mod:`archsweep.search.localsearch`, which applies its own
+``global_share`` rule to the same trial numbers: the two shares do not compose as fractions of what is left). A
+proposal:
 
-* **Model**: one Gaussian process per objective and one for the largest constraint value
-  (:mod:`archsweep.search.gp`) over the grid-level positions scaled to [0, 1], fitted on every
-  finished trial; objectives of one sign in log space (:func:`~archsweep.search.stepmodel.objective_transform`).
-  ``constraints="each"`` / ``"each_screened"``: one GP per constraint that some finished trial violates,
-  on log(1 + max(v, -0.9)), the probability of feasibility the product of theirs. The largest value is a
-  max over constraints with a kink where one of them is ~0 (the TDP constraint wherever DVFS clamps
-  power to the TDP): on the search-quality grid b it hid the front's power-cap ridge points from the
-  proposals (``docs/search-quality-history.md``, tenth session).
-  The hyperparameters are refitted (on at most ``_FIT_POINTS`` of the trials) when the finished
-  trials have grown by half since the last fit; every update conditions on all finished trials.
-* **Candidates** (:mod:`archsweep.search.surrogatepool`; ``pool``): ``"neighbours"`` the free (not
-  finished, not in flight) one- and two-axis grid neighbours of the feasible non-dominated trials
-  (one-axis moves of up to ``reach`` steps, ``neighbour_reach``), plus 512 free grid points drawn at
-  random (exploration), the standard deviation (O(n^2) each) computed only for the random ones and the
-  1,024 neighbours whose predicted mean reaches farthest beyond the front; ``"grid"`` every free grid
-  point, screened the same way by a mean computed for the whole grid at once (2,048 kept); ``"both"``
-  the two sets: with ``grid_share`` x, the surrogate's own trials whose rank r among them has
-  floor((r + 1) x) > floor(r x) choose among the whole-grid candidates only, the others among the
-  neighbour set only (without it, among both); ``"fallback"`` the neighbour set first, the whole-grid
-  one only when no neighbour gains hypervolume.
-* **Acquisition**: the optimistic prediction (mean minus ``beta`` standard deviations, each
-  objective minimised; the upper-confidence-bound rule of Srinivas et al., ICML 2010, per objective)
-  is mapped back to the objectives' units, and the candidate with the largest hypervolume improvement
-  over the found front (exact, moocore; reference: the found front's nadir plus 10 % of its range)
-  times its probability of feasibility (the constraint GP's probability of a value <= 0) is
-  proposed (:mod:`archsweep.search.acquisition`; Emmerich et al., "Single- and multiobjective
-  evolutionary optimization assisted by Gaussian random field metamodels", IEEE TEVC 10(4), 2006,
-  use the expected improvement; the optimistic point is its cheap stand-in). The exact improvement is computed for the ``SHORTLIST``
-  candidates whose optimistic point is farthest beyond the front, among those with a probability of
-  feasibility of at least ``_LIKELY_FEASIBLE`` when there are any (without that filter, 24-28 % of
-  the proposals were infeasible on the search-quality grid: optimism pushes them against the power cap).
-  With per-constraint models (``"each"``) there is no such filter, every candidate weighted by its
-  probability; ``"each_screened"`` keeps it on the trials that choose among the neighbour set only
-  (dropping it there cost grid 1 what grid b gained: ``docs/search-quality-history.md``, s10-quality2).
-* **Batches**: a trial still in flight enters the front with its predicted mean (the "Kriging
-  believer" of Ginsbourger et al., "Kriging is well-suited to parallelize optimization", 2010), so
-  the trials of one batch spread out instead of piling on one region.
+* **Model**: one Gaussian process per objective and one for the largest constraint value (:mod:`archsweep.search.gp`)
+  over the grid-level positions scaled to [0, 1], fitted on every finished trial; objectives of one sign in log space
+  (:func:`~archsweep.search.stepmodel.objective_transform`). ``constraints="each"`` / ``"each_screened"``: one GP per
+  constraint that some finished trial violates, on log(1 + max(v, -0.9)), the probability of feasibility the product of
+  theirs. The largest value is a max over constraints with a kink where one of them is ~0 (the TDP constraint wherever
+  DVFS clamps power to the TDP): on the search-quality grid b it hid the front's power-cap ridge points from the
+  proposals (``docs/search-quality-history.md``, tenth session). The hyperparameters are refitted (on at most
+  ``_FIT_POINTS`` of the trials) when the finished trials have grown by half since the last fit; every update conditions
+  on all finished trials.
+* **Candidates** (:mod:`archsweep.search.surrogatepool`; ``pool``): ``"neighbours"`` the free (not finished, not in
+  flight) one- and two-axis grid neighbours of the feasible non-dominated trials (one-axis moves of up to ``reach``
+  steps, ``neighbour_reach``), plus 512 free grid points drawn at random (exploration), the standard deviation (O(n^2)
+  each) computed only for the random ones and the 1,024 neighbours whose predicted mean reaches farthest beyond the
+  front; ``"grid"`` every free grid point, screened the same way by a mean computed for the whole grid at once (2,048
+  kept); ``"both"`` the two sets: with ``grid_share`` x, the surrogate's own trials whose rank r among them has
+  floor((r + 1) x) > floor(r x) choose among the whole-grid candidates only, the others among the neighbour set only
+  (without it, among both); ``"fallback"`` the neighbour set first, the whole-grid one only when no neighbour gains hypervolume.
+* **Acquisition**: the optimistic prediction (mean minus ``beta`` standard deviations, each objective minimised; the
+  upper-confidence-bound rule of Srinivas et al., ICML 2010, per objective) is mapped back to the objectives' units, and
+  the candidate with the largest hypervolume improvement over the found front (exact, moocore; reference: the found
+  front's nadir plus 10 % of its range, farther out on ``wide``'s trials, :mod:`archsweep.search.widereference`) times
+  its probability of feasibility (the constraint GP's probability of a value <= 0) is proposed
+  (:mod:`archsweep.search.acquisition`; Emmerich et al., "Single- and multiobjective evolutionary optimization assisted
+  by Gaussian random field metamodels", IEEE TEVC 10(4), 2006, use the expected improvement; the optimistic point is its
+  cheap stand-in). The exact improvement is computed for the ``SHORTLIST`` candidates whose optimistic point is farthest
+  beyond the front, among those with a probability of feasibility of at least ``_LIKELY_FEASIBLE`` when there are any
+  (without that filter, 24-28 % of the proposals were infeasible on the search-quality grid: optimism pushes them
+  against the power cap). With per-constraint models (``"each"``) there is no such filter, every candidate weighted by
+  its probability; ``"each_screened"`` keeps it on the trials that choose among the neighbour set only (dropping it
+  there cost grid 1 what grid b gained: ``docs/search-quality-history.md``, s10-quality2).
+* **Batches**: a trial still in flight enters the front with its predicted mean (the "Kriging believer" of Ginsbourger
+  et al., "Kriging is well-suited to parallelize optimization", 2010), so the trials of one batch spread out instead of
+  piling on one region.
 
-Continuous parameters are left to the wrapped sampler's ``sample_independent``. Everything is read
-back from the study's trials at each ask, as in the local search, so workers sharing a storage
-cooperate; a per-process memo keeps the fitted model while no trial has finished.
+Continuous parameters are left to the wrapped sampler's ``sample_independent``. Everything is read back from the study's
+trials at each ask, as in the local search, so workers sharing a storage cooperate; a per-process memo keeps the fitted
+model while no trial has finished.
 """
 
 from __future__ import annotations
@@ -87,6 +83,7 @@ from archsweep.search.surrogatepool import (
     unit,
     untransform,
 )
+from archsweep.search.widereference import WideReference
 from archsweep.spec.search import (
     DEFAULT_SURROGATE_BETA,
     DEFAULT_SURROGATE_CONSTRAINTS,
@@ -136,36 +133,38 @@ class SurrogateSampler(ProposingSampler):
         main: the sampler of the other trials.
         space: the search's distributions (the discrete ones form the grid).
         start: distinct finished points before the first proposal (>= 2).
-        share: fraction of the later trials proposed here (by trial number, module doc), in (0, 1];
-            a selected trial falls back to ``main`` when no candidate gains hypervolume.
+        share: fraction of the later trials proposed here (by trial number, module doc), in (0, 1]; a selected trial
+            falls back to ``main`` when no candidate gains hypervolume.
         beta: standard deviations of optimism (>= 0).
         seed: seed of the random candidates (with the number of finished trials).
         stop: distinct finished points after which the surrogate proposes nothing (None: never).
         reach: the most steps of a one-axis move among the front's neighbours (>= 1).
-        pool: the candidates (module doc): "neighbours" (the front's free neighbours plus random points),
-            "grid" (every free grid point, screened), "both" (the two sets) or "fallback" (the neighbours,
-            the whole grid only when no neighbour gains).
-        constraints: "max" (one GP of the largest constraint value; the probability >= 0.5 shortlist),
-            "each" (one GP per constraint that some finished trial violates, on log(1 + v); feasibility =
-            the product of their probabilities; no shortlist) or "each_screened" (as "each", with the
-            shortlist on the trials that choose among the neighbour set only).
-        grid_share: with pool "both" only: the share in (0, 1] of the surrogate's own trials (evenly
-            spaced by their rank among them) that choose among the whole-grid set only, the others among
-            the neighbour set only; None: every trial among both.
+        pool: the candidates (module doc): "neighbours" (the front's free neighbours plus random points), "grid"
+            (every free grid point, screened), "both" (the two sets) or "fallback" (the neighbours, the whole grid
+            only when no neighbour gains).
+        constraints: "max" (one GP of the largest constraint value; the probability >= 0.5 shortlist), "each" (one GP
+            per constraint that some finished trial violates, on log(1 + v); feasibility = the product of their
+            probabilities; no shortlist) or "each_screened" (as "each", with the shortlist on the trials that choose
+            among the neighbour set only).
+        grid_share: with pool "both" only: the share in (0, 1] of the surrogate's own trials (evenly spaced by their
+            rank among them) that choose among the whole-grid set only, the others among the neighbour set only;
+            None: every trial among both.
         twins: the grid points a finished trial implies through a limit that does not bind
             (:mod:`archsweep.search.twins`, ``slack_twins``) are no candidates.
-        mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping
-            as inputs too, a candidate's predicted from its nearest finished trials, "nearest",
-            "optimistic", "weighted", "averaged" or "rates" (:mod:`archsweep.search.surrogatemapping`).
+        mapping: ``surrogate_mapping``: "off", or the objective GPs take each workload's chosen mapping as inputs too,
+            a candidate's predicted from its nearest finished trials, "nearest", "optimistic", "weighted", "averaged"
+            or "rates" (:mod:`archsweep.search.surrogatemapping`).
         design: ``surrogate_exact_design``: the study's design-only objectives (:mod:`archsweep.search.designobjectives`),
             exact for every candidate (screening, optimistic point, belief) in place of the GPs'; None: all predicted.
+        wide: ``surrogate_wide_share``: the trials whose acquisition takes a wide reference point
+            (:mod:`archsweep.search.widereference`); None: none.
     """
 
     def __init__(self, main: BaseSampler, space: Mapping[str, BaseDistribution], *, start: int, share: float,
                  beta: float = DEFAULT_SURROGATE_BETA, seed: int = 0, stop: int | None = None, reach: int = 1,
                  pool: str = DEFAULT_SURROGATE_POOL, constraints: str = DEFAULT_SURROGATE_CONSTRAINTS,
                  grid_share: float | None = None, twins: bool = False, mapping: str = "off",
-                 design: DesignObjectives | None = None) -> None:
+                 design: DesignObjectives | None = None, wide: WideReference | None = None) -> None:
         if start < 2:
             raise ValueError(f"start: got {start}; allowed: an integer >= 2")
         if not 0.0 < share <= 1.0:
@@ -181,8 +180,8 @@ class SurrogateSampler(ProposingSampler):
                              "with pool 'both'")
         if mapping not in SURROGATE_MAPPING_MODES:
             raise ValueError(f"mapping: got {mapping!r}; allowed: {', '.join(SURROGATE_MAPPING_MODES)}")
-        self._pool_kind, self._constraint_model, self._grid_share = pool, constraints, grid_share
-        self._mapping = mapping
+        self._pool_kind, self._constraint_model, self._grid_share, self._mapping = pool, constraints, grid_share, mapping
+        self._wide = wide
         super().__init__(main, space, grid_axes(space), twins)
         self._design = None if design is None else design.on_grid(self._axes, space)
         self._sizes = np.array([len(a.values) for a in self._axes], dtype=np.int64)
@@ -196,9 +195,6 @@ class SurrogateSampler(ProposingSampler):
 
     # -- model ----------------------------------------------------------------------------
 
-    def _unit(self, indices: np.ndarray) -> np.ndarray:
-        return unit(indices, self._sizes)
-
     @property
     def _each(self) -> bool:
         """Per-constraint feasibility models (``constraints`` "each" or "each_screened")."""
@@ -207,9 +203,8 @@ class SurrogateSampler(ProposingSampler):
     def _threshold(self, whole: bool) -> float:
         """The probability of feasibility a candidate needs to enter the shortlist (when any candidate has
         it) on a trial whose candidates include the whole-grid set (``whole``) or not."""
-        if self._constraint_model == "max" or (self._constraint_model == "each_screened" and not whole):
-            return _LIKELY_FEASIBLE
-        return 0.0
+        screened = self._constraint_model == "max" or (self._constraint_model == "each_screened" and not whole)
+        return _LIKELY_FEASIBLE if screened else 0.0
 
     def _fit(self, x: np.ndarray, targets: list[np.ndarray], slot: str = "grid") -> list[GaussianProcess]:
         thetas = self._theta.get(slot, [])
@@ -266,7 +261,7 @@ class SurrogateSampler(ProposingSampler):
         mask = non_dominated_mask(points)
         front, front_index = points[mask], indices[feasible][mask]
         transformed, logged = objective_transform(values)
-        x = self._unit(indices)
+        x = unit(indices, self._sizes)
         violated = np.flatnonzero(np.any(violation > 0, axis=0))  # the constraints some trial violates
         limits = [np.log1p(np.maximum(violation[:, c], _VIOLATION_FLOOR)) if self._each else violation[:, c]
                   for c in violated]
@@ -301,7 +296,7 @@ class SurrogateSampler(ProposingSampler):
             gridded, neighbour = np.zeros(len(pool), dtype=bool), np.zeros(len(pool), dtype=bool)
             gridded[inverse[label]] = True
             neighbour[inverse[~label]] = True
-        xq = self._unit(pool)
+        xq = unit(pool, self._sizes)
         if len(pool) == 0:
             return None
         mapping = None if attrs is None else mapping_inputs(attrs, x)
@@ -351,7 +346,7 @@ class SurrogateSampler(ProposingSampler):
 
     def _predicted_mean(self, model: _Model, index: Index) -> np.ndarray:
         if index not in self._believed:
-            xq = self._unit(np.array([index]))
+            xq = unit(np.array([index]), self._sizes)
             if model.mapping is not None:
                 xq = model.mapping.augment(xq, "nearest", self._extra(model.mapping, np.array([index])))[0]
             mean = np.array([float(gp.predict(xq, std=False)[0][0]) for gp in model.gps])
@@ -382,19 +377,22 @@ class SurrogateSampler(ProposingSampler):
             front = front[non_dominated_mask(front)]
         taken = set(flying)
         free = np.array([tuple(p) not in taken for p in model.pool.tolist()])
-        if self._grid_share is not None:
-            # this trial's rank among the surrogate's own trials picks the whole-grid or the neighbour set
-            whole = to_global(int((trial.number + 1) * self._share) - 1, self._grid_share)
-            chosen = self._best(model, front, free & (model.gridded if whole else model.neighbour), self._threshold(whole))
+        rank = int((trial.number + 1) * self._share) - 1  # this trial's rank among the surrogate's own trials
+        widen = 0.0 if self._wide is None else self._wide.widen(rank, distinct)
+        if self._grid_share is not None:  # the rank picks the whole-grid or the neighbour set
+            whole = to_global(rank, self._grid_share)
+            chosen = self._best(model, front, free & (model.gridded if whole else model.neighbour), whole, widen)
         elif self._pool_kind == "fallback":
-            chosen = self._best(model, front, free & model.neighbour, self._threshold(False))
+            chosen = self._best(model, front, free & model.neighbour, False, widen)
             if chosen is None:
-                chosen = self._best(model, front, free & model.gridded, self._threshold(True))
+                chosen = self._best(model, front, free & model.gridded, True, widen)
         else:
-            chosen = self._best(model, front, free, self._threshold(self._pool_kind != "neighbours"))
+            chosen = self._best(model, front, free, self._pool_kind != "neighbours", widen)
         if chosen is None:
             return None
         return {axis.name: axis.values[int(i)] for axis, i in zip(self._axes, model.pool[chosen])}
 
-    def _best(self, model: _Model, front: np.ndarray, free: np.ndarray, threshold: float) -> int | None:
-        return best_candidate(model.front, front, model.optimistic, model.feasible, free, threshold)
+    def _best(self, model: _Model, front: np.ndarray, free: np.ndarray, whole: bool, widen: float) -> int | None:
+        """The chosen row of ``model.pool`` among ``free`` (:func:`~archsweep.search.acquisition.best_candidate`), the
+        shortlist threshold of a trial whose candidates include the whole-grid set (``whole``) or not."""
+        return best_candidate(model.front, front, model.optimistic, model.feasible, free, self._threshold(whole), widen)

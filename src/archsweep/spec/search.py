@@ -58,10 +58,12 @@ DEFAULT_LOCAL_SEARCH_START = 0.5
 #: share of the surrogate's trials that choose among the whole-grid candidates only, ``surrogate_mapping`` whether
 #: the objectives' models take each workload's chosen mapping too (:mod:`archsweep.search.surrogatemapping`),
 #: ``surrogate_exact_design`` whether the objectives closed-form in the design (:data:`~archsweep.spec.columns.DESIGN_COLUMNS`)
-#: are computed for every candidate instead of predicted (:mod:`archsweep.search.designobjectives`).
+#: are computed for every candidate instead of predicted (:mod:`archsweep.search.designobjectives`),
+#: ``surrogate_wide_share`` the share of the surrogate's trials, from half the study's trials on, whose acquisition
+#: reference lies one found-front range past its nadir (:mod:`archsweep.search.widereference`).
 SURROGATE_OPTIONS: tuple[str, ...] = ("surrogate_share", "surrogate_start", "surrogate_stop", "surrogate_beta",
                                       "surrogate_pool", "surrogate_constraints", "surrogate_grid_share",
-                                      "surrogate_mapping", "surrogate_exact_design")
+                                      "surrogate_mapping", "surrogate_exact_design", "surrogate_wide_share")
 #: ``surrogate_pool``: ``neighbours`` (default) the found front's free one- and two-axis neighbours plus 512
 #: random free points; ``grid`` every free grid point (screened by predicted mean); ``both`` the two sets
 #: together (``surrogate_grid_share`` splits the trials between them); ``fallback`` the neighbours first,
