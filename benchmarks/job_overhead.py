@@ -26,6 +26,12 @@ Usage (from the repository root; the package is imported from ``PYTHONPATH`` or 
     python benchmarks/job_overhead.py                  # every stage, 7 runs each
     python benchmarks/job_overhead.py --runs 11 --stages evaluate report
     python benchmarks/job_overhead.py --importtime     # also: the slowest imports of each stage (one run)
+
+The figures depend on whether the package's bytecode is cached (``__pycache__``): an installed package
+has it (``pip install`` compiles it), a source tree gets it on its first import unless
+``PYTHONDONTWRITEBYTECODE`` is set, and without it every job compiles the package's ~200 modules from
+source. The line ``bytecode: ...`` says which case was measured; ``python -m compileall -q src`` writes
+the bytecode of a source tree.
 """
 
 from __future__ import annotations
@@ -105,6 +111,20 @@ def slowest_imports(command: list[str], env: dict[str, str], top: int) -> list[t
     return sorted(rows, reverse=True)[:top]
 
 
+def bytecode_state(env: dict[str, str]) -> str:
+    """Whether the children run from cached bytecode: how many of ``archsweep``'s modules (as the children
+    import it, from ``env``'s ``PYTHONPATH`` or the install) have a ``.pyc`` for this interpreter, and whether
+    Python may write missing ones (``PYTHONDONTWRITEBYTECODE``). Without them every job compiles the package
+    from source (~0.2 s CPU for an evaluate job, docs/search-quality-history.md, s27-K)."""
+    probe = ("import archsweep, importlib.util, pathlib, sys; files = sorted(pathlib.Path(archsweep.__file__)"
+             ".parent.rglob('*.py')); cached = sum(pathlib.Path(importlib.util.cache_from_source(str(f))).exists()"
+             " for f in files); print(cached, len(files), sys.flags.dont_write_bytecode)")
+    cached, total, no_write = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                             check=True).stdout.split()
+    writes = "not written (PYTHONDONTWRITEBYTECODE)" if no_write != "0" else "written on first import"
+    return f"bytecode: {cached} of {total} archsweep modules cached; missing ones are {writes}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per stage (default 7); the median is printed")
@@ -115,6 +135,7 @@ def main() -> int:
         parser.error(f"--runs must be >= 1, got {args.runs}")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; python {sys.version.split()[0]}")
+    print(bytecode_state(env))
     with tempfile.TemporaryDirectory(prefix="job-overhead-") as scratch:
         floor = [run_once([sys.executable, "-c", "pass"], env) for _ in range(args.runs)]
         print(f"{'python -c pass':<16} wall_ms={statistics.median(w for w, _, _ in floor) * 1e3:6.0f} "
