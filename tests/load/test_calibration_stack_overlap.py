@@ -10,7 +10,7 @@ import pytest
 
 from archsweep.load import calibration as calibration_module
 from archsweep.load.calibration import load_calibration
-from archsweep.spec.errors import InputError
+from archsweep.spec.errors import InputError, Problem
 
 _ENTRY = "    value: 1\n    source: test\n    locator: test\n    confidence: low\n"
 
@@ -68,12 +68,10 @@ def test_a_per_job_recipe_figure_is_not_a_stack_setting(stacks_file, key):
     assert "low_precision_recipes.yaml" in problem.allowed
 
 
-@pytest.mark.parametrize(("value", "allowed"), [("-0.1", "at least 0"), ("1.5", "a share in [0, 1]")])
-def test_an_overlap_interference_outside_0_1_is_rejected(tmp_path, monkeypatch, value, allowed):
-    """s18-R: ``overlap_interference`` is a share (0 = perfect overlap, 1 = serial; negative constants are refused for
-    every constant). Above 1 an overlapped collective would cost more than running it serially."""
+def _stack_value_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> tuple[Path, Problem]:
+    """(file, problem) of loading a one-stack software_stacks.yaml whose ``key`` has ``value``."""
     path = tmp_path / "software_stacks.yaml"
-    path.write_text(f"teststack:\n  overlap_interference:\n    value: {value}\n    source: test\n    locator: test\n"
+    path.write_text(f"teststack:\n  {key}:\n    value: {value}\n    source: test\n    locator: test\n"
                     "    confidence: low\n", encoding="utf-8")
     monkeypatch.setattr(calibration_module, "stacks_path", lambda: path)
     load_calibration.cache_clear()
@@ -82,5 +80,20 @@ def test_an_overlap_interference_outside_0_1_is_rejected(tmp_path, monkeypatch, 
             load_calibration(stack="teststack")
     finally:
         load_calibration.cache_clear()
-    problem = err.value.problem
+    return path, err.value.problem
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("-0.1", "at least 0"), ("1.5", "a share in [0, 1]")])
+def test_an_overlap_interference_outside_0_1_is_rejected(tmp_path, monkeypatch, value, allowed):
+    """s18-R: ``overlap_interference`` is a share (0 = perfect overlap, 1 = serial; negative constants are refused for
+    every constant). Above 1 an overlapped collective would cost more than running it serially."""
+    _, problem = _stack_value_problem(tmp_path, monkeypatch, "overlap_interference", value)
     assert problem.key_path == "teststack.overlap_interference.value" and allowed in problem.allowed
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("2", "0 or 1"), ("0.5", "0 or 1"), ("true", "a plain number")])
+def test_the_a2a_p2p_backward_switch_is_0_or_1(tmp_path, monkeypatch, value, allowed):
+    """s27-Q: ``te_a2a_p2p_backward_sends_output`` is a switch (1: TransformerEngine up to v2.14.1, 0: v2.15+)."""
+    path, problem = _stack_value_problem(tmp_path, monkeypatch, "te_a2a_p2p_backward_sends_output", value)
+    assert problem.file == str(path) and problem.key_path == "teststack.te_a2a_p2p_backward_sends_output.value"
+    assert allowed in problem.allowed

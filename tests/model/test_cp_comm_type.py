@@ -21,6 +21,7 @@ from archsweep.model import collectives as coll
 from archsweep.model.training.cp_collectives import cp_bytes_per_layer, cp_exposed_s, cp_kernel_extra_s, ring_steps
 from archsweep.model.training.mapping import MappingArrays, enumerate_mappings
 from archsweep.model.training.ring_attention import context_parallel_bytes_per_layer, context_parallel_exposed_s
+from archsweep.spec.calibration import Calibration
 from archsweep.spec.errors import InputError
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.strategy import strategy_problems
@@ -29,6 +30,9 @@ from archsweep.spec.workload import Workload
 from archsweep.validation.cells import Skip, stated_job_options
 
 CAL = load_calibration()
+#: TransformerEngine up to v2.14.1 (release_v2.8, whose line numbers these tests cite): a2a+p2p's backward sends the
+#: saved output with dO (software_stacks.yaml te_a2a_p2p_backward_sends_output 1; megatron-core states v2.15+, 0).
+V2_8 = replace(CAL, te_a2a_p2p_backward_sends_output=1.0)
 HW = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=64))
 P2P = load_workload("llama3-70b")
 
@@ -46,9 +50,9 @@ def _mapping(tp: float, cp: float) -> MappingArrays:
                          zero_stage=one, sequence_parallel=one, flash_attention=one, tp_overlap=one, dp_overlap=one)
 
 
-def _exposed(wl: Workload, mp: MappingArrays, core: float = 1e-3) -> float:
+def _exposed(wl: Workload, mp: MappingArrays, core: float = 1e-3, cal: Calibration = CAL) -> float:
     tokens = mp.micro_batch * wl.seq_len / mp.cp
-    return float(cp_exposed_s(HW, wl, mp, CAL, tokens, np.ones(1), np.ones(1), np.asarray([core]),
+    return float(cp_exposed_s(HW, wl, mp, cal, tokens, np.ones(1), np.ones(1), np.asarray([core]),
                               np.asarray([2 * core]))[0])
 
 
@@ -69,7 +73,7 @@ def test_p2p_is_the_ring_bit_for_bit():
             ring = context_parallel_exposed_s(HW, P2P, mp, CAL, tokens, np.ones(1), np.ones(1), np.asarray([core]),
                                               np.asarray([2 * core]))
             assert _exposed(P2P, mp, core) == float(ring[0])
-        assert float(cp_bytes_per_layer(P2P, mp, tokens)[0]) == float(context_parallel_bytes_per_layer(P2P, mp, tokens)[0])
+        assert float(cp_bytes_per_layer(P2P, mp, CAL, tokens)[0]) == float(context_parallel_bytes_per_layer(P2P, mp, tokens)[0])
 
 
 @pytest.mark.parametrize("kind", ["a2a", "all_gather"])
@@ -103,9 +107,9 @@ def test_a2a_is_eight_all_to_alls_and_halves_under_fp8_attention():
     assert copies == pytest.approx(2 * (6 * qf + 2 * kvf) / (float(np.ravel(HW.hbm_bw_bytes_per_s)[0]) * CAL.hbm_bw_efficiency)
                                    + 8 * CAL.kernel_overhead_s)
     assert _exposed(wl, mp) == pytest.approx(4 * a2a(q) + 4 * a2a(kv) + copies)
-    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(float((4 * q + 4 * kv)[0]) * 3 / 4)
+    assert float(cp_bytes_per_layer(wl, mp, CAL, tokens)[0]) == pytest.approx(float((4 * q + 4 * kv)[0]) * 3 / 4)
     fp8 = _kind(P2P, "a2a", fp8=True)
-    assert float(cp_bytes_per_layer(fp8, mp, tokens)[0]) == pytest.approx(float(cp_bytes_per_layer(wl, mp, tokens)[0]) / 2)
+    assert float(cp_bytes_per_layer(fp8, mp, CAL, tokens)[0]) == pytest.approx(float(cp_bytes_per_layer(wl, mp, CAL, tokens)[0]) / 2)
     assert _exposed(fp8, mp) < _exposed(wl, mp)
 
 
@@ -125,11 +129,11 @@ def test_a2a_under_current_scaling_moves_the_output_and_the_gradients_in_bf16():
     copies = _copies([[qf, kvf, kvf], [2 * qf], [qf], [2 * qf, 2 * kvf, 2 * kvf]])
     expected = 2 * a2a(q) + 2 * a2a(kv) + 2 * a2a(2 * q) + 2 * a2a(2 * kv) + copies
     assert _exposed(current, mp) == pytest.approx(expected, rel=1e-12)
-    sent = float(cp_bytes_per_layer(current, mp, tokens)[0])
+    sent = float(cp_bytes_per_layer(current, mp, CAL, tokens)[0])
     assert sent == pytest.approx((2 * qf + 2 * kvf + 2 * (2 * qf + 2 * kvf)) * 3 / 4, rel=1e-12)
-    low, high = (float(cp_bytes_per_layer(w, mp, tokens)[0]) for w in (delayed, bf16))
+    low, high = (float(cp_bytes_per_layer(w, mp, CAL, tokens)[0]) for w in (delayed, bf16))
     assert low < sent < high and _exposed(delayed, mp) < _exposed(current, mp) < _exposed(bf16, mp)
-    gathered = float(cp_bytes_per_layer(_kind(P2P, "all_gather"), mp, tokens)[0])  # 4 all-gathers, 2 reduce-scatters
+    gathered = float(cp_bytes_per_layer(_kind(P2P, "all_gather"), mp, CAL, tokens)[0])  # 4 all-gathers, 2 reduce-scatters
     assert gathered == pytest.approx(2 * 3 * 2 * kvf * 3, rel=1e-12)  # BF16, (cp - 1) shards of one of K, V each
 
 
@@ -261,8 +265,8 @@ def test_hierarchical_at_cp_equal_to_its_group_is_the_plain_all_to_all():
     tokens = mp.micro_batch * 32768 / mp.cp
     for core in (1e-6, 1e-3):
         assert _exposed(_hier(4), mp, core) == _exposed(_kind(P2P, "a2a", seq=32768), mp, core)
-    assert float(cp_bytes_per_layer(_hier(4), mp, tokens)[0]) == float(
-        cp_bytes_per_layer(_kind(P2P, "a2a", seq=32768), mp, tokens)[0])
+    assert float(cp_bytes_per_layer(_hier(4), mp, CAL, tokens)[0]) == float(
+        cp_bytes_per_layer(_kind(P2P, "a2a", seq=32768), mp, CAL, tokens)[0])
     assert float(ring_steps(_hier(4), mp.cp)[0]) == 1.0
     q = np.asarray([1e7])
     assert [float(x[0]) for x in cp_kernel_extra_s(HW, _hier(4), CAL, mp.cp, q, q)] == [0.0, 0.0]
@@ -290,15 +294,17 @@ def test_hierarchical_is_its_all_to_all_plus_a_ring_of_the_groups():
         plain = float(cp_exposed_s(HW, _kind(P2P, "a2a", seq=32768), _mapping(2, 2), CAL, tokens, np.ones(1),
                                    np.ones(1), np.asarray([core]), np.asarray([2 * core]))[0])
         copies = _copies([[q_b, kv_b, kv_b], [q_b], [q_b, q_b], [q_b, kv_b, kv_b]])  # L1191, L1675, L2020, L2471
-        assert _exposed(wl, mp, core) == pytest.approx(_group_a2a([q_b] * 5 + [kv_b] * 4) + copies + ring, rel=1e-12)
-        assert _exposed(wl, mp, core) == pytest.approx(plain + _group_a2a([q_b]) + ring, rel=1e-12)
+        assert _exposed(wl, mp, core, V2_8) == pytest.approx(_group_a2a([q_b] * 5 + [kv_b] * 4) + copies + ring,
+                                                             rel=1e-12)
+        assert _exposed(wl, mp, core, V2_8) == pytest.approx(plain + _group_a2a([q_b]) + ring, rel=1e-12)
     assert float(ring_steps(wl, mp.cp)[0]) == 4.0
     q, kv = np.asarray([2e7]), np.asarray([5e6])
     hier = cp_kernel_extra_s(HW, wl, CAL, mp.cp, q, kv)
     ring4 = cp_kernel_extra_s(HW, ring_wl, CAL, np.asarray([4.0]), q, kv)
     assert [float(x[0]) for x in hier] == [float(x[0]) for x in ring4]
     ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
-    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + (5 * q_b + 4 * kv_b) / 2, rel=1e-12)
+    assert float(cp_bytes_per_layer(wl, mp, V2_8, tokens)[0]) == pytest.approx(ring_bytes + (5 * q_b + 4 * kv_b) / 2,
+                                                                               rel=1e-12)
 
 
 @pytest.mark.parametrize(("recipe", "per_element"), [("delayed", (2, 2, 2, 4, 1, 1, 2, 2, 2)),
@@ -320,9 +326,9 @@ def test_hierarchical_all_to_alls_under_fp8_attention_move_what_transformer_engi
     ring = float(context_parallel_exposed_s(HW, ring_wl, ring_mp, CAL, tokens * 2, np.ones(1), np.ones(1),
                                             np.asarray([1e-3]), np.asarray([2e-3]))[0])
     copies = _copies([sizes[0:3], sizes[3:4], sizes[4:6], sizes[6:9]])
-    assert _exposed(wl, mp) == pytest.approx(_group_a2a(sizes) + copies + ring, rel=1e-12)
+    assert _exposed(wl, mp, cal=V2_8) == pytest.approx(_group_a2a(sizes) + copies + ring, rel=1e-12)
     ring_bytes = float(context_parallel_bytes_per_layer(ring_wl, ring_mp, tokens * 2)[0])
-    assert float(cp_bytes_per_layer(wl, mp, tokens)[0]) == pytest.approx(ring_bytes + sum(sizes) / 2, rel=1e-12)
+    assert float(cp_bytes_per_layer(wl, mp, V2_8, tokens)[0]) == pytest.approx(ring_bytes + sum(sizes) / 2, rel=1e-12)
     plain = replace(wl, training=replace(wl.training, cp_comm_type="a2a", cp_a2a_size=0))
     assert _exposed(wl, _mapping(2, 2)) == _exposed(plain, _mapping(2, 2))
 

@@ -36,8 +36,10 @@ def test_the_stack_runs_no_virtual_stages_and_no_zero_2_3_and_keeps_megatron_cor
     assert allowed["vpp"] == (1,) and allowed["zero"] == (0, 1) and allowed["cp"] == (1,)
     assert allowed["tp"] is None and allowed["pp"] is None  # any TP / PP degree
     ours, mcore = load_calibration(stack="megatron-deepspeed"), load_calibration(stack="megatron-core")
-    # but Megatron-Core's TEGroupedMLP clamp / bias passes, which Megatron-DeepSpeed does not run (s12-m1)
-    assert {f.name for f in fields(ours) if getattr(ours, f.name) != getattr(mcore, f.name)} == {"stack", *FUSED_AWAY}
+    # but Megatron-Core's TEGroupedMLP clamp / bias passes, which Megatron-DeepSpeed does not run (s12-m1), and
+    # TransformerEngine v2.15+'s a2a+p2p backward (s27-Q: 2023-24 software; moot, cp 1 only)
+    assert {f.name for f in fields(ours) if getattr(ours, f.name) != getattr(mcore, f.name)} == {
+        "stack", *FUSED_AWAY, "te_a2a_p2p_backward_sends_output"}
 
 
 def test_the_search_for_the_gaudi_rows_never_interleaves():

@@ -38,8 +38,10 @@ def test_xla_stack_has_no_interference_and_otherwise_megatron_core_constants():
     assert mcore.overlap_interference > 0.0  # NCCL channels take SMs from the GEMMs beside them
     differ = {f.name for f in fields(xla) if getattr(xla, f.name) != getattr(mcore, f.name)}
     # XLA fuses the clamp / bias passes (s12-m1); Megatron-FSDP's gathered non-unit layers and ZeRO-2 gradient queue
-    # (s19-C) are Megatron-Core's buffers, not XLA's: 0 on xla-tpu
-    assert differ == {"stack", "overlap_interference", *FUSED_AWAY, "zero3_nonunit_unsharded", "zero2_grad_queue_params"}
+    # (s19-C) are Megatron-Core's buffers, not XLA's: 0 on xla-tpu; no TransformerEngine v2.15+ a2a+p2p backward
+    # (s27-Q: megatron-core's newest TE is 2.16, the TPU rows' software is 2023-24)
+    assert differ == {"stack", "overlap_interference", *FUSED_AWAY, "zero3_nonunit_unsharded", "zero2_grad_queue_params",
+                      "te_a2a_p2p_backward_sends_output"}
     assert xla.zero3_nonunit_unsharded == 0 and xla.zero2_grad_queue_params == 0
 
 

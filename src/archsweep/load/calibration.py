@@ -39,7 +39,7 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
                "low_precision_gemm_dtype", "low_precision_gemm_rate_factor",
                "fp8_norm_quantize_bytes_per_element", "fp8_quantize_bytes_per_element_any_layout",
                "fp8_norm_quantize_bytes_per_element_any_layout", "fp8_weight_transpose_bytes_per_element",
-               "te_fp8_weight_cache", "fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
+               "te_fp8_weight_cache", "te_a2a_p2p_backward_sends_output", "fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
                "param_gather_bytes_per_param",
                "fp8_split_quantize_kernels", "fp8_split_quantize_kernels_any_layout",
                "fp8_tp_grad_regather_bytes_per_element", "fp8_quantize_hbm_share", "fp8_attention_rate_ratio",
@@ -51,9 +51,10 @@ _STACK_ONLY = {"stack", "elementwise_traffic_multiplier", "attention_mma_cap_flo
 #: without FP8 parameters, read in its place, so software_stacks.yaml may not set them.
 _PER_JOB = ("fp8_weight_copy_bytes_per_param", "fp8_weight_copy_bytes_per_param_any_layout",
             "param_gather_bytes_per_param")
-#: 0 / 1 switches: collectives reads moe_dispatch_per_domain > 0 as 1, memory and part_physics read the others as
-#: on / off, so no other value may pass.
-_SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache", "zero3_nonunit_unsharded")
+#: 0 / 1 switches: collectives reads moe_dispatch_per_domain > 0 as 1, memory, part_physics and cp_collectives read
+#: the others as on / off, so no other value may pass.
+_SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_cache", "te_a2a_p2p_backward_sends_output",
+             "zero3_nonunit_unsharded")
 #: Shares: name -> (0 allowed, the range as an error names it). ``hbm_usable_fraction`` is a share of the HBM
 #: capacity; ``overlap_interference`` 0 = perfect overlap, 1 = serial (model.training.overlap): above 1 an
 #: overlapped collective would cost more than a serial one.

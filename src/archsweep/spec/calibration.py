@@ -191,6 +191,11 @@ class Calibration:
     #: micro-batches and steps (Megatron-Core passes ``is_first_microbatch``: data/calibration/software_stacks.yaml
     #: ``te_fp8_weight_cache``); 0: no persistent quantised weight copy is counted.
     te_fp8_weight_cache: float = 0.0
+    #: 1 where the stack's TransformerEngine (up to v2.14.1) all-to-alls the saved attention output with dO before
+    #: ``a2a+p2p``'s backward ring (nine all-to-alls per layer and micro-batch); 0 from v2.15, whose forward keeps
+    #: the output in the ring's layout, so the backward sends dO alone (eight): data/calibration/software_stacks.yaml
+    #: ``te_a2a_p2p_backward_sends_output`` (archsweep.model.training.cp_collectives).
+    te_a2a_p2p_backward_sends_output: float = 1.0
     #: Set per job by ``load.part_physics.job_calibration`` (data/calibration/low_precision_recipes.yaml
     #: ``weight_copy_bytes_*`` / ``fp8_param_copy_bytes_*``): bytes per Linear weight parameter of the quantised
     #: weight copies kept beside the weights (``weight_bytes_per_param``) over a step on a TN-only part; 0 for

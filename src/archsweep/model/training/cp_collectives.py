@@ -6,7 +6,8 @@ the all-to-all over ``cp_a2a_size`` consecutive CP ranks, then that ring over th
 (TransformerEngine's ``AttnFuncWithCPAndKVP2P`` with ``cp_group = [a2a group, p2p group]``, release_v2.8: forward,
 the all-to-all of q, k, v before the ring, L1185-1192, and of the merged output after it, L1673-1676; backward, of
 the saved output and dO before the ring, L2013-2027, and of dq, dk, dv after it, L2466-2478: nine all-to-alls, each
-tensor's bytes per element by :func:`_hier_a2a_bytes`; the ring's FP8 rules stay the ring's).
+tensor's bytes per element by :func:`_hier_a2a_bytes`; the ring's FP8 rules stay the ring's; from v2.15 the backward
+sends dO alone, eight, where the stack's ``te_a2a_p2p_backward_sends_output`` is 0: :func:`_hier_a2a_calls`).
 
 As TransformerEngine runs them (NVIDIA/TransformerEngine release_v2.8,
 transformer_engine/pytorch/attention/dot_product_attention/context_parallel.py; ``attn_forward_func_with_cp``
@@ -193,13 +194,18 @@ def _hier_a2a_bytes(wl: Workload) -> tuple[float, float, float, float, float]:
     return (_BF16_BYTES,) * 5
 
 
-def _hier_a2a_sizes(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> list[np.ndarray]:
-    """Bytes of each of ``a2a+p2p``'s nine all-to-alls (forward q, k, v, output; backward output, dO, dq, dk, dv)
-    of a rank's ``tokens`` local tokens, its heads split over tp (:func:`_hier_a2a_bytes`)."""
+def _hier_a2a_calls(wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray) -> list[list[np.ndarray]]:
+    """Bytes of ``a2a+p2p``'s all-to-alls of a rank's ``tokens`` local tokens, its heads split over tp
+    (:func:`_hier_a2a_bytes`), by ``flash_attn_a2a_communicate`` call: [q, k, v], [output] forward; [output, dO],
+    [dq, dk, dv] backward (nine) where ``cal.te_a2a_p2p_backward_sends_output`` is 1 (TransformerEngine up to
+    v2.14.1: ``out, dout = flash_attn_a2a_communicate([out, dout], ...)``, v2.14.1 L2258), else [dO] (eight: v2.15
+    L2402, ``dout = flash_attn_a2a_communicate(dout, ...)``; its forward keeps the output before its all-to-all,
+    L2023-2027, commit 8e73f54fe)."""
     q, kv = _a2a_elements(wl, mp, tokens)
     qkv, out_f, out_b, dout, grads = _hier_a2a_bytes(wl)
-    return [qkv * q, qkv * kv / 2.0, qkv * kv / 2.0, out_f * q, out_b * q, dout * q, grads * q, grads * kv / 2.0,
-            grads * kv / 2.0]
+    backward = [out_b * q, dout * q] if cal.te_a2a_p2p_backward_sends_output > 0.0 else [dout * q]
+    return [[qkv * q, qkv * kv / 2.0, qkv * kv / 2.0], [out_f * q], backward, [grads * q, grads * kv / 2.0,
+                                                                             grads * kv / 2.0]]
 
 
 def _a2a_copies_s(hw: HardwareArrays, cal: Calibration, calls: list[list[np.ndarray]]) -> np.ndarray:
@@ -240,16 +246,18 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     """Context parallelism's exposed communication over the step (s) for the job's ``cp_comm_type``: ``p2p`` the
     ring's (:func:`~archsweep.model.training.ring_attention.context_parallel_exposed_s`, per-step overlap);
     ``a2a`` and ``all_gather`` all of their collectives (module docstring: nothing overlaps them); ``a2a+p2p`` its
-    nine all-to-alls over the group, exposed, plus the ring's over the groups. 0 at cp 1."""
+    nine all-to-alls (eight from TransformerEngine v2.15: :func:`_hier_a2a_calls`) over the group, exposed, plus
+    the ring's over the groups. 0 at cp 1."""
     kind = wl.training.cp_comm_type
     if kind == "p2p":
         return ring_exposed_s(hw, wl, mp, cal, tokens, microbatches, layers_stage, core_fwd_s, core_bwd_s)
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
         group = replace(mp, cp=a2a)
-        sizes = _hier_a2a_sizes(wl, group, tokens)
-        hier = sum(coll.alltoall_time_s(hw, size, a2a, mp.tp, cal.collective_bw_efficiency) for size in sizes)
-        hier = hier + _a2a_copies_s(hw, cal, [sizes[0:3], sizes[3:4], sizes[4:6], sizes[6:9]])  # L1191-2478's calls
+        calls = _hier_a2a_calls(wl, group, cal, tokens)
+        hier = sum(coll.alltoall_time_s(hw, size, a2a, mp.tp, cal.collective_bw_efficiency)
+                   for sizes in calls for size in sizes)
+        hier = hier + _a2a_copies_s(hw, cal, calls)  # L1191-2478's calls
         # a ring of one rank: TransformerEngine runs the plain a2a (attn_forward_func_with_cp)
         per_layer = np.where(a2a > 1, np.where(ring > 1, hier, _a2a_exposed(hw, wl, group, cal, tokens)), 0.0)
         ring_s = ring_exposed_s(hw, wl, ring_mp, cal, tokens * a2a, microbatches, layers_stage, core_fwd_s, core_bwd_s)
@@ -258,11 +266,11 @@ def cp_exposed_s(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calib
     return np.where(mp.cp > 1, microbatches * layers_stage * per_layer, 0.0)
 
 
-def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> np.ndarray:
+def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, cal: Calibration, tokens: np.ndarray) -> np.ndarray:
     """Bytes one rank sends per layer and micro-batch, forward and backward: ``p2p`` the ring's; ``a2a`` (cp - 1) /
-    cp of q, k, v, out, dO, dq, dk, dv; ``a2a+p2p`` (group - 1) / group of its nine all-to-alls' tensors plus the
-    ring's; ``all_gather`` (cp - 1) times its K and V shards in each of the 4 all-gathers and 2 reduce-scatters
-    (BF16). 0 without CP."""
+    cp of q, k, v, out, dO, dq, dk, dv; ``a2a+p2p`` (group - 1) / group of its nine (eight: the stack's
+    ``te_a2a_p2p_backward_sends_output`` 0) all-to-alls' tensors plus the ring's; ``all_gather`` (cp - 1) times
+    its K and V shards in each of the 4 all-gathers and 2 reduce-scatters (BF16). 0 without CP."""
     kind = wl.training.cp_comm_type
     if kind == "p2p":
         return ring_bytes_per_layer(wl, mp, tokens)
@@ -272,6 +280,7 @@ def cp_bytes_per_layer(wl: Workload, mp: MappingArrays, tokens: np.ndarray) -> n
         return plain * (c - 1.0) / c
     if kind == "a2a+p2p":
         a2a, ring, ring_mp = _hierarchy(wl, mp)
-        moved = np.where(ring > 1, sum(_hier_a2a_sizes(wl, mp, tokens)), plain)  # a ring of one rank: the plain a2a
+        hier = sum(size for sizes in _hier_a2a_calls(wl, mp, cal, tokens) for size in sizes)
+        moved = np.where(ring > 1, hier, plain)  # a ring of one rank: the plain a2a
         return moved * (a2a - 1.0) / a2a + ring_bytes_per_layer(wl, ring_mp, tokens * a2a)
     return _BF16_BYTES * 3.0 * kv_elements(wl, mp, tokens) * (c - 1.0)

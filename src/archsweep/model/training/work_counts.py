@@ -178,7 +178,7 @@ def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
     ep_layers = np.maximum(layers_stage * moe_frac, 1e-300)  # EP bytes are priced per MoE layer of layers_stage
     return LinkBytes(tp_per_layer=microbatches * 8.0 * act_bytes * (mp.tp - 1) / np.maximum(mp.tp, 1.0) + regather,
                      ep_up_per_moe_layer=ep.scaleup_bytes / ep_layers, ep_out_per_moe_layer=ep.scaleout_bytes / ep_layers,
-                     cp_per_layer=microbatches * cp_bytes_per_layer(wl, mp, tokens),
+                     cp_per_layer=microbatches * cp_bytes_per_layer(wl, mp, cal, tokens),
                      cp_scaleout=mp.tp * mp.cp > hw.scaleup_domain_size,
                      pp_send_bytes=pp.send_bytes, pp_scaleout=pp.crosses_scaleout,
                      dp_shares=dp_link_shares(hw, mp, cal, data.groups),
