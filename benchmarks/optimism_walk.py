@@ -32,7 +32,8 @@ import csv
 import math
 import statistics
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from row_breakdown import _TERMS, _value
@@ -87,16 +88,38 @@ def _valid(plan, strategy: str, cache: dict, tech, cal) -> bool:
     return _value(evaluate_plan(plan, strategy, cache, tech, cal), "violation_mapping") <= 0
 
 
-def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
-    """The walk's lines for ``run_id`` (see the module doc)."""
-    row = rows[run_id]
+@dataclass(frozen=True)
+class StatedAndBest:
+    """A validation row as the search-optimism figure evaluates it (validation/optimism.py): its plan, its row
+    calibration, the technology and evaluation cache used, the stated strategy and its result, and the search's
+    best result."""
+
+    plan: Any
+    cal: Any
+    tech: Any
+    cache: dict
+    stated: str
+    given: dict[str, np.ndarray]
+    best: dict[str, np.ndarray]
+
+
+def stated_and_best(row: dict[str, str]) -> StatedAndBest:
+    """:class:`StatedAndBest` of a training_runs.csv row (its cells as read); shared with sc21_no_recompute_fit."""
     catalog, tech, cache = load_catalog(), load_technology(), {}
     plan = plan_row(row, catalog)
     cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    no_host = replace(cal, moe_layer_host_overhead_s=0.0)
-    results = [(st, evaluate_plan(plan, st, cache, tech, cal)) for st in plan.strategies]
-    _, given = min(results, key=lambda p: _given_order(p[1]))
+    stated, given = min(((st, evaluate_plan(plan, st, cache, tech, cal)) for st in plan.strategies),
+                        key=lambda p: _given_order(p[1]))
     _, best = best_searched(row, plan, cache, tech, cal)
+    return StatedAndBest(plan, cal, tech, cache, stated, given, best)
+
+
+def walk(run_id: str, rows: dict[str, dict[str, str]]) -> str:
+    """The walk's lines for ``run_id`` (see the module doc)."""
+    row = rows[run_id]
+    sb = stated_and_best(row)
+    plan, cal, tech, cache, given, best = sb.plan, sb.cal, sb.tech, sb.cache, sb.given, sb.best
+    no_host = replace(cal, moe_layer_host_overhead_s=0.0)
     current, target = _fields(given), _fields(best)
     lines = [f"{run_id} [{calibration_stack(row)}], measured {plan.measured:.5g} {plan.metric}, "
              f"predicted {predict_metric(plan, given, None):.5g} at the stated mapping"]

@@ -22,26 +22,20 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
+from optimism_walk import stated_and_best
+from row_breakdown import _value
 
-from archsweep.load.calibration import load_calibration
-from archsweep.load.catalog import load_catalog
 from archsweep.load.paths import data_dir
-from archsweep.load.technology import load_technology
 from archsweep.validation.cells import read_measurements
 from archsweep.validation.metrics import predict_metric
-from archsweep.validation.optimism import _given_order, best_searched
-from archsweep.validation.rows import calibration_stack, row_calibration
-from archsweep.validation.run import evaluate_plan, plan_row
+from archsweep.validation.rows import calibration_stack
+from archsweep.validation.run import evaluate_plan
 
 #: The SC21 Table 1 rows the search puts above 1.25 x measured (docs/model-accuracy.md, s8-optim .. s15-denseopt).
 ABOVE = ("megatron21_t1_1.7B", "megatron21_t1_3.6B", "megatron21_t1_7.5B", "megatron21_t1_18.4B",
          "megatron21_t1_39.1B")
 _GIB = 2.0 ** 30
 _PARTS = ("weights", "gradients", "optimizer", "activations", "reserved")
-
-
-def _value(result: dict[str, np.ndarray], key: str) -> float:
-    return float(np.ravel(result[key])[0])
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,8 @@ def variants(run_id: str, rows: dict[str, dict[str, str]]) -> tuple[str, float, 
     """(header, the stack's usable HBM share, the row's mappings: stated, stated layout without recomputation
     at micro-batch 1 / 2 / 4, the search's best)."""
     row = rows[run_id]
-    catalog, tech, cache = load_catalog(), load_technology(), {}
-    plan = plan_row(row, catalog)
-    cal = row_calibration(row, load_calibration(stack=calibration_stack(row)), plan.workload.architecture)
-    given_st, given = min(((st, evaluate_plan(plan, st, cache, tech, cal)) for st in plan.strategies),
-                          key=lambda p: _given_order(p[1]))
+    sb = stated_and_best(row)
+    plan, cal, tech, cache, given_st, given = sb.plan, sb.cal, sb.tech, sb.cache, sb.stated, sb.given
     given_over_measured = plan.measured / predict_metric(plan, given, None)  # step-time metric
     step_given = _value(given, "step_time_s")
     found = [_variant("stated (full recompute)", given, given_over_measured, step_given)]
@@ -77,7 +68,7 @@ def variants(run_id: str, rows: dict[str, dict[str, str]]) -> tuple[str, float, 
     for mb in (1, 2, 4):
         res = evaluate_plan(plan, ",".join([*layout, f"mb={mb}", "recompute=none"]), cache, tech, cal)
         found.append(_variant(f"stated layout, none, mb {mb}", res, given_over_measured, step_given))
-    _, best = best_searched(row, plan, cache, tech, cal)
+    best = sb.best
     label = "best: " + " ".join(f"{k} {_value(best, k):g}" for k in ("tp", "pp", "vpp", "micro_batch"))
     found.append(_variant(label, best, given_over_measured, step_given))
     header = (f"{run_id} [{calibration_stack(row)}] measured {plan.measured:g} s, stated {given_st}, "
