@@ -26,6 +26,13 @@ Usage (from the repository root; the package is imported from ``PYTHONPATH`` or 
     python benchmarks/job_overhead.py                  # every stage, 7 runs each
     python benchmarks/job_overhead.py --runs 11 --stages evaluate report
     python benchmarks/job_overhead.py --importtime     # also: the slowest imports of each stage (one run)
+    python benchmarks/job_overhead.py --no-cache       # without the workflow's document cache
+
+As in the workflow, the jobs share a document cache (``ARCHSWEEP_CACHE_DIR``, which the rules set to
+``results/.cache``; :mod:`archsweep.load.document_cache`): the parsed input files and their passed schema
+checks, left by the first process that read them (in a run, Snakemake's own load of the study when it
+builds the DAG). The benchmark warms a scratch cache the same way, one load of each study file, before it
+times anything; ``--no-cache`` times every job parsing and checking every file itself (as before s28-O).
 
 The figures depend on whether the package's bytecode is cached (``__pycache__``): an installed package
 has it (``pip install`` compiles it), a source tree gets it on its first import unless
@@ -63,11 +70,16 @@ runpy.run_module("archsweep.workflow", run_name="__main__", alter_sys=True)
 
 STAGES: tuple[str, ...] = ("space", "evaluate", "collect", "pareto", "report",
                            "search-create", "search-worker", "search-export")
+#: The study files the stages read: the sweep stages', the search stages'.
+STUDY_FILES: tuple[str, str] = (str(ROOT / "spaces" / "tiny.yaml"), str(ROOT / "spaces" / "search-example.yaml"))
+#: The workflow's document cache (archsweep.load.document_cache.CACHE_DIR_ENV; not imported here, so this
+#: process does not load the package it measures).
+CACHE_DIR_ENV = "ARCHSWEEP_CACHE_DIR"
 
 
 def stage_args(stage: str, scratch: Path) -> list[str]:
     """The arguments of ``stage`` as its rule passes them (paths under ``scratch``, not read)."""
-    sweep, search = str(ROOT / "spaces" / "tiny.yaml"), str(ROOT / "spaces" / "search-example.yaml")
+    sweep, search = STUDY_FILES
     db, results = str(scratch / "archsweep.duckdb"), str(scratch / "results")
     args = {
         "space": ["--study", sweep, "--shards", str(scratch / "0.parquet"), str(scratch / "1.parquet")],
@@ -130,13 +142,21 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per stage (default 7); the median is printed")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--importtime", action="store_true", help="also print each stage's slowest imports")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="run without the workflow's document cache (ARCHSWEEP_CACHE_DIR unset)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be >= 1, got {args.runs}")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop(CACHE_DIR_ENV, None)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; python {sys.version.split()[0]}")
     print(bytecode_state(env))
     with tempfile.TemporaryDirectory(prefix="job-overhead-") as scratch:
+        if not args.no_cache:
+            env[CACHE_DIR_ENV] = str(Path(scratch) / "cache")
+            warm = "from archsweep.load.study import load_study\nfor study in STUDIES: load_study(study)"
+            subprocess.run([sys.executable, "-c", warm.replace("STUDIES", repr(STUDY_FILES))], env=env, check=True)
+        print("document cache: " + ("off (--no-cache)" if args.no_cache else "on, warmed by one load of each study"))
         floor = [run_once([sys.executable, "-c", "pass"], env) for _ in range(args.runs)]
         print(f"{'python -c pass':<16} wall_ms={statistics.median(w for w, _, _ in floor) * 1e3:6.0f} "
               f"cpu_ms={statistics.median(c for _, c, _ in floor) * 1e3:6.0f}")

@@ -9,6 +9,7 @@ import sys
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
+from archsweep.load.document_cache import CACHE_DIR_ENV
 from archsweep.load.study import load_study
 from archsweep.results.report import plot_names
 from archsweep.spec.errors import ArchsweepError, InputError
@@ -29,6 +30,13 @@ def get_study_file():
     )
 
 
+RESULTS_ROOT = "results"
+# Parsed input files and passed schema checks, shared by every job of the run (src/archsweep/load/document_cache.py;
+# an absolute path, so a job finds it wherever it runs); a cache the user names is kept.
+os.environ[CACHE_DIR_ENV] = os.path.abspath(
+    os.environ.get(CACHE_DIR_ENV) or f"{RESULTS_ROOT}/.cache"
+)
+
 # Validated once at DAG time (schema + cross-field checks); errors name file, key, value, printed as one
 # message without Snakemake's traceback (as `archsweep run` prints them), exit status 2.
 try:
@@ -38,7 +46,6 @@ except ArchsweepError as exc:
     print(f"archsweep: error: {exc}", file=sys.stderr)
     sys.exit(2)
 HAS_SWEEP = STUDY.sampling_method is not None
-RESULTS_ROOT = "results"
 RESULTS = f"{RESULTS_ROOT}/{STUDY.name}"
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
@@ -53,6 +60,7 @@ EVALUATE_FINGERPRINT = evaluate_fingerprint(STUDY)
 # Every job is `python -m archsweep.workflow <stage> ...` (a shell job: no Snakefile re-read).
 shell.prefix(
     f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export {CACHE_DIR_ENV}={shlex.quote(os.environ[CACHE_DIR_ENV])}; "
 )
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012 as _DRAFT
-
+from archsweep.load.document_cache import files_of, record_validated, source_digest, validated_before
+from archsweep.spec import job_option_table
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, schema_fragment
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry
 
 __all__ = ["load_schema", "validate_document", "format_key_path"]
 
@@ -56,6 +60,9 @@ def load_schema(name: str) -> dict[str, Any]:
 def _registry() -> Registry:
     """All shipped schemas (as :func:`load_schema` gives them), addressable by file name (``"$ref":
     "search.schema.json"``)."""
+    from referencing import Registry, Resource  # imported by the first check that is not cached
+    from referencing.jsonschema import DRAFT202012 as _DRAFT
+
     resources_ = []
     for entry in resources.files("archsweep.schemas").iterdir():
         if entry.name.endswith(".schema.json"):
@@ -178,12 +185,35 @@ def _forms_hint(error: jsonschema.ValidationError) -> str:
     return f" (forms: {description})" if description and len(description) <= _MAX_HINT else ""
 
 
+@cache
+def _schemas_digest() -> str:
+    """What a schema check depends on besides the document: the shipped schemas, the job options' table that
+    fills them in, this module and the installed jsonschema (its module file's size and time)."""
+    schemas = Path(str(resources.files("archsweep.schemas")))
+    origin = find_spec("jsonschema")
+    stamp = Path(origin.origin).stat() if origin is not None and origin.origin else None
+    installed = f"jsonschema {stamp.st_size} {stamp.st_mtime_ns}" if stamp else "no jsonschema"
+    return source_digest((Path(__file__), Path(job_option_table.__file__), *files_of(schemas, ".schema.json")),
+                         installed)
+
+
 def validate_document(document: Any, schema_name: str, file: str) -> None:
-    """Validate ``document`` against schema ``schema_name``; raise with every problem.
+    """Validate ``document`` against schema ``schema_name``; raise with every problem. A pass is remembered in
+    :mod:`archsweep.load.document_cache` where it is on, and the same content is not checked again.
 
     Raises:
         InputError: exactly one problem. InputErrors: several problems.
     """
+    if validated_before(document, schema_name, _schemas_digest):
+        return
+    _check(document, schema_name, file)
+    record_validated(document, schema_name, _schemas_digest)
+
+
+def _check(document: Any, schema_name: str, file: str) -> None:
+    """:func:`validate_document` past the cache."""
+    import jsonschema  # ~55 ms: imported by the first check that is not cached
+
     schema = load_schema(schema_name)
     validator = jsonschema.Draft202012Validator(schema, registry=_registry())
     problems: list[Problem] = []

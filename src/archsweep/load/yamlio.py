@@ -14,6 +14,8 @@ file, line and key path or the limit. Limits (far above any real input: the larg
 
 Text is parsed by libyaml's C parser when available; a document whose composed node graph
 shares a node (an alias) is read again by the pure-Python loader that counts expanded nodes.
+Where ``ARCHSWEEP_CACHE_DIR`` is set (the workflow's jobs), a text parsed before by this parser is
+read from :mod:`archsweep.load.document_cache` instead.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from archsweep.load.document_cache import cached_parse, source_digest
 from archsweep.spec.errors import InputError
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_EXPANDED_NODES", "MAX_DEPTH", "load_yaml", "load_yaml_text"]
@@ -149,6 +152,12 @@ def load_yaml_text(text: str, source_name: str = "<string>") -> Any:
     if size > MAX_DOCUMENT_BYTES:
         raise InputError(source_name, "", f"<document of {size:,} bytes>",
                          f"a YAML document of at most {MAX_DOCUMENT_BYTES:,} bytes (MAX_DOCUMENT_BYTES)")
+    parser = source_digest((Path(__file__),), f"PyYAML {yaml.__version__}, libyaml {_CLoader is not None}")
+    return cached_parse(text, parser, lambda: _parse(text, source_name))
+
+
+def _parse(text: str, source_name: str) -> Any:
+    """:func:`load_yaml_text`'s parse, past the size check and the cache."""
     try:
         if _CLoader is not None:
             try:
