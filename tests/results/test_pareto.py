@@ -102,7 +102,7 @@ def test_ranks_are_successive_fronts() -> None:
 def test_moocore_path_equals_reference_on_ties_infinities_and_large_inputs() -> None:
     """The library path gives the same front as the pure-numpy reference: duplicates, +/-inf,
     NaN rows, discrete (tied) values, and a 50k-row input that exercises the prefilter."""
-    from archsweep.results.pareto import _reference_mask
+    from archsweep.results.pareto_reference import reference_mask
 
     rng = np.random.default_rng(3)
     for n, k in [(200, 2), (200, 3), (300, 4), (50_000, 3)]:
@@ -110,4 +110,40 @@ def test_moocore_path_equals_reference_on_ties_infinities_and_large_inputs() -> 
         values[rng.random((n, k)) < 0.02] = np.inf
         values[rng.random(n) < 0.01, 0] = np.nan
         values[: n // 10] = values[n // 10: 2 * (n // 10)]  # duplicates
-        np.testing.assert_array_equal(non_dominated_mask(values), _reference_mask(values))
+        np.testing.assert_array_equal(non_dominated_mask(values), reference_mask(values))
+
+
+def _peeled_ranks(values: np.ndarray, depth: int) -> np.ndarray:
+    """Ranks 0..depth by peeling the reference front (rows deeper: depth + 1; NaN rows: -1)."""
+    from archsweep.results.pareto_reference import reference_mask
+
+    ranks = np.full(len(values), -1)
+    remaining = np.flatnonzero(~np.isnan(values).any(axis=1))
+    for rank in range(depth + 1):
+        front = reference_mask(values[remaining])
+        ranks[remaining[front]] = rank
+        remaining = remaining[~front]
+    ranks[remaining] = depth + 1
+    return ranks
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_sampled_pivot_prefilter_keeps_front_and_ranks_exact(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The depth prefilter (pivots of the deepest front of a random sample, applied before peeling) changes no
+    rank and no front row: correlated objectives as a sweep gives them, ties, +/-inf, NaN rows and duplicates,
+    2 to 4 objectives, depths 0 to 4; the sample shrunk to 500 rows so that 2,000-40,000 rows take that path
+    (several rounds of sampling)."""
+    monkeypatch.setattr("archsweep.results.pareto._PIVOT_SAMPLE_ROWS", 500)
+    rng = np.random.default_rng(seed)
+    n, k, depth = int(rng.integers(2_000, 40_000)), int(rng.integers(2, 5)), int(rng.integers(0, 5))
+    size = rng.lognormal(0.0, 1.0, n)
+    values = np.column_stack([size ** -1.0] + [size ** rng.uniform(0.3, 1.0) for _ in range(k - 1)])
+    values *= rng.lognormal(0.0, rng.uniform(0.05, 0.5), (n, k))
+    if seed % 2:
+        values = np.round(values, 1)  # ties
+    values[rng.integers(0, n, 20), rng.integers(0, k)] = np.inf
+    values[rng.integers(0, n, 20), 0] = np.nan
+    values[: n // 20] = values[n // 20: 2 * (n // 20)]  # duplicates
+    directions = ["minimize"] * k
+    np.testing.assert_array_equal(pareto_ranks(values, directions, max_rank=depth), _peeled_ranks(values, depth))
+    np.testing.assert_array_equal(non_dominated_mask(values), _peeled_ranks(values, 0) == 0)

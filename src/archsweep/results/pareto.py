@@ -9,18 +9,22 @@ at least one. Consequences:
   the front (as in ``optuna.Study.best_trials``);
 * a row with a NaN in any objective is never on the front and gets rank ``-1``.
 
-Algorithms:
+Algorithms (2 or more objectives):
 
-* 2 objectives: one lexicographic sort and a running minimum (Kung, Luccio & Preparata,
-  "On finding the maxima of a set of vectors", J. ACM 22(4), 1975): O(n log n).
-* 3 or more objectives: (a) on large inputs, a pivot prefilter: the minimiser of a strictly
-  positive weighted sum of the range-normalised objectives is non-dominated, and every row
-  it dominates is discarded in one column-wise pass (a few pivots remove almost all rows of
-  typical data); (b) on the rest, moocore's dimension sweep (Lopez-Ibanez et al., moocore,
-  ``is_nondominated``: O(n log n) for 3 objectives, in C). The earlier pure-numpy divide and
-  conquer (Kung et al. 1975; Bentley, CACM 23(4), 1980) stays as ``_reference_mask``.
-  Measured on 2 shared cores, 3 correlated objectives (benchmarks/pareto_scale.py): see README
-  "Scale".
+* the front: (a) on large inputs, pivot prefilters discard rows a pivot dominates, one column-wise pass
+  per pivot: the rows of a random sample's front, in greedy set-cover order on the sample
+  (:func:`_depth_prefilter` with depth 0), then minimisers of strictly positive weighted sums of the
+  range-normalised objectives, which are non-dominated (:func:`_prefilter`); (b) on what is left,
+  moocore's dimension sweep (Lopez-Ibanez et al., moocore, ``is_nondominated``: O(n log n) for 3
+  objectives, in C);
+* ranks to a depth (:func:`pareto_ranks` with ``max_rank``): :func:`_depth_prefilter` discards every row
+  dominated by a row of rank >= depth (the deepest peeled front of a random sample), exactly, then the
+  rest is peeled one front per rank.
+
+The pure-numpy divide and conquer that came first (Kung, Luccio & Preparata, J. ACM 22(4), 1975;
+Bentley, CACM 23(4), 1980) stays as the reference the tests compare with
+(:mod:`archsweep.results.pareto_reference`). Measured on 2 shared cores, 3 correlated objectives
+(benchmarks/pareto_scale.py): see README "Scale".
 """
 
 from __future__ import annotations
@@ -74,30 +78,42 @@ def _mask_1d(column: np.ndarray) -> np.ndarray:
     return column == best
 
 
-def _mask_2d(values: np.ndarray) -> np.ndarray:
-    """Non-dominated mask of finite 2-column ``values`` by lexicographic sort + running min."""
-    n = values.shape[0]
-    order = np.lexsort((values[:, 1], values[:, 0]))
-    f0 = values[order, 0]
-    f1 = values[order, 1]
-    # Runs of identical points: a point is dominated iff some *different* point that sorts
-    # before it has f1 <= its f1 (earlier points have f0 < or f0 == and f1 <).
-    new_run = np.ones(n, dtype=bool)
-    new_run[1:] = (f0[1:] != f0[:-1]) | (f1[1:] != f1[:-1])
-    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
-    running_min = np.minimum.accumulate(f1)
-    before = np.full(n, np.inf)
-    has_before = run_start > 0
-    before[has_before] = running_min[run_start[has_before] - 1]
-    sorted_mask = ~(before <= f1)
-    mask = np.empty(n, dtype=bool)
-    mask[order] = sorted_mask
-    return mask
-
-
 def _weight_directions(k: int) -> np.ndarray:
     """Fixed positive weight vectors: the centre, then near each axis."""
     return np.vstack([np.ones((1, k)), np.full((k, k), 0.05) + np.eye(k)])
+
+
+def _normalisation(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the lowest finite value and the finite range (1 where it is empty or zero), for
+    the pivots' weighted sums."""
+    k = len(columns)
+    low = np.empty(k)
+    span = np.empty(k)
+    for j, col in enumerate(columns):
+        lo, hi = float(col.min()), float(col.max())
+        if not np.isfinite(lo) or not np.isfinite(hi):
+            finite = col[np.isfinite(col)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        low[j], span[j] = lo, (hi - lo if hi > lo else 1.0)
+    return low, span
+
+
+def _score(columns: Sequence[np.ndarray], weights: np.ndarray, low: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """Weighted sum of the range-normalised columns (clipped to [0, 1]: infinities stay finite)."""
+    score = np.zeros(columns[0].size)
+    for j, col in enumerate(columns):
+        score += weights[j] * np.clip((col - low[j]) / span[j], 0.0, 1.0)
+    return score
+
+
+def _strictly_dominated_by(columns: Sequence[np.ndarray], point: Sequence[float]) -> np.ndarray:
+    """Rows that ``point`` dominates: ``point <= row`` in every column and ``<`` in one."""
+    le = np.ones(columns[0].size, dtype=bool)
+    lt = np.zeros(columns[0].size, dtype=bool)
+    for j, col in enumerate(columns):
+        le &= point[j] <= col
+        lt |= point[j] < col
+    return le & lt
 
 
 def _prefilter(values: np.ndarray) -> np.ndarray:
@@ -113,18 +129,9 @@ def _prefilter(values: np.ndarray) -> np.ndarray:
     if n < 20_000:
         return remaining
     columns = [np.ascontiguousarray(values[:, j]) for j in range(k)]
-    low = np.empty(k)
-    span = np.empty(k)
-    for j, col in enumerate(columns):
-        lo, hi = float(col.min()), float(col.max())
-        if not np.isfinite(lo) or not np.isfinite(hi):
-            finite = col[np.isfinite(col)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        low[j], span[j] = lo, (hi - lo if hi > lo else 1.0)
+    low, span = _normalisation(columns)
     for w in _weight_directions(k):
-        score = np.zeros(remaining.size)
-        for j, col in enumerate(columns):
-            score += w[j] * np.clip((col - low[j]) / span[j], 0.0, 1.0)
+        score = _score(columns, w, low, span)
         pick = int(np.argmin(score))
         while True:
             point = [col[pick] for col in columns]
@@ -137,10 +144,7 @@ def _prefilter(values: np.ndarray) -> np.ndarray:
             if dominators.size == 0:
                 break
             pick = int(dominators[np.argmin(score[dominators])])
-        keep = np.zeros(remaining.size, dtype=bool)
-        for j, col in enumerate(columns):
-            keep |= col < point[j]
-        keep |= np.all([col == point[j] for j, col in enumerate(columns)], axis=0)
+        keep = ~_strictly_dominated_by(columns, point)
         before = remaining.size
         remaining = remaining[keep]
         columns = [col[keep] for col in columns]
@@ -149,107 +153,79 @@ def _prefilter(values: np.ndarray) -> np.ndarray:
     return remaining
 
 
-def _weakly_dominated_brute(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """For each query row: does some row of ``points`` satisfy points <= query everywhere?"""
-    out = np.zeros(queries.shape[0], dtype=bool)
-    if points.shape[0] == 0 or queries.shape[0] == 0:
-        return out
-    chunk = max(1, 4_000_000 // max(1, points.shape[0] * queries.shape[1]))
-    for start in range(0, queries.shape[0], chunk):
-        q = queries[start:start + chunk]
-        out[start:start + chunk] = np.all(points[None, :, :] <= q[:, None, :], axis=2).any(axis=1)
-    return out
+#: Rows of the random sample whose deepest peeled front gives :func:`_depth_prefilter` its pivots.
+_PIVOT_SAMPLE_ROWS = 50_000
 
 
-def _weakly_dominated(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Dominance query: for each query q (m, d), is there a point p (p, d) with p <= q?
-
-    d = 1: a minimum. d = 2: sort points by column 0 and take a running minimum of
-    column 1. d >= 3: divide and conquer on column 0 (Bentley, "Multidimensional
-    divide-and-conquer", CACM 23(4), 1980): points below the split can only dominate
-    queries above it in the remaining d - 1 columns.
-    """
-    m, d = queries.shape
-    if m == 0 or points.shape[0] == 0:
-        return np.zeros(m, dtype=bool)
-    if d == 1:
-        return points[:, 0].min() <= queries[:, 0]
-    if d == 2:
-        order = np.argsort(points[:, 0], kind="stable")
-        p0 = points[order, 0]
-        prefix_min = np.minimum.accumulate(points[order, 1])
-        idx = np.searchsorted(p0, queries[:, 0], side="right")
-        out = np.zeros(m, dtype=bool)
-        has = idx > 0
-        out[has] = prefix_min[idx[has] - 1] <= queries[has, 1]
-        return out
-    if m * points.shape[0] <= 200_000:
-        return _weakly_dominated_brute(queries, points)
-    split = float(np.median(queries[:, 0]))
-    q_low = queries[:, 0] <= split
-    if q_low.all():
-        split = float(np.nextafter(split, -np.inf))
-        q_low = queries[:, 0] <= split
-        if not q_low.any():  # every query shares one value in column 0
-            keep = points[:, 0] <= queries[0, 0]
-            return _weakly_dominated(queries[:, 1:], points[keep, 1:])
-    p_low = points[:, 0] <= split
-    out = np.zeros(m, dtype=bool)
-    q_high = ~q_low
-    out[q_low] = _weakly_dominated(queries[q_low], points[p_low])
-    high_hit = _weakly_dominated(queries[q_high, 1:], points[p_low, 1:])
-    rest = ~high_hit
-    high_out = high_hit.copy()
-    high_out[rest] = _weakly_dominated(queries[q_high][rest], points[~p_low])
-    out[q_high] = high_out
-    return out
+def _sample_ranks(sample: np.ndarray, depth: int) -> np.ndarray:
+    """Ranks 0..depth of ``sample``'s rows by peeling (deeper rows: depth + 1)."""
+    ranks = np.full(sample.shape[0], depth + 1, dtype=np.int64)
+    remaining = np.arange(sample.shape[0])
+    for rank in range(depth + 1):
+        front = non_dominated_mask(sample[remaining])
+        ranks[remaining[front]] = rank
+        remaining = remaining[~front]
+    return ranks
 
 
-def _mask_sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Non-dominated mask of unique, lexicographically sorted rows (k >= 3).
+def _covering_pivots(pivots: np.ndarray, sample: np.ndarray, most: int = 256) -> np.ndarray:
+    """Up to ``most`` of ``pivots`` in greedy set-cover order on ``sample`` (the one that dominates the most
+    sample rows not yet dominated first), as far as each still dominates a thousandth of the sample. Only
+    the ``most`` pivots that dominate the most sample rows on their own are considered."""
+    sample_columns = [np.ascontiguousarray(sample[:, j]) for j in range(sample.shape[1])]
+    covers = np.array([_strictly_dominated_by(sample_columns, pivot) for pivot in pivots]).reshape(len(pivots), -1)
+    strongest = np.argsort(-covers.sum(axis=1), kind="stable")[:most]
+    pivots, covers = pivots[strongest], covers[strongest]
+    order: list[int] = []
+    least = max(1, sample.shape[0] // 1000)
+    while covers.shape[1]:
+        gains = covers.sum(axis=1)
+        best = int(np.argmax(gains))
+        if gains[best] < least:
+            break
+        order.append(best)
+        covers = covers[:, ~covers[best]]  # the sample rows still not dominated
+    return pivots[order]
 
-    Divide and conquer on the sort order (Kung, Luccio & Preparata 1975): a row can only be
-    dominated by an earlier row, so the front of the second half is filtered by the front
-    of the first half with one dominance query on the remaining k - 1 columns.
+
+def _depth_prefilter(values: np.ndarray, depth: int) -> np.ndarray:
+    """Indices of a superset of the rows of rank <= ``depth`` (no NaN in ``values``), found in a few
+    column-wise passes instead of peeling ``depth + 1`` fronts of every row.
+
+    Pivots: the rows of rank ``depth`` within a random sample of :data:`_PIVOT_SAMPLE_ROWS` rows. A row's
+    rank within a subset is at most its rank in the whole (a chain of dominators in the subset is one in
+    the whole), so each pivot has rank >= ``depth`` and every row it dominates has rank > ``depth``: those
+    rows are discarded, pivot after pivot, in the order that covers the sample fastest. Exact for ranks
+    0..depth whatever the sample: a row of rank r <= depth is never discarded, nor is any row of a chain
+    of ranks 0..r-1 that dominates it, so peeling the rows kept gives every such row its rank; and a kept
+    row of rank > depth keeps a chain of depth + 1 dominators, so it ranks > depth there too. The sample
+    is drawn with a fixed seed, so the result does not vary between runs (and never in its ranks).
     """
     n = values.shape[0]
-    if n <= 256:
-        le = np.all(values[:, None, :] <= values[None, :, :], axis=2)  # le[i, j]: i <= j
-        return ~np.triu(le, k=1).any(axis=0)
-    mid = n // 2
-    left = _mask_sorted_unique(values[:mid])
-    right = _mask_sorted_unique(values[mid:])
-    front_left = values[:mid][left]
-    right_idx = np.flatnonzero(right)
-    hit = _weakly_dominated(values[mid:][right_idx, 1:], front_left[:, 1:])
-    right[right_idx[hit]] = False
-    return np.concatenate([left, right])
-
-
-def _mask_nd(values: np.ndarray) -> np.ndarray:
-    """Non-dominated mask of NaN-free ``values`` (n, k >= 3)."""
-    n = values.shape[0]
-    candidates = _prefilter(values)
-    sub = values[candidates]
-    order = np.lexsort(sub.T[::-1])
-    ordered = sub[order]
-    new_run = np.ones(ordered.shape[0], dtype=bool)
-    new_run[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
-    run_id = np.cumsum(new_run) - 1
-    unique_mask = _mask_sorted_unique(ordered[new_run])
-    mask = np.zeros(n, dtype=bool)
-    mask[candidates[order]] = unique_mask[run_id]
-    return mask
+    remaining = np.arange(n)
+    columns = list(np.ascontiguousarray(values.T))  # one copy; each column contiguous
+    generator = np.random.default_rng(0)
+    while remaining.size >= 4 * _PIVOT_SAMPLE_ROWS:  # each round samples what the last one kept
+        picked = generator.choice(remaining.size, _PIVOT_SAMPLE_ROWS, replace=False)
+        sample = np.column_stack([col[picked] for col in columns])
+        before = remaining.size
+        for pivot in _covering_pivots(sample[_sample_ranks(sample, depth) == depth], sample):
+            keep = ~_strictly_dominated_by(columns, pivot)
+            remaining = remaining[keep]
+            columns = [col[keep] for col in columns]
+        if remaining.size > before // 2:
+            break
+    return remaining
 
 
 def non_dominated_mask(values_min: np.ndarray) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values_min`` (n, k), all minimised.
 
     Identical points are all non-dominated; rows containing NaN are never on the front
-    (+/-inf are ordinary values). Works for any k >= 1. For k >= 2 the pivot prefilter runs
+    (+/-inf are ordinary values). Works for any k >= 1. For k >= 2 the pivot prefilters run
     first, then moocore's dimension sweep (``moocore.is_nondominated(keep_weakly=True)``:
-    O(n log n) for k <= 3, Kung et al. 1975) on what is left; the pure-numpy path below is
-    the reference it is tested against (``_reference_mask``).
+    O(n log n) for k <= 3, Kung et al. 1975) on what is left; it is tested against
+    :func:`archsweep.results.pareto_reference.reference_mask`.
     """
     values = _check_values(values_min)
     n, k = values.shape
@@ -262,32 +238,11 @@ def non_dominated_mask(values_min: np.ndarray) -> np.ndarray:
     if k == 1:
         mask[rows] = _mask_1d(sub[:, 0])
         return mask
-    candidates = _prefilter(sub)
+    candidates = _depth_prefilter(sub, 0)
+    candidates = candidates[_prefilter(sub[candidates])]
     sub_mask = np.zeros(sub.shape[0], dtype=bool)
     sub_mask[candidates] = moocore.is_nondominated(sub[candidates], keep_weakly=True)
     mask[rows] = sub_mask
-    return mask
-
-
-def _reference_mask(values_min: np.ndarray) -> np.ndarray:
-    """The pure-numpy front (divide and conquer above), kept as the reference for tests."""
-    values = _check_values(values_min)
-    n, k = values.shape
-    mask = np.zeros(n, dtype=bool)
-    finite = ~np.isnan(values).any(axis=1)
-    if not finite.any():
-        return mask
-    rows = np.flatnonzero(finite)
-    sub = values[rows]
-    if k == 1:
-        mask[rows] = _mask_1d(sub[:, 0])
-    elif k == 2:
-        candidates = _prefilter(sub)
-        sub_mask = np.zeros(sub.shape[0], dtype=bool)
-        sub_mask[candidates] = _mask_2d(sub[candidates])
-        mask[rows] = sub_mask
-    else:
-        mask[rows] = _mask_nd(sub)
     return mask
 
 
@@ -308,6 +263,11 @@ def pareto_ranks(values: np.ndarray, directions: Sequence[Direction], *, max_ran
     n = values_min.shape[0]
     ranks = np.full(n, -1, dtype=np.int64)
     remaining = np.flatnonzero(~np.isnan(values_min).any(axis=1))
+    if max_rank is not None and values_min.shape[1] >= 2 and remaining.size:
+        finite = values_min if remaining.size == n else values_min[remaining]
+        candidates = remaining[_depth_prefilter(finite, max_rank)]
+        ranks[remaining] = max_rank + 1  # rows the prefilter drops rank deeper; the rest are peeled below
+        remaining = candidates
     rank = 0
     while remaining.size:
         if max_rank is not None and rank > max_rank:
