@@ -170,8 +170,12 @@ def _ingest_source(con: duckdb.DuckDBPyConnection, table: str, source: str, key_
             con.execute(f"DELETE FROM {qtable} WHERE {qscope} IN (SELECT DISTINCT {qscope} FROM {source})")
         if scope_column is not None and scope_value is not None:
             con.execute(f"DELETE FROM {qtable} WHERE {_quote(scope_column)} = ?", [scope_value])
-        match = " AND ".join(f"{qtable}.{k} = s.{k}" for k in keys)
-        con.execute(f"DELETE FROM {qtable} USING (SELECT DISTINCT {', '.join(keys)} FROM {source}) AS s WHERE {match}")
+        if scope_column is None or scope_column not in key_columns or scope_column not in source_types:
+            # (else every row a key of the source matches shares its scope value, deleted just above: 2 s at 10M
+            # rows into an emptied table, minutes into a full one)
+            match = " AND ".join(f"{qtable}.{k} = s.{k}" for k in keys)
+            con.execute(f"DELETE FROM {qtable} USING (SELECT DISTINCT {', '.join(keys)} FROM {source}) AS s "
+                        f"WHERE {match}")
         con.execute(f"INSERT INTO {qtable} BY NAME SELECT * FROM {source}")
         inserted = con.execute(f"SELECT count(*) FROM {source}").fetchone()
         con.commit()
