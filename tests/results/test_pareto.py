@@ -147,3 +147,12 @@ def test_the_sampled_pivot_prefilter_keeps_front_and_ranks_exact(seed: int, monk
     directions = ["minimize"] * k
     np.testing.assert_array_equal(pareto_ranks(values, directions, max_rank=depth), _peeled_ranks(values, depth))
     np.testing.assert_array_equal(non_dominated_mask(values), _peeled_ranks(values, 0) == 0)
+
+
+def test_the_pivot_prefilter_with_no_front_that_deep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every row on the front, or every row equal: the sample has no rank-``depth`` row, no pivot, no row dropped."""
+    monkeypatch.setattr("archsweep.results.pareto._PIVOT_SAMPLE_ROWS", 500)
+    x = np.random.default_rng(0).random(5_000)
+    for values in (np.column_stack([x, 1.0 - x, np.zeros_like(x)]), np.ones((5_000, 3))):
+        np.testing.assert_array_equal(pareto_ranks(values, ["minimize"] * 3, max_rank=3), np.zeros(5_000, dtype=int))
+        assert non_dominated_mask(values).all()

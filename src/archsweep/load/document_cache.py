@@ -84,18 +84,17 @@ def _write_atomic(path: Path, payload: bytes) -> None:
         pass
 
 
-def cached_parse(text: str, parser_digest: str, parse: Callable[[], Any]) -> Any:
+def cached_parse(text: str, parser_digest: Callable[[], str], parse: Callable[[], Any]) -> Any:
     """``parse()``'s document for ``text``, read from the cache when this text was parsed before by a parser
-    of ``parser_digest`` (:func:`source_digest` of its source); ``parse()`` otherwise, cached on success."""
+    of ``parser_digest()`` (called only when the cache is on: :func:`source_digest` of the parser's source);
+    ``parse()`` otherwise, cached on success."""
     root = cache_dir()
     if root is None:
         return parse()
-    path = root / "parsed" / f"{_key(text, parser_digest)}.pickle"
+    path = root / "parsed" / f"{_key(text, parser_digest())}.pickle"
     try:
         return pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        pass
-    except Exception:  # noqa: BLE001 (a truncated or foreign file is a cache miss: parsed and written again)
+    except Exception:  # noqa: BLE001 (missing, truncated or foreign: a miss, parsed and written again)
         pass
     document = parse()
     _write_atomic(path, pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL))

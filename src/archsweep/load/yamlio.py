@@ -152,8 +152,12 @@ def load_yaml_text(text: str, source_name: str = "<string>") -> Any:
     if size > MAX_DOCUMENT_BYTES:
         raise InputError(source_name, "", f"<document of {size:,} bytes>",
                          f"a YAML document of at most {MAX_DOCUMENT_BYTES:,} bytes (MAX_DOCUMENT_BYTES)")
-    parser = source_digest((Path(__file__),), f"PyYAML {yaml.__version__}, libyaml {_CLoader is not None}")
-    return cached_parse(text, parser, lambda: _parse(text, source_name))
+    return cached_parse(text, _parser_digest, lambda: _parse(text, source_name))
+
+
+def _parser_digest() -> str:
+    """What a parse depends on besides the text: this module, PyYAML's version and whether libyaml is used."""
+    return source_digest((Path(__file__),), f"PyYAML {yaml.__version__}, libyaml {_CLoader is not None}")
 
 
 def _parse(text: str, source_name: str) -> Any:

@@ -172,8 +172,10 @@ def _covering_pivots(pivots: np.ndarray, sample: np.ndarray, most: int = 256) ->
     """Up to ``most`` of ``pivots`` in greedy set-cover order on ``sample`` (the one that dominates the most
     sample rows not yet dominated first), as far as each still dominates a thousandth of the sample. Only
     the ``most`` pivots that dominate the most sample rows on their own are considered."""
+    if not len(pivots):  # the sample has no front that deep (every row on the front, all rows equal)
+        return pivots
     sample_columns = [np.ascontiguousarray(sample[:, j]) for j in range(sample.shape[1])]
-    covers = np.array([_strictly_dominated_by(sample_columns, pivot) for pivot in pivots]).reshape(len(pivots), -1)
+    covers = np.array([_strictly_dominated_by(sample_columns, pivot) for pivot in pivots])
     strongest = np.argsort(-covers.sum(axis=1), kind="stable")[:most]
     pivots, covers = pivots[strongest], covers[strongest]
     order: list[int] = []
@@ -195,7 +197,9 @@ def _depth_prefilter(values: np.ndarray, depth: int) -> np.ndarray:
     Pivots: the rows of rank ``depth`` within a random sample of :data:`_PIVOT_SAMPLE_ROWS` rows. A row's
     rank within a subset is at most its rank in the whole (a chain of dominators in the subset is one in
     the whole), so each pivot has rank >= ``depth`` and every row it dominates has rank > ``depth``: those
-    rows are discarded, pivot after pivot, in the order that covers the sample fastest. Exact for ranks
+    rows are discarded, pivot after pivot, in the order that covers the sample fastest
+    (:func:`_covering_pivots`). Rounds repeat on the rows kept, with a new sample, while a round at least
+    halves them and at least 4 samples' worth are left; below that nothing is discarded. Exact for ranks
     0..depth whatever the sample: a row of rank r <= depth is never discarded, nor is any row of a chain
     of ranks 0..r-1 that dominates it, so peeling the rows kept gives every such row its rank; and a kept
     row of rank > depth keeps a chain of depth + 1 dominators, so it ranks > depth there too. The sample
