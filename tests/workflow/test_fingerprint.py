@@ -4,6 +4,7 @@ study file's mtime; and what each job imports (issue 14: no matplotlib or Optuna
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,42 @@ def test_roadmap_scenarios_enter_both_fingerprints(tmp_path):
     space1, evaluate1 = _fingerprints(tmp_path, two)
     assert space1 != same[0] and evaluate1 != same[1]
 
+
+
+def test_the_code_digest_follows_each_subpackage_source(tmp_path):
+    """code_sha256 hashes the source of the subpackages named, nothing else: an edit in model/ moves the
+    evaluation code's digest and not the space's; an edit in load/ moves both; a file outside them moves none."""
+    from archsweep.results.provenance import EVALUATION_CODE, SPACE_CODE, code_sha256
+
+    for sub in (*EVALUATION_CODE, "results"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "a.py").write_text(f"X = {sub!r}\n")
+
+    def digests(root):
+        return code_sha256(EVALUATION_CODE, root), code_sha256(SPACE_CODE, root)
+
+    before = digests(tmp_path)
+    for edited, evaluation_moves, space_moves in (("model", True, False), ("load", True, True),
+                                                  ("results", False, False)):
+        root = shutil.copytree(tmp_path, tmp_path.parent / f"{tmp_path.name}-{edited}")
+        (root / edited / "a.py").write_text("X = 'edited'\n")
+        after = digests(root)
+        assert (after[0] != before[0], after[1] != before[1]) == (evaluation_moves, space_moves), edited
+
+
+def test_both_fingerprints_and_the_run_id_hash_the_code(tmp_path, monkeypatch):
+    """A code change alone (the study, data and versions as they were) moves the space and evaluate fingerprints
+    and the run id: a resumed study re-evaluates and its rows get a new run."""
+    from archsweep.results import provenance
+    from archsweep.workflow import fingerprint
+
+    before = _fingerprints(tmp_path, STUDY), provenance.run_id_for("0" * 64)
+    edited = provenance.code_sha256.__wrapped__  # the uncached function, called with a changed digest below
+
+    def changed(subpackages=provenance.EVALUATION_CODE, root=None):
+        return "edited-" + edited(subpackages, root)
+
+    monkeypatch.setattr(fingerprint, "code_sha256", changed)
+    monkeypatch.setattr(provenance, "code_sha256", changed)
+    after = _fingerprints(tmp_path, STUDY), provenance.run_id_for("0" * 64)
+    assert after[0][0] != before[0][0] and after[0][1] != before[0][1] and after[1] != before[1]

@@ -1,9 +1,14 @@
 """Provenance of a workflow run: what produced the numbers in the database.
 
-One :class:`RunRecord` per (study content, archsweep version, model version) is stored in
-the DuckDB ``runs`` table. Its ``run_id`` is a content hash, so every Snakemake job of one
+One :class:`RunRecord` per (study content, archsweep version, model version, evaluation code) is
+stored in the DuckDB ``runs`` table. Its ``run_id`` is a content hash, so every Snakemake job of one
 run computes the same id independently (no shared state between jobs) and a rerun of an
 unchanged study keeps its id; ``timestamp_utc`` is the time of the latest collection.
+
+The evaluation code (:func:`code_sha256`: the source of the subpackages whose code the numbers
+depend on) is part of the id and of the jobs' fingerprints, so numbers from two states of the
+model never share a run id, and a resumed study re-evaluates after the model's code changed, even
+where :data:`archsweep.MODEL_VERSION`, a label bumped by hand, was not.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import platform
 import subprocess
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,14 @@ import pyarrow as pa
 from archsweep import MODEL_VERSION, __version__
 from archsweep.load.paths import repo_root
 
-__all__ = ["RunRecord", "TRACKED_PACKAGES", "file_sha256", "run_id_for", "git_commit",
-           "package_versions", "make_run_record"]
+__all__ = ["RunRecord", "TRACKED_PACKAGES", "EVALUATION_CODE", "SPACE_CODE", "code_sha256", "file_sha256",
+           "run_id_for", "git_commit", "package_versions", "make_run_record"]
+
+#: Subpackages of ``archsweep`` whose code an evaluation's numbers depend on: the candidates and their
+#: evaluation, the loaders of the inputs, the model and the typed specs.
+EVALUATION_CODE: tuple[str, ...] = ("candidates", "load", "model", "spec")
+#: The same for a space job (the candidates of a study): all but the model.
+SPACE_CODE: tuple[str, ...] = ("candidates", "load", "spec")
 
 #: Distributions whose versions are recorded with every run.
 TRACKED_PACKAGES: tuple[str, ...] = ("numpy", "pyarrow", "duckdb", "snakemake", "optuna", "scipy", "pandas")
@@ -38,6 +50,7 @@ class RunRecord:
         study: study name.
         archsweep_version: installed archsweep version.
         model_version: :data:`archsweep.MODEL_VERSION`.
+        code_sha256: :func:`code_sha256` of :data:`EVALUATION_CODE`: exactly which code made the numbers.
         git_commit: ``git rev-parse HEAD`` of the checkout, None outside a git checkout.
         package_versions: JSON object ``{distribution: version}`` of :data:`TRACKED_PACKAGES`.
         seed: sampling seed of the study (None for a grid).
@@ -51,6 +64,7 @@ class RunRecord:
     study: str
     archsweep_version: str
     model_version: str
+    code_sha256: str
     git_commit: str | None
     package_versions: str
     seed: int | None
@@ -76,9 +90,22 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@cache
+def code_sha256(subpackages: tuple[str, ...] = EVALUATION_CODE, root: Path | None = None) -> str:
+    """sha256 of the Python source of ``subpackages`` of ``archsweep`` (``root``: the package folder, by default
+    the one imported): every ``*.py`` file's path relative to ``root`` and bytes, in path order. About 1 MB
+    of source, hashed once per process."""
+    root = root or Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for sub in subpackages for p in (root / sub).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def run_id_for(study_sha256: str) -> str:
-    """Run id: first 16 hex chars of sha256("<study sha256>:<archsweep version>:<model version>")."""
-    text = f"{study_sha256}:{__version__}:{MODEL_VERSION}"
+    """Run id: first 16 hex chars of sha256("<study sha256>:<archsweep version>:<model version>:<code sha256>"),
+    the code being :func:`code_sha256` of :data:`EVALUATION_CODE`."""
+    text = f"{study_sha256}:{__version__}:{MODEL_VERSION}:{code_sha256()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -114,7 +141,7 @@ def make_run_record(*, study: str, study_file: str | Path, seed: int | None, sam
     sha = file_sha256(study_file)
     return RunRecord(
         run_id=run_id_for(sha), study=study, archsweep_version=__version__, model_version=MODEL_VERSION,
-        git_commit=git_commit(), package_versions=json.dumps(package_versions(), sort_keys=True),
+        code_sha256=code_sha256(), git_commit=git_commit(), package_versions=json.dumps(package_versions(), sort_keys=True),
         seed=seed, sampling=sampling, timestamp_utc=datetime.now(UTC),
         hostname=platform.node(), study_sha256=sha,
     )

@@ -11,7 +11,9 @@ calibration data. Neither reads the constraints, objectives, description or sear
 constraints and objectives are applied after evaluation
 (:func:`archsweep.results.objectives.apply_constraints_table` in
 :func:`archsweep.workflow.stages.collect`), so editing them re-runs collect, pareto and report
-but no model evaluation. Package and model versions are part of both hashes.
+but no model evaluation. Package and model versions are part of both hashes, and so is the code
+each job runs (:func:`archsweep.results.provenance.code_sha256`: the space job's candidates, loaders
+and specs, the evaluate job's also the model), so a resumed study re-evaluates after a code change.
 
 Imported by ``rules/common.smk`` at DAG time: keep it light (no model, no plotting, no Optuna).
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from archsweep import MODEL_VERSION, __version__
 from archsweep.load.paths import data_dir, models_dir
+from archsweep.results.provenance import EVALUATION_CODE, SPACE_CODE, code_sha256
 from archsweep.spec.study import Study
 
 __all__ = ["SPACE_DATA", "EVALUATE_DATA", "space_fingerprint", "evaluate_fingerprint", "workload_file"]
@@ -68,6 +71,7 @@ def _space_parts(study: Study) -> dict[str, object]:
         "scenarios": [{k: v for k, v in dataclasses.asdict(sc).items() if k != "file"} for sc in study.scenarios],
         "archsweep": __version__,
         "model": MODEL_VERSION,
+        "code": code_sha256(SPACE_CODE),
     }
 
 
@@ -91,4 +95,5 @@ def evaluate_fingerprint(study: Study) -> str:
         "serving": [dataclasses.asdict(s) for s in study.serving],
         "mapping": dataclasses.asdict(study.mapping),
         "data": _data_digest(EVALUATE_DATA),
+        "code": code_sha256(EVALUATION_CODE),
     })
