@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["CACHE_DIR_ENV", "cache_dir", "cached_parse", "files_of", "record_validated", "source_digest",
-           "validated_before"]
+           "validated_marker"]
 
 #: Environment variable naming the cache directory (unset or empty: no cache).
 CACHE_DIR_ENV = "ARCHSWEEP_CACHE_DIR"
@@ -101,7 +101,10 @@ def cached_parse(text: str, parser_digest: Callable[[], str], parse: Callable[[]
     return document
 
 
-def _validated_marker(document: Any, schema_name: str, schemas_digest: str) -> Path | None:
+def validated_marker(document: Any, schema_name: str, schemas_digest: Callable[[], str]) -> Path | None:
+    """Where the marker that ``document`` (exactly this content) passed schema ``schema_name`` under
+    ``schemas_digest()`` lives; None when the cache is off (``schemas_digest`` is then not called) or the
+    document cannot be pickled (it is then checked every time)."""
     root = cache_dir()
     if root is None:
         return None
@@ -109,23 +112,11 @@ def _validated_marker(document: Any, schema_name: str, schemas_digest: str) -> P
         content = pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 (a document that cannot be pickled is simply checked every time)
         return None
-    return root / "validated" / _key(content, schema_name, schemas_digest)
+    return root / "validated" / _key(content, schema_name, schemas_digest())
 
 
-def validated_before(document: Any, schema_name: str, schemas_digest: Callable[[], str]) -> bool:
-    """Whether ``document`` (exactly this content) passed schema ``schema_name`` under ``schemas_digest()``
-    (called only when the cache is on) in an earlier process using the same cache."""
-    if cache_dir() is None:
-        return False
-    marker = _validated_marker(document, schema_name, schemas_digest())
-    return marker is not None and marker.is_file()
-
-
-def record_validated(document: Any, schema_name: str, schemas_digest: Callable[[], str]) -> None:
-    """Leave the marker that ``document`` passed schema ``schema_name`` (no-op without a cache)."""
-    if cache_dir() is None:
-        return
-    marker = _validated_marker(document, schema_name, schemas_digest())
+def record_validated(marker: Path | None) -> None:
+    """Leave ``marker`` (:func:`validated_marker`) after a pass; no-op for None."""
     if marker is not None:
         _write_atomic(marker, b"")
 

@@ -14,7 +14,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archsweep.load.document_cache import files_of, record_validated, source_digest, validated_before
+from archsweep.load.document_cache import files_of, record_validated, source_digest, validated_marker
 from archsweep.spec import job_option_table
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, schema_fragment
@@ -204,10 +204,11 @@ def validate_document(document: Any, schema_name: str, file: str) -> None:
     Raises:
         InputError: exactly one problem. InputErrors: several problems.
     """
-    if validated_before(document, schema_name, _schemas_digest):
+    marker = validated_marker(document, schema_name, _schemas_digest)
+    if marker is not None and marker.is_file():
         return
     _check(document, schema_name, file)
-    record_validated(document, schema_name, _schemas_digest)
+    record_validated(marker)
 
 
 def _check(document: Any, schema_name: str, file: str) -> None:
