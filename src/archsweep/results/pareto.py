@@ -157,17 +157,6 @@ def _prefilter(values: np.ndarray) -> np.ndarray:
 _PIVOT_SAMPLE_ROWS = 50_000
 
 
-def _sample_ranks(sample: np.ndarray, depth: int) -> np.ndarray:
-    """Ranks 0..depth of ``sample``'s rows by peeling (deeper rows: depth + 1)."""
-    ranks = np.full(sample.shape[0], depth + 1, dtype=np.int64)
-    remaining = np.arange(sample.shape[0])
-    for rank in range(depth + 1):
-        front = non_dominated_mask(sample[remaining])
-        ranks[remaining[front]] = rank
-        remaining = remaining[~front]
-    return ranks
-
-
 def _covering_pivots(pivots: np.ndarray, sample: np.ndarray, most: int = 256) -> np.ndarray:
     """Up to ``most`` of ``pivots`` in greedy set-cover order on ``sample`` (the one that dominates the most
     sample rows not yet dominated first), as far as each still dominates a thousandth of the sample. Only
@@ -213,7 +202,8 @@ def _depth_prefilter(values: np.ndarray, depth: int) -> np.ndarray:
         picked = generator.choice(remaining.size, _PIVOT_SAMPLE_ROWS, replace=False)
         sample = np.column_stack([col[picked] for col in columns])
         before = remaining.size
-        for pivot in _covering_pivots(sample[_sample_ranks(sample, depth) == depth], sample):
+        deepest = pareto_ranks(sample, ["minimize"] * sample.shape[1], max_rank=depth) == depth
+        for pivot in _covering_pivots(sample[deepest], sample):
             keep = ~_strictly_dominated_by(columns, pivot)
             remaining = remaining[keep]
             columns = [col[keep] for col in columns]
