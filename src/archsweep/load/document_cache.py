@@ -29,17 +29,16 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_DIR_ENV", "cache_dir", "cached_parse", "files_of", "record_validated", "source_digest",
-           "validated_marker"]
+__all__ = ["CACHE_DIR_ENV", "cache_dir", "cached_parse", "record_validated", "source_digest", "validated_marker"]
 
 #: Environment variable naming the cache directory (unset or empty: no cache).
 CACHE_DIR_ENV = "ARCHSWEEP_CACHE_DIR"
-#: Bumped when the layout of the cache changes.
+#: Bumped when the layout of the cache changes (part of every cache key).
 _FORMAT = b"archsweep-document-cache-1"
 
 
@@ -50,17 +49,19 @@ def cache_dir() -> Path | None:
 
 
 @cache
-def source_digest(paths: tuple[Path, ...], extra: str = "") -> str:
-    """sha256 of the bytes of ``paths`` (in order) and ``extra``: what a cached result depends on
-    besides its input (computed once per process)."""
-    digest = hashlib.sha256(_FORMAT + extra.encode("utf-8"))
+def source_digest(paths: tuple[Path, ...], extra: str = "", root: Path | None = None) -> str:
+    """sha256 of ``extra`` and of each of ``paths`` (in order): its name (its path relative to ``root`` when
+    given) and its bytes. What a result depends on besides its input: a cached document's parser and
+    schemas, a run's code (:func:`archsweep.results.provenance.code_sha256`); computed once per process."""
+    digest = hashlib.sha256(extra.encode("utf-8") + b"\0")
     for path in paths:
-        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(root).as_posix() if root is not None else path.name
+        digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def _key(*parts: bytes | str) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(_FORMAT + b"\0")
     for part in parts:
         digest.update(part.encode("utf-8") if isinstance(part, str) else part)
         digest.update(b"\0")
@@ -119,8 +120,3 @@ def record_validated(marker: Path | None) -> None:
     """Leave ``marker`` (:func:`validated_marker`) after a pass; no-op for None."""
     if marker is not None:
         _write_atomic(marker, b"")
-
-
-def files_of(folder: Path, suffix: str) -> Iterable[Path]:
-    """The files of ``folder`` ending in ``suffix``, sorted by name (for :func:`source_digest`)."""
-    return sorted(p for p in folder.iterdir() if p.name.endswith(suffix))

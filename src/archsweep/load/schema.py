@@ -14,7 +14,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archsweep.load.document_cache import files_of, record_validated, source_digest, validated_marker
+from archsweep.load.document_cache import record_validated, source_digest, validated_marker
 from archsweep.spec import job_option_table
 from archsweep.spec.errors import InputError, InputErrors, Problem
 from archsweep.spec.job_option_table import JOB_OPTION_NAMES, JOB_OPTIONS, schema_fragment
@@ -193,7 +193,7 @@ def _schemas_digest() -> str:
     origin = find_spec("jsonschema")
     stamp = Path(origin.origin).stat() if origin is not None and origin.origin else None
     installed = f"jsonschema {stamp.st_size} {stamp.st_mtime_ns}" if stamp else "no jsonschema"
-    return source_digest((Path(__file__), Path(job_option_table.__file__), *files_of(schemas, ".schema.json")),
+    return source_digest((Path(__file__), Path(job_option_table.__file__), *sorted(schemas.glob("*.schema.json"))),
                          installed)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from archsweep import MODEL_VERSION, __version__
+from archsweep.load.document_cache import source_digest
 from archsweep.load.paths import repo_root
 
 __all__ = ["RunRecord", "TRACKED_PACKAGES", "EVALUATION_CODE", "SPACE_CODE", "code_sha256", "file_sha256",
@@ -96,10 +97,7 @@ def code_sha256(subpackages: tuple[str, ...] = EVALUATION_CODE, root: Path | Non
     the one imported): every ``*.py`` file's path relative to ``root`` and bytes, in path order. About 1 MB
     of source, hashed once per process."""
     root = root or Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(p for sub in subpackages for p in (root / sub).rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return source_digest(tuple(sorted(p for sub in subpackages for p in (root / sub).rglob("*.py"))), root=root)
 
 
 def run_id_for(study_sha256: str) -> str:
