@@ -60,7 +60,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "run", help="run the workflow on a study (Snakemake)",
         description="Validate STUDY, run the Snakemake workflow in the current directory (results/<study>/), "
                     "then print where the results are and a summary. Arguments after the options go to Snakemake "
-                    "unchanged (e.g. --dry-run, --forceall).")
+                    "unchanged (e.g. --dry-run, --forceall). The jobs share parsed input files in results/.cache/ "
+                    "(ARCHSWEEP_CACHE_DIR elsewhere; safe to delete).")
     parser.add_argument("study", nargs="?", default=DEFAULT_STUDY,
                         help=f"study file or stem of spaces/ (default {DEFAULT_STUDY})")
     parser.add_argument("--cores", default="all", type=_cores,
