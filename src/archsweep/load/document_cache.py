@@ -7,7 +7,8 @@ check ~38 ms, and importing ``jsonschema`` ~55 ms, of a job's ~0.45 s fixed over
 inputs do not change between the jobs of one run, so the first process that reads a file leaves:
 
 - ``parsed/<key>.pickle``: the parsed document, keyed by the sha256 of the file's text and of the
-  parser (:mod:`archsweep.load.yamlio`'s source and PyYAML's version): the same text read by the
+  parser (the sources of :mod:`archsweep.load.yamlio` and :mod:`archsweep.load.yamlparse`, PyYAML's
+  version and its libyaml module): the same text read by the
   same parser gives the same document, so a cached parse equals a fresh one;
 - ``validated/<key>``: an empty marker that a document passed a schema, keyed by the sha256 of the
   document's pickle (its exact content and types) and of the schemas (their JSON files, the job
