@@ -7,9 +7,9 @@ from pathlib import Path
 import optuna
 import pytest
 
-import archsweep.candidates.evaluate as evaluate_module
-from archsweep.candidates.evaluate import evaluate_shard
+import archsweep.candidates.shard_evaluation as evaluate_module
 from archsweep.candidates.progress import Progress, format_progress
+from archsweep.candidates.shard_evaluation import evaluate_shard
 from archsweep.candidates.space import write_space_shards
 from archsweep.load.study import load_study
 from archsweep.search.storage import create_search_study, search_dir

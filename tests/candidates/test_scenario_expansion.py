@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 
-from archsweep.candidates.evaluate import evaluate_shard
+from archsweep.candidates.shard_evaluation import evaluate_shard
 from archsweep.candidates.space import expand_space, write_space_shards
 from archsweep.load.roadmap import load_scenario
 from archsweep.load.study import parse_study

@@ -12,15 +12,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from archsweep.candidates.space import (
-    candidate_id,
-    candidate_ids,
-    canonical_json,
-    expand_space,
-    read_shard,
-    space_schema,
-    write_space_shards,
-)
+from archsweep.candidates.ids import candidate_id, candidate_ids, canonical_json
+from archsweep.candidates.space import expand_space, read_shard, space_schema, write_space_shards
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study, parse_study
 from archsweep.spec.errors import InputError

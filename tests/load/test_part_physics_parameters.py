@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from archsweep.candidates.evaluate import evaluation_columns, study_workload
-from archsweep.candidates.space import candidate_id, expand_space
+from archsweep.candidates.ids import candidate_id
+from archsweep.candidates.space import expand_space
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study, parse_study
 from archsweep.load.technology import load_technology

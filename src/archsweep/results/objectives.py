@@ -1,14 +1,21 @@
-"""Study constraints applied to result columns (Optuna's convention: > 0 violated)."""
+"""Study constraints applied to result columns (Optuna's convention: > 0 violated).
+
+pyarrow is imported by :func:`apply_constraints_table` only: a search worker applies constraints to numpy
+columns and reads no Arrow table (issue 14, a job's fixed overhead).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from archsweep.spec.errors import InputError
 from archsweep.spec.study import Study
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["DOMAIN_VIOLATION", "domain_over_system", "constraint_violations", "apply_constraints",
            "apply_constraints_table"]
@@ -86,6 +93,8 @@ def apply_constraints_table(study: Study, table: pa.Table) -> pa.Table:
     """:func:`apply_constraints` on an Arrow table (one evaluate shard), same columns in the same
     order. Only the columns the constraints read become numpy arrays; every other column (the
     string columns above all) stays an Arrow column, never a Python object per row."""
+    import pyarrow as pa
+
     _check_constraint_columns(study, table.column_names)
     needed = {"scaleup_domain_size", "accelerator_count", "feasible"} | {c.column for c in study.constraints}
     columns = {name: table.column(name).to_numpy(zero_copy_only=False)

@@ -21,13 +21,14 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from archsweep import MODEL_VERSION, __version__
 from archsweep.load.document_cache import source_digest
 from archsweep.load.paths import repo_root
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["RunRecord", "TRACKED_PACKAGES", "EVALUATION_CODE", "SPACE_CODE", "code_sha256", "file_sha256",
            "run_id_for", "git_commit", "package_versions", "make_run_record"]
@@ -79,11 +80,12 @@ class RunRecord:
 
     @classmethod
     def arrow_schema(cls) -> pa.Schema:
-        """Arrow schema derived from the field annotations (str, int, datetime; optional ones nullable)."""
-        return pa.schema([(f.name, _ARROW_TYPES[str(f.type).replace(" | None", "")]) for f in fields(cls)])
+        """Arrow schema derived from the field annotations (str, int, datetime; optional ones nullable).
+        pyarrow is imported here, not by the module: a search worker needs the run id, not the schema."""
+        import pyarrow as pa
 
-
-_ARROW_TYPES: dict[str, pa.DataType] = {"str": pa.string(), "int": pa.int64(), "datetime": pa.timestamp("us", tz="UTC")}
+        types = {"str": pa.string(), "int": pa.int64(), "datetime": pa.timestamp("us", tz="UTC")}
+        return pa.schema([(f.name, types[str(f.type).replace(" | None", "")]) for f in fields(cls)])
 
 
 def file_sha256(path: str | Path) -> str:

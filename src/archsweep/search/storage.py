@@ -16,7 +16,6 @@ from optuna.storages.journal._file import (
 )
 
 from archsweep.search.designobjectives import DesignObjectives
-from archsweep.search.localsearch import ParetoLocalSearchSampler
 from archsweep.search.startup import SobolStartupSampler
 from archsweep.search.widereference import WIDE_SHARE_START, WideReference
 from archsweep.spec.errors import InputError
@@ -159,6 +158,10 @@ def make_sampler(spec: SearchSpec, worker: int, *, objectives: int = 2,
     elif lhs_startup > 0:
         sampler = SobolStartupSampler(sampler, distributions(spec), lhs_startup, spec.seed, design="lhs")
     if local_start is not None:
+        # Imported here: the local search needs moocore (~0.04 s of import with its dependencies), which a
+        # create or export job, or a study without local search, should not pay.
+        from archsweep.search.localsearch import ParetoLocalSearchSampler
+
         sampler = ParetoLocalSearchSampler(sampler, distributions(spec), start=round(float(local_start) * spec.trials),
                                            axes=local_axes, seed=spec.seed + worker, model=local_model,
                                            global_share=local_global, fresh=local_fresh, parents=local_parents,

@@ -18,7 +18,7 @@ Flow (``rules/search.smk``, one package call per rule):
    of distinct points the model evaluated.
 3. :func:`export_search` writes ``trials.parquet`` (one row per (trial, workload): trial
    number, worker, state, hardware columns, every model output, constraint values,
-   ``candidate_id`` from :func:`archsweep.candidates.space.candidate_ids`) and ``hypervolume.parquet``
+   ``candidate_id`` from :func:`archsweep.candidates.ids.candidate_ids`) and ``hypervolume.parquet``
    (hypervolume after each feasible completed trial, with the reference point).
 
 Constraints follow Optuna: values > 0 are violated; each ``violation_<column>_<max|min>``
@@ -45,7 +45,8 @@ import numpy as np
 import optuna
 
 from archsweep.candidates.evaluate import evaluation_columns, study_workload
-from archsweep.candidates.space import candidate_ids, hbm_per_stack_values
+from archsweep.candidates.hbm import hbm_per_stack_values
+from archsweep.candidates.ids import candidate_ids
 from archsweep.load.catalog import get_accelerator
 from archsweep.load.study import load_study
 from archsweep.load.technology import load_technology

@@ -2,7 +2,7 @@
 
 Every variable carries ``units`` and ``description`` attributes (CF-style), so the netCDF files
 written from them are self-describing. A changed ``hbm_generation`` brings its own per-stack
-bandwidth and capacity (as in sweeps: :func:`archsweep.candidates.space.hbm_per_stack_values`).
+bandwidth and capacity (as in sweeps: :func:`archsweep.candidates.hbm.hbm_per_stack_values`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from archsweep.candidates.space import hbm_per_stack_values
+from archsweep.candidates.hbm import hbm_per_stack_values
 from archsweep.model.driver import evaluate_design_batch, evaluate_grid
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.columns import column_dimension

@@ -81,7 +81,7 @@ def space(study_file: str | Path, shards: Sequence[str | Path], *, log: str | Pa
 
 def evaluate(study_file: str | Path, shard: str | Path, out: str | Path, *, log: str | Path | None = None) -> Path:
     """Evaluate every candidate of ``shard`` on every workload of the study; write ``out`` (Parquet)."""
-    from archsweep.candidates.evaluate import evaluate_shard
+    from archsweep.candidates.shard_evaluation import evaluate_shard
     from archsweep.results.parquet import write_parquet_atomic
     from archsweep.results.provenance import file_sha256, run_id_for
     from archsweep.workflow.allocator import apply_freed_memory_settings
