@@ -159,8 +159,11 @@ def _ingest_source(con: duckdb.DuckDBPyConnection, table: str, source: str, key_
     try:
         existing = table_columns(con, table)
         if not existing:
+            # The key is added after the first insert: DuckDB builds the index of a filled table in one pass,
+            # about half the time of maintaining it row by row (9.7M rows: 21-28 s against 38-43 s). A key
+            # added in a transaction is checked when it commits: duplicates fail the COMMIT, which rolls back.
             cols = ", ".join(f"{_quote(c)} {t}" for c, t in source_types.items())
-            con.execute(f"CREATE TABLE {qtable} ({cols}, PRIMARY KEY ({', '.join(keys)}))")
+            con.execute(f"CREATE TABLE {qtable} ({cols})")
         else:
             for col, dtype in source_types.items():
                 if col not in existing:
@@ -177,10 +180,15 @@ def _ingest_source(con: duckdb.DuckDBPyConnection, table: str, source: str, key_
             con.execute(f"DELETE FROM {qtable} USING (SELECT DISTINCT {', '.join(keys)} FROM {source}) AS s "
                         f"WHERE {match}")
         con.execute(f"INSERT INTO {qtable} BY NAME SELECT * FROM {source}")
+        if not existing:
+            con.execute(f"ALTER TABLE {qtable} ADD PRIMARY KEY ({', '.join(keys)})")
         inserted = con.execute(f"SELECT count(*) FROM {source}").fetchone()
         con.commit()
     except BaseException:
-        con.rollback()
+        try:
+            con.rollback()
+        except duckdb.TransactionException:  # a failed COMMIT (the new key's duplicates) has rolled back already
+            pass
         raise
     return int(inserted[0]) if inserted else 0
 
