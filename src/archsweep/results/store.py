@@ -160,8 +160,9 @@ def _ingest_source(con: duckdb.DuckDBPyConnection, table: str, source: str, key_
         existing = table_columns(con, table)
         if not existing:
             # The key is added after the first insert: DuckDB builds the index of a filled table in one pass,
-            # about half the time of maintaining it row by row (9.7M rows: 21-28 s against 38-43 s), for about 1 GB
-            # more peak RSS (10M rows, 3 GiB limit: 4.2 against 3.3 GB; README "The 10M-candidate study"). A key
+            # about half the time of maintaining it row by row (9.7M rows: 21-28 s against 38-43 s). At a 3 GiB limit it
+            # peaks about 1 GB higher (10M rows: 4.25 against 3.28 GB); at the 1 GiB floor it is the one that fits
+            # (10M rows: 33 s, 2.35 GB; the key at creation ran out of memory). README "The 10M-candidate study". A key
             # added in a transaction is checked when it commits: duplicates fail the COMMIT, which rolls back.
             cols = ", ".join(f"{_quote(c)} {t}" for c, t in source_types.items())
             con.execute(f"CREATE TABLE {qtable} ({cols})")
