@@ -113,13 +113,17 @@ def k_ladders(entries: list[Entry], part: str, dtype: str) -> list[tuple[int, fl
 
 
 def fit_k_half(entries: list[Entry], part: str, dtype: str) -> tuple[float, float]:
-    """(K-half, rms of log ratio): the least-squares fill constant k of K / (K + k) over (4096 / (4096 + k)) on
-    :func:`k_ladders` (grid of 2 in 20-2000)."""
-    ladders = k_ladders(entries, part, dtype)
+    """(K-half, rms of log ratio): :func:`fit_k_half_ladder` on :func:`k_ladders` (reference K 4096)."""
+    return fit_k_half_ladder(k_ladders(entries, part, dtype), 4096.0)
+
+
+def fit_k_half_ladder(ladders: list[tuple[int, float]], k_ref: float) -> tuple[float, float]:
+    """(K-half, rms of log ratio): the least-squares fill constant k of K / (K + k) over (k_ref / (k_ref + k)) on
+    ``ladders``, (K, measured rate at K over the rate at ``k_ref`` of the same GEMM otherwise) (grid of 2 in 20-2000)."""
     ks = np.array([k for k, _ in ladders], dtype=np.float64)[:, None]
     ratio = np.log(np.array([r for _, r in ladders]))[:, None]
     grid = np.arange(20.0, 2000.0, 2.0)[None, :]
-    err = np.mean((np.log(ks / (ks + grid) * (4096.0 + grid) / 4096.0) - ratio) ** 2, axis=0)
+    err = np.mean((np.log(ks / (ks + grid) * (k_ref + grid) / k_ref) - ratio) ** 2, axis=0)
     best = int(np.argmin(err))
     return float(grid[0, best]), float(np.sqrt(err[best]))
 

@@ -1,0 +1,326 @@
+"""Kernel measurements on one NVIDIA Hopper GPU for the model's GEMM, attention, HBM and launch laws.
+
+Runs on a machine with a CUDA GPU, PyTorch and Triton (the device machine); the project never
+imports it. Writes ``kernels.csv`` (one row per timed case) and ``environment.json`` (GPU, driver,
+library versions, clocks before and after each section) to the folder given as the first argument.
+
+What is timed (each case: ``triton.testing.do_bench``, CUDA events, L2 flushed before every run,
+warm-up 25 ms, 100 ms of repeats, median and 20th / 80th percentiles; inputs drawn from N(0, 1),
+never zeros):
+
+* ``gemm``: ``torch.nn.functional.linear`` in BF16 (cuBLAS) and ``torch._scaled_mm`` in FP8 E4M3 with
+  per-tensor scales and BF16 output (cuBLASLt), with and without fast accumulation (TransformerEngine
+  runs the forward GEMM with fast accumulation and the two backward GEMMs without). Shapes: a K
+  ladder at M = N = 8192 and at M = 4096, N = 7168 (the pipeline-fill law ``k_fill``), square M = N
+  at K = 4096 (tile and wave quantisation over the 132 SMs), the best MAMF shape of H100, and every
+  Linear GEMM of a Llama 2 70B layer (forward, data-gradient and weight-gradient orientations) at
+  4,096 and 8,192 tokens and tensor parallelism 1, 2, 4 and 8.
+* ``attention``: ``scaled_dot_product_attention`` (BF16, head dim 128 and 64) through the cuDNN and
+  the flash backends, causal and unmasked, forward alone and forward + backward.
+* ``lora``: the BF16 GEMMs of a rank-16 LoRA adapter on each Llama 2 70B projection (``lora_shapes``).
+* ``sustained``: 8192^3 GEMMs back to back from an idle GPU, rate and clocks against time (``sustained_cases``).
+* ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
+* ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
+  the device idle) and device time per kernel replayed from a CUDA graph (launch and tail).
+
+Usage: ``python benchmarks/device/hopper_kernels.py OUT_DIR [--quick] [--sections gemm,attention,...]``
+(``--quick``: a few cases of each section, to check the script; default sections: gemm, attention, hbm, launch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m", "n", "k", "batch", "heads",
+          "seq", "head_dim", "causal", "median_s", "q20_s", "q80_s", "flop", "bytes", "tflop_per_s",
+          "tb_per_s", "error"]
+
+HIDDEN, KV_WIDTH, FFN = 8192, 1024, 28672  # Llama 2 70B: 64 heads x 128, 8 KV heads, SwiGLU 28672
+
+
+def bench(fn: Callable[[], object]) -> tuple[float, float, float]:
+    """(median, 20th, 80th percentile) of ``fn``'s device time, seconds."""
+    from triton.testing import do_bench
+
+    q20, q50, q80 = do_bench(fn, warmup=25, rep=100, quantiles=[0.2, 0.5, 0.8])
+    return q50 * 1e-3, q20 * 1e-3, q80 * 1e-3
+
+
+def smi() -> dict[str, str]:
+    """Clocks, power and throttle reasons as nvidia-smi reads them now."""
+    keys = "clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active,clocks.max.sm"
+    try:
+        out = subprocess.run(["nvidia-smi", f"--query-gpu={keys}", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": repr(exc)}
+    return dict(zip(keys.split(","), (v.strip() for v in out.split(",")), strict=False))
+
+
+class Recorder:
+    """Appends one CSV row per case and flushes, so a run stopped early keeps what it measured."""
+
+    def __init__(self, folder: Path) -> None:
+        self.handle = (folder / "kernels.csv").open("w", newline="")
+        self.writer = csv.DictWriter(self.handle, fieldnames=FIELDS)
+        self.writer.writeheader()
+
+    def case(self, fn: Callable[[], object], flop: float, nbytes: float, **labels: object) -> None:
+        row: dict[str, object] = dict.fromkeys(FIELDS, "")
+        row.update(labels, flop=flop, bytes=nbytes)
+        try:
+            median, q20, q80 = bench(fn)
+            row.update(median_s=f"{median:.6e}", q20_s=f"{q20:.6e}", q80_s=f"{q80:.6e}",
+                       tflop_per_s=f"{flop / median / 1e12:.2f}" if flop else "",
+                       tb_per_s=f"{nbytes / median / 1e12:.3f}" if nbytes else "")
+        except Exception as exc:  # a failing case is a result (recorded), not the end of the run
+            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        self.writer.writerow(row)
+        self.handle.flush()
+        print(" ".join(f"{k}={row[k]}" for k in FIELDS if row[k] != ""), flush=True)
+
+
+def gemm_cases(rec: Recorder, shapes: list[tuple[str, str, int, int, int, int]], dev: torch.device,
+               fp8: bool = True) -> None:
+    """Each (layer, pass, tp, m, n, k) in BF16 and, with ``fp8``, FP8 (fast accumulation on and off)."""
+    one = torch.ones((), device=dev, dtype=torch.float32)
+    for layer, pas, tp, m, n, k in shapes:
+        a = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
+        w = torch.randn(n, k, device=dev, dtype=torch.bfloat16)
+        flop = 2.0 * m * n * k
+        labels = {"section": "gemm", "layer": layer, "pass": pas, "tp": tp, "m": m, "n": n, "k": k, "batch": 1}
+        rec.case(lambda a=a, w=w: F.linear(a, w), flop, 2.0 * (m * k + n * k + m * n), dtype="bf16",
+                 backend="cublas", **labels)
+        if not fp8:
+            continue
+        a8, w8 = a.to(torch.float8_e4m3fn), w.to(torch.float8_e4m3fn)
+        for fast in (True, False):
+            rec.case(lambda a8=a8, w8=w8, fast=fast: torch._scaled_mm(a8, w8.t(), scale_a=one, scale_b=one,
+                                                                      out_dtype=torch.bfloat16, use_fast_accum=fast),
+                     flop, 1.0 * (m * k + n * k) + 2.0 * m * n, dtype="fp8_e4m3", backend="cublaslt",
+                     fast_accum=int(fast), **labels)
+
+
+def gemm_shapes(quick: bool) -> list[tuple[str, str, int, int, int, int]]:
+    """(layer, pass, tp, m, n, k) of the GEMM section."""
+    ks = [128, 256, 512, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 13312, 16384]
+    shapes = [("k_ladder", "", 0, 8192, 8192, k) for k in ks] + [("k_ladder", "", 0, 4096, 7168, k) for k in ks]
+    shapes += [("square", "", 0, s, s, 4096) for s in (1024, 1408, 1536, 2048, 2560, 3072, 4096, 6144)]
+    shapes += [("mamf_h100", "", 0, 2048, 2048, 13312)]
+    layers = {"qkv": (HIDDEN + 2 * KV_WIDTH, HIDDEN, True), "proj": (HIDDEN, HIDDEN, False),
+              "fc1": (2 * FFN, HIDDEN, True), "fc2": (HIDDEN, FFN, False)}
+    for tokens in (4096, 8192):
+        for tp in (1, 2, 4, 8):
+            for name, (n_out, k_in, column) in layers.items():
+                n, k = (n_out // tp, k_in) if column else (n_out, k_in // tp)
+                shapes += [(f"llama2_70b_{name}_t{tokens}", "fprop", tp, tokens, n, k),
+                           (f"llama2_70b_{name}_t{tokens}", "dgrad", tp, tokens, k, n),
+                           (f"llama2_70b_{name}_t{tokens}", "wgrad", tp, n, k, tokens)]
+    if quick:
+        return shapes[:2] + shapes[-3:]
+    return shapes
+
+
+def lora_shapes(quick: bool, rank: int = 16) -> list[tuple[str, str, int, int, int, int]]:
+    """(layer, pass, tp, m, n, k) of the BF16 GEMMs of a rank-``rank`` LoRA adapter on each Llama 2 70B projection
+    (forward: down (T x k_in) @ (k_in x r), up (T x r) @ (r x n_out); backward: each one's data and weight
+    gradient), per rank's widths at tensor parallelism 1, 2, 4 and 8, 4,096 and 8,192 tokens."""
+    layers = {"qkv": (HIDDEN + 2 * KV_WIDTH, HIDDEN, True), "proj": (HIDDEN, HIDDEN, False),
+              "fc1": (2 * FFN, HIDDEN, True), "fc2": (HIDDEN, FFN, False)}
+    shapes = []
+    for tokens in (4096, 8192):
+        for tp in (1, 2, 4, 8):
+            for name, (n_out, k_in, column) in layers.items():
+                n, k = (n_out // tp, k_in) if column else (n_out, k_in // tp)
+                layer = f"lora{rank}_{name}_t{tokens}"
+                shapes += [(layer, "down_fprop", tp, tokens, rank, k), (layer, "up_fprop", tp, tokens, n, rank),
+                           (layer, "up_dgrad", tp, tokens, rank, n), (layer, "up_wgrad", tp, n, rank, tokens),
+                           (layer, "down_dgrad", tp, tokens, k, rank), (layer, "down_wgrad", tp, rank, k, tokens)]
+    return shapes[:6] if quick else shapes
+
+
+def sustained_cases(folder: Path, dev: torch.device, seconds: float = 12.0) -> None:
+    """8192^3 GEMMs back to back for ``seconds`` per datatype from an idle GPU: the rate of each batch of ten
+    (CUDA events) against time, and nvidia-smi's clocks and power sampled every 250 ms beside it
+    (``sustained.csv``, ``smi_sustained.csv``): the burst rate against the power-capped sustained one."""
+    keys = "timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active"
+    with (folder / "smi_sustained.csv").open("w") as log:
+        sampler = subprocess.Popen(["nvidia-smi", f"--query-gpu={keys}", "--format=csv", "-lms", "250"], stdout=log)
+        try:
+            _sustained_series(folder, dev, seconds)
+        finally:
+            sampler.terminate()
+            sampler.wait(timeout=10)
+
+
+def _sustained_series(folder: Path, dev: torch.device, seconds: float) -> None:
+    size = 8192
+    a = torch.randn(size, size, device=dev, dtype=torch.bfloat16)
+    w = torch.randn(size, size, device=dev, dtype=torch.bfloat16)
+    a8, w8 = a.to(torch.float8_e4m3fn), w.to(torch.float8_e4m3fn)
+    one = torch.ones((), device=dev, dtype=torch.float32)
+    kernels = {"bf16": lambda: F.linear(a, w),
+               "fp8_e4m3": lambda: torch._scaled_mm(a8, w8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16,
+                                                    use_fast_accum=True)}
+    with (folder / "sustained.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["dtype", "unix_time_s", "elapsed_s", "tflop_per_s"])
+        for dtype, fn in kernels.items():
+            time.sleep(5.0)  # let the clocks fall back to idle
+            start = time.time()
+            while time.time() - start < seconds:
+                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                begin.record()
+                for _ in range(10):
+                    fn()
+                end.record()
+                end.synchronize()
+                out.writerow([dtype, f"{time.time():.3f}", f"{time.time() - start:.3f}",
+                              f"{10 * 2.0 * size**3 / (begin.elapsed_time(end) * 1e-3) / 1e12:.1f}"])
+            handle.flush()
+
+
+def attention_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
+    """SDPA forward and forward + backward per backend, mask, sequence and heads (batch 1)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    grid = [(s, h, 128) for s in (4096, 8192, 16384) for h in (8, 16, 32, 64)] + [(8192, 64, 64), (8192, 32, 64)]
+    if quick:
+        grid = grid[:1]
+    backends = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
+    for seq, heads, d in grid:
+        q, k, v = (torch.randn(1, heads, seq, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+                   for _ in range(3))
+        grad = torch.randn(1, heads, seq, d, device=dev, dtype=torch.bfloat16)
+        for causal in (True, False):
+            flop_fwd = 4.0 * seq * seq * d * heads * (0.5 if causal else 1.0)
+            for name, backend in backends.items():
+                labels = {"section": "attention", "dtype": "bf16", "backend": name, "heads": heads, "seq": seq,
+                          "head_dim": d, "causal": int(causal), "batch": 1}
+
+                def fwd(q=q, k=k, v=v, causal=causal, backend=backend) -> torch.Tensor:
+                    with sdpa_kernel([backend]):
+                        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+                def fwd_bwd(fwd=fwd, grad=grad) -> None:
+                    fwd().backward(grad)
+
+                rec.case(fwd, flop_fwd, 0.0, **labels, **{"pass": "fwd"})
+                rec.case(fwd_bwd, 3.5 * flop_fwd, 0.0, **labels, **{"pass": "fwd_bwd"})
+        del q, k, v, grad
+
+
+def hbm_cases(rec: Recorder, dev: torch.device) -> None:
+    """Copy and add over 2 GiB BF16 tensors; bytes = read + written."""
+    elems = 2**30
+    src = torch.randn(elems, device=dev, dtype=torch.bfloat16)
+    other = torch.randn(elems, device=dev, dtype=torch.bfloat16)
+    dst = torch.empty_like(src)
+    rec.case(lambda: dst.copy_(src), 0.0, 4.0 * elems, section="hbm", dtype="bf16", backend="copy", n=elems)
+    rec.case(lambda: torch.add(src, other, out=dst), float(elems), 6.0 * elems, section="hbm", dtype="bf16",
+             backend="add", n=elems)
+
+
+def launch_cases(rec: Recorder, dev: torch.device) -> None:
+    """Host seconds per eager op (device idle) and device seconds per kernel replayed from a CUDA graph."""
+    x = torch.zeros(1, device=dev)
+    w = torch.randn(16, 16, device=dev, dtype=torch.bfloat16)
+    y = torch.randn(16, 16, device=dev, dtype=torch.bfloat16)
+    ops = {"add_": lambda: x.add_(1.0), "linear_16": lambda: F.linear(y, w)}
+    for name, op in ops.items():
+        for _ in range(1000):
+            op()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(20000):
+                op()
+            torch.cuda.synchronize()
+            times.append((time.perf_counter() - start) / 20000)
+        times.sort()
+        rec.writer.writerow({**dict.fromkeys(FIELDS, ""), "section": "launch", "backend": f"eager_{name}",
+                             "median_s": f"{times[2]:.6e}", "q20_s": f"{times[1]:.6e}", "q80_s": f"{times[3]:.6e}",
+                             "batch": 20000})
+        graph, stream = torch.cuda.CUDAGraph(), torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            op()
+        torch.cuda.current_stream().wait_stream(stream)
+        with torch.cuda.graph(graph):
+            for _ in range(1000):
+                op()
+        graph.replay()
+        torch.cuda.synchronize()
+        median, q20, q80 = bench(graph.replay)
+        rec.writer.writerow({**dict.fromkeys(FIELDS, ""), "section": "launch", "backend": f"graph_{name}",
+                             "median_s": f"{median / 1000:.6e}", "q20_s": f"{q20 / 1000:.6e}",
+                             "q80_s": f"{q80 / 1000:.6e}", "batch": 1000})
+        rec.handle.flush()
+        print(f"launch {name}: eager {times[2] * 1e6:.2f} us/op, graph {median / 1000 * 1e6:.2f} us/kernel",
+              flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="folder for kernels.csv and environment.json")
+    parser.add_argument("--quick", action="store_true", help="a few cases per section (a check of the script)")
+    parser.add_argument("--sections", default="gemm,attention,hbm,launch", help="comma-separated sections to run")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    env: dict[str, object] = {
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "gpu": props.name, "multiprocessors": props.multi_processor_count,
+        "memory_bytes": props.total_memory, "torch": torch.__version__, "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(), "cublaslt": getattr(torch._C, "_cuda_getCublasLtVersion", lambda: None)(),
+        "python": platform.python_version(), "cpu": _cpu_model(), "clocks": {"start": smi()}}
+    torch.backends.cuda.matmul.allow_tf32 = False
+    rec = Recorder(args.out)
+    sections = {"launch": lambda: launch_cases(rec, dev), "hbm": lambda: hbm_cases(rec, dev),
+                "gemm": lambda: gemm_cases(rec, gemm_shapes(args.quick), dev),
+                "attention": lambda: attention_cases(rec, dev, args.quick),
+                "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
+                "sustained": lambda: sustained_cases(args.out, dev)}
+    for name in args.sections.split(","):
+        started = time.perf_counter()
+        try:
+            sections[name]()
+            torch.cuda.synchronize()
+        except Exception:  # one broken section must not lose the others' measurements
+            env[f"error_{name}"] = traceback.format_exc()[-2000:]
+            print(env[f"error_{name}"], flush=True)
+        env["clocks"][f"after_{name}"] = smi()  # type: ignore[index]
+        env[f"seconds_{name}"] = round(time.perf_counter() - started, 1)
+        (args.out / "environment.json").write_text(json.dumps(env, indent=1))
+        print(f"section {name}: {env[f'seconds_{name}']} s; clocks {env['clocks'][f'after_{name}']}", flush=True)  # type: ignore[index]
+    rec.handle.close()
+    return 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

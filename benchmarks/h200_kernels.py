@@ -1,0 +1,217 @@
+"""The model's isolated kernel laws against kernels measured on one NVIDIA H200 (s31, issue 10).
+
+    python benchmarks/h200_kernels.py
+
+``data/validation/h200_kernels.csv`` holds the kernels that ``benchmarks/device/hopper_kernels.py`` timed on one
+H200 SXM (700 W) on 2026-12-04 (PyTorch 2.11 + CUDA 13.0: cuBLAS / cuBLASLt GEMMs, cuDNN 9.19 and flash SDPA
+attention; two runs, the GEMM section in both; data/validation/SOURCE.md), ``h200_sustained_gemm.csv`` the rate of
+back-to-back 8192^3 GEMMs against time from an idle GPU. Printed, each against the model
+(:func:`archsweep.model.gemm.gemm_time_s` with ``gemm_in_training_ratio`` 1, the catalog H200's MAMF efficiency
+and part columns; the attention, HBM and launch constants of data/calibration/model.yaml):
+
+* the two runs' spread (the noise floor of every comparison below);
+* model / measured GEMM time per shape group (K ladders, square M = N at K 4096, Llama 2 70B layer GEMMs by tensor
+  parallelism, the GEMMs of a rank-16 LoRA adapter), geometric mean and rms of the log ratio;
+* the pipeline-fill K-half the measured K ladders fit (rates at K 512-8192 over K 13312 at the same M x N:
+  :func:`xla_gemm_rates.fit_k_half_ladder`) against the model's Hopper constants;
+* the 8192^3 rate in the first 45 ms from idle (the burst that MAMF figures measure) and from 2 s on (at the
+  700 W power cap), BF16 and FP8;
+* cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask and
+  backward factors); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
+  against ``kernel_overhead_s``.
+
+A ratio > 1 is the model slower than the measurement. Read docs/model-accuracy.md "s31" for what it says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from xla_gemm_rates import fit_k_half_ladder, geomean, isolated_calibration, part_hardware, rms_log
+
+from archsweep.load.calibration import load_calibration
+from archsweep.load.paths import data_dir
+from archsweep.model.attention_kernel import attention_head_dim_factor
+from archsweep.model.gemm import PartFill, gemm_time_s
+from archsweep.spec.calibration import Calibration
+from archsweep.spec.hardware import HardwareArrays
+
+PART = "H200"
+KERNELS, SUSTAINED = "h200_kernels.csv", "h200_sustained_gemm.csv"
+LADDER_REFERENCE_K = 13312
+"""K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), measured on both ladders."""
+HBM_PEAK_BYTES_PER_S = 4.8e12
+"""H200 HBM3e peak (data/hardware/catalog.yaml)."""
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One measured GEMM: variant ("bf16", "fp8_fast" / "fp8_split": FP8 with / without fast accumulation), shape group,
+    (m x k) @ (k x n), median seconds over the runs that timed it."""
+
+    variant: str
+    group: str
+    m: int
+    n: int
+    k: int
+    seconds: float
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (data_dir() / "validation" / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _variant(row: dict[str, str]) -> str:
+    return "bf16" if row["dtype"] == "bf16" else ("fp8_fast" if row["fast_accum"] == "1" else "fp8_split")
+
+
+def _group(row: dict[str, str]) -> str:
+    layer = row["layer"]
+    if layer.startswith("llama2_70b"):
+        return f"llama2-70b {row['pass']} tp{row['tp']}"
+    if layer.startswith("lora"):
+        return f"lora16 tp{row['tp']}"
+    return layer
+
+
+def gemm_timings() -> dict[tuple[str, str, int, int, int], dict[str, float]]:
+    """Seconds per (variant, group, m, n, k) and run (``run_utc``); a shape a run timed twice (two layers of the
+    same GEMM shape) at the median of its timings."""
+    timed: dict[tuple[str, str, int, int, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in _rows(KERNELS):
+        if r["section"] == "gemm" and not r["error"]:
+            key = (_variant(r), _group(r), int(r["m"]), int(r["n"]), int(r["k"]))
+            timed[key][r["run_utc"]].append(float(r["median_s"]))
+    return {key: {run: float(np.median(t)) for run, t in runs.items()} for key, runs in timed.items()}
+
+
+def load_gemms() -> list[Gemm]:
+    """Every measured GEMM at the median of its runs."""
+    return [Gemm(v, g, m, n, k, float(np.median(list(t.values())))) for (v, g, m, n, k), t in gemm_timings().items()]
+
+
+def run_spread() -> tuple[float, float, int]:
+    """(median, max, count) of |log(second run / first run)| over the GEMMs both runs timed."""
+    spread = []
+    for runs in gemm_timings().values():
+        if len(runs) == 2:
+            first, second = (runs[run] for run in sorted(runs))
+            spread.append(abs(float(np.log(second / first))))
+    return float(np.median(spread)), float(np.max(spread)), len(spread)
+
+
+def model_gemm_s(g: Gemm, hw: HardwareArrays, cal: Calibration) -> float:
+    """The model's isolated time of ``g`` on ``hw``: FP8 at the part's FP8 MAMF efficiency, one-byte operands."""
+    one_byte = g.variant != "bf16"
+    eff = hw.matrix_efficiency * (hw.fp8_matrix_efficiency_ratio if one_byte else 1.0)
+    t = gemm_time_s(np.float64(g.m), np.float64(g.n), np.float64(g.k), batch=1.0,
+                    peak_flops=hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16,
+                    hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units, matrix_efficiency=eff,
+                    bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw))
+    return float(np.ravel(t)[0])
+
+
+def model_over_measured() -> dict[tuple[str, str], list[float]]:
+    """Model / measured GEMM time per (variant, group)."""
+    hw, cal = part_hardware(PART), isolated_calibration()
+    ratios: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for g in load_gemms():
+        ratios[(g.variant, g.group)].append(model_gemm_s(g, hw, cal) / g.seconds)
+    return ratios
+
+
+def fill_fit(variant: str) -> tuple[float, float, int]:
+    """(K-half, rms of log ratio, points) fitted on both K ladders' rates at K 512-8192 over K 13312."""
+    rate = {(g.m, g.n, g.k): g.m * g.n * g.k / g.seconds for g in load_gemms()
+            if g.variant == variant and g.group == "k_ladder"}
+    ladder = [(k, v / rate[(m, n, LADDER_REFERENCE_K)]) for (m, n, k), v in rate.items() if 512 <= k < LADDER_REFERENCE_K]
+    k_half, rms = fit_k_half_ladder(ladder, float(LADDER_REFERENCE_K))
+    return k_half, rms, len(ladder)
+
+
+def burst_and_sustained(dtype: str) -> tuple[float, float]:
+    """(median FLOP/s of the 8192^3 batches in the first 45 ms from idle, median from 2 s on) for ``dtype``
+    ("bf16" / "fp8_e4m3")."""
+    rows = [(float(r["elapsed_s"]), float(r["tflop_per_s"]) * 1e12) for r in _rows(SUSTAINED) if r["dtype"] == dtype]
+    return (float(np.median([v for t, v in rows if t < 0.045])), float(np.median([v for t, v in rows if t >= 2.0])))
+
+
+def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int, int, int, str, float]]:
+    """(seq, heads, head dim, causal, pass, model / measured time) of every ``backend`` attention case; the
+    model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim factor
+    (x ``attention_noncausal_rate_ratio`` unmasked), the backward's 2.5x FLOPs at
+    ``flash_attention_backward_efficiency_ratio`` of it; ``fwd_bwd`` is forward + backward."""
+    hw, cal = part_hardware(PART), load_calibration()
+    base = float(np.ravel(hw.peak_matrix_flops_bf16 * hw.matrix_efficiency)[0]) * cal.flash_attention_efficiency
+    out = []
+    for r in _rows(KERNELS):
+        if r["section"] != "attention" or r["backend"] != backend or r["error"]:
+            continue
+        d, causal = int(r["head_dim"]), int(r["causal"])
+        rate = base * float(attention_head_dim_factor(d, d, cal)) * (1.0 if causal else cal.attention_noncausal_rate_ratio)
+        fwd_flop = float(r["flop"]) / (3.5 if r["pass"] == "fwd_bwd" else 1.0)
+        model = fwd_flop / rate
+        if r["pass"] == "fwd_bwd":
+            model += cal.flash_attention_backward_flop_ratio * fwd_flop / (rate * cal.flash_attention_backward_efficiency_ratio)
+        out.append((int(r["seq"]), int(r["heads"]), d, causal, r["pass"], model / float(r["median_s"])))
+    return out
+
+
+def hbm_shares() -> dict[str, float]:
+    """Measured bandwidth over the HBM peak per kernel ("copy", "add"), bytes read + written."""
+    return {r["backend"]: float(r["bytes"]) / float(r["median_s"]) / HBM_PEAK_BYTES_PER_S
+            for r in _rows(KERNELS) if r["section"] == "hbm"}
+
+
+def launch_seconds() -> dict[str, float]:
+    """Seconds per op: "eager_<op>" host issue time with the device idle, "graph_<op>" per kernel in a CUDA graph."""
+    return {r["backend"]: float(r["median_s"]) for r in _rows(KERNELS) if r["section"] == "launch"}
+
+
+def report() -> list[str]:
+    """The printed lines (module doc)."""
+    median, worst, count = run_spread()
+    lines = [f"run-to-run spread over {count} GEMMs timed twice: median {median:.3f}, max {worst:.3f} (|log ratio|)",
+             "variant    group                    GEMMs  geomean model/measured  rms log"]
+    for (variant, group), values in sorted(model_over_measured().items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        lines.append(f"{variant:10s} {group:24s} {len(values):5d}  {geomean(values):22.3f}  {rms_log(values):7.3f}")
+    hw = part_hardware(PART)
+    model_k = {"bf16": float(np.ravel(hw.gemm_k_half_bf16)[0]), "fp8": float(np.ravel(hw.gemm_k_half_fp8)[0])}
+    for variant in ("bf16", "fp8_fast", "fp8_split"):
+        k_half, rms, points = fill_fit(variant)
+        lines.append(f"{variant}: K-half fitted on the K ladders {k_half:.0f} (rms log {rms:.3f}, {points} points); "
+                     f"the model's Hopper constant {model_k[variant[:4].rstrip('_')]:.0f}")
+    for dtype in ("bf16", "fp8_e4m3"):
+        burst, held = burst_and_sustained(dtype)
+        lines.append(f"{dtype} 8192^3: burst {burst / 1e12:.0f} TFLOP/s, from 2 s on {held / 1e12:.0f} "
+                     f"(sustained / burst {held / burst:.3f})")
+    attention = attention_model_over_measured()
+    for seq in sorted({a[0] for a in attention}):
+        for causal in (1, 0):
+            for pas in ("fwd", "fwd_bwd"):
+                own = [a[5] for a in attention if a[0] == seq and a[3] == causal and a[4] == pas and a[2] == 128]
+                lines.append(f"cudnn attention seq {seq:5d} {'causal' if causal else 'unmasked':8s} {pas:7s}: "
+                             f"model / measured {min(own):.3f}-{max(own):.3f} over heads 8-64")
+    shares, cal = hbm_shares(), load_calibration()
+    lines.append(f"HBM: copy {shares['copy']:.3f}, add {shares['add']:.3f} of peak; model hbm_bw_efficiency "
+                 f"{cal.hbm_bw_efficiency:.2f}")
+    launch = launch_seconds()
+    lines.append(f"launch: per kernel in a CUDA graph {launch['graph_add_'] * 1e6:.2f} us (add), "
+                 f"{launch['graph_linear_16'] * 1e6:.2f} us (16 x 16 linear); eager host issue {launch['eager_add_'] * 1e6:.1f}"
+                 f" / {launch['eager_linear_16'] * 1e6:.1f} us; model kernel_overhead_s {cal.kernel_overhead_s * 1e6:.1f} us")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the report (module doc); no options."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    print("\n".join(report()))
+
+
+if __name__ == "__main__":
+    main()
