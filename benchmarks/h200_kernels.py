@@ -25,13 +25,12 @@ A ratio > 1 is the model slower than the measurement. Read docs/model-accuracy.m
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from xla_gemm_rates import fit_k_half_ladder, geomean, isolated_calibration, part_hardware, rms_log
+from xla_gemm_rates import fit_k_half_ladder, geomean, isolated_calibration, part_hardware, print_report, rms_log
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
@@ -209,8 +208,7 @@ def report() -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the report (module doc); no options."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    print("\n".join(report()))
+    print_report(__doc__, report, argv)
 
 
 if __name__ == "__main__":

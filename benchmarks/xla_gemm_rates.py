@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -171,10 +172,15 @@ def report() -> list[str]:
     return lines
 
 
+def print_report(doc: str, lines: Callable[[], list[str]], argv: list[str] | None) -> None:
+    """Parse ``argv`` (no options: ``--help`` prints ``doc``'s first line and exits), then print ``lines()``."""
+    argparse.ArgumentParser(description=doc.splitlines()[0]).parse_args(argv)
+    print("\n".join(lines()))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Print the report (module doc); no options (``--help`` prints the module doc's first line and exits)."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    print("\n".join(report()))
+    """Print the report (module doc)."""
+    print_report(__doc__, report, argv)
 
 
 if __name__ == "__main__":
