@@ -16,6 +16,8 @@ and part columns; the attention, HBM and launch constants of data/calibration/mo
   :func:`xla_gemm_rates.fit_k_half_ladder`) against the model's Hopper constants;
 * the 8192^3 rate in the first 45 ms from idle (the burst that MAMF figures measure) and from 2 s on (at the
   700 W power cap), BF16 and FP8;
+* the six GEMMs of 8 local MoE experts (Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B, DeepSeek-V3) at 256-8192 routed
+  tokens each: one grouped call (device time) and one call per expert from Python (host issue time where short);
 * cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask and
   backward factors); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
   against ``kernel_overhead_s``.
@@ -104,11 +106,12 @@ def run_spread() -> tuple[float, float, int]:
     return float(np.median(spread)), float(np.max(spread)), len(spread)
 
 
-def model_gemm_s(g: Gemm, hw: HardwareArrays, cal: Calibration) -> float:
-    """The model's isolated time of ``g`` on ``hw``: FP8 at the part's FP8 MAMF efficiency, one-byte operands."""
+def model_gemm_s(g: Gemm, hw: HardwareArrays, cal: Calibration, batch: float = 1.0) -> float:
+    """The model's isolated time of ``g`` (``batch`` of them as one batched GEMM) on ``hw``: FP8 at the part's FP8
+    MAMF efficiency, one-byte operands."""
     one_byte = g.variant != "bf16"
     eff = hw.matrix_efficiency * (hw.fp8_matrix_efficiency_ratio if one_byte else 1.0)
-    t = gemm_time_s(np.float64(g.m), np.float64(g.n), np.float64(g.k), batch=1.0,
+    t = gemm_time_s(np.float64(g.m), np.float64(g.n), np.float64(g.k), batch=batch,
                     peak_flops=hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16,
                     hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units, matrix_efficiency=eff,
                     bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw))
@@ -131,6 +134,24 @@ def fill_fit(variant: str) -> tuple[float, float, int]:
     ladder = [(k, v / rate[(m, n, LADDER_REFERENCE_K)]) for (m, n, k), v in rate.items() if 512 <= k < LADDER_REFERENCE_K]
     k_half, rms = fit_k_half_ladder(ladder, float(LADDER_REFERENCE_K))
     return k_half, rms, len(ladder)
+
+
+def moe_model_over_measured() -> dict[tuple[str, int, str], tuple[float, float]]:
+    """(measured s, model s) of all six GEMMs of 8 local experts per (expert model, routed tokens per expert,
+    backend): "grouped_mm" (one BF16 grouped call: the device time), "cublas_loop" / "cublaslt_loop" (one BF16 / FP8
+    call per expert from Python: host-bound where the GEMMs are short). The model prices the 8 GEMMs of a pass as one
+    batched GEMM (``gemm_time_s`` with batch 8), in the backend's datatype."""
+    hw, cal = part_hardware(PART), isolated_calibration()
+    sums: dict[tuple[str, int, str], tuple[float, float]] = {}
+    for r in _rows(KERNELS):
+        if r["section"] != "moe" or r["error"]:
+            continue
+        model, tokens = r["layer"].rsplit("_t", 1)
+        g = Gemm(_variant(r), r["layer"], int(r["m"]), int(r["n"]), int(r["k"]), float(r["median_s"]))
+        key = (model, int(tokens), r["backend"])
+        measured, modelled = sums.get(key, (0.0, 0.0))
+        sums[key] = (measured + g.seconds, modelled + model_gemm_s(g, hw, cal, batch=float(r["batch"])))
+    return sums
 
 
 def burst_and_sustained(dtype: str) -> tuple[float, float]:
@@ -196,6 +217,9 @@ def report() -> list[str]:
                 own = [a[5] for a in attention if a[0] == seq and a[3] == causal and a[4] == pas and a[2] == 128]
                 lines.append(f"cudnn attention seq {seq:5d} {'causal' if causal else 'unmasked':8s} {pas:7s}: "
                              f"model / measured {min(own):.3f}-{max(own):.3f} over heads 8-64")
+    for (model, tokens, backend), (measured, modelled) in sorted(moe_model_over_measured().items()):
+        lines.append(f"moe {model:16s} {tokens:5d} tokens/expert {backend:14s}: measured {measured * 1e3:6.3f} ms, "
+                     f"model {modelled * 1e3:6.3f} ms ({modelled / measured:.2f})")
     shares, cal = hbm_shares(), load_calibration()
     lines.append(f"HBM: copy {shares['copy']:.3f}, add {shares['add']:.3f} of peak; model hbm_bw_efficiency "
                  f"{cal.hbm_bw_efficiency:.2f}")

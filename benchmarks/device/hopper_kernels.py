@@ -18,6 +18,8 @@ never zeros):
 * ``attention``: ``scaled_dot_product_attention`` (BF16, head dim 128 and 64) through the cuDNN and
   the flash backends, causal and unmasked, forward alone and forward + backward.
 * ``lora``: the BF16 GEMMs of a rank-16 LoRA adapter on each Llama 2 70B projection (``lora_shapes``).
+* ``moe``: the GEMMs of 8 local SwiGLU experts of Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B and DeepSeek-V3 at
+  256-8192 routed tokens each: a loop of FP8 / BF16 cuBLAS calls and one BF16 ``torch._grouped_mm`` (``moe_cases``).
 * ``sustained``: 8192^3 GEMMs back to back from an idle GPU, rate and clocks against time (``sustained_cases``).
 * ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
 * ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
@@ -150,6 +152,58 @@ def lora_shapes(quick: bool, rank: int = 16) -> list[tuple[str, str, int, int, i
                            (layer, "up_dgrad", tp, tokens, rank, n), (layer, "up_wgrad", tp, n, rank, tokens),
                            (layer, "down_dgrad", tp, tokens, k, rank), (layer, "down_wgrad", tp, rank, k, tokens)]
     return shapes[:6] if quick else shapes
+
+
+MOE_EXPERTS = {"qwen3_30b_a3b": (2048, 768), "qwen3_235b_a22b": (4096, 1536), "gpt_oss_120b": (2880, 2880),
+               "deepseek_v3": (7168, 2048)}
+"""(hidden, expert FFN width) of the routed experts (models/*.yaml, from the HF configs); SwiGLU: fc1 is 2 x width."""
+
+
+def moe_cases(rec: Recorder, dev: torch.device, quick: bool, experts: int = 8) -> None:
+    """The six GEMMs of ``experts`` local SwiGLU experts (fc1 / fc2 forward, data and weight gradients) with
+    ``tokens`` routed rows each, three ways: one ``torch._scaled_mm`` per expert in FP8 (fast accumulation in the
+    forward, split in the backward, as TransformerEngine's GroupedLinear runs them), one BF16 ``F.linear`` per
+    expert, and one BF16 ``torch._grouped_mm`` call for all of them (recorded as an error where this build lacks
+    it). ``median_s`` is the time of all ``experts`` GEMMs; ``batch`` = experts, ``m`` / ``n`` / ``k`` per expert."""
+    one = torch.ones((), device=dev, dtype=torch.float32)
+    token_counts = (256, 1024, 4096, 8192)
+    for model, (hidden, width) in list(MOE_EXPERTS.items())[: 1 if quick else None]:
+        for tokens in token_counts[: 1 if quick else None]:
+            gemms = {"fc1_fprop": (tokens, 2 * width, hidden), "fc2_fprop": (tokens, hidden, width),
+                     "fc1_dgrad": (tokens, hidden, 2 * width), "fc2_dgrad": (tokens, width, hidden),
+                     "fc1_wgrad": (2 * width, hidden, tokens), "fc2_wgrad": (hidden, width, tokens)}
+            for pas, (m, n, k) in gemms.items():
+                a = [torch.randn(m, k, device=dev, dtype=torch.bfloat16) for _ in range(experts)]
+                w = [torch.randn(n, k, device=dev, dtype=torch.bfloat16) for _ in range(experts)]
+                a8 = [x.to(torch.float8_e4m3fn) for x in a]
+                w8 = [x.to(torch.float8_e4m3fn) for x in w]
+                fast = pas.endswith("fprop")
+                flop = 2.0 * m * n * k * experts
+                labels = {"section": "moe", "layer": f"{model}_t{tokens}", "pass": pas, "m": m, "n": n, "k": k,
+                          "batch": experts}
+
+                def loop_fp8(a8=a8, w8=w8, fast=fast) -> None:
+                    for x, y in zip(a8, w8, strict=True):
+                        torch._scaled_mm(x, y.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16,
+                                         use_fast_accum=fast)
+
+                def loop_bf16(a=a, w=w) -> None:
+                    for x, y in zip(a, w, strict=True):
+                        F.linear(x, y)
+
+                stacked_a = torch.cat(a)
+                stacked_w = torch.stack(w).transpose(1, 2)  # (experts, k, n), column-major per expert
+                offsets = torch.arange(1, experts + 1, device=dev, dtype=torch.int32) * m
+
+                def grouped_bf16(stacked_a=stacked_a, stacked_w=stacked_w, offsets=offsets) -> None:
+                    torch._grouped_mm(stacked_a, stacked_w, offs=offsets, out_dtype=torch.bfloat16)
+
+                rec.case(loop_fp8, flop, experts * (m * k + n * k + 2.0 * m * n), dtype="fp8_e4m3",
+                         backend="cublaslt_loop", fast_accum=int(fast), **labels)
+                rec.case(loop_bf16, flop, experts * 2.0 * (m * k + n * k + m * n), dtype="bf16", backend="cublas_loop",
+                         **labels)
+                rec.case(grouped_bf16, flop, experts * 2.0 * (m * k + n * k + m * n), dtype="bf16",
+                         backend="grouped_mm", **labels)
 
 
 def sustained_cases(folder: Path, dev: torch.device, seconds: float = 12.0) -> None:
@@ -295,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
                 "gemm": lambda: gemm_cases(rec, gemm_shapes(args.quick), dev),
                 "attention": lambda: attention_cases(rec, dev, args.quick),
                 "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
-                "sustained": lambda: sustained_cases(args.out, dev)}
+                "sustained": lambda: sustained_cases(args.out, dev),
+                "moe": lambda: moe_cases(rec, dev, args.quick)}
     for name in args.sections.split(","):
         started = time.perf_counter()
         try:
