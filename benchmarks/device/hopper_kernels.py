@@ -63,7 +63,7 @@ def bench(fn: Callable[[], object]) -> tuple[float, float, float]:
 
 def smi() -> dict[str, str]:
     """Clocks, power and throttle reasons as nvidia-smi reads them now."""
-    keys = "clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active,clocks.max.sm"
+    keys = "clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active,clocks.max.sm,driver_version"
     try:
         out = subprocess.run(["nvidia-smi", f"--query-gpu={keys}", "--format=csv,noheader"], capture_output=True,
                              text=True, timeout=20).stdout.strip()
@@ -328,12 +328,19 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
               flush=True)
 
 
+SECTIONS = ("gemm", "attention", "hbm", "launch", "lora", "sustained", "moe")
+"""What ``--sections`` may name (the module doc says what each times)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for kernels.csv and environment.json")
     parser.add_argument("--quick", action="store_true", help="a few cases per section (a check of the script)")
     parser.add_argument("--sections", default="gemm,attention,hbm,launch", help="comma-separated sections to run")
     args = parser.parse_args(argv)
+    unknown = set(args.sections.split(",")) - set(SECTIONS)
+    if unknown:
+        parser.error(f"--sections: unknown {sorted(unknown)}; allowed: {', '.join(SECTIONS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
