@@ -18,6 +18,7 @@ and part columns; the attention, HBM and launch constants of data/calibration/mo
   700 W power cap), BF16 and FP8;
 * the six GEMMs of 8 local MoE experts (Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B, DeepSeek-V3) at 256-8192 routed
   tokens each: one grouped call (device time) and one call per expert from Python (host issue time where short);
+* the model's power at the two power-capped operating points (rate, clock) against the board power measured there;
 * cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask and
   backward factors); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
   against ``kernel_overhead_s``.
@@ -32,19 +33,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from mamf_load_power import dynamic_energy_j, gemm_activity
 from xla_gemm_rates import fit_k_half_ladder, geomean, isolated_calibration, part_hardware, print_report, rms_log
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
+from archsweep.load.technology import load_technology
+from archsweep.model.area import die_area
 from archsweep.model.attention_kernel import attention_head_dim_factor
 from archsweep.model.gemm import PartFill, gemm_time_s
+from archsweep.model.power import static_power_w
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 
 PART = "H200"
-KERNELS, SUSTAINED = "h200_kernels.csv", "h200_sustained_gemm.csv"
+KERNELS, SUSTAINED, SMI = "h200_kernels.csv", "h200_sustained_gemm.csv", "h200_sustained_smi.csv"
 LADDER_REFERENCE_K = 13312
-"""K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), measured on both ladders."""
+"""K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), on both ladders."""
 HBM_PEAK_BYTES_PER_S = 4.8e12
 """H200 HBM3e peak (data/hardware/catalog.yaml)."""
 
@@ -131,7 +136,8 @@ def fill_fit(variant: str) -> tuple[float, float, int]:
     """(K-half, rms of log ratio, points) fitted on both K ladders' rates at K 512-8192 over K 13312."""
     rate = {(g.m, g.n, g.k): g.m * g.n * g.k / g.seconds for g in load_gemms()
             if g.variant == variant and g.group == "k_ladder"}
-    ladder = [(k, v / rate[(m, n, LADDER_REFERENCE_K)]) for (m, n, k), v in rate.items() if 512 <= k < LADDER_REFERENCE_K]
+    ladder = [(k, v / rate[(m, n, LADDER_REFERENCE_K)]) for (m, n, k), v in rate.items()
+              if 512 <= k < LADDER_REFERENCE_K]
     k_half, rms = fit_k_half_ladder(ladder, float(LADDER_REFERENCE_K))
     return k_half, rms, len(ladder)
 
@@ -161,6 +167,37 @@ def burst_and_sustained(dtype: str) -> tuple[float, float]:
     return (float(np.median([v for t, v in rows if t < 0.045])), float(np.median([v for t, v in rows if t >= 2.0])))
 
 
+def capped_operating_points() -> dict[str, tuple[float, float, float]]:
+    """(FLOP/s, SM clock Hz, board power W) of the sustained 8192^3 GEMMs per datatype ("bf16", "fp8_e4m3"): the
+    rate from 2 s on (:func:`burst_and_sustained`), and the median clock and power of nvidia-smi's samples in the
+    datatype's stretch above 600 W (the series ran BF16, 5 s idle, then FP8: the first and second stretch)."""
+    stretches: list[list[tuple[float, float]]] = []
+    previous_hot = False
+    for r in _rows(SMI):
+        clock_mhz, power_w = float(r[" clocks.current.sm [MHz]"].split()[0]), float(r[" power.draw [W]"].split()[0])
+        hot = power_w > 600.0
+        if hot and not previous_hot:
+            stretches.append([])
+        if hot:
+            stretches[-1].append((clock_mhz * 1e6, power_w))
+        previous_hot = hot
+    points = {}
+    for dtype, stretch in zip(("bf16", "fp8_e4m3"), stretches, strict=True):
+        points[dtype] = (burst_and_sustained(dtype)[1], float(np.median([c for c, _ in stretch])),
+                         float(np.median([w for _, w in stretch])))
+    return points
+
+
+def model_power_at(dtype: str, rate_flop_per_s: float, clock_hz: float) -> float:
+    """The model's power, W, of the catalog H200 running back-to-back GEMMs of ``dtype`` at ``rate_flop_per_s`` and
+    ``clock_hz`` (dynamic energy of the GEMM activity of :mod:`mamf_load_power` + static power at that clock)."""
+    hw, tech = part_hardware(PART), load_technology()
+    scale = clock_hz / float(np.ravel(hw.clock_hz)[0])
+    activity = gemm_activity(hw, "fp8" if dtype.startswith("fp8") else "bf16", np.asarray(rate_flop_per_s))
+    area = die_area(hw, tech)
+    return float(np.ravel(dynamic_energy_j(hw, tech, activity, scale) + static_power_w(hw, tech, area, scale))[0])
+
+
 def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int, int, int, str, float]]:
     """(seq, heads, head dim, causal, pass, model / measured time) of every ``backend`` attention case; the
     model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim factor
@@ -173,11 +210,13 @@ def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int
         if r["section"] != "attention" or r["backend"] != backend or r["error"]:
             continue
         d, causal = int(r["head_dim"]), int(r["causal"])
-        rate = base * float(attention_head_dim_factor(d, d, cal)) * (1.0 if causal else cal.attention_noncausal_rate_ratio)
+        mask = 1.0 if causal else cal.attention_noncausal_rate_ratio
+        rate = base * float(attention_head_dim_factor(d, d, cal)) * mask
         fwd_flop = float(r["flop"]) / (3.5 if r["pass"] == "fwd_bwd" else 1.0)
         model = fwd_flop / rate
         if r["pass"] == "fwd_bwd":
-            model += cal.flash_attention_backward_flop_ratio * fwd_flop / (rate * cal.flash_attention_backward_efficiency_ratio)
+            backward_rate = rate * cal.flash_attention_backward_efficiency_ratio
+            model += cal.flash_attention_backward_flop_ratio * fwd_flop / backward_rate
         out.append((int(r["seq"]), int(r["heads"]), d, causal, r["pass"], model / float(r["median_s"])))
     return out
 
@@ -210,6 +249,9 @@ def report() -> list[str]:
         burst, held = burst_and_sustained(dtype)
         lines.append(f"{dtype} 8192^3: burst {burst / 1e12:.0f} TFLOP/s, from 2 s on {held / 1e12:.0f} "
                      f"(sustained / burst {held / burst:.3f})")
+    for dtype, (rate, clock_hz, power_w) in capped_operating_points().items():
+        lines.append(f"{dtype} at the cap: {rate / 1e12:.0f} TFLOP/s at {clock_hz / 1e6:.0f} MHz, {power_w:.0f} W "
+                     f"measured; the model's power there {model_power_at(dtype, rate, clock_hz):.0f} W")
     attention = attention_model_over_measured()
     for seq in sorted({a[0] for a in attention}):
         for causal in (1, 0):
@@ -223,10 +265,10 @@ def report() -> list[str]:
     shares, cal = hbm_shares(), load_calibration()
     lines.append(f"HBM: copy {shares['copy']:.3f}, add {shares['add']:.3f} of peak; model hbm_bw_efficiency "
                  f"{cal.hbm_bw_efficiency:.2f}")
-    launch = launch_seconds()
-    lines.append(f"launch: per kernel in a CUDA graph {launch['graph_add_'] * 1e6:.2f} us (add), "
-                 f"{launch['graph_linear_16'] * 1e6:.2f} us (16 x 16 linear); eager host issue {launch['eager_add_'] * 1e6:.1f}"
-                 f" / {launch['eager_linear_16'] * 1e6:.1f} us; model kernel_overhead_s {cal.kernel_overhead_s * 1e6:.1f} us")
+    us = {name: seconds * 1e6 for name, seconds in launch_seconds().items()}
+    lines.append(f"launch: per kernel in a CUDA graph {us['graph_add_']:.2f} us (add), {us['graph_linear_16']:.2f} us "
+                 f"(16 x 16 linear); eager host issue {us['eager_add_']:.1f} / {us['eager_linear_16']:.1f} us; model "
+                 f"kernel_overhead_s {cal.kernel_overhead_s * 1e6:.1f} us")
     return lines
 
 
