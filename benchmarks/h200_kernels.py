@@ -18,6 +18,7 @@ and part columns; the attention, HBM and launch constants of data/calibration/mo
   700 W power cap), BF16 and FP8;
 * the six GEMMs of 8 local MoE experts (Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B, DeepSeek-V3) at 256-8192 routed
   tokens each: one grouped call (device time) and one call per expert from Python (host issue time where short);
+* the clock and power of a Llama 2 70B LoRA layer's kernels run back to back (``h200_layer_mix.csv``);
 * the model's power at the two power-capped operating points (rate, clock) against the board power measured there;
 * cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask and
   backward factors); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
@@ -48,6 +49,7 @@ from archsweep.spec.hardware import HardwareArrays
 
 PART = "H200"
 KERNELS, SUSTAINED, SMI = "h200_kernels.csv", "h200_sustained_gemm.csv", "h200_sustained_smi.csv"
+LAYER_MIX, LAYER_MIX_SMI = "h200_layer_mix.csv", "h200_layer_mix_smi.csv"
 LADDER_REFERENCE_K = 13312
 """K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), on both ladders."""
 HBM_PEAK_BYTES_PER_S = 4.8e12
@@ -167,13 +169,12 @@ def burst_and_sustained(dtype: str) -> tuple[float, float]:
     return (float(np.median([v for t, v in rows if t < 0.045])), float(np.median([v for t, v in rows if t >= 2.0])))
 
 
-def capped_operating_points() -> dict[str, tuple[float, float, float]]:
-    """(FLOP/s, SM clock Hz, board power W) of the sustained 8192^3 GEMMs per datatype ("bf16", "fp8_e4m3"): the
-    rate from 2 s on (:func:`burst_and_sustained`), and the median clock and power of nvidia-smi's samples in the
-    datatype's stretch above 600 W (the series ran BF16, 5 s idle, then FP8: the first and second stretch)."""
+def hot_stretches(name: str) -> list[tuple[float, float]]:
+    """(median SM clock Hz, median board power W) of each stretch of nvidia-smi samples above 600 W in the file
+    ``name``, in time order: one per workload of a series (each starts after 5 s idle)."""
     stretches: list[list[tuple[float, float]]] = []
     previous_hot = False
-    for r in _rows(SMI):
+    for r in _rows(name):
         clock_mhz, power_w = float(r[" clocks.current.sm [MHz]"].split()[0]), float(r[" power.draw [W]"].split()[0])
         hot = power_w > 600.0
         if hot and not previous_hot:
@@ -181,11 +182,25 @@ def capped_operating_points() -> dict[str, tuple[float, float, float]]:
         if hot:
             stretches[-1].append((clock_mhz * 1e6, power_w))
         previous_hot = hot
-    points = {}
-    for dtype, stretch in zip(("bf16", "fp8_e4m3"), stretches, strict=True):
-        points[dtype] = (burst_and_sustained(dtype)[1], float(np.median([c for c, _ in stretch])),
-                         float(np.median([w for _, w in stretch])))
-    return points
+    return [(float(np.median([c for c, _ in s])), float(np.median([w for _, w in s]))) for s in stretches]
+
+
+def capped_operating_points() -> dict[str, tuple[float, float, float]]:
+    """(FLOP/s, SM clock Hz, board power W) of the sustained 8192^3 GEMMs per datatype ("bf16", "fp8_e4m3"): the
+    rate from 2 s on (:func:`burst_and_sustained`) and the clock and power of the datatype's stretch above 600 W
+    (:func:`hot_stretches`; the series ran BF16, then FP8)."""
+    return {dtype: (burst_and_sustained(dtype)[1], *stretch)
+            for dtype, stretch in zip(("bf16", "fp8_e4m3"), hot_stretches(SMI), strict=True)}
+
+
+def layer_mix_points() -> dict[str, tuple[float, float, float]]:
+    """(median seconds per layer from 3 s on, SM clock Hz, board power W) of each LoRA layer mix of
+    ``h200_layer_mix.csv`` (the TP4 shard, then the TP1 CP2 one; clock and power: :func:`hot_stretches`)."""
+    rows = _rows(LAYER_MIX)
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    layer_s = {w: float(np.median([float(r["seconds_per_call"]) for r in rows
+                                   if r["workload"] == w and float(r["elapsed_s"]) >= 3.0])) for w in workloads}
+    return {w: (layer_s[w], *stretch) for w, stretch in zip(workloads, hot_stretches(LAYER_MIX_SMI), strict=True)}
 
 
 def model_power_at(dtype: str, rate_flop_per_s: float, clock_hz: float) -> float:
@@ -252,6 +267,8 @@ def report() -> list[str]:
     for dtype, (rate, clock_hz, power_w) in capped_operating_points().items():
         lines.append(f"{dtype} at the cap: {rate / 1e12:.0f} TFLOP/s at {clock_hz / 1e6:.0f} MHz, {power_w:.0f} W "
                      f"measured; the model's power there {model_power_at(dtype, rate, clock_hz):.0f} W")
+    for workload, (layer_s, clock_hz, power_w) in layer_mix_points().items():
+        lines.append(f"{workload} layer mix: {layer_s * 1e3:.2f} ms per layer, {clock_hz / 1e6:.0f} MHz, {power_w:.0f} W")
     attention = attention_model_over_measured()
     for seq in sorted({a[0] for a in attention}):
         for causal in (1, 0):

@@ -21,6 +21,8 @@ never zeros):
 * ``moe``: the GEMMs of 8 local SwiGLU experts of Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B and DeepSeek-V3 at
   256-8192 routed tokens each: a loop of FP8 / BF16 cuBLAS calls and one BF16 ``torch._grouped_mm`` (``moe_cases``).
 * ``sustained``: 8192^3 GEMMs back to back from an idle GPU, rate and clocks against time (``sustained_cases``).
+* ``mix``: a Llama 2 70B LoRA layer's kernels back to back on the TP4 and the TP1 CP2 shard, layer time, clock and
+  power against time (``mix_cases``).
 * ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
 * ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
   the device idle) and device time per kernel replayed from a CUDA graph (launch and tail).
@@ -45,6 +47,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from series import lora_layer, timed_series
 
 FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m", "n", "k", "batch", "heads",
           "seq", "head_dim", "causal", "median_s", "q20_s", "q80_s", "flop", "bytes", "tflop_per_s",
@@ -207,44 +210,28 @@ def moe_cases(rec: Recorder, dev: torch.device, quick: bool, experts: int = 8) -
 
 
 def sustained_cases(folder: Path, dev: torch.device, seconds: float = 12.0) -> None:
-    """8192^3 GEMMs back to back for ``seconds`` per datatype from an idle GPU: the rate of each batch of ten
-    (CUDA events) against time, and nvidia-smi's clocks and power sampled every 250 ms beside it
-    (``sustained.csv``, ``smi_sustained.csv``): the burst rate against the power-capped sustained one."""
-    keys = "timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active"
-    with (folder / "smi_sustained.csv").open("w") as log:
-        sampler = subprocess.Popen(["nvidia-smi", f"--query-gpu={keys}", "--format=csv", "-lms", "250"], stdout=log)
-        try:
-            _sustained_series(folder, dev, seconds)
-        finally:
-            sampler.terminate()
-            sampler.wait(timeout=10)
-
-
-def _sustained_series(folder: Path, dev: torch.device, seconds: float) -> None:
+    """8192^3 GEMMs back to back for ``seconds`` per datatype from an idle GPU (:func:`series.timed_series`, ten
+    GEMMs per sample; ``sustained.csv``, ``smi_sustained.csv``): the burst rate against the power-capped one."""
     size = 8192
     a = torch.randn(size, size, device=dev, dtype=torch.bfloat16)
     w = torch.randn(size, size, device=dev, dtype=torch.bfloat16)
     a8, w8 = a.to(torch.float8_e4m3fn), w.to(torch.float8_e4m3fn)
     one = torch.ones((), device=dev, dtype=torch.float32)
-    kernels = {"bf16": lambda: F.linear(a, w),
-               "fp8_e4m3": lambda: torch._scaled_mm(a8, w8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16,
-                                                    use_fast_accum=True)}
-    with (folder / "sustained.csv").open("w", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(["dtype", "unix_time_s", "elapsed_s", "tflop_per_s"])
-        for dtype, fn in kernels.items():
-            time.sleep(5.0)  # let the clocks fall back to idle
-            start = time.time()
-            while time.time() - start < seconds:
-                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                begin.record()
-                for _ in range(10):
-                    fn()
-                end.record()
-                end.synchronize()
-                out.writerow([dtype, f"{time.time():.3f}", f"{time.time() - start:.3f}",
-                              f"{10 * 2.0 * size**3 / (begin.elapsed_time(end) * 1e-3) / 1e12:.1f}"])
-            handle.flush()
+    flop = 2.0 * size**3
+    workloads = {"bf16": (lambda: F.linear(a, w), flop),
+                 "fp8_e4m3": (lambda: torch._scaled_mm(a8, w8.t(), scale_a=one, scale_b=one,
+                                                       out_dtype=torch.bfloat16, use_fast_accum=True), flop)}
+    timed_series(folder, "sustained", workloads, seconds, calls_per_sample=10)
+
+
+def mix_cases(folder: Path, dev: torch.device, seconds: float = 12.0) -> None:
+    """A Llama 2 70B LoRA layer's kernels (:func:`series.lora_layer`) back to back for ``seconds`` from an idle GPU, on
+    the shard of TP4 (8,192 tokens, 16 heads, FFN 7,168) and of TP1 CP2 (4,096 tokens, 64 heads, FFN 28,672, the
+    ring's second step against 2,048 more keys): layer time, clock and power against time (``mix.csv``,
+    ``smi_mix.csv``)."""
+    workloads = {"llama2_70b_lora_tp4_cp1": lora_layer(dev, 8192, 16, 2, 7168, 0),
+                 "llama2_70b_lora_tp1_cp2": lora_layer(dev, 4096, 64, 8, 28672, 2048)}
+    timed_series(folder, "mix", workloads, seconds, calls_per_sample=1)
 
 
 def attention_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
@@ -328,7 +315,7 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
               flush=True)
 
 
-SECTIONS = ("gemm", "attention", "hbm", "launch", "lora", "sustained", "moe")
+SECTIONS = ("gemm", "attention", "hbm", "launch", "lora", "sustained", "moe", "mix")
 """What ``--sections`` may name (the module doc says what each times)."""
 
 
@@ -357,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                 "attention": lambda: attention_cases(rec, dev, args.quick),
                 "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
                 "sustained": lambda: sustained_cases(args.out, dev),
-                "moe": lambda: moe_cases(rec, dev, args.quick)}
+                "moe": lambda: moe_cases(rec, dev, args.quick),
+                "mix": lambda: mix_cases(args.out, dev)}
     for name in args.sections.split(","):
         started = time.perf_counter()
         try:

@@ -9,6 +9,7 @@ validation figures that justify it.
 
 from __future__ import annotations
 
+import re
 from types import ModuleType
 
 import numpy as np
@@ -141,3 +142,23 @@ def test_model_power_at_the_capped_points(bench: ModuleType) -> None:
     fp8 = bench.model_power_at("fp8_e4m3", points["fp8_e4m3"][0], points["fp8_e4m3"][1])
     assert bf16 == pytest.approx(629.0, abs=8.0)
     assert fp8 == pytest.approx(523.0, abs=8.0)
+
+
+def test_lora_layer_kernels_run_at_the_power_cap(bench: ModuleType) -> None:
+    """A Llama 2 70B LoRA layer's kernels back to back (FP8 projections, BF16 adapters, cuDNN attention, plain-PyTorch
+    elementwise; one GPU, no communication) hold the board at 692-694 W, the 700 W cap: the SM clock 1,860 MHz on the
+    TP4 shard and 1,680 MHz on the denser TP1 CP2 shard. The model puts the H200 llama2_70b_lora steps of those
+    layouts at 442 W (HPE n2, TP4) and 483 W (Oracle n1, TP1 CP2) and runs them at the catalog 1,830 MHz: its Hopper
+    step power is ~30 % low, so its DVFS never throttles them (s31)."""
+    points = bench.layer_mix_points()
+    assert set(points) == {"llama2_70b_lora_tp4_cp1", "llama2_70b_lora_tp1_cp2"}
+    assert all(p[2] == pytest.approx(693.0, abs=6.0) for p in points.values())
+    assert points["llama2_70b_lora_tp4_cp1"][1] == pytest.approx(1860e6, rel=0.03)
+    assert points["llama2_70b_lora_tp1_cp2"][1] == pytest.approx(1680e6, rel=0.03)
+    assert points["llama2_70b_lora_tp1_cp2"][1] < 1830e6 < points["llama2_70b_lora_tp4_cp1"][1]
+    breakdown = load_benchmark("row_breakdown").breakdown
+    for run_id, watts in (("mlperf_train_v5.0_HPE_HPE-Cray-XD670-H200-SXM5-141GB_n2_24.09_llama2_70b_lora", 442.0),
+                          ("mlperf_train_v5.0_Oracle_1xBM.GPU.H200.8_llama2_70b_lora", 483.0)):
+        text = breakdown(run_id)
+        assert "clock after DVFS 1.830 GHz" in text
+        assert float(re.search(r"power (\d+) W of TDP 700 W", text).group(1)) == pytest.approx(watts, abs=10.0)
