@@ -4,12 +4,13 @@
 
 ``data/validation/h200_kernels.csv`` holds the kernels that ``benchmarks/device/hopper_kernels.py`` timed on one
 H200 SXM (700 W) on 2026-12-04 (PyTorch 2.11 + CUDA 13.0: cuBLAS / cuBLASLt GEMMs, cuDNN 9.19 and flash SDPA
-attention; two runs, the GEMM section in both; data/validation/SOURCE.md), ``h200_sustained_gemm.csv`` the rate of
-back-to-back 8192^3 GEMMs against time from an idle GPU. Printed, each against the model
+attention; three runs, the GEMM section in the first two, the MoE GEMMs in the third; data/validation/SOURCE.md),
+``h200_sustained_gemm.csv`` / ``h200_layer_mix.csv`` back-to-back 8192^3 GEMMs and LoRA layers against time from
+an idle GPU, with nvidia-smi's clock and power beside them. Printed, each against the model
 (:func:`archsweep.model.gemm.gemm_time_s` with ``gemm_in_training_ratio`` 1, the catalog H200's MAMF efficiency
 and part columns; the attention, HBM and launch constants of data/calibration/model.yaml):
 
-* the two runs' spread (the noise floor of every comparison below);
+* the spread of the GEMMs the first two runs both timed (the noise floor of every comparison below);
 * model / measured GEMM time per shape group (K ladders, square M = N at K 4096, Llama 2 70B layer GEMMs by tensor
   parallelism, the GEMMs of a rank-16 LoRA adapter), geometric mean and rms of the log ratio;
 * the pipeline-fill K-half the measured K ladders fit (rates at K 512-8192 over K 13312 at the same M x N:
@@ -52,8 +53,6 @@ KERNELS, SUSTAINED, SMI = "h200_kernels.csv", "h200_sustained_gemm.csv", "h200_s
 LAYER_MIX, LAYER_MIX_SMI = "h200_layer_mix.csv", "h200_layer_mix_smi.csv"
 LADDER_REFERENCE_K = 13312
 """K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), on both ladders."""
-HBM_PEAK_BYTES_PER_S = 4.8e12
-"""H200 HBM3e peak (data/hardware/catalog.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,8 @@ def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int
 
 def hbm_shares() -> dict[str, float]:
     """Measured bandwidth over the HBM peak per kernel ("copy", "add"), bytes read + written."""
-    return {r["backend"]: float(r["bytes"]) / float(r["median_s"]) / HBM_PEAK_BYTES_PER_S
+    peak = float(np.ravel(part_hardware(PART).hbm_bw_bytes_per_s)[0])
+    return {r["backend"]: float(r["bytes"]) / float(r["median_s"]) / peak
             for r in _rows(KERNELS) if r["section"] == "hbm"}
 
 
