@@ -54,6 +54,22 @@ FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m
           "tb_per_s", "error"]
 
 HIDDEN, KV_WIDTH, FFN = 8192, 1024, 28672  # Llama 2 70B: 64 heads x 128, 8 KV heads, SwiGLU 28672
+PASSES = ("fprop", "dgrad", "wgrad")
+
+
+def training_passes(tokens: int, n: int, k: int) -> list[tuple[int, int, int]]:
+    """(m, n, k) of a Linear's three GEMMs, in :data:`PASSES` order, for ``tokens`` rows of a (k -> n) weight:
+    forward (T x k) @ (k x n), data gradient (T x n) @ (n x k), weight gradient (n x T) @ (T x k)."""
+    return [(tokens, n, k), (tokens, k, n), (n, k, tokens)]
+
+
+def llama_shards() -> list[tuple[str, int, int, int, int]]:
+    """(projection, tokens, tp, n, k) of every Llama 2 70B projection's weight shard at 4,096 / 8,192 tokens and
+    tensor parallelism 1, 2, 4 and 8: column-parallel projections split the output width, row-parallel ones the input."""
+    projections = {"qkv": (HIDDEN + 2 * KV_WIDTH, HIDDEN, True), "proj": (HIDDEN, HIDDEN, False),
+                   "fc1": (2 * FFN, HIDDEN, True), "fc2": (HIDDEN, FFN, False)}
+    return [(name, tokens, tp, *((n_out // tp, k_in) if column else (n_out, k_in // tp)))
+            for tokens in (4096, 8192) for tp in (1, 2, 4, 8) for name, (n_out, k_in, column) in projections.items()]
 
 
 def bench(fn: Callable[[], object]) -> tuple[float, float, float]:
@@ -125,15 +141,9 @@ def gemm_shapes(quick: bool) -> list[tuple[str, str, int, int, int, int]]:
     shapes = [("k_ladder", "", 0, 8192, 8192, k) for k in ks] + [("k_ladder", "", 0, 4096, 7168, k) for k in ks]
     shapes += [("square", "", 0, s, s, 4096) for s in (1024, 1408, 1536, 2048, 2560, 3072, 4096, 6144)]
     shapes += [("mamf_h100", "", 0, 2048, 2048, 13312)]
-    layers = {"qkv": (HIDDEN + 2 * KV_WIDTH, HIDDEN, True), "proj": (HIDDEN, HIDDEN, False),
-              "fc1": (2 * FFN, HIDDEN, True), "fc2": (HIDDEN, FFN, False)}
-    for tokens in (4096, 8192):
-        for tp in (1, 2, 4, 8):
-            for name, (n_out, k_in, column) in layers.items():
-                n, k = (n_out // tp, k_in) if column else (n_out, k_in // tp)
-                shapes += [(f"llama2_70b_{name}_t{tokens}", "fprop", tp, tokens, n, k),
-                           (f"llama2_70b_{name}_t{tokens}", "dgrad", tp, tokens, k, n),
-                           (f"llama2_70b_{name}_t{tokens}", "wgrad", tp, n, k, tokens)]
+    for name, tokens, tp, n, k in llama_shards():
+        shapes += [(f"llama2_70b_{name}_t{tokens}", pas, tp, *mnk)
+                   for pas, mnk in zip(PASSES, training_passes(tokens, n, k), strict=True)]
     if quick:
         return shapes[:2] + shapes[-3:]
     return shapes
@@ -143,17 +153,13 @@ def lora_shapes(quick: bool, rank: int = 16) -> list[tuple[str, str, int, int, i
     """(layer, pass, tp, m, n, k) of the BF16 GEMMs of a rank-``rank`` LoRA adapter on each Llama 2 70B projection
     (forward: down (T x k_in) @ (k_in x r), up (T x r) @ (r x n_out); backward: each one's data and weight
     gradient), per rank's widths at tensor parallelism 1, 2, 4 and 8, 4,096 and 8,192 tokens."""
-    layers = {"qkv": (HIDDEN + 2 * KV_WIDTH, HIDDEN, True), "proj": (HIDDEN, HIDDEN, False),
-              "fc1": (2 * FFN, HIDDEN, True), "fc2": (HIDDEN, FFN, False)}
     shapes = []
-    for tokens in (4096, 8192):
-        for tp in (1, 2, 4, 8):
-            for name, (n_out, k_in, column) in layers.items():
-                n, k = (n_out // tp, k_in) if column else (n_out, k_in // tp)
-                layer = f"lora{rank}_{name}_t{tokens}"
-                shapes += [(layer, "down_fprop", tp, tokens, rank, k), (layer, "up_fprop", tp, tokens, n, rank),
-                           (layer, "up_dgrad", tp, tokens, rank, n), (layer, "up_wgrad", tp, n, rank, tokens),
-                           (layer, "down_dgrad", tp, tokens, k, rank), (layer, "down_wgrad", tp, rank, k, tokens)]
+    for name, tokens, tp, n, k in llama_shards():
+        down, up = training_passes(tokens, rank, k), training_passes(tokens, n, rank)
+        layer = f"lora{rank}_{name}_t{tokens}"
+        shapes += [(layer, "down_fprop", tp, *down[0]), (layer, "up_fprop", tp, *up[0]),
+                   (layer, "up_dgrad", tp, *up[1]), (layer, "up_wgrad", tp, *up[2]),
+                   (layer, "down_dgrad", tp, *down[1]), (layer, "down_wgrad", tp, *down[2])]
     return shapes[:6] if quick else shapes
 
 
@@ -172,9 +178,8 @@ def moe_cases(rec: Recorder, dev: torch.device, quick: bool, experts: int = 8) -
     token_counts = (256, 1024, 4096, 8192)
     for model, (hidden, width) in list(MOE_EXPERTS.items())[: 1 if quick else None]:
         for tokens in token_counts[: 1 if quick else None]:
-            gemms = {"fc1_fprop": (tokens, 2 * width, hidden), "fc2_fprop": (tokens, hidden, width),
-                     "fc1_dgrad": (tokens, hidden, 2 * width), "fc2_dgrad": (tokens, width, hidden),
-                     "fc1_wgrad": (2 * width, hidden, tokens), "fc2_wgrad": (hidden, width, tokens)}
+            fc = {"fc1": training_passes(tokens, 2 * width, hidden), "fc2": training_passes(tokens, hidden, width)}
+            gemms = {f"{name}_{pas}": fc[name][i] for i, pas in enumerate(PASSES) for name in fc}
             for pas, (m, n, k) in gemms.items():
                 a = [torch.randn(m, k, device=dev, dtype=torch.bfloat16) for _ in range(experts)]
                 w = [torch.randn(n, k, device=dev, dtype=torch.bfloat16) for _ in range(experts)]
