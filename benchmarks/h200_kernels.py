@@ -33,18 +33,24 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-from mamf_load_power import dynamic_energy_j, gemm_activity
-from xla_gemm_rates import fit_k_half_ladder, geomean, isolated_calibration, part_hardware, print_report, rms_log
+from mamf_load_power import gemm_load_power_w
+from xla_gemm_rates import (
+    fit_k_half_ladder,
+    geomean,
+    isolated_calibration,
+    isolated_gemm_s,
+    part_hardware,
+    print_report,
+    rms_log,
+)
 
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
-from archsweep.model.area import die_area
 from archsweep.model.attention_kernel import attention_head_dim_factor
-from archsweep.model.gemm import PartFill, gemm_time_s
-from archsweep.model.power import static_power_w
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 
@@ -68,9 +74,17 @@ class Gemm:
     seconds: float
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+@cache
+def _rows(name: str) -> tuple[dict[str, str], ...]:
+    """The rows of data/validation/``name``, read once per process (callers only read them)."""
     with (data_dir() / "validation" / name).open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        return tuple(csv.DictReader(handle))
+
+
+@cache
+def _part() -> HardwareArrays:
+    """The catalog H200 with its part columns (:func:`xla_gemm_rates.part_hardware`), built once per process."""
+    return part_hardware(PART)
 
 
 def _variant(row: dict[str, str]) -> str:
@@ -113,20 +127,14 @@ def run_spread() -> tuple[float, float, int]:
 
 
 def model_gemm_s(g: Gemm, hw: HardwareArrays, cal: Calibration, batch: float = 1.0) -> float:
-    """The model's isolated time of ``g`` (``batch`` of them as one batched GEMM) on ``hw``: FP8 at the part's FP8
-    MAMF efficiency, one-byte operands."""
-    one_byte = g.variant != "bf16"
-    eff = hw.matrix_efficiency * (hw.fp8_matrix_efficiency_ratio if one_byte else 1.0)
-    t = gemm_time_s(np.float64(g.m), np.float64(g.n), np.float64(g.k), batch=batch,
-                    peak_flops=hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16,
-                    hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units, matrix_efficiency=eff,
-                    bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw))
-    return float(np.ravel(t)[0])
+    """The model's isolated time of ``g`` (``batch`` of them as one batched GEMM) on ``hw``
+    (:func:`xla_gemm_rates.isolated_gemm_s`; FP8 variants with one-byte operands)."""
+    return isolated_gemm_s(hw, cal, g.m, g.n, g.k, batch, g.variant != "bf16")
 
 
 def model_over_measured() -> dict[tuple[str, str], list[float]]:
     """Model / measured GEMM time per (variant, group)."""
-    hw, cal = part_hardware(PART), isolated_calibration()
+    hw, cal = _part(), isolated_calibration()
     ratios: dict[tuple[str, str], list[float]] = defaultdict(list)
     for g in load_gemms():
         ratios[(g.variant, g.group)].append(model_gemm_s(g, hw, cal) / g.seconds)
@@ -148,7 +156,7 @@ def moe_model_over_measured() -> dict[tuple[str, int, str], tuple[float, float]]
     backend): "grouped_mm" (one BF16 grouped call: the device time), "cublas_loop" / "cublaslt_loop" (one BF16 / FP8
     call per expert from Python: host-bound where the GEMMs are short). The model prices the 8 GEMMs of a pass as one
     batched GEMM (``gemm_time_s`` with batch 8), in the backend's datatype."""
-    hw, cal = part_hardware(PART), isolated_calibration()
+    hw, cal = _part(), isolated_calibration()
     sums: dict[tuple[str, int, str], tuple[float, float]] = {}
     for r in _rows(KERNELS):
         if r["section"] != "moe" or r["error"]:
@@ -204,12 +212,11 @@ def layer_mix_points() -> dict[str, tuple[float, float, float]]:
 
 def model_power_at(dtype: str, rate_flop_per_s: float, clock_hz: float) -> float:
     """The model's power, W, of the catalog H200 running back-to-back GEMMs of ``dtype`` at ``rate_flop_per_s`` and
-    ``clock_hz`` (dynamic energy of the GEMM activity of :mod:`mamf_load_power` + static power at that clock)."""
-    hw, tech = part_hardware(PART), load_technology()
+    ``clock_hz`` (:func:`mamf_load_power.gemm_load_power_w`)."""
+    hw = _part()
     scale = clock_hz / float(np.ravel(hw.clock_hz)[0])
-    activity = gemm_activity(hw, "fp8" if dtype.startswith("fp8") else "bf16", np.asarray(rate_flop_per_s))
-    area = die_area(hw, tech)
-    return float(np.ravel(dynamic_energy_j(hw, tech, activity, scale) + static_power_w(hw, tech, area, scale))[0])
+    datatype = "fp8" if dtype.startswith("fp8") else "bf16"
+    return float(np.ravel(gemm_load_power_w(hw, load_technology(), datatype, rate_flop_per_s, scale))[0])
 
 
 def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int, int, int, str, float]]:
@@ -217,7 +224,7 @@ def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int
     model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim factor
     (x ``attention_noncausal_rate_ratio`` unmasked), the backward's 2.5x FLOPs at
     ``flash_attention_backward_efficiency_ratio`` of it; ``fwd_bwd`` is forward + backward."""
-    hw, cal = part_hardware(PART), load_calibration()
+    hw, cal = _part(), load_calibration()
     base = float(np.ravel(hw.peak_matrix_flops_bf16 * hw.matrix_efficiency)[0]) * cal.flash_attention_efficiency
     out = []
     for r in _rows(KERNELS):
@@ -237,7 +244,7 @@ def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int
 
 def hbm_shares() -> dict[str, float]:
     """Measured bandwidth over the HBM peak per kernel ("copy", "add"), bytes read + written."""
-    peak = float(np.ravel(part_hardware(PART).hbm_bw_bytes_per_s)[0])
+    peak = float(np.ravel(_part().hbm_bw_bytes_per_s)[0])
     return {r["backend"]: float(r["bytes"]) / float(r["median_s"]) / peak
             for r in _rows(KERNELS) if r["section"] == "hbm"}
 
@@ -254,7 +261,7 @@ def report() -> list[str]:
              "variant    group                    GEMMs  geomean model/measured  rms log"]
     for (variant, group), values in sorted(model_over_measured().items(), key=lambda kv: (kv[0][1], kv[0][0])):
         lines.append(f"{variant:10s} {group:24s} {len(values):5d}  {geomean(values):22.3f}  {rms_log(values):7.3f}")
-    hw = part_hardware(PART)
+    hw = _part()
     model_k = {"bf16": float(np.ravel(hw.gemm_k_half_bf16)[0]), "fp8": float(np.ravel(hw.gemm_k_half_fp8)[0])}
     for variant in ("bf16", "fp8_fast", "fp8_split"):
         k_half, rms, points = fill_fit(variant)

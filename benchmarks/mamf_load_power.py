@@ -139,7 +139,7 @@ def mamf_rate(hw: HardwareArrays, datatype: str) -> np.ndarray:
     return hw.peak_matrix_flops_bf16 * hw.matrix_efficiency
 
 
-def gemm_activity(hw: HardwareArrays, datatype: str, flops: np.ndarray) -> ActivityCounts:
+def _gemm_activity(hw: HardwareArrays, datatype: str, flops: np.ndarray) -> ActivityCounts:
     zero = np.zeros_like(np.asarray(flops, dtype=np.float64))
     one_byte = datatype == "fp8"
     return ActivityCounts(matrix_flops_bf16=zero if one_byte else flops, matrix_flops_fp8=flops if one_byte else zero,
@@ -147,7 +147,7 @@ def gemm_activity(hw: HardwareArrays, datatype: str, flops: np.ndarray) -> Activ
                           scaleup_bytes=zero, scaleout_bytes=zero)
 
 
-def dynamic_energy_j(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, clock_scale: float) -> np.ndarray:
+def _at(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, clock_scale: float) -> np.ndarray:
     """Dynamic energy of ``activity`` on ``hw`` run at ``clock_scale`` x its catalog clock, J."""
     area = die_area(hw, tech)
     return step_energy(replace(hw, clock_hz=hw.clock_hz * clock_scale), tech, activity, area, clock_scale,
@@ -157,9 +157,15 @@ def dynamic_energy_j(hw: HardwareArrays, tech: Technology, activity: ActivityCou
 def gemm_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scale: float = 1.0) -> np.ndarray:
     """Power, W, of GEMMs back to back at the MAMF rate scaled with the clock (``MAMF x clock_scale``: the measured
     work per cycle held): a training step's GEMM phase as its controller sees it."""
-    rate = mamf_rate(hw, datatype) * clock_scale
-    static = static_power_w(hw, tech, die_area(hw, tech), clock_scale)
-    return dynamic_energy_j(hw, tech, gemm_activity(hw, datatype, rate), clock_scale) + static
+    return gemm_load_power_w(hw, tech, datatype, mamf_rate(hw, datatype) * clock_scale, clock_scale)
+
+
+def gemm_load_power_w(hw: HardwareArrays, tech: Technology, datatype: str, rate_flop_per_s: np.ndarray | float,
+                      clock_scale: float) -> np.ndarray:
+    """Power, W, of ``datatype`` GEMMs back to back at ``rate_flop_per_s`` on ``hw`` run at ``clock_scale`` x its
+    catalog clock: their dynamic energy per second plus static power at that clock."""
+    activity = _gemm_activity(hw, datatype, np.asarray(rate_flop_per_s, dtype=np.float64))
+    return _at(hw, tech, activity, clock_scale) + static_power_w(hw, tech, die_area(hw, tech), clock_scale)
 
 
 def loop_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scale: float = 1.0) -> np.ndarray:
@@ -168,9 +174,9 @@ def loop_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scal
     gemm_s = LOOP_GEMM_FLOPS / (mamf_rate(hw, datatype) * clock_scale)
     memory_s = LOOP_MEMORY_BYTES / hw.hbm_bw_bytes_per_s
     flops = np.full(np.shape(gemm_s), LOOP_GEMM_FLOPS)
-    memory = replace(gemm_activity(hw, datatype, 0.0 * flops), hbm_bytes=np.full(np.shape(gemm_s), LOOP_MEMORY_BYTES))
-    energy = (dynamic_energy_j(hw, tech, gemm_activity(hw, datatype, flops), clock_scale)
-              + dynamic_energy_j(hw, tech, memory, clock_scale))
+    memory = replace(_gemm_activity(hw, datatype, 0.0 * flops), hbm_bytes=np.full(np.shape(gemm_s), LOOP_MEMORY_BYTES))
+    energy = (_at(hw, tech, _gemm_activity(hw, datatype, flops), clock_scale)
+              + _at(hw, tech, memory, clock_scale))
     return energy / (gemm_s + memory_s) + static_power_w(hw, tech, die_area(hw, tech), clock_scale)
 
 

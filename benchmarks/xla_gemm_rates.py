@@ -77,15 +77,21 @@ def isolated_calibration() -> Calibration:
     return replace(load_calibration(), gemm_in_training_ratio=1.0)
 
 
-def model_rate(entry: Entry, hw: HardwareArrays, cal: Calibration) -> float:
-    """The model's FLOP/s of ``entry``'s GEMM on ``hw`` in isolation (MAMF efficiency x tile, wave and fill)."""
-    one_byte = entry.dtype == "fp8"
+def isolated_gemm_s(hw: HardwareArrays, cal: Calibration, m: int, n: int, k: int, batch: float, one_byte: bool) -> float:
+    """The model's time, s, of ``batch`` GEMMs (m x k) @ (k x n) as one batched call on ``hw`` (one row): the part's
+    MAMF efficiency (x its FP8 ratio for ``one_byte`` operands) with its tile, wave and fill columns."""
     peak = hw.peak_matrix_flops_fp8 if one_byte else hw.peak_matrix_flops_bf16
     eff = hw.matrix_efficiency * (hw.fp8_matrix_efficiency_ratio if one_byte else 1.0)
-    t = gemm_time_s(np.float64(entry.m), np.float64(entry.n), np.float64(entry.k), batch=float(entry.batch),
-                    peak_flops=peak, hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units,
-                    matrix_efficiency=eff, bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw))
-    return 2.0 * entry.batch * entry.m * entry.n * entry.k / float(np.ravel(t)[0])
+    t = gemm_time_s(np.float64(m), np.float64(n), np.float64(k), batch=batch, peak_flops=peak,
+                    hbm_bw_bytes_per_s=hw.hbm_bw_bytes_per_s, compute_units=hw.compute_units, matrix_efficiency=eff,
+                    bytes_per_element=1.0 if one_byte else 2.0, cal=cal, fill=PartFill.of(hw))
+    return float(np.ravel(t)[0])
+
+
+def model_rate(entry: Entry, hw: HardwareArrays, cal: Calibration) -> float:
+    """The model's FLOP/s of ``entry``'s GEMM on ``hw`` in isolation (MAMF efficiency x tile, wave and fill)."""
+    seconds = isolated_gemm_s(hw, cal, entry.m, entry.n, entry.k, float(entry.batch), entry.dtype == "fp8")
+    return 2.0 * entry.batch * entry.m * entry.n * entry.k / seconds
 
 
 def model_over_measured(entries: list[Entry]) -> dict[tuple[str, str, tuple[int, int, int, int]], float]:
