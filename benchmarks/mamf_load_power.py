@@ -175,8 +175,7 @@ def loop_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scal
     memory_s = LOOP_MEMORY_BYTES / hw.hbm_bw_bytes_per_s
     flops = np.full(np.shape(gemm_s), LOOP_GEMM_FLOPS)
     memory = replace(_gemm_activity(hw, datatype, 0.0 * flops), hbm_bytes=np.full(np.shape(gemm_s), LOOP_MEMORY_BYTES))
-    energy = (_at(hw, tech, _gemm_activity(hw, datatype, flops), clock_scale)
-              + _at(hw, tech, memory, clock_scale))
+    energy = _at(hw, tech, _gemm_activity(hw, datatype, flops), clock_scale) + _at(hw, tech, memory, clock_scale)
     return energy / (gemm_s + memory_s) + static_power_w(hw, tech, die_area(hw, tech), clock_scale)
 
 
