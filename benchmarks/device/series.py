@@ -117,11 +117,10 @@ def lora_layer(dev: torch.device, tokens: int, heads: int, kv_heads: int, ffn: i
         g_fc1 = torch.cat((g_act * lin * torch.sigmoid(gate), g_act * F.silu(gate)), dim=-1)
         g_h2 = projection_backward("fc1", h2, g_fc1)
         g_y = g + rms(g_h2)
-        g_ctx = projection_backward("proj", ctx, g_y)
+        projection_backward("proj", ctx, g_y)  # its input gradient stands in for attn_grad below
         out.backward(attn_grad)
         g_h = projection_backward("qkv", h, qkv)
         torch.add(g_y, rms(g_h))  # the residual's gradient through the first norm
-        del g_ctx
         for t in (q, k, v, k2, v2):
             t.grad = None
 
