@@ -45,8 +45,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+except ModuleNotFoundError:  # the project's own environment has no PyTorch: this script is for the device machine
+    sys.exit("hopper_kernels.py needs PyTorch with CUDA and Triton (the device machine's image has them); "
+             "run it there: python3 benchmarks/device/hopper_kernels.py OUT_DIR [--sections ...]")
 from series import lora_layer, timed_series
 
 FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m", "n", "k", "batch", "heads",
