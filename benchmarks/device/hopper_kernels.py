@@ -17,6 +17,8 @@ never zeros):
   4,096 and 8,192 tokens and tensor parallelism 1, 2, 4 and 8.
 * ``attention``: ``scaled_dot_product_attention`` (BF16, head dim 128 and 64) through the cuDNN and
   the flash backends, causal and unmasked, forward alone and forward + backward.
+* ``attention_grid``: the same, causal, over sequence 1k-32k, 1-128 heads and batch 1-4 (the unmasked kernel and
+  head dim 64 on subsets; ``attention_grid_shapes``): the schedule of a causal kernel's query blocks.
 * ``lora``: the BF16 GEMMs of a rank-16 LoRA adapter on each Llama 2 70B projection (``lora_shapes``).
 * ``moe``: the GEMMs of 8 local SwiGLU experts of Qwen3 30B-A3B / 235B-A22B, GPT-OSS 120B and DeepSeek-V3 at
   256-8192 routed tokens each: a loop of FP8 / BF16 cuBLAS calls and one BF16 ``torch._grouped_mm`` (``moe_cases``).
@@ -273,6 +275,53 @@ def attention_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
         del q, k, v, grad
 
 
+def attention_grid_shapes(quick: bool) -> list[tuple[int, int, int, int, bool, tuple[str, ...]]]:
+    """(batch, heads, seq, head dim, with the unmasked kernel, backends) of the ``attention_grid`` section: causal
+    attention over the shapes that decide how many query-block CTAs a kernel has and how long each is (sequence
+    1k-32k, 1-128 heads, batch 1-4), the unmasked kernel on a subset as its reference, head dim 64 on a subset;
+    cuDNN everywhere, the flash backend (FlashAttention-2) at batch 1 and head dim 128. At most 2^35 score
+    elements per case (heads x batch x seq^2), so each stays under ~0.3 s."""
+    shapes = []
+    for seq in (1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 32768):
+        for heads in (1, 2, 4, 8, 16, 32, 64, 128):
+            for batch in (1, 2, 4):
+                if batch * heads * seq * seq > 2**35 or (batch > 1 and heads not in (4, 16)):
+                    continue
+                unmasked = batch == 1 and heads in (8, 32, 128)
+                backends = ("cudnn", "flash") if batch == 1 else ("cudnn",)
+                shapes.append((batch, heads, seq, 128, unmasked, backends))
+                if batch == 1 and heads in (16, 64) and seq in (2048, 4096, 8192, 16384):
+                    shapes.append((batch, heads, seq, 64, False, ("cudnn",)))
+    return shapes[:3] if quick else shapes
+
+
+def attention_grid_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
+    """SDPA forward and forward + backward over :func:`attention_grid_shapes` (the causal schedule law's data)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    kernels = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
+    for batch, heads, seq, d, unmasked, backends in attention_grid_shapes(quick):
+        q, k, v = (torch.randn(batch, heads, seq, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+                   for _ in range(3))
+        grad = torch.randn(batch, heads, seq, d, device=dev, dtype=torch.bfloat16)
+        for causal in (True, False) if unmasked else (True,):
+            flop_fwd = 4.0 * seq * seq * d * heads * batch * (0.5 if causal else 1.0)
+            for name in backends:
+                labels = {"section": "attention_grid", "dtype": "bf16", "backend": name, "heads": heads, "seq": seq,
+                          "head_dim": d, "causal": int(causal), "batch": batch}
+
+                def fwd(q=q, k=k, v=v, causal=causal, backend=kernels[name]) -> torch.Tensor:
+                    with sdpa_kernel([backend]):
+                        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+                def fwd_bwd(fwd=fwd, grad=grad) -> None:
+                    fwd().backward(grad)
+
+                rec.case(fwd, flop_fwd, 0.0, **labels, **{"pass": "fwd"})
+                rec.case(fwd_bwd, 3.5 * flop_fwd, 0.0, **labels, **{"pass": "fwd_bwd"})
+        del q, k, v, grad
+
+
 def hbm_cases(rec: Recorder, dev: torch.device) -> None:
     """Copy and add over 2 GiB BF16 tensors; bytes = read + written."""
     elems = 2**30
@@ -324,7 +373,7 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
               flush=True)
 
 
-SECTIONS = ("gemm", "attention", "hbm", "launch", "lora", "sustained", "moe", "mix")
+SECTIONS = ("gemm", "attention", "attention_grid", "hbm", "launch", "lora", "sustained", "moe", "mix")
 """What ``--sections`` may name (the module doc says what each times)."""
 
 
@@ -351,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = {"launch": lambda: launch_cases(rec, dev), "hbm": lambda: hbm_cases(rec, dev),
                 "gemm": lambda: gemm_cases(rec, gemm_shapes(args.quick), dev),
                 "attention": lambda: attention_cases(rec, dev, args.quick),
+                "attention_grid": lambda: attention_grid_cases(rec, dev, args.quick),
                 "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
                 "sustained": lambda: sustained_cases(args.out, dev),
                 "moe": lambda: moe_cases(rec, dev, args.quick),
