@@ -21,11 +21,12 @@ and part columns; the attention, HBM and launch constants of data/calibration/mo
   tokens each: one grouped call (device time) and one call per expert from Python (host issue time where short);
 * the clock and power of a Llama 2 70B LoRA layer's kernels run back to back (``h200_layer_mix.csv``);
 * the model's power at the two power-capped operating points (rate, clock) against the board power measured there;
-* cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask and
-  backward factors); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
+* cuDNN attention's rate against the model's (``flash_attention_efficiency`` x MAMF x the head-dim, mask, causal
+  schedule and backward factors), and over ``h200_attention_grid.csv`` (sequence 1k-32k, 1-128 heads, batch 1-4,
+  s32; cuDNN, causal, per pass); HBM copy / add bandwidth against ``hbm_bw_efficiency``; per-kernel time in a CUDA graph
   against ``kernel_overhead_s``.
 
-A ratio > 1 is the model slower than the measurement. Read docs/model-accuracy.md "s31" for what it says.
+A ratio > 1 is the model slower than the measurement. Read docs/model-accuracy.md "s31" and "s32" for what it says.
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ from xla_gemm_rates import (
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
-from archsweep.model.attention_kernel import attention_head_dim_factor
+from archsweep.model.attention_kernel import attention_head_dim_factor, causal_schedule_efficiency
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 
 PART = "H200"
 KERNELS, SUSTAINED, SMI = "h200_kernels.csv", "h200_sustained_gemm.csv", "h200_sustained_smi.csv"
+ATTENTION_GRID = "h200_attention_grid.csv"
 LAYER_MIX, LAYER_MIX_SMI = "h200_layer_mix.csv", "h200_layer_mix_smi.csv"
 LADDER_REFERENCE_K = 13312
 """K of the ladders' reference GEMM: the Hopper ``gemm_k_reference`` (H100's best MAMF shape), on both ladders."""
@@ -219,27 +221,48 @@ def model_power_at(dtype: str, rate_flop_per_s: float, clock_hz: float) -> float
     return float(np.ravel(gemm_load_power_w(hw, load_technology(), datatype, rate_flop_per_s, scale))[0])
 
 
-def attention_model_over_measured(backend: str = "cudnn") -> list[tuple[int, int, int, int, str, float]]:
-    """(seq, heads, head dim, causal, pass, model / measured time) of every ``backend`` attention case; the
-    model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim factor
-    (x ``attention_noncausal_rate_ratio`` unmasked), the backward's 2.5x FLOPs at
-    ``flash_attention_backward_efficiency_ratio`` of it; ``fwd_bwd`` is forward + backward."""
+def attention_model_over_measured(backend: str = "cudnn", path: str = KERNELS, section: str = "attention",
+                                  ) -> list[tuple[int, int, int, int, str, float]]:
+    """(seq, heads x batch, head dim, causal, pass, model / measured time) of every ``backend`` case of ``section``
+    in ``path``; the model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim
+    factor, x ``attention_noncausal_rate_ratio`` unmasked, x the causal schedule law (``causal_schedule_efficiency``,
+    forward constants) causal; the backward's 2.5x FLOPs at ``flash_attention_backward_efficiency_ratio`` of the
+    unmasked / long-sequence rate x the law's backward constants; ``fwd_bwd`` is forward + backward."""
     hw, cal = _part(), load_calibration()
     base = float(np.ravel(hw.peak_matrix_flops_bf16 * hw.matrix_efficiency)[0]) * cal.flash_attention_efficiency
+    units = float(np.ravel(hw.compute_units)[0])
     out = []
-    for r in _rows(KERNELS):
-        if r["section"] != "attention" or r["backend"] != backend or r["error"]:
+    for r in _rows(path):
+        if r["section"] != section or r["backend"] != backend or r["error"]:
             continue
-        d, causal = int(r["head_dim"]), int(r["causal"])
-        mask = 1.0 if causal else cal.attention_noncausal_rate_ratio
-        rate = base * float(attention_head_dim_factor(d, d, cal)) * mask
+        d, causal, seq, heads = int(r["head_dim"]), int(r["causal"]), int(r["seq"]), int(r["heads"]) * int(r["batch"])
+        rate = base * float(attention_head_dim_factor(d, d, cal))
+        forward_law = backward_law = 1.0
+        if causal:
+            forward_law, backward_law = (
+                float(causal_schedule_efficiency(seq, heads, units, cal.attention_block_tokens, extra, tail))
+                for extra, tail in ((cal.attention_fwd_block_extra_tiles, cal.attention_fwd_tail_share),
+                                    (cal.attention_bwd_block_extra_tiles, cal.attention_bwd_tail_share)))
+        else:
+            rate *= cal.attention_noncausal_rate_ratio
         fwd_flop = float(r["flop"]) / (3.5 if r["pass"] == "fwd_bwd" else 1.0)
-        model = fwd_flop / rate
+        model = fwd_flop / (rate * forward_law)
         if r["pass"] == "fwd_bwd":
-            backward_rate = rate * cal.flash_attention_backward_efficiency_ratio
+            backward_rate = rate * cal.flash_attention_backward_efficiency_ratio * backward_law
             model += cal.flash_attention_backward_flop_ratio * fwd_flop / backward_rate
-        out.append((int(r["seq"]), int(r["heads"]), d, causal, r["pass"], model / float(r["median_s"])))
+        out.append((seq, heads, d, causal, r["pass"], model / float(r["median_s"])))
     return out
+
+
+def attention_grid_ratios(backend: str, pas: str, low_s: float, high_s: float) -> list[float]:
+    """Model / measured time of the causal head-dim-128 cases of ``h200_attention_grid.csv`` (``backend``, ``pas``)
+    whose measured time lies in [``low_s``, ``high_s``): the causal schedule law's fit set is cuDNN at >= 1 ms
+    (shorter eager calls carry their host time)."""
+    times = {(int(r["seq"]), int(r["heads"]) * int(r["batch"]), r["pass"]): float(r["median_s"])
+             for r in _rows(ATTENTION_GRID) if r["backend"] == backend and r["causal"] == "1" and r["head_dim"] == "128"}
+    return [ratio for seq, heads, d, causal, p, ratio in attention_model_over_measured(backend, ATTENTION_GRID,
+                                                                                        "attention_grid")
+            if causal and d == 128 and p == pas and low_s <= times[(seq, heads, p)] < high_s]
 
 
 def hbm_shares() -> dict[str, float]:
@@ -283,6 +306,12 @@ def report() -> list[str]:
                 own = [a[5] for a in attention if a[0] == seq and a[3] == causal and a[4] == pas and a[2] == 128]
                 lines.append(f"cudnn attention seq {seq:5d} {'causal' if causal else 'unmasked':8s} {pas:7s}: "
                              f"model / measured {min(own):.3f}-{max(own):.3f} over heads 8-64")
+    for pas in ("fwd", "fwd_bwd"):
+        for label, low, high in (("kernels >= 1 ms", 1e-3, 1e9), ("0.2-1 ms, host", 2e-4, 1e-3)):
+            ratios = attention_grid_ratios("cudnn", pas, low, high)
+            lines.append(f"attention grid cudnn causal {pas:7s} {label:16s}: {len(ratios):3d} cases, model / "
+                         f"measured geomean {np.exp(np.mean(np.log(ratios))):.3f}, rms log "
+                         f"{np.sqrt(np.mean(np.log(ratios) ** 2)):.3f}, range {min(ratios):.2f}-{max(ratios):.2f}")
     for (model, tokens, backend), (measured, modelled) in sorted(moe_model_over_measured().items()):
         lines.append(f"moe {model:16s} {tokens:5d} tokens/expert {backend:14s}: measured {measured * 1e3:6.3f} ms, "
                      f"model {modelled * 1e3:6.3f} ms ({modelled / measured:.2f})")

@@ -25,7 +25,8 @@ from archsweep.spec.hardware import HardwareArrays
 CAL = load_calibration()
 #: The merge kernels alone: the unmasked off-diagonal steps' faster rate (attention_noncausal_rate_ratio,
 #: tests/model/test_ring_attention_mask.py) held at 1 so that the core's FLOP time is exactly 1/cp per rank.
-MERGE_CAL = replace(CAL, attention_noncausal_rate_ratio=1.0)
+# no unmasked discount and no causal schedule law (s32): the ring steps then cost the cp 1 kernel's time per FLOP
+MERGE_CAL = replace(CAL, attention_noncausal_rate_ratio=1.0, attention_block_tokens=0.0)
 HW = HardwareArrays.from_designs(get_accelerator("H100-SXM").design.replace(accelerator_count=8))
 
 

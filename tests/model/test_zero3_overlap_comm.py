@@ -98,11 +98,12 @@ def test_habana_lora_row_pays_its_serial_gathers_and_moves_toward_the_measuremen
     steady step its train_loss stamps time, 10.2 s (s10-lora, measured on e4e9d74 + s10-lora); -20.07 % with
     Gaudi 2's scale-up at Intel's 21 ports, 262.5 GB/s instead of 300 (s17-D, measured on 7ef5012 + s17-D); -19.08 %
     with DeepSpeed's release rule re-gathering the attention projections (17.6 % of a layer) before each recomputed
-    layer's backward (s19-K, measured on 856ea67 + s19-K)."""
+    layer's backward (s19-K, measured on 856ea67 + s19-K); -18.19 % with s32's causal schedule law (the attention of
+    the recomputed layers at 8k tokens, 64 heads, priced slower)."""
     (row,) = _rows("Intel-HabanaLabs_HLS-Gaudi2-PT_llama2_70b_lora")
     (result,) = validate_rows([row])
     assert result.status == "ok"
-    assert result.error_pct == pytest.approx(-19.08, abs=0.5), result.error_pct
+    assert result.error_pct == pytest.approx(-18.19, abs=0.5), result.error_pct
 
 
 @pytest.mark.parametrize("stack", ["hf-deepspeed-zero3", "hf-deepspeed-zero3-gaudi"])

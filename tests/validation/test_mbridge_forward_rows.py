@@ -199,7 +199,10 @@ def test_the_forward_group_mape_is_pinned() -> None:
     stage's forward / backward phase, not its step average: the GB200 FP8 / MXFP8 rows run at a lower clock); 6.69 % with s16-gemmlaw beside it (the sm_100 GEMM law: two-SM tiles and fill). 6.71 % with s17-H2's data (the FP8 rows
     hold FP8 parameters, as the presets set). 6.90 % with s18-A3's data (the BF16 gradient buffer the presets set,
     grad_sync_dtype bf16: a smaller exposed data-parallel reduce and gradient buffer). 6.70 % with s20-F's data (the
-    26.02.01 GB300 Llama 3 70B NVFP4 / MXFP8 rows state their preset's PP 4 VP 5 MBS 1: +7.1 / -23.4 -> -2.8 / -1.1 %)."""
+    26.02.01 GB300 Llama 3 70B NVFP4 / MXFP8 rows state their preset's PP 4 VP 5 MBS 1: +7.1 / -23.4 -> -2.8 / -1.1 %).
+    7.34 % with s32's causal schedule law of flash attention (fitted on H200 cuDNN kernels, not on rows): the
+    Qwen3 / GPT-OSS rows at 4,096 tokens, most already slow, price their attention slower (H100 6.53 -> 7.61,
+    GB300 5.66 -> 6.72 % mean)."""
     import numpy as np
     from measured_runs import validated_of
 
@@ -210,4 +213,4 @@ def test_the_forward_group_mape_is_pinned() -> None:
     assert all(reason.startswith("source caveat known_regression: ") for reason in skipped.values())
     ok = [r for r in results if r.status == "ok"]
     assert len(ok) == 131
-    assert float(np.mean([abs(r.error_pct) for r in ok])) == pytest.approx(6.72, abs=0.1)  # 6.70 before s21-K, 6.90 before s20-F, 6.71 before s18-A3, 6.69 before s17-H2, 8.69 before s16-caveat, 7.04 before s16-gemmlaw
+    assert float(np.mean([abs(r.error_pct) for r in ok])) == pytest.approx(7.34, abs=0.1)  # 6.72 before s32, 6.70 before s21-K, 6.90 before s20-F, 6.71 before s18-A3, 6.69 before s17-H2, 8.69 before s16-caveat, 7.04 before s16-gemmlaw

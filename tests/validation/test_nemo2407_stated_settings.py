@@ -37,12 +37,13 @@ def test_the_stated_settings_pin_both_rows_errors():
     +3.8 % stated (s10-nemo2407), +3.68 % on main 139ea6c; the model now ranks the twins as measured (825 / 716
     tokens/s/GPU: 512 GPUs at MBS 2 with the overlap faster per GPU). Nemotron-340B without the full recompute the
     search had to take: -16.0 % -> +5.4 %, +5.36 % on main 139ea6c (the model's memory puts the stated mapping above
-    the HBM; the row is validated as stated). Both errors pinned at abs 0.5 (s10-m2), measured with
+    the HBM; the row is validated as stated). s32 (the causal schedule law of flash attention): +1.42 % and +3.96 %.
+    Both errors pinned at abs 0.5 (s10-m2), measured with
     ``archsweep validate --measurements data/validation/training_runs.csv --summary-only --output F``."""
     results = {r.run_id: r for r in validate_rows(list(_rows().values()))}
     small, large, big = results[RUN_128], results[RUN_512], results[RUN_340B]
     assert all(r.status == "ok" for r in (small, large, big)), (small.reason, large.reason, big.reason)
-    assert small.error_pct == pytest.approx(3.68, abs=0.5)
+    assert small.error_pct == pytest.approx(1.42, abs=0.5)  # 3.68 before s32
     assert large.predicted > small.predicted, (large.predicted, small.predicted)
     assert "recompute=none" in big.notes, big.notes
-    assert big.error_pct == pytest.approx(5.36, abs=0.5)
+    assert big.error_pct == pytest.approx(3.96, abs=0.5)  # 5.36 before s32

@@ -42,10 +42,14 @@ def test_kept_value_and_the_fit_sets_grid():
     # 9.399, mlperf optimism 5 -> 6 / 5 rows above 1.25: docs/model-accuracy.md, s16-mlperflora). Disclosed and pinned.
     # s19-B (the FP8 store casts of the SwiGLU input, which the two v4.1 TP2 H200 rows of the set state): 5.23 at 0.3,
     # 4.73 at 0.4, 4.76 at 0.5, 4.92 at 0.6, 5.15 at 0.7, 5.48 at 0.8 (the same shape; 0.7 kept for the same reason).
+    # s32 (the causal schedule law of flash attention: these rows' TP4 CP1 / CP2 ranks run 4k-8k-query kernels with 16
+    # heads): 4.39 at 0.3, 4.36 at 0.4, 4.50 at 0.5, 4.72 at 0.6, 5.05 at 0.7, 5.42 at 0.8; 0.7 kept for the same
+    # reason (at 0.4: all rows 6.011 -> 6.121 %, mlperf 6.24 -> 6.32, nemo 7.16 -> 7.49, mlperf-forward 6.98 -> 7.31,
+    # optimism median 1.024 -> 1.032; docs/model-accuracy.md s32).
     assert load_calibration().tp_overlap_residual == 0.7
     by_value = {v: _mape(FIT, v) for v in (0.4, 0.7)}
-    assert abs(by_value[0.4] - 4.73) < 0.05 and abs(by_value[0.7] - 5.15) < 0.05
-    assert _mape(FIT, 0.3) > by_value[0.7]  # 5.23 % against 5.15 %
+    assert abs(by_value[0.4] - 4.36) < 0.05 and abs(by_value[0.7] - 5.05) < 0.05
+    assert _mape(FIT, 0.8) > by_value[0.7]  # 5.42 % against 5.05 %
 
 
 def test_overlap_off_rows_need_no_fit():

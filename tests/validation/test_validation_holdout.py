@@ -33,13 +33,14 @@ def test_holding_out_the_fit_group_resets_its_constants():
     # the 1.5 ms bound since s8-m3 (the no-overlap twin of the EP32 row, +60 % even at 0 ms, +17 % since s9-a2a, joins the set).
     # Since s15-moehost (the affine host form) the bound is on the per-call part, 1.5 ms less the per-token part at
     # 4096 tokens (1.0 ms), and the per-token part is refit after it: alltoall 3.5 ms + 0.5 ms per 4096 tokens on the
-    # zoo's one alltoall row, flex on the bound + 0.25 ms per 4096 tokens.
+    # zoo's one alltoall row, flex on the bound + 0.25 ms per 4096 tokens. Since s32 (the causal schedule law prices
+    # the zoo's 4k-token attention slower) the per-token parts land lower: alltoall 3.5 ms + 0.25 ms, flex the bound + 0.
     prior = held_out_priors()
     assert nemo["megatron-core"].moe_layer_host_overhead_s == 3.5e-3
-    assert nemo["megatron-core"].moe_host_s_per_token * 4096 == pytest.approx(0.5e-3, rel=1e-9)
+    assert nemo["megatron-core"].moe_host_s_per_token * 4096 == pytest.approx(0.25e-3, rel=1e-9)  # 0.5 before s32
     assert prior[("megatron-core", "moe_layer_host_overhead_s")] == 1.0e-3
     assert nemo["megatron-core-flex"].moe_layer_host_overhead_s == 1.0e-3
-    assert nemo["megatron-core-flex"].moe_host_s_per_token * 4096 == pytest.approx(0.25e-3, rel=1e-9)
+    assert nemo["megatron-core-flex"].moe_host_s_per_token == 0.0  # 0.25 ms per 4096 tokens before s32
     for stack in ("megatron-core", "megatron-core-flex"):
         assert nemo[stack].moe_layer_host_overhead_s >= prior[(stack, "moe_layer_host_overhead_s")] == 1.0e-3
         assert load_calibration(stack=stack).moe_layer_host_overhead_s >= 1.0e-3
@@ -114,12 +115,13 @@ def test_held_out_nemo_with_the_sourced_moe_prior():
     8, B200 Qwen3-235B VP 4, GB300 Llama3 8B micro-batch 4). 8.12 % with the 25.11 B200 GPT-OSS row at its preset's
     EP 64 (s18-A's evidence, applied by the eighteenth session's lead: derive/mbridge_2511_gptoss_ep.py). 8.34 % with
     s18-A3's data (the Megatron-Bridge rows state the BF16 gradient buffer their presets set, grad_sync_dtype bf16:
-    derive/mbridge_grad_reduce.py)."""
+    derive/mbridge_grad_reduce.py). 8.06 % with s32's causal schedule law (flash attention at short sequences and few
+    heads priced from H200 cuDNN kernels)."""
     import numpy as np
 
     results = [r for r in validate_file(CSV, hold_out="nemo") if r.status == "ok"]
     assert len(results) == 114
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.34, abs=0.1)  # 8.12 before s18-A3's grad_sync_dtype column, 8.22 before the B200 GPT-OSS EP 64 cell, 8.51 before s18-C, 8.39 before s17-H2, 9.27 before s16-phaseclock / s16-gemmlaw
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.06, abs=0.1)  # 8.34 before s32, 8.12 before s18-A3's grad_sync_dtype column, 8.22 before the B200 GPT-OSS EP 64 cell, 8.51 before s18-C, 8.39 before s17-H2, 9.27 before s16-phaseclock / s16-gemmlaw
 
 
 def test_the_held_out_moe_refit_uses_the_mcore_moe_rows_and_its_candidates_start_at_the_bound():
@@ -176,7 +178,8 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     6.39 % since s15-moehost (the affine host form: per call + 0.5 ms per 4096 local tokens; the nemo-only refits give
     flex 1 ms + 0.5, alltoall 4.5 ms + 0.75 ms per 4096 tokens). 6.56 % with the sm_100 GEMM law (s16-gemmlaw: the
     nemo-only alltoall per-token refit moves to 0.5 ms per 4096 tokens, the in-sample value, so the held-out figure
-    is the in-sample one; the zoo's GB200 row -3.0 -> -5.4 %)."""
+    is the in-sample one; the zoo's GB200 row -3.0 -> -5.4 %). 8.40 % with s32's causal schedule law (the refits
+    unchanged, every zoo row slower: Qwen3-235B's 4k-token attention)."""
     import numpy as np
 
     cals = held_out_calibrations(ROWS, "mcore-moe")
@@ -186,6 +189,6 @@ def test_held_out_mcore_moe_takes_the_nemo_fit():
     assert cals["megatron-core"].moe_host_s_per_token * 4096 == pytest.approx(0.5e-3, rel=1e-9)  # 0.75 before s16-gemmlaw
     results = [r for r in validate_file(CSV, hold_out="mcore-moe") if r.status == "ok"]
     assert len(results) == 5
-    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(6.56, abs=0.1)  # 6.39 before s16-gemmlaw
+    assert float(np.mean([abs(r.error_pct) for r in results])) == pytest.approx(8.40, abs=0.1)  # 6.56 before s32, 6.39 before s16-gemmlaw
     too_slow = {r.run_id: (r.error_pct > 0) if r.metric == "step_time_s" else (r.error_pct < 0) for r in results}
     assert all(too_slow.values())

@@ -29,10 +29,15 @@ import numpy as np
 from archsweep.model.gemm import pick
 from archsweep.spec.calibration import Calibration
 
-__all__ = ["REFERENCE_HEAD_DIM", "attention_head_dim_factor", "ring_attention_mask_factor", "softmax_rate_factor"]
+__all__ = ["REFERENCE_HEAD_DIM", "REFERENCE_HEADS", "REFERENCE_SEQ", "attention_head_dim_factor",
+           "causal_schedule_efficiency", "ring_attention_mask_factor", "softmax_rate_factor"]
 
 #: Head dimension the calibrated attention efficiencies refer to (the Llama / GPT-3 class).
 REFERENCE_HEAD_DIM = 128.0
+#: Sequence length and heads x batch of the kernel the calibrated causal efficiency refers to: FlashAttention-3
+#: Fig. 5 (H100 SXM5, causal, head dim 128) runs hidden 2048 (16 heads of 128) at 16k tokens per sequence, batch 1.
+REFERENCE_SEQ = 16384.0
+REFERENCE_HEADS = 16.0
 
 
 def attention_head_dim_factor(qk_dim: float | np.ndarray, v_dim: float | np.ndarray, cal: Calibration) -> np.ndarray:
@@ -61,7 +66,38 @@ def softmax_rate_factor(mma_flops_per_cycle_per_unit: np.ndarray, cal: Calibrati
     return pick(e > 0.0, factor, 1.0)
 
 
-def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration) -> np.ndarray:
+def causal_schedule_efficiency(seq_q: np.ndarray, heads_batch: np.ndarray, units: np.ndarray, block_tokens: float,
+                               extra_tiles: float, tail_share: float) -> np.ndarray:
+    """Rate of a causal flash-attention kernel over ``seq_q`` queries x ``heads_batch`` (heads x sequences) on
+    ``units`` compute units, over its rate at the reference shape (:data:`REFERENCE_SEQ`, :data:`REFERENCE_HEADS`)
+    on the same part, in (0, 1]; 1 where ``block_tokens`` is 0 (no schedule law).
+
+    The kernel runs one CTA per block of ``block_tokens`` rows (queries in the forward, keys in the backward:
+    n = ceil(seq_q / block) blocks per head); under the causal mask the i-th block visits i key (query) tiles,
+    plus ``extra_tiles`` c of fixed work per block (the masked diagonal tile, prologue, epilogue), so the kernel
+    holds W = H (n (n + 1) / 2 + c n) tiles of work in H n CTAs of unequal length, the longest L = n + c.
+    Its time is T = max(W / U + a L, L): the work spread over the U units plus a tail, a share a
+    (``tail_share``) of the longest CTA that runs after the others have drained, and never less than that CTA.
+    The useful work is H x^2 / 2 tiles (x = seq_q / block, the last block partly empty), so the rate is
+    H x^2 / (2 U T). Few blocks per head (short sequences) raise
+    the fixed share, few CTAs (few heads, batch 1) the tail. Constants measured on an H200 (cuDNN 9.19 attention,
+    data/validation/h200_attention_grid.csv; data/calibration/model.yaml). Capped at 1: the calibrated efficiency
+    is the long-sequence causal rate, and no shape is priced faster than it."""
+    if block_tokens <= 0.0:
+        return np.ones_like(np.asarray(seq_q, dtype=np.float64))
+    units = np.asarray(units, dtype=np.float64)
+
+    def rate(seq: np.ndarray | float, heads: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(seq, dtype=np.float64) / block_tokens
+        n = np.maximum(np.ceil(x), 1.0)
+        longest = n + extra_tiles
+        work = heads * (0.5 * n * (n + 1.0) + extra_tiles * n)
+        return heads * 0.5 * x * x / (units * np.maximum(work / units + tail_share * longest, longest))
+
+    return np.minimum(rate(seq_q, heads_batch) / rate(REFERENCE_SEQ, REFERENCE_HEADS), 1.0)
+
+
+def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration, causal_slowdown: np.ndarray | float = 1.0) -> np.ndarray:
     """Time of causal ring attention over ``cp`` ranks relative to one causal kernel of the same
     executed FLOPs, in [1 / r, 1] (r = ``cal.attention_noncausal_rate_ratio``; 1 at cp = 1).
 
@@ -70,10 +106,12 @@ def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration) -> np.ndarray:
     every step executes the same work (two chunk-pairs of scores): step 0, the rank's own chunks, with
     the causal mask; the cp - 1 others over whole chunk-pairs without a mask (``no_mask`` /
     ``causal=False``), which run at r times the causal kernel's rate (FlashAttention-3 Fig. 5:
-    FlashAttention-2 and cuDNN 1.10 at 16k, head dim 128). Time factor (1 + (cp - 1) / r) / cp.
+    FlashAttention-2 and cuDNN 1.10 at 16k, head dim 128). Time factor (x + (cp - 1) / r) / cp, where x
+    (``causal_slowdown``, >= 1) is the causal step's time over the long-sequence causal rate's
+    (1 / :func:`causal_schedule_efficiency`); x = 1 gives the [1 / r, 1] range above.
     """
     c = np.asarray(cp, dtype=np.float64)
     r = float(cal.attention_noncausal_rate_ratio)
     if r <= 0.0:
-        return np.ones_like(c)
-    return (1.0 + (np.maximum(c, 1.0) - 1.0) / r) / np.maximum(c, 1.0)
+        return np.ones_like(c) * causal_slowdown
+    return (causal_slowdown + (np.maximum(c, 1.0) - 1.0) / r) / np.maximum(c, 1.0)

@@ -50,6 +50,14 @@ class Calibration:
     #: length (1 = no difference): the cp - 1 off-diagonal steps of causal ring attention run unmasked
     #: (archsweep.model.transformer, ``ring_attention_mask_factor``).
     attention_noncausal_rate_ratio: float = 1.0
+    #: Rows per CTA block of a causal flash-attention kernel (0 = no schedule law) and, forward and backward, each
+    #: block's fixed work in tiles and the tail share of the longest block
+    #: (archsweep.model.attention_kernel.causal_schedule_efficiency).
+    attention_block_tokens: float = 0.0
+    attention_fwd_block_extra_tiles: float = 0.0
+    attention_fwd_tail_share: float = 0.0
+    attention_bwd_block_extra_tiles: float = 0.0
+    attention_bwd_tail_share: float = 0.0
     #: Share of the shorter of (collective, compute) that running them concurrently does not hide
     #: (0 = perfect overlap, 1 = serial); see archsweep.model.training.data_parallel.
     overlap_interference: float = 0.0

@@ -86,6 +86,24 @@ def ring_steps(wl: Workload, cp: np.ndarray) -> np.ndarray:
     return np.ones_like(c)
 
 
+def causal_kernel_shape(wl: Workload, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(queries per head, heads over the rank's ``heads / tp``) of the causal kernel a rank runs under context
+    parallelism, element-wise over ``cp`` (what :func:`~archsweep.model.attention_kernel.causal_schedule_efficiency`
+    takes): ``p2p`` its ring's causal step over the rank's s / cp queries, all heads; ``a2a`` (Ulysses) the whole
+    sequence for 1 / cp of the heads; ``a2a+p2p`` the ring's s / ring queries for 1 / ``cp_a2a_size`` of the heads;
+    ``all_gather`` approximated as ``a2a``: its two chunk kernels each run the rank's queries against the gathered
+    keys up to the chunk, rows as long as the whole sequence's."""
+    c = np.maximum(np.asarray(cp, dtype=np.float64), 1.0)
+    s = float(wl.seq_len)
+    kind = wl.training.cp_comm_type
+    if kind == "p2p":
+        return s / c, np.ones_like(c)
+    if kind == "a2a+p2p":
+        a2a, ring = _a2a_and_ring_sizes(wl, c)
+        return s / ring, 1.0 / a2a
+    return np.full_like(c, s), 1.0 / c
+
+
 def fp8_attention_runs(wl: Workload, cp: np.ndarray) -> np.ndarray:
     """Where a job asking for FP8 attention (``fp8_dot_product_attention``) gets it, element-wise over ``cp``: not
     under the all-gather CP at cp > 1, whose attention class TransformerEngine calls without the FP8 arguments
