@@ -245,43 +245,23 @@ def mix_cases(folder: Path, dev: torch.device, seconds: float = 12.0) -> None:
     timed_series(folder, "mix", workloads, seconds, calls_per_sample=1)
 
 
-def attention_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
-    """SDPA forward and forward + backward per backend, mask, sequence and heads (batch 1)."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+AttentionShape = tuple[int, int, int, int, bool, tuple[str, ...]]
+"""(batch, heads, seq, head dim, with the unmasked kernel, backends) of one attention case."""
 
+
+def attention_shapes(quick: bool) -> list[AttentionShape]:
+    """The ``attention`` section's shapes: batch 1, heads 8-64 at 4k-16k and two head-dim-64 shapes, causal and
+    unmasked, cuDNN and flash."""
     grid = [(s, h, 128) for s in (4096, 8192, 16384) for h in (8, 16, 32, 64)] + [(8192, 64, 64), (8192, 32, 64)]
-    if quick:
-        grid = grid[:1]
-    backends = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
-    for seq, heads, d in grid:
-        q, k, v = (torch.randn(1, heads, seq, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
-                   for _ in range(3))
-        grad = torch.randn(1, heads, seq, d, device=dev, dtype=torch.bfloat16)
-        for causal in (True, False):
-            flop_fwd = 4.0 * seq * seq * d * heads * (0.5 if causal else 1.0)
-            for name, backend in backends.items():
-                labels = {"section": "attention", "dtype": "bf16", "backend": name, "heads": heads, "seq": seq,
-                          "head_dim": d, "causal": int(causal), "batch": 1}
-
-                def fwd(q=q, k=k, v=v, causal=causal, backend=backend) -> torch.Tensor:
-                    with sdpa_kernel([backend]):
-                        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-
-                def fwd_bwd(fwd=fwd, grad=grad) -> None:
-                    fwd().backward(grad)
-
-                rec.case(fwd, flop_fwd, 0.0, **labels, **{"pass": "fwd"})
-                rec.case(fwd_bwd, 3.5 * flop_fwd, 0.0, **labels, **{"pass": "fwd_bwd"})
-        del q, k, v, grad
+    return [(1, h, s, d, True, ("cudnn", "flash")) for s, h, d in (grid[:1] if quick else grid)]
 
 
-def attention_grid_shapes(quick: bool) -> list[tuple[int, int, int, int, bool, tuple[str, ...]]]:
-    """(batch, heads, seq, head dim, with the unmasked kernel, backends) of the ``attention_grid`` section: causal
-    attention over the shapes that decide how many query-block CTAs a kernel has and how long each is (sequence
-    1k-32k, 1-128 heads, batch 1-4), the unmasked kernel on a subset as its reference, head dim 64 on a subset;
-    cuDNN everywhere, the flash backend (FlashAttention-2) at batch 1 and head dim 128. At most 2^35 score
-    elements per case (heads x batch x seq^2), so each stays under ~0.3 s."""
-    shapes = []
+def attention_grid_shapes(quick: bool) -> list[AttentionShape]:
+    """The ``attention_grid`` section's shapes: causal attention over what decides how many query-block CTAs a
+    kernel has and how long each is (sequence 1k-32k, 1-128 heads, batch 1-4), the unmasked kernel on a subset as its
+    reference, head dim 64 on a subset; cuDNN everywhere, the flash backend (FlashAttention-2) at batch 1 and head
+    dim 128. At most 2^35 score elements per case (heads x batch x seq^2), so each stays under ~0.3 s."""
+    shapes: list[AttentionShape] = []
     for seq in (1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 32768):
         for heads in (1, 2, 4, 8, 16, 32, 64, 128):
             for batch in (1, 2, 4):
@@ -295,19 +275,19 @@ def attention_grid_shapes(quick: bool) -> list[tuple[int, int, int, int, bool, t
     return shapes[:3] if quick else shapes
 
 
-def attention_grid_cases(rec: Recorder, dev: torch.device, quick: bool) -> None:
-    """SDPA forward and forward + backward over :func:`attention_grid_shapes` (the causal schedule law's data)."""
+def attention_cases(rec: Recorder, dev: torch.device, section: str, shapes: list[AttentionShape]) -> None:
+    """SDPA forward and forward + backward per shape, mask (causal, then unmasked where the shape asks) and backend."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     kernels = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
-    for batch, heads, seq, d, unmasked, backends in attention_grid_shapes(quick):
+    for batch, heads, seq, d, unmasked, backends in shapes:
         q, k, v = (torch.randn(batch, heads, seq, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
                    for _ in range(3))
         grad = torch.randn(batch, heads, seq, d, device=dev, dtype=torch.bfloat16)
         for causal in (True, False) if unmasked else (True,):
             flop_fwd = 4.0 * seq * seq * d * heads * batch * (0.5 if causal else 1.0)
             for name in backends:
-                labels = {"section": "attention_grid", "dtype": "bf16", "backend": name, "heads": heads, "seq": seq,
+                labels = {"section": section, "dtype": "bf16", "backend": name, "heads": heads, "seq": seq,
                           "head_dim": d, "causal": int(causal), "batch": batch}
 
                 def fwd(q=q, k=k, v=v, causal=causal, backend=kernels[name]) -> torch.Tensor:
@@ -399,8 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recorder(args.out)
     sections = {"launch": lambda: launch_cases(rec, dev), "hbm": lambda: hbm_cases(rec, dev),
                 "gemm": lambda: gemm_cases(rec, gemm_shapes(args.quick), dev),
-                "attention": lambda: attention_cases(rec, dev, args.quick),
-                "attention_grid": lambda: attention_grid_cases(rec, dev, args.quick),
+                "attention": lambda: attention_cases(rec, dev, "attention", attention_shapes(args.quick)),
+                "attention_grid": lambda: attention_cases(rec, dev, "attention_grid", attention_grid_shapes(args.quick)),
                 "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
                 "sustained": lambda: sustained_cases(args.out, dev),
                 "moe": lambda: moe_cases(rec, dev, args.quick),
