@@ -43,8 +43,9 @@ def test_early_stop_skips_the_ffn_down_projection_only():
     cal = load_calibration(stack="pytorch-fsdp")
     assert cal.checkpoint_early_stop == 1.0
     early, whole = _terms(cal), _terms(replace(cal, checkpoint_early_stop=0.0))
-    # Without early stop the recompute is the layers' forward: a third of forward + 2x backward or more.
-    assert whole["recompute_time_s"] > 0.3 * whole["compute_time_s"]
+    # Without early stop the recompute is the layers' forward: about a third of forward + 2x backward (0.29 since s32:
+    # the causal schedule law slows the attention backward more than its forward).
+    assert whole["recompute_time_s"] > 0.28 * whole["compute_time_s"]
     # MPT-13B's FFN down projection is 8 h^2 of the layer's ~24 h^2 + attention GEMM FLOPs per token.
     share = early["recompute_time_s"] / whole["recompute_time_s"]
     assert 0.62 < share < 0.75
