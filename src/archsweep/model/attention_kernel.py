@@ -98,8 +98,8 @@ def causal_schedule_efficiency(seq_q: np.ndarray, heads_batch: np.ndarray, units
 
 
 def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration, causal_slowdown: np.ndarray | float = 1.0) -> np.ndarray:
-    """Time of causal ring attention over ``cp`` ranks relative to one causal kernel of the same
-    executed FLOPs, in [1 / r, 1] (r = ``cal.attention_noncausal_rate_ratio``; 1 at cp = 1).
+    """Time of causal ring attention over ``cp`` ranks relative to one long-sequence causal kernel of the same
+    executed FLOPs, at least 1 / r (r = ``cal.attention_noncausal_rate_ratio``; ``causal_slowdown`` at cp = 1).
 
     TransformerEngine's ``AttnFuncWithCP`` (v1.4 .. v1.6rc2 ``transformer_engine/pytorch/attention.py``)
     splits the sequence into 2 cp chunks (rank i holds chunks i and 2 cp - 1 - i) and runs cp steps;
