@@ -51,7 +51,7 @@ from xla_gemm_rates import (
 from archsweep.load.calibration import load_calibration
 from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
-from archsweep.model.attention_kernel import attention_head_dim_factor, causal_schedule_efficiency
+from archsweep.model.attention_kernel import attention_head_dim_factor, causal_schedule_slowdowns, flash_kernel_s
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 
@@ -222,35 +222,29 @@ def model_power_at(dtype: str, rate_flop_per_s: float, clock_hz: float) -> float
 
 
 def attention_model_over_measured(backend: str = "cudnn", path: str = KERNELS, section: str = "attention",
-                                  ) -> list[tuple[int, int, int, int, str, float]]:
-    """(seq, heads x batch, head dim, causal, pass, model / measured time) of every ``backend`` case of ``section``
-    in ``path``; the model's forward rate is peak x MAMF efficiency x ``flash_attention_efficiency`` x the head-dim
-    factor, x ``attention_noncausal_rate_ratio`` unmasked, x the causal schedule law (``causal_schedule_efficiency``,
-    forward constants) causal; the backward's 2.5x FLOPs at ``flash_attention_backward_efficiency_ratio`` of the
-    unmasked / long-sequence rate x the law's backward constants; ``fwd_bwd`` is forward + backward."""
+                                  ) -> list[tuple[int, int, int, int, str, float, float]]:
+    """(seq, heads x batch, head dim, causal, pass, model / measured time, measured seconds) of every ``backend``
+    case of ``section`` in ``path``; the model's kernels (:func:`attention_kernel.flash_kernel_s`) at peak x MAMF
+    efficiency x ``flash_attention_efficiency`` x the head-dim factor, unmasked at ``attention_noncausal_rate_ratio``
+    times that, causal at the causal schedule law (:func:`attention_kernel.causal_schedule_slowdowns`); ``fwd_bwd`` is
+    forward + backward."""
     hw, cal = _part(), load_calibration()
     base = float(np.ravel(hw.peak_matrix_flops_bf16 * hw.matrix_efficiency)[0]) * cal.flash_attention_efficiency
-    units = float(np.ravel(hw.compute_units)[0])
     out = []
     for r in _rows(path):
         if r["section"] != section or r["backend"] != backend or r["error"]:
             continue
         d, causal, seq, heads = int(r["head_dim"]), int(r["causal"]), int(r["seq"]), int(r["heads"]) * int(r["batch"])
         rate = base * float(attention_head_dim_factor(d, d, cal))
-        forward_law = backward_law = 1.0
         if causal:
-            forward_law, backward_law = (
-                float(causal_schedule_efficiency(seq, heads, units, cal.attention_block_tokens, extra, tail))
-                for extra, tail in ((cal.attention_fwd_block_extra_tiles, cal.attention_fwd_tail_share),
-                                    (cal.attention_bwd_block_extra_tiles, cal.attention_bwd_tail_share)))
+            factors = tuple(float(f) for f in causal_schedule_slowdowns(seq, heads, hw.compute_units, cal))
         else:
-            rate *= cal.attention_noncausal_rate_ratio
+            factors = (1.0 / cal.attention_noncausal_rate_ratio,) * 2
         fwd_flop = float(r["flop"]) / (3.5 if r["pass"] == "fwd_bwd" else 1.0)
-        model = fwd_flop / (rate * forward_law)
-        if r["pass"] == "fwd_bwd":
-            backward_rate = rate * cal.flash_attention_backward_efficiency_ratio * backward_law
-            model += cal.flash_attention_backward_flop_ratio * fwd_flop / backward_rate
-        out.append((seq, heads, d, causal, r["pass"], model / float(r["median_s"])))
+        fwd_s, bwd_s = flash_kernel_s(fwd_flop, rate, cal, *factors)
+        model = float(fwd_s) + (float(bwd_s) if r["pass"] == "fwd_bwd" else 0.0)
+        measured = float(r["median_s"])
+        out.append((seq, heads, d, causal, r["pass"], model / measured, measured))
     return out
 
 
@@ -258,11 +252,9 @@ def attention_grid_ratios(backend: str, pas: str, low_s: float, high_s: float) -
     """Model / measured time of the causal head-dim-128 cases of ``h200_attention_grid.csv`` (``backend``, ``pas``)
     whose measured time lies in [``low_s``, ``high_s``): the causal schedule law's fit set is cuDNN at >= 1 ms
     (shorter eager calls carry their host time)."""
-    times = {(int(r["seq"]), int(r["heads"]) * int(r["batch"]), r["pass"]): float(r["median_s"])
-             for r in _rows(ATTENTION_GRID) if r["backend"] == backend and r["causal"] == "1" and r["head_dim"] == "128"}
-    return [ratio for seq, heads, d, causal, p, ratio in attention_model_over_measured(backend, ATTENTION_GRID,
-                                                                                        "attention_grid")
-            if causal and d == 128 and p == pas and low_s <= times[(seq, heads, p)] < high_s]
+    return [ratio for _, _, d, causal, p, ratio, seconds in attention_model_over_measured(backend, ATTENTION_GRID,
+                                                                                         "attention_grid")
+            if causal and d == 128 and p == pas and low_s <= seconds < high_s]
 
 
 def hbm_shares() -> dict[str, float]:

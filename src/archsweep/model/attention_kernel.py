@@ -24,13 +24,16 @@ the same 16 exponentials (X = 512, the matmul work per exponential halved, as he
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from archsweep.model.gemm import pick
 from archsweep.spec.calibration import Calibration
 
 __all__ = ["REFERENCE_HEAD_DIM", "REFERENCE_HEADS", "REFERENCE_SEQ", "attention_head_dim_factor",
-           "causal_schedule_efficiency", "ring_attention_mask_factor", "softmax_rate_factor"]
+           "causal_schedule_efficiency", "causal_schedule_slowdowns", "flash_kernel_s", "ring_attention_mask_factor",
+           "softmax_rate_factor"]
 
 #: Head dimension the calibrated attention efficiencies refer to (the Llama / GPT-3 class).
 REFERENCE_HEAD_DIM = 128.0
@@ -95,6 +98,32 @@ def causal_schedule_efficiency(seq_q: np.ndarray, heads_batch: np.ndarray, units
         return heads * 0.5 * x * x / (units * np.maximum(work / units + tail_share * longest, longest))
 
     return np.minimum(rate(seq_q, heads_batch) / rate(REFERENCE_SEQ, REFERENCE_HEADS), 1.0)
+
+
+def causal_schedule_slowdowns(seq_q: np.ndarray | float, heads_batch: np.ndarray | float, units: np.ndarray,
+                              cal: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    """(forward, backward) time of a causal kernel over ``seq_q`` queries x ``heads_batch`` on ``units`` units over
+    its time at the long-sequence rate, >= 1: 1 / :func:`causal_schedule_efficiency` at ``cal``'s forward
+    (``attention_fwd_*``) and backward (``attention_bwd_*``) constants."""
+    fwd, bwd = (1.0 / causal_schedule_efficiency(np.asarray(seq_q, dtype=np.float64), np.asarray(heads_batch, dtype=np.float64),
+                                                 units, cal.attention_block_tokens, extra, tail)
+                for extra, tail in ((cal.attention_fwd_block_extra_tiles, cal.attention_fwd_tail_share),
+                                    (cal.attention_bwd_block_extra_tiles, cal.attention_bwd_tail_share)))
+    return fwd, bwd
+
+
+def flash_kernel_s(fwd_flops: np.ndarray | float, rate: np.ndarray | float, cal: Calibration,
+                   fwd_time_factor: np.ndarray | float, bwd_time_factor: np.ndarray | float) -> tuple[Any, Any]:
+    """(forward, backward) seconds of flash-attention kernels, launch overhead not included: the forward's
+    ``fwd_flops`` at ``rate`` (FLOP/s; arrays broadcast, floats stay floats) times ``fwd_time_factor`` (the mask's and the schedule's:
+    :func:`ring_attention_mask_factor`, :func:`causal_schedule_slowdowns`); the backward's
+    ``flash_attention_backward_flop_ratio`` x those FLOPs at ``flash_attention_backward_efficiency_ratio`` of the
+    rate, times ``bwd_time_factor`` (FlashAttention-2: 63 % vs 73 % of A100 peak; FlashAttention-3 / cuDNN on H100:
+    561 / 516 vs 646 / 600 TFLOP/s)."""
+    fwd = fwd_flops * fwd_time_factor / rate
+    bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio
+           * fwd_flops * bwd_time_factor / rate)
+    return fwd, bwd
 
 
 def ring_attention_mask_factor(cp: np.ndarray, cal: Calibration, causal_slowdown: np.ndarray | float = 1.0) -> np.ndarray:

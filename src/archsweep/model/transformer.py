@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 
 from archsweep.model.activation_store import fp8_input_store_cast
-from archsweep.model.attention_kernel import causal_schedule_efficiency, ring_attention_mask_factor, softmax_rate_factor
+from archsweep.model.attention_kernel import (
+    causal_schedule_slowdowns,
+    flash_kernel_s,
+    ring_attention_mask_factor,
+    softmax_rate_factor,
+)
 from archsweep.model.expert_elementwise import expert_elementwise
 from archsweep.model.gemm import PartFill, pick
 from archsweep.model.hbm_pass import hbm_pass_s
@@ -168,20 +173,15 @@ def layer_costs(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibr
     # The all-to-all / all-gather CP runs one causal kernel per rank: no unmasked steps; the hierarchical one runs
     # its ring's (cp_collectives.ring_steps).
     # The causal (step's) kernel at its sequence and CTA count: short sequences and few heads run below the
-    # long-sequence rate (attention_kernel.causal_schedule_efficiency; its shape under CP: cp_collectives).
+    # long-sequence rate (attention_kernel.causal_schedule_slowdowns; its shape under CP: cp_collectives).
     steps = ring_steps(wl, c)
     queries, head_share = causal_kernel_shape(wl, c)
-    fwd_slowdown, bwd_slowdown = (
-        1.0 / causal_schedule_efficiency(queries, b * heads_local * head_share, hw.compute_units,
-                                         cal.attention_block_tokens, extra, tail)
-        for extra, tail in ((cal.attention_fwd_block_extra_tiles, cal.attention_fwd_tail_share),
-                            (cal.attention_bwd_block_extra_tiles, cal.attention_bwd_tail_share)))
-    fa_fwd = 0.5 * full_core_flops * ring_attention_mask_factor(steps, cal, fwd_slowdown) / fa_rate + cal.kernel_overhead_s
-    # The backward kernels run at a lower share of peak than the forward (FlashAttention-2: 63 % vs
-    # 73 % of A100 peak; FlashAttention-3 / cuDNN on H100: 561 / 516 vs 646 / 600 TFLOP/s).
-    fa_bwd = (cal.flash_attention_backward_flop_ratio / cal.flash_attention_backward_efficiency_ratio
-              * 0.5 * full_core_flops * ring_attention_mask_factor(steps, cal, bwd_slowdown) / fa_rate
-              + cal.kernel_overhead_s)
+    fwd_slowdown, bwd_slowdown = causal_schedule_slowdowns(queries, b * heads_local * head_share, hw.compute_units, cal)
+    # The backward kernels run at a lower share of peak than the forward (attention_kernel.flash_kernel_s).
+    fa_fwd, fa_bwd = flash_kernel_s(0.5 * full_core_flops, fa_rate, cal, ring_attention_mask_factor(steps, cal, fwd_slowdown),
+                                    ring_attention_mask_factor(steps, cal, bwd_slowdown))
+    fa_fwd = fa_fwd + cal.kernel_overhead_s
+    fa_bwd = fa_bwd + cal.kernel_overhead_s
     if cal.fp8_attention_rate_ratio != 1.0:
         # FP8 attention (the job's fp8_dot_product_attention): the forward at the part's published FP8 kernel
         # rate; the backward keeps the BF16 rate (its FP8 rate moves with the cuDNN release: s25-A). The all-gather
