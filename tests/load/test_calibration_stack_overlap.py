@@ -97,3 +97,12 @@ def test_the_a2a_p2p_backward_switch_is_0_or_1(tmp_path, monkeypatch, value, all
     path, problem = _stack_value_problem(tmp_path, monkeypatch, "te_a2a_p2p_backward_sends_output", value)
     assert problem.file == str(path) and problem.key_path == "teststack.te_a2a_p2p_backward_sends_output.value"
     assert allowed in problem.allowed
+
+
+@pytest.mark.parametrize("key", ["attention_fwd_tail_share", "attention_bwd_tail_share"])
+def test_an_attention_tail_share_above_1_is_rejected(tmp_path, monkeypatch, key):
+    """s32: the causal schedule law's tail is a share of the longest block's time (archsweep.model.attention_kernel
+    .causal_schedule_efficiency); above 1 the tail would outlast the block itself."""
+    path, problem = _stack_value_problem(tmp_path, monkeypatch, key, "1.5")
+    assert problem.file == str(path) and problem.key_path == f"teststack.{key}.value"
+    assert "a share in [0, 1]" in problem.allowed and "1.5" in problem.value

@@ -59,7 +59,9 @@ _SWITCHES = ("checkpoint_early_stop", "moe_dispatch_per_domain", "te_fp8_weight_
 #: capacity; ``overlap_interference`` 0 = perfect overlap, 1 = serial (model.training.overlap): above 1 an
 #: overlapped collective would cost more than a serial one.
 _SHARES: dict[str, tuple[bool, str]] = {"hbm_usable_fraction": (False, "a fraction in (0, 1]"),
-                                        "overlap_interference": (True, "a share in [0, 1]")}
+                                        "overlap_interference": (True, "a share in [0, 1]"),
+                                        "attention_fwd_tail_share": (True, "a share in [0, 1] of the longest block"),
+                                        "attention_bwd_tail_share": (True, "a share in [0, 1] of the longest block")}
 
 
 @cache
