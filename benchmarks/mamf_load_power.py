@@ -39,9 +39,8 @@ import argparse
 from dataclasses import replace
 
 import numpy as np
+from xla_gemm_rates import part_hardware
 
-from archsweep.load.catalog import load_catalog
-from archsweep.load.part_physics import part_columns
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
@@ -52,13 +51,6 @@ from archsweep.spec.technology import Technology
 PARTS = ("A100-SXM4", "H100-SXM", "H200", "B200", "GB200", "B300", "GB300")
 FLOP_PER_SRAM_BYTE = 64.0  # 128 x 128 output tiles, 2-byte operands (data/calibration/model.yaml gemm_tile_m / _n)
 _BISECTIONS = 40
-
-
-def part_hardware(name: str) -> HardwareArrays:
-    """The catalog part ``name`` as one row of hardware arrays with its part-physics columns."""
-    entry = load_catalog()[name]
-    hw = HardwareArrays.from_designs(entry.design)
-    return replace(hw, **{k: np.asarray(v) for k, v in part_columns(name, entry.design, entry.published).items()})
 
 
 def mamf_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scale: float) -> float:

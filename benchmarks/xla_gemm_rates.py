@@ -28,8 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.catalog import load_catalog
-from archsweep.load.part_physics import part_columns
+from archsweep.load.catalog import get_accelerator
 from archsweep.load.paths import data_dir
 from archsweep.model.gemm import PartFill, gemm_time_s
 from archsweep.spec.calibration import Calibration
@@ -66,10 +65,9 @@ def load_entries() -> list[Entry]:
 
 
 def part_hardware(name: str) -> HardwareArrays:
-    """The catalog part ``name`` as one row of hardware arrays with its part-physics columns (fill, FP8 ratio)."""
-    entry = load_catalog()[name]
-    hw = HardwareArrays.from_designs(entry.design)
-    return replace(hw, **{k: np.asarray(v) for k, v in part_columns(name, entry.design, entry.published).items()})
+    """The catalog part ``name`` as one row of hardware arrays; its part-physics columns (fill, FP8 ratio) come with
+    the catalog entry's design (``load.catalog`` applies ``part_columns`` when it loads)."""
+    return HardwareArrays.from_designs(get_accelerator(name).design)
 
 
 def isolated_calibration() -> Calibration:
