@@ -80,6 +80,7 @@ class WorkloadOverrides:
     tp_overlap_rs_dgrad: bool | None = None
     cp_comm_type: str | None = None
     cp_a2a_size: int | None = None
+    optimizer: str | None = None
 
 
 #: The command-line flag (``archsweep eval``) of each job option (:data:`archsweep.spec.job_option_table.JOB_OPTIONS`);
@@ -226,6 +227,7 @@ def what_if(model: str, accelerator: str, count: int | None = None, strategy: st
         "tp_overlap_rs_dgrad": workload.training.tp_overlap_rs_dgrad,
         "cp_comm_type": workload.training.cp_comm_type,
         "cp_a2a_size": workload.training.cp_a2a_size,
+        "optimizer": workload.training.optimizer,
         "mapping_source": source,
     }
     out.update({name: _plain(name, value) for name, value in result.items()})

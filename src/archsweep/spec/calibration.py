@@ -58,6 +58,10 @@ class Calibration:
     attention_fwd_tail_share: float = 0.0
     attention_bwd_block_extra_tiles: float = 0.0
     attention_bwd_tail_share: float = 0.0
+    #: Muon (``TrainingJob.optimizer`` "muon"): Newton-Schulz iterations per orthogonalisation and the FP32 state
+    #: bytes per parameter it keeps (archsweep.model.training.newton_schulz, state_memory).
+    muon_newton_schulz_steps: float = 5.0
+    muon_state_bytes_per_param: float = 8.0
     #: Share of the shorter of (collective, compute) that running them concurrently does not hide
     #: (0 = perfect overlap, 1 = serial); see archsweep.model.training.data_parallel.
     overlap_interference: float = 0.0

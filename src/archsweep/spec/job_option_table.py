@@ -31,7 +31,7 @@ from archsweep.spec.errors import InputError
 from archsweep.spec.low_precision import RECIPE_NAMES
 from archsweep.spec.pipeline_layout import parse_layout
 
-__all__ = ["CP_COMM_TYPES", "CpCommType", "JOB_OPTIONS", "JOB_OPTION_NAMES", "RECOMPUTE_METHODS", "RECOMPUTE_MODULES", "RecomputeMethod", "JobOption", "JobOptionKind", "job_option",
+__all__ = ["CP_COMM_TYPES", "CpCommType", "JOB_OPTIONS", "JOB_OPTION_NAMES", "OPTIMIZERS", "OptimizerName", "RECOMPUTE_METHODS", "RECOMPUTE_MODULES", "RecomputeMethod", "JobOption", "JobOptionKind", "job_option",
            "schema_fragment"]
 
 #: Modules that selective recompute can re-run (Megatron-Core ``recompute_modules``, NVIDIA/Megatron-LM
@@ -47,6 +47,10 @@ RECOMPUTE_METHODS: tuple[RecomputeMethod, ...] = get_args(RecomputeMethod)
 #: takes its all-to-all group's size from ``cp_a2a_size`` (Megatron-Core ``hierarchical_context_parallel_sizes``).
 CpCommType = Literal["p2p", "a2a", "all_gather", "a2a+p2p"]
 CP_COMM_TYPES: tuple[CpCommType, ...] = get_args(CpCommType)
+
+#: The optimizers the model prices (``optimizer``): the stack's Adam, or Muon (archsweep.model.training.newton_schulz).
+OptimizerName = Literal["adam", "muon"]
+OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
 
 #: bool: true / false; count: an integer >= 0; choice: one of ``choices``; modules: a non-empty list of distinct
 #: ``choices``; layout: a Megatron-Core pipeline layout string ("" = none, :mod:`archsweep.spec.pipeline_layout`).
@@ -301,6 +305,21 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "(NVIDIA/Megatron-LM @d98e8a6 megatron/core/extensions/transformer_engine.py L2141-2142); the MLPerf NeMo 2 "
         "LoRA configs run a2a (data/validation/derive/mlperf_cp_comm_type.py).",
         csv_column="cp_comm_type", csv_generic=True, choices=CP_COMM_TYPES),
+    JobOption(
+        "optimizer", "choice", "adam", "--optimizer",
+        "the optimizer: adam (the stack's, default) or muon (Newton-Schulz-orthogonalised momentum on the 2-D "
+        "weights, Adam on the embedding and output layer; Megatron-Core dist_muon: ZeRO 0 or 1 only)",
+        "The optimizer of the step. adam, the default: the stack's mixed-precision Adam (12 B of FP32 state per "
+        "parameter). muon: Megatron-Core's Muon (NVIDIA/Megatron-LM @55ac708 megatron/core/optimizer/muon.py, the "
+        "Megatron-Bridge v0.3.1 pin; Emerging-Optimizers' orthogonalised momentum): every 2-D weight but the "
+        "embedding and the output layer keeps an FP32 momentum and FP32 master weight (muon_state_bytes_per_param) and "
+        "is orthogonalised each step by muon_newton_schulz_steps Newton-Schulz iterations per TP shard (blockwise), "
+        "the rest runs Adam. With zero_stage 1 it is the layer-wise distributed optimizer (layer_wise_optimizer.py: "
+        "whole parameters dealt to the data-parallel ranks, gradients all-reduced, updated weights all-gathered after "
+        "the step); with zero_stage 0 every rank updates every weight; ZeRO 2-3 are infeasible (muon.py refuses the "
+        "distributed optimizer, Megatron-Bridge's Kimi-K2 recipe turns it off). "
+        "archsweep.model.training.newton_schulz, archsweep.model.training.state_memory.",
+        csv_column="optimizer", csv_generic=True, choices=OPTIMIZERS),
     JobOption(
         "cp_a2a_size", "count", 0, "--cp-a2a-size",
         "with cp_comm_type a2a+p2p: the all-to-all group's size (2 or more; Megatron-Core "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from archsweep.spec.errors import InputError
-from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, CpCommType, RecomputeMethod
+from archsweep.spec.job_option_table import JOB_OPTIONS, RECOMPUTE_MODULES, CpCommType, OptimizerName, RecomputeMethod
 from archsweep.spec.low_precision import RecipeName
 
 __all__ = ["BLOCK_RECOMPUTE_LAYERS_ALLOWED", "LORA_TARGETS", "LORA_TARGET_GROUPS", "OPTIMIZER_DTYPE_BYTES", "PRECISIONS",
@@ -171,6 +171,9 @@ class TrainingJob:
             L2141-2142 @d98e8a6).
         cp_a2a_size: with "a2a+p2p", the all-to-all group's size, 2 or more (Megatron-Core
             ``hierarchical_context_parallel_sizes[0]``); 0 with every other ``cp_comm_type``.
+        optimizer: "adam" (the stack's, the default) or "muon" (Megatron-Core's Muon: Newton-Schulz-orthogonalised
+            momentum on the 2-D weights but the embedding and output layer, Adam on those;
+            :mod:`archsweep.model.training.newton_schulz`); Muon with ZeRO 2-3 is infeasible.
         dfa_state_dtype: the optimizer is Apex ``DistributedFusedAdam`` (NeMo 1.x ``optim.name:
             distributed_fused_adam``) with this state dtype (``optim.dtype``: "fp32" or "bf16"); "" = the
             stack's optimizer (Megatron-Core: FP32 gradient buffer + 12 B of FP32 state). Bytes:
@@ -209,6 +212,7 @@ class TrainingJob:
     tp_overlap_rs_dgrad: bool = False
     cp_comm_type: CpCommType = "p2p"
     cp_a2a_size: int = 0
+    optimizer: OptimizerName = "adam"
     dfa_state_dtype: str = ""
     dfa_grad_sync_dtype: str = ""
 
@@ -238,6 +242,12 @@ class TrainingJob:
         for key in ("dfa_state_dtype", "dfa_grad_sync_dtype"):
             if getattr(self, key) not in ("", *OPTIMIZER_DTYPE_BYTES):
                 raise InputError("<training job>", key, getattr(self, key), "fp32, bf16 or empty")
+        if self.optimizer == "muon" and self.dfa_state_dtype:
+            raise InputError("<training job>", "optimizer", self.optimizer,
+                             "adam where dfa_state_dtype is set (that names Apex DistributedFusedAdam)")
+        if self.optimizer == "muon" and self.mode == "finetune_lora":
+            raise InputError("<training job>", "optimizer", self.optimizer,
+                             "adam for a finetune_lora job (Muon on LoRA adapters is not modelled)")
         if self.dfa_state_dtype and not self.dfa_grad_sync_dtype:
             raise InputError("<training job>", "dfa_grad_sync_dtype", self.dfa_grad_sync_dtype,
                              "fp32 or bf16 where dfa_state_dtype is set")

@@ -86,10 +86,18 @@ class ZeroCollectives:
     gather_per_microbatch: np.ndarray
 
 
-def zero_collectives(zero_stage: np.ndarray) -> ZeroCollectives:
-    """:class:`ZeroCollectives` of each mapping's ZeRO stage (0 .. 3; 3 is ZeRO-3 / FSDP)."""
+def zero_collectives(zero_stage: np.ndarray, layer_wise: bool = False) -> ZeroCollectives:
+    """:class:`ZeroCollectives` of each mapping's ZeRO stage (0 .. 3; 3 is ZeRO-3 / FSDP). ``layer_wise``: stage 1 is
+    Megatron-Core's layer-wise distributed optimizer (Muon's, ``TrainingJob.optimizer`` "muon"; NVIDIA/Megatron-LM
+    @55ac708 megatron/core/optimizer/layer_wise_optimizer.py): the DDP buffer all-reduces the gradients ("each rank
+    have full model and grad") and the updated weights are all-gathered after the step, instead of a reduce-scatter
+    and the all-gather."""
     z = np.asarray(zero_stage)
     one = np.ones(z.shape)
+    if layer_wise:
+        return ZeroCollectives(allreduce=np.where(z <= 1, one, 0.0), reduce_scatter=np.zeros(z.shape),
+                               gather=np.where(z == 1, one, 0.0), reduce_scatter_per_microbatch=np.zeros(z.shape),
+                               gather_per_microbatch=np.zeros(z.shape))
     return ZeroCollectives(allreduce=np.where(z == 0, one, 0.0), reduce_scatter=np.where(z == 1, one, 0.0),
                            gather=np.where((z == 1) | (z == 2), one, 0.0),
                            reduce_scatter_per_microbatch=np.where(z >= 2, one, 0.0),
@@ -168,7 +176,8 @@ def dp_link_shares(hw: HardwareArrays, mp: MappingArrays, cal: Calibration,
 
 def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.ndarray], trainable_scale: float,
                        microbatches: np.ndarray, dp_group: np.ndarray,
-                       shares: Sequence[tuple[np.ndarray, np.ndarray]], regather: np.ndarray | float = 0.0) -> SyncBytes:
+                       shares: Sequence[tuple[np.ndarray, np.ndarray]], regather: np.ndarray | float = 0.0,
+                       layer_wise: bool = False) -> SyncBytes:
     """Bytes one accelerator of a stage holding ``params`` parameters per group (dense, then experts) sends in that
     stage's data-parallel collectives of one step, as :func:`data_parallel` prices them (:func:`zero_collectives`),
     on each fabric: ``shares`` each group's :func:`dp_link_shares` (the groups past ``shares`` send nothing). An
@@ -177,8 +186,8 @@ def reduced_grad_bytes(mp: MappingArrays, cal: Calibration, params: Sequence[np.
     ``Calibration.dp_gather_bytes_per_param``, ZeRO-3's at ``weight_bytes_per_param``). LoRA: the adapters' share
     (``trainable_scale``) of the gradients and of the gathered weights. ``regather``: further ZeRO-3 gathers per
     micro-batch of the first (dense) group's weights (:func:`~archsweep.model.training.zero3_regather.zero3_regather_share`).
-    0 where the group is one rank."""
-    c = zero_collectives(mp.zero_stage)
+    ``layer_wise``: Muon's layer-wise distributed optimizer (:func:`zero_collectives`). 0 where the group is one rank."""
+    c = zero_collectives(mp.zero_stage, layer_wise)
     total_up: np.ndarray | float = 0.0
     total_out: np.ndarray | float = 0.0
     for i, (p, (up, out)) in enumerate(zip(params, shares)):
@@ -205,7 +214,8 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     after the update (weights are gathered on use, below). LoRA: only the adapters (their share
     of the weights) are reduced and updated. With ``wl.training.param_gather_overlap`` off, the
     ZeRO 1-2 all-gather leaves the overlapped sync and is added in full: the exposed sync functions
-    rise by at most their argument's rise, so the step never shortens."""
+    rise by at most their argument's rise, so the step never shortens. A Muon job's ZeRO-1 is the layer-wise
+    distributed optimizer: an all-reduce of the gradients and the all-gather (:func:`zero_collectives`)."""
     eff = cal.collective_bw_efficiency
     dense_p, expert_p = synced_stage_parameters(wl, mp, etp)
     trainable_scale = wl.trainable_params / wl.total_params
@@ -223,7 +233,7 @@ def data_parallel(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # after the optimizer step) exposed in full beside it.
     gather_serial = not wl.training.param_gather_overlap
 
-    c = zero_collectives(z)
+    c = zero_collectives(z, wl.training.optimizer == "muon")
     groups: list[SyncGroup] = []
 
     def _sync(grad_bytes: np.ndarray, param_count: np.ndarray, group: np.ndarray,

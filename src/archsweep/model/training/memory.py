@@ -34,7 +34,12 @@ from archsweep.model.training.sharded_buffers import (
     zero3_nonunit_bytes,
     zero3_unit_buffer_bytes,
 )
-from archsweep.model.training.state_memory import model_state_bytes_per_param, stage_linear_parameters, stage_parameters
+from archsweep.model.training.state_memory import (
+    model_state_bytes_per_param,
+    muon_parameters,
+    stage_linear_parameters,
+    stage_parameters,
+)
 from archsweep.spec.calibration import Calibration
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.workload import Workload
@@ -237,6 +242,11 @@ def _stage_state(wl: Workload, mp: MappingArrays, cal: Calibration, s: StageShar
                                             + np.where(z >= 3, lin_exp / s.expert_group, lin_exp))
     o_bytes = (state_b + np.where(s.shard_group > 1, shard_b, 0.0)) * (
         np.where(z >= 1, td_sharded, trainable_dense) + np.where(z >= 1, te_sharded, trainable_exp))
+    if wl.training.optimizer == "muon":  # Muon's weights keep less state than Adam's (state_memory.muon_parameters)
+        muon_dense, muon_exp = muon_parameters(wl, mp, s.etp, layers_stage)
+        o_bytes = o_bytes - (state_b - cal.muon_state_bytes_per_param) * (
+            np.where(z >= 1, muon_dense / s.shard_group, muon_dense)
+            + np.where(z >= 1, muon_exp / s.expert_group, muon_exp))
     return _StageState(w_bytes, g_bytes, o_bytes, w_bytes + g_bytes + o_bytes)
 
 

@@ -21,7 +21,7 @@ from archsweep.spec.calibration import Calibration
 from archsweep.spec.training import OPTIMIZER_DTYPE_BYTES
 from archsweep.spec.workload import Workload
 
-__all__ = ["model_state_bytes_per_param", "stage_linear_parameters", "stage_parameters"]
+__all__ = ["model_state_bytes_per_param", "muon_parameters", "stage_linear_parameters", "stage_parameters"]
 
 
 def stage_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float | None = None,
@@ -59,6 +59,16 @@ def stage_linear_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | f
     of the TransformerEngine Linear modules (attention projections, dense FFN, shared and routed experts), whose
     quantised copies a low-precision job keeps (Megatron-Core's ``output_layer`` and router are not TE modules)."""
     return _stage_weights(wl, mp, etp, layers_stage, router=False, embed=0.0)
+
+
+def muon_parameters(wl: Workload, mp: MappingArrays, etp: np.ndarray | float,
+                    layers_stage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, expert) parameters of one accelerator of a stage holding ``layers_stage`` layers that a Muon job
+    (``TrainingJob.optimizer`` "muon") updates with Muon, at ``cal.muon_state_bytes_per_param`` of state: every
+    2-D weight of its layers (attention, dense FFN, router, shared and routed experts), not the embedding and the
+    output layer, which run Adam (NVIDIA/Megatron-LM @55ac708 megatron/core/optimizer/muon.py
+    ``get_megatron_muon_optimizer``: ``is_embedding_or_output_parameter`` or not 2-D -> Adam)."""
+    return _stage_weights(wl, mp, etp, layers_stage, router=True, embed=0.0)
 
 
 def model_state_bytes_per_param(wl: Workload, cal: Calibration) -> tuple[float, float, float]:

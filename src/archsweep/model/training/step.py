@@ -48,6 +48,7 @@ from archsweep.model.training.memory import (
     split_stage_slots,
     usable_hbm_bytes,
 )
+from archsweep.model.training.newton_schulz import muon_stage_allowed, newton_schulz_step
 from archsweep.model.training.offload import OffloadCost, activation_offload
 from archsweep.model.training.recompute_share import partial_recompute_share
 from archsweep.model.training.schedule import interleaving_allowed, pipeline_bubble_slots
@@ -363,10 +364,11 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
                          lc.moe_fwd_s + lc.moe_bwd_s)
     pp = pipeline_p2p(hw, mp, cal, act_bytes, dp, microbatches)
     data = data_parallel(hw, wl, mp, cal, dp, etp, microbatches, layers_stage, t_layer_f, t_layer_b, t_layer_rc, t_b)
-    optimizer = optimizer_time_s(hw, wl, cal, data.local_params)
+    muon = newton_schulz_step(hw, wl, mp, cal, etp, dp * mp.cp, layers_stage)  # 0 for Adam
+    optimizer = optimizer_time_s(hw, wl, cal, data.local_params) + muon.time_s
     offload = stage_offload(hw, wl, mp, sc, layer_bytes := layer_activation_bytes(wl, mp, etp))  # memory's too
     offload_exposed = microbatches * offload.exposed_s
-    valid = sc.valid & offload.feasible
+    valid = sc.valid & offload.feasible & muon_stage_allowed(wl, mp)
     compute, recompute, bubble = sc.compute, sc.recompute, sc.bubble
     step = (compute + recompute + bubble + tp_exposed + cp_exposed + ep.exposed_s + pp.exposed_s + data.exposed_s
             + optimizer + offload_exposed)
@@ -379,7 +381,8 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     # NaN without ``work_counts`` (the pruned search's exact scores: they read the time and the memory only).
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes,
                      step_link_bytes(hw, wl, mp, cal, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
-                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output)) if work_counts else NO_WORK
+                     (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output),
+                     muon.matrix_flops) if work_counts else NO_WORK
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:

@@ -187,11 +187,13 @@ def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
               dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
-              busiest: tuple[Any, Any, Any, Any]) -> StepWork:
+              busiest: tuple[Any, Any, Any, Any], optimizer_matrix_flops: np.ndarray | float = 0.0) -> StepWork:
     """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
     shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
     (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
-    (``StageCompute.busiest_*``)."""
+    (``StageCompute.busiest_*``); ``optimizer_matrix_flops``: the optimizer step's own GEMMs (Muon's Newton-Schulz
+    iterations, :func:`~archsweep.model.training.newton_schulz.newton_schulz_step`, of the busiest stage; counted
+    on the average device too)."""
     mtp_moe = mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
@@ -223,7 +225,7 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
 
     def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: SyncBytes,
                sends: Any) -> DeviceWork:
-        matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f)
+        matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f) + optimizer_matrix_flops
         layers = per_kind(n_dense, n_moe, n_mtp, 1.0, 1.0, 1.0)
         ring = layers * links.tp_per_layer + dp_bytes.scaleup + dp_bytes.scaleout  # TP and DP: ring collectives
         up, out = layers * links.tp_per_layer + dp_bytes.scaleup, dp_bytes.scaleout
@@ -248,10 +250,11 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
     local = local_state_params(mp, dense_p, expert_p, dp_group, etp)
     # The DP bytes of the average stage and of the synced one: the same groups (links.dp_shares), each its parameters.
     regather = zero3_regather_share(wl, mp, cal) if cal.zero3_max_reuse_distance_params > 0 else 0.0
+    layer_wise = wl.training.optimizer == "muon"
     reduced = reduced_grad_bytes(mp, cal, (dense_p, expert_p), trainable, microbatches, dp_group, links.dp_shares,
-                                 regather)
+                                 regather, layer_wise)
     synced = reduced_grad_bytes(mp, cal, links.synced_dp_params, trainable, microbatches, dp_group, links.dp_shares,
-                                regather)
+                                regather, layer_wise)
     average = device(wl.dense_layers / pp, wl.moe_layers / pp, n_mtp / pp, 1.0 / pp, local, reduced,
                      average_sends)
     return StepWork(average=average, busiest=device(*busiest, links.synced_local_params, synced, busiest_sends))
