@@ -340,6 +340,7 @@ def test_validation_data_copied_with_provenance():
     # (s8-gb200): 488 (SOURCE.md); + the no-overlap twin of the mcore-moe EP32 row (s8-m3): 489;
     # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622; + 2 NVIDIA dgxc-benchmarking
     # Nemotron-4 15B rows (s15-denseopt, SOURCE.md): 624; + 53 mlperf-forward rows (s18-D, SOURCE.md): 677;
-    # + 9 AMD Instinct mlperf-forward rows (s19-D) + 42 MLPerf v5.1 mlperf-forward rows (s19-I, SOURCE.md): 728
-    assert len(_validation_csv("training_runs.csv")) == 728
+    # + 9 AMD Instinct mlperf-forward rows (s19-D) + 42 MLPerf v5.1 mlperf-forward rows (s19-I, SOURCE.md): 728;
+    # s33: + 4 Kimi K2 rows (mbridge-forward, mbridge_archive_rows.py): 732
+    assert len(_validation_csv("training_runs.csv")) == 732
     assert len(_validation_csv("hardware_specs.csv")) == 576

@@ -120,11 +120,12 @@ def test_dispatcher_type_is_the_pretrain_functions_last_word(script: ModuleType)
 
 
 def test_forward_rows_are_sourced_and_cover_the_yaml_models() -> None:
-    assert len(FORWARD) == 133
+    assert len(FORWARD) == 137  # s33: + 4 Kimi K2 rows (133 before)
     assert Counter(r["framework"].split()[-1] for r in FORWARD) == {
-        "26.02.01": 31, "26.04": 31, "26.04.01": 33, "26.06": 30, "26.06.01": 8}
+        "26.02.01": 32, "26.04": 32, "26.04.01": 34, "26.06": 31, "26.06.01": 8}  # s33: + 1 Kimi K2 row in each of four
     assert {r["model"] for r in FORWARD} == {"LLAMA3-70B", "LLAMA3.1-405B", "DeepSeekV3", "GPT OSS 120B",
-                                             "Qwen3_30B_a3B", "Qwen3_235B_a22B", "LLAMA3-70B SFT", "LLAMA3-70B LoRA"}
+                                             "Qwen3_30B_a3B", "Qwen3_235B_a22B", "LLAMA3-70B SFT", "LLAMA3-70B LoRA",
+                                             "Kimi_K2"}
     for row in FORWARD:
         assert "NVIDIA-NeMo/Megatron-Bridge@067f987df:docs/performance-summary-archive.md" in row["source_locator"]
         assert row["confidence"].split()[0] in {"high", "medium", "low"}
@@ -134,6 +135,173 @@ def test_forward_rows_are_sourced_and_cover_the_yaml_models() -> None:
     flagged = [r["run_id"] for r in FORWARD if "table footnote" in r["notes"]]
     assert flagged == ["mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64",
                        "mbridge-fwd_26.06.01_DGX-GB200_GPT_OSS_120B_MXFP8_64"]  # the cuDNN regression footnote
+
+
+_KIMI_ARCHIVE = """# Performance Archive
+
+## 26.04.01 NeMo Container
+
+### Pre-Training Performance
+
+#### Model: Kimi_K2
+
+| System | #-GPUs | Precision | GBS | MBS | Sequence Length | FSDP | TP | PP | CP | VP | EP | Tokens / sec / GPU | Model TFLOP / sec / GPU |
+|--------|--------|-----------|-----|-----|-----------------|------|----|----|----|----|----|-----------------------|-------------------------|
+| DGX-GB300 | 256 | MXFP8 | 4096 | 2 | 4096 | 0 | 1 | 4 | 1 | 4 | 64 | 5328 | 1088 |
+
+-  Muon optimizer was used for pre-training Kimi-K2.
+
+#### Model: Nemotron_3_Nano
+
+| System | #-GPUs | Precision | GBS | MBS | Sequence Length | FSDP | TP | PP | CP | VP | EP | Tokens / sec / GPU | Model TFLOP / sec / GPU |
+|--------|--------|-----------|-----|-----|-----------------|------|----|----|----|----|----|-----------------------|-------------------------|
+| DGX-GB300 | 8 | MXFP8 | 512 | 4 | 8192 | 0 | 1 | 1 | 1 | n/a | 8 | 37888 | 845 |
+"""
+
+#: v0.3.1 kimi_workload_base_configs.py, shortened: the presets have no variant suffix.
+_KIMI_PRESETS = """
+from dataclasses import replace
+from utils.utils import WorkloadBaseConfig
+BASE_KIMI_K2_CONFIG = WorkloadBaseConfig(expert_tensor_parallel_size=1)
+KIMI_K2_PRETRAIN_CONFIG_GB300 = replace(BASE_KIMI_K2_CONFIG, num_gpus=256, global_batch_size=4096,
+    pipeline_model_parallel_size=4, virtual_pipeline_model_parallel_size=4, expert_model_parallel_size=64,
+    moe_flex_dispatcher_backend="hybridep", moe_a2a_overlap=False, micro_batch_size=2, cuda_graph_scope=[],
+    recompute_modules=["mla_up_proj"])
+KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX = KIMI_K2_PRETRAIN_CONFIG_GB300
+"""
+
+
+def test_the_kimi_table_keeps_its_prose_and_its_presets_have_no_variant(script: ModuleType) -> None:
+    """s33: the Kimi_K2 tables carry "Muon optimizer was used for pre-training Kimi-K2." under them (the row's
+    ``_text``; make_row stops if it is gone) and name their presets without a variant, which ``pick`` takes as
+    get_workload_base_config falls back to them (a ``V<n>`` of the layout still wins)."""
+    kimi, nano = script.tables(_KIMI_ARCHIVE)
+    assert kimi[:3] == ("26.04.01", "Kimi_K2", 1) and nano[1] == "Nemotron_3_Nano"
+    assert script.OPTIMIZER_NOTES["Kimi_K2"][0] in kimi[3]["_text"]
+    assert script.OPTIMIZER_NOTES["Kimi_K2"][0] not in nano[3]["_text"]
+    assert "Kimi_K2" in script.MODELS and "Kimi_K2" not in script.SKIPPED
+    assert set(script.SKIPPED) == {"Nemotron_3_Nano", "Nemotron_3_Super"}  # hybrid Mamba-MoE: no models/ YAML
+    found = script.presets(_KIMI_PRESETS)
+    want = script.layout(kimi[3])
+    name, preset = script.pick(found, "KIMI_K2", "GB300", "MXFP8", want)
+    assert name == "KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX" and preset["recompute_modules"] == ["mla_up_proj"]
+    assert script.scope_of(preset) == ("none", "")  # cuda_graph_scope [] without cuda_graph_impl: no graphs
+    assert script.pick(found, "KIMI_K2", "GB300", "BF16", want) is None  # no BF16 name in this excerpt
+    found["KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX_V1"] = found["KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX"]
+    assert script.pick(found, "KIMI_K2", "GB300", "MXFP8", want)[0] == "KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX_V1"
+
+
+#: Excerpts of the v0.3.1 files muon_cells reads (our own minimal text with the statements it checks).
+_MUON_SOURCES = {
+    "scripts/performance/configs/kimi/kimi_llm_pretrain.py": """
+from megatron.bridge.recipes.kimi.kimi_k2 import kimi_k2_pretrain_config as pretrain_config
+def set_kimi_k2_common_configs(cfg):
+    if cfg.optimizer.optimizer == "dist_muon" and cfg.mixed_precision.fp8_recipe == "mxfp8":
+        cfg.mixed_precision.fp8_param_gather = False
+def kimi_k2_pretrain_config_gb300(precision="bf16", optimizer_type="muon"):
+    cfg = pretrain_config(optimizer_type=optimizer_type)
+    set_kimi_k2_common_configs(cfg)
+""",
+    "src/megatron/bridge/recipes/kimi/kimi_k2.py": """
+def kimi_k2_pretrain_config(optimizer_type="muon"):
+    if optimizer_type == "adam":
+        opt = distributed_fused_adam_with_cosine_annealing()
+    elif optimizer_type == "muon":
+        opt = distributed_muon_with_cosine_annealing()
+    cfg.model.cuda_graph_impl = "none"
+    if optimizer_type == "adam":
+        cfg.ddp.use_distributed_optimizer = True
+    else:
+        cfg.ddp.use_distributed_optimizer = False
+        cfg.ddp.overlap_param_gather = False
+""",
+    "src/megatron/bridge/recipes/utils/optimizer_utils.py": """
+def distributed_muon_with_cosine_annealing():
+    return OptimizerConfig(optimizer="dist_muon")
+""",
+    "src/megatron/bridge/training/optim.py": """
+optimizer = get_megatron_muon_optimizer(
+    layer_wise_distributed_optimizer="dist" in optimizer_config.optimizer,
+)
+""",
+    "src/megatron/bridge/training/comm_overlap.py": """
+        if (
+            isinstance(ddp_config, DistributedDataParallelConfig)
+            and ddp_config.use_distributed_optimizer
+        ):
+            comm_overlap_cfg = self._get_optimizer_overlap_cfgs(model_config)
+""",
+}
+
+
+def test_muon_cells_read_the_layer_wise_optimizer_and_stop_on_a_changed_recipe(
+        script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Muon row's optimizer, ZeRO and carried cells, read at the tag (s33); a recipe whose Muon branch no longer
+    turns the parameter-gather overlap off stops the script."""
+    sources = dict(_MUON_SOURCES)
+    monkeypatch.setattr(script, "_show", lambda repo, ref, path: sources[path])
+    monkeypatch.setattr(script, "_mentions", lambda repo, ref, word, paths: [])
+    cells, note = script.muon_cells("repo", "v0.3.1", "Kimi_K2", "GB300", "MXFP8", {"cuda_graph_impl": None})
+    assert cells == {"optimizer": "muon", "fsdp_zero": script.MUON_ZERO, "param_gather_overlap": "no",
+                     "fp8_params": "no", "fp8_act": "no", "layer_cuda_graphs": ""}
+    assert "distributed optimizer" in cells["fsdp_zero"]  # validation's cell parser: ZeRO stage 1
+    assert "kimi_llm_pretrain.py L5 set_kimi_k2_common_configs" in note  # line 1 of each excerpt is empty
+    assert "kimi_k2.py L11 ddp.use_distributed_optimizer = False, L12 ddp.overlap_param_gather = False" in note
+    assert script.muon_cells("repo", "v0.3.1", "Kimi_K2", "GB300", "BF16", {})[0]["fp8_params"] == ""
+    with pytest.raises(SystemExit, match="CUDA graphs are on"):
+        script.muon_cells("repo", "v0.3.1", "Kimi_K2", "GB300", "MXFP8", {"cuda_graph_impl": "transformer_engine"})
+    recipe = "src/megatron/bridge/recipes/kimi/kimi_k2.py"
+    sources[recipe] = sources[recipe].replace("cfg.ddp.overlap_param_gather = False", "pass")
+    with pytest.raises(SystemExit, match="parameter-gather overlap"):
+        script.muon_cells("repo", "v0.3.1", "Kimi_K2", "GB300", "MXFP8", {})
+    monkeypatch.setattr(script, "_mentions", lambda repo, ref, word, paths: ["x.py"])
+    sources[recipe] = _MUON_SOURCES[recipe]
+    with pytest.raises(SystemExit, match="fp8_act"):
+        script.muon_cells("repo", "v0.3.1", "Kimi_K2", "GB300", "MXFP8", {})
+
+
+def test_provider_fields_evaluate_literals_and_list_factories(script: ModuleType) -> None:
+    source = """
+@dataclass
+class P(Base):
+    num_layers: int = 61
+    moe_layer_freq: Union[int, List[int]] = field(default_factory=lambda: [0] + [1] * 60)
+    activation_func: Callable = F.silu
+    mtp_num_layers: Optional[int] = None
+    moe_permute_fusion: bool = is_te_min_version("2.1.0") if HAVE_TE else False
+"""
+    fields = script.provider_fields(source, "P")
+    assert fields == {"num_layers": 61, "moe_layer_freq": [0] + [1] * 60, "mtp_num_layers": None}
+
+
+def test_kimi_rows_state_the_muon_recipe_of_each_release() -> None:
+    """The four Kimi_K2 rows (s33; 26.02.01 .. 26.06 DGX-GB300 MXFP8, 256 GPUs): the preset of each tag (no variant
+    suffix), HybridEP without all-to-all overlap, no CUDA graphs, MLA up-projection recompute; Muon: the layer-wise
+    distributed optimizer (ZeRO 1 in validation), no parameter-gather overlap, no FP8 parameters (the pretrain
+    script's Muon + MXFP8 switch); the architecture from KimiK2Provider @v0.3.1. Every other row's optimizer is
+    empty (the stack's Adam)."""
+    kimi = {r["framework"].split()[-1]: r for r in FORWARD if r["model"] == "Kimi_K2"}
+    assert {c: r["tokens_per_s_per_gpu"] for c, r in kimi.items()} == {
+        "26.02.01": "5072", "26.04": "5332", "26.04.01": "5328", "26.06": "5372"}
+    tags = {"26.02.01": "v0.3.1", "26.04": "v0.4.0", "26.04.01": "v0.4.2", "26.06": "v0.5.0"}
+    for container, row in kimi.items():
+        assert row["run_id"] == f"mbridge-fwd_{container}_DGX-GB300_Kimi_K2_MXFP8_256"
+        assert [row[k] for k in ("tp", "pp", "cp", "vpp", "ep", "dp", "micro_batch", "global_batch_seqs")] == [
+            "1", "4", "1", "4", "64", "64", "2", "4096"]
+        assert row["moe_recipe_source"] == (f"{tags[container]} scripts/performance/configs/kimi/"
+                                            "kimi_workload_base_configs.py:KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX")
+        assert [row[k] for k in ("moe_token_dispatcher", "moe_a2a_overlap", "moe_cuda_graph_scope",
+                                 "moe_recompute_modules", "moe_fused_grouped_mlp")] == [
+            "hybridep", "no", "none", "mla_up_proj", "no"]
+        assert [row[k] for k in ("optimizer", "param_gather_overlap", "fp8_params", "fp8_act", "layer_cuda_graphs",
+                                 "grad_sync_dtype")] == ["muon", "no", "no", "no", "", "bf16"]
+        assert row["fsdp_zero"] == "layer-wise distributed optimizer (Megatron-Core LayerWiseDistributedOptimizer, Muon)"
+        assert [row[k] for k in ("layers", "hidden", "heads", "vocab", "params_B", "active_params_B")] == [
+            "61", "7168", "64", "163840", "1026.4", "32.9"]
+        assert row["arch_type"] == "moe (MLA; 384 routed + 1 shared expert, top-8; first layer dense)"
+        assert f"Muon, read at {tags[container]}" in row["derived"] and "kimi_provider.py" in row["derived"]
+        assert row["confidence"].startswith("high") and row["source_caveat"] == ""
+    assert {r["optimizer"] for r in ROWS if r["model"] != "Kimi_K2"} == {""}
 
 
 def test_finetuning_rows_state_the_presets_lora_recipe() -> None:
@@ -202,7 +370,12 @@ def test_the_forward_group_mape_is_pinned() -> None:
     26.02.01 GB300 Llama 3 70B NVFP4 / MXFP8 rows state their preset's PP 4 VP 5 MBS 1: +7.1 / -23.4 -> -2.8 / -1.1 %).
     7.34 % with s32's causal schedule law of flash attention (fitted on H200 cuDNN kernels, not on rows): the
     Qwen3 / GPT-OSS rows at 4,096 tokens, most already slow, price their attention slower (H100 6.53 -> 7.61,
-    GB300 5.66 -> 6.72 % mean)."""
+    GB300 5.66 -> 6.72 % mean).
+    s33: + 4 Kimi K2 rows (26.02.01 .. 26.06 DGX-GB300 MXFP8, the Muon optimizer: models/kimi-k2.yaml,
+    model.training.newton_schulz; the recipe's PP 4 x VP 4 layout, data/validation/derive/pipeline_layout.py), 135
+    rows modelled: 7.44 % (the four at -7.0 / -11.6 / -11.5 / -12.2 %, as their DeepSeek-V3 siblings of the same
+    eager GB300 presets, -10.9 .. -16.3 %; without the layout -14.2 .. -19.0 %, 7.64 %; the other 131 rows 7.34 % as
+    before)."""
     import numpy as np
     from measured_runs import validated_of
 
@@ -212,5 +385,7 @@ def test_the_forward_group_mape_is_pinned() -> None:
                                "mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64"]
     assert all(reason.startswith("source caveat known_regression: ") for reason in skipped.values())
     ok = [r for r in results if r.status == "ok"]
-    assert len(ok) == 131
-    assert float(np.mean([abs(r.error_pct) for r in ok])) == pytest.approx(7.34, abs=0.1)  # 6.72 before s32, 6.70 before s21-K, 6.90 before s20-F, 6.71 before s18-A3, 6.69 before s17-H2, 8.69 before s16-caveat, 7.04 before s16-gemmlaw
+    assert len(ok) == 135  # s33: + 4 Kimi K2 rows (131 before)
+    others = [abs(r.error_pct) for r in ok if "_Kimi_K2_" not in r.run_id]
+    assert float(np.mean(others)) == pytest.approx(7.34, abs=0.1)  # the 131 rows before s33
+    assert float(np.mean([abs(r.error_pct) for r in ok])) == pytest.approx(7.44, abs=0.1)  # 7.34 before s33, 6.72 before s32, 6.70 before s21-K, 6.90 before s20-F, 6.71 before s18-A3, 6.69 before s17-H2, 8.69 before s16-caveat, 7.04 before s16-gemmlaw

@@ -1,7 +1,8 @@
 """``fp8_params`` of the Megatron-Bridge per-tensor FP8 and MXFP8 rows is the precision preset of the release each
 row ran (data/validation/derive/mbridge_fp8_params.py; issue 10, s17-H2): every ``bf16_with_fp8_*`` /
-``bf16_with_mxfp8_mixed`` preset sets ``fp8_param_gather = True`` at v0.1.0rc3 .. v0.5.1 and no performance config
-of a row's model overrides it."""
+``bf16_with_mxfp8_mixed`` preset sets ``fp8_param_gather = True`` at v0.1.0rc3 .. v0.5.1; the one performance config
+of a row's model that overrides it is Kimi K2's (s33: ``set_kimi_k2_common_configs`` turns it off for Muon + MXFP8,
+the four Kimi K2 rows)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ _SCRIPT = "mbridge_fp8_params.py"
 def test_every_mbridge_fp8_row_holds_fp8_parameters_and_says_where_from():
     rows = {k: r for k, r in runs_by_id().items() if k.startswith(("mbridge_", "mbridge-fwd_"))}
     fp8 = {k: r for k, r in rows.items() if r["precision"] not in ("BF16", "NVFP4")}
-    assert len(fp8) == 164
-    assert {r["fp8_params"] for r in fp8.values()} == {"yes"}
+    assert len(fp8) == 168  # s33: + 4 Kimi K2 MXFP8 rows (164 before)
+    kimi = {k for k in fp8 if "_Kimi_K2_" in k}
+    assert len(kimi) == 4 and {fp8[k]["fp8_params"] for k in kimi} == {"no"}  # Muon + MXFP8: the pretrain script's switch
+    assert all("kimi_llm_pretrain.py L44 set_kimi_k2_common_configs: fp8_param_gather = False" in fp8[k]["derived"]
+               for k in kimi)
+    assert {r["fp8_params"] for k, r in fp8.items() if k not in kimi} == {"yes"}
     assert all(_SCRIPT in r["derived"] for r in fp8.values())
     assert {r["fp8_params"] for k, r in rows.items() if k not in fp8} == {""}  # BF16, NVFP4: no FP8 parameters
     row = runs_by_id()["mbridge-fwd_26.06.01_DGX-GB300_GPT_OSS_120B_MXFP8_64"]

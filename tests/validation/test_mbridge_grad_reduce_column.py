@@ -82,10 +82,11 @@ def test_a_bf16_buffer_halves_the_gradient_bytes_of_the_stack_optimizer():
 
 
 def test_every_megatron_bridge_performance_row_states_a_bf16_gradient_buffer():
-    """The 210 Megatron-Bridge performance rows (tables ``mbridge_*`` and forward ``mbridge-fwd_*``) state
-    ``grad_sync_dtype`` bf16, each with the derive script's note (s18-A3)."""
+    """The 214 Megatron-Bridge performance rows (tables ``mbridge_*`` and forward ``mbridge-fwd_*``) state
+    ``grad_sync_dtype`` bf16, each with the derive script's note (s18-A3; the Kimi K2 rows too: the pretrain script's
+    set_kimi_k2_common_configs sets grad_reduce_in_fp32 False over the recipe's Muon default True)."""
     rows = [row for run_id, row in runs_by_id().items() if run_id.startswith(("mbridge_", "mbridge-fwd_"))]
-    assert len(rows) == 210
+    assert len(rows) == 214  # s33: + 4 Kimi K2 rows (210 before)
     assert {row["grad_sync_dtype"] for row in rows} == {"bf16"}
     assert all("mbridge_grad_reduce.py" in row["derived"] for row in rows)
 

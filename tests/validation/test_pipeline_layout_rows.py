@@ -1,5 +1,5 @@
-"""The ``pipeline_layout`` column (issue 10, s12-layout): the Megatron-Core layout each Megatron-Bridge DeepSeek-V3
-preset runs, written by data/validation/derive/pipeline_layout.py (its docstring gives the rule and the files read),
+"""The ``pipeline_layout`` column (issue 10, s12-layout; Kimi K2 since s33): the Megatron-Core layout each
+Megatron-Bridge DeepSeek-V3 or Kimi K2 preset runs, written by data/validation/derive/pipeline_layout.py (its docstring gives the rule and the files read),
 and what ``validate`` does with it (the row's job states it; "w/o MTP" rows have no MTP layer)."""
 
 from __future__ import annotations
@@ -52,7 +52,20 @@ def test_every_deepseek_v3_bridge_row_but_the_mapless_ones_states_a_layout_that_
         assert layout.stage_count == int(r["pp"]) * int(r["vpp"]) and layout.runs_on(int(r["pp"])), r["run_id"]
         mtp = 0 if "w/o" in r["model"] else 1
         layout.check_model(61, mtp, r["run_id"])
-    assert all(not r["pipeline_layout"] for r in runs(lambda r: "deepseek" not in r["model"].lower()))
+    assert all(not r["pipeline_layout"] for r in runs(lambda r: not any(k in r["model"].lower()
+                                                                         for k in ("deepseek", "kimi"))))
+
+
+def test_the_kimi_k2_rows_state_the_recipes_pp4_vp4_layout():
+    """s33: the four Kimi K2 GB300 rows (PP 4 x VP 4, no preset pp_layout) run the recipe's map entry (4, 4):
+    src/megatron/bridge/recipes/kimi/kimi_k2.py ``_get_kimi_k2_pipeline_layout``, the embedding with 4 layers, 14
+    stages of 4, the last layer with the loss: 61 layers, no MTP."""
+    rows = runs(lambda r: "kimi" in r["model"].lower())
+    assert len(rows) == 4
+    for r in rows:
+        layout = parse_layout(r["pipeline_layout"])
+        assert layout.stages == parse_layout("Et*4|(t*4|)*14tL").stages
+        layout.check_model(61, 0, r["run_id"])
 
 
 def test_the_rows_named_without_mtp_have_none():

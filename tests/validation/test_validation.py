@@ -52,8 +52,9 @@ def test_every_public_row_gets_a_status(public_rows, public_results):
     # (s8-gb200): 488; + the no-overlap twin of the mcore-moe EP32 row (s8-m3): 489;
     # + 133 mbridge-forward rows (s10-forward, mbridge_archive_rows.py): 622; + 2 NVIDIA dgxc-benchmarking
     # Nemotron-4 15B rows (s15-denseopt): 624; + 53 mlperf-forward rows (s18-D, mlperf_forward_rows.py): 677;
-    # + 9 AMD Instinct mlperf-forward rows (s19-D) + 42 MLPerf v5.1 mlperf-forward rows (s19-I, SOURCE.md): 728
-    assert len(public_results) == len(public_rows) == 728
+    # + 9 AMD Instinct mlperf-forward rows (s19-D) + 42 MLPerf v5.1 mlperf-forward rows (s19-I, SOURCE.md): 728;
+    # s33: + 4 Kimi K2 rows (mbridge-forward, mbridge_archive_rows.py): 732
+    assert len(public_results) == len(public_rows) == 732
     assert [r.run_id for r in public_results] == [r["run_id"] for r in public_rows]
     assert {r.status for r in public_results} <= {"ok", "skipped"}
     for r in public_results:

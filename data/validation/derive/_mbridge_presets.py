@@ -21,7 +21,7 @@ RELEASES = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.0
 #: Data-set model name (prefix of the ``model`` cell) -> the preset functions' model prefix.
 MODELS = (("LLAMA3-8B", "llama3_8b"), ("LLAMA3-70B", "llama3_70b"), ("LLAMA3.1-405B", "llama31_405b"),
           ("DeepSeekV3", "deepseek_v3"), ("Qwen3_30B_a3B", "qwen3_30b_a3b"), ("Qwen3_235B_a22B", "qwen3_235b_a22b"),
-          ("GPT OSS 120B", "gpt_oss_120b"))
+          ("GPT OSS 120B", "gpt_oss_120b"), ("Kimi_K2", "kimi_k2"))
 T = TypeVar("T")
 _HERE = "data/validation/derive/_mbridge_presets.py"
 

@@ -13,8 +13,12 @@ pinned_mirrors.py ``MBRIDGE_COMMITS`` (as the archive at @067f987df), whatever t
 
 Per row:
 * architecture columns (model, arch_type, params, layers, ..., vocab) copied from the nemo group's 26.02 row of
-  the same model (the same public model config; the sequence length is the table's), ``accelerator`` /
-  ``accelerator_canonical`` from its 26.02 rows of the same system (DGX-H100: H100-SXM5-80GB / H100-SXM);
+  the same model (the same public model config; the sequence length is the table's); a model with no such row
+  (:data:`OWN_ARCH`: Kimi_K2) takes them from the dataclass defaults of its Megatron-Bridge model provider read at
+  one tag (:func:`provider_fields`, :func:`provider_arch`: ``src/megatron/bridge/models/kimi/kimi_provider.py``
+  @v0.3.1 ``KimiK2Provider``, the values models/kimi-k2.yaml cites; params_B / active_params_B counted from its
+  dimensions). ``accelerator`` / ``accelerator_canonical`` from the nemo 26.02 rows of the same system (DGX-H100:
+  H100-SXM5-80GB / H100-SXM);
 * the recipe cells from the preset ``<MODEL>_PRETRAIN_CONFIG_<GPU>_<DTYPE>_V<n>`` (else the one named variant of
   the layout, e.g. ``..._GBS15360``: :func:`pick`) of
   ``scripts/performance/configs/<family>/<family>_workload_base_configs.py`` at the tag (evaluated from its
@@ -31,7 +35,16 @@ Per row:
 * ``tp_comm_overlap`` no on NVFP4 Llama rows where the tag's ``llama3(1)_llm_pretrain.py`` still switches it off
   for nvfp4 (as data/validation/derive/mbridge_tp_overlap.py reads v0.3.0); ``param_gather_overlap``,
   ``fp8_params``, ``fp8_act`` and ``layer_cuda_graphs`` carried from the 26.02 row of the same model, system and
-  precision (not re-read at the tag: ``derived`` says so); ``act_recompute`` "none (<preset>: ...)" on the Blackwell
+  precision (not re-read at the tag: ``derived`` says so), except on the rows of a table the archive marks as run
+  with the Muon optimizer (:data:`OPTIMIZER_NOTES`: "Muon optimizer was used for pre-training Kimi-K2.", under the
+  Kimi_K2 tables of 26.02.01 .. 26.06), which have no 26.02 row: there they and ``fsdp_zero`` are read at the
+  row's tag (:func:`muon_cells`: the recipe ``src/megatron/bridge/recipes/kimi/kimi_k2.py`` turns
+  ``ddp.use_distributed_optimizer`` and ``ddp.overlap_param_gather`` off for Muon, ``training/comm_overlap.py``
+  applies the data-parallel overlap only with the distributed optimizer, ``training/optim.py`` builds Megatron-Core's
+  LayerWiseDistributedOptimizer for ``dist_muon``, the pretrain script's ``set_kimi_k2_common_configs`` turns
+  ``fp8_param_gather`` off for Muon + MXFP8; no ``activation_func_fp8_input_store`` anywhere: ``fp8_act`` no;
+  ``cuda_graph_impl`` "none": ``layer_cuda_graphs`` empty as on every Megatron-Bridge row); ``optimizer`` is "muon"
+  there and empty on every other row (the stack's Adam); ``act_recompute`` "none (<preset>: ...)" on the Blackwell
   Llama rows whose preset sets no recompute_num_layers / recompute_modules / cpu_offloading_num_layers, as the
   nemo 26.02 Blackwell Llama rows state it (tests/validation/test_stated_recompute_presets.py), else empty;
 * ``source_caveat`` / ``source_caveat_text`` (archsweep.validation.caveats): the kind of caveat a footnote that marks
@@ -42,8 +55,13 @@ Per row:
   fitted release, ``act_recompute`` included) and confidence low.
 
 The 26.06 SFT and LoRA tables (Llama 3 70B) are read the same way with the ``<MODEL>_{SFT,LORA}_CONFIG_*`` presets
-and :func:`_finetune`. Left out (the table model has no ``models/`` YAML): Nemotron_3_Nano, Nemotron_3_Super,
-Kimi_K2.
+and :func:`_finetune`. Left out (the table model has no ``models/`` YAML: hybrid Mamba-MoE): Nemotron_3_Nano,
+Nemotron_3_Super. Kimi_K2 (4 rows, s33) is in since models/kimi-k2.yaml.
+
+Presets: a table model whose preset file names its presets without a variant
+(``KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX``) takes that name when no ``V<n>`` or named variant has the table's layout:
+``scripts/performance/utils/utils.py`` ``get_workload_base_config`` falls back to the non-versioned name when the
+versioned one is absent (:func:`pick`).
 
 Usage: python data/validation/derive/mbridge_archive_rows.py <Megatron-Bridge git dir>
 (idempotent: rows are written over the rows of the same run_id, see runs_table.upsert_rows).
@@ -53,6 +71,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from collections.abc import Collection
 from typing import Any
@@ -75,14 +94,28 @@ MODELS = {
     "GPT OSS 120B": ("GPT OSS 120B", "gpt_oss/gpt_oss_workload_base_configs.py", "GPT_OSS_120B", ""),
     "Qwen3_30B_a3B": ("Qwen3_30B_a3B", "qwen/qwen3_workload_base_configs.py", "QWEN3_30B_A3B", ""),
     "Qwen3_235B_a22B": ("Qwen3_235B_a22B", "qwen/qwen3_workload_base_configs.py", "QWEN3_235B_A22B", ""),
+    "Kimi_K2": ("Kimi_K2", "kimi/kimi_workload_base_configs.py", "KIMI_K2", ""),
 }
 #: MoE table model -> (pretrain script, function prefix): ``<prefix>_pretrain_config_<gpu>`` may set
 #: ``cfg.model.moe_token_dispatcher_type`` after the preset's backend (:func:`dispatcher_type`)
 MOE_PRETRAIN = {"DeepSeekV3": ("deepseek/deepseek_llm_pretrain.py", "deepseek_v3"),
                 "GPT OSS 120B": ("gpt_oss/gpt_oss_llm_pretrain.py", "gpt_oss_120b"),
                 "Qwen3_30B_a3B": ("qwen/qwen3_llm_pretrain.py", "qwen3_30b_a3b"),
-                "Qwen3_235B_a22B": ("qwen/qwen3_llm_pretrain.py", "qwen3_235b_a22b")}
-SKIPPED = {"Nemotron_3_Nano": "no models/ YAML", "Nemotron_3_Super": "no models/ YAML", "Kimi_K2": "no models/ YAML"}
+                "Qwen3_235B_a22B": ("qwen/qwen3_llm_pretrain.py", "qwen3_235b_a22b"),
+                "Kimi_K2": ("kimi/kimi_llm_pretrain.py", "kimi_k2")}
+SKIPPED = {"Nemotron_3_Nano": "no models/ YAML (hybrid Mamba-MoE)",
+           "Nemotron_3_Super": "no models/ YAML (hybrid Mamba-MoE)"}
+#: Table model with no nemo 26.02 row -> (tag, provider file, provider class, models/ file) whose dataclass defaults
+#: give its architecture columns (:func:`provider_arch`). Kimi_K2: the provider exists at v0.3.1 only; from v0.4.0 the
+#: recipe builds the same model from the HF config moonshotai/Kimi-K2-Instruct (src/megatron/bridge/models/kimi/
+#: kimi_bridge.py), which the mirror does not hold; models/kimi-k2.yaml cites the same provider fields.
+OWN_ARCH = {"Kimi_K2": ("v0.3.1", "src/megatron/bridge/models/kimi/kimi_provider.py", "KimiK2Provider",
+                        "models/kimi-k2.yaml")}
+#: Table model -> (the archive's words under its pre-training tables naming the optimizer, ``optimizer`` cell).
+OPTIMIZER_NOTES = {"Kimi_K2": ("Muon optimizer was used for pre-training Kimi-K2.", "muon")}
+#: ``fsdp_zero`` of a Muon row: the recipe's Muon optimizer is Megatron-Core's layer-wise distributed optimizer
+#: (archsweep.validation.cells reads "distributed optimizer" as ZeRO stage 1).
+MUON_ZERO = "layer-wise distributed optimizer (Megatron-Core LayerWiseDistributedOptimizer, Muon)"
 #: archive section title -> preset task name (``<MODEL>_<TASK>_CONFIG_<GPU>_<DTYPE>_V<n>``)
 TASKS = {"Pre-Training Performance": "PRETRAIN", "SFT Performance": "SFT", "LoRA Performance": "LORA"}
 _TITLE = {task: title for title, task in TASKS.items()}
@@ -120,7 +153,8 @@ def tables(text: str, containers: Collection[str] = tuple(RELEASES)) -> list[tup
     """(container, table model, row number from 1, {column: cell}) of every pre-training, SFT and LoRA table row
     of the archive's ``containers`` (default: those in :data:`RELEASES`); the task (:data:`TASKS` value) is under
     ``"_task"``; footnote marks are taken out of the cells and the footnotes they point to are under
-    ``"_footnotes"`` (empty: none)."""
+    ``"_footnotes"`` (empty: none); the lines of prose under the row's table (up to the next table or section, e.g.
+    "-  Muon optimizer was used for pre-training Kimi-K2.") are under ``"_text"``."""
     footnotes = dict(re.findall(r"^\[\^([\w-]+)\]:\s*(.+)$", text, flags=re.MULTILINE))
     out = []
     for part in text.split("\n## ")[1:]:
@@ -141,6 +175,7 @@ def _rows(container: str, task: str, section: str,
     for block in section.split("#### Model: ")[1:]:
         model = block.split("\n", 1)[0].strip()
         lines = [ln for ln in block.splitlines() if ln.startswith("|")]
+        prose = "\n".join(ln.strip() for ln in block.splitlines()[1:] if ln.strip() and not ln.startswith("|"))
         head = [c.strip() for c in lines[0].strip("|").split("|")]
         for i, ln in enumerate(lines[2:], start=1):
             marks = re.findall(r"\[\^([\w-]+)\]", ln)
@@ -149,6 +184,7 @@ def _rows(container: str, task: str, section: str,
             row["_footnotes"] = " ".join(f"[^{m}]: {footnotes.get(m, '?')}" for m in marks)
             row["_footnote_marks"] = " ".join(marks)
             row["_task"] = task
+            row["_text"] = prose
             out.append((container, model, i, row))
     return out
 
@@ -202,11 +238,15 @@ def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str
          want: dict[str, Any], task: str = "PRETRAIN") -> tuple[str, dict[str, Any]] | None:
     """The preset ``<prefix>_<task>_CONFIG_<gpu>_<dtype>_<variant>`` with the table's layout: the highest version
     ``V<n>`` where several match; else the one named variant of that layout (e.g. v0.5.0
-    ``DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_GBS15360``, the ``--config_variant`` of the 26.06 GBS 15360 row).
-    Two named variants of one layout and no ``V<n>``: an error (nothing says which one the table ran)."""
-    pattern = re.compile(rf"^{re.escape(prefix)}_{task}_CONFIG_{gpu}_{DTYPE[precision]}_(V(\d+)|[A-Z0-9_]+)$")
-    hits = [(m.group(2), name) for name in found if (m := pattern.match(name))
-            and all(found[name].get(k) == v for k, v in want.items())]
+    ``DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_GBS15360``, the ``--config_variant`` of the 26.06 GBS 15360 row);
+    else the preset without a variant, ``<prefix>_<task>_CONFIG_<gpu>_<dtype>`` (e.g. v0.3.1
+    ``KIMI_K2_PRETRAIN_CONFIG_GB300_FP8_MX``: ``get_workload_base_config`` of scripts/performance/utils/utils.py takes
+    it when the versioned name is absent). Two named variants of one layout and no ``V<n>``: an error (nothing says
+    which one the table ran)."""
+    bare = f"{prefix}_{task}_CONFIG_{gpu}_{DTYPE[precision]}"
+    pattern = re.compile(rf"^{re.escape(bare)}_(V(\d+)|[A-Z0-9_]+)$")
+    fits = [name for name in found if all(found[name].get(k) == v for k, v in want.items())]
+    hits = [(m.group(2), name) for name in fits if (m := pattern.match(name))]
     versions = [(int(n), name) for n, name in hits if n is not None]
     named = sorted(name for n, name in hits if n is None)
     if versions:
@@ -215,6 +255,8 @@ def pick(found: dict[str, dict[str, Any]], prefix: str, gpu: str, precision: str
         name = named[0]
     elif named:
         raise SystemExit(f"{prefix} {task} {gpu} {precision}: several named presets of the layout {want}: {named}")
+    elif bare in fits:
+        name = bare
     else:
         return None
     return name, found[name]
@@ -247,15 +289,26 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     tag = RELEASES[container]
     system, precision = cells["System"], cells["Precision"]
     gpu = system.removeprefix("DGX-")
-    same = [r for (m, s, _), r in bases.items() if m == model and s == system]
-    arch = next(r for (m, _, _), r in bases.items() if m == model)
-    base = bases.get((model, system, precision)) or (same[0] if same else arch)
+    task = cells.get("_task", "PRETRAIN")
+    words, optimizer = OPTIMIZER_NOTES.get(table_model, ("", ""))
+    if words and words not in cells.get("_text", ""):
+        raise SystemExit(f"{_DOC}@{_COMMIT}: {container} {table_model} table no longer says {words!r}: re-read it")
+    if table_model in OWN_ARCH:
+        if task != "PRETRAIN" or not optimizer:
+            raise SystemExit(f"{container} {table_model} {task}: no nemo 26.02 row to carry {_CARRIED} from and no "
+                             "reading of them at the tag (muon_cells): read the row by hand")
+        arch, arch_note = provider_arch(table_model, repo)
+        base: dict[str, str] | None = None
+    else:
+        same = [r for (m, s, _), r in bases.items() if m == model and s == system]
+        arch = next(r for (m, _, _), r in bases.items() if m == model)
+        arch_note = f"architecture from {arch['run_id']}"
+        base = bases.get((model, system, precision)) or (same[0] if same else arch)
     want = layout(cells)
     key = f"{tag}:{cfg_file}"
     if key not in cache:
         cache[key] = presets(_show(repo, tag, f"{_CFG}{cfg_file}"))
     fsdp = cells.get("FSDP", "0") not in ("0", "", "n/a")
-    task = cells.get("_task", "PRETRAIN")
     found = pick(cache[key], prefix, gpu, precision, want, task)
     gpus, tp, pp, cp = want["num_gpus"], int(cells["TP"]), int(cells["PP"]), int(cells["CP"])
     row = {k: arch[k] for k in _ARCH}
@@ -272,12 +325,12 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     })
     part = next(r for (_, s, _), r in bases.items() if s == system)  # the part as the 26.02 rows of the system name it
     row["accelerator"], row["accelerator_canonical"] = part["accelerator"], part["accelerator_canonical"]
-    for column in _CARRIED:
-        row[column] = base.get(column, "") if task == "PRETRAIN" else ""
-    notes = ["dp = GPUs/(TP*PP*CP) (EP is carved out of DP)",
-             f"architecture from {arch['run_id']}",
-             (f"{', '.join(_CARRIED)} carried from {base['run_id']} (not re-read at {tag})" if task == "PRETRAIN"
-              else f"{', '.join(_CARRIED)} not stated (fine-tuning: no pre-training row to carry them from)")]
+    notes = ["dp = GPUs/(TP*PP*CP) (EP is carved out of DP)", arch_note]
+    if base is not None:
+        for column in _CARRIED:
+            row[column] = base.get(column, "") if task == "PRETRAIN" else ""
+        notes.append(f"{', '.join(_CARRIED)} carried from {base['run_id']} (not re-read at {tag})" if task == "PRETRAIN"
+                     else f"{', '.join(_CARRIED)} not stated (fine-tuning: no pre-training row to carry them from)")
     moe = arch["arch_type"] != "dense"
     if found is not None:
         name, preset = found
@@ -318,12 +371,22 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
                      + (f"; {graph_note}" if graph_note else ""))
         row["confidence"] = "high (official NVIDIA doc table; preset of the same layout at the release's tag)"
     else:
+        if base is None:
+            raise SystemExit(f"{container} {table_model} {system} {precision}: no preset of the table's layout at {tag} "
+                             "and no nemo 26.02 row to take the recipe from: read the row by hand")
         for column in ("act_recompute", "act_offload_layers", "act_offload_source", "moe_token_dispatcher", "moe_cuda_graph_scope",
                        "moe_recompute_modules", "moe_a2a_overlap", "moe_fused_grouped_mlp", "moe_recipe_source"):
             row[column] = base.get(column, "")
         notes.append(f"no {prefix}_{task}_CONFIG_{gpu}_{DTYPE[precision]}_V* preset of this layout at {tag}: "
                      f"recipe cells of {base['run_id']}")
         row["confidence"] = "low (official NVIDIA doc table; recipe not pinned to the release: the 26.02 row's)"
+    if optimizer:  # read at the tag (no 26.02 row to carry them from; module doc)
+        if fsdp or row["fsdp_zero"] != "none (DDP, distributed optimizer)" or found is None:
+            raise SystemExit(f"{container} {table_model} {system}: a Muon row with FSDP or no preset: read it by hand")
+        muon, muon_note = muon_cells(repo, tag, table_model, gpu, precision, found[1])
+        row.update(muon)
+        notes.append(muon_note)
+    row["optimizer"] = optimizer
     row["source_caveat"], row["source_caveat_text"] = footnote_caveat(cells, container, task, table_model, index)
     if cells.get("_footnotes"):  # e.g. 26.06.01 GPT-OSS: "Performance regression ... is a known issue"
         row["notes"] = f"table footnote {cells['_footnotes']}; {row['notes']}"
@@ -396,6 +459,202 @@ def _finetune(row: dict[str, str], notes: list[str], task: str, gpu: str, tag: s
                                            "(dropout 0.0)")})
 
 
+def _literal(node: ast.expr) -> Any:
+    """The value of a literal, or of list / number arithmetic on literals (``[0] + [1] * 60``)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+        left, right = _literal(node.left), _literal(node.right)
+        return left + right if isinstance(node.op, ast.Add) else left * right
+    return ast.literal_eval(node)
+
+
+def provider_fields(source: str, cls: str) -> dict[str, Any]:
+    """Field -> default of the dataclass ``cls`` in ``source`` (its own body, not the bases') where the default is a
+    literal, list arithmetic (:func:`_literal`) or ``field(default_factory=lambda: <such a value>)``; fields with
+    any other default (a function, a dtype, a conditional) are left out."""
+    found = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == cls]
+    if len(found) != 1:
+        raise SystemExit(f"expected one class {cls}, found {len(found)}")
+    out: dict[str, Any] = {}
+    for stmt in found[0].body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None):
+            continue
+        value = stmt.value
+        if isinstance(value, ast.Call) and ast.unparse(value.func) == "field":
+            factory = [k.value for k in value.keywords if k.arg == "default_factory"]
+            if not (factory and isinstance(factory[0], ast.Lambda)):
+                continue
+            value = factory[0].body
+        try:
+            out[stmt.target.id] = _literal(value)
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
+def provider_arch(table_model: str, repo: str) -> tuple[dict[str, str], str]:
+    """(architecture columns, ``derived`` note) of a table model with no nemo 26.02 row (:data:`OWN_ARCH`), from the
+    dataclass defaults of its Megatron-Bridge provider: an MLA + MoE model with SwiGLU FFNs, no bias, untied
+    embeddings and no MTP layer (else an error). params_B / active_params_B are counted from the dimensions: input
+    embedding and output layer (V x h each), per layer the MLA projections (h x q_lora, q_lora x heads x (qk + rope),
+    h x (kv_lora + rope), kv_lora x heads x (qk + v), heads x v x h), a dense layer's SwiGLU (3 h x ffn), a MoE
+    layer's routed + shared experts (3 h x moe_ffn each; active: top-k + shared) and router (h x experts); norm
+    weights not counted (as models/*.yaml count them)."""
+    tag, path, cls, yaml_file = OWN_ARCH[table_model]
+    f = provider_fields(_show(repo, tag, path), cls)
+    need = ("num_layers", "hidden_size", "ffn_hidden_size", "num_moe_experts", "moe_ffn_hidden_size",
+            "moe_shared_expert_intermediate_size", "moe_layer_freq", "num_attention_heads", "moe_router_topk",
+            "q_lora_rank", "kv_lora_rank", "qk_head_dim", "qk_pos_emb_head_dim", "v_head_dim", "vocab_size",
+            "multi_latent_attention", "gated_linear_unit", "share_embeddings_and_output_weights", "add_bias_linear")
+    if missing := [k for k in need if k not in f]:
+        raise SystemExit(f"{tag} {path} {cls}: no literal default of {missing}: re-read it")
+    if (not f["multi_latent_attention"] or not f["gated_linear_unit"] or f["share_embeddings_and_output_weights"]
+            or f["add_bias_linear"] or f.get("mtp_num_layers")):
+        raise SystemExit(f"{tag} {path} {cls}: not an untied, bias-free SwiGLU MLA model without MTP: re-read it")
+    h, layers, heads, vocab = f["hidden_size"], f["num_layers"], f["num_attention_heads"], f["vocab_size"]
+    experts, top_k, width = f["num_moe_experts"], f["moe_router_topk"], f["moe_ffn_hidden_size"]
+    shared, rest = divmod(f["moe_shared_expert_intermediate_size"], width)
+    freq = f["moe_layer_freq"]
+    if rest or not isinstance(freq, list) or len(freq) != layers or set(freq) - {0, 1}:
+        raise SystemExit(f"{tag} {path} {cls}: shared-expert width or moe_layer_freq not as read: re-read it")
+    dense = freq.count(0)
+    q, kv, qk, rope, v = (f[k] for k in ("q_lora_rank", "kv_lora_rank", "qk_head_dim", "qk_pos_emb_head_dim",
+                                         "v_head_dim"))
+    attention = h * q + q * heads * (qk + rope) + h * (kv + rope) + kv * heads * (qk + v) + heads * v * h
+    common = 2 * vocab * h + layers * attention + dense * 3 * h * f["ffn_hidden_size"]
+    total = common + (layers - dense) * ((experts + shared) * 3 * h * width + h * experts)
+    active = common + (layers - dense) * ((top_k + shared) * 3 * h * width + h * experts)
+    first = "first layer dense" if dense == 1 else f"first {dense} layers dense"
+    where = f"Megatron-Bridge {tag} {path} {cls}"
+    arch = {"model": MODELS[table_model][0], "arch_type": f"moe (MLA; {experts} routed + {shared} shared expert, "
+            f"top-{top_k}; {first})", "params_B": f"{total / 1e9:.1f}", "active_params_B": f"{active / 1e9:.1f}",
+            "layers": str(layers), "hidden": str(h), "heads": str(heads), "kv_heads": "",
+            "ffn_hidden": f"dense {f['ffn_hidden_size']} / expert {width}", "vocab": str(vocab),
+            "notes": ("MoE benchmarks force-balanced routing, token-dropless (the archive's MoE note); architecture "
+                      f"fields from {where} (the values {yaml_file} cites), not from the perf table itself")}
+    note = (f"architecture from {where} (no nemo 26.02 row of the model; params_B / active_params_B counted from its "
+            f"dimensions, {total:,} / {active:,}, norms not counted)")
+    return arch, note
+
+
+def _function(tree: ast.Module, name: str, where: str) -> ast.FunctionDef:
+    """The top-level function ``name`` of ``tree`` (an error naming ``where`` if absent)."""
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    if len(found) != 1:
+        raise SystemExit(f"{where}: expected one function {name}, found {len(found)}: re-read it")
+    return found[0]
+
+
+def _constant_sets(nodes: list[ast.stmt]) -> dict[str, tuple[Any, int]]:
+    """{target: (constant value, line)} of every ``<x> = <constant>`` in ``nodes`` (nested blocks included; a later
+    assignment wins)."""
+    out: dict[str, tuple[Any, int]] = {}
+    for stmt in (n for top in nodes for n in ast.walk(top)):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+            for target in stmt.targets:
+                out[ast.unparse(target)] = (stmt.value.value, stmt.lineno)
+    return out
+
+
+def _line_of(text: str, pattern: str, where: str) -> int:
+    """The line (from 1) where the regular expression ``pattern`` first matches ``text``; an error naming ``where``."""
+    match = re.search(pattern, text, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"{where}: no {pattern!r}: re-read it")
+    return text.count("\n", 0, match.start()) + 1
+
+
+def _mentions(repo: str, ref: str, word: str, paths: tuple[str, ...]) -> list[str]:
+    """The files under ``paths`` that contain ``word`` at the commit pinned for ``ref`` (``git grep -l``)."""
+    done = subprocess.run(["git", "-C", repo, "grep", "-l", "-F", word, MBRIDGE_COMMITS[ref], "--", *paths],
+                          capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{repo}: git grep {word} at {ref} failed: {done.stderr.strip()}")
+    return done.stdout.split()
+
+
+def muon_cells(repo: str, tag: str, table_model: str, gpu: str, precision: str,
+               preset: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """(cells, ``derived`` note) of a pre-training row run with the Muon optimizer, read at ``tag`` (module doc):
+    ``optimizer`` muon, ``fsdp_zero`` :data:`MUON_ZERO`, ``param_gather_overlap`` no, ``fp8_params`` no (MXFP8; empty
+    for BF16 / NVFP4), ``fp8_act`` no; ``layer_cuda_graphs`` empty as on every Megatron-Bridge row (the MLPerf NeMo
+    per-layer-graph statement; these rows state their graphs in ``moe_cuda_graph_scope``, "none" here, which the check
+    below confirms). Every statement read must be there at the tag (else an error naming the file): the pretrain
+    function ``<prefix>_pretrain_config_<gpu>`` defaults ``optimizer_type``
+    to "muon", passes it to the recipe it imports as ``pretrain_config`` and calls a function whose ``if`` on
+    ``"dist_muon"`` and ``"mxfp8"`` sets ``fp8_param_gather = False``; the recipe's Muon branch (the ``else`` of
+    ``optimizer_type == "adam"``) calls ``distributed_muon_with_cosine_annealing`` and sets
+    ``ddp.use_distributed_optimizer`` and ``ddp.overlap_param_gather`` False, and the recipe sets
+    ``cuda_graph_impl`` "none" (the preset sets none); recipes/utils/optimizer_utils.py names the optimizer
+    "dist_muon"; training/optim.py builds Megatron-Core's layer-wise distributed optimizer for a "dist" Muon;
+    training/comm_overlap.py turns on the data-parallel overlaps only with ``use_distributed_optimizer``; no file
+    under scripts/performance or src/megatron/bridge names ``activation_func_fp8_input_store``."""
+    script_file, prefix_fn = MOE_PRETRAIN[table_model]
+    script_path = f"{_CFG}{script_file}"
+    script = _show(repo, tag, script_path)
+    tree = ast.parse(script)
+    function = f"{prefix_fn}_pretrain_config_{gpu.lower()}"
+    fn = _function(tree, function, f"{tag} {script_path}")
+    defaults = dict(zip([a.arg for a in fn.args.args][-len(fn.args.defaults):], fn.args.defaults))
+    if "optimizer_type" not in defaults or _literal(defaults["optimizer_type"]) != "muon":
+        raise SystemExit(f"{tag} {script_path} {function}: optimizer_type does not default to 'muon': re-read it")
+    imported = re.search(r"^from (megatron\.bridge\.recipes\.[\w.]+) import (\w+) as pretrain_config$", script, re.M)
+    if imported is None or "pretrain_config(optimizer_type=optimizer_type)" not in ast.unparse(fn):
+        raise SystemExit(f"{tag} {script_path} {function}: no recipe call pretrain_config(optimizer_type=...)")
+    recipe_path = "src/" + imported.group(1).replace(".", "/") + ".py"
+    calls = {ast.unparse(c.func) for c in ast.walk(fn) if isinstance(c, ast.Call)}
+    offs = [(f.name, line) for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in calls
+            for node in ast.walk(f) if isinstance(node, ast.If)
+            and "'dist_muon'" in ast.unparse(node.test) and "'mxfp8'" in ast.unparse(node.test)
+            for target, (value, line) in _constant_sets(node.body).items()
+            if target.endswith(".fp8_param_gather") and value is False]
+    recipe = _show(repo, tag, recipe_path)
+    rfn = _function(ast.parse(recipe), imported.group(2), f"{tag} {recipe_path}")
+    branch = [n.orelse for n in ast.walk(rfn) if isinstance(n, ast.If) and ast.unparse(n.test) == "optimizer_type == 'adam'"]
+    muon = {k: v for orelse in branch for k, v in _constant_sets(orelse).items()}
+    muon_calls = {ast.unparse(c.func) for orelse in branch for top in orelse for c in ast.walk(top) if isinstance(c, ast.Call)}
+    model_sets = _constant_sets(rfn.body)
+    ddp = [muon.get(f"cfg.ddp.{k}", (None, 0)) for k in ("use_distributed_optimizer", "overlap_param_gather")]
+    if (any(d[0] is not False for d in ddp) or "distributed_muon_with_cosine_annealing" not in muon_calls
+            or model_sets.get("cfg.model.cuda_graph_impl", (None,))[0] != "none" or preset.get("cuda_graph_impl")):
+        raise SystemExit(f"{tag} {recipe_path} {imported.group(2)}: the Muon branch no longer turns the distributed "
+                         "optimizer and parameter-gather overlap off, or CUDA graphs are on: re-read it")
+    utils = "src/megatron/bridge/recipes/utils/optimizer_utils.py"
+    ufn = _function(ast.parse(_show(repo, tag, utils)), "distributed_muon_with_cosine_annealing", f"{tag} {utils}")
+    if not any(k.arg == "optimizer" and ast.unparse(k.value) == "'dist_muon'"
+               for c in ast.walk(ufn) if isinstance(c, ast.Call) for k in c.keywords):
+        raise SystemExit(f"{tag} {utils}: distributed_muon_with_cosine_annealing no longer builds 'dist_muon'")
+    optim, comm = "src/megatron/bridge/training/optim.py", "src/megatron/bridge/training/comm_overlap.py"
+    layer_wise = _line_of(_show(repo, tag, optim), r'layer_wise_distributed_optimizer="dist" in optimizer_config\.optimizer',
+                          f"{tag} {optim}")
+    guard = _line_of(_show(repo, tag, comm), r"and ddp_config\.use_distributed_optimizer\s*\)\s*:\s*\n\s*comm_overlap_cfg "
+                     r"= self\._get_optimizer_overlap_cfgs\(", f"{tag} {comm}")
+    if stored := _mentions(repo, tag, "fp8_input_store", ("scripts/performance", "src/megatron/bridge")):
+        raise SystemExit(f"{tag}: {stored} name activation_func_fp8_input_store: read fp8_act by hand")
+    dtype = precision.upper()
+    if dtype == "MXFP8" and not offs:
+        raise SystemExit(f"{tag} {script_path} {function}: no dist_muon + mxfp8 fp8_param_gather = False: re-read it")
+    if dtype not in ("MXFP8", "BF16", "NVFP4"):
+        raise SystemExit(f"{tag} {table_model} {precision}: fp8_params of a Muon row not read: read it by hand")
+    cells = {"optimizer": "muon", "fsdp_zero": MUON_ZERO, "param_gather_overlap": "no",
+             "fp8_params": "no" if dtype == "MXFP8" else "", "fp8_act": "no", "layer_cuda_graphs": ""}
+    default = defaults["optimizer_type"].lineno
+    fp8 = (f"fp8_params no ({script_path} L{offs[0][1]} {offs[0][0]}: dist_muon + mxfp8 -> fp8_param_gather = False); "
+           if dtype == "MXFP8" else "")
+    note = (f"Muon, read at {tag} (no nemo 26.02 row to carry {', '.join(_CARRIED)} from): optimizer muon (the "
+            f"table's note \"{OPTIMIZER_NOTES[table_model][0]}\"; {script_path} L{default} {function} "
+            f"optimizer_type=\"muon\" -> {recipe_path} {imported.group(2)} distributed_muon_with_cosine_annealing, "
+            f"optimizer \"dist_muon\" ({utils}); {optim} L{layer_wise} layer_wise_distributed_optimizer: Megatron-Core "
+            f"LayerWiseDistributedOptimizer, fsdp_zero); param_gather_overlap no ({recipe_path} "
+            f"L{ddp[0][1]} ddp.use_distributed_optimizer = False, "
+            f"L{ddp[1][1]} ddp.overlap_param_gather = False; {comm} L{guard} overlaps data-parallel "
+            f"communication only with the distributed optimizer); {fp8}fp8_act no (no "
+            "activation_func_fp8_input_store under scripts/performance or src/megatron/bridge: Megatron-Core's "
+            f"default); no CUDA graphs ({recipe_path} L{model_sets['cfg.model.cuda_graph_impl'][1]} "
+            "cuda_graph_impl = \"none\", the preset sets no cuda_graph_impl: moe_cuda_graph_scope none, "
+            "layer_cuda_graphs left empty as on every Megatron-Bridge row)")
+    return cells, note
+
+
 def dispatcher_type(script: str, function: str) -> str | None:
     """The last ``cfg.model.moe_token_dispatcher_type = "..."`` of ``def <function>(`` in the pretrain script text
     (None: not set there). "alltoall" there means Megatron-Core's MoEAlltoAllTokenDispatcher: the preset's
@@ -422,7 +681,7 @@ def _show(repo: str, ref: str, path: str) -> str:
 def main(repo: str) -> None:
     mbridge_commits(repo, [_COMMIT, *RELEASES.values()])  # the clone holds every commit read (else a clear error)
     text = _show(repo, _COMMIT, _DOC)
-    header, rows = read_runs(("moe_fused_grouped_mlp", *CAVEAT_COLUMNS))
+    header, rows = read_runs(("moe_fused_grouped_mlp", *CAVEAT_COLUMNS, "optimizer"))
     bases = base_rows(rows)
     cache: dict[str, Any] = {}
     new: list[dict[str, str]] = []

@@ -22,8 +22,9 @@ What is read at each tag:
   ``fp8_param``.
 
 Found: every per-tensor and MXFP8 preset sets ``fp8_param_gather = True`` at all eight tags; the overrides are
-Kimi (``kimi_llm_pretrain.py``, no row), GPT-OSS 20B (``get_gpt_oss_20b_precision_config``, no row) and
-DeepSeek-V4 (no row); none reaches a row, so all rows are ``yes``. BF16 and NVFP4 rows are left as they are.
+Kimi (``kimi_llm_pretrain.py`` ``set_kimi_k2_common_configs``: Muon with MXFP8 turns it off), GPT-OSS 20B
+(``get_gpt_oss_20b_precision_config``, no row) and DeepSeek-V4 (no row); only Kimi's reaches rows (s33: the four
+Kimi K2 GB300 MXFP8 rows, ``no``), so every other row is ``yes``. BF16 and NVFP4 rows are left as they are.
 
 Usage: python data/validation/derive/mbridge_fp8_params.py <Megatron-Bridge git dir>
 rewrites data/validation/training_runs.csv in place (idempotent).

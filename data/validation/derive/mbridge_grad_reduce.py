@@ -19,7 +19,7 @@ What is read at each tag:
   name) or a function it calls (``set_<family>_common[_peft]_configs``); they must agree, and one must be found.
 
 Found: ``False`` for every row at all eight tags (Llama3 / Llama3.1 / DeepSeek-V3 / Qwen3 / GPT-OSS pre-training
-and the Llama3 70B SFT / LoRA presets), so all 210 rows are ``bf16``. Not applied in s17-I (nemo's in-sample
+and the Llama3 70B SFT / LoRA presets; since s33 also the four Kimi K2 rows), so all 214 rows are ``bf16``. Not applied in s17-I (nemo's in-sample
 MAPE 7.916 -> 8.356 %, over the 8 % keep bound); applied in s18-A3 (2026-12-02) once s18-A2 (no Megatron-FSDP
 MXFP8 parameters before NeMo 26.02), s18-C (the 25.11 rows' preset layouts) and the 25.11 B200 GPT-OSS row's EP 64
 had landed: nemo in-sample 7.461 -> 7.672 %, held-out 8.12 -> 8.34 %, two rows newly above 1.25 in search optimism

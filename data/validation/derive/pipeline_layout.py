@@ -1,5 +1,5 @@
 """Fill the column ``pipeline_layout`` of data/validation/training_runs.csv: the Megatron-Core
-``pipeline_model_parallel_layout`` the row's Megatron-Bridge DeepSeek-V3 preset runs (issue 10).
+``pipeline_model_parallel_layout`` the row's Megatron-Bridge DeepSeek-V3 or Kimi K2 preset runs (issue 10).
 
 Usage: python data/validation/derive/pipeline_layout.py <Megatron-Bridge git dir>   (idempotent; owns the column)
 
@@ -23,8 +23,13 @@ preset (``<tag> scripts/performance/configs/deepseek/<file>:<preset>``) at a tag
   (``parse_str_to_list`` reads it back to the same stages). A row whose preset runs no layout keeps an empty cell.
 
 The 25.11 rows (tag v0.2.2): the table names the GB300 / GB200 rows "w/o MTP" although no script of the tag
-turns the recipe's default MTP layer off; the label is taken (no MTP, the map built with none). Not read: every
-other model.
+turns the recipe's default MTP layer off; the label is taken (no MTP, the map built with none).
+
+Kimi K2 (s33; the ``mbridge-fwd_`` rows at v0.3.1 .. v0.5.0): the builder
+(scripts/performance/configs/kimi/kimi_llm_pretrain.py ``kimi_k2_pretrain_config_<system>``) sets the preset's
+``pp_layout`` where it has one, else ``_get_kimi_k2_pipeline_layout(pp, vp)`` of
+src/megatron/bridge/recipes/kimi/kimi_k2.py, whose ``map_pp_vp_to_layout`` literal is read the same way (no MTP).
+Not read: every other model.
 """
 
 from __future__ import annotations
@@ -32,32 +37,57 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from mbridge_archive_rows import presets
 from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
 from runs_table import fill_columns, read_runs, write_runs
 
 COLUMN = "pipeline_layout"
-_SOURCE = re.compile(r"^(v[\d.]+(?:rc\d+)?) (scripts/performance/configs/deepseek/\S+\.py):(\w+)$")
+_SOURCE = re.compile(r"^(v[\d.]+(?:rc\d+)?) (scripts/performance/configs/(deepseek|kimi)/\S+\.py):(\w+)$")
 _SYSTEM = re.compile(r"_(GB300|GB200|B300|B200|H100|VR200)_")
-_BUILDER = "scripts/performance/configs/deepseek/deepseek_llm_pretrain.py"
-_RECIPE = "src/megatron/bridge/recipes/deepseek/deepseek_v3.py"
 _KIND = {"embedding": "E", "decoder": "t", "mtp": "m", "loss": "L"}
-#: The Megatron-Bridge tags whose DeepSeek-V3 presets the rows name (each pinned in MBRIDGE_COMMITS).
+#: The Megatron-Bridge tags whose presets the rows name (each pinned in MBRIDGE_COMMITS).
 TAGS = ("v0.2.0", "v0.2.2", "v0.3.0", "v0.3.1", "v0.4.0", "v0.4.2", "v0.5.0", "v0.5.1")
 
 
+@dataclass(frozen=True)
+class Family:
+    """Where a model family's layout comes from: the performance builder, its function per system (``builder_fn``
+    with the system in lower case), the recipe and the name of its (pp, vp) -> layout dict literal."""
+
+    builder: str
+    builder_fn: Callable[[str, str], bool]
+    recipe: str
+    map_name: str
+
+
+#: The preset directory (scripts/performance/configs/<dir>/) -> its family (module doc).
+FAMILIES = {
+    "deepseek": Family("scripts/performance/configs/deepseek/deepseek_llm_pretrain.py",
+                       lambda n, gpu: (n.startswith("deepseek_v3") and n.endswith("_" + gpu))
+                       or n == f"deepseek_v3_{gpu}_config",
+                       "src/megatron/bridge/recipes/deepseek/deepseek_v3.py", "layout_map"),
+    "kimi": Family("scripts/performance/configs/kimi/kimi_llm_pretrain.py",
+                   lambda n, gpu: n == f"kimi_k2_pretrain_config_{gpu}",
+                   "src/megatron/bridge/recipes/kimi/kimi_k2.py", "map_pp_vp_to_layout"),
+}
+
+
 def owns(row: dict[str, str]) -> bool:
-    """A Megatron-Bridge DeepSeek-V3 row whose preset is at a tag this script reads (:data:`TAGS`)."""
+    """A Megatron-Bridge DeepSeek-V3 or Kimi K2 row whose preset is at a tag this script reads (:data:`TAGS`)."""
     match = _SOURCE.match(row["moe_recipe_source"])
-    return (row["run_id"].startswith(("mbridge_", "mbridge-fwd_")) and "deepseek" in row["model"].lower()
+    model = row["model"].lower()
+    return (row["run_id"].startswith(("mbridge_", "mbridge-fwd_")) and ("deepseek" in model or "kimi" in model)
             and match is not None and match.group(1) in TAGS)
 
 
 def mtp_layers(row: dict[str, str]) -> int:
-    """MTP layers of the run: the recipe default 1, none where the table names the row "w/o MTP" (the 25.11
-    GB300 / GB200 rows; the recipe then builds ``last_layer = ["loss"]``: ``mtp_num_layers ... or 0``)."""
-    return 0 if re.search(r"w/o\s*mtp", row["model"], re.I) else 1
+    """MTP layers of the run: the DeepSeek-V3 recipe default 1, none where the table names the row "w/o MTP" (the
+    25.11 GB300 / GB200 rows; the recipe then builds ``last_layer = ["loss"]``: ``mtp_num_layers ... or 0``); none
+    for Kimi K2 (KimiK2Provider ``mtp_num_layers`` None)."""
+    return 0 if re.search(r"w/o\s*mtp", row["model"], re.I) or "kimi" in row["model"].lower() else 1
 
 
 def layout_string(stages: list[list[str]]) -> str:
@@ -84,18 +114,19 @@ def _function(tree: ast.Module, predicate: object) -> ast.FunctionDef:
     return found[0]
 
 
-def recipe_map(recipe_source: str, pp: int, vpp: int, mtp: int) -> str:
-    """The recipe's ``layout_map[(pp, vpp)]`` with ``mtp`` MTP layers as a string, or "" where the map has no entry
-    (or maps to None). The map is the module's one ``layout_map`` dict (in ``_deepseek_v3_common`` at v0.2.x, in
-    ``set_deepseek_v3_pipeline_model_parallel_layout`` from v0.3.0)."""
+def recipe_map(recipe_source: str, pp: int, vpp: int, mtp: int, family: Family = FAMILIES["deepseek"]) -> str:
+    """The recipe's layout map at ``(pp, vpp)`` with ``mtp`` MTP layers as a string, or "" where the map has no entry
+    (or maps to None). The map is the module's one dict literal named ``family.map_name`` (DeepSeek-V3's
+    ``layout_map``: in ``_deepseek_v3_common`` at v0.2.x, in ``set_deepseek_v3_pipeline_model_parallel_layout`` from
+    v0.3.0; Kimi K2's ``map_pp_vp_to_layout`` in ``_get_kimi_k2_pipeline_layout``)."""
     maps = [n.value for n in ast.walk(ast.parse(recipe_source)) if isinstance(n, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "layout_map" for t in n.targets)]
+            and any(isinstance(t, ast.Name) and t.id == family.map_name for t in n.targets)]
     if len(maps) != 1 or not isinstance(maps[0], ast.Dict):
-        raise SystemExit(f"{_RECIPE}: expected one dict literal layout_map")
+        raise SystemExit(f"{family.recipe}: expected one dict literal {family.map_name}")
     env = {"last_layer": ["mtp"] * mtp + ["loss"]}
     for key, value in zip(maps[0].keys, maps[0].values):
         if key is not None and ast.literal_eval(key) == (pp, vpp):
-            stages = eval(compile(ast.Expression(value), _RECIPE, "eval"), {"__builtins__": {}}, env)  # noqa: S307
+            stages = eval(compile(ast.Expression(value), family.recipe, "eval"), {"__builtins__": {}}, env)  # noqa: S307
             return "" if stages is None else layout_string(stages)
     return ""
 
@@ -105,16 +136,17 @@ def row_layout(repo: str, source: str, mtp: int, pp: int, vpp: int) -> str:
     ``pp`` x ``vpp`` (module doc); a stated layout of another stage count is an error."""
     match = _SOURCE.match(source)
     if match is None:
-        raise SystemExit(f"moe_recipe_source {source!r}: expected '<tag> scripts/performance/configs/deepseek/<file>.py:<name>'")
-    tag, path, name = match.groups()
+        raise SystemExit(f"moe_recipe_source {source!r}: expected '<tag> scripts/performance/configs/<deepseek|kimi>/"
+                         "<file>.py:<name>'")
+    tag, path, directory, name = match.groups()
+    family = FAMILIES[directory]
     commit = MBRIDGE_COMMITS[tag]
     preset = presets(git_text(repo, "show", f"{commit}:{path}"))[name]
     system = _SYSTEM.search(name + "_")
     if system is None:
         raise SystemExit(f"{source}: no system in the preset name")
-    builder_text = git_text(repo, "show", f"{commit}:{_BUILDER}")
-    fn = _function(ast.parse(builder_text), lambda n: n.startswith("deepseek_v3") and n.endswith("_" + system.group(1).lower())
-                   or n == f"deepseek_v3_{system.group(1).lower()}_config")
+    builder_text = git_text(repo, "show", f"{commit}:{family.builder}")
+    fn = _function(ast.parse(builder_text), lambda n: family.builder_fn(n, system.group(1).lower()))
     passed = [k.value for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "layout"]
     stated = preset.get("pp_layout")
     if passed and isinstance(passed[0], ast.Constant):
@@ -126,7 +158,7 @@ def row_layout(repo: str, source: str, mtp: int, pp: int, vpp: int) -> str:
         if stages is not None and stages != pp * vpp:
             raise SystemExit(f"{source}: layout {stated!r} has {stages} stages, the row pp x vpp = {pp * vpp}")
         return str(stated)
-    return recipe_map(git_text(repo, "show", f"{commit}:{_RECIPE}"), pp, vpp, mtp)
+    return recipe_map(git_text(repo, "show", f"{commit}:{family.recipe}"), pp, vpp, mtp, family)
 
 
 def main(repo: str) -> None:
