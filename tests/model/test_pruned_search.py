@@ -19,6 +19,7 @@ from archsweep.model.training.step import training_step
 from archsweep.spec.hardware import HardwareArrays
 
 CASES = [("llama3-70b", 300), ("mixtral-8x7b", 40), ("deepseek-v3", 40), ("llama3-8b-split", 12), ("llama3-70b-hier", 40),
+         ("llama3-70b-muon", 100), ("deepseek-v3-muon", 40),
          pytest.param("llama3-70b", 3000, marks=pytest.mark.slow), pytest.param("mixtral-8x7b", 2000, marks=pytest.mark.slow),
          pytest.param("deepseek-v3", 2000, marks=pytest.mark.slow), pytest.param("llama3-8b-split", 400, marks=pytest.mark.slow)]
 
@@ -28,8 +29,13 @@ def _case(workload: str, n: int, seed: int) -> tuple:
     layers, a 1M vocabulary and the embedding / loss pipeline split, on 64-512 accelerators (seed 3): the slowest
     stage (last or middle) then depends on the hardware; the bound mixing two choices exceeded the step (1.0067 x).
     ``llama3-70b-hier``: Llama-3 70B at 32k tokens under the hierarchical CP (``a2a+p2p``, groups of 2) with FP8
-    attention, whose all-to-alls and ring (s25-D, s25-R) the bound takes as >= 0."""
+    attention, whose all-to-alls and ring (s25-D, s25-R) the bound takes as >= 0. ``*-muon``: the model file's job
+    with the Muon optimizer (s33: Newton-Schulz GEMMs in the step, the layer-wise ZeRO 1's all-reduce + all-gather,
+    ZeRO 2-3 infeasible), which the bound leaves out (>= 0)."""
     from dataclasses import replace
+    if workload.endswith("-muon"):
+        wl = load_workload(workload.removesuffix("-muon"))
+        return replace(wl, training=replace(wl.training, optimizer="muon")), random_candidates(n, seed=seed)
     if workload == "llama3-70b-hier":
         wl = load_workload("llama3-70b")
         job = replace(wl.training, cp_comm_type="a2a+p2p", cp_a2a_size=2, seq_len=32768, precision="fp8",

@@ -42,6 +42,7 @@ import numpy as np
 
 from archsweep.model.training.mapping import MappingArrays, data_parallel_degree, expert_tensor_parallel
 from archsweep.model.training.memory import memory_per_accelerator
+from archsweep.model.training.newton_schulz import muon_stage_allowed
 from archsweep.model.training.step import StageCompute, stage_compute, stage_offload
 from archsweep.model.training.table_cache import (
     CACHE_BYTES,
@@ -222,7 +223,8 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             offload = stage_offload(sub, wl, reps, sc)
             shape = (1, len(class_first))
             launch[sl] = np.broadcast_to(time * (1 - 1e-12), shape)[:, class_of]
-            valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step
+            valid[sl] = (np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step,
+                         & muon_stage_allowed(wl, mp2))  # with the ZeRO rule of the job's optimizer
             dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
             total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal, fp8_gemm_layouts=sub.fp8_gemm_layouts).total_bytes
     return launch, valid, total

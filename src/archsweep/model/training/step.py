@@ -323,7 +323,7 @@ def _stage_compute(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cal
 def stage_offload(hw: HardwareArrays, wl: Workload, mp: MappingArrays, sc: StageCompute,
                   layer_bytes: np.ndarray | None = None) -> OffloadCost:
     """The step's activation offload (offload.py) on ``sc``'s layer times (``layer_bytes``: ``layer_activation_bytes``
-    of ``sc.etp`` where the caller has it): its ``feasible`` completes ``sc.valid`` to ``training_step``'s ``valid``."""
+    of ``sc.etp`` where the caller has it): its ``feasible`` and ``muon_stage_allowed`` complete ``sc.valid`` to ``training_step``'s ``valid``."""
     per_layer = layer_activation_bytes(wl, mp, sc.etp) if layer_bytes is None else layer_bytes
     return activation_offload(wl, hw.host_link_bw_bytes_per_s, per_layer, sc.layers_stage, sc.t_layer_f, sc.t_layer_b)
 
