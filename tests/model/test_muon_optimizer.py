@@ -143,3 +143,15 @@ def test_muon_over_adamw_as_nvidia_measured_it_on_gb300():
         modelled = _ab_ratio(rows[run_id], adam, muon)
         assert 1.0 < modelled < 1.06
         assert modelled == pytest.approx(measured, abs=0.015), (job, modelled, measured)
+
+
+def test_a_fixed_zero_2_or_3_strategy_is_refused_for_muon_with_the_reason():
+    """A given strategy that Muon cannot run names the optimizer, not the count or batch (s33 review)."""
+    from archsweep.spec.strategy import parse_strategy, strategy_problems
+
+    wl = _with(load_workload("llama3-8b"), optimizer="muon")
+    for zero in (0, 1):
+        assert strategy_problems(parse_strategy(f"tp=1,zero={zero}"), wl) == []
+    [(key, value, allowed)] = strategy_problems(parse_strategy("tp=1,zero=3"), wl)
+    assert (key, value) == ("zero", 3) and "Muon" in allowed
+    assert strategy_problems(parse_strategy("tp=1,zero=3"), load_workload("llama3-8b")) == []
