@@ -94,11 +94,9 @@ def zero_collectives(zero_stage: np.ndarray, layer_wise: bool = False) -> ZeroCo
     and the all-gather."""
     z = np.asarray(zero_stage)
     one = np.ones(z.shape)
-    if layer_wise:
-        return ZeroCollectives(allreduce=np.where(z <= 1, one, 0.0), reduce_scatter=np.zeros(z.shape),
-                               gather=np.where(z == 1, one, 0.0), reduce_scatter_per_microbatch=np.zeros(z.shape),
-                               gather_per_microbatch=np.zeros(z.shape))
-    return ZeroCollectives(allreduce=np.where(z == 0, one, 0.0), reduce_scatter=np.where(z == 1, one, 0.0),
+    reduced_whole = (z == 0) | ((z == 1) & layer_wise)  # ZeRO 2-3 are not Muon's (TrainingJob.max_zero_stage)
+    return ZeroCollectives(allreduce=np.where(reduced_whole, one, 0.0),
+                           reduce_scatter=np.where((z == 1) & ~reduced_whole, one, 0.0),
                            gather=np.where((z == 1) | (z == 2), one, 0.0),
                            reduce_scatter_per_microbatch=np.where(z >= 2, one, 0.0),
                            gather_per_microbatch=np.where(z >= 3, 2.0 * one, 0.0))
