@@ -189,7 +189,7 @@ def strategy_problems(fixed: dict[str, float], workload: Workload) -> list[tuple
                         (" (a dense model: ep=1)" if workload.moe is None else "")))
     out += _pipeline_problems(fixed, workload)
     out += _recompute_layer_problems(fixed, workload)
-    if "zero_stage" in fixed and fixed["zero_stage"] >= 2 and workload.training.optimizer == "muon":
+    if "zero_stage" in fixed and fixed["zero_stage"] > workload.training.max_zero_stage:
         out.append(("zero", int(fixed["zero_stage"]), "0 or 1 with the Muon optimizer (Megatron-Core's Muon refuses "
                     "the distributed optimizer; ZeRO 1 is its layer-wise distributed optimizer)"))
     if "micro_batch" in fixed and fixed["micro_batch"] > workload.training.global_batch_seqs:

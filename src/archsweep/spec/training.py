@@ -265,6 +265,14 @@ class TrainingJob:
         """Tokens per optimizer step (global batch x sequence length)."""
         return self.global_batch_seqs * self.seq_len
 
+    @property
+    def max_zero_stage(self) -> int:
+        """The highest ZeRO stage the job's optimizer runs at: 3 for Adam; 1 for Muon (Megatron-Core @55ac708
+        megatron/core/optimizer/muon.py refuses the distributed optimizer, 'muon with dist optimizer is not
+        supported'; its ZeRO 1 is the layer-wise distributed optimizer, and ZeRO 2-3 / FSDP would shard the weights
+        Muon orthogonalises whole)."""
+        return 1 if self.optimizer == "muon" else 3
+
 
 @dataclass(frozen=True)
 class TrainingWorkload:

@@ -214,6 +214,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
     launch, valid, total = np.empty((c, m)), np.empty((c, m), dtype=bool), np.empty((c, m))
     reps = mappings.take(class_first).reshape((1, len(class_first)))
     mp2 = mappings.reshape((1, m))
+    optimizer_runs = muon_stage_allowed(wl, mp2)  # the job's optimizer's ZeRO rule, as training_step applies it
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for start in range(c):  # one count per call: layer_costs once per layer class (dp along the mappings only)
             sl = slice(start, start + 1)
@@ -223,8 +224,7 @@ def _count_tables(hw: HardwareArrays, wl: Workload, mappings: MappingArrays, fix
             offload = stage_offload(sub, wl, reps, sc)
             shape = (1, len(class_first))
             launch[sl] = np.broadcast_to(time * (1 - 1e-12), shape)[:, class_of]
-            valid[sl] = (np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of]  # as training_step,
-                         & muon_stage_allowed(wl, mp2))  # with the ZeRO rule of the job's optimizer
+            valid[sl] = np.broadcast_to(sc.valid & offload.feasible, shape)[:, class_of] & optimizer_runs  # as training_step
             dp, micro = (np.broadcast_to(t, shape)[:, class_of] for t in (sc.dp, sc.microbatches))
             total[sl] = memory_per_accelerator(wl, mp2, dp, micro, cal, fp8_gemm_layouts=sub.fp8_gemm_layouts).total_bytes
     return launch, valid, total

@@ -159,9 +159,6 @@ def newton_schulz_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal:
 
 
 def muon_stage_allowed(wl: Workload, mp: MappingArrays) -> np.ndarray:
-    """Whether each mapping's ZeRO stage can run the job's optimizer: every stage for Adam; 0 or 1 for Muon
-    (Megatron-Core @55ac708 muon.py ``get_megatron_muon_optimizer`` raises 'muon with dist optimizer is not
-    supported'; zero_stage 1 is the layer-wise distributed optimizer; ZeRO 2-3 / FSDP shard what Muon orthogonalises
-    whole)."""
-    z = np.asarray(mp.zero_stage)
-    return np.ones(z.shape, dtype=bool) if wl.training.optimizer != "muon" else z <= 1
+    """Whether each mapping's ZeRO stage can run the job's optimizer (``TrainingJob.max_zero_stage``: every stage for
+    Adam, 0 or 1 for Muon)."""
+    return np.asarray(mp.zero_stage) <= wl.training.max_zero_stage
