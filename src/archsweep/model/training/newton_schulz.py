@@ -59,13 +59,24 @@ class MuonStep:
 
 @dataclass(frozen=True)
 class LayerMatrices:
-    """The 2-D weights (rows, columns) of one layer that Muon orthogonalises on one rank: ``dense`` of a layer
-    without experts, ``moe_shared`` of a MoE layer's non-expert part (attention, router, shared experts),
-    ``expert`` of one local routed expert. Shapes are per tensor-parallel shard (arrays over mappings)."""
+    """The 2-D weights (rows, columns) of one layer that Muon orthogonalises on one rank, by part: ``attention`` (every
+    layer), ``dense_ffn`` (a layer without experts), ``moe_extra`` (a MoE layer's router and shared experts),
+    ``expert`` (one local routed expert). Shapes are per tensor-parallel shard (arrays over mappings)."""
 
-    dense: list[tuple[Any, Any]]
-    moe_shared: list[tuple[Any, Any]]
+    attention: list[tuple[Any, Any]]
+    dense_ffn: list[tuple[Any, Any]]
+    moe_extra: list[tuple[Any, Any]]
     expert: list[tuple[Any, Any]]
+
+    @property
+    def dense(self) -> list[tuple[Any, Any]]:
+        """The weights of a layer without experts."""
+        return self.attention + self.dense_ffn
+
+    @property
+    def moe_shared(self) -> list[tuple[Any, Any]]:
+        """A MoE layer's non-expert weights (attention, router, shared experts); none for a dense model (no router)."""
+        return self.attention + self.moe_extra if self.moe_extra else []
 
 
 def layer_matrices(wl: Workload, tp: Any, etp: Any) -> LayerMatrices:
@@ -89,17 +100,17 @@ def layer_matrices(wl: Workload, tp: Any, etp: Any) -> LayerMatrices:
         kv = np.maximum(wl.kv_heads / t, 1.0)
         attention = [(heads * d, h), (kv * d, h), (kv * d, h), (h, heads * d)]
     gates = float(wl.ffn_matrices - 1)  # FC1 rows per FFN unit: 2 with SwiGLU (gate and up), 1 with GELU
-    dense = attention + [(gates * wl.ffn_hidden / t, h), (h, wl.ffn_hidden / t)]
+    dense_ffn = [(gates * wl.ffn_hidden / t, h), (h, wl.ffn_hidden / t)]
     if wl.moe is None:
-        return LayerMatrices(dense, [], [])
+        return LayerMatrices(attention, dense_ffn, [], [])
     e = wl.moe
-    shared: list[tuple[Any, Any]] = [(float(e.num_experts), h)]
+    extra: list[tuple[Any, Any]] = [(float(e.num_experts), h)]
     if e.shared_experts > 0:
         width = e.shared_experts * float(e.expert_ffn_hidden)
-        shared += [(gates * width / t, h), (h, width / t)]
+        extra += [(gates * width / t, h), (h, width / t)]
     et = np.asarray(etp, dtype=np.float64)
     expert = [(gates * e.expert_ffn_hidden / et, h), (h, e.expert_ffn_hidden / et)]
-    return LayerMatrices(dense, attention + shared, expert)
+    return LayerMatrices(attention, dense_ffn, extra, expert)
 
 
 def newton_schulz_flops(rows: Any, cols: Any, steps: float) -> Any:
@@ -142,12 +153,14 @@ def newton_schulz_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal:
             flops = flops + newton_schulz_flops(rows, cols, steps)
         return time, flops
 
-    dense_t, dense_f = work(mats.dense)
-    shared_t, shared_f = work(mats.moe_shared)
+    # each part once; the dense FFN only where the model has layers without experts
+    attn_t, attn_f = work(mats.attention)
+    ffn_t, ffn_f = work(mats.dense_ffn) if moe_share < 1.0 else (0.0, 0.0)
+    extra_t, extra_f = work(mats.moe_extra)
     expert_t, expert_f = work(mats.expert)
     local_experts = 0.0 if wl.moe is None else wl.moe.num_experts / mp.ep
-    non_expert_t = layers_stage * ((1.0 - moe_share) * dense_t + moe_share * shared_t)
-    non_expert_f = layers_stage * ((1.0 - moe_share) * dense_f + moe_share * shared_f)
+    non_expert_t = layers_stage * (attn_t + (1.0 - moe_share) * ffn_t + moe_share * extra_t)
+    non_expert_f = layers_stage * (attn_f + (1.0 - moe_share) * ffn_f + moe_share * extra_f)
     experts_t = layers_stage * moe_share * local_experts * expert_t
     experts_f = layers_stage * moe_share * local_experts * expert_f
     layer_wise = mp.zero_stage >= 1
