@@ -135,11 +135,11 @@ def _matrix_s(hw: HardwareArrays, cal: Calibration, fill: PartFill, rows: Any, c
 def newton_schulz_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Calibration, etp: np.ndarray,
                        dp_group: np.ndarray, layers_stage: np.ndarray) -> MuonStep:
     """:class:`MuonStep` of one accelerator of a stage of ``layers_stage`` layers (dense and MoE in the model's
-    proportion) whose dense weights are shared over ``dp_group`` (dp x cp) ranks; 0 for an Adam job."""
-    shape = np.broadcast_shapes(np.shape(mp.tp), np.shape(layers_stage), np.shape(dp_group), np.shape(hw.compute_units))
+    proportion) whose dense weights are shared over ``dp_group`` (dp x cp) ranks; 0-d zeros for an Adam job."""
     if wl.training.optimizer != "muon":
-        zero = np.zeros(shape)
+        zero = np.zeros(())  # broadcasts: no candidate x mapping array for an Adam job
         return MuonStep(zero, zero)
+    shape = np.broadcast_shapes(np.shape(mp.tp), np.shape(layers_stage), np.shape(dp_group), np.shape(hw.compute_units))
     fill = PartFill.of(hw)
     steps = float(cal.muon_newton_schulz_steps)
     mats = layer_matrices(wl, mp.tp, etp)
