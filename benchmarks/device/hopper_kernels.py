@@ -25,6 +25,8 @@ never zeros):
 * ``sustained``: 8192^3 GEMMs back to back from an idle GPU, rate and clocks against time (``sustained_cases``).
 * ``mix``: a Llama 2 70B LoRA layer's kernels back to back on the TP4 and the TP1 CP2 shard, layer time, clock and
   power against time (``mix_cases``).
+* ``decode_gemm``, ``decode_attention``, ``decode_moe``: the decode-phase kernels of LLM serving, each a stack of
+  layers replayed from a CUDA graph (weight streaming, KV-cache reading, routed experts; ``decode.py``).
 * ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
 * ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
   the device idle) and device time per kernel replayed from a CUDA graph (launch and tail).
@@ -53,6 +55,7 @@ try:
 except ModuleNotFoundError:  # the project's own environment has no PyTorch: this script is for the device machine
     sys.exit("hopper_kernels.py needs PyTorch with CUDA and Triton (the device machine's image has them); "
              "run it there: python3 benchmarks/device/hopper_kernels.py OUT_DIR [--sections ...]")
+from decode import decode_attention_cases, decode_gemm_cases, decode_moe_cases
 from series import lora_layer, timed_series
 
 FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m", "n", "k", "batch", "heads",
@@ -353,7 +356,8 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
               flush=True)
 
 
-SECTIONS = ("gemm", "attention", "attention_grid", "hbm", "launch", "lora", "sustained", "moe", "mix")
+SECTIONS = ("gemm", "attention", "attention_grid", "hbm", "launch", "lora", "sustained", "moe", "mix", "decode_gemm",
+            "decode_attention", "decode_moe")
 """What ``--sections`` may name (the module doc says what each times)."""
 
 
@@ -384,7 +388,10 @@ def main(argv: list[str] | None = None) -> int:
                 "lora": lambda: gemm_cases(rec, lora_shapes(args.quick), dev, fp8=False),
                 "sustained": lambda: sustained_cases(args.out, dev),
                 "moe": lambda: moe_cases(rec, dev, args.quick),
-                "mix": lambda: mix_cases(args.out, dev)}
+                "mix": lambda: mix_cases(args.out, dev),
+                "decode_gemm": lambda: decode_gemm_cases(rec, dev, args.quick),
+                "decode_attention": lambda: decode_attention_cases(rec, dev, args.quick),
+                "decode_moe": lambda: decode_moe_cases(rec, dev, args.quick)}
     for name in args.sections.split(","):
         started = time.perf_counter()
         try:
