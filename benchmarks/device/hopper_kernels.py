@@ -27,6 +27,9 @@ never zeros):
   power against time (``mix_cases``).
 * ``decode_gemm``, ``decode_attention``, ``decode_moe``: the decode-phase kernels of LLM serving, each a stack of
   layers replayed from a CUDA graph (weight streaming, KV-cache reading, routed experts; ``decode.py``).
+* ``power``: board power (NVML energy counter, nvidia-smi) under steady loads of known activity from idle: HBM
+  streams, L2 reads, GEMMs from L2 and from HBM, weight-streaming decode stacks (``power_points.py``);
+  ``power_partial``: loads below the cap at the top clock (a duty-cycled copy, GEMMs that leave SMs idle).
 * ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
 * ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
   the device idle) and device time per kernel replayed from a CUDA graph (launch and tail).
@@ -56,6 +59,7 @@ except ModuleNotFoundError:  # the project's own environment has no PyTorch: thi
     sys.exit("hopper_kernels.py needs PyTorch with CUDA and Triton (the device machine's image has them); "
              "run it there: python3 benchmarks/device/hopper_kernels.py OUT_DIR [--sections ...]")
 from decode import decode_attention_cases, decode_gemm_cases, decode_moe_cases
+from power_points import power_points
 from series import lora_layer, timed_series
 
 FIELDS = ["section", "dtype", "backend", "fast_accum", "layer", "pass", "tp", "m", "n", "k", "batch", "heads",
@@ -357,7 +361,7 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
 
 
 SECTIONS = ("gemm", "attention", "attention_grid", "hbm", "launch", "lora", "sustained", "moe", "mix", "decode_gemm",
-            "decode_attention", "decode_moe")
+            "decode_attention", "decode_moe", "power", "power_partial")
 """What ``--sections`` may name (the module doc says what each times)."""
 
 
@@ -391,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
                 "mix": lambda: mix_cases(args.out, dev),
                 "decode_gemm": lambda: decode_gemm_cases(rec, dev, args.quick),
                 "decode_attention": lambda: decode_attention_cases(rec, dev, args.quick),
-                "decode_moe": lambda: decode_moe_cases(rec, dev, args.quick)}
+                "decode_moe": lambda: decode_moe_cases(rec, dev, args.quick),
+                "power": lambda: power_points(args.out, dev),
+                "power_partial": lambda: power_points(args.out, dev, partial=True)}
     for name in args.sections.split(","):
         started = time.perf_counter()
         try:
