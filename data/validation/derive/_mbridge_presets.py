@@ -2,8 +2,11 @@
 mbridge_fp8_params.py, mbridge_grad_reduce.py): the release each container ran (:data:`RELEASES`), the preset
 functions' model prefix of a row (:func:`preset_model`), the release, tag and system a row names
 (:func:`row_release`), the performance scripts' ``compute_dtype`` of a row (:func:`compute_dtype`), the
-``precision == "<dtype>"`` test a preset's ``if`` makes (:func:`precision_test`) and the functions of the
-performance configs with what each sets and calls (:func:`config_functions`).
+``precision == "<dtype>"`` and ``config_variant == "<variant>"`` tests a preset's ``if`` makes (:func:`precision_test`,
+:func:`variant_test`), the functions of the performance configs with what each sets and calls
+(:func:`config_functions`) and the ``overlap_param_gather`` settings each function makes, itself or through a function
+of the same file it calls, with the precision and config variant it makes them for (:func:`gather_settings`: read by
+mbridge_param_gather.py and mbridge_archive_rows.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 #: NeMo container -> Megatron-Bridge tag: 25.09 / 25.11 / 26.02 per docs/releases/software-versions.md @v0.3.0
@@ -65,6 +69,88 @@ def precision_test(test: ast.expr) -> str | None:
             and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)):
         return str(test.comparators[0].value)
     return None
+
+
+def variant_test(test: ast.expr) -> str | None:
+    """``"v2"`` for the test ``config_variant == "v2"`` or ``config_variant.lower() == "v2"`` (the value in lower
+    case); None for another test."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+            and isinstance(test.comparators[0], ast.Constant) and isinstance(test.comparators[0].value, str)):
+        return None
+    left = test.left
+    if (isinstance(left, ast.Call) and not left.args and not left.keywords and isinstance(left.func, ast.Attribute)
+            and left.func.attr == "lower"):
+        left = left.func.value
+    return test.comparators[0].value.lower() if isinstance(left, ast.Name) and left.id == "config_variant" else None
+
+
+def guard(test: ast.expr, dtype: str, variant: str) -> tuple[str, str]:
+    """(dtype, config variant) a statement under ``if test:`` runs for, in a block that runs for (``dtype``,
+    ``variant``) ("*": any): the test's ``precision ==`` (:func:`precision_test`) and ``config_variant ==``
+    (:func:`variant_test`) parts, alone or joined by ``and``; any other test or part leaves them as they are."""
+    parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+    for part in parts:
+        dtype = precision_test(part) or dtype
+        variant = variant_test(part) or variant
+    return dtype, variant
+
+
+@dataclass(frozen=True)
+class GatherSetting:
+    """One ``<x>.<config>.overlap_param_gather = <bool>`` a performance config function makes: ``config``
+    ("comm_overlap", "ddp", "optimizer"), ``value``, the compute dtype and config variant it is made for ("*": any;
+    :func:`guard`), ``line`` (of the assignment, or of the call through which the function makes it), ``test`` (the
+    source of the innermost ``if`` test it is under, "" none) and ``via`` ((called function, line of the assignment
+    there), ... when made through calls, outermost first)."""
+
+    config: str
+    value: bool
+    dtype: str
+    variant: str
+    line: int
+    test: str
+    via: tuple[tuple[str, int], ...] = ()
+
+
+def gather_settings(source: str) -> dict[str, list[GatherSetting]]:
+    """{function: its :class:`GatherSetting` list, in source order} of every function in ``source`` (a performance
+    config file) that sets ``overlap_param_gather``: its own assignments, under ``if`` tests (:func:`guard`; the
+    ``else`` / ``elif`` of a test runs under the enclosing block's), and those of a top-level function of the same
+    file it calls as a statement (``disable_param_gather_overlap(cfg)``), recursively, at the call's line and under
+    the call's tests (the called function's own tests kept; a called function's setting for another dtype or variant
+    than the call's is dropped)."""
+    tree = ast.parse(source)
+    top = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+    def walk(body: list[ast.stmt], dtype: str, variant: str, test: str, stack: frozenset[str]) -> list[GatherSetting]:
+        out: list[GatherSetting] = []
+        for stmt in body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, bool):
+                for target in stmt.targets:
+                    match = re.fullmatch(r"(?:.+\.)?(\w+)\.overlap_param_gather", ast.unparse(target))
+                    if match:
+                        out.append(GatherSetting(match.group(1), stmt.value.value, dtype, variant, stmt.lineno, test))
+            elif (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)
+                  and stmt.value.func.id in top and stmt.value.func.id not in stack):
+                name = stmt.value.func.id
+                for inner in walk(top[name].body, "*", "*", "", stack | {name}):
+                    d = dtype if inner.dtype == "*" else inner.dtype
+                    v = variant if inner.variant == "*" else inner.variant
+                    if dtype not in ("*", d) or variant not in ("*", v):
+                        continue
+                    out.append(replace(inner, dtype=d, variant=v, line=stmt.lineno, test=inner.test or test,
+                                       via=((name, inner.line), *inner.via)))
+            elif isinstance(stmt, ast.If):
+                d, v = guard(stmt.test, dtype, variant)
+                out += walk(stmt.body, d, v, ast.unparse(stmt.test), stack)
+                out += walk(stmt.orelse, dtype, variant, test, stack)
+        return out
+
+    found: dict[str, list[GatherSetting]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and (settings := walk(node.body, "*", "*", "", frozenset({node.name}))):
+            found[node.name] = settings
+    return found
 
 
 def config_functions(texts: Mapping[str, str], settings: Callable[[str, ast.FunctionDef], list[T]]

@@ -35,9 +35,14 @@ Per row:
 * ``tp_comm_overlap`` no on NVFP4 Llama rows where the tag's ``llama3(1)_llm_pretrain.py`` still switches it off
   for nvfp4 (as data/validation/derive/mbridge_tp_overlap.py reads v0.3.0); ``param_gather_overlap``,
   ``fp8_params``, ``fp8_act`` and ``layer_cuda_graphs`` carried from the 26.02 row of the same model, system and
-  precision (not re-read at the tag: ``derived`` says so), except on the rows of a table the archive marks as run
-  with the Muon optimizer (:data:`OPTIMIZER_NOTES`: "Muon optimizer was used for pre-training Kimi-K2.", under the
-  Kimi_K2 tables of 26.02.01 .. 26.06), which have no 26.02 row: there they and ``fsdp_zero`` are read at the
+  precision (not re-read at the tag: ``derived`` says so), but ``param_gather_overlap`` "no" on a pre-training row
+  whose pretrain function ``<model>_pretrain_config_<gpu>`` at the tag turns the overlap off for the row's precision
+  and config variant (:func:`gather_off`: assignments and calls such as v0.4.2 / v0.5.0
+  ``llama31_405b_pretrain_config_gb200`` ``if precision == "nvfp4" and config_variant.lower() == "v2":
+  disable_param_gather_overlap(cfg)``, Megatron-Bridge issue 3714; the variant is the row's preset's,
+  :func:`config_variants`: the 26.04.01 and 26.06 GB200 NVFP4 rows, preset ``..._GB200_NVFP4_V2``), and except on the
+  rows of a table the archive marks as run with the Muon optimizer (:data:`OPTIMIZER_NOTES`: "Muon optimizer was
+  used for pre-training Kimi-K2.", under the Kimi_K2 tables of 26.02.01 .. 26.06), which have no 26.02 row: there they and ``fsdp_zero`` are read at the
   row's tag (:func:`muon_cells`: the recipe ``src/megatron/bridge/recipes/kimi/kimi_k2.py`` turns
   ``ddp.use_distributed_optimizer`` and ``ddp.overlap_param_gather`` off for Muon, ``training/comm_overlap.py``
   applies the data-parallel overlap only with the distributed optimizer, ``training/optim.py`` builds Megatron-Core's
@@ -76,6 +81,7 @@ import sys
 from collections.abc import Collection
 from typing import Any
 
+from _mbridge_presets import GatherSetting, compute_dtype, gather_settings, preset_model
 from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
 from runs_table import read_runs, upsert_rows, write_runs
 
@@ -329,8 +335,17 @@ def make_row(container: str, table_model: str, index: int, cells: dict[str, str]
     if base is not None:
         for column in _CARRIED:
             row[column] = base.get(column, "") if task == "PRETRAIN" else ""
-        notes.append(f"{', '.join(_CARRIED)} carried from {base['run_id']} (not re-read at {tag})" if task == "PRETRAIN"
+        off = None
+        if task == "PRETRAIN" and not optimizer:  # the tag's pretrain function may turn the overlap off (module doc)
+            variants = found and config_variants(found[0], f"{prefix}_{task}_CONFIG_{gpu}_{DTYPE[precision]}",
+                                                 cache[key])
+            off = gather_off(repo, tag, table_model, model, gpu, precision, variants, found[0] if found else "")
+        carried = [c for c in _CARRIED if off is None or c != "param_gather_overlap"]
+        notes.append(f"{', '.join(carried)} carried from {base['run_id']} (not re-read at {tag})" if task == "PRETRAIN"
                      else f"{', '.join(_CARRIED)} not stated (fine-tuning: no pre-training row to carry them from)")
+        if off is not None:
+            row["param_gather_overlap"] = "no"
+            notes.append(off)
     moe = arch["arch_type"] != "dense"
     if found is not None:
         name, preset = found
@@ -653,6 +668,79 @@ def muon_cells(repo: str, tag: str, table_model: str, gpu: str, precision: str,
             "cuda_graph_impl = \"none\", the preset sets no cuda_graph_impl: moe_cuda_graph_scope none, "
             "layer_cuda_graphs left empty as on every Megatron-Bridge row)")
     return cells, note
+
+
+def config_variants(name: str, bare: str, found: dict[str, dict[str, Any]]) -> frozenset[str] | None:
+    """The ``config_variant`` values the pretrain function of a row can have been called with, given the preset
+    ``name`` of the table's layout (:func:`pick`) among the ``found`` presets: scripts/performance/utils/utils.py
+    ``get_workload_base_config`` loads ``<bare>_<CONFIG_VARIANT>`` (``--config_variant``, default "v2" in
+    argument_parser.py), falling back from "v2" to ``_V1`` and then to the bare name, and the pretrain function gets
+    the variant as given. ``<bare>_V2`` or a named variant ``<bare>_GBS15360``: that variant in lower case; ``_V1``:
+    "v1", and "v2" too where no ``_V2`` preset exists; the bare name: None (any variant)."""
+    if name == bare:
+        return None
+    variant = name.removeprefix(f"{bare}_").lower()
+    return frozenset({"v1", "v2"} if variant == "v1" and f"{bare}_V2" not in found else {variant})
+
+
+def gather_off(repo: str, tag: str, table_model: str, model: str, gpu: str, precision: str,
+               variants: frozenset[str] | None, preset: str = "") -> str | None:
+    """The ``derived`` note of a pre-training row whose pretrain function ``<model>_pretrain_config_<gpu>`` of the
+    model's pretrain script (:data:`MODELS`, :data:`MOE_PRETRAIN`) at ``tag`` turns the parameter all-gather overlap
+    off for the row's compute dtype and config variant (``variants``, :func:`config_variants` of the row's preset
+    ``preset``; None: not known); None where it does not. Read with _mbridge_presets.py :func:`gather_settings`: assignments and calls of a
+    function of the same file that makes them (v0.4.2 ``llama31_405b_pretrain_config_gb200``: ``if precision ==
+    "nvfp4" and config_variant.lower() == "v2": disable_param_gather_overlap(cfg)``, Megatron-Bridge issue 3714); the
+    last ``comm_overlap.overlap_param_gather`` setting that applies decides, as src/megatron/bridge/training/
+    comm_overlap.py applies the recipe's ``comm_overlap`` values over CommOverlapConfig's data-parallel default (on
+    when DP > 1) and copies them onto the optimizer and DDP configs (the file must still say so). An error where
+    the variant decides but is not known or the variants disagree, where a ``ddp`` / ``optimizer`` setting to False
+    comes with no ``comm_overlap`` one, or where the function is not in the script."""
+    script = MODELS[table_model][3] or MOE_PRETRAIN[table_model][0]
+    path = f"{_CFG}{script}"
+    function = f"{preset_model({'model': model, 'run_id': f'{tag} {table_model}'})}_pretrain_config_{gpu.lower()}"
+    text = _show(repo, tag, path)
+    if not any(isinstance(n, ast.FunctionDef) and n.name == function for n in ast.parse(text).body):
+        raise SystemExit(f"{tag} {path}: no function {function}: read the row's param_gather_overlap by hand")
+    dtype = compute_dtype(precision)
+    settings = [s for s in gather_settings(text).get(function, []) if s.dtype in ("*", dtype)]
+
+    def decide(variant: str | None) -> tuple[GatherSetting, ...]:
+        """The settings that apply for ``variant`` (None: those under no variant test) ending with the deciding
+        ``comm_overlap`` one, if it turns the overlap off; () where the overlap stays on."""
+        apply = [s for s in settings if s.variant in ("*", variant)]
+        comm = [s for s in apply if s.config == "comm_overlap"]
+        if not comm or comm[-1].value:
+            if any(s.value is False for s in apply) and not comm:
+                raise SystemExit(f"{tag} {path} {function}: sets ddp / optimizer overlap_param_gather = False but not "
+                                 "comm_overlap.overlap_param_gather, which CommOverlapConfig copies over it: read it by hand")
+            return ()
+        return tuple(s for s in apply if s.line == comm[-1].line and s.value is False)
+
+    if variants is None and any(s.variant != "*" for s in settings):
+        raise SystemExit(f"{tag} {path} {function}: overlap_param_gather set under a config_variant test, and the "
+                         "row's variant is not known (no versioned preset of its layout): read it by hand")
+    outcomes = {v: decide(v) for v in (sorted(variants) if variants else [None])}
+    if len({bool(o) for o in outcomes.values()}) > 1:
+        raise SystemExit(f"{tag} {path} {function}: overlap_param_gather depends on the config variant, and the row's "
+                         f"could be any of {sorted(variants or ())}: read it by hand")
+    variant, found = next(iter(outcomes.items()))
+    if not found:
+        return None
+    comm_path = "src/megatron/bridge/training/comm_overlap.py"
+    comm = _show(repo, tag, comm_path)
+    user = _line_of(comm, r"^\s+setattr\(comm_overlap_cfg, field\.name, user_value\)", f"{tag} {comm_path}")
+    ddp = _line_of(comm, r"^\s+self\._apply_cfgs\(comm_overlap_cfg, ddp_config\)", f"{tag} {comm_path}")
+    first = found[0]
+    call = (f"{first.via[0][0]}(cfg) (" + ", ".join(f"L{line} {s.config}.overlap_param_gather = False"
+                                                   for s in found for _, line in s.via[:1]) + ")"
+            if first.via else ", ".join(f"L{s.line} {s.config}.overlap_param_gather = False" for s in found))
+    where = f"if {first.test}: " if first.test else ""
+    why = (f", config_variant {variant} (the preset of the table's layout is {preset})"
+           if variant and first.variant != "*" else "")
+    return (f"param_gather_overlap no: Megatron-Bridge {tag} {path} L{first.line} {function}: {where}{call}{why}, "
+            f"{comm_path} L{user} (the recipe's comm_overlap values override CommOverlapConfig's DP > 1 default) "
+            f"and L{ddp} (copied onto the DDP config)")
 
 
 def dispatcher_type(script: str, function: str) -> str | None:

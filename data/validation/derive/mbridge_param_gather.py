@@ -9,7 +9,9 @@ pinned in pinned_mirrors.py ``MBRIDGE_COMMITS``).
 
 What is read: every assignment ``<x>.comm_overlap.overlap_param_gather = False`` and
 ``<x>.ddp.overlap_param_gather = False`` in the tag's ``scripts/performance/configs/**/*.py`` (parsed with
-``ast``), with the function it is in and the ``precision == "<dtype>"`` test it is under, if any. The
+``ast``: _mbridge_presets.py ``gather_settings``), with the function it is in, or that makes it by calling a function
+of the same file, and the ``precision == "<dtype>"`` test it is under, if any (one under a ``config_variant`` test is
+refused: none at these three tags). The
 ``comm_overlap`` one decides: Megatron-Bridge's ``CommOverlapConfig`` turns ``overlap_param_gather`` on whenever
 DP > 1, applies the recipe's ``cfg.comm_overlap`` values over that, then copies the result onto the DDP config
 (src/megatron/bridge/training/comm_overlap.py @7af9601c9 ``_get_optimizer_overlap_cfgs``, ``_override_user_cfgs``,
@@ -28,11 +30,10 @@ rewrites data/validation/training_runs.csv in place (idempotent).
 
 from __future__ import annotations
 
-import ast
 import re
 import sys
 
-from _mbridge_presets import RELEASES, compute_dtype, precision_test, preset_model
+from _mbridge_presets import RELEASES, compute_dtype, gather_settings, preset_model
 from pinned_mirrors import git_text, mbridge_commits
 from runs_table import read_runs, set_note, write_runs
 
@@ -44,26 +45,11 @@ _NOTE = r"param_gather_overlap (?:yes|no): Megatron-Bridge .*?mbridge_param_gath
 _SCRIPT = "data/validation/derive/mbridge_param_gather.py"
 
 
-def _offs(body: list[ast.stmt], dtype: str) -> list[tuple[str, str]]:
-    """(condition ("*" = any dtype), config ``"comm_overlap"`` or ``"ddp"``) of each
-    ``<x>.<config>.overlap_param_gather = False`` in ``body``."""
-    found = []
-    for stmt in body:
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) and stmt.value.value is False:
-            for target in stmt.targets:
-                text = ast.unparse(target)
-                for config in ("comm_overlap", "ddp"):
-                    if text.endswith(f".{config}.overlap_param_gather"):
-                        found.append((dtype, config))
-        elif isinstance(stmt, ast.If):
-            found += _offs(stmt.body, precision_test(stmt.test) or dtype)
-            found += _offs(stmt.orelse, dtype)
-    return found
-
-
 def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], tuple[str, frozenset[str]]]:
     """{(function, dtype or "*"): (file, the configs it sets ``overlap_param_gather = False`` on)} of the presets
-    at ``commit`` that switch the parameter all-gather overlap off."""
+    at ``commit`` that switch the parameter all-gather overlap off (_mbridge_presets.py :func:`gather_settings`:
+    assignments, and calls of a function of the same file that makes them); one made under a ``config_variant``
+    test is refused (these releases' rows name no variant: read it by hand)."""
     files = git_text(repo, "ls-tree", "-r", "--name-only", commit, "scripts/performance").split()
     offs: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
     for path in files:
@@ -72,13 +58,17 @@ def preset_offs(repo: str, commit: str) -> dict[tuple[str, str], tuple[str, froz
             raise SystemExit(f"{commit}:{path} sets overlap_param_gather in yaml: read it by hand")
         if not (path.startswith("scripts/performance/configs/") and path.endswith(".py")):
             continue
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.FunctionDef):
-                configs: dict[str, set[str]] = {}
-                for dtype, config in _offs(node.body, "*"):
-                    configs.setdefault(dtype, set()).add(config)
-                for dtype, names in configs.items():
-                    offs[(node.name, dtype)] = (path, frozenset(names))
+        for function, settings in gather_settings(text).items():
+            configs: dict[str, set[str]] = {}
+            for setting in settings:
+                if setting.value is not False or setting.config not in ("comm_overlap", "ddp"):
+                    continue
+                if setting.variant != "*":
+                    raise SystemExit(f"{commit}:{path} {function} L{setting.line}: overlap_param_gather = False under "
+                                     f"the config_variant test {setting.test!r}: read it by hand")
+                configs.setdefault(setting.dtype, set()).add(setting.config)
+            for dtype, names in configs.items():
+                offs[(function, dtype)] = (path, frozenset(names))
     return offs
 
 
