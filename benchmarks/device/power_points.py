@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from decode import graphed
 
 SMI_FIELDS = ("timestamp,clocks.sm,power.draw.instant,power.draw.average,temperature.gpu,"
               "clocks_event_reasons.active")
@@ -36,19 +37,6 @@ class Workload:
                  l2_bytes: float = 0.0) -> None:
         self.name, self.call, self.datatype = name, call, datatype
         self.flop, self.hbm_bytes, self.l2_bytes = flop, hbm_bytes, l2_bytes
-
-
-def _graph(step: Callable[[], object]) -> Callable[[], None]:
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        step()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        step()
-    torch.cuda.synchronize()
-    return graph.replay
 
 
 def workloads(dev: torch.device) -> list[Workload]:
@@ -77,7 +65,7 @@ def workloads(dev: torch.device) -> list[Workload]:
                     F.linear(x, w)
 
         moved = 2 * (2.0 * params + sum(2.0 * tokens * (n + k) for n, k in shapes))
-        return Workload(f"decode_bf16_m{tokens}", _graph(step), "bf16", 2 * 2.0 * tokens * params, moved)
+        return Workload(f"decode_bf16_m{tokens}", graphed(step), "bf16", 2 * 2.0 * tokens * params, moved)
 
     def l2_sum() -> None:
         for _ in range(64):
@@ -87,7 +75,7 @@ def workloads(dev: torch.device) -> list[Workload]:
         Workload("spin_one_sm", lambda: torch.cuda._sleep(1_000_000), "none", 0.0, 0.0),
         Workload("hbm_read", lambda: big.sum(dtype=torch.float32), "vector", float(gib), 2.0 * gib),
         Workload("hbm_copy", lambda: dst.copy_(big), "none", 0.0, 4.0 * gib),
-        Workload("l2_read", _graph(l2_sum), "vector", 64.0 * l2.numel(), 0.0, 64.0 * 2 * l2.numel()),
+        Workload("l2_read", graphed(l2_sum), "vector", 64.0 * l2.numel(), 0.0, 64.0 * 2 * l2.numel()),
         decode(1),
         decode(256),
         Workload("gemm_bf16_2048", lambda: F.linear(a2k, b2k), "bf16", 2.0 * 2048**3, 0.0, 3 * 2.0 * 2048**2),
