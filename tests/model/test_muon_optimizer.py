@@ -155,3 +155,18 @@ def test_a_fixed_zero_2_or_3_strategy_is_refused_for_muon_with_the_reason():
     [(key, value, allowed)] = strategy_problems(parse_strategy("tp=1,zero=3"), wl)
     assert (key, value) == ("zero", 3) and "Muon" in allowed
     assert strategy_problems(parse_strategy("tp=1,zero=3"), load_workload("llama3-8b")) == []
+
+
+def test_newton_schulz_flops_follow_each_devices_layers():
+    """Llama 3 70B (80 layers) at TP 8 PP 3 on 192 H100: the busiest stage holds 27 layers, the average device 80 / 3;
+    Muon adds the Newton-Schulz FLOPs of 27 layers to the busiest device's matrix FLOPs and 80 / 3 layers' to the
+    average device's (s34: both carried the busiest stage's before)."""
+    hw = part_batch("H100-SXM", 192)
+    adam = load_workload("llama3-70b")
+    muon = _with(adam, optimizer="muon")
+    mp = mapping_arrays(tp=8.0, pp=3.0, sequence_parallel=1.0, zero_stage=1.0)
+    a, m = training_step(hw, adam, mp, CAL), training_step(hw, muon, mp, CAL)
+    per_layer = first(newton_schulz_step(hw, muon, mp, CAL, np.asarray(8.0), np.asarray(8.0), np.asarray(27.0))
+                      .matrix_flops) / 27.0
+    assert first(m.matrix_flops) - first(a.matrix_flops) == pytest.approx(per_layer * 80.0 / 3.0, rel=1e-9)
+    assert first(m.busiest.matrix_flops) - first(a.busiest.matrix_flops) == pytest.approx(per_layer * 27.0, rel=1e-9)

@@ -187,13 +187,13 @@ def step_link_bytes(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Ca
 
 def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts, microbatches: np.ndarray,
               dp_group: np.ndarray, etp: np.ndarray, offload_hbm_bytes: np.ndarray, links: LinkBytes,
-              busiest: tuple[Any, Any, Any, Any], optimizer_matrix_flops: np.ndarray | float = 0.0) -> StepWork:
+              busiest: tuple[Any, Any, Any, Any], optimizer_flops_per_layer: np.ndarray | float = 0.0) -> StepWork:
     """:class:`StepWork` of one step (module docstring). ``dp_group``: dp x cp (the dense gradient / optimizer
     shard group); ``offload_hbm_bytes``: one micro-batch's offload copies of a stage (offload.py); ``busiest``: the
     (dense layers, MoE layers, MTP layers, output layers) of the stage with the most work
-    (``StageCompute.busiest_*``); ``optimizer_matrix_flops``: the optimizer step's own GEMMs (Muon's Newton-Schulz
-    iterations, :func:`~archsweep.model.training.newton_schulz.newton_schulz_step`, of the busiest stage; counted
-    on the average device too)."""
+    (``StageCompute.busiest_*``); ``optimizer_flops_per_layer``: the optimizer step's own GEMMs (Muon's Newton-Schulz
+    iterations, :func:`~archsweep.model.training.newton_schulz.newton_schulz_step`) per layer of a stage (dense and
+    MoE in the model's proportion, as that function counts them), times each device's dense and MoE layers."""
     mtp_moe = mtp_is_moe(wl)
     passes = 2.0 if wl.training.mode == "finetune_lora" else 3.0  # frozen weights: no weight-gradient GEMM
     core = lc.attn_core_flops * (mp.flash_attention == 0)
@@ -225,7 +225,8 @@ def step_work(wl: Workload, mp: MappingArrays, cal: Calibration, lc: LayerCosts,
 
     def device(n_dense: Any, n_moe: Any, n_mtp: Any, n_out: Any, local_params: Any, dp_bytes: SyncBytes,
                sends: Any) -> DeviceWork:
-        matrix = microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f) + optimizer_matrix_flops
+        matrix = (microbatches * (per_kind(n_dense, n_moe, n_mtp, dense_f, moe_f, mtp_f) + n_out * out_f)
+                  + optimizer_flops_per_layer * (n_dense + n_moe))
         layers = per_kind(n_dense, n_moe, n_mtp, 1.0, 1.0, 1.0)
         ring = layers * links.tp_per_layer + dp_bytes.scaleup + dp_bytes.scaleout  # TP and DP: ring collectives
         up, out = layers * links.tp_per_layer + dp_bytes.scaleup, dp_bytes.scaleout
