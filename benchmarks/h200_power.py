@@ -13,7 +13,9 @@ the measured clock, plus static power) and its parts; then what the measurements
 * the clocked, idle chip (one SM spinning at 1,980 MHz) against the model's static power;
 * the energy per streamed HBM bit above that baseline (copy, read-only reduction, weight-streaming decode GEMMs,
   the copy at half its bandwidth), against the model's HBM + NoC energy per bit;
-* GEMMs at the 700 W cap: the clock the board holds against the model's power at that clock.
+* GEMMs at the 700 W cap: the clock the board holds against the model's power at that clock;
+* the energy per operation above the clocked idle chip of the loads that run one kind of operation at the top clock
+  (BF16 and FP8 GEMM bursts between spins, an FP32 FMA loop), against the model's dynamic energy of the same load.
 
 A ratio > 1 is the model drawing more than the board. Read docs/model-accuracy.md "s34" for what it says.
 """
@@ -111,6 +113,20 @@ def model_streaming_pj_per_bit() -> float:
     return (parts["hbm"] + parts["noc"]) / 8.0
 
 
+def energy_per_flop_pj(point: PowerPoint) -> tuple[float, float]:
+    """(board, model) energy per FLOP, pJ, of ``point`` above the clocked idle chip (board) and without static power
+    (model)."""
+    parts = model_power_w(point)
+    return ((point.power_w - clocked_idle_w()) / point.flop_per_s * 1e12,
+            (parts["total"] - parts["static"]) / point.flop_per_s * 1e12)
+
+
+def operation_loads() -> list[PowerPoint]:
+    """The unthrottled loads of one kind of operation at the top clock: GEMM bursts between spins and the FMA loop."""
+    return [p for p in points() if not p.capped and p.hbm_bytes_per_s < 1e12 and p.flop_per_s > 1e12
+            and p.datatype in ("bf16", "fp8", "vector")]
+
+
 def streams() -> list[PowerPoint]:
     """The unthrottled loads that move HBM bytes with (next to) no matrix work."""
     return [p for p in points() if p.hbm_bytes_per_s > 1e12 and not p.capped and p.flop_per_s < 1e13]
@@ -131,6 +147,9 @@ def main() -> None:
           + ", ".join(f"{p.workload} {p.hbm_bytes_per_s / 1e12:.2f} TB/s {streaming_pj_per_bit(p):.1f}"
                       for p in streams())
           + f"; model (HBM + NoC) {model_streaming_pj_per_bit():.1f}")
+    print("energy per FLOP above the clocked idle chip at 1,980 MHz, pJ (board / model's dynamic): "
+          + ", ".join(f"{p.workload} {board:.3f} / {model:.3f}"
+                      for p in operation_loads() for board, model in [energy_per_flop_pj(p)]))
 
 
 if __name__ == "__main__":

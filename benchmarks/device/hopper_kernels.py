@@ -29,7 +29,8 @@ never zeros):
   layers replayed from a CUDA graph (weight streaming, KV-cache reading, routed experts; ``decode.py``).
 * ``power``: board power (NVML energy counter, nvidia-smi) under steady loads of known activity from idle: HBM
   streams, L2 reads, GEMMs from L2 and from HBM, weight-streaming decode stacks (``power_points.py``);
-  ``power_partial``: loads below the cap at the top clock (a duty-cycled copy, GEMMs that leave SMs idle).
+  ``power_partial``: loads below the cap at the top clock (a duty-cycled copy, GEMMs that leave SMs idle);
+  ``power_ops``: per-operation loads (GEMM bursts between spins, an FP32 FMA loop, a duty-cycled HBM read).
 * ``hbm``: a device-to-device copy and an elementwise add of 2 GiB tensors (bytes read + written).
 * ``launch``: host time per eager PyTorch operation on a one-element tensor (the host issue rate,
   the device idle) and device time per kernel replayed from a CUDA graph (launch and tail).
@@ -361,7 +362,8 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
 
 
 SECTIONS = ("gemm", "attention", "attention_grid", "hbm", "launch", "lora", "sustained", "moe", "mix", "decode_gemm",
-            "decode_attention", "decode_moe", "power", "power_partial")
+            "decode_attention", "decode_moe", "power", "power_partial",
+            "power_ops")
 """What ``--sections`` may name (the module doc says what each times)."""
 
 
@@ -397,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
                 "decode_attention": lambda: decode_attention_cases(rec, dev, args.quick),
                 "decode_moe": lambda: decode_moe_cases(rec, dev, args.quick),
                 "power": lambda: power_points(args.out, dev),
-                "power_partial": lambda: power_points(args.out, dev, partial=True)}
+                "power_partial": lambda: power_points(args.out, dev, "partial"),
+                "power_ops": lambda: power_points(args.out, dev, "ops")}
     for name in args.sections.split(","):
         started = time.perf_counter()
         try:

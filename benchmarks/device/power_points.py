@@ -113,6 +113,67 @@ def partial_workloads(dev: torch.device, sleep_cycles: int = 2_000_000) -> list[
     ]
 
 
+def _fma_kernel():  # the Triton kernel, built on first use (Triton is on the device machine only)
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def fma_loop(x_ptr, iters, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        a = tl.load(x_ptr + offs)
+        b = a * 0.0 + 0.5
+        c = a * 0.25
+        d = a * 0.125
+        e = a
+        for _ in range(iters):  # two independent FP32 FMA chains per element, bounded (|b| < 1)
+            a = a * b + c
+            e = e * b + d
+        tl.store(x_ptr + offs, a + e)
+
+    return fma_loop
+
+
+def op_workloads(dev: torch.device, sleep_cycles: int = 3_000_000) -> list[Workload]:
+    """Per-operation loads at the top clock: 8192^3 GEMMs (BF16, FP8) each followed by a one-SM spin of
+    ``sleep_cycles`` (about 1.5 ms at 1.98 GHz) so the average stays under the cap while each GEMM runs at the
+    burst clock; the same for the 2048^3 GEMMs from L2 (a 32-GEMM burst); a register-resident FP32 FMA loop over
+    every SM (Triton); and the HBM read with the same spin (its linearity)."""
+    one = torch.ones((), device=dev, dtype=torch.float32)
+    a8k = torch.randn(8192, 8192, device=dev, dtype=torch.bfloat16)
+    b8k = torch.randn(8192, 8192, device=dev, dtype=torch.bfloat16)
+    a8k8, b8k8 = a8k.to(torch.float8_e4m3fn), b8k.to(torch.float8_e4m3fn)
+    a2k = torch.randn(2048, 2048, device=dev, dtype=torch.bfloat16)
+    b2k = torch.randn(2048, 2048, device=dev, dtype=torch.bfloat16)
+    big = torch.randn(2**30, device=dev, dtype=torch.bfloat16)
+    elements, block, iters = 132 * 64 * 1024, 1024, 200
+    lanes = torch.rand(elements, device=dev, dtype=torch.float32)
+    fma_loop = _fma_kernel()
+
+    def then_spin(call: Callable[[], object], repeat: int = 1) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(repeat):
+                call()
+            torch.cuda._sleep(sleep_cycles)
+        return run
+
+    bf16_8k = lambda: F.linear(a8k, b8k)  # noqa: E731
+    fp8_8k = lambda: torch._scaled_mm(a8k8, b8k8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16,  # noqa: E731
+                                      use_fast_accum=True)
+    bf16_2k = lambda: F.linear(a2k, b2k)  # noqa: E731
+    gemm8k = 2.0 * 8192**3
+    return [
+        Workload("spin_one_sm", lambda: torch.cuda._sleep(1_000_000), "none", 0.0, 0.0),
+        Workload("gemm_bf16_8192_then_spin", then_spin(bf16_8k), "bf16", gemm8k, 3 * 2.0 * 8192**2),
+        Workload("gemm_fp8_8192_then_spin", then_spin(fp8_8k), "fp8", gemm8k, 2 * 8192**2 + 2.0 * 8192**2),
+        Workload("gemm_bf16_2048_x32_then_spin", then_spin(bf16_2k, 32), "bf16", 32 * 2.0 * 2048**3, 0.0,
+                 32 * 3 * 2.0 * 2048**2),
+        Workload("fma_fp32", lambda: fma_loop[(elements // block,)](lanes, iters, BLOCK=block), "vector",
+                 2.0 * 2 * iters * elements, 0.0),
+        Workload("hbm_read_then_spin", then_spin(lambda: big.sum(dtype=torch.float32)), "vector", float(2**30),
+                 2.0 * 2**30),
+    ]
+
+
 def _smi(folder: Path) -> subprocess.Popen:
     fields = SMI_FIELDS
     probe = subprocess.run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv"], capture_output=True, text=True)
@@ -137,18 +198,18 @@ def _energy_mj() -> Callable[[], float]:
     return lambda: float(pynvml.nvmlDeviceGetTotalEnergyConsumption(handle))
 
 
-def power_points(folder: Path, dev: torch.device, partial: bool = False, seconds: float = 5.0, idle_s: float = 3.0,
+def power_points(folder: Path, dev: torch.device, loads: str = "steady", seconds: float = 5.0, idle_s: float = 3.0,
                  settle_s: float = 1.0) -> None:
-    """Each of :func:`workloads` (or, with ``partial``, :func:`partial_workloads`) for ``seconds`` after ``idle_s`` of
-    idle; ``power_points.csv`` and the smi log."""
-    loads = partial_workloads(dev) if partial else workloads(dev)
+    """Each load of ``loads`` ("steady": :func:`workloads`, "partial": :func:`partial_workloads`, "ops":
+    :func:`op_workloads`) for ``seconds`` after ``idle_s`` of idle; ``power_points.csv`` and the smi log."""
+    chosen = {"steady": workloads, "partial": partial_workloads, "ops": op_workloads}[loads](dev)
     energy = _energy_mj()
     sampler = _smi(folder)
     try:
         with (folder / "power_points.csv").open("w", newline="") as handle:
             out = csv.DictWriter(handle, fieldnames=FIELDS)
             out.writeheader()
-            for load in loads:
+            for load in chosen:
                 torch.cuda.synchronize()
                 time.sleep(idle_s)
                 per_call, calls, start = [], 0, time.time()
