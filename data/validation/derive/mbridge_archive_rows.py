@@ -78,7 +78,7 @@ import ast
 import re
 import subprocess
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from _mbridge_presets import GatherSetting, compute_dtype, gather_settings, preset_model
@@ -551,11 +551,14 @@ def provider_arch(table_model: str, repo: str) -> tuple[dict[str, str], str]:
     return arch, note
 
 
-def _function(tree: ast.Module, name: str, where: str) -> ast.FunctionDef:
-    """The top-level function ``name`` of ``tree`` (an error naming ``where`` if absent)."""
-    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+def one_function(tree: ast.Module, name: str | Callable[[str], bool], where: str) -> ast.FunctionDef:
+    """The one top-level function of ``tree`` named ``name`` (or whose name passes the test ``name``); an error
+    naming ``where`` and the functions found where there is not exactly one (pipeline_layout.py reads it too)."""
+    test = name if callable(name) else name.__eq__
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and test(n.name)]
     if len(found) != 1:
-        raise SystemExit(f"{where}: expected one function {name}, found {len(found)}: re-read it")
+        raise SystemExit(f"{where}: expected one function {name if isinstance(name, str) else 'of the test'}, found "
+                         f"{[f.name for f in found]}: re-read it")
     return found[0]
 
 
@@ -608,7 +611,7 @@ def muon_cells(repo: str, tag: str, table_model: str, gpu: str, precision: str,
     script = _show(repo, tag, script_path)
     tree = ast.parse(script)
     function = f"{prefix_fn}_pretrain_config_{gpu.lower()}"
-    fn = _function(tree, function, f"{tag} {script_path}")
+    fn = one_function(tree, function, f"{tag} {script_path}")
     defaults = dict(zip([a.arg for a in fn.args.args][-len(fn.args.defaults):], fn.args.defaults))
     if "optimizer_type" not in defaults or _literal(defaults["optimizer_type"]) != "muon":
         raise SystemExit(f"{tag} {script_path} {function}: optimizer_type does not default to 'muon': re-read it")
@@ -623,7 +626,7 @@ def muon_cells(repo: str, tag: str, table_model: str, gpu: str, precision: str,
             for target, (value, line) in _constant_sets(node.body).items()
             if target.endswith(".fp8_param_gather") and value is False]
     recipe = _show(repo, tag, recipe_path)
-    rfn = _function(ast.parse(recipe), imported.group(2), f"{tag} {recipe_path}")
+    rfn = one_function(ast.parse(recipe), imported.group(2), f"{tag} {recipe_path}")
     branch = [n.orelse for n in ast.walk(rfn) if isinstance(n, ast.If) and ast.unparse(n.test) == "optimizer_type == 'adam'"]
     muon = {k: v for orelse in branch for k, v in _constant_sets(orelse).items()}
     muon_calls = {ast.unparse(c.func) for orelse in branch for top in orelse for c in ast.walk(top) if isinstance(c, ast.Call)}
@@ -634,7 +637,7 @@ def muon_cells(repo: str, tag: str, table_model: str, gpu: str, precision: str,
         raise SystemExit(f"{tag} {recipe_path} {imported.group(2)}: the Muon branch no longer turns the distributed "
                          "optimizer and parameter-gather overlap off, or CUDA graphs are on: re-read it")
     utils = "src/megatron/bridge/recipes/utils/optimizer_utils.py"
-    ufn = _function(ast.parse(_show(repo, tag, utils)), "distributed_muon_with_cosine_annealing", f"{tag} {utils}")
+    ufn = one_function(ast.parse(_show(repo, tag, utils)), "distributed_muon_with_cosine_annealing", f"{tag} {utils}")
     if not any(k.arg == "optimizer" and ast.unparse(k.value) == "'dist_muon'"
                for c in ast.walk(ufn) if isinstance(c, ast.Call) for k in c.keywords):
         raise SystemExit(f"{tag} {utils}: distributed_muon_with_cosine_annealing no longer builds 'dist_muon'")

@@ -40,7 +40,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mbridge_archive_rows import presets
+from mbridge_archive_rows import one_function, presets
 from pinned_mirrors import MBRIDGE_COMMITS, git_text, mbridge_commits
 from runs_table import fill_columns, read_runs, write_runs
 
@@ -107,13 +107,6 @@ def layout_string(stages: list[list[str]]) -> str:
     return "|".join(out)
 
 
-def _function(tree: ast.Module, predicate: object) -> ast.FunctionDef:
-    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and predicate(n.name)]  # type: ignore[operator]
-    if len(found) != 1:
-        raise SystemExit(f"expected one function, found {[f.name for f in found]}")
-    return found[0]
-
-
 def recipe_map(recipe_source: str, pp: int, vpp: int, mtp: int, family: Family = FAMILIES["deepseek"]) -> str:
     """The recipe's layout map at ``(pp, vpp)`` with ``mtp`` MTP layers as a string, or "" where the map has no entry
     (or maps to None). The map is the module's one dict literal named ``family.map_name`` (DeepSeek-V3's
@@ -146,7 +139,8 @@ def row_layout(repo: str, source: str, mtp: int, pp: int, vpp: int) -> str:
     if system is None:
         raise SystemExit(f"{source}: no system in the preset name")
     builder_text = git_text(repo, "show", f"{commit}:{family.builder}")
-    fn = _function(ast.parse(builder_text), lambda n: family.builder_fn(n, system.group(1).lower()))
+    fn = one_function(ast.parse(builder_text), lambda n: family.builder_fn(n, system.group(1).lower()),
+                      f"{tag} {family.builder}")
     passed = [k.value for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "layout"]
     stated = preset.get("pp_layout")
     if passed and isinstance(passed[0], ast.Constant):
