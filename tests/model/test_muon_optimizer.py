@@ -53,7 +53,7 @@ def test_adam_has_no_newton_schulz_and_its_step_is_unchanged_by_the_option():
     wl = load_workload("llama3-70b")
     mp = mapping_arrays(tp=8.0, pp=4.0, sequence_parallel=1.0)
     step = newton_schulz_step(HW, wl, mp, CAL, mp.tp, np.asarray([8.0]), np.asarray([20.0]))
-    assert first(step.time_s) == 0.0 and first(step.matrix_flops) == 0.0
+    assert first(step.time_s) == 0.0 and first(step.flops_per_layer) == 0.0
 
 
 def test_muon_costs_time_that_grows_with_the_iterations_and_shrinks_with_the_layer_wise_deal():
@@ -67,12 +67,12 @@ def test_muon_costs_time_that_grows_with_the_iterations_and_shrinks_with_the_lay
     ten = newton_schulz_step(HW, wl, z1, replace(CAL, muon_newton_schulz_steps=10.0), z1.tp, dp, layers)
     every = newton_schulz_step(HW, wl, z0, CAL, z0.tp, dp, layers)
     assert 0.0 < first(five.time_s) < first(ten.time_s)
-    assert first(ten.matrix_flops) == pytest.approx(2.0 * first(five.matrix_flops))
-    assert first(every.matrix_flops) == pytest.approx(8.0 * first(five.matrix_flops))
-    # the FLOPs of the stage's 20 layers: (Q, K, V, O, FC1, FC2) per TP shard, 5 iterations, over dp = 8
+    assert first(ten.flops_per_layer) == pytest.approx(2.0 * first(five.flops_per_layer))
+    assert first(every.flops_per_layer) == pytest.approx(8.0 * first(five.flops_per_layer))
+    # the FLOPs of a layer: (Q, K, V, O, FC1, FC2) per TP shard, 5 iterations, over dp = 8
     shard = sum(newton_schulz_flops(r, c, 5.0) for r, c in [(1024, 8192), (128, 8192), (128, 8192), (8192, 1024),
                                                            (7168, 8192), (8192, 3584)])
-    assert first(five.matrix_flops) == pytest.approx(20.0 * shard / 8.0)
+    assert first(five.flops_per_layer) == pytest.approx(shard / 8.0)
 
 
 def _step(wl: Workload, zero: float):
@@ -167,6 +167,6 @@ def test_newton_schulz_flops_follow_each_devices_layers():
     mp = mapping_arrays(tp=8.0, pp=3.0, sequence_parallel=1.0, zero_stage=1.0)
     a, m = training_step(hw, adam, mp, CAL), training_step(hw, muon, mp, CAL)
     per_layer = first(newton_schulz_step(hw, muon, mp, CAL, np.asarray(8.0), np.asarray(8.0), np.asarray(27.0))
-                      .matrix_flops) / 27.0
+                      .flops_per_layer)
     assert first(m.matrix_flops) - first(a.matrix_flops) == pytest.approx(per_layer * 80.0 / 3.0, rel=1e-9)
     assert first(m.busiest.matrix_flops) - first(a.busiest.matrix_flops) == pytest.approx(per_layer * 27.0, rel=1e-9)

@@ -50,11 +50,12 @@ class MuonStep:
 
     Attributes:
         time_s: seconds (0 for an Adam job).
-        matrix_flops: FLOPs (0 for an Adam job).
+        flops_per_layer: FLOPs per layer of the stage, dense and MoE layers in the model's proportion (0 for an Adam
+            job): the work counts give each device its own layers' (training/work_counts.py ``step_work``).
     """
 
     time_s: np.ndarray
-    matrix_flops: np.ndarray
+    flops_per_layer: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -159,14 +160,14 @@ def newton_schulz_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal:
     extra_t, extra_f = work(mats.moe_extra)
     expert_t, expert_f = work(mats.expert)
     local_experts = 0.0 if wl.moe is None else wl.moe.num_experts / mp.ep
-    non_expert_t = layers_stage * (attn_t + (1.0 - moe_share) * ffn_t + moe_share * extra_t)
-    non_expert_f = layers_stage * (attn_f + (1.0 - moe_share) * ffn_f + moe_share * extra_f)
-    experts_t = layers_stage * moe_share * local_experts * expert_t
-    experts_f = layers_stage * moe_share * local_experts * expert_f
+    non_expert_t = attn_t + (1.0 - moe_share) * ffn_t + moe_share * extra_t  # per layer
+    non_expert_f = attn_f + (1.0 - moe_share) * ffn_f + moe_share * extra_f
+    experts_t = moe_share * local_experts * expert_t
+    experts_f = moe_share * local_experts * expert_f
     layer_wise = mp.zero_stage >= 1
     dense_share = np.where(layer_wise, 1.0 / np.maximum(dp_group, 1.0), 1.0)
     expert_share = np.where(layer_wise, 1.0 / expert_shard_group(mp, dp_group, etp), 1.0)
-    time = np.broadcast_to(dense_share * non_expert_t + expert_share * experts_t, shape)
+    time = np.broadcast_to(layers_stage * (dense_share * non_expert_t + expert_share * experts_t), shape)
     flops = np.broadcast_to(dense_share * non_expert_f + expert_share * experts_f, shape)
     return MuonStep(time, flops)
 

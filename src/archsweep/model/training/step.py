@@ -382,7 +382,7 @@ def training_step(hw: HardwareArrays, wl: Workload, mp: MappingArrays, cal: Cali
     work = step_work(wl, mp, cal, lc, microbatches, dp * mp.cp, etp, offload.hbm_bytes,
                      step_link_bytes(hw, wl, mp, cal, (tokens, act_bytes, microbatches, layers_stage, moe_frac), tp, ep, pp, data),
                      (sc.busiest_dense, sc.busiest_moe, sc.busiest_mtp, sc.busiest_output),
-                     muon.matrix_flops / layers_stage if wl.training.optimizer == "muon" else 0.0) if work_counts else NO_WORK
+                     muon.flops_per_layer) if work_counts else NO_WORK
     shape = np.broadcast_shapes(np.shape(step), np.shape(valid))
 
     def bc(x: np.ndarray) -> np.ndarray:
