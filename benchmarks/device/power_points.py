@@ -1,14 +1,17 @@
-"""Board power of one GPU under steady loads of known activity, each from idle (for hopper_kernels.py ``power``).
+"""Board power of one GPU under steady loads of known activity, each from idle (for hopper_kernels.py ``power``,
+``power_partial``, ``power_ops``).
 
-Each workload runs back to back for ``seconds`` after ``idle_s`` of idle. Written: ``power_points.csv``, one row per
-workload: its calls, mean device seconds per call (CUDA events over batches of calls), its FLOPs and HBM bytes per
-call (``flop`` by datatype, ``hbm_bytes``, ``l2_bytes``: what the workload must move, counted from its shapes), the
-NVML energy counter's joules over the window from ``settle_s`` to the end (``energy_j``; nvmlDeviceGetTotalEnergyConsumption,
-mJ) and the mean power over it, and the median SM clock and the throttle reasons nvidia-smi sampled in that window;
-``smi_power_points.csv``, nvidia-smi every 100 ms over the whole run (instant and averaged board power where the
-driver has both fields). The workloads span the activity mix of a power model: a spinning kernel on one SM (the
-clocked, idle chip), HBM streams (copy, read-only reduction), an L2-resident reduction, GEMMs from L2 in BF16 and
-FP8, weight-streaming decode GEMM stacks, and a large BF16 GEMM (at the power cap, the reference of s31).
+Each load runs back to back for ``seconds`` after ``idle_s`` of idle. Written: ``power_points.csv``, one row per load:
+its calls and mean device seconds per call (CUDA events over ~50 ms batches of calls) in the window from ``settle_s``
+to the end, the window's start and end as nvidia-smi stamps its samples, its FLOPs (of ``datatype``), HBM and L2
+bytes per call (what it must compute and move, counted from its shapes), and the NVML energy counter's joules over the
+window (``energy_j``; nvmlDeviceGetTotalEnergyConsumption, mJ) with the mean power over it; ``smi_power_points.csv``:
+nvidia-smi every 100 ms over the whole run (SM clock, instant and averaged board power where the driver has both
+fields, throttle reasons), for the clock in each window. Three sets of loads: ``steady`` (:func:`workloads`: a
+spinning kernel on one SM, the clocked idle chip; HBM streams; an L2-resident reduction; GEMMs from L2 in BF16 and
+FP8; weight-streaming decode GEMM stacks; a large BF16 GEMM at the power cap), ``partial``
+(:func:`partial_workloads`: below the cap at the top clock) and ``ops`` (:func:`op_workloads`: one kind of operation
+at a time at the top clock).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import csv
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,13 +34,16 @@ FIELDS = ["workload", "datatype", "window_start", "window_end", "calls", "second
           "hbm_bytes_per_call", "l2_bytes_per_call", "window_s", "energy_j", "power_w", "tflop_per_s", "hbm_tb_per_s"]
 
 
+@dataclass(frozen=True)
 class Workload:
     """One steady load: a call and what one call computes and moves (FLOPs of ``datatype``, HBM and L2 bytes)."""
 
-    def __init__(self, name: str, call: Callable[[], object], datatype: str, flop: float, hbm_bytes: float,
-                 l2_bytes: float = 0.0) -> None:
-        self.name, self.call, self.datatype = name, call, datatype
-        self.flop, self.hbm_bytes, self.l2_bytes = flop, hbm_bytes, l2_bytes
+    name: str
+    call: Callable[[], object]
+    datatype: str
+    flop: float
+    hbm_bytes: float
+    l2_bytes: float = 0.0
 
 
 def workloads(dev: torch.device) -> list[Workload]:
