@@ -38,12 +38,12 @@ def test_the_matrices_of_a_gqa_and_an_mla_layer():
     TP shard. DeepSeek-V3: MLA's replicated down-projections, per-head up-projections, the router and the shared
     expert beside the attention; one routed expert's FC1 / FC2."""
     m = layer_matrices(load_workload("llama3-70b"), 8.0, 8.0)
-    shapes = [(float(np.ravel(r)[0]), float(np.ravel(c)[0])) for r, c in m.dense]
+    shapes = [(float(np.ravel(r)[0]), float(np.ravel(c)[0])) for r, c in m.attention + m.dense_ffn]
     assert shapes == [(1024.0, 8192.0), (128.0, 8192.0), (128.0, 8192.0), (8192.0, 1024.0), (7168.0, 8192.0),
                       (8192.0, 3584.0)]
-    assert m.moe_shared == [] and m.expert == []
+    assert m.moe_extra == [] and m.expert == []
     d = layer_matrices(load_workload("deepseek-v3"), 1.0, 1.0)
-    first_rows = [float(np.ravel(r)[0]) for r, _ in d.moe_shared]
+    first_rows = [float(np.ravel(r)[0]) for r, _ in d.attention + d.moe_extra]
     assert first_rows[:5] == [1536.0, 128 * 192.0, 576.0, 128 * 256.0, 7168.0]  # q_down, q_up, kv_down, kv_up, o
     assert first_rows[5:] == [256.0, 4096.0, 7168.0]  # router, shared FC1 (2 x 2048), shared FC2
     assert [(float(np.ravel(r)[0]), float(np.ravel(c)[0])) for r, c in d.expert] == [(4096.0, 7168.0), (7168.0, 2048.0)]

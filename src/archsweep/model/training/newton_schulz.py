@@ -69,16 +69,6 @@ class LayerMatrices:
     moe_extra: list[tuple[Any, Any]]
     expert: list[tuple[Any, Any]]
 
-    @property
-    def dense(self) -> list[tuple[Any, Any]]:
-        """The weights of a layer without experts."""
-        return self.attention + self.dense_ffn
-
-    @property
-    def moe_shared(self) -> list[tuple[Any, Any]]:
-        """A MoE layer's non-expert weights (attention, router, shared experts); none for a dense model (no router)."""
-        return self.attention + self.moe_extra if self.moe_extra else []
-
 
 def layer_matrices(wl: Workload, tp: Any, etp: Any) -> LayerMatrices:
     """:class:`LayerMatrices` of ``wl`` at tensor parallelism ``tp`` and expert tensor parallelism ``etp``:
