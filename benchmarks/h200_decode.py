@@ -21,15 +21,12 @@ at <= 64 tokens per expert, one grouped call a layer), and the model's time of t
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
-from xla_gemm_rates import geomean, part_hardware
+from xla_gemm_rates import geomean, part_hardware, validation_rows
 
-from archsweep.load.paths import data_dir
 from archsweep.load.serving_calibration import load_serving_calibration
 
 DECODE = "h200_decode_kernels.csv"
@@ -64,12 +61,6 @@ class LatencyBandwidthLaw:
     cases: int
 
 
-@cache
-def _rows() -> tuple[dict[str, str], ...]:
-    with (data_dir() / "validation" / DECODE).open(newline="", encoding="utf-8") as handle:
-        return tuple(csv.DictReader(handle))
-
-
 def peak_hbm_bytes_per_s() -> float:
     """The catalog H200's HBM bandwidth, bytes/s."""
     return float(np.asarray(part_hardware("H200").hbm_bw_bytes_per_s).item())
@@ -80,7 +71,7 @@ def cases(section: str, backend: str, dtype: str = "", max_tokens: int = 0) -> l
     ``m`` where given), per layer: a row's ``median_s`` and ``bytes`` cover its ``batch`` layers."""
     calls = GEMMS_PER_LAYER if section == "decode_gemm" else 1
     found = []
-    for r in _rows():
+    for r in validation_rows(DECODE):
         if r["section"] != section or r["backend"] != backend or r["error"] or (dtype and r["dtype"] != dtype):
             continue
         if max_tokens and int(r["m"]) > max_tokens:
@@ -129,7 +120,7 @@ def compute_bound_rates(tokens: int = 1024) -> dict[str, float]:
     out = {}
     for dtype, peak, ratio in (("bf16", float(np.asarray(hw.peak_matrix_flops_bf16).item()), 1.0),
                                ("fp8_e4m3", float(np.asarray(hw.peak_matrix_flops_fp8).item()), scal.low_precision_gemm_ratio)):
-        rows = [r for r in _rows() if r["section"] == "decode_gemm" and r["dtype"] == dtype and int(r["m"]) == tokens]
+        rows = [r for r in validation_rows(DECODE) if r["section"] == "decode_gemm" and r["dtype"] == dtype and int(r["m"]) == tokens]
         out[f"{dtype} measured"] = float(np.median([float(r["tflop_per_s"]) for r in rows]))
         out[f"{dtype} model top rate"] = float(np.asarray(hw.matrix_efficiency).item() * scal.gemm_ratio * ratio * peak / 1e12)
     return out

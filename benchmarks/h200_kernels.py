@@ -31,7 +31,6 @@ A ratio > 1 is the model slower than the measurement. Read docs/model-accuracy.m
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -46,10 +45,10 @@ from xla_gemm_rates import (
     part_hardware,
     print_report,
     rms_log,
+    validation_rows,
 )
 
 from archsweep.load.calibration import load_calibration
-from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.attention_kernel import attention_head_dim_factor, causal_schedule_slowdowns, flash_kernel_s
 from archsweep.spec.calibration import Calibration
@@ -77,13 +76,6 @@ class Gemm:
 
 
 @cache
-def _rows(name: str) -> tuple[dict[str, str], ...]:
-    """The rows of data/validation/``name``, read once per process (callers only read them)."""
-    with (data_dir() / "validation" / name).open(newline="", encoding="utf-8") as handle:
-        return tuple(csv.DictReader(handle))
-
-
-@cache
 def _part() -> HardwareArrays:
     """The catalog H200 with its part columns (:func:`xla_gemm_rates.part_hardware`), built once per process."""
     return part_hardware(PART)
@@ -106,7 +98,7 @@ def gemm_timings() -> dict[tuple[str, str, int, int, int], dict[str, float]]:
     """Seconds per (variant, group, m, n, k) and run (``run_utc``); a shape a run timed twice (two layers of the
     same GEMM shape) at the median of its timings."""
     timed: dict[tuple[str, str, int, int, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in _rows(KERNELS):
+    for r in validation_rows(KERNELS):
         if r["section"] == "gemm" and not r["error"]:
             key = (_variant(r), _group(r), int(r["m"]), int(r["n"]), int(r["k"]))
             timed[key][r["run_utc"]].append(float(r["median_s"]))
@@ -160,7 +152,7 @@ def moe_model_over_measured() -> dict[tuple[str, int, str], tuple[float, float]]
     batched GEMM (``gemm_time_s`` with batch 8), in the backend's datatype."""
     hw, cal = _part(), isolated_calibration()
     sums: dict[tuple[str, int, str], tuple[float, float]] = {}
-    for r in _rows(KERNELS):
+    for r in validation_rows(KERNELS):
         if r["section"] != "moe" or r["error"]:
             continue
         model, tokens = r["layer"].rsplit("_t", 1)
@@ -174,7 +166,7 @@ def moe_model_over_measured() -> dict[tuple[str, int, str], tuple[float, float]]
 def burst_and_sustained(dtype: str) -> tuple[float, float]:
     """(median FLOP/s of the 8192^3 batches in the first 45 ms from idle, median from 2 s on) for ``dtype``
     ("bf16" / "fp8_e4m3")."""
-    rows = [(float(r["elapsed_s"]), float(r["tflop_per_s"]) * 1e12) for r in _rows(SUSTAINED) if r["dtype"] == dtype]
+    rows = [(float(r["elapsed_s"]), float(r["tflop_per_s"]) * 1e12) for r in validation_rows(SUSTAINED) if r["dtype"] == dtype]
     return (float(np.median([v for t, v in rows if t < 0.045])), float(np.median([v for t, v in rows if t >= 2.0])))
 
 
@@ -183,7 +175,7 @@ def hot_stretches(name: str) -> list[tuple[float, float]]:
     ``name``, in time order: one per workload of a series (each starts after 5 s idle)."""
     stretches: list[list[tuple[float, float]]] = []
     previous_hot = False
-    for r in _rows(name):
+    for r in validation_rows(name):
         clock_mhz, power_w = float(r[" clocks.current.sm [MHz]"].split()[0]), float(r[" power.draw [W]"].split()[0])
         hot = power_w > 600.0
         if hot and not previous_hot:
@@ -205,7 +197,7 @@ def capped_operating_points() -> dict[str, tuple[float, float, float]]:
 def layer_mix_points() -> dict[str, tuple[float, float, float]]:
     """(median seconds per layer from 3 s on, SM clock Hz, board power W) of each LoRA layer mix of
     ``h200_layer_mix.csv`` (the TP4 shard, then the TP1 CP2 one; clock and power: :func:`hot_stretches`)."""
-    rows = _rows(LAYER_MIX)
+    rows = validation_rows(LAYER_MIX)
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
     layer_s = {w: float(np.median([float(r["seconds_per_call"]) for r in rows
                                    if r["workload"] == w and float(r["elapsed_s"]) >= 3.0])) for w in workloads}
@@ -231,7 +223,7 @@ def attention_model_over_measured(backend: str = "cudnn", path: str = KERNELS, s
     hw, cal = _part(), load_calibration()
     base = float(np.ravel(hw.peak_matrix_flops_bf16 * hw.matrix_efficiency)[0]) * cal.flash_attention_efficiency
     out = []
-    for r in _rows(path):
+    for r in validation_rows(path):
         if r["section"] != section or r["backend"] != backend or r["error"]:
             continue
         d, causal, seq, heads = int(r["head_dim"]), int(r["causal"]), int(r["seq"]), int(r["heads"]) * int(r["batch"])
@@ -261,12 +253,12 @@ def hbm_shares() -> dict[str, float]:
     """Measured bandwidth over the HBM peak per kernel ("copy", "add"), bytes read + written."""
     peak = float(np.ravel(_part().hbm_bw_bytes_per_s)[0])
     return {r["backend"]: float(r["bytes"]) / float(r["median_s"]) / peak
-            for r in _rows(KERNELS) if r["section"] == "hbm"}
+            for r in validation_rows(KERNELS) if r["section"] == "hbm"}
 
 
 def launch_seconds() -> dict[str, float]:
     """Seconds per op: "eager_<op>" host issue time with the device idle, "graph_<op>" per kernel in a CUDA graph."""
-    return {r["backend"]: float(r["median_s"]) for r in _rows(KERNELS) if r["section"] == "launch"}
+    return {r["backend"]: float(r["median_s"]) for r in validation_rows(KERNELS) if r["section"] == "launch"}
 
 
 def report() -> list[str]:

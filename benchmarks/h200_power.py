@@ -22,14 +22,12 @@ A ratio > 1 is the model drawing more than the board. Read docs/model-accuracy.m
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
-from xla_gemm_rates import part_hardware
+from xla_gemm_rates import part_hardware, validation_rows
 
-from archsweep.load.paths import data_dir
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
@@ -59,10 +57,8 @@ class PowerPoint:
 @cache
 def points() -> tuple[PowerPoint, ...]:
     """Every measured load of data/validation/``POINTS``."""
-    with (data_dir() / "validation" / POINTS).open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
     out = []
-    for r in rows:
+    for r in validation_rows(POINTS):
         seconds = float(r["seconds_per_call"])
         out.append(PowerPoint(r["workload"], r["run_utc"], float(r["power_w"]), float(r["smi_clock_mhz_median"]) * 1e6,
                               "0x0000000000000004" in r["smi_event_reasons"], r["datatype"],

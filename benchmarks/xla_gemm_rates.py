@@ -24,6 +24,7 @@ import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
@@ -62,6 +63,14 @@ def load_entries() -> list[Entry]:
     with (data_dir() / "validation" / TABLE).open(newline="", encoding="utf-8") as handle:
         return [Entry(r["accelerator"], r["dtype"], int(r["batch"]), int(r["M"]), int(r["N"]), int(r["K"]),
                       float(r["flop_per_s"])) for r in csv.DictReader(handle)]
+
+
+@cache
+def validation_rows(name: str) -> tuple[dict[str, str], ...]:
+    """The rows of data/validation/``name`` (a CSV), read once per process (callers only read them): the H200
+    benchmarks' measured sets."""
+    with (data_dir() / "validation" / name).open(newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
 
 
 def part_hardware(name: str) -> HardwareArrays:
