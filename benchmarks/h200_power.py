@@ -22,20 +22,19 @@ A ratio > 1 is the model drawing more than the board. Read docs/model-accuracy.m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from mamf_load_power import FLOP_PER_SRAM_BYTE, load_energy
 from xla_gemm_rates import part_hardware, validation_rows
 
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
-from archsweep.model.power import static_power_w, step_energy
+from archsweep.model.power import static_power_w
 
 POINTS = "h200_power_points.csv"
-FLOP_PER_SRAM_BYTE = 64.0
-"""SRAM bytes staged per GEMM FLOP (128 x 128 output tiles of 2-byte operands), as benchmarks/mamf_load_power.py."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,6 @@ def model_power_w(point: PowerPoint) -> dict[str, float]:
     ``total``, ``static`` and each dynamic part (matrix FLOPs stage FLOP / 64 SRAM bytes, the L2 bytes of a
     reduction count as SRAM bytes)."""
     hw, tech = part_hardware("H200"), load_technology()
-    area = die_area(hw, tech)
     zero = np.zeros(1)
 
     def rate(kind: str) -> np.ndarray:
@@ -84,8 +82,8 @@ def model_power_w(point: PowerPoint) -> dict[str, float]:
                               sram_bytes=np.array([point.l2_bytes_per_s]) + matrix / FLOP_PER_SRAM_BYTE,
                               scaleup_bytes=zero, scaleout_bytes=zero)
     scale = point.clock_hz / float(np.ravel(hw.clock_hz)[0])
-    energy = step_energy(replace(hw, clock_hz=hw.clock_hz * scale), tech, activity, area, scale, hw)
-    parts = {"static": float(np.ravel(static_power_w(hw, tech, area, scale))[0])}
+    energy = load_energy(hw, tech, activity, scale)
+    parts = {"static": float(np.ravel(static_power_w(hw, tech, die_area(hw, tech), scale))[0])}
     for name in ("matrix_bf16_j", "matrix_fp8_j", "vector_j", "sram_j", "hbm_j", "noc_j"):
         parts[name.removesuffix("_j")] = float(np.ravel(getattr(energy, name))[0])
     parts["total"] = parts["static"] + float(np.ravel(energy.total_dynamic_j)[0])

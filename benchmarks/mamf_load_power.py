@@ -44,7 +44,7 @@ from xla_gemm_rates import part_hardware
 from archsweep.load.technology import load_technology
 from archsweep.model.activity import ActivityCounts
 from archsweep.model.area import die_area
-from archsweep.model.power import static_power_w, step_energy
+from archsweep.model.power import EnergyBreakdown, static_power_w, step_energy
 from archsweep.spec.hardware import HardwareArrays
 from archsweep.spec.technology import Technology
 
@@ -139,11 +139,16 @@ def _gemm_activity(hw: HardwareArrays, datatype: str, flops: np.ndarray) -> Acti
                           scaleup_bytes=zero, scaleout_bytes=zero)
 
 
+def load_energy(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, clock_scale: float) -> EnergyBreakdown:
+    """Dynamic energy of ``activity`` on ``hw`` run at ``clock_scale`` x its catalog clock, J, by part (a load's
+    power where ``activity`` counts one second of it; benchmarks/h200_power.py reads the parts)."""
+    area = die_area(hw, tech)
+    return step_energy(replace(hw, clock_hz=hw.clock_hz * clock_scale), tech, activity, area, clock_scale, hw)
+
+
 def _at(hw: HardwareArrays, tech: Technology, activity: ActivityCounts, clock_scale: float) -> np.ndarray:
     """Dynamic energy of ``activity`` on ``hw`` run at ``clock_scale`` x its catalog clock, J."""
-    area = die_area(hw, tech)
-    return step_energy(replace(hw, clock_hz=hw.clock_hz * clock_scale), tech, activity, area, clock_scale,
-                       hw).total_dynamic_j
+    return load_energy(hw, tech, activity, clock_scale).total_dynamic_j
 
 
 def gemm_power_w(hw: HardwareArrays, tech: Technology, datatype: str, clock_scale: float = 1.0) -> np.ndarray:
