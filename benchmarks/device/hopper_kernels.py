@@ -59,7 +59,7 @@ try:
 except ModuleNotFoundError:  # the project's own environment has no PyTorch: this script is for the device machine
     sys.exit("hopper_kernels.py needs PyTorch with CUDA and Triton (the device machine's image has them); "
              "run it there: python3 benchmarks/device/hopper_kernels.py OUT_DIR [--sections ...]")
-from decode import decode_attention_cases, decode_gemm_cases, decode_moe_cases
+from decode import decode_attention_cases, decode_gemm_cases, decode_moe_cases, graphed
 from power_points import power_points
 from series import lora_layer, timed_series
 
@@ -342,17 +342,7 @@ def launch_cases(rec: Recorder, dev: torch.device) -> None:
         rec.writer.writerow({**dict.fromkeys(FIELDS, ""), "section": "launch", "backend": f"eager_{name}",
                              "median_s": f"{times[2]:.6e}", "q20_s": f"{times[1]:.6e}", "q80_s": f"{times[3]:.6e}",
                              "batch": 20000})
-        graph, stream = torch.cuda.CUDAGraph(), torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            op()
-        torch.cuda.current_stream().wait_stream(stream)
-        with torch.cuda.graph(graph):
-            for _ in range(1000):
-                op()
-        graph.replay()
-        torch.cuda.synchronize()
-        median, q20, q80 = bench(graph.replay)
+        median, q20, q80 = bench(graphed(lambda op=op: [op() for _ in range(1000)]))
         rec.writer.writerow({**dict.fromkeys(FIELDS, ""), "section": "launch", "backend": f"graph_{name}",
                              "median_s": f"{median / 1000:.6e}", "q20_s": f"{q20 / 1000:.6e}",
                              "q80_s": f"{q80 / 1000:.6e}", "batch": 1000})
